@@ -1,0 +1,93 @@
+"""glassnet: a transparent, fast deep-learning library built from first principles on NumPy.
+
+Example:
+    >>> import glassnet as gn
+    >>> x = gn.tensor(1.0, requires_grad=True)
+    >>> g = (x + 3.0) * -3.0
+    >>> g.backward(); x.grad
+    array(-3., dtype=float32)
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import backend, ops
+from .autograd import enable_grad, is_grad_enabled, no_grad
+from .backend import (
+    asnumpy,
+    debug,
+    floatx,
+    get_array_module,
+    get_seed,
+    gpu_available,
+    set_floatx,
+    set_seed,
+)
+from .functional import linear, log_softmax, logsumexp, one_hot, softmax
+from .gradcheck import GradcheckError, gradcheck
+from .ops import (
+    abs,
+    argmax,
+    argmin,
+    broadcast_to,
+    clip,
+    concat,
+    concatenate,
+    exp,
+    expand_dims,
+    flatten,
+    log,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    pad,
+    permute,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    swapaxes,
+    tanh,
+    transpose,
+    var,
+    where,
+)
+from .ops import max as max  # noqa: PLC0414
+from .ops import min as min  # noqa: PLC0414
+from .ops import sum as sum  # noqa: PLC0414
+from .tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+# Submodules load on first use (PEP 562): `import glassnet` stays fast and needs only NumPy.
+_LAZY = {
+    "layers", "models", "activations", "losses", "metrics", "optimizers", "callbacks",
+    "initializers", "regularizers", "datasets", "utils", "classic", "plot", "functional",
+    "graph_module", "schedules",
+}
+
+
+def __getattr__(name: str):
+    if name == "graph":
+        from .graph import graph
+
+        return graph
+    if name in _LAZY:
+        mod = importlib.import_module(f".{name}", __name__)
+        globals()[name] = mod
+        return mod
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+
+
+__all__ = [
+    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
+    "GradcheckError", "set_seed", "get_seed", "debug", "floatx", "set_floatx",
+    "get_array_module", "asnumpy", "gpu_available", "graph", "backend", "ops",
+]

@@ -1,0 +1,3 @@
+from glassnet.cli import main
+
+main()

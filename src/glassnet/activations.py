@@ -1,0 +1,3 @@
+"""activations (being written)."""
+
+__all__: list[str] = []

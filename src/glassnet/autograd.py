@@ -1,0 +1,260 @@
+"""Autodiff engine: the ``Function`` base class, ``no_grad``, and ``backward()``.
+
+``backward`` is the ONLY place that walks the graph. It sorts the graph topologically
+without recursion (a chain of 100,000 ops is fine), calls each op's ``backward(gy)`` on raw
+arrays, un-broadcasts every returned gradient to its input's shape and sums fan-out. Ops
+never do either of those themselves.
+
+Second ``backward()`` on the same graph: by default the first call *releases* the graph
+(as PyTorch does) and a second call raises a ``RuntimeError`` that says so. Pass
+``retain_graph=True`` to the first call to keep it; a later call then accumulates into
+``.grad`` again, exactly like PyTorch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import numpy as np
+
+from . import backend
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside :class:`no_grad`."""
+    return _grad_enabled
+
+
+class _GradMode(contextlib.ContextDecorator):
+    _enabled = True
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev = _grad_enabled
+        _grad_enabled = self._enabled
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+        return False
+
+
+class no_grad(_GradMode):
+    """Context manager and decorator: record no graph (inference, optimizer updates).
+
+    Example:
+        >>> with gn.no_grad():
+        ...     y = model(x)
+    """
+
+    _enabled = False
+
+
+class enable_grad(_GradMode):
+    """Context manager and decorator that turns graph recording back on."""
+
+    _enabled = True
+
+
+class Function:
+    """One differentiable primitive: ``forward`` and ``backward`` side by side.
+
+    Subclasses implement ``forward(*arrays) -> array`` (raw NumPy/CuPy arrays, saving on
+    ``self`` what backward needs) and ``backward(gy) -> gx or (gx0, gx1, ...)``, one
+    gradient per input (``None`` for inputs that need none). A gradient may have the
+    broadcast shape of the output; the engine reduces it to the input's shape.
+    Call an instance on tensors: ``Mul()(a, b)``. Non-tensor settings go to ``__init__``.
+
+    Example:
+        >>> class Square(Function):
+        ...     def forward(self, x):
+        ...         self.x = x
+        ...         return x * x
+        ...     def backward(self, gy):
+        ...         return 2 * self.x * gy
+    """
+
+    inputs: tuple = ()
+    released = False
+
+    def __call__(self, *inputs):
+        from .tensor import Tensor, as_tensor
+
+        ts = []
+        like = None
+        for a in inputs:
+            if isinstance(a, Tensor):
+                like = a
+                break
+        for a in inputs:
+            ts.append(a if isinstance(a, Tensor) else as_tensor(a, like=like))
+        if backend._cupy is not None and len(ts) > 1:
+            devs = {backend.device_of(t.data) for t in ts}
+            if len(devs) > 1:
+                raise RuntimeError(
+                    f"{self.name}: operands are on different devices; move them with "
+                    f"`.to('gpu')`/`.to('cpu')` first. Received: "
+                    f"{[backend.device_of(t.data) for t in ts]}"
+                )
+        y = self.forward(*[t.data for t in ts])
+        out = Tensor._make(y)
+        if _grad_enabled:
+            for t in ts:
+                if t.requires_grad:
+                    self.inputs = tuple(ts)
+                    out.requires_grad = True
+                    out._ctx = self
+                    break
+        return out
+
+    def forward(self, *xs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, gy):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def describe(self) -> str:
+        """Short text for graph displays, e.g. ``Sum(axis=1)``; ops may override."""
+        return self.name
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` down to ``shape`` (undo NumPy broadcasting)."""
+    if g.shape == shape:
+        return g
+    xp = backend.get_array_module(g)
+    if g.ndim == 0 or g.size == 1 and len(shape) and int(np.prod(shape)) != 1:
+        return xp.broadcast_to(g.reshape(()), shape).copy()
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        return xp.broadcast_to(g, shape).copy()
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def _toposort(root):
+    """Iterative post-order DFS: tensors in topological order (inputs before outputs)."""
+    order = []
+    seen = {id(root)}
+    stack = [(root, False)]
+    while stack:
+        t, done = stack.pop()
+        if done:
+            order.append(t)
+            continue
+        stack.append((t, True))
+        ctx = t._ctx
+        if ctx is not None:
+            for i in ctx.inputs:
+                if i.requires_grad and id(i) not in seen:
+                    seen.add(id(i))
+                    stack.append((i, False))
+    return order
+
+
+def backward(root, grad=None, retain_graph: bool = False) -> None:
+    """Backpropagate from ``root``: fill ``.grad`` of every tensor that requires one.
+
+    Args:
+        root: the tensor to differentiate (usually a scalar loss).
+        grad: seed gradient of ``root``'s shape; optional only when ``root`` is a scalar.
+        retain_graph: keep the graph so ``backward`` may run again (gradients accumulate).
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward(): this tensor does not require grad and has no graph. Create the "
+            "inputs with requires_grad=True (and not inside gn.no_grad())."
+        )
+    xp = backend.get_array_module(root.data)
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                "backward(): grad can be implied only for scalar outputs; pass a seed "
+                f"gradient of the output's shape. Received: output shape {root.shape}"
+            )
+        g0 = xp.ones_like(root.data)
+    else:
+        from .tensor import Tensor
+
+        g0 = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.data.dtype)
+        if g0.shape != root.shape:
+            raise ValueError(
+                f"backward(): grad must have the output's shape {root.shape}. "
+                f"Received: grad shape {g0.shape}"
+            )
+    order = _toposort(root)
+    grads = {id(root): g0}
+    debug = backend.is_debug()
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        ctx = t._ctx
+        if ctx is None or t.grad is not None:  # leaves accumulate; interior nodes too on reuse
+            t.grad = g if t.grad is None else t.grad + g
+        else:
+            t.grad = g
+        if ctx is None:
+            continue
+        if ctx.released:
+            raise RuntimeError(
+                f"backward(): the graph through {ctx.name} was already backpropagated and "
+                "released. Call backward(retain_graph=True) the first time to run it twice."
+            )
+        gxs = ctx.backward(g)
+        if not isinstance(gxs, tuple):
+            gxs = (gxs,)
+        for inp, gx in zip(ctx.inputs, gxs):
+            if gx is None or not inp.requires_grad:
+                continue
+            if gx.shape != inp.data.shape:
+                gx = unbroadcast(gx, inp.data.shape)
+            if debug:
+                _check(ctx, inp, gx)
+            k = id(inp)
+            prev = grads.get(k)
+            grads[k] = gx if prev is None else prev + gx
+        if not retain_graph:
+            ctx.released = True
+
+
+def _check(ctx, inp, gx) -> None:
+    xp = backend.get_array_module(gx)
+    if gx.shape != inp.data.shape:
+        raise RuntimeError(
+            f"debug: {ctx.describe()} returned a gradient of shape {gx.shape} for an input "
+            f"of shape {inp.data.shape}"
+        )
+    if gx.dtype != inp.data.dtype:
+        raise RuntimeError(
+            f"debug: {ctx.describe()} returned a {gx.dtype} gradient for a "
+            f"{inp.data.dtype} input of shape {inp.data.shape}"
+        )
+    if not bool(xp.all(xp.isfinite(gx))):
+        raise FloatingPointError(
+            f"debug: {ctx.describe()} produced a non-finite gradient (NaN/Inf) for its input "
+            f"of shape {inp.data.shape}"
+        )
+
+
+def with_no_grad(fn):
+    """Decorator form used internally."""
+
+    @functools.wraps(fn)
+    def wrapper(*a, **k):
+        with no_grad():
+            return fn(*a, **k)
+
+    return wrapper

@@ -1,0 +1,3 @@
+"""callbacks (being written)."""
+
+__all__: list[str] = []

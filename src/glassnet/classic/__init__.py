@@ -1,0 +1,1 @@
+"""Classic learners of the course: Rosenblatt perceptron, Adaline."""

@@ -1,0 +1,3 @@
+"""cli (being written)."""
+
+__all__: list[str] = []

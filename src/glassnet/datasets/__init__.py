@@ -1,0 +1,1 @@
+"""Datasets with Keras's return shapes; checked downloads and a cache."""

@@ -1,0 +1,283 @@
+"""Compositions of primitive ops, plus a few fused kernels kept for speed or stability.
+
+Each fused kernel (``Linear``, ``LogSoftmax``, ``SoftmaxCrossEntropy``,
+``SigmoidBinaryCrossEntropy``, ``BinaryCrossEntropy``) is tested against the composition
+of primitives it replaces (``tests/test_functional.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from .autograd import Function
+from .backend import get_array_module
+from .tensor import Tensor, as_tensor
+
+
+def _xp(a):
+    return get_array_module(a)
+
+
+# ------------------------------------------------------------------ linear
+class Linear(Function):
+    """``x @ w + b`` in one node: one GEMM forward, two back (x may be N-D)."""
+
+    def forward(self, x, w, b=None):
+        if x.shape[-1] != w.shape[0]:
+            raise ValueError(
+                f"linear: input feature size {x.shape[-1]} does not match kernel shape "
+                f"{w.shape}. Received: input shape {x.shape}"
+            )
+        self.x, self.w, self.has_b = x, w, b is not None
+        y = x @ w
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, w = self.x, self.w
+        gx = gy @ w.T
+        x2 = x.reshape(-1, x.shape[-1])
+        g2 = gy.reshape(-1, gy.shape[-1])
+        gw = x2.T @ g2
+        if self.has_b:
+            return gx, gw, g2.sum(axis=0)
+        return gx, gw
+
+
+def linear(x, w, b=None) -> Tensor:
+    """Affine map ``x @ w + b``. Shapes: x (..., in), w (in, out), b (out,) → (..., out)."""
+    if b is None:
+        return Linear()(x, w)
+    return Linear()(x, w, b)
+
+
+# ------------------------------------------------------------------ softmax family
+class LogSumExp(Function):
+    def __init__(self, axis=-1, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        xp = _xp(a)
+        m = a.max(axis=self.axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        s = xp.log(xp.exp(a - m).sum(axis=self.axis, keepdims=True)) + m
+        self.a, self.s = a, s
+        return s if self.keepdims else xp.squeeze(s, axis=self.axis)
+
+    def backward(self, gy):
+        xp = _xp(gy)
+        if not self.keepdims:
+            gy = xp.expand_dims(gy, self.axis)
+        return gy * xp.exp(self.a - self.s)
+
+
+class Softmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, a):
+        xp = _xp(a)
+        e = xp.exp(a - a.max(axis=self.axis, keepdims=True))
+        e /= e.sum(axis=self.axis, keepdims=True)
+        self.y = e
+        return e
+
+    def backward(self, gy):
+        y = self.y
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, a):
+        xp = _xp(a)
+        z = a - a.max(axis=self.axis, keepdims=True)
+        self.y = z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
+        return self.y
+
+    def backward(self, gy):
+        return gy - _xp(gy).exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+
+
+def logsumexp(x, axis=-1, keepdims=False) -> Tensor:
+    """Stable log Σ exp(x) along ``axis``."""
+    return LogSumExp(axis, keepdims)(x)
+
+
+def softmax(x, axis=-1) -> Tensor:
+    """Stable softmax along ``axis`` (default last)."""
+    return Softmax(axis)(x)
+
+
+def log_softmax(x, axis=-1) -> Tensor:
+    """Stable log-softmax along ``axis``."""
+    return LogSoftmax(axis)(x)
+
+
+def one_hot(indices, num_classes: int, dtype=None) -> Tensor:
+    """One-hot encode integer labels (no gradient). Shape (...,) → (..., num_classes)."""
+    d = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    xp = _xp(d)
+    d = d.astype(np.int64)
+    if d.size and (d.min() < 0 or d.max() >= num_classes):
+        raise ValueError(
+            f"one_hot: labels must be in [0, {num_classes}). "
+            f"Received: min {int(d.min())}, max {int(d.max())}"
+        )
+    from .backend import floatx
+
+    out = xp.zeros(d.shape + (num_classes,), dtype=dtype or floatx())
+    xp.put_along_axis(out, d[..., None], 1, axis=-1)
+    return Tensor._make(out)
+
+
+# ------------------------------------------------------------------ fused losses
+def _weights(sample_weight, n, xp, dtype):
+    if sample_weight is None:
+        return None
+    w = xp.asarray(sample_weight, dtype=dtype).reshape(-1)
+    if w.shape[0] != n:
+        raise ValueError(
+            f"sample_weight must have one entry per sample ({n}). Received: shape {w.shape}"
+        )
+    return w
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean cross-entropy of softmax(logits) against integer labels or one-hot targets."""
+
+    def __init__(self, target, sample_weight=None):
+        self.target, self.sw = target, sample_weight
+
+    def forward(self, z):
+        xp = _xp(z)
+        z2 = z.reshape(-1, z.shape[-1])
+        zs = z2 - z2.max(axis=1, keepdims=True)
+        lse = xp.log(xp.exp(zs).sum(axis=1, keepdims=True))
+        logp = zs - lse
+        t = self.target
+        n = z2.shape[0]
+        if t.ndim == z.ndim and t.shape[-1] == z.shape[-1] and t.dtype.kind == "f":
+            t2 = t.reshape(-1, z.shape[-1]).astype(z.dtype, copy=False)
+            per = -(t2 * logp).sum(axis=1)
+            self.t2 = t2
+        else:
+            ti = t.reshape(-1).astype(np.int64)
+            per = -logp[xp.arange(n), ti]
+            self.t2 = None
+            self.ti = ti
+        w = _weights(self.sw, n, xp, z.dtype)
+        self.w = w
+        self.logp, self.n, self.shape = logp, n, z.shape
+        per = per if w is None else per * w
+        return xp.asarray(per.sum() / max(n, 1), dtype=z.dtype)
+
+    def backward(self, gy):
+        xp = _xp(gy)
+        g = xp.exp(self.logp)
+        if self.t2 is not None:  # soft targets: d/dz (-sum t log p) = p * sum(t) - t
+            g = g * self.t2.sum(axis=1, keepdims=True) - self.t2
+        else:
+            g[xp.arange(self.n), self.ti] -= 1
+        if self.w is not None:
+            g *= self.w[:, None]
+        g *= gy / max(self.n, 1)
+        return g.reshape(self.shape)
+
+
+class SigmoidBinaryCrossEntropy(Function):
+    """Mean binary cross-entropy of sigmoid(logits), computed stably from logits."""
+
+    def __init__(self, target, sample_weight=None):
+        self.target, self.sw = target, sample_weight
+
+    def forward(self, z):
+        xp = _xp(z)
+        t = self.target.astype(z.dtype, copy=False)
+        # max(z,0) - z*t + log(1+exp(-|z|)) never overflows
+        per = xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))
+        self.z, self.t = z, t
+        n = z.shape[0] if z.ndim else 1
+        self.w = _weights(self.sw, n, xp, z.dtype)
+        if self.w is not None:
+            per = per * self.w.reshape((-1,) + (1,) * (z.ndim - 1))
+        self.size = max(z.size, 1)
+        return xp.asarray(per.sum() / self.size, dtype=z.dtype)
+
+    def backward(self, gy):
+        xp = _xp(gy)
+        p = 0.5 * (xp.tanh(0.5 * self.z) + 1)
+        g = p - self.t
+        if self.w is not None:
+            g = g * self.w.reshape((-1,) + (1,) * (g.ndim - 1))
+        return g * (gy / self.size)
+
+
+class BinaryCrossEntropy(Function):
+    """Mean binary cross-entropy on probabilities, clipped to [eps, 1-eps] as Keras does."""
+
+    def __init__(self, target, sample_weight=None, eps=1e-7):
+        self.target, self.sw, self.eps = target, sample_weight, eps
+
+    def forward(self, p):
+        xp = _xp(p)
+        t = self.target.astype(p.dtype, copy=False)
+        pc = xp.clip(p, self.eps, 1 - self.eps)
+        per = -(t * xp.log(pc) + (1 - t) * xp.log(1 - pc))
+        self.p, self.pc, self.t = p, pc, t
+        n = p.shape[0] if p.ndim else 1
+        self.w = _weights(self.sw, n, xp, p.dtype)
+        if self.w is not None:
+            per = per * self.w.reshape((-1,) + (1,) * (p.ndim - 1))
+        self.size = max(p.size, 1)
+        return xp.asarray(per.sum() / self.size, dtype=p.dtype)
+
+    def backward(self, gy):
+        pc, t = self.pc, self.t
+        g = (pc - t) / (pc * (1 - pc))
+        g = g * ((self.p >= self.eps) & (self.p <= 1 - self.eps))
+        if self.w is not None:
+            g = g * self.w.reshape((-1,) + (1,) * (g.ndim - 1))
+        return g * (gy / self.size)
+
+
+def _target_array(target, like):
+    d = target.data if isinstance(target, Tensor) else target
+    xp = _xp(like.data)
+    d = xp.asarray(d)
+    return d
+
+
+def softmax_cross_entropy(logits, target, sample_weight=None) -> Tensor:
+    """Mean CE of ``softmax(logits)``; ``target`` is integer labels (N,) or one-hot (N, C)."""
+    logits = logits if isinstance(logits, Tensor) else as_tensor(logits)
+    return SoftmaxCrossEntropy(_target_array(target, logits), sample_weight)(logits)
+
+
+def sigmoid_binary_cross_entropy(logits, target, sample_weight=None) -> Tensor:
+    """Mean BCE of ``sigmoid(logits)`` against 0/1 targets, stable for any logit."""
+    logits = logits if isinstance(logits, Tensor) else as_tensor(logits)
+    return SigmoidBinaryCrossEntropy(_target_array(target, logits), sample_weight)(logits)
+
+
+def binary_cross_entropy(probs, target, sample_weight=None, eps: float = 1e-7) -> Tensor:
+    """Mean BCE on probabilities (clipped to [eps, 1−eps], as Keras)."""
+    probs = probs if isinstance(probs, Tensor) else as_tensor(probs)
+    return BinaryCrossEntropy(_target_array(target, probs), sample_weight, eps)(probs)
+
+
+# ------------------------------------------------------------------ composed helpers
+def dropout(x, rate: float, training: bool = True) -> Tensor:
+    """Inverted dropout: zero with prob ``rate``, scale kept units by 1/(1−rate)."""
+    if not training or rate == 0:
+        return x
+    from .backend import rng
+
+    xp = _xp(x.data)
+    keep = rng().random(x.shape) >= rate
+    mask = xp.asarray(keep, dtype=x.dtype) / (1.0 - rate)
+    return ops.mul(x, Tensor._make(mask))

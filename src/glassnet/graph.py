@@ -1,0 +1,3 @@
+"""graph (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,18 @@
+"""Layers, with Keras's names, arguments and weight layouts.
+
+Example:
+    >>> from glassnet.layers import Dense, Dropout
+"""
+
+from .augmentation import *  # noqa: F401,F403
+from .base import LAYER_CLASSES, Layer, get_layer_class, register
+from .conv import *  # noqa: F401,F403
+from .core import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+
+__all__ = ["Layer", "LAYER_CLASSES", "get_layer_class", "register"]
+for _m in (augmentation, conv, core, embedding, normalization, pooling, recurrent):  # noqa: F405
+    __all__ += list(getattr(_m, "__all__", []))

@@ -1,0 +1,3 @@
+"""augmentation layers (being written)."""
+
+__all__: list[str] = []

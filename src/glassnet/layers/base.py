@@ -1,0 +1,296 @@
+"""``Layer``: Keras's lifecycle — config in ``__init__``, weights in ``build``, math in ``call``.
+
+A layer is built once, on its first call (or by ``build(input_shape)`` with a shape whose
+first entry is the batch size or ``None``). Weights are tensors with ``requires_grad``;
+``trainable=False`` freezes them (no gradient is computed for them at all).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Tensor
+
+# The fixed table of layer classes that ``load_model`` may construct. Only classes defined
+# in glassnet register here (by the decorator below); a file naming anything else is rejected.
+LAYER_CLASSES: dict[str, type] = {}
+
+_name_counts: dict[str, int] = {}
+
+
+def register(cls):
+    """Class decorator: add a glassnet layer class to the loadable table."""
+    LAYER_CLASSES[cls.__name__] = cls
+    return cls
+
+
+def get_layer_class(name: str) -> type:
+    """Look up a layer class by name in the fixed table (for deserialisation)."""
+    try:
+        return LAYER_CLASSES[name]
+    except KeyError:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), LAYER_CLASSES, n=3)
+        raise ValueError(
+            f"Unknown layer class {name!r}; only glassnet's own layers can be loaded. "
+            f"Closest known: {close}"
+        ) from None
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
+    return s.lower()
+
+
+def unique_name(prefix: str) -> str:
+    n = _name_counts.get(prefix, 0)
+    _name_counts[prefix] = n + 1
+    return prefix if n == 0 else f"{prefix}_{n}"
+
+
+def reset_names() -> None:
+    """Restart automatic layer naming (``dense``, ``dense_1``, ...)."""
+    _name_counts.clear()
+
+
+def as_tensor_input(x, layer_name: str) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    a = np.asarray(x) if not backend.is_gpu_array(x) else x
+    if a.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Layer '{layer_name}': input must be numeric. Received: dtype {a.dtype}"
+        )
+    return Tensor(a)
+
+
+class Layer:
+    """Base class of all layers.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: unique name (default: snake_case class name, numbered).
+        input_shape: shape of one sample (no batch axis), lets a model build eagerly.
+        input_dim: shorthand for ``input_shape=(input_dim,)``.
+
+    Subclasses implement ``build(input_shape)`` (create weights with :meth:`add_weight`)
+    and ``call(x, training=False)``; optionally ``compute_output_shape`` and
+    ``get_config``.
+
+    Example:
+        >>> class Scale(Layer):
+        ...     def build(self, input_shape):
+        ...         self.s = self.add_weight("s", (input_shape[-1],), "ones")
+        ...     def call(self, x, training=False):
+        ...         return x * self.s
+    """
+
+    def __init__(self, trainable: bool = True, name: str | None = None, dtype=None,
+                 input_shape=None, input_dim=None, batch_input_shape=None, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}"
+            )
+        self.name = name or unique_name(_snake(type(self).__name__))
+        self.built = False
+        self._trainable = bool(trainable)
+        self._weights: list[Tensor] = []
+        self._trainable_flags: list[bool] = []
+        self._regularized: list[tuple[Tensor, Any]] = []
+        self._activity_losses: list[Tensor] = []
+        self.dtype = np.dtype(dtype) if dtype is not None else None
+        if input_dim is not None:
+            if not isinstance(input_dim, (int, np.integer)) or input_dim <= 0:
+                raise ValueError(
+                    f"Layer '{self.name}': input_dim must be a positive int. "
+                    f"Received: input_dim={input_dim!r}"
+                )
+            input_shape = (int(input_dim),)
+        if batch_input_shape is not None:
+            input_shape = tuple(batch_input_shape)[1:]
+        self.input_spec_shape = None if input_shape is None else _shape_tuple(input_shape)
+        self.input_shape_built = None
+        self.output_shape_built = None
+
+    # ------------------------------------------------------------ weights
+    def add_weight(self, name: str, shape, initializer="glorot_uniform", regularizer=None,
+                   trainable: bool = True, dtype=None) -> Tensor:
+        """Create a weight tensor, initialised from the seeded generator."""
+        from .. import initializers, regularizers
+
+        init = initializers.get(initializer)
+        dt = np.dtype(dtype or self.dtype or backend.floatx())
+        value = np.asarray(init(tuple(int(s) for s in shape), dtype=dt), dtype=dt)
+        w = Tensor._make(value)
+        w.requires_grad = bool(trainable and self._trainable)
+        w.name = f"{self.name}/{name}"
+        self._weights.append(w)
+        self._trainable_flags.append(bool(trainable))
+        reg = regularizers.get(regularizer) if regularizer is not None else None
+        if reg is not None:
+            self._regularized.append((w, reg))
+        return w
+
+    def _sublayers(self) -> list[Layer]:
+        subs = []
+        for v in self.__dict__.values():
+            if isinstance(v, Layer):
+                subs.append(v)
+            elif isinstance(v, (list, tuple)):
+                subs.extend(x for x in v if isinstance(x, Layer))
+        return subs
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self._trainable = bool(value)
+        for w, flag in zip(self._weights, self._trainable_flags):
+            w.requires_grad = bool(value and flag)
+            if not w.requires_grad:
+                w.grad = None
+        for s in self._sublayers():
+            s.trainable = value
+
+    @property
+    def weights(self) -> list[Tensor]:
+        """All weights, trainable first (as Keras orders them), then sublayers'."""
+        return self.trainable_weights + self.non_trainable_weights
+
+    @property
+    def trainable_weights(self) -> list[Tensor]:
+        own = [w for w, f in zip(self._weights, self._trainable_flags) if f and self._trainable]
+        for s in self._sublayers():
+            own += s.trainable_weights
+        return own
+
+    @property
+    def non_trainable_weights(self) -> list[Tensor]:
+        own = [
+            w for w, f in zip(self._weights, self._trainable_flags)
+            if not (f and self._trainable)
+        ]
+        for s in self._sublayers():
+            own += s.non_trainable_weights
+        return own
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the weights as NumPy arrays, in :attr:`weights` order."""
+        return [backend.asnumpy(w.data).copy() for w in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Set weights from arrays in :attr:`weights` order; shapes must match."""
+        ws = self.weights
+        weights = list(weights)
+        if len(weights) != len(ws):
+            raise ValueError(
+                f"Layer '{self.name}': expected {len(ws)} weight arrays. "
+                f"Received: {len(weights)}"
+            )
+        for w, v in zip(ws, weights):
+            v = np.asarray(v)
+            if v.shape != w.data.shape:
+                raise ValueError(
+                    f"Layer '{self.name}': weight '{w.name}' has shape {w.data.shape}. "
+                    f"Received: shape {v.shape}"
+                )
+            xp = backend.get_array_module(w.data)
+            w.data[...] = xp.asarray(v, dtype=w.data.dtype)
+
+    def count_params(self) -> int:
+        return int(sum(w.size for w in self.weights))
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """Regularization penalties (weight and activity) from the latest call, as tensors."""
+        out = [reg(w) for w, reg in self._regularized if w.requires_grad]
+        out += self._activity_losses
+        for s in self._sublayers():
+            out += s.losses
+        return out
+
+    # ------------------------------------------------------------ lifecycle
+    def build(self, input_shape) -> None:
+        """Create weights for inputs of ``input_shape`` (batch axis first, may be None)."""
+        self.built = True
+
+    def call(self, x, training: bool = False):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement call()")
+
+    def __call__(self, x, training: bool = False, **kwargs):
+        if not isinstance(x, (list, tuple)):
+            x = as_tensor_input(x, self.name)
+        if not self.built:
+            shape = _input_shape_of(x)
+            self._check_spec(shape)
+            self.input_shape_built = shape
+            self.build(shape)
+            self.built = True
+        self._activity_losses = []
+        y = self.call(x, training=training, **kwargs)
+        return y
+
+    def _check_spec(self, shape) -> None:
+        spec = self.input_spec_shape
+        if spec is None or not isinstance(shape, tuple):
+            return
+        got = tuple(shape[1:])
+        if len(got) != len(spec) or any(s is not None and g != s for s, g in zip(spec, got)):
+            raise ValueError(
+                f"Layer '{self.name}': expected input shape (None, {', '.join(map(str, spec))}"
+                f"{',' if len(spec) == 1 else ''}). Received: input shape {shape}"
+            )
+
+    def compute_output_shape(self, input_shape):
+        """Output shape for an input shape (batch axis first); default: trace a forward."""
+        from ..autograd import no_grad
+
+        shape = tuple(1 if s is None else s for s in input_shape)
+        with no_grad():
+            y = self(Tensor._make(np.zeros(shape, dtype=backend.floatx())))
+        return (input_shape[0],) + tuple(y.shape[1:])
+
+    # ------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        """JSON-able constructor arguments; subclasses extend it."""
+        cfg = {"name": self.name, "trainable": self._trainable}
+        if self.input_spec_shape is not None:
+            cfg["input_shape"] = list(self.input_spec_shape)
+        return cfg
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def to(self, device: str) -> Layer:
+        """Move weights to ``'cpu'`` or ``'gpu'`` in place (keeps the same Tensor objects)."""
+        for w in self._weights:
+            w.data = backend.to_device(w.data, device)
+            if w.grad is not None:
+                w.grad = backend.to_device(w.grad, device)
+        for s in self._sublayers():
+            s.to(device)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _shape_tuple(shape) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(None if s is None else int(s) for s in shape)
+
+
+def _input_shape_of(x):
+    if isinstance(x, (list, tuple)):
+        return [(None,) + tuple(t.shape[1:]) if isinstance(t, Tensor) else None for t in x]
+    return (None,) + tuple(x.shape[1:])

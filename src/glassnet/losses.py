@@ -1,0 +1,3 @@
+"""losses (being written)."""
+
+__all__: list[str] = []

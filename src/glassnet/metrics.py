@@ -1,0 +1,3 @@
+"""metrics (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""autoencoder (being written)."""
+
+__all__: list[str] = []

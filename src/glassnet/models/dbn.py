@@ -1,0 +1,3 @@
+"""dbn (being written)."""
+
+__all__: list[str] = []

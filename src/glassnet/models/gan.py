@@ -1,0 +1,3 @@
+"""gan (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""model (being written)."""
+
+__all__: list[str] = []

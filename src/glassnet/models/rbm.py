@@ -1,0 +1,3 @@
+"""rbm (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""saving (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""training (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,784 @@
+"""Primitive ops: one ``Function`` class each, ``forward`` and ``backward`` side by side.
+
+Backward works on raw arrays, receives ``gy`` and returns ``gx`` (one per input). It may
+return a gradient in the output's broadcast shape: the engine un-broadcasts and sums
+fan-out (see ``autograd.backward``). Everything not here is composed from these in
+``functional.py``.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .autograd import Function
+from .backend import get_array_module
+from .tensor import Tensor, as_tensor
+
+
+def _xp(a):
+    return get_array_module(a)
+
+
+def _check_broadcast(op: str, a, b) -> None:
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(
+            f"{op}: operand shapes do not broadcast. Received: shapes {a.shape} and {b.shape}"
+        ) from None
+
+
+class _Binary(Function):
+    def __call__(self, a, b):
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.shape != b.data.shape:
+            _check_broadcast(self.name, a.data, b.data)
+        return super().__call__(a, b)
+
+
+# ------------------------------------------------------------------ arithmetic
+class Add(_Binary):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(_Binary):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class Mul(_Binary):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):
+        return gy * self.b, gy * self.a
+
+
+class Div(_Binary):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, gy):
+        gx = gy / self.b
+        return gx, -gx * self.a / self.b
+
+
+class Pow(_Binary):
+    """``a ** b``; the exponent's gradient uses log(a) and is defined for a > 0."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = a**b
+        return self.y
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = gy * b * a ** (b - 1)
+        gb = None
+        if self.inputs[1].requires_grad:
+            xp = _xp(a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = gy * self.y * xp.log(xp.where(a > 0, a, 1))
+        return ga, gb
+
+
+class PowScalar(Function):
+    """``a ** p`` for a constant exponent (the common case, cheaper than ``Pow``)."""
+
+    def __init__(self, p):
+        self.p = p
+
+    def forward(self, a):
+        self.a = a
+        return a**self.p
+
+    def backward(self, gy):
+        return gy * self.p * self.a ** (self.p - 1)
+
+    def describe(self):
+        return f"Pow(p={self.p})"
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, gy):
+        return -gy
+
+
+class MatMul(Function):
+    """``a @ b`` for 1-D, 2-D and batched operands (NumPy's matmul rules)."""
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(
+                f"matmul: operands must be at least 1-D. Received: shapes {a.shape} and {b.shape}"
+            )
+        ka = a.shape[-1]
+        kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if ka != kb:
+            raise ValueError(
+                f"matmul: inner dimensions differ ({ka} vs {kb}). "
+                f"Received: shapes {a.shape} and {b.shape}"
+            )
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        xp = _xp(gy)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = gy
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        ga = g2 @ xp.swapaxes(b2, -1, -2)
+        gb = xp.swapaxes(a2, -1, -2) @ g2
+        if a.ndim == 1:
+            ga = ga[..., 0, :]
+        if b.ndim == 1:
+            gb = gb[..., 0]
+        return ga, gb
+
+
+# ------------------------------------------------------------------ elementwise
+class Exp(Function):
+    def forward(self, a):
+        self.y = _xp(a).exp(a)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return _xp(a).log(a)
+
+    def backward(self, gy):
+        return gy / self.a
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.y = _xp(a).sqrt(a)
+        return self.y
+
+    def backward(self, gy):
+        return gy * 0.5 / self.y
+
+
+class Abs(Function):
+    """|a|; the subgradient at 0 is 0 (as NumPy's sign)."""
+
+    def forward(self, a):
+        self.a = a
+        return _xp(a).abs(a)
+
+    def backward(self, gy):
+        return gy * _xp(gy).sign(self.a)
+
+
+class Sign(Function):
+    """sign(a); its derivative is zero everywhere it exists."""
+
+    def forward(self, a):
+        self.a = a
+        return _xp(a).sign(a)
+
+    def backward(self, gy):
+        return _xp(gy).zeros_like(self.a)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.y = _xp(a).tanh(a)
+        return self.y
+
+    def backward(self, gy):
+        return gy * (1 - self.y * self.y)
+
+
+class Sigmoid(Function):
+    """Logistic 1/(1+e^-a), evaluated without overflow for large |a|."""
+
+    def forward(self, a):
+        xp = _xp(a)
+        # tanh form is stable in both tails and one ufunc pass cheaper than a where()
+        self.y = 0.5 * (xp.tanh(0.5 * a) + 1)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y * (1 - self.y)
+
+
+class Relu(Function):
+    def forward(self, a):
+        self.mask = a > 0
+        return a * self.mask
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+class Maximum(_Binary):
+    """Elementwise max; ties send the gradient half to each side."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _xp(a).maximum(a, b)
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        wa = (a > b) + 0.5 * (a == b)
+        wa = wa.astype(gy.dtype)
+        return gy * wa, gy * (1 - wa)
+
+
+class Minimum(_Binary):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _xp(a).minimum(a, b)
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        wa = ((a < b) + 0.5 * (a == b)).astype(gy.dtype)
+        return gy * wa, gy * (1 - wa)
+
+
+class Clip(Function):
+    """clip(a, lo, hi); gradient passes where lo <= a <= hi."""
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, a):
+        self.a = a
+        return _xp(a).clip(a, self.lo, self.hi)
+
+    def backward(self, gy):
+        a = self.a
+        m = True
+        if self.lo is not None:
+            m = a >= self.lo
+        if self.hi is not None:
+            m = m & (a <= self.hi)
+        return gy * m
+
+    def describe(self):
+        return f"Clip({self.lo}, {self.hi})"
+
+
+class Where(Function):
+    """where(cond, a, b) with a constant boolean condition."""
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, a, b):
+        return _xp(a).where(self.cond, a, b)
+
+    def backward(self, gy):
+        z = _xp(gy).zeros((), dtype=gy.dtype)
+        return _xp(gy).where(self.cond, gy, z), _xp(gy).where(self.cond, z, gy)
+
+
+class Cast(Function):
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    def forward(self, a):
+        self.src = a.dtype
+        return a.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.src)
+
+
+# ------------------------------------------------------------------ reductions
+def _norm_axis(axis, ndim):
+    if axis is None:
+        return None
+    if isinstance(axis, (list, tuple)):
+        return tuple(int(a) % ndim for a in axis) if ndim else ()
+    return (int(axis) % ndim,) if ndim else ()
+
+
+def _keep_shape(shape, axis):
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else s for i, s in enumerate(shape))
+
+
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.shape = a.shape
+        self.ax = _norm_axis(self.axis, a.ndim)
+        return a.sum(axis=self.ax, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        if not self.keepdims:
+            gy = gy.reshape(_keep_shape(self.shape, self.ax))
+        return _xp(gy).broadcast_to(gy, self.shape)
+
+    def describe(self):
+        return f"Sum(axis={self.axis})" if self.axis is not None else "Sum"
+
+
+class Mean(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.shape = a.shape
+        self.ax = _norm_axis(self.axis, a.ndim)
+        n = a.size if self.ax is None else int(np.prod([a.shape[i] for i in self.ax]))
+        self.n = builtins.max(n, 1)
+        return a.mean(axis=self.ax, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        if not self.keepdims:
+            gy = gy.reshape(_keep_shape(self.shape, self.ax))
+        return _xp(gy).broadcast_to(gy / self.n, self.shape)
+
+    def describe(self):
+        return f"Mean(axis={self.axis})" if self.axis is not None else "Mean"
+
+
+class _Extreme(Function):
+    """max/min over axes; ties share the gradient equally."""
+
+    fn = "max"
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        if a.size == 0:
+            raise ValueError(f"{self.fn}: cannot reduce an empty tensor. Received: shape {a.shape}")
+        self.a = a
+        self.ax = _norm_axis(self.axis, a.ndim)
+        self.y = getattr(a, self.fn)(axis=self.ax, keepdims=True)
+        return self.y if self.keepdims else self.y.reshape(
+            [s for i, s in enumerate(a.shape) if self.ax is not None and i not in self.ax]
+        )
+
+    def backward(self, gy):
+        gy = gy.reshape(self.y.shape)
+        mask = (self.a == self.y).astype(gy.dtype)
+        mask /= mask.sum(axis=self.ax, keepdims=True)
+        return mask * gy
+
+    def describe(self):
+        return f"{self.fn.capitalize()}(axis={self.axis})"
+
+
+class Max(_Extreme):
+    fn = "max"
+
+
+class Min(_Extreme):
+    fn = "min"
+
+
+# ------------------------------------------------------------------ shapes
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, a):
+        self.src = a.shape
+        try:
+            return a.reshape(self.shape)
+        except ValueError:
+            raise ValueError(
+                f"reshape: cannot reshape size {a.size} into {self.shape}. "
+                f"Received: shape {a.shape}"
+            ) from None
+
+    def backward(self, gy):
+        return gy.reshape(self.src)
+
+    def describe(self):
+        return f"Reshape{self.shape}"
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes)
+
+    def forward(self, a):
+        axes = self.axes if self.axes is not None else tuple(range(a.ndim))[::-1]
+        if len(axes) != a.ndim:
+            raise ValueError(
+                f"transpose: axes {axes} do not match a {a.ndim}-D input. Received: shape {a.shape}"
+            )
+        self.inv = tuple(np.argsort(axes))
+        return a.transpose(axes)
+
+    def backward(self, gy):
+        return gy.transpose(self.inv)
+
+
+class BroadcastTo(Function):
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, a):
+        return _xp(a).broadcast_to(a, self.shape)
+
+    def backward(self, gy):
+        return gy  # the engine sums it back down to the input's shape
+
+
+def _index_data(idx):
+    if isinstance(idx, Tensor):
+        d = idx.data
+        return d.astype(np.int64) if d.dtype.kind == "f" else d
+    if isinstance(idx, tuple):
+        return tuple(_index_data(i) for i in idx)
+    if isinstance(idx, list):
+        return np.asarray(idx)
+    return idx
+
+
+class GetItem(Function):
+    """Indexing: slices, ints, integer arrays, boolean masks; repeats accumulate."""
+
+    def __init__(self, idx):
+        self.idx = idx
+
+    def forward(self, a):
+        self.shape, self.dtype = a.shape, a.dtype
+        try:
+            return a[self.idx]
+        except IndexError as e:
+            raise IndexError(f"getitem: {e}. Received: shape {a.shape}") from None
+
+    def backward(self, gy):
+        xp = _xp(gy)
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        if xp is np:
+            np.add.at(gx, self.idx, gy)
+        else:  # pragma: no cover - GPU
+            xp.add.at(gx, self.idx, gy)
+        return gx
+
+    def describe(self):
+        return "GetItem"
+
+
+class Concatenate(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        try:
+            y = _xp(xs[0]).concatenate(xs, axis=self.axis)
+        except ValueError:
+            raise ValueError(
+                f"concatenate(axis={self.axis}): shapes must agree except along the axis. "
+                f"Received: shapes {[x.shape for x in xs]}"
+            ) from None
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return y
+
+    def backward(self, gy):
+        idx = np.cumsum(self.sizes)[:-1]
+        return tuple(_xp(gy).split(gy, idx, axis=self.axis))
+
+
+class Stack(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        try:
+            return _xp(xs[0]).stack(xs, axis=self.axis)
+        except ValueError:
+            raise ValueError(
+                f"stack: all inputs must have the same shape. Received: shapes "
+                f"{[x.shape for x in xs]}"
+            ) from None
+
+    def backward(self, gy):
+        n = gy.shape[self.axis]
+        return tuple(_xp(gy).take(gy, i, axis=self.axis) for i in range(n))
+
+
+class Pad(Function):
+    def __init__(self, pad_width, constant_values=0.0):
+        self.pad_width, self.cv = pad_width, constant_values
+
+    def forward(self, a):
+        pw = np.broadcast_to(np.asarray(self.pad_width, dtype=np.int64), (a.ndim, 2))
+        self.sl = tuple(slice(int(lo), int(lo) + s) for (lo, _), s in zip(pw, a.shape))
+        return _xp(a).pad(a, [tuple(map(int, p)) for p in pw], constant_values=self.cv)
+
+    def backward(self, gy):
+        return gy[self.sl]
+
+
+# ================================================================== functions
+def _t(x):
+    return x if isinstance(x, Tensor) else as_tensor(x)
+
+
+def add(a, b):
+    return Add()(a, b)
+
+
+def sub(a, b):
+    return Sub()(a, b)
+
+
+def mul(a, b):
+    return Mul()(a, b)
+
+
+def div(a, b):
+    return Div()(a, b)
+
+
+def pow(a, b):  # noqa: A001 - mirrors operator name
+    if not isinstance(b, Tensor) and np.ndim(b) == 0:
+        return PowScalar(float(b))(a)
+    return Pow()(a, b)
+
+
+def neg(a):
+    return Neg()(a)
+
+
+def matmul(a, b):
+    return MatMul()(a, b)
+
+
+def exp(a):
+    return Exp()(a)
+
+
+def log(a):
+    return Log()(a)
+
+
+def sqrt(a):
+    return Sqrt()(a)
+
+
+def abs(a):  # noqa: A001
+    return Abs()(a)
+
+
+def sign(a):
+    return Sign()(a)
+
+
+def tanh(a):
+    return Tanh()(a)
+
+
+def sigmoid(a):
+    return Sigmoid()(a)
+
+
+def relu(a):
+    return Relu()(a)
+
+
+def maximum(a, b):
+    return Maximum()(a, b)
+
+
+def minimum(a, b):
+    return Minimum()(a, b)
+
+
+def clip(a, lo, hi):
+    return Clip(lo, hi)(a)
+
+
+def where(cond, a, b):
+    """Elementwise ``cond ? a : b``; ``cond`` is a constant (no gradient)."""
+    c = cond.data if isinstance(cond, Tensor) else cond
+    like = a if isinstance(a, Tensor) else (b if isinstance(b, Tensor) else None)
+    if like is None:
+        like = as_tensor(a)
+    return Where(_xp(like.data).asarray(c).astype(bool))(as_tensor(a, like), as_tensor(b, like))
+
+
+def cast(a, dtype):
+    return Cast(dtype)(a)
+
+
+def sum(a, axis=None, keepdims=False):  # noqa: A001
+    return Sum(axis, keepdims)(a)
+
+
+def mean(a, axis=None, keepdims=False):
+    return Mean(axis, keepdims)(a)
+
+
+def max(a, axis=None, keepdims=False):  # noqa: A001
+    return Max(axis, keepdims)(a)
+
+
+def min(a, axis=None, keepdims=False):  # noqa: A001
+    return Min(axis, keepdims)(a)
+
+
+def var(a, axis=None, keepdims=False, ddof=0):
+    """Variance, composed: mean((a - mean(a))**2) with ``ddof`` correction."""
+    a = _t(a)
+    ax = _norm_axis(axis, a.ndim)
+    n = a.size if ax is None else int(np.prod([a.shape[i] for i in ax]))
+    d = a - mean(a, axis, keepdims=True)
+    s = sum(d * d, axis, keepdims)
+    return s / builtins.max(n - ddof, 1) if ddof else s / builtins.max(n, 1)
+
+
+def std(a, axis=None, keepdims=False, ddof=0):
+    return sqrt(var(a, axis, keepdims, ddof))
+
+
+def argmax(a, axis=None):
+    """Indices of maxima (no gradient)."""
+    return Tensor._make(_xp(_t(a).data).argmax(_t(a).data, axis=axis))
+
+
+def argmin(a, axis=None):
+    return Tensor._make(_xp(_t(a).data).argmin(_t(a).data, axis=axis))
+
+
+def reshape(a, shape):
+    return Reshape(shape)(a)
+
+
+def flatten(a, start_dim: int = 0):
+    """Flatten dims from ``start_dim`` on (``flatten(x, 1)`` keeps the batch axis)."""
+    a = _t(a)
+    return reshape(a, a.shape[:start_dim] + (-1,))
+
+
+def transpose(a, axes=None):
+    return Transpose(axes)(a)
+
+
+permute = transpose
+
+
+def swapaxes(a, i, j):
+    a = _t(a)
+    axes = list(range(a.ndim))
+    axes[i], axes[j] = axes[j], axes[i]
+    return transpose(a, axes)
+
+
+def expand_dims(a, axis):
+    a = _t(a)
+    return reshape(a, np.expand_dims(np.empty(a.shape, dtype=bool), axis).shape)
+
+
+def squeeze(a, axis=None):
+    a = _t(a)
+    try:
+        shape = np.squeeze(np.empty(a.shape, dtype=bool), axis).shape
+    except ValueError:
+        raise ValueError(
+            f"squeeze: axis {axis} does not have size 1. Received: shape {a.shape}"
+        ) from None
+    return reshape(a, shape)
+
+
+def broadcast_to(a, shape):
+    a = _t(a)
+    try:
+        np.broadcast_shapes(a.shape, tuple(shape))
+    except ValueError:
+        raise ValueError(
+            f"broadcast_to: cannot broadcast shape {a.shape} to {tuple(shape)}"
+        ) from None
+    return BroadcastTo(shape)(a)
+
+
+def getitem(a, idx):
+    return GetItem(_index_data(idx))(a)
+
+
+def concatenate(tensors, axis=0):
+    if len(tensors) == 0:
+        raise ValueError("concatenate: needs at least one tensor. Received: an empty sequence")
+    return Concatenate(axis)(*tensors)
+
+
+concat = concatenate
+
+
+def stack(tensors, axis=0):
+    if len(tensors) == 0:
+        raise ValueError("stack: needs at least one tensor. Received: an empty sequence")
+    return Stack(axis)(*tensors)
+
+
+def split(a, indices_or_sections, axis=0):
+    """Split like ``numpy.split``; returns a list of tensors (views in the graph)."""
+    a = _t(a)
+    n = a.shape[axis]
+    if isinstance(indices_or_sections, int):
+        if n % indices_or_sections:
+            raise ValueError(
+                f"split: axis {axis} of size {n} does not divide into {indices_or_sections}"
+            )
+        step = n // indices_or_sections
+        bounds = list(range(0, n + 1, step))
+    else:
+        bounds = [0, *indices_or_sections, n]
+    out = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        idx = [slice(None)] * a.ndim
+        idx[axis] = slice(lo, hi)
+        out.append(getitem(a, tuple(idx)))
+    return out
+
+
+def pad(a, pad_width, constant_values=0.0):
+    return Pad(pad_width, constant_values)(a)
+
+
+def _cmp(fn):
+    def op(a, b):
+        ta = _t(a) if isinstance(a, Tensor) else None
+        tb = _t(b) if isinstance(b, Tensor) else None
+        like = ta or tb
+        x = (ta or as_tensor(a, like)).data
+        y = (tb or as_tensor(b, like)).data
+        return Tensor._make(getattr(_xp(x), fn)(x, y))
+
+    op.__name__ = fn
+    op.__doc__ = f"Elementwise ``{fn}`` returning a non-differentiable bool tensor."
+    return op
+
+
+less = _cmp("less")
+less_equal = _cmp("less_equal")
+greater = _cmp("greater")
+greater_equal = _cmp("greater_equal")
+equal = _cmp("equal")
+not_equal = _cmp("not_equal")

@@ -1,0 +1,3 @@
+"""plot (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""regularizers (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""schedules (being written)."""
+
+__all__: list[str] = []

@@ -1,0 +1,355 @@
+"""``Tensor``: an array (``.data``) that remembers how it was made, for ``.backward()``."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import autograd, backend
+
+
+class Tensor:
+    """An n-dimensional array with an optional gradient.
+
+    Args:
+        data: array-like; float32 by default (ints and bools are cast to the default float
+            unless ``dtype`` is given).
+        requires_grad: record operations on this tensor so ``backward()`` can fill ``.grad``.
+        dtype: e.g. ``"float64"``.
+        name: shown by ``gn.graph`` (layer weights carry their layer's name).
+
+    Example:
+        >>> x = gn.tensor([1.0, 2.0], requires_grad=True)
+        >>> (x * x).sum().backward(); x.grad
+        array([2., 4.], dtype=float32)
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        self.data = _to_array(data, dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(
+                f"requires_grad=True needs a floating dtype. Received: dtype {self.data.dtype}"
+            )
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self.name = name
+
+    @classmethod
+    def _make(cls, data) -> Tensor:
+        t = cls.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = False
+        t._ctx = None
+        t.name = None
+        return t
+
+    # ------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def T(self) -> Tensor:
+        return ops.transpose(self)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(
+            backend.asnumpy(self.data), precision=4, separator=", ", threshold=20,
+            prefix="tensor(",
+        )
+        extra = f", dtype={self.dtype}" if self.dtype != np.float32 else ""
+        if self.requires_grad:
+            extra += ", requires_grad=True"
+        if self._ctx is not None:
+            extra += f", op={self._ctx.name}"
+        if self.name:
+            extra += f", name={self.name!r}"
+        return f"tensor({body}{extra})"
+
+    # ------------------------------------------------------------ autograd
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Fill ``.grad`` of every tensor this one depends on (see ``autograd.backward``)."""
+        autograd.backward(self, grad, retain_graph)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.grad = None
+
+    def detach(self) -> Tensor:
+        """Same data, cut from the graph."""
+        return Tensor._make(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        self.requires_grad = bool(flag)
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """The value as a NumPy array (copied to the host from a GPU)."""
+        return backend.asnumpy(self.data)
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a one-element tensor. Received: shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def to(self, device: str) -> Tensor:
+        """A copy on ``'cpu'`` or ``'gpu'`` (a leaf keeps ``requires_grad``)."""
+        t = Tensor._make(backend.to_device(self.data, device))
+        t.requires_grad = self.requires_grad
+        t.name = self.name
+        return t
+
+    def astype(self, dtype) -> Tensor:
+        return ops.cast(self, dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a.astype(dtype) if dtype is not None else a
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------ arithmetic
+    def __add__(self, o):
+        return ops.add(self, o)
+
+    def __radd__(self, o):
+        return ops.add(o, self)
+
+    def __sub__(self, o):
+        return ops.sub(self, o)
+
+    def __rsub__(self, o):
+        return ops.sub(o, self)
+
+    def __mul__(self, o):
+        return ops.mul(self, o)
+
+    def __rmul__(self, o):
+        return ops.mul(o, self)
+
+    def __truediv__(self, o):
+        return ops.div(self, o)
+
+    def __rtruediv__(self, o):
+        return ops.div(o, self)
+
+    def __pow__(self, o):
+        return ops.pow(self, o)
+
+    def __rpow__(self, o):
+        return ops.pow(o, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return ops.abs(self)
+
+    def __matmul__(self, o):
+        return ops.matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return ops.matmul(o, self)
+
+    def __getitem__(self, idx):
+        return ops.getitem(self, idx)
+
+    # comparisons: non-differentiable float tensors of 0/1 ... as bool data
+    def __lt__(self, o):
+        return ops.less(self, o)
+
+    def __le__(self, o):
+        return ops.less_equal(self, o)
+
+    def __gt__(self, o):
+        return ops.greater(self, o)
+
+    def __ge__(self, o):
+        return ops.greater_equal(self, o)
+
+    def eq(self, o):
+        """Elementwise ``==`` (a non-differentiable bool tensor)."""
+        return ops.equal(self, o)
+
+    def ne(self, o):
+        return ops.not_equal(self, o)
+
+    # ------------------------------------------------------------ methods
+    def sum(self, axis=None, keepdims=False):
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return ops.min(self, axis, keepdims)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        return ops.var(self, axis, keepdims, ddof)
+
+    def std(self, axis=None, keepdims=False, ddof=0):
+        return ops.std(self, axis, keepdims, ddof)
+
+    def argmax(self, axis=None):
+        return ops.argmax(self, axis)
+
+    def argmin(self, axis=None):
+        return ops.argmin(self, axis)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def flatten(self, start_dim: int = 0):
+        return ops.flatten(self, start_dim)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.transpose(self, axes or None)
+
+    def permute(self, *axes):
+        return self.transpose(*axes)
+
+    def swapaxes(self, a, b):
+        return ops.swapaxes(self, a, b)
+
+    def expand_dims(self, axis):
+        return ops.expand_dims(self, axis)
+
+    def squeeze(self, axis=None):
+        return ops.squeeze(self, axis)
+
+    def broadcast_to(self, shape):
+        return ops.broadcast_to(self, shape)
+
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def sign(self):
+        return ops.sign(self)
+
+    def clip(self, lo, hi):
+        return ops.clip(self, lo, hi)
+
+
+def _to_array(data, dtype=None):
+    if isinstance(data, Tensor):
+        data = data.data
+    xp = backend.get_array_module(data)
+    if dtype is not None:
+        return xp.asarray(data, dtype=dtype)
+    if isinstance(data, (np.ndarray,)) or backend.is_gpu_array(data):
+        if data.dtype == backend.floatx():
+            return data
+        if data.dtype.kind in "biuf":
+            return data.astype(backend.floatx())
+        if data.dtype.kind == "O" or data.dtype.kind in "USV":
+            raise TypeError(
+                "tensor(): data must be numeric. Received: array of dtype "
+                f"{data.dtype}"
+            )
+        return data.astype(backend.floatx())
+    try:
+        a = np.asarray(data)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"tensor(): cannot convert data to an array ({e})") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(
+            f"tensor(): data must be numeric. Received: {type(data).__name__} of dtype {a.dtype}"
+        )
+    return a.astype(backend.floatx(), copy=False)
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
+    """Make a :class:`Tensor` (float32 unless ``dtype`` says otherwise).
+
+    Example:
+        >>> x = gn.tensor(1.0, requires_grad=True)
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def as_tensor(x, like: Tensor | None = None) -> Tensor:
+    """Wrap a constant; Python/NumPy numbers take the dtype of ``like`` (no upcasting)."""
+    if isinstance(x, Tensor):
+        return x
+    if like is not None:
+        xp = backend.get_array_module(like.data)
+        if isinstance(x, (numbers.Number, np.generic)) or (
+            hasattr(x, "dtype") and x.dtype.kind in "biuf"
+        ):
+            return Tensor._make(xp.asarray(x, dtype=like.data.dtype))
+        return Tensor._make(xp.asarray(np.asarray(x), dtype=like.data.dtype))
+    return Tensor(x)
+
+
+from . import ops  # noqa: E402  (methods above call into ops at run time)

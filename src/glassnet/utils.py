@@ -1,0 +1,3 @@
+"""utils (being written)."""
+
+__all__: list[str] = []

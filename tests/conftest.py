@@ -1,0 +1,38 @@
+"""Shared fixtures: seeded runs, the dataset directory, headless matplotlib."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import glassnet as gn  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    gn.set_seed(0)
+    from glassnet.layers.base import reset_names
+
+    reset_names()
+    yield
+
+
+def data_dir() -> Path:
+    """The shared test datasets; in CI their absence is a failure, elsewhere a skip."""
+    d = os.environ.get("GLASSNET_DATA_DIR")
+    if d and (Path(d) / "mnist").is_dir():
+        return Path(d)
+    here = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    if (here / "mnist").is_dir():
+        os.environ["GLASSNET_DATA_DIR"] = str(here)
+        return here
+    if os.environ.get("CI"):
+        pytest.fail("GLASSNET_DATA_DIR must point at the shared datasets in CI")
+    pytest.skip("the shared datasets are not here; set GLASSNET_DATA_DIR to run data tests")
+
+
+@pytest.fixture
+def datasets_dir() -> Path:
+    return data_dir()
