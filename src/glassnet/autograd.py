@@ -80,6 +80,8 @@ class Function:
 
     inputs: tuple = ()
     released = False
+    # which inputs need a gradient; lets backward skip work (e.g. the GEMM for a data input)
+    needs_input_grad: tuple = ()
 
     def __call__(self, *inputs):
         from .tensor import Tensor, as_tensor
@@ -106,6 +108,7 @@ class Function:
             for t in ts:
                 if t.requires_grad:
                     self.inputs = tuple(ts)
+                    self.needs_input_grad = tuple(t.requires_grad for t in ts)
                     out.requires_grad = True
                     out._ctx = self
                     break

@@ -37,7 +37,7 @@ class Linear(Function):
 
     def backward(self, gy):
         x, w = self.x, self.w
-        gx = gy @ w.T
+        gx = gy @ w.T if self.needs_input_grad[0] else None
         x2 = x.reshape(-1, x.shape[-1])
         g2 = gy.reshape(-1, gy.shape[-1])
         gw = x2.T @ g2

@@ -60,7 +60,8 @@ class Mul(_Binary):
         return a * b
 
     def backward(self, gy):
-        return gy * self.b, gy * self.a
+        na, nb = self.needs_input_grad
+        return (gy * self.b if na else None), (gy * self.a if nb else None)
 
 
 class Div(_Binary):
@@ -145,12 +146,15 @@ class MatMul(Function):
             g2 = xp.expand_dims(g2, -2)
         if b.ndim == 1:
             g2 = xp.expand_dims(g2, -1)
-        ga = g2 @ xp.swapaxes(b2, -1, -2)
-        gb = xp.swapaxes(a2, -1, -2) @ g2
-        if a.ndim == 1:
-            ga = ga[..., 0, :]
-        if b.ndim == 1:
-            gb = gb[..., 0]
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = g2 @ xp.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                ga = ga[..., 0, :]
+        if self.needs_input_grad[1]:
+            gb = xp.swapaxes(a2, -1, -2) @ g2
+            if b.ndim == 1:
+                gb = gb[..., 0]
         return ga, gb
 
 
