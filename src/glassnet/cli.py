@@ -1,3 +1,223 @@
-"""cli (being written)."""
+"""The ``glassnet`` command (also ``python -m glassnet``): thin over the public API.
 
-__all__: list[str] = []
+    glassnet train [RECIPE] [--epochs N] [--batch-size N] [--seed N] [--out DIR]
+                   [--data-dir DIR] [--resume]
+    glassnet recipes | evaluate MODEL --recipe R | predict MODEL INPUT [--out preds.csv]
+    glassnet summary MODEL | graph MODEL --out model.svg | info
+
+Every expected failure (unknown recipe, missing data, bad model file, wrong CSV, unwritable
+directory) prints one line ``error: ...`` and exits non-zero; set ``GLASSNET_DEBUG=1`` for
+the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="glassnet: train the course's networks and get a report.")
+
+
+def _fail(msg: str, code: int = 2):
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+def _guard(fn, *a, **k):
+    """Run ``fn``; turn expected errors into one-line messages."""
+    from .runner import RunError
+
+    expected = (RunError, LookupError, FileNotFoundError, ValueError, TypeError, OSError,
+                RuntimeError)
+    try:
+        return fn(*a, **k)
+    except typer.Exit:
+        raise
+    except expected as e:
+        if os.environ.get("GLASSNET_DEBUG"):
+            raise
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, KeyError):
+            msg = f"missing {msg}"
+        _fail(msg)
+
+
+@app.command()
+def train(
+    recipe: str | None = typer.Argument(None, help="Recipe name (see `glassnet recipes`)."),
+    epochs: int | None = typer.Option(None, help="Epochs (default: the recipe's)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Batch size."),
+    seed: int = typer.Option(0, help="One seed for init, shuffling, dropout, augmentation."),
+    out: Path | None = typer.Option(None, help="Run directory (default runs/<recipe>-<time>)."),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="Dataset cache directory."),
+    resume: bool = typer.Option(False, help="Continue from the last checkpoint in --out."),
+    fast: bool = typer.Option(False, help="Tiny settings for a smoke run (tests use it)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Train RECIPE (default: digits, no download) and write a run directory with a report."""
+    from .recipes import DEFAULT
+    from .runner import train_recipe
+
+    name = recipe or DEFAULT
+    user_file = Path(name).suffix.lower() in (".toml", ".json")
+    if user_file:
+        from .recipes.user import load_user_recipe
+
+        rec = _guard(load_user_recipe, Path(name))
+    else:
+        rec = name
+
+    def run():
+        return train_recipe(rec, out_dir=out, epochs=epochs, batch_size=batch_size, seed=seed,
+                            data_dir=data_dir, resume=resume, fast=fast,
+                            verbose=0 if quiet else 1)
+
+    _guard(run)
+
+
+@app.command()
+def recipes():
+    """List the recipes with one-line descriptions."""
+    from . import recipes as R
+
+    for n in R.names():
+        typer.echo(f"{n:<16} {R.get(n).description}")
+
+
+def _load(model_path: Path):
+    from .models import load_model
+
+    if not model_path.exists():
+        _fail(f"model file {model_path} does not exist")
+    return _guard(load_model, model_path)
+
+
+@app.command()
+def evaluate(model: Path, recipe: str = typer.Option(..., help="Recipe whose test data to use."),
+             fast: bool = typer.Option(False, help="The recipe's small data.")):
+    """Evaluate a saved MODEL on a recipe's test data."""
+    from .recipes import get
+
+    m = _load(model)
+    rec = _guard(get, recipe)
+    data = _guard(rec.load_data, {"recipe": rec.name, "seed": 0, "fast": fast,
+                                  **(rec.fast if fast else {})})
+    res = _guard(m.evaluate, data["x_test"], data["y_test"], verbose=0, return_dict=True)
+    for k, v in res.items():
+        typer.echo(f"{k}: {v:.4f}")
+
+
+@app.command()
+def predict(model: Path, input: Path = typer.Argument(..., help="Input .csv or .npy"),
+            out: Path | None = typer.Option(None, help="Write predictions to this CSV.")):
+    """Predict with a saved MODEL on INPUT (.csv without header, or .npy)."""
+    import numpy as np
+
+    m = _load(model)
+    if not input.exists():
+        _fail(f"input file {input} does not exist")
+    if input.suffix.lower() == ".npy":
+        x = _guard(np.load, input, allow_pickle=False)
+    elif input.suffix.lower() == ".csv":
+        x = _guard(np.loadtxt, input, delimiter=",", ndmin=2, dtype=np.float32)
+    else:
+        _fail(f"input must be .csv or .npy. Received: {input.name}")
+    want = _input_features(m)
+    if want is not None and x.ndim == 2 and x.shape[1] != want:
+        _fail(f"{input.name} has {x.shape[1]} columns but the model expects {want} features")
+    p = _guard(m.predict, x, verbose=0)
+    p = np.asarray(p)
+    if out is None:
+        for row in p.reshape(len(p), -1):
+            typer.echo(",".join(f"{v:.6g}" for v in row))
+    else:
+        def write():
+            tmp = out.with_name(f".{out.name}.tmp")
+            np.savetxt(tmp, p.reshape(len(p), -1), delimiter=",", fmt="%.6g")
+            os.replace(tmp, out)
+
+        _guard(write)
+        typer.echo(f"wrote {len(p)} predictions to {out}")
+
+
+def _input_features(model):
+    shape = getattr(model, "input_shape", None)
+    if shape is None:
+        layers = getattr(model, "layers", [])
+        spec = getattr(layers[0], "input_spec_shape", None) if layers else None
+        return spec[-1] if spec and len(spec) == 1 else None
+    return shape[-1] if len(shape) == 2 else None
+
+
+@app.command()
+def summary(model: Path):
+    """Print a saved MODEL's layers, output shapes and parameter counts."""
+    m = _load(model)
+    _guard(m.summary)
+
+
+@app.command()
+def graph(model: Path, out: Path = typer.Option(Path("model.svg"), help=".svg or .dot")):
+    """Draw a saved MODEL's layer graph with shapes (SVG written directly, or DOT)."""
+    from .layer_graph import layer_graph_dot, layer_graph_svg
+
+    m = _load(model)
+    if out.suffix.lower() == ".dot":
+        text = _guard(layer_graph_dot, m)
+    elif out.suffix.lower() == ".svg":
+        text = _guard(layer_graph_svg, m)
+    else:
+        _fail(f"--out must end in .svg or .dot. Received: {out.name}")
+
+    def write():
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out)
+
+    _guard(write)
+    typer.echo(f"wrote {out}")
+
+
+@app.command()
+def info():
+    """Versions, threads, BLAS and GPU availability."""
+    import platform
+
+    import numpy as np
+
+    from . import __version__, backend
+
+    py = platform.python_version()
+    typer.echo(f"glassnet {__version__}  python {py}  numpy {np.__version__}")
+    try:
+        from threadpoolctl import threadpool_info
+
+        for p in threadpool_info():
+            typer.echo(f"blas: {p.get('internal_api')} {p.get('version')} "
+                       f"threads={p.get('num_threads')}")
+    except ImportError:
+        typer.echo(f"cpu threads: {os.cpu_count()}")
+    for mod in ("sklearn", "matplotlib", "torch", "cupy"):
+        try:
+            typer.echo(f"{mod}: {__import__(mod).__version__}")
+        except Exception:
+            typer.echo(f"{mod}: not installed")
+    typer.echo(f"gpu: {'available' if backend.gpu_available() else 'not available'}")
+    typer.echo(f"data dir: {os.environ.get('GLASSNET_DATA_DIR', '~/.cache/glassnet')}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``glassnet`` console script."""
+    try:
+        app(args=argv, prog_name="glassnet", standalone_mode=True)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -33,7 +33,8 @@ class GradcheckReport:
 
 def _as64(x):
     if isinstance(x, Tensor):
-        return Tensor(backend.asnumpy(x.data).astype(np.float64), requires_grad=True, dtype="float64")
+        x = backend.asnumpy(x.data)
+        return Tensor(np.array(x, dtype=np.float64), requires_grad=True, dtype="float64")
     return Tensor(np.asarray(x, dtype=np.float64), requires_grad=True, dtype="float64")
 
 

@@ -1,0 +1,291 @@
+"""Run a recipe: seed, data, model, fit with checkpoints, evaluate, figures, report.
+
+This is what ``glassnet train`` calls; it is also usable from Python::
+
+    from glassnet.runner import train_recipe
+    result = train_recipe("digits", out_dir="runs/digits")
+
+Checkpoints: after every epoch the model (weights + optimizer state) and the run state
+(epoch, history, RNG state) are written atomically into ``<run>/checkpoint/``. A run that
+was interrupted (Ctrl-C, or even ``kill -9``) resumes with ``resume=True`` from the last
+complete epoch and ends with exactly the weights of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from .recipes import Recipe
+from .recipes import get as get_recipe
+
+CKPT_DIR = "checkpoint"
+STATE_FILE = "state.json"
+
+
+class RunError(Exception):
+    """A problem the CLI reports as one line (bad recipe, data, directory...)."""
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _jsonable(o):
+    if isinstance(o, dict):
+        return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (str, int, float, bool)) or o is None:
+        return o
+    return repr(o)
+
+
+# ------------------------------------------------------------------ checkpoints
+def save_checkpoint(run_dir: Path, model, epoch: int, history: dict) -> None:
+    """Write model+optimizer, then the state file that points at it (each atomic)."""
+    ck = run_dir / CKPT_DIR
+    ck.mkdir(parents=True, exist_ok=True)
+    name = f"epoch-{epoch:05d}.glassnet"
+    model.save(ck / name)
+    state = {
+        "epoch": epoch,
+        "model_file": name,
+        "history": _jsonable(history),
+        "rng_state": _jsonable(backend.get_rng_state()),
+    }
+    _atomic_write_text(ck / STATE_FILE, json.dumps(state))
+    for old in ck.glob("epoch-*.glassnet"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+
+
+def load_checkpoint(run_dir: Path):
+    """Return ``(state dict, model path)`` of the last complete checkpoint, or None."""
+    st = run_dir / CKPT_DIR / STATE_FILE
+    if not st.exists():
+        return None
+    try:
+        state = json.loads(st.read_text(encoding="utf-8"))
+        mf = run_dir / CKPT_DIR / str(state["model_file"])
+        int(state["epoch"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise RunError(f"checkpoint state {st} is unreadable ({e})") from None
+    if "/" in state["model_file"] or "\\" in state["model_file"] or not mf.exists():
+        raise RunError(f"checkpoint state {st} names a missing model file")
+    return state, mf
+
+
+def _rng_state_from_json(s: dict) -> dict:
+    return {
+        "bit_generator": s["bit_generator"],
+        "state": {"state": int(s["state"]["state"]), "inc": int(s["state"]["inc"])},
+        "has_uint32": int(s["has_uint32"]),
+        "uinteger": int(s["uinteger"]),
+    }
+
+
+def _checkpoint_callback(run_dir: Path, history_so_far: dict):
+    from .callbacks import Callback
+
+    class _Checkpoint(Callback):
+        """Saves weights, optimizer and RNG state after every epoch (for --resume)."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            for k, v in (logs or {}).items():
+                history_so_far.setdefault(k, []).append(float(v))
+            save_checkpoint(run_dir, self.model, epoch + 1, history_so_far)
+
+    return _Checkpoint()
+
+
+# ------------------------------------------------------------------ the run
+def _versions() -> dict:
+    v = {"glassnet": __import__("glassnet").__version__, "numpy": np.__version__,
+         "python": platform.python_version()}
+    for mod in ("sklearn", "matplotlib"):
+        try:
+            v[mod] = __import__(mod).__version__
+        except ImportError:
+            pass
+    return v
+
+
+def prepare_run_dir(out: str | os.PathLike | None, recipe: str, resume: bool) -> Path:
+    if out is None:
+        base = Path("runs")
+        if resume:
+            cands = sorted(base.glob(f"{recipe}-*")) if base.exists() else []
+            if not cands:
+                raise RunError(f"--resume: no earlier run of {recipe!r} under {base}/")
+            return cands[-1]
+        out = base / f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run = Path(out)
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        probe = run / f".write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise RunError(f"output directory {run} is not writable ({e.strerror or e})") from None
+    return run
+
+
+def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
+                 batch_size: int | None = None, seed: int = 0, data_dir=None,
+                 resume: bool = False, fast: bool = False, verbose: int = 1,
+                 report: bool = True) -> dict:
+    """Train a recipe end to end and write its run directory. Returns ``metrics.json``'s dict.
+
+    Args:
+        recipe: a name from ``glassnet recipes`` or a :class:`Recipe`.
+        out_dir: run directory (default ``runs/<recipe>-<time>``).
+        epochs, batch_size: override the recipe's defaults.
+        seed: one seed for init, shuffling, dropout, augmentation.
+        data_dir: where datasets are cached (sets ``GLASSNET_DATA_DIR``).
+        resume: continue from the last checkpoint in ``out_dir``.
+        fast: the recipe's small settings (used by tests).
+    """
+    rec = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    if data_dir is not None:
+        os.environ["GLASSNET_DATA_DIR"] = str(data_dir)
+    if epochs is not None and epochs < 0:
+        raise RunError(f"--epochs must be >= 0. Received: {epochs}")
+    if batch_size is not None and batch_size <= 0:
+        raise RunError(f"--batch-size must be > 0. Received: {batch_size}")
+    run = prepare_run_dir(out_dir, rec.name, resume)
+    cfg = {"recipe": rec.name, "seed": seed, "fast": fast, **(rec.fast if fast else {})}
+    fit_kw = dict(rec.fit)
+    if fast:
+        fit_kw.update({k: v for k, v in rec.fast.items() if k in ("epochs", "batch_size")})
+    if epochs is not None:
+        fit_kw["epochs"] = epochs
+    if batch_size is not None:
+        fit_kw["batch_size"] = batch_size
+    cfg["fit"] = fit_kw
+
+    backend.set_seed(seed)
+    t0 = time.perf_counter()
+    data = rec.load_data(cfg)
+    model = rec.build(data, cfg)
+    history: dict = {}
+    start_epoch = 0
+    timings = {}
+    if rec.kind == "keras":
+        model.compile(**rec.compile)
+        if resume:
+            ck = load_checkpoint(run)
+            if ck is not None:
+                state, mf = ck
+                from .models import load_model
+
+                loaded = load_model(mf)
+                model.set_weights(loaded.get_weights())
+                model.optimizer.set_state(loaded.optimizer.get_state())
+                backend.set_rng_state(_rng_state_from_json(state["rng_state"]))
+                history = {k: list(v) for k, v in state["history"].items()}
+                start_epoch = int(state["epoch"])
+                if verbose:
+                    print(f"Resuming {rec.name} from epoch {start_epoch} in {run}")
+        cbs = [_checkpoint_callback(run, history)] + list(cfg.get("callbacks", []))
+        t_fit = time.perf_counter()
+        try:
+            model.fit(data["x_train"], data["y_train"], callbacks=cbs,
+                      initial_epoch=start_epoch, verbose=verbose,
+                      **{k: v for k, v in fit_kw.items()})
+        except KeyboardInterrupt:
+            ck = load_checkpoint(run)
+            done = ck[0]["epoch"] if ck else 0
+            raise RunError(
+                f"interrupted; checkpoint of epoch {done} is in {run / CKPT_DIR}. "
+                f"Continue with: glassnet train {rec.name} --resume --out {run}"
+            ) from None
+        timings["fit_s"] = time.perf_counter() - t_fit
+    else:
+        t_fit = time.perf_counter()
+        history = rec.train(model, data, cfg) or {}
+        timings["fit_s"] = time.perf_counter() - t_fit
+
+    metrics = _evaluate(rec, model, data)
+    timings["total_s"] = time.perf_counter() - t0
+    _write_outputs(run, rec, model, data, history, metrics, cfg, timings, report, verbose)
+    return {"run_dir": str(run), **metrics}
+
+
+def _evaluate(rec: Recipe, model, data) -> dict:
+    if rec.evaluate is not None:
+        return rec.evaluate(model, data)
+    out = {}
+    if rec.kind == "keras":
+        for split in ("train", "test"):
+            x, y = data.get(f"x_{split}"), data.get(f"y_{split}")
+            if x is None:
+                continue
+            r = model.evaluate(x, y, verbose=0, return_dict=True)
+            out.update({f"{split}_{k}": float(v) for k, v in r.items()})
+    else:
+        for split in ("train", "test"):
+            x, y = data.get(f"x_{split}"), data.get(f"y_{split}")
+            if x is not None and hasattr(model, "score"):
+                out[f"{split}_accuracy"] = float(model.score(x, y))
+    return out
+
+
+def _write_outputs(run, rec, model, data, history, metrics, cfg, timings, report, verbose):
+    from . import __version__
+
+    if hasattr(model, "save"):
+        model.save(run / "model.glassnet")
+    keys = list(history)
+    n = max((len(v) for v in history.values()), default=0)
+    with open(run / "history.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["epoch", *keys])
+        for i in range(n):
+            w.writerow([i + 1, *[history[k][i] if i < len(history[k]) else "" for k in keys]])
+    info = {
+        "recipe": rec.name,
+        "description": rec.description,
+        "metrics": metrics,
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "versions": _versions(),
+        "seed": cfg["seed"],
+        "config": _jsonable({k: v for k, v in cfg.items() if k != "callbacks"}),
+        "compile": _jsonable(rec.compile),
+        "glassnet": __version__,
+        "command": " ".join(sys.argv),
+    }
+    _atomic_write_text(run / "metrics.json", json.dumps(info, indent=2))
+    figs = {}
+    try:
+        from .report import make_figures, write_report
+
+        figs = make_figures(run, rec, model, data, history)
+        if report:
+            write_report(run, info, history, figs)
+    except ImportError as e:  # matplotlib missing: numbers only
+        if verbose:
+            print(f"(no figures: {e}; install glassnet[plot])")
+    if verbose:
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+        print(f"{rec.name}: {shown}")
+        print(f"Report: {run / 'report.html'}")
