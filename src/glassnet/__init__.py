@@ -26,6 +26,7 @@ from .backend import (
 )
 from .functional import linear, log_softmax, logsumexp, one_hot, softmax
 from .gradcheck import GradcheckError, gradcheck
+from .graph import graph  # eager: a lazy import would rebind gn.graph to the module
 from .ops import (
     abs,
     argmax,
@@ -75,10 +76,6 @@ _LAZY = {
 
 
 def __getattr__(name: str):
-    if name == "graph":
-        from .graph import graph
-
-        return graph
     if name in _LAZY:
         mod = importlib.import_module(f".{name}", __name__)
         globals()[name] = mod
