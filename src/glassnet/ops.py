@@ -21,19 +21,21 @@ def _xp(a):
     return get_array_module(a)
 
 
-def _check_broadcast(op: str, a, b) -> None:
+def _check_broadcast(op: str, sa: tuple, sb: tuple) -> None:
     try:
-        np.broadcast_shapes(a.shape, b.shape)
+        np.broadcast_shapes(sa, sb)
     except ValueError:
         raise ValueError(
-            f"{op}: operand shapes do not broadcast. Received: shapes {a.shape} and {b.shape}"
+            f"{op}: operand shapes do not broadcast. Received: shapes {sa} and {sb}"
         ) from None
 
 
 class _Binary(Function):
     def __call__(self, a, b):
-        if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.shape != b.data.shape:
-            _check_broadcast(self.name, a.data, b.data)
+        # Tensors and arrays both have .shape; Python numbers broadcast with anything
+        sa, sb = getattr(a, "shape", ()), getattr(b, "shape", ())
+        if sa != sb:
+            _check_broadcast(self.name, sa, sb)
         return super().__call__(a, b)
 
 
@@ -142,10 +144,11 @@ class MatMul(Function):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = gy
-        if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
+        # restore the axes NumPy dropped for 1-D operands (b's first: for 1-D @ 1-D gy is 0-d)
         if b.ndim == 1:
             g2 = xp.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = g2 @ xp.swapaxes(b2, -1, -2)
@@ -768,11 +771,10 @@ def pad(a, pad_width, constant_values=0.0):
 
 def _cmp(fn):
     def op(a, b):
-        ta = _t(a) if isinstance(a, Tensor) else None
-        tb = _t(b) if isinstance(b, Tensor) else None
-        like = ta or tb
-        x = (ta or as_tensor(a, like)).data
-        y = (tb or as_tensor(b, like)).data
+        # `is None`, not `or`: truth-testing a multi-element Tensor raises
+        like = a if isinstance(a, Tensor) else (b if isinstance(b, Tensor) else None)
+        x = as_tensor(a, like).data
+        y = as_tensor(b, like).data
         return Tensor._make(getattr(_xp(x), fn)(x, y))
 
     op.__name__ = fn
