@@ -1,3 +1,368 @@
-"""activations (being written)."""
+"""Activation functions: every one the course names, usable by name in any layer.
 
-__all__: list[str] = []
+Each activation is a function ``Tensor -> Tensor``. Most are composed from engine ops; the
+ones where a composition would be slow or unstable (arctan, elu, softplus, gelu, the step
+functions) are primitive :class:`~glassnet.autograd.Function` classes defined here with
+forward and backward side by side.
+
+Names resolve through one table and one :func:`get`::
+
+    >>> from glassnet import activations
+    >>> f = activations.get("relu")
+    >>> f(gn.tensor([-1.0, 2.0]))
+    Tensor([0., 2.])
+    >>> activations.get({"class_name": "leaky_relu", "config": {"alpha": 0.1}})
+
+``binary_step`` (Heaviside) and ``sign`` have zero gradient everywhere (their derivative
+is zero where it exists), so they suit the perceptron's forward pass, not backprop.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from . import functional, ops
+from .autograd import Function
+from .backend import get_array_module
+from .tensor import Tensor, as_tensor
+
+__all__ = [
+    "linear", "identity", "binary_step", "heaviside", "sign", "sigmoid", "logistic",
+    "hard_sigmoid", "tanh", "arctan", "relu", "leaky_relu", "elu", "selu", "softplus",
+    "softsign", "swish", "silu", "gelu", "softmax", "log_softmax", "get", "serialize",
+    "deserialize", "derivative",
+]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _t(x) -> Tensor:
+    return x if isinstance(x, Tensor) else as_tensor(x)
+
+
+# ------------------------------------------------------------------ primitives
+class _Step(Function):
+    """Heaviside step: 1 where x >= 0 else 0 (``low`` = 0), or ±1 (``low`` = -1)."""
+
+    def __init__(self, low: float = 0.0):
+        self.low = low
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        self.shape, self.dtype = a.shape, a.dtype
+        return xp.where(a >= 0, 1.0, self.low).astype(a.dtype, copy=False)
+
+    def backward(self, gy):
+        # derivative is 0 wherever it exists; at 0 it is undefined and we take 0 as well
+        return get_array_module(gy).zeros(self.shape, dtype=self.dtype)
+
+
+class Arctan(Function):
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).arctan(a)
+
+    def backward(self, gy):
+        return gy / (1 + self.a * self.a)
+
+
+class Elu(Function):
+    """alpha·(eᵃ−1) for a < 0, a otherwise; derivative y + alpha on the negative side."""
+
+    def __init__(self, alpha: float = 1.0):
+        self.alpha = alpha
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        self.neg = a < 0
+        # expm1 keeps precision near 0; min(a, 0) keeps exp from overflowing on big a
+        self.e = xp.expm1(xp.minimum(a, 0))
+        return xp.where(self.neg, self.alpha * self.e, a).astype(a.dtype, copy=False)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return gy * xp.where(self.neg, self.alpha * (self.e + 1), 1).astype(gy.dtype, copy=False)
+
+
+class Softplus(Function):
+    """log(1 + eᵃ) = max(a, 0) + log1p(e^−|a|): never overflows; derivative sigmoid(a)."""
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        self.a = a
+        return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return gy * (0.5 * (xp.tanh(0.5 * self.a) + 1))
+
+
+def _erf(x, xp):
+    """Vectorized erf (Abramowitz & Stegun 7.1.26 refined, |err| < 1.2e-7); NumPy has none."""
+    # W. J. Cody-style rational fit via erfc(z) ≈ t·exp(-z² + poly(t)) (Numerical Recipes)
+    z = xp.abs(x)
+    t = 1.0 / (1.0 + 0.5 * z)
+    poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+        -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+            -0.82215223 + t * 0.17087277))))))))
+    erfc = t * xp.exp(-z * z + poly)
+    return xp.where(x >= 0, 1 - erfc, erfc - 1)
+
+
+class Gelu(Function):
+    """GELU x·Φ(x) (exact, through erf) or its tanh approximation."""
+
+    def __init__(self, approximate: bool = False):
+        self.approximate = approximate
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        self.a = a
+        if self.approximate:
+            c = math.sqrt(2 / math.pi)
+            self.th = xp.tanh(c * (a + 0.044715 * a**3))
+            return (0.5 * a * (1 + self.th)).astype(a.dtype, copy=False)
+        self.cdf = 0.5 * (1 + _erf(a / math.sqrt(2), xp))
+        return (a * self.cdf).astype(a.dtype, copy=False)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        a = self.a
+        if self.approximate:
+            c = math.sqrt(2 / math.pi)
+            th = self.th
+            d = 0.5 * (1 + th) + 0.5 * a * (1 - th * th) * c * (1 + 3 * 0.044715 * a * a)
+        else:
+            d = self.cdf + a * xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi)
+        return (gy * d).astype(gy.dtype, copy=False)
+
+
+# ------------------------------------------------------------------ functions
+def linear(x) -> Tensor:
+    """Identity f(x) = x (Keras's ``'linear'``)."""
+    return _t(x)
+
+
+identity = linear
+
+
+def binary_step(x) -> Tensor:
+    """Heaviside unit step: 1 for x ≥ 0, else 0. Zero gradient everywhere (documented)."""
+    return _Step(0.0)(_t(x))
+
+
+heaviside = binary_step
+
+
+def sign(x) -> Tensor:
+    """The course's modified unit step: +1 for x ≥ 0, else −1. Zero gradient."""
+    return _Step(-1.0)(_t(x))
+
+
+def sigmoid(x, c: float = 1.0) -> Tensor:
+    """Logistic 1 / (1 + e^(−c·x)); ``c`` is the steepness (1 = standard sigmoid).
+
+    Example:
+        >>> sigmoid(gn.tensor([0.0]))  # 0.5
+    """
+    x = _t(x)
+    return ops.sigmoid(x if c == 1.0 else x * c)
+
+
+logistic = sigmoid
+
+
+def hard_sigmoid(x) -> Tensor:
+    """Piecewise-linear sigmoid clip(x/6 + 1/2, 0, 1) (Keras 3 and PyTorch)."""
+    return ops.clip(_t(x) * (1.0 / 6.0) + 0.5, 0.0, 1.0)
+
+
+def tanh(x) -> Tensor:
+    """Hyperbolic tangent, range (−1, 1)."""
+    return ops.tanh(_t(x))
+
+
+def arctan(x) -> Tensor:
+    """arctan(x), range (−π/2, π/2); derivative 1/(1+x²)."""
+    return Arctan()(_t(x))
+
+
+def relu(x) -> Tensor:
+    """Rectified linear unit max(x, 0)."""
+    return ops.relu(_t(x))
+
+
+def leaky_relu(x, alpha: float = 0.2) -> Tensor:
+    """max(x, alpha·x) for 0 ≤ alpha < 1 (Keras 3 default slope 0.2)."""
+    x = _t(x)
+    return ops.maximum(x, x * alpha)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: x for x > 0, alpha·(eˣ − 1) otherwise."""
+    return Elu(alpha)(_t(x))
+
+
+def selu(x) -> Tensor:
+    """Scaled ELU, scale·elu(x, alpha) with the self-normalizing constants."""
+    return Elu(_SELU_ALPHA)(_t(x)) * _SELU_SCALE
+
+
+def softplus(x) -> Tensor:
+    """log(1 + eˣ), computed without overflow."""
+    return Softplus()(_t(x))
+
+
+def softsign(x) -> Tensor:
+    """x / (1 + |x|)."""
+    x = _t(x)
+    return x / (ops.abs(x) + 1.0)
+
+
+def swish(x) -> Tensor:
+    """Swish / SiLU: x · sigmoid(x)."""
+    x = _t(x)
+    return x * ops.sigmoid(x)
+
+
+silu = swish
+
+
+def gelu(x, approximate: bool = False) -> Tensor:
+    """Gaussian error linear unit x·Φ(x); ``approximate=True`` uses the tanh formula."""
+    return Gelu(approximate)(_t(x))
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    """Softmax along ``axis`` (default last): positive, sums to 1."""
+    return functional.softmax(_t(x), axis=axis)
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along ``axis``, computed stably."""
+    return functional.log_softmax(_t(x), axis=axis)
+
+
+# ------------------------------------------------------------------ name table
+_TABLE: dict[str, Callable] = {
+    "linear": linear,
+    "identity": identity,
+    "binary_step": binary_step,
+    "heaviside": heaviside,
+    "step": binary_step,
+    "sign": sign,
+    "sigmoid": sigmoid,
+    "logistic": logistic,
+    "hard_sigmoid": hard_sigmoid,
+    "tanh": tanh,
+    "arctan": arctan,
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "selu": selu,
+    "softplus": softplus,
+    "softsign": softsign,
+    "swish": swish,
+    "silu": silu,
+    "gelu": gelu,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+}
+_CANONICAL = {fn: name for name, fn in reversed(list(_TABLE.items()))}
+
+
+def _unknown(kind: str, name, table) -> ValueError:
+    close = difflib.get_close_matches(str(name), list(table), n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    return ValueError(
+        f"Unknown {kind} {name!r}.{hint} Known: {', '.join(sorted(table))}. Received: {name!r}"
+    )
+
+
+def get(identifier) -> Callable:
+    """Resolve an activation: name, ``{"class_name", "config"}`` dict, callable or None.
+
+    None → :func:`linear`. A dict's config holds keyword settings (e.g. ``alpha``).
+
+    Example:
+        >>> get("relu") is relu
+        True
+    """
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _TABLE:
+            raise _unknown("activation", identifier, _TABLE)
+        return _TABLE[key]
+    if isinstance(identifier, dict):
+        if "class_name" not in identifier:
+            raise ValueError(
+                "activation config must have a 'class_name' key. "
+                f"Received: {identifier!r}"
+            )
+        fn = get(identifier["class_name"])
+        cfg = identifier.get("config") or {}
+        return functools.partial(fn, **cfg) if cfg else fn
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        "activation must be a name, a config dict, a callable or None. "
+        f"Received: {type(identifier).__name__} {identifier!r}"
+    )
+
+
+def serialize(fn) -> str | dict:
+    """JSON-able form of an activation: its name, or ``{"class_name", "config"}``."""
+    if fn is None:
+        return "linear"
+    if isinstance(fn, str):
+        get(fn)
+        return fn
+    if isinstance(fn, functools.partial) and fn.func in _CANONICAL and not fn.args:
+        return {"class_name": _CANONICAL[fn.func], "config": dict(fn.keywords)}
+    if fn in _CANONICAL:
+        return _CANONICAL[fn]
+    # an object with its own config (e.g. a Layer used as activation) serializes itself
+    if hasattr(fn, "get_config"):
+        return {"class_name": type(fn).__name__, "config": fn.get_config()}
+    raise ValueError(
+        "Only activations from glassnet.activations can be serialized by name; give custom "
+        f"functions a name in the table or use a layer. Received: {fn!r}"
+    )
+
+
+deserialize = get
+
+
+def derivative(name, x) -> np.ndarray:
+    """Elementwise derivative f'(x) of an activation, by autodiff (for plots).
+
+    Args:
+        name: anything :func:`get` accepts.
+        x: array of points.
+
+    Returns:
+        NumPy array of f'(x), same shape as x. For softmax this is the diagonal-free
+        column sum of the Jacobian (zero), so use it for elementwise activations.
+
+    Example:
+        >>> derivative("sigmoid", [0.0])  # array([0.25])
+    """
+    from .autograd import enable_grad
+    from .backend import asnumpy
+
+    fn = get(name)
+    xt = Tensor(np.asarray(x, dtype=np.float64), requires_grad=True, dtype="float64")
+    with enable_grad():
+        y = fn(xt)
+        if not y.requires_grad:
+            return np.zeros_like(xt.data)
+        ops.sum(y).backward()
+    return asnumpy(xt.grad) if xt.grad is not None else np.zeros_like(xt.data)

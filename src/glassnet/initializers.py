@@ -1,3 +1,372 @@
-"""initializers (being written)."""
+"""Weight initializers (Keras names and semantics), all drawing from ``backend.rng()``.
 
-__all__: list[str] = []
+An initializer is called with a shape and returns a NumPy array::
+
+    >>> gn.set_seed(0)
+    >>> w = gn.initializers.get("glorot_uniform")((11, 6))   # float32 (11, 6)
+
+Fans follow Keras: a 2-D kernel ``(in, out)`` has fan_in = in, fan_out = out; a conv kernel
+``(kh, kw, in, out)`` multiplies both by the receptive field kh·kw. ``"uniform"`` is Keras's
+RandomUniform(−0.05, 0.05) and ``"normal"`` is RandomNormal(0, 0.05).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import backend
+
+__all__ = [
+    "Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
+    "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeUniform",
+    "HeNormal", "LecunUniform", "LecunNormal", "Orthogonal", "Identity", "compute_fans",
+    "get", "serialize", "deserialize",
+]
+
+
+def compute_fans(shape) -> tuple[float, float]:
+    """(fan_in, fan_out) of a weight shape, as Keras computes them."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 0:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    if len(shape) == 2:
+        return float(shape[0]), float(shape[1])
+    receptive = math.prod(shape[:-2])
+    return float(shape[-2] * receptive), float(shape[-1] * receptive)
+
+
+def _dtype(dtype):
+    return np.dtype(dtype) if dtype is not None else backend.floatx()
+
+
+def _shape(shape) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"initializer shape must be a tuple of non-negative ints. Received: {shape!r}"
+        ) from None
+    if any(s < 0 for s in shape):
+        raise ValueError(f"initializer shape must be non-negative. Received: {shape}")
+    return shape
+
+
+class Initializer:
+    """Base class: ``init(shape, dtype=None) -> np.ndarray``; ``get_config()`` for saving."""
+
+    def __call__(self, shape, dtype=None) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Zeros(Initializer):
+    """All zeros."""
+
+    def __call__(self, shape, dtype=None):
+        return np.zeros(_shape(shape), dtype=_dtype(dtype))
+
+
+class Ones(Initializer):
+    """All ones."""
+
+    def __call__(self, shape, dtype=None):
+        return np.ones(_shape(shape), dtype=_dtype(dtype))
+
+
+class Constant(Initializer):
+    """Every entry equal to ``value``."""
+
+    def __init__(self, value: float = 0.0):
+        self.value = float(value)
+
+    def __call__(self, shape, dtype=None):
+        return np.full(_shape(shape), self.value, dtype=_dtype(dtype))
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class RandomUniform(Initializer):
+    """Uniform on [minval, maxval). Defaults (−0.05, 0.05), as Keras's ``'uniform'``."""
+
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed=None):
+        if maxval < minval:
+            raise ValueError(
+                f"RandomUniform needs minval <= maxval. Received: minval={minval}, "
+                f"maxval={maxval}"
+            )
+        self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
+
+    def __call__(self, shape, dtype=None):
+        r = _gen(self.seed)
+        return r.uniform(self.minval, self.maxval, _shape(shape)).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+
+
+class RandomNormal(Initializer):
+    """Normal(mean, stddev). Defaults (0, 0.05), as Keras's ``'normal'``."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
+        if stddev < 0:
+            raise ValueError(f"RandomNormal needs stddev >= 0. Received: stddev={stddev}")
+        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+
+    def __call__(self, shape, dtype=None):
+        r = _gen(self.seed)
+        return r.normal(self.mean, self.stddev, _shape(shape)).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+def _truncated_normal(r, shape, mean, stddev):
+    """Normal draws re-drawn until within 2 standard deviations (as Keras/TF)."""
+    out = r.standard_normal(shape)
+    bad = np.abs(out) > 2
+    while bad.any():
+        out[bad] = r.standard_normal(int(bad.sum()))
+        bad = np.abs(out) > 2
+    return out * stddev + mean
+
+
+class TruncatedNormal(Initializer):
+    """Normal(mean, stddev) truncated to mean ± 2·stddev."""
+
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
+        if stddev < 0:
+            raise ValueError(f"TruncatedNormal needs stddev >= 0. Received: stddev={stddev}")
+        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
+
+    def __call__(self, shape, dtype=None):
+        r = _gen(self.seed)
+        return _truncated_normal(r, _shape(shape), self.mean, self.stddev).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+
+
+def _gen(seed) -> np.random.Generator:
+    # a per-initializer seed gives a fixed draw (Keras semantics); else the library generator
+    return np.random.default_rng(seed) if seed is not None else backend.rng()
+
+
+class VarianceScaling(Initializer):
+    """Variance ``scale / n`` with n = fan_in, fan_out or their mean (``mode``).
+
+    ``distribution``: ``"truncated_normal"`` (stddev corrected for the truncation, as Keras),
+    ``"untruncated_normal"`` or ``"uniform"`` (limit sqrt(3·scale/n)).
+    """
+
+    _MODES = ("fan_in", "fan_out", "fan_avg")
+    _DISTS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
+
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
+                 distribution: str = "truncated_normal", seed=None):
+        if scale <= 0:
+            raise ValueError(f"VarianceScaling needs scale > 0. Received: scale={scale}")
+        if mode not in self._MODES:
+            raise ValueError(f"VarianceScaling mode must be one of {self._MODES}. "
+                             f"Received: mode={mode!r}")
+        if distribution not in self._DISTS:
+            raise ValueError(f"VarianceScaling distribution must be one of {self._DISTS}. "
+                             f"Received: distribution={distribution!r}")
+        self.scale, self.mode, self.distribution, self.seed = (
+            float(scale), mode, distribution, seed)
+
+    def __call__(self, shape, dtype=None):
+        shape = _shape(shape)
+        fan_in, fan_out = compute_fans(shape)
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        var = self.scale / max(1.0, n)
+        r = _gen(self.seed)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * var)
+            out = r.uniform(-limit, limit, shape)
+        elif self.distribution == "truncated_normal":
+            # std of a unit normal truncated to ±2 is 0.8796...; divide it out
+            out = _truncated_normal(r, shape, 0.0, math.sqrt(var) / 0.87962566103423978)
+        else:
+            out = r.normal(0.0, math.sqrt(var), shape)
+        return out.astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
+                "seed": self.seed}
+
+
+class _Preset(VarianceScaling):
+    _preset: tuple = ()
+
+    def __init__(self, seed=None):
+        scale, mode, dist = self._preset
+        super().__init__(scale, mode, dist, seed)
+
+    def get_config(self):
+        return {"seed": self.seed}
+
+
+class GlorotUniform(_Preset):
+    """Glorot/Xavier uniform: U(±sqrt(6/(fan_in+fan_out))). The default kernel initializer."""
+
+    _preset = (1.0, "fan_avg", "uniform")
+
+
+class GlorotNormal(_Preset):
+    """Glorot normal: truncated normal, stddev sqrt(2/(fan_in+fan_out))."""
+
+    _preset = (1.0, "fan_avg", "truncated_normal")
+
+
+class HeUniform(_Preset):
+    """He uniform: U(±sqrt(6/fan_in)), for ReLU nets."""
+
+    _preset = (2.0, "fan_in", "uniform")
+
+
+class HeNormal(_Preset):
+    """He normal: truncated normal, stddev sqrt(2/fan_in)."""
+
+    _preset = (2.0, "fan_in", "truncated_normal")
+
+
+class LecunUniform(_Preset):
+    """LeCun uniform: U(±sqrt(3/fan_in))."""
+
+    _preset = (1.0, "fan_in", "uniform")
+
+
+class LecunNormal(_Preset):
+    """LeCun normal: truncated normal, stddev sqrt(1/fan_in) (for SELU)."""
+
+    _preset = (1.0, "fan_in", "truncated_normal")
+
+
+class Orthogonal(Initializer):
+    """Random orthogonal matrix (QR of a Gaussian) times ``gain``; N-D shapes are flattened
+    to (prod(shape[:-1]), shape[-1]) as Keras does."""
+
+    def __init__(self, gain: float = 1.0, seed=None):
+        self.gain, self.seed = float(gain), seed
+
+    def __call__(self, shape, dtype=None):
+        shape = _shape(shape)
+        if len(shape) < 2:
+            raise ValueError(
+                f"Orthogonal initializer needs a shape with at least 2 axes. Received: {shape}"
+            )
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = _gen(self.seed).normal(0.0, 1.0, (max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(a)
+        q *= np.sign(np.diag(r))  # makes the distribution uniform over orthogonal matrices
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
+class Identity(Initializer):
+    """``gain`` times the identity matrix (2-D shapes only; rectangular allowed)."""
+
+    def __init__(self, gain: float = 1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape, dtype=None):
+        shape = _shape(shape)
+        if len(shape) != 2:
+            raise ValueError(f"Identity initializer needs a 2-D shape. Received: {shape}")
+        return (self.gain * np.eye(*shape)).astype(_dtype(dtype))
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
+_TABLE: dict[str, type] = {
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "uniform": RandomUniform,
+    "random_uniform": RandomUniform,
+    "normal": RandomNormal,
+    "random_normal": RandomNormal,
+    "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform,
+    "xavier_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "xavier_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
+    "identity": Identity,
+}
+_BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
+
+
+def get(identifier) -> Initializer:
+    """Resolve an initializer: name, class name, ``{"class_name", "config"}``, instance, callable.
+
+    Example:
+        >>> get("uniform").get_config()
+        {'minval': -0.05, 'maxval': 0.05, 'seed': None}
+    """
+    from .activations import _unknown
+
+    if identifier is None:
+        return GlorotUniform()
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _TABLE.get(identifier.lower()) or _BY_CLASS.get(identifier)
+        if cls is None:
+            raise _unknown("initializer", identifier, _TABLE)
+        return cls()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        cls = _TABLE.get(str(name).lower()) or _BY_CLASS.get(name)
+        if cls is None:
+            raise _unknown("initializer", name, _TABLE)
+        return cls(**(identifier.get("config") or {}))
+    if isinstance(identifier, type) and issubclass(identifier, Initializer):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        "initializer must be a name, config dict, Initializer or callable. "
+        f"Received: {type(identifier).__name__} {identifier!r}"
+    )
+
+
+def serialize(init) -> dict:
+    """``{"class_name": ..., "config": ...}`` of an initializer (JSON-able)."""
+    if isinstance(init, str):
+        init = get(init)
+    if not isinstance(init, Initializer) or type(init).__name__ not in _BY_CLASS:
+        raise ValueError(
+            f"Only glassnet initializers can be serialized. Received: {init!r}"
+        )
+    return {"class_name": type(init).__name__, "config": init.get_config()}
+
+
+deserialize = get

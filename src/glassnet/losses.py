@@ -1,3 +1,525 @@
-"""losses (being written)."""
+"""Loss functions (Keras names and semantics).
 
-__all__: list[str] = []
+A loss object is called as ``loss(y_true, y_pred, sample_weight=None)`` and returns a scalar
+tensor: the (weighted) per-sample losses summed and divided by the number of samples, as
+Keras's default ``"sum_over_batch_size"``. ``loss.call(y_true, y_pred)`` returns the
+per-sample tensor of shape (N,). ``y_true`` may be a NumPy array, a list or a Tensor.
+
+    >>> loss = gn.losses.get("binary_crossentropy")
+    >>> value = loss(y, model(x)); value.backward()
+
+Cross-entropies go through the fused, stable kernels in :mod:`glassnet.functional`
+(``from_logits=True`` never computes a sigmoid/softmax it would then take the log of).
+On probabilities they clip to [1e-7, 1 − 1e-7] as Keras does.
+
+``sum_squared_error`` / ``"sse"`` is the course's cost J = ½ Σ (y − ŷ)², summed over the
+samples too (not averaged).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import functional, ops
+from .backend import get_array_module
+from .tensor import Tensor, as_tensor
+
+__all__ = [
+    "Loss", "MeanSquaredError", "SumSquaredError", "MeanAbsoluteError", "Huber",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+    "Hinge", "SquaredHinge", "KLDivergence", "LogCosh",
+    "mean_squared_error", "mse", "sum_squared_error", "sse", "mean_absolute_error", "mae",
+    "huber", "binary_crossentropy", "categorical_crossentropy",
+    "sparse_categorical_crossentropy", "hinge", "squared_hinge", "kl_divergence", "kld",
+    "log_cosh", "logcosh", "get", "serialize", "deserialize",
+]
+
+EPSILON = 1e-7
+
+
+def _pred(y_pred) -> Tensor:
+    return y_pred if isinstance(y_pred, Tensor) else as_tensor(y_pred)
+
+
+def _true(y_true, y_pred: Tensor, name: str, sparse: bool = False):
+    """y_true as a raw array on y_pred's device, reshaped to y_pred's shape where Keras would."""
+    d = y_true.data if isinstance(y_true, Tensor) else y_true
+    xp = get_array_module(y_pred.data)
+    d = xp.asarray(d)
+    ps = y_pred.shape
+    if sparse:
+        if d.ndim == len(ps) and d.ndim > 0 and d.shape[-1] == 1:
+            d = d.reshape(d.shape[:-1])
+        if d.shape != tuple(ps[:-1]):
+            raise ValueError(
+                f"{name}: y_true must hold one integer label per sample, shape {tuple(ps[:-1])} "
+                f"for y_pred of shape {tuple(ps)}. Received: y_true shape {d.shape}"
+            )
+        return d
+    if d.shape != tuple(ps):
+        # (N,) against (N, 1) and the reverse are the same targets (as Keras)
+        if d.size == math.prod(ps) and (
+            d.shape + (1,) == tuple(ps) or d.shape == tuple(ps) + (1,)
+        ):
+            d = d.reshape(ps)
+        else:
+            raise ValueError(
+                f"{name}: y_true and y_pred shapes do not match. "
+                f"Received: y_true shape {d.shape}, y_pred shape {tuple(ps)}"
+            )
+    if d.dtype != y_pred.data.dtype:
+        d = d.astype(y_pred.data.dtype)
+    return d
+
+
+def _reduce_last(t: Tensor) -> Tensor:
+    """Per-sample value: mean over the last axis (for ndim >= 2)."""
+    return ops.mean(t, axis=-1) if t.ndim >= 2 else t
+
+
+def _weighted_mean(per: Tensor, sample_weight, name: str) -> Tensor:
+    if sample_weight is None:
+        return ops.mean(per) if per.ndim else per
+    xp = get_array_module(per.data)
+    sw = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
+    sw = xp.asarray(sw, dtype=per.data.dtype)
+    n = per.shape[0] if per.ndim else 1
+    if sw.size != n and sw.shape != per.shape:
+        raise ValueError(
+            f"{name}: sample_weight must have one entry per sample ({n}). "
+            f"Received: sample_weight shape {sw.shape}"
+        )
+    sw = sw.reshape(per.shape)
+    return ops.sum(per * Tensor._make(sw)) / float(max(n, 1))
+
+
+class Loss:
+    """Base class. Subclasses implement ``call(y_true, y_pred) -> per-sample Tensor``.
+
+    ``__call__`` applies sample weights and averages over samples.
+    """
+
+    name = "loss"
+
+    def __init__(self, name: str | None = None):
+        if name is not None:
+            self.name = name
+
+    def call(self, y_true, y_pred) -> Tensor:
+        raise NotImplementedError
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        return _weighted_mean(self.call(y_true, y_pred), sample_weight, self.name)
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+class MeanSquaredError(Loss):
+    """mean((y − ŷ)²) over the last axis, averaged over samples."""
+
+    name = "mean_squared_error"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        d = y_pred - Tensor._make(_true(y_true, y_pred, self.name))
+        return _reduce_last(d * d)
+
+
+class SumSquaredError(Loss):
+    """The course's cost ½ Σ (y − ŷ)², summed over outputs AND samples (no averaging)."""
+
+    name = "sum_squared_error"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        d = y_pred - Tensor._make(_true(y_true, y_pred, self.name))
+        sq = d * d * 0.5
+        return ops.sum(sq, axis=-1) if sq.ndim >= 2 else sq
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        per = self.call(y_true, y_pred)
+        if sample_weight is None:
+            return ops.sum(per)
+        n = per.shape[0] if per.ndim else 1
+        return _weighted_mean(per, sample_weight, self.name) * float(n)
+
+
+class MeanAbsoluteError(Loss):
+    """mean(|y − ŷ|) over the last axis."""
+
+    name = "mean_absolute_error"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        return _reduce_last(ops.abs(y_pred - Tensor._make(_true(y_true, y_pred, self.name))))
+
+
+class Huber(Loss):
+    """½x² for |x| ≤ delta, delta·(|x| − ½delta) beyond (x = ŷ − y); mean over last axis."""
+
+    name = "huber_loss"
+
+    def __init__(self, delta: float = 1.0, name: str | None = None):
+        if delta <= 0:
+            raise ValueError(f"Huber: delta must be > 0. Received: delta={delta}")
+        super().__init__(name)
+        self.delta = float(delta)
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        a = ops.abs(y_pred - Tensor._make(_true(y_true, y_pred, self.name)))
+        q = ops.minimum(a, Tensor._make(get_array_module(a.data).asarray(self.delta, a.dtype)))
+        # quadratic part up to delta, linear beyond: 0.5 q² + delta (a − q)
+        return _reduce_last(q * q * 0.5 + (a - q) * self.delta)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+class BinaryCrossentropy(Loss):
+    """−[y log p + (1−y) log(1−p)], mean over the last axis.
+
+    Args:
+        from_logits: y_pred are logits (stable fused sigmoid-BCE kernel).
+        label_smoothing: squeeze targets toward 0.5 by this amount.
+    """
+
+    name = "binary_crossentropy"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 name: str | None = None):
+        super().__init__(name)
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+
+    def _target(self, y_true, y_pred):
+        t = _true(y_true, y_pred, self.name)
+        if self.label_smoothing:
+            t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
+        return t
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = _pred(y_pred)
+        t = self._target(y_true, y_pred)
+        if sample_weight is not None:
+            sample_weight = _sw_array(sample_weight, y_pred, self.name)
+        if self.from_logits:
+            return functional.sigmoid_binary_cross_entropy(y_pred, t, sample_weight)
+        return functional.binary_cross_entropy(y_pred, t, sample_weight, EPSILON)
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = Tensor._make(self._target(y_true, y_pred))
+        if self.from_logits:
+            # max(z,0) − z·t + log(1 + e^−|z|), composed (per-sample path only)
+            per = ops.relu(y_pred) - y_pred * t + ops.log(ops.exp(-ops.abs(y_pred)) + 1.0)
+        else:
+            p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
+            per = -(t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p))
+        return _reduce_last(per)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+def _sw_array(sample_weight, y_pred, name):
+    xp = get_array_module(y_pred.data)
+    sw = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
+    sw = xp.asarray(sw, dtype=y_pred.data.dtype).reshape(-1)
+    n = y_pred.shape[0] if y_pred.ndim else 1
+    if sw.shape[0] != n:
+        raise ValueError(
+            f"{name}: sample_weight must have one entry per sample ({n}). "
+            f"Received: sample_weight shape {sw.shape}"
+        )
+    return sw
+
+
+class CategoricalCrossentropy(Loss):
+    """−Σ y·log p over the classes (last axis); y one-hot or soft.
+
+    On probabilities, y_pred is renormalized to sum to 1 and clipped to [1e-7, 1−1e-7]
+    (Keras). ``from_logits=True`` uses the fused softmax cross-entropy kernel.
+    """
+
+    name = "categorical_crossentropy"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 axis: int = -1, name: str | None = None):
+        super().__init__(name)
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+        self.axis = axis
+
+    def _target(self, y_true, y_pred):
+        t = _true(y_true, y_pred, self.name)
+        if self.label_smoothing:
+            c = y_pred.shape[-1]
+            t = t * (1 - self.label_smoothing) + self.label_smoothing / c
+        return t
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = _pred(y_pred)
+        if self.from_logits and self.axis in (-1, y_pred.ndim - 1) and y_pred.ndim == 2:
+            t = self._target(y_true, y_pred)
+            sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
+            return functional.softmax_cross_entropy(y_pred, t, sw)
+        return super().__call__(y_true, y_pred, sample_weight)
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = Tensor._make(self._target(y_true, y_pred))
+        if self.from_logits:
+            logp = functional.log_softmax(y_pred, axis=self.axis)
+        else:
+            p = y_pred / ops.sum(y_pred, axis=self.axis, keepdims=True)
+            logp = ops.log(ops.clip(p, EPSILON, 1 - EPSILON))
+        return -ops.sum(t * logp, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class SparseCategoricalCrossentropy(Loss):
+    """−log p[label] with integer labels (N,) or (N, 1); ``from_logits`` uses the fused kernel.
+
+    Labels outside [0, C) raise ``ValueError`` naming the range and the bad value.
+    """
+
+    name = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 name: str | None = None):
+        super().__init__(name)
+        self.from_logits = bool(from_logits)
+        self.ignore_class = ignore_class
+
+    def _labels(self, y_true, y_pred):
+        t = _true(y_true, y_pred, self.name, sparse=True)
+        c = y_pred.shape[-1]
+        if t.dtype.kind == "f":
+            if t.size and not bool((t == get_array_module(t).round(t)).all()):
+                raise ValueError(
+                    f"{self.name}: labels must be integers in [0, {c}). "
+                    "Received: non-integer values"
+                )
+        t = t.astype(np.int64)
+        if t.size:
+            lo, hi = int(t.min()), int(t.max())
+            if lo < 0 or hi >= c:
+                bad = lo if lo < 0 else hi
+                raise ValueError(
+                    f"{self.name}: labels must be in [0, {c}) for y_pred with {c} classes. "
+                    f"Received: label {bad}"
+                )
+        return t
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = _pred(y_pred)
+        t = self._labels(y_true, y_pred)
+        if self.from_logits and y_pred.ndim == 2 and self.ignore_class is None:
+            sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
+            return functional.softmax_cross_entropy(y_pred, t, sw)
+        return _weighted_mean(self._per(t, y_pred), sample_weight, self.name)
+
+    def _per(self, t, y_pred):
+        xp = get_array_module(y_pred.data)
+        onehot = xp.zeros(y_pred.shape, dtype=y_pred.data.dtype)
+        xp.put_along_axis(onehot, t[..., None], 1, axis=-1)
+        if self.from_logits:
+            logp = functional.log_softmax(y_pred, axis=-1)
+        else:
+            logp = ops.log(ops.clip(y_pred, EPSILON, 1 - EPSILON))
+        per = -ops.sum(logp * Tensor._make(onehot), axis=-1)
+        if self.ignore_class is not None:
+            per = per * Tensor._make((t != self.ignore_class).astype(y_pred.data.dtype))
+        return per
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        return self._per(self._labels(y_true, y_pred), y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "ignore_class": self.ignore_class}
+
+
+def _pm1(t):
+    """Keras hinge convention: 0/1 labels become −1/+1."""
+    xp = get_array_module(t)
+    if t.size and bool(xp.all((t == 0) | (t == 1))):
+        return 2 * t - 1
+    return t
+
+
+class Hinge(Loss):
+    """mean(max(1 − y·ŷ, 0)); labels −1/+1 (0/1 are converted)."""
+
+    name = "hinge"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = Tensor._make(_pm1(_true(y_true, y_pred, self.name)))
+        return _reduce_last(ops.relu(1.0 - t * y_pred))
+
+
+class SquaredHinge(Loss):
+    """mean(max(1 − y·ŷ, 0)²); labels −1/+1 (0/1 are converted)."""
+
+    name = "squared_hinge"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = Tensor._make(_pm1(_true(y_true, y_pred, self.name)))
+        h = ops.relu(1.0 - t * y_pred)
+        return _reduce_last(h * h)
+
+
+class KLDivergence(Loss):
+    """Σ y·log(y/ŷ) over the last axis, both clipped to [1e-7, 1]."""
+
+    name = "kl_divergence"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        xp = get_array_module(y_pred.data)
+        t = xp.clip(_true(y_true, y_pred, self.name), EPSILON, 1)
+        p = ops.clip(y_pred, EPSILON, 1.0)
+        tt = Tensor._make(t)
+        per = tt * (Tensor._make(xp.log(t)) - ops.log(p))
+        return ops.sum(per, axis=-1) if per.ndim >= 2 else per
+
+
+class LogCosh(Loss):
+    """mean(log cosh(ŷ − y)) over the last axis, computed as x + softplus(−2x) − log 2."""
+
+    name = "log_cosh"
+
+    def call(self, y_true, y_pred):
+        from .activations import softplus
+
+        y_pred = _pred(y_pred)
+        x = y_pred - Tensor._make(_true(y_true, y_pred, self.name))
+        return _reduce_last(x + softplus(x * -2.0) - math.log(2.0))
+
+
+def _fn(cls, **fixed):
+    def loss_fn(y_true, y_pred, **kwargs) -> Tensor:
+        return cls(**{**fixed, **kwargs}).call(y_true, y_pred)
+
+    loss_fn.__name__ = cls.name
+    loss_fn.__doc__ = f"Per-sample {cls.__name__} (shape (N,)). See :class:`{cls.__name__}`."
+    return loss_fn
+
+
+mean_squared_error = mse = _fn(MeanSquaredError)
+sum_squared_error = sse = _fn(SumSquaredError)
+mean_absolute_error = mae = _fn(MeanAbsoluteError)
+huber = _fn(Huber)
+binary_crossentropy = _fn(BinaryCrossentropy)
+categorical_crossentropy = _fn(CategoricalCrossentropy)
+sparse_categorical_crossentropy = _fn(SparseCategoricalCrossentropy)
+hinge = _fn(Hinge)
+squared_hinge = _fn(SquaredHinge)
+kl_divergence = kld = _fn(KLDivergence)
+log_cosh = logcosh = _fn(LogCosh)
+
+_TABLE: dict[str, type] = {
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "sum_squared_error": SumSquaredError,
+    "sse": SumSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "huber": Huber,
+    "huber_loss": Huber,
+    "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "kullback_leibler_divergence": KLDivergence,
+    "log_cosh": LogCosh,
+    "logcosh": LogCosh,
+}
+_BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
+_FN_TO_CLASS = {
+    mean_squared_error: MeanSquaredError, sum_squared_error: SumSquaredError,
+    mean_absolute_error: MeanAbsoluteError, huber: Huber,
+    binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
+    sparse_categorical_crossentropy: SparseCategoricalCrossentropy, hinge: Hinge,
+    squared_hinge: SquaredHinge, kl_divergence: KLDivergence, log_cosh: LogCosh,
+}
+
+
+class _FunctionLoss(Loss):
+    """Wraps a user function ``fn(y_true, y_pred) -> per-sample Tensor`` as a Loss."""
+
+    def __init__(self, fn, name: str | None = None):
+        super().__init__(name or getattr(fn, "__name__", "loss"))
+        self.fn = fn
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        return self.fn(y_true, y_pred)
+
+
+def get(identifier) -> Loss:
+    """Resolve a loss: name, class name, ``{"class_name", "config"}``, Loss or function.
+
+    Example:
+        >>> get("mse").name
+        'mean_squared_error'
+    """
+    from .activations import _unknown
+
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _TABLE.get(identifier.lower()) or _BY_CLASS.get(identifier)
+        if cls is None:
+            raise _unknown("loss", identifier, _TABLE)
+        return cls()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        cls = _BY_CLASS.get(name) or _TABLE.get(str(name).lower())
+        if cls is None:
+            raise _unknown("loss", name, _TABLE)
+        return cls(**(identifier.get("config") or {}))
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if identifier in _FN_TO_CLASS:
+        return _FN_TO_CLASS[identifier]()
+    if callable(identifier):
+        return _FunctionLoss(identifier)
+    raise TypeError(
+        "loss must be a name, config dict, Loss or callable. "
+        f"Received: {type(identifier).__name__} {identifier!r}"
+    )
+
+
+def serialize(loss) -> dict:
+    """``{"class_name", "config"}`` of a loss (JSON-able)."""
+    if isinstance(loss, str) or loss in _FN_TO_CLASS:
+        loss = get(loss)
+    if not isinstance(loss, Loss) or type(loss).__name__ not in _BY_CLASS:
+        raise ValueError(
+            f"Only glassnet losses can be serialized; custom functions are not. Received: {loss!r}"
+        )
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+deserialize = get

@@ -1,3 +1,618 @@
-"""optimizers (being written)."""
+"""Optimizers with Keras's names, defaults and update formulas, updating arrays in place.
 
-__all__: list[str] = []
+Custom training loop (the same three calls ``fit`` makes)::
+
+    >>> opt = gn.optimizers.Adam(learning_rate=1e-3)
+    >>> params = model.trainable_weights
+    >>> loss = loss_fn(y, model(x, training=True))
+    >>> loss.backward()          # fills p.grad
+    >>> opt.step(params)         # p.data updated in place from p.grad (None grads skipped)
+    >>> opt.zero_grad(params)    # p.grad = None before the next backward
+
+``learning_rate`` is a float or a schedule (any ``callable(step) -> float``, see
+:mod:`glassnet.schedules`), evaluated at ``opt.iterations`` (0 on the first step).
+Gradient clipping: ``clipnorm`` (per parameter), ``global_clipnorm`` (all together) or
+``clipvalue`` (elementwise), as Keras.
+
+State (moments, accumulators, iteration count) is exported by :meth:`Optimizer.get_state`
+as a flat dict of NumPy arrays named ``"<param index>/<slot>"`` (index = order in which
+parameters were first stepped) and restored by :meth:`Optimizer.set_state`, so training
+resumes exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .backend import asnumpy, get_array_module
+
+__all__ = [
+    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Adadelta", "get",
+    "serialize", "deserialize",
+]
+
+
+def _check_nonneg(name: str, v, cls: str) -> float:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{cls}: {name} must be a number. Received: {name}={v!r}") from None
+    if not v >= 0:
+        raise ValueError(f"{cls}: {name} must be >= 0. Received: {name}={v}")
+    return v
+
+
+def _check_unit(name: str, v, cls: str) -> float:
+    v = _check_nonneg(name, v, cls)
+    if v >= 1:
+        raise ValueError(f"{cls}: {name} must be in [0, 1). Received: {name}={v}")
+    return v
+
+
+class Optimizer:
+    """Base optimizer: clipping, learning-rate schedules, per-parameter state, step counting.
+
+    Subclasses define ``_slot_names``, ``_prepare(lr)`` (per-step scalars) and
+    ``_update(w, g, slots, scratch)`` (in place on ``w``).
+
+    Args:
+        learning_rate: float >= 0 or callable(step) -> float.
+        clipnorm: clip each gradient to this L2 norm.
+        clipvalue: clip each gradient element to [−clipvalue, clipvalue].
+        global_clipnorm: clip all gradients together to this global L2 norm.
+    """
+
+    _slot_names: tuple[str, ...] = ()
+    _default_lr = 0.001
+
+    def __init__(self, learning_rate=None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 name: str | None = None):
+        cls = type(self).__name__
+        if learning_rate is None:
+            learning_rate = self._default_lr
+        if isinstance(learning_rate, dict):
+            from . import schedules
+
+            learning_rate = schedules.get(learning_rate)
+        if not callable(learning_rate):
+            learning_rate = _check_nonneg("learning_rate", learning_rate, cls)
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(
+                f"{cls}: give at most one of clipnorm and global_clipnorm. "
+                f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}"
+            )
+        for n, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                     ("global_clipnorm", global_clipnorm)):
+            if v is not None and not float(v) > 0:
+                raise ValueError(f"{cls}: {n} must be > 0. Received: {n}={v}")
+        self.learning_rate = learning_rate
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.name = name or cls.lower()
+        self.iterations = 0
+        self._slots: dict[int, list] = {}   # id(param) -> [slot arrays..., scratch]
+        self._order: list[int] = []         # id(param) in first-seen order (state naming)
+        self._refs: dict[int, object] = {}  # keep params alive so ids stay unique
+        self._pending: dict[int, dict] = {}  # set_state data for params not yet seen
+
+    # -------------------------------------------------------------- learning rate
+    @property
+    def current_learning_rate(self) -> float:
+        """The learning rate the next step uses (schedules evaluated at ``iterations``)."""
+        lr = self.learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    # -------------------------------------------------------------- stepping
+    def step(self, params) -> None:
+        """Update every parameter with a gradient in place; parameters with ``grad`` None
+        are skipped. Increments ``iterations`` once."""
+        pairs = [(p, p.grad) for p in params if p.grad is not None]
+        self._apply(pairs)
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras API: apply ``[(grad_array, param), ...]``."""
+        pairs = [(p, g.data if hasattr(g, "data") and not isinstance(g, np.ndarray) else g)
+                 for g, p in grads_and_vars if g is not None]
+        self._apply(pairs)
+
+    def zero_grad(self, params) -> None:
+        """Drop gradients (``p.grad = None``) so the next backward starts fresh."""
+        for p in params:
+            p.grad = None
+
+    def _apply(self, pairs) -> None:
+        if not pairs:
+            self.iterations += 1
+            return
+        lr = self.current_learning_rate
+        if not lr >= 0:
+            raise ValueError(
+                f"{type(self).__name__}: learning rate must be >= 0. Received: {lr} at step "
+                f"{self.iterations}"
+            )
+        grads = self._clip([g for _, g in pairs])
+        self._prepare(lr)
+        slots = self._slots
+        for (p, _), g in zip(pairs, grads):
+            s = slots.get(id(p))
+            if s is None:
+                s = self._new_slots(p)
+            self._update(p.data, g, s)
+        self.iterations += 1
+
+    def _clip(self, grads):
+        if self.clipvalue is not None:
+            v = float(self.clipvalue)
+            grads = [get_array_module(g).clip(g, -v, v) for g in grads]
+        if self.clipnorm is not None:
+            c = float(self.clipnorm)
+            out = []
+            for g in grads:
+                n = float(math.sqrt(float((g * g).sum())))
+                out.append(g * (c / n) if n > c else g)
+            grads = out
+        if self.global_clipnorm is not None:
+            c = float(self.global_clipnorm)
+            n = math.sqrt(sum(float((g * g).sum()) for g in grads))
+            if n > c:
+                grads = [g * (c / n) for g in grads]
+        return grads
+
+    def _new_slots(self, p) -> list:
+        w = p.data
+        xp = get_array_module(w)
+        idx = len(self._order)
+        pend = self._pending.pop(idx, None)
+        s = []
+        for name in self._slot_names:
+            if pend is not None and name in pend:
+                a = xp.asarray(pend[name], dtype=w.dtype).reshape(w.shape).copy()
+            else:
+                a = self._init_slot(name, w)
+            s.append(a)
+        s.append(xp.empty_like(w))  # scratch: the update's one temporary, reused every step
+        self._slots[id(p)] = s
+        self._order.append(id(p))
+        self._refs[id(p)] = p
+        return s
+
+    def _init_slot(self, name, w):
+        return get_array_module(w).zeros_like(w)
+
+    def _prepare(self, lr: float) -> None:
+        self._lr = lr
+
+    def _update(self, w, g, s) -> None:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- state and config
+    def get_state(self) -> dict:
+        """All optimizer state as ``{name: np.ndarray}``: ``"iterations"`` and
+        ``"<param index>/<slot name>"``."""
+        state = {"iterations": np.asarray(self.iterations, dtype=np.int64)}
+        state.update(self._extra_state())
+        for i, pid in enumerate(self._order):
+            s = self._slots[pid]
+            for name, a in zip(self._slot_names, s):
+                state[f"{i}/{name}"] = asnumpy(a).copy()
+        for i, d in self._pending.items():
+            for name, a in d.items():
+                state[f"{i}/{name}"] = np.asarray(a).copy()
+        return state
+
+    def set_state(self, state: dict) -> None:
+        """Restore :meth:`get_state` output (before or after the first step)."""
+        if "iterations" not in state:
+            raise ValueError(
+                f"{type(self).__name__}.set_state: state must contain 'iterations'. "
+                f"Received keys: {sorted(state)[:8]}"
+            )
+        self.iterations = int(np.asarray(state["iterations"]))
+        self._set_extra_state(state)
+        per: dict[int, dict] = {}
+        for k, v in state.items():
+            if "/" not in k:
+                continue
+            i, name = k.split("/", 1)
+            if name not in self._slot_names:
+                raise ValueError(
+                    f"{type(self).__name__}.set_state: unknown slot {name!r}; expected one of "
+                    f"{self._slot_names}. Received key: {k!r}"
+                )
+            per.setdefault(int(i), {})[name] = v
+        self._pending = {}
+        for i, d in per.items():
+            if i < len(self._order):
+                s = self._slots[self._order[i]]
+                for name, a in d.items():
+                    j = self._slot_names.index(name)
+                    if np.shape(a) != s[j].shape:
+                        raise ValueError(
+                            f"{type(self).__name__}.set_state: slot {i}/{name} has shape "
+                            f"{s[j].shape}. Received: shape {np.shape(a)}"
+                        )
+                    s[j][...] = get_array_module(s[j]).asarray(a, dtype=s[j].dtype)
+            else:
+                self._pending[i] = d
+
+    def _extra_state(self) -> dict:
+        return {}
+
+    def _set_extra_state(self, state) -> None:
+        pass
+
+    def get_config(self) -> dict:
+        lr = self.learning_rate
+        if callable(lr):
+            from . import schedules
+
+            lr = schedules.serialize(lr)
+        return {"name": self.name, "learning_rate": lr, "clipnorm": self.clipnorm,
+                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def to(self, device: str):
+        """Move optimizer state to ``'cpu'`` or ``'gpu'`` (arrays follow their params)."""
+        from .backend import to_device
+
+        for pid, s in self._slots.items():
+            self._slots[pid] = [to_device(a, device) for a in s]
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum, as Keras.
+
+    v ← momentum·v − lr·g;  w ← w + v  (Nesterov: w ← w + momentum·v − lr·g).
+
+    Example:
+        >>> opt = SGD(learning_rate=0.01, momentum=0.9)
+    """
+
+    _default_lr = 0.01
+
+    def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False,
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.momentum = _check_unit("momentum", momentum, "SGD")
+        self.nesterov = bool(nesterov)
+        self._slot_names = ("momentum",) if self.momentum else ()
+
+    def _update(self, w, g, s):
+        lr, m = self._lr, self.momentum
+        if not m:
+            tmp = s[-1]
+            tmp[...] = g
+            tmp *= lr
+            w -= tmp
+            return
+        v, tmp = s[0], s[1]
+        v *= m
+        tmp[...] = g
+        tmp *= lr
+        v -= tmp
+        if self.nesterov:
+            w -= tmp
+            tmp[...] = v
+            tmp *= m
+            w += tmp
+        else:
+            w += v
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Keras): acc ← acc + g²;  w ← w − lr·g / sqrt(acc + ε).
+
+    Args:
+        initial_accumulator_value: starting value of acc (Keras default 0.1).
+    """
+
+    _slot_names = ("accumulator",)
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.initial_accumulator_value = _check_nonneg(
+            "initial_accumulator_value", initial_accumulator_value, "Adagrad")
+        self.epsilon = _check_nonneg("epsilon", epsilon, "Adagrad")
+
+    def _init_slot(self, name, w):
+        return get_array_module(w).full_like(w, self.initial_accumulator_value)
+
+    def _update(self, w, g, s):
+        acc, tmp = s
+        xp = get_array_module(w)
+        xp.multiply(g, g, out=tmp)
+        acc += tmp
+        xp.add(acc, self.epsilon, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        xp.divide(g, tmp, out=tmp)
+        tmp *= self._lr
+        w -= tmp
+
+    def get_config(self):
+        return {**super().get_config(),
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Keras): v ← ρv + (1−ρ)g²;  w ← w − lr·g / sqrt(v + ε).
+
+    ``centered`` subtracts the squared running mean of g; ``momentum`` accumulates the step.
+    """
+
+    def __init__(self, learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.rho = _check_unit("rho", rho, "RMSprop")
+        self.momentum = _check_unit("momentum", momentum, "RMSprop")
+        self.epsilon = _check_nonneg("epsilon", epsilon, "RMSprop")
+        self.centered = bool(centered)
+        names = ["velocity"]
+        if self.momentum:
+            names.append("momentum")
+        if self.centered:
+            names.append("average_gradient")
+        self._slot_names = tuple(names)
+
+    def _update(self, w, g, s):
+        xp = get_array_module(w)
+        rho, tmp = self.rho, s[-1]
+        v = s[0]
+        v *= rho
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - rho
+        v += tmp
+        if self.centered:
+            ag = s[-2]
+            ag *= rho
+            xp.multiply(g, 1 - rho, out=tmp)
+            ag += tmp
+            xp.multiply(ag, ag, out=tmp)
+            xp.subtract(v, tmp, out=tmp)
+            tmp += self.epsilon
+        else:
+            xp.add(v, self.epsilon, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        xp.divide(g, tmp, out=tmp)
+        tmp *= self._lr
+        if self.momentum:
+            mom = s[1]
+            mom *= self.momentum
+            mom += tmp
+            w -= mom
+        else:
+            w -= tmp
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+class Adam(Optimizer):
+    """Adam (Keras form): m ← m + (g − m)(1−β₁);  v ← v + (g² − v)(1−β₂);
+    w ← w − α·m / (sqrt(v) + ε) with α = lr·sqrt(1−β₂ᵗ)/(1−β₁ᵗ).
+
+    Keras puts ε outside the bias correction of v (PyTorch puts it inside); with the default
+    ε = 1e-7 the two differ by < 1e-6 relative. ``amsgrad`` uses the running max of v.
+
+    Example:
+        >>> opt = Adam(learning_rate=0.001)
+    """
+
+    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        cls = type(self).__name__
+        self.beta_1 = _check_unit("beta_1", beta_1, cls)
+        self.beta_2 = _check_unit("beta_2", beta_2, cls)
+        self.epsilon = _check_nonneg("epsilon", epsilon, cls)
+        self.amsgrad = bool(amsgrad)
+        self._slot_names = ("m", "v", "vhat") if self.amsgrad else ("m", "v")
+
+    def _prepare(self, lr):
+        t = self.iterations + 1
+        self._lr = lr
+        self._alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+
+    def _update(self, w, g, s):
+        xp = get_array_module(w)
+        m, v, tmp = s[0], s[1], s[-1]
+        xp.subtract(g, m, out=tmp)
+        tmp *= 1 - self.beta_1
+        m += tmp
+        xp.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= 1 - self.beta_2
+        v += tmp
+        if self.amsgrad:
+            vhat = s[2]
+            xp.maximum(vhat, v, out=vhat)
+            v = vhat
+        xp.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        xp.divide(m, tmp, out=tmp)
+        tmp *= self._alpha
+        w -= tmp
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Keras/PyTorch): w ← w − lr·wd·w, then Adam."""
+
+    def __init__(self, learning_rate=0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
+                 **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, **kwargs)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay, "AdamW")
+
+    def _update(self, w, g, s):
+        if self.weight_decay:
+            w *= 1 - self._lr * self.weight_decay
+        super()._update(w, g, s)
+
+    def get_config(self):
+        return {**super().get_config(), "weight_decay": self.weight_decay}
+
+
+class Nadam(Optimizer):
+    """Nesterov Adam with Keras's (and PyTorch's) momentum-decay schedule
+    μₜ = β₁(1 − ½·0.96^(0.004·t))."""
+
+    _slot_names = ("m", "v")
+
+    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1 = _check_unit("beta_1", beta_1, "Nadam")
+        self.beta_2 = _check_unit("beta_2", beta_2, "Nadam")
+        self.epsilon = _check_nonneg("epsilon", epsilon, "Nadam")
+        self._u_product = 1.0
+
+    def _prepare(self, lr):
+        t = self.iterations + 1
+        b1 = self.beta_1
+        mu_t = b1 * (1 - 0.5 * 0.96 ** (0.004 * t))
+        mu_t1 = b1 * (1 - 0.5 * 0.96 ** (0.004 * (t + 1)))
+        u_t = self._u_product * mu_t
+        u_t1 = u_t * mu_t1
+        self._u_product = u_t
+        self._lr = lr
+        self._c_m = mu_t1 / (1 - u_t1)          # weight of m in m̂
+        self._c_g = (1 - mu_t) / (1 - u_t)      # weight of g in m̂
+        self._bc2 = 1 - self.beta_2**t
+
+    def _update(self, w, g, s):
+        xp = get_array_module(w)
+        m, v, tmp = s
+        xp.subtract(g, m, out=tmp)
+        tmp *= 1 - self.beta_1
+        m += tmp
+        xp.multiply(g, g, out=tmp)
+        tmp -= v
+        tmp *= 1 - self.beta_2
+        v += tmp
+        # denominator sqrt(v / (1−β₂ᵗ)) + ε
+        xp.multiply(v, 1.0 / self._bc2, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        tmp += self.epsilon
+        num = m * self._c_m
+        num += g * self._c_g
+        num /= tmp
+        num *= self._lr
+        w -= num
+
+    def _extra_state(self):
+        return {"u_product": np.asarray(self._u_product, dtype=np.float64)}
+
+    def _set_extra_state(self, state):
+        if "u_product" in state:
+            self._u_product = float(np.asarray(state["u_product"]))
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Keras): step = −sqrt(Δacc + ε)/sqrt(gacc + ε)·g, scaled by lr."""
+
+    _slot_names = ("accumulated_grad", "accumulated_delta")
+
+    def __init__(self, learning_rate=0.001, rho: float = 0.95, epsilon: float = 1e-7,
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.rho = _check_unit("rho", rho, "Adadelta")
+        self.epsilon = _check_nonneg("epsilon", epsilon, "Adadelta")
+
+    def _update(self, w, g, s):
+        xp = get_array_module(w)
+        ag, ad, tmp = s
+        rho, eps = self.rho, self.epsilon
+        ag *= rho
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - rho
+        ag += tmp
+        delta = xp.sqrt(ad + eps)
+        xp.add(ag, eps, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        delta /= tmp
+        delta *= g          # delta = sqrt(ad+eps)/sqrt(ag+eps)·g (sign applied below)
+        ad *= rho
+        xp.multiply(delta, delta, out=tmp)
+        tmp *= 1 - rho
+        ad += tmp
+        delta *= self._lr
+        w -= delta
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+_TABLE: dict[str, type] = {
+    "sgd": SGD,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+    "nadam": Nadam,
+    "adadelta": Adadelta,
+}
+_BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
+
+
+def get(identifier) -> Optimizer:
+    """Resolve an optimizer: name (Keras defaults), ``{"class_name", "config"}`` or instance.
+
+    Example:
+        >>> get("adam").learning_rate
+        0.001
+    """
+    from .activations import _unknown
+
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _TABLE.get(identifier.lower()) or _BY_CLASS.get(identifier)
+        if cls is None:
+            raise _unknown("optimizer", identifier, _TABLE)
+        return cls()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        cls = _BY_CLASS.get(name) or _TABLE.get(str(name).lower())
+        if cls is None:
+            raise _unknown("optimizer", name, _TABLE)
+        return cls(**(identifier.get("config") or {}))
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    raise TypeError(
+        "optimizer must be a name, config dict or Optimizer. "
+        f"Received: {type(identifier).__name__} {identifier!r}"
+    )
+
+
+def serialize(opt) -> dict:
+    """``{"class_name", "config"}`` of an optimizer (state is separate: get_state)."""
+    if isinstance(opt, str):
+        opt = get(opt)
+    if not isinstance(opt, Optimizer) or type(opt).__name__ not in _BY_CLASS:
+        raise ValueError(f"Only glassnet optimizers can be serialized. Received: {opt!r}")
+    return {"class_name": type(opt).__name__, "config": opt.get_config()}
+
+
+deserialize = get

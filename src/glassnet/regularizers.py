@@ -1,3 +1,146 @@
-"""regularizers (being written)."""
+"""Weight regularizers: penalties added to the loss (Keras names, default factor 0.01).
 
-__all__: list[str] = []
+A regularizer is called on a weight tensor and returns a scalar tensor::
+
+    >>> reg = gn.regularizers.get("l2")          # L2(0.01): 0.01 * sum(w**2)
+    >>> penalty = reg(layer.kernel)
+"""
+
+from __future__ import annotations
+
+from . import ops
+from .tensor import Tensor, as_tensor
+
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
+           "deserialize"]
+
+
+def _factor(name: str, v) -> float:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number. Received: {v!r}") from None
+    if v < 0:
+        raise ValueError(f"{name} must be >= 0. Received: {name}={v}")
+    return v
+
+
+class Regularizer:
+    """Base class: ``reg(w: Tensor) -> scalar Tensor``; ``get_config()`` for saving."""
+
+    def __call__(self, w: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class L1L2(Regularizer):
+    """l1·Σ|w| + l2·Σw². Defaults to no penalty (as Keras's L1L2 class)."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0):
+        self.l1, self.l2 = _factor("l1", l1), _factor("l2", l2)
+
+    def __call__(self, w: Tensor) -> Tensor:
+        w = w if isinstance(w, Tensor) else as_tensor(w)
+        out = None
+        if self.l1:
+            out = ops.sum(ops.abs(w)) * self.l1
+        if self.l2:
+            t = ops.sum(w * w) * self.l2
+            out = t if out is None else out + t
+        if out is None:
+            out = ops.sum(w) * 0.0
+        return out
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """l1·Σ|w| (lasso; drives weights to exactly zero). Default l1 = 0.01."""
+
+    def __init__(self, l1: float = 0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """l2·Σw² (weight decay / ridge). Default l2 = 0.01."""
+
+    def __init__(self, l2: float = 0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+def l1(l1: float = 0.01) -> L1:  # noqa: D103 - Keras alias
+    return L1(l1)
+
+
+def l2(l2: float = 0.01) -> L2:  # noqa: D103
+    return L2(l2)
+
+
+def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
+    """Both penalties; the name ``"l1_l2"`` uses 0.01 for each (as Keras)."""
+    return L1L2(l1, l2)
+
+
+_TABLE: dict[str, type] = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
+_BY_CLASS = {"L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def get(identifier) -> Regularizer | None:
+    """Resolve a regularizer: None, name, ``{"class_name", "config"}``, instance or callable."""
+    from .activations import _unknown
+
+    if identifier is None:
+        return None
+    if isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key in ("l1_l2", "l1l2"):
+            return L1L2(0.01, 0.01)
+        cls = _TABLE.get(key) or _BY_CLASS.get(identifier)
+        if cls is None:
+            raise _unknown("regularizer", identifier, _TABLE)
+        return cls()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        cls = _BY_CLASS.get(name) or _TABLE.get(str(name).lower())
+        if cls is None:
+            raise _unknown("regularizer", name, _TABLE)
+        return cls(**(identifier.get("config") or {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        "regularizer must be None, a name, config dict, Regularizer or callable. "
+        f"Received: {type(identifier).__name__} {identifier!r}"
+    )
+
+
+def serialize(reg) -> dict | None:
+    """``{"class_name", "config"}`` of a regularizer, or None."""
+    if reg is None:
+        return None
+    if isinstance(reg, str):
+        reg = get(reg)
+    if not isinstance(reg, Regularizer) or type(reg).__name__ not in _BY_CLASS:
+        raise ValueError(f"Only glassnet regularizers can be serialized. Received: {reg!r}")
+    return {"class_name": type(reg).__name__, "config": reg.get_config()}
+
+
+deserialize = get

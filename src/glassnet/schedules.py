@@ -1,3 +1,170 @@
-"""schedules (being written)."""
+"""Learning-rate schedules: callables ``schedule(step) -> learning rate`` (Keras semantics).
 
-__all__: list[str] = []
+Pass one as an optimizer's ``learning_rate``; the optimizer calls it with its iteration
+count (0 on the first step). Any plain ``callable(step) -> float`` works too.
+
+    >>> lr = ExponentialDecay(0.1, decay_steps=100, decay_rate=0.5)
+    >>> opt = gn.optimizers.SGD(learning_rate=lr)
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+
+__all__ = [
+    "LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
+    "InverseTimeDecay", "get", "serialize", "deserialize",
+]
+
+
+def _pos(name, v, allow_zero=False):
+    v = float(v)
+    if v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}. Received: {v}")
+    return v
+
+
+class LearningRateSchedule:
+    """Base class: ``__call__(step) -> float`` and ``get_config()``."""
+
+    def __call__(self, step) -> float:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """lr₀ · rate^(step / decay_steps); ``staircase`` floors the exponent."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False):
+        self.initial_learning_rate = _pos("initial_learning_rate", initial_learning_rate, True)
+        self.decay_steps = _pos("decay_steps", decay_steps)
+        self.decay_rate = _pos("decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+
+    def __call__(self, step):
+        p = float(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate * self.decay_rate**p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase}
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """values[i] while boundaries[i−1] < step ≤ boundaries[i] (Keras's inclusive bounds)."""
+
+    def __init__(self, boundaries, values):
+        boundaries, values = list(boundaries), [float(v) for v in values]
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(
+                "PiecewiseConstantDecay needs len(values) == len(boundaries) + 1. "
+                f"Received: {len(boundaries)} boundaries, {len(values)} values"
+            )
+        if boundaries != sorted(boundaries):
+            raise ValueError(f"boundaries must be increasing. Received: {boundaries}")
+        self.boundaries, self.values = boundaries, values
+
+    def __call__(self, step):
+        return self.values[bisect.bisect_left(self.boundaries, step)]
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Cosine from lr₀ down to alpha·lr₀ over ``decay_steps``, optional linear warmup first."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0,
+                 warmup_target: float | None = None, warmup_steps: int = 0):
+        self.initial_learning_rate = _pos("initial_learning_rate", initial_learning_rate, True)
+        self.decay_steps = _pos("decay_steps", decay_steps)
+        self.alpha = float(alpha)
+        self.warmup_target = warmup_target
+        self.warmup_steps = int(warmup_steps)
+
+    def __call__(self, step):
+        step = float(step)
+        lr0 = self.initial_learning_rate
+        if self.warmup_target is not None and step < self.warmup_steps:
+            return lr0 + (self.warmup_target - lr0) * step / self.warmup_steps
+        top = lr0 if self.warmup_target is None else self.warmup_target
+        s = min(max(step - self.warmup_steps, 0.0), self.decay_steps)
+        cos = 0.5 * (1 + math.cos(math.pi * s / self.decay_steps))
+        return top * ((1 - self.alpha) * cos + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "alpha": self.alpha,
+                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """lr₀ / (1 + rate · step / decay_steps); ``staircase`` floors step / decay_steps."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False):
+        self.initial_learning_rate = _pos("initial_learning_rate", initial_learning_rate, True)
+        self.decay_steps = _pos("decay_steps", decay_steps)
+        self.decay_rate = _pos("decay_rate", decay_rate, True)
+        self.staircase = bool(staircase)
+
+    def __call__(self, step):
+        p = float(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate / (1 + self.decay_rate * p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase}
+
+
+_TABLE: dict[str, type] = {
+    "ExponentialDecay": ExponentialDecay,
+    "PiecewiseConstantDecay": PiecewiseConstantDecay,
+    "CosineDecay": CosineDecay,
+    "InverseTimeDecay": InverseTimeDecay,
+}
+
+
+def get(identifier):
+    """Resolve a schedule from ``{"class_name", "config"}``, an instance, or a callable."""
+    from .activations import _unknown
+
+    if isinstance(identifier, LearningRateSchedule) or callable(identifier):
+        return identifier
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        if name not in _TABLE:
+            raise _unknown("learning-rate schedule", name, _TABLE)
+        return _TABLE[name](**(identifier.get("config") or {}))
+    raise TypeError(
+        f"schedule must be a config dict or callable. Received: {identifier!r}"
+    )
+
+
+def serialize(schedule) -> dict:
+    """``{"class_name", "config"}`` of a schedule."""
+    if not isinstance(schedule, LearningRateSchedule) or type(schedule).__name__ not in _TABLE:
+        raise ValueError(
+            f"Only glassnet schedules can be serialized. Received: {schedule!r}"
+        )
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+
+
+deserialize = get
