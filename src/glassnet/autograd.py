@@ -223,6 +223,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             if gx is None or not inp.requires_grad:
                 continue
             if gx.shape != inp.data.shape:
+                if debug:
+                    _check_broadcastable(ctx, inp, gx)
                 gx = unbroadcast(gx, inp.data.shape)
             if debug:
                 _check(ctx, inp, gx)
@@ -231,6 +233,19 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             grads[k] = gx if prev is None else prev + gx
         if not retain_graph:
             ctx.released = True
+
+
+def _check_broadcastable(ctx, inp, gx) -> None:
+    """A gradient must be the input's shape broadcast up (or down); anything else is a bug."""
+    try:
+        b = np.broadcast_shapes(gx.shape, inp.data.shape)
+    except ValueError:
+        b = None
+    if b not in (gx.shape, inp.data.shape):
+        raise RuntimeError(
+            f"debug: {ctx.describe()} returned a gradient of shape {gx.shape} for an input "
+            f"of shape {inp.data.shape}"
+        )
 
 
 def _check(ctx, inp, gx) -> None:
