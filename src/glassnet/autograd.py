@@ -150,19 +150,23 @@ def unbroadcast(g, shape):
 def _toposort(root):
     """Iterative post-order DFS: tensors in topological order (inputs before outputs)."""
     order = []
-    seen = {id(root)}
+    expanded = set()
     stack = [(root, False)]
     while stack:
         t, done = stack.pop()
         if done:
             order.append(t)
             continue
+        # mark when expanded, not when pushed: a node pushed early by one parent must still
+        # finish after every node that reaches it later (x * sigmoid(x) needs sigmoid first)
+        if id(t) in expanded:
+            continue
+        expanded.add(id(t))
         stack.append((t, True))
         ctx = t._ctx
         if ctx is not None:
             for i in ctx.inputs:
-                if i.requires_grad and id(i) not in seen:
-                    seen.add(id(i))
+                if i.requires_grad and id(i) not in expanded:
                     stack.append((i, False))
     return order
 
