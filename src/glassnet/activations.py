@@ -63,6 +63,22 @@ class _Step(Function):
         return get_array_module(gy).zeros(self.shape, dtype=self.dtype)
 
 
+class LeakyRelu(Function):
+    def __init__(self, alpha: float = 0.2):
+        self.alpha = alpha
+
+    def forward(self, a):
+        self.neg = a < 0
+        y = a.copy()
+        y[self.neg] *= self.alpha
+        return y
+
+    def backward(self, gy):
+        gx = gy.copy()
+        gx[self.neg] *= self.alpha
+        return gx
+
+
 class Arctan(Function):
     def forward(self, a):
         self.a = a
@@ -200,8 +216,7 @@ def relu(x) -> Tensor:
 
 def leaky_relu(x, alpha: float = 0.2) -> Tensor:
     """max(x, alpha·x) for 0 ≤ alpha < 1 (Keras 3 default slope 0.2)."""
-    x = _t(x)
-    return ops.maximum(x, x * alpha)
+    return LeakyRelu(alpha)(_t(x))
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
