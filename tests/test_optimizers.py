@@ -1,0 +1,264 @@
+"""Optimizers: trajectories vs torch.optim (or the Keras formula in NumPy), clipping,
+schedules, exact resume from get_state/set_state, errors."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import optimizers as O
+from glassnet import schedules as S
+
+R = np.random.default_rng(1)
+INIT = [R.normal(size=(4, 3)), R.normal(size=(3,))]
+TARGET = [R.normal(size=(4, 3)), R.normal(size=(3,))]
+STEPS = 6
+
+
+def _grad(w, t):
+    # a non-quadratic gradient so each step's gradient differs in direction and scale
+    return 2 * (w - t) + 0.5 * np.sin(3 * w)
+
+
+def _run_ours(opt, steps=STEPS, params=None):
+    params = params or [gn.tensor(w.copy(), requires_grad=True, dtype="float64") for w in INIT]
+    for _ in range(steps):
+        for p, t in zip(params, TARGET):
+            p.grad = _grad(p.data, t)
+        opt.step(params)
+        opt.zero_grad(params)
+    return [p.data for p in params]
+
+
+def _run_torch(make, steps=STEPS):
+    torch = pytest.importorskip("torch")
+    params = [torch.tensor(w.copy(), requires_grad=True) for w in INIT]
+    opt = make(params)
+    for _ in range(steps):
+        for p, t in zip(params, TARGET):
+            p.grad = torch.tensor(_grad(p.detach().numpy(), t))
+        opt.step()
+    return [p.detach().numpy() for p in params]
+
+
+def _torch_cases():
+    torch = pytest.importorskip("torch")
+    T = torch.optim
+    tiny = 1e-12  # Keras and torch put epsilon in different places; a tiny one hides that
+    return [
+        (O.SGD(0.05), lambda p: T.SGD(p, lr=0.05)),
+        (O.SGD(0.05, momentum=0.9), lambda p: T.SGD(p, lr=0.05, momentum=0.9)),
+        (O.SGD(0.05, momentum=0.8, nesterov=True),
+         lambda p: T.SGD(p, lr=0.05, momentum=0.8, nesterov=True)),
+        (O.Adam(0.01, epsilon=tiny), lambda p: T.Adam(p, lr=0.01, eps=tiny)),
+        (O.Adam(0.01, beta_1=0.5, beta_2=0.9, epsilon=tiny, amsgrad=True),
+         lambda p: T.Adam(p, lr=0.01, betas=(0.5, 0.9), eps=tiny, amsgrad=True)),
+        (O.AdamW(0.01, weight_decay=0.1, epsilon=tiny),
+         lambda p: T.AdamW(p, lr=0.01, weight_decay=0.1, eps=tiny)),
+        (O.RMSprop(0.01, rho=0.8, epsilon=tiny), lambda p: T.RMSprop(p, lr=0.01, alpha=0.8,
+                                                                     eps=tiny)),
+        (O.RMSprop(0.01, momentum=0.5, centered=True, epsilon=tiny),
+         lambda p: T.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.5, centered=True, eps=tiny)),
+        (O.Adagrad(0.1, epsilon=tiny),
+         lambda p: T.Adagrad(p, lr=0.1, initial_accumulator_value=0.1, eps=tiny)),
+        (O.Nadam(0.01), lambda p: T.NAdam(p, lr=0.01, eps=1e-7)),
+        (O.Adadelta(1.0, rho=0.9), lambda p: T.Adadelta(p, lr=1.0, rho=0.9, eps=1e-7)),
+    ]
+
+
+@pytest.mark.parametrize("i", range(11))
+def test_trajectory_matches_torch(i):
+    ours, make = _torch_cases()[i]
+    ref = _run_torch(make)
+    got = _run_ours(ours)
+    moved = max(np.abs(r - w).max() for r, w in zip(ref, INIT))
+    assert moved > 1e-3  # the run actually went somewhere
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-9, err_msg=type(ours).__name__)
+
+
+def _keras_adam(lr, b1, b2, eps, steps=STEPS):
+    ws = [w.copy() for w in INIT]
+    ms = [np.zeros_like(w) for w in ws]
+    vs = [np.zeros_like(w) for w in ws]
+    for t in range(1, steps + 1):
+        alpha = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+        for w, m, v, tg in zip(ws, ms, vs, TARGET):
+            g = _grad(w, tg)
+            m += (g - m) * (1 - b1)
+            v += (g * g - v) * (1 - b2)
+            w -= alpha * m / (np.sqrt(v) + eps)
+    return ws
+
+
+def _keras_rmsprop(lr, rho, eps, steps=STEPS):
+    ws = [w.copy() for w in INIT]
+    vs = [np.zeros_like(w) for w in ws]
+    for _ in range(steps):
+        for w, v, tg in zip(ws, vs, TARGET):
+            g = _grad(w, tg)
+            v[...] = rho * v + (1 - rho) * g * g
+            w -= lr * g / np.sqrt(v + eps)
+    return ws
+
+
+def test_keras_epsilon_placement():
+    # a large epsilon makes Keras's formula differ measurably from torch's; we follow Keras
+    for got, ref in [
+        (_run_ours(O.Adam(0.01, epsilon=0.1)), _keras_adam(0.01, 0.9, 0.999, 0.1)),
+        (_run_ours(O.RMSprop(0.01, epsilon=0.1)), _keras_rmsprop(0.01, 0.9, 0.1)),
+    ]:
+        for a, b in zip(got, ref):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_float32_params_stay_float32_and_in_place():
+    p = gn.tensor(np.ones((3, 2), dtype=np.float32), requires_grad=True)
+    buf = p.data
+    opt = O.Adam()
+    p.grad = np.full((3, 2), 0.5, dtype=np.float32)
+    opt.step([p])
+    assert p.data is buf and p.data.dtype == np.float32
+    np.testing.assert_allclose(p.data, 1 - 0.001, rtol=1e-5)  # first Adam step = lr·sign(g)
+
+
+def test_skips_params_without_grad_and_counts_iterations():
+    a = gn.tensor([1.0], requires_grad=True)
+    b = gn.tensor([1.0], requires_grad=True)
+    a.grad = np.array([1.0], dtype=np.float32)
+    opt = O.SGD(0.5)
+    opt.step([a, b])
+    np.testing.assert_allclose([a.data[0], b.data[0]], [0.5, 1.0])
+    assert opt.iterations == 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda: O.Adam(0.01, amsgrad=True), lambda: O.SGD(0.01, momentum=0.9, nesterov=True),
+    lambda: O.RMSprop(0.01, momentum=0.3, centered=True), lambda: O.Nadam(0.01),
+    lambda: O.Adagrad(0.1), lambda: O.Adadelta(1.0), lambda: O.AdamW(0.01),
+])
+def test_exact_resume_from_state(make):
+    straight = _run_ours(make(), steps=5)
+    first = make()
+    mid = _run_ours(first, steps=3)
+    state = first.get_state()
+    assert all(isinstance(v, np.ndarray) for v in state.values())
+    resumed = make()
+    resumed.set_state({k: v.copy() for k, v in state.items()})  # before the first step
+    params = [gn.tensor(w.copy(), requires_grad=True, dtype="float64") for w in mid]
+    end = _run_ours(resumed, steps=2, params=params)
+    for a, b in zip(end, straight):
+        np.testing.assert_array_equal(a, b)
+    assert resumed.iterations == 5
+
+
+def test_set_state_after_steps_overwrites_slots():
+    opt = O.Adam(0.01)
+    _run_ours(opt, steps=2)
+    st = opt.get_state()
+    opt2 = O.Adam(0.01)
+    _run_ours(opt2, steps=4)
+    opt2.set_state(st)
+    np.testing.assert_array_equal(opt2.get_state()["0/m"], st["0/m"])
+    bad = dict(st, **{"0/m": np.zeros((9,))})
+    with pytest.raises(ValueError, match="shape"):
+        opt2.set_state(bad)
+
+
+def test_clipping():
+    g = np.array([3.0, -4.0])  # norm 5
+    for kw, expected in [
+        ({"clipnorm": 1.0}, g / 5),
+        ({"clipvalue": 2.0}, np.array([2.0, -2.0])),
+        ({"global_clipnorm": 2.5}, g / 2),
+        ({"clipnorm": 10.0}, g),
+    ]:
+        p = gn.tensor([0.0, 0.0], requires_grad=True, dtype="float64")
+        p.grad = g.copy()
+        O.SGD(1.0, **kw).step([p])
+        np.testing.assert_allclose(-p.data, expected, err_msg=str(kw))
+    # the global norm runs over all parameters together
+    a = gn.tensor([0.0], requires_grad=True, dtype="float64")
+    b = gn.tensor([0.0], requires_grad=True, dtype="float64")
+    a.grad, b.grad = np.array([3.0]), np.array([4.0])
+    O.SGD(1.0, global_clipnorm=1.0).step([a, b])
+    np.testing.assert_allclose([a.data[0], b.data[0]], [-0.6, -0.8])
+
+
+def test_schedule_as_learning_rate():
+    sched = S.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    p = gn.tensor([0.0], requires_grad=True, dtype="float64")
+    opt = O.SGD(sched)
+    for _ in range(3):
+        p.grad = np.array([1.0])
+        opt.step([p])
+    np.testing.assert_allclose(p.data, [-(0.1 + 0.05 + 0.025)])
+    opt2 = O.SGD(lambda step: 1.0 / (step + 1))
+    p.grad = np.array([1.0])
+    opt2.step([p])
+    assert opt2.current_learning_rate == 0.5
+
+
+def test_schedule_values():
+    e = S.ExponentialDecay(1.0, 10, 0.5)
+    np.testing.assert_allclose([e(0), e(5), e(10), e(20)], [1, 0.5**0.5, 0.5, 0.25])
+    es = S.ExponentialDecay(1.0, 10, 0.5, staircase=True)
+    assert es(9) == 1.0 and es(10) == 0.5
+    pc = S.PiecewiseConstantDecay([10, 20], [1.0, 0.5, 0.1])
+    assert [pc(0), pc(10), pc(11), pc(20), pc(21)] == [1.0, 1.0, 0.5, 0.5, 0.1]
+    c = S.CosineDecay(1.0, 100, alpha=0.1)
+    np.testing.assert_allclose([c(0), c(50), c(100), c(200)], [1.0, 0.55, 0.1, 0.1])
+    cw = S.CosineDecay(0.0, 100, warmup_target=1.0, warmup_steps=10)
+    np.testing.assert_allclose([cw(5), cw(10), cw(60)], [0.5, 1.0, 0.5])
+    it = S.InverseTimeDecay(1.0, 10, 0.5)
+    np.testing.assert_allclose([it(0), it(10), it(20)], [1, 1 / 1.5, 0.5])
+    for s in (e, pc, c, it):
+        cfg = S.serialize(s)
+        assert S.get(json.loads(json.dumps(cfg))).get_config() == s.get_config()
+    with pytest.raises(ValueError, match="len"):
+        S.PiecewiseConstantDecay([1, 2], [1.0])
+
+
+def test_get_config_roundtrip_and_errors():
+    for name in O._TABLE:
+        opt = O.get(name)
+        cfg = O.serialize(opt)
+        assert json.loads(json.dumps(cfg)) == cfg
+        back = O.deserialize(cfg)
+        assert type(back) is type(opt) and back.get_config() == opt.get_config()
+    assert O.get("adam").learning_rate == 0.001 and O.get("sgd").learning_rate == 0.01
+    assert O.get("adam").epsilon == 1e-7
+    cfg = O.serialize(O.SGD(S.CosineDecay(0.1, 10)))
+    assert isinstance(O.get(json.loads(json.dumps(cfg))).learning_rate, S.CosineDecay)
+    with pytest.raises(ValueError, match=r"learning_rate.*-0.1"):
+        O.SGD(learning_rate=-0.1)
+    with pytest.raises(ValueError, match="adam"):
+        O.get("adma")
+    with pytest.raises(ValueError, match="beta_1"):
+        O.Adam(beta_1=1.0)
+    with pytest.raises(ValueError, match="clipnorm"):
+        O.SGD(clipnorm=1.0, global_clipnorm=1.0)
+    opt = O.SGD(lambda step: -1.0)
+    p = gn.tensor([0.0], requires_grad=True)
+    p.grad = np.array([1.0], dtype=np.float32)
+    with pytest.raises(ValueError, match="learning rate"):
+        opt.step([p])
+
+
+def test_trains_through_autograd():
+    gn.set_seed(0)
+    x = np.random.default_rng(0).normal(size=(64, 3))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 0.3
+    w = gn.tensor(np.zeros(3), requires_grad=True, dtype="float64")
+    b = gn.tensor(0.0, requires_grad=True, dtype="float64")
+    opt = O.Adam(0.1)
+    for _ in range(300):
+        loss = (((gn.tensor(x, dtype="float64") @ w + b) - gn.tensor(y, dtype="float64")) ** 2
+                ).mean()
+        loss.backward()
+        opt.step([w, b])
+        opt.zero_grad([w, b])
+    np.testing.assert_allclose(w.data, [1.0, -2.0, 0.5], atol=1e-3)
+    np.testing.assert_allclose(b.data, 0.3, atol=1e-3)
