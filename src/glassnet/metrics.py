@@ -17,7 +17,8 @@ from .backend import asnumpy
 
 __all__ = [
     "Metric", "Mean", "Sum", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
-    "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "Precision", "Recall", "AUC",
+    "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+    "Precision", "Recall", "AUC",
     "MeanSquaredError", "MeanAbsoluteError", "get", "serialize", "deserialize",
 ]
 
