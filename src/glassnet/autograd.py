@@ -60,6 +60,17 @@ class enable_grad(_GradMode):
     _enabled = True
 
 
+_Tensor = _as_tensor = None
+
+
+def _bind_tensor() -> None:
+    """Import Tensor once (tensor.py imports this module, so not at import time)."""
+    global _Tensor, _as_tensor
+    from .tensor import Tensor, as_tensor
+
+    _Tensor, _as_tensor = Tensor, as_tensor
+
+
 class Function:
     """One differentiable primitive: ``forward`` and ``backward`` side by side.
 
@@ -84,16 +95,17 @@ class Function:
     needs_input_grad: tuple = ()
 
     def __call__(self, *inputs):
-        from .tensor import Tensor, as_tensor
-
-        ts = []
-        like = None
+        if _Tensor is None:
+            _bind_tensor()
+        Tensor = _Tensor
+        # fast path: all inputs are already tensors (no per-call import, no conversion list)
+        ts = inputs
         for a in inputs:
-            if isinstance(a, Tensor):
-                like = a
+            if not isinstance(a, Tensor):
+                like = next((b for b in inputs if isinstance(b, Tensor)), None)
+                ts = tuple(b if isinstance(b, Tensor) else _as_tensor(b, like=like)
+                           for b in inputs)
                 break
-        for a in inputs:
-            ts.append(a if isinstance(a, Tensor) else as_tensor(a, like=like))
         if backend._cupy is not None and len(ts) > 1:
             devs = {backend.device_of(t.data) for t in ts}
             if len(devs) > 1:
@@ -107,7 +119,7 @@ class Function:
         if _grad_enabled:
             for t in ts:
                 if t.requires_grad:
-                    self.inputs = tuple(ts)
+                    self.inputs = ts
                     self.needs_input_grad = tuple(t.requires_grad for t in ts)
                     out.requires_grad = True
                     out._ctx = self
@@ -191,7 +203,7 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 "backward(): grad can be implied only for scalar outputs; pass a seed "
                 f"gradient of the output's shape. Received: output shape {root.shape}"
             )
-        g0 = xp.ones_like(root.data)
+        g0 = xp.ones(root.data.shape, root.data.dtype)  # ones_like's Python wrapper costs ~1 µs
     else:
         from .tensor import Tensor
 
