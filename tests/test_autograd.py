@@ -237,3 +237,13 @@ def test_gradcheck_catches_a_wrong_derivative():
         gn.gradcheck(lambda t: BadSquare()(t), np.array([1.0, 2.0]))
     rep = gn.gradcheck(lambda t: BadSquare()(t), np.ones(100), raise_on_fail=False)
     assert not rep.ok and rep.mode == ["random"]
+
+
+def test_leaf_gradients_are_writable_arrays():
+    x = gn.tensor(np.ones((3, 4)), requires_grad=True)
+    x.sum().backward()  # Sum's backward is a zero-stride broadcast view
+    assert x.grad.flags.writeable
+    x.grad *= 0.5  # optimizers and users may update gradients in place
+    np.testing.assert_array_equal(x.grad, np.full((3, 4), 0.5))
+    (x * 1.0).mean().backward()
+    np.testing.assert_allclose(x.grad, np.full((3, 4), 0.5 + 1 / 12))

@@ -221,8 +221,11 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
         if g is None:
             continue
         ctx = t._ctx
-        if ctx is None or t.grad is not None:  # leaves accumulate; interior nodes too on reuse
-            t.grad = g if t.grad is None else t.grad + g
+        if t.grad is not None:  # leaves accumulate; interior nodes too on reuse
+            t.grad = t.grad + g
+        elif ctx is None and not getattr(g.flags, "writeable", True):
+            # a leaf's grad goes to users and optimizers: never a read-only broadcast view
+            t.grad = g.copy()
         else:
             t.grad = g
         if ctx is None:
