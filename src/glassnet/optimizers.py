@@ -55,7 +55,10 @@ class Optimizer:
     """Base optimizer: clipping, learning-rate schedules, per-parameter state, step counting.
 
     Subclasses define ``_slot_names``, ``_prepare(lr)`` (per-step scalars) and
-    ``_update(w, g, slots, scratch)`` (in place on ``w``).
+    ``_delta(g, slots)``: from the gradient and the state of ALL parameters, each as one flat
+    array, return the step d (the base then does ``w -= d`` per parameter). Working on one
+    flat buffer makes a step a dozen NumPy calls however many small tensors a model has;
+    each parameter's slots are views into those buffers.
 
     Args:
         learning_rate: float >= 0 or callable(step) -> float.
@@ -92,10 +95,12 @@ class Optimizer:
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.name = name or cls.lower()
         self.iterations = 0
-        self._slots: dict[int, list] = {}   # id(param) -> [slot arrays..., scratch]
+        self._slots: dict[int, list] = {}   # id(param) -> [slot views, in _slot_names order]
         self._order: list[int] = []         # id(param) in first-seen order (state naming)
         self._refs: dict[int, object] = {}  # keep params alive so ids stay unique
         self._pending: dict[int, dict] = {}  # set_state data for params not yet seen
+        self._group_key: tuple | None = None  # ids of the params the flat buffers hold
+        self._decay = 0.0                     # decoupled weight decay (AdamW)
 
     # -------------------------------------------------------------- learning rate
     @property
@@ -132,15 +137,60 @@ class Optimizer:
                 f"{type(self).__name__}: learning rate must be >= 0. Received: {lr} at step "
                 f"{self.iterations}"
             )
-        grads = self._clip([g for _, g in pairs])
+        params = [p for p, _ in pairs]
+        grads = [g for _, g in pairs]
+        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm:
+            grads = self._clip(grads)
+        key = tuple(map(id, params))
+        if key != self._group_key:
+            self._build_group(params)
+        gflat, flats, tmp_views = self._gflat, self._flats, self._tmp_views
+        xp = get_array_module(gflat)
+        xp.concatenate([g.reshape(-1) for g in grads], out=gflat)
         self._prepare(lr)
-        slots = self._slots
-        for (p, _), g in zip(pairs, grads):
-            s = slots.get(id(p))
-            if s is None:
-                s = self._new_slots(p)
-            self._update(p.data, g, s)
+        if self._decay:
+            f = 1 - lr * self._decay
+            for p in params:
+                p.data *= f
+        d = self._delta(gflat, flats)
+        if d is flats[-1]:
+            for p, v in zip(params, tmp_views):
+                p.data -= v
+        else:
+            for p, (a, b) in zip(params, self._spans):
+                p.data -= d[a:b].reshape(p.data.shape)
         self.iterations += 1
+
+    def _build_group(self, params) -> None:
+        """(Re)allocate the flat slot buffers for this set of params, keeping their state."""
+        xp = get_array_module(params[0].data)
+        dtype = np.result_type(*[p.data.dtype for p in params])
+        spans, a = [], 0
+        for p in params:
+            spans.append((a, a + p.data.size))
+            a += p.data.size
+        flats = [xp.empty(a, dtype=dtype) for _ in range(len(self._slot_names) + 1)]
+        for p, (lo, hi) in zip(params, spans):
+            old = self._slots.get(id(p))
+            if old is None:
+                idx = len(self._order)
+                pend = self._pending.pop(idx, {})
+                self._order.append(id(p))
+                self._refs[id(p)] = p
+            for j, name in enumerate(self._slot_names):
+                dst = flats[j][lo:hi]
+                if old is not None:
+                    dst[...] = old[j].reshape(-1)
+                elif name in pend:
+                    dst[...] = xp.asarray(pend[name], dtype=dtype).reshape(-1)
+                else:
+                    dst[...] = self._init_slot(name, p.data).reshape(-1)
+            self._slots[id(p)] = [f[lo:hi].reshape(p.data.shape) for f in flats[:-1]]
+        self._flats, self._spans = flats, spans
+        self._gflat = xp.empty(a, dtype=dtype)
+        self._tmp_views = [flats[-1][lo:hi].reshape(p.data.shape)
+                           for p, (lo, hi) in zip(params, spans)]
+        self._group_key = tuple(map(id, params))
 
     def _clip(self, grads):
         if self.clipvalue is not None:
@@ -160,31 +210,13 @@ class Optimizer:
                 grads = [g * (c / n) for g in grads]
         return grads
 
-    def _new_slots(self, p) -> list:
-        w = p.data
-        xp = get_array_module(w)
-        idx = len(self._order)
-        pend = self._pending.pop(idx, None)
-        s = []
-        for name in self._slot_names:
-            if pend is not None and name in pend:
-                a = xp.asarray(pend[name], dtype=w.dtype).reshape(w.shape).copy()
-            else:
-                a = self._init_slot(name, w)
-            s.append(a)
-        s.append(xp.empty_like(w))  # scratch: the update's one temporary, reused every step
-        self._slots[id(p)] = s
-        self._order.append(id(p))
-        self._refs[id(p)] = p
-        return s
-
     def _init_slot(self, name, w):
         return get_array_module(w).zeros_like(w)
 
     def _prepare(self, lr: float) -> None:
         self._lr = lr
 
-    def _update(self, w, g, s) -> None:
+    def _delta(self, g, s):
         raise NotImplementedError
 
     # -------------------------------------------------------------- state and config
@@ -262,6 +294,7 @@ class Optimizer:
 
         for pid, s in self._slots.items():
             self._slots[pid] = [to_device(a, device) for a in s]
+        self._group_key = None  # flat buffers are rebuilt on the new device at the next step
         return self
 
     def __repr__(self) -> str:
@@ -286,26 +319,20 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self._slot_names = ("momentum",) if self.momentum else ()
 
-    def _update(self, w, g, s):
-        lr, m = self._lr, self.momentum
+    def _delta(self, g, s):
+        xp = get_array_module(g)
+        lr, m, tmp = self._lr, self.momentum, s[-1]
+        xp.multiply(g, lr, out=tmp)
         if not m:
-            tmp = s[-1]
-            tmp[...] = g
-            tmp *= lr
-            w -= tmp
-            return
-        v, tmp = s[0], s[1]
+            return tmp
+        v = s[0]
         v *= m
-        tmp[...] = g
-        tmp *= lr
         v -= tmp
-        if self.nesterov:
-            w -= tmp
-            tmp[...] = v
-            tmp *= m
-            w += tmp
-        else:
-            w += v
+        if self.nesterov:  # w += m·v − lr·g
+            tmp -= v * m
+        else:  # w += v
+            xp.negative(v, out=tmp)
+        return tmp
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -330,16 +357,16 @@ class Adagrad(Optimizer):
     def _init_slot(self, name, w):
         return get_array_module(w).full_like(w, self.initial_accumulator_value)
 
-    def _update(self, w, g, s):
+    def _delta(self, g, s):
         acc, tmp = s
-        xp = get_array_module(w)
+        xp = get_array_module(g)
         xp.multiply(g, g, out=tmp)
         acc += tmp
         xp.add(acc, self.epsilon, out=tmp)
         xp.sqrt(tmp, out=tmp)
         xp.divide(g, tmp, out=tmp)
         tmp *= self._lr
-        w -= tmp
+        return tmp
 
     def get_config(self):
         return {**super().get_config(),
@@ -367,8 +394,8 @@ class RMSprop(Optimizer):
             names.append("average_gradient")
         self._slot_names = tuple(names)
 
-    def _update(self, w, g, s):
-        xp = get_array_module(w)
+    def _delta(self, g, s):
+        xp = get_array_module(g)
         rho, tmp = self.rho, s[-1]
         v = s[0]
         v *= rho
@@ -392,9 +419,8 @@ class RMSprop(Optimizer):
             mom = s[1]
             mom *= self.momentum
             mom += tmp
-            w -= mom
-        else:
-            w -= tmp
+            return mom
+        return tmp
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
@@ -427,8 +453,8 @@ class Adam(Optimizer):
         self._lr = lr
         self._alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
 
-    def _update(self, w, g, s):
-        xp = get_array_module(w)
+    def _delta(self, g, s):
+        xp = get_array_module(g)
         m, v, tmp = s[0], s[1], s[-1]
         xp.subtract(g, m, out=tmp)
         tmp *= 1 - self.beta_1
@@ -445,7 +471,7 @@ class Adam(Optimizer):
         tmp += self.epsilon
         xp.divide(m, tmp, out=tmp)
         tmp *= self._alpha
-        w -= tmp
+        return tmp
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -460,11 +486,7 @@ class AdamW(Adam):
                  **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, **kwargs)
         self.weight_decay = _check_nonneg("weight_decay", weight_decay, "AdamW")
-
-    def _update(self, w, g, s):
-        if self.weight_decay:
-            w *= 1 - self._lr * self.weight_decay
-        super()._update(w, g, s)
+        self._decay = self.weight_decay  # the base scales w by (1 − lr·wd) before the step
 
     def get_config(self):
         return {**super().get_config(), "weight_decay": self.weight_decay}
@@ -497,8 +519,8 @@ class Nadam(Optimizer):
         self._c_g = (1 - mu_t) / (1 - u_t)      # weight of g in m̂
         self._bc2 = 1 - self.beta_2**t
 
-    def _update(self, w, g, s):
-        xp = get_array_module(w)
+    def _delta(self, g, s):
+        xp = get_array_module(g)
         m, v, tmp = s
         xp.subtract(g, m, out=tmp)
         tmp *= 1 - self.beta_1
@@ -515,7 +537,7 @@ class Nadam(Optimizer):
         num += g * self._c_g
         num /= tmp
         num *= self._lr
-        w -= num
+        return num
 
     def _extra_state(self):
         return {"u_product": np.asarray(self._u_product, dtype=np.float64)}
@@ -540,8 +562,8 @@ class Adadelta(Optimizer):
         self.rho = _check_unit("rho", rho, "Adadelta")
         self.epsilon = _check_nonneg("epsilon", epsilon, "Adadelta")
 
-    def _update(self, w, g, s):
-        xp = get_array_module(w)
+    def _delta(self, g, s):
+        xp = get_array_module(g)
         ag, ad, tmp = s
         rho, eps = self.rho, self.epsilon
         ag *= rho
@@ -558,7 +580,7 @@ class Adadelta(Optimizer):
         tmp *= 1 - rho
         ad += tmp
         delta *= self._lr
-        w -= delta
+        return delta
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
