@@ -262,3 +262,29 @@ def test_trains_through_autograd():
         opt.zero_grad([w, b])
     np.testing.assert_allclose(w.data, [1.0, -2.0, 0.5], atol=1e-3)
     np.testing.assert_allclose(b.data, 0.3, atol=1e-3)
+
+
+def test_state_survives_changing_parameter_sets():
+    # step 2 has no gradient for `a`: the flat buffers are rebuilt, a's moments are kept and
+    # a is not moved; the step count is global, as Keras's iterations
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-7
+    a = gn.tensor(INIT[0].copy(), requires_grad=True, dtype="float64")
+    b = gn.tensor(INIT[1].copy(), requires_grad=True, dtype="float64")
+    opt = O.Adam(lr)
+    ref = {"a": INIT[0].copy(), "b": INIT[1].copy()}
+    mom = {k: [np.zeros_like(v), np.zeros_like(v)] for k, v in ref.items()}
+    plan = [("a", "b"), ("b",), ("a", "b"), ("a",)]
+    for t, active in enumerate(plan, start=1):
+        alpha = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+        for k, p, tg in (("a", a, TARGET[0]), ("b", b, TARGET[1])):
+            p.grad = _grad(p.data, tg) if k in active else None
+            if k in active:
+                m, v = mom[k]
+                g = _grad(ref[k], tg)
+                m += (g - m) * (1 - b1)
+                v += (g * g - v) * (1 - b2)
+                ref[k] -= alpha * m / (np.sqrt(v) + eps)
+        opt.step([a, b])
+    np.testing.assert_allclose(a.data, ref["a"], rtol=1e-12)
+    np.testing.assert_allclose(b.data, ref["b"], rtol=1e-12)
+    assert [k for k in opt.get_state() if k != "iterations"] == ["0/m", "0/v", "1/m", "1/v"]
