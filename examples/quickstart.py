@@ -38,7 +38,12 @@ def computational_graph() -> None:
 
 def load_digits(test_fraction: float = 0.2):
     """Digits scaled to [0, 1], split 80/20 with a seeded shuffle."""
-    from sklearn.datasets import load_digits as sk_digits  # optional dependency
+    try:
+        from sklearn.datasets import load_digits as sk_digits  # optional dependency
+    except ImportError:
+        raise SystemExit(
+            "quickstart needs scikit-learn for its bundled digits: pip install 'glassnet[data]'"
+        ) from None
 
     d = sk_digits()
     x = (d.data / 16.0).astype(np.float32)
