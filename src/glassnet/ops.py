@@ -53,7 +53,7 @@ class Sub(_Binary):
         return a - b
 
     def backward(self, gy):
-        return gy, -gy
+        return gy, (-gy if self.needs_input_grad[1] else None)
 
 
 class Mul(_Binary):
@@ -73,7 +73,8 @@ class Div(_Binary):
 
     def backward(self, gy):
         gx = gy / self.b
-        return gx, -gx * self.a / self.b
+        # a constant denominator (x / n) is common: skip its full-size gradient
+        return gx, (-gx * self.a / self.b if self.needs_input_grad[1] else None)
 
 
 class Pow(_Binary):
@@ -86,9 +87,9 @@ class Pow(_Binary):
 
     def backward(self, gy):
         a, b = self.a, self.b
-        ga = gy * b * a ** (b - 1)
+        ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
         gb = None
-        if self.inputs[1].requires_grad:
+        if self.needs_input_grad[1]:
             xp = _xp(a)
             with np.errstate(divide="ignore", invalid="ignore"):
                 gb = gy * self.y * xp.log(xp.where(a > 0, a, 1))
