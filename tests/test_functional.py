@@ -247,3 +247,12 @@ def test_quickstart_example_learns_digits(capsys):
     assert acc > 0.9
     assert "dg/dx = -3, dg/dy = -3, dg/dz = 4" in out
     assert out.count("test accuracy") == 5
+
+
+def test_linear_with_frozen_kernel_still_trains_the_input():
+    x = gn.tensor(_r(4, 3), requires_grad=True, dtype="float64")
+    w = gn.tensor(_r(3, 2, seed=1), dtype="float64")  # frozen: no gradient wanted
+    b = gn.tensor(_r(2, seed=2), dtype="float64")
+    F.linear(x, w, b).sum().backward()
+    assert w.grad is None and b.grad is None
+    np.testing.assert_allclose(x.grad, np.ones((4, 2)) @ w.data.T, rtol=1e-12)

@@ -37,12 +37,13 @@ class Linear(Function):
 
     def backward(self, gy):
         x, w = self.x, self.w
-        gx = gy @ w.T if self.needs_input_grad[0] else None
-        x2 = x.reshape(-1, x.shape[-1])
+        need = self.needs_input_grad
+        gx = gy @ w.T if need[0] else None
         g2 = gy.reshape(-1, gy.shape[-1])
-        gw = x2.T @ g2
+        # frozen layers (transfer learning) need no kernel/bias gradient: skip that GEMM
+        gw = x.reshape(-1, x.shape[-1]).T @ g2 if need[1] else None
         if self.has_b:
-            return gx, gw, g2.sum(axis=0)
+            return gx, gw, (g2.sum(axis=0) if need[2] else None)
         return gx, gw
 
 
