@@ -43,6 +43,17 @@ def _weights(sample_weight, n, name):
     return w
 
 
+def _per_sample(a: np.ndarray) -> np.ndarray:
+    """Mean over every axis but the first (cheap paths for (N,) and (N, 1))."""
+    if a.ndim <= 1:
+        return a
+    n = a.shape[0]
+    k = a.size // max(n, 1)
+    if k == 1:
+        return a.reshape(n)
+    return a.reshape(n, k).sum(axis=1, dtype=np.float64) / k
+
+
 def _match(y_true, y_pred, name):
     """Bring y_true to y_pred's shape where they only differ by a trailing 1 (Keras)."""
     if y_true.shape != y_pred.shape:
@@ -104,10 +115,10 @@ class _MeanMetric(Metric):
         raise NotImplementedError
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        v = self._values(_np(y_true), _np(y_pred)).astype(np.float64).reshape(-1)
+        v = self._values(_np(y_true), _np(y_pred)).reshape(-1)
         w = _weights(sample_weight, v.shape[0], self.name)
         if w is None:
-            self.total += float(v.sum())
+            self.total += float(v.sum(dtype=np.float64))
             self.count += v.shape[0]
         else:
             self.total += float((v * w).sum())
@@ -133,10 +144,14 @@ class Mean(Metric):
         self.total, self.count = 0.0, 0.0
 
     def update_state(self, values, sample_weight=None, *args):
-        v = _np(values).astype(np.float64).reshape(-1)
+        if isinstance(values, (float, int)) and sample_weight is None:  # the per-batch loss
+            self.total += float(values)
+            self.count += 1
+            return
+        v = _np(values).reshape(-1)
         w = _weights(sample_weight, v.shape[0], self.name) if sample_weight is not None else None
         if w is None:
-            self.total += float(v.sum())
+            self.total += float(v.sum(dtype=np.float64))
             self.count += v.shape[0]
         else:
             self.total += float((v * w).sum())
@@ -166,8 +181,7 @@ class Accuracy(_MeanMetric):
 
     def _values(self, y_true, y_pred):
         y_true = _match(y_true, y_pred, self.name)
-        eq = y_true == y_pred
-        return eq.reshape(eq.shape[0], -1).mean(axis=1) if eq.ndim > 1 else eq
+        return _per_sample(y_true == y_pred)
 
 
 class BinaryAccuracy(_MeanMetric):
@@ -181,8 +195,7 @@ class BinaryAccuracy(_MeanMetric):
 
     def _values(self, y_true, y_pred):
         y_true = _match(y_true, y_pred, self.name)
-        eq = (y_pred > self.threshold) == (y_true > 0.5)
-        return eq.reshape(eq.shape[0], -1).mean(axis=1) if eq.ndim > 1 else eq
+        return _per_sample((y_pred > self.threshold) == (y_true > 0.5))
 
     def get_config(self):
         return {**super().get_config(), "threshold": self.threshold}
@@ -369,8 +382,7 @@ class MeanSquaredError(_MeanMetric):
 
     def _values(self, y_true, y_pred):
         d = _match(y_true, y_pred, self.name).astype(np.float64) - y_pred
-        d = d * d
-        return d.reshape(d.shape[0], -1).mean(axis=1) if d.ndim > 1 else d
+        return _per_sample(d * d)
 
 
 class MeanAbsoluteError(_MeanMetric):
@@ -379,8 +391,7 @@ class MeanAbsoluteError(_MeanMetric):
     name = "mean_absolute_error"
 
     def _values(self, y_true, y_pred):
-        d = np.abs(_match(y_true, y_pred, self.name).astype(np.float64) - y_pred)
-        return d.reshape(d.shape[0], -1).mean(axis=1) if d.ndim > 1 else d
+        return _per_sample(np.abs(_match(y_true, y_pred, self.name).astype(np.float64) - y_pred))
 
 
 class _AutoAccuracy(_MeanMetric):
