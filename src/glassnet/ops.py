@@ -467,6 +467,17 @@ def _index_data(idx):
     return idx
 
 
+def _cannot_repeat(idx) -> bool:
+    """True for indices that select each element at most once (slices, ints, masks)."""
+    for i in idx if isinstance(idx, tuple) else (idx,):
+        if i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)):
+            continue
+        if getattr(getattr(i, "dtype", None), "kind", "") == "b":
+            continue
+        return False
+    return True
+
+
 class GetItem(Function):
     """Indexing: slices, ints, integer arrays, boolean masks; repeats accumulate."""
 
@@ -483,7 +494,9 @@ class GetItem(Function):
     def backward(self, gy):
         xp = _xp(gy)
         gx = xp.zeros(self.shape, dtype=gy.dtype)
-        if xp is np:
+        if _cannot_repeat(self.idx):
+            gx[self.idx] = gy  # each element picked at most once: plain assignment, far faster
+        elif xp is np:
             np.add.at(gx, self.idx, gy)
         else:  # pragma: no cover - GPU
             xp.add.at(gx, self.idx, gy)
