@@ -501,7 +501,7 @@ def get(identifier) -> Loss:
         return cls(**(identifier.get("config") or {}))
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
-    if identifier in _FN_TO_CLASS:
+    if callable(identifier) and identifier in _FN_TO_CLASS:
         return _FN_TO_CLASS[identifier]()
     if callable(identifier):
         return _FunctionLoss(identifier)
@@ -513,7 +513,7 @@ def get(identifier) -> Loss:
 
 def serialize(loss) -> dict:
     """``{"class_name", "config"}`` of a loss (JSON-able)."""
-    if isinstance(loss, str) or loss in _FN_TO_CLASS:
+    if isinstance(loss, str) or (callable(loss) and loss in _FN_TO_CLASS):
         loss = get(loss)
     if not isinstance(loss, Loss) or type(loss).__name__ not in _BY_CLASS:
         raise ValueError(
