@@ -1,3 +1,166 @@
-"""embedding layers (being written)."""
+"""``Embedding``: integer ids → dense vectors (a lookup whose gradient is a scatter-add).
 
-__all__: list[str] = []
+With ``mask_zero=True`` id 0 means padding: the layer attaches a (batch, timesteps) mask to
+its output tensor, and the recurrent layers that receive that tensor skip the padded steps
+(they keep the previous state). :func:`get_mask` reads such a mask.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from .. import backend, initializers, regularizers
+from ..autograd import Function
+from ..tensor import Tensor
+from .base import Layer, register
+
+__all__ = ["Embedding"]
+
+# tensor -> boolean (B, T) mask; weak keys so masks die with their tensors
+_MASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def set_mask(t: Tensor, mask) -> None:
+    """Attach a (batch, timesteps) boolean mask to a tensor (what Keras calls _keras_mask)."""
+    _MASKS[t] = mask
+
+
+def get_mask(t) -> np.ndarray | None:
+    """The mask attached to ``t`` by a masking layer, or None."""
+    if not isinstance(t, Tensor):
+        return None
+    return _MASKS.get(t)
+
+
+class EmbeddingLookup(Function):
+    """``W[ids]``; backward scatter-adds the incoming rows into a zero table."""
+
+    def __init__(self, ids):
+        self.ids = ids
+
+    def forward(self, w):
+        self.shape = w.shape
+        return w[self.ids]
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        gw = xp.zeros(self.shape, dtype=gy.dtype)
+        flat = self.ids.reshape(-1)
+        rows = gy.reshape(flat.size, self.shape[1])
+        if xp is np:
+            # bincount per column is far faster than np.add.at for big tables
+            if flat.size * 4 < self.shape[0]:
+                np.add.at(gw, flat, rows)
+            else:
+                order = np.argsort(flat, kind="stable")
+                ids_sorted = flat[order]
+                starts = np.flatnonzero(np.r_[True, ids_sorted[1:] != ids_sorted[:-1]])
+                gw[ids_sorted[starts]] = np.add.reduceat(rows[order], starts, axis=0)
+        else:  # pragma: no cover - GPU
+            xp.add.at(gw, flat, rows)
+        return gw
+
+    def describe(self):
+        return f"EmbeddingLookup(ids{tuple(self.ids.shape)})"
+
+
+@register
+class Embedding(Layer):
+    """Turn non-negative integer ids into dense vectors of size ``output_dim``.
+
+    Args:
+        input_dim: vocabulary size (ids must lie in ``[0, input_dim)``).
+        output_dim: vector size.
+        embeddings_initializer: default "uniform" (U(-0.05, 0.05), as Keras).
+        embeddings_regularizer: optional regularizer of the table.
+        mask_zero: id 0 is padding; the output carries a mask recurrent layers respect.
+
+    Shapes: ids (B, ...) → (B, ..., output_dim). Weight ``embeddings`` (input_dim, output_dim).
+
+    Example:
+        >>> e = Embedding(100, 8); e(np.array([[1, 2, 0]])).shape
+        (1, 3, 8)
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, mask_zero: bool = False, input_length=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+                raise ValueError(
+                    f"Layer '{self.name}': {arg} must be a positive int. Received: {arg}={v!r}"
+                )
+        self.input_dim = int(input_dim)
+        self.output_dim = int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.mask_zero = bool(mask_zero)
+        self.input_length = input_length
+
+    def build(self, input_shape) -> None:
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer,
+                                          self.embeddings_regularizer)
+        self.built = True
+
+    def _ids(self, x):
+        a = x.data if isinstance(x, Tensor) else x
+        xp = backend.get_array_module(a)
+        a = xp.asarray(a)
+        if a.dtype.kind == "f":
+            ids = a.astype(np.int64)
+            if not bool(xp.all(ids == a)):
+                raise ValueError(
+                    f"Layer '{self.name}': inputs must be integer ids. Received: "
+                    f"non-integer values of dtype {a.dtype}"
+                )
+        elif a.dtype.kind in "iub":
+            ids = a.astype(np.int64, copy=False)
+        else:
+            raise TypeError(
+                f"Layer '{self.name}': inputs must be integer ids. Received: dtype {a.dtype}"
+            )
+        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= self.input_dim):
+            raise ValueError(
+                f"Layer '{self.name}': ids must lie in [0, {self.input_dim}). Received: "
+                f"ids in [{int(ids.min())}, {int(ids.max())}]"
+            )
+        return ids
+
+    def __call__(self, x, training: bool = False, **kwargs):
+        ids = self._ids(x)
+        if not self.built:
+            shape = (None,) + tuple(ids.shape[1:])
+            self._check_spec(shape)
+            self.input_shape_built = shape
+            self.build(shape)
+        self._activity_losses = []
+        return self.call(ids, training=training)
+
+    def call(self, x, training: bool = False):
+        ids = self._ids(x)
+        y = EmbeddingLookup(ids)(self.embeddings)
+        if self.mask_zero:
+            set_mask(y, ids != 0)
+        return y
+
+    def compute_mask(self, x, mask=None):
+        """The (batch, timesteps) mask of ``x`` (ids != 0) when ``mask_zero``, else None."""
+        return (self._ids(x) != 0) if self.mask_zero else None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "mask_zero": self.mask_zero,
+            "input_length": self.input_length,
+        }
