@@ -50,6 +50,7 @@ def _torch_cases():
     return [
         (O.SGD(0.05), lambda p: T.SGD(p, lr=0.05)),
         (O.SGD(0.05, momentum=0.9), lambda p: T.SGD(p, lr=0.05, momentum=0.9)),
+        (O.SGD(0.05, weight_decay=0.2), lambda p: _DecayedSGD(p, lr=0.05, wd=0.2)),
         (O.SGD(0.05, momentum=0.8, nesterov=True),
          lambda p: T.SGD(p, lr=0.05, momentum=0.8, nesterov=True)),
         (O.Adam(0.01, epsilon=tiny), lambda p: T.Adam(p, lr=0.01, eps=tiny)),
@@ -68,7 +69,21 @@ def _torch_cases():
     ]
 
 
-@pytest.mark.parametrize("i", range(11))
+class _DecayedSGD:
+    """Decoupled decay then plain SGD, in torch (torch's SGD decay is coupled L2 instead)."""
+
+    def __init__(self, params, lr, wd):
+        self.params, self.lr, self.wd = params, lr, wd
+
+    def step(self):
+        import torch
+
+        with torch.no_grad():
+            for p in self.params:
+                p.mul_(1 - self.lr * self.wd).sub_(self.lr * p.grad)
+
+
+@pytest.mark.parametrize("i", range(12))
 def test_trajectory_matches_torch(i):
     ours, make = _torch_cases()[i]
     ref = _run_torch(make)

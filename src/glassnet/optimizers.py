@@ -65,6 +65,8 @@ class Optimizer:
         clipnorm: clip each gradient to this L2 norm.
         clipvalue: clip each gradient element to [−clipvalue, clipvalue].
         global_clipnorm: clip all gradients together to this global L2 norm.
+        weight_decay: decoupled decay, w ← w·(1 − lr·weight_decay) before each update
+            (Keras 3's ``weight_decay`` on every optimizer; AdamW's default 0.004).
     """
 
     _slot_names: tuple[str, ...] = ()
@@ -72,7 +74,7 @@ class Optimizer:
 
     def __init__(self, learning_rate=None, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None,
-                 name: str | None = None):
+                 weight_decay: float | None = None, name: str | None = None):
         cls = type(self).__name__
         if learning_rate is None:
             learning_rate = self._default_lr
@@ -100,7 +102,9 @@ class Optimizer:
         self._refs: dict[int, object] = {}  # keep params alive so ids stay unique
         self._pending: dict[int, dict] = {}  # set_state data for params not yet seen
         self._group_key: tuple | None = None  # ids of the params the flat buffers hold
-        self._decay = 0.0                     # decoupled weight decay (AdamW)
+        self.weight_decay = (None if weight_decay is None
+                             else _check_nonneg("weight_decay", weight_decay, cls))
+        self._decay = self.weight_decay or 0.0
 
     # -------------------------------------------------------------- learning rate
     @property
@@ -282,7 +286,8 @@ class Optimizer:
 
             lr = schedules.serialize(lr)
         return {"name": self.name, "learning_rate": lr, "clipnorm": self.clipnorm,
-                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm,
+                "weight_decay": self.weight_decay}
 
     @classmethod
     def from_config(cls, config: dict):
@@ -484,12 +489,8 @@ class AdamW(Adam):
     def __init__(self, learning_rate=0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
                  **kwargs):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, **kwargs)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay, "AdamW")
-        self._decay = self.weight_decay  # the base scales w by (1 − lr·wd) before the step
-
-    def get_config(self):
-        return {**super().get_config(), "weight_decay": self.weight_decay}
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad,
+                         weight_decay=weight_decay, **kwargs)
 
 
 class Nadam(Optimizer):
