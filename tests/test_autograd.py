@@ -247,3 +247,14 @@ def test_leaf_gradients_are_writable_arrays():
     np.testing.assert_array_equal(x.grad, np.full((3, 4), 0.5))
     (x * 1.0).mean().backward()
     np.testing.assert_allclose(x.grad, np.full((3, 4), 0.5 + 1 / 12))
+
+
+def test_mixed_dtype_gradients_come_back_in_each_inputs_dtype(debug_on):
+    x = gn.tensor([1.0, 2.0], requires_grad=True)  # float32
+    y = gn.tensor([3.0, 4.0], requires_grad=True, dtype="float64")
+    z = x * y
+    assert z.dtype == np.float64  # NumPy promotion in the forward pass
+    z.sum().backward()  # debug mode on: the engine's cast must not be flagged
+    assert x.grad.dtype == np.float32 and y.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+    np.testing.assert_array_equal(y.grad, [1.0, 2.0])

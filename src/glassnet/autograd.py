@@ -245,6 +245,12 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 if debug:
                     _check_broadcastable(ctx, inp, gx)
                 gx = unbroadcast(gx, inp.data.shape)
+            if gx.dtype != inp.data.dtype:
+                # a mixed-dtype op (float32 * float64) promotes; its gradient goes back in the
+                # input's dtype, as in PyTorch. An op that changes the dtype by itself is a bug.
+                if debug and gx.dtype != g.dtype:
+                    _check(ctx, inp, gx)
+                gx = gx.astype(inp.data.dtype)
             if debug:
                 _check(ctx, inp, gx)
             k = id(inp)
