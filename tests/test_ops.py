@@ -132,6 +132,8 @@ def rows():
         Row("transpose", lambda a: a.T, lambda a: a.T, [((3, 4),), ((2, 3, 4),), ((3,),)]),
         Row("permute", lambda a: a.permute(1, 2, 0), lambda a: a.transpose(1, 2, 0),
             [((2, 3, 4),)]),
+        Row("permute_negative_axes", lambda a: a.permute(-1, 0, -2),
+            lambda a: a.transpose(-1, 0, -2), [((2, 3, 4),)]),
         Row("swapaxes", lambda a: a.swapaxes(0, -1), lambda a: a.swapaxes(0, -1),
             [((2, 3, 4),), ((3, 4),)]),
         Row("expand_dims", lambda a: a.expand_dims(1), lambda a: np.expand_dims(a, 1),

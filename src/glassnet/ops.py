@@ -438,8 +438,10 @@ class Transpose(Function):
             raise ValueError(
                 f"transpose: axes {axes} do not match a {a.ndim}-D input. Received: shape {a.shape}"
             )
-        self.inv = tuple(np.argsort(axes))
-        return a.transpose(axes)
+        y = a.transpose(axes)  # validates the axes (NumPy's error names the bad one)
+        # argsort needs non-negative axes: transpose(-1, 0) must invert to (1, 0)
+        self.inv = tuple(np.argsort([ax % a.ndim for ax in axes]))
+        return y
 
     def backward(self, gy):
         return gy.transpose(self.inv)
