@@ -186,3 +186,25 @@ def test_get_serialize_and_functions():
     np.testing.assert_allclose(L.get(custom)(YREG, _t(P)).data, ((P - YREG) ** 2).sum(1).mean())
     with pytest.raises(ValueError, match="binary_crossentropy"):
         L.get("binary_crossentropi")
+
+
+def test_reductions():
+    y, p = CASES["mse"]
+    per = _per("mse", y, p)
+    sum_loss = L.MeanSquaredError(reduction="sum")
+    np.testing.assert_allclose(sum_loss(y, _t(p)).data, per.sum(), rtol=1e-12)
+    none = L.MeanSquaredError(reduction="none")(y, _t(p), sample_weight=SW)
+    np.testing.assert_allclose(none.data, per * SW, rtol=1e-12)
+    probs = _softmax(Z)
+    ce = -np.log(probs[np.arange(N), LABELS])
+    for loss in (L.SparseCategoricalCrossentropy(from_logits=True, reduction="none"),
+                 L.CategoricalCrossentropy(from_logits=True, reduction="none")):
+        y_ = LABELS if "Sparse" in type(loss).__name__ else ONEHOT
+        np.testing.assert_allclose(loss(y_, _t(Z)).data, ce, rtol=1e-10)
+    bce = L.BinaryCrossentropy(reduction="sum")
+    np.testing.assert_allclose(bce(Y01, _t(P)).data,
+                               _per("binary_crossentropy", Y01, P).sum(), rtol=1e-10)
+    assert L.get(L.serialize(sum_loss)).reduction == "sum"
+    assert L.SumSquaredError().reduction == "sum"
+    with pytest.raises(ValueError, match="reduction"):
+        L.MeanSquaredError(reduction="avg")

@@ -79,9 +79,16 @@ def _reduce_last(t: Tensor) -> Tensor:
     return ops.mean(t, axis=-1) if t.ndim >= 2 else t
 
 
-def _weighted_mean(per: Tensor, sample_weight, name: str) -> Tensor:
+_REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none")
+_MEAN = ("sum_over_batch_size", "mean")
+
+
+def _reduce(per: Tensor, sample_weight, name: str, reduction: str = "sum_over_batch_size"):
+    """Weight per-sample losses, then sum / divide by N / keep them, as ``reduction`` says."""
     if sample_weight is None:
-        return ops.mean(per) if per.ndim else per
+        if reduction == "none" or not per.ndim:
+            return per
+        return ops.sum(per) if reduction == "sum" else ops.mean(per)
     xp = get_array_module(per.data)
     sw = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
     sw = xp.asarray(sw, dtype=per.data.dtype)
@@ -91,30 +98,44 @@ def _weighted_mean(per: Tensor, sample_weight, name: str) -> Tensor:
             f"{name}: sample_weight must have one entry per sample ({n}). "
             f"Received: sample_weight shape {sw.shape}"
         )
-    sw = sw.reshape(per.shape)
-    return ops.sum(per * Tensor._make(sw)) / float(max(n, 1))
+    weighted = per * Tensor._make(sw.reshape(per.shape))
+    if reduction == "none":
+        return weighted
+    if reduction == "sum":
+        return ops.sum(weighted)
+    return ops.sum(weighted) / float(max(n, 1))
 
 
 class Loss:
     """Base class. Subclasses implement ``call(y_true, y_pred) -> per-sample Tensor``.
 
-    ``__call__`` applies sample weights and averages over samples.
+    ``__call__`` applies sample weights, then reduces as ``reduction`` says:
+    ``"sum_over_batch_size"`` (default, Keras: Σ w·loss / N), ``"sum"`` or ``"none"``
+    (the weighted per-sample tensor).
     """
 
     name = "loss"
+    reduction = "sum_over_batch_size"
 
-    def __init__(self, name: str | None = None):
+    def __init__(self, name: str | None = None, reduction: str | None = None):
         if name is not None:
             self.name = name
+        if reduction is not None:
+            if reduction not in _REDUCTIONS:
+                raise ValueError(
+                    f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}. "
+                    f"Received: reduction={reduction!r}"
+                )
+            self.reduction = reduction
 
     def call(self, y_true, y_pred) -> Tensor:
         raise NotImplementedError
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
-        return _weighted_mean(self.call(y_true, y_pred), sample_weight, self.name)
+        return _reduce(self.call(y_true, y_pred), sample_weight, self.name, self.reduction)
 
     def get_config(self) -> dict:
-        return {"name": self.name}
+        return {"name": self.name, "reduction": self.reduction}
 
     @classmethod
     def from_config(cls, config: dict):
@@ -136,22 +157,17 @@ class MeanSquaredError(Loss):
 
 
 class SumSquaredError(Loss):
-    """The course's cost ½ Σ (y − ŷ)², summed over outputs AND samples (no averaging)."""
+    """The course's cost ½ Σ (y − ŷ)², summed over outputs AND samples (default
+    ``reduction="sum"``: no averaging)."""
 
     name = "sum_squared_error"
+    reduction = "sum"
 
     def call(self, y_true, y_pred):
         y_pred = _pred(y_pred)
         d = y_pred - Tensor._make(_true(y_true, y_pred, self.name))
         sq = d * d * 0.5
         return ops.sum(sq, axis=-1) if sq.ndim >= 2 else sq
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        per = self.call(y_true, y_pred)
-        if sample_weight is None:
-            return ops.sum(per)
-        n = per.shape[0] if per.ndim else 1
-        return _weighted_mean(per, sample_weight, self.name) * float(n)
 
 
 class MeanAbsoluteError(Loss):
@@ -169,10 +185,11 @@ class Huber(Loss):
 
     name = "huber_loss"
 
-    def __init__(self, delta: float = 1.0, name: str | None = None):
+    def __init__(self, delta: float = 1.0, name: str | None = None,
+                 reduction: str | None = None):
         if delta <= 0:
             raise ValueError(f"Huber: delta must be > 0. Received: delta={delta}")
-        super().__init__(name)
+        super().__init__(name, reduction)
         self.delta = float(delta)
 
     def call(self, y_true, y_pred):
@@ -197,8 +214,8 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 name: str | None = None):
-        super().__init__(name)
+                 name: str | None = None, reduction: str | None = None):
+        super().__init__(name, reduction)
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
 
     def _target(self, y_true, y_pred):
@@ -208,6 +225,8 @@ class BinaryCrossentropy(Loss):
         return t
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.reduction not in _MEAN:
+            return super().__call__(y_true, y_pred, sample_weight)
         y_pred = _pred(y_pred)
         t = self._target(y_true, y_pred)
         if sample_weight is not None:
@@ -255,8 +274,8 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 axis: int = -1, name: str | None = None):
-        super().__init__(name)
+                 axis: int = -1, name: str | None = None, reduction: str | None = None):
+        super().__init__(name, reduction)
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
         self.axis = axis
 
@@ -269,7 +288,8 @@ class CategoricalCrossentropy(Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = _pred(y_pred)
-        if self.from_logits and self.axis in (-1, y_pred.ndim - 1) and y_pred.ndim == 2:
+        if (self.from_logits and self.axis in (-1, y_pred.ndim - 1) and y_pred.ndim == 2
+                and self.reduction in _MEAN):
             t = self._target(y_true, y_pred)
             sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
             return functional.softmax_cross_entropy(y_pred, t, sw)
@@ -299,8 +319,8 @@ class SparseCategoricalCrossentropy(Loss):
     name = "sparse_categorical_crossentropy"
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
-                 name: str | None = None):
-        super().__init__(name)
+                 name: str | None = None, reduction: str | None = None):
+        super().__init__(name, reduction)
         self.from_logits = bool(from_logits)
         self.ignore_class = ignore_class
 
@@ -327,10 +347,11 @@ class SparseCategoricalCrossentropy(Loss):
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = _pred(y_pred)
         t = self._labels(y_true, y_pred)
-        if self.from_logits and y_pred.ndim == 2 and self.ignore_class is None:
+        if (self.from_logits and y_pred.ndim == 2 and self.ignore_class is None
+                and self.reduction in _MEAN):
             sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
             return functional.softmax_cross_entropy(y_pred, t, sw)
-        return _weighted_mean(self._per(t, y_pred), sample_weight, self.name)
+        return _reduce(self._per(t, y_pred), sample_weight, self.name, self.reduction)
 
     def _per(self, t, y_pred):
         xp = get_array_module(y_pred.data)
@@ -468,8 +489,8 @@ _FN_TO_CLASS = {
 class _FunctionLoss(Loss):
     """Wraps a user function ``fn(y_true, y_pred) -> per-sample Tensor`` as a Loss."""
 
-    def __init__(self, fn, name: str | None = None):
-        super().__init__(name or getattr(fn, "__name__", "loss"))
+    def __init__(self, fn, name: str | None = None, reduction: str | None = None):
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction)
         self.fn = fn
 
     def call(self, y_true, y_pred):
