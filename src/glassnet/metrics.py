@@ -443,7 +443,7 @@ def get(identifier) -> Metric:
     """Resolve a metric: name, class name, ``{"class_name", "config"}`` or instance.
 
     Example:
-        >>> get("acc").name
+        >>> get("accuracy").name   # "acc" keeps the name "acc" in logs, as Keras
         'accuracy'
     """
     from .activations import _unknown
