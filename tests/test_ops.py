@@ -317,6 +317,10 @@ def test_cast_backward_returns_source_dtype():
          r"broadcast_to: .*\(3,\) to \(2, 4\)"),
         (lambda: gn.split(gn.tensor(np.ones(5)), 2), r"split: axis 0 of size 5"),
         (lambda: gn.concatenate([]), r"concatenate: needs at least one"),
+        (lambda: gn.tensor(np.ones((2, 3))).sum(axis=5),
+         r"Sum: axis 5 is out of bounds for a 2-D input"),
+        (lambda: gn.tensor(np.ones((2, 3))).max(axis=(0, -3)), r"Max: axis -3 is out of bounds"),
+        (lambda: gn.var(gn.tensor(np.ones(3)), axis=1), r"var: axis 1 is out of bounds"),
     ],
 )
 def test_errors_name_the_op_and_shapes(fn, pattern):

@@ -318,12 +318,18 @@ class Cast(Function):
 
 
 # ------------------------------------------------------------------ reductions
-def _norm_axis(axis, ndim):
+def _norm_axis(axis, ndim, op="reduce"):
     if axis is None:
         return None
-    if isinstance(axis, (list, tuple)):
-        return tuple(int(a) % ndim for a in axis) if ndim else ()
-    return (int(axis) % ndim,) if ndim else ()
+    axes = tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else (int(axis),)
+    if not ndim:
+        return ()
+    for a in axes:
+        if not -ndim <= a < ndim:  # `% ndim` alone would silently wrap axis=5 onto axis 1
+            raise ValueError(
+                f"{op}: axis {a} is out of bounds for a {ndim}-D input. Received: axis={axis!r}"
+            )
+    return tuple(a % ndim for a in axes)
 
 
 def _keep_shape(shape, axis):
@@ -338,7 +344,7 @@ class Sum(Function):
 
     def forward(self, a):
         self.shape = a.shape
-        self.ax = _norm_axis(self.axis, a.ndim)
+        self.ax = _norm_axis(self.axis, a.ndim, self.name)
         return a.sum(axis=self.ax, keepdims=self.keepdims)
 
     def backward(self, gy):
@@ -356,7 +362,7 @@ class Mean(Function):
 
     def forward(self, a):
         self.shape = a.shape
-        self.ax = _norm_axis(self.axis, a.ndim)
+        self.ax = _norm_axis(self.axis, a.ndim, self.name)
         n = a.size if self.ax is None else int(np.prod([a.shape[i] for i in self.ax]))
         self.n = builtins.max(n, 1)
         return a.mean(axis=self.ax, keepdims=self.keepdims)
@@ -382,7 +388,7 @@ class _Extreme(Function):
         if a.size == 0:
             raise ValueError(f"{self.fn}: cannot reduce an empty tensor. Received: shape {a.shape}")
         self.a = a
-        self.ax = _norm_axis(self.axis, a.ndim)
+        self.ax = _norm_axis(self.axis, a.ndim, self.name)
         self.y = getattr(a, self.fn)(axis=self.ax, keepdims=True)
         return self.y if self.keepdims else self.y.reshape(
             [s for i, s in enumerate(a.shape) if self.ax is not None and i not in self.ax]
@@ -670,7 +676,7 @@ def min(a, axis=None, keepdims=False):  # noqa: A001
 def var(a, axis=None, keepdims=False, ddof=0):
     """Variance, composed: mean((a - mean(a))**2) with ``ddof`` correction."""
     a = _t(a)
-    ax = _norm_axis(axis, a.ndim)
+    ax = _norm_axis(axis, a.ndim, "var")
     n = a.size if ax is None else int(np.prod([a.shape[i] for i in ax]))
     d = a - mean(a, axis, keepdims=True)
     s = sum(d * d, axis, keepdims)
