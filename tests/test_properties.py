@@ -185,9 +185,12 @@ def test_var_std_match_numpy_and_torch(case):
 def test_transpose_reshape_route_gradients_back(data):
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=4, max_side=4))
     perm = tuple(data.draw(st.permutations(range(len(shape)))))
+    # the same permutation spelled with some negative axes must route gradients identically
+    neg = data.draw(st.lists(st.booleans(), min_size=len(shape), max_size=len(shape)))
+    spelled = tuple(p - len(shape) if n else p for p, n in zip(perm, neg))
     x = data.draw(_values(shape))
     t = gn.tensor(x, requires_grad=True, dtype="float64")
-    y = t.transpose(perm).reshape(-1)
+    y = t.transpose(spelled).reshape(-1)
     np.testing.assert_array_equal(y.data, x.transpose(perm).reshape(-1))
     w = np.arange(y.size, dtype=np.float64)
     (y * w).sum().backward()
