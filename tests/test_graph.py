@@ -191,3 +191,10 @@ def test_example_script_prints_course_numbers(tmp_path, capsys):
     assert "dg/dx = -3, dg/dy = -3, dg/dz = 4" in out
     assert path.exists() and path.parent == tmp_path
     assert path.suffix == (".svg" if shutil.which("dot") else ".dot")
+
+
+def test_ops_describe_their_settings():
+    x = gn.tensor(np.ones((2, 3)), requires_grad=True)
+    y = gn.concatenate([x.transpose(1, 0), x.T], axis=1).sum(axis=0)
+    ops = [n.op for n in gn.graph(y).nodes if n.inputs]
+    assert ops == ["Transpose(1, 0)", "Transpose", "Concatenate(axis=1)", "Sum(axis=0)"]

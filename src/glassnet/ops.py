@@ -317,6 +317,9 @@ class Cast(Function):
     def backward(self, gy):
         return gy.astype(self.src)
 
+    def describe(self):
+        return f"Cast({self.dtype})"
+
 
 # ------------------------------------------------------------------ reductions
 def _norm_axis(axis, ndim, op="reduce"):
@@ -468,6 +471,9 @@ class Transpose(Function):
     def backward(self, gy):
         return gy.transpose(self.inv)
 
+    def describe(self):
+        return f"Transpose{self.axes}" if self.axes is not None else "Transpose"
+
 
 class BroadcastTo(Function):
     def __init__(self, shape):
@@ -478,6 +484,9 @@ class BroadcastTo(Function):
 
     def backward(self, gy):
         return gy  # the engine sums it back down to the input's shape
+
+    def describe(self):
+        return f"BroadcastTo{self.shape}"
 
 
 def _index_data(idx):
@@ -549,6 +558,9 @@ class Concatenate(Function):
         idx = np.cumsum(self.sizes)[:-1]
         return tuple(_xp(gy).split(gy, idx, axis=self.axis))
 
+    def describe(self):
+        return f"Concatenate(axis={self.axis})"
+
 
 class Stack(Function):
     def __init__(self, axis=0):
@@ -566,6 +578,9 @@ class Stack(Function):
     def backward(self, gy):
         n = gy.shape[self.axis]
         return tuple(_xp(gy).take(gy, i, axis=self.axis) for i in range(n))
+
+    def describe(self):
+        return f"Stack(axis={self.axis})"
 
 
 class Pad(Function):
