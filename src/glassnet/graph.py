@@ -41,7 +41,8 @@ class Node:
             leaf that requires grad and ``"const"`` for a constant.
         inputs: ids of the op's input nodes (empty for leaves).
         shape: the tensor's shape.
-        value: the forward value (NumPy array, copied to the host).
+        value: the forward value as a NumPy array (on the CPU the tensor's own array, not a
+            copy: take the graph before an optimizer updates parameters in place).
         grad: the gradient as a NumPy array, or ``None`` before ``backward()``.
         name: ``Tensor.name`` (layer weights carry ``"<layer>/<weight>"``), or ``None``.
         requires_grad: whether the tensor takes part in backprop.
