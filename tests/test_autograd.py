@@ -258,3 +258,19 @@ def test_mixed_dtype_gradients_come_back_in_each_inputs_dtype(debug_on):
     assert x.grad.dtype == np.float32 and y.grad.dtype == np.float64
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
     np.testing.assert_array_equal(y.grad, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("depth", [1, 2, 5])
+def test_fan_out_through_paths_of_different_lengths(depth):
+    # x reaches the output directly and through a longer chain: both contributions count
+    def f(x):
+        h = x
+        for _ in range(depth):
+            h = gn.sigmoid(h)
+        return (x * h).sum()
+
+    gn.gradcheck(f, np.array([0.3, -1.2, 2.0]))
+    x = gn.tensor(0.5, requires_grad=True, dtype="float64")
+    (x * gn.sigmoid(x)).backward()
+    s = 1 / (1 + np.exp(-0.5))
+    assert np.isclose(x.grad, s + 0.5 * s * (1 - s), rtol=1e-12)
