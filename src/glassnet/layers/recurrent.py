@@ -228,23 +228,38 @@ class LSTMSeq(_SeqBase):
         dz = xp.empty_like(self.g)
         dh = xp.zeros_like(self.hs[0])
         dc = gy[:, steps].copy()
+        dct = xp.empty_like(dh)
+        dg = xp.empty_like(self.g[0])  # derivative of each gate's activation, one step
         ut = self.u.T
         for t in range(steps - 1, -1, -1):
             dh += gyt[t]
             m = self._m(t)
             gt, d = self.g[t], dz[t]
             i, f, cc, o = gt[:, :n], gt[:, n : 2 * n], gt[:, 2 * n : 3 * n], gt[:, 3 * n :]
+            if self.fast:  # σ' = σ(1-σ) for all four, then tanh' = 1-y² for the c block
+                xp.subtract(1.0, gt, out=dg)
+                dg *= gt
+                xp.multiply(cc, cc, out=dg[:, 2 * n : 3 * n])
+                xp.subtract(1.0, dg[:, 2 * n : 3 * n], out=dg[:, 2 * n : 3 * n])
+            else:
+                dg[:, : 2 * n] = self.dract(gt[:, : 2 * n])
+                dg[:, 2 * n : 3 * n] = self.dact(cc)
+                dg[:, 3 * n :] = self.dract(o)
             if m is not None:
                 dh_keep, dc_keep = dh * ~m, dc * ~m
-                dh, dc = dh * m, dc * m
+                dh *= m
+                dc *= m
             tct = self.tc[t]
-            dct = dc + dh * o * self.dact(tct)
-            d[:, 3 * n :] = dh * tct * self.dract(o)
-            d[:, :n] = dct * cc * self.dract(i)
-            d[:, n : 2 * n] = dct * self.cs[t] * self.dract(f)
-            d[:, 2 * n : 3 * n] = dct * i * self.dact(cc)
-            dc = dct * f
-            dh = d @ ut
+            xp.multiply(dh, o, out=dct)
+            dct *= self.dact(tct)
+            dct += dc
+            xp.multiply(dh, tct, out=d[:, 3 * n :])
+            xp.multiply(dct, cc, out=d[:, :n])
+            xp.multiply(dct, self.cs[t], out=d[:, n : 2 * n])
+            xp.multiply(dct, i, out=d[:, 2 * n : 3 * n])
+            d *= dg
+            xp.multiply(dct, f, out=dc)
+            xp.matmul(d, ut, out=dh)
             if self.rmask is not None:
                 dh *= self.rmask
             if m is not None:
