@@ -34,8 +34,10 @@ class GradcheckReport:
 def _as64(x):
     if isinstance(x, Tensor):
         x = backend.asnumpy(x.data)
-        return Tensor(np.array(x, dtype=np.float64), requires_grad=True, dtype="float64")
-    return Tensor(np.asarray(x, dtype=np.float64), requires_grad=True, dtype="float64")
+    # a private C-ordered copy: perturbing it through reshape(-1) must write into the tensor
+    # (a non-contiguous input would give a copy there), and must never touch the caller's array
+    a = np.array(x, dtype=np.float64, order="C", copy=True)
+    return Tensor(a, requires_grad=True, dtype="float64")
 
 
 def _scalarize(out, proj):

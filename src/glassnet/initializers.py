@@ -278,7 +278,7 @@ class Orthogonal(Initializer):
         q *= np.sign(np.diag(r))  # makes the distribution uniform over orthogonal matrices
         if rows < cols:
             q = q.T
-        return (self.gain * q).reshape(shape).astype(_dtype(dtype))
+        return np.ascontiguousarray((self.gain * q).reshape(shape), dtype=_dtype(dtype))
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
