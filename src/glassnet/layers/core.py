@@ -1,3 +1,580 @@
-"""core layers (being written)."""
+"""Core layers: ``Input``, ``Dense``, ``Activation``, noise/dropout, reshaping, ``PReLU``,
+``Maxout`` and the merge layers (``Add``, ``Multiply``, ``Average``, ``Concatenate``).
 
-__all__: list[str] = []
+Keras names, arguments and weight layouts: ``Dense`` kernel ``(in, out)``, bias ``(out,)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations, backend, functional, initializers, ops, regularizers
+from ..tensor import Tensor
+from .base import Layer, _shape_tuple, register
+
+__all__ = [
+    "Input", "InputLayer", "Dense", "Activation", "Dropout", "GaussianNoise",
+    "GaussianDropout", "Flatten", "Reshape", "Permute", "RepeatVector", "PReLU", "Maxout",
+    "Add", "Multiply", "Average", "Concatenate",
+]
+
+
+def _positive_int(layer: str, arg: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(
+            f"Layer '{layer}': {arg} must be a positive integer. Received: {arg}={value!r}"
+        )
+    return int(value)
+
+
+def _check_rate(layer: str, rate) -> float:
+    if not isinstance(rate, (int, float, np.floating)) or not 0.0 <= float(rate) < 1.0:
+        raise ValueError(f"Layer '{layer}': rate must be in [0, 1). Received: rate={rate!r}")
+    return float(rate)
+
+
+# ------------------------------------------------------------------ input marker
+@register
+class InputLayer(Layer):
+    """Marker for the model input: declares the shape of one sample, passes data through.
+
+    Args:
+        shape: shape of one sample, without the batch axis (``(784,)``, ``(28, 28, 1)``).
+
+    Example:
+        >>> model = gn.models.Sequential([gn.layers.Input((4,)), gn.layers.Dense(2)])
+    """
+
+    def __init__(self, shape=None, **kwargs):
+        if shape is None and kwargs.get("input_shape") is None:
+            raise ValueError("InputLayer: shape is required. Received: shape=None")
+        if shape is not None:
+            kwargs["input_shape"] = shape
+        super().__init__(**kwargs)
+        self.shape = self.input_spec_shape
+
+    def call(self, x, training=False):
+        # the base class checks the declared shape only when building; inputs repeat calls
+        self._check_spec((None,) + tuple(x.shape[1:]))
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.pop("input_shape", None)
+        return {**cfg, "shape": list(self.shape)}
+
+
+def Input(shape, name: str | None = None, dtype=None) -> InputLayer:  # noqa: N802 - Keras name
+    """Input marker for ``Sequential``: ``Input((784,))`` declares one sample's shape."""
+    return InputLayer(shape=shape, name=name, dtype=dtype)
+
+
+# ------------------------------------------------------------------ dense
+@register
+class Dense(Layer):
+    """Fully connected layer: ``activation(x @ kernel + bias)`` over the last axis.
+
+    Args:
+        units: output size (> 0).
+        activation: name, callable or None (linear).
+        use_bias: add a bias vector.
+        kernel_initializer, bias_initializer: initializer ids.
+        kernel_regularizer, bias_regularizer: penalties on the weights (in ``layer.losses``).
+        activity_regularizer: penalty on the output.
+
+    Shapes: (batch, ..., in) → (batch, ..., units). Weights ``kernel`` (in, units),
+    ``bias`` (units,).
+
+    Example:
+        >>> Dense(3, activation="relu")(np.ones((2, 4), "float32")).shape
+        (2, 3)
+    """
+
+    def __init__(self, units: int, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if kernel_constraint is not None or bias_constraint is not None:
+            raise ValueError(
+                f"Layer '{self.name}': weight constraints are not supported. Received: "
+                f"kernel_constraint={kernel_constraint!r}, bias_constraint={bias_constraint!r}"
+            )
+        self.units = _positive_int(self.name, "units", units)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+
+    def build(self, input_shape):
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(
+                f"Layer '{self.name}': needs inputs with a known last axis (features). "
+                f"Received: input shape {input_shape}"
+            )
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
+                                      self.kernel_initializer, self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
+                                     self.bias_regularizer) if self.use_bias else None)
+        self.built = True
+
+    def call(self, x, training=False):
+        n_in = self.kernel.shape[0]
+        if x.ndim < 2 or x.shape[-1] != n_in:
+            raise ValueError(
+                f"Layer '{self.name}': expected input shape (None, ..., {n_in}). "
+                f"Received: input shape {tuple(x.shape)}"
+            )
+        y = self.activation(functional.linear(x, self.kernel, self.bias))
+        if self.activity_regularizer is not None:
+            self._activity_losses.append(self.activity_regularizer(y))
+        return y
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+        }
+
+
+@register
+class Activation(Layer):
+    """Apply an activation function: ``Activation("relu")``.
+
+    Example:
+        >>> Activation("tanh")(np.zeros((1, 2), "float32")).shape
+        (1, 2)
+    """
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, x, training=False):
+        return self.activation(x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+# ------------------------------------------------------------------ noise / dropout
+class _Noise(Layer):
+    """Shared plumbing: identity at inference, a random multiplier or offset in training."""
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = None if seed is None else int(seed)
+        # a per-layer seed gives a reproducible stream of its own; otherwise the global one
+        self._rng = None if seed is None else np.random.default_rng(self.seed)
+
+    def _gen(self) -> np.random.Generator:
+        return self._rng if self._rng is not None else backend.rng()
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+@register
+class Dropout(_Noise):
+    """Inverted dropout: in training zero each unit with probability ``rate`` and scale the
+    kept ones by ``1/(1 - rate)``; at inference the layer is the identity.
+
+    Why identity at inference: the course's dropout keeps each unit with probability
+    ``q = 1 - rate`` during training and multiplies the weights by ``q`` at test time so that
+    every unit's expected input matches training. Scaling the kept units by ``1/q`` during
+    training instead gives the same expectation, so the test-time network needs no change.
+
+    Args:
+        rate: fraction dropped, in [0, 1).
+        noise_shape: shape of the binary mask, broadcast against the input (``None`` entries
+            take the input's size; e.g. ``(None, 1, None)`` drops whole timesteps' features).
+        seed: optional seed of a layer-private generator.
+
+    Example:
+        >>> Dropout(0.5)(np.ones((2, 3), "float32"), training=False).shape
+        (2, 3)
+    """
+
+    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.rate = _check_rate(self.name, rate)
+        self.noise_shape = None if noise_shape is None else _shape_tuple(noise_shape)
+
+    def call(self, x, training=False):
+        if not training or self.rate == 0.0:
+            return x
+        shape = x.shape
+        if self.noise_shape is not None:
+            if len(self.noise_shape) != x.ndim:
+                raise ValueError(
+                    f"Layer '{self.name}': noise_shape must have {x.ndim} entries. "
+                    f"Received: noise_shape={self.noise_shape}"
+                )
+            shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
+        xp = backend.get_array_module(x.data)
+        keep = self._gen().random(shape) >= self.rate
+        mask = xp.asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - self.rate))
+        return ops.mul(x, Tensor._make(mask))
+
+    def get_config(self):
+        ns = None if self.noise_shape is None else list(self.noise_shape)
+        return {**super().get_config(), "rate": self.rate, "noise_shape": ns, "seed": self.seed}
+
+
+@register
+class GaussianNoise(_Noise):
+    """Add zero-mean Gaussian noise of std ``stddev`` in training (a regulariser).
+
+    Example:
+        >>> GaussianNoise(0.1)(np.ones((2, 3), "float32"), training=True).shape
+        (2, 3)
+    """
+
+    def __init__(self, stddev: float, seed: int | None = None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if not float(stddev) >= 0:
+            raise ValueError(
+                f"Layer '{self.name}': stddev must be >= 0. Received: stddev={stddev!r}"
+            )
+        self.stddev = float(stddev)
+
+    def call(self, x, training=False):
+        if not training or self.stddev == 0.0:
+            return x
+        xp = backend.get_array_module(x.data)
+        noise = xp.asarray(self._gen().normal(0.0, self.stddev, x.shape), dtype=x.dtype)
+        return ops.add(x, Tensor._make(noise))
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+@register
+class GaussianDropout(_Noise):
+    """Multiply by Gaussian noise of mean 1 and std ``sqrt(rate / (1 - rate))`` in training.
+
+    Example:
+        >>> GaussianDropout(0.2)(np.ones((2, 3), "float32")).shape
+        (2, 3)
+    """
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.rate = _check_rate(self.name, rate)
+
+    def call(self, x, training=False):
+        if not training or self.rate == 0.0:
+            return x
+        std = np.sqrt(self.rate / (1.0 - self.rate))
+        xp = backend.get_array_module(x.data)
+        noise = xp.asarray(self._gen().normal(1.0, std, x.shape), dtype=x.dtype)
+        return ops.mul(x, Tensor._make(noise))
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+# ------------------------------------------------------------------ reshaping
+@register
+class Flatten(Layer):
+    """Flatten every axis but the batch axis: (B, d1, d2, ...) → (B, d1*d2*...)."""
+
+    def call(self, x, training=False):
+        return ops.reshape(x, (x.shape[0], -1))
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        n = None if any(s is None for s in rest) else int(np.prod(rest, dtype=np.int64))
+        return (input_shape[0], n)
+
+
+@register
+class Reshape(Layer):
+    """Reshape each sample to ``target_shape`` (one entry may be -1).
+
+    Example:
+        >>> Reshape((2, 3))(np.zeros((4, 6), "float32")).shape
+        (4, 2, 3)
+    """
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(s) for s in target_shape)
+        if sum(s == -1 for s in self.target_shape) > 1 or any(
+            s == 0 or s < -1 for s in self.target_shape
+        ):
+            raise ValueError(
+                f"Layer '{self.name}': target_shape needs positive sizes and at most one -1. "
+                f"Received: target_shape={self.target_shape}"
+            )
+
+    def call(self, x, training=False):
+        n = int(np.prod(x.shape[1:], dtype=np.int64))
+        known = int(np.prod([s for s in self.target_shape if s != -1], dtype=np.int64))
+        if (-1 in self.target_shape and n % known) or (
+            -1 not in self.target_shape and n != known
+        ):
+            raise ValueError(
+                f"Layer '{self.name}': cannot reshape samples of shape {tuple(x.shape[1:])} "
+                f"to {self.target_shape}. Received: input shape {tuple(x.shape)}"
+            )
+        return ops.reshape(x, (x.shape[0],) + self.target_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+@register
+class Permute(Layer):
+    """Permute the non-batch axes; ``dims`` is 1-based as in Keras: ``Permute((2, 1))``."""
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(
+                f"Layer '{self.name}': dims must be a permutation of 1..{len(self.dims)}. "
+                f"Received: dims={self.dims}"
+            )
+
+    def call(self, x, training=False):
+        if x.ndim != len(self.dims) + 1:
+            raise ValueError(
+                f"Layer '{self.name}': expected inputs of rank {len(self.dims) + 1}. "
+                f"Received: input shape {tuple(x.shape)}"
+            )
+        return ops.transpose(x, (0,) + self.dims)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}
+
+
+@register
+class RepeatVector(Layer):
+    """Repeat a (B, features) input ``n`` times: → (B, n, features)."""
+
+    def __init__(self, n: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n = _positive_int(self.name, "n", n)
+
+    def call(self, x, training=False):
+        if x.ndim != 2:
+            raise ValueError(
+                f"Layer '{self.name}': expected inputs of rank 2 (batch, features). "
+                f"Received: input shape {tuple(x.shape)}"
+            )
+        return ops.broadcast_to(ops.reshape(x, (x.shape[0], 1, x.shape[1])),
+                                (x.shape[0], self.n, x.shape[1]))
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+# ------------------------------------------------------------------ learned activations
+@register
+class PReLU(Layer):
+    """Parametric ReLU: ``max(0, x) + alpha * min(0, x)`` with a learned ``alpha``.
+
+    Args:
+        alpha_initializer: default "zeros" (starts as ReLU, as Keras).
+        alpha_regularizer: optional penalty on alpha.
+        shared_axes: 1-based axes along which alpha is shared (e.g. ``(1, 2)`` for one
+            alpha per channel of an image).
+
+    Weight ``alpha`` has the sample shape, with 1 on shared axes.
+
+    Example:
+        >>> PReLU()(np.ones((2, 3), "float32")).shape
+        (2, 3)
+    """
+
+    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, shared_axes=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        if shared_axes is None:
+            self.shared_axes = ()
+        elif isinstance(shared_axes, (int, np.integer)):
+            self.shared_axes = (int(shared_axes),)
+        else:
+            self.shared_axes = tuple(int(a) for a in shared_axes)
+
+    def build(self, input_shape):
+        shape = list(input_shape[1:])
+        for a in self.shared_axes:
+            if not 1 <= a <= len(shape):
+                raise ValueError(
+                    f"Layer '{self.name}': shared_axes entries must be in 1..{len(shape)}. "
+                    f"Received: shared_axes={self.shared_axes}"
+                )
+            shape[a - 1] = 1
+        if any(s is None for s in shape):
+            raise ValueError(
+                f"Layer '{self.name}': non-shared axes need known sizes. "
+                f"Received: input shape {input_shape}"
+            )
+        self.alpha = self.add_weight("alpha", tuple(shape), self.alpha_initializer,
+                                     self.alpha_regularizer)
+        self.built = True
+
+    def call(self, x, training=False):
+        zero = x.dtype.type(0)
+        return ops.add(ops.maximum(x, zero), ops.mul(self.alpha, ops.minimum(x, zero)))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "alpha_initializer": initializers.serialize(self.alpha_initializer),
+            "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+            "shared_axes": list(self.shared_axes) or None,
+        }
+
+
+@register
+class Maxout(Layer):
+    """Maxout unit (Goodfellow et al. 2013): an affine map to ``units * pieces`` values, then
+    the max over each unit's ``pieces``.
+
+    Weights ``kernel`` (in, units*pieces), ``bias`` (units*pieces,); piece ``j`` of unit ``u``
+    is column ``u * pieces + j``.
+
+    Example:
+        >>> Maxout(4, pieces=3)(np.ones((2, 5), "float32")).shape
+        (2, 4)
+    """
+
+    def __init__(self, units: int, pieces: int = 2, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.units = _positive_int(self.name, "units", units)
+        self.pieces = _positive_int(self.name, "pieces", pieces)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        m = self.units * self.pieces
+        self.kernel = self.add_weight("kernel", (input_shape[-1], m), self.kernel_initializer)
+        self.bias = (self.add_weight("bias", (m,), self.bias_initializer)
+                     if self.use_bias else None)
+        self.built = True
+
+    def call(self, x, training=False):
+        if x.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Layer '{self.name}': expected input shape (None, ..., {self.kernel.shape[0]})."
+                f" Received: input shape {tuple(x.shape)}"
+            )
+        z = functional.linear(x, self.kernel, self.bias)
+        z = ops.reshape(z, tuple(x.shape[:-1]) + (self.units, self.pieces))
+        return ops.max(z, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {
+            **super().get_config(), "units": self.units, "pieces": self.pieces,
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
+
+
+# ------------------------------------------------------------------ merge layers
+class _Merge(Layer):
+    """Merge a list of tensors of the same shape."""
+
+    def _inputs(self, xs):
+        if not isinstance(xs, (list, tuple)) or len(xs) < 2:
+            raise ValueError(
+                f"Layer '{self.name}': expects a list of at least 2 tensors. "
+                f"Received: {type(xs).__name__}"
+            )
+        from .base import as_tensor_input
+
+        return [as_tensor_input(x, self.name) for x in xs]
+
+    def _same_shapes(self, xs):
+        shapes = [tuple(x.shape) for x in xs]
+        if len(set(shapes)) != 1:
+            raise ValueError(
+                f"Layer '{self.name}': inputs must have the same shape. Received: {shapes}"
+            )
+
+    def call(self, xs, training=False):
+        xs = self._inputs(xs)
+        self._same_shapes(xs)
+        return self._merge(xs)
+
+
+@register
+class Add(_Merge):
+    """Elementwise sum of a list of tensors: ``Add()([a, b])``."""
+
+    def _merge(self, xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = ops.add(y, x)
+        return y
+
+
+@register
+class Multiply(_Merge):
+    """Elementwise product of a list of tensors."""
+
+    def _merge(self, xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = ops.mul(y, x)
+        return y
+
+
+@register
+class Average(_Merge):
+    """Elementwise mean of a list of tensors."""
+
+    def _merge(self, xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = ops.add(y, x)
+        return ops.mul(y, y.dtype.type(1.0 / len(xs)))
+
+
+@register
+class Concatenate(_Merge):
+    """Concatenate a list of tensors along ``axis`` (default the last)."""
+
+    def __init__(self, axis: int = -1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def call(self, xs, training=False):
+        xs = self._inputs(xs)
+        return ops.concatenate(xs, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
