@@ -245,8 +245,8 @@ class Layer:
         got = tuple(shape[1:])
         if len(got) != len(spec) or any(s is not None and g != s for s, g in zip(spec, got)):
             raise ValueError(
-                f"Layer '{self.name}': expected input shape (None, {', '.join(map(str, spec))}"
-                f"{',' if len(spec) == 1 else ''}). Received: input shape {shape}"
+                f"Layer '{self.name}': expected input shape {(None,) + tuple(spec)}. "
+                f"Received: input shape {shape}"
             )
 
     def compute_output_shape(self, input_shape):
@@ -262,6 +262,8 @@ class Layer:
     def get_config(self) -> dict:
         """JSON-able constructor arguments; subclasses extend it."""
         cfg = {"name": self.name, "trainable": self._trainable}
+        if self.dtype is not None:  # a float64 layer must load as float64
+            cfg["dtype"] = self.dtype.name
         if self.input_spec_shape is not None:
             cfg["input_shape"] = list(self.input_spec_shape)
         return cfg
