@@ -1,3 +1,196 @@
-"""plot (being written)."""
+"""Course pictures with matplotlib (optional extra, imported lazily inside each function).
 
-__all__: list[str] = []
+Every function builds a ``matplotlib.figure.Figure`` (no pyplot global state, safe under
+Agg), optionally saves it with ``save=path`` and returns the figure. One function per picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["errors", "costs", "history", "decision_regions", "image_grid", "confusion_matrix"]
+
+
+def _figure(figsize=(5, 4)):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, dpi=100)
+
+
+def _finish(fig, save):
+    fig.tight_layout()
+    if save is not None:
+        fig.savefig(save, dpi=100)
+    return fig
+
+
+def errors(model, save: str | None = None):
+    """Misclassifications per epoch of a fitted classic learner (``model.errors_``).
+
+    Example:
+        >>> fig = gn.plot.errors(gn.classic.Perceptron().fit(X, y), save="errors.png")
+    """
+    errs = getattr(model, "errors_", None)
+    if errs is None:
+        raise ValueError(
+            f"plot.errors: model must have an errors_ attribute (a fitted Perceptron). "
+            f"Received: {type(model).__name__}"
+        )
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.plot(range(1, len(errs) + 1), errs, marker="o")
+    ax.set_xlabel("Epochs")
+    ax.set_ylabel("Number of updates")
+    return _finish(fig, save)
+
+
+def costs(*curves, labels: Sequence[str] | None = None, log: bool = True,
+          save: str | None = None):
+    """One or several cost curves (sequences or fitted models with ``cost_``), log scale.
+
+    Example:
+        >>> fig = gn.plot.costs(ada1, ada2, labels=["lr 0.01", "lr 0.0001"])
+    """
+    if not curves:
+        raise ValueError("plot.costs: need at least one cost curve. Received: none")
+    if labels is not None and len(labels) != len(curves):
+        raise ValueError(
+            f"plot.costs: labels must match the curves ({len(curves)}). "
+            f"Received: {len(labels)} labels"
+        )
+    fig = _figure(figsize=(5 * len(curves) if len(curves) <= 3 else 10, 4))
+    for i, c in enumerate(curves):
+        values = np.asarray(getattr(c, "cost_", c), dtype=float)
+        ax = fig.add_subplot(1, len(curves), i + 1)
+        y = np.log10(values) if log else values
+        ax.plot(range(1, len(values) + 1), y, marker="o")
+        ax.set_xlabel("Epochs")
+        ax.set_ylabel("log10(cost)" if log else "cost")
+        if labels is not None:
+            ax.set_title(labels[i])
+    return _finish(fig, save)
+
+
+def history(h, save: str | None = None):
+    """Loss and metric curves, train vs validation; h is a History or its ``.history`` dict.
+
+    Example:
+        >>> fig = gn.plot.history(model.fit(x, y, validation_split=0.2))
+    """
+    hist = getattr(h, "history", h)
+    if not isinstance(hist, dict) or not hist:
+        raise ValueError(
+            f"plot.history: expected a History or a non-empty dict of curves. "
+            f"Received: {type(h).__name__}"
+        )
+    names = [k for k in hist if not k.startswith("val_")]
+    fig = _figure(figsize=(4.5 * len(names), 3.5))
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(1, len(names), i + 1)
+        ax.plot(range(1, len(hist[name]) + 1), hist[name], label="train")
+        if "val_" + name in hist:
+            ax.plot(range(1, len(hist["val_" + name]) + 1), hist["val_" + name],
+                    label="validation")
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel(name)
+        ax.legend()
+    return _finish(fig, save)
+
+
+def _predict_labels(model, grid):
+    out = np.asarray(getattr(model.predict(grid), "data", model.predict(grid)))
+    if out.ndim == 2 and out.shape[1] > 1:
+        return out.argmax(axis=1)  # class probabilities
+    out = out.reshape(len(grid))
+    if np.issubdtype(out.dtype, np.floating) and out.min() >= 0 and out.max() <= 1:
+        return (out >= 0.5).astype(int)  # sigmoid probabilities
+    return out
+
+
+def decision_regions(model, X, y, resolution: float = 0.02, save: str | None = None):
+    """Decision regions of any 2-feature classifier (glassnet model, classic learner, sklearn).
+
+    Args:
+        model: object with ``predict(X)``; probabilities are thresholded at 0.5 / argmaxed.
+        X: features, shape (n, 2). y: labels, shape (n,).
+        resolution: grid step.
+
+    Example:
+        >>> fig = gn.plot.decision_regions(perceptron, X, y)
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(
+            f"plot.decision_regions: X must have shape (n, 2). Received: shape {X.shape}"
+        )
+    x1, x2 = X[:, 0], X[:, 1]
+    xx1, xx2 = np.meshgrid(np.arange(x1.min() - 1, x1.max() + 1, resolution),
+                           np.arange(x2.min() - 1, x2.max() + 1, resolution))
+    grid = np.c_[xx1.ravel(), xx2.ravel()]
+    z = _predict_labels(model, grid)
+    classes = np.unique(np.concatenate([np.unique(y), np.unique(z)]))
+    zi = np.searchsorted(classes, z).reshape(xx1.shape)
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.contourf(xx1, xx2, zi, alpha=0.3, levels=np.arange(len(classes) + 1) - 0.5,
+                cmap="coolwarm")
+    markers = "so^vD"
+    for i, c in enumerate(np.unique(y)):
+        ax.scatter(X[y == c, 0], X[y == c, 1], marker=markers[i % 5], label=str(c),
+                   edgecolor="black")
+    ax.legend(loc="upper left")
+    return _finish(fig, save)
+
+
+def image_grid(images, labels=None, ncols: int = 8, save: str | None = None):
+    """Grid of images (n, h, w) or (n, h, w, c) with optional titles.
+
+    Example:
+        >>> fig = gn.plot.image_grid(x_train[:16], y_train[:16], ncols=8)
+    """
+    images = np.asarray(images)
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"plot.image_grid: images must be (n, h, w) or (n, h, w, c). "
+            f"Received: shape {images.shape}"
+        )
+    n = len(images)
+    nrows = -(-n // ncols)
+    fig = _figure(figsize=(1.2 * min(n, ncols), 1.3 * nrows))
+    for i in range(n):
+        ax = fig.add_subplot(nrows, min(n, ncols), i + 1)
+        img = images[i]
+        ax.imshow(img.squeeze(-1) if img.ndim == 3 and img.shape[-1] == 1 else img,
+                  cmap="gray")
+        ax.axis("off")
+        if labels is not None:
+            ax.set_title(str(labels[i]), fontsize=8)
+    return _finish(fig, save)
+
+
+def confusion_matrix(y_true, y_pred, labels=None, save: str | None = None):
+    """Confusion matrix (computed by scikit-learn) with counts in the cells.
+
+    Example:
+        >>> fig = gn.plot.confusion_matrix(y_test, model.predict(x_test).argmax(1))
+    """
+    from sklearn.metrics import confusion_matrix as sk_confusion
+
+    cm = sk_confusion(np.asarray(y_true), np.asarray(y_pred), labels=labels)
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center")
+    ticks = labels if labels is not None else np.unique(np.concatenate([y_true, y_pred]))
+    ax.set_xticks(range(len(ticks)), [str(t) for t in ticks])
+    ax.set_yticks(range(len(ticks)), [str(t) for t in ticks])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    return _finish(fig, save)
+
+
+# --- vision/recurrent/generative pictures (other helpers append below)

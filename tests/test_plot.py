@@ -1,0 +1,68 @@
+"""gn.plot: each picture is a valid, non-blank PNG and rejects bad input by name."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+
+pytest.importorskip("matplotlib")
+
+
+def _check_png(path):
+    import matplotlib.image as mpimg
+
+    img = mpimg.imread(path)
+    assert img.ndim == 3 and img.shape[0] > 50 and img.shape[1] > 50
+    assert img[..., :3].std() > 0.01  # not a uniform (blank) picture
+
+
+def _toy():
+    X = np.array([[0, 0], [0, 1], [3, 3], [3, 4], [1, 0], [4, 3]], float)
+    return X, np.array([0, 0, 1, 1, 0, 1])
+
+
+def test_errors_costs_regions(tmp_path):
+    X, y = _toy()
+    p = gn.classic.Perceptron(eta=0.1, epochs=5, random_state=1).fit(X, y)
+    gn.plot.errors(p, save=tmp_path / "e.png")
+    _check_png(tmp_path / "e.png")
+    a = gn.classic.Adaline(eta=0.001, epochs=5).fit(X, y)
+    fig = gn.plot.costs(a, [3.0, 2.0, 1.0], labels=["ada", "list"], save=tmp_path / "c.png")
+    assert len(fig.axes) == 2
+    _check_png(tmp_path / "c.png")
+    gn.plot.decision_regions(p, X, y, resolution=0.05, save=tmp_path / "d.png")
+    _check_png(tmp_path / "d.png")
+
+
+def test_decision_regions_thresholds_probabilities(tmp_path):
+    X, y = _toy()
+
+    class Prob:
+        def predict(self, Z):
+            return 1 / (1 + np.exp(-(Z.sum(1, keepdims=True) - 4)))
+
+    fig = gn.plot.decision_regions(Prob(), X, y, resolution=0.1)
+    fig.savefig(tmp_path / "p.png")
+    _check_png(tmp_path / "p.png")
+    with pytest.raises(ValueError, match=r"shape \(n, 2\). Received: shape \(6, 3\)"):
+        gn.plot.decision_regions(Prob(), np.zeros((6, 3)), y)
+
+
+def test_history_grid_confusion(tmp_path):
+    pytest.importorskip("sklearn")
+    h = {"loss": [1.0, 0.5, 0.2], "val_loss": [1.1, 0.7, 0.4], "accuracy": [0.5, 0.8, 0.9]}
+    fig = gn.plot.history(h, save=tmp_path / "h.png")
+    assert len(fig.axes) == 2
+    _check_png(tmp_path / "h.png")
+    gn.set_seed(0)
+    imgs = gn.backend.rng().random((5, 8, 8))
+    gn.plot.image_grid(imgs, labels=list("abcde"), ncols=3, save=tmp_path / "g.png")
+    _check_png(tmp_path / "g.png")
+    fig = gn.plot.confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], save=tmp_path / "m.png")
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == sorted(["1", "0", "0", "0", "1", "1", "0", "0", "1"])
+    _check_png(tmp_path / "m.png")
+    with pytest.raises(ValueError, match="errors_"):
+        gn.plot.errors(object())
+    with pytest.raises(ValueError, match=r"Received: shape \(3,\)"):
+        gn.plot.image_grid(np.zeros(3))
