@@ -1,1 +1,26 @@
-"""Datasets with Keras's return shapes; checked downloads and a cache."""
+"""Datasets with Keras's return shapes; checked downloads and a cache.
+
+Modules load lazily (``gn.datasets.mnist`` imports on first access), so ``import glassnet``
+stays NumPy-only.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = [
+    "mnist", "fashion_mnist", "cifar10", "iris", "churn", "text", "digits", "loader",
+    "ArrayLoader", "image_dataset_from_directory", "data_dir",
+]  # fmt: skip
+
+_MODULES = {"mnist", "fashion_mnist", "cifar10", "iris", "churn", "text", "digits", "loader"}
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in ("ArrayLoader", "image_dataset_from_directory"):
+        return getattr(importlib.import_module(f"{__name__}.loader"), name)
+    if name == "data_dir":
+        return importlib.import_module(f"{__name__}._fetch").data_dir
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,120 @@
+"""Data directory, SHA-256 verification, checked downloads and the offline error.
+
+The cache layout equals the shared test data layout:
+``<data_dir>/mnist/train-images-idx3-ubyte.gz``,
+``<data_dir>/churn/Churn_Modelling.csv``, ``<data_dir>/iris/iris.data``,
+``<data_dir>/text/tinyshakespeare.txt``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+__all__ = ["data_dir", "fetch", "sha256", "DatasetUnavailableError", "ChecksumError"]
+
+# Files verified in this process: (path, mtime_ns, size) -> hash; hashing 10 MB per call is waste.
+_verified: dict[tuple[str, int, int], str] = {}
+
+
+class DatasetUnavailableError(FileNotFoundError):
+    """A dataset file is neither cached nor downloadable."""
+
+
+class ChecksumError(ValueError):
+    """A dataset file's SHA-256 differs from the pinned one."""
+
+
+def data_dir() -> Path:
+    """The dataset cache: ``$GLASSNET_DATA_DIR``, default ``~/.cache/glassnet``."""
+    d = os.environ.get("GLASSNET_DATA_DIR")
+    return Path(d).expanduser() if d else Path.home() / ".cache" / "glassnet"
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _verify(path: Path, expected: str | None) -> None:
+    if expected is None:
+        return
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    actual = _verified.get(key)
+    if actual is None:
+        actual = sha256(path)
+    if actual != expected:
+        raise ChecksumError(
+            f"Dataset file {path} failed its SHA-256 check: expected {expected}, "
+            f"got {actual}. Delete it to download again, or replace it with the original file."
+        )
+    _verified[key] = actual
+
+
+def _download(url: str, target: Path, expected: str | None) -> None:
+    try:
+        import pooch
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise DatasetUnavailableError(
+            f"{target} is missing and pooch (needed to download it) is not installed. "
+            f"Install pooch, or download {url} and put it at {target}."
+        ) from e
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pooch.retrieve(
+        url,
+        known_hash=f"sha256:{expected}" if expected else None,
+        fname=target.name,
+        path=str(target.parent),
+        progressbar=False,
+    )
+
+
+def fetch(relpath: str, url: str | None, sha: str | None, download: bool = True) -> Path:
+    """Path of a verified dataset file, downloading it into the cache if absent.
+
+    Args:
+        relpath: path inside the data dir, e.g. ``"mnist/train-images-idx3-ubyte.gz"``.
+        url: canonical public URL (None: cannot be downloaded).
+        sha: pinned SHA-256 hex digest (None: not verified).
+        download: allow network access when the file is missing.
+
+    Raises:
+        ChecksumError: the file on disk (or downloaded) has another hash.
+        DatasetUnavailableError: missing and not downloadable; the message says where to put it.
+
+    Example:
+        >>> p = fetch("iris/iris.data", IRIS_URL, IRIS_SHA)  # doctest: +SKIP
+    """
+    target = data_dir() / relpath
+    if target.is_file():
+        _verify(target, sha)
+        return target
+    if download and url is not None:
+        try:
+            _download(url, target, sha)
+        except ChecksumError:
+            raise
+        except DatasetUnavailableError:
+            raise
+        except Exception as e:
+            if "hash" in str(e).lower() and "match" in str(e).lower():
+                raise ChecksumError(f"Download of {url} into {target} failed its check: {e}") from e
+            raise DatasetUnavailableError(
+                f"Dataset file {relpath} is not in the data dir and could not be downloaded "
+                f"({type(e).__name__}: {e}). Download {url} and put it at {target} "
+                f"(or set GLASSNET_DATA_DIR to a directory holding {relpath})."
+            ) from e
+        if target.is_file():
+            _verify(target, sha)
+            return target
+    where = f"Download {url} and put it" if url else "Put it"
+    raise DatasetUnavailableError(
+        f"Dataset file {relpath} is not in the data dir {data_dir()} and downloads are off. "
+        f"{where} at {target} (or set GLASSNET_DATA_DIR to a directory holding {relpath})."
+    )
