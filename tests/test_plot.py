@@ -66,3 +66,14 @@ def test_history_grid_confusion(tmp_path):
         gn.plot.errors(object())
     with pytest.raises(ValueError, match=r"Received: shape \(3,\)"):
         gn.plot.image_grid(np.zeros(3))
+
+
+def test_activation_zoo_derivatives_match_formula(tmp_path):
+    fig = gn.plot.activations(save=tmp_path / "a.png")
+    assert len(fig.axes) == 9
+    _check_png(tmp_path / "a.png")
+    line_x, line_y = fig.axes[2].lines[0].get_data()
+    _, line_dy = fig.axes[2].lines[1].get_data()
+    s = 1 / (1 + np.exp(-line_x))
+    np.testing.assert_allclose(line_y, s, rtol=1e-6)
+    np.testing.assert_allclose(line_dy, s * (1 - s), rtol=1e-6)

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["errors", "costs", "history", "decision_regions", "image_grid", "confusion_matrix"]
+__all__ = ["activations", "errors", "costs", "history", "decision_regions", "image_grid",
+           "confusion_matrix"]
 
 
 def _figure(figsize=(5, 4)):
@@ -24,6 +25,36 @@ def _finish(fig, save):
     if save is not None:
         fig.savefig(save, dpi=100)
     return fig
+
+
+_ZOO = ("binary_step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "swish",
+        "softplus")
+
+
+def activations(names: Sequence[str] = _ZOO, save: str | None = None):
+    """The course's 3x3 activation zoo: each function and its derivative by glassnet autograd.
+
+    Example:
+        >>> fig = gn.plot.activations(save="activations.png")
+    """
+    from glassnet import activations as acts
+    from glassnet.tensor import tensor
+
+    x = np.linspace(-5, 5, 201)
+    fig = _figure(figsize=(10, 9))
+    ncols = 3
+    for i, name in enumerate(names):
+        fn = acts.get(name)
+        t = tensor(x, requires_grad=True, dtype="float64")
+        y = fn(t)
+        y.sum().backward()  # elementwise, so d(sum)/dx is the pointwise derivative
+        ax = fig.add_subplot(-(-len(names) // ncols), ncols, i + 1)
+        ax.plot(x, y.data, label=name)
+        ax.plot(x, t.grad, "--", label="derivative")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _finish(fig, save)
 
 
 def errors(model, save: str | None = None):
