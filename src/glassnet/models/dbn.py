@@ -1,3 +1,153 @@
-"""dbn (being written)."""
+"""Deep belief network: RBMs stacked and pretrained greedily, then fine-tuned as a Sequential."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import numpy as np
+
+from .rbm import RBM
+
+__all__ = ["DBN"]
+
+
+class DBN:
+    """A stack of RBMs trained layer by layer, each on the previous one's hidden probabilities.
+
+    Args:
+        hidden_sizes: hidden units per RBM, bottom first, e.g. ``[256, 128]``.
+        k, learning_rate, epochs, batch_size, momentum, persistent: pretraining settings of
+            every RBM (``epochs`` per layer).
+        visible: visible units of the bottom RBM (``"bernoulli"`` or ``"gaussian"``).
+        fine_tune_epochs, fine_tune_batch_size, fine_tune_learning_rate: supervised phase
+            (Adam, sparse categorical cross-entropy) of ``fit`` when labels are given.
+        random_state: int seed (each RBM gets ``random_state + i``) or None (``backend.rng()``).
+
+    Shapes: X (n, n_visible) → ``transform`` (n, hidden_sizes[-1]).
+
+    Example:
+        >>> dbn = DBN([16, 8], epochs=1, random_state=0).pretrain(np.random.rand(30, 10))
+        >>> dbn.transform(np.random.rand(2, 10)).shape
+        (2, 8)
+    """
+
+    def __init__(
+        self,
+        hidden_sizes=(256,),
+        k: int = 1,
+        learning_rate: float = 0.1,
+        epochs: int = 10,
+        batch_size: int = 10,
+        momentum: float = 0.0,
+        persistent: bool = False,
+        visible: str = "bernoulli",
+        fine_tune_epochs: int = 10,
+        fine_tune_batch_size: int = 32,
+        fine_tune_learning_rate: float = 1e-3,
+        random_state: int | None = None,
+        verbose: int = 0,
+    ):
+        sizes = list(hidden_sizes)
+        if not sizes or any(int(s) < 1 for s in sizes):
+            raise ValueError(f"DBN: hidden_sizes must be positive ints; received {hidden_sizes}")
+        self.hidden_sizes = sizes
+        self.k = k
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.persistent = persistent
+        self.visible = visible
+        self.fine_tune_epochs = fine_tune_epochs
+        self.fine_tune_batch_size = fine_tune_batch_size
+        self.fine_tune_learning_rate = fine_tune_learning_rate
+        self.random_state = random_state
+        self.verbose = verbose
+        self.rbms_: list[RBM] = []
+        self.model_ = None
+
+    def pretrain(self, X) -> DBN:
+        """Greedy layer-wise training of the RBM stack on ``X`` (labels unused)."""
+        X = np.asarray(X)
+        if X.ndim != 2:
+            raise ValueError(f"DBN: X must be 2-D (n_samples, n_features); received {X.shape}")
+        self.rbms_ = []
+        h = X
+        for i, n_hidden in enumerate(self.hidden_sizes):
+            rbm = RBM(
+                n_hidden,
+                visible=self.visible if i == 0 else "bernoulli",
+                k=self.k,
+                persistent=self.persistent,
+                learning_rate=self.learning_rate,
+                momentum=self.momentum,
+                batch_size=self.batch_size,
+                epochs=self.epochs,
+                random_state=None if self.random_state is None else self.random_state + i,
+                verbose=self.verbose,
+            ).fit(h)
+            self.rbms_.append(rbm)
+            h = rbm.transform(h)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Top-layer hidden probabilities, propagated up the pretrained stack."""
+        if not self.rbms_:
+            raise RuntimeError("DBN is not pretrained yet; call pretrain or fit first")
+        h = np.asarray(X)
+        for rbm in self.rbms_:
+            h = rbm.transform(h)
+        return h
+
+    def to_sequential(self, output_units: int, activation: str = "softmax"):
+        """A glassnet ``Sequential`` of sigmoid ``Dense`` layers initialised from the RBMs
+        (kernel = ``components_.T``, bias = ``intercept_hidden_``) plus a new output layer."""
+        if not self.rbms_:
+            raise RuntimeError("DBN is not pretrained yet; call pretrain or fit first")
+        from ..layers import Dense
+        from . import Sequential
+
+        n_in = self.rbms_[0].components_.shape[1]
+        model = Sequential()
+        for i, rbm in enumerate(self.rbms_):
+            kw = {"input_shape": (n_in,)} if i == 0 else {}
+            model.add(Dense(rbm.components_.shape[0], activation="sigmoid", **kw))
+        model.add(Dense(int(output_units), activation=activation))
+        model.build((None, n_in))
+        for layer, rbm in zip(model.layers, self.rbms_):
+            layer.set_weights([rbm.components_.T.copy(), rbm.intercept_hidden_.copy()])
+        return model
+
+    def fit(self, X, y=None, X_unlabelled=None) -> DBN:
+        """Pretrain on ``X`` plus ``X_unlabelled``; with ``y`` (int class ids), fine-tune the
+        whole network on the labelled ``X`` (Adam, sparse categorical cross-entropy)."""
+        X = np.asarray(X)
+        data = X if X_unlabelled is None else np.concatenate([X, np.asarray(X_unlabelled)])
+        self.pretrain(data)
+        if y is None:
+            return self
+        from .. import optimizers
+
+        y = np.asarray(y)
+        if len(y) != len(X):
+            raise ValueError(f"DBN.fit: X and y lengths differ: received {len(X)} and {len(y)}")
+        self.n_classes_ = int(y.max()) + 1
+        self.model_ = self.to_sequential(self.n_classes_)
+        self.model_.compile(
+            optimizer=optimizers.Adam(learning_rate=self.fine_tune_learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        self.model_.fit(
+            X, y, batch_size=self.fine_tune_batch_size, epochs=self.fine_tune_epochs,
+            verbose=self.verbose,
+        )  # fmt: skip
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Class ids from the fine-tuned network."""
+        if self.model_ is None:
+            raise RuntimeError("DBN has no fine-tuned classifier; call fit(X, y) first")
+        return np.asarray(self.model_.predict(np.asarray(X), verbose=0)).argmax(axis=1)
+
+    def score(self, X, y) -> float:
+        """Accuracy of ``predict``."""
+        return float((self.predict(X) == np.asarray(y)).mean())
