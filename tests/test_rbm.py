@@ -71,9 +71,13 @@ def test_pseudo_likelihood_and_pipeline_vs_sklearn(digits):
     errs = ours.history["reconstruction_error"]
     assert len(errs) == 10 and errs[-1] < errs[0]
 
+    from threadpoolctl import threadpool_limits
+
     def acc(est):
         pl = Pipeline([("rbm", est), ("clf", LogisticRegression(max_iter=1000))])
-        return pl.fit(Xtr, ytr).score(Xte, yte)
+        # One BLAS thread: on a shared 2-core machine lbfgs is ~100x slower oversubscribed.
+        with threadpool_limits(1):
+            return pl.fit(Xtr, ytr).score(Xte, yte)
 
     a_ours = acc(RBM(64, persistent=True, epochs=10, random_state=0, **kw))
     a_sk = acc(BernoulliRBM(n_components=64, n_iter=10, random_state=0, **kw))
