@@ -77,3 +77,14 @@ def test_activation_zoo_derivatives_match_formula(tmp_path):
     s = 1 / (1 + np.exp(-line_x))
     np.testing.assert_allclose(line_y, s, rtol=1e-6)
     np.testing.assert_allclose(line_dy, s * (1 - s), rtol=1e-6)
+
+
+def test_graph_draws_every_node(tmp_path):
+    x = gn.tensor([1.0, 2.0], requires_grad=True)
+    w = gn.tensor([3.0, 4.0], requires_grad=True)
+    y = gn.ops.sigmoid((x * w).sum())
+    fig = gn.plot.graph(y, save=tmp_path / "g.png")
+    labels = [t.get_text().splitlines()[0] for t in fig.axes[0].texts if t.get_text()]
+    assert labels == [n.op for n in gn.graph(y).nodes]
+    assert len(labels) == 5
+    _check_png(tmp_path / "g.png")

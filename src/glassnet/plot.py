@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = ["activations", "errors", "costs", "history", "decision_regions", "image_grid",
-           "confusion_matrix"]
+           "confusion_matrix", "graph"]
 
 
 def _figure(figsize=(5, 4)):
@@ -221,6 +221,42 @@ def confusion_matrix(y_true, y_pred, labels=None, save: str | None = None):
     ax.set_yticks(range(len(ticks)), [str(t) for t in ticks])
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
+    return _finish(fig, save)
+
+
+def graph(t, save: str | None = None):
+    """Computational graph of tensor ``t``: one box per node (op, shape), arrows input → op.
+
+    Nodes come from ``gn.graph(t).nodes``; the depth of a node (longest path from an input)
+    sets its column. Example:
+        >>> fig = gn.plot.graph((x * w).sum())
+    """
+    from glassnet.graph import graph as build
+
+    nodes = build(t).nodes
+    depth: dict[int, int] = {}
+    for n in nodes:  # nodes are topologically ordered, inputs first
+        depth[n.id] = 1 + max((depth[i] for i in n.inputs), default=-1)
+    rows: dict[int, int] = {}
+    pos = {}
+    for n in nodes:
+        d = depth[n.id]
+        pos[n.id] = (d, rows.get(d, 0))
+        rows[d] = rows.get(d, 0) + 1
+    fig = _figure(figsize=(2 + 1.8 * (max(depth.values()) + 1), 1 + 1.0 * max(rows.values())))
+    ax = fig.add_subplot()
+    for n in nodes:
+        x1, y1 = pos[n.id]
+        for i in n.inputs:
+            x0, y0 = pos[i]
+            ax.annotate("", xy=(x1, -y1), xytext=(x0, -y0),
+                        arrowprops={"arrowstyle": "->", "color": "gray"})
+        label = f"{n.name or n.op}\n{tuple(n.shape)}"
+        ax.text(x1, -y1, label, ha="center", va="center", fontsize=8,
+                bbox={"boxstyle": "round", "fc": "lightblue" if n.inputs else "lightyellow"})
+    ax.set_xlim(-0.7, max(depth.values()) + 0.7)
+    ax.set_ylim(-max(rows.values()) + 0.3, 0.7)
+    ax.axis("off")
     return _finish(fig, save)
 
 
