@@ -1,3 +1,182 @@
-"""gan (being written)."""
+"""Generative adversarial networks: a generator and a discriminator trained against each other.
 
-__all__: list[str] = []
+The course's GAN: the discriminator learns to tell real images from generated ones, the
+generator learns to fool it. glassnet trains both with the non-saturating loss
+(Goodfellow et al.): D minimises BCE(D(x), 1) + BCE(D(G(z)), 0); G minimises BCE(D(G(z)), 1).
+
+Example:
+    >>> gan = GAN(generator, discriminator, latent_dim=32)
+    >>> gan.compile(g_optimizer="adam", d_optimizer="adam")
+    >>> history = gan.fit(x_train, epochs=5, batch_size=64)
+    >>> images = gan.sample(16)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..functional import binary_cross_entropy, sigmoid_binary_cross_entropy
+from ..tensor import Tensor
+
+__all__ = ["GAN", "SampleGrid"]
+
+
+class GAN:
+    """A generator and a discriminator trained adversarially.
+
+    Args:
+        generator: model mapping noise (batch, latent_dim) to samples shaped like the data.
+        discriminator: model mapping samples to one probability (sigmoid output) or one
+            logit (linear output, with ``from_logits=True`` in :meth:`compile`).
+        latent_dim: size of the noise vector.
+
+    Shapes: data (N, ...) → discriminator output (N, 1).
+    """
+
+    def __init__(self, generator, discriminator, latent_dim: int):
+        if not isinstance(latent_dim, (int, np.integer)) or latent_dim <= 0:
+            raise ValueError(f"GAN: latent_dim must be a positive int. Received: {latent_dim!r}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.compiled = False
+        self.stop_training = False
+
+    def compile(self, g_optimizer="adam", d_optimizer="adam", from_logits: bool = False,
+                label_smoothing: float = 0.0) -> None:
+        """Set the two optimizers, whether D outputs logits, and one-sided label smoothing.
+
+        Args:
+            label_smoothing: real labels become ``1 - label_smoothing`` for D (Salimans et
+                al.'s one-sided smoothing); must be in [0, 0.5).
+        """
+        from .. import optimizers
+
+        if not 0.0 <= label_smoothing < 0.5:
+            raise ValueError(
+                f"GAN.compile: label_smoothing must be in [0, 0.5). Received: {label_smoothing}"
+            )
+        self.g_optimizer = optimizers.get(g_optimizer)
+        self.d_optimizer = optimizers.get(d_optimizer)
+        if self.g_optimizer is self.d_optimizer:
+            raise ValueError("GAN.compile: the generator and discriminator need two optimizers")
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+        self.compiled = True
+
+    # ------------------------------------------------------------------ steps
+    def _bce(self, out: Tensor, target: float) -> Tensor:
+        t = np.full(out.shape, target, dtype=out.dtype)
+        if self.from_logits:
+            return sigmoid_binary_cross_entropy(out, t)
+        return binary_cross_entropy(out, t)
+
+    def noise(self, n: int) -> Tensor:
+        """Standard-normal latent vectors from the seeded generator, shape (n, latent_dim)."""
+        z = backend.rng().standard_normal((n, self.latent_dim)).astype(backend.floatx())
+        return Tensor._make(z)
+
+    def train_step(self, real: np.ndarray) -> dict:
+        """One discriminator update and one generator update; returns both losses."""
+        n = len(real)
+        g_w = self.generator.trainable_weights
+        d_w = self.discriminator.trainable_weights
+        with no_grad():
+            fake = self.generator(self.noise(n), training=True)
+        d_loss = self._bce(self.discriminator(Tensor._make(real), training=True),
+                           1.0 - self.label_smoothing)
+        d_loss = d_loss + self._bce(self.discriminator(fake, training=True), 0.0)
+        d_loss.backward()
+        self.d_optimizer.step(d_w)
+        self.d_optimizer.zero_grad(d_w)
+
+        g_loss = self._bce(self.discriminator(self.generator(self.noise(n), training=True),
+                                              training=True), 1.0)
+        g_loss.backward()
+        self.g_optimizer.step(g_w)
+        self.g_optimizer.zero_grad(g_w)
+        self.d_optimizer.zero_grad(d_w)  # G's backward also reached D's weights
+        return {"d_loss": float(d_loss.item()), "g_loss": float(g_loss.item())}
+
+    def fit(self, x, epochs: int = 1, batch_size: int = 64, callbacks=None,
+            verbose: int = 0) -> dict:
+        """Train on unlabelled data ``x``; returns a history dict of per-epoch mean losses."""
+        if not self.compiled:
+            raise RuntimeError("GAN: call compile() before fit()")
+        x = np.asarray(x, dtype=backend.floatx())
+        if len(x) == 0:
+            raise ValueError("GAN.fit: x is empty")
+        if batch_size <= 0 or epochs < 0:
+            raise ValueError(
+                f"GAN.fit: batch_size must be > 0 and epochs >= 0. "
+                f"Received: batch_size={batch_size}, epochs={epochs}"
+            )
+        history = {"d_loss": [], "g_loss": []}
+        callbacks = list(callbacks or [])
+        for cb in callbacks:
+            cb.set_gan(self)
+        self.stop_training = False
+        for epoch in range(epochs):
+            order = backend.rng().permutation(len(x))
+            sums = {"d_loss": 0.0, "g_loss": 0.0}
+            nb = 0
+            for i in range(0, len(x) - batch_size + 1 if len(x) >= batch_size else 1,
+                           batch_size):
+                logs = self.train_step(x[order[i:i + batch_size]])
+                for k in sums:
+                    sums[k] += logs[k]
+                nb += 1
+            logs = {k: v / max(nb, 1) for k, v in sums.items()}
+            for k, v in logs.items():
+                history[k].append(v)
+            if verbose:
+                print(f"epoch {epoch + 1}/{epochs} d_loss {logs['d_loss']:.4f} "
+                      f"g_loss {logs['g_loss']:.4f}")
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        return history
+
+    def sample(self, n: int, z=None) -> np.ndarray:
+        """``n`` generated samples as a NumPy array (generator in inference mode)."""
+        with no_grad():
+            zt = self.noise(n) if z is None else Tensor._make(np.asarray(z, backend.floatx()))
+            return backend.asnumpy(self.generator(zt, training=False).data)
+
+
+class SampleGrid:
+    """GAN callback: save a grid of samples from fixed noise after every epoch.
+
+    Args:
+        out_dir: folder for ``epoch-001.png`` ...
+        n: number of samples (a square number reads best).
+        image_shape: reshape each sample to this (e.g. (28, 28)) before drawing.
+    """
+
+    def __init__(self, out_dir, n: int = 16, image_shape=None):
+        from pathlib import Path
+
+        self.out_dir = Path(out_dir)
+        self.n = n
+        self.image_shape = image_shape
+        self.z = None
+        self.paths: list = []
+
+    def set_gan(self, gan: GAN) -> None:
+        self.gan = gan
+        if self.z is None:
+            self.z = np.random.default_rng(1234).standard_normal((self.n, gan.latent_dim))
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        from .. import plot
+
+        imgs = self.gan.sample(self.n, z=self.z)
+        if self.image_shape is not None:
+            imgs = imgs.reshape((self.n, *self.image_shape))
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        p = self.out_dir / f"epoch-{epoch + 1:03d}.png"
+        plot.image_grid(imgs).savefig(p, dpi=80)
+        self.paths.append(p)
