@@ -48,3 +48,16 @@ def test_gan_rejects_bad_arguments():
     gan = GAN(_MLP(4, 2), _MLP(4, 1), latent_dim=2)
     with pytest.raises(ValueError, match="label_smoothing"):
         gan.compile(label_smoothing=0.7)
+
+
+def test_sample_grid_saves_one_png_per_epoch(tmp_path):
+    pytest.importorskip("matplotlib")
+    from glassnet.models.gan import SampleGrid
+
+    gn.set_seed(1)
+    gan = GAN(_MLP(8, 16), _MLP(8, 1), latent_dim=3)
+    gan.compile(gn.optimizers.Adam(1e-3), gn.optimizers.Adam(1e-3), from_logits=True)
+    cb = SampleGrid(tmp_path, n=4, image_shape=(4, 4))
+    gan.fit(np.random.default_rng(0).random((32, 16)), epochs=2, batch_size=16, callbacks=[cb])
+    assert [p.name for p in cb.paths] == ["epoch-001.png", "epoch-002.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in cb.paths)
