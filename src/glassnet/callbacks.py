@@ -1,3 +1,303 @@
-"""callbacks (being written)."""
+"""Callbacks: a fixed set of ``on_*`` hooks that see the loop through ``logs`` only."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import csv
+import math
+import time
+
+import numpy as np
+
+__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
+           "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "TerminateOnNaN",
+           "CSVLogger", "LambdaCallback"]
+
+
+class Callback:
+    """Base class: override any ``on_*`` hook; ``self.model`` is set by the loop."""
+
+    def __init__(self):
+        self.model = None
+        self.params: dict = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+
+class CallbackList(Callback):
+    """Dispatches every hook to a list of callbacks, in order."""
+
+    def __init__(self, callbacks=None, model=None, params=None):
+        super().__init__()
+        self.callbacks = list(callbacks or [])
+        if model is not None:
+            self.set_model(model)
+        if params is not None:
+            self.set_params(params)
+
+    def set_model(self, model):
+        self.model = model
+        for c in self.callbacks:
+            c.set_model(model)
+
+    def set_params(self, params):
+        self.params = params
+        for c in self.callbacks:
+            c.set_params(params)
+
+    def __getattribute__(self, name):
+        if name.startswith("on_"):
+            cbs = object.__getattribute__(self, "callbacks")
+
+            def call(*a, **k):
+                for c in cbs:
+                    getattr(c, name)(*a, **k)
+
+            return call
+        return object.__getattribute__(self, name)
+
+
+class History(Callback):
+    """Records epoch logs into ``.history`` (``model.fit`` returns it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict = {}
+        self.epoch: list = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+
+
+class ProgbarLogger(Callback):
+    """Progress bar (tqdm) with ETA and live metrics; verbose 1 bar, 2 one line per epoch."""
+
+    def __init__(self, verbose: int = 1):
+        super().__init__()
+        self.verbose = verbose
+        self.bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.perf_counter()
+        self.epoch = epoch
+        if self.verbose == 1:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.params.get("steps"), unit="step", leave=False,
+                            desc=f"Epoch {epoch + 1}/{self.params.get('epochs')}",
+                            dynamic_ncols=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+            if batch % 10 == 0 and logs:
+                self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.verbose:
+            dt = time.perf_counter() - self.t0
+            shown = " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items())
+            print(f"Epoch {epoch + 1}/{self.params.get('epochs')} - {dt:.1f}s - {shown}",
+                  flush=True)
+
+
+def _monitor_op(mode: str, monitor: str):
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
+    if mode == "max" or (mode == "auto" and ("acc" in monitor or monitor.endswith("auc")
+                                             or "precision" in monitor or "recall" in monitor)):
+        return np.greater, -np.inf
+    return np.less, np.inf
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        if patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be >= 0. Received: {patience}")
+        self.monitor, self.patience, self.verbose = monitor, patience, verbose
+        self.baseline, self.restore_best_weights = baseline, restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self.op, self._init = _monitor_op(mode, monitor)
+        self.min_delta = abs(min_delta) * (1 if self.op is np.greater else -1)
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = self._init if self.baseline is None else self.baseline
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        cur = (logs or {}).get(self.monitor)
+        if cur is None:
+            raise ValueError(f"EarlyStopping: monitor {self.monitor!r} is not in the logs. "
+                             f"Available: {sorted(logs or {})}")
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self.op(cur - self.min_delta, self.best):
+            self.best, self.best_epoch, self.wait = cur, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or weights) after each epoch; ``filepath`` may use {epoch}, {val_loss}."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto"):
+        super().__init__()
+        self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.op, self.best = _monitor_op(mode, monitor)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            cur = logs.get(self.monitor)
+            if cur is None or not self.op(cur, self.best):
+                return
+            self.best = cur
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at each epoch start from ``schedule(epoch, lr)``."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = float(self.schedule(epoch, float(self.model.optimizer.learning_rate)))
+        self.model.optimizer.learning_rate = lr
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` after ``patience`` epochs without progress."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1. Received: {factor}")
+        self.monitor, self.factor, self.patience = monitor, factor, patience
+        self.cooldown, self.min_lr, self.min_delta = cooldown, min_lr, min_delta
+        self.op, self.best = _monitor_op(mode, monitor)
+        self.wait = self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        cur = (logs or {}).get(self.monitor)
+        if cur is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        better = cur < self.best - self.min_delta if self.op is np.less else \
+            cur > self.best + self.min_delta
+        if better:
+            self.best, self.wait = cur, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                opt = self.model.optimizer
+                opt.learning_rate = max(float(opt.learning_rate) * self.factor, self.min_lr)
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class TerminateOnNaN(Callback):
+    """Stop training when the loss becomes NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """Write one CSV row of logs per epoch."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = str(filename), separator, append
+        self.keys = None
+
+    def on_train_begin(self, logs=None):
+        self.f = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")
+        self.writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.writer is None:
+            self.keys = sorted(logs)
+            self.writer = csv.writer(self.f, delimiter=self.sep)
+            if not self.append:
+                self.writer.writerow(["epoch", *self.keys])
+        self.writer.writerow([epoch, *[logs.get(k, "") for k in self.keys]])
+        self.f.flush()
+
+    def on_train_end(self, logs=None):
+        self.f.close()
+
+
+class LambdaCallback(Callback):
+    """Callback from plain functions: ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
+
+    def __init__(self, **hooks):
+        super().__init__()
+        for name, fn in hooks.items():
+            if not name.startswith("on_") or not hasattr(Callback, name):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}")
+            setattr(self, name, fn)

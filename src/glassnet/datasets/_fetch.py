@@ -66,6 +66,7 @@ def _download(url: str, target: Path, expected: str | None) -> None:
             f"Install pooch, or download {url} and put it at {target}."
         ) from e
     target.parent.mkdir(parents=True, exist_ok=True)
+    pooch.get_logger().setLevel("WARNING")  # outcomes are reported by glassnet's own errors
     pooch.retrieve(
         url,
         known_hash=f"sha256:{expected}" if expected else None,

@@ -1,3 +1,135 @@
-"""model (being written)."""
+"""``Model`` and ``Sequential``: Keras's model API over glassnet layers."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..layers.base import Layer
+from ..tensor import Tensor
+from . import training
+
+__all__ = ["Model", "Sequential"]
+
+
+class Model(Layer, training.TrainingMixin):
+    """Subclass and implement ``call(x, training)``; layers stored as attributes are tracked.
+
+    Example:
+        >>> class Net(Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.d1 = Dense(8, activation="relu"); self.d2 = Dense(1)
+        ...     def call(self, x, training=False):
+        ...         return self.d2(self.d1(x))
+    """
+
+    def __init__(self, *args, name: str | None = None, **kwargs):
+        if args:
+            raise TypeError("Model(inputs, outputs) (the functional API) is not supported; "
+                            "use Sequential or subclass Model with call()")
+        super().__init__(name=name, **kwargs)
+        training.TrainingMixin.__init__(self)
+
+    @property
+    def layers(self) -> list:
+        return self._sublayers()
+
+    def summary(self, print_fn=print) -> None:
+        training.print_summary(self, print_fn)
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Args:
+        layers: list of layers (the first may declare ``input_shape``/``input_dim``).
+
+    Example:
+        >>> model = Sequential([Dense(6, activation="relu", input_dim=11),
+        ...                     Dense(1, activation="sigmoid")])
+    """
+
+    def __init__(self, layers=None, name: str | None = None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self._layers: list = []
+        for ly in layers or []:
+            self.add(ly)
+
+    @property
+    def layers(self) -> list:
+        return [ly for ly in self._layers if type(ly).__name__ not in ("Input", "InputLayer")]
+
+    def _sublayers(self):
+        return list(self._layers)
+
+    def add(self, layer) -> None:
+        """Append a layer (builds it right away when the input shape is known)."""
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a Layer. Received: {type(layer).__name__}")
+        names = {ly.name for ly in self._layers}
+        if layer.name in names:
+            raise ValueError(f"Sequential: layer name {layer.name!r} is already used")
+        self._layers.append(layer)
+        self._reset_compiled_cache()
+        shape = self.input_shape
+        if shape is not None and not self.built:
+            self._build_from(shape)
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer."""
+        if not self.layers:
+            raise ValueError("Sequential.pop: the model has no layers")
+        ly = self._layers.pop()
+        self._reset_compiled_cache()
+        return ly
+
+    @property
+    def input_shape(self):
+        if not self._layers:
+            return None
+        first = self._layers[0]
+        if first.input_shape_built is not None:
+            return tuple(first.input_shape_built)
+        spec = getattr(first, "input_spec_shape", None)
+        return None if spec is None else (None, *spec)
+
+    def _build_from(self, shape) -> None:
+        with no_grad():
+            x = Tensor._make(np.zeros((1, *shape[1:]), dtype=backend.floatx()))
+            self.call(x)
+
+    def call(self, x, training: bool = False):
+        for ly in self._layers:
+            x = ly(x, training=training)
+        return x
+
+    def get_config(self) -> dict:
+        from .saving import serialize_layer
+
+        return {"name": self.name, "layers": [serialize_layer(ly) for ly in self._layers]}
+
+
+def _save(self, filepath, overwrite=True, include_optimizer=True):
+    """Write the model (architecture, weights, optimizer state) to one safe file."""
+    from .saving import save_model
+
+    save_model(self, filepath, include_optimizer=include_optimizer)
+
+
+def _save_weights(self, filepath, overwrite=True):
+    from .saving import save_weights
+
+    save_weights(self, filepath)
+
+
+def _load_weights(self, filepath):
+    from .saving import load_weights
+
+    load_weights(self, filepath)
+
+
+Model.save = _save
+Model.save_weights = _save_weights
+Model.load_weights = _load_weights

@@ -37,8 +37,7 @@ def load_data(cfg: dict) -> dict:
     n = cfg.get("subset")
     if n:
         x_tr, y_tr = x_tr[:n], y_tr[:n]
-    return {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te,
-            "class_names": ["stays", "leaves"]}
+    return {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te}
 
 
 def build(data: dict, cfg: dict):

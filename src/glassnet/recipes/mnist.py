@@ -85,7 +85,8 @@ def _transfer_build(data, cfg):
     return base
 
 
-RECIPES = {
+RECIPES: dict = {}
+_ALL = {
     "mnist-mlp": Recipe(
         name="mnist-mlp", description="MLP 784-512-512-10 with dropout on MNIST (~98 %)",
         load_data=lambda cfg: _mnist(cfg, True), build=_mlp, compile=_SPARSE,
@@ -110,3 +111,13 @@ RECIPES = {
         figures=("history", "confusion_matrix", "samples"),
     ),
 }
+
+
+def _has_conv() -> bool:
+    from .. import layers
+
+    return hasattr(layers, "Conv2D") and hasattr(layers, "MaxPooling2D")
+
+
+# CNN recipes join only where the convolution layers exist in this installation.
+RECIPES.update({k: v for k, v in _ALL.items() if k == "mnist-mlp" or _has_conv()})
