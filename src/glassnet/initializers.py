@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from . import backend
+from ._config import Configurable
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
@@ -57,22 +58,11 @@ def _shape(shape) -> tuple:
     return shape
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``init(shape, dtype=None) -> np.ndarray``; ``get_config()`` for saving."""
 
     def __call__(self, shape, dtype=None) -> np.ndarray:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Zeros(Initializer):

@@ -9,6 +9,7 @@ A regularizer is called on a weight tensor and returns a scalar tensor::
 from __future__ import annotations
 
 from . import ops
+from ._config import Configurable
 from .tensor import Tensor, as_tensor
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
@@ -25,22 +26,11 @@ def _factor(name: str, v) -> float:
     return v
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``reg(w: Tensor) -> scalar Tensor``; ``get_config()`` for saving."""
 
     def __call__(self, w: Tensor) -> Tensor:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class L1L2(Regularizer):

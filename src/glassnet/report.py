@@ -68,12 +68,8 @@ def make_figures(run: Path, rec, model, data: dict, history: dict) -> dict:
             conv = [ly for ly in getattr(model, "layers", []) if type(ly).__name__ == "Conv2D"]
             if conv:
                 save(plot.filters(conv[0]), "filters", "First-layer filters")
-        elif kind in ("generated", "reconstructions") and "images" in history.get("_figs", {}):
-            pass
     for title, arr in data.get("extra_images", {}).items():
-        from . import plot as _p
-
-        save(_p.image_grid(arr), title.replace(" ", "_").lower(), title)
+        save(plot.image_grid(arr), title.replace(" ", "_").lower(), title)
     for title, fig in data.get("extra_figures", {}).items():
         save(fig, title.replace(" ", "_").lower(), title)
     return out
