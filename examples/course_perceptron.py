@@ -14,27 +14,32 @@ import numpy as np
 import glassnet as gn
 
 
-def load_iris_2d(data_dir: str | os.PathLike, rows: slice) -> tuple[np.ndarray, np.ndarray]:
-    """Sepal length and petal length of the given Iris rows, with the string labels."""
-    raw = np.genfromtxt(Path(data_dir) / "iris" / "iris.data", delimiter=",", dtype=str)
-    raw = raw[raw[:, 0] != ""][rows]
-    return raw[:, [0, 2]].astype(float), raw[:, 4]
+def load_iris_2d(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    """Sepal length and petal length of the given Iris rows, with the string labels.
+
+    ``gn.datasets.iris`` reads the UCI file (checked download, cached under
+    ``$GLASSNET_DATA_DIR``), or scikit-learn's bundled copy when offline.
+    """
+    X, y = gn.datasets.iris.load_data()
+    return X[rows][:, [0, 2]], y[rows]
 
 
-def run(data_dir: str | os.PathLike, out: str | os.PathLike = "out", epochs: int = 10,
+def run(data_dir: str | os.PathLike | None = None, out: str | os.PathLike = "out", epochs: int = 10,
         hard_epochs: int = 100) -> dict:
     """Run every step, save the figures into ``out`` and return the numbers."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     res: dict = {}
-    X, y = load_iris_2d(data_dir, slice(0, 100))
+    if data_dir is not None:
+        os.environ["GLASSNET_DATA_DIR"] = str(data_dir)
+    X, y = load_iris_2d(slice(0, 100))
     p = gn.classic.Perceptron(eta=0.1, epochs=epochs, random_state=1).fit(X, y)
     res["setosa_versicolor_errors"] = p.errors_
     gn.plot.errors(p, save=out / "perceptron_errors.png")
     gn.plot.decision_regions(p, X, y, save=out / "perceptron_regions.png")
 
     # Versicolor vs virginica overlap: the rule never settles (seed's challenge).
-    X2, y2 = load_iris_2d(data_dir, slice(50, 150))
+    X2, y2 = load_iris_2d(slice(50, 150))
     for eta, n in [(0.1, epochs), (0.1, hard_epochs), (0.001, hard_epochs)]:
         q = gn.classic.Perceptron(eta=eta, epochs=n, random_state=1).fit(X2, y2)
         res[f"versicolor_virginica_eta{eta}_epochs{n}"] = {
@@ -63,7 +68,8 @@ def run(data_dir: str | os.PathLike, out: str | os.PathLike = "out", epochs: int
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="out")
-    ap.add_argument("--data-dir", default=os.environ.get("GLASSNET_DATA_DIR", "datasets"))
+    ap.add_argument("--data-dir", default=None,
+                    help="dataset cache (default: $GLASSNET_DATA_DIR or ~/.cache/glassnet)")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--hard-epochs", type=int, default=100)
     args = ap.parse_args(argv)

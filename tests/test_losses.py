@@ -50,6 +50,10 @@ def _per(name, y, p):
         return np.maximum(1 - (2 * y - 1) * p, 0).mean(1)
     if name == "squared_hinge":
         return (np.maximum(1 - (2 * y - 1) * p, 0) ** 2).mean(1)
+    if name == "perceptron":
+        t = 2 * y - 1
+        wrong = np.where(p >= 0, 1, -1) != t
+        return np.where(wrong, -t * p, 0).mean(1)
     if name == "kl_divergence":
         yc = np.clip(y, 1e-7, 1)
         return (yc * np.log(yc / p)).sum(1)
@@ -60,6 +64,7 @@ CASES = {
     "mse": (YREG, P), "mae": (YREG, P), "sse": (YREG, P), "huber": (YREG * 2, P),
     "log_cosh": (YREG, P), "binary_crossentropy": (Y01, P),
     "categorical_crossentropy": (ONEHOT, P), "hinge": (Y01, Z), "squared_hinge": (Y01, Z),
+    "perceptron": (Y01, Z),
     "kl_divergence": (P_NORM[::-1].copy(), P_NORM),
 }
 

@@ -29,11 +29,11 @@ from .tensor import Tensor, as_tensor
 __all__ = [
     "Loss", "MeanSquaredError", "SumSquaredError", "MeanAbsoluteError", "Huber",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-    "Hinge", "SquaredHinge", "KLDivergence", "LogCosh",
+    "Hinge", "SquaredHinge", "PerceptronCriterion", "KLDivergence", "LogCosh",
     "mean_squared_error", "mse", "sum_squared_error", "sse", "mean_absolute_error", "mae",
     "huber", "binary_crossentropy", "categorical_crossentropy",
-    "sparse_categorical_crossentropy", "hinge", "squared_hinge", "kl_divergence", "kld",
-    "log_cosh", "logcosh", "get", "serialize", "deserialize",
+    "sparse_categorical_crossentropy", "hinge", "squared_hinge", "perceptron", "kl_divergence",
+    "kld", "log_cosh", "logcosh", "get", "serialize", "deserialize",
 ]
 
 EPSILON = 1e-7
@@ -406,6 +406,30 @@ class SquaredHinge(Loss):
         return _reduce_last(h * h)
 
 
+class PerceptronCriterion(Loss):
+    """Rosenblatt's rule as a loss: −y·ŷ on the samples the unit step misclassifies, else 0.
+
+    The unit step predicts +1 where ŷ ≥ 0 (as the course's ``predict``); labels are −1/+1
+    (0/1 are converted). The gradient is −y for a misclassified sample and 0 otherwise, so SGD
+    with ``learning_rate = 2·eta`` and ``batch_size=1`` is exactly the perceptron update
+    w ← w + eta·(y − step(ŷ))·x of :class:`glassnet.classic.Perceptron`.
+
+    Example:
+        >>> model = Sequential([Dense(1, input_dim=2)])
+        >>> model.compile(optimizer=SGD(0.2), loss="perceptron")
+        >>> model.fit(X, y, batch_size=1, epochs=10, shuffle=False)
+    """
+
+    name = "perceptron"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = _pm1(_true(y_true, y_pred, self.name))
+        # The misclassification mask is a constant: the step itself has no useful derivative.
+        wrong = (y_pred.data >= 0) != (t > 0)
+        return _reduce_last(Tensor._make(-(wrong * t)) * y_pred)
+
+
 class KLDivergence(Loss):
     """Σ y·log(y/ŷ) over the last axis, both clipped to [1e-7, 1]."""
 
@@ -452,6 +476,7 @@ categorical_crossentropy = _fn(CategoricalCrossentropy)
 sparse_categorical_crossentropy = _fn(SparseCategoricalCrossentropy)
 hinge = _fn(Hinge)
 squared_hinge = _fn(SquaredHinge)
+perceptron = _fn(PerceptronCriterion)
 kl_divergence = kld = _fn(KLDivergence)
 log_cosh = logcosh = _fn(LogCosh)
 
@@ -470,6 +495,7 @@ _TABLE: dict[str, type] = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "hinge": Hinge,
     "squared_hinge": SquaredHinge,
+    "perceptron": PerceptronCriterion,
     "kl_divergence": KLDivergence,
     "kld": KLDivergence,
     "kullback_leibler_divergence": KLDivergence,
@@ -482,7 +508,8 @@ _FN_TO_CLASS = {
     mean_absolute_error: MeanAbsoluteError, huber: Huber,
     binary_crossentropy: BinaryCrossentropy, categorical_crossentropy: CategoricalCrossentropy,
     sparse_categorical_crossentropy: SparseCategoricalCrossentropy, hinge: Hinge,
-    squared_hinge: SquaredHinge, kl_divergence: KLDivergence, log_cosh: LogCosh,
+    squared_hinge: SquaredHinge, perceptron: PerceptronCriterion, kl_divergence: KLDivergence,
+    log_cosh: LogCosh,
 }
 
 
