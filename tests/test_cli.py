@@ -268,3 +268,30 @@ def test_report_opens_in_headless_chromium(trained_xor, tmp_path):
 
     img = mpimg.imread(shot)
     assert img.shape[0] > 500 and img[..., :3].std() > 0.05
+
+
+def test_report_confusion_matrix_counts_the_test_set(tmp_path, monkeypatch):
+    """The report's confusion matrix holds the test-set counts (it once showed zeros when
+    the recipe gave class names: names were passed as scikit-learn's label values)."""
+    import glassnet.plot as gplot
+    from glassnet import report
+
+    shown = {}
+    real = gplot.confusion_matrix
+
+    def spy(*args, **kwargs):
+        fig = real(*args, **kwargs)
+        shown["cells"] = [int(t.get_text()) for t in fig.axes[0].texts]
+        return fig
+
+    monkeypatch.setattr(gplot, "confusion_matrix", spy)
+    rec = recipes.Recipe("t", "test", load_data=None, build=None, figures=("confusion_matrix",))
+
+    class Fixed:  # predicts class (i mod 3) for sample i
+        def predict(self, x, verbose=0):
+            return np.eye(3)[np.arange(len(x)) % 3]
+
+    data = {"x_test": np.zeros((9, 2)), "y_test": np.array([0, 1, 2] * 3),
+            "class_names": ["zero", "one", "two"]}
+    report.make_figures(tmp_path, rec, Fixed(), data, {})
+    assert shown["cells"] == [3, 0, 0, 0, 3, 0, 0, 0, 3]

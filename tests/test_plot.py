@@ -62,6 +62,16 @@ def test_history_grid_confusion(tmp_path):
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
     assert texts == sorted(["1", "0", "0", "0", "1", "1", "0", "0", "1"])
     _check_png(tmp_path / "m.png")
+    # Integer ids with display names (what a run's report passes): counts must not vanish.
+    y, p = np.array([0, 1, 1, 2, 2, 2]), np.array([0, 1, 2, 2, 2, 0])
+    fig = gn.plot.confusion_matrix(y, p, labels=np.arange(3), display_labels=["a", "b", "c"])
+    from sklearn.metrics import confusion_matrix as sk_cm
+
+    cells = [int(t.get_text()) for t in fig.axes[0].texts]
+    assert cells == sk_cm(y, p).ravel().tolist()
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="display_labels"):
+        gn.plot.confusion_matrix(y, p, display_labels=["a"])
     with pytest.raises(ValueError, match="errors_"):
         gn.plot.errors(object())
     with pytest.raises(ValueError, match=r"Received: shape \(3,\)"):

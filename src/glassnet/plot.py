@@ -202,23 +202,40 @@ def image_grid(images, labels=None, ncols: int = 8, save: str | None = None):
     return _finish(fig, save)
 
 
-def confusion_matrix(y_true, y_pred, labels=None, save: str | None = None):
+def confusion_matrix(y_true, y_pred, labels=None, display_labels=None,
+                     normalize: str | None = None, save: str | None = None):
     """Confusion matrix (computed by scikit-learn) with counts in the cells.
+
+    Args:
+        y_true, y_pred: class ids or labels, shape (n,).
+        labels: the label values to index the matrix by (scikit-learn's ``labels``);
+            default: the sorted union of the values in ``y_true`` and ``y_pred``.
+        display_labels: names to show on the axes, one per entry of ``labels``
+            (e.g. ``class_names`` when the ids are 0..k-1).
+        normalize: ``None``, ``"true"``, ``"pred"`` or ``"all"`` (scikit-learn's meaning).
 
     Example:
         >>> fig = gn.plot.confusion_matrix(y_test, model.predict(x_test).argmax(1))
     """
     from sklearn.metrics import confusion_matrix as sk_confusion
 
-    cm = sk_confusion(np.asarray(y_true), np.asarray(y_pred), labels=labels)
+    y_true, y_pred = np.asarray(y_true).reshape(-1), np.asarray(y_pred).reshape(-1)
+    if labels is None:
+        labels = np.unique(np.concatenate([y_true, y_pred]))
+    if display_labels is not None and len(display_labels) != len(labels):
+        raise ValueError(
+            f"confusion_matrix: display_labels needs one name per label ({len(labels)}). "
+            f"Received: {len(display_labels)} names"
+        )
+    cm = sk_confusion(y_true, y_pred, labels=labels, normalize=normalize)
     fig = _figure()
     ax = fig.add_subplot()
     ax.imshow(cm, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, str(v), ha="center", va="center")
-    ticks = labels if labels is not None else np.unique(np.concatenate([y_true, y_pred]))
-    ax.set_xticks(range(len(ticks)), [str(t) for t in ticks])
-    ax.set_yticks(range(len(ticks)), [str(t) for t in ticks])
+        ax.text(j, i, f"{v:.2f}" if normalize else str(v), ha="center", va="center")
+    names = display_labels if display_labels is not None else labels
+    ax.set_xticks(range(len(names)), [str(t) for t in names])
+    ax.set_yticks(range(len(names)), [str(t) for t in names])
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     return _finish(fig, save)

@@ -46,8 +46,10 @@ def make_figures(run: Path, rec, model, data: dict, history: dict) -> dict:
         elif kind == "confusion_matrix" and x_te is not None:
             y_true = np.asarray(y_te).reshape(len(y_te), -1)
             y_true = y_true.argmax(1) if y_true.shape[1] > 1 else y_true.reshape(-1)
-            fig = plot.confusion_matrix(y_true, _predict_labels(model, x_te),
-                                        labels=data.get("class_names"))
+            names = data.get("class_names")
+            ids = None if names is None else np.arange(len(names))
+            fig = plot.confusion_matrix(y_true, _predict_labels(model, x_te), labels=ids,
+                                        display_labels=names)
             save(fig, "confusion_matrix", "Confusion matrix (test set)")
         elif kind == "decision_regions":
             x, y = data.get("x_plot", data["x_train"]), data.get("y_plot", data["y_train"])
