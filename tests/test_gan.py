@@ -61,3 +61,85 @@ def test_sample_grid_saves_one_png_per_epoch(tmp_path):
     gan.fit(np.random.default_rng(0).random((32, 16)), epochs=2, batch_size=16, callbacks=[cb])
     assert [p.name for p in cb.paths] == ["epoch-001.png", "epoch-002.png"]
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in cb.paths)
+
+
+def test_sample_grid_noise_is_reproducible_from_the_seed(tmp_path):
+    from glassnet.models.gan import SampleGrid
+
+    def grid_noise(seed=None, global_seed=0):
+        gn.set_seed(global_seed)
+        gan = GAN(_MLP(4, 2), _MLP(4, 1), latent_dim=3)
+        cb = SampleGrid(tmp_path, n=5, seed=seed)
+        cb.set_gan(gan)
+        return cb.z
+
+    np.testing.assert_array_equal(grid_noise(global_seed=3), grid_noise(global_seed=3))
+    assert not np.array_equal(grid_noise(global_seed=3), grid_noise(global_seed=4))
+    np.testing.assert_array_equal(grid_noise(seed=7, global_seed=3),
+                                  grid_noise(seed=7, global_seed=4))
+    z = grid_noise(seed=7)
+    assert z.shape == (5, 3) and z.dtype == np.float32
+    np.testing.assert_allclose(z, np.random.default_rng(7).standard_normal((5, 3)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("from_logits, smoothing", [(True, 0.0), (False, 0.1)])
+def test_one_train_step_matches_pytorch(from_logits, smoothing):
+    torch = pytest.importorskip("torch")
+    gn.set_seed(0)
+    g_net, d_net = Dense(3, activation="tanh"), Dense(1, activation=None if from_logits
+                                                     else "sigmoid")
+    gan = GAN(g_net, d_net, latent_dim=2)
+    gan.compile(gn.optimizers.SGD(0.1), gn.optimizers.SGD(0.2), from_logits=from_logits,
+                label_smoothing=smoothing)
+    rng = np.random.default_rng(1)
+    real = rng.standard_normal((6, 3)).astype(np.float32)
+    zs = [rng.standard_normal((6, 2)).astype(np.float32) for _ in range(2)]
+    gan.sample(1)  # build both nets
+    d_net(np.zeros((1, 3), np.float32))
+    gw, gb = (torch.tensor(w, requires_grad=True) for w in g_net.get_weights())
+    dw, db = (torch.tensor(w, requires_grad=True) for w in d_net.get_weights())
+    queue = list(zs)
+    gan.noise = lambda n: gn.Tensor._make(queue.pop(0))
+    logs = gan.train_step(real)
+
+    def D(x):
+        a = x @ dw + db
+        return a if from_logits else torch.sigmoid(a)
+
+    def bce(out, t):
+        if from_logits:
+            return torch.nn.functional.binary_cross_entropy_with_logits(out, torch.full_like(
+                out, t))
+        return torch.nn.functional.binary_cross_entropy(out, torch.full_like(out, t))
+
+    G = lambda z: torch.tanh(torch.tensor(z) @ gw + gb)  # noqa: E731
+    d_loss = bce(D(torch.tensor(real)), 1 - smoothing) + bce(D(G(zs[0]).detach()), 0.0)
+    d_loss.backward()
+    with torch.no_grad():
+        dw -= 0.2 * dw.grad
+        db -= 0.2 * db.grad
+    gw.grad = None
+    g_loss = bce(D(G(zs[1])), 1.0)
+    g_loss.backward()
+    with torch.no_grad():
+        gw -= 0.1 * gw.grad
+        gb -= 0.1 * gb.grad
+    np.testing.assert_allclose(logs["d_loss"], d_loss.item(), rtol=1e-5)
+    np.testing.assert_allclose(logs["g_loss"], g_loss.item(), rtol=1e-5)
+    for ours, ref in zip(d_net.get_weights() + g_net.get_weights(), (dw, db, gw, gb)):
+        np.testing.assert_allclose(ours, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_gan_rejects_bad_data_and_noise():
+    gan = GAN(_MLP(4, 2), _MLP(4, 1), latent_dim=2)
+    gan.compile(gn.optimizers.Adam(1e-3), gn.optimizers.Adam(1e-3), from_logits=True)
+    with pytest.raises(ValueError, match=r"Received: shape \(5,\)"):
+        gan.fit(np.zeros(5))
+    with pytest.raises(ValueError, match="NaN"):
+        gan.fit(np.full((4, 2), np.nan))
+    with pytest.raises(ValueError, match=r"z must have shape \(3, 2\)"):
+        gan.sample(3, z=np.zeros((3, 5)))
+    with pytest.raises(TypeError, match="on_epoch_end"):
+        gan.fit(np.zeros((4, 2)), callbacks=[object()])
+    with pytest.raises(RuntimeError, match="compile"):
+        GAN(_MLP(4, 2), _MLP(4, 1), latent_dim=2).fit(np.zeros((4, 2)))

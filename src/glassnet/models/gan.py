@@ -102,12 +102,23 @@ class GAN:
 
     def fit(self, x, epochs: int = 1, batch_size: int = 64, callbacks=None,
             verbose: int = 0) -> dict:
-        """Train on unlabelled data ``x``; returns a history dict of per-epoch mean losses."""
+        """Train on unlabelled data ``x``; returns a history dict of per-epoch mean losses.
+
+        Each step draws a batch of real samples (the last incomplete batch of an epoch is
+        dropped), updates D once, then G once. Callbacks need ``on_epoch_end(epoch, logs)``
+        (logs: ``d_loss``, ``g_loss``) and may set ``gan.stop_training``.
+
+        Returns:
+            ``{"d_loss": [...], "g_loss": [...]}``, one entry per epoch.
+        """
         if not self.compiled:
             raise RuntimeError("GAN: call compile() before fit()")
         x = np.asarray(x, dtype=backend.floatx())
-        if len(x) == 0:
-            raise ValueError("GAN.fit: x is empty")
+        if x.ndim < 2 or len(x) == 0:
+            raise ValueError(f"GAN.fit: x must be a non-empty batch of samples (N, ...). "
+                             f"Received: shape {x.shape}")
+        if not np.isfinite(x).all():
+            raise ValueError("GAN.fit: x contains NaN or Inf values")
         if batch_size <= 0 or epochs < 0:
             raise ValueError(
                 f"GAN.fit: batch_size must be > 0 and epochs >= 0. "
@@ -116,7 +127,11 @@ class GAN:
         history = {"d_loss": [], "g_loss": []}
         callbacks = list(callbacks or [])
         for cb in callbacks:
-            cb.set_gan(self)
+            if hasattr(cb, "set_gan"):
+                cb.set_gan(self)
+            elif not hasattr(cb, "on_epoch_end"):
+                raise TypeError(f"GAN.fit: a callback needs on_epoch_end(epoch, logs). "
+                                f"Received: {type(cb).__name__}")
         self.stop_training = False
         for epoch in range(epochs):
             order = backend.rng().permutation(len(x))
@@ -141,34 +156,67 @@ class GAN:
         return history
 
     def sample(self, n: int, z=None) -> np.ndarray:
-        """``n`` generated samples as a NumPy array (generator in inference mode)."""
+        """``n`` generated samples as a NumPy array (generator in inference mode).
+
+        Args:
+            n: number of samples.
+            z: optional latent vectors, shape (n, latent_dim); default: fresh noise from
+                the seeded global generator.
+        """
+        if z is None:
+            zt = self.noise(n)
+        else:
+            z = np.asarray(z, backend.floatx())
+            if z.shape != (n, self.latent_dim):
+                raise ValueError(f"GAN.sample: z must have shape ({n}, {self.latent_dim}). "
+                                 f"Received: shape {z.shape}")
+            zt = Tensor._make(z)
         with no_grad():
-            zt = self.noise(n) if z is None else Tensor._make(np.asarray(z, backend.floatx()))
             return backend.asnumpy(self.generator(zt, training=False).data)
 
 
 class SampleGrid:
-    """GAN callback: save a grid of samples from fixed noise after every epoch.
+    """GAN callback: save a grid of samples from one fixed batch of noise after every epoch.
+
+    The same latent vectors are decoded every epoch, so the pictures show how the generator's
+    mapping evolves. The noise is drawn once, when training starts: from a private generator
+    seeded with ``seed`` if given, else from glassnet's global generator — so ``gn.set_seed``
+    before ``fit`` makes the grids reproducible.
 
     Args:
-        out_dir: folder for ``epoch-001.png`` ...
+        out_dir: folder for ``epoch-001.png`` ... (created if needed).
         n: number of samples (a square number reads best).
         image_shape: reshape each sample to this (e.g. (28, 28)) before drawing.
+        seed: optional int seed of the fixed noise.
+        ncols: images per row of the grid.
+
+    Example:
+        >>> gn.set_seed(0)
+        >>> grid = SampleGrid("runs/gan", n=16, image_shape=(28, 28))
+        >>> gan.fit(x, epochs=5, callbacks=[grid]); grid.paths[-1]
+        PosixPath('runs/gan/epoch-005.png')
     """
 
-    def __init__(self, out_dir, n: int = 16, image_shape=None):
+    def __init__(self, out_dir, n: int = 16, image_shape=None, seed: int | None = None,
+                 ncols: int = 8):
         from pathlib import Path
 
+        if not isinstance(n, (int, np.integer)) or n <= 0:
+            raise ValueError(f"SampleGrid: n must be a positive int. Received: {n!r}")
         self.out_dir = Path(out_dir)
-        self.n = n
-        self.image_shape = image_shape
+        self.n = int(n)
+        self.image_shape = None if image_shape is None else tuple(image_shape)
+        self.seed = seed
+        self.ncols = ncols
         self.z = None
         self.paths: list = []
 
     def set_gan(self, gan: GAN) -> None:
+        """Attach to ``gan`` and draw the fixed noise (only the first time)."""
         self.gan = gan
         if self.z is None:
-            self.z = np.random.default_rng(1234).standard_normal((self.n, gan.latent_dim))
+            gen = backend.rng() if self.seed is None else np.random.default_rng(self.seed)
+            self.z = gen.standard_normal((self.n, gan.latent_dim)).astype(backend.floatx())
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         from .. import plot
@@ -178,5 +226,5 @@ class SampleGrid:
             imgs = imgs.reshape((self.n, *self.image_shape))
         self.out_dir.mkdir(parents=True, exist_ok=True)
         p = self.out_dir / f"epoch-{epoch + 1:03d}.png"
-        plot.image_grid(imgs).savefig(p, dpi=80)
+        plot.image_grid(imgs, ncols=self.ncols).savefig(p, dpi=80)
         self.paths.append(p)
