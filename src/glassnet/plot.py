@@ -190,7 +190,7 @@ def image_grid(images, labels=None, ncols: int = 8, save: str | None = None):
         )
     n = len(images)
     nrows = -(-n // ncols)
-    fig = _figure(figsize=(1.2 * min(n, ncols), 1.3 * nrows))
+    fig = _figure(figsize=(1.4 * min(n, ncols), 1.6 * nrows))
     for i in range(n):
         ax = fig.add_subplot(nrows, min(n, ncols), i + 1)
         img = images[i]
@@ -198,7 +198,7 @@ def image_grid(images, labels=None, ncols: int = 8, save: str | None = None):
                   cmap="gray")
         ax.axis("off")
         if labels is not None:
-            ax.set_title(str(labels[i]), fontsize=8)
+            ax.set_title(str(labels[i]), fontsize=11)
     return _finish(fig, save)
 
 
@@ -231,8 +231,10 @@ def confusion_matrix(y_true, y_pred, labels=None, display_labels=None,
     fig = _figure()
     ax = fig.add_subplot()
     ax.imshow(cm, cmap="Blues")
-    for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, f"{v:.2f}" if normalize else str(v), ha="center", va="center")
+    dark = cm.max() / 2 if cm.size else 0
+    for (i, j), v in np.ndenumerate(cm):  # white on dark cells, as scikit-learn draws it
+        ax.text(j, i, f"{v:.2f}" if normalize else str(v), ha="center", va="center",
+                color="white" if v > dark else "black")
     names = display_labels if display_labels is not None else labels
     ax.set_xticks(range(len(names)), [str(t) for t in names])
     ax.set_yticks(range(len(names)), [str(t) for t in names])
@@ -278,3 +280,100 @@ def graph(t, save: str | None = None):
 
 
 # --- vision/recurrent/generative pictures (other helpers append below)
+
+
+# --- generative models: autoencoders and GANs
+__all__ += ["reconstructions", "latent_scatter", "gan_losses"]
+
+
+def _as_images(a, image_shape):
+    a = np.asarray(a)
+    if image_shape is not None:
+        return a.reshape((len(a), *image_shape))
+    if a.ndim == 2:  # flattened square images such as MNIST's 784
+        side = int(round(np.sqrt(a.shape[1])))
+        if side * side != a.shape[1]:
+            raise ValueError(f"plot: cannot draw samples of {a.shape[1]} features as square "
+                             "images; pass image_shape")
+        return a.reshape(len(a), side, side)
+    return a
+
+
+def reconstructions(model, x, n: int = 8, image_shape=None, save: str | None = None):
+    """Originals (top row) above their reconstructions by ``model`` (bottom row).
+
+    Args:
+        model: an autoencoder (anything with ``predict(x)`` returning x's shape).
+        x: images (N, h, w[, c]) or flattened (N, h*w).
+        n: how many columns. image_shape: shape to draw one sample as (default: as given,
+            flattened square images are unflattened).
+
+    Example:
+        >>> fig = gn.plot.reconstructions(ae, x_test, n=10)
+    """
+    x = np.asarray(x)[:n]
+    if len(x) == 0:
+        raise ValueError("plot.reconstructions: x is empty")
+    pred = np.asarray(model.predict(x))
+    top, bottom = _as_images(x, image_shape), _as_images(pred, image_shape)
+    k = len(top)
+    fig = _figure(figsize=(1.1 * k, 2.5))
+    for row, (imgs, title) in enumerate(((top, "input"), (bottom, "reconstruction"))):
+        for i in range(k):
+            ax = fig.add_subplot(2, k, row * k + i + 1)
+            img = imgs[i]
+            ax.imshow(img.squeeze(-1) if img.ndim == 3 and img.shape[-1] == 1 else img,
+                      cmap="gray", vmin=0, vmax=1 if img.max() <= 1 else None)
+            ax.axis("off")
+            if i == 0:
+                ax.set_title(title, fontsize=8, loc="left")
+    return _finish(fig, save)
+
+
+def latent_scatter(codes, labels=None, save: str | None = None):
+    """2-D codes (N, 2) as a scatter plot coloured by label (e.g. digit class).
+
+    Codes with more than 2 dimensions are projected on their first two principal axes.
+
+    Example:
+        >>> fig = gn.plot.latent_scatter(ae.encode(x_test), y_test)
+    """
+    z = np.asarray(codes, dtype=float).reshape(len(codes), -1)
+    if z.shape[1] < 2:
+        raise ValueError(f"plot.latent_scatter: codes need at least 2 dimensions. "
+                         f"Received: shape {np.shape(codes)}")
+    projected = z.shape[1] > 2
+    if projected:
+        zc = z - z.mean(0)
+        z = zc @ np.linalg.svd(zc, full_matrices=False)[2][:2].T
+    fig = _figure(figsize=(5.5, 4.5))
+    ax = fig.add_subplot()
+    if labels is None:
+        ax.scatter(z[:, 0], z[:, 1], s=4)
+    else:
+        lab = np.asarray(labels).reshape(-1)
+        sc = ax.scatter(z[:, 0], z[:, 1], c=lab, cmap="tab10", s=4)
+        fig.colorbar(sc, ax=ax, ticks=np.unique(lab) if len(np.unique(lab)) <= 10 else None)
+    ax.set_xlabel("PC 1" if projected else "code 1")
+    ax.set_ylabel("PC 2" if projected else "code 2")
+    return _finish(fig, save)
+
+
+def gan_losses(history, save: str | None = None):
+    """Discriminator and generator losses per epoch on one axis (``GAN.fit``'s history).
+
+    Example:
+        >>> fig = gn.plot.gan_losses(gan.fit(x, epochs=10))
+    """
+    h = getattr(history, "history", history)
+    if not isinstance(h, dict) or "d_loss" not in h or "g_loss" not in h:
+        raise ValueError("plot.gan_losses: expected a dict with 'd_loss' and 'g_loss'. "
+                         f"Received: {type(history).__name__}")
+    fig = _figure(figsize=(5, 3.5))
+    ax = fig.add_subplot()
+    for key, label in (("d_loss", "discriminator"), ("g_loss", "generator")):
+        ax.plot(range(1, len(h[key]) + 1), h[key], marker="o", ms=3, label=label)
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    return _finish(fig, save)
