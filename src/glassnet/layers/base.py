@@ -43,7 +43,7 @@ def get_layer_class(name: str) -> type:
 
 
 def _snake(name: str) -> str:
-    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    s = re.sub(r"(?<=[a-z])([A-Z])", r"_\1", name)  # Conv2D -> conv2d, as Keras
     s = re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", s)
     return s.lower()
 

@@ -1,3 +1,381 @@
-"""pooling layers (being written)."""
+"""Pooling layers, channels-last like Keras: max/average over windows, and global pooling.
 
-__all__: list[str] = []
+One fused kernel, :class:`Pool2DKernel`, does max and average pooling. It loops only over
+the ``ph*pw`` offsets inside a window; each step touches one strided slice of the whole
+batch (for strides equal to the pool size these slices are exactly the reshape
+``(N, OH, ph, OW, pw, C)[:, :, i, :, j]``, so no window buffer is ever copied). Max pooling
+remembers which offset won; ties go to the first element of the window in row-major order,
+as in PyTorch, so the gradient flows to exactly one input per window. 'same' padding follows
+Keras: padded positions never win a max and are not counted in an average.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend, ops
+from ..autograd import Function
+from ..tensor import Tensor
+from .base import Layer, register
+from .conv import (
+    check_data_format,
+    conv_output_length,
+    normalize_padding,
+    normalize_tuple,
+    same_pads,
+)
+
+__all__ = [
+    "MaxPooling2D", "AveragePooling2D", "MaxPooling1D", "AveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D", "MaxPool2D", "AvgPool2D", "MaxPool1D", "AvgPool1D",
+    "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalMaxPool1D",
+    "Pool2DKernel", "max_pool2d", "avg_pool2d",
+]
+
+
+class Pool2DKernel(Function):
+    """Max or average pooling over (ph, pw) windows of an NHWC input.
+
+    Args:
+        mode: 'max' or 'avg'.
+        pool: (ph, pw). strides: (sh, sw). pads: ((top, bottom), (left, right)); padded
+            cells are ignored (never the max, not counted in the average).
+
+    Shapes: (N, H, W, C) → (N, OH, OW, C), ``OH = (H + top + bottom - ph) // sh + 1``.
+    """
+
+    def __init__(self, mode: str, pool, strides, pads=((0, 0), (0, 0))):
+        self.mode, self.pool, self.strides = mode, tuple(pool), tuple(strides)
+        self.pads = tuple(tuple(p) for p in pads)
+
+    def _slices(self, oh, ow):
+        (ph, pw), (sh, sw) = self.pool, self.strides
+        for i in range(ph):
+            for j in range(pw):
+                yield (slice(None), slice(i, i + (oh - 1) * sh + 1, sh),
+                       slice(j, j + (ow - 1) * sw + 1, sw), slice(None))
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        (pt, pb), (pl, pr) = self.pads
+        (ph, pw), (sh, sw) = self.pool, self.strides
+        self.x_shape = x.shape
+        padded = bool(pt or pb or pl or pr)
+        if padded:
+            fill = -np.inf if self.mode == "max" else 0.0
+            x = xp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=fill)
+        self.padded_shape = x.shape
+        oh = (x.shape[1] - ph) // sh + 1
+        ow = (x.shape[2] - pw) // sw + 1
+        if oh <= 0 or ow <= 0:
+            raise ValueError(
+                f"pool2d: pool size {ph}x{pw} is larger than the input {x.shape[1]}x"
+                f"{x.shape[2]}. Received: input shape {self.x_shape}"
+            )
+        self.out_hw = (oh, ow)
+        sl = list(self._slices(oh, ow))
+        y = x[sl[0]].copy()
+        if self.mode == "max":
+            # index of the winning offset, first one on ties (strict >), as PyTorch does
+            idx = xp.zeros(y.shape, dtype=np.uint8 if len(sl) < 256 else np.int32)
+            for k, s in enumerate(sl[1:], start=1):
+                v = x[s]
+                m = v > y
+                xp.copyto(y, v, where=m)
+                xp.copyto(idx, k, where=m)
+            self.idx = idx
+            return y
+        for s in sl[1:]:
+            y += x[s]
+        if padded:  # Keras 'same' average: divide by the number of real cells in the window
+            ones = xp.zeros((1,) + x.shape[1:3] + (1,), dtype=x.dtype)
+            ones[:, pt:pt + self.x_shape[1], pl:pl + self.x_shape[2]] = 1
+            cnt = ones[sl[0]].copy()
+            for s in sl[1:]:
+                cnt += ones[s]
+            self.scale = 1.0 / cnt
+        else:
+            self.scale = x.dtype.type(1.0 / (ph * pw))
+        y *= self.scale
+        return y
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        (ph, pw), (sh, sw) = self.pool, self.strides
+        sl = list(self._slices(*self.out_hw))
+        disjoint = sh >= ph and sw >= pw
+        # disjoint windows: each input cell is written at most once, so assign, no zero-fill
+        alloc = xp.empty if disjoint and self._covers() else xp.zeros
+        gx = alloc(self.padded_shape, dtype=gy.dtype)
+        if self.mode == "max":
+            idx = self.idx
+            for k, s in enumerate(sl):
+                if disjoint:
+                    xp.multiply(gy, idx == k, out=gx[s])
+                else:
+                    gx[s] += gy * (idx == k)
+        else:
+            g = gy * self.scale
+            for s in sl:
+                if disjoint:
+                    gx[s] = g
+                else:
+                    gx[s] += g
+        if gx.shape != self.x_shape:
+            (pt, _), (pl, _) = self.pads
+            h, w = self.x_shape[1], self.x_shape[2]
+            gx = gx[:, pt:pt + h, pl:pl + w]
+        return gx
+
+    def _covers(self) -> bool:
+        """True when the windows tile the padded input exactly (every cell in one window)."""
+        (ph, pw), (sh, sw) = self.pool, self.strides
+        oh, ow = self.out_hw
+        return (sh == ph and sw == pw and oh * ph == self.padded_shape[1]
+                and ow * pw == self.padded_shape[2])
+
+    def describe(self):
+        return f"{self.mode.capitalize()}Pool2D(pool={self.pool}, strides={self.strides})"
+
+
+def _pool_pads(shape_hw, pool, strides, padding):
+    if padding != "same":
+        return ((0, 0), (0, 0))
+    return tuple(same_pads(n, p, s) for n, p, s in zip(shape_hw, pool, strides))
+
+
+def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
+    """Functional max pooling, NHWC, Keras semantics (strides default to pool_size).
+
+    Example:
+        >>> max_pool2d(np.ones((1, 4, 4, 3), "float32")).shape
+        (1, 2, 2, 3)
+    """
+    p = normalize_tuple(pool_size, 2, "pool_size", "max_pool2d")
+    s = p if strides is None else normalize_tuple(strides, 2, "strides", "max_pool2d")
+    pad = normalize_padding(padding, "max_pool2d")
+    return Pool2DKernel("max", p, s, _pool_pads(tuple(x.shape[1:3]), p, s, pad))(x)
+
+
+def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
+    """Functional average pooling, NHWC; 'same' excludes padded cells from the mean.
+
+    Example:
+        >>> avg_pool2d(np.ones((1, 4, 4, 3), "float32")).shape
+        (1, 2, 2, 3)
+    """
+    p = normalize_tuple(pool_size, 2, "pool_size", "avg_pool2d")
+    s = p if strides is None else normalize_tuple(strides, 2, "strides", "avg_pool2d")
+    pad = normalize_padding(padding, "avg_pool2d")
+    return Pool2DKernel("avg", p, s, _pool_pads(tuple(x.shape[1:3]), p, s, pad))(x)
+
+
+def _check_rank(layer: Layer, shape, rank: int) -> None:
+    axes = "(batch, height, width, channels)" if rank == 4 else "(batch, steps, channels)"
+    if len(tuple(shape)) != rank:
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}' expects input of rank {rank} {axes}. "
+            f"Received: input shape {tuple(shape)}"
+        )
+
+
+# ------------------------------------------------------------------ window pooling layers
+class _Pooling(Layer):
+    """Shared arguments of the window pooling layers (1-D runs on a height-1 view)."""
+
+    mode = "max"
+    rank = 2
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        n = self.rank
+        self.pool_size = normalize_tuple(pool_size, n, "pool_size", self.name)
+        self.strides = self.pool_size if strides is None else normalize_tuple(
+            strides, n, "strides", self.name)
+        self.padding = normalize_padding(padding, self.name)
+        check_data_format(data_format, self.name)
+
+    def _check_input(self, shape) -> None:
+        _check_rank(self, shape, self.rank + 2)
+        if self.padding == "valid":
+            spatial = tuple(shape)[1:-1]
+            if any(s is not None and s < p for s, p in zip(spatial, self.pool_size)):
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}': pool size "
+                    f"{'x'.join(map(str, self.pool_size))} is larger than the input's spatial "
+                    f"size {'x'.join(map(str, spatial))} with padding='valid'. "
+                    f"Received: input shape {tuple(shape)}"
+                )
+
+    def __call__(self, x, training=False, **kwargs):
+        if hasattr(x, "shape"):
+            self._check_input(tuple(x.shape))
+        return super().__call__(x, training=training, **kwargs)
+
+    def call(self, x, training=False):
+        if self.rank == 2:
+            pads = _pool_pads(tuple(x.shape[1:3]), self.pool_size, self.strides, self.padding)
+            return Pool2DKernel(self.mode, self.pool_size, self.strides, pads)(x)
+        n, length, c = x.shape
+        pads = _pool_pads((1, length), (1,) + self.pool_size, (1,) + self.strides,
+                          self.padding)
+        y = Pool2DKernel(self.mode, (1,) + self.pool_size, (1,) + self.strides, pads)(
+            ops.reshape(x, (n, 1, length, c)))
+        return ops.reshape(y, (n, y.shape[2], c))
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        out = [conv_output_length(n, p, self.padding, s) for n, p, s in zip(
+            input_shape[1:-1], self.pool_size, self.strides)]
+        return (input_shape[0], *out, input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size),
+                "strides": list(self.strides), "padding": self.padding}
+
+
+@register
+class MaxPooling2D(_Pooling):
+    """Max over (ph, pw) windows of channels-last images.
+
+    Args:
+        pool_size: int or (ph, pw) (default 2).
+        strides: int or pair; default ``pool_size`` (non-overlapping windows).
+        padding: 'valid' or 'same' (output ceil(in / stride); padding never wins the max).
+
+    Shapes: (batch, H, W, C) → (batch, OH, OW, C). Ties route the gradient to the first
+    maximum of each window (as PyTorch).
+
+    Example:
+        >>> MaxPooling2D()(np.zeros((2, 26, 26, 8), "float32")).shape
+        (2, 13, 13, 8)
+    """
+
+    mode, rank = "max", 2
+
+
+@register
+class AveragePooling2D(_Pooling):
+    """Mean over (ph, pw) windows; with 'same' padding only real cells are averaged (Keras).
+
+    Args:
+        pool_size, strides, padding: as for :class:`MaxPooling2D`.
+
+    Example:
+        >>> AveragePooling2D(3, strides=1, padding="same")(np.ones((1, 5, 5, 2), "float32")).shape
+        (1, 5, 5, 2)
+    """
+
+    mode, rank = "avg", 2
+
+
+@register
+class MaxPooling1D(_Pooling):
+    """Max over windows of sequences (batch, steps, channels).
+
+    Args:
+        pool_size: int (default 2). strides: int (default pool_size). padding: 'valid'/'same'.
+
+    Example:
+        >>> MaxPooling1D()(np.zeros((2, 10, 3), "float32")).shape
+        (2, 5, 3)
+    """
+
+    mode, rank = "max", 1
+
+
+@register
+class AveragePooling1D(_Pooling):
+    """Mean over windows of sequences (batch, steps, channels).
+
+    Example:
+        >>> AveragePooling1D(3)(np.zeros((2, 9, 3), "float32")).shape
+        (2, 3, 3)
+    """
+
+    mode, rank = "avg", 1
+
+
+# ------------------------------------------------------------------ global pooling
+class _GlobalPooling(Layer):
+    mode = "avg"
+    rank = 2
+
+    def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        check_data_format(data_format, self.name)
+        self.keepdims = bool(keepdims)
+
+    def call(self, x, training=False):
+        _check_rank(self, x.shape, self.rank + 2)
+        axes = tuple(range(1, self.rank + 1))
+        fn = ops.mean if self.mode == "avg" else ops.max
+        return fn(x, axis=axes, keepdims=self.keepdims)
+
+    def compute_output_shape(self, input_shape):
+        _check_rank(self, input_shape, self.rank + 2)
+        if self.keepdims:
+            return (input_shape[0],) + (1,) * self.rank + (input_shape[-1],)
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "keepdims": self.keepdims}
+
+
+@register
+class GlobalAveragePooling2D(_GlobalPooling):
+    """Mean over height and width: (batch, H, W, C) → (batch, C) (or (batch, 1, 1, C)).
+
+    Args:
+        keepdims: keep the spatial axes with size 1.
+
+    Example:
+        >>> GlobalAveragePooling2D()(np.ones((2, 4, 4, 3), "float32")).shape
+        (2, 3)
+    """
+
+    mode, rank = "avg", 2
+
+
+@register
+class GlobalMaxPooling2D(_GlobalPooling):
+    """Max over height and width: (batch, H, W, C) → (batch, C) (or (batch, 1, 1, C)).
+
+    Example:
+        >>> GlobalMaxPooling2D(keepdims=True)(np.ones((2, 4, 4, 3), "float32")).shape
+        (2, 1, 1, 3)
+    """
+
+    mode, rank = "max", 2
+
+
+@register
+class GlobalAveragePooling1D(_GlobalPooling):
+    """Mean over steps: (batch, steps, C) → (batch, C).
+
+    Example:
+        >>> GlobalAveragePooling1D()(np.ones((2, 7, 3), "float32")).shape
+        (2, 3)
+    """
+
+    mode, rank = "avg", 1
+
+
+@register
+class GlobalMaxPooling1D(_GlobalPooling):
+    """Max over steps: (batch, steps, C) → (batch, C).
+
+    Example:
+        >>> GlobalMaxPooling1D()(np.ones((2, 7, 3), "float32")).shape
+        (2, 3)
+    """
+
+    mode, rank = "max", 1
+
+
+MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D
+MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
