@@ -75,11 +75,19 @@ _LAZY = {
 }
 
 
+# Keras 3's top-level names, so that `import glassnet as keras` runs Keras scripts.
+_LAZY_NAMES = {"Input": "layers", "Sequential": "models", "Model": "models"}
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         mod = importlib.import_module(f".{name}", __name__)
         globals()[name] = mod
         return mod
+    if name in _LAZY_NAMES:
+        obj = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+        globals()[name] = obj
+        return obj
     raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
 
 

@@ -65,11 +65,12 @@ class TrainingMixin:
             raise ValueError("compile: a loss is required. Received: loss=None")
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
-        self.compiled_metrics = [M.get(m) for m in (metrics or [])]
+        metrics = list(metrics or [])
+        self.compiled_metrics = [M.get(m) for m in metrics]
         self._compile_config = {"optimizer": optimizers.serialize(self.optimizer),
                                 "loss": losses.serialize(self.loss),
-                                "metrics": [m if isinstance(m, str) else M.serialize(m)
-                                            for m in (metrics or [])]}
+                                "metrics": [m if isinstance(m, str) else M.serialize(obj)
+                                            for m, obj in zip(metrics, self.compiled_metrics)]}
         self._params_cache = None
 
     def _require_compiled(self, what):
