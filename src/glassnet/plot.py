@@ -377,3 +377,171 @@ def gan_losses(history, save: str | None = None):
     ax.set_ylabel("loss")
     ax.legend()
     return _finish(fig, save)
+
+
+# --- vision: convolution filters, feature maps, misclassified images
+__all__ += ["filters", "feature_maps", "misclassified"]
+
+
+def _grid_shape(n: int, ncols: int | None) -> tuple[int, int]:
+    cols = ncols or int(np.ceil(np.sqrt(n)))
+    return -(-n // cols), cols
+
+
+def filters(layer_or_kernel, max_filters: int = 64, ncols: int | None = None,
+            save: str | None = None):
+    """Grid of a convolution layer's kernels, one small image per output filter.
+
+    Each filter is drawn from its weights, shared colour scale centred on 0 (red positive,
+    blue negative); filters over 3 input channels are drawn as RGB images, otherwise the
+    first input channel is drawn.
+
+    Args:
+        layer_or_kernel: a built ``Conv2D`` (its ``kernel``) or a kernel array
+            (kh, kw, in, out) — Keras's layout — or (kh, kw, out) for one input channel.
+        max_filters: draw at most this many (the first ones).
+        ncols: grid columns (default: a square grid).
+
+    Example:
+        >>> fig = gn.plot.filters(model.layers[0], save="filters.png")
+    """
+    from glassnet import backend
+
+    k = getattr(layer_or_kernel, "kernel", layer_or_kernel)
+    k = np.asarray(backend.asnumpy(getattr(k, "data", k)), dtype=np.float64)
+    if k.ndim == 3:
+        k = k[:, :, None, :]
+    if k.ndim != 4:
+        raise ValueError(
+            "plot.filters: expected a Conv2D layer or a kernel (kh, kw, in, out). "
+            f"Received: shape {k.shape}"
+        )
+    n = min(k.shape[3], int(max_filters))
+    rows, cols = _grid_shape(n, ncols)
+    fig = _figure(figsize=(1.0 * cols + 0.6, 1.0 * rows + 0.3))
+    lim = float(np.abs(k[..., :n]).max()) or 1.0
+    im = None
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        if k.shape[2] == 3:
+            w = k[:, :, :, i]
+            ax.imshow((w - w.min()) / (np.ptp(w) or 1.0))
+        else:
+            im = ax.imshow(k[:, :, 0, i], cmap="bwr", vmin=-lim, vmax=lim)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    if im is not None:
+        fig.colorbar(im, ax=fig.axes, fraction=0.03, pad=0.02)
+    if save is not None:
+        fig.savefig(save, dpi=100)
+    return fig
+
+
+def _layer_index(model, layer) -> int:
+    layers = list(getattr(model, "layers", []))
+    if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
+        if not -len(layers) <= layer < len(layers):
+            raise ValueError(f"plot.feature_maps: layer index out of range for "
+                             f"{len(layers)} layers. Received: layer={layer}")
+        return int(layer) % len(layers)
+    for i, ly in enumerate(layers):
+        if ly is layer or (isinstance(layer, str) and ly.name == layer):
+            return i
+    raise ValueError(f"plot.feature_maps: no such layer in the model; known: "
+                     f"{[ly.name for ly in layers]}. Received: layer={layer!r}")
+
+
+def feature_maps(model, x, layer, max_maps: int = 32, ncols: int | None = None,
+                 save: str | None = None):
+    """Activations of one layer for one image, one panel per channel.
+
+    The model's layers run in inference mode, in order, up to and including ``layer``.
+
+    Args:
+        model: a ``Sequential`` (anything with ``.layers`` applied in order).
+        x: one image (h, w, c), or a batch of which the first image is used.
+        layer: the layer object, its name or its index in ``model.layers``.
+        max_maps: draw at most this many channels.
+
+    Example:
+        >>> fig = gn.plot.feature_maps(model, x_test[0], "conv2d")
+    """
+    from glassnet import backend
+    from glassnet.autograd import no_grad
+
+    a = np.asarray(backend.asnumpy(x))
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4:
+        raise ValueError(f"plot.feature_maps: x must be one image (h, w, c) or a batch "
+                         f"(n, h, w, c). Received: shape {np.shape(x)}")
+    stop = _layer_index(model, layer)
+    out = a[:1]
+    with no_grad():
+        for ly in model.layers[: stop + 1]:
+            out = ly(out, training=False)
+    fm = np.asarray(backend.asnumpy(getattr(out, "data", out)))[0]
+    if fm.ndim != 3:
+        raise ValueError(f"plot.feature_maps: layer '{model.layers[stop].name}' does not "
+                         f"output feature maps (h, w, channels). Received: output shape "
+                         f"{(1,) + fm.shape}")
+    n = min(fm.shape[-1], int(max_maps))
+    rows, cols = _grid_shape(n, ncols)
+    fig = _figure(figsize=(1.1 * cols, 1.1 * rows + 0.4))
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(fm[:, :, i], cmap="viridis")
+        ax.axis("off")
+    fig.suptitle(f"{model.layers[stop].name}: {n} of {fm.shape[-1]} maps "
+                 f"{fm.shape[0]}x{fm.shape[1]}", fontsize=9)
+    return _finish(fig, save)
+
+
+def misclassified(model, x, y, n: int = 16, ncols: int = 8, class_names=None,
+                  save: str | None = None):
+    """Grid of the first ``n`` images the model gets wrong, titled ``true→pred``.
+
+    Args:
+        model: a classifier with ``predict``; softmax outputs use argmax, a single sigmoid
+            output uses 0.5.
+        x: images (N, h, w[, c]); y: integer labels (N,) or one-hot (N, classes).
+        class_names: optional names indexed by class.
+
+    Example:
+        >>> fig = gn.plot.misclassified(model, x_test, y_test, n=16)
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        y = y.argmax(1)
+    y = y.reshape(-1)
+    if len(x) != len(y):
+        raise ValueError(f"plot.misclassified: x and y differ in length. "
+                         f"Received: {len(x)} images and {len(y)} labels")
+    p = np.asarray(model.predict(x, verbose=0))
+    pred = p.argmax(1) if p.ndim == 2 and p.shape[1] > 1 else (p.reshape(-1) > 0.5)
+    wrong = np.flatnonzero(pred.astype(np.int64) != y.astype(np.int64))[: int(n)]
+
+    def name(c):
+        return str(class_names[int(c)]) if class_names is not None else str(int(c))
+
+    if len(wrong) == 0:
+        fig = _figure(figsize=(3, 1))
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, f"no misclassified images among {len(x)}", ha="center",
+                va="center")
+        ax.axis("off")
+        return _finish(fig, save)
+    rows, cols = _grid_shape(len(wrong), min(ncols, len(wrong)))
+    fig = _figure(figsize=(1.2 * cols, 1.35 * rows))
+    for i, j in enumerate(wrong):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        img = x[j].reshape(x[j].shape[:2]) if x[j].ndim == 3 and x[j].shape[-1] == 1 else x[j]
+        if img.ndim == 1:  # flattened square images (MNIST's 784)
+            side = int(round(np.sqrt(img.size)))
+            img = img.reshape(side, side) if side * side == img.size else img[None]
+        ax.imshow(img, cmap="gray")
+        ax.axis("off")
+        ax.set_title(f"{name(y[j])}→{name(pred[j])}", fontsize=8, color="crimson")
+    return _finish(fig, save)
