@@ -12,7 +12,9 @@ from .embedding import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
+from .reshaping2d import *  # noqa: F401,F403
 
 __all__ = ["Layer", "LAYER_CLASSES", "get_layer_class", "register"]
-for _m in (augmentation, conv, core, embedding, normalization, pooling, recurrent):  # noqa: F405
+for _m in (augmentation, conv, core, embedding, normalization, pooling, recurrent,  # noqa: F405
+           reshaping2d):  # noqa: F405
     __all__ += list(getattr(_m, "__all__", []))
