@@ -1,9 +1,11 @@
 """Time series: forecast a noisy sine wave many steps ahead with an LSTM (autoregressive).
 
-The course: "for time series analysis … use a recurrent net". The network learns to predict
-the next value from a window of past values; the forecast feeds each prediction back in as
-the newest input (an autoregressive rollout) for ``--horizon`` steps, and is compared with
-the clean truth and with a naive "repeat the last value" forecast.
+The course: "for time series analysis … use a recurrent net". Keras-style: a ``Sequential``
+(LSTM → Dense(1)) learns with ``compile``/``fit`` to predict the next value from a window of
+past values; the forecast then feeds each prediction back in as the newest input (an
+autoregressive rollout) for ``--horizon`` steps, compared with the clean truth and with a
+naive "repeat the last value" forecast. The CLI recipe ``glassnet train sine`` is the same
+experiment with a held-out test stretch.
 
 Run: ``python examples/sine_forecast.py [--epochs 30] [--horizon 100]``
 """
@@ -17,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 import glassnet as gn
-from glassnet import functional as F
-from glassnet import initializers, optimizers
-from glassnet.layers import LSTM
+from glassnet.layers import LSTM, Dense
+from glassnet.models import Sequential
+from glassnet.recipes.sequences import rollout
 
 PERIOD = 25.0
 
@@ -28,29 +30,6 @@ def series(n: int, noise: float, rs) -> tuple[np.ndarray, np.ndarray]:
     t = np.arange(n)
     clean = np.sin(2 * np.pi * t / PERIOD)
     return clean + noise * rs.standard_normal(n), clean
-
-
-class Forecaster:
-    def __init__(self, units: int):
-        self.lstm = LSTM(units)
-        self.lstm.build((None, None, 1))
-        self.w = gn.Tensor(initializers.get("glorot_uniform")((units, 1)), requires_grad=True)
-        self.b = gn.Tensor(np.zeros(1, np.float32), requires_grad=True)
-        self.params = self.lstm.trainable_weights + [self.w, self.b]
-
-    def __call__(self, x):
-        return F.linear(self.lstm(x), self.w, self.b)
-
-    def rollout(self, history: np.ndarray, horizon: int, window: int) -> np.ndarray:
-        buf = list(history[-window:])
-        out = []
-        with gn.no_grad():
-            for _ in range(horizon):
-                x = np.asarray(buf[-window:], np.float32).reshape(1, window, 1)
-                y = float(self(x).data[0, 0])
-                out.append(y)
-                buf.append(y)
-        return np.array(out)
 
 
 def main(argv=None) -> dict:
@@ -71,21 +50,12 @@ def main(argv=None) -> dict:
     train = noisy[: a.n].astype(np.float32)
     idx = np.arange(a.n - a.window)[:, None] + np.arange(a.window + 1)
     xs, ys = train[idx[:, :-1]][..., None], train[idx[:, -1]][:, None]
-    model = Forecaster(a.units)
-    opt = optimizers.get({"class_name": "Adam", "config": {"learning_rate": 5e-3}})
-    losses = []
-    for _ in range(a.epochs):
-        order = rs.permutation(len(xs))
-        tot = 0.0
-        for i in range(0, len(order), a.batch):
-            j = order[i : i + a.batch]
-            opt.zero_grad(model.params)
-            loss = ((model(xs[j]) - ys[j]) ** 2).mean()
-            loss.backward()
-            opt.step(model.params)
-            tot += float(loss.data) * len(j)
-        losses.append(tot / len(order))
-    pred = model.rollout(train, a.horizon, a.window)
+
+    model = Sequential([LSTM(a.units, input_shape=(a.window, 1)), Dense(1)])
+    model.compile(optimizer=gn.optimizers.Adam(learning_rate=5e-3), loss="mse")
+    losses = model.fit(xs, ys, batch_size=a.batch, epochs=a.epochs, verbose=0).history["loss"]
+
+    pred = rollout(model, train, a.horizon, a.window)
     truth = clean[a.n : a.n + a.horizon]
     rmse = float(np.sqrt(np.mean((pred - truth) ** 2)))
     naive = float(np.sqrt(np.mean((train[-1] - truth) ** 2)))
@@ -93,12 +63,10 @@ def main(argv=None) -> dict:
            "naive_last_value_rmse": naive, "horizon": a.horizon}
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 3.5))
+    fig = Figure(figsize=(9, 3.5))
+    ax = fig.add_subplot()
     t_hist = np.arange(a.n - 3 * a.window, a.n)
     t_fut = np.arange(a.n, a.n + a.horizon)
     ax.plot(t_hist, train[t_hist], color="0.6", lw=1, label="noisy history")
@@ -110,7 +78,6 @@ def main(argv=None) -> dict:
     ax.set_title(f"Autoregressive forecast, {a.horizon} steps ahead")
     fig.tight_layout()
     fig.savefig(out / "sine_forecast.png", dpi=100)
-    plt.close(fig)
     res["figure"] = str(out / "sine_forecast.png")
     print(json.dumps(res))
     return res

@@ -309,3 +309,46 @@ def test_fused_lstm_float32_dtype_and_no_grad():
     yg = layer(gn.tensor(x.data, requires_grad=True))
     assert isinstance(yg._ctx, LSTMSeq) is False  # a slice of the fused kernel's output
     assert yg.requires_grad
+
+
+def _lstm_composed(x, h, c, w, u, b, ract, act):
+    """LSTM from tensor ops and the activations module (the reference for the fused kernel)."""
+    n = u.shape[0]
+    hs = []
+    for t in range(x.shape[1]):
+        z = x[:, t] @ w + h @ u + b
+        i, f = ract(z[:, :n]), ract(z[:, n : 2 * n])
+        g, o = act(z[:, 2 * n : 3 * n]), ract(z[:, 3 * n :])
+        c = f * c + i * g
+        h = o * act(c)
+        hs.append(h)
+    return gn.ops.stack(hs, axis=1)
+
+
+def test_hard_sigmoid_is_one_definition_in_fused_kernels():
+    from glassnet import activations
+
+    rng = np.random.default_rng(4)
+    # large inputs so that many gates sit in hard_sigmoid's saturated parts
+    x = rng.normal(scale=3.0, size=(3, 5, 4))
+    layer = LSTM(6, recurrent_activation="hard_sigmoid", return_sequences=True,
+                 bias_initializer="uniform", dtype="float64")
+    xt = gn.tensor(x, dtype="float64", requires_grad=True)
+    y = layer(xt)
+    gy = gn.tensor(rng.normal(size=y.shape), dtype="float64")
+    (y * gy).sum().backward()
+    ws = [gn.tensor(v.data, dtype="float64", requires_grad=True)
+          for v in (layer.kernel, layer.recurrent_kernel, layer.bias)]
+    xr = gn.tensor(x, dtype="float64", requires_grad=True)
+    zeros = gn.tensor(np.zeros((3, 6)), dtype="float64")
+    yr = _lstm_composed(xr, zeros, zeros, *ws, activations.hard_sigmoid, activations.tanh)
+    (yr * gy).sum().backward()
+    np.testing.assert_allclose(y.data, yr.data, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(xt.grad, xr.grad, rtol=1e-9, atol=1e-12)
+    for v, r in zip((layer.kernel, layer.recurrent_kernel, layer.bias), ws):
+        np.testing.assert_allclose(v.grad, r.grad, rtol=1e-9, atol=1e-12)
+    # Keras 3 / PyTorch slope 1/6: hard_sigmoid(1.5) = 0.75 (Keras 2's 0.2 slope gives 0.8)
+    assert float(activations.hard_sigmoid(gn.tensor(1.5)).data) == pytest.approx(0.75)
+    rnn = SimpleRNN(4, activation="hard_sigmoid", use_bias=False, kernel_initializer="ones",
+                    recurrent_initializer="zeros")
+    np.testing.assert_allclose(rnn(np.full((1, 1, 1), 1.5)).data, 0.75, rtol=1e-6)

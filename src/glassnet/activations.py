@@ -193,9 +193,13 @@ def sigmoid(x, c: float = 1.0) -> Tensor:
 logistic = sigmoid
 
 
+# One definition for the composed op and the fused recurrent kernels (layers/recurrent.py).
+HARD_SIGMOID_SLOPE = 1.0 / 6.0
+
+
 def hard_sigmoid(x) -> Tensor:
     """Piecewise-linear sigmoid clip(x/6 + 1/2, 0, 1) (Keras 3 and PyTorch)."""
-    return ops.clip(_t(x) * (1.0 / 6.0) + 0.5, 0.0, 1.0)
+    return ops.clip(_t(x) * HARD_SIGMOID_SLOPE + 0.5, 0.0, 1.0)
 
 
 def tanh(x) -> Tensor:

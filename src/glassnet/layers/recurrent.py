@@ -49,7 +49,7 @@ def _linear_(a, xp):
 
 
 def _hard_sigmoid_(a, xp):
-    a *= 0.2
+    a *= activations.HARD_SIGMOID_SLOPE
     a += 0.5
     return xp.clip(a, 0.0, 1.0, out=a)
 
@@ -60,7 +60,8 @@ _FUSED = {
     "tanh": (_tanh_, lambda y: 1.0 - y * y),
     "relu": (_relu_, lambda y: (y > 0).astype(y.dtype)),
     "linear": (_linear_, lambda y: np.ones_like(y)),
-    "hard_sigmoid": (_hard_sigmoid_, lambda y: ((y > 0) & (y < 1)).astype(y.dtype) * 0.2),
+    "hard_sigmoid": (_hard_sigmoid_, lambda y: ((y > 0) & (y < 1)).astype(y.dtype)
+                     * activations.HARD_SIGMOID_SLOPE),
 }
 
 
