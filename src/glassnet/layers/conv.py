@@ -121,18 +121,29 @@ def _im2col(a, kh, kw, sh, sw, dh, dw, oh, ow):
     return xp.ascontiguousarray(view).reshape(n * oh * ow, kh * kw * c)
 
 
-def _col2im_add(buf, gcol6, sh, sw, dh, dw) -> None:
-    """Add window gradients (N, oh, ow, kh, kw, C) back into ``buf`` (N, Hp, Wp, C) in place.
+def _col2im_gemm(buf, a2d, wk, oh: int, ow: int, sh, sw, dh, dw) -> None:
+    """``buf`` (N, Hp, Wp, C) += col2im(a2d @ wk2d.T), one kernel offset at a time, in place.
 
-    Loops only over the kh*kw kernel offsets; each adds one strided slice (vectorized).
+    ``a2d`` is (N*oh*ow, K) and ``wk`` (kh, kw, C, K). For each of the kh*kw offsets one GEMM
+    ``a2d @ wk[i, j].T`` gives that offset's (N, oh, ow, C) contribution contiguously, which
+    is added to one strided slice of ``buf``. Adding from the (N, oh, ow, kh, kw, C) column
+    matrix instead would read with a stride on every C-row: measured 3-5x slower.
     """
-    _, oh, ow, kh, kw, _ = gcol6.shape
+    xp = backend.get_array_module(buf)
+    n, c = buf.shape[0], buf.shape[3]
+    kh, kw = wk.shape[0], wk.shape[1]
+    tmp = xp.empty((a2d.shape[0], c), dtype=buf.dtype)
     for i in range(kh):
         r0 = i * dh
         for j in range(kw):
             c0 = j * dw
+            xp.matmul(a2d, wk[i, j].T, out=tmp)
             buf[:, r0:r0 + (oh - 1) * sh + 1:sh, c0:c0 + (ow - 1) * sw + 1:sw, :] += \
-                gcol6[:, :, :, i, j, :]
+                tmp.reshape(n, oh, ow, c)
+
+
+def _result_dtype(a, b):
+    return a.dtype if a.dtype == b.dtype else (a.ravel()[:1] * b.ravel()[:1]).dtype
 
 
 def _add_bias(y, b):
@@ -200,17 +211,15 @@ class Conv2DKernel(Function):
         if self.has_b and need[2]:
             gb = gy2d.sum(axis=0)
         if need[0]:
-            n = self.x_shape[0]
             oh, ow = self.out_hw
-            gcol = gy2d @ w.reshape(kh * kw * c, f).T
             sh, sw = self.strides
             (pt, _), (pl, _) = self.pads
             h, wd = self.x_shape[1], self.x_shape[2]
             if kh == kw == 1 and sh == sw == 1 and self.padded_shape == self.x_shape:
-                gx = gcol.reshape(self.x_shape)
+                gx = (gy2d @ w.reshape(c, f).T).reshape(self.x_shape)
             else:
-                buf = xp.zeros(self.padded_shape, dtype=gcol.dtype)
-                _col2im_add(buf, gcol.reshape(n, oh, ow, kh, kw, c), sh, sw, *self.dilation)
+                buf = xp.zeros(self.padded_shape, dtype=_result_dtype(gy2d, w))
+                _col2im_gemm(buf, gy2d, w, oh, ow, sh, sw, *self.dilation)
                 gx = buf if buf.shape == self.x_shape else buf[:, pt:pt + h, pl:pl + wd]
         return (gx, gw, gb) if self.has_b else (gx, gw)
 
@@ -253,10 +262,9 @@ class Conv2DTransposeKernel(Function):
             )
         n, h, wd, _ = x.shape
         self.x, self.w, self.has_b = x, w, b is not None
-        gcol = x.reshape(-1, cin) @ w.reshape(kh * kw * cout, cin).T
         self.full = self._full_shape(n, h, wd, kh, kw, cout)
-        buf = xp.zeros(self.full, dtype=gcol.dtype)
-        _col2im_add(buf, gcol.reshape(n, h, wd, kh, kw, cout), *self.strides, *self.dilation)
+        buf = xp.zeros(self.full, dtype=_result_dtype(x, w))
+        _col2im_gemm(buf, x.reshape(-1, cin), w, h, wd, *self.strides, *self.dilation)
         oh, ow = self.out_hw
         th, tw = self.crop
         y = buf if buf.shape[1:3] == (oh, ow) else buf[:, th:th + oh, tw:tw + ow]

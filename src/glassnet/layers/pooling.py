@@ -4,8 +4,8 @@ One fused kernel, :class:`Pool2DKernel`, does max and average pooling. It loops 
 the ``ph*pw`` offsets inside a window; each step touches one strided slice of the whole
 batch (for strides equal to the pool size these slices are exactly the reshape
 ``(N, OH, ph, OW, pw, C)[:, :, i, :, j]``, so no window buffer is ever copied). Max pooling
-remembers which offset won; ties go to the first element of the window in row-major order,
-as in PyTorch, so the gradient flows to exactly one input per window. 'same' padding follows
+finds in backward which offset won; ties go to the first element of the window in row-major
+order, as in PyTorch, so the gradient flows to exactly one input per window. 'same' padding follows
 Keras: padded positions never win a max and are not counted in an average.
 """
 
@@ -75,17 +75,14 @@ class Pool2DKernel(Function):
             )
         self.out_hw = (oh, ow)
         sl = list(self._slices(oh, ow))
-        y = x[sl[0]].copy()
         if self.mode == "max":
-            # index of the winning offset, first one on ties (strict >), as PyTorch does
-            idx = xp.zeros(y.shape, dtype=np.uint8 if len(sl) < 256 else np.int32)
-            for k, s in enumerate(sl[1:], start=1):
-                v = x[s]
-                m = v > y
-                xp.copyto(y, v, where=m)
-                xp.copyto(idx, k, where=m)
-            self.idx = idx
+            # pairwise maxima of strided slices; which element won is settled in backward
+            y = xp.maximum(x[sl[0]], x[sl[1]]) if len(sl) > 1 else x[sl[0]].copy()
+            for s in sl[2:]:
+                xp.maximum(y, x[s], out=y)
+            self.x, self.y = x, y
             return y
+        y = x[sl[0]].copy()
         for s in sl[1:]:
             y += x[s]
         if padded:  # Keras 'same' average: divide by the number of real cells in the window
@@ -109,12 +106,21 @@ class Pool2DKernel(Function):
         alloc = xp.empty if disjoint and self._covers() else xp.zeros
         gx = alloc(self.padded_shape, dtype=gy.dtype)
         if self.mode == "max":
-            idx = self.idx
+            # the first maximum of each window in row-major order takes the gradient (PyTorch)
+            x, y = self.x, self.y
+            free = None
             for k, s in enumerate(sl):
-                if disjoint:
-                    xp.multiply(gy, idx == k, out=gx[s])
+                hit = x[s] == y
+                if free is None:
+                    free = ~hit
                 else:
-                    gx[s] += gy * (idx == k)
+                    hit &= free
+                    if k < len(sl) - 1:
+                        free &= ~hit
+                if disjoint:
+                    xp.multiply(gy, hit, out=gx[s])
+                else:
+                    gx[s] += gy * hit
         else:
             g = gy * self.scale
             for s in sl:
