@@ -120,17 +120,19 @@ def test_seed_004_tutorial_runs_with_glassnet_imports(datasets_dir, monkeypatch,
     import glassnet as gn
 
     monkeypatch.chdir(datasets_dir / "churn")
-    src = to_glassnet(SEED_004).replace("epochs = 50", "epochs = 2")
+    src = to_glassnet(SEED_004).replace("epochs = 50", "epochs = 5")
     gn.set_seed(0)
+    np.random.seed(0)  # the tutorial's train_test_split draws from NumPy's global generator
     scope = {}
     exec(compile(src, "seed_004_churn.py", "exec"), scope)  # noqa: S102 - our own fixed text
     cm = scope["cm"]
     assert cm.shape == (2, 2) and cm.sum() == 2000
     acc = np.trace(cm) / cm.sum()
-    assert acc > 0.79  # 2 epochs; the full 50-epoch run is examples/churn.py
+    majority = (scope["y_test"] == 0).mean()
+    assert acc > majority + 0.01  # learned more than "nobody leaves" in 5 of the 50 epochs
     assert scope["y_pred"].shape == (2000, 1) and scope["y_pred"].dtype == bool
     assert scope["new_prediction"].shape == (1, 1)
-    assert str(cm[0, 0]) in capsys.readouterr().out
+    assert str(cm[0, 0]) in capsys.readouterr().out  # print (cm)
     assert [ly.units for ly in scope["classifier"].layers] == [6, 6, 1]
 
 

@@ -43,7 +43,11 @@ class Callback:
 
 
 class CallbackList(Callback):
-    """Dispatches every hook to a list of callbacks, in order."""
+    """Dispatches every hook to a list of callbacks, in order.
+
+    ``hook(name)`` returns a dispatcher over only the callbacks that override that hook, or
+    None when none does, so the training loop can skip per-batch dispatch entirely.
+    """
 
     def __init__(self, callbacks=None, model=None, params=None):
         super().__init__()
@@ -63,16 +67,31 @@ class CallbackList(Callback):
         for c in self.callbacks:
             c.set_params(params)
 
+    def hook(self, name: str):
+        """Dispatcher for hook ``name`` over the callbacks that implement it, or None."""
+        base = getattr(Callback, name)
+        fns = [getattr(c, name) for c in self.callbacks
+               if getattr(getattr(c, name), "__func__", None) is not base]
+        if not fns:
+            return None
+        if len(fns) == 1:
+            return fns[0]
+
+        def dispatch(*a, **k):
+            for f in fns:
+                f(*a, **k)
+
+        return dispatch
+
     def __getattribute__(self, name):
         if name.startswith("on_"):
-            cbs = object.__getattribute__(self, "callbacks")
-
-            def call(*a, **k):
-                for c in cbs:
-                    getattr(c, name)(*a, **k)
-
-            return call
+            fn = object.__getattribute__(self, "hook")(name)
+            return fn if fn is not None else _noop
         return object.__getattribute__(self, name)
+
+
+def _noop(*a, **k):
+    return None
 
 
 class History(Callback):

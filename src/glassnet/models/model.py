@@ -37,7 +37,31 @@ class Model(Layer, training.TrainingMixin):
         return self._sublayers()
 
     def summary(self, print_fn=print) -> None:
+        """Print a Keras-style table: layer (type), output shape, parameter count."""
         training.print_summary(self, print_fn)
+
+    def to(self, device: str) -> Model:
+        """Move the weights, their gradients and the optimizer's state to ``'cpu'``/``'gpu'``.
+
+        Batches are moved to the model's device by ``fit``/``evaluate``/``predict``; outputs
+        of ``predict`` are always NumPy arrays. ``'gpu'`` needs CuPy and a CUDA device.
+
+        Example:
+            >>> model.to("gpu"); model.fit(x, y)   # doctest: +SKIP
+        """
+        if device not in ("cpu", "gpu", "cuda"):
+            raise ValueError(f"Model.to: device must be 'cpu' or 'gpu'. Received: {device!r}")
+        device = "gpu" if device == "cuda" else device
+        if device == "gpu" and not backend.gpu_available():
+            # checked before anything moves, so a failed call leaves the model usable
+            raise RuntimeError("Model.to('gpu') needs CuPy and a CUDA GPU, and CuPy is not "
+                               "installed or sees no device; install it with "
+                               "`pip install cupy-cuda12x`. Received: device='gpu'")
+        Layer.to(self, device)
+        if self.optimizer is not None:
+            self.optimizer.to(device)
+        self._device = device
+        return self
 
 
 class Sequential(Model):
@@ -74,7 +98,7 @@ class Sequential(Model):
         self._layers.append(layer)
         self._reset_compiled_cache()
         shape = self.input_shape
-        if shape is not None and not self.built:
+        if shape is not None and not layer.built:
             self._build_from(shape)
 
     def pop(self) -> Layer:
@@ -99,6 +123,8 @@ class Sequential(Model):
         with no_grad():
             x = Tensor._make(np.zeros((1, *shape[1:]), dtype=backend.floatx()))
             self.call(x)
+        self.input_shape_built = tuple(shape)
+        self.built = True
 
     def call(self, x, training: bool = False):
         for ly in self._layers:

@@ -6,10 +6,12 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
+from ..layers.base import Layer
 from ..tensor import Tensor
 
 
 def _to_array(x, name: str, allow_int=False):
+    """Validate and convert one input (array, list, DataFrame/Series, Tensor) for the loop."""
     if x is None:
         return None
     if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
@@ -17,26 +19,52 @@ def _to_array(x, name: str, allow_int=False):
     if isinstance(x, Tensor):
         x = x.data
     a = x if backend.is_gpu_array(x) else np.asarray(x)
-    if a.dtype.kind not in "biuf":
+    kind = a.dtype.kind
+    if kind not in "biuf":
         raise TypeError(f"{name} must be numeric. Received: array of dtype {a.dtype}")
-    if a.dtype.kind == "f" and not np.all(np.isfinite(backend.asnumpy(a))):
-        raise ValueError(f"{name} contains NaN or Inf values")
-    if a.dtype.kind in "biu" and not allow_int:
-        a = a.astype(backend.floatx())
-    elif a.dtype.kind == "f" and a.dtype != backend.floatx():
+    if kind == "f":
+        xp = backend.get_array_module(a)
+        # one reduction first: a finite sum means every element is finite (the common case)
+        if a.size and not (xp.isfinite(a.sum()) or xp.isfinite(a).all()):
+            raise ValueError(f"{name} contains NaN or Inf values")
+        if a.dtype != backend.floatx():
+            a = a.astype(backend.floatx())
+    elif not allow_int:
         a = a.astype(backend.floatx())
     return a
 
 
 def _check_xy(x, y, sw=None):
-    if len(x) == 0:
-        raise ValueError("x is empty: nothing to train on")
-    if y is not None and len(x) != len(y):
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"x is empty: nothing to train on. Received: x shape {x.shape}")
+    if y is not None and (y.ndim == 0 or len(x) != len(y)):
         raise ValueError(f"x and y must have the same number of samples. "
-                         f"Received: x has {len(x)}, y has {len(y)}")
+                         f"Received: x has {len(x)}, y has shape {y.shape}")
     if sw is not None and len(sw) != len(x):
         raise ValueError(f"sample_weight must have one entry per sample ({len(x)}). "
                          f"Received: {len(sw)}")
+
+
+def _class_weights(y, class_weight: dict):
+    """Per-sample weights from ``{class: weight}`` (labels as ints, one-hot or one column)."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict {{class: weight}}. "
+                        f"Received: {type(class_weight).__name__}")
+    yi = backend.asnumpy(y).reshape(len(y), -1)
+    cls = yi.argmax(1) if yi.shape[1] > 1 else np.rint(yi[:, 0]).astype(np.int64)
+    table = np.ones(max(int(cls.max()) + 1, *(int(k) + 1 for k in class_weight)), np.float64)
+    for k, v in class_weight.items():
+        table[int(k)] = float(v)
+    return table[cls].astype(backend.floatx())
+
+
+def _positive_batch(batch_size, what: str) -> int:
+    if batch_size is None:
+        return 32
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+            or batch_size <= 0):
+        raise ValueError(f"{what}: batch_size must be a positive int. Received: {batch_size!r}")
+    return int(batch_size)
 
 
 class TrainingMixin:
@@ -49,13 +77,21 @@ class TrainingMixin:
         self.stop_training = False
         self._compile_config = None
         self._params_cache = None
+        self._loss_layers = None
+        self._device = "cpu"
 
     def _reset_compiled_cache(self):
         self._params_cache = None
+        self._loss_layers = None
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 **kwargs) -> None:
-        """Choose optimizer, loss and metrics (names or objects)."""
+        """Choose optimizer, loss and metrics (names, config dicts or objects).
+
+        Example:
+            >>> model.compile(optimizer="adam", loss="binary_crossentropy",
+            ...               metrics=["accuracy"])
+        """
         from .. import losses, optimizers
         from .. import metrics as M
 
@@ -64,6 +100,8 @@ class TrainingMixin:
         if loss is None:
             raise ValueError("compile: a loss is required. Received: loss=None")
         self.optimizer = optimizers.get(optimizer)
+        if self._device != "cpu":
+            self.optimizer.to(self._device)
         self.loss = losses.get(loss)
         metrics = list(metrics or [])
         self.compiled_metrics = [M.get(m) for m in metrics]
@@ -71,7 +109,7 @@ class TrainingMixin:
                                 "loss": losses.serialize(self.loss),
                                 "metrics": [m if isinstance(m, str) else M.serialize(obj)
                                             for m, obj in zip(metrics, self.compiled_metrics)]}
-        self._params_cache = None
+        self._reset_compiled_cache()
 
     def _require_compiled(self, what):
         if self.optimizer is None or self.loss is None:
@@ -81,23 +119,56 @@ class TrainingMixin:
     def _ensure_built(self, x):
         if not self.built:
             with no_grad():
-                self(Tensor._make(x[:1]))
+                self(Tensor._make(self._on_device(x[:1])))
+
+    def _on_device(self, a):
+        return a if a is None or self._device == "cpu" else backend.to_device(a, self._device)
 
     def _params(self):
         if self._params_cache is None:
             self._params_cache = [w for w in self.trainable_weights if w.requires_grad]
         return self._params_cache
 
+    def _penalty_layers(self) -> list:
+        """(layer, own_only) for every layer that may add a penalty, found once per compile.
+
+        Walking the layer tree for penalties every step costs more than a small model's
+        forward pass. A layer that overrides ``losses`` is asked as a whole (own_only False)
+        and its sublayers are not visited again.
+        """
+        if self._loss_layers is None:
+            found, stack = [], [self]
+            while stack:
+                ly = stack.pop()
+                if type(ly).losses is not Layer.losses and ly is not self:
+                    found.append((ly, False))
+                    continue
+                found.append((ly, True))
+                stack.extend(ly._sublayers())
+            self._loss_layers = found
+        return self._loss_layers
+
     def _loss_value(self, y, out, sw):
         loss = self.loss(y, out, sample_weight=sw)
-        extra = self.losses
-        for e in extra:
-            loss = loss + e
+        for ly, own_only in self._penalty_layers():
+            if not own_only:
+                extra = ly.losses
+            elif ly._regularized or ly._activity_losses:
+                extra = [reg(w) for w, reg in ly._regularized if w.requires_grad]
+                extra += ly._activity_losses
+            else:
+                continue
+            for e in extra:
+                loss = loss + e
         return loss
+
+    def _forward(self, x, training):
+        # built models skip Layer.__call__'s checks; every sublayer still runs its own
+        return self.call(Tensor._make(x), training=training)
 
     # ------------------------------------------------------------------ one step
     def _train_step(self, x, y, sw=None):
-        out = self(Tensor._make(x), training=True)
+        out = self._forward(x, True)
         loss = self._loss_value(y, out, sw)
         loss.backward()
         params = self._params()
@@ -105,105 +176,158 @@ class TrainingMixin:
         self.optimizer.zero_grad(params)
         return loss, out
 
-    def train_on_batch(self, x, y, sample_weight=None, return_dict=False):
-        """One gradient step on one batch; returns the loss (and metrics)."""
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on one batch; returns the loss (and metrics) of that batch.
+
+        Example:
+            >>> loss = model.train_on_batch(x[:32], y[:32])
+        """
         self._require_compiled("train_on_batch")
         x = _to_array(x, "x")
         y = _to_array(y, "y", allow_int=True)
-        _check_xy(x, y, sample_weight)
+        sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
+        _check_xy(x, y, sw)
+        if class_weight is not None:
+            cw = _class_weights(y, class_weight)
+            sw = cw if sw is None else sw * cw
         self._ensure_built(x)
-        loss, out = self._train_step(x, y, sample_weight)
-        logs = {"loss": float(loss.item())}
+        loss, out = self._train_step(self._on_device(x), self._on_device(y), self._on_device(sw))
+        logs = {"loss": float(loss.data)}
         if self.compiled_metrics:
+            o = backend.asnumpy(out.data)
             for m in self.compiled_metrics:
                 m.reset_state()
-                m.update_state(y, backend.asnumpy(out.data))
+                m.update_state(y, o)
                 logs[m.name] = float(m.result())
         return logs if return_dict else (logs["loss"] if len(logs) == 1 else list(logs.values()))
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        """Loss (and metrics) on one batch, without updating weights."""
         r = self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight,
                           return_dict=True)
         return r if return_dict else (r["loss"] if len(r) == 1 else list(r.values()))
 
     def predict_on_batch(self, x):
+        """Outputs for one batch as a NumPy array."""
         return self.predict(x, batch_size=len(x), verbose=0)
 
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None):
-        """Train for ``epochs`` epochs; returns a ``History`` (``.history`` dict)."""
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for ``epochs`` epochs (Keras semantics); returns a ``History``.
+
+        Args:
+            x, y: arrays, lists, pandas DataFrame/Series; int/bool inputs are accepted.
+            batch_size: samples per gradient step (default 32).
+            epochs: index of the last epoch (training runs ``initial_epoch .. epochs-1``).
+            verbose: 0 silent, 1 progress bar, 2 one line per epoch ("auto" = 1).
+            callbacks: list of ``glassnet.callbacks.Callback``.
+            validation_split: fraction of the data, taken from the end before shuffling.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``.
+            shuffle: reshuffle the training samples every epoch (from ``gn.set_seed``).
+            class_weight: ``{class: weight}`` multiplying each sample's loss.
+            sample_weight: one weight per sample; the batch loss is ``Σ wᵢ lᵢ / batch``.
+
+        Example:
+            >>> h = model.fit(x, y, batch_size=10, epochs=50, validation_split=0.1)
+            >>> h.history["val_loss"][-1]
+        """
         from ..callbacks import CallbackList, History, ProgbarLogger
-        from ..metrics import Mean
 
         self._require_compiled("fit")
-        batch_size = 32 if batch_size is None else batch_size
-        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise ValueError(f"fit: batch_size must be a positive int. Received: {batch_size!r}")
-        if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        batch_size = _positive_batch(batch_size, "fit")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
             raise ValueError(f"fit: epochs must be a non-negative int. Received: {epochs!r}")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"fit: validation_split must be in [0, 1). "
                              f"Received: {validation_split}")
+        if verbose not in ("auto", 0, 1, 2):
+            raise ValueError(f"fit: verbose must be 'auto', 0, 1 or 2. Received: {verbose!r}")
         x = _to_array(x, "x")
         y = _to_array(y, "y", allow_int=True)
-        sw = None if sample_weight is None else np.asarray(sample_weight, backend.floatx())
+        sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
         _check_xy(x, y, sw)
         if class_weight is not None:
-            yi = np.asarray(y).reshape(len(y), -1)
-            cls = yi.argmax(1) if yi.shape[1] > 1 else yi[:, 0].astype(np.int64)
-            cw = np.array([class_weight.get(int(c), 1.0) for c in cls], backend.floatx())
+            cw = _class_weights(y, class_weight)
             sw = cw if sw is None else sw * cw
         if validation_data is None and validation_split > 0:
             k = int(len(x) * (1 - validation_split))
-            validation_data = (x[k:], y[k:])
+            if k == 0 or k == len(x):
+                raise ValueError(f"fit: validation_split={validation_split} leaves an empty "
+                                 f"training or validation set. Received: {len(x)} samples")
+            validation_data = (x[k:], y[k:], None if sw is None else sw[k:])
             x, y = x[:k], y[:k]
             sw = None if sw is None else sw[:k]
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2,
+                                                                                           3):
+                raise ValueError("fit: validation_data must be (x_val, y_val) or "
+                                 "(x_val, y_val, sample_weight_val)")
+            vx, vy = validation_data[0], validation_data[1]
+            vsw = validation_data[2] if len(validation_data) == 3 else None
         self._ensure_built(x)
         n = len(x)
         steps = -(-n // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
         verbose = 1 if verbose == "auto" else int(verbose)
         history = History()
-        cbs = [history] + list(callbacks or [])
+        # Keras's order: the user's callbacks, then History and the progress bar, so both
+        # see what the others added to the logs (e.g. LearningRateScheduler's learning_rate)
+        cbs = list(callbacks or []) + [history]
         if verbose:
             cbs.append(ProgbarLogger(verbose))
         cb = CallbackList(cbs, model=self, params={"epochs": epochs, "steps": steps,
                                                    "verbose": verbose})
+        # batch hooks are dispatched only when some callback overrides them (the common
+        # case has none: History and EarlyStopping work per epoch)
+        batch_begin = cb.hook("on_train_batch_begin")
+        batch_end = cb.hook("on_train_batch_end")
+        metrics = self.compiled_metrics
+        on_gpu = self._device != "cpu"
         self.stop_training = False
-        loss_mean = Mean(name="loss")
         cb.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch)
-            order = backend.rng().permutation(n) if shuffle else np.arange(n)
-            loss_mean.reset_state()
-            for m in self.compiled_metrics:
+            order = backend.rng().permutation(n) if shuffle else None
+            loss_sum, seen = 0.0, 0
+            for m in metrics:
                 m.reset_state()
             for step in range(steps):
-                idx = order[(step * batch_size) % n:(step * batch_size) % n + batch_size]
-                if shuffle or steps_per_epoch is not None:
+                lo = (step * batch_size) % n
+                if order is not None:
+                    idx = order[lo:lo + batch_size]
                     xb, yb = x[idx], y[idx]
+                    swb = None if sw is None else sw[idx]
+                else:  # contiguous slices are views: no copy
+                    xb, yb = x[lo:lo + batch_size], y[lo:lo + batch_size]
+                    swb = None if sw is None else sw[lo:lo + batch_size]
+                if batch_begin:
+                    batch_begin(step)
+                if on_gpu:
+                    loss, out = self._train_step(self._on_device(xb), self._on_device(yb),
+                                                 self._on_device(swb))
                 else:
-                    xb, yb = x[idx[0]:idx[-1] + 1], y[idx[0]:idx[-1] + 1]
-                swb = None if sw is None else sw[idx]
-                cb.on_train_batch_begin(step)
-                loss, out = self._train_step(xb, yb, swb)
+                    loss, out = self._train_step(xb, yb, swb)
                 lv = float(loss.data)
-                loss_mean.update_state(lv, sample_weight=len(xb))
-                if self.compiled_metrics:
+                nb = len(xb)
+                loss_sum += lv * nb
+                seen += nb
+                if metrics:
                     o = backend.asnumpy(out.data)
-                    for m in self.compiled_metrics:
+                    for m in metrics:
                         m.update_state(yb, o)
-                cb.on_train_batch_end(step, {"loss": lv})
+                if batch_end:
+                    batch_end(step, {"loss": lv})
                 if self.stop_training:
                     break
-            logs = {"loss": float(loss_mean.result())}
-            for m in self.compiled_metrics:
+            logs = {"loss": loss_sum / max(seen, 1)}
+            for m in metrics:
                 logs[m.name] = float(m.result())
-            if validation_data is not None:
-                vx, vy = validation_data[0], validation_data[1]
-                val = self.evaluate(vx, vy, batch_size=max(batch_size, 256), verbose=0,
-                                    return_dict=True)
+            if validation_data is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                val = self.evaluate(vx, vy, sample_weight=vsw,
+                                    batch_size=validation_batch_size or max(batch_size, 256),
+                                    verbose=0, return_dict=True)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             cb.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -214,29 +338,35 @@ class TrainingMixin:
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  return_dict=False):
-        """Loss and metrics on ``(x, y)``, in batches, without recording a graph."""
-        from ..metrics import Mean
+        """Loss and metrics on ``(x, y)``, in batches, without recording a graph.
 
+        Returns the loss, a list ``[loss, *metrics]``, or with ``return_dict=True`` a dict
+        keyed like ``History`` (``{"loss": ..., "accuracy": ...}``).
+
+        Example:
+            >>> model.evaluate(x_test, y_test, return_dict=True)["accuracy"]
+        """
         self._require_compiled("evaluate")
         x = _to_array(x, "x")
         y = _to_array(y, "y", allow_int=True)
-        _check_xy(x, y, sample_weight)
+        sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
+        _check_xy(x, y, sw)
         self._ensure_built(x)
-        bs = batch_size or 32
-        lm = Mean(name="loss")
+        bs = _positive_batch(batch_size, "evaluate")
+        loss_sum = 0.0
         for m in self.compiled_metrics:
             m.reset_state()
         with no_grad():
             for i in range(0, len(x), bs):
                 xb, yb = x[i:i + bs], y[i:i + bs]
-                swb = None if sample_weight is None else np.asarray(sample_weight)[i:i + bs]
-                out = self(Tensor._make(xb), training=False)
-                lv = float(self._loss_value(yb, out, swb).data)
-                lm.update_state(lv, sample_weight=len(xb))
-                o = backend.asnumpy(out.data)
-                for m in self.compiled_metrics:
-                    m.update_state(yb, o)
-        res = {"loss": float(lm.result())}
+                swb = None if sw is None else self._on_device(sw[i:i + bs])
+                out = self._forward(self._on_device(xb), False)
+                loss_sum += float(self._loss_value(self._on_device(yb), out, swb).data) * len(xb)
+                if self.compiled_metrics:
+                    o = backend.asnumpy(out.data)
+                    for m in self.compiled_metrics:
+                        m.update_state(yb, o)
+        res = {"loss": loss_sum / len(x)}
         for m in self.compiled_metrics:
             res[m.name] = float(m.result())
         if return_dict:
@@ -244,16 +374,22 @@ class TrainingMixin:
         return res["loss"] if len(res) == 1 else list(res.values())
 
     def predict(self, x, batch_size=None, verbose="auto"):
-        """Outputs for ``x`` as a NumPy array, in batches, in inference mode."""
+        """Outputs for ``x`` as a NumPy array, in batches, in inference mode.
+
+        Example:
+            >>> probs = model.predict(x_test)          # (n, units of the last layer)
+        """
         x = _to_array(x, "x")
-        if len(x) == 0:
-            raise ValueError("predict: x is empty")
-        bs = batch_size or 32
+        if x.ndim == 0 or len(x) == 0:
+            raise ValueError(f"predict: x is empty. Received: x shape {x.shape}")
+        self._ensure_built(x)
+        bs = _positive_batch(batch_size, "predict")
         outs = []
         with no_grad():
             for i in range(0, len(x), bs):
-                outs.append(backend.asnumpy(self(Tensor._make(x[i:i + bs])).data))
-        return np.concatenate(outs)
+                outs.append(backend.asnumpy(self._forward(self._on_device(x[i:i + bs]),
+                                                          False).data))
+        return outs[0] if len(outs) == 1 else np.concatenate(outs)
 
     def check_gradients(self, x, y, eps=1e-6, atol=1e-5, rtol=1e-3, n_directions=4):
         """Float64 numeric check of every trainable weight through the real loss.

@@ -1,0 +1,375 @@
+"""The Keras training API around fit: callbacks, weights, inputs, summary, devices, bad input."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import backend
+from glassnet.callbacks import (
+    Callback,
+    CSVLogger,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
+from glassnet.layers import Dense, Dropout
+from glassnet.models import Sequential, load_model
+from glassnet.models.saving import ModelFileError
+
+
+def _data(n=64, seed=0):
+    r = np.random.default_rng(seed)
+    x = r.standard_normal((n, 4)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.float32)
+    return x, y
+
+
+def _binary(optimizer="adam"):
+    m = Sequential([Dense(5, activation="tanh", input_dim=4), Dense(1, activation="sigmoid")])
+    m.compile(optimizer=optimizer, loss="binary_crossentropy", metrics=["accuracy"])
+    return m
+
+
+def _bce(p, y):
+    p = np.clip(p.astype(np.float64), 1e-7, 1 - 1e-7)
+    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+# ------------------------------------------------------------------ callbacks
+def test_model_checkpoint_filename_fields_best_only_and_weights_only(tmp_path):
+    x, y = _data()
+    m = _binary()
+    pattern = str(tmp_path / "m-{epoch:02d}-{val_loss:.3f}.glassnet")
+    h = m.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0,
+              callbacks=[ModelCheckpoint(pattern)])
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [f"m-{e + 1:02d}-{v:.3f}.glassnet"
+                     for e, v in enumerate(h.history["val_loss"])]
+    last = load_model(tmp_path / names[-1])
+    np.testing.assert_array_equal(last.predict(x, verbose=0), m.predict(x, verbose=0))
+
+    # save_best_only: a file only for epochs that improved the monitored value
+    best_dir = tmp_path / "best"
+    best_dir.mkdir()
+    seen = []
+    spy = LambdaCallback(on_epoch_end=lambda e, logs: seen.append(logs["loss"]))
+    m.fit(x, y, epochs=6, batch_size=16, verbose=0,
+          callbacks=[spy, ModelCheckpoint(str(best_dir / "e{epoch}.glassnet"), monitor="loss",
+                                          save_best_only=True)])
+    improved = [i + 1 for i, v in enumerate(seen) if v < min(seen[:i], default=math.inf)]
+    assert sorted(int(p.stem[1:]) for p in best_dir.iterdir()) == improved
+
+    # save_weights_only: loadable into the same architecture, not as a model
+    wpath = tmp_path / "w.glassnet"
+    m.fit(x, y, epochs=1, verbose=0,
+          callbacks=[ModelCheckpoint(str(wpath), save_weights_only=True, monitor="loss")])
+    with pytest.raises(ModelFileError, match="weights only"):
+        load_model(wpath)
+    other = _binary()
+    other.load_weights(wpath)
+    for a, b in zip(other.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_csv_logger_writes_one_row_per_epoch(tmp_path):
+    x, y = _data()
+    path = tmp_path / "log.csv"
+    h = _binary().fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0,
+                      callbacks=[CSVLogger(str(path))])
+    rows = list(csv.DictReader(path.open()))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
+    for key in ("loss", "val_accuracy"):
+        np.testing.assert_allclose([float(r[key]) for r in rows], h.history[key], rtol=1e-12)
+
+
+def test_reduce_lr_on_plateau_drops_after_patience():
+    x, y = _data()
+    m = _binary(optimizer=gn.optimizers.SGD(learning_rate=0.5))
+    lrs = []
+
+    class Watch(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            lrs.append(self.model.optimizer.learning_rate)
+
+    # min_delta=1: only epoch 0 improves (on +inf), as in Keras; with patience 2 the rate
+    # halves at the end of epochs 2 and 4 (0-based), the wait restarting after each drop
+    m.fit(x, y, epochs=5, batch_size=64, verbose=0,
+          callbacks=[ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_delta=1.0),
+                     Watch()])
+    np.testing.assert_allclose(lrs, [0.5, 0.5, 0.25, 0.25, 0.125])
+
+
+def test_learning_rate_scheduler_sets_lr_each_epoch_and_logs_it():
+    x, y = _data()
+    m = _binary(optimizer=gn.optimizers.SGD(learning_rate=0.1))
+    seen = []
+    spy = LambdaCallback(on_epoch_begin=lambda e, logs=None: seen.append(
+        m.optimizer.learning_rate))
+    h = m.fit(x, y, epochs=4, verbose=0,
+              callbacks=[LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1)), spy])
+    np.testing.assert_allclose(seen, [0.1, 0.05, 0.1 / 3, 0.025])
+    np.testing.assert_allclose(h.history["learning_rate"], seen)
+
+
+def test_terminate_on_nan_stops_in_the_bad_batch(capsys):
+    x, y = _data()
+    m = _binary()
+    batches = []
+
+    def poison(batch, logs=None):
+        batches.append(batch)
+        if batch == 2:
+            m.layers[0].kernel.data[...] = np.nan
+
+    h = m.fit(x, y, epochs=5, batch_size=8, verbose=0,
+              callbacks=[LambdaCallback(on_train_batch_begin=poison), TerminateOnNaN()])
+    assert batches == [0, 1, 2]
+    assert len(h.history["loss"]) == 1 and math.isnan(h.history["loss"][0])
+    assert "invalid loss" in capsys.readouterr().out
+
+
+def test_lambda_callback_hooks_and_unknown_hook():
+    x, y = _data()
+    calls = []
+    cb = LambdaCallback(on_train_begin=lambda logs=None: calls.append("begin"),
+                        on_epoch_end=lambda e, logs: calls.append(("epoch", e, sorted(logs))),
+                        on_train_end=lambda logs=None: calls.append("end"))
+    _binary().fit(x, y, epochs=2, verbose=0, callbacks=[cb])
+    assert calls == ["begin", ("epoch", 0, ["accuracy", "loss"]),
+                     ("epoch", 1, ["accuracy", "loss"]), "end"]
+    with pytest.raises(ValueError, match="on_epoch_ending"):
+        LambdaCallback(on_epoch_ending=print)
+
+
+def test_verbose_2_prints_one_line_per_epoch(capsys):
+    x, y = _data()
+    _binary().fit(x, y, epochs=2, verbose=2)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch")]
+    assert len(lines) == 2 and lines[1].startswith("Epoch 2/2") and "loss:" in lines[1]
+
+
+# ------------------------------------------------------------------ weights, epochs, returns
+def test_class_weight_and_sample_weight_match_a_hand_computed_loss():
+    x, y = _data(40)
+    m = _binary(optimizer=gn.optimizers.SGD(learning_rate=0.0))  # weights stay put
+    per = _bce(m.predict(x, verbose=0)[:, 0], y)
+    cw = {0: 0.5, 1: 3.0}
+    w_cls = np.where(y == 1, 3.0, 0.5)
+    h = m.fit(x, y, epochs=1, batch_size=40, shuffle=False, verbose=0, class_weight=cw)
+    np.testing.assert_allclose(h.history["loss"][0], (w_cls * per).sum() / 40, rtol=1e-5)
+
+    sw = np.linspace(0.0, 2.0, 40)
+    h = m.fit(x, y, epochs=1, batch_size=40, shuffle=False, verbose=0, sample_weight=sw)
+    np.testing.assert_allclose(h.history["loss"][0], (sw * per).sum() / 40, rtol=1e-5)
+    # both together multiply, and evaluate takes sample_weight too
+    h = m.fit(x, y, epochs=1, batch_size=40, shuffle=False, verbose=0, sample_weight=sw,
+              class_weight=cw)
+    np.testing.assert_allclose(h.history["loss"][0], (sw * w_cls * per).sum() / 40, rtol=1e-5)
+    ev = m.evaluate(x, y, sample_weight=sw, verbose=0, batch_size=40)
+    np.testing.assert_allclose(ev[0], (sw * per).sum() / 40, rtol=1e-5)
+
+
+def test_class_weight_on_sparse_labels_changes_the_gradient():
+    r = np.random.default_rng(1)
+    x = r.standard_normal((30, 4)).astype(np.float32)
+    y = r.integers(0, 3, 30)
+    m = Sequential([Dense(3, activation="softmax", input_dim=4)])
+    m.compile(optimizer=gn.optimizers.SGD(learning_rate=0.0),
+              loss="sparse_categorical_crossentropy")
+    p = m.predict(x, verbose=0).astype(np.float64)
+    nll = -np.log(p[np.arange(30), y])
+    h = m.fit(x, y, epochs=1, batch_size=30, verbose=0, class_weight={2: 4.0})
+    w = np.where(y == 2, 4.0, 1.0)
+    np.testing.assert_allclose(h.history["loss"][0], (w * nll).sum() / 30, rtol=1e-5)
+
+
+def test_initial_epoch_runs_the_remaining_epochs():
+    x, y = _data()
+    epochs = []
+    h = _binary().fit(x, y, epochs=5, initial_epoch=3, verbose=0,
+                      callbacks=[LambdaCallback(on_epoch_begin=lambda e, logs=None:
+                                                epochs.append(e))])
+    assert epochs == [3, 4] and h.epoch == [3, 4] and len(h.history["loss"]) == 2
+
+
+def test_evaluate_return_dict_and_list_agree_with_numpy():
+    x, y = _data()
+    m = _binary()
+    d = m.evaluate(x, y, verbose=0, return_dict=True, batch_size=10)
+    lst = m.evaluate(x, y, verbose=0, batch_size=64)
+    p = m.predict(x, verbose=0)[:, 0]
+    assert list(d) == ["loss", "accuracy"]
+    np.testing.assert_allclose(lst, [d["loss"], d["accuracy"]], rtol=1e-6)
+    np.testing.assert_allclose(d["loss"], _bce(p, y).mean(), rtol=1e-5)
+    assert d["accuracy"] == pytest.approx(((p > 0.5) == y).mean())
+    tb = m.test_on_batch(x, y, return_dict=True)
+    np.testing.assert_allclose(tb["loss"], d["loss"], rtol=1e-5)
+
+
+def test_train_on_batch_matches_a_hand_sgd_step():
+    x, y = _data(8)
+    m = Sequential([Dense(1, activation="sigmoid", input_dim=4)])
+    m.compile(optimizer=gn.optimizers.SGD(learning_rate=0.1), loss="binary_crossentropy")
+    k, b = m.get_weights()
+    p = 1 / (1 + np.exp(-(x @ k + b)))[:, 0]
+    g = (p - y) / len(x)  # d(mean BCE)/dz through the sigmoid
+    loss = m.train_on_batch(x, y)
+    np.testing.assert_allclose(loss, _bce(p, y).mean(), rtol=1e-5)
+    k2, b2 = m.get_weights()
+    np.testing.assert_allclose(k2[:, 0], k[:, 0] - 0.1 * x.T @ g, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(b2, b - 0.1 * g.sum(), rtol=1e-4, atol=1e-7)
+
+
+def test_get_set_weights_round_trip():
+    m1, m2 = _binary(), _binary()
+    x, _ = _data()
+    assert not np.allclose(m1.predict(x, verbose=0), m2.predict(x, verbose=0))
+    w = m1.get_weights()
+    assert [a.shape for a in w] == [(4, 5), (5,), (5, 1), (1,)]
+    m2.set_weights(w)
+    np.testing.assert_array_equal(m1.predict(x, verbose=0), m2.predict(x, verbose=0))
+    w[0][...] = 0  # get_weights returns copies
+    assert np.abs(m1.get_weights()[0]).sum() > 0
+    with pytest.raises(ValueError, match="shape"):
+        m2.set_weights([np.zeros((3, 5)), *w[1:]])
+    with pytest.raises(ValueError, match="expected 4 weight arrays"):
+        m2.set_weights(w[:2])
+
+
+# ------------------------------------------------------------------ inputs
+def test_pandas_inputs_match_numpy_inputs():
+    pd = pytest.importorskip("pandas")
+    x, y = _data()
+    df = pd.DataFrame(x, columns=list("abcd"))
+    s = pd.Series(y)
+    outs = []
+    for xs, ys in ((x, y), (df, s)):
+        gn.set_seed(3)
+        m = _binary()
+        h = m.fit(xs, ys, epochs=2, batch_size=16, verbose=0)
+        outs.append((h.history["loss"], m.predict(xs, verbose=0),
+                     m.evaluate(xs, ys, verbose=0)))
+    assert outs[0][0] == outs[1][0]
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    assert outs[0][2] == outs[1][2]
+
+
+def test_int_and_bool_inputs_are_accepted_as_floats():
+    x, y = _data()
+    xi = np.rint(x * 3).astype(np.int64)
+    yb = y.astype(bool)
+    outs = []
+    for xs, ys in ((xi.astype(np.float32), y), (xi, yb), (xi.tolist(), yb.tolist())):
+        gn.set_seed(3)
+        m = _binary()
+        h = m.fit(xs, ys, epochs=2, batch_size=16, verbose=0)
+        outs.append(h.history["loss"])
+    assert outs[0] == outs[1] == outs[2]
+
+
+# ------------------------------------------------------------------ summary
+def test_summary_lists_output_shapes_and_hand_counted_params():
+    m = Sequential([Dense(6, activation="relu", input_dim=11), Dropout(0.1),
+                    Dense(6, activation="relu"), Dense(1, activation="sigmoid")], name="churn")
+    lines = []
+    m.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert 'Model: "churn"' in text
+    rows = [ln.split() for ln in lines if ln.startswith(("dense", "dropout"))]
+    assert [(r[0], r[1]) for r in rows] == [("dense", "(Dense)"), ("dropout", "(Dropout)"),
+                                            ("dense_1", "(Dense)"), ("dense_2", "(Dense)")]
+    assert [" ".join(r[2:-1]) for r in rows] == ["(None, 6)"] * 3 + ["(None, 1)"]
+    counts = [int(r[-1].replace(",", "")) for r in rows]
+    assert counts == [11 * 6 + 6, 0, 6 * 6 + 6, 6 + 1]
+    assert f"Total params: {sum(counts)}" in text and "Non-trainable params: 0" in text
+    m.layers[0].trainable = False
+    lines.clear()
+    m.summary(print_fn=lines.append)
+    assert "Trainable params: 49" in lines and "Non-trainable params: 72" in lines
+
+
+# ------------------------------------------------------------------ devices
+def test_to_gpu_without_cupy_raises_and_leaves_model_usable(monkeypatch):
+    monkeypatch.setattr(backend, "gpu_available", lambda: False)
+    x, y = _data()
+    m = _binary()
+    m.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(RuntimeError, match="CuPy"):
+        m.to("gpu")
+    with pytest.raises(ValueError, match="device"):
+        m.to("tpu")
+    assert m.to("cpu") is m
+    m.fit(x, y, epochs=1, verbose=0)  # still trains, optimizer state intact
+    assert all(not backend.is_gpu_array(w) for w in m.get_weights())
+
+
+def test_to_cpu_keeps_optimizer_state_and_training_exact():
+    x, y = _data()
+    runs = []
+    for move in (False, True):
+        gn.set_seed(5)
+        m = _binary()
+        m.fit(x, y, epochs=1, batch_size=16, verbose=0)
+        if move:
+            m.to("cpu")
+        gn.set_seed(6)
+        m.fit(x, y, epochs=1, batch_size=16, verbose=0)
+        runs.append(m.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------ bad input (issue list)
+@pytest.mark.parametrize("make, match", [
+    (lambda: gn.optimizers.Adam(learning_rate=-0.1), "learning_rate"),
+    (lambda: gn.optimizers.get({"class_name": "SGD", "config": {"learning_rate": -1}}),
+     "learning_rate"),
+    (lambda: Dense(0), "units"),
+    (lambda: Dense(-3), "units"),
+    (lambda: Dropout(1.0), "rate"),
+    (lambda: Dropout(-0.1), "rate"),
+    (lambda: _binary().compile(optimizer="adam", loss="binary_crossentropyy"), "binary_cross"),
+    (lambda: _binary().compile(optimizer="adam", loss="mse", metrics=["acuracy"]), "accuracy"),
+    (lambda: Dense(3, activation="rleu"), "relu"),
+    (lambda: Dense(3, kernel_initializer="glorot_unifrom"), "glorot_uniform"),
+])
+def test_bad_configuration_is_named(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda m, x, y: m.fit(np.where(x > 1, np.inf, x), y, verbose=0), ValueError, "Inf"),
+    (lambda m, x, y: m.predict(np.full((2, 4), np.nan)), ValueError, "NaN"),
+    (lambda m, x, y: m.fit(x, y, sample_weight=np.ones(3), verbose=0), ValueError,
+     "sample_weight"),
+    (lambda m, x, y: m.fit(x, y, validation_split=1.5, verbose=0), ValueError,
+     "validation_split"),
+    (lambda m, x, y: m.fit(x, y, batch_size=2.5, verbose=0), ValueError, "batch_size"),
+    (lambda m, x, y: m.fit(x, y, verbose=3), ValueError, "verbose"),
+    (lambda m, x, y: m.evaluate(x, y, batch_size=0), ValueError, "batch_size"),
+    (lambda m, x, y: m.predict(np.ones((3, 7))), ValueError, r"expected input shape.*\(3, 7\)"),
+    (lambda m, x, y: m.train_on_batch(x, y[:5]), ValueError, "same number of samples"),
+    (lambda m, x, y: m.fit(x, y, class_weight=[1, 2], verbose=0), TypeError, "class_weight"),
+    (lambda m, x, y: m.fit(x, y, validation_data=(x,), verbose=0), ValueError,
+     "validation_data"),
+    (lambda m, x, y: m.compile(optimizer="adam"), ValueError, "loss"),
+])
+def test_bad_fit_input_is_named(call, exc, match):
+    x, y = _data()
+    with pytest.raises(exc, match=match):
+        call(_binary(), x, y)
+
+
+def test_evaluate_and_predict_before_compile_or_build():
+    x, y = _data()
+    m = Sequential([Dense(2, input_dim=4)])
+    with pytest.raises(RuntimeError, match="compile"):
+        m.evaluate(x, y)
+    assert m.predict(x, verbose=0).shape == (64, 2)  # predict needs no compile, as Keras
