@@ -27,3 +27,83 @@ def test_unlabelled_data_is_used_and_errors():
         DBN([])
     with pytest.raises(RuntimeError, match="not pretrained"):
         DBN([3]).transform(X)
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()
+    X = (d.data / 16.0).astype(np.float32)
+    return train_test_split(X, d.target, train_size=500, test_size=500, random_state=0,
+                            stratify=d.target)
+
+
+@pytest.fixture(scope="module")
+def pretrained(digits_split):
+    Xtr = digits_split[0]
+    return DBN([64, 32], epochs=20, learning_rate=0.1, random_state=0).pretrain(Xtr)
+
+
+def test_to_sequential_copies_the_rbms_and_matches_transform(pretrained, digits_split):
+    import glassnet as gn
+
+    gn.set_seed(0)
+    model = pretrained.to_sequential(10)
+    dense = model.layers
+    assert [ly.units for ly in dense] == [64, 32, 10]
+    for ly, rbm in zip(dense, pretrained.rbms_):
+        kernel, bias = ly.get_weights()
+        np.testing.assert_array_equal(kernel, rbm.components_.T)
+        np.testing.assert_array_equal(bias, rbm.intercept_hidden_)
+    # the hidden part of the network computes exactly the DBN's upward pass
+    X = digits_split[1][:50]
+    hidden = gn.models.Sequential(dense[:-1])
+    np.testing.assert_allclose(hidden.predict(X), pretrained.transform(X), rtol=1e-5,
+                               atol=1e-6)
+    probs = model.predict(X)
+    assert probs.shape == (50, 10)
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+
+
+def _train_head(dbn, Xtr, ytr, Xte, yte, fine_tune: bool) -> float:
+    import glassnet as gn
+
+    gn.set_seed(1)
+    model = dbn.to_sequential(10)
+    if not fine_tune:
+        for ly in model.layers[:-1]:
+            ly.trainable = False
+    model.compile(gn.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(Xtr, ytr, epochs=15, batch_size=32, verbose=0)
+    return model.evaluate(Xte, yte, verbose=0, return_dict=True)["accuracy"]
+
+
+def test_fine_tuning_beats_the_frozen_features(pretrained, digits_split):
+    Xtr, Xte, ytr, yte = digits_split
+    frozen = _train_head(pretrained, Xtr, ytr, Xte, yte, fine_tune=False)
+    tuned = _train_head(pretrained, Xtr, ytr, Xte, yte, fine_tune=True)
+    assert frozen > 0.5  # the pretrained features carry class information ...
+    assert tuned > frozen + 0.05  # ... and backprop through every layer improves on them
+    assert tuned > 0.85
+
+
+def test_fit_predict_score_and_saved_classifier(tmp_path, digits_split):
+    import glassnet as gn
+
+    Xtr, Xte, ytr, yte = digits_split
+    gn.set_seed(2)
+    dbn = DBN([64], epochs=10, learning_rate=0.1, fine_tune_epochs=10,
+              fine_tune_learning_rate=1e-2, random_state=0).fit(Xtr, ytr, X_unlabelled=Xte)
+    pred = dbn.predict(Xte)
+    assert pred.shape == (500,) and set(np.unique(pred)) <= set(range(10))
+    assert dbn.score(Xte, yte) == pytest.approx((pred == yte).mean())
+    assert dbn.score(Xte, yte) > 0.85
+    dbn.model_.save(tmp_path / "dbn.glassnet")
+    back = gn.models.load_model(tmp_path / "dbn.glassnet")
+    np.testing.assert_array_equal(back.predict(Xte), dbn.model_.predict(Xte))
+    with pytest.raises(ValueError, match="lengths differ"):
+        DBN([4], epochs=1).fit(Xtr, ytr[:10])
+    with pytest.raises(RuntimeError, match="fine-tuned"):
+        DBN([4], epochs=1).pretrain(Xtr).predict(Xte)

@@ -283,7 +283,7 @@ def graph(t, save: str | None = None):
 
 
 # --- generative models: autoencoders and GANs
-__all__ += ["reconstructions", "latent_scatter", "gan_losses"]
+__all__ += ["reconstructions", "latent_scatter", "gan_losses", "tiles"]
 
 
 def _as_images(a, image_shape):
@@ -379,6 +379,44 @@ def gan_losses(history, save: str | None = None):
     return _finish(fig, save)
 
 
+def tiles(images, ncols: int = 8, title: str | None = None, pad: int = 1,
+          normalize: bool = False, save: str | None = None):
+    """Many small grey images (n, h, w) as one mosaic in one axes (fast for dozens).
+
+    Args:
+        images: (n, h, w), or (n, h*w) square images flattened.
+        ncols: images per row. pad: pixels between tiles.
+        normalize: scale each image to [0, 1] on its own (for weights such as RBM filters).
+
+    Example:
+        >>> fig = gn.plot.tiles(rbm.components_, ncols=8, normalize=True)
+    """
+    a = _as_images(np.asarray(images, dtype=float), None)
+    if a.ndim == 4 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim != 3 or len(a) == 0:
+        raise ValueError(f"plot.tiles: expected images (n, h, w). Received: shape "
+                         f"{np.shape(images)}")
+    if normalize:
+        lo = a.min(axis=(1, 2), keepdims=True)
+        a = (a - lo) / np.maximum(a.max(axis=(1, 2), keepdims=True) - lo, 1e-12)
+    n, h, w = a.shape
+    cols = min(ncols, n)
+    rows = -(-n // cols)
+    canvas = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad), np.nan)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        canvas[pad + r * (h + pad):pad + r * (h + pad) + h,
+               pad + c * (w + pad):pad + c * (w + pad) + w] = a[i]
+    fig = _figure(figsize=(0.6 * cols + 0.4, 0.6 * rows + (0.6 if title else 0.3)))
+    ax = fig.add_subplot()
+    ax.imshow(canvas, cmap="gray", interpolation="nearest")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return _finish(fig, save)
+
+
 # --- vision: convolution filters, feature maps, misclassified images
 __all__ += ["filters", "feature_maps", "misclassified"]
 
@@ -418,7 +456,7 @@ def filters(layer_or_kernel, max_filters: int = 64, ncols: int | None = None,
         )
     n = min(k.shape[3], int(max_filters))
     rows, cols = _grid_shape(n, ncols)
-    fig = _figure(figsize=(1.0 * cols + 0.6, 1.0 * rows + 0.3))
+    fig = _figure(figsize=(1.0 * cols + 1.0, 1.0 * rows + 0.3))
     lim = float(np.abs(k[..., :n]).max()) or 1.0
     im = None
     for i in range(n):
@@ -431,8 +469,9 @@ def filters(layer_or_kernel, max_filters: int = 64, ncols: int | None = None,
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
-    if im is not None:
-        fig.colorbar(im, ax=fig.axes, fraction=0.03, pad=0.02)
+    if im is not None:  # a colour bar in its own strip, so tight_layout cannot clip it
+        fig.subplots_adjust(right=0.84)
+        fig.colorbar(im, cax=fig.add_axes((0.87, 0.15, 0.025, 0.7)))
     if save is not None:
         fig.savefig(save, dpi=100)
     return fig

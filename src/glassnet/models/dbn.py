@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+from ..autograd import no_grad
 from .rbm import RBM
 
 __all__ = ["DBN"]
@@ -111,14 +113,18 @@ class DBN:
             kw = {"input_shape": (n_in,)} if i == 0 else {}
             model.add(Dense(rbm.components_.shape[0], activation="sigmoid", **kw))
         model.add(Dense(int(output_units), activation=activation))
-        model.build((None, n_in))
+        with no_grad():  # one forward pass builds every layer's weights
+            model(np.zeros((1, n_in), dtype=backend.floatx()))
         for layer, rbm in zip(model.layers, self.rbms_):
             layer.set_weights([rbm.components_.T.copy(), rbm.intercept_hidden_.copy()])
         return model
 
     def fit(self, X, y=None, X_unlabelled=None) -> DBN:
         """Pretrain on ``X`` plus ``X_unlabelled``; with ``y`` (int class ids), fine-tune the
-        whole network on the labelled ``X`` (Adam, sparse categorical cross-entropy)."""
+        whole network on the labelled ``X`` (Adam, sparse categorical cross-entropy).
+
+        After fine-tuning, ``model_`` is the classifier (a ``Sequential``, savable with
+        ``model_.save``) and ``history_`` its per-epoch loss and accuracy."""
         X = np.asarray(X)
         data = X if X_unlabelled is None else np.concatenate([X, np.asarray(X_unlabelled)])
         self.pretrain(data)
@@ -136,10 +142,11 @@ class DBN:
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
-        self.model_.fit(
+        hist = self.model_.fit(
             X, y, batch_size=self.fine_tune_batch_size, epochs=self.fine_tune_epochs,
             verbose=self.verbose,
         )  # fmt: skip
+        self.history_ = hist.history
         return self
 
     def predict(self, X) -> np.ndarray:
