@@ -1,0 +1,125 @@
+"""Transfer learning on MNIST: a CNN trained on digits 0-4 gives digits 5-9 a head start.
+
+The course's recipe: train a network on one task, keep its lower layers (the learned feature
+detectors) frozen, replace the output layer and train only that on a new task with few
+labels. Here:
+
+1. train the CNN (Conv32-Pool-Conv64-Pool-Dense128-Dense5) on digits 0-4, save it;
+2. ``load_model`` it, ``pop()`` the 5-way head, freeze every remaining layer
+   (``layer.trainable = False``), ``add`` a new ``Dense(5)`` head for digits 5-9;
+3. fine-tune on a few hundred labelled 5-9 digits;
+4. train the same architecture from scratch on the same labels and compare test accuracy.
+
+Run: ``python examples/transfer_mnist.py [--labels 300] [--base-subset 10000]
+[--base-epochs 1] [--epochs 20]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+
+import glassnet as gn
+from glassnet.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+from glassnet.models import Sequential, load_model
+
+COMPILE = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
+           "metrics": ["accuracy"]}
+
+
+def cnn(classes: int = 5) -> Sequential:
+    """The MNIST CNN with a ``classes``-way softmax head."""
+    return Sequential([
+        Input((28, 28, 1)),
+        Conv2D(32, 3, activation="relu"),
+        MaxPooling2D(2),
+        Conv2D(64, 3, activation="relu"),
+        MaxPooling2D(2),
+        Flatten(),
+        Dense(128, activation="relu"),
+        Dense(classes, activation="softmax"),
+    ])
+
+
+def split(base_subset: int | None = None, labels: int = 300):
+    """Digits 0-4 for the base task, ``labels`` digits 5-9 (relabelled 0-4) for the new one."""
+    (x, y), (xt, yt) = gn.datasets.mnist.load_data()
+
+    def take(images, labels, keep, n=None, offset=0):
+        idx = np.flatnonzero(keep)[:n]  # select before converting: no float copy of all
+        return (images[idx, :, :, None].astype(np.float32) / 255.0,
+                (labels[idx] - offset).astype(np.int64))
+
+    return {"base": take(x, y, y < 5, base_subset), "base_test": take(xt, yt, yt < 5),
+            "new": take(x, y, y >= 5, labels, 5), "new_test": take(xt, yt, yt >= 5, None, 5)}
+
+
+def train_base(x, y, epochs: int = 1, batch_size: int = 64, verbose: int = 0) -> Sequential:
+    model = cnn(5)
+    model.compile(**COMPILE)
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    return model
+
+
+def transfer(path: str, x, y, epochs: int = 20, batch_size: int = 32,
+             verbose: int = 0) -> Sequential:
+    """Load the saved base, freeze its feature layers, fit a new 5-way head on (x, y)."""
+    model = load_model(path)
+    model.pop()  # the 0-4 head
+    for layer in model.layers:
+        layer.trainable = False
+    model.add(Dense(5, activation="softmax", name="head_5_9"))
+    model.compile(**COMPILE)  # a fresh optimizer for the new set of trainable weights
+    model.history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    return model
+
+
+def from_scratch(x, y, epochs: int = 20, batch_size: int = 32, verbose: int = 0):
+    model = cnn(5)
+    model.compile(**COMPILE)
+    model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose)
+    return model
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--labels", type=int, default=300, help="labelled 5-9 digits")
+    p.add_argument("--base-subset", type=int, default=10000, help="0-4 digits for the base")
+    p.add_argument("--base-epochs", type=int, default=1)
+    p.add_argument("--epochs", type=int, default=20, help="epochs on the few labels")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--verbose", type=int, default=0)
+    a = p.parse_args(argv)
+
+    gn.set_seed(a.seed)
+    d = split(a.base_subset, a.labels)
+    t0 = time.perf_counter()
+    base = train_base(*d["base"], epochs=a.base_epochs, verbose=a.verbose)
+    base_acc = base.evaluate(*d["base_test"], batch_size=500, verbose=0, return_dict=True)
+    print(f"base CNN on digits 0-4 ({len(d['base'][0])} images): test accuracy "
+          f"{base_acc['accuracy']:.4f} ({time.perf_counter() - t0:.0f} s)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "digits_0_4.glassnet")
+        base.save(path)
+        tl = transfer(path, *d["new"], epochs=a.epochs, verbose=a.verbose)
+    gn.set_seed(a.seed + 1)
+    scratch = from_scratch(*d["new"], epochs=a.epochs, verbose=a.verbose)
+    acc_tl = tl.evaluate(*d["new_test"], batch_size=500, verbose=0, return_dict=True)
+    acc_sc = scratch.evaluate(*d["new_test"], batch_size=500, verbose=0, return_dict=True)
+    n_tr = sum(int(w.size) for w in tl.trainable_weights)
+    print(f"digits 5-9 with {a.labels} labels, {a.epochs} epochs, test set of "
+          f"{len(d['new_test'][0])}:")
+    print(f"  transfer (frozen base, new head, {n_tr} trainable weights): "
+          f"{acc_tl['accuracy']:.4f}")
+    print(f"  from scratch (same network, all weights trained):      {acc_sc['accuracy']:.4f}")
+    print(f"total {time.perf_counter() - t0:.0f} s")
+    return {"base": base_acc["accuracy"], "transfer": acc_tl["accuracy"],
+            "scratch": acc_sc["accuracy"]}
+
+
+if __name__ == "__main__":
+    main()
