@@ -43,12 +43,11 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--code", type=int, default=32)
     ap.add_argument("--conv", action="store_true", help="also train the conv autoencoder")
+    ap.add_argument("--conv-only", action="store_true", help="train only the conv autoencoder")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="docs/img")
     args = ap.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from sklearn.decomposition import PCA
-
     from glassnet import plot
     from glassnet.datasets import mnist
 
@@ -60,6 +59,26 @@ def main(argv=None):
     ep, bs = args.epochs, args.batch_size
     print(f"MNIST: {len(x)} training images, {len(xt)} test images, {ep} epochs")
 
+    if not args.conv_only:
+        dense_models(args, x, xt, yt, out)
+    if args.conv or args.conv_only:
+        gn.set_seed(args.seed)
+        cae = conv_autoencoder((28, 28, 1), filters=(16, 8))
+        xi, xti = x.reshape(-1, 28, 28, 1), xt.reshape(-1, 28, 28, 1)
+        took = train(cae, xi, ep, bs)
+        print(f"conv AE, code (7, 7, 8) = 392 numbers: test MSE "
+              f"{cae.reconstruction_error(xti).mean():.4f}; {took:.0f} s")
+        plot.reconstructions(cae, xti, n=10, save=out / "autoencoder_conv.png")
+    print(f"wrote {out}/autoencoder_*.png")
+
+
+def dense_models(args, x, xt, yt, out):
+    """The dense, 2-D-code and denoising autoencoders with their pictures and numbers."""
+    from sklearn.decomposition import PCA
+
+    from glassnet import plot
+
+    ep, bs = args.epochs, args.batch_size
     gn.set_seed(args.seed)
     ae = dense_autoencoder(784, hidden=(256,), code_dim=args.code)
     took = train(ae, x, ep, bs)
@@ -95,16 +114,6 @@ def main(argv=None):
     plot.tiles(imgs.reshape(-1, 28, 28), ncols=10,
                title="noisy input / plain AE / denoising AE",
                save=out / "autoencoder_denoising.png")
-
-    if args.conv:
-        gn.set_seed(args.seed)
-        cae = conv_autoencoder((28, 28, 1), filters=(16, 8))
-        xi, xti = x.reshape(-1, 28, 28, 1), xt.reshape(-1, 28, 28, 1)
-        took = train(cae, xi, ep, bs)
-        print(f"conv AE, code (7, 7, 8) = 392 numbers: test MSE "
-              f"{cae.reconstruction_error(xti).mean():.4f}; {took:.0f} s")
-        plot.reconstructions(cae, xti, n=10, save=out / "autoencoder_conv.png")
-    print(f"wrote {out}/autoencoder_*.png")
 
 
 if __name__ == "__main__":

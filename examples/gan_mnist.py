@@ -12,7 +12,7 @@ Writes (default --out docs/img):
 
 Run:
     GLASSNET_DATA_DIR=/path/to/datasets python examples/gan_mnist.py --arch mlp
-    python examples/gan_mnist.py --arch dcgan --n-train 10000 --epochs 5
+    python examples/gan_mnist.py --arch dcgan --width 16 --n-train 10000 --epochs 8
     python examples/gan_mnist.py --arch mlp --n-train 60000 --epochs 50   # the full run
 """
 
@@ -42,20 +42,20 @@ def mlp_gan():
     return g, d
 
 
-def dcgan():
-    """Small DCGAN: 7×7×64 → transposed convs to 14×14×32 and 28×28×1."""
-    from glassnet.layers import BatchNormalization, Conv2D, Conv2DTranspose
+def dcgan(width: int = 32):
+    """Small DCGAN: 7×7×(2·width) → transposed convs to 14×14×width and 28×28×1."""
+    from glassnet.layers import Activation, BatchNormalization, Conv2D, Conv2DTranspose
 
     lrelu = {"class_name": "leaky_relu", "config": {"alpha": 0.2}}
-    g = Sequential([Dense(7 * 7 * 64, input_shape=(LATENT,)), BatchNormalization(),
-                    gn.layers.Activation("relu"), Reshape((7, 7, 64)),
-                    Conv2DTranspose(32, 4, strides=2, padding="same"), BatchNormalization(),
-                    gn.layers.Activation("relu"),
+    g = Sequential([Dense(7 * 7 * 2 * width, input_shape=(LATENT,)), BatchNormalization(),
+                    Activation("relu"), Reshape((7, 7, 2 * width)),
+                    Conv2DTranspose(width, 4, strides=2, padding="same"), BatchNormalization(),
+                    Activation("relu"),
                     Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh")])
-    d = Sequential([Conv2D(32, 4, strides=2, padding="same", activation=lrelu,
+    d = Sequential([Conv2D(width, 4, strides=2, padding="same", activation=lrelu,
                            input_shape=(28, 28, 1)),
-                    Conv2D(64, 4, strides=2, padding="same", activation=lrelu), Dropout(0.3),
-                    Flatten(), Dense(1)])
+                    Conv2D(2 * width, 4, strides=2, padding="same", activation=lrelu),
+                    Dropout(0.3), Flatten(), Dense(1)])
     return g, d
 
 
@@ -65,6 +65,7 @@ def main(argv=None):
     ap.add_argument("--n-train", type=int, default=10000)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--width", type=int, default=32, help="DCGAN base filter count")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="docs/img")
     args = ap.parse_args(argv)
@@ -76,7 +77,7 @@ def main(argv=None):
     (x, _), _ = mnist.load_data()
     x = (x[: args.n_train].astype(np.float32) / 127.5 - 1.0)[..., None]  # [-1, 1] like tanh
     gn.set_seed(args.seed)
-    g, d = mlp_gan() if args.arch == "mlp" else dcgan()
+    g, d = mlp_gan() if args.arch == "mlp" else dcgan(args.width)
     gan = GAN(g, d, latent_dim=LATENT)
     gan.compile(gn.optimizers.Adam(2e-4, beta_1=0.5), gn.optimizers.Adam(2e-4, beta_1=0.5),
                 from_logits=True, label_smoothing=0.1)
