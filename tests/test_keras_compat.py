@@ -155,3 +155,28 @@ def test_keras_top_level_names_exist(name):
     import glassnet as keras
 
     assert getattr(keras, name) is not None
+
+
+KERAS3_FUNCTIONAL = """
+import keras
+from keras import layers
+
+inputs = keras.Input(shape=(4,))
+x = layers.Dense(16, activation="relu")(inputs)
+x = layers.Dropout(0.1)(x)
+outputs = layers.Dense(3, activation="softmax")(x)
+model = keras.Model(inputs, outputs, name="clf")
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+history = model.fit(x_train, y_train, epochs=3, batch_size=32, validation_split=0.2, verbose=0)
+model.summary()
+"""
+
+
+def test_keras3_functional_script_runs(capsys):
+    r = np.random.default_rng(0)
+    x_train = r.standard_normal((100, 4)).astype("float32")
+    scope = {"x_train": x_train, "y_train": (x_train[:, 0] > 0).astype(int)}
+    exec(compile(to_glassnet(KERAS3_FUNCTIONAL), "keras3_functional.py", "exec"), scope)  # noqa: S102
+    assert set(scope["history"].history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert 'Model: "clf"' in capsys.readouterr().out
+    assert scope["model"].predict(x_train, verbose=0).shape == (100, 3)

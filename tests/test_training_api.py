@@ -373,3 +373,111 @@ def test_evaluate_and_predict_before_compile_or_build():
     with pytest.raises(RuntimeError, match="compile"):
         m.evaluate(x, y)
     assert m.predict(x, verbose=0).shape == (64, 2)  # predict needs no compile, as Keras
+
+
+# ------------------------------------------------------------------ functional API
+def _relu(z):
+    return np.maximum(z, 0)
+
+
+def test_functional_skip_connection_matches_numpy_and_trains():
+    from glassnet.layers import Concatenate
+
+    x = gn.Input(shape=(4,))
+    h = Dense(6, activation="relu")(x)
+    y = Dense(1, activation="sigmoid")(Concatenate()([x, h]))
+    m = gn.Model(inputs=x, outputs=y)
+    assert type(m).__name__ == "Functional" and isinstance(m, gn.models.Model)
+    assert y.shape == (None, 1) and m.output_shape == (None, 1)
+    xs, ys = _data()
+    k1, b1, k2, b2 = m.get_weights()
+    want = 1 / (1 + np.exp(-(np.concatenate([xs, _relu(xs @ k1 + b1)], 1) @ k2 + b2)))
+    np.testing.assert_allclose(m.predict(xs, verbose=0), want, rtol=1e-5, atol=1e-6)
+    m.compile(optimizer=gn.optimizers.Adam(0.05), loss="binary_crossentropy",
+              metrics=["accuracy"])
+    h = m.fit(xs, ys, epochs=30, batch_size=16, verbose=0)
+    assert h.history["loss"][-1] < 0.5 * h.history["loss"][0]
+    assert h.history["accuracy"][-1] > 0.9
+    assert m.check_gradients(xs[:8], ys[:8])  # every layer's gradients through the graph
+
+
+def test_functional_multi_input_multi_output_loss_is_the_sum(tmp_path):
+    from glassnet.layers import Add
+
+    a, b = gn.Input((3,), name="a"), gn.Input((2,), name="b")
+    shared = Dense(4, activation="tanh", name="shared")
+    ha = shared(Dense(4, name="proj_a")(a))
+    hb = shared(Dense(4, name="proj_b")(b))  # a shared layer: two nodes, one set of weights
+    out1 = Dense(1, name="out1")(Add()([ha, hb]))
+    out2 = Dense(2, name="out2")(hb)
+    m = gn.Model([a, b], [out1, out2], name="two_heads")
+    assert [ly.name for ly in m.layers].count("shared") == 1
+    assert m.count_params() == (3 * 4 + 4) + (2 * 4 + 4) + (4 * 4 + 4) + 5 + 10
+    r = np.random.default_rng(0)
+    xa, xb = r.standard_normal((20, 3)), r.standard_normal((20, 2))
+    y1, y2 = r.standard_normal((20, 1)), r.standard_normal((20, 2))
+    p1, p2 = m.predict([xa, xb], verbose=0)
+    assert p1.shape == (20, 1) and p2.shape == (20, 2)
+    m.compile(optimizer=gn.optimizers.SGD(learning_rate=0.0), loss="mse")
+    want = ((p1 - y1) ** 2).mean() + ((p2 - y2) ** 2).mean()
+    np.testing.assert_allclose(m.evaluate([xa, xb], [y1, y2], verbose=0), want, rtol=1e-5)
+    m.compile(optimizer="adam", loss="mse")
+    h = m.fit([xa, xb], [y1, y2], epochs=20, batch_size=5, verbose=0, validation_split=0.2)
+    assert h.history["loss"][-1] < h.history["loss"][0] and "val_loss" in h.history
+    lines = []
+    m.summary(print_fn=lines.append)
+    assert any("Connected to" in ln for ln in lines)
+    assert any(ln.startswith("out1 (Dense)") and ln.rstrip().endswith("add") for ln in lines)
+
+    path = tmp_path / "two.glassnet"
+    m.save(path)
+    m2 = load_model(path)
+    for p, q in zip(m.predict([xa, xb], verbose=0), m2.predict([xa, xb], verbose=0)):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ValueError, match="list of 2 arrays"):
+        m.predict(xa)
+    with pytest.raises(ValueError, match="metrics"):
+        m.compile(optimizer="adam", loss="mse", metrics=["mae"])
+
+
+def test_functional_config_is_checked_on_load(tmp_path):
+    import io
+    import json
+    import zipfile
+
+    x = gn.Input((4,))
+    m = gn.Model(x, Dense(2)(Dense(3)(x)))
+    path = tmp_path / "f.glassnet"
+    m.save(path)
+    with zipfile.ZipFile(path) as z:
+        cfg = json.loads(z.read("config.json"))
+        weights = z.read("weights.npz")
+    assert [n["inbound"] for n in cfg["model"]["nodes"]] == [[], [0], [1]]
+    for bad in ({2: [2]}, {1: [5]}):  # a cycle / a dangling reference
+        c = json.loads(json.dumps(cfg))
+        for i, inbound in bad.items():
+            c["model"]["nodes"][i]["inbound"] = inbound
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("config.json", json.dumps(c))
+            z.writestr("weights.npz", weights)
+        p = tmp_path / "bad.glassnet"
+        p.write_bytes(buf.getvalue())
+        with pytest.raises(ModelFileError, match="node"):
+            load_model(p)
+
+
+def test_functional_bad_graphs_are_named():
+    a, b = gn.Input((3,)), gn.Input((3,))
+    from glassnet.layers import Add
+
+    y = Add()([Dense(3)(a), Dense(3)(b)])
+    with pytest.raises(ValueError, match="not passed"):
+        gn.Model(inputs=a, outputs=y)
+    with pytest.raises(TypeError, match="symbolic"):
+        Add()([Dense(3)(a), np.ones((2, 3))])
+    with pytest.raises(TypeError, match="outputs"):
+        gn.Model(inputs=a, outputs=np.ones(3))
+    m = gn.Model(a, Dense(2)(a))
+    with pytest.raises(ValueError, match=r"expected input shape \(None, 3\)"):
+        m.predict(np.ones((4, 5)))

@@ -226,6 +226,10 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     def __call__(self, x, training: bool = False, **kwargs):
+        if _is_symbolic(x):  # functional API: record the call (glassnet.models.functional)
+            from ..models.functional import call_symbolic
+
+            return call_symbolic(self, x, **kwargs)
         if not isinstance(x, (list, tuple)):
             x = as_tensor_input(x, self.name)
         if not self.built:
@@ -284,6 +288,13 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _is_symbolic(x) -> bool:
+    """True for functional-API inputs: ``gn.Input(...)`` or a symbolic layer output."""
+    if isinstance(x, (list, tuple)):
+        return any(getattr(t, "_glassnet_symbolic", False) for t in x)
+    return getattr(x, "_glassnet_symbolic", False)
 
 
 def _shape_tuple(shape) -> tuple:

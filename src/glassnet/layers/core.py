@@ -45,6 +45,9 @@ class InputLayer(Layer):
         >>> model = gn.models.Sequential([gn.layers.Input((4,)), gn.layers.Dense(2)])
     """
 
+    # also stands for its own output in the functional API: Dense(3)(Input((4,)))
+    _glassnet_symbolic = True
+
     def __init__(self, shape=None, **kwargs):
         if shape is None and kwargs.get("input_shape") is None:
             raise ValueError("InputLayer: shape is required. Received: shape=None")

@@ -25,10 +25,19 @@ class Model(Layer, training.TrainingMixin):
         ...         return self.d2(self.d1(x))
     """
 
+    def __new__(cls, *args, **kwargs):
+        # Model(inputs, outputs) is the functional API, as in Keras
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, *args, name: str | None = None, **kwargs):
         if args:
-            raise TypeError("Model(inputs, outputs) (the functional API) is not supported; "
-                            "use Sequential or subclass Model with call()")
+            raise TypeError(f"{type(self).__name__}: unexpected positional arguments; "
+                            "Model(inputs, outputs) builds a functional model, subclasses "
+                            "take their own arguments")
         super().__init__(name=name, **kwargs)
         training.TrainingMixin.__init__(self)
 

@@ -34,9 +34,10 @@ def serialize_layer(layer) -> dict:
 
 
 def _model_classes():
+    from .functional import Functional
     from .model import Model, Sequential
 
-    table = {"Sequential": Sequential}
+    table = {"Sequential": Sequential, "Functional": Functional}
     try:
         from .autoencoder import Autoencoder
 

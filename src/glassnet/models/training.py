@@ -34,6 +34,27 @@ def _to_array(x, name: str, allow_int=False):
     return a
 
 
+class _Arrays:
+    """One array per model input (or output), indexed together: ``xs[idx]`` indexes each."""
+
+    def __init__(self, arrays):
+        self.arrays = list(arrays)
+
+    def __getitem__(self, i):
+        return _Arrays([a[i] for a in self.arrays])
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    @property
+    def ndim(self) -> int:
+        return min(a.ndim for a in self.arrays)
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(tuple(a.shape) for a in self.arrays)
+
+
 def _check_xy(x, y, sw=None):
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x is empty: nothing to train on. Received: x shape {x.shape}")
@@ -47,6 +68,8 @@ def _check_xy(x, y, sw=None):
 
 def _class_weights(y, class_weight: dict):
     """Per-sample weights from ``{class: weight}`` (labels as ints, one-hot or one column)."""
+    if isinstance(y, _Arrays):
+        raise ValueError("class_weight needs a model with one output; pass sample_weight")
     if not isinstance(class_weight, dict):
         raise TypeError(f"class_weight must be a dict {{class: weight}}. "
                         f"Received: {type(class_weight).__name__}")
@@ -69,6 +92,9 @@ def _positive_batch(batch_size, what: str) -> int:
 
 class TrainingMixin:
     """compile / fit / evaluate / predict, mixed into ``Model``."""
+
+    _n_inputs = 1  # functional models with several inputs/outputs take lists
+    _n_outputs = 1
 
     def __init__(self):
         self.optimizer = None
@@ -104,12 +130,33 @@ class TrainingMixin:
             self.optimizer.to(self._device)
         self.loss = losses.get(loss)
         metrics = list(metrics or [])
+        if metrics and self._n_outputs > 1:
+            raise ValueError(f"compile: metrics on a model with {self._n_outputs} outputs are "
+                             "not supported yet; compile without metrics and evaluate each "
+                             f"output from predict(). Received: metrics={metrics}")
         self.compiled_metrics = [M.get(m) for m in metrics]
         self._compile_config = {"optimizer": optimizers.serialize(self.optimizer),
                                 "loss": losses.serialize(self.loss),
                                 "metrics": [m if isinstance(m, str) else M.serialize(obj)
                                             for m, obj in zip(metrics, self.compiled_metrics)]}
         self._reset_compiled_cache()
+
+    def _prep(self, v, name: str, allow_int: bool = False):
+        """Validated array(s): one, or ``_Arrays`` when the model has several inputs/outputs."""
+        k = self._n_inputs if name == "x" else self._n_outputs
+        if k == 1 or v is None or isinstance(v, _Arrays):
+            return _to_array(v, name, allow_int) if not isinstance(v, _Arrays) else v
+        what = "input" if name == "x" else "output"
+        if not isinstance(v, (list, tuple)) or len(v) != k:
+            raise ValueError(f"{name} must be a list of {k} arrays, one per model {what}. "
+                             f"Received: {type(v).__name__}"
+                             + (f" of length {len(v)}" if isinstance(v, (list, tuple)) else ""))
+        arrays = [_to_array(a, f"{name}[{i}]", allow_int) for i, a in enumerate(v)]
+        lens = [len(a) if a.ndim else 0 for a in arrays]
+        if len(set(lens)) != 1:
+            raise ValueError(f"every array of {name} must have the same number of samples. "
+                             f"Received: {lens}")
+        return _Arrays(arrays)
 
     def _require_compiled(self, what):
         if self.optimizer is None or self.loss is None:
@@ -119,10 +166,14 @@ class TrainingMixin:
     def _ensure_built(self, x):
         if not self.built:
             with no_grad():
-                self(Tensor._make(self._on_device(x[:1])))
+                self(Tensor._make(self._on_device(x[:1])))  # runs a custom build()
 
     def _on_device(self, a):
-        return a if a is None or self._device == "cpu" else backend.to_device(a, self._device)
+        if a is None or self._device == "cpu":
+            return a
+        if isinstance(a, _Arrays):
+            return _Arrays([backend.to_device(t, self._device) for t in a.arrays])
+        return backend.to_device(a, self._device)
 
     def _params(self):
         if self._params_cache is None:
@@ -149,7 +200,13 @@ class TrainingMixin:
         return self._loss_layers
 
     def _loss_value(self, y, out, sw):
-        loss = self.loss(y, out, sample_weight=sw)
+        if isinstance(y, _Arrays):  # several outputs: the loss of each, summed (as Keras)
+            loss = None
+            for yi, oi in zip(y.arrays, out):
+                li = self.loss(yi, oi, sample_weight=sw)
+                loss = li if loss is None else loss + li
+        else:
+            loss = self.loss(y, out, sample_weight=sw)
         for ly, own_only in self._penalty_layers():
             if not own_only:
                 extra = ly.losses
@@ -164,6 +221,8 @@ class TrainingMixin:
 
     def _forward(self, x, training):
         # built models skip Layer.__call__'s checks; every sublayer still runs its own
+        if isinstance(x, _Arrays):
+            return self.call([Tensor._make(a) for a in x.arrays], training=training)
         return self.call(Tensor._make(x), training=training)
 
     # ------------------------------------------------------------------ one step
@@ -183,8 +242,8 @@ class TrainingMixin:
             >>> loss = model.train_on_batch(x[:32], y[:32])
         """
         self._require_compiled("train_on_batch")
-        x = _to_array(x, "x")
-        y = _to_array(y, "y", allow_int=True)
+        x = self._prep(x, "x")
+        y = self._prep(y, "y", allow_int=True)
         sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
         _check_xy(x, y, sw)
         if class_weight is not None:
@@ -245,8 +304,8 @@ class TrainingMixin:
                              f"Received: {validation_split}")
         if verbose not in ("auto", 0, 1, 2):
             raise ValueError(f"fit: verbose must be 'auto', 0, 1 or 2. Received: {verbose!r}")
-        x = _to_array(x, "x")
-        y = _to_array(y, "y", allow_int=True)
+        x = self._prep(x, "x")
+        y = self._prep(y, "y", allow_int=True)
         sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
         _check_xy(x, y, sw)
         if class_weight is not None:
@@ -347,8 +406,8 @@ class TrainingMixin:
             >>> model.evaluate(x_test, y_test, return_dict=True)["accuracy"]
         """
         self._require_compiled("evaluate")
-        x = _to_array(x, "x")
-        y = _to_array(y, "y", allow_int=True)
+        x = self._prep(x, "x")
+        y = self._prep(y, "y", allow_int=True)
         sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
         _check_xy(x, y, sw)
         self._ensure_built(x)
@@ -379,7 +438,7 @@ class TrainingMixin:
         Example:
             >>> probs = model.predict(x_test)          # (n, units of the last layer)
         """
-        x = _to_array(x, "x")
+        x = self._prep(x, "x")
         if x.ndim == 0 or len(x) == 0:
             raise ValueError(f"predict: x is empty. Received: x shape {x.shape}")
         self._ensure_built(x)
@@ -387,8 +446,11 @@ class TrainingMixin:
         outs = []
         with no_grad():
             for i in range(0, len(x), bs):
-                outs.append(backend.asnumpy(self._forward(self._on_device(x[i:i + bs]),
-                                                          False).data))
+                o = self._forward(self._on_device(x[i:i + bs]), False)
+                outs.append([backend.asnumpy(t.data) for t in o] if isinstance(o, list)
+                            else backend.asnumpy(o.data))
+        if isinstance(outs[0], list):
+            return [np.concatenate(parts) for parts in zip(*outs)]
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
 
     def check_gradients(self, x, y, eps=1e-6, atol=1e-5, rtol=1e-3, n_directions=4):
@@ -447,6 +509,8 @@ class TrainingMixin:
 
 def print_summary(model, print_fn=print) -> None:
     """Keras-style table: layer (type), output shape, parameter count."""
+    if hasattr(model, "summary_rows"):  # a functional graph knows each call's shape
+        return _print_table(model, model.summary_rows(), print_fn)
     rows = []
     shape = getattr(model, "input_shape", None)
     for ly in model.layers:
@@ -457,14 +521,20 @@ def print_summary(model, print_fn=print) -> None:
                 shape = None
         rows.append((f"{ly.name} ({type(ly).__name__})", str(shape) if shape else "?",
                      ly.count_params()))
+    _print_table(model, rows, print_fn)
+
+
+def _print_table(model, rows, print_fn) -> None:
     w1 = max([len(r[0]) for r in rows] + [20]) + 2
-    line = "─" * (w1 + 40)
+    conn = len(rows[0]) > 3 if rows else False
+    line = "─" * (w1 + 40 + (24 if conn else 0))
     print_fn(f'Model: "{model.name}"')
     print_fn(line)
-    print_fn(f"{'Layer (type)':<{w1}}{'Output Shape':<26}{'Param #':>12}")
+    print_fn(f"{'Layer (type)':<{w1}}{'Output Shape':<26}{'Param #':>12}"
+             + ("  Connected to" if conn else ""))
     print_fn(line)
-    for a, b, c in rows:
-        print_fn(f"{a:<{w1}}{b:<26}{c:>12,}")
+    for r in rows:
+        print_fn(f"{r[0]:<{w1}}{r[1]:<26}{r[2]:>12,}" + (f"  {r[3]}" if conn else ""))
     print_fn(line)
     total = model.count_params()
     tr = sum(int(w.size) for w in model.trainable_weights)

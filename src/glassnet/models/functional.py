@@ -1,0 +1,287 @@
+"""The functional API: ``Model(inputs, outputs)`` from a graph of layer calls.
+
+Calling a layer on a symbolic input (``gn.Input(...)`` or the result of an earlier such call)
+records a *node* — the layer and the nodes it was called on — instead of computing. Each
+node also carries the output of a batch of one zero sample, so layers are built and shapes
+are known as the graph is written (the same trace ``Sequential`` uses to build).
+``Model(inputs, outputs)`` collects the nodes between them in topological order and replays
+them in that order on real tensors. Shared layers (one layer called twice) are two nodes.
+
+Example:
+    >>> x = gn.Input(shape=(4,))
+    >>> h = Dense(8, activation="relu")(x)
+    >>> y = Dense(3, activation="softmax")(Concatenate()([x, h]))
+    >>> model = gn.Model(inputs=x, outputs=y)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..tensor import Tensor
+from .model import Model
+
+__all__ = ["Functional", "SymbolicTensor"]
+
+
+class SymbolicTensor:
+    """A layer call's output in a functional graph (Keras's ``KerasTensor``).
+
+    Attributes:
+        shape: output shape with the batch axis as None, e.g. ``(None, 8)``.
+        layer: the layer whose call produced it.
+        inbound: the symbolic tensors the layer was called on.
+        list_call: True when the layer was called on a list (merge layers).
+    """
+
+    _glassnet_symbolic = True
+
+    def __init__(self, layer, inbound: list, list_call: bool, value):
+        self.layer, self.inbound, self.list_call = layer, list(inbound), list_call
+        self._value = value  # output on one zero sample (batch of 1)
+        self.shape = (None, *value.shape[1:])
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<SymbolicTensor shape={self.shape} from layer {self.layer.name!r}>"
+
+
+def _input_node(inp) -> SymbolicTensor:
+    """The node standing for an ``Input`` layer (created once per InputLayer)."""
+    node = getattr(inp, "_node", None)
+    if node is None:
+        shape = tuple(1 if s is None else s for s in inp.input_spec_shape)
+        dtype = inp.dtype or backend.floatx()
+        node = SymbolicTensor(inp, [], False, Tensor._make(np.zeros((1, *shape), dtype)))
+        inp._node = node
+    return node
+
+
+def as_symbolic(x):
+    """A SymbolicTensor for ``x`` (an Input layer or a SymbolicTensor), else None."""
+    from ..layers.core import InputLayer
+
+    if isinstance(x, SymbolicTensor):
+        return x
+    if isinstance(x, InputLayer):
+        return _input_node(x)
+    return None
+
+
+def is_symbolic(x) -> bool:
+    if isinstance(x, (list, tuple)):
+        return any(as_symbolic(t) is not None for t in x)
+    return as_symbolic(x) is not None
+
+
+def call_symbolic(layer, x, **kwargs) -> SymbolicTensor:
+    """Record ``layer(x)`` for symbolic ``x``; builds the layer on a one-sample trace."""
+    if isinstance(x, (list, tuple)):
+        nodes = [as_symbolic(t) for t in x]
+        if any(n is None for n in nodes):
+            raise TypeError(f"Layer '{layer.name}': a functional call mixes symbolic inputs "
+                            f"(gn.Input / layer outputs) with data. Received: "
+                            f"{[type(t).__name__ for t in x]}")
+        value_in = [n._value for n in nodes]
+    else:
+        nodes = [as_symbolic(x)]
+        value_in = nodes[0]._value
+    if kwargs:
+        raise TypeError(f"Layer '{layer.name}': functional calls take only the inputs. "
+                        f"Received keyword argument(s) {sorted(kwargs)}")
+    with no_grad():
+        value = layer(value_in, training=False)
+    if not isinstance(value, Tensor):
+        raise TypeError(f"Layer '{layer.name}': the functional API needs one output tensor "
+                        f"per layer call. Received: {type(value).__name__}")
+    return SymbolicTensor(layer, nodes, isinstance(x, (list, tuple)), value)
+
+
+def _as_list(v, what: str) -> list:
+    items = list(v) if isinstance(v, (list, tuple)) else [v]
+    out = []
+    for t in items:
+        s = as_symbolic(t)
+        if s is None:
+            raise TypeError(f"Model: {what} must be gn.Input(...) or outputs of layer calls on "
+                            f"them. Received: {type(t).__name__}")
+        out.append(s)
+    if not out:
+        raise ValueError(f"Model: {what} must not be empty")
+    return out
+
+
+class Functional(Model):
+    """A model defined by ``Model(inputs, outputs)``: layer calls replayed in graph order.
+
+    Args:
+        inputs: one ``gn.Input`` or a list of them.
+        outputs: one symbolic tensor (a layer call's result) or a list of them.
+
+    Shapes: ``fit``/``predict`` take one array per input (a list when there are several)
+    and return one array per output (a list when there are several).
+
+    Example:
+        >>> a, b = gn.Input((3,)), gn.Input((2,))
+        >>> y = Dense(1)(Concatenate()([a, Dense(4)(b)]))
+        >>> model = gn.Model([a, b], y); model.predict([xa, xb]).shape   # (n, 1)
+    """
+
+    def __init__(self, inputs, outputs, name: str | None = None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self._single_input = not isinstance(inputs, (list, tuple))
+        self._single_output = not isinstance(outputs, (list, tuple))
+        ins, outs = _as_list(inputs, "inputs"), _as_list(outputs, "outputs")
+        self._nodes = self._collect(ins, outs)
+        self._inputs, self._outputs = ins, outs
+        for i in ins:
+            if i.inbound:
+                raise ValueError(f"Model: every input must be a gn.Input. Received: the output "
+                                 f"of layer {i.layer.name!r}")
+        missing = [n.layer.name for n in self._nodes if not n.inbound and n not in ins]
+        if missing:
+            raise ValueError(f"Model: the outputs depend on inputs that were not passed in "
+                             f"`inputs`: {missing}")
+        seen, layers = set(), []
+        for n in self._nodes:
+            if id(n.layer) not in seen:
+                seen.add(id(n.layer))
+                layers.append(n.layer)
+        names = [ly.name for ly in layers]
+        dup = sorted({x for x in names if names.count(x) > 1})
+        if dup:
+            raise ValueError(f"Model: layer names must be unique. Received duplicates: {dup}")
+        self._layers = layers
+        self._n_inputs, self._n_outputs = len(ins), len(outs)
+        self.built = True
+
+    @staticmethod
+    def _collect(ins, outs) -> list:
+        """Nodes that lead from ``ins`` to ``outs``, inputs first (iterative DFS)."""
+        order, done, stack = [], set(), [(o, False) for o in reversed(outs)]
+        stop = {id(i) for i in ins}
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in done:
+                continue
+            done.add(id(node))
+            stack.append((node, True))
+            if id(node) not in stop:
+                stack.extend((p, False) for p in reversed(node.inbound) if id(p) not in done)
+        return order
+
+    # ------------------------------------------------------------ Model API
+    @property
+    def layers(self) -> list:
+        from ..layers.core import InputLayer
+
+        return [ly for ly in self._layers if not isinstance(ly, InputLayer)]
+
+    def _sublayers(self):
+        return list(self._layers)
+
+    @property
+    def inputs(self) -> list:
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list:
+        return list(self._outputs)
+
+    @property
+    def input_shape(self):
+        shapes = [n.shape for n in self._inputs]
+        return shapes[0] if self._single_input else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [n.shape for n in self._outputs]
+        return shapes[0] if self._single_output else shapes
+
+    def call(self, inputs, training: bool = False):
+        xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if len(xs) != len(self._inputs):
+            raise ValueError(f"Model '{self.name}': expected {len(self._inputs)} input(s). "
+                             f"Received: {len(xs)}")
+        values = {}
+        for node, x in zip(self._inputs, xs):
+            values[id(node)] = node.layer(x, training=training)  # checks the declared shape
+        for node in self._nodes:
+            if id(node) in values:
+                continue
+            args = [values[id(p)] for p in node.inbound]
+            values[id(node)] = node.layer(args if node.list_call else args[0], training=training)
+        outs = [values[id(o)] for o in self._outputs]
+        return outs[0] if self._single_output else outs
+
+    def _build_from(self, shape) -> None:
+        self.built = True
+
+    def summary_rows(self) -> list:
+        """(layer (type), output shape, params, connected to) per node, in graph order."""
+        rows = []
+        for n in self._nodes:
+            conn = ", ".join(p.layer.name for p in n.inbound)
+            rows.append((f"{n.layer.name} ({type(n.layer).__name__})", str(n.shape),
+                         n.layer.count_params(), conn or "-"))
+        return rows
+
+    # ------------------------------------------------------------ config
+    def get_config(self) -> dict:
+        """Layers (fixed table names + hyperparameters) and each call's inbound nodes."""
+        from .saving import serialize_layer
+
+        index = {id(n): i for i, n in enumerate(self._nodes)}
+        return {
+            "name": self.name,
+            "layers": [serialize_layer(ly) for ly in self._layers],
+            "nodes": [{"layer": n.layer.name, "inbound": [index[id(p)] for p in n.inbound],
+                       "list_call": n.list_call} for n in self._nodes],
+            "inputs": [index[id(n)] for n in self._inputs],
+            "outputs": [index[id(n)] for n in self._outputs],
+            "single_input": self._single_input,
+            "single_output": self._single_output,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Rebuild from :meth:`get_config`; layer classes come from the fixed table only."""
+        from .saving import ModelFileError, deserialize_layer
+
+        try:
+            layers = {}
+            for spec in config["layers"]:
+                ly = deserialize_layer(spec)
+                layers[ly.name] = ly
+            nodes = []
+            for i, nd in enumerate(config["nodes"]):
+                ly = layers[nd["layer"]]
+                inbound = [int(j) for j in nd["inbound"]]
+                if any(not 0 <= j < i for j in inbound):
+                    raise ModelFileError(f"node {i} refers to a later or unknown node")
+                if not inbound:
+                    nodes.append(as_symbolic(ly))
+                    if nodes[-1] is None:
+                        raise ModelFileError(f"node {i}: layer {ly.name} has no inputs and "
+                                             "is not an Input")
+                    continue
+                args = [nodes[j] for j in inbound]
+                nodes.append(call_symbolic(ly, args if nd.get("list_call") else args[0]))
+            ins = [nodes[int(j)] for j in config["inputs"]]
+            outs = [nodes[int(j)] for j in config["outputs"]]
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            if isinstance(e, ModelFileError):
+                raise
+            raise ModelFileError(f"invalid functional model config ({type(e).__name__}: "
+                                 f"{e})") from None
+        return cls(ins[0] if config.get("single_input", True) and len(ins) == 1 else ins,
+                   outs[0] if config.get("single_output", True) and len(outs) == 1 else outs,
+                   name=config.get("name"))
