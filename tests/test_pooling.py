@@ -9,6 +9,7 @@ from glassnet.layers import (
     AveragePooling1D,
     AveragePooling2D,
     Conv2D,
+    Cropping1D,
     Cropping2D,
     Dense,
     Flatten,
@@ -20,7 +21,9 @@ from glassnet.layers import (
     MaxPooling2D,
     SpatialDropout1D,
     SpatialDropout2D,
+    UpSampling1D,
     UpSampling2D,
+    ZeroPadding1D,
     ZeroPadding2D,
 )
 from glassnet.layers.conv import same_pads
@@ -176,6 +179,29 @@ def test_zero_padding_and_cropping():
         ZeroPadding2D((1, 2, 3))
 
 
+def test_sequence_reshaping_layers_match_numpy_and_gradcheck():
+    x = _rand(2, 5, 3)
+    np.testing.assert_array_equal(UpSampling1D(2)(x).data, np.repeat(x, 2, axis=1).astype("f4"))
+    np.testing.assert_array_equal(ZeroPadding1D((1, 2))(x).data,
+                                  np.pad(x, ((0, 0), (1, 2), (0, 0))).astype("f4"))
+    np.testing.assert_array_equal(Cropping1D((1, 2))(x).data, x[:, 1:3].astype("f4"))
+    gn.gradcheck(lambda x: Cropping1D(1)(ZeroPadding1D((0, 2))(UpSampling1D(2)(x))), x)
+    with pytest.raises(ValueError, match=r"Cropping1D .* leaves nothing"):
+        Cropping1D(3)(x)
+    with pytest.raises(ValueError, match=r"UpSampling1D .* expects input of rank 3"):
+        UpSampling1D(2)(np.zeros((1, 2, 2, 1), np.float32))
+
+
+def test_spatial_dropout_gradcheck_with_fixed_mask():
+    layer = SpatialDropout2D(0.5)
+
+    def f(x):
+        gn.set_seed(7)  # the same channel mask on every evaluation
+        return layer(x, training=True)
+
+    gn.gradcheck(f, _rand(2, 3, 3, 4))
+
+
 def test_spatial_dropout_drops_whole_channels_seeded_and_identity_at_inference():
     x = np.ones((64, 4, 5, 16), np.float32)
     gn.set_seed(3)
@@ -208,6 +234,10 @@ LAYERS = [
     (lambda: ZeroPadding2D(((1, 0), (2, 3)), input_shape=(6, 5, 2)), (6, 5, 2)),
     (lambda: Cropping2D(((1, 0), (2, 1)), input_shape=(6, 5, 2)), (6, 5, 2)),
     (lambda: SpatialDropout2D(0.3, seed=1, input_shape=(6, 5, 2)), (6, 5, 2)),
+    (lambda: UpSampling1D(3, input_shape=(7, 3)), (7, 3)),
+    (lambda: ZeroPadding1D((2, 1), input_shape=(7, 3)), (7, 3)),
+    (lambda: Cropping1D((2, 1), input_shape=(7, 3)), (7, 3)),
+    (lambda: SpatialDropout1D(0.3, input_shape=(7, 3)), (7, 3)),
 ]
 
 

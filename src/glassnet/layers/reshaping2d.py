@@ -1,5 +1,6 @@
-"""Spatial reshaping layers for channels-last images: ``UpSampling2D``, ``ZeroPadding2D``,
-``Cropping2D``, and the channel-dropping ``SpatialDropout1D``/``SpatialDropout2D``.
+"""Spatial reshaping layers, channels-last: ``UpSampling2D``, ``ZeroPadding2D``, ``Cropping2D``
+(and their sequence versions ``UpSampling1D``, ``ZeroPadding1D``, ``Cropping1D``), and the
+channel-dropping ``SpatialDropout1D``/``SpatialDropout2D``.
 
 ``UpSampling2D``'s bilinear mode matches Keras/TensorFlow's ``resize`` (half-pixel centres,
 no antialiasing) and PyTorch's ``interpolate(mode="bilinear", align_corners=False)``. It is
@@ -18,7 +19,8 @@ from .conv import check_data_format, normalize_tuple
 from .core import Dropout
 
 __all__ = ["UpSampling2D", "ZeroPadding2D", "Cropping2D", "SpatialDropout1D",
-           "SpatialDropout2D", "UpsampleNearest2D", "ResizeBilinear2D"]
+           "SpatialDropout2D", "UpsampleNearest2D", "ResizeBilinear2D", "UpSampling1D",
+           "ZeroPadding1D", "Cropping1D"]
 
 
 def _check_rank4(layer: Layer, shape) -> None:
@@ -234,6 +236,130 @@ class Cropping2D(_Spatial):
 
     def get_config(self):
         return {**super().get_config(), "cropping": [list(p) for p in self.cropping]}
+
+
+# ------------------------------------------------------------------ sequence versions
+def _check_rank3(layer: Layer, shape) -> None:
+    if len(tuple(shape)) != 3:
+        raise ValueError(
+            f"{type(layer).__name__} '{layer.name}' expects input of rank 3 (batch, steps, "
+            f"channels). Received: input shape {tuple(shape)}"
+        )
+
+
+class _Sequence(Layer):
+    def __call__(self, x, training=False, **kwargs):
+        if hasattr(x, "shape"):
+            _check_rank3(self, x.shape)
+        return super().__call__(x, training=training, **kwargs)
+
+
+def _int_pair(value, arg: str, layer: str) -> tuple[int, int]:
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (value, value)
+    try:
+        out = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        out = ()
+    if len(out) != 2 or min(out) < 0:
+        raise ValueError(
+            f"Layer '{layer}': {arg} must be a non-negative int or a pair (before, after). "
+            f"Received: {arg}={value!r}"
+        )
+    return out
+
+
+@register
+class UpSampling1D(_Sequence):
+    """Repeat each step ``size`` times: (batch, L, C) → (batch, L*size, C).
+
+    Example:
+        >>> UpSampling1D(3)(np.zeros((2, 4, 5), "float32")).shape
+        (2, 12, 5)
+    """
+
+    def __init__(self, size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = normalize_tuple(size, 1, "size", self.name)[0]
+
+    def call(self, x, training=False):
+        n, length, c = x.shape
+        y = UpsampleNearest2D((1, self.size))(ops.reshape(x, (n, 1, length, c)))
+        return ops.reshape(y, (n, length * self.size, c))
+
+    def compute_output_shape(self, input_shape):
+        _check_rank3(self, input_shape)
+        b, length, c = input_shape
+        return (b, None if length is None else length * self.size, c)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+@register
+class ZeroPadding1D(_Sequence):
+    """Add zero steps at the start and end of sequences.
+
+    Args:
+        padding: int (both ends) or (before, after).
+
+    Example:
+        >>> ZeroPadding1D((1, 2))(np.ones((2, 4, 3), "float32")).shape
+        (2, 7, 3)
+    """
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _int_pair(padding, "padding", self.name)
+
+    def call(self, x, training=False):
+        return ops.pad(x, ((0, 0), self.padding, (0, 0)))
+
+    def compute_output_shape(self, input_shape):
+        _check_rank3(self, input_shape)
+        b, length, c = input_shape
+        return (b, None if length is None else length + sum(self.padding), c)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": list(self.padding)}
+
+
+@register
+class Cropping1D(_Sequence):
+    """Remove steps from the start and end of sequences.
+
+    Args:
+        cropping: int (both ends) or (before, after).
+
+    Example:
+        >>> Cropping1D((1, 2))(np.ones((2, 6, 3), "float32")).shape
+        (2, 3, 3)
+    """
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _int_pair(cropping, "cropping", self.name)
+
+    def _check(self, shape):
+        if shape[1] is not None and sum(self.cropping) >= shape[1]:
+            raise ValueError(
+                f"Cropping1D '{self.name}': cropping {self.cropping} leaves nothing of the "
+                f"input. Received: input shape {tuple(shape)}"
+            )
+
+    def call(self, x, training=False):
+        self._check(x.shape)
+        a, b = self.cropping
+        return ops.getitem(x, (slice(None), slice(a, x.shape[1] - b)))
+
+    def compute_output_shape(self, input_shape):
+        _check_rank3(self, input_shape)
+        self._check(input_shape)
+        b, length, c = input_shape
+        return (b, None if length is None else length - sum(self.cropping), c)
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": list(self.cropping)}
 
 
 class _SpatialDropout(Dropout):
