@@ -2,11 +2,11 @@
 
 The course's convolutional network (and Keras's classic ``mnist_convnet``): two convolution +
 max-pooling stages learn local features, a dense layer combines them. About 99 % test
-accuracy after 2-3 epochs. With ``--figures DIR`` it also draws the first layer's filters,
+accuracy after 3-5 epochs. With ``--figures DIR`` it also draws the first layer's filters,
 the feature maps of both convolution layers for one test digit, the misclassified test
 digits and the learning curves.
 
-Run: ``python examples/mnist_cnn.py [--epochs 3] [--subset N] [--batch-size 128]
+Run: ``python examples/mnist_cnn.py [--epochs 5] [--subset N] [--batch-size 64]
 [--figures docs/img] [--save mnist_cnn.glassnet]``
 """
 
@@ -64,8 +64,8 @@ def figures(model, history, x_test, y_test, out: str) -> None:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--subset", type=int, default=None, help="training images (default all)")
     p.add_argument("--test-subset", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
