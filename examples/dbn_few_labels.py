@@ -7,7 +7,7 @@ from a random initialisation on those labels alone.
 Setup (MNIST, pixels scaled to [0, 1]):
   * unlabelled: the first --unlabelled training images (labels never used);
   * labelled: --labels examples (e.g. 100 and 1000) drawn per seed from training images
-    60000 - 20000 ... 60000, disjoint from the unlabelled ones;
+    40,000-59,999, disjoint from the unlabelled ones;
   * network 784-500-200-10 (sigmoid hidden units, softmax output);
   * pretrained: DBN([500, 200]) RBMs (CD-1, momentum 0.5) on the unlabelled images, copied
     into the network by ``DBN.to_sequential``; random: the same network, Glorot init;

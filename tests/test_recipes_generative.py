@@ -69,8 +69,8 @@ def test_autoencoder_recipe_run_saves_a_loadable_autoencoder(tmp_path, datasets_
     run = tmp_path / "ae"
     info = json.loads((run / "metrics.json").read_text())
     assert set(info["metrics"]) >= {"test_loss", "test_reconstruction_mse"}
-    assert (run / "reconstructions_(test_set).png").exists()
-    assert (run / "codes_of_the_test_set_by_digit.png").exists()
+    assert (run / "reconstructions_of_test_images.png").exists()
+    assert (run / "codes_of_test_images_by_digit.png").exists()
     back = gn.models.load_model(run / "model.glassnet")
     assert isinstance(back, gn.models.Autoencoder)
     _, (x_te, _) = mnist.load_data()
@@ -83,7 +83,7 @@ def test_gan_and_dbn_recipes_report_their_pictures(datasets_dir):
     from glassnet.recipes import get
 
     for name, title in (("gan", "Generated digits"),
-                        ("dbn", "First RBM's filters after pretraining")):
+                        ("dbn", "First RBM filters after pretraining")):
         rec = get(name)
         gn.set_seed(0)
         cfg = {"seed": 0, "fast": True, **rec.fast, "fit": {"epochs": 1, "batch_size": 64}}

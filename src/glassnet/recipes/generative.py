@@ -48,9 +48,9 @@ def _ae_evaluate(model, data) -> dict:
     def make():
         from .. import plot
 
-        figs = {"Reconstructions (test set)": plot.reconstructions(model, x_te, n=10)}
+        figs = {"Reconstructions of test images": plot.reconstructions(model, x_te, n=10)}
         k = min(len(x_te), 2000)
-        figs["Codes of the test set by digit"] = plot.latent_scatter(
+        figs["Codes of test images by digit"] = plot.latent_scatter(
             model.encode(x_te[:k]), data["labels_test"][:k])
         return figs
 
@@ -105,8 +105,8 @@ def _rbm_evaluate(model, data) -> dict:
     def make():
         from .. import plot
 
-        figs = _rbm_filters(model.components_, "RBM filters (hidden units' weights)")
-        figs["Test digits (top) and their reconstructions"] = plot.tiles(
+        figs = _rbm_filters(model.components_, "RBM filters")
+        figs["Test digits above their reconstructions"] = plot.tiles(
             np.concatenate([te[:8], model.reconstruct(te[:8])]), ncols=8)
         return figs
 
@@ -135,7 +135,7 @@ def _dbn_evaluate(model, data) -> dict:
            "test_accuracy": model.score(data["x_test"], data["y_test"]),
            "labelled_examples": float(len(data["x_train"]))}
     _figures(data, lambda: _rbm_filters(model.rbms_[0].components_,
-                                        "First RBM's filters after pretraining"))
+                                        "First RBM filters after pretraining"))
     return out
 
 
