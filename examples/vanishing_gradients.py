@@ -64,10 +64,16 @@ def grad_per_step(model, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.linalg.norm(xt.grad, axis=2).mean(axis=0)
 
 
-def decay_per_step(g: np.ndarray) -> float:
-    """exp(slope) of log ||g_t|| against t, fitted on the steps before the last tenth."""
+def decay_per_step(g: np.ndarray) -> float | None:
+    """exp(slope) of log ||g_t|| against t, fitted on the steps before the last tenth.
+
+    Steps whose gradient is exactly 0 (underflow behind saturated tanh units) are left out;
+    None when fewer than 10 steps remain.
+    """
     t = np.arange(len(g))
-    keep = t < len(g) - max(1, len(g) // 10)  # the last steps are dominated by the readout
+    keep = (t < len(g) - max(1, len(g) // 10)) & (g > 0)  # last steps: dominated by readout
+    if keep.sum() < 10:
+        return None
     return float(np.exp(-np.polyfit(t[keep], np.log(g[keep]), 1)[0]))
 
 
@@ -112,6 +118,7 @@ def main(argv=None) -> dict:
         g0, g1 = rr[0]["grad_init"], rr[0]["grad_trained"]
         res[arm] = {
             "final_accuracy": [r["accuracy"][-1] for r in rr],
+            "steps_zero_grad_trained": int((g1 == 0).sum()),
             "first_over_last_init": float(g0[0] / g0[-1]),
             "first_over_last_trained": float(g1[0] / g1[-1]),
             "decay_per_step_init": decay_per_step(g0),

@@ -1,0 +1,357 @@
+"""Fused backprop-through-time kernels of the recurrent layers (one ``Function`` per call).
+
+Each kernel's forward projects the inputs of all steps with one GEMM, loops over time with
+one GEMM per step for all gates, and saves the gate activations; its backward walks back
+over time and finishes with one GEMM each for the kernel, recurrent kernel and input
+gradients. The layers in :mod:`glassnet.layers.recurrent` build and call them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations, backend
+from ..autograd import Function
+
+__all__: list[str] = []
+
+
+# ------------------------------------------------------------------ activations (in place)
+def _sigmoid_(a, xp):
+    # 0.5·tanh(0.5·a)+0.5: never overflows, unlike 1/(1+exp(-a))
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
+def _tanh_(a, xp):
+    return xp.tanh(a, out=a)
+
+
+def _relu_(a, xp):
+    return xp.maximum(a, 0, out=a)
+
+
+def _linear_(a, xp):
+    return a
+
+
+def _hard_sigmoid_(a, xp):
+    a *= activations.HARD_SIGMOID_SLOPE
+    a += 0.5
+    return xp.clip(a, 0.0, 1.0, out=a)
+
+
+# derivative expressed through the activation's OUTPUT y (what the forward saves)
+_FUSED = {
+    "sigmoid": (_sigmoid_, lambda y: y * (1.0 - y)),
+    "tanh": (_tanh_, lambda y: 1.0 - y * y),
+    "relu": (_relu_, lambda y: (y > 0).astype(y.dtype)),
+    "linear": (_linear_, lambda y: np.ones_like(y)),
+    "hard_sigmoid": (_hard_sigmoid_, lambda y: ((y > 0) & (y < 1)).astype(y.dtype)
+                     * activations.HARD_SIGMOID_SLOPE),
+}
+
+
+def _fused_name(layer: str, arg: str, ident) -> str:
+    name = activations.serialize(activations.get(ident))
+    if not isinstance(name, str) or name.lower() not in _FUSED:
+        raise ValueError(
+            f"Layer '{layer}': {arg} must be one of {sorted(_FUSED)} (the fused recurrent "
+            f"kernel knows their derivatives). Received: {arg}={ident!r}"
+        )
+    return name.lower()
+
+
+# ------------------------------------------------------------------ fused kernels
+class _SeqBase(Function):
+    """Shared set-up: inputs in time-major order, masks, recurrent dropout."""
+
+    def __init__(self, act="tanh", ract="sigmoid", mask=None, rmask=None):
+        self.act, self.dact = _FUSED[act]
+        self.ract, self.dract = _FUSED[ract]
+        self.mask = mask  # (B, T) bool or None; masked steps keep the previous state
+        self.rmask = rmask  # (B, units) recurrent-dropout mask (already scaled) or None
+
+    def _project(self, x, w, b):
+        xp = backend.get_array_module(x)
+        bsz, steps, d = x.shape
+        self.xt = xp.ascontiguousarray(x.transpose(1, 0, 2))  # (T, B, D)
+        xw = (self.xt.reshape(steps * bsz, d) @ w).reshape(steps, bsz, w.shape[1])
+        if b is not None:
+            xw += b
+        return xw
+
+    def _m(self, t):
+        return None if self.mask is None else self.mask[:, t : t + 1]
+
+    def _input_grads(self, dzx, w):
+        """gx, gW, gb from the per-step pre-activation gradients of the input path."""
+        steps, bsz, k = dzx.shape
+        d = self.xt.shape[2]
+        flat = dzx.reshape(steps * bsz, k)
+        gx = gw = gb = None
+        if self.needs_input_grad[0]:
+            gx = (flat @ w.T).reshape(steps, bsz, d).transpose(1, 0, 2)
+        if self.needs_input_grad[self.w_index]:
+            gw = self.xt.reshape(steps * bsz, d).T @ flat
+        gb = flat.sum(axis=0)
+        return gx, gw, gb
+
+
+class SimpleRNNSeq(_SeqBase):
+    """Elman recurrence over a whole sequence: ``h_t = act(x_t W + h_{t-1} U + b)``.
+
+    Inputs: x (B, T, D), h0 (B, u), W (D, u), U (u, u), b (u,). Output: h_t for all t (B, T, u).
+    """
+
+    w_index = 2
+
+    def forward(self, x, h0, w, u, b):
+        xp = backend.get_array_module(x)
+        steps, bsz = x.shape[1], x.shape[0]
+        a = self._project(x, w, b)  # becomes the activations in place
+        hs = xp.empty((steps + 1, bsz, u.shape[0]), dtype=x.dtype)
+        hs[0] = h0
+        for t in range(steps):
+            hp = hs[t] if self.rmask is None else hs[t] * self.rmask
+            a[t] += hp @ u
+            self.act(a[t], xp)
+            m = self._m(t)
+            hs[t + 1] = a[t] if m is None else xp.where(m, a[t], hs[t])
+        self.a, self.hs, self.u = a, hs, u
+        return xp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        gyt = gy.transpose(1, 0, 2)
+        steps = gyt.shape[0]
+        dz = xp.empty_like(self.a)
+        dh = xp.zeros_like(self.hs[0])
+        for t in range(steps - 1, -1, -1):
+            dh += gyt[t]
+            m = self._m(t)
+            dnew = dh if m is None else dh * m
+            dz[t] = dnew * self.dact(self.a[t])
+            dprev = dz[t] @ self.u.T
+            if self.rmask is not None:
+                dprev *= self.rmask
+            dh = dprev if m is None else dprev + dh * ~m
+        w = self.inputs[2].data
+        gx, gw, gb = self._input_grads(dz, w)
+        hp = self.hs[:-1] if self.rmask is None else self.hs[:-1] * self.rmask
+        gu = hp.reshape(-1, hp.shape[2]).T @ dz.reshape(-1, dz.shape[2])
+        return gx, dh, gw, gu, gb
+
+
+class LSTMSeq(_SeqBase):
+    """LSTM over a whole sequence (gates i, f, c, o as Keras).
+
+    Inputs: x (B, T, D), h0, c0 (B, u), W (D, 4u), U (u, 4u), b (4u,).
+    Output (B, T+1, u): h_t for t < T, and the final cell state at index T.
+    """
+
+    w_index = 3
+
+    def _gates_(self, gt, n, xp):
+        if self.fast:
+            # σ(x) = 1/(1+e^-x) and tanh(x) = 2σ(2x)-1: one exp over all four gates, whose
+            # pre-activations arrive already multiplied by -1 (-2 for c) through the scaled
+            # weights (NumPy's float32 exp is faster than its tanh)
+            xp.exp(gt, out=gt)
+            gt += 1.0
+            xp.reciprocal(gt, out=gt)
+            cg = gt[:, 2 * n : 3 * n]
+            cg *= 2.0
+            cg -= 1.0
+        else:
+            self.ract(gt[:, : 2 * n], xp)
+            self.act(gt[:, 2 * n : 3 * n], xp)
+            self.ract(gt[:, 3 * n :], xp)
+
+    def _cell_tanh(self, c, out, xp):
+        if self.fast:
+            xp.tanh(c, out=out)
+        else:
+            out[...] = c
+            self.act(out, xp)
+
+    def forward(self, x, h0, c0, w, u, b):
+        xp = backend.get_array_module(x)
+        bsz, steps = x.shape[0], x.shape[1]
+        n = u.shape[0]
+        self.u = u
+        self.fast = self.act is _tanh_ and self.ract is _sigmoid_
+        if self.fast:
+            scale = xp.full(4 * n, -1.0, dtype=x.dtype)
+            scale[2 * n : 3 * n] = -2.0
+            w, u, b = w * scale, u * scale, b * scale
+        g = self._project(x, w, b)  # (T, B, 4u) -> gate activations in place
+        hs = xp.empty((steps + 1, bsz, n), dtype=x.dtype)
+        cs = xp.empty((steps + 1, bsz, n), dtype=x.dtype)
+        tc = xp.empty((steps, bsz, n), dtype=x.dtype)
+        hs[0], cs[0] = h0, c0
+        buf = xp.empty((bsz, 4 * n), dtype=x.dtype)
+        tmp = xp.empty((bsz, n), dtype=x.dtype)
+        with np.errstate(over="ignore"):  # exp(-x) → inf gives the right limit σ = 0
+            for t in range(steps):
+                hp = hs[t] if self.rmask is None else hs[t] * self.rmask
+                gt = g[t]
+                xp.matmul(hp, u, out=buf)
+                gt += buf
+                self._gates_(gt, n, xp)
+                c = cs[t + 1]
+                xp.multiply(gt[:, n : 2 * n], cs[t], out=c)
+                xp.multiply(gt[:, :n], gt[:, 2 * n : 3 * n], out=tmp)
+                c += tmp
+                self._cell_tanh(c, tc[t], xp)
+                h = hs[t + 1]
+                xp.multiply(gt[:, 3 * n :], tc[t], out=h)
+                m = self._m(t)
+                if m is not None:
+                    hs[t + 1] = xp.where(m, h, hs[t])
+                    cs[t + 1] = xp.where(m, c, cs[t])
+        self.g, self.hs, self.cs, self.tc = g, hs, cs, tc
+        out = xp.empty((bsz, steps + 1, n), dtype=x.dtype)
+        out[:, :steps] = hs[1:].transpose(1, 0, 2)
+        out[:, steps] = cs[steps]
+        return out
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        steps = gy.shape[1] - 1
+        n = self.u.shape[0]
+        gyt = gy[:, :steps].transpose(1, 0, 2)
+        dh = xp.zeros_like(self.hs[0])
+        dc = gy[:, steps].copy()
+        dct = xp.empty_like(dh)
+        ut = self.u.T
+        dz = self._backward_loop(gyt, dh, dc, dct, ut, xp)
+        w = self.inputs[3].data
+        gx, gw, gb = self._input_grads(dz, w)
+        hp = self.hs[:-1] if self.rmask is None else self.hs[:-1] * self.rmask
+        gu = hp.reshape(-1, n).T @ dz.reshape(-1, 4 * n)
+        return gx, dh, dc, gw, gu, gb
+
+    def _backward_loop(self, gyt, dh, dc, dct, ut, xp):
+        """Walk back over time; dh and dc are updated in place (their final values are the
+        gradients of h0 and c0). Returns the pre-activation gradients dz (T, B, 4u)."""
+        steps = gyt.shape[0]
+        n = self.u.shape[0]
+        dz = xp.empty_like(self.g)
+        dg = xp.empty_like(self.g[0])  # derivative of each gate's activation, one step
+        tmp = xp.empty_like(dh)
+        for t in range(steps - 1, -1, -1):
+            dh += gyt[t]
+            m = self._m(t)
+            gt, d = self.g[t], dz[t]
+            i, f, cc, o = gt[:, :n], gt[:, n : 2 * n], gt[:, 2 * n : 3 * n], gt[:, 3 * n :]
+            if self.fast:  # σ' = σ(1-σ) for all four, then tanh' = 1-y² for the c block
+                xp.subtract(1.0, gt, out=dg)
+                dg *= gt
+                xp.multiply(cc, cc, out=dg[:, 2 * n : 3 * n])
+                xp.subtract(1.0, dg[:, 2 * n : 3 * n], out=dg[:, 2 * n : 3 * n])
+            else:
+                dg[:, : 2 * n] = self.dract(gt[:, : 2 * n])
+                dg[:, 2 * n : 3 * n] = self.dact(cc)
+                dg[:, 3 * n :] = self.dract(o)
+            if m is not None:
+                dh_keep, dc_keep = dh * ~m, dc * ~m
+                dh *= m
+                dc *= m
+            tct = self.tc[t]
+            if self.fast:  # tanh'(c) = 1 - tanh², without temporaries
+                xp.multiply(tct, tct, out=tmp)
+                xp.subtract(1.0, tmp, out=tmp)
+                xp.multiply(dh, o, out=dct)
+                dct *= tmp
+            else:
+                xp.multiply(dh, o, out=dct)
+                dct *= self.dact(tct)
+            dct += dc
+            xp.multiply(dh, tct, out=d[:, 3 * n :])
+            xp.multiply(dct, cc, out=d[:, :n])
+            xp.multiply(dct, self.cs[t], out=d[:, n : 2 * n])
+            xp.multiply(dct, i, out=d[:, 2 * n : 3 * n])
+            d *= dg
+            xp.multiply(dct, f, out=dc)
+            xp.matmul(d, ut, out=dh)
+            if self.rmask is not None:
+                dh *= self.rmask
+            if m is not None:
+                dh += dh_keep
+                dc += dc_keep
+        return dz
+
+
+class GRUSeq(_SeqBase):
+    """GRU over a whole sequence, Keras's ``reset_after=True`` form (gates z, r, h).
+
+    ``z = σ(x Wz + bz + h Uz + b'z)``, ``r`` likewise, ``ĥ = act(x Wh + bh + r ⊙ (h Uh + b'h))``,
+    ``h_t = z ⊙ h_{t-1} + (1 - z) ⊙ ĥ``. Inputs: x, h0, W (D, 3u), U (u, 3u), b (2, 3u).
+    """
+
+    w_index = 2
+
+    def forward(self, x, h0, w, u, b):
+        xp = backend.get_array_module(x)
+        bsz, steps = x.shape[0], x.shape[1]
+        n = u.shape[0]
+        g = self._project(x, w, b[0])  # (T, B, 3u): input parts, then activations in place
+        rh = xp.empty((steps, bsz, n), dtype=x.dtype)  # h U_h + b'_h, needed by backward
+        hs = xp.empty((steps + 1, bsz, n), dtype=x.dtype)
+        hs[0] = h0
+        for t in range(steps):
+            hp = hs[t] if self.rmask is None else hs[t] * self.rmask
+            rec = hp @ u
+            rec += b[1]
+            gt = g[t]
+            gt[:, : 2 * n] += rec[:, : 2 * n]
+            self.ract(gt[:, : 2 * n], xp)
+            rh[t] = rec[:, 2 * n :]
+            gt[:, 2 * n :] += gt[:, n : 2 * n] * rh[t]
+            self.act(gt[:, 2 * n :], xp)
+            z, hh = gt[:, :n], gt[:, 2 * n :]
+            h = hh + z * (hs[t] - hh)
+            m = self._m(t)
+            hs[t + 1] = h if m is None else xp.where(m, h, hs[t])
+        self.g, self.rh, self.hs, self.u = g, rh, hs, u
+        return xp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        gyt = gy.transpose(1, 0, 2)
+        steps = gyt.shape[0]
+        n = self.u.shape[0]
+        dx = xp.empty_like(self.g)  # input-path pre-activation gradients
+        dr = xp.empty_like(self.g)  # recurrent-path pre-activation gradients
+        dh = xp.zeros_like(self.hs[0])
+        ut = self.u.T
+        for t in range(steps - 1, -1, -1):
+            dh += gyt[t]
+            m = self._m(t)
+            if m is not None:
+                dh_keep = dh * ~m
+                dh = dh * m
+            gt = self.g[t]
+            z, r, hh = gt[:, :n], gt[:, n : 2 * n], gt[:, 2 * n :]
+            hp = self.hs[t]
+            dah = dh * (1.0 - z) * self.dact(hh)
+            dx[t, :, :n] = dh * (hp - hh) * self.dract(z)
+            dx[t, :, n : 2 * n] = dah * self.rh[t] * self.dract(r)
+            dx[t, :, 2 * n :] = dah
+            dr[t, :, : 2 * n] = dx[t, :, : 2 * n]
+            dr[t, :, 2 * n :] = dah * r
+            dprev = dr[t] @ ut
+            if self.rmask is not None:
+                dprev *= self.rmask
+            dprev += dh * z
+            dh = dprev if m is None else dprev + dh_keep
+        w = self.inputs[2].data
+        gx, gw, gbx = self._input_grads(dx, w)
+        hp = self.hs[:-1] if self.rmask is None else self.hs[:-1] * self.rmask
+        gu = hp.reshape(-1, n).T @ dr.reshape(-1, 3 * n)
+        gb = xp.stack([gbx, dr.reshape(-1, 3 * n).sum(axis=0)])
+        return gx, dh, gw, gu, gb
