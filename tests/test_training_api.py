@@ -481,3 +481,56 @@ def test_functional_bad_graphs_are_named():
     m = gn.Model(a, Dense(2)(a))
     with pytest.raises(ValueError, match=r"expected input shape \(None, 3\)"):
         m.predict(np.ones((4, 5)))
+
+
+# ------------------------------------------------------------------ fused Dense chains
+def _chain_model(jit):
+    m = Sequential([Dense(7, activation="relu", input_dim=4, kernel_regularizer="l2"),
+                    Dense(6, activation="tanh"), Dropout(0.2),
+                    Dense(5), Dense(3, activation="sigmoid"), Dense(2, activation="softmax")])
+    m.layers[1].trainable = False
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+              jit_compile=jit)
+    return m
+
+
+def test_fused_dense_chains_give_bitwise_identical_training():
+    from glassnet.models.fused import DenseChain
+
+    x, y = _data(48)
+    runs = []
+    for jit in (False, True):
+        gn.set_seed(11)
+        m = _chain_model(jit)
+        h = m.fit(x, y.astype(int), epochs=3, batch_size=8, verbose=0)
+        runs.append((m.get_weights(), h.history, m.predict(x, verbose=0)))
+    # the fused model really fused: relu+tanh | dropout | linear+sigmoid (softmax stays apart)
+    plan = m._make_plan()
+    assert [len(c) if c else type(ly).__name__ for ly, c in plan] == [2, "Dropout", 2, "Dense"]
+    ops, stack = [], [m._forward(x, True)]
+    while stack:  # every op of the recorded graph
+        ctx = stack.pop()._ctx
+        if ctx is not None:
+            ops.append(type(ctx).__name__)
+            stack.extend(ctx.inputs)
+    assert ops.count(DenseChain.__name__) == 2 and "Relu" not in ops and "Tanh" not in ops
+    for a, b in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert runs[0][1] == runs[1][1]
+    np.testing.assert_array_equal(runs[0][2], runs[1][2])
+
+
+def test_dense_chain_gradcheck_and_frozen_weights():
+    from glassnet.models.fused import DenseChain
+
+    r = np.random.default_rng(0)
+    x = r.standard_normal((5, 3))
+    ws = [r.standard_normal(s) for s in ((3, 4), (4,), (4, 4), (4,), (4, 2), (2,), (2, 2),
+                                         (2,))]
+    acts = ("relu", "tanh", "sigmoid", "linear")
+    gn.gradcheck(lambda *a: (DenseChain(acts)(*a) ** 2).sum(), x, *ws)
+    # frozen kernel of the first layer: no gradient computed for it, the rest unchanged
+    ts = [gn.tensor(w, requires_grad=i != 0) for i, w in enumerate(ws)]
+    xt = gn.tensor(x)
+    DenseChain(acts)(xt, *ts).sum().backward()
+    assert ts[0].grad is None and xt.grad is None and all(t.grad is not None for t in ts[1:])

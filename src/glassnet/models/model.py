@@ -9,6 +9,7 @@ from ..autograd import no_grad
 from ..layers.base import Layer
 from ..tensor import Tensor
 from . import training
+from .fused import fusable, run_chain
 
 __all__ = ["Model", "Sequential"]
 
@@ -136,9 +137,43 @@ class Sequential(Model):
         self.built = True
 
     def call(self, x, training: bool = False):
-        for ly in self._layers:
-            x = ly(x, training=training)
+        plan = self._plan if self._plan is not None else self._make_plan()
+        if not plan:
+            for ly in self._layers:
+                x = ly(x, training=training)
+            return x
+        for layer, chain in plan:
+            if chain is not None and x.ndim == 2:
+                x = run_chain(chain, x)
+            elif chain is not None:
+                for ly in chain:
+                    x = ly(x, training=training)
+            else:
+                x = layer(x, training=training)
         return x
+
+    def _make_plan(self):
+        """Group runs of plain Dense layers into fused chains (see ``models.fused``).
+
+        Returns a list of (layer, None) / (None, [dense, ...]) steps, or False when nothing
+        fuses or ``compile(jit_compile=False)`` turned fusion off. Cached until the layers
+        or the compile settings change; not cached while some layer is still unbuilt.
+        """
+        if not self.jit_compile or not all(ly.built for ly in self._layers):
+            return False
+        plan, run = [], []
+        for ly in self._layers:
+            if fusable(ly):
+                run.append(ly)
+                continue
+            if run:
+                plan.append((None, run))
+                run = []
+            plan.append((ly, None))
+        if run:
+            plan.append((None, run))
+        self._plan = plan if any(chain for _, chain in plan) else False
+        return self._plan
 
     def get_config(self) -> dict:
         from .saving import serialize_layer
