@@ -75,8 +75,10 @@ class AffineResample(Function):
             contrib = (gy * self.wts[k][..., None].astype(gy.dtype)).reshape(-1, c)
             if xp is np:
                 np.add.at(gx, self.idx[k].ravel(), contrib)
-            else:  # CuPy spells the unbuffered scatter-add differently
-                xp.scatter_add(gx, self.idx[k].ravel(), contrib)
+            else:  # CuPy's unbuffered scatter-add lives in cupyx
+                import cupyx
+
+                cupyx.scatter_add(gx, self.idx[k].ravel(), contrib)
         return gx.reshape(self.in_shape)
 
 
