@@ -275,8 +275,10 @@ def test_bad_arguments_raise_clear_errors(make, match):
 
 
 def test_bad_input_shape_names_layer():
-    with pytest.raises(ValueError, match="random_flip.*Received: input shape \\(2, 8, 8\\)"):
-        RandomFlip(name="random_flip")(np.zeros((2, 8, 8), np.float32), training=True)
+    with pytest.raises(ValueError, match="random_flip.*Received: input shape \\(8, 8\\)"):
+        RandomFlip(name="random_flip")(np.zeros((8, 8), np.float32), training=True)
+    with pytest.raises(ValueError, match="channels_last.*'channels_first'"):
+        RandomZoom(0.1, data_format="channels_first")
     with pytest.raises(ValueError, match="larger than the images"):
         RandomCrop(9, 9)(np.zeros((1, 8, 8, 1), np.float32))
 
@@ -299,3 +301,13 @@ def test_augment_array_function():
         augment(np.zeros((4, 4)))
     with pytest.raises(ValueError, match="flip"):
         augment(xf, flip="sideways")
+
+
+def test_unbatched_image_as_keras():
+    x = _images(n=1, h=8, w=8, c=3)
+    y = RandomTranslation((0.125, 0.125), 0.0, fill_mode="constant")(x[0], training=True)
+    np.testing.assert_array_equal(y.data, _shift(x, 1, 0)[0])
+    assert RandomCrop(4, 6)(x[0]).shape == (4, 6, 3)
+    assert RandomCrop(4, 6).compute_output_shape((8, 8, 3)) == (4, 6, 3)
+    u8 = (x[0] * 255).astype(np.uint8)
+    assert RandomFlip()(u8, training=True).dtype == np.float32  # floats out, as Keras

@@ -2,7 +2,8 @@
 
 Every layer draws one random transform per image in training (``training=True``) and is the
 identity at inference (``RandomCrop`` takes the central window there). Images are
-channels-last ``(batch, height, width, channels)``.
+channels-last ``(batch, height, width, channels)``, or one unbatched ``(height, width,
+channels)`` image, as in Keras.
 
 Geometric layers build one 3×3 matrix per image that maps each *output* pixel ``(x, y, 1)``
 to the input position it reads from, then resample the whole batch with one vectorized
@@ -31,6 +32,7 @@ from .. import backend, ops
 from ..autograd import Function
 from ..tensor import Tensor
 from .base import Layer, register
+from .conv import check_data_format
 
 __all__ = ["RandomTranslation", "RandomFlip", "RandomRotation", "RandomZoom", "RandomCrop",
            "RandomContrast", "augment"]
@@ -229,8 +231,9 @@ def _choice(layer: str, arg: str, value, allowed) -> str:
 class _Augmentation(Layer):
     """Shared plumbing: seed, 4-D image check, identity at inference."""
 
-    def __init__(self, seed: int | None = None, **kwargs):
+    def __init__(self, seed: int | None = None, data_format=None, **kwargs):
         super().__init__(**kwargs)
+        check_data_format(data_format, self.name)
         self.seed = None if seed is None else int(seed)
         # a per-layer seed gives the layer a reproducible stream of its own
         self._rng = None if seed is None else np.random.default_rng(self.seed)
@@ -238,20 +241,26 @@ class _Augmentation(Layer):
     def _gen(self) -> np.random.Generator:
         return self._rng if self._rng is not None else backend.rng()
 
-    def _images(self, x: Tensor) -> Tensor:
-        if x.ndim != 4:
+    def _images(self, x: Tensor) -> tuple[Tensor, bool]:
+        """(batch of images, whether the input was one unbatched image (h, w, c))."""
+        if x.ndim not in (3, 4):
             raise ValueError(
                 f"Layer '{self.name}': expected images of shape (batch, height, width, "
-                f"channels). Received: input shape {tuple(x.shape)}"
+                f"channels) or one image (height, width, channels). Received: input shape "
+                f"{tuple(x.shape)}"
             )
         if x.dtype.kind != "f":  # Keras's augmentation layers output floats too
             x = ops.cast(x, backend.floatx())
-        return x
+        if x.ndim == 3:
+            return ops.reshape(x, (1, *x.shape)), True
+        return x, False
 
     def call(self, x, training=False):
         if not training:
             return x
-        return self._augment(self._images(x))
+        x, single = self._images(x)
+        y = self._augment(x)
+        return y[0] if single else y
 
     def _augment(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -449,7 +458,11 @@ class RandomCrop(_Augmentation):
         self.height, self.width = int(height), int(width)
 
     def call(self, x, training=False):
-        x = self._images(x)
+        x, single = self._images(x)
+        y = self._crop(x, training)
+        return y[0] if single else y
+
+    def _crop(self, x, training):
         n, h, w, _ = x.shape
         if h < self.height or w < self.width:
             raise ValueError(
@@ -466,7 +479,7 @@ class RandomCrop(_Augmentation):
                         interpolation="nearest", fill_mode="nearest")
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.height, self.width, input_shape[3])
+        return (*input_shape[:-3], self.height, self.width, input_shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width}
