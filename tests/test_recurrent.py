@@ -352,3 +352,22 @@ def test_hard_sigmoid_is_one_definition_in_fused_kernels():
     rnn = SimpleRNN(4, activation="hard_sigmoid", use_bias=False, kernel_initializer="ones",
                     recurrent_initializer="zeros")
     np.testing.assert_allclose(rnn(np.full((1, 1, 1), 1.5)).data, 0.75, rtol=1e-6)
+
+
+@pytest.mark.parametrize("opts", [{}, {"return_state": True}, {"go_backwards": True}])
+def test_gradcheck_lstm_last_step_only_kernel_with_mask(opts):
+    # without return_sequences the fused LSTM outputs only the final (h, c)
+    layer = LSTM(4, bias_initializer="uniform", **opts)
+    assert _check_layer(layer, _x(), mask=MASK).ok
+    # same weights, every step returned: its final state must be the last-only output
+    full = LSTM(4, return_sequences=True, return_state=True,
+                go_backwards=opts.get("go_backwards", False))
+    full.build((None, 4, 3))
+    full.set_weights([np.asarray(w.data, np.float32) for w in layer.weights])
+    x = _x().astype(np.float32)
+    last = layer(x, mask=MASK)
+    last = last if isinstance(last, list) else [last]
+    _, h, c = full(x, mask=MASK)
+    np.testing.assert_allclose(last[0].data, h.data, rtol=1e-5, atol=1e-6)
+    if len(last) == 3:
+        np.testing.assert_allclose(last[2].data, c.data, rtol=1e-5, atol=1e-6)

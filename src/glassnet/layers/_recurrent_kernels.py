@@ -150,10 +150,17 @@ class LSTMSeq(_SeqBase):
     """LSTM over a whole sequence (gates i, f, c, o as Keras).
 
     Inputs: x (B, T, D), h0, c0 (B, u), W (D, 4u), U (u, 4u), b (4u,).
-    Output (B, T+1, u): h_t for t < T, and the final cell state at index T.
+    Output (B, T+1, u): h_t for t < T, and the final cell state at index T; with
+    ``sequences=False`` only (B, 2, u): the final h and c (no copy of every step's h, and a
+    backward without per-step output gradients).
     """
 
     w_index = 3
+
+    def __init__(self, act="tanh", ract="sigmoid", mask=None, rmask=None,
+                 sequences: bool = True):
+        super().__init__(act, ract, mask, rmask)
+        self.sequences = sequences
 
     def _gates_(self, gt, n, xp):
         if self.fast:
@@ -214,6 +221,8 @@ class LSTMSeq(_SeqBase):
                     hs[t + 1] = xp.where(m, h, hs[t])
                     cs[t + 1] = xp.where(m, c, cs[t])
         self.g, self.hs, self.cs, self.tc = g, hs, cs, tc
+        if not self.sequences:
+            return xp.stack([hs[steps], cs[steps]], axis=1)
         out = xp.empty((bsz, steps + 1, n), dtype=x.dtype)
         out[:, :steps] = hs[1:].transpose(1, 0, 2)
         out[:, steps] = cs[steps]
@@ -221,11 +230,16 @@ class LSTMSeq(_SeqBase):
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
-        steps = gy.shape[1] - 1
         n = self.u.shape[0]
-        gyt = gy[:, :steps].transpose(1, 0, 2)
-        dh = xp.zeros_like(self.hs[0])
-        dc = gy[:, steps].copy()
+        if self.sequences:
+            steps = gy.shape[1] - 1
+            gyt = gy[:, :steps].transpose(1, 0, 2)
+            dh = xp.zeros_like(self.hs[0])
+            dc = gy[:, steps].copy()
+        else:  # only the final h and c reach the loss
+            gyt = None
+            dh = gy[:, 0].copy()
+            dc = gy[:, 1].copy()
         dct = xp.empty_like(dh)
         ut = self.u.T
         dz = self._backward_loop(gyt, dh, dc, dct, ut, xp)
@@ -238,13 +252,14 @@ class LSTMSeq(_SeqBase):
     def _backward_loop(self, gyt, dh, dc, dct, ut, xp):
         """Walk back over time; dh and dc are updated in place (their final values are the
         gradients of h0 and c0). Returns the pre-activation gradients dz (T, B, 4u)."""
-        steps = gyt.shape[0]
+        steps = self.g.shape[0]
         n = self.u.shape[0]
         dz = xp.empty_like(self.g)
         dg = xp.empty_like(self.g[0])  # derivative of each gate's activation, one step
         tmp = xp.empty_like(dh)
         for t in range(steps - 1, -1, -1):
-            dh += gyt[t]
+            if gyt is not None:
+                dh += gyt[t]
             m = self._m(t)
             gt, d = self.g[t], dz[t]
             i, f, cc, o = gt[:, :n], gt[:, n : 2 * n], gt[:, 2 * n : 3 * n], gt[:, 3 * n :]

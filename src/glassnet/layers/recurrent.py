@@ -289,12 +289,14 @@ class LSTM(_RNNBase):
             self.bias.data[self.units : 2 * self.units] = 1.0
 
     def _run(self, x, states, m, rmask):
-        fn = LSTMSeq(mask=m, rmask=rmask, **self._kernel_args())
+        fn = LSTMSeq(mask=m, rmask=rmask, sequences=self.return_sequences,
+                     **self._kernel_args())
         out = fn(x, states[0], states[1], self.kernel, self.recurrent_kernel,
                  self._bias_or_zeros(x))
+        if not self.return_sequences:
+            return None, [out[:, 0], out[:, 1]]
         steps = x.shape[1]
-        seq = out[:, :steps]
-        return seq, [out[:, steps - 1], out[:, steps]]
+        return out[:, :steps], [out[:, steps - 1], out[:, steps]]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
