@@ -534,3 +534,22 @@ def test_dense_chain_gradcheck_and_frozen_weights():
     xt = gn.tensor(x)
     DenseChain(acts)(xt, *ts).sum().backward()
     assert ts[0].grad is None and xt.grad is None and all(t.grad is not None for t in ts[1:])
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_cross_entropy_on_a_final_sigmoid_or_softmax_uses_the_logits(jit):
+    # as Keras: logits of 30 against target 0 cost softplus(30) = 30, not the clipped -log(1e-7)
+    x = np.ones((2, 1), np.float32)
+    m = Sequential([Dense(1, activation="sigmoid", input_dim=1)])
+    m.compile(optimizer=gn.optimizers.SGD(learning_rate=0.0), loss="binary_crossentropy",
+              jit_compile=jit)
+    m.set_weights([np.array([[30.0]]), np.zeros(1)])
+    np.testing.assert_allclose(m.train_on_batch(x, np.zeros((2, 1))), 30.0, rtol=1e-6)
+    m = Sequential([Dense(3, activation="softmax", input_dim=1)])
+    m.compile(optimizer=gn.optimizers.SGD(learning_rate=0.1),
+              loss="sparse_categorical_crossentropy", jit_compile=jit)
+    m.set_weights([np.array([[0.0, 40.0, 0.0]]), np.zeros(3)])
+    k0 = m.get_weights()[0]
+    np.testing.assert_allclose(m.train_on_batch(x, np.array([0, 0])), 40.0, rtol=1e-6)
+    # gradient of the mean CE wrt logits is softmax - onehot: (-1, 1, 0) here
+    np.testing.assert_allclose(m.get_weights()[0] - k0, [[0.1, -0.1, 0.0]], atol=1e-5)

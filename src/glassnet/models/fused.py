@@ -87,8 +87,12 @@ class DenseChain(Function):
         return tuple(grads)
 
 
-def run_chain(layers, x):
-    """Apply fusable Dense ``layers`` to 2-D tensor ``x`` as one node."""
+def run_chain(layers, x, last_apart: bool = False):
+    """Apply fusable Dense ``layers`` to 2-D tensor ``x`` as one node.
+
+    ``last_apart``: the last layer's activation runs as its own op after the node (the
+    model's output sigmoid, whose logits a cross-entropy loss uses).
+    """
     n_in = layers[0].kernel.shape[0]
     if x.ndim != 2 or x.shape[1] != n_in:
         raise ValueError(f"Layer '{layers[0].name}': expected input shape (None, {n_in}). "
@@ -96,4 +100,8 @@ def run_chain(layers, x):
     args = []
     for ly in layers:
         args += (ly.kernel, ly.bias)
-    return DenseChain(tuple(_ACTS[ly.activation] for ly in layers))(x, *args)
+    acts = [_ACTS[ly.activation] for ly in layers]
+    if last_apart:
+        acts[-1] = "linear"
+    y = DenseChain(tuple(acts))(x, *args)
+    return layers[-1].activation(y) if last_apart else y

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import activations, backend
 from ..autograd import no_grad
 from ..layers.base import Layer
 from ..tensor import Tensor
@@ -144,7 +144,7 @@ class Sequential(Model):
             return x
         for layer, chain in plan:
             if chain is not None and x.ndim == 2:
-                x = run_chain(chain, x)
+                x = run_chain(chain, x, last_apart=chain is self._last_chain)
             elif chain is not None:
                 for ly in chain:
                     x = ly(x, training=training)
@@ -172,6 +172,8 @@ class Sequential(Model):
             plan.append((ly, None))
         if run:
             plan.append((None, run))
+        # a final sigmoid stays its own op, so the loss can find the logits under it
+        self._last_chain = run if run and run[-1].activation is activations.sigmoid else None
         self._plan = plan if any(chain for _, chain in plan) else False
         return self._plan
 

@@ -90,6 +90,24 @@ def _positive_batch(batch_size, what: str) -> int:
     return int(batch_size)
 
 
+def _logits_twin(loss):
+    """(from_logits copy of ``loss``, the activation ops it undoes) or None.
+
+    Only for glassnet's own cross-entropies with ``from_logits=False``: binary against a
+    sigmoid, categorical and sparse categorical against a softmax.
+    """
+    from .. import losses
+    from ..functional import Softmax
+    from ..ops import Sigmoid
+
+    acts = {losses.BinaryCrossentropy: (Sigmoid,),
+            losses.CategoricalCrossentropy: (Softmax,),
+            losses.SparseCategoricalCrossentropy: (Softmax,)}.get(type(loss))
+    if acts is None or getattr(loss, "from_logits", True):
+        return None
+    return type(loss).from_config({**loss.get_config(), "from_logits": True}), acts
+
+
 class TrainingMixin:
     """compile / fit / evaluate / predict, mixed into ``Model``."""
 
@@ -107,6 +125,7 @@ class TrainingMixin:
         self._device = "cpu"
         self.jit_compile = "auto"
         self._plan = None
+        self._logits_loss = None
 
     def _reset_compiled_cache(self):
         self._params_cache = None
@@ -140,6 +159,7 @@ class TrainingMixin:
         if self._device != "cpu":
             self.optimizer.to(self._device)
         self.loss = losses.get(loss)
+        self._logits_loss = _logits_twin(self.loss)
         metrics = list(metrics or [])
         if metrics and self._n_outputs > 1:
             raise ValueError(f"compile: metrics on a model with {self._n_outputs} outputs are "
@@ -219,7 +239,7 @@ class TrainingMixin:
                 li = self.loss(yi, oi, sample_weight=sw)
                 loss = li if loss is None else loss + li
         else:
-            loss = self.loss(y, out, sample_weight=sw)
+            loss = self._output_loss(y, out, sw)
         for ly, own_only in self._penalty_layers():
             if not own_only:
                 extra = ly.losses
@@ -231,6 +251,16 @@ class TrainingMixin:
             for e in extra:
                 loss = loss + e
         return loss
+
+    def _output_loss(self, y, out, sw):
+        # As Keras does: a cross-entropy on probabilities that a softmax/sigmoid has just
+        # produced is computed from the logits under it, with the fused stable kernel
+        # (exact where the probability form clips at 1e-7, and fewer ops per step).
+        twin, ctx = self._logits_loss, out._ctx
+        if twin is not None and ctx is not None and type(ctx) in twin[1]:
+            if getattr(ctx, "axis", -1) in (-1, out.ndim - 1):
+                return twin[0](y, ctx.inputs[0], sample_weight=sw)
+        return self.loss(y, out, sample_weight=sw)
 
     def _forward(self, x, training):
         # built models skip Layer.__call__'s checks; every sublayer still runs its own
