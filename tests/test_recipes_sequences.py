@@ -70,3 +70,10 @@ def test_sine_recipe_beats_naive_forecast(tmp_path):
     # a sine's variance is 0.5 (+ noise² 0.01): predicting the mean would score ~0.51
     assert res["test_loss"] < 0.25
     assert (tmp_path / "s" / "prediction_vs_truth.png").stat().st_size > 5000
+
+
+def test_text_figure_keeps_dollar_signs_literal(tmp_path):
+    pytest.importorskip("matplotlib")
+    fig = sequences._text_figure("sample", "pay $x^$ now: not math")
+    fig.savefig(tmp_path / "t.png")  # mathtext would fail to parse '$x^$'
+    assert (tmp_path / "t.png").stat().st_size > 1000

@@ -125,8 +125,9 @@ def _text_figure(title: str, text: str):
     fig = Figure(figsize=(8, 0.22 * (text.count("\n") + 3)), dpi=100)
     ax = fig.add_subplot()
     ax.axis("off")
+    # parse_math=False: generated text may hold '$' pairs that are not math
     ax.text(0.0, 1.0, text, family="monospace", fontsize=8, va="top", ha="left",
-            transform=ax.transAxes)
+            transform=ax.transAxes, parse_math=False)
     ax.set_title(title, loc="left", fontsize=10)
     return fig
 
@@ -219,7 +220,7 @@ def _sine_evaluate(model, data: dict) -> dict:
 RECIPES = {
     "char-rnn": Recipe(
         name="char-rnn",
-        description="Character-level LSTM language model on tiny Shakespeare (~1.6 nats/char)",
+        description="Character-level LSTM language model on tiny Shakespeare, with sampled text",
         load_data=_char_data, build=_char_build,
         compile={"optimizer": {"class_name": "Adam",
                                "config": {"learning_rate": 3e-3, "clipnorm": 5.0}},
