@@ -22,6 +22,8 @@ class DBN:
         fine_tune_epochs, fine_tune_batch_size, fine_tune_learning_rate: supervised phase
             (Adam, sparse categorical cross-entropy) of ``fit`` when labels are given.
         random_state: int seed (each RBM gets ``random_state + i``) or None (``backend.rng()``).
+            Fine-tuning (the new output layer's initial weights, shuffling) always draws
+            from glassnet's global generator: call ``gn.set_seed`` for a reproducible ``fit``.
 
     Shapes: X (n, n_visible) → ``transform`` (n, hidden_sizes[-1]).
 
