@@ -143,3 +143,18 @@ def test_gan_rejects_bad_data_and_noise():
         gan.fit(np.zeros((4, 2)), callbacks=[object()])
     with pytest.raises(RuntimeError, match="compile"):
         GAN(_MLP(4, 2), _MLP(4, 1), latent_dim=2).fit(np.zeros((4, 2)))
+
+
+def test_trained_generator_saves_and_loads(tmp_path):
+    from glassnet.models import Sequential, load_model
+
+    gn.set_seed(2)
+    g = Sequential([Dense(8, activation="relu", input_shape=(3,)), Dense(2)])
+    d = Sequential([Dense(8, activation="relu", input_shape=(2,)), Dense(1)])
+    gan = GAN(g, d, latent_dim=3)
+    gan.compile(gn.optimizers.Adam(1e-3), gn.optimizers.Adam(1e-3), from_logits=True)
+    gan.fit(np.random.default_rng(0).standard_normal((64, 2)), epochs=2, batch_size=16)
+    g.save(tmp_path / "g.glassnet")
+    z = np.random.default_rng(1).standard_normal((5, 3))
+    back = GAN(load_model(tmp_path / "g.glassnet"), d, latent_dim=3)
+    np.testing.assert_array_equal(back.sample(5, z=z), gan.sample(5, z=z))
