@@ -101,6 +101,7 @@ def test_one_train_step_matches_pytorch(from_logits, smoothing):
     queue = list(zs)
     gan.noise = lambda n: gn.Tensor._make(queue.pop(0))
     logs = gan.train_step(real)
+    assert all(w.requires_grad and w.grad is None for w in d_net.weights + g_net.weights)
 
     def D(x):
         a = x @ dw + db

@@ -92,12 +92,18 @@ class GAN:
         self.d_optimizer.step(d_w)
         self.d_optimizer.zero_grad(d_w)
 
-        g_loss = self._bce(self.discriminator(self.generator(self.noise(n), training=True),
-                                              training=True), 1.0)
-        g_loss.backward()
+        # G's step backpropagates through D but must not compute D's weight gradients
+        for w in d_w:
+            w.requires_grad = False
+        try:
+            g_loss = self._bce(self.discriminator(self.generator(self.noise(n), training=True),
+                                                  training=True), 1.0)
+            g_loss.backward()
+        finally:
+            for w in d_w:
+                w.requires_grad = True
         self.g_optimizer.step(g_w)
         self.g_optimizer.zero_grad(g_w)
-        self.d_optimizer.zero_grad(d_w)  # G's backward also reached D's weights
         return {"d_loss": float(d_loss.item()), "g_loss": float(g_loss.item())}
 
     def fit(self, x, epochs: int = 1, batch_size: int = 64, callbacks=None,
