@@ -13,7 +13,7 @@ labels. Here:
 ``--freeze all`` freezes Dense128 too, so only the new head (645 weights) learns.
 
 Run: ``python examples/transfer_mnist.py [--labels 50,100,300,1000] [--base-subset 10000]
-[--base-epochs 1] [--epochs 20] [--freeze conv|all]``
+[--base-epochs 1] [--epochs 20] [--freeze conv|all] [--seeds 3]``
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def main(argv=None) -> dict:
     p.add_argument("--freeze", choices=("conv", "all"), default="conv",
                    help="freeze the conv base (default) or every pretrained layer")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=3, help="runs per label count (mean, sd)")
     p.add_argument("--verbose", type=int, default=0)
     a = p.parse_args(argv)
     counts = [int(k) for k in a.labels.split(",")]
@@ -118,23 +119,28 @@ def main(argv=None) -> dict:
           f"test accuracy {base_acc['accuracy']:.4f} ({time.perf_counter() - t0:.0f} s)")
     print(f"digits 5-9, {a.epochs} epochs, test set of {len(d['new_test'][0])}, "
           f"freeze={a.freeze!r}:")
-    print("  labels   transfer   from scratch")
+    print(f"  labels   transfer (mean ± sd of {a.seeds})   from scratch")
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "digits_0_4.glassnet")
         base.save(path)
         for k in counts:
             x, y = d["new"][0][:k], d["new"][1][:k]
-            gn.set_seed(a.seed + 1)
-            tl = transfer(path, x, y, epochs=a.epochs, freeze=a.freeze, verbose=a.verbose)
-            gn.set_seed(a.seed + 1)
-            scratch = from_scratch(x, y, epochs=a.epochs, verbose=a.verbose)
-            acc_tl = tl.evaluate(*d["new_test"], batch_size=500, verbose=0,
-                                 return_dict=True)["accuracy"]
-            acc_sc = scratch.evaluate(*d["new_test"], batch_size=500, verbose=0,
-                                      return_dict=True)["accuracy"]
+            acc_tl, acc_sc = [], []
+            for s in range(a.seeds):  # the same seed for both: same batches, same head init
+                gn.set_seed(a.seed + 1 + s)
+                tl = transfer(path, x, y, epochs=a.epochs, freeze=a.freeze,
+                              verbose=a.verbose)
+                gn.set_seed(a.seed + 1 + s)
+                scratch = from_scratch(x, y, epochs=a.epochs, verbose=a.verbose)
+                acc_tl.append(tl.evaluate(*d["new_test"], batch_size=500, verbose=0,
+                                          return_dict=True)["accuracy"])
+                acc_sc.append(scratch.evaluate(*d["new_test"], batch_size=500, verbose=0,
+                                               return_dict=True)["accuracy"])
             rows[k] = {"transfer": acc_tl, "scratch": acc_sc}
-            print(f"  {k:6d}   {100 * acc_tl:7.2f} %  {100 * acc_sc:7.2f} %", flush=True)
+            print(f"  {k:6d}   {100 * np.mean(acc_tl):6.2f} % ± {100 * np.std(acc_tl):.2f}"
+                  f"              {100 * np.mean(acc_sc):6.2f} % ± {100 * np.std(acc_sc):.2f}",
+                  flush=True)
     n_tr = sum(int(w.size) for w in tl.trainable_weights)
     print(f"transfer trains {n_tr} of {tl.count_params()} weights; "
           f"total {time.perf_counter() - t0:.0f} s")
