@@ -1,8 +1,9 @@
 """MNIST CNN: Conv32 3×3 → MaxPool 2 → Conv64 3×3 → MaxPool 2 → Dense128 → softmax, Adam.
 
 The course's convolutional network (and Keras's classic ``mnist_convnet``): two convolution +
-max-pooling stages learn local features, a dense layer combines them. About 99 % test
-accuracy after 3-5 epochs. With ``--figures DIR`` it also draws the first layer's filters,
+max-pooling stages learn local features, a dense layer combines them; Dropout(0.5) before
+the output layer (``--dropout 0`` removes it). 99.15 % test accuracy after 5 epochs
+(98.98 % without dropout). With ``--figures DIR`` it also draws the first layer's filters,
 the feature maps of both convolution layers for one test digit, the misclassified test
 digits and the learning curves.
 
@@ -70,8 +71,9 @@ def main(argv=None) -> dict:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--subset", type=int, default=None, help="training images (default all)")
     p.add_argument("--test-subset", type=int, default=None)
-    p.add_argument("--dropout", type=float, default=0.0,
-                   help="add Dropout(RATE) after Dense128 (0.5 gains about 0.2 points)")
+    p.add_argument("--dropout", type=float, default=0.5,
+                   help="Dropout(RATE) after Dense128; 0 for the course's network without "
+                        "dropout (98.98 %% vs 99.15 %% after 5 epochs, docs/vision.md)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=2)
     p.add_argument("--figures", default=None, help="folder for the PNG figures")
