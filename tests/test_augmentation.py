@@ -311,3 +311,13 @@ def test_unbatched_image_as_keras():
     assert RandomCrop(4, 6).compute_output_shape((8, 8, 3)) == (4, 6, 3)
     u8 = (x[0] * 255).astype(np.uint8)
     assert RandomFlip()(u8, training=True).dtype == np.float32  # floats out, as Keras
+
+
+def test_augment_in_chunks_equals_all_at_once(monkeypatch):
+    from glassnet.layers import augmentation as A
+
+    x = _images(n=7, h=9, w=9, c=1)
+    whole = augment(x, translation=0.2, rotation=0.1, zoom=0.1, seed=3)
+    monkeypatch.setattr(A, "_AUGMENT_CHUNK", 2)
+    np.testing.assert_array_equal(augment(x, translation=0.2, rotation=0.1, zoom=0.1, seed=3),
+                                  whole)

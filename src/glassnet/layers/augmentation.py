@@ -43,6 +43,7 @@ _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 # positions within this distance of an integer are snapped to it, so that a shift of exactly
 # one pixel (or a rotation by 90°) copies pixels instead of blending them with float noise
 _SNAP = 1e-6
+_AUGMENT_CHUNK = 1024  # images resampled together by augment()
 
 
 # ------------------------------------------------------------------ resampling kernel
@@ -596,8 +597,15 @@ def augment(images, translation=None, rotation=None, zoom=None, flip=None, contr
         mats = mats @ translation_matrices(g.uniform(*th, size=n) * h, g.uniform(*tw, size=n) * w)
     out = xf
     if any(v is not None for v in (flip, zoom, rotation, translation)):
-        out = resample(Tensor._make(xf), mats, interpolation=interpolation,
-                       fill_mode=fill_mode, fill_value=fill_value).data
+        # in chunks: the gather plan (4 taps of indices and weights per pixel) of a whole
+        # dataset at once would need gigabytes and run slower, not faster
+        step = _AUGMENT_CHUNK
+        out = np.concatenate([
+            resample(Tensor._make(xf[i:i + step]), mats[i:i + step],
+                     interpolation=interpolation, fill_mode=fill_mode,
+                     fill_value=fill_value).data
+            for i in range(0, n, step)
+        ])
     if contrast is not None:
         lo, hi = _range("augment", "contrast", contrast, 0.0, 1.0, symmetric=False)
         if value_range is None:
