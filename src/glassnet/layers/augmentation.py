@@ -89,10 +89,18 @@ def _fold(i, size: int, mode: str, xp):
     """Map integer positions ``i`` into ``[0, size)`` by the fill mode (not ``constant``)."""
     if mode == "nearest":
         return xp.clip(i, 0, size - 1)
+    outside = (i < 0) | (i >= size)
+    if not outside.any():
+        return i
+    j = i[outside]  # usually a thin border: fold only those (integer mod is slow)
     if mode == "wrap":
-        return xp.mod(i, size)
-    m = xp.mod(i, 2 * size)  # reflect: period 2·size, the edge pixel repeated
-    return xp.where(m >= size, 2 * size - 1 - m, m)
+        j = xp.mod(j, size)
+    else:
+        m = xp.mod(j, 2 * size)  # reflect: period 2·size, the edge pixel repeated
+        j = xp.where(m >= size, 2 * size - 1 - m, m)
+    i = i.copy()
+    i[outside] = j
+    return i
 
 
 def resample(x: Tensor, mats, out_hw=None, interpolation: str = "bilinear",
