@@ -53,6 +53,12 @@ def test_filters_from_conv_layer_and_rgb_kernels():
     np.testing.assert_allclose(t, want)
     with pytest.raises(ValueError, match="kernel \\(kh, kw, in, out\\).*Received: shape"):
         gn.plot.filters(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="layer 'c9' is not built yet"):
+        gn.plot.filters(Conv2D(4, 3, name="c9"))
+    with pytest.raises(ValueError, match="layer 'flat' has no kernel"):
+        flat = Flatten(name="flat")
+        flat(np.zeros((1, 2, 2), np.float32))
+        gn.plot.filters(flat)
 
 
 def _small_cnn():

@@ -460,7 +460,13 @@ def filters(layer_or_kernel, max_filters: int = 64, ncols: int | None = None,
         >>> fig = gn.plot.filters(model.layers[0], save="filters.png")
     """
     from glassnet import backend
+    from glassnet.layers.base import Layer
 
+    if isinstance(layer_or_kernel, Layer) and not hasattr(layer_or_kernel, "kernel"):
+        state = "is not built yet (call it or fit the model first)" if not \
+            layer_or_kernel.built else "has no kernel"
+        raise ValueError(f"plot.filters: layer '{layer_or_kernel.name}' {state}. "
+                         f"Received: {layer_or_kernel!r}")
     k = getattr(layer_or_kernel, "kernel", layer_or_kernel)
     k = np.asarray(backend.asnumpy(getattr(k, "data", k)), dtype=np.float64)
     if k.ndim == 3:
