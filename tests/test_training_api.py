@@ -504,9 +504,9 @@ def test_fused_dense_chains_give_bitwise_identical_training():
         m = _chain_model(jit)
         h = m.fit(x, y.astype(int), epochs=3, batch_size=8, verbose=0)
         runs.append((m.get_weights(), h.history, m.predict(x, verbose=0)))
-    # the fused model really fused: relu+tanh | dropout | linear+sigmoid (softmax stays apart)
+    # the fused model really fused: relu+tanh | dropout | linear+sigmoid+softmax output layer
     plan = m._make_plan()
-    assert [len(c) if c else type(ly).__name__ for ly, c in plan] == [2, "Dropout", 2, "Dense"]
+    assert [len(c) if c else type(ly).__name__ for ly, c in plan] == [2, "Dropout", 3]
     ops, stack = [], [m._forward(x, True)]
     while stack:  # every op of the recorded graph
         ctx = stack.pop()._ctx
@@ -514,6 +514,7 @@ def test_fused_dense_chains_give_bitwise_identical_training():
             ops.append(type(ctx).__name__)
             stack.extend(ctx.inputs)
     assert ops.count(DenseChain.__name__) == 2 and "Relu" not in ops and "Tanh" not in ops
+    assert ops[0] == "Softmax" and ops.count("Linear") == 0
     for a, b in zip(runs[0][0], runs[1][0]):
         np.testing.assert_array_equal(a, b)
     assert runs[0][1] == runs[1][1]

@@ -8,8 +8,9 @@ operations in the same order, so results are bitwise identical — a test checks
 XLA fuses a Keras model under ``jit_compile``.
 
 A layer joins a chain only when its behaviour is fully known: an exact ``Dense`` (not a
-subclass) with a bias, no activity regularizer, and activation linear/relu/tanh/sigmoid, on
-2-D inputs. Anything else runs through the ordinary layer call.
+subclass) with a bias, no activity regularizer, and activation linear/relu/tanh/sigmoid
+(softmax too for the model's output layer, applied after the chain), on 2-D inputs.
+Anything else runs through the ordinary layer call.
 """
 
 from __future__ import annotations
@@ -24,12 +25,17 @@ _ACTS = {activations.linear: "linear", activations.relu: "relu", activations.tan
          activations.sigmoid: "sigmoid"}
 
 
-def fusable(layer) -> bool:
-    """True when ``layer`` is a plain Dense whose call DenseChain reproduces exactly."""
+def fusable(layer, output_activation: bool = False) -> bool:
+    """True when ``layer`` is a plain Dense whose call DenseChain reproduces exactly.
+
+    ``output_activation``: also accept a softmax, for the model's last layer, whose
+    activation :func:`run_chain` applies after the chain (``last_apart``).
+    """
     from ..layers.core import Dense
 
+    acts = (*_ACTS, activations.softmax) if output_activation else _ACTS
     return (type(layer) is Dense and layer.built and layer.use_bias
-            and layer.activity_regularizer is None and layer.activation in _ACTS)
+            and layer.activity_regularizer is None and layer.activation in acts)
 
 
 class DenseChain(Function):
@@ -100,8 +106,8 @@ def run_chain(layers, x, last_apart: bool = False):
     args = []
     for ly in layers:
         args += (ly.kernel, ly.bias)
-    acts = [_ACTS[ly.activation] for ly in layers]
+    acts = [_ACTS.get(ly.activation, "linear") for ly in layers]
     if last_apart:
-        acts[-1] = "linear"
+        acts[-1] = "linear"  # the output activation follows as its own op
     y = DenseChain(tuple(acts))(x, *args)
     return layers[-1].activation(y) if last_apart else y

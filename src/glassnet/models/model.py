@@ -13,6 +13,8 @@ from .fused import fusable, run_chain
 
 __all__ = ["Model", "Sequential"]
 
+_APART = (activations.sigmoid, activations.softmax)
+
 
 class Model(Layer, training.TrainingMixin):
     """Subclass and implement ``call(x, training)``; layers stored as attributes are tracked.
@@ -162,8 +164,11 @@ class Sequential(Model):
         if not self.jit_compile or not all(ly.built for ly in self._layers):
             return False
         plan, run = [], []
+        last = self._layers[-1] if self._layers else None
         for ly in self._layers:
-            if fusable(ly):
+            # the output layer's sigmoid/softmax runs as its own op after the chain, so the
+            # loss can find the logits under it (see TrainingMixin._output_loss)
+            if fusable(ly) or (ly is last and fusable(ly, output_activation=True)):
                 run.append(ly)
                 continue
             if run:
@@ -172,8 +177,7 @@ class Sequential(Model):
             plan.append((ly, None))
         if run:
             plan.append((None, run))
-        # a final sigmoid stays its own op, so the loss can find the logits under it
-        self._last_chain = run if run and run[-1].activation is activations.sigmoid else None
+        self._last_chain = run if run and run[-1].activation in _APART else None
         self._plan = plan if any(chain for _, chain in plan) else False
         return self._plan
 
