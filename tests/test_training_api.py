@@ -422,6 +422,8 @@ def test_functional_multi_input_multi_output_loss_is_the_sum(tmp_path):
     want = ((p1 - y1) ** 2).mean() + ((p2 - y2) ** 2).mean()
     np.testing.assert_allclose(m.evaluate([xa, xb], [y1, y2], verbose=0), want, rtol=1e-5)
     m.compile(optimizer="adam", loss="mse")
+    rep = m.check_gradients([xa[:4], xb[:4]], [y1[:4], y2[:4]])
+    assert set(rep) == {"proj_a", "proj_b", "shared", "out1", "out2"}
     h = m.fit([xa, xb], [y1, y2], epochs=20, batch_size=5, verbose=0, validation_split=0.2)
     assert h.history["loss"][-1] < h.history["loss"][0] and "val_loss" in h.history
     lines = []
@@ -554,3 +556,29 @@ def test_cross_entropy_on_a_final_sigmoid_or_softmax_uses_the_logits(jit):
     np.testing.assert_allclose(m.train_on_batch(x, np.array([0, 0])), 40.0, rtol=1e-6)
     # gradient of the mean CE wrt logits is softmax - onehot: (-1, 1, 0) here
     np.testing.assert_allclose(m.get_weights()[0] - k0, [[0.1, -0.1, 0.0]], atol=1e-5)
+
+
+def test_check_gradients_catches_a_wrong_backward_and_names_the_weight():
+    from glassnet.autograd import Function
+    from glassnet.layers.base import Layer
+
+    class BadSquare(Function):
+        def forward(self, a):
+            self.a = a
+            return a * a
+
+        def backward(self, gy):
+            return gy * self.a  # the bug: d(a²)/da is 2a
+
+    class Square(Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (input_shape[-1],), "ones")
+
+        def call(self, x, training=False):
+            return BadSquare()(x * self.w)
+
+    x, _ = _data(8)
+    m = Sequential([Dense(3, input_dim=4), Square(name="square")])
+    m.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(gn.GradcheckError, match="dense/kernel"):
+        m.check_gradients(x, np.ones((8, 3)))

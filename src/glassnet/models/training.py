@@ -505,9 +505,12 @@ class TrainingMixin:
         from ..gradcheck import GradcheckError
 
         self._require_compiled("check_gradients")
-        x = np.asarray(_to_array(x, "x"), np.float64)
-        y = _to_array(y, "y", allow_int=True)
-        self._ensure_built(x.astype(backend.floatx()))
+        x = self._prep(x, "x")
+        y = self._prep(y, "y", allow_int=True)
+        _check_xy(x, y)
+        self._ensure_built(x)
+        x = (_Arrays([a.astype(np.float64) for a in x.arrays]) if isinstance(x, _Arrays)
+             else x.astype(np.float64))
         params = self._params()
         saved = [(p.data, p.grad) for p in params]
         for p in params:
@@ -517,10 +520,11 @@ class TrainingMixin:
         report = {}
         try:
             def f():
-                with no_grad():
-                    return float(self._loss_value(y, self(Tensor(x, dtype="float64")), None).data)
+                # the graph is recorded (never walked) so the loss takes the same form as in
+                # training: from the logits under a final sigmoid/softmax
+                return float(self._loss_value(y, self._forward(x, False), None).data)
 
-            loss = self._loss_value(y, self(Tensor(x, dtype="float64"), training=False), None)
+            loss = self._loss_value(y, self._forward(x, False), None)
             loss.backward()
             for p in params:
                 g = np.zeros_like(p.data) if p.grad is None else np.asarray(p.grad)
