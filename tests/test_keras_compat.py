@@ -122,9 +122,13 @@ def test_seed_004_tutorial_runs_with_glassnet_imports(datasets_dir, monkeypatch,
     monkeypatch.chdir(datasets_dir / "churn")
     src = to_glassnet(SEED_004).replace("epochs = 50", "epochs = 5")
     gn.set_seed(0)
+    state = np.random.get_state()
     np.random.seed(0)  # the tutorial's train_test_split draws from NumPy's global generator
     scope = {}
-    exec(compile(src, "seed_004_churn.py", "exec"), scope)  # noqa: S102 - our own fixed text
+    try:
+        exec(compile(src, "seed_004_churn.py", "exec"), scope)  # noqa: S102 - our fixed text
+    finally:
+        np.random.set_state(state)
     cm = scope["cm"]
     assert cm.shape == (2, 2) and cm.sum() == 2000
     acc = np.trace(cm) / cm.sum()
