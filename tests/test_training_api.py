@@ -582,3 +582,25 @@ def test_check_gradients_catches_a_wrong_backward_and_names_the_weight():
     m.compile(optimizer="sgd", loss="mse")
     with pytest.raises(gn.GradcheckError, match="dense/kernel"):
         m.check_gradients(x, np.ones((8, 3)))
+
+
+def test_sequential_build_creates_every_weight_like_keras():
+    # Keras: model.build(input_shape) creates the weights; it used to be a silent no-op
+    model = gn.Sequential([gn.layers.Dense(3), gn.layers.Dense(2)])
+    model.build((None, 4))
+    assert model.count_params() == 4 * 3 + 3 + 3 * 2 + 2
+    assert [w.shape for w in model.weights] == [(4, 3), (3,), (3, 2), (2,)]
+    with pytest.raises(ValueError, match="input_shape"):
+        gn.Sequential([gn.layers.Dense(3)]).build()
+
+
+def test_sequential_build_gives_stateful_layers_their_batch_and_no_context():
+    gn.set_seed(0)
+    rnn = gn.layers.SimpleRNN(4, stateful=True, bias_initializer="ones")
+    model = gn.Sequential([rnn])
+    model.build((2, 1, 3))
+    assert rnn.states is None  # the build pass left no context behind
+    x = np.ones((2, 1, 3), np.float32)
+    a = model.predict(x, batch_size=2, verbose=0)
+    b = model.predict(x, batch_size=2, verbose=0)
+    assert not np.allclose(a, b)

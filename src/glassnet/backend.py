@@ -59,6 +59,16 @@ def device_of(a) -> str:
     return "gpu" if is_gpu_array(a) else "cpu"
 
 
+def scatter_add(a, index, values) -> None:
+    """``a[index] += values`` with repeated indices accumulated (``np.add.at``), on any device."""
+    if is_gpu_array(a):
+        import cupyx  # noqa: PLC0415 - CuPy's unbuffered scatter-add lives in cupyx
+
+        cupyx.scatter_add(a, index, values)
+    else:
+        np.add.at(a, index, values)
+
+
 def asnumpy(a) -> np.ndarray:
     """Copy an array (NumPy or CuPy) to host memory as a NumPy array."""
     if is_gpu_array(a):

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from . import backend
 from .autograd import Function
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
@@ -529,10 +530,8 @@ class GetItem(Function):
         gx = xp.zeros(self.shape, dtype=gy.dtype)
         if _cannot_repeat(self.idx):
             gx[self.idx] = gy  # each element picked at most once: plain assignment, far faster
-        elif xp is np:
-            np.add.at(gx, self.idx, gy)
-        else:  # pragma: no cover - GPU
-            xp.add.at(gx, self.idx, gy)
+        else:
+            backend.scatter_add(gx, self.idx, gy)
         return gx
 
     def describe(self):

@@ -76,12 +76,7 @@ class AffineResample(Function):
         gx = xp.zeros((n * h * w, c), dtype=gy.dtype)
         for k in range(len(self.idx)):
             contrib = (gy * self.wts[k][..., None].astype(gy.dtype)).reshape(-1, c)
-            if xp is np:
-                np.add.at(gx, self.idx[k].ravel(), contrib)
-            else:  # CuPy's unbuffered scatter-add lives in cupyx
-                import cupyx
-
-                cupyx.scatter_add(gx, self.idx[k].ravel(), contrib)
+            backend.scatter_add(gx, self.idx[k].ravel(), contrib)
         return gx.reshape(self.in_shape)
 
 

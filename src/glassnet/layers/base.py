@@ -238,6 +238,9 @@ class Layer:
             self.input_shape_built = shape
             self.build(shape)
             self.built = True
+            first = x[0] if isinstance(x, (list, tuple)) else x
+            if backend.is_gpu_array(getattr(first, "data", None)):
+                self.to("gpu")  # weights live where the first input did
         self._activity_losses = []
         y = self.call(x, training=training, **kwargs)
         return y

@@ -58,8 +58,8 @@ class EmbeddingLookup(Function):
                 ids_sorted = flat[order]
                 starts = np.flatnonzero(np.r_[True, ids_sorted[1:] != ids_sorted[:-1]])
                 gw[ids_sorted[starts]] = np.add.reduceat(rows[order], starts, axis=0)
-        else:  # pragma: no cover - GPU
-            xp.add.at(gw, flat, rows)
+        else:
+            backend.scatter_add(gw, flat, rows)
         return gw
 
     def describe(self):
@@ -137,6 +137,8 @@ class Embedding(Layer):
             self._check_spec(shape)
             self.input_shape_built = shape
             self.build(shape)
+            if backend.is_gpu_array(ids):
+                self.to("gpu")  # weights live where the first input did
         self._activity_losses = []
         return self.call(ids, training=training)
 

@@ -43,6 +43,8 @@ class GAN:
         self.latent_dim = int(latent_dim)
         self.compiled = False
         self.stop_training = False
+        self.g_optimizer = self.d_optimizer = None
+        self._device = "cpu"
 
     def compile(self, g_optimizer="adam", d_optimizer="adam", from_logits: bool = False,
                 label_smoothing: float = 0.0) -> None:
@@ -67,8 +69,32 @@ class GAN:
         self.compiled = True
 
     # ------------------------------------------------------------------ steps
+    def to(self, device: str) -> GAN:
+        """Move the generator, the discriminator and both optimizers' state to a device.
+
+        Noise is still drawn from the seeded CPU generator and then moved, so a seeded run
+        samples the same latent vectors on either device.
+
+        Args:
+            device: ``'cpu'`` or ``'gpu'`` (needs CuPy and a CUDA device).
+
+        Example:
+            >>> gan.to("gpu")   # doctest: +SKIP
+        """
+        self.generator.to(device)
+        self.discriminator.to(device)
+        for opt in (self.g_optimizer, self.d_optimizer):
+            if opt is not None:
+                opt.to(device)
+        self._device = "gpu" if device == "cuda" else device
+        return self
+
+    def _on_device(self, a) -> Tensor:
+        return Tensor._make(backend.to_device(a, self._device))
+
     def _bce(self, out: Tensor, target: float) -> Tensor:
-        t = np.full(out.shape, target, dtype=out.dtype)
+        xp = backend.get_array_module(out.data)
+        t = xp.full(out.shape, target, dtype=out.dtype)
         if self.from_logits:
             return sigmoid_binary_cross_entropy(out, t)
         return binary_cross_entropy(out, t)
@@ -76,7 +102,7 @@ class GAN:
     def noise(self, n: int) -> Tensor:
         """Standard-normal latent vectors from the seeded generator, shape (n, latent_dim)."""
         z = backend.rng().standard_normal((n, self.latent_dim)).astype(backend.floatx())
-        return Tensor._make(z)
+        return self._on_device(z)
 
     def train_step(self, real: np.ndarray) -> dict:
         """One discriminator update and one generator update; returns both losses."""
@@ -85,7 +111,7 @@ class GAN:
         d_w = self.discriminator.trainable_weights
         with no_grad():
             fake = self.generator(self.noise(n), training=True)
-        d_loss = self._bce(self.discriminator(Tensor._make(real), training=True),
+        d_loss = self._bce(self.discriminator(self._on_device(real), training=True),
                            1.0 - self.label_smoothing)
         d_loss = d_loss + self._bce(self.discriminator(fake, training=True), 0.0)
         d_loss.backward()
@@ -176,7 +202,7 @@ class GAN:
             if z.shape != (n, self.latent_dim):
                 raise ValueError(f"GAN.sample: z must have shape ({n}, {self.latent_dim}). "
                                  f"Received: shape {z.shape}")
-            zt = Tensor._make(z)
+            zt = self._on_device(z)
         with no_grad():
             return backend.asnumpy(self.generator(zt, training=False).data)
 

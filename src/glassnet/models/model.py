@@ -131,10 +131,27 @@ class Sequential(Model):
         spec = getattr(first, "input_spec_shape", None)
         return None if spec is None else (None, *spec)
 
+    def build(self, input_shape=None) -> None:
+        """Create every layer's weights for inputs of ``input_shape`` (batch axis first).
+
+        Example:
+            >>> model = Sequential([Dense(3)]); model.build((None, 4)); model.count_params()
+            15
+        """
+        shape = input_shape if input_shape is not None else self.input_shape
+        if shape is None:
+            raise ValueError(f"Sequential '{self.name}'.build: needs an input shape such as "
+                             "(None, features). Received: input_shape=None")
+        self._build_from(_shape_tuple_with_batch(shape))
+
     def _build_from(self, shape) -> None:
         with no_grad():
-            x = Tensor._make(np.zeros((1, *shape[1:]), dtype=backend.floatx()))
-            self.call(x)
+            # a stateful recurrent layer takes its fixed batch size from here, as in Keras
+            x = np.zeros((shape[0] or 1, *shape[1:]), dtype=backend.floatx())
+            self.call(Tensor._make(backend.to_device(x, self._device)))
+        for ly in self._layers:
+            if getattr(ly, "stateful", False):
+                ly.reset_states()  # the build pass must leave no context behind
         self.input_shape_built = tuple(shape)
         self.built = True
 
@@ -209,3 +226,14 @@ def _load_weights(self, filepath):
 Model.save = _save
 Model.save_weights = _save_weights
 Model.load_weights = _load_weights
+
+
+def _shape_tuple_with_batch(shape) -> tuple:
+    """``(None, 4)`` or ``[None, 4]`` as a tuple; an int is one feature axis plus the batch."""
+    if isinstance(shape, (int, np.integer)):
+        return (None, int(shape))
+    shape = tuple(shape)
+    if len(shape) < 2:
+        raise ValueError(f"Sequential.build: input_shape needs the batch axis first, e.g. "
+                         f"(None, 4). Received: {shape}")
+    return shape

@@ -47,6 +47,10 @@ class RBM:
 
     Shapes: X (n_samples, n_visible) → ``transform`` (n_samples, n_hidden).
 
+    Device: ``fit`` on a CuPy array trains on the GPU; the weights stay there and later inputs
+    are moved to them, so results are CuPy arrays (``glassnet.backend.asnumpy`` brings them
+    back). Random draws come from the seeded CPU generator on either device.
+
     Example:
         >>> rbm = RBM(16, epochs=2, random_state=0).fit(np.random.rand(50, 8))
         >>> rbm.transform(np.random.rand(3, 8)).shape
@@ -119,9 +123,24 @@ class RBM:
             self._own_rng = np.random.default_rng(self.random_state)
         return self._own_rng
 
+    def _device(self) -> str:
+        return backend.device_of(getattr(self, "components_", np.empty(0)))
+
+    def _uniform(self, like):
+        """U[0, 1) draws shaped like ``like`` from the seeded CPU generator, on its device.
+
+        Drawing on the CPU keeps a seeded run identical on either device."""
+        return backend.to_device(self._rng().random(like.shape).astype(like.dtype),
+                                 backend.device_of(like))
+
+    def _bernoulli(self, p):
+        return (self._uniform(p) < p).astype(p.dtype)
+
     def _check_X(self, X, fitted: bool = True):
         if backend.get_array_module(X) is np:
             X = np.asarray(X)
+        if fitted and hasattr(self, "components_"):
+            X = backend.to_device(X, self._device())  # inputs follow the weights' device
         if X.ndim != 2:
             raise ValueError(f"RBM: X must be 2-D (n_samples, n_visible); received shape {X.shape}")
         if fitted:
@@ -137,7 +156,7 @@ class RBM:
     def _dtype(self):
         return getattr(self, "components_", np.empty(0, backend.floatx())).dtype
 
-    def _init_params(self, n_visible: int) -> None:
+    def _init_params(self, n_visible: int, device: str = "cpu") -> None:
         self._check_settings()
         rng = self._rng()
         dt = backend.floatx()
@@ -149,6 +168,13 @@ class RBM:
                      np.zeros_like(self.intercept_visible_)]  # fmt: skip
         self.h_samples_ = None
         self.history = {"reconstruction_error": []}
+        if device != "cpu":
+            self._to(device)
+
+    def _to(self, device: str) -> None:
+        for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+            setattr(self, name, backend.to_device(getattr(self, name), device))
+        self._vel = [backend.to_device(a, device) for a in self._vel]
 
     # -- conditionals ----------------------------------------------------------------------
     def _mean_hiddens(self, v):
@@ -161,14 +187,14 @@ class RBM:
         return a if self.visible == "gaussian" else _sigmoid(xp, a)
 
     def _sample_hiddens(self, v):
-        p = self._mean_hiddens(v)
-        return (self._rng().random(p.shape) < p).astype(p.dtype)
+        return self._bernoulli(self._mean_hiddens(v))
 
     def _sample_visibles(self, h):
         m = self._mean_visibles(h)
         if self.visible == "gaussian":
-            return m + self._rng().standard_normal(m.shape).astype(m.dtype)
-        return (self._rng().random(m.shape) < m).astype(m.dtype)
+            noise = self._rng().standard_normal(m.shape).astype(m.dtype)
+            return m + backend.to_device(noise, backend.device_of(m))
+        return self._bernoulli(m)
 
     def transform(self, X) -> np.ndarray:
         """Hidden-unit probabilities P(h=1 | v), shape (n_samples, n_hidden)."""
@@ -194,6 +220,7 @@ class RBM:
             v0 = self._rng().standard_normal(shape)
         else:
             v0 = (self._rng().random(shape) < 0.5).astype(float)
+        v0 = backend.to_device(v0.astype(self._dtype()), self._device())
         return self.gibbs(v0, steps)
 
     def free_energy(self, v) -> np.ndarray:
@@ -214,7 +241,7 @@ class RBM:
         v = self._check_X(X)
         xp = backend.get_array_module(v)
         rng = self._rng()
-        idx = (np.arange(v.shape[0]), rng.integers(0, v.shape[1], v.shape[0]))
+        idx = (xp.arange(v.shape[0]), xp.asarray(rng.integers(0, v.shape[1], v.shape[0])))
         v_ = v.copy()
         v_[idx] = 1 - v_[idx]
         fe = self.free_energy(v)
@@ -231,14 +258,14 @@ class RBM:
         """
         h_pos = self._mean_hiddens(v_pos)
         if v_neg_start is None:
-            h = (self._rng().random(h_pos.shape) < h_pos).astype(h_pos.dtype)
+            h = self._bernoulli(h_pos)
         else:
             h = self._sample_hiddens(v_neg_start)
         for step in range(self.k):
             v_neg = self._sample_visibles(h)
             h_neg = self._mean_hiddens(v_neg)
             if step < self.k - 1:
-                h = (self._rng().random(h_neg.shape) < h_neg).astype(h_neg.dtype)
+                h = self._bernoulli(h_neg)
         n = v_pos.shape[0]
         dW = (h_pos.T @ v_pos - h_neg.T @ v_neg) / n
         dh = (h_pos.sum(0) - h_neg.sum(0)) / n
@@ -247,11 +274,11 @@ class RBM:
 
     def partial_fit(self, X, y=None) -> RBM:
         """One CD/PCD update on the batch ``X`` (initialises the weights on first call)."""
-        X = np.asarray(X)
+        X = backend.get_array_module(X).asarray(X)
         if not hasattr(self, "components_"):
             if X.ndim != 2:
                 raise ValueError(f"RBM: X must be 2-D; received shape {X.shape}")
-            self._init_params(X.shape[1])
+            self._init_params(X.shape[1], backend.device_of(X))
         v = self._check_X(X)
         start = None
         if self.persistent:
@@ -277,16 +304,17 @@ class RBM:
     def fit(self, X, y=None) -> RBM:
         """Train for ``epochs`` passes of shuffled mini-batches; records
         ``history["reconstruction_error"]`` (mean squared error of ``reconstruct``) per epoch."""
-        X = np.asarray(X)
+        X = backend.get_array_module(X).asarray(X)  # a CuPy array trains on the GPU
         if X.ndim != 2:
             raise ValueError(f"RBM: X must be 2-D (n_samples, n_visible); received {X.shape}")
         self._own_rng = None
-        self._init_params(X.shape[1])
+        self._init_params(X.shape[1], backend.device_of(X))
         X = X.astype(self._dtype(), copy=False)
         n = X.shape[0]
         bs = int(self.batch_size)
+        xp = backend.get_array_module(X)
         for epoch in range(int(self.epochs)):
-            order = self._rng().permutation(n)
+            order = xp.asarray(self._rng().permutation(n))
             for s in range(0, n, bs):
                 self.partial_fit(X[order[s : s + bs]])
             err = float(((self.reconstruct(X) - X) ** 2).mean())

@@ -511,6 +511,7 @@ class TrainingMixin:
         self._ensure_built(x)
         x = (_Arrays([a.astype(np.float64) for a in x.arrays]) if isinstance(x, _Arrays)
              else x.astype(np.float64))
+        x, y = self._on_device(x), self._on_device(y)  # checked in float64 on the model's device
         params = self._params()
         saved = [(p.data, p.grad) for p in params]
         for p in params:
@@ -527,11 +528,11 @@ class TrainingMixin:
             loss = self._loss_value(y, self._forward(x, False), None)
             loss.backward()
             for p in params:
-                g = np.zeros_like(p.data) if p.grad is None else np.asarray(p.grad)
+                g = p.data * 0 if p.grad is None else p.grad
                 worst = 0.0
                 for _ in range(n_directions):
                     d = rs.standard_normal(p.data.shape)
-                    d /= np.linalg.norm(d)
+                    d = backend.to_device(d / np.linalg.norm(d), self._device)
                     base = p.data.copy()
                     p.data = base + eps * d
                     fp = f()
