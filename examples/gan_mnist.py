@@ -68,6 +68,8 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=32, help="DCGAN base filter count")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="docs/img")
+    ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                    help="gpu needs CuPy and a CUDA device")
     args = ap.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     from glassnet import plot
@@ -81,6 +83,7 @@ def main(argv=None):
     gan = GAN(g, d, latent_dim=LATENT)
     gan.compile(gn.optimizers.Adam(2e-4, beta_1=0.5), gn.optimizers.Adam(2e-4, beta_1=0.5),
                 from_logits=True, label_smoothing=0.1)
+    gan.to(args.device)
     out = Path(args.out)
     frames = Path(f"/tmp/glassnet-gan-{args.arch}-{os.getpid()}")
     grid = SampleGrid(frames, n=16, image_shape=(28, 28), seed=1234)
