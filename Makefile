@@ -25,7 +25,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python -m benchmarks.bench_models --interleaved
+	$(BIN)/python -m benchmarks.bench_cnn
+	$(BIN)/python -m benchmarks.bench_lstm
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
