@@ -24,6 +24,7 @@ from .. import activations, backend, initializers, ops, regularizers
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from .base import Layer, register
+from .core import kernel_layer_config
 
 __all__ = [
     "Conv1D", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D",
@@ -520,13 +521,7 @@ class _Conv(Layer):
             "strides": list(self.strides),
             "padding": self.padding,
             "dilation_rate": list(self.dilation_rate),
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            **kernel_layer_config(self),
         }
 
 

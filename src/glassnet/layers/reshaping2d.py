@@ -23,21 +23,27 @@ __all__ = ["UpSampling2D", "ZeroPadding2D", "Cropping2D", "SpatialDropout1D",
            "ZeroPadding1D", "Cropping1D"]
 
 
-def _check_rank4(layer: Layer, shape) -> None:
-    if len(tuple(shape)) != 4:
-        raise ValueError(
-            f"{type(layer).__name__} '{layer.name}' expects input of rank 4 (batch, height, "
-            f"width, channels). Received: input shape {tuple(shape)}"
-        )
+class _RankChecked(Layer):
+    """Checks the input's rank before the base class builds (so errors show the real shape)."""
 
+    _axes = "(batch, height, width, channels)"
 
-class _Spatial(Layer):
-    """Checks rank 4 before the base class builds (so errors show the real shape)."""
+    def _check_rank(self, shape) -> None:
+        rank = self._axes.count(",") + 1
+        if len(tuple(shape)) != rank:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' expects input of rank {rank} "
+                f"{self._axes}. Received: input shape {tuple(shape)}"
+            )
 
     def __call__(self, x, training=False, **kwargs):
         if hasattr(x, "shape"):
-            _check_rank4(self, x.shape)
+            self._check_rank(x.shape)
         return super().__call__(x, training=training, **kwargs)
+
+
+class _Spatial(_RankChecked):
+    _axes = "(batch, height, width, channels)"
 
 
 # ------------------------------------------------------------------ kernels
@@ -133,7 +139,7 @@ class UpSampling2D(_Spatial):
         return kernel(self.size)(x)
 
     def compute_output_shape(self, input_shape):
-        _check_rank4(self, input_shape)
+        self._check_rank(input_shape)
         b, h, w, c = input_shape
         return (b, None if h is None else h * self.size[0],
                 None if w is None else w * self.size[1], c)
@@ -186,7 +192,7 @@ class ZeroPadding2D(_Spatial):
         return ops.pad(x, ((0, 0), *self.padding, (0, 0)))
 
     def compute_output_shape(self, input_shape):
-        _check_rank4(self, input_shape)
+        self._check_rank(input_shape)
         b, h, w, c = input_shape
         (t, bo), (lf, r) = self.padding
         return (b, None if h is None else h + t + bo, None if w is None else w + lf + r, c)
@@ -228,7 +234,7 @@ class Cropping2D(_Spatial):
                                slice(lf, x.shape[2] - r)))
 
     def compute_output_shape(self, input_shape):
-        _check_rank4(self, input_shape)
+        self._check_rank(input_shape)
         self._check(input_shape)
         b, h, w, c = input_shape
         (t, bo), (lf, r) = self.cropping
@@ -239,19 +245,8 @@ class Cropping2D(_Spatial):
 
 
 # ------------------------------------------------------------------ sequence versions
-def _check_rank3(layer: Layer, shape) -> None:
-    if len(tuple(shape)) != 3:
-        raise ValueError(
-            f"{type(layer).__name__} '{layer.name}' expects input of rank 3 (batch, steps, "
-            f"channels). Received: input shape {tuple(shape)}"
-        )
-
-
-class _Sequence(Layer):
-    def __call__(self, x, training=False, **kwargs):
-        if hasattr(x, "shape"):
-            _check_rank3(self, x.shape)
-        return super().__call__(x, training=training, **kwargs)
+class _Sequence(_RankChecked):
+    _axes = "(batch, steps, channels)"
 
 
 def _int_pair(value, arg: str, layer: str) -> tuple[int, int]:
@@ -288,7 +283,7 @@ class UpSampling1D(_Sequence):
         return ops.reshape(y, (n, length * self.size, c))
 
     def compute_output_shape(self, input_shape):
-        _check_rank3(self, input_shape)
+        self._check_rank(input_shape)
         b, length, c = input_shape
         return (b, None if length is None else length * self.size, c)
 
@@ -316,7 +311,7 @@ class ZeroPadding1D(_Sequence):
         return ops.pad(x, ((0, 0), self.padding, (0, 0)))
 
     def compute_output_shape(self, input_shape):
-        _check_rank3(self, input_shape)
+        self._check_rank(input_shape)
         b, length, c = input_shape
         return (b, None if length is None else length + sum(self.padding), c)
 
@@ -353,7 +348,7 @@ class Cropping1D(_Sequence):
         return ops.getitem(x, (slice(None), slice(a, x.shape[1] - b)))
 
     def compute_output_shape(self, input_shape):
-        _check_rank3(self, input_shape)
+        self._check_rank(input_shape)
         self._check(input_shape)
         b, length, c = input_shape
         return (b, None if length is None else length - sum(self.cropping), c)
