@@ -295,3 +295,26 @@ def test_gan_step_on_gpu():
     x = np.random.default_rng(0).standard_normal((64, 2)).astype(np.float32)
     gan.fit(x, epochs=1, batch_size=32, verbose=0)
     assert gan.sample(4).shape == (4, 2)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_lstm_fused_cuda_step_matches_cpu_in_float64(return_sequences):
+    # the GPU runs each LSTM step as one CUDA kernel; the CPU path is the NumPy reference
+    rs = np.random.default_rng(7)
+    x = rs.standard_normal((6, 5, 3))
+    mask = np.ones((6, 5), bool)
+    mask[:2, 3:] = False  # padded tails: masked rows carry h and c unchanged
+    results = {}
+    for device in ("cpu", "gpu"):
+        gn.set_seed(0)
+        layer = L.LSTM(4, return_sequences=return_sequences, return_state=True,
+                       recurrent_dropout=0.3, dtype="float64")
+        xt = gn.Tensor(backend.to_device(x, device), requires_grad=True, dtype=np.float64)
+        layer.build((None, 5, 3))
+        layer.to(device)
+        y, h, c = layer(xt, training=True, mask=backend.to_device(mask, device))
+        ((y * y).sum() + (c * h).sum()).backward()
+        results[device] = [backend.asnumpy(a) for a in (y.data, h.data, c.data, xt.grad)]
+        results[device] += [backend.asnumpy(w.grad) for w in layer.weights]
+    for a, b in zip(results["gpu"], results["cpu"]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -65,6 +65,51 @@ def _fused_name(layer: str, arg: str, ident) -> str:
     return name.lower()
 
 
+# ------------------------------------------------------------------ one CUDA kernel per LSTM step
+_LSTM_FWD = """
+    const int b = i / n, j = i - b * n, k = b * 4 * n + j;
+    const T ig = 1 / (1 + exp(-(g[k] + rec[k])));
+    const T fg = 1 / (1 + exp(-(g[k + n] + rec[k + n])));
+    const T cg = tanh(g[k + 2 * n] + rec[k + 2 * n]);
+    const T og = 1 / (1 + exp(-(g[k + 3 * n] + rec[k + 3 * n])));
+    g[k] = ig; g[k + n] = fg; g[k + 2 * n] = cg; g[k + 3 * n] = og;
+    const T cn = fg * cprev[i] + ig * cg;
+    const T t = tanh(cn);
+    c[i] = cn; tc[i] = t; h[i] = og * t;
+"""
+_LSTM_BWD = """
+    const int b = i / n, j = i - b * n, k = b * 4 * n + j;
+    const T ig = g[k], fg = g[k + n], cg = g[k + 2 * n], og = g[k + 3 * n], t = tc[i];
+    const T dhv = dh[i];
+    const T dct = dhv * og * (1 - t * t) + dc[i];
+    d[k] = dct * cg * ig * (1 - ig);
+    d[k + n] = dct * cprev[i] * fg * (1 - fg);
+    d[k + 2 * n] = dct * ig * (1 - cg * cg);
+    d[k + 3 * n] = dhv * t * og * (1 - og);
+    dc[i] = dct * fg;
+"""
+_CUDA_KERNELS: dict = {}
+
+
+def _cuda_kernel(name: str):
+    """The LSTM step as one CuPy ``ElementwiseKernel`` (compiled once, on first GPU use).
+
+    The math is the NumPy path's, written per (row, unit): on a GPU a step is bounded by
+    kernel launches, and this replaces the ~10 forward / ~18 backward elementwise launches.
+    """
+    if name not in _CUDA_KERNELS:
+        cp = backend.cupy_module()
+        if name == "lstm_fwd":
+            _CUDA_KERNELS[name] = cp.ElementwiseKernel(
+                "raw T rec, raw T cprev, int32 n", "raw T g, raw T c, raw T tc, raw T h",
+                _LSTM_FWD, "glassnet_lstm_fwd")
+        else:
+            _CUDA_KERNELS[name] = cp.ElementwiseKernel(
+                "raw T g, raw T cprev, raw T tc, raw T dh, int32 n", "raw T d, raw T dc",
+                _LSTM_BWD, "glassnet_lstm_bwd")
+    return _CUDA_KERNELS[name]
+
+
 # ------------------------------------------------------------------ fused kernels
 class _SeqBase(Function):
     """Shared set-up: inputs in time-major order, masks, recurrent dropout."""
@@ -190,7 +235,9 @@ class LSTMSeq(_SeqBase):
         bsz, steps = x.shape[0], x.shape[1]
         n = u.shape[0]
         self.u = u
-        self.fast = self.act is _tanh_ and self.ract is _sigmoid_
+        default_acts = self.act is _tanh_ and self.ract is _sigmoid_
+        self.cuda = default_acts and xp is not np  # one fused kernel per step on the GPU
+        self.fast = default_acts and xp is np
         if self.fast:
             scale = xp.full(4 * n, -1.0, dtype=x.dtype)
             scale[2 * n : 3 * n] = -2.0
@@ -205,17 +252,18 @@ class LSTMSeq(_SeqBase):
         with np.errstate(over="ignore"):  # exp(-x) → inf gives the right limit σ = 0
             for t in range(steps):
                 hp = hs[t] if self.rmask is None else hs[t] * self.rmask
-                gt = g[t]
+                gt, c, h = g[t], cs[t + 1], hs[t + 1]
                 xp.matmul(hp, u, out=buf)
-                gt += buf
-                self._gates_(gt, n, xp)
-                c = cs[t + 1]
-                xp.multiply(gt[:, n : 2 * n], cs[t], out=c)
-                xp.multiply(gt[:, :n], gt[:, 2 * n : 3 * n], out=tmp)
-                c += tmp
-                self._cell_tanh(c, tc[t], xp)
-                h = hs[t + 1]
-                xp.multiply(gt[:, 3 * n :], tc[t], out=h)
+                if self.cuda:
+                    _cuda_kernel("lstm_fwd")(buf, cs[t], n, gt, c, tc[t], h, size=bsz * n)
+                else:
+                    gt += buf
+                    self._gates_(gt, n, xp)
+                    xp.multiply(gt[:, n : 2 * n], cs[t], out=c)
+                    xp.multiply(gt[:, :n], gt[:, 2 * n : 3 * n], out=tmp)
+                    c += tmp
+                    self._cell_tanh(c, tc[t], xp)
+                    xp.multiply(gt[:, 3 * n :], tc[t], out=h)
                 m = self._m(t)
                 if m is not None:
                     hs[t + 1] = xp.where(m, h, hs[t])
@@ -261,37 +309,16 @@ class LSTMSeq(_SeqBase):
             if gyt is not None:
                 dh += gyt[t]
             m = self._m(t)
-            gt, d = self.g[t], dz[t]
-            i, f, cc, o = gt[:, :n], gt[:, n : 2 * n], gt[:, 2 * n : 3 * n], gt[:, 3 * n :]
-            if self.fast:  # σ' = σ(1-σ) for all four, then tanh' = 1-y² for the c block
-                xp.subtract(1.0, gt, out=dg)
-                dg *= gt
-                xp.multiply(cc, cc, out=dg[:, 2 * n : 3 * n])
-                xp.subtract(1.0, dg[:, 2 * n : 3 * n], out=dg[:, 2 * n : 3 * n])
-            else:
-                dg[:, : 2 * n] = self.dract(gt[:, : 2 * n])
-                dg[:, 2 * n : 3 * n] = self.dact(cc)
-                dg[:, 3 * n :] = self.dract(o)
-            if m is not None:
+            if m is not None:  # masked rows carry dh and dc past this step unchanged
                 dh_keep, dc_keep = dh * ~m, dc * ~m
                 dh *= m
                 dc *= m
-            tct = self.tc[t]
-            if self.fast:  # tanh'(c) = 1 - tanh², without temporaries
-                xp.multiply(tct, tct, out=tmp)
-                xp.subtract(1.0, tmp, out=tmp)
-                xp.multiply(dh, o, out=dct)
-                dct *= tmp
+            d = dz[t]
+            if self.cuda:
+                _cuda_kernel("lstm_bwd")(self.g[t], self.cs[t], self.tc[t], dh, n, d, dc,
+                                         size=dh.size)
             else:
-                xp.multiply(dh, o, out=dct)
-                dct *= self.dact(tct)
-            dct += dc
-            xp.multiply(dh, tct, out=d[:, 3 * n :])
-            xp.multiply(dct, cc, out=d[:, :n])
-            xp.multiply(dct, self.cs[t], out=d[:, n : 2 * n])
-            xp.multiply(dct, i, out=d[:, 2 * n : 3 * n])
-            d *= dg
-            xp.multiply(dct, f, out=dc)
+                self._cell_back(t, dh, dc, dct, dg, tmp, d, xp)
             xp.matmul(d, ut, out=dh)
             if self.rmask is not None:
                 dh *= self.rmask
@@ -299,6 +326,37 @@ class LSTMSeq(_SeqBase):
                 dh += dh_keep
                 dc += dc_keep
         return dz
+
+    def _cell_back(self, t, dh, dc, dct, dg, tmp, d, xp):
+        """One step's gate gradients into ``d`` and the cell gradient carried back in ``dc``."""
+        n = self.u.shape[0]
+        gt = self.g[t]
+        i, f, cc, o = gt[:, :n], gt[:, n : 2 * n], gt[:, 2 * n : 3 * n], gt[:, 3 * n :]
+        if self.fast:  # σ' = σ(1-σ) for all four, then tanh' = 1-y² for the c block
+            xp.subtract(1.0, gt, out=dg)
+            dg *= gt
+            xp.multiply(cc, cc, out=dg[:, 2 * n : 3 * n])
+            xp.subtract(1.0, dg[:, 2 * n : 3 * n], out=dg[:, 2 * n : 3 * n])
+        else:
+            dg[:, : 2 * n] = self.dract(gt[:, : 2 * n])
+            dg[:, 2 * n : 3 * n] = self.dact(cc)
+            dg[:, 3 * n :] = self.dract(o)
+        tct = self.tc[t]
+        if self.fast:  # tanh'(c) = 1 - tanh², without temporaries
+            xp.multiply(tct, tct, out=tmp)
+            xp.subtract(1.0, tmp, out=tmp)
+            xp.multiply(dh, o, out=dct)
+            dct *= tmp
+        else:
+            xp.multiply(dh, o, out=dct)
+            dct *= self.dact(tct)
+        dct += dc
+        xp.multiply(dh, tct, out=d[:, 3 * n :])
+        xp.multiply(dct, cc, out=d[:, :n])
+        xp.multiply(dct, self.cs[t], out=d[:, n : 2 * n])
+        xp.multiply(dct, i, out=d[:, 2 * n : 3 * n])
+        d *= dg
+        xp.multiply(dct, f, out=dc)
 
 
 class GRUSeq(_SeqBase):
