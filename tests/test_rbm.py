@@ -129,3 +129,22 @@ def test_seeded_and_save_load(tmp_path):
     assert r.get_params() == a.get_params() and r.history == a.history
     s = a.gibbs(X[:3], steps=2)
     assert s.shape == (3, 6) and set(np.unique(s)) <= {0.0, 1.0}
+
+
+def test_interrupted_save_keeps_the_previous_files(tmp_path, monkeypatch):
+    from glassnet.models import saving
+
+    x = (np.random.default_rng(0).random((40, 6)) > 0.5).astype(np.float32)
+    good = RBM(4, epochs=2, random_state=0).fit(x)
+    good.save(tmp_path / "rbm")
+
+    def crash(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(saving.os, "fsync", crash)
+    with pytest.raises(OSError, match="disk full"):
+        RBM(4, epochs=1, random_state=1).fit(x).save(tmp_path / "rbm")
+    monkeypatch.undo()
+    back = RBM.load(tmp_path / "rbm")
+    np.testing.assert_array_equal(back.components_, good.components_)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rbm.json", "rbm.npz"]  # no temp files

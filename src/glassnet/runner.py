@@ -36,12 +36,9 @@ class RunError(Exception):
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    from .models.saving import _atomic_write
+
+    _atomic_write(path, text)
 
 
 def _jsonable(o):

@@ -329,18 +329,22 @@ class RBM:
 
     # -- saving ----------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
-        """Write weights to ``<path>.npz`` and settings to ``<path>.json`` (no pickle)."""
+        """Write weights to ``<path>.npz`` and settings to ``<path>.json`` (no pickle).
+
+        Each file is written to a temp file and renamed into place, so an interrupted save
+        never leaves a half-written file where a good one was."""
+        from .saving import _atomic_write, _npz_bytes
+
         path = Path(path)
         if not hasattr(self, "components_"):
             raise RuntimeError("RBM.save: nothing to save, the RBM is not fitted")
-        np.savez(
-            path.with_suffix(".npz"),
-            components_=backend.asnumpy(self.components_),
-            intercept_hidden_=backend.asnumpy(self.intercept_hidden_),
-            intercept_visible_=backend.asnumpy(self.intercept_visible_),
-        )
+        _atomic_write(path.with_suffix(".npz"), _npz_bytes({
+            "components_": self.components_,
+            "intercept_hidden_": self.intercept_hidden_,
+            "intercept_visible_": self.intercept_visible_,
+        }))
         meta = {"class": "RBM", "params": self.get_params(), "history": self.history}
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
+        _atomic_write(path.with_suffix(".json"), json.dumps(meta, indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> RBM:

@@ -72,8 +72,12 @@ def deserialize_layer(spec: dict):
         raise ModelFileError(f"invalid config for layer {name}: {e}") from None
 
 
-def _atomic_write(path: Path, payload: bytes) -> None:
+def _atomic_write(path: Path, payload: bytes | str) -> None:
+    """Write ``payload`` (text is UTF-8) through a temp file, fsync and a rename: a crash
+    mid-write never leaves a half-written file in place of a good one."""
     path = Path(path)
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
