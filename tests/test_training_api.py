@@ -604,3 +604,89 @@ def test_sequential_build_gives_stateful_layers_their_batch_and_no_context():
     a = model.predict(x, batch_size=2, verbose=0)
     b = model.predict(x, batch_size=2, verbose=0)
     assert not np.allclose(a, b)
+
+
+# ------------------------------------------------------------------ the replayed (fused) step
+def _step_model(kind):
+    gn.set_seed(3)
+    if kind == "sparse":  # the course's tiny classifiers: softmax + sparse cross-entropy
+        layers = [gn.Input((4,)), Dense(8, activation="tanh"), Dense(3, activation="softmax")]
+        loss, opt = "sparse_categorical_crossentropy", "sgd"
+    elif kind == "onehot":
+        layers = [Dense(8, activation="relu", input_dim=4), Dense(3, activation="softmax")]
+        loss, opt = "categorical_crossentropy", gn.optimizers.Adam(clipnorm=0.5)
+    else:  # seed 004's churn shape: sigmoid + binary cross-entropy, frozen first layer
+        layers = [Dense(6, activation="relu", input_dim=4), Dense(6, activation="relu"),
+                  Dense(1, activation="sigmoid")]
+        loss, opt = "binary_crossentropy", "adam"
+    m = Sequential(layers)
+    if kind == "binary":
+        m.layers[0].trainable = False
+    m.compile(optimizer=opt, loss=loss, metrics=["accuracy"])
+    return m
+
+
+def _targets(kind, x):
+    c = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
+    if kind == "sparse":
+        return c
+    if kind == "onehot":
+        return np.eye(3, dtype=np.float32)[c]
+    return (c > 0).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["sparse", "onehot", "binary"])
+def test_fused_step_trains_bitwise_like_the_recorded_graph(kind):
+    from glassnet.models.fused import FusedStep
+
+    x, _ = _data(80)
+    y = _targets(kind, x)
+    sw = np.linspace(0.5, 1.5, 80).astype(np.float32)
+    runs = []
+    for replay in (True, False):
+        m = _step_model(kind)
+        m.train_on_batch(x[:8], y[:8])  # builds, then decides the step
+        assert isinstance(m._fused_step, FusedStep)
+        if not replay:
+            m._fused_step = False  # the recorded graph: DenseChain node, loss node, backward
+        h = m.fit(x, y, epochs=3, batch_size=16, verbose=0, sample_weight=sw)
+        tob = m.train_on_batch(x[:16], y[:16], return_dict=True)
+        runs.append((m.get_weights(), h.history, tob))
+    for a, b in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_array_equal(a, b)
+    assert runs[0][1] == runs[1][1] and runs[0][2] == runs[1][2]
+    if kind == "binary":  # the frozen layer really stayed frozen on the replayed path
+        m = _step_model(kind)
+        k0 = m.layers[0].get_weights()[0].copy()
+        m.fit(x, y, epochs=1, batch_size=16, verbose=0)
+        np.testing.assert_array_equal(m.layers[0].get_weights()[0], k0)
+
+
+def test_fused_step_only_where_the_step_is_exactly_known():
+    from glassnet.models.fused import FusedStep
+
+    x, y = _data(16)
+
+    def decided(m):
+        m.train_on_batch(x, y)
+        return isinstance(m._fused_step, FusedStep)
+
+    def mk(*layers, loss="binary_crossentropy", **compile_kw):
+        m = Sequential(list(layers))
+        m.compile(optimizer="sgd", loss=loss, **compile_kw)
+        return m
+
+    assert decided(mk(Dense(4, activation="relu", input_dim=4), Dense(1, activation="sigmoid")))
+    assert not decided(mk(Dense(4, input_dim=4), Dropout(0.5), Dense(1, activation="sigmoid")))
+    assert not decided(mk(Dense(4, input_dim=4, kernel_regularizer="l2"),
+                          Dense(1, activation="sigmoid")))
+    assert not decided(mk(Dense(4, input_dim=4), Dense(1, activation="sigmoid"), loss="mse"))
+    assert not decided(mk(Dense(4, input_dim=4), Dense(1, activation="sigmoid"),
+                          jit_compile=False))
+    # a softmax output under a binary cross-entropy is not the pair the fused loss undoes
+    assert not decided(mk(Dense(4, input_dim=4), Dense(1, activation="softmax")))
+    # a wrong feature count still gets the error that names the layer and the shapes
+    m = mk(Dense(4, activation="relu", input_dim=4), Dense(1, activation="sigmoid"))
+    m.train_on_batch(x, y)
+    with pytest.raises(ValueError, match=r"expected input shape \(None, 4\)"):
+        m.train_on_batch(np.ones((3, 5), np.float32), y[:3])

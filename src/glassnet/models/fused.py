@@ -16,8 +16,9 @@ Anything else runs through the ordinary layer call.
 from __future__ import annotations
 
 from .. import activations
-from ..autograd import Function
+from ..autograd import Function, no_grad
 from ..backend import get_array_module
+from ..tensor import Tensor
 
 __all__: list[str] = []
 
@@ -111,3 +112,76 @@ def run_chain(layers, x, last_apart: bool = False):
         acts[-1] = "linear"  # the output activation follows as its own op
     y = DenseChain(tuple(acts))(x, *args)
     return layers[-1].activation(y) if last_apart else y
+
+
+class FusedStep:
+    """A whole training step of a plain-Dense ``Sequential``, replayed without a graph.
+
+    When a model is one fused chain whose output sigmoid/softmax feeds a cross-entropy (the
+    loss then works on the logits), its training step is always the same calls:
+    ``DenseChain.forward``, the fused loss's ``forward`` and ``backward``,
+    ``DenseChain.backward``, then the optimizer. This class makes exactly those calls — the
+    same kernels and the same arithmetic as the recorded path, so the weights come out
+    bitwise identical (a test checks it) — without recording nodes, sorting them and walking
+    them back, which is most of a step's cost for a network as small as the course's.
+
+    ``TrainingMixin._train_step`` uses it when :meth:`for_model` finds the model eligible;
+    ``compile(jit_compile=False)`` turns it off with the rest of the fusion.
+    """
+
+    def __init__(self, model, layers):
+        self.model = model
+        self.acts = tuple([_ACTS[ly.activation] for ly in layers[:-1]] + ["linear"])
+        self.out_act = layers[-1].activation
+        self.wb = [t for ly in layers for t in (ly.kernel, ly.bias)]
+
+    @classmethod
+    def for_model(cls, model):
+        """A FusedStep for ``model``; False when its step needs the general path; None while
+        that cannot be known yet (a layer is still unbuilt)."""
+        from ..functional import Softmax
+        from ..ops import Sigmoid
+
+        if not hasattr(model, "_make_plan") or not model.jit_compile:
+            return False
+        if not all(ly.built for ly in model._layers):
+            return None
+        plan = model._make_plan()
+        if not plan or model._logits_loss is None or model._penalty_layers():
+            return False
+        chains = [chain for _, chain in plan if chain]
+        others = [ly for ly, chain in plan if not chain]
+        if (len(chains) != 1 or chains[0] is not model._last_chain
+                or any(type(ly).__name__ not in ("Input", "InputLayer") for ly in others)):
+            return False
+        op = {activations.softmax: Softmax, activations.sigmoid: Sigmoid}[
+            chains[0][-1].activation]
+        return cls(model, chains[0]) if op in model._logits_loss[1] else False
+
+    def __call__(self, x, y, sw):
+        """One step on arrays already on the model's device; returns (loss, outputs or None).
+
+        Returns None (nothing done) for inputs the chain does not take, so the general path
+        raises its error naming the layer and the shapes.
+        """
+        wb, model = self.wb, self.model
+        if x.ndim != 2 or x.shape[1] != wb[0].shape[0]:
+            return None
+        chain = DenseChain(self.acts)
+        chain.needs_input_grad = (False, *[w.requires_grad for w in wb])
+        z = Tensor._make(chain.forward(x, *[w.data for w in wb]))
+        z.requires_grad = True  # a leaf: the loss records one node, whose backward we call
+        loss = model._logits_loss[0](y, z, sample_weight=sw)
+        g = loss._ctx.backward(get_array_module(z.data).ones((), loss.data.dtype))
+        params = []
+        for w, gw in zip(wb, chain.backward(g)[1:]):
+            if gw is not None:
+                w.grad = gw
+                params.append(w)
+        model.optimizer.step(params)
+        model.optimizer.zero_grad(params)
+        out = None
+        if model.compiled_metrics:  # the probabilities, only when a metric reads them
+            with no_grad():
+                out = self.out_act(Tensor._make(z.data))
+        return Tensor._make(loss.data), out

@@ -125,12 +125,14 @@ class TrainingMixin:
         self._device = "cpu"
         self.jit_compile = "auto"
         self._plan = None
+        self._fused_step = None  # a FusedStep, False (general path) or None (not decided yet)
         self._logits_loss = None
 
     def _reset_compiled_cache(self):
         self._params_cache = None
         self._loss_layers = None
         self._plan = None
+        self._fused_step = None
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 jit_compile="auto", **kwargs) -> None:
@@ -270,6 +272,14 @@ class TrainingMixin:
 
     # ------------------------------------------------------------------ one step
     def _train_step(self, x, y, sw=None):
+        if self._fused_step is None:  # decided once every layer is built
+            from .fused import FusedStep
+
+            self._fused_step = FusedStep.for_model(self)
+        if self._fused_step:
+            done = self._fused_step(x, y, sw)
+            if done is not None:
+                return done
         out = self._forward(x, True)
         loss = self._loss_value(y, out, sw)
         loss.backward()
