@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import glassnet as gn
 from glassnet.models import DBN, RBM
 
 
@@ -107,3 +108,11 @@ def test_fit_predict_score_and_saved_classifier(tmp_path, digits_split):
         DBN([4], epochs=1).fit(Xtr, ytr[:10])
     with pytest.raises(RuntimeError, match="fine-tuned"):
         DBN([4], epochs=1).pretrain(Xtr).predict(Xte)
+
+
+def test_device_argument_is_checked():
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'gpu'"):
+        DBN([4], device="tpu")
+    if not gn.backend.gpu_available():
+        with pytest.raises(RuntimeError, match="needs CuPy"):
+            DBN([4], device="gpu")

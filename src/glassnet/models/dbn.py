@@ -24,6 +24,9 @@ class DBN:
         random_state: int seed (each RBM gets ``random_state + i``) or None (``backend.rng()``).
             Fine-tuning (the new output layer's initial weights, shuffling) always draws
             from glassnet's global generator: call ``gn.set_seed`` for a reproducible ``fit``.
+        device: ``"cpu"`` or ``"gpu"`` (CuPy): where the RBMs and the fine-tuned network
+            train. Inputs may be NumPy or CuPy arrays either way; ``transform`` returns arrays
+            on the DBN's device, ``predict`` NumPy class ids.
 
     Shapes: X (n, n_visible) → ``transform`` (n, hidden_sizes[-1]).
 
@@ -48,6 +51,7 @@ class DBN:
         fine_tune_learning_rate: float = 1e-3,
         random_state: int | None = None,
         verbose: int = 0,
+        device: str = "cpu",
     ):
         sizes = list(hidden_sizes)
         if not sizes or any(int(s) < 1 for s in sizes):
@@ -65,12 +69,18 @@ class DBN:
         self.fine_tune_learning_rate = fine_tune_learning_rate
         self.random_state = random_state
         self.verbose = verbose
+        if device not in ("cpu", "gpu"):
+            raise ValueError(f"DBN: device must be 'cpu' or 'gpu'. Received: {device!r}")
+        if device == "gpu" and not backend.gpu_available():
+            raise RuntimeError("DBN(device='gpu') needs CuPy and a CUDA GPU; install it with "
+                               "`pip install cupy-cuda12x`. Received: device='gpu'")
+        self.device = device
         self.rbms_: list[RBM] = []
         self.model_ = None
 
     def pretrain(self, X) -> DBN:
         """Greedy layer-wise training of the RBM stack on ``X`` (labels unused)."""
-        X = np.asarray(X)
+        X = self._on_device(X)
         if X.ndim != 2:
             raise ValueError(f"DBN: X must be 2-D (n_samples, n_features); received {X.shape}")
         self.rbms_ = []
@@ -96,7 +106,7 @@ class DBN:
         """Top-layer hidden probabilities, propagated up the pretrained stack."""
         if not self.rbms_:
             raise RuntimeError("DBN is not pretrained yet; call pretrain or fit first")
-        h = np.asarray(X)
+        h = self._on_device(X)
         for rbm in self.rbms_:
             h = rbm.transform(h)
         return h
@@ -118,8 +128,9 @@ class DBN:
         with no_grad():  # one forward pass builds every layer's weights
             model(np.zeros((1, n_in), dtype=backend.floatx()))
         for layer, rbm in zip(model.layers, self.rbms_):
-            layer.set_weights([rbm.components_.T.copy(), rbm.intercept_hidden_.copy()])
-        return model
+            layer.set_weights([backend.asnumpy(rbm.components_).T.copy(),
+                               backend.asnumpy(rbm.intercept_hidden_).copy()])
+        return model.to(self.device) if self.device != "cpu" else model
 
     def fit(self, X, y=None, X_unlabelled=None) -> DBN:
         """Pretrain on ``X`` plus ``X_unlabelled``; with ``y`` (int class ids), fine-tune the
@@ -127,14 +138,15 @@ class DBN:
 
         After fine-tuning, ``model_`` is the classifier (a ``Sequential``, savable with
         ``model_.save``) and ``history_`` its per-epoch loss and accuracy."""
-        X = np.asarray(X)
-        data = X if X_unlabelled is None else np.concatenate([X, np.asarray(X_unlabelled)])
+        X = self._on_device(X)
+        data = X if X_unlabelled is None else backend.get_array_module(X).concatenate(
+            [X, self._on_device(X_unlabelled)])
         self.pretrain(data)
         if y is None:
             return self
         from .. import optimizers
 
-        y = np.asarray(y)
+        y = backend.asnumpy(y)
         if len(y) != len(X):
             raise ValueError(f"DBN.fit: X and y lengths differ: received {len(X)} and {len(y)}")
         self.n_classes_ = int(y.max()) + 1
@@ -155,8 +167,12 @@ class DBN:
         """Class ids from the fine-tuned network."""
         if self.model_ is None:
             raise RuntimeError("DBN has no fine-tuned classifier; call fit(X, y) first")
-        return np.asarray(self.model_.predict(np.asarray(X), verbose=0)).argmax(axis=1)
+        return self.model_.predict(self._on_device(X), verbose=0).argmax(axis=1)
 
     def score(self, X, y) -> float:
         """Accuracy of ``predict``."""
-        return float((self.predict(X) == np.asarray(y)).mean())
+        return float((self.predict(X) == backend.asnumpy(y)).mean())
+
+    def _on_device(self, X):
+        a = X if backend.is_gpu_array(X) else np.asarray(X)
+        return backend.to_device(a, self.device)
