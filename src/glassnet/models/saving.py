@@ -62,6 +62,11 @@ def deserialize_layer(spec: dict):
     if name == "Sequential":
         return models["Sequential"]([deserialize_layer(s) for s in cfg.get("layers", [])],
                                     name=cfg.get("name"))
+    if name in models:  # a functional model (or autoencoder) nested in another model
+        try:
+            return models[name].from_config(cfg)
+        except (TypeError, ValueError, KeyError) as e:
+            raise ModelFileError(f"invalid config for model {name}: {e}") from None
     try:
         cls = get_layer_class(name)
     except ValueError as e:
@@ -184,10 +189,7 @@ def load_model(path, compile: bool = True):
     cls_name = config.get("class_name")
     if cls_name not in models:
         raise ModelFileError(f"{path}: unknown model class {cls_name!r}")
-    if cls_name == "Sequential":
-        model = deserialize_layer({"class_name": "Sequential", "config": spec})
-    else:
-        model = models[cls_name].from_config(spec)
+    model = deserialize_layer({"class_name": cls_name, "config": spec})
     shapes = [tuple(v.shape) for _, v in sorted(weights.items())]
     if not model.built:
         shape = getattr(model, "input_shape", None)
