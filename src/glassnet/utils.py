@@ -1,3 +1,129 @@
-"""utils (being written)."""
+"""Keras's everyday helpers (``keras.utils``): one-hot labels, padding sequences, seeding.
 
-__all__: list[str] = []
+So that ``from keras.utils import to_categorical, pad_sequences`` becomes
+``from glassnet.utils import ...`` and a tutorial runs unchanged otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+
+__all__ = ["to_categorical", "pad_sequences", "normalize", "set_random_seed"]
+
+
+def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:
+    """One-hot encode integer class ids, as Keras does.
+
+    Args:
+        y: class ids in ``[0, num_classes)``, any shape; a trailing axis of size 1 is dropped.
+        num_classes: number of classes; default ``max(y) + 1``.
+        dtype: dtype of the result.
+
+    Shapes: y (...,) → (..., num_classes).
+
+    Example:
+        >>> to_categorical([0, 2, 1], 3)
+        array([[1., 0., 0.],
+               [0., 0., 1.],
+               [0., 1., 0.]], dtype=float32)
+    """
+    a = np.asarray(y)
+    if a.dtype.kind == "f":
+        if a.size and not np.all(a == np.round(a)):
+            raise ValueError("to_categorical: y must hold integer class ids. "
+                             "Received: non-integer values")
+    elif a.dtype.kind not in "iub":
+        raise TypeError(f"to_categorical: y must hold integer class ids. "
+                        f"Received: dtype {a.dtype}")
+    a = a.astype(np.int64)
+    if a.ndim > 1 and a.shape[-1] == 1:
+        a = a.reshape(a.shape[:-1])
+    if a.size and a.min() < 0:
+        raise ValueError(f"to_categorical: class ids must be >= 0. Received: {int(a.min())}")
+    if num_classes is None:
+        num_classes = int(a.max()) + 1 if a.size else 0
+    if isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
+        raise ValueError(f"to_categorical: num_classes must be a positive int. "
+                         f"Received: {num_classes!r}")
+    num_classes = int(num_classes)
+    if a.size and (a.min() < 0 or a.max() >= num_classes):
+        raise ValueError(f"to_categorical: class ids must be in [0, {num_classes}). "
+                         f"Received: ids in [{int(a.min())}, {int(a.max())}]")
+    out = np.zeros(a.shape + (num_classes,), dtype=dtype)
+    np.put_along_axis(out, a[..., None], 1, axis=-1)
+    return out
+
+
+def pad_sequences(sequences, maxlen: int | None = None, dtype="int32", padding: str = "pre",
+                  truncating: str = "pre", value=0.0) -> np.ndarray:
+    """Pad (or cut) variable-length sequences to one length, as Keras does.
+
+    Args:
+        sequences: a list of sequences (lists or arrays; each may have trailing feature axes).
+        maxlen: the length of the result; default the longest sequence.
+        dtype: dtype of the result (``"int32"`` for token ids, a float type for values).
+        padding: ``"pre"`` (Keras's default) or ``"post"``: where the padding goes.
+        truncating: ``"pre"`` or ``"post"``: which end of a too-long sequence is cut.
+        value: the padding value (``0`` is what ``Embedding(mask_zero=True)`` masks).
+
+    Shapes: N sequences → (N, maxlen, *feature_shape).
+
+    Example:
+        >>> pad_sequences([[1, 2, 3], [4]], maxlen=2)
+        array([[2, 3],
+               [0, 4]], dtype=int32)
+    """
+    if padding not in ("pre", "post") or truncating not in ("pre", "post"):
+        raise ValueError(f"pad_sequences: padding and truncating must be 'pre' or 'post'. "
+                         f"Received: padding={padding!r}, truncating={truncating!r}")
+    try:
+        seqs = [np.asarray(s) for s in sequences]
+    except TypeError:
+        raise TypeError("pad_sequences: sequences must be an iterable of sequences. "
+                        f"Received: {type(sequences).__name__}") from None
+    if any(s.ndim == 0 for s in seqs):
+        raise ValueError("pad_sequences: every entry must be a sequence (a list or array). "
+                         "Received: a scalar entry")
+    feature = next((s.shape[1:] for s in seqs if len(s)), ())
+    if any(len(s) and s.shape[1:] != feature for s in seqs):
+        raise ValueError(f"pad_sequences: every step must have the same shape {feature}")
+    if maxlen is None:
+        maxlen = max((len(s) for s in seqs), default=0)
+    if int(maxlen) != maxlen or maxlen < 0:
+        raise ValueError(f"pad_sequences: maxlen must be a non-negative int. "
+                         f"Received: {maxlen!r}")
+    maxlen = int(maxlen)
+    out = np.full((len(seqs), maxlen, *feature), value, dtype=dtype)
+    for i, s in enumerate(seqs):
+        if not len(s) or not maxlen:
+            continue
+        s = s[-maxlen:] if truncating == "pre" else s[:maxlen]
+        if padding == "post":
+            out[i, :len(s)] = s
+        else:
+            out[i, maxlen - len(s):] = s
+    return out
+
+
+def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
+    """Scale ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero), as Keras.
+
+    Example:
+        >>> normalize(np.array([[3.0, 4.0]]))
+        array([[0.6, 0.8]])
+    """
+    a = np.asarray(x)
+    norm = np.atleast_1d(np.linalg.norm(a, order, axis))
+    norm[norm == 0] = 1
+    return a / np.expand_dims(norm, axis)
+
+
+def set_random_seed(seed: int) -> None:
+    """Keras's name for :func:`glassnet.set_seed`: seeds weight init, shuffling, dropout, noise.
+
+    Example:
+        >>> set_random_seed(0)
+    """
+    backend.set_seed(seed)
