@@ -690,3 +690,49 @@ def test_fused_step_only_where_the_step_is_exactly_known():
     m.train_on_batch(x, y)
     with pytest.raises(ValueError, match=r"expected input shape \(None, 4\)"):
         m.train_on_batch(np.ones((3, 5), np.float32), y[:3])
+
+
+class _HookRecorder(Callback):
+    """Records every test/predict hook Keras defines, with its arguments."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_test_begin(self, logs=None): self.calls.append(("on_test_begin", logs))  # noqa: E704
+    def on_test_end(self, logs=None): self.calls.append(("on_test_end", logs))  # noqa: E704
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self.calls.append(("on_test_batch_begin", batch))
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.calls.append(("on_test_batch_end", batch, logs))
+
+    def on_predict_begin(self, logs=None): self.calls.append(("on_predict_begin",))  # noqa: E704
+    def on_predict_end(self, logs=None): self.calls.append(("on_predict_end",))  # noqa: E704
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self.calls.append(("on_predict_batch_begin", batch))
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.calls.append(("on_predict_batch_end", batch, logs))
+
+
+def test_evaluate_predict_and_validation_call_the_keras_test_and_predict_hooks():
+    x, y = _data(50)
+    m = _binary()
+    rec = _HookRecorder()
+    res = m.evaluate(x, y, batch_size=20, verbose=0, return_dict=True, callbacks=[rec])
+    names = [c[0] for c in rec.calls]
+    assert names == ["on_test_begin"] + ["on_test_batch_begin", "on_test_batch_end"] * 3 + [
+        "on_test_end"]
+    assert [c[1] for c in rec.calls if c[0] == "on_test_batch_end"] == [0, 1, 2]
+    assert rec.calls[-1] == ("on_test_end", res)  # the final logs are the returned metrics
+    rec.calls.clear()
+    p = m.predict(x, batch_size=32, verbose=0, callbacks=[rec])
+    ends = [c for c in rec.calls if c[0] == "on_predict_batch_end"]
+    assert len(ends) == 2 and rec.calls[0][0] == "on_predict_begin"
+    np.testing.assert_array_equal(np.concatenate([c[2]["outputs"] for c in ends]), p)
+    rec.calls.clear()
+    m.fit(x, y, epochs=2, batch_size=10, validation_split=0.2, verbose=0, callbacks=[rec])
+    assert [c[0] for c in rec.calls].count("on_test_begin") == 2  # validation, each epoch

@@ -90,6 +90,15 @@ def _positive_batch(batch_size, what: str) -> int:
     return int(batch_size)
 
 
+def _callback_list(callbacks, model, params):
+    """``callbacks`` as a CallbackList (fit passes its own, already set up, through)."""
+    from ..callbacks import CallbackList
+
+    if isinstance(callbacks, CallbackList):
+        return callbacks
+    return CallbackList(list(callbacks or []), model=model, params=params)
+
+
 def _logits_twin(loss):
     """(from_logits copy of ``loss``, the activation ops it undoes) or None.
 
@@ -439,7 +448,7 @@ class TrainingMixin:
             if validation_data is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                 val = self.evaluate(vx, vy, sample_weight=vsw,
                                     batch_size=validation_batch_size or max(batch_size, 256),
-                                    verbose=0, return_dict=True)
+                                    verbose=0, return_dict=True, callbacks=cb)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             cb.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -449,11 +458,13 @@ class TrainingMixin:
 
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 return_dict=False):
+                 return_dict=False, callbacks=None):
         """Loss and metrics on ``(x, y)``, in batches, without recording a graph.
 
         Returns the loss, a list ``[loss, *metrics]``, or with ``return_dict=True`` a dict
-        keyed like ``History`` (``{"loss": ..., "accuracy": ...}``).
+        keyed like ``History`` (``{"loss": ..., "accuracy": ...}``). ``callbacks`` get
+        Keras's ``on_test_begin`` / ``on_test_batch_begin`` / ``on_test_batch_end`` /
+        ``on_test_end`` (``fit`` passes its own during validation, as Keras does).
 
         Example:
             >>> model.evaluate(x_test, y_test, return_dict=True)["accuracy"]
@@ -465,28 +476,37 @@ class TrainingMixin:
         _check_xy(x, y, sw)
         self._ensure_built(x)
         bs = _positive_batch(batch_size, "evaluate")
+        cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs), "verbose": 0})
         loss_sum = 0.0
         for m in self.compiled_metrics:
             m.reset_state()
+        cb.on_test_begin()
         with no_grad():
-            for i in range(0, len(x), bs):
+            for step, i in enumerate(range(0, len(x), bs)):
+                cb.on_test_batch_begin(step)
                 xb, yb = x[i:i + bs], y[i:i + bs]
                 swb = None if sw is None else self._on_device(sw[i:i + bs])
                 out = self._forward(self._on_device(xb), False)
-                loss_sum += float(self._loss_value(self._on_device(yb), out, swb).data) * len(xb)
+                lv = float(self._loss_value(self._on_device(yb), out, swb).data)
+                loss_sum += lv * len(xb)
                 if self.compiled_metrics:
                     o = backend.asnumpy(out.data)
                     for m in self.compiled_metrics:
                         m.update_state(yb, o)
+                cb.on_test_batch_end(step, {"loss": lv})
         res = {"loss": loss_sum / len(x)}
         for m in self.compiled_metrics:
             res[m.name] = float(m.result())
+        cb.on_test_end(dict(res))
         if return_dict:
             return res
         return res["loss"] if len(res) == 1 else list(res.values())
 
-    def predict(self, x, batch_size=None, verbose="auto"):
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
         """Outputs for ``x`` as a NumPy array, in batches, in inference mode.
+
+        ``callbacks`` get Keras's ``on_predict_begin`` / ``on_predict_batch_begin`` /
+        ``on_predict_batch_end`` (logs ``{"outputs": batch}``) / ``on_predict_end``.
 
         Example:
             >>> probs = model.predict(x_test)          # (n, units of the last layer)
@@ -496,12 +516,17 @@ class TrainingMixin:
             raise ValueError(f"predict: x is empty. Received: x shape {x.shape}")
         self._ensure_built(x)
         bs = _positive_batch(batch_size, "predict")
+        cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs), "verbose": 0})
         outs = []
+        cb.on_predict_begin()
         with no_grad():
-            for i in range(0, len(x), bs):
+            for step, i in enumerate(range(0, len(x), bs)):
+                cb.on_predict_batch_begin(step)
                 o = self._forward(self._on_device(x[i:i + bs]), False)
                 outs.append([backend.asnumpy(t.data) for t in o] if isinstance(o, list)
                             else backend.asnumpy(o.data))
+                cb.on_predict_batch_end(step, {"outputs": outs[-1]})
+        cb.on_predict_end()
         if isinstance(outs[0], list):
             return [np.concatenate(parts) for parts in zip(*outs)]
         return outs[0] if len(outs) == 1 else np.concatenate(outs)
