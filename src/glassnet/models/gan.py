@@ -13,9 +13,14 @@ Example:
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+from pathlib import Path
+
 import numpy as np
 
-from .. import backend
+from .. import backend, optimizers
 from ..autograd import no_grad
 from ..functional import binary_cross_entropy, sigmoid_binary_cross_entropy
 from ..tensor import Tensor
@@ -54,8 +59,6 @@ class GAN:
             label_smoothing: real labels become ``1 - label_smoothing`` for D (Salimans et
                 al.'s one-sided smoothing); must be in [0, 0.5).
         """
-        from .. import optimizers
-
         if not 0.0 <= label_smoothing < 0.5:
             raise ValueError(
                 f"GAN.compile: label_smoothing must be in [0, 0.5). Received: {label_smoothing}"
@@ -205,6 +208,87 @@ class GAN:
             zt = self._on_device(z)
         with no_grad():
             return backend.asnumpy(self.generator(zt, training=False).data)
+
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path) -> None:
+        """Write the whole GAN to one file: both networks, both optimizers' state, settings.
+
+        The file is a zip of JSON and ``.npz`` members (the two networks as ordinary model
+        files inside), written through a temp file and a rename; :meth:`load` reads it back
+        without executing anything from it, and training resumes exactly.
+
+        Example:
+            >>> gan.save("gan.glassnet")   # doctest: +SKIP
+        """
+        from .saving import _atomic_write, _npz_bytes, model_bytes
+
+        meta = {"format": GAN_FORMAT, "version": 1, "latent_dim": self.latent_dim,
+                "compiled": self.compiled}
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("generator.glassnet", model_bytes(self.generator, False))
+            z.writestr("discriminator.glassnet", model_bytes(self.discriminator, False))
+            if self.compiled:
+                meta.update(from_logits=self.from_logits, label_smoothing=self.label_smoothing)
+                for part in ("g", "d"):
+                    opt = getattr(self, f"{part}_optimizer")
+                    meta[f"{part}_optimizer"] = optimizers.serialize(opt)
+                    z.writestr(f"{part}_optimizer.npz", _npz_bytes(
+                        {k: np.asarray(backend.asnumpy(v)) for k, v in opt.get_state().items()}))
+            z.writestr("gan.json", json.dumps(meta))
+        _atomic_write(Path(path), buf.getvalue())
+
+    @classmethod
+    def load(cls, path) -> GAN:
+        """Read a file written by :meth:`save` (on the CPU; ``.to("gpu")`` moves it).
+
+        Raises ``ModelFileError`` for a missing, truncated, corrupted or foreign file.
+        """
+        from .saving import _MAX_MEMBER, ModelFileError, _load_npz, load_model
+
+        path = Path(path)
+        if not path.exists():
+            raise ModelFileError(f"{path}: no such GAN file")
+        allowed = {"gan.json", "generator.glassnet", "discriminator.glassnet",
+                   "g_optimizer.npz", "d_optimizer.npz"}
+        try:
+            with zipfile.ZipFile(path) as z:
+                names = set(z.namelist())
+                if not names <= allowed or not {"gan.json", "generator.glassnet",
+                                                "discriminator.glassnet"} <= names:
+                    raise ModelFileError(f"{path}: not a glassnet GAN file (members "
+                                         f"{sorted(names)})")
+                if any(z.getinfo(n).file_size > _MAX_MEMBER for n in names):
+                    raise ModelFileError(f"{path}: a member is implausibly large")
+                raw = {n: z.read(n) for n in names}
+            meta = json.loads(raw["gan.json"].decode("utf-8"))
+        except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError,
+                json.JSONDecodeError) as e:
+            raise ModelFileError(f"{path}: corrupted GAN file ({e})") from None
+        if not isinstance(meta, dict) or meta.get("format") != GAN_FORMAT:
+            raise ModelFileError(f"{path}: not a glassnet GAN file (format marker missing)")
+        gen = load_model(f"{path}:generator", compile=False, data=raw["generator.glassnet"])
+        disc = load_model(f"{path}:discriminator", compile=False,
+                          data=raw["discriminator.glassnet"])
+        try:
+            gan = cls(gen, disc, latent_dim=meta.get("latent_dim"))
+            if meta.get("compiled"):
+                gan.compile(optimizers.get(meta["g_optimizer"]),
+                            optimizers.get(meta["d_optimizer"]),
+                            from_logits=meta["from_logits"],
+                            label_smoothing=meta["label_smoothing"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: invalid GAN settings ({e})") from None
+        if gan.compiled:
+            for part in ("g", "d"):
+                if f"{part}_optimizer.npz" in raw:
+                    state = _load_npz(raw[f"{part}_optimizer.npz"], path)
+                    getattr(gan, f"{part}_optimizer").set_state(state)
+        return gan
+
+
+GAN_FORMAT = "glassnet-gan"
 
 
 class SampleGrid:

@@ -103,6 +103,11 @@ def _npz_bytes(arrays: dict) -> bytes:
 
 def save_model(model, path, include_optimizer: bool = True, weights_only: bool = False) -> None:
     """Write ``model`` to ``path`` atomically (see module docstring)."""
+    _atomic_write(Path(path), model_bytes(model, include_optimizer, weights_only))
+
+
+def model_bytes(model, include_optimizer: bool = True, weights_only: bool = False) -> bytes:
+    """The bytes of a model file (what ``save_model`` writes), for files that hold several."""
     config = {"format": FORMAT, "version": VERSION, "weights_only": weights_only,
               "class_name": type(model).__name__}
     if not weights_only:
@@ -117,15 +122,17 @@ def save_model(model, path, include_optimizer: bool = True, weights_only: bool =
         if include_optimizer and not weights_only and opt is not None:
             state = opt.get_state()
             z.writestr("optimizer.npz", _npz_bytes({k: np.asarray(v) for k, v in state.items()}))
-    _atomic_write(Path(path), buf.getvalue())
+    return buf.getvalue()
 
 
-def _read_zip(path):
-    path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such model file")
+def _read_zip(path, data: bytes | None = None):
+    """(config, weights, optimizer state) of a model file, or of its bytes ``data``."""
+    if data is None:
+        path = Path(path)
+        if not path.exists():
+            raise ModelFileError(f"{path}: no such model file")
     try:
-        z = zipfile.ZipFile(path)
+        z = zipfile.ZipFile(path if data is None else io.BytesIO(data))
         names = z.namelist()
     except (zipfile.BadZipFile, OSError) as e:
         raise ModelFileError(f"{path}: not a glassnet model file (corrupted or truncated: "
@@ -178,9 +185,13 @@ def _set_weights(model, arrays: dict, path) -> None:
     model.set_weights(ws)
 
 
-def load_model(path, compile: bool = True):
-    """Load a model saved with ``model.save``; never executes anything from the file."""
-    config, weights, opt = _read_zip(path)
+def load_model(path, compile: bool = True, data: bytes | None = None):
+    """Load a model saved with ``model.save``; never executes anything from the file.
+
+    ``data``: the file's bytes, when it is a member of a larger file (``path`` then only
+    names it in error messages).
+    """
+    config, weights, opt = _read_zip(path, data)
     if config.get("weights_only"):
         raise ModelFileError(f"{path}: holds weights only; build the model and call "
                              "load_weights")
