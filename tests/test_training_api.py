@@ -736,3 +736,20 @@ def test_evaluate_predict_and_validation_call_the_keras_test_and_predict_hooks()
     rec.calls.clear()
     m.fit(x, y, epochs=2, batch_size=10, validation_split=0.2, verbose=0, callbacks=[rec])
     assert [c[0] for c in rec.calls].count("on_test_begin") == 2  # validation, each epoch
+
+
+def test_evaluate_and_predict_report_progress_only_when_asked(capsys):
+    x, y = _data(50)
+    m = _binary()
+    res = m.evaluate(x, y, batch_size=20, return_dict=True)  # "auto": quiet, unlike Keras
+    m.predict(x)
+    assert capsys.readouterr().out == ""
+    m.evaluate(x, y, batch_size=20, verbose=2)
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("3/3 - ") and f"loss: {res['loss']:.4f}" in line
+    assert f"accuracy: {res['accuracy']:.4f}" in line
+    m.fit(x, y, epochs=2, batch_size=10, validation_split=0.2, verbose=2)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2 and all("val_loss" in ln for ln in out)  # validation adds no lines
+    with pytest.raises(ValueError, match="verbose"):
+        m.predict(x, verbose=3)

@@ -113,12 +113,65 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Progress bar (tqdm) with ETA and live metrics; verbose 1 bar, 2 one line per epoch."""
+    """Progress bar (tqdm) with ETA and live metrics; verbose 1 bar, 2 one line per epoch.
+
+    Outside ``fit`` it also reports ``evaluate``/``predict`` (``verbose=1`` or ``2``): a bar
+    over the batches and, for ``evaluate``, one line with the loss and metrics.
+    """
 
     def __init__(self, verbose: int = 1):
         super().__init__()
         self.verbose = verbose
         self.bar = None
+        self._in_fit = False
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True  # validation passes inside fit stay quiet, as in Keras
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
+
+    def _open(self, what):
+        self.t0 = time.perf_counter()
+        if self.verbose == 1 and not self._in_fit:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.params.get("steps"), unit="step", leave=False,
+                            desc=what, dynamic_ncols=True)
+
+    def _tick(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+            if logs and batch % 10 == 0:
+                self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+
+    def _close(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.verbose and not self._in_fit and logs is not None:
+            steps = self.params.get("steps")
+            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+            print(f"{steps}/{steps} - {time.perf_counter() - self.t0:.1f}s - {shown}",
+                  flush=True)
+
+    def on_test_begin(self, logs=None):
+        self._open("evaluate")
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._tick(batch, logs)
+
+    def on_test_end(self, logs=None):
+        self._close(logs or {})
+
+    def on_predict_begin(self, logs=None):
+        self._open("predict")
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._tick(batch)
+
+    def on_predict_end(self, logs=None):
+        self._close(None)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.t0 = time.perf_counter()

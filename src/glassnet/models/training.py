@@ -90,13 +90,19 @@ def _positive_batch(batch_size, what: str) -> int:
     return int(batch_size)
 
 
-def _callback_list(callbacks, model, params):
-    """``callbacks`` as a CallbackList (fit passes its own, already set up, through)."""
-    from ..callbacks import CallbackList
+def _callback_list(callbacks, model, params, verbose="auto"):
+    """``callbacks`` as a CallbackList (fit passes its own, already set up, through), with a
+    progress bar for ``verbose`` 1 or 2 (``"auto"`` stays quiet outside ``fit``)."""
+    from ..callbacks import CallbackList, ProgbarLogger
 
     if isinstance(callbacks, CallbackList):
         return callbacks
-    return CallbackList(list(callbacks or []), model=model, params=params)
+    if verbose not in ("auto", 0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: {verbose!r}")
+    cbs = list(callbacks or [])
+    if verbose in (1, 2):
+        cbs.append(ProgbarLogger(verbose))
+    return CallbackList(cbs, model=model, params=params)
 
 
 def _logits_twin(loss):
@@ -476,7 +482,7 @@ class TrainingMixin:
         _check_xy(x, y, sw)
         self._ensure_built(x)
         bs = _positive_batch(batch_size, "evaluate")
-        cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs), "verbose": 0})
+        cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs)}, verbose)
         loss_sum = 0.0
         for m in self.compiled_metrics:
             m.reset_state()
@@ -516,7 +522,7 @@ class TrainingMixin:
             raise ValueError(f"predict: x is empty. Received: x shape {x.shape}")
         self._ensure_built(x)
         bs = _positive_batch(batch_size, "predict")
-        cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs), "verbose": 0})
+        cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs)}, verbose)
         outs = []
         cb.on_predict_begin()
         with no_grad():
