@@ -692,6 +692,48 @@ def test_fused_step_only_where_the_step_is_exactly_known():
         m.train_on_batch(np.ones((3, 5), np.float32), y[:3])
 
 
+def test_fused_step_writes_gradients_into_the_optimizer_buffer_and_keeps_state_exact():
+    """The replayed step hands each gradient to the optimizer in its flat-buffer slot; a
+    model whose floatx changed after building (mixed precision) takes the general path."""
+    x, _ = _data(64)
+    y = _targets("sparse", x)
+    a, b = _step_model("sparse"), _step_model("sparse")
+    for m in (a, b):
+        m.compile(optimizer=gn.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+                  loss="sparse_categorical_crossentropy")
+    b.train_on_batch(x[:8], y[:8])
+    b._fused_step = False  # b: the recorded graph and optimizer.step()
+    a.train_on_batch(x[:8], y[:8])
+    for i in range(4):
+        a.train_on_batch(x[16 * i:16 * i + 16], y[16 * i:16 * i + 16])
+        b.train_on_batch(x[16 * i:16 * i + 16], y[16 * i:16 * i + 16])
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    sa, sb = a.optimizer.get_state(), b.optimizer.get_state()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        np.testing.assert_array_equal(sa[k], sb[k])
+    old = gn.backend.floatx()
+    try:
+        gn.backend.set_floatx("float64")
+        loss = a.train_on_batch(x[:16], y[:16])  # float64 data, float32 weights
+    finally:
+        gn.backend.set_floatx(old)
+    assert np.isfinite(loss)
+
+
+def test_reductions_match_numpy_methods():
+    from glassnet.backend import rmax, rsum
+
+    a = np.random.default_rng(0).standard_normal((5, 7)).astype(np.float32)
+    np.testing.assert_array_equal(rsum(a, axis=1, keepdims=True), a.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(rmax(a, axis=0), a.max(axis=0))
+    assert rsum(a) == a.sum()
+    out = np.empty(7, np.float32)
+    assert rsum(a, axis=0, out=out) is out
+    np.testing.assert_array_equal(out, a.sum(axis=0))
+
+
 class _HookRecorder(Callback):
     """Records every test/predict hook Keras defines, with its arguments."""
 

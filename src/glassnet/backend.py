@@ -69,6 +69,22 @@ def scatter_add(a, index, values) -> None:
         np.add.at(a, index, values)
 
 
+def rsum(a, axis=None, keepdims: bool = False, out=None):
+    """``a.sum(axis, keepdims=..., out=...)``: on NumPy the ufunc's reduce directly (the
+    method adds a Python wrapper — a microsecond that small networks pay several times a
+    step)."""
+    if type(a) is np.ndarray:
+        return np.add.reduce(a, axis=axis, keepdims=keepdims, out=out)
+    return a.sum(axis=axis, keepdims=keepdims, out=out)
+
+
+def rmax(a, axis=None, keepdims: bool = False):
+    """``a.max(axis, keepdims=...)``, like :func:`rsum`."""
+    if type(a) is np.ndarray:
+        return np.maximum.reduce(a, axis=axis, keepdims=keepdims)
+    return a.max(axis=axis, keepdims=keepdims)
+
+
 def asnumpy(a) -> np.ndarray:
     """Copy an array (NumPy or CuPy) to host memory as a NumPy array."""
     if is_gpu_array(a):

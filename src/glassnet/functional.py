@@ -11,7 +11,7 @@ import numpy as np
 
 from . import ops
 from .autograd import Function
-from .backend import get_array_module
+from .backend import get_array_module, rmax, rsum
 from .tensor import Tensor, as_tensor
 
 
@@ -156,26 +156,28 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, z):
         xp = _xp(z)
-        z2 = z.reshape(-1, z.shape[-1])
-        zs = z2 - z2.max(axis=1, keepdims=True)
-        lse = xp.log(xp.exp(zs).sum(axis=1, keepdims=True))
+        z2 = z if z.ndim == 2 else z.reshape(-1, z.shape[-1])
+        zs = z2 - rmax(z2, axis=1, keepdims=True)
+        lse = xp.log(rsum(xp.exp(zs), axis=1, keepdims=True))
         logp = zs - lse
         t = self.target
         n = z2.shape[0]
+        # per-sample log-likelihood; the loss negates its sum (same bits as summing -ll)
         if t.ndim == z.ndim and t.shape[-1] == z.shape[-1] and t.dtype.kind == "f":
             t2 = t.reshape(-1, z.shape[-1]).astype(z.dtype, copy=False)
-            per = -(t2 * logp).sum(axis=1)
+            ll = (t2 * logp).sum(axis=1)
             self.t2 = t2
         else:
-            ti = t.reshape(-1).astype(np.int64)
-            per = -logp[xp.arange(n), ti]
+            ti = t.reshape(-1).astype(np.int64, copy=False)
+            self.rows = _arange(n, xp)
+            ll = logp[self.rows, ti]
             self.t2 = None
             self.ti = ti
-        w = _weights(self.sw, n, xp, z.dtype)
+        w = None if self.sw is None else _weights(self.sw, n, xp, z.dtype)
         self.w = w
         self.logp, self.n, self.shape = logp, n, z.shape
-        per = per if w is None else per * w
-        return xp.asarray(per.sum() / max(n, 1), dtype=z.dtype)
+        ll = ll if w is None else ll * w
+        return xp.asarray(-rsum(ll) / max(n, 1), dtype=z.dtype)
 
     def backward(self, gy):
         xp = _xp(gy)
@@ -183,11 +185,26 @@ class SoftmaxCrossEntropy(Function):
         if self.t2 is not None:  # soft targets: d/dz (-sum t log p) = p * sum(t) - t
             g = g * self.t2.sum(axis=1, keepdims=True) - self.t2
         else:
-            g[xp.arange(self.n), self.ti] -= 1
+            g[self.rows, self.ti] -= 1
         if self.w is not None:
             g *= self.w[:, None]
         g *= gy / max(self.n, 1)
-        return g.reshape(self.shape)
+        return g if g.shape == self.shape else g.reshape(self.shape)
+
+
+_ARANGES: dict = {}
+
+
+def _arange(n: int, xp):
+    """``xp.arange(n)``, kept per size: the row index of every per-sample gather."""
+    a = _ARANGES.get((n, xp))
+    if a is None:
+        if len(_ARANGES) > 64:
+            _ARANGES.clear()
+        a = _ARANGES[(n, xp)] = xp.arange(n)
+        if xp is np:  # shared between calls: nobody may write into it
+            a.flags.writeable = False
+    return a
 
 
 class SigmoidBinaryCrossEntropy(Function):

@@ -224,16 +224,22 @@ class BinaryCrossentropy(Loss):
             t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         return t
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+        """The fused loss node for these targets (checked here), or None when this loss
+        takes the general path (a reduction other than the mean)."""
         if self.reduction not in _MEAN:
-            return super().__call__(y_true, y_pred, sample_weight)
-        y_pred = _pred(y_pred)
+            return None
         t = self._target(y_true, y_pred)
         if sample_weight is not None:
             sample_weight = _sw_array(sample_weight, y_pred, self.name)
         if self.from_logits:
-            return functional.sigmoid_binary_cross_entropy(y_pred, t, sample_weight)
-        return functional.binary_cross_entropy(y_pred, t, sample_weight, EPSILON)
+            return functional.SigmoidBinaryCrossEntropy(t, sample_weight)
+        return functional.BinaryCrossEntropy(t, sample_weight, EPSILON)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_pred = _pred(y_pred)
+        f = self.kernel(y_true, y_pred, sample_weight)
+        return f(y_pred) if f is not None else super().__call__(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
         y_pred = _pred(y_pred)
@@ -286,14 +292,20 @@ class CategoricalCrossentropy(Loss):
             t = t * (1 - self.label_smoothing) + self.label_smoothing / c
         return t
 
+    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+        """The fused softmax cross-entropy node for these targets (checked here), or None
+        when this loss takes the general path."""
+        if not (self.from_logits and self.axis in (-1, y_pred.ndim - 1) and y_pred.ndim == 2
+                and self.reduction in _MEAN):
+            return None
+        t = self._target(y_true, y_pred)
+        sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
+        return functional.SoftmaxCrossEntropy(t, sw)
+
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = _pred(y_pred)
-        if (self.from_logits and self.axis in (-1, y_pred.ndim - 1) and y_pred.ndim == 2
-                and self.reduction in _MEAN):
-            t = self._target(y_true, y_pred)
-            sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
-            return functional.softmax_cross_entropy(y_pred, t, sw)
-        return super().__call__(y_true, y_pred, sample_weight)
+        f = self.kernel(y_true, y_pred, sample_weight)
+        return f(y_pred) if f is not None else super().__call__(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
         y_pred = _pred(y_pred)
@@ -333,9 +345,12 @@ class SparseCategoricalCrossentropy(Loss):
                     f"{self.name}: labels must be integers in [0, {c}). "
                     "Received: non-integer values"
                 )
-        t = t.astype(np.int64)
+        t = t.astype(np.int64, copy=False)
         if t.size:
-            lo, hi = int(t.min()), int(t.max())
+            if isinstance(t, np.ndarray):  # the ufuncs direct: half the call overhead
+                lo, hi = int(np.minimum.reduce(t, axis=None)), int(np.maximum.reduce(t, axis=None))
+            else:
+                lo, hi = int(t.min()), int(t.max())
             if lo < 0 or hi >= c:
                 bad = lo if lo < 0 else hi
                 raise ValueError(
@@ -344,13 +359,22 @@ class SparseCategoricalCrossentropy(Loss):
                 )
         return t
 
+    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+        """The fused softmax cross-entropy node for these labels (checked here), or None
+        when this loss takes the general path."""
+        if not (self.from_logits and y_pred.ndim == 2 and self.ignore_class is None
+                and self.reduction in _MEAN):
+            return None
+        t = self._labels(y_true, y_pred)
+        sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
+        return functional.SoftmaxCrossEntropy(t, sw)
+
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = _pred(y_pred)
+        f = self.kernel(y_true, y_pred, sample_weight)
+        if f is not None:
+            return f(y_pred)
         t = self._labels(y_true, y_pred)
-        if (self.from_logits and y_pred.ndim == 2 and self.ignore_class is None
-                and self.reduction in _MEAN):
-            sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
-            return functional.softmax_cross_entropy(y_pred, t, sw)
         return _reduce(self._per(t, y_pred), sample_weight, self.name, self.reduction)
 
     def _per(self, t, y_pred):

@@ -135,30 +135,42 @@ class Optimizer:
         if not pairs:
             self.iterations += 1
             return
+        params = [p for p, _ in pairs]
+        grads = [g for _, g in pairs]
+        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm:
+            grads = self._clip(grads)
+        self._grad_views(params)
+        get_array_module(self._gflat).concatenate([g.reshape(-1) for g in grads],
+                                                  out=self._gflat)
+        self._update(params)
+
+    def _grad_views(self, params) -> list:
+        """One view per param into the flat gradient buffer that ``_update`` reads.
+
+        A caller that writes each gradient straight into its view (``FusedStep``) then calls
+        ``_update(params)`` and skips the copy into the buffer; the arithmetic is the same.
+        """
+        if tuple(map(id, params)) != self._group_key:
+            self._build_group(params)
+        return self._gviews
+
+    def _update(self, params) -> None:
+        """Apply the gradients held in the flat buffer to ``params`` (the group's order)."""
         lr = self.current_learning_rate
         if not lr >= 0:
             raise ValueError(
                 f"{type(self).__name__}: learning rate must be >= 0. Received: {lr} at step "
                 f"{self.iterations}"
             )
-        params = [p for p, _ in pairs]
-        grads = [g for _, g in pairs]
-        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm:
-            grads = self._clip(grads)
-        key = tuple(map(id, params))
-        if key != self._group_key:
-            self._build_group(params)
-        gflat, flats, tmp_views = self._gflat, self._flats, self._tmp_views
-        xp = get_array_module(gflat)
-        xp.concatenate([g.reshape(-1) for g in grads], out=gflat)
+        flats = self._flats
         self._prepare(lr)
         if self._decay:
             f = 1 - lr * self._decay
             for p in params:
                 p.data *= f
-        d = self._delta(gflat, flats)
+        d = self._delta(self._gflat, flats)
         if d is flats[-1]:
-            for p, v in zip(params, tmp_views):
+            for p, v in zip(params, self._tmp_views):
                 p.data -= v
         else:
             for p, (a, b) in zip(params, self._spans):
@@ -192,6 +204,8 @@ class Optimizer:
             self._slots[id(p)] = [f[lo:hi].reshape(p.data.shape) for f in flats[:-1]]
         self._flats, self._spans = flats, spans
         self._gflat = xp.empty(a, dtype=dtype)
+        self._gviews = [self._gflat[lo:hi].reshape(p.data.shape)
+                        for p, (lo, hi) in zip(params, spans)]
         self._tmp_views = [flats[-1][lo:hi].reshape(p.data.shape)
                            for p, (lo, hi) in zip(params, spans)]
         self._group_key = tuple(map(id, params))

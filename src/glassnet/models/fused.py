@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .. import activations
 from ..autograd import Function, no_grad
-from ..backend import get_array_module
+from ..backend import get_array_module, rsum
 from ..tensor import Tensor
 
 __all__: list[str] = []
@@ -49,7 +49,7 @@ class DenseChain(Function):
         xp = get_array_module(x)
         hs, masks, h = [x], [], x
         for i, act in enumerate(self.acts):
-            z = h @ wb[2 * i]
+            z = xp.dot(h, wb[2 * i])  # = h @ W bit for bit; less call overhead
             z += wb[2 * i + 1]
             mask = None
             if act == "relu":
@@ -65,9 +65,13 @@ class DenseChain(Function):
         self.hs, self.masks, self.wb = hs, masks, wb
         return h
 
-    def backward(self, gy):
+    def backward(self, gy, out=None):
+        """Gradients for ``x, W1, b1, ...``; ``out`` (one array or None per weight) receives
+        the weight gradients in place of new arrays — same values, no copy afterwards."""
         hs, masks, wb, need = self.hs, self.masks, self.wb, self.needs_input_grad
+        xp = get_array_module(gy)
         grads = [None] * (1 + len(wb))
+        out = out or [None] * len(wb)
         g, own = gy, False  # gy belongs to the engine: never modified in place
         for i in range(len(self.acts) - 1, -1, -1):
             act, y = self.acts[i], hs[i + 1]
@@ -82,12 +86,12 @@ class DenseChain(Function):
                 g = g * y * (1 - y)
             w = wb[2 * i]
             if need[1 + 2 * i]:
-                grads[1 + 2 * i] = hs[i].T @ g
+                grads[1 + 2 * i] = xp.dot(hs[i].T, g, out=out[2 * i])
             if need[2 + 2 * i]:
-                grads[2 + 2 * i] = g.sum(axis=0)
+                grads[2 + 2 * i] = rsum(g, axis=0, out=out[2 * i + 1])
             if i == 0 and not need[0]:
                 break  # the data needs no gradient: skip the last GEMM
-            g, own = g @ w.T, True
+            g, own = xp.dot(g, w.T), True
         if need[0]:
             grads[0] = g
         self.hs = self.masks = self.wb = None  # free activations once used
@@ -134,6 +138,7 @@ class FusedStep:
         self.acts = tuple([_ACTS[ly.activation] for ly in layers[:-1]] + ["linear"])
         self.out_act = layers[-1].activation
         self.wb = [t for ly in layers for t in (ly.kernel, ly.bias)]
+        self._one = get_array_module(self.wb[0].data).ones((), self.wb[0].data.dtype)
 
     @classmethod
     def for_model(cls, model):
@@ -156,7 +161,12 @@ class FusedStep:
             return False
         op = {activations.softmax: Softmax, activations.sigmoid: Sigmoid}[
             chains[0][-1].activation]
-        return cls(model, chains[0]) if op in model._logits_loss[1] else False
+        loss = model._logits_loss[0]
+        if (op not in model._logits_loss[1] or loss.reduction not in ("sum_over_batch_size", "mean")
+                or getattr(loss, "ignore_class", None) is not None
+                or getattr(loss, "axis", -1) not in (-1, 1)):
+            return False  # the loss would take its general path: so does the step
+        return cls(model, chains[0])
 
     def __call__(self, x, y, sw):
         """One step on arrays already on the model's device; returns (loss, outputs or None).
@@ -165,23 +175,33 @@ class FusedStep:
         raises its error naming the layer and the shapes.
         """
         wb, model = self.wb, self.model
-        if x.ndim != 2 or x.shape[1] != wb[0].shape[0]:
-            return None
+        data = [w.data for w in wb]
+        if x.ndim != 2 or x.shape[1] != data[0].shape[0] or x.dtype != data[0].dtype:
+            return None  # the general path: its error for the shapes, or mixed precision
         chain = DenseChain(self.acts)
         chain.needs_input_grad = (False, *[w.requires_grad for w in wb])
-        z = Tensor._make(chain.forward(x, *[w.data for w in wb]))
-        z.requires_grad = True  # a leaf: the loss records one node, whose backward we call
-        loss = model._logits_loss[0](y, z, sample_weight=sw)
-        g = loss._ctx.backward(get_array_module(z.data).ones((), loss.data.dtype))
-        params = []
-        for w, gw in zip(wb, chain.backward(g)[1:]):
-            if gw is not None:
+        z = chain.forward(x, *data)
+        # the loss's own node (its label checks included), called without recording it
+        fn = model._logits_loss[0].kernel(y, Tensor._make(z), sw)
+        if fn is None:
+            return None
+        loss = fn.forward(z)
+        gz = fn.backward(self._one if self._one.dtype == loss.dtype
+                         else get_array_module(z).ones((), loss.dtype))
+        opt, params = model.optimizer, [w for w in wb if w.requires_grad]
+        if params and opt.clipnorm is None and opt.clipvalue is None and not opt.global_clipnorm:
+            # each gradient lands in its slot of the optimizer's flat buffer
+            views = iter(opt._grad_views(params))
+            chain.backward(gz, [next(views) if w.requires_grad else None for w in wb])
+            opt._update(params)
+        else:  # clipping reads each gradient whole: hand them over as the recorded path does
+            for w, gw in zip(wb, chain.backward(gz)[1:]):
                 w.grad = gw
-                params.append(w)
-        model.optimizer.step(params)
-        model.optimizer.zero_grad(params)
+            opt.step(params)
+            for w in params:
+                w.grad = None
         out = None
         if model.compiled_metrics:  # the probabilities, only when a metric reads them
             with no_grad():
-                out = self.out_act(Tensor._make(z.data))
-        return Tensor._make(loss.data), out
+                out = self.out_act(Tensor._make(z))
+        return Tensor._make(loss), out

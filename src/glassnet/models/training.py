@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import backend
@@ -25,7 +27,8 @@ def _to_array(x, name: str, allow_int=False):
     if kind == "f":
         xp = backend.get_array_module(a)
         # one reduction first: a finite sum means every element is finite (the common case)
-        if a.size and not (xp.isfinite(a.sum()) or xp.isfinite(a).all()):
+        total = np.add.reduce(a, axis=None) if xp is np else a.sum()
+        if a.size and not (math.isfinite(total) or xp.isfinite(a).all()):
             raise ValueError(f"{name} contains NaN or Inf values")
         if a.dtype != backend.floatx():
             a = a.astype(backend.floatx())
