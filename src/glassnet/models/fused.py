@@ -178,8 +178,9 @@ class FusedStep:
         data = [w.data for w in wb]
         if x.ndim != 2 or x.shape[1] != data[0].shape[0] or x.dtype != data[0].dtype:
             return None  # the general path: its error for the shapes, or mixed precision
+        need = [w.requires_grad for w in wb]
         chain = DenseChain(self.acts)
-        chain.needs_input_grad = (False, *[w.requires_grad for w in wb])
+        chain.needs_input_grad = (False, *need)
         z = chain.forward(x, *data)
         # the loss's own node (its label checks included), called without recording it
         fn = model._logits_loss[0].kernel(y, Tensor._make(z), sw)
@@ -188,11 +189,15 @@ class FusedStep:
         loss = fn.forward(z)
         gz = fn.backward(self._one if self._one.dtype == loss.dtype
                          else get_array_module(z).ones((), loss.dtype))
-        opt, params = model.optimizer, [w for w in wb if w.requires_grad]
+        opt = model.optimizer
+        params = wb if all(need) else [w for w, nd in zip(wb, need) if nd]
         if params and opt.clipnorm is None and opt.clipvalue is None and not opt.global_clipnorm:
             # each gradient lands in its slot of the optimizer's flat buffer
-            views = iter(opt._grad_views(params))
-            chain.backward(gz, [next(views) if w.requires_grad else None for w in wb])
+            views = opt._grad_views(params)
+            if params is not wb:
+                it = iter(views)
+                views = [next(it) if nd else None for nd in need]
+            chain.backward(gz, views)
             opt._update(params)
         else:  # clipping reads each gradient whole: hand them over as the recorded path does
             for w, gw in zip(wb, chain.backward(gz)[1:]):

@@ -321,7 +321,9 @@ class TrainingMixin:
             cw = _class_weights(y, class_weight)
             sw = cw if sw is None else sw * cw
         self._ensure_built(x)
-        loss, out = self._train_step(self._on_device(x), self._on_device(y), self._on_device(sw))
+        if self._device != "cpu":
+            x, y, sw = self._on_device(x), self._on_device(y), self._on_device(sw)
+        loss, out = self._train_step(x, y, sw)
         logs = {"loss": float(loss.data)}
         if self.compiled_metrics:
             o = backend.asnumpy(out.data)
