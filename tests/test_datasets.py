@@ -96,6 +96,35 @@ def test_checksum_mismatch_names_file_and_hashes(datasets_dir, tmp_path, monkeyp
     assert str(bad) in msg and gn.datasets.iris.SHA256 in msg and actual in msg
 
 
+def test_md5_pinned_files_are_checked_and_passed_to_pooch_as_md5(tmp_path, monkeypatch):
+    """CIFAR-10 and Fashion-MNIST publish MD5s only: a file pinned "md5:<hex>" is checked
+    with MD5, a wrong one is refused naming both digests, and pooch gets the same pin."""
+    pooch = pytest.importorskip("pooch")
+    payload = b"fashion bytes\n"
+    md5 = hashlib.md5(payload).hexdigest()
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "ok.bin").write_bytes(payload)
+    monkeypatch.setenv("GLASSNET_DATA_DIR", str(tmp_path))
+    assert _fetch.fetch("x/ok.bin", None, f"md5:{md5}").read_bytes() == payload
+    with pytest.raises(_fetch.ChecksumError, match=f"MD5 check: expected {'0' * 32}, got {md5}"):
+        _fetch.fetch("x/ok.bin", None, "md5:" + "0" * 32)
+    with pytest.raises(ValueError, match="unsupported digest"):
+        _fetch.fetch("x/ok.bin", None, "crc32:1234")
+    calls = []
+
+    def fake_retrieve(url, known_hash, fname, path, progressbar):
+        calls.append(known_hash)
+        (tmp_path / "x" / fname).write_bytes(payload)
+
+    monkeypatch.setattr(pooch, "retrieve", fake_retrieve)
+    _fetch.fetch("x/new.bin", "https://example.invalid/new.bin", f"md5:{md5.upper()}")
+    assert calls == [f"md5:{md5}"]
+    # every file of the two archives is pinned
+    assert all(d.startswith("md5:") and len(d) == 36
+               for d in gn.datasets.fashion_mnist.FILES.values())
+    assert gn.datasets.cifar10.DIGEST == "md5:c32a1d4ab5d03f1284b67883e8d87530"
+
+
 def test_offline_error_says_where(tmp_path, monkeypatch):
     monkeypatch.setenv("GLASSNET_DATA_DIR", str(tmp_path))
     with pytest.raises(_fetch.DatasetUnavailableError) as e:

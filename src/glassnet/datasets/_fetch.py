@@ -15,7 +15,7 @@ from pathlib import Path
 __all__ = ["data_dir", "fetch", "sha256", "DatasetUnavailableError", "ChecksumError"]
 
 # Files verified in this process: (path, mtime_ns, size) -> hash; hashing 10 MB per call is waste.
-_verified: dict[tuple[str, int, int], str] = {}
+_verified: dict[tuple[str, int, int, str], str] = {}
 
 
 class DatasetUnavailableError(FileNotFoundError):
@@ -34,24 +34,41 @@ def data_dir() -> Path:
 
 def sha256(path: str | os.PathLike) -> str:
     """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
+    return _digest(path, "sha256")
+
+
+def _digest(path, algorithm: str) -> str:
+    # MD5 only identifies files whose publishers give an MD5 (CIFAR-10, Fashion-MNIST)
+    h = hashlib.new(algorithm, usedforsecurity=False) if algorithm == "md5" else \
+        hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
+def _split(expected: str) -> tuple[str, str]:
+    """("sha256" | "md5", hex) from a pinned digest: bare hex is SHA-256, or "md5:<hex>"."""
+    algo, _, hexd = expected.rpartition(":")
+    algo = algo or "sha256"
+    if algo not in ("sha256", "md5"):
+        raise ValueError(f"unsupported digest {expected!r}: expected SHA-256 hex or 'md5:<hex>'")
+    return algo, hexd.lower()
+
+
 def _verify(path: Path, expected: str | None) -> None:
     if expected is None:
         return
+    algo, want = _split(expected)
     st = path.stat()
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, algo)
     actual = _verified.get(key)
     if actual is None:
-        actual = sha256(path)
-    if actual != expected:
+        actual = _digest(path, algo)
+    if actual != want:
+        name = {"sha256": "SHA-256", "md5": "MD5"}[algo]
         raise ChecksumError(
-            f"Dataset file {path} failed its SHA-256 check: expected {expected}, "
+            f"Dataset file {path} failed its {name} check: expected {want}, "
             f"got {actual}. Delete it to download again, or replace it with the original file."
         )
     _verified[key] = actual
@@ -69,7 +86,7 @@ def _download(url: str, target: Path, expected: str | None) -> None:
     pooch.get_logger().setLevel("WARNING")  # outcomes are reported by glassnet's own errors
     pooch.retrieve(
         url,
-        known_hash=f"sha256:{expected}" if expected else None,
+        known_hash=None if expected is None else "{}:{}".format(*_split(expected)),
         fname=target.name,
         path=str(target.parent),
         progressbar=False,
@@ -82,7 +99,8 @@ def fetch(relpath: str, url: str | None, sha: str | None, download: bool = True)
     Args:
         relpath: path inside the data dir, e.g. ``"mnist/train-images-idx3-ubyte.gz"``.
         url: canonical public URL (None: cannot be downloaded).
-        sha: pinned SHA-256 hex digest (None: not verified).
+        sha: pinned digest: SHA-256 hex, or ``"md5:<hex>"`` where the publisher gives only
+            an MD5 (None: not verified).
         download: allow network access when the file is missing.
 
     Raises:

@@ -8,14 +8,13 @@ from .mnist import _load
 
 __all__ = ["load_data", "CLASS_NAMES"]
 
-BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
-# Not pinned: no verified SHA-256 of these four files was available offline when this was
-# written; downloads are used as served (pooch still checks transport integrity).
-FILES: dict[str, str | None] = {
-    "train-images-idx3-ubyte.gz": None,
-    "train-labels-idx1-ubyte.gz": None,
-    "t10k-images-idx3-ubyte.gz": None,
-    "t10k-labels-idx1-ubyte.gz": None,
+# Zalando's own copy, checked against the MD5s its README publishes (also torchvision's).
+BASE_URL = "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"
+FILES: dict[str, str] = {
+    "train-images-idx3-ubyte.gz": "md5:8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "md5:25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "md5:bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "md5:bb300cfdad3c16e7a12a480ee83cd310",
 }
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
