@@ -196,14 +196,16 @@ _ARANGES: dict = {}
 
 
 def _arange(n: int, xp):
-    """``xp.arange(n)``, kept per size: the row index of every per-sample gather."""
-    a = _ARANGES.get((n, xp))
+    """``xp.arange(n)``, kept per size on the CPU: the row index of every per-sample gather.
+    (A GPU array belongs to one device, so those are made fresh.)"""
+    if xp is not np:
+        return xp.arange(n)
+    a = _ARANGES.get(n)
     if a is None:
         if len(_ARANGES) > 64:
             _ARANGES.clear()
-        a = _ARANGES[(n, xp)] = xp.arange(n)
-        if xp is np:  # shared between calls: nobody may write into it
-            a.flags.writeable = False
+        a = _ARANGES[n] = np.arange(n)
+        a.flags.writeable = False  # shared between calls: nobody may write into it
     return a
 
 
