@@ -15,6 +15,8 @@ Anything else runs through the ordinary layer call.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import activations
 from ..autograd import Function, no_grad
 from ..backend import get_array_module, rsum
@@ -138,7 +140,10 @@ class FusedStep:
         self.acts = tuple([_ACTS[ly.activation] for ly in layers[:-1]] + ["linear"])
         self.out_act = layers[-1].activation
         self.wb = [t for ly in layers for t in (ly.kernel, ly.bias)]
-        self._one = get_array_module(self.wb[0].data).ones((), self.wb[0].data.dtype)
+        w0 = self.wb[0].data
+        xp = get_array_module(w0)
+        # the loss's seed gradient; a NumPy scalar divides and scales faster than a 0-d array
+        self._one = w0.dtype.type(1) if xp is np else xp.ones((), w0.dtype)
 
     @classmethod
     def for_model(cls, model):
