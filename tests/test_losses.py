@@ -169,6 +169,12 @@ def test_sparse_label_errors():
         loss(np.array([0, 7, 1, 2, 3, 1]), _t(P))
     with pytest.raises(ValueError, match=r"label -1"):
         loss(np.array([0, -1, 1, 2, 3, 1]), _t(P))
+    # int32 and strided label arrays take the same one-reduction range check
+    strided = np.array([0, 9, -4, 9, 1, 9, 2, 9, 3, 9, 1, 9], np.int32)[::2]
+    with pytest.raises(ValueError, match=r"label -4"):
+        L.SparseCategoricalCrossentropy(from_logits=True)(strided, _t(P))
+    ok = np.array([0, 9, 3, 9, 1, 9, 2, 9, 3, 9, 1, 9], np.int32)[::2]
+    assert np.isfinite(float(L.SparseCategoricalCrossentropy(from_logits=True)(ok, _t(P)).data))
     with pytest.raises(ValueError, match="sample_weight"):
         loss(LABELS, _t(P), sample_weight=np.ones(3))
 

@@ -347,10 +347,12 @@ class SparseCategoricalCrossentropy(Loss):
                 )
         t = t.astype(np.int64, copy=False)
         if t.size:
-            if isinstance(t, np.ndarray):  # the ufuncs direct: half the call overhead
-                lo, hi = int(np.minimum.reduce(t, axis=None)), int(np.maximum.reduce(t, axis=None))
+            if isinstance(t, np.ndarray):
+                # one reduction: seen as unsigned, a negative label is larger than any class
+                ok = int(np.maximum.reduce(t.reshape(-1).view(np.uint64))) < c
             else:
-                lo, hi = int(t.min()), int(t.max())
+                ok = False
+            lo, hi = (0, 0) if ok else (int(t.min()), int(t.max()))
             if lo < 0 or hi >= c:
                 bad = lo if lo < 0 else hi
                 raise ValueError(
