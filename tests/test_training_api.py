@@ -2,6 +2,7 @@
 
 import csv
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -152,6 +153,30 @@ def test_verbose_2_prints_one_line_per_epoch(capsys):
     _binary().fit(x, y, epochs=2, verbose=2)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("Epoch")]
     assert len(lines) == 2 and lines[1].startswith("Epoch 2/2") and "loss:" in lines[1]
+
+
+def test_verbose_1_draws_a_bar_on_a_terminal_and_only_epoch_lines_into_a_pipe(
+        capsys, monkeypatch):
+    pytest.importorskip("tqdm")
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    x, y = _data(200)
+    m = _binary()
+    term = Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    m.fit(x, y, epochs=2, batch_size=10, verbose=1)
+    bar = term.getvalue()
+    assert "Epoch 1/2" in bar and "Epoch 2/2" in bar and "/20" in bar and "step" in bar
+    out = capsys.readouterr().out.splitlines()
+    assert [ln[:9] for ln in out] == ["Epoch 1/2", "Epoch 2/2"] and "loss:" in out[1]
+    monkeypatch.setattr("sys.stderr", io.StringIO())  # a pipe: no frozen bar frames
+    m.fit(x, y, epochs=2, batch_size=10, verbose=1)
+    assert sys.stderr.getvalue() == ""
+    assert len(capsys.readouterr().out.splitlines()) == 2
 
 
 # ------------------------------------------------------------------ weights, epochs, returns

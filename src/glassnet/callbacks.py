@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import sys
 import time
 
 import numpy as np
@@ -112,6 +113,19 @@ class History(Callback):
             self.history.setdefault(k, []).append(v)
 
 
+def _progress_bar(**kwargs):
+    """A tqdm bar, or None where a bar cannot redraw in place (output to a pipe or a log
+    file): there only each epoch's summary line is printed, as Keras's non-interactive
+    progress bar does, instead of a frozen first frame per epoch."""
+    from tqdm.auto import tqdm
+
+    in_notebook = any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__)
+    stream = sys.stderr  # where tqdm writes
+    if not in_notebook and not (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return tqdm(unit="step", leave=False, dynamic_ncols=True, **kwargs)
+
+
 class ProgbarLogger(Callback):
     """Progress bar (tqdm) with ETA and live metrics; verbose 1 bar, 2 one line per epoch.
 
@@ -134,10 +148,7 @@ class ProgbarLogger(Callback):
     def _open(self, what):
         self.t0 = time.perf_counter()
         if self.verbose == 1 and not self._in_fit:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=self.params.get("steps"), unit="step", leave=False,
-                            desc=what, dynamic_ncols=True)
+            self.bar = _progress_bar(total=self.params.get("steps"), desc=what)
 
     def _tick(self, batch, logs=None):
         if self.bar is not None:
@@ -177,11 +188,8 @@ class ProgbarLogger(Callback):
         self.t0 = time.perf_counter()
         self.epoch = epoch
         if self.verbose == 1:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=self.params.get("steps"), unit="step", leave=False,
-                            desc=f"Epoch {epoch + 1}/{self.params.get('epochs')}",
-                            dynamic_ncols=True)
+            self.bar = _progress_bar(total=self.params.get("steps"),
+                                     desc=f"Epoch {epoch + 1}/{self.params.get('epochs')}")
 
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is not None:
