@@ -16,11 +16,14 @@ def _to_array(x, name: str, allow_int=False):
     """Validate and convert one input (array, list, DataFrame/Series, Tensor) for the loop."""
     if x is None:
         return None
-    if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
-        x = x.to_numpy()
-    if isinstance(x, Tensor):
-        x = x.data
-    a = x if backend.is_gpu_array(x) else np.asarray(x)
+    if type(x) is np.ndarray:  # the common case, checked first: a step pays for every test
+        a = x
+    else:
+        if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
+            x = x.to_numpy()
+        if isinstance(x, Tensor):
+            x = x.data
+        a = x if backend.is_gpu_array(x) else np.asarray(x)
     kind = a.dtype.kind
     if kind not in "biuf":
         raise TypeError(f"{name} must be numeric. Received: array of dtype {a.dtype}")
