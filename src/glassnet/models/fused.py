@@ -51,7 +51,7 @@ class DenseChain(Function):
         xp = get_array_module(x)
         hs, masks, h = [x], [], x
         for i, act in enumerate(self.acts):
-            z = xp.dot(h, wb[2 * i])  # = h @ W bit for bit; less call overhead
+            z = xp.dot(h, wb[2 * i])  # the BLAS call h @ W makes, with less overhead
             z += wb[2 * i + 1]
             mask = None
             if act == "relu":
