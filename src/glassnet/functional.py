@@ -169,10 +169,11 @@ class SoftmaxCrossEntropy(Function):
             self.t2 = t2
         else:
             ti = t.reshape(-1).astype(np.int64, copy=False)
-            self.rows = _arange(n, xp)
-            ll = logp[self.rows, ti]
+            # each label's position in the flattened (n, C) array: a 1-D gather and scatter
+            # cost half of logp[rows, ti]
+            self.flat = _row_starts(n, z2.shape[1], xp) + ti
+            ll = logp.reshape(-1)[self.flat]
             self.t2 = None
-            self.ti = ti
         w = None if self.sw is None else _weights(self.sw, n, xp, z.dtype)
         self.w = w
         self.logp, self.n, self.shape = logp, n, z.shape
@@ -185,26 +186,26 @@ class SoftmaxCrossEntropy(Function):
         if self.t2 is not None:  # soft targets: d/dz (-sum t log p) = p * sum(t) - t
             g = g * self.t2.sum(axis=1, keepdims=True) - self.t2
         else:
-            g[self.rows, self.ti] -= 1
+            g.reshape(-1)[self.flat] -= 1  # g is exp's fresh array: the view writes into it
         if self.w is not None:
             g *= self.w[:, None]
         g *= gy / max(self.n, 1)
         return g if g.shape == self.shape else g.reshape(self.shape)
 
 
-_ARANGES: dict = {}
+_ROW_STARTS: dict = {}
 
 
-def _arange(n: int, xp):
-    """``xp.arange(n)``, kept per size on the CPU: the row index of every per-sample gather.
-    (A GPU array belongs to one device, so those are made fresh.)"""
+def _row_starts(n: int, c: int, xp):
+    """``xp.arange(n) * c``: where each row of an (n, c) array starts once flattened. Kept
+    per shape on the CPU (a GPU array belongs to one device, so those are made fresh)."""
     if xp is not np:
-        return xp.arange(n)
-    a = _ARANGES.get(n)
+        return xp.arange(n) * c
+    a = _ROW_STARTS.get((n, c))
     if a is None:
-        if len(_ARANGES) > 64:
-            _ARANGES.clear()
-        a = _ARANGES[n] = np.arange(n)
+        if len(_ROW_STARTS) > 64:
+            _ROW_STARTS.clear()
+        a = _ROW_STARTS[(n, c)] = np.arange(n) * c
         a.flags.writeable = False  # shared between calls: nobody may write into it
     return a
 
