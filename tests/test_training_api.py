@@ -372,6 +372,9 @@ def test_bad_configuration_is_named(make, match):
 @pytest.mark.parametrize("call, exc, match", [
     (lambda m, x, y: m.fit(np.where(x > 1, np.inf, x), y, verbose=0), ValueError, "Inf"),
     (lambda m, x, y: m.predict(np.full((2, 4), np.nan)), ValueError, "NaN"),
+    # one NaN in a strided view; one -Inf in a training batch
+    (lambda m, x, y: m.predict(np.where(np.eye(8, 4) > 0, np.nan, 1.0)[::2]), ValueError, "NaN"),
+    (lambda m, x, y: m.train_on_batch(np.where(x < -2.0, -np.inf, x), y), ValueError, "Inf"),
     (lambda m, x, y: m.fit(x, y, sample_weight=np.ones(3), verbose=0), ValueError,
      "sample_weight"),
     (lambda m, x, y: m.fit(x, y, validation_split=1.5, verbose=0), ValueError,
@@ -390,6 +393,16 @@ def test_bad_fit_input_is_named(call, exc, match):
     x, y = _data()
     with pytest.raises(exc, match=match):
         call(_binary(), x, y)
+
+
+def test_huge_but_finite_inputs_are_not_mistaken_for_inf():
+    """The finiteness check's fast path (a sum of squares) overflows for |x| > 1e19 in
+    float32; such data is still finite and must be accepted."""
+    x, y = _data(16)
+    x[0, 0] = 3e25
+    m = _binary()
+    assert np.isfinite(m.predict(x[:4], verbose=0)).all()
+    m.train_on_batch(x, y)
 
 
 def test_evaluate_and_predict_before_compile_or_build():

@@ -29,9 +29,9 @@ def _to_array(x, name: str, allow_int=False):
         raise TypeError(f"{name} must be numeric. Received: array of dtype {a.dtype}")
     if kind == "f":
         xp = backend.get_array_module(a)
-        # one reduction first: a finite sum means every element is finite (the common case)
-        total = np.add.reduce(a, axis=None) if xp is np else a.sum()
-        if a.size and not (math.isfinite(total) or xp.isfinite(a).all()):
+        # one BLAS pass first: a finite sum of squares means every element is finite (the
+        # common case); only when it is not (NaN, Inf, or overflow) is each element checked
+        if a.size and not (math.isfinite(xp.vdot(a, a)) or xp.isfinite(a).all()):
             raise ValueError(f"{name} contains NaN or Inf values")
         if a.dtype != backend.floatx():
             a = a.astype(backend.floatx())
