@@ -184,7 +184,8 @@ def one(case: str, fw: str, threads: int) -> None:
 
 
 def interleaved(case: str, windows: int = 15, window_s: float = 0.25) -> dict:
-    """Best-of-``windows`` steps/s per framework, all in this process, taken in turns.
+    """Best-of-``windows`` steps/s per framework, all in this process, taken in turns, and
+    the median over rounds of the ratio measured within each round.
 
     On a shared machine the load changes from second to second; timing the frameworks in
     alternating short windows and keeping each one's best window compares them under the
@@ -204,7 +205,9 @@ def interleaved(case: str, windows: int = 15, window_s: float = 0.25) -> dict:
         for _ in range(3):
             step()
     best = dict.fromkeys(fws, 0.0)
+    rounds = []  # each round: every framework's rate in back-to-back windows
     for _ in range(windows):
+        rates = {}
         for fw, (step, per_call) in steps.items():
             n, t0 = 0, time.perf_counter()
             while True:
@@ -213,12 +216,18 @@ def interleaved(case: str, windows: int = 15, window_s: float = 0.25) -> dict:
                 dt = time.perf_counter() - t0
                 if dt >= window_s and n >= 2:
                     break
-            best[fw] = max(best[fw], n * per_call / dt)
+            rates[fw] = n * per_call / dt
+            best[fw] = max(best[fw], rates[fw])
+        rounds.append(rates)
     out = {"case": case, "mode": "interleaved", **{fw: round(v, 1) for fw, v in best.items()}}
     for g in ("glassnet-train_on_batch", "glassnet-fit"):
         for ref in ("torch", "numpy"):
             if ref in best:
                 out[f"{g.split('-')[1]}_vs_{ref}"] = round(best[g] / best[ref], 2)
+                # the ratio within each round (same seconds of machine time), median over
+                # rounds: steadier than best-of-each when the machine's speed drifts
+                paired = sorted(r[g] / r[ref] for r in rounds)
+                out[f"{g.split('-')[1]}_vs_{ref}_median"] = round(paired[len(paired) // 2], 2)
     return out
 
 
