@@ -128,6 +128,29 @@ class Loss:
                 )
             self.reduction = reduction
 
+    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+        """The loss as ONE fused autograd node for these targets, or None (general path).
+
+        The targets are checked here (shapes, label range) exactly as ``__call__`` checks
+        them; the node's ``forward(y_pred.data)`` returns the mean loss and its
+        ``backward(1)`` the gradient for ``y_pred``. ``__call__`` uses it when it exists,
+        and so does the replayed training step (``glassnet.models.fused.FusedStep``), which
+        calls forward and backward directly without recording a graph. Losses without a
+        fused kernel (and reductions other than the mean) return None.
+
+        Args:
+            y_true: targets, shaped as ``__call__`` accepts them.
+            y_pred: the predictions (logits for ``from_logits=True``), shape (N, C).
+            sample_weight: optional per-sample weights, shape (N,).
+
+        Example:
+            >>> loss = SparseCategoricalCrossentropy(from_logits=True)
+            >>> node = loss.kernel(np.array([0, 2]), gn.tensor(np.zeros((2, 3))))
+            >>> round(float(node.forward(np.zeros((2, 3)))), 6)  # log(3)
+            1.098612
+        """
+        return None
+
     def call(self, y_true, y_pred) -> Tensor:
         raise NotImplementedError
 
@@ -225,8 +248,7 @@ class BinaryCrossentropy(Loss):
         return t
 
     def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
-        """The fused loss node for these targets (checked here), or None when this loss
-        takes the general path (a reduction other than the mean)."""
+        """Sigmoid-BCE (logits) or clipped BCE node; see :meth:`Loss.kernel`."""
         if self.reduction not in _MEAN:
             return None
         t = self._target(y_true, y_pred)
@@ -293,8 +315,7 @@ class CategoricalCrossentropy(Loss):
         return t
 
     def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
-        """The fused softmax cross-entropy node for these targets (checked here), or None
-        when this loss takes the general path."""
+        """Softmax cross-entropy node for one-hot/soft targets; see :meth:`Loss.kernel`."""
         if not (self.from_logits and self.axis in (-1, y_pred.ndim - 1) and y_pred.ndim == 2
                 and self.reduction in _MEAN):
             return None
@@ -362,8 +383,7 @@ class SparseCategoricalCrossentropy(Loss):
         return t
 
     def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
-        """The fused softmax cross-entropy node for these labels (checked here), or None
-        when this loss takes the general path."""
+        """Softmax cross-entropy node for integer labels; see :meth:`Loss.kernel`."""
         if not (self.from_logits and y_pred.ndim == 2 and self.ignore_class is None
                 and self.reduction in _MEAN):
             return None
