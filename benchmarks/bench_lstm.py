@@ -5,7 +5,7 @@ Training steps per second for glassnet (fused LSTM kernel + linear + softmax cro
 and 2 BLAS threads. Prints one JSON line per measurement (wall-clock steps/s and steps per
 CPU-second) and one with the ratios.
 
-Run: ``python -m benchmarks.bench_lstm [--threads 1,2]``
+Run: ``python -m benchmarks.bench_lstm [--threads 1,2] [--rounds 5]``
 """
 
 from __future__ import annotations
@@ -106,22 +106,33 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--one", nargs=3, metavar=("CASE", "FRAMEWORK", "THREADS"))
     p.add_argument("--threads", default="1,2")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="fresh-process pairs per thread count (glassnet then PyTorch, back "
+                        "to back); with several, the median of the pairs' ratios is printed")
     a = p.parse_args(argv)
     if a.one:
         one(a.one[0], a.one[1], int(a.one[2]))
         return
     fws = [f for f in FRAMEWORKS if f != "torch" or torch_available()]
     for t in (int(s) for s in a.threads.split(",")):
-        res = {fw: run_isolated("benchmarks.bench_lstm", "lstm-seq", fw, t) for fw in fws}
-        for r in res.values():
-            emit(r)
-        gv = res["glassnet"].get("steps_per_s")
-        tv = res.get("torch", {}).get("steps_per_s")
-        if gv and tv:
-            gc = res["glassnet"]["steps_per_cpu_s"]
-            tc = res["torch"]["steps_per_cpu_s"]
-            emit({"case": "lstm-seq", "threads": t, "glassnet_vs_torch": round(gv / tv, 2),
-                  "glassnet_vs_torch_cpu_time": round(gc / tc, 2)})
+        ratios, cpu_ratios = [], []
+        for _ in range(max(1, a.rounds)):
+            res = {fw: run_isolated("benchmarks.bench_lstm", "lstm-seq", fw, t) for fw in fws}
+            for r in res.values():
+                emit(r)
+            gv = res["glassnet"].get("steps_per_s")
+            tv = res.get("torch", {}).get("steps_per_s")
+            if gv and tv:
+                ratios.append(gv / tv)
+                cpu_ratios.append(res["glassnet"]["steps_per_cpu_s"]
+                                  / res["torch"]["steps_per_cpu_s"])
+                emit({"case": "lstm-seq", "threads": t, "glassnet_vs_torch": round(ratios[-1], 2),
+                      "glassnet_vs_torch_cpu_time": round(cpu_ratios[-1], 2)})
+        if len(ratios) > 1:
+            emit({"case": "lstm-seq", "threads": t, "rounds": len(ratios),
+                  "glassnet_vs_torch_median": round(sorted(ratios)[len(ratios) // 2], 2),
+                  "glassnet_vs_torch_cpu_time_median":
+                      round(sorted(cpu_ratios)[len(cpu_ratios) // 2], 2)})
 
 
 if __name__ == "__main__":
