@@ -236,6 +236,9 @@ def main(argv=None) -> None:
     p.add_argument("--one", nargs=3, metavar=("CASE", "FRAMEWORK", "THREADS"))
     p.add_argument("--threads", default="1,2")
     p.add_argument("--cases", default=",".join(WORK))
+    p.add_argument("--rounds", type=int, default=1,
+                   help="fresh-process rounds (every framework once per round); with "
+                        "several, the median of each ratio over the rounds is printed")
     p.add_argument("--interleaved", action="store_true",
                    help="one process, frameworks timed in turns, best window each (for a "
                         "loaded machine; run with OMP_NUM_THREADS=1)")
@@ -250,17 +253,25 @@ def main(argv=None) -> None:
     fws = [f for f in FRAMEWORKS if f != "torch" or torch_available()]
     for case in a.cases.split(","):
         for t in (int(s) for s in a.threads.split(",")):
-            res = {fw: run_isolated("benchmarks.bench_models", case, fw, t) for fw in fws}
-            for r in res.values():
-                emit(r)
-            ratios = {}
-            for g in ("glassnet-train_on_batch", "glassnet-fit"):
-                gv = res[g].get("steps_per_s")
-                for ref in ("torch", "numpy"):
-                    rv = res.get(ref, {}).get("steps_per_s")
-                    if gv and rv:
-                        ratios[f"{g.split('-')[1]}_vs_{ref}"] = round(gv / rv, 2)
-            emit({"case": case, "threads": t, "glassnet_ratio": ratios})
+            per_round = []
+            for _ in range(max(1, a.rounds)):
+                res = {fw: run_isolated("benchmarks.bench_models", case, fw, t) for fw in fws}
+                for r in res.values():
+                    emit(r)
+                ratios = {}
+                for g in ("glassnet-train_on_batch", "glassnet-fit"):
+                    gv = res[g].get("steps_per_s")
+                    for ref in ("torch", "numpy"):
+                        rv = res.get(ref, {}).get("steps_per_s")
+                        if gv and rv:
+                            ratios[f"{g.split('-')[1]}_vs_{ref}"] = round(gv / rv, 2)
+                emit({"case": case, "threads": t, "glassnet_ratio": ratios})
+                per_round.append(ratios)
+            if len(per_round) > 1:  # fresh processes back to back: the median pair
+                med = {k: sorted(r[k] for r in per_round if k in r)[len(per_round) // 2]
+                       for k in per_round[0]}
+                emit({"case": case, "threads": t, "rounds": len(per_round),
+                      "glassnet_ratio_median": med})
 
 
 if __name__ == "__main__":
