@@ -35,7 +35,8 @@ N_BATCHES = 200
 
 def _data(w, n):
     r = np.random.default_rng(0)
-    x = r.standard_normal((n, w["sizes"][0])).astype(np.float32)
+    # drawn as float32: a float64 draw then a cast would put a 2× temporary into peak memory
+    x = r.standard_normal((n, w["sizes"][0]), dtype=np.float32)
     if w["out"] == "sigmoid":
         y = (r.random((n, 1)) > 0.5).astype(np.float32)
     else:
