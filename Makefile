@@ -26,8 +26,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_models --interleaved
+	$(BIN)/python -m benchmarks.bench_models --threads 1 --rounds 3
 	$(BIN)/python -m benchmarks.bench_cnn
-	$(BIN)/python -m benchmarks.bench_lstm
+	$(BIN)/python -m benchmarks.bench_lstm --rounds 3
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
