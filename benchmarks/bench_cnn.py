@@ -129,6 +129,9 @@ def main(argv=None) -> None:
     p.add_argument("--one", nargs=3, metavar=("CASE", "FRAMEWORK", "THREADS"))
     p.add_argument("--threads", default="1,2")
     p.add_argument("--cases", default="train,infer")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="fresh-process pairs per case and thread count; with several, the "
+                        "median of the pairs' ratios is printed")
     a = p.parse_args(argv)
     if a.one:
         one(a.one[0], a.one[1], int(a.one[2]))
@@ -137,14 +140,20 @@ def main(argv=None) -> None:
         makers, unit, _ = CASES[case]
         fws = [f for f in makers if f != "torch" or torch_available()]
         for t in (int(s) for s in a.threads.split(",")):
-            res = {fw: run_isolated("benchmarks.bench_cnn", case, fw, t) for fw in fws}
-            for r in res.values():
-                emit(r)
-            gv = res["glassnet"].get(unit)
-            tv = res.get("torch", {}).get(unit)
-            if gv and tv:
-                emit({"case": f"cnn-mnist-{case}", "threads": t,
-                      "glassnet_vs_torch": round(gv / tv, 2)})
+            ratios = []
+            for _ in range(max(1, a.rounds)):
+                res = {fw: run_isolated("benchmarks.bench_cnn", case, fw, t) for fw in fws}
+                for r in res.values():
+                    emit(r)
+                gv = res["glassnet"].get(unit)
+                tv = res.get("torch", {}).get(unit)
+                if gv and tv:
+                    ratios.append(gv / tv)
+                    emit({"case": f"cnn-mnist-{case}", "threads": t,
+                          "glassnet_vs_torch": round(ratios[-1], 2)})
+            if len(ratios) > 1:
+                emit({"case": f"cnn-mnist-{case}", "threads": t, "rounds": len(ratios),
+                      "glassnet_vs_torch_median": round(sorted(ratios)[len(ratios) // 2], 2)})
 
 
 if __name__ == "__main__":
