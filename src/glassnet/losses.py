@@ -151,6 +151,10 @@ class Loss:
         """
         return None
 
+    def has_kernel(self, ndim: int) -> bool:
+        """Whether :meth:`kernel` returns a node for predictions of rank ``ndim``."""
+        return False
+
     def call(self, y_true, y_pred) -> Tensor:
         raise NotImplementedError
 
@@ -247,9 +251,12 @@ class BinaryCrossentropy(Loss):
             t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         return t
 
+    def has_kernel(self, ndim: int) -> bool:
+        return self.reduction in _MEAN
+
     def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
         """Sigmoid-BCE (logits) or clipped BCE node; see :meth:`Loss.kernel`."""
-        if self.reduction not in _MEAN:
+        if not self.has_kernel(y_pred.ndim):
             return None
         t = self._target(y_true, y_pred)
         if sample_weight is not None:
@@ -314,10 +321,13 @@ class CategoricalCrossentropy(Loss):
             t = t * (1 - self.label_smoothing) + self.label_smoothing / c
         return t
 
+    def has_kernel(self, ndim: int) -> bool:
+        return (self.from_logits and self.axis in (-1, ndim - 1) and ndim == 2
+                and self.reduction in _MEAN)
+
     def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
         """Softmax cross-entropy node for one-hot/soft targets; see :meth:`Loss.kernel`."""
-        if not (self.from_logits and self.axis in (-1, y_pred.ndim - 1) and y_pred.ndim == 2
-                and self.reduction in _MEAN):
+        if not self.has_kernel(y_pred.ndim):
             return None
         t = self._target(y_true, y_pred)
         sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
@@ -367,13 +377,11 @@ class SparseCategoricalCrossentropy(Loss):
                     "Received: non-integer values"
                 )
         t = t.astype(np.int64, copy=False)
-        if t.size:
-            if isinstance(t, np.ndarray):
-                # one reduction: seen as unsigned, a negative label is larger than any class
-                ok = int(np.maximum.reduce(t.reshape(-1).view(np.uint64))) < c
-            else:
-                ok = False
-            lo, hi = (0, 0) if ok else (int(t.min()), int(t.max()))
+        # on the CPU one reduction clears the common case: seen as unsigned, a negative
+        # label is larger than any class
+        if t.size and not (isinstance(t, np.ndarray)
+                           and int(np.maximum.reduce(t.reshape(-1).view(np.uint64))) < c):
+            lo, hi = int(t.min()), int(t.max())
             if lo < 0 or hi >= c:
                 bad = lo if lo < 0 else hi
                 raise ValueError(
@@ -382,10 +390,13 @@ class SparseCategoricalCrossentropy(Loss):
                 )
         return t
 
+    def has_kernel(self, ndim: int) -> bool:
+        return (self.from_logits and ndim == 2 and self.ignore_class is None
+                and self.reduction in _MEAN)
+
     def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
         """Softmax cross-entropy node for integer labels; see :meth:`Loss.kernel`."""
-        if not (self.from_logits and y_pred.ndim == 2 and self.ignore_class is None
-                and self.reduction in _MEAN):
+        if not self.has_kernel(y_pred.ndim):
             return None
         t = self._labels(y_true, y_pred)
         sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)

@@ -39,8 +39,7 @@ def sha256(path: str | os.PathLike) -> str:
 
 def _digest(path, algorithm: str) -> str:
     # MD5 only identifies files whose publishers give an MD5 (CIFAR-10, Fashion-MNIST)
-    h = hashlib.new(algorithm, usedforsecurity=False) if algorithm == "md5" else \
-        hashlib.new(algorithm)
+    h = hashlib.new(algorithm, usedforsecurity=algorithm != "md5")
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)

@@ -166,10 +166,7 @@ class FusedStep:
             return False
         op = {activations.softmax: Softmax, activations.sigmoid: Sigmoid}[
             chains[0][-1].activation]
-        loss = model._logits_loss[0]
-        if (op not in model._logits_loss[1] or loss.reduction not in ("sum_over_batch_size", "mean")
-                or getattr(loss, "ignore_class", None) is not None
-                or getattr(loss, "axis", -1) not in (-1, 1)):
+        if op not in model._logits_loss[1] or not model._logits_loss[0].has_kernel(2):
             return False  # the loss would take its general path: so does the step
         return cls(model, chains[0])
 
