@@ -40,7 +40,7 @@ def run_isolated(module: str, case: str, framework: str, threads: int, extra: li
     (they must be set before NumPy/PyTorch load their thread pools).
     """
     env = dict(os.environ)
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[k] = str(threads)
     cmd = [sys.executable, "-m", module, "--one", case, framework, str(threads), *(extra or [])]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True,

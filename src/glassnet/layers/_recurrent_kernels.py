@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import activations, backend
 from ..autograd import Function
+from . import _lstm_numba
 
 __all__: list[str] = []
 
@@ -236,6 +237,11 @@ class LSTMSeq(_SeqBase):
         n = u.shape[0]
         self.u = u
         default_acts = self.act is _tanh_ and self.ract is _sigmoid_
+        # both CPU cores on one LSTM (optional numba extra; this NumPy kernel is its reference)
+        self.numba = (default_acts and xp is np and x.dtype == np.float32 and self.mask is None
+                      and self.rmask is None and _lstm_numba.available())
+        if self.numba:
+            return self._forward_numba(x, h0, c0, w, u, b)
         self.cuda = default_acts and xp is not np  # one fused kernel per step on the GPU
         self.fast = default_acts and xp is np
         if self.fast:
@@ -276,7 +282,24 @@ class LSTMSeq(_SeqBase):
         out[:, steps] = cs[steps]
         return out
 
+    def _forward_numba(self, x, h0, c0, w, u, b):
+        hout, c_last, self.saved = _lstm_numba.lstm_forward(x, w, u, b, h0, c0)
+        bsz, steps, n = hout.shape
+        if not self.sequences:
+            return np.stack([hout[:, steps - 1], c_last], axis=1)
+        out = np.empty((bsz, steps + 1, n), dtype=x.dtype)
+        out[:, :steps] = hout
+        out[:, steps] = c_last
+        return out
+
     def backward(self, gy):
+        if self.numba:
+            if self.sequences:
+                steps = gy.shape[1] - 1
+                gh, dh, dc = gy[:, :steps], np.zeros_like(gy[:, 0]), gy[:, steps]
+            else:
+                gh, dh, dc = None, gy[:, 0], gy[:, 1]
+            return _lstm_numba.lstm_backward(self.saved, gh, dh, dc, self.needs_input_grad[0])
         xp = backend.get_array_module(gy)
         n = self.u.shape[0]
         if self.sequences:
