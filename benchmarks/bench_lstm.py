@@ -2,7 +2,9 @@
 
 Training steps per second for glassnet (fused LSTM kernel + linear + softmax cross-entropy
 + Adam) and PyTorch CPU (nn.LSTM + nn.Linear + Adam), each in a fresh process pinned to 1
-and 2 BLAS threads. Prints one JSON line per measurement (wall-clock steps/s and steps per
+and 2 threads (BLAS, OpenMP and numba). glassnet's line names the LSTM kernel that ran:
+``numba`` with the ``numba`` extra installed, else ``numpy`` (``GLASSNET_NUMBA=0`` forces
+it, to compare the two). Prints one JSON line per measurement (wall-clock steps/s and steps per
 CPU-second) and one with the ratios.
 
 Run: ``python -m benchmarks.bench_lstm [--threads 1,2] [--rounds 5]``
@@ -97,9 +99,14 @@ def one(case: str, fw: str, threads: int) -> None:
         torch.set_num_threads(threads)
     step = FRAMEWORKS[fw]()
     rate = steady_rate(step, warmup=3, min_time=3.0, min_iters=5)
+    kernel = {}
+    if fw == "glassnet":  # which CPU kernel ran: the numba one (extra installed) or NumPy's
+        from glassnet.layers import _lstm_numba
+
+        kernel = {"lstm_kernel": "numba" if _lstm_numba.available() else "numpy"}
     emit({"case": case, "framework": fw, "threads": threads, "steps_per_s": round(rate, 1),
           "steps_per_cpu_s": round(cpu_rate(step), 1),
-          "peak_rss_mb": round(peak_rss_mb(), 1)})
+          "peak_rss_mb": round(peak_rss_mb(), 1), **kernel})
 
 
 def main(argv=None) -> None:

@@ -149,6 +149,10 @@ def test_tampered_model_file_is_one_line(trained_xor, tmp_path):
 def test_info_reports_versions():
     code, out = run_cli("info")
     assert code == 0 and "glassnet" in out and "numpy" in out and "gpu:" in out
+    from glassnet.layers import _lstm_numba
+
+    kernel = "numba" if _lstm_numba.available() else "numpy"
+    assert f"lstm cpu kernel: {kernel}" in out
 
 
 def test_user_recipe_toml(tmp_path):

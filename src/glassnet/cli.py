@@ -207,6 +207,16 @@ def info():
         except Exception:
             typer.echo(f"{mod}: not installed")
     typer.echo(f"gpu: {'available' if backend.gpu_available() else 'not available'}")
+    from .layers import _lstm_numba
+
+    if _lstm_numba.available():
+        import numba
+
+        typer.echo(f"lstm cpu kernel: numba {numba.__version__} "
+                   f"threads={_lstm_numba.threads()}")
+    else:
+        typer.echo("lstm cpu kernel: numpy (pip install 'glassnet[numba]' for the compiled "
+                   "one; GLASSNET_NUMBA=0 also selects numpy)")
     typer.echo(f"data dir: {os.environ.get('GLASSNET_DATA_DIR', '~/.cache/glassnet')}")
 
 
