@@ -170,3 +170,26 @@ def test_training_follows_the_numpy_path_and_is_reproducible(monkeypatch):
     for a, b in zip(w_n, w_r):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
     assert loss_n[-1] < loss_n[0]
+
+
+def test_a_forked_child_keeps_to_the_numpy_kernel():
+    import os
+
+    c = _case(16, 4, 3, 8)
+    _lstm_numba.lstm_forward(c["x"], c["w"], c["u"], c["b"], c["h0"], c["c0"])  # pool started
+    assert _lstm_numba.available()
+    rd, wr = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: numba's OpenMP pool is gone; the LSTM must still run, on NumPy
+        ok = False
+        try:
+            out = LSTM(4)(c["x"])
+            ok = not _lstm_numba.available() and np.isfinite(out.data).all()
+        finally:
+            os.write(wr, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(wr)
+    got = os.read(rd, 1)
+    os.waitpid(pid, 0)
+    assert got == b"1"
+    assert _lstm_numba.available()  # the parent keeps it

@@ -33,7 +33,11 @@ _STATE: dict = {}
 
 def available() -> bool:
     """Whether the numba path can run here (numba, SciPy, threadpoolctl importable; not
-    switched off with ``GLASSNET_NUMBA=0``)."""
+    switched off with ``GLASSNET_NUMBA=0``; not a child forked after the kernel ran)."""
+    if _STATE.get("pid", os.getpid()) != os.getpid():
+        # a fork after the kernel ran: numba's OpenMP pool does not survive fork(2) (numba
+        # would stop the child), so a forked child keeps to the NumPy kernel
+        return False
     if "ok" not in _STATE:
         off = os.environ.get("GLASSNET_NUMBA", "1").strip().lower() in ("0", "false", "no")
         _STATE["ok"] = not off and all(
@@ -48,6 +52,7 @@ def _compile():
     from . import _lstm_numba_kernels as k
 
     _STATE["kernels"] = k.forward, k.backward
+    _STATE["pid"] = os.getpid()
     _STATE["blas"] = ThreadpoolController().select(user_api="blas")
 
 
