@@ -4,15 +4,16 @@ An optional second CPU path (the ``numba`` extra) behind :class:`LSTMSeq`, whose
 kernel stays the reference: same inputs, same outputs, same gradients to float32 rounding,
 tested against each other. NumPy runs one ufunc per gate operation on one core; here the
 batch is split into one block of rows per thread for the whole sequence (rows never
-interact) and each thread runs, per time step, one GEMM ``[h_{t-1} | x_t] · [U; W]`` and
-one fused loop over its rows' gates. The backward mirrors it (``dz_t · [U; W]ᵀ`` gives the
-gradients of ``h_{t-1}`` and ``x_t`` at once) and ends with each block's share of the
-weight gradient as one GEMM, summed over the blocks afterwards.
+interact): each thread projects its rows' inputs for all steps with one GEMM, then runs,
+per time step, one GEMM ``h_{t-1} · U`` and one fused loop over its rows' gates. The
+backward mirrors it (``dz_t · [U; W]ᵀ`` gives the gradients of ``h_{t-1}`` and ``x_t`` at
+once) and ends with each block's share of the weight gradient as one GEMM
+``[h_{t-1} | x_t]ᵀ · dz``, summed over the blocks afterwards in a fixed order.
 
 Used for float32 on the CPU with the default activations (tanh, sigmoid) and no masks or
 recurrent dropout, when numba (with SciPy, whose BLAS numba calls) is installed; set
 ``GLASSNET_NUMBA=0`` to keep the NumPy kernel. Threads: numba's (``NUMBA_NUM_THREADS``,
-``numba.set_num_threads``). The BLAS inside the kernel is pinned to one thread for the
+``numba.set_num_threads``), capped by ``OMP_NUM_THREADS`` (see :func:`threads`). The BLAS inside the kernel is pinned to one thread for the
 call (each block already has its core) and restored after, through threadpoolctl.
 
 Layout of the saved arrays: ``(B·T, ·)`` rows in block order — block k's rows for step 0,
