@@ -99,6 +99,25 @@ def test_env_switch_turns_it_off(monkeypatch):
     assert _lstm_numba.available()
 
 
+def test_a_broken_numba_install_warns_and_falls_back(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def broken(name, *a, **k):
+        if name == "numba":
+            raise ImportError("Numba needs NumPy 2.3 or less")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(_lstm_numba, "_STATE", {})
+    monkeypatch.setattr(builtins, "__import__", broken)
+    with pytest.warns(RuntimeWarning, match="cannot be imported.*NumPy kernel"):
+        assert not _lstm_numba.available()
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    x = np.random.default_rng(0).standard_normal((4, 3, 2)).astype(F32)
+    assert LSTM(3)(x).shape == (4, 3)  # and the layer runs, on NumPy
+
+
 def test_blas_thread_limit_is_restored():
     from threadpoolctl import threadpool_info
 

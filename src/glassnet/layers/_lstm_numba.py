@@ -13,8 +13,9 @@ once) and ends with each block's share of the weight gradient as one GEMM
 Used for float32 on the CPU with the default activations (tanh, sigmoid) and no masks or
 recurrent dropout, when numba (with SciPy, whose BLAS numba calls) is installed; set
 ``GLASSNET_NUMBA=0`` to keep the NumPy kernel. Threads: numba's (``NUMBA_NUM_THREADS``,
-``numba.set_num_threads``), capped by ``OMP_NUM_THREADS`` (see :func:`threads`). The BLAS inside the kernel is pinned to one thread for the
-call (each block already has its core) and restored after, through threadpoolctl.
+``numba.set_num_threads``), capped by ``OMP_NUM_THREADS`` (see :func:`threads`). The
+BLAS inside the kernel is pinned to one thread for the call (each block already has its
+core) and restored after, through threadpoolctl.
 
 Layout of the saved arrays: ``(B·T, ·)`` rows in block order — block k's rows for step 0,
 then step 1, … — so a block's step is one contiguous ``(rows, ·)`` GEMM operand and the
@@ -24,8 +25,8 @@ batch-major ``(B, T, ·)``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import warnings
 
 import numpy as np
 
@@ -41,9 +42,22 @@ def available() -> bool:
         return False
     if "ok" not in _STATE:
         off = os.environ.get("GLASSNET_NUMBA", "1").strip().lower() in ("0", "false", "no")
-        _STATE["ok"] = not off and all(
-            importlib.util.find_spec(m) is not None for m in ("numba", "scipy", "threadpoolctl"))
+        _STATE["ok"] = not off and _importable()
     return _STATE["ok"]
+
+
+def _importable() -> bool:
+    try:
+        import numba  # noqa: F401
+        import scipy.linalg.cython_blas  # noqa: F401
+        import threadpoolctl  # noqa: F401
+    except ModuleNotFoundError:
+        return False  # the extra is not installed: the NumPy kernel, silently
+    except Exception as e:  # installed but broken, e.g. a numba too old for this NumPy
+        warnings.warn(f"glassnet: the numba extra is installed but cannot be imported ({e}); "
+                      "LSTM layers use the NumPy kernel", RuntimeWarning, stacklevel=3)
+        return False
+    return True
 
 
 def _compile():
