@@ -36,10 +36,10 @@ def _case(bsz, steps, d, n, seed=0):
     )
 
 
-def _run(c, sequences, need_dx, numba: bool, monkeypatch, gy_seed=1):
+def _run(c, sequences, need_dx, numba: bool, monkeypatch, gy_seed=1, mask=None, rmask=None):
     """Forward + backward of one LSTMSeq call on the chosen path."""
     monkeypatch.setattr(_lstm_numba, "available", lambda: numba)
-    f = LSTMSeq(sequences=sequences)
+    f = LSTMSeq(sequences=sequences, mask=mask, rmask=rmask)
     f.needs_input_grad = (need_dx, True, True, True, True, True)
     out = f.forward(c["x"], c["h0"], c["c0"], c["w"], c["u"], c["b"])
     f.inputs = [None, None, None, _W(c["w"])]
@@ -71,6 +71,33 @@ def test_matches_numpy_kernel(sequences, need_dx, threads, bsz, monkeypatch):
             continue
         assert a.dtype == F32 and a.shape == r.shape, name
         assert _rel(a, r) < 1e-5, (name, _rel(a, r))
+
+
+@pytest.mark.parametrize("sequences", [True, False])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("bsz", [8, 29])
+@pytest.mark.parametrize("extra", ["mask", "recurrent_dropout", "both"])
+def test_masks_and_recurrent_dropout_match_numpy_kernel(sequences, threads, bsz, extra,
+                                                        monkeypatch):
+    c = _case(bsz, 7, 5, 16, seed=2)
+    r = np.random.default_rng(5)
+    mask = rmask = None
+    if extra in ("mask", "both"):  # padding at the end and holes inside, some rows all kept
+        mask = r.random((bsz, 7)) < 0.7
+        mask[:, -2:] &= r.random((bsz, 1)) < 0.5
+        mask[0] = True
+    if extra in ("recurrent_dropout", "both"):
+        rmask = ((r.random((bsz, 16)) < 0.7) / 0.7).astype(F32)
+    monkeypatch.setattr(_lstm_numba, "threads", lambda: threads)
+    fn, out_n, g_n = _run(c, sequences, True, True, monkeypatch, mask=mask, rmask=rmask)
+    fr, out_r, g_r = _run(c, sequences, True, False, monkeypatch, mask=mask, rmask=rmask)
+    assert fn.numba and not fr.numba
+    if sequences:  # masked steps' outputs are the carried h (the layer zeroes them after)
+        assert _rel(out_n, out_r) < 1e-5
+    else:
+        assert _rel(out_n, out_r) < 1e-5
+    for name, a, b in zip(["x", "h0", "c0", "W", "U", "b"], g_n, g_r):
+        assert _rel(a, b) < 1e-5, (name, _rel(a, b))
 
 
 def test_blocks_follow_threads_and_batch(monkeypatch):
@@ -144,7 +171,6 @@ def test_nan_and_inf_propagate_as_on_the_numpy_path(monkeypatch):
 @pytest.mark.parametrize("kwargs, why", [
     (dict(activation="relu"), "activation"),
     (dict(recurrent_activation="hard_sigmoid"), "recurrent_activation"),
-    (dict(recurrent_dropout=0.3), "recurrent dropout"),
 ])
 def test_numpy_path_where_the_numba_kernel_does_not_apply(kwargs, why, monkeypatch):
     monkeypatch.setattr(_lstm_numba, "available", lambda: True)
@@ -159,11 +185,12 @@ def test_numpy_path_where_the_numba_kernel_does_not_apply(kwargs, why, monkeypat
     monkeypatch.setattr(LSTMSeq, "forward", spy)
     x = np.random.default_rng(0).standard_normal((4, 3, 2)).astype(F32)
     LSTM(5, **kwargs)(x, training=True)
-    LSTM(5)(x, mask=np.array([[1, 1, 0]] * 4, bool))  # masks: the NumPy path
-    LSTM(5)(x)  # the plain float32 case does take the numba kernel
     c = {k: v.astype(np.float64) for k, v in _case(4, 3, 2, 5).items()}
     LSTMSeq().forward(c["x"], c["h0"], c["c0"], c["w"], c["u"], c["b"])  # float64: NumPy
-    assert seen == [False, False, True, False], why
+    LSTM(5)(x)  # float32 with the default activations takes the numba kernel, with masks
+    LSTM(5)(x, mask=np.array([[1, 1, 0]] * 4, bool))
+    LSTM(5, recurrent_dropout=0.3)(x, training=True)  # and with recurrent dropout
+    assert seen == [False, False, True, True, True], why
 
 
 def _train(numba: bool, monkeypatch, epochs=3):

@@ -10,8 +10,8 @@ backward mirrors it (``dz_t · [U; W]ᵀ`` gives the gradients of ``h_{t-1}`` an
 once) and ends with each block's share of the weight gradient as one GEMM
 ``[h_{t-1} | x_t]ᵀ · dz``, summed over the blocks afterwards in a fixed order.
 
-Used for float32 on the CPU with the default activations (tanh, sigmoid) and no masks or
-recurrent dropout, when numba (with SciPy, whose BLAS numba calls) is installed; set
+Used for float32 on the CPU with the default activations (tanh, sigmoid) — masks and
+recurrent dropout included — when numba (with SciPy, whose BLAS numba calls) is installed; set
 ``GLASSNET_NUMBA=0`` to keep the NumPy kernel. Threads: numba's (``NUMBA_NUM_THREADS``,
 ``numba.set_num_threads``), capped by ``OMP_NUM_THREADS`` (see :func:`threads`). The
 BLAS inside the kernel is pinned to one thread for the call (each block already has its
@@ -105,9 +105,17 @@ class _OneBlasThread:
         self.limiter.restore_original_limits()
 
 
-def lstm_forward(x, w, u, b, h0, c0):
+def _optional(a, rows: int, dtype):
+    """A mask as the kernels take it: the array, or an empty (rows, 0) one for "none"."""
+    if a is None:
+        return np.empty((rows, 0), dtype)
+    return np.ascontiguousarray(a.reshape(rows, -1), dtype=dtype)
+
+
+def lstm_forward(x, w, u, b, h0, c0, mask=None, rmask=None):
     """Run the recurrence; returns h_t for all t (B,T,n), the final cell state (B,n) and
-    the state ``lstm_backward`` needs."""
+    the state ``lstm_backward`` needs. ``mask`` (B,T) bool: False keeps a row's state
+    through that step; ``rmask`` (B,n): recurrent-dropout factors (both optional)."""
     forward, _ = _kernels()
     bsz, steps, d = x.shape
     n = u.shape[0]
@@ -120,18 +128,20 @@ def lstm_forward(x, w, u, b, h0, c0):
     hout = np.empty((bsz, steps, n), f32)
     c_last = np.empty((bsz, n), f32)
     bias = np.zeros(4 * n, f32) if b is None else np.ascontiguousarray(b, dtype=f32)
+    mask, rmask = _optional(mask, bsz, np.bool_), _optional(rmask, bsz, f32)
     blocks = _blocks(bsz)
     with _OneBlasThread():
         forward(np.ascontiguousarray(x), wu, bias, np.ascontiguousarray(h0, dtype=f32),
-                np.ascontiguousarray(c0, dtype=f32), blocks, hx, g, cp, tc, hout, c_last)
-    return hout, c_last, (hx, g, cp, tc, wu, blocks)
+                np.ascontiguousarray(c0, dtype=f32), mask, rmask, blocks, hx, g, cp, tc,
+                hout, c_last)
+    return hout, c_last, (hx, g, cp, tc, wu, mask, rmask, blocks)
 
 
 def lstm_backward(saved, gh, dh_last, dc_last, need_dx: bool):
     """Gradients of x (or None), h0, c0, W, U, b from those of every h_t (``gh`` (B,T,n) or
     None) and of the final h and c."""
     _, backward = _kernels()
-    hx, g, cp, tc, wu, blocks = saved
+    hx, g, cp, tc, wu, mask, rmask, blocks = saved
     bsz, n = dh_last.shape
     steps, m = hx.shape[0] // bsz, hx.shape[1]
     f32 = np.float32
@@ -145,6 +155,7 @@ def lstm_backward(saved, gh, dh_last, dc_last, need_dx: bool):
     db = np.empty((blocks, 4 * n), f32)
     with _OneBlasThread():
         backward(g, cp, tc, hx, wb, gh, np.ascontiguousarray(dh_last, dtype=f32),
-                 np.ascontiguousarray(dc_last, dtype=f32), blocks, dz, dx, dh0, dc0, dwu, db)
+                 np.ascontiguousarray(dc_last, dtype=f32), mask, rmask, blocks, dz, dx, dh0,
+                 dc0, dwu, db)
     gwu = dwu.sum(axis=0) if blocks > 1 else dwu[0]
     return (dx if need_dx else None), dh0, dc0, gwu[n:], gwu[:n], db.sum(axis=0)

@@ -49,13 +49,16 @@ def vexp(x):
 
 
 @njit(parallel=True, fastmath=fast, cache=True)
-def forward(x, wu, b, h0, c0, nblocks, hx, g, cp, tc, hout, c_last):
-    """x (B,T,D), wu (n+D, 4n) = [U; W], b (4n,), h0/c0 (B,n). Saved, block layout
-    (B·T rows): hx [h_{t-1} | x_t], g gate activations i,f,c,o, cp c_{t-1}, tc tanh(c_t).
+def forward(x, wu, b, h0, c0, mask, rmask, nblocks, hx, g, cp, tc, hout, c_last):
+    """x (B,T,D), wu (n+D, 4n) = [U; W], b (4n,), h0/c0 (B,n); mask (B,T) bool (False:
+    the row keeps its state through the step) and rmask (B,n) recurrent-dropout factors,
+    each empty, (B,0), when absent. Saved, block layout (B·T rows): hx [h_{t-1} | x_t]
+    (h after recurrent dropout), g gate activations i,f,c,o, cp c_{t-1}, tc tanh(c_t).
     Returned: hout (B,T,n) every h_t, c_last (B,n)."""
     bsz, steps, d = x.shape
     n = h0.shape[1]
     u, w = wu[:n], wu[n:]
+    masked, dropped = mask.shape[1] > 0, rmask.shape[1] > 0
     for k in prange(nblocks):
         r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
         nr, base = r1 - r0, r0 * steps
@@ -66,16 +69,28 @@ def forward(x, wu, b, h0, c0, nblocks, hx, g, cp, tc, hout, c_last):
         h = h0[r0:r1].copy()
         c = c0[r0:r1].copy()
         z = np.empty((nr, 4 * n), np.float32)
+        hp = np.empty((nr, n), np.float32) if dropped else h  # h as the GEMM sees it
         for t in range(steps):
             p = base + t * nr
             for r in range(nr):
-                hx[p + r, :n] = h[r]
+                if dropped:
+                    hp[r] = h[r] * rmask[r0 + r]
+                hx[p + r, :n] = hp[r]
                 hx[p + r, n:] = x[r0 + r, t]
                 cp[p + r] = c[r]
-            np.dot(h, u, z)
+            np.dot(hp, u, z)
             for r in range(nr):
                 zr, xr, gr, tr = z[r], xw[r * steps + t], g[p + r], tc[p + r]
                 hr, cr, ho = h[r], c[r], hout[r0 + r, t]
+                if masked and not mask[r0 + r, t]:  # h and c carried through the step
+                    # explicit loops: a slice assignment here (gr[:] = 0) was silently
+                    # dropped by numba's parfor pass (numba 0.68)
+                    for j in range(4 * n):
+                        gr[j] = 0.0
+                    for j in range(n):
+                        tr[j] = 0.0
+                        ho[j] = hr[j]
+                    continue
                 for j in range(n):
                     i = one / (one + vexp(-(zr[j] + xr[j] + b[j])))
                     f = one / (one + vexp(-(zr[n + j] + xr[n + j] + b[n + j])))
@@ -91,17 +106,18 @@ def forward(x, wu, b, h0, c0, nblocks, hx, g, cp, tc, hout, c_last):
 
 
 @njit(parallel=True, fastmath=fast, cache=True)
-def backward(g, cp, tc, hx, wb, gh, dh_last, dc_last, nblocks, dz, dx, dh0, dc0,
-             dwu, db):
+def backward(g, cp, tc, hx, wb, gh, dh_last, dc_last, mask, rmask, nblocks, dz, dx,
+             dh0, dc0, dwu, db):
     """Gradients back through time. ``wb`` is [U; W] (dx wanted) or U alone; ``gh``
     (B,T,n) the per-step h gradients or an empty (B,0,n) array; dh_last/dc_last (B,n)
-    those of the final h and c. Writes dz (B·T, 4n, block layout), dx (B,T,D),
-    dh0/dc0 (B,n), and each block's share of the [U; W] and bias gradients into
-    dwu[k], db[k]."""
+    those of the final h and c; mask, rmask as in ``forward``. Writes dz (B·T, 4n, block
+    layout), dx (B,T,D), dh0/dc0 (B,n), and each block's share of the [U; W] and bias
+    gradients into dwu[k], db[k]."""
     bsz, steps = gh.shape[0], g.shape[0] // gh.shape[0]
     n = g.shape[1] // 4
     m = wb.shape[0]
     seq = gh.shape[1] > 0
+    masked, dropped = mask.shape[1] > 0, rmask.shape[1] > 0
     for k in prange(nblocks):
         r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
         nr, base = r1 - r0, r0 * steps
@@ -115,6 +131,10 @@ def backward(g, cp, tc, hx, wb, gh, dh_last, dc_last, nblocks, dz, dx, dh0, dc0,
                 dhr, dcr = dh[r], dc[r]
                 if seq:
                     dhr += gh[r0 + r, t]
+                if masked and not mask[r0 + r, t]:  # dh and dc pass the step unchanged
+                    for j in range(4 * n):
+                        dr[j] = 0.0
+                    continue
                 for j in range(n):
                     i, f, cc, o = gr[j], gr[n + j], gr[2 * n + j], gr[3 * n + j]
                     th = tr[j]
@@ -126,9 +146,14 @@ def backward(g, cp, tc, hx, wb, gh, dh_last, dc_last, nblocks, dz, dx, dh0, dc0,
                     dcr[j] = dct * f
             np.dot(dz[p : p + nr], wb.T, dhx)
             for r in range(nr):
-                dh[r] = dhx[r, :n]
                 if m > n:
                     dx[r0 + r, t] = dhx[r, n:]
+                if masked and not mask[r0 + r, t]:
+                    continue
+                if dropped:
+                    dh[r] = dhx[r, :n] * rmask[r0 + r]
+                else:
+                    dh[r] = dhx[r, :n]
         dh0[r0:r1] = dh
         dc0[r0:r1] = dc
         blk = dz[base : base + nr * steps]

@@ -238,8 +238,7 @@ class LSTMSeq(_SeqBase):
         self.u = u
         default_acts = self.act is _tanh_ and self.ract is _sigmoid_
         # both CPU cores on one LSTM (optional numba extra; this NumPy kernel is its reference)
-        self.numba = (default_acts and xp is np and x.dtype == np.float32 and self.mask is None
-                      and self.rmask is None and _lstm_numba.available())
+        self.numba = default_acts and xp is np and x.dtype == np.float32 and _lstm_numba.available()
         if self.numba:
             return self._forward_numba(x, h0, c0, w, u, b)
         self.cuda = default_acts and xp is not np  # one fused kernel per step on the GPU
@@ -283,7 +282,8 @@ class LSTMSeq(_SeqBase):
         return out
 
     def _forward_numba(self, x, h0, c0, w, u, b):
-        hout, c_last, self.saved = _lstm_numba.lstm_forward(x, w, u, b, h0, c0)
+        hout, c_last, self.saved = _lstm_numba.lstm_forward(x, w, u, b, h0, c0, self.mask,
+                                                            self.rmask)
         bsz, steps, n = hout.shape
         if not self.sequences:
             return np.stack([hout[:, steps - 1], c_last], axis=1)
