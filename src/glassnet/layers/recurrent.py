@@ -296,7 +296,8 @@ class LSTM(_RNNBase):
         if not self.return_sequences:
             return None, [out[:, 0], out[:, 1]]
         steps = x.shape[1]
-        return out[:, :steps], [out[:, steps - 1], out[:, steps]]
+        h_last = out[:, steps - 1] if steps else states[0]  # no steps: the initial h
+        return out[:, :steps], [h_last, out[:, steps]]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
