@@ -100,15 +100,6 @@ def test_masks_and_recurrent_dropout_match_numpy_kernel(sequences, threads, bsz,
         assert _rel(a, b) < 1e-5, (name, _rel(a, b))
 
 
-@pytest.mark.parametrize("sequences", [True, False])
-def test_no_time_steps_returns_the_initial_state(sequences):
-    x = np.zeros((3, 0, 2), F32)
-    h0, c0 = np.full((3, 4), 0.5, F32), np.full((3, 4), -0.5, F32)
-    out = LSTM(4, return_sequences=sequences, return_state=True)(x, initial_state=[h0, c0])
-    np.testing.assert_array_equal(out[1].data, h0)
-    np.testing.assert_array_equal(out[2].data, c0)
-
-
 def test_blocks_follow_threads_and_batch(monkeypatch):
     monkeypatch.setattr(_lstm_numba, "threads", lambda: 4)
     assert _lstm_numba._blocks(64) == 4

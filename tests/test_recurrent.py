@@ -297,6 +297,9 @@ def test_bad_inputs_name_the_layer():
         GRU(3)(np.zeros((2, 3, 1), np.float32), mask=np.ones((2, 4), bool))
     with pytest.raises(ValueError, match="initial_state"):
         LSTM(3)(np.zeros((2, 3, 1), np.float32), initial_state=[np.zeros((2, 3))])
+    for kind in (SimpleRNN, JordanRNN, LSTM, GRU):  # zero time steps, as PyTorch refuses too
+        with pytest.raises(ValueError, match=r"at least one time step.*\(2, 0, 1\)"):
+            kind(3, name="rnn")(np.zeros((2, 0, 1), np.float32))
 
 
 def test_fused_lstm_float32_dtype_and_no_grad():

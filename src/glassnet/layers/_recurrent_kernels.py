@@ -238,8 +238,7 @@ class LSTMSeq(_SeqBase):
         self.u = u
         default_acts = self.act is _tanh_ and self.ract is _sigmoid_
         # both CPU cores on one LSTM (optional numba extra; this NumPy kernel is its reference)
-        self.numba = (default_acts and xp is np and x.dtype == np.float32 and x.shape[1] > 0
-                      and _lstm_numba.available())
+        self.numba = default_acts and xp is np and x.dtype == np.float32 and _lstm_numba.available()
         if self.numba:
             return self._forward_numba(x, h0, c0, w, u, b)
         self.cuda = default_acts and xp is not np  # one fused kernel per step on the GPU

@@ -154,10 +154,10 @@ class _RNNBase(Layer):
         return [Tensor._make(xp.zeros(shape, dtype=x.dtype)) for _ in range(self.n_states)]
 
     def call(self, x, training: bool = False, initial_state=None, mask=None):
-        if x.ndim != 3:
+        if x.ndim != 3 or x.shape[1] == 0:
             raise ValueError(
-                f"Layer '{self.name}': expected a 3-D input (batch, timesteps, features). "
-                f"Received: input shape {tuple(x.shape)}"
+                f"Layer '{self.name}': expected a 3-D input (batch, timesteps, features) "
+                f"with at least one time step. Received: input shape {tuple(x.shape)}"
             )
         m = _as_mask(mask, x, self.name)
         if self.go_backwards:
@@ -296,8 +296,7 @@ class LSTM(_RNNBase):
         if not self.return_sequences:
             return None, [out[:, 0], out[:, 1]]
         steps = x.shape[1]
-        h_last = out[:, steps - 1] if steps else states[0]  # no steps: the initial h
-        return out[:, :steps], [h_last, out[:, steps]]
+        return out[:, :steps], [out[:, steps - 1], out[:, steps]]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
