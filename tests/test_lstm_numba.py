@@ -117,6 +117,16 @@ def test_threads_honour_omp_num_threads_unless_numba_is_told(monkeypatch):
     assert _lstm_numba.threads() == numba.get_num_threads()
 
 
+def test_threads_stay_within_the_cpus_this_process_may_use(monkeypatch):
+    import os
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "1")  # no OMP cap in play
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert _lstm_numba.threads() == 1
+
+
 def test_env_switch_turns_it_off(monkeypatch):
     monkeypatch.setattr(_lstm_numba, "_STATE", {})
     monkeypatch.setenv("GLASSNET_NUMBA", "0")
