@@ -63,9 +63,13 @@ def forward(x, wu, b, h0, c0, mask, rmask, nblocks, hx, g, cp, tc, hout, c_last)
         r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
         nr, base = r1 - r0, r0 * steps
         # the block's input projection for all steps in one GEMM (thin per-step ones
-        # run OpenBLAS at a fraction of its speed); rows in (row, step) order
-        xw = np.empty((nr * steps, 4 * n), np.float32)
-        np.dot(x[r0:r1].reshape(nr * steps, d), w, xw)
+        # run OpenBLAS at a fraction of its speed), straight into the gate buffer: the
+        # block's inputs first reordered to its (step, row) order
+        xt = np.empty((nr * steps, d), np.float32)
+        for t in range(steps):
+            for r in range(nr):
+                xt[t * nr + r] = x[r0 + r, t]
+        np.dot(xt, w, g[base : base + nr * steps])
         h = h0[r0:r1].copy()
         c = c0[r0:r1].copy()
         z = np.empty((nr, 4 * n), np.float32)
@@ -76,11 +80,11 @@ def forward(x, wu, b, h0, c0, mask, rmask, nblocks, hx, g, cp, tc, hout, c_last)
                 if dropped:
                     hp[r] = h[r] * rmask[r0 + r]
                 hx[p + r, :n] = hp[r]
-                hx[p + r, n:] = x[r0 + r, t]
+                hx[p + r, n:] = xt[t * nr + r]
                 cp[p + r] = c[r]
             np.dot(hp, u, z)
             for r in range(nr):
-                zr, xr, gr, tr = z[r], xw[r * steps + t], g[p + r], tc[p + r]
+                zr, gr, tr = z[r], g[p + r], tc[p + r]  # gr: x·W now, the gates after
                 hr, cr, ho = h[r], c[r], hout[r0 + r, t]
                 if masked and not mask[r0 + r, t]:  # h and c carried through the step
                     # explicit loops: a slice assignment here (gr[:] = 0) was silently
@@ -92,11 +96,11 @@ def forward(x, wu, b, h0, c0, mask, rmask, nblocks, hx, g, cp, tc, hout, c_last)
                         ho[j] = hr[j]
                     continue
                 for j in range(n):
-                    i = one / (one + vexp(-(zr[j] + xr[j] + b[j])))
-                    f = one / (one + vexp(-(zr[n + j] + xr[n + j] + b[n + j])))
-                    cc = two / (one + vexp(-two * (zr[2 * n + j] + xr[2 * n + j]
+                    i = one / (one + vexp(-(zr[j] + gr[j] + b[j])))
+                    f = one / (one + vexp(-(zr[n + j] + gr[n + j] + b[n + j])))
+                    cc = two / (one + vexp(-two * (zr[2 * n + j] + gr[2 * n + j]
                                                    + b[2 * n + j]))) - one
-                    o = one / (one + vexp(-(zr[3 * n + j] + xr[3 * n + j] + b[3 * n + j])))
+                    o = one / (one + vexp(-(zr[3 * n + j] + gr[3 * n + j] + b[3 * n + j])))
                     cn = f * cr[j] + i * cc
                     th = two / (one + vexp(-two * cn)) - one
                     gr[j], gr[n + j], gr[2 * n + j], gr[3 * n + j] = i, f, cc, o
