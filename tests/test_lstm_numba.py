@@ -249,3 +249,25 @@ def test_a_forked_child_keeps_to_the_numpy_kernel():
     os.waitpid(pid, 0)
     assert got == b"1"
     assert _lstm_numba.available()  # the parent keeps it
+
+
+def test_vexp_is_float32_exp_within_two_ulp():
+    from numba import njit
+
+    from glassnet.layers import _lstm_numba_kernels as k
+
+    @njit
+    def many(a):
+        out = np.empty_like(a)
+        for i in range(a.size):
+            out[i] = k.vexp(a[i])
+        return out
+
+    x = np.linspace(-87.0, 88.0, 200_001, dtype=F32)
+    ref = np.exp(x.astype(np.float64))
+    rel = np.abs(many(x).astype(np.float64) - ref) / ref
+    assert rel.max() < 2.5e-7  # float32 spacing is 1.2e-7 relative: within about two ulp
+    assert np.isnan(many(np.array([np.nan], F32)))[0]
+    # ±inf clamp to the ends of the range, as σ(±inf) needs (0 and 1 after the division)
+    np.testing.assert_allclose(many(np.array([-np.inf, np.inf], F32)),
+                               np.exp(np.array([-87.0, 88.0])), rtol=2.5e-7)
