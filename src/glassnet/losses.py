@@ -159,6 +159,9 @@ class Loss:
         raise NotImplementedError
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        if self.has_kernel(np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred)):
+            y_pred = _pred(y_pred)
+            return self.kernel(y_true, y_pred, sample_weight)(y_pred)
         return _reduce(self.call(y_true, y_pred), sample_weight, self.name, self.reduction)
 
     def get_config(self) -> dict:
@@ -259,16 +262,10 @@ class BinaryCrossentropy(Loss):
         if not self.has_kernel(y_pred.ndim):
             return None
         t = self._target(y_true, y_pred)
-        if sample_weight is not None:
-            sample_weight = _sw_array(sample_weight, y_pred, self.name)
+        sw = _sw_array(sample_weight, y_pred, self.name)
         if self.from_logits:
-            return functional.SigmoidBinaryCrossEntropy(t, sample_weight)
-        return functional.BinaryCrossEntropy(t, sample_weight, EPSILON)
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        y_pred = _pred(y_pred)
-        f = self.kernel(y_true, y_pred, sample_weight)
-        return f(y_pred) if f is not None else super().__call__(y_true, y_pred, sample_weight)
+            return functional.SigmoidBinaryCrossEntropy(t, sw)
+        return functional.BinaryCrossEntropy(t, sw, EPSILON)
 
     def call(self, y_true, y_pred):
         y_pred = _pred(y_pred)
@@ -287,6 +284,9 @@ class BinaryCrossentropy(Loss):
 
 
 def _sw_array(sample_weight, y_pred, name):
+    """Per-sample weights as a flat array on y_pred's device (None stays None)."""
+    if sample_weight is None:
+        return None
     xp = get_array_module(y_pred.data)
     sw = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
     sw = xp.asarray(sw, dtype=y_pred.data.dtype).reshape(-1)
@@ -330,13 +330,7 @@ class CategoricalCrossentropy(Loss):
         if not self.has_kernel(y_pred.ndim):
             return None
         t = self._target(y_true, y_pred)
-        sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
-        return functional.SoftmaxCrossEntropy(t, sw)
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        y_pred = _pred(y_pred)
-        f = self.kernel(y_true, y_pred, sample_weight)
-        return f(y_pred) if f is not None else super().__call__(y_true, y_pred, sample_weight)
+        return functional.SoftmaxCrossEntropy(t, _sw_array(sample_weight, y_pred, self.name))
 
     def call(self, y_true, y_pred):
         y_pred = _pred(y_pred)
@@ -399,16 +393,7 @@ class SparseCategoricalCrossentropy(Loss):
         if not self.has_kernel(y_pred.ndim):
             return None
         t = self._labels(y_true, y_pred)
-        sw = None if sample_weight is None else _sw_array(sample_weight, y_pred, self.name)
-        return functional.SoftmaxCrossEntropy(t, sw)
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        y_pred = _pred(y_pred)
-        f = self.kernel(y_true, y_pred, sample_weight)
-        if f is not None:
-            return f(y_pred)
-        t = self._labels(y_true, y_pred)
-        return _reduce(self._per(t, y_pred), sample_weight, self.name, self.reduction)
+        return functional.SoftmaxCrossEntropy(t, _sw_array(sample_weight, y_pred, self.name))
 
     def _per(self, t, y_pred):
         xp = get_array_module(y_pred.data)
