@@ -1,0 +1,296 @@
+"""The ``Optimizer`` base class: parameter slots, the flat gradient buffer, clipping,
+schedules and exportable state. The update rules are in :mod:`glassnet.optimizers`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .backend import asnumpy, get_array_module
+
+
+def _check_nonneg(name: str, v, cls: str) -> float:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{cls}: {name} must be a number. Received: {name}={v!r}") from None
+    if not v >= 0:
+        raise ValueError(f"{cls}: {name} must be >= 0. Received: {name}={v}")
+    return v
+
+
+def _check_unit(name: str, v, cls: str) -> float:
+    v = _check_nonneg(name, v, cls)
+    if v >= 1:
+        raise ValueError(f"{cls}: {name} must be in [0, 1). Received: {name}={v}")
+    return v
+
+
+class Optimizer:
+    """Base optimizer: clipping, learning-rate schedules, per-parameter state, step counting.
+
+    Subclasses define ``_slot_names``, ``_prepare(lr)`` (per-step scalars) and
+    ``_delta(g, slots)``: from the gradient and the state of ALL parameters, each as one flat
+    array, return the step d (the base then does ``w -= d`` per parameter). Working on one
+    flat buffer makes a step a dozen NumPy calls however many small tensors a model has;
+    each parameter's slots are views into those buffers.
+
+    Args:
+        learning_rate: float >= 0 or callable(step) -> float.
+        clipnorm: clip each gradient to this L2 norm.
+        clipvalue: clip each gradient element to [−clipvalue, clipvalue].
+        global_clipnorm: clip all gradients together to this global L2 norm.
+        weight_decay: decoupled decay, w ← w·(1 − lr·weight_decay) before each update
+            (Keras 3's ``weight_decay`` on every optimizer; AdamW's default 0.004).
+    """
+
+    _slot_names: tuple[str, ...] = ()
+    _default_lr = 0.001
+
+    def __init__(self, learning_rate=None, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 weight_decay: float | None = None, name: str | None = None):
+        cls = type(self).__name__
+        if learning_rate is None:
+            learning_rate = self._default_lr
+        if isinstance(learning_rate, dict):
+            from . import schedules
+
+            learning_rate = schedules.get(learning_rate)
+        if not callable(learning_rate):
+            learning_rate = _check_nonneg("learning_rate", learning_rate, cls)
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(
+                f"{cls}: give at most one of clipnorm and global_clipnorm. "
+                f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}"
+            )
+        for n, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                     ("global_clipnorm", global_clipnorm)):
+            if v is not None and not float(v) > 0:
+                raise ValueError(f"{cls}: {n} must be > 0. Received: {n}={v}")
+        self.learning_rate = learning_rate
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.name = name or cls.lower()
+        self.iterations = 0
+        self._slots: dict[int, list] = {}   # id(param) -> [slot views, in _slot_names order]
+        self._order: list[int] = []         # id(param) in first-seen order (state naming)
+        self._refs: dict[int, object] = {}  # keep params alive so ids stay unique
+        self._pending: dict[int, dict] = {}  # set_state data for params not yet seen
+        self._group_key: tuple | None = None  # ids of the params the flat buffers hold
+        self.weight_decay = (None if weight_decay is None
+                             else _check_nonneg("weight_decay", weight_decay, cls))
+        self._decay = self.weight_decay or 0.0
+
+    # -------------------------------------------------------------- learning rate
+    @property
+    def current_learning_rate(self) -> float:
+        """The learning rate the next step uses (schedules evaluated at ``iterations``)."""
+        lr = self.learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    # -------------------------------------------------------------- stepping
+    def step(self, params) -> None:
+        """Update every parameter with a gradient in place; parameters with ``grad`` None
+        are skipped. Increments ``iterations`` once."""
+        pairs = [(p, p.grad) for p in params if p.grad is not None]
+        self._apply(pairs)
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras API: apply ``[(grad_array, param), ...]``."""
+        pairs = [(p, g.data if hasattr(g, "data") and not isinstance(g, np.ndarray) else g)
+                 for g, p in grads_and_vars if g is not None]
+        self._apply(pairs)
+
+    def zero_grad(self, params) -> None:
+        """Drop gradients (``p.grad = None``) so the next backward starts fresh."""
+        for p in params:
+            p.grad = None
+
+    def _apply(self, pairs) -> None:
+        if not pairs:
+            self.iterations += 1
+            return
+        params = [p for p, _ in pairs]
+        grads = [g for _, g in pairs]
+        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm:
+            grads = self._clip(grads)
+        self._grad_views(params)
+        get_array_module(self._gflat).concatenate([g.reshape(-1) for g in grads],
+                                                  out=self._gflat)
+        self._update(params)
+
+    def _grad_views(self, params) -> list:
+        """One view per param into the flat gradient buffer that ``_update`` reads.
+
+        A caller that writes each gradient straight into its view (``FusedStep``) then calls
+        ``_update(params)`` and skips the copy into the buffer; the arithmetic is the same.
+        """
+        if tuple(map(id, params)) != self._group_key:
+            self._build_group(params)
+        return self._gviews
+
+    def _update(self, params) -> None:
+        """Apply the gradients held in the flat buffer to ``params`` (the group's order)."""
+        lr = self.current_learning_rate
+        if not lr >= 0:
+            raise ValueError(
+                f"{type(self).__name__}: learning rate must be >= 0. Received: {lr} at step "
+                f"{self.iterations}"
+            )
+        flats = self._flats
+        self._prepare(lr)
+        if self._decay:
+            f = 1 - lr * self._decay
+            for p in params:
+                p.data *= f
+        d = self._delta(self._gflat, flats)
+        if d is flats[-1]:
+            for p, v in zip(params, self._tmp_views):
+                p.data -= v
+        else:
+            for p, (a, b) in zip(params, self._spans):
+                p.data -= d[a:b].reshape(p.data.shape)
+        self.iterations += 1
+
+    def _build_group(self, params) -> None:
+        """(Re)allocate the flat slot buffers for this set of params, keeping their state."""
+        xp = get_array_module(params[0].data)
+        dtype = np.result_type(*[p.data.dtype for p in params])
+        spans, a = [], 0
+        for p in params:
+            spans.append((a, a + p.data.size))
+            a += p.data.size
+        flats = [xp.empty(a, dtype=dtype) for _ in range(len(self._slot_names) + 1)]
+        for p, (lo, hi) in zip(params, spans):
+            old = self._slots.get(id(p))
+            if old is None:
+                idx = len(self._order)
+                pend = self._pending.pop(idx, {})
+                self._order.append(id(p))
+                self._refs[id(p)] = p
+            for j, name in enumerate(self._slot_names):
+                dst = flats[j][lo:hi]
+                if old is not None:
+                    dst[...] = old[j].reshape(-1)
+                elif name in pend:
+                    dst[...] = xp.asarray(pend[name], dtype=dtype).reshape(-1)
+                else:
+                    dst[...] = self._init_slot(name, p.data).reshape(-1)
+            self._slots[id(p)] = [f[lo:hi].reshape(p.data.shape) for f in flats[:-1]]
+        self._flats, self._spans = flats, spans
+        self._gflat = xp.empty(a, dtype=dtype)
+        self._gviews = [self._gflat[lo:hi].reshape(p.data.shape)
+                        for p, (lo, hi) in zip(params, spans)]
+        self._tmp_views = [flats[-1][lo:hi].reshape(p.data.shape)
+                           for p, (lo, hi) in zip(params, spans)]
+        self._group_key = tuple(map(id, params))
+
+    def _clip(self, grads):
+        if self.clipvalue is not None:
+            v = float(self.clipvalue)
+            grads = [get_array_module(g).clip(g, -v, v) for g in grads]
+        if self.clipnorm is not None:
+            c = float(self.clipnorm)
+            out = []
+            for g in grads:
+                n = float(math.sqrt(float((g * g).sum())))
+                out.append(g * (c / n) if n > c else g)
+            grads = out
+        if self.global_clipnorm is not None:
+            c = float(self.global_clipnorm)
+            n = math.sqrt(sum(float((g * g).sum()) for g in grads))
+            if n > c:
+                grads = [g * (c / n) for g in grads]
+        return grads
+
+    def _init_slot(self, name, w):
+        return get_array_module(w).zeros_like(w)
+
+    def _prepare(self, lr: float) -> None:
+        self._lr = lr
+
+    def _delta(self, g, s):
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- state and config
+    def get_state(self) -> dict:
+        """All optimizer state as ``{name: np.ndarray}``: ``"iterations"`` and
+        ``"<param index>/<slot name>"``."""
+        state = {"iterations": np.asarray(self.iterations, dtype=np.int64)}
+        state.update(self._extra_state())
+        for i, pid in enumerate(self._order):
+            s = self._slots[pid]
+            for name, a in zip(self._slot_names, s):
+                state[f"{i}/{name}"] = asnumpy(a).copy()
+        for i, d in self._pending.items():
+            for name, a in d.items():
+                state[f"{i}/{name}"] = np.asarray(a).copy()
+        return state
+
+    def set_state(self, state: dict) -> None:
+        """Restore :meth:`get_state` output (before or after the first step)."""
+        if "iterations" not in state:
+            raise ValueError(
+                f"{type(self).__name__}.set_state: state must contain 'iterations'. "
+                f"Received keys: {sorted(state)[:8]}"
+            )
+        self.iterations = int(np.asarray(state["iterations"]))
+        self._set_extra_state(state)
+        per: dict[int, dict] = {}
+        for k, v in state.items():
+            if "/" not in k:
+                continue
+            i, name = k.split("/", 1)
+            if name not in self._slot_names:
+                raise ValueError(
+                    f"{type(self).__name__}.set_state: unknown slot {name!r}; expected one of "
+                    f"{self._slot_names}. Received key: {k!r}"
+                )
+            per.setdefault(int(i), {})[name] = v
+        self._pending = {}
+        for i, d in per.items():
+            if i < len(self._order):
+                s = self._slots[self._order[i]]
+                for name, a in d.items():
+                    j = self._slot_names.index(name)
+                    if np.shape(a) != s[j].shape:
+                        raise ValueError(
+                            f"{type(self).__name__}.set_state: slot {i}/{name} has shape "
+                            f"{s[j].shape}. Received: shape {np.shape(a)}"
+                        )
+                    s[j][...] = get_array_module(s[j]).asarray(a, dtype=s[j].dtype)
+            else:
+                self._pending[i] = d
+
+    def _extra_state(self) -> dict:
+        return {}
+
+    def _set_extra_state(self, state) -> None:
+        pass
+
+    def get_config(self) -> dict:
+        lr = self.learning_rate
+        if callable(lr):
+            from . import schedules
+
+            lr = schedules.serialize(lr)
+        return {"name": self.name, "learning_rate": lr, "clipnorm": self.clipnorm,
+                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm,
+                "weight_decay": self.weight_decay}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def to(self, device: str):
+        """Move optimizer state to ``'cpu'`` or ``'gpu'`` (arrays follow their params)."""
+        from .backend import to_device
+
+        for pid, s in self._slots.items():
+            self._slots[pid] = [to_device(a, device) for a in s]
+        self._group_key = None  # flat buffers are rebuilt on the new device at the next step
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
