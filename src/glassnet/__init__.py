@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 
 from . import backend, ops
+from ._version import __version__ as __version__  # noqa: PLC0414
 from .autograd import enable_grad, is_grad_enabled, no_grad
 from .backend import (
     asnumpy,
@@ -64,8 +65,6 @@ from .ops import max as max  # noqa: PLC0414
 from .ops import min as min  # noqa: PLC0414
 from .ops import sum as sum  # noqa: PLC0414
 from .tensor import Tensor, tensor
-
-__version__ = "0.1.0"
 
 # Submodules load on first use (PEP 562): `import glassnet` stays fast and needs only NumPy.
 _LAZY = {
