@@ -4,13 +4,12 @@ Forward: p = x + y = 4, g = p · z = −12. Backward (chain rule, node by node):
 ∂g/∂z = p = 4, ∂g/∂p = z = −3, and the add node passes −3 on to both x and y.
 
 Run: ``python examples/computational_graph.py [--out DIR]`` — prints the graph table and
-writes ``DIR/computational_graph.svg`` (or ``.dot`` when Graphviz's ``dot`` is missing).
+writes ``DIR/computational_graph.svg`` (drawn by glassnet itself; no Graphviz needed).
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 
 import glassnet as gn
@@ -42,11 +41,7 @@ def main(argv=None) -> Path:
     print(f"dg/dx = {t['x'].grad.item():g}, dg/dy = {t['y'].grad.item():g}, "
           f"dg/dz = {t['z'].grad.item():g}")
 
-    out = Path(args.out)
-    suffix = ".svg" if shutil.which("dot") else ".dot"
-    path = graph.save(out / f"computational_graph{suffix}")
-    if suffix == ".dot":
-        print("(Graphviz's `dot` is not installed: wrote the DOT source instead of an SVG)")
+    path = graph.save(Path(args.out) / "computational_graph.svg")
     print(f"wrote {path}")
     return path
 

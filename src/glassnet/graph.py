@@ -3,8 +3,9 @@
 ``gn.graph(t)`` walks the graph that produced ``t`` (without recursion) and returns a
 :class:`Graph`. ``str()`` of it is a table in topological order (inputs before the ops that
 use them) with each node's op, inputs, shape, forward value and, once ``backward()`` has run,
-its gradient. ``.to_dot()`` gives Graphviz DOT text and ``.save(path)`` writes ``.dot``,
-``.svg`` or ``.png``.
+its gradient. In Jupyter it draws itself as SVG (layers by depth, every node with its op,
+value and gradient; no Graphviz needed). ``.to_svg()`` gives that SVG, ``.to_dot()`` Graphviz
+DOT text, and ``.save(path)`` writes ``.svg``, ``.png`` (matplotlib) or ``.dot``.
 
 Example:
     >>> x = gn.tensor(1.0, requires_grad=True, name="x")
@@ -15,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -29,6 +31,11 @@ __all__ = ["Graph", "Node", "graph"]
 
 # arrays up to this many elements are shown exactly; larger ones as min/mean/max
 _EXACT_MAX = 8
+# a notebook draws graphs up to this many nodes inline; larger ones show the text table
+_INLINE_MAX = 200
+
+_FILL = {"input": ("#dbe9f6", "#4a78b0"), "const": ("#eeeeee", "#888888"),
+         "op": ("#fdf1d6", "#c08a1e")}
 
 
 @dataclass
@@ -187,18 +194,64 @@ class Graph:
         lines.append("}")
         return "\n".join(lines) + "\n"
 
-    def save(self, path: str | Path) -> Path:
-        """Write the graph to ``.dot`` (always possible), ``.svg`` or ``.png`` (need Graphviz).
+    def to_diagram(self, rankdir: str = "LR"):
+        """The layered layout behind :meth:`to_svg` and PNG output (``glassnet._diagram``)."""
+        from ._diagram import Box, Diagram
+
+        boxes = []
+        for n in self.nodes:
+            kind = "op" if n.inputs else n.op
+            title = f"{n.name}: {n.op}" if n.name else n.op
+            lines = [title]
+            if n.shape:
+                lines.append(f"shape {n.shape}")
+            lines.append(f"value {_fmt(n.value)}")
+            if n.grad is not None:
+                lines.append(f"grad {_fmt(n.grad)}")
+            fill, stroke = _FILL.get(kind, _FILL["op"])
+            boxes.append(Box(n.id, lines, fill, stroke))
+        edges = [(i, n.id) for n in self.nodes for i in dict.fromkeys(n.inputs)]
+        return Diagram(boxes, edges, rankdir=rankdir)
+
+    def to_svg(self, rankdir: str = "LR") -> str:
+        """A standalone SVG of the graph, drawn by glassnet itself (no Graphviz).
+
+        Args:
+            rankdir: ``"LR"`` (inputs on the left, the default) or ``"TB"`` (inputs on top).
+
+        Example:
+            >>> x = gn.tensor(2.0, requires_grad=True, name="x")
+            >>> y = x * x
+            >>> y.backward()
+            >>> gn.graph(y).to_svg().startswith("<svg")
+            True
+        """
+        return self.to_diagram(rankdir).to_svg()
+
+    def _repr_svg_(self) -> str | None:
+        """IPython's display hook: the picture, or None (text table) for very large graphs."""
+        if len(self.nodes) > _INLINE_MAX:
+            return None
+        return self.to_svg()
+
+    def save(self, path: str | Path, engine: str = "glassnet") -> Path:
+        """Write the graph to ``.svg``, ``.png`` or ``.dot``/``.gv``.
 
         Args:
             path: output file; its suffix picks the format.
+            engine: ``"glassnet"`` (default): the built-in layered layout; ``.svg`` needs
+                nothing, ``.png`` needs matplotlib. ``"graphviz"``: Graphviz's ``dot``
+                program draws ``.svg``/``.png`` (it must be on PATH).
 
         Returns:
-            The path written.
+            The path written (atomically: a temporary file, then a rename).
 
         Raises:
-            ValueError: unknown suffix. RuntimeError: ``.svg``/``.png`` without Graphviz's
-            ``dot`` program.
+            ValueError: unknown suffix or engine. RuntimeError: ``engine="graphviz"`` without
+            the ``dot`` program, or ``.png`` without matplotlib.
+
+        Example:
+            >>> gn.graph(g).save("g.svg")   # doctest: +SKIP
         """
         path = Path(path)
         fmt = path.suffix.lower().lstrip(".")
@@ -207,28 +260,38 @@ class Graph:
                 "graph.save: path must end in .dot, .gv, .svg or .png. "
                 f"Received: {str(path)!r}"
             )
+        if engine not in ("glassnet", "graphviz"):
+            raise ValueError(f"graph.save: engine must be 'glassnet' or 'graphviz'. "
+                             f"Received: {engine!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        dot = self.to_dot()
         if fmt in ("dot", "gv"):
-            path.write_text(dot)
+            _atomic_write(path, self.to_dot().encode())
             return path
+        if engine == "glassnet":
+            return self.to_diagram().save(path, fmt)
         exe = shutil.which("dot")
         if exe is None:
             raise RuntimeError(
-                f"graph.save: writing .{fmt} needs Graphviz's `dot` program, which is not on "
-                "PATH. Install Graphviz (apt-get install graphviz, brew install graphviz or "
-                "conda install graphviz) or save as .dot instead. "
-                f"Received: path {str(path)!r}"
+                f"graph.save: engine='graphviz' needs Graphviz's `dot` program, which is not "
+                "on PATH. Install Graphviz (apt-get install graphviz, brew install graphviz or "
+                "conda install graphviz), or use the default engine='glassnet', which needs "
+                f"nothing. Received: path {str(path)!r}"
             )
         res = subprocess.run(
-            [exe, f"-T{fmt}", "-o", str(path)], input=dot.encode(), capture_output=True,
-            check=False,
+            [exe, f"-T{fmt}"], input=self.to_dot().encode(), capture_output=True, check=False,
         )
         if res.returncode != 0:
             raise RuntimeError(
                 f"graph.save: `dot -T{fmt}` failed: {res.stderr.decode(errors='replace')}"
             )
+        _atomic_write(path, res.stdout)
         return path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def _dot_escape(s: str) -> str:
@@ -242,8 +305,8 @@ def graph(*tensors: Tensor) -> Graph:
         *tensors: one or more results (their shared sub-graphs appear once).
 
     Returns:
-        A :class:`Graph`: ``print()`` it for the table, ``.to_dot()``, ``.save("g.svg")``,
-        ``.nodes`` for the node list.
+        A :class:`Graph`: ``print()`` it for the table; in Jupyter it draws itself as SVG;
+        ``.to_svg()``, ``.to_dot()``, ``.save("g.svg")``, ``.nodes`` for the node list.
 
     Example:
         >>> x = gn.tensor(1.0, requires_grad=True, name="x")
