@@ -62,20 +62,31 @@ class _Step(Function):
         return get_array_module(gy).zeros(self.shape, dtype=self.dtype)
 
 
+def _slope(a, alpha: float):
+    """1 where a >= 0, ``alpha`` elsewhere, in a's dtype: the derivative of leaky ReLU.
+
+    A comparison, a cast and two in-place scalings, without boolean fancy indexing or
+    ``where`` (both measured 7-15x slower here on a 256x512 float32 batch).
+    """
+    xp = get_array_module(a)
+    d = (a >= 0).astype(a.dtype if a.dtype.kind == "f" else xp.float64)
+    d *= 1 - alpha
+    d += alpha
+    return d
+
+
 class LeakyRelu(Function):
+    """a for a >= 0, alpha·a otherwise; the gradient is gy times the same slope."""
+
     def __init__(self, alpha: float = 0.2):
         self.alpha = alpha
 
     def forward(self, a):
-        self.neg = a < 0
-        y = a.copy()
-        y[self.neg] *= self.alpha
-        return y
+        self.d = _slope(a, self.alpha)
+        return a * self.d
 
     def backward(self, gy):
-        gx = gy.copy()
-        gx[self.neg] *= self.alpha
-        return gx
+        return gy * self.d
 
 
 class Arctan(Function):
@@ -88,21 +99,34 @@ class Arctan(Function):
 
 
 class Elu(Function):
-    """alpha·(eᵃ−1) for a < 0, a otherwise; derivative y + alpha on the negative side."""
+    """scale·alpha·(eᵃ−1) for a < 0, scale·a otherwise; derivative scale·alpha·eᵃ or scale.
 
-    def __init__(self, alpha: float = 1.0):
-        self.alpha = alpha
+    ``scale`` fuses SELU's constant factor into the same pass. With e = expm1(min(a, 0))
+    (0 where a >= 0) the value is max(a, 0) + alpha·e and the derivative alpha·e plus the
+    leaky-ReLU slope (1 or alpha): no boolean mask, no ``where``.
+    """
+
+    def __init__(self, alpha: float = 1.0, scale: float = 1.0):
+        self.alpha, self.scale = alpha, scale
 
     def forward(self, a):
         xp = get_array_module(a)
-        self.neg = a < 0
         # expm1 keeps precision near 0; min(a, 0) keeps exp from overflowing on big a
-        self.e = xp.expm1(xp.minimum(a, 0))
-        return xp.where(self.neg, self.alpha * self.e, a).astype(a.dtype, copy=False)
+        e = xp.expm1(xp.minimum(a, 0))
+        e *= self.alpha * self.scale  # a Python float keeps a's dtype
+        y = xp.maximum(a, 0)
+        if self.scale != 1.0:
+            y *= self.scale
+        y += e
+        self.e, self.a = e, a
+        return y
 
     def backward(self, gy):
-        xp = get_array_module(gy)
-        return gy * xp.where(self.neg, self.alpha * (self.e + 1), 1).astype(gy.dtype, copy=False)
+        d = _slope(self.a, self.alpha)
+        if self.scale != 1.0:
+            d *= self.scale
+        d += self.e
+        return gy * d
 
 
 class Softplus(Function):
@@ -127,7 +151,7 @@ def _erf(x, xp):
         -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
             -0.82215223 + t * 0.17087277))))))))
     erfc = t * xp.exp(-z * z + poly)
-    return xp.where(x >= 0, 1 - erfc, erfc - 1)
+    return xp.sign(x) * (1 - erfc)  # sign(0) = 0 = erf(0); no where() pass
 
 
 class Gelu(Function):
@@ -229,7 +253,7 @@ def elu(x, alpha: float = 1.0) -> Tensor:
 
 def selu(x) -> Tensor:
     """Scaled ELU, scale·elu(x, alpha) with the self-normalizing constants."""
-    return Elu(_SELU_ALPHA)(_t(x)) * _SELU_SCALE
+    return Elu(_SELU_ALPHA, _SELU_SCALE)(_t(x))
 
 
 def softplus(x) -> Tensor:
