@@ -84,3 +84,90 @@ def test_graph_repr_svg_and_text_plain():
 def test_graph_save_rejects_unknown_engine(tmp_path):
     with pytest.raises(ValueError, match="engine.*'neato'"):
         gn.graph(course_graph()).save(tmp_path / "g.svg", engine="neato")
+
+
+# ------------------------------------------------------------------ plot_model
+def _functional():
+    from glassnet.layers import Concatenate, Dense
+
+    a, b = gn.Input((3,), name="a"), gn.Input((2,), name="b")
+    c = Concatenate(name="cat")([a, Dense(4, name="hb")(b)])
+    return gn.Model([a, b], [Dense(1, name="out1")(c), Dense(2, name="out2")(c)])
+
+
+def _edges(diagram) -> set:
+    names = [b.lines[0].split(" (")[0] for b in diagram.boxes]
+    return {(names[a], names[b]) for a, b in diagram.edges}
+
+
+def test_plot_model_sequential_writes_svg_png_dot_without_graphviz(tmp_path, no_dot):
+    mpimg = pytest.importorskip("matplotlib.image")
+    from glassnet.layers import Dense
+    from glassnet.models import Sequential
+
+    m = Sequential([Dense(6, activation="relu", input_dim=11, name="h"),
+                    Dense(1, activation="sigmoid", name="o")])
+    p = gn.utils.plot_model(m, tmp_path / "m.svg", show_shapes=True, show_layer_names=True,
+                            show_dtype=True, show_layer_activations=True)
+    lines = _texts((tmp_path / "m.svg").read_text())
+    assert lines == [["input (InputLayer)", "output (None, 11)", "dtype float32"],
+                     ["h (Dense)", "activation: relu", "output (None, 6) · 72 params",
+                      "dtype float32"],
+                     ["o (Dense)", "activation: sigmoid", "output (None, 1) · 7 params",
+                      "dtype float32"]]
+    assert p._repr_svg_() == (tmp_path / "m.svg").read_text()
+    bare = gn.utils.plot_model(m)  # Keras's defaults: class names only
+    assert _texts(bare.svg) == [["InputLayer"], ["Dense"], ["Dense"]]
+    gn.utils.plot_model(m, tmp_path / "m.png", show_shapes=True, dpi=100)
+    assert mpimg.imread(tmp_path / "m.png").shape[0] > 150
+    gn.utils.plot_model(m, tmp_path / "m.dot", show_shapes=True)
+    dot = (tmp_path / "m.dot").read_text()
+    assert dot.startswith("digraph") and "n0 -> n1;" in dot and "n1 -> n2;" in dot
+    with pytest.raises(ValueError, match=r"\.svg, \.png or \.dot.*m\.pdf"):
+        gn.utils.plot_model(m, tmp_path / "m.pdf")
+
+
+def test_plot_model_functional_multi_input_output():
+    p = gn.utils.plot_model(_functional(), show_shapes=True, show_layer_names=True)
+    d = p._diagram
+    assert _edges(d) == {("a", "cat"), ("b", "hb"), ("hb", "cat"), ("cat", "out1"),
+                         ("cat", "out2")}
+    shapes = {ln[0]: ln[1] for ln in _texts(p.svg)}
+    assert shapes["cat (Concatenate)"] == "output (None, 7)"
+    assert shapes["out2 (Dense)"] == "output (None, 2) · 16 params"
+    y = {b.lines[0]: b.y for b in d.boxes}  # TB: each layer below its inputs
+    assert y["b (InputLayer)"] < y["hb (Dense)"] < y["cat (Concatenate)"] < y["out1 (Dense)"]
+    lr = gn.utils.plot_model(_functional(), rankdir="LR", show_layer_names=True)._diagram
+    x = {b.lines[0]: b.x for b in lr.boxes}
+    assert x["cat (Concatenate)"] < x["out1 (Dense)"]
+
+
+def test_plot_model_nested_collapsed_and_expanded():
+    from glassnet.layers import Dense
+    from glassnet.models import Sequential
+
+    inner = Sequential([Dense(5, activation="relu", name="i1"), Dense(4, name="i2")],
+                       name="enc")
+    x = gn.Input((3,), name="x")
+    m = gn.Model(x, Dense(1, name="head")(inner(x)))
+    kw = {"show_layer_names": True, "show_shapes": True}
+    assert _edges(gn.utils.plot_model(m, **kw)._diagram) == {("x", "enc"), ("enc", "head")}
+    ex = gn.utils.plot_model(m, expand_nested=True, **kw)
+    assert _edges(ex._diagram) == {("x", "enc/i1"), ("enc/i1", "enc/i2"), ("enc/i2", "head")}
+    assert "output (None, 5) · 20 params" in ex.svg
+    outer = Sequential([Dense(3, input_dim=2, name="o1"),
+                        Sequential([Dense(4, name="n1"), Dense(2, name="n2")], name="sub"),
+                        Dense(1, name="o2")])
+    ex = gn.utils.plot_model(outer, expand_nested=True, **kw)
+    assert _edges(ex._diagram) == {("input", "o1"), ("o1", "sub/n1"), ("sub/n1", "sub/n2"),
+                                   ("sub/n2", "o2")}
+    assert ["sub/n2 (Dense)", "output (None, 2) · 10 params"] in _texts(ex.svg)
+
+
+def test_plot_model_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="expected a glassnet model.*ndarray"):
+        gn.utils.plot_model(__import__("numpy").ones(3))
+    with pytest.raises(ValueError, match="rankdir.*'XY'"):
+        gn.utils.plot_model(_functional(), rankdir="XY")
+    with pytest.raises(TypeError, match="layer_range"):
+        gn.utils.plot_model(_functional(), layer_range=["a", "b"])

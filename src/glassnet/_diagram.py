@@ -233,8 +233,9 @@ class Diagram:
                         fontweight="bold" if j == 0 else "normal")
         return fig
 
-    def save(self, path: str | Path, fmt: str | None = None) -> Path:
-        """Write ``.svg`` (built in) or ``.png`` (matplotlib), atomically."""
+    def save(self, path: str | Path, fmt: str | None = None, dpi: int | None = None) -> Path:
+        """Write ``.svg`` (built in) or ``.png`` (matplotlib; ``dpi`` 100 = one pixel per SVG
+        unit), atomically."""
         path = Path(path)
         fmt = fmt or path.suffix.lower().lstrip(".")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -248,7 +249,7 @@ class Diagram:
                 raise RuntimeError(
                     f"writing .png needs matplotlib (pip install matplotlib). Received: path "
                     f"{str(path)!r}; .svg needs nothing") from None
-            fig.savefig(tmp, format="png")
+            fig.savefig(tmp, format="png", dpi=dpi or 100)
         else:
             raise ValueError(f"Diagram.save: format must be svg or png. Received: {fmt!r}")
         tmp.replace(path)

@@ -1,80 +1,214 @@
-"""Layer graphs of a model with shapes: Graphviz DOT text, or SVG drawn directly.
+"""A model's layer graph with shapes: SVG and PNG drawn by glassnet itself, or Graphviz DOT.
 
-The SVG needs no Graphviz: a model's layers form a chain (Sequential), drawn as boxes.
+Sequential models are a chain; functional models (``Model(inputs, outputs)``) are the graph
+of their layer calls, several inputs and outputs included; a model used as a layer (nested)
+is one box, or with ``expand_nested=True`` its own layers, each titled ``outer/inner``.
+``glassnet.utils.plot_model`` and the ``glassnet graph`` command draw through here, on the
+layered layout of ``glassnet._diagram`` (no Graphviz, no pydot).
 """
 
 from __future__ import annotations
 
-import html
+from dataclasses import dataclass, field
+
+__all__ = ["LayerNode", "model_nodes", "layer_rows", "layer_graph_diagram", "layer_graph_svg",
+           "layer_graph_dot"]
+
+
+@dataclass
+class LayerNode:
+    """One box of a layer graph: a layer call (or a model input) and its output shape."""
+
+    key: object
+    name: str
+    cls: str
+    shape: object  # a tuple, a list of tuples, or None when unknown
+    layer: object = None
+    inbound: list = field(default_factory=list)
+
+
+def _is_model(layer) -> bool:
+    from .models.model import Model
+
+    return isinstance(layer, Model)
+
+
+def _out_shape(layer, shape):
+    if shape is None:
+        return None
+    try:
+        return tuple(layer.compute_output_shape(shape))
+    except Exception:  # a layer that cannot infer shapes is drawn without one
+        return None
+
+
+def _nodes(model, expand: bool, prefix: str, in_keys: list | None, in_shape=None):
+    """(nodes, output keys) for ``model``; ``in_keys`` wire a nested model to its caller."""
+    from .layers.core import InputLayer
+
+    nodes: list[LayerNode] = []
+    if hasattr(model, "_nodes") and hasattr(model, "_outputs"):  # functional
+        alias: dict[int, list] = {}
+        ins = list(model._inputs)
+        for j, n in enumerate(model._nodes):
+            if not n.inbound and isinstance(n.layer, InputLayer):
+                if in_keys is not None:  # nested: the caller's inputs stand in for these
+                    pos = ins.index(n) if n in ins else j
+                    alias[id(n)] = [in_keys[min(pos, len(in_keys) - 1)]]
+                    continue
+                nodes.append(LayerNode((id(model), id(n)), prefix + n.layer.name, "InputLayer",
+                                       tuple(n.shape), n.layer))
+                alias[id(n)] = [nodes[-1].key]
+                continue
+            inbound = [k for p in n.inbound for k in alias[id(p)]]
+            if expand and _is_model(n.layer):
+                sub, outs = _nodes(n.layer, True, f"{prefix}{n.layer.name}/", inbound,
+                                   None)
+                nodes += sub
+                alias[id(n)] = outs
+                continue
+            nodes.append(LayerNode((id(model), id(n)), prefix + n.layer.name,
+                                   type(n.layer).__name__, tuple(n.shape), n.layer, inbound))
+            alias[id(n)] = [nodes[-1].key]
+        outs = [k for o in model._outputs for k in alias[id(o)]]
+        return nodes, outs
+    layers = list(getattr(model, "layers", []))
+    if not layers:
+        raise ValueError(f"plot_model: model {getattr(model, 'name', '?')!r} has no layers to "
+                         "draw")
+    shape = in_shape
+    if shape is None:
+        shape = getattr(model, "input_shape", None)
+        if shape is not None and not isinstance(shape, tuple):
+            shape = None
+    if in_keys is None:
+        key = (id(model), "input")
+        nodes.append(LayerNode(key, prefix + "input", "InputLayer", shape))
+        prev = [key]
+    else:
+        prev = list(in_keys)
+    for ly in layers:
+        if expand and _is_model(ly):
+            sub, outs = _nodes(ly, True, f"{prefix}{ly.name}/", prev, shape)
+            nodes += sub
+            prev = outs
+            shape = _out_shape(ly, shape)
+            continue
+        shape = _out_shape(ly, shape)
+        nodes.append(LayerNode((id(model), id(ly)), prefix + ly.name, type(ly).__name__,
+                               shape, ly, list(prev)))
+        prev = [nodes[-1].key]
+    return nodes, prev
+
+
+def model_nodes(model, expand_nested: bool = False) -> list[LayerNode]:
+    """The boxes of ``model``'s layer graph, inputs first, each with its inbound keys.
+
+    Example:
+        >>> from glassnet.layers import Dense
+        >>> m = gn.models.Sequential([Dense(3, input_dim=4), Dense(1)])
+        >>> [(n.cls, n.shape) for n in model_nodes(m)]
+        [('InputLayer', (None, 4)), ('Dense', (None, 3)), ('Dense', (None, 1))]
+    """
+    return _nodes(model, expand_nested, "", None)[0]
 
 
 def layer_rows(model) -> list[dict]:
-    """One dict per layer: name, class, output shape, parameter count."""
-    rows = []
-    layers = list(getattr(model, "layers", []))
-    if not layers:
-        raise ValueError("the model has no layers to draw")
-    shape = None
-    first = layers[0]
-    if getattr(first, "input_shape_built", None) is not None:
-        shape = tuple(first.input_shape_built)
-    elif getattr(first, "input_spec_shape", None) is not None:
-        shape = (None, *first.input_spec_shape)
-    if shape is not None:
-        rows.append({"name": "input", "cls": "Input", "shape": shape, "params": 0})
-    for ly in layers:
-        if shape is not None:
-            try:
-                shape = tuple(ly.compute_output_shape(shape))
-            except Exception:  # a layer that cannot infer shapes is drawn without one
-                shape = None
-        rows.append({"name": ly.name, "cls": type(ly).__name__, "shape": shape,
-                     "params": ly.count_params()})
-    return rows
+    """One dict per box: name, class, output shape, parameter count (inputs first)."""
+    return [{"name": n.name, "cls": n.cls, "shape": n.shape,
+             "params": n.layer.count_params() if n.layer is not None else 0}
+            for n in model_nodes(model)]
 
 
 def _fmt(shape) -> str:
     if shape is None:
         return "?"
+    if isinstance(shape, list):
+        return ", ".join(_fmt(s) for s in shape)
     return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
 
 
-def layer_graph_dot(model) -> str:
-    """Graphviz DOT of the layer chain, each node labelled with class, shape and params."""
-    rows = layer_rows(model)
-    out = ["digraph model {", '  rankdir=TB; node [shape=record, fontname="Helvetica"];']
-    for i, r in enumerate(rows):
-        label = f"{r['name']}: {r['cls']}|output {_fmt(r['shape'])}|params {r['params']:,}"
-        label = label.replace('"', "'").replace("{", "(").replace("}", ")")
+def _activation(layer) -> str | None:
+    fn = getattr(layer, "activation", None)
+    if fn is None:
+        return None
+    from . import activations
+
+    try:
+        name = activations.serialize(fn)
+    except Exception:  # an activation that cannot name itself is shown by its repr
+        return getattr(fn, "__name__", type(fn).__name__)
+    return name if isinstance(name, str) else name.get("class_name", "?")
+
+
+def _dtype(layer) -> str:
+    from . import backend
+
+    dt = getattr(layer, "dtype", None)
+    return str(dt) if dt is not None else str(backend.floatx())
+
+
+def _labels(n: LayerNode, show_shapes, show_dtype, show_layer_names, show_layer_activations,
+            show_trainable) -> list[str]:
+    lines = [f"{n.name} ({n.cls})" if show_layer_names else n.cls]
+    if show_layer_activations:
+        act = _activation(n.layer)
+        if act is not None:
+            lines.append(f"activation: {act}")
+    if show_shapes:
+        params = n.layer.count_params() if n.layer is not None else 0
+        lines.append(f"output {_fmt(n.shape)}" + (f" · {params:,} params" if params else ""))
+    if show_dtype:
+        lines.append(f"dtype {_dtype(n.layer)}")
+    if show_trainable and n.layer is not None:
+        lines.append(f"trainable: {bool(getattr(n.layer, 'trainable', True))}")
+    return lines
+
+
+def layer_graph_diagram(model, show_shapes: bool = True, show_dtype: bool = False,
+                        show_layer_names: bool = True, rankdir: str = "TB",
+                        expand_nested: bool = False, show_layer_activations: bool = False,
+                        show_trainable: bool = False):
+    """The laid-out layer graph (a ``glassnet._diagram.Diagram``): ``.to_svg()``, ``.save()``."""
+    from ._diagram import Box, Diagram
+
+    nodes = model_nodes(model, expand_nested)
+    boxes = []
+    for n in nodes:
+        lines = _labels(n, show_shapes, show_dtype, show_layer_names, show_layer_activations,
+                        show_trainable)
+        if n.cls == "InputLayer":
+            boxes.append(Box(n.key, lines, "#f3f3f3", "#888888"))
+        elif n.layer is not None and not getattr(n.layer, "trainable", True):
+            boxes.append(Box(n.key, lines, "#eeeeee", "#4a78b0"))
+        else:
+            boxes.append(Box(n.key, lines))
+    edges = [(k, n.key) for n in nodes for k in dict.fromkeys(n.inbound)]
+    return Diagram(boxes, edges, rankdir=rankdir, title=getattr(model, "name", None))
+
+
+def layer_graph_svg(model, **kwargs) -> str:
+    """A standalone SVG of the layer graph (keyword arguments as :func:`layer_graph_diagram`)."""
+    return layer_graph_diagram(model, **kwargs).to_svg()
+
+
+def layer_graph_dot(model, show_shapes: bool = True, show_dtype: bool = False,
+                    show_layer_names: bool = True, rankdir: str = "TB",
+                    expand_nested: bool = False, show_layer_activations: bool = False,
+                    show_trainable: bool = False) -> str:
+    """Graphviz DOT of the layer graph, each node labelled as in the SVG."""
+    if rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"rankdir must be 'TB', 'LR', 'BT' or 'RL'. Received: {rankdir!r}")
+    nodes = model_nodes(model, expand_nested)
+    ids = {n.key: i for i, n in enumerate(nodes)}
+    out = ["digraph model {", f'  rankdir={rankdir}; node [shape=record, fontname="Helvetica"];']
+    for i, n in enumerate(nodes):
+        lines = _labels(n, show_shapes, show_dtype, show_layer_names, show_layer_activations,
+                        show_trainable)
+        label = "|".join(lines)
+        for a, b in (('"', "'"), ("{", "("), ("}", ")"), ("<", "‹"), (">", "›")):
+            label = label.replace(a, b)
         out.append(f'  n{i} [label="{{{label}}}"];')
-    out += [f"  n{i} -> n{i + 1};" for i in range(len(rows) - 1)]
+    out += [f"  n{ids[k]} -> n{i};" for i, n in enumerate(nodes) for k in dict.fromkeys(n.inbound)]
     out.append("}")
     return "\n".join(out) + "\n"
-
-
-def layer_graph_svg(model) -> str:
-    """A standalone SVG of the layer chain (boxes and arrows)."""
-    rows = layer_rows(model)
-    w, h, gap = 360, 54, 26
-    height = len(rows) * (h + gap) + 10
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w + 20}" height="{height}" '
-        f'font-family="Helvetica, Arial, sans-serif" font-size="13">',
-        '<defs><marker id="a" markerWidth="8" markerHeight="8" refX="4" refY="4" '
-        'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>',
-    ]
-    for i, r in enumerate(rows):
-        y = 5 + i * (h + gap)
-        fill = "#eef4fb" if r["cls"] != "Input" else "#f3f3f3"
-        parts.append(f'<rect x="10" y="{y}" width="{w}" height="{h}" rx="6" fill="{fill}" '
-                     'stroke="#4a78b0"/>')
-        t1 = html.escape(f"{r['name']} ({r['cls']})")
-        t2 = html.escape(f"output {_fmt(r['shape'])} · {r['params']:,} params")
-        parts.append(f'<text x="{10 + w / 2}" y="{y + 22}" text-anchor="middle" '
-                     f'font-weight="bold">{t1}</text>')
-        parts.append(f'<text x="{10 + w / 2}" y="{y + 42}" text-anchor="middle">{t2}</text>')
-        if i < len(rows) - 1:
-            parts.append(f'<line x1="{10 + w / 2}" y1="{y + h}" x2="{10 + w / 2}" '
-                         f'y2="{y + h + gap - 2}" stroke="#555" marker-end="url(#a)"/>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"

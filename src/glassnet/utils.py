@@ -10,7 +10,8 @@ import numpy as np
 
 from . import backend
 
-__all__ = ["to_categorical", "pad_sequences", "normalize", "set_random_seed"]
+__all__ = ["to_categorical", "pad_sequences", "normalize", "set_random_seed", "plot_model",
+           "ModelPlot"]
 
 
 def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:
@@ -127,3 +128,90 @@ def set_random_seed(seed: int) -> None:
         >>> set_random_seed(0)
     """
     backend.set_seed(seed)
+
+
+class ModelPlot:
+    """What :func:`plot_model` returns: an SVG that Jupyter shows inline.
+
+    Attributes:
+        svg: the SVG text. ``dot``: the same graph as Graphviz DOT text.
+    """
+
+    def __init__(self, diagram, dot: str):
+        self._diagram = diagram
+        self.svg: str = diagram.to_svg()
+        self.dot: str = dot
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def __repr__(self) -> str:
+        return f"<ModelPlot {len(self._diagram.boxes)} boxes>"
+
+    def save(self, path, dpi: int | None = None):
+        """Write ``.svg``, ``.png`` (needs matplotlib) or ``.dot``, atomically."""
+        import os
+        from pathlib import Path
+
+        path = Path(path)
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt not in ("svg", "png", "dot", "gv"):
+            raise ValueError(f"plot_model: to_file must end in .svg, .png or .dot. "
+                             f"Received: {str(path)!r}")
+        if fmt in ("dot", "gv"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(self.dot, encoding="utf-8")
+            os.replace(tmp, path)
+            return path
+        return self._diagram.save(path, fmt, dpi=dpi)
+
+
+def plot_model(model, to_file=None, show_shapes: bool = False, show_dtype: bool = False,
+               show_layer_names: bool = False, rankdir: str = "TB",
+               expand_nested: bool = False, dpi: int = 200,
+               show_layer_activations: bool = False, show_trainable: bool = False,
+               **kwargs) -> ModelPlot:
+    """Draw a model's layer graph, as Keras's ``plot_model`` does, with no Graphviz or pydot.
+
+    Works for Sequential, functional (several inputs and outputs) and nested models. In
+    Jupyter the returned object displays as SVG.
+
+    Args:
+        model: a built ``Sequential`` or functional ``Model``.
+        to_file: optional path ending in ``.svg``, ``.png`` (matplotlib) or ``.dot``. Unlike
+            Keras (default ``"model.png"``), nothing is written unless a path is given.
+        show_shapes: show each layer's output shape (and parameter count).
+        show_dtype: show each layer's dtype.
+        show_layer_names: show layer names next to their class.
+        rankdir: ``"TB"`` (top to bottom, default) or ``"LR"``, as Graphviz's.
+        expand_nested: draw a nested model's layers instead of one box.
+        dpi: resolution of a ``.png`` (100 = one pixel per SVG unit).
+        show_layer_activations: show the activation of layers that have one.
+        show_trainable: show whether each layer is trainable (frozen layers are grey).
+        **kwargs: Keras's ``layer_range`` is not supported and raises.
+
+    Returns:
+        A :class:`ModelPlot` (``.svg``, ``.dot``, ``.save(path)``).
+
+    Example:
+        >>> from glassnet.layers import Dense
+        >>> m = gn.models.Sequential([Dense(3, input_dim=4), Dense(1)])
+        >>> plot_model(m, show_shapes=True).svg.count("<rect") > 3
+        True
+    """
+    from .layer_graph import layer_graph_diagram, layer_graph_dot
+
+    if kwargs:
+        raise TypeError(f"plot_model: unsupported argument(s) {sorted(kwargs)}")
+    opts = {"show_shapes": show_shapes, "show_dtype": show_dtype,
+            "show_layer_names": show_layer_names, "rankdir": rankdir,
+            "expand_nested": expand_nested, "show_layer_activations": show_layer_activations,
+            "show_trainable": show_trainable}
+    if not hasattr(model, "layers"):
+        raise TypeError(f"plot_model: expected a glassnet model. Received: "
+                        f"{type(model).__name__}")
+    plot = ModelPlot(layer_graph_diagram(model, **opts), layer_graph_dot(model, **opts))
+    if to_file is not None:
+        plot.save(to_file, dpi=dpi)
+    return plot
