@@ -217,7 +217,7 @@ def test_merge_layers():
 # ------------------------------------------------------------------ Input / Activation
 def test_input_and_activation():
     inp = L.Input((4,))
-    assert isinstance(inp, L.InputLayer) and inp.shape == (4,)
+    assert isinstance(inp, L.InputLayer) and inp.shape == (None, 4)  # as keras.Input
     x = np.ones((2, 4), "float32")
     np.testing.assert_array_equal(inp(x).data, x)
     msg = r"expected input shape \(None, 4\)\. Received: input shape \(None, 5\)"

@@ -119,12 +119,45 @@ class Layer:
         self.output_shape_built = None
 
     # ------------------------------------------------------------ weights
-    def add_weight(self, name: str, shape, initializer="glorot_uniform", regularizer=None,
-                   trainable: bool = True, dtype=None) -> Tensor:
-        """Create a weight tensor, initialised from the seeded generator."""
+    def add_weight(self, name: str | None = None, shape=None, initializer="glorot_uniform",
+                   regularizer=None, trainable: bool = True, dtype=None,
+                   constraint=None) -> Tensor:
+        """Create a weight tensor, initialised from the seeded generator.
+
+        Args:
+            name: optional (Keras 3 makes it optional: default ``"variable"``, numbered).
+                Keras 3's order ``add_weight(shape, initializer)`` also works: a shape
+                passed first is taken as the shape.
+            shape: the weight's shape; initializer: id or callable (None = glorot_uniform);
+            regularizer: optional penalty; trainable: updated by training; dtype: default
+            the layer's (or floatx).
+
+        Example:
+            >>> self.w = self.add_weight(shape=(3,), initializer="ones")   # doctest: +SKIP
+        """
         from .. import initializers, regularizers
 
-        init = initializers.get(initializer)
+        if name is not None and not isinstance(name, str):
+            if shape is not None:  # add_weight((3,), "zeros"): Keras 3 positional order
+                initializer, shape = shape, name
+            else:
+                shape = name
+            name = None
+        if shape is None:
+            raise ValueError(f"Layer '{self.name}': add_weight needs a shape. Received: "
+                             f"shape=None")
+        if constraint is not None:
+            raise ValueError(f"Layer '{self.name}': weight constraints are not supported. "
+                             f"Received: constraint={constraint!r}")
+        if name is None:
+            taken = {w.name for w in self._weights}
+            name, k = "variable", 0
+            while f"{self.name}/{name}" in taken:
+                k += 1
+                name = f"variable_{k}"
+        if isinstance(shape, (int, np.integer)):
+            shape = (int(shape),)
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
         dt = np.dtype(dtype or self.dtype or backend.floatx())
         value = np.asarray(init(tuple(int(s) for s in shape), dtype=dt), dtype=dt)
         w = Tensor._make(value)
@@ -225,11 +258,20 @@ class Layer:
     def call(self, x, training: bool = False):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
-    def __call__(self, x, training: bool = False, **kwargs):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        call = cls.__dict__.get("call")
+        if call is not None and not _takes_training(call):
+            cls.call = _drop_training(call)  # Keras passes `training` only where accepted
+
+    def __call__(self, x, training: bool | None = None, **kwargs):
         if _is_symbolic(x):  # functional API: record the call (glassnet.models.functional)
             from ..models.functional import call_symbolic
 
+            if training is not None:  # fixed for this node, e.g. base_model(x, training=False)
+                kwargs["training"] = training
             return call_symbolic(self, x, **kwargs)
+        training = bool(training)
         if not isinstance(x, (list, tuple)):
             x = as_tensor_input(x, self.name)
         if not self.built:
@@ -291,6 +333,27 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _takes_training(fn) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _drop_training(fn):
+    """Wrap a ``call(self, x)`` that has no ``training`` argument so callers may pass one."""
+    import functools
+
+    @functools.wraps(fn)
+    def call(self, *args, training=None, **kwargs):
+        return fn(self, *args, **kwargs)
+
+    return call
 
 
 def _is_symbolic(x) -> bool:

@@ -48,13 +48,35 @@ class InputLayer(Layer):
     # also stands for its own output in the functional API: Dense(3)(Input((4,)))
     _glassnet_symbolic = True
 
-    def __init__(self, shape=None, **kwargs):
+    def __init__(self, shape=None, batch_size: int | None = None, batch_shape=None,
+                 sparse=None, **kwargs):
+        if batch_shape is not None:
+            batch_shape = tuple(batch_shape)
+            if shape is not None:
+                raise ValueError("InputLayer: pass shape or batch_shape, not both. Received: "
+                                 f"shape={shape!r}, batch_shape={batch_shape!r}")
+            batch_size, shape = batch_shape[0], batch_shape[1:]
         if shape is None and kwargs.get("input_shape") is None:
             raise ValueError("InputLayer: shape is required. Received: shape=None")
+        if sparse:
+            raise ValueError("InputLayer: sparse inputs are not supported. Received: "
+                             "sparse=True")
         if shape is not None:
             kwargs["input_shape"] = shape
         super().__init__(**kwargs)
-        self.shape = self.input_spec_shape
+        if batch_size is not None:
+            batch_size = _positive_int(self.name, "batch_size", batch_size)
+        self.batch_size = batch_size
+        # the symbolic tensor's shape, batch axis first, as Keras's Input(...).shape
+        self.shape = (batch_size, *self.input_spec_shape)
+
+    @property
+    def batch_shape(self) -> tuple:
+        return self.shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
 
     def call(self, x, training=False):
         # the base class checks the declared shape only when building; inputs repeat calls
@@ -67,12 +89,36 @@ class InputLayer(Layer):
     def get_config(self):
         cfg = super().get_config()
         cfg.pop("input_shape", None)
-        return {**cfg, "shape": list(self.shape)}
+        cfg = {**cfg, "shape": list(self.input_spec_shape)}
+        if self.batch_size is not None:
+            cfg["batch_size"] = self.batch_size
+        return cfg
 
 
-def Input(shape, name: str | None = None, dtype=None) -> InputLayer:  # noqa: N802 - Keras name
-    """Input marker for ``Sequential``: ``Input((784,))`` declares one sample's shape."""
-    return InputLayer(shape=shape, name=name, dtype=dtype)
+def Input(shape=None, batch_size: int | None = None, dtype=None, sparse=None,  # noqa: N802
+          batch_shape=None, name: str | None = None, tensor=None,
+          optional: bool = False) -> InputLayer:
+    """A model input, Keras's ``keras.Input``: one sample's shape, without the batch axis.
+
+    Args:
+        shape: shape of one sample, e.g. ``(784,)``, ``(28, 28, 1)``; ``None`` entries are
+            variable (``(None,)`` for sequences of any length).
+        batch_size: optional fixed batch size; batch_shape: the shape with the batch first.
+        dtype: input dtype (e.g. ``"int64"`` for token ids); name: layer name.
+
+    Returns an ``InputLayer`` that stands for its own output: ``.shape`` is
+    ``(batch_size, *shape)``, e.g. ``(None, 28, 28, 1)``; call layers on it (functional API)
+    or put it first in ``Sequential``.
+
+    Example:
+        >>> gn.Input(shape=(28, 28, 1)).shape
+        (None, 28, 28, 1)
+    """
+    if tensor is not None or optional:
+        raise ValueError("Input: tensor= and optional= are not supported. Received: "
+                         f"tensor={type(tensor).__name__}, optional={optional!r}")
+    return InputLayer(shape=shape, batch_size=batch_size, batch_shape=batch_shape,
+                      sparse=sparse, name=name, dtype=dtype)
 
 
 # ------------------------------------------------------------------ dense

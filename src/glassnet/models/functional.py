@@ -3,9 +3,12 @@
 Calling a layer on a symbolic input (``gn.Input(...)`` or the result of an earlier such call)
 records a *node* — the layer and the nodes it was called on — instead of computing. Each
 node also carries the output of a batch of one zero sample, so layers are built and shapes
-are known as the graph is written (the same trace ``Sequential`` uses to build).
+are known as the graph is written (the same trace ``Sequential`` uses to build). An axis of
+unknown size (``Input(shape=(None,))``) is traced at two sizes; output axes that differ
+between the two traces are reported as ``None``, as Keras does.
 ``Model(inputs, outputs)`` collects the nodes between them in topological order and replays
 them in that order on real tensors. Shared layers (one layer called twice) are two nodes.
+A layer that returns several tensors (``LSTM(return_state=True)``) gives one node per output.
 
 Example:
     >>> x = gn.Input(shape=(4,))
@@ -25,12 +28,17 @@ from .model import Model
 
 __all__ = ["Functional", "SymbolicTensor"]
 
+# the sizes an unknown (None) axis takes in the two shape traces
+TRACE_SIZES = (32, 48)
+
 
 class SymbolicTensor:
     """A layer call's output in a functional graph (Keras's ``KerasTensor``).
 
     Attributes:
-        shape: output shape with the batch axis as None, e.g. ``(None, 8)``.
+        shape: output shape with the batch axis as None, e.g. ``(None, 8)``; axes of variable
+            size are None too.
+        dtype: dtype name, e.g. ``"float32"``.
         layer: the layer whose call produced it.
         inbound: the symbolic tensors the layer was called on.
         list_call: True when the layer was called on a list (merge layers).
@@ -38,26 +46,49 @@ class SymbolicTensor:
 
     _glassnet_symbolic = True
 
-    def __init__(self, layer, inbound: list, list_call: bool, value):
+    def __init__(self, layer, inbound: list, list_call: bool, value, value_b=None,
+                 kwargs: dict | None = None, index: int | None = None, batch_size=None):
         self.layer, self.inbound, self.list_call = layer, list(inbound), list_call
+        self.kwargs = dict(kwargs or {})  # fixed call arguments (e.g. training=False)
+        self.index = index  # which output of a multi-output call (inbound is its call node)
         self._value = value  # output on one zero sample (batch of 1)
-        self.shape = (None, *value.shape[1:])
+        self._value_b = value_b  # the same at the second trace size, when an axis is None
+        if isinstance(value, Tensor):
+            shape = list(value.shape[1:])
+            if value_b is not None:
+                shape = [a if a == b else None for a, b in zip(shape, value_b.shape[1:])]
+            self.shape = (batch_size, *shape)
+            self.dtype = value.dtype.name
+        else:  # the call node of a multi-output layer: its outputs are the indexed nodes
+            self.shape, self.dtype = None, None
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
 
     @property
     def ndim(self) -> int:
         return len(self.shape)
 
     def __repr__(self) -> str:
-        return f"<SymbolicTensor shape={self.shape} from layer {self.layer.name!r}>"
+        return (f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, "
+                f"from layer {self.layer.name!r}>")
+
+
+def _trace_input(shape, dtype, size: int):
+    full = tuple(size if s is None else s for s in shape)
+    return Tensor._make(np.zeros((1, *full), dtype))
 
 
 def _input_node(inp) -> SymbolicTensor:
     """The node standing for an ``Input`` layer (created once per InputLayer)."""
     node = getattr(inp, "_node", None)
     if node is None:
-        shape = tuple(1 if s is None else s for s in inp.input_spec_shape)
+        spec = tuple(inp.input_spec_shape)
         dtype = inp.dtype or backend.floatx()
-        node = SymbolicTensor(inp, [], False, Tensor._make(np.zeros((1, *shape), dtype)))
+        a = _trace_input(spec, dtype, TRACE_SIZES[0])
+        b = _trace_input(spec, dtype, TRACE_SIZES[1]) if None in spec else None
+        node = SymbolicTensor(inp, [], False, a, b, batch_size=getattr(inp, "batch_size", None))
         inp._node = node
     return node
 
@@ -79,27 +110,73 @@ def is_symbolic(x) -> bool:
     return as_symbolic(x) is not None
 
 
-def call_symbolic(layer, x, **kwargs) -> SymbolicTensor:
-    """Record ``layer(x)`` for symbolic ``x``; builds the layer on a one-sample trace."""
-    if isinstance(x, (list, tuple)):
+def _trace(layer, args, training: bool, extra: dict):
+    """One forward of ``layer`` on trace values, without graph or lasting state."""
+    with no_grad():
+        value = layer(args, training=training, **extra)
+    if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+        layer.reset_states()  # the trace must leave no context behind
+    return value
+
+
+def _check_outputs(layer, value) -> None:
+    vals = value if isinstance(value, (list, tuple)) else [value]
+    if not vals or not all(isinstance(v, Tensor) for v in vals):
+        raise TypeError(f"Layer '{layer.name}': the functional API needs tensor outputs. "
+                        f"Received: {type(value).__name__}")
+
+
+def call_symbolic(layer, x, **kwargs):
+    """Record ``layer(x)`` for symbolic ``x``; builds the layer on a one-sample trace.
+
+    Returns one SymbolicTensor, or a list of them when the layer returns several tensors.
+    ``training=`` fixes the mode of this call (``base_model(x, training=False)``); other
+    keyword arguments must be plain JSON values and are passed on every replay.
+    """
+    list_call = isinstance(x, (list, tuple))
+    if list_call:
         nodes = [as_symbolic(t) for t in x]
         if any(n is None for n in nodes):
             raise TypeError(f"Layer '{layer.name}': a functional call mixes symbolic inputs "
                             f"(gn.Input / layer outputs) with data. Received: "
                             f"{[type(t).__name__ for t in x]}")
-        value_in = [n._value for n in nodes]
     else:
         nodes = [as_symbolic(x)]
-        value_in = nodes[0]._value
-    if kwargs:
-        raise TypeError(f"Layer '{layer.name}': functional calls take only the inputs. "
-                        f"Received keyword argument(s) {sorted(kwargs)}")
-    with no_grad():
-        value = layer(value_in, training=False)
-    if not isinstance(value, Tensor):
-        raise TypeError(f"Layer '{layer.name}': the functional API needs one output tensor "
-                        f"per layer call. Received: {type(value).__name__}")
-    return SymbolicTensor(layer, nodes, isinstance(x, (list, tuple)), value)
+    for k, v in kwargs.items():
+        if k != "training" and not _json_plain(v):
+            raise TypeError(f"Layer '{layer.name}': functional calls take the inputs and plain "
+                            f"keyword values. Received: {k}={type(v).__name__}")
+    training = bool(kwargs.get("training", False))
+    extra = {k: v for k, v in kwargs.items() if k != "training"}
+
+    def args(which):
+        vals = [n._value if which == 0 or n._value_b is None else n._value_b for n in nodes]
+        return vals if list_call else vals[0]
+
+    value = _trace(layer, args(0), training, extra)
+    value_b = None
+    if any(n._value_b is not None for n in nodes):
+        try:
+            value_b = _trace(layer, args(1), training, extra)
+        except (ValueError, TypeError, IndexError) as e:
+            shapes = [n.shape for n in nodes]
+            raise ValueError(f"Layer '{layer.name}' cannot take inputs with an axis of "
+                             f"variable size (None). Received: input shape(s) {shapes} "
+                             f"({type(e).__name__}: {e})") from None
+    _check_outputs(layer, value)
+    if not isinstance(value, (list, tuple)):
+        return SymbolicTensor(layer, nodes, list_call, value, value_b, kwargs)
+    call = SymbolicTensor(layer, nodes, list_call, list(value), None, kwargs)
+    return [SymbolicTensor(layer, [call], False, v, None if value_b is None else value_b[i],
+                           index=i) for i, v in enumerate(value)]
+
+
+def _json_plain(v) -> bool:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, (list, tuple)):
+        return all(_json_plain(a) for a in v)
+    return False
 
 
 def _as_list(v, what: str) -> list:
@@ -107,7 +184,7 @@ def _as_list(v, what: str) -> list:
     out = []
     for t in items:
         s = as_symbolic(t)
-        if s is None:
+        if s is None or s.shape is None:
             raise TypeError(f"Model: {what} must be gn.Input(...) or outputs of layer calls on "
                             f"them. Received: {type(t).__name__}")
         out.append(s)
@@ -124,7 +201,8 @@ class Functional(Model):
         outputs: one symbolic tensor (a layer call's result) or a list of them.
 
     Shapes: ``fit``/``predict`` take one array per input (a list when there are several)
-    and return one array per output (a list when there are several).
+    and return one array per output (a list when there are several). ``layers`` lists the
+    ``InputLayer`` objects too, as in Keras, so ``model.layers[i]`` matches Keras's index.
 
     Example:
         >>> a, b = gn.Input((3,)), gn.Input((2,))
@@ -181,9 +259,7 @@ class Functional(Model):
     # ------------------------------------------------------------ Model API
     @property
     def layers(self) -> list:
-        from ..layers.core import InputLayer
-
-        return [ly for ly in self._layers if not isinstance(ly, InputLayer)]
+        return list(self._layers)
 
     def _sublayers(self):
         return list(self._layers)
@@ -197,6 +273,15 @@ class Functional(Model):
         return list(self._outputs)
 
     @property
+    def input_names(self) -> list[str]:
+        return [n.layer.name for n in self._inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        """The names of the layers that produce the outputs (Keras's ``output_names``)."""
+        return [n.layer.name for n in self._outputs]
+
+    @property
     def input_shape(self):
         shapes = [n.shape for n in self._inputs]
         return shapes[0] if self._single_input else shapes
@@ -207,6 +292,12 @@ class Functional(Model):
         return shapes[0] if self._single_output else shapes
 
     def call(self, inputs, training: bool = False):
+        if isinstance(inputs, dict):  # Keras: a dict keyed by the Input layers' names
+            unknown = sorted(set(inputs) - set(self.input_names))
+            if unknown:
+                raise ValueError(f"Model '{self.name}': unknown input name(s) {unknown}. "
+                                 f"Expected: {self.input_names}")
+            inputs = [inputs[k] for k in self.input_names]
         xs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(xs) != len(self._inputs):
             raise ValueError(f"Model '{self.name}': expected {len(self._inputs)} input(s). "
@@ -218,7 +309,13 @@ class Functional(Model):
             if id(node) in values:
                 continue
             args = [values[id(p)] for p in node.inbound]
-            values[id(node)] = node.layer(args if node.list_call else args[0], training=training)
+            if node.index is not None:
+                values[id(node)] = args[0][node.index]
+                continue
+            kw = dict(node.kwargs)
+            tr = bool(kw.pop("training", training))
+            values[id(node)] = node.layer(args if node.list_call else args[0], training=tr,
+                                          **kw)
         outs = [values[id(o)] for o in self._outputs]
         return outs[0] if self._single_output else outs
 
@@ -226,11 +323,17 @@ class Functional(Model):
         self.built = True
 
     def summary_rows(self) -> list:
-        """(layer (type), output shape, params, connected to) per node, in graph order."""
+        """(layer (type), output shape, params, connected to) per layer call, in graph order."""
         rows = []
         for n in self._nodes:
+            if n.index is not None:
+                continue  # shown with its call
             conn = ", ".join(p.layer.name for p in n.inbound)
-            rows.append((f"{n.layer.name} ({type(n.layer).__name__})", str(n.shape),
+            if n.shape is None:
+                shape = str([(None, *v.shape[1:]) for v in n._value])
+            else:
+                shape = str(n.shape)
+            rows.append((f"{n.layer.name} ({type(n.layer).__name__})", shape,
                          n.layer.count_params(), conn or "-"))
         return rows
 
@@ -240,11 +343,20 @@ class Functional(Model):
         from .saving import serialize_layer
 
         index = {id(n): i for i, n in enumerate(self._nodes)}
+        nodes = []
+        for n in self._nodes:
+            nd = {"layer": n.layer.name, "inbound": [index[id(p)] for p in n.inbound],
+                  "list_call": n.list_call}
+            if n.kwargs:
+                nd["kwargs"] = dict(n.kwargs)
+            if n.index is not None:
+                nd["index"] = n.index
+            nodes.append(nd)
         return {
             "name": self.name,
+            "trainable": self.trainable,
             "layers": [serialize_layer(ly) for ly in self._layers],
-            "nodes": [{"layer": n.layer.name, "inbound": [index[id(p)] for p in n.inbound],
-                       "list_call": n.list_call} for n in self._nodes],
+            "nodes": nodes,
             "inputs": [index[id(n)] for n in self._inputs],
             "outputs": [index[id(n)] for n in self._outputs],
             "single_input": self._single_input,
@@ -252,7 +364,7 @@ class Functional(Model):
         }
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict, custom_objects=None):
         """Rebuild from :meth:`get_config`; layer classes come from the fixed table only."""
         from .saving import ModelFileError, deserialize_layer
 
@@ -261,12 +373,15 @@ class Functional(Model):
             for spec in config["layers"]:
                 ly = deserialize_layer(spec)
                 layers[ly.name] = ly
-            nodes = []
+            nodes, outputs_of = [], {}
             for i, nd in enumerate(config["nodes"]):
                 ly = layers[nd["layer"]]
                 inbound = [int(j) for j in nd["inbound"]]
                 if any(not 0 <= j < i for j in inbound):
                     raise ModelFileError(f"node {i} refers to a later or unknown node")
+                if nd.get("index") is not None:
+                    nodes.append(outputs_of[inbound[0]][int(nd["index"])])
+                    continue
                 if not inbound:
                     nodes.append(as_symbolic(ly))
                     if nodes[-1] is None:
@@ -274,7 +389,14 @@ class Functional(Model):
                                              "is not an Input")
                     continue
                 args = [nodes[j] for j in inbound]
-                nodes.append(call_symbolic(ly, args if nd.get("list_call") else args[0]))
+                kw = nd.get("kwargs") or {}
+                if not isinstance(kw, dict) or not _json_plain(list(kw.values())):
+                    raise ModelFileError(f"node {i}: kwargs must be plain JSON values")
+                out = call_symbolic(ly, args if nd.get("list_call") else args[0], **kw)
+                if isinstance(out, list):
+                    outputs_of[i] = out
+                    out = out[0].inbound[0]
+                nodes.append(out)
             ins = [nodes[int(j)] for j in config["inputs"]]
             outs = [nodes[int(j)] for j in config["outputs"]]
         except (KeyError, IndexError, TypeError, ValueError) as e:
@@ -282,6 +404,9 @@ class Functional(Model):
                 raise
             raise ModelFileError(f"invalid functional model config ({type(e).__name__}: "
                                  f"{e})") from None
-        return cls(ins[0] if config.get("single_input", True) and len(ins) == 1 else ins,
-                   outs[0] if config.get("single_output", True) and len(outs) == 1 else outs,
-                   name=config.get("name"))
+        model = cls(ins[0] if config.get("single_input", True) and len(ins) == 1 else ins,
+                    outs[0] if config.get("single_output", True) and len(outs) == 1 else outs,
+                    name=config.get("name"))
+        if config.get("trainable") is False:
+            model.trainable = False
+        return model

@@ -48,6 +48,45 @@ class Model(Layer, training.TrainingMixin):
     def layers(self) -> list:
         return self._sublayers()
 
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by ``name`` or by ``index`` into :attr:`layers` (Keras's ``get_layer``).
+
+        Example:
+            >>> model.get_layer("dense_1") is model.get_layer(index=1)   # doctest: +SKIP
+        """
+        layers = self.layers
+        if (name is None) == (index is None):
+            raise ValueError(f"Model '{self.name}'.get_layer: pass exactly one of name or "
+                             f"index. Received: name={name!r}, index={index!r}")
+        if index is not None:
+            if not -len(layers) <= int(index) < len(layers):
+                raise ValueError(f"Model '{self.name}'.get_layer: index out of range, the "
+                                 f"model has {len(layers)} layers. Received: index={index}")
+            return layers[int(index)]
+        for ly in layers:
+            if ly.name == name:
+                return ly
+        raise ValueError(f"Model '{self.name}'.get_layer: no layer named {name!r}. "
+                         f"Known: {[ly.name for ly in layers]}")
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON text (no weights); ``gn.models.model_from_json`` reads it."""
+        import json
+
+        from .saving import serialize_layer
+
+        return json.dumps(serialize_layer(self), **kwargs)
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """Rebuild a model from :meth:`get_config` (a functional config gives a functional
+        model, as ``keras.Model.from_config`` does)."""
+        if cls is Model and isinstance(config, dict) and "nodes" in config:
+            from .functional import Functional
+
+            return Functional.from_config(config)
+        return cls(**config)
+
     def summary(self, print_fn=print) -> None:
         """Print a Keras-style table: layer (type), output shape, parameter count."""
         training.print_summary(self, print_fn)
@@ -113,6 +152,17 @@ class Sequential(Model):
         if shape is not None and not layer.built:
             self._build_from(shape)
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None):
+        """Rebuild from :meth:`get_config`: layers come from the fixed layer table only."""
+        from .saving import deserialize_layer
+
+        layers = [deserialize_layer(s) for s in config.get("layers", [])]
+        model = cls(layers, name=config.get("name"))
+        if config.get("trainable") is False:
+            model.trainable = False
+        return model
+
     def pop(self) -> Layer:
         """Remove and return the last layer."""
         if not self.layers:
@@ -147,7 +197,9 @@ class Sequential(Model):
     def _build_from(self, shape) -> None:
         with no_grad():
             # a stateful recurrent layer takes its fixed batch size from here, as in Keras
-            x = np.zeros((shape[0] or 1, *shape[1:]), dtype=backend.floatx())
+            # an axis of variable size (Input(shape=(None,))) is traced at 32
+            x = np.zeros((shape[0] or 1, *(32 if s is None else s for s in shape[1:])),
+                         dtype=backend.floatx())
             self.call(Tensor._make(backend.to_device(x, self._device)))
         for ly in self._layers:
             if getattr(ly, "stateful", False):

@@ -1,0 +1,184 @@
+"""Every layer class works on a functional ``gn.Input``, as every Keras layer does.
+
+For each class in ``LAYER_CLASSES`` the symbolic call must (1) report the output shape the
+same layer gives on real data (batch axis ``None``) and (2) the functional model built from
+that call must predict exactly what the layer computes eagerly with the same weights. A layer
+class added later without an entry below is still tried with default arguments on a few
+input ranks; if none fits, the test names it so that an entry is added.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import layers as L
+from glassnet.layers import LAYER_CLASSES
+
+IMG, SEQ, VEC = (8, 8, 3), (6, 4), (5,)
+
+# class name -> (constructor, sample shape(s) without batch; a list means a list call, dtype)
+SPECS = {
+    "Activation": (lambda: L.Activation("tanh"), VEC),
+    "Bidirectional": (lambda: L.Bidirectional(L.LSTM(3, return_sequences=True)), SEQ),
+    "Conv1D": (lambda: L.Conv1D(4, 3), SEQ),
+    "Conv2D": (lambda: L.Conv2D(4, 3), IMG),
+    "Conv2DTranspose": (lambda: L.Conv2DTranspose(4, 3, strides=2), IMG),
+    "Dense": (lambda: L.Dense(3), VEC),
+    "Dropout": (lambda: L.Dropout(0.5), VEC),
+    "Embedding": (lambda: L.Embedding(10, 4), (7,), "int64"),
+    "GRU": (lambda: L.GRU(3), SEQ),
+    "GaussianDropout": (lambda: L.GaussianDropout(0.3), VEC),
+    "GaussianNoise": (lambda: L.GaussianNoise(0.3), VEC),
+    "JordanRNN": (lambda: L.JordanRNN(3), SEQ),
+    "LSTM": (lambda: L.LSTM(3), SEQ),
+    "Maxout": (lambda: L.Maxout(3), VEC),
+    "Permute": (lambda: L.Permute((2, 1)), SEQ),
+    "RandomContrast": (lambda: L.RandomContrast(0.2), IMG),
+    "RandomCrop": (lambda: L.RandomCrop(4, 5), IMG),
+    "RandomRotation": (lambda: L.RandomRotation(0.1), IMG),
+    "RandomTranslation": (lambda: L.RandomTranslation(0.1, 0.1), IMG),
+    "RandomZoom": (lambda: L.RandomZoom(0.1), IMG),
+    "RepeatVector": (lambda: L.RepeatVector(3), VEC),
+    "Reshape": (lambda: L.Reshape((5, 1)), VEC),
+    "SimpleRNN": (lambda: L.SimpleRNN(3), SEQ),
+    "SpatialDropout1D": (lambda: L.SpatialDropout1D(0.3), SEQ),
+    "SpatialDropout2D": (lambda: L.SpatialDropout2D(0.3), IMG),
+    "TimeDistributed": (lambda: L.TimeDistributed(L.Dense(2)), SEQ),
+    "AlphaDropout": (lambda: L.AlphaDropout(0.2), VEC),
+    "GroupNormalization": (lambda: L.GroupNormalization(groups=2), SEQ),
+    "Lambda": (lambda: L.Lambda(lambda t: t * 2.0), VEC),
+    "Attention": (lambda: L.Attention(), [SEQ, SEQ]),
+    "AdditiveAttention": (lambda: L.AdditiveAttention(), [SEQ, SEQ]),
+    "MultiHeadAttention": (lambda: L.MultiHeadAttention(2, 3), [SEQ, SEQ]),
+    "Dot": (lambda: L.Dot(axes=1), [VEC, VEC]),
+    "Add": (lambda: L.Add(), [VEC, VEC]),
+    "Average": (lambda: L.Average(), [VEC, VEC]),
+    "Multiply": (lambda: L.Multiply(), [VEC, VEC]),
+    "Concatenate": (lambda: L.Concatenate(), [VEC, (2,)]),
+}
+SKIP = {"InputLayer": "it is the input itself"}
+FALLBACK_SHAPES = (VEC, SEQ, IMG, [VEC, VEC])
+
+
+def _data(shape, dtype, rng):
+    if isinstance(shape, list):
+        return [_data(s, dtype, rng) for s in shape]
+    if dtype == "int64":
+        return rng.integers(0, 10, (2, *shape)).astype("int64")
+    return rng.standard_normal((2, *shape)).astype("float32")
+
+
+def _inputs(shape, dtype):
+    if isinstance(shape, list):
+        return [gn.Input(shape=s, dtype=dtype) for s in shape]
+    return gn.Input(shape=shape, dtype=dtype)
+
+
+def _check(make, shape, dtype="float32"):
+    gn.set_seed(0)
+    layer = make()
+    inp = _inputs(shape, dtype)
+    out = layer(inp)
+    assert isinstance(out, gn.models.SymbolicTensor), type(out)
+    x = _data(shape, dtype, np.random.default_rng(0))
+    eager = layer(x, training=False).data
+    assert out.shape == (None, *eager.shape[1:])
+    model = gn.Model(inp, out)
+    np.testing.assert_allclose(model.predict(x, verbose=0), eager, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_CLASSES))
+def test_every_layer_class_takes_a_symbolic_input(name):
+    if name in SKIP:
+        assert issubclass(LAYER_CLASSES[name], L.Layer)
+        return
+    if name in SPECS:
+        make, shape, *dt = SPECS[name]
+        _check(make, shape, *dt)
+        return
+    errors = []
+    for shape in FALLBACK_SHAPES:  # a class with default arguments only
+        try:
+            _check(LAYER_CLASSES[name], shape)
+            return
+        except (TypeError, ValueError) as e:
+            errors.append(f"{shape}: {type(e).__name__}: {e}")
+    pytest.fail(f"{name}: no input fits its default constructor; add it to SPECS in this "
+                f"file. Tried: {errors}")
+
+
+def test_input_shape_has_the_batch_axis_as_keras():
+    assert gn.Input(shape=(28, 28, 1)).shape == (None, 28, 28, 1)
+    assert gn.Input(shape=(3,), batch_size=4).shape == (4, 3)
+    assert gn.Input(batch_shape=(None, 5)).shape == (None, 5)
+    inp = gn.Input(shape=(200,), dtype="int64", name="tokens")
+    assert inp.name == "tokens" and inp.dtype == np.dtype("int64")
+    with pytest.raises(ValueError, match="batch_size"):
+        gn.Input(shape=(3,), batch_size=0)
+
+
+def test_keras_issue_reproductions():
+    emb = L.Embedding(1000, 8)(gn.Input(shape=(200,), dtype="int64"))
+    assert emb.shape == (None, 200, 8)
+    assert L.Conv2D(8, 3)(gn.Input(shape=(28, 28, 1))).shape == (None, 26, 26, 8)
+    assert L.MaxPooling2D()(gn.Input(shape=(28, 28, 1))).shape == (None, 14, 14, 1)
+    assert L.Conv1D(4, 3)(gn.Input(shape=(20, 3))).shape == (None, 18, 4)
+
+
+def test_variable_length_axis_is_none_and_any_length_runs():
+    inp = gn.Input(shape=(None,), dtype="int64")
+    seq = L.Embedding(20, 4)(inp)
+    assert seq.shape == (None, None, 4)
+    conv = L.Conv1D(3, 3, padding="same")(seq)
+    pooled = L.MaxPooling1D(2)(conv)
+    assert pooled.shape == (None, None, 3)
+    out = L.Dense(1)(L.GlobalMaxPooling1D()(pooled))
+    assert out.shape == (None, 1)
+    model = gn.Model(inp, out)
+    for t in (4, 9, 40):
+        x = np.random.default_rng(t).integers(0, 20, (3, t))
+        assert model.predict(x, verbose=0).shape == (3, 1)
+
+
+def test_variable_length_sequential_as_keras_writes_it():
+    model = gn.Sequential([gn.Input(shape=(None,)), L.Embedding(10, 4), L.LSTM(3),
+                           L.Dense(1)])
+    for t in (1, 5, 17):
+        assert model.predict(np.ones((2, t), "int64"), verbose=0).shape == (2, 1)
+
+
+def test_flatten_of_a_variable_axis_into_dense_is_refused_with_the_layer_named():
+    h = L.Flatten()(gn.Input(shape=(None, 2)))
+    assert h.shape == (None, None)
+    with pytest.raises(ValueError, match="dense"):
+        L.Dense(2, name="dense_after_flatten")(h)
+
+
+def test_training_kwarg_is_fixed_per_call_as_in_transfer_learning():
+    # keras.io transfer learning: x = base_model(inputs, training=False) keeps dropout off
+    inp = gn.Input(shape=(4,))
+    drop = L.Dropout(0.9)
+    out = drop(inp, training=False)
+    model = gn.Model(inp, out)
+    x = np.ones((8, 4), "float32")
+    y = model(x, training=True)  # the node says training=False
+    np.testing.assert_array_equal(y.data, x)
+    inp2 = gn.Input(shape=(4,))
+    model2 = gn.Model(inp2, L.Dropout(0.9)(inp2))
+    assert (model2(x, training=True).data == 0).any()
+
+
+def test_multi_output_layer_gives_one_symbolic_tensor_per_output():
+    inp = gn.Input(shape=(5, 3))
+    seq, h, c = L.LSTM(4, return_state=True, return_sequences=True)(inp)
+    assert seq.shape == (None, 5, 4) and h.shape == (None, 4) and c.shape == (None, 4)
+    model = gn.Model(inp, [L.Dense(1)(h), c])
+    x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype("float32")
+    a, b = model.predict(x, verbose=0)
+    assert a.shape == (2, 1) and b.shape == (2, 4)
+    clone = gn.Model.from_config(model.get_config())
+    clone.set_weights(model.get_weights())
+    for u, v in zip(clone.predict(x, verbose=0), (a, b)):
+        np.testing.assert_allclose(u, v, rtol=1e-6)
