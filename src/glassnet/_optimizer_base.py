@@ -27,6 +27,14 @@ def _check_unit(name: str, v, cls: str) -> float:
     return v
 
 
+def _check_count(name: str, v, cls: str) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not float(v) == int(v) or int(v) < 1:
+        raise ValueError(f"{cls}: {name} must be None or an integer >= 1. Received: {name}={v!r}")
+    return int(v)
+
+
 class Optimizer:
     """Base optimizer: clipping, learning-rate schedules, per-parameter state, step counting.
 
@@ -43,6 +51,18 @@ class Optimizer:
         global_clipnorm: clip all gradients together to this global L2 norm.
         weight_decay: decoupled decay, w ← w·(1 − lr·weight_decay) before each update
             (Keras 3's ``weight_decay`` on every optimizer; AdamW's default 0.004).
+        use_ema: keep an exponential moving average of the weights (slot ``"average"``),
+            updated after every step: avg ← m·avg + (1 − m)·w, with m = 0 on the first step.
+        ema_momentum: m above (Keras default 0.99).
+        ema_overwrite_frequency: every this many (accumulated) steps copy the average into
+            the weights; None leaves them until :meth:`finalize_variable_values`.
+        gradient_accumulation_steps: sum the gradients of this many calls (slot
+            ``"accumulated_gradient"``) and update once with their mean, clipping that mean,
+            as Keras 3. Learning-rate schedules see every call; the update rule's step count
+            (bias corrections) and the EMA see ``iterations // gradient_accumulation_steps``.
+
+    Example:
+        >>> opt = gn.optimizers.SGD(0.1, use_ema=True, gradient_accumulation_steps=4)
     """
 
     _slot_names: tuple[str, ...] = ()
@@ -50,7 +70,9 @@ class Optimizer:
 
     def __init__(self, learning_rate=None, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None,
-                 weight_decay: float | None = None, name: str | None = None):
+                 weight_decay: float | None = None, use_ema: bool = False,
+                 ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
+                 gradient_accumulation_steps: int | None = None, name: str | None = None):
         cls = type(self).__name__
         if learning_rate is None:
             learning_rate = self._default_lr
@@ -81,6 +103,15 @@ class Optimizer:
         self.weight_decay = (None if weight_decay is None
                              else _check_nonneg("weight_decay", weight_decay, cls))
         self._decay = self.weight_decay or 0.0
+        self.use_ema = bool(use_ema)
+        self.ema_momentum = _check_nonneg("ema_momentum", ema_momentum, cls)
+        if self.ema_momentum > 1:
+            raise ValueError(f"{cls}: ema_momentum must be in [0, 1]. "
+                             f"Received: ema_momentum={ema_momentum}")
+        self.ema_overwrite_frequency = _check_count(
+            "ema_overwrite_frequency", ema_overwrite_frequency, cls)
+        self.gradient_accumulation_steps = _check_count(
+            "gradient_accumulation_steps", gradient_accumulation_steps, cls)
 
     # -------------------------------------------------------------- learning rate
     @property
@@ -113,7 +144,9 @@ class Optimizer:
             return
         params = [p for p, _ in pairs]
         grads = [g for _, g in pairs]
-        if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm:
+        clip = (self.clipvalue is not None or self.clipnorm is not None
+                or self.global_clipnorm)
+        if clip and not self.gradient_accumulation_steps:  # else the mean is clipped
             grads = self._clip(grads)
         self._grad_views(params)
         get_array_module(self._gflat).concatenate([g.reshape(-1) for g in grads],
@@ -138,12 +171,38 @@ class Optimizer:
                 f"{type(self).__name__}: learning rate must be >= 0. Received: {lr} at step "
                 f"{self.iterations}"
             )
+        calls, n = self.iterations, self.gradient_accumulation_steps
+        if n:
+            acc = self._aux["accumulated_gradient"]
+            if (calls + 1) % n:  # not an update step: only accumulate
+                acc += self._gflat
+                self._after_step(params, calls // n)
+                self.iterations += 1
+                return
+            g = self._gflat
+            g += acc
+            g *= 1.0 / n
+            acc[...] = 0
+            if self.clipvalue is not None or self.clipnorm is not None or self.global_clipnorm:
+                for v, c in zip(self._gviews, self._clip(self._gviews)):
+                    if c is not v:
+                        v[...] = c
+            self.iterations = calls // n  # the rule counts updates, as Keras's iterations
+        try:
+            self._prepare(lr)
+            if self._decay:
+                f = 1 - lr * self._decay
+                for p in params:
+                    p.data *= f
+            self._rule(params)
+        finally:
+            self.iterations = calls
+        self._after_step(params, calls // n if n else calls)
+        self.iterations += 1
+
+    def _rule(self, params) -> None:
+        """One update from the flat gradient; rules needing the weights override this."""
         flats = self._flats
-        self._prepare(lr)
-        if self._decay:
-            f = 1 - lr * self._decay
-            for p in params:
-                p.data *= f
         d = self._delta(self._gflat, flats)
         if d is flats[-1]:
             for p, v in zip(params, self._tmp_views):
@@ -151,7 +210,43 @@ class Optimizer:
         else:
             for p, (a, b) in zip(params, self._spans):
                 p.data -= d[a:b].reshape(p.data.shape)
-        self.iterations += 1
+
+    def _after_step(self, params, steps: int) -> None:
+        """EMA of the weights after a call; ``steps`` = updates before it (Keras's count)."""
+        if not self.use_ema:
+            return
+        m = self.ema_momentum if steps else 0.0
+        for p in params:
+            avg = self._slots[id(p)][self._ema_index]
+            avg *= m
+            avg += (1 - m) * p.data
+        f = self.ema_overwrite_frequency
+        if f and (steps + 1) % f == 0:
+            self.finalize_variable_values(params)
+
+    def finalize_variable_values(self, var_list) -> None:
+        """With ``use_ema``: copy each weight's moving average into it (Keras calls this at
+        the end of ``fit``); otherwise nothing."""
+        if not self.use_ema:
+            return
+        for p in var_list:
+            s = self._slots.get(id(p))
+            if s is not None:
+                p.data[...] = s[self._ema_index]
+
+    @property
+    def _aux_slot_names(self) -> tuple[str, ...]:
+        """Slots the base keeps for every rule (zero-initialized, after the rule's own)."""
+        names = ("average",) if self.use_ema else ()
+        return names + (("accumulated_gradient",) if self.gradient_accumulation_steps else ())
+
+    @property
+    def _all_slot_names(self) -> tuple[str, ...]:
+        return tuple(self._slot_names) + self._aux_slot_names
+
+    @property
+    def _ema_index(self) -> int:
+        return len(self._slot_names)
 
     def _build_group(self, params) -> None:
         """(Re)allocate the flat slot buffers for this set of params, keeping their state."""
@@ -161,7 +256,9 @@ class Optimizer:
         for p in params:
             spans.append((a, a + p.data.size))
             a += p.data.size
-        flats = [xp.empty(a, dtype=dtype) for _ in range(len(self._slot_names) + 1)]
+        names = self._all_slot_names
+        aux = self._aux_slot_names
+        flats = [xp.empty(a, dtype=dtype) for _ in range(len(names) + 1)]
         for p, (lo, hi) in zip(params, spans):
             old = self._slots.get(id(p))
             if old is None:
@@ -169,16 +266,20 @@ class Optimizer:
                 pend = self._pending.pop(idx, {})
                 self._order.append(id(p))
                 self._refs[id(p)] = p
-            for j, name in enumerate(self._slot_names):
+            for j, name in enumerate(names):
                 dst = flats[j][lo:hi]
                 if old is not None:
                     dst[...] = old[j].reshape(-1)
                 elif name in pend:
                     dst[...] = xp.asarray(pend[name], dtype=dtype).reshape(-1)
+                elif name in aux:
+                    dst[...] = 0
                 else:
                     dst[...] = self._init_slot(name, p.data).reshape(-1)
             self._slots[id(p)] = [f[lo:hi].reshape(p.data.shape) for f in flats[:-1]]
-        self._flats, self._spans = flats, spans
+        k = len(self._slot_names)
+        self._aux = dict(zip(aux, flats[k:-1]))
+        self._flats, self._spans = flats[:k] + flats[-1:], spans
         self._gflat = xp.empty(a, dtype=dtype)
         self._gviews = [self._gflat[lo:hi].reshape(p.data.shape)
                         for p, (lo, hi) in zip(params, spans)]
@@ -221,7 +322,7 @@ class Optimizer:
         state.update(self._extra_state())
         for i, pid in enumerate(self._order):
             s = self._slots[pid]
-            for name, a in zip(self._slot_names, s):
+            for name, a in zip(self._all_slot_names, s):
                 state[f"{i}/{name}"] = asnumpy(a).copy()
         for i, d in self._pending.items():
             for name, a in d.items():
@@ -242,10 +343,10 @@ class Optimizer:
             if "/" not in k:
                 continue
             i, name = k.split("/", 1)
-            if name not in self._slot_names:
+            if name not in self._all_slot_names:
                 raise ValueError(
                     f"{type(self).__name__}.set_state: unknown slot {name!r}; expected one of "
-                    f"{self._slot_names}. Received key: {k!r}"
+                    f"{self._all_slot_names}. Received key: {k!r}"
                 )
             per.setdefault(int(i), {})[name] = v
         self._pending = {}
@@ -253,7 +354,7 @@ class Optimizer:
             if i < len(self._order):
                 s = self._slots[self._order[i]]
                 for name, a in d.items():
-                    j = self._slot_names.index(name)
+                    j = self._all_slot_names.index(name)
                     if np.shape(a) != s[j].shape:
                         raise ValueError(
                             f"{type(self).__name__}.set_state: slot {i}/{name} has shape "
@@ -277,7 +378,10 @@ class Optimizer:
             lr = schedules.serialize(lr)
         return {"name": self.name, "learning_rate": lr, "clipnorm": self.clipnorm,
                 "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm,
-                "weight_decay": self.weight_decay}
+                "weight_decay": self.weight_decay, "use_ema": self.use_ema,
+                "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
     @classmethod
     def from_config(cls, config: dict):

@@ -30,8 +30,8 @@ from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
 from .backend import get_array_module
 
 __all__ = [
-    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Adadelta", "get",
-    "serialize", "deserialize",
+    "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Adadelta", "Adamax",
+    "Lion", "Ftrl", "Adafactor", "get", "serialize", "deserialize",
 ]
 
 
@@ -316,6 +316,8 @@ class Adadelta(Optimizer):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
+from ._optimizers_more import Adafactor, Adamax, Ftrl, Lion  # noqa: E402
+
 _TABLE: dict[str, type] = {
     "sgd": SGD,
     "adagrad": Adagrad,
@@ -324,6 +326,10 @@ _TABLE: dict[str, type] = {
     "adamw": AdamW,
     "nadam": Nadam,
     "adadelta": Adadelta,
+    "adamax": Adamax,
+    "lion": Lion,
+    "ftrl": Ftrl,
+    "adafactor": Adafactor,
 }
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
 

@@ -1,0 +1,287 @@
+"""Adamax, Lion, Ftrl and Adafactor: Keras 3's update rules on the :class:`Optimizer` base.
+
+Exported from :mod:`glassnet.optimizers` (``gn.optimizers.Lion`` etc., names ``"adamax"``,
+``"lion"``, ``"ftrl"``, ``"adafactor"``). Every option of the base (clipping, weight decay,
+``use_ema``, ``gradient_accumulation_steps``, schedules, get_state/set_state) applies.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
+from .backend import asnumpy, get_array_module
+
+
+class Adamax(Optimizer):
+    """Adamax (Keras): m ← m + (g − m)(1−β₁);  u ← max(β₂u, |g|);
+    w ← w − lr·m / ((1−β₁ᵗ)(u + ε)).
+
+    PyTorch's Adamax adds ε inside the max instead; with a tiny ε the two agree.
+
+    Args:
+        learning_rate: step size (default 0.001).
+        beta_1: decay of the first moment. beta_2: decay of the infinity norm.
+        epsilon: added to u.
+
+    Example:
+        >>> opt = gn.optimizers.Adamax(learning_rate=0.002)
+    """
+
+    _slot_names = ("m", "u")
+
+    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1 = _check_unit("beta_1", beta_1, "Adamax")
+        self.beta_2 = _check_unit("beta_2", beta_2, "Adamax")
+        self.epsilon = _check_nonneg("epsilon", epsilon, "Adamax")
+
+    def _prepare(self, lr):
+        self._lr = lr
+        self._alpha = lr / (1 - self.beta_1 ** (self.iterations + 1))
+
+    def _delta(self, g, s):
+        xp = get_array_module(g)
+        m, u, tmp = s
+        xp.subtract(g, m, out=tmp)
+        tmp *= 1 - self.beta_1
+        m += tmp
+        u *= self.beta_2
+        xp.abs(g, out=tmp)
+        xp.maximum(u, tmp, out=u)
+        xp.add(u, self.epsilon, out=tmp)
+        xp.divide(m, tmp, out=tmp)
+        tmp *= self._alpha
+        return tmp
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class Lion(Optimizer):
+    """Lion (Chen et al. 2023, as Keras): w ← w − lr·sign(β₁m + (1−β₁)g);
+    m ← β₂m + (1−β₂)g.
+
+    Use a learning rate 3-10x smaller than Adam's (and a larger weight decay).
+
+    Example:
+        >>> opt = gn.optimizers.Lion(learning_rate=1e-4, weight_decay=0.01)
+    """
+
+    _slot_names = ("momentum",)
+
+    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.99,
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1 = _check_unit("beta_1", beta_1, "Lion")
+        self.beta_2 = _check_unit("beta_2", beta_2, "Lion")
+        if self.beta_1 == 0:
+            raise ValueError("Lion: beta_1 must be in (0, 1]. Received: beta_1=0")
+
+    def _delta(self, g, s):
+        xp = get_array_module(g)
+        m, tmp = s
+        xp.multiply(m, self.beta_1, out=tmp)
+        tmp += (1 - self.beta_1) * g
+        xp.sign(tmp, out=tmp)
+        tmp *= self._lr
+        m *= self.beta_2
+        m += (1 - self.beta_2) * g
+        return tmp
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
+
+
+class Ftrl(Optimizer):
+    """Follow-the-regularized-leader (McMahan et al. 2013), Keras's form.
+
+    n ← acc + g²;  z ← z + g̃ − (n^(−p) − acc^(−p))/lr · w  with g̃ = g + 2·λ₂ₛ·w;
+    w ← (clip(z, −λ₁, λ₁) − z) / (n^(−p)/lr + 2λ₂);  acc ← n  (p = learning_rate_power).
+
+    Args:
+        learning_rate_power: p, <= 0 (default −0.5).
+        initial_accumulator_value: starting acc, >= 0.
+        l1_regularization_strength, l2_regularization_strength: λ₁, λ₂ (>= 0).
+        l2_shrinkage_regularization_strength: λ₂ₛ, an L2 penalty on the gradient only.
+        beta: adds beta/(2·lr) to λ₂.
+
+    Example:
+        >>> opt = gn.optimizers.Ftrl(0.1, l1_regularization_strength=0.01)
+    """
+
+    _slot_names = ("accumulator", "linear")
+
+    def __init__(self, learning_rate=0.001, learning_rate_power: float = -0.5,
+                 initial_accumulator_value: float = 0.1,
+                 l1_regularization_strength: float = 0.0,
+                 l2_regularization_strength: float = 0.0,
+                 l2_shrinkage_regularization_strength: float = 0.0, beta: float = 0.0,
+                 **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        c = "Ftrl"
+        if not float(learning_rate_power) <= 0:
+            raise ValueError(f"{c}: learning_rate_power must be <= 0. "
+                             f"Received: learning_rate_power={learning_rate_power}")
+        self.learning_rate_power = float(learning_rate_power)
+        self.initial_accumulator_value = _check_nonneg(
+            "initial_accumulator_value", initial_accumulator_value, c)
+        self.l1_regularization_strength = _check_nonneg(
+            "l1_regularization_strength", l1_regularization_strength, c)
+        self.l2_regularization_strength = _check_nonneg(
+            "l2_regularization_strength", l2_regularization_strength, c)
+        self.l2_shrinkage_regularization_strength = _check_nonneg(
+            "l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength, c)
+        self.beta = _check_nonneg("beta", beta, c)
+
+    def _init_slot(self, name, w):
+        xp = get_array_module(w)
+        return (xp.full_like(w, self.initial_accumulator_value) if name == "accumulator"
+                else xp.zeros_like(w))
+
+    def _rule(self, params):
+        acc, lin, tmp = self._flats
+        g, lr, p = self._gflat, self._lr, -self.learning_rate_power
+        if not lr > 0:
+            raise ValueError(f"Ftrl: learning rate must be > 0. Received: {lr}")
+        xp = get_array_module(g)
+        w = xp.concatenate([q.data.reshape(-1) for q in params]).astype(g.dtype, copy=False)
+        new = acc + g * g
+        pn, pa = new ** p, acc ** p
+        lin += g
+        if self.l2_shrinkage_regularization_strength:
+            lin += (2 * self.l2_shrinkage_regularization_strength) * w
+        lin -= (pn - pa) / lr * w
+        quad = pn / lr + 2 * (self.l2_regularization_strength + self.beta / (2.0 * lr))
+        l1 = self.l1_regularization_strength
+        xp.clip(lin, -l1, l1, out=tmp)
+        tmp -= lin
+        tmp /= quad
+        acc[...] = new
+        for q, (a, b) in zip(params, self._spans):
+            q.data[...] = tmp[a:b].reshape(q.data.shape)
+
+    def get_config(self):
+        return {**super().get_config(), "learning_rate_power": self.learning_rate_power,
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "l1_regularization_strength": self.l1_regularization_strength,
+                "l2_regularization_strength": self.l2_regularization_strength,
+                "l2_shrinkage_regularization_strength":
+                    self.l2_shrinkage_regularization_strength,
+                "beta": self.beta}
+
+
+class Adafactor(Optimizer):
+    """Adafactor (Shazeer & Stern 2018, Keras's form): second moments factored over the last
+    two axes of every weight with ndim >= 2 (row means r, column means c), full for others.
+
+    With t the step, ρ = min(lr, 1/√t), α = max(ε₂, rms(w))·ρ, β̂ = 1 − t^beta_2_decay:
+    r ← β̂r + (1−β̂)·mean(g²+ε₁, −1);  c ← β̂c + (1−β̂)·mean(g²+ε₁, −2);
+    v = (r / mean(r)) ⊗ c  (or v ← β̂v + (1−β̂)(g²+ε₁) when not factored);
+    u = g/√v;  w ← w − α·u / max(1, rms(u)/clip_threshold).
+
+    State: slot ``"velocity"`` plus ``"<i>.r"``/``"<i>.c"`` entries for factored weights.
+
+    Example:
+        >>> opt = gn.optimizers.Adafactor(learning_rate=0.01)
+    """
+
+    _slot_names = ("velocity",)
+
+    def __init__(self, learning_rate=0.001, beta_2_decay: float = -0.8,
+                 epsilon_1: float = 1e-30, epsilon_2: float = 1e-3,
+                 clip_threshold: float = 1.0, relative_step: bool = True, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        c = "Adafactor"
+        if not float(beta_2_decay) < 0:
+            raise ValueError(f"{c}: beta_2_decay must be < 0. Received: {beta_2_decay}")
+        self.beta_2_decay = float(beta_2_decay)
+        self.epsilon_1 = _check_nonneg("epsilon_1", epsilon_1, c)
+        self.epsilon_2 = _check_nonneg("epsilon_2", epsilon_2, c)
+        self.clip_threshold = _check_nonneg("clip_threshold", clip_threshold, c)
+        if self.clip_threshold == 0:
+            raise ValueError(f"{c}: clip_threshold must be > 0. Received: 0")
+        # Keras clips lr to 1/sqrt(t) either way (rho_t); the flag is kept for its config
+        self.relative_step = bool(relative_step)
+        self._rc: dict[int, tuple] = {}       # id(param) -> (r, c) for factored weights
+        self._rc_pending: dict[int, dict] = {}  # set_state entries for unseen params
+
+    def _factors(self, p, xp):
+        rc = self._rc.get(id(p))
+        if rc is None:
+            shape, dt = p.data.shape, p.data.dtype
+            r, c = xp.zeros(shape[:-1], dt), xp.zeros(shape[:-2] + shape[-1:], dt)
+            pend = self._rc_pending.pop(self._order.index(id(p)), {})
+            if "r" in pend:
+                r[...] = xp.asarray(pend["r"], dtype=dt)
+            if "c" in pend:
+                c[...] = xp.asarray(pend["c"], dtype=dt)
+            rc = self._rc[id(p)] = (r, c)
+        return rc
+
+    def _rule(self, params):
+        t = float(self.iterations + 1)
+        rho = min(self._lr, 1 / np.sqrt(t))
+        b = 1 - t ** self.beta_2_decay
+        for p, g in zip(params, self._gviews):
+            xp = get_array_module(g)
+            w = p.data
+            v = self._slots[id(p)][0]
+            alpha = max(self.epsilon_2, float(xp.sqrt(xp.mean(w * w)))) * rho
+            g2 = g * g
+            g2 += self.epsilon_1
+            if w.ndim >= 2:
+                r, c = self._factors(p, xp)
+                r *= b
+                r += (1 - b) * g2.mean(axis=-1)
+                c *= b
+                c += (1 - b) * g2.mean(axis=-2)
+                v[...] = (r / r.mean(axis=-1, keepdims=True))[..., None] * c[..., None, :]
+            else:
+                v *= b
+                v += (1 - b) * g2
+            u = g / xp.sqrt(v)
+            scale = max(1.0, float(xp.sqrt(xp.mean(u * u))) / self.clip_threshold)
+            u *= alpha / scale
+            w -= u
+
+    def _extra_state(self):
+        out = {}
+        for i, pid in enumerate(self._order):
+            if pid in self._rc:
+                r, c = self._rc[pid]
+                out[f"{i}.r"], out[f"{i}.c"] = asnumpy(r).copy(), asnumpy(c).copy()
+        for i, d in self._rc_pending.items():
+            for k, a in d.items():
+                out[f"{i}.{k}"] = np.asarray(a).copy()
+        return out
+
+    def _set_extra_state(self, state):
+        self._rc_pending = {}
+        for k, a in state.items():
+            head, _, tail = k.partition(".")
+            if tail not in ("r", "c") or not head.isdigit():
+                continue
+            i = int(head)
+            if i < len(self._order) and self._order[i] in self._rc:
+                dst = self._rc[self._order[i]][0 if tail == "r" else 1]
+                if np.shape(a) != dst.shape:
+                    raise ValueError(f"Adafactor.set_state: {k} has shape {dst.shape}. "
+                                     f"Received: shape {np.shape(a)}")
+                dst[...] = get_array_module(dst).asarray(a, dtype=dst.dtype)
+            else:
+                self._rc_pending.setdefault(i, {})[tail] = a
+
+    def to(self, device: str):
+        from .backend import to_device
+
+        super().to(device)
+        self._rc = {k: tuple(to_device(a, device) for a in rc) for k, rc in self._rc.items()}
+        return self
+
+    def get_config(self):
+        return {**super().get_config(), "beta_2_decay": self.beta_2_decay,
+                "epsilon_1": self.epsilon_1, "epsilon_2": self.epsilon_2,
+                "clip_threshold": self.clip_threshold, "relative_step": self.relative_step}
