@@ -3,6 +3,7 @@
 import shutil
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 
 import glassnet as gn
@@ -166,8 +167,123 @@ def test_plot_model_nested_collapsed_and_expanded():
 
 def test_plot_model_rejects_bad_arguments():
     with pytest.raises(TypeError, match="expected a glassnet model.*ndarray"):
-        gn.utils.plot_model(__import__("numpy").ones(3))
+        gn.utils.plot_model(np.ones(3))
     with pytest.raises(ValueError, match="rankdir.*'XY'"):
         gn.utils.plot_model(_functional(), rankdir="XY")
     with pytest.raises(TypeError, match="layer_range"):
         gn.utils.plot_model(_functional(), layer_range=["a", "b"])
+
+
+# ------------------------------------------------------------------ HTML displays
+def test_import_glassnet_imports_no_ipython_widgets_or_matplotlib():
+    import subprocess
+    import sys
+
+    code = ("import sys, glassnet\n"
+            "bad = [m for m in ('IPython', 'ipywidgets', 'ipykernel', 'matplotlib', 'tqdm')"
+            " if m in sys.modules]\nprint(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def _cells(html_text: str) -> list[list[str]]:
+    """Table rows as lists of cell texts (a tiny HTML parse of our own table markup)."""
+    from html.parser import HTMLParser
+
+    class P(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.rows[-1].append("")
+                self.cell = True
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self.cell = False
+
+        def handle_data(self, data):
+            if self.cell:
+                self.rows[-1][-1] += data
+
+    p = P()
+    p.rows, p.cell = [], False
+    p.feed(html_text)
+    return p.rows
+
+
+def test_model_html_summary_matches_the_text_summary():
+    from glassnet.layers import Dense, Dropout
+    from glassnet.models import Sequential
+
+    m = Sequential([Dense(6, activation="relu", input_dim=11, name="h"), Dropout(0.1, name="dr"),
+                    Dense(1, activation="sigmoid", name="o")])
+    m.layers[0].trainable = False
+    html_text = m._repr_html_()
+    assert _cells(html_text) == [["Layer (type)", "Output Shape", "Param #"],
+                                 ["h (Dense)", "(None, 6)", "72"],
+                                 ["dr (Dropout)", "(None, 6)", "0"],
+                                 ["o (Dense)", "(None, 1)", "7"]]
+    assert "Total params: 79<br>Trainable params: 7<br>Non-trainable params: 72" in html_text
+    assert repr(m).startswith("<Sequential")  # text/plain unchanged
+    rows = _cells(_functional()._repr_html_())
+    assert rows[0][-1] == "Connected to"
+    assert ["cat (Concatenate)", "(None, 7)", "0", "a, hb"] in rows
+
+
+def test_tensor_html_shows_shape_dtype_value_and_grad():
+    w = gn.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, name="w")
+    (w * w).sum().backward()
+    h = w._repr_html_()
+    assert "<b>w</b>" in h and "shape (2, 2)" in h and "float32" in h
+    assert "[[1., 2.],\n [3., 4.]]" in h and "[[2., 4.],\n [6., 8.]]" in h
+    big = gn.tensor(np.arange(1000.0))
+    assert "..." in big._repr_html_() and len(big._repr_html_()) < 1000
+    assert "op Mul" in (w * 2.0)._repr_html_()
+
+
+def test_history_html_and_plot(tmp_path):
+    mpimg = pytest.importorskip("matplotlib.image")
+    from glassnet.layers import Dense
+    from glassnet.models import Sequential
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    m = Sequential([Dense(4, activation="relu", input_dim=3), Dense(1, activation="sigmoid")])
+    m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    h = m.fit(x, y, epochs=3, batch_size=16, validation_split=0.25, verbose=0)
+    rows = _cells(h._repr_html_())
+    assert rows[0] == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert float(rows[3][1]) == pytest.approx(h.history["loss"][2], abs=1e-4)
+    fig = h.plot(save=tmp_path / "h.png")
+    assert len(fig.axes) == 2
+    assert [ln.get_label() for ln in fig.axes[0].get_lines()] == ["train", "validation"]
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), h.history["loss"])
+    assert mpimg.imread(tmp_path / "h.png")[..., :3].std() > 0.05
+    assert len(h.plot("loss").axes) == 1
+    with pytest.raises(ValueError, match="unknown metric.*'auc'.*Logged"):
+        h.plot(["auc"])
+    with pytest.raises(ValueError, match="no epochs"):
+        gn.callbacks.History().plot()
+    many = gn.callbacks.History()
+    many.on_train_begin()
+    for e in range(50):
+        many.on_epoch_end(e, {"loss": 1.0 / (e + 1)})
+    rows = _cells(many._repr_html_())
+    assert len(rows) == 22 and rows[11] == ["…"] and rows[-1][0] == "50"
+
+
+def test_gradcheck_report_html():
+    rep = gn.gradcheck(lambda a: (a * a).sum(), np.array([1.0, 2.0]))
+    rows = _cells(rep._repr_html_())
+    assert "passed" in rep._repr_html_() and rows[0][0] == "input" and len(rows) == 2
+
+
+def test_progress_bar_outside_a_notebook_without_a_terminal_is_none():
+    from glassnet import _display
+
+    assert not _display.in_notebook()
+    assert _display.progress_bar(total=3) is None  # pytest captures stderr: not a tty

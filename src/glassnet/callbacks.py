@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import sys
 import time
 
 import numpy as np
@@ -112,18 +111,26 @@ class History(Callback):
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
 
+    def plot(self, metrics=None, save=None):
+        """Loss and each metric by epoch, train vs validation (matplotlib; PNG in Jupyter).
+
+        Example:
+            >>> model.fit(x, y, validation_split=0.2).plot()   # doctest: +SKIP
+        """
+        from ._display import history_plot
+
+        return history_plot(self, metrics, save)
+
+    from ._display import history_repr_html as _repr_html_  # the epochs as an HTML table
+
 
 def _progress_bar(**kwargs):
     """A tqdm bar, or None where a bar cannot redraw in place (output to a pipe or a log
-    file): there only each epoch's summary line is printed, as Keras's non-interactive
-    progress bar does, instead of a frozen first frame per epoch."""
-    from tqdm.auto import tqdm
+    file, or a notebook without ipywidgets): there only each epoch's summary line is printed,
+    as Keras's non-interactive progress bar does. See ``glassnet._display.progress_bar``."""
+    from ._display import progress_bar
 
-    in_notebook = any(c.__module__ == "tqdm.notebook" for c in tqdm.__mro__)
-    stream = sys.stderr  # where tqdm writes
-    if not in_notebook and not (hasattr(stream, "isatty") and stream.isatty()):
-        return None
-    return tqdm(unit="step", leave=False, dynamic_ncols=True, **kwargs)
+    return progress_bar(**kwargs)
 
 
 class ProgbarLogger(Callback):

@@ -30,6 +30,8 @@ class GradcheckReport:
         ]
         return "gradcheck " + ("passed" if self.ok else "FAILED") + "\n" + "\n".join(rows)
 
+    from ._display import gradcheck_repr_html as _repr_html_  # Jupyter: the errors as a table
+
 
 def _as64(x):
     if isinstance(x, Tensor):

@@ -97,6 +97,8 @@ class Tensor:
             extra += f", name={self.name!r}"
         return f"tensor({body}{extra})"
 
+    from ._display import tensor_repr_html as _repr_html_  # Jupyter: value and grad as HTML
+
     # ------------------------------------------------------------ autograd
     def backward(self, grad=None, retain_graph: bool = False) -> None:
         """Fill ``.grad`` of every tensor this one depends on (see ``autograd.backward``)."""

@@ -91,6 +91,8 @@ class Model(Layer, training.TrainingMixin):
         """Print a Keras-style table: layer (type), output shape, parameter count."""
         training.print_summary(self, print_fn)
 
+    from .._display import model_repr_html as _repr_html_  # Jupyter: the summary as HTML
+
     def to(self, device: str) -> Model:
         """Move the weights, their gradients and the optimizer's state to ``'cpu'``/``'gpu'``.
 
