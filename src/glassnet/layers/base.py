@@ -272,7 +272,7 @@ class Layer:
                 kwargs["training"] = training
             return call_symbolic(self, x, **kwargs)
         training = bool(training)
-        if not isinstance(x, (list, tuple)):
+        if not isinstance(x, (list, tuple, dict)):  # a dict: a functional model's named inputs
             x = as_tensor_input(x, self.name)
         if not self.built:
             shape = _input_shape_of(x)
