@@ -287,3 +287,29 @@ def test_progress_bar_outside_a_notebook_without_a_terminal_is_none():
 
     assert not _display.in_notebook()
     assert _display.progress_bar(total=3) is None  # pytest captures stderr: not a tty
+
+
+def test_liveplot_outside_a_notebook_writes_a_png_each_epoch(tmp_path):
+    mpimg = pytest.importorskip("matplotlib.image")
+    from glassnet.layers import Dense
+    from glassnet.models import Sequential
+
+    seen = []
+
+    class Spy(gn.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((tmp_path / "live.png").stat().st_mtime_ns)
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 3)).astype("float32")
+    m = Sequential([Dense(1, input_dim=3)])
+    m.compile(optimizer="sgd", loss="mse")
+    live = gn.callbacks.LivePlot(path=tmp_path / "live.png")
+    h = m.fit(x, x[:, :1], epochs=3, validation_split=0.25, verbose=0, callbacks=[live, Spy()])
+    assert len(seen) == 3
+    assert live.logs["loss"] == pytest.approx(h.history["loss"])
+    np.testing.assert_allclose(live.figure.axes[0].get_lines()[1].get_ydata(),
+                               h.history["val_loss"], rtol=1e-6)
+    assert mpimg.imread(tmp_path / "live.png")[..., :3].std() > 0.05
+    with pytest.raises(ValueError, match="every.*0"):
+        gn.callbacks.LivePlot(every=0)

@@ -388,3 +388,8 @@ class LambdaCallback(Callback):
             if not name.startswith("on_") or not hasattr(Callback, name):
                 raise ValueError(f"LambdaCallback: unknown hook {name!r}")
             setattr(self, name, fn)
+
+
+from .liveplot import LivePlot  # noqa: E402, F401  (its own module; needs Callback above)
+
+__all__.append("LivePlot")
