@@ -150,6 +150,58 @@ def circles(iterations: int = 10000):
     return p, c, Xc, yc
 
 
+def seed000_network(iterations: int = 5000, seed: int = 1):
+    """Seed 000: a 4-3-1 sigmoid network, SSE, lr 0.1, on three 4-input samples.
+
+    Returns (predictions on the training inputs, cost per iteration).
+    """
+    X = np.array([[1, 0, 1, 0], [1, 0, 1, 1], [0, 1, 0, 1]], float)
+    Y = np.array([[1], [1], [0]], float)
+    p, c = train(_init([4, 3, 1], True, seed, 1.0), X, Y, 0.1, iterations)
+    return predict(p, X).ravel().tolist(), c
+
+
+def seed001_network(iterations: int = 10000, seed: int = 1):
+    """Seed 001: a 4-4-1 sigmoid network without biases, SSE, lr 1, five samples.
+
+    Returns (predictions on the course's four test inputs, cost per iteration).
+    """
+    X = np.array([[0, 0, 0, 1], [0, 0, 1, 1], [0, 1, 1, 1], [1, 0, 1, 0], [1, 1, 1, 1]], float)
+    Y = np.array([[0], [0], [1], [0], [1]], float)
+    p, c = train(_init([4, 4, 1], False, seed, 1.0), X, Y, 1.0, iterations)
+    Xt = np.array([[1, 1, 1, 0], [0, 1, 1, 0], [0, 0, 1, 0], [1, 0, 0, 0]], float)
+    return predict(p, Xt).ravel().tolist(), c
+
+
+def xor_network(iterations: int = 5000, seed: int = 1):
+    """XOR, which no perceptron learns: a 2-2-1 sigmoid network, cross-entropy, lr 2.
+
+    Returns (predictions on the four inputs, cost per iteration).
+    """
+    Xx = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    Yx = np.array([[0], [1], [1], [0]], float)
+    p, c = train(_init([2, 2, 1], True, seed, 1.0), Xx, Yx, 2.0, iterations, loss="bce")
+    return predict(p, Xx).ravel().tolist(), c
+
+
+def circles_result(iterations: int = 10000, out=None) -> dict:
+    """Seed 003's network trained (see :func:`circles`), its numbers and decision regions."""
+    p, c, Xc, yc = circles(iterations)
+    Yc = yc.reshape(-1, 1).astype(float)
+    res = {"circles_cost_every_1000": c,
+           "circles_final_cost": mlp_gradients(p, Xc, Yc, "tanh", "bce")[0],
+           "circles_accuracy": float(np.mean((predict(p, Xc, "tanh") >= 0.5) == Yc))}
+
+    class _Net:
+        def predict(self, Z):
+            return predict(p, Z, "tanh")
+
+    save = None if out is None else Path(out) / "circles_regions.png"
+    res["circles_figure"] = gn.plot.decision_regions(_Net(), Xc, yc, resolution=0.02,
+                                                     save=save)
+    return res
+
+
 def run(out="out", scale: float = 1.0, seed: int = 1) -> dict:
     """All experiments; ``scale`` < 1 shortens every training run (for tests)."""
     out = Path(out)
@@ -157,35 +209,13 @@ def run(out="out", scale: float = 1.0, seed: int = 1) -> dict:
     res = {"single_neuron": single_neuron(), "feed_forward": feed_forward()}
     n = lambda k: max(1, int(k * scale))  # noqa: E731
 
-    X = np.array([[1, 0, 1, 0], [1, 0, 1, 1], [0, 1, 0, 1]], float)
-    Y = np.array([[1], [1], [0]], float)
-    p, c = train(_init([4, 3, 1], True, seed, 1.0), X, Y, 0.1, n(5000))
-    res["seed000_predictions"] = predict(p, X).ravel().tolist()
-    res["seed000_cost"] = c
-
-    X = np.array([[0, 0, 0, 1], [0, 0, 1, 1], [0, 1, 1, 1], [1, 0, 1, 0], [1, 1, 1, 1]], float)
-    Y = np.array([[0], [0], [1], [0], [1]], float)
-    p, c = train(_init([4, 4, 1], False, seed, 1.0), X, Y, 1.0, n(10000))
-    Xt = np.array([[1, 1, 1, 0], [0, 1, 1, 0], [0, 0, 1, 0], [1, 0, 0, 0]], float)
-    res["seed001_test_predictions"] = predict(p, Xt).ravel().tolist()
+    res["seed000_predictions"], res["seed000_cost"] = seed000_network(n(5000), seed)
+    res["seed001_test_predictions"], c = seed001_network(n(10000), seed)
     gn.plot.costs(c, labels=["seed 001: 4-4-1 sigmoid, SSE"], save=out / "seed001_cost.png")
-
-    Xx = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
-    Yx = np.array([[0], [1], [1], [0]], float)
-    p, c = train(_init([2, 2, 1], True, seed, 1.0), Xx, Yx, 2.0, n(5000), loss="bce")
-    res["xor_predictions"] = predict(p, Xx).ravel().tolist()
-
-    p, c, Xc, yc = circles(n(10000))
-    Yc = yc.reshape(-1, 1).astype(float)
-    res["circles_cost_every_1000"] = c
-    res["circles_final_cost"] = mlp_gradients(p, Xc, Yc, "tanh", "bce")[0]
-    res["circles_accuracy"] = float(np.mean((predict(p, Xc, "tanh") >= 0.5) == Yc))
-
-    class _Net:
-        def predict(self, Z):
-            return predict(p, Z, "tanh")
-
-    gn.plot.decision_regions(_Net(), Xc, yc, resolution=0.02, save=out / "circles_regions.png")
+    res["xor_predictions"], _ = xor_network(n(5000), seed)
+    circ = circles_result(n(10000), out)
+    circ.pop("circles_figure")
+    res.update(circ)
     return res
 
 
