@@ -66,6 +66,36 @@ def build() -> Sequential:
     return classifier
 
 
+def train(seed: int = 1, epochs: int = 50, verbose: int = 2, callbacks=None) -> dict:
+    """Step 8 to Step 14: train, predict the test set and the course's new customer.
+
+    Returns a dict: model, history, accuracy, confusion (the 2x2 matrix), y_test, y_pred,
+    new_customer_leaves, seconds (training time).
+    """
+    from sklearn.metrics import confusion_matrix
+
+    gn.set_seed(seed)
+    X_train, X_test, y_train, y_test, sc = load(seed)
+    classifier = build()
+    t0 = time.perf_counter()
+    history = classifier.fit(X_train, y_train, batch_size=10, epochs=epochs, verbose=verbose,
+                             callbacks=callbacks)
+    took = time.perf_counter() - t0
+
+    # Step 13: predictions, and the course's single new customer (Spain, 500, female, ...)
+    y_pred = classifier.predict(X_test, verbose=0)
+    y_pred = (y_pred > 0.5)
+    new_prediction = classifier.predict(sc.transform(
+        np.array([[0.0, 0, 500, 1, 40, 3, 50000, 2, 1, 1, 40000]])), verbose=0)
+    new_prediction = (new_prediction > 0.5)
+
+    # Step 14: the confusion matrix
+    cm = confusion_matrix(y_test, y_pred)
+    return {"model": classifier, "history": history, "accuracy": float(np.trace(cm) / cm.sum()),
+            "confusion": cm, "y_test": y_test, "y_pred": y_pred.ravel().astype(int),
+            "new_customer_leaves": bool(new_prediction[0, 0]), "seconds": took}
+
+
 def main(argv=None) -> float:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=50)
@@ -76,32 +106,14 @@ def main(argv=None) -> float:
     p.add_argument("--out", default="churn_confusion.png", help="confusion-matrix PNG")
     a = p.parse_args(argv)
 
-    from sklearn.metrics import confusion_matrix
-
-    gn.set_seed(a.seed)
-    X_train, X_test, y_train, y_test, sc = load(a.seed)
-    classifier = build()
-    classifier.summary()
-    t0 = time.perf_counter()
-    classifier.fit(X_train, y_train, batch_size=10, epochs=a.epochs, verbose=a.verbose)
-    took = time.perf_counter() - t0
-
-    # Step 13: predictions, and the course's single new customer (Spain, 500, female, ...)
-    y_pred = classifier.predict(X_test)
-    y_pred = (y_pred > 0.5)
-    new_prediction = classifier.predict(sc.transform(
-        np.array([[0.0, 0, 500, 1, 40, 3, 50000, 2, 1, 1, 40000]])))
-    new_prediction = (new_prediction > 0.5)
-
-    # Step 14: the confusion matrix
-    cm = confusion_matrix(y_test, y_pred)
-    print(cm)
-    acc = float(np.trace(cm) / cm.sum())
-    print(f"test accuracy {acc:.4f} (course: 0.858); new customer leaves: "
-          f"{bool(new_prediction[0, 0])}; {a.epochs} epochs in {took:.1f} s")
-    gn.plot.confusion_matrix(y_test, y_pred.ravel().astype(int), save=a.out)
+    build().summary()
+    r = train(a.seed, a.epochs, a.verbose)
+    print(r["confusion"])
+    print(f"test accuracy {r['accuracy']:.4f} (course: 0.858); new customer leaves: "
+          f"{r['new_customer_leaves']}; {a.epochs} epochs in {r['seconds']:.1f} s")
+    gn.plot.confusion_matrix(r["y_test"], r["y_pred"], save=a.out)
     print(f"wrote {a.out}")
-    return acc
+    return r["accuracy"]
 
 
 if __name__ == "__main__":
