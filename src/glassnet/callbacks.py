@@ -124,6 +124,12 @@ class History(Callback):
     from ._display import history_repr_html as _repr_html_  # the epochs as an HTML table
 
 
+def _fmt(v) -> str:
+    """A logged number as Keras's progress bar writes it (tiny values in e-notation)."""
+    v = float(v)
+    return f"{v:.4f}" if abs(v) > 1e-3 or v == 0 else f"{v:.4e}"
+
+
 def _progress_bar(**kwargs):
     """A tqdm bar, or None where a bar cannot redraw in place (output to a pipe or a log
     file, or a notebook without ipywidgets): there only each epoch's summary line is printed,
@@ -153,7 +159,8 @@ class ProgbarLogger(Callback):
         self._in_fit = False
 
     def _open(self, what):
-        self.t0 = time.perf_counter()
+        # its own clock: a validation pass inside fit must not restart the epoch's (t0)
+        self.t_pass = time.perf_counter()
         if self.verbose == 1 and not self._in_fit:
             self.bar = _progress_bar(total=self.params.get("steps"), desc=what)
 
@@ -169,8 +176,8 @@ class ProgbarLogger(Callback):
             self.bar = None
         if self.verbose and not self._in_fit and logs is not None:
             steps = self.params.get("steps")
-            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-            print(f"{steps}/{steps} - {time.perf_counter() - self.t0:.1f}s - {shown}",
+            shown = " - ".join(f"{k}: {_fmt(v)}" for k, v in logs.items())
+            print(f"{steps}/{steps} - {time.perf_counter() - self.t_pass:.1f}s - {shown}",
                   flush=True)
 
     def on_test_begin(self, logs=None):
@@ -210,7 +217,7 @@ class ProgbarLogger(Callback):
             self.bar = None
         if self.verbose:
             dt = time.perf_counter() - self.t0
-            shown = " - ".join(f"{k}: {v:.4f}" for k, v in (logs or {}).items())
+            shown = " - ".join(f"{k}: {_fmt(v)}" for k, v in (logs or {}).items())
             print(f"Epoch {epoch + 1}/{self.params.get('epochs')} - {dt:.1f}s - {shown}",
                   flush=True)
 
@@ -244,6 +251,7 @@ class EarlyStopping(Callback):
         self.best = self._init if self.baseline is None else self.baseline
         self.best_weights = None
         self.best_epoch = 0
+        self._restored = False
 
     def on_epoch_end(self, epoch, logs=None):
         cur = (logs or {}).get(self.monitor)
@@ -265,10 +273,14 @@ class EarlyStopping(Callback):
             self.model.stop_training = True
             if self.restore_best_weights and self.best_weights is not None:
                 self.model.set_weights(self.best_weights)
+                self._restored = True
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping", flush=True)
+            if getattr(self, "_restored", False):
+                print("Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.", flush=True)
 
 
 class ModelCheckpoint(Callback):
@@ -287,8 +299,17 @@ class ModelCheckpoint(Callback):
         if self.save_best_only:
             cur = logs.get(self.monitor)
             if cur is None or not self.op(cur, self.best):
+                if self.verbose and cur is not None:  # Keras's messages, word for word
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self.best:.5f}", flush=True)
                 return
+            if self.verbose:
+                prev = "None" if np.isinf(self.best) else f"{self.best:.5f}"
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {prev} to "
+                      f"{cur:.5f}, saving model to {path}", flush=True)
             self.best = cur
+        elif self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}", flush=True)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
@@ -305,6 +326,9 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         lr = float(self.schedule(epoch, float(self.model.optimizer.learning_rate)))
         self.model.optimizer.learning_rate = lr
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                  f"{lr}.", flush=True)
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -321,10 +345,13 @@ class ReduceLROnPlateau(Callback):
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1. Received: {factor}")
         self.monitor, self.factor, self.patience = monitor, factor, patience
         self.cooldown, self.min_lr, self.min_delta = cooldown, min_lr, min_delta
+        self.verbose = verbose
         self.op, self.best = _monitor_op(mode, monitor)
         self.wait = self.cooldown_counter = 0
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # as Keras: the rate this epoch ran at goes into the logs (CSV)
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
         cur = (logs or {}).get(self.monitor)
         if cur is None:
             return
@@ -339,7 +366,11 @@ class ReduceLROnPlateau(Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 opt = self.model.optimizer
-                opt.learning_rate = max(float(opt.learning_rate) * self.factor, self.min_lr)
+                old = float(opt.learning_rate)
+                opt.learning_rate = max(old * self.factor, self.min_lr)
+                if self.verbose and float(opt.learning_rate) < old:
+                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
+                          f"{float(opt.learning_rate)}.", flush=True)
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
 
