@@ -1,0 +1,307 @@
+"""Attention layers against PyTorch (forward and gradients, weights mapped) and real Keras 3."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.layers import (
+    AdditiveAttention,
+    Attention,
+    Embedding,
+    GlobalAveragePooling1D,
+    LayerNormalization,
+    Masking,
+    MultiHeadAttention,
+)
+from glassnet.layers.embedding import get_mask
+
+
+def _t64(a, grad=True):
+    torch = pytest.importorskip("torch")
+    return torch.tensor(np.asarray(a, np.float64), requires_grad=grad)
+
+
+def _gn64(a):
+    return gn.tensor(np.asarray(a, np.float64), dtype="float64", requires_grad=True)
+
+
+@pytest.fixture(scope="module")
+def keras():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch")
+    k = pytest.importorskip("keras")
+    if k.backend.backend() != "torch":
+        pytest.skip("the Keras comparison runs on the torch backend")
+    return k
+
+
+# ------------------------------------------------------------------ PyTorch
+def _mha_case(kdim=12, vdim=10, heads=2, head=4, t=5, s=6, seed=0):
+    rng = np.random.default_rng(seed)
+    e = heads * head  # torch needs embed_dim = heads * head_dim and output = embed_dim
+    q = rng.normal(size=(3, t, e))
+    k = rng.normal(size=(3, s, kdim))
+    v = rng.normal(size=(3, s, vdim))
+    layer = MultiHeadAttention(num_heads=heads, key_dim=head, dtype="float64")
+    layer(q, v, k)  # build
+    ws = [rng.normal(size=w.shape) * 0.5 for w in layer.get_weights()]
+    layer.set_weights(ws)
+    return q, k, v, layer, ws
+
+
+def _torch_mha(ws, e, kdim, vdim, heads):
+    torch = pytest.importorskip("torch")
+    m = torch.nn.MultiheadAttention(e, heads, kdim=kdim, vdim=vdim, batch_first=True,
+                                    dtype=torch.float64)
+    qk, qb, kk, kb, vk, vb, ok, ob = ws
+    with torch.no_grad():
+        m.q_proj_weight.copy_(torch.tensor(qk.reshape(e, -1).T))
+        m.k_proj_weight.copy_(torch.tensor(kk.reshape(kdim, -1).T))
+        m.v_proj_weight.copy_(torch.tensor(vk.reshape(vdim, -1).T))
+        m.in_proj_bias.copy_(torch.tensor(np.concatenate([qb.ravel(), kb.ravel(), vb.ravel()])))
+        m.out_proj.weight.copy_(torch.tensor(ok.reshape(-1, e).T))
+        m.out_proj.bias.copy_(torch.tensor(ob))
+    return m
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_multi_head_attention_matches_torch_forward_and_gradients(masked):
+    torch = pytest.importorskip("torch")
+    q, k, v, layer, ws = _mha_case()
+    e, kdim, vdim, heads = 8, 12, 10, 2
+    rng = np.random.default_rng(1)
+    t, s = q.shape[1], k.shape[1]
+    amask = rng.random((3, t, s)) > 0.3 if masked else None
+    if masked:
+        amask[:, :, 0] = True  # no fully masked rows (Keras and torch differ there)
+    gq, gk, gv = _gn64(q), _gn64(k), _gn64(v)
+    y, w = layer(gq, gv, gk, attention_mask=amask, return_attention_scores=True)
+    r = rng.normal(size=y.shape)
+    (y * gn.tensor(r, dtype="float64")).sum().backward()
+
+    m = _torch_mha(ws, e, kdim, vdim, heads)
+    tq, tk, tv = _t64(q), _t64(k), _t64(v)
+    tm = None
+    if masked:  # torch: True = NOT allowed, one (T, S) mask per batch*head
+        tm = torch.tensor(~np.repeat(amask, heads, axis=0))
+    ty, tw = m(tq, tk, tv, attn_mask=tm, need_weights=True, average_attn_weights=False)
+    (ty * torch.tensor(r)).sum().backward()
+
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-9, atol=1e-9)
+    for g, tg in ((gq, tq), (gk, tk), (gv, tv)):
+        np.testing.assert_allclose(g.grad, tg.grad.numpy(), rtol=1e-8, atol=1e-9)
+    # weight gradients, mapped back to Keras's layout
+    qk, qb, kk, kb, vk, vb, ok, ob = layer.weights
+    tgrads = [m.q_proj_weight.grad.numpy().T.reshape(qk.shape),
+              m.in_proj_bias.grad.numpy()[:e].reshape(qb.shape),
+              m.k_proj_weight.grad.numpy().T.reshape(kk.shape),
+              m.in_proj_bias.grad.numpy()[e:2 * e].reshape(kb.shape),
+              m.v_proj_weight.grad.numpy().T.reshape(vk.shape),
+              m.in_proj_bias.grad.numpy()[2 * e:].reshape(vb.shape),
+              m.out_proj.weight.grad.numpy().T.reshape(ok.shape),
+              m.out_proj.bias.grad.numpy()]
+    for wt, tg in zip(layer.weights, tgrads):
+        np.testing.assert_allclose(wt.grad, tg, rtol=1e-8, atol=1e-9, err_msg=wt.name)
+
+
+def test_multi_head_attention_causal_matches_torch():
+    torch = pytest.importorskip("torch")
+    q, k, v, layer, ws = _mha_case(t=5, s=5)
+    gq, gk, gv = _gn64(q), _gn64(k), _gn64(v)
+    y = layer(gq, gv, gk, use_causal_mask=True)
+    y.sum().backward()
+    m = _torch_mha(ws, 8, 12, 10, 2)
+    tq, tk, tv = _t64(q), _t64(k), _t64(v)
+    causal = torch.triu(torch.ones(5, 5, dtype=torch.bool), diagonal=1)  # True = blocked
+    ty, _ = m(tq, tk, tv, attn_mask=causal)
+    ty.sum().backward()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-9, atol=1e-9)
+    for g, tg in ((gq, tq), (gk, tk), (gv, tv)):
+        np.testing.assert_allclose(g.grad, tg.grad.numpy(), rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize("use_mask", [False, True])
+def test_attention_layer_is_scaled_dot_product_attention(use_mask):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(2)
+    q, v = rng.normal(size=(2, 4, 6)), rng.normal(size=(2, 7, 6))
+    vmask = np.ones((2, 7), bool)
+    if use_mask:
+        vmask[0, 5:] = False
+        vmask[1, 0] = False
+    gq, gv = _gn64(q), _gn64(v)
+    y = Attention(dtype="float64")([gq, gv], mask=[None, vmask] if use_mask else None)
+    r = rng.normal(size=y.shape)
+    (y * gn.tensor(r, dtype="float64")).sum().backward()
+    tq, tv = _t64(q), _t64(v)
+    tm = torch.tensor(vmask[:, None, :]) if use_mask else None
+    ty = F.scaled_dot_product_attention(tq, tv, tv, attn_mask=tm, scale=1.0)
+    (ty * torch.tensor(r)).sum().backward()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(gq.grad, tq.grad.numpy(), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(gv.grad, tv.grad.numpy(), rtol=1e-8, atol=1e-9)
+
+
+def test_additive_attention_gradients_match_numeric():
+    rng = np.random.default_rng(3)
+    layer = AdditiveAttention(dtype="float64")
+    q, v, k = (rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 5, 4)),
+               rng.normal(size=(2, 5, 4)))
+    layer([q, v, k])
+
+    def f(a, b, c):
+        return layer([a, b, c])
+
+    gn.gradcheck(f, _gn64(q), _gn64(v), _gn64(k))
+
+
+# ------------------------------------------------------------------ real Keras 3
+def _to_keras(layer, klayer):
+    klayer.set_weights(layer.get_weights())
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"use_scale": True}, {"score_mode": "concat"},
+                                    {"score_mode": "concat", "use_scale": True}])
+def test_attention_matches_keras(keras, kwargs):
+    rng = np.random.default_rng(4)
+    q, v, k = (rng.normal(size=(2, 3, 4)).astype("float32"),
+               rng.normal(size=(2, 5, 4)).astype("float32"),
+               rng.normal(size=(2, 5, 4)).astype("float32"))
+    qm = np.array([[1, 1, 0], [1, 1, 1]], bool)
+    vm = np.array([[1, 1, 1, 0, 0], [1, 0, 1, 1, 1]], bool)
+    layer = Attention(**kwargs)
+    layer([q, v, k])
+    layer.set_weights([w * 1.3 for w in layer.get_weights()])
+    kl = keras.layers.Attention(**kwargs)
+    kl([q, v, k])
+    _to_keras(layer, kl)
+    for causal in (False, True):
+        y, w = layer([q, v, k], mask=[qm, vm], return_attention_scores=True,
+                     use_causal_mask=causal)
+        ky, kw = kl([q, v, k], mask=[qm, vm], return_attention_scores=True,
+                    use_causal_mask=causal)
+        np.testing.assert_allclose(y.data, keras.ops.convert_to_numpy(ky), atol=1e-5)
+        np.testing.assert_allclose(w.data, keras.ops.convert_to_numpy(kw), atol=1e-5)
+
+
+def test_additive_attention_matches_keras(keras):
+    rng = np.random.default_rng(5)
+    q, v = rng.normal(size=(2, 3, 4)).astype("float32"), rng.normal(size=(2, 5, 4)).astype(
+        "float32")
+    for use_scale in (True, False):
+        layer = AdditiveAttention(use_scale=use_scale)
+        layer([q, v])
+        kl = keras.layers.AdditiveAttention(use_scale=use_scale)
+        kl([q, v])
+        _to_keras(layer, kl)
+        vm = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+        np.testing.assert_allclose(layer([q, v], mask=[None, vm]).data,
+                                   keras.ops.convert_to_numpy(kl([q, v], mask=[None, vm])),
+                                   atol=1e-5)
+
+
+def test_multi_head_attention_matches_keras(keras):
+    rng = np.random.default_rng(6)
+    q = rng.normal(size=(2, 4, 6)).astype("float32")
+    v = rng.normal(size=(2, 5, 3)).astype("float32")
+    k = rng.normal(size=(2, 5, 7)).astype("float32")
+    layer = MultiHeadAttention(num_heads=3, key_dim=2, value_dim=5, output_shape=9)
+    layer(q, v, k)
+    kl = keras.layers.MultiHeadAttention(num_heads=3, key_dim=2, value_dim=5, output_shape=9)
+    kl(q, v, k)
+    assert [w.shape for w in layer.get_weights()] == [tuple(w.shape) for w in kl.get_weights()]
+    layer.set_weights([rng.normal(size=w.shape).astype("float32") for w in kl.get_weights()])
+    _to_keras(layer, kl)
+    am = rng.random((2, 4, 5)) > 0.4
+    am[:, :, 2] = True
+    y, w = layer(q, v, k, attention_mask=am, return_attention_scores=True)
+    ky, kw = kl(q, v, k, attention_mask=am, return_attention_scores=True)
+    np.testing.assert_allclose(y.data, keras.ops.convert_to_numpy(ky), atol=1e-5)
+    np.testing.assert_allclose(w.data, keras.ops.convert_to_numpy(kw), atol=1e-5)
+
+
+def test_multi_head_attention_uses_input_masks_like_keras(keras):
+    # Keras's documented rule: the query mask (B, T, 1) & the value mask (B, 1, S) form the
+    # attention mask. glassnet reads both from the Embedding's mask; Keras gets it explicitly.
+    rng = np.random.default_rng(7)
+    ids = np.array([[3, 5, 2, 0, 0], [1, 4, 4, 6, 0]])
+    x = Embedding(8, 6, mask_zero=True)(ids)
+    layer = MultiHeadAttention(num_heads=2, key_dim=3)
+    y = layer(x, x)
+    assert np.array_equal(get_mask(y), ids != 0)  # the query's mask travels on
+    kl = keras.layers.MultiHeadAttention(num_heads=2, key_dim=3)
+    kl(x.data, x.data)
+    kl.set_weights([rng.normal(size=w.shape).astype("float32") for w in kl.get_weights()])
+    layer.set_weights(kl.get_weights())
+    m = ids != 0
+    ky, kw = kl(x.data, x.data, attention_mask=m[:, :, None] & m[:, None, :],
+                return_attention_scores=True)
+    y, w = layer(x, x, return_attention_scores=True)
+    np.testing.assert_allclose(y.data, keras.ops.convert_to_numpy(ky), atol=1e-5)
+    np.testing.assert_allclose(w.data, keras.ops.convert_to_numpy(kw), atol=1e-5)
+    assert np.allclose(w.data[0, :, :3, 3:], 0.0)  # real queries ignore padded keys
+
+
+def test_masking_layer_feeds_attention():
+    x = np.random.default_rng(8).normal(size=(2, 4, 3)).astype("float32")
+    x[0, 2:] = 0.0
+    m = Masking()(x)
+    np.testing.assert_array_equal(get_mask(m), [[True, True, False, False], [True] * 4])
+    y, w = Attention()([m, m], return_attention_scores=True)
+    assert np.allclose(w.data[0, :, 2:], 0.0)  # padded keys get no weight
+    assert np.allclose(y.data[0, 2:], 0.0)  # padded queries give zeros
+
+
+# ------------------------------------------------------------------ functional API, saving
+def test_attention_layers_in_a_functional_model_save_and_load(tmp_path):
+    gn.set_seed(0)
+    inp = gn.Input((6, 8))
+    h = MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(inp, inp)
+    h = LayerNormalization()(gn.layers.add([inp, h]))
+    h = Attention(use_scale=True)([h, inp])
+    h = AdditiveAttention()([h, inp, inp])
+    out = gn.layers.Dense(2, activation="softmax")(GlobalAveragePooling1D()(h))
+    model = gn.Model(inp, out)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).normal(size=(16, 6, 8)).astype("float32")
+    y = (x[:, :, 0].sum(axis=1) > 0).astype("int64")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    p = tmp_path / "att.glassnet"
+    model.save(p)
+    back = gn.models.load_model(p)
+    np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-6)
+    mha = [ly for ly in back.layers if ly.name == "mha"][0]
+    assert isinstance(mha, MultiHeadAttention) and mha.num_heads == 2
+
+
+def test_attention_errors_name_the_layer():
+    x = np.ones((2, 3, 4), "float32")
+    with pytest.raises(ValueError, match="attention.*list"):
+        Attention(name="attention")(x)
+    with pytest.raises(ValueError, match="mha.*num_heads"):
+        MultiHeadAttention(num_heads=0, key_dim=2, name="mha")
+    with pytest.raises(ValueError, match="mha2.*query"):
+        MultiHeadAttention(2, 2, name="mha2")(np.ones((2, 4), "float32"),
+                                              np.ones((2, 4), "float32"))
+    layer = MultiHeadAttention(2, 2, name="mha3")
+    layer(x, x)
+    with pytest.raises(ValueError, match="mha3.*attention_mask"):
+        layer(x, x, attention_mask=np.ones((2, 3, 5), bool))
+
+
+def test_attention_dropout_only_in_training():
+    x = np.random.default_rng(9).normal(size=(2, 3, 4)).astype("float32")
+    layer = MultiHeadAttention(2, 2, dropout=0.5, seed=1)
+    a = layer(x, x).data
+    np.testing.assert_array_equal(a, layer(x, x).data)
+    assert not np.allclose(a, layer(x, x, training=True).data)
+    att = Attention(dropout=0.5, seed=1)
+    np.testing.assert_array_equal(att([x, x]).data, att([x, x]).data)
+    assert not np.allclose(att([x, x]).data, att([x, x], training=True).data)
