@@ -18,3 +18,12 @@ __all__ = ["Layer", "LAYER_CLASSES", "get_layer_class", "register"]
 for _m in (augmentation, conv, core, embedding, normalization, pooling, recurrent,  # noqa: F405
            reshaping2d):  # noqa: F405
     __all__ += list(getattr(_m, "__all__", []))
+
+# activation/utility, merge, attention and Lambda layers (issue 22)
+from .activation_layers import *  # noqa: E402,F401,F403
+from .attention import *  # noqa: E402,F401,F403
+from .lambda_layer import *  # noqa: E402,F401,F403
+from .merging import *  # noqa: E402,F401,F403
+
+for _m in (activation_layers, attention, lambda_layer, merging):  # noqa: F405
+    __all__ += list(_m.__all__)
