@@ -13,119 +13,59 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import asnumpy
+from ._metric_base import Metric, _match, _MeanMetric, _np, _per_sample, _weights  # noqa: F401
+from ._metrics_curves import (  # noqa: F401
+    AUC,
+    FalseNegatives,
+    FalsePositives,
+    Precision,
+    PrecisionAtRecall,
+    Recall,
+    RecallAtPrecision,
+    SensitivityAtSpecificity,
+    SpecificityAtSensitivity,
+    TrueNegatives,
+    TruePositives,
+)
+from ._metrics_more import (  # noqa: F401
+    CosineSimilarity,
+    F1Score,
+    FBetaScore,
+    LogCoshError,
+    MeanAbsolutePercentageError,
+    MeanIoU,
+    MeanSquaredLogarithmicError,
+    R2Score,
+    RootMeanSquaredError,
+    binary_accuracy,
+    categorical_accuracy,
+    mae,
+    mape,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_error,
+    mean_squared_logarithmic_error,
+    mse,
+    msle,
+    sparse_categorical_accuracy,
+    sparse_top_k_categorical_accuracy,
+    top_k_categorical_accuracy,
+)
 
 __all__ = [
     "Metric", "Mean", "Sum", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
     "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
-    "Precision", "Recall", "AUC",
-    "MeanSquaredError", "MeanAbsoluteError", "get", "serialize", "deserialize",
+    "Precision", "Recall", "AUC", "TruePositives", "FalsePositives", "TrueNegatives",
+    "FalseNegatives", "PrecisionAtRecall", "RecallAtPrecision", "SensitivityAtSpecificity",
+    "SpecificityAtSensitivity", "F1Score", "FBetaScore", "MeanIoU", "R2Score",
+    "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError",
+    "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "LogCoshError",
+    "CosineSimilarity", "binary_accuracy", "categorical_accuracy",
+    "sparse_categorical_accuracy", "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error",
+    "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "mse", "mae", "mape",
+    "msle", "get", "serialize", "deserialize",
 ]
-
-
-def _np(a) -> np.ndarray:
-    if a is None:
-        return None
-    if hasattr(a, "data") and not isinstance(a, np.ndarray):
-        a = a.data
-    return asnumpy(a)
-
-
-def _weights(sample_weight, n, name):
-    if sample_weight is None:
-        return None
-    w = _np(sample_weight).astype(np.float64).reshape(-1)
-    if w.shape[0] != n:
-        raise ValueError(
-            f"{name}: sample_weight must have one entry per sample ({n}). "
-            f"Received: sample_weight shape {w.shape}"
-        )
-    return w
-
-
-def _per_sample(a: np.ndarray) -> np.ndarray:
-    """Mean over every axis but the first (cheap paths for (N,) and (N, 1))."""
-    if a.ndim <= 1:
-        return a
-    n = a.shape[0]
-    k = a.size // max(n, 1)
-    if k == 1:
-        return a.reshape(n)
-    return a.reshape(n, k).sum(axis=1, dtype=np.float64) / k
-
-
-def _match(y_true, y_pred, name):
-    """Bring y_true to y_pred's shape where they only differ by a trailing 1 (Keras)."""
-    if y_true.shape != y_pred.shape:
-        if y_true.size == y_pred.size and (
-            y_true.shape + (1,) == y_pred.shape or y_true.shape == y_pred.shape + (1,)
-        ):
-            y_true = y_true.reshape(y_pred.shape)
-        else:
-            raise ValueError(
-                f"{name}: y_true and y_pred shapes do not match. "
-                f"Received: y_true shape {y_true.shape}, y_pred shape {y_pred.shape}"
-            )
-    return y_true
-
-
-class Metric:
-    """Base class: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``,
-    ``reset_state()``, ``name``."""
-
-    name = "metric"
-
-    def __init__(self, name: str | None = None):
-        if name is not None:
-            self.name = name
-        self.reset_state()
-
-    def reset_state(self) -> None:
-        raise NotImplementedError
-
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
-        raise NotImplementedError
-
-    def result(self) -> float:
-        raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {"name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
-        """Update with one batch and return the running result."""
-        self.update_state(y_true, y_pred, sample_weight)
-        return self.result()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
-
-
-class _MeanMetric(Metric):
-    """Weighted running mean of per-sample values from ``_values(y_true, y_pred)``."""
-
-    def reset_state(self):
-        self.total, self.count = 0.0, 0.0
-
-    def _values(self, y_true, y_pred) -> np.ndarray:
-        raise NotImplementedError
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        v = self._values(_np(y_true), _np(y_pred)).reshape(-1)
-        w = _weights(sample_weight, v.shape[0], self.name)
-        if w is None:
-            self.total += float(v.sum(dtype=np.float64))
-            self.count += v.shape[0]
-        else:
-            self.total += float((v * w).sum())
-            self.count += float(w.sum())
-
-    def result(self):
-        return self.total / self.count if self.count else 0.0
 
 
 class Mean(Metric):
@@ -266,115 +206,6 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
         return y_true.reshape(y_pred.shape[:-1])
 
 
-class _Confusion(Metric):
-    """Counts of true/false positives and negatives at ``thresholds``."""
-
-    def __init__(self, thresholds: float = 0.5, name: str | None = None):
-        self.thresholds = float(thresholds)
-        super().__init__(name)
-
-    def reset_state(self):
-        self.tp = self.fp = self.fn = 0.0
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = _np(y_pred)
-        y_true = _match(_np(y_true), y_pred, self.name)
-        pred = (y_pred > self.thresholds).reshape(y_pred.shape[0] if y_pred.ndim else 1, -1)
-        true = (y_true > 0.5).reshape(pred.shape)
-        w = _weights(sample_weight, pred.shape[0], self.name)
-        w = np.ones(pred.shape[0]) if w is None else w
-        w = w[:, None]
-        self.tp += float((w * (pred & true)).sum())
-        self.fp += float((w * (pred & ~true)).sum())
-        self.fn += float((w * (~pred & true)).sum())
-
-    def get_config(self):
-        return {**super().get_config(), "thresholds": self.thresholds}
-
-
-class Precision(_Confusion):
-    """TP / (TP + FP) with predictions thresholded at ``thresholds`` (0.5)."""
-
-    name = "precision"
-
-    def result(self):
-        d = self.tp + self.fp
-        return self.tp / d if d else 0.0
-
-
-class Recall(_Confusion):
-    """TP / (TP + FN) with predictions thresholded at ``thresholds`` (0.5)."""
-
-    name = "recall"
-
-    def result(self):
-        d = self.tp + self.fn
-        return self.tp / d if d else 0.0
-
-
-class AUC(Metric):
-    """Area under the ROC (or PR) curve from ``num_thresholds`` evenly spaced thresholds
-    (Keras's trapezoid approximation; matches sklearn's exact AUC to ~1e-3 for 200).
-
-    Args:
-        num_thresholds: number of thresholds in [0, 1] (≥ 2).
-        curve: ``"ROC"`` or ``"PR"``.
-    """
-
-    name = "auc"
-
-    def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
-                 name: str | None = None):
-        if int(num_thresholds) < 2:
-            raise ValueError(f"AUC: num_thresholds must be > 1. Received: {num_thresholds}")
-        if curve.upper() not in ("ROC", "PR"):
-            raise ValueError(f"AUC: curve must be 'ROC' or 'PR'. Received: curve={curve!r}")
-        self.num_thresholds, self.curve = int(num_thresholds), curve.upper()
-        eps = 1e-7
-        inner = np.arange(1, self.num_thresholds - 1) / (self.num_thresholds - 1)
-        self._thresholds = np.concatenate([[-eps], inner, [1 + eps]])
-        super().__init__(name)
-
-    def reset_state(self):
-        n = self.num_thresholds
-        self.tp, self.fp, self.tn, self.fn = (np.zeros(n) for _ in range(4))
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_pred = _np(y_pred).astype(np.float64)
-        y_true = _match(_np(y_true), y_pred, self.name)
-        n = y_pred.shape[0] if y_pred.ndim else 1
-        w = _weights(sample_weight, n, self.name)
-        p = y_pred.reshape(n, -1)
-        t = (y_true.reshape(n, -1) > 0.5)
-        w = np.ones_like(p) if w is None else np.broadcast_to(w[:, None], p.shape)
-        p, t, w = p.ravel(), t.ravel(), w.ravel()
-        # bucket each prediction: counts above threshold j are suffix sums (no loop over data)
-        idx = np.searchsorted(self._thresholds, p, side="left")  # thresholds < p
-        pos = np.bincount(idx, weights=w * t, minlength=self.num_thresholds + 1)
-        neg = np.bincount(idx, weights=w * ~t, minlength=self.num_thresholds + 1)
-        pos_above = np.cumsum(pos[::-1])[::-1][1:]  # p > threshold j
-        neg_above = np.cumsum(neg[::-1])[::-1][1:]
-        tot_pos, tot_neg = pos.sum(), neg.sum()
-        self.tp += pos_above
-        self.fp += neg_above
-        self.fn += tot_pos - pos_above
-        self.tn += tot_neg - neg_above
-
-    def result(self):
-        tp, fp, tn, fn = self.tp, self.fp, self.tn, self.fn
-        if self.curve == "ROC":
-            tpr = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
-            fpr = np.divide(fp, fp + tn, out=np.zeros_like(fp), where=(fp + tn) > 0)
-            return float(np.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2))
-        prec = np.divide(tp, tp + fp, out=np.ones_like(tp), where=(tp + fp) > 0)
-        rec = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
-        return float(np.sum((rec[:-1] - rec[1:]) * (prec[:-1] + prec[1:]) / 2))
-
-    def get_config(self):
-        return {**super().get_config(), "num_thresholds": self.num_thresholds,
-                "curve": self.curve}
-
-
 class MeanSquaredError(_MeanMetric):
     """Running mean of mean((y − ŷ)²) per sample."""
 
@@ -434,9 +265,27 @@ _TABLE: dict[str, type] = {
     "mae": MeanAbsoluteError,
     "mean": Mean,
     "sum": Sum,
+    "true_positives": TruePositives,
+    "false_positives": FalsePositives,
+    "true_negatives": TrueNegatives,
+    "false_negatives": FalseNegatives,
+    "f1_score": F1Score,
+    "fbeta_score": FBetaScore,
+    "r2_score": R2Score,
+    "root_mean_squared_error": RootMeanSquaredError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "logcosh": LogCoshError,
+    "cosine_similarity": CosineSimilarity,
 }
+# need a constructor argument, so reachable by class name / config only (as in Keras)
+_NEEDS_ARGS = (PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
+               SpecificityAtSensitivity, MeanIoU)
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values() if cls is not _AutoAccuracy}
 _BY_CLASS["Accuracy"] = Accuracy
+_BY_CLASS.update({cls.__name__: cls for cls in _NEEDS_ARGS})
 
 
 def get(identifier) -> Metric:

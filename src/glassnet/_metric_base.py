@@ -1,0 +1,113 @@
+"""The metric base: ``Metric``, the running-mean base and the array helpers every metric
+module shares (NumPy on the host: metrics read ``asnumpy`` of GPU arrays)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import asnumpy
+
+
+def _np(a) -> np.ndarray:
+    if a is None:
+        return None
+    if hasattr(a, "data") and not isinstance(a, np.ndarray):
+        a = a.data
+    return asnumpy(a)
+
+
+def _weights(sample_weight, n, name):
+    if sample_weight is None:
+        return None
+    w = _np(sample_weight).astype(np.float64).reshape(-1)
+    if w.shape[0] != n:
+        raise ValueError(
+            f"{name}: sample_weight must have one entry per sample ({n}). "
+            f"Received: sample_weight shape {w.shape}"
+        )
+    return w
+
+
+def _per_sample(a: np.ndarray) -> np.ndarray:
+    """Mean over every axis but the first (cheap paths for (N,) and (N, 1))."""
+    if a.ndim <= 1:
+        return a
+    n = a.shape[0]
+    k = a.size // max(n, 1)
+    if k == 1:
+        return a.reshape(n)
+    return a.reshape(n, k).sum(axis=1, dtype=np.float64) / k
+
+
+def _match(y_true, y_pred, name):
+    """Bring y_true to y_pred's shape where they only differ by a trailing 1 (Keras)."""
+    if y_true.shape != y_pred.shape:
+        if y_true.size == y_pred.size and (
+            y_true.shape + (1,) == y_pred.shape or y_true.shape == y_pred.shape + (1,)
+        ):
+            y_true = y_true.reshape(y_pred.shape)
+        else:
+            raise ValueError(
+                f"{name}: y_true and y_pred shapes do not match. "
+                f"Received: y_true shape {y_true.shape}, y_pred shape {y_pred.shape}"
+            )
+    return y_true
+
+
+class Metric:
+    """Base class: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``,
+    ``reset_state()``, ``name``."""
+
+    name = "metric"
+
+    def __init__(self, name: str | None = None):
+        if name is not None:
+            self.name = name
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        raise NotImplementedError
+
+    def result(self) -> float:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+        """Update with one batch and return the running result."""
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class _MeanMetric(Metric):
+    """Weighted running mean of per-sample values from ``_values(y_true, y_pred)``."""
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0.0
+
+    def _values(self, y_true, y_pred) -> np.ndarray:
+        raise NotImplementedError
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        v = self._values(_np(y_true), _np(y_pred)).reshape(-1)
+        w = _weights(sample_weight, v.shape[0], self.name)
+        if w is None:
+            self.total += float(v.sum(dtype=np.float64))
+            self.count += v.shape[0]
+        else:
+            self.total += float((v * w).sum())
+            self.count += float(w.sum())
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
