@@ -308,7 +308,7 @@ def test_channel_mismatch_after_build():
     ({"filters": 2, "kernel_size": 3, "strides": 0}, "strides must be"),
     ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, "strides > 1"),
     ({"filters": 2, "kernel_size": 3, "data_format": "channels_first"}, "channels_last"),
-    ({"filters": 2, "kernel_size": 3, "groups": 2}, "grouped"),
+    ({"filters": 3, "kernel_size": 3, "groups": 2}, "filters must be divisible by groups"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

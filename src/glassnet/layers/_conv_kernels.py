@@ -104,24 +104,75 @@ def _windows(a, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int, o
     )
 
 
+_FEW_CHANNELS = 8  # below this, the column matrix is built and used transposed
+
+
+def _few(c: int, xp) -> bool:
+    return c < _FEW_CHANNELS and xp is np
+
+
 def _im2col(a, kh, kw, sh, sw, dh, dw, oh, ow):
-    """One contiguous copy of the windows as a (N*oh*ow, kh*kw*C) matrix."""
+    """One contiguous copy of the windows as a (N*oh*ow, kh*kw*C) matrix (C >= 8)."""
     n, c = a.shape[0], a.shape[3]
     if kh == kw == 1 and sh == sw == 1:
         return a[:, :oh, :ow].reshape(n * oh * ow, c)  # 1x1 conv: a view when contiguous
     xp = backend.get_array_module(a)
-    if c >= 8 or xp is not np:
-        view = _windows(a, kh, kw, sh, sw, dh, dw, oh, ow)
-        return xp.ascontiguousarray(view).reshape(n * oh * ow, kh * kw * c)
-    # few channels (the first layer on grey/RGB images): copying the 6-D view runs NumPy's
-    # inner loop over only C elements; kh*kw slice copies run it over whole rows (3.5x faster
-    # measured for C=1)
-    col = xp.empty((n, oh, ow, kh, kw, c), dtype=a.dtype)
+    view = _windows(a, kh, kw, sh, sw, dh, dw, oh, ow)
+    return xp.ascontiguousarray(view).reshape(n * oh * ow, kh * kw * c)
+
+
+def _im2col_t(a, kh, kw, sh, sw, dh, dw, oh, ow):
+    """The column matrix transposed, (kh*kw*C, N*oh*ow), rows in (i, j, c) order (few C).
+
+    With 1-3 channels a (N*oh*ow, kh*kw*C) row holds only C contiguous elements per kernel
+    offset, so building it copies C floats at a stride of kh*kw*C. Transposed, each row is one
+    (N, oh, ow) plane, copied from a channel-major copy of the input with whole image rows
+    contiguous: 8.7x faster measured on a (128, 34, 34, 3) batch with a 3x3 kernel. The GEMMs
+    then take it as a transposed operand (no copy).
+    """
+    xp = backend.get_array_module(a)
+    n, c = a.shape[0], a.shape[3]
+    at = xp.ascontiguousarray(a.transpose(3, 0, 1, 2))  # (C, N, H, W)
+    colt = xp.empty((kh, kw, c, n, oh, ow), dtype=a.dtype)
     for i in range(kh):
+        r0 = i * dh
         for j in range(kw):
-            r0, c0 = i * dh, j * dw
-            col[:, :, :, i, j, :] = a[:, r0:r0 + (oh - 1) * sh + 1:sh, c0:c0 + (ow - 1) * sw + 1:sw]
-    return col.reshape(n * oh * ow, kh * kw * c)
+            c0 = j * dw
+            colt[i, j] = at[:, :, r0:r0 + (oh - 1) * sh + 1:sh, c0:c0 + (ow - 1) * sw + 1:sw]
+    return colt.reshape(kh * kw * c, n * oh * ow)
+
+
+def _cols(a, kh, kw, sh, sw, dh, dw, oh, ow):
+    """The (N*oh*ow, kh*kw*C) column matrix: C-ordered, or for few channels the transpose of
+    :func:`_im2col_t` (an F-ordered view the GEMMs read without copying)."""
+    if _few(a.shape[3], backend.get_array_module(a)) and not (kh == kw == 1 and sh == sw == 1):
+        return _im2col_t(a, kh, kw, sh, sw, dh, dw, oh, ow).T
+    return _im2col(a, kh, kw, sh, sw, dh, dw, oh, ow)
+
+
+def _col2im(a2d, wk, full_shape, oh: int, ow: int, sh, sw, dh, dw):
+    """col2im(a2d @ wk2d.T) as a (N, Hp, Wp, C) array (possibly a transposed view).
+
+    ``a2d`` is (N*oh*ow, K), ``wk`` (kh, kw, C, K). Few channels: one GEMM gives the
+    transposed column matrix (kh*kw*C, N*oh*ow), whose (N, oh, ow) planes are added to a
+    channel-major buffer; more channels: :func:`_col2im_gemm`, one GEMM per kernel offset.
+    """
+    xp = backend.get_array_module(a2d)
+    n, hp, wp, c = full_shape
+    kh, kw, _, k = wk.shape
+    dt = _result_dtype(a2d, wk)
+    if not _few(c, xp):
+        buf = xp.zeros(full_shape, dtype=dt)
+        _col2im_gemm(buf, a2d, wk, oh, ow, sh, sw, dh, dw)
+        return buf
+    gcolt = backend.matmul(wk.reshape(kh * kw * c, k), a2d.T).reshape(kh, kw, c, n, oh, ow)
+    bt = xp.zeros((c, n, hp, wp), dtype=dt)
+    for i in range(kh):
+        r0 = i * dh
+        for j in range(kw):
+            c0 = j * dw
+            bt[:, :, r0:r0 + (oh - 1) * sh + 1:sh, c0:c0 + (ow - 1) * sw + 1:sw] += gcolt[i, j]
+    return bt.transpose(1, 2, 3, 0)
 
 
 def _col2im_gemm(buf, a2d, wk, oh: int, ow: int, sh, sw, dh, dw) -> None:
@@ -140,7 +191,7 @@ def _col2im_gemm(buf, a2d, wk, oh: int, ow: int, sh, sw, dh, dw) -> None:
         r0 = i * dh
         for j in range(kw):
             c0 = j * dw
-            xp.matmul(a2d, wk[i, j].T, out=tmp)
+            backend.matmul(a2d, wk[i, j].T, out=tmp)
             buf[:, r0:r0 + (oh - 1) * sh + 1:sh, c0:c0 + (ow - 1) * sw + 1:sw, :] += \
                 tmp.reshape(n, oh, ow, c)
 
@@ -210,12 +261,12 @@ class Conv2DKernel(Function):
             w2d = w.reshape(kh * kw * c, f)
             for s in range(0, n, step):
                 e = min(s + step, n)
-                xp.matmul(_im2col(x[s:e], kh, kw, sh, sw, dh, dw, oh, ow), w2d,
-                          out=y[s * oh * ow:e * oh * ow])
+                backend.matmul(_cols(x[s:e], kh, kw, sh, sw, dh, dw, oh, ow), w2d,
+                               out=y[s * oh * ow:e * oh * ow])
             return self._finish(y, b).reshape(n, oh, ow, f)
-        col = _im2col(x, kh, kw, sh, sw, dh, dw, oh, ow)
+        col = _cols(x, kh, kw, sh, sw, dh, dw, oh, ow)
         self.col, self.w, self.has_b = col, w, b is not None
-        y = self._finish(col @ w.reshape(kh * kw * c, f), b)
+        y = self._finish(backend.matmul(col, w.reshape(kh * kw * c, f)), b)
         if self.relu:
             self.y = y
         return y.reshape(x.shape[0], oh, ow, f)
@@ -236,23 +287,28 @@ class Conv2DKernel(Function):
         need = self.needs_input_grad
         gy2d = gy.reshape(-1, f)
         if self.relu:
-            gy2d = gy2d * (self.y > 0)
+            # the 0/1 mask written straight in gy's dtype, then scaled in place: 2.7x faster
+            # than gy2d * (y > 0) (a bool array and a mixed-type multiply) on 4M elements
+            mask = xp.empty(gy2d.shape, dtype=_result_dtype(gy2d, self.y))
+            xp.greater(self.y, 0, out=mask)
+            mask *= gy2d
+            gy2d = mask
         gx = gw = gb = None
         if need[1]:
-            gw = (self.col.T @ gy2d).reshape(w.shape)
+            gw = backend.matmul(self.col.T, gy2d).reshape(w.shape)
         if self.has_b and need[2]:
-            gb = gy2d.sum(axis=0)
+            gb = backend.sum_rows(gy2d)
         if need[0]:
             oh, ow = self.out_hw
             sh, sw = self.strides
             (pt, _), (pl, _) = self.pads
             h, wd = self.x_shape[1], self.x_shape[2]
             if kh == kw == 1 and sh == sw == 1 and self.padded_shape == self.x_shape:
-                gx = (gy2d @ w.reshape(c, f).T).reshape(self.x_shape)
+                gx = backend.matmul(gy2d, w.reshape(c, f).T).reshape(self.x_shape)
             else:
-                buf = xp.zeros(self.padded_shape, dtype=_result_dtype(gy2d, w))
-                _col2im_gemm(buf, gy2d, w, oh, ow, sh, sw, *self.dilation)
+                buf = _col2im(gy2d, w, self.padded_shape, oh, ow, sh, sw, *self.dilation)
                 gx = buf if buf.shape == self.x_shape else buf[:, pt:pt + h, pl:pl + wd]
+                gx = xp.ascontiguousarray(gx)
         return (gx, gw, gb) if self.has_b else (gx, gw)
 
     def describe(self):
@@ -297,14 +353,12 @@ class Conv2DTransposeKernel(Function):
         n, h, wd, _ = x.shape
         self.x, self.w, self.has_b = x, w, b is not None
         self.full = self._full_shape(n, h, wd, kh, kw, cout)
-        buf = xp.zeros(self.full, dtype=_result_dtype(x, w))
-        _col2im_gemm(buf, x.reshape(-1, cin), w, h, wd, *self.strides, *self.dilation)
+        buf = _col2im(x.reshape(-1, cin), w, self.full, h, wd, *self.strides, *self.dilation)
         oh, ow = self.out_hw
         th, tw = self.crop
         y = buf if buf.shape[1:3] == (oh, ow) else buf[:, th:th + oh, tw:tw + ow]
-        if b is not None:
-            return y + b
-        return xp.ascontiguousarray(y)
+        y = xp.ascontiguousarray(y)  # NHWC in memory (few channels build it channel-major)
+        return y if b is None else _add_bias(y, b)
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
@@ -319,12 +373,12 @@ class Conv2DTransposeKernel(Function):
         else:
             gfull = xp.zeros(self.full, dtype=gy.dtype)
             gfull[:, th:th + oh, tw:tw + ow] = gy
-        gcol = _im2col(gfull, kh, kw, *self.strides, *self.dilation, h, wd)
+        gcol = _cols(gfull, kh, kw, *self.strides, *self.dilation, h, wd)
         w2d = w.reshape(kh * kw * cout, cin)
-        gx = (gcol @ w2d).reshape(x.shape) if need[0] else None
-        gw = (gcol.T @ x.reshape(-1, cin)).reshape(w.shape) if need[1] else None
+        gx = backend.matmul(gcol, w2d).reshape(x.shape) if need[0] else None
+        gw = backend.matmul(gcol.T, x.reshape(-1, cin)).reshape(w.shape) if need[1] else None
         if self.has_b:
-            gb = gy.reshape(-1, cout).sum(axis=0) if need[2] else None
+            gb = backend.sum_rows(gy.reshape(-1, cout)) if need[2] else None
             return gx, gw, gb
         return gx, gw
 

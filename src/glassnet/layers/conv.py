@@ -65,11 +65,21 @@ class _Conv(Layer):
                 f"supported (as in Keras). Received: strides={self.strides}, "
                 f"dilation_rate={self.dilation_rate}"
             )
-        if groups != 1:
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups <= 0:
             raise ValueError(
-                f"Layer '{self.name}': grouped convolution is not supported. "
+                f"Layer '{self.name}': groups must be a positive int. Received: groups={groups!r}"
+            )
+        if self.transpose and groups != 1:
+            raise ValueError(
+                f"Layer '{self.name}': grouped transposed convolution is not supported. "
                 f"Received: groups={groups!r}"
             )
+        if self.filters % groups:
+            raise ValueError(
+                f"Layer '{self.name}': filters must be divisible by groups. Received: "
+                f"filters={self.filters}, groups={groups}"
+            )
+        self.groups = int(groups)
         if kernel_constraint is not None or bias_constraint is not None:
             raise ValueError(
                 f"Layer '{self.name}': weight constraints are not supported. Received: "
@@ -126,9 +136,15 @@ class _Conv(Layer):
     def build(self, input_shape):
         self._check_input(input_shape)
         cin = int(input_shape[-1])
+        if cin % self.groups:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': the input channels must be divisible "
+                f"by groups={self.groups}. Received: input shape {tuple(input_shape)}"
+            )
         self._in_channels = cin
         ks = self.kernel_size
-        kshape = ks + ((self.filters, cin) if self.transpose else (cin, self.filters))
+        kshape = ks + ((self.filters, cin) if self.transpose else
+                       (cin // self.groups, self.filters))
         self.kernel = self.add_weight("kernel", kshape, self.kernel_initializer,
                                       self.kernel_regularizer)
         self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
@@ -147,6 +163,22 @@ class _Conv(Layer):
     def _fuse_relu(self) -> bool:
         return False
 
+    def _grouped(self, fn_factory, x4, w4, b):
+        """``fn(x, w[, b])`` with a fresh kernel Function; with ``groups`` > 1 once per group
+        (input channels and filters split into ``groups`` equal slices, outputs concatenated
+        along channels, as Keras/TensorFlow order them)."""
+        g = self.groups
+        if g == 1:
+            fn = fn_factory()
+            return fn(x4, w4) if b is None else fn(x4, w4, b)
+        cg, fg = w4.shape[2], self.filters // g
+        ys = []
+        for i in range(g):
+            fn = fn_factory()
+            xi, wi = x4[..., i * cg:(i + 1) * cg], w4[..., i * fg:(i + 1) * fg]
+            ys.append(fn(xi, wi) if b is None else fn(xi, wi, b[i * fg:(i + 1) * fg]))
+        return ops.concatenate(ys, axis=-1)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -155,6 +187,7 @@ class _Conv(Layer):
             "strides": list(self.strides),
             "padding": self.padding,
             "dilation_rate": list(self.dilation_rate),
+            **({} if self.transpose else {"groups": self.groups}),
             **kernel_layer_config(self),
         }
 
@@ -170,11 +203,13 @@ class Conv2D(_Conv):
         padding: 'valid' (no padding) or 'same' (output size ceil(in / stride); for stride > 1
             the extra padding goes bottom/right, as in Keras).
         dilation_rate: int or pair (atrous convolution); not with strides > 1.
+        groups: split the input channels and the filters into this many groups, each
+            convolved separately (``groups == channels``: depthwise); divides both.
         activation, use_bias, kernel/bias initializers and regularizers, activity_regularizer:
             as in :class:`~glassnet.layers.Dense`.
 
-    Shapes: (batch, H, W, C) → (batch, OH, OW, filters). Weights ``kernel`` (kh, kw, C,
-    filters), ``bias`` (filters,).
+    Shapes: (batch, H, W, C) → (batch, OH, OW, filters). Weights ``kernel`` (kh, kw,
+    C / groups, filters), ``bias`` (filters,).
 
     Example:
         >>> Conv2D(8, 3, activation="relu")(np.zeros((2, 28, 28, 1), "float32")).shape
@@ -194,8 +229,8 @@ class Conv2D(_Conv):
         if self.padding == "same":
             pads = (same_pads(x.shape[1], ks[0], s[0], d[0]),
                     same_pads(x.shape[2], ks[1], s[1], d[1]))
-        fn = Conv2DKernel(s, d, pads, relu=relu)
-        return fn(x, self.kernel) if self.bias is None else fn(x, self.kernel, self.bias)
+        return self._grouped(lambda: Conv2DKernel(s, d, pads, relu=relu), x, self.kernel,
+                             self.bias)
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
@@ -209,10 +244,11 @@ class Conv1D(_Conv):
     """1-D convolution over sequences (batch, steps, channels).
 
     Args:
-        filters, kernel_size, strides, dilation_rate: as for :class:`Conv2D`, ints.
+        filters, kernel_size, strides, dilation_rate, groups: as for :class:`Conv2D`, ints.
         padding: 'valid', 'same' or 'causal' (left padding only: output t sees inputs <= t).
 
-    Shapes: (batch, L, C) → (batch, OL, filters). Weights ``kernel`` (k, C, filters).
+    Shapes: (batch, L, C) → (batch, OL, filters). Weights ``kernel`` (k, C / groups,
+    filters).
 
     Example:
         >>> Conv1D(4, 3, padding="same")(np.zeros((2, 10, 3), "float32")).shape
@@ -231,10 +267,10 @@ class Conv1D(_Conv):
             pad = ((k - 1) * d, 0)
         else:
             pad = (0, 0)
-        fn = Conv2DKernel((1, s), (1, d), ((0, 0), pad))
         x4 = ops.reshape(x, (n, 1, length, c))
-        w4 = ops.reshape(self.kernel, (1, k, c, self.filters))
-        y = fn(x4, w4) if self.bias is None else fn(x4, w4, self.bias)
+        w4 = ops.reshape(self.kernel, (1, k, c // self.groups, self.filters))
+        y = self._grouped(lambda: Conv2DKernel((1, s), (1, d), ((0, 0), pad)), x4, w4,
+                          self.bias)
         return ops.reshape(y, (n, y.shape[2], self.filters))
 
     def compute_output_shape(self, input_shape):

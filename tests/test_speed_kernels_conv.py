@@ -1,0 +1,253 @@
+"""The convolution kernels (channel-major columns for few channels, col2im, grouped
+convolution) and the backend's GEMM against PyTorch and NumPy references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import backend
+from glassnet.layers import Conv1D, Conv2D, Conv2DTranspose
+from glassnet.layers import _conv_kernels as ck
+from glassnet.layers.conv import conv2d, conv2d_transpose, same_pads
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+
+def _rand(*shape, seed=0, dtype=np.float32):
+    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
+
+
+def _nchw(a):
+    return torch.tensor(a).permute(0, 3, 1, 2).contiguous().requires_grad_()
+
+
+# ------------------------------------------------------------------ Conv2D vs torch
+CASES = [
+    # (N, H, W, C, kh, kw, F, stride, padding, dilation, relu)
+    (1, 5, 5, 1, 3, 3, 2, 1, "valid", 1, False),     # batch 1, one channel
+    (2, 9, 8, 3, 3, 3, 4, 1, "same", 1, True),       # RGB-like, fused ReLU
+    (3, 9, 9, 3, 3, 3, 5, 2, "same", 1, False),      # stride 2 (extra pad bottom/right)
+    (2, 11, 10, 2, 3, 2, 3, 1, "valid", 2, False),   # dilation 2
+    (2, 8, 8, 7, 2, 2, 3, 2, "valid", 1, True),      # just below the few-channel limit
+    (2, 8, 8, 8, 3, 3, 4, 1, "same", 1, False),      # at the limit: C-ordered columns
+    (2, 7, 7, 16, 3, 3, 6, 1, "same", (1, 2), True),
+    (1, 4, 4, 3, 1, 1, 2, 1, "valid", 1, False),     # 1x1 on few channels
+    (1, 1, 6, 3, 1, 3, 2, 1, "valid", 1, False),     # height 1 (Conv1D's view), T-like
+]
+
+
+@pytest.mark.parametrize("n,h,w,c,kh,kw,f,s,p,d,relu", CASES)
+def test_conv2d_values_and_gradients_match_torch(n, h, w, c, kh, kw, f, s, p, d, relu):
+    x, k, b = _rand(n, h, w, c), _rand(kh, kw, c, f, seed=1), _rand(f, seed=2)
+    d2 = (d, d) if isinstance(d, int) else d
+    pads = ((0, 0), (0, 0))
+    if p == "same":
+        pads = (same_pads(h, kh, s, d2[0]), same_pads(w, kw, s, d2[1]))
+    xg, kg, bg = (gn.tensor(a, requires_grad=True) for a in (x, k, b))
+    y = ck.Conv2DKernel((s, s), d2, pads, relu=relu)(xg, kg, bg)
+    gy = _rand(*y.shape, seed=3)
+    y.backward(gy)
+
+    xt, kt = _nchw(x), torch.tensor(k).permute(3, 2, 0, 1).contiguous().requires_grad_()
+    bt = torch.tensor(b).requires_grad_()
+    (pt, pb), (pl, pr) = pads
+    yt = F.conv2d(F.pad(xt, (pl, pr, pt, pb)), kt, bt, stride=s, dilation=d2)
+    if relu:
+        yt = torch.relu(yt)
+    yt.backward(torch.tensor(gy).permute(0, 3, 1, 2))
+    np.testing.assert_allclose(y.data, yt.detach().permute(0, 2, 3, 1).numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(xg.grad, xt.grad.permute(0, 2, 3, 1).numpy(), atol=1e-4)
+    np.testing.assert_allclose(kg.grad, kt.grad.permute(2, 3, 1, 0).numpy(), atol=2e-4)
+    np.testing.assert_allclose(bg.grad, bt.grad.numpy(), atol=2e-4)
+    assert xg.grad.flags.c_contiguous
+
+
+@pytest.mark.parametrize("c", [1, 3, 12])
+def test_conv2d_inference_chunks_equal_the_training_forward(c, monkeypatch):
+    x, k, b = _rand(5, 10, 9, c), _rand(3, 3, c, 4, seed=1), _rand(4, seed=2)
+    want = conv2d(x, k, b, padding="same").data
+    monkeypatch.setattr(ck, "_COL_BUDGET", 9 * 10 * 9 * c * 4 * 2)  # two samples a chunk
+    with gn.no_grad():
+        got = conv2d(x, k, b, padding="same").data
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape,k,s,p", [
+    ((1, 3, 3, 2), (3, 3, 1, 2), 2, "same"),     # one output channel (grey decoder)
+    ((2, 4, 4, 8), (3, 3, 3, 8), 2, "same"),     # RGB decoder
+    ((2, 3, 3, 4), (3, 3, 16, 4), 2, "valid"),   # many output channels
+    ((1, 1, 1, 1), (2, 2, 1, 1), 1, "valid"),    # one pixel
+])
+def test_conv2d_transpose_values_and_gradients_match_torch(shape, k, s, p):
+    x, w, b = _rand(*shape), _rand(*k, seed=1), _rand(k[2], seed=2)
+    xg, wg, bg = (gn.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = conv2d_transpose(xg, wg, bg, strides=s, padding=p)
+    gy = _rand(*y.shape, seed=3)
+    y.backward(gy)
+    xt = _nchw(x)
+    wt = torch.tensor(w).permute(3, 2, 0, 1).contiguous().requires_grad_()
+    bt = torch.tensor(b).requires_grad_()
+    full = F.conv_transpose2d(xt, wt, bt, stride=s)
+    oh, ow = y.shape[1:3]
+    th = max(full.shape[2] - oh, 0) // 2 if p == "same" else 0
+    tw = max(full.shape[3] - ow, 0) // 2 if p == "same" else 0
+    yt = full[:, :, th:th + oh, tw:tw + ow]
+    yt.backward(torch.tensor(gy).permute(0, 3, 1, 2))
+    np.testing.assert_allclose(y.data, yt.detach().permute(0, 2, 3, 1).numpy(),
+                               rtol=1e-4, atol=1e-4)
+    assert y.data.flags.c_contiguous
+    np.testing.assert_allclose(xg.grad, xt.grad.permute(0, 2, 3, 1).numpy(), atol=1e-4)
+    np.testing.assert_allclose(wg.grad, wt.grad.permute(2, 3, 1, 0).numpy(), atol=2e-4)
+    np.testing.assert_allclose(bg.grad, bt.grad.numpy(), atol=2e-4)
+
+
+@pytest.mark.parametrize("c,f", [(1, 2), (3, 1), (9, 3)])
+def test_few_and_many_channel_kernels_gradcheck_float64(c, f):
+    x, w, b = _rand(2, 5, 6, c, dtype=np.float64), _rand(3, 2, c, f, seed=1,
+                                                         dtype=np.float64), _rand(f, seed=2)
+    gn.gradcheck(lambda x, w, b: conv2d(x, w, b, strides=(2, 1), padding="same"), x, w,
+                 b.astype(np.float64))
+    wt = _rand(3, 3, f, c, seed=4, dtype=np.float64)
+    gn.gradcheck(lambda x, w: conv2d_transpose(x, w, strides=2, padding="same"), x, wt)
+
+
+# ------------------------------------------------------------------ groups
+@pytest.mark.parametrize("c,f,g,s,p,d", [
+    (4, 6, 2, 1, "valid", 1),
+    (6, 6, 6, 1, "same", 1),     # depthwise
+    (3, 3, 3, 2, "same", 1),
+    (4, 8, 4, 1, "valid", 2),
+])
+def test_conv2d_groups_match_torch(c, f, g, s, p, d):
+    layer = Conv2D(f, 3, strides=s, padding=p, dilation_rate=d, groups=g, activation="relu")
+    x = _rand(2, 9, 8, c)
+    xg = gn.tensor(x, requires_grad=True)
+    y = layer(xg)
+    assert layer.kernel.shape == (3, 3, c // g, f)
+    gy = _rand(*y.shape, seed=3)
+    y.backward(gy)
+    xt = _nchw(x)
+    kt = torch.tensor(layer.kernel.data).permute(3, 2, 0, 1).contiguous().requires_grad_()
+    bt = torch.tensor(layer.bias.data).requires_grad_()
+    (pt, pb), (pl, pr) = ((0, 0), (0, 0)) if p == "valid" else (
+        same_pads(9, 3, s, d), same_pads(8, 3, s, d))
+    yt = torch.relu(F.conv2d(F.pad(xt, (pl, pr, pt, pb)), kt, bt, stride=s, dilation=d,
+                             groups=g))
+    yt.backward(torch.tensor(gy).permute(0, 3, 1, 2))
+    np.testing.assert_allclose(y.data, yt.detach().permute(0, 2, 3, 1).numpy(),
+                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(xg.grad, xt.grad.permute(0, 2, 3, 1).numpy(), atol=1e-4)
+    np.testing.assert_allclose(layer.kernel.grad, kt.grad.permute(2, 3, 1, 0).numpy(),
+                               atol=2e-4)
+    np.testing.assert_allclose(layer.bias.grad, bt.grad.numpy(), atol=2e-4)
+
+
+def test_conv1d_groups_match_torch_and_gradcheck():
+    layer = Conv1D(4, 3, padding="causal", dilation_rate=2, groups=2)
+    x = _rand(3, 10, 6)
+    xg = gn.tensor(x, requires_grad=True)
+    y = layer(xg)
+    gy = _rand(*y.shape, seed=3)
+    y.backward(gy)
+    xt = torch.tensor(x).permute(0, 2, 1).contiguous().requires_grad_()
+    kt = torch.tensor(layer.kernel.data).permute(2, 1, 0).contiguous()
+    yt = F.conv1d(F.pad(xt, (4, 0)), kt, torch.tensor(layer.bias.data), dilation=2, groups=2)
+    yt.backward(torch.tensor(gy).permute(0, 2, 1))
+    np.testing.assert_allclose(y.data, yt.detach().permute(0, 2, 1).numpy(), atol=1e-4)
+    np.testing.assert_allclose(xg.grad, xt.grad.permute(0, 2, 1).numpy(), atol=1e-4)
+    k = layer.kernel
+
+    def f(x, w):
+        layer.kernel = w
+        return layer(x)
+
+    try:
+        gn.gradcheck(f, x.astype(np.float64), k.data.astype(np.float64))
+    finally:
+        layer.kernel = k
+
+
+def test_groups_config_roundtrip_and_errors():
+    layer = Conv2D(4, 3, groups=2)
+    layer(np.zeros((1, 5, 5, 2), np.float32))
+    cfg = layer.get_config()
+    assert cfg["groups"] == 2
+    assert Conv2D.from_config(cfg).groups == 2
+    with pytest.raises(ValueError, match=r"filters must be divisible by groups.*filters=3"):
+        Conv2D(3, 3, groups=2)
+    with pytest.raises(ValueError, match=r"groups must be a positive int.*groups=0"):
+        Conv1D(2, 3, groups=0)
+    with pytest.raises(ValueError, match=r"divisible by groups=2.*, 5, 5, 3\)"):
+        Conv2D(4, 3, groups=2)(np.zeros((1, 5, 5, 3), np.float32))
+    with pytest.raises(ValueError, match="grouped transposed"):
+        Conv2DTranspose(4, 3, groups=2)
+
+
+# ------------------------------------------------------------------ backend GEMM
+def _layouts(m, k, n, dtype):
+    a, b = _rand(m, k, dtype=dtype), _rand(k, n, seed=1, dtype=dtype)
+    big_a = _rand(m, k + 5, seed=2, dtype=dtype)[:, 2:2 + k]  # leading dim > columns
+    yield a, b
+    yield np.asfortranarray(a), b
+    yield a, np.ascontiguousarray(b.T).T
+    yield np.ascontiguousarray(a.T).T, np.asfortranarray(b)
+    yield big_a, b
+    yield a[::-1], b                                          # negative stride: NumPy path
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 4, 5), (32, 784, 512), (2048, 27, 40),
+                                   (1, 4096, 600), (700, 3000, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backend_matmul_equals_numpy_on_every_layout(m, k, n, dtype):
+    for a, b in _layouts(m, k, n, dtype):
+        want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+        got = backend.matmul(a, b)
+        assert got.shape == (m, n) and got.dtype == dtype
+        tol = 1e-4 * np.sqrt(k) if dtype == np.float32 else 1e-10 * k
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        out = np.empty((m, n), dtype)
+        assert backend.matmul(a, b, out=out) is out
+        np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+
+
+def test_backend_matmul_falls_back_for_mixed_dtypes_and_nd():
+    a, b = _rand(64, 256), _rand(256, 128, seed=1, dtype=np.float64)
+    np.testing.assert_allclose(backend.matmul(a, b), a @ b, rtol=1e-6)
+    a3 = _rand(3, 64, 256)
+    np.testing.assert_allclose(backend.matmul(a3, b), a3 @ b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (131072, 32), (3000, 1000)])
+def test_sum_rows_matches_numpy(shape):
+    a = _rand(*shape)
+    np.testing.assert_allclose(backend.sum_rows(a), a.astype(np.float64).sum(axis=0),
+                               rtol=1e-4, atol=1e-3 * np.sqrt(shape[0]) * 1e-2)
+
+
+def test_gemm_choice_follows_glassnet_gemm(monkeypatch):
+    monkeypatch.setattr(backend, "_gemm", {})
+    monkeypatch.setenv("GLASSNET_GEMM", "numpy")
+    assert backend.gemm_info() == "numpy"
+    a, b = _rand(300, 300), _rand(300, 300, seed=1)
+    np.testing.assert_array_equal(backend.matmul(a, b), a @ b)  # NumPy's own, bit for bit
+    monkeypatch.setattr(backend, "_gemm", {})
+    monkeypatch.setenv("GLASSNET_GEMM", "fastest")
+    with pytest.raises(ValueError, match="GLASSNET_GEMM must be.*'fastest'"):
+        backend.gemm_info()
+
+
+def test_mkl_gemm_when_the_extra_is_installed(monkeypatch):
+    if not backend._mkl_candidates():
+        pytest.skip("the optional 'mkl' extra is not installed")
+    monkeypatch.setattr(backend, "_gemm", {})
+    monkeypatch.setenv("GLASSNET_GEMM", "mkl")
+    assert backend.gemm_info().startswith("mkl")
+    a, b = _rand(256, 512), _rand(512, 300, seed=1)
+    got = backend.matmul(a, b)
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
+    # seeded runs must repeat bit for bit: the same call gives the same bits
+    np.testing.assert_array_equal(backend.matmul(a, b), got)
