@@ -1,0 +1,126 @@
+"""Compile configs and optimizer state between Keras 3 files and glassnet."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..models.saving import ModelFileError
+from ._keras_config import _check_object
+
+_OPT_DROP = ("name", "use_ema", "ema_momentum", "ema_overwrite_frequency",
+             "loss_scale_factor", "gradient_accumulation_steps", "is_legacy_optimizer",
+             "jit_compile", "decay")
+# Keras slot names per optimizer, in the order Keras creates them per variable
+_KERAS_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("momentum",),
+                "RMSprop": None, "Adagrad": ("accumulator",)}
+
+
+def _obj(value, where):
+    if isinstance(value, dict):
+        cls = _check_object(value, where)
+        cfg = {k: v for k, v in (value.get("config") or {}).items()
+               if v is not None and k not in ("name", "reduction", "dtype")}
+        return {"class_name": cls, "config": cfg}
+    return value
+
+
+def _nested(value, where):
+    if isinstance(value, list):
+        return [_nested(v, where) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        raise ModelFileError(f"{where}: per-output dicts are not supported by glassnet")
+    return _obj(value, where)
+
+
+def compile_from_keras(model, comp: dict, path) -> bool:
+    """Compile ``model`` from a Keras ``compile_config``; warn and skip what cannot map."""
+    if not isinstance(comp, dict):
+        return False
+    try:
+        opt = comp.get("optimizer")
+        if isinstance(opt, dict):
+            _check_object(opt, "compile optimizer")
+            cfg = {k: v for k, v in (opt.get("config") or {}).items()
+                   if k not in _OPT_DROP and v is not None}
+            if isinstance(cfg.get("learning_rate"), dict):
+                raise ValueError("learning-rate schedules in Keras files are not mapped")
+            opt = {"class_name": opt["class_name"], "config": cfg}
+        loss = _nested(comp.get("loss"), "compile loss")
+        metrics = comp.get("metrics")
+        if isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics):
+            metrics = [m for sub in metrics for m in sub]  # glassnet: one list for all outputs
+        metrics = _nested(metrics, "compile metrics") or None
+        kwargs = {"optimizer": opt, "loss": loss, "metrics": metrics}
+        if comp.get("loss_weights") is not None:
+            kwargs["loss_weights"] = comp["loss_weights"]
+        model.compile(**kwargs)
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError) as e:
+        warnings.warn(f"{path}: the model loads uncompiled; its Keras compile config does not "
+                      f"map to glassnet ({e})", stacklevel=3)
+        return False
+    return True
+
+
+def compile_to_keras(model) -> dict | None:
+    """Keras 3's ``compile_config`` for a compiled glassnet model (None when uncompiled)."""
+    comp = getattr(model, "_compile_config", None)
+    if not comp:
+        return None
+
+    def wrap(v, module):
+        if isinstance(v, dict) and "class_name" in v:
+            return {"module": module, "class_name": v["class_name"],
+                    "config": dict(v.get("config") or {}), "registered_name": None}
+        if isinstance(v, list):
+            return [wrap(x, module) for x in v]
+        return v
+
+    opt = wrap(comp.get("optimizer"), "keras.optimizers")
+    if isinstance(opt, dict):
+        opt["config"] = {k: v for k, v in opt["config"].items()
+                         if k in ("learning_rate", "momentum", "nesterov", "beta_1", "beta_2",
+                                  "epsilon", "amsgrad", "rho", "clipnorm", "clipvalue",
+                                  "global_clipnorm", "weight_decay",
+                                  "initial_accumulator_value")}
+    return {"optimizer": opt, "loss": wrap(comp.get("loss"), "keras.losses"),
+            "loss_weights": None, "metrics": wrap(comp.get("metrics"), "keras.metrics"),
+            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+            "jit_compile": False}
+
+
+def optimizer_state_from_keras(model, arrays: list, path) -> None:
+    """Map Keras's ``optimizer/vars/*`` (iterations, learning rate, slots per variable)."""
+    opt = getattr(model, "optimizer", None)
+    if opt is None or len(arrays) < 2:
+        return
+    slots = _KERAS_SLOTS.get(type(opt).__name__)
+    names = tuple(getattr(opt, "_all_slot_names", ()))
+    params = model.trainable_weights
+    if slots is None or not set(slots) <= set(names) or not slots:
+        if len(arrays) > 2:
+            warnings.warn(f"{path}: optimizer state of {type(opt).__name__} is not mapped "
+                          "from Keras files; it restarts", stacklevel=3)
+        state = {"iterations": np.asarray(int(np.asarray(arrays[0])), dtype=np.int64)}
+        opt.set_state(state)
+        return
+    rest = arrays[2:]
+    if len(rest) != len(slots) * len(params):
+        warnings.warn(f"{path}: the file's optimizer state has {len(rest)} arrays, the model "
+                      f"needs {len(slots) * len(params)}; the optimizer restarts",
+                      stacklevel=3)
+        return
+    state = {"iterations": np.asarray(int(np.asarray(arrays[0])), dtype=np.int64)}
+    k = 0
+    for i, p in enumerate(params):
+        for s in slots:
+            a = rest[k]
+            k += 1
+            if tuple(a.shape) != tuple(p.shape):
+                raise ModelFileError(f"{path}: optimizer slot {s} of {p.name} has shape "
+                                     f"{a.shape}, the weight {tuple(p.shape)}")
+            state[f"{i}/{s}"] = a
+    opt.set_state(state)

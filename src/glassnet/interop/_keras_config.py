@@ -1,0 +1,226 @@
+"""Layer configs between Keras 3 (and Keras 2) JSON and glassnet, through fixed tables only.
+
+Nothing a file names is imported or evaluated: a class name is looked up in glassnet's
+``LAYER_CLASSES`` table; ``Lambda`` layers, custom objects (a ``module`` outside Keras, a
+``registered_name`` such as ``"my_pkg>MyLayer"``) and serialized functions are refused with
+:class:`~glassnet.models.saving.ModelFileError` naming the layer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..models.saving import ModelFileError
+
+# Keras arguments glassnet has no counterpart for, and the values at which leaving them out
+# changes nothing (ANY: never changes inference)
+ANY = object()
+_BENIGN = {
+    "data_format": ("channels_last",), "groups": (1,), "unroll": (False,),
+    "zero_output_for_mask": ANY, "seed": ANY, "quantization_config": (None,),
+    "kernel_constraint": (None,), "bias_constraint": (None,),
+    "recurrent_constraint": (None,), "beta_constraint": (None,),
+    "gamma_constraint": (None,), "embeddings_constraint": (None,),
+    "alpha_constraint": (None,), "activity_regularizer": (None,), "lora_rank": (None,),
+    "lora_alpha": (None,), "synchronized": (False,), "renorm": (False,),
+    "renorm_clipping": (None,), "renorm_momentum": ANY, "use_cudnn": ANY,
+    "sparse": (False, None), "ragged": (False, None), "optional": (False,),
+    "rms_scaling": (False,), "noise_shape": (None,), "time_major": (False,),
+    "implementation": ANY, "autocast": ANY, "input_length": ANY, "weights": (None,),
+}
+# glassnet-only arguments Keras does not take, dropped when writing a Keras file
+_GLASSNET_ONLY = {"Embedding": ("input_length",),
+                  # Keras 3's SpatialDropout rejects the `trainable` it writes itself
+                  "SpatialDropout1D": ("trainable",), "SpatialDropout2D": ("trainable",)}
+
+# layers that carry code: refused by name, whatever the module says
+_CODE_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda", "function", "__lambda__")
+# glassnet layers with no Keras counterpart: they cannot go into a file Keras opens
+NOT_IN_KERAS = ("JordanRNN", "Maxout")
+MAX_INT_ARG = 1 << 24  # a larger integer hyperparameter is not a real model
+
+
+def snake(name: str) -> str:
+    """Keras's ``to_snake_case`` (the name of a layer's weight group in ``.keras`` files)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _check_object(spec: dict, where: str) -> str:
+    """Validate a serialized Keras object's class/module; returns its class name."""
+    cls = spec.get("class_name")
+    if not isinstance(cls, str):
+        raise ModelFileError(f"{where}: class_name must be a string. Received: {cls!r}")
+    if cls in _CODE_LAYERS:
+        raise ModelFileError(
+            f"{where}: a {cls!r} object holds Python code; glassnet never runs code from a "
+            "model file. Rebuild that part with glassnet layers.")
+    module = spec.get("module")
+    if module is not None and (not isinstance(module, str)
+                               or not (module == "keras" or module.startswith("keras."))):
+        raise ModelFileError(
+            f"{where}: {cls} comes from module {module!r}; only Keras's own classes are "
+            "loaded (custom objects would need code from the file's author)")
+    reg = spec.get("registered_name")
+    if reg is not None and (not isinstance(reg, str) or ">" in reg or "." in reg
+                            or reg not in (cls, "Functional", "Sequential")):
+        raise ModelFileError(
+            f"{where}: {cls} is registered as {reg!r}, a custom object; glassnet loads only "
+            "Keras's built-in classes")
+    return cls
+
+
+def _plain_object(value, where: str):
+    """A serialized initializer/regularizer/... as glassnet's ``{"class_name", "config"}``."""
+    cls = _check_object(value, where)
+    cfg = value.get("config") or {}
+    if not isinstance(cfg, dict):
+        raise ModelFileError(f"{where}: config of {cls} must be an object. Received: {cfg!r}")
+    keep = {k: v for k, v in cfg.items()
+            if v is not None and k not in ("input_axes", "output_axes", "name")}
+    return {"class_name": cls, "config": keep}
+
+
+def _activation(value, where: str):
+    if isinstance(value, str) or value is None:
+        return value
+    if isinstance(value, dict):
+        cls = _check_object(value, where)
+        if cls == "function" or not isinstance(value.get("config"), (str, dict)):
+            raise ModelFileError(f"{where}: a serialized function; glassnet loads only "
+                                 "activations named by string")
+        return cls if not isinstance(value.get("config"), str) else value["config"]
+    raise ModelFileError(f"{where}: activation must be a name. Received: {value!r}")
+
+
+def _dtype(value, where: str):
+    if isinstance(value, dict):
+        _check_object(value, where)
+        value = (value.get("config") or {}).get("name")
+    if value in (None, "float32"):
+        return None
+    if value in ("float64", "float16", "int32", "int64", "uint8", "bool"):
+        return value
+    raise ModelFileError(f"{where}: dtype policy {value!r} is not supported; glassnet runs "
+                         "float32 (or float64) layers")
+
+
+def _check_ints(value, where: str, key: str) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and abs(value) > MAX_INT_ARG:
+        raise ModelFileError(f"{where}: argument {key}={value} is implausibly large "
+                             f"(limit {MAX_INT_ARG}); refusing to build it")
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            _check_ints(v, where, key)
+
+
+def keras_to_glassnet(spec: dict, where: str = "layer") -> dict:
+    """A Keras layer entry (``{"class_name", "config", ...}``) as glassnet's serialized layer.
+
+    Raises ModelFileError for code-carrying, custom or unknown classes and for Keras
+    arguments glassnet cannot honour (naming layer, argument and value).
+    """
+    from ..layers.base import LAYER_CLASSES
+
+    if not isinstance(spec, dict):
+        raise ModelFileError(f"{where}: a layer entry must be an object. Received: "
+                             f"{type(spec).__name__}")
+    cls = _check_object(spec, where)
+    cfg = spec.get("config")
+    if not isinstance(cfg, dict):
+        raise ModelFileError(f"{where}: config of {cls} must be an object")
+    name = cfg.get("name", "?")
+    where = f"layer {name!r} ({cls})"
+    if cls in ("Sequential", "Functional", "Model"):
+        return {"class_name": cls, "config": cfg}
+    if cls not in LAYER_CLASSES or cls in NOT_IN_KERAS:
+        supported = sorted(set(LAYER_CLASSES) - set(NOT_IN_KERAS))
+        raise ModelFileError(f"{where}: glassnet has no layer {cls!r}. Supported Keras "
+                             f"layers: {', '.join(supported)}")
+    out = {}
+    for key, value in cfg.items():
+        rule = _BENIGN.get(key)
+        if rule is not None and (rule is ANY or value in rule):
+            continue
+        _check_ints(value, where, key)
+        if key == "dtype":
+            value = _dtype(value, where)
+            if value is None:
+                continue
+        elif key in ("activation", "recurrent_activation"):
+            value = _activation(value, where)
+        elif key in ("layer", "backward_layer"):
+            value = keras_to_glassnet(value, f"{where}.{key}")
+        elif key == "batch_input_shape" and cls != "InputLayer":
+            key, value = "input_shape", list(value)[1:]
+        elif key == "batch_input_shape":
+            key = "batch_shape"
+        elif isinstance(value, dict) and "class_name" in value:
+            value = _plain_object(value, f"{where}.{key}")
+        elif isinstance(value, dict):
+            raise ModelFileError(f"{where}: argument {key} is an object glassnet cannot "
+                                 f"read: {str(value)[:80]}")
+        out[key] = value
+    if cls == "InputLayer":
+        out.pop("trainable", None)
+    return {"class_name": cls, "config": out}
+
+
+def build_layer(spec: dict, where: str = "layer"):
+    """Construct a glassnet layer (unbuilt) from a Keras layer entry."""
+    from ..layers.base import get_layer_class
+
+    g = keras_to_glassnet(spec, where)
+    cls = get_layer_class(g["class_name"])
+    try:
+        return cls.from_config(dict(g["config"]))
+    except (TypeError, ValueError, KeyError) as e:
+        name = g["config"].get("name", "?")
+        raise ModelFileError(f"layer {name!r} ({g['class_name']}): glassnet cannot build it "
+                             f"from this Keras config: {e}") from None
+
+
+# ---------------------------------------------------------------- glassnet -> Keras
+def _keras_object(obj: dict, module: str) -> dict:
+    return {"module": module, "class_name": obj["class_name"],
+            "config": dict(obj.get("config") or {}), "registered_name": None}
+
+
+def glassnet_to_keras(layer) -> dict:
+    """A glassnet layer as the entry Keras 3 writes in ``config.json`` (without graph links)."""
+    cls = type(layer).__name__
+    if cls in NOT_IN_KERAS:
+        raise ValueError(f"layer {layer.name!r} ({cls}) has no Keras counterpart, so a file "
+                         "Keras opens cannot hold it; save to .glassnet instead")
+    cfg = dict(layer.get_config())
+    cfg.pop("input_shape", None)
+    for k in _GLASSNET_ONLY.get(cls, ()):
+        cfg.pop(k, None)
+    dt = cfg.pop("dtype", None) or "float32"
+    cfg["dtype"] = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": dt},
+                    "registered_name": None}
+    for key, value in list(cfg.items()):
+        if key.endswith("initializer") and isinstance(value, dict):
+            cfg[key] = _keras_object(value, "keras.initializers")
+        elif key.endswith("regularizer") and isinstance(value, dict):
+            cfg[key] = _keras_object(value, "keras.regularizers")
+        elif key in ("layer", "backward_layer"):
+            sub = getattr(layer, "forward_layer" if key == "layer" and cls == "Bidirectional"
+                          else key)
+            cfg[key] = glassnet_to_keras(sub)
+    if cls == "InputLayer":
+        cfg.pop("dtype", None)
+        cfg.pop("trainable", None)
+        cfg.pop("shape", None)
+        cfg.pop("batch_size", None)
+        cfg["batch_shape"] = list(layer.shape)
+    entry = {"module": "keras.layers", "class_name": cls, "config": cfg,
+             "registered_name": None}
+    shape = layer.input_shape_built
+    if cls != "InputLayer" and shape is not None:
+        entry["build_config"] = {"input_shape": list(shape) if not isinstance(shape, list)
+                                 else [list(s) for s in shape]}
+    return entry

@@ -1,0 +1,379 @@
+"""Models from Keras configs (Sequential, Functional) and the weight-group paths Keras uses.
+
+Layers are constructed unbuilt first; each gets a guard on ``add_weight`` that compares every
+weight shape its config implies with the array the file holds *before* the weight is
+allocated, so a config declaring a 10⁵×10⁵ kernel is refused without allocating it.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from ..models.saving import ModelFileError
+from ._keras_config import build_layer, glassnet_to_keras, snake
+
+MAX_INPUT_ELEMENTS = 1 << 24  # one sample's declared input size (the build trace allocates it)
+_RNN = ("LSTM", "GRU", "SimpleRNN")
+
+
+# ---------------------------------------------------------------- weight groups
+def var_groups(layer, prefix: str) -> list:
+    """``[(h5 group path, object owning weights)]`` for ``layer`` at ``prefix``, Keras's way."""
+    cls = type(layer).__name__
+    if cls in _RNN:
+        return [(f"{prefix}/cell/vars", layer)]
+    if cls == "Bidirectional":
+        return (var_groups(layer.forward_layer, f"{prefix}/forward_layer")
+                + var_groups(layer.backward_layer, f"{prefix}/backward_layer"))
+    if cls == "TimeDistributed":
+        return [(f"{prefix}/vars", layer)] + var_groups(layer.layer, f"{prefix}/layer")
+    if cls in ("Sequential", "Functional"):
+        return model_groups(layer, keras_layer_order(layer), prefix)
+    return [(f"{prefix}/vars", layer)]
+
+
+def model_groups(model, layers: list, prefix: str = "") -> list:
+    """Groups of a model whose layers, in Keras's ``model.layers`` order, are ``layers``."""
+    out = [(f"{prefix}/vars" if prefix else "vars", model)]
+    used: dict[str, int] = {}
+    for ly in layers:
+        base = snake(type(ly).__name__)
+        if base in used:
+            used[base] += 1
+            base = f"{base}_{used[base]}"
+        else:
+            used[base] = 0
+        out += var_groups(ly, f"{prefix}/layers/{base}" if prefix else f"layers/{base}")
+    return out
+
+
+def keras_layer_order(model) -> list:
+    """The order Keras gives ``model.layers`` (Sequential: as added; Functional: map_graph)."""
+    if type(model).__name__ != "Functional":
+        return list(model.layers)
+    op_index, finished, order = {}, set(), []
+
+    def visit(node):
+        stack = [(node, False)]
+        while stack:
+            n, done = stack.pop()
+            if done:
+                finished.add(id(n))
+                order.append(n)
+                continue
+            if id(n) in finished:
+                continue
+            op_index.setdefault(id(n.layer), len(op_index))
+            stack.append((n, True))
+            stack.extend((p, False) for p in reversed(n.inbound) if id(p) not in finished)
+
+    for out in model._outputs:
+        visit(out)
+    node_depth, op_depth, layer_of = {}, {}, {}
+    for n in reversed(order):
+        d = max(node_depth.setdefault(id(n), 0), op_depth.get(id(n.layer), 0))
+        op_depth[id(n.layer)] = d
+        layer_of[id(n.layer)] = n.layer
+        node_depth[id(n)] = d
+        for p in n.inbound:
+            node_depth[id(p)] = max(d + 1, node_depth.get(id(p), 0))
+    for i in model._inputs:
+        if id(i.layer) not in op_depth:
+            op_depth[id(i.layer)], op_index[id(i.layer)] = 0, -1
+            layer_of[id(i.layer)] = i.layer
+    keys = sorted(op_depth, key=lambda k: (-op_depth[k], op_index[k]))
+    return [layer_of[k] for k in keys]
+
+
+# ---------------------------------------------------------------- guards
+def install_guards(groups: list, shapes: dict) -> list:
+    """Make each owner check weight shapes against ``shapes[path]`` before allocating;
+    returns the guarded objects (for :func:`remove_guards`)."""
+    for path, obj in groups:
+        want = shapes.get(path, [])
+        orig = obj.add_weight
+        count = [0]
+
+        def add_weight(name, shape, *a, _obj=obj, _want=want, _orig=orig, _n=count,
+                       _path=path, **kw):
+            k = _n[0]
+            _n[0] += 1
+            got = tuple(int(s) for s in shape)
+            if k >= len(_want):
+                raise ModelFileError(f"layer {_obj.name!r}: its config creates weight "
+                                     f"{name!r} {got}, the file holds only {len(_want)} "
+                                     f"array(s) at {_path}")
+            if got != tuple(_want[k]):
+                raise ModelFileError(f"layer {_obj.name!r}: weight {name!r} has shape {got} "
+                                     f"by its config, the file holds {tuple(_want[k])} at "
+                                     f"{_path}/{k}")
+            return _orig(name, shape, *a, **kw)
+
+        obj.add_weight = add_weight
+    return [obj for _, obj in groups]
+
+
+def remove_guards(objects: list) -> None:
+    for obj in objects:
+        obj.__dict__.pop("add_weight", None)
+
+
+def _check_input_shape(shape, where: str) -> None:
+    if not isinstance(shape, (list, tuple)) or not all(
+            s is None or (isinstance(s, int) and s >= 0) for s in shape):
+        raise ModelFileError(f"{where}: input shape must be a list of sizes. Received: "
+                             f"{shape!r}")
+    if prod(int(s) for s in shape[1:] if s is not None) > MAX_INPUT_ELEMENTS:
+        raise ModelFileError(f"{where}: declared input shape {list(shape)} is implausibly "
+                             f"large (over {MAX_INPUT_ELEMENTS} values per sample)")
+
+
+# ---------------------------------------------------------------- building
+def build_model(spec: dict, shapes: dict, prefix: str = "", where: str = "model",
+                guard=None):
+    """A built glassnet model from a Keras model entry; returns (model, weight groups).
+
+    ``guard(layer, groups)`` installs the pre-allocation shape checks on a new layer and
+    returns the objects it changed (default: :func:`install_guards` on ``shapes``).
+    """
+    if guard is None:
+        def guard(layer, groups):
+            return install_guards(groups, shapes)
+    cls = spec.get("class_name")
+    cfg = spec.get("config")
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("layers"), list):
+        raise ModelFileError(f"{where}: a {cls} config needs a list of layers")
+    if cls == "Sequential":
+        return _sequential(spec, cfg, shapes, prefix, guard)
+    if cls in ("Functional", "Model"):
+        return _functional(cfg, shapes, prefix, guard)
+    raise ModelFileError(f"{where}: model class {cls!r} is not Sequential or Functional "
+                         "(subclassed models hold code and cannot be loaded)")
+
+
+def _layer_or_model(entry: dict, shapes: dict, prefix: str, guard, guarded: list):
+    if isinstance(entry, dict) and entry.get("class_name") in ("Sequential", "Functional"):
+        from ._keras_config import _check_object
+
+        _check_object(entry, "nested model")
+        return build_model(entry, shapes, prefix, "nested model", guard)
+    ly = build_layer(entry)
+    groups = var_groups(ly, prefix)
+    guarded += guard(ly, groups)
+    return ly, groups
+
+
+def _sequential(spec, cfg, shapes, prefix, guard):
+    from ..layers.core import InputLayer
+    from ..models.model import Sequential
+
+    entries = cfg["layers"]
+    layers, groups, used, guarded = [], [], {}, []
+    for e in entries:
+        if isinstance(e, dict) and e.get("class_name") == "InputLayer":
+            ly = build_layer(e)
+            _check_input_shape(list(ly.shape), f"layer {ly.name!r}")
+            layers.append(ly)
+            continue
+        base = snake(str(e.get("class_name")) if isinstance(e, dict) else "")
+        used[base] = used.get(base, -1) + 1
+        name = base if used[base] == 0 else f"{base}_{used[base]}"
+        path = f"{prefix}/layers/{name}" if prefix else f"layers/{name}"
+        ly, g = _layer_or_model(e, shapes, path, guard, guarded)
+        layers.append(ly)
+        groups += g
+    shape = cfg.get("build_input_shape") or (spec.get("build_config") or {}).get("input_shape")
+    try:
+        if layers and not isinstance(layers[0], InputLayer) and shape:
+            _check_input_shape(shape, "Sequential build_input_shape")
+            layers.insert(0, InputLayer(batch_shape=tuple(shape)))
+        for ly in layers[1:]:
+            if isinstance(ly, InputLayer):
+                raise ModelFileError("Sequential: an InputLayer after the first layer")
+        model = Sequential(layers, name=cfg.get("name"))
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        raise ModelFileError(f"Sequential model: glassnet cannot build it ({e})") from None
+    finally:
+        remove_guards(guarded)
+    if not model.built:
+        raise ModelFileError("Sequential model: the file declares no input shape")
+    return model, [(f"{prefix}/vars" if prefix else "vars", model)] + groups
+
+
+def _history(t, where):
+    """(layer name, node index) of a serialized Keras tensor (Keras 3 or Keras 2 form)."""
+    if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__":
+        t = (t.get("config") or {}).get("keras_history")
+    if not isinstance(t, (list, tuple)) or len(t) < 3 or not isinstance(t[0], str):
+        raise ModelFileError(f"{where}: an input reference must be [layer, node, tensor]. "
+                             f"Received: {str(t)[:80]}")
+    if t[2] != 0:
+        raise ModelFileError(f"{where}: glassnet layers have one output; the file uses "
+                             f"output {t[2]} of layer {t[0]!r}")
+    return t[0], int(t[1])
+
+
+def _node_args(node, where):
+    """([(layer, node)], is_list_call) of one inbound node entry."""
+    if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+        args, kwargs = node.get("args") or [], node.get("kwargs") or {}
+        bad = {k: v for k, v in kwargs.items() if k not in ("training", "mask")
+               or (k == "mask" and v is not None)}
+        if bad or len(args) != 1:
+            raise ModelFileError(f"{where}: call arguments glassnet cannot replay: "
+                                 f"{str(node)[:120]}")
+        a = args[0]
+        if isinstance(a, list):
+            return [_history(t, where) for t in a], True
+        return [_history(a, where)], False
+    if isinstance(node, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
+        refs = [_history(t, where) for t in node]
+        return refs, len(refs) > 1
+    raise ModelFileError(f"{where}: malformed inbound node {str(node)[:80]}")
+
+
+def _refs(v, where):
+    """Input/output layer references: one [name, node, tensor] or a list of them."""
+    if isinstance(v, list) and v and isinstance(v[0], str):
+        return [_history(v, where)], True
+    if not isinstance(v, list) or not v:
+        raise ModelFileError(f"{where}: must list [layer, node, tensor] references")
+    return [_history(t, where) for t in v], len(v) == 1
+
+
+def _functional(cfg, shapes, prefix, guard):
+    from ..layers.core import InputLayer
+    from ..models.functional import Functional, call_symbolic
+
+    layers, groups, pending, used, guarded = {}, [], [], {}, []
+    for e in cfg["layers"]:
+        if not isinstance(e, dict):
+            raise ModelFileError("Functional model: a layer entry must be an object")
+        base = snake(str(e.get("class_name")))
+        used[base] = used.get(base, -1) + 1
+        name = base if used[base] == 0 else f"{base}_{used[base]}"
+        path = f"{prefix}/layers/{name}" if prefix else f"layers/{name}"
+        ly, g = _layer_or_model(e, shapes, path, guard, guarded)
+        groups += g
+        if ly.name in layers:
+            raise ModelFileError(f"Functional model: layer name {ly.name!r} is used twice")
+        layers[ly.name] = ly
+        if isinstance(ly, InputLayer):
+            _check_input_shape(list(ly.shape), f"layer {ly.name!r}")
+        nodes = e.get("inbound_nodes") or []
+        if not isinstance(nodes, list):
+            raise ModelFileError(f"layer {ly.name!r}: inbound_nodes must be a list")
+        for i, nd in enumerate(nodes):
+            refs, list_call = _node_args(nd, f"layer {ly.name!r}")
+            pending.append((ly, i, refs, list_call))
+    values = {(n, 0): ly for n, ly in layers.items() if isinstance(ly, InputLayer)}
+    try:
+        while pending:
+            rest = []
+            for ly, i, refs, list_call in pending:
+                if not all(r in values for r in refs):
+                    rest.append((ly, i, refs, list_call))
+                    continue
+                args = [values[r] for r in refs]
+                values[(ly.name, i)] = call_symbolic(ly, args if list_call else args[0])
+            if len(rest) == len(pending):
+                missing = sorted({r[0] for p in rest for r in p[2] if r not in values})
+                raise ModelFileError(f"Functional model: the graph refers to missing or "
+                                     f"circular layer outputs: {missing[:5]}")
+            pending = rest
+        ins, single_in = _refs(cfg.get("input_layers"), "input_layers")
+        outs, single_out = _refs(cfg.get("output_layers"), "output_layers")
+        for r in ins + outs:
+            if r not in values:
+                raise ModelFileError(f"Functional model: unknown layer output {r}")
+        xi = [values[r] for r in ins]
+        xo = [values[r] for r in outs]
+        model = Functional(xi[0] if single_in else xi, xo[0] if single_out else xo,
+                           name=cfg.get("name"))
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as e:
+        raise ModelFileError(f"Functional model: glassnet cannot build it ({e})") from None
+    finally:
+        remove_guards(guarded)
+    return model, [(f"{prefix}/vars" if prefix else "vars", model)] + groups
+
+
+# ---------------------------------------------------------------- glassnet -> Keras config
+def model_config(model) -> dict:
+    """The ``config.json`` model entry Keras 3 writes for ``model`` (Sequential/Functional)."""
+    cls = type(model).__name__
+    if cls == "Sequential":
+        from ..layers.core import InputLayer
+
+        entries, own = [], list(model._layers)
+        shape = model.input_shape
+        if own and not isinstance(own[0], InputLayer):
+            if shape is None:
+                raise ValueError(f"Sequential '{model.name}': build the model (or give the "
+                                 "first layer input_shape) before saving it as .keras")
+            taken = {ly.name for ly in own}
+            name = next(n for n in ("input_layer", *(f"input_layer_{i}" for i in range(1, 99)))
+                        if n not in taken)
+            entries.append({"module": "keras.layers", "class_name": "InputLayer",
+                            "config": {"batch_shape": list(shape), "dtype": "float32",
+                                       "sparse": False, "name": name},
+                            "registered_name": None})
+        entries += [_entry(ly) for ly in own]
+        cfg = {"name": model.name, "trainable": model.trainable, "layers": entries}
+        if shape is not None:
+            cfg["build_input_shape"] = list(shape)
+        return {"module": "keras", "class_name": "Sequential", "config": cfg,
+                "registered_name": None,
+                "build_config": {"input_shape": None if shape is None else list(shape)}}
+    if cls == "Functional":
+        return {"module": "keras.src.models.functional", "class_name": "Functional",
+                "config": _functional_config(model), "registered_name": "Functional",
+                "build_config": {"input_shape": None}}
+    raise ValueError(f"model {model.name!r} ({cls}): only Sequential and functional models "
+                     "can be written as Keras files (a subclassed model is code)")
+
+
+def _entry(ly) -> dict:
+    if type(ly).__name__ in ("Sequential", "Functional"):
+        return model_config(ly)
+    return glassnet_to_keras(ly)
+
+
+def _functional_config(model) -> dict:
+    order = keras_layer_order(model)
+    node_ids: dict[int, tuple] = {}
+    per_layer: dict[int, list] = {}
+    for n in model._nodes:
+        lst = per_layer.setdefault(id(n.layer), [])
+        node_ids[id(n)] = (n.layer.name, len(lst))
+        lst.append(n)
+
+    def tensor(n):
+        name, idx = node_ids[id(n)]
+        return {"class_name": "__keras_tensor__",
+                "config": {"shape": list(n.shape), "dtype": "float32",
+                           "keras_history": [name, idx, 0]}}
+
+    entries = []
+    for ly in order:
+        e = _entry(ly)
+        e["name"] = ly.name
+        e["inbound_nodes"] = []
+        for n in per_layer.get(id(ly), []):
+            if not n.inbound:
+                continue
+            args = [tensor(p) for p in n.inbound]
+            e["inbound_nodes"].append({"args": [args if n.list_call else args[0]],
+                                       "kwargs": {}})
+        entries.append(e)
+
+    def refs(nodes, single):
+        r = [[*node_ids[id(n)], 0] for n in nodes]
+        return r[0] if single else r
+
+    return {"name": model.name, "trainable": model.trainable, "layers": entries,
+            "input_layers": refs(model._inputs, model._single_input),
+            "output_layers": refs(model._outputs, model._single_output)}

@@ -1,0 +1,190 @@
+"""Keras 3 ``.keras`` model files and ``.weights.h5`` weight files, read and written safely.
+
+A ``.keras`` file is a zip of ``config.json`` (the architecture, Keras's JSON),
+``metadata.json`` and ``model.weights.h5`` (each layer's arrays at ``layers/<snake class
+name>[_n]/vars/<i>``, in Keras's weight layouts, which glassnet shares). Loading maps every
+class through glassnet's fixed layer table and never runs code from the file.
+
+Example:
+    >>> model.save("churn.keras")                       # Keras 3 opens it
+    >>> model = gn.models.load_model("churn.keras")     # from Keras 3 or glassnet
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..models.saving import ModelFileError, _atomic_write
+from . import _safe_io as sio
+from ._keras_compile import compile_from_keras, compile_to_keras, optimizer_state_from_keras
+from ._keras_graph import build_model, keras_layer_order, model_config, model_groups
+
+__all__ = ["load_keras", "save_keras", "load_weights_h5", "save_weights_h5"]
+
+KERAS_VERSION = "3.0.0"  # the format version written into metadata.json
+_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
+
+
+def _shapes(datasets: dict) -> dict:
+    """``{group path: [shape of vars/0, vars/1, ...]}`` from the file's datasets."""
+    groups: dict[str, dict[int, tuple]] = {}
+    for name, d in datasets.items():
+        head, _, tail = name.rpartition("/")
+        if tail.isdigit():
+            groups.setdefault(head, {})[int(tail)] = tuple(d.shape)
+    out = {}
+    for g, by in groups.items():
+        if sorted(by) != list(range(len(by))):
+            raise ModelFileError(f"weights group {g} skips an index: {sorted(by)[:8]}")
+        out[g] = [by[i] for i in range(len(by))]
+    return out
+
+
+def _assign(groups: list, datasets: dict, path) -> None:
+    """Copy the file's arrays into each group's owner (shapes checked again)."""
+    for gpath, obj in groups:
+        own = list(obj._weights)
+        n = sum(1 for k in datasets if k.rpartition("/")[0] == gpath)
+        if n != len(own):
+            raise ModelFileError(f"{path}: layer {obj.name!r} has {len(own)} weight(s), the "
+                                 f"file holds {n} at {gpath}")
+        for i, w in enumerate(own):
+            a = sio.read_dataset(datasets[f"{gpath}/{i}"], f"{gpath}/{i}", path)
+            if tuple(a.shape) != tuple(w.shape):
+                raise ModelFileError(f"{path}: weight {w.name} has shape {tuple(w.shape)}, "
+                                     f"the file holds {a.shape} at {gpath}/{i}")
+            if a.dtype.kind not in "f" and w.data.dtype.kind == "f":
+                a = a.astype(w.data.dtype)
+            w.data[...] = a
+
+
+def _budget(h5file_size: int) -> int:
+    return h5file_size + (1 << 20)
+
+
+def load_keras(path, compile: bool = True, data: bytes | None = None):
+    """Load a Keras 3 ``.keras`` file (Sequential or functional) into a glassnet model.
+
+    Args:
+        path: the ``.keras`` file. compile: restore the compile config and optimizer state.
+        data: the file's bytes instead of reading ``path`` (which then only names it).
+
+    Raises ModelFileError for anything that is not a plain Keras 3 model of layers glassnet
+    has: code-carrying layers, custom classes, oversize or corrupted members, mismatched
+    shapes. The optional ``h5py`` package reads the weights.
+    """
+    sio.h5py_or_error()
+    src = io.BytesIO(data) if data is not None else path
+    if data is None and not Path(path).exists():
+        raise ModelFileError(f"{path}: no such model file")
+    try:
+        z = zipfile.ZipFile(src)
+        infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise ModelFileError(f"{path}: not a .keras file (corrupted or truncated: {e})"
+                             ) from None
+    names = [i.filename for i in infos]
+    for n in names:
+        if n not in _MEMBERS and not n.startswith("assets/"):
+            raise ModelFileError(f"{path}: unexpected member {n!r} (sharded or npz weights "
+                                 "are not supported)")
+    if "config.json" not in names or "model.weights.h5" not in names:
+        raise ModelFileError(f"{path}: a .keras file needs config.json and model.weights.h5")
+    config = sio.parse_json(sio.read_member(z, "config.json", sio.MAX_JSON, path),
+                            "config.json", path)
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path}: config.json must hold an object")
+    wfile = sio.read_member(z, "model.weights.h5", sio.MAX_WEIGHTS, path, spool=True)
+    size = z.getinfo("model.weights.h5").file_size
+    with wfile, sio.open_h5(wfile, path) as h5:
+        datasets = sio.h5_datasets(h5, path, _budget(size))
+        model, groups = _build(config, datasets, path)
+        _assign(groups, datasets, path)
+        if compile and config.get("compile_config"):
+            if compile_from_keras(model, config["compile_config"], path):
+                opt = [sio.read_dataset(datasets[k], k, path)
+                       for k in _ordered(datasets, "optimizer/vars")]
+                optimizer_state_from_keras(model, opt, path)
+    return model
+
+
+def _ordered(datasets: dict, group: str) -> list:
+    keys = [k for k in datasets if k.rpartition("/")[0] == group
+            and k.rpartition("/")[2].isdigit()]
+    return sorted(keys, key=lambda k: int(k.rpartition("/")[2]))
+
+
+def _build(config: dict, datasets: dict, path):
+    try:
+        return build_model(config, _shapes(datasets))
+    except ModelFileError as e:
+        raise ModelFileError(f"{path}: {e}") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: the model config nests too deeply") from None
+
+
+def save_keras(model, path, overwrite: bool = True) -> None:
+    """Write ``model`` as a Keras 3 ``.keras`` file that ``keras.models.load_model`` opens.
+
+    Only Sequential and functional models of layers Keras also has can be written
+    (``JordanRNN``/``Maxout`` cannot); the write is atomic.
+    """
+    if not overwrite and Path(path).exists():
+        raise FileExistsError(f"save: {path} exists and overwrite=False")
+    cfg = model_config(model)
+    comp = compile_to_keras(model)
+    if comp is not None:
+        cfg["compile_config"] = comp
+    meta = {"keras_version": KERAS_VERSION,
+            "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+            "saved_by": "glassnet"}
+    weights = _h5_bytes(model_groups(model, keras_layer_order(model)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("metadata.json", json.dumps(meta))
+        z.writestr("config.json", json.dumps(cfg))
+        z.writestr("model.weights.h5", weights)
+    _atomic_write(Path(path), buf.getvalue())
+
+
+def _h5_bytes(groups: list) -> bytes:
+    h5py = sio.h5py_or_error()
+    from .. import backend
+
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        for gpath, obj in groups:
+            g = f.require_group(gpath)
+            g.attrs["name"] = obj.name
+            for i, w in enumerate(obj._weights):
+                g.create_dataset(str(i), data=np.asarray(backend.asnumpy(w.data)))
+    return buf.getvalue()
+
+
+def save_weights_h5(model, path, overwrite: bool = True) -> None:
+    """Write the weights in Keras 3's ``.weights.h5`` layout (atomic)."""
+    if not overwrite and Path(path).exists():
+        raise FileExistsError(f"save_weights: {path} exists and overwrite=False")
+    _atomic_write(Path(path), _h5_bytes(model_groups(model, keras_layer_order(model))))
+
+
+def load_weights_h5(model, path) -> None:
+    """Load a Keras 3 ``.weights.h5`` file into ``model`` (built, same architecture)."""
+    if not Path(path).exists():
+        raise ModelFileError(f"{path}: no such weights file")
+    if not model.built:
+        raise ValueError(f"load_weights: build model {model.name!r} before loading weights "
+                         "(call it on data or model.build(input_shape))")
+    with sio.open_h5(str(path), path) as h5:
+        datasets = sio.h5_datasets(h5, path, _budget(os.path.getsize(path)))
+        if "layers" not in h5 and any(k.endswith("weight_names") for k in h5.attrs):
+            raise ModelFileError(f"{path}: a legacy Keras 2 weights file; name it .h5")
+        groups = model_groups(model, keras_layer_order(model))
+        _assign(groups, datasets, path)

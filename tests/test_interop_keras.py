@@ -1,0 +1,373 @@
+"""Keras 3 files both ways, checked against real Keras 3 (PyTorch backend) to 1e-5.
+
+Keras writes a file, glassnet loads it and predicts the same; glassnet writes a file, Keras
+loads it and predicts the same. Every layer type the two share, Sequential and functional,
+the course's recipe models, the legacy ``.h5`` format, and ``.weights.h5``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras", reason="real Keras 3 is the oracle (pip install keras)")
+pytest.importorskip("h5py", reason="Keras files need h5py (pip install 'glassnet[keras]')")
+if keras.backend.backend() != "torch":  # pragma: no cover - depends on the environment
+    pytest.skip("these tests run Keras on its PyTorch backend (KERAS_BACKEND=torch)",
+                allow_module_level=True)
+
+import glassnet as gn  # noqa: E402
+from glassnet import layers as L  # noqa: E402
+
+KL = keras.layers
+ATOL = 1e-5
+
+# (layer class, constructor kwargs, one sample's input shape, integer inputs?)
+CASES = [
+    ("Dense", {"units": 3, "activation": "relu"}, (4,), False),
+    ("Dense", {"units": 3, "use_bias": False}, (2, 4), False),
+    ("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "same"}, (6, 3), False),
+    ("Conv1D", {"filters": 2, "kernel_size": 2, "strides": 2, "dilation_rate": 1}, (6, 3),
+     False),
+    ("Conv2D", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same",
+                "activation": "tanh"}, (7, 7, 3), False),
+    ("Conv2D", {"filters": 2, "kernel_size": 2, "dilation_rate": 2}, (6, 6, 2), False),
+    ("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2}, (4, 4, 3), False),
+    ("Conv2DTranspose", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"},
+     (4, 4, 3), False),
+    ("MaxPooling1D", {"pool_size": 2}, (6, 3), False),
+    ("AveragePooling1D", {"pool_size": 2, "padding": "same"}, (5, 3), False),
+    ("MaxPooling2D", {"pool_size": 2}, (6, 6, 2), False),
+    ("AveragePooling2D", {"pool_size": 3, "strides": 2}, (7, 7, 2), False),
+    ("GlobalAveragePooling1D", {}, (5, 3), False),
+    ("GlobalMaxPooling1D", {}, (5, 3), False),
+    ("GlobalAveragePooling2D", {}, (4, 4, 3), False),
+    ("GlobalMaxPooling2D", {"keepdims": True}, (4, 4, 3), False),
+    ("Flatten", {}, (3, 4, 2), False),
+    ("Dropout", {"rate": 0.3}, (4,), False),
+    ("SpatialDropout1D", {"rate": 0.3}, (5, 3), False),
+    ("SpatialDropout2D", {"rate": 0.3}, (4, 4, 3), False),
+    ("GaussianDropout", {"rate": 0.3}, (4,), False),
+    ("GaussianNoise", {"stddev": 0.2}, (4,), False),
+    ("BatchNormalization", {}, (4,), False),
+    ("BatchNormalization", {"center": False, "epsilon": 0.01}, (3, 3, 2), False),
+    ("LayerNormalization", {}, (5, 4), False),
+    ("Embedding", {"input_dim": 10, "output_dim": 3}, (5,), True),
+    ("SimpleRNN", {"units": 3}, (5, 4), False),
+    ("SimpleRNN", {"units": 3, "return_sequences": True, "go_backwards": True}, (5, 4), False),
+    ("LSTM", {"units": 3}, (5, 4), False),
+    ("LSTM", {"units": 3, "return_sequences": True, "unit_forget_bias": False}, (5, 4), False),
+    ("GRU", {"units": 3}, (5, 4), False),
+    ("GRU", {"units": 3, "return_sequences": True, "go_backwards": True}, (5, 4), False),
+    ("Activation", {"activation": "softmax"}, (4,), False),
+    ("PReLU", {}, (4,), False),
+    ("Permute", {"dims": (2, 1)}, (3, 4), False),
+    ("RepeatVector", {"n": 3}, (4,), False),
+    ("Reshape", {"target_shape": (2, 6)}, (3, 4), False),
+    ("Cropping1D", {"cropping": (1, 2)}, (6, 3), False),
+    ("Cropping2D", {"cropping": ((1, 0), (0, 2))}, (5, 5, 2), False),
+    ("UpSampling1D", {"size": 2}, (3, 2), False),
+    ("UpSampling2D", {"size": (2, 3)}, (3, 3, 2), False),
+    ("ZeroPadding1D", {"padding": 2}, (3, 2), False),
+    ("ZeroPadding2D", {"padding": ((1, 0), (2, 1))}, (3, 3, 2), False),
+    ("RandomFlip", {}, (4, 4, 3), False),
+    ("RandomRotation", {"factor": 0.1}, (4, 4, 3), False),
+    ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.1}, (4, 4, 3), False),
+    ("RandomZoom", {"height_factor": 0.1}, (4, 4, 3), False),
+    ("RandomContrast", {"factor": 0.2}, (4, 4, 3), False),
+]
+WRAPPED = [
+    ("Bidirectional", "LSTM", {"units": 3}, {}),
+    ("Bidirectional", "GRU", {"units": 2, "return_sequences": True}, {"merge_mode": "sum"}),
+    ("Bidirectional", "SimpleRNN", {"units": 2}, {"merge_mode": "ave"}),
+    ("TimeDistributed", "Dense", {"units": 2}, {}),
+]
+
+
+def _data(shape, integer, n=7, seed=0):
+    rng = np.random.default_rng(seed)
+    if integer:
+        return rng.integers(0, 10, size=(n, *shape)).astype("int64")
+    return rng.normal(size=(n, *shape)).astype("float32")
+
+
+def _randomize(weights, seed=1):
+    rng = np.random.default_rng(seed)
+    # positive everywhere keeps BatchNormalization's moving variance valid
+    return [(np.abs(rng.normal(size=w.shape)) * 0.5 + 0.1).astype(w.dtype) for w in weights]
+
+
+def _keras_model(make, shape, integer):
+    inp = keras.Input(shape, dtype="int64" if integer else "float32")
+    model = keras.Sequential([inp, make(KL)])
+    model.set_weights(_randomize(model.get_weights()))
+    return model
+
+
+def _gn_model(make, shape):
+    model = gn.models.Sequential([L.Input(shape), make(L)])
+    model.set_weights(_randomize(model.get_weights()))
+    return model
+
+
+def _keras_predict(model, x):
+    out = model.predict(x, verbose=0)
+    return [np.asarray(o) for o in out] if isinstance(out, list) else np.asarray(out)
+
+
+def _close(a, b):
+    if isinstance(a, list):
+        assert len(a) == len(b)
+        for u, v in zip(a, b):
+            _close(u, v)
+        return
+    assert a.shape == b.shape
+    np.testing.assert_allclose(a, b, atol=ATOL, rtol=ATOL)
+
+
+def _case_ids(cases):
+    return [f"{c[0]}-{i}" for i, c in enumerate(cases)]
+
+
+def _maker(cls, kw):
+    return lambda mod: getattr(mod, cls)(**kw)
+
+
+def _wrapped_maker(outer, inner, ikw, okw):
+    return lambda mod: getattr(mod, outer)(getattr(mod, inner)(**ikw), **okw)
+
+
+ALL = ([(c[0], _maker(c[0], c[1]), c[2], c[3]) for c in CASES]
+       + [(w[0], _wrapped_maker(*w), (5, 4), False) for w in WRAPPED])
+
+
+@pytest.mark.parametrize("case", ALL, ids=_case_ids(ALL))
+def test_keras_writes_glassnet_reads(case, tmp_path):
+    _, make, shape, integer = case
+    km = _keras_model(make, shape, integer)
+    x = _data(shape, integer)
+    path = tmp_path / "k.keras"
+    km.save(path)
+    gm = gn.models.load_model(path)
+    _close(gm.predict(x), _keras_predict(km, x))
+
+
+@pytest.mark.parametrize("case", ALL, ids=_case_ids(ALL))
+def test_glassnet_writes_keras_reads(case, tmp_path):
+    _, make, shape, integer = case
+    gm = _gn_model(make, shape)
+    x = _data(shape, integer)
+    path = tmp_path / "g.keras"
+    gm.save(path)
+    km = keras.models.load_model(path)
+    _close(_keras_predict(km, x), gm.predict(x))
+    again = gn.models.load_model(path)  # and back: a glassnet file reads in glassnet
+    _close(again.predict(x), gm.predict(x))
+
+
+def _functional(mod, merge):
+    a, b = keras_or_gn_input(mod, (5, 4)), keras_or_gn_input(mod, (3,))
+    h = mod.LSTM(3, return_sequences=True)(a)
+    h = mod.Bidirectional(mod.GRU(3))(h)
+    d = mod.Dense(6, activation="tanh")(b)
+    m = getattr(mod, merge)()([h, d]) if merge != "Concatenate" else mod.Concatenate()(
+        [h, d, b])
+    o1 = mod.Dense(1, activation="sigmoid", name="out1")(m)
+    o2 = mod.Dense(2, name="out2")(mod.Dense(4, name="shared_in")(m))
+    return [a, b], [o1, o2]
+
+
+def keras_or_gn_input(mod, shape):
+    return keras.Input(shape) if mod is KL else L.Input(shape)
+
+
+@pytest.mark.parametrize("merge", ["Concatenate", "Add", "Average", "Multiply"])
+def test_functional_multi_input_output_both_ways(merge, tmp_path):
+    rng = np.random.default_rng(3)
+    xs = [rng.normal(size=(7, 5, 4)).astype("f"), rng.normal(size=(7, 3)).astype("f")]
+    ki, ko = _functional(KL, merge)
+    km = keras.Model(ki, ko)
+    km.set_weights(_randomize(km.get_weights()))
+    km.save(tmp_path / "k.keras")
+    gm = gn.models.load_model(tmp_path / "k.keras")
+    _close(gm.predict(xs), _keras_predict(km, xs))
+    gi, go = _functional(L, merge)
+    gm2 = gn.Model(gi, go)
+    gm2.set_weights(_randomize(gm2.get_weights(), seed=5))
+    gm2.save(tmp_path / "g.keras")
+    km2 = keras.models.load_model(tmp_path / "g.keras")
+    _close(_keras_predict(km2, xs), gm2.predict(xs))
+
+
+def test_shared_layer_and_input_order(tmp_path):
+    """One layer called twice (two nodes), inputs used out of order: both directions."""
+    a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")
+    shared = KL.Dense(3, name="shared")
+    y = KL.Subtract()([shared(b), shared(a)]) if hasattr(L, "Subtract") else KL.Add()(
+        [shared(b), shared(a)])
+    km = keras.Model([a, b], KL.Dense(1)(y))
+    km.set_weights(_randomize(km.get_weights()))
+    km.save(tmp_path / "k.keras")
+    gm = gn.models.load_model(tmp_path / "k.keras")
+    rng = np.random.default_rng(0)
+    xs = [rng.normal(size=(7, 4)).astype("f"), rng.normal(size=(7, 4)).astype("f")]
+    _close(gm.predict(xs), _keras_predict(km, xs))
+    gm.save(tmp_path / "g.keras")
+    _close(_keras_predict(keras.models.load_model(tmp_path / "g.keras"), xs), gm.predict(xs))
+
+
+# ---------------------------------------------------------------- course recipes
+def _churn(mod):
+    return [mod.Dense(6, activation="relu", kernel_initializer="uniform"),
+            mod.Dense(6, activation="relu", kernel_initializer="uniform"),
+            mod.Dense(1, activation="sigmoid", kernel_initializer="uniform")], (11,)
+
+
+def _mnist_mlp(mod):
+    return [mod.Dense(64, activation="relu"), mod.Dropout(0.2),
+            mod.Dense(10, activation="softmax")], (784,)
+
+
+def _mnist_cnn(mod):
+    return [mod.Conv2D(8, 3, activation="relu"), mod.MaxPooling2D(2),
+            mod.Conv2D(8, 3, activation="relu"), mod.MaxPooling2D(2), mod.Flatten(),
+            mod.Dense(32, activation="relu"), mod.Dropout(0.5),
+            mod.Dense(10, activation="softmax")], (28, 28, 1)
+
+
+def _char_rnn(mod):
+    return [mod.Embedding(40, 8), mod.LSTM(16, return_sequences=True), mod.LSTM(16),
+            mod.Dense(40, activation="softmax")], (12,)
+
+
+def _autoencoder(mod):
+    return [mod.Dense(32, activation="relu"), mod.Dense(8, activation="relu"),
+            mod.Dense(32, activation="relu"), mod.Dense(784, activation="sigmoid")], (784,)
+
+
+RECIPES = {"churn": _churn, "mnist_mlp": _mnist_mlp, "mnist_cnn": _mnist_cnn,
+           "char_rnn": _char_rnn, "autoencoder": _autoencoder}
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_recipe_models_both_ways_with_compile_and_optimizer_state(name, tmp_path):
+    build = RECIPES[name]
+    integer = name == "char_rnn"
+    layers, shape = build(KL)
+    km = keras.Sequential([keras.Input(shape, dtype="int64" if integer else "float32"),
+                           *layers])
+    loss = "sparse_categorical_crossentropy" if name in ("mnist_mlp", "mnist_cnn",
+                                                         "char_rnn") else (
+        "binary_crossentropy" if name == "churn" else "mse")
+    km.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss, metrics=["accuracy"])
+    x = _data(shape, integer, n=16)
+    y = (np.arange(16) % 2).reshape(-1, 1).astype("f") if name == "churn" else (
+        (np.arange(16) % 10) if loss.startswith("sparse") else np.clip(x, 0, 1))
+    km.fit(x, y, epochs=1, batch_size=8, verbose=0)  # trained: optimizer state exists
+    km.save(tmp_path / "k.keras")
+    gm = gn.models.load_model(tmp_path / "k.keras")
+    _close(gm.predict(x), _keras_predict(km, x))
+    assert type(gm.optimizer).__name__ == "Adam"
+    assert gm.optimizer.learning_rate == pytest.approx(0.01)
+    state = gm.optimizer.get_state()
+    assert int(state["iterations"]) == 2
+    kvars = [np.asarray(v) for v in km.optimizer.variables]
+    m0 = next(v for k, v in state.items() if k.endswith("/m"))
+    assert any(v.shape == m0.shape and np.allclose(v, m0) for v in kvars)
+    # glassnet's compiled model writes a file Keras compiles and predicts the same
+    gm.save(tmp_path / "g.keras")
+    km2 = keras.models.load_model(tmp_path / "g.keras")
+    _close(_keras_predict(km2, x), gm.predict(x))
+    assert type(km2.optimizer).__name__ == "Adam"
+
+
+# ---------------------------------------------------------------- other files
+def test_weights_h5_both_ways(tmp_path):
+    layers, shape = _mnist_cnn(KL)
+    km = keras.Sequential([keras.Input(shape), *layers])
+    km.set_weights(_randomize(km.get_weights()))
+    km.save_weights(tmp_path / "k.weights.h5")
+    glayers, _ = _mnist_cnn(L)
+    gm = gn.models.Sequential([L.Input(shape), *glayers])
+    gm.load_weights(tmp_path / "k.weights.h5")
+    x = _data(shape, False)
+    _close(gm.predict(x), _keras_predict(km, x))
+    gm.set_weights(_randomize(gm.get_weights(), seed=9))
+    gm.save_weights(tmp_path / "g.weights.h5")
+    km.load_weights(tmp_path / "g.weights.h5")
+    _close(_keras_predict(km, x), gm.predict(x))
+
+
+def test_legacy_h5_model_and_weights(tmp_path):
+    """Keras's legacy HDF5 writer (the `classifier.save("model.h5")` era) both ways."""
+    km = keras.Sequential([keras.Input((5, 4)), KL.LSTM(3, return_sequences=True),
+                           KL.Bidirectional(KL.GRU(2)), KL.BatchNormalization(),
+                           KL.Dense(1, activation="sigmoid")])
+    km.set_weights(_randomize(km.get_weights()))
+    km.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    km.save(tmp_path / "model.h5")  # Keras 3 writes the legacy layout for .h5
+    x = _data((5, 4), False)
+    gm = gn.models.load_model(tmp_path / "model.h5")
+    _close(gm.predict(x), _keras_predict(km, x))
+    assert gm.loss is not None and type(gm.optimizer).__name__ == "Adam"
+    from keras.src.legacy.saving import legacy_h5_format
+    import h5py
+
+    with h5py.File(tmp_path / "w.h5", "w") as f:  # Keras 2's save_weights("x.h5") layout
+        legacy_h5_format.save_weights_to_hdf5_group(f, km)
+    g2 = gn.models.Sequential([L.Input((5, 4)), L.LSTM(3, return_sequences=True),
+                               L.Bidirectional(L.GRU(2)), L.BatchNormalization(),
+                               L.Dense(1, activation="sigmoid")])
+    g2.load_weights(tmp_path / "w.h5")
+    _close(g2.predict(x), _keras_predict(km, x))
+    g2.save(tmp_path / "g.h5")
+    _close(_keras_predict(keras.models.load_model(tmp_path / "g.h5"), x), g2.predict(x))
+
+
+def test_keras2_style_config_loads(tmp_path):
+    """A Keras 2 / tf.keras model.h5: layer list config, batch_input_shape, plain dtypes."""
+    import json
+
+    import h5py
+
+    rng = np.random.default_rng(0)
+    k, b = rng.normal(size=(11, 6)).astype("f"), rng.normal(size=6).astype("f")
+    k2, b2 = rng.normal(size=(6, 1)).astype("f"), rng.normal(size=1).astype("f")
+    init = {"class_name": "RandomUniform", "config": {"minval": -0.05, "maxval": 0.05,
+                                                      "seed": None}}
+    cfg = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+        {"class_name": "Dense", "config": {
+            "name": "dense", "trainable": True, "batch_input_shape": [None, 11],
+            "dtype": "float32", "units": 6, "activation": "relu", "use_bias": True,
+            "kernel_initializer": init, "bias_initializer": {"class_name": "Zeros",
+                                                             "config": {}},
+            "kernel_regularizer": None, "bias_regularizer": None,
+            "activity_regularizer": None, "kernel_constraint": None,
+            "bias_constraint": None}},
+        {"class_name": "Dense", "config": {
+            "name": "dense_1", "trainable": True, "dtype": "float32", "units": 1,
+            "activation": "sigmoid", "use_bias": True}}]}}
+    train = {"loss": "binary_crossentropy", "metrics": ["accuracy"],
+             "optimizer_config": {"class_name": "Adam", "config": {
+                 "name": "Adam", "learning_rate": 0.001, "decay": 0.0, "beta_1": 0.9,
+                 "beta_2": 0.999, "epsilon": 1e-07, "amsgrad": False}}}
+    with h5py.File(tmp_path / "model.h5", "w") as f:
+        f.attrs["keras_version"] = "2.4.0"
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = json.dumps(cfg)
+        f.attrs["training_config"] = json.dumps(train)
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = [b"dense", b"dense_1"]
+        for name, arrays in (("dense", (k, b)), ("dense_1", (k2, b2))):
+            g = mw.create_group(name)
+            g.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            g.create_dataset(f"{name}/kernel:0", data=arrays[0])
+            g.create_dataset(f"{name}/bias:0", data=arrays[1])
+    gm = gn.models.load_model(tmp_path / "model.h5")
+    x = rng.normal(size=(5, 11)).astype("f")
+    want = 1 / (1 + np.exp(-(np.maximum(x @ k + b, 0) @ k2 + b2)))
+    np.testing.assert_allclose(gm.predict(x), want, atol=ATOL, rtol=ATOL)
+    assert type(gm.optimizer).__name__ == "Adam"
