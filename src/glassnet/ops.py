@@ -840,3 +840,19 @@ greater = _cmp("greater")
 greater_equal = _cmp("greater_equal")
 equal = _cmp("equal")
 not_equal = _cmp("not_equal")
+
+
+def __getattr__(name: str):
+    """Keras 3's ``keras.ops`` names that are not primitives come from ``keras_ops``, so
+    ``gn.ops.square`` means what ``keras.ops.square`` means (PEP 562)."""
+    from . import keras_ops
+
+    if name in keras_ops.__all__:
+        return getattr(keras_ops, name)
+    raise AttributeError(f"module 'glassnet.ops' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    from . import keras_ops
+
+    return sorted(set(globals()) | set(keras_ops.__all__))

@@ -1,0 +1,429 @@
+"""Keras 3's ``keras.ops`` names that are not glassnet primitives, with Keras's semantics.
+
+``glassnet.ops`` stays the module of primitives (one ``Function`` each). Every Keras op name
+that is not a primitive resolves here, so ``gn.ops.square(x)`` works as ``keras.ops.square``
+does: NumPy-like arguments, a :class:`~glassnet.Tensor` out. Float results are differentiable
+(composed from primitives, or one small elementwise ``Function`` with its derivative beside
+it); integer/boolean results (``argsort``, ``isnan``, ``floor`` ...) carry no gradient, as
+in Keras.
+
+Example:
+    >>> import glassnet as keras
+    >>> keras.ops.convert_to_numpy(keras.ops.square(keras.ops.ones((2,)) * 3))
+    array([9., 9.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import activations, backend, functional
+from . import ops as P
+from .autograd import Function
+from .tensor import Tensor, as_tensor
+
+# ------------------------------------------------------------------ conversion / creation
+
+
+def convert_to_tensor(x, dtype=None, sparse=None) -> Tensor:
+    """An array-like as a glassnet Tensor (float64 input stays float64; ``dtype`` casts)."""
+    if isinstance(x, Tensor):
+        return x if dtype is None else P.cast(x, np.dtype(dtype))
+    a = x if backend.is_gpu_array(x) else np.asarray(x)
+    if dtype is not None:
+        a = a.astype(np.dtype(dtype))
+    elif a.dtype == np.float64 and not isinstance(x, np.ndarray):
+        a = a.astype(backend.floatx())  # Python floats become floatx, as in Keras
+    return Tensor._make(a)
+
+
+def convert_to_numpy(x) -> np.ndarray:
+    """A NumPy array of ``x`` (a Tensor, CuPy array or array-like)."""
+    if isinstance(x, Tensor):
+        return backend.asnumpy(x.data)
+    return backend.asnumpy(x) if backend.is_gpu_array(x) else np.asarray(x)
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, Tensor)
+
+
+def _d(x):
+    """The raw array of a Tensor or array-like."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _t(x, like=None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    return as_tensor(x, like) if like is not None else convert_to_tensor(x)
+
+
+def _const(a) -> Tensor:
+    return Tensor._make(a)
+
+
+def _dt(dtype):
+    return np.dtype(dtype or backend.floatx())
+
+
+def shape(x) -> tuple:
+    return tuple(_d(x).shape) if not hasattr(x, "shape") else tuple(x.shape)
+
+
+def ndim(x) -> int:
+    return len(shape(x))
+
+
+def size(x) -> int:
+    return int(np.prod(shape(x), dtype=np.int64))
+
+
+def dtype(x) -> str:
+    return np.dtype(_d(x).dtype).name
+
+
+def ones(shape, dtype=None) -> Tensor:
+    return _const(np.ones(shape, _dt(dtype)))
+
+
+def zeros(shape, dtype=None) -> Tensor:
+    return _const(np.zeros(shape, _dt(dtype)))
+
+
+def full(shape, fill_value, dtype=None) -> Tensor:
+    return _const(np.full(shape, fill_value, _dt(dtype)))
+
+
+def ones_like(x, dtype=None) -> Tensor:
+    return _const(np.ones_like(_d(x), dtype=dtype))
+
+
+def zeros_like(x, dtype=None) -> Tensor:
+    return _const(np.zeros_like(_d(x), dtype=dtype))
+
+
+def full_like(x, fill_value, dtype=None) -> Tensor:
+    return _const(np.full_like(_d(x), fill_value, dtype=dtype))
+
+
+def eye(N, M=None, k=0, dtype=None) -> Tensor:  # noqa: N803 - Keras's argument names
+    return _const(np.eye(N, M, k, dtype=_dt(dtype)))
+
+
+def identity(n, dtype=None) -> Tensor:
+    return eye(n, dtype=dtype)
+
+
+def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+    a = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    if dtype is None and a.dtype.kind == "f":
+        dtype = backend.floatx()
+    return _const(a.astype(dtype) if dtype is not None else a)
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    a = np.linspace(start, stop, num, endpoint=endpoint, dtype=_dt(dtype), axis=axis)
+    return _const(a)
+
+
+def array(x, dtype=None) -> Tensor:
+    return convert_to_tensor(x, dtype)
+
+
+def copy(x) -> Tensor:
+    return P.mul(_t(x), 1) if isinstance(x, Tensor) else _const(np.array(x))
+
+
+def stop_gradient(variable) -> Tensor:
+    """The same values with no gradient flowing back."""
+    return _const(_d(variable))
+
+
+# ------------------------------------------------------------------ elementwise
+class _Elementwise(Function):
+    """``y = f(x)`` with derivative ``df(x, y)``; both act on raw arrays."""
+
+    def __init__(self, name, f, df):
+        self.fname, self.f, self.df = name, f, df
+
+    def forward(self, x):
+        self.x = x
+        self.y = self.f(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.df(self.x, self.y)
+
+    def describe(self):
+        return self.fname
+
+
+def _unary(name, f, df):
+    def op(x):
+        return _Elementwise(name, f, df)(_t(x))
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` (Keras's ``keras.ops.{name}``), differentiable."
+    return op
+
+
+sin = _unary("sin", np.sin, lambda x, y: np.cos(x))
+cos = _unary("cos", np.cos, lambda x, y: -np.sin(x))
+tan = _unary("tan", np.tan, lambda x, y: 1 + y * y)
+sinh = _unary("sinh", np.sinh, lambda x, y: np.cosh(x))
+cosh = _unary("cosh", np.cosh, lambda x, y: np.sinh(x))
+arcsin = _unary("arcsin", np.arcsin, lambda x, y: 1 / np.sqrt(1 - x * x))
+arccos = _unary("arccos", np.arccos, lambda x, y: -1 / np.sqrt(1 - x * x))
+arctan = _unary("arctan", np.arctan, lambda x, y: 1 / (1 + x * x))
+arcsinh = _unary("arcsinh", np.arcsinh, lambda x, y: 1 / np.sqrt(x * x + 1))
+arccosh = _unary("arccosh", np.arccosh, lambda x, y: 1 / np.sqrt(x * x - 1))
+arctanh = _unary("arctanh", np.arctanh, lambda x, y: 1 / (1 - x * x))
+log1p = _unary("log1p", np.log1p, lambda x, y: 1 / (1 + x))
+expm1 = _unary("expm1", np.expm1, lambda x, y: y + 1)
+log2 = _unary("log2", np.log2, lambda x, y: 1 / (x * np.log(2.0)).astype(x.dtype))
+log10 = _unary("log10", np.log10, lambda x, y: 1 / (x * np.log(10.0)).astype(x.dtype))
+exp2 = _unary("exp2", np.exp2, lambda x, y: y * x.dtype.type(np.log(2.0)))
+cbrt = _unary("cbrt", np.cbrt, lambda x, y: 1 / (3 * y * y))
+
+
+def _nograd(name, f):
+    def op(x):
+        return _const(f(_d(x)))
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}``; piecewise constant or boolean, so no gradient."
+    return op
+
+
+floor = _nograd("floor", np.floor)
+ceil = _nograd("ceil", np.ceil)
+trunc = _nograd("trunc", np.trunc)
+isnan = _nograd("isnan", np.isnan)
+isinf = _nograd("isinf", np.isinf)
+isfinite = _nograd("isfinite", np.isfinite)
+signbit = _nograd("signbit", np.signbit)
+logical_not = _nograd("logical_not", np.logical_not)
+
+
+def round(x, decimals=0):  # noqa: A001 - Keras's name
+    return _const(np.round(_d(x), decimals))
+
+
+def _binary_nograd(name, f):
+    def op(x1, x2):
+        return _const(f(_d(x1), _d(x2)))
+
+    op.__name__ = name
+    return op
+
+
+logical_and = _binary_nograd("logical_and", np.logical_and)
+logical_or = _binary_nograd("logical_or", np.logical_or)
+logical_xor = _binary_nograd("logical_xor", np.logical_xor)
+floor_divide = _binary_nograd("floor_divide", np.floor_divide)
+isclose = _binary_nograd("isclose", np.isclose)
+
+
+def subtract(x1, x2):
+    return P.sub(x1, x2)
+
+
+def multiply(x1, x2):
+    return P.mul(x1, x2)
+
+
+def divide(x1, x2):
+    return P.div(x1, x2)
+
+
+true_divide = divide
+
+
+def divide_no_nan(x1, x2):
+    """``x1 / x2`` with 0 where ``x2 == 0``."""
+    d2 = _d(x2)
+    safe = P.where(d2 == 0, 1.0, x2) if isinstance(x2, Tensor) else np.where(d2 == 0, 1, d2)
+    return P.where(d2 == 0, 0.0, P.div(x1, safe))
+
+
+def mod(x1, x2):
+    """Remainder with the sign of the divisor; gradient 1 for x1 (and -floor(x1/x2) for x2)."""
+    q = np.floor_divide(_d(x1), _d(x2))
+    return P.sub(x1, P.mul(x2, _const(q)))
+
+
+def power(x1, x2):
+    return P.pow(x1, x2)
+
+
+def negative(x):
+    return P.neg(_t(x))
+
+
+def square(x):
+    x = _t(x)
+    return P.mul(x, x)
+
+
+def reciprocal(x):
+    return P.div(1.0, _t(x))
+
+
+def rsqrt(x):
+    return P.div(1.0, P.sqrt(_t(x)))
+
+
+def absolute(x):
+    return P.abs(_t(x))
+
+
+fabs = absolute
+
+
+def logaddexp(x1, x2):
+    x1, x2 = _t(x1), _t(x2, _t(x1))
+    m = _const(np.maximum(_d(x1), _d(x2)))
+    return P.add(m, P.log(P.add(P.exp(P.sub(x1, m)), P.exp(P.sub(x2, m)))))
+
+
+def arctan2(x1, x2):
+    """atan2(x1, x2); gradient (x2, -x1) / (x1² + x2²)."""
+    x1 = _t(x1)
+    x2 = _t(x2, x1)
+    return _Atan2()(x1, x2)
+
+
+class _Atan2(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.arctan2(a, b)
+
+    def backward(self, gy):
+        r = self.a * self.a + self.b * self.b
+        return gy * self.b / r, -gy * self.a / r
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    d = _d(x)
+    fixed = np.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf)
+    return P.where(np.isfinite(d), _t(x), _const(fixed)) if isinstance(x, Tensor) else \
+        _const(fixed)
+
+
+# ------------------------------------------------------------------ activations (keras.ops.nn)
+def softmax(x, axis=-1):
+    return functional.softmax(_t(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return functional.log_softmax(_t(x), axis=axis)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    x = _t(x)
+    if axis is None:
+        return functional.logsumexp(P.reshape(x, (-1,)), axis=0, keepdims=False) \
+            if not keepdims else P.reshape(
+                functional.logsumexp(P.reshape(x, (-1,)), axis=0), (1,) * x.ndim)
+    return functional.logsumexp(x, axis=axis, keepdims=keepdims)
+
+
+def relu6(x):
+    return P.clip(_t(x), 0.0, 6.0)
+
+
+def elu(x, alpha=1.0):
+    return activations.elu(_t(x), alpha)
+
+
+def selu(x):
+    return activations.selu(_t(x))
+
+
+def gelu(x, approximate=True):
+    return activations.gelu(_t(x), approximate=approximate)
+
+
+def silu(x):
+    return activations.swish(_t(x))
+
+
+swish = silu
+
+
+def softplus(x):
+    return activations.softplus(_t(x))
+
+
+def softsign(x):
+    return activations.softsign(_t(x))
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return activations.leaky_relu(_t(x), negative_slope)
+
+
+def hard_sigmoid(x):
+    return activations.hard_sigmoid(_t(x))
+
+
+def log_sigmoid(x):
+    return P.neg(activations.softplus(P.neg(_t(x))))
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    y = functional.one_hot(x, num_classes, dtype=_dt(dtype))
+    return y if axis in (-1, y.ndim - 1) else _const(np.moveaxis(y.data, -1, axis))
+
+
+def multi_hot(inputs, num_classes, axis=-1, dtype=None, sparse=False):
+    d = np.asarray(_d(inputs)).astype(np.int64)
+    d2 = d.reshape(-1, d.shape[-1]) if d.ndim > 1 else d.reshape(1, -1)
+    out = np.zeros((d2.shape[0], num_classes), _dt(dtype))
+    for i, row in enumerate(d2):
+        out[i, row] = 1
+    return _const(out.reshape(d.shape[:-1] + (num_classes,)) if d.ndim > 1 else out[0])
+
+
+def normalize(x, axis=-1, order=2, epsilon=None):
+    """``x`` divided by its L``order`` norm along ``axis``."""
+    n = norm(x, ord=order, axis=axis, keepdims=True)
+    eps = 1e-12 if epsilon is None else epsilon
+    return P.div(_t(x), P.maximum(n, eps))
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """(mean, variance) over ``axes``."""
+    x = _t(x)
+    axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
+    m = P.mean(x, axis=axes, keepdims=True)
+    v = P.mean(square(P.sub(x, m)), axis=axes, keepdims=keepdims)
+    return (m if keepdims else P.mean(x, axis=axes)), v
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    from . import losses
+
+    return losses.sparse_categorical_crossentropy(target, output, from_logits=from_logits)
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    from . import losses
+
+    return losses.categorical_crossentropy(target, output, from_logits=from_logits)
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    from . import losses
+
+    return losses.binary_crossentropy(target, output, from_logits=from_logits)
+
+
+from ._keras_ops_array import *  # noqa: E402,F401,F403 - the array half of keras.ops
+from ._keras_ops_array import __all__ as _array_names  # noqa: E402
+from ._keras_ops_array import norm  # noqa: E402
+
+__all__ = sorted({n for n, v in list(globals().items())
+                  if not n.startswith("_") and callable(v) and getattr(v, "__module__", "")
+                  == __name__ and not isinstance(v, type)} | set(_array_names))
