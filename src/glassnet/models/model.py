@@ -116,6 +116,45 @@ class Model(Layer, training.TrainingMixin):
         self._device = device
         return self
 
+    # ------------------------------------------------------------ files (models/saving.py)
+    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+        """Write the model (architecture, weights, optimizer state) to one safe file.
+
+        Args:
+            filepath: the file to write (atomically: a crash never leaves half a file).
+            overwrite: if False, refuse to replace an existing file.
+            include_optimizer: also store the optimizer's state (to resume training).
+
+        A subclassed model's architecture is code, which a file never holds: save its
+        weights with :meth:`save_weights` instead.
+
+        Example:
+            >>> model.save("churn.glassnet")   # doctest: +SKIP
+        """
+        from .saving import save_model
+
+        save_model(self, filepath, include_optimizer=include_optimizer, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Write only the weights (works for subclassed models too).
+
+        Example:
+            >>> model.save_weights("w.glassnet")   # doctest: +SKIP
+            >>> model.load_weights("w.glassnet")   # doctest: +SKIP
+        """
+        from .saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath) -> None:
+        """Set the weights from a file written by :meth:`save_weights` or :meth:`save`.
+
+        Raises ``ModelFileError`` when the file does not fit this model (count or shapes).
+        """
+        from .saving import load_weights
+
+        load_weights(self, filepath)
+
 
 class Sequential(Model):
     """A linear stack of layers.
@@ -145,14 +184,34 @@ class Sequential(Model):
         """Append a layer (builds it right away when the input shape is known)."""
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a Layer. Received: {type(layer).__name__}")
-        names = {ly.name for ly in self._layers}
+        names = getattr(self, "_names", None)
+        if names is None or len(names) != len(self._layers):
+            names = self._names = {ly.name for ly in self._layers}
         if layer.name in names:
             raise ValueError(f"Sequential: layer name {layer.name!r} is already used")
         self._layers.append(layer)
+        names.add(layer.name)
         self._reset_compiled_cache()
         shape = self.input_shape
-        if shape is not None and not layer.built:
+        if shape is not None and not layer.built and not self._extend_trace(layer, shape):
             self._build_from(shape)
+
+    def _extend_trace(self, layer, shape) -> bool:
+        """Build only ``layer``, on the saved build-pass output of the layers before it, so
+        adding n layers costs n layer calls, not n²/2. False when there is no such output."""
+        t = getattr(self, "_trace", None)
+        n = len(self._layers) - 1
+        if (t is None or n == 0 or t[0] != n or t[1] is not self._layers[n - 1]
+                or t[3] != tuple(shape) or t[4] != self._device):
+            return False
+        with no_grad():
+            y = layer(t[2])
+        if getattr(layer, "stateful", False):
+            layer.reset_states()  # the build pass must leave no context behind
+        self._trace = (n + 1, layer, y, t[3], t[4])
+        self.input_shape_built = tuple(shape)
+        self.built = True
+        return True
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None):
@@ -170,6 +229,8 @@ class Sequential(Model):
         if not self.layers:
             raise ValueError("Sequential.pop: the model has no layers")
         ly = self._layers.pop()
+        self._names = None
+        self._trace = None
         self._reset_compiled_cache()
         return ly
 
@@ -202,10 +263,12 @@ class Sequential(Model):
             # an axis of variable size (Input(shape=(None,))) is traced at 32
             x = np.zeros((shape[0] or 1, *(32 if s is None else s for s in shape[1:])),
                          dtype=backend.floatx())
-            self.call(Tensor._make(backend.to_device(x, self._device)))
+            y = self.call(Tensor._make(backend.to_device(x, self._device)))
         for ly in self._layers:
             if getattr(ly, "stateful", False):
                 ly.reset_states()  # the build pass must leave no context behind
+        last = self._layers[-1] if self._layers else None
+        self._trace = (len(self._layers), last, y, tuple(shape), self._device)
         self.input_shape_built = tuple(shape)
         self.built = True
 
@@ -256,30 +319,6 @@ class Sequential(Model):
         from .saving import serialize_layer
 
         return {"name": self.name, "layers": [serialize_layer(ly) for ly in self._layers]}
-
-
-def _save(self, filepath, overwrite=True, include_optimizer=True):
-    """Write the model (architecture, weights, optimizer state) to one safe file."""
-    from .saving import save_model
-
-    save_model(self, filepath, include_optimizer=include_optimizer)
-
-
-def _save_weights(self, filepath, overwrite=True):
-    from .saving import save_weights
-
-    save_weights(self, filepath)
-
-
-def _load_weights(self, filepath):
-    from .saving import load_weights
-
-    load_weights(self, filepath)
-
-
-Model.save = _save
-Model.save_weights = _save_weights
-Model.load_weights = _load_weights
 
 
 def _shape_tuple_with_batch(shape) -> tuple:

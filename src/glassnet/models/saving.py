@@ -1,34 +1,72 @@
 """Safe model files: one zip of ``config.json`` + ``weights.npz`` + ``optimizer.npz``.
 
-Writes are atomic (temp file in the same directory, fsync, rename). Loading never unpickles
-(``allow_pickle=False``), never imports or evaluates anything a file names (layer classes
-come from the fixed ``LAYER_CLASSES`` table), and rejects unknown classes, shape mismatches,
-truncated or corrupted files with :class:`ModelFileError`.
+Writes are atomic (a uniquely named temp file in the same directory, fsync, rename).
+Loading never unpickles (``allow_pickle=False``), never imports or evaluates anything a file
+names (layer classes come from the fixed ``LAYER_CLASSES`` table), and turns every way a
+file can be wrong — unknown classes, shape mismatches, truncated or corrupted bytes — into
+:class:`ModelFileError`.
+
+Loading checks sizes before it decompresses or allocates anything large: the zip members'
+declared sizes, each array's ``.npy`` header against its member's size, the config's nesting
+depth, layer count and input size, and (while the model is built) every weight against the
+values the file actually holds. The limits are in :data:`DEFAULT_LIMITS`; ``load_model(...,
+limits={...})`` raises them for genuinely large models.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
+import re
+import threading
+import uuid
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .. import backend
+from ..initializers import Initializer
 
-__all__ = ["load_model", "ModelFileError", "save_model"]
+__all__ = ["load_model", "ModelFileError", "save_model", "DEFAULT_LIMITS"]
 
 FORMAT = "glassnet-model"
 VERSION = 1
-_MAX_MEMBER = 2 << 30
+_MAX_MEMBER = 2 << 30  # any member of any glassnet zip (GAN files use it too)
+
+DEFAULT_LIMITS: dict[str, int] = {
+    "config_bytes": 16 << 20,     # config.json, uncompressed
+    "weight_bytes": 1 << 30,      # weights.npz, and optimizer.npz, each uncompressed
+    "layers": 50_000,             # layers a config may declare (nested models included)
+    "depth": 100,                 # nesting depth of config.json
+    "input_elements": 1 << 26,    # values in one sample of a declared input shape
+}
+_WEIGHT_KEY = re.compile(r"w(\d{1,9})")
 
 
 class ModelFileError(ValueError):
-    """A model file that is missing, truncated, corrupted or names something unknown."""
+    """A model file that is missing, truncated, corrupted, too large or names something
+    unknown."""
 
 
+def _limits(limits: dict | None) -> dict:
+    out = dict(DEFAULT_LIMITS)
+    for k, v in (limits or {}).items():
+        if k not in DEFAULT_LIMITS:
+            raise ValueError(f"load_model: unknown limit {k!r}; known: {sorted(DEFAULT_LIMITS)}")
+        out[k] = int(v)
+    return out
+
+
+def _over(path, what: str, size: int, key: str, lim: dict) -> ModelFileError:
+    return ModelFileError(
+        f"{path}: {what} is {size:,}, over the limit {key}={lim[key]:,} (pass "
+        f"load_model(..., limits={{'{key}': ...}}) to load a model this large on purpose)")
+
+
+# ------------------------------------------------------------------ layer (de)serialization
 def serialize_layer(layer) -> dict:
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
@@ -47,7 +85,13 @@ def _model_classes():
     return table, Model
 
 
+# what a broken config can raise while a layer is constructed or built
+_CONFIG_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, RecursionError,
+                  OverflowError, ZeroDivisionError, NotImplementedError)
+
+
 def deserialize_layer(spec: dict):
+    """A layer (or nested model) from ``{"class_name", "config"}``; fixed table only."""
     from ..layers.base import get_layer_class
 
     if not isinstance(spec, dict) or "class_name" not in spec:
@@ -59,31 +103,71 @@ def deserialize_layer(spec: dict):
     cfg = spec.get("config", {})
     if not isinstance(cfg, dict):
         raise ModelFileError(f"config of {name} must be an object")
-    if name == "Sequential":
-        return models["Sequential"]([deserialize_layer(s) for s in cfg.get("layers", [])],
-                                    name=cfg.get("name"))
-    if name in models:  # a functional model (or autoencoder) nested in another model
+    if name in models:  # Sequential, Functional, Autoencoder (also nested in another model)
         try:
             return models[name].from_config(cfg)
-        except (TypeError, ValueError, KeyError) as e:
-            raise ModelFileError(f"invalid config for model {name}: {e}") from None
+        except _CONFIG_ERRORS as e:
+            what = "" if isinstance(e, ModelFileError) else f"{type(e).__name__}: "
+            raise ModelFileError(f"invalid config for model {name} ({what}{e})") from None
     try:
         cls = get_layer_class(name)
     except ValueError as e:
         raise ModelFileError(str(e)) from None
     try:
-        return cls.from_config(cfg)
-    except (TypeError, ValueError) as e:
-        raise ModelFileError(f"invalid config for layer {name}: {e}") from None
+        layer = cls.from_config(cfg)
+    except _CONFIG_ERRORS as e:
+        raise ModelFileError(f"invalid config for layer {name} ({type(e).__name__}: "
+                             f"{e})") from None
+    ctx = getattr(_LOADING, "ctx", None)
+    if ctx is not None:
+        ctx.adopt(layer)
+    return layer
+
+
+# ------------------------------------------------------------------ writing
+def _tmp_stem(path: Path) -> str:
+    """Short, per-target prefix of our temp files (a 250-character name still fits)."""
+    return "." + hashlib.sha1(path.name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _sweep_stale(path: Path) -> None:
+    """Remove temp files of earlier saves to ``path`` whose process has died (kill -9)."""
+    stem = _tmp_stem(path)
+    try:
+        cands = list(path.parent.glob(f"{stem}.gntmp-*"))
+    except OSError:
+        return
+    for c in cands:
+        m = re.fullmatch(re.escape(stem) + r"\.gntmp-(\d+)-[0-9a-f]+", c.name)
+        if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+            try:
+                c.unlink()
+            except OSError:
+                pass
 
 
 def _atomic_write(path: Path, payload: bytes | str) -> None:
     """Write ``payload`` (text is UTF-8) through a temp file, fsync and a rename: a crash
-    mid-write never leaves a half-written file in place of a good one."""
+    mid-write never leaves a half-written file in place of a good one. The temp name is
+    unique per call (threads saving one path do not collide) and short; temp files left by
+    a killed process are swept on the next save to the same path."""
     path = Path(path)
     if isinstance(payload, str):
         payload = payload.encode("utf-8")
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a directory")
+    _sweep_stale(path)
+    tmp = path.with_name(f"{_tmp_stem(path)}.gntmp-{os.getpid()}-{uuid.uuid4().hex[:12]}")
     try:
         with open(tmp, "wb") as f:
             f.write(payload)
@@ -101,79 +185,231 @@ def _npz_bytes(arrays: dict) -> bytes:
     return buf.getvalue()
 
 
-def save_model(model, path, include_optimizer: bool = True, weights_only: bool = False) -> None:
-    """Write ``model`` to ``path`` atomically (see module docstring)."""
-    _atomic_write(Path(path), model_bytes(model, include_optimizer, weights_only))
+def save_model(model, path, include_optimizer: bool = True, weights_only: bool = False,
+               overwrite: bool = True) -> None:
+    """Write ``model`` to ``path`` atomically (see module docstring).
+
+    Raises ``ValueError`` for a subclassed model when ``weights_only`` is False: its
+    architecture is Python code, which a model file never holds; ``FileExistsError`` when
+    ``overwrite`` is False and ``path`` exists.
+    """
+    from ..interop import keras_format
+
+    if keras_format(path):  # Keras 3 .keras / .weights.h5, legacy .h5 (glassnet.interop)
+        from ..interop import save
+
+        return save(model, path, keras_format(path), include_optimizer, overwrite, weights_only)
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{path} exists and overwrite=False")
+    _atomic_write(path, model_bytes(model, include_optimizer, weights_only))
 
 
 def model_bytes(model, include_optimizer: bool = True, weights_only: bool = False) -> bytes:
     """The bytes of a model file (what ``save_model`` writes), for files that hold several."""
+    cls = type(model).__name__
+    if not weights_only and cls not in _model_classes()[0]:
+        raise ValueError(
+            f"Model.save: {cls!r} is a subclassed model; its architecture is Python code, "
+            "which a glassnet file never holds, so load_model could not rebuild it. Save its "
+            f"weights with model.save_weights(path), and to load: build {cls}(...) again, "
+            "call it once on a batch (or build it) and call model.load_weights(path)")
     config = {"format": FORMAT, "version": VERSION, "weights_only": weights_only,
-              "class_name": type(model).__name__}
+              "class_name": cls}
     if not weights_only:
         config["model"] = model.get_config()
         config["compile"] = getattr(model, "_compile_config", None)
     weights = {f"w{i:04d}": w for i, w in enumerate(model.get_weights())}
+    members = {"weights.npz": _npz_bytes(weights)}
+    config["arrays"] = {"weights.npz": len(weights)}
+    opt = getattr(model, "optimizer", None)
+    if include_optimizer and not weights_only and opt is not None:
+        state = opt.get_state()
+        members["optimizer.npz"] = _npz_bytes({k: np.asarray(v) for k, v in state.items()})
+        config["arrays"]["optimizer.npz"] = len(state)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        # config.json (CRC-checked) records every other member and its array count, so a
+        # damaged zip directory cannot silently drop one
         z.writestr("config.json", json.dumps(config))
-        z.writestr("weights.npz", _npz_bytes(weights))
-        opt = getattr(model, "optimizer", None)
-        if include_optimizer and not weights_only and opt is not None:
-            state = opt.get_state()
-            z.writestr("optimizer.npz", _npz_bytes({k: np.asarray(v) for k, v in state.items()}))
+        for name, payload in members.items():
+            z.writestr(name, payload)
     return buf.getvalue()
 
 
-def _read_zip(path, data: bytes | None = None):
-    """(config, weights, optimizer state) of a model file, or of its bytes ``data``."""
+# ------------------------------------------------------------------ reading
+_MEMBERS = ("config.json", "weights.npz", "optimizer.npz")
+
+
+def _read_zip(path, data: bytes | None = None, limits: dict | None = None):
+    """(config, weights, optimizer state) of a model file, or of its bytes ``data``.
+
+    ``weights`` is the list of arrays in index order; the optimizer state a dict.
+    """
+    lim = _limits(limits)
     if data is None:
         path = Path(path)
-        if not path.exists():
+        if not path.is_file():
             raise ModelFileError(f"{path}: no such model file")
     try:
-        z = zipfile.ZipFile(path if data is None else io.BytesIO(data))
-        names = z.namelist()
-    except (zipfile.BadZipFile, OSError) as e:
+        with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as z:
+            infos = z.infolist()
+            names = [i.filename for i in infos]
+            for n in names:
+                if n not in _MEMBERS:
+                    raise ModelFileError(f"{path}: unexpected member {n!r}")
+            if len(set(names)) != len(names):
+                raise ModelFileError(f"{path}: a member appears twice")
+            if "config.json" not in names or "weights.npz" not in names:
+                raise ModelFileError(f"{path}: missing config.json or weights.npz")
+            for i in infos:
+                key = "config_bytes" if i.filename == "config.json" else "weight_bytes"
+                if i.file_size > lim[key]:
+                    raise _over(path, f"member {i.filename} (uncompressed bytes)", i.file_size,
+                                key, lim)
+            raw = {n: z.read(n) for n in names}
+    except ModelFileError:
+        raise
+    except Exception as e:  # anything the zip layer raises on hostile bytes
         raise ModelFileError(f"{path}: not a glassnet model file (corrupted or truncated: "
-                             f"{e})") from None
-    for n in names:
-        if n not in ("config.json", "weights.npz", "optimizer.npz"):
-            raise ModelFileError(f"{path}: unexpected member {n!r}")
-        if z.getinfo(n).file_size > _MAX_MEMBER:
-            raise ModelFileError(f"{path}: member {n} is implausibly large")
-    if "config.json" not in names or "weights.npz" not in names:
-        raise ModelFileError(f"{path}: missing config.json or weights.npz")
+                             f"{type(e).__name__}: {e})") from None
+    config = _parse_config(raw["config.json"], path, lim)
+    arrays = {n: _load_npz(raw[n], path, lim) for n in ("weights.npz", "optimizer.npz")
+              if n in raw}
+    declared = config.get("arrays")  # absent in files of glassnet <= 0.x: nothing to check
+    if declared is not None:
+        got = {n: len(a) for n, a in arrays.items()}
+        if declared != got:
+            raise ModelFileError(f"{path}: config.json declares arrays {declared}, the file "
+                                 f"holds {got} (corrupted)")
+    weights = _ordered_weights(arrays["weights.npz"], path)
+    return config, weights, arrays.get("optimizer.npz")
+
+
+def _parse_config(data: bytes, path, lim: dict) -> dict:
     try:
-        config = json.loads(z.read("config.json").decode("utf-8"))
-        weights = _load_npz(z.read("weights.npz"), path)
-        opt = _load_npz(z.read("optimizer.npz"), path) if "optimizer.npz" in names else None
-    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError,
-            ValueError) as e:
-        if isinstance(e, ModelFileError):
-            raise
-        raise ModelFileError(f"{path}: corrupted model file ({e})") from None
+        config = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise ModelFileError(f"{path}: corrupted config.json ({type(e).__name__}: "
+                             f"{str(e)[:200]})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a glassnet model file (format marker missing)")
-    return config, weights, opt
+    version = config.get("version")
+    if type(version) is not int or version < 1:
+        raise ModelFileError(f"{path}: invalid format version {version!r}")
+    if version > VERSION:
+        raise ModelFileError(f"{path}: written by a newer glassnet (format version {version}; "
+                             f"this one reads version {VERSION}); upgrade glassnet")
+    _check_config_shape(config, path, lim)
+    return config
 
 
-def _load_npz(data: bytes, path) -> list:
+def _check_config_shape(config: dict, path, lim: dict) -> None:
+    """Nesting depth, layer count and declared input sizes, walked without recursion."""
+    layers = 0
+    stack = [(config, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > lim["depth"]:
+            raise _over(path, "config.json's nesting depth", depth, "depth", lim)
+        if isinstance(node, dict):
+            if "class_name" in node:
+                layers += 1
+                if layers > lim["layers"]:
+                    raise _over(path, "the number of layers in config.json", layers,
+                                "layers", lim)
+            for k, v in node.items():
+                if k in ("input_shape", "batch_input_shape", "shape") and isinstance(v, list):
+                    n = 1
+                    for s in v:
+                        if isinstance(s, int) and not isinstance(s, bool) and s > 0:
+                            n *= s
+                    if n > lim["input_elements"]:
+                        raise _over(path, f"the input shape {v} (values per sample)", n,
+                                    "input_elements", lim)
+                stack.append((v, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
+def _npy_header(f, name: str, path):
+    """(shape, dtype, header bytes) of one ``.npy`` member, read without its data."""
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = fmt.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = fmt.read_array_header_2_0(f)
+    else:
+        raise ModelFileError(f"{path}: array {name}: unsupported .npy version {version}")
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
+        raise ModelFileError(f"{path}: array {name} has non-numeric dtype {dtype}; model "
+                             "files hold plain numeric arrays only")
+    return shape, fortran, dtype, f.tell()
+
+
+def _load_npz(data: bytes, path, limits: dict | None = None) -> dict:
+    """``{name: array}`` of an ``.npz`` held in memory; every array's header is checked
+    against its member's size first, so nothing larger than the member is allocated."""
+    lim = _limits(limits)
+    if len(data) > lim["weight_bytes"]:
+        raise _over(path, "an .npz member (bytes)", len(data), "weight_bytes", lim)
+    out = {}
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as f:
-            keys = sorted(f.files)
-            out = {k: f[k] for k in keys}
-    except ValueError as e:
-        raise ModelFileError(f"{path}: refusing to load ({e}); model files hold plain "
-                             "numeric arrays only") from None
-    for k, v in out.items():
-        if v.dtype.kind not in "biuf":
-            raise ModelFileError(f"{path}: array {k} has non-numeric dtype {v.dtype}")
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            if len({i.filename for i in infos}) != len(infos):
+                raise ModelFileError(f"{path}: an array name appears twice")
+            total = 0
+            for info in infos:
+                if not info.filename.endswith(".npy"):
+                    raise ModelFileError(f"{path}: unexpected array member "
+                                         f"{info.filename!r}")
+                name = info.filename[:-4]
+                total += info.file_size
+                if total > lim["weight_bytes"]:
+                    raise _over(path, "the arrays' total size (bytes)", total, "weight_bytes",
+                                lim)
+                with z.open(info) as f:
+                    shape, fortran, dtype, hlen = _npy_header(f, name, path)
+                    n = 1
+                    for s in shape:
+                        n *= int(s)
+                    if n * dtype.itemsize > lim["weight_bytes"]:
+                        raise _over(path, f"array {name}'s declared shape {shape} ({dtype}, "
+                                    "bytes)", n * dtype.itemsize, "weight_bytes", lim)
+                    if n * dtype.itemsize != info.file_size - hlen:
+                        raise ModelFileError(
+                            f"{path}: array {name} declares shape {shape} ({dtype}), "
+                            f"{n * dtype.itemsize:,} bytes, but its member holds "
+                            f"{info.file_size - hlen:,}")
+                    a = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+                    view = memoryview(a.reshape(-1, order="A")).cast("B")
+                    if f.readinto(view) != len(view):
+                        raise ModelFileError(f"{path}: array {name} is truncated")
+                    out[name] = a
+    except ModelFileError:
+        raise
+    except Exception as e:  # zlib/struct/zip errors on corrupted bytes
+        raise ModelFileError(f"{path}: corrupted array data ({type(e).__name__}: "
+                             f"{str(e)[:200]})") from None
     return out
 
 
-def _set_weights(model, arrays: dict, path) -> None:
-    ws = [arrays[k] for k in sorted(arrays)]
+def _ordered_weights(arrays: dict, path) -> list:
+    """The arrays ``w0000, w0001, ...`` in index order (numeric: w10000 after w9999)."""
+    index = {}
+    for k in arrays:
+        m = _WEIGHT_KEY.fullmatch(k)
+        if m is None:
+            raise ModelFileError(f"{path}: unexpected weight array name {k!r}")
+        index[int(m.group(1))] = k
+    if sorted(index) != list(range(len(index))):
+        raise ModelFileError(f"{path}: weight arrays are not numbered 0..{len(index) - 1}")
+    return [arrays[index[i]] for i in range(len(index))]
+
+
+def _set_weights(model, ws: list, path) -> None:
     own = model.weights
     if len(ws) != len(own):
         raise ModelFileError(f"{path}: file has {len(ws)} weight arrays, the model has "
@@ -185,45 +421,179 @@ def _set_weights(model, arrays: dict, path) -> None:
     model.set_weights(ws)
 
 
-def load_model(path, compile: bool = True, data: bytes | None = None):
-    """Load a model saved with ``model.save``; never executes anything from the file.
+# ------------------------------------------------------------------ building under a budget
+_LOADING = threading.local()
 
-    ``data``: the file's bytes, when it is a member of a larger file (``path`` then only
-    names it in error messages).
-    """
-    config, weights, opt = _read_zip(path, data)
-    if config.get("weights_only"):
-        raise ModelFileError(f"{path}: holds weights only; build the model and call "
-                             "load_weights")
+
+class _LoadContext:
+    """While a file's model is built: every weight comes from a zero initializer that first
+    charges its size to the values the file holds, so a config that declares more (a
+    ``units=25_000_000`` in a tiny file) is refused before anything large is allocated. The
+    layers' own initializers are put back afterwards (``get_config`` is unchanged)."""
+
+    def __init__(self, budget: int, path):
+        self.left, self.path, self.swapped = budget, path, []
+
+    def adopt(self, layer) -> None:
+        for obj in [layer, *_all_sublayers(layer)]:
+            for attr, v in list(vars(obj).items()):
+                if isinstance(v, Initializer) and not isinstance(v, _BudgetZeros):
+                    self.swapped.append((obj, attr, v))
+                    setattr(obj, attr, _BudgetZeros(self, obj.name, attr))
+
+    def restore(self) -> None:
+        for obj, attr, v in reversed(self.swapped):
+            setattr(obj, attr, v)
+        self.swapped = []
+
+
+def _all_sublayers(layer) -> list:
+    out, stack = [], list(layer._sublayers())
+    while stack:
+        s = stack.pop()
+        out.append(s)
+        stack.extend(s._sublayers())
+    return out
+
+
+class _BudgetZeros(Initializer):
+    """Zeros, after charging the weight's size to the load's budget (see _LoadContext)."""
+
+    def __init__(self, ctx: _LoadContext, layer_name: str, attr: str):
+        self.ctx, self.layer_name, self.attr = ctx, layer_name, attr
+
+    def __call__(self, shape, dtype=None):
+        n = 1
+        for s in shape:
+            n *= int(s)
+        if n > self.ctx.left:
+            raise ModelFileError(
+                f"{self.ctx.path}: layer '{self.layer_name}' declares a weight of shape "
+                f"{tuple(shape)} ({n:,} values), more than the file's weights.npz holds "
+                "for it; config.json and the weights do not match")
+        self.ctx.left -= n
+        return np.zeros(shape, dtype=dtype or backend.floatx())
+
+
+def _build(config: dict, weights: list, path):
     models, _ = _model_classes()
-    spec = config.get("model")
     cls_name = config.get("class_name")
-    if cls_name not in models:
+    if not isinstance(cls_name, str) or cls_name not in models:
         raise ModelFileError(f"{path}: unknown model class {cls_name!r}")
-    model = deserialize_layer({"class_name": cls_name, "config": spec})
-    shapes = [tuple(v.shape) for _, v in sorted(weights.items())]
-    if not model.built:
-        shape = getattr(model, "input_shape", None)
-        if shape is None:
-            raise ModelFileError(f"{path}: the model's input shape is unknown")
-        model._build_from(shape)
-    del shapes
-    _set_weights(model, weights, path)
-    comp = config.get("compile")
-    if compile and comp:
-        try:
-            model.compile(**comp)
-        except (ValueError, TypeError) as e:
-            raise ModelFileError(f"{path}: invalid compile config ({e})") from None
-        if opt is not None:
-            model.optimizer.set_state(opt)
+    spec = config.get("model")
+    if not isinstance(spec, dict):
+        raise ModelFileError(f"{path}: config.json has no model architecture")
+    budget = sum(int(w.size) for w in weights)
+    ctx = _LoadContext(budget, path)
+    _LOADING.ctx = ctx
+    try:
+        model = models[cls_name].from_config(spec)
+        if not model.built:
+            shape = getattr(model, "input_shape", None)
+            if shape is None:
+                raise ModelFileError(f"{path}: the model's input shape is unknown")
+            model._build_from(shape)
+    except ModelFileError:
+        raise
+    except MemoryError as e:
+        raise ModelFileError(f"{path}: building the model in config.json needs more memory "
+                             f"than this machine has ({e})") from None
+    except _CONFIG_ERRORS as e:
+        raise ModelFileError(f"{path}: the model in config.json does not build "
+                             f"({type(e).__name__}: {str(e)[:300]})") from None
+    finally:
+        _LOADING.ctx = None
+        ctx.restore()
     return model
 
 
-def save_weights(model, path) -> None:
-    save_model(model, path, weights_only=True)
+def load_model(path, compile: bool = True, data: bytes | None = None, *,
+               limits: dict | None = None):
+    """Load a model saved with ``model.save``; never executes anything from the file.
+
+    Args:
+        path: the file.
+        compile: restore the compile settings and the optimizer's state.
+        data: the file's bytes, when it is a member of a larger file (``path`` then only
+            names it in error messages).
+        limits: raise some of :data:`DEFAULT_LIMITS` (e.g. ``{"weight_bytes": 8 << 30}``)
+            to load a model larger than they allow.
+
+    Raises:
+        ModelFileError: for any file that is missing, corrupted, too large or inconsistent.
+
+    Example:
+        >>> model = load_model("churn.glassnet")   # doctest: +SKIP
+    """
+    from ..interop import keras_format
+
+    if keras_format(path):  # Keras 3 .keras, legacy .h5 (glassnet.interop)
+        from ..interop import load
+
+        return load(path, keras_format(path), compile=compile, data=data)
+    config, weights, opt = _read_zip(path, data, limits)
+    if config.get("weights_only"):
+        raise ModelFileError(f"{path}: holds weights only; build the model and call "
+                             "load_weights")
+    model = _build(config, weights, path)
+    _set_weights(model, weights, path)
+    comp = config.get("compile")
+    if compile and comp:
+        if not isinstance(comp, dict):
+            raise ModelFileError(f"{path}: invalid compile config (not an object)")
+        try:
+            model.compile(**comp)
+        except _CONFIG_ERRORS as e:
+            raise ModelFileError(f"{path}: invalid compile config ({type(e).__name__}: "
+                                 f"{e})") from None
+        if opt is not None:
+            _check_optimizer_state(model, opt, path)
+            try:
+                model.optimizer.set_state(opt)
+            except _CONFIG_ERRORS as e:
+                raise ModelFileError(f"{path}: invalid optimizer state ({e})") from None
+    return model
 
 
-def load_weights(model, path) -> None:
-    _, weights, _ = _read_zip(path)
+def _check_optimizer_state(model, state: dict, path) -> None:
+    """Refuse at load what would otherwise fail at the first ``fit``: a slot of the wrong
+    shape or for a weight the model lacks, a negative or non-integer step count."""
+    it = state.get("iterations")
+    if it is None or np.shape(it) != () or it.dtype.kind not in "iu" or int(it) < 0:
+        raise ModelFileError(f"{path}: optimizer state: iterations must be a non-negative "
+                             f"integer scalar. Received: {it!r}")
+    params = model.trainable_weights
+    names = set(model.optimizer._all_slot_names)
+    for k, v in state.items():
+        if k == "iterations":
+            continue
+        if "/" not in k:
+            if np.shape(v) != () or not np.isfinite(v):
+                raise ModelFileError(f"{path}: optimizer state {k!r} must be a finite scalar")
+            continue
+        i, name = k.split("/", 1)
+        if not i.isdigit() or int(i) >= len(params) or name not in names:
+            raise ModelFileError(f"{path}: optimizer state has an unknown slot {k!r} (the "
+                                 f"model has {len(params)} trainable weights, slots "
+                                 f"{sorted(names)})")
+        want = tuple(params[int(i)].shape)
+        if tuple(v.shape) != want:
+            raise ModelFileError(f"{path}: optimizer slot {k!r} has shape {tuple(v.shape)}; "
+                                 f"the weight {params[int(i)].name} has shape {want}")
+
+
+def save_weights(model, path, overwrite: bool = True) -> None:
+    """Write only the weights (any model, subclassed ones included) to ``path``."""
+    save_model(model, path, weights_only=True, overwrite=overwrite)
+
+
+def load_weights(model, path, *, limits: dict | None = None) -> None:
+    """Set ``model``'s weights from a file written by ``save_weights`` or ``save``."""
+    from ..interop import keras_format
+
+    if keras_format(path):  # Keras 3 .weights.h5 / .keras, legacy .h5 (glassnet.interop)
+        from ..interop import load_weights as load_keras_weights
+
+        return load_keras_weights(model, path, keras_format(path))
+    _, weights, _ = _read_zip(path, limits=limits)
     _set_weights(model, weights, path)
