@@ -114,3 +114,84 @@ def test_activation_nan_propagates():
     x = np.array([np.nan, 1.0], np.float32)
     for name in ("leaky_relu", "elu", "selu", "gelu"):
         assert np.isnan(gn.activations.get(name)(x).data[0]), name
+
+
+# ------------------------------------------------------------------ fused Adam
+from glassnet import _optimizer_kernels as opk  # noqa: E402
+
+
+def _adam_textbook(g, m, v, b1, b2, eps, alpha):
+    m = m + (g - m) * (1 - b1)
+    v = v + (g * g - v) * (1 - b2)
+    return alpha * m / (np.sqrt(v) + eps), m, v
+
+
+@pytest.mark.parametrize("n", [1, 7, 4096, 100_003])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_delta_matches_reference_bitwise(n, dtype):
+    rng = np.random.default_rng(4)
+    g = rng.standard_normal(n).astype(dtype)
+    m0 = (rng.standard_normal(n) * 0.1).astype(dtype)
+    v0 = (np.abs(rng.standard_normal(n)) * 0.01).astype(dtype)
+    v0[0] = 0.0  # sqrt(0) + eps
+    args = (0.9, 0.999, 1e-7, 0.00123)
+    m1, v1, t1 = m0.copy(), v0.copy(), np.empty_like(g)
+    m2, v2, t2 = m0.copy(), v0.copy(), np.empty_like(g)
+    ref = opk.adam_delta_reference(g, m1, v1, t1, *args)
+    got = opk.adam_delta(g, m2, v2, t2, *args)
+    assert got is t2 and ref is t1
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(m2, m1)
+    np.testing.assert_array_equal(v2, v1)
+    d, m, v = _adam_textbook(g.astype(np.float64), m0.astype(np.float64),
+                             v0.astype(np.float64), *args)
+    # float32: a few ulp of the inputs (|m| ~ 0.1) where g - m cancels
+    tol, atol = (1e-5, 1e-7) if dtype == np.float32 else (1e-12, 1e-15)
+    np.testing.assert_allclose(ref, d, rtol=tol, atol=atol)
+    np.testing.assert_allclose(m1, m, rtol=tol, atol=atol)
+    np.testing.assert_allclose(v1, v, rtol=tol, atol=atol)
+
+
+def test_adam_delta_uses_the_compiled_loop_when_numba_is_installed(monkeypatch):
+    pytest.importorskip("numba", reason="the optional numba extra is not installed")
+    monkeypatch.delenv("GLASSNET_NUMBA", raising=False)
+    monkeypatch.setattr(opk, "_STATE", {})
+    assert opk.fused_available()
+    g = np.ones(5, np.float32)
+    m, v, t = (np.zeros(5, np.float32) for _ in range(3))
+    opk.adam_delta(g, m, v, t, 0.9, 0.999, 1e-7, 0.001)
+    assert "_adam_loop" in opk._STATE  # compiled and cached
+    np.testing.assert_allclose(m, 0.1, rtol=1e-6)
+
+
+def test_adam_delta_non_contiguous_and_nan_fall_back_or_propagate():
+    g = np.arange(12, dtype=np.float32)[::2]  # strided: the NumPy reference
+    m, v, t = (np.zeros(6, np.float32) for _ in range(3))
+    want = opk.adam_delta_reference(g, m.copy(), v.copy(), t.copy(), 0.9, 0.999, 1e-7, 0.01)
+    np.testing.assert_array_equal(opk.adam_delta(g, m, v, t, 0.9, 0.999, 1e-7, 0.01), want)
+    g = np.array([np.nan, 1.0], np.float32)
+    m, v, t = (np.zeros(2, np.float32) for _ in range(3))
+    d = opk.adam_delta(g, m, v, t, 0.9, 0.999, 1e-7, 0.01)
+    assert np.isnan(d[0]) and np.isfinite(d[1])
+
+
+def test_adam_trains_identically_with_and_without_the_compiled_update(monkeypatch):
+    from glassnet.layers import Dense
+    from glassnet.models import Sequential
+
+    x = np.random.default_rng(5).standard_normal((64, 6)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+
+    def run():
+        gn.set_seed(7)
+        model = Sequential([Dense(16, activation="relu", input_dim=6),
+                            Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
+        return [w.copy() for w in model.get_weights()]
+
+    fused = run()
+    monkeypatch.setattr(opk, "_STATE", {"ok": False})
+    reference = run()
+    for a, b in zip(fused, reference):
+        np.testing.assert_array_equal(a, b)

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
+from ._optimizer_kernels import adam_delta
 from .backend import get_array_module
 
 __all__ = [
@@ -188,8 +189,11 @@ class Adam(Optimizer):
         self._alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
 
     def _delta(self, g, s):
-        xp = get_array_module(g)
         m, v, tmp = s[0], s[1], s[-1]
+        if not self.amsgrad:  # one compiled pass with the numba extra, else the same ufuncs
+            return adam_delta(g, m, v, tmp, self.beta_1, self.beta_2, self.epsilon,
+                              self._alpha)
+        xp = get_array_module(g)
         xp.subtract(g, m, out=tmp)
         tmp *= 1 - self.beta_1
         m += tmp
