@@ -313,8 +313,8 @@ def test_legacy_h5_model_and_weights(tmp_path):
     gm = gn.models.load_model(tmp_path / "model.h5")
     _close(gm.predict(x), _keras_predict(km, x))
     assert gm.loss is not None and type(gm.optimizer).__name__ == "Adam"
-    from keras.src.legacy.saving import legacy_h5_format
     import h5py
+    from keras.src.legacy.saving import legacy_h5_format
 
     with h5py.File(tmp_path / "w.h5", "w") as f:  # Keras 2's save_weights("x.h5") layout
         legacy_h5_format.save_weights_to_hdf5_group(f, km)

@@ -128,12 +128,13 @@ def keras_to_glassnet(spec: dict, where: str = "layer") -> dict:
     if not isinstance(spec, dict):
         raise ModelFileError(f"{where}: a layer entry must be an object. Received: "
                              f"{type(spec).__name__}")
-    cls = _check_object(spec, where)
     cfg = spec.get("config")
+    if isinstance(cfg, dict) and isinstance(cfg.get("name", spec.get("name")), str):
+        where = f"layer {cfg.get('name', spec.get('name'))!r}"
+    cls = _check_object(spec, where)
     if not isinstance(cfg, dict):
         raise ModelFileError(f"{where}: config of {cls} must be an object")
-    name = cfg.get("name", "?")
-    where = f"layer {name!r} ({cls})"
+    where = f"{where} ({cls})"
     if cls in ("Sequential", "Functional", "Model"):
         return {"class_name": cls, "config": cfg}
     if cls not in LAYER_CLASSES or cls in NOT_IN_KERAS:
