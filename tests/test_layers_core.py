@@ -59,11 +59,9 @@ def test_dense_nd_input_and_one_graph_node_each():
     x = gn.tensor(_rand(2, 3, 4), requires_grad=True)
     y = d(x)
     assert y.shape == (2, 3, 2)
-    # one Linear node + one activation node: the Relu's input comes straight from Linear
-    assert type(y._ctx).__name__ == "Relu"
-    (z,) = y._ctx.inputs
-    assert type(z._ctx).__name__ == "Linear"
-    assert z._ctx.inputs[0] is x
+    # one graph node: the affine map and its relu fused (functional.Linear(act="relu"))
+    assert type(y._ctx).__name__ == "Linear" and y._ctx.describe() == "Linear+relu"
+    assert y._ctx.inputs[0] is x
     assert d.compute_output_shape((None, 3, 4)) == (None, 3, 2)
 
 

@@ -523,58 +523,29 @@ def test_functional_bad_graphs_are_named():
         m.predict(np.ones((4, 5)))
 
 
-# ------------------------------------------------------------------ fused Dense chains
-def _chain_model(jit):
-    m = Sequential([Dense(7, activation="relu", input_dim=4, kernel_regularizer="l2"),
-                    Dense(6, activation="tanh"), Dropout(0.2),
-                    Dense(5), Dense(3, activation="sigmoid"), Dense(2, activation="softmax")])
-    m.layers[1].trainable = False
-    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-              jit_compile=jit)
-    return m
-
-
-def test_fused_dense_chains_give_bitwise_identical_training():
-    from glassnet.models.fused import DenseChain
-
-    x, y = _data(48)
-    runs = []
-    for jit in (False, True):
-        gn.set_seed(11)
-        m = _chain_model(jit)
-        h = m.fit(x, y.astype(int), epochs=3, batch_size=8, verbose=0)
-        runs.append((m.get_weights(), h.history, m.predict(x, verbose=0)))
-    # the fused model really fused: relu+tanh | dropout | linear+sigmoid+softmax output layer
-    plan = m._make_plan()
-    assert [len(c) if c else type(ly).__name__ for ly, c in plan] == [2, "Dropout", 3]
-    ops, stack = [], [m._forward(x, True)]
-    while stack:  # every op of the recorded graph
-        ctx = stack.pop()._ctx
-        if ctx is not None:
-            ops.append(type(ctx).__name__)
-            stack.extend(ctx.inputs)
-    assert ops.count(DenseChain.__name__) == 2 and "Relu" not in ops and "Tanh" not in ops
-    assert ops[0] == "Softmax" and ops.count("Linear") == 0
-    for a, b in zip(runs[0][0], runs[1][0]):
-        np.testing.assert_array_equal(a, b)
-    assert runs[0][1] == runs[1][1]
-    np.testing.assert_array_equal(runs[0][2], runs[1][2])
-
-
-def test_dense_chain_gradcheck_and_frozen_weights():
-    from glassnet.models.fused import DenseChain
+# ------------------------------------------------------------------ Dense's fused activation
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+def test_linear_with_activation_is_bitwise_the_composition(act):
+    from glassnet import functional, ops
 
     r = np.random.default_rng(0)
-    x = r.standard_normal((5, 3))
-    ws = [r.standard_normal(s) for s in ((3, 4), (4,), (4, 4), (4,), (4, 2), (2,), (2, 2),
-                                         (2,))]
-    acts = ("relu", "tanh", "sigmoid", "linear")
-    gn.gradcheck(lambda *a: (DenseChain(acts)(*a) ** 2).sum(), x, *ws)
-    # frozen kernel of the first layer: no gradient computed for it, the rest unchanged
-    ts = [gn.tensor(w, requires_grad=i != 0) for i, w in enumerate(ws)]
-    xt = gn.tensor(x)
-    DenseChain(acts)(xt, *ts).sum().backward()
-    assert ts[0].grad is None and xt.grad is None and all(t.grad is not None for t in ts[1:])
+    x, w, b = (r.standard_normal(s).astype(np.float32) for s in ((6, 3), (3, 4), (4,)))
+    gy = r.standard_normal((6, 4)).astype(np.float32)
+    outs = []
+    for fused in (True, False):
+        ts = [gn.tensor(v, requires_grad=True) for v in (x, w, b)]
+        y = (functional.linear(*ts, activation=act) if fused
+             else getattr(ops, act)(functional.linear(*ts)))
+        y.backward(gy)
+        outs.append([y.data] + [t.grad for t in ts])
+    for u, v in zip(*outs):
+        np.testing.assert_array_equal(u, v)
+    gn.gradcheck(lambda *a: (functional.linear(*a, activation=act) ** 2).sum(),
+                 x.astype(np.float64), w.astype(np.float64), b.astype(np.float64))
+    # a frozen kernel gets no gradient, the rest does
+    xt, wt, bt = gn.tensor(x), gn.tensor(w), gn.tensor(b, requires_grad=True)
+    functional.linear(xt, wt, bt, activation=act).sum().backward()
+    assert wt.grad is None and xt.grad is None and bt.grad is not None
 
 
 @pytest.mark.parametrize("jit", [False, True])
@@ -642,122 +613,6 @@ def test_sequential_build_gives_stateful_layers_their_batch_and_no_context():
     a = model.predict(x, batch_size=2, verbose=0)
     b = model.predict(x, batch_size=2, verbose=0)
     assert not np.allclose(a, b)
-
-
-# ------------------------------------------------------------------ the replayed (fused) step
-def _step_model(kind):
-    gn.set_seed(3)
-    if kind == "sparse":  # the course's tiny classifiers: softmax + sparse cross-entropy
-        layers = [gn.Input((4,)), Dense(8, activation="tanh"), Dense(3, activation="softmax")]
-        loss, opt = "sparse_categorical_crossentropy", "sgd"
-    elif kind == "onehot":
-        layers = [Dense(8, activation="relu", input_dim=4), Dense(3, activation="softmax")]
-        loss, opt = "categorical_crossentropy", gn.optimizers.Adam(clipnorm=0.5)
-    else:  # seed 004's churn shape: sigmoid + binary cross-entropy, frozen first layer
-        layers = [Dense(6, activation="relu", input_dim=4), Dense(6, activation="relu"),
-                  Dense(1, activation="sigmoid")]
-        loss, opt = "binary_crossentropy", "adam"
-    m = Sequential(layers)
-    if kind == "binary":
-        m.layers[0].trainable = False
-    m.compile(optimizer=opt, loss=loss, metrics=["accuracy"])
-    return m
-
-
-def _targets(kind, x):
-    c = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
-    if kind == "sparse":
-        return c
-    if kind == "onehot":
-        return np.eye(3, dtype=np.float32)[c]
-    return (c > 0).astype(np.float32)
-
-
-@pytest.mark.parametrize("kind", ["sparse", "onehot", "binary"])
-def test_fused_step_trains_bitwise_like_the_recorded_graph(kind):
-    from glassnet.models.fused import FusedStep
-
-    x, _ = _data(80)
-    y = _targets(kind, x)
-    sw = np.linspace(0.5, 1.5, 80).astype(np.float32)
-    runs = []
-    for replay in (True, False):
-        m = _step_model(kind)
-        m.train_on_batch(x[:8], y[:8])  # builds, then decides the step
-        assert isinstance(m._fused_step, FusedStep)
-        if not replay:
-            m._fused_step = False  # the recorded graph: DenseChain node, loss node, backward
-        h = m.fit(x, y, epochs=3, batch_size=16, verbose=0, sample_weight=sw)
-        tob = m.train_on_batch(x[:16], y[:16], return_dict=True)
-        runs.append((m.get_weights(), h.history, tob))
-    for a, b in zip(runs[0][0], runs[1][0]):
-        np.testing.assert_array_equal(a, b)
-    assert runs[0][1] == runs[1][1] and runs[0][2] == runs[1][2]
-    if kind == "binary":  # the frozen layer really stayed frozen on the replayed path
-        m = _step_model(kind)
-        k0 = m.layers[0].get_weights()[0].copy()
-        m.fit(x, y, epochs=1, batch_size=16, verbose=0)
-        np.testing.assert_array_equal(m.layers[0].get_weights()[0], k0)
-
-
-def test_fused_step_only_where_the_step_is_exactly_known():
-    from glassnet.models.fused import FusedStep
-
-    x, y = _data(16)
-
-    def decided(m):
-        m.train_on_batch(x, y)
-        return isinstance(m._fused_step, FusedStep)
-
-    def mk(*layers, loss="binary_crossentropy", **compile_kw):
-        m = Sequential(list(layers))
-        m.compile(optimizer="sgd", loss=loss, **compile_kw)
-        return m
-
-    assert decided(mk(Dense(4, activation="relu", input_dim=4), Dense(1, activation="sigmoid")))
-    assert not decided(mk(Dense(4, input_dim=4), Dropout(0.5), Dense(1, activation="sigmoid")))
-    assert not decided(mk(Dense(4, input_dim=4, kernel_regularizer="l2"),
-                          Dense(1, activation="sigmoid")))
-    assert not decided(mk(Dense(4, input_dim=4), Dense(1, activation="sigmoid"), loss="mse"))
-    assert not decided(mk(Dense(4, input_dim=4), Dense(1, activation="sigmoid"),
-                          jit_compile=False))
-    # a softmax output under a binary cross-entropy is not the pair the fused loss undoes
-    assert not decided(mk(Dense(4, input_dim=4), Dense(1, activation="softmax")))
-    # a wrong feature count still gets the error that names the layer and the shapes
-    m = mk(Dense(4, activation="relu", input_dim=4), Dense(1, activation="sigmoid"))
-    m.train_on_batch(x, y)
-    with pytest.raises(ValueError, match=r"expected input shape \(None, 4\)"):
-        m.train_on_batch(np.ones((3, 5), np.float32), y[:3])
-
-
-def test_fused_step_writes_gradients_into_the_optimizer_buffer_and_keeps_state_exact():
-    """The replayed step hands each gradient to the optimizer in its flat-buffer slot; a
-    model whose floatx changed after building (mixed precision) takes the general path."""
-    x, _ = _data(64)
-    y = _targets("sparse", x)
-    a, b = _step_model("sparse"), _step_model("sparse")
-    for m in (a, b):
-        m.compile(optimizer=gn.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
-                  loss="sparse_categorical_crossentropy")
-    b.train_on_batch(x[:8], y[:8])
-    b._fused_step = False  # b: the recorded graph and optimizer.step()
-    a.train_on_batch(x[:8], y[:8])
-    for i in range(4):
-        a.train_on_batch(x[16 * i:16 * i + 16], y[16 * i:16 * i + 16])
-        b.train_on_batch(x[16 * i:16 * i + 16], y[16 * i:16 * i + 16])
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
-        np.testing.assert_array_equal(wa, wb)
-    sa, sb = a.optimizer.get_state(), b.optimizer.get_state()
-    assert sa.keys() == sb.keys()
-    for k in sa:
-        np.testing.assert_array_equal(sa[k], sb[k])
-    old = gn.backend.floatx()
-    try:
-        gn.backend.set_floatx("float64")
-        loss = a.train_on_batch(x[:16], y[:16])  # float64 data, float32 weights
-    finally:
-        gn.backend.set_floatx(old)
-    assert np.isfinite(loss)
 
 
 def test_reductions_match_numpy_methods():

@@ -14,32 +14,44 @@ Second ``backward()`` on the same graph: by default the first call *releases* th
 from __future__ import annotations
 
 import contextlib
-import functools
+import itertools
+import threading
 
 import numpy as np
 
 from . import backend
 
-_grad_enabled = True
+
+class _State(threading.local):
+    """Per-thread engine state: grad mode, and the tape recording this thread's step (if
+    any). Thread-local so that ``predict`` from several threads never sees another thread's
+    ``no_grad`` or tape."""
+
+    grad = True
+    tape = None
+
+
+_state = _State()
+# creation order of recorded nodes: backward visits them newest first, exactly as a
+# replayed tape does (so fan-out sums add up in one order, and the two agree bit for bit)
+_seq = itertools.count()
 
 
 def is_grad_enabled() -> bool:
     """True unless inside :class:`no_grad`."""
-    return _grad_enabled
+    return _state.grad
 
 
 class _GradMode(contextlib.ContextDecorator):
     _enabled = True
 
     def __enter__(self):
-        global _grad_enabled
-        self._prev = _grad_enabled
-        _grad_enabled = self._enabled
+        self._prev = _state.grad
+        _state.grad = self._enabled
         return self
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._prev
+        _state.grad = self._prev
         return False
 
 
@@ -60,15 +72,14 @@ class enable_grad(_GradMode):
     _enabled = True
 
 
+# tensor.py installs its class here when it is imported (it imports this module, never the
+# reverse): Function.__call__ wraps raw results and literals without an import per call
 _Tensor = _as_tensor = None
 
 
-def _bind_tensor() -> None:
-    """Import Tensor once (tensor.py imports this module, so not at import time)."""
+def _install_tensor(tensor_cls, as_tensor) -> None:
     global _Tensor, _as_tensor
-    from .tensor import Tensor, as_tensor
-
-    _Tensor, _as_tensor = Tensor, as_tensor
+    _Tensor, _as_tensor = tensor_cls, as_tensor
 
 
 class Function:
@@ -91,20 +102,25 @@ class Function:
 
     inputs: tuple = ()
     released = False
+    _seq = -1
     # which inputs need a gradient; lets backward skip work (e.g. the GEMM for a data input)
     needs_input_grad: tuple = ()
 
     def __call__(self, *inputs):
-        if _Tensor is None:
-            _bind_tensor()
         Tensor = _Tensor
-        # fast path: all inputs are already tensors (no per-call import, no conversion list)
+        state = _state
+        tape = state.tape
+        # fast path: all inputs are already tensors (no conversion list)
         ts = inputs
         for a in inputs:
             if not isinstance(a, Tensor):
                 like = next((b for b in inputs if isinstance(b, Tensor)), None)
                 ts = tuple(b if isinstance(b, Tensor) else _as_tensor(b, like=like)
                            for b in inputs)
+                if tape is not None:  # literals in the code (2.0, 0.5) are constants
+                    for a, t in zip(inputs, ts):
+                        if a is not t and np.ndim(a) == 0:
+                            tape.constant(t)
                 break
         if backend._cupy is not None and len(ts) > 1:
             devs = {backend.device_of(t.data) for t in ts}
@@ -114,16 +130,21 @@ class Function:
                     f"`.to('gpu')`/`.to('cpu')` first. Received: "
                     f"{[backend.device_of(t.data) for t in ts]}"
                 )
+        if tape is not None:
+            tape.before(self)
         y = self.forward(*[t.data for t in ts])
         out = Tensor._make(y)
-        if _grad_enabled:
+        if state.grad:
             for t in ts:
                 if t.requires_grad:
                     self.inputs = ts
                     self.needs_input_grad = tuple(t.requires_grad for t in ts)
+                    self._seq = next(_seq)
                     out.requires_grad = True
                     out._ctx = self
                     break
+        if tape is not None:
+            tape.record(self, ts, out)
         return out
 
     def forward(self, *xs):  # pragma: no cover - abstract
@@ -183,6 +204,11 @@ def _toposort(root):
     return order
 
 
+def _node_seq(t) -> int:
+    ctx = t._ctx
+    return -1 if ctx is None else ctx._seq
+
+
 def backward(root, grad=None, retain_graph: bool = False) -> None:
     """Backpropagate from ``root``: fill ``.grad`` of every tensor that requires one.
 
@@ -214,6 +240,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
                 f"Received: grad shape {g0.shape}"
             )
     order = _toposort(root)
+    # newest node first: the order a recorded tape runs backward in (see _seq)
+    order.sort(key=_node_seq)
     grads = {id(root): g0}
     debug = backend.is_debug()
     for t in reversed(order):
@@ -290,14 +318,3 @@ def _check(ctx, inp, gx) -> None:
             f"debug: {ctx.describe()} produced a non-finite gradient (NaN/Inf) for its input "
             f"of shape {inp.data.shape}"
         )
-
-
-def with_no_grad(fn):
-    """Decorator form used internally."""
-
-    @functools.wraps(fn)
-    def wrapper(*a, **k):
-        with no_grad():
-            return fn(*a, **k)
-
-    return wrapper

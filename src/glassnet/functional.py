@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
 from .autograd import Function
 from .backend import get_array_module, rmax, rsum
 from .tensor import Tensor, as_tensor
@@ -21,7 +20,17 @@ def _xp(a):
 
 # ------------------------------------------------------------------ linear
 class Linear(Function):
-    """``x @ w + b`` in one node: one GEMM forward, two back (x may be N-D)."""
+    """``act(x @ w + b)`` in one node: one GEMM forward, two back (x may be N-D).
+
+    ``act`` is None (affine only) or ``"relu"``/``"tanh"``, the hidden activations ``Dense``
+    fuses here: their derivative is applied to ``gy`` on the saved output before the GEMMs,
+    with the arithmetic of ``ops.Relu``/``ops.Tanh`` (a test checks it bit for bit against
+    the composition). A sigmoid or softmax stays its own op, so a cross-entropy can find
+    the logits under it.
+    """
+
+    def __init__(self, act: str | None = None):
+        self.act = act
 
     def forward(self, x, w, b=None):
         if x.shape[-1] != w.shape[0]:
@@ -30,28 +39,55 @@ class Linear(Function):
                 f"{w.shape}. Received: input shape {x.shape}"
             )
         self.x, self.w, self.has_b = x, w, b is not None
-        y = x @ w
+        # np.dot is the BLAS call @ makes for 2-D operands, with less overhead per call
+        y = np.dot(x, w) if x.ndim == 2 and type(x) is np.ndarray else x @ w
         if b is not None:
             y += b
+        act = self.act
+        if act == "relu":
+            self.mask = y > 0
+            y *= self.mask  # y is this node's own buffer: same values as y * mask
+        elif act == "tanh":
+            y = _xp(y).tanh(y)
+        self.y = y
         return y
 
     def backward(self, gy):
-        x, w = self.x, self.w
+        x, w, act = self.x, self.w, self.act
+        if act == "relu":
+            gy = gy * self.mask
+        elif act == "tanh":
+            y = self.y
+            gy = gy * (1 - y * y)
         need = self.needs_input_grad
-        gx = gy @ w.T if need[0] else None
-        g2 = gy.reshape(-1, gy.shape[-1])
+        cpu2 = gy.ndim == 2 and type(gy) is np.ndarray
+        if need[0]:
+            gx = np.dot(gy, w.T) if cpu2 else gy @ w.T
+        else:
+            gx = None
+        g2 = gy if gy.ndim == 2 else gy.reshape(-1, gy.shape[-1])
         # frozen layers (transfer learning) need no kernel/bias gradient: skip that GEMM
-        gw = x.reshape(-1, x.shape[-1]).T @ g2 if need[1] else None
+        if need[1]:
+            x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+            gw = np.dot(x2.T, g2) if cpu2 else x2.T @ g2
+        else:
+            gw = None
         if self.has_b:
-            return gx, gw, (g2.sum(axis=0) if need[2] else None)
+            return gx, gw, (rsum(g2, axis=0) if need[2] else None)
         return gx, gw
 
+    def describe(self) -> str:
+        return "Linear" if self.act is None else f"Linear+{self.act}"
 
-def linear(x, w, b=None) -> Tensor:
-    """Affine map ``x @ w + b``. Shapes: x (..., in), w (in, out), b (out,) → (..., out)."""
+
+def linear(x, w, b=None, activation: str | None = None) -> Tensor:
+    """Affine map ``x @ w + b``, optionally followed by ``"relu"``/``"tanh"`` in the same node.
+
+    Shapes: x (..., in), w (in, out), b (out,) → (..., out).
+    """
     if b is None:
-        return Linear()(x, w)
-    return Linear()(x, w, b)
+        return Linear(activation)(x, w)
+    return Linear(activation)(x, w, b)
 
 
 # ------------------------------------------------------------------ softmax family
@@ -296,6 +332,38 @@ def binary_cross_entropy(probs, target, sample_weight=None, eps: float = 1e-7) -
     return BinaryCrossEntropy(_target_array(target, probs), sample_weight, eps)(probs)
 
 
+# ------------------------------------------------------------------ random ops
+class RandomScale(Function):
+    """``x * draw(x)``: a multiplier drawn afresh at every forward (dropout, Gaussian dropout).
+
+    The draw happens inside ``forward`` so a replayed step (``glassnet._tape``) draws new
+    numbers, from the same generator, in the same order as the ordinary path.
+    """
+
+    def __init__(self, draw):
+        self.draw = draw  # draw(x) -> multiplier array broadcastable to x
+
+    def forward(self, x):
+        self.m = self.draw(x)
+        return x * self.m
+
+    def backward(self, gy):
+        return gy * self.m
+
+
+class RandomShift(Function):
+    """``x + draw(x)``: additive noise drawn afresh at every forward (Gaussian noise)."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def forward(self, x):
+        return x + self.draw(x)
+
+    def backward(self, gy):
+        return gy
+
+
 # ------------------------------------------------------------------ composed helpers
 def dropout(x, rate: float, training: bool = True) -> Tensor:
     """Inverted dropout: zero with prob ``rate``, scale kept units by 1/(1−rate)."""
@@ -303,7 +371,8 @@ def dropout(x, rate: float, training: bool = True) -> Tensor:
         return x
     from .backend import rng
 
-    xp = _xp(x.data)
-    keep = rng().random(x.shape) >= rate
-    mask = xp.asarray(keep, dtype=x.dtype) / (1.0 - rate)
-    return ops.mul(x, Tensor._make(mask))
+    def draw(a):
+        keep = rng().random(a.shape) >= rate
+        return _xp(a).asarray(keep, dtype=a.dtype) / (1.0 - rate)
+
+    return RandomScale(draw)(x)

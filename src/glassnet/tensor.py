@@ -118,11 +118,17 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The value as a NumPy array (copied to the host from a GPU)."""
+        tape = autograd._state.tape
+        if tape is not None:  # Python code reading a value may branch on it: no replay
+            tape.value_read(self)
         return backend.asnumpy(self.data)
 
     def item(self) -> float:
         if self.data.size != 1:
             raise ValueError(f"item() needs a one-element tensor. Received: shape {self.shape}")
+        tape = autograd._state.tape
+        if tape is not None:
+            tape.value_read(self)
         return self.data.reshape(()).item()
 
     def tolist(self):
@@ -353,5 +359,7 @@ def as_tensor(x, like: Tensor | None = None) -> Tensor:
         return Tensor._make(xp.asarray(np.asarray(x), dtype=like.data.dtype))
     return Tensor(x)
 
+
+autograd._install_tensor(Tensor, as_tensor)
 
 from . import ops  # noqa: E402  (methods above call into ops at run time)

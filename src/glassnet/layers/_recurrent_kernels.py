@@ -156,6 +156,7 @@ class SimpleRNNSeq(_SeqBase):
     w_index = 2
 
     def forward(self, x, h0, w, u, b):
+        self.w = w  # for backward (kept here: a replay has no input tensors)
         xp = backend.get_array_module(x)
         steps, bsz = x.shape[1], x.shape[0]
         a = self._project(x, w, b)  # becomes the activations in place
@@ -185,7 +186,7 @@ class SimpleRNNSeq(_SeqBase):
             if self.rmask is not None:
                 dprev *= self.rmask
             dh = dprev if m is None else dprev + dh * ~m
-        w = self.inputs[2].data
+        w = self.w
         gx, gw, gb = self._input_grads(dz, w)
         hp = self.hs[:-1] if self.rmask is None else self.hs[:-1] * self.rmask
         gu = hp.reshape(-1, hp.shape[2]).T @ dz.reshape(-1, dz.shape[2])
@@ -232,6 +233,7 @@ class LSTMSeq(_SeqBase):
             self.act(out, xp)
 
     def forward(self, x, h0, c0, w, u, b):
+        self.w = w  # for backward (kept here: a replay has no input tensors)
         xp = backend.get_array_module(x)
         bsz, steps = x.shape[0], x.shape[1]
         n = u.shape[0]
@@ -314,7 +316,7 @@ class LSTMSeq(_SeqBase):
         dct = xp.empty_like(dh)
         ut = self.u.T
         dz = self._backward_loop(gyt, dh, dc, dct, ut, xp)
-        w = self.inputs[3].data
+        w = self.w
         gx, gw, gb = self._input_grads(dz, w)
         hp = self.hs[:-1] if self.rmask is None else self.hs[:-1] * self.rmask
         gu = hp.reshape(-1, n).T @ dz.reshape(-1, 4 * n)
@@ -392,6 +394,7 @@ class GRUSeq(_SeqBase):
     w_index = 2
 
     def forward(self, x, h0, w, u, b):
+        self.w = w  # for backward (kept here: a replay has no input tensors)
         xp = backend.get_array_module(x)
         bsz, steps = x.shape[0], x.shape[1]
         n = u.shape[0]
@@ -445,7 +448,7 @@ class GRUSeq(_SeqBase):
                 dprev *= self.rmask
             dprev += dh * z
             dh = dprev if m is None else dprev + dh_keep
-        w = self.inputs[2].data
+        w = self.w
         gx, gw, gbx = self._input_grads(dx, w)
         hp = self.hs[:-1] if self.rmask is None else self.hs[:-1] * self.rmask
         gu = hp.reshape(-1, n).T @ dr.reshape(-1, 3 * n)

@@ -20,6 +20,8 @@ from ..tensor import Tensor
 LAYER_CLASSES: dict[str, type] = {}
 
 _name_counts: dict[str, int] = {}
+# bumped whenever a layer's `trainable` changes, so models' cached weight lists refresh
+_trainable_generation = 0
 
 
 def register(cls):
@@ -185,6 +187,8 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
+        global _trainable_generation
+        _trainable_generation += 1  # models re-derive their trainable weights (no recompile)
         self._trainable = bool(value)
         for w, flag in zip(self._weights, self._trainable_flags):
             w.requires_grad = bool(value and flag)

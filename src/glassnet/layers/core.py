@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations, backend, functional, initializers, ops, regularizers
-from ..tensor import Tensor
 from .base import Layer, _shape_tuple, register
 
 __all__ = [
@@ -122,6 +121,9 @@ def Input(shape=None, batch_size: int | None = None, dtype=None, sparse=None,  #
 
 
 # ------------------------------------------------------------------ dense
+_FUSED_ACTS = {activations.relu: "relu", activations.tanh: "tanh"}
+
+
 @register
 class Dense(Layer):
     """Fully connected layer: ``activation(x @ kernel + bias)`` over the last axis.
@@ -180,7 +182,12 @@ class Dense(Layer):
                 f"Layer '{self.name}': expected input shape (None, ..., {n_in}). "
                 f"Received: input shape {tuple(x.shape)}"
             )
-        y = self.activation(functional.linear(x, self.kernel, self.bias))
+        act = self.activation
+        fused = _FUSED_ACTS.get(act)
+        if fused is not None:  # relu/tanh inside the linear node (one node, not two)
+            y = functional.linear(x, self.kernel, self.bias, fused)
+        else:
+            y = act(functional.linear(x, self.kernel, self.bias))
         if self.activity_regularizer is not None:
             self._activity_losses.append(self.activity_regularizer(y))
         return y
@@ -287,10 +294,14 @@ class Dropout(_Noise):
                     f"Received: noise_shape={self.noise_shape}"
                 )
             shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
-        xp = backend.get_array_module(x.data)
-        keep = self._gen().random(shape) >= self.rate
-        mask = xp.asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - self.rate))
-        return ops.mul(x, Tensor._make(mask))
+        gen, rate = self._gen, self.rate  # the generator is looked up at each draw
+
+        def draw(a):
+            keep = gen().random(shape) >= rate
+            xp = backend.get_array_module(a)
+            return xp.asarray(keep, dtype=a.dtype) * a.dtype.type(1.0 / (1.0 - rate))
+
+        return functional.RandomScale(draw)(x)
 
     def get_config(self):
         ns = None if self.noise_shape is None else list(self.noise_shape)
@@ -317,9 +328,13 @@ class GaussianNoise(_Noise):
     def call(self, x, training=False):
         if not training or self.stddev == 0.0:
             return x
-        xp = backend.get_array_module(x.data)
-        noise = xp.asarray(self._gen().normal(0.0, self.stddev, x.shape), dtype=x.dtype)
-        return ops.add(x, Tensor._make(noise))
+        gen, std = self._gen, self.stddev
+
+        def draw(a):
+            xp = backend.get_array_module(a)
+            return xp.asarray(gen().normal(0.0, std, a.shape), dtype=a.dtype)
+
+        return functional.RandomShift(draw)(x)
 
     def get_config(self):
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
@@ -342,9 +357,13 @@ class GaussianDropout(_Noise):
         if not training or self.rate == 0.0:
             return x
         std = np.sqrt(self.rate / (1.0 - self.rate))
-        xp = backend.get_array_module(x.data)
-        noise = xp.asarray(self._gen().normal(1.0, std, x.shape), dtype=x.dtype)
-        return ops.mul(x, Tensor._make(noise))
+        gen = self._gen
+
+        def draw(a):
+            xp = backend.get_array_module(a)
+            return xp.asarray(gen().normal(1.0, std, a.shape), dtype=a.dtype)
+
+        return functional.RandomScale(draw)(x)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}

@@ -68,27 +68,42 @@ def embedding_grad(ids, rows, vocab: int) -> np.ndarray:
 
 
 class EmbeddingLookup(Function):
-    """``W[ids]``; backward scatter-adds the incoming rows into a zero table."""
+    """``W[ids]``; backward scatter-adds the incoming rows into a zero table.
 
-    def __init__(self, ids):
-        self.ids = ids
+    Inputs ``(w, ids)``: the ids are an input, not a setting, so a replayed step
+    (``glassnet._tape``) looks up each batch's own ids.
+    """
 
-    def forward(self, w):
-        self.shape = w.shape
-        return w[self.ids]
+    def forward(self, w, ids):
+        self.shape, self.ids = w.shape, ids
+        return w[ids]
 
     def backward(self, gy):
         xp = backend.get_array_module(gy)
         flat = self.ids.reshape(-1)
         rows = gy.reshape(flat.size, self.shape[1])
         if xp is np:
-            return embedding_grad(flat, rows, self.shape[0])
+            return embedding_grad(flat, rows, self.shape[0]), None
         gw = xp.zeros(self.shape, dtype=gy.dtype)
         backend.scatter_add(gw, flat, rows)
-        return gw
+        return gw, None
+
+
+class _Ids(Function):
+    """The layer's id check and int64 conversion as an op (it runs on every replayed step)."""
+
+    def __init__(self, check):
+        self.check = check
+
+    def forward(self, a):
+        return self.check(a)
+
+    def backward(self, gy):
+        return None
 
     def describe(self):
-        return f"EmbeddingLookup(ids{tuple(self.ids.shape)})"
+        ids = getattr(self, "ids", None)
+        return "EmbeddingLookup" if ids is None else f"EmbeddingLookup(ids{tuple(ids.shape)})"
 
 
 @register
@@ -167,13 +182,13 @@ class Embedding(Layer):
             if backend.is_gpu_array(ids):
                 self.to("gpu")  # weights live where the first input did
         self._activity_losses = []
-        return self.call(ids, training=training)
+        return self.call(x if isinstance(x, Tensor) else ids, training=training)
 
     def call(self, x, training: bool = False):
-        ids = self._ids(x)
-        y = EmbeddingLookup(ids)(self.embeddings)
+        ids = _Ids(self._ids)(x) if isinstance(x, Tensor) else Tensor._make(self._ids(x))
+        y = EmbeddingLookup()(self.embeddings, ids)
         if self.mask_zero:
-            set_mask(y, ids != 0)
+            set_mask(y, ids.data != 0)
         return y
 
     def compute_mask(self, x, mask=None):

@@ -72,6 +72,29 @@ class Normalize(Function):
         return tuple(grads) if len(grads) > 1 else gx
 
 
+class BatchNormalize(Normalize):
+    """:class:`Normalize` that also moves BatchNormalization's statistics toward the batch's.
+
+    The update happens inside ``forward`` (on the moving-statistic tensors' current arrays),
+    so a replayed training step (``glassnet._tape``) updates them too.
+    """
+
+    def __init__(self, norm_axes: tuple, epsilon: float, scale: bool, center: bool,
+                 moving: tuple, momentum: float):
+        super().__init__(norm_axes, epsilon, scale, center)
+        self.moving, self.momentum = moving, momentum  # (moving_mean, moving_variance)
+
+    def forward(self, x, *params):
+        y = super().forward(x, *params)
+        mm, mv = self.moving
+        m = mm.data.dtype.type(self.momentum)
+        mm.data *= m
+        mm.data += (1 - m) * self.mean.reshape(mm.shape)
+        mv.data *= m
+        mv.data += (1 - m) * self.var.reshape(mv.shape)
+        return y
+
+
 def _param_view(w: Tensor, shape: tuple) -> Tensor:
     return w if tuple(w.shape) == shape else ops.reshape(w, shape)
 
@@ -208,21 +231,15 @@ class BatchNormalization(_Norm):
         params = self._params()
         if training and self.trainable:
             norm_axes = tuple(i for i in range(x.ndim) if i not in self._feat)
-            fn = Normalize(norm_axes, self.epsilon, self.scale, self.center)
-            y = fn(x, *params)
-            m = self.moving_mean.data.dtype.type(self.momentum)
-            shape = self.moving_mean.shape
-            self.moving_mean.data *= m
-            self.moving_mean.data += (1 - m) * fn.mean.reshape(shape)
-            self.moving_variance.data *= m
-            self.moving_variance.data += (1 - m) * fn.var.reshape(shape)
-            return y
-        # inference: one affine map with the moving statistics; gamma/beta still get
-        # gradients (fine-tuning with a frozen-statistics BN)
-        mv = self.moving_variance.data.reshape(self._bshape)
-        xp = backend.get_array_module(mv)
-        inv = Tensor._make(1.0 / xp.sqrt(mv + mv.dtype.type(self.epsilon)))
-        mm = Tensor._make(self.moving_mean.data.reshape(self._bshape))
+            return BatchNormalize(norm_axes, self.epsilon, self.scale, self.center,
+                                  (self.moving_mean, self.moving_variance),
+                                  self.momentum)(x, *params)
+        # inference: one affine map with the moving statistics (ops on the statistics'
+        # tensors, so a replay reads their current values); gamma/beta still get gradients
+        # (fine-tuning with a frozen-statistics BN)
+        mv = ops.reshape(self.moving_variance, self._bshape)
+        inv = 1.0 / ops.sqrt(mv + self.epsilon)
+        mm = ops.reshape(self.moving_mean, self._bshape)
         y = ops.mul(ops.sub(x, mm), inv)
         if self.scale:
             y = ops.mul(y, params[0])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations, backend, initializers, ops, regularizers
+from .._tape import constant, not_replayable
 from ..tensor import Tensor
 from ._recurrent_kernels import GRUSeq, LSTMSeq, SimpleRNNSeq, _fused_name
 from .base import Layer, get_layer_class, register
@@ -151,7 +152,9 @@ class _RNNBase(Layer):
                     f"{self.states[0].shape}. Received: input shape {tuple(x.shape)}"
                 )
             return [Tensor._make(xp.asarray(s, dtype=x.dtype)) for s in self.states]
-        return [Tensor._make(xp.zeros(shape, dtype=x.dtype)) for _ in range(self.n_states)]
+        # zeros of a shape: constants of the step's signature (a replay reuses them)
+        return [constant(Tensor._make(xp.zeros(shape, dtype=x.dtype)))
+                for _ in range(self.n_states)]
 
     def call(self, x, training: bool = False, initial_state=None, mask=None):
         if x.ndim != 3 or x.shape[1] == 0:
@@ -174,6 +177,8 @@ class _RNNBase(Layer):
             keep = 1.0 - self.recurrent_dropout
             rmask = xp.asarray((rng.random((x.shape[0], self.units)) < keep) / keep,
                                dtype=x.dtype)
+        if self.stateful:  # the state carried between batches lives in Python
+            not_replayable(f"layer '{self.name}' is stateful")
         states = self._initial(x, initial_state)
         seq, last = self._run(x, states, m, rmask)
         if self.stateful:
@@ -190,7 +195,7 @@ class _RNNBase(Layer):
         if self.bias is not None:
             return self.bias
         xp = backend.get_array_module(x.data)
-        return Tensor._make(xp.zeros(self._bias_shape(), dtype=self.kernel.dtype))
+        return constant(Tensor._make(xp.zeros(self._bias_shape(), dtype=self.kernel.dtype)))
 
     def _kernel_args(self):
         return {"act": _fused_name(self.name, "activation", self.activation),

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, backend
+from .. import backend
 from ..autograd import no_grad
 from ..layers.base import Layer
 from ..tensor import Tensor
 from . import training
-from .fused import fusable, run_chain
 
 __all__ = ["Model", "Sequential"]
-
-_APART = (activations.sigmoid, activations.softmax)
-
 
 class Model(Layer, training.TrainingMixin):
     """Subclass and implement ``call(x, training)``; layers stored as attributes are tracked.
@@ -273,47 +269,9 @@ class Sequential(Model):
         self.built = True
 
     def call(self, x, training: bool = False):
-        plan = self._plan if self._plan is not None else self._make_plan()
-        if not plan:
-            for ly in self._layers:
-                x = ly(x, training=training)
-            return x
-        for layer, chain in plan:
-            if chain is not None and x.ndim == 2:
-                x = run_chain(chain, x, last_apart=chain is self._last_chain)
-            elif chain is not None:
-                for ly in chain:
-                    x = ly(x, training=training)
-            else:
-                x = layer(x, training=training)
-        return x
-
-    def _make_plan(self):
-        """Group runs of plain Dense layers into fused chains (see ``models.fused``).
-
-        Returns a list of (layer, None) / (None, [dense, ...]) steps, or False when nothing
-        fuses or ``compile(jit_compile=False)`` turned fusion off. Cached until the layers
-        or the compile settings change; not cached while some layer is still unbuilt.
-        """
-        if not self.jit_compile or not all(ly.built for ly in self._layers):
-            return False
-        plan, run = [], []
-        last = self._layers[-1] if self._layers else None
         for ly in self._layers:
-            # the output layer's sigmoid/softmax runs as its own op after the chain, so the
-            # loss can find the logits under it (see TrainingMixin._output_loss)
-            if fusable(ly) or (ly is last and fusable(ly, output_activation=True)):
-                run.append(ly)
-                continue
-            if run:
-                plan.append((None, run))
-                run = []
-            plan.append((ly, None))
-        if run:
-            plan.append((None, run))
-        self._last_chain = run if run and run[-1].activation in _APART else None
-        self._plan = plan if any(chain for _, chain in plan) else False
-        return self._plan
+            x = ly(x, training=training)
+        return x
 
     def get_config(self) -> dict:
         from .saving import serialize_layer

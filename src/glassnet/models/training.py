@@ -111,24 +111,6 @@ def _callback_list(callbacks, model, params, verbose="auto"):
     return CallbackList(cbs, model=model, params=params)
 
 
-def _logits_twin(loss):
-    """(from_logits copy of ``loss``, the activation ops it undoes) or None.
-
-    Only for glassnet's own cross-entropies with ``from_logits=False``: binary against a
-    sigmoid, categorical and sparse categorical against a softmax.
-    """
-    from .. import losses
-    from ..functional import Softmax
-    from ..ops import Sigmoid
-
-    acts = {losses.BinaryCrossentropy: (Sigmoid,),
-            losses.CategoricalCrossentropy: (Softmax,),
-            losses.SparseCategoricalCrossentropy: (Softmax,)}.get(type(loss))
-    if acts is None or getattr(loss, "from_logits", True):
-        return None
-    return type(loss).from_config({**loss.get_config(), "from_logits": True}), acts
-
-
 class TrainingMixin:
     """compile / fit / evaluate / predict, mixed into ``Model``."""
 
@@ -145,23 +127,23 @@ class TrainingMixin:
         self._loss_layers = None
         self._device = "cpu"
         self.jit_compile = "auto"
-        self._plan = None
-        self._fused_step = None  # a FusedStep, False (general path) or None (not decided yet)
+        self._stepper = None  # step.Stepper: the recorded steps, made on first use
         self._logits_loss = None
 
     def _reset_compiled_cache(self):
         self._params_cache = None
         self._loss_layers = None
-        self._plan = None
-        self._fused_step = None
+        self._stepper = None
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 jit_compile="auto", **kwargs) -> None:
         """Choose optimizer, loss and metrics (names, config dicts or objects).
 
-        ``jit_compile`` ("auto"/True, or False) lets ``Sequential`` run each run of plain
-        ``Dense`` layers as one fused autograd node (``glassnet.models.fused``): same
-        results bit for bit, a fraction of the per-step overhead on small networks.
+        ``jit_compile`` ("auto" or True, or False): record each step once and replay it on
+        later batches of the same shapes (``glassnet.models.step``): same results bit for
+        bit, a fraction of the per-step overhead. ``True`` also warns once when a model's
+        step cannot be replayed (and then runs it the ordinary way); ``False`` never
+        replays.
 
         Example:
             >>> model.compile(optimizer="adam", loss="binary_crossentropy",
@@ -182,7 +164,9 @@ class TrainingMixin:
         if self._device != "cpu":
             self.optimizer.to(self._device)
         self.loss = losses.get(loss)
-        self._logits_loss = _logits_twin(self.loss)
+        from .step import logits_twin
+
+        self._logits_loss = logits_twin(self.loss)
         metrics = list(metrics or [])
         if metrics and self._n_outputs > 1:
             raise ValueError(f"compile: metrics on a model with {self._n_outputs} outputs are "
@@ -230,9 +214,12 @@ class TrainingMixin:
         return backend.to_device(a, self._device)
 
     def _params(self):
-        if self._params_cache is None:
-            self._params_cache = [w for w in self.trainable_weights if w.requires_grad]
-        return self._params_cache
+        from ..layers import base
+
+        gen = base._trainable_generation
+        if self._params_cache is None or self._params_cache[0] != gen:
+            self._params_cache = (gen, [w for w in self.trainable_weights if w.requires_grad])
+        return self._params_cache[1]
 
     def _penalty_layers(self) -> list:
         """(layer, own_only) for every layer that may add a penalty, found once per compile.
@@ -255,59 +242,24 @@ class TrainingMixin:
             self._loss_layers = found
         return self._loss_layers
 
-    def _loss_value(self, y, out, sw):
-        if isinstance(y, _Arrays):  # several outputs: the loss of each, summed (as Keras)
-            loss = None
-            for yi, oi in zip(y.arrays, out):
-                li = self.loss(yi, oi, sample_weight=sw)
-                loss = li if loss is None else loss + li
-        else:
-            loss = self._output_loss(y, out, sw)
-        for ly, own_only in self._penalty_layers():
-            if not own_only:
-                extra = ly.losses
-            elif ly._regularized or ly._activity_losses:
-                extra = [reg(w) for w, reg in ly._regularized if w.requires_grad]
-                extra += ly._activity_losses
-            else:
-                continue
-            for e in extra:
-                loss = loss + e
-        return loss
+    def _step(self):
+        if self._stepper is None:
+            from .step import Stepper
 
-    def _output_loss(self, y, out, sw):
-        # As Keras does: a cross-entropy on probabilities that a softmax/sigmoid has just
-        # produced is computed from the logits under it, with the fused stable kernel
-        # (exact where the probability form clips at 1e-7, and fewer ops per step).
-        twin, ctx = self._logits_loss, out._ctx
-        if twin is not None and ctx is not None and type(ctx) in twin[1]:
-            if getattr(ctx, "axis", -1) in (-1, out.ndim - 1):
-                return twin[0](y, ctx.inputs[0], sample_weight=sw)
-        return self.loss(y, out, sample_weight=sw)
+            self._stepper = Stepper(self)
+        return self._stepper
 
-    def _forward(self, x, training):
-        # built models skip Layer.__call__'s checks; every sublayer still runs its own
-        if isinstance(x, _Arrays):
-            return self.call([Tensor._make(a) for a in x.arrays], training=training)
-        return self.call(Tensor._make(x), training=training)
+    def _eager_loss(self, x, y, sw=None, training=False):
+        """(loss, outputs) of one forward pass with a graph (check_gradients, custom loops)."""
+        st = self._step()
+        feeds = x.arrays if isinstance(x, _Arrays) else [x]
+        tape, outs, single = st._forward([Tensor._make(a) for a in feeds], training)
+        loss = st.total_loss(y, st._terms(outs, tape), sw, st._penalties(None))
+        return loss, outs[0] if single else outs
 
     # ------------------------------------------------------------------ one step
     def _train_step(self, x, y, sw=None):
-        if self._fused_step is None:  # decided once every layer is built
-            from .fused import FusedStep
-
-            self._fused_step = FusedStep.for_model(self)
-        if self._fused_step:
-            done = self._fused_step(x, y, sw)
-            if done is not None:
-                return done
-        out = self._forward(x, True)
-        loss = self._loss_value(y, out, sw)
-        loss.backward()
-        params = self._params()
-        self.optimizer.step(params)
-        self.optimizer.zero_grad(params)
-        return loss, out
+        return self._step().train(x, y, sw)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns the loss (and metrics) of that batch.
@@ -495,19 +447,20 @@ class TrainingMixin:
         for m in self.compiled_metrics:
             m.reset_state()
         cb.on_test_begin()
-        with no_grad():
-            for step, i in enumerate(range(0, len(x), bs)):
-                cb.on_test_batch_begin(step)
-                xb, yb = x[i:i + bs], y[i:i + bs]
-                swb = None if sw is None else self._on_device(sw[i:i + bs])
-                out = self._forward(self._on_device(xb), False)
-                lv = float(self._loss_value(self._on_device(yb), out, swb).data)
-                loss_sum += lv * len(xb)
-                if self.compiled_metrics:
-                    o = backend.asnumpy(out.data)
-                    for m in self.compiled_metrics:
-                        m.update_state(yb, o)
-                cb.on_test_batch_end(step, {"loss": lv})
+        st = self._step()
+        for step, i in enumerate(range(0, len(x), bs)):
+            cb.on_test_batch_begin(step)
+            xb, yb = x[i:i + bs], y[i:i + bs]
+            swb = None if sw is None else self._on_device(sw[i:i + bs])
+            outs, single, terms, parts = st.infer(self._on_device(xb), "test")
+            with no_grad():
+                lv = float(st.total_loss(self._on_device(yb), terms, swb, parts).data)
+            loss_sum += lv * len(xb)
+            if self.compiled_metrics:
+                o = backend.asnumpy(outs[0].data)
+                for m in self.compiled_metrics:
+                    m.update_state(yb, o)
+            cb.on_test_batch_end(step, {"loss": lv})
         res = {"loss": loss_sum / len(x)}
         for m in self.compiled_metrics:
             res[m.name] = float(m.result())
@@ -533,13 +486,13 @@ class TrainingMixin:
         cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs)}, verbose)
         outs = []
         cb.on_predict_begin()
-        with no_grad():
-            for step, i in enumerate(range(0, len(x), bs)):
-                cb.on_predict_batch_begin(step)
-                o = self._forward(self._on_device(x[i:i + bs]), False)
-                outs.append([backend.asnumpy(t.data) for t in o] if isinstance(o, list)
-                            else backend.asnumpy(o.data))
-                cb.on_predict_batch_end(step, {"outputs": outs[-1]})
+        st = self._step()
+        for step, i in enumerate(range(0, len(x), bs)):
+            cb.on_predict_batch_begin(step)
+            o, single, _, _ = st.infer(self._on_device(x[i:i + bs]), "predict")
+            outs.append(backend.asnumpy(o[0].data) if single
+                        else [backend.asnumpy(t.data) for t in o])
+            cb.on_predict_batch_end(step, {"outputs": outs[-1]})
         cb.on_predict_end()
         if isinstance(outs[0], list):
             return [np.concatenate(parts) for parts in zip(*outs)]
@@ -572,9 +525,9 @@ class TrainingMixin:
             def f():
                 # the graph is recorded (never walked) so the loss takes the same form as in
                 # training: from the logits under a final sigmoid/softmax
-                return float(self._loss_value(y, self._forward(x, False), None).data)
+                return float(self._eager_loss(x, y)[0].data)
 
-            loss = self._loss_value(y, self._forward(x, False), None)
+            loss = self._eager_loss(x, y)[0]
             loss.backward()
             for p in params:
                 g = p.data * 0 if p.grad is None else p.grad

@@ -1,0 +1,294 @@
+"""Record a step's ``Function`` calls once, replay them on new arrays (``jit_compile``).
+
+The idea is Chainer's ``static_graph`` (and tinygrad's ``TinyJit``): a model's step makes
+the same calls in the same order every time its inputs have the same signature (shapes,
+dtypes, training flag, device). So the first step runs as usual — layers, ``Tensor`` s, the
+graph — while a :class:`Tape` watches every ``Function`` call. :meth:`Tape.compile` turns
+what it saw into a :class:`Program`: a flat list of the very same ``Function`` objects with
+integer slots for their inputs and outputs. Replaying calls each one's ``forward`` on raw
+arrays, and ``backward`` newest first, with none of the per-step Python around them (no
+layer calls, no tensors, no topological sort, no fan-out dictionary). Same functions, same
+arrays, same order: the replayed step is bit for bit the recorded one.
+
+A replay is only right when nothing outside the recorded calls changes between steps, so
+the tape refuses (and the step runs the ordinary way) when it sees:
+
+- an array entering an op that no op produced and that is neither a feed (the step's
+  inputs), a weight of the model, nor a literal of the code (``x * 2.0``) or a constant
+  declared by the library (:func:`constant`, e.g. a recurrent layer's zero state): such an
+  array was computed in Python — a mask, noise, a value derived from the data — and would
+  be stale on replay;
+- an op configured with an array (``Function.__init__`` got data), unless its class says
+  the array depends only on shapes (``replay_config = True``);
+- Python reading a value (``Tensor.item()``, ``numpy()``, ``float(t)``, ``bool(t)``): the
+  code may branch on it;
+- a layer that declares it cannot be replayed (``Layer._replay_blocker``: stateful RNNs,
+  augmentation's per-sample transforms).
+
+Randomness stays fresh: dropout and noise draw inside their ops' ``forward``, which a
+replay calls again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import autograd, backend
+from .autograd import unbroadcast
+
+__all__: list[str] = []
+
+_FEED, _VAR, _CONST, _NODE = 0, 1, 2, 3
+
+
+def constant(t):
+    """Declare tensor ``t`` a constant of the current step's signature (returns ``t``).
+
+    For arrays the library makes in Python that depend only on shapes, e.g. a recurrent
+    layer's zero initial state; without a tape recording this costs one attribute read.
+    """
+    tape = autograd._state.tape
+    if tape is not None:
+        tape.constant(t)
+    return t
+
+
+def not_replayable(reason: str) -> None:
+    """Tell the recording tape (if any) that this step must not be replayed, and why.
+
+    For layers whose call has Python side effects a replay would skip, e.g. a stateful
+    recurrent layer carrying its state from batch to batch.
+    """
+    tape = autograd._state.tape
+    if tape is not None:
+        tape.fail(reason)
+
+
+def _is_array(v) -> bool:
+    return isinstance(v, np.ndarray) and v.ndim > 0 or backend.is_gpu_array(v)
+
+
+class Tape:
+    """Watches one forward pass (``with tape:``) and compiles it into a :class:`Program`.
+
+    Args:
+        feeds: the step's input tensors, in the order :meth:`Program.forward` takes arrays.
+        variables: every weight of the model (trainable or not): read afresh on replay.
+    """
+
+    def __init__(self, feeds, variables):
+        self.slot: dict[int, int] = {}
+        self.keep: list = []        # tensor per slot: ids stay unique while recording
+        self.kind: list = []        # per slot: (_FEED, k) | (_VAR, t) | (_CONST, a) | (_NODE, i)
+        self.nodes: list = []       # (fn, input slots, output slot, config keys)
+        self.producer: dict[int, int] = {}   # id(output tensor) -> node index
+        self.vars = {id(v): v for v in variables}
+        self.consts: set[int] = set()
+        self._alive: list = []
+        self.reason: str | None = None
+        self._cfg = None
+        self._prev = None
+        for k, t in enumerate(feeds):
+            self._new_slot(t, (_FEED, k))
+
+    # ---------------------------------------------------------------- recording
+    def __enter__(self):
+        self._prev = autograd._state.tape
+        autograd._state.tape = self
+        return self
+
+    def __exit__(self, *exc):
+        autograd._state.tape = self._prev
+        return False
+
+    def fail(self, reason: str) -> None:
+        """Mark the step as not replayable (the first reason is kept for messages)."""
+        if self.reason is None:
+            self.reason = reason
+
+    def constant(self, t) -> None:
+        if id(t) not in self.slot:
+            self.consts.add(id(t))
+            self._alive.append(t)  # keep it alive so its id is not reused
+
+    def value_read(self, t) -> None:
+        if id(t) not in self.consts:
+            self.fail("Python code read a tensor's value (item(), numpy(), float(), bool()) "
+                      "during the step and may branch on it")
+
+    def before(self, fn) -> None:
+        d = fn.__dict__
+        self._cfg = frozenset(d)
+        if not getattr(fn, "replay_config", False):
+            for v in d.values():
+                if _is_array(v) or isinstance(v, (list, tuple)) and any(map(_is_array, v)):
+                    self.fail(f"op {fn.name} was configured with an array computed in Python")
+                    break
+
+    def _new_slot(self, t, kind) -> int:
+        s = len(self.kind)
+        self.slot[id(t)] = s
+        self.keep.append(t)
+        self.kind.append(kind)
+        return s
+
+    def _external(self, t, fn) -> int:
+        k = id(t)
+        if k in self.vars:
+            return self._new_slot(t, (_VAR, t))
+        if k not in self.consts:
+            self.fail(f"op {fn.name} got an array made outside an op (a mask, noise or a "
+                      "value computed in Python)")
+        return self._new_slot(t, (_CONST, t.data))
+
+    def record(self, fn, ts, out) -> None:
+        slot = self.slot
+        ins = tuple(slot[id(t)] if id(t) in slot else self._external(t, fn) for t in ts)
+        i = len(self.nodes)
+        self.producer[id(out)] = i
+        self.nodes.append((fn, ins, self._new_slot(out, (_NODE, i)),
+                           self._cfg | {"needs_input_grad", "_seq"}))
+
+    def producer_of(self, t):
+        """(Function, its input tensors) that made ``t`` during the recording, or None."""
+        i = self.producer.get(id(t))
+        if i is None:
+            return None
+        fn, ins, _, _ = self.nodes[i]
+        return fn, [self.keep[s] for s in ins]
+
+    # ---------------------------------------------------------------- compiling
+    def compile(self, outputs, seeds=(), params=()) -> Program | None:
+        """A :class:`Program` computing ``outputs`` (tensors seen here), or None.
+
+        ``seeds``: the outputs whose gradients :meth:`Program.backward` receives;
+        ``params``: the trainable weights in the optimizer's order — the program returns a
+        gradient for each of them that the seeds reach. None when the step cannot be
+        replayed (``reason`` says why) or an output is not known to the tape.
+        """
+        if self.reason is not None:
+            return None
+        try:
+            out_slots = [self.slot[id(t)] for t in outputs]
+            seed_slots = [self.slot[id(t)] for t in seeds]
+        except KeyError:
+            self.fail("a model output was not made by an op")
+            return None
+        return Program(self, out_slots, seed_slots, params)
+
+
+class Program:
+    """A compiled step: forward on raw arrays, backward newest first (see module doc)."""
+
+    def __init__(self, tape: Tape, out_slots, seed_slots, params):
+        kinds, nodes = tape.kind, tape.nodes
+        n = len(kinds)
+        self.n_slots = n
+        self.out_slots = out_slots
+        self.feeds = [(s, k[1]) for s, k in enumerate(kinds) if k[0] == _FEED]
+        self.vars = [(s, k[1]) for s, k in enumerate(kinds) if k[0] == _VAR]
+        self.consts = [(s, k[1]) for s, k in enumerate(kinds) if k[0] == _CONST]
+        self._template = [None] * n
+        for s, a in self.consts:
+            self._template[s] = a
+        # only the ops the outputs need (a softmax no metric reads is not computed)
+        needed = set(out_slots) | set(seed_slots)
+        live = []
+        for node in reversed(nodes):
+            if node[2] in needed:
+                live.append(node)
+                needed.update(node[1])
+        live.reverse()
+        self.forward_nodes = [(fn, ins, out) for fn, ins, out, _ in live]
+        # drop the saved arrays of big steps after use, as the eager graph does: otherwise the
+        # previous step's activations would live on while the next ones are made
+        nbytes = sum(getattr(tape.keep[out].data, "nbytes", 0) for _, _, out, _ in live)
+        self.cleanup = [(fn, cfg) for fn, _, _, cfg in live] if nbytes > (1 << 20) else []
+        # which slots carry a gradient (as recorded: requires_grad of weights, grad mode)
+        req = [False] * n
+        for s, t in self.vars:
+            req[s] = t.requires_grad
+        self.var_flags = [(t, t.requires_grad) for _, t in self.vars]
+        grad_on = bool(seed_slots)
+        for _fn, ins, out, _ in live:
+            req[out] = grad_on and any(req[i] for i in ins)
+        reached = [False] * n
+        for s in seed_slots:
+            reached[s] = req[s]
+        back = []
+        for fn, ins, out, _ in reversed(live):
+            if not reached[out]:
+                continue
+            acts = []
+            for i in ins:
+                if req[i]:
+                    reached[i] = True
+                    v = tape.keep[i].data
+                    acts.append((i, v.shape, v.dtype))
+                else:
+                    acts.append(None)
+            back.append((fn, out, tuple(acts)))
+        self.backward_nodes = back
+        self.seed_slots = seed_slots
+        var_slot = {id(t): s for s, t in self.vars}
+        self.params = [p for p in params if id(p) in var_slot and reached[var_slot[id(p)]]]
+        self.param_slots = [var_slot[id(p)] for p in self.params]
+        for fn, _, _, _ in nodes:  # the recording's graph is not needed any more
+            fn.__dict__.pop("inputs", None)
+
+    def valid(self) -> bool:
+        """False when a weight's ``requires_grad`` changed since the recording."""
+        for t, flag in self.var_flags:
+            if t.requires_grad is not flag:
+                return False
+        return True
+
+    def forward(self, feeds) -> list:
+        """Run the recorded ops on ``feeds`` (arrays, in the tape's feed order)."""
+        v = self._template.copy()  # the constants already in place
+        for s, k in self.feeds:
+            v[s] = feeds[k]
+        for s, t in self.vars:
+            v[s] = t.data
+        for fn, ins, out in self.forward_nodes:
+            if len(ins) == 1:
+                v[out] = fn.forward(v[ins[0]])
+            else:
+                v[out] = fn.forward(*[v[i] for i in ins])
+        outs = [v[s] for s in self.out_slots]
+        if not self.backward_nodes:
+            self._release()
+        return outs
+
+    def backward(self, seed_grads) -> list:
+        """Gradients of :attr:`params` from the seeds' gradients (None where none came)."""
+        g = [None] * self.n_slots
+        for s, gs in zip(self.seed_slots, seed_grads):
+            if gs is not None:
+                g[s] = gs if g[s] is None else g[s] + gs
+        for fn, out, acts in self.backward_nodes:
+            gy = g[out]
+            if gy is None:
+                continue
+            g[out] = None
+            gxs = fn.backward(gy)
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            for act, gx in zip(acts, gxs):
+                if act is None or gx is None:
+                    continue
+                s, shape, dtype = act
+                if gx.shape != shape:
+                    gx = unbroadcast(gx, shape)
+                if gx.dtype != dtype:
+                    gx = gx.astype(dtype)
+                prev = g[s]
+                g[s] = gx if prev is None else prev + gx
+        self._release()
+        return [g[s] for s in self.param_slots]
+
+    def _release(self) -> None:
+        for fn, cfg in self.cleanup:
+            d = fn.__dict__
+            for k in [k for k in d if k not in cfg]:
+                del d[k]

@@ -1,0 +1,274 @@
+"""One step for every model: forward, loss, backward, update — recorded once, then replayed.
+
+``TrainingMixin`` (training.py) calls :class:`Stepper` for every batch of ``fit``,
+``train_on_batch``, ``evaluate`` and ``predict``. Per input signature (shapes, dtypes,
+device) and kind of step, the first batch runs the ordinary way — layers, tensors, the
+graph, ``loss.backward()``, ``optimizer.step()`` — while a tape (:mod:`glassnet._tape`)
+watches. Later batches replay the recorded ops on raw arrays (``compile(jit_compile=...)``,
+Keras's name; ``"auto"`` and ``True`` replay when the tape allows it, ``False`` never does).
+A step the tape cannot replay (see ``_tape``'s module doc) keeps the ordinary path, so a
+model is never wrong, only slower; with ``jit_compile=True`` a one-time warning says why.
+
+The loss is not part of the replay: each step computes it afresh from the replayed
+outputs (as leaf tensors), so every loss — built-in, a subclass, a plain function — and
+every target format works unchanged, and the cross-entropies use their own fused node
+(``Loss.kernel``). This module is also the one place where a model's output activation is
+paired with its loss (:func:`pair_loss`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import backend
+from .._tape import Tape
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+__all__: list[str] = []
+
+_MAX_PROGRAMS = 16  # signatures kept per model (full batches, the last one, validation, ...)
+
+
+def logits_twin(loss):
+    """(``from_logits=True`` copy of ``loss``, the activation ops it undoes) or None.
+
+    Only for glassnet's own cross-entropies with ``from_logits=False``: binary against a
+    sigmoid, categorical and sparse categorical against a softmax.
+    """
+    from .. import losses
+    from ..functional import Softmax
+    from ..ops import Sigmoid
+
+    acts = {losses.BinaryCrossentropy: (Sigmoid,),
+            losses.CategoricalCrossentropy: (Softmax,),
+            losses.SparseCategoricalCrossentropy: (Softmax,)}.get(type(loss))
+    if acts is None or getattr(loss, "from_logits", True):
+        return None
+    return type(loss).from_config({**loss.get_config(), "from_logits": True}), acts
+
+
+def pair_loss(loss, twin, out, tape):
+    """(loss object, tensor it is applied to) for model output ``out``.
+
+    THE logits contract, the same in training, evaluation, metrics' loss and
+    ``check_gradients``, with or without gradients: a cross-entropy on probabilities that a
+    softmax/sigmoid has just produced is computed from the logits under it, with the fused
+    stable kernel (Keras does the same inside ``fit``). The value then differs from
+    Keras's clipped one only for saturated predictions, where glassnet's is the exact one.
+    """
+    if twin is not None and tape is not None:
+        made = tape.producer_of(out)
+        if made is not None and type(made[0]) in twin[1]:
+            if getattr(made[0], "axis", -1) in (-1, out.ndim - 1):
+                return twin[0], made[1][0]
+    return loss, out
+
+
+def _signature(arrays, kind) -> tuple:
+    return (kind, *[(a.shape, a.dtype.str, type(a)) for a in arrays if a is not None])
+
+
+class Stepper:
+    """The recorded programs of one model, by signature; see the module doc."""
+
+    def __init__(self, model):
+        self.model = model
+        self.programs: dict = {}
+        self.warned = False
+
+    # ---------------------------------------------------------------- helpers
+    def _enabled(self) -> bool:
+        m = self.model
+        return m.jit_compile is not False and not backend.is_debug()
+
+    def _lookup(self, key):
+        progs = self.programs
+        p = progs.get(key)
+        if p is not None and p is not False and not p[0].valid():
+            p = None  # a weight was frozen or unfrozen since: record again
+        return p
+
+    def _store(self, key, prog, tape) -> None:
+        if len(self.programs) >= _MAX_PROGRAMS:
+            self.programs.pop(next(iter(self.programs)))
+        self.programs[key] = prog if prog is not None else False
+        if prog is None and self.model.jit_compile is True and not self.warned:
+            self.warned = True
+            warnings.warn(f"jit_compile=True: model '{self.model.name}' runs its steps the "
+                          f"ordinary way (same results, slower): {tape.reason}", stacklevel=4)
+
+    def _forward(self, feeds, training):
+        """The model on feed tensors under a fresh tape: (tape, outputs list, single?)."""
+        m = self.model
+        tape = Tape(feeds, m.weights)
+        with tape:
+            out = m.call(feeds if m._n_inputs > 1 else feeds[0], training=training)
+        single = not isinstance(out, (list, tuple))
+        return tape, [out] if single else list(out), single
+
+    def _terms(self, outs, tape):
+        """Per output, (loss object, tensor the loss reads), paired once."""
+        m = self.model
+        return [pair_loss(m.loss, m._logits_loss, o, tape) for o in outs]
+
+    def _penalties(self, tape):
+        """Each penalty layer's parts, in the order the loss adds them: ("w", w, reg) for a
+        weight penalty (recomputed every step), ("a", tensor) for an activity penalty."""
+        parts = []
+        for ly, own_only in self.model._penalty_layers():
+            if not own_only:
+                if tape is not None:
+                    tape.fail(f"layer '{ly.name}' overrides `losses`")
+                parts += [("a", e) for e in ly.losses]
+                continue
+            parts += [("w", w, reg) for w, reg in ly._regularized if w.requires_grad]
+            parts += [("a", e) for e in ly._activity_losses]
+        return parts
+
+    def total_loss(self, y, terms, sw, parts):
+        """The step's scalar loss: each output's loss (summed, as Keras), then penalties."""
+        ys = y.arrays if hasattr(y, "arrays") else [y]
+        loss = None
+        for yi, (lo, t) in zip(ys, terms):
+            li = lo(yi, t, sample_weight=sw)
+            loss = li if loss is None else loss + li
+        for p in parts:
+            loss = loss + (p[2](p[1]) if p[0] == "w" else p[1])
+        return loss
+
+    # ---------------------------------------------------------------- training
+    def train(self, x, y, sw):
+        """One optimizer step on arrays already on the model's device: (loss, outputs)."""
+        feeds = x.arrays if hasattr(x, "arrays") else [x]
+        if self._enabled():
+            key = _signature([*feeds, *(y.arrays if hasattr(y, "arrays") else [y]), sw],
+                             "train")
+            prog = self._lookup(key)
+            if prog:
+                return self._replay_train(prog, feeds, y, sw)
+            if prog is None:
+                return self._record_train(key, feeds, y, sw)
+        return self._eager_train(feeds, y, sw)[:2]
+
+    def _eager_train(self, feeds, y, sw):
+        m = self.model
+        tape, outs, single = self._forward([Tensor._make(a) for a in feeds], True)
+        terms = self._terms(outs, tape)
+        parts = self._penalties(tape)
+        loss = self.total_loss(y, terms, sw, parts)
+        params = m._params()
+        if loss.requires_grad:  # a fully frozen model trains nothing, as in Keras
+            loss.backward()
+            if any(p.grad is not None for p in params):
+                m.optimizer.step(params)
+                m.optimizer.zero_grad(params)
+        return loss, outs[0] if single else outs, (tape, outs, single, terms, parts)
+
+    def _record_train(self, key, feeds, y, sw):
+        loss, out, (tape, outs, single, terms, parts) = self._eager_train(feeds, y, sw)
+        acts = [p[1] for p in parts if p[0] == "a"]
+        loss_ins = [t for _, t in terms]
+        # the outputs themselves only when a metric reads them (an unread softmax is skipped)
+        outs = outs if self.model.compiled_metrics else []
+        prog = tape.compile([*loss_ins, *acts, *outs], seeds=[*loss_ins, *acts],
+                            params=self.model._params())
+        self._store(key, None if prog is None else (prog, terms, parts, single, len(outs)),
+                    tape)
+        return loss, out
+
+    def _replay_train(self, entry, feeds, y, sw):
+        prog, terms, parts, single, n_out = entry
+        vals = prog.forward(feeds)
+        k, n_act = len(terms), sum(p[0] == "a" for p in parts)
+        leaves = []
+        for v in vals[:k + n_act]:
+            t = Tensor._make(v)
+            t.requires_grad = True
+            leaves.append(t)
+        lo = terms[0][0]
+        if k == 1 and not parts and getattr(lo, "has_kernel", None) and lo.has_kernel(
+                vals[0].ndim):
+            # the loss's own fused node, called without recording it (Loss.kernel)
+            fn = lo.kernel(y, leaves[0], sw)
+            lv = fn.forward(vals[0])
+            seeds = [fn.backward(np.ones((), lv.dtype) if backend.get_array_module(lv) is np
+                                 else backend.get_array_module(lv).ones((), lv.dtype))]
+            loss = Tensor._make(lv)
+            has_grad = True
+        else:
+            it = iter(leaves[k:])
+            new_parts = [p if p[0] == "w" else ("a", next(it)) for p in parts]
+            loss = self.total_loss(y, [(lo_, t) for (lo_, _), t in zip(terms, leaves)], sw,
+                                   new_parts)
+            has_grad = loss.requires_grad
+            if has_grad:
+                loss.backward()
+            seeds = [t.grad for t in leaves]
+        params = prog.params
+        if params and has_grad:
+            grads = prog.backward(seeds)
+            self._apply(params, grads, parts)
+        else:
+            prog._release()
+        if not n_out:
+            return loss, None
+        outs = [Tensor._make(v) for v in vals[len(vals) - n_out:]]
+        return loss, outs[0] if single else outs
+
+    def _apply(self, params, grads, parts) -> None:
+        """Hand the gradients to the optimizer: straight into its flat buffer."""
+        opt = self.model.optimizer
+        pen = [p[1] for p in parts if p[0] == "w" and p[1].grad is not None] if parts else ()
+        if (opt.clipnorm is not None or opt.clipvalue is not None or opt.global_clipnorm
+                or any(all(w is not p for p in params) for w in pen)):
+            # clipping reads each gradient whole: hand them over as the eager path does
+            for p, g in zip(params, grads):
+                p.grad = g if p.grad is None else g + p.grad
+            allp = self.model._params()
+            opt.step(allp)
+            opt.zero_grad(allp)
+            return
+        views = opt._grad_views(params)
+        if pen:
+            for v, g, p in zip(views, grads, params):
+                v[...] = g
+                if p.grad is not None:  # a weight penalty's share
+                    v += p.grad
+                    p.grad = None
+        else:
+            for v, g in zip(views, grads):
+                v[...] = g
+        opt._update(params)
+
+    # ---------------------------------------------------------------- inference
+    def infer(self, x, kind: str):
+        """Forward pass in inference mode: (outputs list, single?, terms, parts).
+
+        ``kind`` is "test" (evaluate: the loss inputs are computed too) or "predict".
+        Outputs come as tensors without a graph.
+        """
+        feeds = x.arrays if hasattr(x, "arrays") else [x]
+        with no_grad():
+            if self._enabled():
+                key = _signature(feeds, kind)
+                prog = self._lookup(key)
+                if prog:
+                    p, terms, parts, single, n_out = prog
+                    vals = [Tensor._make(v) for v in p.forward(feeds)]
+                    k = len(terms)
+                    it = iter(vals[k:])
+                    terms = [(lo, t) for (lo, _), t in zip(terms, vals)]
+                    parts = [q if q[0] == "w" else ("a", next(it)) for q in parts]
+                    return vals[len(vals) - n_out:], single, terms, parts
+            tape, outs, single = self._forward([Tensor._make(a) for a in feeds], False)
+            terms = self._terms(outs, tape) if kind == "test" else []
+            parts = self._penalties(tape) if kind == "test" else []
+            if self._enabled() and prog is None:
+                acts = [q[1] for q in parts if q[0] == "a"]
+                compiled = tape.compile([*[t for _, t in terms], *acts, *outs])
+                self._store(key, None if compiled is None
+                            else (compiled, terms, parts, single, len(outs)), tape)
+            return outs, single, terms, parts

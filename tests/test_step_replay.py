@@ -1,0 +1,337 @@
+"""The recorded-and-replayed step (``compile(jit_compile=...)``, models/step.py, _tape.py).
+
+The reference is the ordinary path (``jit_compile=False``: layers, tensors, the graph,
+``loss.backward()``, ``optimizer.step()``). A replayed model must train, evaluate and predict
+bit for bit like it, and must fall back (never reuse a stale recording) where the step is
+not the same every time.
+"""
+
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import layers as L
+from glassnet.models import Sequential
+
+
+def _xy(kind, n=48, seed=0):
+    r = np.random.default_rng(seed)
+    if kind == "image":
+        x = r.standard_normal((n, 8, 8, 1)).astype(np.float32)
+    elif kind == "seq":
+        x = r.standard_normal((n, 6, 3)).astype(np.float32)
+    elif kind == "ids":
+        x = r.integers(1, 20, (n, 7))
+    else:
+        x = r.standard_normal((n, 4)).astype(np.float32)
+    y = r.integers(0, 3, n)
+    return x, y
+
+
+def _functional():
+    i = gn.Input(shape=(4,))
+    h = L.Dense(16, activation="relu")(i)
+    h = L.Dense(16, activation="relu")(h)
+    return gn.Model(i, L.Dense(3, activation="softmax")(h))
+
+
+class _Sub(gn.Model):
+    def __init__(self):
+        super().__init__()
+        self.d1 = L.Dense(8, activation="tanh")
+        self.drop = L.Dropout(0.3)
+        self.d2 = L.Dense(3)
+
+    def call(self, x, training=False):
+        return self.d2(self.drop(self.d1(x), training=training))
+
+
+SCE = "sparse_categorical_crossentropy"
+MODELS = {
+    # the speed table of issue [step], plus a CNN, an LSTM and more
+    "tiny-softmax": (lambda: Sequential([L.Dense(8, activation="tanh", input_dim=4),
+                                         L.Dense(3, activation="softmax")]), SCE, "flat"),
+    "tiny-logits": (lambda: Sequential([L.Dense(8, activation="tanh", input_dim=4),
+                                        L.Dense(3)]),
+                    gn.losses.SparseCategoricalCrossentropy(from_logits=True), "flat"),
+    "tiny-onehot-logits": (lambda: Sequential([L.Dense(8, activation="tanh", input_dim=4),
+                                               L.Dense(3)]),
+                           gn.losses.CategoricalCrossentropy(from_logits=True), "onehot"),
+    "tiny-binary-logits": (lambda: Sequential([L.Dense(8, activation="tanh", input_dim=4),
+                                               L.Dense(1)]),
+                           gn.losses.BinaryCrossentropy(from_logits=True), "binary"),
+    "huber": (lambda: Sequential([L.Dense(8, activation="tanh", input_dim=4), L.Dense(3)]),
+              gn.losses.Huber(), "onehot"),
+    "functional": (_functional, SCE, "flat"),
+    "subclassed-dropout": (_Sub, gn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                           "flat"),
+    "dropout-noise": (lambda: Sequential([
+        L.Dense(16, activation="relu", input_dim=4), L.Dropout(0.2), L.GaussianNoise(0.1),
+        L.GaussianDropout(0.1), L.Dense(3, activation="softmax")]), SCE, "flat"),
+    "layernorm": (lambda: Sequential([L.Dense(16, activation="relu", input_dim=4),
+                                      L.LayerNormalization(),
+                                      L.Dense(3, activation="softmax")]), SCE, "flat"),
+    "batchnorm": (lambda: Sequential([L.Dense(16, input_dim=4), L.BatchNormalization(),
+                                      L.Activation("relu"),
+                                      L.Dense(3, activation="softmax")]), SCE, "flat"),
+    "regularized-sigmoid": (lambda: Sequential([
+        L.Dense(6, activation="sigmoid", input_dim=4, kernel_regularizer="l2",
+                activity_regularizer="l1"),
+        L.Dense(3, activation="softmax")]), SCE, "flat"),
+    "cnn": (lambda: Sequential([L.Conv2D(4, 3, activation="relu", input_shape=(8, 8, 1)),
+                                L.MaxPooling2D(), L.Dropout(0.25), L.Flatten(),
+                                L.Dense(3, activation="softmax")]), SCE, "image"),
+    "lstm": (lambda: Sequential([L.LSTM(5, input_shape=(6, 3)),
+                                 L.Dense(3, activation="softmax")]), SCE, "seq"),
+    "gru-rnn": (lambda: Sequential([L.GRU(5, return_sequences=True, input_shape=(6, 3)),
+                                    L.SimpleRNN(4), L.Dense(3, activation="softmax")]),
+                SCE, "seq"),
+    "embedding": (lambda: Sequential([L.Embedding(20, 4), L.GlobalAveragePooling1D(),
+                                      L.Dense(3, activation="softmax")]), SCE, "ids"),
+}
+
+
+def _train(name, jit):
+    mk, loss, data = MODELS[name]
+    gn.set_seed(7)
+    m = mk()
+    m.compile(optimizer="adam", loss=loss, metrics=["accuracy"], jit_compile=jit)
+    x, y = _xy({"image": "image", "seq": "seq", "ids": "ids"}.get(data, "flat"))
+    if data == "onehot":
+        y = np.eye(3, dtype=np.float32)[y]
+    elif data == "binary":
+        y = (y > 0).astype(np.float32)
+    sw = np.linspace(0.5, 1.5, len(x)).astype(np.float32)
+    h = m.fit(x, y, epochs=3, batch_size=10, verbose=0, validation_split=0.25,
+              sample_weight=sw)
+    tob = m.train_on_batch(x[:10], y[:10], return_dict=True)
+    return m, (m.get_weights(), h.history, tob, m.evaluate(x, y, verbose=0),
+               m.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_replayed_step_is_bitwise_the_ordinary_step(name):
+    replayed, a = _train(name, "auto")
+    _, b = _train(name, False)
+    for u, v in zip(a[0], b[0]):
+        np.testing.assert_array_equal(u, v)
+    assert a[1] == b[1] and a[2] == b[2] and a[3] == b[3]
+    np.testing.assert_array_equal(a[4], b[4])
+    kinds = {k[0] for k, v in replayed._stepper.programs.items() if v is not False}
+    assert kinds == {"train", "test", "predict"}, replayed._stepper.programs
+
+
+def test_jit_false_never_records_and_true_warns_once_where_it_cannot_replay():
+    x, y = _xy("flat", 20)
+    m = Sequential([L.Dense(3, input_dim=4)])
+    m.compile(optimizer="sgd", loss="mse", jit_compile=False)
+    m.fit(x, np.eye(3)[y], epochs=2, batch_size=5, verbose=0)
+    assert m._stepper.programs == {}
+
+    class Branchy(gn.Model):  # a Python branch on a value: never replayed
+        def __init__(self):
+            super().__init__()
+            self.d = L.Dense(3)
+
+        def call(self, x, training=False):
+            h = self.d(x)
+            return h * 2.0 if float(h.sum()) > 0 else h * -1.0
+
+    m = Branchy()
+    m.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        m.fit(x, np.eye(3)[y], epochs=2, batch_size=5, verbose=0)
+    msgs = [str(i.message) for i in w if "jit_compile" in str(i.message)]
+    assert len(msgs) == 1 and "read a tensor's value" in msgs[0]
+    assert set(m._stepper.programs.values()) == {False}
+
+
+def test_value_branch_follows_the_data_like_the_ordinary_path():
+    class Branchy(gn.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = L.Dense(1, kernel_initializer="ones")
+
+        def call(self, x, training=False):
+            h = self.d(x)
+            return h * 2.0 if float(h.sum()) > 0 else h * -3.0
+
+    m = Branchy()
+    m.compile(optimizer=gn.optimizers.SGD(0.0), loss="mse")
+    pos, neg = np.ones((4, 2), np.float32), -np.ones((4, 2), np.float32)
+    assert m.predict(pos, verbose=0)[0, 0] == 4.0
+    assert m.predict(neg, verbose=0)[0, 0] == 6.0  # the other branch: not a stale replay
+
+
+def test_a_branch_on_the_input_shape_records_each_shape():
+    class ShapeBranch(gn.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = L.Dense(2, kernel_initializer="ones", use_bias=False)
+
+        def call(self, x, training=False):
+            h = self.d(x)
+            return h * 10.0 if x.shape[0] > 4 else h
+
+    m = ShapeBranch()
+    m.compile(optimizer=gn.optimizers.SGD(0.0), loss="mse")
+    big, small = np.ones((8, 3), np.float32), np.ones((2, 3), np.float32)
+    for _ in range(2):  # recorded, then replayed, per shape
+        assert m.predict(big, batch_size=8, verbose=0)[0, 0] == 30.0
+        assert m.predict(small, batch_size=2, verbose=0)[0, 0] == 3.0
+    assert sum(v is not False for v in m._stepper.programs.values()) == 2
+
+
+def test_arrays_made_in_python_inside_the_step_are_never_replayed():
+    class Noisy(L.Layer):  # noise drawn in Python, outside an op: unsafe to replay
+        def call(self, x, training=False):
+            return x + gn.tensor(np.random.default_rng().standard_normal(x.shape))
+
+    m = Sequential([L.Dense(3, input_dim=4), Noisy()])
+    m.compile(optimizer="sgd", loss="mse")
+    x, y = _xy("flat", 8)
+    a = m.predict(x, verbose=0)
+    b = m.predict(x, verbose=0)
+    assert not np.array_equal(a, b)  # fresh noise each call, as written
+    assert set(m._stepper.programs.values()) == {False}
+
+
+@pytest.mark.parametrize("jit", ["auto", True, False])
+def test_a_frozen_model_trains_nothing_and_reports_its_loss(jit):
+    x, y = _xy("flat", 20)
+    gn.set_seed(1)
+    m = Sequential([L.Dense(3, activation="softmax", input_dim=4)])
+    m.trainable = False
+    m.compile(optimizer="adam", loss=SCE, jit_compile=jit)
+    w0 = m.get_weights()
+    h = m.fit(x, y, epochs=2, batch_size=5, verbose=0)
+    for u, v in zip(w0, m.get_weights()):
+        np.testing.assert_array_equal(u, v)
+    ev = m.evaluate(x, y, verbose=0)  # the epochs' means add the batches in another order
+    assert h.history["loss"] == pytest.approx([ev, ev], rel=1e-6)
+
+
+def test_unfreezing_after_a_recording_records_again():
+    x, y = _xy("flat", 20)
+    gn.set_seed(2)
+    m = Sequential([L.Dense(5, activation="relu", input_dim=4), L.Dense(3)])
+    m.compile(optimizer="sgd", loss=gn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    m.layers[0].trainable = False
+    m.fit(x, y, epochs=2, batch_size=10, verbose=0)
+    k0 = m.layers[0].get_weights()[0].copy()
+    m.layers[0].trainable = True
+    m.fit(x, y, epochs=1, batch_size=10, verbose=0)
+    assert not np.array_equal(k0, m.layers[0].get_weights()[0])
+
+
+LOSSES = [
+    ("binary", lambda: gn.losses.BinaryCrossentropy(), "sigmoid", 1),
+    ("binary-logits", lambda: gn.losses.BinaryCrossentropy(from_logits=True), None, 1),
+    ("categorical", lambda: gn.losses.CategoricalCrossentropy(), "softmax", 3),
+    ("categorical-logits", lambda: gn.losses.CategoricalCrossentropy(from_logits=True), None,
+     3),
+    ("sparse", lambda: gn.losses.SparseCategoricalCrossentropy(), "softmax", 3),
+    ("sparse-logits", lambda: gn.losses.SparseCategoricalCrossentropy(from_logits=True), None,
+     3),
+]
+
+
+@pytest.mark.parametrize("scale", [1.0, 50.0])
+@pytest.mark.parametrize("name,loss,act,units", LOSSES, ids=[c[0] for c in LOSSES])
+@pytest.mark.parametrize("jit", ["auto", False])
+def test_loss_val_loss_and_evaluate_agree(name, loss, act, units, scale, jit):
+    """One model, one loss, one value, whatever the grad mode (issue [step])."""
+    r = np.random.default_rng(3)
+    x = (r.standard_normal((24, 4)) * scale).astype(np.float32)
+    c = r.integers(0, units if units > 1 else 2, 24)
+    y = {"binary": c[:, None].astype(np.float32), "sparse": c,
+         "categorical": np.eye(3, dtype=np.float32)[c]}[name.split("-")[0]]
+    gn.set_seed(4)
+    m = Sequential([L.Dense(units, activation=act, input_dim=4)])
+    m.compile(optimizer=gn.optimizers.SGD(0.0), loss=loss(), jit_compile=jit)
+    h = m.fit(x, y, epochs=2, batch_size=24, verbose=0, validation_data=(x, y))
+    ev = m.evaluate(x, y, verbose=0)
+    assert h.history["loss"][-1] == pytest.approx(h.history["val_loss"][-1], rel=1e-6)
+    assert h.history["val_loss"][-1] == pytest.approx(ev, rel=1e-6)
+
+
+def test_predictions_from_four_threads_match_the_serial_ones():
+    gn.set_seed(5)
+    m = Sequential([L.Dense(32, activation="relu", input_dim=4), L.Dropout(0.5),
+                    L.Dense(3, activation="softmax")])
+    m.compile(optimizer="adam", loss=SCE)
+    xs = [np.random.default_rng(i).standard_normal((64 + i, 4)).astype(np.float32)
+          for i in range(4)]
+    want = [m.predict(x, batch_size=16, verbose=0) for x in xs]
+    got = [None] * 4
+    errors = []
+
+    def run(i):
+        try:
+            for _ in range(20):
+                with gn.no_grad() if i % 2 else gn.enable_grad():
+                    got[i] = m.predict(xs[i], batch_size=16, verbose=0)
+                if not np.array_equal(got[i], want[i]):
+                    errors.append(i)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(repr(e))
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert errors == []
+    assert gn.is_grad_enabled()
+
+
+def test_grad_mode_is_per_thread():
+    seen = []
+
+    def other():
+        seen.append(gn.is_grad_enabled())
+
+    with gn.no_grad():
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        assert not gn.is_grad_enabled()
+    assert seen == [True]
+
+
+def test_replay_writes_gradients_into_the_optimizer_buffer_and_keeps_state_exact():
+    x, y = _xy("flat", 64)
+    runs = []
+    for jit in ("auto", False):
+        gn.set_seed(9)
+        m = Sequential([L.Dense(8, activation="tanh", input_dim=4),
+                        L.Dense(3, activation="softmax")])
+        m.compile(optimizer=gn.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+                  loss=SCE, jit_compile=jit)
+        for i in range(4):
+            m.train_on_batch(x[16 * i:16 * i + 16], y[16 * i:16 * i + 16])
+        runs.append((m.get_weights(), m.optimizer.get_state()))
+    for u, v in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_array_equal(u, v)
+    assert runs[0][1].keys() == runs[1][1].keys()
+    for k in runs[0][1]:
+        np.testing.assert_array_equal(runs[0][1][k], runs[1][1][k])
+
+
+def test_clipping_optimizers_take_the_same_values():
+    x, y = _xy("flat", 40)
+    runs = []
+    for jit in ("auto", False):
+        gn.set_seed(9)
+        m = Sequential([L.Dense(8, activation="relu", input_dim=4), L.Dense(3)])
+        m.compile(optimizer=gn.optimizers.Adam(clipnorm=0.1),
+                  loss=gn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=jit)
+        m.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        runs.append(m.get_weights())
+    for u, v in zip(*runs):
+        np.testing.assert_array_equal(u, v)
