@@ -74,9 +74,9 @@ class Diagram:
         n = len(self.boxes)
         preds: list[list[int]] = [[] for _ in range(n)]
         succs: list[list[int]] = [[] for _ in range(n)]
-        for a, b in self.edges:
-            preds[b].append(a)
-            succs[a].append(b)
+        for a, z in self.edges:  # box indices (b names a Box below)
+            preds[z].append(a)
+            succs[a].append(z)
         # longest path from a source (Kahn's order, so cycles cannot hang it)
         indeg = [len(p) for p in preds]
         order = [i for i in range(n) if indeg[i] == 0]
@@ -185,8 +185,8 @@ class Diagram:
         if self.title:
             out.append(f'<text x="{_MARGIN}" y="{_MARGIN + _FONT}" font-weight="bold">'
                        f"{html.escape(self.title)}</text>")
-        for a, b in self.edges:
-            x0, y0, c1, d1, c2, d2, x1, y1 = self._ends(a, b)
+        for a, z in self.edges:
+            x0, y0, c1, d1, c2, d2, x1, y1 = self._ends(a, z)
             out.append(f'<path d="M{x0:.1f},{y0:.1f} C{c1:.1f},{d1:.1f} {c2:.1f},{d2:.1f} '
                        f'{x1:.1f},{y1:.1f}" fill="none" stroke="#555" '
                        'marker-end="url(#gn-arrow)"/>')
@@ -217,8 +217,8 @@ class Diagram:
         if self.title:
             ax.text(_MARGIN, _MARGIN + _FONT, self.title, fontsize=_FONT * pt,
                     fontweight="bold", va="baseline")
-        for a, b in self.edges:
-            x0, y0, c1, d1, c2, d2, x1, y1 = self._ends(a, b)
+        for a, z in self.edges:
+            x0, y0, c1, d1, c2, d2, x1, y1 = self._ends(a, z)
             path = MPath([(x0, y0), (c1, d1), (c2, d2), (x1, y1)],
                          [MPath.MOVETO, MPath.CURVE4, MPath.CURVE4, MPath.CURVE4])
             ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=10,

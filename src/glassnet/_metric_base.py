@@ -3,12 +3,14 @@ module shares (NumPy on the host: metrics read ``asnumpy`` of GPU arrays)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .backend import asnumpy
 
 
-def _np(a) -> np.ndarray:
+def _np(a) -> Any:  # an ndarray; None passes through (no sample_weight)
     if a is None:
         return None
     if hasattr(a, "data") and not isinstance(a, np.ndarray):

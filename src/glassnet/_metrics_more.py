@@ -320,8 +320,9 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
     """
     p = _np(y_pred)
     t = _match(_np(y_true), p, "binary_accuracy")
-    return np.mean((p > threshold) == (t > 0.5), axis=-1, dtype=np.float64) if p.ndim > 1 \
-        else ((p > threshold) == (t > 0.5)).astype(np.float64)
+    if p.ndim > 1:
+        return np.asarray(np.mean((p > threshold) == (t > 0.5), axis=-1, dtype=np.float64))
+    return ((p > threshold) == (t > 0.5)).astype(np.float64)
 
 
 def categorical_accuracy(y_true, y_pred) -> np.ndarray:

@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 
+from ._display import history_repr_html
+
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
            "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "TerminateOnNaN",
            "CSVLogger", "LambdaCallback"]
@@ -121,7 +123,7 @@ class History(Callback):
 
         return history_plot(self, metrics, save)
 
-    from ._display import history_repr_html as _repr_html_  # the epochs as an HTML table
+    _repr_html_ = history_repr_html  # the epochs as an HTML table
 
 
 def _fmt(v) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backend
+from ._display import gradcheck_repr_html
 from .tensor import Tensor
 
 
@@ -30,7 +31,7 @@ class GradcheckReport:
         ]
         return "gradcheck " + ("passed" if self.ok else "FAILED") + "\n" + "\n".join(rows)
 
-    from ._display import gradcheck_repr_html as _repr_html_  # Jupyter: the errors as a table
+    _repr_html_ = gradcheck_repr_html  # Jupyter: the errors as a table
 
 
 def _as64(x):

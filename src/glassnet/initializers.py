@@ -334,7 +334,7 @@ def get(identifier) -> Initializer:
         return cls()
     if isinstance(identifier, dict):
         name = identifier.get("class_name")
-        cls = _TABLE.get(str(name).lower()) or _BY_CLASS.get(name)
+        cls = _TABLE.get(str(name).lower()) or _BY_CLASS.get(str(name))
         if cls is None:
             raise _unknown("initializer", name, _TABLE)
         return cls(**(identifier.get("config") or {}))

@@ -10,6 +10,7 @@ layered layout of ``glassnet._diagram`` (no Graphviz, no pydot).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["LayerNode", "model_nodes", "layer_rows", "layer_graph_diagram", "layer_graph_svg",
            "layer_graph_dot"]
@@ -19,11 +20,11 @@ __all__ = ["LayerNode", "model_nodes", "layer_rows", "layer_graph_diagram", "lay
 class LayerNode:
     """One box of a layer graph: a layer call (or a model input) and its output shape."""
 
-    key: object
+    key: Any  # (id(model), id(layer)) or (id(model), "input")
     name: str
     cls: str
-    shape: object  # a tuple, a list of tuples, or None when unknown
-    layer: object = None
+    shape: Any  # a tuple, a list of tuples, or None when unknown
+    layer: Any = None  # the Layer; None for a model input
     inbound: list = field(default_factory=list)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from .callbacks import Callback
 
@@ -36,7 +37,7 @@ class LivePlot(Callback):
         self.path = Path(path)
         self.every = int(every)
         self.logs: dict = {}
-        self.figure = None
+        self.figure: Any = None  # a matplotlib Figure once drawn
         self._handle = None
 
     def on_train_begin(self, logs=None):

@@ -309,7 +309,7 @@ def get(identifier) -> Metric:
         return m
     if isinstance(identifier, dict):
         name = identifier.get("class_name")
-        cls = _BY_CLASS.get(name) or _TABLE.get(str(name).lower())
+        cls = _BY_CLASS.get(str(name)) or _TABLE.get(str(name).lower())
         if cls is None:
             raise _unknown("metric", name, _TABLE)
         return cls(**(identifier.get("config") or {}))

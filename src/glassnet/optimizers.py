@@ -320,6 +320,7 @@ class Adadelta(Optimizer):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
+from . import schedules  # noqa: E402,F401 - Keras: keras.optimizers.schedules
 from ._optimizers_more import Adafactor, Adamax, Ftrl, Lion  # noqa: E402
 
 _TABLE: dict[str, type] = {
@@ -356,7 +357,7 @@ def get(identifier) -> Optimizer:
         return cls()
     if isinstance(identifier, dict):
         name = identifier.get("class_name")
-        cls = _BY_CLASS.get(name) or _TABLE.get(str(name).lower())
+        cls = _BY_CLASS.get(str(name)) or _TABLE.get(str(name).lower())
         if cls is None:
             raise _unknown("optimizer", name, _TABLE)
         return cls(**(identifier.get("config") or {}))

@@ -21,6 +21,7 @@ class _Estimator:
     """Minimal scikit-learn estimator protocol (params are the constructor args)."""
 
     _estimator_type = "classifier"
+    random_state: int | None  # every estimator takes it in its constructor
 
     @classmethod
     def _param_names(cls) -> list[str]:

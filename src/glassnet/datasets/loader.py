@@ -32,6 +32,7 @@ class ArrayLoader:
         if int(batch_size) < 1:
             raise ValueError(f"ArrayLoader: batch_size must be >= 1; received {batch_size}")
         self.x, self.y = x, y
+        self.class_names: list[str] | None = None  # set by image_dataset_from_directory
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self._rng = np.random.default_rng(seed) if seed is not None else None

@@ -79,7 +79,7 @@ class Dot(_Merge):
             if len(axes) != 2:
                 raise ValueError(f"Layer '{self.name}': axes must be an int or a pair. "
                                  f"Received: axes={axes!r}")
-            self.axes = [int(axes[0]), int(axes[1])]
+            self.axes: int | list[int] = [int(axes[0]), int(axes[1])]
         else:
             self.axes = int(axes)
         self.normalize = bool(normalize)

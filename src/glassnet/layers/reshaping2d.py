@@ -151,6 +151,7 @@ class UpSampling2D(_Spatial):
 
 def _pairs(value, arg: str, layer: str) -> tuple[tuple[int, int], tuple[int, int]]:
     """Keras's forms: int, (sym_h, sym_w), or ((top, bottom), (left, right))."""
+    out: tuple[tuple[int, int], tuple[int, int]] | None
     try:
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             v = int(value)
@@ -158,7 +159,7 @@ def _pairs(value, arg: str, layer: str) -> tuple[tuple[int, int], tuple[int, int
         elif len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value):
             out = ((int(value[0]),) * 2, (int(value[1]),) * 2)
         elif len(value) == 2 and all(len(v) == 2 for v in value):
-            out = tuple(tuple(int(a) for a in v) for v in value)
+            out = ((int(value[0][0]), int(value[0][1])), (int(value[1][0]), int(value[1][1])))
         else:
             out = None
     except TypeError:

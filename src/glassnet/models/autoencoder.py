@@ -130,7 +130,7 @@ class Autoencoder(Model):
                 "decoder": serialize_layer(self.decoder)}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict, custom_objects=None):
         from .saving import deserialize_layer
 
         cfg = dict(config)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import backend
@@ -76,7 +78,7 @@ class DBN:
                                "`pip install cupy-cuda12x`. Received: device='gpu'")
         self.device = device
         self.rbms_: list[RBM] = []
-        self.model_ = None
+        self.model_: Any = None  # the fine-tuned Sequential, after fit(X, y)
 
     def pretrain(self, X) -> DBN:
         """Greedy layer-wise training of the RBM stack on ``X`` (labels unused)."""
@@ -122,7 +124,7 @@ class DBN:
         n_in = self.rbms_[0].components_.shape[1]
         model = Sequential()
         for i, rbm in enumerate(self.rbms_):
-            kw = {"input_shape": (n_in,)} if i == 0 else {}
+            kw: dict[str, Any] = {"input_shape": (n_in,)} if i == 0 else {}
             model.add(Dense(rbm.components_.shape[0], activation="sigmoid", **kw))
         model.add(Dense(int(output_units), activation=activation))
         with no_grad():  # one forward pass builds every layer's weights

@@ -119,9 +119,11 @@ class RBM:
     def _rng(self) -> np.random.Generator:
         if self.random_state is None:
             return backend.rng()
-        if getattr(self, "_own_rng", None) is None:
-            self._own_rng = np.random.default_rng(self.random_state)
-        return self._own_rng
+        rng = getattr(self, "_own_rng", None)
+        if rng is None:
+            rng = np.random.default_rng(self.random_state)
+            self._own_rng: np.random.Generator | None = rng
+        return rng
 
     def _device(self) -> str:
         return backend.device_of(getattr(self, "components_", np.empty(0)))
@@ -167,7 +169,7 @@ class RBM:
         self._vel = [np.zeros_like(self.components_), np.zeros_like(self.intercept_hidden_),
                      np.zeros_like(self.intercept_visible_)]  # fmt: skip
         self.h_samples_ = None
-        self.history = {"reconstruction_error": []}
+        self.history: dict[str, list[float]] = {"reconstruction_error": []}
         if device != "cpu":
             self._to(device)
 
