@@ -6,6 +6,8 @@ So that ``from keras.utils import to_categorical, pad_sequences`` becomes
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import backend
@@ -204,7 +206,7 @@ def plot_model(model, to_file=None, show_shapes: bool = False, show_dtype: bool 
 
     if kwargs:
         raise TypeError(f"plot_model: unsupported argument(s) {sorted(kwargs)}")
-    opts = {"show_shapes": show_shapes, "show_dtype": show_dtype,
+    opts: dict[str, Any] = {"show_shapes": show_shapes, "show_dtype": show_dtype,
             "show_layer_names": show_layer_names, "rankdir": rankdir,
             "expand_nested": expand_nested, "show_layer_activations": show_layer_activations,
             "show_trainable": show_trainable}

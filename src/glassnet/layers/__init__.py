@@ -4,6 +4,7 @@ Example:
     >>> from glassnet.layers import Dense, Dropout
 """
 
+from . import augmentation, conv, core, embedding, normalization, pooling, recurrent, reshaping2d
 from .augmentation import *  # noqa: F401,F403
 from .base import LAYER_CLASSES, Layer, get_layer_class, register
 from .conv import *  # noqa: F401,F403
@@ -20,6 +21,7 @@ for _m in (augmentation, conv, core, embedding, normalization, pooling, recurren
     __all__ += list(getattr(_m, "__all__", []))
 
 # activation/utility, merge, attention and Lambda layers (issue 22)
+from . import activation_layers, attention, lambda_layer, merging  # noqa: E402
 from .activation_layers import *  # noqa: E402,F401,F403
 from .attention import *  # noqa: E402,F401,F403
 from .lambda_layer import *  # noqa: E402,F401,F403

@@ -27,6 +27,7 @@ Layer classes come from glassnet's fixed table; anything else is rejected.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +48,10 @@ def _read(path: Path) -> dict:
         except json.JSONDecodeError as e:
             raise ValueError(f"recipe {path.name} is not valid JSON ({e})") from None
     else:
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ImportError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
+        else:  # Python 3.10
+            import tomli as tomllib
         try:
             cfg = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
