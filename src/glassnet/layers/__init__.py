@@ -26,6 +26,9 @@ from .activation_layers import *  # noqa: E402,F401,F403
 from .attention import *  # noqa: E402,F401,F403
 from .lambda_layer import *  # noqa: E402,F401,F403
 from .merging import *  # noqa: E402,F401,F403
+from .preprocessing import *  # noqa: E402,F401,F403
+from .text_preprocessing import *  # noqa: E402,F401,F403
 
-for _m in (activation_layers, attention, lambda_layer, merging):  # noqa: F405
+for _m in (activation_layers, attention, lambda_layer, merging, preprocessing,  # noqa: F405
+           text_preprocessing):  # noqa: F405
     __all__ += list(_m.__all__)
