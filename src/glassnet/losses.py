@@ -134,7 +134,7 @@ class Loss:
         The targets are checked here (shapes, label range) exactly as ``__call__`` checks
         them; the node's ``forward(y_pred.data)`` returns the mean loss and its
         ``backward(1)`` the gradient for ``y_pred``. ``__call__`` uses it when it exists,
-        and so does the replayed training step (``glassnet.models.fused.FusedStep``), which
+        and so does the replayed training step (``glassnet.models.step``), which
         calls forward and backward directly without recording a graph. Losses without a
         fused kernel (and reductions other than the mean) return None.
 
@@ -553,6 +553,15 @@ _FN_TO_CLASS = {
     squared_hinge: SquaredHinge, perceptron: PerceptronCriterion, kl_divergence: KLDivergence,
     log_cosh: LogCosh,
 }
+
+# the Keras losses added for [keras-layers] live in _losses_more (built on Loss above)
+from . import _losses_more  # noqa: E402
+from ._losses_more import *  # noqa: E402,F401,F403
+
+__all__ += _losses_more.__all__
+_TABLE.update(_losses_more._TABLE)
+_BY_CLASS.update({cls.__name__: cls for cls in _losses_more._TABLE.values()})
+_FN_TO_CLASS.update(_losses_more._FN_TO_CLASS)
 
 
 class _FunctionLoss(Loss):

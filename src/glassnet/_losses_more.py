@@ -1,0 +1,325 @@
+"""More Keras 3 losses, composed from primitive ops (so their gradients come from the ops'
+own backward passes): focal cross-entropies, Poisson, cosine similarity, categorical hinge,
+MSLE, MAPE, Tversky and Dice, with their lowercase function forms.
+
+Registered in :mod:`glassnet.losses` (``gn.losses.Poisson``, ``loss="poisson"``). Each loss's
+``call(y_true, y_pred)`` returns the per-sample Tensor (shape (N,)); Tversky and Dice with
+``axis=None`` return one value for the whole batch, as Keras.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import functional, ops
+from .backend import get_array_module
+from .losses import EPSILON, Loss, _fn, _pred, _reduce_last, _true
+from .tensor import Tensor
+
+__all__ = [
+    "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "Poisson", "CosineSimilarity",
+    "CategoricalHinge", "MeanSquaredLogarithmicError", "MeanAbsolutePercentageError",
+    "Tversky", "Dice", "binary_focal_crossentropy", "categorical_focal_crossentropy",
+    "poisson", "cosine_similarity", "categorical_hinge", "mean_squared_logarithmic_error",
+    "msle", "mean_absolute_percentage_error", "mape", "tversky", "dice",
+]
+
+
+def _const(x: Tensor, v) -> Tensor:
+    return Tensor._make(get_array_module(x.data).asarray(v, dtype=x.data.dtype))
+
+
+def _mean_axis(t: Tensor, axis: int) -> Tensor:
+    return ops.mean(t, axis=axis) if t.ndim >= 2 else t
+
+
+class BinaryFocalCrossentropy(Loss):
+    """Focal loss (Lin et al. 2017) on binary targets, as Keras:
+    mean over ``axis`` of (1 − p_t)^γ · BCE(y, p), p_t = y·p + (1−y)(1−p);
+    with ``apply_class_balancing`` also weighted by α (class 1) / 1 − α (class 0).
+
+    Args:
+        apply_class_balancing: weight the classes by alpha.
+        alpha: weight of class 1 (0.25). gamma: focusing exponent (2.0; 0 = plain BCE).
+        from_logits: y_pred are logits (a sigmoid is applied first).
+        label_smoothing: squeeze targets toward 0.5. axis: the averaged axis.
+
+    Shapes: y_true, y_pred (N, ...) → per-sample (N,).
+
+    Example:
+        >>> BinaryFocalCrossentropy(gamma=2.0)([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+    """
+
+    name = "binary_focal_crossentropy"
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
+                 gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                 axis: int = -1, name: str | None = None, reduction: str | None = None):
+        super().__init__(name, reduction)
+        if not float(gamma) >= 0:
+            raise ValueError(f"BinaryFocalCrossentropy: gamma must be >= 0. Received: {gamma}")
+        self.apply_class_balancing = bool(apply_class_balancing)
+        self.alpha, self.gamma = float(alpha), float(gamma)
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+        self.axis = int(axis)
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = _true(y_true, y_pred, self.name)
+        if self.label_smoothing:
+            t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
+        p = ops.sigmoid(y_pred) if self.from_logits else y_pred
+        tt = Tensor._make(t)
+        pc = ops.clip(p, EPSILON, 1 - EPSILON)
+        bce = -(tt * ops.log(pc) + (1.0 - tt) * ops.log(1.0 - pc))
+        p_t = tt * p + (1.0 - tt) * (1.0 - p)
+        focal = (1.0 - p_t) ** self.gamma * bce
+        if self.apply_class_balancing:
+            focal = Tensor._make(t * self.alpha + (1 - t) * (1 - self.alpha)) * focal
+        return _mean_axis(focal, self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "apply_class_balancing": self.apply_class_balancing,
+                "alpha": self.alpha, "gamma": self.gamma, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class CategoricalFocalCrossentropy(Loss):
+    """Focal categorical cross-entropy, as Keras: Σ over classes of
+    α·(1 − p)^γ · (−y·log p), with p renormalized to sum 1 and clipped to [ε, 1−ε].
+
+    Args:
+        alpha: a float or one weight per class (0.25). gamma: focusing exponent (2.0).
+        from_logits: y_pred are logits (softmax first). label_smoothing: toward 1/C.
+        axis: the class axis.
+
+    Shapes: y_true one-hot (N, C), y_pred (N, C) → (N,).
+
+    Example:
+        >>> CategoricalFocalCrossentropy()([[0, 1, 0]], [[0.05, 0.9, 0.05]])
+    """
+
+    name = "categorical_focal_crossentropy"
+
+    def __init__(self, alpha=0.25, gamma: float = 2.0, from_logits: bool = False,
+                 label_smoothing: float = 0.0, axis: int = -1, name: str | None = None,
+                 reduction: str | None = None):
+        super().__init__(name, reduction)
+        if not float(gamma) >= 0:
+            raise ValueError(
+                f"CategoricalFocalCrossentropy: gamma must be >= 0. Received: {gamma}")
+        self.alpha = ([float(a) for a in alpha] if isinstance(alpha, (list, tuple, np.ndarray))
+                      else float(alpha))
+        self.gamma = float(gamma)
+        self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
+        self.axis = int(axis)
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = _true(y_true, y_pred, self.name)
+        if self.label_smoothing:
+            t = t * (1 - self.label_smoothing) + self.label_smoothing / y_pred.shape[-1]
+        p = functional.softmax(y_pred, axis=self.axis) if self.from_logits else y_pred
+        p = p / ops.sum(p, axis=self.axis, keepdims=True)
+        p = ops.clip(p, EPSILON, 1 - EPSILON)
+        ce = -Tensor._make(t) * ops.log(p)
+        w = (1.0 - p) ** self.gamma * _const(p, self.alpha)
+        return ops.sum(w * ce, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma,
+                "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "axis": self.axis}
+
+
+class Poisson(Loss):
+    """mean(ŷ − y·log(ŷ + ε)) over the last axis (Keras).
+
+    Example:
+        >>> Poisson()([[1.0, 0.0]], [[1.0, 0.5]])
+    """
+
+    name = "poisson"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = Tensor._make(_true(y_true, y_pred, self.name))
+        return _reduce_last(y_pred - t * ops.log(y_pred + EPSILON))
+
+
+class CosineSimilarity(Loss):
+    """−Σ (y/‖y‖)·(ŷ/‖ŷ‖) over ``axis`` (norms floored at ε, as Keras): −1 when aligned.
+
+    Example:
+        >>> CosineSimilarity()([[0.0, 1.0]], [[0.0, 2.0]])   # −1
+    """
+
+    name = "cosine_similarity"
+
+    def __init__(self, axis: int = -1, name: str | None = None, reduction: str | None = None):
+        super().__init__(name, reduction)
+        self.axis = int(axis)
+
+    def _unit(self, x: Tensor) -> Tensor:
+        n = ops.sqrt(ops.sum(x * x, axis=self.axis, keepdims=True))
+        return x / ops.maximum(n, _const(n, EPSILON))
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = Tensor._make(_true(y_true, y_pred, self.name))
+        return -ops.sum(self._unit(t) * self._unit(y_pred), axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class CategoricalHinge(Loss):
+    """max(neg − pos + 1, 0) with pos = Σ y·ŷ and neg = max((1 − y)·ŷ) (Keras).
+
+    Example:
+        >>> CategoricalHinge()([[0, 1, 0]], [[0.2, 0.7, 0.1]])   # 0.5
+    """
+
+    name = "categorical_hinge"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = _true(y_true, y_pred, self.name)
+        pos = ops.sum(Tensor._make(t) * y_pred, axis=-1)
+        neg = ops.max(Tensor._make(1 - t) * y_pred, axis=-1)
+        return ops.relu(neg - pos + 1.0)
+
+
+class MeanSquaredLogarithmicError(Loss):
+    """mean((log(max(ŷ, ε) + 1) − log(max(y, ε) + 1))²) over the last axis (Keras).
+
+    Example:
+        >>> MeanSquaredLogarithmicError()([[1.0]], [[3.0]])   # (log 4 − log 2)²
+    """
+
+    name = "mean_squared_logarithmic_error"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        xp = get_array_module(y_pred.data)
+        t = _true(y_true, y_pred, self.name)
+        lt = Tensor._make(xp.log(xp.maximum(t, EPSILON) + 1))
+        d = ops.log(ops.maximum(y_pred, _const(y_pred, EPSILON)) + 1.0) - lt
+        return _reduce_last(d * d)
+
+
+class MeanAbsolutePercentageError(Loss):
+    """100 · mean(|y − ŷ| / max(|y|, ε)) over the last axis (Keras).
+
+    Example:
+        >>> MeanAbsolutePercentageError()([[2.0]], [[3.0]])   # 50
+    """
+
+    name = "mean_absolute_percentage_error"
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        xp = get_array_module(y_pred.data)
+        t = _true(y_true, y_pred, self.name)
+        scale = Tensor._make(100.0 / xp.maximum(xp.abs(t), EPSILON))
+        return _reduce_last(ops.abs(Tensor._make(t) - y_pred) * scale)
+
+
+def _axis(axis):
+    if axis is None:
+        return None
+    return tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else int(axis)
+
+
+class Tversky(Loss):
+    """1 − TP / (TP + α·Σ y(1−ŷ) + β·Σ (1−y)ŷ + ε), sums over ``axis`` (Keras's formula:
+    α weighs the missed positives, β the false alarms; α = β = ½ is Dice).
+
+    Args:
+        alpha, beta: the two weights (0.5 each).
+        axis: axes summed per sample, e.g. (1, 2, 3) for images; None: one value for the
+            whole batch.
+
+    Example:
+        >>> Tversky(alpha=0.7, beta=0.3, axis=(1,))([[1, 0]], [[0.8, 0.4]])
+    """
+
+    name = "tversky"
+
+    def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = None,
+                 name: str | None = None, axis=None):
+        super().__init__(name, reduction)
+        self.alpha, self.beta, self.axis = float(alpha), float(beta), _axis(axis)
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = _true(y_true, y_pred, self.name)
+        tt = Tensor._make(t)
+        tp = ops.sum(tt * y_pred, axis=self.axis)
+        fn = ops.sum((1.0 - y_pred) * tt, axis=self.axis)
+        fp = ops.sum(y_pred * Tensor._make(1 - t), axis=self.axis)
+        return 1.0 - tp / (tp + fn * self.alpha + fp * self.beta + EPSILON)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha, "beta": self.beta,
+                "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
+
+
+class Dice(Loss):
+    """1 − 2·Σ y·ŷ / (Σ y + Σ ŷ + ε), sums over ``axis`` (None: the whole batch), as Keras.
+
+    Example:
+        >>> Dice(axis=(1,))([[1, 0]], [[0.8, 0.4]])
+    """
+
+    name = "dice"
+
+    def __init__(self, reduction: str | None = None, name: str | None = None, axis=None):
+        super().__init__(name, reduction)
+        self.axis = _axis(axis)
+
+    def call(self, y_true, y_pred):
+        y_pred = _pred(y_pred)
+        t = _true(y_true, y_pred, self.name)
+        tt = Tensor._make(t)
+        inter = ops.sum(tt * y_pred, axis=self.axis)
+        den = ops.sum(y_pred, axis=self.axis) + Tensor._make(
+            get_array_module(t).asarray(t.sum(axis=self.axis) + EPSILON, dtype=t.dtype))
+        return 1.0 - inter * 2.0 / den
+
+    def get_config(self):
+        return {**super().get_config(),
+                "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
+
+
+binary_focal_crossentropy = _fn(BinaryFocalCrossentropy)
+categorical_focal_crossentropy = _fn(CategoricalFocalCrossentropy)
+poisson = _fn(Poisson)
+cosine_similarity = _fn(CosineSimilarity)
+categorical_hinge = _fn(CategoricalHinge)
+mean_squared_logarithmic_error = msle = _fn(MeanSquaredLogarithmicError)
+mean_absolute_percentage_error = mape = _fn(MeanAbsolutePercentageError)
+tversky = _fn(Tversky)
+dice = _fn(Dice)
+
+# names glassnet.losses.get() resolves (merged into its table)
+_TABLE: dict[str, type] = {
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "poisson": Poisson,
+    "cosine_similarity": CosineSimilarity,
+    "categorical_hinge": CategoricalHinge,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "tversky": Tversky,
+    "dice": Dice,
+}
+_FN_TO_CLASS = {
+    binary_focal_crossentropy: BinaryFocalCrossentropy,
+    categorical_focal_crossentropy: CategoricalFocalCrossentropy, poisson: Poisson,
+    cosine_similarity: CosineSimilarity, categorical_hinge: CategoricalHinge,
+    mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
+    mean_absolute_percentage_error: MeanAbsolutePercentageError, tversky: Tversky, dice: Dice,
+}

@@ -1,0 +1,204 @@
+"""The losses added for [keras-layers] item 6: values against real Keras 3 (torch backend,
+float64, in a subprocess) where installed, against PyTorch and NumPy formulas, numeric
+gradients, config round trips, names and the lowercase forms."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import losses as L
+
+R = np.random.default_rng(5)
+N, C = 6, 4
+Y01 = R.integers(0, 2, (N, C)).astype(float)
+PROB = R.uniform(0.05, 0.95, (N, C))
+LOGIT = R.normal(size=(N, C)) * 2
+ONEHOT = np.eye(C)[R.integers(0, C, N)]
+SOFT = R.uniform(0.1, 1.0, (N, C))
+POS_T = R.uniform(0.0, 3.0, (N, C))
+POS_P = R.uniform(0.1, 3.0, (N, C))
+REAL_T = R.normal(size=(N, C))
+REAL_P = R.normal(size=(N, C))
+PM1 = np.where(Y01 > 0, 1.0, -1.0)
+IMG_T = R.integers(0, 2, (N, 3, 3, 2)).astype(float)
+IMG_P = R.uniform(0.0, 1.0, (N, 3, 3, 2))
+SW = R.uniform(0.2, 2.0, N)
+
+CASES = [
+    ("BinaryFocalCrossentropy", {}, Y01, PROB),
+    ("BinaryFocalCrossentropy", {"apply_class_balancing": True, "alpha": 0.4, "gamma": 1.5,
+                                 "label_smoothing": 0.1}, Y01, PROB),
+    ("BinaryFocalCrossentropy", {"from_logits": True, "gamma": 3.0}, Y01, LOGIT),
+    ("CategoricalFocalCrossentropy", {}, ONEHOT, SOFT),
+    ("CategoricalFocalCrossentropy", {"alpha": [0.1, 0.2, 0.3, 0.4], "gamma": 1.0,
+                                      "label_smoothing": 0.2}, ONEHOT, SOFT),
+    ("CategoricalFocalCrossentropy", {"from_logits": True}, ONEHOT, LOGIT),
+    ("Poisson", {}, POS_T, POS_P),
+    ("CosineSimilarity", {}, REAL_T, REAL_P),
+    ("CosineSimilarity", {"axis": 0}, REAL_T, REAL_P),
+    ("CategoricalHinge", {}, ONEHOT, REAL_P),
+    ("Hinge", {}, Y01, REAL_P),
+    ("SquaredHinge", {}, PM1, REAL_P),
+    ("KLDivergence", {}, SOFT / SOFT.sum(1, keepdims=True), PROB),
+    ("LogCosh", {}, REAL_T, REAL_P),
+    ("MeanSquaredLogarithmicError", {}, POS_T, POS_P),
+    ("MeanAbsolutePercentageError", {}, REAL_T, REAL_P),
+    ("Tversky", {}, Y01, PROB),
+    ("Tversky", {"alpha": 0.7, "beta": 0.3, "axis": [1]}, Y01, PROB),
+    ("Tversky", {"alpha": 0.2, "beta": 0.8, "axis": [1, 2, 3]}, IMG_T, IMG_P),
+    ("Dice", {}, Y01, PROB),
+    ("Dice", {"axis": [1, 2, 3]}, IMG_T, IMG_P),
+]
+IDS = [f"{c}-{i}" for i, (c, *_) in enumerate(CASES)]
+
+
+def _weighted(case):
+    cls, cfg, *_ = case   # a whole-batch Tversky/Dice (axis None) takes no per-sample weight
+    return not (cls in ("Tversky", "Dice") and cfg.get("axis") is None)
+
+
+@pytest.fixture(scope="module")
+def keras_values():
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("keras is not installed (optional reference)")
+    spec = {"cases": [{"cls": c, "config": k, "y_true": t.tolist(), "y_pred": p.tolist(),
+                       "sample_weight": SW.tolist() if _weighted((c, k)) and k.get("axis") != 0
+                       else None}
+                      for c, k, t, p in CASES]}
+    script = os.path.join(os.path.dirname(__file__), "_keras_loss_ref.py")
+    out = subprocess.run([sys.executable, script], input=json.dumps(spec), capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": "torch"})
+    if out.returncode:
+        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _ours(i):
+    cls, cfg, t, p = CASES[i]
+    cfg = {k: tuple(v) if k == "axis" and isinstance(v, list) else v for k, v in cfg.items()}
+    return getattr(L, cls)(**cfg), t, p
+
+
+@pytest.mark.parametrize("i", range(len(CASES)), ids=IDS)
+def test_matches_real_keras(keras_values, i):
+    loss, t, p = _ours(i)
+    ref = keras_values[i]
+    per = loss.call(t, gn.tensor(p, dtype="float64")).data
+    # Keras's torch backend computes these in float32 precision even on float64 tensors
+    np.testing.assert_allclose(per, np.asarray(ref["per"]), rtol=1e-6, atol=1e-7)
+    use_sw = _weighted(CASES[i][:2]) and CASES[i][1].get("axis") != 0
+    red = loss(t, gn.tensor(p, dtype="float64"), sample_weight=SW if use_sw else None).data
+    # Keras reduces in float32
+    np.testing.assert_allclose(red, np.asarray(ref["reduced"]), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("i", range(len(CASES)), ids=IDS)
+def test_gradients_numeric(i):
+    loss, t, p = _ours(i)
+    gn.gradcheck(lambda q: loss(t, q), p)
+
+
+# ------------------------------------------------------------------ PyTorch and NumPy
+def test_focal_gamma_zero_is_bce_and_torch_formula():
+    torch = pytest.importorskip("torch")
+    bce = L.BinaryCrossentropy()(Y01, gn.tensor(PROB, dtype="float64")).data
+    got = L.BinaryFocalCrossentropy(gamma=0.0)(Y01, gn.tensor(PROB, dtype="float64")).data
+    np.testing.assert_allclose(got, bce, rtol=1e-12)
+    # torchvision's sigmoid_focal_loss written out: alpha_t·(1−p_t)^γ·BCE-with-logits
+    z, y = torch.tensor(LOGIT, requires_grad=True), torch.tensor(Y01)
+    p = torch.sigmoid(z)
+    ce = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none")
+    p_t = p * y + (1 - p) * (1 - y)
+    a_t = 0.25 * y + 0.75 * (1 - y)
+    ref = (a_t * ce * (1 - p_t) ** 2).mean()
+    ref.backward()
+    x = gn.tensor(LOGIT, requires_grad=True, dtype="float64")
+    ours = L.BinaryFocalCrossentropy(apply_class_balancing=True, from_logits=True)(Y01, x)
+    ours.backward()
+    np.testing.assert_allclose(ours.data, ref.item(), rtol=1e-9)
+    np.testing.assert_allclose(x.grad, z.grad.numpy(), rtol=1e-6, atol=1e-12)
+
+
+def test_poisson_and_cosine_vs_torch():
+    torch = pytest.importorskip("torch")
+    got = L.Poisson()(POS_T, gn.tensor(POS_P, dtype="float64")).data
+    ref = torch.nn.PoissonNLLLoss(log_input=False, eps=1e-7)(torch.tensor(POS_P),
+                                                             torch.tensor(POS_T))
+    # torch adds ε inside the log the same way; its mean is over all elements
+    np.testing.assert_allclose(got, ref.item(), rtol=1e-10)
+    got = L.CosineSimilarity()(REAL_T, gn.tensor(REAL_P, dtype="float64")).data
+    ref = -torch.nn.functional.cosine_similarity(torch.tensor(REAL_T), torch.tensor(REAL_P))
+    np.testing.assert_allclose(got, ref.mean().item(), rtol=1e-10)
+
+
+def _f64(a):
+    return gn.tensor(a, dtype="float64")
+
+
+def test_dice_tversky_numpy():
+    inter = (IMG_T * IMG_P).sum((1, 2, 3))
+    want = 1 - 2 * inter / (IMG_T.sum((1, 2, 3)) + IMG_P.sum((1, 2, 3)) + 1e-7)
+    np.testing.assert_allclose(L.dice(IMG_T, _f64(IMG_P), axis=(1, 2, 3)).data, want)
+    # alpha = beta = 1/2 is Dice
+    np.testing.assert_allclose(L.tversky(IMG_T, _f64(IMG_P), axis=(1, 2, 3)).data,
+                               want, rtol=1e-7)  # ε sits differently
+
+
+def test_categorical_hinge_and_msle_mape_numpy():
+    pos = (ONEHOT * REAL_P).sum(1)
+    neg = ((1 - ONEHOT) * REAL_P).max(1)
+    np.testing.assert_allclose(L.categorical_hinge(ONEHOT, _f64(REAL_P)).data,
+                               np.maximum(neg - pos + 1, 0))
+    np.testing.assert_allclose(L.msle(POS_T, _f64(POS_P)).data,
+                               ((np.log1p(POS_P) - np.log1p(np.maximum(POS_T, 1e-7))) ** 2)
+                               .mean(1))
+    np.testing.assert_allclose(L.mape(REAL_T, _f64(REAL_P)).data,
+                               100 * (np.abs(REAL_T - REAL_P) / np.abs(REAL_T)).mean(1))
+
+
+# ------------------------------------------------------------------ names, configs, fit
+NAMES = ["binary_focal_crossentropy", "categorical_focal_crossentropy", "poisson",
+         "cosine_similarity", "categorical_hinge", "mean_squared_logarithmic_error", "msle",
+         "mean_absolute_percentage_error", "mape", "tversky", "dice"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_names_functions_and_config_roundtrip(name):
+    loss = L.get(name)
+    s = json.loads(json.dumps(L.serialize(loss)))
+    back = L.deserialize(s)
+    assert type(back) is type(loss) and back.get_config() == loss.get_config()
+    fn = getattr(L, name)
+    assert type(L.get(fn)) is type(loss)   # the function form resolves to its class
+
+
+@pytest.mark.parametrize("i", range(len(CASES)), ids=IDS)
+def test_configured_roundtrip(i):
+    loss, *_ = _ours(i)
+    back = L.deserialize(json.loads(json.dumps(L.serialize(loss))))
+    assert back.get_config() == loss.get_config()
+
+
+def test_compile_and_fit_with_new_losses_float32():
+    x = R.normal(size=(64, 4)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    for loss in ("binary_focal_crossentropy", "dice", L.Tversky(axis=(1,)), "poisson"):
+        gn.set_seed(0)
+        m = gn.models.Sequential([gn.layers.Input((4,)),
+                                  gn.layers.Dense(1, activation="sigmoid")])
+        m.compile(optimizer=gn.optimizers.Adam(0.05), loss=loss)
+        h = m.fit(x, y, epochs=8, batch_size=16, verbose=0)
+        assert h.history["loss"][-1] < h.history["loss"][0], loss
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="gamma"):
+        L.BinaryFocalCrossentropy(gamma=-1)
+    with pytest.raises(ValueError, match=r"\(6, 4\)"):
+        L.Poisson()(np.zeros((6, 3)), np.ones((6, 4)))
