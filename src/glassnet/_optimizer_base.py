@@ -133,6 +133,23 @@ class Optimizer:
                  for g, p in grads_and_vars if g is not None]
         self._apply(pairs)
 
+    def apply(self, grads, trainable_variables=None) -> None:
+        """Keras 3 API: apply ``grads[i]`` to ``trainable_variables[i]`` in place (a None
+        gradient skips its variable), as in the keras.io custom training loop.
+
+        Example:
+            >>> optimizer.apply([w.grad for w in ws], ws)   # doctest: +SKIP
+        """
+        if trainable_variables is None:
+            raise ValueError(f"{type(self).__name__}.apply: pass the variables the gradients "
+                             "belong to: apply(grads, trainable_variables). Received: "
+                             "trainable_variables=None")
+        grads, variables = list(grads), list(trainable_variables)
+        if len(grads) != len(variables):
+            raise ValueError(f"{type(self).__name__}.apply: {len(grads)} gradients for "
+                             f"{len(variables)} variables")
+        self.apply_gradients(zip(grads, variables))
+
     def zero_grad(self, params) -> None:
         """Drop gradients (``p.grad = None``) so the next backward starts fresh."""
         for p in params:
@@ -156,7 +173,7 @@ class Optimizer:
     def _grad_views(self, params) -> list:
         """One view per param into the flat gradient buffer that ``_update`` reads.
 
-        A caller that writes each gradient straight into its view (``FusedStep``) then calls
+        A caller that writes each gradient straight into its view (the replayed step, ``models/step.py``) then calls
         ``_update(params)`` and skips the copy into the buffer; the arithmetic is the same.
         """
         if tuple(map(id, params)) != self._group_key:
