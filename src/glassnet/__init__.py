@@ -70,12 +70,16 @@ from .tensor import Tensor, tensor
 _LAZY = {
     "layers", "models", "activations", "losses", "metrics", "optimizers", "callbacks",
     "initializers", "regularizers", "datasets", "utils", "classic", "plot", "functional",
-    "graph_module", "schedules",
+    "schedules", "random", "saving",
 }
 
 
 # Keras 3's top-level names, so that `import glassnet as keras` runs Keras scripts.
-_LAZY_NAMES = {"Input": "layers", "Sequential": "models", "Model": "models"}
+_LAZY_NAMES = {"Input": "layers", "Sequential": "models", "Model": "models",
+               "Layer": "layers", "Loss": "losses", "Metric": "metrics",
+               "Optimizer": "optimizers", "Regularizer": "regularizers",
+               "Initializer": "initializers", "KerasTensor": "models"}
+_RENAMED = {"KerasTensor": "SymbolicTensor"}
 
 
 def __getattr__(name: str):
@@ -84,10 +88,18 @@ def __getattr__(name: str):
         globals()[name] = mod
         return mod
     if name in _LAZY_NAMES:
-        obj = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+        mod = importlib.import_module(f".{_LAZY_NAMES[name]}", __name__)
+        obj = getattr(mod, _RENAMED.get(name, name))
         globals()[name] = obj
         return obj
     raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """Public names only (tab completion): Keras's top-level names, the submodules, the
+    tensor API; no import machinery or private helpers."""
+    public = {n for n in globals() if not n.startswith("_")} - {"importlib", "annotations"}
+    return sorted(public | _LAZY | set(_LAZY_NAMES) | {"__version__"})
 
 
 __all__ = [

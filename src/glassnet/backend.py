@@ -363,6 +363,23 @@ def set_rng_state(state: dict) -> None:
     _rng.bit_generator.state = state
 
 
+def clear_session(free_memory: bool = True) -> None:
+    """Keras's ``keras.backend.clear_session()``: automatic layer names start again
+    (``dense``, ``dense_1``, ...) and, with ``free_memory``, garbage is collected now.
+
+    Example:
+        >>> gn.backend.clear_session(); gn.layers.Dense(2).name
+        'dense'
+    """
+    import gc
+
+    from .layers.base import reset_names
+
+    reset_names()
+    if free_memory:
+        gc.collect()
+
+
 # ------------------------------------------------------------------ debug
 _debug = os.environ.get("GLASSNET_DEBUG", "") not in ("", "0", "false", "False")
 

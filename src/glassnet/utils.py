@@ -217,3 +217,16 @@ def plot_model(model, to_file=None, show_shapes: bool = False, show_dtype: bool 
     if to_file is not None:
         plot.save(to_file, dpi=dpi)
     return plot
+
+
+# Keras's data helpers (keras.utils.PyDataset, timeseries_dataset_from_array, ...)
+from ._data_utils import (  # noqa: E402
+    PyDataset,
+    Sequence,
+    get_file,
+    image_dataset_from_directory,
+    timeseries_dataset_from_array,
+)
+
+__all__ += ["PyDataset", "Sequence", "get_file", "image_dataset_from_directory",
+            "timeseries_dataset_from_array"]

@@ -242,6 +242,17 @@ class Layer:
             xp = backend.get_array_module(w.data)
             w.data[...] = xp.asarray(v, dtype=w.data.dtype)
 
+    def zero_grad(self) -> None:
+        """Drop every weight's gradient (``w.grad = None``), as ``torch.nn.Module.zero_grad``:
+        the keras.io PyTorch-backend training loop calls ``model.zero_grad()`` before
+        ``loss.backward()``.
+
+        Example:
+            >>> model.zero_grad(); loss.backward()   # doctest: +SKIP
+        """
+        for w in self.weights:
+            w.grad = None
+
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))
 
