@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class Configurable:
     """Objects rebuilt from ``get_config()`` (JSON-able constructor arguments) when loading."""
@@ -10,7 +12,7 @@ class Configurable:
         return {}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict) -> Any:
         return cls(**config)
 
     def __repr__(self) -> str:

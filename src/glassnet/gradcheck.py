@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +36,7 @@ class GradcheckReport:
     _repr_html_ = gradcheck_repr_html  # Jupyter: the errors as a table
 
 
-def _as64(x):
+def _as64(x: Any) -> Tensor:
     if isinstance(x, Tensor):
         x = backend.asnumpy(x.data)
     # a private C-ordered copy: perturbing it through reshape(-1) must write into the tensor
@@ -43,15 +45,15 @@ def _as64(x):
     return Tensor(a, requires_grad=True, dtype="float64")
 
 
-def _scalarize(out, proj):
+def _scalarize(out: Tensor, proj: np.ndarray | None) -> Tensor:
     if proj is None:
         return out.sum() if out.size != 1 else out.reshape(())
     return (out * Tensor._make(proj)).sum()
 
 
 def gradcheck(
-    fn,
-    *inputs,
+    fn: Callable[..., Tensor],
+    *inputs: Any,
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-4,
@@ -86,7 +88,7 @@ def gradcheck(
         raise TypeError(f"gradcheck: fn must return a Tensor. Received: {type(out).__name__}")
     proj = None if out.size == 1 else rs.standard_normal(out.shape)
 
-    def f_scalar():
+    def f_scalar() -> float:
         with_grad = fn(*xs)
         return float(_scalarize(with_grad, proj).data)
 

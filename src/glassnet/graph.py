@@ -19,13 +19,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import backend
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from ._diagram import Diagram
 
 __all__ = ["Graph", "Node", "graph"]
 
@@ -129,7 +134,7 @@ class Graph:
     def __len__(self) -> int:
         return len(self.nodes)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes)
 
     def __getitem__(self, key: int | str) -> Node:
@@ -194,7 +199,7 @@ class Graph:
         lines.append("}")
         return "\n".join(lines) + "\n"
 
-    def to_diagram(self, rankdir: str = "LR"):
+    def to_diagram(self, rankdir: str = "LR") -> Diagram:
         """The layered layout behind :meth:`to_svg` and PNG output (``glassnet._diagram``)."""
         from ._diagram import Box, Diagram
 

@@ -7,6 +7,7 @@ stays NumPy-only.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 __all__ = [
     "mnist", "fashion_mnist", "cifar10", "iris", "churn", "text", "digits", "loader",
@@ -16,7 +17,7 @@ __all__ = [
 _MODULES = {"mnist", "fashion_mnist", "cifar10", "iris", "churn", "text", "digits", "loader"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _MODULES:
         return importlib.import_module(f"{__name__}.{name}")
     if name in ("ArrayLoader", "image_dataset_from_directory"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._fetch import fetch
 
 __all__ = ["load_data", "COLUMNS"]
@@ -17,7 +19,7 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def load_data(download: bool = True):
+def load_data(download: bool = True) -> Any:  # a pandas DataFrame
     """The churn CSV as a pandas DataFrame (10000, 14); target column ``Exited``.
 
     Example:

@@ -35,7 +35,9 @@ def _parse(buf: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def read_archive(path: str | Path):
+def read_archive(
+    path: str | Path,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Parse a ``cifar-10-binary.tar.gz``: ``(x_train, y_train), (x_test, y_test)``.
 
     Members are matched by base name (``data_batch_1.bin`` .. ``data_batch_5.bin``,
@@ -47,14 +49,18 @@ def read_archive(path: str | Path):
         if missing:
             raise ValueError(f"{path} is not the CIFAR-10 binary archive: missing {missing}")
 
-        def load(names):
-            parts = [_parse(tar.extractfile(members[n]).read(), n) for n in names]
+        def load(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+            # members holds regular files only (isfile() above): extractfile gives a file
+            parts = [_parse(tar.extractfile(members[n]).read(), n)  # type: ignore[union-attr]
+                     for n in names]
             return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
         return load(_TRAIN), load(_TEST)
 
 
-def load_data(download: bool = True):
+def load_data(
+    download: bool = True,
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """CIFAR-10: ``(x_train, y_train), (x_test, y_test)`` as Keras returns them.
 
     Shapes: x uint8 (50000, 32, 32, 3) / (10000, 32, 32, 3), y uint8 (50000, 1) / (10000, 1).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import backend
@@ -9,7 +11,9 @@ from .. import backend
 __all__ = ["load_data", "train_test_split"]
 
 
-def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.2, seed: int | None = None):
+def train_test_split(
+    x: np.ndarray, y: np.ndarray, test_size: float = 0.2, seed: int | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Shuffled split ``(x_train, y_train), (x_test, y_test)`` (Keras-style tuple layout).
 
     Uses ``backend.rng()`` unless ``seed`` is given.
@@ -25,7 +29,9 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.2, seed:
     return (x[tr], y[tr]), (x[te], y[te])
 
 
-def load_data(test_size: float | None = None, flatten: bool = False, seed: int | None = None):
+def load_data(
+    test_size: float | None = None, flatten: bool = False, seed: int | None = None
+) -> Any:  # (x, y), or ((x_train, y_train), (x_test, y_test)) with test_size
     """Digits: ``(x, y)`` with x uint8 (1797, 8, 8) in 0..16 and y int64 0..9.
 
     With ``test_size`` returns ``(x_train, y_train), (x_test, y_test)`` instead.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from ._fetch import DatasetUnavailableError, fetch
@@ -15,7 +18,7 @@ FEATURE_NAMES = ("sepal_length", "sepal_width", "petal_length", "petal_width")
 LABELS = ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
 
 
-def _from_uci(path) -> tuple[np.ndarray, np.ndarray]:
+def _from_uci(path: Path) -> tuple[np.ndarray, np.ndarray]:
     rows = [ln.split(",") for ln in path.read_text().splitlines() if ln.strip()]
     x = np.array([[float(v) for v in r[:4]] for r in rows])
     y = np.array([r[4].strip() for r in rows])
@@ -31,7 +34,7 @@ def _from_sklearn() -> tuple[np.ndarray, np.ndarray]:
     return b.data.astype(np.float64), np.array(LABELS)[b.target]
 
 
-def load_data(as_frame: bool = False, download: bool = True):
+def load_data(as_frame: bool = False, download: bool = True) -> Any:  # (X, y) or a DataFrame
     """Iris: ``(X, y)`` with X float64 (150, 4) and y string labels such as ``'Iris-setosa'``.
 
     Reads ``<data_dir>/iris/iris.data`` (downloaded once from UCI). When that file is missing and

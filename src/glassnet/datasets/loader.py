@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +28,8 @@ class ArrayLoader:
         [4, 4, 2]
     """
 
-    def __init__(self, x, y=None, batch_size: int = 32, shuffle: bool = False, seed=None):
+    def __init__(self, x: Any, y: Any = None, batch_size: int = 32, shuffle: bool = False,
+                 seed: int | None = None) -> None:
         if y is not None and len(x) != len(y):
             raise ValueError(f"ArrayLoader: x and y lengths differ: received {len(x)} and {len(y)}")
         if int(batch_size) < 1:
@@ -40,26 +43,26 @@ class ArrayLoader:
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:  # x batches, or (x, y) batches
         n = len(self.x)
         if self.shuffle:
             idx = (self._rng or backend.rng()).permutation(n)
         for start in range(0, n, self.batch_size):
             if self.shuffle:
-                sel = idx[start : start + self.batch_size]
+                sel: Any = idx[start : start + self.batch_size]
             else:
                 sel = slice(start, start + self.batch_size)
             yield self.x[sel] if self.y is None else (self.x[sel], self.y[sel])
 
 
 def image_dataset_from_directory(
-    path,
+    path: str | Path,
     image_size: tuple[int, int] | None = None,
     color_mode: str = "grayscale",
     batch_size: int | None = 32,
     shuffle: bool = True,
-    seed=None,
-):
+    seed: int | None = None,
+) -> Any:  # an ArrayLoader, or (x, y, class_names)
     """Read ``path/<class_name>/*.png`` into float32 images in [0, 1] and int labels.
 
     Class indices follow the sorted subfolder names. Images must share a size unless

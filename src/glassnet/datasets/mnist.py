@@ -18,7 +18,9 @@ FILES = {  # fmt: skip
 }
 
 
-def _load(subdir: str, base_url: str, files: dict[str, str], download: bool):
+def _load(
+    subdir: str, base_url: str, files: dict[str, str], download: bool
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     p = {n: fetch(f"{subdir}/{n}", base_url + n, sha, download) for n, sha in files.items()}
     train = load_idx_pair(p["train-images-idx3-ubyte.gz"], p["train-labels-idx1-ubyte.gz"])
     test = load_idx_pair(p["t10k-images-idx3-ubyte.gz"], p["t10k-labels-idx1-ubyte.gz"])
