@@ -32,17 +32,22 @@ def _guard(fn, *a, **k):
     from .runner import RunError
 
     expected = (RunError, LookupError, FileNotFoundError, ValueError, TypeError, OSError,
-                RuntimeError)
+                RuntimeError, MemoryError, RecursionError)
     try:
         return fn(*a, **k)
     except typer.Exit:
         raise
-    except expected as e:
+    except Exception as e:
         if os.environ.get("GLASSNET_DEBUG"):
             raise
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if isinstance(e, KeyError):
             msg = f"missing {msg}"
+        if isinstance(e, MemoryError):
+            msg = f"out of memory ({msg})"
+        if not isinstance(e, expected):  # a bug: still one line, the traceback on request
+            _fail(f"unexpected {type(e).__name__}: {msg} (GLASSNET_DEBUG=1 shows the "
+                  "traceback)", code=1)
         _fail(msg)
 
 
@@ -135,10 +140,17 @@ def predict(model: Path, input: Path = typer.Argument(..., help="Input .csv or .
         for row in p.reshape(len(p), -1):
             typer.echo(",".join(f"{v:.6g}" for v in row))
     else:
+        if out.is_dir():
+            _fail(f"--out {out} is a directory; give a file name such as {out / 'preds.csv'}")
+
         def write():
-            tmp = out.with_name(f".{out.name}.tmp")
-            np.savetxt(tmp, p.reshape(len(p), -1), delimiter=",", fmt="%.6g")
-            os.replace(tmp, out)
+            import io
+
+            from .models.saving import _atomic_write
+
+            buf = io.StringIO()
+            np.savetxt(buf, p.reshape(len(p), -1), delimiter=",", fmt="%.6g")
+            _atomic_write(out, buf.getvalue())
 
         _guard(write)
         typer.echo(f"wrote {len(p)} predictions to {out}")
@@ -174,9 +186,9 @@ def graph(model: Path, out: Path = typer.Option(Path("model.svg"), help=".svg or
         _fail(f"--out must end in .svg or .dot. Received: {out.name}")
 
     def write():
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
+        from .models.saving import _atomic_write
+
+        _atomic_write(out, text)
 
     _guard(write)
     typer.echo(f"wrote {out}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -41,40 +42,54 @@ def make_figures(run: Path, rec, model, data: dict, history: dict) -> dict:
 
     x_te, y_te = data.get("x_test"), data.get("y_test")
     for kind in rec.figures:
-        if kind == "history" and history:
-            save(plot.history(history), "history", "Loss and metrics per epoch")
-        elif kind == "confusion_matrix" and x_te is not None:
-            y_true = np.asarray(y_te).reshape(len(y_te), -1)
-            y_true = y_true.argmax(1) if y_true.shape[1] > 1 else y_true.reshape(-1)
-            names = data.get("class_names")
-            ids = None if names is None else np.arange(len(names))
-            fig = plot.confusion_matrix(y_true, _predict_labels(model, x_te), labels=ids,
-                                        display_labels=names)
-            save(fig, "confusion_matrix", "Confusion matrix (test set)")
-        elif kind == "decision_regions":
-            x, y = data.get("x_plot", data["x_train"]), data.get("y_plot", data["y_train"])
-            save(plot.decision_regions(model, np.asarray(x), np.asarray(y).reshape(-1)),
-                 "decision_regions", "Decision regions")
-        elif kind == "samples" and x_te is not None:
-            k = min(16, len(x_te))
-            imgs = np.asarray(data.get("images_test", x_te))[:k]
-            pred = _predict_labels(model, x_te[:k])
-            names = data.get("class_names")
-            labels = [str(names[i]) if names is not None else str(i) for i in pred]
-            save(plot.image_grid(imgs, labels), "samples", "Sample predictions")
-        elif kind == "errors" and hasattr(model, "errors_"):
-            save(plot.errors(model), "errors", "Misclassifications per epoch")
-        elif kind == "costs" and hasattr(model, "cost_"):
-            save(plot.costs(model.cost_), "costs", "Cost per epoch (log scale)")
-        elif kind == "filters" and hasattr(plot, "filters"):
-            conv = [ly for ly in getattr(model, "layers", []) if type(ly).__name__ == "Conv2D"]
-            if conv:
-                save(plot.filters(conv[0]), "filters", "First-layer filters")
+        # a figure that cannot be drawn is reported, never fails a run whose model is saved
+        try:
+            _figure(kind, save, model, data, history, x_te, y_te)
+        except Exception as e:  # noqa: BLE001 - any plotting failure is reported, not fatal
+            print(f"warning: figure {kind!r} skipped ({type(e).__name__}: {str(e)[:120]})",
+                  file=sys.stderr)
     for title, arr in data.get("extra_images", {}).items():
         save(plot.image_grid(arr), title.replace(" ", "_").lower(), title)
     for title, fig in data.get("extra_figures", {}).items():
         save(fig, title.replace(" ", "_").lower(), title)
     return out
+
+
+def _figure(kind, save, model, data, history, x_te, y_te) -> None:
+    """Draw one figure of ``rec.figures`` (if it fits the data) and ``save`` it."""
+    from . import plot
+
+    if kind == "history" and history:
+        save(plot.history(history), "history", "Loss and metrics per epoch")
+    elif kind == "confusion_matrix" and x_te is not None:
+        y_true = np.asarray(y_te).reshape(len(y_te), -1)
+        y_true = y_true.argmax(1) if y_true.shape[1] > 1 else y_true.reshape(-1)
+        names = data.get("class_names")
+        ids = None if names is None else np.arange(len(names))
+        fig = plot.confusion_matrix(y_true, _predict_labels(model, x_te), labels=ids,
+                                    display_labels=names)
+        save(fig, "confusion_matrix", "Confusion matrix (test set)")
+    elif kind == "decision_regions":
+        x, y = data.get("x_plot", data["x_train"]), data.get("y_plot", data["y_train"])
+        save(plot.decision_regions(model, np.asarray(x), np.asarray(y).reshape(-1)),
+             "decision_regions", "Decision regions")
+    elif kind == "samples" and x_te is not None:
+        k = min(16, len(x_te))
+        imgs = np.asarray(data.get("images_test", x_te))[:k]
+        if imgs.ndim not in (3, 4):  # tabular rows are not pictures
+            return
+        pred = _predict_labels(model, x_te[:k])
+        names = data.get("class_names")
+        labels = [str(names[i]) if names is not None else str(i) for i in pred]
+        save(plot.image_grid(imgs, labels), "samples", "Sample predictions")
+    elif kind == "errors" and hasattr(model, "errors_"):
+        save(plot.errors(model), "errors", "Misclassifications per epoch")
+    elif kind == "costs" and hasattr(model, "cost_"):
+        save(plot.costs(model.cost_), "costs", "Cost per epoch (log scale)")
+    elif kind == "filters" and hasattr(plot, "filters"):
+        conv = [ly for ly in getattr(model, "layers", []) if type(ly).__name__ == "Conv2D"]
+        if conv:
+            save(plot.filters(conv[0]), "filters", "First-layer filters")
 
 
 _CSS = """

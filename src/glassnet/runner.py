@@ -17,6 +17,7 @@ import csv
 import json
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from .models.saving import ModelFileError
 from .recipes import Recipe
 from .recipes import get as get_recipe
 
@@ -33,6 +35,11 @@ STATE_FILE = "state.json"
 
 class RunError(Exception):
     """A problem the CLI reports as one line (bad recipe, data, directory...)."""
+
+
+class CheckpointError(RunError, ModelFileError):
+    """A checkpoint that is corrupted, inconsistent or from another run (also a
+    ``ModelFileError``, so one ``except`` covers the model file and its state)."""
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -58,7 +65,8 @@ def _jsonable(o):
 
 
 # ------------------------------------------------------------------ checkpoints
-def save_checkpoint(run_dir: Path, model, epoch: int, history: dict) -> None:
+def save_checkpoint(run_dir: Path, model, epoch: int, history: dict, recipe: str | None = None
+                    ) -> None:
     """Write model+optimizer, then the state file that points at it (each atomic)."""
     ck = run_dir / CKPT_DIR
     ck.mkdir(parents=True, exist_ok=True)
@@ -67,6 +75,7 @@ def save_checkpoint(run_dir: Path, model, epoch: int, history: dict) -> None:
     state = {
         "epoch": epoch,
         "model_file": name,
+        "recipe": recipe,
         "history": _jsonable(history),
         "rng_state": _jsonable(backend.get_rng_state()),
     }
@@ -77,31 +86,63 @@ def save_checkpoint(run_dir: Path, model, epoch: int, history: dict) -> None:
 
 
 def load_checkpoint(run_dir: Path):
-    """Return ``(state dict, model path)`` of the last complete checkpoint, or None."""
+    """Return ``(state dict, model path)`` of the last complete checkpoint, or None.
+
+    The state is checked field by field (epoch, model file, history, RNG state); anything
+    wrong raises :class:`CheckpointError`.
+    """
     st = run_dir / CKPT_DIR / STATE_FILE
     if not st.exists():
         return None
     try:
-        state = json.loads(st.read_text(encoding="utf-8"))
-        mf = run_dir / CKPT_DIR / str(state["model_file"])
-        int(state["epoch"])
-    except (ValueError, KeyError, TypeError) as e:
-        raise RunError(f"checkpoint state {st} is unreadable ({e})") from None
-    if "/" in state["model_file"] or "\\" in state["model_file"] or not mf.exists():
-        raise RunError(f"checkpoint state {st} names a missing model file")
+        state = json.loads(st.read_bytes().decode("utf-8"))
+    except (ValueError, RecursionError, OSError) as e:
+        raise CheckpointError(f"checkpoint state {st} is unreadable ({type(e).__name__})"
+                              ) from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint state {st} is not an object")
+    epoch = state.get("epoch")
+    if type(epoch) is not int or not 1 <= epoch <= 10_000_000:
+        raise CheckpointError(f"checkpoint state {st}: epoch must be a positive integer. "
+                              f"Received: {epoch!r}")
+    if state.get("model_file") != f"epoch-{epoch:05d}.glassnet":
+        raise CheckpointError(f"checkpoint state {st}: model_file must be "
+                              f"'epoch-{epoch:05d}.glassnet'. Received: "
+                              f"{str(state.get('model_file'))[:80]!r}")
+    hist = state.get("history")
+    if not isinstance(hist, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and len(v) <= epoch
+            and all(type(x) in (int, float) for x in v) for k, v in hist.items()):
+        raise CheckpointError(f"checkpoint state {st}: history must map each metric to a "
+                              f"list of at most {epoch} numbers")
+    rec = state.get("recipe")
+    if rec is not None and not isinstance(rec, str):
+        raise CheckpointError(f"checkpoint state {st}: recipe must be a name")
+    try:
+        state["rng_state"] = _rng_state_from_json(state["rng_state"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"checkpoint state {st}: bad rng_state ({type(e).__name__}: "
+                              f"{e})") from None
+    mf = run_dir / CKPT_DIR / state["model_file"]
+    if not mf.is_file():
+        raise CheckpointError(f"checkpoint state {st} names a missing model file {mf.name}")
     return state, mf
 
 
 def _rng_state_from_json(s: dict) -> dict:
-    return {
+    out = {
         "bit_generator": s["bit_generator"],
         "state": {"state": int(s["state"]["state"]), "inc": int(s["state"]["inc"])},
         "has_uint32": int(s["has_uint32"]),
         "uinteger": int(s["uinteger"]),
     }
+    if out["bit_generator"] != "PCG64":
+        raise ValueError(f"unknown bit generator {str(out['bit_generator'])[:40]!r}")
+    np.random.Generator(np.random.PCG64()).bit_generator.state = out  # validates it
+    return out
 
 
-def _checkpoint_callback(run_dir: Path, history_so_far: dict):
+def _checkpoint_callback(run_dir: Path, history_so_far: dict, recipe: str | None = None):
     from .callbacks import Callback
 
     class _Checkpoint(Callback):
@@ -110,7 +151,7 @@ def _checkpoint_callback(run_dir: Path, history_so_far: dict):
         def on_epoch_end(self, epoch, logs=None):
             for k, v in (logs or {}).items():
                 history_so_far.setdefault(k, []).append(float(v))
-            save_checkpoint(run_dir, self.model, epoch + 1, history_so_far)
+            save_checkpoint(run_dir, self.model, epoch + 1, history_so_far, recipe)
 
     return _Checkpoint()
 
@@ -127,7 +168,20 @@ def _versions() -> dict:
     return v
 
 
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_run_name(name: str) -> str:
+    """``name`` if it is a safe slug for a run directory under ``runs/``, else RunError."""
+    if not isinstance(name, str) or not _SLUG.fullmatch(name) or ".." in name:
+        raise RunError(f"recipe name must be 1-64 letters, digits, '-', '_' or '.', starting "
+                       f"with a letter or digit (it names the run directory). Received: "
+                       f"{str(name)[:80]!r}")
+    return name
+
+
 def prepare_run_dir(out: str | os.PathLike | None, recipe: str, resume: bool) -> Path:
+    check_run_name(recipe)
     if out is None:
         base = Path("runs")
         if resume:
@@ -137,6 +191,8 @@ def prepare_run_dir(out: str | os.PathLike | None, recipe: str, resume: bool) ->
             return cands[-1]
         out = base / f"{recipe}-{time.strftime('%Y%m%d-%H%M%S')}"
     run = Path(out)
+    if resume and not run.is_dir():
+        raise RunError(f"--resume: {run} does not exist; start the run without --resume")
     try:
         run.mkdir(parents=True, exist_ok=True)
         probe = run / f".write-test-{os.getpid()}"
@@ -145,6 +201,30 @@ def prepare_run_dir(out: str | os.PathLike | None, recipe: str, resume: bool) ->
     except OSError as e:
         raise RunError(f"output directory {run} is not writable ({e.strerror or e})") from None
     return run
+
+
+def _resume_state(run: Path, rec: Recipe):
+    """The checkpoint to resume ``rec`` from in ``run``; refuses another recipe's run."""
+    owner = None
+    metrics = run / "metrics.json"
+    ck = load_checkpoint(run)
+    if ck is not None:
+        owner = ck[0].get("recipe")
+    if owner is None and metrics.is_file():
+        try:
+            owner = json.loads(metrics.read_text(encoding="utf-8")).get("recipe")
+        except (ValueError, OSError, AttributeError):
+            owner = None
+    if owner is not None and owner != rec.name:
+        raise RunError(f"--resume: {run} holds a run of recipe {owner!r}, not {rec.name!r}; "
+                       "refusing to overwrite it (choose another --out)")
+    if rec.kind != "keras":
+        raise RunError(f"--resume: recipe {rec.name!r} trains in one go and keeps no "
+                       "checkpoints; run it again without --resume")
+    if ck is None:
+        raise RunError(f"--resume: no checkpoint in {run / CKPT_DIR}; start the run without "
+                       "--resume")
+    return ck
 
 
 def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
@@ -170,6 +250,7 @@ def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
     if batch_size is not None and batch_size <= 0:
         raise RunError(f"--batch-size must be > 0. Received: {batch_size}")
     run = prepare_run_dir(out_dir, rec.name, resume)
+    ck = _resume_state(run, rec) if resume else None
     cfg = {"recipe": rec.name, "seed": seed, "fast": fast, **(rec.fast if fast else {})}
     fit_kw = dict(rec.fit)
     if fast:
@@ -190,20 +271,26 @@ def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
     if rec.kind == "keras":
         model.compile(**rec.compile)
         if resume:
-            ck = load_checkpoint(run)
-            if ck is not None:
-                state, mf = ck
-                from .models import load_model
+            state, mf = ck
+            from .models import load_model
 
-                loaded = load_model(mf)
+            loaded = load_model(mf)
+            try:
                 model.set_weights(loaded.get_weights())
                 model.optimizer.set_state(loaded.optimizer.get_state())
-                backend.set_rng_state(_rng_state_from_json(state["rng_state"]))
-                history = {k: list(v) for k, v in state["history"].items()}
-                start_epoch = int(state["epoch"])
-                if verbose:
-                    print(f"Resuming {rec.name} from epoch {start_epoch} in {run}")
-        cbs = [_checkpoint_callback(run, history)] + list(cfg.get("callbacks", []))
+            except (ValueError, AttributeError) as e:
+                raise CheckpointError(f"checkpoint {mf} does not fit recipe {rec.name!r}'s "
+                                      f"model ({e})") from None
+            total = int(fit_kw.get("epochs", 1))
+            if state["epoch"] > total:
+                raise CheckpointError(f"--resume: the checkpoint is at epoch {state['epoch']}"
+                                      f", past the run's {total} epochs")
+            backend.set_rng_state(state["rng_state"])
+            history = {k: list(v) for k, v in state["history"].items()}
+            start_epoch = state["epoch"]
+            if verbose:
+                print(f"Resuming {rec.name} from epoch {start_epoch} in {run}")
+        cbs = [_checkpoint_callback(run, history, rec.name)] + list(cfg.get("callbacks", []))
         t_fit = time.perf_counter()
         try:
             model.fit(data["x_train"], data["y_train"], callbacks=cbs,

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 __all__ = ["data_dir", "fetch", "sha256", "DatasetUnavailableError", "ChecksumError"]
 
-# Files verified in this process: (path, mtime_ns, size) -> hash; hashing 10 MB per call is waste.
-_verified: dict[tuple[str, int, int, str], str] = {}
+# Files verified in this process: (path, mtime, ctime, inode, size, algo) -> hash; hashing
+# 10 MB per call is waste.
+_verified: dict[tuple, str] = {}
+_SETTLED_NS = 2_000_000_000
 
 
 class DatasetUnavailableError(FileNotFoundError):
@@ -60,7 +63,8 @@ def _verify(path: Path, expected: str | None) -> None:
         return
     algo, want = _split(expected)
     st = path.stat()
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, algo)
+    # ctime and inode change on any write or rename, even one that restores the mtime
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_size, algo)
     actual = _verified.get(key)
     if actual is None:
         actual = _digest(path, algo)
@@ -70,7 +74,10 @@ def _verify(path: Path, expected: str | None) -> None:
             f"Dataset file {path} failed its {name} check: expected {want}, "
             f"got {actual}. Delete it to download again, or replace it with the original file."
         )
-    _verified[key] = actual
+    # a file changed within the last seconds could change again within the timestamps'
+    # granularity without a visible difference: only settled files are remembered
+    if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
+        _verified[key] = actual
 
 
 def _download(url: str, target: Path, expected: str | None) -> None:

@@ -27,6 +27,7 @@ Layer classes come from glassnet's fixed table; anything else is rejected.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -65,7 +66,58 @@ def _read(path: Path) -> dict:
     for key in ("data", "layers", "compile"):
         if key not in cfg:
             raise ValueError(f"recipe {path.name}: missing [{key}]")
+    _check_types(cfg, path.name)
     return cfg
+
+
+_TYPES = {"name": (str,), "description": (str,), "data": (dict,), "layers": (list,),
+          "compile": (dict,), "fit": (dict,), "figures": (list,)}
+_FIT_TYPES = {"epochs": (int,), "batch_size": (int,), "validation_split": (int, float),
+              "shuffle": (bool,)}
+_DATA_TYPES = {"path": (str,), "target": (str,), "test_size": (int, float)}
+
+
+def _type_error(where: str, key: str, want: tuple, got) -> ValueError:
+    names = " or ".join({"str": "a string", "dict": "a table", "list": "a list",
+                         "int": "an integer", "float": "a number",
+                         "bool": "true/false"}[t.__name__] for t in want)
+    return ValueError(f"{where}: '{key}' must be {names}. Received: {type(got).__name__} "
+                      f"{str(got)[:60]!r}")
+
+
+def _check_types(cfg: dict, fname: str) -> None:
+    """Every value of the right type, so a typo is one line, not an AttributeError."""
+    from ..runner import RunError, check_run_name
+
+    for key, want in _TYPES.items():
+        if key in cfg and (not isinstance(cfg[key], want) or isinstance(cfg[key], bool)):
+            raise _type_error(f"recipe {fname}", key, want, cfg[key])
+    for key, want in _DATA_TYPES.items():
+        v = cfg["data"].get(key)
+        if v is not None and (not isinstance(v, want) or isinstance(v, bool)):
+            raise _type_error(f"recipe {fname} [data]", key, want, v)
+    ts = cfg["data"].get("test_size", 0.2)
+    if not 0 < ts < 1:
+        raise ValueError(f"recipe {fname} [data]: test_size must be between 0 and 1. "
+                         f"Received: {ts}")
+    for key, v in cfg.get("fit", {}).items():
+        want = _FIT_TYPES.get(key)
+        if want is not None and (not isinstance(v, want)
+                                 or (isinstance(v, bool) and bool not in want)):
+            raise _type_error(f"recipe {fname} [fit]", key, want, v)
+    for i, spec in enumerate(cfg["layers"]):
+        if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
+            raise ValueError(f"recipe {fname}: layers[{i}] must be a table with a class_name "
+                             f"string. Received: {str(spec)[:60]!r}")
+        if not isinstance(spec.get("config", {}), dict):
+            raise ValueError(f"recipe {fname}: layers[{i}].config must be a table")
+    if not all(isinstance(f, str) for f in cfg.get("figures", [])):
+        raise ValueError(f"recipe {fname}: figures must be a list of names")
+    if "name" in cfg:
+        try:
+            check_run_name(cfg["name"])
+        except RunError as e:
+            raise ValueError(f"recipe {fname}: {e}") from None
 
 
 def load_user_recipe(path: Path) -> Recipe:
@@ -114,8 +166,11 @@ def load_user_recipe(path: Path) -> Recipe:
     bad = set(fit) - _ALLOWED_FIT
     if bad:
         raise ValueError(f"recipe {path.name}: unknown [fit] keys {sorted(bad)}")
+    name = cfg.get("name")
+    if name is None:  # the file's stem, made a safe slug
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.") or "user"
     return Recipe(
-        name=str(cfg.get("name", path.stem)),
+        name=name[:64],
         description=str(cfg.get("description", f"user recipe {path.name}")),
         load_data=load_data, build=build, compile=dict(cfg["compile"]), fit=fit,
         fast={"epochs": 1}, figures=tuple(cfg.get("figures", ("history",))),
