@@ -304,3 +304,30 @@ def test_rule_errors():
         O.Adafactor(beta_2_decay=0.1)
     with pytest.raises(ValueError, match="beta_1"):
         O.Adamax(beta_1=1.0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: O.Adafactor(0.05), lambda: O.Ftrl(0.3), lambda: O.Lion(0.01),
+    lambda: O.Adamax(0.05), lambda: O.Adam(0.05, use_ema=True, gradient_accumulation_steps=2),
+], ids=["adafactor", "ftrl", "lion", "adamax", "adam-ema-accum"])
+def test_model_file_keeps_the_state_and_training_resumes_bitwise(tmp_path, make):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = x @ rng.normal(size=(3, 2)).astype("float32")
+
+    def model():
+        gn.set_seed(0)
+        m = gn.models.Sequential([gn.layers.Input((3,)), gn.layers.Dense(4),
+                                  gn.layers.Dense(2)])
+        m.compile(optimizer=make(), loss="mse")
+        return m
+
+    full = model()
+    full.fit(x, y, epochs=4, batch_size=8, shuffle=False, verbose=0)
+    half = model()
+    half.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    half.save(tmp_path / "m.glassnet")
+    back = gn.models.load_model(tmp_path / "m.glassnet")
+    back.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(back.get_weights(), full.get_weights()):
+        np.testing.assert_array_equal(a, b)

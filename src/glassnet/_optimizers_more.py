@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
-from .backend import asnumpy, get_array_module
+from .backend import get_array_module
 
 
 class Adamax(Optimizer):
@@ -182,13 +182,16 @@ class Adafactor(Optimizer):
     v = (r / mean(r)) ⊗ c  (or v ← β̂v + (1−β̂)(g²+ε₁) when not factored);
     u = g/√v;  w ← w − α·u / max(1, rms(u)/clip_threshold).
 
-    State: slot ``"velocity"`` plus ``"<i>.r"``/``"<i>.c"`` entries for factored weights.
+    State: slots ``"velocity"``, ``"velocity_hat_r"`` and ``"velocity_hat_c"``, each kept at
+    the weight's shape (r repeated along the last axis, c along the second last) so that the
+    safe model file checks and restores them like any other slot; this spends the memory that
+    factoring would save (only r and c are read).
 
     Example:
         >>> opt = gn.optimizers.Adafactor(learning_rate=0.01)
     """
 
-    _slot_names = ("velocity",)
+    _slot_names = ("velocity", "velocity_hat_r", "velocity_hat_c")
 
     def __init__(self, learning_rate=0.001, beta_2_decay: float = -0.8,
                  epsilon_1: float = 1e-30, epsilon_2: float = 1e-3,
@@ -205,21 +208,6 @@ class Adafactor(Optimizer):
             raise ValueError(f"{c}: clip_threshold must be > 0. Received: 0")
         # Keras clips lr to 1/sqrt(t) either way (rho_t); the flag is kept for its config
         self.relative_step = bool(relative_step)
-        self._rc: dict[int, tuple] = {}       # id(param) -> (r, c) for factored weights
-        self._rc_pending: dict[int, dict] = {}  # set_state entries for unseen params
-
-    def _factors(self, p, xp):
-        rc = self._rc.get(id(p))
-        if rc is None:
-            shape, dt = p.data.shape, p.data.dtype
-            r, c = xp.zeros(shape[:-1], dt), xp.zeros(shape[:-2] + shape[-1:], dt)
-            pend = self._rc_pending.pop(self._order.index(id(p)), {})
-            if "r" in pend:
-                r[...] = xp.asarray(pend["r"], dtype=dt)
-            if "c" in pend:
-                c[...] = xp.asarray(pend["c"], dtype=dt)
-            rc = self._rc[id(p)] = (r, c)
-        return rc
 
     def _rule(self, params):
         t = float(self.iterations + 1)
@@ -228,16 +216,15 @@ class Adafactor(Optimizer):
         for p, g in zip(params, self._gviews):
             xp = get_array_module(g)
             w = p.data
-            v = self._slots[id(p)][0]
+            v, r_full, c_full = self._slots[id(p)][:3]
             alpha = max(self.epsilon_2, float(xp.sqrt(xp.mean(w * w)))) * rho
             g2 = g * g
             g2 += self.epsilon_1
             if w.ndim >= 2:
-                r, c = self._factors(p, xp)
-                r *= b
-                r += (1 - b) * g2.mean(axis=-1)
-                c *= b
-                c += (1 - b) * g2.mean(axis=-2)
+                r = b * r_full[..., 0] + (1 - b) * g2.mean(axis=-1)
+                c = b * c_full[..., 0, :] + (1 - b) * g2.mean(axis=-2)
+                r_full[...] = r[..., None]
+                c_full[...] = c[..., None, :]
                 v[...] = (r / r.mean(axis=-1, keepdims=True))[..., None] * c[..., None, :]
             else:
                 v *= b
@@ -246,40 +233,6 @@ class Adafactor(Optimizer):
             scale = max(1.0, float(xp.sqrt(xp.mean(u * u))) / self.clip_threshold)
             u *= alpha / scale
             w -= u
-
-    def _extra_state(self):
-        out = {}
-        for i, pid in enumerate(self._order):
-            if pid in self._rc:
-                r, c = self._rc[pid]
-                out[f"{i}.r"], out[f"{i}.c"] = asnumpy(r).copy(), asnumpy(c).copy()
-        for i, d in self._rc_pending.items():
-            for k, a in d.items():
-                out[f"{i}.{k}"] = np.asarray(a).copy()
-        return out
-
-    def _set_extra_state(self, state):
-        self._rc_pending = {}
-        for k, a in state.items():
-            head, _, tail = k.partition(".")
-            if tail not in ("r", "c") or not head.isdigit():
-                continue
-            i = int(head)
-            if i < len(self._order) and self._order[i] in self._rc:
-                dst = self._rc[self._order[i]][0 if tail == "r" else 1]
-                if np.shape(a) != dst.shape:
-                    raise ValueError(f"Adafactor.set_state: {k} has shape {dst.shape}. "
-                                     f"Received: shape {np.shape(a)}")
-                dst[...] = get_array_module(dst).asarray(a, dtype=dst.dtype)
-            else:
-                self._rc_pending.setdefault(i, {})[tail] = a
-
-    def to(self, device: str):
-        from .backend import to_device
-
-        super().to(device)
-        self._rc = {k: tuple(to_device(a, device) for a in rc) for k, rc in self._rc.items()}
-        return self
 
     def get_config(self):
         return {**super().get_config(), "beta_2_decay": self.beta_2_decay,
