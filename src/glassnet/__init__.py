@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from . import backend, ops
 from ._version import __version__ as __version__  # noqa: PLC0414
@@ -82,7 +83,7 @@ _LAZY_NAMES = {"Input": "layers", "Sequential": "models", "Model": "models",
 _RENAMED = {"KerasTensor": "SymbolicTensor"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         mod = importlib.import_module(f".{name}", __name__)
         globals()[name] = mod

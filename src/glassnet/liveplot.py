@@ -24,12 +24,13 @@ class LivePlot(Callback):
         path: the PNG written outside a notebook (default ``"liveplot.png"``).
         every: redraw every this many epochs (the last epoch is always drawn).
 
-    Example:
+    Examples:
         >>> model.fit(x, y, epochs=20, validation_split=0.2,
         ...           callbacks=[gn.callbacks.LivePlot()])   # doctest: +SKIP
     """
 
-    def __init__(self, metrics=None, path: str | os.PathLike = "liveplot.png", every: int = 1):
+    def __init__(self, metrics: list[str] | None = None, path: str | os.PathLike = "liveplot.png",
+                 every: int = 1) -> None:
         super().__init__()
         if isinstance(every, bool) or int(every) != every or every < 1:
             raise ValueError(f"LivePlot: every must be a positive int. Received: {every!r}")
@@ -40,10 +41,10 @@ class LivePlot(Callback):
         self.figure: Any = None  # a matplotlib Figure once drawn
         self._handle = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self.logs, self._handle = {}, None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         for k, v in (logs or {}).items():
             self.logs.setdefault(k, []).append(float(v))
         last = epoch + 1 == self.params.get("epochs")

@@ -8,6 +8,8 @@ A regularizer is called on a weight tensor and returns a scalar tensor::
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import ops
 from ._config import Configurable
 from .tensor import Tensor, as_tensor
@@ -16,7 +18,7 @@ __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "seria
            "deserialize"]
 
 
-def _factor(name: str, v) -> float:
+def _factor(name: str, v: float) -> float:
     try:
         v = float(v)
     except (TypeError, ValueError):
@@ -51,7 +53,7 @@ class L1L2(Regularizer):
             out = ops.sum(w) * 0.0
         return out
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"l1": self.l1, "l2": self.l2}
 
 
@@ -61,7 +63,7 @@ class L1(L1L2):
     def __init__(self, l1: float = 0.01):
         super().__init__(l1=l1)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"l1": self.l1}
 
 
@@ -71,7 +73,7 @@ class L2(L1L2):
     def __init__(self, l2: float = 0.01):
         super().__init__(l2=l2)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"l2": self.l2}
 
 
@@ -92,7 +94,7 @@ _TABLE: dict[str, type] = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 _BY_CLASS = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 
-def get(identifier) -> Regularizer | None:
+def get(identifier: Any) -> Regularizer | None:
     """Resolve a regularizer: None, name, ``{"class_name", "config"}``, instance or callable."""
     from .activations import _unknown
 
@@ -122,7 +124,7 @@ def get(identifier) -> Regularizer | None:
     )
 
 
-def serialize(reg) -> dict | None:
+def serialize(reg: Regularizer | None) -> dict | None:
     """``{"class_name", "config"}`` of a regularizer, or None."""
     if reg is None:
         return None

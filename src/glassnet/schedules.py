@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 __all__ = [
     "LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
@@ -18,7 +20,7 @@ __all__ = [
 ]
 
 
-def _pos(name, v, allow_zero=False):
+def _pos(name: str, v: float, allow_zero: bool = False) -> float:
     v = float(v)
     if v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}. Received: {v}")
@@ -28,14 +30,14 @@ def _pos(name, v, allow_zero=False):
 class LearningRateSchedule:
     """Base class: ``__call__(step) -> float`` and ``get_config()``."""
 
-    def __call__(self, step) -> float:
+    def __call__(self, step: float) -> float:
         raise NotImplementedError
 
     def get_config(self) -> dict:
         return {}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict) -> Any:
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -52,13 +54,13 @@ class ExponentialDecay(LearningRateSchedule):
         self.decay_rate = _pos("decay_rate", decay_rate)
         self.staircase = bool(staircase)
 
-    def __call__(self, step):
+    def __call__(self, step: float) -> float:
         p = float(step) / self.decay_steps
         if self.staircase:
             p = math.floor(p)
         return self.initial_learning_rate * self.decay_rate**p
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase}
@@ -67,7 +69,7 @@ class ExponentialDecay(LearningRateSchedule):
 class PiecewiseConstantDecay(LearningRateSchedule):
     """values[i] while boundaries[i−1] < step ≤ boundaries[i] (Keras's inclusive bounds)."""
 
-    def __init__(self, boundaries, values):
+    def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
         boundaries, values = list(boundaries), [float(v) for v in values]
         if len(values) != len(boundaries) + 1:
             raise ValueError(
@@ -78,10 +80,10 @@ class PiecewiseConstantDecay(LearningRateSchedule):
             raise ValueError(f"boundaries must be increasing. Received: {boundaries}")
         self.boundaries, self.values = boundaries, values
 
-    def __call__(self, step):
+    def __call__(self, step: float) -> float:
         return self.values[bisect.bisect_left(self.boundaries, step)]
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"boundaries": self.boundaries, "values": self.values}
 
 
@@ -96,7 +98,7 @@ class CosineDecay(LearningRateSchedule):
         self.warmup_target = warmup_target
         self.warmup_steps = int(warmup_steps)
 
-    def __call__(self, step):
+    def __call__(self, step: float) -> float:
         step = float(step)
         lr0 = self.initial_learning_rate
         if self.warmup_target is not None and step < self.warmup_steps:
@@ -106,7 +108,7 @@ class CosineDecay(LearningRateSchedule):
         cos = 0.5 * (1 + math.cos(math.pi * s / self.decay_steps))
         return top * ((1 - self.alpha) * cos + self.alpha)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "alpha": self.alpha,
                 "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
@@ -122,13 +124,13 @@ class InverseTimeDecay(LearningRateSchedule):
         self.decay_rate = _pos("decay_rate", decay_rate, True)
         self.staircase = bool(staircase)
 
-    def __call__(self, step):
+    def __call__(self, step: float) -> float:
         p = float(step) / self.decay_steps
         if self.staircase:
             p = math.floor(p)
         return self.initial_learning_rate / (1 + self.decay_rate * p)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase}
@@ -142,7 +144,7 @@ _TABLE: dict[str, type] = {
 }
 
 
-def get(identifier):
+def get(identifier: Any) -> Callable[[Any], float]:
     """Resolve a schedule from ``{"class_name", "config"}``, an instance, or a callable."""
     from .activations import _unknown
 
@@ -158,7 +160,7 @@ def get(identifier):
     )
 
 
-def serialize(schedule) -> dict:
+def serialize(schedule: LearningRateSchedule) -> dict:
     """``{"class_name", "config"}`` of a schedule."""
     if not isinstance(schedule, LearningRateSchedule) or type(schedule).__name__ not in _TABLE:
         raise ValueError(
