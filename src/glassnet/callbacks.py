@@ -76,10 +76,16 @@ class CallbackList(Callback):
                if getattr(getattr(c, name), "__func__", None) is not base]
         if not fns:
             return None
-        if len(fns) == 1:
-            return fns[0]
+        n = 1 if ("batch_" in name or "epoch_" in name) else 0  # (batch|epoch, logs)
 
         def dispatch(*a, **k):
+            # Keras hands every hook a logs dict (maybe empty), never None: tutorials call
+            # logs.keys() in on_train_begin
+            if len(a) > n:
+                if a[n] is None:
+                    a = (*a[:n], {}, *a[n + 1:])
+            elif k.get("logs") is None:
+                k["logs"] = {}
             for f in fns:
                 f(*a, **k)
 
@@ -426,3 +432,7 @@ class LambdaCallback(Callback):
 from .liveplot import LivePlot  # noqa: E402, F401  (its own module; needs Callback above)
 
 __all__.append("LivePlot")
+
+from ._callbacks_more import BackupAndRestore, TensorBoard  # noqa: E402, F401
+
+__all__ += ["TensorBoard", "BackupAndRestore"]

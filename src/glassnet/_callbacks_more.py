@@ -1,0 +1,290 @@
+"""``TensorBoard`` and ``BackupAndRestore`` (Keras 3's names and arguments).
+
+Exported from :mod:`glassnet.callbacks`. TensorBoard event files are written by the
+``tensorboard`` package's own ``EventFileWriter`` and protocol buffers (``pip install
+glassnet[tensorboard]``); nothing here formats records by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .backend import asnumpy
+from .callbacks import Callback
+
+__all__ = ["TensorBoard", "BackupAndRestore"]
+
+
+def _tb():
+    try:
+        from tensorboard.compat.proto import event_pb2, summary_pb2
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    except ImportError:
+        raise ImportError(
+            "TensorBoard: the callback writes event files with the 'tensorboard' package, "
+            "which is not installed. Install it with: pip install 'glassnet[tensorboard]'"
+        ) from None
+    return EventFileWriter, event_pb2, summary_pb2
+
+
+def _histogram_proto(summary_pb2, values: np.ndarray, bins: int = 30):
+    """A HistogramProto (TensorBoard's histogram message) of ``values``."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        v = np.zeros(1)
+    counts, edges = np.histogram(v, bins=bins)
+    return summary_pb2.HistogramProto(
+        min=float(v.min()), max=float(v.max()), num=float(v.size), sum=float(v.sum()),
+        sum_squares=float((v * v).sum()), bucket_limit=edges[1:].tolist(),
+        bucket=counts.astype(np.float64).tolist())
+
+
+class TensorBoard(Callback):
+    """Write losses, metrics, the learning rate and weight histograms for TensorBoard.
+
+    Layout as Keras: ``<log_dir>/train`` and ``<log_dir>/validation``, scalars tagged
+    ``epoch_<name>`` (validation logs without their ``val_`` prefix), ``batch_<name>`` with
+    ``update_freq``, and one histogram per weight, ``<weight name>/histogram``.
+
+    Args:
+        log_dir: directory for the event files.
+        histogram_freq: write weight histograms every this many epochs (0: never).
+        write_graph: accepted for Keras compatibility; the model graph is not written.
+        update_freq: ``"epoch"``, ``"batch"`` or an integer N (batch scalars every N batches).
+
+    Example:
+        >>> model.fit(x, y, epochs=5, callbacks=[TensorBoard("logs", histogram_freq=1)])
+        >>> # then: tensorboard --logdir logs
+    """
+
+    def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0,
+                 write_graph: bool = True, write_images: bool = False,
+                 write_steps_per_second: bool = False, update_freq="epoch",
+                 profile_batch: int = 0, embeddings_freq: int = 0,
+                 embeddings_metadata=None):
+        super().__init__()
+        if int(histogram_freq) < 0:
+            raise ValueError(f"TensorBoard: histogram_freq must be >= 0. "
+                             f"Received: histogram_freq={histogram_freq}")
+        if update_freq not in ("epoch", "batch") and not (
+                isinstance(update_freq, int) and update_freq >= 1):
+            raise ValueError("TensorBoard: update_freq must be 'epoch', 'batch' or an integer "
+                             f">= 1. Received: update_freq={update_freq!r}")
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = int(histogram_freq)
+        self.write_graph, self.write_images = bool(write_graph), bool(write_images)
+        self.write_steps_per_second = bool(write_steps_per_second)
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self.profile_batch, self.embeddings_freq = profile_batch, embeddings_freq
+        self.embeddings_metadata = embeddings_metadata
+        self._writers: dict = {}
+        self._global_batch = 0
+        self._epoch_start = 0.0
+
+    # ------------------------------------------------------------------ writing
+    def _writer(self, which: str):
+        w = self._writers.get(which)
+        if w is None:
+            writer_cls, _, _ = _tb()
+            path = os.path.join(self.log_dir, which)
+            os.makedirs(path, exist_ok=True)
+            w = self._writers[which] = writer_cls(path)
+        return w
+
+    def _write(self, which: str, step: int, values) -> None:
+        _, event_pb2, _ = _tb()
+        ev = event_pb2.Event(wall_time=time.time(), step=int(step),
+                             summary=self._summary(values))
+        self._writer(which).add_event(ev)
+
+    def _summary(self, values):
+        _, _, summary_pb2 = _tb()
+        vals = []
+        for tag, v in values:
+            if isinstance(v, summary_pb2.HistogramProto):
+                vals.append(summary_pb2.Summary.Value(tag=tag, histo=v))
+            else:
+                vals.append(summary_pb2.Summary.Value(tag=tag, simple_value=float(v)))
+        return summary_pb2.Summary(value=vals)
+
+    # ------------------------------------------------------------------ hooks
+    def on_train_begin(self, logs=None):
+        _tb()  # fail at the start, not after the first epoch, when tensorboard is missing
+        self._global_batch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.time()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._global_batch += 1
+        if self.update_freq == "epoch" or self._global_batch % self.update_freq:
+            return
+        vals = [(f"batch_{k}", v) for k, v in (logs or {}).items() if np.ndim(v) == 0]
+        if vals:
+            self._write("train", self._global_batch, vals)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        train = [(f"epoch_{k}", v) for k, v in logs.items()
+                 if not k.startswith("val_") and np.ndim(v) == 0]
+        opt = getattr(self.model, "optimizer", None)
+        if opt is not None and "learning_rate" not in logs:
+            train.append(("epoch_learning_rate", opt.current_learning_rate))
+        if self.write_steps_per_second and self._epoch_start:
+            dt = time.time() - self._epoch_start
+            steps = (self.params or {}).get("steps")
+            if steps and dt > 0:
+                train.append(("epoch_steps_per_second", steps / dt))
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            _, _, summary_pb2 = _tb()
+            for w in self.model.weights:
+                name = str(getattr(w, "name", None) or "weight").replace(":", "_")
+                train.append((f"{name}/histogram",
+                              _histogram_proto(summary_pb2, asnumpy(w.data))))
+        self._write("train", epoch, train)
+        val = [(f"epoch_{k[4:]}", v) for k, v in logs.items()
+               if k.startswith("val_") and np.ndim(v) == 0]
+        if val:
+            self._write("validation", epoch, val)
+        for w in self._writers.values():
+            w.flush()
+
+    def on_train_end(self, logs=None):
+        for w in self._writers.values():
+            w.close()
+        self._writers = {}
+
+    def get_config(self) -> dict:
+        return {"log_dir": self.log_dir, "histogram_freq": self.histogram_freq,
+                "write_graph": self.write_graph,
+                "update_freq": "batch" if self.update_freq == 1 else self.update_freq}
+
+
+class BackupAndRestore(Callback):
+    """Back up the whole training state so an interrupted ``fit`` resumes where it stopped.
+
+    At the end of every epoch (or every ``save_freq`` batches) it writes, each atomically,
+    ``<backup_dir>/latest.glassnet`` (weights and optimizer state, the safe model file) and
+    then ``training_metadata.json`` (the epoch to resume at and the RNG state). At the start
+    of ``fit`` an existing backup is loaded into the model — weights, optimizer state, RNG —
+    and ``model._initial_epoch`` is set to the next epoch, as Keras does. A finished ``fit``
+    deletes the backup (``delete_checkpoint``).
+
+    Args:
+        backup_dir: directory for the backup (not shared with other runs).
+        save_freq: ``"epoch"`` or an integer number of batches.
+        double_checkpoint: keep the previous backup too (``*.bkp``) and fall back to it when
+            the latest cannot be read.
+        delete_checkpoint: remove ``backup_dir`` when training ends normally.
+
+    Example:
+        >>> cb = BackupAndRestore("/tmp/backup")
+        >>> model.fit(x, y, epochs=10, callbacks=[cb])  # killed at epoch 6? run it again
+    """
+
+    def __init__(self, backup_dir: str | os.PathLike, save_freq="epoch",
+                 double_checkpoint: bool = False, delete_checkpoint: bool = True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("BackupAndRestore: backup_dir must be a directory path. "
+                             f"Received: backup_dir={backup_dir!r}")
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq >= 1):
+            raise ValueError("BackupAndRestore: save_freq must be 'epoch' or an integer >= 1. "
+                             f"Received: save_freq={save_freq!r}")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint, self.delete_checkpoint = (bool(double_checkpoint),
+                                                          bool(delete_checkpoint))
+        d = Path(self.backup_dir)
+        self._model_path = d / "latest.glassnet"
+        self._meta_path = d / "training_metadata.json"
+        self._current_epoch = 0
+        self._batches = 0
+        self.restored_epoch: int | None = None
+
+    # ------------------------------------------------------------------ saving
+    def _save(self, batch: int) -> None:
+        from .backend import get_rng_state
+        from .models.saving import _atomic_write
+
+        d = Path(self.backup_dir)
+        d.mkdir(parents=True, exist_ok=True)
+        if self.double_checkpoint and self._meta_path.exists():
+            for p in (self._model_path, self._meta_path):
+                if p.exists():
+                    shutil.copyfile(p, f"{p}.bkp")
+        self.model.save(self._model_path)
+        rng = get_rng_state()
+        meta = {"epoch": self._current_epoch, "batch": batch,
+                "rng_state": {"bit_generator": rng["bit_generator"],
+                              "state": {k: int(v) for k, v in rng["state"].items()},
+                              "has_uint32": int(rng["has_uint32"]),
+                              "uinteger": int(rng["uinteger"])}}
+        _atomic_write(self._meta_path, json.dumps(meta))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches += 1
+        if self._batches % self.save_freq == 0:
+            self._save(batch)   # resumes at the start of this epoch, as Keras
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        if self.save_freq == "epoch":
+            self._save(0)
+
+    # ------------------------------------------------------------------ restoring
+    def _load(self, model_path: Path, meta_path: Path) -> int:
+        from .backend import set_rng_state
+        from .models.saving import _check_optimizer_state, _read_zip, _set_weights
+        from .runner import _rng_state_from_json
+
+        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+        epoch = meta.get("epoch") if isinstance(meta, dict) else None
+        if type(epoch) is not int or epoch < 0:
+            raise ValueError(f"{meta_path}: epoch must be a non-negative integer. "
+                             f"Received: {epoch!r}")
+        rng = _rng_state_from_json(meta["rng_state"])
+        _, weights, opt = _read_zip(model_path)
+        _set_weights(self.model, weights, model_path)
+        if opt is not None and getattr(self.model, "optimizer", None) is not None:
+            _check_optimizer_state(self.model, opt, model_path)
+            self.model.optimizer.set_state(opt)
+        set_rng_state(rng)
+        return epoch
+
+    def on_train_begin(self, logs=None):
+        self._batches = 0
+        self.restored_epoch = None
+        if not self._meta_path.exists():
+            return
+        try:
+            epoch = self._load(self._model_path, self._meta_path)
+        except Exception as e:  # a damaged latest backup: fall back to the previous one
+            prev_m, prev_j = Path(f"{self._model_path}.bkp"), Path(f"{self._meta_path}.bkp")
+            if not (prev_m.exists() and prev_j.exists()):
+                raise ValueError(f"BackupAndRestore: the backup in {self.backup_dir} cannot be "
+                                 f"restored ({type(e).__name__}: {e})") from e
+            epoch = self._load(prev_m, prev_j)
+        self.restored_epoch = epoch
+        self.model._initial_epoch = epoch
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
+
+    def get_config(self) -> dict:
+        return {"backup_dir": self.backup_dir, "save_freq": self.save_freq,
+                "double_checkpoint": self.double_checkpoint,
+                "delete_checkpoint": self.delete_checkpoint}
