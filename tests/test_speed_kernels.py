@@ -195,3 +195,21 @@ def test_adam_trains_identically_with_and_without_the_compiled_update(monkeypatc
     reference = run()
     for a, b in zip(fused, reference):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("batch,steps,dim", [(1, 1, 3), (1, 6, 1), (5, 9, 4), (64, 40, 16)])
+def test_embedding_gradient_under_global_average_pooling(batch, steps, dim):
+    """GlobalAveragePooling1D hands the lookup a gradient broadcast over the steps (a
+    zero-stride view): the repeat path must equal the per-row scatter."""
+    from glassnet.layers import GlobalAveragePooling1D
+
+    rng = np.random.default_rng(6)
+    layer, pool = Embedding(30, dim), GlobalAveragePooling1D()
+    ids = rng.integers(0, 30, (batch, steps))
+    y = pool(layer(ids))
+    upstream = rng.standard_normal(y.shape).astype(np.float32)
+    (y * gn.tensor(upstream)).sum().backward()
+    rows = np.repeat(upstream / steps, steps, axis=0)
+    want = _scatter_reference(ids.reshape(-1), rows, 30)
+    np.testing.assert_allclose(layer.embeddings.grad, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(layer(ids).data, layer.embeddings.data[ids])
