@@ -13,11 +13,16 @@ RandomUniform(−0.05, 0.05) and ``"normal"`` is RandomNormal(0, 0.05).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import backend
 from ._config import Configurable
+
+_Shape = int | Sequence[int]  # an int, or a tuple/list of ints
 
 __all__ = [
     "Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal",
@@ -27,7 +32,7 @@ __all__ = [
 ]
 
 
-def compute_fans(shape) -> tuple[float, float]:
+def compute_fans(shape: Sequence[int]) -> tuple[float, float]:
     """(fan_in, fan_out) of a weight shape, as Keras computes them."""
     shape = tuple(int(s) for s in shape)
     if len(shape) == 0:
@@ -40,11 +45,11 @@ def compute_fans(shape) -> tuple[float, float]:
     return float(shape[-2] * receptive), float(shape[-1] * receptive)
 
 
-def _dtype(dtype):
+def _dtype(dtype: DTypeLike | None) -> np.dtype:
     return np.dtype(dtype) if dtype is not None else backend.floatx()
 
 
-def _shape(shape) -> tuple:
+def _shape(shape: Any) -> tuple:
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
     try:
@@ -61,21 +66,21 @@ def _shape(shape) -> tuple:
 class Initializer(Configurable):
     """Base class: ``init(shape, dtype=None) -> np.ndarray``; ``get_config()`` for saving."""
 
-    def __call__(self, shape, dtype=None) -> np.ndarray:
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         raise NotImplementedError
 
 
 class Zeros(Initializer):
     """All zeros."""
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         return np.zeros(_shape(shape), dtype=_dtype(dtype))
 
 
 class Ones(Initializer):
     """All ones."""
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         return np.ones(_shape(shape), dtype=_dtype(dtype))
 
 
@@ -85,17 +90,17 @@ class Constant(Initializer):
     def __init__(self, value: float = 0.0):
         self.value = float(value)
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         return np.full(_shape(shape), self.value, dtype=_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"value": self.value}
 
 
 class RandomUniform(Initializer):
     """Uniform on [minval, maxval). Defaults (−0.05, 0.05), as Keras's ``'uniform'``."""
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed=None):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         if maxval < minval:
             raise ValueError(
                 f"RandomUniform needs minval <= maxval. Received: minval={minval}, "
@@ -103,31 +108,32 @@ class RandomUniform(Initializer):
             )
         self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         r = _gen(self.seed)
         return r.uniform(self.minval, self.maxval, _shape(shape)).astype(_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
 class RandomNormal(Initializer):
     """Normal(mean, stddev). Defaults (0, 0.05), as Keras's ``'normal'``."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         if stddev < 0:
             raise ValueError(f"RandomNormal needs stddev >= 0. Received: stddev={stddev}")
         self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         r = _gen(self.seed)
         return r.normal(self.mean, self.stddev, _shape(shape)).astype(_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-def _truncated_normal(r, shape, mean, stddev):
+def _truncated_normal(r: np.random.Generator, shape: tuple, mean: float,
+                      stddev: float) -> np.ndarray:
     """Normal draws re-drawn until within 2 standard deviations (as Keras/TF)."""
     out = r.standard_normal(shape)
     bad = np.abs(out) > 2
@@ -140,20 +146,20 @@ def _truncated_normal(r, shape, mean, stddev):
 class TruncatedNormal(Initializer):
     """Normal(mean, stddev) truncated to mean ± 2·stddev."""
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         if stddev < 0:
             raise ValueError(f"TruncatedNormal needs stddev >= 0. Received: stddev={stddev}")
         self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         r = _gen(self.seed)
         return _truncated_normal(r, _shape(shape), self.mean, self.stddev).astype(_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-def _gen(seed) -> np.random.Generator:
+def _gen(seed: int | None) -> np.random.Generator:
     # a per-initializer seed gives a fixed draw (Keras semantics); else the library generator
     return np.random.default_rng(seed) if seed is not None else backend.rng()
 
@@ -169,7 +175,7 @@ class VarianceScaling(Initializer):
     _DISTS = ("truncated_normal", "untruncated_normal", "normal", "uniform")
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed=None):
+                 distribution: str = "truncated_normal", seed: int | None = None):
         if scale <= 0:
             raise ValueError(f"VarianceScaling needs scale > 0. Received: scale={scale}")
         if mode not in self._MODES:
@@ -181,7 +187,7 @@ class VarianceScaling(Initializer):
         self.scale, self.mode, self.distribution, self.seed = (
             float(scale), mode, distribution, seed)
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         shape = _shape(shape)
         fan_in, fan_out = compute_fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
@@ -197,7 +203,7 @@ class VarianceScaling(Initializer):
             out = r.normal(0.0, math.sqrt(var), shape)
         return out.astype(_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
                 "seed": self.seed}
 
@@ -205,11 +211,11 @@ class VarianceScaling(Initializer):
 class _Preset(VarianceScaling):
     _preset: tuple = ()
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None):
         scale, mode, dist = self._preset
         super().__init__(scale, mode, dist, seed)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"seed": self.seed}
 
 
@@ -253,10 +259,10 @@ class Orthogonal(Initializer):
     """Random orthogonal matrix (QR of a Gaussian) times ``gain``; N-D shapes are flattened
     to (prod(shape[:-1]), shape[-1]) as Keras does."""
 
-    def __init__(self, gain: float = 1.0, seed=None):
+    def __init__(self, gain: float = 1.0, seed: int | None = None):
         self.gain, self.seed = float(gain), seed
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         shape = _shape(shape)
         if len(shape) < 2:
             raise ValueError(
@@ -270,7 +276,7 @@ class Orthogonal(Initializer):
             q = q.T
         return np.ascontiguousarray((self.gain * q).reshape(shape), dtype=_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"gain": self.gain, "seed": self.seed}
 
 
@@ -280,13 +286,13 @@ class Identity(Initializer):
     def __init__(self, gain: float = 1.0):
         self.gain = float(gain)
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
         shape = _shape(shape)
         if len(shape) != 2:
             raise ValueError(f"Identity initializer needs a 2-D shape. Received: {shape}")
         return (self.gain * np.eye(*shape)).astype(_dtype(dtype))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"gain": self.gain}
 
 
@@ -314,7 +320,7 @@ _TABLE: dict[str, type] = {
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
 
 
-def get(identifier) -> Initializer:
+def get(identifier: Any) -> Initializer:
     """Resolve an initializer: name, class name, ``{"class_name", "config"}``, instance, callable.
 
     Example:
@@ -348,7 +354,7 @@ def get(identifier) -> Initializer:
     )
 
 
-def serialize(init) -> dict:
+def serialize(init: Initializer | str) -> dict:
     """``{"class_name": ..., "config": ...}`` of an initializer (JSON-able)."""
     if isinstance(init, str):
         init = get(init)

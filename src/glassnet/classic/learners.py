@@ -11,8 +11,10 @@ Labels: any two classes are accepted; they are mapped to -1 (the smaller class, 
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["Perceptron", "Adaline", "AdalineSGD"]
 
@@ -32,7 +34,7 @@ class _Estimator:
         """Constructor parameters as a dict (scikit-learn convention)."""
         return {k: getattr(self, k) for k in self._param_names()}
 
-    def set_params(self, **params) -> _Estimator:
+    def set_params(self, **params: Any) -> _Estimator:
         """Set constructor parameters; unknown names raise ValueError."""
         valid = self._param_names()
         for k, v in params.items():
@@ -44,7 +46,7 @@ class _Estimator:
             setattr(self, k, v)
         return self
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         # Imported here: scikit-learn only asks for tags when it is already loaded.
         from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
 
@@ -55,7 +57,7 @@ class _Estimator:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
-    def _check_X(self, X, fitted: bool = False) -> np.ndarray:
+    def _check_X(self, X: ArrayLike, fitted: bool = False) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise ValueError(
@@ -72,7 +74,7 @@ class _Estimator:
                 )
         return X
 
-    def _encode(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+    def _encode(self, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         X = self._check_X(X)
         y = np.asarray(y)
         if y.shape != (X.shape[0],):
@@ -94,19 +96,19 @@ class _Estimator:
         self.rgen_ = np.random.RandomState(self.random_state)
         self.w_ = self.rgen_.normal(loc=0.0, scale=0.01, size=1 + n_features)
 
-    def net_input(self, X) -> np.ndarray:
+    def net_input(self, X: ArrayLike) -> np.ndarray:
         """Weighted sum ``X @ w_[1:] + w_[0]``; X shape (n, d) → (n,)."""
         X = self._check_X(X, fitted=True)
         return X @ self.w_[1:] + self.w_[0]
 
-    def _raw_predict(self, X) -> np.ndarray:
+    def _raw_predict(self, X: ArrayLike) -> np.ndarray:
         return np.where(self.net_input(X) >= 0.0, 1.0, -1.0)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Class labels (the original labels given to ``fit``); X shape (n, d) → (n,)."""
         return np.where(self._raw_predict(X) > 0, self.classes_[1], self.classes_[0])
 
-    def score(self, X, y) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """Mean accuracy on (X, y)."""
         return float(np.mean(self.predict(X) == np.asarray(y)))
 
@@ -135,7 +137,7 @@ class Perceptron(_Estimator):
         self.random_state = random_state
         self.shuffle = shuffle
 
-    def fit(self, X, y) -> Perceptron:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Perceptron:
         """Train with the perceptron rule, one sample at a time. X (n, d), y (n,)."""
         X, t = self._encode(X, y)
         self._init_weights(X.shape[1])
@@ -176,7 +178,7 @@ class Adaline(_Estimator):
         self.epochs = epochs
         self.random_state = random_state
 
-    def fit(self, X, y) -> Adaline:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Adaline:
         """Batch gradient descent on the SSE. X (n, d), y (n,)."""
         X, t = self._encode(X, y)
         self._init_weights(X.shape[1])
@@ -215,7 +217,7 @@ class AdalineSGD(_Estimator):
         self.w_[0] += self.eta * error
         return 0.5 * error**2
 
-    def fit(self, X, y) -> AdalineSGD:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> AdalineSGD:
         """SGD over ``epochs`` passes. X (n, d), y (n,)."""
         X, t = self._encode(X, y)
         self._init_weights(X.shape[1])
@@ -226,7 +228,7 @@ class AdalineSGD(_Estimator):
             self.cost_.append(float(np.mean(costs)))
         return self
 
-    def partial_fit(self, X, y) -> AdalineSGD:
+    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> AdalineSGD:
         """One pass of updates on (X, y) keeping the current weights (init on first call)."""
         X = self._check_X(X)
         y = np.asarray(y)
