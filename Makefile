@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean api
+.PHONY: run test lint bench clean api lab docs docs-serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -33,6 +33,21 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_models --threads 1 --rounds 3
 	$(BIN)/python -m benchmarks.bench_cnn
 	$(BIN)/python -m benchmarks.bench_lstm --rounds 3
+
+# the course notebooks in JupyterLab (the `notebooks` extra: jupyterlab, ipywidgets)
+lab: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[notebooks]"
+	$(BIN)/jupyter lab notebooks/
+
+# the documentation site (the `docs` extra): a strict build into site/ that runs the
+# notebooks, or a live preview on http://127.0.0.1:8000
+docs: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[docs,notebooks]"
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[docs,notebooks]"
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -102,7 +102,7 @@ def _params(layer) -> int:
 def model_repr_html(self) -> str:
     """A model's summary as an HTML table: layer (type), output shape, parameters, totals.
 
-    Example:
+    Examples:
         >>> from glassnet.layers import Dense
         >>> m = gn.models.Sequential([Dense(2, input_dim=3, name="d")])
         >>> "<td>d (Dense)</td><td>(None, 2)</td><td class=\\"num\\">8</td>" in m._repr_html_()
@@ -139,7 +139,7 @@ def _preview(a: np.ndarray) -> str:
 def tensor_repr_html(self) -> str:
     """A tensor as HTML: shape, dtype, name, the op that made it, value and gradient.
 
-    Example:
+    Examples:
         >>> t = gn.tensor([1.0, 2.0], requires_grad=True, name="w")
         >>> "<b>w</b>" in t._repr_html_() and "float32" in t._repr_html_()
         True
@@ -168,7 +168,7 @@ def tensor_repr_html(self) -> str:
 def history_repr_html(self) -> str:
     """A History as an HTML table: one row per epoch, one column per logged value.
 
-    Example:
+    Examples:
         >>> h = gn.callbacks.History(); h.on_train_begin()
         >>> h.on_epoch_end(0, {"loss": 0.5}); "<td class=\\"num\\">0.5000</td>" in h._repr_html_()
         True

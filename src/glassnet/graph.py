@@ -7,7 +7,7 @@ its gradient. In Jupyter it draws itself as SVG (layers by depth, every node wit
 value and gradient; no Graphviz needed). ``.to_svg()`` gives that SVG, ``.to_dot()`` Graphviz
 DOT text, and ``.save(path)`` writes ``.svg``, ``.png`` (matplotlib) or ``.dot``.
 
-Example:
+Examples:
     >>> x = gn.tensor(1.0, requires_grad=True, name="x")
     >>> g = (x + 3.0) * -3.0
     >>> g.backward()
@@ -175,7 +175,7 @@ class Graph:
     def to_dot(self) -> str:
         """Graphviz DOT text: one box per node with op, shape, value and grad; edges input→op.
 
-        Example:
+        Examples:
             >>> open("g.dot", "w").write(gn.graph(g).to_dot())   # doctest: +SKIP
         """
         lines = [
@@ -224,7 +224,7 @@ class Graph:
         Args:
             rankdir: ``"LR"`` (inputs on the left, the default) or ``"TB"`` (inputs on top).
 
-        Example:
+        Examples:
             >>> x = gn.tensor(2.0, requires_grad=True, name="x")
             >>> y = x * x
             >>> y.backward()
@@ -252,10 +252,11 @@ class Graph:
             The path written (atomically: a temporary file, then a rename).
 
         Raises:
-            ValueError: unknown suffix or engine. RuntimeError: ``engine="graphviz"`` without
-            the ``dot`` program, or ``.png`` without matplotlib.
+            ValueError: unknown suffix or engine.
+            RuntimeError: ``engine="graphviz"`` without the ``dot`` program, or ``.png``
+                without matplotlib.
 
-        Example:
+        Examples:
             >>> gn.graph(g).save("g.svg")   # doctest: +SKIP
         """
         path = Path(path)
@@ -313,7 +314,7 @@ def graph(*tensors: Tensor) -> Graph:
         A :class:`Graph`: ``print()`` it for the table; in Jupyter it draws itself as SVG;
         ``.to_svg()``, ``.to_dot()``, ``.save("g.svg")``, ``.nodes`` for the node list.
 
-    Example:
+    Examples:
         >>> x = gn.tensor(1.0, requires_grad=True, name="x")
         >>> y = gn.tensor(3.0, requires_grad=True, name="y")
         >>> z = gn.tensor(-3.0, requires_grad=True, name="z")

@@ -105,7 +105,7 @@ def _nodes(model, expand: bool, prefix: str, in_keys: list | None, in_shape=None
 def model_nodes(model, expand_nested: bool = False) -> list[LayerNode]:
     """The boxes of ``model``'s layer graph, inputs first, each with its inbound keys.
 
-    Example:
+    Examples:
         >>> from glassnet.layers import Dense
         >>> m = gn.models.Sequential([Dense(3, input_dim=4), Dense(1)])
         >>> [(n.cls, n.shape) for n in model_nodes(m)]

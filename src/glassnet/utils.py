@@ -196,7 +196,7 @@ def plot_model(model, to_file=None, show_shapes: bool = False, show_dtype: bool 
     Returns:
         A :class:`ModelPlot` (``.svg``, ``.dot``, ``.save(path)``).
 
-    Example:
+    Examples:
         >>> from glassnet.layers import Dense
         >>> m = gn.models.Sequential([Dense(3, input_dim=4), Dense(1)])
         >>> plot_model(m, show_shapes=True).svg.count("<rect") > 3
