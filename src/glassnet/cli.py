@@ -218,6 +218,7 @@ def info():
             typer.echo(f"{mod}: {__import__(mod).__version__}")
         except Exception:
             typer.echo(f"{mod}: not installed")
+    typer.echo(f"gemm: {backend.gemm_info()}")
     typer.echo(f"gpu: {'available' if backend.gpu_available() else 'not available'}")
     from .layers import _lstm_numba
 
