@@ -32,3 +32,9 @@ from .text_preprocessing import *  # noqa: E402,F401,F403
 for _m in (activation_layers, attention, lambda_layer, merging, preprocessing,  # noqa: F405
            text_preprocessing):  # noqa: F405
     __all__ += list(_m.__all__)
+
+# recurrent cells and the generic RNN(cell) layer (issue 22 item 5)
+from . import recurrent_cells  # noqa: E402
+from .recurrent_cells import *  # noqa: E402,F401,F403
+
+__all__ += list(recurrent_cells.__all__)

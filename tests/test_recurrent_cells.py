@@ -1,0 +1,212 @@
+"""SimpleRNNCell / LSTMCell / GRUCell, StackedRNNCells and RNN(cell): the same numbers as the
+fused SimpleRNN / LSTM / GRU layers with the same weights (outputs, states, gradients; masks,
+go_backwards, initial states), numeric gradient checks, PyTorch's nn.LSTM/nn.GRU through a
+cell, stacking, config round trips and use in a model."""
+
+import json
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import layers as Lr
+
+R = np.random.default_rng(11)
+B, T, D, U = 3, 5, 4, 6
+X = R.normal(size=(B, T, D)).astype("float64")
+MASK = np.ones((B, T), dtype=bool)
+MASK[0, 3:] = False
+MASK[2, 1] = False
+
+PAIRS = [
+    (lambda **k: Lr.SimpleRNN(U, **k), lambda: Lr.SimpleRNNCell(U)),
+    (lambda **k: Lr.SimpleRNN(U, activation="relu", **k),
+     lambda: Lr.SimpleRNNCell(U, activation="relu")),
+    (lambda **k: Lr.LSTM(U, **k), lambda: Lr.LSTMCell(U)),
+    (lambda **k: Lr.GRU(U, **k), lambda: Lr.GRUCell(U)),
+    (lambda **k: Lr.GRU(U, use_bias=False, **k), lambda: Lr.GRUCell(U, use_bias=False)),
+]
+IDS = ["simple", "simple-relu", "lstm", "gru", "gru-nobias"]
+
+
+def _pair(i, **kw):
+    make_layer, make_cell = PAIRS[i]
+    gn.set_seed(0)
+    layer = make_layer(**kw)
+    layer(gn.tensor(X[:1], dtype="float64"))
+    rnn = Lr.RNN(make_cell(), zero_output_for_mask=True, **kw)
+    rnn(gn.tensor(X[:1], dtype="float64"))
+    w = [R.normal(scale=0.4, size=a.shape) for a in layer.get_weights()]
+    layer.set_weights(w)
+    rnn.set_weights(w)
+    for lay in (layer, rnn):
+        for p in lay.weights:
+            p.data = p.data.astype("float64")
+    return layer, rnn
+
+
+@pytest.mark.parametrize("kw", [{}, {"return_sequences": True}, {"go_backwards": True},
+                                {"return_sequences": True, "return_state": True}],
+                         ids=["last", "seq", "backwards", "seq-state"])
+@pytest.mark.parametrize("i", range(len(PAIRS)), ids=IDS)
+def test_rnn_of_cell_matches_the_fused_layer(i, kw):
+    layer, rnn = _pair(i, **kw)
+    xs = [gn.tensor(X, requires_grad=True, dtype="float64") for _ in range(2)]
+    ys = [lay(x, mask=MASK) for lay, x in zip((layer, rnn), xs)]
+    outs = [y if isinstance(y, list) else [y] for y in ys]
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(b.data, a.data, rtol=1e-10, atol=1e-12)
+    proj = [R.normal(size=o.shape) for o in outs[0]]
+    for o in outs:
+        sum((t * gn.tensor(p, dtype="float64")).sum() for t, p in zip(o, proj)).backward()
+    np.testing.assert_allclose(xs[1].grad, xs[0].grad, rtol=1e-9, atol=1e-12)
+    for wl, wr in zip(layer.weights, rnn.weights):
+        np.testing.assert_allclose(wr.grad, wl.grad, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("i", range(len(PAIRS)), ids=IDS)
+def test_cells_gradcheck(i):
+    _, rnn = _pair(i)
+    cell = rnn.cell
+    n = 2 if isinstance(cell, Lr.LSTMCell) else 1
+    states = [R.normal(size=(B, U)) for _ in range(n)]
+
+    def f(x, *st):
+        y, new = cell(x, list(st))
+        return y * 2.0 + sum(new)
+
+    gn.gradcheck(f, X[:, 0], *states)
+    gn.gradcheck(lambda x: rnn(x), X[:, :3])
+
+
+def test_initial_state_and_return_state_match_lstm():
+    layer, rnn = _pair(2, return_state=True)
+    h0, c0 = R.normal(size=(B, U)), R.normal(size=(B, U))
+    a = layer(gn.tensor(X, dtype="float64"), initial_state=[h0, c0])
+    b = rnn(gn.tensor(X, dtype="float64"), initial_state=[h0, c0])
+    assert len(a) == len(b) == 3
+    for u, v in zip(a, b):
+        np.testing.assert_allclose(v.data, u.data, rtol=1e-10, atol=1e-12)
+
+
+def test_masked_steps_carry_the_previous_output_by_default():
+    gn.set_seed(0)
+    rnn = Lr.RNN(Lr.GRUCell(U), return_sequences=True)
+    y = rnn(gn.tensor(X, dtype="float64"), mask=MASK).data
+    np.testing.assert_array_equal(y[0, 3], y[0, 2])
+    np.testing.assert_array_equal(y[0, 4], y[0, 2])
+    np.testing.assert_array_equal(y[2, 1], y[2, 0])
+
+
+# ------------------------------------------------------------------ PyTorch
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_cells_match_torch(kind):
+    torch = pytest.importorskip("torch")
+    gn.set_seed(0)
+    cell = Lr.LSTMCell(U) if kind == "lstm" else Lr.GRUCell(U)
+    rnn = Lr.RNN(cell, return_sequences=True)
+    rnn(gn.tensor(X[:1], dtype="float64"))
+    for p in rnn.weights:
+        p.data = R.normal(scale=0.4, size=p.shape)
+    k, rk, b = (np.asarray(p.data) for p in rnn.weights)
+    ref = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(D, U, batch_first=True)
+    ref = ref.double()
+
+    def reorder(w):   # Keras i,f,c,o -> torch i,f,g,o (same); GRU z,r,h -> torch r,z,n
+        if kind == "lstm":
+            return w
+        z, r, h = np.split(w, 3, axis=-1)
+        return np.concatenate([r, z, h], axis=-1)
+
+    with torch.no_grad():
+        ref.weight_ih_l0.copy_(torch.tensor(reorder(k).T))
+        ref.weight_hh_l0.copy_(torch.tensor(reorder(rk).T))
+        if kind == "lstm":
+            ref.bias_ih_l0.copy_(torch.tensor(b))
+            ref.bias_hh_l0.zero_()
+        else:
+            ref.bias_ih_l0.copy_(torch.tensor(reorder(b[0])))
+            ref.bias_hh_l0.copy_(torch.tensor(reorder(b[1])))
+    xt = torch.tensor(X, requires_grad=True)
+    yt, _ = ref(xt)
+    proj = R.normal(size=yt.shape)
+    (yt * torch.tensor(proj)).sum().backward()
+    x = gn.tensor(X, requires_grad=True, dtype="float64")
+    y = rnn(x)
+    (y * gn.tensor(proj, dtype="float64")).sum().backward()
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(rnn.weights[0].grad, reorder(ref.weight_ih_l0.grad.numpy().T)
+                               if kind == "gru" else ref.weight_ih_l0.grad.numpy().T,
+                               rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------------ stacking, configs, fit
+def test_stacked_cells_equal_two_layers():
+    gn.set_seed(0)
+    l1, l2 = Lr.LSTM(U, return_sequences=True), Lr.GRU(3)
+    y_ref = l2(l1(gn.tensor(X, dtype="float64")))
+    stack = Lr.RNN([Lr.LSTMCell(U), Lr.GRUCell(3)], return_state=True)
+    stack(gn.tensor(X[:1], dtype="float64"))
+    stack.set_weights(l1.get_weights() + l2.get_weights())
+    y, h1, c1, h2 = stack(gn.tensor(X, dtype="float64"))
+    np.testing.assert_allclose(y.data, y_ref.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(h2.data, y.data)
+    assert h1.shape == c1.shape == (B, U)
+    assert stack.cell.state_size == [U, U, 3]
+    assert stack.compute_output_shape((B, T, D)) == [(B, 3), (B, U), (B, U), (B, 3)]
+
+
+@pytest.mark.parametrize("layer", [
+    Lr.SimpleRNNCell(4, activation="relu", dropout=0.1), Lr.LSTMCell(3, unit_forget_bias=False),
+    Lr.GRUCell(5, recurrent_dropout=0.2, use_bias=False),
+    Lr.StackedRNNCells([Lr.LSTMCell(3), Lr.SimpleRNNCell(2)]),
+    Lr.RNN([Lr.GRUCell(3), Lr.LSTMCell(2)], return_sequences=True, go_backwards=True,
+           zero_output_for_mask=True),
+], ids=lambda x: type(x).__name__)
+def test_config_roundtrip(layer):
+    cfg = json.loads(json.dumps({"class_name": type(layer).__name__,
+                                 "config": layer.get_config()}))
+    back = Lr.get_layer_class(cfg["class_name"]).from_config(cfg["config"])
+    assert back.get_config() == layer.get_config()
+
+
+def test_model_with_rnn_cell_trains_saves_and_loads(tmp_path):
+    x = R.normal(size=(32, T, D)).astype("float32")
+    y = (x[:, :, 0].sum(1) > 0).astype("float32")
+    gn.set_seed(0)
+    m = gn.models.Sequential([gn.layers.Input((T, D)),
+                              Lr.RNN([Lr.LSTMCell(6, dropout=0.1), Lr.GRUCell(4)]),
+                              gn.layers.Dense(1, activation="sigmoid")])
+    m.compile("adam", "binary_crossentropy")
+    h = m.fit(x, y, epochs=5, batch_size=8, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    m.save(tmp_path / "m.glassnet")
+    back = gn.models.load_model(tmp_path / "m.glassnet")
+    np.testing.assert_allclose(back.predict(x, verbose=0), m.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_stateful_rnn_carries_states():
+    gn.set_seed(0)
+    rnn = Lr.RNN(Lr.SimpleRNNCell(U), stateful=True)
+    whole = Lr.RNN(Lr.SimpleRNNCell(U))
+    rnn(gn.tensor(X[:, :2], dtype="float64"))
+    whole(gn.tensor(X[:, :2], dtype="float64"))
+    whole.set_weights(rnn.get_weights())
+    rnn.reset_states()
+    rnn(gn.tensor(X[:, :2], dtype="float64"))
+    y = rnn(gn.tensor(X[:, 2:], dtype="float64"))
+    np.testing.assert_allclose(y.data, whole(gn.tensor(X, dtype="float64")).data, rtol=1e-5)
+
+
+def test_errors_name_the_layer():
+    with pytest.raises(ValueError, match="units"):
+        Lr.LSTMCell(0)
+    with pytest.raises(ValueError, match="state_size"):
+        Lr.RNN(Lr.Dense(3))
+    with pytest.raises(ValueError, match=r"2 state\(s\)"):
+        Lr.LSTMCell(3)(np.zeros((2, 4)), [np.zeros((2, 3))])
+    with pytest.raises(ValueError, match="3-D input"):
+        Lr.RNN(Lr.GRUCell(3))(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="reset_after"):
+        Lr.GRUCell(3, reset_after=False)
