@@ -21,14 +21,18 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import functional, ops
 from .autograd import Function
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
+
+_TensorLike = Tensor | ArrayLike  # what the activations take: a Tensor, an array, a number
 
 __all__ = [
     "linear", "identity", "binary_step", "heaviside", "sign", "sigmoid", "logistic",
@@ -41,7 +45,7 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _t(x) -> Tensor:
+def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
 
 
@@ -52,17 +56,17 @@ class _Step(Function):
     def __init__(self, low: float = 0.0):
         self.low = low
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         xp = get_array_module(a)
         self.shape, self.dtype = a.shape, a.dtype
         return xp.where(a >= 0, 1.0, self.low).astype(a.dtype, copy=False)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         # derivative is 0 wherever it exists; at 0 it is undefined and we take 0 as well
         return get_array_module(gy).zeros(self.shape, dtype=self.dtype)
 
 
-def _slope(a, alpha: float):
+def _slope(a: Any, alpha: float) -> Any:
     """1 where a >= 0, ``alpha`` elsewhere, in a's dtype: the derivative of leaky ReLU.
 
     A comparison, a cast and two in-place scalings, without boolean fancy indexing or
@@ -81,20 +85,20 @@ class LeakyRelu(Function):
     def __init__(self, alpha: float = 0.2):
         self.alpha = alpha
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.d = _slope(a, self.alpha)
         return a * self.d
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * self.d
 
 
 class Arctan(Function):
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.a = a
         return get_array_module(a).arctan(a)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy / (1 + self.a * self.a)
 
 
@@ -109,7 +113,7 @@ class Elu(Function):
     def __init__(self, alpha: float = 1.0, scale: float = 1.0):
         self.alpha, self.scale = alpha, scale
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         xp = get_array_module(a)
         # expm1 keeps precision near 0; min(a, 0) keeps exp from overflowing on big a
         e = xp.expm1(xp.minimum(a, 0))
@@ -121,7 +125,7 @@ class Elu(Function):
         self.e, self.a = e, a
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         d = _slope(self.a, self.alpha)
         if self.scale != 1.0:
             d *= self.scale
@@ -132,17 +136,17 @@ class Elu(Function):
 class Softplus(Function):
     """log(1 + eᵃ) = max(a, 0) + log1p(e^−|a|): never overflows; derivative sigmoid(a)."""
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         xp = get_array_module(a)
         self.a = a
         return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         xp = get_array_module(gy)
         return gy * (0.5 * (xp.tanh(0.5 * self.a) + 1))
 
 
-def _erf(x, xp):
+def _erf(x: Any, xp: Any) -> Any:
     """Vectorized erf (Abramowitz & Stegun 7.1.26 refined, |err| < 1.2e-7); NumPy has none."""
     # W. J. Cody-style rational fit via erfc(z) ≈ t·exp(-z² + poly(t)) (Numerical Recipes)
     z = xp.abs(x)
@@ -160,7 +164,7 @@ class Gelu(Function):
     def __init__(self, approximate: bool = False):
         self.approximate = approximate
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         xp = get_array_module(a)
         self.a = a
         if self.approximate:
@@ -170,7 +174,7 @@ class Gelu(Function):
         self.cdf = 0.5 * (1 + _erf(a / math.sqrt(2), xp))
         return (a * self.cdf).astype(a.dtype, copy=False)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         xp = get_array_module(gy)
         a = self.a
         if self.approximate:
@@ -183,7 +187,7 @@ class Gelu(Function):
 
 
 # ------------------------------------------------------------------ functions
-def linear(x) -> Tensor:
+def linear(x: _TensorLike) -> Tensor:
     """Identity f(x) = x (Keras's ``'linear'``)."""
     return _t(x)
 
@@ -191,7 +195,7 @@ def linear(x) -> Tensor:
 identity = linear
 
 
-def binary_step(x) -> Tensor:
+def binary_step(x: _TensorLike) -> Tensor:
     """Heaviside unit step: 1 for x ≥ 0, else 0. Zero gradient everywhere (documented)."""
     return _Step(0.0)(_t(x))
 
@@ -199,12 +203,12 @@ def binary_step(x) -> Tensor:
 heaviside = binary_step
 
 
-def sign(x) -> Tensor:
+def sign(x: _TensorLike) -> Tensor:
     """The course's modified unit step: +1 for x ≥ 0, else −1. Zero gradient."""
     return _Step(-1.0)(_t(x))
 
 
-def sigmoid(x, c: float = 1.0) -> Tensor:
+def sigmoid(x: _TensorLike, c: float = 1.0) -> Tensor:
     """Logistic 1 / (1 + e^(−c·x)); ``c`` is the steepness (1 = standard sigmoid).
 
     Example:
@@ -221,53 +225,53 @@ logistic = sigmoid
 HARD_SIGMOID_SLOPE = 1.0 / 6.0
 
 
-def hard_sigmoid(x) -> Tensor:
+def hard_sigmoid(x: _TensorLike) -> Tensor:
     """Piecewise-linear sigmoid clip(x/6 + 1/2, 0, 1) (Keras 3 and PyTorch)."""
     return ops.clip(_t(x) * HARD_SIGMOID_SLOPE + 0.5, 0.0, 1.0)
 
 
-def tanh(x) -> Tensor:
+def tanh(x: _TensorLike) -> Tensor:
     """Hyperbolic tangent, range (−1, 1)."""
     return ops.tanh(_t(x))
 
 
-def arctan(x) -> Tensor:
+def arctan(x: _TensorLike) -> Tensor:
     """arctan(x), range (−π/2, π/2); derivative 1/(1+x²)."""
     return Arctan()(_t(x))
 
 
-def relu(x) -> Tensor:
+def relu(x: _TensorLike) -> Tensor:
     """Rectified linear unit max(x, 0)."""
     return ops.relu(_t(x))
 
 
-def leaky_relu(x, alpha: float = 0.2) -> Tensor:
+def leaky_relu(x: _TensorLike, alpha: float = 0.2) -> Tensor:
     """max(x, alpha·x) for 0 ≤ alpha < 1 (Keras 3 default slope 0.2)."""
     return LeakyRelu(alpha)(_t(x))
 
 
-def elu(x, alpha: float = 1.0) -> Tensor:
+def elu(x: _TensorLike, alpha: float = 1.0) -> Tensor:
     """Exponential linear unit: x for x > 0, alpha·(eˣ − 1) otherwise."""
     return Elu(alpha)(_t(x))
 
 
-def selu(x) -> Tensor:
+def selu(x: _TensorLike) -> Tensor:
     """Scaled ELU, scale·elu(x, alpha) with the self-normalizing constants."""
     return Elu(_SELU_ALPHA, _SELU_SCALE)(_t(x))
 
 
-def softplus(x) -> Tensor:
+def softplus(x: _TensorLike) -> Tensor:
     """log(1 + eˣ), computed without overflow."""
     return Softplus()(_t(x))
 
 
-def softsign(x) -> Tensor:
+def softsign(x: _TensorLike) -> Tensor:
     """x / (1 + |x|)."""
     x = _t(x)
     return x / (ops.abs(x) + 1.0)
 
 
-def swish(x) -> Tensor:
+def swish(x: _TensorLike) -> Tensor:
     """Swish / SiLU: x · sigmoid(x)."""
     x = _t(x)
     return x * ops.sigmoid(x)
@@ -276,17 +280,17 @@ def swish(x) -> Tensor:
 silu = swish
 
 
-def gelu(x, approximate: bool = False) -> Tensor:
+def gelu(x: _TensorLike, approximate: bool = False) -> Tensor:
     """Gaussian error linear unit x·Φ(x); ``approximate=True`` uses the tanh formula."""
     return Gelu(approximate)(_t(x))
 
 
-def softmax(x, axis: int = -1) -> Tensor:
+def softmax(x: _TensorLike, axis: int = -1) -> Tensor:
     """Softmax along ``axis`` (default last): positive, sums to 1."""
     return functional.softmax(_t(x), axis=axis)
 
 
-def log_softmax(x, axis: int = -1) -> Tensor:
+def log_softmax(x: _TensorLike, axis: int = -1) -> Tensor:
     """log(softmax(x)) along ``axis``, computed stably."""
     return functional.log_softmax(_t(x), axis=axis)
 
@@ -319,7 +323,7 @@ _TABLE: dict[str, Callable] = {
 _CANONICAL = {fn: name for name, fn in reversed(list(_TABLE.items()))}
 
 
-def _unknown(kind: str, name, table) -> ValueError:
+def _unknown(kind: str, name: Any, table: Iterable[str]) -> ValueError:
     close = difflib.get_close_matches(str(name), list(table), n=3, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     return ValueError(
@@ -327,7 +331,7 @@ def _unknown(kind: str, name, table) -> ValueError:
     )
 
 
-def get(identifier) -> Callable:
+def get(identifier: Any) -> Callable:
     """Resolve an activation: name, ``{"class_name", "config"}`` dict, callable or None.
 
     None → :func:`linear`. A dict's config holds keyword settings (e.g. ``alpha``).
@@ -360,7 +364,7 @@ def get(identifier) -> Callable:
     )
 
 
-def serialize(fn) -> str | dict:
+def serialize(fn: Any) -> str | dict:
     """JSON-able form of an activation: its name, or ``{"class_name", "config"}``."""
     if fn is None:
         return "linear"
@@ -383,7 +387,7 @@ def serialize(fn) -> str | dict:
 deserialize = get
 
 
-def derivative(name, x) -> np.ndarray:
+def derivative(name: Any, x: ArrayLike) -> np.ndarray:
     """Elementwise derivative f'(x) of an activation, by autodiff (for plots).
 
     Args:
