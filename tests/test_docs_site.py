@@ -53,7 +53,7 @@ def site(tmp_path_factory):
                NO_MKDOCS_2_WARNING="1")
     out = tmp / "site"
     res = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f",
-                          str(ROOT / "mkdocs.yml"), "-d", str(out)], env=env,
+                          str(ROOT / "mkdocs.yml"), "-d", str(out)], env=env, cwd=tmp,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-4000:]
     return out
@@ -88,8 +88,8 @@ def test_broken_link_fails_the_strict_build(tmp_path):
     env = dict(os.environ, GLASSNET_DOCS_NOTEBOOKS=str(tmp_path / "notebooks"),
                NO_MKDOCS_2_WARNING="1")
     res = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-f",
-                          str(tmp_path / "mkdocs.yml")], env=env, capture_output=True,
-                         text=True, timeout=120)
+                          str(tmp_path / "mkdocs.yml")], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
     assert res.returncode != 0
     assert "no_such_example.py" in res.stderr and "nope.md" in res.stderr
 
