@@ -90,6 +90,10 @@ class _BaseDenseAttention(Layer):
             raise ValueError(f"Layer '{self.name}': value and key must have the same number "
                              f"of steps. Received: value shape {tuple(v.shape)}, key shape "
                              f"{tuple(k.shape)}")
+        if q.shape[-1] != k.shape[-1]:
+            raise ValueError(f"Layer '{self.name}': query and key must have the same last "
+                             f"dimension. Received: query shape {tuple(q.shape)}, key shape "
+                             f"{tuple(k.shape)}")
         return q, v, k
 
     def __call__(self, inputs, mask=None, training: bool = False,

@@ -295,9 +295,12 @@ class Layer:
             self.input_shape_built = shape
             self.build(shape)
             self.built = True
+            self.__dict__.pop("_in_spec", None)
             first = x[0] if isinstance(x, (list, tuple)) else x
             if backend.is_gpu_array(getattr(first, "data", None)):
                 self.to("gpu")  # weights live where the first input did
+        elif isinstance(x, Tensor):
+            self._check_built_input(x)
         self._activity_losses = []
         y = self.call(x, training=training, **kwargs)
         return y
@@ -312,6 +315,42 @@ class Layer:
                 f"Layer '{self.name}': expected input shape {(None,) + tuple(spec)}. "
                 f"Received: input shape {shape}"
             )
+
+    def _input_spec(self) -> dict | None:
+        """What the built layer requires of an input, as Keras's ``InputSpec``: ``{axis:
+        size}`` with axes counted from the end, or None for any shape. Default: a layer with
+        weights fixes its ``axis`` (normalization layers) or else its last axis at the size it
+        was built for (Dense, Conv, recurrent...); a layer without weights takes any shape.
+        Layers whose weights sit elsewhere override this (Embedding, PReLU)."""
+        shape = self.input_shape_built
+        if not self._weights or not isinstance(shape, tuple) or len(shape) < 2:
+            return None
+        axes = getattr(self, "axis", -1)
+        axes = (axes,) if isinstance(axes, (int, np.integer)) else tuple(axes)
+        nd, spec = len(shape), {}
+        for a in axes:
+            a = int(a)
+            if -nd <= a < nd and a % nd != 0 and shape[a] is not None:
+                spec[a % nd - nd] = int(shape[a])
+        return spec or None
+
+    def _check_built_input(self, x: Tensor) -> None:
+        """Refuse, naming the layer, an input that does not fit the shape it was built for
+        (a wrong feature count used to fail deep inside a kernel or a matmul)."""
+        spec = self.__dict__.get("_in_spec", _UNSET)
+        if spec is _UNSET:
+            spec = self._in_spec = self._input_spec()
+        if not spec:
+            return
+        got = tuple(x.shape)
+        bad = [(a, n) for a, n in spec.items() if -a >= len(got) or got[a] != n]
+        if bad:
+            tail = ", ".join(str(spec.get(a)) for a in range(min(spec), 0))
+            a, n = bad[0]
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}): expected input shape "
+                f"(None, ..., {tail}) (axis {a} of size {n}, as built). Received: input shape "
+                f"{got}")
 
     def compute_output_shape(self, input_shape):
         """Output shape for an input shape (batch axis first); default: trace a forward."""
@@ -369,6 +408,9 @@ def _drop_training(fn):
         return fn(self, *args, **kwargs)
 
     return call
+
+
+_UNSET = object()
 
 
 def _is_symbolic(x) -> bool:

@@ -513,6 +513,12 @@ class PReLU(Layer):
                                      self.alpha_regularizer)
         self.built = True
 
+    def _input_spec(self):
+        """Every axis alpha is not shared along keeps the size it was built for (Keras)."""
+        nd = len(self.alpha.shape) + 1
+        return {i - nd: int(n) for i, n in enumerate(self.alpha.shape, 1)
+                if i not in self.shared_axes} or None
+
     def call(self, x, training=False):
         zero = x.dtype.type(0)
         return ops.add(ops.maximum(x, zero), ops.mul(self.alpha, ops.minimum(x, zero)))
@@ -650,6 +656,13 @@ class Concatenate(_Merge):
 
     def call(self, xs, training=False):
         xs = self._inputs(xs)
+        shapes = [tuple(x.shape) for x in xs]
+        nd = len(shapes[0])
+        ax = self.axis % nd if -nd <= self.axis < nd else None
+        if ax is None or any(len(s) != nd or s[:ax] + s[ax + 1:] != shapes[0][:ax]
+                             + shapes[0][ax + 1:] for s in shapes):
+            raise ValueError(f"Layer '{self.name}': inputs must have the same shape except "
+                             f"along axis {self.axis}. Received: input shapes {shapes}")
         return ops.concatenate(xs, axis=self.axis)
 
     def get_config(self):

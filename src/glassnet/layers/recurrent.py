@@ -499,6 +499,11 @@ class Bidirectional(Layer):
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
 
+    def _input_spec(self):
+        """The wrapped layer's feature axis, so a wrong input names this layer."""
+        shape = self.input_shape_built
+        return {-1: int(shape[-1])} if isinstance(shape, tuple) and shape[-1] else None
+
     def call(self, x, training: bool = False, initial_state=None, mask=None):
         fs = bs = None
         if initial_state is not None:
@@ -555,6 +560,13 @@ class TimeDistributed(Layer):
                 f"...). Received: input shape {tuple(input_shape)}"
             )
         self.built = True
+
+    def _input_spec(self):
+        """The wrapped layer's feature axis when it has weights (Dense, Conv...)."""
+        shape = self.input_shape_built
+        if not self.layer.weights or not isinstance(shape, tuple) or not shape[-1]:
+            return None
+        return {-1: int(shape[-1])}
 
     def call(self, x, training: bool = False, mask=None):
         if x.ndim < 3:
