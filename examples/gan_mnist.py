@@ -89,7 +89,7 @@ def main(argv=None):
     grid = SampleGrid(frames, n=16, image_shape=(28, 28), seed=1234)
     snaps = []
 
-    class Snapshot:
+    class Snapshot(gn.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):  # keep the fixed-noise samples per epoch
             snaps.append((epoch + 1, gan.sample(8, z=grid.z[:8])))
 
@@ -98,7 +98,8 @@ def main(argv=None):
                    callbacks=[grid, Snapshot()])
     took = time.perf_counter() - t0
     print(f"{args.arch}: {args.epochs} epochs on {len(x)} images in {took:.0f} s; final "
-          f"d_loss {hist['d_loss'][-1]:.3f}, g_loss {hist['g_loss'][-1]:.3f}")
+          f"d_loss {hist.history['d_loss'][-1]:.3f}, "
+          f"g_loss {hist.history['g_loss'][-1]:.3f}")
 
     out.mkdir(parents=True, exist_ok=True)
     last = (gan.sample(16, z=grid.z) + 1) / 2

@@ -39,7 +39,32 @@ def test_gan_moves_samples_onto_modes():
     after, counts = _on_modes(np.asarray(gan.sample(1000)))
     assert after > before + 0.04
     assert (counts >= 5).sum() >= 2
-    assert isinstance(history, dict)
+    assert isinstance(history, gn.callbacks.History)
+    assert len(history.history["d_loss"]) == len(history.history["g_loss"]) == 20
+
+
+def test_gan_fit_is_the_shared_loop_with_history_and_callbacks():
+    """GAN.train_step inside Model.fit (Keras 3): callbacks see every hook and the logs."""
+    seen = []
+
+    class Spy(gn.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(("batch", batch, sorted(logs)))
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(("epoch", epoch, dict(logs)))
+            self.model.stop_training = True  # callbacks steer the GAN's loop too
+
+    gn.set_seed(3)
+    gan = GAN(_MLP(8, 2), _MLP(8, 1), latent_dim=2)
+    gan.compile(gn.optimizers.Adam(1e-3), gn.optimizers.Adam(1e-3), from_logits=True)
+    x = np.random.default_rng(0).standard_normal((40, 2)).astype(np.float32)
+    h = gan.fit(x, epochs=3, batch_size=16, callbacks=[Spy()])
+    assert isinstance(h, gn.callbacks.History) and h.epoch == [0]  # stopped by a callback
+    assert [s[:2] for s in seen] == [("batch", 0), ("batch", 1), ("batch", 2), ("epoch", 0)]
+    assert seen[0][2] == ["d_loss", "g_loss"]
+    # the epoch's logs are the epoch means of the per-step losses (the trackers)
+    assert seen[-1][2] == {k: v[0] for k, v in h.history.items()}
 
 
 def test_gan_rejects_bad_arguments():
@@ -100,7 +125,7 @@ def test_one_train_step_matches_pytorch(from_logits, smoothing):
     dw, db = (torch.tensor(w, requires_grad=True) for w in d_net.get_weights())
     queue = list(zs)
     gan.noise = lambda n: gn.Tensor._make(queue.pop(0))
-    logs = gan.train_step(real)
+    logs = {k: float(v) for k, v in gan.train_step(real).items()}
     assert all(w.requires_grad and w.grad is None for w in d_net.weights + g_net.weights)
 
     def D(x):
@@ -140,7 +165,7 @@ def test_gan_rejects_bad_data_and_noise():
         gan.fit(np.full((4, 2), np.nan))
     with pytest.raises(ValueError, match=r"z must have shape \(3, 2\)"):
         gan.sample(3, z=np.zeros((3, 5)))
-    with pytest.raises(TypeError, match="on_epoch_end"):
+    with pytest.raises(TypeError, match="Callback"):
         gan.fit(np.zeros((4, 2)), callbacks=[object()])
     with pytest.raises(RuntimeError, match="compile"):
         GAN(_MLP(4, 2), _MLP(4, 1), latent_dim=2).fit(np.zeros((4, 2)))

@@ -7,8 +7,12 @@ generator learns to fool it. glassnet trains both with the non-saturating loss
 Example:
     >>> gan = GAN(generator, discriminator, latent_dim=32)
     >>> gan.compile(g_optimizer="adam", d_optimizer="adam")
-    >>> history = gan.fit(x_train, epochs=5, batch_size=64)
+    >>> history = gan.fit(x_train, epochs=5, batch_size=64)   # a History, as any model's
     >>> images = gan.sample(16)
+
+``GAN`` is a ``Model`` whose :meth:`GAN.train_step` makes one discriminator and one
+generator update (Keras 3's ``train_step`` override), so ``fit`` is the shared loop: callbacks,
+``History``, the progress bar, checkpoints, like every other model.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ import numpy as np
 
 from .. import backend, optimizers
 from ..autograd import no_grad
+from ..callbacks import Callback
 from ..functional import binary_cross_entropy, sigmoid_binary_cross_entropy
 from ..tensor import Tensor
+from .model import Model
 
 __all__ = ["GAN", "SampleGrid"]
 
 
-class GAN:
+class GAN(Model):
     """A generator and a discriminator trained adversarially.
 
     Args:
@@ -40,16 +46,18 @@ class GAN:
     Shapes: data (N, ...) → discriminator output (N, 1).
     """
 
-    def __init__(self, generator, discriminator, latent_dim: int):
+    def __init__(self, generator, discriminator, latent_dim: int, name: str | None = None):
         if not isinstance(latent_dim, (int, np.integer)) or latent_dim <= 0:
             raise ValueError(f"GAN: latent_dim must be a positive int. Received: {latent_dim!r}")
+        super().__init__(name=name)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
-        self.compiled = False
-        self.stop_training = False
         self.g_optimizer = self.d_optimizer = None
-        self._device = "cpu"
+        self.from_logits, self.label_smoothing = False, 0.0
+        from ..metrics import Mean
+
+        self.d_loss_tracker, self.g_loss_tracker = Mean(name="d_loss"), Mean(name="g_loss")
 
     def compile(self, g_optimizer="adam", d_optimizer="adam", from_logits: bool = False,
                 label_smoothing: float = 0.0) -> None:
@@ -70,6 +78,15 @@ class GAN:
         self.from_logits = bool(from_logits)
         self.label_smoothing = float(label_smoothing)
         self.compiled = True
+
+    @property
+    def metrics(self) -> list:
+        """The two loss trackers ``fit`` resets every epoch (their means are the logs)."""
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def call(self, z, training: bool = False):
+        """Generate samples from latent vectors ``z`` (batch, latent_dim)."""
+        return self.generator(z, training=training)
 
     # ------------------------------------------------------------------ steps
     def to(self, device: str) -> GAN:
@@ -107,8 +124,14 @@ class GAN:
         z = backend.rng().standard_normal((n, self.latent_dim)).astype(backend.floatx())
         return self._on_device(z)
 
-    def train_step(self, real: np.ndarray) -> dict:
-        """One discriminator update and one generator update; returns both losses."""
+    def train_step(self, data) -> dict:
+        """One discriminator update and one generator update on a batch of real samples.
+
+        Returns the running means of both losses over the epoch so far (the trackers in
+        :attr:`metrics`), as Keras's GAN example does.
+        """
+        real = data[0] if isinstance(data, tuple) else data
+        real = backend.asnumpy(real.data if isinstance(real, Tensor) else real)
         n = len(real)
         g_w = self.generator.trainable_weights
         d_w = self.discriminator.trainable_weights
@@ -133,62 +156,40 @@ class GAN:
                 w.requires_grad = True
         self.g_optimizer.step(g_w)
         self.g_optimizer.zero_grad(g_w)
-        return {"d_loss": float(d_loss.item()), "g_loss": float(g_loss.item())}
+        self.d_loss_tracker.update_state(float(d_loss.data))
+        self.g_loss_tracker.update_state(float(g_loss.data))
+        return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
 
-    def fit(self, x, epochs: int = 1, batch_size: int = 64, callbacks=None,
-            verbose: int = 0) -> dict:
-        """Train on unlabelled data ``x``; returns a history dict of per-epoch mean losses.
+    def fit(self, x=None, y=None, batch_size: int = 64, epochs: int = 1, verbose=0,
+            callbacks=None, **kwargs):
+        """Train on unlabelled samples ``x`` (``y`` is ignored); returns a ``History``.
 
-        Each step draws a batch of real samples (the last incomplete batch of an epoch is
-        dropped), updates D once, then G once. Callbacks need ``on_epoch_end(epoch, logs)``
-        (logs: ``d_loss``, ``g_loss``) and may set ``gan.stop_training``.
+        The shared ``Model.fit`` loop calls :meth:`train_step` per batch: one D update, then
+        one G update. ``history.history`` holds ``d_loss`` and ``g_loss`` per epoch (epoch
+        means); callbacks, the progress bar (``verbose``) and checkpoints work as for any
+        model, and may set ``gan.stop_training``.
 
-        Returns:
-            ``{"d_loss": [...], "g_loss": [...]}``, one entry per epoch.
+        Example:
+            >>> h = gan.fit(x, epochs=5, batch_size=64); h.history["g_loss"][-1]
         """
         if not self.compiled:
             raise RuntimeError("GAN: call compile() before fit()")
-        x = np.asarray(x, dtype=backend.floatx())
-        if x.ndim < 2 or len(x) == 0:
+        xa = np.asarray(x)
+        if xa.ndim < 2 or len(xa) == 0:
             raise ValueError(f"GAN.fit: x must be a non-empty batch of samples (N, ...). "
-                             f"Received: shape {x.shape}")
-        if not np.isfinite(x).all():
-            raise ValueError("GAN.fit: x contains NaN or Inf values")
-        if batch_size <= 0 or epochs < 0:
+                             f"Received: shape {xa.shape}")
+        if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                or batch_size <= 0 or epochs < 0):
             raise ValueError(
                 f"GAN.fit: batch_size must be > 0 and epochs >= 0. "
                 f"Received: batch_size={batch_size}, epochs={epochs}"
             )
-        history = {"d_loss": [], "g_loss": []}
-        callbacks = list(callbacks or [])
-        for cb in callbacks:
-            if hasattr(cb, "set_gan"):
-                cb.set_gan(self)
-            elif not hasattr(cb, "on_epoch_end"):
-                raise TypeError(f"GAN.fit: a callback needs on_epoch_end(epoch, logs). "
-                                f"Received: {type(cb).__name__}")
-        self.stop_training = False
-        for epoch in range(epochs):
-            order = backend.rng().permutation(len(x))
-            sums = {"d_loss": 0.0, "g_loss": 0.0}
-            nb = 0
-            for i in range(0, len(x) - batch_size + 1 if len(x) >= batch_size else 1,
-                           batch_size):
-                logs = self.train_step(x[order[i:i + batch_size]])
-                for k in sums:
-                    sums[k] += logs[k]
-                nb += 1
-            logs = {k: v / max(nb, 1) for k, v in sums.items()}
-            for k, v in logs.items():
-                history[k].append(v)
-            if verbose:
-                print(f"epoch {epoch + 1}/{epochs} d_loss {logs['d_loss']:.4f} "
-                      f"g_loss {logs['g_loss']:.4f}")
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        return history
+        for cb in callbacks or []:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"GAN.fit: callbacks must be glassnet.callbacks.Callback "
+                                f"objects. Received: {type(cb).__name__}")
+        return super().fit(xa, None, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                           callbacks=callbacks, **kwargs)
 
     def sample(self, n: int, z=None) -> np.ndarray:
         """``n`` generated samples as a NumPy array (generator in inference mode).
@@ -291,7 +292,7 @@ class GAN:
 GAN_FORMAT = "glassnet-gan"
 
 
-class SampleGrid:
+class SampleGrid(Callback):
     """GAN callback: save a grid of samples from one fixed batch of noise after every epoch.
 
     The same latent vectors are decoded every epoch, so the pictures show how the generator's
@@ -319,6 +320,7 @@ class SampleGrid:
 
         if not isinstance(n, (int, np.integer)) or n <= 0:
             raise ValueError(f"SampleGrid: n must be a positive int. Received: {n!r}")
+        super().__init__()
         self.out_dir = Path(out_dir)
         self.n = int(n)
         self.image_shape = None if image_shape is None else tuple(image_shape)
@@ -326,6 +328,11 @@ class SampleGrid:
         self.ncols = ncols
         self.z = None
         self.paths: list = []
+
+    def set_model(self, model) -> None:
+        super().set_model(model)
+        if isinstance(model, GAN):
+            self.set_gan(model)
 
     def set_gan(self, gan: GAN) -> None:
         """Attach to ``gan`` and draw the fixed noise (only the first time)."""

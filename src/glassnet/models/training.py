@@ -61,6 +61,21 @@ class _Arrays:
         return tuple(tuple(a.shape) for a in self.arrays)
 
 
+def _unpack(data):
+    """``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` as three values (Keras's
+    ``unpack_x_y_sample_weight``)."""
+    if isinstance(data, tuple):
+        if len(data) == 1:
+            return data[0], None, None
+        if len(data) == 2:
+            return data[0], data[1], None
+        if len(data) == 3:
+            return data
+        raise ValueError(f"data must be x, (x, y) or (x, y, sample_weight). Received: a "
+                         f"tuple of {len(data)}")
+    return data, None, None
+
+
 def _check_xy(x, y, sw=None):
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x is empty: nothing to train on. Received: x shape {x.shape}")
@@ -120,6 +135,7 @@ class TrainingMixin:
     def __init__(self):
         self.optimizer = None
         self.loss = None
+        self.compiled = False
         self.compiled_metrics: list = []
         self.stop_training = False
         self._compile_config = None
@@ -154,8 +170,6 @@ class TrainingMixin:
 
         if kwargs:
             raise TypeError(f"compile: unexpected argument(s) {sorted(kwargs)}")
-        if loss is None:
-            raise ValueError("compile: a loss is required. Received: loss=None")
         if jit_compile not in ("auto", True, False):
             raise ValueError(f"compile: jit_compile must be 'auto', True or False. "
                              f"Received: {jit_compile!r}")
@@ -163,10 +177,12 @@ class TrainingMixin:
         self.optimizer = optimizers.get(optimizer)
         if self._device != "cpu":
             self.optimizer.to(self._device)
-        self.loss = losses.get(loss)
+        # a model with its own train_step may compile without a loss, as in Keras
+        self.loss = None if loss is None else losses.get(loss)
         from .step import logits_twin
 
-        self._logits_loss = logits_twin(self.loss)
+        self._logits_loss = None if loss is None else logits_twin(self.loss)
+        self.compiled = True
         metrics = list(metrics or [])
         if metrics and self._n_outputs > 1:
             raise ValueError(f"compile: metrics on a model with {self._n_outputs} outputs are "
@@ -174,7 +190,8 @@ class TrainingMixin:
                              f"output from predict(). Received: metrics={metrics}")
         self.compiled_metrics = [M.get(m) for m in metrics]
         self._compile_config = {"optimizer": optimizers.serialize(self.optimizer),
-                                "loss": losses.serialize(self.loss),
+                                "loss": (None if self.loss is None
+                                         else losses.serialize(self.loss)),
                                 "metrics": [m if isinstance(m, str) else M.serialize(obj)
                                             for m, obj in zip(metrics, self.compiled_metrics)]}
         self._reset_compiled_cache()
@@ -197,9 +214,56 @@ class TrainingMixin:
         return _Arrays(arrays)
 
     def _require_compiled(self, what):
-        if self.optimizer is None or self.loss is None:
+        if not getattr(self, "compiled", False):
             raise RuntimeError(f"{what}: the model must be compiled first; call "
                                "model.compile(optimizer, loss) before fit/evaluate")
+        own = self._own_step("train_step" if what in ("fit", "train_on_batch")
+                             else "test_step")
+        if self.loss is None and not own:
+            raise ValueError(f"{what}: the model was compiled without a loss; pass "
+                             "compile(loss=...) or override train_step/test_step. "
+                             "Received: loss=None")
+
+    def _own_step(self, name: str) -> bool:
+        """True when a subclass overrides ``train_step``/``test_step`` (Keras 3's hook)."""
+        return getattr(type(self), name) is not getattr(TrainingMixin, name)
+
+    @property
+    def metrics(self) -> list:
+        """The metrics ``fit``/``evaluate`` reset at each epoch (a custom ``train_step``'s
+        trackers go here, as in Keras: override this property to list them)."""
+        return list(self.compiled_metrics)
+
+    def train_step(self, data) -> dict:
+        """One training step on one batch; returns the step's logs (Keras 3's hook).
+
+        ``data`` is ``x``, ``(x, y)`` or ``(x, y, sample_weight)`` as ``fit`` received
+        them, batched and on the model's device. Override it for training that is not
+        "one loss, one optimizer" (a GAN, a VAE): ``fit`` then gives it callbacks,
+        ``History``, the progress bar, checkpoints and ``validation_data`` as usual, and
+        reports the returned dict (running means of trackers listed in :attr:`metrics`).
+
+        Example:
+            >>> class GANModel(gn.Model):
+            ...     def train_step(self, data):
+            ...         ...   # two optimizers, two losses
+            ...         return {"d_loss": self.d_tracker.result()}
+        """
+        x, y, sw = _unpack(data)
+        loss, out = self._train_step(x, y, sw)
+        logs = {"loss": float(loss.data)}
+        if self.compiled_metrics:
+            o = backend.asnumpy(out.data)
+            yn = backend.asnumpy(y)
+            for m in self.compiled_metrics:
+                m.update_state(yn, o)
+                logs[m.name] = float(m.result())
+        return logs
+
+    def test_step(self, data) -> dict:
+        """Loss and metrics of one batch without training (Keras 3's hook; see
+        :meth:`train_step`). Overriding it makes ``evaluate`` call it per batch."""
+        raise NotImplementedError  # the built-in evaluate computes this itself (faster)
 
     def _ensure_built(self, x):
         if not self.built:
@@ -354,7 +418,13 @@ class TrainingMixin:
                                  "(x_val, y_val, sample_weight_val)")
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) == 3 else None
-        self._ensure_built(x)
+        own_step = self._own_step("train_step")
+        if y is None and not own_step:
+            raise ValueError("fit: y is required (the model's loss compares outputs with "
+                             "targets); only a model with its own train_step fits on x "
+                             "alone. Received: y=None")
+        if not own_step:
+            self._ensure_built(x)
         n = len(x)
         steps = -(-n // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
         verbose = 1 if verbose == "auto" else int(verbose)
@@ -371,6 +441,7 @@ class TrainingMixin:
         batch_begin = cb.hook("on_train_batch_begin")
         batch_end = cb.hook("on_train_batch_end")
         metrics = self.compiled_metrics
+        trackers = self.metrics
         on_gpu = self._device != "cpu"
         self.stop_training = False
         cb.on_train_begin()
@@ -378,19 +449,31 @@ class TrainingMixin:
             cb.on_epoch_begin(epoch)
             order = backend.rng().permutation(n) if shuffle else None
             loss_sum, seen = 0.0, 0
-            for m in metrics:
+            for m in trackers:
                 m.reset_state()
+            step_logs = {}
             for step in range(steps):
                 lo = (step * batch_size) % n
                 if order is not None:
                     idx = order[lo:lo + batch_size]
-                    xb, yb = x[idx], y[idx]
+                    xb = x[idx]
+                    yb = None if y is None else y[idx]
                     swb = None if sw is None else sw[idx]
                 else:  # contiguous slices are views: no copy
-                    xb, yb = x[lo:lo + batch_size], y[lo:lo + batch_size]
+                    xb = x[lo:lo + batch_size]
+                    yb = None if y is None else y[lo:lo + batch_size]
                     swb = None if sw is None else sw[lo:lo + batch_size]
                 if batch_begin:
                     batch_begin(step)
+                if own_step:  # the model's own step (a GAN's, a VAE's): logs as it reports
+                    data = tuple(self._on_device(a) for a in (xb, yb, swb) if a is not None)
+                    step_logs = {k: float(v) for k, v in
+                                 self.train_step(data if len(data) > 1 else data[0]).items()}
+                    if batch_end:
+                        batch_end(step, dict(step_logs))
+                    if self.stop_training:
+                        break
+                    continue
                 if on_gpu:
                     loss, out = self._train_step(self._on_device(xb), self._on_device(yb),
                                                  self._on_device(swb))
@@ -408,9 +491,12 @@ class TrainingMixin:
                     batch_end(step, {"loss": lv})
                 if self.stop_training:
                     break
-            logs = {"loss": loss_sum / max(seen, 1)}
-            for m in metrics:
-                logs[m.name] = float(m.result())
+            if own_step:  # Keras: the epoch reports the last step's (running) values
+                logs = dict(step_logs)
+            else:
+                logs = {"loss": loss_sum / max(seen, 1)}
+                for m in metrics:
+                    logs[m.name] = float(m.result())
             if validation_data is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                 val = self.evaluate(vx, vy, sample_weight=vsw,
                                     batch_size=validation_batch_size or max(batch_size, 256),

@@ -167,8 +167,9 @@ def _gan_build(data, cfg):
 
 def _gan_train(model, data, cfg) -> dict:
     f = cfg["fit"]
-    return model.fit(data["x_train"], epochs=f.get("epochs", 20),
-                     batch_size=f.get("batch_size", 64))
+    h = model.fit(data["x_train"], epochs=f.get("epochs", 20),
+                  batch_size=f.get("batch_size", 64))
+    return h.history  # the runner records {"d_loss": [...], "g_loss": [...]}
 
 
 def _gan_evaluate(model, data) -> dict:
