@@ -1,0 +1,308 @@
+"""Volumetric layers, channels-last as Keras: ``Conv3D``, ``MaxPooling3D``,
+``AveragePooling3D``, ``UpSampling3D``.
+
+All are compositions of existing kernels, so their gradients come from those kernels'
+backward passes:
+
+* ``Conv3D``: for each depth offset of the kernel, the input's depth slices it meets are
+  folded into the batch and convolved by :class:`Conv2DKernel` with that kernel plane; the
+  ``kd`` results are summed.
+* 3-D pooling is separable: :class:`Pool2DKernel` pools height×width on every depth slice,
+  then pools depth with a (pd, 1) window (max of maxima is the max; 'same' averages count
+  only real cells, and those counts factor per axis).
+* ``UpSampling3D``: nearest neighbour, one broadcast.
+
+Shapes: (batch, depth, height, width, channels); Conv3D kernel ``(kd, kh, kw, C/groups, F)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations, initializers, ops, regularizers
+from ._conv_kernels import (
+    Conv2DKernel,
+    check_data_format,
+    conv_output_length,
+    normalize_padding,
+    normalize_tuple,
+    same_pads,
+)
+from .base import Layer, register
+from .core import kernel_layer_config
+from .pooling import Pool2DKernel
+
+__all__ = ["Conv3D", "Convolution3D", "MaxPooling3D", "AveragePooling3D", "MaxPool3D",
+           "AvgPool3D", "UpSampling3D", "conv3d"]
+
+_AXES = "(batch, depth, height, width, channels)"
+
+
+def _check5(layer, shape) -> tuple:
+    shape = tuple(shape)
+    if len(shape) != 5 or shape[-1] is None:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}' expects input of rank 5 "
+                         f"{_AXES} with known channels. Received: input shape {shape}")
+    return shape
+
+
+def conv3d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
+    """Functional 3-D convolution (cross-correlation), channels-last, Keras padding.
+
+    Args:
+        x: (N, D, H, W, C). kernel: (kd, kh, kw, C, F). bias: (F,) or None.
+
+    Example:
+        >>> conv3d(np.ones((1, 4, 5, 5, 1), "float32"),
+        ...        np.ones((2, 3, 3, 1, 2), "float32")).shape
+        (1, 3, 3, 3, 2)
+    """
+    s = normalize_tuple(strides, 3, "strides", "conv3d")
+    d = normalize_tuple(dilation_rate, 3, "dilation_rate", "conv3d")
+    p = normalize_padding(padding, "conv3d")
+    kd, kh, kw = (int(k) for k in kernel.shape[:3])
+    n, depth, h, w = (int(v) for v in x.shape[:4])
+    if p == "same":
+        pads = [same_pads(v, k, ss, dd) for v, k, ss, dd in zip((depth, h, w), (kd, kh, kw),
+                                                                 s, d)]
+    else:
+        pads = [(0, 0)] * 3
+    if pads[0] != (0, 0):
+        x = ops.pad(x, ((0, 0), pads[0], (0, 0), (0, 0), (0, 0)))
+    dp = depth + sum(pads[0])
+    od = (dp - (kd - 1) * d[0] - 1) // s[0] + 1
+    if od <= 0:
+        raise ValueError(f"conv3d: the (dilated) kernel depth {(kd - 1) * d[0] + 1} is larger "
+                         f"than the padded input depth {dp}. Received: input shape "
+                         f"{tuple(x.shape)}")
+    y = None
+    for a in range(kd):
+        lo = a * d[0]
+        xs = x[:, lo:lo + (od - 1) * s[0] + 1:s[0]]            # (N, OD, H, W, C)
+        x4 = ops.reshape(xs, (n * od, h, w, x.shape[-1]))
+        fn = Conv2DKernel(s[1:], d[1:], pads[1:])
+        ya = fn(x4, kernel[a])
+        y = ya if y is None else y + ya
+    y = ops.reshape(y, (n, od, y.shape[1], y.shape[2], y.shape[3]))
+    return y if bias is None else y + bias
+
+
+@register
+class Conv3D(Layer):
+    """3-D convolution over volumes: ``activation(conv3d(x, kernel) + bias)``.
+
+    Args:
+        filters: output channels. kernel_size, strides, dilation_rate: int or triple.
+        padding: 'valid' or 'same'. groups: split channels into independent groups.
+
+    Shapes: (N, D, H, W, C) → (N, OD, OH, OW, filters); kernel (kd, kh, kw, C/groups,
+    filters), bias (filters,).
+
+    Example:
+        >>> Conv3D(4, 3, padding="same")(np.zeros((1, 6, 6, 6, 2), "float32")).shape
+        (1, 6, 6, 6, 4)
+    """
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
+                 data_format=None, dilation_rate=1, groups: int = 1, activation=None,
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or \
+                filters <= 0:
+            raise ValueError(f"Layer '{self.name}': filters must be a positive int. "
+                             f"Received: filters={filters!r}")
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or \
+                groups <= 0 or filters % groups:
+            raise ValueError(f"Layer '{self.name}': groups must be a positive int dividing "
+                             f"filters={filters}. Received: groups={groups!r}")
+        if kernel_constraint is not None or bias_constraint is not None:
+            raise ValueError(f"Layer '{self.name}': weight constraints are not supported.")
+        self.filters, self.groups = int(filters), int(groups)
+        self.kernel_size = normalize_tuple(kernel_size, 3, "kernel_size", self.name)
+        self.strides = normalize_tuple(strides, 3, "strides", self.name)
+        self.padding = normalize_padding(padding, self.name)
+        check_data_format(data_format, self.name)
+        self.dilation_rate = normalize_tuple(dilation_rate, 3, "dilation_rate", self.name)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(f"Layer '{self.name}': strides > 1 together with dilation_rate > 1 "
+                             f"is not supported (as in Keras). Received: strides={self.strides},"
+                             f" dilation_rate={self.dilation_rate}")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+
+    def _check_input(self, shape) -> None:
+        shape = _check5(self, shape)
+        if self.built and shape[-1] != self._in_channels:
+            raise ValueError(f"Conv3D '{self.name}' expects {self._in_channels} input channels. "
+                             f"Received: input shape {shape}")
+        if self.padding == "valid":
+            keff = [(k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation_rate)]
+            if any(s is not None and s < k for s, k in zip(shape[1:4], keff)):
+                raise ValueError(f"Conv3D '{self.name}': the kernel (after dilation) is larger "
+                                 f"than the input with padding='valid'. Received: input shape "
+                                 f"{shape}")
+
+    def __call__(self, x, training=False, **kwargs):
+        if hasattr(x, "shape"):
+            self._check_input(tuple(x.shape))
+        return super().__call__(x, training=training, **kwargs)
+
+    def build(self, input_shape) -> None:
+        self._check_input(input_shape)
+        c = int(input_shape[-1])
+        if c % self.groups:
+            raise ValueError(f"Conv3D '{self.name}': the input channels must be divisible by "
+                             f"groups={self.groups}. Received: input shape "
+                             f"{tuple(input_shape)}")
+        self._in_channels = c
+        self.kernel = self.add_weight("kernel", self.kernel_size + (c // self.groups,
+                                                                     self.filters),
+                                      self.kernel_initializer, self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                     self.bias_regularizer) if self.use_bias else None)
+        self.built = True
+
+    def call(self, x, training=False):
+        g = self.groups
+        if g == 1:
+            y = conv3d(x, self.kernel, self.bias, self.strides, self.padding,
+                       self.dilation_rate)
+        else:
+            cg, fg = self._in_channels // g, self.filters // g
+            ys = [conv3d(x[..., i * cg:(i + 1) * cg], self.kernel[..., i * fg:(i + 1) * fg],
+                         None, self.strides, self.padding, self.dilation_rate)
+                  for i in range(g)]
+            y = ops.concatenate(ys, axis=-1)
+            if self.bias is not None:
+                y = y + self.bias
+        y = self.activation(y)
+        if self.activity_regularizer is not None:
+            self._activity_losses.append(self.activity_regularizer(y))
+        return y
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        out = [conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
+            input_shape[1:4], self.kernel_size, self.strides, self.dilation_rate)]
+        return (input_shape[0], *out, self.filters)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding, "dilation_rate": list(self.dilation_rate),
+                "groups": self.groups, **kernel_layer_config(self)}
+
+
+class _Pooling3D(Layer):
+    mode = "max"
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = normalize_tuple(pool_size, 3, "pool_size", self.name)
+        self.strides = self.pool_size if strides is None else normalize_tuple(
+            strides, 3, "strides", self.name)
+        self.padding = normalize_padding(padding, self.name)
+        check_data_format(data_format, self.name)
+
+    def _check_input(self, shape) -> None:
+        shape = _check5(self, shape)
+        if self.padding == "valid" and any(
+                s is not None and s < p for s, p in zip(shape[1:4], self.pool_size)):
+            raise ValueError(f"{type(self).__name__} '{self.name}': pool size "
+                             f"{'x'.join(map(str, self.pool_size))} is larger than the input "
+                             f"with padding='valid'. Received: input shape {shape}")
+
+    def __call__(self, x, training=False, **kwargs):
+        if hasattr(x, "shape"):
+            self._check_input(tuple(x.shape))
+        return super().__call__(x, training=training, **kwargs)
+
+    def call(self, x, training=False):
+        n, d, h, w, c = x.shape
+        (pd, ph, pw), (sd, sh, sw) = self.pool_size, self.strides
+        same = self.padding == "same"
+        pads_hw = ((same_pads(h, ph, sh), same_pads(w, pw, sw)) if same
+                   else ((0, 0), (0, 0)))
+        y = Pool2DKernel(self.mode, (ph, pw), (sh, sw), pads_hw)(
+            ops.reshape(x, (n * d, h, w, c)))
+        oh, ow = y.shape[1], y.shape[2]
+        pads_d = (same_pads(d, pd, sd) if same else (0, 0), (0, 0))
+        y = Pool2DKernel(self.mode, (pd, 1), (sd, 1), pads_d)(
+            ops.reshape(y, (n, d, oh * ow, c)))
+        return ops.reshape(y, (n, y.shape[1], oh, ow, c))
+
+    def compute_output_shape(self, input_shape):
+        self._check_input(input_shape)
+        out = [conv_output_length(v, p, self.padding, s) for v, p, s in zip(
+            input_shape[1:4], self.pool_size, self.strides)]
+        return (input_shape[0], *out, input_shape[-1])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "pool_size": list(self.pool_size),
+                "strides": list(self.strides), "padding": self.padding}
+
+
+@register
+class MaxPooling3D(_Pooling3D):
+    """Max over (pd, ph, pw) windows of a volume (strides default to pool_size).
+
+    Example:
+        >>> MaxPooling3D()(np.zeros((1, 4, 4, 4, 2), "float32")).shape
+        (1, 2, 2, 2, 2)
+    """
+
+    mode = "max"
+
+
+@register
+class AveragePooling3D(_Pooling3D):
+    """Mean over (pd, ph, pw) windows; 'same' averages only the real (unpadded) cells.
+
+    Example:
+        >>> AveragePooling3D(2, padding="same")(np.zeros((1, 5, 5, 5, 2), "float32")).shape
+        (1, 3, 3, 3, 2)
+    """
+
+    mode = "avg"
+
+
+@register
+class UpSampling3D(Layer):
+    """Repeat every voxel ``size`` = (sd, sh, sw) times along depth, height and width.
+
+    Example:
+        >>> UpSampling3D(2)(np.zeros((1, 2, 3, 4, 5), "float32")).shape
+        (1, 4, 6, 8, 5)
+    """
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = normalize_tuple(size, 3, "size", self.name)
+        check_data_format(data_format, self.name)
+
+    def call(self, x, training=False):
+        n, d, h, w, c = _check5(self, x.shape)
+        a, b, e = self.size
+        y = ops.reshape(x, (n, d, 1, h, 1, w, 1, c))
+        y = ops.broadcast_to(y, (n, d, a, h, b, w, e, c))
+        return ops.reshape(y, (n, d * a, h * b, w * e, c))
+
+    def compute_output_shape(self, input_shape):
+        s = _check5(self, input_shape)
+        return (s[0], *(None if v is None else v * k for v, k in zip(s[1:4], self.size)),
+                s[4])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "size": list(self.size)}
+
+
+Convolution3D, MaxPool3D, AvgPool3D = Conv3D, MaxPooling3D, AveragePooling3D
