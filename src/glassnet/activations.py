@@ -28,11 +28,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import functional, ops
+from ._typing import TensorLike
 from .autograd import Function
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
-
-_TensorLike = Tensor | ArrayLike  # what the activations take: a Tensor, an array, a number
 
 __all__ = [
     "linear", "identity", "binary_step", "heaviside", "sign", "sigmoid", "logistic",
@@ -187,7 +186,7 @@ class Gelu(Function):
 
 
 # ------------------------------------------------------------------ functions
-def linear(x: _TensorLike) -> Tensor:
+def linear(x: TensorLike) -> Tensor:
     """Identity f(x) = x (Keras's ``'linear'``)."""
     return _t(x)
 
@@ -195,7 +194,7 @@ def linear(x: _TensorLike) -> Tensor:
 identity = linear
 
 
-def binary_step(x: _TensorLike) -> Tensor:
+def binary_step(x: TensorLike) -> Tensor:
     """Heaviside unit step: 1 for x ≥ 0, else 0. Zero gradient everywhere (documented)."""
     return _Step(0.0)(_t(x))
 
@@ -203,12 +202,12 @@ def binary_step(x: _TensorLike) -> Tensor:
 heaviside = binary_step
 
 
-def sign(x: _TensorLike) -> Tensor:
+def sign(x: TensorLike) -> Tensor:
     """The course's modified unit step: +1 for x ≥ 0, else −1. Zero gradient."""
     return _Step(-1.0)(_t(x))
 
 
-def sigmoid(x: _TensorLike, c: float = 1.0) -> Tensor:
+def sigmoid(x: TensorLike, c: float = 1.0) -> Tensor:
     """Logistic 1 / (1 + e^(−c·x)); ``c`` is the steepness (1 = standard sigmoid).
 
     Example:
@@ -225,53 +224,53 @@ logistic = sigmoid
 HARD_SIGMOID_SLOPE = 1.0 / 6.0
 
 
-def hard_sigmoid(x: _TensorLike) -> Tensor:
+def hard_sigmoid(x: TensorLike) -> Tensor:
     """Piecewise-linear sigmoid clip(x/6 + 1/2, 0, 1) (Keras 3 and PyTorch)."""
     return ops.clip(_t(x) * HARD_SIGMOID_SLOPE + 0.5, 0.0, 1.0)
 
 
-def tanh(x: _TensorLike) -> Tensor:
+def tanh(x: TensorLike) -> Tensor:
     """Hyperbolic tangent, range (−1, 1)."""
     return ops.tanh(_t(x))
 
 
-def arctan(x: _TensorLike) -> Tensor:
+def arctan(x: TensorLike) -> Tensor:
     """arctan(x), range (−π/2, π/2); derivative 1/(1+x²)."""
     return Arctan()(_t(x))
 
 
-def relu(x: _TensorLike) -> Tensor:
+def relu(x: TensorLike) -> Tensor:
     """Rectified linear unit max(x, 0)."""
     return ops.relu(_t(x))
 
 
-def leaky_relu(x: _TensorLike, alpha: float = 0.2) -> Tensor:
+def leaky_relu(x: TensorLike, alpha: float = 0.2) -> Tensor:
     """max(x, alpha·x) for 0 ≤ alpha < 1 (Keras 3 default slope 0.2)."""
     return LeakyRelu(alpha)(_t(x))
 
 
-def elu(x: _TensorLike, alpha: float = 1.0) -> Tensor:
+def elu(x: TensorLike, alpha: float = 1.0) -> Tensor:
     """Exponential linear unit: x for x > 0, alpha·(eˣ − 1) otherwise."""
     return Elu(alpha)(_t(x))
 
 
-def selu(x: _TensorLike) -> Tensor:
+def selu(x: TensorLike) -> Tensor:
     """Scaled ELU, scale·elu(x, alpha) with the self-normalizing constants."""
     return Elu(_SELU_ALPHA, _SELU_SCALE)(_t(x))
 
 
-def softplus(x: _TensorLike) -> Tensor:
+def softplus(x: TensorLike) -> Tensor:
     """log(1 + eˣ), computed without overflow."""
     return Softplus()(_t(x))
 
 
-def softsign(x: _TensorLike) -> Tensor:
+def softsign(x: TensorLike) -> Tensor:
     """x / (1 + |x|)."""
     x = _t(x)
     return x / (ops.abs(x) + 1.0)
 
 
-def swish(x: _TensorLike) -> Tensor:
+def swish(x: TensorLike) -> Tensor:
     """Swish / SiLU: x · sigmoid(x)."""
     x = _t(x)
     return x * ops.sigmoid(x)
@@ -280,17 +279,17 @@ def swish(x: _TensorLike) -> Tensor:
 silu = swish
 
 
-def gelu(x: _TensorLike, approximate: bool = False) -> Tensor:
+def gelu(x: TensorLike, approximate: bool = False) -> Tensor:
     """Gaussian error linear unit x·Φ(x); ``approximate=True`` uses the tanh formula."""
     return Gelu(approximate)(_t(x))
 
 
-def softmax(x: _TensorLike, axis: int = -1) -> Tensor:
+def softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """Softmax along ``axis`` (default last): positive, sums to 1."""
     return functional.softmax(_t(x), axis=axis)
 
 
-def log_softmax(x: _TensorLike, axis: int = -1) -> Tensor:
+def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """log(softmax(x)) along ``axis``, computed stably."""
     return functional.log_softmax(_t(x), axis=axis)
 

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import builtins
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import backend
+from ._typing import Axis, TensorLike
 from .autograd import Function
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
 
 
-def _xp(a):
+def _xp(a: Any) -> Any:
     return get_array_module(a)
 
 
@@ -33,7 +37,7 @@ def _check_broadcast(op: str, sa: tuple, sb: tuple) -> None:
 
 
 class _Binary(Function):
-    def __call__(self, a, b):
+    def __call__(self, a: Any, b: Any) -> Any:
         # Tensors and arrays both have .shape; Python numbers broadcast with anything
         sa, sb = getattr(a, "shape", ()), getattr(b, "shape", ())
         if sa != sb:
@@ -43,37 +47,37 @@ class _Binary(Function):
 
 # ------------------------------------------------------------------ arithmetic
 class Add(_Binary):
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         return a + b
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy, gy
 
 
 class Sub(_Binary):
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         return a - b
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy, (-gy if self.needs_input_grad[1] else None)
 
 
 class Mul(_Binary):
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         return a * b
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         na, nb = self.needs_input_grad
         return (gy * self.b if na else None), (gy * self.a if nb else None)
 
 
 class Div(_Binary):
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         return a / b
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         gx = gy / self.b
         # a constant denominator (x / n) is common: skip its full-size gradient
         return gx, (-gx * self.a / self.b if self.needs_input_grad[1] else None)
@@ -82,12 +86,12 @@ class Div(_Binary):
 class Pow(_Binary):
     """``a ** b``; the exponent's gradient uses log(a) and is defined for a > 0."""
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         self.y = a**b
         return self.y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         a, b = self.a, self.b
         ga = gy * b * a ** (b - 1) if self.needs_input_grad[0] else None
         gb = None
@@ -101,32 +105,32 @@ class Pow(_Binary):
 class PowScalar(Function):
     """``a ** p`` for a constant exponent (the common case, cheaper than ``Pow``)."""
 
-    def __init__(self, p):
+    def __init__(self, p: float) -> None:
         self.p = p
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.a = a
         return a**self.p
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * self.p * self.a ** (self.p - 1)
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Pow(p={self.p})"
 
 
 class Neg(Function):
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         return -a
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return -gy
 
 
 class MatMul(Function):
     """``a @ b`` for 1-D, 2-D and batched operands (NumPy's matmul rules)."""
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         if a.ndim == 0 or b.ndim == 0:
             raise ValueError(
                 f"matmul: operands must be at least 1-D. Received: shapes {a.shape} and {b.shape}"
@@ -141,7 +145,7 @@ class MatMul(Function):
         self.a, self.b = a, b
         return a @ b
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         a, b = self.a, self.b
         xp = _xp(gy)
         a2 = a[None, :] if a.ndim == 1 else a
@@ -166,93 +170,93 @@ class MatMul(Function):
 
 # ------------------------------------------------------------------ elementwise
 class Exp(Function):
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.y = _xp(a).exp(a)
         return self.y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * self.y
 
 
 class Log(Function):
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.a = a
         return _xp(a).log(a)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy / self.a
 
 
 class Sqrt(Function):
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.y = _xp(a).sqrt(a)
         return self.y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * 0.5 / self.y
 
 
 class Abs(Function):
     """|a|; the subgradient at 0 is 0 (as NumPy's sign)."""
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.a = a
         return _xp(a).abs(a)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * _xp(gy).sign(self.a)
 
 
 class Sign(Function):
     """sign(a); its derivative is zero everywhere it exists."""
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.a = a
         return _xp(a).sign(a)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return _xp(gy).zeros_like(self.a)
 
 
 class Tanh(Function):
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.y = _xp(a).tanh(a)
         return self.y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * (1 - self.y * self.y)
 
 
 class Sigmoid(Function):
     """Logistic 1/(1+e^-a), evaluated without overflow for large |a|."""
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         xp = _xp(a)
         # tanh form is stable in both tails and one ufunc pass cheaper than a where()
         self.y = 0.5 * (xp.tanh(0.5 * a) + 1)
         return self.y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * self.y * (1 - self.y)
 
 
 class Relu(Function):
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.mask = a > 0
         return a * self.mask
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * self.mask
 
 
 class Maximum(_Binary):
     """Elementwise max; ties send the gradient half to each side."""
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         return _xp(a).maximum(a, b)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         a, b = self.a, self.b
         wa = (a > b) + 0.5 * (a == b)
         wa = wa.astype(gy.dtype)
@@ -260,11 +264,11 @@ class Maximum(_Binary):
 
 
 class Minimum(_Binary):
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         return _xp(a).minimum(a, b)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         a, b = self.a, self.b
         wa = ((a < b) + 0.5 * (a == b)).astype(gy.dtype)
         return gy * wa, gy * (1 - wa)
@@ -273,14 +277,14 @@ class Minimum(_Binary):
 class Clip(Function):
     """clip(a, lo, hi); gradient passes where lo <= a <= hi."""
 
-    def __init__(self, lo, hi):
+    def __init__(self, lo: float | None, hi: float | None) -> None:
         self.lo, self.hi = lo, hi
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.a = a
         return _xp(a).clip(a, self.lo, self.hi)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         a = self.a
         m = True
         if self.lo is not None:
@@ -289,41 +293,41 @@ class Clip(Function):
             m = m & (a <= self.hi)
         return gy * m
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Clip({self.lo}, {self.hi})"
 
 
 class Where(Function):
     """where(cond, a, b) with a constant boolean condition."""
 
-    def __init__(self, cond):
+    def __init__(self, cond: Any) -> None:
         self.cond = cond
 
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         return _xp(a).where(self.cond, a, b)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         z = _xp(gy).zeros((), dtype=gy.dtype)
         return _xp(gy).where(self.cond, gy, z), _xp(gy).where(self.cond, z, gy)
 
 
 class Cast(Function):
-    def __init__(self, dtype):
+    def __init__(self, dtype: DTypeLike) -> None:
         self.dtype = np.dtype(dtype)
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.src = a.dtype
         return a.astype(self.dtype)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy.astype(self.src)
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Cast({self.dtype})"
 
 
 # ------------------------------------------------------------------ reductions
-def _norm_axis(axis, ndim, op="reduce"):
+def _norm_axis(axis: Any, ndim: int, op: str = "reduce") -> tuple[int, ...] | None:
     if axis is None:
         return None
     axes = tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else (int(axis),)
@@ -337,7 +341,7 @@ def _norm_axis(axis, ndim, op="reduce"):
     return tuple(a % ndim for a in axes)
 
 
-def _keep_shape(shape, axis):
+def _keep_shape(shape: tuple, axis: tuple[int, ...] | None) -> tuple:
     if axis is None:
         return (1,) * len(shape)
     return tuple(1 if i in axis else s for i, s in enumerate(shape))
@@ -346,7 +350,7 @@ def _keep_shape(shape, axis):
 _SMALL = 4096  # elements; below this a filled copy is cheaper than a broadcast view
 
 
-def _expand(g, shape):
+def _expand(g: Any, shape: tuple) -> Any:
     """``g`` broadcast to ``shape``: a view when large, a filled array when small.
 
     ``np.broadcast_to`` spends ~5 µs in its Python wrapper, more than filling a small array.
@@ -359,40 +363,40 @@ def _expand(g, shape):
 
 
 class Sum(Function):
-    def __init__(self, axis=None, keepdims=False):
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.shape = a.shape
         self.ax = _norm_axis(self.axis, a.ndim, self.name)
         return a.sum(axis=self.ax, keepdims=self.keepdims)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         if not self.keepdims:
             gy = gy.reshape(_keep_shape(self.shape, self.ax))
         return _expand(gy, self.shape)
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Sum(axis={self.axis})" if self.axis is not None else "Sum"
 
 
 class Mean(Function):
-    def __init__(self, axis=None, keepdims=False):
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.shape = a.shape
         self.ax = _norm_axis(self.axis, a.ndim, self.name)
         n = a.size if self.ax is None else int(np.prod([a.shape[i] for i in self.ax]))
         self.n = builtins.max(n, 1)
         return a.mean(axis=self.ax, keepdims=self.keepdims)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         if not self.keepdims:
             gy = gy.reshape(_keep_shape(self.shape, self.ax))
         return _expand(gy / self.n, self.shape)
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Mean(axis={self.axis})" if self.axis is not None else "Mean"
 
 
@@ -401,10 +405,10 @@ class _Extreme(Function):
 
     fn = "max"
 
-    def __init__(self, axis=None, keepdims=False):
+    def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         if a.size == 0:
             raise ValueError(f"{self.fn}: cannot reduce an empty tensor. Received: shape {a.shape}")
         self.a = a
@@ -414,13 +418,13 @@ class _Extreme(Function):
             [s for i, s in enumerate(a.shape) if self.ax is not None and i not in self.ax]
         )
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         gy = gy.reshape(self.y.shape)
         mask = (self.a == self.y).astype(gy.dtype)
         mask /= mask.sum(axis=self.ax, keepdims=True)
         return mask * gy
 
-    def describe(self):
+    def describe(self) -> str:
         return f"{self.fn.capitalize()}(axis={self.axis})"
 
 
@@ -434,10 +438,10 @@ class Min(_Extreme):
 
 # ------------------------------------------------------------------ shapes
 class Reshape(Function):
-    def __init__(self, shape):
+    def __init__(self, shape: Sequence[int]) -> None:
         self.shape = tuple(shape)
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.src = a.shape
         try:
             return a.reshape(self.shape)
@@ -447,18 +451,18 @@ class Reshape(Function):
                 f"Received: shape {a.shape}"
             ) from None
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy.reshape(self.src)
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Reshape{self.shape}"
 
 
 class Transpose(Function):
-    def __init__(self, axes=None):
+    def __init__(self, axes: Sequence[int] | None = None) -> None:
         self.axes = None if axes is None else tuple(axes)
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         axes = self.axes if self.axes is not None else tuple(range(a.ndim))[::-1]
         if len(axes) != a.ndim:
             raise ValueError(
@@ -469,28 +473,28 @@ class Transpose(Function):
         self.inv = tuple(np.argsort([ax % a.ndim for ax in axes]))
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy.transpose(self.inv)
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Transpose{self.axes}" if self.axes is not None else "Transpose"
 
 
 class BroadcastTo(Function):
-    def __init__(self, shape):
+    def __init__(self, shape: Sequence[int]) -> None:
         self.shape = tuple(shape)
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         return _xp(a).broadcast_to(a, self.shape)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy  # the engine sums it back down to the input's shape
 
-    def describe(self):
+    def describe(self) -> str:
         return f"BroadcastTo{self.shape}"
 
 
-def _index_data(idx):
+def _index_data(idx: Any) -> Any:
     if isinstance(idx, Tensor):
         d = idx.data
         return d.astype(np.int64) if d.dtype.kind == "f" else d
@@ -501,7 +505,7 @@ def _index_data(idx):
     return idx
 
 
-def _cannot_repeat(idx) -> bool:
+def _cannot_repeat(idx: Any) -> bool:
     """True for indices that select each element at most once (slices, ints, masks)."""
     for i in idx if isinstance(idx, tuple) else (idx,):
         if i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)):
@@ -515,17 +519,17 @@ def _cannot_repeat(idx) -> bool:
 class GetItem(Function):
     """Indexing: slices, ints, integer arrays, boolean masks; repeats accumulate."""
 
-    def __init__(self, idx):
+    def __init__(self, idx: Any) -> None:
         self.idx = idx
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         self.shape, self.dtype = a.shape, a.dtype
         try:
             return a[self.idx]
         except IndexError as e:
             raise IndexError(f"getitem: {e}. Received: shape {a.shape}") from None
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         xp = _xp(gy)
         gx = xp.zeros(self.shape, dtype=gy.dtype)
         if _cannot_repeat(self.idx):
@@ -534,15 +538,15 @@ class GetItem(Function):
             backend.scatter_add(gx, self.idx, gy)
         return gx
 
-    def describe(self):
+    def describe(self) -> str:
         return "GetItem"
 
 
 class Concatenate(Function):
-    def __init__(self, axis=0):
+    def __init__(self, axis: int = 0) -> None:
         self.axis = axis
 
-    def forward(self, *xs):
+    def forward(self, *xs: Any) -> Any:
         try:
             y = _xp(xs[0]).concatenate(xs, axis=self.axis)
         except ValueError:
@@ -553,19 +557,19 @@ class Concatenate(Function):
         self.sizes = [x.shape[self.axis] for x in xs]
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         idx = np.cumsum(self.sizes)[:-1]
         return tuple(_xp(gy).split(gy, idx, axis=self.axis))
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Concatenate(axis={self.axis})"
 
 
 class Stack(Function):
-    def __init__(self, axis=0):
+    def __init__(self, axis: int = 0) -> None:
         self.axis = axis
 
-    def forward(self, *xs):
+    def forward(self, *xs: Any) -> Any:
         try:
             return _xp(xs[0]).stack(xs, axis=self.axis)
         except ValueError:
@@ -574,107 +578,108 @@ class Stack(Function):
                 f"{[x.shape for x in xs]}"
             ) from None
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         n = gy.shape[self.axis]
         return tuple(_xp(gy).take(gy, i, axis=self.axis) for i in range(n))
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Stack(axis={self.axis})"
 
 
 class Pad(Function):
-    def __init__(self, pad_width, constant_values=0.0):
+    def __init__(self, pad_width: Any, constant_values: float = 0.0) -> None:
         self.pad_width, self.cv = pad_width, constant_values
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         pw = np.broadcast_to(np.asarray(self.pad_width, dtype=np.int64), (a.ndim, 2))
         self.sl = tuple(slice(int(lo), int(lo) + s) for (lo, _), s in zip(pw, a.shape))
         return _xp(a).pad(a, [tuple(map(int, p)) for p in pw], constant_values=self.cv)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy[self.sl]
 
 
 # ================================================================== functions
-def _t(x):
+def _t(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else as_tensor(x)
 
 
-def add(a, b):
+def add(a: TensorLike, b: TensorLike) -> Tensor:
     return Add()(a, b)
 
 
-def sub(a, b):
+def sub(a: TensorLike, b: TensorLike) -> Tensor:
     return Sub()(a, b)
 
 
-def mul(a, b):
+def mul(a: TensorLike, b: TensorLike) -> Tensor:
     return Mul()(a, b)
 
 
-def div(a, b):
+def div(a: TensorLike, b: TensorLike) -> Tensor:
     return Div()(a, b)
 
 
-def pow(a, b):  # noqa: A001 - mirrors operator name
+def pow(a: TensorLike, b: TensorLike) -> Tensor:  # noqa: A001 - mirrors operator name
     if not isinstance(b, Tensor) and np.ndim(b) == 0:
-        return PowScalar(float(b))(a)
+        # a 0-d value (checked above): a Python number or a 0-d array
+        return PowScalar(float(b))(a)  # type: ignore[arg-type]
     return Pow()(a, b)
 
 
-def neg(a):
+def neg(a: TensorLike) -> Tensor:
     return Neg()(a)
 
 
-def matmul(a, b):
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     return MatMul()(a, b)
 
 
-def exp(a):
+def exp(a: TensorLike) -> Tensor:
     return Exp()(a)
 
 
-def log(a):
+def log(a: TensorLike) -> Tensor:
     return Log()(a)
 
 
-def sqrt(a):
+def sqrt(a: TensorLike) -> Tensor:
     return Sqrt()(a)
 
 
-def abs(a):  # noqa: A001
+def abs(a: TensorLike) -> Tensor:  # noqa: A001
     return Abs()(a)
 
 
-def sign(a):
+def sign(a: TensorLike) -> Tensor:
     return Sign()(a)
 
 
-def tanh(a):
+def tanh(a: TensorLike) -> Tensor:
     return Tanh()(a)
 
 
-def sigmoid(a):
+def sigmoid(a: TensorLike) -> Tensor:
     return Sigmoid()(a)
 
 
-def relu(a):
+def relu(a: TensorLike) -> Tensor:
     return Relu()(a)
 
 
-def maximum(a, b):
+def maximum(a: TensorLike, b: TensorLike) -> Tensor:
     return Maximum()(a, b)
 
 
-def minimum(a, b):
+def minimum(a: TensorLike, b: TensorLike) -> Tensor:
     return Minimum()(a, b)
 
 
-def clip(a, lo, hi):
+def clip(a: TensorLike, lo: float | None, hi: float | None) -> Tensor:
     return Clip(lo, hi)(a)
 
 
-def where(cond, a, b):
+def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise ``cond ? a : b``; ``cond`` is a constant (no gradient)."""
     c = cond.data if isinstance(cond, Tensor) else cond
     like = a if isinstance(a, Tensor) else (b if isinstance(b, Tensor) else None)
@@ -683,27 +688,27 @@ def where(cond, a, b):
     return Where(_xp(like.data).asarray(c).astype(bool))(as_tensor(a, like), as_tensor(b, like))
 
 
-def cast(a, dtype):
+def cast(a: TensorLike, dtype: DTypeLike) -> Tensor:
     return Cast(dtype)(a)
 
 
-def sum(a, axis=None, keepdims=False):  # noqa: A001
+def sum(a: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return Sum(axis, keepdims)(a)
 
 
-def mean(a, axis=None, keepdims=False):
+def mean(a: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     return Mean(axis, keepdims)(a)
 
 
-def max(a, axis=None, keepdims=False):  # noqa: A001
+def max(a: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return Max(axis, keepdims)(a)
 
 
-def min(a, axis=None, keepdims=False):  # noqa: A001
+def min(a: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     return Min(axis, keepdims)(a)
 
 
-def var(a, axis=None, keepdims=False, ddof=0):
+def var(a: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance, composed: mean((a - mean(a))**2) with ``ddof`` correction."""
     a = _t(a)
     ax = _norm_axis(axis, a.ndim, "var")
@@ -713,49 +718,49 @@ def var(a, axis=None, keepdims=False, ddof=0):
     return s / builtins.max(n - ddof, 1) if ddof else s / builtins.max(n, 1)
 
 
-def std(a, axis=None, keepdims=False, ddof=0):
+def std(a: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     return sqrt(var(a, axis, keepdims, ddof))
 
 
-def argmax(a, axis=None):
+def argmax(a: TensorLike, axis: int | None = None) -> Tensor:
     """Indices of maxima (no gradient)."""
     return Tensor._make(_xp(_t(a).data).argmax(_t(a).data, axis=axis))
 
 
-def argmin(a, axis=None):
+def argmin(a: TensorLike, axis: int | None = None) -> Tensor:
     return Tensor._make(_xp(_t(a).data).argmin(_t(a).data, axis=axis))
 
 
-def reshape(a, shape):
+def reshape(a: TensorLike, shape: Sequence[int]) -> Tensor:
     return Reshape(shape)(a)
 
 
-def flatten(a, start_dim: int = 0):
+def flatten(a: TensorLike, start_dim: int = 0) -> Tensor:
     """Flatten dims from ``start_dim`` on (``flatten(x, 1)`` keeps the batch axis)."""
     a = _t(a)
     return reshape(a, a.shape[:start_dim] + (-1,))
 
 
-def transpose(a, axes=None):
+def transpose(a: TensorLike, axes: Sequence[int] | None = None) -> Tensor:
     return Transpose(axes)(a)
 
 
 permute = transpose
 
 
-def swapaxes(a, i, j):
+def swapaxes(a: TensorLike, i: int, j: int) -> Tensor:
     a = _t(a)
     axes = list(range(a.ndim))
     axes[i], axes[j] = axes[j], axes[i]
     return transpose(a, axes)
 
 
-def expand_dims(a, axis):
+def expand_dims(a: TensorLike, axis: int | Sequence[int]) -> Tensor:
     a = _t(a)
     return reshape(a, np.expand_dims(np.empty(a.shape, dtype=bool), axis).shape)
 
 
-def squeeze(a, axis=None):
+def squeeze(a: TensorLike, axis: int | None = None) -> Tensor:
     a = _t(a)
     try:
         shape = np.squeeze(np.empty(a.shape, dtype=bool), axis).shape
@@ -766,7 +771,7 @@ def squeeze(a, axis=None):
     return reshape(a, shape)
 
 
-def broadcast_to(a, shape):
+def broadcast_to(a: TensorLike, shape: Sequence[int]) -> Tensor:
     a = _t(a)
     try:
         np.broadcast_shapes(a.shape, tuple(shape))
@@ -777,11 +782,11 @@ def broadcast_to(a, shape):
     return BroadcastTo(shape)(a)
 
 
-def getitem(a, idx):
+def getitem(a: TensorLike, idx: Any) -> Tensor:
     return GetItem(_index_data(idx))(a)
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     if len(tensors) == 0:
         raise ValueError("concatenate: needs at least one tensor. Received: an empty sequence")
     return Concatenate(axis)(*tensors)
@@ -790,13 +795,13 @@ def concatenate(tensors, axis=0):
 concat = concatenate
 
 
-def stack(tensors, axis=0):
+def stack(tensors: Sequence[TensorLike], axis: int = 0) -> Tensor:
     if len(tensors) == 0:
         raise ValueError("stack: needs at least one tensor. Received: an empty sequence")
     return Stack(axis)(*tensors)
 
 
-def split(a, indices_or_sections, axis=0):
+def split(a: TensorLike, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
     """Split like ``numpy.split``; returns a list of tensors (views in the graph)."""
     a = _t(a)
     n = a.shape[axis]
@@ -817,12 +822,12 @@ def split(a, indices_or_sections, axis=0):
     return out
 
 
-def pad(a, pad_width, constant_values=0.0):
+def pad(a: TensorLike, pad_width: Any, constant_values: float = 0.0) -> Tensor:
     return Pad(pad_width, constant_values)(a)
 
 
-def _cmp(fn):
-    def op(a, b):
+def _cmp(fn: str) -> Callable[[TensorLike, TensorLike], Tensor]:
+    def op(a: TensorLike, b: TensorLike) -> Tensor:
         # `is None`, not `or`: truth-testing a multi-element Tensor raises
         like = a if isinstance(a, Tensor) else (b if isinstance(b, Tensor) else None)
         x = as_tensor(a, like).data
@@ -842,7 +847,7 @@ equal = _cmp("equal")
 not_equal = _cmp("not_equal")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """Keras 3's ``keras.ops`` names that are not primitives come from ``keras_ops``, so
     ``gn.ops.square`` means what ``keras.ops.square`` means (PEP 562)."""
     from . import keras_ops
