@@ -3,7 +3,7 @@
     glassnet train [RECIPE] [--epochs N] [--batch-size N] [--seed N] [--out DIR]
                    [--data-dir DIR] [--resume]
     glassnet recipes | evaluate MODEL --recipe R | predict MODEL INPUT [--out preds.csv]
-    glassnet summary MODEL | graph MODEL --out model.svg | info
+    glassnet summary MODEL | graph MODEL --out model.svg | export MODEL --format onnx | info
 
 Every expected failure (unknown recipe, missing data, bad model file, wrong CSV, unwritable
 directory) prints one line ``error: ...`` and exits non-zero; set ``GLASSNET_DEBUG=1`` for
@@ -195,6 +195,23 @@ def graph(model: Path, out: Path = typer.Option(Path("model.svg"), help=".svg or
 
 
 @app.command()
+def export(model: Path,
+           out: Path | None = typer.Option(None, help="Output file (default: MODEL.onnx)."),
+           format: str = typer.Option("onnx", "--format", help="Export format: onnx."),
+           opset: int = typer.Option(17, help="ONNX opset (17 or later).")):
+    """Export a saved MODEL (.glassnet, .keras or .h5) to ONNX, checked by onnx.checker."""
+    if format != "onnx":
+        _fail(f"--format must be onnx. Received: {format}")
+    m = _load(model)
+    dest = out or model.with_suffix(".onnx")
+    try:
+        _guard(m.export, dest, format=format, opset=opset)
+    except ImportError as e:
+        _fail(str(e))
+    typer.echo(f"wrote {dest} (ONNX opset {opset}, dynamic batch)")
+
+
+@app.command()
 def info():
     """Versions, threads, BLAS and GPU availability."""
     import platform
@@ -218,6 +235,13 @@ def info():
             typer.echo(f"{mod}: {__import__(mod).__version__}")
         except Exception:
             typer.echo(f"{mod}: not installed")
+    from importlib import metadata
+
+    for dist in ("h5py", "onnx", "onnxruntime", "keras"):  # interop extras, not imported here
+        try:
+            typer.echo(f"{dist}: {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            typer.echo(f"{dist}: not installed")
     typer.echo(f"gemm: {backend.gemm_info()}")
     typer.echo(f"gpu: {'available' if backend.gpu_available() else 'not available'}")
     from .layers import _lstm_numba

@@ -9,13 +9,14 @@ Nothing a file names is imported or evaluated: a class name is looked up in glas
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from ..models.saving import ModelFileError
 
 # Keras arguments glassnet has no counterpart for, and the values at which leaving them out
 # changes nothing (ANY: never changes inference)
-ANY = object()
-_BENIGN = {
+ANY: Any = object()
+_BENIGN: dict[str, Any] = {
     "data_format": ("channels_last",), "groups": (1,), "unroll": (False,),
     "zero_output_for_mask": ANY, "seed": ANY, "quantization_config": (None,),
     "kernel_constraint": (None,), "bias_constraint": (None,),
@@ -175,7 +176,7 @@ def build_layer(spec: dict, where: str = "layer"):
     from ..layers.base import get_layer_class
 
     g = keras_to_glassnet(spec, where)
-    cls = get_layer_class(g["class_name"])
+    cls: Any = get_layer_class(g["class_name"])
     try:
         return cls.from_config(dict(g["config"]))
     except (TypeError, ValueError, KeyError) as e:

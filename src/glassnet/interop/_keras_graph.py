@@ -8,6 +8,7 @@ allocated, so a config declaring a 10⁵×10⁵ kernel is refused without alloca
 from __future__ import annotations
 
 from math import prod
+from typing import Any
 
 from ..models.saving import ModelFileError
 from ._keras_config import build_layer, glassnet_to_keras, snake
@@ -51,7 +52,9 @@ def keras_layer_order(model) -> list:
     """The order Keras gives ``model.layers`` (Sequential: as added; Functional: map_graph)."""
     if type(model).__name__ != "Functional":
         return list(model.layers)
-    op_index, finished, order = {}, set(), []
+    op_index: dict[int, int] = {}
+    finished: set[int] = set()
+    order: list = []
 
     def visit(node):
         stack = [(node, False)]
@@ -69,7 +72,9 @@ def keras_layer_order(model) -> list:
 
     for out in model._outputs:
         visit(out)
-    node_depth, op_depth, layer_of = {}, {}, {}
+    node_depth: dict[int, int] = {}
+    op_depth: dict[int, int] = {}
+    layer_of: dict[int, Any] = {}
     for n in reversed(order):
         d = max(node_depth.setdefault(id(n), 0), op_depth.get(id(n.layer), 0))
         op_depth[id(n.layer)] = d

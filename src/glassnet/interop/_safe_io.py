@@ -10,6 +10,7 @@ import io
 import json
 import tempfile
 import zipfile
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def read_member(z: zipfile.ZipFile, name: str, limit: int, path, spool: bool = F
                                                                             1):
         raise ModelFileError(f"{path}: member {name} expands {info.file_size} / "
                              f"{info.compress_size} times: a zip bomb, refused")
-    out = tempfile.SpooledTemporaryFile(max_size=_SPOOL) if spool else io.BytesIO()
+    out: Any = tempfile.SpooledTemporaryFile(max_size=_SPOOL) if spool else io.BytesIO()
     total = 0
     try:
         with z.open(info) as f:

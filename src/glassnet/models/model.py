@@ -151,6 +151,26 @@ class Model(Layer, training.TrainingMixin):
 
         load_weights(self, filepath)
 
+    def export(self, filepath, format: str = "onnx", verbose: bool = False,  # noqa: A002
+               opset: int = 17, **kwargs) -> str:
+        """Export the model for inference elsewhere (Keras 3's signature); ``"onnx"`` only.
+
+        Args:
+            filepath: the file to write (atomically). format: ``"onnx"``.
+            opset: the ONNX opset (17 or later); the batch axis is dynamic.
+
+        Needs the optional ``onnx`` package (``pip install 'glassnet[onnx]'``); the graph
+        passes ``onnx.checker``. Raises ValueError naming a layer with no ONNX form.
+
+        Example:
+            >>> model.export("churn.onnx", format="onnx")   # doctest: +SKIP
+        """
+        if format != "onnx":
+            raise ValueError(f"Model.export: format must be 'onnx'. Received: format={format!r}")
+        from ..interop.onnx_export import export_onnx
+
+        return export_onnx(self, filepath, opset=opset, verbose=verbose, **kwargs)
+
 
 class Sequential(Model):
     """A linear stack of layers.

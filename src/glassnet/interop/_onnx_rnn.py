@@ -1,0 +1,152 @@
+"""Recurrent layers as ONNX's RNN/LSTM/GRU ops (Keras gate order mapped to ONNX's)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+
+_ONNX_ACT = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
+_INT64_MIN = np.iinfo(np.int64).min
+
+
+def _w(layer) -> dict:
+    return {w.name.rpartition("/")[2]: backend.asnumpy(w.data).astype(np.float32)
+            for w in layer._weights}
+
+
+def _act_name(layer, key: str) -> str:
+    cfg = layer.get_config().get(key, "tanh")
+    name = cfg if isinstance(cfg, str) else (cfg or {}).get("class_name")
+    if name not in _ONNX_ACT:
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}): {key}={name!r} has "
+                         f"no ONNX recurrent form (supported: {sorted(_ONNX_ACT)})")
+    return _ONNX_ACT[name]
+
+
+def _params(layer):
+    """(op type, W, R, B, attributes) for one direction of a glassnet recurrent layer."""
+    cls = type(layer).__name__
+    w = _w(layer)
+    k, rk = w["kernel"], w["recurrent_kernel"]
+    units = rk.shape[0]
+    if cls == "LSTM":
+        def order(m):  # Keras i, f, c, o  ->  ONNX i, o, f, c
+            i, f, c, o = np.split(m, 4, axis=-1)
+            return np.concatenate([i, o, f, c], axis=-1)
+        b = order(w["bias"]) if "bias" in w else np.zeros(4 * units, np.float32)
+        bias = np.concatenate([b, np.zeros_like(b)])
+        acts = [_act_name(layer, "recurrent_activation"), _act_name(layer, "activation"),
+                _act_name(layer, "activation")]
+        return "LSTM", order(k).T, order(rk).T, bias, {"activations": acts}
+    if cls == "GRU":  # Keras z, r, h is ONNX's z, r, h; reset_after = linear_before_reset
+        if "bias" in w:
+            b = w["bias"]
+            bias = b.reshape(-1) if b.ndim == 2 else np.concatenate([b, np.zeros_like(b)])
+        else:
+            bias = np.zeros(6 * units, np.float32)
+        acts = [_act_name(layer, "recurrent_activation"), _act_name(layer, "activation")]
+        return "GRU", k.T, rk.T, bias, {"activations": acts,
+                                        "linear_before_reset": int(layer.reset_after)}
+    if cls == "SimpleRNN":
+        b = w.get("bias", np.zeros(units, np.float32))
+        return "RNN", k.T, rk.T, np.concatenate([b, np.zeros_like(b)]), {
+            "activations": [_act_name(layer, "activation")]}
+    raise ValueError(f"layer {layer.name!r} ({cls}) has no ONNX recurrent op")
+
+
+def _check(layer) -> None:
+    cfg = layer.get_config()
+    for key in ("stateful", "return_state"):
+        if cfg.get(key):
+            raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}): {key}=True has no "
+                             "ONNX export")
+
+
+def _reverse_time(g, x):
+    return g.op("Slice", [x, g.ints([-1]), g.ints([_INT64_MIN]), g.ints([0]), g.ints([-1])])
+
+
+def _run(g, op, x, params, direction, units, n_dir):
+    ws = [p[1] for p in params]
+    rs = [p[2] for p in params]
+    bs = [p[3] for p in params]
+    attrs = dict(params[0][4])
+    if n_dir == 2:
+        attrs["activations"] = attrs["activations"] * 2
+    y, y_h = g.op(op, [x, g.const(np.stack(ws), "W"), g.const(np.stack(rs), "R"),
+                       g.const(np.stack(bs), "B")],
+                  n_out=2, hidden_size=int(units), direction=direction, **attrs)
+    return y, y_h
+
+
+def convert_rnn(g, layer, x):
+    """LSTM/GRU/SimpleRNN on (batch, time, features) channels-last input."""
+    _check(layer)
+    op, *_ = params = _params(layer)
+    units = params[2].shape[1]
+    xt = g.op("Transpose", [x], perm=[1, 0, 2])
+    if layer.go_backwards:  # Keras reverses the input and runs forward
+        xt = _reverse_time(g, xt)
+    y, y_h = _run(g, op, xt, [params], "forward", units, 1)
+    if layer.return_sequences:
+        y = g.op("Squeeze", [y, g.ints([1])])
+        return g.op("Transpose", [y], perm=[1, 0, 2])
+    return g.op("Squeeze", [y_h, g.ints([0])])
+
+
+def convert_bidirectional(g, layer, x):
+    """Bidirectional(LSTM/GRU/SimpleRNN) as one ONNX op with direction="bidirectional"."""
+    fwd, bwd = layer.forward_layer, layer.backward_layer
+    _check(fwd)
+    _check(bwd)
+    if type(fwd) is not type(bwd) or fwd.go_backwards or not bwd.go_backwards:
+        raise ValueError(f"layer {layer.name!r} (Bidirectional): only a forward layer with its "
+                         "mirrored backward layer exports to ONNX")
+    if layer.merge_mode not in ("concat", "sum", "ave", "mul"):
+        raise ValueError(f"layer {layer.name!r} (Bidirectional): merge_mode="
+                         f"{layer.merge_mode!r} gives several outputs; ONNX export needs one")
+    pf, pb = _params(fwd), _params(bwd)
+    units = pf[2].shape[1]
+    xt = g.op("Transpose", [x], perm=[1, 0, 2])
+    y, y_h = _run(g, pf[0], xt, [pf, pb], "bidirectional", units, 2)
+    if fwd.return_sequences:  # (T, 2, B, H) -> (B, T, 2, H); ONNX keeps backward in time order
+        both, axis = g.op("Transpose", [y], perm=[2, 0, 1, 3]), 2
+    else:  # (2, B, H) -> (B, 2, H)
+        both, axis = g.op("Transpose", [y_h], perm=[1, 0, 2]), 1
+    if layer.merge_mode == "concat":
+        return g.op("Reshape", [both, g.ints([0] * axis + [-1])])
+    op = {"sum": "ReduceSum", "ave": "ReduceMean", "mul": "ReduceProd"}[layer.merge_mode]
+    return g.reduce(op, both, [axis], keepdims=0)
+
+
+def convert_jordan(g, layer, x, steps: int):
+    """JordanRNN unrolled over its (static) time steps: h = act(x W + y_prev U + b),
+    y = out_act(h V + c), the output fed back as context (Jordan 1986)."""
+    from ._onnx_layers import activation
+
+    _check(layer)
+    w = _w(layer)
+    cfg = layer.get_config()
+    k, rk = g.const(w["kernel"], "W"), g.const(w["recurrent_kernel"], "U")
+    v = g.const(w["output_kernel"], "V")
+    b = g.const(w.get("bias", np.zeros(w["kernel"].shape[1], np.float32)), "b")
+    c = g.const(w.get("output_bias", np.zeros(w["output_kernel"].shape[1], np.float32)), "c")
+    order = range(steps - 1, -1, -1) if layer.go_backwards else range(steps)
+    # y_prev starts at zeros shaped (batch, output_units): x[:, 0] @ 0-matrix keeps the batch
+    zeros = g.const(np.zeros((w["kernel"].shape[0], w["output_kernel"].shape[1]), np.float32))
+    first = g.op("Gather", [x, g.const(np.asarray(0, np.int64))], axis=1)
+    y_prev = g.op("MatMul", [first, zeros])
+    outs = []
+    for t in order:
+        xt = g.op("Gather", [x, g.const(np.asarray(t, np.int64))], axis=1)
+        h = g.op("Add", [g.op("Add", [g.op("MatMul", [xt, k]), g.op("MatMul", [y_prev, rk])]),
+                         b])
+        h = activation(g, h, cfg.get("activation", "tanh"))
+        y = activation(g, g.op("Add", [g.op("MatMul", [h, v]), c]),
+                       cfg.get("output_activation", "linear"))
+        outs.append(g.op("Unsqueeze", [y, g.ints([1])]))
+        y_prev = y
+    if layer.return_sequences:
+        return g.op("Concat", outs, axis=1)
+    return y_prev

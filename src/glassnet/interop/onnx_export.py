@@ -1,0 +1,253 @@
+"""ONNX export: ``model.export("m.onnx", format="onnx")``, built with the ``onnx`` package.
+
+The graph runs glassnet's inference (dropout, noise and augmentation are the identity,
+BatchNormalization uses its moving statistics) at opset 17, with a dynamic batch axis. Each
+layer is converted while glassnet itself runs it on a small probe batch, so every ONNX
+tensor's shape is known and the export can be checked against ``predict``.
+
+Example:
+    >>> model.export("churn.onnx", format="onnx")                  # doctest: +SKIP
+    >>> import onnxruntime as ort
+    >>> ort.InferenceSession("churn.onnx").run(None, {"input": x})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["export_onnx", "OPSET"]
+
+OPSET = 17
+_PROBE = 2  # probe batch; the ONNX batch axis is symbolic ("batch")
+
+
+def _onnx():
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise ImportError("ONNX export needs the onnx package: pip install 'glassnet[onnx]'"
+                          ) from None
+    return onnx, helper, numpy_helper
+
+
+class Graph:
+    """The ONNX graph under construction: nodes, initializers, unique names."""
+
+    def __init__(self, opset: int = 17):
+        self.onnx, self.helper, self.numpy_helper = _onnx()
+        self.nodes: list = []
+        self.inits: list = []
+        self._n, self.opset = 0, opset
+
+    def reduce(self, op: str, x: str, axes: list, keepdims: int) -> str:
+        """A Reduce* op: axes as an input (ReduceSum from opset 13, all from 18) or an
+        attribute (the others before opset 18)."""
+        if op == "ReduceSum" or self.opset >= 18:
+            return self.op(op, [x, self.ints(axes, "axes")], keepdims=keepdims)
+        return self.op(op, [x], axes=list(axes), keepdims=keepdims)
+
+    def name(self, hint: str) -> str:
+        self._n += 1
+        return f"{hint}_{self._n}"
+
+    def const(self, value, hint: str = "c", dtype=None) -> str:
+        a = np.asarray(value, dtype=dtype)
+        if a.dtype == np.float64:
+            a = a.astype(np.float32)
+        n = self.name(hint)
+        self.inits.append(self.numpy_helper.from_array(a.copy(order="C"), n))
+        return n
+
+    def ints(self, values, hint: str = "shape") -> str:
+        return self.const(np.asarray(list(values), dtype=np.int64), hint)
+
+    def op(self, op_type: str, inputs: list, n_out: int = 1, hint: str | None = None,
+           **attrs):
+        outs = [self.name(hint or op_type.lower()) for _ in range(n_out)]
+        self.nodes.append(self.helper.make_node(op_type, list(inputs), outs,
+                                                name=self.name(op_type), **attrs))
+        return outs[0] if n_out == 1 else outs
+
+
+def _value(layer, args, list_call: bool):
+    from ..autograd import no_grad
+
+    with no_grad():
+        y = layer(args if list_call else args[0], training=False)
+    if isinstance(y, (list, tuple)):
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) returns several "
+                         "tensors; ONNX export needs one output per layer call")
+    return np.asarray(getattr(y, "data", y))
+
+
+def _convert_layer(g: Graph, layer, ins: list, vals: list, list_call: bool):
+    """ONNX nodes for one layer call; returns (output name, glassnet's probe output)."""
+    from ._onnx_layers import convert
+
+    out_val = _value(layer, [v for v in vals], list_call)
+    name = convert(g, layer, ins, vals, out_val)
+    return name, out_val
+
+
+def _walk(g: Graph, model, ins: list, vals: list):
+    """Convert a Sequential/Functional model applied to ``ins``; returns (names, values)."""
+    cls = type(model).__name__
+    if cls == "Sequential":
+        x, v = ins[0], vals[0]
+        for ly in model._layers:
+            if type(ly).__name__ == "InputLayer":
+                continue
+            x, v = _call(g, ly, [x], [v], False)
+        return [x], [v]
+    if cls == "Functional":
+        env = {}
+        for node, x, v in zip(model._inputs, ins, vals):
+            env[id(node)] = (x, v)
+        for node in model._nodes:
+            if id(node) in env:
+                continue
+            args = [env[id(p)] for p in node.inbound]
+            env[id(node)] = _call(g, node.layer, [a[0] for a in args], [a[1] for a in args],
+                                  node.list_call)
+        outs = [env[id(o)] for o in model._outputs]
+        return [o[0] for o in outs], [o[1] for o in outs]
+    sub = _as_graph_model(model)
+    if sub is not None:
+        return _walk(g, sub, ins, vals)
+    raise ValueError(f"model {getattr(model, 'name', '?')!r} ({cls}): only Sequential and "
+                     "functional models "
+                     "(and models with a Sequential form) export to ONNX; a subclassed "
+                     "model's call() is Python code")
+
+
+def _call(g, layer, ins, vals, list_call):
+    if type(layer).__name__ in ("Sequential", "Functional") or _as_graph_model(layer):
+        names, values = _walk(g, layer, ins, vals)
+        if len(names) != 1:
+            raise ValueError(f"nested model {layer.name!r}: one output expected")
+        return names[0], values[0]
+    return _convert_layer(g, layer, ins, vals, list_call)
+
+
+def _as_graph_model(model):
+    """A Sequential standing for a model that has one (autoencoder, fitted DBN), or None."""
+    from ..models.model import Sequential
+
+    if type(model).__name__ == "Autoencoder":
+        enc, dec = getattr(model, "encoder", None), getattr(model, "decoder", None)
+        if enc is not None and dec is not None:
+            return Sequential([enc, dec])
+    inner = getattr(model, "model_", None)  # DBN (and similar) after fine-tuning
+    if inner is not None and type(inner).__name__ in ("Sequential", "Functional"):
+        return inner
+    rbms = [model] if type(model).__name__ == "RBM" else getattr(model, "rbms_", None)
+    if rbms and all(getattr(r, "components_", None) is not None for r in rbms):
+        return _rbm_stack(rbms)  # RBM.transform / DBN.transform: sigmoid Dense layers
+    return None
+
+
+def _rbm_stack(rbms):
+    from .. import backend
+    from ..layers import Dense
+    from ..layers.core import InputLayer
+    from ..models.model import Sequential
+
+    n_in = rbms[0].components_.shape[1]
+    model = Sequential([InputLayer((n_in,))] + [Dense(r.components_.shape[0],
+                                                      activation="sigmoid") for r in rbms])
+    for layer, r in zip(model.layers, rbms):
+        layer.set_weights([backend.asnumpy(r.components_).T.astype(np.float32),
+                           backend.asnumpy(r.intercept_hidden_).astype(np.float32)])
+    return model
+
+
+def _input_specs(model):
+    from ..models.model import Sequential
+
+    base = _as_graph_model(model) or model
+    if isinstance(base, Sequential):
+        shapes = [base.input_shape]
+        first = [ly for ly in base._layers if type(ly).__name__ != "InputLayer"]
+        dtypes = [np.int64 if first and type(first[0]).__name__ == "Embedding" else
+                  (base._layers[0].dtype if base._layers else None)]
+    elif type(base).__name__ == "Functional":
+        shapes = [n.shape for n in base._inputs]
+        dtypes = [getattr(n.layer, "dtype", None) for n in base._inputs]
+        for i, n in enumerate(base._inputs):  # ids feeding an Embedding are integers
+            if any(n in m.inbound and type(m.layer).__name__ == "Embedding"
+                   for m in base._nodes):
+                dtypes[i] = np.int64
+    else:
+        raise ValueError(f"model {getattr(model, 'name', '?')!r} ({type(model).__name__}): "
+                         "only Sequential and functional models (and models with a Sequential "
+                         "form) export to ONNX; a subclassed model's call() is Python code")
+    for s in shapes:
+        if s is None:
+            raise ValueError(f"model {getattr(model, 'name', model)!r}: build it (or declare "
+                             "its input shape) "
+                             "before exporting")
+    return base, shapes, dtypes
+
+
+def _probe(shape, dtype, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    dims = [_PROBE, *(4 if s is None else int(s) for s in shape[1:])]
+    if dtype is not None and np.dtype(dtype).kind in "iu":
+        return rng.integers(0, 2, size=dims).astype(np.dtype(dtype))
+    return rng.normal(size=dims).astype(np.float32)
+
+
+def export_onnx(model, filepath, opset: int = OPSET, input_names=None, output_names=None,
+                verbose: bool = False) -> str:
+    """Write ``model`` as an ONNX file (opset ``opset`` >= 17, dynamic batch axis).
+
+    Args:
+        model: a built Sequential or functional model (or an Autoencoder / fitted DBN).
+        filepath: where to write (atomically). opset: the ONNX opset (17 or later).
+        input_names/output_names: graph I/O names (default ``input``/``output``, numbered
+            when there are several).
+
+    Returns the path written. Raises ValueError naming a layer that has no ONNX form.
+    The graph passes ``onnx.checker.check_model``.
+    """
+    from ..models.saving import _atomic_write
+
+    if opset < 17:
+        raise ValueError(f"export: opset must be 17 or later. Received: opset={opset}")
+    g = Graph(opset)
+    onnx, helper = g.onnx, g.helper
+    base, shapes, dtypes = _input_specs(model)
+    n_in = len(shapes)
+    input_names = list(input_names or (["input"] if n_in == 1 else
+                                       [f"input_{i}" for i in range(n_in)]))
+    probes = [_probe(s, d, i) for i, (s, d) in enumerate(zip(shapes, dtypes))]
+    graph_inputs = []
+    for name, s, p in zip(input_names, shapes, probes):
+        elem = helper.np_dtype_to_tensor_dtype(p.dtype)
+        dims = ["batch", *(f"{name}_d{i}" if d is None else int(d)
+                           for i, d in enumerate(s[1:], 1))]
+        graph_inputs.append(helper.make_tensor_value_info(name, elem, dims))
+    names, values = _walk(g, base, input_names, probes)
+    n_out = len(names)
+    output_names = list(output_names or (["output"] if n_out == 1 else
+                                         [f"output_{i}" for i in range(n_out)]))
+    graph_outputs = []
+    for src, dst, v in zip(names, output_names, values):
+        g.nodes.append(helper.make_node("Identity", [src], [dst], name=g.name("out")))
+        elem = helper.np_dtype_to_tensor_dtype(np.asarray(v).dtype)
+        graph_outputs.append(helper.make_tensor_value_info(dst, elem,
+                                                           ["batch", *v.shape[1:]]))
+    graph = helper.make_graph(g.nodes, getattr(model, "name", None) or "glassnet",
+                              graph_inputs, graph_outputs,
+                              g.inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="glassnet")
+    proto.ir_version = min(proto.ir_version, 8 if opset <= 17 else proto.ir_version)
+    onnx.checker.check_model(proto, full_check=True)
+    _atomic_write(Path(filepath), proto.SerializeToString())
+    if verbose:
+        print(f"wrote {filepath}: {len(g.nodes)} nodes, opset {opset}")
+    return str(filepath)

@@ -1,0 +1,288 @@
+"""ONNX export checked by onnxruntime: every exportable layer, functional multi-I/O models,
+the course's recipe models, RBM/DBN; outputs equal ``predict`` to 1e-5 at batch 1 and 7."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="ONNX export needs onnx (pip install 'glassnet[onnx]')")
+ort = pytest.importorskip("onnxruntime", reason="the export is checked by onnxruntime")
+
+import glassnet as gn  # noqa: E402
+from glassnet import layers as L  # noqa: E402
+from glassnet.interop.onnx_export import export_onnx  # noqa: E402
+
+TOL = 1e-5
+
+
+def _randomize(model, seed=1):
+    rng = np.random.default_rng(seed)
+    ws = []
+    for w in model.weights:
+        a = rng.normal(size=w.shape).astype("f") * 0.5
+        if "variance" in w.name:
+            a = np.abs(a) + 0.5
+        ws.append(a)
+    model.set_weights(ws)
+    return model
+
+
+def _data(shape, integer, n, seed=0):
+    rng = np.random.default_rng(seed + n)
+    if integer:
+        return rng.integers(0, 10, size=(n, *shape)).astype("int64")
+    return rng.normal(size=(n, *shape)).astype("float32")
+
+
+def _check(model, path, shapes, integer=False, opset=17):
+    export_onnx(model, path, opset=opset)
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto, full_check=True)
+    assert proto.opset_import[0].version == opset
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    for n in (1, 7):
+        xs = [_data(s, integer, n, seed=i) for i, s in enumerate(shapes)]
+        got = sess.run(None, dict(zip(names, xs)))
+        want = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+        want = want if isinstance(want, list) else [want]
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, atol=TOL, rtol=TOL)
+
+
+CASES = [
+    ("Dense", lambda: L.Dense(3, activation="relu"), (4,)),
+    ("Dense-3d", lambda: L.Dense(3, activation="softmax"), (2, 4)),
+    ("Conv1D", lambda: L.Conv1D(2, 3, padding="same", activation="tanh"), (6, 3)),
+    ("Conv1D-causal", lambda: L.Conv1D(2, 2, padding="causal", dilation_rate=2), (6, 3)),
+    ("Conv2D", lambda: L.Conv2D(2, 3, strides=2, padding="same", activation="relu"),
+     (7, 7, 3)),
+    ("Conv2D-groups", lambda: L.Conv2D(4, 2, groups=2, use_bias=False), (5, 5, 4)),
+    ("Conv2DTranspose", lambda: L.Conv2DTranspose(2, 3, strides=2), (4, 4, 3)),
+    ("Conv2DTranspose-same", lambda: L.Conv2DTranspose(2, 3, strides=2, padding="same"),
+     (4, 4, 3)),
+    ("MaxPooling1D", lambda: L.MaxPooling1D(2), (6, 3)),
+    ("AveragePooling1D", lambda: L.AveragePooling1D(2, padding="same"), (5, 3)),
+    ("MaxPooling2D", lambda: L.MaxPooling2D(2, padding="same"), (5, 5, 2)),
+    ("AveragePooling2D", lambda: L.AveragePooling2D(3, strides=2), (7, 7, 2)),
+    ("GlobalAveragePooling1D", lambda: L.GlobalAveragePooling1D(), (5, 3)),
+    ("GlobalMaxPooling1D", lambda: L.GlobalMaxPooling1D(), (5, 3)),
+    ("GlobalAveragePooling2D", lambda: L.GlobalAveragePooling2D(keepdims=True), (4, 4, 3)),
+    ("GlobalMaxPooling2D", lambda: L.GlobalMaxPooling2D(), (4, 4, 3)),
+    ("Flatten", lambda: L.Flatten(), (3, 4, 2)),
+    ("Reshape", lambda: L.Reshape((2, -1)), (3, 4)),
+    ("Permute", lambda: L.Permute((2, 1)), (3, 4)),
+    ("RepeatVector", lambda: L.RepeatVector(3), (4,)),
+    ("Cropping1D", lambda: L.Cropping1D((1, 2)), (6, 3)),
+    ("Cropping2D", lambda: L.Cropping2D(((1, 0), (0, 2))), (5, 5, 2)),
+    ("ZeroPadding1D", lambda: L.ZeroPadding1D(2), (3, 2)),
+    ("ZeroPadding2D", lambda: L.ZeroPadding2D(((1, 0), (2, 1))), (3, 3, 2)),
+    ("UpSampling1D", lambda: L.UpSampling1D(3), (3, 2)),
+    ("UpSampling2D", lambda: L.UpSampling2D((2, 3)), (3, 3, 2)),
+    ("UpSampling2D-bilinear", lambda: L.UpSampling2D(2, interpolation="bilinear"),
+     (3, 3, 2)),
+    ("Dropout", lambda: L.Dropout(0.5), (4,)),
+    ("SpatialDropout1D", lambda: L.SpatialDropout1D(0.5), (5, 3)),
+    ("SpatialDropout2D", lambda: L.SpatialDropout2D(0.5), (4, 4, 3)),
+    ("GaussianDropout", lambda: L.GaussianDropout(0.3), (4,)),
+    ("GaussianNoise", lambda: L.GaussianNoise(0.3), (4,)),
+    ("RandomFlip", lambda: L.RandomFlip(), (4, 4, 3)),
+    ("RandomRotation", lambda: L.RandomRotation(0.2), (4, 4, 3)),
+    ("RandomTranslation", lambda: L.RandomTranslation(0.2, 0.2), (4, 4, 3)),
+    ("RandomZoom", lambda: L.RandomZoom(0.2), (4, 4, 3)),
+    ("RandomContrast", lambda: L.RandomContrast(0.3), (4, 4, 3)),
+    ("BatchNormalization", lambda: L.BatchNormalization(), (3, 3, 2)),
+    ("BatchNormalization-noscale", lambda: L.BatchNormalization(scale=False), (4,)),
+    ("LayerNormalization", lambda: L.LayerNormalization(), (5, 4)),
+    ("Embedding", lambda: L.Embedding(10, 3), (5,)),
+    ("SimpleRNN", lambda: L.SimpleRNN(3), (5, 4)),
+    ("SimpleRNN-seq-back", lambda: L.SimpleRNN(3, return_sequences=True, go_backwards=True),
+     (5, 4)),
+    ("LSTM", lambda: L.LSTM(3), (5, 4)),
+    ("LSTM-seq", lambda: L.LSTM(3, return_sequences=True), (5, 4)),
+    ("LSTM-back", lambda: L.LSTM(3, go_backwards=True, use_bias=False), (5, 4)),
+    ("GRU", lambda: L.GRU(3), (5, 4)),
+    ("GRU-seq-back", lambda: L.GRU(3, return_sequences=True, go_backwards=True), (5, 4)),
+    ("Bidirectional-LSTM", lambda: L.Bidirectional(L.LSTM(3, return_sequences=True)),
+     (5, 4)),
+    ("Bidirectional-GRU-sum", lambda: L.Bidirectional(L.GRU(3), merge_mode="sum"), (5, 4)),
+    ("Bidirectional-RNN-ave", lambda: L.Bidirectional(L.SimpleRNN(2), merge_mode="ave"),
+     (5, 4)),
+    ("Bidirectional-LSTM-mul", lambda: L.Bidirectional(L.LSTM(2, return_sequences=True),
+                                                       merge_mode="mul"), (5, 4)),
+    ("JordanRNN", lambda: L.JordanRNN(3, output_units=2), (5, 4)),
+    ("JordanRNN-seq", lambda: L.JordanRNN(3, output_units=2, return_sequences=True,
+                                          go_backwards=True), (5, 4)),
+    ("TimeDistributed", lambda: L.TimeDistributed(L.Dense(2, activation="tanh")), (5, 4)),
+    ("TimeDistributed-conv", lambda: L.TimeDistributed(L.Conv2D(2, 2)), (3, 4, 4, 1)),
+    ("Maxout", lambda: L.Maxout(3, pieces=4), (4,)),
+    ("PReLU", lambda: L.PReLU(), (4,)),
+]
+ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu",
+               "softplus", "softsign", "leaky_relu", "hard_sigmoid", "swish", "gelu",
+               "arctan", "sign", "binary_step"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_layer_exports_and_onnxruntime_matches_predict(case, tmp_path):
+    _, make, shape = case
+    model = _randomize(gn.models.Sequential([L.Input(shape), make()]))
+    _check(model, tmp_path / "m.onnx", [shape], integer=case[0] == "Embedding")
+
+
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_every_activation(act, tmp_path):
+    model = _randomize(gn.models.Sequential([L.Input((6,)), L.Dense(5, activation=act)]))
+    _check(model, tmp_path / "m.onnx", [(6,)])
+
+
+def test_activation_layers(tmp_path):
+    layers = [L.Activation("tanh")]
+    for name, kw in (("ReLU", {"max_value": 1.0}), ("LeakyReLU", {"negative_slope": 0.1}),
+                     ("ELU", {"alpha": 0.5}), ("Softmax", {}), ("Identity", {}),
+                     ("AlphaDropout", {"rate": 0.1}), ("UnitNormalization", {})):
+        if hasattr(L, name):
+            layers.append(getattr(L, name)(**kw))
+    model = _randomize(gn.models.Sequential([L.Input((5,)), L.Dense(6), *layers]))
+    _check(model, tmp_path / "m.onnx", [(5,)])
+
+
+@pytest.mark.parametrize("merge", ["Concatenate", "Add", "Average", "Multiply", "Subtract",
+                                   "Maximum", "Minimum"])
+def test_functional_multi_input_multi_output(merge, tmp_path):
+    if not hasattr(L, merge):
+        pytest.skip(f"glassnet.layers has no {merge} in this checkout")
+    a, b = gn.Input((5, 4)), gn.Input((3,))
+    h = L.Bidirectional(L.GRU(3))(L.LSTM(3, return_sequences=True)(a))
+    d = L.Dense(6, activation="tanh")(b)
+    m = getattr(L, merge)()([h, d])
+    shared = L.Dense(2, name="shared")
+    o1 = L.Dense(1, activation="sigmoid")(shared(m))
+    o2 = shared(L.Dense(m.shape[-1])(m))
+    model = _randomize(gn.Model([a, b], [o1, o2]))
+    _check(model, tmp_path / "m.onnx", [(5, 4), (3,)])
+
+
+def _recipes():
+    return {
+        "churn": ([L.Dense(6, activation="relu", kernel_initializer="uniform"),
+                   L.Dense(6, activation="relu"), L.Dense(1, activation="sigmoid")], (11,),
+                  False),
+        "mnist_mlp": ([L.Dense(64, activation="relu"), L.Dropout(0.2),
+                       L.Dense(10, activation="softmax")], (784,), False),
+        "mnist_cnn": ([L.Conv2D(8, 3, activation="relu"), L.MaxPooling2D(2),
+                       L.Conv2D(8, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
+                       L.Dense(32, activation="relu"), L.Dropout(0.5),
+                       L.Dense(10, activation="softmax")], (28, 28, 1), False),
+        "char_rnn": ([L.Embedding(40, 8), L.LSTM(16, return_sequences=True), L.LSTM(16),
+                      L.Dense(40, activation="softmax")], (12,), True),
+        "augmented_cnn": ([L.RandomFlip(), L.RandomRotation(0.1), L.Conv2D(4, 3),
+                           L.BatchNormalization(), L.GlobalAveragePooling2D(),
+                           L.Dense(3, activation="softmax")], (8, 8, 1), False),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_recipes()))
+def test_recipe_models(name, tmp_path):
+    layers, shape, integer = _recipes()[name]
+    model = _randomize(gn.models.Sequential([L.Input(shape), *layers]), seed=2)
+    _check(model, tmp_path / "m.onnx", [shape], integer=integer)
+
+
+def test_autoencoder_rbm_and_dbn(tmp_path):
+    from glassnet.models import DBN, RBM, Autoencoder
+
+    enc = gn.models.Sequential([L.Input((20,)), L.Dense(8, activation="relu"), L.Dense(3)])
+    dec = gn.models.Sequential([L.Input((3,)), L.Dense(8, activation="relu"),
+                                L.Dense(20, activation="sigmoid")])
+    ae = _randomize(Autoencoder(enc, dec))
+    _check(ae, tmp_path / "ae.onnx", [(20,)])
+    rng = np.random.default_rng(0)
+    x = (rng.random((64, 20)) > 0.5).astype("f")
+    rbm = RBM(n_hidden=6, epochs=2, random_state=0).fit(x)
+    export_onnx(rbm, tmp_path / "rbm.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "rbm.onnx"))
+    np.testing.assert_allclose(sess.run(None, {"input": x[:7]})[0], rbm.transform(x[:7]),
+                               atol=TOL, rtol=TOL)
+    y = rng.integers(0, 3, 64)
+    dbn = DBN(hidden_sizes=(8, 4), epochs=1, fine_tune_epochs=1, random_state=0)
+    dbn.fit(x, y)
+    export_onnx(dbn, tmp_path / "dbn.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "dbn.onnx"))
+    got = sess.run(None, {"input": x[:7]})[0]
+    np.testing.assert_allclose(got, dbn.model_.predict(x[:7], verbose=0), atol=TOL, rtol=TOL)
+    assert (got.argmax(1) == dbn.predict(x[:7])).all()
+
+
+def test_model_export_method_cli_and_opset_18(tmp_path):
+    from typer.testing import CliRunner
+
+    from glassnet.cli import app
+
+    model = _randomize(gn.models.Sequential([L.Input((4,)), L.Dense(3, activation="relu"),
+                                             L.BatchNormalization(), L.Dense(2)]))
+    assert model.export(tmp_path / "m.onnx", format="onnx") == str(tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="format"):
+        model.export(tmp_path / "m.tflite", format="tflite")
+    _check(model, tmp_path / "m18.onnx", [(4,)], opset=18)
+    with pytest.raises(ValueError, match="opset"):
+        export_onnx(model, tmp_path / "old.onnx", opset=13)
+    model.save(tmp_path / "m.keras")
+    res = CliRunner().invoke(app, ["export", str(tmp_path / "m.keras"), "--format", "onnx"])
+    assert res.exit_code == 0, res.output
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    x = _data((4,), False, 7)
+    np.testing.assert_allclose(sess.run(None, {"input": x})[0], model.predict(x), atol=TOL,
+                               rtol=TOL)
+    res = CliRunner().invoke(app, ["info"])
+    assert "onnxruntime:" in res.output and "h5py:" in res.output
+
+
+def test_layer_without_onnx_form_is_named(tmp_path):
+    model = gn.models.Sequential([L.Input((5,)), L.Embedding(10, 3, mask_zero=True),
+                                  L.LSTM(2)])
+    with pytest.raises(ValueError, match="embedding.*mask_zero"):
+        export_onnx(model, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+    class Sub(gn.models.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = L.Dense(2)
+
+        def call(self, x, training=False):
+            return self.d(x) * 2
+
+    sub = Sub()
+    sub.predict(np.zeros((1, 3), "f"))
+    with pytest.raises(ValueError, match="subclassed"):
+        export_onnx(sub, tmp_path / "s.onnx")
+
+
+@pytest.mark.slow
+def test_mnist_cnn_same_test_accuracy_through_onnxruntime(tmp_path):
+    try:
+        (x, y), (xt, yt) = gn.datasets.mnist.load_data()
+    except Exception as e:  # pragma: no cover - needs GLASSNET_DATA_DIR
+        pytest.skip(f"MNIST not available offline: {e}")
+    gn.set_seed(0)
+    x = x[:4000, ..., None].astype("f") / 255
+    xt = xt[..., None].astype("f") / 255
+    layers, shape, _ = _recipes()["mnist_cnn"]
+    model = gn.models.Sequential([L.Input(shape), *layers])
+    model.compile(optimizer=gn.optimizers.Adam(0.003), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, y[:4000], epochs=1, batch_size=32, verbose=0)
+    model.export(tmp_path / "cnn.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "cnn.onnx"))
+    p_onnx = np.concatenate([sess.run(None, {"input": xt[i:i + 2000]})[0]
+                             for i in range(0, len(xt), 2000)])
+    p_gn = model.predict(xt, verbose=0)
+    np.testing.assert_allclose(p_onnx, p_gn, atol=TOL, rtol=TOL)
+    acc_onnx = float((p_onnx.argmax(1) == yt).mean())
+    acc_gn = float((p_gn.argmax(1) == yt).mean())
+    assert acc_onnx == acc_gn and acc_gn > 0.8
