@@ -108,3 +108,21 @@ def test_fit_verbose_without_ipywidgets_prints_epoch_lines_only(outputs):
 def test_liveplot_redraws_one_figure_in_place(outputs):
     shown = [o for o in outputs["liveplot"] if "image/png" in o.get("data", {})]
     assert len(shown) == 1  # three epochs, one display updated in place
+
+
+def test_fit_verbose_with_ipywidgets_draws_a_widget_bar(tmp_path):
+    pytest.importorskip("ipywidgets", reason="ipywidgets is not installed (`notebooks` extra)")
+    src = ("import numpy as np, glassnet as gn\n"
+           "from glassnet.layers import Dense\nfrom glassnet.models import Sequential\n"
+           "m = Sequential([Dense(1, input_dim=3)])\nm.compile(optimizer='sgd', loss='mse')\n"
+           "x = np.ones((64, 3), 'float32')\n"
+           "_ = m.fit(x, x[:, :1], epochs=2, batch_size=16, verbose=1)")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src)])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outs = nb.cells[0].outputs
+    widgets = [o for o in outs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(widgets) == 2  # one bar per epoch
+    assert not [o for o in outs if o.output_type == "stream" and o.name == "stderr"]
+    text = "".join(o.text for o in outs if o.output_type == "stream")
+    assert "Epoch 1/2" in text and "Epoch 2/2" in text
