@@ -6,17 +6,25 @@ So that ``from keras.utils import to_categorical, pad_sequences`` becomes
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Sequence as _Sequence  # utils.Sequence is Keras's
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import backend
+
+if TYPE_CHECKING:
+    from ._diagram import Diagram
 
 __all__ = ["to_categorical", "pad_sequences", "normalize", "set_random_seed", "plot_model",
            "ModelPlot"]
 
 
-def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:
+def to_categorical(y: ArrayLike, num_classes: int | None = None,
+                   dtype: DTypeLike = "float32") -> np.ndarray:
     """One-hot encode integer class ids, as Keras does.
 
     Args:
@@ -59,8 +67,9 @@ def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.nda
     return out
 
 
-def pad_sequences(sequences, maxlen: int | None = None, dtype="int32", padding: str = "pre",
-                  truncating: str = "pre", value=0.0) -> np.ndarray:
+def pad_sequences(sequences: _Sequence[Any], maxlen: int | None = None, dtype: DTypeLike = "int32",
+                  padding: str = "pre", truncating: str = "pre",
+                  value: float | str = 0.0) -> np.ndarray:
     """Pad (or cut) variable-length sequences to one length, as Keras does.
 
     Args:
@@ -110,7 +119,7 @@ def pad_sequences(sequences, maxlen: int | None = None, dtype="int32", padding: 
     return out
 
 
-def normalize(x, axis: int = -1, order: int = 2) -> np.ndarray:
+def normalize(x: ArrayLike, axis: int = -1, order: int = 2) -> np.ndarray:
     """Scale ``x`` to unit ``order``-norm along ``axis`` (zero vectors stay zero), as Keras.
 
     Example:
@@ -139,7 +148,7 @@ class ModelPlot:
         svg: the SVG text. ``dot``: the same graph as Graphviz DOT text.
     """
 
-    def __init__(self, diagram, dot: str):
+    def __init__(self, diagram: Diagram, dot: str) -> None:
         self._diagram = diagram
         self.svg: str = diagram.to_svg()
         self.dot: str = dot
@@ -150,11 +159,8 @@ class ModelPlot:
     def __repr__(self) -> str:
         return f"<ModelPlot {len(self._diagram.boxes)} boxes>"
 
-    def save(self, path, dpi: int | None = None):
+    def save(self, path: str | os.PathLike, dpi: int | None = None) -> Path:
         """Write ``.svg``, ``.png`` (needs matplotlib) or ``.dot``, atomically."""
-        import os
-        from pathlib import Path
-
         path = Path(path)
         fmt = path.suffix.lower().lstrip(".")
         if fmt not in ("svg", "png", "dot", "gv"):
@@ -169,11 +175,12 @@ class ModelPlot:
         return self._diagram.save(path, fmt, dpi=dpi)
 
 
-def plot_model(model, to_file=None, show_shapes: bool = False, show_dtype: bool = False,
+def plot_model(model: Any, to_file: str | os.PathLike | None = None, show_shapes: bool = False,
+               show_dtype: bool = False,
                show_layer_names: bool = False, rankdir: str = "TB",
                expand_nested: bool = False, dpi: int = 200,
                show_layer_activations: bool = False, show_trainable: bool = False,
-               **kwargs) -> ModelPlot:
+               **kwargs: Any) -> ModelPlot:
     """Draw a model's layer graph, as Keras's ``plot_model`` does, with no Graphviz or pydot.
 
     Works for Sequential, functional (several inputs and outputs) and nested models. In
@@ -230,3 +237,9 @@ from ._data_utils import (  # noqa: E402
 
 __all__ += ["PyDataset", "Sequence", "get_file", "image_dataset_from_directory",
             "timeseries_dataset_from_array"]
+
+# ... and the rest of keras.utils (images, Progbar, the serialization registry's names)
+from ._keras_utils import *  # noqa: E402,F401,F403
+from ._keras_utils import __all__ as _more  # noqa: E402
+
+__all__ += _more
