@@ -11,10 +11,12 @@ from typing import Any
 
 __all__ = [
     "mnist", "fashion_mnist", "cifar10", "iris", "churn", "text", "digits", "loader",
+    "imdb", "reuters", "boston_housing", "california_housing", "cifar100",
     "ArrayLoader", "image_dataset_from_directory", "data_dir",
 ]  # fmt: skip
 
-_MODULES = {"mnist", "fashion_mnist", "cifar10", "iris", "churn", "text", "digits", "loader"}
+_MODULES = {"mnist", "fashion_mnist", "cifar10", "iris", "churn", "text", "digits", "loader",
+            "imdb", "reuters", "boston_housing", "california_housing", "cifar100"}
 
 
 def __getattr__(name: str) -> Any:
