@@ -252,3 +252,74 @@ def test_variable_value_grad_name():
     if not hasattr(w.kernel, "value"):
         pytest.xfail("Tensor.value (Keras Variable.value) lives in tensor.py: the lead adds it")
     assert w.kernel.value is w.kernel or np.shares_memory(w.kernel.value.data, w.kernel.data)
+
+
+# ------------------------------------------------------------------ the rest of keras.utils
+def test_utils_registry_names_are_the_saving_ones():
+    for name in ("register_keras_serializable", "get_custom_objects", "get_registered_name",
+                 "get_registered_object", "custom_object_scope", "CustomObjectScope"):
+        assert getattr(gn.utils, name) is getattr(gn.saving, name)
+    assert gn.utils.clear_session is gn.backend.clear_session
+
+
+def test_serialize_and_deserialize_keras_object_without_imports():
+    @gn.saving.register_keras_serializable(package="kc_ser")
+    class Scale(L.Layer):
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {**super().get_config(), "factor": self.factor}
+
+    cfg = gn.utils.serialize_keras_object(Scale(3.0, name="s"))
+    assert cfg["registered_name"] == "kc_ser>Scale"
+    back = gn.utils.deserialize_keras_object(cfg)
+    assert isinstance(back, Scale) and back.factor == 3.0 and back.name == "s"
+    dense = gn.utils.deserialize_keras_object(gn.utils.serialize_keras_object(L.Dense(3)))
+    assert isinstance(dense, L.Dense) and dense.units == 3
+    with pytest.raises(ValueError, match="unknown class"):
+        gn.utils.deserialize_keras_object({"class_name": "os.system", "config": {}})
+
+
+def test_pack_unpack_and_is_keras_tensor():
+    u = gn.utils.unpack_x_y_sample_weight
+    assert u((1, 2)) == (1, 2, None) and u((1,)) == (1, None, None) and u(5) == (5, None, None)
+    assert u(gn.utils.pack_x_y_sample_weight(1, 2, 3)) == (1, 2, 3)
+    with pytest.raises(ValueError, match="4 items"):
+        u((1, 2, 3, 4))
+    inp = gn.Input(shape=(2,))
+    assert gn.utils.is_keras_tensor(inp) and gn.utils.is_keras_tensor(L.Dense(1)(inp))
+    assert not gn.utils.is_keras_tensor(np.ones(2))
+    assert gn.utils.standardize_dtype(np.float64) == "float64"
+
+
+def test_progbar_prints_keras_style(capsys):
+    bar = gn.utils.Progbar(4, verbose=1)
+    for i in range(4):
+        bar.update(i + 1, values=[("loss", float(i))])
+    out = capsys.readouterr().out
+    assert "4/4 [====================]" in out and "loss: 1.5000" in out
+    gn.utils.disable_interactive_logging()
+    try:
+        gn.utils.Progbar(2).update(2, values=[("loss", 1.0)])
+        assert capsys.readouterr().out == ""
+    finally:
+        gn.utils.enable_interactive_logging()
+
+
+def test_image_array_helpers_round_trip(tmp_path):
+    pytest.importorskip("PIL.Image", reason="Pillow not installed")
+    a = np.zeros((4, 6, 3), "float32")
+    a[1, 2] = [255, 128, 0]
+    gn.utils.save_img(tmp_path / "a.png", a, scale=False)
+    img = gn.utils.load_img(tmp_path / "a.png")
+    back = gn.utils.img_to_array(img)
+    assert back.shape == (4, 6, 3) and back.dtype == np.float32
+    np.testing.assert_array_equal(back, a)
+    g = gn.utils.img_to_array(gn.utils.load_img(tmp_path / "a.png", color_mode="grayscale",
+                                                target_size=(2, 3)))
+    assert g.shape == (2, 3, 1)

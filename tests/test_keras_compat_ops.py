@@ -7,6 +7,7 @@ numeric gradients (``gn.gradcheck`` in float64).
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -67,6 +68,28 @@ CASES = {
     "silu": ((A - 0.5,), lambda a: a / (1 + np.exp(-a)), True),
     "softplus": ((A - 0.5,), lambda a: np.logaddexp(0, a), True),
     "logsumexp": ((A,), lambda a: np.log(np.exp(a).sum()), True),
+    # the long tail (glassnet/_keras_ops_more.py)
+    "erf": ((A - 0.5,), np.vectorize(math.erf), True),
+    "erfc": ((A - 0.5,), np.vectorize(math.erfc), True),
+    "deg2rad": ((A,), np.deg2rad, True), "rad2deg": ((A,), np.rad2deg, True),
+    "sinc": ((A,), np.sinc, True), "hypot": ((A, B), np.hypot, True),
+    "fmax": ((A, B), np.fmax, False), "fmin": ((A, B), np.fmin, False),
+    "fmod": ((A * 5 - 2, B), np.fmod, False), "logaddexp2": ((A, B), np.logaddexp2, True),
+    "celu": ((A - 0.5,), lambda a: np.maximum(a, 0) + np.minimum(0, np.expm1(a)), True),
+    "hard_tanh": ((A * 4 - 2,), lambda a: np.clip(a, -1, 1), False),
+    "squareplus": ((A - 0.5,), lambda a: (a + np.sqrt(a * a + 4)) / 2, True),
+    "tanh_shrink": ((A - 0.5,), lambda a: a - np.tanh(a), True),
+    "soft_shrink": ((A * 2 - 1,), lambda a: np.where(a > 0.5, a - 0.5,
+                                                      np.where(a < -0.5, a + 0.5, 0)), False),
+    "sparse_sigmoid": ((A * 4 - 2,), lambda a: np.clip((a + 1) / 2, 0, 1), False),
+    "fliplr": ((A,), np.fliplr, True), "flipud": ((A,), np.flipud, True),
+    "rot90": ((A,), np.rot90, True), "append": ((A, B), np.append, True),
+    "diff": ((A,), np.diff, True), "inner": ((A, B), np.inner, True),
+    "vdot": ((V, V[::-1]), np.vdot, True), "ptp": ((A,), np.ptp, False),
+    "dstack": (([A, B],), np.dstack, False), "diagflat": ((V,), np.diagflat, True),
+    "nanmax": ((np.where(A > 0.8, np.nan, A),), np.nanmax, False),
+    "nanmean": ((np.where(A > 0.8, np.nan, A),), np.nanmean, False),
+    "percentile": ((A, 30), np.percentile, False),
 }
 
 

@@ -1,0 +1,228 @@
+"""The rest of Keras 3's ``keras.utils``: image arrays, a progress bar, logging switches,
+(x, y, sample_weight) packing and the serialization registry under its ``utils`` names.
+
+Re-exported by :mod:`glassnet.utils`.
+
+Example:
+    >>> x, y, sw = unpack_x_y_sample_weight(pack_x_y_sample_weight(xs, ys))
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from .backend import clear_session
+from .saving import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+
+__all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects",
+           "get_registered_name", "get_registered_object", "register_keras_serializable",
+           "clear_session", "Progbar", "array_to_img", "img_to_array", "load_img", "save_img",
+           "serialize_keras_object", "deserialize_keras_object", "enable_interactive_logging",
+           "disable_interactive_logging", "is_interactive_logging_enabled", "is_keras_tensor",
+           "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "standardize_dtype"]
+
+_INTERACTIVE = [True]
+
+
+def enable_interactive_logging() -> None:
+    """Progress output goes to stdout (Keras's default)."""
+    _INTERACTIVE[0] = True
+
+
+def disable_interactive_logging() -> None:
+    """Silence :class:`Progbar` output (Keras routes it to the logger instead)."""
+    _INTERACTIVE[0] = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    return _INTERACTIVE[0]
+
+
+class Progbar:
+    """Keras's text progress bar: ``update(current, values=[("loss", v)])``.
+
+    Args:
+        target: total number of steps (None when unknown).
+        width: bar width in characters; verbose: 1 a bar, 2 one line at the end, 0 silent.
+        stateful_metrics: names shown as given rather than averaged.
+
+    Example:
+        >>> bar = Progbar(10)
+        >>> for i in range(10): bar.update(i + 1, values=[("loss", 0.1)])   # doctest: +SKIP
+    """
+
+    def __init__(self, target, width: int = 20, verbose: int = 1, interval: float = 0.05,
+                 stateful_metrics=None, unit_name: str = "step"):
+        self.target, self.width, self.verbose = target, width, verbose
+        self.interval, self.unit_name = interval, unit_name
+        self.stateful_metrics = set(stateful_metrics or ())
+        self._values: dict[str, list] = {}
+        self._seen = 0
+        self._start = time.time()
+
+    def update(self, current, values=None, finalize=None) -> None:
+        for k, v in values or []:
+            v = float(np.asarray(v))
+            if k in self.stateful_metrics:
+                self._values[k] = [v, 1]
+            else:
+                s = self._values.setdefault(k, [0.0, 0])
+                n = max(current - self._seen, 1)
+                s[0] += v * n
+                s[1] += n
+        self._seen = current
+        finalize = finalize if finalize is not None else (
+            self.target is not None and current >= self.target)
+        if not self.verbose or not _INTERACTIVE[0] or (self.verbose == 2 and not finalize):
+            return
+        shown = " - ".join(f"{k}: {s[0] / max(s[1], 1):.4f}" for k, s in self._values.items())
+        if self.target:
+            done = int(self.width * current / self.target)
+            bar = f"{current}/{self.target} [" + "=" * done + "." * (self.width - done) + "]"
+        else:
+            bar = f"{current}/Unknown"
+        end = "\n" if finalize else "\r"
+        sys.stdout.write(f"{bar} - {time.time() - self._start:.0f}s"
+                         + (f" - {shown}" if shown else "") + end)
+        sys.stdout.flush()
+
+    def add(self, n, values=None) -> None:
+        self.update(self._seen + n, values)
+
+
+# ------------------------------------------------------------------ images (Pillow)
+def _pil():
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError("image helpers need Pillow: pip install 'glassnet[images]'") from None
+    return Image
+
+
+def img_to_array(img, data_format=None, dtype=None) -> np.ndarray:
+    """A PIL image as a float32 (height, width, channels) array."""
+    a = np.asarray(img, dtype=dtype or "float32")
+    return a[..., None] if a.ndim == 2 else a
+
+
+def array_to_img(x, data_format=None, scale: bool = True, dtype=None):
+    """A (height, width, channels) array as a PIL image; ``scale`` maps it to 0..255."""
+    image = _pil()
+    a = np.asarray(x, dtype="float64")
+    if scale:
+        a = a - a.min()
+        a = a / a.max() * 255 if a.max() > 0 else a
+    a = a.astype("uint8")
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    return image.fromarray(a)
+
+
+def load_img(path, color_mode: str = "rgb", target_size=None, interpolation="nearest",
+             keep_aspect_ratio: bool = False):
+    """Open an image file as a PIL image, converted and resized as Keras does."""
+    image = _pil()
+    img = image.open(path)
+    mode = {"rgb": "RGB", "grayscale": "L", "rgba": "RGBA"}.get(color_mode)
+    if mode is None:
+        raise ValueError(f"load_img: color_mode must be 'rgb', 'grayscale' or 'rgba'. "
+                         f"Received: {color_mode!r}")
+    img = img.convert(mode)
+    if target_size is not None:
+        img = img.resize((target_size[1], target_size[0]),
+                         getattr(image, interpolation.upper(), image.NEAREST))
+    return img
+
+
+def save_img(path, x, data_format=None, file_format=None, scale: bool = True, **kwargs):
+    """Write a (height, width, channels) array as an image file."""
+    array_to_img(x, scale=scale).save(path, format=file_format, **kwargs)
+
+
+# ------------------------------------------------------------------ data plumbing
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``, as a data batch is shaped."""
+    if y is None:
+        return (x,) if not isinstance(x, (tuple, list)) else (x,)
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """``(x, y, sample_weight)`` from a batch (missing parts are None)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"Data is expected to be (x,), (x, y) or (x, y, sample_weight). "
+                     f"Received: a tuple of {len(data)} items")
+
+
+def is_keras_tensor(x) -> bool:
+    """True for a functional-API symbolic tensor (``gn.Input`` or a layer call on one)."""
+    return bool(getattr(x, "_glassnet_symbolic", False))
+
+
+def standardize_dtype(dtype) -> str:
+    """The dtype's name (``"float32"``), as Keras spells dtypes."""
+    if dtype is None:
+        from .backend import floatx
+
+        return np.dtype(floatx()).name
+    return np.dtype(getattr(dtype, "name", dtype)).name
+
+
+# ------------------------------------------------------------------ serialization
+def serialize_keras_object(obj) -> dict | str | None:
+    """``{"class_name", "config"}`` for an object with ``get_config``, a function's
+    registered name, or the value itself for plain JSON values."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if hasattr(obj, "get_config"):
+        return {"class_name": type(obj).__name__, "config": obj.get_config(),
+                "registered_name": get_registered_name(type(obj))}
+    if callable(obj):
+        return get_registered_name(obj)
+    raise TypeError(f"serialize_keras_object: cannot serialize {type(obj).__name__}")
+
+
+def deserialize_keras_object(config, custom_objects=None, **kwargs):
+    """Rebuild what :func:`serialize_keras_object` wrote, from objects registered (or
+    passed in ``custom_objects``) in this program and glassnet's own layer table only;
+    nothing named in the data is imported."""
+    if config is None or isinstance(config, (bool, int, float)):
+        return config
+    if isinstance(config, str):
+        obj = get_registered_object(config, custom_objects)
+        if obj is None:
+            raise ValueError(f"deserialize_keras_object: unknown object {config!r}; register "
+                             "it with register_keras_serializable or pass custom_objects")
+        return obj
+    name = config.get("registered_name") or config.get("class_name")
+    cls = get_registered_object(name, custom_objects) or \
+        get_registered_object(config.get("class_name"), custom_objects)
+    if cls is None:
+        from .layers.base import LAYER_CLASSES
+
+        cls = LAYER_CLASSES.get(config.get("class_name"))
+    if cls is None:
+        raise ValueError(f"deserialize_keras_object: unknown class {name!r}; register it "
+                         "with register_keras_serializable or pass custom_objects")
+    return cls.from_config(config.get("config", {}))
