@@ -7,14 +7,19 @@ of primitives it replaces (``tests/test_functional.py``).
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+from typing import Any
 
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from ._typing import Axis, TensorLike
 from .autograd import Function
 from .backend import get_array_module, rmax, rsum
 from .tensor import Tensor, as_tensor
 
 
-def _xp(a):
+def _xp(a: Any) -> Any:
     return get_array_module(a)
 
 
@@ -29,10 +34,10 @@ class Linear(Function):
     the logits under it.
     """
 
-    def __init__(self, act: str | None = None):
+    def __init__(self, act: str | None = None) -> None:
         self.act = act
 
-    def forward(self, x, w, b=None):
+    def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         if x.shape[-1] != w.shape[0]:
             raise ValueError(
                 f"linear: input feature size {x.shape[-1]} does not match kernel shape "
@@ -52,7 +57,7 @@ class Linear(Function):
         self.y = y
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         x, w, act = self.x, self.w, self.act
         if act == "relu":
             gy = gy * self.mask
@@ -80,7 +85,8 @@ class Linear(Function):
         return "Linear" if self.act is None else f"Linear+{self.act}"
 
 
-def linear(x, w, b=None, activation: str | None = None) -> Tensor:
+def linear(x: TensorLike, w: TensorLike, b: TensorLike | None = None,
+           activation: str | None = None) -> Tensor:
     """Affine map ``x @ w + b``, optionally followed by ``"relu"``/``"tanh"`` in the same node.
 
     Shapes: x (..., in), w (in, out), b (out,) → (..., out).
@@ -92,10 +98,10 @@ def linear(x, w, b=None, activation: str | None = None) -> Tensor:
 
 # ------------------------------------------------------------------ softmax family
 class LogSumExp(Function):
-    def __init__(self, axis=-1, keepdims=False):
+    def __init__(self, axis: Axis = -1, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         xp = _xp(a)
         m = a.max(axis=self.axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
@@ -103,7 +109,7 @@ class LogSumExp(Function):
         self.a, self.s = a, s
         return s if self.keepdims else xp.squeeze(s, axis=self.axis)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         xp = _xp(gy)
         if not self.keepdims:
             gy = xp.expand_dims(gy, self.axis)
@@ -111,51 +117,51 @@ class LogSumExp(Function):
 
 
 class Softmax(Function):
-    def __init__(self, axis=-1):
+    def __init__(self, axis: int = -1) -> None:
         self.axis = axis
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         xp = _xp(a)
         e = xp.exp(a - a.max(axis=self.axis, keepdims=True))
         e /= e.sum(axis=self.axis, keepdims=True)
         self.y = e
         return e
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         y = self.y
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
-    def __init__(self, axis=-1):
+    def __init__(self, axis: int = -1) -> None:
         self.axis = axis
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         xp = _xp(a)
         z = a - a.max(axis=self.axis, keepdims=True)
         self.y = z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
         return self.y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy - _xp(gy).exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
 
-def logsumexp(x, axis=-1, keepdims=False) -> Tensor:
+def logsumexp(x: TensorLike, axis: Axis = -1, keepdims: bool = False) -> Tensor:
     """Stable log Σ exp(x) along ``axis``."""
     return LogSumExp(axis, keepdims)(x)
 
 
-def softmax(x, axis=-1) -> Tensor:
+def softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """Stable softmax along ``axis`` (default last)."""
     return Softmax(axis)(x)
 
 
-def log_softmax(x, axis=-1) -> Tensor:
+def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """Stable log-softmax along ``axis``."""
     return LogSoftmax(axis)(x)
 
 
-def one_hot(indices, num_classes: int, dtype=None) -> Tensor:
+def one_hot(indices: TensorLike, num_classes: int, dtype: DTypeLike | None = None) -> Tensor:
     """One-hot encode integer labels (no gradient). Shape (...,) → (..., num_classes)."""
     d = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     xp = _xp(d)
@@ -173,7 +179,7 @@ def one_hot(indices, num_classes: int, dtype=None) -> Tensor:
 
 
 # ------------------------------------------------------------------ fused losses
-def _weights(sample_weight, n, xp, dtype):
+def _weights(sample_weight: Any, n: int, xp: Any, dtype: Any) -> Any:
     if sample_weight is None:
         return None
     w = xp.asarray(sample_weight, dtype=dtype).reshape(-1)
@@ -187,10 +193,10 @@ def _weights(sample_weight, n, xp, dtype):
 class SoftmaxCrossEntropy(Function):
     """Mean cross-entropy of softmax(logits) against integer labels or one-hot targets."""
 
-    def __init__(self, target, sample_weight=None):
+    def __init__(self, target: Any, sample_weight: Any = None) -> None:
         self.target, self.sw = target, sample_weight
 
-    def forward(self, z):
+    def forward(self, z: Any) -> Any:
         xp = _xp(z)
         z2 = z if z.ndim == 2 else z.reshape(-1, z.shape[-1])
         if xp is np and z2.shape[1] <= 4 and z2.size <= 512:
@@ -221,7 +227,7 @@ class SoftmaxCrossEntropy(Function):
         ll = ll if w is None else ll * w
         return xp.asarray(-rsum(ll) / max(n, 1), dtype=z.dtype)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         xp = _xp(gy)
         g = xp.exp(self.logp)
         if self.t2 is not None:  # soft targets: d/dz (-sum t log p) = p * sum(t) - t
@@ -237,7 +243,7 @@ class SoftmaxCrossEntropy(Function):
 _ROW_STARTS: dict = {}
 
 
-def _row_starts(n: int, c: int, xp):
+def _row_starts(n: int, c: int, xp: Any) -> Any:
     """``xp.arange(n) * c``: where each row of an (n, c) array starts once flattened. Kept
     per shape on the CPU (a GPU array belongs to one device, so those are made fresh)."""
     if xp is not np:
@@ -254,10 +260,10 @@ def _row_starts(n: int, c: int, xp):
 class SigmoidBinaryCrossEntropy(Function):
     """Mean binary cross-entropy of sigmoid(logits), computed stably from logits."""
 
-    def __init__(self, target, sample_weight=None):
+    def __init__(self, target: Any, sample_weight: Any = None) -> None:
         self.target, self.sw = target, sample_weight
 
-    def forward(self, z):
+    def forward(self, z: Any) -> Any:
         xp = _xp(z)
         t = self.target.astype(z.dtype, copy=False)
         # max(z,0) - z*t + log(1+exp(-|z|)) never overflows
@@ -270,7 +276,7 @@ class SigmoidBinaryCrossEntropy(Function):
         self.size = max(z.size, 1)
         return xp.asarray(per.sum() / self.size, dtype=z.dtype)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         xp = _xp(gy)
         p = 0.5 * (xp.tanh(0.5 * self.z) + 1)
         g = p - self.t
@@ -282,10 +288,10 @@ class SigmoidBinaryCrossEntropy(Function):
 class BinaryCrossEntropy(Function):
     """Mean binary cross-entropy on probabilities, clipped to [eps, 1-eps] as Keras does."""
 
-    def __init__(self, target, sample_weight=None, eps=1e-7):
+    def __init__(self, target: Any, sample_weight: Any = None, eps: float = 1e-7) -> None:
         self.target, self.sw, self.eps = target, sample_weight, eps
 
-    def forward(self, p):
+    def forward(self, p: Any) -> Any:
         xp = _xp(p)
         t = self.target.astype(p.dtype, copy=False)
         pc = xp.clip(p, self.eps, 1 - self.eps)
@@ -298,7 +304,7 @@ class BinaryCrossEntropy(Function):
         self.size = max(p.size, 1)
         return xp.asarray(per.sum() / self.size, dtype=p.dtype)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         pc, t = self.pc, self.t
         g = (pc - t) / (pc * (1 - pc))
         g = g * ((self.p >= self.eps) & (self.p <= 1 - self.eps))
@@ -307,26 +313,29 @@ class BinaryCrossEntropy(Function):
         return g * (gy / self.size)
 
 
-def _target_array(target, like):
+def _target_array(target: Any, like: Tensor) -> Any:
     d = target.data if isinstance(target, Tensor) else target
     xp = _xp(like.data)
     d = xp.asarray(d)
     return d
 
 
-def softmax_cross_entropy(logits, target, sample_weight=None) -> Tensor:
+def softmax_cross_entropy(logits: TensorLike, target: TensorLike,
+                          sample_weight: ArrayLike | None = None) -> Tensor:
     """Mean CE of ``softmax(logits)``; ``target`` is integer labels (N,) or one-hot (N, C)."""
     logits = logits if isinstance(logits, Tensor) else as_tensor(logits)
     return SoftmaxCrossEntropy(_target_array(target, logits), sample_weight)(logits)
 
 
-def sigmoid_binary_cross_entropy(logits, target, sample_weight=None) -> Tensor:
+def sigmoid_binary_cross_entropy(logits: TensorLike, target: TensorLike,
+                                 sample_weight: ArrayLike | None = None) -> Tensor:
     """Mean BCE of ``sigmoid(logits)`` against 0/1 targets, stable for any logit."""
     logits = logits if isinstance(logits, Tensor) else as_tensor(logits)
     return SigmoidBinaryCrossEntropy(_target_array(target, logits), sample_weight)(logits)
 
 
-def binary_cross_entropy(probs, target, sample_weight=None, eps: float = 1e-7) -> Tensor:
+def binary_cross_entropy(probs: TensorLike, target: TensorLike,
+                         sample_weight: ArrayLike | None = None, eps: float = 1e-7) -> Tensor:
     """Mean BCE on probabilities (clipped to [eps, 1−eps], as Keras)."""
     probs = probs if isinstance(probs, Tensor) else as_tensor(probs)
     return BinaryCrossEntropy(_target_array(target, probs), sample_weight, eps)(probs)
@@ -340,38 +349,38 @@ class RandomScale(Function):
     numbers, from the same generator, in the same order as the ordinary path.
     """
 
-    def __init__(self, draw):
+    def __init__(self, draw: Callable[[Any], Any]) -> None:
         self.draw = draw  # draw(x) -> multiplier array broadcastable to x
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.m = self.draw(x)
         return x * self.m
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * self.m
 
 
 class RandomShift(Function):
     """``x + draw(x)``: additive noise drawn afresh at every forward (Gaussian noise)."""
 
-    def __init__(self, draw):
+    def __init__(self, draw: Callable[[Any], Any]) -> None:
         self.draw = draw
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         return x + self.draw(x)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy
 
 
 # ------------------------------------------------------------------ composed helpers
-def dropout(x, rate: float, training: bool = True) -> Tensor:
+def dropout(x: Tensor, rate: float, training: bool = True) -> Tensor:
     """Inverted dropout: zero with prob ``rate``, scale kept units by 1/(1−rate)."""
     if not training or rate == 0:
         return x
     from .backend import rng
 
-    def draw(a):
+    def draw(a: Any) -> Any:
         keep = rng().random(a.shape) >= rate
         return _xp(a).asarray(keep, dtype=a.dtype) / (1.0 - rate)
 
