@@ -22,7 +22,12 @@ class DBN:
             every RBM (``epochs`` per layer).
         visible: visible units of the bottom RBM (``"bernoulli"`` or ``"gaussian"``).
         fine_tune_epochs, fine_tune_batch_size, fine_tune_learning_rate: supervised phase
-            (Adam, sparse categorical cross-entropy) of ``fit`` when labels are given.
+            (Adam, sparse categorical cross-entropy) of ``fit`` when labels are given;
+            ``fine_tune_epochs`` is the most it runs.
+        fine_tune_patience, fine_tune_tol: fine-tuning stops once the training loss has not
+            fallen by ``fine_tune_tol`` for ``fine_tune_patience`` epochs (scikit-learn's
+            MLP stops the same way: ``n_iter_no_change``, ``tol``), so the defaults train to
+            convergence on small data; ``fine_tune_patience=None`` runs every epoch.
         random_state: int seed (each RBM gets ``random_state + i``) or None (``backend.rng()``).
             Fine-tuning (the new output layer's initial weights, shuffling) always draws
             from glassnet's global generator: call ``gn.set_seed`` for a reproducible ``fit``.
@@ -48,9 +53,11 @@ class DBN:
         momentum: float = 0.0,
         persistent: bool = False,
         visible: str = "bernoulli",
-        fine_tune_epochs: int = 10,
+        fine_tune_epochs: int = 200,
         fine_tune_batch_size: int = 32,
-        fine_tune_learning_rate: float = 1e-3,
+        fine_tune_learning_rate: float = 3e-3,
+        fine_tune_patience: int | None = 10,
+        fine_tune_tol: float = 1e-4,
         random_state: int | None = None,
         verbose: int = 0,
         device: str = "cpu",
@@ -69,6 +76,11 @@ class DBN:
         self.fine_tune_epochs = fine_tune_epochs
         self.fine_tune_batch_size = fine_tune_batch_size
         self.fine_tune_learning_rate = fine_tune_learning_rate
+        if fine_tune_patience is not None and int(fine_tune_patience) < 1:
+            raise ValueError(f"DBN: fine_tune_patience must be >= 1 or None. Received: "
+                             f"{fine_tune_patience!r}")
+        self.fine_tune_patience = fine_tune_patience
+        self.fine_tune_tol = float(fine_tune_tol)
         self.random_state = random_state
         self.verbose = verbose
         if device not in ("cpu", "gpu"):
@@ -158,9 +170,15 @@ class DBN:
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
+        cbs = []
+        if self.fine_tune_patience is not None:
+            from ..callbacks import EarlyStopping
+
+            cbs.append(EarlyStopping(monitor="loss", min_delta=self.fine_tune_tol,
+                                     patience=int(self.fine_tune_patience)))
         hist = self.model_.fit(
             X, y, batch_size=self.fine_tune_batch_size, epochs=self.fine_tune_epochs,
-            verbose=self.verbose,
+            verbose=self.verbose, callbacks=cbs,
         )  # fmt: skip
         self.history_ = hist.history
         return self
