@@ -17,6 +17,7 @@ from glassnet import layers as L
 from glassnet.layers import LAYER_CLASSES
 
 IMG, SEQ, VEC = (8, 8, 3), (6, 4), (5,)
+VOL = (4, 5, 5, 2)
 
 # class name -> (constructor, input shape it is built on, a wrong input shape)
 REFUSES = {
@@ -74,6 +75,14 @@ REFUSES = {
     "SimpleRNNCell": (lambda: L.SimpleRNNCell(3), (4,), (5,)),
     "StackedRNNCells": (lambda: L.StackedRNNCells([L.LSTMCell(3), L.LSTMCell(2)]), (4,), (5,),
                         lambda ly: ly.cells[0].name),
+    "DepthwiseConv1D": (lambda: L.DepthwiseConv1D(3), SEQ, (6, 5)),
+    "DepthwiseConv2D": (lambda: L.DepthwiseConv2D(3), IMG, (8, 8, 4)),
+    "SeparableConv1D": (lambda: L.SeparableConv1D(4, 3), SEQ, (6, 5)),
+    "SeparableConv2D": (lambda: L.SeparableConv2D(4, 3), IMG, (8, 8, 4)),
+    "Conv3D": (lambda: L.Conv3D(2, 2), VOL, (4, 5, 5, 3)),
+    "MaxPooling3D": (lambda: L.MaxPooling3D(), VOL, IMG),
+    "AveragePooling3D": (lambda: L.AveragePooling3D(), VOL, IMG),
+    "UpSampling3D": (lambda: L.UpSampling3D(), VOL, IMG),
     # the RNN wrapper's error names the cell it runs (the layer with the weights)
     "RNN": (lambda: L.RNN(L.LSTMCell(3)), SEQ, (6, 5), lambda ly: ly.cell.name),
 }

@@ -57,8 +57,22 @@ SPECS = {
     "Average": (lambda: L.Average(), [VEC, VEC]),
     "Multiply": (lambda: L.Multiply(), [VEC, VEC]),
     "Concatenate": (lambda: L.Concatenate(), [VEC, (2,)]),
+    "DepthwiseConv1D": (lambda: L.DepthwiseConv1D(3, depth_multiplier=2), SEQ),
+    "DepthwiseConv2D": (lambda: L.DepthwiseConv2D(3, padding="same"), IMG),
+    "SeparableConv1D": (lambda: L.SeparableConv1D(4, 3), SEQ),
+    "SeparableConv2D": (lambda: L.SeparableConv2D(4, 3, strides=2), IMG),
+    "Conv3D": (lambda: L.Conv3D(2, 2), (4, 5, 5, 2)),
+    "MaxPooling3D": (lambda: L.MaxPooling3D(), (4, 5, 5, 2)),
+    "AveragePooling3D": (lambda: L.AveragePooling3D(padding="same"), (3, 5, 5, 2)),
+    "UpSampling3D": (lambda: L.UpSampling3D(), (2, 3, 3, 2)),
+    "RNN": (lambda: L.RNN([L.LSTMCell(3), L.GRUCell(2)], return_sequences=True), SEQ),
 }
-SKIP = {"InputLayer": "it is the input itself"}
+SKIP = {"InputLayer": "it is the input itself",
+        # a cell is one time step, (output, states) = cell(x_t, states); RNN(cell) runs it
+        "SimpleRNNCell": "a recurrent cell: RNN(cell) takes the symbolic sequence",
+        "LSTMCell": "a recurrent cell: RNN(cell) takes the symbolic sequence",
+        "GRUCell": "a recurrent cell: RNN(cell) takes the symbolic sequence",
+        "StackedRNNCells": "recurrent cells: RNN(cells) takes the symbolic sequence"}
 FALLBACK_SHAPES = (VEC, SEQ, IMG, [VEC, VEC])
 
 
