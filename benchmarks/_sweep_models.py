@@ -56,7 +56,7 @@ def make_data(spec: Spec, channels_first: bool):
     if spec.out == "image":
         y = None  # filled by the builders (the decoder's output shape)
     elif spec.out.startswith("sigmoid"):
-        y = (r.random((n, 1)) > 0.5).astype(np.float32)
+        y = (r.random((n, k)) > 0.5).astype(np.float32)
     elif spec.out.startswith("linear") or spec.loss not in (
             "sparse_categorical_crossentropy", "categorical_crossentropy"):
         y = r.random((n, k), dtype=np.float32)
@@ -147,7 +147,11 @@ def build_glassnet(spec: Spec):
         loss = gn.losses.get({"class_name": _loss_class(spec.loss),
                               "config": {"from_logits": True}})
     metrics = ["accuracy"] if spec.mode == "evaluate" else None
-    model.compile(optimizer=spec.optimizer, loss=loss, metrics=metrics)
+    opt = spec.optimizer
+    if opt == "sgd_momentum":
+        opt = {"class_name": "SGD", "config": {"learning_rate": 0.01, "momentum": 0.9,
+                                               "nesterov": True}}
+    model.compile(optimizer=opt, loss=loss, metrics=metrics)
     b, n = spec.batch, spec.n_samples
     if spec.mode == "train":
         return lambda: model.train_on_batch(x, y)
