@@ -131,7 +131,8 @@ def history(h, save: str | None = None):
 
 
 def _predict_labels(model, grid):
-    out = np.asarray(getattr(model.predict(grid), "data", model.predict(grid)))
+    pred = model.predict(grid)  # once: a glassnet Tensor, a NumPy array or a list
+    out = np.asarray(getattr(pred, "data", pred))
     if out.ndim == 2 and out.shape[1] > 1:
         return out.argmax(axis=1)  # class probabilities
     out = out.reshape(len(grid))

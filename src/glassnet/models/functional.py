@@ -104,12 +104,6 @@ def as_symbolic(x):
     return None
 
 
-def is_symbolic(x) -> bool:
-    if isinstance(x, (list, tuple)):
-        return any(as_symbolic(t) is not None for t in x)
-    return as_symbolic(x) is not None
-
-
 def _trace(layer, args, training: bool, extra: dict):
     """One forward of ``layer`` on trace values, without graph or lasting state."""
     with no_grad():

@@ -191,7 +191,9 @@ class Sequential(Model):
 
     @property
     def layers(self) -> list:
-        return [ly for ly in self._layers if type(ly).__name__ not in ("Input", "InputLayer")]
+        from ..layers.core import InputLayer
+
+        return [ly for ly in self._layers if not isinstance(ly, InputLayer)]
 
     def _sublayers(self):
         return list(self._layers)
