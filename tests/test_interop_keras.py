@@ -371,3 +371,20 @@ def test_keras2_style_config_loads(tmp_path):
     want = 1 / (1 + np.exp(-(np.maximum(x @ k + b, 0) @ k2 + b2)))
     np.testing.assert_allclose(gm.predict(x), want, atol=ATOL, rtol=ATOL)
     assert type(gm.optimizer).__name__ == "Adam"
+
+
+def test_docs_interop_python_blocks_run(tmp_path, monkeypatch):
+    """docs/interop.md's ```python blocks run as written (in a scratch directory)."""
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "interop.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"docs/interop.md block {i}", "exec"), {})  # noqa: S102
+    assert (tmp_path / "churn.keras").exists()
+    km = keras.models.load_model(tmp_path / "churn.keras")
+    x = _data((11,), False)
+    _close(_keras_predict(km, x), gn.models.load_model(tmp_path / "churn.keras").predict(x))
