@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -19,6 +21,12 @@ def _to_array(x, name: str, allow_int=False):
     if type(x) is np.ndarray:  # the common case, checked first: a step pays for every test
         a = x
     else:
+        if isinstance(x, dict):
+            raise TypeError(f"{name}: a dict of arrays is not supported here; pass an array "
+                            "(or a list of arrays, one per model input)")
+        if isinstance(x, Iterator) or inspect.isgenerator(x):
+            raise TypeError(f"{name}: generators and iterators are not supported; pass NumPy "
+                            f"arrays. Received: {type(x).__name__}")
         if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
             x = x.to_numpy()
         if isinstance(x, Tensor):
@@ -34,7 +42,13 @@ def _to_array(x, name: str, allow_int=False):
         if a.size and not (math.isfinite(xp.vdot(a, a)) or xp.isfinite(a).all()):
             raise ValueError(f"{name} contains NaN or Inf values")
         if a.dtype != backend.floatx():
-            a = a.astype(backend.floatx())
+            with np.errstate(over="ignore"):  # overflow is reported just below, by name
+                a = a.astype(backend.floatx())
+            # a finite float64 such as 1e39 becomes inf in float32: check again after the cast
+            if a.size and not (math.isfinite(xp.vdot(a, a)) or xp.isfinite(a).all()):
+                raise ValueError(f"{name} has values too large for {backend.floatx()} "
+                                 f"(|x| > {float(np.finfo(backend.floatx()).max):.3g}); scale "
+                                 "the data")
     elif not allow_int:
         a = a.astype(backend.floatx())
     return a
@@ -78,13 +92,15 @@ def _unpack(data):
 
 def _check_xy(x, y, sw=None):
     if x.ndim == 0 or len(x) == 0:
-        raise ValueError(f"x is empty: nothing to train on. Received: x shape {x.shape}")
+        raise ValueError(f"x is empty: there are no samples. Received: x shape {x.shape}")
     if y is not None and (y.ndim == 0 or len(x) != len(y)):
         raise ValueError(f"x and y must have the same number of samples. "
                          f"Received: x has {len(x)}, y has shape {y.shape}")
     if sw is not None and len(sw) != len(x):
         raise ValueError(f"sample_weight must have one entry per sample ({len(x)}). "
                          f"Received: {len(sw)}")
+    if sw is not None and sw.size and float(sw.min()) < 0:
+        raise ValueError(f"sample_weight must be >= 0. Received: a minimum of {sw.min()}")
 
 
 def _class_weights(y, class_weight: dict):
@@ -96,10 +112,28 @@ def _class_weights(y, class_weight: dict):
                         f"Received: {type(class_weight).__name__}")
     yi = backend.asnumpy(y).reshape(len(y), -1)
     cls = yi.argmax(1) if yi.shape[1] > 1 else np.rint(yi[:, 0]).astype(np.int64)
+    # classes a key may name: the one-hot columns, else every label up to the largest in y
+    n = yi.shape[1] if yi.shape[1] > 1 else max(int(cls.max()) + 1, 2)
+    for k in class_weight:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < n:
+            raise ValueError(f"class_weight names an unknown class {k!r}; y has classes "
+                             f"0..{n - 1}")
     table = np.ones(max(int(cls.max()) + 1, *(int(k) + 1 for k in class_weight)), np.float64)
     for k, v in class_weight.items():
         table[int(k)] = float(v)
     return table[cls].astype(backend.floatx())
+
+
+def _check_binary_targets(loss, y) -> None:
+    """Binary cross-entropy's targets are probabilities: a label 2 is a mistake, not data."""
+    from ..losses import BinaryCrossentropy
+
+    if isinstance(loss, BinaryCrossentropy) and y.size:
+        lo, hi = float(y.min()), float(y.max())
+        if lo < 0 or hi > 1:
+            raise ValueError(f"binary_crossentropy needs targets in [0, 1]. Received: y from "
+                             f"{lo:g} to {hi:g} (for class ids use "
+                             "sparse_categorical_crossentropy)")
 
 
 def _positive_batch(batch_size, what: str) -> int:
@@ -200,7 +234,12 @@ class TrainingMixin:
         """Validated array(s): one, or ``_Arrays`` when the model has several inputs/outputs."""
         k = self._n_inputs if name == "x" else self._n_outputs
         if k == 1 or v is None or isinstance(v, _Arrays):
-            return _to_array(v, name, allow_int) if not isinstance(v, _Arrays) else v
+            if isinstance(v, _Arrays):
+                return v
+            a = _to_array(v, name, allow_int)
+            if name == "y" and a is not None:
+                _check_binary_targets(self.loss, a)
+            return a
         what = "input" if name == "x" else "output"
         if not isinstance(v, (list, tuple)) or len(v) != k:
             raise ValueError(f"{name} must be a list of {k} arrays, one per model {what}. "

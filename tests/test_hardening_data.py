@@ -1,0 +1,76 @@
+"""Odd inputs to fit/evaluate are one clear error (issue #20 item 8, the data items)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.layers import Dense
+
+
+def _model(loss="binary_crossentropy", units=1, activation="sigmoid"):
+    m = gn.Sequential([Dense(units, activation=activation, input_dim=2)])
+    m.compile("adam", loss)
+    return m
+
+
+X = np.zeros((4, 2), np.float32)
+
+
+def test_float64_beyond_float32_is_refused_not_turned_into_inf():
+    x = np.full((4, 2), 1e39)  # finite in float64, inf in float32
+    assert np.isfinite(x).all()
+    with pytest.raises(ValueError, match="too large for float32"):
+        _model().fit(x, np.zeros(4), verbose=0)
+    with pytest.raises(ValueError, match="too large"):
+        _model().predict(x, verbose=0)
+    _model().fit(np.full((4, 2), 1e30), np.zeros(4), verbose=0)  # large but representable
+
+
+def test_binary_crossentropy_refuses_labels_outside_0_1():
+    with pytest.raises(ValueError, match=r"targets in \[0, 1\].*from 0 to 2"):
+        _model().fit(X, np.array([0, 1, 2, 0]), verbose=0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        _model().evaluate(X, np.array([0, -1, 1, 0]), verbose=0)
+    _model().fit(X, np.array([0, 0.3, 1, 0.7]), verbose=0)  # soft labels are fine
+    # another loss is not held to it
+    _model("mse").fit(X, np.array([0, 1, 2, 0]), verbose=0)
+
+
+def test_negative_sample_weight_is_refused():
+    with pytest.raises(ValueError, match="sample_weight must be >= 0"):
+        _model().fit(X, np.zeros(4), sample_weight=np.array([1, -1, 1, 1.0]), verbose=0)
+    with pytest.raises(ValueError, match="sample_weight must be >= 0"):
+        _model().evaluate(X, np.zeros(4), sample_weight=np.array([1, -1, 1, 1.0]), verbose=0)
+
+
+@pytest.mark.parametrize("cw", [{5: 2.0}, {-1: 2.0}, {0.5: 2.0}, {"a": 1.0}])
+def test_class_weight_naming_an_unknown_class_is_refused(cw):
+    with pytest.raises(ValueError, match="unknown class"):
+        _model().fit(X, np.array([0, 1, 1, 0]), class_weight=cw, verbose=0)
+
+
+def test_class_weight_on_one_hot_targets_knows_the_class_count():
+    m = _model("categorical_crossentropy", units=3, activation="softmax")
+    y = np.eye(3)[[0, 1, 2, 0]]
+    m.fit(X, y, class_weight={2: 3.0}, verbose=0)
+    with pytest.raises(ValueError, match="0..2"):
+        m.fit(X, y, class_weight={3: 3.0}, verbose=0)
+
+
+def test_a_generator_or_dict_as_x_gets_a_clear_error():
+    with pytest.raises(TypeError, match="generators and iterators are not supported"):
+        _model().fit((r for r in X), np.zeros(4), verbose=0)
+    with pytest.raises(TypeError, match="generators and iterators are not supported"):
+        _model().predict(iter(X), verbose=0)
+    with pytest.raises(TypeError, match="dict of arrays"):
+        _model().fit({"a": X}, np.zeros(4), verbose=0)
+
+
+def test_evaluate_and_predict_on_empty_input_do_not_talk_about_training():
+    for call in (lambda m: m.evaluate(np.zeros((0, 2)), np.zeros(0), verbose=0),
+                 lambda m: m.fit(np.zeros((0, 2)), np.zeros(0), verbose=0)):
+        with pytest.raises(ValueError, match="no samples") as e:
+            call(_model())
+        assert "train" not in str(e.value)
