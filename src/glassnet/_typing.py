@@ -6,7 +6,7 @@ a Python number or nested lists of numbers. ``Axis`` and ``Shape`` follow NumPy'
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Union
 
 from numpy.typing import ArrayLike
@@ -17,5 +17,7 @@ if TYPE_CHECKING:
 TensorLike = Union["Tensor", ArrayLike]  # noqa: UP007 - "Tensor" is a forward reference
 Axis = int | Sequence[int] | None
 Shape = int | Sequence[int]
+# a float, or a schedule: step -> learning rate (glassnet.schedules, or any callable)
+LearningRate = float | Callable[[int], float]
 
-__all__ = ["TensorLike", "Axis", "Shape"]
+__all__ = ["TensorLike", "Axis", "Shape", "LearningRate"]

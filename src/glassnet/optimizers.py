@@ -23,11 +23,13 @@ resumes exactly.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
 from ._optimizer_kernels import adam_delta
+from ._typing import LearningRate
 from .backend import get_array_module
 
 __all__ = [
@@ -47,14 +49,15 @@ class SGD(Optimizer):
 
     _default_lr = 0.01
 
-    def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False,
-                 **kwargs):
+    def __init__(self, learning_rate: LearningRate = 0.01,
+                 momentum: float = 0.0, nesterov: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         self.momentum = _check_unit("momentum", momentum, "SGD")
         self.nesterov = bool(nesterov)
         self._slot_names = ("momentum",) if self.momentum else ()
 
-    def _delta(self, g, s):
+    def _delta(self, g: Any, s: Any) -> Any:
         xp = get_array_module(g)
         lr, m, tmp = self._lr, self.momentum, s[-1]
         xp.multiply(g, lr, out=tmp)
@@ -69,7 +72,7 @@ class SGD(Optimizer):
             xp.negative(v, out=tmp)
         return tmp
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
@@ -82,17 +85,18 @@ class Adagrad(Optimizer):
 
     _slot_names = ("accumulator",)
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7, **kwargs):
+    def __init__(self, learning_rate: LearningRate = 0.001,
+                 initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         self.initial_accumulator_value = _check_nonneg(
             "initial_accumulator_value", initial_accumulator_value, "Adagrad")
         self.epsilon = _check_nonneg("epsilon", epsilon, "Adagrad")
 
-    def _init_slot(self, name, w):
+    def _init_slot(self, name: str, w: Any) -> Any:
         return get_array_module(w).full_like(w, self.initial_accumulator_value)
 
-    def _delta(self, g, s):
+    def _delta(self, g: Any, s: Any) -> Any:
         acc, tmp = s
         xp = get_array_module(g)
         xp.multiply(g, g, out=tmp)
@@ -103,7 +107,7 @@ class Adagrad(Optimizer):
         tmp *= self._lr
         return tmp
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(),
                 "initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon}
@@ -115,8 +119,9 @@ class RMSprop(Optimizer):
     ``centered`` subtracts the squared running mean of g; ``momentum`` accumulates the step.
     """
 
-    def __init__(self, learning_rate=0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, centered: bool = False, **kwargs):
+    def __init__(self, learning_rate: LearningRate = 0.001,
+                 rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         self.rho = _check_unit("rho", rho, "RMSprop")
         self.momentum = _check_unit("momentum", momentum, "RMSprop")
@@ -129,7 +134,7 @@ class RMSprop(Optimizer):
             names.append("average_gradient")
         self._slot_names = tuple(names)
 
-    def _delta(self, g, s):
+    def _delta(self, g: Any, s: Any) -> Any:
         xp = get_array_module(g)
         rho, tmp = self.rho, s[-1]
         v = s[0]
@@ -157,7 +162,7 @@ class RMSprop(Optimizer):
             return mom
         return tmp
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
                 "epsilon": self.epsilon, "centered": self.centered}
 
@@ -173,8 +178,9 @@ class Adam(Optimizer):
         >>> opt = Adam(learning_rate=0.001)
     """
 
-    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
+    def __init__(self, learning_rate: LearningRate = 0.001,
+                 beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         cls = type(self).__name__
         self.beta_1 = _check_unit("beta_1", beta_1, cls)
@@ -183,12 +189,12 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self._slot_names = ("m", "v", "vhat") if self.amsgrad else ("m", "v")
 
-    def _prepare(self, lr):
+    def _prepare(self, lr: float) -> None:
         t = self.iterations + 1
         self._lr = lr
         self._alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
 
-    def _delta(self, g, s):
+    def _delta(self, g: Any, s: Any) -> Any:
         m, v, tmp = s[0], s[1], s[-1]
         if not self.amsgrad:  # one compiled pass with the numba extra, else the same ufuncs
             return adam_delta(g, m, v, tmp, self.beta_1, self.beta_2, self.epsilon,
@@ -211,7 +217,7 @@ class Adam(Optimizer):
         tmp *= self._alpha
         return tmp
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
 
@@ -219,9 +225,10 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Keras/PyTorch): w ← w − lr·wd·w, then Adam."""
 
-    def __init__(self, learning_rate=0.001, weight_decay: float = 0.004, beta_1: float = 0.9,
+    def __init__(self, learning_rate: LearningRate = 0.001,
+                 weight_decay: float = 0.004, beta_1: float = 0.9,
                  beta_2: float = 0.999, epsilon: float = 1e-7, amsgrad: bool = False,
-                 **kwargs):
+                 **kwargs: Any) -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad,
                          weight_decay=weight_decay, **kwargs)
 
@@ -232,15 +239,16 @@ class Nadam(Optimizer):
 
     _slot_names = ("m", "v")
 
-    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **kwargs):
+    def __init__(self, learning_rate: LearningRate = 0.001,
+                 beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         self.beta_1 = _check_unit("beta_1", beta_1, "Nadam")
         self.beta_2 = _check_unit("beta_2", beta_2, "Nadam")
         self.epsilon = _check_nonneg("epsilon", epsilon, "Nadam")
         self._u_product = 1.0
 
-    def _prepare(self, lr):
+    def _prepare(self, lr: float) -> None:
         t = self.iterations + 1
         b1 = self.beta_1
         mu_t = b1 * (1 - 0.5 * 0.96 ** (0.004 * t))
@@ -253,7 +261,7 @@ class Nadam(Optimizer):
         self._c_g = (1 - mu_t) / (1 - u_t)      # weight of g in m̂
         self._bc2 = 1 - self.beta_2**t
 
-    def _delta(self, g, s):
+    def _delta(self, g: Any, s: Any) -> Any:
         xp = get_array_module(g)
         m, v, tmp = s
         xp.subtract(g, m, out=tmp)
@@ -273,14 +281,14 @@ class Nadam(Optimizer):
         num *= self._lr
         return num
 
-    def _extra_state(self):
+    def _extra_state(self) -> dict:
         return {"u_product": np.asarray(self._u_product, dtype=np.float64)}
 
-    def _set_extra_state(self, state):
+    def _set_extra_state(self, state: dict) -> None:
         if "u_product" in state:
             self._u_product = float(np.asarray(state["u_product"]))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}
 
@@ -290,13 +298,14 @@ class Adadelta(Optimizer):
 
     _slot_names = ("accumulated_grad", "accumulated_delta")
 
-    def __init__(self, learning_rate=0.001, rho: float = 0.95, epsilon: float = 1e-7,
-                 **kwargs):
+    def __init__(self, learning_rate: LearningRate = 0.001,
+                 rho: float = 0.95, epsilon: float = 1e-7,
+                 **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         self.rho = _check_unit("rho", rho, "Adadelta")
         self.epsilon = _check_nonneg("epsilon", epsilon, "Adadelta")
 
-    def _delta(self, g, s):
+    def _delta(self, g: Any, s: Any) -> Any:
         xp = get_array_module(g)
         ag, ad, tmp = s
         rho, eps = self.rho, self.epsilon
@@ -316,7 +325,7 @@ class Adadelta(Optimizer):
         delta *= self._lr
         return delta
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
@@ -339,7 +348,7 @@ _TABLE: dict[str, type] = {
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
 
 
-def get(identifier) -> Optimizer:
+def get(identifier: Any) -> Optimizer:
     """Resolve an optimizer: name (Keras defaults), ``{"class_name", "config"}`` or instance.
 
     Example:
@@ -369,7 +378,7 @@ def get(identifier) -> Optimizer:
     )
 
 
-def serialize(opt) -> dict:
+def serialize(opt: Optimizer | str) -> dict:
     """``{"class_name", "config"}`` of an optimizer (state is separate: get_state)."""
     if isinstance(opt, str):
         opt = get(opt)
