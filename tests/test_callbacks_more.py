@@ -149,8 +149,8 @@ def test_double_checkpoint_falls_back_to_previous(tmp_path):
         m.fit(X, Y, epochs=5, batch_size=8, verbose=0,
               callbacks=[_Crash(2),
                          BackupAndRestore(tmp_path / "bk", double_checkpoint=True)])
-    assert (tmp_path / "bk" / "latest.glassnet.bkp").exists()
-    (tmp_path / "bk" / "latest.glassnet").write_bytes(b"not a zip")
+    assert (tmp_path / "bk" / "latest.weights.glassnet.bkp").exists()
+    (tmp_path / "bk" / "latest.weights.glassnet").write_bytes(b"not a zip")
     cb = BackupAndRestore(tmp_path / "bk", double_checkpoint=True, delete_checkpoint=False)
     again = _model()
     again.fit(X, Y, epochs=1, batch_size=8, verbose=0,
@@ -170,6 +170,45 @@ def test_batch_frequency_and_errors(tmp_path):
         BackupAndRestore("")
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "training_metadata.json").write_text('{"epoch": -3}')
-    (tmp_path / "bad" / "latest.glassnet").write_bytes(b"x")
+    (tmp_path / "bad" / "latest.weights.glassnet").write_bytes(b"x")
     with pytest.raises(ValueError, match="cannot be restored"):
         _model().fit(X, Y, epochs=1, verbose=0, callbacks=[BackupAndRestore(tmp_path / "bad")])
+
+
+class _Sub(gn.models.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = gn.layers.Dense(4, activation="relu")
+        self.out = gn.layers.Dense(1, activation="sigmoid")
+
+    def call(self, x, training=False):
+        return self.out(self.hidden(x))
+
+
+def test_subclassed_model_is_backed_up_and_restored(tmp_path):
+    def make():
+        gn.set_seed(0)
+        m = _Sub()
+        m(X[:2])   # built before fit, as Keras requires for restoring
+        m.compile(optimizer="adam", loss="binary_crossentropy")
+        return m
+
+    ref = make()
+    ref.fit(X, Y, epochs=4, batch_size=8, verbose=0)
+    m = make()
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X, Y, epochs=4, batch_size=8, verbose=0,
+              callbacks=[_Crash(1), BackupAndRestore(tmp_path / "bk")])
+    again = make()
+    again.fit(X, Y, epochs=4, initial_epoch=1, batch_size=8, verbose=0,
+              callbacks=[BackupAndRestore(tmp_path / "bk")])
+    for a, b in zip(again.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # a backup of another architecture is refused, naming the file and both counts
+    other = gn.models.Sequential([gn.layers.Input((3,)), gn.layers.Dense(1)])
+    other.compile(optimizer="adam", loss="mse")
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X, Y, epochs=2, batch_size=8, verbose=0,
+              callbacks=[_Crash(1), BackupAndRestore(tmp_path / "bk2")])
+    with pytest.raises(ValueError, match=r"cannot be restored.*4 weight arrays.*has 2"):
+        other.fit(X, Y, epochs=1, verbose=0, callbacks=[BackupAndRestore(tmp_path / "bk2")])

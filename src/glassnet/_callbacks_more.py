@@ -171,11 +171,12 @@ class BackupAndRestore(Callback):
     """Back up the whole training state so an interrupted ``fit`` resumes where it stopped.
 
     At the end of every epoch (or every ``save_freq`` batches) it writes, each atomically,
-    ``<backup_dir>/latest.glassnet`` (weights and optimizer state, the safe model file) and
-    then ``training_metadata.json`` (the epoch to resume at and the RNG state). At the start
-    of ``fit`` an existing backup is loaded into the model — weights, optimizer state, RNG —
-    and ``model._initial_epoch`` is set to the next epoch, as Keras does. A finished ``fit``
-    deletes the backup (``delete_checkpoint``).
+    ``<backup_dir>/latest.weights.glassnet`` (the weights, a safe weights file: any model,
+    subclassed ones included), ``optimizer.npz`` (the optimizer state) and then
+    ``training_metadata.json`` (the epoch to resume at and the RNG state). At the start of
+    ``fit`` an existing backup is loaded into the (built) model — weights, optimizer state,
+    RNG — and ``model._initial_epoch`` is set to the next epoch, as Keras does. A finished
+    ``fit`` deletes the backup (``delete_checkpoint``).
 
     Args:
         backup_dir: directory for the backup (not shared with other runs).
@@ -203,7 +204,8 @@ class BackupAndRestore(Callback):
         self.double_checkpoint, self.delete_checkpoint = (bool(double_checkpoint),
                                                           bool(delete_checkpoint))
         d = Path(self.backup_dir)
-        self._model_path = d / "latest.glassnet"
+        self._model_path = d / "latest.weights.glassnet"
+        self._opt_path = d / "optimizer.npz"
         self._meta_path = d / "training_metadata.json"
         self._current_epoch = 0
         self._batches = 0
@@ -212,15 +214,18 @@ class BackupAndRestore(Callback):
     # ------------------------------------------------------------------ saving
     def _save(self, batch: int) -> None:
         from .backend import get_rng_state
-        from .models.saving import _atomic_write
+        from .models.saving import _atomic_write, _npz_bytes
 
         d = Path(self.backup_dir)
         d.mkdir(parents=True, exist_ok=True)
         if self.double_checkpoint and self._meta_path.exists():
-            for p in (self._model_path, self._meta_path):
+            for p in (self._model_path, self._opt_path, self._meta_path):
                 if p.exists():
                     shutil.copyfile(p, f"{p}.bkp")
-        self.model.save(self._model_path)
+        self.model.save_weights(self._model_path)
+        opt = getattr(self.model, "optimizer", None)
+        state = {} if opt is None else opt.get_state()
+        _atomic_write(self._opt_path, _npz_bytes({k: np.asarray(v) for k, v in state.items()}))
         rng = get_rng_state()
         meta = {"epoch": self._current_epoch, "batch": batch,
                 "rng_state": {"bit_generator": rng["bit_generator"],
@@ -245,9 +250,9 @@ class BackupAndRestore(Callback):
             self._save(0)
 
     # ------------------------------------------------------------------ restoring
-    def _load(self, model_path: Path, meta_path: Path) -> int:
+    def _load(self, model_path: Path, opt_path: Path, meta_path: Path) -> int:
         from .backend import set_rng_state
-        from .models.saving import _check_optimizer_state, _read_zip, _set_weights
+        from .models.saving import _check_optimizer_state, load_weights
         from .runner import _rng_state_from_json
 
         meta = json.loads(meta_path.read_bytes().decode("utf-8"))
@@ -256,10 +261,11 @@ class BackupAndRestore(Callback):
             raise ValueError(f"{meta_path}: epoch must be a non-negative integer. "
                              f"Received: {epoch!r}")
         rng = _rng_state_from_json(meta["rng_state"])
-        _, weights, opt = _read_zip(model_path)
-        _set_weights(self.model, weights, model_path)
-        if opt is not None and getattr(self.model, "optimizer", None) is not None:
-            _check_optimizer_state(self.model, opt, model_path)
+        load_weights(self.model, model_path)
+        with np.load(opt_path, allow_pickle=False) as z:
+            opt = {k: z[k] for k in z.files}
+        if opt and getattr(self.model, "optimizer", None) is not None:
+            _check_optimizer_state(self.model, opt, opt_path)
             self.model.optimizer.set_state(opt)
         set_rng_state(rng)
         return epoch
@@ -269,14 +275,19 @@ class BackupAndRestore(Callback):
         self.restored_epoch = None
         if not self._meta_path.exists():
             return
+        if not self.model.weights:
+            raise ValueError("BackupAndRestore: the model must be built before fit() to restore "
+                             f"the backup in {self.backup_dir} (give it an Input or call "
+                             "model.build(input_shape)). Received: a model without weights")
+        paths = (self._model_path, self._opt_path, self._meta_path)
         try:
-            epoch = self._load(self._model_path, self._meta_path)
+            epoch = self._load(*paths)
         except Exception as e:  # a damaged latest backup: fall back to the previous one
-            prev_m, prev_j = Path(f"{self._model_path}.bkp"), Path(f"{self._meta_path}.bkp")
-            if not (prev_m.exists() and prev_j.exists()):
+            prev = [Path(f"{p}.bkp") for p in paths]
+            if not all(p.exists() for p in prev):
                 raise ValueError(f"BackupAndRestore: the backup in {self.backup_dir} cannot be "
                                  f"restored ({type(e).__name__}: {e})") from e
-            epoch = self._load(prev_m, prev_j)
+            epoch = self._load(*prev)
         self.restored_epoch = epoch
         self.model._initial_epoch = epoch
 
