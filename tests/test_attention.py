@@ -340,3 +340,73 @@ def test_keras_io_transformer_text_classifier_runs_with_imports_swapped(tmp_path
     assert r.returncode == 0, r.stderr[-3000:]
     acc = float(r.stdout.strip().splitlines()[-1].split(":")[1])
     assert acc > 0.9, r.stdout[-2000:]
+
+
+# ------------------------------------------------------------------ GPU rows (issue 22 layers)
+def _gpu_rows():
+    L = gn.layers
+    rng = np.random.default_rng(11)
+    seq = rng.normal(size=(2, 5, 8)).astype("float32")
+    img = rng.random((2, 7, 9, 4)).astype("float32")
+    x2 = rng.normal(size=(6, 3)).astype("float32")
+    mask = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], bool)
+    return [
+        ("mha", lambda: L.MultiHeadAttention(2, 4), lambda lay, t: lay(t, t,
+                                                                        use_causal_mask=True),
+         seq),
+        ("mha_mask", lambda: L.MultiHeadAttention(2, 4),
+         lambda lay, t: lay(t, t, attention_mask=mask[:, None, :] & mask[:, :, None]), seq),
+        ("attention", lambda: L.Attention(use_scale=True, score_mode="concat"),
+         lambda lay, t: lay([t, t], mask=[mask, mask]), seq),
+        ("additive", lambda: L.AdditiveAttention(), lambda lay, t: lay([t, t]), seq),
+        ("softmax_mask", lambda: L.Softmax(), lambda lay, t: lay(t, mask=mask[:, None, :5]),
+         seq[:, :, :5]),
+        ("relu", lambda: L.ReLU(6.0, 0.1, 0.5), None, seq),
+        ("leaky", lambda: L.LeakyReLU(), None, seq),
+        ("elu", lambda: L.ELU(), None, seq),
+        ("masking", lambda: L.Masking(), None, seq),
+        ("alpha_dropout", lambda: L.AlphaDropout(0.2, seed=0),
+         lambda lay, t: lay(t, training=True), seq),
+        ("unit_norm", lambda: L.UnitNormalization(), None, seq),
+        ("group_norm", lambda: L.GroupNormalization(groups=2), None, seq),
+        ("dot", lambda: L.Dot(axes=2, normalize=True), lambda lay, t: lay([t, t]), seq),
+        ("subtract", lambda: L.Subtract(), lambda lay, t: lay([t, t * 2.0]), seq),
+        ("normalization", lambda: L.Normalization(mean=[1.0, 2.0, 3.0],
+                                                  variance=[1.0, 4.0, 9.0]), None, x2),
+        ("rescaling", lambda: L.Rescaling(0.5, 1.0), None, img),
+        ("resizing", lambda: L.Resizing(4, 5), None, img),
+        ("resizing_nearest_crop", lambda: L.Resizing(5, 5, "nearest",
+                                                     crop_to_aspect_ratio=True), None, img),
+        ("center_crop", lambda: L.CenterCrop(3, 4), None, img),
+        ("discretization", lambda: L.Discretization([-0.5, 0.5], output_mode="one_hot"),
+         None, x2),
+        ("category", lambda: L.CategoryEncoding(4, "count"),
+         lambda lay, t: lay(np.array([[0, 1, 1], [3, 2, 2]])), x2),
+    ]
+
+
+@pytest.mark.parametrize("row", _gpu_rows(), ids=lambda r: r[0])
+def test_new_layers_on_gpu_match_cpu(row):
+    from glassnet import backend
+
+    if not backend.gpu_available():
+        pytest.skip("needs CuPy and a CUDA GPU")
+    import cupy as cp
+
+    name, make, call, x = row
+    call = call or (lambda lay, t: lay(t))
+    outs, grads = [], []
+    for dev in ("cpu", "gpu"):
+        gn.set_seed(0)
+        layer = make()
+        data = cp.asarray(x) if dev == "gpu" else x
+        t = gn.tensor(data, requires_grad=True)
+        y = call(layer, t)
+        y = y[0] if isinstance(y, tuple) else y
+        if y.data.dtype.kind == "f" and t.requires_grad and y.requires_grad:
+            y.sum().backward()
+            grads.append(backend.asnumpy(t.grad))
+        outs.append(backend.asnumpy(y.data))
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-4, atol=1e-5)
+    if len(grads) == 2:
+        np.testing.assert_allclose(grads[1], grads[0], rtol=1e-4, atol=1e-5)
