@@ -495,3 +495,49 @@ def test_overwrite_false_refuses_an_existing_file(tmp_path):
     m.save(p)
     with pytest.raises(FileExistsError):
         m.save(p, overwrite=False)
+
+
+def test_every_byte_flip_of_an_rbm_file_pair_loads_identically_or_raises(tmp_path):
+    from glassnet.models import RBM
+
+    x = (np.random.default_rng(0).random((20, 6)) > 0.5).astype("float32")
+    rbm = RBM(3, epochs=1, random_state=0).fit(x)
+    rbm.save(tmp_path / "r")
+    ref = RBM.load(tmp_path / "r")
+
+    def same(a, b):
+        return (a.get_params() == b.get_params() and a.history == b.history
+                and all(np.array_equal(getattr(a, n), getattr(b, n)) for n in
+                        ("components_", "intercept_hidden_", "intercept_visible_")))
+
+    assert same(ref, rbm)
+    for p in (tmp_path / "r.json", tmp_path / "r.npz"):
+        good = p.read_bytes()
+        for i in range(len(good)):
+            b = bytearray(good)
+            b[i] ^= 0xFF
+            p.write_bytes(bytes(b))
+            try:
+                got = RBM.load(tmp_path / "r")
+            except ModelFileError:
+                continue
+            assert same(got, ref), (p.name, i)
+        p.write_bytes(good)
+
+
+def test_train_resume_from_a_corrupted_checkpoint_is_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from glassnet.cli import app
+    from glassnet.runner import train_recipe
+
+    run = tmp_path / "run"
+    train_recipe("digits", out_dir=run, epochs=1, fast=True, verbose=0, report=False)
+    mf = next((run / "checkpoint").glob("epoch-*.glassnet"))
+    data = bytearray(mf.read_bytes())
+    data[60] ^= 0xFF
+    mf.write_bytes(bytes(data))
+    res = CliRunner().invoke(app, ["train", "digits", "--fast", "--resume", "--out", str(run),
+                                   "--epochs", "2", "--quiet"])
+    lines = [ln for ln in res.output.strip().splitlines() if ln.strip()]
+    assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), res.output

@@ -350,16 +350,43 @@ class RBM:
 
     @classmethod
     def load(cls, path: str | Path) -> RBM:
-        """Inverse of ``save``."""
+        """Inverse of ``save``; a missing, corrupted or inconsistent pair of files raises
+        ``ModelFileError`` (nothing in them is executed or unpickled)."""
+        from .saving import ModelFileError, _load_npz
+
         path = Path(path)
-        meta = json.loads(path.with_suffix(".json").read_text())
-        rbm = cls(**meta["params"])
-        with np.load(path.with_suffix(".npz"), allow_pickle=False) as z:
-            rbm.components_ = z["components_"]
-            rbm.intercept_hidden_ = z["intercept_hidden_"]
-            rbm.intercept_visible_ = z["intercept_visible_"]
+        jp, npz = path.with_suffix(".json"), path.with_suffix(".npz")
+        try:
+            meta = json.loads(jp.read_bytes().decode("utf-8"))
+            raw = npz.read_bytes()
+        except (OSError, ValueError, RecursionError) as e:
+            raise ModelFileError(f"{path}: unreadable RBM files ({type(e).__name__}: "
+                                 f"{str(e)[:200]})") from None
+        params = meta.get("params") if isinstance(meta, dict) else None
+        if (not isinstance(meta, dict) or meta.get("class") != "RBM"
+                or not isinstance(params, dict) or not set(params) <= set(cls._param_names())):
+            raise ModelFileError(f"{jp}: not an RBM settings file")
+        arrays = _load_npz(raw, npz)
+        names = ("components_", "intercept_hidden_", "intercept_visible_")
+        if sorted(arrays) != sorted(names):
+            raise ModelFileError(f"{npz}: expected arrays {list(names)}. Received: "
+                                 f"{sorted(arrays)[:5]}")
+        w, bh, bv = (arrays[n] for n in names)
+        if (w.ndim != 2 or bh.shape != (w.shape[0],) or bv.shape != (w.shape[1],)
+                or params.get("n_hidden", w.shape[0]) != w.shape[0]
+                or any(a.dtype.kind != "f" or not np.isfinite(a).all() for a in (w, bh, bv))):
+            raise ModelFileError(f"{npz}: inconsistent RBM weights (components {w.shape}, "
+                                 f"hidden bias {bh.shape}, visible bias {bv.shape})")
+        try:
+            rbm = cls(**params)
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(f"{jp}: invalid RBM settings ({e})") from None
+        rbm.components_, rbm.intercept_hidden_, rbm.intercept_visible_ = w, bh, bv
         rbm._vel = [np.zeros_like(rbm.components_), np.zeros_like(rbm.intercept_hidden_),
                     np.zeros_like(rbm.intercept_visible_)]  # fmt: skip
         rbm.h_samples_ = None
-        rbm.history = meta.get("history", {"reconstruction_error": []})
+        hist = meta.get("history", {"reconstruction_error": []})
+        if not isinstance(hist, dict) or not all(isinstance(v, list) for v in hist.values()):
+            raise ModelFileError(f"{jp}: history must map names to lists")
+        rbm.history = hist
         return rbm
