@@ -11,6 +11,8 @@ y_pred with one output → binary accuracy (threshold 0.5); y_true with one labe
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._metric_base import Metric, _match, _MeanMetric, _np, _per_sample, _weights  # noqa: F401
@@ -80,10 +82,12 @@ class Mean(Metric):
 
     name = "mean"
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         self.total, self.count = 0.0, 0.0
 
-    def update_state(self, values, sample_weight=None, *args):
+    # Keras's Mean takes the values to average, not (y_true, y_pred)
+    def update_state(self, values: Any, sample_weight: Any = None,  # type: ignore[override]
+                     *args: Any) -> None:
         if isinstance(values, (float, int)) and sample_weight is None:  # the per-batch loss
             self.total += float(values)
             self.count += 1
@@ -97,10 +101,10 @@ class Mean(Metric):
             self.total += float((v * w).sum())
             self.count += float(w.sum())
 
-    def result(self):
+    def result(self) -> float:
         return self.total / self.count if self.count else 0.0
 
-    def __call__(self, values, sample_weight=None):
+    def __call__(self, values: Any, sample_weight: Any = None) -> float:  # type: ignore[override]
         self.update_state(values, sample_weight)
         return self.result()
 
@@ -110,7 +114,7 @@ class Sum(Mean):
 
     name = "sum"
 
-    def result(self):
+    def result(self) -> float:
         return self.total
 
 
@@ -119,7 +123,7 @@ class Accuracy(_MeanMetric):
 
     name = "accuracy"
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         y_true = _match(y_true, y_pred, self.name)
         return _per_sample(y_true == y_pred)
 
@@ -133,11 +137,11 @@ class BinaryAccuracy(_MeanMetric):
         self.threshold = float(threshold)
         super().__init__(name)
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         y_true = _match(y_true, y_pred, self.name)
         return _per_sample((y_pred > self.threshold) == (y_true > 0.5))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "threshold": self.threshold}
 
 
@@ -146,7 +150,7 @@ class CategoricalAccuracy(_MeanMetric):
 
     name = "categorical_accuracy"
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         if y_true.shape != y_pred.shape:
             raise ValueError(
                 f"{self.name}: y_true must be one-hot with y_pred's shape. "
@@ -160,7 +164,7 @@ class SparseCategoricalAccuracy(_MeanMetric):
 
     name = "sparse_categorical_accuracy"
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         t = y_true
         if t.ndim == y_pred.ndim and t.shape[-1] == 1:
             t = t.reshape(t.shape[:-1])
@@ -183,17 +187,17 @@ class TopKCategoricalAccuracy(_MeanMetric):
         self.k = int(k)
         super().__init__(name)
 
-    def _labels(self, y_true, y_pred):
+    def _labels(self, y_true: Any, y_pred: Any) -> np.ndarray:
         return y_true.argmax(axis=-1)
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         t = self._labels(y_true, y_pred).astype(np.int64)
         true_score = np.take_along_axis(y_pred, t[..., None], axis=-1)
         # rank = number of classes scoring strictly higher than the true one
         rank = (y_pred > true_score).sum(axis=-1)
         return rank < self.k
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), "k": self.k}
 
 
@@ -202,7 +206,7 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
 
     name = "sparse_top_k_categorical_accuracy"
 
-    def _labels(self, y_true, y_pred):
+    def _labels(self, y_true: Any, y_pred: Any) -> np.ndarray:
         return y_true.reshape(y_pred.shape[:-1])
 
 
@@ -211,7 +215,7 @@ class MeanSquaredError(_MeanMetric):
 
     name = "mean_squared_error"
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         d = _match(y_true, y_pred, self.name).astype(np.float64) - y_pred
         return _per_sample(d * d)
 
@@ -221,7 +225,7 @@ class MeanAbsoluteError(_MeanMetric):
 
     name = "mean_absolute_error"
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         return _per_sample(np.abs(_match(y_true, y_pred, self.name).astype(np.float64) - y_pred))
 
 
@@ -230,19 +234,19 @@ class _AutoAccuracy(_MeanMetric):
 
     name = "accuracy"
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         super().reset_state()
         if not hasattr(self, "_kind"):
-            self._kind = None
+            self._kind: Any = None  # the accuracy the first batch's shapes choose
 
-    def _resolve(self, y_true, y_pred) -> Metric:
+    def _resolve(self, y_true: Any, y_pred: Any) -> Metric:
         if y_pred.ndim <= 1 or y_pred.shape[-1] == 1:
             return BinaryAccuracy()
         if y_true.ndim < y_pred.ndim or y_true.shape[-1] == 1:
             return SparseCategoricalAccuracy()
         return CategoricalAccuracy()
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         if self._kind is None:
             self._kind = self._resolve(y_true, y_pred)
         return self._kind._values(y_true, y_pred)
@@ -288,7 +292,7 @@ _BY_CLASS["Accuracy"] = Accuracy
 _BY_CLASS.update({cls.__name__: cls for cls in _NEEDS_ARGS})
 
 
-def get(identifier) -> Metric:
+def get(identifier: Any) -> Metric:
     """Resolve a metric: name, class name, ``{"class_name", "config"}`` or instance.
 
     Example:
@@ -321,7 +325,7 @@ def get(identifier) -> Metric:
     )
 
 
-def serialize(metric) -> str | dict:
+def serialize(metric: Any) -> str | dict:
     """Name (for ``"accuracy"``) or ``{"class_name", "config"}`` of a metric."""
     if isinstance(metric, str):
         get(metric)
