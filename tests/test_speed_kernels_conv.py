@@ -251,3 +251,74 @@ def test_mkl_gemm_when_the_extra_is_installed(monkeypatch):
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
     # seeded runs must repeat bit for bit: the same call gives the same bits
     np.testing.assert_array_equal(backend.matmul(a, b), got)
+
+
+# ------------------------------------------------------------------ max pooling kernel
+from glassnet.layers import _pool_numba  # noqa: E402
+from glassnet.layers.pooling import max_pool2d  # noqa: E402
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """The numba extra switched on for the test (whatever GLASSNET_NUMBA says outside)."""
+    pytest.importorskip("numba", reason="the optional numba extra is not installed")
+    from glassnet import _optimizer_kernels
+
+    monkeypatch.delenv("GLASSNET_NUMBA", raising=False)
+    monkeypatch.setattr(_optimizer_kernels, "_STATE", {})
+
+
+def _pool_both(x, pool, monkeypatch):
+    """(y, gx) through the compiled kernel and through the NumPy reference kernel."""
+    gy = _rand(1, seed=9, dtype=x.dtype)  # placeholder, replaced below
+    out = []
+    for compiled in (True, False):
+        with monkeypatch.context() as m:
+            if not compiled:
+                m.setattr(_pool_numba, "applies", lambda *a: False)
+            xg = gn.tensor(x, requires_grad=True, dtype=x.dtype.name)
+            y = max_pool2d(xg, pool)
+            if gy.shape != y.shape:
+                gy = _rand(*y.shape, seed=9, dtype=x.dtype)
+            y.backward(gy)
+            out.append((y.data, xg.grad))
+    return out
+
+
+@pytest.mark.parametrize("shape,pool", [
+    ((1, 2, 2, 1), 2),        # one window
+    ((2, 7, 9, 3), 2),        # trailing row and column outside every window
+    ((3, 6, 6, 5), 3),
+    ((2, 4, 6, 2), (2, 3)),
+    ((4, 26, 26, 32), 2),     # the MNIST convnet's first pooling
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_max_pool_equals_the_numpy_kernel(shape, pool, dtype, monkeypatch, compiled):
+    x = np.maximum(_rand(*shape, dtype=dtype), 0)  # ReLU output: many tied zeros
+    (y1, g1), (y2, g2) = _pool_both(x, pool, monkeypatch)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)
+    xt = _nchw(x)
+    F.max_pool2d(xt, pool).backward(torch.tensor(np.ascontiguousarray(
+        np.moveaxis(_rand(*y1.shape, seed=9, dtype=dtype), 3, 1))))
+    np.testing.assert_array_equal(g1, xt.grad.permute(0, 2, 3, 1).numpy())
+
+
+def test_compiled_max_pool_nan_and_used_only_where_it_applies(monkeypatch, compiled):
+    x = _rand(1, 4, 4, 2)
+    x[0, 1, 1, 0] = np.nan
+    (y1, g1), (y2, g2) = _pool_both(x, 2, monkeypatch)
+    assert np.isnan(y1[0, 0, 0, 0]) and np.isnan(y2[0, 0, 0, 0])
+    np.testing.assert_array_equal(y1, y2)
+    # the NaN's window: the compiled kernel routes the gradient to the NaN, as PyTorch does
+    # (the NumPy kernel's x == max finds no winner there); every other window agrees
+    xt = _nchw(x)
+    F.max_pool2d(xt, 2).backward(torch.tensor(np.ascontiguousarray(
+        np.moveaxis(_rand(*y1.shape, seed=9), 3, 1))))
+    np.testing.assert_array_equal(g1, xt.grad.permute(0, 2, 3, 1).numpy())
+    g1[0, :2, :2, 0] = g2[0, :2, :2, 0] = 0
+    np.testing.assert_array_equal(g1, g2)
+    assert _pool_numba.applies(np.zeros((1, 4, 4, 1), np.float32), (2, 2), (2, 2), False)
+    assert not _pool_numba.applies(np.zeros((1, 4, 4, 1), np.float32), (2, 2), (1, 1), False)
+    assert not _pool_numba.applies(np.zeros((1, 4, 4, 1), np.float32), (2, 2), (2, 2), True)
+    assert not _pool_numba.applies(np.zeros((1, 4, 4, 1), np.int64), (2, 2), (2, 2), False)

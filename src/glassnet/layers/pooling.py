@@ -16,6 +16,7 @@ import numpy as np
 from .. import backend, ops
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _pool_numba
 from .base import Layer, register
 from .conv import (
     check_data_format,
@@ -74,6 +75,11 @@ class Pool2DKernel(Function):
                 f"{x.shape[2]}. Received: input shape {self.x_shape}"
             )
         self.out_hw = (oh, ow)
+        self.arg = None
+        if self.mode == "max" and _pool_numba.applies(x, self.pool, self.strides, padded):
+            # compiled one-pass kernel (numba extra): keeps the winners' offsets, not x
+            y, self.arg = _pool_numba.max_forward(x, self.pool, oh, ow)
+            return y
         sl = list(self._slices(oh, ow))
         if self.mode == "max":
             # pairwise maxima of strided slices; which element won is settled in backward
@@ -98,6 +104,8 @@ class Pool2DKernel(Function):
         return y
 
     def backward(self, gy):
+        if self.arg is not None:
+            return _pool_numba.max_backward(gy, self.arg, self.pool, self.x_shape)
         xp = backend.get_array_module(gy)
         (ph, pw), (sh, sw) = self.pool, self.strides
         sl = list(self._slices(*self.out_hw))
