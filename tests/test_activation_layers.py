@@ -210,7 +210,7 @@ def test_model_with_new_layers_saves_and_loads(tmp_path):
                                atol=1e-6)
 
 
-def test_lambda_runs_and_trains_but_is_never_saved(tmp_path):
+def test_lambda_runs_and_trains_but_an_anonymous_lambda_is_never_saved(tmp_path):
     gn.set_seed(0)
     model = gn.models.Sequential([gn.layers.Input((3,)), Dense(4),
                                   Lambda(lambda t: t * 2.0, name="double"), Dense(1)])
@@ -221,9 +221,39 @@ def test_lambda_runs_and_trains_but_is_never_saved(tmp_path):
     model.compile(optimizer="sgd", loss="mse")
     model.fit(x, np.ones((4, 1), "float32"), epochs=1, verbose=0)
     path = tmp_path / "lam.glassnet"
-    with pytest.raises(ValueError, match="Layer 'double'.*Lambda.*never store"):
+    with pytest.raises(ValueError, match="Layer 'double'.*anonymous lambda.*never store"):
         model.save(path)
     assert not path.exists()  # nothing half-written
+
+
+def scale_by(t, k=2.0):
+    return t * k
+
+
+def test_lambda_saves_a_name_and_loads_only_with_custom_objects(tmp_path):
+    import zipfile
+
+    from glassnet.models.saving import ModelFileError
+
+    gn.set_seed(0)
+    model = gn.models.Sequential([gn.layers.Input((3,)), Dense(2),
+                                  Lambda(scale_by, arguments={"k": 3.0}, name="scale"),
+                                  Dense(1)])
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
+    path = tmp_path / "named.glassnet"
+    model.save(path)
+    with zipfile.ZipFile(path) as z:
+        cfg = z.read("config.json").decode()
+    assert '"function": "scale_by"' in cfg and "co_code" not in cfg  # a name, no code
+    with pytest.raises(ModelFileError, match="Layer 'scale'.*'scale_by' is not available"):
+        gn.models.load_model(path)
+    back = gn.saving.load_model(path, custom_objects={"scale_by": scale_by})
+    np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+    with gn.saving.custom_object_scope({"scale_by": lambda t, k: t * 0.0}):
+        other = gn.models.load_model(path)  # whatever the program supplies under that name
+    np.testing.assert_allclose(other.predict(x, verbose=0), 0 * x[:, :1] +
+                               other.layers[-1].get_weights()[1], atol=1e-6)
 
 
 def test_lambda_arguments_and_functional_use():

@@ -1,9 +1,12 @@
 """``Lambda``: wrap a Python function written in the same script as a layer.
 
 The function runs on tensors (use glassnet's ops, ``gn.ops`` / tensor operators, so
-gradients flow). A model file never stores code, so saving a model that contains a
-``Lambda`` is refused with an error that names the layer; rebuild the model in code and move
-its weights with ``save_weights`` / ``load_weights`` instead.
+gradients flow). A model file never stores code: saving writes only the function's *name*
+(its ``register_keras_serializable`` name, else ``__name__``), and loading finds the
+function by that name among the objects the running program supplies —
+``gn.saving.load_model(path, custom_objects={"name": fn})``, a ``custom_object_scope``, or
+the registry — else it fails with an error naming the layer. An anonymous ``lambda`` has
+no name to find, so saving a model holding one is refused, naming the layer.
 
 Example:
     >>> double = Lambda(lambda x: x * 2.0)
@@ -30,8 +33,8 @@ class Lambda(Layer):
         mask: unsupported (None only).
         arguments: extra keyword arguments passed to ``function``.
 
-    Saving a model holding a ``Lambda`` raises ``ValueError`` naming the layer: glassnet
-    model files never contain code.
+    Saving stores the function's name only; loading needs the function from
+    ``custom_objects`` (or the registry). An anonymous ``lambda`` cannot be saved.
     """
 
     def __init__(self, function: Callable, output_shape=None, mask=None,
@@ -56,10 +59,41 @@ class Lambda(Layer):
         return super().compute_output_shape(input_shape)
 
     def get_config(self):
-        fn = getattr(self.function, "__name__", type(self.function).__name__)
-        raise ValueError(
-            f"Layer '{self.name}' (Lambda wrapping {fn!r}) holds Python code, and glassnet "
-            "model files never store or execute code. Replace the Lambda with a built-in "
-            "layer, or rebuild the model in code and use model.save_weights / "
-            "model.load_weights."
-        )
+        import json
+
+        from .. import saving
+
+        fn = saving.get_registered_name(self.function)
+        if fn == "<lambda>":
+            raise ValueError(
+                f"Layer '{self.name}' (Lambda) wraps an anonymous lambda. glassnet model files "
+                "never store code, only a function's name for load_model(custom_objects=...) "
+                "to resolve: define the function with `def` (or register it with "
+                "gn.saving.register_keras_serializable), or use a built-in layer."
+            )
+        try:
+            json.dumps(self.arguments)
+        except TypeError:
+            raise ValueError(f"Layer '{self.name}' (Lambda): arguments must be JSON data to "
+                             f"be saved. Received: {self.arguments!r}") from None
+        return {**super().get_config(), "function": fn,
+                "output_shape": None if self._output_shape is None else
+                list(self._output_shape), "arguments": self.arguments or None}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Resolve ``config["function"]`` (a name) in ``custom_objects``, the active
+        ``custom_object_scope`` or the registry; never from the file."""
+        from .. import saving
+
+        cfg = dict(config)
+        name = cfg.pop("function", None)
+        fn = saving.get_registered_object(name) if isinstance(name, str) else None
+        if fn is None or not callable(fn):
+            raise ValueError(
+                f"Layer '{cfg.get('name', 'lambda')}' (Lambda): function {name!r} is not "
+                "available. Model files store no code; pass the function: "
+                f"gn.saving.load_model(path, custom_objects={{{name!r}: fn}}), or register it "
+                "with gn.saving.register_keras_serializable."
+            )
+        return cls(fn, **cfg)
