@@ -70,6 +70,17 @@ def test_rnn_of_cells_matches_cpu():
     _train_both(build, x, y, "binary_crossentropy", atol=5e-4)
 
 
+def test_conv_lstm2d_matches_cpu():
+    x = R.standard_normal((4, 3, 6, 6, 1)).astype(np.float32)
+    y = R.standard_normal((4, 1)).astype(np.float32)
+
+    def build():
+        return gn.Sequential([L.ConvLSTM2D(3, 3, padding="same"),
+                              L.GlobalAveragePooling2D(), L.Dense(1)])
+
+    _train_both(build, x, y, "mse")
+
+
 @pytest.mark.parametrize("loss", ["binary_focal_crossentropy", "poisson", "dice",
                                   "mean_squared_logarithmic_error", "cosine_similarity"])
 def test_new_losses_match_cpu(loss):

@@ -83,6 +83,9 @@ REFUSES = {
     "MaxPooling3D": (lambda: L.MaxPooling3D(), VOL, IMG),
     "AveragePooling3D": (lambda: L.AveragePooling3D(), VOL, IMG),
     "UpSampling3D": (lambda: L.UpSampling3D(), VOL, IMG),
+    "ConvLSTM2D": (lambda: L.ConvLSTM2D(2, 2), (3, 5, 5, 2), (3, 5, 5, 3),
+                   lambda ly: ly.cell.name),
+    "ConvLSTM2DCell": (lambda: L.ConvLSTM2DCell(2, 2), (5, 5, 2), (5, 5, 3)),
     # the RNN wrapper's error names the cell it runs (the layer with the weights)
     "RNN": (lambda: L.RNN(L.LSTMCell(3)), SEQ, (6, 5), lambda ly: ly.cell.name),
 }

@@ -210,3 +210,93 @@ def test_errors_name_the_layer():
         Lr.RNN(Lr.GRUCell(3))(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="reset_after"):
         Lr.GRUCell(3, reset_after=False)
+
+
+# ------------------------------------------------------------------ ConvLSTM2D
+CL = [
+    {"filters": 3, "kernel_size": 3, "padding": "same"},
+    {"filters": 2, "kernel_size": (3, 2), "strides": 2, "return_sequences": True},
+    {"filters": 2, "kernel_size": 2, "dilation_rate": 2, "return_state": True,
+     "go_backwards": True},
+]
+
+
+@pytest.fixture(scope="module")
+def keras_convlstm():
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("keras is not installed (optional reference)")
+    rng = np.random.default_rng(3)
+    cases = []
+    for cfg in CL:
+        x = rng.normal(size=(2, 4, 7, 6, 2))
+        gn.set_seed(0)
+        layer = Lr.ConvLSTM2D(**cfg)
+        layer(gn.tensor(x, dtype="float64"))
+        ws = [rng.normal(scale=0.3, size=w.shape) for w in layer.weights]
+        ys = layer(gn.tensor(x, dtype="float64"))
+        ys = ys if isinstance(ys, list) else [ys]
+        proj = [rng.normal(size=y.shape).tolist() for y in ys]
+        cases.append({"config": cfg, "x": x.tolist(), "weights": [w.tolist() for w in ws],
+                      "proj": proj})
+    script = os.path.join(os.path.dirname(__file__), "_keras_convlstm_ref.py")
+    out = subprocess.run([sys.executable, script], input=json.dumps({"cases": cases}),
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "KERAS_BACKEND": "torch"})
+    if out.returncode:
+        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
+    return cases, json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("i", range(len(CL)), ids=["same", "strided-seq", "dilated-state-back"])
+def test_conv_lstm2d_matches_real_keras(keras_convlstm, i):
+    cases, ref = keras_convlstm
+    case = cases[i]
+    layer = Lr.ConvLSTM2D(**case["config"])
+    x = gn.tensor(np.asarray(case["x"]), requires_grad=True, dtype="float64")
+    layer(gn.tensor(np.asarray(case["x"])[:1], dtype="float64"))
+    layer.set_weights([np.asarray(w) for w in case["weights"]])
+    for w in layer.weights:
+        w.data = w.data.astype("float64")
+    ys = layer(x)
+    ys = ys if isinstance(ys, list) else [ys]
+    sum((y * gn.tensor(np.asarray(p), dtype="float64")).sum()
+        for y, p in zip(ys, case["proj"])).backward()
+    # Keras's torch backend runs parts of the step in float32 even on float64 tensors
+    for y, r in zip(ys, ref[i]["y"]):
+        np.testing.assert_allclose(y.data, np.asarray(r), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x.grad, np.asarray(ref[i]["gx"]), rtol=1e-5, atol=1e-6)
+
+
+def test_conv_lstm2d_gradcheck_mask_config_and_fit(tmp_path):
+    x = R.normal(size=(2, 3, 5, 4, 2))
+    gn.set_seed(0)
+    layer = Lr.ConvLSTM2D(2, 2, padding="same", return_sequences=True)
+    layer(gn.tensor(x, dtype="float64"))
+    gn.gradcheck(lambda t: layer(t), x)
+    mask = np.array([[True, True, False], [True, False, False]])
+    y = layer(gn.tensor(x, dtype="float64"), mask=mask).data
+    np.testing.assert_array_equal(y[0, 2], y[0, 1])   # a masked step repeats the output
+    cfg = json.loads(json.dumps(layer.get_config()))
+    back = Lr.ConvLSTM2D.from_config(cfg)
+    assert back.get_config() == layer.get_config()
+    xs = R.normal(size=(16, 4, 6, 6, 1)).astype("float32")
+    ys = (xs.mean(axis=(1, 2, 3, 4)) > 0).astype("float32")
+    gn.set_seed(0)
+    m = gn.models.Sequential([gn.layers.Input((4, 6, 6, 1)),
+                              Lr.ConvLSTM2D(3, 3, padding="same"),
+                              gn.layers.GlobalAveragePooling2D(),
+                              gn.layers.Dense(1, activation="sigmoid")])
+    m.compile("adam", "binary_crossentropy")
+    h = m.fit(xs, ys, epochs=3, batch_size=8, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    m.save(tmp_path / "m.glassnet")
+    back = gn.models.load_model(tmp_path / "m.glassnet")
+    np.testing.assert_allclose(back.predict(xs, verbose=0), m.predict(xs, verbose=0),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="5-D input"):
+        Lr.ConvLSTM2D(2, 2)(np.zeros((2, 3, 4)))

@@ -66,13 +66,15 @@ SPECS = {
     "AveragePooling3D": (lambda: L.AveragePooling3D(padding="same"), (3, 5, 5, 2)),
     "UpSampling3D": (lambda: L.UpSampling3D(), (2, 3, 3, 2)),
     "RNN": (lambda: L.RNN([L.LSTMCell(3), L.GRUCell(2)], return_sequences=True), SEQ),
+    "ConvLSTM2D": (lambda: L.ConvLSTM2D(2, 3, padding="same"), (3, 5, 5, 2)),
 }
 SKIP = {"InputLayer": "it is the input itself",
         # a cell is one time step, (output, states) = cell(x_t, states); RNN(cell) runs it
         "SimpleRNNCell": "a recurrent cell: RNN(cell) takes the symbolic sequence",
         "LSTMCell": "a recurrent cell: RNN(cell) takes the symbolic sequence",
         "GRUCell": "a recurrent cell: RNN(cell) takes the symbolic sequence",
-        "StackedRNNCells": "recurrent cells: RNN(cells) takes the symbolic sequence"}
+        "StackedRNNCells": "recurrent cells: RNN(cells) takes the symbolic sequence",
+        "ConvLSTM2DCell": "a recurrent cell: ConvLSTM2D takes the symbolic sequence"}
 FALLBACK_SHAPES = (VEC, SEQ, IMG, [VEC, VEC])
 
 

@@ -34,10 +34,11 @@ for _m in (activation_layers, attention, lambda_layer, merging, preprocessing,  
     __all__ += list(_m.__all__)
 
 # recurrent cells and the generic RNN(cell) layer (issue 22 item 5)
-from . import recurrent_cells  # noqa: E402
+from . import conv_lstm, recurrent_cells  # noqa: E402
+from .conv_lstm import *  # noqa: E402,F401,F403
 from .recurrent_cells import *  # noqa: E402,F401,F403
 
-__all__ += list(recurrent_cells.__all__)
+__all__ += list(recurrent_cells.__all__) + list(conv_lstm.__all__)
 
 # depthwise/separable and volumetric convolutions, 3-D pooling and upsampling (issue 22 item 4)
 from . import conv_depthwise, conv_volumetric  # noqa: E402

@@ -379,10 +379,14 @@ class RNN(Layer):
         self.unroll, self.zero_output_for_mask = bool(unroll), bool(zero_output_for_mask)
         self.states: list | None = None
 
+    _input_rank = 3
+    _input_axes = "(batch, timesteps, features)"
+
     def build(self, input_shape) -> None:
-        if len(input_shape) < 3:
-            raise ValueError(f"Layer '{self.name}': expected a 3-D input (batch, timesteps, "
-                             f"features). Received: input shape {tuple(input_shape)}")
+        if len(input_shape) != self._input_rank:
+            raise ValueError(f"Layer '{self.name}': expected a {self._input_rank}-D input "
+                             f"{self._input_axes}. Received: input shape "
+                             f"{tuple(input_shape)}")
         self.built = True
 
     def reset_states(self, states=None) -> None:
@@ -404,10 +408,10 @@ class RNN(Layer):
         return [_t(s, x) for s in self.cell.get_initial_state(x.shape[0], x.dtype)]
 
     def call(self, x, training: bool = False, initial_state=None, mask=None):
-        if x.ndim != 3 or x.shape[1] == 0:
-            raise ValueError(f"Layer '{self.name}': expected a 3-D input (batch, timesteps, "
-                             f"features) with at least one time step. Received: input shape "
-                             f"{tuple(x.shape)}")
+        if x.ndim != self._input_rank or x.shape[1] == 0:
+            raise ValueError(f"Layer '{self.name}': expected a {self._input_rank}-D input "
+                             f"{self._input_axes} with at least one time step. Received: "
+                             f"input shape {tuple(x.shape)}")
         m = _as_mask(mask, x, self.name)
         if self.go_backwards:
             x = x[:, ::-1]
@@ -422,11 +426,15 @@ class RNN(Layer):
             y, new = self.cell(x[:, t], list(states), training=training)
             new, shown = list(new), y
             if m is not None:  # a masked step keeps the states and the previous output
-                keep = m[:, t:t + 1]
-                new = [ops.where(keep, a, b) for a, b in zip(new, states)]
+                col = m[:, t]
+
+                def keep(a, col=col):
+                    return col.reshape((-1,) + (1,) * (a.ndim - 1))
+
+                new = [ops.where(keep(a), a, b) for a, b in zip(new, states)]
                 zero = ops.mul(y, 0.0)
-                y = ops.where(keep, y, zero if prev is None else prev)
-                shown = ops.where(keep, y, zero) if self.zero_output_for_mask else y
+                y = ops.where(keep(y), y, zero if prev is None else prev)
+                shown = ops.where(keep(y), y, zero) if self.zero_output_for_mask else y
             states, prev = new, y
             if self.return_sequences:
                 outs.append(shown)

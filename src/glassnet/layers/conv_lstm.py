@@ -1,0 +1,190 @@
+"""``ConvLSTM2D`` (Shi et al. 2015, as Keras): an LSTM whose input and recurrent
+transformations are convolutions, over sequences of images (batch, time, H, W, C).
+
+The step is :class:`ConvLSTM2DCell`, composed from the fused :class:`Conv2DKernel` (one
+convolution of the input for all four gates, one of the state, 'same' padding and stride 1,
+as Keras) and elementwise ops; :class:`ConvLSTM2D` is :class:`RNN` over that cell (masks,
+``go_backwards``, ``stateful``, ``return_sequences``, ``return_state``). Weights as Keras:
+kernel ``(kh, kw, C, 4·filters)``, recurrent_kernel ``(kh, kw, filters, 4·filters)``, bias
+``(4·filters,)``, gates i, f, c, o.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._conv_kernels import (
+    check_data_format,
+    conv2d,
+    conv_output_length,
+    normalize_padding,
+    normalize_tuple,
+)
+from .base import register
+from .recurrent_cells import RNN, _Cell, _t
+
+__all__ = ["ConvLSTM2DCell", "ConvLSTM2D"]
+
+
+@register
+class ConvLSTM2DCell(_Cell):
+    """One ConvLSTM step on an image batch x_t (B, H, W, C) with states h, c
+    (B, OH, OW, filters): z = conv(x, kernel) + bias + conv_same(h, recurrent_kernel);
+    c' = σ(f)·c + σ(i)·tanh(c̃); h' = σ(o)·tanh(c').
+
+    Example:
+        >>> cell = ConvLSTM2DCell(4, 3, padding="same")
+        >>> h, (h2, c2) = cell(np.zeros((2, 8, 8, 3)), [np.zeros((2, 8, 8, 4))] * 2)
+    """
+
+    gates, n_states = 4, 2
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
+                 data_format=None, dilation_rate=1, unit_forget_bias: bool = True,
+                 **kwargs):
+        super().__init__(filters, **kwargs)
+        self.filters = self.units
+        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", self.name)
+        self.strides = normalize_tuple(strides, 2, "strides", self.name)
+        self.padding = normalize_padding(padding, self.name)
+        check_data_format(data_format, self.name)
+        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", self.name)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def output_hw(self, h: int, w: int) -> tuple[int, int]:
+        """The state's spatial size for an input of h×w."""
+        return tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
+            (h, w), self.kernel_size, self.strides, self.dilation_rate))
+
+    def build(self, input_shape) -> None:
+        if len(input_shape) != 4:
+            raise ValueError(f"Layer '{self.name}': a ConvLSTM2D cell takes one time step "
+                             f"(batch, height, width, channels). Received: input shape "
+                             f"{tuple(input_shape)}")
+        c, f = int(input_shape[-1]), self.filters
+        self.kernel = self.add_weight("kernel", self.kernel_size + (c, 4 * f),
+                                      self.kernel_initializer, self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel",
+                                                self.kernel_size + (f, 4 * f),
+                                                self.recurrent_initializer,
+                                                self.recurrent_regularizer)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (4 * f,), self.bias_initializer,
+                                        self.bias_regularizer)
+            if self.unit_forget_bias:
+                self.bias.data[f:2 * f] = 1.0
+        self.built = True
+
+    def get_initial_state(self, batch_size: int, dtype="float32", input_hw=None) -> list:
+        if input_hw is None:
+            raise ValueError(f"Layer '{self.name}': the initial state's size depends on the "
+                             "input's height and width; pass input_hw=(H, W)")
+        oh, ow = self.output_hw(*input_hw)
+        return [np.zeros((batch_size, oh, ow, self.filters), dtype=dtype) for _ in range(2)]
+
+    def _prepare(self, x, states, training):
+        if states is None:
+            states = self.get_initial_state(x.shape[0], x.dtype, tuple(x.shape[1:3]))
+        states = [_t(s, x) for s in (list(states) if isinstance(states, (list, tuple))
+                                     else [states])]
+        want = (x.shape[0], *self.output_hw(*x.shape[1:3]), self.filters)
+        if len(states) != 2 or any(tuple(s.shape) != want for s in states):
+            raise ValueError(f"Layer '{self.name}': expected 2 states of shape {want}. "
+                             f"Received: {[tuple(s.shape) for s in states]}")
+        dm, rm = self._masks(x, states[0], training)
+        xi = x if dm is None else x * _t(dm, x)
+        h = states[0] if rm is None else states[0] * _t(rm, x)
+        return xi, h, states
+
+    def call(self, x, training: bool = False, states=None):
+        xi, h, states = self._prepare(x, states, training)
+        f = self.filters
+        z = conv2d(xi, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
+        z = z + conv2d(h, self.recurrent_kernel, None, 1, "same")
+        i = self.recurrent_activation(z[..., :f])
+        fg = self.recurrent_activation(z[..., f:2 * f])
+        c = fg * states[1] + i * self.activation(z[..., 2 * f:3 * f])
+        o = self.recurrent_activation(z[..., 3 * f:])
+        h = o * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg.pop("units")
+        return {**cfg, "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding,
+                "dilation_rate": list(self.dilation_rate),
+                "unit_forget_bias": self.unit_forget_bias}
+
+
+_CELL_ARGS = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+              "activation", "recurrent_activation", "use_bias", "kernel_initializer",
+              "recurrent_initializer", "bias_initializer", "unit_forget_bias",
+              "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "dropout",
+              "recurrent_dropout", "seed")
+
+
+@register
+class ConvLSTM2D(RNN):
+    """Convolutional LSTM over (batch, time, height, width, channels), as Keras.
+
+    Args:
+        filters, kernel_size, strides, padding, dilation_rate: of the input convolution (the
+            state convolution is 'same' with stride 1).
+        activation, recurrent_activation, use_bias, initializers, regularizers,
+        unit_forget_bias, dropout, recurrent_dropout: as :class:`LSTM`.
+        return_sequences, return_state, go_backwards, stateful: as :class:`RNN`.
+
+    Shapes: (B, T, H, W, C) → (B, OH, OW, filters), or (B, T, OH, OW, filters) with
+    ``return_sequences``; ``return_state`` adds h and c (B, OH, OW, filters).
+
+    Example:
+        >>> y = ConvLSTM2D(4, 3, padding="same")(np.zeros((2, 5, 8, 8, 1)))   # (2, 8, 8, 4)
+    """
+
+    _input_rank = 5
+    _input_axes = "(batch, timesteps, height, width, channels)"
+
+    def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
+                 data_format=None, dilation_rate=1, activation="tanh",
+                 recurrent_activation="sigmoid", use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", unit_forget_bias: bool = True,
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed=None,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, **kwargs):
+        kwargs.pop("cell", None)
+        cell = ConvLSTM2DCell(
+            filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
+            dilation_rate=dilation_rate, activation=activation,
+            recurrent_activation=recurrent_activation, use_bias=use_bias,
+            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, dropout=dropout,
+            recurrent_dropout=recurrent_dropout, seed=seed)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, **kwargs)
+
+    def _initial(self, x, initial_state):
+        if initial_state is None and not (self.stateful and self.states is not None):
+            return [_t(s, x) for s in self.cell.get_initial_state(
+                x.shape[0], x.dtype, tuple(x.shape[2:4]))]
+        return super()._initial(x, initial_state)
+
+    def compute_output_shape(self, input_shape):
+        b, t, h, w = input_shape[:4]
+        oh, ow = self.cell.output_hw(h, w)
+        f = self.cell.filters
+        out = (b, t, oh, ow, f) if self.return_sequences else (b, oh, ow, f)
+        return [out, (b, oh, ow, f), (b, oh, ow, f)] if self.return_state else out
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cell = cfg.pop("cell")["config"]
+        for k in ("unroll", "zero_output_for_mask"):
+            cfg.pop(k, None)
+        return {**cfg, **{k: cell[k] for k in _CELL_ARGS if k in cell}}
+
