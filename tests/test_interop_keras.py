@@ -78,13 +78,55 @@ CASES = [
     ("RandomTranslation", {"height_factor": 0.1, "width_factor": 0.1}, (4, 4, 3), False),
     ("RandomZoom", {"height_factor": 0.1}, (4, 4, 3), False),
     ("RandomContrast", {"factor": 0.2}, (4, 4, 3), False),
+    ("ReLU", {"max_value": 1.0, "negative_slope": 0.1}, (4,), False),
+    ("LeakyReLU", {"negative_slope": 0.2}, (4,), False),
+    ("ELU", {"alpha": 0.5}, (4,), False),
+    ("Softmax", {}, (4,), False),
+    ("Identity", {}, (4,), False),
+    ("ActivityRegularization", {"l1": 0.01}, (4,), False),
+    ("AlphaDropout", {"rate": 0.2}, (4,), False),
+    ("UnitNormalization", {}, (4,), False),
+    ("GroupNormalization", {"groups": 2}, (3, 4), False),
+    ("Masking", {"mask_value": 0.0}, (3, 4), False),
+    ("Rescaling", {"scale": 0.5, "offset": 1.0}, (4,), False),
+    ("CenterCrop", {"height": 2, "width": 2}, (4, 4, 3), False),
+    ("Resizing", {"height": 3, "width": 5}, (4, 4, 3), False),
+    ("Normalization", {"mean": 0.5, "variance": 2.0}, (4,), False),
+    ("CategoryEncoding", {"num_tokens": 10, "output_mode": "multi_hot"}, (3,), True),
+    ("Discretization", {"bin_boundaries": [0.0, 1.0]}, (4,), False),
+    ("DepthwiseConv1D", {"kernel_size": 3, "depth_multiplier": 2}, (6, 3), False),
+    ("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 2, "padding": "same"},
+     (5, 5, 3), False),
+    ("SeparableConv1D", {"filters": 4, "kernel_size": 3}, (6, 3), False),
+    ("SeparableConv2D", {"filters": 4, "kernel_size": 3, "depth_multiplier": 2}, (5, 5, 3),
+     False),
+    ("Conv3D", {"filters": 2, "kernel_size": 2}, (4, 4, 4, 2), False),
+    ("MaxPooling3D", {"pool_size": 2}, (4, 4, 4, 2), False),
+    ("AveragePooling3D", {"pool_size": 2}, (4, 4, 4, 2), False),
+    ("UpSampling3D", {"size": 2}, (2, 2, 2, 2), False),
 ]
 WRAPPED = [
     ("Bidirectional", "LSTM", {"units": 3}, {}),
     ("Bidirectional", "GRU", {"units": 2, "return_sequences": True}, {"merge_mode": "sum"}),
     ("Bidirectional", "SimpleRNN", {"units": 2}, {"merge_mode": "ave"}),
     ("TimeDistributed", "Dense", {"units": 2}, {}),
+    ("RNN", "LSTMCell", {"units": 3}, {}),
+    ("RNN", "GRUCell", {"units": 3}, {"return_sequences": True}),
+    ("RNN", "SimpleRNNCell", {"units": 3}, {"go_backwards": True}),
 ]
+
+
+def test_rnn_of_stacked_cells_both_ways(tmp_path):
+    def make(mod):
+        return mod.RNN(mod.StackedRNNCells([mod.SimpleRNNCell(3), mod.LSTMCell(2)]))
+
+    km = _keras_model(make, (5, 4), False)
+    x = _data((5, 4), False)
+    km.save(tmp_path / "k.keras")
+    _close(gn.models.load_model(tmp_path / "k.keras").predict(x), _keras_predict(km, x))
+    gm = _gn_model(make, (5, 4))
+    gm.save(tmp_path / "g.keras")
+    _close(_keras_predict(keras.models.load_model(tmp_path / "g.keras"), x), gm.predict(x))
 
 
 def _data(shape, integer, n=7, seed=0):
@@ -184,7 +226,8 @@ def keras_or_gn_input(mod, shape):
     return keras.Input(shape) if mod is KL else L.Input(shape)
 
 
-@pytest.mark.parametrize("merge", ["Concatenate", "Add", "Average", "Multiply"])
+@pytest.mark.parametrize("merge", ["Concatenate", "Add", "Average", "Multiply", "Subtract",
+                                   "Maximum", "Minimum"])
 def test_functional_multi_input_output_both_ways(merge, tmp_path):
     rng = np.random.default_rng(3)
     xs = [rng.normal(size=(7, 5, 4)).astype("f"), rng.normal(size=(7, 3)).astype("f")]
@@ -200,6 +243,25 @@ def test_functional_multi_input_output_both_ways(merge, tmp_path):
     gm2.save(tmp_path / "g.keras")
     km2 = keras.models.load_model(tmp_path / "g.keras")
     _close(_keras_predict(km2, xs), gm2.predict(xs))
+
+
+@pytest.mark.parametrize("kind", ["Dot", "Attention", "AdditiveAttention"])
+def test_two_input_layers_both_ways(kind, tmp_path):
+    def build(mod, inp):
+        a, b = inp((5, 4)), inp((5, 4))
+        layer = mod.Dot(axes=(2, 2)) if kind == "Dot" else getattr(mod, kind)()
+        return [a, b], layer([a, b])
+
+    rng = np.random.default_rng(4)
+    xs = [rng.normal(size=(7, 5, 4)).astype("f") for _ in range(2)]
+    km = keras.Model(*build(KL, keras.Input))
+    if km.get_weights():
+        km.set_weights(_randomize(km.get_weights()))
+    km.save(tmp_path / "k.keras")
+    _close(gn.models.load_model(tmp_path / "k.keras").predict(xs), _keras_predict(km, xs))
+    gm = gn.Model(*build(L, L.Input))
+    gm.save(tmp_path / "g.keras")
+    _close(_keras_predict(keras.models.load_model(tmp_path / "g.keras"), xs), gm.predict(xs))
 
 
 def test_shared_layer_and_input_order(tmp_path):

@@ -28,11 +28,10 @@ _BENIGN: dict[str, Any] = {
     "sparse": (False, None), "ragged": (False, None), "optional": (False,),
     "rms_scaling": (False,), "noise_shape": (None,), "time_major": (False,),
     "implementation": ANY, "autocast": ANY, "input_length": ANY, "weights": (None,),
+    "sliding_window": (None,), "use_gate": (False,),
 }
 # glassnet-only arguments Keras does not take, dropped when writing a Keras file
-_GLASSNET_ONLY = {"Embedding": ("input_length",),
-                  # Keras 3's SpatialDropout rejects the `trainable` it writes itself
-                  "SpatialDropout1D": ("trainable",), "SpatialDropout2D": ("trainable",)}
+_GLASSNET_ONLY = {"Embedding": ("input_length",)}
 
 # layers that carry code: refused by name, whatever the module says
 _CODE_LAYERS = ("Lambda", "TFOpLambda", "SlicingOpLambda", "function", "__lambda__")
@@ -154,8 +153,10 @@ def keras_to_glassnet(spec: dict, where: str = "layer") -> dict:
                 continue
         elif key in ("activation", "recurrent_activation"):
             value = _activation(value, where)
-        elif key in ("layer", "backward_layer"):
+        elif key in ("layer", "backward_layer", "cell") and isinstance(value, dict):
             value = keras_to_glassnet(value, f"{where}.{key}")
+        elif key == "cells" and isinstance(value, list):
+            value = [keras_to_glassnet(v, f"{where}.cells") for v in value]
         elif key == "batch_input_shape" and cls != "InputLayer":
             key, value = "input_shape", list(value)[1:]
         elif key == "batch_input_shape":
@@ -199,6 +200,8 @@ def glassnet_to_keras(layer) -> dict:
                          "Keras opens cannot hold it; save to .glassnet instead")
     cfg = dict(layer.get_config())
     cfg.pop("input_shape", None)
+    if cfg.get("trainable") is True:  # the default; some Keras layers (SpatialDropout,
+        del cfg["trainable"]          # Discretization) reject the `trainable` they write
     for k in _GLASSNET_ONLY.get(cls, ()):
         cfg.pop(k, None)
     dt = cfg.pop("dtype", None) or "float32"
@@ -209,10 +212,12 @@ def glassnet_to_keras(layer) -> dict:
             cfg[key] = _keras_object(value, "keras.initializers")
         elif key.endswith("regularizer") and isinstance(value, dict):
             cfg[key] = _keras_object(value, "keras.regularizers")
-        elif key in ("layer", "backward_layer"):
+        elif key in ("layer", "backward_layer", "cell"):
             sub = getattr(layer, "forward_layer" if key == "layer" and cls == "Bidirectional"
                           else key)
             cfg[key] = glassnet_to_keras(sub)
+        elif key == "cells":
+            cfg[key] = [glassnet_to_keras(c) for c in layer.cells]
     if cls == "InputLayer":
         cfg.pop("dtype", None)
         cfg.pop("trainable", None)

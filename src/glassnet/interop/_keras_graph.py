@@ -28,13 +28,19 @@ def var_groups(layer, prefix: str) -> list:
                 + var_groups(layer.backward_layer, f"{prefix}/backward_layer"))
     if cls == "TimeDistributed":
         return [(f"{prefix}/vars", layer)] + var_groups(layer.layer, f"{prefix}/layer")
+    if cls == "RNN":
+        return [(f"{prefix}/vars", layer)] + var_groups(layer.cell, f"{prefix}/cell")
+    if cls == "StackedRNNCells":
+        return [(f"{prefix}/vars", layer)] + model_groups(None, layer.cells, f"{prefix}",
+                                                          "cells")[1:]
     if cls in ("Sequential", "Functional"):
         return model_groups(layer, keras_layer_order(layer), prefix)
     return [(f"{prefix}/vars", layer)]
 
 
-def model_groups(model, layers: list, prefix: str = "") -> list:
-    """Groups of a model whose layers, in Keras's ``model.layers`` order, are ``layers``."""
+def model_groups(model, layers: list, prefix: str = "", attr: str = "layers") -> list:
+    """Groups of a model whose layers, in Keras's ``model.layers`` order, are ``layers``
+    (Keras names each ``<attr>/<snake class name>[_n]``)."""
     out = [(f"{prefix}/vars" if prefix else "vars", model)]
     used: dict[str, int] = {}
     for ly in layers:
@@ -44,7 +50,7 @@ def model_groups(model, layers: list, prefix: str = "") -> list:
             base = f"{base}_{used[base]}"
         else:
             used[base] = 0
-        out += var_groups(ly, f"{prefix}/layers/{base}" if prefix else f"layers/{base}")
+        out += var_groups(ly, f"{prefix}/{attr}/{base}" if prefix else f"{attr}/{base}")
     return out
 
 
@@ -224,11 +230,12 @@ def _node_args(node, where):
     """([(layer, node)], is_list_call) of one inbound node entry."""
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         args, kwargs = node.get("args") or [], node.get("kwargs") or {}
-        bad = {k: v for k, v in kwargs.items() if k not in ("training", "mask")
-               or (k == "mask" and v is not None)}
-        if bad or len(args) != 1:
+        bad = {k: v for k, v in kwargs.items() if k != "training" and v not in (None, False)}
+        if bad or not args:
             raise ModelFileError(f"{where}: call arguments glassnet cannot replay: "
-                                 f"{str(node)[:120]}")
+                                 f"{str(bad or node)[:120]}")
+        if len(args) > 1:  # layer(query, value[, key]): glassnet records one list call
+            return [_history(t, where) for t in args], True
         a = args[0]
         if isinstance(a, list):
             return [_history(t, where) for t in a], True
@@ -371,8 +378,11 @@ def _functional_config(model) -> dict:
             if not n.inbound:
                 continue
             args = [tensor(p) for p in n.inbound]
-            e["inbound_nodes"].append({"args": [args if n.list_call else args[0]],
-                                       "kwargs": {}})
+            if type(ly).__name__ == "MultiHeadAttention":  # Keras: mha(query, value[, key])
+                call = args
+            else:
+                call = [args if n.list_call else args[0]]
+            e["inbound_nodes"].append({"args": call, "kwargs": {}})
         entries.append(e)
 
     def refs(nodes, single):
