@@ -346,11 +346,9 @@ class Layer:
         bad = [(a, n) for a, n in spec.items() if -a >= len(got) or got[a] != n]
         if bad:
             tail = ", ".join(str(spec.get(a)) for a in range(min(spec), 0))
-            a, n = bad[0]
             raise ValueError(
                 f"Layer '{self.name}' ({type(self).__name__}): expected input shape "
-                f"(None, ..., {tail}) (axis {a} of size {n}, as built). Received: input shape "
-                f"{got}")
+                f"(None, ..., {tail}). Received: input shape {got}")
 
     def compute_output_shape(self, input_shape):
         """Output shape for an input shape (batch axis first); default: trace a forward."""
