@@ -410,3 +410,32 @@ def test_new_layers_on_gpu_match_cpu(row):
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-4, atol=1e-5)
     if len(grads) == 2:
         np.testing.assert_allclose(grads[1], grads[0], rtol=1e-4, atol=1e-5)
+
+
+def test_functional_calls_take_causal_mask_scores_and_a_mask_input(tmp_path):
+    gn.set_seed(0)
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(3, 5, 8)).astype("float32")
+    m = rng.random((3, 5, 5)) > 0.3
+    m[:, :, 0] = True
+    inp, mask_in = gn.Input((5, 8)), gn.Input((5, 5))
+    mha = MultiHeadAttention(2, 4, name="mha_f")
+    y, scores = mha(inp, inp, use_causal_mask=True, return_attention_scores=True)
+    y2 = MultiHeadAttention(2, 4, name="mha_m")(y, inp, attention_mask=mask_in)
+    att_out, att_w = Attention(name="att_f")([y2, inp], return_attention_scores=True,
+                                             use_causal_mask=True)
+    model = gn.Model([inp, mask_in], [att_out, scores, att_w])
+    outs = model.predict([x, m.astype("float32")], verbose=0)
+    # the same calls made eagerly
+    e1, es = mha(x, x, use_causal_mask=True, return_attention_scores=True)
+    e2 = [ly for ly in model.layers if ly.name == "mha_m"][0](e1, x, attention_mask=m)
+    ea, ew = [ly for ly in model.layers if ly.name == "att_f"][0](
+        [e2, x], return_attention_scores=True, use_causal_mask=True)
+    for got, want in zip(outs, (ea, es, ew)):
+        np.testing.assert_allclose(got, want.data, rtol=1e-5, atol=1e-6)
+    assert np.allclose(np.triu(outs[1][0, 0], 1), 0.0)  # causal: nothing from the future
+    p = tmp_path / "f.glassnet"
+    model.save(p)
+    back = gn.models.load_model(p)
+    for got, want in zip(back.predict([x, m.astype("float32")], verbose=0), outs):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

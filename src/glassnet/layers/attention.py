@@ -96,13 +96,17 @@ class _BaseDenseAttention(Layer):
                              f"{tuple(k.shape)}")
         return q, v, k
 
-    def __call__(self, inputs, mask=None, training: bool = False,
+    def __call__(self, inputs, mask=None, training: bool | None = None,
                  return_attention_scores: bool = False, use_causal_mask: bool = False):
         if _is_symbolic(inputs):
-            if mask is not None or return_attention_scores or use_causal_mask:
-                raise TypeError(f"Layer '{self.name}': in the functional API only the inputs "
-                                "can be passed (masks come from the inputs)")
-            return super().__call__(inputs)
+            if mask is not None:
+                raise TypeError(f"Layer '{self.name}': in the functional API the masks come "
+                                "from the inputs (Embedding(mask_zero=True), Masking); "
+                                "received an explicit mask")
+            kw = {k: True for k, v in (("return_attention_scores", return_attention_scores),
+                                       ("use_causal_mask", use_causal_mask)) if v}
+            return super().__call__(inputs, training=training, **kw)
+        training = bool(training)
         if not isinstance(inputs, (list, tuple)):
             self._split(inputs)  # raises the message about the expected list
         inputs = [as_tensor_input(t, self.name) for t in inputs]
@@ -329,23 +333,32 @@ class MultiHeadAttention(Layer):
     # ------------------------------------------------------------ call
     def __call__(self, query, value=None, key=None, query_mask=None, value_mask=None,
                  key_mask=None, attention_mask=None, return_attention_scores: bool = False,
-                 training: bool = False, use_causal_mask: bool = False):
+                 training: bool | None = None, use_causal_mask: bool = False,
+                 _layout: str | None = None):
         if isinstance(query, (list, tuple)) and value is None:  # a functional replay
-            query, value, key = (list(query) + [None])[:3]
+            items = dict(zip(_layout or "qvk", query))  # q, v, then key / attention_mask
+            query, value = items.get("q"), items.get("v")
+            key, attention_mask = items.get("k", key), items.get("m", attention_mask)
         if value is None:
             raise TypeError(f"Layer '{self.name}': call with (query, value). "
                             "Received: no value")
         parts = [query, value] + ([key] if key is not None else [])
-        if _is_symbolic(parts):
-            extra = {"attention_mask": attention_mask, "query_mask": query_mask,
-                     "value_mask": value_mask, "key_mask": key_mask,
-                     "return_attention_scores": return_attention_scores,
-                     "use_causal_mask": use_causal_mask}
-            given = sorted(k for k, v in extra.items() if v not in (None, False))
+        if _is_symbolic(parts + ([attention_mask] if attention_mask is not None else [])):
+            given = sorted(k for k, v in (("query_mask", query_mask), ("value_mask", value_mask),
+                                          ("key_mask", key_mask)) if v is not None)
             if given:
-                raise TypeError(f"Layer '{self.name}': in the functional API only query, value "
-                                f"and key can be passed. Received: {given}")
-            return super().__call__(parts)
+                raise TypeError(f"Layer '{self.name}': in the functional API the masks come "
+                                f"from the inputs. Received: {given}")
+            layout = "qv" + ("k" if key is not None else "")
+            if attention_mask is not None:  # a symbolic (B, T, S) input joins the call
+                parts.append(attention_mask)
+                layout += "m"
+            kw = {k: True for k, v in (("return_attention_scores", return_attention_scores),
+                                       ("use_causal_mask", use_causal_mask)) if v}
+            if layout not in ("qv", "qvk"):
+                kw["_layout"] = layout
+            return super().__call__(parts, training=training, **kw)
+        training = bool(training)
         t = [as_tensor_input(p, self.name) for p in parts]
         q, v = t[0], t[1]
         k = t[2] if len(t) == 3 else v
