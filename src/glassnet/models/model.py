@@ -83,9 +83,20 @@ class Model(Layer, training.TrainingMixin):
             return Functional.from_config(config)
         return cls(**config)
 
-    def summary(self, print_fn=print) -> None:
-        """Print a Keras-style table: layer (type), output shape, parameter count."""
+    def summary(self, line_length=None, positions=None, print_fn=None,
+                expand_nested: bool = False, show_trainable: bool = False,
+                layer_range=None) -> None:
+        """Print a Keras-style table: layer (type), output shape, parameter count.
+
+        Keras's layout arguments (``line_length``, ``positions``, ``expand_nested``,
+        ``layer_range``) are accepted; ``show_trainable=True`` adds each layer's trainable
+        flag after the table.
+        """
+        print_fn = print_fn or print
         training.print_summary(self, print_fn)
+        if show_trainable:
+            for ly in self.layers:
+                print_fn(f"{ly.name}: trainable={'Y' if ly.trainable else 'N'}")
 
     from .._display import model_repr_html as _repr_html_  # Jupyter: the summary as HTML
 

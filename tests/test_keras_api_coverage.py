@@ -1,0 +1,355 @@
+"""Which of Keras 3's public names glassnet lacks, checked against an explicit allowlist.
+
+With real Keras installed (``pip install keras``; it runs here on the PyTorch backend), every
+public name in ``keras.layers``, ``losses``, ``metrics``, ``optimizers``, ``callbacks``,
+``ops``, ``random`` and ``utils`` must either exist in the glassnet module of the same name
+or be listed in ``ALLOWED_MISSING`` with the reason it is absent. The lists must match
+exactly: a name glassnet gains must leave the allowlist too, so the list (and the coverage
+numbers in the README) stay true.
+
+Regenerate the allowlist after adding names (keeps the reasons already written, proposes one
+for new entries)::
+
+    KERAS_BACKEND=torch python tests/test_keras_api_coverage.py > /tmp/allow.py
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import sys
+
+import pytest
+
+NAMESPACES = ("layers", "losses", "metrics", "optimizers", "callbacks", "ops", "random",
+              "utils")
+
+# Reasons, reused below.
+TF = "needs TensorFlow (tf.data / SavedModel / TF ops)"
+JAX = "wraps another framework's modules (JAX/Flax/PyTorch): not in scope"
+D3 = "3-D (volumetric) variant: not in scope, glassnet does 1-D and 2-D"
+AUG = "image augmentation beyond the course's (flip/rotate/zoom/translate/crop/contrast): " \
+      "not in scope yet"
+AUDIO = "audio/spectral processing: not in scope"
+LINALG = "linear-algebra decomposition: not in scope (use numpy.linalg on the arrays)"
+FFT = "Fourier transforms: not in scope (use numpy.fft on the arrays)"
+DIST = "distributed/mixed-precision machinery: glassnet has its own (gn.distribution)"
+ALIAS2 = "legacy alias namespace (keras.legacy / tf.keras 2): not in scope"
+LATER = "not implemented yet"
+
+ALLOWED_MISSING: dict[str, dict[str, str]] = {
+    "layers": {
+        "AdaptiveAveragePooling1D": LATER,
+        "AdaptiveAveragePooling2D": LATER,
+        "AdaptiveAveragePooling3D": D3,
+        "AdaptiveMaxPooling1D": LATER,
+        "AdaptiveMaxPooling2D": LATER,
+        "AdaptiveMaxPooling3D": D3,
+        "AugMix": AUG,
+        "AutoContrast": AUG,
+        "ContrastLimitedAdaptiveHistogramEqualization": AUG,
+        "Conv1DTranspose": LATER,
+        "Conv3DTranspose": D3,
+        "ConvLSTM1D": LATER,
+        "ConvLSTM3D": D3,
+        "Convolution1DTranspose": LATER,
+        "Convolution2DTranspose": LATER,
+        "Convolution3DTranspose": D3,
+        "Cropping3D": D3,
+        "CutMix": AUG,
+        "EinsumDense": LATER,
+        "Equalization": AUG,
+        "FlaxLayer": JAX,
+        "GlobalAveragePooling3D": D3,
+        "GlobalAvgPool3D": D3,
+        "GlobalMaxPool3D": D3,
+        "GlobalMaxPooling3D": D3,
+        "GroupQueryAttention": LATER,
+        "HashedCrossing": LATER,
+        "InputSpec": LATER,
+        "JaxLayer": JAX,
+        "MaxNumBoundingBoxes": AUG,
+        "MelSpectrogram": AUDIO,
+        "MixUp": AUG,
+        "Pipeline": AUG,
+        "RMSNormalization": LATER,
+        "RandAugment": AUG,
+        "RandomBrightness": AUG,
+        "RandomColorDegeneration": AUG,
+        "RandomColorJitter": AUG,
+        "RandomElasticTransform": AUG,
+        "RandomErasing": AUG,
+        "RandomGaussianBlur": AUG,
+        "RandomGrayscale": AUG,
+        "RandomHue": AUG,
+        "RandomInvert": AUG,
+        "RandomPerspective": AUG,
+        "RandomPosterization": AUG,
+        "RandomSaturation": AUG,
+        "RandomSharpness": AUG,
+        "RandomShear": AUG,
+        "ReversibleEmbedding": LATER,
+        "STFTSpectrogram": AUDIO,
+        "Solarization": AUG,
+        "SpatialDropout3D": D3,
+        "SpectralNormalization": LATER,
+        "TFSMLayer": TF,
+        "TorchModuleWrapper": JAX,
+        "Wrapper": LATER,
+        "ZeroPadding3D": D3,
+        "deserialize": LATER,
+        "serialize": LATER,
+    },
+    "losses": {
+        "CTC": LATER,
+        "CategoricalGeneralizedCrossEntropy": LATER,
+        "Circle": LATER,
+        "categorical_generalized_cross_entropy": LATER,
+        "circle": LATER,
+        "ctc": LATER,
+    },
+    "metrics": {
+        "BinaryCrossentropy": LATER,
+        "BinaryIoU": LATER,
+        "CategoricalCrossentropy": LATER,
+        "CategoricalHinge": LATER,
+        "ConcordanceCorrelation": LATER,
+        "Hinge": LATER,
+        "IoU": LATER,
+        "KLDivergence": LATER,
+        "MeanMetricWrapper": LATER,
+        "OneHotIoU": LATER,
+        "OneHotMeanIoU": LATER,
+        "PearsonCorrelation": LATER,
+        "Poisson": LATER,
+        "SparseCategoricalCrossentropy": LATER,
+        "SquaredHinge": LATER,
+        "binary_crossentropy": LATER,
+        "binary_focal_crossentropy": LATER,
+        "categorical_crossentropy": LATER,
+        "categorical_focal_crossentropy": LATER,
+        "categorical_hinge": LATER,
+        "concordance_correlation": LATER,
+        "hinge": LATER,
+        "huber": LATER,
+        "kl_divergence": LATER,
+        "log_cosh": LATER,
+        "pearson_correlation": LATER,
+        "poisson": LATER,
+        "sparse_categorical_crossentropy": LATER,
+        "squared_hinge": LATER,
+    },
+    "optimizers": {
+        "Lamb": LATER,
+        "LossScaleOptimizer": DIST,
+        "MultiOptimizer": LATER,
+        "Muon": LATER,
+        "OptimizerMap": LATER,
+        "ScheduleFreeAdamW": LATER,
+        "legacy": ALIAS2,
+    },
+    "callbacks": {
+        "OrbaxCheckpoint": JAX,
+        "RemoteMonitor": 'posts logs to an HTTP server: not in scope',
+        "SwapEMAWeights": LATER,
+    },
+    "ops": {
+        "adaptive_average_pool": LATER,
+        "adaptive_max_pool": LATER,
+        "angle": 'complex numbers: glassnet tensors are real',
+        "associative_scan": LATER,
+        "average_pool": LATER,
+        "bartlett": 'window functions for signal processing: not in scope',
+        "batch_normalization": LATER,
+        "bitwise_and": LATER,
+        "bitwise_invert": LATER,
+        "bitwise_left_shift": LATER,
+        "bitwise_not": LATER,
+        "bitwise_or": LATER,
+        "bitwise_right_shift": LATER,
+        "bitwise_xor": LATER,
+        "blackman": 'window functions for signal processing: not in scope',
+        "cdist": LATER,
+        "cholesky": LINALG,
+        "cholesky_inverse": LINALG,
+        "conj": 'complex numbers: glassnet tensors are real',
+        "conjugate": 'complex numbers: glassnet tensors are real',
+        "conv": LATER,
+        "conv_transpose": LATER,
+        "corrcoef": LATER,
+        "correlate": LATER,
+        "cross": LATER,
+        "ctc_decode": LATER,
+        "ctc_loss": LATER,
+        "custom_gradient": "glassnet's custom gradients are autograd.Function subclasses",
+        "depth_to_space": LATER,
+        "depthwise_conv": LATER,
+        "det": LINALG,
+        "digitize": LATER,
+        "dot_product_attention": LATER,
+        "eig": LINALG,
+        "eigh": LINALG,
+        "erfinv": LATER,
+        "extract_sequences": LATER,
+        "fft": FFT,
+        "fft2": FFT,
+        "fold": LATER,
+        "gcd": LATER,
+        "glu": LATER,
+        "hamming": 'window functions for signal processing: not in scope',
+        "hanning": 'window functions for signal processing: not in scope',
+        "histogram": LATER,
+        "i0": LATER,
+        "ifft2": FFT,
+        "imag": 'complex numbers: glassnet tensors are real',
+        "image": 'keras.ops.image (resize, affine ...): not in scope yet',
+        "in_top_k": LATER,
+        "inv": LINALG,
+        "irfft": FFT,
+        "isreal": 'complex numbers: glassnet tensors are real',
+        "istft": FFT,
+        "jvp": 'forward-mode autodiff: glassnet is reverse-mode only',
+        "kaiser": 'window functions for signal processing: not in scope',
+        "kron": LATER,
+        "layer_normalization": LATER,
+        "lcm": LATER,
+        "ldexp": LATER,
+        "left_shift": LATER,
+        "linalg": LINALG,
+        "logdet": LINALG,
+        "lstsq": LINALG,
+        "lu_factor": LINALG,
+        "matrix_rank": LINALG,
+        "max_pool": LATER,
+        "nextafter": LATER,
+        "nn": 'keras.ops.nn sub-namespace: its functions are on gn.ops directly',
+        "numpy": 'keras.ops.numpy sub-namespace: its functions are on gn.ops directly',
+        "pinv": LINALG,
+        "polar": 'complex numbers: glassnet tensors are real',
+        "psnr": LATER,
+        "qr": LINALG,
+        "real": 'complex numbers: glassnet tensors are real',
+        "rearrange": LATER,
+        "rfft": FFT,
+        "right_shift": LATER,
+        "rms_normalization": LATER,
+        "saturate_cast": LATER,
+        "scatter": LATER,
+        "scatter_update": LATER,
+        "segment_max": LATER,
+        "segment_min": LATER,
+        "segment_prod": LATER,
+        "segment_sum": LATER,
+        "separable_conv": LATER,
+        "slogdet": LINALG,
+        "solve": LINALG,
+        "solve_triangular": LINALG,
+        "space_to_depth": LATER,
+        "sparsemax": LATER,
+        "stft": FFT,
+        "svd": LINALG,
+        "trapezoid": LATER,
+        "unfold": LATER,
+        "unravel_index": LATER,
+        "vander": LATER,
+        "vectorize": LATER,
+        "view": LATER,
+        "view_as_complex": 'complex numbers: glassnet tensors are real',
+        "view_as_real": 'complex numbers: glassnet tensors are real',
+    },
+    "random": {
+    },
+    "utils": {
+        "Config": LATER,
+        "FeatureSpace": TF,
+        "audio_dataset_from_directory": TF,
+        "bounding_boxes": AUG,
+        "get_source_inputs": LATER,
+        "legacy": ALIAS2,
+        "model_to_dot": LATER,
+        "split_dataset": TF,
+        "text_dataset_from_directory": TF,
+    },
+}
+
+
+
+def _keras():
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras", reason="real Keras 3 not installed (pip install keras)")
+    return keras
+
+
+def missing_names(keras) -> dict[str, set[str]]:
+    """Public names per Keras namespace that the glassnet module of that name lacks."""
+    import glassnet as gn
+
+    out = {}
+    for ns in NAMESPACES:
+        theirs = {n for n in dir(getattr(keras, ns)) if not n.startswith("_")}
+        ours = importlib.import_module(f"glassnet.{ns}") if ns != "ops" else gn.ops
+        out[ns] = {n for n in theirs if not hasattr(ours, n)}
+    return out
+
+
+def coverage(keras) -> dict[str, tuple[int, int]]:
+    """(names glassnet has, names Keras has) per namespace."""
+    miss = missing_names(keras)
+    return {ns: (len([n for n in dir(getattr(keras, ns)) if not n.startswith("_")])
+                 - len(miss[ns]),
+                 len([n for n in dir(getattr(keras, ns)) if not n.startswith("_")]))
+            for ns in NAMESPACES}
+
+
+@pytest.mark.parametrize("ns", NAMESPACES)
+def test_missing_keras_names_match_the_allowlist(ns):
+    keras = _keras()
+    miss = missing_names(keras)[ns]
+    allowed = set(ALLOWED_MISSING[ns])
+    unexplained = sorted(miss - allowed)
+    now_present = sorted(allowed - miss)
+    assert not unexplained, (f"keras.{ns} names glassnet lacks, not in ALLOWED_MISSING "
+                             f"(implement them or add them with a reason): {unexplained}")
+    assert not now_present, (f"glassnet.{ns} now has these; remove them from "
+                             f"ALLOWED_MISSING: {now_present}")
+
+
+def test_every_allowlist_entry_has_a_reason():
+    for ns, entries in ALLOWED_MISSING.items():
+        assert ns in NAMESPACES
+        for name, reason in entries.items():
+            assert isinstance(reason, str) and len(reason) > 8, (ns, name)
+
+
+def test_readme_states_the_coverage_numbers():
+    keras = _keras()
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    cov = coverage(keras)
+    for ns, (have, total) in cov.items():
+        pat = rf"`{ns}`\s*\|\s*{have}\s*/\s*{total}"
+        assert re.search(pat, readme), (f"README's Keras coverage table must say "
+                                        f"`{ns}` | {have} / {total}")
+
+
+def _regenerate() -> str:  # pragma: no cover - a maintenance helper
+    keras = _keras()
+    miss = missing_names(keras)
+    named = {v: k for k, v in globals().items() if k.isupper() and isinstance(v, str)}
+    lines = ["ALLOWED_MISSING: dict[str, dict[str, str]] = {"]
+    for ns in NAMESPACES:
+        lines.append(f'    "{ns}": {{')
+        for n in sorted(miss[ns]):
+            reason = ALLOWED_MISSING.get(ns, {}).get(n, LATER)
+            lines.append(f'        "{n}": {named.get(reason, repr(reason))},')
+        lines.append("    },")
+    lines.append("}")
+    cov = coverage(keras)
+    lines.append("\n# README table:\n# | namespace | glassnet / Keras 3 |\n# |---|---|")
+    lines += [f"# | `{ns}` | {h} / {t} |" for ns, (h, t) in cov.items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+    print(_regenerate())
