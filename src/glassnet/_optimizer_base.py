@@ -9,6 +9,10 @@ import numpy as np
 
 from .backend import asnumpy, get_array_module
 
+# set by glassnet.distribution.set_distribution: averages the flat gradient buffer over the
+# data-parallel processes, in place, before every update (None: one process)
+_grad_reducer = None
+
 
 def _check_nonneg(name: str, v, cls: str) -> float:
     try:
@@ -163,7 +167,8 @@ class Optimizer:
         grads = [g for _, g in pairs]
         clip = (self.clipvalue is not None or self.clipnorm is not None
                 or self.global_clipnorm)
-        if clip and not self.gradient_accumulation_steps:  # else the mean is clipped
+        # else the mean is clipped: of the accumulated window, or of the ranks (_update)
+        if clip and not self.gradient_accumulation_steps and _grad_reducer is None:
             grads = self._clip(grads)
         self._grad_views(params)
         get_array_module(self._gflat).concatenate([g.reshape(-1) for g in grads],
@@ -173,8 +178,9 @@ class Optimizer:
     def _grad_views(self, params) -> list:
         """One view per param into the flat gradient buffer that ``_update`` reads.
 
-        A caller that writes each gradient straight into its view (the replayed step, ``models/step.py``) then calls
-        ``_update(params)`` and skips the copy into the buffer; the arithmetic is the same.
+        A caller that writes each gradient straight into its view (the replayed step,
+        ``models/step.py``) then calls ``_update(params)`` and skips the copy into the
+        buffer; the arithmetic is the same.
         """
         if tuple(map(id, params)) != self._group_key:
             self._build_group(params)
@@ -182,6 +188,14 @@ class Optimizer:
 
     def _update(self, params) -> None:
         """Apply the gradients held in the flat buffer to ``params`` (the group's order)."""
+        if _grad_reducer is not None:  # data-parallel: average over the processes first
+            _grad_reducer(self._gflat)
+            if not self.gradient_accumulation_steps and (
+                    self.clipvalue is not None or self.clipnorm is not None
+                    or self.global_clipnorm):
+                for v, c in zip(self._gviews, self._clip(self._gviews)):
+                    if c is not v:
+                        v[...] = c
         lr = self.current_learning_rate
         if not lr >= 0:
             raise ValueError(

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .. import backend
+from .. import distribution as _distribution
 from ..autograd import no_grad
 from ..layers.base import Layer
 from ..tensor import Tensor
@@ -464,8 +465,18 @@ class TrainingMixin:
                              "alone. Received: y=None")
         if not own_step:
             self._ensure_built(x)
+        dist = _distribution.active()
+        if dist is not None:  # data-parallel (glassnet.distribution): same start everywhere
+            dist.check_setup(self, x, y, batch_size)
+            dist.broadcast_weights(self)
+            if dist.rank != 0:  # rank 0 prints and writes files; the others compute
+                verbose = 0
+                callbacks = [c for c in callbacks or []
+                             if type(c).__name__ not in _distribution.ROOT_ONLY_CALLBACKS]
         n = len(x)
         steps = -(-n // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+        if dist is not None and steps_per_epoch is None and 0 < n % batch_size < dist.size:
+            steps -= 1  # a last global batch smaller than the number of processes: skipped
         verbose = 1 if verbose == "auto" else int(verbose)
         history = History()
         # Keras's order: the user's callbacks, then History and the progress bar, so both
@@ -487,6 +498,8 @@ class TrainingMixin:
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch)
             order = backend.rng().permutation(n) if shuffle else None
+            if dist is not None and order is not None:
+                order = dist.broadcast(order)  # rank 0's order on every rank
             loss_sum, seen = 0.0, 0
             for m in trackers:
                 m.reset_state()
@@ -495,19 +508,31 @@ class TrainingMixin:
                 lo = (step * batch_size) % n
                 if order is not None:
                     idx = order[lo:lo + batch_size]
+                    if dist is not None:  # this rank's share of the global batch
+                        idx = dist.shard(idx)
                     xb = x[idx]
                     yb = None if y is None else y[idx]
                     swb = None if sw is None else sw[idx]
                 else:  # contiguous slices are views: no copy
-                    xb = x[lo:lo + batch_size]
-                    yb = None if y is None else y[lo:lo + batch_size]
-                    swb = None if sw is None else sw[lo:lo + batch_size]
+                    sl = slice(lo, min(lo + batch_size, n))
+                    if dist is not None:
+                        sl = dist.shard(sl)
+                    xb = x[sl]
+                    yb = None if y is None else y[sl]
+                    swb = None if sw is None else sw[sl]
                 if batch_begin:
                     batch_begin(step)
+                if dist is not None:
+                    dist.local_n = len(xb)  # the gradient average weighs ranks by samples
                 if own_step:  # the model's own step (a GAN's, a VAE's): logs as it reports
                     data = tuple(self._on_device(a) for a in (xb, yb, swb) if a is not None)
                     step_logs = {k: float(v) for k, v in
                                  self.train_step(data if len(data) > 1 else data[0]).items()}
+                    if dist is not None:  # the ranks' values, weighted by their samples
+                        keys = sorted(step_logs)
+                        tot = dist.sum_floats([step_logs[k] * len(xb) for k in keys]
+                                              + [len(xb)])
+                        step_logs = {k: float(v / tot[-1]) for k, v in zip(keys, tot)}
                     if batch_end:
                         batch_end(step, dict(step_logs))
                     if self.stop_training:
@@ -520,12 +545,19 @@ class TrainingMixin:
                     loss, out = self._train_step(xb, yb, swb)
                 lv = float(loss.data)
                 nb = len(xb)
+                if dist is not None:  # the global batch's loss, and its metrics' inputs
+                    lsum, nbf = dist.sum_floats([lv * nb, nb])
+                    nb = int(nbf)
+                    lv = float(lsum / nbf)
                 loss_sum += lv * nb
                 seen += nb
                 if metrics:
                     o = backend.asnumpy(out.data)
+                    yo = yb
+                    if dist is not None:
+                        yo, o = dist.gather_rows(backend.asnumpy(yb)), dist.gather_rows(o)
                     for m in metrics:
-                        m.update_state(yb, o)
+                        m.update_state(yo, o)
                 if batch_end:
                     batch_end(step, {"loss": lv})
                 if self.stop_training:
@@ -567,12 +599,23 @@ class TrainingMixin:
         _check_xy(x, y, sw)
         self._ensure_built(x)
         bs = _positive_batch(batch_size, "evaluate")
+        dist = _distribution.active()
+        if dist is not None:  # each rank its contiguous share; results summed / gathered
+            if len(x) < dist.size:
+                raise ValueError(f"evaluate: {dist.size} processes need at least "
+                                 f"{dist.size} samples. Received: {len(x)}")
+            part = dist.shard(slice(0, len(x)))
+            x, y = x[part], y[part]
+            sw = None if sw is None else sw[part]
+            if dist.rank != 0:
+                verbose = 0
         cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs)}, verbose)
         loss_sum = 0.0
         for m in self.compiled_metrics:
             m.reset_state()
         cb.on_test_begin()
         st = self._step()
+        kept = []  # (targets, outputs) for the metrics, gathered over the ranks at the end
         for step, i in enumerate(range(0, len(x), bs)):
             cb.on_test_batch_begin(step)
             xb, yb = x[i:i + bs], y[i:i + bs]
@@ -583,10 +626,23 @@ class TrainingMixin:
             loss_sum += lv * len(xb)
             if self.compiled_metrics:
                 o = backend.asnumpy(outs[0].data)
-                for m in self.compiled_metrics:
-                    m.update_state(yb, o)
+                if dist is not None:
+                    kept.append((backend.asnumpy(yb), o))
+                else:
+                    for m in self.compiled_metrics:
+                        m.update_state(yb, o)
             cb.on_test_batch_end(step, {"loss": lv})
-        res = {"loss": loss_sum / len(x)}
+        n = len(x)
+        if dist is not None:
+            loss_sum, n = dist.sum_floats([loss_sum, n])
+            if self.compiled_metrics:
+                yl = [k[0] for k in kept]
+                ol = [k[1] for k in kept]
+                yg = dist.gather_rows(np.concatenate(yl))
+                og = dist.gather_rows(np.concatenate(ol))
+                for m in self.compiled_metrics:
+                    m.update_state(yg, og)
+        res = {"loss": float(loss_sum / n)}
         for m in self.compiled_metrics:
             res[m.name] = float(m.result())
         cb.on_test_end(dict(res))
@@ -608,6 +664,14 @@ class TrainingMixin:
             raise ValueError(f"predict: x is empty. Received: x shape {x.shape}")
         self._ensure_built(x)
         bs = _positive_batch(batch_size, "predict")
+        dist = _distribution.active()
+        if dist is not None:
+            if len(x) < dist.size:
+                raise ValueError(f"predict: {dist.size} processes need at least {dist.size} "
+                                 f"samples. Received: {len(x)}")
+            x = x[dist.shard(slice(0, len(x)))]
+            if dist.rank != 0:
+                verbose = 0
         cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs)}, verbose)
         outs = []
         cb.on_predict_begin()
@@ -620,8 +684,13 @@ class TrainingMixin:
             cb.on_predict_batch_end(step, {"outputs": outs[-1]})
         cb.on_predict_end()
         if isinstance(outs[0], list):
-            return [np.concatenate(parts) for parts in zip(*outs)]
-        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+            res = [np.concatenate(parts) for parts in zip(*outs)]
+        else:
+            res = outs[0] if len(outs) == 1 else np.concatenate(outs)
+        if dist is not None:  # every rank returns all predictions, in order
+            res = ([dist.gather_rows(r) for r in res] if isinstance(res, list)
+                   else dist.gather_rows(res))
+        return res
 
     def check_gradients(self, x, y, eps=1e-6, atol=1e-5, rtol=1e-3, n_directions=4):
         """Float64 numeric check of every trainable weight through the real loss.

