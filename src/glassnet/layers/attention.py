@@ -96,7 +96,7 @@ class _BaseDenseAttention(Layer):
                              f"{tuple(k.shape)}")
         return q, v, k
 
-    def __call__(self, inputs, mask=None, training: bool | None = None,
+    def __call__(self, inputs, mask=None, training: bool | None = None,  # type: ignore[override]
                  return_attention_scores: bool = False, use_causal_mask: bool = False):
         if _is_symbolic(inputs):
             if mask is not None:
@@ -331,10 +331,11 @@ class MultiHeadAttention(Layer):
         self.built = True
 
     # ------------------------------------------------------------ call
-    def __call__(self, query, value=None, key=None, query_mask=None, value_mask=None,
-                 key_mask=None, attention_mask=None, return_attention_scores: bool = False,
-                 training: bool | None = None, use_causal_mask: bool = False,
-                 _layout: str | None = None):
+    def __call__(self, query, value=None, key=None, query_mask=None,  # type: ignore[override]
+                 value_mask=None,
+                 key_mask=None, attention_mask=None,
+                 return_attention_scores: bool = False, training: bool | None = None,
+                 use_causal_mask: bool = False, _layout: str | None = None):
         if isinstance(query, (list, tuple)) and value is None:  # a functional replay
             items = dict(zip(_layout or "qvk", query))  # q, v, then key / attention_mask
             query, value = items.get("q"), items.get("v")
@@ -353,8 +354,9 @@ class MultiHeadAttention(Layer):
             if attention_mask is not None:  # a symbolic (B, T, S) input joins the call
                 parts.append(attention_mask)
                 layout += "m"
-            kw = {k: True for k, v in (("return_attention_scores", return_attention_scores),
-                                       ("use_causal_mask", use_causal_mask)) if v}
+            kw: dict[str, object] = {
+                k: True for k, v in (("return_attention_scores", return_attention_scores),
+                                     ("use_causal_mask", use_causal_mask)) if v}
             if layout not in ("qv", "qvk"):
                 kw["_layout"] = layout
             return super().__call__(parts, training=training, **kw)

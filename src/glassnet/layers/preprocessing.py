@@ -66,6 +66,7 @@ class Normalization(Layer):
 
     def __init__(self, axis=-1, mean=None, variance=None, invert: bool = False, **kwargs):
         super().__init__(**kwargs)
+        self.axis: tuple[int, ...]
         if axis is None:
             self.axis = ()
         elif isinstance(axis, (int, np.integer)):
@@ -129,7 +130,6 @@ class Normalization(Layer):
                 raise TypeError(f"Layer '{self.name}': adapt() needs numeric data. "
                                 f"Received: dtype {b.dtype}")
             if not self.built:
-                self.input_shape_built = (None,) + tuple(b.shape[1:])
                 self.build((None,) + tuple(b.shape[1:]))
             for d in self._keep:
                 if b.ndim != len(self._input_shape) or b.shape[d] != self._input_shape[d]:
@@ -146,7 +146,7 @@ class Normalization(Layer):
             mean = mean + delta * (n / new)
             m2 = m2 + bv * n + delta**2 * (total * n / new)
             total = new
-        if mean is None:
+        if mean is None or m2 is None:
             raise ValueError(f"Layer '{self.name}': adapt() received no data")
         self.adapt_mean.data[...] = backend.get_array_module(self.adapt_mean.data).asarray(
             np.reshape(mean, self._stat_shape))
@@ -544,6 +544,7 @@ class Discretization(Layer):
         if bin_boundaries is None and num_bins is None:
             raise ValueError(f"Layer '{self.name}': pass bin_boundaries or num_bins. "
                              "Received: neither")
+        self.num_bins: int | None
         if num_bins is not None and bin_boundaries is None:
             self.num_bins = _size(self.name, "num_bins", num_bins)
         else:

@@ -59,14 +59,12 @@ def _raw(x):
 class _StringInputLayer(Layer):
     """Layers whose inputs may be strings: the base class's numeric check is skipped."""
 
-    def __call__(self, x, training: bool = False, **kwargs):
+    def __call__(self, x, training: bool | None = None, **kwargs):
         if _is_symbolic(x):
             return super().__call__(x, training=training, **kwargs)
         a, on_gpu = _raw(x)
-        if not self.built:
-            self.input_shape_built = (None,) + tuple(a.shape[1:])
-            self.built = True
-        y = self.call(a, training=training, **kwargs)
+        self.built = True  # no weights to build
+        y = self.call(a, training=bool(training), **kwargs)
         if on_gpu and y.data.dtype.kind in "biuf":
             y = Tensor._make(backend.to_device(y.data, "gpu"))
         return y
@@ -255,8 +253,9 @@ class _IndexLookup(_StringInputLayer):
         mode = "count" if self.output_mode == "tf_idf" else self.output_mode
         y = encode_categorical(ids, mode, self._depth(), dt)
         if self.output_mode == "tf_idf":
+            idf: list = self.idf_weights or []
             w = np.zeros(self._depth())
-            w[:len(self.idf_weights)] = self.idf_weights
+            w[:len(idf)] = idf
             y = (y * w.astype(dt)).astype(dt)
         return Tensor._make(y)
 
