@@ -245,10 +245,13 @@ def test_functional_multi_input_output_both_ways(merge, tmp_path):
     _close(_keras_predict(km2, xs), gm2.predict(xs))
 
 
-@pytest.mark.parametrize("kind", ["Dot", "Attention", "AdditiveAttention"])
+@pytest.mark.parametrize("kind", ["Dot", "Attention", "AdditiveAttention",
+                                  "MultiHeadAttention"])
 def test_two_input_layers_both_ways(kind, tmp_path):
     def build(mod, inp):
         a, b = inp((5, 4)), inp((5, 4))
+        if kind == "MultiHeadAttention":  # Keras keeps its four projections apart
+            return [a, b], mod.MultiHeadAttention(num_heads=2, key_dim=3)(a, b)
         layer = mod.Dot(axes=(2, 2)) if kind == "Dot" else getattr(mod, kind)()
         return [a, b], layer([a, b])
 

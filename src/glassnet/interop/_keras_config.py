@@ -227,7 +227,10 @@ def glassnet_to_keras(layer) -> dict:
     entry = {"module": "keras.layers", "class_name": cls, "config": cfg,
              "registered_name": None}
     shape = layer.input_shape_built
-    if cls != "InputLayer" and shape is not None:
+    if cls == "MultiHeadAttention" and isinstance(shape, list):
+        names = ("query_shape", "value_shape", "key_shape")
+        entry["build_config"] = {"shapes_dict": {n: list(s) for n, s in zip(names, shape)}}
+    elif cls != "InputLayer" and shape is not None:
         entry["build_config"] = {"input_shape": list(shape) if not isinstance(shape, list)
                                  else [list(s) for s in shape]}
     return entry

@@ -18,11 +18,34 @@ _RNN = ("LSTM", "GRU", "SimpleRNN")
 
 
 # ---------------------------------------------------------------- weight groups
+class _Part:
+    """The weights of one sublayer Keras keeps apart (MultiHeadAttention's query_dense, ...)
+    that glassnet keeps in the layer itself: those named ``<layer>/<part>/<weight>``."""
+
+    def __init__(self, owner, part: str):
+        self.owner, self.part = owner, part
+
+    @property
+    def name(self) -> str:
+        return f"{self.owner.name}/{self.part}"
+
+    @property
+    def _weights(self) -> list:
+        return [w for w in self.owner._weights if w.name.split("/")[-2:-1] == [self.part]]
+
+
+_PARTS = {"MultiHeadAttention": (("query_dense", "query"), ("key_dense", "key"),
+                                 ("value_dense", "value"),
+                                 ("output_dense", "attention_output"))}
+
+
 def var_groups(layer, prefix: str) -> list:
     """``[(h5 group path, object owning weights)]`` for ``layer`` at ``prefix``, Keras's way."""
     cls = type(layer).__name__
     if cls in _RNN:
         return [(f"{prefix}/cell/vars", layer)]
+    if cls in _PARTS:  # weights created in this order: each part's kernel (and bias)
+        return [(f"{prefix}/{path}/vars", _Part(layer, part)) for path, part in _PARTS[cls]]
     if cls == "Bidirectional":
         return (var_groups(layer.forward_layer, f"{prefix}/forward_layer")
                 + var_groups(layer.backward_layer, f"{prefix}/backward_layer"))
@@ -100,8 +123,14 @@ def keras_layer_order(model) -> list:
 def install_guards(groups: list, shapes: dict) -> list:
     """Make each owner check weight shapes against ``shapes[path]`` before allocating;
     returns the guarded objects (for :func:`remove_guards`)."""
-    for path, obj in groups:
-        want = shapes.get(path, [])
+    wants: dict[int, list] = {}
+    owners: dict[int, Any] = {}
+    for path, obj in groups:  # parts of one layer: their arrays in creation order
+        owner = obj.owner if isinstance(obj, _Part) else obj
+        owners[id(owner)] = owner
+        wants.setdefault(id(owner), []).extend(shapes.get(path, []))
+    for key, obj in owners.items():
+        want, path = wants[key], obj.name
         orig = obj.add_weight
         count = [0]
 
@@ -121,7 +150,7 @@ def install_guards(groups: list, shapes: dict) -> list:
             return _orig(name, shape, *a, **kw)
 
         obj.add_weight = add_weight
-    return [obj for _, obj in groups]
+    return list(owners.values())
 
 
 def remove_guards(objects: list) -> None:
