@@ -439,3 +439,35 @@ def test_functional_calls_take_causal_mask_scores_and_a_mask_input(tmp_path):
     back = gn.models.load_model(p)
     for got, want in zip(back.predict([x, m.astype("float32")], verbose=0), outs):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_token_and_position_embedding_pattern():
+    from glassnet import layers, ops
+
+    class TokenAndPositionEmbedding(layers.Layer):  # keras.io's, verbatim
+        def __init__(self, maxlen, vocab_size, embed_dim):
+            super().__init__()
+            self.token_emb = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)
+            self.pos_emb = layers.Embedding(input_dim=maxlen, output_dim=embed_dim)
+
+        def call(self, x):
+            maxlen = ops.shape(x)[-1]
+            positions = ops.arange(start=0, stop=maxlen, step=1)
+            positions = self.pos_emb(positions)
+            x = self.token_emb(x)
+            return x + positions
+
+    ids = np.array([[3, 1, 4, 1], [5, 9, 2, 6]])
+    emb = TokenAndPositionEmbedding(maxlen=6, vocab_size=10, embed_dim=3)
+    y = emb(ids)
+    tok, pos = emb.token_emb.embeddings, emb.pos_emb.embeddings
+    np.testing.assert_allclose(y.data, tok.data[ids] + pos.data[:4][None], rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(pos.grad, np.r_[np.full((4, 3), 2.0), np.zeros((2, 3))])
+    counts = np.bincount(ids.ravel(), minlength=10)[:, None] * np.ones((1, 3))
+    np.testing.assert_allclose(tok.grad, counts)
+    # the same layer in a functional model on gn.Input
+    inp = gn.Input((4,), dtype="int64")
+    model = gn.Model(inp, gn.layers.GlobalAveragePooling1D()(emb(inp)))
+    assert model.predict(ids, verbose=0).shape == (2, 3)
+    assert len(model.weights) == 2

@@ -353,3 +353,42 @@ def test_string_layers_refuse_code_and_name_the_layer():
         L.CategoryEncoding(3, output_mode="int", name="cat")
     with pytest.raises(ValueError, match="d1.*adapt"):
         L.Discretization(num_bins=3, name="d1")(np.ones((1, 1)))
+
+
+# a small corpus kept in the repository (here): short reviews, 1 = positive
+_REVIEWS = [
+    ("A wonderful, moving film with a great cast.", 1), ("Great acting and a lovely story!", 1),
+    ("I loved every minute; simply wonderful.", 1), ("Brilliant direction, great music.", 1),
+    ("A lovely, funny and brilliant comedy.", 1), ("Loved it. Great fun for everyone.", 1),
+    ("Wonderful photography and a moving ending.", 1), ("The cast is brilliant, loved it!", 1),
+    ("Funny, lovely and great to watch.", 1), ("A moving story, wonderful acting.", 1),
+    ("Awful plot and terrible acting.", 0), ("Boring, dull and far too long.", 0),
+    ("I hated it; a terrible waste of time.", 0), ("Dull story, awful music, boring cast.", 0),
+    ("Terrible! Hated every boring minute.", 0), ("An awful, dull film.", 0),
+    ("Boring dialogue and a terrible ending.", 0), ("Hated the cast, awful direction.", 0),
+    ("A dull, boring waste.", 0), ("Terrible photography and awful fun-free jokes.", 0),
+]
+
+
+def test_text_vectorization_classifier_on_a_small_corpus(tmp_path):
+    gn.set_seed(0)
+    texts = np.array([t for t, _ in _REVIEWS])
+    labels = np.array([y for _, y in _REVIEWS])
+    vec = L.TextVectorization(max_tokens=60, output_mode="int", output_sequence_length=10)
+    vec.adapt(texts)
+    ids = vec(texts).data
+    assert ids.shape == (20, 10) and ids.max() < 60
+    model = gn.models.Sequential([gn.layers.Input((10,)), L.Embedding(60, 8),
+                                  L.GlobalAveragePooling1D(), L.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=gn.optimizers.Adam(0.05), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(ids, labels, epochs=60, batch_size=4, verbose=0)
+    unseen = np.array(["A great and wonderful comedy!", "Awful and boring, I hated it."])
+    p = model.predict(vec(unseen).data, verbose=0).ravel()
+    assert p[0] > 0.5 > p[1]
+    # the vectorizer's vocabulary travels as JSON data with the model's other parts
+    clone = L.TextVectorization.from_config(json.loads(json.dumps(vec.get_config())))
+    np.testing.assert_array_equal(clone(unseen).data, vec(unseen).data)
+    multi = L.TextVectorization(output_mode="tf_idf", vocabulary=vec.get_vocabulary()[2:],
+                                idf_weights=np.ones(len(vec.get_vocabulary()) - 2))
+    assert multi(unseen).shape == (2, len(vec.get_vocabulary()) - 1)
