@@ -4,9 +4,9 @@
 All are compositions of existing kernels, so their gradients come from those kernels'
 backward passes:
 
-* ``Conv3D``: for each depth offset of the kernel, the input's depth slices it meets are
-  folded into the batch and convolved by :class:`Conv2DKernel` with that kernel plane; the
-  ``kd`` results are summed.
+* ``Conv3D``: :class:`Conv3DKernel`, im2col + one GEMM as the 2-D convolution (the column
+  matrix is filled by ``kd·kh·kw`` strided copies; backward adds the column gradient back
+  with as many strided adds).
 * 3-D pooling is separable: :class:`Pool2DKernel` pools height×width on every depth slice,
   then pools depth with a (pd, 1) window (max of maxima is the max; 'same' averages count
   only real cells, and those counts factor per axis).
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, initializers, ops, regularizers
+from .. import activations, backend, initializers, ops, regularizers
+from ..autograd import Function
 from ._conv_kernels import (
-    Conv2DKernel,
     check_data_format,
     conv_output_length,
     normalize_padding,
@@ -33,7 +33,7 @@ from .core import kernel_layer_config
 from .pooling import Pool2DKernel
 
 __all__ = ["Conv3D", "Convolution3D", "MaxPooling3D", "AveragePooling3D", "MaxPool3D",
-           "AvgPool3D", "UpSampling3D", "conv3d"]
+           "AvgPool3D", "UpSampling3D", "conv3d", "Conv3DKernel"]
 
 _AXES = "(batch, depth, height, width, channels)"
 
@@ -44,6 +44,84 @@ def _check5(layer, shape) -> tuple:
         raise ValueError(f"{type(layer).__name__} '{layer.name}' expects input of rank 5 "
                          f"{_AXES} with known channels. Received: input shape {shape}")
     return shape
+
+
+class Conv3DKernel(Function):
+    """3-D convolution (cross-correlation), x (N, D, H, W, C), w (kd, kh, kw, C, F), b (F,)
+    → (N, OD, OH, OW, F): im2col (one strided copy per kernel offset) and one GEMM.
+
+    Args:
+        strides, dilation: triples. pads: three (before, after) pairs of zero padding.
+    """
+
+    def __init__(self, strides=(1, 1, 1), dilation=(1, 1, 1), pads=((0, 0),) * 3):
+        self.strides, self.dilation = tuple(strides), tuple(dilation)
+        self.pads = tuple(tuple(p) for p in pads)
+
+    def _offsets(self, ks, out):
+        (sd, sh, sw), (dd, dh, dw) = self.strides, self.dilation
+        od, oh, ow = out
+        for a in range(ks[0]):
+            for i in range(ks[1]):
+                for j in range(ks[2]):
+                    yield (a, i, j), (slice(None),
+                                      slice(a * dd, a * dd + (od - 1) * sd + 1, sd),
+                                      slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
+                                      slice(j * dw, j * dw + (ow - 1) * sw + 1, sw),
+                                      slice(None))
+
+    def forward(self, x, w, b=None):
+        xp = backend.get_array_module(x)
+        kd, kh, kw, c, f = w.shape
+        if x.ndim != 5 or x.shape[4] != c:
+            raise ValueError(f"conv3d: expected input (N, D, H, W, {c}) for kernel shape "
+                             f"{w.shape}. Received: input shape {x.shape}")
+        self.x_shape = x.shape
+        if any(p != (0, 0) for p in self.pads):
+            x = xp.pad(x, ((0, 0), *self.pads, (0, 0)))
+        out = tuple((n - (k - 1) * d - 1) // s + 1 for n, k, d, s in zip(
+            x.shape[1:4], (kd, kh, kw), self.dilation, self.strides))
+        if min(out) <= 0:
+            raise ValueError(f"conv3d: the (dilated) kernel is larger than the padded input "
+                             f"{x.shape[1:4]}. Received: input shape {self.x_shape}")
+        n = x.shape[0]
+        col = xp.empty((n, *out, kd, kh, kw, c), dtype=x.dtype)
+        for (a, i, j), sl in self._offsets((kd, kh, kw), out):
+            col[:, :, :, :, a, i, j] = x[sl]
+        col = col.reshape(n * out[0] * out[1] * out[2], kd * kh * kw * c)
+        y = backend.matmul(col, w.reshape(-1, f))
+        if b is not None:
+            y += b
+        self.col, self.w, self.out, self.padded_shape = col, w, out, x.shape
+        self.has_b = b is not None
+        return y.reshape(n, *out, f)
+
+    def backward(self, gy):
+        xp = backend.get_array_module(gy)
+        w = self.w
+        kd, kh, kw, c, f = w.shape
+        need = self.needs_input_grad
+        g2 = gy.reshape(-1, f)
+        gx = gw = gb = None
+        if need[1]:
+            gw = backend.matmul(self.col.T, g2).reshape(w.shape)
+        if self.has_b and need[2]:
+            gb = g2.sum(axis=0)
+        if need[0]:
+            n = self.padded_shape[0]
+            gcol = backend.matmul(g2, w.reshape(-1, f).T).reshape(
+                n, *self.out, kd, kh, kw, c)
+            gxp = xp.zeros(self.padded_shape, dtype=gy.dtype)
+            for (a, i, j), sl in self._offsets((kd, kh, kw), self.out):
+                gxp[sl] += gcol[:, :, :, :, a, i, j]
+            lo = [p[0] for p in self.pads]
+            d, h, wd = self.x_shape[1:4]
+            gx = xp.ascontiguousarray(gxp[:, lo[0]:lo[0] + d, lo[1]:lo[1] + h,
+                                          lo[2]:lo[2] + wd])
+        return (gx, gw, gb) if self.has_b else (gx, gw)
+
+    def describe(self):
+        return f"Conv3D(strides={self.strides}, dilation={self.dilation}, pads={self.pads})"
 
 
 def conv3d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
@@ -60,31 +138,14 @@ def conv3d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
     s = normalize_tuple(strides, 3, "strides", "conv3d")
     d = normalize_tuple(dilation_rate, 3, "dilation_rate", "conv3d")
     p = normalize_padding(padding, "conv3d")
-    kd, kh, kw = (int(k) for k in kernel.shape[:3])
-    n, depth, h, w = (int(v) for v in x.shape[:4])
+    ks = tuple(int(k) for k in kernel.shape[:3])
     if p == "same":
-        pads = [same_pads(v, k, ss, dd) for v, k, ss, dd in zip((depth, h, w), (kd, kh, kw),
-                                                                 s, d)]
+        pads = tuple(same_pads(int(v), k, ss, dd) for v, k, ss, dd in zip(
+            x.shape[1:4], ks, s, d))
     else:
-        pads = [(0, 0)] * 3
-    if pads[0] != (0, 0):
-        x = ops.pad(x, ((0, 0), pads[0], (0, 0), (0, 0), (0, 0)))
-    dp = depth + sum(pads[0])
-    od = (dp - (kd - 1) * d[0] - 1) // s[0] + 1
-    if od <= 0:
-        raise ValueError(f"conv3d: the (dilated) kernel depth {(kd - 1) * d[0] + 1} is larger "
-                         f"than the padded input depth {dp}. Received: input shape "
-                         f"{tuple(x.shape)}")
-    y = None
-    for a in range(kd):
-        lo = a * d[0]
-        xs = x[:, lo:lo + (od - 1) * s[0] + 1:s[0]]            # (N, OD, H, W, C)
-        x4 = ops.reshape(xs, (n * od, h, w, x.shape[-1]))
-        fn = Conv2DKernel(s[1:], d[1:], pads[1:])
-        ya = fn(x4, kernel[a])
-        y = ya if y is None else y + ya
-    y = ops.reshape(y, (n, od, y.shape[1], y.shape[2], y.shape[3]))
-    return y if bias is None else y + bias
+        pads = ((0, 0),) * 3
+    fn = Conv3DKernel(s, d, pads)
+    return fn(x, kernel) if bias is None else fn(x, kernel, bias)
 
 
 @register
