@@ -14,9 +14,10 @@ Semantics (details and the cost model: ``docs/distributed.md``):
   rank 0's, broadcast every epoch.
 - After each backward pass the optimizer's flat gradient buffer is averaged over the ranks,
   weighted by each rank's number of samples (so the step equals one process on the whole
-  global batch, to float32 rounding). The sum is taken in rank order from an ``Allgather``,
-  never in whatever order MPI's reduction picks: two runs with the same N give the same bits,
-  and every rank applies the same update.
+  global batch, to float32 rounding). The sum is taken in a fixed order,
+  never in whatever order MPI's reduction picks: a ring all-reduce of our own over
+  ``Sendrecv`` (bandwidth-optimal, fixed order), so two runs with the same N give the same
+  bits, and every rank applies the same update.
 - The loss and the metrics in ``History`` are global: every rank sees every rank's
   predictions and targets of the step (an ``Allgather`` of the outputs, only when metrics
   are compiled) and updates its metrics with all of them.
@@ -117,6 +118,7 @@ class DataParallel(Distribution):
         self.rank = 0 if self.comm is None else self.comm.Get_rank()
         self.size = 1 if self.comm is None else self.comm.Get_size()
         self.local_n = 1  # this rank's samples in the current step (set by fit)
+        self._buf = None
 
     def __repr__(self) -> str:
         return f"DataParallel(rank={self.rank}, size={self.size})"
@@ -134,29 +136,54 @@ class DataParallel(Distribution):
 
     def sum_floats(self, values) -> np.ndarray:
         """Element-wise sum of a small float vector over the ranks, in rank order."""
-        v = np.asarray(values, np.float64)
-        return self.gather_rows(v[None]).sum(axis=0)
+        v = np.asarray(values, np.float64).reshape(1, -1)
+        out = np.empty((self.size, v.shape[1]), np.float64)
+        self.comm.Allgather(v, out)  # one fixed-size collective
+        acc = out[0].copy()
+        for r in range(1, self.size):
+            acc += out[r]
+        return acc
 
     def average_gradients(self, gflat) -> None:
-        """In place: Σ_r n_r·g_r / Σ_r n_r, summed in rank order (the same bits every run)."""
+        """In place: Σ_r n_r·g_r / Σ_r n_r over the ranks, by :meth:`ring_allreduce`."""
         host = backend.asnumpy(gflat)
-        send = np.empty((1, host.size + 1), np.float64 if host.dtype == np.float64
-                        else host.dtype)
-        send[0, :-1] = host.reshape(-1)
-        send[0, :-1] *= send.dtype.type(self.local_n)
-        send[0, -1] = self.local_n
-        allg = np.empty((self.size, host.size + 1), send.dtype)
-        self.comm.Allgather(send, allg)
-        acc = allg[0].copy()
-        for r in range(1, self.size):  # fixed order, not MPI's
-            acc += allg[r]
-        total = acc[-1]
-        acc = acc[:-1] / total if total else acc[:-1]
-        res = acc.astype(host.dtype, copy=False).reshape(host.shape)
+        buf = self._buf
+        if buf is None or buf.size != host.size + 1 or buf.dtype != host.dtype:
+            buf = self._buf = np.empty(host.size + 1, host.dtype)
+        np.multiply(host.reshape(-1), host.dtype.type(self.local_n), out=buf[:-1])
+        buf[-1] = self.local_n  # the sample count rides along: one collective per step
+        self.ring_allreduce(buf)
+        total = buf[-1]
+        res = buf[:-1]
+        if total:
+            res *= host.dtype.type(1) / total
         if host is gflat:
-            gflat[...] = res
+            gflat.reshape(-1)[...] = res
         else:  # a GPU buffer: staged through host memory
-            gflat[...] = backend.get_array_module(gflat).asarray(res)
+            gflat[...] = backend.get_array_module(gflat).asarray(res.reshape(gflat.shape))
+
+    def ring_allreduce(self, buf: np.ndarray) -> None:
+        """Sum ``buf`` over the ranks, in place, with the ring algorithm.
+
+        Reduce-scatter then all-gather around the ring, each rank sending ``2(N-1)/N`` of
+        the buffer (the bandwidth-optimal cost the cost model in docs/distributed.md uses).
+        Every chunk is summed in a fixed order around the ring, never in whatever order an
+        MPI library's reduction picks: the same bits every run, on every rank.
+        """
+        n, r, comm = self.size, self.rank, self.comm
+        if n == 1:
+            return
+        chunks = np.array_split(buf, n)  # views into buf
+        right, left = (r + 1) % n, (r - 1) % n
+        tmp = np.empty(max(c.size for c in chunks), buf.dtype)
+        for step in range(n - 1):  # reduce-scatter: rank r ends owning chunk (r + 1) % n
+            send, recv = chunks[(r - step) % n], chunks[(r - step - 1) % n]
+            t = tmp[: recv.size]
+            comm.Sendrecv(send, dest=right, recvbuf=t, source=left)
+            recv += t
+        for step in range(n - 1):  # all-gather the reduced chunks
+            send, recv = chunks[(r + 1 - step) % n], chunks[(r - step) % n]
+            comm.Sendrecv(send, dest=right, recvbuf=recv, source=left)
 
     def broadcast_weights(self, model) -> None:
         """Rank 0's weights (and BatchNorm statistics) on every rank."""
