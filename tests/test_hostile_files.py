@@ -259,6 +259,21 @@ def test_deflate_bomb_in_weights_is_refused_before_decompressing(tmp_path):
     assert out["rss_mb"] < 200, out
 
 
+def test_an_inconsistent_weights_file_under_the_limit_is_refused_before_reading_it(tmp_path):
+    # 400 MB of honest-looking weights (under weight_bytes) for a 4-8-3 config: the shapes in
+    # the .npy headers are compared with the model before a byte of the data is read
+    good = _members(model_bytes(_small_model()))
+    n = 400_000_000
+    p = tmp_path / "big_inconsistent.glassnet"
+    cfg = json.loads(good["config.json"])
+    cfg["arrays"] = {"weights.npz": 1}
+    _write_streamed(p, {"config.json": [json.dumps(cfg).encode()],
+                        "weights.npz": _npz_stream(_npy_header((n // 4,)), n)})
+    out = _probe(p)
+    assert out["error"] and "weight" in out["error"], out
+    assert out["rss_mb"] < 200, out
+
+
 def test_config_bomb_is_refused_before_decompressing(tmp_path):
     # ~200 KB on disk, config.json expands to 200 MB of valid JSON
     good = _members(model_bytes(_small_model()))

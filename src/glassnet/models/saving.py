@@ -29,41 +29,22 @@ import numpy as np
 
 from .. import backend
 from ..initializers import Initializer
+from ._model_file import (  # noqa: F401 - re-exported: GAN/RBM files and tests use them
+    _MAX_MEMBER,
+    DEFAULT_LIMITS,
+    FORMAT,
+    VERSION,
+    ModelFileError,
+    _check_shapes,
+    _limits,
+    _load_npz,
+    _open_model_file,
+    _over,
+    _read_zip,
+    _weight_order,
+)
 
 __all__ = ["load_model", "ModelFileError", "save_model", "DEFAULT_LIMITS"]
-
-FORMAT = "glassnet-model"
-VERSION = 1
-_MAX_MEMBER = 2 << 30  # any member of any glassnet zip (GAN files use it too)
-
-DEFAULT_LIMITS: dict[str, int] = {
-    "config_bytes": 16 << 20,     # config.json, uncompressed
-    "weight_bytes": 1 << 30,      # weights.npz, and optimizer.npz, each uncompressed
-    "layers": 50_000,             # layers a config may declare (nested models included)
-    "depth": 100,                 # nesting depth of config.json
-    "input_elements": 1 << 26,    # values in one sample of a declared input shape
-}
-_WEIGHT_KEY = re.compile(r"w(\d{1,9})")
-
-
-class ModelFileError(ValueError):
-    """A model file that is missing, truncated, corrupted, too large or names something
-    unknown."""
-
-
-def _limits(limits: dict | None) -> dict:
-    out = dict(DEFAULT_LIMITS)
-    for k, v in (limits or {}).items():
-        if k not in DEFAULT_LIMITS:
-            raise ValueError(f"load_model: unknown limit {k!r}; known: {sorted(DEFAULT_LIMITS)}")
-        out[k] = int(v)
-    return out
-
-
-def _over(path, what: str, size: int, key: str, lim: dict) -> ModelFileError:
-    return ModelFileError(
-        f"{path}: {what} is {size:,}, over the limit {key}={lim[key]:,} (pass "
-        f"load_model(..., limits={{'{key}': ...}}) to load a model this large on purpose)")
 
 
 # ------------------------------------------------------------------ layer (de)serialization
@@ -237,187 +218,8 @@ def model_bytes(model, include_optimizer: bool = True, weights_only: bool = Fals
     return buf.getvalue()
 
 
-# ------------------------------------------------------------------ reading
-_MEMBERS = ("config.json", "weights.npz", "optimizer.npz")
-
-
-def _read_zip(path, data: bytes | None = None, limits: dict | None = None):
-    """(config, weights, optimizer state) of a model file, or of its bytes ``data``.
-
-    ``weights`` is the list of arrays in index order; the optimizer state a dict.
-    """
-    lim = _limits(limits)
-    if data is None:
-        path = Path(path)
-        if not path.is_file():
-            raise ModelFileError(f"{path}: no such model file")
-    try:
-        with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as z:
-            infos = z.infolist()
-            names = [i.filename for i in infos]
-            for n in names:
-                if n not in _MEMBERS:
-                    raise ModelFileError(f"{path}: unexpected member {n!r}")
-            if len(set(names)) != len(names):
-                raise ModelFileError(f"{path}: a member appears twice")
-            if "config.json" not in names or "weights.npz" not in names:
-                raise ModelFileError(f"{path}: missing config.json or weights.npz")
-            for i in infos:
-                key = "config_bytes" if i.filename == "config.json" else "weight_bytes"
-                if i.file_size > lim[key]:
-                    raise _over(path, f"member {i.filename} (uncompressed bytes)", i.file_size,
-                                key, lim)
-            raw = {n: z.read(n) for n in names}
-    except ModelFileError:
-        raise
-    except Exception as e:  # anything the zip layer raises on hostile bytes
-        raise ModelFileError(f"{path}: not a glassnet model file (corrupted or truncated: "
-                             f"{type(e).__name__}: {e})") from None
-    config = _parse_config(raw["config.json"], path, lim)
-    arrays = {n: _load_npz(raw[n], path, lim) for n in ("weights.npz", "optimizer.npz")
-              if n in raw}
-    declared = config.get("arrays")  # absent in files of glassnet <= 0.x: nothing to check
-    if declared is not None:
-        got = {n: len(a) for n, a in arrays.items()}
-        if declared != got:
-            raise ModelFileError(f"{path}: config.json declares arrays {declared}, the file "
-                                 f"holds {got} (corrupted)")
-    weights = _ordered_weights(arrays["weights.npz"], path)
-    return config, weights, arrays.get("optimizer.npz")
-
-
-def _parse_config(data: bytes, path, lim: dict) -> dict:
-    try:
-        config = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise ModelFileError(f"{path}: corrupted config.json ({type(e).__name__}: "
-                             f"{str(e)[:200]})") from None
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a glassnet model file (format marker missing)")
-    version = config.get("version")
-    if type(version) is not int or version < 1:
-        raise ModelFileError(f"{path}: invalid format version {version!r}")
-    if version > VERSION:
-        raise ModelFileError(f"{path}: written by a newer glassnet (format version {version}; "
-                             f"this one reads version {VERSION}); upgrade glassnet")
-    _check_config_shape(config, path, lim)
-    return config
-
-
-def _check_config_shape(config: dict, path, lim: dict) -> None:
-    """Nesting depth, layer count and declared input sizes, walked without recursion."""
-    layers = 0
-    stack = [(config, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > lim["depth"]:
-            raise _over(path, "config.json's nesting depth", depth, "depth", lim)
-        if isinstance(node, dict):
-            if "class_name" in node:
-                layers += 1
-                if layers > lim["layers"]:
-                    raise _over(path, "the number of layers in config.json", layers,
-                                "layers", lim)
-            for k, v in node.items():
-                if k in ("input_shape", "batch_input_shape", "shape") and isinstance(v, list):
-                    n = 1
-                    for s in v:
-                        if isinstance(s, int) and not isinstance(s, bool) and s > 0:
-                            n *= s
-                    if n > lim["input_elements"]:
-                        raise _over(path, f"the input shape {v} (values per sample)", n,
-                                    "input_elements", lim)
-                stack.append((v, depth + 1))
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
-
-
-def _npy_header(f, name: str, path):
-    """(shape, dtype, header bytes) of one ``.npy`` member, read without its data."""
-    fmt = np.lib.format
-    version = fmt.read_magic(f)
-    if version == (1, 0):
-        shape, fortran, dtype = fmt.read_array_header_1_0(f)
-    elif version == (2, 0):
-        shape, fortran, dtype = fmt.read_array_header_2_0(f)
-    else:
-        raise ModelFileError(f"{path}: array {name}: unsupported .npy version {version}")
-    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
-        raise ModelFileError(f"{path}: array {name} has non-numeric dtype {dtype}; model "
-                             "files hold plain numeric arrays only")
-    return shape, fortran, dtype, f.tell()
-
-
-def _load_npz(data: bytes, path, limits: dict | None = None) -> dict:
-    """``{name: array}`` of an ``.npz`` held in memory; every array's header is checked
-    against its member's size first, so nothing larger than the member is allocated."""
-    lim = _limits(limits)
-    if len(data) > lim["weight_bytes"]:
-        raise _over(path, "an .npz member (bytes)", len(data), "weight_bytes", lim)
-    out = {}
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            infos = z.infolist()
-            if len({i.filename for i in infos}) != len(infos):
-                raise ModelFileError(f"{path}: an array name appears twice")
-            total = 0
-            for info in infos:
-                if not info.filename.endswith(".npy"):
-                    raise ModelFileError(f"{path}: unexpected array member "
-                                         f"{info.filename!r}")
-                name = info.filename[:-4]
-                total += info.file_size
-                if total > lim["weight_bytes"]:
-                    raise _over(path, "the arrays' total size (bytes)", total, "weight_bytes",
-                                lim)
-                with z.open(info) as f:
-                    shape, fortran, dtype, hlen = _npy_header(f, name, path)
-                    n = 1
-                    for s in shape:
-                        n *= int(s)
-                    if n * dtype.itemsize > lim["weight_bytes"]:
-                        raise _over(path, f"array {name}'s declared shape {shape} ({dtype}, "
-                                    "bytes)", n * dtype.itemsize, "weight_bytes", lim)
-                    if n * dtype.itemsize != info.file_size - hlen:
-                        raise ModelFileError(
-                            f"{path}: array {name} declares shape {shape} ({dtype}), "
-                            f"{n * dtype.itemsize:,} bytes, but its member holds "
-                            f"{info.file_size - hlen:,}")
-                    a = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
-                    view = memoryview(a.reshape(-1, order="A")).cast("B")
-                    if f.readinto(view) != len(view):
-                        raise ModelFileError(f"{path}: array {name} is truncated")
-                    out[name] = a
-    except ModelFileError:
-        raise
-    except Exception as e:  # zlib/struct/zip errors on corrupted bytes
-        raise ModelFileError(f"{path}: corrupted array data ({type(e).__name__}: "
-                             f"{str(e)[:200]})") from None
-    return out
-
-
-def _ordered_weights(arrays: dict, path) -> list:
-    """The arrays ``w0000, w0001, ...`` in index order (numeric: w10000 after w9999)."""
-    index = {}
-    for k in arrays:
-        m = _WEIGHT_KEY.fullmatch(k)
-        if m is None:
-            raise ModelFileError(f"{path}: unexpected weight array name {k!r}")
-        index[int(m.group(1))] = k
-    if sorted(index) != list(range(len(index))):
-        raise ModelFileError(f"{path}: weight arrays are not numbered 0..{len(index) - 1}")
-    return [arrays[index[i]] for i in range(len(index))]
-
-
 def _set_weights(model, ws: list, path) -> None:
-    own = model.weights
-    if len(ws) != len(own):
-        raise ModelFileError(f"{path}: file has {len(ws)} weight arrays, the model has "
-                             f"{len(own)}")
-    for w, v in zip(own, ws):
-        if tuple(v.shape) != tuple(w.shape):
-            raise ModelFileError(f"{path}: weight {w.name} has shape {w.shape}, the file has "
-                                 f"{v.shape}")
+    _check_shapes(model, [v.shape for v in ws], path)
     model.set_weights(ws)
 
 
@@ -475,7 +277,7 @@ class _BudgetZeros(Initializer):
         return np.zeros(shape, dtype=dtype or backend.floatx())
 
 
-def _build(config: dict, weights: list, path):
+def _build(config: dict, budget: int, path):
     models, _ = _model_classes()
     cls_name = config.get("class_name")
     if not isinstance(cls_name, str) or cls_name not in models:
@@ -483,7 +285,6 @@ def _build(config: dict, weights: list, path):
     spec = config.get("model")
     if not isinstance(spec, dict):
         raise ModelFileError(f"{path}: config.json has no model architecture")
-    budget = sum(int(w.size) for w in weights)
     ctx = _LoadContext(budget, path)
     _LOADING.ctx = ctx
     try:
@@ -531,12 +332,17 @@ def load_model(path, compile: bool = True, data: bytes | None = None, *,
         from ..interop import load
 
         return load(path, keras_format(path), compile=compile, data=data)
-    config, weights, opt = _read_zip(path, data, limits)
-    if config.get("weights_only"):
-        raise ModelFileError(f"{path}: holds weights only; build the model and call "
-                             "load_weights")
-    model = _build(config, weights, path)
-    _set_weights(model, weights, path)
+    with _open_model_file(path, data, limits) as mf:
+        config = mf.config
+        if config.get("weights_only"):
+            raise ModelFileError(f"{path}: holds weights only; build the model and call "
+                                 "load_weights")
+        names = mf.weight_names()
+        model = _build(config, mf.weights.size(), path)
+        # the shapes are compared from the arrays' headers before any data is read
+        _check_shapes(model, [mf.weights.shape(n) for n in names], path)
+        model.set_weights([mf.weights.read(n) for n in names])
+        opt = mf.optimizer.read_all() if mf.optimizer is not None else None
     comp = config.get("compile")
     if compile and comp:
         if not isinstance(comp, dict):
