@@ -276,3 +276,51 @@ def test_errors_name_the_layer():
         Lr.MaxPooling3D(3)(np.zeros((1, 2, 4, 4, 1)))
     with pytest.raises(ValueError, match="groups"):
         Lr.Conv3D(3, 2, groups=2)
+
+
+# ------------------------------------------------------------------ 3-D companions
+@pytest.mark.parametrize("make,fn", [
+    (lambda: Lr.GlobalAveragePooling3D(), lambda t: t.mean(dim=(1, 2, 3))),
+    (lambda: Lr.GlobalMaxPooling3D(keepdims=True), lambda t: t.amax(dim=(1, 2, 3),
+                                                                     keepdim=True)),
+    (lambda: Lr.ZeroPadding3D(((1, 0), 2, (0, 3))),
+     lambda t: F.pad(t, (0, 0, 0, 3, 2, 2, 1, 0))),
+    (lambda: Lr.Cropping3D(((1, 0), (1, 2), 1)), lambda t: t[:, 1:, 1:-2, 1:-1]),
+], ids=["gap3d", "gmp3d-keepdims", "zeropad3d", "crop3d"])
+def test_3d_companions_vs_torch(make, fn):
+    x = R.normal(size=(2, 3, 5, 4, 2))
+    layer = make()
+    ours = _run(layer, x)
+    _check(ours, _torch_grads(fn, x, [], ours[1]))
+    assert layer.compute_output_shape(x.shape) == ours[0].shape
+    cfg = json.loads(json.dumps(layer.get_config()))
+    assert type(layer).from_config(cfg).get_config() == layer.get_config()
+
+
+def test_3d_companion_errors():
+    with pytest.raises(ValueError, match="padding"):
+        Lr.ZeroPadding3D((1, 2))
+    with pytest.raises(ValueError, match="leaves nothing"):
+        Lr.Cropping3D(2)(np.zeros((1, 4, 5, 6, 1)))
+    with pytest.raises(ValueError, match="rank 5"):
+        Lr.GlobalAveragePooling3D()(np.zeros((1, 4, 5, 6)))
+
+
+def test_keras_io_3d_ct_scan_classifier_architecture():
+    """The layer stack of keras.io's "3D image classification from CT scans", scaled down."""
+    x = R.normal(size=(4, 16, 16, 8, 1)).astype("float32")
+    y = R.integers(0, 2, 4).astype("float32")
+    gn.set_seed(0)
+    inputs = gn.Input((16, 16, 8, 1))
+    h = Lr.Conv3D(4, 3, activation="relu")(inputs)
+    h = Lr.MaxPool3D(2)(h)
+    h = gn.layers.BatchNormalization()(h)
+    h = Lr.GlobalAveragePooling3D()(h)
+    h = gn.layers.Dense(8, activation="relu")(h)
+    h = gn.layers.Dropout(0.3)(h)
+    out = gn.layers.Dense(1, activation="sigmoid")(h)
+    model = gn.models.Model(inputs, out, name="3dcnn")
+    model.compile(loss="binary_crossentropy", optimizer=gn.optimizers.Adam(1e-3),
+                  metrics=["acc"])
+    h = model.fit(x, y, epochs=2, batch_size=2, verbose=0)
+    assert np.isfinite(h.history["loss"]).all()

@@ -65,6 +65,10 @@ SPECS = {
     "MaxPooling3D": (lambda: L.MaxPooling3D(), (4, 5, 5, 2)),
     "AveragePooling3D": (lambda: L.AveragePooling3D(padding="same"), (3, 5, 5, 2)),
     "UpSampling3D": (lambda: L.UpSampling3D(), (2, 3, 3, 2)),
+    "ZeroPadding3D": (lambda: L.ZeroPadding3D(1), (2, 3, 3, 2)),
+    "Cropping3D": (lambda: L.Cropping3D(1), (4, 3, 3, 2)),
+    "GlobalAveragePooling3D": (lambda: L.GlobalAveragePooling3D(), (2, 3, 3, 2)),
+    "GlobalMaxPooling3D": (lambda: L.GlobalMaxPooling3D(), (2, 3, 3, 2)),
     "RNN": (lambda: L.RNN([L.LSTMCell(3), L.GRUCell(2)], return_sequences=True), SEQ),
     "ConvLSTM2D": (lambda: L.ConvLSTM2D(2, 3, padding="same"), (3, 5, 5, 2)),
 }

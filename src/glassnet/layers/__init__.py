@@ -41,8 +41,10 @@ from .recurrent_cells import *  # noqa: E402,F401,F403
 __all__ += list(recurrent_cells.__all__) + list(conv_lstm.__all__)
 
 # depthwise/separable and volumetric convolutions, 3-D pooling and upsampling (issue 22 item 4)
-from . import conv_depthwise, conv_volumetric  # noqa: E402
+from . import conv_depthwise, conv_volumetric, reshaping3d  # noqa: E402
 from .conv_depthwise import *  # noqa: E402,F401,F403
 from .conv_volumetric import *  # noqa: E402,F401,F403
+from .reshaping3d import *  # noqa: E402,F401,F403
 
-__all__ += list(conv_depthwise.__all__) + list(conv_volumetric.__all__)
+__all__ += (list(conv_depthwise.__all__) + list(conv_volumetric.__all__)
+            + list(reshaping3d.__all__))
