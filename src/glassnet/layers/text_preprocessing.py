@@ -288,15 +288,15 @@ class _IndexLookup(_StringInputLayer):
     @classmethod
     def from_config(cls, config):
         cfg = dict(config)
-        idf = cfg.get("idf_weights")
-        if idf is not None and cfg.get("vocabulary"):
-            cfg["vocabulary"] = cls._specials_of(cfg) + list(cfg["vocabulary"])
+        if cfg.get("idf_weights") is not None and cfg.get("vocabulary"):
+            # the saved idf weights include the special entries: put their tokens back first
+            mode = cfg.get("output_mode", "int")
+            mask = cfg.get("mask_token")
+            oov = cfg.get("oov_token", "[UNK]" if cls._kind == "str" else -1)
+            specials = ([mask] if mask is not None and mode == "int" else []) + \
+                [oov] * int(cfg.get("num_oov_indices", 1))
+            cfg["vocabulary"] = specials + list(cfg["vocabulary"])
         return cls(**cfg)
-
-    @classmethod
-    def _specials_of(cls, cfg) -> list:
-        probe = cls(**{**cfg, "vocabulary": None, "idf_weights": None})
-        return probe._special()
 
 
 @register
