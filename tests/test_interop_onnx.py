@@ -121,6 +121,32 @@ CASES = [
     ("TimeDistributed-conv", lambda: L.TimeDistributed(L.Conv2D(2, 2)), (3, 4, 4, 1)),
     ("Maxout", lambda: L.Maxout(3, pieces=4), (4,)),
     ("PReLU", lambda: L.PReLU(), (4,)),
+    ("Conv3D", lambda: L.Conv3D(2, 2, padding="same"), (4, 4, 4, 2)),
+    ("MaxPooling3D", lambda: L.MaxPooling3D(2), (4, 4, 4, 2)),
+    ("AveragePooling3D", lambda: L.AveragePooling3D(2), (4, 4, 4, 2)),
+    ("UpSampling3D", lambda: L.UpSampling3D(2), (2, 2, 2, 2)),
+    ("DepthwiseConv1D", lambda: L.DepthwiseConv1D(3), (6, 3)),
+    ("DepthwiseConv2D", lambda: L.DepthwiseConv2D(3, depth_multiplier=2, padding="same"),
+     (5, 5, 3)),
+    ("SeparableConv1D", lambda: L.SeparableConv1D(4, 3), (6, 3)),
+    ("SeparableConv2D", lambda: L.SeparableConv2D(4, 3, depth_multiplier=2,
+                                                  activation="relu"), (5, 5, 3)),
+    ("RNN-LSTMCell", lambda: L.RNN(L.LSTMCell(3)), (5, 4)),
+    ("RNN-GRUCell", lambda: L.RNN(L.GRUCell(3), return_sequences=True, go_backwards=True),
+     (5, 4)),
+    ("RNN-Stacked", lambda: L.RNN(L.StackedRNNCells([L.SimpleRNNCell(3), L.LSTMCell(2)])),
+     (5, 4)),
+    ("GroupNormalization", lambda: L.GroupNormalization(2), (3, 4)),
+    ("Normalization", lambda: L.Normalization(mean=0.5, variance=2.0), (4,)),
+    ("Normalization-invert", lambda: L.Normalization(mean=0.5, variance=2.0, invert=True),
+     (4,)),
+    ("Rescaling", lambda: L.Rescaling(1 / 255, offset=-0.5), (4, 4, 3)),
+    ("CenterCrop", lambda: L.CenterCrop(2, 3), (5, 5, 3)),
+    ("Resizing", lambda: L.Resizing(3, 6), (4, 4, 3)),
+    ("Resizing-nearest", lambda: L.Resizing(8, 6, interpolation="nearest"), (4, 4, 3)),
+    ("Discretization", lambda: L.Discretization(bin_boundaries=[0.0, 1.0]), (4,)),
+    ("CategoryEncoding", lambda: L.CategoryEncoding(10, output_mode="multi_hot"), (3,)),
+    ("CategoryEncoding-count", lambda: L.CategoryEncoding(10, output_mode="count"), (3,)),
 ]
 ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu",
                "softplus", "softsign", "leaky_relu", "hard_sigmoid", "swish", "gelu",
@@ -131,7 +157,8 @@ ACTIVATIONS = ["linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax", "e
 def test_layer_exports_and_onnxruntime_matches_predict(case, tmp_path):
     _, make, shape = case
     model = _randomize(gn.models.Sequential([L.Input(shape), make()]))
-    _check(model, tmp_path / "m.onnx", [shape], integer=case[0] == "Embedding")
+    _check(model, tmp_path / "m.onnx", [shape],
+           integer=case[0] == "Embedding" or case[0].startswith("Category"))
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS)
@@ -165,6 +192,32 @@ def test_functional_multi_input_multi_output(merge, tmp_path):
     o2 = shared(L.Dense(m.shape[-1])(m))
     model = _randomize(gn.Model([a, b], [o1, o2]))
     _check(model, tmp_path / "m.onnx", [(5, 4), (3,)])
+
+
+@pytest.mark.parametrize("kind", ["Dot", "Attention", "Attention-concat",
+                                  "AdditiveAttention", "MultiHeadAttention"])
+def test_two_input_layers(kind, tmp_path):
+    a, b = gn.Input((5, 4)), gn.Input((5, 4))
+    if kind == "Dot":
+        y = L.Dot(axes=(2, 2), normalize=True)([a, b])
+    elif kind == "Attention":
+        y = L.Attention(use_scale=True)([a, b])
+    elif kind == "Attention-concat":
+        y = L.Attention(score_mode="concat")([a, b])
+    elif kind == "AdditiveAttention":
+        y = L.AdditiveAttention()([a, b])
+    else:
+        y = L.MultiHeadAttention(num_heads=2, key_dim=3)(a, b)
+    _check(_randomize(gn.Model([a, b], y)), tmp_path / "m.onnx", [(5, 4), (5, 4)])
+
+
+def test_layers_without_onnx_form_are_refused_by_name(tmp_path):
+    for layer, shape, why in ((L.Masking(), (3, 4), "mask"),
+                              (L.Lambda(lambda t: t * 2), (4,), "code"),
+                              (L.Hashing(num_bins=4), (3,), "hash")):
+        model = gn.models.Sequential([L.Input(shape), layer])
+        with pytest.raises(ValueError, match=f"{layer.name}.*{why}"):
+            export_onnx(model, tmp_path / "m.onnx")
 
 
 def _recipes():

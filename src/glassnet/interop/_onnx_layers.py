@@ -224,11 +224,11 @@ def convert(g, layer, ins: list, vals: list, yv) -> str:
             y = g.op("Reshape", [y, g.ints([0] * (xv.ndim - 1) + [layer.units, layer.pieces])])
             return g.reduce("ReduceMax", y, [-1], keepdims=0)
         return activation(g, y, cfg.get("activation"))
-    if cls in ("Conv1D", "Conv2D"):
-        return _conv(g, layer, x, xv, 1 if cls == "Conv1D" else 2)
+    if cls in ("Conv1D", "Conv2D", "Conv3D"):
+        return _conv(g, layer, x, xv, int(cls[-2]))
     if cls == "Conv2DTranspose":
         return _conv_transpose(g, layer, x, xv, yv)
-    if cls in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"):
+    if cls[:-2] in ("MaxPooling", "AveragePooling"):
         return _pool(g, layer, x, xv, int(cls[-2]),
                      "MaxPool" if cls.startswith("Max") else "AveragePool")
     if cls.startswith("Global") and "Pooling" in cls:
@@ -279,6 +279,11 @@ def convert(g, layer, ins: list, vals: list, yv) -> str:
     if cls == "Rescaling":
         y = g.op("Mul", [x, g.const(np.float32(cfg["scale"]))])
         return g.op("Add", [y, g.const(np.float32(cfg.get("offset", 0.0)))])
+    from ._onnx_more import convert_more
+
+    y = convert_more(g, layer, cls, cfg, ins, vals, yv)
+    if y is not None:
+        return y
     raise ValueError(f"layer {layer.name!r} ({cls}) has no ONNX export in glassnet; "
                      "supported: Dense, Conv1D/2D(Transpose), pooling, normalization, "
                      "Embedding, SimpleRNN/LSTM/GRU/Bidirectional/JordanRNN, merges, "

@@ -24,9 +24,10 @@ def _act_name(layer, key: str) -> str:
     return _ONNX_ACT[name]
 
 
-def _params(layer):
-    """(op type, W, R, B, attributes) for one direction of a glassnet recurrent layer."""
-    cls = type(layer).__name__
+def _params(layer, kind: str | None = None):
+    """(op type, W, R, B, attributes) for one direction of a glassnet recurrent layer
+    (``kind``: LSTM/GRU/SimpleRNN when ``layer`` is a cell standing for one)."""
+    cls = kind or type(layer).__name__
     w = _w(layer)
     k, rk = w["kernel"], w["recurrent_kernel"]
     units = rk.shape[0]
@@ -80,10 +81,10 @@ def _run(g, op, x, params, direction, units, n_dir):
     return y, y_h
 
 
-def convert_rnn(g, layer, x):
+def convert_rnn(g, layer, x, kind: str | None = None):
     """LSTM/GRU/SimpleRNN on (batch, time, features) channels-last input."""
     _check(layer)
-    op, *_ = params = _params(layer)
+    op, *_ = params = _params(layer, kind)
     units = params[2].shape[1]
     xt = g.op("Transpose", [x], perm=[1, 0, 2])
     if layer.go_backwards:  # Keras reverses the input and runs forward

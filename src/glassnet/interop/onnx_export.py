@@ -21,6 +21,7 @@ __all__ = ["export_onnx", "OPSET"]
 
 OPSET = 17
 _PROBE = 2  # probe batch; the ONNX batch axis is symbolic ("batch")
+_INT_INPUT = ("Embedding", "CategoryEncoding")  # layers that take integer ids
 
 
 def _onnx():
@@ -171,13 +172,13 @@ def _input_specs(model):
     if isinstance(base, Sequential):
         shapes = [base.input_shape]
         first = [ly for ly in base._layers if type(ly).__name__ != "InputLayer"]
-        dtypes = [np.int64 if first and type(first[0]).__name__ == "Embedding" else
+        dtypes = [np.int64 if first and type(first[0]).__name__ in _INT_INPUT else
                   (base._layers[0].dtype if base._layers else None)]
     elif type(base).__name__ == "Functional":
         shapes = [n.shape for n in base._inputs]
         dtypes = [getattr(n.layer, "dtype", None) for n in base._inputs]
         for i, n in enumerate(base._inputs):  # ids feeding an Embedding are integers
-            if any(n in m.inbound and type(m.layer).__name__ == "Embedding"
+            if any(n in m.inbound and type(m.layer).__name__ in _INT_INPUT
                    for m in base._nodes):
                 dtypes[i] = np.int64
     else:
