@@ -126,9 +126,18 @@ def _adam_textbook(g, m, v, b1, b2, eps, alpha):
     return alpha * m / (np.sqrt(v) + eps), m, v
 
 
+@pytest.fixture
+def numba_on(monkeypatch):
+    """The compiled kernels switched on (GLASSNET_NUMBA=1), numba required."""
+    pytest.importorskip("numba", reason="the optional numba extra is not installed")
+    monkeypatch.setenv("GLASSNET_NUMBA", "1")
+    monkeypatch.setattr(opk, "_STATE", {})
+    assert opk.fused_available()
+
+
 @pytest.mark.parametrize("n", [1, 7, 4096, 100_003])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_adam_delta_matches_reference_bitwise(n, dtype):
+def test_adam_delta_matches_reference_bitwise(n, dtype, numba_on):
     rng = np.random.default_rng(4)
     g = rng.standard_normal(n).astype(dtype)
     m0 = (rng.standard_normal(n) * 0.1).astype(dtype)
@@ -154,7 +163,7 @@ def test_adam_delta_matches_reference_bitwise(n, dtype):
 
 def test_adam_delta_uses_the_compiled_loop_when_numba_is_installed(monkeypatch):
     pytest.importorskip("numba", reason="the optional numba extra is not installed")
-    monkeypatch.delenv("GLASSNET_NUMBA", raising=False)
+    monkeypatch.setenv("GLASSNET_NUMBA", "1")
     monkeypatch.setattr(opk, "_STATE", {})
     assert opk.fused_available()
     g = np.ones(5, np.float32)
@@ -162,6 +171,29 @@ def test_adam_delta_uses_the_compiled_loop_when_numba_is_installed(monkeypatch):
     opk.adam_delta(g, m, v, t, 0.9, 0.999, 1e-7, 0.001)
     assert "_adam_loop" in opk._STATE  # compiled and cached
     np.testing.assert_allclose(m, 0.1, rtol=1e-6)
+
+
+def test_compiled_kernels_do_not_import_numba_on_their_own(monkeypatch):
+    monkeypatch.delenv("GLASSNET_NUMBA", raising=False)
+    monkeypatch.setattr(opk, "_STATE", {})
+    monkeypatch.delitem(__import__("sys").modules, "numba", raising=False)
+    assert not opk.fused_available()  # 120 MB of LLVM is not worth a faster Adam
+    monkeypatch.setenv("GLASSNET_NUMBA", "0")
+    assert not opk.fused_available()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_reference_matches_the_textbook(dtype):
+    rng = np.random.default_rng(8)
+    g, m0 = rng.standard_normal(1000).astype(dtype), rng.standard_normal(1000).astype(dtype)
+    v0 = np.abs(rng.standard_normal(1000)).astype(dtype)
+    m, v, t = m0.copy(), v0.copy(), np.empty_like(g)
+    got = opk.adam_delta_reference(g, m, v, t, 0.9, 0.999, 1e-7, 0.01)
+    d, mm, vv = _adam_textbook(g.astype(np.float64), m0.astype(np.float64),
+                               v0.astype(np.float64), 0.9, 0.999, 1e-7, 0.01)
+    tol, atol = (1e-5, 1e-7) if dtype == np.float32 else (1e-12, 1e-15)
+    for a, b in ((got, d), (m, mm), (v, vv)):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=atol)
 
 
 def test_adam_delta_non_contiguous_and_nan_fall_back_or_propagate():
@@ -175,7 +207,7 @@ def test_adam_delta_non_contiguous_and_nan_fall_back_or_propagate():
     assert np.isnan(d[0]) and np.isfinite(d[1])
 
 
-def test_adam_trains_identically_with_and_without_the_compiled_update(monkeypatch):
+def test_adam_trains_identically_with_and_without_the_compiled_update(monkeypatch, numba_on):
     from glassnet.layers import Dense
     from glassnet.models import Sequential
 
@@ -191,7 +223,8 @@ def test_adam_trains_identically_with_and_without_the_compiled_update(monkeypatc
         return [w.copy() for w in model.get_weights()]
 
     fused = run()
-    monkeypatch.setattr(opk, "_STATE", {"ok": False})
+    assert "_adam_loop" in opk._STATE
+    monkeypatch.setenv("GLASSNET_NUMBA", "0")
     reference = run()
     for a, b in zip(fused, reference):
         np.testing.assert_array_equal(a, b)

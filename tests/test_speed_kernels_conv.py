@@ -264,7 +264,7 @@ def compiled(monkeypatch):
     pytest.importorskip("numba", reason="the optional numba extra is not installed")
     from glassnet import _optimizer_kernels
 
-    monkeypatch.delenv("GLASSNET_NUMBA", raising=False)
+    monkeypatch.setenv("GLASSNET_NUMBA", "1")
     monkeypatch.setattr(_optimizer_kernels, "_STATE", {})
 
 

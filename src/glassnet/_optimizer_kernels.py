@@ -7,12 +7,14 @@ training step. The compiled loop reads g, m and v once and writes m, v and the s
 with the same float operations in the same order and the scalars rounded to the buffer's
 dtype exactly as NumPy does, so it reproduces the NumPy result bit for bit (tested).
 
-``GLASSNET_NUMBA=0`` keeps the NumPy reference, as for the LSTM kernel.
+When the compiled path runs: :func:`fused_available` (numba already loaded, or asked for
+with ``GLASSNET_NUMBA=1``; ``GLASSNET_NUMBA=0`` keeps the NumPy reference).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -23,21 +25,29 @@ _STATE: dict = {}
 
 
 def fused_available() -> bool:
-    """Whether the compiled (numba) updates run here: numba importable and not switched off
-    with ``GLASSNET_NUMBA=0``."""
+    """Whether the compiled (numba) kernels run here.
+
+    ``GLASSNET_NUMBA=0`` (or false/no): never. ``GLASSNET_NUMBA=1`` (or true/yes): whenever
+    numba imports. Unset: only once numba is already loaded in this process (by the LSTM
+    kernel, or the user's own code): importing numba costs about 120 MB of resident memory
+    (LLVM), more than a small model's whole training run, so these kernels never pull it in
+    on their own.
+    """
+    env = os.environ.get("GLASSNET_NUMBA", "").strip().lower()
+    if env in ("0", "false", "no"):
+        return False
+    if env not in ("1", "true", "yes") and "numba" not in sys.modules:
+        return False
     if "ok" not in _STATE:
-        off = os.environ.get("GLASSNET_NUMBA", "1").strip().lower() in ("0", "false", "no")
         ok = False
-        if not off:
-            try:
-                import numba  # noqa: F401
-                ok = True
-            except ModuleNotFoundError:
-                pass  # the extra is not installed: the NumPy reference, silently
-            except Exception as e:  # installed but broken (e.g. too old for this NumPy)
-                warnings.warn(f"glassnet: the numba extra cannot be imported ({e}); "
-                              "optimizers use their NumPy update", RuntimeWarning,
-                              stacklevel=3)
+        try:
+            import numba  # noqa: F401
+            ok = True
+        except ModuleNotFoundError:
+            pass  # the extra is not installed: the NumPy reference, silently
+        except Exception as e:  # installed but broken (e.g. too old for this NumPy)
+            warnings.warn(f"glassnet: the numba extra cannot be imported ({e}); "
+                          "optimizers use their NumPy update", RuntimeWarning, stacklevel=3)
         _STATE["ok"] = ok
     return _STATE["ok"]
 

@@ -5,6 +5,10 @@ index). The NumPy kernel in :mod:`glassnet.layers.pooling` stays the reference; 
 the same values and gradients (tested), ties going to the first element of the window in
 row-major order, NaN winning its window as in NumPy's ``maximum`` and PyTorch.
 
+It runs when :func:`glassnet._optimizer_kernels.fused_available` says so: numba already
+loaded in the process, or ``GLASSNET_NUMBA=1`` (importing numba only for this would cost
+about 120 MB of resident memory).
+
 The NumPy backward recomputes which offset won by comparing every offset with the
 maximum (bool arrays the size of the input, a mixed-type multiply): on a (128, 26, 26, 32)
 ReLU map about 13 ms; this one reads the stored indices once.
