@@ -222,6 +222,16 @@ _KERAS = [
     ("MeanSquaredLogarithmicError", {}, lambda: _b(REG_T, REG_P)),
     ("LogCoshError", {}, lambda: _b(REG_T, REG_P, w=W)),
     ("CosineSimilarity", {}, lambda: _b(REG_T, REG_P)),
+    ("BinaryCrossentropy", {}, lambda: _b(MULTI, MULTI_P, w=W)),
+    ("BinaryCrossentropy", {"from_logits": True, "label_smoothing": 0.1},
+     lambda: _b(Y_BIN[:, None], LOGITS)),
+    ("CategoricalCrossentropy", {"label_smoothing": 0.2}, lambda: _b(ONEHOT, SCORES, w=W)),
+    ("SparseCategoricalCrossentropy", {}, lambda: _b(LABELS.astype(float), SCORES)),
+    ("KLDivergence", {}, lambda: _b(ONEHOT * 0.7 + 0.075, SCORES)),
+    ("Poisson", {}, lambda: _b(np.abs(REG_T), np.abs(REG_P))),
+    ("Hinge", {}, lambda: _b(MULTI, REG_P[:, :1] + MULTI_P - 0.5)),
+    ("SquaredHinge", {}, lambda: _b(MULTI, MULTI_P - 0.5, w=W)),
+    ("CategoricalHinge", {}, lambda: _b(ONEHOT, SCORES)),
 ]
 
 
@@ -263,7 +273,9 @@ _INSTANCES = [
     M.FBetaScore(beta=2.0), M.MeanIoU(3, ignore_class=0, sparse_y_pred=False),
     M.R2Score(class_aggregation=None, num_regressors=1), M.RootMeanSquaredError(),
     M.MeanAbsolutePercentageError(), M.MeanSquaredLogarithmicError(), M.LogCoshError(),
-    M.CosineSimilarity(axis=1),
+    M.CosineSimilarity(axis=1), M.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
+    M.CategoricalCrossentropy(axis=-1), M.SparseCategoricalCrossentropy(from_logits=True),
+    M.KLDivergence(), M.Poisson(), M.Hinge(), M.SquaredHinge(), M.CategoricalHinge(),
 ]
 
 
@@ -276,7 +288,10 @@ def test_config_roundtrip(m):
 
 @pytest.mark.parametrize("name", ["f1_score", "fbeta_score", "r2_score",
                                   "root_mean_squared_error", "true_positives", "mape", "msle",
-                                  "logcosh", "cosine_similarity"])
+                                  "logcosh", "cosine_similarity", "binary_crossentropy",
+                                  "categorical_crossentropy", "sparse_categorical_crossentropy",
+                                  "kld", "poisson", "hinge", "squared_hinge",
+                                  "categorical_hinge"])
 def test_string_names(name):
     assert M.get(name).name in (name, M.get(name).name)
     assert type(M.get(name)) is M._TABLE[name]

@@ -29,6 +29,16 @@ from ._metrics_curves import (  # noqa: F401
     TrueNegatives,
     TruePositives,
 )
+from ._metrics_losses import (  # noqa: F401
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    CategoricalHinge,
+    Hinge,
+    KLDivergence,
+    Poisson,
+    SparseCategoricalCrossentropy,
+    SquaredHinge,
+)
 from ._metrics_more import (  # noqa: F401
     CosineSimilarity,
     F1Score,
@@ -66,7 +76,9 @@ __all__ = [
     "sparse_categorical_accuracy", "top_k_categorical_accuracy",
     "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error",
     "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "mse", "mae", "mape",
-    "msle", "get", "serialize", "deserialize",
+    "msle", "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+    "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge", "get", "serialize",
+    "deserialize",
 ]
 
 
@@ -283,6 +295,15 @@ _TABLE: dict[str, type] = {
     "msle": MeanSquaredLogarithmicError,
     "logcosh": LogCoshError,
     "cosine_similarity": CosineSimilarity,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "poisson": Poisson,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
 }
 # need a constructor argument, so reachable by class name / config only (as in Keras)
 _NEEDS_ARGS = (PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
