@@ -471,3 +471,25 @@ def test_token_and_position_embedding_pattern():
     model = gn.Model(inp, gn.layers.GlobalAveragePooling1D()(emb(inp)))
     assert model.predict(ids, verbose=0).shape == (2, 3)
     assert len(model.weights) == 2
+
+
+def test_a_keras_file_with_the_new_layers_loads_and_predicts_the_same(keras, tmp_path):
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(4, 6, 8)).astype("float32")
+    kl = keras.layers
+    inp = keras.Input((6, 8))
+    h = kl.MultiHeadAttention(2, 4)(inp, inp)
+    h = kl.LayerNormalization()(kl.add([inp, h]))
+    h = kl.Attention(use_scale=True)([h, inp])
+    h = kl.AdditiveAttention()([h, inp])
+    h = kl.ReLU(max_value=3.0)(kl.GroupNormalization(groups=2)(h))
+    norm = kl.Normalization()
+    norm.adapt(rng.normal(size=(20, 8)).astype("float32"))
+    h = norm(kl.GlobalAveragePooling1D()(h))
+    out = kl.Dense(2, activation="softmax")(kl.UnitNormalization()(h))
+    model = keras.Model(inp, out)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    want = keras.ops.convert_to_numpy(model(x))
+    back = gn.models.load_model(path)
+    np.testing.assert_allclose(back.predict(x, verbose=0), want, atol=1e-5)
