@@ -19,6 +19,7 @@ NO_ONNX = {
     "StringLookup": "string inputs are not exported",
     "TextVectorization": "string inputs are not exported",
     "Lambda": "a Lambda layer is Python code",
+    "ConvLSTM2D": "ONNX has no convolutional LSTM operator (not unrolled by glassnet yet)",
 }
 
 
@@ -38,10 +39,10 @@ def convert_more(g, layer, cls: str, cfg: dict, ins: list, vals: list, yv):
         if cfg.get("invert"):
             return g.op("Add", [g.op("Mul", [x, g.const(std, "std")]), g.const(mean, "mean")])
         return g.op("Div", [g.op("Sub", [x, g.const(mean, "mean")]), g.const(std, "std")])
-    if cls == "CenterCrop":
+    if cls in ("CenterCrop", "RandomCrop"):  # RandomCrop infers as the centre crop
         h, w = int(cfg["height"]), int(cfg["width"])
         if h > xv.shape[1] or w > xv.shape[2]:
-            raise ValueError(f"layer {layer.name!r} (CenterCrop): a target larger than the "
+            raise ValueError(f"layer {layer.name!r} ({cls}): a target larger than the "
                              "image (Keras resizes then) has no ONNX export")
         top, left = (xv.shape[1] - h) // 2, (xv.shape[2] - w) // 2
         return g.op("Slice", [x, g.ints([top, left]), g.ints([top + h, left + w]),
