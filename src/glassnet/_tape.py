@@ -235,6 +235,69 @@ class Program:
         self.param_slots = [var_slot[id(p)] for p in self.params]
         for fn, _, _, _ in nodes:  # the recording's graph is not needed any more
             fn.__dict__.pop("inputs", None)
+        self._generate()
+
+    def _generate(self) -> None:
+        """Write forward and backward as straight-line Python (printable: ``source``).
+
+        The same calls, in the same order, as walking the node lists would make — one line
+        per op instead of a loop's indexing and unpacking, which is most of the replay's own
+        cost on a small model. Only objects of this program are named (no data, no user
+        text), through the namespace ``env``.
+        """
+        env: dict = {"unbroadcast": unbroadcast}
+        used = {i for _, ins, _ in self.forward_nodes for i in ins} | set(self.out_slots)
+        f = ["def forward(feeds):"]
+        for s, k in self.feeds:
+            if s in used:
+                f.append(f"    v{s} = feeds[{k}]")
+        for s, t in self.vars:
+            if s in used:
+                env[f"T{s}"] = t
+                f.append(f"    v{s} = T{s}.data")
+        for s, a in self.consts:
+            if s in used:
+                env[f"C{s}"] = a
+                f.append(f"    v{s} = C{s}")
+        for j, (fn, ins, out) in enumerate(self.forward_nodes):
+            env[f"F{j}"] = fn.forward
+            f.append(f"    v{out} = F{j}({', '.join(f'v{i}' for i in ins)})  # {fn.name}")
+        f.append(f"    return [{', '.join(f'v{s}' for s in self.out_slots)}]")
+        b = ["def backward(seeds):"]
+        slots = sorted({a[0] for _, _, acts in self.backward_nodes for a in acts if a}
+                       | {o for _, o, _ in self.backward_nodes} | set(self.seed_slots))
+        if slots:
+            b.append("    " + " = ".join(f"g{s}" for s in slots) + " = None")
+        for k, s in enumerate(self.seed_slots):
+            b.append(f"    gs = seeds[{k}]")
+            b.append(f"    if gs is not None: g{s} = gs if g{s} is None else g{s} + gs")
+        seen = set(self.seed_slots)  # slots that may already hold a gradient
+        for j, (fn, out, acts) in enumerate(self.backward_nodes):
+            env[f"B{j}"] = fn.backward
+            b.append(f"    if g{out} is not None:  # {fn.name}")
+            b.append(f"        r = B{j}(g{out})")
+            b.append(f"        g{out} = None")
+            if len(acts) == 1:  # one input: the op may return the bare gradient
+                b.append("        if type(r) is not tuple: r = (r,)")
+            for i, act in enumerate(acts):
+                if act is None:
+                    continue
+                s, shape, dtype = act
+                env[f"S{s}"], env[f"D{s}"] = shape, dtype
+                b.append(f"        gx = r[{i}]")
+                b.append("        if gx is not None:")
+                b.append(f"            if gx.shape != S{s}: gx = unbroadcast(gx, S{s})")
+                b.append(f"            if gx.dtype is not D{s} and gx.dtype != D{s}: "
+                         f"gx = gx.astype(D{s})")
+                if s in seen:  # fan-out: add to what came first (newest op first)
+                    b.append(f"            g{s} = gx if g{s} is None else g{s} + gx")
+                else:
+                    b.append(f"            g{s} = gx")
+                    seen.add(s)
+        b.append(f"    return [{', '.join(f'g{s}' for s in self.param_slots)}]")
+        self.source = "\n".join(f) + "\n\n\n" + "\n".join(b) + "\n"
+        exec(compile(self.source, "<glassnet replayed step>", "exec"), env)  # noqa: S102
+        self._forward, self._backward = env["forward"], env["backward"]
 
     def valid(self) -> bool:
         """False when a weight's ``requires_grad`` changed since the recording."""
@@ -245,47 +308,16 @@ class Program:
 
     def forward(self, feeds) -> list:
         """Run the recorded ops on ``feeds`` (arrays, in the tape's feed order)."""
-        v = self._template.copy()  # the constants already in place
-        for s, k in self.feeds:
-            v[s] = feeds[k]
-        for s, t in self.vars:
-            v[s] = t.data
-        for fn, ins, out in self.forward_nodes:
-            if len(ins) == 1:
-                v[out] = fn.forward(v[ins[0]])
-            else:
-                v[out] = fn.forward(*[v[i] for i in ins])
-        outs = [v[s] for s in self.out_slots]
+        outs = self._forward(feeds)
         if not self.backward_nodes:
             self._release()
         return outs
 
     def backward(self, seed_grads) -> list:
         """Gradients of :attr:`params` from the seeds' gradients (None where none came)."""
-        g = [None] * self.n_slots
-        for s, gs in zip(self.seed_slots, seed_grads):
-            if gs is not None:
-                g[s] = gs if g[s] is None else g[s] + gs
-        for fn, out, acts in self.backward_nodes:
-            gy = g[out]
-            if gy is None:
-                continue
-            g[out] = None
-            gxs = fn.backward(gy)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            for act, gx in zip(acts, gxs):
-                if act is None or gx is None:
-                    continue
-                s, shape, dtype = act
-                if gx.shape != shape:
-                    gx = unbroadcast(gx, shape)
-                if gx.dtype != dtype:
-                    gx = gx.astype(dtype)
-                prev = g[s]
-                g[s] = gx if prev is None else prev + gx
+        grads = self._backward(seed_grads)
         self._release()
-        return [g[s] for s in self.param_slots]
+        return grads
 
     def _release(self) -> None:
         for fn, cfg in self.cleanup:

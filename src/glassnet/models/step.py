@@ -68,7 +68,7 @@ def pair_loss(loss, twin, out, tape):
 
 
 def _signature(arrays, kind) -> tuple:
-    return (kind, *[(a.shape, a.dtype.str, type(a)) for a in arrays if a is not None])
+    return (kind, *[(a.shape, a.dtype, type(a)) for a in arrays if a is not None])
 
 
 class Stepper:
@@ -142,10 +142,15 @@ class Stepper:
     # ---------------------------------------------------------------- training
     def train(self, x, y, sw):
         """One optimizer step on arrays already on the model's device: (loss, outputs)."""
-        feeds = x.arrays if hasattr(x, "arrays") else [x]
-        if self._enabled():
+        if hasattr(x, "arrays") or hasattr(y, "arrays"):  # several inputs or outputs
+            feeds = x.arrays if hasattr(x, "arrays") else [x]
             key = _signature([*feeds, *(y.arrays if hasattr(y, "arrays") else [y]), sw],
                              "train")
+        else:  # the common case, without building lists
+            feeds = [x]
+            key = ("train", x.shape, x.dtype, type(x), y.shape, y.dtype,
+                   None if sw is None else (sw.shape, sw.dtype))
+        if self.model.jit_compile is not False and not backend.is_debug():
             prog = self._lookup(key)
             if prog:
                 return self._replay_train(prog, feeds, y, sw)
@@ -175,30 +180,35 @@ class Stepper:
         outs = outs if self.model.compiled_metrics else []
         prog = tape.compile([*loss_ins, *acts, *outs], seeds=[*loss_ins, *acts],
                             params=self.model._params())
-        self._store(key, None if prog is None else (prog, terms, parts, single, len(outs)),
-                    tape)
+        if prog is not None:
+            lo = terms[0][0] if len(terms) == 1 else None
+            # one loss with its own fused node and no penalties: call the node directly
+            kernel = (lo is not None and not parts and getattr(lo, "has_kernel", None)
+                      is not None and lo.has_kernel(loss_ins[0].ndim))
+            n_act = len(acts)
+            prog = (prog, terms, parts, single, len(outs), kernel, n_act)
+        self._store(key, prog, tape)
         return loss, out
 
     def _replay_train(self, entry, feeds, y, sw):
-        prog, terms, parts, single, n_out = entry
+        prog, terms, parts, single, n_out, kernel, n_act = entry
         vals = prog.forward(feeds)
-        k, n_act = len(terms), sum(p[0] == "a" for p in parts)
-        leaves = []
-        for v in vals[:k + n_act]:
-            t = Tensor._make(v)
-            t.requires_grad = True
-            leaves.append(t)
-        lo = terms[0][0]
-        if k == 1 and not parts and getattr(lo, "has_kernel", None) and lo.has_kernel(
-                vals[0].ndim):
-            # the loss's own fused node, called without recording it (Loss.kernel)
-            fn = lo.kernel(y, leaves[0], sw)
+        if kernel:
+            # the loss's own fused node (its label checks included), not recorded
+            leaf = Tensor._make(vals[0])
+            fn = terms[0][0].kernel(y, leaf, sw)
             lv = fn.forward(vals[0])
-            seeds = [fn.backward(np.ones((), lv.dtype) if backend.get_array_module(lv) is np
-                                 else backend.get_array_module(lv).ones((), lv.dtype))]
+            xp = backend.get_array_module(lv)
+            seeds = [fn.backward(lv.dtype.type(1) if xp is np else xp.ones((), lv.dtype))]
             loss = Tensor._make(lv)
             has_grad = True
         else:
+            k = len(terms)
+            leaves = []
+            for v in vals[:k + n_act]:
+                t = Tensor._make(v)
+                t.requires_grad = True
+                leaves.append(t)
             it = iter(leaves[k:])
             new_parts = [p if p[0] == "w" else ("a", next(it)) for p in parts]
             loss = self.total_loss(y, [(lo_, t) for (lo_, _), t in zip(terms, leaves)], sw,
@@ -256,7 +266,7 @@ class Stepper:
                 key = _signature(feeds, kind)
                 prog = self._lookup(key)
                 if prog:
-                    p, terms, parts, single, n_out = prog
+                    p, terms, parts, single, n_out = prog[:5]
                     vals = [Tensor._make(v) for v in p.forward(feeds)]
                     k = len(terms)
                     it = iter(vals[k:])
