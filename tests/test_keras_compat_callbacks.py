@@ -95,3 +95,13 @@ def test_tiny_values_are_printed_in_e_notation_as_keras(capsys):
     x, y = _data()
     _model().fit(x, y, epochs=1, verbose=2, callbacks=[C.ReduceLROnPlateau()])
     assert "learning_rate: 1.0000e-06" in capsys.readouterr().out
+
+
+def test_xor_recipe_prints_a_screenful_not_one_line_per_epoch(tmp_path, capsys):
+    from glassnet.runner import train_recipe
+
+    train_recipe("xor", out_dir=tmp_path / "run", epochs=400, report=False)
+    lines = [s for s in capsys.readouterr().out.splitlines() if s.startswith("Epoch ")]
+    assert len(lines) == 20  # every 20th of 400 epochs; it printed 400 lines before
+    assert lines[0].startswith("Epoch 20/400 - ") and lines[-1].startswith("Epoch 400/400 - ")
+    assert "loss: " in lines[-1] and "accuracy: " in lines[-1]
