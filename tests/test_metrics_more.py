@@ -215,6 +215,12 @@ _KERAS = [
                                                SCORES.argmax(1).astype(float), w=np.round(2 * W))),
     ("MeanIoU", {"num_classes": C, "sparse_y_pred": False, "ignore_class": 0},
      lambda: _b(LABELS.astype(float), SCORES)),
+    ("IoU", {"num_classes": C, "target_class_ids": [0, 2]},
+     lambda: _b(LABELS.astype(float), SCORES.argmax(1).astype(float))),
+    ("BinaryIoU", {"target_class_ids": [1], "threshold": 0.4}, lambda: _b(Y_BIN, P_BIN)),
+    ("BinaryIoU", {}, lambda: _b(MULTI, MULTI_P)),
+    ("OneHotIoU", {"num_classes": C, "target_class_ids": [1, 3]}, lambda: _b(ONEHOT, SCORES)),
+    ("OneHotMeanIoU", {"num_classes": C}, lambda: _b(ONEHOT, SCORES)),
     ("R2Score", {}, lambda: _b(REG_T, REG_P, w=W)),
     ("R2Score", {"class_aggregation": None, "num_regressors": 2}, lambda: _b(REG_T, REG_P)),
     ("RootMeanSquaredError", {}, lambda: _b(REG_T, REG_P, w=W)),
@@ -276,6 +282,8 @@ _INSTANCES = [
     M.CosineSimilarity(axis=1), M.BinaryCrossentropy(from_logits=True, label_smoothing=0.1),
     M.CategoricalCrossentropy(axis=-1), M.SparseCategoricalCrossentropy(from_logits=True),
     M.KLDivergence(), M.Poisson(), M.Hinge(), M.SquaredHinge(), M.CategoricalHinge(),
+    M.IoU(3, [0, 2], ignore_class=1), M.BinaryIoU([1], threshold=0.3), M.OneHotIoU(4, [2]),
+    M.OneHotMeanIoU(5, sparse_y_pred=True),
 ]
 
 
@@ -321,6 +329,8 @@ def test_errors_name_the_argument():
         M.F1Score(average="samples")
     with pytest.raises(ValueError, match=r"labels must be in \[0, 2\)"):
         M.MeanIoU(2).update_state([0, 3], [0, 1])
+    with pytest.raises(ValueError, match="target_class_ids"):
+        M.IoU(3, target_class_ids=[3])
     with pytest.raises(ValueError, match="class_aggregation"):
         M.R2Score(class_aggregation="mean")
     with pytest.raises(ValueError, match="recall"):

@@ -156,10 +156,15 @@ class MeanIoU(Metric):
                              f"[{t.min()}, {t.max()}], y_pred in [{p.min()}, {p.max()}]")
         self.total_cm += np.bincount(t * k + p, weights=w, minlength=k * k).reshape(k, k)
 
+    _targets: tuple | None = None   # IoU: the classes averaged (None: all)
+
     def result(self):
         cm = self.total_cm
         tp = np.diag(cm)
         denom = cm.sum(0) + cm.sum(1) - tp
+        if self._targets is not None:
+            idx = list(self._targets)
+            tp, denom = tp[idx], denom[idx]
         valid = (denom > 1e-9).sum()
         return float(_div(_div(tp, denom).sum(), valid))
 
@@ -167,6 +172,90 @@ class MeanIoU(Metric):
         return {"name": self.name, "num_classes": self.num_classes,
                 "ignore_class": self.ignore_class, "sparse_y_true": self.sparse_y_true,
                 "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
+
+
+def _class_ids(ids, num_classes: int, cls: str) -> tuple:
+    ids = tuple(int(i) for i in (ids if isinstance(ids, (list, tuple)) else [ids]))
+    if not ids or any(not 0 <= i < num_classes for i in ids):
+        raise ValueError(f"{cls}: target_class_ids must be class ids in [0, {num_classes}). "
+                         f"Received: target_class_ids={ids}")
+    return ids
+
+
+class IoU(MeanIoU):
+    """Intersection-over-union averaged over ``target_class_ids`` (Keras's ``IoU``).
+
+    Example:
+        >>> IoU(2, target_class_ids=[0])([0, 0, 1, 1], [0, 1, 0, 1])   # 1/3
+    """
+
+    name = "io_u"
+
+    def __init__(self, num_classes: int, target_class_ids, name: str | None = None,
+                 ignore_class: int | None = None, sparse_y_true: bool = True,
+                 sparse_y_pred: bool = True, axis: int = -1):
+        self._targets = _class_ids(target_class_ids, int(num_classes), type(self).__name__)
+        super().__init__(num_classes, name, ignore_class, sparse_y_true, sparse_y_pred, axis)
+
+    def get_config(self):
+        return {**super().get_config(), "target_class_ids": list(self._targets)}
+
+
+class BinaryIoU(IoU):
+    """IoU of binary predictions thresholded at ``threshold`` (ŷ >= threshold is class 1),
+    averaged over ``target_class_ids`` (both classes by default).
+
+    Example:
+        >>> BinaryIoU(target_class_ids=[1])([0, 1, 1], [0.2, 0.7, 0.4])   # 0.5
+    """
+
+    name = "binary_io_u"
+
+    def __init__(self, target_class_ids=(0, 1), threshold: float = 0.5,
+                 name: str | None = None):
+        self.threshold = float(threshold)
+        super().__init__(2, target_class_ids, name)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        p = (np.asarray(_np(y_pred), dtype=np.float64) >= self.threshold).astype(np.int64)
+        super().update_state(y_true, p, sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, "target_class_ids": list(self._targets),
+                "threshold": self.threshold}
+
+
+class OneHotIoU(IoU):
+    """:class:`IoU` for one-hot labels and per-class scores (argmax over ``axis``)."""
+
+    name = "one_hot_io_u"
+
+    def __init__(self, num_classes: int, target_class_ids, name: str | None = None,
+                 ignore_class: int | None = None, sparse_y_pred: bool = False,
+                 axis: int = -1):
+        super().__init__(num_classes, target_class_ids, name, ignore_class, False,
+                         sparse_y_pred, axis)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.pop("sparse_y_true")
+        return cfg
+
+
+class OneHotMeanIoU(MeanIoU):
+    """:class:`MeanIoU` for one-hot labels and per-class scores (argmax over ``axis``)."""
+
+    name = "one_hot_mean_io_u"
+
+    def __init__(self, num_classes: int, name: str | None = None,
+                 ignore_class: int | None = None, sparse_y_pred: bool = False,
+                 axis: int = -1):
+        super().__init__(num_classes, name, ignore_class, False, sparse_y_pred, axis)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.pop("sparse_y_true")
+        return cfg
 
 
 class R2Score(Metric):

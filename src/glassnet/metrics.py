@@ -40,13 +40,17 @@ from ._metrics_losses import (  # noqa: F401
     SquaredHinge,
 )
 from ._metrics_more import (  # noqa: F401
+    BinaryIoU,
     CosineSimilarity,
     F1Score,
     FBetaScore,
+    IoU,
     LogCoshError,
     MeanAbsolutePercentageError,
     MeanIoU,
     MeanSquaredLogarithmicError,
+    OneHotIoU,
+    OneHotMeanIoU,
     R2Score,
     RootMeanSquaredError,
     binary_accuracy,
@@ -77,7 +81,8 @@ __all__ = [
     "sparse_top_k_categorical_accuracy", "mean_squared_error", "mean_absolute_error",
     "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "mse", "mae", "mape",
     "msle", "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-    "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge", "get", "serialize",
+    "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge", "IoU", "BinaryIoU",
+    "OneHotIoU", "OneHotMeanIoU", "get", "serialize",
     "deserialize",
 ]
 
@@ -304,10 +309,11 @@ _TABLE: dict[str, type] = {
     "hinge": Hinge,
     "squared_hinge": SquaredHinge,
     "categorical_hinge": CategoricalHinge,
+    "binary_io_u": BinaryIoU,
 }
 # need a constructor argument, so reachable by class name / config only (as in Keras)
 _NEEDS_ARGS = (PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
-               SpecificityAtSensitivity, MeanIoU)
+               SpecificityAtSensitivity, MeanIoU, IoU, OneHotIoU, OneHotMeanIoU)
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values() if cls is not _AutoAccuracy}
 _BY_CLASS["Accuracy"] = Accuracy
 _BY_CLASS.update({cls.__name__: cls for cls in _NEEDS_ARGS})
