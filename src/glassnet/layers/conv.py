@@ -38,7 +38,7 @@ class _Conv(Layer):
 
     rank = 2
     transpose = False
-    paddings = ("valid", "same")
+    paddings: tuple[str, ...] = ("valid", "same")
 
     def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
                  data_format=None, dilation_rate=1, groups: int = 1, activation=None,

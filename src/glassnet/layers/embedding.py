@@ -189,14 +189,14 @@ class Embedding(Layer):
         if not self.built:
             shape = (None,) + tuple(ids.shape[1:])
             self._check_spec(shape)
-            self.input_shape_built = shape
+            self.input_shape_built = shape  # type: ignore[assignment]
             self.build(shape)
             if backend.is_gpu_array(ids):
                 self.to("gpu")  # weights live where the first input did
         self._activity_losses = []
         return self.call(x if isinstance(x, Tensor) else ids, training=training)
 
-    def call(self, x, training: bool = False):
+    def call(self, x, training: bool | None = False):
         ids = _Ids(self._ids)(x) if isinstance(x, Tensor) else Tensor._make(self._ids(x))
         y = EmbeddingLookup()(self.embeddings, ids)
         if self.mask_zero:
