@@ -267,9 +267,14 @@ class _Npz:
             with self.z.open(info) as f:
                 f.seek(hlen)
                 a = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
-                view = memoryview(a.reshape(-1, order="A")).cast("B")
-                if view.nbytes and f.readinto(view) != view.nbytes:
-                    raise ModelFileError(f"{self.path}: array {name} is truncated")
+                buf = a.reshape(-1, order="A").view(np.uint8)  # the array's own memory
+                pos = 0
+                while pos < buf.size:  # in chunks: no second copy of a large array
+                    chunk = f.read(min(16 << 20, buf.size - pos))
+                    if not chunk:
+                        raise ModelFileError(f"{self.path}: array {name} is truncated")
+                    buf[pos:pos + len(chunk)] = np.frombuffer(chunk, np.uint8)
+                    pos += len(chunk)
                 f.read(1)  # to the end of the member: zipfile checks its CRC there
         except ModelFileError:
             raise

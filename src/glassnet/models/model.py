@@ -213,9 +213,10 @@ class Sequential(Model):
         """Append a layer (builds it right away when the input shape is known)."""
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a Layer. Received: {type(layer).__name__}")
-        names = getattr(self, "_names", None)
+        names: set | None = getattr(self, "_names", None)
         if names is None or len(names) != len(self._layers):
-            names = self._names = {ly.name for ly in self._layers}
+            names = {ly.name for ly in self._layers}
+            self._names: set | None = names
         if layer.name in names:
             raise ValueError(f"Sequential: layer name {layer.name!r} is already used")
         self._layers.append(layer)
@@ -237,8 +238,8 @@ class Sequential(Model):
             y = layer(t[2])
         if getattr(layer, "stateful", False):
             layer.reset_states()  # the build pass must leave no context behind
-        self._trace = (n + 1, layer, y, t[3], t[4])
-        self.input_shape_built = tuple(shape)
+        self._trace: tuple | None = (n + 1, layer, y, t[3], t[4])
+        self.input_shape_built = tuple(shape)  # type: ignore[assignment]
         self.built = True
         return True
 

@@ -24,6 +24,7 @@ import threading
 import uuid
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def serialize_layer(layer) -> dict:
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
-def _model_classes():
+def _model_classes() -> tuple[dict[str, Any], Any]:
     from .functional import Functional
     from .model import Model, Sequential
 
@@ -91,7 +92,7 @@ def deserialize_layer(spec: dict):
             what = "" if isinstance(e, ModelFileError) else f"{type(e).__name__}: "
             raise ModelFileError(f"invalid config for model {name} ({what}{e})") from None
     try:
-        cls = get_layer_class(name)
+        cls: Any = get_layer_class(name)
     except ValueError as e:
         raise ModelFileError(str(e)) from None
     try:
@@ -162,7 +163,8 @@ def _atomic_write(path: Path, payload: bytes | str) -> None:
 
 def _npz_bytes(arrays: dict) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, **{k: backend.asnumpy(v) for k, v in arrays.items()})
+    savez: Any = np.savez  # numpy's stub types **kwds as its own keyword arguments
+    savez(buf, **{k: backend.asnumpy(v) for k, v in arrays.items()})
     return buf.getvalue()
 
 
@@ -176,10 +178,11 @@ def save_model(model, path, include_optimizer: bool = True, weights_only: bool =
     """
     from ..interop import keras_format
 
-    if keras_format(path):  # Keras 3 .keras / .weights.h5, legacy .h5 (glassnet.interop)
+    fmt = keras_format(path)
+    if fmt:  # Keras 3 .keras / .weights.h5, legacy .h5 (glassnet.interop)
         from ..interop import save
 
-        return save(model, path, keras_format(path), include_optimizer, overwrite, weights_only)
+        return save(model, path, fmt, include_optimizer, overwrite, weights_only)
     path = Path(path)
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} exists and overwrite=False")
@@ -195,8 +198,8 @@ def model_bytes(model, include_optimizer: bool = True, weights_only: bool = Fals
             "which a glassnet file never holds, so load_model could not rebuild it. Save its "
             f"weights with model.save_weights(path), and to load: build {cls}(...) again, "
             "call it once on a batch (or build it) and call model.load_weights(path)")
-    config = {"format": FORMAT, "version": VERSION, "weights_only": weights_only,
-              "class_name": cls}
+    config: dict[str, Any] = {"format": FORMAT, "version": VERSION,
+                              "weights_only": weights_only, "class_name": cls}
     if not weights_only:
         config["model"] = model.get_config()
         config["compile"] = getattr(model, "_compile_config", None)
@@ -234,7 +237,8 @@ class _LoadContext:
     layers' own initializers are put back afterwards (``get_config`` is unchanged)."""
 
     def __init__(self, budget: int, path):
-        self.left, self.path, self.swapped = budget, path, []
+        self.left, self.path = budget, path
+        self.swapped: list[tuple[Any, str, Any]] = []
 
     def adopt(self, layer) -> None:
         for obj in [layer, *_all_sublayers(layer)]:
@@ -328,10 +332,11 @@ def load_model(path, compile: bool = True, data: bytes | None = None, *,
     """
     from ..interop import keras_format
 
-    if keras_format(path):  # Keras 3 .keras, legacy .h5 (glassnet.interop)
+    fmt = keras_format(path)
+    if fmt:  # Keras 3 .keras, legacy .h5 (glassnet.interop)
         from ..interop import load
 
-        return load(path, keras_format(path), compile=compile, data=data)
+        return load(path, fmt, compile=compile, data=data)
     with _open_model_file(path, data, limits) as mf:
         config = mf.config
         if config.get("weights_only"):
@@ -397,9 +402,10 @@ def load_weights(model, path, *, limits: dict | None = None) -> None:
     """Set ``model``'s weights from a file written by ``save_weights`` or ``save``."""
     from ..interop import keras_format
 
-    if keras_format(path):  # Keras 3 .weights.h5 / .keras, legacy .h5 (glassnet.interop)
+    fmt = keras_format(path)
+    if fmt:  # Keras 3 .weights.h5 / .keras, legacy .h5 (glassnet.interop)
         from ..interop import load_weights as load_keras_weights
 
-        return load_keras_weights(model, path, keras_format(path))
+        return load_keras_weights(model, path, fmt)
     _, weights, _ = _read_zip(path, limits=limits)
     _set_weights(model, weights, path)

@@ -70,11 +70,14 @@ def _read(path: Path) -> dict:
     return cfg
 
 
-_TYPES = {"name": (str,), "description": (str,), "data": (dict,), "layers": (list,),
-          "compile": (dict,), "fit": (dict,), "figures": (list,)}
-_FIT_TYPES = {"epochs": (int,), "batch_size": (int,), "validation_split": (int, float),
-              "shuffle": (bool,)}
-_DATA_TYPES = {"path": (str,), "target": (str,), "test_size": (int, float)}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,), "description": (str,), "data": (dict,), "layers": (list,),
+    "compile": (dict,), "fit": (dict,), "figures": (list,)}
+_FIT_TYPES: dict[str, tuple[type, ...]] = {
+    "epochs": (int,), "batch_size": (int,), "validation_split": (int, float),
+    "shuffle": (bool,)}
+_DATA_TYPES: dict[str, tuple[type, ...]] = {
+    "path": (str,), "target": (str,), "test_size": (int, float)}
 
 
 def _type_error(where: str, key: str, want: tuple, got) -> ValueError:
@@ -101,10 +104,10 @@ def _check_types(cfg: dict, fname: str) -> None:
         raise ValueError(f"recipe {fname} [data]: test_size must be between 0 and 1. "
                          f"Received: {ts}")
     for key, v in cfg.get("fit", {}).items():
-        want = _FIT_TYPES.get(key)
-        if want is not None and (not isinstance(v, want)
-                                 or (isinstance(v, bool) and bool not in want)):
-            raise _type_error(f"recipe {fname} [fit]", key, want, v)
+        fit_want = _FIT_TYPES.get(key)
+        if fit_want is not None and (not isinstance(v, fit_want)
+                                     or (isinstance(v, bool) and bool not in fit_want)):
+            raise _type_error(f"recipe {fname} [fit]", key, fit_want, v)
     for i, spec in enumerate(cfg["layers"]):
         if not isinstance(spec, dict) or not isinstance(spec.get("class_name"), str):
             raise ValueError(f"recipe {fname}: layers[{i}] must be a table with a class_name "
