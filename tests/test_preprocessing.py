@@ -251,17 +251,53 @@ def test_text_vectorization_modes_standardize_split_ngrams():
     assert sorted(ng.get_vocabulary()[1:]) == ["a", "a b", "b", "b c", "c"]
 
 
-def test_hashing_is_stable_and_respects_mask():
-    h = L.Hashing(num_bins=5, salt=7)
-    a = h(np.array([["x"], ["y"], ["x"]])).data
-    assert a[0, 0] == a[2, 0] and 0 <= a.min() and a.max() < 5
-    np.testing.assert_array_equal(a, L.Hashing(num_bins=5, salt=7)(
-        np.array([["x"], ["y"], ["x"]])).data)  # same bins in every process
-    m = L.Hashing(num_bins=3, mask_value="")(np.array(["", "a", "b", "c"])).data
-    assert m[0] == 0 and (m[1:] >= 1).all()
-    ints = L.Hashing(num_bins=4)(np.array([[3], [3]]))
-    np.testing.assert_array_equal(ints.data, L.Hashing(num_bins=4)(np.array([[3.0], [3.0]])).data)
+def test_hashing_gives_keras_documented_buckets():
+    # the expected values are those of Keras 3's own hashing tests (FarmHash, SipHash)
+    abc = [["A"], ["B"], ["C"], ["D"], ["E"]]
+    names = np.array([["omar"], ["stringer"], ["marlo"], ["wire"], ["skywalker"]])
+    ints = np.array([[0], [1], [2], [3], [4]])
+
+    def h(x, **kw):
+        return L.Hashing(**kw)(x).data.ravel().tolist()
+
+    assert h(abc, num_bins=3) == [1, 0, 1, 1, 2]
+    assert h([["A"], ["B"], [""], ["C"], ["D"]], num_bins=3, mask_value="") == [1, 1, 0, 2, 2]
+    assert h(abc, num_bins=3, salt=[133, 137]) == [1, 2, 1, 0, 2]
+    assert h(abc, num_bins=3, salt=133) == [0, 0, 2, 1, 0]
+    assert h(np.array([0, 1, 2, 3, 4]), num_bins=3) == [1, 0, 1, 0, 2]
+    assert h(abc, num_bins=1) == [0] * 5
+    assert h(names, num_bins=2) == [0, 0, 1, 0, 0]
+    assert h(names, num_bins=3, mask_value="") == [1, 1, 2, 1, 1]
+    assert h(names, num_bins=3, mask_value="omar") == [0, 1, 2, 1, 1]
+    assert h(ints, num_bins=3) == [1, 0, 1, 0, 2]
+    assert h(ints.astype("float32"), num_bins=3) == [1, 0, 1, 0, 2]  # ids through a model
+    assert h(names, num_bins=2, salt=[133, 137]) == [0, 1, 0, 1, 0]
+    assert h(names, num_bins=2, salt=[211, 137]) == [1, 0, 1, 0, 1]
+    assert h(ints, num_bins=3, salt=[133, 137]) == [1, 1, 2, 0, 1]
     assert L.Hashing(num_bins=4, output_mode="one_hot")(np.array(["a"])).shape == (1, 4)
+    with pytest.raises(ValueError, match="hh.*salt"):
+        L.Hashing(num_bins=2, salt="string", name="hh")
+
+
+def test_hashes_match_reference_implementations():
+    from glassnet.layers._hashes import fingerprint64, siphash24
+
+    # SipHash-2-4's reference vector (Aumasson & Bernstein): key 00..0f, message 00..0e
+    k0 = int.from_bytes(bytes(range(8)), "little")
+    k1 = int.from_bytes(bytes(range(8, 16)), "little")
+    assert siphash24(k0, k1, bytes(range(15))) == 0xA129CA6149BE45E5
+    farmhash = pytest.importorskip("farmhash")  # the `cityhash` package's C++ FarmHash
+    rng = np.random.default_rng(0)
+    for n in [*range(0, 130), 191, 192, 193, 1000, 4097]:  # every length class and loop
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        assert fingerprint64(data) == farmhash.Fingerprint64(data), n
+
+
+def test_string_lookup_spreads_oov_strings_like_keras():
+    from glassnet.layers._hashes import fingerprint64
+
+    out = L.StringLookup(vocabulary=VOCAB, num_oov_indices=3)(np.array(["zz", "q", "a"]))
+    assert out.data.tolist() == [fingerprint64(b"zz") % 3, fingerprint64(b"q") % 3, 3]
 
 
 @pytest.mark.parametrize("make", [
@@ -271,7 +307,7 @@ def test_hashing_is_stable_and_respects_mask():
     lambda: L.TextVectorization(vocabulary=VOCAB, output_sequence_length=5),
     lambda: L.TextVectorization(vocabulary=VOCAB, output_mode="tf_idf",
                                 idf_weights=[0.1, 0.2, 0.3, 0.4], ngrams=2),
-    lambda: L.Hashing(num_bins=7, salt="s", output_mode="multi_hot"),
+    lambda: L.Hashing(num_bins=7, salt=[3, 4], output_mode="multi_hot"),
 ], ids=["string_lookup", "string_lookup_tfidf", "text_vec", "text_vec_tfidf", "hashing"])
 def test_text_layers_config_is_json_data_and_round_trips(make):
     layer = make()

@@ -7,9 +7,9 @@ model carries them without any code. Index layout, as Keras: in ``"int"`` mode
 index is not reserved. ``adapt(data)`` orders the vocabulary by frequency (ties: the
 larger token first, as Keras's ``np.lexsort(...)[::-1]``).
 
-Not bitwise Keras: where Keras hashes strings with TensorFlow's FarmHash (``Hashing``,
-``num_oov_indices > 1``), glassnet uses a documented stable hash (BLAKE2b, 8 bytes, of the
-UTF-8 text, keyed by the salt), so bins are deterministic but differ from Keras's.
+Hashing is Keras's, bit for bit: FarmHash Fingerprint64 of the UTF-8 text (SipHash-2-4
+when salted), modulo the bins (``_hashes.py``); ``StringLookup`` with ``num_oov_indices > 1``
+spreads unknown strings over the OOV indices the same way.
 
 Strings run on the CPU (NumPy); numeric outputs follow the input's device when it is one.
 
@@ -21,13 +21,13 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
+from ._hashes import fingerprint64, siphash24
 from .base import Layer, _is_symbolic, register
 from .preprocessing import encode_categorical
 
@@ -37,11 +37,13 @@ _PUNCT = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
-def stable_hash(token, num_bins: int, salt=None) -> int:
-    """Bucket of ``token`` in ``[0, num_bins)``: BLAKE2b (8 bytes) of its UTF-8 text."""
-    key = b"" if salt is None else str(salt).encode("utf-8")[:64]
-    d = hashlib.blake2b(str(token).encode("utf-8"), digest_size=8, key=key).digest()
-    return int.from_bytes(d, "little") % num_bins
+def hash_bucket(token, num_bins: int, salt=None) -> int:
+    """Keras's bucket of ``token`` in ``[0, num_bins)``: FarmHash Fingerprint64 of its UTF-8
+    text (``tf.strings.to_hash_bucket_fast``), or SipHash-2-4 keyed by ``salt = (k0, k1)``
+    (``to_hash_bucket_strong``)."""
+    data = str(token).encode("utf-8")
+    h = fingerprint64(data) if salt is None else siphash24(salt[0], salt[1], data)
+    return h % num_bins
 
 
 def _raw(x):
@@ -224,7 +226,7 @@ class _IndexLookup(_StringInputLayer):
         if self.num_oov_indices == 1:
             return self._oov_start()
         b = (int(t) % self.num_oov_indices if self._kind == "int"
-             else stable_hash(t, self.num_oov_indices))
+             else hash_bucket(t, self.num_oov_indices))
         return self._oov_start() + b
 
     def lookup(self, a: np.ndarray) -> np.ndarray:
@@ -525,11 +527,12 @@ class Hashing(_StringInputLayer):
     Args:
         num_bins: number of buckets, the mask bucket included.
         mask_value: a value that maps to bucket 0 (others then go to 1..num_bins-1).
-        salt: optional key (an int or a string) that changes the hash.
+        salt: None (FarmHash), or an int or a pair of ints keying SipHash-2-4 (an int k
+            means (k, k)), as Keras.
         output_mode: ``"int"``, ``"one_hot"``, ``"multi_hot"``, ``"count"``.
 
-    Buckets come from BLAKE2b of the value's text (see the module docstring): stable
-    across runs and machines, but not Keras's FarmHash buckets.
+    Values are hashed as text (integers as their decimal digits), so the buckets are
+    Keras's, bit for bit, on every machine.
 
     Example:
         >>> Hashing(num_bins=3)(np.array([["a"], ["b"]])).shape
@@ -548,8 +551,14 @@ class Hashing(_StringInputLayer):
                              f"'multi_hot' or 'count'. Received: output_mode={output_mode!r}")
         if sparse:
             raise ValueError(f"Layer '{self.name}': sparse outputs are not supported")
-        if isinstance(salt, (list, tuple)):
-            salt = "-".join(str(s) for s in salt)
+        if salt is not None:
+            if isinstance(salt, (int, np.integer)) and not isinstance(salt, bool):
+                salt = [int(salt), int(salt)]
+            elif not (isinstance(salt, (list, tuple)) and len(salt) == 2 and all(
+                    isinstance(s, (int, np.integer)) for s in salt)):
+                raise ValueError(f"Layer '{self.name}': salt must be an int or a pair of ints. "
+                                 f"Received: salt={salt!r}")
+            salt = [int(s) for s in salt]
         self.num_bins, self.mask_value, self.salt = int(num_bins), mask_value, salt
         self.output_mode = output_mode
 
@@ -563,7 +572,7 @@ class Hashing(_StringInputLayer):
         mask = None if self.mask_value is None else self._text(self.mask_value)
         n = self.num_bins - (0 if mask is None else 1)
         flat = [self._text(v) for v in a.reshape(-1).tolist()]
-        out = np.array([0 if t == mask else stable_hash(t, n, self.salt) +
+        out = np.array([0 if t == mask else hash_bucket(t, n, self.salt) +
                         (0 if mask is None else 1) for t in flat], np.int64).reshape(a.shape)
         dt = self.dtype or np.dtype(backend.floatx())
         return Tensor._make(encode_categorical(out, self.output_mode, self.num_bins, dt))
