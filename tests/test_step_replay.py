@@ -335,3 +335,29 @@ def test_clipping_optimizers_take_the_same_values():
         runs.append(m.get_weights())
     for u, v in zip(*runs):
         np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.parametrize("name", ["mse", "huber"])
+@pytest.mark.parametrize("shape", [(7,), (7, 3)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_regression_losses_match_their_composition(name, shape, weighted):
+    """losses.MeanSquaredError/Huber run as one node (functional.RegressionLoss); value and
+    gradient equal the composed ops of their call() (the reference)."""
+    r = np.random.default_rng(1)
+    p = r.standard_normal(shape) * 2
+    t = r.standard_normal(shape)
+    sw = r.random(shape[0]) if weighted else None
+    loss = gn.losses.MeanSquaredError() if name == "mse" else gn.losses.Huber(delta=0.7)
+    assert loss.has_kernel(len(shape))
+    a = gn.tensor(p, dtype="float64", requires_grad=True)
+    fused = loss(t, a, sample_weight=sw)
+    fused.backward()
+    b = gn.tensor(p, dtype="float64", requires_grad=True)
+    from glassnet.losses import _reduce
+
+    composed = _reduce(loss.call(t, b), sw, loss.name, loss.reduction)
+    composed.backward()
+    assert type(fused._ctx).__name__ == "RegressionLoss"
+    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12)
+    np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-15)
+    gn.gradcheck(lambda x: loss(t, x, sample_weight=sw), p)
