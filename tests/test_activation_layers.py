@@ -263,3 +263,14 @@ def test_lambda_arguments_and_functional_use():
     np.testing.assert_allclose(model.predict(np.ones((1, 2), "float32"), verbose=0), 3.0)
     with pytest.raises(TypeError, match="lam.*callable"):
         Lambda(3, name="lam")
+
+
+def test_masking_makes_an_lstm_skip_padded_steps():
+    gn.set_seed(0)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 6, 3)).astype("float32")
+    x[0, 4:] = 0.0  # sample 0 has 4 real steps
+    lstm = gn.layers.LSTM(5)
+    y = lstm(Masking()(x)).data
+    np.testing.assert_allclose(y[0], lstm(x[:1, :4]).data[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y[1], lstm(x[1:]).data[0], rtol=1e-5, atol=1e-6)
