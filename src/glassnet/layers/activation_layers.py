@@ -7,8 +7,8 @@
 
 Example:
     >>> from glassnet.layers import ReLU
-    >>> ReLU(max_value=6.0)(np.array([[-1.0, 3.0, 9.0]], "float32")).data
-    array([[0., 3., 6.]], dtype=float32)
+    >>> ReLU(max_value=6.0)(np.array([[0.5, 3.0, 9.0]], "float32")).data
+    array([[0.5, 3. , 6. ]], dtype=float32)
 """
 
 from __future__ import annotations
@@ -241,7 +241,7 @@ class ActivityRegularization(_Elementwise):
 
     Example:
         >>> layer = ActivityRegularization(l2=0.1); _ = layer(np.ones((2, 2), "float32"))
-        >>> float(layer.losses[0].data)
+        >>> round(float(layer.losses[0].data), 6)
         0.2
     """
 
