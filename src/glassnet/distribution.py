@@ -119,6 +119,7 @@ class DataParallel(Distribution):
         self.size = 1 if self.comm is None else self.comm.Get_size()
         self.local_n = 1  # this rank's samples in the current step (set by fit)
         self._buf = None
+        self._split = None  # this rank's own generator, once derived
 
     def __repr__(self) -> str:
         return f"DataParallel(rank={self.rank}, size={self.size})"
@@ -192,6 +193,15 @@ class DataParallel(Distribution):
             self.comm.Bcast(host, root=0)
             if host is not w.data:
                 w.data[...] = backend.get_array_module(w.data).asarray(host)
+
+    def split_random_stream(self) -> None:
+        """Give every rank but 0 its own stream of the library's generator (dropout, noise,
+        augmentation draw different numbers on different ranks' samples); rank 0 keeps the
+        seeded stream, so its shuffling — broadcast to all — is the single process's."""
+        if self.rank != 0 and backend._rng is not self._split:  # again after a set_seed
+            seed = backend.get_seed()
+            backend._rng = self._split = np.random.default_rng(
+                [0 if seed is None else seed, self.rank])
 
     def broadcast(self, obj):
         return self.comm.bcast(obj, root=0)

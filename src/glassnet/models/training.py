@@ -469,6 +469,7 @@ class TrainingMixin:
         if dist is not None:  # data-parallel (glassnet.distribution): same start everywhere
             dist.check_setup(self, x, y, batch_size)
             dist.broadcast_weights(self)
+            dist.split_random_stream()
             if dist.rank != 0:  # rank 0 prints and writes files; the others compute
                 verbose = 0
                 callbacks = [c for c in callbacks or []
