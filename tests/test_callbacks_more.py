@@ -212,3 +212,14 @@ def test_subclassed_model_is_backed_up_and_restored(tmp_path):
               callbacks=[_Crash(1), BackupAndRestore(tmp_path / "bk2")])
     with pytest.raises(ValueError, match=r"cannot be restored.*4 weight arrays.*has 2"):
         other.fit(X, Y, epochs=1, verbose=0, callbacks=[BackupAndRestore(tmp_path / "bk2")])
+
+
+@pytest.mark.parametrize("first", ["glassnet._callbacks_more", "glassnet.callbacks"])
+def test_either_module_can_be_imported_first(first):
+    import subprocess
+    import sys
+
+    code = (f"import importlib; importlib.import_module({first!r});"
+            " from glassnet.callbacks import BackupAndRestore, TensorBoard;"
+            " import glassnet.callbacks as C; assert 'TensorBoard' in C.__all__")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -18,6 +18,12 @@ MODULES = [
     "glassnet.layers.core", "glassnet.layers.conv", "glassnet.layers.pooling",
     "glassnet.layers.merging", "glassnet.layers.normalization",
     "glassnet.layers.embedding", "glassnet.models.model",
+    # issue 22 items 4-10
+    "glassnet.layers.conv_depthwise", "glassnet.layers.conv_volumetric",
+    "glassnet.layers.reshaping3d", "glassnet.layers.recurrent_cells",
+    "glassnet.layers.conv_lstm", "glassnet._optimizers_more", "glassnet._metrics_curves",
+    "glassnet._metrics_more", "glassnet._metrics_losses", "glassnet._losses_more",
+    "glassnet._callbacks_more",
 ]
 
 

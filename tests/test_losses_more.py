@@ -202,3 +202,14 @@ def test_errors():
         L.BinaryFocalCrossentropy(gamma=-1)
     with pytest.raises(ValueError, match=r"\(6, 4\)"):
         L.Poisson()(np.zeros((6, 3)), np.ones((6, 4)))
+
+
+@pytest.mark.parametrize("first", ["glassnet._losses_more", "glassnet.losses"])
+def test_either_module_can_be_imported_first(first):
+    import subprocess
+    import sys
+
+    code = (f"import importlib; importlib.import_module({first!r}); import glassnet.losses as L;"
+            " assert L.get('dice').name == 'dice' and 'Poisson' in L.__all__;"
+            " assert L.get(L.tversky).name == 'tversky'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

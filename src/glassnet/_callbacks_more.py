@@ -60,7 +60,8 @@ class TensorBoard(Callback):
         update_freq: ``"epoch"``, ``"batch"`` or an integer N (batch scalars every N batches).
 
     Example:
-        >>> model.fit(x, y, epochs=5, callbacks=[TensorBoard("logs", histogram_freq=1)])
+        >>> tb = TensorBoard("logs", histogram_freq=1)
+        >>> model.fit(x, y, epochs=5, callbacks=[tb])  # doctest: +SKIP
         >>> # then: tensorboard --logdir logs
     """
 
@@ -187,7 +188,7 @@ class BackupAndRestore(Callback):
 
     Example:
         >>> cb = BackupAndRestore("/tmp/backup")
-        >>> model.fit(x, y, epochs=10, callbacks=[cb])  # killed at epoch 6? run it again
+        >>> model.fit(x, y, epochs=10, callbacks=[cb])  # doctest: +SKIP
     """
 
     def __init__(self, backup_dir: str | os.PathLike, save_freq="epoch",
@@ -299,3 +300,15 @@ class BackupAndRestore(Callback):
         return {"backup_dir": self.backup_dir, "save_freq": self.save_freq,
                 "double_checkpoint": self.double_checkpoint,
                 "delete_checkpoint": self.delete_checkpoint}
+
+
+def _register() -> None:
+    """Put ``TensorBoard`` and ``BackupAndRestore`` into :mod:`glassnet.callbacks`."""
+    from . import callbacks
+
+    for n in __all__:
+        setattr(callbacks, n, globals()[n])
+    callbacks.__all__ += [n for n in __all__ if n not in callbacks.__all__]
+
+
+_register()

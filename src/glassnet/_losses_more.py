@@ -47,7 +47,9 @@ class BinaryFocalCrossentropy(Loss):
     Shapes: y_true, y_pred (N, ...) → per-sample (N,).
 
     Example:
-        >>> BinaryFocalCrossentropy(gamma=2.0)([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> loss = BinaryFocalCrossentropy(gamma=2.0)([[0, 1], [0, 0]], [[0.6, 0.4], [0.4, 0.6]])
+        >>> round(float(loss), 4)
+        0.2678
     """
 
     name = "binary_focal_crossentropy"
@@ -96,7 +98,8 @@ class CategoricalFocalCrossentropy(Loss):
     Shapes: y_true one-hot (N, C), y_pred (N, C) → (N,).
 
     Example:
-        >>> CategoricalFocalCrossentropy()([[0, 1, 0]], [[0.05, 0.9, 0.05]])
+        >>> round(float(CategoricalFocalCrossentropy()([[0, 1, 0]], [[0.05, 0.9, 0.05]])), 4)
+        0.0003
     """
 
     name = "categorical_focal_crossentropy"
@@ -136,7 +139,8 @@ class Poisson(Loss):
     """mean(ŷ − y·log(ŷ + ε)) over the last axis (Keras).
 
     Example:
-        >>> Poisson()([[1.0, 0.0]], [[1.0, 0.5]])
+        >>> round(float(Poisson()([[1.0, 0.0]], [[1.0, 0.5]])), 4)
+        0.75
     """
 
     name = "poisson"
@@ -151,7 +155,8 @@ class CosineSimilarity(Loss):
     """−Σ (y/‖y‖)·(ŷ/‖ŷ‖) over ``axis`` (norms floored at ε, as Keras): −1 when aligned.
 
     Example:
-        >>> CosineSimilarity()([[0.0, 1.0]], [[0.0, 2.0]])   # −1
+        >>> round(float(CosineSimilarity()([[0.0, 1.0]], [[0.0, 2.0]])), 4)
+        -1.0
     """
 
     name = "cosine_similarity"
@@ -177,7 +182,8 @@ class CategoricalHinge(Loss):
     """max(neg − pos + 1, 0) with pos = Σ y·ŷ and neg = max((1 − y)·ŷ) (Keras).
 
     Example:
-        >>> CategoricalHinge()([[0, 1, 0]], [[0.2, 0.7, 0.1]])   # 0.5
+        >>> round(float(CategoricalHinge()([[0, 1, 0]], [[0.2, 0.7, 0.1]])), 4)
+        0.5
     """
 
     name = "categorical_hinge"
@@ -194,7 +200,8 @@ class MeanSquaredLogarithmicError(Loss):
     """mean((log(max(ŷ, ε) + 1) − log(max(y, ε) + 1))²) over the last axis (Keras).
 
     Example:
-        >>> MeanSquaredLogarithmicError()([[1.0]], [[3.0]])   # (log 4 − log 2)²
+        >>> round(float(MeanSquaredLogarithmicError()([[1.0]], [[3.0]])), 4)
+        0.4805
     """
 
     name = "mean_squared_logarithmic_error"
@@ -212,7 +219,8 @@ class MeanAbsolutePercentageError(Loss):
     """100 · mean(|y − ŷ| / max(|y|, ε)) over the last axis (Keras).
 
     Example:
-        >>> MeanAbsolutePercentageError()([[2.0]], [[3.0]])   # 50
+        >>> round(float(MeanAbsolutePercentageError()([[2.0]], [[3.0]])), 4)
+        50.0
     """
 
     name = "mean_absolute_percentage_error"
@@ -241,7 +249,8 @@ class Tversky(Loss):
             whole batch.
 
     Example:
-        >>> Tversky(alpha=0.7, beta=0.3, axis=(1,))([[1, 0]], [[0.8, 0.4]])
+        >>> round(float(Tversky(alpha=0.7, beta=0.3, axis=(1,))([[1, 0]], [[0.8, 0.4]])), 4)
+        0.2453
     """
 
     name = "tversky"
@@ -269,7 +278,8 @@ class Dice(Loss):
     """1 − 2·Σ y·ŷ / (Σ y + Σ ŷ + ε), sums over ``axis`` (None: the whole batch), as Keras.
 
     Example:
-        >>> Dice(axis=(1,))([[1, 0]], [[0.8, 0.4]])
+        >>> round(float(Dice(axis=(1,))([[1, 0]], [[0.8, 0.4]])), 4)
+        0.2727
     """
 
     name = "dice"
@@ -323,3 +333,19 @@ _FN_TO_CLASS = {
     mean_squared_logarithmic_error: MeanSquaredLogarithmicError,
     mean_absolute_percentage_error: MeanAbsolutePercentageError, tversky: Tversky, dice: Dice,
 }
+
+
+def _register() -> None:
+    """Put this module's names into :mod:`glassnet.losses` (its attributes, ``__all__`` and
+    the tables ``get``/``serialize`` read)."""
+    from . import losses as L
+
+    for n in __all__:
+        setattr(L, n, globals()[n])
+    L.__all__ += [n for n in __all__ if n not in L.__all__]
+    L._TABLE.update(_TABLE)
+    L._BY_CLASS.update({cls.__name__: cls for cls in _TABLE.values()})
+    L._FN_TO_CLASS.update(_FN_TO_CLASS)
+
+
+_register()

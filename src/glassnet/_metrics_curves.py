@@ -116,7 +116,8 @@ class Precision(_Thresholded):
         class_id: the column to score (one class of a multi-label output).
 
     Example:
-        >>> Precision(thresholds=[0.3, 0.7])([0, 1, 1], [0.4, 0.8, 0.5])  # array([0.667, 1.])
+        >>> Precision(thresholds=[0.3, 0.7])([0, 1, 1], [0.4, 0.8, 0.5]).round(3)
+        array([0.667, 1.   ])
     """
 
     name = "precision"
@@ -218,7 +219,8 @@ class PrecisionAtRecall(_AtConstraint):
     """Best precision over the thresholds whose recall is >= ``recall`` (Keras).
 
     Example:
-        >>> PrecisionAtRecall(0.8)([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9])   # 0.667
+        >>> round(PrecisionAtRecall(0.8)([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9]), 3)
+        0.667
     """
 
     name, _arg = "precision_at_recall", "recall"
@@ -290,7 +292,8 @@ class AUC(Metric):
         from_logits: apply a sigmoid to y_pred first.
 
     Example:
-        >>> AUC()([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])   # ≈ 0.75
+        >>> round(AUC()([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]), 3)
+        0.75
     """
 
     name = "auc"

@@ -49,7 +49,8 @@ class BinaryCrossentropy(_LossMetric):
     ``label_smoothing`` as the loss).
 
     Example:
-        >>> BinaryCrossentropy()([[0, 1]], [[0.4, 0.6]])   # ≈ 0.511
+        >>> round(BinaryCrossentropy()([[0, 1]], [[0.4, 0.6]]), 3)
+        0.511
     """
 
     name, _loss, _args = "binary_crossentropy", "BinaryCrossentropy", (

@@ -23,7 +23,8 @@ class FBetaScore(Metric):
         threshold: y_pred > threshold is positive; None: the argmax of each row is.
 
     Example:
-        >>> F1Score(average="macro")(np.eye(3), np.eye(3) * 0.9)   # ≈ 1.0
+        >>> round(F1Score(average="macro")(np.eye(3), np.eye(3) * 0.9), 4)
+        1.0
     """
 
     name = "fbeta_score"
@@ -114,7 +115,8 @@ class MeanIoU(Metric):
             ``axis``.
 
     Example:
-        >>> MeanIoU(2)([0, 0, 1, 1], [0, 1, 0, 1])   # 1/3
+        >>> round(MeanIoU(2)([0, 0, 1, 1], [0, 1, 0, 1]), 4)
+        0.3333
     """
 
     name = "mean_io_u"
@@ -186,7 +188,8 @@ class IoU(MeanIoU):
     """Intersection-over-union averaged over ``target_class_ids`` (Keras's ``IoU``).
 
     Example:
-        >>> IoU(2, target_class_ids=[0])([0, 0, 1, 1], [0, 1, 0, 1])   # 1/3
+        >>> round(IoU(2, target_class_ids=[0])([0, 0, 1, 1], [0, 1, 0, 1]), 4)
+        0.3333
     """
 
     name = "io_u"
@@ -206,7 +209,8 @@ class BinaryIoU(IoU):
     averaged over ``target_class_ids`` (both classes by default).
 
     Example:
-        >>> BinaryIoU(target_class_ids=[1])([0, 1, 1], [0.2, 0.7, 0.4])   # 0.5
+        >>> BinaryIoU(target_class_ids=[1])([0, 1, 1], [0.2, 0.7, 0.4])
+        0.5
     """
 
     name = "binary_io_u"
@@ -268,7 +272,8 @@ class R2Score(Metric):
             number of entries seen (rows × outputs, as Keras counts it).
 
     Example:
-        >>> R2Score()([[1.0], [2.0], [3.0]], [[1.0], [2.0], [4.0]])   # 0.5
+        >>> R2Score()([[1.0], [2.0], [3.0]], [[1.0], [2.0], [4.0]])
+        0.5
     """
 
     name = "r2_score"
@@ -339,7 +344,8 @@ class RootMeanSquaredError(_MeanMetric):
     """sqrt of the running mean of squared errors (Keras).
 
     Example:
-        >>> RootMeanSquaredError()([[0.0], [0.0]], [[3.0], [4.0]])   # sqrt(12.5)
+        >>> round(RootMeanSquaredError()([[0.0], [0.0]], [[3.0], [4.0]]), 4)   # √12.5
+        3.5355
     """
 
     name = "root_mean_squared_error"
@@ -405,7 +411,8 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
     """Per-sample mean of (y_pred > threshold) == y_true over the last axis.
 
     Example:
-        >>> binary_accuracy([[1], [0]], [[0.7], [0.6]])   # array([1., 0.])
+        >>> binary_accuracy([[1], [0]], [[0.7], [0.6]])
+        array([1., 0.])
     """
     p = _np(y_pred)
     t = _match(_np(y_true), p, "binary_accuracy")

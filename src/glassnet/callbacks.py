@@ -433,6 +433,6 @@ from .liveplot import LivePlot  # noqa: E402, F401  (its own module; needs Callb
 
 __all__.append("LivePlot")
 
-from ._callbacks_more import BackupAndRestore, TensorBoard  # noqa: E402, F401
-
-__all__ += ["TensorBoard", "BackupAndRestore"]
+# TensorBoard and BackupAndRestore (its own module, built on Callback above); it adds its
+# names here when it finishes importing, whichever of the two modules is imported first
+from . import _callbacks_more  # noqa: E402, F401

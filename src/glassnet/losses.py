@@ -577,14 +577,10 @@ _FN_TO_CLASS = {
     log_cosh: LogCosh,
 }
 
-# the Keras losses added for [keras-layers] live in _losses_more (built on Loss above)
-from . import _losses_more  # noqa: E402
-from ._losses_more import *  # noqa: E402,F401,F403
-
-__all__ += _losses_more.__all__
-_TABLE.update(_losses_more._TABLE)
-_BY_CLASS.update({cls.__name__: cls for cls in _losses_more._TABLE.values()})
-_FN_TO_CLASS.update(_losses_more._FN_TO_CLASS)
+# the Keras losses added for [keras-layers] live in _losses_more (built on Loss above); it
+# adds its names to this module and its tables when it finishes importing, whichever of the
+# two modules is imported first
+from . import _losses_more  # noqa: E402,F401
 
 
 class _FunctionLoss(Loss):
