@@ -5,7 +5,10 @@ PyTorch user writes for it (``benchmarks/_sweep_models.py``, ``_sweep_torch.py``
 same process. Each round times one framework for a short window, then the other (the order
 alternates by round), and records the ratio glassnet rate / PyTorch rate; the result is the
 median over the rounds, so the machine's drift (±30 % within minutes on a shared 2-vCPU VM)
-hits both sides of each ratio alike. Each thread count runs in a fresh worker process with
+hits both sides of each ratio alike. It also records the ratio of CPU-time rates (this
+process's CPU seconds per call): at 1 thread on a machine shared with other work, the
+steadier measure of the work each framework does. Each thread count runs in a fresh worker
+process with
 ``OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS`` and ``torch.set_num_threads`` pinned.
 
 Peak memory (``--rss``): each framework alone in a fresh process per workload (import,
@@ -156,15 +159,17 @@ def configs() -> list[Spec]:
 
 
 # ------------------------------------------------------------------ one worker
-def _window(step, seconds: float) -> float:
-    """Calls per second of ``step`` over at least ``seconds`` and 2 calls."""
-    n, t0 = 0, time.perf_counter()
+def _window(step, seconds: float) -> tuple[float, float]:
+    """(calls per wall second, calls per CPU second of this process) of ``step`` over at
+    least ``seconds`` and 2 calls. On a machine shared with other work the CPU-time rate is
+    the steadier one at 1 thread (it counts only the time this process ran)."""
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
     while True:
         step()
         n += 1
         dt = time.perf_counter() - t0
         if n >= 2 and dt >= seconds:
-            return n / dt
+            return n / dt, n / max(time.process_time() - c0, 1e-9)
 
 
 def measure(spec: Spec, rounds: int, seconds: float) -> dict:
@@ -178,25 +183,27 @@ def measure(spec: Spec, rounds: int, seconds: float) -> dict:
         for _ in range(2):  # first calls: builds, compiles, allocator warm-up
             if f is not None:
                 f()
-    gs, ts, ratios = [], [], []
+    gs, ts, ratios, cpu_ratios = [], [], [], []
     for r in range(rounds):
         if t is None:
-            gs.append(_window(g, seconds))
+            gs.append(_window(g, seconds)[0])
             continue
         if r % 2:
-            b = _window(t, seconds)
-            a = _window(g, seconds)
+            b, bc = _window(t, seconds)
+            a, ac = _window(g, seconds)
         else:
-            a = _window(g, seconds)
-            b = _window(t, seconds)
+            a, ac = _window(g, seconds)
+            b, bc = _window(t, seconds)
         gs.append(a)
         ts.append(b)
         ratios.append(a / b)
+        cpu_ratios.append(ac / bc)
     rec["glassnet_per_s"] = round(statistics.median(gs), 3)
     if ratios:
         rec["torch_per_s"] = round(statistics.median(ts), 3)
         rec["ratio"] = round(statistics.median(ratios), 3)
         rec["ratio_min"], rec["ratio_max"] = round(min(ratios), 3), round(max(ratios), 3)
+        rec["cpu_ratio"] = round(statistics.median(cpu_ratios), 3)
     else:
         rec["ratio"] = None  # no PyTorch equivalent (e.g. Lion, Ftrl)
     return rec
@@ -273,7 +280,7 @@ def _spawn(args: list[str], threads: int) -> subprocess.Popen:
 
 def markdown(recs: list[dict]) -> str:
     out = ["| configuration | threads | glassnet /s | PyTorch /s | ratio (median) | "
-           "rounds min–max |", "|---|---:|---:|---:|---:|---|"]
+           "rounds min–max | CPU-time ratio |", "|---|---:|---:|---:|---:|---|---:|"]
     for r in recs:
         if "error" in r:
             out.append(f"| {r['config']} | {r.get('threads')} | error: {r['error'][:60]} "
@@ -283,7 +290,8 @@ def markdown(recs: list[dict]) -> str:
         mark = "**" if r.get("table") else ""
         out.append(f"| {mark}{r['config']}{mark} | {r['threads']} | {r['glassnet_per_s']:,} | "
                    f"{r.get('torch_per_s', '—')} | {ratio} | "
-                   f"{r.get('ratio_min', '')}–{r.get('ratio_max', '')} |")
+                   f"{r.get('ratio_min', '')}–{r.get('ratio_max', '')} | "
+                   f"{r.get('cpu_ratio', '')} |")
     return "\n".join(out)
 
 
@@ -297,8 +305,10 @@ def summary(recs: list[dict]) -> str:
         low = sorted((r["ratio"], r["config"]) for r in rs if r["ratio"] < 0.9)
         table_low = sorted((r["ratio"], r["config"]) for r in rs
                            if r["table"] and r["ratio"] < 1.0)
+        cpu = [r["cpu_ratio"] for r in rs if "cpu_ratio" in r]
+        cpu_text = f" (CPU-time ratio median {statistics.median(cpu):.2f}×)" if cpu else ""
         lines.append(f"threads={th}: {len(rs)} paired configurations, median ratio "
-                     f"{statistics.median(ratios):.2f}×, below 0.9×: {len(low)} "
+                     f"{statistics.median(ratios):.2f}×{cpu_text}, below 0.9×: {len(low)} "
                      f"{[f'{n} {v:.2f}' for v, n in low]}; table configurations below 1.0×: "
                      f"{len(table_low)} {[f'{n} {v:.2f}' for v, n in table_low]}")
     return "\n".join(lines)
