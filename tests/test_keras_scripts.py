@@ -6,7 +6,9 @@ epochs, said in its docstring). The runner rewrites only the import lines (``ker
 ``glassnet``), runs the script in a fresh process and reads the lines it prints as
 ``Name: number``. Each script has an entry in ``SCRIPTS``: the numbers that must show it
 learned (``checks``) and, for the comparison with Keras (PyTorch backend, same script
-unmodified), how far glassnet's final numbers may lie from Keras's (``band``, absolute).
+unmodified), how far glassnet's final numbers may lie from Keras's (``band``, absolute):
+against the numbers recorded from Keras in ``keras_scripts/keras_results.json`` on every
+run, and against a live Keras run in the slow test.
 The bands are wide because both runs train a few hundred samples for one or two epochs
 from different random initialisations; they catch a broken model, not a 1 % difference.
 
@@ -18,6 +20,7 @@ tests never download.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -71,6 +74,9 @@ SCRIPTS: dict[str, dict] = {
                                         "First prediction sums to": ("~", 1.0)},
                              "band": {"Test accuracy": 0.08}},
 }
+
+# what each script printed on real Keras 3 (see the file's "_about")
+RECORDED: dict[str, dict[str, float]] = json.loads((HERE / "keras_results.json").read_text())
 
 _NUMBER = re.compile(r"^\s*([A-Za-z][\w ]*?):\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*$", re.M)
 
@@ -165,6 +171,15 @@ def test_script_runs_on_glassnet(name, tmp_path):
         assert metric in got, f"{name} printed no '{metric}: ...' line; it printed {got}"
         assert _check(op, got[metric], want), f"{name}: {metric} = {got[metric]}, want {op} " \
                                               f"{want}"
+    # and within the band of what the same script printed on real Keras (recorded)
+    keras_numbers = RECORDED.get(name)
+    if keras_numbers is None:
+        assert SCRIPTS[name].get("keras_needs") == "tensorflow", f"record {name} on Keras"
+        return
+    for metric, band in SCRIPTS[name]["band"].items():
+        assert abs(got[metric] - keras_numbers[metric]) <= band, \
+            f"{name}: {metric} glassnet {got[metric]:.4f} vs Keras {keras_numbers[metric]:.4f}" \
+            f" (recorded; band ±{band})"
 
 
 @pytest.mark.slow  # each Keras run starts torch and Keras: ~30-100 s on 2 busy cores
