@@ -51,7 +51,7 @@ def var_groups(layer, prefix: str) -> list:
                 + var_groups(layer.backward_layer, f"{prefix}/backward_layer"))
     if cls == "TimeDistributed":
         return [(f"{prefix}/vars", layer)] + var_groups(layer.layer, f"{prefix}/layer")
-    if cls == "RNN":
+    if cls == "RNN" or cls.startswith("ConvLSTM") and not cls.endswith("Cell"):
         return [(f"{prefix}/vars", layer)] + var_groups(layer.cell, f"{prefix}/cell")
     if cls == "StackedRNNCells":
         return [(f"{prefix}/vars", layer)] + model_groups(None, layer.cells, f"{prefix}",
@@ -199,7 +199,14 @@ def _layer_or_model(entry: dict, shapes: dict, prefix: str, guard, guarded: list
         return build_model(entry, shapes, prefix, "nested model", guard)
     ly = build_layer(entry)
     groups = var_groups(ly, prefix)
-    guarded += guard(ly, groups)
+    owners = {id(o.owner if isinstance(o, _Part) else o) for _, o in groups}
+    stack, unmapped = [ly], []
+    while stack:  # a sublayer with no place in Keras's layout may create no weight at all
+        obj = stack.pop()
+        if id(obj) not in owners:
+            unmapped.append((f"{prefix}/<{type(obj).__name__} {obj.name}>", obj))
+        stack.extend(obj._sublayers())
+    guarded += guard(ly, groups + unmapped)
     return ly, groups
 
 

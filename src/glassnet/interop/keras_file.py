@@ -47,6 +47,17 @@ def _shapes(datasets: dict) -> dict:
     return out
 
 
+def _covered(model, groups: list, path, writing: bool = False) -> None:
+    """Every weight of ``model`` has its place in the Keras layout (none left behind)."""
+    placed = {id(w) for _, obj in groups for w in obj._weights}
+    missing = [w.name for w in model.weights if id(w) not in placed]
+    if missing and writing:
+        raise ValueError(f"{path}: weights {missing[:5]} have no place in Keras's file layout; "
+                         "save to .glassnet instead")
+    if missing:
+        raise ModelFileError(f"{path}: the file holds no values for weights {missing[:5]}")
+
+
 def _assign(groups: list, datasets: dict, path) -> None:
     """Copy the file's arrays into each group's owner (shapes checked again)."""
     for gpath, obj in groups:
@@ -107,6 +118,7 @@ def load_keras(path, compile: bool = True, data: bytes | None = None):
         datasets = sio.h5_datasets(h5, path, _budget(size))
         model, groups = _build(config, datasets, path)
         _assign(groups, datasets, path)
+        _covered(model, groups, path)
         if compile and config.get("compile_config"):
             if compile_from_keras(model, config["compile_config"], path):
                 opt = [sio.read_dataset(datasets[k], k, path)
@@ -145,7 +157,9 @@ def save_keras(model, path, overwrite: bool = True) -> None:
     meta = {"keras_version": KERAS_VERSION,
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
             "saved_by": "glassnet"}
-    weights = _h5_bytes(model_groups(model, keras_layer_order(model)))
+    groups = model_groups(model, keras_layer_order(model))
+    _covered(model, groups, path, writing=True)
+    weights = _h5_bytes(groups)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("metadata.json", json.dumps(meta))
@@ -172,7 +186,9 @@ def save_weights_h5(model, path, overwrite: bool = True) -> None:
     """Write the weights in Keras 3's ``.weights.h5`` layout (atomic)."""
     if not overwrite and Path(path).exists():
         raise FileExistsError(f"save_weights: {path} exists and overwrite=False")
-    _atomic_write(Path(path), _h5_bytes(model_groups(model, keras_layer_order(model))))
+    groups = model_groups(model, keras_layer_order(model))
+    _covered(model, groups, path, writing=True)
+    _atomic_write(Path(path), _h5_bytes(groups))
 
 
 def load_weights_h5(model, path) -> None:
@@ -187,4 +203,5 @@ def load_weights_h5(model, path) -> None:
         if "layers" not in h5 and any(k.endswith("weight_names") for k in h5.attrs):
             raise ModelFileError(f"{path}: a legacy Keras 2 weights file; name it .h5")
         groups = model_groups(model, keras_layer_order(model))
+        _covered(model, groups, path)
         _assign(groups, datasets, path)
