@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glassnet.layers import Activation, Dense
+from glassnet.layers import Activation, Dense, RepeatVector, Reshape, UpSampling1D, ZeroPadding2D
 from glassnet.models import Model, Sequential, load_model
 from glassnet.models.saving import ModelFileError, model_bytes
 
@@ -298,6 +298,25 @@ def test_declared_huge_array_shape_is_refused_before_allocating(tmp_path):
     out = _probe(p)
     assert out["error"] and "(100000, 100000)" in out["error"], out
     assert "weight_bytes" in out["error"], out
+    assert out["rss_mb"] < 200, out
+
+
+@pytest.mark.parametrize("make, key", [
+    # weightless layers that multiply the activation: refused before the build pass runs them
+    (lambda: [Dense(8, input_dim=4), Reshape((8, 1)), UpSampling1D(2)], "size"),
+    (lambda: [Dense(8, input_dim=4), RepeatVector(2)], "n"),
+    (lambda: [Dense(8, input_dim=4), Reshape((2, 2, 2)), ZeroPadding2D(1)], "padding"),
+])
+def test_activation_bombs_through_weightless_layers_are_refused(tmp_path, make, key):
+    m = Sequential(make())
+
+    def edit(cfg):
+        cfg["model"]["layers"][-1]["config"][key] = 100_000_000
+
+    p = tmp_path / "act.glassnet"
+    p.write_bytes(_with_config(model_bytes(m), edit))
+    out = _probe(p)
+    assert out["error"] and "input_elements" in out["error"], out
     assert out["rss_mb"] < 200, out
 
 

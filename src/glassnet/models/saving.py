@@ -30,6 +30,8 @@ import numpy as np
 
 from .. import backend
 from ..initializers import Initializer
+from ..layers.base import Layer
+from ..tensor import Tensor
 from ._model_file import (  # noqa: F401 - re-exported: GAN/RBM files and tests use them
     _MAX_MEMBER,
     DEFAULT_LIMITS,
@@ -233,12 +235,17 @@ _LOADING = threading.local()
 class _LoadContext:
     """While a file's model is built: every weight comes from a zero initializer that first
     charges its size to the values the file holds, so a config that declares more (a
-    ``units=25_000_000`` in a tiny file) is refused before anything large is allocated. The
-    layers' own initializers are put back afterwards (``get_config`` is unchanged)."""
+    ``units=25_000_000`` in a tiny file) is refused before anything large is allocated; and
+    a layer that can say its output shape says it before each call of the build pass, so a
+    weightless layer that would blow an activation up (``UpSampling1D(size=10**7)``) is
+    refused too. The layers' own initializers and methods are put back afterwards
+    (``get_config`` is unchanged)."""
 
-    def __init__(self, budget: int, path):
-        self.left, self.path = budget, path
+    def __init__(self, budget: int, path, max_values: int):
+        self.left, self.path, self.max_values = budget, path, max_values
         self.swapped: list[tuple[Any, str, Any]] = []
+        self.guarded: list = []
+        self.checking = False
 
     def adopt(self, layer) -> None:
         for obj in [layer, *_all_sublayers(layer)]:
@@ -246,11 +253,47 @@ class _LoadContext:
                 if isinstance(v, Initializer) and not isinstance(v, _BudgetZeros):
                     self.swapped.append((obj, attr, v))
                     setattr(obj, attr, _BudgetZeros(self, obj.name, attr))
+            n = getattr(obj, "n", None)  # RepeatVector: its output is n times its input
+            if type(obj).__name__ == "RepeatVector" and isinstance(n, int) and \
+                    n > self.max_values:
+                raise self._too_big(obj, f"n={n}", n)
+            if (type(obj).compute_output_shape is not Layer.compute_output_shape
+                    and "call" not in vars(obj)):
+                obj.call = self._guard(obj, obj.call)
+                self.guarded.append(obj)
+
+    def _too_big(self, layer, what: str, n: int) -> ModelFileError:
+        return ModelFileError(
+            f"{self.path}: layer '{layer.name}' would produce {what} ({n:,} values for one "
+            f"sample), over the limit input_elements={self.max_values:,}")
+
+    def _guard(self, layer, call):
+        def guarded(x, *args, **kwargs):
+            if not self.checking and isinstance(x, Tensor):
+                self.checking = True
+                try:
+                    shape = layer.compute_output_shape(tuple(x.shape))
+                except Exception:  # noqa: BLE001 - no shape known: the call itself decides
+                    shape = None
+                finally:
+                    self.checking = False
+                if isinstance(shape, tuple) and all(isinstance(d, int) or d is None
+                                                    for d in shape):
+                    n = 1
+                    for d in shape[1:]:
+                        n *= d or 1
+                    if n > self.max_values:
+                        raise self._too_big(layer, f"an output of shape {shape}", n)
+            return call(x, *args, **kwargs)
+
+        return guarded
 
     def restore(self) -> None:
         for obj, attr, v in reversed(self.swapped):
             setattr(obj, attr, v)
-        self.swapped = []
+        for obj in self.guarded:
+            vars(obj).pop("call", None)
+        self.swapped, self.guarded = [], []
 
 
 def _all_sublayers(layer) -> list:
@@ -281,7 +324,7 @@ class _BudgetZeros(Initializer):
         return np.zeros(shape, dtype=dtype or backend.floatx())
 
 
-def _build(config: dict, budget: int, path):
+def _build(config: dict, budget: int, path, lim: dict):
     models, _ = _model_classes()
     cls_name = config.get("class_name")
     if not isinstance(cls_name, str) or cls_name not in models:
@@ -289,7 +332,7 @@ def _build(config: dict, budget: int, path):
     spec = config.get("model")
     if not isinstance(spec, dict):
         raise ModelFileError(f"{path}: config.json has no model architecture")
-    ctx = _LoadContext(budget, path)
+    ctx = _LoadContext(budget, path, lim["input_elements"])
     _LOADING.ctx = ctx
     try:
         model = models[cls_name].from_config(spec)
@@ -343,7 +386,7 @@ def load_model(path, compile: bool = True, data: bytes | None = None, *,
             raise ModelFileError(f"{path}: holds weights only; build the model and call "
                                  "load_weights")
         names = mf.weight_names()
-        model = _build(config, mf.weights.size(), path)
+        model = _build(config, mf.weights.size(), path, _limits(limits))
         # the shapes are compared from the arrays' headers before any data is read
         _check_shapes(model, [mf.weights.shape(n) for n in names], path)
         model.set_weights([mf.weights.read(n) for n in names])
