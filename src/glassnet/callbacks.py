@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -18,30 +21,30 @@ __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStoppin
 class Callback:
     """Base class: override any ``on_*`` hook; ``self.model`` is set by the loop."""
 
-    def __init__(self):
-        self.model = None
+    def __init__(self) -> None:
+        self.model: Any = None  # the Model being trained, after set_model
         self.params: dict = {}
 
-    def set_model(self, model):
+    def set_model(self, model: Any) -> None:
         self.model = model
 
-    def set_params(self, params):
+    def set_params(self, params: dict) -> None:
         self.params = params
 
-    def on_train_begin(self, logs=None): ...
-    def on_train_end(self, logs=None): ...
-    def on_epoch_begin(self, epoch, logs=None): ...
-    def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
-    def on_test_begin(self, logs=None): ...
-    def on_test_end(self, logs=None): ...
-    def on_test_batch_begin(self, batch, logs=None): ...
-    def on_test_batch_end(self, batch, logs=None): ...
-    def on_predict_begin(self, logs=None): ...
-    def on_predict_end(self, logs=None): ...
-    def on_predict_batch_begin(self, batch, logs=None): ...
-    def on_predict_batch_end(self, batch, logs=None): ...
+    def on_train_begin(self, logs: dict | None = None) -> None: ...
+    def on_train_end(self, logs: dict | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_test_begin(self, logs: dict | None = None) -> None: ...
+    def on_test_end(self, logs: dict | None = None) -> None: ...
+    def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_predict_begin(self, logs: dict | None = None) -> None: ...
+    def on_predict_end(self, logs: dict | None = None) -> None: ...
+    def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
 
 
 class CallbackList(Callback):
@@ -51,7 +54,8 @@ class CallbackList(Callback):
     None when none does, so the training loop can skip per-batch dispatch entirely.
     """
 
-    def __init__(self, callbacks=None, model=None, params=None):
+    def __init__(self, callbacks: Iterable[Callback] | None = None, model: Any = None,
+                 params: dict | None = None) -> None:
         super().__init__()
         self.callbacks = list(callbacks or [])
         if model is not None:
@@ -59,17 +63,17 @@ class CallbackList(Callback):
         if params is not None:
             self.set_params(params)
 
-    def set_model(self, model):
+    def set_model(self, model: Any) -> None:
         self.model = model
         for c in self.callbacks:
             c.set_model(model)
 
-    def set_params(self, params):
+    def set_params(self, params: dict) -> None:
         self.params = params
         for c in self.callbacks:
             c.set_params(params)
 
-    def hook(self, name: str):
+    def hook(self, name: str) -> Callable[..., None] | None:
         """Dispatcher for hook ``name`` over the callbacks that implement it, or None."""
         base = getattr(Callback, name)
         fns = [getattr(c, name) for c in self.callbacks
@@ -78,7 +82,7 @@ class CallbackList(Callback):
             return None
         n = 1 if ("batch_" in name or "epoch_" in name) else 0  # (batch|epoch, logs)
 
-        def dispatch(*a, **k):
+        def dispatch(*a: Any, **k: Any) -> None:
             # Keras hands every hook a logs dict (maybe empty), never None: tutorials call
             # logs.keys() in on_train_begin
             if len(a) > n:
@@ -91,35 +95,35 @@ class CallbackList(Callback):
 
         return dispatch
 
-    def __getattribute__(self, name):
+    def __getattribute__(self, name: str) -> Any:
         if name.startswith("on_"):
             fn = object.__getattribute__(self, "hook")(name)
             return fn if fn is not None else _noop
         return object.__getattribute__(self, name)
 
 
-def _noop(*a, **k):
+def _noop(*a: Any, **k: Any) -> None:
     return None
 
 
 class History(Callback):
     """Records epoch logs into ``.history`` (``model.fit`` returns it)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.history: dict = {}
         self.epoch: list = []
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self.epoch = []
         self.history = {}
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch.append(epoch)
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
 
-    def plot(self, metrics=None, save=None):
+    def plot(self, metrics: list[str] | None = None, save: str | os.PathLike | None = None) -> Any:
         """Loss and each metric by epoch, train vs validation (matplotlib; PNG in Jupyter).
 
         Example:
@@ -132,13 +136,13 @@ class History(Callback):
     _repr_html_ = history_repr_html  # the epochs as an HTML table
 
 
-def _fmt(v) -> str:
+def _fmt(v: Any) -> str:
     """A logged number as Keras's progress bar writes it (tiny values in e-notation)."""
     v = float(v)
     return f"{v:.4f}" if abs(v) > 1e-3 or v == 0 else f"{v:.4e}"
 
 
-def _progress_bar(**kwargs):
+def _progress_bar(**kwargs: Any) -> Any:
     """A tqdm bar, or None where a bar cannot redraw in place (output to a pipe or a log
     file, or a notebook without ipywidgets): there only each epoch's summary line is printed,
     as Keras's non-interactive progress bar does. See ``glassnet._display.progress_bar``."""
@@ -160,25 +164,25 @@ class ProgbarLogger(Callback):
         self.bar = None
         self._in_fit = False
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self._in_fit = True  # validation passes inside fit stay quiet, as in Keras
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         self._in_fit = False
 
-    def _open(self, what):
+    def _open(self, what: str) -> None:
         # its own clock: a validation pass inside fit must not restart the epoch's (t0)
         self.t_pass = time.perf_counter()
         if self.verbose == 1 and not self._in_fit:
             self.bar = _progress_bar(total=self.params.get("steps"), desc=what)
 
-    def _tick(self, batch, logs=None):
+    def _tick(self, batch: int, logs: dict | None = None) -> None:
         if self.bar is not None:
             self.bar.update(1)
             if logs and batch % 10 == 0:
                 self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
 
-    def _close(self, logs=None):
+    def _close(self, logs: dict | None = None) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -188,38 +192,38 @@ class ProgbarLogger(Callback):
             print(f"{steps}/{steps} - {time.perf_counter() - self.t_pass:.1f}s - {shown}",
                   flush=True)
 
-    def on_test_begin(self, logs=None):
+    def on_test_begin(self, logs: dict | None = None) -> None:
         self._open("evaluate")
 
-    def on_test_batch_end(self, batch, logs=None):
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._tick(batch, logs)
 
-    def on_test_end(self, logs=None):
+    def on_test_end(self, logs: dict | None = None) -> None:
         self._close(logs or {})
 
-    def on_predict_begin(self, logs=None):
+    def on_predict_begin(self, logs: dict | None = None) -> None:
         self._open("predict")
 
-    def on_predict_batch_end(self, batch, logs=None):
+    def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._tick(batch)
 
-    def on_predict_end(self, logs=None):
+    def on_predict_end(self, logs: dict | None = None) -> None:
         self._close(None)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.t0 = time.perf_counter()
         self.epoch = epoch
         if self.verbose == 1:
             self.bar = _progress_bar(total=self.params.get("steps"),
                                      desc=f"Epoch {epoch + 1}/{self.params.get('epochs')}")
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if self.bar is not None:
             self.bar.update(1)
             if batch % 10 == 0 and logs:
                 self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
@@ -230,7 +234,7 @@ class ProgbarLogger(Callback):
                   flush=True)
 
 
-def _monitor_op(mode: str, monitor: str):
+def _monitor_op(mode: str, monitor: str) -> tuple[Callable[..., Any], float]:
     if mode not in ("auto", "min", "max"):
         raise ValueError(f"mode must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
     if mode == "max" or (mode == "auto" and ("acc" in monitor or monitor.endswith("auc")
@@ -242,8 +246,9 @@ def _monitor_op(mode: str, monitor: str):
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline: float | None = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
         super().__init__()
         if patience < 0:
             raise ValueError(f"EarlyStopping: patience must be >= 0. Received: {patience}")
@@ -253,7 +258,7 @@ class EarlyStopping(Callback):
         self.op, self._init = _monitor_op(mode, monitor)
         self.min_delta = abs(min_delta) * (1 if self.op is np.greater else -1)
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self.wait = 0
         self.stopped_epoch = 0
         self.best = self._init if self.baseline is None else self.baseline
@@ -261,7 +266,7 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self._restored = False
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         cur = (logs or {}).get(self.monitor)
         if cur is None:
             raise ValueError(f"EarlyStopping: monitor {self.monitor!r} is not in the logs. "
@@ -283,7 +288,7 @@ class EarlyStopping(Callback):
                 self.model.set_weights(self.best_weights)
                 self._restored = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping", flush=True)
             if getattr(self, "_restored", False):
@@ -294,14 +299,15 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the model (or weights) after each epoch; ``filepath`` may use {epoch}, {val_loss}."""
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto"):
+    def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False,
+                 mode: str = "auto") -> None:
         super().__init__()
         self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.op, self.best = _monitor_op(mode, monitor)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
@@ -327,18 +333,18 @@ class ModelCheckpoint(Callback):
 class LearningRateScheduler(Callback):
     """Set the learning rate at each epoch start from ``schedule(epoch, lr)``."""
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         self.schedule, self.verbose = schedule, verbose
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         lr = float(self.schedule(epoch, float(self.model.optimizer.learning_rate)))
         self.model.optimizer.learning_rate = lr
         if self.verbose:
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
                   f"{lr}.", flush=True)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
             logs["learning_rate"] = float(self.model.optimizer.learning_rate)
 
@@ -346,8 +352,9 @@ class LearningRateScheduler(Callback):
 class ReduceLROnPlateau(Callback):
     """Multiply the learning rate by ``factor`` after ``patience`` epochs without progress."""
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
-                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0) -> None:
         super().__init__()
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1. Received: {factor}")
@@ -357,7 +364,7 @@ class ReduceLROnPlateau(Callback):
         self.op, self.best = _monitor_op(mode, monitor)
         self.wait = self.cooldown_counter = 0
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:  # as Keras: the rate this epoch ran at goes into the logs (CSV)
             logs["learning_rate"] = float(self.model.optimizer.learning_rate)
         cur = (logs or {}).get(self.monitor)
@@ -385,7 +392,7 @@ class ReduceLROnPlateau(Callback):
 class TerminateOnNaN(Callback):
     """Stop training when the loss becomes NaN or infinite."""
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
             print(f"Batch {batch}: invalid loss, terminating training")
@@ -395,16 +402,17 @@ class TerminateOnNaN(Callback):
 class CSVLogger(Callback):
     """Write one CSV row of logs per epoch."""
 
-    def __init__(self, filename, separator=",", append=False):
+    def __init__(self, filename: str | os.PathLike, separator: str = ",",
+                 append: bool = False) -> None:
         super().__init__()
         self.filename, self.sep, self.append = str(filename), separator, append
-        self.keys = None
+        self.keys: list[str] = []
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self.f = open(self.filename, "a" if self.append else "w", newline="", encoding="utf-8")
-        self.writer = None
+        self.writer: Any = None  # a csv writer from the first epoch's logs on
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         if self.writer is None:
             self.keys = sorted(logs)
@@ -414,14 +422,14 @@ class CSVLogger(Callback):
         self.writer.writerow([epoch, *[logs.get(k, "") for k in self.keys]])
         self.f.flush()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         self.f.close()
 
 
 class LambdaCallback(Callback):
     """Callback from plain functions: ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``."""
 
-    def __init__(self, **hooks):
+    def __init__(self, **hooks: Callable[..., Any]) -> None:
         super().__init__()
         for name, fn in hooks.items():
             if not name.startswith("on_") or not hasattr(Callback, name):
