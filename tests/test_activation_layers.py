@@ -186,6 +186,11 @@ def test_alpha_dropout_keeps_mean_and_variance():
     a = (0.8 * (1 + 0.2 * alpha_p**2)) ** -0.5
     dropped = np.isclose(y, a * alpha_p + (-a * alpha_p * 0.2))
     assert 0.19 < dropped.mean() < 0.21
+    t = gn.tensor(x[:, :1000], requires_grad=True)
+    y = AlphaDropout(0.2, seed=1)(t, training=True)
+    y.sum().backward()  # d/dx (a * x * keep + const) = a * keep
+    kept = ~np.isclose(y.data, a * alpha_p + (-a * alpha_p * 0.2))
+    np.testing.assert_allclose(t.grad, np.where(kept, a, 0.0), rtol=1e-6)
 
 
 def test_group_normalization_checks_groups():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations, backend, functional, initializers, ops, regularizers
+from ..autograd import Function
 from ..tensor import Tensor
 from .base import Layer, register
 from .core import _check_rate
@@ -297,20 +298,34 @@ class AlphaDropout(_Elementwise):
         shape = x.shape
         if self.noise_shape is not None:
             shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
-        gen = self._rng if self._rng is not None else backend.rng()
-        alpha_p = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
-        r = self.rate
-        a = ((1.0 - r) * (1.0 + r * alpha_p**2)) ** -0.5
-        b = -a * alpha_p * r
-        keep = (gen.random(shape) >= r).astype(x.dtype)
-        xp = backend.get_array_module(x.data)
-        k = Tensor._make(xp.asarray(keep * a, dtype=x.dtype))
-        offset = Tensor._make(xp.asarray(a * alpha_p * (1.0 - keep) + b, dtype=x.dtype))
-        return ops.add(ops.mul(x, k), offset)
+        return _AlphaDrop(self, shape)(x)
 
     def get_config(self):
         ns = None if self.noise_shape is None else list(self.noise_shape)
         return {**super().get_config(), "rate": self.rate, "noise_shape": ns, "seed": self.seed}
+
+
+class _AlphaDrop(Function):
+    """``a * (x * keep + alpha' * (1 - keep)) + b`` with ``keep`` drawn inside ``forward``
+    (a replayed step draws afresh); the gradient is ``gy * a * keep``."""
+
+    _ALPHA_P = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+
+    def __init__(self, layer: AlphaDropout, shape: tuple):
+        self.layer, self.shape = layer, shape
+
+    def forward(self, x):
+        r, ap = self.layer.rate, self._ALPHA_P
+        a = ((1.0 - r) * (1.0 + r * ap**2)) ** -0.5
+        b = -a * ap * r
+        gen = self.layer._rng if self.layer._rng is not None else backend.rng()
+        xp = backend.get_array_module(x)
+        keep = xp.asarray(gen.random(self.shape) >= r, dtype=x.dtype)
+        self.k = keep * x.dtype.type(a)
+        return x * self.k + (x.dtype.type(a * ap) * (1 - keep) + x.dtype.type(b))
+
+    def backward(self, gy):
+        return gy * self.k
 
 
 @register

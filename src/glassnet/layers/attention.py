@@ -29,12 +29,18 @@ __all__ = ["Attention", "AdditiveAttention", "MultiHeadAttention"]
 
 
 def _dropout(layer, w: Tensor, rate: float, training: bool) -> Tensor:
-    """Inverted dropout of attention weights (training only), from the seeded generator."""
+    """Inverted dropout of attention weights (training only). The mask is drawn inside the
+    op's forward (``functional.RandomScale``) from the layer's own generator, or the seeded
+    global one, so a replayed training step draws afresh."""
     if not training or rate == 0.0:
         return w
-    gen = layer._rng if layer._rng is not None else backend.rng()
-    keep = (gen.random(w.shape) >= rate).astype(w.dtype) / w.dtype.type(1.0 - rate)
-    return ops.mul(w, Tensor._make(backend.get_array_module(w.data).asarray(keep)))
+
+    def draw(a):
+        gen = layer._rng if layer._rng is not None else backend.rng()
+        keep = gen.random(a.shape) >= rate
+        return backend.get_array_module(a).asarray(keep, dtype=a.dtype) / a.dtype.type(1 - rate)
+
+    return functional.RandomScale(draw)(w)
 
 
 def _causal(t: int, s: int) -> np.ndarray:
