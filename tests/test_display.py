@@ -313,3 +313,23 @@ def test_liveplot_outside_a_notebook_writes_a_png_each_epoch(tmp_path):
     assert mpimg.imread(tmp_path / "live.png")[..., :3].std() > 0.05
     with pytest.raises(ValueError, match="every.*0"):
         gn.callbacks.LivePlot(every=0)
+
+
+def test_plot_model_subclassed_model_is_one_box_listing_its_layers():
+    from glassnet.layers import Dense
+    from glassnet.models import Model
+
+    class Net(Model):
+        def __init__(self):
+            super().__init__(name="net")
+            self.d1 = Dense(8, activation="relu", name="d1")
+            self.d2 = Dense(1, name="d2")
+
+        def call(self, x, training=False):
+            return self.d2(self.d1(x))
+
+    net = Net()
+    net(np.ones((2, 4), "float32"))
+    p = gn.utils.plot_model(net, show_shapes=True, show_layer_names=True)
+    assert _texts(p.svg) == [["net (Net)", "subclassed; layers: d1, d2",
+                              "output ? · 49 params"]]

@@ -2,7 +2,9 @@
 
 Sequential models are a chain; functional models (``Model(inputs, outputs)``) are the graph
 of their layer calls, several inputs and outputs included; a model used as a layer (nested)
-is one box, or with ``expand_nested=True`` its own layers, each titled ``outer/inner``.
+is one box, or with ``expand_nested=True`` its own layers, each titled ``outer/inner``. A
+subclassed model is one box listing its layers: its ``call()`` wires them, which no static
+graph shows.
 ``glassnet.utils.plot_model`` and the ``glassnet graph`` command draw through here, on the
 layered layout of ``glassnet._diagram`` (no Graphviz, no pydot).
 """
@@ -26,12 +28,19 @@ class LayerNode:
     shape: Any  # a tuple, a list of tuples, or None when unknown
     layer: Any = None  # the Layer; None for a model input
     inbound: list = field(default_factory=list)
+    note: str | None = None  # an extra line of text under the title
 
 
 def _is_model(layer) -> bool:
     from .models.model import Model
 
     return isinstance(layer, Model)
+
+
+def _is_sequential(model) -> bool:
+    from .models.model import Sequential
+
+    return isinstance(model, Sequential)
 
 
 def _out_shape(layer, shape):
@@ -74,6 +83,12 @@ def _nodes(model, expand: bool, prefix: str, in_keys: list | None, in_shape=None
         outs = [k for o in model._outputs for k in alias[id(o)]]
         return nodes, outs
     layers = list(getattr(model, "layers", []))
+    if _is_model(model) and not _is_sequential(model):
+        # a subclassed model: its call() wires the layers, which no static graph shows
+        names = ", ".join(ly.name for ly in layers) or "none"
+        node = LayerNode((id(model), "self"), prefix + model.name, type(model).__name__, None,
+                         model, list(in_keys or []), note=f"subclassed; layers: {names}")
+        return [node], [node.key]
     if not layers:
         raise ValueError(f"plot_model: model {getattr(model, 'name', '?')!r} has no layers to "
                          "draw")
@@ -152,6 +167,8 @@ def _dtype(layer) -> str:
 def _labels(n: LayerNode, show_shapes, show_dtype, show_layer_names, show_layer_activations,
             show_trainable) -> list[str]:
     lines = [f"{n.name} ({n.cls})" if show_layer_names else n.cls]
+    if n.note:
+        lines.append(n.note)
     if show_layer_activations:
         act = _activation(n.layer)
         if act is not None:
