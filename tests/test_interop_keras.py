@@ -492,3 +492,25 @@ def test_every_layer_class_is_checked_against_keras_or_listed():
     assert not missing, f"layers neither checked against Keras nor listed: {missing}"
     for name in ("JordanRNN", "Maxout"):
         assert name in LAYER_CLASSES
+
+
+def test_keras_resumes_training_from_glassnet_optimizer_state(tmp_path):
+    """Adam's step count and moments go into the file: one more step in Keras and in
+    glassnet from the saved state gives the same weights."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 6)).astype("f")
+    y = (x[:, :1] > 0).astype("f")
+    a = L.Input((6,))
+    h = L.BatchNormalization()(L.Dense(5, activation="relu")(a))
+    gm = gn.Model(a, L.Dense(1, activation="sigmoid")(h))
+    gm.compile(optimizer=gn.optimizers.Adam(0.01), loss="binary_crossentropy")
+    gm.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    gm.save(tmp_path / "g.keras")
+    km = keras.models.load_model(tmp_path / "g.keras")
+    assert int(np.asarray(km.optimizer.iterations)) == 8
+    gm.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0, shuffle=False)
+    km.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0, shuffle=False)
+    for kl in km.layers:
+        gl = next(g for g in gm.layers if g.name == kl.name)
+        for u, v in zip(gl.get_weights(), kl.get_weights()):
+            np.testing.assert_allclose(u, np.asarray(v), atol=1e-5, rtol=1e-5)

@@ -124,3 +124,26 @@ def optimizer_state_from_keras(model, arrays: list, path) -> None:
                                      f"{a.shape}, the weight {tuple(p.shape)}")
             state[f"{i}/{s}"] = a
     opt.set_state(state)
+
+
+def optimizer_state_to_keras(model, groups: list) -> list | None:
+    """Keras's ``optimizer/vars`` for the model's optimizer state, or None when there is
+    none to write (no optimizer, no step taken yet, or slots Keras lays out differently)."""
+    opt = getattr(model, "optimizer", None)
+    slots = _KERAS_SLOTS.get(type(opt).__name__) if opt is not None else None
+    if not slots or not set(slots) <= set(getattr(opt, "_all_slot_names", ())):
+        return None
+    state = opt.get_state()
+    index = {pid: i for i, pid in enumerate(getattr(opt, "_order", []))}
+    trainable = {id(w) for w in model.trainable_weights}
+    out = [np.asarray(state["iterations"], dtype=np.int64),
+           np.asarray(getattr(opt, "learning_rate", 0.0), dtype=np.float32)]
+    for _, obj in groups:  # Keras's trainable-variable order: layer by layer, as stored
+        for w in obj._weights:
+            if id(w) not in trainable:
+                continue
+            i = index.get(id(w))
+            if i is None or any(f"{i}/{s}" not in state for s in slots):
+                return None
+            out += [np.asarray(state[f"{i}/{s}"], dtype=np.float32) for s in slots]
+    return out

@@ -23,7 +23,12 @@ import numpy as np
 
 from ..models.saving import ModelFileError, _atomic_write
 from . import _safe_io as sio
-from ._keras_compile import compile_from_keras, compile_to_keras, optimizer_state_from_keras
+from ._keras_compile import (
+    compile_from_keras,
+    compile_to_keras,
+    optimizer_state_from_keras,
+    optimizer_state_to_keras,
+)
 from ._keras_graph import build_model, keras_layer_order, model_config, model_groups
 
 __all__ = ["load_keras", "save_keras", "load_weights_h5", "save_weights_h5"]
@@ -159,7 +164,8 @@ def save_keras(model, path, overwrite: bool = True) -> None:
             "saved_by": "glassnet"}
     groups = model_groups(model, keras_layer_order(model))
     _covered(model, groups, path, writing=True)
-    weights = _h5_bytes(groups)
+    opt = optimizer_state_to_keras(model, groups) if comp is not None else None
+    weights = _h5_bytes(groups, opt)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("metadata.json", json.dumps(meta))
@@ -168,7 +174,7 @@ def save_keras(model, path, overwrite: bool = True) -> None:
     _atomic_write(Path(path), buf.getvalue())
 
 
-def _h5_bytes(groups: list) -> bytes:
+def _h5_bytes(groups: list, optimizer: list | None = None) -> bytes:
     h5py = sio.h5py_or_error()
     from .. import backend
 
@@ -179,6 +185,10 @@ def _h5_bytes(groups: list) -> bytes:
             g.attrs["name"] = obj.name
             for i, w in enumerate(obj._weights):
                 g.create_dataset(str(i), data=np.asarray(backend.asnumpy(w.data)))
+        if optimizer is not None:  # Keras resumes training from it
+            g = f.require_group("optimizer/vars")
+            for i, a in enumerate(optimizer):
+                g.create_dataset(str(i), data=a)
     return buf.getvalue()
 
 
