@@ -333,3 +333,11 @@ def test_plot_model_subclassed_model_is_one_box_listing_its_layers():
     p = gn.utils.plot_model(net, show_shapes=True, show_layer_names=True)
     assert _texts(p.svg) == [["net (Net)", "subclassed; layers: d1, d2",
                               "output ? · 49 params"]]
+
+
+def test_layer_gradient_report_is_a_dict_with_an_html_table():
+    from glassnet._display import LayerGradientReport
+
+    r = LayerGradientReport({"hidden": 1.5e-9, "out": 2.0e-10})
+    assert dict(r) == {"hidden": 1.5e-9, "out": 2.0e-10}
+    assert _cells(r._repr_html_())[1:] == [["hidden", "1.500e-09"], ["out", "2.000e-10"]]

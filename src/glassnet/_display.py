@@ -22,7 +22,8 @@ import sys
 import numpy as np
 
 __all__ = ["in_notebook", "progress_bar", "model_repr_html", "tensor_repr_html",
-           "history_repr_html", "history_plot", "gradcheck_repr_html", "show_figures_inline"]
+           "history_repr_html", "history_plot", "gradcheck_repr_html", "LayerGradientReport",
+           "show_figures_inline"]
 
 _STYLE = ("<style>.gn-table{border-collapse:collapse;font-family:monospace;font-size:12px}"
           ".gn-table th,.gn-table td{padding:2px 10px;border-bottom:1px solid #ddd;"
@@ -242,6 +243,27 @@ def gradcheck_repr_html(self) -> str:
                    f'<td class="num">{r:.3e}</td></tr>')
     out.append("</table>")
     return "".join(out)
+
+
+class LayerGradientReport(dict):
+    """``model.check_gradients``'s result: layer name → worst |backprop − numeric| error.
+
+    A plain ``dict`` everywhere; in Jupyter an HTML table.
+
+    Examples:
+        >>> r = LayerGradientReport({"dense": 3.2e-09})
+        >>> r["dense"] < 1e-6 and "<td>dense</td>" in r._repr_html_()
+        True
+    """
+
+    def _repr_html_(self) -> str:
+        out = [_STYLE, '<table class="gn-table"><caption>check_gradients: every weight '
+               "agrees with finite differences</caption><tr><th>layer</th>"
+               "<th>max |backprop − numeric|</th></tr>"]
+        for name, err in self.items():
+            out.append(f'<tr><td>{_e(name)}</td><td class="num">{float(err):.3e}</td></tr>')
+        out.append("</table>")
+        return "".join(out)
 
 
 # ------------------------------------------------------------------ figures
