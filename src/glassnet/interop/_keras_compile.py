@@ -131,7 +131,7 @@ def optimizer_state_to_keras(model, groups: list) -> list | None:
     none to write (no optimizer, no step taken yet, or slots Keras lays out differently)."""
     opt = getattr(model, "optimizer", None)
     slots = _KERAS_SLOTS.get(type(opt).__name__) if opt is not None else None
-    if not slots or not set(slots) <= set(getattr(opt, "_all_slot_names", ())):
+    if opt is None or not slots or not set(slots) <= set(getattr(opt, "_all_slot_names", ())):
         return None
     state = opt.get_state()
     index = {pid: i for i, pid in enumerate(getattr(opt, "_order", []))}
