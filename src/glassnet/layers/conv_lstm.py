@@ -132,8 +132,9 @@ class ConvLSTM2D(RNN):
     Args:
         filters, kernel_size, strides, padding, dilation_rate: of the input convolution (the
             state convolution is 'same' with stride 1).
-        activation, recurrent_activation, use_bias, initializers, regularizers,
-        unit_forget_bias, dropout, recurrent_dropout: as :class:`LSTM`.
+        activation: of the candidate and the output (tanh); the others as :class:`LSTM`
+            (recurrent_activation, use_bias, the initializers and regularizers,
+            unit_forget_bias, dropout, recurrent_dropout).
         return_sequences, return_state, go_backwards, stateful: as :class:`RNN`.
 
     Shapes: (B, T, H, W, C) → (B, OH, OW, filters), or (B, T, OH, OW, filters) with
