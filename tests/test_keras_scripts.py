@@ -70,6 +70,13 @@ SCRIPTS: dict[str, dict] = {
                                      "Test loss": ("<", 0.69)},
                           "band": {"Frozen base unchanged": 0.0, "Test loss": 0.05,
                                    "Test accuracy": 0.25}},
+    "regression_normalization": {
+        "checks": {"Test mean absolute error": ("<", 55.0)},  # the mean predictor: 71
+        "band": {"Test mean absolute error": 8.0},
+        "xfail": "normalizer.mean.numpy(): Normalization.mean is a NumPy array, Keras's a "
+                 "tensor (layers/preprocessing.py, issue 22's); with .numpy() it reaches "
+                 "MAE 41 here"},
+    "lstm_sine": {"checks": {"Test loss": ("<", 0.05)}, "band": {"Test loss": 0.05}},
     "basic_classification": {"checks": {"Test accuracy": (">", 0.8),
                                         "First prediction sums to": ("~", 1.0)},
                              "band": {"Test accuracy": 0.08}},
