@@ -514,3 +514,55 @@ def test_keras_resumes_training_from_glassnet_optimizer_state(tmp_path):
         gl = next(g for g in gm.layers if g.name == kl.name)
         for u, v in zip(gl.get_weights(), kl.get_weights()):
             np.testing.assert_allclose(u, np.asarray(v), atol=1e-5, rtol=1e-5)
+
+
+def test_keras2_functional_h5_with_lstm(tmp_path):
+    """A tf.keras 2 functional model.h5: nested-list inbound_nodes, `:0` weight names, LSTM
+    cell weights; the same weights in a Keras 3 model give the reference predictions."""
+    import json
+
+    import h5py
+
+    inp = keras.Input((5, 4))
+    km = keras.Model(inp, KL.Dense(2, activation="softmax")(KL.LSTM(3)(inp)))
+    km.set_weights(_randomize(km.get_weights()))
+    (k, rk, b), (dk, db) = km.layers[1].get_weights(), km.layers[2].get_weights()
+    glorot = {"class_name": "GlorotUniform", "config": {"seed": None}}
+    layers = [
+        {"class_name": "InputLayer", "name": "input_1", "inbound_nodes": [],
+         "config": {"batch_input_shape": [None, 5, 4], "dtype": "float32", "sparse": False,
+                    "ragged": False, "name": "input_1"}},
+        {"class_name": "LSTM", "name": "lstm", "inbound_nodes": [[["input_1", 0, 0, {}]]],
+         "config": {"name": "lstm", "trainable": True, "dtype": "float32",
+                    "return_sequences": False, "return_state": False,
+                    "go_backwards": False, "stateful": False, "unroll": False,
+                    "time_major": False, "units": 3, "activation": "tanh",
+                    "recurrent_activation": "sigmoid", "use_bias": True,
+                    "kernel_initializer": glorot, "unit_forget_bias": True,
+                    "kernel_regularizer": None, "recurrent_constraint": None,
+                    "dropout": 0.0, "recurrent_dropout": 0.0, "implementation": 2}},
+        {"class_name": "Dense", "name": "dense", "inbound_nodes": [[["lstm", 0, 0, {}]]],
+         "config": {"name": "dense", "trainable": True, "dtype": "float32", "units": 2,
+                    "activation": "softmax", "use_bias": True,
+                    "kernel_initializer": glorot}}]
+    cfg = {"class_name": "Functional", "config": {
+        "name": "model", "layers": layers, "input_layers": [["input_1", 0, 0]],
+        "output_layers": [["dense", 0, 0]]}}
+    with h5py.File(tmp_path / "model.h5", "w") as f:
+        f.attrs["keras_version"] = "2.9.0"
+        f.attrs["backend"] = "tensorflow"
+        f.attrs["model_config"] = json.dumps(cfg)
+        mw = f.create_group("model_weights")
+        mw.attrs["layer_names"] = [b"input_1", b"lstm", b"dense"]
+        mw.create_group("input_1").attrs["weight_names"] = np.array([], dtype="S1")
+        for name, arrays, wn in (
+                ("lstm", (k, rk, b), ("lstm_cell/kernel:0", "lstm_cell/recurrent_kernel:0",
+                                      "lstm_cell/bias:0")),
+                ("dense", (dk, db), ("kernel:0", "bias:0"))):
+            g = mw.create_group(name)
+            g.attrs["weight_names"] = [f"{name}/{n}".encode() for n in wn]
+            for n, a in zip(wn, arrays):
+                g.create_dataset(f"{name}/{n}", data=a)
+    gm = gn.models.load_model(tmp_path / "model.h5")
+    x = _data((5, 4), False)
+    _close(gm.predict(x), _keras_predict(km, x))
