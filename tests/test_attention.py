@@ -493,3 +493,45 @@ def test_a_keras_file_with_the_new_layers_loads_and_predicts_the_same(keras, tmp
     want = keras.ops.convert_to_numpy(model(x))
     back = gn.models.load_model(path)
     np.testing.assert_allclose(back.predict(x, verbose=0), want, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["mha_dropout_causal", "attention_causal", "alpha_group",
+                                  "fixed_norm_relu_threshold", "rescale_resize"])
+def test_replayed_training_steps_equal_the_ordinary_ones(name):
+    L = gn.layers
+
+    def build():
+        gn.set_seed(3)
+        inp = gn.Input((6, 8))
+        if name == "mha_dropout_causal":
+            h = L.MultiHeadAttention(2, 4, dropout=0.2)(inp, inp, use_causal_mask=True)
+        elif name == "attention_causal":
+            h = L.Attention(use_scale=True, dropout=0.2)([inp, inp], use_causal_mask=True)
+        elif name == "alpha_group":
+            h = L.AlphaDropout(0.2)(L.GroupNormalization(2)(inp))
+        elif name == "fixed_norm_relu_threshold":
+            h = L.ReLU(threshold=0.3, negative_slope=0.1)(L.Normalization(mean=0.5,
+                                                                          variance=2.0)(inp))
+        else:
+            h = L.Reshape((6, 8))(L.Resizing(6, 8)(L.Rescaling(0.5, 0.1)(
+                L.Reshape((3, 16, 1))(inp))))
+        h = L.Dense(8)(h)
+        model = gn.Model(inp, L.Dense(2, activation="softmax")(L.GlobalAveragePooling1D()(h)))
+        return model
+
+    x = np.random.default_rng(4).normal(size=(32, 6, 8)).astype("float32")
+    y = np.random.default_rng(5).integers(0, 2, 32)
+    import warnings
+
+    finals = []
+    for jit in (False, True):
+        model = build()
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=jit)
+        gn.set_seed(9)  # the same dropout draws in both runs
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        assert not [w for w in caught if "ordinary way" in str(w.message)]  # it replayed
+        finals.append(model.get_weights())
+    for a, b in zip(*finals):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -42,19 +42,26 @@ class _Elementwise(Layer):
         return tuple(input_shape)
 
 
-def masked_softmax(x: Tensor, mask=None, axis=-1, subtract: bool = False) -> Tensor:
+def masked_softmax(x: Tensor, mask=None, axis=-1, subtract: bool = False,
+                   static: bool = False) -> Tensor:
     """Softmax of ``x`` along ``axis`` where ``mask`` (broadcastable booleans) is True.
 
     As Keras 3's ``Softmax``: masked logits are replaced by ``-1e9`` and masked outputs are
     set to 0 (so a fully masked row is all zeros). ``subtract=True`` is the rule of Keras's
     ``Attention`` layers instead: ``1e9`` is subtracted from masked logits, outputs kept.
+    ``static=True`` says the mask depends only on shapes (a causal mask): it then enters as
+    constants a recorded training step may replay (``glassnet._tape.constant``).
     """
     m = None
     if mask is not None:
         xp = backend.get_array_module(x.data)
         m = xp.broadcast_to(xp.asarray(mask, dtype=bool), x.shape)
         if subtract:
-            x = ops.add(x, Tensor._make((~m).astype(x.dtype) * x.dtype.type(_LARGE_NEGATIVE)))
+            x = ops.add(x, _mask_const((~m).astype(x.dtype) * x.dtype.type(_LARGE_NEGATIVE),
+                                       static))
+        elif static:  # x * m + (1 - m) * -1e9: the same numbers as where(m, x, -1e9)
+            x = ops.add(ops.mul(x, _mask_const(m.astype(x.dtype), True)),
+                        _mask_const((~m).astype(x.dtype) * x.dtype.type(_LARGE_NEGATIVE), True))
         else:
             x = ops.where(m, x, _const(x, _LARGE_NEGATIVE))
     if isinstance(axis, (list, tuple)):  # Keras: exp(x - logsumexp(x, axes))
@@ -62,8 +69,17 @@ def masked_softmax(x: Tensor, mask=None, axis=-1, subtract: bool = False) -> Ten
     else:
         y = functional.softmax(x, axis=axis)
     if m is not None and not subtract:
-        y = ops.mul(y, Tensor._make(m.astype(y.dtype)))
+        y = ops.mul(y, _mask_const(m.astype(y.dtype), static))
     return y
+
+
+def _mask_const(a, static: bool) -> Tensor:
+    t = Tensor._make(a)
+    if static:
+        from .._tape import constant
+
+        constant(t)
+    return t
 
 
 @register
@@ -124,15 +140,16 @@ class ReLU(_Elementwise):
 
     def call(self, x, training=False):
         t = self.threshold
-        if t != 0.0:
-            pos = ops.mul(x, Tensor._make((x.data > x.dtype.type(t)).astype(x.dtype)))
+        if t != 0.0:  # x * (x > t): the 0/1 factor is 1 - step(t - x), an op (zero gradient)
+            on = ops.sub(x.dtype.type(1), activations.binary_step(ops.sub(x.dtype.type(t), x)))
+            pos = ops.mul(x, on)
         else:
             pos = ops.relu(x)
         if self.max_value is not None:
             pos = ops.clip(pos, x.dtype.type(0), x.dtype.type(self.max_value))
         if self.negative_slope == 0.0:
             return pos
-        neg = ops.relu(ops.sub(_const(x, t), x))
+        neg = ops.relu(ops.sub(x.dtype.type(t), x))
         return ops.sub(pos, ops.mul(neg, x.dtype.type(self.negative_slope)))
 
     def get_config(self):

@@ -130,7 +130,8 @@ class _BaseDenseAttention(Layer):
         smask = None if v_mask is None else v_mask[:, None, :]
         if use_causal_mask:
             smask = _and(smask, _bool_mask(_causal(q.shape[1], k.shape[1]), q))
-        weights = masked_softmax(scores, smask, axis=-1, subtract=True)
+        weights = masked_softmax(scores, smask, axis=-1, subtract=True,
+                                 static=use_causal_mask and v_mask is None)
         y = ops.matmul(_dropout(self, weights, self.dropout, training), v)
         if q_mask is not None:
             y = ops.mul(y, Tensor._make(q_mask[..., None].astype(y.dtype)))
@@ -426,7 +427,9 @@ class MultiHeadAttention(Layer):
         vh = self._project(v, self._value)  # (B, N, S, vd)
         qh = ops.mul(qh, q.dtype.type(1.0 / np.sqrt(self.key_dim)))
         scores = ops.matmul(qh, ops.swapaxes(kh, -1, -2))  # (B, N, T, S)
-        weights = masked_softmax(scores, None if mask is None else mask[:, None], axis=-1)
+        static = use_causal_mask and qm is None and vm is None and km is None and am is None
+        weights = masked_softmax(scores, None if mask is None else mask[:, None], axis=-1,
+                                 static=static)
         ctx = ops.matmul(_dropout(self, weights, self.dropout, training), vh)  # (B,N,T,vd)
         n, vd, out = self._out_kernel.shape
         ctx = ops.reshape(ops.transpose(ctx, (0, 2, 1, 3)), (b, t, n * vd))

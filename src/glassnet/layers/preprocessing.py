@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend, ops
+from .._tape import constant
 from ..tensor import Tensor
 from .base import Layer, register
 
@@ -155,9 +156,9 @@ class Normalization(Layer):
 
     def _stats(self, x):
         if self.input_mean is not None:
-            xp = backend.get_array_module(x.data)
-            return (Tensor._make(xp.asarray(self._fixed[0], dtype=x.dtype)),
-                    Tensor._make(xp.asarray(self._fixed[1], dtype=x.dtype)))
+            xp = backend.get_array_module(x.data)  # config values: replayable constants
+            return (constant(Tensor._make(xp.asarray(self._fixed[0], dtype=x.dtype))),
+                    constant(Tensor._make(xp.asarray(self._fixed[1], dtype=x.dtype))))
         return (ops.reshape(self.adapt_mean, self._bshape),
                 ops.reshape(self.adapt_variance, self._bshape))
 
@@ -225,8 +226,8 @@ class Rescaling(Layer):
 
     def call(self, x, training=False):
         xp = backend.get_array_module(x.data)
-        s = Tensor._make(xp.asarray(self.scale, dtype=x.dtype))
-        o = Tensor._make(xp.asarray(self.offset, dtype=x.dtype))
+        s = constant(Tensor._make(xp.asarray(self.scale, dtype=x.dtype)))
+        o = constant(Tensor._make(xp.asarray(self.offset, dtype=x.dtype)))
         return ops.add(ops.mul(x, s), o)
 
     def compute_output_shape(self, input_shape):
@@ -273,8 +274,9 @@ def resize_images(x: Tensor, height: int, width: int, method: str = "bilinear",
         x = ops.pad(x, ((0, 0), (hs, hs), (ws, ws), (0, 0)), constant_values=float(fill_value))
     h, w = x.shape[1], x.shape[2]
     xp = backend.get_array_module(x.data)
-    ah = Tensor._make(xp.asarray(_interp_matrix(h, height, method), dtype=x.dtype))
-    aw = Tensor._make(xp.asarray(_interp_matrix(w, width, method).T, dtype=x.dtype))
+    # the interpolation matrices depend only on shapes: replayable constants
+    ah = constant(Tensor._make(xp.asarray(_interp_matrix(h, height, method), dtype=x.dtype)))
+    aw = constant(Tensor._make(xp.asarray(_interp_matrix(w, width, method).T, dtype=x.dtype)))
     y = ops.transpose(x, (0, 3, 1, 2))  # (B, C, H, W)
     y = ops.matmul(ops.matmul(ah, y), aw)  # (B, C, height, width)
     return ops.transpose(y, (0, 2, 3, 1))
