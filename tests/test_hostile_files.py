@@ -367,11 +367,11 @@ def test_ten_thousand_and_one_arrays_keep_their_order(tmp_path):
 def test_twenty_thousand_layers_load_in_linear_time(tmp_path):
     m = Sequential([Dense(2, input_dim=2)] + [Activation("relu") for _ in range(20_000)])
     m.save(tmp_path / "deep.glassnet")
-    t = time.perf_counter()
+    t = time.process_time()  # CPU time: a CI machine busy with other jobs does not count
     back = load_model(tmp_path / "deep.glassnet")
-    elapsed = time.perf_counter() - t
+    elapsed = time.process_time() - t
     assert len(back.layers) == 20_001
-    # quadratic building took > 100 s for 16,000 layers; linear takes about 1 s here
+    # quadratic building took > 100 s for 16,000 layers; linear takes about 0.7 s here
     assert elapsed < 5, elapsed
 
 

@@ -308,7 +308,9 @@ def _weight_order(names, path) -> list:
     return [index[i] for i in range(len(index))]
 
 
-def _check_shapes(model, shapes: list, path) -> None:
+def _check_shapes(model, shapes: list, path) -> list:
+    """``model.weights`` (returned, it is a walk of every layer) after checking that they
+    have the file's ``shapes``."""
     own = model.weights
     if len(shapes) != len(own):
         raise ModelFileError(f"{path}: file has {len(shapes)} weight arrays, the model has "
@@ -317,3 +319,4 @@ def _check_shapes(model, shapes: list, path) -> None:
         if tuple(shape) != tuple(w.shape):
             raise ModelFileError(f"{path}: weight {w.name} has shape {w.shape}, the file has "
                                  f"{tuple(shape)}")
+    return own

@@ -356,12 +356,14 @@ def _build(config: dict, budget: int, path, lim: dict):
 
 
 def load_model(path, compile: bool = True, data: bytes | None = None, *,
-               limits: dict | None = None):
+               limits: dict | None = None, custom_objects: dict | None = None):
     """Load a model saved with ``model.save``; never executes anything from the file.
 
     Args:
         path: the file.
         compile: restore the compile settings and the optimizer's state.
+        custom_objects: the user's own losses, metrics or layers that the file names
+            (``{"name": object}``, Keras's argument): looked up by name, never imported.
         data: the file's bytes, when it is a member of a larger file (``path`` then only
             names it in error messages).
         limits: raise some of :data:`DEFAULT_LIMITS` (e.g. ``{"weight_bytes": 8 << 30}``)
@@ -373,6 +375,11 @@ def load_model(path, compile: bool = True, data: bytes | None = None, *,
     Example:
         >>> model = load_model("churn.glassnet")   # doctest: +SKIP
     """
+    if custom_objects:
+        from ..saving import custom_object_scope
+
+        with custom_object_scope(custom_objects):
+            return load_model(path, compile, data, limits=limits)
     from ..interop import keras_format
 
     fmt = keras_format(path)
@@ -388,8 +395,10 @@ def load_model(path, compile: bool = True, data: bytes | None = None, *,
         names = mf.weight_names()
         model = _build(config, mf.weights.size(), path, _limits(limits))
         # the shapes are compared from the arrays' headers before any data is read
-        _check_shapes(model, [mf.weights.shape(n) for n in names], path)
-        model.set_weights([mf.weights.read(n) for n in names])
+        own = _check_shapes(model, [mf.weights.shape(n) for n in names], path)
+        for w, n in zip(own, names):  # as Layer.set_weights, without a second walk
+            w.data[...] = backend.get_array_module(w.data).asarray(mf.weights.read(n),
+                                                                    dtype=w.data.dtype)
         opt = mf.optimizer.read_all() if mf.optimizer is not None else None
     comp = config.get("compile")
     if compile and comp:
