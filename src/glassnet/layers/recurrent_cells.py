@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import activations, backend, initializers, ops, regularizers
@@ -118,7 +120,8 @@ class _Cell(Layer):
                                                       dtype=x.dtype)
         return self._dropout_mask, self._recurrent_dropout_mask
 
-    def __call__(self, inputs, states=None, training: bool | None = None, **kwargs):
+    def __call__(  # type: ignore[override]  # Keras's cell call: (inputs, states)
+            self, inputs, states=None, training: bool | None = None, **kwargs):
         return super().__call__(inputs, training=training, states=states, **kwargs)
 
     def _prepare(self, x, states, training):
@@ -263,11 +266,12 @@ class GRUCell(_Cell):
         return {**super().get_config(), "reset_after": True}
 
 
-def _cell_from(c) -> Layer:
+def _cell_from(c) -> Any:
     if isinstance(c, Layer):
         return c
     if isinstance(c, dict) and "class_name" in c:
-        return get_layer_class(c["class_name"]).from_config(dict(c.get("config") or {}))
+        cls: Any = get_layer_class(c["class_name"])
+        return cls.from_config(dict(c.get("config") or {}))
     raise ValueError(f"expected a cell or a {{'class_name', 'config'}} dict. Received: {c!r}")
 
 
@@ -323,7 +327,8 @@ class StackedRNNCells(Layer):
             if hasattr(c, "reset_dropout_mask"):
                 c.reset_dropout_mask()
 
-    def __call__(self, inputs, states=None, training: bool | None = None, **kwargs):
+    def __call__(  # type: ignore[override]  # Keras's cell call: (inputs, states)
+            self, inputs, states=None, training: bool | None = None, **kwargs):
         return super().__call__(inputs, training=training, states=states, **kwargs)
 
     def call(self, x, training: bool = False, states=None):
