@@ -460,7 +460,11 @@ def test_functional_multi_input_multi_output_loss_is_the_sum(tmp_path):
     assert p1.shape == (20, 1) and p2.shape == (20, 2)
     m.compile(optimizer=gn.optimizers.SGD(learning_rate=0.0), loss="mse")
     want = ((p1 - y1) ** 2).mean() + ((p2 - y2) ** 2).mean()
-    np.testing.assert_allclose(m.evaluate([xa, xb], [y1, y2], verbose=0), want, rtol=1e-5)
+    ev = m.evaluate([xa, xb], [y1, y2], verbose=0, return_dict=True)
+    np.testing.assert_allclose(ev["loss"], want, rtol=1e-5)
+    # Keras's logs for several outputs: the total, then each output's own loss
+    np.testing.assert_allclose([ev["out1_loss"], ev["out2_loss"]],
+                               [((p1 - y1) ** 2).mean(), ((p2 - y2) ** 2).mean()], rtol=1e-5)
     m.compile(optimizer="adam", loss="mse")
     rep = m.check_gradients([xa[:4], xb[:4]], [y1[:4], y2[:4]])
     assert set(rep) == {"proj_a", "proj_b", "shared", "out1", "out2"}
@@ -478,8 +482,10 @@ def test_functional_multi_input_multi_output_loss_is_the_sum(tmp_path):
         np.testing.assert_array_equal(p, q)
     with pytest.raises(ValueError, match="list of 2 arrays"):
         m.predict(xa)
-    with pytest.raises(ValueError, match="metrics"):
-        m.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    # metrics on several outputs (Keras: a flat list applies to each output)
+    m.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    ev = m.evaluate([xa, xb], [y1, y2], verbose=0, return_dict=True)
+    assert set(ev) == {"loss", "out1_loss", "out2_loss", "out1_mae", "out2_mae"}
 
 
 def test_functional_config_is_checked_on_load(tmp_path):

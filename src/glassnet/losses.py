@@ -612,6 +612,10 @@ def get(identifier) -> Loss:
             raise _unknown("loss", identifier, _TABLE)
         return cls()
     if isinstance(identifier, dict):
+        if "registered_name" in identifier and "class_name" not in identifier:
+            from .metrics import _registered  # the user's own loss, passed in code
+
+            return get(_registered(identifier, "loss"))
         name = identifier.get("class_name")
         cls = _BY_CLASS.get(name) or _TABLE.get(str(name).lower())
         if cls is None:

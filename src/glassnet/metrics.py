@@ -69,6 +69,7 @@ from ._metrics_more import (  # noqa: F401
 )
 
 __all__ = [
+    "MeanMetricWrapper",
     "Metric", "Mean", "Sum", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
     "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
     "Precision", "Recall", "AUC", "TruePositives", "FalsePositives", "TrueNegatives",
@@ -319,6 +320,56 @@ _BY_CLASS["Accuracy"] = Accuracy
 _BY_CLASS.update({cls.__name__: cls for cls in _NEEDS_ARGS})
 
 
+class MeanMetricWrapper(Metric):
+    """Running mean of ``fn(y_true, y_pred)``: a plain function used as a metric (Keras's
+    ``MeanMetricWrapper``; ``compile(metrics=[my_fn])`` wraps it).
+
+    Args:
+        fn: ``fn(y_true, y_pred, **kwargs)`` returning one value per sample (or one value);
+            it receives NumPy arrays and may return an array or a glassnet Tensor.
+        name: the name in the logs (default: the function's name).
+
+    Example:
+        >>> m = MeanMetricWrapper(lambda t, p: abs(p - t), name="err")
+        >>> m.update_state(np.zeros(2), np.array([1.0, 3.0])); m.result()
+        2.0
+    """
+
+    def __init__(self, fn: Any, name: str | None = None, **kwargs: Any) -> None:
+        self._fn, self._kwargs = fn, kwargs
+        super().__init__(name or getattr(fn, "__name__", "metric"))
+
+    def reset_state(self) -> None:
+        self.total, self.count = 0.0, 0.0
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        v = _np(self._fn(_np(y_true), _np(y_pred), **self._kwargs)).astype(np.float64)
+        v = v.reshape(-1) if v.ndim else v.reshape(1)
+        w = _weights(sample_weight, v.shape[0], self.name) if sample_weight is not None else None
+        self.total += float(v.sum() if w is None else (v * w).sum())
+        self.count += float(v.shape[0] if w is None else w.sum())
+
+    def result(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+
+def _registered(identifier: dict, family: str):
+    """A user's object named in a model file, from the objects registered or passed in code
+    (``custom_objects``); never imported."""
+    from .saving import get_registered_object
+
+    name = identifier.get("registered_name")
+    obj = get_registered_object(str(name))
+    if obj is None:
+        raise ValueError(f"Unknown {family} {name!r}: it is the user's own, so pass it in "
+                         f"code, e.g. load_model(path, custom_objects={{{name!r}: ...}}) "
+                         "or @keras.saving.register_keras_serializable()")
+    return obj
+
+
 def get(identifier: Any) -> Metric:
     """Resolve a metric: name, class name, ``{"class_name", "config"}`` or instance.
 
@@ -339,6 +390,8 @@ def get(identifier: Any) -> Metric:
             m.name = "acc"
         return m
     if isinstance(identifier, dict):
+        if "registered_name" in identifier and "class_name" not in identifier:
+            return get(_registered(identifier, "metric"))
         name = identifier.get("class_name")
         cls = _BY_CLASS.get(str(name)) or _TABLE.get(str(name).lower())
         if cls is None:
@@ -346,6 +399,8 @@ def get(identifier: Any) -> Metric:
         return cls(**(identifier.get("config") or {}))
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
+    if callable(identifier):  # a plain function: its running mean, as Keras wraps it
+        return MeanMetricWrapper(identifier)
     raise TypeError(
         "metric must be a name, config dict or Metric. "
         f"Received: {type(identifier).__name__} {identifier!r}"

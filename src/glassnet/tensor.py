@@ -71,6 +71,12 @@ class Tensor:
         return backend.device_of(self.data)
 
     @property
+    def value(self) -> Tensor:
+        """The tensor itself: Keras's ``Variable.value``, so the keras.io custom training loop
+        for the PyTorch backend (``[v.value.grad for v in model.trainable_weights]``) runs."""
+        return self
+
+    @property
     def is_leaf(self) -> bool:
         return self._ctx is None
 

@@ -78,6 +78,7 @@ class Stepper:
         self.model = model
         self.programs: dict = {}
         self.warned = False
+        self.last_output_losses: list = []
 
     # ---------------------------------------------------------------- helpers
     def _enabled(self) -> bool:
@@ -110,9 +111,12 @@ class Stepper:
         return tape, [out] if single else list(out), single
 
     def _terms(self, outs, tape):
-        """Per output, (loss object, tensor the loss reads), paired once."""
+        """Per output, (loss object or None, tensor the loss reads), paired once."""
         m = self.model
-        return [pair_loss(m.loss, m._logits_loss, o, tape) for o in outs]
+        if not isinstance(m.loss, list):
+            return [pair_loss(m.loss, m._logits_loss, o, tape) for o in outs]
+        return [(None, o) if lo is None else pair_loss(lo, tw, o, tape)
+                for lo, tw, o in zip(m.loss, m._logits_loss, outs)]
 
     def _penalties(self, tape):
         """Each penalty layer's parts, in the order the loss adds them: ("w", w, reg) for a
@@ -129,12 +133,25 @@ class Stepper:
         return parts
 
     def total_loss(self, y, terms, sw, parts):
-        """The step's scalar loss: each output's loss (summed, as Keras), then penalties."""
+        """The step's scalar loss: each output's loss times its ``loss_weights`` entry,
+        summed (as Keras), then the penalties. Each output's own value is kept in
+        :attr:`last_output_losses` for the logs of a model with several outputs."""
         ys = y.arrays if hasattr(y, "arrays") else [y]
+        weights = self.model._loss_weights or [1.0] * len(terms)
         loss = None
-        for yi, (lo, t) in zip(ys, terms):
+        per = []
+        for yi, (lo, t), w in zip(ys, terms, weights):
+            if lo is None:  # an output without a loss (Keras: None in the structure)
+                continue
             li = lo(yi, t, sample_weight=sw)
+            if len(terms) > 1:
+                per.append(float(li.data))
+            if w != 1.0:
+                li = li * w
             loss = li if loss is None else loss + li
+        self.last_output_losses = per
+        if loss is None:
+            raise ValueError("the model's compiled loss has no entry for any output")
         for p in parts:
             loss = loss + (p[2](p[1]) if p[0] == "w" else p[1])
         return loss
@@ -184,7 +201,8 @@ class Stepper:
             lo = terms[0][0] if len(terms) == 1 else None
             # one loss with its own fused node and no penalties: call the node directly
             kernel = (lo is not None and not parts and getattr(lo, "has_kernel", None)
-                      is not None and lo.has_kernel(loss_ins[0].ndim))
+                      is not None and lo.has_kernel(loss_ins[0].ndim)
+                      and self.model._loss_weights is None)
             n_act = len(acts)
             prog = (prog, terms, parts, single, len(outs), kernel, n_act)
         self._store(key, prog, tape)

@@ -161,6 +161,80 @@ def _callback_list(callbacks, model, params, verbose="auto"):
     return CallbackList(cbs, model=model, params=params)
 
 
+def _is_config(d) -> bool:
+    """A serialized loss/metric (``{"class_name", "config"}`` or a user's registered name),
+    as opposed to a dict keyed by output names."""
+    return isinstance(d, dict) and ("class_name" in d or "registered_name" in d)
+
+
+def _per_output(value, what: str, names: list):
+    """``value`` as one entry per output: the same for all, a list in output order, or a dict
+    keyed by output name (Keras's structure rules)."""
+    n = len(names)
+    if isinstance(value, dict) and not _is_config(value):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"compile: {what} names outputs the model does not have: "
+                             f"{unknown}. Expected keys among: {names}")
+        return [value.get(k) for k in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"compile: {what} must have one entry per output ({n}: {names}). "
+                             f"Received: {len(value)} entries")
+        return list(value)
+    return [value] * n
+
+
+def _metric_slots(metrics, names: list, M) -> list:
+    """(output index, metric object, log name) for each compiled metric.
+
+    One output: each metric as written, logged under the name the user wrote (``"mae"`` is
+    logged as ``mae``, as Keras does). Several outputs: a dict by output name, a list with
+    one entry (a metric or a list of them) per output, or a flat list applied to every
+    output; logged as ``<output>_<name>``.
+    """
+    if not metrics:
+        return []
+    n = len(names)
+    if isinstance(metrics, dict) and not _is_config(metrics):
+        per = _per_output(metrics, "metrics", names)
+    elif n > 1 and isinstance(metrics, (list, tuple)) and len(metrics) == n and any(
+            isinstance(m, (list, tuple)) or m is None for m in metrics):
+        per = list(metrics)
+    elif isinstance(metrics, (list, tuple)):
+        per = [list(metrics)] * n
+    else:
+        raise TypeError(f"compile: metrics must be a list or a dict. Received: "
+                        f"{type(metrics).__name__}")
+    slots = []
+    for i, entry in enumerate(per):
+        if entry is None:
+            continue
+        for m in entry if isinstance(entry, (list, tuple)) else [entry]:
+            obj = M.get(m)
+            name = m if isinstance(m, str) else obj.name
+            slots.append((i, obj, name if n == 1 else f"{names[i]}_{name}"))
+    return slots
+
+
+def _serialize_structure(value, family):
+    """A loss/metric structure for the model file: glassnet's objects by config, a user's
+    by its registered name (``load_model(..., custom_objects=...)`` resolves it; files never
+    name code to import)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return {k: _serialize_structure(v, family) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_serialize_structure(v, family) for v in value]
+    try:
+        return family.serialize(value)
+    except (ValueError, TypeError):
+        from ..saving import get_registered_name
+
+        return {"registered_name": get_registered_name(value)}
+
+
 class TrainingMixin:
     """compile / fit / evaluate / predict, mixed into ``Model``."""
 
@@ -172,6 +246,8 @@ class TrainingMixin:
         self.loss = None
         self.compiled = False
         self.compiled_metrics: list = []
+        self._metric_slots: list = []  # (output index, metric, name in the logs)
+        self._loss_weights = None
         self.stop_training = False
         self._compile_config = None
         self._params_cache = None
@@ -205,6 +281,9 @@ class TrainingMixin:
 
         if kwargs:
             raise TypeError(f"compile: unexpected argument(s) {sorted(kwargs)}")
+        if isinstance(loss, (list, tuple)) and self._n_outputs == 1 and len(loss) != 1:
+            raise ValueError(f"compile: a model with one output takes one loss. Received: "
+                             f"{len(loss)} losses")
         if jit_compile not in ("auto", True, False):
             raise ValueError(f"compile: jit_compile must be 'auto', True or False. "
                              f"Received: {jit_compile!r}")
@@ -212,23 +291,45 @@ class TrainingMixin:
         self.optimizer = optimizers.get(optimizer)
         if self._device != "cpu":
             self.optimizer.to(self._device)
-        # a model with its own train_step may compile without a loss, as in Keras
-        self.loss = None if loss is None else losses.get(loss)
         from .step import logits_twin
 
-        self._logits_loss = None if loss is None else logits_twin(self.loss)
+        n_out = self._n_outputs
+        names = self._output_names()
+        # a model with its own train_step may compile without a loss, as in Keras
+        if loss is None:
+            self.loss, self._logits_loss = None, None
+        elif n_out == 1 and (not isinstance(loss, (dict, list, tuple)) or _is_config(loss)):
+            self.loss = losses.get(loss)
+            self._logits_loss = logits_twin(self.loss)
+        else:  # Keras's structure rules: one loss for all, a list, or a dict by output name
+            per = _per_output(loss, "loss", names)
+            self.loss = [None if lo is None else losses.get(lo) for lo in per]
+            if n_out == 1:
+                self.loss = self.loss[0]
+                self._logits_loss = None if self.loss is None else logits_twin(self.loss)
+            else:
+                self._logits_loss = [None if lo is None else logits_twin(lo)
+                                     for lo in self.loss]
+        self._loss_weights = None
+        if loss_weights is not None:
+            w = _per_output(loss_weights, "loss_weights", names)
+            self._loss_weights = [1.0 if v is None else float(v) for v in w]
+            if all(v == 1.0 for v in self._loss_weights):
+                self._loss_weights = None
         self.compiled = True
-        metrics = list(metrics or [])
-        if metrics and self._n_outputs > 1:
-            raise ValueError(f"compile: metrics on a model with {self._n_outputs} outputs are "
-                             "not supported yet; compile without metrics and evaluate each "
-                             f"output from predict(). Received: metrics={metrics}")
-        self.compiled_metrics = [M.get(m) for m in metrics]
-        self._compile_config = {"optimizer": optimizers.serialize(self.optimizer),
-                                "loss": (None if self.loss is None
-                                         else losses.serialize(self.loss)),
-                                "metrics": [m if isinstance(m, str) else M.serialize(obj)
-                                            for m, obj in zip(metrics, self.compiled_metrics)]}
+        self._metric_slots = _metric_slots(metrics, names, M)
+        self.compiled_metrics = [m for _, m, _ in self._metric_slots]
+        self._compile_config = {
+            "optimizer": optimizers.serialize(self.optimizer),
+            "loss": _serialize_structure(loss, losses),
+            "metrics": _serialize_structure(metrics, M),
+            "loss_weights": loss_weights if isinstance(loss_weights, (dict, list, tuple,
+                                                                      int, float,
+                                                                      type(None)))
+            else None,
+        }
+        if self._compile_config["loss_weights"] is None:
+            del self._compile_config["loss_weights"]
         self._reset_compiled_cache()
 
     def _prep(self, v, name: str, allow_int: bool = False):
@@ -242,6 +343,13 @@ class TrainingMixin:
                 _check_binary_targets(self.loss, a)
             return a
         what = "input" if name == "x" else "output"
+        if isinstance(v, dict):  # by the names of the inputs / output layers, as Keras
+            keys = (getattr(self, "input_names", None) if name == "x"
+                    else self._output_names())
+            if keys is None or set(v) != set(keys):
+                raise ValueError(f"{name}: a dict must have one entry per model {what}, "
+                                 f"keyed {keys}. Received: keys {sorted(v)}")
+            v = [v[key] for key in keys]
         if not isinstance(v, (list, tuple)) or len(v) != k:
             raise ValueError(f"{name} must be a list of {k} arrays, one per model {what}. "
                              f"Received: {type(v).__name__}"
@@ -274,6 +382,36 @@ class TrainingMixin:
         trackers go here, as in Keras: override this property to list them)."""
         return list(self.compiled_metrics)
 
+    def _output_names(self) -> list:
+        names = getattr(self, "output_names", None)
+        if self._n_outputs > 1 and names:
+            return list(names)
+        return [f"output_{i + 1}" for i in range(self._n_outputs)] if self._n_outputs > 1 \
+            else ["output"]
+
+    def _update_metrics(self, y, out, dist=None) -> None:
+        """Feed each compiled metric its output's targets and predictions (all ranks')."""
+        ys = y.arrays if isinstance(y, _Arrays) else [y]
+        outs = out if isinstance(out, list) else [out]
+        cache = {}
+        for i, met, _ in self._metric_slots:
+            if i not in cache:
+                yi, oi = backend.asnumpy(ys[i]), backend.asnumpy(outs[i].data)
+                if dist is not None:
+                    yi, oi = dist.gather_rows(yi), dist.gather_rows(oi)
+                cache[i] = (yi, oi)
+            met.update_state(*cache[i])
+
+    def _metric_logs(self) -> dict:
+        return {name: float(met.result()) for _, met, name in self._metric_slots}
+
+    def _output_loss_names(self) -> list:
+        """``<output>_loss`` log names of a model with several outputs (else empty)."""
+        if self._n_outputs == 1:
+            return []
+        return [f"{n}_loss" for n, lo in zip(self._output_names(), self.loss or [])
+                if lo is not None]
+
     def train_step(self, data) -> dict:
         """One training step on one batch; returns the step's logs (Keras 3's hook).
 
@@ -292,12 +430,9 @@ class TrainingMixin:
         x, y, sw = _unpack(data)
         loss, out = self._train_step(x, y, sw)
         logs = {"loss": float(loss.data)}
-        if self.compiled_metrics:
-            o = backend.asnumpy(out.data)
-            yn = backend.asnumpy(y)
-            for m in self.compiled_metrics:
-                m.update_state(yn, o)
-                logs[m.name] = float(m.result())
+        if self._metric_slots:
+            self._update_metrics(y, out)
+            logs.update(self._metric_logs())
         return logs
 
     def test_step(self, data) -> dict:
@@ -384,12 +519,12 @@ class TrainingMixin:
             x, y, sw = self._on_device(x), self._on_device(y), self._on_device(sw)
         loss, out = self._train_step(x, y, sw)
         logs = {"loss": float(loss.data)}
-        if self.compiled_metrics:
-            o = backend.asnumpy(out.data)
+        logs.update(zip(self._output_loss_names(), self._step().last_output_losses))
+        if self._metric_slots:
             for m in self.compiled_metrics:
                 m.reset_state()
-                m.update_state(y, o)
-                logs[m.name] = float(m.result())
+            self._update_metrics(y, out)
+            logs.update(self._metric_logs())
         return logs if return_dict else (logs["loss"] if len(logs) == 1 else list(logs.values()))
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
@@ -502,6 +637,8 @@ class TrainingMixin:
             if dist is not None and order is not None:
                 order = dist.broadcast(order)  # rank 0's order on every rank
             loss_sum, seen = 0.0, 0
+            out_names = self._output_loss_names()
+            out_sums = [0.0] * len(out_names)
             for m in trackers:
                 m.reset_state()
             step_logs = {}
@@ -552,13 +689,14 @@ class TrainingMixin:
                     lv = float(lsum / nbf)
                 loss_sum += lv * nb
                 seen += nb
-                if metrics:
-                    o = backend.asnumpy(out.data)
-                    yo = yb
+                if out_names:  # each output's own loss (several outputs)
+                    vals = self._stepper.last_output_losses
                     if dist is not None:
-                        yo, o = dist.gather_rows(backend.asnumpy(yb)), dist.gather_rows(o)
-                    for m in metrics:
-                        m.update_state(yo, o)
+                        vals = dist.sum_floats([v * len(xb) for v in vals]) / nb
+                    for k, v in enumerate(vals):
+                        out_sums[k] += float(v) * nb
+                if metrics:
+                    self._update_metrics(yb, out, dist)
                 if batch_end:
                     batch_end(step, {"loss": lv})
                 if self.stop_training:
@@ -567,8 +705,8 @@ class TrainingMixin:
                 logs = dict(step_logs)
             else:
                 logs = {"loss": loss_sum / max(seen, 1)}
-                for m in metrics:
-                    logs[m.name] = float(m.result())
+                logs.update({k: v / max(seen, 1) for k, v in zip(out_names, out_sums)})
+                logs.update(self._metric_logs())
             if validation_data is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
                 val = self.evaluate(vx, vy, sample_weight=vsw,
                                     batch_size=validation_batch_size or max(batch_size, 256),
@@ -612,6 +750,8 @@ class TrainingMixin:
                 verbose = 0
         cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs)}, verbose)
         loss_sum = 0.0
+        out_names = self._output_loss_names()
+        out_sums = np.zeros(len(out_names))
         for m in self.compiled_metrics:
             m.reset_state()
         cb.on_test_begin()
@@ -625,27 +765,35 @@ class TrainingMixin:
             with no_grad():
                 lv = float(st.total_loss(self._on_device(yb), terms, swb, parts).data)
             loss_sum += lv * len(xb)
-            if self.compiled_metrics:
-                o = backend.asnumpy(outs[0].data)
-                if dist is not None:
-                    kept.append((backend.asnumpy(yb), o))
+            if out_names:
+                out_sums += np.asarray(st.last_output_losses, np.float64) * len(xb)
+            if self._metric_slots:
+                out = outs[0] if single else outs
+                if dist is not None:  # gathered once at the end: ranks differ in batches
+                    kept.append((yb, out))
                 else:
-                    for m in self.compiled_metrics:
-                        m.update_state(yb, o)
+                    self._update_metrics(yb, out)
             cb.on_test_batch_end(step, {"loss": lv})
         n = len(x)
         if dist is not None:
-            loss_sum, n = dist.sum_floats([loss_sum, n])
-            if self.compiled_metrics:
-                yl = [k[0] for k in kept]
-                ol = [k[1] for k in kept]
-                yg = dist.gather_rows(np.concatenate(yl))
-                og = dist.gather_rows(np.concatenate(ol))
-                for m in self.compiled_metrics:
-                    m.update_state(yg, og)
+            tot = dist.sum_floats([loss_sum, n, *out_sums])
+            loss_sum, n, out_sums = tot[0], tot[1], tot[2:]
+            if self._metric_slots:
+                ys = [k[0] for k in kept]
+                outs_l = [k[1] for k in kept]
+                if isinstance(ys[0], _Arrays):
+                    yc = _Arrays([np.concatenate([backend.asnumpy(b.arrays[j]) for b in ys])
+                                  for j in range(len(ys[0].arrays))])
+                    oc = [Tensor._make(np.concatenate([backend.asnumpy(o[j].data)
+                                                       for o in outs_l]))
+                          for j in range(len(outs_l[0]))]
+                else:
+                    yc = np.concatenate([backend.asnumpy(b) for b in ys])
+                    oc = Tensor._make(np.concatenate([backend.asnumpy(o.data) for o in outs_l]))
+                self._update_metrics(yc, oc, dist)
         res = {"loss": float(loss_sum / n)}
-        for m in self.compiled_metrics:
-            res[m.name] = float(m.result())
+        res.update({k: float(v / n) for k, v in zip(out_names, out_sums)})
+        res.update(self._metric_logs())
         cb.on_test_end(dict(res))
         if return_dict:
             return res

@@ -1,0 +1,128 @@
+"""Keras's compile structures ([keras-compat] items 2, 3, 6): several outputs with loss lists
+and dicts, loss_weights, per-output metrics and their log names; custom losses and metrics;
+metric names as the user wrote them."""
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import layers as L
+
+
+def _two_heads():
+    gn.set_seed(0)
+    i = gn.Input(shape=(4,), name="x")
+    h = L.Dense(8, activation="relu")(i)
+    reg = L.Dense(1, name="price")(h)
+    cls = L.Dense(3, activation="softmax", name="kind")(h)
+    return gn.Model(i, [reg, cls])
+
+
+def _data(n=40):
+    r = np.random.default_rng(0)
+    x = r.standard_normal((n, 4)).astype(np.float32)
+    return x, x[:, :1] * 2.0, (x[:, 1] > 0).astype(int) + (x[:, 2] > 0).astype(int)
+
+
+def _per_output(m, x, yr, yc):
+    """Each output's loss computed from predict() with NumPy."""
+    pr, pc = m.predict(x, verbose=0)
+    mse = float(((pr - yr) ** 2).mean())
+    ce = float(-np.log(np.clip(pc[np.arange(len(yc)), yc], 1e-7, 1)).mean())
+    return mse, ce
+
+
+@pytest.mark.parametrize("weights", [None, [1.0, 0.0], {"price": 0.5, "kind": 2.0},
+                                     [0.0, 0.0]])
+def test_loss_weights_weigh_each_output_loss(weights):
+    m = _two_heads()
+    m.compile(optimizer=gn.optimizers.SGD(0.0),
+              loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+              loss_weights=weights)
+    x, yr, yc = _data()
+    ev = m.evaluate(x, {"price": yr, "kind": yc}, verbose=0, return_dict=True)
+    mse, ce = _per_output(m, x, yr, yc)
+    w = {None: (1, 1), 0: (1, 0), 1: (0.5, 2), 2: (0, 0)}[
+        None if weights is None else [[1.0, 0.0], {"price": 0.5, "kind": 2.0},
+                                      [0.0, 0.0]].index(weights)]
+    np.testing.assert_allclose(ev["price_loss"], mse, rtol=1e-5)
+    np.testing.assert_allclose(ev["kind_loss"], ce, rtol=1e-4)
+    np.testing.assert_allclose(ev["loss"], w[0] * mse + w[1] * ce, rtol=1e-4, atol=1e-7)
+
+
+def test_loss_list_and_per_output_metrics_are_logged_by_output_name():
+    m = _two_heads()
+    m.compile(optimizer="adam", loss=["mse", "sparse_categorical_crossentropy"],
+              metrics={"price": ["mae"], "kind": ["accuracy"]})
+    x, yr, yc = _data()
+    h = m.fit(x, [yr, yc], epochs=2, batch_size=10, verbose=0, validation_split=0.25)
+    assert set(h.history) == {"loss", "price_loss", "kind_loss", "price_mae",
+                              "kind_accuracy", "val_loss", "val_price_loss", "val_kind_loss",
+                              "val_price_mae", "val_kind_accuracy"}
+    pr, pc = m.predict(x, verbose=0)
+    ev = m.evaluate(x, [yr, yc], verbose=0, return_dict=True)
+    np.testing.assert_allclose(ev["price_mae"], np.abs(pr - yr).mean(), rtol=1e-5)
+    np.testing.assert_allclose(ev["kind_accuracy"], (pc.argmax(1) == yc).mean())
+    assert isinstance(m.evaluate(x, [yr, yc], verbose=0), list)  # [loss, per output, metrics]
+
+
+def test_an_output_without_a_loss_trains_only_the_others():
+    m = _two_heads()
+    m.compile(optimizer="adam", loss={"price": "mse", "kind": None})
+    x, yr, yc = _data()
+    ev = m.evaluate(x, [yr, yc], verbose=0, return_dict=True)
+    assert set(ev) == {"loss", "price_loss"}
+    np.testing.assert_allclose(ev["loss"], _per_output(m, x, yr, yc)[0], rtol=1e-5)
+
+
+def test_wrong_structures_name_the_outputs():
+    m = _two_heads()
+    with pytest.raises(ValueError, match=r"Expected keys among: \['price', 'kind'\]"):
+        m.compile(optimizer="sgd", loss={"prize": "mse"})
+    with pytest.raises(ValueError, match="one entry per output"):
+        m.compile(optimizer="sgd", loss=["mse"])
+    with pytest.raises(ValueError, match="one entry per output"):
+        m.compile(optimizer="sgd", loss="mse", loss_weights=[1.0, 2.0, 3.0])
+
+
+def test_metric_names_are_logged_as_written():
+    gn.set_seed(1)
+    m = gn.Sequential([L.Dense(1, input_dim=4)])
+    m.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse",
+                                                    gn.metrics.RootMeanSquaredError()])
+    x, yr, _ = _data()
+    stop = gn.callbacks.EarlyStopping(monitor="val_mae", patience=5)
+    h = m.fit(x, yr, epochs=2, batch_size=10, verbose=0, validation_split=0.25,
+              callbacks=[stop])
+    assert {"mae", "mse", "root_mean_squared_error", "val_mae"} <= set(h.history)
+
+
+def test_custom_loss_function_subclass_and_metric_function(tmp_path):
+    def my_mse(y_true, y_pred):  # Keras: per-sample values from (y_true, y_pred)
+        return gn.ops.mean((y_pred - y_true) ** 2, axis=-1)
+
+    class Scaled(gn.losses.Loss):
+        def call(self, y_true, y_pred):
+            return gn.ops.mean(((y_pred - y_true) * 2.0) ** 2, axis=-1)
+
+    def max_error(y_true, y_pred):
+        return np.abs(np.asarray(y_pred) - np.asarray(y_true)).max(axis=-1)
+
+    x, yr, _ = _data()
+    for loss, factor in ((my_mse, 1.0), (Scaled(), 4.0)):
+        gn.set_seed(2)
+        m = gn.Sequential([L.Dense(1, input_dim=4)])
+        m.compile(optimizer="adam", loss=loss, metrics=[max_error])
+        m.fit(x, yr, epochs=1, batch_size=10, verbose=0)
+        ev = m.evaluate(x, yr, verbose=0, return_dict=True)
+        p = m.predict(x, verbose=0)
+        np.testing.assert_allclose(ev["loss"], factor * ((p - yr) ** 2).mean(), rtol=1e-5)
+        np.testing.assert_allclose(ev["max_error"], np.abs(p - yr).max(axis=-1).mean(),
+                                   rtol=1e-5)
+    # saved by name only; loading resolves it from the objects the user passes in code
+    m.save(tmp_path / "m.glassnet")
+    back = gn.models.load_model(tmp_path / "m.glassnet",
+                                custom_objects={"Scaled": Scaled, "max_error": max_error})
+    back_ev = back.evaluate(x, yr, verbose=0, return_dict=True)
+    np.testing.assert_allclose([back_ev["loss"], back_ev["max_error"]],
+                               [ev["loss"], ev["max_error"]], rtol=1e-5)
