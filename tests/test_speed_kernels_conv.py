@@ -322,3 +322,13 @@ def test_compiled_max_pool_nan_and_used_only_where_it_applies(monkeypatch, compi
     assert not _pool_numba.applies(np.zeros((1, 4, 4, 1), np.float32), (2, 2), (1, 1), False)
     assert not _pool_numba.applies(np.zeros((1, 4, 4, 1), np.float32), (2, 2), (2, 2), True)
     assert not _pool_numba.applies(np.zeros((1, 4, 4, 1), np.int64), (2, 2), (2, 2), False)
+
+
+def test_a_forked_child_keeps_to_numpy_when_mkl_runs_threaded(monkeypatch):
+    # the parent loaded a threaded MKL (pid recorded); in another process id -> NumPy
+    fake = {"lib": object(), "name": "mkl (fake)", "threads": 2, "pid": -1}
+    monkeypatch.setattr(backend, "_gemm", fake)
+    a, b = _rand(300, 300), _rand(300, 300, seed=1)
+    np.testing.assert_array_equal(backend.matmul(a, b), a @ b)
+    np.testing.assert_array_equal(backend.sum_rows(_rand(3000, 1000)),
+                                  np.add.reduce(_rand(3000, 1000), axis=0))

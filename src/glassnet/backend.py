@@ -220,11 +220,14 @@ def _resolve_gemm() -> dict:
                 "`pip install glassnet[mkl]`. Received: no libmkl_rt found"
             )
     if loaded is None:
-        _gemm.update(lib=None, name="numpy", threads=0)
+        _gemm.update(lib=None, name="numpy", threads=0, pid=None)
     else:
         lib, version, threads = loaded
+        # an OpenMP pool does not survive fork(2): a child forked after this keeps to NumPy
+        # when MKL runs threaded (sequential MKL is fork-safe)
         _gemm.update(lib=lib, name=f"mkl ({version})", threads=threads,
-                     s=lib.cblas_sgemm, d=lib.cblas_dgemm)
+                     s=lib.cblas_sgemm, d=lib.cblas_dgemm,
+                     pid=os.getpid() if threads > 1 else None)
     return _gemm
 
 
@@ -271,7 +274,8 @@ def matmul(a, b, out=None):
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     g = _gemm or _resolve_gemm()
     dt = a.dtype
-    if g["lib"] is None or dt != b.dtype or dt.char not in "fd" or a.shape[1] != b.shape[0]:
+    if (g["lib"] is None or dt != b.dtype or dt.char not in "fd" or a.shape[1] != b.shape[0]
+            or (g["pid"] is not None and g["pid"] != os.getpid())):
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     la, lb = _blas_layout(a), _blas_layout(b)
     if la is None or lb is None or (out is not None and (
@@ -299,7 +303,8 @@ def sum_rows(a):
         array([4., 4.], dtype=float32)
     """
     if (type(a) is np.ndarray and a.ndim == 2 and a.shape[0] * a.shape[1] >= _MKL_MIN_WORK
-            and a.dtype.char in "fd" and (_gemm or _resolve_gemm())["lib"] is not None):
+            and a.dtype.char in "fd" and (_gemm or _resolve_gemm())["lib"] is not None
+            and _gemm["pid"] in (None, os.getpid())):
         return matmul(np.ones((1, a.shape[0]), dtype=a.dtype), a).reshape(a.shape[1])
     return rsum(a, axis=0)
 
