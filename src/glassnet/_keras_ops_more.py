@@ -270,7 +270,7 @@ nancumsum, nancumprod = _nan("nancumsum", np.nancumsum), _nan("nancumprod", np.n
 
 _ = _Elementwise  # re-exported helpers are shared with keras_ops
 
-__all__ = sorted(n for n, v in list(globals().items())
+__all__: list[str] = sorted(n for n, v in list(globals().items())
                  if not n.startswith("_") and callable(v) and n not in
                  {"flip", "take", "annotations"} and getattr(v, "__module__", "") in
                  (__name__, "glassnet.keras_ops"))

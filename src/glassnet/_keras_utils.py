@@ -190,7 +190,7 @@ def standardize_dtype(dtype) -> str:
 
 
 # ------------------------------------------------------------------ serialization
-def serialize_keras_object(obj) -> dict | str | None:
+def serialize_keras_object(obj) -> dict | str | int | float | bool | None:
     """``{"class_name", "config"}`` for an object with ``get_config``, a function's
     registered name, or the value itself for plain JSON values."""
     if obj is None or isinstance(obj, (bool, int, float, str)):

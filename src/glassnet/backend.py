@@ -81,7 +81,8 @@ def rsum(a, axis=None, keepdims: bool = False, out=None):
 def rmax(a, axis=None, keepdims: bool = False):
     """``a.max(axis, keepdims=...)``, like :func:`rsum`."""
     if type(a) is np.ndarray:
-        return np.maximum.reduce(a, axis=axis, keepdims=keepdims)
+        # NumPy's stubs have no reduce overload for an untyped axis with keepdims
+        return np.maximum.reduce(a, axis=axis, keepdims=keepdims)  # type: ignore[call-overload]
     return a.max(axis=axis, keepdims=keepdims)
 
 
@@ -361,7 +362,7 @@ def rng() -> np.random.Generator:
 
 def get_rng_state() -> dict:
     """Snapshot of the generator state (for exact resume of training)."""
-    return _rng.bit_generator.state
+    return dict(_rng.bit_generator.state)
 
 
 def set_rng_state(state: dict) -> None:

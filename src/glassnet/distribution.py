@@ -33,6 +33,7 @@ Without mpi4py, or in a single process, everything here is a no-op: ``rank()`` i
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 
@@ -310,13 +311,14 @@ def set_distribution(value: Distribution | None) -> None:
     from . import _optimizer_base
 
     active = value is not None and getattr(value, "size", 1) > 1
-    _optimizer_base._grad_reducer = value.average_gradients if active else None
+    dp: Any = value  # a DataParallel when active (size > 1)
+    _optimizer_base._grad_reducer = dp.average_gradients if active else None
     if active and backend.gpu_available():
         import cupy
 
         n = cupy.cuda.runtime.getDeviceCount()
         if n:
-            cupy.cuda.Device(value.rank % n).use()
+            cupy.cuda.Device(dp.rank % n).use()
 
 
 def distribution() -> Distribution | None:

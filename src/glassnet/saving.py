@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any
 
 __all__ = ["register_keras_serializable", "get_registered_object", "get_registered_name",
            "get_custom_objects", "custom_object_scope", "CustomObjectScope", "load_model",
@@ -97,7 +98,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
 
     from .models import load_model as _load
 
-    kwargs = {"compile": compile}
+    kwargs: dict[str, Any] = {"compile": compile}
     if custom_objects and "custom_objects" in inspect.signature(_load).parameters:
         kwargs["custom_objects"] = custom_objects
     with custom_object_scope(custom_objects or {}):

@@ -21,7 +21,14 @@ for _m in (augmentation, conv, core, embedding, normalization, pooling, recurren
     __all__ += list(getattr(_m, "__all__", []))
 
 # activation/utility, merge, attention and Lambda layers (issue 22)
-from . import activation_layers, attention, lambda_layer, merging  # noqa: E402
+from . import (  # noqa: E402
+    activation_layers,
+    attention,
+    lambda_layer,
+    merging,
+    preprocessing,
+    text_preprocessing,
+)
 from .activation_layers import *  # noqa: E402,F401,F403
 from .attention import *  # noqa: E402,F401,F403
 from .lambda_layer import *  # noqa: E402,F401,F403

@@ -15,6 +15,7 @@ __all__ = ["GlobalAveragePooling3D", "GlobalMaxPooling3D", "GlobalAvgPool3D",
 
 def _triple_pairs(value, arg: str, layer: str) -> tuple:
     """int → three symmetric pairs; (a, b, c) → ((a, a), (b, b), (c, c)); or three pairs."""
+    out: tuple
     try:
         if isinstance(value, int):
             out = ((value, value),) * 3
