@@ -74,6 +74,28 @@ def test_tensorboard_batch_scalars_and_histogram_freq(tmp_path):
     assert not (tmp_path / "validation").exists()
 
 
+def test_tensorboard_writes_the_layer_graph(tmp_path):
+    pytest.importorskip("tensorboard")
+    gn.set_seed(0)
+    inp = gn.Input((3,))
+    a = gn.layers.Dense(4, name="left")(inp)
+    b = gn.layers.Dense(4, name="right")(inp)
+    out = gn.layers.Dense(1, name="head")(gn.layers.Concatenate(name="join")([a, b]))
+    m = gn.models.Model(inp, out)
+    m.compile("adam", "mse")
+    m.fit(X, Y, epochs=1, batch_size=16, verbose=0, callbacks=[TensorBoard(tmp_path)])
+    graph = _accumulator(tmp_path / "train").Graph()
+    nodes = {n.name: n for n in graph.node}
+    assert {"left", "right", "join", "head"} <= set(nodes)
+    assert sorted(nodes["join"].input) == ["left", "right"]
+    assert list(nodes["head"].input) == ["join"] and nodes["head"].op == "Dense"
+    assert nodes["head"].attr["output_shape"].s == b"(None, 1)"
+    m.fit(X, Y, epochs=1, verbose=0,
+          callbacks=[TensorBoard(tmp_path / "no_graph", write_graph=False)])
+    with pytest.raises(ValueError):
+        _accumulator(tmp_path / "no_graph" / "train").Graph()
+
+
 def test_tensorboard_errors():
     with pytest.raises(ValueError, match="update_freq"):
         TensorBoard(update_freq="sometimes")

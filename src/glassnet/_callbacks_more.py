@@ -46,17 +46,39 @@ def _histogram_proto(summary_pb2, values: np.ndarray, bins: int = 30):
         bucket=counts.astype(np.float64).tolist())
 
 
+def _graph_def(model):
+    """TensorBoard's GraphDef of the model's layer graph (glassnet.layer_graph), or None."""
+    from tensorboard.compat.proto import attr_value_pb2, graph_pb2, node_def_pb2
+
+    from .layer_graph import model_nodes
+
+    try:
+        nodes = model_nodes(model)
+    except Exception:  # a model whose graph cannot be traced yet: no Graphs tab entry
+        return None
+    names = {n.key: n.name for n in nodes}
+    g = graph_pb2.GraphDef()
+    for n in nodes:
+        nd = node_def_pb2.NodeDef(name=n.name, op=n.cls,
+                                  input=[names[k] for k in n.inbound if k in names])
+        nd.attr["output_shape"].CopyFrom(attr_value_pb2.AttrValue(s=str(n.shape).encode()))
+        g.node.append(nd)
+    return g
+
+
 class TensorBoard(Callback):
     """Write losses, metrics, the learning rate and weight histograms for TensorBoard.
 
     Layout as Keras: ``<log_dir>/train`` and ``<log_dir>/validation``, scalars tagged
     ``epoch_<name>`` (validation logs without their ``val_`` prefix), ``batch_<name>`` with
-    ``update_freq``, and one histogram per weight, ``<weight name>/histogram``.
+    ``update_freq``, one histogram per weight, ``<weight name>/histogram``, and (with
+    ``write_graph``) the model's layer graph in TensorBoard's Graphs tab: one node per layer
+    call, its class as the op and its output shape as an attribute.
 
     Args:
         log_dir: directory for the event files.
         histogram_freq: write weight histograms every this many epochs (0: never).
-        write_graph: accepted for Keras compatibility; the model graph is not written.
+        write_graph: write the layer graph once, at the start of training.
         update_freq: ``"epoch"``, ``"batch"`` or an integer N (batch scalars every N batches).
 
     Example:
@@ -119,6 +141,12 @@ class TensorBoard(Callback):
     def on_train_begin(self, logs=None):
         _tb()  # fail at the start, not after the first epoch, when tensorboard is missing
         self._global_batch = 0
+        if self.write_graph and self.model is not None:
+            graph = _graph_def(self.model)
+            if graph is not None:
+                _, event_pb2, _ = _tb()
+                self._writer("train").add_event(event_pb2.Event(
+                    wall_time=time.time(), step=0, graph_def=graph.SerializeToString()))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.time()
