@@ -138,6 +138,9 @@ CASES = [
     ("RNN-LSTMCell", lambda: L.RNN(L.LSTMCell(3)), (5, 4)),
     ("RNN-GRUCell", lambda: L.RNN(L.GRUCell(3), return_sequences=True, go_backwards=True),
      (5, 4)),
+    ("ConvLSTM2D", lambda: L.ConvLSTM2D(2, 3, padding="same"), (3, 5, 5, 1)),
+    ("ConvLSTM2D-seq-back", lambda: L.ConvLSTM2D(2, 3, strides=2, return_sequences=True,
+                                                 go_backwards=True), (3, 6, 6, 2)),
     ("RNN-Stacked", lambda: L.RNN(L.StackedRNNCells([L.SimpleRNNCell(3), L.LSTMCell(2)])),
      (5, 4)),
     ("GroupNormalization", lambda: L.GroupNormalization(2), (3, 4)),
@@ -219,8 +222,7 @@ def test_two_input_layers(kind, tmp_path):
 def test_layers_without_onnx_form_are_refused_by_name(tmp_path):
     for layer, shape, why in ((L.Masking(), (3, 4), "mask"),
                               (L.Lambda(lambda t: t * 2), (4,), "code"),
-                              (L.Hashing(num_bins=4), (3,), "hash"),
-                              (L.ConvLSTM2D(2, 3), (3, 5, 5, 1), "convolutional LSTM")):
+                              (L.Hashing(num_bins=4), (3,), "hash")):
         model = gn.models.Sequential([L.Input(shape), layer])
         with pytest.raises(ValueError, match=f"{layer.name}.*{why}"):
             export_onnx(model, tmp_path / "m.onnx")
@@ -349,7 +351,7 @@ def test_mnist_cnn_same_test_accuracy_through_onnxruntime(tmp_path):
 
 # layers with no ONNX form, each refused by name with its reason (see _onnx_more.NO_ONNX)
 REFUSED = {"Masking", "Lambda", "Hashing", "IntegerLookup", "StringLookup",
-           "TextVectorization", "ConvLSTM2D"}
+           "TextVectorization"}
 # exported only inside another layer (cells) or standing for the model input
 INSIDE = {"InputLayer", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
           "ConvLSTM2DCell"}

@@ -19,7 +19,6 @@ NO_ONNX = {
     "StringLookup": "string inputs are not exported",
     "TextVectorization": "string inputs are not exported",
     "Lambda": "a Lambda layer is Python code",
-    "ConvLSTM2D": "ONNX has no convolutional LSTM operator (not unrolled by glassnet yet)",
 }
 
 
@@ -31,6 +30,10 @@ def convert_more(g, layer, cls: str, cfg: dict, ins: list, vals: list, yv):
         return _depthwise(g, layer, cls, cfg, x, xv)
     if cls == "RNN":
         return _rnn_of_cells(g, layer, x)
+    if cls == "ConvLSTM2D":
+        from ._onnx_rnn import convert_conv_lstm
+
+        return convert_conv_lstm(g, layer, x, xv)
     if cls == "GroupNormalization":
         return _groupnorm(g, layer, cfg, x, xv)
     if cls == "Normalization":

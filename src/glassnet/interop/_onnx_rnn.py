@@ -151,3 +151,48 @@ def convert_jordan(g, layer, x, steps: int):
     if layer.return_sequences:
         return g.op("Concat", outs, axis=1)
     return y_prev
+
+
+def convert_conv_lstm(g, layer, x, xv):
+    """ConvLSTM2D unrolled over its (static) time steps, channels-first inside: per step
+    z = Conv(x_t, kernel) + bias + Conv_same(h, recurrent_kernel); gates i, f, c, o."""
+    from ._onnx_layers import _spatial_pads, activation
+
+    _check(layer)
+    cell = layer.cell
+    cfg = cell.get_config()
+    w = _w(cell)
+    f = int(cell.filters)
+    ks, st = list(cell.kernel_size), list(cell.strides)
+    dl = list(cell.dilation_rate)
+    pads = _spatial_pads(xv.shape[2:4], ks, st, dl, cell.padding)
+    oh, ow = cell.output_hw(*xv.shape[2:4])
+    rpads = _spatial_pads((oh, ow), ks, [1, 1], [1, 1], "same")
+    kx = g.const(np.transpose(w["kernel"], (3, 2, 0, 1)), "Wx")
+    kh = g.const(np.transpose(w["recurrent_kernel"], (3, 2, 0, 1)), "Wh")
+    bias = [g.const(w["bias"], "B")] if "bias" in w else []
+    ract, act = cfg.get("recurrent_activation", "sigmoid"), cfg.get("activation", "tanh")
+
+    def gate(z, k):
+        return g.op("Slice", [z, g.ints([k * f]), g.ints([(k + 1) * f]), g.ints([1])])
+
+    steps = range(xv.shape[1] - 1, -1, -1) if layer.go_backwards else range(xv.shape[1])
+    h = c = None
+    outs = []
+    for t in steps:
+        xt = g.op("Gather", [x, g.const(np.asarray(t, np.int64))], axis=1)
+        xt = g.op("Transpose", [xt], perm=[0, 3, 1, 2])
+        z = g.op("Conv", [xt, kx, *bias], kernel_shape=ks, strides=st, dilations=dl,
+                 pads=pads)
+        if h is None:  # zero states shaped like one gate's block
+            h = c = g.op("Mul", [gate(z, 0), g.const(np.float32(0))])
+        z = g.op("Add", [z, g.op("Conv", [h, kh], kernel_shape=ks, pads=rpads)])
+        i, fg = activation(g, gate(z, 0), ract), activation(g, gate(z, 1), ract)
+        cc, o = activation(g, gate(z, 2), act), activation(g, gate(z, 3), ract)
+        c = g.op("Add", [g.op("Mul", [fg, c]), g.op("Mul", [i, cc])])
+        h = g.op("Mul", [o, activation(g, c, act)])
+        outs.append(g.op("Unsqueeze", [g.op("Transpose", [h], perm=[0, 2, 3, 1]),
+                                       g.ints([1])]))
+    if layer.return_sequences:
+        return g.op("Concat", outs, axis=1)
+    return g.op("Transpose", [h], perm=[0, 2, 3, 1])
