@@ -77,6 +77,14 @@ class InputLayer(Layer):
     def ndim(self) -> int:
         return len(self.shape)
 
+    def __call__(self, x, training=None, **kwargs):
+        if (self.dtype is not None and self.dtype.kind in "USO"
+                and not getattr(x, "_glassnet_symbolic", False)):
+            x = np.asarray(x)  # a string input (TextVectorization) passes through as an array
+            self._check_spec((None,) + tuple(x.shape[1:]))
+            return x
+        return super().__call__(x, training=training, **kwargs)
+
     def call(self, x, training=False):
         # the base class checks the declared shape only when building; inputs repeat calls
         self._check_spec((None,) + tuple(x.shape[1:]))

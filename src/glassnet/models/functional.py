@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
+from ..layers.base import _is_symbolic
 from ..tensor import Tensor
 from .model import Model
 
@@ -284,6 +285,14 @@ class Functional(Model):
     def output_shape(self):
         shapes = [n.shape for n in self._outputs]
         return shapes[0] if self._single_output else shapes
+
+    def __call__(self, inputs, training: bool | None = None, **kwargs):
+        if _is_symbolic(inputs):  # a model used as a layer in another functional graph
+            return super().__call__(inputs, training=training, **kwargs)
+        # built at construction: the graph's own Input layers check and convert the data
+        # (string inputs stay strings for a TextVectorization inside)
+        self._activity_losses = []
+        return self.call(inputs, training=bool(training), **kwargs)
 
     def call(self, inputs, training: bool = False):
         if isinstance(inputs, dict):  # Keras: a dict keyed by the Input layers' names
