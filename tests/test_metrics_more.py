@@ -337,3 +337,33 @@ def test_errors_name_the_argument():
         M.PrecisionAtRecall(1.5)
     with pytest.raises(ValueError, match=r"\(N, classes\)"):
         M.F1Score().update_state(np.zeros(3), np.zeros(3))
+
+
+def test_keras_io_imbalanced_classification_metrics_in_fit():
+    """keras.io's "Imbalanced classification: credit card fraud detection" metric list, in
+    ``fit`` with class weights, imports swapped."""
+    import glassnet as keras
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(200, 6)).astype("float32")
+    y = (x[:, 0] + 0.3 * rng.normal(size=200) > 1.2).astype("float32")[:, None]
+    gn.set_seed(0)
+    model = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    metrics = [keras.metrics.FalseNegatives(name="fn"), keras.metrics.FalsePositives(name="fp"),
+               keras.metrics.TrueNegatives(name="tn"), keras.metrics.TruePositives(name="tp"),
+               keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")]
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy",
+                  metrics=metrics)
+    neg, pos = np.bincount(y[:, 0].astype(int))
+    h = model.fit(x, y, batch_size=50, epochs=2, verbose=0,
+                  class_weight={0: 1.0 / neg, 1: 1.0 / pos})
+    last = {k: v[-1] for k, v in h.history.items()}
+    assert last["fn"] + last["tp"] == pos and last["fp"] + last["tn"] == neg
+    p = model.predict(x, verbose=0)[:, 0]
+    # the last epoch's counts are the running sums over its batches (weights moving), so
+    # they are checked for consistency, and a fresh evaluate against scikit-learn
+    res = model.evaluate(x, y, verbose=0, return_dict=True)
+    tn, fp, fn, tp = skm.confusion_matrix(y[:, 0], p > 0.5, labels=[0, 1]).ravel()
+    assert (res["tn"], res["fp"], res["fn"], res["tp"]) == (tn, fp, fn, tp)
+    np.testing.assert_allclose(res["recall"], tp / (tp + fn) if tp + fn else 0.0)
