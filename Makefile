@@ -42,11 +42,11 @@ lab: $(STAMP)
 # the documentation site (the `docs` extra): a strict build into site/ that runs the
 # notebooks, or a live preview on http://127.0.0.1:8000
 docs: $(STAMP)
-	$(BIN)/python -m pip install -q -e ".[docs,notebooks]"
+	$(BIN)/python -m pip install -q -e ".[docs]"
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 docs-serve: $(STAMP)
-	$(BIN)/python -m pip install -q -e ".[docs,notebooks]"
+	$(BIN)/python -m pip install -q -e ".[docs]"
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 clean:
