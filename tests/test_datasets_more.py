@@ -219,3 +219,32 @@ def test_argument_errors(files):
         california_housing.load_data(version="medium")
     with pytest.raises(ValueError, match="maxlen"):
         imdb.read_npz(files / "imdb.npz", maxlen=1)
+
+
+def test_keras_io_bidirectional_lstm_imdb_pipeline(files, tmp_path, monkeypatch):
+    """keras.io's "Bidirectional LSTM on IMDB" data path (load_data(num_words) ->
+    pad_sequences -> Embedding/Bidirectional LSTM), imports swapped, on the fixture file."""
+    import glassnet as keras
+    from glassnet import layers
+
+    monkeypatch.setenv("GLASSNET_DATA_DIR", str(tmp_path))
+    (tmp_path / "imdb").mkdir()
+    (tmp_path / "imdb" / "imdb.npz").write_bytes((files / "imdb.npz").read_bytes())
+    monkeypatch.setattr(imdb, "DIGEST", _sha(tmp_path / "imdb" / "imdb.npz"))
+    max_features, maxlen = 20, 10
+    (x_train, y_train), (x_val, y_val) = keras.datasets.imdb.load_data(
+        num_words=max_features, download=False)
+    x_train = keras.utils.pad_sequences(x_train, maxlen=maxlen)
+    x_val = keras.utils.pad_sequences(x_val, maxlen=maxlen)
+    assert x_train.shape == (30, maxlen) and x_train.max() < max_features
+    gn.set_seed(0)
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(max_features, 8)(inputs)
+    x = layers.Bidirectional(layers.LSTM(4, return_sequences=True))(x)
+    x = layers.Bidirectional(layers.LSTM(4))(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    h = model.fit(x_train, y_train, batch_size=8, epochs=1, validation_data=(x_val, y_val),
+                  verbose=0)
+    assert np.isfinite(h.history["val_loss"][0])
