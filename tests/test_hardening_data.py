@@ -1,4 +1,11 @@
-"""Odd inputs to fit/evaluate are one clear error (issue #20 item 8, the data items)."""
+"""Odd inputs to fit/evaluate are one clear error (issue #20 item 8, the data items).
+
+Stays, with its reason: "a Dense with 10^8-10^12 units allocates gigabytes and then raises
+MemoryError" needs a size check where every weight is created, ``Layer.add_weight`` in
+layers/base.py (not part of this change); the fix is described in the issue's report. A
+model file that declares such a layer is already refused before allocating
+(tests/test_hostile_files.py, the units bomb).
+"""
 
 from __future__ import annotations
 
@@ -60,9 +67,11 @@ def test_class_weight_on_one_hot_targets_knows_the_class_count():
 
 
 def test_a_generator_or_dict_as_x_gets_a_clear_error():
-    with pytest.raises(TypeError, match="generators and iterators are not supported"):
+    # generators are batch sources (Keras): y must come from their batches, not beside them
+    with pytest.raises(ValueError, match="come from its batches"):
         _model().fit((r for r in X), np.zeros(4), verbose=0)
-    with pytest.raises(TypeError, match="generators and iterators are not supported"):
+    # an iterator over single rows yields batches of the wrong rank: the layer says so
+    with pytest.raises(ValueError, match="expected input shape"):
         _model().predict(iter(X), verbose=0)
     with pytest.raises(TypeError, match="dict of arrays"):
         _model().fit({"a": X}, np.zeros(4), verbose=0)
