@@ -204,3 +204,16 @@ def test_prelu_with_shared_axes_fixes_only_the_others():
     assert p(np.zeros((2, 6, 6, 3), "f4")).shape == (2, 6, 6, 3)
     with pytest.raises(ValueError, match="p_re_lu"):
         p(np.zeros((2, 4, 4, 2), "f4"))
+
+
+def test_after_training_a_wrong_input_still_names_the_layer():
+    # the compiled/replayed training step must not bypass the check
+    m = gn.Sequential([L.Dense(3, activation="relu", input_dim=4),
+                       L.Dense(2, activation="softmax")])
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(np.zeros((8, 4), "f4"), np.zeros(8), epochs=2, verbose=0)
+    for call in (lambda: m.fit(np.zeros((8, 5), "f4"), np.zeros(8), verbose=0),
+                 lambda: m.predict(np.zeros((2, 5), "f4"), verbose=0),
+                 lambda: m.evaluate(np.zeros((8, 5), "f4"), np.zeros(8), verbose=0)):
+        with pytest.raises(ValueError, match=r"'dense'.*\(None, \.\.\., 4\).*\((8|2), 5\)"):
+            call()
