@@ -126,3 +126,57 @@ def test_custom_loss_function_subclass_and_metric_function(tmp_path):
     back_ev = back.evaluate(x, yr, verbose=0, return_dict=True)
     np.testing.assert_allclose([back_ev["loss"], back_ev["max_error"]],
                                [ev["loss"], ev["max_error"]], rtol=1e-5)
+
+
+def test_generators_pydatasets_and_iterables_feed_fit_evaluate_predict():
+    """[keras-compat] item 7: Keras's data sources besides arrays."""
+    x, yr, _ = _data(60)
+
+    class Batches(gn.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epochs_seen = 0
+
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return x[i * 10:(i + 1) * 10], yr[i * 10:(i + 1) * 10]
+
+        def on_epoch_end(self):
+            self.epochs_seen += 1
+
+    def endless():
+        while True:
+            for i in range(6):
+                yield x[i * 10:(i + 1) * 10], yr[i * 10:(i + 1) * 10]
+
+    runs = []
+    for source, kw in ((Batches(), {}), (endless(), {"steps_per_epoch": 6}), (None, {})):
+        gn.set_seed(4)
+        m = gn.Sequential([L.Dense(1, input_dim=4)])
+        m.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        if source is None:  # the same batches as arrays, unshuffled: the reference
+            h = m.fit(x, yr, batch_size=10, epochs=3, shuffle=False, verbose=0)
+        else:
+            h = m.fit(source, epochs=3, verbose=0, validation_data=(x, yr), **kw)
+        runs.append((m.get_weights(), h.history["loss"]))
+    for w in runs[:2]:
+        for a, b in zip(w[0], runs[2][0]):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+        np.testing.assert_allclose(w[1], runs[2][1], rtol=1e-6)
+    ds = Batches()
+    m.fit(ds, epochs=2, verbose=0)
+    assert ds.epochs_seen == 2
+    ev = m.evaluate(zip((x[:30], x[30:]), (yr[:30], yr[30:])), verbose=0, return_dict=True)
+    np.testing.assert_allclose(ev["loss"], m.evaluate(x, yr, verbose=0)[0], rtol=1e-6)
+    np.testing.assert_array_equal(m.predict(iter([x[:25], x[25:]]), verbose=0),
+                                  m.predict(x, verbose=0))
+
+
+def test_a_one_dimensional_x_feeds_a_one_feature_input():
+    m = gn.Sequential([gn.Input((1,)), L.Dense(1)])
+    m.compile(optimizer="sgd", loss="mse")
+    col = np.arange(10, dtype=np.float32)  # a DataFrame column
+    m.fit(col, 2 * col, epochs=1, verbose=0)
+    assert m.predict(col, verbose=0).shape == (10, 1)

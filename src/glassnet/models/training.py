@@ -13,6 +13,7 @@ from .. import distribution as _distribution
 from ..autograd import no_grad
 from ..layers.base import Layer
 from ..tensor import Tensor
+from .data_adapter import BatchSource, is_batch_source
 
 
 def _to_array(x, name: str, allow_int=False):
@@ -341,6 +342,8 @@ class TrainingMixin:
             a = _to_array(v, name, allow_int)
             if name == "y" and a is not None:
                 _check_binary_targets(self.loss, a)
+            if name == "x" and a is not None and a.ndim == 1 and self._one_feature_input():
+                a = a.reshape(-1, 1)  # a DataFrame column for an Input((1,)), as Keras takes
             return a
         what = "input" if name == "x" else "output"
         if isinstance(v, dict):  # by the names of the inputs / output layers, as Keras
@@ -360,6 +363,14 @@ class TrainingMixin:
             raise ValueError(f"every array of {name} must have the same number of samples. "
                              f"Received: {lens}")
         return _Arrays(arrays)
+
+    def _one_feature_input(self) -> bool:
+        """True when the model declares one input of shape (batch, 1)."""
+        try:
+            shape = getattr(self, "input_shape", None)
+        except Exception:  # a subclassed model without a known input
+            return False
+        return isinstance(shape, tuple) and len(shape) == 2 and shape[-1] == 1
 
     def _require_compiled(self, what):
         if not getattr(self, "compiled", False):
@@ -571,14 +582,27 @@ class TrainingMixin:
                              f"Received: {validation_split}")
         if verbose not in ("auto", 0, 1, 2):
             raise ValueError(f"fit: verbose must be 'auto', 0, 1 or 2. Received: {verbose!r}")
-        x = self._prep(x, "x")
-        y = self._prep(y, "y", allow_int=True)
-        sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
-        _check_xy(x, y, sw)
-        if class_weight is not None:
-            cw = _class_weights(y, class_weight)
-            sw = cw if sw is None else sw * cw
-        if validation_data is None and validation_split > 0:
+        source = None
+        if is_batch_source(x):  # a generator, iterator or PyDataset of batches
+            if y is not None or sample_weight is not None or validation_split:
+                raise ValueError("fit: with a generator or PyDataset, y and sample_weight come "
+                                 "from its batches and validation_split is not available; "
+                                 "pass validation_data. Received: y, sample_weight or "
+                                 "validation_split")
+            if _distribution.active() is not None:
+                raise ValueError("fit: data-parallel training splits arrays; pass x and y as "
+                                 "arrays. Received: a batch source")
+            source = BatchSource(x, steps_per_epoch, "fit")
+            x = y = sw = None
+        else:
+            x = self._prep(x, "x")
+            y = self._prep(y, "y", allow_int=True)
+            sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
+            _check_xy(x, y, sw)
+            if class_weight is not None:
+                cw = _class_weights(y, class_weight)
+                sw = cw if sw is None else sw * cw
+        if source is None and validation_data is None and validation_split > 0:
             k = int(len(x) * (1 - validation_split))
             if k == 0 or k == len(x):
                 raise ValueError(f"fit: validation_split={validation_split} leaves an empty "
@@ -594,11 +618,11 @@ class TrainingMixin:
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) == 3 else None
         own_step = self._own_step("train_step")
-        if y is None and not own_step:
+        if source is None and y is None and not own_step:
             raise ValueError("fit: y is required (the model's loss compares outputs with "
                              "targets); only a model with its own train_step fits on x "
                              "alone. Received: y=None")
-        if not own_step:
+        if not own_step and source is None:
             self._ensure_built(x)
         dist = _distribution.active()
         if dist is not None:  # data-parallel (glassnet.distribution): same start everywhere
@@ -609,10 +633,48 @@ class TrainingMixin:
                 verbose = 0
                 callbacks = [c for c in callbacks or []
                              if type(c).__name__ not in _distribution.ROOT_ONLY_CALLBACKS]
-        n = len(x)
-        steps = -(-n // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+        if source is not None:
+            n, steps = 0, source.steps
+        else:
+            n = len(x)
+            steps = -(-n // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
         if dist is not None and steps_per_epoch is None and 0 < n % batch_size < dist.size:
             steps -= 1  # a last global batch smaller than the number of processes: skipped
+
+        def array_batches():
+            """One epoch of (x, y, sample_weight) batches from the arrays."""
+            order = backend.rng().permutation(n) if shuffle else None
+            if dist is not None and order is not None:
+                order = dist.broadcast(order)  # rank 0's order on every rank
+            for step in range(steps):
+                lo = (step * batch_size) % n
+                if order is not None:
+                    idx = order[lo:lo + batch_size]
+                    if dist is not None:  # this rank's share of the global batch
+                        idx = dist.shard(idx)
+                else:  # contiguous slices are views: no copy
+                    idx = slice(lo, min(lo + batch_size, n))
+                    if dist is not None:
+                        idx = dist.shard(idx)
+                yield (x[idx], None if y is None else y[idx],
+                       None if sw is None else sw[idx])
+
+        def source_batches():
+            """One epoch of batches from the generator / PyDataset, validated like arrays."""
+            for xb, yb, swb in source.epoch():
+                xb = self._prep(xb, "x")
+                yb = self._prep(yb, "y", allow_int=True)
+                swb = None if swb is None else _to_array(swb, "sample_weight")
+                _check_xy(xb, yb, swb)
+                if class_weight is not None:
+                    cw = _class_weights(yb, class_weight)
+                    swb = cw if swb is None else swb * cw
+                if yb is None and not own_step:
+                    raise ValueError("fit: a batch without targets; yield (x, y) or "
+                                     "(x, y, sample_weight). Received: x only")
+                if not own_step:
+                    self._ensure_built(xb)
+                yield xb, yb, swb
         verbose = 1 if verbose == "auto" else int(verbose)
         history = History()
         # Keras's order: the user's callbacks, then History and the progress bar, so both
@@ -633,31 +695,14 @@ class TrainingMixin:
         cb.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch)
-            order = backend.rng().permutation(n) if shuffle else None
-            if dist is not None and order is not None:
-                order = dist.broadcast(order)  # rank 0's order on every rank
             loss_sum, seen = 0.0, 0
             out_names = self._output_loss_names()
             out_sums = [0.0] * len(out_names)
             for m in trackers:
                 m.reset_state()
             step_logs = {}
-            for step in range(steps):
-                lo = (step * batch_size) % n
-                if order is not None:
-                    idx = order[lo:lo + batch_size]
-                    if dist is not None:  # this rank's share of the global batch
-                        idx = dist.shard(idx)
-                    xb = x[idx]
-                    yb = None if y is None else y[idx]
-                    swb = None if sw is None else sw[idx]
-                else:  # contiguous slices are views: no copy
-                    sl = slice(lo, min(lo + batch_size, n))
-                    if dist is not None:
-                        sl = dist.shard(sl)
-                    xb = x[sl]
-                    yb = None if y is None else y[sl]
-                    swb = None if sw is None else sw[sl]
+            batches = array_batches() if source is None else source_batches()
+            for step, (xb, yb, swb) in enumerate(batches):
                 if batch_begin:
                     batch_begin(step)
                 if dist is not None:
@@ -720,7 +765,7 @@ class TrainingMixin:
 
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 return_dict=False, callbacks=None):
+                 steps=None, return_dict=False, callbacks=None):
         """Loss and metrics on ``(x, y)``, in batches, without recording a graph.
 
         Returns the loss, a list ``[loss, *metrics]``, or with ``return_dict=True`` a dict
@@ -732,13 +777,20 @@ class TrainingMixin:
             >>> model.evaluate(x_test, y_test, return_dict=True)["accuracy"]
         """
         self._require_compiled("evaluate")
-        x = self._prep(x, "x")
-        y = self._prep(y, "y", allow_int=True)
-        sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
-        _check_xy(x, y, sw)
-        self._ensure_built(x)
         bs = _positive_batch(batch_size, "evaluate")
         dist = _distribution.active()
+        source = None
+        if is_batch_source(x):  # a generator, iterator or PyDataset of (x, y) batches
+            if y is not None or sample_weight is not None or dist is not None:
+                raise ValueError("evaluate: with a generator or PyDataset, y and sample_weight "
+                                 "come from its batches (and one process runs it)")
+            source = BatchSource(x, steps, "evaluate")
+        else:
+            x = self._prep(x, "x")
+            y = self._prep(y, "y", allow_int=True)
+            sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
+            _check_xy(x, y, sw)
+            self._ensure_built(x)
         if dist is not None:  # each rank its contiguous share; results summed / gathered
             if len(x) < dist.size:
                 raise ValueError(f"evaluate: {dist.size} processes need at least "
@@ -748,8 +800,24 @@ class TrainingMixin:
             sw = None if sw is None else sw[part]
             if dist.rank != 0:
                 verbose = 0
-        cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs)}, verbose)
-        loss_sum = 0.0
+        n_steps = source.steps if source is not None else -(-len(x) // bs)
+        cb = _callback_list(callbacks, self, {"steps": n_steps}, verbose)
+
+        def batches():
+            if source is None:
+                for i in range(0, len(x), bs):
+                    yield x[i:i + bs], y[i:i + bs], None if sw is None else sw[i:i + bs]
+                return
+            for xb, yb, swb in source.epoch():
+                xb, yb = self._prep(xb, "x"), self._prep(yb, "y", allow_int=True)
+                swb = None if swb is None else _to_array(swb, "sample_weight")
+                _check_xy(xb, yb, swb)
+                if yb is None:
+                    raise ValueError("evaluate: a batch without targets; yield (x, y)")
+                self._ensure_built(xb)
+                yield xb, yb, swb
+
+        loss_sum, n = 0.0, 0
         out_names = self._output_loss_names()
         out_sums = np.zeros(len(out_names))
         for m in self.compiled_metrics:
@@ -757,10 +825,10 @@ class TrainingMixin:
         cb.on_test_begin()
         st = self._step()
         kept = []  # (targets, outputs) for the metrics, gathered over the ranks at the end
-        for step, i in enumerate(range(0, len(x), bs)):
+        for step, (xb, yb, swb) in enumerate(batches()):
             cb.on_test_batch_begin(step)
-            xb, yb = x[i:i + bs], y[i:i + bs]
-            swb = None if sw is None else self._on_device(sw[i:i + bs])
+            swb = self._on_device(swb)
+            n += len(xb)
             outs, single, terms, parts = st.infer(self._on_device(xb), "test")
             with no_grad():
                 lv = float(st.total_loss(self._on_device(yb), terms, swb, parts).data)
@@ -774,7 +842,8 @@ class TrainingMixin:
                 else:
                     self._update_metrics(yb, out)
             cb.on_test_batch_end(step, {"loss": lv})
-        n = len(x)
+        if n == 0:
+            raise ValueError("evaluate: the data source gave no batches")
         if dist is not None:
             tot = dist.sum_floats([loss_sum, n, *out_sums])
             loss_sum, n, out_sums = tot[0], tot[1], tot[2:]
@@ -799,7 +868,7 @@ class TrainingMixin:
             return res
         return res["loss"] if len(res) == 1 else list(res.values())
 
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` as a NumPy array, in batches, in inference mode.
 
         ``callbacks`` get Keras's ``on_predict_begin`` / ``on_predict_batch_begin`` /
@@ -808,6 +877,17 @@ class TrainingMixin:
         Example:
             >>> probs = model.predict(x_test)          # (n, units of the last layer)
         """
+        if is_batch_source(x):  # batches of x (or (x, ...)): predicted in order
+            if _distribution.active() is not None:
+                raise ValueError("predict: data-parallel prediction splits arrays; pass x as "
+                                 "an array. Received: a batch source")
+            parts = [self.predict(self._prep(xb, "x"), batch_size=batch_size, verbose=0)
+                     for xb, _, _ in BatchSource(x, steps, "predict").epoch()]
+            if not parts:
+                raise ValueError("predict: the data source gave no batches")
+            if isinstance(parts[0], list):
+                return [np.concatenate(p) for p in zip(*parts)]
+            return np.concatenate(parts)
         x = self._prep(x, "x")
         if x.ndim == 0 or len(x) == 0:
             raise ValueError(f"predict: x is empty. Received: x shape {x.shape}")
