@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations, backend, functional, initializers, ops, regularizers
+from ._symbolic_ops import SymbolicArithmetic
 from .base import Layer, _shape_tuple, register
 
 __all__ = [
@@ -34,7 +35,7 @@ def _check_rate(layer: str, rate) -> float:
 
 # ------------------------------------------------------------------ input marker
 @register
-class InputLayer(Layer):
+class InputLayer(SymbolicArithmetic, Layer):
     """Marker for the model input: declares the shape of one sample, passes data through.
 
     Args:

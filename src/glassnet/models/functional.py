@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
+from ..layers._symbolic_ops import SymbolicArithmetic
 from ..layers.base import _is_symbolic
 from ..tensor import Tensor
 from .model import Model
@@ -33,7 +34,7 @@ __all__ = ["Functional", "SymbolicTensor"]
 TRACE_SIZES = (32, 48)
 
 
-class SymbolicTensor:
+class SymbolicTensor(SymbolicArithmetic):
     """A layer call's output in a functional graph (Keras's ``KerasTensor``).
 
     Attributes:
