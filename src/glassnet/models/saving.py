@@ -243,6 +243,7 @@ class _LoadContext:
 
     def __init__(self, budget: int, path, max_values: int):
         self.left, self.path, self.max_values = budget, path, max_values
+        self.budget = budget
         self.swapped: list[tuple[Any, str, Any]] = []
         self.guarded: list = []
         self.checking = False
@@ -318,8 +319,9 @@ class _BudgetZeros(Initializer):
         if n > self.ctx.left:
             raise ModelFileError(
                 f"{self.ctx.path}: layer '{self.layer_name}' declares a weight of shape "
-                f"{tuple(shape)} ({n:,} values), more than the file's weights.npz holds "
-                "for it; config.json and the weights do not match")
+                f"{tuple(shape)} ({n:,} values), over the limit this file sets: its "
+                f"weights.npz holds {self.ctx.budget:,} values in all, {self.ctx.left:,} of "
+                "them left for this layer on; config.json and the weights do not match")
         self.ctx.left -= n
         return np.zeros(shape, dtype=dtype or backend.floatx())
 
