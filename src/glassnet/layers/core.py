@@ -68,7 +68,7 @@ class InputLayer(SymbolicArithmetic, Layer):
             batch_size = _positive_int(self.name, "batch_size", batch_size)
         self.batch_size = batch_size
         # the symbolic tensor's shape, batch axis first, as Keras's Input(...).shape
-        self.shape = (batch_size, *self.input_spec_shape)
+        self.shape = (batch_size, *(self.input_spec_shape or ()))
 
     @property
     def batch_shape(self) -> tuple:

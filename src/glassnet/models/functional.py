@@ -55,6 +55,8 @@ class SymbolicTensor(SymbolicArithmetic):
         self.index = index  # which output of a multi-output call (inbound is its call node)
         self._value = value  # output on one zero sample (batch of 1)
         self._value_b = value_b  # the same at the second trace size, when an axis is None
+        self.shape: tuple | None
+        self.dtype: str | None
         if isinstance(value, Tensor):
             shape = list(value.shape[1:])
             if value_b is not None:
@@ -70,7 +72,7 @@ class SymbolicTensor(SymbolicArithmetic):
 
     @property
     def ndim(self) -> int:
-        return len(self.shape)
+        return len(self.shape or ())
 
     def __repr__(self) -> str:
         return (f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, "
@@ -79,6 +81,8 @@ class SymbolicTensor(SymbolicArithmetic):
 
 def _trace_input(shape, dtype, size: int):
     full = tuple(size if s is None else s for s in shape)
+    if dtype == "string":  # a text input: empty strings trace the text layers
+        return Tensor._make(np.full((1, *full), "", dtype=object))
     return Tensor._make(np.zeros((1, *full), dtype))
 
 
@@ -87,7 +91,8 @@ def _input_node(inp) -> SymbolicTensor:
     node = getattr(inp, "_node", None)
     if node is None:
         spec = tuple(inp.input_spec_shape)
-        dtype = inp.dtype or backend.floatx()
+        dtype = ("string" if getattr(inp, "_string_dtype", False)
+                 else inp.dtype or backend.floatx())
         a = _trace_input(spec, dtype, TRACE_SIZES[0])
         b = _trace_input(spec, dtype, TRACE_SIZES[1]) if None in spec else None
         node = SymbolicTensor(inp, [], False, a, b, batch_size=getattr(inp, "batch_size", None))
@@ -287,13 +292,13 @@ class Functional(Model):
         shapes = [n.shape for n in self._outputs]
         return shapes[0] if self._single_output else shapes
 
-    def __call__(self, inputs, training: bool | None = None, **kwargs):
-        if _is_symbolic(inputs):  # a model used as a layer in another functional graph
-            return super().__call__(inputs, training=training, **kwargs)
+    def __call__(self, x, training: bool | None = None, **kwargs):
+        if _is_symbolic(x):  # a model used as a layer in another functional graph
+            return super().__call__(x, training=training, **kwargs)
         # built at construction: the graph's own Input layers check and convert the data
         # (string inputs stay strings for a TextVectorization inside)
         self._activity_losses = []
-        return self.call(inputs, training=bool(training), **kwargs)
+        return self.call(x, training=bool(training), **kwargs)
 
     def call(self, inputs, training: bool = False):
         if isinstance(inputs, dict):  # Keras: a dict keyed by the Input layers' names
@@ -377,7 +382,8 @@ class Functional(Model):
             for spec in config["layers"]:
                 ly = deserialize_layer(spec)
                 layers[ly.name] = ly
-            nodes, outputs_of = [], {}
+            nodes: list = []
+            outputs_of: dict[int, list] = {}
             for i, nd in enumerate(config["nodes"]):
                 ly = layers[nd["layer"]]
                 inbound = [int(j) for j in nd["inbound"]]
