@@ -180,3 +180,26 @@ def test_a_one_dimensional_x_feeds_a_one_feature_input():
     col = np.arange(10, dtype=np.float32)  # a DataFrame column
     m.fit(col, 2 * col, epochs=1, verbose=0)
     assert m.predict(col, verbose=0).shape == (10, 1)
+
+
+def test_a_model_takes_raw_text_through_textvectorization(tmp_path):
+    """A saved model starts from raw strings: Input(dtype="string") -> TextVectorization."""
+    docs = np.array([["good great fine"], ["bad awful poor"], ["great good"], ["poor bad"]] * 8)
+    y = np.array([1, 0, 1, 0] * 8)
+    vec = L.TextVectorization(max_tokens=20, output_sequence_length=4)
+    vec.adapt(docs.reshape(-1))
+    gn.set_seed(0)
+    i = gn.Input(shape=(1,), dtype="string")
+    h = L.Embedding(20, 8)(vec(i))
+    o = L.Dense(1, activation="sigmoid")(L.GlobalAveragePooling1D()(h))
+    m = gn.Model(i, o)
+    m.compile(optimizer=gn.optimizers.Adam(0.05), loss="binary_crossentropy",
+              metrics=["accuracy"])
+    h = m.fit(docs, y, epochs=15, batch_size=8, verbose=0)
+    assert h.history["accuracy"][-1] == 1.0
+    m.save(tmp_path / "text.glassnet")
+    back = gn.models.load_model(tmp_path / "text.glassnet")
+    np.testing.assert_array_equal(back.predict(np.array([["good fine"], ["awful"]]), verbose=0),
+                                  m.predict(np.array([["good fine"], ["awful"]]), verbose=0))
+    with pytest.raises(TypeError, match="numeric"):
+        gn.Sequential([L.Dense(1, input_dim=1)]).predict(np.array([[{}]], dtype=object))

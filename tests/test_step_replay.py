@@ -361,3 +361,30 @@ def test_fused_regression_losses_match_their_composition(name, shape, weighted):
     np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12)
     np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-15)
     gn.gradcheck(lambda x: loss(t, x, sample_weight=sw), p)
+
+
+def test_training_reaches_layers_a_custom_call_does_not_pass_it_to():
+    """Keras 3's call context: `def call(self, x)` (no training) inside fit still trains its
+    Dropout; predict still runs it as the identity."""
+
+    class Block(gn.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.drop = L.Dropout(0.5)
+
+        def call(self, x):  # no training argument, as keras.io's TransformerBlock
+            return self.drop(x)
+
+    gn.set_seed(0)
+    block = Block()
+    m = Sequential([L.Dense(64, input_dim=4), block])
+    m.compile(optimizer=gn.optimizers.SGD(0.0), loss="mse")
+    x = np.ones((8, 4), np.float32)
+    y = np.zeros((8, 64), np.float32)
+    inference = m.predict(x, verbose=0)
+    train_out = []
+    block.drop.call = (lambda f: lambda *a, **k: train_out.append(k.get("training")) or
+                       f(*a, **k))(block.drop.call)
+    m.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    assert train_out and all(train_out)  # the dropout ran in training mode inside fit
+    np.testing.assert_array_equal(m.predict(x, verbose=0), inference)

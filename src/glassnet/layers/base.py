@@ -8,6 +8,7 @@ first entry is the batch size or ``None``). Weights are tensors with ``requires_
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import numpy as np
@@ -61,10 +62,23 @@ def reset_names() -> None:
     _name_counts.clear()
 
 
+class _CallContext(threading.local):
+    """The training flag of the layer call in progress (per thread): a layer called inside
+    another layer's ``call`` without ``training=`` inherits it (Keras 3's call context), so a
+    custom ``call(self, x)`` still switches its Dropout on during ``fit``."""
+
+    training = None
+
+
+_call_context = _CallContext()
+
+
 def as_tensor_input(x, layer_name: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
     a = np.asarray(x) if not backend.is_gpu_array(x) else x
+    if a.dtype.kind in "USO":  # raw text, for a text preprocessing layer to turn into ids
+        return Tensor._make(a)
     if a.dtype.kind not in "biuf":
         raise TypeError(
             f"Layer '{layer_name}': input must be numeric. Received: dtype {a.dtype}"
@@ -106,6 +120,10 @@ class Layer:
         self._trainable_flags: list[bool] = []
         self._regularized: list[tuple[Tensor, Any]] = []
         self._activity_losses: list[Tensor] = []
+        # Keras's text inputs (Input(dtype="string")): strings, no numeric dtype for weights
+        self._string_dtype = dtype in ("string", "str", str)
+        if self._string_dtype:
+            dtype = None
         self.dtype = np.dtype(dtype) if dtype is not None else None
         if input_dim is not None:
             if not isinstance(input_dim, (int, np.integer)) or input_dim <= 0:
@@ -286,6 +304,8 @@ class Layer:
             if training is not None:  # fixed for this node, e.g. base_model(x, training=False)
                 kwargs["training"] = training
             return call_symbolic(self, x, **kwargs)
+        if training is None:  # not passed: the enclosing layer's call decides, as in Keras
+            training = _call_context.training
         training = bool(training)
         if not isinstance(x, (list, tuple, dict)):  # a dict: a functional model's named inputs
             x = as_tensor_input(x, self.name)
@@ -302,8 +322,12 @@ class Layer:
         elif isinstance(x, Tensor):
             self._check_built_input(x)
         self._activity_losses = []
-        y = self.call(x, training=training, **kwargs)
-        return y
+        ctx = _call_context
+        prev, ctx.training = ctx.training, training
+        try:
+            return self.call(x, training=training, **kwargs)
+        finally:
+            ctx.training = prev
 
     def _check_spec(self, shape) -> None:
         spec = self.input_spec_shape
@@ -365,6 +389,8 @@ class Layer:
         cfg = {"name": self.name, "trainable": self._trainable}
         if self.dtype is not None:  # a float64 layer must load as float64
             cfg["dtype"] = self.dtype.name
+        elif getattr(self, "_string_dtype", False):
+            cfg["dtype"] = "string"
         if self.input_spec_shape is not None:
             cfg["input_shape"] = list(self.input_spec_shape)
         return cfg

@@ -25,6 +25,7 @@ import numpy as np
 from .. import backend
 from .._tape import Tape
 from ..autograd import no_grad
+from ..layers.base import _call_context
 from ..tensor import Tensor
 
 __all__: list[str] = []
@@ -105,8 +106,13 @@ class Stepper:
         """The model on feed tensors under a fresh tape: (tape, outputs list, single?)."""
         m = self.model
         tape = Tape(feeds, m.weights)
-        with tape:
-            out = m.call(feeds if m._n_inputs > 1 else feeds[0], training=training)
+        ctx = _call_context  # layers called without training= inherit the step's (Keras)
+        prev, ctx.training = ctx.training, training
+        try:
+            with tape:
+                out = m.call(feeds if m._n_inputs > 1 else feeds[0], training=training)
+        finally:
+            ctx.training = prev
         single = not isinstance(out, (list, tuple))
         return tape, [out] if single else list(out), single
 

@@ -36,6 +36,8 @@ def _to_array(x, name: str, allow_int=False):
         a = x if backend.is_gpu_array(x) else np.asarray(x)
     kind = a.dtype.kind
     if kind not in "biuf":
+        if name.startswith("x") and _is_text(a):  # raw text for a TextVectorization/lookup
+            return a
         raise TypeError(f"{name} must be numeric. Received: array of dtype {a.dtype}")
     if kind == "f":
         xp = backend.get_array_module(a)
@@ -75,6 +77,14 @@ class _Arrays:
     @property
     def shape(self) -> tuple:
         return tuple(tuple(a.shape) for a in self.arrays)
+
+
+def _is_text(a) -> bool:
+    """Strings (``str``/``bytes`` arrays, or object arrays holding only them): the raw input
+    of a model that starts with a text preprocessing layer."""
+    if a.dtype.kind in "US":
+        return True
+    return a.dtype.kind == "O" and all(isinstance(v, (str, bytes)) for v in a.reshape(-1))
 
 
 def _unpack(data):
@@ -942,8 +952,10 @@ class TrainingMixin:
         for p in params:
             p.data = p.data.astype(np.float64)
             p.grad = None
+        from .._display import LayerGradientReport
+
         rs = np.random.default_rng(0)
-        report = {}
+        report = LayerGradientReport()  # a dict that also displays as a table in Jupyter
         try:
             def f():
                 # the graph is recorded (never walked) so the loss takes the same form as in
