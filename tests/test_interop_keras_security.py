@@ -267,3 +267,69 @@ def test_saving_never_leaves_half_a_file(tmp_path):
         broken.save(path)  # no Keras counterpart: refused, the old file stays intact
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# peak memory of a load measured in a fresh process (HDF5's and zlib's C allocations too)
+_PROBE = r"""
+import json, resource, sys
+import glassnet as gn
+err = None
+try:
+    gn.models.load_model(sys.argv[1])
+except Exception as e:
+    err = f"{type(e).__name__}: {e}"
+print(json.dumps({"error": err,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+# Linux carries a process's peak RSS across fork+exec into the child's getrusage: a small
+# launcher process first keeps the pytest process's peak out of the measurement
+_LAUNCH = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+
+
+def _rss_probe(path) -> dict:
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", _LAUNCH, sys.executable, "-c", _PROBE,
+                          str(path)], capture_output=True, text=True, timeout=300)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("kind", ["zip_bomb", "config_units", "hdf5_declared", "upsampling",
+                                  "repeat_vector"])
+def test_bombs_stay_under_200_mb_of_resident_memory(kind, tmp_path):
+    good, _ = _good_file(tmp_path)
+    members = _members(good)
+    path = tmp_path / f"{kind}.keras"
+    if kind == "zip_bomb":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("config.json", members["config.json"])
+            with z.open("model.weights.h5", "w", force_zip64=True) as f:
+                for _ in range(16):
+                    f.write(bytes(16 * MB))
+    elif kind == "hdf5_declared":
+        buf = io.BytesIO()
+        with h5py.File(buf, "w") as f:
+            f.create_dataset("layers/dense/vars/0", shape=(100_000, 100_000), dtype="f4")
+        members["model.weights.h5"] = buf.getvalue()
+        _write(path, members)
+    else:
+        cfg = json.loads(members["config.json"])
+        layers = cfg["config"]["layers"]
+        if kind == "config_units":
+            layers[0]["config"]["batch_shape"] = [None, 100_000]
+            layers[1]["config"]["units"] = 100_000
+        else:  # a weightless layer that multiplies the activation, after the first Dense
+            extra = ({"class_name": "Reshape", "config": {"name": "r", "target_shape": [3, 1]}},
+                     {"class_name": "UpSampling1D", "config": {"name": "up",
+                                                               "size": 10_000_000}})
+            if kind == "repeat_vector":
+                extra = ({"class_name": "RepeatVector", "config": {"name": "rv",
+                                                                   "n": 10_000_000}},)
+            layers[2:2] = [{"module": "keras.layers", "registered_name": None, **e}
+                           for e in extra]
+        members["config.json"] = json.dumps(cfg).encode()
+        _write(path, members)
+    out = _rss_probe(path)
+    assert out["error"] and out["error"].startswith("ModelFileError"), out
+    assert out["rss_mb"] < 200, out

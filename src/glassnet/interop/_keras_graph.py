@@ -156,6 +156,45 @@ def install_guards(groups: list, shapes: dict) -> list:
 def remove_guards(objects: list) -> None:
     for obj in objects:
         obj.__dict__.pop("add_weight", None)
+        obj.__dict__.pop("call", None)
+
+
+def guard_activations(layer) -> list:
+    """Before each call of the build pass, a layer that can say its output shape says it,
+    and an output over MAX_INPUT_ELEMENTS values per sample is refused before it is made
+    (``UpSampling1D(size=10**7)``, ``RepeatVector(10**8)`` in a weightless layer)."""
+    from ..layers.base import Layer
+    from ..tensor import Tensor
+
+    out, stack = [], [layer]
+    while stack:
+        obj = stack.pop()
+        stack.extend(obj._sublayers())
+        repeat = type(obj).__name__ == "RepeatVector"  # (B, F) -> (B, n, F)
+        if "call" in vars(obj) or (
+                type(obj).compute_output_shape is Layer.compute_output_shape and not repeat):
+            continue
+        call = obj.call
+
+        def guarded(x, *args, _obj=obj, _call=call, **kwargs):
+            if isinstance(x, Tensor):
+                try:
+                    shape = ((x.shape[0], int(_obj.n), *x.shape[1:]) if
+                             type(_obj).__name__ == "RepeatVector" else
+                             _obj.compute_output_shape(tuple(x.shape)))
+                except Exception:  # noqa: BLE001 - no shape known: the call decides
+                    shape = None
+                if isinstance(shape, tuple) and all(isinstance(d, int) or d is None
+                                                    for d in shape):
+                    if prod(d or 1 for d in shape[1:]) > MAX_INPUT_ELEMENTS:
+                        raise ModelFileError(
+                            f"layer {_obj.name!r} would produce an output of shape {shape}, "
+                            f"over {MAX_INPUT_ELEMENTS} values per sample; refused")
+            return _call(x, *args, **kwargs)
+
+        obj.call = guarded
+        out.append(obj)
+    return out
 
 
 def _check_input_shape(shape, where: str) -> None:
@@ -207,6 +246,7 @@ def _layer_or_model(entry: dict, shapes: dict, prefix: str, guard, guarded: list
             unmapped.append((f"{prefix}/<{type(obj).__name__} {obj.name}>", obj))
         stack.extend(obj._sublayers())
     guarded += guard(ly, groups + unmapped)
+    guarded += guard_activations(ly)
     return ly, groups
 
 

@@ -19,6 +19,8 @@ NO_ONNX = {
     "StringLookup": "string inputs are not exported",
     "TextVectorization": "string inputs are not exported",
     "Lambda": "a Lambda layer is Python code",
+    "SymbolicOp": "operations recorded from ops calls in a functional graph are not "
+                  "exported yet",
 }
 
 
