@@ -231,3 +231,29 @@ def test_add_weight_keras3_positional_order_and_errors():
         layer.add_weight(name="w")
     with pytest.raises(ValueError, match="constraint"):
         layer.add_weight(shape=(2,), constraint=lambda t: t)
+
+
+def test_subclass_built_functional_style_as_keras_custom_train_step_guides():
+    # keras.io "Customizing what happens in fit()": CustomModel(inputs, outputs)
+    class CustomModel(gn.Model):
+        def describe(self):
+            return f"{type(self).__name__} with {len(self.layers)} layers"
+
+    inputs = gn.Input(shape=(32,))
+    outputs = L.Dense(1)(inputs)
+    model = CustomModel(inputs, outputs)
+    assert isinstance(model, CustomModel) and isinstance(model, gn.models.Functional)
+    assert model.describe() == "CustomModel with 2 layers"
+    assert model.predict(np.ones((3, 32), "float32"), verbose=0).shape == (3, 1)
+    again = CustomModel(inputs=inputs, outputs=outputs)
+    assert type(again) is type(model)  # one mixed class per subclass
+
+    class WithArgs(gn.Model):  # a subclass taking its own positional arguments is untouched
+        def __init__(self, units):
+            super().__init__()
+            self.d = L.Dense(units)
+
+        def call(self, x):
+            return self.d(x)
+
+    assert not isinstance(WithArgs(2), gn.models.Functional)

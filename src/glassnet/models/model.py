@@ -30,6 +30,14 @@ class Model(Layer, training.TrainingMixin):
             from .functional import Functional
 
             return super().__new__(Functional)
+        # a subclass built as CustomModel(inputs, outputs) (e.g. to override train_step):
+        # Keras makes it a functional model of that class; so does glassnet
+        first = args[0] if args else kwargs.get("inputs")
+        if cls is not Model and first is not None and _symbolic_arg(first):
+            from .functional import Functional
+
+            if not issubclass(cls, Functional):
+                return super().__new__(_functional_subclass(cls))
         return super().__new__(cls)
 
     def __init__(self, *args, name: str | None = None, **kwargs):
@@ -311,6 +319,26 @@ class Sequential(Model):
         from .saving import serialize_layer
 
         return {"name": self.name, "layers": [serialize_layer(ly) for ly in self._layers]}
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _symbolic_arg(x) -> bool:
+    xs = list(x.values()) if isinstance(x, dict) else x
+    if isinstance(xs, (list, tuple)):
+        return bool(xs) and all(getattr(t, "_glassnet_symbolic", False) for t in xs)
+    return bool(getattr(xs, "_glassnet_symbolic", False))
+
+
+def _functional_subclass(cls: type) -> type:
+    """``cls`` mixed with Functional (cached): its overrides plus the graph's call/config."""
+    from .functional import Functional
+
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional),
+                                           {"__module__": cls.__module__})
+    return _FUNCTIONAL_SUBCLASSES[cls]
 
 
 def _shape_tuple_with_batch(shape) -> tuple:
