@@ -27,8 +27,9 @@ def _to_array(x, name: str, allow_int=False):
             raise TypeError(f"{name}: a dict of arrays is not supported here; pass an array "
                             "(or a list of arrays, one per model input)")
         if isinstance(x, Iterator) or inspect.isgenerator(x):
-            raise TypeError(f"{name}: generators and iterators are not supported; pass NumPy "
-                            f"arrays. Received: {type(x).__name__}")
+            raise TypeError(f"{name}: a generator or iterator is taken only as fit/evaluate/"
+                            f"predict's x, yielding whole batches; pass an array here. "
+                            f"Received: {type(x).__name__}")
         if hasattr(x, "to_numpy"):  # pandas DataFrame / Series
             x = x.to_numpy()
         if isinstance(x, Tensor):
