@@ -70,6 +70,13 @@ SCRIPTS: dict[str, dict] = {
                                      "Test loss": ("<", 0.69)},
                           "band": {"Frozen base unchanged": 0.0, "Test loss": 0.05,
                                    "Test accuracy": 0.25}},
+    "custom_train_step_torch": {
+        # Keras: 0.285 and 0.417 after the guide's 3 epochs (the data are uniform noise)
+        "checks": {"First model final loss": ("<", 0.5), "Second model final mae": ("<", 0.6)},
+        "band": {"First model final loss": 0.15, "Second model final mae": 0.15},
+        "keras_needs": "torch",
+        "xfail": "train_step overrides, compute_loss and self.metrics are the [step] rewrite's "
+                 "(issue keras-compat item 4); v.value.grad needs Tensor.value (tensor.py)"},
     "regression_normalization": {
         "checks": {"Test mean absolute error": ("<", 55.0)},  # the mean predictor: 71
         "band": {"Test mean absolute error": 8.0},
