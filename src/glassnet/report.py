@@ -62,7 +62,8 @@ def _figure(kind, save, model, data, history, x_te, y_te) -> None:
     if kind == "history" and history:
         save(plot.history(history), "history", "Loss and metrics per epoch")
     elif kind == "confusion_matrix" and x_te is not None:
-        y_true = np.asarray(y_te).reshape(len(y_te), -1)
+        y_true = np.asarray(y_te)
+        y_true = y_true.reshape(len(y_true), -1)
         y_true = y_true.argmax(1) if y_true.shape[1] > 1 else y_true.reshape(-1)
         names = data.get("class_names")
         ids = None if names is None else np.arange(len(names))
