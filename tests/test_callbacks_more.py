@@ -152,8 +152,6 @@ class _StopBeforeTraining(Callback):
         self.model.stop_training = True
 
 
-@pytest.mark.xfail(strict=True, reason="the fit loop does not yet read model._initial_epoch "
-                                       "after on_train_begin (training.py, lead-owned)")
 def test_fit_resumes_at_the_restored_epoch_by_itself(tmp_path):
     m = _model()
     with pytest.raises(KeyboardInterrupt):

@@ -137,7 +137,10 @@ class History(Callback):
 
 
 def _fmt(v: Any) -> str:
-    """A logged number as Keras's progress bar writes it (tiny values in e-notation)."""
+    """A logged number as Keras's progress bar writes it (tiny values in e-notation); an
+    array-valued metric (F1Score(average=None), Precision at several thresholds) per entry."""
+    if np.ndim(v):
+        return "[" + " ".join(_fmt(e) for e in np.asarray(v).reshape(-1)) + "]"
     v = float(v)
     return f"{v:.4f}" if abs(v) > 1e-3 or v == 0 else f"{v:.4e}"
 
@@ -180,7 +183,7 @@ class ProgbarLogger(Callback):
         if self.bar is not None:
             self.bar.update(1)
             if logs and batch % 10 == 0:
-                self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+                self.bar.set_postfix({k: _fmt(v) for k, v in logs.items()}, refresh=False)
 
     def _close(self, logs: dict | None = None) -> None:
         if self.bar is not None:
@@ -221,7 +224,7 @@ class ProgbarLogger(Callback):
         if self.bar is not None:
             self.bar.update(1)
             if batch % 10 == 0 and logs:
-                self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+                self.bar.set_postfix({k: _fmt(v) for k, v in logs.items()}, refresh=False)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.bar is not None:

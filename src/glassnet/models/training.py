@@ -425,7 +425,11 @@ class TrainingMixin:
             met.update_state(*cache[i])
 
     def _metric_logs(self) -> dict:
-        return {name: float(met.result()) for _, met, name in self._metric_slots}
+        out = {}
+        for _, met, name in self._metric_slots:
+            r = met.result()  # a float, or an array (F1Score(average=None), thresholds)
+            out[name] = float(r) if np.ndim(r) == 0 else np.asarray(r)
+        return out
 
     def _output_loss_names(self) -> list:
         """``<output>_loss`` log names of a model with several outputs (else empty)."""
@@ -703,7 +707,10 @@ class TrainingMixin:
         trackers = self.metrics
         on_gpu = self._device != "cpu"
         self.stop_training = False
+        self._initial_epoch = None
         cb.on_train_begin()
+        # BackupAndRestore restored an interrupted run: continue after its last epoch
+        initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch)
             loss_sum, seen = 0.0, 0
@@ -771,6 +778,9 @@ class TrainingMixin:
             cb.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        if self.optimizer is not None and getattr(self.optimizer, "use_ema", False):
+            # Keras: the weights after fit are the moving averages
+            self.optimizer.finalize_variable_values(self.trainable_weights)
         cb.on_train_end()
         return history
 
