@@ -238,9 +238,16 @@ def rss_one(name: str, framework: str) -> None:
         step = build_torch(spec)
     for _ in range(5):
         step()
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork+exec, so a child would report
+    # at least the parent's size (the driver has imported PyTorch and glassnet)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        with open("/proc/self/status") as f:
+            peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        pass
     print(json.dumps({"config": name, "framework": framework,
-                      "peak_rss_mb": round(resource.getrusage(
-                          resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}), flush=True)
+                      "peak_rss_mb": round(peak, 1)}), flush=True)
 
 
 # ------------------------------------------------------------------ driver
@@ -314,6 +321,26 @@ def summary(recs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def rss_table(recs: list[dict]) -> str:
+    """Markdown of peak RSS per configuration, glassnet against PyTorch, with the ratio."""
+    by: dict = {}
+    for r in recs:
+        by.setdefault(r["config"], {})[r["framework"]] = r.get("peak_rss_mb")
+    out = ["| configuration | glassnet MB | PyTorch MB | glassnet / PyTorch |",
+           "|---|---:|---:|---:|"]
+    ratios = []
+    for name, d in by.items():
+        g, t = d.get("glassnet"), d.get("torch")
+        ratio = f"{g / t:.2f}" if g and t else "—"
+        if g and t:
+            ratios.append((g / t, name))
+        out.append(f"| {name} | {g or 'failed'} | {t or 'failed'} | {ratio} |")
+    if ratios:
+        worst = max(ratios)
+        out.append(f"\nlargest glassnet / PyTorch peak RSS: {worst[0]:.2f} ({worst[1]})")
+    return "\n".join(out)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="the issue's table only, 3 rounds")
@@ -359,6 +386,8 @@ def main(argv=None) -> None:
                 recs.append(rec)
                 if sink:
                     sink.write(json.dumps(rec) + "\n")
+        print()
+        print(rss_table(recs))
     else:
         for th in [int(t) for t in a.threads.split(",")]:
             proc = _spawn(["--worker", ",".join(s.name for s in specs), str(th), str(rounds),
