@@ -16,6 +16,8 @@ LSTM gates i, f, c, o, GRU gates z, r, h with ``reset_after=True`` bias ``(2, 3Â
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import activations, backend, initializers, ops, regularizers
@@ -121,6 +123,10 @@ class _RNNBase(Layer):
         self.states = [np.asarray(s.data if isinstance(s, Tensor) else s) for s in states]
 
     # ------------------------------------------------------------ call
+    def _run(self, x: Tensor, states: list, m: Any, rmask: Any) -> tuple[Any, Any]:
+        """(sequence output, last states): each recurrent layer runs its own kernel."""
+        raise NotImplementedError
+
     def _initial(self, x: Tensor, initial_state):
         xp = backend.get_array_module(x.data)
         bsz = x.shape[0]
@@ -481,13 +487,13 @@ class Bidirectional(Layer):
                 f"Layer '{self.name}': merge_mode must be one of {_MERGES}. "
                 f"Received: merge_mode={merge_mode!r}"
             )
-        self.forward_layer = layer
+        self.forward_layer: Any = layer  # an RNN layer (reset_states, go_backwards, ...)
         if backward_layer is None:
             cfg = layer.get_config()
             cfg["go_backwards"] = not layer.go_backwards
             cfg["name"] = "backward_" + layer.name
             backward_layer = type(layer).from_config(cfg)
-        self.backward_layer = _layer_from(backward_layer)
+        self.backward_layer: Any = _layer_from(backward_layer)
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
@@ -520,6 +526,7 @@ class Bidirectional(Layer):
             states = states_f + states_b
         if self.return_sequences:
             yb = yb[:, ::-1]  # back to forward time order, as Keras
+        y: Tensor | list[Tensor]
         if self.merge_mode == "concat":
             y = ops.concatenate([yf, yb], axis=-1)
         elif self.merge_mode == "sum":
