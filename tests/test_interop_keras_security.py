@@ -333,3 +333,69 @@ def test_bombs_stay_under_200_mb_of_resident_memory(kind, tmp_path):
     out = _rss_probe(path)
     assert out["error"] and out["error"].startswith("ModelFileError"), out
     assert out["rss_mb"] < 200, out
+
+
+def _same(a, b) -> bool:
+    return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+
+
+def test_every_single_byte_flip_of_a_keras_file_loads_identically_or_raises(tmp_path):
+    """The zip's CRCs guard every member: a flipped byte anywhere is refused, or (in a spare
+    header field) changes nothing."""
+    from glassnet.interop.keras_file import load_keras
+
+    path, model = _good_file(tmp_path)
+    data = path.read_bytes()
+    errors = 0
+    for i in range(len(data)):
+        b = bytearray(data)
+        b[i] ^= 0xFF
+        try:
+            got = load_keras(f"flip@{i}", data=bytes(b))
+        except ModelFileError:
+            errors += 1
+            continue
+        assert _same(got, model), f"flipping byte {i} loaded a different model"
+    assert errors > 0.9 * len(data)
+
+
+def test_random_bit_flips_of_a_keras_file(tmp_path):
+    from glassnet.interop.keras_file import load_keras
+
+    path, model = _good_file(tmp_path)
+    data = path.read_bytes()
+    rng = np.random.default_rng(1)
+    for _ in range(500):
+        b = bytearray(data)
+        for i in rng.integers(0, len(b), size=rng.integers(1, 4)):
+            b[i] ^= 1 << int(rng.integers(0, 8))
+        try:
+            got = load_keras("flip", data=bytes(b))
+        except ModelFileError:
+            continue
+        assert _same(got, model)
+
+
+@pytest.mark.parametrize("name", ["model.h5", "w.weights.h5", "w.h5"])
+def test_byte_flips_of_hdf5_files_load_or_raise_model_file_error(name, tmp_path):
+    """HDF5 has no checksums (as in Keras, a flipped weight byte loads a changed value);
+    every structural corruption must still be a ModelFileError, never another exception."""
+    model = gn.models.Sequential([L.Input((4,)), L.Dense(3, activation="relu"), L.Dense(2)])
+    good = tmp_path / name
+    if name == "model.h5":
+        model.save(good)
+    else:
+        model.save_weights(good)
+    data = good.read_bytes()
+    bad = tmp_path / f"bad-{name}"
+    for i in range(0, len(data), max(len(data) // 400, 1)):
+        b = bytearray(data)
+        b[i] ^= 0xFF
+        bad.write_bytes(bytes(b))
+        try:
+            if name == "model.h5":
+                gn.models.load_model(bad)
+            else:
+                model.load_weights(bad)
+        except ModelFileError:
+            pass

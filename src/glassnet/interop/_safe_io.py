@@ -10,6 +10,7 @@ import io
 import json
 import tempfile
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,32 @@ MAX_EXPANSION = 200          # deflate ratio above which a large member is a zip
 _SPOOL = 64 << 20            # members above this stream to a temp file, not to memory
 MAX_H5_OBJECTS = 200_000
 MAX_NDIM = 8
+# what zipfile and zlib raise on hostile bytes (besides BadZipFile): all a ModelFileError
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+              RuntimeError, KeyError, IndexError, OverflowError, zlib.error)
+
+
+# what h5py raises on hostile bytes: all a ModelFileError (see corrupt_h5)
+H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError,
+             UnicodeError, OverflowError, AttributeError)
+
+
+class corrupt_h5:  # noqa: N801 - used as a context manager, like contextlib's helpers
+    """Context manager: anything h5py raises on a damaged file becomes ModelFileError."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, e, tb):
+        if kind is None or issubclass(kind, (ModelFileError, ImportError)):
+            return False
+        if issubclass(kind, H5_ERRORS):
+            raise ModelFileError(f"{self.path}: corrupted HDF5 file ({kind.__name__}: "
+                                 f"{str(e)[:200]})") from None
+        return False
 
 
 def h5py_or_error():
@@ -36,7 +63,10 @@ def h5py_or_error():
 
 def read_member(z: zipfile.ZipFile, name: str, limit: int, path, spool: bool = False):
     """The bytes of zip member ``name`` (a seekable file when ``spool``), refusing bombs."""
-    info = z.getinfo(name)
+    try:
+        info = z.getinfo(name)
+    except KeyError:
+        raise ModelFileError(f"{path}: member {name} is missing") from None
     if info.file_size > limit:
         raise ModelFileError(f"{path}: member {name} declares {info.file_size} bytes, over "
                              f"the limit of {limit}")
@@ -57,7 +87,7 @@ def read_member(z: zipfile.ZipFile, name: str, limit: int, path, spool: bool = F
                     raise ModelFileError(f"{path}: member {name} holds more bytes than it "
                                          "declares; refused")
                 out.write(chunk)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+    except ZIP_ERRORS as e:
         if isinstance(e, ModelFileError):
             raise
         raise ModelFileError(f"{path}: member {name} is corrupted ({e})") from None

@@ -103,7 +103,7 @@ def load_keras(path, compile: bool = True, data: bytes | None = None):
     try:
         z = zipfile.ZipFile(src)
         infos = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
+    except sio.ZIP_ERRORS as e:
         raise ModelFileError(f"{path}: not a .keras file (corrupted or truncated: {e})"
                              ) from None
     names = [i.filename for i in infos]
@@ -119,7 +119,7 @@ def load_keras(path, compile: bool = True, data: bytes | None = None):
         raise ModelFileError(f"{path}: config.json must hold an object")
     wfile = sio.read_member(z, "model.weights.h5", sio.MAX_WEIGHTS, path, spool=True)
     size = z.getinfo("model.weights.h5").file_size
-    with wfile, sio.open_h5(wfile, path) as h5:
+    with wfile, sio.corrupt_h5(path), sio.open_h5(wfile, path) as h5:
         datasets = sio.h5_datasets(h5, path, _budget(size))
         model, groups = _build(config, datasets, path)
         _assign(groups, datasets, path)
@@ -208,7 +208,7 @@ def load_weights_h5(model, path) -> None:
     if not model.built:
         raise ValueError(f"load_weights: build model {model.name!r} before loading weights "
                          "(call it on data or model.build(input_shape))")
-    with sio.open_h5(str(path), path) as h5:
+    with sio.corrupt_h5(path), sio.open_h5(str(path), path) as h5:
         datasets = sio.h5_datasets(h5, path, _budget(os.path.getsize(path)))
         if "layers" not in h5 and any(k.endswith("weight_names") for k in h5.attrs):
             raise ModelFileError(f"{path}: a legacy Keras 2 weights file; name it .h5")

@@ -116,7 +116,7 @@ def load_legacy_h5(path, compile: bool = True):
     """
     if not Path(path).exists():
         raise ModelFileError(f"{path}: no such model file")
-    with sio.open_h5(str(path), path) as h5:
+    with sio.corrupt_h5(path), sio.open_h5(str(path), path) as h5:
         text = sio.h5_attr_text(h5, "model_config", path)
         if text is None:
             raise ModelFileError(f"{path}: holds weights only (no model_config); build the "
@@ -153,7 +153,7 @@ def load_legacy_weights(model, path) -> None:
     """Set ``model``'s weights from a legacy Keras ``save_weights("x.h5")`` file, by name."""
     if not Path(path).exists():
         raise ModelFileError(f"{path}: no such weights file")
-    with sio.open_h5(str(path), path) as h5:
+    with sio.corrupt_h5(path), sio.open_h5(str(path), path) as h5:
         root = h5["model_weights"] if "model_weights" in h5 else h5
         table = _layer_table(root, path, os.path.getsize(path) + (1 << 20))
         # as Keras does: the file's layers that hold weights, in order, to the model's
