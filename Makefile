@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean api lab docs docs-serve
+.PHONY: run test lint typecheck bench clean api lab docs docs-serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -24,6 +24,10 @@ test: $(STAMP)
 # the public API on record (docs/api.txt); tests/test_api_record.py fails until it is current
 api: $(STAMP)
 	$(BIN)/python tools/api_record.py
+
+# mypy as CI runs it (pinned in the dev extra; configuration in pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples benchmarks tools
