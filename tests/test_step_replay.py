@@ -388,3 +388,30 @@ def test_training_reaches_layers_a_custom_call_does_not_pass_it_to():
     m.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
     assert train_out and all(train_out)  # the dropout ran in training mode inside fit
     np.testing.assert_array_equal(m.predict(x, verbose=0), inference)
+
+
+def test_augmentation_draws_afresh_on_every_replay_and_the_rest_replays():
+    """Augmentation layers run as one Eager op (their Python draws each step), so a model
+    with them replays, bit for bit like the ordinary path."""
+    def build():
+        gn.set_seed(3)
+        m = Sequential([L.RandomFlip("horizontal", input_shape=(6, 6, 1)),
+                        L.RandomTranslation(0.2, 0.2), L.RandomCrop(5, 5), L.Flatten(),
+                        L.Dense(3, activation="softmax")])
+        return m
+
+    x, y = _xy("image", 24)
+    x = x[:, :6, :6]
+    runs = []
+    for jit in ("auto", False):
+        m = build()
+        m.compile(optimizer="adam", loss=SCE, jit_compile=jit)
+        m.fit(x, y, epochs=3, batch_size=8, verbose=0)
+        runs.append(m)
+    for u, v in zip(runs[0].get_weights(), runs[1].get_weights()):
+        np.testing.assert_array_equal(u, v)
+    assert {k[0] for k, v in runs[0]._stepper.programs.items() if v is not False} >= {"train"}
+    aug = runs[0].layers[0]
+    a = aug(x[:4], training=True).data
+    b = aug(x[:4], training=True).data
+    assert not np.array_equal(a, b) or np.array_equal(a, x[:4])  # fresh draws per call

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import autograd, backend
-from .autograd import unbroadcast
+from .autograd import Function, unbroadcast
 
 __all__: list[str] = []
 
@@ -62,6 +62,49 @@ def not_replayable(reason: str) -> None:
     tape = autograd._state.tape
     if tape is not None:
         tape.fail(reason)
+
+
+class Eager(Function):
+    """Run ``fn`` (a Python function of tensors) as ONE op, afresh at every call and replay.
+
+    For layers whose step is Python that a tape cannot see through — augmentation drawing
+    random transforms per image — so the rest of the model still replays: the op's forward
+    calls ``fn`` on its inputs (with the tape paused, its inner ops are not recorded), and
+    its backward backpropagates through the graph ``fn`` built. ``fn`` must return a tensor.
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def forward(self, *xs):
+        st = autograd._state
+        prev, st.tape = st.tape, None
+        try:
+            self.leaves = []
+            for a in xs:
+                t = autograd._Tensor._make(a)
+                t.requires_grad = st.grad and a.dtype.kind == "f"
+                self.leaves.append(t)
+            self.out = self.fn(*self.leaves)
+        finally:
+            st.tape = prev
+        return self.out.data
+
+    def backward(self, gy):
+        out = self.out
+        grads = None
+        if out.requires_grad:
+            out.backward(gy)
+            grads = tuple(t.grad for t in self.leaves)
+        self.out = self.leaves = None
+        if grads is None:
+            return (None,) * len(self.needs_input_grad) if len(self.needs_input_grad) > 1 \
+                else None
+        return grads if len(grads) > 1 else grads[0]
+
+    @property
+    def name(self) -> str:
+        return f"Eager({getattr(self.fn, '__qualname__', 'fn')})"
 
 
 def _is_array(v) -> bool:

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from .. import backend, ops
+from .._tape import Eager
 from ..autograd import Function
 from ..tensor import Tensor
 from .base import Layer, register
@@ -263,7 +264,8 @@ class _Augmentation(Layer):
         if not training:
             return x
         x, single = self._images(x)
-        y = self._augment(x)
+        # one op that draws its transforms afresh at every call, replayed steps included
+        y = Eager(self._augment)(x)
         return y[0] if single else y
 
     def _augment(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
@@ -463,7 +465,10 @@ class RandomCrop(_Augmentation):
 
     def call(self, x, training=False):
         x, single = self._images(x)
-        y = self._crop(x, training)
+        if training:  # random offsets drawn afresh at every call, replayed steps included
+            y = Eager(lambda t: self._crop(t, True))(x)
+        else:
+            y = self._crop(x, False)
         return y[0] if single else y
 
     def _crop(self, x, training):
