@@ -127,6 +127,7 @@ class Tape:
         self.producer: dict[int, int] = {}   # id(output tensor) -> node index
         self.vars = {id(v): v for v in variables}
         self.consts: set[int] = set()
+        self.no_grad_nodes: set[int] = set()
         self._alive: list = []
         self.reason: str | None = None
         self._cfg = None
@@ -191,6 +192,8 @@ class Tape:
         self.producer[id(out)] = i
         self.nodes.append((fn, ins, self._new_slot(out, (_NODE, i)),
                            self._cfg | {"needs_input_grad", "_seq"}))
+        if not autograd._state.grad:  # inside no_grad: this op's output carries no gradient
+            self.no_grad_nodes.add(i)
 
     def producer_of(self, t):
         """(Function, its input tensors) that made ``t`` during the recording, or None."""
@@ -253,8 +256,9 @@ class Program:
             req[s] = t.requires_grad
         self.var_flags = [(t, t.requires_grad) for _, t in self.vars]
         grad_on = bool(seed_slots)
+        no_grad = {nodes[i][2] for i in tape.no_grad_nodes}  # outputs made under no_grad
         for _fn, ins, out, _ in live:
-            req[out] = grad_on and any(req[i] for i in ins)
+            req[out] = grad_on and out not in no_grad and any(req[i] for i in ins)
         reached = [False] * n
         for s in seed_slots:
             reached[s] = req[s]
