@@ -197,3 +197,22 @@ def test_bad_model_arguments_are_explained():
     uncompiled = gn.models.Sequential([L.Input((6,)), L.Dense(3)])
     with pytest.raises(ValueError, match="compiled"):
         SKLearnClassifier(model=uncompiled).fit(X, y)
+
+
+def functional_model(X, y):
+    """A functional-API builder (two branches, merged)."""
+    inp = L.Input((X.shape[1],))
+    h = L.Concatenate()([L.Dense(4, activation="relu")(inp), L.Dense(4)(inp)])
+    model = gn.Model(inp, L.Dense(y.shape[1], activation="softmax")(h))
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+
+
+def test_functional_model_pickles_and_clones():
+    X, y = _blobs()
+    clf = SKLearnClassifier(functional_model, fit_kwargs={"epochs": 3}).fit(X, y)
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(back.decision_function(X), clf.decision_function(X), atol=1e-6)
+    assert (back.predict(X) == clf.predict(X)).all()
+    fresh = clone(clf)
+    assert not hasattr(fresh, "model_")
