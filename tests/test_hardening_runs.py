@@ -14,7 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from glassnet.cli import app
-from glassnet.runner import CheckpointError, RunError, load_checkpoint, train_recipe
+from glassnet.runner import (
+    CheckpointError,
+    RunError,
+    _state_digest,
+    load_checkpoint,
+    train_recipe,
+)
 
 
 def run_cli(*args):
@@ -138,11 +144,29 @@ def test_bad_checkpoint_state_is_one_clear_error(finished_run, tmp_path, edit, m
     st = r / "checkpoint" / "state.json"
     state = json.loads(st.read_text())
     edit(state)
+    state["digest"] = _state_digest(state)  # a consistent file whose fields are wrong
     st.write_text(json.dumps(state))
     with pytest.raises(CheckpointError, match=match):
         load_checkpoint(r)
     code, out = run_cli("train", "digits", "--fast", "--resume", "--out", r, "--quiet")
     assert code == 2 and match in _one_line_error(out)
+
+
+def test_an_edited_checkpoint_state_without_its_digest_is_refused(finished_run, tmp_path):
+    import shutil
+
+    r = tmp_path / "run"
+    shutil.copytree(finished_run, r)
+    st = r / "checkpoint" / "state.json"
+    state = json.loads(st.read_text())
+    state["history"]["loss"][0] += 1.0  # still valid, only the digest tells
+    st.write_text(json.dumps(state))
+    with pytest.raises(CheckpointError, match="digest"):
+        load_checkpoint(r)
+    del state["digest"]  # dropping it does not help: model_sha256 says the format is new
+    st.write_text(json.dumps(state))
+    with pytest.raises(CheckpointError, match="digest"):
+        load_checkpoint(r)
 
 
 def test_checkpoint_past_the_runs_epochs_is_refused(finished_run, tmp_path):

@@ -136,6 +136,35 @@ def test_every_byte_flip_of_a_checkpoint_loads_identically_or_raises_modelfileer
         path.write_bytes(good)
 
 
+def test_random_bit_flips_of_checkpoint_state_are_refused_or_harmless(tmp_path):
+    # a single flipped bit can keep state.json valid JSON ("epoch": 1 -> 3, a history value):
+    # the state's digest refuses it; so does a model file that is not the one it recorded
+    run = _checkpoint(tmp_path)
+    ref_state, ref_model = _read_checkpoint(run)
+    st = run / "checkpoint" / "state.json"
+    good = st.read_bytes()
+    rng = np.random.default_rng(2)
+    for _ in range(400):
+        b = bytearray(good)
+        i = int(rng.integers(0, len(b)))
+        b[i] ^= 1 << int(rng.integers(0, 8))
+        st.write_bytes(bytes(b))
+        try:
+            state, model = _read_checkpoint(run)
+        except ModelFileError:
+            continue
+        assert state == ref_state and _same_model(model, ref_model), i
+    st.write_bytes(good)
+    other = tmp_path / "other"
+    from glassnet.runner import save_checkpoint
+
+    save_checkpoint(other, _small_model(), 1, {"loss": [0.5]}, "digits")
+    (run / "checkpoint" / "epoch-00001.glassnet").write_bytes(
+        (other / "checkpoint" / "epoch-00001.glassnet").read_bytes())
+    with pytest.raises(ModelFileError, match="not the one its state recorded"):
+        _read_checkpoint(run)
+
+
 @pytest.mark.parametrize("command", ["predict", "summary"])
 def test_cli_prints_one_line_for_a_corrupted_model(tmp_path, command):
     from typer.testing import CliRunner

@@ -14,6 +14,7 @@ complete epoch and ends with exactly the weights of an uninterrupted run.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import platform
@@ -71,18 +72,34 @@ def save_checkpoint(run_dir: Path, model, epoch: int, history: dict, recipe: str
     ck = run_dir / CKPT_DIR
     ck.mkdir(parents=True, exist_ok=True)
     name = f"epoch-{epoch:05d}.glassnet"
-    model.save(ck / name)
+    from .models.saving import _atomic_write, model_bytes
+
+    data = model_bytes(model)
+    _atomic_write(ck / name, data)
     state = {
         "epoch": epoch,
         "model_file": name,
+        "model_sha256": hashlib.sha256(data).hexdigest(),
         "recipe": recipe,
         "history": _jsonable(history),
         "rng_state": _jsonable(backend.get_rng_state()),
     }
+    state["digest"] = _state_digest(state)
     _atomic_write_text(ck / STATE_FILE, json.dumps(state))
     for old in ck.glob("epoch-*.glassnet"):
         if old.name != name:
             old.unlink(missing_ok=True)
+
+
+_STATE_KEYS = {"epoch", "model_file", "model_sha256", "recipe", "history", "rng_state",
+               "digest"}
+
+
+def _state_digest(state: dict) -> str:
+    """SHA-256 of the state without its digest: a flipped bit anywhere in state.json (or a
+    model file from another checkpoint) is refused, not resumed from."""
+    body = json.dumps({k: v for k, v in state.items() if k != "digest"}, sort_keys=True)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def load_checkpoint(run_dir: Path):
@@ -101,6 +118,14 @@ def load_checkpoint(run_dir: Path):
                               ) from None
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint state {st} is not an object")
+    unknown = set(state) - _STATE_KEYS
+    if unknown:
+        raise CheckpointError(f"checkpoint state {st} has unknown fields "
+                              f"{sorted(unknown)[:3]} (corrupted)")
+    # checkpoints written before the digest have neither field; both or neither, else refused
+    if ("digest" in state or "model_sha256" in state) and \
+            state.get("digest") != _state_digest(state):
+        raise CheckpointError(f"checkpoint state {st} does not match its digest (corrupted)")
     epoch = state.get("epoch")
     if type(epoch) is not int or not 1 <= epoch <= 10_000_000:
         raise CheckpointError(f"checkpoint state {st}: epoch must be a positive integer. "
@@ -126,6 +151,14 @@ def load_checkpoint(run_dir: Path):
     mf = run_dir / CKPT_DIR / state["model_file"]
     if not mf.is_file():
         raise CheckpointError(f"checkpoint state {st} names a missing model file {mf.name}")
+    if "model_sha256" in state:
+        h = hashlib.sha256()
+        with open(mf, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        if h.hexdigest() != state["model_sha256"]:
+            raise CheckpointError(f"checkpoint model file {mf} is not the one its state "
+                                  "recorded (corrupted or replaced)")
     return state, mf
 
 
