@@ -60,7 +60,7 @@ class GAN(Model):
         self.d_loss_tracker, self.g_loss_tracker = Mean(name="d_loss"), Mean(name="g_loss")
 
     def compile(self, g_optimizer="adam", d_optimizer="adam", from_logits: bool = False,
-                label_smoothing: float = 0.0) -> None:
+                label_smoothing: float = 0.0, jit_compile="auto") -> None:
         """Set the two optimizers, whether D outputs logits, and one-sided label smoothing.
 
         Args:
@@ -77,6 +77,11 @@ class GAN(Model):
             raise ValueError("GAN.compile: the generator and discriminator need two optimizers")
         self.from_logits = bool(from_logits)
         self.label_smoothing = float(label_smoothing)
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"GAN.compile: jit_compile must be 'auto', True or False. "
+                             f"Received: {jit_compile!r}")
+        self.jit_compile = jit_compile  # replay both updates (models/step.py)
+        self._stepper = None
         self.compiled = True
 
     @property
@@ -135,27 +140,30 @@ class GAN(Model):
         n = len(real)
         g_w = self.generator.trainable_weights
         d_w = self.discriminator.trainable_weights
-        with no_grad():
-            fake = self.generator(self.noise(n), training=True)
-        d_loss = self._bce(self.discriminator(self._on_device(real), training=True),
-                           1.0 - self.label_smoothing)
-        d_loss = d_loss + self._bce(self.discriminator(fake, training=True), 0.0)
-        d_loss.backward()
-        self.d_optimizer.step(d_w)
-        self.d_optimizer.zero_grad(d_w)
+        st = self._step()  # both updates are recorded once and replayed (jit_compile)
+        smooth = 1.0 - self.label_smoothing
 
+        def d_outputs(real_t, z_t):
+            with no_grad():  # D's step does not train G
+                fake = self.generator(z_t, training=True)
+            return [self.discriminator(real_t, training=True),
+                    self.discriminator(fake, training=True)]
+
+        d_loss = st.custom("d", [self._on_device(real).data, self.noise(n).data], d_outputs,
+                           lambda o: self._bce(o[0], smooth) + self._bce(o[1], 0.0),
+                           d_w, self.d_optimizer)
         # G's step backpropagates through D but must not compute D's weight gradients
         for w in d_w:
             w.requires_grad = False
         try:
-            g_loss = self._bce(self.discriminator(self.generator(self.noise(n), training=True),
-                                                  training=True), 1.0)
-            g_loss.backward()
+            g_loss = st.custom(
+                "g", [self.noise(n).data],
+                lambda z_t: [self.discriminator(self.generator(z_t, training=True),
+                                                training=True)],
+                lambda o: self._bce(o[0], 1.0), g_w, self.g_optimizer)
         finally:
             for w in d_w:
                 w.requires_grad = True
-        self.g_optimizer.step(g_w)
-        self.g_optimizer.zero_grad(g_w)
         self.d_loss_tracker.update_state(float(d_loss.data))
         self.g_loss_tracker.update_state(float(g_loss.data))
         return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}

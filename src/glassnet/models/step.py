@@ -252,16 +252,16 @@ class Stepper:
         outs = [Tensor._make(v) for v in vals[len(vals) - n_out:]]
         return loss, outs[0] if single else outs
 
-    def _apply(self, params, grads, parts) -> None:
+    def _apply(self, params, grads, parts, opt=None, all_params=None) -> None:
         """Hand the gradients to the optimizer: straight into its flat buffer."""
-        opt = self.model.optimizer
+        opt = opt or self.model.optimizer
         pen = [p[1] for p in parts if p[0] == "w" and p[1].grad is not None] if parts else ()
         if (opt.clipnorm is not None or opt.clipvalue is not None or opt.global_clipnorm
                 or any(all(w is not p for p in params) for w in pen)):
             # clipping reads each gradient whole: hand them over as the eager path does
             for p, g in zip(params, grads):
                 p.grad = g if p.grad is None else g + p.grad
-            allp = self.model._params()
+            allp = all_params if all_params is not None else self.model._params()
             opt.step(allp)
             opt.zero_grad(allp)
             return
@@ -276,6 +276,48 @@ class Stepper:
             for v, g in zip(views, grads):
                 v[...] = g
         opt._update(params)
+
+    # ---------------------------------------------------------------- custom steps
+    def custom(self, key, feeds, fn, loss_fn, params, optimizer):
+        """One optimizer step of a model's own training (a GAN's two updates), replayed.
+
+        ``fn(*feed_tensors)`` returns the output tensors (its ops are recorded and replayed);
+        ``loss_fn(outputs)`` returns the scalar loss from them (computed afresh each step,
+        like a compiled loss); ``params`` are the weights ``optimizer`` updates. ``key``
+        names the step (a GAN has "d" and "g"). Returns the loss tensor.
+        """
+        key = (key, *[(a.shape, a.dtype, type(a)) for a in feeds])
+        if self._enabled():
+            prog = self._lookup(key)
+            if prog:
+                prog = prog[0]
+                vals = prog.forward(feeds)
+                leaves = []
+                for v in vals:
+                    t = Tensor._make(v)
+                    t.requires_grad = True
+                    leaves.append(t)
+                loss = loss_fn(leaves)
+                if loss.requires_grad and prog.params:
+                    loss.backward()
+                    grads = prog.backward([t.grad for t in leaves])
+                    self._apply(prog.params, grads, (), optimizer, params)
+                else:
+                    prog._release()
+                return loss
+        tape = Tape([Tensor._make(a) for a in feeds], self.model.weights)
+        with tape:
+            outs = list(fn(*tape.keep[: len(feeds)]))
+        loss = loss_fn(outs)
+        if loss.requires_grad:
+            loss.backward()
+            if any(p.grad is not None for p in params):
+                optimizer.step(params)
+                optimizer.zero_grad(params)
+        if self._enabled() and self._lookup(key) is None:
+            prog = tape.compile(outs, seeds=outs, params=params)
+            self._store(key, None if prog is None else (prog,), tape)
+        return loss
 
     # ---------------------------------------------------------------- inference
     def infer(self, x, kind: str):
