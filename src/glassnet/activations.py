@@ -18,16 +18,16 @@ is zero where it exists), so they suit the perceptron's forward pass, not backpr
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import functional, ops
+from ._registry import Registry
 from ._typing import TensorLike
 from .autograd import Function
 from .backend import get_array_module
@@ -320,14 +320,11 @@ _TABLE: dict[str, Callable] = {
     "log_softmax": log_softmax,
 }
 _CANONICAL = {fn: name for name, fn in reversed(list(_TABLE.items()))}
-
-
-def _unknown(kind: str, name: Any, table: Iterable[str]) -> ValueError:
-    close = difflib.get_close_matches(str(name), list(table), n=3, cutoff=0.5)
-    hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    return ValueError(
-        f"Unknown {kind} {name!r}.{hint} Known: {', '.join(sorted(table))}. Received: {name!r}"
-    )
+# names only (no classes); a dict's config becomes keyword settings; any callable is one
+_REGISTRY = Registry(
+    "activation", _TABLE, None, None, wrap=lambda fn: fn, default=lambda: linear,
+    build=lambda fn, cfg: functools.partial(fn, **cfg) if cfg else fn, keep_names=True,
+    expected="a name, a config dict, a callable or None")
 
 
 def get(identifier: Any) -> Callable:
@@ -339,28 +336,7 @@ def get(identifier: Any) -> Callable:
         >>> get("relu") is relu
         True
     """
-    if identifier is None:
-        return linear
-    if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _TABLE:
-            raise _unknown("activation", identifier, _TABLE)
-        return _TABLE[key]
-    if isinstance(identifier, dict):
-        if "class_name" not in identifier:
-            raise ValueError(
-                "activation config must have a 'class_name' key. "
-                f"Received: {identifier!r}"
-            )
-        fn = get(identifier["class_name"])
-        cfg = identifier.get("config") or {}
-        return functools.partial(fn, **cfg) if cfg else fn
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        "activation must be a name, a config dict, a callable or None. "
-        f"Received: {type(identifier).__name__} {identifier!r}"
-    )
+    return _REGISTRY.get(identifier)
 
 
 def serialize(fn: Any) -> str | dict:
@@ -368,8 +344,7 @@ def serialize(fn: Any) -> str | dict:
     if fn is None:
         return "linear"
     if isinstance(fn, str):
-        get(fn)
-        return fn
+        return _REGISTRY.serialize(fn)
     if isinstance(fn, functools.partial) and fn.func in _CANONICAL and not fn.args:
         return {"class_name": _CANONICAL[fn.func], "config": dict(fn.keywords)}
     if fn in _CANONICAL:

@@ -21,6 +21,7 @@ from numpy.typing import DTypeLike
 
 from . import backend
 from ._config import Configurable
+from ._registry import Registry
 
 _Shape = int | Sequence[int]  # an int, or a tuple/list of ints
 
@@ -318,6 +319,10 @@ _TABLE: dict[str, type] = {
     "identity": Identity,
 }
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
+# None is Keras's default kernel initializer; a plain callable(shape, dtype) is used as-is
+_REGISTRY = Registry("initializer", _TABLE, _BY_CLASS, Initializer, wrap=lambda fn: fn,
+                     default=lambda: GlorotUniform(),
+                     expected="a name, config dict, Initializer or callable")
 
 
 def get(identifier: Any) -> Initializer:
@@ -327,42 +332,12 @@ def get(identifier: Any) -> Initializer:
         >>> get("uniform").get_config()
         {'minval': -0.05, 'maxval': 0.05, 'seed': None}
     """
-    from .activations import _unknown
-
-    if identifier is None:
-        return GlorotUniform()
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _TABLE.get(identifier.lower()) or _BY_CLASS.get(identifier)
-        if cls is None:
-            raise _unknown("initializer", identifier, _TABLE)
-        return cls()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _TABLE.get(str(name).lower()) or _BY_CLASS.get(str(name))
-        if cls is None:
-            raise _unknown("initializer", name, _TABLE)
-        return cls(**(identifier.get("config") or {}))
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        "initializer must be a name, config dict, Initializer or callable. "
-        f"Received: {type(identifier).__name__} {identifier!r}"
-    )
+    return _REGISTRY.get(identifier)
 
 
 def serialize(init: Initializer | str) -> dict:
     """``{"class_name": ..., "config": ...}`` of an initializer (JSON-able)."""
-    if isinstance(init, str):
-        init = get(init)
-    if not isinstance(init, Initializer) or type(init).__name__ not in _BY_CLASS:
-        raise ValueError(
-            f"Only glassnet initializers can be serialized. Received: {init!r}"
-        )
-    return {"class_name": type(init).__name__, "config": init.get_config()}
+    return _REGISTRY.serialize(init)
 
 
 deserialize = get

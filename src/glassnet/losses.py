@@ -23,6 +23,8 @@ import math
 import numpy as np
 
 from . import functional, ops
+from ._config import Configurable
+from ._registry import Registry
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
 
@@ -106,7 +108,7 @@ def _reduce(per: Tensor, sample_weight, name: str, reduction: str = "sum_over_ba
     return ops.sum(weighted) / float(max(n, 1))
 
 
-class Loss:
+class Loss(Configurable):
     """Base class. Subclasses implement ``call(y_true, y_pred) -> per-sample Tensor``.
 
     ``__call__`` applies sample weights, then reduces as ``reduction`` says:
@@ -166,13 +168,6 @@ class Loss:
 
     def get_config(self) -> dict:
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.get_config()})"
 
 
 class MeanSquaredError(Loss):
@@ -595,6 +590,13 @@ class _FunctionLoss(Loss):
         return self.fn(y_true, y_pred)
 
 
+# the tables are shared by reference, so the names _losses_more adds resolve too; a loss
+# function of this module becomes its class, any other function a _FunctionLoss
+_REGISTRY = Registry("loss", _TABLE, _BY_CLASS, Loss, fn_to_class=_FN_TO_CLASS,
+                     wrap=_FunctionLoss, expected="a name, config dict, Loss or callable",
+                     refusal="; custom functions are not")
+
+
 def get(identifier) -> Loss:
     """Resolve a loss: name, class name, ``{"class_name", "config"}``, Loss or function.
 
@@ -602,46 +604,12 @@ def get(identifier) -> Loss:
         >>> get("mse").name
         'mean_squared_error'
     """
-    from .activations import _unknown
-
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _TABLE.get(identifier.lower()) or _BY_CLASS.get(identifier)
-        if cls is None:
-            raise _unknown("loss", identifier, _TABLE)
-        return cls()
-    if isinstance(identifier, dict):
-        if "registered_name" in identifier and "class_name" not in identifier:
-            from .metrics import _registered  # the user's own loss, passed in code
-
-            return get(_registered(identifier, "loss"))
-        name = identifier.get("class_name")
-        cls = _BY_CLASS.get(name) or _TABLE.get(str(name).lower())
-        if cls is None:
-            raise _unknown("loss", name, _TABLE)
-        return cls(**(identifier.get("config") or {}))
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if callable(identifier) and identifier in _FN_TO_CLASS:
-        return _FN_TO_CLASS[identifier]()
-    if callable(identifier):
-        return _FunctionLoss(identifier)
-    raise TypeError(
-        "loss must be a name, config dict, Loss or callable. "
-        f"Received: {type(identifier).__name__} {identifier!r}"
-    )
+    return _REGISTRY.get(identifier)
 
 
 def serialize(loss) -> dict:
     """``{"class_name", "config"}`` of a loss (JSON-able)."""
-    if isinstance(loss, str) or (callable(loss) and loss in _FN_TO_CLASS):
-        loss = get(loss)
-    if not isinstance(loss, Loss) or type(loss).__name__ not in _BY_CLASS:
-        raise ValueError(
-            f"Only glassnet losses can be serialized; custom functions are not. Received: {loss!r}"
-        )
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+    return _REGISTRY.serialize(loss)
 
 
 deserialize = get

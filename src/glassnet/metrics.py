@@ -67,6 +67,7 @@ from ._metrics_more import (  # noqa: F401
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
+from ._registry import Registry
 
 __all__ = [
     "MeanMetricWrapper",
@@ -356,18 +357,11 @@ class MeanMetricWrapper(Metric):
         return {"name": self.name}
 
 
-def _registered(identifier: dict, family: str):
-    """A user's object named in a model file, from the objects registered or passed in code
-    (``custom_objects``); never imported."""
-    from .saving import get_registered_object
-
-    name = identifier.get("registered_name")
-    obj = get_registered_object(str(name))
-    if obj is None:
-        raise ValueError(f"Unknown {family} {name!r}: it is the user's own, so pass it in "
-                         f"code, e.g. load_model(path, custom_objects={{{name!r}: ...}}) "
-                         "or @keras.saving.register_keras_serializable()")
-    return obj
+# a name resolves through _TABLE first ("accuracy" is the auto-picking accuracy), a config's
+# class name through _BY_CLASS first ("Accuracy" is the class); a plain function is wrapped in
+# its running mean, as Keras wraps it
+_REGISTRY = Registry("metric", _TABLE, _BY_CLASS, Metric, wrap=MeanMetricWrapper,
+                     keep_names=True, expected="a name, config dict or Metric")
 
 
 def get(identifier: Any) -> Metric:
@@ -377,46 +371,17 @@ def get(identifier: Any) -> Metric:
         >>> get("accuracy").name   # "acc" keeps the name "acc" in logs, as Keras
         'accuracy'
     """
-    from .activations import _unknown
-
-    if isinstance(identifier, Metric):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _TABLE.get(identifier.lower()) or _BY_CLASS.get(identifier)
-        if cls is None:
-            raise _unknown("metric", identifier, _TABLE)
-        m = cls()
-        if identifier.lower() == "acc":
-            m.name = "acc"
-        return m
-    if isinstance(identifier, dict):
-        if "registered_name" in identifier and "class_name" not in identifier:
-            return get(_registered(identifier, "metric"))
-        name = identifier.get("class_name")
-        cls = _BY_CLASS.get(str(name)) or _TABLE.get(str(name).lower())
-        if cls is None:
-            raise _unknown("metric", name, _TABLE)
-        return cls(**(identifier.get("config") or {}))
-    if isinstance(identifier, type) and issubclass(identifier, Metric):
-        return identifier()
-    if callable(identifier):  # a plain function: its running mean, as Keras wraps it
-        return MeanMetricWrapper(identifier)
-    raise TypeError(
-        "metric must be a name, config dict or Metric. "
-        f"Received: {type(identifier).__name__} {identifier!r}"
-    )
+    m = _REGISTRY.get(identifier)
+    if isinstance(identifier, str) and identifier.lower() == "acc":
+        m.name = "acc"
+    return m
 
 
 def serialize(metric: Any) -> str | dict:
     """Name (for ``"accuracy"``) or ``{"class_name", "config"}`` of a metric."""
-    if isinstance(metric, str):
-        get(metric)
-        return metric
     if isinstance(metric, _AutoAccuracy):
         return metric.name
-    if not isinstance(metric, Metric) or type(metric).__name__ not in _BY_CLASS:
-        raise ValueError(f"Only glassnet metrics can be serialized. Received: {metric!r}")
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    return _REGISTRY.serialize(metric)
 
 
 deserialize = get

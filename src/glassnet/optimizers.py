@@ -29,6 +29,7 @@ import numpy as np
 
 from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
 from ._optimizer_kernels import adam_delta
+from ._registry import Registry
 from ._typing import LearningRate
 from .backend import get_array_module
 
@@ -346,6 +347,8 @@ _TABLE: dict[str, type] = {
     "adafactor": Adafactor,
 }
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
+_REGISTRY = Registry("optimizer", _TABLE, _BY_CLASS, Optimizer,
+                     expected="a name, config dict or Optimizer")
 
 
 def get(identifier: Any) -> Optimizer:
@@ -355,36 +358,12 @@ def get(identifier: Any) -> Optimizer:
         >>> get("adam").learning_rate
         0.001
     """
-    from .activations import _unknown
-
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _TABLE.get(identifier.lower()) or _BY_CLASS.get(identifier)
-        if cls is None:
-            raise _unknown("optimizer", identifier, _TABLE)
-        return cls()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _BY_CLASS.get(str(name)) or _TABLE.get(str(name).lower())
-        if cls is None:
-            raise _unknown("optimizer", name, _TABLE)
-        return cls(**(identifier.get("config") or {}))
-    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
-    raise TypeError(
-        "optimizer must be a name, config dict or Optimizer. "
-        f"Received: {type(identifier).__name__} {identifier!r}"
-    )
+    return _REGISTRY.get(identifier)
 
 
 def serialize(opt: Optimizer | str) -> dict:
     """``{"class_name", "config"}`` of an optimizer (state is separate: get_state)."""
-    if isinstance(opt, str):
-        opt = get(opt)
-    if not isinstance(opt, Optimizer) or type(opt).__name__ not in _BY_CLASS:
-        raise ValueError(f"Only glassnet optimizers can be serialized. Received: {opt!r}")
-    return {"class_name": type(opt).__name__, "config": opt.get_config()}
+    return _REGISTRY.serialize(opt)
 
 
 deserialize = get

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import ops
 from ._config import Configurable
+from ._registry import Registry
 from .tensor import Tensor, as_tensor
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
@@ -92,47 +93,23 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
 
 _TABLE: dict[str, type] = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 _BY_CLASS = {"L1": L1, "L2": L2, "L1L2": L1L2}
+_REGISTRY = Registry("regularizer", _TABLE, _BY_CLASS, Regularizer, wrap=lambda fn: fn,
+                     default=lambda: None,
+                     expected="None, a name, config dict, Regularizer or callable")
 
 
 def get(identifier: Any) -> Regularizer | None:
     """Resolve a regularizer: None, name, ``{"class_name", "config"}``, instance or callable."""
-    from .activations import _unknown
-
-    if identifier is None:
-        return None
-    if isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        key = identifier.lower()
-        if key in ("l1_l2", "l1l2"):
-            return L1L2(0.01, 0.01)
-        cls = _TABLE.get(key) or _BY_CLASS.get(identifier)
-        if cls is None:
-            raise _unknown("regularizer", identifier, _TABLE)
-        return cls()
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        cls = _BY_CLASS.get(str(name)) or _TABLE.get(str(name).lower())
-        if cls is None:
-            raise _unknown("regularizer", name, _TABLE)
-        return cls(**(identifier.get("config") or {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        "regularizer must be None, a name, config dict, Regularizer or callable. "
-        f"Received: {type(identifier).__name__} {identifier!r}"
-    )
+    if isinstance(identifier, str) and identifier.lower() in ("l1_l2", "l1l2"):
+        return L1L2(0.01, 0.01)  # the name is l1_l2()'s 0.01 each; the class defaults to 0
+    return _REGISTRY.get(identifier)
 
 
 def serialize(reg: Regularizer | None) -> dict | None:
     """``{"class_name", "config"}`` of a regularizer, or None."""
     if reg is None:
         return None
-    if isinstance(reg, str):
-        reg = get(reg)
-    if not isinstance(reg, Regularizer) or type(reg).__name__ not in _BY_CLASS:
-        raise ValueError(f"Only glassnet regularizers can be serialized. Received: {reg!r}")
-    return {"class_name": type(reg).__name__, "config": reg.get_config()}
+    return _REGISTRY.serialize(get(reg) if isinstance(reg, str) else reg)
 
 
 deserialize = get

@@ -14,6 +14,9 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._config import Configurable
+from ._registry import Registry
+
 __all__ = [
     "LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay",
     "InverseTimeDecay", "get", "serialize", "deserialize",
@@ -27,21 +30,11 @@ def _pos(name: str, v: float, allow_zero: bool = False) -> float:
     return v
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(Configurable):
     """Base class: ``__call__(step) -> float`` and ``get_config()``."""
 
     def __call__(self, step: float) -> float:
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict) -> Any:
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.get_config()})"
 
 
 class ExponentialDecay(LearningRateSchedule):
@@ -144,29 +137,26 @@ _TABLE: dict[str, type] = {
 }
 
 
-def get(identifier: Any) -> Callable[[Any], float]:
-    """Resolve a schedule from ``{"class_name", "config"}``, an instance, or a callable."""
-    from .activations import _unknown
+# by class name only (no short names, as Keras); any callable(step) is a schedule as it is
+_REGISTRY = Registry("learning-rate schedule", _TABLE, _TABLE, LearningRateSchedule,
+                     wrap=lambda fn: fn, strings=False, expected="a config dict or callable")
 
-    if isinstance(identifier, LearningRateSchedule) or callable(identifier):
-        return identifier
-    if isinstance(identifier, dict):
-        name = identifier.get("class_name")
-        if name not in _TABLE:
-            raise _unknown("learning-rate schedule", name, _TABLE)
-        return _TABLE[name](**(identifier.get("config") or {}))
-    raise TypeError(
-        f"schedule must be a config dict or callable. Received: {identifier!r}"
-    )
+
+def get(identifier: Any) -> Callable[[Any], float]:
+    """Resolve a schedule from ``{"class_name", "config"}``, an instance, or a callable.
+
+    Example:
+        >>> get({"class_name": "InverseTimeDecay",
+        ...      "config": {"initial_learning_rate": 0.1, "decay_steps": 10,
+        ...                 "decay_rate": 1.0}})(10)
+        0.05
+    """
+    return _REGISTRY.get(identifier)
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
     """``{"class_name", "config"}`` of a schedule."""
-    if not isinstance(schedule, LearningRateSchedule) or type(schedule).__name__ not in _TABLE:
-        raise ValueError(
-            f"Only glassnet schedules can be serialized. Received: {schedule!r}"
-        )
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return _REGISTRY.serialize(schedule)
 
 
 deserialize = get
