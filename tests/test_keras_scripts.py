@@ -54,7 +54,9 @@ SCRIPTS: dict[str, dict] = {
                                          "Second layer is dense": ("==", 1.0),
                                          "Layers": ("==", 3.0), "Test loss": ("<", 0.5)},
                               "band": {"Layers": 0.0, "Test loss": 0.3}},
-    "conv_autoencoder": {"checks": {"Reconstruction loss": ("<", 0.6)},  # Keras: 0.547
+    # the tutorial seeds only NumPy's noise, so the weights differ run to run: 0.55-0.61
+    # here in 2 epochs (Keras: 0.547); an untrained decoder gives ln 2 = 0.69
+    "conv_autoencoder": {"checks": {"Reconstruction loss": ("<", 0.65)},
                          "band": {"Reconstruction loss": 0.1}},
     "custom_training_loop_torch": {
         "checks": {"Validation acc": (">", 0.6)}, "band": {"Validation acc": 0.15},
