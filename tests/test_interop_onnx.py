@@ -369,3 +369,48 @@ def test_every_layer_class_is_exported_or_refused_by_a_test():
     missing = sorted(name for name in LAYER_CLASSES
                      if name not in REFUSED | INSIDE and f"L.{name}(" not in source)
     assert not missing, f"layers with neither an ONNX test nor a refusal: {missing}"
+
+
+def _recipe_names():
+    from glassnet import recipes as R
+
+    return list(R.names())
+
+
+@pytest.mark.parametrize("name", _recipe_names())
+def test_every_cli_recipe_model_exports(name, tmp_path):
+    """The model of each `glassnet train` recipe (fast settings) exports and onnxruntime
+    gives its predictions: Keras-style models, Autoencoder, Perceptron/Adaline (classes),
+    RBM (transform), DBN (class probabilities), GAN (its generator)."""
+    from glassnet import recipes as R
+
+    rec = R.get(name)
+    cfg = {"recipe": name, "seed": 0, "fast": True, **(rec.fast or {})}
+    cfg["fit"] = {**(rec.fit or {}), **(rec.fast or {})}
+    try:
+        data = rec.load_data(cfg)
+    except Exception as e:  # pragma: no cover - needs GLASSNET_DATA_DIR
+        pytest.skip(f"recipe data not available offline: {e}")
+    model = rec.build(data, cfg)
+    kind = type(model).__name__
+    if kind in ("Perceptron", "Adaline", "AdalineSGD", "DBN"):
+        model.fit(data["x_train"], data["y_train"])
+    elif kind == "RBM":
+        model.fit(data["x_train"])
+    export_onnx(model, tmp_path / "m.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    if kind == "GAN":
+        x = np.random.default_rng(0).normal(size=(7, model.latent_dim)).astype("f")
+        want = model.generator.predict(x, verbose=0)
+    else:
+        x = np.asarray(data["x_test"][:7])
+        x = x.astype("f") if x.dtype.kind == "f" else x.astype("int64")
+        want = (model.transform(x) if kind == "RBM" else
+                model.model_.predict(x, verbose=0) if kind == "DBN" else
+                model.predict(x) if kind in ("Perceptron", "Adaline", "AdalineSGD") else
+                model.predict(x, verbose=0))
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    if kind in ("Perceptron", "Adaline", "AdalineSGD"):
+        assert (got == want).all()
+    else:
+        np.testing.assert_allclose(got, want, atol=TOL, rtol=TOL)

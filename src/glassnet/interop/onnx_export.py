@@ -62,6 +62,13 @@ class Graph:
         self.inits.append(self.numpy_helper.from_array(a.copy(order="C"), n))
         return n
 
+    def const_exact(self, value, hint: str = "c") -> str:
+        """A constant kept in its own dtype (float64 too)."""
+        a = np.asarray(value)
+        n = self.name(hint)
+        self.inits.append(self.numpy_helper.from_array(a.copy(order="C"), n))
+        return n
+
     def ints(self, values, hint: str = "shape") -> str:
         return self.const(np.asarray(list(values), dtype=np.int64), hint)
 
@@ -144,6 +151,9 @@ def _as_graph_model(model):
     inner = getattr(model, "model_", None)  # DBN (and similar) after fine-tuning
     if inner is not None and type(inner).__name__ in ("Sequential", "Functional"):
         return inner
+    gen = getattr(model, "generator", None)  # a GAN at inference: its generator
+    if type(model).__name__ == "GAN" and type(gen).__name__ in ("Sequential", "Functional"):
+        return gen
     rbms = [model] if type(model).__name__ == "RBM" else getattr(model, "rbms_", None)
     if rbms and all(getattr(r, "components_", None) is not None for r in rbms):
         return _rbm_stack(rbms)  # RBM.transform / DBN.transform: sigmoid Dense layers
@@ -220,6 +230,8 @@ def export_onnx(model, filepath, opset: int = OPSET, input_names=None, output_na
         raise ValueError(f"export: opset must be 17 or later. Received: opset={opset}")
     g = Graph(opset)
     onnx, helper = g.onnx, g.helper
+    if _is_classic(model):
+        return _export_classic(g, model, filepath, opset, input_names, output_names)
     base, shapes, dtypes = _input_specs(model)
     n_in = len(shapes)
     input_names = list(input_names or (["input"] if n_in == 1 else
@@ -251,4 +263,39 @@ def export_onnx(model, filepath, opset: int = OPSET, input_names=None, output_na
     _atomic_write(Path(filepath), proto.SerializeToString())
     if verbose:
         print(f"wrote {filepath}: {len(g.nodes)} nodes, opset {opset}")
+    return str(filepath)
+
+
+def _is_classic(model) -> bool:
+    return type(model).__name__ in ("Perceptron", "Adaline", "AdalineSGD") and \
+        getattr(model, "w_", None) is not None
+
+
+def _export_classic(g, model, filepath, opset, input_names, output_names) -> str:
+    """Perceptron/Adaline: the class of ``X @ w_[1:] + w_[0] >= 0`` (float64, as predict)."""
+    from ..models.saving import _atomic_write
+
+    helper = g.helper
+    w = np.asarray(model.w_, dtype=np.float64)
+    classes = np.asarray(model.classes_)
+    name_in = (list(input_names or []) or ["input"])[0]
+    name_out = (list(output_names or []) or ["output"])[0]
+    x = g.op("Cast", [name_in], to=g.onnx.TensorProto.DOUBLE)
+    net = g.op("Add", [g.op("MatMul", [x, g.const_exact(w[1:], "w")]),
+                       g.const_exact(w[:1], "b")])
+    ge = g.op("GreaterOrEqual", [net, g.const_exact(np.zeros(1), "zero")])
+    g.nodes.append(helper.make_node("Where", [ge, g.const_exact(classes[1:], "c1"),
+                                              g.const_exact(classes[:1], "c0")],
+                                    [name_out], name=g.name("out")))
+    elem_in = helper.np_dtype_to_tensor_dtype(np.dtype(np.float32))
+    graph = helper.make_graph(
+        g.nodes, type(model).__name__,
+        [helper.make_tensor_value_info(name_in, elem_in, ["batch", int(w.shape[0] - 1)])],
+        [helper.make_tensor_value_info(name_out, helper.np_dtype_to_tensor_dtype(
+            classes.dtype), ["batch"])], g.inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="glassnet")
+    proto.ir_version = min(proto.ir_version, 8 if opset <= 17 else proto.ir_version)
+    g.onnx.checker.check_model(proto, full_check=True)
+    _atomic_write(Path(filepath), proto.SerializeToString())
     return str(filepath)
