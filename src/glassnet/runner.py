@@ -189,6 +189,26 @@ def _checkpoint_callback(run_dir: Path, history_so_far: dict, recipe: str | None
     return _Checkpoint()
 
 
+def _every_nth_epoch(every: int):
+    """The epoch summary line (as ``fit(verbose=2)`` prints it) every ``every`` epochs and
+    for the last one, so long runs of tiny models print a screenful, not one line each."""
+    from .callbacks import Callback, _fmt
+
+    class _EveryNth(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            total = self.params.get("epochs")
+            if (epoch + 1) % every and epoch + 1 != total and not self.model.stop_training:
+                return
+            shown = " - ".join(f"{k}: {_fmt(v)}" for k, v in (logs or {}).items())
+            print(f"Epoch {epoch + 1}/{total} - {time.perf_counter() - self.t0:.1f}s - "
+                  f"{shown}", flush=True)
+
+    return _EveryNth()
+
+
 # ------------------------------------------------------------------ the run
 def _versions() -> dict:
     v = {"glassnet": __import__("glassnet").__version__, "numpy": np.__version__,
@@ -324,10 +344,14 @@ def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
             if verbose:
                 print(f"Resuming {rec.name} from epoch {start_epoch} in {run}")
         cbs = [_checkpoint_callback(run, history, rec.name)] + list(cfg.get("callbacks", []))
+        fit_verbose, epochs = verbose, int(fit_kw.get("epochs", 1))
+        if verbose and epochs - start_epoch > 100:  # xor's 1,000 epochs: 20 lines, not 1,000
+            cbs.append(_every_nth_epoch(max(1, epochs // 20)))
+            fit_verbose = 0
         t_fit = time.perf_counter()
         try:
             model.fit(data["x_train"], data["y_train"], callbacks=cbs,
-                      initial_epoch=start_epoch, verbose=verbose,
+                      initial_epoch=start_epoch, verbose=fit_verbose,
                       **{k: v for k, v in fit_kw.items()})
         except KeyboardInterrupt:
             ck = load_checkpoint(run)
