@@ -393,6 +393,10 @@ def _functional(cfg, shapes, prefix, guard):
 def model_config(model) -> dict:
     """The ``config.json`` model entry Keras 3 writes for ``model`` (Sequential/Functional)."""
     cls = type(model).__name__
+    if cls == "Autoencoder":  # Keras has no Autoencoder: the encoder then the decoder
+        from ..models.model import Sequential
+
+        return model_config(Sequential([model.encoder, model.decoder], name=model.name))
     if cls == "Sequential":
         from ..layers.core import InputLayer
 
