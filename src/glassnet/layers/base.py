@@ -291,6 +291,9 @@ class Layer:
     def call(self, x, training: bool = False):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
+    # layers that take raw strings (text preprocessing, Input, models passing them on)
+    _accepts_text = False
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         call = cls.__dict__.get("call")
@@ -309,6 +312,10 @@ class Layer:
         training = bool(training)
         if not isinstance(x, (list, tuple, dict)):  # a dict: a functional model's named inputs
             x = as_tensor_input(x, self.name)
+            if x.data.dtype.kind in "USO" and not self._accepts_text:
+                raise TypeError(f"Layer '{self.name}' ({type(self).__name__}): input must be "
+                                f"numeric (text goes to a TextVectorization or StringLookup "
+                                f"layer first). Received: dtype {x.data.dtype}")
         if not self.built:
             shape = _input_shape_of(x)
             self._check_spec(shape)

@@ -47,6 +47,7 @@ class InputLayer(SymbolicArithmetic, Layer):
 
     # also stands for its own output in the functional API: Dense(3)(Input((4,)))
     _glassnet_symbolic = True
+    _accepts_text = True  # an Input(dtype="string") passes raw text on
 
     def __init__(self, shape=None, batch_size: int | None = None, batch_shape=None,
                  sparse=None, **kwargs):

@@ -61,6 +61,8 @@ def _raw(x):
 class _StringInputLayer(Layer):
     """Layers whose inputs may be strings: the base class's numeric check is skipped."""
 
+    _accepts_text = True
+
     def __call__(self, x, training: bool | None = None, **kwargs):
         if _is_symbolic(x):
             return super().__call__(x, training=training, **kwargs)

@@ -24,6 +24,8 @@ class Model(Layer, training.TrainingMixin):
         ...         return self.d2(self.d1(x))
     """
 
+    _accepts_text = True  # a model passes its inputs on; its first layer decides
+
     def __new__(cls, *args, **kwargs):
         # Model(inputs, outputs) is the functional API, as in Keras
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
