@@ -44,9 +44,8 @@ SCRIPTS: dict[str, dict] = {
     "timeseries_forecasting": {
         "checks": {"Final validation loss": ("<", 1.0)},
         "band": {"Final validation loss": 0.5},
-        "keras_needs": "tensorflow",  # Keras's timeseries_dataset_from_array is tf.data
-        "xfail": "fit(dataset, validation_data=dataset): a dataset as validation_data (issue "
-                 "keras-compat item 7, in the [step] rewrite; a dataset as x already works)"},
+        # Keras's timeseries_dataset_from_array is tf.data
+        "keras_needs": "tensorflow"},
     "subclassing_quickstart": {"checks": {"Test accuracy": (">", 0.6)},
                                "band": {"Test accuracy": 0.2}},
     "callbacks_tour": {"checks": {"Test mean absolute error": ("<", 3.0)},
@@ -61,9 +60,7 @@ SCRIPTS: dict[str, dict] = {
                          "band": {"Reconstruction loss": 0.1}},
     "custom_training_loop_torch": {
         "checks": {"Validation acc": (">", 0.6)}, "band": {"Validation acc": 0.15},
-        "keras_needs": "torch",
-        "xfail": "v.value.grad and loss.cpu() need Tensor.value / Tensor.cpu() in tensor.py "
-                 "(the lead's file; with those two the script trains to 0.79 here)"},
+        "keras_needs": "torch"},
     "transfer_learning": {"checks": {"trainable_weights": ("==", 0.0),
                                      "non_trainable_weights": ("==", 2.0),
                                      "Frozen base unchanged": ("==", 1.0),
@@ -77,15 +74,10 @@ SCRIPTS: dict[str, dict] = {
         # Keras: 0.285 and 0.417 after the guide's 3 epochs (the data are uniform noise)
         "checks": {"First model final loss": ("<", 0.5), "Second model final mae": ("<", 0.6)},
         "band": {"First model final loss": 0.15, "Second model final mae": 0.15},
-        "keras_needs": "torch",
-        "xfail": "train_step overrides, compute_loss and self.metrics are the [step] rewrite's "
-                 "(issue keras-compat item 4); v.value.grad needs Tensor.value (tensor.py)"},
+        "keras_needs": "torch"},
     "regression_normalization": {
         "checks": {"Test mean absolute error": ("<", 55.0)},  # the mean predictor: 71
-        "band": {"Test mean absolute error": 8.0},
-        "xfail": "normalizer.mean.numpy(): Normalization.mean is a NumPy array, Keras's a "
-                 "tensor (layers/preprocessing.py, issue 22's); with .numpy() it reaches "
-                 "MAE 41 here"},
+        "band": {"Test mean absolute error": 8.0}},
     "lstm_sine": {"checks": {"Test loss": ("<", 0.05)}, "band": {"Test loss": 0.05}},
     "basic_classification": {"checks": {"Test accuracy": (">", 0.8),
                                         "First prediction sums to": ("~", 1.0)},

@@ -121,7 +121,8 @@ def test_normalization_statistics_and_invert_round_trip():
     y = n(X).data
     np.testing.assert_allclose(y.mean(0), 0.0, atol=1e-5)
     np.testing.assert_allclose(y.std(0), 1.0, atol=1e-4)
-    inv = L.Normalization(mean=n.mean.ravel().tolist(), variance=n.variance.ravel().tolist(),
+    inv = L.Normalization(mean=n.mean.numpy().ravel().tolist(),
+                          variance=n.variance.numpy().ravel().tolist(),
                           invert=True)
     np.testing.assert_allclose(inv(y).data, X, rtol=1e-5, atol=1e-5)
 

@@ -76,6 +76,11 @@ class Tensor:
         for the PyTorch backend (``[v.value.grad for v in model.trainable_weights]``) runs."""
         return self
 
+    def cpu(self) -> Tensor:
+        """This tensor on the CPU (itself when it is there): PyTorch's ``.cpu()``, which
+        keras.io's loops for the torch backend call before ``.numpy()``."""
+        return self if backend.device_of(self.data) == "cpu" else self.to("cpu")
+
     @property
     def is_leaf(self) -> bool:
         return self._ctx is None

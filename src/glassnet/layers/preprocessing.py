@@ -175,21 +175,23 @@ class Normalization(Layer):
 
     @property
     def mean(self):
-        """The mean in use, broadcast to the input's rank (None before build)."""
+        """The mean in use, broadcast to the input's rank, as a tensor (Keras's
+        ``normalizer.mean.numpy()`` works); None before build."""
         if not self.built:
             return None
         if self.input_mean is not None:
-            return self._fixed[0]
-        return backend.asnumpy(self.adapt_mean.data).reshape(self._bshape)
+            return Tensor._make(np.asarray(self._fixed[0]))
+        return Tensor._make(backend.asnumpy(self.adapt_mean.data).reshape(self._bshape))
 
     @property
     def variance(self):
-        """The variance in use, broadcast to the input's rank (None before build)."""
+        """The variance in use, broadcast to the input's rank, as a tensor; None before
+        build."""
         if not self.built:
             return None
         if self.input_mean is not None:
-            return self._fixed[1]
-        return backend.asnumpy(self.adapt_variance.data).reshape(self._bshape)
+            return Tensor._make(np.asarray(self._fixed[1]))
+        return Tensor._make(backend.asnumpy(self.adapt_variance.data).reshape(self._bshape))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -60,8 +60,12 @@ def pair_loss(loss, twin, out, tape):
     stable kernel (Keras does the same inside ``fit``). The value then differs from
     Keras's clipped one only for saturated predictions, where glassnet's is the exact one.
     """
-    if twin is not None and tape is not None:
-        made = tape.producer_of(out)
+    if twin is not None:
+        if tape is not None:
+            made = tape.producer_of(out)
+        else:  # a graph the user's own train_step built: read it from the tensor
+            ctx = getattr(out, "_ctx", None)
+            made = None if ctx is None or not ctx.inputs else (ctx, ctx.inputs)
         if made is not None and type(made[0]) in twin[1]:
             if getattr(made[0], "axis", -1) in (-1, out.ndim - 1):
                 return twin[0], made[1][0]

@@ -400,9 +400,36 @@ class TrainingMixin:
 
     @property
     def metrics(self) -> list:
-        """The metrics ``fit``/``evaluate`` reset at each epoch (a custom ``train_step``'s
-        trackers go here, as in Keras: override this property to list them)."""
-        return list(self.compiled_metrics)
+        """The metrics ``fit`` resets at each epoch, as Keras 3 lists them: a ``Mean`` named
+        ``"loss"`` (for a custom ``train_step`` to update) then the compiled metrics. A model
+        with its own trackers overrides this property to list them."""
+        if self.loss is None:
+            return list(self.compiled_metrics)
+        tracker = self.__dict__.get("_loss_tracker")
+        if tracker is None:
+            from ..metrics import Mean
+
+            tracker = self._loss_tracker = Mean(name="loss")
+        return [tracker, *self.compiled_metrics]
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                     training: bool = True):
+        """The compiled loss of ``y_pred`` against ``y`` plus the layers' penalties (Keras 3).
+
+        For a custom ``train_step``: ``loss = self.compute_loss(y=y, y_pred=self(x))``. A
+        final sigmoid/softmax under a cross-entropy is undone through the graph, as in fit.
+
+        Example:
+            >>> loss = model.compute_loss(y=y, y_pred=model(x, training=True))
+        """
+        if self.loss is None:
+            raise ValueError("compute_loss: the model was compiled without a loss")
+        st = self._step()
+        outs = list(y_pred) if isinstance(y_pred, (list, tuple)) else [y_pred]
+        outs = [o if isinstance(o, Tensor) else Tensor._make(np.asarray(o)) for o in outs]
+        if len(outs) > 1:
+            y = _Arrays([a.data if isinstance(a, Tensor) else np.asarray(a) for a in y])
+        return st.total_loss(y, st._terms(outs, None), sample_weight, st._penalties(None))
 
     def _output_names(self) -> list:
         names = getattr(self, "output_names", None)
@@ -577,7 +604,8 @@ class TrainingMixin:
             verbose: 0 silent, 1 progress bar, 2 one line per epoch ("auto" = 1).
             callbacks: list of ``glassnet.callbacks.Callback``.
             validation_split: fraction of the data, taken from the end before shuffling.
-            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``.
+            validation_data: ``(x_val, y_val)``, ``(x_val, y_val, sample_weight_val)`` or a
+                dataset of such batches (a PyDataset, or a generator for one epoch).
             shuffle: reshuffle the training samples every epoch (from ``gn.set_seed``).
             class_weight: ``{class: weight}`` multiplying each sample's loss.
             sample_weight: one weight per sample; the batch loss is ``Σ wᵢ lᵢ / batch``.
@@ -625,7 +653,9 @@ class TrainingMixin:
             validation_data = (x[k:], y[k:], None if sw is None else sw[k:])
             x, y = x[:k], y[:k]
             sw = None if sw is None else sw[:k]
-        if validation_data is not None:
+        if is_batch_source(validation_data):  # a dataset of (x, y) batches, as Keras takes
+            vx, vy, vsw = validation_data, None, None
+        elif validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2,
                                                                                            3):
                 raise ValueError("fit: validation_data must be (x_val, y_val) or "
