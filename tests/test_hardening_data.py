@@ -1,9 +1,7 @@
 """Odd inputs to fit/evaluate are one clear error (issue #20 item 8, the data items).
 
-Stays, with its reason: "a Dense with 10^8-10^12 units allocates gigabytes and then raises
-MemoryError" needs a size check where every weight is created, ``Layer.add_weight`` in
-layers/base.py (not part of this change); the fix is described in the issue's report. A
-model file that declares such a layer is already refused before allocating
+A Dense with 10^8-10^12 units fails fast in ``Layer.add_weight`` (the last test here); a
+model file that declares such a layer is refused before allocating
 (tests/test_hostile_files.py, the units bomb).
 """
 
@@ -91,3 +89,18 @@ def test_evaluate_and_predict_on_empty_input_do_not_talk_about_training():
         with pytest.raises(ValueError, match="no samples") as e:
             call(_model())
         assert "train" not in str(e.value)
+
+
+def test_a_weight_larger_than_memory_fails_fast_naming_the_layer():
+    """A Dense with 10**12 units is refused before anything is allocated (issue #20 item 8)."""
+    import resource
+
+    import glassnet as gn
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    layer = gn.layers.Dense(10**12, name="huge")
+    with pytest.raises(MemoryError, match=r"Layer 'huge': weight 'kernel' of shape \(4, "
+                                          r"1000000000000\) needs 14901\.2 GiB"):
+        layer(np.ones((2, 4), np.float32))
+    # nothing near the size was touched (peak RSS grew by less than 100 MB)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100 * 1024

@@ -2,10 +2,9 @@
 checked before anything large is decompressed or allocated, nothing is misplaced.
 
 The byte-flip fuzzes run over every byte of a small model file, of a checkpoint and of an
-RBM's file pair; the size bombs run in a subprocess that reports its own peak RSS
-(``resource.getrusage``). Not covered here: ``GAN.load`` reads its outer zip itself
-(models/gan.py) and lets zlib/NotImplementedError escape on corrupt bytes; its two networks
-load through ``load_model`` and are covered.
+RBM's file pair, and over a GAN file (its outer zip read by ``GAN.load``, its two networks by
+``load_model``); the size bombs run in a subprocess that reports its own peak RSS
+(``resource.getrusage``).
 """
 
 from __future__ import annotations
@@ -607,3 +606,30 @@ def test_train_resume_from_a_corrupted_checkpoint_is_one_line(tmp_path):
                                    "--epochs", "2", "--quiet"])
     lines = [ln for ln in res.output.strip().splitlines() if ln.strip()]
     assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), res.output
+
+
+def test_every_byte_flip_of_a_gan_file_raises_modelfileerror_or_loads(tmp_path):
+    import glassnet as gn
+    from glassnet.models import GAN, Sequential
+
+    gn.set_seed(0)
+    g = Sequential([gn.layers.Dense(3, input_dim=2)])
+    d = Sequential([gn.layers.Dense(1, input_dim=3)])
+    gan = GAN(g, d, latent_dim=2)
+    gan.compile(gn.optimizers.Adam(1e-3), gn.optimizers.Adam(1e-3), from_logits=True)
+    gan.fit(np.random.default_rng(0).standard_normal((8, 3)).astype("f4"), epochs=1,
+            batch_size=8)
+    path = tmp_path / "gan.glassnet"
+    gan.save(path)
+    data = path.read_bytes()
+    bad = tmp_path / "bad.glassnet"
+    refused = 0
+    for i in range(0, len(data), 3):  # every third byte: a few seconds
+        b = bytearray(data)
+        b[i] ^= 0xFF
+        bad.write_bytes(bytes(b))
+        try:
+            GAN.load(bad)
+        except ModelFileError:
+            refused += 1
+    assert refused > len(data) // 6

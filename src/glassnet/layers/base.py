@@ -73,6 +73,23 @@ class _CallContext(threading.local):
 _call_context = _CallContext()
 
 
+def _check_fits_in_memory(layer: str, weight: str, shape, dtype) -> None:
+    """Refuse a weight larger than the machine's free memory before allocating it (a
+    ``Dense(10**9)`` otherwise allocates gigabytes, then fails deep in NumPy)."""
+    import math
+    import os
+
+    need = math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): let NumPy decide
+        return
+    if need > free:
+        raise MemoryError(f"Layer '{layer}': weight '{weight}' of shape {tuple(shape)} needs "
+                          f"{need / 2**30:.1f} GiB; this machine has {free / 2**30:.1f} GiB "
+                          "free")
+
+
 def as_tensor_input(x, layer_name: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
@@ -179,6 +196,7 @@ class Layer:
             shape = (int(shape),)
         init = initializers.get("glorot_uniform" if initializer is None else initializer)
         dt = np.dtype(dtype or self.dtype or backend.floatx())
+        _check_fits_in_memory(self.name, name, shape, dt)
         value = np.asarray(init(tuple(int(s) for s in shape), dtype=dt), dtype=dt)
         w = Tensor._make(value)
         w.requires_grad = bool(trainable and self._trainable)

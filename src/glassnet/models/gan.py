@@ -272,9 +272,11 @@ class GAN(Model):
                     raise ModelFileError(f"{path}: a member is implausibly large")
                 raw = {n: z.read(n) for n in names}
             meta = json.loads(raw["gan.json"].decode("utf-8"))
-        except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError,
-                json.JSONDecodeError) as e:
-            raise ModelFileError(f"{path}: corrupted GAN file ({e})") from None
+        except ModelFileError:
+            raise
+        except Exception as e:  # any bad byte the zip/zlib/json layers trip on (fuzzed)
+            raise ModelFileError(f"{path}: corrupted GAN file ({type(e).__name__}: "
+                                 f"{str(e)[:200]})") from None
         if not isinstance(meta, dict) or meta.get("format") != GAN_FORMAT:
             raise ModelFileError(f"{path}: not a glassnet GAN file (format marker missing)")
         gen = load_model(f"{path}:generator", compile=False, data=raw["generator.glassnet"])
@@ -292,8 +294,14 @@ class GAN(Model):
         if gan.compiled:
             for part in ("g", "d"):
                 if f"{part}_optimizer.npz" in raw:
-                    state = _load_npz(raw[f"{part}_optimizer.npz"], path)
-                    getattr(gan, f"{part}_optimizer").set_state(state)
+                    try:
+                        state = _load_npz(raw[f"{part}_optimizer.npz"], path)
+                        getattr(gan, f"{part}_optimizer").set_state(state)
+                    except ModelFileError:
+                        raise
+                    except Exception as e:
+                        raise ModelFileError(f"{path}: corrupted {part}_optimizer.npz "
+                                             f"({type(e).__name__}: {str(e)[:200]})") from None
         return gan
 
 
