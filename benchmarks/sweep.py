@@ -236,6 +236,9 @@ def rss_one(name: str, framework: str) -> None:
         torch.set_num_threads(1)
         from benchmarks._sweep_torch import build_torch
         step = build_torch(spec)
+    if step is None:  # no PyTorch equivalent (Lion, Ftrl)
+        print(json.dumps({"config": name, "framework": framework, "peak_rss_mb": None}))
+        return
     for _ in range(5):
         step()
     # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork+exec, so a child would report
@@ -334,7 +337,8 @@ def rss_table(recs: list[dict]) -> str:
         ratio = f"{g / t:.2f}" if g and t else "—"
         if g and t:
             ratios.append((g / t, name))
-        out.append(f"| {name} | {g or 'failed'} | {t or 'failed'} | {ratio} |")
+        t_text = t or ("n/a" if "torch" in d else "failed")
+        out.append(f"| {name} | {g or 'failed'} | {t_text} | {ratio} |")
     if ratios:
         worst = max(ratios)
         out.append(f"\nlargest glassnet / PyTorch peak RSS: {worst[0]:.2f} ({worst[1]})")
