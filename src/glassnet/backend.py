@@ -270,8 +270,10 @@ def matmul(a, b, out=None):
         >>> matmul(np.ones((2, 3), "float32"), np.ones((3, 4), "float32")).shape
         (2, 4)
     """
-    if (type(a) is not np.ndarray or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2
-            or a.shape[0] * a.shape[1] * b.shape[1] < _MKL_MIN_WORK):
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:  # CuPy (or subclasses)
+        xp = get_array_module(a, b)
+        return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[0] * a.shape[1] * b.shape[1] < _MKL_MIN_WORK:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     g = _gemm or _resolve_gemm()
     dt = a.dtype
