@@ -62,10 +62,21 @@ def train(
     resume: bool = typer.Option(False, help="Continue from the last checkpoint in --out."),
     fast: bool = typer.Option(False, help="Tiny settings for a smoke run (tests use it)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    workers: int = typer.Option(1, "--workers", min=1,
+                                help="Data-parallel processes: starts mpiexec with N ranks "
+                                     "(the mpi extra; see docs/distributed.md)."),
 ):
     """Train RECIPE (default: digits, no download) and write a run directory with a report."""
     from .recipes import DEFAULT
     from .runner import train_recipe
+
+    if workers > 1:
+        from . import distribution
+
+        if distribution.size() == 1:  # not yet under MPI: start N copies of this command
+            argv = _without_workers(sys.argv[1:])
+            code = _guard(distribution.launch, workers, ["-m", "glassnet", *argv])
+            raise typer.Exit(code)
 
     name = recipe or DEFAULT
     user_file = Path(name).suffix.lower() in (".toml", ".json")
@@ -82,6 +93,22 @@ def train(
                             verbose=0 if quiet else 1)
 
     _guard(run)
+
+
+def _without_workers(args: list) -> list:
+    """The command line without ``--workers N`` (the ranks must not launch again)."""
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a == "--workers":
+            skip = True
+            continue
+        if a.startswith("--workers="):
+            continue
+        out.append(a)
+    return out
 
 
 @app.command()

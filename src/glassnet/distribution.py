@@ -41,7 +41,7 @@ from . import backend
 
 __all__ = ["DataParallel", "set_distribution", "distribution", "initialize", "rank", "size",
            "is_root", "Distribution", "launch", "find_mpiexec", "mpiexec_flags",
-           "launcher_env"]
+           "launcher_env", "local"]
 
 _current = None
 _comm = None
@@ -319,6 +319,32 @@ def set_distribution(value: Distribution | None) -> None:
         n = cupy.cuda.runtime.getDeviceCount()
         if n:
             cupy.cuda.Device(dp.rank % n).use()
+
+
+class local:  # noqa: N801 - used as a context manager, like no_grad
+    """Within the block, this process computes alone (no collectives): for work one rank
+    does by itself, e.g. rank 0 drawing a report's figures with ``predict``.
+
+    Example:
+        >>> if gn.distribution.is_root():
+        ...     with gn.distribution.local():
+        ...         preds = model.predict(x_test)
+    """
+
+    def __enter__(self):
+        from . import _optimizer_base
+
+        global _current
+        self._saved = (_current, _optimizer_base._grad_reducer)
+        _current, _optimizer_base._grad_reducer = None, None
+        return self
+
+    def __exit__(self, *exc):
+        from . import _optimizer_base
+
+        global _current
+        _current, _optimizer_base._grad_reducer = self._saved
+        return False
 
 
 def distribution() -> Distribution | None:

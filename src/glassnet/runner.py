@@ -182,9 +182,12 @@ def _checkpoint_callback(run_dir: Path, history_so_far: dict, recipe: str | None
         """Saves weights, optimizer and RNG state after every epoch (for --resume)."""
 
         def on_epoch_end(self, epoch, logs=None):
+            from .distribution import is_root
+
             for k, v in (logs or {}).items():
                 history_so_far.setdefault(k, []).append(float(v))
-            save_checkpoint(run_dir, self.model, epoch + 1, history_so_far, recipe)
+            if is_root():  # data-parallel: one writer (the logs are global on every rank)
+                save_checkpoint(run_dir, self.model, epoch + 1, history_so_far, recipe)
 
     return _Checkpoint()
 
@@ -296,13 +299,25 @@ def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
         fast: the recipe's small settings (used by tests).
     """
     rec = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    from . import distribution
+
+    dist = None
+    if distribution.size() > 1:  # started by mpiexec (`glassnet train --workers N`)
+        if distribution.active() is None:
+            distribution.set_distribution(distribution.DataParallel())
+        dist = distribution.active()
+        if dist.rank != 0:  # rank 0 prints and writes the run directory
+            verbose, report = 0, False
     if data_dir is not None:
         os.environ["GLASSNET_DATA_DIR"] = str(data_dir)
     if epochs is not None and epochs < 0:
         raise RunError(f"--epochs must be >= 0. Received: {epochs}")
     if batch_size is not None and batch_size <= 0:
         raise RunError(f"--batch-size must be > 0. Received: {batch_size}")
-    run = prepare_run_dir(out_dir, rec.name, resume)
+    if dist is None or dist.rank == 0:
+        run = prepare_run_dir(out_dir, rec.name, resume)
+    if dist is not None:  # one run directory for all ranks: rank 0's
+        run = Path(dist.broadcast(str(run) if dist.rank == 0 else None))
     ck = _resume_state(run, rec) if resume else None
     cfg = {"recipe": rec.name, "seed": seed, "fast": fast, **(rec.fast if fast else {})}
     fit_kw = dict(rec.fit)
@@ -370,7 +385,12 @@ def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
 
     metrics = _evaluate(rec, model, data)
     timings["total_s"] = time.perf_counter() - t0
-    _write_outputs(run, rec, model, data, history, metrics, cfg, timings, report, verbose)
+    if dist is None or dist.rank == 0:
+        if dist is not None:
+            cfg["workers"] = dist.size
+        with distribution.local():  # rank 0 alone: the figures' predictions gather nothing
+            _write_outputs(run, rec, model, data, history, metrics, cfg, timings, report,
+                           verbose)
     return {"run_dir": str(run), **metrics}
 
 
