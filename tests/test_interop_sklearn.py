@@ -21,10 +21,9 @@ from glassnet.wrappers import SKLearnClassifier, SKLearnRegressor, SKLearnTransf
 
 def dynamic_model(X, y, loss, out_activation="softmax", hidden=(10,), lr=0.01):
     """Keras's own test builder, in glassnet: input and output sizes from X and y."""
-    model = gn.models.Sequential([L.Input((X.shape[1],))])
-    for units in hidden:
-        model.add(L.Dense(units, activation="relu"))
-    model.add(L.Dense(y.shape[1] if y.ndim > 1 else 1, activation=out_activation))
+    model = gn.models.Sequential(
+        [L.Input((X.shape[1],)), *(L.Dense(units, activation="relu") for units in hidden),
+         L.Dense(y.shape[1] if y.ndim > 1 else 1, activation=out_activation)])
     model.compile(optimizer=gn.optimizers.Adam(lr), loss=loss)
     return model
 
