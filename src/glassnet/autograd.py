@@ -231,9 +231,8 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             )
         g0 = xp.ones(root.data.shape, root.data.dtype)  # ones_like's Python wrapper costs ~1 µs
     else:
-        from .tensor import Tensor
-
-        g0 = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=root.data.dtype)
+        g0 = (grad.data if isinstance(grad, _Tensor)
+              else xp.asarray(grad, dtype=root.data.dtype))
         if g0.shape != root.shape:
             raise ValueError(
                 f"backward(): grad must have the output's shape {root.shape}. "

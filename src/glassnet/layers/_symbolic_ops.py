@@ -88,7 +88,7 @@ class SymbolicOp(Layer):
 
 
 def _record(op: str, *args):
-    from ..models.functional import as_symbolic, call_symbolic
+    from ._symbolic import as_symbolic, call_symbolic
 
     slots = [i for i, a in enumerate(args) if getattr(a, "_glassnet_symbolic", False)]
     consts = [None if i in slots else a for i, a in enumerate(args)]

@@ -320,7 +320,7 @@ class Layer:
 
     def __call__(self, x, training: bool | None = None, **kwargs):
         if _is_symbolic(x):  # functional API: record the call (glassnet.models.functional)
-            from ..models.functional import call_symbolic
+            from ._symbolic import call_symbolic
 
             if training is not None:  # fixed for this node, e.g. base_model(x, training=False)
                 kwargs["training"] = training

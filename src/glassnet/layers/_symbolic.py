@@ -1,0 +1,168 @@
+"""Symbolic tensors and nodes: calling a layer on ``gn.Input(...)`` records instead of computing.
+
+The layers' side of the functional API, below ``glassnet.models``: ``Layer.__call__`` hands a
+symbolic input to :func:`call_symbolic`, which records a node (the layer, its inputs, and the
+output of a one-sample trace, so layers build and shapes are known as the graph is written).
+``glassnet.models.functional.Functional`` collects these nodes into a model. Keeping them
+here means layers never import models (no import cycle between the two packages).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import no_grad
+from ..tensor import Tensor
+from ._symbolic_ops import SymbolicArithmetic
+
+__all__ = ["SymbolicTensor", "call_symbolic", "as_symbolic"]
+
+# the sizes an unknown (None) axis takes in the two shape traces
+TRACE_SIZES = (32, 48)
+
+
+class SymbolicTensor(SymbolicArithmetic):
+    """A layer call's output in a functional graph (Keras's ``KerasTensor``).
+
+    Attributes:
+        shape: output shape with the batch axis as None, e.g. ``(None, 8)``; axes of variable
+            size are None too.
+        dtype: dtype name, e.g. ``"float32"``.
+        layer: the layer whose call produced it.
+        inbound: the symbolic tensors the layer was called on.
+        list_call: True when the layer was called on a list (merge layers).
+    """
+
+    _glassnet_symbolic = True
+
+    def __init__(self, layer, inbound: list, list_call: bool, value, value_b=None,
+                 kwargs: dict | None = None, index: int | None = None, batch_size=None):
+        self.layer, self.inbound, self.list_call = layer, list(inbound), list_call
+        self.kwargs = dict(kwargs or {})  # fixed call arguments (e.g. training=False)
+        self.index = index  # which output of a multi-output call (inbound is its call node)
+        self._value = value  # output on one zero sample (batch of 1)
+        self._value_b = value_b  # the same at the second trace size, when an axis is None
+        self.shape: tuple | None
+        self.dtype: str | None
+        if isinstance(value, Tensor):
+            shape = list(value.shape[1:])
+            if value_b is not None:
+                shape = [a if a == b else None for a, b in zip(shape, value_b.shape[1:])]
+            self.shape = (batch_size, *shape)
+            self.dtype = value.dtype.name
+        else:  # the call node of a multi-output layer: its outputs are the indexed nodes
+            self.shape, self.dtype = None, None
+
+    @property
+    def name(self) -> str:
+        return self.layer.name
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape or ())
+
+    def __repr__(self) -> str:
+        return (f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, "
+                f"from layer {self.layer.name!r}>")
+
+
+def _trace_input(shape, dtype, size: int):
+    full = tuple(size if s is None else s for s in shape)
+    if dtype == "string":  # a text input: empty strings trace the text layers
+        return Tensor._make(np.full((1, *full), "", dtype=object))
+    return Tensor._make(np.zeros((1, *full), dtype))
+
+
+def _input_node(inp) -> SymbolicTensor:
+    """The node standing for an ``Input`` layer (created once per InputLayer)."""
+    node = getattr(inp, "_node", None)
+    if node is None:
+        spec = tuple(inp.input_spec_shape)
+        dtype = ("string" if getattr(inp, "_string_dtype", False)
+                 else inp.dtype or backend.floatx())
+        a = _trace_input(spec, dtype, TRACE_SIZES[0])
+        b = _trace_input(spec, dtype, TRACE_SIZES[1]) if None in spec else None
+        node = SymbolicTensor(inp, [], False, a, b, batch_size=getattr(inp, "batch_size", None))
+        inp._node = node
+    return node
+
+
+def as_symbolic(x):
+    """A SymbolicTensor for ``x`` (an Input layer or a SymbolicTensor), else None."""
+    from ..layers.core import InputLayer
+
+    if isinstance(x, SymbolicTensor):
+        return x
+    if isinstance(x, InputLayer):
+        return _input_node(x)
+    return None
+
+
+def _trace(layer, args, training: bool, extra: dict):
+    """One forward of ``layer`` on trace values, without graph or lasting state."""
+    with no_grad():
+        value = layer(args, training=training, **extra)
+    if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+        layer.reset_states()  # the trace must leave no context behind
+    return value
+
+
+def _check_outputs(layer, value) -> None:
+    vals = value if isinstance(value, (list, tuple)) else [value]
+    if not vals or not all(isinstance(v, Tensor) for v in vals):
+        raise TypeError(f"Layer '{layer.name}': the functional API needs tensor outputs. "
+                        f"Received: {type(value).__name__}")
+
+
+def call_symbolic(layer, x, **kwargs):
+    """Record ``layer(x)`` for symbolic ``x``; builds the layer on a one-sample trace.
+
+    Returns one SymbolicTensor, or a list of them when the layer returns several tensors.
+    ``training=`` fixes the mode of this call (``base_model(x, training=False)``); other
+    keyword arguments must be plain JSON values and are passed on every replay.
+    """
+    list_call = isinstance(x, (list, tuple))
+    if list_call:
+        nodes = [as_symbolic(t) for t in x]
+        if any(n is None for n in nodes):
+            raise TypeError(f"Layer '{layer.name}': a functional call mixes symbolic inputs "
+                            f"(gn.Input / layer outputs) with data. Received: "
+                            f"{[type(t).__name__ for t in x]}")
+    else:
+        nodes = [as_symbolic(x)]
+    for k, v in kwargs.items():
+        if k != "training" and not _json_plain(v):
+            raise TypeError(f"Layer '{layer.name}': functional calls take the inputs and plain "
+                            f"keyword values. Received: {k}={type(v).__name__}")
+    training = bool(kwargs.get("training", False))
+    extra = {k: v for k, v in kwargs.items() if k != "training"}
+
+    def args(which):
+        vals = [n._value if which == 0 or n._value_b is None else n._value_b for n in nodes]
+        return vals if list_call else vals[0]
+
+    value = _trace(layer, args(0), training, extra)
+    value_b = None
+    if any(n._value_b is not None for n in nodes):
+        try:
+            value_b = _trace(layer, args(1), training, extra)
+        except (ValueError, TypeError, IndexError) as e:
+            shapes = [n.shape for n in nodes]
+            raise ValueError(f"Layer '{layer.name}' cannot take inputs with an axis of "
+                             f"variable size (None). Received: input shape(s) {shapes} "
+                             f"({type(e).__name__}: {e})") from None
+    _check_outputs(layer, value)
+    if not isinstance(value, (list, tuple)):
+        return SymbolicTensor(layer, nodes, list_call, value, value_b, kwargs)
+    call = SymbolicTensor(layer, nodes, list_call, list(value), None, kwargs)
+    return [SymbolicTensor(layer, [call], False, v, None if value_b is None else value_b[i],
+                           index=i) for i, v in enumerate(value)]
+
+
+def _json_plain(v) -> bool:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return True
+    if isinstance(v, (list, tuple)):
+        return all(_json_plain(a) for a in v)
+    return False
