@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._config import Configurable
 from .backend import asnumpy
 
 
@@ -56,9 +57,9 @@ def _match(y_true, y_pred, name):
     return y_true
 
 
-class Metric:
+class Metric(Configurable):
     """Base class: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``,
-    ``reset_state()``, ``name``."""
+    ``reset_state()``, ``name``; ``get_config``/``from_config``/repr from ``Configurable``."""
 
     name = "metric"
 
@@ -79,17 +80,11 @@ class Metric:
     def get_config(self) -> dict:
         return {"name": self.name}
 
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
     def __call__(self, y_true, y_pred, sample_weight=None) -> float:
         """Update with one batch and return the running result."""
         self.update_state(y_true, y_pred, sample_weight)
         return self.result()
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r})"
 
 
 class _MeanMetric(Metric):

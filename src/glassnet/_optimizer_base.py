@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ._config import Configurable
 from .backend import asnumpy, get_array_module
 
 # set by glassnet.distribution.set_distribution: averages the flat gradient buffer over the
@@ -39,7 +40,7 @@ def _check_count(name: str, v, cls: str) -> int | None:
     return int(v)
 
 
-class Optimizer:
+class Optimizer(Configurable):
     """Base optimizer: clipping, learning-rate schedules, per-parameter state, step counting.
 
     Subclasses define ``_slot_names``, ``_prepare(lr)`` (per-step scalars) and
@@ -414,10 +415,6 @@ class Optimizer:
                 "ema_overwrite_frequency": self.ema_overwrite_frequency,
                 "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
-    @classmethod
-    def from_config(cls, config: dict):
-        return cls(**config)
-
     def to(self, device: str):
         """Move optimizer state to ``'cpu'`` or ``'gpu'`` (arrays follow their params)."""
         from .backend import to_device
@@ -427,5 +424,3 @@ class Optimizer:
         self._group_key = None  # flat buffers are rebuilt on the new device at the next step
         return self
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.get_config()})"
