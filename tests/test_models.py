@@ -194,3 +194,14 @@ def test_churn_seed_004_short_run(datasets_dir):
     m.fit(d["x_train"], d["y_train"], batch_size=10, epochs=3, verbose=0)
     acc = m.evaluate(d["x_test"], d["y_test"], verbose=0, return_dict=True)["accuracy"]
     assert acc > 0.80
+
+
+def test_sequential_from_an_input_alone_then_add():
+    """Keras tutorials write Sequential([Input(...)]) and add layers after (a regression:
+    a list holding one Input was taken for Model(inputs, outputs))."""
+    import glassnet as gn
+
+    m = gn.models.Sequential([gn.layers.Input((4,))])
+    m.add(gn.layers.Dense(2))
+    assert type(m) is gn.models.Sequential
+    assert m.predict(np.ones((3, 4), np.float32), verbose=0).shape == (3, 2)
