@@ -19,13 +19,25 @@ from glassnet import layers as L  # noqa: E402
 from glassnet.wrappers import SKLearnClassifier, SKLearnRegressor, SKLearnTransformer  # noqa: E402
 
 
-def dynamic_model(X, y, loss, out_activation="softmax", hidden=(10,), lr=0.01):
-    """Keras's own test builder, in glassnet: input and output sizes from X and y."""
-    model = gn.models.Sequential(
-        [L.Input((X.shape[1],)), *(L.Dense(units, activation="relu") for units in hidden),
-         L.Dense(y.shape[1] if y.ndim > 1 else 1, activation=out_activation)])
-    model.compile(optimizer=gn.optimizers.Adam(lr), loss=loss)
-    return model
+class _DynamicModel:
+    """Keras's own test builder, in glassnet: input and output sizes from X and y.
+
+    A module-level callable with a fixed repr: the test ids that scikit-learn derives from the
+    estimators' reprs must be the same in every pytest-xdist worker (a function's repr holds
+    its address)."""
+
+    def __call__(self, X, y, loss, out_activation="softmax", hidden=(10,), lr=0.01):
+        model = gn.models.Sequential(
+            [L.Input((X.shape[1],)), *(L.Dense(units, activation="relu") for units in hidden),
+             L.Dense(y.shape[1] if y.ndim > 1 else 1, activation=out_activation)])
+        model.compile(optimizer=gn.optimizers.Adam(lr), loss=loss)
+        return model
+
+    def __repr__(self) -> str:
+        return "dynamic_model"
+
+
+dynamic_model = _DynamicModel()
 
 
 # checks that cannot apply to a network trained by stochastic gradient descent, with why
