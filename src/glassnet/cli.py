@@ -146,19 +146,30 @@ def evaluate(model: Path, recipe: str = typer.Option(..., help="Recipe whose tes
 @app.command()
 def predict(model: Path, input: Path = typer.Argument(..., help="Input .csv or .npy"),
             out: Path | None = typer.Option(None, help="Write predictions to this CSV.")):
-    """Predict with a saved MODEL on INPUT (.csv without header, or .npy)."""
+    """Predict with a saved MODEL on INPUT (.csv or .npy).
+
+    A model with several named inputs (the churn recipe's raw columns) reads a .csv with a
+    header and takes each input from the column of that name; other columns are ignored. A
+    single-input model reads a .csv of numbers without a header, or a .npy array.
+    """
     import numpy as np
 
     m = _load(model)
     if not input.exists():
         _fail(f"input file {input} does not exist")
-    if input.suffix.lower() == ".npy":
+    names = _input_names(m)
+    if names is not None:
+        if input.suffix.lower() != ".csv":
+            _fail(f"this model takes named inputs {names}: give a .csv with a header row "
+                  f"naming them. Received: {input.name}")
+        x = _named_columns(m, names, input)
+    elif input.suffix.lower() == ".npy":
         x = _guard(np.load, input, allow_pickle=False)
     elif input.suffix.lower() == ".csv":
         x = _guard(np.loadtxt, input, delimiter=",", ndmin=2, dtype=np.float32)
     else:
         _fail(f"input must be .csv or .npy. Received: {input.name}")
-    want = _input_features(m)
+    want = None if names is not None else _input_features(m)
     if want is not None and x.ndim == 2 and x.shape[1] != want:
         _fail(f"{input.name} has {x.shape[1]} columns but the model expects {want} features")
     p = _guard(m.predict, x, verbose=0)
@@ -181,6 +192,57 @@ def predict(model: Path, input: Path = typer.Argument(..., help="Input .csv or .
 
         _guard(write)
         typer.echo(f"wrote {len(p)} predictions to {out}")
+
+
+def _input_names(model) -> list | None:
+    """The input names of a model with several inputs (fed by CSV column), else None."""
+    inputs = getattr(model, "inputs", None)
+    names = getattr(model, "input_names", None)
+    if not isinstance(inputs, (list, tuple)) or len(inputs) < 2 or not names:
+        return None
+    return list(names)
+
+
+def _named_columns(model, names: list, path: Path) -> dict:
+    """Read ``path`` (CSV with a header) into ``{input name: (n, 1) array}``; one-line errors."""
+    import numpy as np
+
+    try:
+        import pandas as pd
+    except ImportError:
+        _fail("reading a CSV for a model with named inputs needs pandas: "
+              "pip install 'glassnet[data]'")
+    df = _guard(pd.read_csv, path)
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        _fail(f"{path.name} lacks the column(s) {missing} that the model takes as inputs "
+              f"{names}. Received columns: {list(df.columns)}")
+    x = {}
+    for name, t in zip(names, model.inputs):
+        shape = tuple(getattr(t, "shape", (None, 1)))
+        if len(shape) != 2 or shape[1] != 1:
+            _fail(f"input {name!r} takes shape {shape}; a CSV column gives one value per row")
+        col = df[name]
+        if _numeric(getattr(t, "dtype", None)):
+            num = pd.to_numeric(col, errors="coerce")
+            bad = np.flatnonzero(num.isna().to_numpy())
+            if len(bad):
+                _fail(f"{path.name}: column {name!r} must hold numbers. Received "
+                      f"{col.iloc[bad[0]]!r} on data row {bad[0] + 1}")
+            x[name] = num.to_numpy(np.float32).reshape(-1, 1)
+        else:
+            x[name] = col.astype(str).to_numpy().astype(str).reshape(-1, 1)
+    return x
+
+
+def _numeric(dtype) -> bool:
+    """True for an input dtype of numbers (None: float32); False for strings/object."""
+    import numpy as np
+
+    try:
+        return dtype is None or np.dtype(dtype).kind in "biuf"
+    except TypeError:  # "string" and other non-NumPy names
+        return False
 
 
 def _input_features(model):
