@@ -175,3 +175,11 @@ def test_recipe_data_are_the_raw_columns_of_the_seed_split(datasets_dir):
     _, idx = train_test_split(np.arange(len(df)), test_size=0.2, random_state=0)
     np.testing.assert_array_equal(d["x_test"]["Age"].reshape(-1),
                                   df["Age"].to_numpy(np.float32)[idx])
+
+
+def test_evaluate_command_feeds_the_recipe_test_split_by_column(trained):
+    code, out = run_cli("evaluate", trained["path"], "--recipe", "churn")
+    assert code == 0, out
+    d = churn.load_data({})
+    want = trained["model"].evaluate(d["x_test"], d["y_test"], verbose=0, return_dict=True)
+    assert f"accuracy: {want['accuracy']:.4f}" in out
