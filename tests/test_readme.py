@@ -14,8 +14,9 @@ def test_readme_has_python_examples():
 
 
 @pytest.mark.parametrize("i", range(len(BLOCKS)))
-def test_readme_python_block_runs(i, capsys):
+def test_readme_python_block_runs(i, capsys, tmp_path, monkeypatch):
     pytest.importorskip("sklearn")
+    monkeypatch.chdir(tmp_path)  # a snippet that saves a file writes it here
     namespace: dict = {}
     exec(compile(BLOCKS[i], f"README.md block {i}", "exec"), namespace)  # noqa: S102
     out = capsys.readouterr().out
