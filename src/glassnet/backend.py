@@ -273,8 +273,11 @@ def matmul(a, b, out=None):
     if type(a) is not np.ndarray or type(b) is not np.ndarray:  # CuPy (or subclasses)
         xp = get_array_module(a, b)
         return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[0] * a.shape[1] * b.shape[1] < _MKL_MIN_WORK:
+    if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
+    if a.shape[0] * a.shape[1] * b.shape[1] < _MKL_MIN_WORK:
+        # np.dot: the same BLAS call np.matmul makes for 2-D operands, less overhead per call
+        return np.dot(a, b) if out is None else np.dot(a, b, out=out)
     g = _gemm or _resolve_gemm()
     dt = a.dtype
     if (g["lib"] is None or dt != b.dtype or dt.char not in "fd" or a.shape[1] != b.shape[0]

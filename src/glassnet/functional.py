@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
+from . import backend
 from ._typing import Axis, TensorLike
 from .autograd import Function
 from .backend import get_array_module, rmax, rsum
@@ -44,8 +45,8 @@ class Linear(Function):
                 f"{w.shape}. Received: input shape {x.shape}"
             )
         self.x, self.w, self.has_b = x, w, b is not None
-        # np.dot is the BLAS call @ makes for 2-D operands, with less overhead per call
-        y = np.dot(x, w) if x.ndim == 2 and type(x) is np.ndarray else x @ w
+        # the one GEMM chooser (backend.matmul: MKL for large products where it applies)
+        y = backend.matmul(x, w) if x.ndim == 2 else x @ w
         if b is not None:
             y += b
         act = self.act
@@ -65,20 +66,19 @@ class Linear(Function):
             y = self.y
             gy = gy * (1 - y * y)
         need = self.needs_input_grad
-        cpu2 = gy.ndim == 2 and type(gy) is np.ndarray
         if need[0]:
-            gx = np.dot(gy, w.T) if cpu2 else gy @ w.T
+            gx = backend.matmul(gy, w.T) if gy.ndim == 2 else gy @ w.T
         else:
             gx = None
         g2 = gy if gy.ndim == 2 else gy.reshape(-1, gy.shape[-1])
         # frozen layers (transfer learning) need no kernel/bias gradient: skip that GEMM
         if need[1]:
             x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-            gw = np.dot(x2.T, g2) if cpu2 else x2.T @ g2
+            gw = backend.matmul(x2.T, g2)
         else:
             gw = None
         if self.has_b:
-            return gx, gw, (rsum(g2, axis=0) if need[2] else None)
+            return gx, gw, (backend.sum_rows(g2) if need[2] else None)
         return gx, gw
 
     def describe(self) -> str:
