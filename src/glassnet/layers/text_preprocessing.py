@@ -84,6 +84,8 @@ class _IndexLookup(_StringInputLayer):
                  output_mode: str = "int", pad_to_max_tokens: bool = False,
                  sparse: bool = False, **kwargs):
         super().__init__(**kwargs)
+        if output_mode == "binary":  # Keras's deprecated name, still accepted there
+            output_mode = "multi_hot"
         if output_mode == "tf-idf":
             output_mode = "tf_idf"
         if output_mode not in _MODES:
