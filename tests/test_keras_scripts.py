@@ -82,6 +82,41 @@ SCRIPTS: dict[str, dict] = {
     "basic_classification": {"checks": {"Test accuracy": (">", 0.8),
                                         "First prediction sums to": ("~", 1.0)},
                              "band": {"Test accuracy": 0.08}},
+    # 16 steps leave a VAE on the edge of its early plateau, so the init draw decides how
+    # far it gets: Keras 0.61 and 0.58 (seeds 3, 5), glassnet 0.46 and 0.53; started from
+    # Keras's own weights, glassnet's run gives Keras's numbers (0.6101 vs 0.6105). An
+    # untrained decoder gives ln 2 = 0.69
+    "vae_train_step_torch": {
+        "checks": {"Test reconstruction loss": ("<", 0.66)},
+        "band": {"Test reconstruction loss": 0.2}, "keras_needs": "torch"},
+    # 4 steps of a GAN: both losses sit near ln 2 (where a GAN starts), set by the init draw
+    "gan_train_step_torch": {
+        "checks": {"Final d_loss": ("<", 1.0), "Final g_loss": ("<", 1.5)},
+        "band": {"Final d_loss": 0.1, "Final g_loss": 0.15}, "keras_needs": "torch"},
+    "functional_multi_io": {
+        "checks": {"Priority loss": ("<", 0.69), "Department loss": ("<", 1.386),  # ln 2, ln 4
+                   "Loss minus weighted sum": ("~", 0.0)},  # loss_weights at work
+        "band": {"Priority loss": 0.05, "Department loss": 0.1},
+        "xfail": "keras.Model(outputs={'priority': ..., 'department': ...}): dict outputs are "
+                 "refused by models/functional.py ([keras-compat] item 2)"},
+    "structured_data_classification": {
+        "checks": {"Validation accuracy": (">", 0.6)},
+        # Keras's StringLookup/IntegerLookup need TensorFlow
+        "band": {"Validation accuracy": 0.15}, "keras_needs": "tensorflow"},
+    "text_vectorization_classifier": {
+        "checks": {"Test accuracy": (">", 0.8)},
+        # Keras's TextVectorization needs TensorFlow
+        "band": {"Test accuracy": 0.2}, "keras_needs": "tensorflow"},
+    # BatchNormalization's moving statistics are still far from the data after 3 short
+    # epochs, so inference lags training in both runs (the tutorial trains 500 epochs)
+    "timeseries_classification": {"checks": {"Test loss": ("<", 0.69)},
+                                  "band": {"Test loss": 0.15, "Test accuracy": 0.3}},
+    # as above: after 3 epochs the BatchNormalization statistics leave the validation logits
+    # near 0 in both runs (Keras: val_loss 0.6924, val accuracy 0.484), so training accuracy
+    # is what shows learning
+    "image_classification_augmentation": {
+        "checks": {"Training accuracy": (">", 0.6)},
+        "band": {"Training accuracy": 0.15, "Validation loss": 0.02}},
 }
 
 # what each script printed on real Keras 3 (see the file's "_about")
