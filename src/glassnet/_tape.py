@@ -266,7 +266,7 @@ class Program:
         for fn, ins, out, _ in reversed(live):
             if not reached[out]:
                 continue
-            acts = []
+            acts: list = []
             for i in ins:
                 if req[i]:
                     reached[i] = True

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,8 @@ class enable_grad(_GradMode):
 
 # tensor.py installs its class here when it is imported (it imports this module, never the
 # reverse): Function.__call__ wraps raw results and literals without an import per call
-_Tensor = _as_tensor = None
+_Tensor: Any = None
+_as_tensor: Any = None
 
 
 def _install_tensor(tensor_cls, as_tensor) -> None:

@@ -306,7 +306,7 @@ def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
         if distribution.active() is None:
             distribution.set_distribution(distribution.DataParallel())
         dist = distribution.active()
-        if dist.rank != 0:  # rank 0 prints and writes the run directory
+        if dist is not None and dist.rank != 0:  # rank 0 prints and writes the run dir
             verbose, report = 0, False
     if data_dir is not None:
         os.environ["GLASSNET_DATA_DIR"] = str(data_dir)

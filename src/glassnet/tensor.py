@@ -108,7 +108,11 @@ class Tensor:
             extra += f", name={self.name!r}"
         return f"tensor({body}{extra})"
 
-    from ._display import tensor_repr_html as _repr_html_  # Jupyter: value and grad as HTML
+    def _repr_html_(self) -> str:
+        """Jupyter: shape, dtype, a value preview and the gradient as an HTML table."""
+        from ._display import tensor_repr_html
+
+        return tensor_repr_html(self)
 
     # ------------------------------------------------------------ autograd
     def backward(self, grad=None, retain_graph: bool = False) -> None:

@@ -67,7 +67,7 @@ class _CallContext(threading.local):
     another layer's ``call`` without ``training=`` inherits it (Keras 3's call context), so a
     custom ``call(self, x)`` still switches its Dropout on during ``fit``."""
 
-    training = None
+    training: bool | None = None
 
 
 _call_context = _CallContext()

@@ -451,7 +451,8 @@ def _layer_from(cfg) -> Layer:
     if not isinstance(cfg, dict) or "class_name" not in cfg:
         raise ValueError(f"expected a layer or a {{'class_name', 'config'}} dict. "
                          f"Received: {cfg!r}")
-    return get_layer_class(cfg["class_name"]).from_config(dict(cfg.get("config") or {}))
+    cls: Any = get_layer_class(cfg["class_name"])
+    return cls.from_config(dict(cfg.get("config") or {}))
 
 
 _MERGES = ("concat", "sum", "mul", "ave", None)

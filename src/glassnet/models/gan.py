@@ -21,6 +21,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,14 +54,16 @@ class GAN(Model):
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
-        self.g_optimizer = self.d_optimizer = None
+        self.g_optimizer: Any = None
+        self.d_optimizer: Any = None
         self.from_logits, self.label_smoothing = False, 0.0
         from ..metrics import Mean
 
         self.d_loss_tracker, self.g_loss_tracker = Mean(name="d_loss"), Mean(name="g_loss")
 
-    def compile(self, g_optimizer="adam", d_optimizer="adam", from_logits: bool = False,
-                label_smoothing: float = 0.0, jit_compile="auto") -> None:
+    def compile(  # type: ignore[override]  # Keras's GAN example: two optimizers, no loss
+            self, g_optimizer="adam", d_optimizer="adam", from_logits: bool = False,
+            label_smoothing: float = 0.0, jit_compile="auto") -> None:
         """Set the two optimizers, whether D outputs logits, and one-sided label smoothing.
 
         Args:
@@ -168,7 +171,8 @@ class GAN(Model):
         self.g_loss_tracker.update_state(float(g_loss.data))
         return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
 
-    def fit(self, x=None, y=None, batch_size: int = 64, epochs: int = 1, verbose=0,
+    def fit(  # type: ignore[override]  # the GAN's defaults (batch 64, quiet); **kwargs on
+            self, x=None, y=None, batch_size: int = 64, epochs: int = 1, verbose=0,
             callbacks=None, **kwargs):
         """Train on unlabelled samples ``x`` (``y`` is ignored); returns a ``History``.
 
@@ -220,7 +224,7 @@ class GAN(Model):
 
 
     # ------------------------------------------------------------------ saving
-    def save(self, path) -> None:
+    def save(self, path) -> None:  # type: ignore[override]  # one file, both networks
         """Write the whole GAN to one file: both networks, both optimizers' state, settings.
 
         The file is a zip of JSON and ``.npz`` members (the two networks as ordinary model
@@ -283,7 +287,10 @@ class GAN(Model):
         disc = load_model(f"{path}:discriminator", compile=False,
                           data=raw["discriminator.glassnet"])
         try:
-            gan = cls(gen, disc, latent_dim=meta.get("latent_dim"))
+            latent = meta.get("latent_dim")
+            if not isinstance(latent, int):
+                raise ValueError(f"latent_dim must be an int, not {latent!r}")
+            gan = cls(gen, disc, latent_dim=latent)
             if meta.get("compiled"):
                 gan.compile(optimizers.get(meta["g_optimizer"]),
                             optimizers.get(meta["d_optimizer"]),
@@ -342,7 +349,7 @@ class SampleGrid(Callback):
         self.image_shape = None if image_shape is None else tuple(image_shape)
         self.seed = seed
         self.ncols = ncols
-        self.z = None
+        self.z: np.ndarray | None = None
         self.paths: list = []
 
     def set_model(self, model) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from .._display import model_repr_html
 from ..autograd import no_grad
 from ..layers.base import Layer
 from ..tensor import Tensor
@@ -112,7 +113,7 @@ class Model(Layer, training.TrainingMixin):
             for ly in self.layers:
                 print_fn(f"{ly.name}: trainable={'Y' if ly.trainable else 'N'}")
 
-    from .._display import model_repr_html as _repr_html_  # Jupyter: the summary as HTML
+    _repr_html_ = model_repr_html  # Jupyter: the summary as HTML
 
     def to(self, device: str) -> Model:
         """Move the weights, their gradients and the optimizer's state to ``'cpu'``/``'gpu'``.
@@ -208,6 +209,8 @@ class Sequential(Model):
         ...                     Dense(1, activation="sigmoid")])
     """
 
+    _trace: tuple | None = None  # the build pass's last output, extended layer by layer
+
     def __init__(self, layers=None, name: str | None = None, **kwargs):
         super().__init__(name=name, **kwargs)
         self._layers: list = []
@@ -252,7 +255,7 @@ class Sequential(Model):
             y = layer(t[2])
         if getattr(layer, "stateful", False):
             layer.reset_states()  # the build pass must leave no context behind
-        self._trace: tuple | None = (n + 1, layer, y, t[3], t[4])
+        self._trace = (n + 1, layer, y, t[3], t[4])
         self.input_shape_built = tuple(shape)  # type: ignore[assignment]
         self.built = True
         return True
@@ -313,7 +316,7 @@ class Sequential(Model):
                 ly.reset_states()  # the build pass must leave no context behind
         last = self._layers[-1] if self._layers else None
         self._trace = (len(self._layers), last, y, tuple(shape), self._device)
-        self.input_shape_built = tuple(shape)
+        self.input_shape_built = tuple(shape)  # type: ignore[assignment]  # Layer: None until built
         self.built = True
 
     def call(self, x, training: bool = False):

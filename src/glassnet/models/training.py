@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -521,7 +522,8 @@ class TrainingMixin:
         and its sublayers are not visited again.
         """
         if self._loss_layers is None:
-            found, stack = [], [self]
+            found: list = []
+            stack: list[Any] = [self]
             while stack:
                 ly = stack.pop()
                 if type(ly).losses is not Layer.losses and ly is not self:
