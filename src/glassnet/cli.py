@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -158,6 +159,7 @@ def predict(model: Path, input: Path = typer.Argument(..., help="Input .csv or .
     if not input.exists():
         _fail(f"input file {input} does not exist")
     names = _input_names(m)
+    x: Any
     if names is not None:
         if input.suffix.lower() != ".csv":
             _fail(f"this model takes named inputs {names}: give a .csv with a header row "
