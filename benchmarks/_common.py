@@ -58,3 +58,17 @@ def torch_available() -> bool:
         return importlib.util.find_spec("torch") is not None
     except Exception:
         return False
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), to print next to every number."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"

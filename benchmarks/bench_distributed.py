@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+from benchmarks._common import cpu_model
+
 STEPS = {"mlp": 60, "cnn": 12}
 
 
@@ -146,17 +148,6 @@ def run_torch(model, n, batch, port=29517):
     return _last_json(outs[0][0] + outs[0][1])["steps_per_s"]
 
 
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "MODEL", "BATCH"))
@@ -170,7 +161,7 @@ def main(argv=None) -> None:
         (_glassnet_worker if fw == "glassnet" else _torch_worker)(model, int(batch),
                                                                   STEPS[model])
         return
-    print(f"CPU: {_cpu()}; {os.cpu_count()} CPUs; global batch {args.batch}; 1 thread per "
+    print(f"CPU: {cpu_model()}; {os.cpu_count()} CPUs; global batch {args.batch}; 1 thread per "
           "process")
     for model in args.models.split(","):
         base = None

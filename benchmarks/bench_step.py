@@ -14,20 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from benchmarks._common import cpu_model
 
 
 def _glassnet_case(name):
@@ -145,7 +135,7 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     except ImportError:
         torch = None
-    print(f"CPU: {_cpu()}  threads: {args.threads}  pid {os.getpid()}")
+    print(f"CPU: {cpu_model()}  threads: {args.threads}  pid {os.getpid()}")
     print(f"{'case':20s} {'glassnet/s':>11s} {'torch/s':>9s} {'ratio':>6s}")
     with threadpool_limits(args.threads):
         for name in CASES:

@@ -161,18 +161,9 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
 
 def unpack_x_y_sample_weight(data):
     """``(x, y, sample_weight)`` from a batch (missing parts are None)."""
-    if isinstance(data, list):
-        data = tuple(data)
-    if not isinstance(data, tuple):
-        return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
-    raise ValueError(f"Data is expected to be (x,), (x, y) or (x, y, sample_weight). "
-                     f"Received: a tuple of {len(data)} items")
+    from .models.data_adapter import unpack
+
+    return unpack(data, "unpack_x_y_sample_weight")
 
 
 def is_keras_tensor(x) -> bool:

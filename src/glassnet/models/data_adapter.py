@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__: list[str] = []
+__all__ = ["unpack"]
 
 
 def is_batch_source(x) -> bool:
@@ -36,15 +36,21 @@ def is_batch_source(x) -> bool:
     return hasattr(x, "__iter__")
 
 
-def _unpack(batch, what: str):
-    if isinstance(batch, tuple):
-        if len(batch) == 1:
-            return batch[0], None, None
-        if len(batch) in (2, 3):
-            return (*batch, None) if len(batch) == 2 else batch
-        raise ValueError(f"{what}: a batch must be x, (x, y) or (x, y, sample_weight). "
-                         f"Received: a tuple of {len(batch)}")
-    return batch, None, None
+def unpack(batch, what: str = "data"):
+    """``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` as three values, missing parts
+    None (Keras's ``unpack_x_y_sample_weight``; the one copy glassnet has)."""
+    if isinstance(batch, list):
+        batch = tuple(batch)
+    if not isinstance(batch, tuple):
+        return batch, None, None
+    if len(batch) == 1:
+        return batch[0], None, None
+    if len(batch) == 2:
+        return batch[0], batch[1], None
+    if len(batch) == 3:
+        return batch
+    raise ValueError(f"{what}: a batch must be x, (x, y) or (x, y, sample_weight). "
+                     f"Received: a tuple of {len(batch)} items")
 
 
 class BatchSource:
@@ -70,7 +76,7 @@ class BatchSource:
         """Yield ``(x, y, sample_weight)`` batches for one epoch."""
         if self.indexed:
             for i in range(self.steps):
-                yield _unpack(self.x[i], self.what)
+                yield unpack(self.x[i], self.what)
             end = getattr(self.x, "on_epoch_end", None)
             if callable(end):
                 end()
@@ -81,5 +87,5 @@ class BatchSource:
                 batch = next(self._it)
             except StopIteration:
                 return
-            yield _unpack(batch, self.what)
+            yield unpack(batch, self.what)
             k += 1

@@ -14,7 +14,7 @@ from .. import distribution as _distribution
 from ..autograd import no_grad
 from ..layers.base import Layer
 from ..tensor import Tensor
-from .data_adapter import BatchSource, is_batch_source
+from .data_adapter import BatchSource, is_batch_source, unpack
 
 
 def _to_array(x, name: str, allow_int=False):
@@ -87,21 +87,6 @@ def _is_text(a) -> bool:
     if a.dtype.kind in "US":
         return True
     return a.dtype.kind == "O" and all(isinstance(v, (str, bytes)) for v in a.reshape(-1))
-
-
-def _unpack(data):
-    """``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` as three values (Keras's
-    ``unpack_x_y_sample_weight``)."""
-    if isinstance(data, tuple):
-        if len(data) == 1:
-            return data[0], None, None
-        if len(data) == 2:
-            return data[0], data[1], None
-        if len(data) == 3:
-            return data
-        raise ValueError(f"data must be x, (x, y) or (x, y, sample_weight). Received: a "
-                         f"tuple of {len(data)}")
-    return data, None, None
 
 
 def _check_xy(x, y, sw=None):
@@ -376,6 +361,18 @@ class TrainingMixin:
                              f"Received: {lens}")
         return _Arrays(arrays)
 
+    def _prep_data(self, x, y, sample_weight=None, class_weight=None):
+        """Validated (x, y, sample_weight) arrays of one call or one batch: converted and
+        checked, class weights folded into the sample weights."""
+        x = self._prep(x, "x")
+        y = self._prep(y, "y", allow_int=True)
+        sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
+        _check_xy(x, y, sw)
+        if class_weight is not None:
+            cw = _class_weights(y, class_weight)
+            sw = cw if sw is None else sw * cw
+        return x, y, sw
+
     def _one_feature_input(self) -> bool:
         """True when the model declares one input of shape (batch, 1)."""
         try:
@@ -481,7 +478,7 @@ class TrainingMixin:
             ...         ...   # two optimizers, two losses
             ...         return {"d_loss": self.d_tracker.result()}
         """
-        x, y, sw = _unpack(data)
+        x, y, sw = unpack(data, "train_step")
         loss, out = self._train_step(x, y, sw)
         logs = {"loss": float(loss.data)}
         if self._metric_slots:
@@ -562,13 +559,7 @@ class TrainingMixin:
             >>> loss = model.train_on_batch(x[:32], y[:32])
         """
         self._require_compiled("train_on_batch")
-        x = self._prep(x, "x")
-        y = self._prep(y, "y", allow_int=True)
-        sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
-        _check_xy(x, y, sw)
-        if class_weight is not None:
-            cw = _class_weights(y, class_weight)
-            sw = cw if sw is None else sw * cw
+        x, y, sw = self._prep_data(x, y, sample_weight, class_weight)
         self._ensure_built(x)
         if self._device != "cpu":
             x, y, sw = self._on_device(x), self._on_device(y), self._on_device(sw)
@@ -640,13 +631,7 @@ class TrainingMixin:
             source = BatchSource(x, steps_per_epoch, "fit")
             x = y = sw = None
         else:
-            x = self._prep(x, "x")
-            y = self._prep(y, "y", allow_int=True)
-            sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
-            _check_xy(x, y, sw)
-            if class_weight is not None:
-                cw = _class_weights(y, class_weight)
-                sw = cw if sw is None else sw * cw
+            x, y, sw = self._prep_data(x, y, sample_weight, class_weight)
         if source is None and validation_data is None and validation_split > 0:
             k = int(len(x) * (1 - validation_split))
             if k == 0 or k == len(x):
@@ -708,14 +693,8 @@ class TrainingMixin:
 
         def source_batches():
             """One epoch of batches from the generator / PyDataset, validated like arrays."""
-            for xb, yb, swb in source.epoch():
-                xb = self._prep(xb, "x")
-                yb = self._prep(yb, "y", allow_int=True)
-                swb = None if swb is None else _to_array(swb, "sample_weight")
-                _check_xy(xb, yb, swb)
-                if class_weight is not None:
-                    cw = _class_weights(yb, class_weight)
-                    swb = cw if swb is None else swb * cw
+            for batch in source.epoch():
+                xb, yb, swb = self._prep_data(*batch, class_weight)
                 if yb is None and not own_step:
                     raise ValueError("fit: a batch without targets; yield (x, y) or "
                                      "(x, y, sample_weight). Received: x only")
@@ -839,10 +818,7 @@ class TrainingMixin:
                                  "come from its batches (and one process runs it)")
             source = BatchSource(x, steps, "evaluate")
         else:
-            x = self._prep(x, "x")
-            y = self._prep(y, "y", allow_int=True)
-            sw = None if sample_weight is None else _to_array(sample_weight, "sample_weight")
-            _check_xy(x, y, sw)
+            x, y, sw = self._prep_data(x, y, sample_weight)
             self._ensure_built(x)
         if dist is not None:  # each rank its contiguous share; results summed / gathered
             if len(x) < dist.size:
@@ -861,10 +837,8 @@ class TrainingMixin:
                 for i in range(0, len(x), bs):
                     yield x[i:i + bs], y[i:i + bs], None if sw is None else sw[i:i + bs]
                 return
-            for xb, yb, swb in source.epoch():
-                xb, yb = self._prep(xb, "x"), self._prep(yb, "y", allow_int=True)
-                swb = None if swb is None else _to_array(swb, "sample_weight")
-                _check_xy(xb, yb, swb)
+            for batch in source.epoch():
+                xb, yb, swb = self._prep_data(*batch)
                 if yb is None:
                     raise ValueError("evaluate: a batch without targets; yield (x, y)")
                 self._ensure_built(xb)
@@ -983,9 +957,7 @@ class TrainingMixin:
         from ..gradcheck import GradcheckError
 
         self._require_compiled("check_gradients")
-        x = self._prep(x, "x")
-        y = self._prep(y, "y", allow_int=True)
-        _check_xy(x, y)
+        x, y, _ = self._prep_data(x, y)
         self._ensure_built(x)
         x = (_Arrays([a.astype(np.float64) for a in x.arrays]) if isinstance(x, _Arrays)
              else x.astype(np.float64))
