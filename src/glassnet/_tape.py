@@ -107,6 +107,31 @@ class Eager(Function):
         return f"Eager({getattr(self.fn, '__qualname__', 'fn')})"
 
 
+class Pure(Function):
+    """A non-differentiable function of arrays as ONE recorded op: ``fn(*arrays) -> array``.
+
+    For layers that map their input in Python — string lookups, text vectorization,
+    hashing — so a replayed step maps each batch afresh (the tape paused inside, so nothing
+    ``fn`` calls is recorded). No gradient flows through it (its inputs are data, not
+    weights).
+    """
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def forward(self, *xs):
+        st = autograd._state
+        prev, st.tape = st.tape, None
+        try:
+            return self.fn(*xs)
+        finally:
+            st.tape = prev
+
+    def backward(self, gy):
+        n = len(self.needs_input_grad)
+        return (None,) * n if n > 1 else None
+
+
 def _is_array(v) -> bool:
     return isinstance(v, np.ndarray) and v.ndim > 0 or backend.is_gpu_array(v)
 

@@ -26,6 +26,7 @@ import re
 import numpy as np
 
 from .. import backend
+from .._tape import Pure
 from ..tensor import Tensor
 from ._hashes import fingerprint64, siphash24
 from .base import Layer, _is_symbolic, register
@@ -66,11 +67,17 @@ class _StringInputLayer(Layer):
     def __call__(self, x, training: bool | None = None, **kwargs):
         if _is_symbolic(x):
             return super().__call__(x, training=training, **kwargs)
-        a, on_gpu = _raw(x)
         self.built = True  # no weights to build
-        y = self.call(a, training=bool(training), **kwargs)
-        if on_gpu and y.data.dtype.kind in "biuf":
-            y = Tensor._make(backend.to_device(y.data, "gpu"))
+        if isinstance(x, Tensor):  # one recorded op: a replayed step maps each batch afresh
+            return Pure(lambda a: self._apply(a, training, kwargs))(x)
+        return Tensor._make(self._apply(x, training, kwargs))
+
+    def _apply(self, x, training, kwargs):
+        """The layer on one raw batch, as an array (on the GPU when the input was)."""
+        a, on_gpu = _raw(x)
+        y = self.call(a, training=bool(training), **kwargs).data
+        if on_gpu and y.dtype.kind in "biuf":
+            y = backend.to_device(y, "gpu")
         return y
 
 
