@@ -402,6 +402,15 @@ def test_every_cli_recipe_model_exports(name, tmp_path):
     if kind == "GAN":
         x = np.random.default_rng(0).normal(size=(7, model.latent_dim)).astype("f")
         want = model.generator.predict(x, verbose=0)
+    elif isinstance(data["x_test"], dict):  # churn: one input per raw CSV column, strings too
+        cols = {k: np.asarray(v[:7]) for k, v in data["x_test"].items()}
+        feeds = {}
+        for inp, col in zip(sess.get_inputs(), model.input_names):
+            a = cols[col].reshape(7, -1)
+            feeds[inp.name] = a.astype(object) if a.dtype.kind in "OU" else a.astype("f")
+        np.testing.assert_allclose(sess.run(None, feeds)[0], model.predict(cols, verbose=0),
+                                   atol=TOL, rtol=TOL)
+        return
     else:
         x = np.asarray(data["x_test"][:7])
         x = x.astype("f") if x.dtype.kind == "f" else x.astype("int64")
@@ -414,3 +423,22 @@ def test_every_cli_recipe_model_exports(name, tmp_path):
         assert (got == want).all()
     else:
         np.testing.assert_allclose(got, want, atol=TOL, rtol=TOL)
+
+
+@pytest.mark.parametrize("mode", ["int", "one_hot"])
+def test_string_lookup_exports_as_label_encoder(mode, tmp_path):
+    """Raw text inputs: StringLookup becomes ONNX-ML's LabelEncoder (unknown -> the OOV index)
+    and, for one_hot, OneHot; onnxruntime gives glassnet's outputs (unseen words included)."""
+    import glassnet as gn
+
+    lookup = L.StringLookup(vocabulary=["France", "Spain", "Germany"], output_mode=mode)
+    i = gn.Input(shape=(1,), dtype="string")
+    o = lookup(i)
+    if mode == "one_hot":
+        o = L.Dense(2)(o)
+    m = gn.Model(i, o)
+    x = np.array([["Spain"], ["Narnia"], ["France"], ["Germany"], [""]], dtype=object)
+    export_onnx(m, tmp_path / "s.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "s.onnx"))
+    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    np.testing.assert_allclose(got, m.predict(x, verbose=0), atol=TOL, rtol=TOL)

@@ -96,9 +96,7 @@ SCRIPTS: dict[str, dict] = {
     "functional_multi_io": {
         "checks": {"Priority loss": ("<", 0.69), "Department loss": ("<", 1.386),  # ln 2, ln 4
                    "Loss minus weighted sum": ("~", 0.0)},  # loss_weights at work
-        "band": {"Priority loss": 0.05, "Department loss": 0.1},
-        "xfail": "keras.Model(outputs={'priority': ..., 'department': ...}): dict outputs are "
-                 "refused by models/functional.py ([keras-compat] item 2)"},
+        "band": {"Priority loss": 0.05, "Department loss": 0.1}},
     "structured_data_classification": {
         "checks": {"Validation accuracy": (">", 0.6)},
         # Keras's StringLookup/IntegerLookup need TensorFlow

@@ -203,3 +203,26 @@ def test_a_model_takes_raw_text_through_textvectorization(tmp_path):
                                   m.predict(np.array([["good fine"], ["awful"]]), verbose=0))
     with pytest.raises(TypeError, match="numeric"):
         gn.Sequential([L.Dense(1, input_dim=1)]).predict(np.array([[{}]], dtype=object))
+
+
+def test_dict_outputs_name_the_outputs_and_round_trip(tmp_path):
+    """Keras: Model(inputs, outputs={"price": ..., "kind": ...}) — the keys are the output
+    names; the model and predict return dicts; losses and y may be keyed by them."""
+    gn.set_seed(3)
+    i = gn.Input(shape=(4,))
+    h = L.Dense(8, activation="relu")(i)
+    m = gn.Model(i, {"price": L.Dense(1)(h), "kind": L.Dense(3, activation="softmax")(h)})
+    assert m.output_names == ["price", "kind"]
+    m.compile(optimizer="adam", loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+              loss_weights={"price": 0.5, "kind": 1.0}, metrics={"kind": ["accuracy"]})
+    x, yr, yc = _data()
+    h = m.fit(x, {"price": yr, "kind": yc}, epochs=2, batch_size=10, verbose=0)
+    assert {"price_loss", "kind_loss", "kind_accuracy"} <= set(h.history)
+    p = m.predict(x, verbose=0)
+    assert set(p) == {"price", "kind"} and p["kind"].shape == (len(x), 3)
+    out = m(x[:2])
+    assert set(out) == {"price", "kind"}
+    m.save(tmp_path / "d.glassnet")
+    back = gn.models.load_model(tmp_path / "d.glassnet")
+    assert back.output_names == ["price", "kind"]
+    np.testing.assert_array_equal(back.predict(x, verbose=0)["kind"], p["kind"])

@@ -16,12 +16,32 @@ NO_ONNX = {
     "Masking": "masks change later layers, which ONNX export does not reproduce",
     "Hashing": "hashing has no ONNX operator",
     "IntegerLookup": "vocabulary lookups are not exported",
-    "StringLookup": "string inputs are not exported",
     "TextVectorization": "string inputs are not exported",
     "Lambda": "a Lambda layer is Python code",
     "SymbolicOp": "operations recorded from ops calls in a functional graph are not "
                   "exported yet",
 }
+
+
+def _string_lookup(g, layer, x, yv):
+    """StringLookup as ONNX-ML's LabelEncoder (string -> index, unknown -> the OOV index),
+    then OneHot for ``output_mode="one_hot"``. One OOV index, no mask token."""
+    if layer.num_oov_indices != 1 or layer.mask_token is not None or \
+            layer.output_mode not in ("int", "one_hot") or getattr(layer, "invert", False):
+        raise ValueError(f"layer {layer.name!r} (StringLookup): only one OOV index, no mask "
+                         "token and output_mode 'int' or 'one_hot' export to ONNX")
+    start = layer._token_start()
+    tokens = [str(t) for t in layer.get_vocabulary(include_special_tokens=False)]
+    g.ml_domain = True  # the model imports the ai.onnx.ml operator set
+    idx = g.op("LabelEncoder", [x], domain="ai.onnx.ml", keys_strings=tokens,
+               values_int64s=list(range(start, start + len(tokens))),
+               default_int64=start - 1)
+    if layer.output_mode == "int":
+        return idx
+    depth = layer.vocabulary_size()
+    hot = g.op("OneHot", [idx, g.ints([depth], "depth"),
+                          g.const(np.array([0.0, 1.0], np.float32), "onoff")], axis=-1)
+    return g.op("Reshape", [hot, g.ints([-1, *yv.shape[1:]])])
 
 
 def convert_more(g, layer, cls: str, cfg: dict, ins: list, vals: list, yv):
@@ -36,6 +56,8 @@ def convert_more(g, layer, cls: str, cfg: dict, ins: list, vals: list, yv):
         from ._onnx_rnn import convert_conv_lstm
 
         return convert_conv_lstm(g, layer, x, xv)
+    if cls == "StringLookup":
+        return _string_lookup(g, layer, x, yv)
     if cls == "GroupNormalization":
         return _groupnorm(g, layer, cfg, x, xv)
     if cls == "Normalization":

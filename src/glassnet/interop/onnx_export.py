@@ -186,7 +186,8 @@ def _input_specs(model):
                   (base._layers[0].dtype if base._layers else None)]
     elif type(base).__name__ == "Functional":
         shapes = [n.shape for n in base._inputs]
-        dtypes = [getattr(n.layer, "dtype", None) for n in base._inputs]
+        dtypes = ["string" if getattr(n.layer, "_string_dtype", False)
+                  else getattr(n.layer, "dtype", None) for n in base._inputs]
         for i, n in enumerate(base._inputs):  # ids feeding an Embedding are integers
             if any(n in m.inbound and type(m.layer).__name__ in _INT_INPUT
                    for m in base._nodes):
@@ -206,6 +207,8 @@ def _input_specs(model):
 def _probe(shape, dtype, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     dims = [_PROBE, *(4 if s is None else int(s) for s in shape[1:])]
+    if isinstance(dtype, str) and dtype == "string":  # a text input: unknown words
+        return np.full(dims, "", dtype=object)
     if dtype is not None and np.dtype(dtype).kind in "iu":
         return rng.integers(0, 2, size=dims).astype(np.dtype(dtype))
     return rng.normal(size=dims).astype(np.float32)
@@ -239,7 +242,8 @@ def export_onnx(model, filepath, opset: int = OPSET, input_names=None, output_na
     probes = [_probe(s, d, i) for i, (s, d) in enumerate(zip(shapes, dtypes))]
     graph_inputs = []
     for name, s, p in zip(input_names, shapes, probes):
-        elem = helper.np_dtype_to_tensor_dtype(p.dtype)
+        elem = (onnx.TensorProto.STRING if p.dtype.kind == "O"
+                else helper.np_dtype_to_tensor_dtype(p.dtype))
         dims = ["batch", *(f"{name}_d{i}" if d is None else int(d)
                            for i, d in enumerate(s[1:], 1))]
         graph_inputs.append(helper.make_tensor_value_info(name, elem, dims))
@@ -256,8 +260,10 @@ def export_onnx(model, filepath, opset: int = OPSET, input_names=None, output_na
     graph = helper.make_graph(g.nodes, getattr(model, "name", None) or "glassnet",
                               graph_inputs, graph_outputs,
                               g.inits)
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="glassnet")
+    imports = [helper.make_opsetid("", opset)]
+    if getattr(g, "ml_domain", False):  # StringLookup's LabelEncoder
+        imports.append(helper.make_opsetid("ai.onnx.ml", 3))
+    proto = helper.make_model(graph, opset_imports=imports, producer_name="glassnet")
     proto.ir_version = min(proto.ir_version, 8 if opset <= 17 else proto.ir_version)
     onnx.checker.check_model(proto, full_check=True)
     _atomic_write(Path(filepath), proto.SerializeToString())

@@ -70,6 +70,15 @@ class Functional(Model):
     def __init__(self, inputs, outputs, name: str | None = None, **kwargs):
         super().__init__(name=name, **kwargs)
         self._single_input = not isinstance(inputs, (list, tuple))
+        # Keras: outputs as a dict name -> tensor; the names become output_names, and the
+        # model returns (and predict gives) a dict. The loop works on the list inside.
+        self._output_keys = None
+        if isinstance(outputs, dict):
+            if not outputs or not all(isinstance(k, str) for k in outputs):
+                raise ValueError(f"Model: a dict of outputs needs string keys. Received: "
+                                 f"{list(outputs)}")
+            self._output_keys = list(outputs)
+            outputs = list(outputs.values())
         self._single_output = not isinstance(outputs, (list, tuple))
         ins, outs = _as_list(inputs, "inputs"), _as_list(outputs, "outputs")
         self._nodes = self._collect(ins, outs)
@@ -135,7 +144,10 @@ class Functional(Model):
 
     @property
     def output_names(self) -> list[str]:
-        """The names of the layers that produce the outputs (Keras's ``output_names``)."""
+        """The names of the outputs (Keras's ``output_names``): a dict's keys, else the names
+        of the layers that produce them."""
+        if self._output_keys is not None:
+            return list(self._output_keys)
         return [n.layer.name for n in self._outputs]
 
     @property
@@ -154,7 +166,10 @@ class Functional(Model):
         # built at construction: the graph's own Input layers check and convert the data
         # (string inputs stay strings for a TextVectorization inside)
         self._activity_losses = []
-        return self.call(x, training=bool(training), **kwargs)
+        out = self.call(x, training=bool(training), **kwargs)
+        if self._output_keys is not None:  # outputs given as a dict: returned as one
+            return dict(zip(self._output_keys, out))
+        return out
 
     def call(self, inputs, training: bool = False):
         if isinstance(inputs, dict):  # Keras: a dict keyed by the Input layers' names
@@ -226,6 +241,7 @@ class Functional(Model):
             "outputs": [index[id(n)] for n in self._outputs],
             "single_input": self._single_input,
             "single_output": self._single_output,
+            **({"output_keys": self._output_keys} if self._output_keys is not None else {}),
         }
 
     @classmethod
@@ -270,7 +286,14 @@ class Functional(Model):
                 raise
             raise ModelFileError(f"invalid functional model config ({type(e).__name__}: "
                                  f"{e})") from None
+        keys = config.get("output_keys")
+        if keys is not None:
+            if (not isinstance(keys, list) or len(keys) != len(outs)
+                    or not all(isinstance(k, str) for k in keys)):
+                raise ModelFileError("invalid functional model config (output_keys)")
+            outs = dict(zip(keys, outs))
         model = cls(ins[0] if config.get("single_input", True) and len(ins) == 1 else ins,
+                    outs if keys is not None else
                     outs[0] if config.get("single_output", True) and len(outs) == 1 else outs,
                     name=config.get("name"))
         if config.get("trainable") is False:

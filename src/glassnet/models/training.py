@@ -912,6 +912,8 @@ class TrainingMixin:
                      for xb, _, _ in BatchSource(x, steps, "predict").epoch()]
             if not parts:
                 raise ValueError("predict: the data source gave no batches")
+            if isinstance(parts[0], dict):
+                return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
             if isinstance(parts[0], list):
                 return [np.concatenate(p) for p in zip(*parts)]
             return np.concatenate(parts)
@@ -946,6 +948,9 @@ class TrainingMixin:
         if dist is not None:  # every rank returns all predictions, in order
             res = ([dist.gather_rows(r) for r in res] if isinstance(res, list)
                    else dist.gather_rows(res))
+        keys = getattr(self, "_output_keys", None)
+        if keys is not None:  # a model whose outputs were given as a dict predicts a dict
+            res = dict(zip(keys, res))
         return res
 
     def check_gradients(self, x, y, eps=1e-6, atol=1e-5, rtol=1e-3, n_directions=4):
