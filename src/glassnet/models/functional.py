@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..layers._symbolic import (  # noqa: F401  (re-exported: the functional API's names)
     TRACE_SIZES,
     SymbolicTensor,
@@ -291,11 +293,11 @@ class Functional(Model):
             if (not isinstance(keys, list) or len(keys) != len(outs)
                     or not all(isinstance(k, str) for k in keys)):
                 raise ModelFileError("invalid functional model config (output_keys)")
-            outs = dict(zip(keys, outs))
+        outputs: Any = (dict(zip(keys, outs)) if keys is not None else
+                        outs[0] if config.get("single_output", True) and len(outs) == 1
+                        else outs)
         model = cls(ins[0] if config.get("single_input", True) and len(ins) == 1 else ins,
-                    outs if keys is not None else
-                    outs[0] if config.get("single_output", True) and len(outs) == 1 else outs,
-                    name=config.get("name"))
+                    outputs, name=config.get("name"))
         if config.get("trainable") is False:
             model.trainable = False
         return model
