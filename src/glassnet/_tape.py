@@ -31,6 +31,8 @@ replay calls again.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from . import autograd, backend
@@ -64,6 +66,17 @@ def not_replayable(reason: str) -> None:
         tape.fail(reason)
 
 
+@contextlib.contextmanager
+def _paused_tape():
+    """No tape records inside (an op's own Python must not land on the outer tape)."""
+    st = autograd._state
+    prev, st.tape = st.tape, None
+    try:
+        yield
+    finally:
+        st.tape = prev
+
+
 class Eager(Function):
     """Run ``fn`` (a Python function of tensors) as ONE op, afresh at every call and replay.
 
@@ -77,17 +90,14 @@ class Eager(Function):
         self.fn = fn
 
     def forward(self, *xs):
-        st = autograd._state
-        prev, st.tape = st.tape, None
-        try:
+        with _paused_tape():
+            grad = autograd._state.grad
             self.leaves = []
             for a in xs:
                 t = autograd._Tensor._make(a)
-                t.requires_grad = st.grad and a.dtype.kind == "f"
+                t.requires_grad = grad and a.dtype.kind == "f"
                 self.leaves.append(t)
             self.out = self.fn(*self.leaves)
-        finally:
-            st.tape = prev
         return self.out.data
 
     def backward(self, gy):
@@ -120,12 +130,8 @@ class Pure(Function):
         self.fn = fn
 
     def forward(self, *xs):
-        st = autograd._state
-        prev, st.tape = st.tape, None
-        try:
+        with _paused_tape():
             return self.fn(*xs)
-        finally:
-            st.tape = prev
 
     def backward(self, gy):
         n = len(self.needs_input_grad)

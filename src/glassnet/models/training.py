@@ -1013,19 +1013,11 @@ class TrainingMixin:
 
 
 def print_summary(model, print_fn=print) -> None:
-    """Keras-style table: layer (type), output shape, parameter count."""
-    if hasattr(model, "summary_rows"):  # a functional graph knows each call's shape
-        return _print_table(model, model.summary_rows(), print_fn)
-    rows = []
-    shape = getattr(model, "input_shape", None)
-    for ly in model.layers:
-        if shape is not None:
-            try:
-                shape = tuple(ly.compute_output_shape(shape))
-            except Exception:  # shape inference is best-effort for display
-                shape = None
-        rows.append((f"{ly.name} ({type(ly).__name__})", str(shape) if shape else "?",
-                     ly.count_params()))
+    """Keras-style table: layer (type), output shape, parameter count (the rows the Jupyter
+    display draws too, from ``_display._summary_rows``)."""
+    from .._display import _summary_rows
+
+    rows, _ = _summary_rows(model)
     _print_table(model, rows, print_fn)
 
 
