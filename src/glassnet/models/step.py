@@ -348,7 +348,10 @@ class Stepper:
             parts = self._penalties(tape) if kind == "test" else []
             if self._enabled() and prog is None:
                 acts = [q[1] for q in parts if q[0] == "a"]
-                compiled = tape.compile([*[t for _, t in terms], *acts, *outs])
+                # evaluate without metrics needs only the loss inputs (an output softmax
+                # the loss undoes is not computed); predict needs the outputs
+                keep = outs if kind == "predict" or self.model._metric_slots else []
+                compiled = tape.compile([*[t for _, t in terms], *acts, *keep])
                 self._store(key, None if compiled is None
-                            else (compiled, terms, parts, single, len(outs)), tape)
+                            else (compiled, terms, parts, single, len(keep)), tape)
             return outs, single, terms, parts
