@@ -82,7 +82,7 @@ class Autoencoder(Model):
             self(Tensor._make(np.zeros((1, *shape[1:]), dtype=backend.floatx())))
 
     def _run(self, part: Layer, x, what: str, batch_size: int) -> np.ndarray:
-        from .training import _to_array
+        from .data_adapter import _to_array
 
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"Autoencoder.{what}: batch_size must be a positive int. "
@@ -108,7 +108,7 @@ class Autoencoder(Model):
 
     def reconstruction_error(self, x, batch_size: int = 256) -> np.ndarray:
         """Per-sample mean squared error between ``x`` and its reconstruction, shape (N,)."""
-        from .training import _to_array
+        from .data_adapter import _to_array
 
         x = _to_array(x, "x")
         r = self._run(self, x, "reconstruction_error", batch_size)

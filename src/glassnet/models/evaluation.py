@@ -1,0 +1,250 @@
+"""evaluate / predict / check_gradients: the inference half of ``Model``'s loop.
+
+``TrainingMixin`` (training.py) builds on this; both run batches through the same
+:class:`~glassnet.models.step.Stepper`, so a compiled step serves ``fit`` and ``evaluate``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from .. import distribution as _distribution
+from ..autograd import no_grad
+from ..tensor import Tensor
+from .data_adapter import BatchSource, _Arrays, _positive_batch, is_batch_source
+
+
+def _callback_list(callbacks, model, params, verbose="auto"):
+    """``callbacks`` as a CallbackList (fit passes its own, already set up, through), with a
+    progress bar for ``verbose`` 1 or 2 (``"auto"`` stays quiet outside ``fit``)."""
+    from ..callbacks import CallbackList, ProgbarLogger
+
+    if isinstance(callbacks, CallbackList):
+        return callbacks
+    if verbose not in ("auto", 0, 1, 2):
+        raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: {verbose!r}")
+    cbs = list(callbacks or [])
+    if verbose in (1, 2):
+        cbs.append(ProgbarLogger(verbose))
+    return CallbackList(cbs, model=model, params=params)
+
+
+class EvaluationMixin:
+    """Loss, metrics and predictions on data, without training; and the gradient check."""
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, return_dict=False, callbacks=None):
+        """Loss and metrics on ``(x, y)``, in batches, without recording a graph.
+
+        Returns the loss, a list ``[loss, *metrics]``, or with ``return_dict=True`` a dict
+        keyed like ``History`` (``{"loss": ..., "accuracy": ...}``). ``callbacks`` get
+        Keras's ``on_test_begin`` / ``on_test_batch_begin`` / ``on_test_batch_end`` /
+        ``on_test_end`` (``fit`` passes its own during validation, as Keras does).
+
+        Example:
+            >>> model.evaluate(x_test, y_test, return_dict=True)["accuracy"]
+        """
+        self._require_compiled("evaluate")
+        bs = _positive_batch(batch_size, "evaluate")
+        dist = _distribution.active()
+        source = None
+        if is_batch_source(x):  # a generator, iterator or PyDataset of (x, y) batches
+            if y is not None or sample_weight is not None or dist is not None:
+                raise ValueError("evaluate: with a generator or PyDataset, y and sample_weight "
+                                 "come from its batches (and one process runs it)")
+            source = BatchSource(x, steps, "evaluate")
+        else:
+            x, y, sw = self._prep_data(x, y, sample_weight)
+            self._ensure_built(x)
+        if dist is not None:  # each rank its contiguous share; results summed / gathered
+            if len(x) < dist.size:
+                raise ValueError(f"evaluate: {dist.size} processes need at least "
+                                 f"{dist.size} samples. Received: {len(x)}")
+            part = dist.shard(slice(0, len(x)))
+            x, y = x[part], y[part]
+            sw = None if sw is None else sw[part]
+            if dist.rank != 0:
+                verbose = 0
+        n_steps = source.steps if source is not None else -(-len(x) // bs)
+        cb = _callback_list(callbacks, self, {"steps": n_steps}, verbose)
+
+        def batches():
+            if source is None:
+                for i in range(0, len(x), bs):
+                    yield x[i:i + bs], y[i:i + bs], None if sw is None else sw[i:i + bs]
+                return
+            for batch in source.epoch():
+                xb, yb, swb = self._prep_data(*batch)
+                if yb is None:
+                    raise ValueError("evaluate: a batch without targets; yield (x, y)")
+                self._ensure_built(xb)
+                yield xb, yb, swb
+
+        loss_sum, n = 0.0, 0
+        out_names = self._output_loss_names()
+        out_sums = np.zeros(len(out_names))
+        for m in self.compiled_metrics:
+            m.reset_state()
+        cb.on_test_begin()
+        st = self._step()
+        kept = []  # (targets, outputs) for the metrics, gathered over the ranks at the end
+        for step, (xb, yb, swb) in enumerate(batches()):
+            cb.on_test_batch_begin(step)
+            swb = self._on_device(swb)
+            n += len(xb)
+            outs, single, terms, parts = st.infer(self._on_device(xb), "test")
+            with no_grad():
+                lv = float(st.total_loss(self._on_device(yb), terms, swb, parts).data)
+            loss_sum += lv * len(xb)
+            if out_names:
+                out_sums += np.asarray(st.last_output_losses, np.float64) * len(xb)
+            if self._metric_slots:
+                out = outs[0] if single else outs
+                if dist is not None:  # gathered once at the end: ranks differ in batches
+                    kept.append((yb, out))
+                else:
+                    self._update_metrics(yb, out)
+            cb.on_test_batch_end(step, {"loss": lv})
+        if n == 0:
+            raise ValueError("evaluate: the data source gave no batches")
+        if dist is not None:
+            tot = dist.sum_floats([loss_sum, n, *out_sums])
+            loss_sum, n, out_sums = tot[0], tot[1], tot[2:]
+            if self._metric_slots:
+                ys = [k[0] for k in kept]
+                outs_l = [k[1] for k in kept]
+                if isinstance(ys[0], _Arrays):
+                    yc = _Arrays([np.concatenate([backend.asnumpy(b.arrays[j]) for b in ys])
+                                  for j in range(len(ys[0].arrays))])
+                    oc = [Tensor._make(np.concatenate([backend.asnumpy(o[j].data)
+                                                       for o in outs_l]))
+                          for j in range(len(outs_l[0]))]
+                else:
+                    yc = np.concatenate([backend.asnumpy(b) for b in ys])
+                    oc = Tensor._make(np.concatenate([backend.asnumpy(o.data) for o in outs_l]))
+                self._update_metrics(yc, oc, dist)
+        res = {"loss": float(loss_sum / n)}
+        res.update({k: float(v / n) for k, v in zip(out_names, out_sums)})
+        res.update(self._metric_logs())
+        cb.on_test_end(dict(res))
+        if return_dict:
+            return res
+        return res["loss"] if len(res) == 1 else list(res.values())
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for ``x`` as a NumPy array, in batches, in inference mode.
+
+        ``callbacks`` get Keras's ``on_predict_begin`` / ``on_predict_batch_begin`` /
+        ``on_predict_batch_end`` (logs ``{"outputs": batch}``) / ``on_predict_end``.
+
+        Example:
+            >>> probs = model.predict(x_test)          # (n, units of the last layer)
+        """
+        if is_batch_source(x):  # batches of x (or (x, ...)): predicted in order
+            if _distribution.active() is not None:
+                raise ValueError("predict: data-parallel prediction splits arrays; pass x as "
+                                 "an array. Received: a batch source")
+            parts = [self.predict(self._prep(xb, "x"), batch_size=batch_size, verbose=0)
+                     for xb, _, _ in BatchSource(x, steps, "predict").epoch()]
+            if not parts:
+                raise ValueError("predict: the data source gave no batches")
+            if isinstance(parts[0], dict):
+                return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            if isinstance(parts[0], list):
+                return [np.concatenate(p) for p in zip(*parts)]
+            return np.concatenate(parts)
+        x = self._prep(x, "x")
+        if x.ndim == 0 or len(x) == 0:
+            raise ValueError(f"predict: x is empty. Received: x shape {x.shape}")
+        self._ensure_built(x)
+        bs = _positive_batch(batch_size, "predict")
+        dist = _distribution.active()
+        if dist is not None:
+            if len(x) < dist.size:
+                raise ValueError(f"predict: {dist.size} processes need at least {dist.size} "
+                                 f"samples. Received: {len(x)}")
+            x = x[dist.shard(slice(0, len(x)))]
+            if dist.rank != 0:
+                verbose = 0
+        cb = _callback_list(callbacks, self, {"steps": -(-len(x) // bs)}, verbose)
+        outs = []
+        cb.on_predict_begin()
+        st = self._step()
+        for step, i in enumerate(range(0, len(x), bs)):
+            cb.on_predict_batch_begin(step)
+            o, single, _, _ = st.infer(self._on_device(x[i:i + bs]), "predict")
+            outs.append(backend.asnumpy(o[0].data) if single
+                        else [backend.asnumpy(t.data) for t in o])
+            cb.on_predict_batch_end(step, {"outputs": outs[-1]})
+        cb.on_predict_end()
+        if isinstance(outs[0], list):
+            res = [np.concatenate(parts) for parts in zip(*outs)]
+        else:
+            res = outs[0] if len(outs) == 1 else np.concatenate(outs)
+        if dist is not None:  # every rank returns all predictions, in order
+            res = ([dist.gather_rows(r) for r in res] if isinstance(res, list)
+                   else dist.gather_rows(res))
+        keys = getattr(self, "_output_keys", None)
+        if keys is not None:  # a model whose outputs were given as a dict predicts a dict
+            res = dict(zip(keys, res))
+        return res
+
+    def check_gradients(self, x, y, eps=1e-6, atol=1e-5, rtol=1e-3, n_directions=4):
+        """Float64 numeric check of every trainable weight through the real loss.
+
+        Returns a per-layer report (dict layer name → max abs error); raises
+        ``GradcheckError`` naming the layer on mismatch.
+        """
+        from ..gradcheck import GradcheckError
+
+        self._require_compiled("check_gradients")
+        x, y, _ = self._prep_data(x, y)
+        self._ensure_built(x)
+        x = (_Arrays([a.astype(np.float64) for a in x.arrays]) if isinstance(x, _Arrays)
+             else x.astype(np.float64))
+        x, y = self._on_device(x), self._on_device(y)  # checked in float64 on the model's device
+        params = self._params()
+        saved = [(p.data, p.grad) for p in params]
+        for p in params:
+            p.data = p.data.astype(np.float64)
+            p.grad = None
+        from .._display import LayerGradientReport
+
+        rs = np.random.default_rng(0)
+        report = LayerGradientReport()  # a dict that also displays as a table in Jupyter
+        try:
+            def f():
+                # the graph is recorded (never walked) so the loss takes the same form as in
+                # training: from the logits under a final sigmoid/softmax
+                return float(self._eager_loss(x, y)[0].data)
+
+            loss = self._eager_loss(x, y)[0]
+            loss.backward()
+            for p in params:
+                g = p.data * 0 if p.grad is None else p.grad
+                worst = 0.0
+                for _ in range(n_directions):
+                    d = rs.standard_normal(p.data.shape)
+                    d = backend.to_device(d / np.linalg.norm(d), self._device)
+                    base = p.data.copy()
+                    p.data = base + eps * d
+                    fp = f()
+                    p.data = base - eps * d
+                    fm = f()
+                    p.data = base
+                    num = (fp - fm) / (2 * eps)
+                    ana = float((g * d).sum())
+                    err = abs(ana - num)
+                    worst = max(worst, err)
+                    if err > atol + rtol * abs(num):
+                        raise GradcheckError(
+                            f"check_gradients: weight {p.name} (shape {p.data.shape}): "
+                            f"backprop {ana:.6e} vs numeric {num:.6e}")
+                layer = (p.name or "?").split("/")[0]
+                report[layer] = max(report.get(layer, 0.0), worst)
+        finally:
+            for p, (d, _gr) in zip(params, saved):
+                p.data, p.grad = d, None
+        return report
