@@ -6,14 +6,16 @@ those structures are written to a model file (by config or registered name, neve
 
 from __future__ import annotations
 
+from typing import Any
 
-def _is_config(d) -> bool:
+
+def _is_config(d: Any) -> bool:
     """A serialized loss/metric (``{"class_name", "config"}`` or a user's registered name),
     as opposed to a dict keyed by output names."""
     return isinstance(d, dict) and ("class_name" in d or "registered_name" in d)
 
 
-def _per_output(value, what: str, names: list):
+def _per_output(value: Any, what: str, names: list[str]) -> list[Any]:
     """``value`` as one entry per output: the same for all, a list in output order, or a dict
     keyed by output name (Keras's structure rules)."""
     n = len(names)
@@ -31,7 +33,7 @@ def _per_output(value, what: str, names: list):
     return [value] * n
 
 
-def _metric_slots(metrics, names: list, M) -> list:
+def _metric_slots(metrics: Any, names: list[str], M: Any) -> list[tuple[int, Any, str]]:
     """(output index, metric object, log name) for each compiled metric.
 
     One output: each metric as written, logged under the name the user wrote (``"mae"`` is
@@ -63,7 +65,7 @@ def _metric_slots(metrics, names: list, M) -> list:
     return slots
 
 
-def _serialize_structure(value, family):
+def _serialize_structure(value: Any, family: Any) -> Any:
     """A loss/metric structure for the model file: glassnet's objects by config, a user's
     by its registered name (``load_model(..., custom_objects=...)`` resolves it; files never
     name code to import)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Iterator
+from typing import Any, cast
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from ..tensor import Tensor
 __all__ = ["unpack"]
 
 
-def is_batch_source(x) -> bool:
+def is_batch_source(x: Any) -> bool:
     """True for a generator, iterator, iterable of batches or PyDataset-like object."""
     if x is None or isinstance(x, (np.ndarray, list, tuple, dict, str, bytes)):
         return False
@@ -40,7 +41,7 @@ def is_batch_source(x) -> bool:
     return hasattr(x, "__iter__")
 
 
-def unpack(batch, what: str = "data"):
+def unpack(batch: Any, what: str = "data") -> tuple[Any, Any, Any]:
     """``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` as three values, missing parts
     None (Keras's ``unpack_x_y_sample_weight``; the one copy glassnet has)."""
     if isinstance(batch, list):
@@ -66,7 +67,7 @@ class BatchSource:
         what: the calling method, for messages.
     """
 
-    def __init__(self, x, steps: int | None, what: str):
+    def __init__(self, x: Any, steps: int | None, what: str) -> None:
         self.x, self.what = x, what
         self.indexed = (hasattr(x, "__getitem__") and hasattr(x, "__len__")
                         and not isinstance(x, Iterator))
@@ -74,12 +75,12 @@ class BatchSource:
         if self.indexed:
             n = len(x)
             self.steps = n if self.steps is None else min(self.steps, n)
-        self._it = None if self.indexed else iter(x)
+        self._it: Iterator[Any] | None = None if self.indexed else iter(x)
 
-    def epoch(self):
+    def epoch(self) -> Iterator[tuple[Any, Any, Any]]:
         """Yield ``(x, y, sample_weight)`` batches for one epoch."""
         if self.indexed:
-            for i in range(self.steps):
+            for i in range(cast(int, self.steps)):  # set from len(x) when indexed
                 yield unpack(self.x[i], self.what)
             end = getattr(self.x, "on_epoch_end", None)
             if callable(end):
@@ -88,7 +89,7 @@ class BatchSource:
         k = 0
         while self.steps is None or k < self.steps:
             try:
-                batch = next(self._it)
+                batch = next(cast(Iterator[Any], self._it))  # set when not indexed
             except StopIteration:
                 return
             yield unpack(batch, self.what)
@@ -98,7 +99,7 @@ class BatchSource:
 # Arrays: the checks and conversions fit/evaluate/predict apply to array inputs.
 
 
-def _to_array(x, name: str, allow_int=False):
+def _to_array(x: Any, name: str, allow_int: bool = False) -> Any:
     """Validate and convert one input (array, list, DataFrame/Series, Tensor) for the loop."""
     if x is None:
         return None
@@ -144,10 +145,10 @@ def _to_array(x, name: str, allow_int=False):
 class _Arrays:
     """One array per model input (or output), indexed together: ``xs[idx]`` indexes each."""
 
-    def __init__(self, arrays):
+    def __init__(self, arrays: Any) -> None:
         self.arrays = list(arrays)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: Any) -> _Arrays:
         return _Arrays([a[i] for a in self.arrays])
 
     def __len__(self) -> int:
@@ -162,7 +163,7 @@ class _Arrays:
         return tuple(tuple(a.shape) for a in self.arrays)
 
 
-def _is_text(a) -> bool:
+def _is_text(a: Any) -> bool:
     """Strings (``str``/``bytes`` arrays, or object arrays holding only them): the raw input
     of a model that starts with a text preprocessing layer."""
     if a.dtype.kind in "US":
@@ -170,7 +171,7 @@ def _is_text(a) -> bool:
     return a.dtype.kind == "O" and all(isinstance(v, (str, bytes)) for v in a.reshape(-1))
 
 
-def _check_xy(x, y, sw=None):
+def _check_xy(x: Any, y: Any, sw: Any = None) -> None:
     if x.ndim == 0 or len(x) == 0:
         raise ValueError(f"x is empty: there are no samples. Received: x shape {x.shape}")
     if y is not None and (y.ndim == 0 or len(x) != len(y)):
@@ -183,7 +184,7 @@ def _check_xy(x, y, sw=None):
         raise ValueError(f"sample_weight must be >= 0. Received: a minimum of {sw.min()}")
 
 
-def _class_weights(y, class_weight: dict):
+def _class_weights(y: Any, class_weight: dict[Any, Any]) -> np.ndarray:
     """Per-sample weights from ``{class: weight}`` (labels as ints, one-hot or one column)."""
     if isinstance(y, _Arrays):
         raise ValueError("class_weight needs a model with one output; pass sample_weight")
@@ -204,7 +205,7 @@ def _class_weights(y, class_weight: dict):
     return table[cls].astype(backend.floatx())
 
 
-def _check_binary_targets(loss, y) -> None:
+def _check_binary_targets(loss: Any, y: Any) -> None:
     """Binary cross-entropy's targets are probabilities: a label 2 is a mistake, not data."""
     from ..losses import BinaryCrossentropy
 
@@ -216,7 +217,7 @@ def _check_binary_targets(loss, y) -> None:
                              "sparse_categorical_crossentropy)")
 
 
-def _positive_batch(batch_size, what: str) -> int:
+def _positive_batch(batch_size: Any, what: str) -> int:
     if batch_size is None:
         return 32
     if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
