@@ -40,7 +40,7 @@ def sha256(path: str | os.PathLike) -> str:
     return _digest(path, "sha256")
 
 
-def _digest(path, algorithm: str) -> str:
+def _digest(path: str | os.PathLike, algorithm: str) -> str:
     # MD5 only identifies files whose publishers give an MD5 (CIFAR-10, Fashion-MNIST)
     h = hashlib.new(algorithm, usedforsecurity=algorithm != "md5")
     with open(path, "rb") as f:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ._sequences import check_split, shuffled
 
 
-def split_npz(path, test_split: float, seed: int, name: str, rows: int | None = None):
+def split_npz(
+    path: str | os.PathLike, test_split: float, seed: int, name: str, rows: int | None = None
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     test_split = check_split(test_split, name)
     with np.load(path, allow_pickle=False) as f:
         if "x" not in f or "y" not in f:

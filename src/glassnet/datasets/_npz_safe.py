@@ -11,8 +11,10 @@ files are also pinned by hash before they are read.)
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import zipfile
+from typing import Any
 
 import numpy as np
 
@@ -29,14 +31,14 @@ class UnsafeFileError(ValueError):
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
         raise UnsafeFileError(f"refusing to unpickle {module}.{name}: a dataset file may only "
                               "hold NumPy arrays (the file is damaged or not the original)")
 
 
-def _read_member(fp: io.BytesIO):
+def _read_member(fp: io.BytesIO) -> np.ndarray:
     try:
         return np.lib.format.read_array(fp, allow_pickle=False)
     except ValueError:
@@ -51,13 +53,13 @@ def _read_member(fp: io.BytesIO):
         return _ArrayOnlyUnpickler(fp).load()
 
 
-def load_npz(path) -> dict:
+def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """``{name: array}`` of every ``.npy`` member of the archive at ``path``.
 
     Example:
         >>> arrays = load_npz("imdb.npz")  # doctest: +SKIP
     """
-    out = {}
+    out: dict[str, np.ndarray] = {}
     with zipfile.ZipFile(path) as z:
         for name in z.namelist():
             if name.endswith(".npy"):

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def check_split(test_split: float, name: str) -> float:
@@ -13,7 +16,7 @@ def check_split(test_split: float, name: str) -> float:
     return float(test_split)
 
 
-def shuffled(rng: np.random.RandomState, *arrays):
+def shuffled(rng: np.random.RandomState, *arrays: np.ndarray) -> list[np.ndarray]:
     """Keras's shuffle: ``rng.shuffle`` of the indices, applied to every array (Keras uses
     one ``np.random.RandomState(seed)`` for all the shuffles of a loader, in order)."""
     idx = np.arange(len(arrays[0]))
@@ -21,7 +24,8 @@ def shuffled(rng: np.random.RandomState, *arrays):
     return [a[idx] for a in arrays]
 
 
-def index_words(xs, start_char, index_from):
+def index_words(xs: Iterable[Iterable[int]], start_char: int | None,
+                index_from: int) -> list[list[int]]:
     if start_char is not None:
         return [[start_char] + [w + index_from for w in x] for x in xs]
     if index_from:
@@ -29,12 +33,14 @@ def index_words(xs, start_char, index_from):
     return [list(x) for x in xs]
 
 
-def drop_long(maxlen, xs, labels):
+def drop_long(maxlen: int, xs: list[list[int]],
+              labels: ArrayLike) -> tuple[list[list[int]], np.ndarray]:
     keep = [i for i, x in enumerate(xs) if len(x) < maxlen]
     return [xs[i] for i in keep], np.asarray(labels)[keep]
 
 
-def cap_vocabulary(xs, num_words, skip_top, oov_char):
+def cap_vocabulary(xs: list[list[int]], num_words: int | None, skip_top: int,
+                   oov_char: int | None) -> list[list[int]]:
     if not num_words:
         num_words = max(max(x) for x in xs if len(x)) if any(len(x) for x in xs) else 0
     if oov_char is not None:
@@ -42,7 +48,7 @@ def cap_vocabulary(xs, num_words, skip_top, oov_char):
     return [[w for w in x if skip_top <= w < num_words] for x in xs]
 
 
-def as_object_array(xs) -> np.ndarray:
+def as_object_array(xs: Sequence[Iterable[int]]) -> np.ndarray:
     out = np.empty(len(xs), dtype=object)
     for i, x in enumerate(xs):
         out[i] = list(x)

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._fetch import fetch
 from ._housing import split_npz
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["load_data"]
 
@@ -13,7 +18,8 @@ DIGEST = "f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5"
 
 
 def load_data(path: str = "boston_housing.npz", test_split: float = 0.2, seed: int = 113,
-              download: bool = True):
+              download: bool = True,
+              ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``(x_train, y_train), (x_test, y_test)``: float64 (404, 13) / (102, 13) features and
     median prices in k$ (404,) / (102,), split after Keras's seeded shuffle.
 

@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._fetch import fetch
 from ._housing import split_npz
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["load_data"]
 
@@ -13,7 +18,8 @@ DIGEST = "1a2e3a52e0398de6463aebe6f4a8da34fb21fbb6b934cf88c3425e766f2a1a6f"
 
 
 def load_data(version: str = "large", path: str = "california_housing.npz",
-              test_split: float = 0.2, seed: int = 113, download: bool = True):
+              test_split: float = 0.2, seed: int = 113, download: bool = True,
+              ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """``(x_train, y_train), (x_test, y_test)``: features (N, 8) and median house values.
 
     Args:

@@ -17,7 +17,7 @@ DIGEST = "md5:03b5dce01913d631647c71ecec9e9cb8"  # the MD5 the CIFAR page publis
 RECORD = 2 + 32 * 32 * 3
 
 
-def _parse(buf: bytes, name: str, label_mode: str):
+def _parse(buf: bytes, name: str, label_mode: str) -> tuple[np.ndarray, np.ndarray]:
     if len(buf) % RECORD:
         raise ValueError(f"CIFAR-100 file {name}: {len(buf)} bytes is not a multiple of the "
                          f"{RECORD}-byte record")
@@ -30,7 +30,9 @@ def _parse(buf: bytes, name: str, label_mode: str):
     return x, y
 
 
-def read_archive(path: str | Path, label_mode: str = "fine"):
+def read_archive(
+    path: str | Path, label_mode: str = "fine"
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Parse a ``cifar-100-binary.tar.gz``: ``(x_train, y_train), (x_test, y_test)``.
 
     Members are matched by base name (``train.bin``, ``test.bin``); nothing is executed.
@@ -43,11 +45,14 @@ def read_archive(path: str | Path, label_mode: str = "fine"):
         missing = [n for n in ("train.bin", "test.bin") if n not in members]
         if missing:
             raise ValueError(f"{path} is not the CIFAR-100 binary archive: missing {missing}")
-        return tuple(_parse(tar.extractfile(members[n]).read(),  # type: ignore[union-attr]
-                            n, label_mode) for n in ("train.bin", "test.bin"))
+        train, test = (_parse(tar.extractfile(members[n]).read(),  # type: ignore[union-attr]
+                              n, label_mode) for n in ("train.bin", "test.bin"))
+        return train, test
 
 
-def load_data(label_mode: str = "fine", download: bool = True):
+def load_data(
+    label_mode: str = "fine", download: bool = True
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """CIFAR-100: ``(x_train, y_train), (x_test, y_test)`` as Keras returns them.
 
     Args:

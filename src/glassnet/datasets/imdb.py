@@ -5,6 +5,7 @@ arrays (:mod:`glassnet.datasets._npz_safe`)."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 
@@ -21,9 +22,10 @@ WORD_INDEX_URL = _BASE + "imdb_word_index.json"
 WORD_INDEX_DIGEST = "md5:bfafd718b763782e994055a2d397834f"
 
 
-def read_npz(path, num_words: int | None = None, skip_top: int = 0,
+def read_npz(path: str | os.PathLike, num_words: int | None = None, skip_top: int = 0,
              maxlen: int | None = None, seed: int = 113, start_char: int | None = 1,
-             oov_char: int | None = 2, index_from: int = 3):
+             oov_char: int | None = 2, index_from: int = 3,
+             ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Parse an ``imdb.npz`` (members x_train, y_train, x_test, y_test) with Keras's rules;
     see :func:`load_data`."""
     f = load_npz(path)
@@ -31,10 +33,10 @@ def read_npz(path, num_words: int | None = None, skip_top: int = 0,
     if missing:
         raise ValueError(f"{path} is not Keras's imdb.npz: missing members {missing}")
     rng = np.random.RandomState(seed)
-    x_train, y_train = S.shuffled(rng, f["x_train"], f["y_train"])
-    x_test, y_test = S.shuffled(rng, f["x_test"], f["y_test"])
-    x_train = S.index_words(x_train, start_char, index_from)
-    x_test = S.index_words(x_test, start_char, index_from)
+    raw_train, y_train = S.shuffled(rng, f["x_train"], f["y_train"])
+    raw_test, y_test = S.shuffled(rng, f["x_test"], f["y_test"])
+    x_train = S.index_words(raw_train, start_char, index_from)
+    x_test = S.index_words(raw_test, start_char, index_from)
     if maxlen:
         x_train, y_train = S.drop_long(maxlen, x_train, y_train)
         x_test, y_test = S.drop_long(maxlen, x_test, y_test)
@@ -49,7 +51,8 @@ def read_npz(path, num_words: int | None = None, skip_top: int = 0,
 
 def load_data(path: str = "imdb.npz", num_words: int | None = None, skip_top: int = 0,
               maxlen: int | None = None, seed: int = 113, start_char: int | None = 1,
-              oov_char: int | None = 2, index_from: int = 3, download: bool = True):
+              oov_char: int | None = 2, index_from: int = 3, download: bool = True,
+              ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """IMDB sentiment: ``(x_train, y_train), (x_test, y_test)`` as Keras returns them.
 
     Args:

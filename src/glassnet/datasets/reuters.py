@@ -5,6 +5,7 @@ arrays (:mod:`glassnet.datasets._npz_safe`)."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 
@@ -28,17 +29,18 @@ LABEL_NAMES = (
 )
 
 
-def read_npz(path, num_words: int | None = None, skip_top: int = 0,
+def read_npz(path: str | os.PathLike, num_words: int | None = None, skip_top: int = 0,
              maxlen: int | None = None, test_split: float = 0.2, seed: int = 113,
-             start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3):
+             start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3,
+             ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Parse a ``reuters.npz`` (members x, y) with Keras's rules; see :func:`load_data`."""
     test_split = S.check_split(test_split, "reuters")
     f = load_npz(path)
     if "x" not in f or "y" not in f:
         raise ValueError(f"{path} is not Keras's reuters.npz: it needs members x and y. "
                          f"Received: {sorted(f)}")
-    xs, labels = S.shuffled(np.random.RandomState(seed), f["x"], f["y"])
-    xs = S.index_words(xs, start_char, index_from)
+    raw, labels = S.shuffled(np.random.RandomState(seed), f["x"], f["y"])
+    xs = S.index_words(raw, start_char, index_from)
     if maxlen:
         xs, labels = S.drop_long(maxlen, xs, labels)
     xs = S.cap_vocabulary(xs, num_words, skip_top, oov_char)
@@ -51,7 +53,8 @@ def read_npz(path, num_words: int | None = None, skip_top: int = 0,
 def load_data(path: str = "reuters.npz", num_words: int | None = None, skip_top: int = 0,
               maxlen: int | None = None, test_split: float = 0.2, seed: int = 113,
               start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3,
-              download: bool = True):
+              download: bool = True,
+              ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Reuters topics: ``(x_train, y_train), (x_test, y_test)`` as Keras returns them.
 
     Args: as :func:`glassnet.datasets.imdb.load_data`, plus ``test_split`` (fraction held
