@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from numpy.typing import DTypeLike
 
 # The fixed table of layer classes that ``load_model`` may construct. Only classes defined
 # in glassnet register here (by the decorator below); a file naming anything else is rejected.
@@ -25,7 +30,10 @@ _name_counts: dict[str, int] = {}
 _trainable_generation = 0
 
 
-def register(cls):
+_C = TypeVar("_C", bound=type)
+
+
+def register(cls: _C) -> _C:
     """Class decorator: add a glassnet layer class to the loadable table."""
     LAYER_CLASSES[cls.__name__] = cls
     return cls
@@ -73,7 +81,8 @@ class _CallContext(threading.local):
 _call_context = _CallContext()
 
 
-def _check_fits_in_memory(layer: str, weight: str, shape, dtype) -> None:
+def _check_fits_in_memory(layer: str, weight: str, shape: Iterable[int],
+                          dtype: DTypeLike) -> None:
     """Refuse a weight larger than the machine's free memory before allocating it (a
     ``Dense(10**9)`` otherwise allocates gigabytes, then fails deep in NumPy)."""
     import math
@@ -90,7 +99,7 @@ def _check_fits_in_memory(layer: str, weight: str, shape, dtype) -> None:
                           "free")
 
 
-def as_tensor_input(x, layer_name: str) -> Tensor:
+def as_tensor_input(x: Any, layer_name: str) -> Tensor:
     if isinstance(x, Tensor):
         return x
     a = np.asarray(x) if not backend.is_gpu_array(x) else x
@@ -124,8 +133,9 @@ class Layer:
         ...         return x * self.s
     """
 
-    def __init__(self, trainable: bool = True, name: str | None = None, dtype=None,
-                 input_shape=None, input_dim=None, batch_input_shape=None, **kwargs):
+    def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
+                 input_shape: Any = None, input_dim: int | None = None,
+                 batch_input_shape: Any = None, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}"
@@ -156,9 +166,10 @@ class Layer:
         self.output_shape_built = None
 
     # ------------------------------------------------------------ weights
-    def add_weight(self, name: str | None = None, shape=None, initializer="glorot_uniform",
-                   regularizer=None, trainable: bool = True, dtype=None,
-                   constraint=None) -> Tensor:
+    def add_weight(self, name: Any = None, shape: Any = None,
+                   initializer: Any = "glorot_uniform", regularizer: Any = None,
+                   trainable: bool = True, dtype: DTypeLike | None = None,
+                   constraint: Any = None) -> Tensor:
         """Create a weight tensor, initialised from the seeded generator.
 
         Args:
@@ -259,7 +270,7 @@ class Layer:
         """Copies of the weights as NumPy arrays, in :attr:`weights` order."""
         return [backend.asnumpy(w.data).copy() for w in self.weights]
 
-    def set_weights(self, weights) -> None:
+    def set_weights(self, weights: Iterable[Any]) -> None:
         """Set weights from arrays in :attr:`weights` order; shapes must match."""
         ws = self.weights
         weights = list(weights)
@@ -302,23 +313,25 @@ class Layer:
         return out
 
     # ------------------------------------------------------------ lifecycle
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: Any) -> None:
         """Create weights for inputs of ``input_shape`` (batch axis first, may be None)."""
         self.built = True
 
-    def call(self, x, training: bool = False):  # pragma: no cover - abstract
+    def call(self, inputs: Any, *args: Any,
+             **kwargs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     # layers that take raw strings (text preprocessing, Input, models passing them on)
     _accepts_text = False
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         call = cls.__dict__.get("call")
         if call is not None and not _takes_training(call):
-            cls.call = _drop_training(call)  # Keras passes `training` only where accepted
+            # Keras passes `training` only where accepted
+            cls.call = _drop_training(call)  # type: ignore[method-assign]  # wrap, same method
 
-    def __call__(self, x, training: bool | None = None, **kwargs):
+    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
         if _is_symbolic(x):  # functional API: record the call (glassnet.models.functional)
             from ._symbolic import call_symbolic
 
@@ -354,7 +367,7 @@ class Layer:
         finally:
             ctx.training = prev
 
-    def _check_spec(self, shape) -> None:
+    def _check_spec(self, shape: Any) -> None:
         spec = self.input_spec_shape
         if spec is None or not isinstance(shape, tuple):
             return
@@ -399,7 +412,7 @@ class Layer:
                 f"Layer '{self.name}' ({type(self).__name__}): expected input shape "
                 f"(None, ..., {tail}). Received: input shape {got}")
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> Any:
         """Output shape for an input shape (batch axis first); default: trace a forward."""
         from ..autograd import no_grad
 
@@ -409,7 +422,7 @@ class Layer:
         return (input_shape[0],) + tuple(y.shape[1:])
 
     # ------------------------------------------------------------ config
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """JSON-able constructor arguments; subclasses extend it."""
         cfg = {"name": self.name, "trainable": self._trainable}
         if self.dtype is not None:  # a float64 layer must load as float64
@@ -421,7 +434,7 @@ class Layer:
         return cfg
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict[str, Any]) -> Any:
         return cls(**config)
 
     def to(self, device: str) -> Layer:
@@ -438,7 +451,7 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
 
 
-def _takes_training(fn) -> bool:
+def _takes_training(fn: Callable[..., Any]) -> bool:
     import inspect
 
     try:
@@ -448,12 +461,12 @@ def _takes_training(fn) -> bool:
     return any(p.name == "training" or p.kind is p.VAR_KEYWORD for p in params)
 
 
-def _drop_training(fn):
+def _drop_training(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a ``call(self, x)`` that has no ``training`` argument so callers may pass one."""
     import functools
 
     @functools.wraps(fn)
-    def call(self, *args, training=None, **kwargs):
+    def call(self: Any, *args: Any, training: Any = None, **kwargs: Any) -> Any:
         return fn(self, *args, **kwargs)
 
     return call
@@ -462,20 +475,20 @@ def _drop_training(fn):
 _UNSET = object()
 
 
-def _is_symbolic(x) -> bool:
+def _is_symbolic(x: Any) -> bool:
     """True for functional-API inputs: ``gn.Input(...)`` or a symbolic layer output."""
     if isinstance(x, (list, tuple)):
         return any(getattr(t, "_glassnet_symbolic", False) for t in x)
     return getattr(x, "_glassnet_symbolic", False)
 
 
-def _shape_tuple(shape) -> tuple:
+def _shape_tuple(shape: Any) -> tuple[int | None, ...]:
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
     return tuple(None if s is None else int(s) for s in shape)
 
 
-def _input_shape_of(x):
+def _input_shape_of(x: Any) -> Any:
     if isinstance(x, (list, tuple)):
         return [(None,) + tuple(t.shape[1:]) if isinstance(t, Tensor) else None for t in x]
     return (None,) + tuple(x.shape[1:])
