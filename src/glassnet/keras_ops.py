@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import activations, backend, functional
@@ -22,14 +24,22 @@ from . import ops as P
 from .autograd import Function
 from .tensor import Tensor, as_tensor
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ._typing import Axis, Shape, TensorLike
+
 # ------------------------------------------------------------------ conversion / creation
 
 
-def convert_to_tensor(x, dtype=None, sparse=None) -> Tensor:
+def convert_to_tensor(x: TensorLike, dtype: DTypeLike | None = None, sparse: bool | None = None
+                      ) -> Tensor:
     """An array-like as a glassnet Tensor (float64 input stays float64; ``dtype`` casts)."""
     if isinstance(x, Tensor):
         return x if dtype is None else P.cast(x, np.dtype(dtype))
-    a = x if backend.is_gpu_array(x) else np.asarray(x)
+    a: Any = x if backend.is_gpu_array(x) else np.asarray(x)
     if dtype is not None:
         a = a.astype(np.dtype(dtype))
     elif a.dtype == np.float64 and not isinstance(x, np.ndarray):
@@ -37,105 +47,109 @@ def convert_to_tensor(x, dtype=None, sparse=None) -> Tensor:
     return Tensor._make(a)
 
 
-def convert_to_numpy(x) -> np.ndarray:
+def convert_to_numpy(x: TensorLike) -> np.ndarray:
     """A NumPy array of ``x`` (a Tensor, CuPy array or array-like)."""
     if isinstance(x, Tensor):
         return backend.asnumpy(x.data)
     return backend.asnumpy(x) if backend.is_gpu_array(x) else np.asarray(x)
 
 
-def is_tensor(x) -> bool:
+def is_tensor(x: object) -> bool:
     return isinstance(x, Tensor)
 
 
-def _d(x):
+def _d(x: TensorLike) -> Any:
     """The raw array of a Tensor or array-like."""
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-def _t(x, like=None) -> Tensor:
+def _t(x: TensorLike, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     return as_tensor(x, like) if like is not None else convert_to_tensor(x)
 
 
-def _const(a) -> Tensor:
+def _const(a: Any) -> Tensor:
     return Tensor._make(a)
 
 
-def _dt(dtype):
+def _dt(dtype: DTypeLike | None) -> np.dtype:
     return np.dtype(dtype or backend.floatx())
 
 
-def shape(x) -> tuple:
+def shape(x: TensorLike) -> tuple:
     return tuple(_d(x).shape) if not hasattr(x, "shape") else tuple(x.shape)
 
 
-def ndim(x) -> int:
+def ndim(x: TensorLike) -> int:
     return len(shape(x))
 
 
-def size(x) -> int:
+def size(x: TensorLike) -> int:
     return int(np.prod(shape(x), dtype=np.int64))
 
 
-def dtype(x) -> str:
+def dtype(x: TensorLike) -> str:
     return np.dtype(_d(x).dtype).name
 
 
-def ones(shape, dtype=None) -> Tensor:
+def ones(shape: Shape, dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.ones(shape, _dt(dtype)))
 
 
-def zeros(shape, dtype=None) -> Tensor:
+def zeros(shape: Shape, dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.zeros(shape, _dt(dtype)))
 
 
-def full(shape, fill_value, dtype=None) -> Tensor:
+def full(shape: Shape, fill_value: ArrayLike, dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.full(shape, fill_value, _dt(dtype)))
 
 
-def ones_like(x, dtype=None) -> Tensor:
+def ones_like(x: TensorLike, dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.ones_like(_d(x), dtype=dtype))
 
 
-def zeros_like(x, dtype=None) -> Tensor:
+def zeros_like(x: TensorLike, dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.zeros_like(_d(x), dtype=dtype))
 
 
-def full_like(x, fill_value, dtype=None) -> Tensor:
+def full_like(x: TensorLike, fill_value: ArrayLike, dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.full_like(_d(x), fill_value, dtype=dtype))
 
 
-def eye(N, M=None, k=0, dtype=None) -> Tensor:  # noqa: N803 - Keras's argument names
+def eye(N: int, M: int | None = None, k: int = 0,  # noqa: N803 - Keras's argument names
+        dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.eye(N, M, k, dtype=_dt(dtype)))
 
 
-def identity(n, dtype=None) -> Tensor:
+def identity(n: int, dtype: DTypeLike | None = None) -> Tensor:
     return eye(n, dtype=dtype)
 
 
-def arange(start, stop=None, step=1, dtype=None) -> Tensor:
+def arange(start: float, stop: float | None = None, step: float = 1,
+           dtype: DTypeLike | None = None) -> Tensor:
     a = np.arange(start, stop, step) if stop is not None else np.arange(start)
     if dtype is None and a.dtype.kind == "f":
         dtype = backend.floatx()
     return _const(a.astype(dtype) if dtype is not None else a)
 
 
-def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+def linspace(start: float | np.ndarray, stop: float | np.ndarray, num: int = 50,
+             endpoint: bool = True, retstep: bool = False, dtype: DTypeLike | None = None,
+             axis: int = 0) -> Tensor:
     a = np.linspace(start, stop, num, endpoint=endpoint, dtype=_dt(dtype), axis=axis)
     return _const(a)
 
 
-def array(x, dtype=None) -> Tensor:
+def array(x: TensorLike, dtype: DTypeLike | None = None) -> Tensor:
     return convert_to_tensor(x, dtype)
 
 
-def copy(x) -> Tensor:
+def copy(x: TensorLike) -> Tensor:
     return P.mul(_t(x), 1) if isinstance(x, Tensor) else _const(np.array(x))
 
 
-def stop_gradient(variable) -> Tensor:
+def stop_gradient(variable: TensorLike) -> Tensor:
     """The same values with no gradient flowing back."""
     return _const(_d(variable))
 
@@ -144,23 +158,25 @@ def stop_gradient(variable) -> Tensor:
 class _Elementwise(Function):
     """``y = f(x)`` with derivative ``df(x, y)``; both act on raw arrays."""
 
-    def __init__(self, name, f, df):
+    def __init__(self, name: str, f: Callable[[Any], Any], df: Callable[[Any, Any], Any]
+                 ) -> None:
         self.fname, self.f, self.df = name, f, df
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         self.x = x
         self.y = self.f(x)
         return self.y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * self.df(self.x, self.y)
 
-    def describe(self):
+    def describe(self) -> str:
         return self.fname
 
 
-def _unary(name, f, df):
-    def op(x):
+def _unary(name: str, f: Callable[[Any], Any], df: Callable[[Any, Any], Any]
+           ) -> Callable[[TensorLike], Tensor]:
+    def op(x: TensorLike) -> Tensor:
         return _Elementwise(name, f, df)(_t(x))
 
     op.__name__ = name
@@ -187,8 +203,8 @@ exp2 = _unary("exp2", np.exp2, lambda x, y: y * x.dtype.type(np.log(2.0)))
 cbrt = _unary("cbrt", np.cbrt, lambda x, y: 1 / (3 * y * y))
 
 
-def _nograd(name, f):
-    def op(x):
+def _nograd(name: str, f: Callable[[Any], Any]) -> Callable[[TensorLike], Tensor]:
+    def op(x: TensorLike) -> Tensor:
         return _const(f(_d(x)))
 
     op.__name__ = name
@@ -206,12 +222,13 @@ signbit = _nograd("signbit", np.signbit)
 logical_not = _nograd("logical_not", np.logical_not)
 
 
-def round(x, decimals=0):  # noqa: A001 - Keras's name
+def round(x: TensorLike, decimals: int = 0) -> Tensor:  # noqa: A001 - Keras's name
     return _const(np.round(_d(x), decimals))
 
 
-def _binary_nograd(name, f):
-    def op(x1, x2):
+def _binary_nograd(name: str, f: Callable[[Any, Any], Any]
+                   ) -> Callable[[TensorLike, TensorLike], Tensor]:
+    def op(x1: TensorLike, x2: TensorLike) -> Tensor:
         return _const(f(_d(x1), _d(x2)))
 
     op.__name__ = name
@@ -225,69 +242,69 @@ floor_divide = _binary_nograd("floor_divide", np.floor_divide)
 isclose = _binary_nograd("isclose", np.isclose)
 
 
-def subtract(x1, x2):
+def subtract(x1: TensorLike, x2: TensorLike) -> Tensor:
     return P.sub(x1, x2)
 
 
-def multiply(x1, x2):
+def multiply(x1: TensorLike, x2: TensorLike) -> Tensor:
     return P.mul(x1, x2)
 
 
-def divide(x1, x2):
+def divide(x1: TensorLike, x2: TensorLike) -> Tensor:
     return P.div(x1, x2)
 
 
 true_divide = divide
 
 
-def divide_no_nan(x1, x2):
+def divide_no_nan(x1: TensorLike, x2: TensorLike) -> Tensor:
     """``x1 / x2`` with 0 where ``x2 == 0``."""
     d2 = _d(x2)
     safe = P.where(d2 == 0, 1.0, x2) if isinstance(x2, Tensor) else np.where(d2 == 0, 1, d2)
     return P.where(d2 == 0, 0.0, P.div(x1, safe))
 
 
-def mod(x1, x2):
+def mod(x1: TensorLike, x2: TensorLike) -> Tensor:
     """Remainder with the sign of the divisor; gradient 1 for x1 (and -floor(x1/x2) for x2)."""
     q = np.floor_divide(_d(x1), _d(x2))
     return P.sub(x1, P.mul(x2, _const(q)))
 
 
-def power(x1, x2):
+def power(x1: TensorLike, x2: TensorLike) -> Tensor:
     return P.pow(x1, x2)
 
 
-def negative(x):
+def negative(x: TensorLike) -> Tensor:
     return P.neg(_t(x))
 
 
-def square(x):
+def square(x: TensorLike) -> Tensor:
     x = _t(x)
     return P.mul(x, x)
 
 
-def reciprocal(x):
+def reciprocal(x: TensorLike) -> Tensor:
     return P.div(1.0, _t(x))
 
 
-def rsqrt(x):
+def rsqrt(x: TensorLike) -> Tensor:
     return P.div(1.0, P.sqrt(_t(x)))
 
 
-def absolute(x):
+def absolute(x: TensorLike) -> Tensor:
     return P.abs(_t(x))
 
 
 fabs = absolute
 
 
-def logaddexp(x1, x2):
+def logaddexp(x1: TensorLike, x2: TensorLike) -> Tensor:
     x1, x2 = _t(x1), _t(x2, _t(x1))
     m = _const(np.maximum(_d(x1), _d(x2)))
     return P.add(m, P.log(P.add(P.exp(P.sub(x1, m)), P.exp(P.sub(x2, m)))))
 
 
-def arctan2(x1, x2):
+def arctan2(x1: TensorLike, x2: TensorLike) -> Tensor:
     """atan2(x1, x2); gradient (x2, -x1) / (x1² + x2²)."""
     x1 = _t(x1)
     x2 = _t(x2, x1)
@@ -295,16 +312,17 @@ def arctan2(x1, x2):
 
 
 class _Atan2(Function):
-    def forward(self, a, b):
+    def forward(self, a: Any, b: Any) -> Any:
         self.a, self.b = a, b
         return np.arctan2(a, b)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         r = self.a * self.a + self.b * self.b
         return gy * self.b / r, -gy * self.a / r
 
 
-def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+def nan_to_num(x: TensorLike, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
     d = _d(x)
     fixed = np.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf)
     return P.where(np.isfinite(d), _t(x), _const(fixed)) if isinstance(x, Tensor) else \
@@ -312,15 +330,15 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 
 
 # ------------------------------------------------------------------ activations (keras.ops.nn)
-def softmax(x, axis=-1):
+def softmax(x: TensorLike, axis: int = -1) -> Tensor:
     return functional.softmax(_t(x), axis=axis)
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     return functional.log_softmax(_t(x), axis=axis)
 
 
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     x = _t(x)
     if axis is None:
         return functional.logsumexp(P.reshape(x, (-1,)), axis=0, keepdims=False) \
@@ -329,55 +347,57 @@ def logsumexp(x, axis=None, keepdims=False):
     return functional.logsumexp(x, axis=axis, keepdims=keepdims)
 
 
-def relu6(x):
+def relu6(x: TensorLike) -> Tensor:
     return P.clip(_t(x), 0.0, 6.0)
 
 
-def elu(x, alpha=1.0):
+def elu(x: TensorLike, alpha: float = 1.0) -> Tensor:
     return activations.elu(_t(x), alpha)
 
 
-def selu(x):
+def selu(x: TensorLike) -> Tensor:
     return activations.selu(_t(x))
 
 
-def gelu(x, approximate=True):
+def gelu(x: TensorLike, approximate: bool = True) -> Tensor:
     return activations.gelu(_t(x), approximate=approximate)
 
 
-def silu(x):
+def silu(x: TensorLike) -> Tensor:
     return activations.swish(_t(x))
 
 
 swish = silu
 
 
-def softplus(x):
+def softplus(x: TensorLike) -> Tensor:
     return activations.softplus(_t(x))
 
 
-def softsign(x):
+def softsign(x: TensorLike) -> Tensor:
     return activations.softsign(_t(x))
 
 
-def leaky_relu(x, negative_slope=0.2):
+def leaky_relu(x: TensorLike, negative_slope: float = 0.2) -> Tensor:
     return activations.leaky_relu(_t(x), negative_slope)
 
 
-def hard_sigmoid(x):
+def hard_sigmoid(x: TensorLike) -> Tensor:
     return activations.hard_sigmoid(_t(x))
 
 
-def log_sigmoid(x):
+def log_sigmoid(x: TensorLike) -> Tensor:
     return P.neg(activations.softplus(P.neg(_t(x))))
 
 
-def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+def one_hot(x: TensorLike, num_classes: int, axis: int = -1, dtype: DTypeLike | None = None,
+            sparse: bool = False) -> Tensor:
     y = functional.one_hot(x, num_classes, dtype=_dt(dtype))
     return y if axis in (-1, y.ndim - 1) else _const(np.moveaxis(y.data, -1, axis))
 
 
-def multi_hot(inputs, num_classes, axis=-1, dtype=None, sparse=False):
+def multi_hot(inputs: TensorLike, num_classes: int, axis: int = -1, dtype: DTypeLike | None = None,
+              sparse: bool = False) -> Tensor:
     d = np.asarray(_d(inputs)).astype(np.int64)
     d2 = d.reshape(-1, d.shape[-1]) if d.ndim > 1 else d.reshape(1, -1)
     out = np.zeros((d2.shape[0], num_classes), _dt(dtype))
@@ -386,14 +406,16 @@ def multi_hot(inputs, num_classes, axis=-1, dtype=None, sparse=False):
     return _const(out.reshape(d.shape[:-1] + (num_classes,)) if d.ndim > 1 else out[0])
 
 
-def normalize(x, axis=-1, order=2, epsilon=None):
+def normalize(x: TensorLike, axis: Axis = -1, order: float | str | None = 2,
+              epsilon: float | None = None) -> Tensor:
     """``x`` divided by its L``order`` norm along ``axis``."""
     n = norm(x, ord=order, axis=axis, keepdims=True)
     eps = 1e-12 if epsilon is None else epsilon
     return P.div(_t(x), P.maximum(n, eps))
 
 
-def moments(x, axes, keepdims=False, synchronized=False):
+def moments(x: TensorLike, axes: Axis, keepdims: bool = False, synchronized: bool = False
+            ) -> tuple[Tensor, Tensor]:
     """(mean, variance) over ``axes``."""
     x = _t(x)
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else axes
@@ -402,19 +424,22 @@ def moments(x, axes, keepdims=False, synchronized=False):
     return (m if keepdims else P.mean(x, axis=axes)), v
 
 
-def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+def sparse_categorical_crossentropy(target: TensorLike, output: TensorLike,
+                                    from_logits: bool = False, axis: int = -1) -> Tensor:
     from . import losses
 
     return losses.sparse_categorical_crossentropy(target, output, from_logits=from_logits)
 
 
-def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+def categorical_crossentropy(target: TensorLike, output: TensorLike, from_logits: bool = False,
+                             axis: int = -1) -> Tensor:
     from . import losses
 
     return losses.categorical_crossentropy(target, output, from_logits=from_logits)
 
 
-def binary_crossentropy(target, output, from_logits=False):
+def binary_crossentropy(target: TensorLike, output: TensorLike, from_logits: bool = False
+                        ) -> Tensor:
     from . import losses
 
     return losses.binary_crossentropy(target, output, from_logits=from_logits)
