@@ -12,10 +12,23 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import backend
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import TypeAlias
+
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ._typing import TensorLike
+
+    # what ``seed`` takes: an int, a SeedGenerator or None
+    Seed: TypeAlias = "int | np.integer | SeedGenerator | None"
 
 __all__ = ["SeedGenerator", "normal", "uniform", "randint", "truncated_normal", "shuffle",
            "dropout", "categorical", "gamma", "beta", "binomial"]
@@ -31,7 +44,7 @@ class SeedGenerator:
         >>> gen = SeedGenerator(42); a = normal((2,), seed=gen); b = normal((2,), seed=gen)
     """
 
-    def __init__(self, seed: int | None = None, name: str | None = None, **kwargs):
+    def __init__(self, seed: int | None = None, name: str | None = None, **kwargs: Any) -> None:
         if seed is None:
             seed = int(backend.rng().integers(0, 2**31 - 1))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -43,11 +56,11 @@ class SeedGenerator:
     def next(self) -> np.random.Generator:
         return self._rng
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed}
 
 
-def _gen(seed) -> np.random.Generator:
+def _gen(seed: Seed) -> np.random.Generator:
     if seed is None:
         return backend.rng()
     if isinstance(seed, SeedGenerator):
@@ -57,26 +70,30 @@ def _gen(seed) -> np.random.Generator:
     raise ValueError(f"seed must be an int, a SeedGenerator or None. Received: seed={seed!r}")
 
 
-def _out(a, dtype=None) -> Tensor:
+def _out(a: ArrayLike, dtype: DTypeLike | None = None) -> Tensor:
     return Tensor._make(np.asarray(a, dtype=np.dtype(dtype or backend.floatx())))
 
 
-def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None) -> Tensor:
+def normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.0,
+           dtype: DTypeLike | None = None, seed: Seed = None) -> Tensor:
     """Samples of N(mean, stddev²) of ``shape``."""
     return _out(_gen(seed).normal(mean, stddev, tuple(shape)), dtype)
 
 
-def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None) -> Tensor:
+def uniform(shape: Sequence[int], minval: float = 0.0, maxval: float = 1.0,
+            dtype: DTypeLike | None = None, seed: Seed = None) -> Tensor:
     """Samples of U[minval, maxval) of ``shape``."""
     return _out(_gen(seed).uniform(minval, maxval, tuple(shape)), dtype)
 
 
-def randint(shape, minval, maxval, dtype="int32", seed=None) -> Tensor:
+def randint(shape: Sequence[int], minval: int, maxval: int, dtype: DTypeLike = "int32",
+            seed: Seed = None) -> Tensor:
     """Integers in [minval, maxval) of ``shape``."""
     return _out(_gen(seed).integers(minval, maxval, tuple(shape)), dtype)
 
 
-def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None) -> Tensor:
+def truncated_normal(shape: Sequence[int], mean: float = 0.0, stddev: float = 1.0,
+                     dtype: DTypeLike | None = None, seed: Seed = None) -> Tensor:
     """N(mean, stddev²) redrawn outside two standard deviations (as Keras)."""
     g = _gen(seed)
     a = g.standard_normal(tuple(shape))
@@ -87,7 +104,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None) -> Tens
     return _out(mean + stddev * a, dtype)
 
 
-def shuffle(x, axis=0, seed=None) -> Tensor:
+def shuffle(x: TensorLike, axis: int = 0, seed: Seed = None) -> Tensor:
     """``x`` with its entries along ``axis`` in a random order."""
     from . import ops
 
@@ -96,7 +113,8 @@ def shuffle(x, axis=0, seed=None) -> Tensor:
     return ops.take(t, perm, axis=axis)
 
 
-def dropout(inputs, rate, noise_shape=None, seed=None) -> Tensor:
+def dropout(inputs: TensorLike, rate: float, noise_shape: Sequence[int | None] | None = None,
+            seed: Seed = None) -> Tensor:
     """Zero each entry with probability ``rate`` and scale the rest by 1/(1 - rate)."""
     from . import ops
 
@@ -111,7 +129,8 @@ def dropout(inputs, rate, noise_shape=None, seed=None) -> Tensor:
     return ops.mul(t, Tensor._make(mask))
 
 
-def categorical(logits, num_samples, dtype="int32", seed=None) -> Tensor:
+def categorical(logits: TensorLike, num_samples: int, dtype: DTypeLike = "int32",
+                seed: Seed = None) -> Tensor:
     """``num_samples`` class ids per row drawn from softmax(``logits``): (batch, num_samples)."""
     z = np.asarray(logits.data if isinstance(logits, Tensor) else logits, dtype=np.float64)
     p = np.exp(z - z.max(axis=-1, keepdims=True))
@@ -123,13 +142,16 @@ def categorical(logits, num_samples, dtype="int32", seed=None) -> Tensor:
     return _out(np.minimum(ids, p.shape[-1] - 1), dtype)
 
 
-def gamma(shape, alpha, dtype=None, seed=None) -> Tensor:
+def gamma(shape: Sequence[int], alpha: float | np.ndarray, dtype: DTypeLike | None = None,
+          seed: Seed = None) -> Tensor:
     return _out(_gen(seed).gamma(alpha, 1.0, tuple(shape)), dtype)
 
 
-def beta(shape, alpha, beta, dtype=None, seed=None) -> Tensor:  # noqa: A002 - Keras's name
+def beta(shape: Sequence[int], alpha: float | np.ndarray, beta: float | np.ndarray,  # noqa: A002 - Keras's name
+         dtype: DTypeLike | None = None, seed: Seed = None) -> Tensor:
     return _out(_gen(seed).beta(alpha, beta, tuple(shape)), dtype)
 
 
-def binomial(shape, counts, probabilities, dtype=None, seed=None) -> Tensor:
+def binomial(shape: Sequence[int], counts: int | np.ndarray, probabilities: float | np.ndarray,
+             dtype: DTypeLike | None = None, seed: Seed = None) -> Tensor:
     return _out(_gen(seed).binomial(counts, probabilities, tuple(shape)), dtype)
