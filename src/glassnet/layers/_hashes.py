@@ -150,7 +150,7 @@ def siphash24(k0: int, k1: int, data: bytes) -> int:
     v2 = k0 ^ 0x6C7967656E657261
     v3 = k1 ^ 0x7465646279746573
 
-    def rounds(v0, v1, v2, v3, n):
+    def rounds(v0: int, v1: int, v2: int, v3: int, n: int) -> tuple[int, int, int, int]:
         for _ in range(n):
             v0 = (v0 + v1) & _M
             v1 = _rotl(v1, 13) ^ v0

@@ -6,11 +6,17 @@ Keras names, arguments and weight layouts: ``Dense`` kernel ``(in, out)``, bias 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import activations, backend, functional, initializers, ops, regularizers
 from ._symbolic_ops import SymbolicArithmetic
 from .base import Layer, _shape_tuple, register
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 __all__ = [
     "Input", "InputLayer", "Dense", "Activation", "Dropout", "GaussianNoise",
@@ -19,7 +25,7 @@ __all__ = [
 ]
 
 
-def _positive_int(layer: str, arg: str, value) -> int:
+def _positive_int(layer: str, arg: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(
             f"Layer '{layer}': {arg} must be a positive integer. Received: {arg}={value!r}"
@@ -27,7 +33,7 @@ def _positive_int(layer: str, arg: str, value) -> int:
     return int(value)
 
 
-def _check_rate(layer: str, rate) -> float:
+def _check_rate(layer: str, rate: Any) -> float:
     if not isinstance(rate, (int, float, np.floating)) or not 0.0 <= float(rate) < 1.0:
         raise ValueError(f"Layer '{layer}': rate must be in [0, 1). Received: rate={rate!r}")
     return float(rate)
@@ -49,8 +55,9 @@ class InputLayer(SymbolicArithmetic, Layer):
     _glassnet_symbolic = True
     _accepts_text = True  # an Input(dtype="string") passes raw text on
 
-    def __init__(self, shape=None, batch_size: int | None = None, batch_shape=None,
-                 sparse=None, **kwargs):
+    def __init__(self, shape: Any = None, batch_size: int | None = None,
+                 batch_shape: Sequence[int | None] | None = None, sparse: bool | None = None,
+                 **kwargs: Any) -> None:
         if batch_shape is not None:
             batch_shape = tuple(batch_shape)
             if shape is not None:
@@ -79,7 +86,7 @@ class InputLayer(SymbolicArithmetic, Layer):
     def ndim(self) -> int:
         return len(self.shape)
 
-    def __call__(self, x, training=None, **kwargs):
+    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
         if (self.dtype is not None and self.dtype.kind in "USO"
                 and not getattr(x, "_glassnet_symbolic", False)):
             x = np.asarray(x)  # a string input (TextVectorization) passes through as an array
@@ -87,25 +94,26 @@ class InputLayer(SymbolicArithmetic, Layer):
             return x
         return super().__call__(x, training=training, **kwargs)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         # the base class checks the declared shape only when building; inputs repeat calls
         self._check_spec((None,) + tuple(x.shape[1:]))
         return x
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.pop("input_shape", None)
-        cfg = {**cfg, "shape": list(self.input_spec_shape)}
+        cfg = {**cfg, "shape": list(self.input_spec_shape or ())}  # set by __init__
         if self.batch_size is not None:
             cfg["batch_size"] = self.batch_size
         return cfg
 
 
-def Input(shape=None, batch_size: int | None = None, dtype=None, sparse=None,  # noqa: N802
-          batch_shape=None, name: str | None = None, tensor=None,
+def Input(shape: Any = None, batch_size: int | None = None, dtype: Any = None,  # noqa: N802
+          sparse: bool | None = None, batch_shape: Sequence[int | None] | None = None,
+          name: str | None = None, tensor: Any = None,
           optional: bool = False) -> InputLayer:
     """A model input, Keras's ``keras.Input``: one sample's shape, without the batch axis.
 
@@ -154,10 +162,11 @@ class Dense(Layer):
         (2, 3)
     """
 
-    def __init__(self, units: int, activation=None, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if kernel_constraint is not None or bias_constraint is not None:
             raise ValueError(
@@ -173,7 +182,7 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(
                 f"Layer '{self.name}': needs inputs with a known last axis (features). "
@@ -185,7 +194,7 @@ class Dense(Layer):
                                      self.bias_regularizer) if self.use_bias else None)
         self.built = True
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         n_in = self.kernel.shape[0]
         if x.ndim < 2 or x.shape[-1] != n_in:
             raise ValueError(
@@ -202,10 +211,10 @@ class Dense(Layer):
             self._activity_losses.append(self.activity_regularizer(y))
         return y
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "units": self.units,
@@ -213,7 +222,7 @@ class Dense(Layer):
         }
 
 
-def kernel_layer_config(layer) -> dict:
+def kernel_layer_config(layer: Any) -> dict[str, Any]:
     """The config entries every kernel+bias layer shares (Dense, Conv*): activation, bias,
     initializers and regularizers, serialized by name."""
     return {
@@ -236,17 +245,17 @@ class Activation(Layer):
         (1, 2)
     """
 
-    def __init__(self, activation, **kwargs):
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         return self.activation(x)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
@@ -254,7 +263,7 @@ class Activation(Layer):
 class _Noise(Layer):
     """Shared plumbing: identity at inference, a random multiplier or offset in training."""
 
-    def __init__(self, seed: int | None = None, **kwargs):
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = None if seed is None else int(seed)
         # a per-layer seed gives a reproducible stream of its own; otherwise the global one
@@ -263,7 +272,7 @@ class _Noise(Layer):
     def _gen(self) -> np.random.Generator:
         return self._rng if self._rng is not None else backend.rng()
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
 
@@ -288,12 +297,13 @@ class Dropout(_Noise):
         (2, 3)
     """
 
-    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
+    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.rate = _check_rate(self.name, rate)
         self.noise_shape = None if noise_shape is None else _shape_tuple(noise_shape)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training or self.rate == 0.0:
             return x
         shape = x.shape
@@ -306,14 +316,14 @@ class Dropout(_Noise):
             shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
         gen, rate = self._gen, self.rate  # the generator is looked up at each draw
 
-        def draw(a):
+        def draw(a: np.ndarray) -> np.ndarray:
             keep = gen().random(shape) >= rate
             xp = backend.get_array_module(a)
             return xp.asarray(keep, dtype=a.dtype) * a.dtype.type(1.0 / (1.0 - rate))
 
         return functional.RandomScale(draw)(x)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         ns = None if self.noise_shape is None else list(self.noise_shape)
         return {**super().get_config(), "rate": self.rate, "noise_shape": ns, "seed": self.seed}
 
@@ -327,7 +337,7 @@ class GaussianNoise(_Noise):
         (2, 3)
     """
 
-    def __init__(self, stddev: float, seed: int | None = None, **kwargs):
+    def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         if not float(stddev) >= 0:
             raise ValueError(
@@ -335,18 +345,18 @@ class GaussianNoise(_Noise):
             )
         self.stddev = float(stddev)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training or self.stddev == 0.0:
             return x
         gen, std = self._gen, self.stddev
 
-        def draw(a):
+        def draw(a: np.ndarray) -> np.ndarray:
             xp = backend.get_array_module(a)
             return xp.asarray(gen().normal(0.0, std, a.shape), dtype=a.dtype)
 
         return functional.RandomShift(draw)(x)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
 
 
@@ -359,23 +369,23 @@ class GaussianDropout(_Noise):
         (2, 3)
     """
 
-    def __init__(self, rate: float, seed: int | None = None, **kwargs):
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.rate = _check_rate(self.name, rate)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training or self.rate == 0.0:
             return x
         std = np.sqrt(self.rate / (1.0 - self.rate))
         gen = self._gen
 
-        def draw(a):
+        def draw(a: np.ndarray) -> np.ndarray:
             xp = backend.get_array_module(a)
             return xp.asarray(gen().normal(1.0, std, a.shape), dtype=a.dtype)
 
         return functional.RandomScale(draw)(x)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
@@ -384,10 +394,10 @@ class GaussianDropout(_Noise):
 class Flatten(Layer):
     """Flatten every axis but the batch axis: (B, d1, d2, ...) → (B, d1*d2*...)."""
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         return ops.reshape(x, (x.shape[0], -1))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         rest = input_shape[1:]
         n = None if any(s is None for s in rest) else int(np.prod(rest, dtype=np.int64))
         return (input_shape[0], n)
@@ -402,7 +412,7 @@ class Reshape(Layer):
         (4, 2, 3)
     """
 
-    def __init__(self, target_shape, **kwargs):
+    def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.target_shape = tuple(int(s) for s in target_shape)
         if sum(s == -1 for s in self.target_shape) > 1 or any(
@@ -413,7 +423,7 @@ class Reshape(Layer):
                 f"Received: target_shape={self.target_shape}"
             )
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         n = int(np.prod(x.shape[1:], dtype=np.int64))
         known = int(np.prod([s for s in self.target_shape if s != -1], dtype=np.int64))
         if (-1 in self.target_shape and n % known) or (
@@ -425,7 +435,7 @@ class Reshape(Layer):
             )
         return ops.reshape(x, (x.shape[0],) + self.target_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "target_shape": list(self.target_shape)}
 
 
@@ -433,7 +443,7 @@ class Reshape(Layer):
 class Permute(Layer):
     """Permute the non-batch axes; ``dims`` is 1-based as in Keras: ``Permute((2, 1))``."""
 
-    def __init__(self, dims, **kwargs):
+    def __init__(self, dims: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dims = tuple(int(d) for d in dims)
         if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
@@ -442,7 +452,7 @@ class Permute(Layer):
                 f"Received: dims={self.dims}"
             )
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if x.ndim != len(self.dims) + 1:
             raise ValueError(
                 f"Layer '{self.name}': expected inputs of rank {len(self.dims) + 1}. "
@@ -450,7 +460,7 @@ class Permute(Layer):
             )
         return ops.transpose(x, (0,) + self.dims)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "dims": list(self.dims)}
 
 
@@ -458,11 +468,11 @@ class Permute(Layer):
 class RepeatVector(Layer):
     """Repeat a (B, features) input ``n`` times: → (B, n, features)."""
 
-    def __init__(self, n: int, **kwargs):
+    def __init__(self, n: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.n = _positive_int(self.name, "n", n)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if x.ndim != 2:
             raise ValueError(
                 f"Layer '{self.name}': expected inputs of rank 2 (batch, features). "
@@ -471,7 +481,7 @@ class RepeatVector(Layer):
         return ops.broadcast_to(ops.reshape(x, (x.shape[0], 1, x.shape[1])),
                                 (x.shape[0], self.n, x.shape[1]))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "n": self.n}
 
 
@@ -493,11 +503,12 @@ class PReLU(Layer):
         (2, 3)
     """
 
-    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, shared_axes=None,
-                 **kwargs):
+    def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
+                 shared_axes: int | Sequence[int] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.shared_axes: tuple[int, ...]
         if shared_axes is None:
             self.shared_axes = ()
         elif isinstance(shared_axes, (int, np.integer)):
@@ -505,7 +516,7 @@ class PReLU(Layer):
         else:
             self.shared_axes = tuple(int(a) for a in shared_axes)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         shape = list(input_shape[1:])
         for a in self.shared_axes:
             if not 1 <= a <= len(shape):
@@ -523,20 +534,20 @@ class PReLU(Layer):
                                      self.alpha_regularizer)
         self.built = True
 
-    def _input_spec(self):
+    def _input_spec(self) -> dict | None:
         """Every axis alpha is not shared along keeps the size it was built for (Keras)."""
         nd = len(self.alpha.shape) + 1
         return {i - nd: int(n) for i, n in enumerate(self.alpha.shape, 1)
                 if i not in self.shared_axes} or None
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         zero = x.dtype.type(0)
         return ops.add(ops.maximum(x, zero), ops.mul(self.alpha, ops.minimum(x, zero)))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "alpha_initializer": initializers.serialize(self.alpha_initializer),
@@ -559,7 +570,8 @@ class Maxout(Layer):
     """
 
     def __init__(self, units: int, pieces: int = 2, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.units = _positive_int(self.name, "units", units)
         self.pieces = _positive_int(self.name, "pieces", pieces)
@@ -567,14 +579,14 @@ class Maxout(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         m = self.units * self.pieces
         self.kernel = self.add_weight("kernel", (input_shape[-1], m), self.kernel_initializer)
         self.bias = (self.add_weight("bias", (m,), self.bias_initializer)
                      if self.use_bias else None)
         self.built = True
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if x.shape[-1] != self.kernel.shape[0]:
             raise ValueError(
                 f"Layer '{self.name}': expected input shape (None, ..., {self.kernel.shape[0]})."
@@ -584,10 +596,10 @@ class Maxout(Layer):
         z = ops.reshape(z, tuple(x.shape[:-1]) + (self.units, self.pieces))
         return ops.max(z, axis=-1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "units": self.units, "pieces": self.pieces,
             "use_bias": self.use_bias,
@@ -600,7 +612,7 @@ class Maxout(Layer):
 class _Merge(Layer):
     """Merge a list of tensors of the same shape."""
 
-    def _inputs(self, xs):
+    def _inputs(self, xs: Any) -> list[Tensor]:
         if not isinstance(xs, (list, tuple)) or len(xs) < 2:
             raise ValueError(
                 f"Layer '{self.name}': expects a list of at least 2 tensors. "
@@ -610,24 +622,27 @@ class _Merge(Layer):
 
         return [as_tensor_input(x, self.name) for x in xs]
 
-    def _same_shapes(self, xs):
+    def _same_shapes(self, xs: Sequence[Tensor]) -> None:
         shapes = [tuple(x.shape) for x in xs]
         if len(set(shapes)) != 1:
             raise ValueError(
                 f"Layer '{self.name}': inputs must have the same shape. Received: {shapes}"
             )
 
-    def call(self, xs, training=False):
+    def call(self, xs: Sequence[Tensor], training: bool = False) -> Tensor:
         xs = self._inputs(xs)
         self._same_shapes(xs)
         return self._merge(xs)
+
+    def _merge(self, xs: list[Tensor]) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement _merge()")
 
 
 @register
 class Add(_Merge):
     """Elementwise sum of a list of tensors: ``Add()([a, b])``."""
 
-    def _merge(self, xs):
+    def _merge(self, xs: list[Tensor]) -> Tensor:
         y = xs[0]
         for x in xs[1:]:
             y = ops.add(y, x)
@@ -638,7 +653,7 @@ class Add(_Merge):
 class Multiply(_Merge):
     """Elementwise product of a list of tensors."""
 
-    def _merge(self, xs):
+    def _merge(self, xs: list[Tensor]) -> Tensor:
         y = xs[0]
         for x in xs[1:]:
             y = ops.mul(y, x)
@@ -649,7 +664,7 @@ class Multiply(_Merge):
 class Average(_Merge):
     """Elementwise mean of a list of tensors."""
 
-    def _merge(self, xs):
+    def _merge(self, xs: list[Tensor]) -> Tensor:
         y = xs[0]
         for x in xs[1:]:
             y = ops.add(y, x)
@@ -660,11 +675,11 @@ class Average(_Merge):
 class Concatenate(_Merge):
     """Concatenate a list of tensors along ``axis`` (default the last)."""
 
-    def __init__(self, axis: int = -1, **kwargs):
+    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = int(axis)
 
-    def call(self, xs, training=False):
+    def call(self, xs: Sequence[Tensor], training: bool = False) -> Tensor:
         xs = self._inputs(xs)
         shapes = [tuple(x.shape) for x in xs]
         nd = len(shapes[0])
@@ -675,5 +690,5 @@ class Concatenate(_Merge):
                              f"along axis {self.axis}. Received: input shapes {shapes}")
         return ops.concatenate(xs, axis=self.axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

@@ -16,7 +16,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .base import Layer, register
 
@@ -37,8 +38,8 @@ class Lambda(Layer):
     ``custom_objects`` (or the registry). An anonymous ``lambda`` cannot be saved.
     """
 
-    def __init__(self, function: Callable, output_shape=None, mask=None,
-                 arguments: dict | None = None, **kwargs):
+    def __init__(self, function: Callable, output_shape: Sequence[int | None] | None = None,
+                 mask: Any = None, arguments: dict | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not callable(function):
             raise TypeError(f"Layer '{self.name}': function must be callable. "
@@ -50,15 +51,15 @@ class Lambda(Layer):
         self.arguments = dict(arguments or {})
         self._output_shape = None if output_shape is None else tuple(output_shape)
 
-    def call(self, x, training=False):
+    def call(self, x: Any, training: bool = False) -> Any:
         return self.function(x, **self.arguments)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         if self._output_shape is not None:
             return (input_shape[0],) + self._output_shape
         return super().compute_output_shape(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         import json
 
         from .. import saving
@@ -81,7 +82,7 @@ class Lambda(Layer):
                 list(self._output_shape), "arguments": self.arguments or None}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict) -> Lambda:
         """Resolve ``config["function"]`` (a name) in ``custom_objects``, the active
         ``custom_object_scope`` or the registry; never from the file."""
         from .. import saving
