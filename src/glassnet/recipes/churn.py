@@ -15,9 +15,16 @@ takes rows of the churn CSV as they are.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import Recipe
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..models import Model
 
 #: The raw feature columns of ``Churn_Modelling.csv``, in file order; one model input each.
 FEATURES = ("CreditScore", "Geography", "Gender", "Age", "Tenure", "Balance", "NumOfProducts",
@@ -27,7 +34,7 @@ CATEGORICAL = ("Geography", "Gender")
 TARGET = "Exited"
 
 
-def columns(df) -> dict:
+def columns(df: pd.DataFrame) -> dict:
     """The model's inputs from a churn DataFrame: ``{column: array of shape (n, 1)}``.
 
     Strings stay strings (Geography, Gender), numbers become float32; other columns
@@ -55,7 +62,8 @@ def columns(df) -> dict:
     return out
 
 
-def split(df, test_size: float = 0.2, random_state: int = 0):
+def split(df: pd.DataFrame, test_size: float = 0.2,
+          random_state: int = 0) -> list[pd.DataFrame]:
     """The seed's 80:20 split of the rows (``train_test_split``, ``random_state=0``)."""
     from sklearn.model_selection import train_test_split
 
@@ -76,7 +84,7 @@ def load_data(cfg: dict) -> dict:
             "x_test": columns(test), "y_test": y["te"]}
 
 
-def build(data: dict, cfg: dict):
+def build(data: dict, cfg: dict) -> Model:
     """The functional churn model; its preprocessing layers are adapted on ``data["x_train"]``."""
     from ..layers import Concatenate, Dense, Input, Normalization, StringLookup
     from ..models import Model

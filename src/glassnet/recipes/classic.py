@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import Recipe
 
+if TYPE_CHECKING:
+    from ..classic import AdalineSGD, Perceptron
 
-def _iris_two_classes(cfg: dict, rows=slice(0, 100)) -> dict:
+
+def _iris_two_classes(cfg: dict, rows: slice = slice(0, 100)) -> dict:
     from ..datasets import iris
 
     X, y = iris.load_data()
@@ -18,26 +23,26 @@ def _iris_two_classes(cfg: dict, rows=slice(0, 100)) -> dict:
     return {"x_train": x2, "y_train": t, "x_test": x2, "y_test": t}
 
 
-def _perceptron_build(data, cfg):
+def _perceptron_build(data: dict, cfg: dict) -> Perceptron:
     from ..classic import Perceptron
 
     return Perceptron(eta=0.1, epochs=cfg["fit"].get("epochs", 10), random_state=1)
 
 
-def _adaline_build(data, cfg):
+def _adaline_build(data: dict, cfg: dict) -> AdalineSGD:
     from ..classic import AdalineSGD
 
     return AdalineSGD(eta=0.01, epochs=cfg["fit"].get("epochs", 15), random_state=1)
 
 
-def _adaline_data(cfg):
+def _adaline_data(cfg: dict) -> dict:
     d = _iris_two_classes(cfg)
     x = d["x_train"]
     xs = (x - x.mean(0)) / x.std(0)
     return {**d, "x_train": xs, "x_test": xs}
 
 
-def _fit(model, data, cfg):
+def _fit(model: Perceptron | AdalineSGD, data: dict, cfg: dict) -> dict[str, list[float]]:
     model.fit(data["x_train"], data["y_train"])
     if hasattr(model, "errors_"):
         return {"errors": [float(e) for e in model.errors_]}

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import Recipe
+
+if TYPE_CHECKING:
+    from ..models import Sequential
 
 
 def load_data(cfg: dict) -> dict:
@@ -22,7 +27,7 @@ def load_data(cfg: dict) -> dict:
             "images_test": x_te.reshape(-1, 8, 8), "class_names": [str(i) for i in range(10)]}
 
 
-def build(data: dict, cfg: dict):
+def build(data: dict, cfg: dict) -> Sequential:
     from ..layers import Dense, Dropout
     from ..models import Sequential
 

@@ -7,12 +7,20 @@ includes — they need the trained model, so they cannot be made when the data i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import Recipe
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def _figures(data: dict, make) -> None:
+    from ..models import DBN, GAN, RBM, Autoencoder
+
+
+def _figures(data: dict, make: Callable[[], dict]) -> None:
     """Add {title: Figure} from ``make()`` to the report; numbers only without matplotlib."""
     try:
         figs = make()
@@ -31,7 +39,7 @@ def _mnist_flat(cfg: dict) -> dict:
             "y_train": d["x_train"], "y_test": d["x_test"]}
 
 
-def _ae_build(data, cfg):
+def _ae_build(data: dict, cfg: dict) -> Autoencoder:
     from ..models import dense_autoencoder
 
     return dense_autoencoder(784, hidden=tuple(cfg.get("hidden", (256, 64))),
@@ -39,13 +47,13 @@ def _ae_build(data, cfg):
                              noise_stddev=cfg.get("noise_stddev", 0.0))
 
 
-def _ae_evaluate(model, data) -> dict:
+def _ae_evaluate(model: Autoencoder, data: dict) -> dict:
     x_te = data["x_test"]
     out = {"train_loss": float(model.evaluate(data["x_train"], data["y_train"], verbose=0)),
            "test_loss": float(model.evaluate(x_te, data["y_test"], verbose=0)),
            "test_reconstruction_mse": float(model.reconstruction_error(x_te).mean())}
 
-    def make():
+    def make() -> dict:
         from .. import plot
 
         figs = {"Reconstructions of test images": plot.reconstructions(model, x_te, n=10)}
@@ -74,25 +82,25 @@ def _few_labels(cfg: dict) -> dict:
     return d
 
 
-def _rbm_build(data, cfg):
+def _rbm_build(data: dict, cfg: dict) -> RBM:
     from ..models import RBM
 
     return RBM(cfg.get("n_hidden", 64), learning_rate=0.06, batch_size=10,
                epochs=cfg["fit"].get("epochs", 20), random_state=cfg["seed"])
 
 
-def _rbm_train(model, data, cfg) -> dict:
+def _rbm_train(model: RBM, data: dict, cfg: dict) -> dict:
     model.fit(data["x_train"])
     return {k: [float(v) for v in vs] for k, vs in model.history.items()}
 
 
-def _rbm_filters(components, title: str) -> dict:
+def _rbm_filters(components: ArrayLike, title: str) -> dict:
     from .. import plot
 
     return {title: plot.tiles(np.asarray(components)[:64], ncols=8, normalize=True)}
 
 
-def _rbm_evaluate(model, data) -> dict:
+def _rbm_evaluate(model: RBM, data: dict) -> dict:
     from sklearn.linear_model import LogisticRegression
 
     tr, te = data["x_train"], data["x_test"]
@@ -102,7 +110,7 @@ def _rbm_evaluate(model, data) -> dict:
            "test_accuracy_logistic_on_features": float(
                clf.score(model.transform(te), data["y_test"]))}
 
-    def make():
+    def make() -> dict:
         from .. import plot
 
         figs = _rbm_filters(model.components_, "RBM filters")
@@ -114,7 +122,7 @@ def _rbm_evaluate(model, data) -> dict:
     return out
 
 
-def _dbn_build(data, cfg):
+def _dbn_build(data: dict, cfg: dict) -> DBN:
     from ..models import DBN
 
     return DBN(list(cfg.get("hidden", (64, 32))), epochs=cfg["fit"].get("epochs", 20),
@@ -122,7 +130,7 @@ def _dbn_build(data, cfg):
                fine_tune_learning_rate=1e-2, random_state=cfg["seed"])
 
 
-def _dbn_train(model, data, cfg) -> dict:
+def _dbn_train(model: DBN, data: dict, cfg: dict) -> dict:
     model.fit(data["x_train"], data["y_train"], X_unlabelled=data.get("x_unlabelled"))
     out = {f"pretrain_{i + 1}_reconstruction_error": [float(v) for v in r.history.get(
         "reconstruction_error", [])] for i, r in enumerate(model.rbms_)}
@@ -130,7 +138,7 @@ def _dbn_train(model, data, cfg) -> dict:
     return out
 
 
-def _dbn_evaluate(model, data) -> dict:
+def _dbn_evaluate(model: DBN, data: dict) -> dict:
     out = {"train_accuracy": model.score(data["x_train"], data["y_train"]),
            "test_accuracy": model.score(data["x_test"], data["y_test"]),
            "labelled_examples": float(len(data["x_train"]))}
@@ -148,7 +156,7 @@ def _gan_data(cfg: dict) -> dict:
     return {**d, "x_train": d["x_train"] * 2 - 1, "x_test": d["x_test"] * 2 - 1}
 
 
-def _gan_build(data, cfg):
+def _gan_build(data: dict, cfg: dict) -> GAN:
     from .. import optimizers
     from ..layers import Dense, Dropout
     from ..models import GAN, Sequential
@@ -165,14 +173,14 @@ def _gan_build(data, cfg):
     return gan
 
 
-def _gan_train(model, data, cfg) -> dict:
+def _gan_train(model: GAN, data: dict, cfg: dict) -> dict:
     f = cfg["fit"]
     h = model.fit(data["x_train"], epochs=f.get("epochs", 20),
                   batch_size=f.get("batch_size", 64))
     return h.history  # the runner records {"d_loss": [...], "g_loss": [...]}
 
 
-def _gan_evaluate(model, data) -> dict:
+def _gan_evaluate(model: GAN, data: dict) -> dict:
     from ..autograd import no_grad
     from ..tensor import Tensor
 
@@ -184,7 +192,7 @@ def _gan_evaluate(model, data) -> dict:
     out = {"d_accuracy_on_real_test_images": float((real_logit > 0).mean()),
            "d_accuracy_on_generated_images": float((fake_logit <= 0).mean())}
 
-    def make():
+    def make() -> dict:
         from .. import plot
 
         return {"Generated digits": plot.tiles((model.sample(32) + 1) / 2, ncols=8)}

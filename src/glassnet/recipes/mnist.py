@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import Recipe
 
+if TYPE_CHECKING:
+    from ..layers import Layer
+    from ..models import Sequential
 
-def _mnist(cfg: dict, flat: bool):
+
+def _mnist(cfg: dict, flat: bool) -> dict:
     from ..datasets import mnist
 
     (x_tr, y_tr), (x_te, y_te) = mnist.load_data()
@@ -28,7 +34,7 @@ def _mnist(cfg: dict, flat: bool):
             "class_names": [str(i) for i in range(10)]}
 
 
-def _mlp(data, cfg):
+def _mlp(data: dict, cfg: dict) -> Sequential:
     from ..layers import Dense, Dropout
     from ..models import Sequential
 
@@ -37,7 +43,7 @@ def _mlp(data, cfg):
                        Dense(10, activation="softmax")])
 
 
-def cnn_base(input_shape=(28, 28, 1)):
+def cnn_base(input_shape: tuple[int, ...] = (28, 28, 1)) -> list[Layer]:
     """The benchmark's cnn-mnist layers: Conv32-Pool-Conv64-Pool-Flatten-Dense128."""
     from ..layers import Conv2D, Dense, Flatten, MaxPooling2D
 
@@ -46,7 +52,7 @@ def cnn_base(input_shape=(28, 28, 1)):
             Dense(128, activation="relu")]
 
 
-def _cnn(data, cfg):
+def _cnn(data: dict, cfg: dict) -> Sequential:
     from ..layers import Dense
     from ..models import Sequential
 
@@ -57,7 +63,7 @@ _SPARSE = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
            "metrics": ["accuracy"]}
 
 
-def _transfer_data(cfg):
+def _transfer_data(cfg: dict) -> dict:
     d = _mnist(cfg, flat=False)
     hi_tr, hi_te = d["y_train"] >= 5, d["y_test"] >= 5
     k = cfg.get("labels", 300)
@@ -69,7 +75,7 @@ def _transfer_data(cfg):
             "y_base": d["y_train"][~hi_tr][: cfg.get("base_subset", 20000)]}
 
 
-def _transfer_build(data, cfg):
+def _transfer_build(data: dict, cfg: dict) -> Sequential:
     """Train the base on digits 0-4, freeze its conv layers, replace the head for 5-9.
 
     Dense128 stays trainable: freezing it too leaves only the 645-weight head to learn, and

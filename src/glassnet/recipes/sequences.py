@@ -8,15 +8,24 @@ shows the one-step predictions and a 100-step autoregressive rollout against the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import Recipe
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from ..layers import Layer
+    from ..models import Model, Sequential
 
 PERIOD = 25.0
 
 
 # ------------------------------------------------------------------ char-rnn
-def _windows(ids: np.ndarray, seq_len: int, limit: int | None = None):
+def _windows(ids: np.ndarray, seq_len: int,
+             limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Non-overlapping (input, next-character target) windows of ``seq_len`` characters."""
     n = (len(ids) - 1) // seq_len
     if limit:
@@ -44,7 +53,7 @@ def _char_data(cfg: dict) -> dict:
             "sample_len": cfg.get("sample_len", 400)}
 
 
-def _char_build(data: dict, cfg: dict):
+def _char_build(data: dict, cfg: dict) -> Sequential:
     from ..layers import LSTM, Dense, Embedding
     from ..models import Sequential
 
@@ -56,7 +65,7 @@ def _char_build(data: dict, cfg: dict):
     ])
 
 
-def stateful_twin(model):
+def stateful_twin(model: Sequential) -> Sequential:
     """A copy of a ``Sequential`` whose recurrent layers are stateful (same weights, states reset).
 
     Feeding it a sequence in pieces gives the same outputs as feeding ``model`` the whole
@@ -72,7 +81,8 @@ def stateful_twin(model):
             cfg["stateful"] = True
         cfg.pop("input_shape", None)
         cfg.pop("batch_input_shape", None)
-        layers.append(get_layer_class(type(ly).__name__).from_config(cfg))
+        cls: type[Layer] = get_layer_class(type(ly).__name__)
+        layers.append(cls.from_config(cfg))
     twin = Sequential(layers)
     twin.predict(np.zeros((1, 1), np.int64), verbose=0)  # builds the weights
     twin.set_weights(model.get_weights())
@@ -82,7 +92,7 @@ def stateful_twin(model):
     return twin
 
 
-def generate_text(model, start: str, n: int, stoi: dict, itos: list,
+def generate_text(model: Sequential, start: str, n: int, stoi: dict, itos: list,
                   temperature: float = 0.8, seed: int = 0) -> str:
     """Sample ``n`` characters after ``start`` from a trained Embedding→RNN→softmax model.
 
@@ -119,7 +129,7 @@ def generate_text(model, start: str, n: int, stoi: dict, itos: list,
     return "".join(out)
 
 
-def _text_figure(title: str, text: str):
+def _text_figure(title: str, text: str) -> Figure:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 0.22 * (text.count("\n") + 3)), dpi=100)
@@ -132,8 +142,8 @@ def _text_figure(title: str, text: str):
     return fig
 
 
-def _char_evaluate(model, data: dict) -> dict:
-    out = {}
+def _char_evaluate(model: Sequential, data: dict) -> dict:
+    out: dict[str, float] = {}
     for split in ("train", "test"):
         r = model.evaluate(data[f"x_{split}"], data[f"y_{split}"], batch_size=64, verbose=0,
                            return_dict=True)
@@ -161,7 +171,7 @@ def _sine_data(cfg: dict) -> dict:
     noisy = (clean + noise * rs.standard_normal(len(t))).astype(np.float32)
     split = int(0.8 * n)
 
-    def windows(lo, hi):
+    def windows(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         idx = np.arange(lo, hi - w)[:, None] + np.arange(w + 1)
         return noisy[idx[:, :-1]][..., None], noisy[idx[:, -1]][:, None]
 
@@ -171,14 +181,14 @@ def _sine_data(cfg: dict) -> dict:
             "noisy": noisy, "clean": clean, "n": n, "window": w, "horizon": h}
 
 
-def _sine_build(data: dict, cfg: dict):
+def _sine_build(data: dict, cfg: dict) -> Sequential:
     from ..layers import LSTM, Dense
     from ..models import Sequential
 
     return Sequential([LSTM(cfg.get("units", 32), input_shape=(data["window"], 1)), Dense(1)])
 
 
-def rollout(model, history: np.ndarray, horizon: int, window: int) -> np.ndarray:
+def rollout(model: Model, history: np.ndarray, horizon: int, window: int) -> np.ndarray:
     """Autoregressive forecast: each prediction becomes the newest input of the next window."""
     buf = np.empty(window + horizon, np.float32)
     buf[:window] = history[-window:]
@@ -188,10 +198,10 @@ def rollout(model, history: np.ndarray, horizon: int, window: int) -> np.ndarray
     return buf[window:].astype(np.float64)
 
 
-def _sine_evaluate(model, data: dict) -> dict:
+def _sine_evaluate(model: Model, data: dict) -> dict:
     from matplotlib.figure import Figure
 
-    out = {}
+    out: dict[str, float] = {}
     for split in ("train", "test"):
         r = model.evaluate(data[f"x_{split}"], data[f"y_{split}"], verbose=0, return_dict=True)
         out.update({f"{split}_{k}": float(v) for k, v in r.items()})

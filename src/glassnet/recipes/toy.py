@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import Recipe
 
+if TYPE_CHECKING:
+    from ..models import Sequential
 
-def _xor(cfg):
+
+def _xor(cfg: dict) -> dict:
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
     y = np.array([[0], [1], [1], [0]], dtype=np.float32)
     return {"x_train": x, "y_train": y, "x_test": x, "y_test": y}
 
 
-def _xor_build(data, cfg):
+def _xor_build(data: dict, cfg: dict) -> Sequential:
     from ..layers import Dense
     from ..models import Sequential
 
@@ -21,7 +26,7 @@ def _xor_build(data, cfg):
                        Dense(1, activation="sigmoid")])
 
 
-def _circles(cfg):
+def _circles(cfg: dict) -> dict:
     from sklearn.datasets import make_circles
     from sklearn.model_selection import train_test_split
 
@@ -32,7 +37,7 @@ def _circles(cfg):
     return {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te}
 
 
-def _circles_build(data, cfg):
+def _circles_build(data: dict, cfg: dict) -> Sequential:
     from ..layers import Dense
     from ..models import Sequential
 

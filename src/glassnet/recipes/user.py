@@ -30,10 +30,15 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import Recipe
+
+if TYPE_CHECKING:
+    from ..layers import Layer
+    from ..models import Sequential
 
 _ALLOWED_TOP = {"name", "description", "data", "layers", "compile", "fit", "figures"}
 _ALLOWED_FIT = {"epochs", "batch_size", "validation_split", "shuffle"}
@@ -80,7 +85,7 @@ _DATA_TYPES: dict[str, tuple[type, ...]] = {
     "path": (str,), "target": (str,), "test_size": (int, float)}
 
 
-def _type_error(where: str, key: str, want: tuple, got) -> ValueError:
+def _type_error(where: str, key: str, want: tuple[type, ...], got: object) -> ValueError:
     names = " or ".join({"str": "a string", "dict": "a table", "list": "a list",
                          "int": "an integer", "float": "a number",
                          "bool": "true/false"}[t.__name__] for t in want)
@@ -135,7 +140,7 @@ def load_user_recipe(path: Path) -> Recipe:
     if not target:
         raise ValueError(f"recipe {path.name}: [data] needs 'target' (the label column)")
 
-    def load_data(_c):
+    def load_data(_c: dict) -> dict:
         import pandas as pd
         from sklearn.model_selection import train_test_split
 
@@ -150,7 +155,7 @@ def load_user_recipe(path: Path) -> Recipe:
             x, y, test_size=float(data_cfg.get("test_size", 0.2)), random_state=0)
         return {"x_train": x_tr, "y_train": y_tr, "x_test": x_te, "y_test": y_te}
 
-    def build(data, _c):
+    def build(data: dict, _c: dict) -> Sequential:
         from ..layers import get_layer_class
         from ..models import Sequential
 
@@ -158,7 +163,7 @@ def load_user_recipe(path: Path) -> Recipe:
         for i, spec in enumerate(cfg["layers"]):
             if not isinstance(spec, dict) or "class_name" not in spec:
                 raise ValueError(f"recipe {path.name}: layers[{i}] needs class_name")
-            cls = get_layer_class(str(spec["class_name"]))
+            cls: type[Layer] = get_layer_class(str(spec["class_name"]))
             conf = dict(spec.get("config", {}))
             if i == 0 and "input_shape" not in conf and "input_dim" not in conf:
                 conf["input_shape"] = list(data["x_train"].shape[1:])
