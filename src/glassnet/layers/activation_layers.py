@@ -13,6 +13,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .. import activations, backend, functional, initializers, ops, regularizers
@@ -31,19 +34,19 @@ __all__ = [
 _LARGE_NEGATIVE = -1e9  # what Keras adds to masked logits before a softmax (float32)
 
 
-def _const(x: Tensor, value) -> Tensor:
+def _const(x: Tensor, value: Any) -> Tensor:
     """A constant (no-gradient) tensor on ``x``'s device with ``x``'s dtype."""
     xp = backend.get_array_module(x.data)
     return Tensor._make(xp.asarray(value, dtype=x.dtype))
 
 
 class _Elementwise(Layer):
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
 
-def masked_softmax(x: Tensor, mask=None, axis=-1, subtract: bool = False,
-                   static: bool = False) -> Tensor:
+def masked_softmax(x: Tensor, mask: Any = None, axis: int | list[int] | tuple[int, ...] = -1,
+                   subtract: bool = False, static: bool = False) -> Tensor:
     """Softmax of ``x`` along ``axis`` where ``mask`` (broadcastable booleans) is True.
 
     As Keras 3's ``Softmax``: masked logits are replaced by ``-1e9`` and masked outputs are
@@ -73,7 +76,7 @@ def masked_softmax(x: Tensor, mask=None, axis=-1, subtract: bool = False,
     return y
 
 
-def _mask_const(a, static: bool) -> Tensor:
+def _mask_const(a: Any, static: bool) -> Tensor:
     t = Tensor._make(a)
     if static:
         from .._tape import constant
@@ -94,14 +97,14 @@ class Softmax(_Elementwise):
         array([[0.25, 0.25, 0.25, 0.25]], dtype=float32)
     """
 
-    def __init__(self, axis=-1, **kwargs):
+    def __init__(self, axis: int | list[int] | tuple[int, ...] = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
 
-    def call(self, x, training=False, mask=None):
+    def call(self, x: Tensor, training: bool = False, mask: Any = None) -> Tensor:
         return masked_softmax(x, mask, self.axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
 
 
@@ -123,7 +126,7 @@ class ReLU(_Elementwise):
     """
 
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
-                 threshold: float = 0.0, **kwargs):
+                 threshold: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if max_value is not None and not float(max_value) >= 0:
             raise ValueError(f"Layer '{self.name}': max_value must be >= 0 or None. "
@@ -138,7 +141,7 @@ class ReLU(_Elementwise):
         self.negative_slope = float(negative_slope)
         self.threshold = float(threshold)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         t = self.threshold
         if t != 0.0:  # x * (x > t): the 0/1 factor is 1 - step(t - x), an op (zero gradient)
             on = ops.sub(x.dtype.type(1), activations.binary_step(ops.sub(x.dtype.type(t), x)))
@@ -152,7 +155,7 @@ class ReLU(_Elementwise):
         neg = ops.relu(ops.sub(x.dtype.type(t), x))
         return ops.sub(pos, ops.mul(neg, x.dtype.type(self.negative_slope)))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "max_value": self.max_value,
                 "negative_slope": self.negative_slope, "threshold": self.threshold}
 
@@ -166,7 +169,7 @@ class LeakyReLU(_Elementwise):
         array([[-0.3,  1. ]], dtype=float32)
     """
 
-    def __init__(self, negative_slope: float = 0.3, **kwargs):
+    def __init__(self, negative_slope: float = 0.3, **kwargs: Any) -> None:
         if "alpha" in kwargs:  # Keras 2's name, still accepted by Keras 3
             negative_slope = kwargs.pop("alpha")
         super().__init__(**kwargs)
@@ -175,10 +178,10 @@ class LeakyReLU(_Elementwise):
                              f"Received: negative_slope={negative_slope!r}")
         self.negative_slope = float(negative_slope)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         return activations.leaky_relu(x, alpha=self.negative_slope)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "negative_slope": self.negative_slope}
 
 
@@ -191,14 +194,14 @@ class ELU(_Elementwise):
         array([[0., 1.]], dtype=float32)
     """
 
-    def __init__(self, alpha: float = 1.0, **kwargs):
+    def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha = float(alpha)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         return activations.elu(x, alpha=self.alpha)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha}
 
 
@@ -211,7 +214,7 @@ class Identity(_Elementwise):
         (1, 2)
     """
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         return x
 
 
@@ -233,22 +236,22 @@ class Masking(_Elementwise):
         array([[ True, False]])
     """
 
-    def __init__(self, mask_value: float = 0.0, **kwargs):
+    def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mask_value = float(mask_value)
 
-    def compute_mask(self, x, mask=None):
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
         """The (B, T) boolean mask: True where some feature differs from ``mask_value``."""
         a = x.data if isinstance(x, Tensor) else x
         return (a != a.dtype.type(self.mask_value)).any(axis=-1)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         keep = self.compute_mask(x)
         y = ops.mul(x, Tensor._make(keep[..., None].astype(x.dtype)))
         set_mask(y, keep)
         return y
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mask_value": self.mask_value}
 
 
@@ -263,11 +266,11 @@ class ActivityRegularization(_Elementwise):
         0.2
     """
 
-    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs):
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.l1, self.l2 = float(l1), float(l2)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         penalty = None
         if self.l1:
             penalty = ops.mul(ops.sum(ops.abs(x)), x.dtype.type(self.l1))
@@ -279,7 +282,7 @@ class ActivityRegularization(_Elementwise):
             self._activity_losses.append(ops.mul(penalty, x.dtype.type(1.0 / max(n, 1))))
         return x
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "l1": self.l1, "l2": self.l2}
 
 
@@ -301,7 +304,8 @@ class AlphaDropout(_Elementwise):
         (2, 3)
     """
 
-    def __init__(self, rate: float, noise_shape=None, seed: int | None = None, **kwargs):
+    def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
+                 seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rate = _check_rate(self.name, rate)
         self.noise_shape = None if noise_shape is None else tuple(
@@ -309,7 +313,7 @@ class AlphaDropout(_Elementwise):
         self.seed = None if seed is None else int(seed)
         self._rng = None if seed is None else np.random.default_rng(self.seed)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training or self.rate == 0.0:
             return x
         shape = x.shape
@@ -317,7 +321,7 @@ class AlphaDropout(_Elementwise):
             shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
         return _AlphaDrop(self, shape)(x)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         ns = None if self.noise_shape is None else list(self.noise_shape)
         return {**super().get_config(), "rate": self.rate, "noise_shape": ns, "seed": self.seed}
 
@@ -328,10 +332,10 @@ class _AlphaDrop(Function):
 
     _ALPHA_P = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
 
-    def __init__(self, layer: AlphaDropout, shape: tuple):
+    def __init__(self, layer: AlphaDropout, shape: tuple) -> None:
         self.layer, self.shape = layer, shape
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         r, ap = self.layer.rate, self._ALPHA_P
         a = ((1.0 - r) * (1.0 + r * ap**2)) ** -0.5
         b = -a * ap * r
@@ -341,7 +345,7 @@ class _AlphaDrop(Function):
         self.k = keep * x.dtype.type(a)
         return x * self.k + (x.dtype.type(a * ap) * (1 - keep) + x.dtype.type(b))
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         return gy * self.k
 
 
@@ -354,16 +358,16 @@ class UnitNormalization(_Elementwise):
         array([[0.6, 0.8]], dtype=float32)
     """
 
-    def __init__(self, axis=-1, **kwargs):
+    def __init__(self, axis: int | list[int] | tuple[int, ...] = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         axis = tuple(self.axis) if isinstance(self.axis, list) else self.axis
         sq = ops.sum(ops.mul(x, x), axis=axis, keepdims=True)
         return ops.div(x, ops.sqrt(ops.maximum(sq, x.dtype.type(1e-12))))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
 
 
@@ -390,9 +394,10 @@ class GroupNormalization(Layer):
     """
 
     def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,
-                 center: bool = True, scale: bool = True, beta_initializer="zeros",
-                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
-                 beta_constraint=None, gamma_constraint=None, **kwargs):
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if beta_constraint is not None or gamma_constraint is not None:
             raise ValueError(f"Layer '{self.name}': weight constraints are not supported.")
@@ -407,7 +412,7 @@ class GroupNormalization(Layer):
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         nd = len(input_shape)
         if not -nd < self.axis < nd or self.axis % nd == 0 or input_shape[self.axis] is None:
             raise ValueError(f"Layer '{self.name}': axis {self.axis} must be a non-batch axis "
@@ -424,7 +429,7 @@ class GroupNormalization(Layer):
                                      self.beta_regularizer) if self.center else None)
         self.built = True
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         ax = self.axis % x.ndim
         if x.ndim != self._nd or x.shape[ax] != self._c:
             raise ValueError(f"Layer '{self.name}': built for rank {self._nd} inputs with "
@@ -437,16 +442,16 @@ class GroupNormalization(Layer):
             ops.reshape(x, grouped))
         y = ops.reshape(y, shape)
         pshape = tuple(self._c if i == ax else 1 for i in range(x.ndim))
-        if self.scale:
+        if self.scale and self.gamma is not None:  # gamma exists when scale (build)
             y = ops.mul(y, ops.reshape(self.gamma, pshape))
-        if self.center:
+        if self.center and self.beta is not None:
             y = ops.add(y, ops.reshape(self.beta, pshape))
         return y
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "groups": self.groups, "axis": self.axis,
             "epsilon": self.epsilon, "center": self.center, "scale": self.scale,

@@ -316,7 +316,7 @@ class Dropout(_Noise):
             shape = tuple(s if n is None else n for n, s in zip(self.noise_shape, x.shape))
         gen, rate = self._gen, self.rate  # the generator is looked up at each draw
 
-        def draw(a: np.ndarray) -> np.ndarray:
+        def draw(a: Any) -> Any:  # a NumPy or CuPy array
             keep = gen().random(shape) >= rate
             xp = backend.get_array_module(a)
             return xp.asarray(keep, dtype=a.dtype) * a.dtype.type(1.0 / (1.0 - rate))
@@ -350,7 +350,7 @@ class GaussianNoise(_Noise):
             return x
         gen, std = self._gen, self.stddev
 
-        def draw(a: np.ndarray) -> np.ndarray:
+        def draw(a: Any) -> Any:  # a NumPy or CuPy array
             xp = backend.get_array_module(a)
             return xp.asarray(gen().normal(0.0, std, a.shape), dtype=a.dtype)
 
@@ -379,7 +379,7 @@ class GaussianDropout(_Noise):
         std = np.sqrt(self.rate / (1.0 - self.rate))
         gen = self._gen
 
-        def draw(a: np.ndarray) -> np.ndarray:
+        def draw(a: Any) -> Any:  # a NumPy or CuPy array
             xp = backend.get_array_module(a)
             return xp.asarray(gen().normal(1.0, std, a.shape), dtype=a.dtype)
 
