@@ -8,6 +8,7 @@ indexing, matmul, reshape ...); index and boolean results carry no gradient.
 from __future__ import annotations
 
 import builtins
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -15,12 +16,27 @@ from . import ops as P
 from .autograd import Function
 from .tensor import Tensor, as_tensor
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Literal
 
-def _d(x):
+    from numpy.typing import DTypeLike
+
+    from ._typing import Axis, TensorLike
+
+    # what ``_axis`` takes (Keras passes an int, tuple or list) and what NumPy's reductions take
+    _Axes = int | tuple[int, ...] | list[int] | None
+    _QuantileMethod = Literal["inverted_cdf", "averaged_inverted_cdf", "closest_observation",
+                              "interpolated_inverted_cdf", "hazen", "weibull", "linear",
+                              "median_unbiased", "normal_unbiased", "lower", "higher",
+                              "midpoint", "nearest"]
+
+
+def _d(x: TensorLike) -> Any:
     return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
-def _t(x, like=None) -> Tensor:
+def _t(x: TensorLike, like: Tensor | None = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     if like is not None:
@@ -30,20 +46,21 @@ def _t(x, like=None) -> Tensor:
     return convert_to_tensor(x)
 
 
-def _const(a) -> Tensor:
+def _const(a: Any) -> Tensor:
     return Tensor._make(a)
 
 
-def _square(x):
+def _square(x: Tensor) -> Tensor:
     return P.mul(x, x)
 
 
 # ------------------------------------------------------------------ reductions
-def _axis(axis):
+def _axis(axis: _Axes) -> int | tuple[int, ...] | None:
     return tuple(axis) if isinstance(axis, list) else axis
 
 
-def prod(x, axis=None, keepdims=False, dtype=None):
+def prod(x: TensorLike, axis: _Axes = None, keepdims: bool = False,
+         dtype: DTypeLike | None = None) -> Tensor:
     """Product along ``axis`` (as exp Σ log|x| with the sign carried; exact zeros stay 0)."""
     x = _t(x)
     d = _d(x)
@@ -54,27 +71,30 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     return P.mul(mag, _const(sign_.astype(d.dtype)))
 
 
-def amax(x, axis=None, keepdims=False):
+def amax(x: TensorLike, axis: _Axes = None, keepdims: bool = False) -> Tensor:
     return P.max(_t(x), axis=_axis(axis), keepdims=keepdims)
 
 
-def amin(x, axis=None, keepdims=False):
+def amin(x: TensorLike, axis: _Axes = None, keepdims: bool = False) -> Tensor:
     return P.min(_t(x), axis=_axis(axis), keepdims=keepdims)
 
 
-def all(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+def all(x: TensorLike, axis: _Axes = None, keepdims: bool = False  # noqa: A001 - Keras's name
+        ) -> Tensor:
     return _const(np.all(_d(x), axis=_axis(axis), keepdims=keepdims))
 
 
-def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+def any(x: TensorLike, axis: _Axes = None, keepdims: bool = False  # noqa: A001 - Keras's name
+        ) -> Tensor:
     return _const(np.any(_d(x), axis=_axis(axis), keepdims=keepdims))
 
 
-def count_nonzero(x, axis=None):
+def count_nonzero(x: TensorLike, axis: _Axes = None) -> Tensor:
     return _const(np.asarray(np.count_nonzero(_d(x), axis=_axis(axis))))
 
 
-def average(x, axis=None, weights=None):
+def average(x: TensorLike, axis: int | None = None, weights: TensorLike | None = None
+            ) -> Tensor:
     x = _t(x)
     if weights is None:
         return P.mean(x, axis=axis)
@@ -86,7 +106,8 @@ def average(x, axis=None, weights=None):
     return P.div(P.sum(P.mul(x, w), axis=axis), P.sum(P.broadcast_to(w, x.shape), axis=axis))
 
 
-def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras's name
+def norm(x: TensorLike, ord: float | str | None = None,  # noqa: A002 - Keras's name
+         axis: _Axes = None, keepdims: bool = False) -> Tensor:
     """Vector norms (L1, L2, inf, any p) along ``axis``; Frobenius for a matrix axis pair."""
     x = _t(x)
     if axis is None:
@@ -104,7 +125,7 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras's name
     raise ValueError(f"norm: ord={ord!r} over axis={axis!r} is not supported")
 
 
-def cumsum(x, axis=None, dtype=None):
+def cumsum(x: TensorLike, axis: int | None = None, dtype: DTypeLike | None = None) -> Tensor:
     """Cumulative sum along ``axis`` (flattened when None); the gradient is the reversed
     cumulative sum of ``gy``."""
     x = _t(x)
@@ -114,18 +135,18 @@ def cumsum(x, axis=None, dtype=None):
 
 
 class _Cumsum(Function):
-    def __init__(self, axis):
+    def __init__(self, axis: int) -> None:
         self.axis = axis
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         return np.cumsum(x, axis=self.axis)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         a = self.axis
         return np.flip(np.cumsum(np.flip(gy, a), axis=a), a)
 
 
-def cumprod(x, axis=None, dtype=None):
+def cumprod(x: TensorLike, axis: int | None = None, dtype: DTypeLike | None = None) -> Tensor:
     x = _t(x)
     if axis is None:
         x, axis = P.reshape(x, (-1,)), 0
@@ -136,24 +157,25 @@ def cumprod(x, axis=None, dtype=None):
     return P.concatenate(parts, axis=axis)
 
 
-def median(x, axis=None, keepdims=False):
+def median(x: TensorLike, axis: _Axes = None, keepdims: bool = False) -> Tensor:
     return quantile(x, 0.5, axis=axis, keepdims=keepdims)
 
 
-def quantile(x, q, axis=None, method="linear", keepdims=False):
+def quantile(x: TensorLike, q: float | Sequence[float] | np.ndarray, axis: _Axes = None,
+             method: _QuantileMethod = "linear", keepdims: bool = False) -> Tensor:
     return _const(np.quantile(_d(x), q, axis=_axis(axis), method=method, keepdims=keepdims))
 
 
 # ------------------------------------------------------------------ shapes and indexing
-def ravel(x):
+def ravel(x: TensorLike) -> Tensor:
     return P.reshape(_t(x), (-1,))
 
 
-def get_item(x, key):
+def get_item(x: TensorLike, key: Any) -> Tensor:
     return P.getitem(_t(x), key)
 
 
-def take(x, indices, axis=None):
+def take(x: TensorLike, indices: TensorLike, axis: int | None = None) -> Tensor:
     x = _t(x)
     idx = np.asarray(_d(indices)).astype(np.int64)
     if axis is None:
@@ -162,7 +184,7 @@ def take(x, indices, axis=None):
     return P.getitem(x, (builtins.slice(None),) * axis + (idx,))
 
 
-def take_along_axis(x, indices, axis=None):
+def take_along_axis(x: TensorLike, indices: TensorLike, axis: int | None = None) -> Tensor:
     x = _t(x)
     idx = np.asarray(_d(indices)).astype(np.int64)
     if axis is None:
@@ -170,12 +192,12 @@ def take_along_axis(x, indices, axis=None):
     axis = axis % x.ndim
     idx = np.broadcast_to(idx, tuple(s if i == axis else builtins.max(s, t)
                                      for i, (s, t) in enumerate(zip(idx.shape, x.shape))))
-    grid = list(np.indices(idx.shape, sparse=True))
+    grid: list[Any] = list(np.indices(idx.shape, sparse=True))
     grid[axis] = idx
     return P.getitem(x, tuple(grid))
 
 
-def flip(x, axis=None):
+def flip(x: TensorLike, axis: Axis = None) -> Tensor:
     x = _t(x)
     axes = range(x.ndim) if axis is None else ([axis] if isinstance(axis, int) else axis)
     key = [builtins.slice(None)] * x.ndim
@@ -184,7 +206,7 @@ def flip(x, axis=None):
     return P.getitem(x, tuple(key))
 
 
-def roll(x, shift, axis=None):
+def roll(x: TensorLike, shift: int, axis: int | None = None) -> Tensor:
     x = _t(x)
     if axis is None:
         return P.reshape(roll(P.reshape(x, (-1,)), shift, 0), x.shape)
@@ -192,7 +214,7 @@ def roll(x, shift, axis=None):
     return take(x, (np.arange(n) - shift) % n, axis=axis)
 
 
-def repeat(x, repeats, axis=None):
+def repeat(x: TensorLike, repeats: int | Sequence[int], axis: int | None = None) -> Tensor:
     x = _t(x)
     if axis is None:
         x, axis = P.reshape(x, (-1,)), 0
@@ -200,7 +222,7 @@ def repeat(x, repeats, axis=None):
     return take(x, np.repeat(np.arange(n), repeats), axis=axis)
 
 
-def tile(x, repeats):
+def tile(x: TensorLike, repeats: int | Sequence[int]) -> Tensor:
     x = _t(x)
     reps = (repeats,) if isinstance(repeats, int) else tuple(repeats)
     if len(reps) > x.ndim:
@@ -212,7 +234,8 @@ def tile(x, repeats):
     return x
 
 
-def moveaxis(x, source, destination):
+def moveaxis(x: TensorLike, source: int | Sequence[int], destination: int | Sequence[int]
+             ) -> Tensor:
     x = _t(x)
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
@@ -223,43 +246,43 @@ def moveaxis(x, source, destination):
     return P.transpose(x, tuple(order))
 
 
-def unstack(x, num=None, axis=0):
+def unstack(x: TensorLike, num: int | None = None, axis: int = 0) -> list[Tensor]:
     x = _t(x)
     return [P.squeeze(take(x, [i], axis=axis), axis=axis) for i in range(x.shape[axis])]
 
 
-def hstack(xs):
-    xs = [_t(x) for x in xs]
-    return P.concatenate(xs, axis=0 if xs[0].ndim == 1 else 1)
+def hstack(xs: Sequence[TensorLike]) -> Tensor:
+    ts = [_t(x) for x in xs]
+    return P.concatenate(ts, axis=0 if ts[0].ndim == 1 else 1)
 
 
-def vstack(xs):
-    xs = [P.reshape(_t(x), (1, -1)) if _t(x).ndim == 1 else _t(x) for x in xs]
-    return P.concatenate(xs, axis=0)
+def vstack(xs: Sequence[TensorLike]) -> Tensor:
+    ts = [P.reshape(_t(x), (1, -1)) if _t(x).ndim == 1 else _t(x) for x in xs]
+    return P.concatenate(ts, axis=0)
 
 
-def tril(x, k=0):
+def tril(x: TensorLike, k: int = 0) -> Tensor:
     x = _t(x)
     return P.mul(x, _const(np.tril(np.ones(x.shape[-2:], x.dtype), k)))
 
 
-def triu(x, k=0):
+def triu(x: TensorLike, k: int = 0) -> Tensor:
     x = _t(x)
     return P.mul(x, _const(np.triu(np.ones(x.shape[-2:], x.dtype), k)))
 
 
-def diagonal(x, offset=0, axis1=0, axis2=1):
+def diagonal(x: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     x = moveaxis(_t(x), (axis1, axis2), (-2, -1))
     n, m = x.shape[-2:]
     i = np.arange(builtins.max(0, -offset), builtins.min(n, m - offset))
     return P.getitem(x, (Ellipsis, i, i + offset))
 
 
-def trace(x, offset=0, axis1=0, axis2=1):
+def trace(x: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
     return P.sum(diagonal(x, offset, axis1, axis2), axis=-1)
 
 
-def diag(x, k=0):
+def diag(x: TensorLike, k: int = 0) -> Tensor:
     x = _t(x)
     if x.ndim == 2:
         return diagonal(x, k)
@@ -272,18 +295,19 @@ def diag(x, k=0):
     return P.add(_const(out), P.reshape(P.matmul(P.reshape(x, (1, -1)), _const(sel)), (n, n)))
 
 
-def dot(x1, x2):
+def dot(x1: TensorLike, x2: TensorLike) -> Tensor:
     x1, x2 = _t(x1), _t(x2)
     if x1.ndim == 0 or x2.ndim == 0:
         return P.mul(x1, x2)
     return P.matmul(x1, x2)
 
 
-def outer(x1, x2):
+def outer(x1: TensorLike, x2: TensorLike) -> Tensor:
     return P.mul(P.reshape(_t(x1), (-1, 1)), P.reshape(_t(x2), (1, -1)))
 
 
-def tensordot(x1, x2, axes=2):
+def tensordot(x1: TensorLike, x2: TensorLike, axes: int | Sequence[int | Sequence[int]] = 2
+              ) -> Tensor:
     """Sum over the given axes, as ``np.tensordot``, through one matmul (differentiable)."""
     x1, x2 = _t(x1), _t(x2)
     if isinstance(axes, int):
@@ -302,7 +326,7 @@ def tensordot(x1, x2, axes=2):
                      tuple(x2.shape[a] for a in f2))
 
 
-def einsum(subscripts, *operands):
+def einsum(subscripts: str, *operands: TensorLike) -> Tensor:
     """``np.einsum``; differentiable for one or two operands without repeated indices
     inside an operand (each operand's gradient is another einsum)."""
     ts = [_t(o) for o in operands]
@@ -310,7 +334,7 @@ def einsum(subscripts, *operands):
 
 
 class _Einsum(Function):
-    def __init__(self, spec):
+    def __init__(self, spec: str) -> None:
         ins, _, out = spec.partition("->")
         self.ins = ins.split(",")
         if not _:
@@ -318,11 +342,11 @@ class _Einsum(Function):
             out = "".join(letters)
         self.out = out
 
-    def forward(self, *xs):
+    def forward(self, *xs: Any) -> Any:
         self.xs = xs
         return np.einsum(",".join(self.ins) + "->" + self.out, *xs)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         grads = []
         for i, (sub, x) in enumerate(zip(self.ins, self.xs)):
             if len(set(sub)) != len(sub) or "." in sub:
@@ -337,45 +361,50 @@ class _Einsum(Function):
 
 
 # ------------------------------------------------------------------ sorting and search
-def sort(x, axis=-1):
+def sort(x: TensorLike, axis: int = -1) -> Tensor:
     return take_along_axis(x, np.argsort(_d(x), axis=axis, kind="stable"), axis=axis)
 
 
-def argsort(x, axis=-1):
+def argsort(x: TensorLike, axis: int = -1) -> Tensor:
     return _const(np.argsort(_d(x), axis=axis, kind="stable"))
 
 
-def top_k(x, k, sorted=True):  # noqa: A002 - Keras's name
+def top_k(x: TensorLike, k: int, sorted: bool = True  # noqa: A002 - Keras's name
+          ) -> tuple[Tensor, Tensor]:
     """(values, indices) of the ``k`` largest entries along the last axis."""
     idx = np.argsort(-_d(x), axis=-1, kind="stable")[..., :k]
     return take_along_axis(x, idx, axis=-1), _const(idx)
 
 
-def nonzero(x):
+def nonzero(x: TensorLike) -> tuple[Tensor, ...]:
     return tuple(_const(i) for i in np.nonzero(_d(x)))
 
 
-def searchsorted(sorted_sequence, values, side="left"):
+def searchsorted(sorted_sequence: TensorLike, values: TensorLike,
+                 side: Literal["left", "right"] = "left") -> Tensor:
     return _const(np.searchsorted(_d(sorted_sequence), _d(values), side=side))
 
 
-def unique(x, sorted=True, return_inverse=False, return_counts=False, axis=None, size=None,
-           fill_value=None):  # noqa: A002
-    out = np.unique(_d(x), return_inverse=return_inverse, return_counts=return_counts,
-                    axis=axis)
+def unique(x: TensorLike, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, axis: int | None = None, size: int | None = None,
+           fill_value: Any = None) -> Tensor | tuple[Tensor, ...]:
+    out = np.unique(  # type: ignore[call-overload]  # the bool flags pick the overload at run time
+        _d(x), return_inverse=return_inverse, return_counts=return_counts, axis=axis)
     return tuple(_const(o) for o in out) if isinstance(out, tuple) else _const(out)
 
 
-def meshgrid(*x, indexing="xy"):
+def meshgrid(*x: TensorLike, indexing: Literal["xy", "ij"] = "xy") -> list[Tensor]:
     return [_const(g) for g in np.meshgrid(*[_d(t) for t in x], indexing=indexing)]
 
 
-def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
+def slice(inputs: TensorLike, start_indices: Sequence[int],  # noqa: A001 - Keras's name
+          shape: Sequence[int]) -> Tensor:
     key = tuple(builtins.slice(int(s), int(s) + int(n)) for s, n in zip(start_indices, shape))
     return P.getitem(_t(inputs), key)
 
 
-def slice_update(inputs, start_indices, updates):
+def slice_update(inputs: TensorLike, start_indices: Sequence[int], updates: TensorLike
+                 ) -> Tensor:
     x, u = _t(inputs), _t(updates)
     key = tuple(builtins.slice(int(s), int(s) + int(n)) for s, n in zip(start_indices, u.shape))
     mask = np.ones(x.shape, x.dtype)
@@ -385,7 +414,8 @@ def slice_update(inputs, start_indices, updates):
     return P.add(P.mul(x, _const(mask)), P.pad(u, pad))
 
 
-def select(condlist, choicelist, default=0):
+def select(condlist: Sequence[TensorLike], choicelist: Sequence[TensorLike],
+           default: TensorLike = 0) -> TensorLike:
     out = default
     for c, v in reversed(list(zip(condlist, choicelist))):
         like = v if isinstance(v, Tensor) else None
@@ -395,23 +425,25 @@ def select(condlist, choicelist, default=0):
 
 
 # ------------------------------------------------------------------ control flow (eager)
-def cond(pred, true_fn, false_fn):
+def cond(pred: TensorLike, true_fn: Callable[[], Any], false_fn: Callable[[], Any]) -> Any:
     return true_fn() if bool(np.asarray(_d(pred))) else false_fn()
 
 
-def switch(index, branches, *operands):
+def switch(index: TensorLike, branches: Sequence[Callable[..., Any]], *operands: Any) -> Any:
     i = int(np.clip(int(np.asarray(_d(index))), 0, len(branches) - 1))
     return branches[i](*operands)
 
 
-def fori_loop(lower, upper, body_fun, init_val):
+def fori_loop(lower: int, upper: int, body_fun: Callable[[int, Any], Any], init_val: Any
+              ) -> Any:
     val = init_val
     for i in range(int(lower), int(upper)):
         val = body_fun(i, val)
     return val
 
 
-def while_loop(cond, body, loop_vars, maximum_iterations=None):  # noqa: A002
+def while_loop(cond: Callable[..., Any], body: Callable[..., Any], loop_vars: Any,  # noqa: A002
+               maximum_iterations: int | None = None) -> Any:
     single = not isinstance(loop_vars, (list, tuple))
     vs = (loop_vars,) if single else tuple(loop_vars)
     n = 0
@@ -423,17 +455,20 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):  # noqa: A002
     return vs[0] if single else vs
 
 
-def map(f, xs):  # noqa: A001 - Keras's name
+def map(f: Callable[[Tensor], TensorLike], xs: TensorLike  # noqa: A001 - Keras's name
+        ) -> Tensor:
     return P.stack([f(t) for t in unstack(xs)], axis=0)
 
 
-def vectorized_map(function, elements):
+def vectorized_map(function: Callable[[Tensor], TensorLike], elements: TensorLike) -> Tensor:
     return map(function, elements)
 
 
-def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: TensorLike | None = None,
+         length: int | None = None, reverse: bool = False, unroll: int = 1) -> tuple[Any, Any]:
     carry, ys = init, []
-    steps = unstack(xs) if xs is not None else [None] * int(length)
+    # Keras's contract: ``length`` is given when ``xs`` is None
+    steps = unstack(xs) if xs is not None else [None] * int(cast(int, length))
     for t in (reversed(steps) if reverse else steps):
         carry, y = f(carry, t)
         ys.append(y)

@@ -406,7 +406,7 @@ def multi_hot(inputs: TensorLike, num_classes: int, axis: int = -1, dtype: DType
     return _const(out.reshape(d.shape[:-1] + (num_classes,)) if d.ndim > 1 else out[0])
 
 
-def normalize(x: TensorLike, axis: Axis = -1, order: float | str | None = 2,
+def normalize(x: TensorLike, axis: int = -1, order: float | str | None = 2,
               epsilon: float | None = None) -> Tensor:
     """``x`` divided by its L``order`` norm along ``axis``."""
     n = norm(x, ord=order, axis=axis, keepdims=True)
