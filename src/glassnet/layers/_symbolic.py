@@ -9,12 +9,19 @@ here means layers never import models (no import cycle between the two packages)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
 from ..tensor import Tensor
 from ._symbolic_ops import SymbolicArithmetic
+
+if TYPE_CHECKING:
+    from .base import Layer
+    from .core import InputLayer
 
 __all__ = ["SymbolicTensor", "call_symbolic", "as_symbolic"]
 
@@ -36,8 +43,9 @@ class SymbolicTensor(SymbolicArithmetic):
 
     _glassnet_symbolic = True
 
-    def __init__(self, layer, inbound: list, list_call: bool, value, value_b=None,
-                 kwargs: dict | None = None, index: int | None = None, batch_size=None):
+    def __init__(self, layer: Layer, inbound: Sequence[SymbolicTensor], list_call: bool,
+                 value: Any, value_b: Any = None, kwargs: dict[str, Any] | None = None,
+                 index: int | None = None, batch_size: int | None = None) -> None:
         self.layer, self.inbound, self.list_call = layer, list(inbound), list_call
         self.kwargs = dict(kwargs or {})  # fixed call arguments (e.g. training=False)
         self.index = index  # which output of a multi-output call (inbound is its call node)
@@ -67,28 +75,28 @@ class SymbolicTensor(SymbolicArithmetic):
                 f"from layer {self.layer.name!r}>")
 
 
-def _trace_input(shape, dtype, size: int):
+def _trace_input(shape: tuple[int | None, ...], dtype: Any, size: int) -> Tensor:
     full = tuple(size if s is None else s for s in shape)
     if dtype == "string":  # a text input: empty strings trace the text layers
         return Tensor._make(np.full((1, *full), "", dtype=object))
     return Tensor._make(np.zeros((1, *full), dtype))
 
 
-def _input_node(inp) -> SymbolicTensor:
+def _input_node(inp: InputLayer) -> SymbolicTensor:
     """The node standing for an ``Input`` layer (created once per InputLayer)."""
     node = getattr(inp, "_node", None)
     if node is None:
-        spec = tuple(inp.input_spec_shape)
+        spec = tuple(cast("tuple[int | None, ...]", inp.input_spec_shape))  # set by InputLayer
         dtype = ("string" if getattr(inp, "_string_dtype", False)
                  else inp.dtype or backend.floatx())
         a = _trace_input(spec, dtype, TRACE_SIZES[0])
         b = _trace_input(spec, dtype, TRACE_SIZES[1]) if None in spec else None
         node = SymbolicTensor(inp, [], False, a, b, batch_size=getattr(inp, "batch_size", None))
-        inp._node = node
+        inp._node = node  # type: ignore[attr-defined]  # cached on the layer, set only here
     return node
 
 
-def as_symbolic(x):
+def as_symbolic(x: Any) -> SymbolicTensor | None:
     """A SymbolicTensor for ``x`` (an Input layer or a SymbolicTensor), else None."""
     from ..layers.core import InputLayer
 
@@ -99,7 +107,7 @@ def as_symbolic(x):
     return None
 
 
-def _trace(layer, args, training: bool, extra: dict):
+def _trace(layer: Layer, args: Any, training: bool, extra: dict[str, Any]) -> Any:
     """One forward of ``layer`` on trace values, without graph or lasting state."""
     with no_grad():
         value = layer(args, training=training, **extra)
@@ -108,14 +116,15 @@ def _trace(layer, args, training: bool, extra: dict):
     return value
 
 
-def _check_outputs(layer, value) -> None:
+def _check_outputs(layer: Layer, value: Any) -> None:
     vals = value if isinstance(value, (list, tuple)) else [value]
     if not vals or not all(isinstance(v, Tensor) for v in vals):
         raise TypeError(f"Layer '{layer.name}': the functional API needs tensor outputs. "
                         f"Received: {type(value).__name__}")
 
 
-def call_symbolic(layer, x, **kwargs):
+def call_symbolic(layer: Layer, x: Any,
+                  **kwargs: Any) -> SymbolicTensor | list[SymbolicTensor]:
     """Record ``layer(x)`` for symbolic ``x``; builds the layer on a one-sample trace.
 
     Returns one SymbolicTensor, or a list of them when the layer returns several tensors.
@@ -124,13 +133,14 @@ def call_symbolic(layer, x, **kwargs):
     """
     list_call = isinstance(x, (list, tuple))
     if list_call:
-        nodes = [as_symbolic(t) for t in x]
-        if any(n is None for n in nodes):
+        found = [as_symbolic(t) for t in x]
+        if any(n is None for n in found):
             raise TypeError(f"Layer '{layer.name}': a functional call mixes symbolic inputs "
                             f"(gn.Input / layer outputs) with data. Received: "
                             f"{[type(t).__name__ for t in x]}")
+        nodes = cast("list[SymbolicTensor]", found)  # no None: checked above
     else:
-        nodes = [as_symbolic(x)]
+        nodes = [cast("SymbolicTensor", as_symbolic(x))]  # symbolic: the callers checked x
     for k, v in kwargs.items():
         if k != "training" and not _json_plain(v):
             raise TypeError(f"Layer '{layer.name}': functional calls take the inputs and plain "
@@ -138,7 +148,7 @@ def call_symbolic(layer, x, **kwargs):
     training = bool(kwargs.get("training", False))
     extra = {k: v for k, v in kwargs.items() if k != "training"}
 
-    def args(which):
+    def args(which: int) -> Any:
         vals = [n._value if which == 0 or n._value_b is None else n._value_b for n in nodes]
         return vals if list_call else vals[0]
 
@@ -160,7 +170,7 @@ def call_symbolic(layer, x, **kwargs):
                            index=i) for i, v in enumerate(value)]
 
 
-def _json_plain(v) -> bool:
+def _json_plain(v: Any) -> bool:
     if v is None or isinstance(v, (bool, int, float, str)):
         return True
     if isinstance(v, (list, tuple)):
