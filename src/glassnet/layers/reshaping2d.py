@@ -10,6 +10,9 @@ backward pass is the same two GEMMs transposed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import backend, ops
@@ -17,6 +20,11 @@ from ..autograd import Function
 from .base import Layer, register
 from .conv import check_data_format, normalize_tuple
 from .core import Dropout
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from ..tensor import Tensor
 
 __all__ = ["UpSampling2D", "ZeroPadding2D", "Cropping2D", "SpatialDropout1D",
            "SpatialDropout2D", "UpsampleNearest2D", "ResizeBilinear2D", "UpSampling1D",
@@ -28,7 +36,7 @@ class _RankChecked(Layer):
 
     _axes = "(batch, height, width, channels)"
 
-    def _check_rank(self, shape) -> None:
+    def _check_rank(self, shape: Sequence[int | None]) -> None:
         rank = self._axes.count(",") + 1
         if len(tuple(shape)) != rank:
             raise ValueError(
@@ -36,7 +44,7 @@ class _RankChecked(Layer):
                 f"{self._axes}. Received: input shape {tuple(shape)}"
             )
 
-    def __call__(self, x, training=False, **kwargs):
+    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
         if hasattr(x, "shape"):
             self._check_rank(x.shape)
         return super().__call__(x, training=training, **kwargs)
@@ -50,10 +58,10 @@ class _Spatial(_RankChecked):
 class UpsampleNearest2D(Function):
     """Repeat each pixel (sh, sw) times: (N, H, W, C) → (N, H*sh, W*sw, C)."""
 
-    def __init__(self, size):
+    def __init__(self, size: Sequence[int]) -> None:
         self.size = tuple(size)
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
         n, h, w, c = x.shape
         sh, sw = self.size
@@ -61,13 +69,13 @@ class UpsampleNearest2D(Function):
         y = xp.broadcast_to(x[:, :, None, :, None, :], (n, h, sh, w, sw, c))
         return y.reshape(n, h * sh, w * sw, c)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         n, h, w, c = self.x_shape
         sh, sw = self.size
         return gy.reshape(n, h, sh, w, sw, c).sum(axis=(2, 4))
 
 
-def _linear_matrix(n_in: int, scale: int, dtype) -> np.ndarray:
+def _linear_matrix(n_in: int, scale: int, dtype: DTypeLike) -> np.ndarray:
     """(n_in*scale, n_in) half-pixel linear interpolation weights (TF/PyTorch convention)."""
     n_out = n_in * scale
     src = (np.arange(n_out) + 0.5) / scale - 0.5
@@ -85,10 +93,10 @@ def _linear_matrix(n_in: int, scale: int, dtype) -> np.ndarray:
 class ResizeBilinear2D(Function):
     """Bilinear upsampling by integer factors with half-pixel centres, NHWC."""
 
-    def __init__(self, size):
+    def __init__(self, size: Sequence[int]) -> None:
         self.size = tuple(size)
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
         n, h, w, c = x.shape
         sh, sw = self.size
@@ -99,7 +107,7 @@ class ResizeBilinear2D(Function):
         y = self.aw @ t.reshape(n * h * sh, w, c)                 # (N*OH, OW, C)
         return y.reshape(n, h * sh, w * sw, c)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         n, h, w, c = self.x_shape
         sh, sw = self.size
         g = self.aw.T @ gy.reshape(n * h * sh, w * sw, c)         # (N*OH, W, C)
@@ -122,8 +130,8 @@ class UpSampling2D(_Spatial):
         (1, 14, 14, 3)
     """
 
-    def __init__(self, size=(2, 2), data_format=None, interpolation: str = "nearest",
-                 **kwargs):
+    def __init__(self, size: int | Sequence[int] = (2, 2), data_format: str | None = None,
+                 interpolation: str = "nearest", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.size = normalize_tuple(size, 2, "size", self.name)
         check_data_format(data_format, self.name)
@@ -134,22 +142,22 @@ class UpSampling2D(_Spatial):
             )
         self.interpolation = interpolation
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         kernel = UpsampleNearest2D if self.interpolation == "nearest" else ResizeBilinear2D
         return kernel(self.size)(x)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         self._check_rank(input_shape)
         b, h, w, c = input_shape
         return (b, None if h is None else h * self.size[0],
                 None if w is None else w * self.size[1], c)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": list(self.size),
                 "interpolation": self.interpolation}
 
 
-def _pairs(value, arg: str, layer: str) -> tuple[tuple[int, int], tuple[int, int]]:
+def _pairs(value: Any, arg: str, layer: str) -> tuple[tuple[int, int], tuple[int, int]]:
     """Keras's forms: int, (sym_h, sym_w), or ((top, bottom), (left, right))."""
     out: tuple[tuple[int, int], tuple[int, int]] | None
     try:
@@ -184,21 +192,22 @@ class ZeroPadding2D(_Spatial):
         (1, 4, 7, 1)
     """
 
-    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+    def __init__(self, padding: Any = (1, 1), data_format: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.padding = _pairs(padding, "padding", self.name)
         check_data_format(data_format, self.name)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         return ops.pad(x, ((0, 0), *self.padding, (0, 0)))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         self._check_rank(input_shape)
         b, h, w, c = input_shape
         (t, bo), (lf, r) = self.padding
         return (b, None if h is None else h + t + bo, None if w is None else w + lf + r, c)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "padding": [list(p) for p in self.padding]}
 
 
@@ -214,12 +223,13 @@ class Cropping2D(_Spatial):
         (1, 24, 20, 1)
     """
 
-    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+    def __init__(self, cropping: Any = ((0, 0), (0, 0)), data_format: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.cropping = _pairs(cropping, "cropping", self.name)
         check_data_format(data_format, self.name)
 
-    def _check(self, shape):
+    def _check(self, shape: Sequence[int | None]) -> None:
         (t, b), (lf, r) = self.cropping
         h, w = shape[1], shape[2]
         if (h is not None and t + b >= h) or (w is not None and lf + r >= w):
@@ -228,20 +238,20 @@ class Cropping2D(_Spatial):
                 f"input. Received: input shape {tuple(shape)}"
             )
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         self._check(x.shape)
         (t, b), (lf, r) = self.cropping
         return ops.getitem(x, (slice(None), slice(t, x.shape[1] - b),
                                slice(lf, x.shape[2] - r)))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         self._check_rank(input_shape)
         self._check(input_shape)
         b, h, w, c = input_shape
         (t, bo), (lf, r) = self.cropping
         return (b, None if h is None else h - t - bo, None if w is None else w - lf - r, c)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cropping": [list(p) for p in self.cropping]}
 
 
@@ -250,7 +260,7 @@ class _Sequence(_RankChecked):
     _axes = "(batch, steps, channels)"
 
 
-def _int_pair(value, arg: str, layer: str) -> tuple[int, int]:
+def _int_pair(value: Any, arg: str, layer: str) -> tuple[int, int]:
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         value = (value, value)
     try:
@@ -274,21 +284,21 @@ class UpSampling1D(_Sequence):
         (2, 12, 5)
     """
 
-    def __init__(self, size: int = 2, **kwargs):
+    def __init__(self, size: int = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.size = normalize_tuple(size, 1, "size", self.name)[0]
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         n, length, c = x.shape
         y = UpsampleNearest2D((1, self.size))(ops.reshape(x, (n, 1, length, c)))
         return ops.reshape(y, (n, length * self.size, c))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         self._check_rank(input_shape)
         b, length, c = input_shape
         return (b, None if length is None else length * self.size, c)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": self.size}
 
 
@@ -304,19 +314,19 @@ class ZeroPadding1D(_Sequence):
         (2, 7, 3)
     """
 
-    def __init__(self, padding=1, **kwargs):
+    def __init__(self, padding: int | Sequence[int] = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.padding = _int_pair(padding, "padding", self.name)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         return ops.pad(x, ((0, 0), self.padding, (0, 0)))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         self._check_rank(input_shape)
         b, length, c = input_shape
         return (b, None if length is None else length + sum(self.padding), c)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "padding": list(self.padding)}
 
 
@@ -332,40 +342,41 @@ class Cropping1D(_Sequence):
         (2, 3, 3)
     """
 
-    def __init__(self, cropping=(1, 1), **kwargs):
+    def __init__(self, cropping: int | Sequence[int] = (1, 1), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.cropping = _int_pair(cropping, "cropping", self.name)
 
-    def _check(self, shape):
+    def _check(self, shape: Sequence[int | None]) -> None:
         if shape[1] is not None and sum(self.cropping) >= shape[1]:
             raise ValueError(
                 f"Cropping1D '{self.name}': cropping {self.cropping} leaves nothing of the "
                 f"input. Received: input shape {tuple(shape)}"
             )
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         self._check(x.shape)
         a, b = self.cropping
         return ops.getitem(x, (slice(None), slice(a, x.shape[1] - b)))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         self._check_rank(input_shape)
         self._check(input_shape)
         b, length, c = input_shape
         return (b, None if length is None else length - sum(self.cropping), c)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cropping": list(self.cropping)}
 
 
 class _SpatialDropout(Dropout):
     rank = 4
 
-    def __init__(self, rate: float, seed: int | None = None, data_format=None, **kwargs):
+    def __init__(self, rate: float, seed: int | None = None, data_format: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(rate, noise_shape=None, seed=seed, **kwargs)
         check_data_format(data_format, self.name)
 
-    def __call__(self, x, training=False, **kwargs):
+    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
         if hasattr(x, "shape") and len(tuple(x.shape)) != self.rank:
             axes = "(batch, height, width, channels)" if self.rank == 4 else \
                 "(batch, steps, channels)"
@@ -375,12 +386,12 @@ class _SpatialDropout(Dropout):
             )
         return super().__call__(x, training=training, **kwargs)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         # one draw per (sample, channel): whole feature maps are kept or dropped together
         self.noise_shape = (None,) + (1,) * (self.rank - 2) + (None,)
         return super().call(x, training=training)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.pop("noise_shape", None)
         return cfg
