@@ -17,8 +17,14 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from numpy.typing import ArrayLike
 
 __all__ = ["PyDataset", "Sequence", "timeseries_dataset_from_array",
            "image_dataset_from_directory", "get_file", "ArrayDataset"]
@@ -39,11 +45,11 @@ class PyDataset:
     """
 
     def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
-                 max_queue_size: int = 10):
+                 max_queue_size: int = 10) -> None:
         self.workers, self.use_multiprocessing = workers, use_multiprocessing
         self.max_queue_size = max_queue_size
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
     def __len__(self) -> int:
@@ -62,7 +68,7 @@ class PyDataset:
     def on_epoch_end(self) -> None:
         """Called by ``fit`` after each epoch."""
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         for i in range(len(self)):
             yield self[i]
 
@@ -76,8 +82,10 @@ class ArrayDataset(PyDataset):
     Iterating yields ``x`` batches, or ``(x, y)`` when there are targets.
     """
 
-    def __init__(self, x, y=None, batch_size: int | None = 32, shuffle: bool = False,
-                 seed: int | None = None):
+    class_names: list[str] | None  # set by image_dataset_from_directory
+
+    def __init__(self, x: Any, y: Any = None, batch_size: int | None = 32, shuffle: bool = False,
+                 seed: int | None = None) -> None:
         super().__init__()
         self.x, self.y = x, y
         self.batch_size = batch_size
@@ -95,7 +103,7 @@ class ArrayDataset(PyDataset):
         rng = np.random.default_rng(None if self.seed is None else self.seed + self._epoch)
         return rng.permutation(n)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         order = self._order()
         self._epoch += 1
         for i in range(len(self)):
@@ -103,29 +111,30 @@ class ArrayDataset(PyDataset):
                 order[i * self.batch_size:(i + 1) * self.batch_size]
             yield self._take(idx)
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> Any:
         if not 0 <= i < len(self):
             raise IndexError(f"batch index {i} out of range [0, {len(self)})")
         bs = len(self.x) if self.batch_size is None else self.batch_size
         return self._take(np.arange(i * bs, min((i + 1) * bs, len(self.x))))
 
-    def _take(self, idx):
+    def _take(self, idx: np.ndarray) -> Any:
         xb = self.x[idx]
         return xb if self.y is None else (xb, self.y[idx])
 
-    def as_numpy_iterator(self):
+    def as_numpy_iterator(self) -> Iterator[Any]:
         return iter(self)
 
-    def unbatch(self):
+    def unbatch(self) -> ArrayDataset:
         """All samples as one batch-free iterable of ``x`` or ``(x, y)``."""
         return ArrayDataset(self.x, self.y, batch_size=None)
 
-    def take(self, count: int):
+    def take(self, count: int) -> list[Any]:
         """The first ``count`` batches (``tf.data.Dataset.take``)."""
         return [b for b, _ in zip(self, range(int(count)))]
 
 
-def timeseries_dataset_from_array(data, targets, sequence_length: int, sequence_stride: int = 1,
+def timeseries_dataset_from_array(data: ArrayLike, targets: ArrayLike | None,
+                                  sequence_length: int, sequence_stride: int = 1,
                                   sampling_rate: int = 1, batch_size: int | None = 128,
                                   shuffle: bool = False, seed: int | None = None,
                                   start_index: int | None = None,
@@ -174,12 +183,14 @@ def timeseries_dataset_from_array(data, targets, sequence_length: int, sequence_
 _IMAGE_EXT = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
 
-def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
-                                 class_names=None, color_mode="rgb", batch_size=32,
-                                 image_size=(256, 256), shuffle=True, seed=None,
-                                 validation_split=None, subset=None,
-                                 interpolation="bilinear", crop_to_aspect_ratio=False,
-                                 verbose=True, **kwargs):
+def image_dataset_from_directory(
+        directory: str | os.PathLike[str], labels: str | list[Any] | None = "inferred",
+        label_mode: str | None = "int", class_names: list[str] | None = None,
+        color_mode: str = "rgb", batch_size: int | None = 32,
+        image_size: tuple[int, int] = (256, 256), shuffle: bool = True, seed: int | None = None,
+        validation_split: float | None = None, subset: str | None = None,
+        interpolation: str = "bilinear", crop_to_aspect_ratio: bool = False,
+        verbose: bool = True, **kwargs: Any) -> ArrayDataset | tuple[ArrayDataset, ArrayDataset]:
     """Images in ``directory/<class>/*.png|jpg`` as a batched dataset, as Keras does.
 
     Needs Pillow (``pip install glassnet[images]``). Images are resized to ``image_size``
@@ -211,6 +222,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if channels is None:
         raise ValueError(f"color_mode must be 'rgb', 'grayscale' or 'rgba'. "
                          f"Received: {color_mode!r}")
+    names: list[str] | None
+    files: list[tuple[Path, Any]]
     if labels == "inferred":
         names = class_names or sorted(p.name for p in root.iterdir() if p.is_dir())
         files = [(f, i) for i, c in enumerate(names) for f in sorted((root / c).rglob("*"))
@@ -240,14 +253,14 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
             print(f"Using {len(subsets['validation'])} files for validation.")
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
 
-    def build(items):
+    def build(items: list[tuple[Path, Any]]) -> ArrayDataset:
         xs = np.stack([np.asarray(Image.open(f).convert(mode).resize(
-            (image_size[1], image_size[0]), Image.BILINEAR), dtype=np.float32).reshape(
+            (image_size[1], image_size[0]), Image.Resampling.BILINEAR), dtype=np.float32).reshape(
                 image_size[0], image_size[1], channels) for f, _ in items])
         ids = np.array([lab for _, lab in items]) if label_mode else None
         if label_mode == "categorical":
-            ids = np.eye(len(names), dtype=np.float32)[ids]
-        elif label_mode == "binary":
+            ids = np.eye(len(names), dtype=np.float32)[ids]  # type: ignore[arg-type]  # None: labels list, no class_names (known bug)
+        elif label_mode == "binary" and ids is not None:  # always set when label_mode is
             ids = ids.astype(np.float32).reshape(-1, 1)
         ds = ArrayDataset(xs, ids, batch_size=batch_size, shuffle=bool(shuffle), seed=seed)
         ds.class_names = names
@@ -263,9 +276,12 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     return build(subsets[subset])
 
 
-def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None,
-             cache_subdir="datasets", hash_algorithm="auto", extract=False,
-             archive_format="auto", cache_dir=None, force_download=False) -> str:
+def get_file(fname: str | None = None, origin: str | None = None, untar: bool = False,
+             md5_hash: str | None = None, file_hash: str | None = None,
+             cache_subdir: str = "datasets", hash_algorithm: str | None = "auto",
+             extract: bool = False, archive_format: str | None = "auto",
+             cache_dir: str | os.PathLike[str] | None = None,
+             force_download: bool = False) -> str:
     """Download ``origin`` once into a cache and return the local path, checked by hash.
 
     Uses pooch (``pip install 'glassnet[data]'``). The cache is ``cache_dir`` or
@@ -308,7 +324,7 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
     return str(path)
 
 
-def _algo(known: str, hash_algorithm: str) -> str:
+def _algo(known: str, hash_algorithm: str | None) -> str:
     if ":" in str(known):
         return str(known).split(":", 1)[0]
     if hash_algorithm not in ("auto", None):
@@ -316,7 +332,7 @@ def _algo(known: str, hash_algorithm: str) -> str:
     return "md5" if len(str(known)) == 32 else "sha256"
 
 
-def _hash_ok(path: Path, known: str, hash_algorithm: str) -> bool:
+def _hash_ok(path: Path, known: str, hash_algorithm: str | None) -> bool:
     algo = _algo(known, hash_algorithm)
     want = str(known).split(":", 1)[-1].lower()
     h = hashlib.new(algo)
@@ -326,7 +342,7 @@ def _hash_ok(path: Path, known: str, hash_algorithm: str) -> bool:
     return h.hexdigest() == want
 
 
-def _extract(path: Path, archive_format: str) -> str:
+def _extract(path: Path, archive_format: str | None) -> str:
     import tarfile
     import zipfile
 

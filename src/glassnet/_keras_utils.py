@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +24,17 @@ from .saving import (
     get_registered_object,
     register_keras_serializable,
 )
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Sequence
+    from types import ModuleType
+    from typing import IO
+
+    from numpy.typing import ArrayLike, DTypeLike
+    from PIL.Image import Image
+
+    _Path = str | os.PathLike[str] | IO[bytes]
 
 __all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects",
            "get_registered_name", "get_registered_object", "register_keras_serializable",
@@ -61,16 +73,18 @@ class Progbar:
         >>> for i in range(10): bar.update(i + 1, values=[("loss", 0.1)])   # doctest: +SKIP
     """
 
-    def __init__(self, target, width: int = 20, verbose: int = 1, interval: float = 0.05,
-                 stateful_metrics=None, unit_name: str = "step"):
+    def __init__(self, target: int | None, width: int = 20, verbose: int = 1,
+                 interval: float = 0.05, stateful_metrics: Iterable[str] | None = None,
+                 unit_name: str = "step") -> None:
         self.target, self.width, self.verbose = target, width, verbose
         self.interval, self.unit_name = interval, unit_name
         self.stateful_metrics = set(stateful_metrics or ())
-        self._values: dict[str, list] = {}
+        self._values: dict[str, list[float]] = {}
         self._seen = 0
         self._start = time.time()
 
-    def update(self, current, values=None, finalize=None) -> None:
+    def update(self, current: int, values: Iterable[tuple[str, Any]] | None = None,
+               finalize: bool | None = None) -> None:
         for k, v in values or []:
             v = float(np.asarray(v))
             if k in self.stateful_metrics:
@@ -96,12 +110,12 @@ class Progbar:
                          + (f" - {shown}" if shown else "") + end)
         sys.stdout.flush()
 
-    def add(self, n, values=None) -> None:
+    def add(self, n: int, values: Iterable[tuple[str, Any]] | None = None) -> None:
         self.update(self._seen + n, values)
 
 
 # ------------------------------------------------------------------ images (Pillow)
-def _pil():
+def _pil() -> ModuleType:
     try:
         from PIL import Image
     except ImportError:
@@ -109,13 +123,15 @@ def _pil():
     return Image
 
 
-def img_to_array(img, data_format=None, dtype=None) -> np.ndarray:
+def img_to_array(img: Any, data_format: str | None = None,
+                 dtype: DTypeLike | None = None) -> np.ndarray:
     """A PIL image as a float32 (height, width, channels) array."""
     a = np.asarray(img, dtype=dtype or "float32")
     return a[..., None] if a.ndim == 2 else a
 
 
-def array_to_img(x, data_format=None, scale: bool = True, dtype=None):
+def array_to_img(x: ArrayLike, data_format: str | None = None, scale: bool = True,
+                 dtype: DTypeLike | None = None) -> Image:
     """A (height, width, channels) array as a PIL image; ``scale`` maps it to 0..255."""
     image = _pil()
     a = np.asarray(x, dtype="float64")
@@ -128,8 +144,8 @@ def array_to_img(x, data_format=None, scale: bool = True, dtype=None):
     return image.fromarray(a)
 
 
-def load_img(path, color_mode: str = "rgb", target_size=None, interpolation="nearest",
-             keep_aspect_ratio: bool = False):
+def load_img(path: _Path, color_mode: str = "rgb", target_size: Sequence[int] | None = None,
+             interpolation: str = "nearest", keep_aspect_ratio: bool = False) -> Image:
     """Open an image file as a PIL image, converted and resized as Keras does."""
     image = _pil()
     img = image.open(path)
@@ -144,13 +160,14 @@ def load_img(path, color_mode: str = "rgb", target_size=None, interpolation="nea
     return img
 
 
-def save_img(path, x, data_format=None, file_format=None, scale: bool = True, **kwargs):
+def save_img(path: _Path, x: ArrayLike, data_format: str | None = None,
+             file_format: str | None = None, scale: bool = True, **kwargs: Any) -> None:
     """Write a (height, width, channels) array as an image file."""
     array_to_img(x, scale=scale).save(path, format=file_format, **kwargs)
 
 
 # ------------------------------------------------------------------ data plumbing
-def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:
     """``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``, as a data batch is shaped."""
     if y is None:
         return (x,) if not isinstance(x, (tuple, list)) else (x,)
@@ -159,19 +176,19 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     return (x, y, sample_weight)
 
 
-def unpack_x_y_sample_weight(data):
+def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
     """``(x, y, sample_weight)`` from a batch (missing parts are None)."""
     from .models.data_adapter import unpack
 
     return unpack(data, "unpack_x_y_sample_weight")
 
 
-def is_keras_tensor(x) -> bool:
+def is_keras_tensor(x: object) -> bool:
     """True for a functional-API symbolic tensor (``gn.Input`` or a layer call on one)."""
     return bool(getattr(x, "_glassnet_symbolic", False))
 
 
-def standardize_dtype(dtype) -> str:
+def standardize_dtype(dtype: Any) -> str:
     """The dtype's name (``"float32"``), as Keras spells dtypes."""
     if dtype is None:
         from .backend import floatx
@@ -181,7 +198,7 @@ def standardize_dtype(dtype) -> str:
 
 
 # ------------------------------------------------------------------ serialization
-def serialize_keras_object(obj) -> dict | str | int | float | bool | None:
+def serialize_keras_object(obj: Any) -> dict[str, Any] | str | int | float | bool | None:
     """``{"class_name", "config"}`` for an object with ``get_config``, a function's
     registered name, or the value itself for plain JSON values."""
     if obj is None or isinstance(obj, (bool, int, float, str)):
@@ -194,7 +211,8 @@ def serialize_keras_object(obj) -> dict | str | int | float | bool | None:
     raise TypeError(f"serialize_keras_object: cannot serialize {type(obj).__name__}")
 
 
-def deserialize_keras_object(config, custom_objects=None, **kwargs):
+def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None = None,
+                             **kwargs: Any) -> Any:
     """Rebuild what :func:`serialize_keras_object` wrote, from objects registered (or
     passed in ``custom_objects``) in this program and glassnet's own layer table only;
     nothing named in the data is imported."""
