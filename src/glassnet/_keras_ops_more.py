@@ -8,6 +8,8 @@ gradient either.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import backend
@@ -15,6 +17,15 @@ from . import ops as P
 from ._keras_ops_array import _const, _d, _t, flip, take
 from .activations import _erf
 from .keras_ops import _Elementwise, _nograd, _unary
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from numpy.typing import DTypeLike
+
+    from ._keras_ops_array import _QuantileMethod
+    from ._typing import Axis, Shape, TensorLike
+    from .tensor import Tensor
 
 # ------------------------------------------------------------------ elementwise
 erf = _unary("erf", lambda x: _erf(x, np).astype(x.dtype),
@@ -27,60 +38,62 @@ isneginf = _nograd("isneginf", np.isneginf)
 isposinf = _nograd("isposinf", np.isposinf)
 
 
-def erfc(x):
+def erfc(x: TensorLike) -> Tensor:
     return P.sub(1.0, erf(x))
 
 
-def hypot(x1, x2):
+def hypot(x1: TensorLike, x2: TensorLike) -> Tensor:
     x1 = _t(x1)
     return P.sqrt(P.add(P.mul(x1, x1), P.mul(_t(x2, x1), _t(x2, x1))))
 
 
-def fmax(x1, x2):
+def fmax(x1: TensorLike, x2: TensorLike) -> Tensor:
     return P.maximum(_t(x1), _t(x2, _t(x1)))
 
 
-def fmin(x1, x2):
+def fmin(x1: TensorLike, x2: TensorLike) -> Tensor:
     return P.minimum(_t(x1), _t(x2, _t(x1)))
 
 
-def fmod(x1, x2):
+def fmod(x1: TensorLike, x2: TensorLike) -> Tensor:
     """Remainder with the sign of the dividend (C's fmod)."""
     q = np.trunc(_d(x1) / _d(x2))
     return P.sub(_t(x1), P.mul(x2, _const(q.astype(_d(x1).dtype))))
 
 
-def heaviside(x1, x2):
+def heaviside(x1: TensorLike, x2: TensorLike) -> Tensor:
     return _const(np.heaviside(_d(x1), _d(x2)))
 
 
-def logaddexp2(x1, x2):
+def logaddexp2(x1: TensorLike, x2: TensorLike) -> Tensor:
     from .keras_ops import logaddexp
 
     ln2 = float(np.log(2.0))
     return P.div(logaddexp(P.mul(_t(x1), ln2), P.mul(_t(x2, _t(x1)), ln2)), ln2)
 
 
-def isin(x1, x2, assume_unique=False, invert=False):
+def isin(x1: TensorLike, x2: TensorLike, assume_unique: bool = False, invert: bool = False
+         ) -> Tensor:
     return _const(np.isin(_d(x1), _d(x2), assume_unique=assume_unique, invert=invert))
 
 
-def allclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+def allclose(x1: TensorLike, x2: TensorLike, rtol: float = 1e-5, atol: float = 1e-8,
+             equal_nan: bool = False) -> bool:
     return bool(np.allclose(_d(x1), _d(x2), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 # ------------------------------------------------------------------ small activations
-def celu(x, alpha=1.0):
+def celu(x: TensorLike, alpha: float = 1.0) -> Tensor:
     x = _t(x)
     neg = P.mul(alpha, P.sub(P.exp(P.div(P.minimum(x, 0.0), alpha)), 1.0))
     return P.add(P.maximum(x, 0.0), neg)
 
 
-def hard_tanh(x):
+def hard_tanh(x: TensorLike) -> Tensor:
     return P.clip(_t(x), -1.0, 1.0)
 
 
-def hard_silu(x):
+def hard_silu(x: TensorLike) -> Tensor:
     from .keras_ops import hard_sigmoid
 
     return P.mul(_t(x), hard_sigmoid(x))
@@ -89,83 +102,87 @@ def hard_silu(x):
 hard_swish = hard_silu
 
 
-def hard_shrink(x, threshold=0.5):
+def hard_shrink(x: TensorLike, threshold: float = 0.5) -> Tensor:
     x = _t(x)
     return P.mul(x, _const((np.abs(_d(x)) > threshold).astype(x.dtype)))
 
 
-def soft_shrink(x, threshold=0.5):
+def soft_shrink(x: TensorLike, threshold: float = 0.5) -> Tensor:
     x = _t(x)
     d = _d(x)
     return P.where(d > threshold, P.sub(x, threshold),
                    P.where(d < -threshold, P.add(x, threshold), P.mul(x, 0.0)))
 
 
-def tanh_shrink(x):
+def tanh_shrink(x: TensorLike) -> Tensor:
     return P.sub(_t(x), P.tanh(_t(x)))
 
 
-def threshold(x, threshold, default_value):
+def threshold(x: TensorLike, threshold: float, default_value: float) -> Tensor:
     x = _t(x)
     return P.where(_d(x) > threshold, x, _const(np.full_like(_d(x), default_value)))
 
 
-def squareplus(x, b=4):
+def squareplus(x: TensorLike, b: float = 4) -> Tensor:
     x = _t(x)
     return P.mul(P.add(x, P.sqrt(P.add(P.mul(x, x), float(b)))), 0.5)
 
 
-def sparse_plus(x):
+def sparse_plus(x: TensorLike) -> Tensor:
     x = _t(x)
     d = _d(x)
     mid = P.mul(P.mul(P.add(x, 1.0), P.add(x, 1.0)), 0.25)
     return P.where(d <= -1, P.mul(x, 0.0), P.where(d >= 1, x, mid))
 
 
-def sparse_sigmoid(x):
+def sparse_sigmoid(x: TensorLike) -> Tensor:
     x = _t(x)
     return P.clip(P.mul(P.add(x, 1.0), 0.5), 0.0, 1.0)
 
 
 # ------------------------------------------------------------------ creation
-def empty(shape, dtype=None):
+def empty(shape: Shape, dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.zeros(shape, np.dtype(dtype or backend.floatx())))
 
 
-def empty_like(x, dtype=None):
+def empty_like(x: TensorLike, dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.zeros_like(_d(x), dtype=dtype))
 
 
-def tri(N, M=None, k=0, dtype=None):  # noqa: N803 - Keras's names
+def tri(N: int, M: int | None = None, k: int = 0,  # noqa: N803 - Keras's names
+        dtype: DTypeLike | None = None) -> Tensor:
     return _const(np.tri(N, M, k, dtype=np.dtype(dtype or backend.floatx())))
 
 
-def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+def geomspace(start: float | np.ndarray, stop: float | np.ndarray, num: int = 50,
+              endpoint: bool = True, dtype: DTypeLike | None = None, axis: int = 0) -> Tensor:
     return _const(np.geomspace(start, stop, num, endpoint, np.dtype(dtype or backend.floatx()),
                                axis))
 
 
-def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
+def logspace(start: float | np.ndarray, stop: float | np.ndarray, num: int = 50,
+             endpoint: bool = True, base: float = 10, dtype: DTypeLike | None = None,
+             axis: int = 0) -> Tensor:
     return _const(np.logspace(start, stop, num, endpoint, base,
                               np.dtype(dtype or backend.floatx()), axis))
 
 
-def diagflat(x, k=0):
+def diagflat(x: TensorLike, k: int = 0) -> Tensor:
     from ._keras_ops_array import diag
 
     return diag(P.reshape(_t(x), (-1,)), k)
 
 
 # ------------------------------------------------------------------ shapes
-def fliplr(x):
+def fliplr(x: TensorLike) -> Tensor:
     return flip(x, 1)
 
 
-def flipud(x):
+def flipud(x: TensorLike) -> Tensor:
     return flip(x, 0)
 
 
-def rot90(array, k=1, axes=(0, 1)):
+def rot90(array: TensorLike, k: int = 1, axes: tuple[int, int] = (0, 1)) -> Tensor:
     x = _t(array)
     k %= 4
     for _ in range(k):
@@ -173,39 +190,40 @@ def rot90(array, k=1, axes=(0, 1)):
     return x
 
 
-def append(x1, x2, axis=None):
+def append(x1: TensorLike, x2: TensorLike, axis: int | None = None) -> Tensor:
     x1, x2 = _t(x1), _t(x2)
     if axis is None:
         return P.concatenate([P.reshape(x1, (-1,)), P.reshape(x2, (-1,))], axis=0)
     return P.concatenate([x1, x2], axis=axis)
 
 
-def array_split(x, indices_or_sections, axis=0):
+def array_split(x: TensorLike, indices_or_sections: int | Sequence[int], axis: int = 0
+                ) -> list[Tensor]:
     x = _t(x)
     parts = np.array_split(np.arange(x.shape[axis]), indices_or_sections)
     return [take(x, p, axis=axis) for p in parts]
 
 
-def hsplit(x, indices_or_sections):
+def hsplit(x: TensorLike, indices_or_sections: int | Sequence[int]) -> list[Tensor]:
     return P.split(_t(x), indices_or_sections, axis=1 if _t(x).ndim > 1 else 0)
 
 
-def vsplit(x, indices_or_sections):
+def vsplit(x: TensorLike, indices_or_sections: int | Sequence[int]) -> list[Tensor]:
     return P.split(_t(x), indices_or_sections, axis=0)
 
 
-def dsplit(x, indices_or_sections):
+def dsplit(x: TensorLike, indices_or_sections: int | Sequence[int]) -> list[Tensor]:
     return P.split(_t(x), indices_or_sections, axis=2)
 
 
-def dstack(xs):
+def dstack(xs: Sequence[TensorLike]) -> Tensor:
     ts = [_t(x) for x in xs]
     ts = [P.reshape(t, (1, -1, 1)) if t.ndim == 1 else
           (P.reshape(t, (*t.shape, 1)) if t.ndim == 2 else t) for t in ts]
     return P.concatenate(ts, axis=2)
 
 
-def diff(a, n=1, axis=-1):
+def diff(a: TensorLike, n: int = 1, axis: int = -1) -> Tensor:
     x = _t(a)
     for _ in range(n):
         m = x.shape[axis]
@@ -213,7 +231,7 @@ def diff(a, n=1, axis=-1):
     return x
 
 
-def inner(x1, x2):
+def inner(x1: TensorLike, x2: TensorLike) -> Tensor:
     from ._keras_ops_array import tensordot
 
     x1, x2 = _t(x1), _t(x2)
@@ -222,25 +240,27 @@ def inner(x1, x2):
     return tensordot(x1, x2, axes=([-1], [-1]))
 
 
-def vdot(x1, x2):
+def vdot(x1: TensorLike, x2: TensorLike) -> Tensor:
     return P.sum(P.mul(P.reshape(_t(x1), (-1,)), P.reshape(_t(x2), (-1,))))
 
 
 # ------------------------------------------------------------------ statistics
-def ptp(x, axis=None, keepdims=False):
+def ptp(x: TensorLike, axis: Axis = None, keepdims: bool = False) -> Tensor:
     x = _t(x)
     return P.sub(P.max(x, axis=axis, keepdims=keepdims), P.min(x, axis=axis, keepdims=keepdims))
 
 
-def percentile(x, q, axis=None, method="linear", keepdims=False):
+def percentile(x: TensorLike, q: float | Sequence[float] | np.ndarray, axis: Axis = None,
+               method: _QuantileMethod = "linear", keepdims: bool = False) -> Tensor:
     return _const(np.percentile(_d(x), q, axis=axis, method=method, keepdims=keepdims))
 
 
-def argpartition(x, kth, axis=-1):
+def argpartition(x: TensorLike, kth: int | Sequence[int], axis: int = -1) -> Tensor:
     return _const(np.argpartition(_d(x), kth, axis=axis))
 
 
-def bincount(x, weights=None, minlength=0, sparse=False):
+def bincount(x: TensorLike, weights: TensorLike | None = None, minlength: int = 0,
+             sparse: bool = False) -> Tensor:
     d = np.asarray(_d(x)).astype(np.int64)
     w = None if weights is None else np.asarray(_d(weights))
     if d.ndim == 2:
@@ -249,8 +269,8 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     return _const(np.bincount(d, w, minlength))
 
 
-def _nan(name, f):
-    def op(x, *args, **kwargs):
+def _nan(name: str, f: Callable[..., Any]) -> Callable[..., Tensor]:
+    def op(x: TensorLike, *args: Any, **kwargs: Any) -> Tensor:
         return _const(np.asarray(f(_d(x), *args, **kwargs)))
 
     op.__name__ = name
