@@ -12,16 +12,20 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .backend import asnumpy
 from .callbacks import Callback
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 __all__ = ["TensorBoard", "BackupAndRestore"]
 
 
-def _tb():
+def _tb() -> tuple[Any, Any, Any]:
     try:
         from tensorboard.compat.proto import event_pb2, summary_pb2
         from tensorboard.summary.writer.event_file_writer import EventFileWriter
@@ -33,7 +37,7 @@ def _tb():
     return EventFileWriter, event_pb2, summary_pb2
 
 
-def _histogram_proto(summary_pb2, values: np.ndarray, bins: int = 30):
+def _histogram_proto(summary_pb2: Any, values: np.ndarray, bins: int = 30) -> Any:
     """A HistogramProto (TensorBoard's histogram message) of ``values``."""
     v = np.asarray(values, dtype=np.float64).reshape(-1)
     v = v[np.isfinite(v)]
@@ -46,7 +50,7 @@ def _histogram_proto(summary_pb2, values: np.ndarray, bins: int = 30):
         bucket=counts.astype(np.float64).tolist())
 
 
-def _graph_def(model):
+def _graph_def(model: Any) -> Any:
     """TensorBoard's GraphDef of the model's layer graph (glassnet.layer_graph), or None."""
     from tensorboard.compat.proto import attr_value_pb2, graph_pb2, node_def_pb2
 
@@ -87,11 +91,11 @@ class TensorBoard(Callback):
         >>> # then: tensorboard --logdir logs
     """
 
-    def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0,
+    def __init__(self, log_dir: str | os.PathLike[str] = "logs", histogram_freq: int = 0,
                  write_graph: bool = True, write_images: bool = False,
-                 write_steps_per_second: bool = False, update_freq="epoch",
+                 write_steps_per_second: bool = False, update_freq: str | int = "epoch",
                  profile_batch: int = 0, embeddings_freq: int = 0,
-                 embeddings_metadata=None):
+                 embeddings_metadata: Any = None) -> None:
         super().__init__()
         if int(histogram_freq) < 0:
             raise ValueError(f"TensorBoard: histogram_freq must be >= 0. "
@@ -107,12 +111,12 @@ class TensorBoard(Callback):
         self.update_freq = 1 if update_freq == "batch" else update_freq
         self.profile_batch, self.embeddings_freq = profile_batch, embeddings_freq
         self.embeddings_metadata = embeddings_metadata
-        self._writers: dict = {}
+        self._writers: dict[str, Any] = {}
         self._global_batch = 0
         self._epoch_start = 0.0
 
     # ------------------------------------------------------------------ writing
-    def _writer(self, which: str):
+    def _writer(self, which: str) -> Any:
         w = self._writers.get(which)
         if w is None:
             writer_cls, _, _ = _tb()
@@ -121,13 +125,13 @@ class TensorBoard(Callback):
             w = self._writers[which] = writer_cls(path)
         return w
 
-    def _write(self, which: str, step: int, values) -> None:
+    def _write(self, which: str, step: int, values: Iterable[tuple[str, Any]]) -> None:
         _, event_pb2, _ = _tb()
         ev = event_pb2.Event(wall_time=time.time(), step=int(step),
                              summary=self._summary(values))
         self._writer(which).add_event(ev)
 
-    def _summary(self, values):
+    def _summary(self, values: Iterable[tuple[str, Any]]) -> Any:
         _, _, summary_pb2 = _tb()
         vals = []
         for tag, v in values:
@@ -138,7 +142,7 @@ class TensorBoard(Callback):
         return summary_pb2.Summary(value=vals)
 
     # ------------------------------------------------------------------ hooks
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         _tb()  # fail at the start, not after the first epoch, when tensorboard is missing
         self._global_batch = 0
         if self.write_graph and self.model is not None:
@@ -148,18 +152,19 @@ class TensorBoard(Callback):
                 self._writer("train").add_event(event_pb2.Event(
                     wall_time=time.time(), step=0, graph_def=graph.SerializeToString()))
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_start = time.time()
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._global_batch += 1
-        if self.update_freq == "epoch" or self._global_batch % self.update_freq:
+        # the one string update_freq keeps after __init__ is "epoch"
+        if isinstance(self.update_freq, str) or self._global_batch % self.update_freq:
             return
         vals = [(f"batch_{k}", v) for k, v in (logs or {}).items() if np.ndim(v) == 0]
         if vals:
             self._write("train", self._global_batch, vals)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = dict(logs or {})
         train = [(f"epoch_{k}", v) for k, v in logs.items()
                  if not k.startswith("val_") and np.ndim(v) == 0]
@@ -185,12 +190,12 @@ class TensorBoard(Callback):
         for w in self._writers.values():
             w.flush()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         for w in self._writers.values():
             w.close()
         self._writers = {}
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"log_dir": self.log_dir, "histogram_freq": self.histogram_freq,
                 "write_graph": self.write_graph,
                 "update_freq": "batch" if self.update_freq == 1 else self.update_freq}
@@ -219,8 +224,8 @@ class BackupAndRestore(Callback):
         >>> model.fit(x, y, epochs=10, callbacks=[cb])  # doctest: +SKIP
     """
 
-    def __init__(self, backup_dir: str | os.PathLike, save_freq="epoch",
-                 double_checkpoint: bool = False, delete_checkpoint: bool = True):
+    def __init__(self, backup_dir: str | os.PathLike[str], save_freq: str | int = "epoch",
+                 double_checkpoint: bool = False, delete_checkpoint: bool = True) -> None:
         super().__init__()
         if not backup_dir:
             raise ValueError("BackupAndRestore: backup_dir must be a directory path. "
@@ -263,17 +268,17 @@ class BackupAndRestore(Callback):
                               "uinteger": int(rng["uinteger"])}}
         _atomic_write(self._meta_path, json.dumps(meta))
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._current_epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if isinstance(self.save_freq, str):  # "epoch", the one string __init__ accepts
             return
         self._batches += 1
         if self._batches % self.save_freq == 0:
             self._save(batch)   # resumes at the start of this epoch, as Keras
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._current_epoch = epoch + 1
         if self.save_freq == "epoch":
             self._save(0)
@@ -299,7 +304,7 @@ class BackupAndRestore(Callback):
         set_rng_state(rng)
         return epoch
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         self._batches = 0
         self.restored_epoch = None
         if not self._meta_path.exists():
@@ -320,11 +325,11 @@ class BackupAndRestore(Callback):
         self.restored_epoch = epoch
         self.model._initial_epoch = epoch
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         if self.delete_checkpoint and os.path.isdir(self.backup_dir):
             shutil.rmtree(self.backup_dir)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"backup_dir": self.backup_dir, "save_freq": self.save_freq,
                 "double_checkpoint": self.double_checkpoint,
                 "delete_checkpoint": self.delete_checkpoint}
