@@ -2,7 +2,8 @@
 
     python tests/_dist_worker.py OUT_DIR MODE [N_SAMPLES EPOCHS BATCH]
 
-MODE: ``single`` (no distribution), ``dist`` (DataParallel), ``slow`` (dist, many epochs,
+MODE: ``single`` (no distribution), ``dist`` (DataParallel), ``gpu`` (dist, the model on
+rank r's GPU: NCCL where each rank has its own), ``slow`` (dist, many epochs,
 a checkpoint each epoch, writes its pid: the kill test), ``resume`` (dist, continues from
 OUT_DIR/ckpt.glassnet for two epochs), ``mismatch`` (rank 1 has another feature count),
 ``tiny`` (dist on fewer samples than processes).
@@ -47,11 +48,19 @@ if mode == "resume":
     m = gn.models.load_model(os.path.join(out, "ckpt.glassnet"))
 else:
     m = model()
+if mode == "gpu":
+    m.to("gpu")
 h = m.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, shuffle=True,
           validation_data=(x[: n // 4], y[: n // 4]), callbacks=cbs)
 ev = m.evaluate(x, y, verbose=0, return_dict=True)
 p = m.predict(x, verbose=0)
 tag = f"{mode}_{size}_{rank}"
 np.savez(os.path.join(out, f"w_{tag}.npz"), *m.get_weights(), pred=p)
+# the optimizer's slots as this rank holds them (what a checkpoint written here would save)
+np.savez(os.path.join(out, f"opt_{tag}.npz"),
+         **{k.replace("/", "__"): v for k, v in m.optimizer.get_state().items()})
 with open(os.path.join(out, f"h_{tag}.json"), "w") as f:
-    json.dump({"history": h.history, "evaluate": ev}, f)
+    json.dump({"history": h.history, "evaluate": ev,
+               "sharded": m.optimizer._shards,  # which path the update took
+               "nccl": bool(gn.distribution.active() and gn.distribution.active()._nccl_comm)},
+              f)

@@ -35,10 +35,18 @@ def _env():
     return env
 
 
-def run(n, out, mode, *args, timeout=240):
+def run(n, out, mode, *args, timeout=240, shared=True):
     cmd = [MPIEXEC, *gn.distribution.mpiexec_flags(), "-n", str(n), sys.executable, WORKER,
            str(out), mode, *map(str, args)]
-    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+    env = _env()
+    if not shared:  # the ring all-reduce that spans machines, forced on this one
+        env["GLASSNET_MPI_SHARED"] = "0"
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+# the two ways gradients meet: ranks on one machine share memory and each updates its own
+# slice of the weights (ZeRO-1); across machines, a ring all-reduce and the whole update
+PATHS = pytest.mark.parametrize("shared", [True, False], ids=["shared-memory", "ring"])
 
 
 def single(out, *args):
@@ -52,11 +60,13 @@ def load(out, tag):
         return [w[k] for k in w.files], json.load(f)
 
 
-def test_n_ranks_match_one_process_on_the_same_global_batch(tmp_path):
+@PATHS
+def test_n_ranks_match_one_process_on_the_same_global_batch(tmp_path, shared):
     assert single(tmp_path).returncode == 0
     ref_w, ref_h = load(tmp_path, "single_1_0")
+    ref_opt = np.load(tmp_path / "opt_single_1_0.npz")
     for n in (2, 3):
-        r = run(n, tmp_path, "dist")
+        r = run(n, tmp_path, "dist", shared=shared)
         assert r.returncode == 0, r.stderr[-2000:]
         hs = []
         for k in range(n):
@@ -64,7 +74,15 @@ def test_n_ranks_match_one_process_on_the_same_global_batch(tmp_path):
             for a, b in zip(w, ref_w):  # weights and predictions, to float32 rounding
                 np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
             hs.append(h)
+        # rank 0 holds the whole optimizer state, although each rank updated only its
+        # slice of it (shared memory): a checkpoint it writes resumes like one process's
+        opt = np.load(tmp_path / f"opt_dist_{n}_0.npz")
+        assert sorted(opt.files) == sorted(ref_opt.files)
+        for key in ref_opt.files:
+            np.testing.assert_allclose(opt[key], ref_opt[key], rtol=2e-5, atol=2e-6,
+                                       err_msg=key)
         assert all(h == hs[0] for h in hs)  # every rank's History holds the global values
+        assert hs[0]["sharded"] is shared  # the path under test is the one that ran
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             np.testing.assert_allclose(hs[0]["history"][key], ref_h["history"][key],
                                        rtol=1e-5)
@@ -73,12 +91,36 @@ def test_n_ranks_match_one_process_on_the_same_global_batch(tmp_path):
         assert sorted(p.name for p in tmp_path.glob("log_rank*.csv")) == ["log_rank0.csv"]
 
 
-def test_two_runs_with_the_same_ranks_are_bitwise_identical(tmp_path):
+def _gpus() -> int:
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # no CuPy, or no driver
+        return 0
+
+
+@pytest.mark.skipif(_gpus() < 2, reason="NCCL between ranks needs a GPU per rank (>= 2)")
+def test_gpu_ranks_average_through_nccl_and_match_one_cpu_process(tmp_path):
+    assert single(tmp_path).returncode == 0
+    ref_w, ref_h = load(tmp_path, "single_1_0")
+    r = run(2, tmp_path, "gpu")
+    assert r.returncode == 0, r.stderr[-2000:]
+    for k in range(2):
+        w, h = load(tmp_path, f"gpu_2_{k}")
+        assert h["nccl"] and not h["sharded"]
+        for a, b in zip(w, ref_w):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(h["history"]["loss"], ref_h["history"]["loss"], rtol=1e-4)
+
+
+@PATHS
+def test_two_runs_with_the_same_ranks_are_bitwise_identical(tmp_path, shared):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
     for d in (a, b):
-        r = run(2, d, "dist", 150, 2, 25)  # batches split 13/12: the weighted average
+        r = run(2, d, "dist", 150, 2, 25, shared=shared)  # batches split 13/12: weighted
         assert r.returncode == 0, r.stderr[-2000:]
     for k in range(2):
         wa, _ = load(a, f"dist_2_{k}")

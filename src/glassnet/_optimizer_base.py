@@ -13,6 +13,9 @@ from .backend import asnumpy, get_array_module
 # set by glassnet.distribution.set_distribution: averages the flat gradient buffer over the
 # data-parallel processes, in place, before every update (None: one process)
 _grad_reducer = None
+# set with it when every process runs on one machine: the DataParallel that lets each rank
+# compute the update of its own slice of the flat buffers, in memory the ranks share (ZeRO-1)
+_sharder = None
 
 
 def _check_nonneg(name: str, v, cls: str) -> float:
@@ -105,6 +108,8 @@ class Optimizer(Configurable):
         self._refs: dict[int, object] = {}  # keep params alive so ids stay unique
         self._pending: dict[int, dict] = {}  # set_state data for params not yet seen
         self._group_key: tuple | None = None  # ids of the params the flat buffers hold
+        self._group_sharder = None  # the _sharder the flat buffers were laid out for
+        self._shards = False  # whether this rank updates only its slice (_sharded_rule)
         self.weight_decay = (None if weight_decay is None
                              else _check_nonneg("weight_decay", weight_decay, cls))
         self._decay = self.weight_decay or 0.0
@@ -183,13 +188,15 @@ class Optimizer(Configurable):
         ``models/step.py``) then calls ``_update(params)`` and skips the copy into the
         buffer; the arithmetic is the same.
         """
-        if tuple(map(id, params)) != self._group_key:
+        if tuple(map(id, params)) != self._group_key or self._group_sharder is not _sharder:
             self._build_group(params)
         return self._gviews
 
     def _update(self, params) -> None:
         """Apply the gradients held in the flat buffer to ``params`` (the group's order)."""
-        if _grad_reducer is not None:  # data-parallel: average over the processes first
+        if self._shards:  # data-parallel on one machine: this rank's slice, averaged
+            self._group_sharder.reduce_owned(self._gflat)
+        elif _grad_reducer is not None:  # data-parallel: average over the processes first
             _grad_reducer(self._gflat)
             if not self.gradient_accumulation_steps and (
                     self.clipvalue is not None or self.clipnorm is not None
@@ -235,6 +242,8 @@ class Optimizer(Configurable):
     def _rule(self, params) -> None:
         """One update from the flat gradient; rules needing the weights override this."""
         flats = self._flats
+        if self._shards:
+            return self._sharded_rule(params)
         d = self._delta(self._gflat, flats)
         if d is flats[-1]:
             for p, v in zip(params, self._tmp_views):
@@ -242,6 +251,25 @@ class Optimizer(Configurable):
         else:
             for p, (a, b) in zip(params, self._spans):
                 p.data -= d[a:b].reshape(p.data.shape)
+
+    def _sharded_rule(self, params) -> None:
+        """:meth:`_rule` with the work split between the ranks of one machine (ZeRO-1).
+
+        Each rank runs the (element-wise) rule on its own slice of the averaged gradient and
+        of the slots, which live in shared memory, writing its slice of the step into the
+        ranks' shared step buffer; once all have written, every rank subtracts the whole
+        step. Element-wise arithmetic gives each element the bits of the unsplit update.
+        """
+        sh = self._group_sharder
+        lo, hi = sh.owned(self._gflat.size)
+        step = sh.step_buffer()
+        out = step[lo:hi]
+        d = self._delta(self._gflat[lo:hi], [f[lo:hi] for f in self._flats[:-1]] + [out])
+        if d is not out:
+            out[...] = d
+        sh.fence()  # every slice of the step is written
+        for p, (a, b) in zip(params, self._spans):
+            p.data -= step[a:b].reshape(p.data.shape)
 
     def _after_step(self, params, steps: int) -> None:
         """EMA of the weights after a call; ``steps`` = updates before it (Keras's count)."""
@@ -290,7 +318,16 @@ class Optimizer(Configurable):
             a += p.data.size
         names = self._all_slot_names
         aux = self._aux_slot_names
-        flats = [xp.empty(a, dtype=dtype) for _ in range(len(names) + 1)]
+        k = len(self._slot_names)
+        sh = _sharder
+        # the rule's own slots in memory the ranks share (each updates its slice), when the
+        # rule is element-wise and nothing needs the whole gradient (clipping, accumulation)
+        self._shards = bool(
+            sh is not None and xp is np and type(self)._rule is Optimizer._rule
+            and not self.gradient_accumulation_steps and self.clipvalue is None
+            and self.clipnorm is None and not self.global_clipnorm)
+        flats = [sh.shared_array(a, dtype) if self._shards and j < k else xp.empty(a, dtype=dtype)
+                 for j in range(len(names) + 1)]
         for p, (lo, hi) in zip(params, spans):
             old = self._slots.get(id(p))
             if old is None:
@@ -309,7 +346,6 @@ class Optimizer(Configurable):
                 else:
                     dst[...] = self._init_slot(name, p.data).reshape(-1)
             self._slots[id(p)] = [f[lo:hi].reshape(p.data.shape) for f in flats[:-1]]
-        k = len(self._slot_names)
         self._aux = dict(zip(aux, flats[k:-1]))
         self._flats, self._spans = flats[:k] + flats[-1:], spans
         self._gflat = xp.empty(a, dtype=dtype)
@@ -318,6 +354,7 @@ class Optimizer(Configurable):
         self._tmp_views = [flats[-1][lo:hi].reshape(p.data.shape)
                            for p, (lo, hi) in zip(params, spans)]
         self._group_key = tuple(map(id, params))
+        self._group_sharder = sh
 
     def _clip(self, grads):
         if self.clipvalue is not None:

@@ -121,6 +121,15 @@ class DataParallel(Distribution):
         self.local_n = 1  # this rank's samples in the current step (set by fit)
         self._buf = None
         self._split = None  # this rank's own generator, once derived
+        self._windows: list = []  # MPI shared-memory windows: kept open while arrays use them
+        self._xchg: Any = None  # (size, dtype, window, counts, gradients, step)
+        self.local_size = 1 if self.comm is None else _ranks_on_this_machine(self.comm)
+        # every rank shares this machine's memory: the sharded update (``GLASSNET_MPI_SHARED=0``
+        # forces the ring all-reduce that spans machines)
+        self.shared_memory = (1 < self.size == self.local_size and os.environ.get(
+            "GLASSNET_MPI_SHARED", "1").strip().lower() not in ("0", "false", "no"))
+        self._nccl_comm: Any = None
+        self._dbuf: Any = None
 
     def __repr__(self) -> str:
         return f"DataParallel(rank={self.rank}, size={self.size})"
@@ -147,7 +156,11 @@ class DataParallel(Distribution):
         return acc
 
     def average_gradients(self, gflat) -> None:
-        """In place: Σ_r n_r·g_r / Σ_r n_r over the ranks, by :meth:`ring_allreduce`."""
+        """In place: Σ_r n_r·g_r / Σ_r n_r over the ranks, by :meth:`ring_allreduce` (GPU
+        buffers: by NCCL where each rank of a machine has its own GPU, else through host
+        memory)."""
+        if not isinstance(gflat, np.ndarray) and self._nccl() is not None:
+            return self._nccl_average(gflat)
         host = backend.asnumpy(gflat)
         buf = self._buf
         if buf is None or buf.size != host.size + 1 or buf.dtype != host.dtype:
@@ -163,6 +176,50 @@ class DataParallel(Distribution):
             gflat.reshape(-1)[...] = res
         else:  # a GPU buffer: staged through host memory
             gflat[...] = backend.get_array_module(gflat).asarray(res.reshape(gflat.shape))
+
+    # ----------------------------------------------------------------------- GPUs
+    def _nccl(self) -> Any:
+        """NCCL's communicator (CuPy's ``cupy.cuda.nccl``), made on first use; None where
+        NCCL is missing, switched off (``GLASSNET_NCCL=0``), or two ranks of one machine
+        would share a GPU (NCCL refuses that)."""
+        if self._nccl_comm is None:
+            self._nccl_comm = False
+            ok = os.environ.get("GLASSNET_NCCL", "1").strip().lower() not in ("0", "false",
+                                                                                "no")
+            try:
+                import cupy
+                from cupy.cuda import nccl
+            except ImportError:
+                ok = False
+            ok = ok and bool(getattr(nccl, "available", True))
+            if ok:
+                ok = self.local_size <= cupy.cuda.runtime.getDeviceCount()
+            # every rank must agree before the collective that makes the communicator
+            if all(self.comm.allgather(ok)):
+                uid = self.comm.bcast(nccl.get_unique_id() if self.rank == 0 else None, root=0)
+                self._nccl_comm = nccl.NcclCommunicator(self.size, uid, self.rank)
+        return self._nccl_comm or None
+
+    def _nccl_average(self, gflat) -> None:
+        """:meth:`average_gradients` on the GPU: one NCCL all-reduce of ``n_r · g_r`` with
+        the sample count riding along, on the current stream."""
+        import cupy
+        from cupy.cuda import nccl
+
+        kinds = {"float16": nccl.NCCL_FLOAT16, "float32": nccl.NCCL_FLOAT32,
+                 "float64": nccl.NCCL_FLOAT64}
+        buf = self._dbuf
+        if buf is None or buf.size != gflat.size + 1 or buf.dtype != gflat.dtype:
+            buf = self._dbuf = cupy.empty(gflat.size + 1, gflat.dtype)
+        t = gflat.dtype.type
+        cupy.multiply(gflat.reshape(-1), t(self.local_n), out=buf[:-1])
+        buf[-1] = self.local_n
+        self._nccl_comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size,
+                                  kinds[gflat.dtype.name], nccl.NCCL_SUM,
+                                  cupy.cuda.get_current_stream().ptr)
+        res = buf[:-1]
+        res *= t(1) / cupy.maximum(buf[-1], t(1))  # no division by zero samples, no sync
+        gflat.reshape(-1)[...] = res.reshape(-1)
 
     def ring_allreduce(self, buf: np.ndarray) -> None:
         """Sum ``buf`` over the ranks, in place, with the ring algorithm.
@@ -186,6 +243,70 @@ class DataParallel(Distribution):
         for step in range(n - 1):  # all-gather the reduced chunks
             send, recv = chunks[(r + 1 - step) % n], chunks[(r - step) % n]
             comm.Sendrecv(send, dest=right, recvbuf=recv, source=left)
+
+    # ---------------------------------------- one machine: sharded update in shared memory
+    def shared_array(self, n: int, dtype) -> np.ndarray:
+        """A zeroed flat array of ``n`` elements that every rank maps (an MPI-3 shared
+        window on this machine). Collective: every rank calls it at the same point."""
+        from mpi4py import MPI
+
+        dtype = np.dtype(dtype)
+        nbytes = max(int(n), 1) * dtype.itemsize
+        win = MPI.Win.Allocate_shared(nbytes if self.rank == 0 else 0, dtype.itemsize,
+                                      comm=self.comm)
+        self._windows.append(win)  # the memory lives as long as the window
+        buf, _ = win.Shared_query(0)
+        a = np.ndarray((int(n),), dtype, buffer=buf)
+        if self.rank == 0:
+            a[...] = 0
+        self.comm.Barrier()
+        return a
+
+    def owned(self, n: int) -> tuple[int, int]:
+        """This rank's slice ``[lo, hi)`` of a flat buffer of ``n`` elements (the sizes of
+        ``np.array_split``)."""
+        k, rem = divmod(int(n), self.size)
+        lo = self.rank * k + min(self.rank, rem)
+        return lo, lo + k + (self.rank < rem)
+
+    def _exchange(self, n: int, dtype) -> Any:
+        x = self._xchg
+        if x is None or x[0] != n or x[1] != dtype:
+            counts = self.shared_array(self.size, np.float64)
+            grads = self.shared_array(self.size * n, dtype).reshape(self.size, n)
+            x = self._xchg = (n, dtype, self._windows[-1], counts, grads,
+                              self.shared_array(n, dtype))
+        return x
+
+    def fence(self) -> None:
+        """Wait until every rank has reached this point (their shared writes visible)."""
+        self._xchg[2].Fence()
+
+    def step_buffer(self) -> np.ndarray:
+        """The shared buffer each rank writes its slice of the update into."""
+        return self._xchg[5]
+
+    def reduce_owned(self, gflat: np.ndarray) -> None:
+        """Average the ranks' flat gradients into this rank's slice of ``gflat`` (in place).
+
+        Every rank publishes ``n_r · g_r`` and its sample count; each then sums its own slice
+        over the ranks in rank order (fixed: the same bits every run) and divides by the
+        total count. The rest of ``gflat`` is left as it was: only the slice is used.
+        """
+        _, _, _, counts, grads, _ = self._exchange(gflat.size, gflat.dtype)
+        t = gflat.dtype.type
+        np.multiply(gflat, t(self.local_n), out=grads[self.rank])
+        counts[self.rank] = self.local_n
+        self.fence()  # every rank's gradient is written
+        lo, hi = self.owned(gflat.size)
+        own = gflat[lo:hi]
+        np.copyto(own, grads[0, lo:hi])
+        total = counts[0]
+        for r in range(1, self.size):
+            own += grads[r, lo:hi]
+            total += counts[r]
+        if total:
+            own *= t(1) / t(total)
 
     def broadcast_weights(self, model) -> None:
         """Rank 0's weights (and BatchNorm statistics) on every rank."""
@@ -297,6 +418,17 @@ def launch(n: int, argv: list[str]) -> int:
     return subprocess.run(cmd, env=env).returncode
 
 
+def _ranks_on_this_machine(comm) -> int:
+    """How many ranks share this process's machine (MPI's shared-memory split)."""
+    from mpi4py import MPI
+
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        return node.Get_size()
+    finally:
+        node.Free()
+
+
 def set_distribution(value: Distribution | None) -> None:
     """Make ``value`` the distribution ``fit``/``evaluate``/``predict`` use (None: off).
 
@@ -313,6 +445,7 @@ def set_distribution(value: Distribution | None) -> None:
     active = value is not None and getattr(value, "size", 1) > 1
     dp: Any = value  # a DataParallel when active (size > 1)
     _optimizer_base._grad_reducer = dp.average_gradients if active else None
+    _optimizer_base._sharder = dp if active and dp.shared_memory else None
     if active and backend.gpu_available():
         import cupy
 
@@ -335,15 +468,15 @@ class local:  # noqa: N801 - used as a context manager, like no_grad
         from . import _optimizer_base
 
         global _current
-        self._saved = (_current, _optimizer_base._grad_reducer)
-        _current, _optimizer_base._grad_reducer = None, None
+        self._saved = (_current, _optimizer_base._grad_reducer, _optimizer_base._sharder)
+        _current, _optimizer_base._grad_reducer, _optimizer_base._sharder = None, None, None
         return self
 
     def __exit__(self, *exc):
         from . import _optimizer_base
 
         global _current
-        _current, _optimizer_base._grad_reducer = self._saved
+        _current, _optimizer_base._grad_reducer, _optimizer_base._sharder = self._saved
         return False
 
 
