@@ -15,6 +15,10 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["Box", "Diagram"]
 
@@ -105,7 +109,7 @@ class Diagram:
             for layer in seq:
                 nbr = preds if sweep % 2 == 0 else succs
 
-                def bary(i, nbr=nbr):
+                def bary(i: int, nbr: list[list[int]] = nbr) -> float:
                     ps = nbr[i]
                     return sum(pos[p] for p in ps) / len(ps) if ps else pos[i]
 
@@ -202,7 +206,7 @@ class Diagram:
         out.append("</svg>")
         return "\n".join(out) + "\n"
 
-    def to_figure(self, dpi: int = 100):
+    def to_figure(self, dpi: int = 100) -> Figure:
         """The same picture as a matplotlib Figure (needs matplotlib)."""
         from matplotlib.figure import Figure
         from matplotlib.patches import FancyArrowPatch, FancyBboxPatch

@@ -14,21 +14,30 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .models import Model
+    from .recipes import Recipe
+
+_T = TypeVar("_T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="glassnet: train the course's networks and get a report.")
 
 
-def _fail(msg: str, code: int = 2):
+def _fail(msg: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {msg}", err=True)
     raise typer.Exit(code)
 
 
-def _guard(fn, *a, **k):
+def _guard(fn: Callable[..., _T], *a: Any, **k: Any) -> _T:
     """Run ``fn``; turn expected errors into one-line messages."""
     from .runner import RunError
 
@@ -66,7 +75,7 @@ def train(
     workers: int = typer.Option(1, "--workers", min=1,
                                 help="Data-parallel processes: starts mpiexec with N ranks "
                                      "(the mpi extra; see docs/distributed.md)."),
-):
+) -> None:
     """Train RECIPE (default: digits, no download) and write a run directory with a report."""
     from .recipes import DEFAULT
     from .runner import train_recipe
@@ -81,6 +90,7 @@ def train(
 
     name = recipe or DEFAULT
     user_file = Path(name).suffix.lower() in (".toml", ".json")
+    rec: str | Recipe
     if user_file:
         from .recipes.user import load_user_recipe
 
@@ -88,7 +98,7 @@ def train(
     else:
         rec = name
 
-    def run():
+    def run() -> dict:
         return train_recipe(rec, out_dir=out, epochs=epochs, batch_size=batch_size, seed=seed,
                             data_dir=data_dir, resume=resume, fast=fast,
                             verbose=0 if quiet else 1)
@@ -113,7 +123,7 @@ def _without_workers(args: list) -> list:
 
 
 @app.command()
-def recipes():
+def recipes() -> None:
     """List the recipes with one-line descriptions."""
     from . import recipes as R
 
@@ -121,7 +131,7 @@ def recipes():
         typer.echo(f"{n:<16} {R.get(n).description}")
 
 
-def _load(model_path: Path):
+def _load(model_path: Path) -> Model:
     from .models import load_model
 
     if not model_path.exists():
@@ -131,7 +141,7 @@ def _load(model_path: Path):
 
 @app.command()
 def evaluate(model: Path, recipe: str = typer.Option(..., help="Recipe whose test data to use."),
-             fast: bool = typer.Option(False, help="The recipe's small data.")):
+             fast: bool = typer.Option(False, help="The recipe's small data.")) -> None:
     """Evaluate a saved MODEL on a recipe's test data."""
     from .recipes import get
 
@@ -146,7 +156,8 @@ def evaluate(model: Path, recipe: str = typer.Option(..., help="Recipe whose tes
 
 @app.command()
 def predict(model: Path, input: Path = typer.Argument(..., help="Input .csv or .npy"),
-            out: Path | None = typer.Option(None, help="Write predictions to this CSV.")):
+            out: Path | None = typer.Option(None, help="Write predictions to this CSV.")
+            ) -> None:
     """Predict with a saved MODEL on INPUT (.csv or .npy).
 
     A model with several named inputs (the churn recipe's raw columns) reads a .csv with a
@@ -183,7 +194,7 @@ def predict(model: Path, input: Path = typer.Argument(..., help="Input .csv or .
         if out.is_dir():
             _fail(f"--out {out} is a directory; give a file name such as {out / 'preds.csv'}")
 
-        def write():
+        def write() -> None:
             import io
 
             from .models.saving import _atomic_write
@@ -196,7 +207,7 @@ def predict(model: Path, input: Path = typer.Argument(..., help="Input .csv or .
         typer.echo(f"wrote {len(p)} predictions to {out}")
 
 
-def _input_names(model) -> list | None:
+def _input_names(model: object) -> list | None:
     """The input names of a model with several inputs (fed by CSV column), else None."""
     inputs = getattr(model, "inputs", None)
     names = getattr(model, "input_names", None)
@@ -205,7 +216,7 @@ def _input_names(model) -> list | None:
     return list(names)
 
 
-def _named_columns(model, names: list, path: Path) -> dict:
+def _named_columns(model: Any, names: list, path: Path) -> dict:
     """Read ``path`` (CSV with a header) into ``{input name: (n, 1) array}``; one-line errors."""
     import numpy as np
 
@@ -219,7 +230,7 @@ def _named_columns(model, names: list, path: Path) -> dict:
     if missing:
         _fail(f"{path.name} lacks the column(s) {missing} that the model takes as inputs "
               f"{names}. Received columns: {list(df.columns)}")
-    x = {}
+    x: dict[str, np.ndarray] = {}
     for name, t in zip(names, model.inputs):
         shape = tuple(getattr(t, "shape", (None, 1)))
         if len(shape) != 2 or shape[1] != 1:
@@ -237,7 +248,7 @@ def _named_columns(model, names: list, path: Path) -> dict:
     return x
 
 
-def _numeric(dtype) -> bool:
+def _numeric(dtype: Any) -> bool:
     """True for an input dtype of numbers (None: float32); False for strings/object."""
     import numpy as np
 
@@ -247,7 +258,7 @@ def _numeric(dtype) -> bool:
         return False
 
 
-def _input_features(model):
+def _input_features(model: object) -> int | None:
     shape = getattr(model, "input_shape", None)
     if shape is None:
         layers = getattr(model, "layers", [])
@@ -257,14 +268,15 @@ def _input_features(model):
 
 
 @app.command()
-def summary(model: Path):
+def summary(model: Path) -> None:
     """Print a saved MODEL's layers, output shapes and parameter counts."""
     m = _load(model)
     _guard(m.summary)
 
 
 @app.command()
-def graph(model: Path, out: Path = typer.Option(Path("model.svg"), help=".svg or .dot")):
+def graph(model: Path,
+          out: Path = typer.Option(Path("model.svg"), help=".svg or .dot")) -> None:
     """Draw a saved MODEL's layer graph with shapes (SVG written directly, or DOT)."""
     from .layer_graph import layer_graph_dot, layer_graph_svg
 
@@ -276,7 +288,7 @@ def graph(model: Path, out: Path = typer.Option(Path("model.svg"), help=".svg or
     else:
         _fail(f"--out must end in .svg or .dot. Received: {out.name}")
 
-    def write():
+    def write() -> None:
         from .models.saving import _atomic_write
 
         _atomic_write(out, text)
@@ -289,7 +301,7 @@ def graph(model: Path, out: Path = typer.Option(Path("model.svg"), help=".svg or
 def export(model: Path,
            out: Path | None = typer.Option(None, help="Output file (default: MODEL.onnx)."),
            format: str = typer.Option("onnx", "--format", help="Export format: onnx."),
-           opset: int = typer.Option(17, help="ONNX opset (17 or later).")):
+           opset: int = typer.Option(17, help="ONNX opset (17 or later).")) -> None:
     """Export a saved MODEL (.glassnet, .keras or .h5) to ONNX, checked by onnx.checker."""
     if format != "onnx":
         _fail(f"--format must be onnx. Received: {format}")
@@ -303,7 +315,7 @@ def export(model: Path,
 
 
 @app.command()
-def info():
+def info() -> None:
     """Versions, threads, BLAS and GPU availability."""
     import platform
 

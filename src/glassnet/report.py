@@ -6,12 +6,19 @@ import base64
 import html
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def _predict_labels(model, x):
+    from .recipes import Recipe
+
+
+def _predict_labels(model: Any, x: Any) -> np.ndarray:
     p = np.asarray(model.predict(x, verbose=0) if _takes_verbose(model) else model.predict(x))
     if p.ndim == 2 and p.shape[1] > 1:
         return p.argmax(axis=1)
@@ -20,7 +27,7 @@ def _predict_labels(model, x):
     return p.reshape(-1)
 
 
-def _takes_verbose(model) -> bool:
+def _takes_verbose(model: Any) -> bool:
     import inspect
 
     try:
@@ -29,13 +36,14 @@ def _takes_verbose(model) -> bool:
         return False
 
 
-def make_figures(run: Path, rec, model, data: dict, history: dict) -> dict:
+def make_figures(run: Path, rec: Recipe, model: Any, data: dict,
+                 history: dict) -> dict[str, Path]:
     """Save the figures that fit ``rec`` as PNGs in ``run``; returns {title: path}."""
     from . import plot
 
-    out = {}
+    out: dict[str, Path] = {}
 
-    def save(fig, name, title):
+    def save(fig: Figure, name: str, title: str) -> None:
         p = run / f"{name}.png"
         fig.savefig(p, dpi=90, bbox_inches="tight")
         out[title] = p
@@ -55,7 +63,8 @@ def make_figures(run: Path, rec, model, data: dict, history: dict) -> dict:
     return out
 
 
-def _figure(kind, save, model, data, history, x_te, y_te) -> None:
+def _figure(kind: str, save: Callable[[Figure, str, str], None], model: Any, data: dict,
+            history: dict, x_te: Any, y_te: Any) -> None:
     """Draw one figure of ``rec.figures`` (if it fits the data) and ``save`` it."""
     from . import plot
 

@@ -22,6 +22,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +30,10 @@ from . import backend
 from .models.saving import ModelFileError
 from .recipes import Recipe
 from .recipes import get as get_recipe
+
+if TYPE_CHECKING:
+    from .callbacks import Callback
+    from .models import Model
 
 CKPT_DIR = "checkpoint"
 STATE_FILE = "state.json"
@@ -49,7 +54,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
     _atomic_write(path, text)
 
 
-def _jsonable(o):
+def _jsonable(o: object) -> Any:
     if isinstance(o, dict):
         return {str(k): _jsonable(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
@@ -66,8 +71,8 @@ def _jsonable(o):
 
 
 # ------------------------------------------------------------------ checkpoints
-def save_checkpoint(run_dir: Path, model, epoch: int, history: dict, recipe: str | None = None
-                    ) -> None:
+def save_checkpoint(run_dir: Path, model: Model, epoch: int, history: dict,
+                    recipe: str | None = None) -> None:
     """Write model+optimizer, then the state file that points at it (each atomic)."""
     ck = run_dir / CKPT_DIR
     ck.mkdir(parents=True, exist_ok=True)
@@ -102,7 +107,7 @@ def _state_digest(state: dict) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def load_checkpoint(run_dir: Path):
+def load_checkpoint(run_dir: Path) -> tuple[dict[str, Any], Path] | None:
     """Return ``(state dict, model path)`` of the last complete checkpoint, or None.
 
     The state is checked field by field (epoch, model file, history, RNG state); anything
@@ -175,13 +180,14 @@ def _rng_state_from_json(s: dict) -> dict:
     return out
 
 
-def _checkpoint_callback(run_dir: Path, history_so_far: dict, recipe: str | None = None):
+def _checkpoint_callback(run_dir: Path, history_so_far: dict,
+                         recipe: str | None = None) -> Callback:
     from .callbacks import Callback
 
     class _Checkpoint(Callback):
         """Saves weights, optimizer and RNG state after every epoch (for --resume)."""
 
-        def on_epoch_end(self, epoch, logs=None):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             from .distribution import is_root
 
             for k, v in (logs or {}).items():
@@ -192,16 +198,16 @@ def _checkpoint_callback(run_dir: Path, history_so_far: dict, recipe: str | None
     return _Checkpoint()
 
 
-def _every_nth_epoch(every: int):
+def _every_nth_epoch(every: int) -> Callback:
     """The epoch summary line (as ``fit(verbose=2)`` prints it) every ``every`` epochs and
     for the last one, so long runs of tiny models print a screenful, not one line each."""
     from .callbacks import Callback, _fmt
 
     class _EveryNth(Callback):
-        def on_epoch_begin(self, epoch, logs=None):
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
             self.t0 = time.perf_counter()
 
-        def on_epoch_end(self, epoch, logs=None):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             total = self.params.get("epochs")
             if (epoch + 1) % every and epoch + 1 != total and not self.model.stop_training:
                 return
@@ -259,7 +265,7 @@ def prepare_run_dir(out: str | os.PathLike | None, recipe: str, resume: bool) ->
     return run
 
 
-def _resume_state(run: Path, rec: Recipe):
+def _resume_state(run: Path, rec: Recipe) -> tuple[dict[str, Any], Path]:
     """The checkpoint to resume ``rec`` from in ``run``; refuses another recipe's run."""
     owner = None
     metrics = run / "metrics.json"
@@ -283,8 +289,9 @@ def _resume_state(run: Path, rec: Recipe):
     return ck
 
 
-def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
-                 batch_size: int | None = None, seed: int = 0, data_dir=None,
+def train_recipe(recipe: str | Recipe, out_dir: str | os.PathLike | None = None,
+                 epochs: int | None = None, batch_size: int | None = None, seed: int = 0,
+                 data_dir: str | os.PathLike | None = None,
                  resume: bool = False, fast: bool = False, verbose: int = 1,
                  report: bool = True) -> dict:
     """Train a recipe end to end and write its run directory. Returns ``metrics.json``'s dict.
@@ -394,7 +401,7 @@ def train_recipe(recipe: str | Recipe, out_dir=None, epochs: int | None = None,
     return {"run_dir": str(run), **metrics}
 
 
-def _evaluate(rec: Recipe, model, data) -> dict:
+def _evaluate(rec: Recipe, model: Any, data: dict) -> dict:
     if rec.evaluate is not None:
         return rec.evaluate(model, data)
     out = {}
@@ -413,7 +420,9 @@ def _evaluate(rec: Recipe, model, data) -> dict:
     return out
 
 
-def _write_outputs(run, rec, model, data, history, metrics, cfg, timings, report, verbose):
+def _write_outputs(run: Path, rec: Recipe, model: Any, data: dict, history: dict,
+                   metrics: dict, cfg: dict, timings: dict[str, float], report: bool,
+                   verbose: int) -> None:
     from . import __version__
 
     if hasattr(model, "save"):
