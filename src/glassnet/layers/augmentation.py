@@ -25,6 +25,8 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +36,9 @@ from ..autograd import Function
 from ..tensor import Tensor
 from .base import Layer, register
 from .conv import check_data_format
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 __all__ = ["RandomTranslation", "RandomFlip", "RandomRotation", "RandomZoom", "RandomCrop",
            "RandomContrast", "augment"]
@@ -56,10 +61,10 @@ class AffineResample(Function):
     Backward scatters ``gy`` through the same taps (the transpose of the linear map).
     """
 
-    def __init__(self, idx, wts, const=None):
+    def __init__(self, idx: Any, wts: Any, const: Any = None) -> None:
         self.idx, self.wts, self.const = idx, wts, const
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         n, h, w, c = x.shape
         self.in_shape = x.shape
         flat = x.reshape(n * h * w, c)
@@ -71,7 +76,7 @@ class AffineResample(Function):
             out += self.const[..., None].astype(x.dtype)
         return out
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         xp = backend.get_array_module(gy)
         n, h, w, c = self.in_shape
         gx = xp.zeros((n * h * w, c), dtype=gy.dtype)
@@ -81,7 +86,7 @@ class AffineResample(Function):
         return gx.reshape(self.in_shape)
 
 
-def _fold(i, size: int, mode: str, xp):
+def _fold(i: Any, size: int, mode: str, xp: Any) -> Any:
     """Map integer positions ``i`` into ``[0, size)`` by the fill mode (not ``constant``)."""
     if mode == "nearest":
         return xp.clip(i, 0, size - 1)
@@ -99,7 +104,8 @@ def _fold(i, size: int, mode: str, xp):
     return i
 
 
-def resample(x: Tensor, mats, out_hw=None, interpolation: str = "bilinear",
+def resample(x: Tensor, mats: ArrayLike, out_hw: tuple[int, int] | None = None,
+             interpolation: str = "bilinear",
              fill_mode: str = "reflect", fill_value: float = 0.0) -> Tensor:
     """Resample a batch of images by one output→input 3×3 matrix per image.
 
@@ -152,7 +158,7 @@ def resample(x: Tensor, mats, out_hw=None, interpolation: str = "bilinear",
 
 
 # ------------------------------------------------------------------ transform matrices
-def _centered(m2, h: int, w: int):
+def _centered(m2: np.ndarray, h: int, w: int) -> np.ndarray:
     """(N, 2, 2) linear maps about the image centre → (N, 3, 3) pixel-coordinate matrices."""
     n = len(m2)
     c = np.array([(w - 1) / 2.0, (h - 1) / 2.0])
@@ -163,7 +169,7 @@ def _centered(m2, h: int, w: int):
     return out
 
 
-def translation_matrices(dy, dx):
+def translation_matrices(dy: ArrayLike, dx: ArrayLike) -> np.ndarray:
     """Output→input matrices that shift images by ``dy`` rows down and ``dx`` columns right."""
     dy, dx = np.asarray(dy, np.float64), np.asarray(dx, np.float64)
     m = np.tile(np.eye(3), (len(dy), 1, 1))
@@ -171,13 +177,13 @@ def translation_matrices(dy, dx):
     return m
 
 
-def rotation_matrices(theta, h: int, w: int):
+def rotation_matrices(theta: ArrayLike, h: int, w: int) -> np.ndarray:
     """Output→input matrices rotating images counter-clockwise (as displayed) by ``theta``."""
     c, s = np.cos(theta), np.sin(theta)
     return _centered(np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], 1), h, w)
 
 
-def zoom_matrices(zy, zx, h: int, w: int):
+def zoom_matrices(zy: ArrayLike, zx: ArrayLike, h: int, w: int) -> np.ndarray:
     """Output→input matrices; a zoom ``z > 1`` reads a larger window (zooms out)."""
     zy, zx = np.asarray(zy, np.float64), np.asarray(zx, np.float64)
     m2 = np.zeros((len(zy), 2, 2))
@@ -185,7 +191,7 @@ def zoom_matrices(zy, zx, h: int, w: int):
     return _centered(m2, h, w)
 
 
-def flip_matrices(flip_h, flip_v, h: int, w: int):
+def flip_matrices(flip_h: np.ndarray, flip_v: np.ndarray, h: int, w: int) -> np.ndarray:
     """Output→input matrices mirroring left-right where ``flip_h``, top-bottom where ``flip_v``."""
     m2 = np.zeros((len(flip_h), 2, 2))
     m2[:, 0, 0] = np.where(flip_h, -1.0, 1.0)
@@ -194,7 +200,7 @@ def flip_matrices(flip_h, flip_v, h: int, w: int):
 
 
 # ------------------------------------------------------------------ argument checks
-def _range(layer: str, arg: str, value, lo: float | None = None, hi: float | None = None,
+def _range(layer: str, arg: str, value: Any, lo: float | None = None, hi: float | None = None,
            symmetric: bool = True) -> tuple[float, float]:
     """A factor as (lower, upper): a float ``f`` means (-f, f) (or (f, f)), a pair is kept."""
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
@@ -224,7 +230,7 @@ def _range(layer: str, arg: str, value, lo: float | None = None, hi: float | Non
     return pair
 
 
-def _choice(layer: str, arg: str, value, allowed) -> str:
+def _choice(layer: str, arg: str, value: Any, allowed: Sequence[str]) -> str:
     if value not in allowed:
         raise ValueError(
             f"Layer '{layer}': `{arg}` must be one of {list(allowed)}. Received: {arg}={value!r}"
@@ -236,7 +242,8 @@ def _choice(layer: str, arg: str, value, allowed) -> str:
 class _Augmentation(Layer):
     """Shared plumbing: seed, 4-D image check, identity at inference."""
 
-    def __init__(self, seed: int | None = None, data_format=None, **kwargs):
+    def __init__(self, seed: int | None = None, data_format: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         check_data_format(data_format, self.name)
         self.seed = None if seed is None else int(seed)
@@ -260,7 +267,7 @@ class _Augmentation(Layer):
             return ops.reshape(x, (1, *x.shape)), True
         return x, False
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training:
             return x
         x, single = self._images(x)
@@ -271,27 +278,27 @@ class _Augmentation(Layer):
     def _augment(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "seed": self.seed}
 
 
 class _Geometric(_Augmentation):
     def __init__(self, fill_mode: str = "reflect", interpolation: str = "bilinear",
-                 fill_value: float = 0.0, seed: int | None = None, **kwargs):
+                 fill_value: float = 0.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.fill_mode = _choice(self.name, "fill_mode", fill_mode, _FILL_MODES)
         self.interpolation = _choice(self.name, "interpolation", interpolation,
                                      _INTERPOLATIONS)
         self.fill_value = float(fill_value)
 
-    def _resample(self, x: Tensor, mats) -> Tensor:
+    def _resample(self, x: Tensor, mats: ArrayLike) -> Tensor:
         return resample(x, mats, interpolation=self.interpolation, fill_mode=self.fill_mode,
                         fill_value=self.fill_value)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "fill_mode": self.fill_mode,
                 "interpolation": self.interpolation, "fill_value": self.fill_value}
 
@@ -315,21 +322,21 @@ class RandomTranslation(_Geometric):
         >>> y = RandomTranslation(0.1, 0.1, fill_mode="constant")(x, training=True)
     """
 
-    def __init__(self, height_factor, width_factor, fill_mode: str = "reflect",
+    def __init__(self, height_factor: Any, width_factor: Any, fill_mode: str = "reflect",
                  interpolation: str = "bilinear", seed: int | None = None,
-                 fill_value: float = 0.0, **kwargs):
+                 fill_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(fill_mode, interpolation, fill_value, seed=seed, **kwargs)
         self.height_factor = _range(self.name, "height_factor", height_factor, -1.0, 1.0)
         self.width_factor = _range(self.name, "width_factor", width_factor, -1.0, 1.0)
 
-    def _augment(self, x):
+    def _augment(self, x: Tensor) -> Tensor:
         n, h, w, _ = x.shape
         g = self._gen()
         dy = g.uniform(*self.height_factor, size=n) * h
         dx = g.uniform(*self.width_factor, size=n) * w
         return self._resample(x, translation_matrices(dy, dx))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "height_factor": list(self.height_factor),
                 "width_factor": list(self.width_factor)}
 
@@ -350,11 +357,11 @@ class RandomFlip(_Augmentation):
     """
 
     def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None,
-                 **kwargs):
+                 **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.mode = _choice(self.name, "mode", mode, _FLIP_MODES)
 
-    def _augment(self, x):
+    def _augment(self, x: Tensor) -> Tensor:
         n = x.shape[0]
         g = self._gen()
         xp = backend.get_array_module(x.data)
@@ -366,7 +373,7 @@ class RandomFlip(_Augmentation):
             x = ops.where(xp.asarray(flip[:, None, None, None]), x[:, ::-1], x)
         return x
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mode": self.mode}
 
 
@@ -385,17 +392,17 @@ class RandomRotation(_Geometric):
         >>> y = RandomRotation(0.05)(x, training=True)   # up to ±18°
     """
 
-    def __init__(self, factor, fill_mode: str = "reflect", interpolation: str = "bilinear",
-                 seed: int | None = None, fill_value: float = 0.0, **kwargs):
+    def __init__(self, factor: Any, fill_mode: str = "reflect", interpolation: str = "bilinear",
+                 seed: int | None = None, fill_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(fill_mode, interpolation, fill_value, seed=seed, **kwargs)
         self.factor = _range(self.name, "factor", factor)
 
-    def _augment(self, x):
+    def _augment(self, x: Tensor) -> Tensor:
         n, h, w, _ = x.shape
         theta = self._gen().uniform(*self.factor, size=n) * 2.0 * np.pi
         return self._resample(x, rotation_matrices(theta, h, w))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": list(self.factor)}
 
 
@@ -416,22 +423,22 @@ class RandomZoom(_Geometric):
         >>> y = RandomZoom(0.1)(x, training=True)
     """
 
-    def __init__(self, height_factor, width_factor=None, fill_mode: str = "reflect",
+    def __init__(self, height_factor: Any, width_factor: Any = None, fill_mode: str = "reflect",
                  interpolation: str = "bilinear", seed: int | None = None,
-                 fill_value: float = 0.0, **kwargs):
+                 fill_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(fill_mode, interpolation, fill_value, seed=seed, **kwargs)
         self.height_factor = _range(self.name, "height_factor", height_factor, -1.0)
         self.width_factor = (None if width_factor is None
                              else _range(self.name, "width_factor", width_factor, -1.0))
 
-    def _augment(self, x):
+    def _augment(self, x: Tensor) -> Tensor:
         n, h, w, _ = x.shape
         g = self._gen()
         zy = 1.0 + g.uniform(*self.height_factor, size=n)
         zx = zy if self.width_factor is None else 1.0 + g.uniform(*self.width_factor, size=n)
         return self._resample(x, zoom_matrices(zy, zx, h, w))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         wf = None if self.width_factor is None else list(self.width_factor)
         return {**super().get_config(), "height_factor": list(self.height_factor),
                 "width_factor": wf}
@@ -453,7 +460,8 @@ class RandomCrop(_Augmentation):
         (2, 24, 24, 1)
     """
 
-    def __init__(self, height: int, width: int, seed: int | None = None, **kwargs):
+    def __init__(self, height: int, width: int, seed: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         for arg, v in (("height", height), ("width", width)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
@@ -463,7 +471,7 @@ class RandomCrop(_Augmentation):
                 )
         self.height, self.width = int(height), int(width)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         x, single = self._images(x)
         if training:  # random offsets drawn afresh at every call, replayed steps included
             y = Eager(lambda t: self._crop(t, True))(x)
@@ -471,7 +479,7 @@ class RandomCrop(_Augmentation):
             y = self._crop(x, False)
         return y[0] if single else y
 
-    def _crop(self, x, training):
+    def _crop(self, x: Tensor, training: bool) -> Tensor:
         n, h, w, _ = x.shape
         if h < self.height or w < self.width:
             raise ValueError(
@@ -487,10 +495,10 @@ class RandomCrop(_Augmentation):
         return resample(x, translation_matrices(-top, -left), (self.height, self.width),
                         interpolation="nearest", fill_mode="nearest")
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape[:-3], self.height, self.width, input_shape[-1])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "height": self.height, "width": self.width}
 
 
@@ -513,13 +521,14 @@ class RandomContrast(_Augmentation):
         >>> y = RandomContrast(0.2, value_range=(0, 1))(x, training=True)
     """
 
-    def __init__(self, factor, value_range=(0, 255), seed: int | None = None, **kwargs):
+    def __init__(self, factor: Any, value_range: Sequence[float] = (0, 255),
+                 seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(seed=seed, **kwargs)
         self.factor = _range(self.name, "factor", factor, 0.0, 1.0, symmetric=False)
         vr = _range(self.name, "value_range", value_range, symmetric=False)
         self.value_range = (vr[0], vr[1])
 
-    def _augment(self, x):
+    def _augment(self, x: Tensor) -> Tensor:
         n, _, _, c = x.shape
         xp = backend.get_array_module(x.data)
         f = self._gen().uniform(1.0 - self.factor[0], 1.0 + self.factor[1], size=(n, 1, 1, c))
@@ -527,13 +536,13 @@ class RandomContrast(_Augmentation):
         y = (x - mean) * Tensor._make(xp.asarray(f, dtype=x.dtype)) + mean
         return ops.clip(y, *self.value_range)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "factor": list(self.factor),
                 "value_range": list(self.value_range)}
 
 
 # ------------------------------------------------------------------ array-level function
-def _pair(arg: str, value) -> tuple:
+def _pair(arg: str, value: Any) -> tuple:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"augment: `{arg}` must be a float or a (height, width) pair. "
@@ -542,9 +551,10 @@ def _pair(arg: str, value) -> tuple:
     return value, value
 
 
-def augment(images, translation=None, rotation=None, zoom=None, flip=None, contrast=None,
+def augment(images: ArrayLike, translation: Any = None, rotation: Any = None,
+            zoom: Any = None, flip: str | None = None, contrast: Any = None,
             fill_mode: str = "reflect", fill_value: float = 0.0,
-            interpolation: str = "bilinear", value_range=None,
+            interpolation: str = "bilinear", value_range: Sequence[float] | None = None,
             seed: int | None = None) -> np.ndarray:
     """Randomly augment an array of images outside a model (one combined transform each).
 
@@ -581,6 +591,7 @@ def augment(images, translation=None, rotation=None, zoom=None, flip=None, contr
     if a.dtype.kind not in "biuf":
         raise TypeError(f"augment: images must be numeric. Received: dtype {a.dtype}")
     x = a[..., None] if a.ndim == 3 else a
+    n: int  # so that g.random(n) is typed as an array, not a float
     n, h, w, _ = x.shape
     xf = x.astype(np.float32) if x.dtype.kind != "f" else x
     g = np.random.default_rng(seed) if seed is not None else backend.rng()
