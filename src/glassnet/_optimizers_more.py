@@ -7,10 +7,18 @@ Exported from :mod:`glassnet.optimizers` (``gn.optimizers.Lion`` etc., names ``"
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
 from .backend import get_array_module
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._typing import LearningRate
+    from .tensor import Tensor
 
 
 class Adamax(Optimizer):
@@ -30,18 +38,18 @@ class Adamax(Optimizer):
 
     _slot_names = ("m", "u")
 
-    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, **kwargs):
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         self.beta_1 = _check_unit("beta_1", beta_1, "Adamax")
         self.beta_2 = _check_unit("beta_2", beta_2, "Adamax")
         self.epsilon = _check_nonneg("epsilon", epsilon, "Adamax")
 
-    def _prepare(self, lr):
+    def _prepare(self, lr: float) -> None:
         self._lr = lr
         self._alpha = lr / (1 - self.beta_1 ** (self.iterations + 1))
 
-    def _delta(self, g, s):
+    def _delta(self, g: Any, s: Any) -> Any:
         xp = get_array_module(g)
         m, u, tmp = s
         xp.subtract(g, m, out=tmp)
@@ -55,7 +63,7 @@ class Adamax(Optimizer):
         tmp *= self._alpha
         return tmp
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}
 
@@ -72,15 +80,15 @@ class Lion(Optimizer):
 
     _slot_names = ("momentum",)
 
-    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.99,
-                 **kwargs):
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.99, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         self.beta_1 = _check_unit("beta_1", beta_1, "Lion")
         self.beta_2 = _check_unit("beta_2", beta_2, "Lion")
         if self.beta_1 == 0:
             raise ValueError("Lion: beta_1 must be in (0, 1]. Received: beta_1=0")
 
-    def _delta(self, g, s):
+    def _delta(self, g: Any, s: Any) -> Any:
         xp = get_array_module(g)
         m, tmp = s
         xp.multiply(m, self.beta_1, out=tmp)
@@ -91,7 +99,7 @@ class Lion(Optimizer):
         m += (1 - self.beta_2) * g
         return tmp
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2}
 
 
@@ -114,12 +122,12 @@ class Ftrl(Optimizer):
 
     _slot_names = ("accumulator", "linear")
 
-    def __init__(self, learning_rate=0.001, learning_rate_power: float = -0.5,
+    def __init__(self, learning_rate: LearningRate = 0.001, learning_rate_power: float = -0.5,
                  initial_accumulator_value: float = 0.1,
                  l1_regularization_strength: float = 0.0,
                  l2_regularization_strength: float = 0.0,
                  l2_shrinkage_regularization_strength: float = 0.0, beta: float = 0.0,
-                 **kwargs):
+                 **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         c = "Ftrl"
         if not float(learning_rate_power) <= 0:
@@ -136,12 +144,12 @@ class Ftrl(Optimizer):
             "l2_shrinkage_regularization_strength", l2_shrinkage_regularization_strength, c)
         self.beta = _check_nonneg("beta", beta, c)
 
-    def _init_slot(self, name, w):
+    def _init_slot(self, name: str, w: Any) -> Any:
         xp = get_array_module(w)
         return (xp.full_like(w, self.initial_accumulator_value) if name == "accumulator"
                 else xp.zeros_like(w))
 
-    def _rule(self, params):
+    def _rule(self, params: Sequence[Tensor]) -> None:
         acc, lin, tmp = self._flats
         g, lr, p = self._gflat, self._lr, -self.learning_rate_power
         if not lr > 0:
@@ -163,7 +171,7 @@ class Ftrl(Optimizer):
         for q, (a, b) in zip(params, self._spans):
             q.data[...] = tmp[a:b].reshape(q.data.shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "learning_rate_power": self.learning_rate_power,
                 "initial_accumulator_value": self.initial_accumulator_value,
                 "l1_regularization_strength": self.l1_regularization_strength,
@@ -193,9 +201,9 @@ class Adafactor(Optimizer):
 
     _slot_names = ("velocity", "velocity_hat_r", "velocity_hat_c")
 
-    def __init__(self, learning_rate=0.001, beta_2_decay: float = -0.8,
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_2_decay: float = -0.8,
                  epsilon_1: float = 1e-30, epsilon_2: float = 1e-3,
-                 clip_threshold: float = 1.0, relative_step: bool = True, **kwargs):
+                 clip_threshold: float = 1.0, relative_step: bool = True, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
         c = "Adafactor"
         if not float(beta_2_decay) < 0:
@@ -209,7 +217,7 @@ class Adafactor(Optimizer):
         # Keras clips lr to 1/sqrt(t) either way (rho_t); the flag is kept for its config
         self.relative_step = bool(relative_step)
 
-    def _rule(self, params):
+    def _rule(self, params: Sequence[Tensor]) -> None:
         t = float(self.iterations + 1)
         rho = min(self._lr, 1 / np.sqrt(t))
         b = 1 - t ** self.beta_2_decay
@@ -234,7 +242,7 @@ class Adafactor(Optimizer):
             u *= alpha / scale
             w -= u
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_2_decay": self.beta_2_decay,
                 "epsilon_1": self.epsilon_1, "epsilon_2": self.epsilon_2,
                 "clip_threshold": self.clip_threshold, "relative_step": self.relative_step}
