@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import backend
@@ -14,8 +17,15 @@ from ..autograd import no_grad
 from ..tensor import Tensor
 from .data_adapter import BatchSource, _Arrays, _positive_batch, is_batch_source
 
+if TYPE_CHECKING:
+    from .._display import LayerGradientReport
+    from ..callbacks import Callback, CallbackList
+    from ..distribution import DataParallel
+    from .step import Stepper
 
-def _callback_list(callbacks, model, params, verbose="auto"):
+
+def _callback_list(callbacks: Sequence[Callback] | CallbackList | None, model: Any,
+                   params: dict[str, Any], verbose: str | int = "auto") -> CallbackList:
     """``callbacks`` as a CallbackList (fit passes its own, already set up, through), with a
     progress bar for ``verbose`` 1 or 2 (``"auto"`` stays quiet outside ``fit``)."""
     from ..callbacks import CallbackList, ProgbarLogger
@@ -33,9 +43,30 @@ def _callback_list(callbacks, model, params, verbose="auto"):
 class EvaluationMixin:
     """Loss, metrics and predictions on data, without training; and the gradient check."""
 
+    if TYPE_CHECKING:  # provided by TrainingMixin (training.py), the one class that mixes this in
+        compiled_metrics: list[Any]
+        _metric_slots: list[tuple[int, Any, str]]
+        _device: str
+
+        def _require_compiled(self, what: str) -> None: ...
+        def _prep(self, v: Any, name: str, allow_int: bool = False) -> Any: ...
+        def _prep_data(self, x: Any, y: Any, sample_weight: Any = None,
+                       class_weight: dict[Any, Any] | None = None) -> tuple[Any, Any, Any]: ...
+        def _ensure_built(self, x: Any) -> None: ...
+        def _output_loss_names(self) -> list[str]: ...
+        def _step(self) -> Stepper: ...
+        def _on_device(self, a: Any) -> Any: ...
+        def _update_metrics(self, y: Any, out: Any, dist: DataParallel | None = None) -> None: ...
+        def _metric_logs(self) -> dict[str, Any]: ...
+        def _params(self) -> list[Tensor]: ...
+        def _eager_loss(self, x: Any, y: Any, sw: Any = None,
+                        training: bool = False) -> tuple[Tensor, Any]: ...
+
     # ------------------------------------------------------------------ evaluate / predict
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, return_dict=False, callbacks=None):
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
+                 verbose: str | int = "auto", sample_weight: Any = None,
+                 steps: int | None = None, return_dict: bool = False,
+                 callbacks: Sequence[Callback] | CallbackList | None = None) -> Any:
         """Loss and metrics on ``(x, y)``, in batches, without recording a graph.
 
         Returns the loss, a list ``[loss, *metrics]``, or with ``return_dict=True`` a dict
@@ -70,7 +101,7 @@ class EvaluationMixin:
         n_steps = source.steps if source is not None else -(-len(x) // bs)
         cb = _callback_list(callbacks, self, {"steps": n_steps}, verbose)
 
-        def batches():
+        def batches() -> Iterator[tuple[Any, Any, Any]]:
             if source is None:
                 for i in range(0, len(x), bs):
                     yield x[i:i + bs], y[i:i + bs], None if sw is None else sw[i:i + bs]
@@ -115,6 +146,8 @@ class EvaluationMixin:
             if self._metric_slots:
                 ys = [k[0] for k in kept]
                 outs_l = [k[1] for k in kept]
+                yc: _Arrays | np.ndarray
+                oc: list[Tensor] | Tensor
                 if isinstance(ys[0], _Arrays):
                     yc = _Arrays([np.concatenate([backend.asnumpy(b.arrays[j]) for b in ys])
                                   for j in range(len(ys[0].arrays))])
@@ -133,7 +166,9 @@ class EvaluationMixin:
             return res
         return res["loss"] if len(res) == 1 else list(res.values())
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    def predict(self, x: Any, batch_size: int | None = None, verbose: str | int = "auto",
+                steps: int | None = None,
+                callbacks: Sequence[Callback] | CallbackList | None = None) -> Any:
         """Outputs for ``x`` as a NumPy array, in batches, in inference mode.
 
         ``callbacks`` get Keras's ``on_predict_begin`` / ``on_predict_batch_begin`` /
@@ -179,6 +214,7 @@ class EvaluationMixin:
                         else [backend.asnumpy(t.data) for t in o])
             cb.on_predict_batch_end(step, {"outputs": outs[-1]})
         cb.on_predict_end()
+        res: Any  # an array, a list of them (several outputs), or a dict of them by name
         if isinstance(outs[0], list):
             res = [np.concatenate(parts) for parts in zip(*outs)]
         else:
@@ -191,7 +227,8 @@ class EvaluationMixin:
             res = dict(zip(keys, res))
         return res
 
-    def check_gradients(self, x, y, eps=1e-6, atol=1e-5, rtol=1e-3, n_directions=4):
+    def check_gradients(self, x: Any, y: Any, eps: float = 1e-6, atol: float = 1e-5,
+                        rtol: float = 1e-3, n_directions: int = 4) -> LayerGradientReport:
         """Float64 numeric check of every trainable weight through the real loss.
 
         Returns a per-layer report (dict layer name → max abs error); raises
@@ -215,7 +252,7 @@ class EvaluationMixin:
         rs = np.random.default_rng(0)
         report = LayerGradientReport()  # a dict that also displays as a table in Jupyter
         try:
-            def f():
+            def f() -> float:
                 # the graph is recorded (never walked) so the loss takes the same form as in
                 # training: from the logits under a final sigmoid/softmax
                 return float(self._eager_loss(x, y)[0].data)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar, cast
+
 import numpy as np
 
 from .. import backend
@@ -12,6 +16,8 @@ from ..tensor import Tensor
 from . import training
 
 __all__ = ["Model", "Sequential"]
+
+_M = TypeVar("_M", bound="Model")
 
 class Model(Layer, training.TrainingMixin):
     """Subclass and implement ``call(x, training)``; layers stored as attributes are tracked.
@@ -27,12 +33,12 @@ class Model(Layer, training.TrainingMixin):
 
     _accepts_text = True  # a model passes its inputs on; its first layer decides
 
-    def __new__(cls, *args, **kwargs):
+    def __new__(cls: type[_M], *args: Any, **kwargs: Any) -> _M:
         # Model(inputs, outputs) is the functional API, as in Keras
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             from .functional import Functional
 
-            return super().__new__(Functional)
+            return cast(_M, super().__new__(Functional))  # a Model, as cls is Model
         # a subclass built as CustomModel(inputs, outputs) (e.g. to override train_step):
         # Keras makes it a functional model of that class; so does glassnet
         first = args[0] if args else kwargs.get("inputs")
@@ -44,10 +50,10 @@ class Model(Layer, training.TrainingMixin):
             from .functional import Functional
 
             if not issubclass(cls, Functional):
-                return super().__new__(_functional_subclass(cls))
+                return cast(_M, super().__new__(_functional_subclass(cls)))  # a cls subclass
         return super().__new__(cls)
 
-    def __init__(self, *args, name: str | None = None, **kwargs):
+    def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
         if args:
             raise TypeError(f"{type(self).__name__}: unexpected positional arguments; "
                             "Model(inputs, outputs) builds a functional model, subclasses "
@@ -56,7 +62,7 @@ class Model(Layer, training.TrainingMixin):
         training.TrainingMixin.__init__(self)
 
     @property
-    def layers(self) -> list:
+    def layers(self) -> list[Layer]:
         return self._sublayers()
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
@@ -80,7 +86,7 @@ class Model(Layer, training.TrainingMixin):
         raise ValueError(f"Model '{self.name}'.get_layer: no layer named {name!r}. "
                          f"Known: {[ly.name for ly in layers]}")
 
-    def to_json(self, **kwargs) -> str:
+    def to_json(self, **kwargs: Any) -> str:
         """The architecture as JSON text (no weights); ``gn.models.model_from_json`` reads it."""
         import json
 
@@ -89,7 +95,8 @@ class Model(Layer, training.TrainingMixin):
         return json.dumps(serialize_layer(self), **kwargs)
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):
+    def from_config(cls, config: dict[str, Any],
+                    custom_objects: dict[str, Any] | None = None) -> Model:
         """Rebuild a model from :meth:`get_config` (a functional config gives a functional
         model, as ``keras.Model.from_config`` does)."""
         if cls is Model and isinstance(config, dict) and "nodes" in config:
@@ -98,9 +105,9 @@ class Model(Layer, training.TrainingMixin):
             return Functional.from_config(config)
         return cls(**config)
 
-    def summary(self, line_length=None, positions=None, print_fn=None,
-                expand_nested: bool = False, show_trainable: bool = False,
-                layer_range=None) -> None:
+    def summary(self, line_length: int | None = None, positions: Sequence[float] | None = None,
+                print_fn: Callable[[str], Any] | None = None, expand_nested: bool = False,
+                show_trainable: bool = False, layer_range: Sequence[str] | None = None) -> None:
         """Print a Keras-style table: layer (type), output shape, parameter count.
 
         Keras's layout arguments (``line_length``, ``positions``, ``expand_nested``,
@@ -139,7 +146,8 @@ class Model(Layer, training.TrainingMixin):
         return self
 
     # ------------------------------------------------------------ files (models/saving.py)
-    def save(self, filepath, overwrite: bool = True, include_optimizer: bool = True) -> None:
+    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True,
+             include_optimizer: bool = True) -> None:
         """Write the model (architecture, weights, optimizer state) to one safe file.
 
         Args:
@@ -157,7 +165,7 @@ class Model(Layer, training.TrainingMixin):
 
         save_model(self, filepath, include_optimizer=include_optimizer, overwrite=overwrite)
 
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
+    def save_weights(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
         """Write only the weights (works for subclassed models too).
 
         Example:
@@ -168,7 +176,7 @@ class Model(Layer, training.TrainingMixin):
 
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath) -> None:
+    def load_weights(self, filepath: str | os.PathLike[str]) -> None:
         """Set the weights from a file written by :meth:`save_weights` or :meth:`save`.
 
         Raises ``ModelFileError`` when the file does not fit this model (count or shapes).
@@ -177,8 +185,8 @@ class Model(Layer, training.TrainingMixin):
 
         load_weights(self, filepath)
 
-    def export(self, filepath, format: str = "onnx", verbose: bool = False,  # noqa: A002
-               opset: int = 17, **kwargs) -> str:
+    def export(self, filepath: str | os.PathLike[str], format: str = "onnx",  # noqa: A002
+               verbose: bool = False, opset: int = 17, **kwargs: Any) -> str:
         """Export the model for inference elsewhere (Keras 3's signature); ``"onnx"`` only.
 
         Args:
@@ -211,22 +219,23 @@ class Sequential(Model):
 
     _trace: tuple | None = None  # the build pass's last output, extended layer by layer
 
-    def __init__(self, layers=None, name: str | None = None, **kwargs):
+    def __init__(self, layers: Iterable[Layer] | None = None, name: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self._layers: list = []
         for ly in layers or []:
             self.add(ly)
 
     @property
-    def layers(self) -> list:
+    def layers(self) -> list[Layer]:
         from ..layers.core import InputLayer
 
         return [ly for ly in self._layers if not isinstance(ly, InputLayer)]
 
-    def _sublayers(self):
+    def _sublayers(self) -> list[Layer]:
         return list(self._layers)
 
-    def add(self, layer) -> None:
+    def add(self, layer: Layer) -> None:
         """Append a layer (builds it right away when the input shape is known)."""
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a Layer. Received: {type(layer).__name__}")
@@ -243,7 +252,7 @@ class Sequential(Model):
         if shape is not None and not layer.built and not self._extend_trace(layer, shape):
             self._build_from(shape)
 
-    def _extend_trace(self, layer, shape) -> bool:
+    def _extend_trace(self, layer: Layer, shape: Sequence[int | None]) -> bool:
         """Build only ``layer``, on the saved build-pass output of the layers before it, so
         adding n layers costs n layer calls, not n²/2. False when there is no such output."""
         t = getattr(self, "_trace", None)
@@ -253,15 +262,16 @@ class Sequential(Model):
             return False
         with no_grad():
             y = layer(t[2])
-        if getattr(layer, "stateful", False):
-            layer.reset_states()  # the build pass must leave no context behind
+        if getattr(layer, "stateful", False):  # a stateful recurrent layer: has reset_states
+            cast(Any, layer).reset_states()  # the build pass must leave no context behind
         self._trace = (n + 1, layer, y, t[3], t[4])
         self.input_shape_built = tuple(shape)  # type: ignore[assignment]
         self.built = True
         return True
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):
+    def from_config(cls, config: dict[str, Any],
+                    custom_objects: dict[str, Any] | None = None) -> Sequential:
         """Rebuild from :meth:`get_config`: layers come from the fixed layer table only."""
         from .saving import deserialize_layer
 
@@ -282,7 +292,7 @@ class Sequential(Model):
         return ly
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int | None, ...] | None:
         if not self._layers:
             return None
         first = self._layers[0]
@@ -291,7 +301,7 @@ class Sequential(Model):
         spec = getattr(first, "input_spec_shape", None)
         return None if spec is None else (None, *spec)
 
-    def build(self, input_shape=None) -> None:
+    def build(self, input_shape: Any = None) -> None:
         """Create every layer's weights for inputs of ``input_shape`` (batch axis first).
 
         Example:
@@ -304,7 +314,7 @@ class Sequential(Model):
                              "(None, features). Received: input_shape=None")
         self._build_from(_shape_tuple_with_batch(shape))
 
-    def _build_from(self, shape) -> None:
+    def _build_from(self, shape: Sequence[int | None]) -> None:
         with no_grad():
             # a stateful recurrent layer takes its fixed batch size from here, as in Keras
             # an axis of variable size (Input(shape=(None,))) is traced at 32
@@ -319,12 +329,12 @@ class Sequential(Model):
         self.input_shape_built = tuple(shape)  # type: ignore[assignment]  # Layer: None until built
         self.built = True
 
-    def call(self, x, training: bool = False):
+    def call(self, x: Any, training: bool = False) -> Any:
         for ly in self._layers:
             x = ly(x, training=training)
         return x
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         from .saving import serialize_layer
 
         return {"name": self.name, "layers": [serialize_layer(ly) for ly in self._layers]}
@@ -333,7 +343,7 @@ class Sequential(Model):
 _FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
 
 
-def _symbolic_arg(x) -> bool:
+def _symbolic_arg(x: Any) -> bool:
     xs = list(x.values()) if isinstance(x, dict) else x
     if isinstance(xs, (list, tuple)):
         return bool(xs) and all(getattr(t, "_glassnet_symbolic", False) for t in xs)
@@ -350,7 +360,7 @@ def _functional_subclass(cls: type) -> type:
     return _FUNCTIONAL_SUBCLASSES[cls]
 
 
-def _shape_tuple_with_batch(shape) -> tuple:
+def _shape_tuple_with_batch(shape: Any) -> tuple[int | None, ...]:
     """``(None, 4)`` or ``[None, 4]`` as a tuple; an int is one feature axis plus the batch."""
     if isinstance(shape, (int, np.integer)):
         return (None, int(shape))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -25,6 +26,13 @@ from .data_adapter import (
 )
 from .evaluation import EvaluationMixin
 
+if TYPE_CHECKING:
+    from .._optimizer_base import Optimizer
+    from ..callbacks import Callback, History
+    from ..distribution import DataParallel
+    from .model import Model
+    from .step import Stepper
+
 
 class TrainingMixin(EvaluationMixin):
     """compile / fit / evaluate / predict, mixed into ``Model``."""
@@ -32,29 +40,38 @@ class TrainingMixin(EvaluationMixin):
     _n_inputs = 1  # functional models with several inputs/outputs take lists
     _n_outputs = 1
 
-    def __init__(self):
-        self.optimizer = None
-        self.loss = None
-        self.compiled = False
-        self.compiled_metrics: list = []
-        self._metric_slots: list = []  # (output index, metric, name in the logs)
-        self._loss_weights = None
-        self.stop_training = False
-        self._compile_config = None
-        self._params_cache = None
-        self._loss_layers = None
-        self._device = "cpu"
-        self.jit_compile = "auto"
-        self._stepper = None  # step.Stepper: the recorded steps, made on first use
-        self._logits_loss = None
+    if TYPE_CHECKING:  # provided by Layer, which Model mixes this into
+        built: bool
+        name: str
 
-    def _reset_compiled_cache(self):
+        @property
+        def trainable_weights(self) -> list[Tensor]: ...
+        def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any: ...
+
+    def __init__(self) -> None:
+        self.optimizer: Optimizer | None = None
+        # a Loss, or (several outputs) a list of them with None for an output without one
+        self.loss: Any = None
+        self.compiled = False
+        self.compiled_metrics: list[Any] = []
+        self._metric_slots: list[tuple[int, Any, str]] = []  # (output index, metric, log name)
+        self._loss_weights: list[float] | None = None
+        self.stop_training = False
+        self._compile_config: dict[str, Any] | None = None
+        self._params_cache: tuple[int, list[Tensor]] | None = None
+        self._loss_layers: list[tuple[Layer, bool]] | None = None
+        self._device = "cpu"
+        self.jit_compile: bool | str = "auto"
+        self._stepper: Stepper | None = None  # the recorded steps, made on first use
+        self._logits_loss: Any = None  # as self.loss: a Loss, a list of them, or None
+
+    def _reset_compiled_cache(self) -> None:
         self._params_cache = None
         self._loss_layers = None
         self._stepper = None
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                jit_compile="auto", **kwargs) -> None:
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
+                loss_weights: Any = None, jit_compile: Any = "auto", **kwargs: Any) -> None:
         """Choose optimizer, loss and metrics (names, config dicts or objects).
 
         ``jit_compile`` ("auto" or True, or False): record each step once and replay it on
@@ -123,7 +140,7 @@ class TrainingMixin(EvaluationMixin):
             del self._compile_config["loss_weights"]
         self._reset_compiled_cache()
 
-    def _prep(self, v, name: str, allow_int: bool = False):
+    def _prep(self, v: Any, name: str, allow_int: bool = False) -> Any:
         """Validated array(s): one, or ``_Arrays`` when the model has several inputs/outputs."""
         k = self._n_inputs if name == "x" else self._n_outputs
         if k == 1 or v is None or isinstance(v, _Arrays):
@@ -154,7 +171,8 @@ class TrainingMixin(EvaluationMixin):
                              f"Received: {lens}")
         return _Arrays(arrays)
 
-    def _prep_data(self, x, y, sample_weight=None, class_weight=None):
+    def _prep_data(self, x: Any, y: Any, sample_weight: Any = None,
+                   class_weight: dict[Any, Any] | None = None) -> tuple[Any, Any, Any]:
         """Validated (x, y, sample_weight) arrays of one call or one batch: converted and
         checked, class weights folded into the sample weights."""
         x = self._prep(x, "x")
@@ -174,7 +192,7 @@ class TrainingMixin(EvaluationMixin):
             return False
         return isinstance(shape, tuple) and len(shape) == 2 and shape[-1] == 1
 
-    def _require_compiled(self, what):
+    def _require_compiled(self, what: str) -> None:
         if not getattr(self, "compiled", False):
             raise RuntimeError(f"{what}: the model must be compiled first; call "
                                "model.compile(optimizer, loss) before fit/evaluate")
@@ -203,8 +221,8 @@ class TrainingMixin(EvaluationMixin):
             tracker = self._loss_tracker = Mean(name="loss")
         return [tracker, *self.compiled_metrics]
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
-                     training: bool = True):
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
+                     sample_weight: Any = None, training: bool = True) -> Tensor:
         """The compiled loss of ``y_pred`` against ``y`` plus the layers' penalties (Keras 3).
 
         For a custom ``train_step``: ``loss = self.compute_loss(y=y, y_pred=self(x))``. A
@@ -229,7 +247,7 @@ class TrainingMixin(EvaluationMixin):
         return [f"output_{i + 1}" for i in range(self._n_outputs)] if self._n_outputs > 1 \
             else ["output"]
 
-    def _update_metrics(self, y, out, dist=None) -> None:
+    def _update_metrics(self, y: Any, out: Any, dist: DataParallel | None = None) -> None:
         """Feed each compiled metric its output's targets and predictions (all ranks')."""
         ys = y.arrays if isinstance(y, _Arrays) else [y]
         outs = out if isinstance(out, list) else [out]
@@ -242,21 +260,21 @@ class TrainingMixin(EvaluationMixin):
                 cache[i] = (yi, oi)
             met.update_state(*cache[i])
 
-    def _metric_logs(self) -> dict:
+    def _metric_logs(self) -> dict[str, Any]:
         out = {}
         for _, met, name in self._metric_slots:
             r = met.result()  # a float, or an array (F1Score(average=None), thresholds)
             out[name] = float(r) if np.ndim(r) == 0 else np.asarray(r)
         return out
 
-    def _output_loss_names(self) -> list:
+    def _output_loss_names(self) -> list[str]:
         """``<output>_loss`` log names of a model with several outputs (else empty)."""
         if self._n_outputs == 1:
             return []
         return [f"{n}_loss" for n, lo in zip(self._output_names(), self.loss or [])
                 if lo is not None]
 
-    def train_step(self, data) -> dict:
+    def train_step(self, data: Any) -> dict:
         """One training step on one batch; returns the step's logs (Keras 3's hook).
 
         ``data`` is ``x``, ``(x, y)`` or ``(x, y, sample_weight)`` as ``fit`` received
@@ -279,24 +297,24 @@ class TrainingMixin(EvaluationMixin):
             logs.update(self._metric_logs())
         return logs
 
-    def test_step(self, data) -> dict:
+    def test_step(self, data: Any) -> dict:
         """Loss and metrics of one batch without training (Keras 3's hook; see
         :meth:`train_step`). Overriding it makes ``evaluate`` call it per batch."""
         raise NotImplementedError  # the built-in evaluate computes this itself (faster)
 
-    def _ensure_built(self, x):
+    def _ensure_built(self, x: Any) -> None:
         if not self.built:
             with no_grad():
                 self(Tensor._make(self._on_device(x[:1])))  # runs a custom build()
 
-    def _on_device(self, a):
+    def _on_device(self, a: Any) -> Any:
         if a is None or self._device == "cpu":
             return a
         if isinstance(a, _Arrays):
             return _Arrays([backend.to_device(t, self._device) for t in a.arrays])
         return backend.to_device(a, self._device)
 
-    def _params(self):
+    def _params(self) -> list[Tensor]:
         from ..layers import base
 
         gen = base._trainable_generation
@@ -326,14 +344,15 @@ class TrainingMixin(EvaluationMixin):
             self._loss_layers = found
         return self._loss_layers
 
-    def _step(self):
+    def _step(self) -> Stepper:
         if self._stepper is None:
             from .step import Stepper
 
             self._stepper = Stepper(self)
         return self._stepper
 
-    def _eager_loss(self, x, y, sw=None, training=False):
+    def _eager_loss(self, x: Any, y: Any, sw: Any = None,
+                    training: bool = False) -> tuple[Tensor, Any]:
         """(loss, outputs) of one forward pass with a graph (check_gradients, custom loops)."""
         st = self._step()
         feeds = x.arrays if isinstance(x, _Arrays) else [x]
@@ -342,10 +361,12 @@ class TrainingMixin(EvaluationMixin):
         return loss, outs[0] if single else outs
 
     # ------------------------------------------------------------------ one step
-    def _train_step(self, x, y, sw=None):
+    def _train_step(self, x: Any, y: Any, sw: Any = None) -> tuple[Tensor, Any]:
         return self._step().train(x, y, sw)
 
-    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                       class_weight: dict[int, float] | None = None,
+                       return_dict: bool = False) -> Any:
         """One gradient step on one batch; returns the loss (and metrics) of that batch.
 
         Example:
@@ -366,21 +387,24 @@ class TrainingMixin(EvaluationMixin):
             logs.update(self._metric_logs())
         return logs if return_dict else (logs["loss"] if len(logs) == 1 else list(logs.values()))
 
-    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+    def test_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:
         """Loss (and metrics) on one batch, without updating weights."""
         r = self.evaluate(x, y, batch_size=len(x), verbose=0, sample_weight=sample_weight,
                           return_dict=True)
         return r if return_dict else (r["loss"] if len(r) == 1 else list(r.values()))
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch as a NumPy array."""
         return self.predict(x, batch_size=len(x), verbose=0)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None,
-            validation_batch_size=None, validation_freq=1):
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: str | int = "auto", callbacks: Sequence[Callback] | None = None,
+            validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+            class_weight: dict[int, float] | None = None, sample_weight: Any = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_batch_size: int | None = None, validation_freq: int = 1) -> History:
         """Train for ``epochs`` epochs (Keras semantics); returns a ``History``.
 
         Args:
@@ -463,16 +487,19 @@ class TrainingMixin(EvaluationMixin):
         else:
             n = len(x)
             steps = -(-n // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
-        if dist is not None and steps_per_epoch is None and 0 < n % batch_size < dist.size:
+        if (dist is not None and steps is not None and steps_per_epoch is None
+                and 0 < n % batch_size < dist.size):
             steps -= 1  # a last global batch smaller than the number of processes: skipped
 
-        def array_batches():
+        def array_batches() -> Iterator[tuple[Any, Any, Any]]:
             """One epoch of (x, y, sample_weight) batches from the arrays."""
             order = backend.rng().permutation(n) if shuffle else None
             if dist is not None and order is not None:
                 order = dist.broadcast(order)  # rank 0's order on every rank
+            assert steps is not None  # known from len(x): arrays, not a batch source
             for step in range(steps):
                 lo = (step * batch_size) % n
+                idx: np.ndarray | slice
                 if order is not None:
                     idx = order[lo:lo + batch_size]
                     if dist is not None:  # this rank's share of the global batch
@@ -484,8 +511,9 @@ class TrainingMixin(EvaluationMixin):
                 yield (x[idx], None if y is None else y[idx],
                        None if sw is None else sw[idx])
 
-        def source_batches():
+        def source_batches() -> Iterator[tuple[Any, Any, Any]]:
             """One epoch of batches from the generator / PyDataset, validated like arrays."""
+            assert source is not None  # source_batches is used only with a source
             for batch in source.epoch():
                 xb, yb, swb = self._prep_data(*batch, class_weight)
                 if yb is None and not own_step:
@@ -557,7 +585,8 @@ class TrainingMixin(EvaluationMixin):
                 loss_sum += lv * nb
                 seen += nb
                 if out_names:  # each output's own loss (several outputs)
-                    vals = self._stepper.last_output_losses
+                    # _train_step made the stepper
+                    vals: Any = cast("Stepper", self._stepper).last_output_losses
                     if dist is not None:
                         vals = dist.sum_floats([v * len(xb) for v in vals]) / nb
                     for k, v in enumerate(vals):
@@ -590,7 +619,7 @@ class TrainingMixin(EvaluationMixin):
 
 
 
-def print_summary(model, print_fn=print) -> None:
+def print_summary(model: Model, print_fn: Callable[[str], Any] = print) -> None:
     """Keras-style table: layer (type), output shape, parameter count (the rows the Jupyter
     display draws too, from ``_display._summary_rows``)."""
     from .._display import _summary_rows
@@ -599,7 +628,8 @@ def print_summary(model, print_fn=print) -> None:
     _print_table(model, rows, print_fn)
 
 
-def _print_table(model, rows, print_fn) -> None:
+def _print_table(model: Model, rows: list[tuple[Any, ...]],
+                 print_fn: Callable[[str], Any]) -> None:
     w1 = max([len(r[0]) for r in rows] + [20]) + 2
     conn = len(rows[0]) > 3 if rows else False
     line = "─" * (w1 + 40 + (24 if conn else 0))
