@@ -13,6 +13,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
 
 from .. import backend, ops
@@ -20,17 +23,20 @@ from .._tape import constant
 from ..tensor import Tensor
 from .base import Layer, register
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+
 __all__ = ["Normalization", "Rescaling", "Resizing", "CenterCrop", "Discretization",
            "CategoryEncoding"]
 
 _EPSILON = 1e-7  # Keras's backend.epsilon(): the floor of the standard deviation
 
 
-def _data(x):
+def _data(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-def _batches(data):
+def _batches(data: Any) -> Iterable[Any]:
     """An array becomes one batch; a list/generator of arrays stays a sequence of batches."""
     if isinstance(data, Tensor):
         return [backend.asnumpy(data.data)]
@@ -65,7 +71,9 @@ class Normalization(Layer):
         array([[0.], [2.]], dtype=float32)
     """
 
-    def __init__(self, axis=-1, mean=None, variance=None, invert: bool = False, **kwargs):
+    def __init__(self, axis: int | Sequence[int] | None = -1, mean: ArrayLike | None = None,
+                 variance: ArrayLike | None = None, invert: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis: tuple[int, ...]
         if axis is None:
@@ -77,14 +85,15 @@ class Normalization(Layer):
         if (mean is None) != (variance is None):
             raise ValueError(f"Layer '{self.name}': pass both mean and variance or neither. "
                              f"Received: mean={mean!r}, variance={variance!r}")
-        if mean is not None and np.shape(mean) != np.shape(variance):
+        if (mean is not None and variance is not None  # both or neither (checked above)
+                and np.shape(mean) != np.shape(variance)):
             raise ValueError(f"Layer '{self.name}': mean and variance must have one shape. "
                              f"Received: {np.shape(mean)} and {np.shape(variance)}")
         self.input_mean = None if mean is None else np.asarray(mean, dtype=np.float64)
         self.input_variance = None if variance is None else np.asarray(variance, np.float64)
         self.invert = bool(invert)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         nd = len(input_shape)
         if any(a < -nd or a >= nd for a in self.axis):
             raise ValueError(f"Layer '{self.name}': axis values must lie in [-{nd}, {nd}). "
@@ -110,7 +119,8 @@ class Normalization(Layer):
                 self._fixed = [np.broadcast_to(np.asarray(v, dt).reshape(
                     (1,) * (nd - np.ndim(v)) + np.shape(v)) if np.ndim(v) else
                     np.asarray(v, dt), self._bshape).copy()
-                    for v in (self.input_mean, self.input_variance)]
+                    for v in cast("tuple[np.ndarray, np.ndarray]",  # both set (__init__)
+                                  (self.input_mean, self.input_variance))]
             except ValueError:
                 raise ValueError(
                     f"Layer '{self.name}': mean/variance of shape {self.input_mean.shape} do "
@@ -118,7 +128,7 @@ class Normalization(Layer):
                     f"{tuple(input_shape)}") from None
         self.built = True
 
-    def adapt(self, data) -> None:
+    def adapt(self, data: Any) -> None:
         """Compute the mean and variance of ``data`` (an array, or an iterable of batches)
         over every axis but ``axis``; they become the layer's (saved) weights."""
         if self.input_mean is not None:
@@ -154,7 +164,7 @@ class Normalization(Layer):
         self.adapt_variance.data[...] = backend.get_array_module(
             self.adapt_variance.data).asarray(np.reshape(m2 / total, self._stat_shape))
 
-    def _stats(self, x):
+    def _stats(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if self.input_mean is not None:
             xp = backend.get_array_module(x.data)  # config values: replayable constants
             return (constant(Tensor._make(xp.asarray(self._fixed[0], dtype=x.dtype))),
@@ -162,7 +172,7 @@ class Normalization(Layer):
         return (ops.reshape(self.adapt_mean, self._bshape),
                 ops.reshape(self.adapt_variance, self._bshape))
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if x.ndim != len(self._bshape) or any(
                 x.shape[d] != self._bshape[d] for d in self._keep):
             raise ValueError(f"Layer '{self.name}': built for inputs of shape "
@@ -174,7 +184,7 @@ class Normalization(Layer):
         return ops.div(ops.sub(x, mean), std)
 
     @property
-    def mean(self):
+    def mean(self) -> Tensor | None:
         """The mean in use, broadcast to the input's rank, as a tensor (Keras's
         ``normalizer.mean.numpy()`` works); None before build."""
         if not self.built:
@@ -184,7 +194,7 @@ class Normalization(Layer):
         return Tensor._make(backend.asnumpy(self.adapt_mean.data).reshape(self._bshape))
 
     @property
-    def variance(self):
+    def variance(self) -> Tensor | None:
         """The variance in use, broadcast to the input's rank, as a tensor; None before
         build."""
         if not self.built:
@@ -193,15 +203,15 @@ class Normalization(Layer):
             return Tensor._make(np.asarray(self._fixed[1]))
         return Tensor._make(backend.asnumpy(self.adapt_variance.data).reshape(self._bshape))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = {**super().get_config(), "axis": list(self.axis) if len(self.axis) != 1 else
                self.axis[0], "invert": self.invert, "mean": None, "variance": None}
         if not self.axis:
             cfg["axis"] = None
-        if self.input_mean is not None:
+        if self.input_mean is not None and self.input_variance is not None:  # both or neither
             cfg["mean"] = self.input_mean.tolist()
             cfg["variance"] = self.input_variance.tolist()
         return cfg
@@ -221,21 +231,21 @@ class Rescaling(Layer):
         array([[-1.,  1.]], dtype=float32)
     """
 
-    def __init__(self, scale, offset=0.0, **kwargs):
+    def __init__(self, scale: ArrayLike, offset: ArrayLike = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scale = np.asarray(scale, dtype=np.float64).tolist()
         self.offset = np.asarray(offset, dtype=np.float64).tolist()
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         xp = backend.get_array_module(x.data)
         s = constant(Tensor._make(xp.asarray(self.scale, dtype=x.dtype)))
         o = constant(Tensor._make(xp.asarray(self.offset, dtype=x.dtype)))
         return ops.add(ops.mul(x, s), o)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "scale": self.scale, "offset": self.offset}
 
 
@@ -284,14 +294,14 @@ def resize_images(x: Tensor, height: int, width: int, method: str = "bilinear",
     return ops.transpose(y, (0, 2, 3, 1))
 
 
-def _size(layer: str, arg: str, v) -> int:
+def _size(layer: str, arg: str, v: Any) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
         raise ValueError(f"Layer '{layer}': {arg} must be a positive integer. "
                          f"Received: {arg}={v!r}")
     return int(v)
 
 
-def _images(layer, x):
+def _images(layer: Layer, x: Tensor) -> tuple[Tensor, bool]:
     if x.ndim not in (3, 4):
         raise ValueError(f"Layer '{layer.name}': expected images (batch, height, width, "
                          f"channels) or one image (height, width, channels). "
@@ -323,8 +333,9 @@ class Resizing(Layer):
 
     def __init__(self, height: int, width: int, interpolation: str = "bilinear",
                  crop_to_aspect_ratio: bool = False, pad_to_aspect_ratio: bool = False,
-                 fill_mode: str = "constant", fill_value: float = 0.0, data_format=None,
-                 antialias: bool = False, **kwargs):
+                 fill_mode: str = "constant", fill_value: float = 0.0,
+                 data_format: str | None = None, antialias: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.height = _size(self.name, "height", height)
         self.width = _size(self.name, "width", width)
@@ -345,16 +356,16 @@ class Resizing(Layer):
         self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
         self.fill_value = float(fill_value)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         x4, single = _images(self, x)
         y = resize_images(x4, self.height, self.width, self.interpolation,
                           self.crop_to_aspect_ratio, self.pad_to_aspect_ratio, self.fill_value)
         return ops.reshape(y, tuple(y.shape[1:])) if single else y
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "height": self.height, "width": self.width,
                 "interpolation": self.interpolation,
                 "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
@@ -373,7 +384,8 @@ class CenterCrop(Layer):
         (1, 2, 2, 3)
     """
 
-    def __init__(self, height: int, width: int, data_format=None, **kwargs):
+    def __init__(self, height: int, width: int, data_format: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.height = _size(self.name, "height", height)
         self.width = _size(self.name, "width", width)
@@ -381,7 +393,7 @@ class CenterCrop(Layer):
             raise ValueError(f"Layer '{self.name}': only channels_last images are supported. "
                              f"Received: data_format={data_format!r}")
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         x4, single = _images(self, x)
         dh, dw = x4.shape[1] - self.height, x4.shape[2] - self.width
         if dh >= 0 and dw >= 0:
@@ -393,10 +405,10 @@ class CenterCrop(Layer):
                               crop_to_aspect_ratio=True)
         return ops.reshape(y, tuple(y.shape[1:])) if single else y
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape[:-3]) + (self.height, self.width, input_shape[-1])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "height": self.height, "width": self.width}
 
 
@@ -404,7 +416,8 @@ class CenterCrop(Layer):
 _MODES = ("int", "one_hot", "multi_hot", "count")
 
 
-def encode_categorical(ids, output_mode: str, depth: int, dtype, count_weights=None):
+def encode_categorical(ids: Any, output_mode: str, depth: int, dtype: DTypeLike,
+                       count_weights: Any = None) -> Any:
     """Keras's ``encode_categorical_inputs`` on an integer array (NumPy or CuPy).
 
     ``one_hot``: a trailing axis of size 1 is replaced by ``depth``, otherwise one is
@@ -431,7 +444,7 @@ def encode_categorical(ids, output_mode: str, depth: int, dtype, count_weights=N
     return oh.sum(axis=axis)
 
 
-def _int_ids(layer, x):
+def _int_ids(layer: Layer, x: Any) -> Any:
     a = _data(x)
     xp = backend.get_array_module(a)
     a = xp.asarray(a)
@@ -447,7 +460,7 @@ def _int_ids(layer, x):
     return a.astype(np.int64, copy=False)
 
 
-def _check_mode(layer, mode, allowed=_MODES):
+def _check_mode(layer: Layer, mode: str, allowed: tuple[str, ...] = _MODES) -> str:
     if mode not in allowed:
         raise ValueError(f"Layer '{layer.name}': output_mode must be one of {allowed}. "
                          f"Received: output_mode={mode!r}")
@@ -474,7 +487,7 @@ class CategoryEncoding(Layer):
     """
 
     def __init__(self, num_tokens: int, output_mode: str = "multi_hot", sparse: bool = False,
-                 **kwargs):
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_tokens = _size(self.name, "num_tokens", num_tokens)
         self.output_mode = _check_mode(self, output_mode, ("one_hot", "multi_hot", "count"))
@@ -482,7 +495,7 @@ class CategoryEncoding(Layer):
             raise ValueError(f"Layer '{self.name}': sparse outputs are not supported. "
                              "Received: sparse=True")
 
-    def call(self, x, training=False, count_weights=None):
+    def call(self, x: Tensor, training: bool = False, count_weights: Any = None) -> Tensor:
         if count_weights is not None and self.output_mode != "count":
             raise ValueError(f"Layer '{self.name}': count_weights is only used with "
                              f"output_mode='count'. Received: output_mode={self.output_mode!r}")
@@ -493,18 +506,18 @@ class CategoryEncoding(Layer):
             cw = backend.get_array_module(ids).asarray(_data(count_weights), dtype=dt)
         return Tensor._make(encode_categorical(ids, self.output_mode, self.num_tokens, dt, cw))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         s = tuple(input_shape)
         if self.output_mode == "one_hot":
             return (s[:-1] if len(s) > 1 and s[-1] == 1 else s) + (self.num_tokens,)
         return ((s[0],) + s[2:] if len(s) >= 2 else ()) + (self.num_tokens,)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "num_tokens": self.num_tokens,
                 "output_mode": self.output_mode}
 
 
-def _summarize(values, epsilon):
+def _summarize(values: np.ndarray, epsilon: float) -> np.ndarray:
     """Keras's quantile summary of a batch: sorted sample values at even steps, weights."""
     values = np.sort(np.reshape(values, [-1]))
     step = max(np.size(values) / (1.0 / epsilon), 1)
@@ -512,7 +525,7 @@ def _summarize(values, epsilon):
     return np.stack([bounds, np.ones_like(bounds) * step])
 
 
-def _compress(summary, epsilon):
+def _compress(summary: np.ndarray, epsilon: float) -> np.ndarray:
     if summary.shape[1] * epsilon < 1:
         return summary
     percents = epsilon + np.arange(0.0, 1.0, epsilon)
@@ -541,9 +554,9 @@ class Discretization(Layer):
         array([[0, 1, 2]])
     """
 
-    def __init__(self, bin_boundaries=None, num_bins: int | None = None,
-                 epsilon: float = 0.01, output_mode: str = "int", sparse: bool = False,
-                 **kwargs):
+    def __init__(self, bin_boundaries: Sequence[float] | None = None,
+                 num_bins: int | None = None, epsilon: float = 0.01, output_mode: str = "int",
+                 sparse: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if bin_boundaries is None and num_bins is None:
             raise ValueError(f"Layer '{self.name}': pass bin_boundaries or num_bins. "
@@ -565,7 +578,7 @@ class Discretization(Layer):
             raise ValueError(f"Layer '{self.name}': sparse outputs are not supported")
         self._summary = np.array([[], []], dtype="float32")
 
-    def adapt(self, data) -> None:
+    def adapt(self, data: Any) -> None:
         """Place ``num_bins - 1`` boundaries at the quantiles of ``data`` (array or batches)."""
         if self.num_bins is None:
             raise ValueError(f"Layer '{self.name}': was created with bin_boundaries; create it "
@@ -577,7 +590,7 @@ class Discretization(Layer):
             summary = _compress(np.take(merged, np.argsort(merged[0]), axis=1), self.epsilon)
         self.bin_boundaries = _compress(summary, 1.0 / self.num_bins)[0, :-1].tolist()
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if self.bin_boundaries is None:
             raise ValueError(f"Layer '{self.name}': call adapt(data) or pass bin_boundaries "
                              "before using the layer")
@@ -589,7 +602,7 @@ class Discretization(Layer):
         return Tensor._make(encode_categorical(ids.astype(np.int64), self.output_mode,
                                                len(self.bin_boundaries) + 1, dt))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "bin_boundaries": self.bin_boundaries,
                 "num_bins": self.num_bins, "epsilon": self.epsilon,
                 "output_mode": self.output_mode}
