@@ -9,12 +9,17 @@ Registered in :mod:`glassnet.losses` (``gn.losses.Poisson``, ``loss="poisson"``)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import functional, ops
 from .backend import get_array_module
 from .losses import EPSILON, Loss, _fn, _pred, _reduce_last, _true
 from .tensor import Tensor
+
+if TYPE_CHECKING:
+    from ._typing import TensorLike
 
 __all__ = [
     "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy", "Poisson", "CosineSimilarity",
@@ -25,7 +30,7 @@ __all__ = [
 ]
 
 
-def _const(x: Tensor, v) -> Tensor:
+def _const(x: Tensor, v: Any) -> Tensor:
     return Tensor._make(get_array_module(x.data).asarray(v, dtype=x.data.dtype))
 
 
@@ -56,7 +61,7 @@ class BinaryFocalCrossentropy(Loss):
 
     def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
                  gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
-                 axis: int = -1, name: str | None = None, reduction: str | None = None):
+                 axis: int = -1, name: str | None = None, reduction: str | None = None) -> None:
         super().__init__(name, reduction)
         if not float(gamma) >= 0:
             raise ValueError(f"BinaryFocalCrossentropy: gamma must be >= 0. Received: {gamma}")
@@ -65,7 +70,7 @@ class BinaryFocalCrossentropy(Loss):
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
         self.axis = int(axis)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = _true(y_true, y_pred, self.name)
         if self.label_smoothing:
@@ -80,7 +85,7 @@ class BinaryFocalCrossentropy(Loss):
             focal = Tensor._make(t * self.alpha + (1 - t) * (1 - self.alpha)) * focal
         return _mean_axis(focal, self.axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "apply_class_balancing": self.apply_class_balancing,
                 "alpha": self.alpha, "gamma": self.gamma, "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing, "axis": self.axis}
@@ -104,20 +109,22 @@ class CategoricalFocalCrossentropy(Loss):
 
     name = "categorical_focal_crossentropy"
 
-    def __init__(self, alpha=0.25, gamma: float = 2.0, from_logits: bool = False,
+    def __init__(self, alpha: float | list[float] | tuple[float, ...] | np.ndarray = 0.25,
+                 gamma: float = 2.0, from_logits: bool = False,
                  label_smoothing: float = 0.0, axis: int = -1, name: str | None = None,
-                 reduction: str | None = None):
+                 reduction: str | None = None) -> None:
         super().__init__(name, reduction)
         if not float(gamma) >= 0:
             raise ValueError(
                 f"CategoricalFocalCrossentropy: gamma must be >= 0. Received: {gamma}")
-        self.alpha = ([float(a) for a in alpha] if isinstance(alpha, (list, tuple, np.ndarray))
-                      else float(alpha))
+        self.alpha: list[float] | float = (
+            [float(a) for a in alpha] if isinstance(alpha, (list, tuple, np.ndarray))
+            else float(alpha))
         self.gamma = float(gamma)
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
         self.axis = int(axis)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = _true(y_true, y_pred, self.name)
         if self.label_smoothing:
@@ -129,7 +136,7 @@ class CategoricalFocalCrossentropy(Loss):
         w = (1.0 - p) ** self.gamma * _const(p, self.alpha)
         return ops.sum(w * ce, axis=self.axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha, "gamma": self.gamma,
                 "from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
                 "axis": self.axis}
@@ -145,7 +152,7 @@ class Poisson(Loss):
 
     name = "poisson"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = Tensor._make(_true(y_true, y_pred, self.name))
         return _reduce_last(y_pred - t * ops.log(y_pred + EPSILON))
@@ -161,7 +168,8 @@ class CosineSimilarity(Loss):
 
     name = "cosine_similarity"
 
-    def __init__(self, axis: int = -1, name: str | None = None, reduction: str | None = None):
+    def __init__(self, axis: int = -1, name: str | None = None,
+                 reduction: str | None = None) -> None:
         super().__init__(name, reduction)
         self.axis = int(axis)
 
@@ -169,12 +177,12 @@ class CosineSimilarity(Loss):
         n = ops.sqrt(ops.sum(x * x, axis=self.axis, keepdims=True))
         return x / ops.maximum(n, _const(n, EPSILON))
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = Tensor._make(_true(y_true, y_pred, self.name))
         return -ops.sum(self._unit(t) * self._unit(y_pred), axis=self.axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
 
 
@@ -188,7 +196,7 @@ class CategoricalHinge(Loss):
 
     name = "categorical_hinge"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = _true(y_true, y_pred, self.name)
         pos = ops.sum(Tensor._make(t) * y_pred, axis=-1)
@@ -206,7 +214,7 @@ class MeanSquaredLogarithmicError(Loss):
 
     name = "mean_squared_logarithmic_error"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         xp = get_array_module(y_pred.data)
         t = _true(y_true, y_pred, self.name)
@@ -225,7 +233,7 @@ class MeanAbsolutePercentageError(Loss):
 
     name = "mean_absolute_percentage_error"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         xp = get_array_module(y_pred.data)
         t = _true(y_true, y_pred, self.name)
@@ -233,7 +241,7 @@ class MeanAbsolutePercentageError(Loss):
         return _reduce_last(ops.abs(Tensor._make(t) - y_pred) * scale)
 
 
-def _axis(axis):
+def _axis(axis: int | list[int] | tuple[int, ...] | None) -> int | tuple[int, ...] | None:
     if axis is None:
         return None
     return tuple(int(a) for a in axis) if isinstance(axis, (list, tuple)) else int(axis)
@@ -256,11 +264,12 @@ class Tversky(Loss):
     name = "tversky"
 
     def __init__(self, alpha: float = 0.5, beta: float = 0.5, reduction: str | None = None,
-                 name: str | None = None, axis=None):
+                 name: str | None = None,
+                 axis: int | list[int] | tuple[int, ...] | None = None) -> None:
         super().__init__(name, reduction)
         self.alpha, self.beta, self.axis = float(alpha), float(beta), _axis(axis)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = _true(y_true, y_pred, self.name)
         tt = Tensor._make(t)
@@ -269,7 +278,7 @@ class Tversky(Loss):
         fp = ops.sum(y_pred * Tensor._make(1 - t), axis=self.axis)
         return 1.0 - tp / (tp + fn * self.alpha + fp * self.beta + EPSILON)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha, "beta": self.beta,
                 "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
 
@@ -284,11 +293,12 @@ class Dice(Loss):
 
     name = "dice"
 
-    def __init__(self, reduction: str | None = None, name: str | None = None, axis=None):
+    def __init__(self, reduction: str | None = None, name: str | None = None,
+                 axis: int | list[int] | tuple[int, ...] | None = None) -> None:
         super().__init__(name, reduction)
         self.axis = _axis(axis)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = _true(y_true, y_pred, self.name)
         tt = Tensor._make(t)
@@ -297,7 +307,7 @@ class Dice(Loss):
             get_array_module(t).asarray(t.sum(axis=self.axis) + EPSILON, dtype=t.dtype))
         return 1.0 - inter * 2.0 / den
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(),
                 "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
 

@@ -19,6 +19,7 @@ samples too (not averaged).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -27,6 +28,12 @@ from ._config import Configurable
 from ._registry import Registry
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ._typing import TensorLike
+    from .autograd import Function
 
 __all__ = [
     "Loss", "MeanSquaredError", "SumSquaredError", "MeanAbsoluteError", "Huber",
@@ -41,11 +48,11 @@ __all__ = [
 EPSILON = 1e-7
 
 
-def _pred(y_pred) -> Tensor:
+def _pred(y_pred: TensorLike) -> Tensor:
     return y_pred if isinstance(y_pred, Tensor) else as_tensor(y_pred)
 
 
-def _true(y_true, y_pred: Tensor, name: str, sparse: bool = False):
+def _true(y_true: TensorLike, y_pred: Tensor, name: str, sparse: bool = False) -> Any:
     """y_true as a raw array on y_pred's device, reshaped to y_pred's shape where Keras would."""
     d = y_true.data if isinstance(y_true, Tensor) else y_true
     xp = get_array_module(y_pred.data)
@@ -85,7 +92,8 @@ _REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none")
 _MEAN = ("sum_over_batch_size", "mean")
 
 
-def _reduce(per: Tensor, sample_weight, name: str, reduction: str = "sum_over_batch_size"):
+def _reduce(per: Tensor, sample_weight: TensorLike | None, name: str,
+            reduction: str = "sum_over_batch_size") -> Tensor:
     """Weight per-sample losses, then sum / divide by N / keep them, as ``reduction`` says."""
     if sample_weight is None:
         if reduction == "none" or not per.ndim:
@@ -119,7 +127,7 @@ class Loss(Configurable):
     name = "loss"
     reduction = "sum_over_batch_size"
 
-    def __init__(self, name: str | None = None, reduction: str | None = None):
+    def __init__(self, name: str | None = None, reduction: str | None = None) -> None:
         if name is not None:
             self.name = name
         if reduction is not None:
@@ -130,7 +138,8 @@ class Loss(Configurable):
                 )
             self.reduction = reduction
 
-    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+    def kernel(self, y_true: TensorLike, y_pred: Tensor,
+               sample_weight: TensorLike | None = None) -> Function | None:
         """The loss as ONE fused autograd node for these targets, or None (general path).
 
         The targets are checked here (shapes, label range) exactly as ``__call__`` checks
@@ -157,16 +166,18 @@ class Loss(Configurable):
         """Whether :meth:`kernel` returns a node for predictions of rank ``ndim``."""
         return False
 
-    def call(self, y_true, y_pred) -> Tensor:
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         raise NotImplementedError
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+    def __call__(self, y_true: TensorLike, y_pred: TensorLike,
+                 sample_weight: TensorLike | None = None) -> Tensor:
         if self.has_kernel(np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred)):
             y_pred = _pred(y_pred)
-            return self.kernel(y_true, y_pred, sample_weight)(y_pred)
+            # has_kernel() said yes, so kernel() returns a node
+            return cast("Function", self.kernel(y_true, y_pred, sample_weight))(y_pred)
         return _reduce(self.call(y_true, y_pred), sample_weight, self.name, self.reduction)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
 
 
@@ -180,14 +191,15 @@ class MeanSquaredError(Loss):
         return (ndim in (1, 2) and self.reduction in _MEAN
                 and type(self).call is MeanSquaredError.call)
 
-    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+    def kernel(self, y_true: TensorLike, y_pred: Tensor,
+               sample_weight: TensorLike | None = None) -> Function | None:
         """The squared error as one fused node (functional.RegressionLoss)."""
         if not self.has_kernel(y_pred.ndim):
             return None
         return functional.RegressionLoss("mse", _true(y_true, y_pred, self.name),
                                          _sw_array(sample_weight, y_pred, self.name))
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         d = y_pred - Tensor._make(_true(y_true, y_pred, self.name))
         return _reduce_last(d * d)
@@ -200,7 +212,7 @@ class SumSquaredError(Loss):
     name = "sum_squared_error"
     reduction = "sum"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         d = y_pred - Tensor._make(_true(y_true, y_pred, self.name))
         sq = d * d * 0.5
@@ -212,7 +224,7 @@ class MeanAbsoluteError(Loss):
 
     name = "mean_absolute_error"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         return _reduce_last(ops.abs(y_pred - Tensor._make(_true(y_true, y_pred, self.name))))
 
@@ -223,7 +235,7 @@ class Huber(Loss):
     name = "huber_loss"
 
     def __init__(self, delta: float = 1.0, name: str | None = None,
-                 reduction: str | None = None):
+                 reduction: str | None = None) -> None:
         if delta <= 0:
             raise ValueError(f"Huber: delta must be > 0. Received: delta={delta}")
         super().__init__(name, reduction)
@@ -232,7 +244,8 @@ class Huber(Loss):
     def has_kernel(self, ndim: int) -> bool:
         return ndim in (1, 2) and self.reduction in _MEAN and type(self).call is Huber.call
 
-    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+    def kernel(self, y_true: TensorLike, y_pred: Tensor,
+               sample_weight: TensorLike | None = None) -> Function | None:
         """The Huber loss as one fused node (functional.RegressionLoss)."""
         if not self.has_kernel(y_pred.ndim):
             return None
@@ -240,14 +253,14 @@ class Huber(Loss):
                                          _sw_array(sample_weight, y_pred, self.name),
                                          self.delta)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         a = ops.abs(y_pred - Tensor._make(_true(y_true, y_pred, self.name)))
         q = ops.minimum(a, Tensor._make(get_array_module(a.data).asarray(self.delta, a.dtype)))
         # quadratic part up to delta, linear beyond: 0.5 q² + delta (a − q)
         return _reduce_last(q * q * 0.5 + (a - q) * self.delta)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "delta": self.delta}
 
 
@@ -262,11 +275,11 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 name: str | None = None, reduction: str | None = None):
+                 name: str | None = None, reduction: str | None = None) -> None:
         super().__init__(name, reduction)
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
 
-    def _target(self, y_true, y_pred):
+    def _target(self, y_true: TensorLike, y_pred: Tensor) -> Any:
         t = _true(y_true, y_pred, self.name)
         if self.label_smoothing:
             t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
@@ -275,7 +288,8 @@ class BinaryCrossentropy(Loss):
     def has_kernel(self, ndim: int) -> bool:
         return self.reduction in _MEAN
 
-    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+    def kernel(self, y_true: TensorLike, y_pred: Tensor,
+               sample_weight: TensorLike | None = None) -> Function | None:
         """Sigmoid-BCE (logits) or clipped BCE node; see :meth:`Loss.kernel`."""
         if not self.has_kernel(y_pred.ndim):
             return None
@@ -285,7 +299,7 @@ class BinaryCrossentropy(Loss):
             return functional.SigmoidBinaryCrossEntropy(t, sw)
         return functional.BinaryCrossEntropy(t, sw, EPSILON)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = Tensor._make(self._target(y_true, y_pred))
         if self.from_logits:
@@ -296,12 +310,12 @@ class BinaryCrossentropy(Loss):
             per = -(t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p))
         return _reduce_last(per)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing}
 
 
-def _sw_array(sample_weight, y_pred, name):
+def _sw_array(sample_weight: TensorLike | None, y_pred: Tensor, name: str) -> Any:
     """Per-sample weights as a flat array on y_pred's device (None stays None)."""
     if sample_weight is None:
         return None
@@ -327,12 +341,12 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
 
     def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
-                 axis: int = -1, name: str | None = None, reduction: str | None = None):
+                 axis: int = -1, name: str | None = None, reduction: str | None = None) -> None:
         super().__init__(name, reduction)
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
         self.axis = axis
 
-    def _target(self, y_true, y_pred):
+    def _target(self, y_true: TensorLike, y_pred: Tensor) -> Any:
         t = _true(y_true, y_pred, self.name)
         if self.label_smoothing:
             c = y_pred.shape[-1]
@@ -343,14 +357,15 @@ class CategoricalCrossentropy(Loss):
         return (self.from_logits and self.axis in (-1, ndim - 1) and ndim == 2
                 and self.reduction in _MEAN)
 
-    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+    def kernel(self, y_true: TensorLike, y_pred: Tensor,
+               sample_weight: TensorLike | None = None) -> Function | None:
         """Softmax cross-entropy node for one-hot/soft targets; see :meth:`Loss.kernel`."""
         if not self.has_kernel(y_pred.ndim):
             return None
         t = self._target(y_true, y_pred)
         return functional.SoftmaxCrossEntropy(t, _sw_array(sample_weight, y_pred, self.name))
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = Tensor._make(self._target(y_true, y_pred))
         if self.from_logits:
@@ -360,7 +375,7 @@ class CategoricalCrossentropy(Loss):
             logp = ops.log(ops.clip(p, EPSILON, 1 - EPSILON))
         return -ops.sum(t * logp, axis=self.axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits,
                 "label_smoothing": self.label_smoothing, "axis": self.axis}
 
@@ -374,12 +389,12 @@ class SparseCategoricalCrossentropy(Loss):
     name = "sparse_categorical_crossentropy"
 
     def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
-                 name: str | None = None, reduction: str | None = None):
+                 name: str | None = None, reduction: str | None = None) -> None:
         super().__init__(name, reduction)
         self.from_logits = bool(from_logits)
         self.ignore_class = ignore_class
 
-    def _labels(self, y_true, y_pred):
+    def _labels(self, y_true: TensorLike, y_pred: Tensor) -> Any:
         t = _true(y_true, y_pred, self.name, sparse=True)
         c = y_pred.shape[-1]
         if t.dtype.kind == "f":
@@ -406,14 +421,15 @@ class SparseCategoricalCrossentropy(Loss):
         return (self.from_logits and ndim == 2 and self.ignore_class is None
                 and self.reduction in _MEAN)
 
-    def kernel(self, y_true, y_pred: Tensor, sample_weight=None):
+    def kernel(self, y_true: TensorLike, y_pred: Tensor,
+               sample_weight: TensorLike | None = None) -> Function | None:
         """Softmax cross-entropy node for integer labels; see :meth:`Loss.kernel`."""
         if not self.has_kernel(y_pred.ndim):
             return None
         t = self._labels(y_true, y_pred)
         return functional.SoftmaxCrossEntropy(t, _sw_array(sample_weight, y_pred, self.name))
 
-    def _per(self, t, y_pred):
+    def _per(self, t: Any, y_pred: Tensor) -> Tensor:
         xp = get_array_module(y_pred.data)
         onehot = xp.zeros(y_pred.shape, dtype=y_pred.data.dtype)
         xp.put_along_axis(onehot, t[..., None], 1, axis=-1)
@@ -426,16 +442,16 @@ class SparseCategoricalCrossentropy(Loss):
             per = per * Tensor._make((t != self.ignore_class).astype(y_pred.data.dtype))
         return per
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         return self._per(self._labels(y_true, y_pred), y_pred)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits,
                 "ignore_class": self.ignore_class}
 
 
-def _pm1(t):
+def _pm1(t: Any) -> Any:
     """Keras hinge convention: 0/1 labels become −1/+1."""
     xp = get_array_module(t)
     if t.size and bool(xp.all((t == 0) | (t == 1))):
@@ -448,7 +464,7 @@ class Hinge(Loss):
 
     name = "hinge"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = Tensor._make(_pm1(_true(y_true, y_pred, self.name)))
         return _reduce_last(ops.relu(1.0 - t * y_pred))
@@ -459,7 +475,7 @@ class SquaredHinge(Loss):
 
     name = "squared_hinge"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = Tensor._make(_pm1(_true(y_true, y_pred, self.name)))
         h = ops.relu(1.0 - t * y_pred)
@@ -482,7 +498,7 @@ class PerceptronCriterion(Loss):
 
     name = "perceptron"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = _pm1(_true(y_true, y_pred, self.name))
         # The misclassification mask is a constant: the step itself has no useful derivative.
@@ -495,7 +511,7 @@ class KLDivergence(Loss):
 
     name = "kl_divergence"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         xp = get_array_module(y_pred.data)
         t = xp.clip(_true(y_true, y_pred, self.name), EPSILON, 1)
@@ -510,7 +526,7 @@ class LogCosh(Loss):
 
     name = "log_cosh"
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         from .activations import softplus
 
         y_pred = _pred(y_pred)
@@ -518,8 +534,8 @@ class LogCosh(Loss):
         return _reduce_last(x + softplus(x * -2.0) - math.log(2.0))
 
 
-def _fn(cls, **fixed):
-    def loss_fn(y_true, y_pred, **kwargs) -> Tensor:
+def _fn(cls: type[Loss], **fixed: Any) -> Callable[..., Tensor]:
+    def loss_fn(y_true: TensorLike, y_pred: TensorLike, **kwargs: Any) -> Tensor:
         return cls(**{**fixed, **kwargs}).call(y_true, y_pred)
 
     loss_fn.__name__ = cls.name
@@ -581,11 +597,12 @@ from . import _losses_more  # noqa: E402,F401
 class _FunctionLoss(Loss):
     """Wraps a user function ``fn(y_true, y_pred) -> per-sample Tensor`` as a Loss."""
 
-    def __init__(self, fn, name: str | None = None, reduction: str | None = None):
+    def __init__(self, fn: Callable[[Any, Tensor], Tensor], name: str | None = None,
+                 reduction: str | None = None) -> None:
         super().__init__(name or getattr(fn, "__name__", "loss"), reduction)
         self.fn = fn
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         return self.fn(y_true, y_pred)
 
@@ -597,7 +614,7 @@ _REGISTRY = Registry("loss", _TABLE, _BY_CLASS, Loss, fn_to_class=_FN_TO_CLASS,
                      refusal="; custom functions are not")
 
 
-def get(identifier) -> Loss:
+def get(identifier: Any) -> Loss:
     """Resolve a loss: name, class name, ``{"class_name", "config"}``, Loss or function.
 
     Example:
@@ -607,7 +624,7 @@ def get(identifier) -> Loss:
     return _REGISTRY.get(identifier)
 
 
-def serialize(loss) -> dict:
+def serialize(loss: Any) -> dict:
     """``{"class_name", "config"}`` of a loss (JSON-able)."""
     return _REGISTRY.serialize(loss)
 
