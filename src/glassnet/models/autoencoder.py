@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,8 @@ class Autoencoder(Model):
         >>> ae.reconstruction_error(x_test).mean()
     """
 
-    def __init__(self, encoder: Layer, decoder: Layer, name: str | None = None, **kwargs):
+    def __init__(self, encoder: Layer, decoder: Layer, name: str | None = None,
+                 **kwargs: Any) -> None:
         for what, part in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(part, Layer):
                 raise TypeError(f"Autoencoder: {what} must be a glassnet Layer or Model. "
@@ -65,11 +67,11 @@ class Autoencoder(Model):
         self.decoder = decoder
 
     # ------------------------------------------------------------------ forward
-    def call(self, x, training: bool = False):
+    def call(self, x: Any, training: bool = False) -> Any:
         return self.decoder(self.encoder(x, training=training), training=training)
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int | None, ...] | None:
         """Input shape with the batch axis (``None``), if known."""
         if self.input_shape_built is not None:
             return tuple(self.input_shape_built)
@@ -77,11 +79,11 @@ class Autoencoder(Model):
             return (None, *self.input_spec_shape)
         return getattr(self.encoder, "input_shape", None)
 
-    def _build_from(self, shape) -> None:
+    def _build_from(self, shape: Sequence[int | None]) -> None:
         with no_grad():
             self(Tensor._make(np.zeros((1, *shape[1:]), dtype=backend.floatx())))
 
-    def _run(self, part: Layer, x, what: str, batch_size: int) -> np.ndarray:
+    def _run(self, part: Layer, x: Any, what: str, batch_size: int) -> np.ndarray:
         from .data_adapter import _to_array
 
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
@@ -98,15 +100,15 @@ class Autoencoder(Model):
                 outs.append(backend.asnumpy(out.data))
         return np.concatenate(outs)
 
-    def encode(self, x, batch_size: int = 256) -> np.ndarray:
+    def encode(self, x: Any, batch_size: int = 256) -> np.ndarray:
         """Codes of ``x`` (inference mode), as a NumPy array."""
         return self._run(self.encoder, x, "encode", batch_size)
 
-    def decode(self, z, batch_size: int = 256) -> np.ndarray:
+    def decode(self, z: Any, batch_size: int = 256) -> np.ndarray:
         """Reconstructions from codes ``z`` (inference mode), as a NumPy array."""
         return self._run(self.decoder, z, "decode", batch_size)
 
-    def reconstruction_error(self, x, batch_size: int = 256) -> np.ndarray:
+    def reconstruction_error(self, x: Any, batch_size: int = 256) -> np.ndarray:
         """Per-sample mean squared error between ``x`` and its reconstruction, shape (N,)."""
         from .data_adapter import _to_array
 
@@ -119,7 +121,7 @@ class Autoencoder(Model):
         return (d * d).mean(axis=1)
 
     # ------------------------------------------------------------------ config
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         from .saving import serialize_layer
 
         cfg = super().get_config()
@@ -130,7 +132,8 @@ class Autoencoder(Model):
                 "decoder": serialize_layer(self.decoder)}
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):
+    def from_config(cls, config: dict[str, Any],
+                    custom_objects: dict[str, Any] | None = None) -> Autoencoder:
         from .saving import deserialize_layer
 
         cfg = dict(config)
@@ -141,7 +144,7 @@ class Autoencoder(Model):
         return cls(deserialize_layer(enc), deserialize_layer(dec), **cfg)
 
 
-def _check_sizes(fn: str, **sizes) -> None:
+def _check_sizes(fn: str, **sizes: Any) -> None:
     for k, v in sizes.items():
         vals = v if isinstance(v, (list, tuple)) else [v]
         if not all(isinstance(s, (int, np.integer)) and s > 0 for s in vals):
@@ -150,17 +153,17 @@ def _check_sizes(fn: str, **sizes) -> None:
 
 class _FirstShape:
     # hands ``input_shape`` to the first layer built, nothing to the later ones
-    def __init__(self, shape):
+    def __init__(self, shape: tuple[int, ...] | None) -> None:
         self.shape = shape
 
-    def __call__(self) -> dict:
+    def __call__(self) -> dict[str, Any]:
         shape, self.shape = self.shape, None
         return {} if shape is None else {"input_shape": shape}
 
 
 def dense_autoencoder(input_dim: int, hidden: Sequence[int] = (128,), code_dim: int = 32,
-                      activation: str = "relu", code_activation=None,
-                      output_activation: str = "sigmoid", noise_stddev: float = 0.0,
+                      activation: str = "relu", code_activation: Any = None,
+                      output_activation: str | None = "sigmoid", noise_stddev: float = 0.0,
                       dropout: float = 0.0, name: str | None = None) -> Autoencoder:
     """A symmetric MLP autoencoder: input → hidden… → code → …hidden reversed → input.
 
@@ -197,7 +200,7 @@ def dense_autoencoder(input_dim: int, hidden: Sequence[int] = (128,), code_dim: 
     return Autoencoder(Sequential(enc), Sequential(dec), name=name)
 
 
-def conv_autoencoder(input_shape=(28, 28, 1), filters: Sequence[int] = (16, 8),
+def conv_autoencoder(input_shape: Sequence[int] = (28, 28, 1), filters: Sequence[int] = (16, 8),
                      activation: str = "relu", output_activation: str = "sigmoid",
                      noise_stddev: float = 0.0, name: str | None = None) -> Autoencoder:
     """A convolutional autoencoder on channels-last images.

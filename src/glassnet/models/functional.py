@@ -19,7 +19,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..layers._symbolic import (  # noqa: F401  (re-exported: the functional API's names)
     TRACE_SIZES,
@@ -35,10 +36,13 @@ from ..layers._symbolic import (  # noqa: F401  (re-exported: the functional API
 from ..layers.base import _is_symbolic
 from .model import Model
 
+if TYPE_CHECKING:
+    from ..layers.base import Layer
+
 __all__ = ["Functional", "SymbolicTensor"]
 
 
-def _as_list(v, what: str) -> list:
+def _as_list(v: Any, what: str) -> list[SymbolicTensor]:
     items = list(v) if isinstance(v, (list, tuple)) else [v]
     out = []
     for t in items:
@@ -69,12 +73,13 @@ class Functional(Model):
         >>> model = gn.Model([a, b], y); model.predict([xa, xb]).shape   # (n, 1)
     """
 
-    def __init__(self, inputs, outputs, name: str | None = None, **kwargs):
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
         self._single_input = not isinstance(inputs, (list, tuple))
         # Keras: outputs as a dict name -> tensor; the names become output_names, and the
         # model returns (and predict gives) a dict. The loop works on the list inside.
-        self._output_keys = None
+        self._output_keys: list[str] | None = None
         if isinstance(outputs, dict):
             if not outputs or not all(isinstance(k, str) for k in outputs):
                 raise ValueError(f"Model: a dict of outputs needs string keys. Received: "
@@ -93,7 +98,8 @@ class Functional(Model):
         if missing:
             raise ValueError(f"Model: the outputs depend on inputs that were not passed in "
                              f"`inputs`: {missing}")
-        seen, layers = set(), []
+        seen: set[int] = set()
+        layers: list[Layer] = []
         for n in self._nodes:
             if id(n.layer) not in seen:
                 seen.add(id(n.layer))
@@ -107,7 +113,8 @@ class Functional(Model):
         self.built = True
 
     @staticmethod
-    def _collect(ins, outs) -> list:
+    def _collect(ins: Sequence[SymbolicTensor],
+                 outs: Sequence[SymbolicTensor]) -> list[SymbolicTensor]:
         """Nodes that lead from ``ins`` to ``outs``, inputs first (iterative DFS)."""
         order, done, stack = [], set(), [(o, False) for o in reversed(outs)]
         stop = {id(i) for i in ins}
@@ -126,18 +133,18 @@ class Functional(Model):
 
     # ------------------------------------------------------------ Model API
     @property
-    def layers(self) -> list:
+    def layers(self) -> list[Layer]:
         return list(self._layers)
 
-    def _sublayers(self):
+    def _sublayers(self) -> list[Layer]:
         return list(self._layers)
 
     @property
-    def inputs(self) -> list:
+    def inputs(self) -> list[SymbolicTensor]:
         return list(self._inputs)
 
     @property
-    def outputs(self) -> list:
+    def outputs(self) -> list[SymbolicTensor]:
         return list(self._outputs)
 
     @property
@@ -153,16 +160,16 @@ class Functional(Model):
         return [n.layer.name for n in self._outputs]
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> Any:  # one shape tuple, or a list of them (several inputs)
         shapes = [n.shape for n in self._inputs]
         return shapes[0] if self._single_input else shapes
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> Any:  # one shape tuple, or a list of them (several outputs)
         shapes = [n.shape for n in self._outputs]
         return shapes[0] if self._single_output else shapes
 
-    def __call__(self, x, training: bool | None = None, **kwargs):
+    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
         if _is_symbolic(x):  # a model used as a layer in another functional graph
             return super().__call__(x, training=training, **kwargs)
         # built at construction: the graph's own Input layers check and convert the data
@@ -173,7 +180,7 @@ class Functional(Model):
             return dict(zip(self._output_keys, out))
         return out
 
-    def call(self, inputs, training: bool = False):
+    def call(self, inputs: Any, training: bool = False) -> Any:
         if isinstance(inputs, dict):  # Keras: a dict keyed by the Input layers' names
             unknown = sorted(set(inputs) - set(self.input_names))
             if unknown:
@@ -201,10 +208,10 @@ class Functional(Model):
         outs = [values[id(o)] for o in self._outputs]
         return outs[0] if self._single_output else outs
 
-    def _build_from(self, shape) -> None:
+    def _build_from(self, shape: Any) -> None:
         self.built = True
 
-    def summary_rows(self) -> list:
+    def summary_rows(self) -> list[tuple[str, str, int, str]]:
         """(layer (type), output shape, params, connected to) per layer call, in graph order."""
         rows = []
         for n in self._nodes:
@@ -220,7 +227,7 @@ class Functional(Model):
         return rows
 
     # ------------------------------------------------------------ config
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """Layers (fixed table names + hyperparameters) and each call's inbound nodes."""
         from .saving import serialize_layer
 
@@ -247,7 +254,8 @@ class Functional(Model):
         }
 
     @classmethod
-    def from_config(cls, config: dict, custom_objects=None):
+    def from_config(cls, config: dict[str, Any],
+                    custom_objects: dict[str, Any] | None = None) -> Functional:
         """Rebuild from :meth:`get_config`; layer classes come from the fixed table only."""
         from .saving import ModelFileError, deserialize_layer
 
