@@ -6,21 +6,32 @@ Agg), optionally saves it with ``save=path`` and returns the figure. One functio
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+
+    from glassnet._typing import TensorLike
+    from glassnet.callbacks import History
+    from glassnet.layers.base import Layer
+    from glassnet.tensor import Tensor
 
 __all__ = ["activations", "errors", "costs", "history", "decision_regions", "image_grid",
            "confusion_matrix", "graph"]
 
 
-def _figure(figsize=(5, 4)):
+def _figure(figsize: tuple[float, float] = (5, 4)) -> Figure:
     from matplotlib.figure import Figure
 
     return Figure(figsize=figsize, dpi=100)
 
 
-def _finish(fig, save):
+def _finish(fig: Figure, save: str | os.PathLike[str] | None) -> Figure:
     fig.tight_layout()
     if save is not None:
         fig.savefig(save, dpi=100)
@@ -31,7 +42,7 @@ _ZOO = ("binary_step", "linear", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
         "softplus")
 
 
-def activations(names: Sequence[str] = _ZOO, save: str | None = None):
+def activations(names: Sequence[str] = _ZOO, save: str | None = None) -> Figure:
     """The course's 3x3 activation zoo: each function and its derivative by glassnet autograd.
 
     Example:
@@ -50,14 +61,14 @@ def activations(names: Sequence[str] = _ZOO, save: str | None = None):
         y.sum().backward()  # elementwise, so d(sum)/dx is the pointwise derivative
         ax = fig.add_subplot(-(-len(names) // ncols), ncols, i + 1)
         ax.plot(x, y.data, label=name)
-        ax.plot(x, t.grad, "--", label="derivative")
+        ax.plot(x, cast("np.ndarray", t.grad), "--", label="derivative")  # set by backward
         ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     return _finish(fig, save)
 
 
-def errors(model, save: str | None = None):
+def errors(model: Any, save: str | None = None) -> Figure:
     """Misclassifications per epoch of a fitted classic learner (``model.errors_``).
 
     Example:
@@ -77,8 +88,8 @@ def errors(model, save: str | None = None):
     return _finish(fig, save)
 
 
-def costs(*curves, labels: Sequence[str] | None = None, log: bool = True,
-          save: str | None = None):
+def costs(*curves: Any, labels: Sequence[str] | None = None, log: bool = True,
+          save: str | None = None) -> Figure:
     """One or several cost curves (sequences or fitted models with ``cost_``), log scale.
 
     Example:
@@ -104,7 +115,8 @@ def costs(*curves, labels: Sequence[str] | None = None, log: bool = True,
     return _finish(fig, save)
 
 
-def history(h, save: str | None = None):
+def history(h: History | dict[str, Any],
+            save: str | os.PathLike[str] | None = None) -> Figure:
     """Loss and metric curves, train vs validation; h is a History or its ``.history`` dict.
 
     Example:
@@ -130,7 +142,7 @@ def history(h, save: str | None = None):
     return _finish(fig, save)
 
 
-def _predict_labels(model, grid):
+def _predict_labels(model: Any, grid: np.ndarray) -> np.ndarray:
     pred = model.predict(grid)  # once: a glassnet Tensor, a NumPy array or a list
     out = np.asarray(getattr(pred, "data", pred))
     if out.ndim == 2 and out.shape[1] > 1:
@@ -141,7 +153,8 @@ def _predict_labels(model, grid):
     return out
 
 
-def decision_regions(model, X, y, resolution: float = 0.02, save: str | None = None):
+def decision_regions(model: Any, X: ArrayLike, y: ArrayLike, resolution: float = 0.02,
+                     save: str | None = None) -> Figure:
     """Decision regions of any 2-feature classifier (glassnet model, classic learner, sklearn).
 
     Args:
@@ -177,7 +190,8 @@ def decision_regions(model, X, y, resolution: float = 0.02, save: str | None = N
     return _finish(fig, save)
 
 
-def image_grid(images, labels=None, ncols: int = 8, save: str | None = None):
+def image_grid(images: ArrayLike, labels: Sequence[Any] | np.ndarray | None = None,
+               ncols: int = 8, save: str | None = None) -> Figure:
     """Grid of images (n, h, w) or (n, h, w, c) with optional titles.
 
     Example:
@@ -203,8 +217,10 @@ def image_grid(images, labels=None, ncols: int = 8, save: str | None = None):
     return _finish(fig, save)
 
 
-def confusion_matrix(y_true, y_pred, labels=None, display_labels=None,
-                     normalize: str | None = None, save: str | None = None):
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike,
+                     labels: Sequence[Any] | np.ndarray | None = None,
+                     display_labels: Sequence[Any] | None = None,
+                     normalize: str | None = None, save: str | None = None) -> Figure:
     """Confusion matrix (computed by scikit-learn) with counts in the cells.
 
     Args:
@@ -244,7 +260,7 @@ def confusion_matrix(y_true, y_pred, labels=None, display_labels=None,
     return _finish(fig, save)
 
 
-def graph(t, save: str | None = None):
+def graph(t: Tensor, save: str | None = None) -> Figure:
     """Computational graph of tensor ``t``: one box per node (op, shape), arrows input → op.
 
     Nodes come from ``gn.graph(t).nodes``; the depth of a node (longest path from an input)
@@ -287,7 +303,7 @@ def graph(t, save: str | None = None):
 __all__ += ["reconstructions", "latent_scatter", "gan_losses", "tiles"]
 
 
-def _as_images(a, image_shape):
+def _as_images(a: ArrayLike, image_shape: Sequence[int] | None) -> np.ndarray:
     a = np.asarray(a)
     if image_shape is not None:
         return a.reshape((len(a), *image_shape))
@@ -300,7 +316,9 @@ def _as_images(a, image_shape):
     return a
 
 
-def reconstructions(model, x, n: int = 8, image_shape=None, save: str | None = None):
+def reconstructions(model: Any, x: ArrayLike, n: int = 8,
+                    image_shape: Sequence[int] | None = None,
+                    save: str | None = None) -> Figure:
     """Originals (top row) above their reconstructions by ``model`` (bottom row).
 
     Args:
@@ -331,7 +349,8 @@ def reconstructions(model, x, n: int = 8, image_shape=None, save: str | None = N
     return _finish(fig, save)
 
 
-def latent_scatter(codes, labels=None, save: str | None = None):
+def latent_scatter(codes: Any, labels: ArrayLike | None = None,
+                   save: str | None = None) -> Figure:
     """2-D codes (N, 2) as a scatter plot coloured by label (e.g. digit class).
 
     Codes with more than 2 dimensions are projected on their first two principal axes.
@@ -360,7 +379,7 @@ def latent_scatter(codes, labels=None, save: str | None = None):
     return _finish(fig, save)
 
 
-def gan_losses(history, save: str | None = None):
+def gan_losses(history: History | dict[str, Any], save: str | None = None) -> Figure:
     """Discriminator and generator losses per epoch on one axis (``GAN.fit``'s history).
 
     Example:
@@ -380,8 +399,8 @@ def gan_losses(history, save: str | None = None):
     return _finish(fig, save)
 
 
-def tiles(images, ncols: int = 8, title: str | None = None, pad: int = 1,
-          normalize: bool = False, save: str | None = None):
+def tiles(images: ArrayLike, ncols: int = 8, title: str | None = None, pad: int = 1,
+          normalize: bool = False, save: str | None = None) -> Figure:
     """Many small grey images (n, h, w) as one mosaic in one axes (fast for dozens).
 
     Args:
@@ -427,7 +446,7 @@ def _grid_shape(n: int, ncols: int | None) -> tuple[int, int]:
     return -(-n // cols), cols
 
 
-def _mosaic(a, cols: int, pad: int = 1, fill=np.nan):
+def _mosaic(a: np.ndarray, cols: int, pad: int = 1, fill: float = np.nan) -> np.ndarray:
     """Tiles (n, h, w[, 3]) in one canvas, tile i at row i // cols, column i % cols.
 
     One image in one axes draws dozens of panels in a fraction of the time of one axes each.
@@ -442,8 +461,8 @@ def _mosaic(a, cols: int, pad: int = 1, fill=np.nan):
     return canvas
 
 
-def filters(layer_or_kernel, max_filters: int = 64, ncols: int | None = None,
-            save: str | None = None):
+def filters(layer_or_kernel: Layer | TensorLike, max_filters: int = 64,
+            ncols: int | None = None, save: str | None = None) -> Figure:
     """Grid of a convolution layer's kernels, one tile per output filter.
 
     Tiles share one colour scale centred on 0 (red positive, blue negative) with a colour
@@ -498,7 +517,7 @@ def filters(layer_or_kernel, max_filters: int = 64, ncols: int | None = None,
     return _finish(fig, save)
 
 
-def _layer_index(model, layer) -> int:
+def _layer_index(model: Any, layer: Layer | str | int) -> int:
     layers = list(getattr(model, "layers", []))
     if isinstance(layer, (int, np.integer)) and not isinstance(layer, bool):
         if not -len(layers) <= layer < len(layers):
@@ -512,8 +531,8 @@ def _layer_index(model, layer) -> int:
                      f"{[ly.name for ly in layers]}. Received: layer={layer!r}")
 
 
-def feature_maps(model, x, layer, max_maps: int = 32, ncols: int | None = None,
-                 save: str | None = None):
+def feature_maps(model: Any, x: TensorLike, layer: Layer | str | int, max_maps: int = 32,
+                 ncols: int | None = None, save: str | None = None) -> Figure:
     """Activations of one layer for one image, one tile per channel (as :func:`filters`).
 
     The model's layers run in inference mode, in order, up to and including ``layer``.
@@ -564,8 +583,9 @@ def feature_maps(model, x, layer, max_maps: int = 32, ncols: int | None = None,
     return _finish(fig, save)
 
 
-def misclassified(model, x, y, n: int = 16, ncols: int = 8, class_names=None,
-                  save: str | None = None):
+def misclassified(model: Any, x: ArrayLike, y: ArrayLike, n: int = 16, ncols: int = 8,
+                  class_names: Sequence[Any] | None = None,
+                  save: str | None = None) -> Figure:
     """Grid of the first ``n`` images the model gets wrong, titled ``true→pred``.
 
     Args:
@@ -580,7 +600,7 @@ def misclassified(model, x, y, n: int = 16, ncols: int = 8, class_names=None,
     x = np.asarray(x)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] > 1:
-        y = y.argmax(1)
+        y = cast("np.ndarray", y.argmax(1))  # NumPy's stubs: argmax(axis) is Any
     y = y.reshape(-1)
     if len(x) != len(y):
         raise ValueError(f"plot.misclassified: x and y differ in length. "
@@ -589,7 +609,7 @@ def misclassified(model, x, y, n: int = 16, ncols: int = 8, class_names=None,
     pred = p.argmax(1) if p.ndim == 2 and p.shape[1] > 1 else (p.reshape(-1) > 0.5)
     wrong = np.flatnonzero(pred.astype(np.int64) != y.astype(np.int64))[: int(n)]
 
-    def name(c):
+    def name(c: Any) -> str:
         return str(class_names[int(c)]) if class_names is not None else str(int(c))
 
     if len(wrong) == 0:
