@@ -4,6 +4,8 @@ schedules and exportable state. The update rules are in :mod:`glassnet.optimizer
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -12,13 +14,13 @@ from .backend import asnumpy, get_array_module
 
 # set by glassnet.distribution.set_distribution: averages the flat gradient buffer over the
 # data-parallel processes, in place, before every update (None: one process)
-_grad_reducer = None
+_grad_reducer: Any = None
 # set with it when every process runs on one machine: the DataParallel that lets each rank
 # compute the update of its own slice of the flat buffers, in memory the ranks share (ZeRO-1)
-_sharder = None
+_sharder: Any = None
 
 
-def _check_nonneg(name: str, v, cls: str) -> float:
+def _check_nonneg(name: str, v: Any, cls: str) -> float:
     try:
         v = float(v)
     except (TypeError, ValueError):
@@ -28,14 +30,14 @@ def _check_nonneg(name: str, v, cls: str) -> float:
     return v
 
 
-def _check_unit(name: str, v, cls: str) -> float:
+def _check_unit(name: str, v: Any, cls: str) -> float:
     v = _check_nonneg(name, v, cls)
     if v >= 1:
         raise ValueError(f"{cls}: {name} must be in [0, 1). Received: {name}={v}")
     return v
 
 
-def _check_count(name: str, v, cls: str) -> int | None:
+def _check_count(name: str, v: Any, cls: str) -> int | None:
     if v is None:
         return None
     if isinstance(v, bool) or not float(v) == int(v) or int(v) < 1:
@@ -76,7 +78,7 @@ class Optimizer(Configurable):
     _slot_names: tuple[str, ...] = ()
     _default_lr = 0.001
 
-    def __init__(self, learning_rate=None, clipnorm: float | None = None,
+    def __init__(self, learning_rate: Any = None, clipnorm: float | None = None,
                  clipvalue: float | None = None, global_clipnorm: float | None = None,
                  weight_decay: float | None = None, use_ema: bool = False,
                  ema_momentum: float = 0.99, ema_overwrite_frequency: int | None = None,
@@ -108,7 +110,7 @@ class Optimizer(Configurable):
         self._refs: dict[int, object] = {}  # keep params alive so ids stay unique
         self._pending: dict[int, dict] = {}  # set_state data for params not yet seen
         self._group_key: tuple | None = None  # ids of the params the flat buffers hold
-        self._group_sharder = None  # the _sharder the flat buffers were laid out for
+        self._group_sharder: Any = None  # the _sharder the flat buffers were laid out for
         self._shards = False  # whether this rank updates only its slice (_sharded_rule)
         self.weight_decay = (None if weight_decay is None
                              else _check_nonneg("weight_decay", weight_decay, cls))
@@ -131,19 +133,20 @@ class Optimizer(Configurable):
         return float(lr(self.iterations)) if callable(lr) else lr
 
     # -------------------------------------------------------------- stepping
-    def step(self, params) -> None:
+    def step(self, params: Iterable[Any]) -> None:
         """Update every parameter with a gradient in place; parameters with ``grad`` None
         are skipped. Increments ``iterations`` once."""
         pairs = [(p, p.grad) for p in params if p.grad is not None]
         self._apply(pairs)
 
-    def apply_gradients(self, grads_and_vars) -> None:
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Any]]) -> None:
         """Keras API: apply ``[(grad_array, param), ...]``."""
         pairs = [(p, g.data if hasattr(g, "data") and not isinstance(g, np.ndarray) else g)
                  for g, p in grads_and_vars if g is not None]
         self._apply(pairs)
 
-    def apply(self, grads, trainable_variables=None) -> None:
+    def apply(self, grads: Iterable[Any], trainable_variables: Iterable[Any] | None = None
+              ) -> None:
         """Keras 3 API: apply ``grads[i]`` to ``trainable_variables[i]`` in place (a None
         gradient skips its variable), as in the keras.io custom training loop.
 
@@ -160,12 +163,12 @@ class Optimizer(Configurable):
                              f"{len(variables)} variables")
         self.apply_gradients(zip(grads, variables))
 
-    def zero_grad(self, params) -> None:
+    def zero_grad(self, params: Iterable[Any]) -> None:
         """Drop gradients (``p.grad = None``) so the next backward starts fresh."""
         for p in params:
             p.grad = None
 
-    def _apply(self, pairs) -> None:
+    def _apply(self, pairs: list[tuple[Any, Any]]) -> None:
         if not pairs:
             self.iterations += 1
             return
@@ -181,7 +184,7 @@ class Optimizer(Configurable):
                                                   out=self._gflat)
         self._update(params)
 
-    def _grad_views(self, params) -> list:
+    def _grad_views(self, params: Sequence[Any]) -> list:
         """One view per param into the flat gradient buffer that ``_update`` reads.
 
         A caller that writes each gradient straight into its view (the replayed step,
@@ -192,7 +195,7 @@ class Optimizer(Configurable):
             self._build_group(params)
         return self._gviews
 
-    def _update(self, params) -> None:
+    def _update(self, params: Sequence[Any]) -> None:
         """Apply the gradients held in the flat buffer to ``params`` (the group's order)."""
         if self._shards:  # data-parallel on one machine: this rank's slice, averaged
             self._group_sharder.reduce_owned(self._gflat)
@@ -239,7 +242,7 @@ class Optimizer(Configurable):
         self._after_step(params, calls // n if n else calls)
         self.iterations += 1
 
-    def _rule(self, params) -> None:
+    def _rule(self, params: Sequence[Any]) -> None:
         """One update from the flat gradient; rules needing the weights override this."""
         flats = self._flats
         if self._shards:
@@ -252,7 +255,7 @@ class Optimizer(Configurable):
             for p, (a, b) in zip(params, self._spans):
                 p.data -= d[a:b].reshape(p.data.shape)
 
-    def _sharded_rule(self, params) -> None:
+    def _sharded_rule(self, params: Sequence[Any]) -> None:
         """:meth:`_rule` with the work split between the ranks of one machine (ZeRO-1).
 
         Each rank runs the (element-wise) rule on its own slice of the averaged gradient and
@@ -271,7 +274,7 @@ class Optimizer(Configurable):
         for p, (a, b) in zip(params, self._spans):
             p.data -= step[a:b].reshape(p.data.shape)
 
-    def _after_step(self, params, steps: int) -> None:
+    def _after_step(self, params: Sequence[Any], steps: int) -> None:
         """EMA of the weights after a call; ``steps`` = updates before it (Keras's count)."""
         if not self.use_ema:
             return
@@ -284,7 +287,7 @@ class Optimizer(Configurable):
         if f and (steps + 1) % f == 0:
             self.finalize_variable_values(params)
 
-    def finalize_variable_values(self, var_list) -> None:
+    def finalize_variable_values(self, var_list: Iterable[Any]) -> None:
         """With ``use_ema``: copy each weight's moving average into it (Keras calls this at
         the end of ``fit``); otherwise nothing."""
         if not self.use_ema:
@@ -308,7 +311,7 @@ class Optimizer(Configurable):
     def _ema_index(self) -> int:
         return len(self._slot_names)
 
-    def _build_group(self, params) -> None:
+    def _build_group(self, params: Sequence[Any]) -> None:
         """(Re)allocate the flat slot buffers for this set of params, keeping their state."""
         xp = get_array_module(params[0].data)
         dtype = np.result_type(*[p.data.dtype for p in params])
@@ -356,7 +359,7 @@ class Optimizer(Configurable):
         self._group_key = tuple(map(id, params))
         self._group_sharder = sh
 
-    def _clip(self, grads):
+    def _clip(self, grads: list[Any]) -> list[Any]:
         if self.clipvalue is not None:
             v = float(self.clipvalue)
             grads = [get_array_module(g).clip(g, -v, v) for g in grads]
@@ -374,13 +377,13 @@ class Optimizer(Configurable):
                 grads = [g * (c / n) for g in grads]
         return grads
 
-    def _init_slot(self, name, w):
+    def _init_slot(self, name: str, w: Any) -> Any:
         return get_array_module(w).zeros_like(w)
 
     def _prepare(self, lr: float) -> None:
         self._lr = lr
 
-    def _delta(self, g, s):
+    def _delta(self, g: Any, s: Any) -> Any:
         raise NotImplementedError
 
     # -------------------------------------------------------------- state and config
@@ -436,7 +439,7 @@ class Optimizer(Configurable):
     def _extra_state(self) -> dict:
         return {}
 
-    def _set_extra_state(self, state) -> None:
+    def _set_extra_state(self, state: dict) -> None:
         pass
 
     def get_config(self) -> dict:
@@ -452,7 +455,7 @@ class Optimizer(Configurable):
                 "ema_overwrite_frequency": self.ema_overwrite_frequency,
                 "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
-    def to(self, device: str):
+    def to(self, device: str) -> Optimizer:
         """Move optimizer state to ``'cpu'`` or ``'gpu'`` (arrays follow their params)."""
         from .backend import to_device
 

@@ -33,7 +33,7 @@ Without mpi4py, or in a single process, everything here is a no-op: ``rank()`` i
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -57,7 +57,7 @@ def _launched_by_mpi() -> bool:
                                   "MPI_LOCALNRANKS", "SLURM_STEP_NUM_TASKS"))
 
 
-def initialize():
+def initialize() -> Any:
     """Start MPI (through mpi4py) and return the world communicator, or None in one process.
 
     Called by :func:`set_distribution`; safe to call more than once. Under ``mpiexec`` with
@@ -113,14 +113,14 @@ class DataParallel(Distribution):
         >>> gn.distribution.set_distribution(gn.distribution.DataParallel())
     """
 
-    def __init__(self, devices=None):
+    def __init__(self, devices: Any = None) -> None:
         self.devices = devices
         self.comm = initialize()
         self.rank = 0 if self.comm is None else self.comm.Get_rank()
         self.size = 1 if self.comm is None else self.comm.Get_size()
         self.local_n = 1  # this rank's samples in the current step (set by fit)
-        self._buf = None
-        self._split = None  # this rank's own generator, once derived
+        self._buf: np.ndarray | None = None
+        self._split: np.random.Generator | None = None  # this rank's own generator, once derived
         self._windows: list = []  # MPI shared-memory windows: kept open while arrays use them
         self._xchg: Any = None  # (size, dtype, window, counts, gradients, step)
         self.local_size = 1 if self.comm is None else _ranks_on_this_machine(self.comm)
@@ -145,7 +145,7 @@ class DataParallel(Distribution):
         self.comm.Allgatherv(a, [out, [c * per for c in counts]])
         return out
 
-    def sum_floats(self, values) -> np.ndarray:
+    def sum_floats(self, values: Any) -> np.ndarray:
         """Element-wise sum of a small float vector over the ranks, in rank order."""
         v = np.asarray(values, np.float64).reshape(1, -1)
         out = np.empty((self.size, v.shape[1]), np.float64)
@@ -155,7 +155,7 @@ class DataParallel(Distribution):
             acc += out[r]
         return acc
 
-    def average_gradients(self, gflat) -> None:
+    def average_gradients(self, gflat: Any) -> None:
         """In place: Σ_r n_r·g_r / Σ_r n_r over the ranks, by :meth:`ring_allreduce` (GPU
         buffers: by NCCL where each rank of a machine has its own GPU, else through host
         memory)."""
@@ -200,7 +200,7 @@ class DataParallel(Distribution):
                 self._nccl_comm = nccl.NcclCommunicator(self.size, uid, self.rank)
         return self._nccl_comm or None
 
-    def _nccl_average(self, gflat) -> None:
+    def _nccl_average(self, gflat: Any) -> None:
         """:meth:`average_gradients` on the GPU: one NCCL all-reduce of ``n_r · g_r`` with
         the sample count riding along, on the current stream."""
         import cupy
@@ -245,7 +245,7 @@ class DataParallel(Distribution):
             comm.Sendrecv(send, dest=right, recvbuf=recv, source=left)
 
     # ---------------------------------------- one machine: sharded update in shared memory
-    def shared_array(self, n: int, dtype) -> np.ndarray:
+    def shared_array(self, n: int, dtype: Any) -> np.ndarray:
         """A zeroed flat array of ``n`` elements that every rank maps (an MPI-3 shared
         window on this machine). Collective: every rank calls it at the same point."""
         from mpi4py import MPI
@@ -256,7 +256,7 @@ class DataParallel(Distribution):
                                       comm=self.comm)
         self._windows.append(win)  # the memory lives as long as the window
         buf, _ = win.Shared_query(0)
-        a = np.ndarray((int(n),), dtype, buffer=buf)
+        a = np.ndarray((int(n),), dtype, buffer=cast(Any, buf))  # an MPI memory buffer
         if self.rank == 0:
             a[...] = 0
         self.comm.Barrier()
@@ -269,7 +269,7 @@ class DataParallel(Distribution):
         lo = self.rank * k + min(self.rank, rem)
         return lo, lo + k + (self.rank < rem)
 
-    def _exchange(self, n: int, dtype) -> Any:
+    def _exchange(self, n: int, dtype: Any) -> Any:
         x = self._xchg
         if x is None or x[0] != n or x[1] != dtype:
             counts = self.shared_array(self.size, np.float64)
@@ -308,7 +308,7 @@ class DataParallel(Distribution):
         if total:
             own *= t(1) / t(total)
 
-    def broadcast_weights(self, model) -> None:
+    def broadcast_weights(self, model: Any) -> None:
         """Rank 0's weights (and BatchNorm statistics) on every rank."""
         for w in model.weights:
             host = np.ascontiguousarray(backend.asnumpy(w.data))
@@ -325,10 +325,10 @@ class DataParallel(Distribution):
             backend._rng = self._split = np.random.default_rng(
                 [0 if seed is None else seed, self.rank])
 
-    def broadcast(self, obj):
+    def broadcast(self, obj: Any) -> Any:
         return self.comm.bcast(obj, root=0)
 
-    def check_setup(self, model, x, y, batch_size: int) -> None:
+    def check_setup(self, model: Any, x: Any, y: Any, batch_size: int) -> None:
         """One cheap collective at the start of fit: every rank must agree (one-line errors)."""
         n = len(x)
         shapes = [tuple(a.shape[1:]) for a in getattr(x, "arrays", [x])]
@@ -349,7 +349,7 @@ class DataParallel(Distribution):
                              f"the number of processes ({self.size}). Received: "
                              f"batch_size={batch_size}")
 
-    def shard(self, idx):
+    def shard(self, idx: Any) -> Any:
         """This rank's contiguous share of one global batch's indices (or a slice)."""
         if isinstance(idx, slice):  # np.array_split's sizes: the first `rem` get one more
             lo, hi = idx.start, idx.stop
@@ -418,7 +418,7 @@ def launch(n: int, argv: list[str]) -> int:
     return subprocess.run(cmd, env=env).returncode
 
 
-def _ranks_on_this_machine(comm) -> int:
+def _ranks_on_this_machine(comm: Any) -> int:
     """How many ranks share this process's machine (MPI's shared-memory split)."""
     from mpi4py import MPI
 
@@ -464,7 +464,7 @@ class local:  # noqa: N801 - used as a context manager, like no_grad
         ...         preds = model.predict(x_test)
     """
 
-    def __enter__(self):
+    def __enter__(self) -> local:
         from . import _optimizer_base
 
         global _current
@@ -472,7 +472,7 @@ class local:  # noqa: N801 - used as a context manager, like no_grad
         _current, _optimizer_base._grad_reducer, _optimizer_base._sharder = None, None, None
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         from . import _optimizer_base
 
         global _current
