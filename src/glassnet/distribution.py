@@ -14,10 +14,12 @@ Semantics (details and the cost model: ``docs/distributed.md``):
   rank 0's, broadcast every epoch.
 - After each backward pass the optimizer's flat gradient buffer is averaged over the ranks,
   weighted by each rank's number of samples (so the step equals one process on the whole
-  global batch, to float32 rounding). The sum is taken in a fixed order,
-  never in whatever order MPI's reduction picks: a ring all-reduce of our own over
-  ``Sendrecv`` (bandwidth-optimal, fixed order), so two runs with the same N give the same
-  bits, and every rank applies the same update.
+  global batch, to float32 rounding). Ranks on one machine meet in shared memory (an MPI-3
+  window) and each updates only its own slice of the weights (ZeRO stage 1), then every
+  rank applies the whole step; across machines, a ring all-reduce of our own over
+  ``Sendrecv`` and the whole update on every rank; GPU ranks with a GPU each, NCCL. Sums are
+  taken in a fixed order, never in whatever order MPI's reduction picks, so two runs with
+  the same N give the same bits, and every rank holds the same weights.
 - The loss and the metrics in ``History`` are global: every rank sees every rank's
   predictions and targets of the step (an ``Allgather`` of the outputs, only when metrics
   are compiled) and updates its metrics with all of them.
