@@ -27,10 +27,18 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-_STATE: dict = {}
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    # what lstm_forward saves for lstm_backward: hx, g, cp, tc, wu, mask, rmask, blocks
+    _Saved = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                   np.ndarray, int]
+
+_STATE: dict[str, Any] = {}
 
 
 def available() -> bool:
@@ -60,7 +68,7 @@ def _importable() -> bool:
     return True
 
 
-def _compile():
+def _compile() -> None:
     import scipy.linalg.cython_blas  # noqa: F401  (numba's BLAS: loaded before the scan)
     from threadpoolctl import ThreadpoolController
 
@@ -71,7 +79,7 @@ def _compile():
     _STATE["blas"] = ThreadpoolController().select(user_api="blas")
 
 
-def _kernels():
+def _kernels() -> tuple[Any, Any]:
     if "kernels" not in _STATE:
         _compile()
     return _STATE["kernels"]
@@ -101,21 +109,23 @@ def _blocks(bsz: int) -> int:
 class _OneBlasThread:
     """The kernels' GEMMs already run one per core; nested BLAS threads would oversubscribe."""
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.limiter = _STATE["blas"].limit(limits=1)
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.limiter.restore_original_limits()
 
 
-def _optional(a, rows: int, dtype):
+def _optional(a: np.ndarray | None, rows: int, dtype: DTypeLike) -> np.ndarray:
     """A mask as the kernels take it: the array, or an empty (rows, 0) one for "none"."""
     if a is None:
         return np.empty((rows, 0), dtype)
     return np.ascontiguousarray(a.reshape(rows, -1), dtype=dtype)
 
 
-def lstm_forward(x, w, u, b, h0, c0, mask=None, rmask=None):
+def lstm_forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,
+                 h0: np.ndarray, c0: np.ndarray, mask: np.ndarray | None = None,
+                 rmask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, _Saved]:
     """Run the recurrence; returns h_t for all t (B,T,n), the final cell state (B,n) and
     the state ``lstm_backward`` needs. ``mask`` (B,T) bool: False keeps a row's state
     through that step; ``rmask`` (B,n): recurrent-dropout factors (both optional)."""
@@ -140,7 +150,8 @@ def lstm_forward(x, w, u, b, h0, c0, mask=None, rmask=None):
     return hout, c_last, (hx, g, cp, tc, wu, mask, rmask, blocks)
 
 
-def lstm_backward(saved, gh, dh_last, dc_last, need_dx: bool):
+def lstm_backward(saved: _Saved, gh: np.ndarray | None, dh_last: np.ndarray,
+                  dc_last: np.ndarray, need_dx: bool) -> tuple[np.ndarray | None, ...]:
     """Gradients of x (or None), h0, c0, W, U, b from those of every h_t (``gh`` (B,T,n) or
     None) and of the final h and c."""
     _, backward = _kernels()

@@ -16,14 +16,18 @@ ReLU map about 13 ms; this one reads the stored indices once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .._optimizer_kernels import fused_available
 
-_STATE: dict = {}
+_STATE: dict[str, Any] = {}
 
 
-def _max_fwd(x, ph, pw, oh, ow, y, arg):  # pragma: no cover - compiled by numba
+def _max_fwd(x: np.ndarray, ph: int, pw: int,  # pragma: no cover - compiled by numba
+             oh: int, ow: int, y: np.ndarray, arg: np.ndarray) -> None:
     n, c = x.shape[0], x.shape[3]
     for b in range(n):
         for i in range(oh):
@@ -42,7 +46,8 @@ def _max_fwd(x, ph, pw, oh, ow, y, arg):  # pragma: no cover - compiled by numba
                             arg[b, i, j, ch] = k
 
 
-def _max_bwd(gy, arg, ph, pw, gx):  # pragma: no cover - compiled by numba
+def _max_bwd(gy: np.ndarray, arg: np.ndarray,  # pragma: no cover - compiled by numba
+             ph: int, pw: int, gx: np.ndarray) -> None:
     n, oh, ow, c = gy.shape
     for b in range(n):
         for i in range(oh):
@@ -52,7 +57,7 @@ def _max_bwd(gy, arg, ph, pw, gx):  # pragma: no cover - compiled by numba
                     gx[b, i * ph + k // pw, j * pw + k % pw, ch] = gy[b, i, j, ch]
 
 
-def _kernel(name: str):
+def _kernel(name: str) -> Any:
     k = _STATE.get(name)
     if k is None:
         import numba
@@ -61,14 +66,15 @@ def _kernel(name: str):
     return k
 
 
-def applies(x, pool, strides, padded: bool) -> bool:
+def applies(x: Any, pool: Sequence[int], strides: Sequence[int], padded: bool) -> bool:
     """Whether the compiled kernel handles this call (else the NumPy kernel runs)."""
     return (not padded and tuple(pool) == tuple(strides) and pool[0] * pool[1] <= 256
             and type(x) is np.ndarray and x.dtype.char in "fd" and x.flags.c_contiguous
             and fused_available())
 
 
-def max_forward(x, pool, oh: int, ow: int):
+def max_forward(x: np.ndarray, pool: Sequence[int], oh: int,
+                ow: int) -> tuple[np.ndarray, np.ndarray]:
     """(y, arg): the window maxima (N, oh, ow, C) and the uint8 offset of each one."""
     n, c = x.shape[0], x.shape[3]
     y = np.empty((n, oh, ow, c), dtype=x.dtype)
@@ -77,7 +83,8 @@ def max_forward(x, pool, oh: int, ow: int):
     return y, arg
 
 
-def max_backward(gy, arg, pool, x_shape):
+def max_backward(gy: np.ndarray, arg: np.ndarray, pool: Sequence[int],
+                 x_shape: tuple[int, ...]) -> np.ndarray:
     """The input gradient: ``gy`` at each window's winning offset, zero elsewhere."""
     gx = np.zeros(x_shape, dtype=gy.dtype)
     _kernel("_max_bwd")(np.ascontiguousarray(gy), arg, pool[0], pool[1], gx)

@@ -317,8 +317,8 @@ class Layer:
         """Create weights for inputs of ``input_shape`` (batch axis first, may be None)."""
         self.built = True
 
-    def call(self, inputs: Any, *args: Any,
-             **kwargs: Any) -> Any:  # pragma: no cover - abstract
+    def call(self, inputs: Any,  # pragma: no cover - abstract
+             *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     # layers that take raw strings (text preprocessing, Input, models passing them on)
