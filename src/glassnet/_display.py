@@ -18,8 +18,21 @@ from __future__ import annotations
 
 import html
 import sys
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
+
+    from matplotlib.figure import Figure
+
+    from .callbacks import History
+    from .gradcheck import GradcheckReport
+    from .layers.base import Layer
+    from .models.model import Model
+    from .tensor import Tensor
 
 __all__ = ["in_notebook", "progress_bar", "model_repr_html", "tensor_repr_html",
            "history_repr_html", "history_plot", "gradcheck_repr_html", "LayerGradientReport",
@@ -31,7 +44,7 @@ _STYLE = ("<style>.gn-table{border-collapse:collapse;font-family:monospace;font-
           ".gn-table caption{text-align:left;font-weight:bold;padding:4px 0}</style>")
 
 
-def _e(x) -> str:
+def _e(x: object) -> str:
     return html.escape(str(x))
 
 
@@ -55,7 +68,7 @@ def _has_widgets() -> bool:
     return True
 
 
-def progress_bar(**kwargs):
+def progress_bar(**kwargs: Any) -> Any:
     """A tqdm bar for the training loop, or None where only text lines should appear.
 
     In a notebook: tqdm's widget bar when ipywidgets is installed, else None (so no
@@ -77,7 +90,7 @@ def progress_bar(**kwargs):
 
 
 # ------------------------------------------------------------------ models
-def _summary_rows(model) -> tuple[list[tuple], bool]:
+def _summary_rows(model: Model) -> tuple[list[tuple[Any, ...]], bool]:
     if hasattr(model, "summary_rows"):
         return [tuple(r) for r in model.summary_rows()], True
     rows = []
@@ -93,14 +106,14 @@ def _summary_rows(model) -> tuple[list[tuple], bool]:
     return rows, False
 
 
-def _params(layer) -> int:
+def _params(layer: Layer) -> int:
     try:
         return int(layer.count_params())
     except Exception:  # an unbuilt layer has no weights yet
         return 0
 
 
-def model_repr_html(self) -> str:
+def model_repr_html(self: Model) -> str:
     """A model's summary as an HTML table: layer (type), output shape, parameters, totals.
 
     Examples:
@@ -137,7 +150,7 @@ def _preview(a: np.ndarray) -> str:
     return np.array2string(a, precision=4, separator=", ", threshold=30, edgeitems=3)
 
 
-def tensor_repr_html(self) -> str:
+def tensor_repr_html(self: Tensor) -> str:
     """A tensor as HTML: shape, dtype, name, the op that made it, value and gradient.
 
     Examples:
@@ -166,7 +179,7 @@ def tensor_repr_html(self) -> str:
 
 
 # ------------------------------------------------------------------ History
-def history_repr_html(self) -> str:
+def history_repr_html(self: History) -> str:
     """A History as an HTML table: one row per epoch, one column per logged value.
 
     Examples:
@@ -197,14 +210,15 @@ def history_repr_html(self) -> str:
     return "".join(out)
 
 
-def _num(v) -> str:
+def _num(v: Any) -> str:
     try:
         return f"{float(v):.4f}"
     except (TypeError, ValueError):
         return _e(v)
 
 
-def history_plot(self, metrics=None, save=None):
+def history_plot(self: History, metrics: str | Iterable[str] | None = None,
+                 save: str | os.PathLike[str] | None = None) -> Figure:
     """Loss and each metric by epoch, train against validation (a matplotlib Figure).
 
     Args:
@@ -231,7 +245,7 @@ def history_plot(self, metrics=None, save=None):
 
 
 # ------------------------------------------------------------------ gradcheck
-def gradcheck_repr_html(self) -> str:
+def gradcheck_repr_html(self: GradcheckReport) -> str:
     """A :class:`GradcheckReport` as HTML: passed/failed and each input's errors."""
     ok = "passed" if self.ok else "FAILED"
     color = "#1a7f37" if self.ok else "#cf222e"
@@ -267,7 +281,7 @@ class LayerGradientReport(dict):
 
 
 # ------------------------------------------------------------------ figures
-def _figure_png(fig) -> bytes:
+def _figure_png(fig: Figure) -> bytes:
     import io
 
     buf = io.BytesIO()
