@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..models.saving import ModelFileError
 from ._keras_config import _check_object
+
+if TYPE_CHECKING:
+    from ..models import Model
 
 _OPT_DROP = ("name", "use_ema", "ema_momentum", "ema_overwrite_frequency",
              "loss_scale_factor", "gradient_accumulation_steps", "is_legacy_optimizer",
@@ -17,7 +22,7 @@ _KERAS_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("momentum",),
                 "RMSprop": None, "Adagrad": ("accumulator",)}
 
 
-def _obj(value, where):
+def _obj(value: Any, where: str) -> Any:
     if isinstance(value, dict):
         cls = _check_object(value, where)
         cfg = {k: v for k, v in (value.get("config") or {}).items()
@@ -26,7 +31,7 @@ def _obj(value, where):
     return value
 
 
-def _nested(value, where):
+def _nested(value: Any, where: str) -> Any:
     if isinstance(value, list):
         return [_nested(v, where) for v in value]
     if isinstance(value, dict) and "class_name" not in value:
@@ -34,7 +39,7 @@ def _nested(value, where):
     return _obj(value, where)
 
 
-def compile_from_keras(model, comp: dict, path) -> bool:
+def compile_from_keras(model: Model, comp: object, path: str | os.PathLike) -> bool:
     """Compile ``model`` from a Keras ``compile_config``; warn and skip what cannot map."""
     if not isinstance(comp, dict):
         return False
@@ -65,13 +70,13 @@ def compile_from_keras(model, comp: dict, path) -> bool:
     return True
 
 
-def compile_to_keras(model) -> dict | None:
+def compile_to_keras(model: Model) -> dict | None:
     """Keras 3's ``compile_config`` for a compiled glassnet model (None when uncompiled)."""
     comp = getattr(model, "_compile_config", None)
     if not comp:
         return None
 
-    def wrap(v, module):
+    def wrap(v: Any, module: str) -> Any:
         if isinstance(v, dict) and "class_name" in v:
             return {"module": module, "class_name": v["class_name"],
                     "config": dict(v.get("config") or {}), "registered_name": None}
@@ -92,7 +97,8 @@ def compile_to_keras(model) -> dict | None:
             "jit_compile": False}
 
 
-def optimizer_state_from_keras(model, arrays: list, path) -> None:
+def optimizer_state_from_keras(model: Model, arrays: list,
+                               path: str | os.PathLike) -> None:
     """Map Keras's ``optimizer/vars/*`` (iterations, learning rate, slots per variable)."""
     opt = getattr(model, "optimizer", None)
     if opt is None or len(arrays) < 2:
@@ -126,7 +132,7 @@ def optimizer_state_from_keras(model, arrays: list, path) -> None:
     opt.set_state(state)
 
 
-def optimizer_state_to_keras(model, groups: list) -> list | None:
+def optimizer_state_to_keras(model: Model, groups: list) -> list[np.ndarray] | None:
     """Keras's ``optimizer/vars`` for the model's optimizer state, or None when there is
     none to write (no optimizer, no step taken yet, or slots Keras lays out differently)."""
     opt = getattr(model, "optimizer", None)
@@ -136,8 +142,8 @@ def optimizer_state_to_keras(model, groups: list) -> list | None:
     state = opt.get_state()
     index = {pid: i for i, pid in enumerate(getattr(opt, "_order", []))}
     trainable = {id(w) for w in model.trainable_weights}
-    out = [np.asarray(state["iterations"], dtype=np.int64),
-           np.asarray(getattr(opt, "learning_rate", 0.0), dtype=np.float32)]
+    out: list[np.ndarray] = [np.asarray(state["iterations"], dtype=np.int64),
+                             np.asarray(getattr(opt, "learning_rate", 0.0), dtype=np.float32)]
     for _, obj in groups:  # Keras's trainable-variable order: layer by layer, as stored
         for w in obj._weights:
             if id(w) not in trainable:

@@ -9,9 +9,12 @@ Nothing a file names is imported or evaluated: a class name is looked up in glas
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models.saving import ModelFileError
+
+if TYPE_CHECKING:
+    from ..layers.base import Layer
 
 # Keras arguments glassnet has no counterpart for, and the values at which leaving them out
 # changes nothing (ANY: never changes inference)
@@ -71,7 +74,7 @@ def _check_object(spec: dict, where: str) -> str:
     return cls
 
 
-def _plain_object(value, where: str):
+def _plain_object(value: dict, where: str) -> dict[str, Any]:
     """A serialized initializer/regularizer/... as glassnet's ``{"class_name", "config"}``."""
     cls = _check_object(value, where)
     cfg = value.get("config") or {}
@@ -82,7 +85,7 @@ def _plain_object(value, where: str):
     return {"class_name": cls, "config": keep}
 
 
-def _activation(value, where: str):
+def _activation(value: object, where: str) -> str | None:
     if isinstance(value, str) or value is None:
         return value
     if isinstance(value, dict):
@@ -94,7 +97,7 @@ def _activation(value, where: str):
     raise ModelFileError(f"{where}: activation must be a name. Received: {value!r}")
 
 
-def _dtype(value, where: str):
+def _dtype(value: Any, where: str) -> str | None:
     if isinstance(value, dict):
         _check_object(value, where)
         value = (value.get("config") or {}).get("name")
@@ -106,7 +109,7 @@ def _dtype(value, where: str):
                          "float32 (or float64) layers")
 
 
-def _check_ints(value, where: str, key: str) -> None:
+def _check_ints(value: object, where: str, key: str) -> None:
     if isinstance(value, bool):
         return
     if isinstance(value, int) and abs(value) > MAX_INT_ARG:
@@ -172,7 +175,7 @@ def keras_to_glassnet(spec: dict, where: str = "layer") -> dict:
     return {"class_name": cls, "config": out}
 
 
-def build_layer(spec: dict, where: str = "layer"):
+def build_layer(spec: dict, where: str = "layer") -> Layer:
     """Construct a glassnet layer (unbuilt) from a Keras layer entry."""
     from ..layers.base import get_layer_class
 
@@ -192,7 +195,7 @@ def _keras_object(obj: dict, module: str) -> dict:
             "config": dict(obj.get("config") or {}), "registered_name": None}
 
 
-def glassnet_to_keras(layer) -> dict:
+def glassnet_to_keras(layer: Any) -> dict:
     """A glassnet layer as the entry Keras 3 writes in ``config.json`` (without graph links)."""
     cls = type(layer).__name__
     if cls in NOT_IN_KERAS:

@@ -7,11 +7,19 @@ allocated, so a config declaring a 10⁵×10⁵ kernel is refused without alloca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models.saving import ModelFileError
 from ._keras_config import build_layer, glassnet_to_keras, snake
+
+if TYPE_CHECKING:
+    from ..layers.base import Layer
+    from ..models import Model
+
+    # guard(layer, groups): installs the pre-allocation checks, returns the objects changed
+    _Guard = Callable[[Layer, list], list]
 
 MAX_INPUT_ELEMENTS = 1 << 24  # one sample's declared input size (the build trace allocates it)
 _RNN = ("LSTM", "GRU", "SimpleRNN")
@@ -22,7 +30,7 @@ class _Part:
     """The weights of one sublayer Keras keeps apart (MultiHeadAttention's query_dense, ...)
     that glassnet keeps in the layer itself: those named ``<layer>/<part>/<weight>``."""
 
-    def __init__(self, owner, part: str):
+    def __init__(self, owner: Layer, part: str) -> None:
         self.owner, self.part = owner, part
 
     @property
@@ -31,7 +39,8 @@ class _Part:
 
     @property
     def _weights(self) -> list:
-        return [w for w in self.owner._weights if w.name.split("/")[-2:-1] == [self.part]]
+        return [w for w in self.owner._weights
+                if w.name.split("/")[-2:-1] == [self.part]]  # type: ignore[union-attr]  # weights are named
 
 
 _PARTS = {"MultiHeadAttention": (("query_dense", "query"), ("key_dense", "key"),
@@ -39,7 +48,7 @@ _PARTS = {"MultiHeadAttention": (("query_dense", "query"), ("key_dense", "key"),
                                  ("output_dense", "attention_output"))}
 
 
-def var_groups(layer, prefix: str) -> list:
+def var_groups(layer: Any, prefix: str) -> list:
     """``[(h5 group path, object owning weights)]`` for ``layer`` at ``prefix``, Keras's way."""
     cls = type(layer).__name__
     if cls in _RNN:
@@ -61,7 +70,7 @@ def var_groups(layer, prefix: str) -> list:
     return [(f"{prefix}/vars", layer)]
 
 
-def model_groups(model, layers: list, prefix: str = "", attr: str = "layers") -> list:
+def model_groups(model: Layer | None, layers: list, prefix: str = "", attr: str = "layers") -> list:
     """Groups of a model whose layers, in Keras's ``model.layers`` order, are ``layers``
     (Keras names each ``<attr>/<snake class name>[_n]``)."""
     out = [(f"{prefix}/vars" if prefix else "vars", model)]
@@ -77,7 +86,7 @@ def model_groups(model, layers: list, prefix: str = "", attr: str = "layers") ->
     return out
 
 
-def keras_layer_order(model) -> list:
+def keras_layer_order(model: Any) -> list:
     """The order Keras gives ``model.layers`` (Sequential: as added; Functional: map_graph)."""
     if type(model).__name__ != "Functional":
         return list(model.layers)
@@ -85,7 +94,7 @@ def keras_layer_order(model) -> list:
     finished: set[int] = set()
     order: list = []
 
-    def visit(node):
+    def visit(node: Any) -> None:
         stack = [(node, False)]
         while stack:
             n, done = stack.pop()
@@ -134,8 +143,9 @@ def install_guards(groups: list, shapes: dict) -> list:
         orig = obj.add_weight
         count = [0]
 
-        def add_weight(name, shape, *a, _obj=obj, _want=want, _orig=orig, _n=count,
-                       _path=path, **kw):
+        def add_weight(name: Any, shape: Any, *a: Any, _obj: Any = obj, _want: list = want,
+                       _orig: Callable[..., Any] = orig, _n: list[int] = count,
+                       _path: str = path, **kw: Any) -> Any:
             k = _n[0]
             _n[0] += 1
             got = tuple(int(s) for s in shape)
@@ -159,7 +169,7 @@ def remove_guards(objects: list) -> None:
         obj.__dict__.pop("call", None)
 
 
-def guard_activations(layer) -> list:
+def guard_activations(layer: Layer) -> list:
     """Before each call of the build pass, a layer that can say its output shape says it,
     and an output over MAX_INPUT_ELEMENTS values per sample is refused before it is made
     (``UpSampling1D(size=10**7)``, ``RepeatVector(10**8)`` in a weightless layer)."""
@@ -176,7 +186,8 @@ def guard_activations(layer) -> list:
             continue
         call = obj.call
 
-        def guarded(x, *args, _obj=obj, _call=call, **kwargs):
+        def guarded(x: Any, *args: Any, _obj: Any = obj, _call: Callable[..., Any] = call,
+                    **kwargs: Any) -> Any:
             if isinstance(x, Tensor):
                 try:
                     shape = ((x.shape[0], int(_obj.n), *x.shape[1:]) if
@@ -192,12 +203,12 @@ def guard_activations(layer) -> list:
                             f"over {MAX_INPUT_ELEMENTS} values per sample; refused")
             return _call(x, *args, **kwargs)
 
-        obj.call = guarded
+        obj.call = guarded  # type: ignore[method-assign,assignment]  # per-instance build guard
         out.append(obj)
     return out
 
 
-def _check_input_shape(shape, where: str) -> None:
+def _check_input_shape(shape: object, where: str) -> None:
     if not isinstance(shape, (list, tuple)) or not all(
             s is None or (isinstance(s, int) and s >= 0) for s in shape):
         raise ModelFileError(f"{where}: input shape must be a list of sizes. Received: "
@@ -209,14 +220,14 @@ def _check_input_shape(shape, where: str) -> None:
 
 # ---------------------------------------------------------------- building
 def build_model(spec: dict, shapes: dict, prefix: str = "", where: str = "model",
-                guard=None):
+                guard: _Guard | None = None) -> tuple[Model, list]:
     """A built glassnet model from a Keras model entry; returns (model, weight groups).
 
     ``guard(layer, groups)`` installs the pre-allocation shape checks on a new layer and
     returns the objects it changed (default: :func:`install_guards` on ``shapes``).
     """
     if guard is None:
-        def guard(layer, groups):
+        def guard(layer: Layer, groups: list) -> list:
             return install_guards(groups, shapes)
     cls = spec.get("class_name")
     cfg = spec.get("config")
@@ -230,7 +241,8 @@ def build_model(spec: dict, shapes: dict, prefix: str = "", where: str = "model"
                          "(subclassed models hold code and cannot be loaded)")
 
 
-def _layer_or_model(entry: dict, shapes: dict, prefix: str, guard, guarded: list):
+def _layer_or_model(entry: dict, shapes: dict, prefix: str, guard: _Guard,
+                    guarded: list) -> tuple[Layer, list]:
     if isinstance(entry, dict) and entry.get("class_name") in ("Sequential", "Functional"):
         from ._keras_config import _check_object
 
@@ -250,16 +262,20 @@ def _layer_or_model(entry: dict, shapes: dict, prefix: str, guard, guarded: list
     return ly, groups
 
 
-def _sequential(spec, cfg, shapes, prefix, guard):
+def _sequential(spec: dict, cfg: dict, shapes: dict, prefix: str,
+                guard: _Guard) -> tuple[Model, list]:
     from ..layers.core import InputLayer
     from ..models.model import Sequential
 
     entries = cfg["layers"]
+    used: dict[str, int]
+    guarded: list
     layers, groups, used, guarded = [], [], {}, []
     for e in entries:
         if isinstance(e, dict) and e.get("class_name") == "InputLayer":
             ly = build_layer(e)
-            _check_input_shape(list(ly.shape), f"layer {ly.name!r}")
+            _check_input_shape(list(ly.shape),  # type: ignore[attr-defined]  # an InputLayer
+                               f"layer {ly.name!r}")
             layers.append(ly)
             continue
         base = snake(str(e.get("class_name")) if isinstance(e, dict) else "")
@@ -289,7 +305,7 @@ def _sequential(spec, cfg, shapes, prefix, guard):
     return model, [(f"{prefix}/vars" if prefix else "vars", model)] + groups
 
 
-def _history(t, where):
+def _history(t: Any, where: str) -> tuple[str, int]:
     """(layer name, node index) of a serialized Keras tensor (Keras 3 or Keras 2 form)."""
     if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__":
         t = (t.get("config") or {}).get("keras_history")
@@ -302,7 +318,7 @@ def _history(t, where):
     return t[0], int(t[1])
 
 
-def _node_args(node, where):
+def _node_args(node: object, where: str) -> tuple[list[tuple[str, int]], bool]:
     """([(layer, node)], is_list_call) of one inbound node entry."""
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         args, kwargs = node.get("args") or [], node.get("kwargs") or {}
@@ -322,7 +338,7 @@ def _node_args(node, where):
     raise ModelFileError(f"{where}: malformed inbound node {str(node)[:80]}")
 
 
-def _refs(v, where):
+def _refs(v: object, where: str) -> tuple[list[tuple[str, int]], bool]:
     """Input/output layer references: one [name, node, tensor] or a list of them."""
     if isinstance(v, list) and v and isinstance(v[0], str):
         return [_history(v, where)], True
@@ -331,10 +347,13 @@ def _refs(v, where):
     return [_history(t, where) for t in v], len(v) == 1
 
 
-def _functional(cfg, shapes, prefix, guard):
+def _functional(cfg: dict, shapes: dict, prefix: str,
+                guard: _Guard) -> tuple[Model, list]:
     from ..layers.core import InputLayer
     from ..models.functional import Functional, call_symbolic
 
+    used: dict[str, int]
+    guarded: list
     layers, groups, pending, used, guarded = {}, [], [], {}, []
     for e in cfg["layers"]:
         if not isinstance(e, dict):
@@ -356,7 +375,8 @@ def _functional(cfg, shapes, prefix, guard):
         for i, nd in enumerate(nodes):
             refs, list_call = _node_args(nd, f"layer {ly.name!r}")
             pending.append((ly, i, refs, list_call))
-    values = {(n, 0): ly for n, ly in layers.items() if isinstance(ly, InputLayer)}
+    values: dict[tuple[str, int], Any] = {(n, 0): ly for n, ly in layers.items()
+                                          if isinstance(ly, InputLayer)}
     try:
         while pending:
             rest = []
@@ -390,7 +410,7 @@ def _functional(cfg, shapes, prefix, guard):
 
 
 # ---------------------------------------------------------------- glassnet -> Keras config
-def model_config(model) -> dict:
+def model_config(model: Any) -> dict:
     """The ``config.json`` model entry Keras 3 writes for ``model`` (Sequential/Functional)."""
     cls = type(model).__name__
     if cls == "Autoencoder":  # Keras has no Autoencoder: the encoder then the decoder
@@ -428,13 +448,13 @@ def model_config(model) -> dict:
                      "can be written as Keras files (a subclassed model is code)")
 
 
-def _entry(ly) -> dict:
+def _entry(ly: Layer) -> dict:
     if type(ly).__name__ in ("Sequential", "Functional"):
         return model_config(ly)
     return glassnet_to_keras(ly)
 
 
-def _functional_config(model) -> dict:
+def _functional_config(model: Any) -> dict:
     order = keras_layer_order(model)
     node_ids: dict[int, tuple] = {}
     per_layer: dict[int, list] = {}
@@ -443,7 +463,7 @@ def _functional_config(model) -> dict:
         node_ids[id(n)] = (n.layer.name, len(lst))
         lst.append(n)
 
-    def tensor(n):
+    def tensor(n: Any) -> dict:
         name, idx = node_ids[id(n)]
         return {"class_name": "__keras_tensor__",
                 "config": {"shape": list(n.shape), "dtype": "float32",
@@ -458,6 +478,7 @@ def _functional_config(model) -> dict:
             if not n.inbound:
                 continue
             args = [tensor(p) for p in n.inbound]
+            call: list
             if type(ly).__name__ == "MultiHeadAttention":  # Keras: mha(query, value[, key])
                 call = args
             else:
@@ -465,7 +486,7 @@ def _functional_config(model) -> dict:
             e["inbound_nodes"].append({"args": call, "kwargs": {}})
         entries.append(e)
 
-    def refs(nodes, single):
+    def refs(nodes: list, single: bool) -> list:
         r = [[*node_ids[id(n)], 0] for n in nodes]
         return r[0] if single else r
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tempfile
 import zipfile
 import zlib
-from typing import Any
+from types import TracebackType
+from typing import IO, Any, Literal, overload
 
 import numpy as np
 
@@ -36,13 +38,14 @@ H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError,
 class corrupt_h5:  # noqa: N801 - used as a context manager, like contextlib's helpers
     """Context manager: anything h5py raises on a damaged file becomes ModelFileError."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = path
 
-    def __enter__(self):
+    def __enter__(self) -> corrupt_h5:
         return self
 
-    def __exit__(self, kind, e, tb):
+    def __exit__(self, kind: type[BaseException] | None, e: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
         if kind is None or issubclass(kind, (ModelFileError, ImportError)):
             return False
         if issubclass(kind, H5_ERRORS):
@@ -51,7 +54,7 @@ class corrupt_h5:  # noqa: N801 - used as a context manager, like contextlib's h
         return False
 
 
-def h5py_or_error():
+def h5py_or_error() -> Any:
     """The h5py module, or an ImportError saying which extra installs it."""
     try:
         import h5py
@@ -61,7 +64,14 @@ def h5py_or_error():
     return h5py
 
 
-def read_member(z: zipfile.ZipFile, name: str, limit: int, path, spool: bool = False):
+@overload
+def read_member(z: zipfile.ZipFile, name: str, limit: int, path: str | os.PathLike,
+                spool: Literal[False] = False) -> bytes: ...
+@overload
+def read_member(z: zipfile.ZipFile, name: str, limit: int, path: str | os.PathLike,
+                spool: Literal[True]) -> IO[bytes]: ...
+def read_member(z: zipfile.ZipFile, name: str, limit: int, path: str | os.PathLike,
+                spool: bool = False) -> bytes | IO[bytes]:
     """The bytes of zip member ``name`` (a seekable file when ``spool``), refusing bombs."""
     try:
         info = z.getinfo(name)
@@ -95,7 +105,7 @@ def read_member(z: zipfile.ZipFile, name: str, limit: int, path, spool: bool = F
     return out if spool else out.getvalue()
 
 
-def parse_json(data: bytes, what: str, path):
+def parse_json(data: bytes, what: str, path: str | os.PathLike) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
@@ -103,7 +113,7 @@ def parse_json(data: bytes, what: str, path):
                              f"{str(e)[:100]})") from None
 
 
-def open_h5(fileobj, path):
+def open_h5(fileobj: str | IO[bytes], path: str | os.PathLike) -> Any:
     """An h5py File (read-only) on a path or seekable file object; corrupt -> ModelFileError."""
     h5py = h5py_or_error()
     try:
@@ -112,7 +122,7 @@ def open_h5(fileobj, path):
         raise ModelFileError(f"{path}: not a readable HDF5 file ({e})") from None
 
 
-def h5_datasets(group, path, size_budget: int) -> dict:
+def h5_datasets(group: Any, path: str | os.PathLike, size_budget: int) -> dict[str, Any]:
     """``{relative path: dataset}`` under ``group``: hard links only, numeric, bounded.
 
     Refuses external/soft links, external or virtual storage, non-numeric dtypes and a
@@ -154,7 +164,7 @@ def h5_datasets(group, path, size_budget: int) -> dict:
     return out
 
 
-def _check_dataset(d, name: str, path) -> None:
+def _check_dataset(d: Any, name: str, path: str | os.PathLike) -> None:
     if d.dtype.kind not in "biuf" or d.dtype.fields is not None:
         raise ModelFileError(f"{path}: dataset {name} has dtype {d.dtype}; weight files "
                              "hold plain numbers only")
@@ -170,7 +180,7 @@ def _check_dataset(d, name: str, path) -> None:
                              "refused")
 
 
-def read_dataset(d, name: str, path) -> np.ndarray:
+def read_dataset(d: Any, name: str, path: str | os.PathLike) -> np.ndarray:
     try:
         a = np.asarray(d[()])
     except (OSError, RuntimeError, ValueError, TypeError) as e:
@@ -180,7 +190,7 @@ def read_dataset(d, name: str, path) -> np.ndarray:
     return a
 
 
-def h5_attr_text(obj, key: str, path, limit: int = MAX_JSON):
+def h5_attr_text(obj: Any, key: str, path: str | os.PathLike, limit: int = MAX_JSON) -> object:
     """A string attribute (bytes decoded), bounded; None when absent."""
     try:
         if key not in obj.attrs:
@@ -199,7 +209,7 @@ def h5_attr_text(obj, key: str, path, limit: int = MAX_JSON):
     return v
 
 
-def h5_attr_names(obj, key: str, path) -> list:
+def h5_attr_names(obj: Any, key: str, path: str | os.PathLike) -> list[str]:
     """A list-of-strings attribute (Keras 2's ``layer_names``/``weight_names``)."""
     try:
         if key not in obj.attrs:

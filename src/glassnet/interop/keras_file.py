@@ -18,6 +18,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from ._keras_compile import (
     optimizer_state_to_keras,
 )
 from ._keras_graph import build_model, keras_layer_order, model_config, model_groups
+
+if TYPE_CHECKING:
+    from ..models import Model
 
 __all__ = ["load_keras", "save_keras", "load_weights_h5", "save_weights_h5"]
 
@@ -52,7 +56,8 @@ def _shapes(datasets: dict) -> dict:
     return out
 
 
-def _covered(model, groups: list, path, writing: bool = False) -> None:
+def _covered(model: Model, groups: list, path: str | os.PathLike,
+             writing: bool = False) -> None:
     """Every weight of ``model`` has its place in the Keras layout (none left behind)."""
     placed = {id(w) for _, obj in groups for w in obj._weights}
     missing = [w.name for w in model.weights if id(w) not in placed]
@@ -63,7 +68,7 @@ def _covered(model, groups: list, path, writing: bool = False) -> None:
         raise ModelFileError(f"{path}: the file holds no values for weights {missing[:5]}")
 
 
-def _assign(groups: list, datasets: dict, path) -> None:
+def _assign(groups: list, datasets: dict, path: str | os.PathLike) -> None:
     """Copy the file's arrays into each group's owner (shapes checked again)."""
     for gpath, obj in groups:
         own = list(obj._weights)
@@ -85,7 +90,8 @@ def _budget(h5file_size: int) -> int:
     return h5file_size + (1 << 20)
 
 
-def load_keras(path, compile: bool = True, data: bytes | None = None):
+def load_keras(path: str | os.PathLike, compile: bool = True,
+               data: bytes | None = None) -> Model:
     """Load a Keras 3 ``.keras`` file (Sequential or functional) into a glassnet model.
 
     Args:
@@ -138,7 +144,7 @@ def _ordered(datasets: dict, group: str) -> list:
     return sorted(keys, key=lambda k: int(k.rpartition("/")[2]))
 
 
-def _build(config: dict, datasets: dict, path):
+def _build(config: dict, datasets: dict, path: str | os.PathLike) -> tuple[Model, list]:
     try:
         return build_model(config, _shapes(datasets))
     except ModelFileError as e:
@@ -147,7 +153,7 @@ def _build(config: dict, datasets: dict, path):
         raise ModelFileError(f"{path}: the model config nests too deeply") from None
 
 
-def save_keras(model, path, overwrite: bool = True) -> None:
+def save_keras(model: Model, path: str | os.PathLike, overwrite: bool = True) -> None:
     """Write ``model`` as a Keras 3 ``.keras`` file that ``keras.models.load_model`` opens.
 
     Only Sequential and functional models of layers Keras also has can be written
@@ -192,7 +198,7 @@ def _h5_bytes(groups: list, optimizer: list | None = None) -> bytes:
     return buf.getvalue()
 
 
-def save_weights_h5(model, path, overwrite: bool = True) -> None:
+def save_weights_h5(model: Model, path: str | os.PathLike, overwrite: bool = True) -> None:
     """Write the weights in Keras 3's ``.weights.h5`` layout (atomic)."""
     if not overwrite and Path(path).exists():
         raise FileExistsError(f"save_weights: {path} exists and overwrite=False")
@@ -201,7 +207,7 @@ def save_weights_h5(model, path, overwrite: bool = True) -> None:
     _atomic_write(Path(path), _h5_bytes(groups))
 
 
-def load_weights_h5(model, path) -> None:
+def load_weights_h5(model: Model, path: str | os.PathLike) -> None:
     """Load a Keras 3 ``.weights.h5`` file into ``model`` (built, same architecture)."""
     if not Path(path).exists():
         raise ModelFileError(f"{path}: no such weights file")
