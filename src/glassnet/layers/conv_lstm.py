@@ -11,6 +11,9 @@ kernel ``(kh, kw, C, 4·filters)``, recurrent_kernel ``(kh, kw, filters, 4·filt
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._conv_kernels import (
@@ -22,6 +25,11 @@ from ._conv_kernels import (
 )
 from .base import register
 from .recurrent_cells import RNN, _Cell, _t
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from ..tensor import Tensor
 
 __all__ = ["ConvLSTM2DCell", "ConvLSTM2D"]
 
@@ -39,9 +47,10 @@ class ConvLSTM2DCell(_Cell):
 
     gates, n_states = 4, 2
 
-    def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, unit_forget_bias: bool = True,
-                 **kwargs):
+    def __init__(self, filters: int, kernel_size: int | Sequence[int],
+                 strides: int | Sequence[int] = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
+                 unit_forget_bias: bool = True, **kwargs: Any) -> None:
         super().__init__(filters, **kwargs)
         self.filters = self.units
         self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", self.name)
@@ -56,7 +65,7 @@ class ConvLSTM2DCell(_Cell):
         return tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
             (h, w), self.kernel_size, self.strides, self.dilation_rate))
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         if len(input_shape) != 4:
             raise ValueError(f"Layer '{self.name}': a ConvLSTM2D cell takes one time step "
                              f"(batch, height, width, channels). Received: input shape "
@@ -76,14 +85,16 @@ class ConvLSTM2DCell(_Cell):
                 self.bias.data[f:2 * f] = 1.0
         self.built = True
 
-    def get_initial_state(self, batch_size: int, dtype="float32", input_hw=None) -> list:
+    def get_initial_state(self, batch_size: int, dtype: DTypeLike = "float32",
+                          input_hw: Sequence[int] | None = None) -> list:
         if input_hw is None:
             raise ValueError(f"Layer '{self.name}': the initial state's size depends on the "
                              "input's height and width; pass input_hw=(H, W)")
         oh, ow = self.output_hw(*input_hw)
         return [np.zeros((batch_size, oh, ow, self.filters), dtype=dtype) for _ in range(2)]
 
-    def _prepare(self, x, states, training):
+    def _prepare(self, x: Tensor, states: Any,
+                 training: bool) -> tuple[Tensor, Tensor, list[Tensor]]:
         if states is None:
             states = self.get_initial_state(x.shape[0], x.dtype, tuple(x.shape[1:3]))
         states = [_t(s, x) for s in (list(states) if isinstance(states, (list, tuple))
@@ -97,7 +108,8 @@ class ConvLSTM2DCell(_Cell):
         h = states[0] if rm is None else states[0] * _t(rm, x)
         return xi, h, states
 
-    def call(self, x, training: bool = False, states=None):
+    def call(self, x: Tensor, training: bool = False,
+             states: Any = None) -> tuple[Tensor, list[Tensor]]:
         xi, h, states = self._prepare(x, states, training)
         f = self.filters
         z = conv2d(xi, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
@@ -109,7 +121,7 @@ class ConvLSTM2DCell(_Cell):
         h = o * self.activation(c)
         return h, [h, c]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.pop("units")
         return {**cfg, "filters": self.filters, "kernel_size": list(self.kernel_size),
@@ -147,15 +159,17 @@ class ConvLSTM2D(RNN):
     _input_rank = 5
     _input_axes = "(batch, timesteps, height, width, channels)"
 
-    def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, activation="tanh",
-                 recurrent_activation="sigmoid", use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias: bool = True,
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed=None,
+    def __init__(self, filters: int, kernel_size: int | Sequence[int],
+                 strides: int | Sequence[int] = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
+                 activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: Any = None,
+                 recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, **kwargs):
+                 go_backwards: bool = False, stateful: bool = False, **kwargs: Any) -> None:
         kwargs.pop("cell", None)
         cell = ConvLSTM2DCell(
             filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
@@ -169,20 +183,20 @@ class ConvLSTM2D(RNN):
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, **kwargs)
 
-    def _initial(self, x, initial_state):
+    def _initial(self, x: Tensor, initial_state: Any) -> list[Tensor]:
         if initial_state is None and not (self.stateful and self.states is not None):
             return [_t(s, x) for s in self.cell.get_initial_state(
                 x.shape[0], x.dtype, tuple(x.shape[2:4]))]
         return super()._initial(x, initial_state)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple | list[tuple]:
         b, t, h, w = input_shape[:4]
         oh, ow = self.cell.output_hw(h, w)
         f = self.cell.filters
         out = (b, t, oh, ow, f) if self.return_sequences else (b, oh, ow, f)
         return [out, (b, oh, ow, f), (b, oh, ow, f)] if self.return_state else out
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cell = cfg.pop("cell")["config"]
         for k in ("unroll", "zero_output_for_mask"):

@@ -31,7 +31,7 @@ __all__ = ["SimpleRNN", "JordanRNN", "LSTM", "GRU", "Bidirectional", "TimeDistri
 
 
 # ------------------------------------------------------------------ layers
-def _as_mask(mask, x: Tensor, name: str):
+def _as_mask(mask: Any, x: Tensor, name: str) -> Any:
     if mask is None:
         mask = get_mask(x)
     if mask is None:
@@ -52,13 +52,15 @@ class _RNNBase(Layer):
     n_states = 1
     gates = 1
 
-    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
-                 use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(
@@ -88,10 +90,10 @@ class _RNNBase(Layer):
         self.states: list | None = None  # the context neurons kept between calls (stateful)
 
     # ------------------------------------------------------------ weights
-    def _bias_shape(self):
+    def _bias_shape(self) -> tuple[int, ...]:
         return (self.gates * self.units,)
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         if len(input_shape) != 3:
             raise ValueError(
                 f"Layer '{self.name}': expected a 3-D input (batch, timesteps, features). "
@@ -109,7 +111,7 @@ class _RNNBase(Layer):
                                         self.bias_regularizer)
         self.built = True
 
-    def reset_states(self, states=None) -> None:
+    def reset_states(self, states: Any = None) -> None:
         """Clear the context (zeros on the next call), or set it to the given arrays."""
         if states is None:
             self.states = None
@@ -123,11 +125,11 @@ class _RNNBase(Layer):
         self.states = [np.asarray(s.data if isinstance(s, Tensor) else s) for s in states]
 
     # ------------------------------------------------------------ call
-    def _run(self, x: Tensor, states: list, m: Any, rmask: Any) -> tuple[Any, Any]:
+    def _run(self, x: Tensor, states: list, m: Any, rmask: Any) -> tuple[Any, list[Tensor]]:
         """(sequence output, last states): each recurrent layer runs its own kernel."""
         raise NotImplementedError
 
-    def _initial(self, x: Tensor, initial_state):
+    def _initial(self, x: Tensor, initial_state: Any) -> list[Tensor]:
         xp = backend.get_array_module(x.data)
         bsz = x.shape[0]
         shape = (bsz, self.units)
@@ -162,7 +164,8 @@ class _RNNBase(Layer):
         return [constant(Tensor._make(xp.zeros(shape, dtype=x.dtype)))
                 for _ in range(self.n_states)]
 
-    def call(self, x, training: bool = False, initial_state=None, mask=None):
+    def call(self, x: Tensor, training: bool = False, initial_state: Any = None,
+             mask: Any = None) -> Tensor | list[Tensor]:
         if x.ndim != 3 or x.shape[1] == 0:
             raise ValueError(
                 f"Layer '{self.name}': expected a 3-D input (batch, timesteps, features) "
@@ -197,25 +200,25 @@ class _RNNBase(Layer):
             y = last[0]
         return [y, *last] if self.return_state else y
 
-    def _bias_or_zeros(self, x):
+    def _bias_or_zeros(self, x: Tensor) -> Tensor:
         if self.bias is not None:
             return self.bias
         xp = backend.get_array_module(x.data)
         return constant(Tensor._make(xp.zeros(self._bias_shape(), dtype=self.kernel.dtype)))
 
-    def _kernel_args(self):
+    def _kernel_args(self) -> dict[str, str]:
         return {"act": _fused_name(self.name, "activation", self.activation),
                 "ract": _fused_name(self.name, "recurrent_activation",
                                     self.recurrent_activation)}
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple | list[tuple]:
         bsz, steps = input_shape[0], input_shape[1]
         out = (bsz, steps, self.units) if self.return_sequences else (bsz, self.units)
         if self.return_state:
             return [out] + [(bsz, self.units)] * self.n_states
         return out
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "units": self.units,
@@ -258,18 +261,18 @@ class SimpleRNN(_RNNBase):
         >>> y = SimpleRNN(8)(np.zeros((2, 5, 3)))   # shape (2, 8)
     """
 
-    def __init__(self, units: int, activation="tanh", **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh", **kwargs: Any) -> None:
         kwargs.pop("recurrent_activation", None)
         super().__init__(units, activation=activation, recurrent_activation="sigmoid",
                          **kwargs)
 
-    def _run(self, x, states, m, rmask):
+    def _run(self, x: Tensor, states: list, m: Any, rmask: Any) -> tuple[Any, list[Tensor]]:
         k = self._kernel_args()
         fn = SimpleRNNSeq(act=k["act"], ract="sigmoid", mask=m, rmask=rmask)
         seq = fn(x, states[0], self.kernel, self.recurrent_kernel, self._bias_or_zeros(x))
         return seq, [seq[:, -1]]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.pop("recurrent_activation")
         return cfg
@@ -290,16 +293,16 @@ class LSTM(_RNNBase):
     n_states = 2
     gates = 4
 
-    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs):
+    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         super().build(input_shape)
         if self.bias is not None and self.unit_forget_bias:
             self.bias.data[self.units : 2 * self.units] = 1.0
 
-    def _run(self, x, states, m, rmask):
+    def _run(self, x: Tensor, states: list, m: Any, rmask: Any) -> tuple[Any, list[Tensor]]:
         fn = LSTMSeq(mask=m, rmask=rmask, sequences=self.return_sequences,
                      **self._kernel_args())
         out = fn(x, states[0], states[1], self.kernel, self.recurrent_kernel,
@@ -309,7 +312,7 @@ class LSTM(_RNNBase):
         steps = x.shape[1]
         return out[:, :steps], [out[:, steps - 1], out[:, steps]]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
 
@@ -326,7 +329,7 @@ class GRU(_RNNBase):
 
     gates = 3
 
-    def __init__(self, units: int, reset_after: bool = True, **kwargs):
+    def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
         if not reset_after:
             raise ValueError(
@@ -335,15 +338,15 @@ class GRU(_RNNBase):
             )
         self.reset_after = True
 
-    def _bias_shape(self):
+    def _bias_shape(self) -> tuple[int, ...]:
         return (2, 3 * self.units)
 
-    def _run(self, x, states, m, rmask):
+    def _run(self, x: Tensor, states: list, m: Any, rmask: Any) -> tuple[Any, list[Tensor]]:
         fn = GRUSeq(mask=m, rmask=rmask, **self._kernel_args())
         seq = fn(x, states[0], self.kernel, self.recurrent_kernel, self._bias_or_zeros(x))
         return seq, [seq[:, -1]]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "reset_after": True}
 
 
@@ -360,8 +363,8 @@ class JordanRNN(_RNNBase):
         >>> y = JordanRNN(8, output_units=2)(np.zeros((4, 6, 3)))   # (4, 2)
     """
 
-    def __init__(self, units: int, output_units: int = 1, activation="tanh",
-                 output_activation="linear", **kwargs):
+    def __init__(self, units: int, output_units: int = 1, activation: Any = "tanh",
+                 output_activation: Any = "linear", **kwargs: Any) -> None:
         kwargs.pop("recurrent_activation", None)
         super().__init__(units, activation=activation, **kwargs)
         if not isinstance(output_units, (int, np.integer)) or output_units <= 0:
@@ -372,7 +375,7 @@ class JordanRNN(_RNNBase):
         self.output_units = int(output_units)
         self.output_activation = activations.get(output_activation)
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         if len(input_shape) != 3:
             raise ValueError(
                 f"Layer '{self.name}': expected a 3-D input (batch, timesteps, features). "
@@ -394,14 +397,14 @@ class JordanRNN(_RNNBase):
         self.output_bias = self.add_weight("output_bias", (self.output_units,), "zeros")
         self.built = True
 
-    def _initial(self, x, initial_state):
+    def _initial(self, x: Tensor, initial_state: Any) -> list[Tensor]:
         units, self.units = self.units, self.output_units  # states are outputs here
         try:
             return super()._initial(x, initial_state)
         finally:
             self.units = units
 
-    def _run(self, x, states, m, rmask):
+    def _run(self, x: Tensor, states: list, m: Any, rmask: Any) -> tuple[Any, list[Tensor]]:
         y = states[0]
         steps = x.shape[1]
         xw = ops.matmul(x, self.kernel)
@@ -418,7 +421,8 @@ class JordanRNN(_RNNBase):
             outs.append(y)
         return ops.stack(outs, axis=1), [y]
 
-    def call(self, x, training: bool = False, initial_state=None, mask=None):
+    def call(self, x: Tensor, training: bool = False, initial_state: Any = None,
+             mask: Any = None) -> Tensor | list[Tensor]:
         if training and self.recurrent_dropout > 0 and self.output_units > self.units:
             raise ValueError(
                 f"Layer '{self.name}': recurrent_dropout needs output_units <= units. "
@@ -426,13 +430,13 @@ class JordanRNN(_RNNBase):
             )
         return super().call(x, training=training, initial_state=initial_state, mask=mask)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple | list[tuple]:
         bsz, steps = input_shape[0], input_shape[1]
         u = self.output_units
         out = (bsz, steps, u) if self.return_sequences else (bsz, u)
         return [out, (bsz, u)] if self.return_state else out
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.pop("recurrent_activation")
         cfg["output_units"] = self.output_units
@@ -445,7 +449,7 @@ def _layer_config(layer: Layer) -> dict:
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
-def _layer_from(cfg) -> Layer:
+def _layer_from(cfg: Any) -> Layer:
     if isinstance(cfg, Layer):
         return cfg
     if not isinstance(cfg, dict) or "class_name" not in cfg:
@@ -474,8 +478,8 @@ class Bidirectional(Layer):
         >>> y = Bidirectional(LSTM(8, return_sequences=True))(np.zeros((2, 5, 3)))  # (2,5,16)
     """
 
-    def __init__(self, layer, merge_mode: str | None = "concat", backward_layer=None,
-                 **kwargs):
+    def __init__(self, layer: Layer | dict[str, Any], merge_mode: str | None = "concat",
+                 backward_layer: Layer | dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         layer = _layer_from(layer)
         if not isinstance(layer, _RNNBase):
@@ -499,19 +503,20 @@ class Bidirectional(Layer):
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         self.built = True
 
     def reset_states(self) -> None:
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
 
-    def _input_spec(self):
+    def _input_spec(self) -> dict | None:
         """The wrapped layer's feature axis, so a wrong input names this layer."""
         shape = self.input_shape_built
         return {-1: int(shape[-1])} if isinstance(shape, tuple) and shape[-1] else None
 
-    def call(self, x, training: bool = False, initial_state=None, mask=None):
+    def call(self, x: Tensor, training: bool = False, initial_state: Any = None,
+             mask: Any = None) -> Tensor | list[Tensor]:
         fs = bs = None
         if initial_state is not None:
             n = len(initial_state) // 2
@@ -542,7 +547,7 @@ class Bidirectional(Layer):
             return (y if isinstance(y, list) else [y]) + states
         return y
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "layer": _layer_config(self.forward_layer),
                 "merge_mode": self.merge_mode,
                 "backward_layer": _layer_config(self.backward_layer)}
@@ -557,11 +562,11 @@ class TimeDistributed(Layer):
         >>> y = TimeDistributed(Dense(4))(np.zeros((2, 5, 3)))   # (2, 5, 4)
     """
 
-    def __init__(self, layer, **kwargs):
+    def __init__(self, layer: Layer | dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.layer = _layer_from(layer)
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         if len(input_shape) < 3:
             raise ValueError(
                 f"Layer '{self.name}': expected an input with a time axis (batch, timesteps, "
@@ -569,14 +574,14 @@ class TimeDistributed(Layer):
             )
         self.built = True
 
-    def _input_spec(self):
+    def _input_spec(self) -> dict | None:
         """The wrapped layer's feature axis when it has weights (Dense, Conv...)."""
         shape = self.input_shape_built
         if not self.layer.weights or not isinstance(shape, tuple) or not shape[-1]:
             return None
         return {-1: int(shape[-1])}
 
-    def call(self, x, training: bool = False, mask=None):
+    def call(self, x: Tensor, training: bool = False, mask: Any = None) -> Tensor:
         if x.ndim < 3:
             raise ValueError(
                 f"Layer '{self.name}': expected an input with a time axis (batch, timesteps, "
@@ -586,5 +591,5 @@ class TimeDistributed(Layer):
         y = self.layer(x.reshape(bsz * steps, *x.shape[2:]), training=training)
         return y.reshape(bsz, steps, *y.shape[1:])
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "layer": _layer_config(self.layer)}

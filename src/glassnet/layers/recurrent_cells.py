@@ -16,7 +16,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -26,10 +27,13 @@ from ..tensor import Tensor
 from .base import Layer, get_layer_class, register
 from .recurrent import _as_mask
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
 __all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "RNN"]
 
 
-def _t(x, like: Tensor) -> Tensor:
+def _t(x: Any, like: Tensor) -> Tensor:
     if isinstance(x, Tensor):
         return x
     xp = backend.get_array_module(like.data)
@@ -42,11 +46,14 @@ class _Cell(Layer):
     gates = 1
     n_states = 1
 
-    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
-                 use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0, seed=None, **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, seed: int | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(
@@ -70,17 +77,17 @@ class _Cell(Layer):
         self._dropout_mask = self._recurrent_dropout_mask = None
 
     @property
-    def state_size(self):
+    def state_size(self) -> int | list[int]:
         return self.units if self.n_states == 1 else [self.units] * self.n_states
 
     @property
     def output_size(self) -> int:
         return self.units
 
-    def _bias_shape(self):
+    def _bias_shape(self) -> tuple[int, ...]:
         return (self.gates * self.units,)
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         if len(input_shape) != 2:
             raise ValueError(
                 f"Layer '{self.name}': a cell takes one time step (batch, features). "
@@ -97,7 +104,7 @@ class _Cell(Layer):
                                         self.bias_regularizer)
         self.built = True
 
-    def get_initial_state(self, batch_size: int, dtype="float32") -> list:
+    def get_initial_state(self, batch_size: int, dtype: DTypeLike = "float32") -> list:
         """Zero states, one (batch, units) array per state."""
         return [np.zeros((batch_size, self.units), dtype=dtype) for _ in range(self.n_states)]
 
@@ -105,7 +112,7 @@ class _Cell(Layer):
         """Forget the per-sequence dropout masks (RNN does this before each sequence)."""
         self._dropout_mask = self._recurrent_dropout_mask = None
 
-    def _masks(self, x: Tensor, h: Tensor, training: bool):
+    def _masks(self, x: Tensor, h: Tensor, training: bool) -> tuple[Any, Any]:
         """The fixed-per-sequence dropout masks (inputs, recurrent state), or None."""
         if not training:
             return None, None
@@ -121,10 +128,12 @@ class _Cell(Layer):
         return self._dropout_mask, self._recurrent_dropout_mask
 
     def __call__(  # type: ignore[override]  # Keras's cell call: (inputs, states)
-            self, inputs, states=None, training: bool | None = None, **kwargs):
+            self, inputs: Any, states: Any = None, training: bool | None = None,
+            **kwargs: Any) -> Any:
         return super().__call__(inputs, training=training, states=states, **kwargs)
 
-    def _prepare(self, x, states, training):
+    def _prepare(self, x: Tensor, states: Any,
+                 training: bool) -> tuple[Tensor, Tensor, list[Tensor]]:
         if states is None:
             states = self.get_initial_state(x.shape[0], x.dtype)
         states = list(states) if isinstance(states, (list, tuple)) else [states]
@@ -141,7 +150,7 @@ class _Cell(Layer):
         h = states[0] if rm is None else states[0] * Tensor._make(rm)
         return xi, h, states
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "units": self.units,
             "activation": activations.serialize(self.activation),
@@ -168,11 +177,12 @@ class SimpleRNNCell(_Cell):
         >>> h, states = SimpleRNNCell(4)(np.zeros((2, 3)), [np.zeros((2, 4))])
     """
 
-    def __init__(self, units: int, activation="tanh", **kwargs):
+    def __init__(self, units: int, activation: Any = "tanh", **kwargs: Any) -> None:
         kwargs.pop("recurrent_activation", None)
         super().__init__(units, activation=activation, **kwargs)
 
-    def call(self, x, training: bool = False, states=None):
+    def call(self, x: Tensor, training: bool = False,
+             states: Any = None) -> tuple[Tensor, list[Tensor]]:
         xi, h, _ = self._prepare(x, states, training)
         z = ops.matmul(xi, self.kernel) + ops.matmul(h, self.recurrent_kernel)
         if self.bias is not None:
@@ -180,7 +190,7 @@ class SimpleRNNCell(_Cell):
         out = self.activation(z)
         return out, [out]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.pop("recurrent_activation")
         return cfg
@@ -199,16 +209,17 @@ class LSTMCell(_Cell):
 
     gates, n_states = 4, 2
 
-    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs):
+    def __init__(self, units: int, unit_forget_bias: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         super().build(input_shape)
         if self.bias is not None and self.unit_forget_bias:
             self.bias.data[self.units:2 * self.units] = 1.0
 
-    def call(self, x, training: bool = False, states=None):
+    def call(self, x: Tensor, training: bool = False,
+             states: Any = None) -> tuple[Tensor, list[Tensor]]:
         xi, h, states = self._prepare(x, states, training)
         u = self.units
         z = ops.matmul(xi, self.kernel) + ops.matmul(h, self.recurrent_kernel)
@@ -221,7 +232,7 @@ class LSTMCell(_Cell):
         h = o * self.activation(c)
         return h, [h, c]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
 
@@ -237,7 +248,7 @@ class GRUCell(_Cell):
 
     gates = 3
 
-    def __init__(self, units: int, reset_after: bool = True, **kwargs):
+    def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
         if not reset_after:
             raise ValueError(
@@ -245,10 +256,11 @@ class GRUCell(_Cell):
                 f"Received: reset_after={reset_after!r}")
         self.reset_after = True
 
-    def _bias_shape(self):
+    def _bias_shape(self) -> tuple[int, ...]:
         return (2, 3 * self.units)
 
-    def call(self, x, training: bool = False, states=None):
+    def call(self, x: Tensor, training: bool = False,
+             states: Any = None) -> tuple[Tensor, list[Tensor]]:
         xi, h, states = self._prepare(x, states, training)
         u = self.units
         xz = ops.matmul(xi, self.kernel)
@@ -262,11 +274,11 @@ class GRUCell(_Cell):
         out = z * states[0] + (1.0 - z) * hh
         return out, [out]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "reset_after": True}
 
 
-def _cell_from(c) -> Any:
+def _cell_from(c: Any) -> Any:
     if isinstance(c, Layer):
         return c
     if isinstance(c, dict) and "class_name" in c:
@@ -279,7 +291,7 @@ def _cell_config(c: Layer) -> dict:
     return {"class_name": type(c).__name__, "config": c.get_config()}
 
 
-def _n_states(cell) -> int:
+def _n_states(cell: Any) -> int:
     s = cell.state_size
     return len(s) if isinstance(s, (list, tuple)) else 1
 
@@ -294,7 +306,7 @@ class StackedRNNCells(Layer):
         >>> cell = StackedRNNCells([LSTMCell(8), LSTMCell(4)])   # states [h1, c1, h2, c2]
     """
 
-    def __init__(self, cells, **kwargs):
+    def __init__(self, cells: Sequence[Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.cells = [_cell_from(c) for c in cells]
         if not self.cells:
@@ -316,10 +328,10 @@ class StackedRNNCells(Layer):
     def output_size(self) -> int:
         return self.cells[-1].output_size
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         self.built = True
 
-    def get_initial_state(self, batch_size: int, dtype="float32") -> list:
+    def get_initial_state(self, batch_size: int, dtype: DTypeLike = "float32") -> list:
         return [s for c in self.cells for s in c.get_initial_state(batch_size, dtype)]
 
     def reset_dropout_mask(self) -> None:
@@ -328,10 +340,12 @@ class StackedRNNCells(Layer):
                 c.reset_dropout_mask()
 
     def __call__(  # type: ignore[override]  # Keras's cell call: (inputs, states)
-            self, inputs, states=None, training: bool | None = None, **kwargs):
+            self, inputs: Any, states: Any = None, training: bool | None = None,
+            **kwargs: Any) -> Any:
         return super().__call__(inputs, training=training, states=states, **kwargs)
 
-    def call(self, x, training: bool = False, states=None):
+    def call(self, x: Tensor, training: bool = False,
+             states: Any = None) -> tuple[Tensor, list[Tensor]]:
         if states is None:
             states = self.get_initial_state(x.shape[0], x.dtype)
         states, new, k = list(states), [], 0
@@ -342,7 +356,7 @@ class StackedRNNCells(Layer):
             k += n
         return x, new
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cells": [_cell_config(c) for c in self.cells]}
 
 
@@ -369,9 +383,9 @@ class RNN(Layer):
         >>> y = RNN(LSTMCell(8))(np.zeros((2, 5, 3)))   # (2, 8)
     """
 
-    def __init__(self, cell, return_sequences: bool = False, return_state: bool = False,
+    def __init__(self, cell: Any, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
-                 zero_output_for_mask: bool = False, **kwargs):
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
@@ -387,19 +401,19 @@ class RNN(Layer):
     _input_rank = 3
     _input_axes = "(batch, timesteps, features)"
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: tuple) -> None:
         if len(input_shape) != self._input_rank:
             raise ValueError(f"Layer '{self.name}': expected a {self._input_rank}-D input "
                              f"{self._input_axes}. Received: input shape "
                              f"{tuple(input_shape)}")
         self.built = True
 
-    def reset_states(self, states=None) -> None:
+    def reset_states(self, states: Any = None) -> None:
         """Clear the carried states (zeros next call), or set them to the given arrays."""
         self.states = None if states is None else [
             np.asarray(s.data if isinstance(s, Tensor) else s) for s in states]
 
-    def _initial(self, x, initial_state):
+    def _initial(self, x: Tensor, initial_state: Any) -> list[Tensor]:
         n = _n_states(self.cell)
         if initial_state is not None:
             st = list(initial_state) if isinstance(initial_state, (list, tuple)) else [
@@ -412,7 +426,8 @@ class RNN(Layer):
             return [_t(s, x) for s in self.states]
         return [_t(s, x) for s in self.cell.get_initial_state(x.shape[0], x.dtype)]
 
-    def call(self, x, training: bool = False, initial_state=None, mask=None):
+    def call(self, x: Tensor, training: bool = False, initial_state: Any = None,
+             mask: Any = None) -> Tensor | list[Tensor]:
         if x.ndim != self._input_rank or x.shape[1] == 0:
             raise ValueError(f"Layer '{self.name}': expected a {self._input_rank}-D input "
                              f"{self._input_axes} with at least one time step. Received: "
@@ -433,7 +448,7 @@ class RNN(Layer):
             if m is not None:  # a masked step keeps the states and the previous output
                 col = m[:, t]
 
-                def keep(a, col=col):
+                def keep(a: Tensor, col: Any = col) -> Any:
                     return col.reshape((-1,) + (1,) * (a.ndim - 1))
 
                 new = [ops.where(keep(a), a, b) for a, b in zip(new, states)]
@@ -445,10 +460,11 @@ class RNN(Layer):
                 outs.append(shown)
         if self.stateful:
             self.states = [backend.asnumpy(s.data).copy() for s in states]
-        out = ops.stack(outs, axis=1) if self.return_sequences else prev
+        # prev is set: the loop ran at least once (no empty sequence, checked above)
+        out = ops.stack(outs, axis=1) if self.return_sequences else cast(Tensor, prev)
         return [out, *states] if self.return_state else out
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple | list[tuple]:
         b, steps = input_shape[0], input_shape[1]
         u = self.cell.output_size
         out = (b, steps, u) if self.return_sequences else (b, u)
@@ -458,7 +474,7 @@ class RNN(Layer):
         sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
         return [out] + [(b, s) for s in sizes]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "cell": _cell_config(self.cell),
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards, "stateful": self.stateful,
