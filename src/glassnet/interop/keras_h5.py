@@ -15,7 +15,9 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,10 +26,14 @@ from . import _safe_io as sio
 from ._keras_compile import compile_from_keras, compile_to_keras
 from ._keras_graph import build_model, model_config
 
+if TYPE_CHECKING:
+    from ..layers.base import Layer
+    from ..models import Model
+
 __all__ = ["load_legacy_h5", "load_legacy_weights", "save_legacy_h5"]
 
 
-def _layer_table(root, path, budget: int) -> dict:
+def _layer_table(root: Any, path: str | os.PathLike, budget: int) -> dict:
     """``{layer name: [dataset, ...]}`` in each layer's ``weight_names`` order."""
     datasets = sio.h5_datasets(root, path, budget)
     out = {}
@@ -45,7 +51,7 @@ def _layer_table(root, path, budget: int) -> dict:
     return out
 
 
-def _owners(layer) -> list:
+def _owners(layer: Layer) -> list[Layer]:
     """The objects that create ``layer``'s weights (itself and nested layers)."""
     out, stack = [], [layer]
     while stack:
@@ -63,7 +69,9 @@ def _guard(layers: list, table: dict) -> list:
         for obj in _owners(ly):
             orig = obj.add_weight
 
-            def add_weight(name, shape, *a, _o=obj, _orig=orig, _pool=pool, _ly=ly, **kw):
+            def add_weight(name: Any, shape: Any, *a: Any, _o: Layer = obj,
+                           _orig: Callable[..., Any] = orig, _pool: list = pool, _ly: Any = ly,
+                           **kw: Any) -> Any:
                 got = tuple(int(s) for s in shape)
                 if got not in _pool:
                     raise ModelFileError(f"layer {_ly.name!r}: weight {name!r} has shape {got} "
@@ -71,12 +79,12 @@ def _guard(layers: list, table: dict) -> list:
                 _pool.remove(got)
                 return _orig(name, shape, *a, **kw)
 
-            obj.add_weight = add_weight
+            obj.add_weight = add_weight  # type: ignore[method-assign,assignment]  # shape guard
             guarded.append(obj)
     return guarded
 
 
-def _flat_layers(model) -> list:
+def _flat_layers(model: Any) -> list:
     out = []
     for ly in model.layers:
         if type(ly).__name__ in ("Sequential", "Functional"):
@@ -86,7 +94,7 @@ def _flat_layers(model) -> list:
     return out
 
 
-def _assign(layers: list, table: dict, path) -> None:
+def _assign(layers: list, table: dict, path: str | os.PathLike) -> None:
     for ly in layers:
         own = ly.weights
         entries = table.get(ly.name, [])
@@ -101,14 +109,14 @@ def _assign(layers: list, table: dict, path) -> None:
             w.data[...] = a
 
 
-def _keras2_to_entry(cfg) -> dict:
+def _keras2_to_entry(cfg: Any) -> dict:
     """Keras 2 configs: a bare layer list as Sequential config."""
     if isinstance(cfg, dict) and isinstance(cfg.get("config"), list):
         return {**cfg, "config": {"layers": cfg["config"]}}
     return cfg
 
 
-def load_legacy_h5(path, compile: bool = True):
+def load_legacy_h5(path: str | os.PathLike, compile: bool = True) -> Model:
     """Load a legacy Keras HDF5 model file (Keras 2 / tf.keras / Keras 3 legacy writer).
 
     Raises ModelFileError for weights-only files, code-carrying or custom layers, corrupt
@@ -139,7 +147,7 @@ def load_legacy_h5(path, compile: bool = True):
     return model
 
 
-def _build(config, table, path):
+def _build(config: dict, table: dict, path: str | os.PathLike) -> Model:
     try:
         model, _ = build_model(config, {}, guard=lambda ly, groups: _guard([ly], table))
     except ModelFileError as e:
@@ -149,7 +157,7 @@ def _build(config, table, path):
     return model
 
 
-def load_legacy_weights(model, path) -> None:
+def load_legacy_weights(model: Model, path: str | os.PathLike) -> None:
     """Set ``model``'s weights from a legacy Keras ``save_weights("x.h5")`` file, by name."""
     if not Path(path).exists():
         raise ModelFileError(f"{path}: no such weights file")
@@ -165,7 +173,8 @@ def load_legacy_weights(model, path) -> None:
         _assign(mine, {ly.name: ws for ly, ws in zip(mine, theirs)}, path)
 
 
-def save_legacy_h5(model, path, overwrite: bool = True, weights_only: bool = False) -> None:
+def save_legacy_h5(model: Model, path: str | os.PathLike, overwrite: bool = True,
+                   weights_only: bool = False) -> None:
     """Write the legacy HDF5 layout (Keras 3's ``keras.models.load_model`` opens it)."""
     h5py = sio.h5py_or_error()
     from .. import backend
