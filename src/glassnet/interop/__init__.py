@@ -8,12 +8,17 @@ Example:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..models import Model
 
 __all__ = ["keras_format"]
 
 
-def keras_format(path) -> str | None:
+def keras_format(path: object) -> str | None:
     """Which Keras file format a file name asks for: ``"keras"`` (``.keras``),
     ``"weights_h5"`` (``.weights.h5``), ``"h5"`` (legacy ``.h5``/``.hdf5``), or None.
 
@@ -33,8 +38,8 @@ def keras_format(path) -> str | None:
     return None
 
 
-def save(model, path, fmt: str, include_optimizer: bool = True, overwrite: bool = True,
-         weights_only: bool = False) -> None:
+def save(model: Model, path: str | os.PathLike, fmt: str, include_optimizer: bool = True,
+         overwrite: bool = True, weights_only: bool = False) -> None:
     """``model.save``/``save_weights`` for a Keras file name (see :func:`keras_format`)."""
     if fmt == "h5":
         from .keras_h5 import save_legacy_h5
@@ -50,7 +55,8 @@ def save(model, path, fmt: str, include_optimizer: bool = True, overwrite: bool 
     return save_keras(model, path, overwrite=overwrite)
 
 
-def load(path, fmt: str, compile: bool = True, data: bytes | None = None):
+def load(path: str | os.PathLike, fmt: str, compile: bool = True,
+         data: bytes | None = None) -> Model:
     """``load_model`` for a Keras file name (see :func:`keras_format`)."""
     if fmt == "h5":
         from .keras_h5 import load_legacy_h5
@@ -66,7 +72,7 @@ def load(path, fmt: str, compile: bool = True, data: bytes | None = None):
     return load_keras(path, compile=compile, data=data)
 
 
-def load_weights(model, path, fmt: str) -> None:
+def load_weights(model: Model, path: str | os.PathLike, fmt: str) -> None:
     """``model.load_weights`` for a Keras file name (see :func:`keras_format`)."""
     if fmt == "h5":
         from .keras_h5 import load_legacy_weights
