@@ -11,7 +11,7 @@ from ._config import Configurable
 from .backend import asnumpy
 
 
-def _np(a) -> Any:  # an ndarray; None passes through (no sample_weight)
+def _np(a: Any) -> Any:  # an ndarray; None passes through (no sample_weight)
     if a is None:
         return None
     if hasattr(a, "data") and not isinstance(a, np.ndarray):
@@ -19,7 +19,7 @@ def _np(a) -> Any:  # an ndarray; None passes through (no sample_weight)
     return asnumpy(a)
 
 
-def _weights(sample_weight, n, name):
+def _weights(sample_weight: Any, n: int, name: str) -> np.ndarray | None:
     if sample_weight is None:
         return None
     w = _np(sample_weight).astype(np.float64).reshape(-1)
@@ -42,7 +42,7 @@ def _per_sample(a: np.ndarray) -> np.ndarray:
     return a.reshape(n, k).sum(axis=1, dtype=np.float64) / k
 
 
-def _match(y_true, y_pred, name):
+def _match(y_true: np.ndarray, y_pred: np.ndarray, name: str) -> np.ndarray:
     """Bring y_true to y_pred's shape where they only differ by a trailing 1 (Keras)."""
     if y_true.shape != y_pred.shape:
         if y_true.size == y_pred.size and (
@@ -63,7 +63,7 @@ class Metric(Configurable):
 
     name = "metric"
 
-    def __init__(self, name: str | None = None):
+    def __init__(self, name: str | None = None) -> None:
         if name is not None:
             self.name = name
         self.reset_state()
@@ -71,16 +71,19 @@ class Metric(Configurable):
     def reset_state(self) -> None:
         raise NotImplementedError
 
-    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         raise NotImplementedError
 
-    def result(self) -> float:
+    def result(self) -> float | np.ndarray:
+        """The running value: a float, or an array for a metric with one value per class
+        or threshold (``F1Score(average=None)``, ``Precision(thresholds=[...])`` ...)."""
         raise NotImplementedError
 
     def get_config(self) -> dict:
         return {"name": self.name}
 
-    def __call__(self, y_true, y_pred, sample_weight=None) -> float:
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None
+                 ) -> float | np.ndarray:
         """Update with one batch and return the running result."""
         self.update_state(y_true, y_pred, sample_weight)
         return self.result()
@@ -90,13 +93,13 @@ class Metric(Configurable):
 class _MeanMetric(Metric):
     """Weighted running mean of per-sample values from ``_values(y_true, y_pred)``."""
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         self.total, self.count = 0.0, 0.0
 
-    def _values(self, y_true, y_pred) -> np.ndarray:
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         raise NotImplementedError
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         v = self._values(_np(y_true), _np(y_pred)).reshape(-1)
         w = _weights(sample_weight, v.shape[0], self.name)
         if w is None:
@@ -106,5 +109,5 @@ class _MeanMetric(Metric):
             self.total += float((v * w).sum())
             self.count += float(w.sum())
 
-    def result(self):
+    def result(self) -> float:
         return self.total / self.count if self.count else 0.0

@@ -7,15 +7,24 @@ A metric given a list of thresholds returns a NumPy array (one value each), as K
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._metric_base import Metric, _match, _np, _weights
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike
+
+    _Thresholds = float | list[float] | tuple[float, ...] | None
 
 _EPS = 1e-7        # Keras's backend.epsilon()
 _NEG_INF = -1e10   # Keras's metrics_utils.NEG_INF
 
 
-def _div(a, b):
+def _div(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Keras's divide_no_nan: a / b, 0 where b == 0."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
@@ -29,14 +38,16 @@ def _filter_top_k(p: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _check_thresholds(thresholds, cls):
+def _check_thresholds(thresholds: Sequence[float], cls: str) -> None:
     for t in thresholds:
         if not 0 <= t <= 1:
             raise ValueError(f"{cls}: thresholds must be in [0, 1]. Received: thresholds="
                              f"{thresholds}")
 
 
-def _prepare(metric, y_true, y_pred, sample_weight, top_k=None, class_id=None):
+def _prepare(metric: Metric, y_true: Any, y_pred: Any, sample_weight: Any,
+             top_k: int | None = None, class_id: int | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """y_true as bool, y_pred, weights broadcast to y_pred: Keras's confusion preamble."""
     y_pred = _np(y_pred).astype(np.float64)
     y_true = _match(_np(y_true), y_pred, metric.name)
@@ -56,7 +67,8 @@ def _prepare(metric, y_true, y_pred, sample_weight, top_k=None, class_id=None):
     return y_true != 0, y_pred, w
 
 
-def _counts_sorted(t, p, w, thresholds):
+def _counts_sorted(t: np.ndarray, p: np.ndarray, w: np.ndarray, thresholds: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Weighted tp, fp, tn, fn at each of the ascending ``thresholds`` (pred > threshold)."""
     t, p, w = t.ravel(), p.ravel(), w.ravel()
     m = len(thresholds)
@@ -71,8 +83,8 @@ def _counts_sorted(t, p, w, thresholds):
 class _Thresholded(Metric):
     """tp/fp/tn/fn at ``thresholds`` (float or list), after ``top_k`` and ``class_id``."""
 
-    def __init__(self, thresholds=None, top_k: int | None = None, class_id: int | None = None,
-                 name: str | None = None):
+    def __init__(self, thresholds: _Thresholds = None, top_k: int | None = None,
+                 class_id: int | None = None, name: str | None = None) -> None:
         cls = type(self).__name__
         if top_k is not None and int(top_k) < 1:
             raise ValueError(f"{cls}: top_k must be >= 1. Received: top_k={top_k}")
@@ -88,20 +100,20 @@ class _Thresholded(Metric):
         self.class_id = None if class_id is None else int(class_id)
         super().__init__(name)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         self.tp, self.fp, self.tn, self.fn = (np.zeros(len(self._t)) for _ in range(4))
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         t, p, w = _prepare(self, y_true, y_pred, sample_weight, self.top_k, self.class_id)
         c = _counts_sorted(t, p, w, self._t[self._order])
         for acc, v in zip((self.tp, self.fp, self.tn, self.fn), c):
             acc[self._order] += v
 
-    def _out(self, r):
+    def _out(self, r: np.ndarray) -> float | np.ndarray:
         return float(r[0]) if len(self._t) == 1 and not isinstance(
             self.init_thresholds, (list, tuple)) else r
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         t = self.init_thresholds
         return {**super().get_config(), "thresholds": list(t) if isinstance(t, tuple) else t,
                 "top_k": self.top_k, "class_id": self.class_id}
@@ -122,7 +134,7 @@ class Precision(_Thresholded):
 
     name = "precision"
 
-    def result(self):
+    def result(self) -> float | np.ndarray:
         return self._out(_div(self.tp, self.tp + self.fp))
 
 
@@ -132,20 +144,20 @@ class Recall(_Thresholded):
 
     name = "recall"
 
-    def result(self):
+    def result(self) -> float | np.ndarray:
         return self._out(_div(self.tp, self.tp + self.fn))
 
 
 class _Count(_Thresholded):
     _which = "tp"
 
-    def __init__(self, thresholds=None, name: str | None = None):
+    def __init__(self, thresholds: _Thresholds = None, name: str | None = None) -> None:
         super().__init__(thresholds, name=name)
 
-    def result(self):
+    def result(self) -> float | np.ndarray:
         return self._out(getattr(self, self._which).copy())
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "thresholds": self.init_thresholds}
 
 
@@ -184,7 +196,7 @@ class _AtConstraint(Metric):
     _arg = "value"
 
     def __init__(self, value: float, num_thresholds: int = 200, class_id: int | None = None,
-                 name: str | None = None):
+                 name: str | None = None) -> None:
         cls = type(self).__name__
         if not 0 <= float(value) <= 1:
             raise ValueError(f"{cls}: {self._arg} must be in [0, 1]. Received: {value}")
@@ -197,20 +209,21 @@ class _AtConstraint(Metric):
                    else _even_thresholds(self.num_thresholds))
         super().__init__(name)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         self.tp, self.fp, self.tn, self.fn = (np.zeros(len(self._t)) for _ in range(4))
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         t, p, w = _prepare(self, y_true, y_pred, sample_weight, None, self.class_id)
         for acc, v in zip((self.tp, self.fp, self.tn, self.fn),
                           _counts_sorted(t, p, w, self._t)):
             acc += v
 
-    def _max_where(self, constrained, dependent, ge: bool = True):
+    def _max_where(self, constrained: np.ndarray, dependent: np.ndarray, ge: bool = True
+                   ) -> float:
         ok = constrained >= self.value if ge else constrained <= self.value
         return float(np.max(np.where(ok, dependent, 0.0))) if ok.any() else 0.0
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, self._arg: self.value,
                 "num_thresholds": self.num_thresholds, "class_id": self.class_id}
 
@@ -226,10 +239,10 @@ class PrecisionAtRecall(_AtConstraint):
     name, _arg = "precision_at_recall", "recall"
 
     def __init__(self, recall: float, num_thresholds: int = 200, class_id: int | None = None,
-                 name: str | None = None):
+                 name: str | None = None) -> None:
         super().__init__(recall, num_thresholds, class_id, name)
 
-    def result(self):
+    def result(self) -> float:
         return self._max_where(_div(self.tp, self.tp + self.fn),
                                _div(self.tp, self.tp + self.fp))
 
@@ -240,10 +253,10 @@ class RecallAtPrecision(_AtConstraint):
     name, _arg = "recall_at_precision", "precision"
 
     def __init__(self, precision: float, num_thresholds: int = 200,
-                 class_id: int | None = None, name: str | None = None):
+                 class_id: int | None = None, name: str | None = None) -> None:
         super().__init__(precision, num_thresholds, class_id, name)
 
-    def result(self):
+    def result(self) -> float:
         return self._max_where(_div(self.tp, self.tp + self.fp),
                                _div(self.tp, self.tp + self.fn))
 
@@ -254,10 +267,10 @@ class SensitivityAtSpecificity(_AtConstraint):
     name, _arg = "sensitivity_at_specificity", "specificity"
 
     def __init__(self, specificity: float, num_thresholds: int = 200,
-                 class_id: int | None = None, name: str | None = None):
+                 class_id: int | None = None, name: str | None = None) -> None:
         super().__init__(specificity, num_thresholds, class_id, name)
 
-    def result(self):
+    def result(self) -> float:
         return self._max_where(_div(self.tn, self.tn + self.fp),
                                _div(self.tp, self.tp + self.fn))
 
@@ -268,10 +281,10 @@ class SpecificityAtSensitivity(_AtConstraint):
     name, _arg = "specificity_at_sensitivity", "sensitivity"
 
     def __init__(self, sensitivity: float, num_thresholds: int = 200,
-                 class_id: int | None = None, name: str | None = None):
+                 class_id: int | None = None, name: str | None = None) -> None:
         super().__init__(sensitivity, num_thresholds, class_id, name)
 
-    def result(self):
+    def result(self) -> float:
         return self._max_where(_div(self.tp, self.tp + self.fn),
                                _div(self.tn, self.tn + self.fp))
 
@@ -297,11 +310,18 @@ class AUC(Metric):
     """
 
     name = "auc"
+    # the counts, one row per threshold (and a column per label with multi_label); None
+    # until the first batch sizes them when multi_label has no num_labels
+    tp: Any
+    fp: Any
+    tn: Any
+    fn: Any
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
                  summation_method: str = "interpolation", name: str | None = None,
-                 thresholds=None, multi_label: bool = False, num_labels: int | None = None,
-                 label_weights=None, from_logits: bool = False):
+                 thresholds: Sequence[float] | None = None, multi_label: bool = False,
+                 num_labels: int | None = None, label_weights: ArrayLike | None = None,
+                 from_logits: bool = False) -> None:
         if str(curve).upper() not in ("ROC", "PR"):
             raise ValueError(f"AUC: curve must be 'ROC' or 'PR'. Received: curve={curve!r}")
         if str(summation_method).lower() not in ("interpolation", "minoring", "majoring"):
@@ -329,7 +349,7 @@ class AUC(Metric):
     def thresholds(self) -> list:
         return self._t.tolist()
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         shape = (self.num_thresholds,) + (
             (self.num_labels,) if self.multi_label and self.num_labels else ())
         if self.multi_label and not self.num_labels:
@@ -337,7 +357,7 @@ class AUC(Metric):
         else:
             self.tp, self.fp, self.tn, self.fn = (np.zeros(shape) for _ in range(4))
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         t, p, w = _prepare(self, y_true, y_pred, sample_weight)
         if self.from_logits:
             p = 1 / (1 + np.exp(-p))
@@ -364,7 +384,7 @@ class AUC(Metric):
                           _counts_sorted(t, p, w, self._t)):
             acc += v
 
-    def _aggregate(self, per_label):
+    def _aggregate(self, per_label: np.ndarray) -> float:
         if not self.multi_label:
             return float(per_label)
         by_label = per_label
@@ -372,7 +392,7 @@ class AUC(Metric):
             return float(np.mean(by_label))
         return float(_div(np.sum(by_label * self.label_weights), np.sum(self.label_weights)))
 
-    def _interpolate_pr(self):
+    def _interpolate_pr(self) -> float:
         tp, fp, fn = self.tp, self.fp, self.fn
         dtp = tp[:-1] - tp[1:]
         p = tp + fp
@@ -385,7 +405,7 @@ class AUC(Metric):
                    np.maximum(tp[1:] + fn[1:], 0))
         return self._aggregate(np.sum(inc, axis=0))
 
-    def result(self):
+    def result(self) -> float:
         if self.tp is None:
             return 0.0
         if self.curve == "PR" and self.summation_method == "interpolation":
@@ -404,7 +424,7 @@ class AUC(Metric):
             h = np.maximum(y[:-1], y[1:])
         return self._aggregate(np.sum((x[:-1] - x[1:]) * h, axis=0))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         lw = None if self.label_weights is None else self.label_weights.tolist()
         return {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
                 "summation_method": self.summation_method,

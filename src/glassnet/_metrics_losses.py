@@ -5,6 +5,8 @@ averaged, sample-weighted, over everything seen since ``reset_state``. Exported 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._metric_base import _MeanMetric, _np, _per_sample
@@ -17,7 +19,7 @@ class _LossMetric(_MeanMetric):
     _loss = ""          # class name in glassnet.losses
     _args: tuple = ()   # constructor arguments forwarded to the loss (also the config)
 
-    def __init__(self, name: str | None = None, **kwargs):
+    def __init__(self, name: str | None = None, **kwargs: Any) -> None:
         unknown = set(kwargs) - set(self._args)
         if unknown:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(unknown)}; "
@@ -31,7 +33,7 @@ class _LossMetric(_MeanMetric):
     def _defaults(self) -> dict:
         return {}
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         from . import losses
         from .tensor import Tensor
 
@@ -40,7 +42,7 @@ class _LossMetric(_MeanMetric):
         per = loss.call(np.asarray(y_true), p).data
         return _per_sample(np.asarray(per, dtype=np.float64))
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), **{k: getattr(self, k) for k in self._args}}
 
 
@@ -56,7 +58,7 @@ class BinaryCrossentropy(_LossMetric):
     name, _loss, _args = "binary_crossentropy", "BinaryCrossentropy", (
         "from_logits", "label_smoothing")
 
-    def _defaults(self):
+    def _defaults(self) -> dict:
         return {"from_logits": False, "label_smoothing": 0.0}
 
 
@@ -66,7 +68,7 @@ class CategoricalCrossentropy(_LossMetric):
     name, _loss, _args = "categorical_crossentropy", "CategoricalCrossentropy", (
         "from_logits", "label_smoothing", "axis")
 
-    def _defaults(self):
+    def _defaults(self) -> dict:
         return {"from_logits": False, "label_smoothing": 0.0, "axis": -1}
 
 
@@ -76,7 +78,7 @@ class SparseCategoricalCrossentropy(_LossMetric):
     name, _loss, _args = ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
                           ("from_logits",))
 
-    def _defaults(self):
+    def _defaults(self) -> dict:
         return {"from_logits": False}
 
 

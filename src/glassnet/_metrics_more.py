@@ -7,10 +7,17 @@ value per class or output), as Keras.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ._metric_base import Metric, _match, _MeanMetric, _np, _per_sample, _weights
 from ._metrics_curves import _EPS, _div
+
+if TYPE_CHECKING:
+    from ._typing import TensorLike
+
+    _ClassIds = int | list[int] | tuple[int, ...]
 
 
 class FBetaScore(Metric):
@@ -28,9 +35,14 @@ class FBetaScore(Metric):
     """
 
     name = "fbeta_score"
+    # weighted counts, one per class; None until the first batch sizes them
+    tp: Any
+    fp: Any
+    fn: Any
+    support: Any
 
     def __init__(self, average: str | None = None, beta: float = 1.0,
-                 threshold: float | None = None, name: str | None = None):
+                 threshold: float | None = None, name: str | None = None) -> None:
         cls = type(self).__name__
         if average not in (None, "micro", "macro", "weighted"):
             raise ValueError(f"{cls}: average must be None, 'micro', 'macro' or 'weighted'. "
@@ -43,10 +55,10 @@ class FBetaScore(Metric):
         self.threshold = None if threshold is None else float(threshold)
         super().__init__(name)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         self.tp = self.fp = self.fn = self.support = None
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         p = _np(y_pred).astype(np.float64)
         t = _np(y_true).astype(np.float64)
         if p.ndim != 2 or t.shape != p.shape:
@@ -69,7 +81,7 @@ class FBetaScore(Metric):
                                      f"Received: y_pred shape {p.shape}")
                 a += v
 
-    def result(self):
+    def result(self) -> float | np.ndarray:
         if self.tp is None:
             return 0.0
         tp, fp, fn = self.tp, self.fp, self.fn
@@ -85,7 +97,7 @@ class FBetaScore(Metric):
             return float(np.mean(f))
         return f
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "average": self.average, "beta": self.beta,
                 "threshold": self.threshold}
 
@@ -96,10 +108,10 @@ class F1Score(FBetaScore):
     name = "f1_score"
 
     def __init__(self, average: str | None = None, threshold: float | None = None,
-                 name: str | None = None):
+                 name: str | None = None) -> None:
         super().__init__(average, 1.0, threshold, name)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         c = super().get_config()
         del c["beta"]
         return c
@@ -123,7 +135,7 @@ class MeanIoU(Metric):
 
     def __init__(self, num_classes: int, name: str | None = None,
                  ignore_class: int | None = None, sparse_y_true: bool = True,
-                 sparse_y_pred: bool = True, axis: int = -1):
+                 sparse_y_pred: bool = True, axis: int = -1) -> None:
         if int(num_classes) < 1:
             raise ValueError(f"MeanIoU: num_classes must be >= 1. Received: {num_classes}")
         self.num_classes = int(num_classes)
@@ -132,10 +144,10 @@ class MeanIoU(Metric):
         self.axis = int(axis)
         super().__init__(name)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         self.total_cm = np.zeros((self.num_classes, self.num_classes))
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         t, p = _np(y_true), _np(y_pred)
         if not self.sparse_y_true:
             t = t.argmax(axis=self.axis)
@@ -160,7 +172,7 @@ class MeanIoU(Metric):
 
     _targets: tuple | None = None   # IoU: the classes averaged (None: all)
 
-    def result(self):
+    def result(self) -> float:
         cm = self.total_cm
         tp = np.diag(cm)
         denom = cm.sum(0) + cm.sum(1) - tp
@@ -170,13 +182,13 @@ class MeanIoU(Metric):
         valid = (denom > 1e-9).sum()
         return float(_div(_div(tp, denom).sum(), valid))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "num_classes": self.num_classes,
                 "ignore_class": self.ignore_class, "sparse_y_true": self.sparse_y_true,
                 "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
 
 
-def _class_ids(ids, num_classes: int, cls: str) -> tuple:
+def _class_ids(ids: _ClassIds, num_classes: int, cls: str) -> tuple[int, ...]:
     ids = tuple(int(i) for i in (ids if isinstance(ids, (list, tuple)) else [ids]))
     if not ids or any(not 0 <= i < num_classes for i in ids):
         raise ValueError(f"{cls}: target_class_ids must be class ids in [0, {num_classes}). "
@@ -193,14 +205,15 @@ class IoU(MeanIoU):
     """
 
     name = "io_u"
+    _targets: tuple[int, ...]   # set by __init__
 
-    def __init__(self, num_classes: int, target_class_ids, name: str | None = None,
+    def __init__(self, num_classes: int, target_class_ids: _ClassIds, name: str | None = None,
                  ignore_class: int | None = None, sparse_y_true: bool = True,
-                 sparse_y_pred: bool = True, axis: int = -1):
+                 sparse_y_pred: bool = True, axis: int = -1) -> None:
         self._targets = _class_ids(target_class_ids, int(num_classes), type(self).__name__)
         super().__init__(num_classes, name, ignore_class, sparse_y_true, sparse_y_pred, axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "target_class_ids": list(self._targets)}
 
 
@@ -215,16 +228,16 @@ class BinaryIoU(IoU):
 
     name = "binary_io_u"
 
-    def __init__(self, target_class_ids=(0, 1), threshold: float = 0.5,
-                 name: str | None = None):
+    def __init__(self, target_class_ids: _ClassIds = (0, 1), threshold: float = 0.5,
+                 name: str | None = None) -> None:
         self.threshold = float(threshold)
         super().__init__(2, target_class_ids, name)
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         p = (np.asarray(_np(y_pred), dtype=np.float64) >= self.threshold).astype(np.int64)
         super().update_state(y_true, p, sample_weight)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "target_class_ids": list(self._targets),
                 "threshold": self.threshold}
 
@@ -234,13 +247,13 @@ class OneHotIoU(IoU):
 
     name = "one_hot_io_u"
 
-    def __init__(self, num_classes: int, target_class_ids, name: str | None = None,
+    def __init__(self, num_classes: int, target_class_ids: _ClassIds, name: str | None = None,
                  ignore_class: int | None = None, sparse_y_pred: bool = False,
-                 axis: int = -1):
+                 axis: int = -1) -> None:
         super().__init__(num_classes, target_class_ids, name, ignore_class, False,
                          sparse_y_pred, axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.pop("sparse_y_true")
         return cfg
@@ -253,10 +266,10 @@ class OneHotMeanIoU(MeanIoU):
 
     def __init__(self, num_classes: int, name: str | None = None,
                  ignore_class: int | None = None, sparse_y_pred: bool = False,
-                 axis: int = -1):
+                 axis: int = -1) -> None:
         super().__init__(num_classes, name, ignore_class, False, sparse_y_pred, axis)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.pop("sparse_y_true")
         return cfg
@@ -277,9 +290,14 @@ class R2Score(Metric):
     """
 
     name = "r2_score"
+    # running sums, one per output column; None until the first batch sizes them
+    sum: Any
+    squared_sum: Any
+    total_mse: Any
+    count: Any
 
     def __init__(self, class_aggregation: str | None = "uniform_average",
-                 num_regressors: int = 0, name: str | None = None):
+                 num_regressors: int = 0, name: str | None = None) -> None:
         if class_aggregation not in (None, "uniform_average", "variance_weighted_average"):
             raise ValueError("R2Score: class_aggregation must be None, 'uniform_average' or "
                              f"'variance_weighted_average'. Received: {class_aggregation!r}")
@@ -288,11 +306,11 @@ class R2Score(Metric):
         self.class_aggregation, self.num_regressors = class_aggregation, int(num_regressors)
         super().__init__(name)
 
-    def reset_state(self):
+    def reset_state(self) -> None:
         self.sum = self.squared_sum = self.total_mse = self.count = None
         self.num_samples = 0
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         p = _np(y_pred).astype(np.float64)
         t = _match(_np(y_true), p, self.name).astype(np.float64)
         if p.ndim == 1:
@@ -311,13 +329,14 @@ class R2Score(Metric):
                 a += v
         self.num_samples += p.size   # Keras counts entries, not rows (n of the adjustment)
 
-    def result(self):
+    def result(self) -> float | np.ndarray:
         if self.sum is None:
             return 0.0
         mean = self.sum / self.count
         total = self.squared_sum - self.sum * mean
         raw = 1 - _div(self.total_mse, total)
         raw = np.where(total == 0, 0.0, raw)       # Keras: inf (constant target) -> 0
+        r2: float | np.ndarray
         if self.class_aggregation == "uniform_average":
             r2 = float(np.mean(raw))
         elif self.class_aggregation == "variance_weighted_average":
@@ -329,13 +348,13 @@ class R2Score(Metric):
             r2 = 1 - (1 - r2) * (n - 1) / (n - k - 1)
         return r2
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "class_aggregation": self.class_aggregation,
                 "num_regressors": self.num_regressors}
 
 
 # ---------------------------------------------------------------- regression running means
-def _f64(y_true, y_pred, name):
+def _f64(y_true: Any, y_pred: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     p = np.asarray(y_pred, np.float64)
     return _match(np.asarray(y_true), p, name).astype(np.float64), p
 
@@ -350,11 +369,11 @@ class RootMeanSquaredError(_MeanMetric):
 
     name = "root_mean_squared_error"
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         t, p = _f64(y_true, y_pred, self.name)
         return _per_sample((t - p) ** 2)
 
-    def result(self):
+    def result(self) -> float:
         return float(np.sqrt(super().result()))
 
 
@@ -363,7 +382,7 @@ class MeanAbsolutePercentageError(_MeanMetric):
 
     name = "mean_absolute_percentage_error"
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         return mean_absolute_percentage_error(y_true, y_pred)
 
 
@@ -372,7 +391,7 @@ class MeanSquaredLogarithmicError(_MeanMetric):
 
     name = "mean_squared_logarithmic_error"
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         return mean_squared_logarithmic_error(y_true, y_pred)
 
 
@@ -381,7 +400,7 @@ class LogCoshError(_MeanMetric):
 
     name = "logcosh"
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         t, p = _f64(y_true, y_pred, self.name)
         d = p - t
         return _per_sample(d + np.log1p(np.exp(-2 * d)) - np.log(2.0))
@@ -392,22 +411,23 @@ class CosineSimilarity(_MeanMetric):
 
     name = "cosine_similarity"
 
-    def __init__(self, name: str | None = None, axis: int = -1):
+    def __init__(self, name: str | None = None, axis: int = -1) -> None:
         self.axis = int(axis)
         super().__init__(name)
 
-    def _values(self, y_true, y_pred):
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         t, p = _f64(y_true, y_pred, self.name)
         tn = t / np.maximum(np.linalg.norm(t, axis=self.axis, keepdims=True), 1e-12)
         pn = p / np.maximum(np.linalg.norm(p, axis=self.axis, keepdims=True), 1e-12)
         return _per_sample(np.sum(tn * pn, axis=self.axis))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}
 
 
 # ---------------------------------------------------------------- lowercase functions
-def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
+def binary_accuracy(y_true: TensorLike, y_pred: TensorLike, threshold: float = 0.5
+                    ) -> np.ndarray:
     """Per-sample mean of (y_pred > threshold) == y_true over the last axis.
 
     Example:
@@ -421,24 +441,26 @@ def binary_accuracy(y_true, y_pred, threshold: float = 0.5) -> np.ndarray:
     return ((p > threshold) == (t > 0.5)).astype(np.float64)
 
 
-def categorical_accuracy(y_true, y_pred) -> np.ndarray:
+def categorical_accuracy(y_true: TensorLike, y_pred: TensorLike) -> np.ndarray:
     """Per sample: 1.0 where argmax(y_pred) == argmax(y_true) (one-hot labels)."""
     return (_np(y_true).argmax(-1) == _np(y_pred).argmax(-1)).astype(np.float64)
 
 
-def sparse_categorical_accuracy(y_true, y_pred) -> np.ndarray:
+def sparse_categorical_accuracy(y_true: TensorLike, y_pred: TensorLike) -> np.ndarray:
     """Per sample: 1.0 where argmax(y_pred) equals the integer label."""
     p = _np(y_pred)
     t = _np(y_true).reshape(p.shape[:-1])
     return (p.argmax(-1) == t.astype(np.int64)).astype(np.float64)
 
 
-def top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
+def top_k_categorical_accuracy(y_true: TensorLike, y_pred: TensorLike, k: int = 5
+                               ) -> np.ndarray:
     """Per sample: 1.0 where the true class (one-hot) is among the k highest scores."""
     return sparse_top_k_categorical_accuracy(_np(y_true).argmax(-1), y_pred, k)
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
+def sparse_top_k_categorical_accuracy(y_true: TensorLike, y_pred: TensorLike, k: int = 5
+                                      ) -> np.ndarray:
     """Per sample: 1.0 where the integer label is among the k highest scores."""
     p = _np(y_pred)
     t = _np(y_true).reshape(p.shape[:-1]).astype(np.int64)
@@ -446,25 +468,25 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k: int = 5) -> np.ndarray:
     return ((p > true_score).sum(-1) < k).astype(np.float64)
 
 
-def mean_squared_error(y_true, y_pred) -> np.ndarray:
+def mean_squared_error(y_true: TensorLike, y_pred: TensorLike) -> np.ndarray:
     """Per-sample mean of (y − ŷ)² over the last axis."""
     t, p = _f64(_np(y_true), _np(y_pred), "mean_squared_error")
     return np.mean((t - p) ** 2, axis=-1)
 
 
-def mean_absolute_error(y_true, y_pred) -> np.ndarray:
+def mean_absolute_error(y_true: TensorLike, y_pred: TensorLike) -> np.ndarray:
     """Per-sample mean of |y − ŷ| over the last axis."""
     t, p = _f64(_np(y_true), _np(y_pred), "mean_absolute_error")
     return np.mean(np.abs(t - p), axis=-1)
 
 
-def mean_absolute_percentage_error(y_true, y_pred) -> np.ndarray:
+def mean_absolute_percentage_error(y_true: TensorLike, y_pred: TensorLike) -> np.ndarray:
     """Per-sample mean of 100·|y − ŷ| / max(|y|, ε) over the last axis (Keras)."""
     t, p = _f64(_np(y_true), _np(y_pred), "mean_absolute_percentage_error")
     return 100.0 * np.mean(np.abs(t - p) / np.maximum(np.abs(t), _EPS), axis=-1)
 
 
-def mean_squared_logarithmic_error(y_true, y_pred) -> np.ndarray:
+def mean_squared_logarithmic_error(y_true: TensorLike, y_pred: TensorLike) -> np.ndarray:
     """Per-sample mean of (log1p(max(ŷ,ε)) − log1p(max(y,ε)))² over the last axis (Keras)."""
     t, p = _f64(_np(y_true), _np(y_pred), "mean_squared_logarithmic_error")
     d = np.log1p(np.maximum(p, _EPS)) - np.log1p(np.maximum(t, _EPS))
