@@ -10,9 +10,21 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import os
+    from typing import TypeAlias
+
+    from ..layers.base import Layer
+    from ..tensor import Tensor
+
+    # a model file's path (or, when its bytes are given, only its name in messages)
+    PathArg: TypeAlias = "str | os.PathLike[str]"
 
 FORMAT = "glassnet-model"
 VERSION = 1
@@ -33,7 +45,7 @@ class ModelFileError(ValueError):
     unknown."""
 
 
-def _limits(limits: dict | None) -> dict:
+def _limits(limits: dict[str, int] | None) -> dict[str, int]:
     out = dict(DEFAULT_LIMITS)
     for k, v in (limits or {}).items():
         if k not in DEFAULT_LIMITS:
@@ -42,7 +54,7 @@ def _limits(limits: dict | None) -> dict:
     return out
 
 
-def _over(path, what: str, size: int, key: str, lim: dict) -> ModelFileError:
+def _over(path: PathArg, what: str, size: int, key: str, lim: dict[str, int]) -> ModelFileError:
     return ModelFileError(
         f"{path}: {what} is {size:,}, over the limit {key}={lim[key]:,} (pass "
         f"load_model(..., limits={{'{key}': ...}}) to load a model this large on purpose)")
@@ -57,25 +69,27 @@ class _ModelFile:
     latter None when absent). The .npz members are spooled out of the zip (to a temp file
     past 64 MB) with bounded memory; their arrays are read only on demand. ``close()``."""
 
-    def __init__(self, config: dict, weights: _Npz, optimizer: _Npz | None, spools: list):
+    def __init__(self, config: dict[str, Any], weights: _Npz, optimizer: _Npz | None,
+                 spools: Sequence[IO[bytes]]) -> None:
         self.config, self.weights, self.optimizer, self._spools = (config, weights, optimizer,
                                                                    spools)
 
-    def weight_names(self) -> list:
+    def weight_names(self) -> list[str]:
         return _weight_order(self.weights.names, self.weights.path)
 
     def close(self) -> None:
         for f in self._spools:
             f.close()
 
-    def __enter__(self):
+    def __enter__(self) -> _ModelFile:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def _open_model_file(path, data: bytes | None = None, limits: dict | None = None):
+def _open_model_file(path: PathArg, data: bytes | None = None,
+                     limits: dict[str, int] | None = None) -> _ModelFile:
     """Open and check a model file (or its bytes ``data``): members, sizes, config, every
     array's header. Nothing large is decompressed into memory or allocated here."""
     lim = _limits(limits)
@@ -83,7 +97,7 @@ def _open_model_file(path, data: bytes | None = None, limits: dict | None = None
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"{path}: no such model file")
-    spools: list = []
+    spools: list[tempfile.SpooledTemporaryFile[bytes]] = []
     try:
         with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as z:
             infos = z.infolist()
@@ -137,7 +151,8 @@ def _open_model_file(path, data: bytes | None = None, limits: dict | None = None
         raise
 
 
-def _read_zip(path, data: bytes | None = None, limits: dict | None = None):
+def _read_zip(path: PathArg, data: bytes | None = None, limits: dict[str, int] | None = None
+              ) -> tuple[dict[str, Any], list[np.ndarray], dict[str, np.ndarray] | None]:
     """(config, weights, optimizer state) of a model file, or of its bytes ``data``:
     ``weights`` the arrays in index order, the optimizer state a dict (or None)."""
     with _open_model_file(path, data, limits) as mf:
@@ -146,7 +161,7 @@ def _read_zip(path, data: bytes | None = None, limits: dict | None = None):
         return mf.config, weights, opt
 
 
-def _parse_config(data: bytes, path, lim: dict) -> dict:
+def _parse_config(data: bytes, path: PathArg, lim: dict[str, int]) -> dict[str, Any]:
     try:
         config = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as e:
@@ -164,7 +179,7 @@ def _parse_config(data: bytes, path, lim: dict) -> dict:
     return config
 
 
-def _check_config_shape(config: dict, path, lim: dict) -> None:
+def _check_config_shape(config: dict[str, Any], path: PathArg, lim: dict[str, int]) -> None:
     """Nesting depth, layer count and declared input sizes, walked without recursion."""
     layers = 0
     stack = [(config, 1)]
@@ -192,8 +207,10 @@ def _check_config_shape(config: dict, path, lim: dict) -> None:
             stack.extend((v, depth + 1) for v in node)
 
 
-def _npy_header(f, name: str, path):
-    """(shape, dtype, header bytes) of one ``.npy`` member, read without its data."""
+def _npy_header(f: IO[bytes], name: str,
+                path: PathArg) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
+    """(shape, Fortran order, dtype, header bytes) of one ``.npy`` member, read without its
+    data."""
     fmt = np.lib.format
     version = fmt.read_magic(f)
     if version == (1, 0):
@@ -213,7 +230,9 @@ class _Npz:
     read and checked against its member's size when opened, so nothing larger than the
     member is ever allocated; the data is read only by :meth:`read`."""
 
-    def __init__(self, f, path, lim: dict):
+    def __init__(self, f: IO[bytes], path: PathArg, lim: dict[str, int]) -> None:
+        self.entries: dict[str, tuple[zipfile.ZipInfo, tuple[int, ...], bool, np.dtype[Any],
+                                      int]]
         self.path, self.entries = path, {}
         try:
             self.z = zipfile.ZipFile(f)
@@ -251,7 +270,7 @@ class _Npz:
                                  f"{str(e)[:200]})") from None
 
     @property
-    def names(self) -> list:
+    def names(self) -> list[str]:
         return list(self.entries)
 
     def shape(self, name: str) -> tuple:
@@ -283,11 +302,12 @@ class _Npz:
                                  f"{str(e)[:200]})") from None
         return a
 
-    def read_all(self) -> dict:
+    def read_all(self) -> dict[str, np.ndarray]:
         return {n: self.read(n) for n in self.entries}
 
 
-def _load_npz(data: bytes, path, limits: dict | None = None) -> dict:
+def _load_npz(data: bytes, path: PathArg,
+              limits: dict[str, int] | None = None) -> dict[str, np.ndarray]:
     """``{name: array}`` of an ``.npz`` held in memory (every header checked first)."""
     lim = _limits(limits)
     if len(data) > lim["weight_bytes"]:
@@ -295,7 +315,7 @@ def _load_npz(data: bytes, path, limits: dict | None = None) -> dict:
     return _Npz(io.BytesIO(data), path, lim).read_all()
 
 
-def _weight_order(names, path) -> list:
+def _weight_order(names: Iterable[str], path: PathArg) -> list[str]:
     """The names ``w0000, w0001, ...`` in index order (numeric: w10000 after w9999)."""
     index = {}
     for k in names:
@@ -308,7 +328,7 @@ def _weight_order(names, path) -> list:
     return [index[i] for i in range(len(index))]
 
 
-def _check_shapes(model, shapes: list, path) -> list:
+def _check_shapes(model: Layer, shapes: Sequence[Sequence[int]], path: PathArg) -> list[Tensor]:
     """``model.weights`` (returned, it is a walk of every layer) after checking that they
     have the file's ``shapes``."""
     own = model.weights

@@ -12,16 +12,25 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..layers._symbolic import SymbolicTensor
+    from ..layers.base import Layer
+    from .functional import Functional
+    from .model import Model
 
 __all__ = ["clone_model", "model_from_json", "model_from_config"]
 
 
-def _default_clone(layer):
+def _default_clone(layer: Layer) -> Layer:
     return type(layer).from_config(layer.get_config())
 
 
-def clone_model(model, input_tensors=None, clone_function=None, call_function=None,
-                recursive: bool = False, **kwargs):
+def clone_model(model: Model, input_tensors: Any = None,
+                clone_function: Callable[[Layer], Layer] | None = None,
+                call_function: Any = None, recursive: bool = False, **kwargs: Any) -> Model:
     """A new model with ``model``'s architecture and newly initialised weights.
 
     Args:
@@ -71,7 +80,9 @@ def clone_model(model, input_tensors=None, clone_function=None, call_function=No
                         "from_config as in Keras") from None
 
 
-def _clone_functional(model, input_tensors, fn, as_symbolic, call_symbolic):
+def _clone_functional(model: Functional, input_tensors: Any, fn: Callable[[Layer], Layer],
+                      as_symbolic: Callable[[Any], SymbolicTensor | None],
+                      call_symbolic: Callable[..., Any]) -> Functional:
     from .functional import Functional
 
     ins = model._inputs
@@ -86,8 +97,9 @@ def _clone_functional(model, input_tensors, fn, as_symbolic, call_symbolic):
             raise TypeError("clone_model: input_tensors must be gn.Input(...) objects")
     else:
         new_ins = [as_symbolic(_default_clone(n.layer)) for n in ins]
-    mapped = {id(old): new for old, new in zip(ins, new_ins)}
-    layers = {}
+    # old node id -> new symbolic tensor (a multi-output call node carries _outputs_list)
+    mapped: dict[int, Any] = {id(old): new for old, new in zip(ins, new_ins)}
+    layers: dict[int, Layer] = {}
     for node in model._nodes:
         if id(node) in mapped:
             continue
@@ -109,14 +121,15 @@ def _clone_functional(model, input_tensors, fn, as_symbolic, call_symbolic):
                       outs[0] if model._single_output else outs, name=model.name)
 
 
-def model_from_config(config: dict, custom_objects=None):
+def model_from_config(config: dict[str, Any],
+                      custom_objects: dict[str, Any] | None = None) -> Any:
     """A model from ``{"class_name": ..., "config": ...}`` (what ``to_json`` writes)."""
     from .saving import deserialize_layer
 
     return deserialize_layer(config)
 
 
-def model_from_json(json_string: str, custom_objects=None):
+def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Any:
     """Rebuild a model (architecture only, fresh weights) from :meth:`Model.to_json` text.
 
     Example:

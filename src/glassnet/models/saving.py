@@ -23,8 +23,9 @@ import re
 import threading
 import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -47,11 +48,18 @@ from ._model_file import (  # noqa: F401 - re-exported: GAN/RBM files and tests 
     _weight_order,
 )
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from .._optimizer_base import Optimizer
+    from ._model_file import PathArg
+    from .model import Model
+
 __all__ = ["load_model", "ModelFileError", "save_model", "DEFAULT_LIMITS"]
 
 
 # ------------------------------------------------------------------ layer (de)serialization
-def serialize_layer(layer) -> dict:
+def serialize_layer(layer: Layer) -> dict[str, Any]:
     return {"class_name": type(layer).__name__, "config": layer.get_config()}
 
 
@@ -74,7 +82,7 @@ _CONFIG_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, R
                   OverflowError, ZeroDivisionError, NotImplementedError)
 
 
-def deserialize_layer(spec: dict):
+def deserialize_layer(spec: dict[str, Any]) -> Layer:
     """A layer (or nested model) from ``{"class_name", "config"}``; fixed table only."""
     from ..layers.base import get_layer_class
 
@@ -163,15 +171,15 @@ def _atomic_write(path: Path, payload: bytes | str) -> None:
             tmp.unlink()
 
 
-def _npz_bytes(arrays: dict) -> bytes:
+def _npz_bytes(arrays: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
     savez: Any = np.savez  # numpy's stub types **kwds as its own keyword arguments
     savez(buf, **{k: backend.asnumpy(v) for k, v in arrays.items()})
     return buf.getvalue()
 
 
-def save_model(model, path, include_optimizer: bool = True, weights_only: bool = False,
-               overwrite: bool = True) -> None:
+def save_model(model: Model, path: PathArg, include_optimizer: bool = True,
+               weights_only: bool = False, overwrite: bool = True) -> None:
     """Write ``model`` to ``path`` atomically (see module docstring).
 
     Raises ``ValueError`` for a subclassed model when ``weights_only`` is False: its
@@ -191,7 +199,8 @@ def save_model(model, path, include_optimizer: bool = True, weights_only: bool =
     _atomic_write(path, model_bytes(model, include_optimizer, weights_only))
 
 
-def model_bytes(model, include_optimizer: bool = True, weights_only: bool = False) -> bytes:
+def model_bytes(model: Model, include_optimizer: bool = True,
+                weights_only: bool = False) -> bytes:
     """The bytes of a model file (what ``save_model`` writes), for files that hold several."""
     cls = type(model).__name__
     if not weights_only and cls not in _model_classes()[0]:
@@ -223,7 +232,7 @@ def model_bytes(model, include_optimizer: bool = True, weights_only: bool = Fals
     return buf.getvalue()
 
 
-def _set_weights(model, ws: list, path) -> None:
+def _set_weights(model: Layer, ws: list[np.ndarray], path: PathArg) -> None:
     _check_shapes(model, [v.shape for v in ws], path)
     model.set_weights(ws)
 
@@ -241,14 +250,14 @@ class _LoadContext:
     refused too. The layers' own initializers and methods are put back afterwards
     (``get_config`` is unchanged)."""
 
-    def __init__(self, budget: int, path, max_values: int):
+    def __init__(self, budget: int, path: PathArg, max_values: int) -> None:
         self.left, self.path, self.max_values = budget, path, max_values
         self.budget = budget
         self.swapped: list[tuple[Any, str, Any]] = []
-        self.guarded: list = []
+        self.guarded: list[Layer] = []
         self.checking = False
 
-    def adopt(self, layer) -> None:
+    def adopt(self, layer: Layer) -> None:
         for obj in [layer, *_all_sublayers(layer)]:
             for attr, v in list(vars(obj).items()):
                 if isinstance(v, Initializer) and not isinstance(v, _BudgetZeros):
@@ -260,16 +269,17 @@ class _LoadContext:
                 raise self._too_big(obj, f"n={n}", n)
             if (type(obj).compute_output_shape is not Layer.compute_output_shape
                     and "call" not in vars(obj)):
-                obj.call = self._guard(obj, obj.call)
+                guarded = self._guard(obj, obj.call)
+                obj.call = guarded  # type: ignore[method-assign]  # until restore()
                 self.guarded.append(obj)
 
-    def _too_big(self, layer, what: str, n: int) -> ModelFileError:
+    def _too_big(self, layer: Layer, what: str, n: int) -> ModelFileError:
         return ModelFileError(
             f"{self.path}: layer '{layer.name}' would produce {what} ({n:,} values for one "
             f"sample), over the limit input_elements={self.max_values:,}")
 
-    def _guard(self, layer, call):
-        def guarded(x, *args, **kwargs):
+    def _guard(self, layer: Layer, call: Callable[..., Any]) -> Callable[..., Any]:
+        def guarded(x: Any, *args: Any, **kwargs: Any) -> Any:
             if not self.checking and isinstance(x, Tensor):
                 self.checking = True
                 try:
@@ -297,7 +307,7 @@ class _LoadContext:
         self.swapped, self.guarded = [], []
 
 
-def _all_sublayers(layer) -> list:
+def _all_sublayers(layer: Layer) -> list[Layer]:
     out, stack = [], list(layer._sublayers())
     while stack:
         s = stack.pop()
@@ -309,10 +319,11 @@ def _all_sublayers(layer) -> list:
 class _BudgetZeros(Initializer):
     """Zeros, after charging the weight's size to the load's budget (see _LoadContext)."""
 
-    def __init__(self, ctx: _LoadContext, layer_name: str, attr: str):
+    def __init__(self, ctx: _LoadContext, layer_name: str, attr: str) -> None:
         self.ctx, self.layer_name, self.attr = ctx, layer_name, attr
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: Any, dtype: DTypeLike | None = None) -> np.ndarray:
+        # shape: add_weight's tuple
         n = 1
         for s in shape:
             n *= int(s)
@@ -326,7 +337,7 @@ class _BudgetZeros(Initializer):
         return np.zeros(shape, dtype=dtype or backend.floatx())
 
 
-def _build(config: dict, budget: int, path, lim: dict):
+def _build(config: dict[str, Any], budget: int, path: PathArg, lim: dict[str, int]) -> Model:
     models, _ = _model_classes()
     cls_name = config.get("class_name")
     if not isinstance(cls_name, str) or cls_name not in models:
@@ -357,8 +368,9 @@ def _build(config: dict, budget: int, path, lim: dict):
     return model
 
 
-def load_model(path, compile: bool = True, data: bytes | None = None, *,
-               limits: dict | None = None, custom_objects: dict | None = None):
+def load_model(path: PathArg, compile: bool = True, data: bytes | None = None, *,
+               limits: dict[str, int] | None = None,
+               custom_objects: dict[str, Any] | None = None) -> Model:
     """Load a model saved with ``model.save``; never executes anything from the file.
 
     Args:
@@ -414,13 +426,13 @@ def load_model(path, compile: bool = True, data: bytes | None = None, *,
         if opt is not None:
             _check_optimizer_state(model, opt, path)
             try:
-                model.optimizer.set_state(opt)
+                cast("Optimizer", model.optimizer).set_state(opt)  # set by compile just above
             except _CONFIG_ERRORS as e:
                 raise ModelFileError(f"{path}: invalid optimizer state ({e})") from None
     return model
 
 
-def _check_optimizer_state(model, state: dict, path) -> None:
+def _check_optimizer_state(model: Model, state: dict[str, Any], path: PathArg) -> None:
     """Refuse at load what would otherwise fail at the first ``fit``: a slot of the wrong
     shape or for a weight the model lacks, a negative or non-integer step count."""
     it = state.get("iterations")
@@ -428,7 +440,7 @@ def _check_optimizer_state(model, state: dict, path) -> None:
         raise ModelFileError(f"{path}: optimizer state: iterations must be a non-negative "
                              f"integer scalar. Received: {it!r}")
     params = model.trainable_weights
-    names = set(model.optimizer._all_slot_names)
+    names = set(cast("Optimizer", model.optimizer)._all_slot_names)  # callers: it is set
     for k, v in state.items():
         if k == "iterations":
             continue
@@ -447,12 +459,12 @@ def _check_optimizer_state(model, state: dict, path) -> None:
                                  f"the weight {params[int(i)].name} has shape {want}")
 
 
-def save_weights(model, path, overwrite: bool = True) -> None:
+def save_weights(model: Model, path: PathArg, overwrite: bool = True) -> None:
     """Write only the weights (any model, subclassed ones included) to ``path``."""
     save_model(model, path, weights_only=True, overwrite=overwrite)
 
 
-def load_weights(model, path, *, limits: dict | None = None) -> None:
+def load_weights(model: Model, path: PathArg, *, limits: dict[str, int] | None = None) -> None:
     """Set ``model``'s weights from a file written by ``save_weights`` or ``save``."""
     from ..interop import keras_format
 
