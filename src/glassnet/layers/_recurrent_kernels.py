@@ -8,6 +8,9 @@ gradients. The layers in :mod:`glassnet.layers.recurrent` build and call them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from .. import activations, backend
@@ -18,7 +21,7 @@ __all__: list[str] = []
 
 
 # ------------------------------------------------------------------ activations (in place)
-def _sigmoid_(a, xp):
+def _sigmoid_(a: Any, xp: Any) -> Any:
     # 0.5·tanh(0.5·a)+0.5: never overflows, unlike 1/(1+exp(-a))
     a *= 0.5
     xp.tanh(a, out=a)
@@ -27,26 +30,26 @@ def _sigmoid_(a, xp):
     return a
 
 
-def _tanh_(a, xp):
+def _tanh_(a: Any, xp: Any) -> Any:
     return xp.tanh(a, out=a)
 
 
-def _relu_(a, xp):
+def _relu_(a: Any, xp: Any) -> Any:
     return xp.maximum(a, 0, out=a)
 
 
-def _linear_(a, xp):
+def _linear_(a: Any, xp: Any) -> Any:
     return a
 
 
-def _hard_sigmoid_(a, xp):
+def _hard_sigmoid_(a: Any, xp: Any) -> Any:
     a *= activations.HARD_SIGMOID_SLOPE
     a += 0.5
     return xp.clip(a, 0.0, 1.0, out=a)
 
 
 # derivative expressed through the activation's OUTPUT y (what the forward saves)
-_FUSED = {
+_FUSED: dict[str, tuple[Callable[[Any, Any], Any], Callable[[Any], Any]]] = {
     "sigmoid": (_sigmoid_, lambda y: y * (1.0 - y)),
     "tanh": (_tanh_, lambda y: 1.0 - y * y),
     "relu": (_relu_, lambda y: (y > 0).astype(y.dtype)),
@@ -56,7 +59,7 @@ _FUSED = {
 }
 
 
-def _fused_name(layer: str, arg: str, ident) -> str:
+def _fused_name(layer: str, arg: str, ident: Any) -> str:
     name = activations.serialize(activations.get(ident))
     if not isinstance(name, str) or name.lower() not in _FUSED:
         raise ValueError(
@@ -89,10 +92,10 @@ _LSTM_BWD = """
     d[k + 3 * n] = dhv * t * og * (1 - og);
     dc[i] = dct * fg;
 """
-_CUDA_KERNELS: dict = {}
+_CUDA_KERNELS: dict[str, Any] = {}
 
 
-def _cuda_kernel(name: str):
+def _cuda_kernel(name: str) -> Any:
     """The LSTM step as one CuPy ``ElementwiseKernel`` (compiled once, on first GPU use).
 
     The math is the NumPy path's, written per (row, unit): on a GPU a step is bounded by
@@ -115,13 +118,16 @@ def _cuda_kernel(name: str):
 class _SeqBase(Function):
     """Shared set-up: inputs in time-major order, masks, recurrent dropout."""
 
-    def __init__(self, act="tanh", ract="sigmoid", mask=None, rmask=None):
+    w_index: int  # the position of the input kernel W among forward's inputs
+
+    def __init__(self, act: str = "tanh", ract: str = "sigmoid", mask: Any = None,
+                 rmask: Any = None) -> None:
         self.act, self.dact = _FUSED[act]
         self.ract, self.dract = _FUSED[ract]
         self.mask = mask  # (B, T) bool or None; masked steps keep the previous state
         self.rmask = rmask  # (B, units) recurrent-dropout mask (already scaled) or None
 
-    def _project(self, x, w, b):
+    def _project(self, x: Any, w: Any, b: Any) -> Any:
         xp = backend.get_array_module(x)
         bsz, steps, d = x.shape
         self.xt = xp.ascontiguousarray(x.transpose(1, 0, 2))  # (T, B, D)
@@ -130,10 +136,10 @@ class _SeqBase(Function):
             xw += b
         return xw
 
-    def _m(self, t):
+    def _m(self, t: int) -> Any:
         return None if self.mask is None else self.mask[:, t : t + 1]
 
-    def _input_grads(self, dzx, w):
+    def _input_grads(self, dzx: Any, w: Any) -> tuple[Any, Any, Any]:
         """gx, gW, gb from the per-step pre-activation gradients of the input path."""
         steps, bsz, k = dzx.shape
         d = self.xt.shape[2]
@@ -155,7 +161,7 @@ class SimpleRNNSeq(_SeqBase):
 
     w_index = 2
 
-    def forward(self, x, h0, w, u, b):
+    def forward(self, x: Any, h0: Any, w: Any, u: Any, b: Any) -> Any:
         self.w = w  # for backward (kept here: a replay has no input tensors)
         xp = backend.get_array_module(x)
         steps, bsz = x.shape[1], x.shape[0]
@@ -171,7 +177,7 @@ class SimpleRNNSeq(_SeqBase):
         self.a, self.hs, self.u = a, hs, u
         return xp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
         gyt = gy.transpose(1, 0, 2)
         steps = gyt.shape[0]
@@ -204,12 +210,12 @@ class LSTMSeq(_SeqBase):
 
     w_index = 3
 
-    def __init__(self, act="tanh", ract="sigmoid", mask=None, rmask=None,
-                 sequences: bool = True):
+    def __init__(self, act: str = "tanh", ract: str = "sigmoid", mask: Any = None,
+                 rmask: Any = None, sequences: bool = True) -> None:
         super().__init__(act, ract, mask, rmask)
         self.sequences = sequences
 
-    def _gates_(self, gt, n, xp):
+    def _gates_(self, gt: Any, n: int, xp: Any) -> None:
         if self.fast:
             # σ(x) = 1/(1+e^-x) and tanh(x) = 2σ(2x)-1: one exp over all four gates, whose
             # pre-activations arrive already multiplied by -1 (-2 for c) through the scaled
@@ -225,14 +231,14 @@ class LSTMSeq(_SeqBase):
             self.act(gt[:, 2 * n : 3 * n], xp)
             self.ract(gt[:, 3 * n :], xp)
 
-    def _cell_tanh(self, c, out, xp):
+    def _cell_tanh(self, c: Any, out: Any, xp: Any) -> None:
         if self.fast:
             xp.tanh(c, out=out)
         else:
             out[...] = c
             self.act(out, xp)
 
-    def forward(self, x, h0, c0, w, u, b):
+    def forward(self, x: Any, h0: Any, c0: Any, w: Any, u: Any, b: Any) -> Any:
         self.w = w  # for backward (kept here: a replay has no input tensors)
         xp = backend.get_array_module(x)
         bsz, steps = x.shape[0], x.shape[1]
@@ -283,7 +289,8 @@ class LSTMSeq(_SeqBase):
         out[:, steps] = cs[steps]
         return out
 
-    def _forward_numba(self, x, h0, c0, w, u, b):
+    def _forward_numba(self, x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w: np.ndarray,
+                       u: np.ndarray, b: np.ndarray) -> np.ndarray:
         hout, c_last, self.saved = _lstm_numba.lstm_forward(x, w, u, b, h0, c0, self.mask,
                                                             self.rmask)
         bsz, steps, n = hout.shape
@@ -294,7 +301,7 @@ class LSTMSeq(_SeqBase):
         out[:, steps] = c_last
         return out
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         if self.numba:
             if self.sequences:
                 steps = gy.shape[1] - 1
@@ -322,7 +329,7 @@ class LSTMSeq(_SeqBase):
         gu = hp.reshape(-1, n).T @ dz.reshape(-1, 4 * n)
         return gx, dh, dc, gw, gu, gb
 
-    def _backward_loop(self, gyt, dh, dc, dct, ut, xp):
+    def _backward_loop(self, gyt: Any, dh: Any, dc: Any, dct: Any, ut: Any, xp: Any) -> Any:
         """Walk back over time; dh and dc are updated in place (their final values are the
         gradients of h0 and c0). Returns the pre-activation gradients dz (T, B, 4u)."""
         steps = self.g.shape[0]
@@ -352,7 +359,8 @@ class LSTMSeq(_SeqBase):
                 dc += dc_keep
         return dz
 
-    def _cell_back(self, t, dh, dc, dct, dg, tmp, d, xp):
+    def _cell_back(self, t: int, dh: Any, dc: Any, dct: Any, dg: Any, tmp: Any, d: Any,
+                   xp: Any) -> None:
         """One step's gate gradients into ``d`` and the cell gradient carried back in ``dc``."""
         n = self.u.shape[0]
         gt = self.g[t]
@@ -393,7 +401,7 @@ class GRUSeq(_SeqBase):
 
     w_index = 2
 
-    def forward(self, x, h0, w, u, b):
+    def forward(self, x: Any, h0: Any, w: Any, u: Any, b: Any) -> Any:
         self.w = w  # for backward (kept here: a replay has no input tensors)
         xp = backend.get_array_module(x)
         bsz, steps = x.shape[0], x.shape[1]
@@ -419,7 +427,7 @@ class GRUSeq(_SeqBase):
         self.g, self.rh, self.hs, self.u = g, rh, hs, u
         return xp.ascontiguousarray(hs[1:].transpose(1, 0, 2))
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
         gyt = gy.transpose(1, 0, 2)
         steps = gyt.shape[0]

@@ -54,7 +54,7 @@ class SymbolicTensor(SymbolicArithmetic):
         self.shape: tuple | None
         self.dtype: str | None
         if isinstance(value, Tensor):
-            shape = list(value.shape[1:])
+            shape: list[int | None] = list(value.shape[1:])
             if value_b is not None:
                 shape = [a if a == b else None for a, b in zip(shape, value_b.shape[1:])]
             self.shape = (batch_size, *shape)
