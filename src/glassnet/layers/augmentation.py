@@ -490,9 +490,9 @@ class RandomCrop(_Augmentation):
             top, left = (h - self.height) // 2, (w - self.width) // 2
             return x[:, top:top + self.height, left:left + self.width]
         g = self._gen()
-        top = g.integers(0, h - self.height + 1, size=n)
-        left = g.integers(0, w - self.width + 1, size=n)
-        return resample(x, translation_matrices(-top, -left), (self.height, self.width),
+        tops = g.integers(0, h - self.height + 1, size=n)
+        lefts = g.integers(0, w - self.width + 1, size=n)
+        return resample(x, translation_matrices(-tops, -lefts), (self.height, self.width),
                         interpolation="nearest", fill_mode="nearest")
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
