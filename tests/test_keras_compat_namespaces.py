@@ -113,6 +113,38 @@ def test_image_dataset_from_directory(tmp_path, capsys):
     assert sum(len(b[0]) for b in val) == 2
 
 
+def test_image_dataset_from_directory_with_a_labels_list_one_hot(tmp_path):
+    pil = pytest.importorskip("PIL.Image", reason="Pillow not installed")
+    for i, value in enumerate((0, 50, 100, 150)):  # files sort as 0.png, 1.png, ...
+        pil.fromarray(np.full((4, 4), value, np.uint8)).save(tmp_path / f"{i}.png")
+    ds = gn.utils.image_dataset_from_directory(
+        tmp_path, labels=[2, 0, 1, 2], label_mode="categorical", color_mode="grayscale",
+        image_size=(4, 4), batch_size=4, shuffle=False, verbose=False)
+    x, y = next(iter(ds))
+    np.testing.assert_array_equal(y, np.eye(3, dtype="f4")[[2, 0, 1, 2]])  # as many
+    np.testing.assert_array_equal(x[:, 0, 0, 0], [0, 50, 100, 150])  # as the labels span
+
+
+def test_image_dataset_from_directory_interpolation_and_aspect_crop(tmp_path):
+    pil = pytest.importorskip("PIL.Image", reason="Pillow not installed")
+    img = np.zeros((4, 8), np.uint8)
+    img[:, 2:6] = 200  # a centred 4x4 square of 200 in a 4x8 image
+    img[0, 2] = 50
+    pil.fromarray(img).save(tmp_path / "0.png")
+    kw = dict(labels=None, color_mode="grayscale", image_size=(2, 2), batch_size=1,
+              shuffle=False, verbose=False)
+    crop = next(iter(gn.utils.image_dataset_from_directory(  # labels=None: images only
+        tmp_path, crop_to_aspect_ratio=True, interpolation="nearest", **kw)))
+    ref = np.asarray(pil.fromarray(img[:, 2:6]).resize((2, 2), pil.Resampling.NEAREST))
+    np.testing.assert_array_equal(crop.reshape(2, 2), ref)  # the square only: no black border
+    squeezed = next(iter(gn.utils.image_dataset_from_directory(
+        tmp_path, interpolation="area", **kw)))
+    ref = np.asarray(pil.fromarray(img).resize((2, 2), pil.Resampling.BOX))
+    np.testing.assert_array_equal(squeezed.reshape(2, 2), ref)  # the whole image, area-averaged
+    with pytest.raises(ValueError, match="interpolation must be one of"):
+        gn.utils.image_dataset_from_directory(tmp_path, interpolation="cubic", **kw)
+
+
 @pytest.fixture
 def local_http(tmp_path):
     """A throwaway HTTP server on localhost serving ``tmp_path/www`` (no network needed)."""

@@ -218,6 +218,14 @@ def image_dataset_from_directory(
     if label_mode not in ("int", "categorical", "binary", None):
         raise ValueError(f"label_mode must be 'int', 'categorical', 'binary' or None. "
                          f"Received: {label_mode!r}")
+    R = Image.Resampling  # Keras's interpolation names, as Pillow's filters
+    resample = {"bilinear": R.BILINEAR, "nearest": R.NEAREST, "bicubic": R.BICUBIC,
+                "area": R.BOX, "lanczos3": R.LANCZOS, "lanczos5": R.LANCZOS,
+                "hamming": R.HAMMING}.get(interpolation)
+    if resample is None:
+        raise ValueError("image_dataset_from_directory: interpolation must be one of "
+                         "'bilinear', 'nearest', 'bicubic', 'area', 'lanczos3', 'lanczos5', "
+                         f"'hamming'. Received: {interpolation!r}")
     channels = {"rgb": 3, "grayscale": 1, "rgba": 4}.get(color_mode)
     if channels is None:
         raise ValueError(f"color_mode must be 'rgb', 'grayscale' or 'rgba'. "
@@ -237,6 +245,9 @@ def image_dataset_from_directory(
         files = list(zip(found, lab))
     if not files:
         raise ValueError(f"image_dataset_from_directory: no images in {str(directory)!r}")
+    n_classes = len(names) if names else 0
+    if label_mode == "categorical" and not names:  # a labels list: as many as it spans
+        n_classes = int(max(lab for _, lab in files)) + 1
     if verbose:
         print(f"Found {len(files)} files belonging to {len(names or [])} classes.")
     order = np.arange(len(files))
@@ -253,13 +264,23 @@ def image_dataset_from_directory(
             print(f"Using {len(subsets['validation'])} files for validation.")
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
 
+    h, w = image_size
+
+    def load(f: Path) -> np.ndarray:
+        img = Image.open(f).convert(mode)
+        if crop_to_aspect_ratio:  # the largest centred box of the target's aspect ratio
+            iw, ih = img.size
+            cw, ch = min(iw, round(ih * w / h)), min(ih, round(iw * h / w))
+            left, top = (iw - cw) // 2, (ih - ch) // 2
+            img = img.crop((left, top, left + cw, top + ch))
+        return np.asarray(img.resize((w, h), resample), dtype=np.float32).reshape(h, w, channels)
+
     def build(items: list[tuple[Path, Any]]) -> ArrayDataset:
-        xs = np.stack([np.asarray(Image.open(f).convert(mode).resize(
-            (image_size[1], image_size[0]), Image.Resampling.BILINEAR), dtype=np.float32).reshape(
-                image_size[0], image_size[1], channels) for f, _ in items])
-        ids = np.array([lab for _, lab in items]) if label_mode else None
+        xs = np.stack([load(f) for f, _ in items])
+        # labels=None: images only, whatever label_mode says (as Keras)
+        ids = np.array([lab for _, lab in items]) if label_mode and labels is not None else None
         if label_mode == "categorical":
-            ids = np.eye(len(names), dtype=np.float32)[ids]  # type: ignore[arg-type]  # None: labels list, no class_names (known bug)
+            ids = np.eye(n_classes, dtype=np.float32)[ids]
         elif label_mode == "binary" and ids is not None:  # always set when label_mode is
             ids = ids.astype(np.float32).reshape(-1, 1)
         ds = ArrayDataset(xs, ids, batch_size=batch_size, shuffle=bool(shuffle), seed=seed)
