@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
 from .rbm import RBM
+
+if TYPE_CHECKING:
+    from .model import Sequential
 
 __all__ = ["DBN"]
 
@@ -45,7 +49,7 @@ class DBN:
 
     def __init__(
         self,
-        hidden_sizes=(256,),
+        hidden_sizes: Sequence[int] = (256,),
         k: int = 1,
         learning_rate: float = 0.1,
         epochs: int = 10,
@@ -61,7 +65,7 @@ class DBN:
         random_state: int | None = None,
         verbose: int = 0,
         device: str = "cpu",
-    ):
+    ) -> None:
         sizes = list(hidden_sizes)
         if not sizes or any(int(s) < 1 for s in sizes):
             raise ValueError(f"DBN: hidden_sizes must be positive ints; received {hidden_sizes}")
@@ -92,7 +96,7 @@ class DBN:
         self.rbms_: list[RBM] = []
         self.model_: Any = None  # the fine-tuned Sequential, after fit(X, y)
 
-    def pretrain(self, X) -> DBN:
+    def pretrain(self, X: Any) -> DBN:
         """Greedy layer-wise training of the RBM stack on ``X`` (labels unused)."""
         X = self._on_device(X)
         if X.ndim != 2:
@@ -116,7 +120,7 @@ class DBN:
             h = rbm.transform(h)
         return self
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: Any) -> np.ndarray:
         """Top-layer hidden probabilities, propagated up the pretrained stack."""
         if not self.rbms_:
             raise RuntimeError("DBN is not pretrained yet; call pretrain or fit first")
@@ -125,7 +129,7 @@ class DBN:
             h = rbm.transform(h)
         return h
 
-    def to_sequential(self, output_units: int, activation: str = "softmax"):
+    def to_sequential(self, output_units: int, activation: str = "softmax") -> Sequential:
         """A glassnet ``Sequential`` of sigmoid ``Dense`` layers initialised from the RBMs
         (kernel = ``components_.T``, bias = ``intercept_hidden_``) plus a new output layer."""
         if not self.rbms_:
@@ -146,7 +150,7 @@ class DBN:
                                backend.asnumpy(rbm.intercept_hidden_).copy()])
         return model.to(self.device) if self.device != "cpu" else model
 
-    def fit(self, X, y=None, X_unlabelled=None) -> DBN:
+    def fit(self, X: Any, y: Any = None, X_unlabelled: Any = None) -> DBN:
         """Pretrain on ``X`` plus ``X_unlabelled``; with ``y`` (int class ids), fine-tune the
         whole network on the labelled ``X`` (Adam, sparse categorical cross-entropy).
 
@@ -183,16 +187,16 @@ class DBN:
         self.history_ = hist.history
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """Class ids from the fine-tuned network."""
         if self.model_ is None:
             raise RuntimeError("DBN has no fine-tuned classifier; call fit(X, y) first")
         return self.model_.predict(self._on_device(X), verbose=0).argmax(axis=1)
 
-    def score(self, X, y) -> float:
+    def score(self, X: Any, y: Any) -> float:
         """Accuracy of ``predict``."""
         return float((self.predict(X) == backend.asnumpy(y)).mean())
 
-    def _on_device(self, X):
+    def _on_device(self, X: Any) -> Any:
         a = X if backend.is_gpu_array(X) else np.asarray(X)
         return backend.to_device(a, self.device)

@@ -122,7 +122,7 @@ class Model(Layer, training.TrainingMixin):
 
     _repr_html_ = model_repr_html  # Jupyter: the summary as HTML
 
-    def to(self, device: str) -> Model:
+    def to(self: _M, device: str) -> _M:
         """Move the weights, their gradients and the optimizer's state to ``'cpu'``/``'gpu'``.
 
         Batches are moved to the model's device by ``fit``/``evaluate``/``predict``; outputs

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,12 +20,12 @@ from .. import backend
 __all__ = ["RBM"]
 
 
-def _sigmoid(xp, a):
+def _sigmoid(xp: Any, a: Any) -> Any:
     # 0.5 * (1 + tanh(a / 2)) is the overflow-free logistic.
     return 0.5 * (1.0 + xp.tanh(0.5 * a))
 
 
-def _softplus(xp, a):
+def _softplus(xp: Any, a: Any) -> Any:
     return xp.logaddexp(0.0, a)
 
 
@@ -70,7 +71,7 @@ class RBM:
         epochs: int = 10,
         random_state: int | None = None,
         verbose: int = 0,
-    ):
+    ) -> None:
         self.n_hidden = n_hidden
         self.visible = visible
         self.k = k
@@ -93,7 +94,7 @@ class RBM:
         """Constructor arguments (scikit-learn convention)."""
         return {p: getattr(self, p) for p in self._param_names()}
 
-    def set_params(self, **params) -> RBM:
+    def set_params(self, **params: Any) -> RBM:
         """Set constructor arguments; unknown names raise ValueError."""
         valid = self._param_names()
         for name, value in params.items():
@@ -128,17 +129,17 @@ class RBM:
     def _device(self) -> str:
         return backend.device_of(getattr(self, "components_", np.empty(0)))
 
-    def _uniform(self, like):
+    def _uniform(self, like: Any) -> Any:
         """U[0, 1) draws shaped like ``like`` from the seeded CPU generator, on its device.
 
         Drawing on the CPU keeps a seeded run identical on either device."""
         return backend.to_device(self._rng().random(like.shape).astype(like.dtype),
                                  backend.device_of(like))
 
-    def _bernoulli(self, p):
+    def _bernoulli(self, p: Any) -> Any:
         return (self._uniform(p) < p).astype(p.dtype)
 
-    def _check_X(self, X, fitted: bool = True):
+    def _check_X(self, X: Any, fitted: bool = True) -> Any:
         if backend.get_array_module(X) is np:
             X = np.asarray(X)
         if fitted and hasattr(self, "components_"):
@@ -155,7 +156,7 @@ class RBM:
                 )
         return X.astype(self._dtype(), copy=False)
 
-    def _dtype(self):
+    def _dtype(self) -> np.dtype[Any]:
         return getattr(self, "components_", np.empty(0, backend.floatx())).dtype
 
     def _init_params(self, n_visible: int, device: str = "cpu") -> None:
@@ -168,7 +169,7 @@ class RBM:
         self.intercept_visible_ = np.zeros(n_visible, dt)
         self._vel = [np.zeros_like(self.components_), np.zeros_like(self.intercept_hidden_),
                      np.zeros_like(self.intercept_visible_)]  # fmt: skip
-        self.h_samples_ = None
+        self.h_samples_: Any = None  # PCD: the chain's last visible batch (an array)
         self.history: dict[str, list[float]] = {"reconstruction_error": []}
         if device != "cpu":
             self._to(device)
@@ -179,34 +180,34 @@ class RBM:
         self._vel = [backend.to_device(a, device) for a in self._vel]
 
     # -- conditionals ----------------------------------------------------------------------
-    def _mean_hiddens(self, v):
+    def _mean_hiddens(self, v: Any) -> Any:
         xp = backend.get_array_module(v)
         return _sigmoid(xp, v @ self.components_.T + self.intercept_hidden_)
 
-    def _mean_visibles(self, h):
+    def _mean_visibles(self, h: Any) -> Any:
         xp = backend.get_array_module(h)
         a = h @ self.components_ + self.intercept_visible_
         return a if self.visible == "gaussian" else _sigmoid(xp, a)
 
-    def _sample_hiddens(self, v):
+    def _sample_hiddens(self, v: Any) -> Any:
         return self._bernoulli(self._mean_hiddens(v))
 
-    def _sample_visibles(self, h):
+    def _sample_visibles(self, h: Any) -> Any:
         m = self._mean_visibles(h)
         if self.visible == "gaussian":
             noise = self._rng().standard_normal(m.shape).astype(m.dtype)
             return m + backend.to_device(noise, backend.device_of(m))
         return self._bernoulli(m)
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: Any) -> np.ndarray:
         """Hidden-unit probabilities P(h=1 | v), shape (n_samples, n_hidden)."""
         return self._mean_hiddens(self._check_X(X))
 
-    def reconstruct(self, X) -> np.ndarray:
+    def reconstruct(self, X: Any) -> np.ndarray:
         """Mean visible units after one up-down pass, shape (n_samples, n_visible)."""
         return self._mean_visibles(self._mean_hiddens(self._check_X(X)))
 
-    def gibbs(self, v, steps: int = 1) -> np.ndarray:
+    def gibbs(self, v: Any, steps: int = 1) -> np.ndarray:
         """Run ``steps`` full Gibbs steps v → h → v from ``v``; returns the sampled visibles."""
         v = self._check_X(v)
         for _ in range(int(steps)):
@@ -225,7 +226,7 @@ class RBM:
         v0 = backend.to_device(v0.astype(self._dtype()), self._device())
         return self.gibbs(v0, steps)
 
-    def free_energy(self, v) -> np.ndarray:
+    def free_energy(self, v: Any) -> np.ndarray:
         """Free energy F(v) = -log Σ_h exp(-E(v, h)), shape (n_samples,)."""
         v = self._check_X(v)
         xp = backend.get_array_module(v)
@@ -234,7 +235,7 @@ class RBM:
             return 0.5 * ((v - self.intercept_visible_) ** 2).sum(axis=1) - hid
         return -(v @ self.intercept_visible_) - hid
 
-    def score_samples(self, X) -> np.ndarray:
+    def score_samples(self, X: Any) -> np.ndarray:
         """Pseudo-likelihood per sample, as scikit-learn defines it.
 
         One randomly chosen feature per sample is flipped (Bernoulli: ``1 - v``); the score is
@@ -251,7 +252,8 @@ class RBM:
         return -v.shape[1] * _softplus(xp, -(fe_ - fe))
 
     # -- training --------------------------------------------------------------------------
-    def cd_gradients(self, v_pos, v_neg_start=None):
+    def cd_gradients(self, v_pos: Any,
+                     v_neg_start: Any = None) -> tuple[tuple[Any, Any, Any], Any]:
         """CD-k estimate of ∂log p/∂θ for a batch: (dW, dh, dv), batch-averaged.
 
         Equals ``-∂F/∂θ`` averaged over the data plus ``∂F/∂θ`` averaged over the negative
@@ -274,7 +276,7 @@ class RBM:
         dv = (v_pos.sum(0) - v_neg.sum(0)) / n
         return (dW, dh, dv), v_neg
 
-    def partial_fit(self, X, y=None) -> RBM:
+    def partial_fit(self, X: Any, y: Any = None) -> RBM:
         """One CD/PCD update on the batch ``X`` (initialises the weights on first call)."""
         X = backend.get_array_module(X).asarray(X)
         if not hasattr(self, "components_"):
@@ -303,7 +305,7 @@ class RBM:
             p += vel
         return self
 
-    def fit(self, X, y=None) -> RBM:
+    def fit(self, X: Any, y: Any = None) -> RBM:
         """Train for ``epochs`` passes of shuffled mini-batches; records
         ``history["reconstruction_error"]`` (mean squared error of ``reconstruct``) per epoch."""
         X = backend.get_array_module(X).asarray(X)  # a CuPy array trains on the GPU
@@ -325,7 +327,7 @@ class RBM:
                 print(f"RBM epoch {epoch + 1}/{self.epochs}: reconstruction error {err:.5f}")
         return self
 
-    def fit_transform(self, X, y=None) -> np.ndarray:
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
         return self.fit(X).transform(X)
 
