@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +33,9 @@ from ..callbacks import Callback
 from ..functional import binary_cross_entropy, sigmoid_binary_cross_entropy
 from ..tensor import Tensor
 from .model import Model
+
+if TYPE_CHECKING:
+    from ..callbacks import History
 
 __all__ = ["GAN", "SampleGrid"]
 
@@ -47,7 +52,8 @@ class GAN(Model):
     Shapes: data (N, ...) → discriminator output (N, 1).
     """
 
-    def __init__(self, generator, discriminator, latent_dim: int, name: str | None = None):
+    def __init__(self, generator: Model, discriminator: Model, latent_dim: int,
+                 name: str | None = None) -> None:
         if not isinstance(latent_dim, (int, np.integer)) or latent_dim <= 0:
             raise ValueError(f"GAN: latent_dim must be a positive int. Received: {latent_dim!r}")
         super().__init__(name=name)
@@ -62,8 +68,9 @@ class GAN(Model):
         self.d_loss_tracker, self.g_loss_tracker = Mean(name="d_loss"), Mean(name="g_loss")
 
     def compile(  # type: ignore[override]  # Keras's GAN example: two optimizers, no loss
-            self, g_optimizer="adam", d_optimizer="adam", from_logits: bool = False,
-            label_smoothing: float = 0.0, jit_compile="auto") -> None:
+            self, g_optimizer: Any = "adam", d_optimizer: Any = "adam",
+            from_logits: bool = False, label_smoothing: float = 0.0,
+            jit_compile: Any = "auto") -> None:
         """Set the two optimizers, whether D outputs logits, and one-sided label smoothing.
 
         Args:
@@ -92,7 +99,7 @@ class GAN(Model):
         """The two loss trackers ``fit`` resets every epoch (their means are the logs)."""
         return [self.d_loss_tracker, self.g_loss_tracker]
 
-    def call(self, z, training: bool = False):
+    def call(self, z: Any, training: bool = False) -> Any:
         """Generate samples from latent vectors ``z`` (batch, latent_dim)."""
         return self.generator(z, training=training)
 
@@ -117,7 +124,7 @@ class GAN(Model):
         self._device = "gpu" if device == "cuda" else device
         return self
 
-    def _on_device(self, a) -> Tensor:
+    def _on_device(self, a: Any) -> Tensor:
         return Tensor._make(backend.to_device(a, self._device))
 
     def _bce(self, out: Tensor, target: float) -> Tensor:
@@ -132,7 +139,7 @@ class GAN(Model):
         z = backend.rng().standard_normal((n, self.latent_dim)).astype(backend.floatx())
         return self._on_device(z)
 
-    def train_step(self, data) -> dict:
+    def train_step(self, data: Any) -> dict:
         """One discriminator update and one generator update on a batch of real samples.
 
         Returns the running means of both losses over the epoch so far (the trackers in
@@ -146,7 +153,7 @@ class GAN(Model):
         st = self._step()  # both updates are recorded once and replayed (jit_compile)
         smooth = 1.0 - self.label_smoothing
 
-        def d_outputs(real_t, z_t):
+        def d_outputs(real_t: Tensor, z_t: Tensor) -> list[Tensor]:
             with no_grad():  # D's step does not train G
                 fake = self.generator(z_t, training=True)
             return [self.discriminator(real_t, training=True),
@@ -172,8 +179,9 @@ class GAN(Model):
         return {"d_loss": self.d_loss_tracker.result(), "g_loss": self.g_loss_tracker.result()}
 
     def fit(  # type: ignore[override]  # the GAN's defaults (batch 64, quiet); **kwargs on
-            self, x=None, y=None, batch_size: int = 64, epochs: int = 1, verbose=0,
-            callbacks=None, **kwargs):
+            self, x: Any = None, y: Any = None, batch_size: int = 64, epochs: int = 1,
+            verbose: str | int = 0, callbacks: Sequence[Callback] | None = None,
+            **kwargs: Any) -> History:
         """Train on unlabelled samples ``x`` (``y`` is ignored); returns a ``History``.
 
         The shared ``Model.fit`` loop calls :meth:`train_step` per batch: one D update, then
@@ -203,7 +211,7 @@ class GAN(Model):
         return super().fit(xa, None, batch_size=batch_size, epochs=epochs, verbose=verbose,
                            callbacks=callbacks, **kwargs)
 
-    def sample(self, n: int, z=None) -> np.ndarray:
+    def sample(self, n: int, z: Any = None) -> np.ndarray:
         """``n`` generated samples as a NumPy array (generator in inference mode).
 
         Args:
@@ -224,7 +232,8 @@ class GAN(Model):
 
 
     # ------------------------------------------------------------------ saving
-    def save(self, path) -> None:  # type: ignore[override]  # one file, both networks
+    def save(  # type: ignore[override]  # one file, both networks
+            self, path: str | os.PathLike[str]) -> None:
         """Write the whole GAN to one file: both networks, both optimizers' state, settings.
 
         The file is a zip of JSON and ``.npz`` members (the two networks as ordinary model
@@ -253,7 +262,7 @@ class GAN(Model):
         _atomic_write(Path(path), buf.getvalue())
 
     @classmethod
-    def load(cls, path) -> GAN:
+    def load(cls, path: str | os.PathLike[str]) -> GAN:
         """Read a file written by :meth:`save` (on the CPU; ``.to("gpu")`` moves it).
 
         Raises ``ModelFileError`` for a missing, truncated, corrupted or foreign file.
@@ -337,8 +346,9 @@ class SampleGrid(Callback):
         PosixPath('runs/gan/epoch-005.png')
     """
 
-    def __init__(self, out_dir, n: int = 16, image_shape=None, seed: int | None = None,
-                 ncols: int = 8):
+    def __init__(self, out_dir: str | os.PathLike[str], n: int = 16,
+                 image_shape: Sequence[int] | None = None, seed: int | None = None,
+                 ncols: int = 8) -> None:
         from pathlib import Path
 
         if not isinstance(n, (int, np.integer)) or n <= 0:
@@ -352,7 +362,7 @@ class SampleGrid(Callback):
         self.z: np.ndarray | None = None
         self.paths: list = []
 
-    def set_model(self, model) -> None:
+    def set_model(self, model: Any) -> None:
         super().set_model(model)
         if isinstance(model, GAN):
             self.set_gan(model)
@@ -364,7 +374,7 @@ class SampleGrid(Callback):
             gen = backend.rng() if self.seed is None else np.random.default_rng(self.seed)
             self.z = gen.standard_normal((self.n, gan.latent_dim)).astype(backend.floatx())
 
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         from .. import plot
 
         imgs = self.gan.sample(self.n, z=self.z)
