@@ -352,7 +352,7 @@ def train_recipe(recipe: str | Recipe, out_dir: str | os.PathLike | None = None,
             loaded = load_model(mf)
             try:
                 model.set_weights(loaded.get_weights())
-                model.optimizer.set_state(loaded.optimizer.get_state())
+                model.optimizer.set_state(loaded.optimizer.get_state())  # type: ignore[union-attr]  # None -> AttributeError, caught below
             except (ValueError, AttributeError) as e:
                 raise CheckpointError(f"checkpoint {mf} does not fit recipe {rec.name!r}'s "
                                       f"model ({e})") from None

@@ -8,10 +8,15 @@ computed (inputs and output), so static sizes (padding, crops) come from real sh
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import backend
+
+if TYPE_CHECKING:
+    from .onnx_export import Graph
 
 _INT64_MAX = np.iinfo(np.int64).max
 IDENTITY = ("InputLayer", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
@@ -20,12 +25,12 @@ IDENTITY = ("InputLayer", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
             "RandomContrast", "RandomCrop")
 
 
-def _w(layer) -> dict:
+def _w(layer: Any) -> dict[str, np.ndarray]:
     return {w.name.rpartition("/")[2]: backend.asnumpy(w.data).astype(np.float32)
             for w in layer._weights}
 
 
-def activation(g, x, spec):
+def activation(g: Graph, x: str, spec: Any) -> str:
     """ONNX nodes for a glassnet activation given by name or ``{"class_name", "config"}``."""
     from .. import activations as A
 
@@ -72,7 +77,8 @@ def activation(g, x, spec):
     raise ValueError(f"activation {name!r} has no ONNX form in glassnet's exporter")
 
 
-def _spatial_pads(in_sizes, kernel, strides, dilation, padding) -> list:
+def _spatial_pads(in_sizes: Sequence[int], kernel: Sequence[int], strides: Sequence[int],
+                  dilation: Sequence[int], padding: str) -> list[int]:
     """ONNX pads [begins..., ends...] reproducing Keras's valid/same/causal padding."""
     begins, ends = [], []
     for n, k, s, d in zip(in_sizes, kernel, strides, dilation):
@@ -90,19 +96,19 @@ def _spatial_pads(in_sizes, kernel, strides, dilation, padding) -> list:
     return begins + ends
 
 
-def _chw(g, x, nd):
+def _chw(g: Graph, x: str, nd: int) -> str:
     return g.op("Transpose", [x], perm=[0, nd + 1, *range(1, nd + 1)])
 
 
-def _hwc(g, x, nd):
+def _hwc(g: Graph, x: str, nd: int) -> str:
     return g.op("Transpose", [x], perm=[0, *range(2, nd + 2), 1])
 
 
-def _tuple(v, nd):
+def _tuple(v: Any, nd: int) -> list[int]:
     return [int(v)] * nd if isinstance(v, (int, np.integer)) else [int(a) for a in v]
 
 
-def _conv(g, layer, x, xv, nd):
+def _conv(g: Graph, layer: Any, x: str, xv: np.ndarray, nd: int) -> str:
     cfg, w = layer.get_config(), _w(layer)
     k = w["kernel"]
     ks, st = _tuple(cfg["kernel_size"], nd), _tuple(cfg["strides"], nd)
@@ -117,7 +123,7 @@ def _conv(g, layer, x, xv, nd):
     return activation(g, _hwc(g, y, nd), cfg.get("activation"))
 
 
-def _conv_transpose(g, layer, x, xv, yv):
+def _conv_transpose(g: Graph, layer: Any, x: str, xv: np.ndarray, yv: np.ndarray) -> str:
     cfg, w = layer.get_config(), _w(layer)
     k = w["kernel"]  # (kh, kw, out, in) -> ONNX (in, out, kh, kw)
     ks, st = _tuple(cfg["kernel_size"], 2), _tuple(cfg["strides"], 2)
@@ -138,17 +144,17 @@ def _conv_transpose(g, layer, x, xv, yv):
     return activation(g, _hwc(g, y, 2), cfg.get("activation"))
 
 
-def _pool(g, layer, x, xv, nd, op):
+def _pool(g: Graph, layer: Any, x: str, xv: np.ndarray, nd: int, op: str) -> str:
     cfg = layer.get_config()
     ks = _tuple(cfg["pool_size"], nd)
     st = _tuple(cfg.get("strides") or cfg["pool_size"], nd)
     pads = _spatial_pads(xv.shape[1:-1], ks, st, [1] * nd, cfg.get("padding", "valid"))
-    extra = {"count_include_pad": 0} if op == "AveragePool" else {}
+    extra: dict[str, Any] = {"count_include_pad": 0} if op == "AveragePool" else {}
     y = g.op(op, [_chw(g, x, nd)], kernel_shape=ks, strides=st, pads=pads, **extra)
     return _hwc(g, y, nd)
 
 
-def _batchnorm(g, layer, x, xv):
+def _batchnorm(g: Graph, layer: Any, x: str, xv: np.ndarray) -> str:
     cfg, w = layer.get_config(), _w(layer)
     axis = cfg.get("axis", -1)
     axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
@@ -164,7 +170,7 @@ def _batchnorm(g, layer, x, xv):
     return g.op("Add", [y, g.const(shift.reshape(shape).astype(np.float32), "bn_shift")])
 
 
-def _layernorm(g, layer, x, xv):
+def _layernorm(g: Graph, layer: Any, x: str, xv: np.ndarray) -> str:
     cfg, w = layer.get_config(), _w(layer)
     axis = cfg.get("axis", -1)
     axes = sorted(int(a) % xv.ndim for a in (axis if isinstance(axis, (list, tuple))
@@ -179,7 +185,7 @@ def _layernorm(g, layer, x, xv):
                 axis=axes[0], epsilon=float(cfg.get("epsilon", 1e-3)))
 
 
-def _merge(g, cls, layer, ins):
+def _merge(g: Graph, cls: str, layer: Any, ins: list[str]) -> str:
     if cls == "Add":
         return g.op("Sum", ins)
     if cls == "Average":
@@ -195,18 +201,20 @@ def _merge(g, cls, layer, ins):
     return g.op("Concat", ins, axis=int(layer.get_config().get("axis", -1)))
 
 
-def _resize(g, x, scales, linear: bool):
-    mode = {"mode": "linear", "coordinate_transformation_mode": "half_pixel"} if linear else {
+def _resize(g: Graph, x: str, scales: Sequence[float], linear: bool) -> str:
+    mode: dict[str, Any] = {
+        "mode": "linear", "coordinate_transformation_mode": "half_pixel"} if linear else {
         "mode": "nearest", "coordinate_transformation_mode": "asymmetric",
         "nearest_mode": "floor"}
     return g.op("Resize", [x, "", g.const(np.asarray(scales, np.float32), "scales")], **mode)
 
 
-def _reshape(g, x, yv):
+def _reshape(g: Graph, x: str, yv: np.ndarray) -> str:
     return g.op("Reshape", [x, g.ints([-1, *yv.shape[1:]])])
 
 
-def convert(g, layer, ins: list, vals: list, yv) -> str:
+def convert(g: Graph, layer: Any, ins: list[str], vals: list[np.ndarray],
+            yv: np.ndarray) -> str:
     """ONNX nodes for ``layer`` applied to graph values ``ins`` (probe values ``vals``)."""
     from . import _onnx_rnn as R
 
@@ -281,16 +289,16 @@ def convert(g, layer, ins: list, vals: list, yv) -> str:
         return g.op("Add", [y, g.const(np.float32(cfg.get("offset", 0.0)))])
     from ._onnx_more import convert_more
 
-    y = convert_more(g, layer, cls, cfg, ins, vals, yv)
-    if y is not None:
-        return y
+    out = convert_more(g, layer, cls, cfg, ins, vals, yv)
+    if out is not None:
+        return out
     raise ValueError(f"layer {layer.name!r} ({cls}) has no ONNX export in glassnet; "
                      "supported: Dense, Conv1D/2D(Transpose), pooling, normalization, "
                      "Embedding, SimpleRNN/LSTM/GRU/Bidirectional/JordanRNN, merges, "
                      "reshaping, padding, cropping, upsampling, dropout/noise/augmentation")
 
 
-def _activation_layer(g, cls, layer, cfg, x):
+def _activation_layer(g: Graph, cls: str, layer: Any, cfg: dict, x: str) -> str:
     if cls == "Softmax":
         return g.op("Softmax", [x], axis=int(cfg.get("axis", -1)))
     if cls == "ELU":
@@ -308,7 +316,8 @@ def _activation_layer(g, cls, layer, cfg, x):
     return y
 
 
-def _shape_layer(g, cls, layer, cfg, x, xv, yv):
+def _shape_layer(g: Graph, cls: str, layer: Any, cfg: dict, x: str, xv: np.ndarray,
+                 yv: np.ndarray) -> str:
     if cls == "Reshape":
         return _reshape(g, x, yv)
     if cls == "Permute":

@@ -5,11 +5,15 @@ bucket encodings. Each returns the output name, or None when it does not handle 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import backend
 from ._onnx_layers import _chw, _hwc, _spatial_pads, _tuple, _w, activation
+
+if TYPE_CHECKING:
+    from .onnx_export import Graph
 
 # layers whose results depend on strings, hashes or masks: named when refused
 NO_ONNX = {
@@ -23,7 +27,7 @@ NO_ONNX = {
 }
 
 
-def _string_lookup(g, layer, x, yv):
+def _string_lookup(g: Graph, layer: Any, x: str, yv: np.ndarray) -> str:
     """StringLookup as ONNX-ML's LabelEncoder (string -> index, unknown -> the OOV index),
     then OneHot for ``output_mode="one_hot"``. One OOV index, no mask token."""
     if layer.num_oov_indices != 1 or layer.mask_token is not None or \
@@ -44,7 +48,8 @@ def _string_lookup(g, layer, x, yv):
     return g.op("Reshape", [hot, g.ints([-1, *yv.shape[1:]])])
 
 
-def convert_more(g, layer, cls: str, cfg: dict, ins: list, vals: list, yv):
+def convert_more(g: Graph, layer: Any, cls: str, cfg: dict, ins: list[str],
+                 vals: list[np.ndarray], yv: np.ndarray) -> str | None:
     x, xv = ins[0], np.asarray(vals[0])
     if cls in NO_ONNX:
         raise ValueError(f"layer {layer.name!r} ({cls}) has no ONNX export: {NO_ONNX[cls]}")
@@ -80,7 +85,8 @@ def convert_more(g, layer, cls: str, cfg: dict, ins: list, vals: list, yv):
             raise ValueError(f"layer {layer.name!r} (Resizing): only plain bilinear/nearest "
                              "resizing exports to ONNX")
         scales = [1.0, yv.shape[1] / xv.shape[1], yv.shape[2] / xv.shape[2], 1.0]
-        mode = {"mode": "linear", "coordinate_transformation_mode": "half_pixel"} if \
+        mode: dict[str, Any] = {
+            "mode": "linear", "coordinate_transformation_mode": "half_pixel"} if \
             cfg.get("interpolation", "bilinear") == "bilinear" else {
             "mode": "nearest", "coordinate_transformation_mode": "half_pixel",
             "nearest_mode": "round_prefer_ceil"}
@@ -107,7 +113,7 @@ def convert_more(g, layer, cls: str, cfg: dict, ins: list, vals: list, yv):
     return None
 
 
-def _depthwise(g, layer, cls, cfg, x, xv):
+def _depthwise(g: Graph, layer: Any, cls: str, cfg: dict, x: str, xv: np.ndarray) -> str:
     nd = 1 if cls.endswith("1D") else 2
     w = _w(layer)
     k = w["depthwise_kernel"]  # (k..., in, mult)
@@ -135,7 +141,7 @@ class _CellAsLayer:
 
     _KIND = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
 
-    def __init__(self, cell, rnn, return_sequences: bool):
+    def __init__(self, cell: Any, rnn: Any, return_sequences: bool) -> None:
         self.cell, self.name = cell, cell.name
         self._weights = cell._weights
         self.reset_after = getattr(cell, "reset_after", True)
@@ -145,11 +151,11 @@ class _CellAsLayer:
             raise ValueError(f"layer {rnn.name!r} (RNN): cell {type(cell).__name__} has no "
                              "ONNX recurrent op")
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**self.cell.get_config(), "stateful": False, "return_state": False}
 
 
-def _rnn_of_cells(g, layer, x):
+def _rnn_of_cells(g: Graph, layer: Any, x: str) -> str:
     from . import _onnx_rnn as R
 
     cfg = layer.get_config()
@@ -168,7 +174,7 @@ def _rnn_of_cells(g, layer, x):
     return x
 
 
-def _groupnorm(g, layer, cfg, x, xv):
+def _groupnorm(g: Graph, layer: Any, cfg: dict, x: str, xv: np.ndarray) -> str:
     w = _w(layer)
     if int(cfg.get("axis", -1)) % xv.ndim != xv.ndim - 1:
         raise ValueError(f"layer {layer.name!r} (GroupNormalization): only axis=-1 exports")
@@ -187,7 +193,8 @@ def _groupnorm(g, layer, cfg, x, xv):
     return y
 
 
-def _category(g, layer, cfg, x, xv, yv):
+def _category(g: Graph, layer: Any, cfg: dict, x: str, xv: np.ndarray,
+              yv: np.ndarray) -> str:
     n = int(cfg["num_tokens"])
     mode = cfg.get("output_mode", "multi_hot")
     idx = g.op("Cast", [x], to=7)
@@ -203,12 +210,12 @@ def _category(g, layer, cfg, x, xv, yv):
     return g.op("Cast", [y], to=g.helper.np_dtype_to_tensor_dtype(yv.dtype))
 
 
-def _l2n(g, x, axis):
+def _l2n(g: Graph, x: str, axis: int) -> str:
     ss = g.reduce("ReduceSumSquare", x, [axis], keepdims=1)
     return g.op("Div", [x, g.op("Sqrt", [g.op("Max", [ss, g.const(np.float32(1e-12))])])])
 
 
-def _dot(g, layer, cfg, ins, vals):
+def _dot(g: Graph, layer: Any, cfg: dict, ins: list[str], vals: list[np.ndarray]) -> str:
     a, b = ins
     na, nb = np.asarray(vals[0]).ndim, np.asarray(vals[1]).ndim
     axes = cfg["axes"]
@@ -227,7 +234,7 @@ def _dot(g, layer, cfg, ins, vals):
     raise ValueError(f"layer {layer.name!r} (Dot): only rank-2 or rank-3 inputs export")
 
 
-def _attention(g, layer, cls, cfg, ins):
+def _attention(g: Graph, layer: Any, cls: str, cfg: dict, ins: list[str]) -> str:
     q, v = ins[0], ins[1]
     k = ins[2] if len(ins) > 2 else v
     w = _w(layer)
@@ -248,14 +255,14 @@ def _attention(g, layer, cls, cfg, ins):
     return g.op("MatMul", [g.op("Softmax", [scores], axis=-1), v])
 
 
-def _mha(g, layer, ins, vals):
+def _mha(g: Graph, layer: Any, ins: list[str], vals: list[np.ndarray]) -> str:
     w = {"/".join(t.name.split("/")[-2:]): backend.asnumpy(t.data).astype(np.float32)
          for t in layer._weights}  # query/kernel, ..., attention_output/bias
     q, v = ins[0], ins[1]
     k = ins[2] if len(ins) > 2 else v
     heads = int(layer.num_heads)
 
-    def proj(x, part):
+    def proj(x: str, part: str) -> str:
         kern = w[f"{part}/kernel"]
         y = g.op("MatMul", [x, g.const(kern.reshape(kern.shape[0], -1), f"{part}_W")])
         if f"{part}/bias" in w:

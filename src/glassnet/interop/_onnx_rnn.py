@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import backend
+
+if TYPE_CHECKING:
+    from .onnx_export import Graph
 
 _ONNX_ACT = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
 _INT64_MIN = np.iinfo(np.int64).min
 
 
-def _w(layer) -> dict:
+def _w(layer: Any) -> dict[str, np.ndarray]:
     return {w.name.rpartition("/")[2]: backend.asnumpy(w.data).astype(np.float32)
             for w in layer._weights}
 
 
-def _act_name(layer, key: str) -> str:
+def _act_name(layer: Any, key: str) -> str:
     cfg = layer.get_config().get(key, "tanh")
     name = cfg if isinstance(cfg, str) else (cfg or {}).get("class_name")
     if name not in _ONNX_ACT:
@@ -24,7 +29,8 @@ def _act_name(layer, key: str) -> str:
     return _ONNX_ACT[name]
 
 
-def _params(layer, kind: str | None = None):
+def _params(layer: Any, kind: str | None = None,
+            ) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """(op type, W, R, B, attributes) for one direction of a glassnet recurrent layer
     (``kind``: LSTM/GRU/SimpleRNN when ``layer`` is a cell standing for one)."""
     cls = kind or type(layer).__name__
@@ -32,7 +38,7 @@ def _params(layer, kind: str | None = None):
     k, rk = w["kernel"], w["recurrent_kernel"]
     units = rk.shape[0]
     if cls == "LSTM":
-        def order(m):  # Keras i, f, c, o  ->  ONNX i, o, f, c
+        def order(m: np.ndarray) -> np.ndarray:  # Keras i, f, c, o  ->  ONNX i, o, f, c
             i, f, c, o = np.split(m, 4, axis=-1)
             return np.concatenate([i, o, f, c], axis=-1)
         b = order(w["bias"]) if "bias" in w else np.zeros(4 * units, np.float32)
@@ -56,7 +62,7 @@ def _params(layer, kind: str | None = None):
     raise ValueError(f"layer {layer.name!r} ({cls}) has no ONNX recurrent op")
 
 
-def _check(layer) -> None:
+def _check(layer: Any) -> None:
     cfg = layer.get_config()
     for key in ("stateful", "return_state"):
         if cfg.get(key):
@@ -64,11 +70,12 @@ def _check(layer) -> None:
                              "ONNX export")
 
 
-def _reverse_time(g, x):
+def _reverse_time(g: Graph, x: str) -> str:
     return g.op("Slice", [x, g.ints([-1]), g.ints([_INT64_MIN]), g.ints([0]), g.ints([-1])])
 
 
-def _run(g, op, x, params, direction, units, n_dir):
+def _run(g: Graph, op: str, x: str, params: list, direction: str, units: int,
+         n_dir: int) -> tuple[str, str]:
     ws = [p[1] for p in params]
     rs = [p[2] for p in params]
     bs = [p[3] for p in params]
@@ -81,7 +88,7 @@ def _run(g, op, x, params, direction, units, n_dir):
     return y, y_h
 
 
-def convert_rnn(g, layer, x, kind: str | None = None):
+def convert_rnn(g: Graph, layer: Any, x: str, kind: str | None = None) -> str:
     """LSTM/GRU/SimpleRNN on (batch, time, features) channels-last input."""
     _check(layer)
     op, *_ = params = _params(layer, kind)
@@ -96,7 +103,7 @@ def convert_rnn(g, layer, x, kind: str | None = None):
     return g.op("Squeeze", [y_h, g.ints([0])])
 
 
-def convert_bidirectional(g, layer, x):
+def convert_bidirectional(g: Graph, layer: Any, x: str) -> str:
     """Bidirectional(LSTM/GRU/SimpleRNN) as one ONNX op with direction="bidirectional"."""
     fwd, bwd = layer.forward_layer, layer.backward_layer
     _check(fwd)
@@ -121,7 +128,7 @@ def convert_bidirectional(g, layer, x):
     return g.reduce(op, both, [axis], keepdims=0)
 
 
-def convert_jordan(g, layer, x, steps: int):
+def convert_jordan(g: Graph, layer: Any, x: str, steps: int) -> str:
     """JordanRNN unrolled over its (static) time steps: h = act(x W + y_prev U + b),
     y = out_act(h V + c), the output fed back as context (Jordan 1986)."""
     from ._onnx_layers import activation
@@ -153,7 +160,7 @@ def convert_jordan(g, layer, x, steps: int):
     return y_prev
 
 
-def convert_conv_lstm(g, layer, x, xv):
+def convert_conv_lstm(g: Graph, layer: Any, x: str, xv: np.ndarray) -> str:
     """ConvLSTM2D unrolled over its (static) time steps, channels-first inside: per step
     z = Conv(x_t, kernel) + bias + Conv_same(h, recurrent_kernel); gates i, f, c, o."""
     from ._onnx_layers import _spatial_pads, activation
@@ -173,7 +180,7 @@ def convert_conv_lstm(g, layer, x, xv):
     bias = [g.const(w["bias"], "B")] if "bias" in w else []
     ract, act = cfg.get("recurrent_activation", "sigmoid"), cfg.get("activation", "tanh")
 
-    def gate(z, k):
+    def gate(z: str, k: int) -> str:
         return g.op("Slice", [z, g.ints([k * f]), g.ints([(k + 1) * f]), g.ints([1])])
 
     steps = range(xv.shape[1] - 1, -1, -1) if layer.go_backwards else range(xv.shape[1])

@@ -13,9 +13,18 @@ Example:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
+
+    from ..layers.base import Layer
+    from ..models import Model, Sequential
 
 __all__ = ["export_onnx", "OPSET"]
 
@@ -24,7 +33,7 @@ _PROBE = 2  # probe batch; the ONNX batch axis is symbolic ("batch")
 _INT_INPUT = ("Embedding", "CategoryEncoding")  # layers that take integer ids
 
 
-def _onnx():
+def _onnx() -> tuple[Any, Any, Any]:
     try:
         import onnx
         from onnx import helper, numpy_helper
@@ -37,7 +46,9 @@ def _onnx():
 class Graph:
     """The ONNX graph under construction: nodes, initializers, unique names."""
 
-    def __init__(self, opset: int = 17):
+    ml_domain: bool  # set (True) by a converter whose op is in the ai.onnx.ml domain
+
+    def __init__(self, opset: int = 17) -> None:
         self.onnx, self.helper, self.numpy_helper = _onnx()
         self.nodes: list = []
         self.inits: list = []
@@ -54,7 +65,7 @@ class Graph:
         self._n += 1
         return f"{hint}_{self._n}"
 
-    def const(self, value, hint: str = "c", dtype=None) -> str:
+    def const(self, value: ArrayLike, hint: str = "c", dtype: DTypeLike | None = None) -> str:
         a = np.asarray(value, dtype=dtype)
         if a.dtype == np.float64:
             a = a.astype(np.float32)
@@ -62,25 +73,32 @@ class Graph:
         self.inits.append(self.numpy_helper.from_array(a.copy(order="C"), n))
         return n
 
-    def const_exact(self, value, hint: str = "c") -> str:
+    def const_exact(self, value: ArrayLike, hint: str = "c") -> str:
         """A constant kept in its own dtype (float64 too)."""
         a = np.asarray(value)
         n = self.name(hint)
         self.inits.append(self.numpy_helper.from_array(a.copy(order="C"), n))
         return n
 
-    def ints(self, values, hint: str = "shape") -> str:
+    def ints(self, values: Iterable[int], hint: str = "shape") -> str:
         return self.const(np.asarray(list(values), dtype=np.int64), hint)
 
+    @overload
+    def op(self, op_type: str, inputs: list, n_out: Literal[1] = 1, hint: str | None = None,
+           **attrs: Any) -> str: ...
+    @overload
+    def op(self, op_type: str, inputs: list, n_out: int, hint: str | None = None,
+           **attrs: Any) -> list[str]: ...
     def op(self, op_type: str, inputs: list, n_out: int = 1, hint: str | None = None,
-           **attrs):
+           **attrs: Any) -> str | list[str]:
+        """An ONNX node: its output name (``n_out`` 1), or the list of its ``n_out`` outputs."""
         outs = [self.name(hint or op_type.lower()) for _ in range(n_out)]
         self.nodes.append(self.helper.make_node(op_type, list(inputs), outs,
                                                 name=self.name(op_type), **attrs))
         return outs[0] if n_out == 1 else outs
 
 
-def _value(layer, args, list_call: bool):
+def _value(layer: Layer, args: list, list_call: bool) -> np.ndarray:
     from ..autograd import no_grad
 
     with no_grad():
@@ -91,7 +109,8 @@ def _value(layer, args, list_call: bool):
     return np.asarray(getattr(y, "data", y))
 
 
-def _convert_layer(g: Graph, layer, ins: list, vals: list, list_call: bool):
+def _convert_layer(g: Graph, layer: Layer, ins: list[str], vals: list[np.ndarray],
+                   list_call: bool) -> tuple[str, np.ndarray]:
     """ONNX nodes for one layer call; returns (output name, glassnet's probe output)."""
     from ._onnx_layers import convert
 
@@ -100,7 +119,8 @@ def _convert_layer(g: Graph, layer, ins: list, vals: list, list_call: bool):
     return name, out_val
 
 
-def _walk(g: Graph, model, ins: list, vals: list):
+def _walk(g: Graph, model: Any, ins: list[str],
+          vals: list[np.ndarray]) -> tuple[list[str], list[np.ndarray]]:
     """Convert a Sequential/Functional model applied to ``ins``; returns (names, values)."""
     cls = type(model).__name__
     if cls == "Sequential":
@@ -131,7 +151,8 @@ def _walk(g: Graph, model, ins: list, vals: list):
                      "model's call() is Python code")
 
 
-def _call(g, layer, ins, vals, list_call):
+def _call(g: Graph, layer: Any, ins: list[str], vals: list[np.ndarray],
+          list_call: bool) -> tuple[str, np.ndarray]:
     if type(layer).__name__ in ("Sequential", "Functional") or _as_graph_model(layer):
         names, values = _walk(g, layer, ins, vals)
         if len(names) != 1:
@@ -140,7 +161,7 @@ def _call(g, layer, ins, vals, list_call):
     return _convert_layer(g, layer, ins, vals, list_call)
 
 
-def _as_graph_model(model):
+def _as_graph_model(model: object) -> Model | None:
     """A Sequential standing for a model that has one (autoencoder, fitted DBN), or None."""
     from ..models.model import Sequential
 
@@ -160,7 +181,7 @@ def _as_graph_model(model):
     return None
 
 
-def _rbm_stack(rbms):
+def _rbm_stack(rbms: list) -> Sequential:
     from .. import backend
     from ..layers import Dense
     from ..layers.core import InputLayer
@@ -175,10 +196,10 @@ def _rbm_stack(rbms):
     return model
 
 
-def _input_specs(model):
+def _input_specs(model: Any) -> tuple[Model, list, list]:
     from ..models.model import Sequential
 
-    base = _as_graph_model(model) or model
+    base: Any = _as_graph_model(model) or model  # Sequential, Functional (or refused)
     if isinstance(base, Sequential):
         shapes = [base.input_shape]
         first = [ly for ly in base._layers if type(ly).__name__ != "InputLayer"]
@@ -204,7 +225,7 @@ def _input_specs(model):
     return base, shapes, dtypes
 
 
-def _probe(shape, dtype, seed: int) -> np.ndarray:
+def _probe(shape: Sequence[int | None], dtype: Any, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     dims = [_PROBE, *(4 if s is None else int(s) for s in shape[1:])]
     if isinstance(dtype, str) and dtype == "string":  # a text input: unknown words
@@ -214,8 +235,9 @@ def _probe(shape, dtype, seed: int) -> np.ndarray:
     return rng.normal(size=dims).astype(np.float32)
 
 
-def export_onnx(model, filepath, opset: int = OPSET, input_names=None, output_names=None,
-                verbose: bool = False) -> str:
+def export_onnx(model: Any, filepath: str | os.PathLike, opset: int = OPSET,
+                input_names: Sequence[str] | None = None,
+                output_names: Sequence[str] | None = None, verbose: bool = False) -> str:
     """Write ``model`` as an ONNX file (opset ``opset`` >= 17, dynamic batch axis).
 
     Args:
@@ -272,12 +294,14 @@ def export_onnx(model, filepath, opset: int = OPSET, input_names=None, output_na
     return str(filepath)
 
 
-def _is_classic(model) -> bool:
+def _is_classic(model: object) -> bool:
     return type(model).__name__ in ("Perceptron", "Adaline", "AdalineSGD") and \
         getattr(model, "w_", None) is not None
 
 
-def _export_classic(g, model, filepath, opset, input_names, output_names) -> str:
+def _export_classic(g: Graph, model: Any, filepath: str | os.PathLike, opset: int,
+                    input_names: Sequence[str] | None,
+                    output_names: Sequence[str] | None) -> str:
     """Perceptron/Adaline: the class of ``X @ w_[1:] + w_[0] >= 0`` (float64, as predict)."""
     from ..models.saving import _atomic_write
 
