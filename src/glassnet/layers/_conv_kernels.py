@@ -15,6 +15,9 @@ for stride > 1 the extra padding goes to the bottom/right.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast, overload
+
 import numpy as np
 
 from .. import backend
@@ -25,7 +28,8 @@ __all__ = ["Conv2DKernel", "Conv2DTransposeKernel", "conv2d", "conv2d_transpose"
 
 
 # ------------------------------------------------------------------ shape helpers
-def normalize_tuple(value, n: int, arg: str, layer: str, allow_zero: bool = False) -> tuple:
+def normalize_tuple(value: Any, n: int, arg: str, layer: str,
+                    allow_zero: bool = False) -> tuple[int, ...]:
     """``3`` → ``(3, 3)``; validates positive (or non-negative) ints, naming the layer."""
     vals = (value,) * n if isinstance(value, (int, np.integer)) else value
     try:
@@ -43,7 +47,8 @@ def normalize_tuple(value, n: int, arg: str, layer: str, allow_zero: bool = Fals
     return tuple(int(v) for v in vals)
 
 
-def normalize_padding(value, layer: str, allowed=("valid", "same")) -> str:
+def normalize_padding(value: Any, layer: str,
+                      allowed: Sequence[str] = ("valid", "same")) -> str:
     p = str(value).lower() if isinstance(value, str) else value
     if p not in allowed:
         raise ValueError(
@@ -52,7 +57,7 @@ def normalize_padding(value, layer: str, allowed=("valid", "same")) -> str:
     return p
 
 
-def check_data_format(value, layer: str) -> None:
+def check_data_format(value: Any, layer: str) -> None:
     if value not in (None, "channels_last"):
         raise ValueError(
             f"Layer '{layer}': only data_format='channels_last' (batch, ..., channels) is "
@@ -60,7 +65,14 @@ def check_data_format(value, layer: str) -> None:
         )
 
 
-def conv_output_length(length, k: int, padding: str, stride: int, dilation: int = 1):
+@overload
+def conv_output_length(length: int, k: int, padding: str, stride: int,
+                       dilation: int = 1) -> int: ...
+@overload
+def conv_output_length(length: None, k: int, padding: str, stride: int,
+                       dilation: int = 1) -> None: ...
+def conv_output_length(length: int | None, k: int, padding: str, stride: int,
+                       dilation: int = 1) -> int | None:
     """Keras's output length of a convolution/pooling window along one axis (None stays)."""
     if length is None:
         return None
@@ -79,8 +91,14 @@ def same_pads(length: int, k: int, stride: int, dilation: int = 1) -> tuple[int,
     return total // 2, total - total // 2
 
 
-def deconv_output_length(length, k: int, padding: str, stride: int, dilation: int = 1,
-                         output_padding: int | None = None):
+@overload
+def deconv_output_length(length: int, k: int, padding: str, stride: int, dilation: int = 1,
+                         output_padding: int | None = None) -> int: ...
+@overload
+def deconv_output_length(length: None, k: int, padding: str, stride: int, dilation: int = 1,
+                         output_padding: int | None = None) -> None: ...
+def deconv_output_length(length: int | None, k: int, padding: str, stride: int,
+                         dilation: int = 1, output_padding: int | None = None) -> int | None:
     """Keras's output length of a transposed convolution along one axis (None stays)."""
     if length is None:
         return None
@@ -94,7 +112,8 @@ def deconv_output_length(length, k: int, padding: str, stride: int, dilation: in
 
 
 # ------------------------------------------------------------------ im2col / col2im
-def _windows(a, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int, ow: int):
+def _windows(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int,
+             ow: int) -> Any:
     """Strided view (N, oh, ow, kh, kw, C) of every window of ``a`` (N, H, W, C); no copy."""
     xp = backend.get_array_module(a)
     s0, s1, s2, s3 = a.strides
@@ -107,11 +126,12 @@ def _windows(a, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int, o
 _FEW_CHANNELS = 8  # below this, the column matrix is built and used transposed
 
 
-def _few(c: int, xp) -> bool:
+def _few(c: int, xp: Any) -> bool:
     return c < _FEW_CHANNELS and xp is np
 
 
-def _im2col(a, kh, kw, sh, sw, dh, dw, oh, ow):
+def _im2col(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int,
+            ow: int) -> Any:
     """One contiguous copy of the windows as a (N*oh*ow, kh*kw*C) matrix (C >= 8)."""
     n, c = a.shape[0], a.shape[3]
     if kh == kw == 1 and sh == sw == 1:
@@ -121,7 +141,8 @@ def _im2col(a, kh, kw, sh, sw, dh, dw, oh, ow):
     return xp.ascontiguousarray(view).reshape(n * oh * ow, kh * kw * c)
 
 
-def _im2col_t(a, kh, kw, sh, sw, dh, dw, oh, ow):
+def _im2col_t(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int,
+              ow: int) -> Any:
     """The column matrix transposed, (kh*kw*C, N*oh*ow), rows in (i, j, c) order (few C).
 
     With 1-3 channels a (N*oh*ow, kh*kw*C) row holds only C contiguous elements per kernel
@@ -142,7 +163,8 @@ def _im2col_t(a, kh, kw, sh, sw, dh, dw, oh, ow):
     return colt.reshape(kh * kw * c, n * oh * ow)
 
 
-def _cols(a, kh, kw, sh, sw, dh, dw, oh, ow):
+def _cols(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int,
+          ow: int) -> Any:
     """The (N*oh*ow, kh*kw*C) column matrix: C-ordered, or for few channels the transpose of
     :func:`_im2col_t` (an F-ordered view the GEMMs read without copying)."""
     if _few(a.shape[3], backend.get_array_module(a)) and not (kh == kw == 1 and sh == sw == 1):
@@ -150,7 +172,8 @@ def _cols(a, kh, kw, sh, sw, dh, dw, oh, ow):
     return _im2col(a, kh, kw, sh, sw, dh, dw, oh, ow)
 
 
-def _col2im(a2d, wk, full_shape, oh: int, ow: int, sh, sw, dh, dw):
+def _col2im(a2d: Any, wk: Any, full_shape: tuple[int, int, int, int], oh: int, ow: int,
+            sh: int, sw: int, dh: int, dw: int) -> Any:
     """col2im(a2d @ wk2d.T) as a (N, Hp, Wp, C) array (possibly a transposed view).
 
     ``a2d`` is (N*oh*ow, K), ``wk`` (kh, kw, C, K). Few channels: one GEMM gives the
@@ -175,7 +198,8 @@ def _col2im(a2d, wk, full_shape, oh: int, ow: int, sh, sw, dh, dw):
     return bt.transpose(1, 2, 3, 0)
 
 
-def _col2im_gemm(buf, a2d, wk, oh: int, ow: int, sh, sw, dh, dw) -> None:
+def _col2im_gemm(buf: Any, a2d: Any, wk: Any, oh: int, ow: int, sh: int, sw: int, dh: int,
+                 dw: int) -> None:
     """``buf`` (N, Hp, Wp, C) += col2im(a2d @ wk2d.T), one kernel offset at a time, in place.
 
     ``a2d`` is (N*oh*ow, K) and ``wk`` (kh, kw, C, K). For each of the kh*kw offsets one GEMM
@@ -199,11 +223,11 @@ def _col2im_gemm(buf, a2d, wk, oh: int, ow: int, sh, sw, dh, dw) -> None:
 _COL_BUDGET = 16 << 20  # bytes of im2col matrix per chunk when no backward will need it
 
 
-def _result_dtype(a, b):
+def _result_dtype(a: Any, b: Any) -> np.dtype:
     return a.dtype if a.dtype == b.dtype else (a.ravel()[:1] * b.ravel()[:1]).dtype
 
 
-def _add_bias(y, b):
+def _add_bias(y: Any, b: Any) -> Any:
     if b.dtype == y.dtype:
         y += b  # in place: y is a fresh GEMM result
         return y
@@ -222,13 +246,13 @@ class Conv2DKernel(Function):
     ``OH = (H + top + bottom - (kh-1)*dh - 1) // sh + 1``.
     """
 
-    def __init__(self, strides=(1, 1), dilation=(1, 1), pads=((0, 0), (0, 0)),
-                 relu: bool = False):
+    def __init__(self, strides: Sequence[int] = (1, 1), dilation: Sequence[int] = (1, 1),
+                 pads: Sequence[Sequence[int]] = ((0, 0), (0, 0)), relu: bool = False) -> None:
         self.strides, self.dilation = tuple(strides), tuple(dilation)
         self.pads = tuple(tuple(p) for p in pads)
         self.relu = bool(relu)
 
-    def forward(self, x, w, b=None):
+    def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)
         (pt, pb), (pl, pr) = self.pads
         sh, sw = self.strides
@@ -271,7 +295,7 @@ class Conv2DKernel(Function):
             self.y = y
         return y.reshape(x.shape[0], oh, ow, f)
 
-    def _finish(self, y, b):
+    def _finish(self, y: Any, b: Any) -> Any:
         """Bias and the fused ReLU, in place on the fresh GEMM result (no extra activation
         array: a batch-1024 MNIST CNN forward peaks 88 MB lower)."""
         if b is not None:
@@ -280,7 +304,7 @@ class Conv2DKernel(Function):
             backend.get_array_module(y).maximum(y, 0, out=y)
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
         w = self.w
         kh, kw, c, f = w.shape
@@ -311,7 +335,7 @@ class Conv2DKernel(Function):
                 gx = xp.ascontiguousarray(gx)
         return (gx, gw, gb) if self.has_b else (gx, gw)
 
-    def describe(self):
+    def describe(self) -> str:
         act = ", relu" if self.relu else ""
         return (f"Conv2D(strides={self.strides}, dilation={self.dilation}, "
                 f"pads={self.pads}{act})")
@@ -329,11 +353,15 @@ class Conv2DTransposeKernel(Function):
     → (N, OH, OW, Cout).
     """
 
-    def __init__(self, strides=(1, 1), dilation=(1, 1), out_hw=None, crop=(0, 0)):
-        self.strides, self.dilation = tuple(strides), tuple(dilation)
-        self.out_hw, self.crop = tuple(out_hw), tuple(crop)
+    def __init__(self, strides: Sequence[int] = (1, 1), dilation: Sequence[int] = (1, 1),
+                 out_hw: Sequence[int] | None = None, crop: Sequence[int] = (0, 0)) -> None:
+        # (sh, sw) and (dh, dw); out_hw is required (conv2d_transpose and the layers pass it)
+        self.strides = cast("tuple[int, int]", tuple(strides))
+        self.dilation = cast("tuple[int, int]", tuple(dilation))
+        self.out_hw, self.crop = tuple(cast("Sequence[int]", out_hw)), tuple(crop)
 
-    def _full_shape(self, n, h, wd, kh, kw, cout):
+    def _full_shape(self, n: int, h: int, wd: int, kh: int, kw: int,
+                    cout: int) -> tuple[int, int, int, int]:
         sh, sw = self.strides
         dh, dw = self.dilation
         oh, ow = self.out_hw
@@ -342,7 +370,7 @@ class Conv2DTransposeKernel(Function):
         fw = max((wd - 1) * sw + (kw - 1) * dw + 1, tw + ow)
         return (n, fh, fw, cout)
 
-    def forward(self, x, w, b=None):
+    def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)
         kh, kw, cout, cin = w.shape
         if x.ndim != 4 or x.shape[3] != cin:
@@ -360,7 +388,7 @@ class Conv2DTransposeKernel(Function):
         y = xp.ascontiguousarray(y)  # NHWC in memory (few channels build it channel-major)
         return y if b is None else _add_bias(y, b)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
         x, w = self.x, self.w
         kh, kw, cout, cin = w.shape
@@ -382,11 +410,12 @@ class Conv2DTransposeKernel(Function):
             return gx, gw, gb
         return gx, gw
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Conv2DTranspose(strides={self.strides}, out={self.out_hw})"
 
 
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) -> Tensor:
+def conv2d(x: Any, kernel: Any, bias: Any = None, strides: int | Sequence[int] = 1,
+           padding: str = "valid", dilation_rate: int | Sequence[int] = 1) -> Tensor:
     """Functional 2-D convolution, channels-last, Keras padding semantics.
 
     Args:
@@ -414,8 +443,9 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1) ->
     return fn(x, kernel) if bias is None else fn(x, kernel, bias)
 
 
-def conv2d_transpose(x, kernel, bias=None, strides=1, padding="valid", output_padding=None,
-                     dilation_rate=1) -> Tensor:
+def conv2d_transpose(x: Any, kernel: Any, bias: Any = None, strides: int | Sequence[int] = 1,
+                     padding: str = "valid", output_padding: int | Sequence[int] | None = None,
+                     dilation_rate: int | Sequence[int] = 1) -> Tensor:
     """Functional transposed 2-D convolution with Keras's output size rules.
 
     Args:
