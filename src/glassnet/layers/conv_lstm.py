@@ -62,8 +62,9 @@ class ConvLSTM2DCell(_Cell):
 
     def output_hw(self, h: int, w: int) -> tuple[int, int]:
         """The state's spatial size for an input of h×w."""
-        return tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
+        oh, ow = (conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
             (h, w), self.kernel_size, self.strides, self.dilation_rate))
+        return oh, ow
 
     def build(self, input_shape: tuple) -> None:
         if len(input_shape) != 4:
