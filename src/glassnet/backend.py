@@ -301,21 +301,43 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
     return out
 
 
+_ONES: dict[tuple[int, str], np.ndarray] = {}  # (rows, dtype char) -> ones, for sum_rows
+
+
 def sum_rows(a: Any) -> Any:
-    """``a.sum(axis=0)`` of a 2-D array (a bias gradient). With MKL active and a large ``a``,
-    a GEMM with a ones vector: 131072x32 float32 in 0.36 ms against 2.5 ms for NumPy's
-    reduction along the first axis (which strides across rows). Summation order differs
-    from NumPy's pairwise sum (float32 error of the same order: sqrt(n) ulp, not n).
+    """``a.sum(axis=0)`` of a 2-D array (a bias gradient, a per-channel statistic), as a
+    matrix-vector product with a ones vector: BLAS streams the rows once, where NumPy's
+    reduction along the first axis adds short rows one at a time. One thread, 2-vCPU Xeon:
+    (28800, 16) float32 in 35 us against 1.1 ms, (1024, 512) 36 us against 223 us, (128, 10)
+    0.8 us against 2.7 us. Summation order differs from NumPy's pairwise sum (float32 error
+    of the same order: sqrt(n) ulp, not n); it is fixed, so a seeded run repeats its bits.
 
     Example:
         >>> sum_rows(np.ones((4, 2), "float32"))
         array([4., 4.], dtype=float32)
     """
-    if (type(a) is np.ndarray and a.ndim == 2 and a.shape[0] * a.shape[1] >= _MKL_MIN_WORK
-            and a.dtype.char in "fd" and (_gemm or _resolve_gemm())["lib"] is not None
-            and _gemm["pid"] in (None, os.getpid())):
-        return matmul(np.ones((1, a.shape[0]), dtype=a.dtype), a).reshape(a.shape[1])
-    return rsum(a, axis=0)
+    if type(a) is not np.ndarray or a.ndim != 2 or a.dtype.char not in "fd" or not a.size:
+        return rsum(a, axis=0)
+    m = a.shape[0]
+    key = (m, a.dtype.char)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:  # a few batch shapes at a time: drop the oldest
+            _ONES.pop(next(iter(_ONES)))
+        ones = _ONES[key] = np.ones((1, m), a.dtype)
+    return matmul(ones, a).reshape(a.shape[1])
+
+
+def sum_leading(a: Any, k: int) -> Any:
+    """``a.sum(axis=(0, ..., k-1))``: :func:`sum_rows` of ``a`` viewed as (rows, rest).
+
+    Example:
+        >>> sum_leading(np.ones((2, 3, 4), "float32"), 2).shape
+        (4,)
+    """
+    if type(a) is np.ndarray and a.flags.c_contiguous and k and a.size:
+        return sum_rows(a.reshape(int(np.prod(a.shape[:k])), -1)).reshape(a.shape[k:])
+    return rsum(a, axis=tuple(range(k)))
 
 
 # ---------------------------------------------------------------- dtype policy
