@@ -8,6 +8,8 @@ The maths (shape helpers, im2col/col2im, the fused kernels, functional ``conv2d`
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import activations, initializers, ops, regularizers
@@ -26,6 +28,12 @@ from ._conv_kernels import (  # noqa: F401  (re-exported: pooling, reshaping, te
 from .base import Layer, register
 from .core import kernel_layer_config
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..autograd import Function
+    from ..tensor import Tensor
+
 __all__ = [
     "Conv1D", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D",
     "Conv2DKernel", "Conv2DTransposeKernel", "conv2d", "conv2d_transpose",
@@ -39,13 +47,16 @@ class _Conv(Layer):
     rank = 2
     transpose = False
     paddings: tuple[str, ...] = ("valid", "same")
+    # each subclass's convolution of x (relu=True only where _fuse_relu says so)
+    _convolve: Callable[..., Tensor]
 
-    def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, groups: int = 1, activation=None,
-                 use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1, groups: int = 1,
+                 activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         n = self.rank
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters <= 0:
@@ -98,7 +109,7 @@ class _Conv(Layer):
         return "(batch, height, width, channels)" if self.rank == 2 else \
             "(batch, steps, channels)"
 
-    def _check_input(self, shape) -> None:
+    def _check_input(self, shape: Any) -> None:
         shape = tuple(shape)
         cls = type(self).__name__
         if len(shape) != self.rank + 2:
@@ -127,13 +138,13 @@ class _Conv(Layer):
                 )
 
     # -------------------------------------------------------------- lifecycle
-    def __call__(self, x, training=False, **kwargs):
+    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
         # checked before the base class builds, so errors show the real batch size
         if hasattr(x, "shape"):
             self._check_input(tuple(x.shape))
         return super().__call__(x, training=training, **kwargs)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         self._check_input(input_shape)
         cin = int(input_shape[-1])
         if cin % self.groups:
@@ -151,7 +162,7 @@ class _Conv(Layer):
                                      self.bias_regularizer) if self.use_bias else None)
         self.built = True
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if self._fuse_relu():
             y = self._convolve(x, relu=True)
         else:
@@ -163,7 +174,8 @@ class _Conv(Layer):
     def _fuse_relu(self) -> bool:
         return False
 
-    def _grouped(self, fn_factory, x4, w4, b):
+    def _grouped(self, fn_factory: Callable[[], Function], x4: Any, w4: Any,
+                 b: Any) -> Tensor:
         """``fn(x, w[, b])`` with a fresh kernel Function; with ``groups`` > 1 once per group
         (input channels and filters split into ``groups`` equal slices, outputs concatenated
         along channels, as Keras/TensorFlow order them)."""
@@ -179,7 +191,7 @@ class _Conv(Layer):
             ys.append(fn(xi, wi) if b is None else fn(xi, wi, b[i * fg:(i + 1) * fg]))
         return ops.concatenate(ys, axis=-1)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "filters": self.filters,
@@ -222,7 +234,7 @@ class Conv2D(_Conv):
         # the kernel applies ReLU in place on its GEMM output (one array less per call)
         return self.activation is activations.relu
 
-    def _convolve(self, x, relu: bool = False):
+    def _convolve(self, x: Tensor, relu: bool = False) -> Tensor:
         s, d = self.strides, self.dilation_rate
         ks = self.kernel_size
         pads = ((0, 0), (0, 0))
@@ -232,7 +244,7 @@ class Conv2D(_Conv):
         return self._grouped(lambda: Conv2DKernel(s, d, pads, relu=relu), x, self.kernel,
                              self.bias)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         self._check_input(input_shape)
         out = [conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
             input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate)]
@@ -258,7 +270,7 @@ class Conv1D(_Conv):
     rank = 1
     paddings = ("valid", "same", "causal")
 
-    def _convolve(self, x):
+    def _convolve(self, x: Tensor) -> Tensor:
         (k,), (s,), (d,) = self.kernel_size, self.strides, self.dilation_rate
         n, length, c = x.shape
         if self.padding == "same":
@@ -273,7 +285,7 @@ class Conv1D(_Conv):
                           self.bias)
         return ops.reshape(y, (n, y.shape[2], self.filters))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         self._check_input(input_shape)
         out = conv_output_length(input_shape[1], self.kernel_size[0], self.padding,
                                  self.strides[0], self.dilation_rate[0])
@@ -305,8 +317,9 @@ class Conv2DTranspose(_Conv):
     rank = 2
     transpose = True
 
-    def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
-                 output_padding=None, data_format=None, dilation_rate=1, **kwargs):
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 output_padding: Any = None, data_format: str | None = None,
+                 dilation_rate: Any = 1, **kwargs: Any) -> None:
         super().__init__(filters, kernel_size, strides=strides, padding=padding,
                          data_format=data_format, dilation_rate=dilation_rate, **kwargs)
         if output_padding is None:
@@ -320,19 +333,19 @@ class Conv2DTranspose(_Conv):
                     f"Received: output_padding={self.output_padding}, strides={self.strides}"
                 )
 
-    def _convolve(self, x):
+    def _convolve(self, x: Tensor) -> Tensor:
         b = self.bias
         return conv2d_transpose(x, self.kernel, b, self.strides, self.padding,
                                 self.output_padding, self.dilation_rate)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         self._check_input(input_shape)
         ops_ = self.output_padding or (None, None)
         out = [deconv_output_length(n, k, self.padding, s, d, p) for n, k, s, d, p in zip(
             input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate, ops_)]
         return (input_shape[0], *out, self.filters)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         op = None if self.output_padding is None else list(self.output_padding)
         return {**super().get_config(), "output_padding": op}
 
