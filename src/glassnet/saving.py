@@ -14,8 +14,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import os
+
+    from .models.model import Model
 
 __all__ = ["register_keras_serializable", "get_registered_object", "get_registered_name",
            "get_custom_objects", "custom_object_scope", "CustomObjectScope", "load_model",
@@ -24,9 +30,11 @@ __all__ = ["register_keras_serializable", "get_registered_object", "get_register
 _GLOBAL_CUSTOM_OBJECTS: dict[str, object] = {}
 _GLOBAL_CUSTOM_NAMES: dict[int, str] = {}
 _SCOPES: list[dict] = []
+_T = TypeVar("_T")
 
 
-def register_keras_serializable(package: str = "Custom", name: str | None = None):
+def register_keras_serializable(package: str = "Custom",
+                                name: str | None = None) -> Callable[[_T], _T]:
     """Decorator: register a class or function as ``"package>name"`` (name defaults to
     its ``__name__``), as Keras does. Registering the same name twice raises.
 
@@ -38,7 +46,7 @@ def register_keras_serializable(package: str = "Custom", name: str | None = None
         raise ValueError(f"register_keras_serializable: package must be a string without '>'. "
                          f"Received: {package!r}")
 
-    def decorator(obj):
+    def decorator(obj: _T) -> _T:
         key = f"{package}>{name or getattr(obj, '__name__', None)}"
         if key.endswith(">None"):
             raise ValueError(f"register_keras_serializable: {obj!r} has no __name__; pass "
@@ -56,7 +64,7 @@ def register_keras_serializable(package: str = "Custom", name: str | None = None
     return decorator
 
 
-def get_registered_name(obj) -> str:
+def get_registered_name(obj: Any) -> str:
     """The name ``obj`` was registered under, else its ``__name__``."""
     return _GLOBAL_CUSTOM_NAMES.get(id(obj), getattr(obj, "__name__", type(obj).__name__))
 
@@ -67,7 +75,7 @@ def get_custom_objects() -> dict:
 
 
 def get_registered_object(name: str, custom_objects: dict | None = None,
-                          module_objects: dict | None = None):
+                          module_objects: dict | None = None) -> Any:
     """Look ``name`` up in ``custom_objects``, then the active scopes, then the registry
     (full ``"package>name"`` or, when unique, the bare name); None when unknown."""
     for table in [custom_objects or {}, *reversed(_SCOPES), _GLOBAL_CUSTOM_OBJECTS,
@@ -79,7 +87,7 @@ def get_registered_object(name: str, custom_objects: dict | None = None,
 
 
 @contextmanager
-def custom_object_scope(custom_objects: dict):
+def custom_object_scope(custom_objects: dict) -> Iterator[dict]:
     """Within the ``with`` block, ``custom_objects`` resolve by name (Keras's scope)."""
     _SCOPES.append(dict(custom_objects or {}))
     try:
@@ -92,7 +100,8 @@ CustomObjectScope = custom_object_scope
 object_registration_scope = custom_object_scope
 
 
-def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: bool = True):
+def load_model(filepath: str | os.PathLike[str], custom_objects: dict | None = None,
+               compile: bool = True, safe_mode: bool = True) -> Model:
     """``keras.saving.load_model``: same as :func:`glassnet.models.load_model`."""
     import inspect
 
@@ -105,6 +114,7 @@ def load_model(filepath, custom_objects=None, compile: bool = True, safe_mode: b
         return _load(filepath, **kwargs)
 
 
-def save_model(model, filepath, overwrite: bool = True, **kwargs) -> None:
+def save_model(model: Model, filepath: str | os.PathLike[str], overwrite: bool = True,
+               **kwargs: Any) -> None:
     """``keras.saving.save_model``: same as ``model.save(filepath)``."""
     model.save(filepath, overwrite=overwrite, **kwargs)

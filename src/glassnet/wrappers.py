@@ -21,7 +21,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -29,6 +30,11 @@ try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
 except ImportError:  # the module imports without scikit-learn; the classes then refuse
     BaseEstimator = ClassifierMixin = RegressorMixin = TransformerMixin = object
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
+    from .models.model import Model
 
 __all__ = ["SKLearnClassifier", "SKLearnRegressor", "SKLearnTransformer"]
 
@@ -40,13 +46,13 @@ def _need_sklearn(name: str) -> None:
         raise ImportError(f"{name} needs scikit-learn: pip install 'glassnet[data]'")
 
 
-def _is_model(obj) -> bool:
+def _is_model(obj: Any) -> TypeGuard[Model]:
     from .models.model import Model
 
     return isinstance(obj, Model)
 
 
-def _model_state(model) -> dict:
+def _model_state(model: Model) -> dict[str, Any]:
     """A model as ``{config, weights, compile}``: JSON-able config plus plain arrays."""
     from .models.saving import serialize_layer
 
@@ -56,11 +62,11 @@ def _model_state(model) -> dict:
             "compile": getattr(model, "_compile_config", None)}
 
 
-def _model_from_state(state: dict, weights: bool = True):
+def _model_from_state(state: dict[str, Any], weights: bool = True) -> Model:
     """Rebuild a model from :func:`_model_state` (fixed layer table; nothing unpickled)."""
     from .models.saving import deserialize_layer
 
-    model = deserialize_layer(state["spec"])
+    model = cast("Model", deserialize_layer(state["spec"]))  # the spec of a Model
     if not model.built and state.get("input_shape") is not None:
         model.build(state["input_shape"])
     if weights:
@@ -70,7 +76,7 @@ def _model_from_state(state: dict, weights: bool = True):
     return model
 
 
-def _clone_model(model):
+def _clone_model(model: Model) -> Model:
     """A new compiled model with ``model``'s architecture and fresh weights."""
     if getattr(model, "_compile_config", None) is None:
         raise ValueError(f"model {model.name!r} must be compiled (with a loss and an "
@@ -81,7 +87,7 @@ def _clone_model(model):
 _NO_Y = object()
 
 
-def _validate(est, X, y=_NO_Y, reset: bool = False):
+def _validate(est: Any, X: Any, y: Any = _NO_Y, reset: bool = False) -> Any:
     from sklearn.utils.validation import check_array, check_X_y
 
     try:
@@ -108,11 +114,14 @@ def _validate(est, X, y=_NO_Y, reset: bool = False):
     return X if y is _NO_Y else (X, y)
 
 
+_S = TypeVar("_S", bound="_SKLBase")
+
+
 class _SKLBase(BaseEstimator):
     """Shared machinery: build or clone the model, fit, pickle as config + weights."""
 
-    def __init__(self, model, warm_start: bool = False, model_kwargs: dict | None = None,
-                 fit_kwargs: dict | None = None):
+    def __init__(self, model: Model | Callable[..., Model], warm_start: bool = False,
+                 model_kwargs: dict | None = None, fit_kwargs: dict | None = None) -> None:
         _need_sklearn(type(self).__name__)
         self.model = model
         self.warm_start = warm_start
@@ -120,22 +129,22 @@ class _SKLBase(BaseEstimator):
         self.fit_kwargs = fit_kwargs
 
     # -------------------------------------------------------------- scikit-learn protocol
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.non_deterministic = True
         return tags
 
-    def _more_tags(self):  # scikit-learn < 1.6
+    def _more_tags(self) -> dict[str, Any]:  # scikit-learn < 1.6
         return {"non_deterministic": True}
 
-    def __sklearn_clone__(self):
+    def __sklearn_clone__(self: _S) -> _S:
         """A new unfitted wrapper; a model given as an instance is rebuilt with fresh
         weights, so a clone never shares weights with the original."""
         model = _clone_model(self.model) if _is_model(self.model) else self.model
         return type(self)(model=model, warm_start=self.warm_start,
                           model_kwargs=self.model_kwargs, fit_kwargs=self.fit_kwargs)
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         for key in ("model", "model_"):
             if _is_model(state.get(key)):
@@ -145,7 +154,7 @@ class _SKLBase(BaseEstimator):
             state["history_"] = dict(getattr(hist, "history", {}) or {})
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
         for key in ("model", "model_"):
             v = state.get(key)
@@ -154,7 +163,7 @@ class _SKLBase(BaseEstimator):
         self.__dict__.update(state)
 
     # -------------------------------------------------------------- fitting
-    def _get_model(self, X, y):
+    def _get_model(self, X: np.ndarray, y: np.ndarray) -> Model:
         if self.warm_start and hasattr(self, "model_"):
             return self.model_
         if _is_model(self.model):
@@ -171,17 +180,17 @@ class _SKLBase(BaseEstimator):
                                f"Received: {type(model).__name__}")
         return model
 
-    def _encode_y(self, y, reset: bool):
+    def _encode_y(self, y: Any, reset: bool) -> np.ndarray:
         y = np.asarray(y)
         if reset:
             self._y_ndim = y.ndim
         return (y.reshape(-1, 1) if y.ndim == 1 else y).astype(np.float32)
 
-    def _decode_y(self, out):
+    def _decode_y(self, out: Any) -> np.ndarray:
         out = np.asarray(out)
         return out[:, 0] if self._y_ndim == 1 and out.ndim == 2 and out.shape[1] == 1 else out
 
-    def fit(self, X, y, **kwargs):
+    def fit(self: _S, X: Any, y: Any, **kwargs: Any) -> _S:
         """Build (or reuse, with ``warm_start``) the model and train it on ``X``, ``y``.
 
         Args:
@@ -198,14 +207,14 @@ class _SKLBase(BaseEstimator):
         self.model_ = model
         return self
 
-    def _raw(self, X):
+    def _raw(self, X: Any) -> np.ndarray:
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "model_")
         X = np.asarray(_validate(self, X), dtype=np.float32)
         return np.asarray(self.model_.predict(X, verbose=0))
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """Predictions for ``X`` (classes for the classifier)."""
         return self._decode_y(self._raw(X))
 
@@ -221,12 +230,12 @@ class SKLearnClassifier(ClassifierMixin, _SKLBase):
         >>> clf = SKLearnClassifier(build, fit_kwargs={"epochs": 10}).fit(X, y)  # doctest: +SKIP
     """
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.poor_score = True
         return tags
 
-    def _encode_y(self, y, reset: bool):
+    def _encode_y(self, y: Any, reset: bool) -> np.ndarray:
         from sklearn.utils.multiclass import type_of_target
 
         y = np.asarray(y)
@@ -242,7 +251,7 @@ class SKLearnClassifier(ClassifierMixin, _SKLBase):
         idx = np.searchsorted(self.classes_, y.reshape(-1))
         return np.eye(len(self.classes_), dtype=np.float32)[idx]
 
-    def _decode_y(self, out):
+    def _decode_y(self, out: Any) -> np.ndarray:
         out = np.asarray(out)
         if out.ndim == 2 and out.shape[1] == 1:  # one sigmoid unit: class 1 above 0.5
             idx = (out[:, 0] > 0.5).astype(int)
@@ -250,7 +259,7 @@ class SKLearnClassifier(ClassifierMixin, _SKLBase):
             idx = out.reshape(len(out), -1).argmax(axis=1)
         return self.classes_[idx]
 
-    def decision_function(self, X):
+    def decision_function(self, X: Any) -> np.ndarray:
         """The model's raw outputs for ``X``."""
         return self._raw(X)
 
@@ -262,13 +271,13 @@ class SKLearnRegressor(RegressorMixin, _SKLBase):
         >>> reg = SKLearnRegressor(build, fit_kwargs={"epochs": 10}).fit(X, y)  # doctest: +SKIP
     """
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.regressor_tags.poor_score = True
         tags.target_tags.multi_output = True  # y of shape (n, k) trains k outputs
         return tags
 
-    def predict(self, X):
+    def predict(self, X: Any) -> np.ndarray:
         """Predictions for ``X`` as float64 (scikit-learn's convention for regressors)."""
         return super().predict(X).astype(np.float64)
 
@@ -281,11 +290,11 @@ class SKLearnTransformer(TransformerMixin, _SKLBase):
         >>> emb = SKLearnTransformer(build_encoder).fit(X, y).transform(X)  # doctest: +SKIP
     """
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = []
         return tags
 
-    def transform(self, X):
+    def transform(self, X: Any) -> np.ndarray:
         """The model's outputs for ``X``, shape (n_samples, n_outputs)."""
         return self._raw(X)
