@@ -14,6 +14,9 @@ Weight layouts (Keras): depthwise_kernel ``(kh, kw, C, depth_multiplier)`` (1-D:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import activations, backend, initializers, ops, regularizers
@@ -26,6 +29,9 @@ from ._conv_kernels import (
     same_pads,
 )
 from .base import Layer, register
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 __all__ = ["DepthwiseConv2DKernel", "DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D",
            "SeparableConv2D", "SeparableConvolution1D", "SeparableConvolution2D",
@@ -40,18 +46,20 @@ class DepthwiseConv2DKernel(Function):
         strides: (sh, sw). dilation: (dh, dw). pads: ((top, bottom), (left, right)) zeros.
     """
 
-    def __init__(self, strides=(1, 1), dilation=(1, 1), pads=((0, 0), (0, 0))):
+    def __init__(self, strides: Sequence[int] = (1, 1), dilation: Sequence[int] = (1, 1),
+                 pads: Sequence[Sequence[int]] = ((0, 0), (0, 0))) -> None:
         self.strides, self.dilation = tuple(strides), tuple(dilation)
         self.pads = tuple(tuple(p) for p in pads)
 
-    def _slices(self, kh, kw, oh, ow):
+    def _slices(self, kh: int, kw: int, oh: int,
+                ow: int) -> Iterator[tuple[int, int, tuple[slice, ...]]]:
         (sh, sw), (dh, dw) = self.strides, self.dilation
         for i in range(kh):
             for j in range(kw):
                 yield i, j, (slice(None), slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
                              slice(j * dw, j * dw + (ow - 1) * sw + 1, sw), slice(None))
 
-    def forward(self, x, w, b=None):
+    def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)
         kh, kw, c, m = w.shape
         if x.ndim != 4 or x.shape[3] != c:
@@ -76,7 +84,7 @@ class DepthwiseConv2DKernel(Function):
             y += b
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
         x, w = self.x, self.w
         kh, kw, c, m = w.shape
@@ -99,18 +107,20 @@ class DepthwiseConv2DKernel(Function):
         gb = gy.reshape(-1, c * m).sum(axis=0) if need[2] else None
         return gx, gw, gb
 
-    def describe(self):
+    def describe(self) -> str:
         return (f"DepthwiseConv2D(strides={self.strides}, dilation={self.dilation}, "
                 f"pads={self.pads})")
 
 
-def _pads2(hw, k, s, d, padding):
+def _pads2(hw: Sequence[int], k: Sequence[int], s: Sequence[int], d: Sequence[int],
+           padding: str) -> tuple[tuple[int, int], ...]:
     if padding != "same":
         return ((0, 0), (0, 0))
     return tuple(same_pads(n, kk, ss, dd) for n, kk, ss, dd in zip(hw, k, s, d))
 
 
-def depthwise_conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
+def depthwise_conv2d(x: Any, kernel: Any, bias: Any = None, strides: Any = 1,
+                     padding: str = "valid", dilation_rate: Any = 1) -> Tensor:
     """Functional depthwise convolution (channels-last, Keras padding).
 
     Args:
@@ -135,12 +145,13 @@ class _DepthwiseBase(Layer):
     rank = 2
     separable = False
 
-    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier: int = 1,
-                 data_format=None, dilation_rate=1, activation=None, use_bias: bool = True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(self, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 depth_multiplier: int = 1, data_format: str | None = None,
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, depthwise_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         n = self.rank
         if isinstance(depth_multiplier, bool) or not isinstance(
@@ -167,7 +178,7 @@ class _DepthwiseBase(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
-    def _check_input(self, shape) -> None:
+    def _check_input(self, shape: Any) -> None:
         shape = tuple(shape)
         cls = type(self).__name__
         axes = "(batch, height, width, channels)" if self.rank == 2 else \
@@ -185,12 +196,12 @@ class _DepthwiseBase(Layer):
                                  f"than the input with padding='valid'. Received: input shape "
                                  f"{shape}")
 
-    def __call__(self, x, training=False, **kwargs):
+    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
         if hasattr(x, "shape"):
             self._check_input(tuple(x.shape))
         return super().__call__(x, training=training, **kwargs)
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: Any) -> None:
         self._check_input(input_shape)
         c = self._in_channels = int(input_shape[-1])
         self.depthwise_kernel = self.add_weight(
@@ -208,7 +219,7 @@ class _DepthwiseBase(Layer):
     def _out_channels(self, c: int) -> int:
         return c * self.depth_multiplier
 
-    def _depthwise(self, x, bias):
+    def _depthwise(self, x: Tensor, bias: Tensor | None) -> Tensor:
         """The depthwise step on (N, H, W, C) or a height-1 view of (N, L, C)."""
         if self.rank == 1:
             n, length, c = x.shape
@@ -221,7 +232,7 @@ class _DepthwiseBase(Layer):
         fn = DepthwiseConv2DKernel(s, d, _pads2(tuple(x4.shape[1:3]), k, s, d, self.padding))
         return fn(x4, w4) if bias is None else fn(x4, w4, bias)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         y = self._forward(x)
         if self.rank == 1:
             y = ops.reshape(y, (y.shape[0], y.shape[2], y.shape[3]))
@@ -230,16 +241,16 @@ class _DepthwiseBase(Layer):
             self._activity_losses.append(self.activity_regularizer(y))
         return y
 
-    def _forward(self, x):
+    def _forward(self, x: Tensor) -> Tensor:
         return self._depthwise(x, self.bias)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         self._check_input(input_shape)
         out = [conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
             input_shape[1:-1], self.kernel_size, self.strides, self.dilation_rate)]
         return (input_shape[0], *out, self._out_channels(int(input_shape[-1])))
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "kernel_size": list(self.kernel_size),
             "strides": list(self.strides), "padding": self.padding,
@@ -284,14 +295,15 @@ class DepthwiseConv1D(_DepthwiseBase):
 
 
 class _SeparableBase(_DepthwiseBase):
-    def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, depth_multiplier: int = 1,
-                 activation=None, use_bias: bool = True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None,
-                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1,
+                 depth_multiplier: int = 1, activation: Any = None, use_bias: bool = True,
+                 depthwise_initializer: Any = "glorot_uniform",
+                 pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
+                 bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 depthwise_constraint: Any = None, pointwise_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(kernel_size, strides, padding, depth_multiplier, data_format,
                          dilation_rate, activation, use_bias, depthwise_initializer,
                          bias_initializer, depthwise_regularizer, bias_regularizer,
@@ -315,13 +327,13 @@ class _SeparableBase(_DepthwiseBase):
     def _out_channels(self, c: int) -> int:
         return self.filters
 
-    def _forward(self, x):
+    def _forward(self, x: Tensor) -> Tensor:
         y = self._depthwise(x, None)
         pw = ops.reshape(self.pointwise_kernel, (-1, self.filters))
         y = ops.matmul(y, pw)
         return y if self.bias is None else y + self.bias
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,
                 "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
                 "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer)}
