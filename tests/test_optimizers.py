@@ -303,3 +303,31 @@ def test_state_survives_changing_parameter_sets():
     np.testing.assert_allclose(a.data, ref["a"], rtol=1e-12)
     np.testing.assert_allclose(b.data, ref["b"], rtol=1e-12)
     assert [k for k in opt.get_state() if k != "iterations"] == ["0/m", "0/v", "1/m", "1/v"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: gn.optimizers.SGD(0.1), lambda: gn.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    lambda: gn.optimizers.Adam(0.01), lambda: gn.optimizers.Adam(0.01, amsgrad=True),
+    lambda: gn.optimizers.AdamW(0.01), lambda: gn.optimizers.RMSprop(0.01, momentum=0.5),
+    lambda: gn.optimizers.RMSprop(0.01, centered=True), lambda: gn.optimizers.Adagrad(0.1),
+    lambda: gn.optimizers.Adadelta(1.0), lambda: gn.optimizers.Nadam(0.01),
+    lambda: gn.optimizers.Adamax(0.01), lambda: gn.optimizers.Lion(0.01)])
+def test_blocked_update_is_bitwise_the_whole_buffer_update(make, monkeypatch):
+    # the element-wise rules run block by block over large buffers (cache blocking); a
+    # block size that leaves a ragged last block must give the bits of one whole pass
+    from glassnet import _optimizer_base
+
+    def run(block):
+        monkeypatch.setattr(_optimizer_base, "_BLOCK", block)
+        r = np.random.default_rng(0)
+        ws = [gn.tensor(r.standard_normal(s).astype("f4"), requires_grad=True)
+              for s in ((13, 7), (7,), (5,))]
+        opt = make()
+        for _ in range(4):
+            for w in ws:
+                w.grad = r.standard_normal(w.shape).astype("f4")
+            opt.step(ws)
+        return [w.data.copy() for w in ws]
+
+    for a, b in zip(run(5), run(1 << 40)):  # 107 elements: 21 blocks of 5 and one of 2
+        np.testing.assert_array_equal(a, b)

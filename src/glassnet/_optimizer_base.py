@@ -252,16 +252,7 @@ class Optimizer(Configurable):
             return self._sharded_rule(params)
         g = self._gflat
         if type(g) is np.ndarray and g.size > 2 * _BLOCK:
-            # an element-wise rule makes several passes over g, the slots and the step:
-            # block by block they stay in the core's cache instead of streaming from memory
-            # each pass (the same arithmetic per element, so the same bits)
-            d = flats[-1]
-            for lo in range(0, g.size, _BLOCK):
-                out = d[lo:lo + _BLOCK]
-                r = self._delta(g[lo:lo + _BLOCK], [f[lo:lo + _BLOCK] for f in flats[:-1]]
-                                + [out])
-                if r is not out:
-                    out[...] = r
+            d = self._delta_into(flats[-1], 0, g.size)
         else:
             d = self._delta(g, flats)
         if d is flats[-1]:
@@ -270,6 +261,21 @@ class Optimizer(Configurable):
         else:
             for p, (a, b) in zip(params, self._spans):
                 p.data -= d[a:b].reshape(p.data.shape)
+
+    def _delta_into(self, out: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """The element-wise rule on elements ``[lo, hi)`` of the flat buffers, its step
+        written to ``out[lo:hi]``, block by block: an update makes several passes over g,
+        the slots and the step, and one block's arrays stay in the core's cache across
+        them instead of streaming from memory each pass (the same arithmetic per element,
+        so the same bits). Returns ``out``."""
+        g, flats = self._gflat, self._flats[:-1]
+        for a in range(lo, hi, _BLOCK):
+            b = min(a + _BLOCK, hi)
+            o = out[a:b]
+            r = self._delta(g[a:b], [f[a:b] for f in flats] + [o])
+            if r is not o:
+                o[...] = r
+        return out
 
     def _sharded_rule(self, params: Sequence[Any]) -> None:
         """:meth:`_rule` with the work split between the ranks of one machine (ZeRO-1).
@@ -280,12 +286,8 @@ class Optimizer(Configurable):
         step. Element-wise arithmetic gives each element the bits of the unsplit update.
         """
         sh = self._group_sharder
-        lo, hi = sh.owned(self._gflat.size)
         step = sh.step_buffer()
-        out = step[lo:hi]
-        d = self._delta(self._gflat[lo:hi], [f[lo:hi] for f in self._flats[:-1]] + [out])
-        if d is not out:
-            out[...] = d
+        self._delta_into(step, *sh.owned(self._gflat.size))
         sh.fence()  # every slice of the step is written
         for p, (a, b) in zip(params, self._spans):
             p.data -= step[a:b].reshape(p.data.shape)
