@@ -12,7 +12,12 @@ layered layout of ``glassnet._diagram`` (no Graphviz, no pydot).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from ._diagram import Diagram
+    from .layers.base import Layer
+    from .models.functional import Functional
 
 __all__ = ["LayerNode", "model_nodes", "layer_rows", "layer_graph_diagram", "layer_graph_svg",
            "layer_graph_dot"]
@@ -31,19 +36,19 @@ class LayerNode:
     note: str | None = None  # an extra line of text under the title
 
 
-def _is_model(layer) -> bool:
+def _is_model(layer: Any) -> bool:
     from .models.model import Model
 
     return isinstance(layer, Model)
 
 
-def _is_sequential(model) -> bool:
+def _is_sequential(model: Any) -> bool:
     from .models.model import Sequential
 
     return isinstance(model, Sequential)
 
 
-def _out_shape(layer, shape):
+def _out_shape(layer: Layer, shape: Any) -> tuple[int | None, ...] | None:
     if shape is None:
         return None
     try:
@@ -52,14 +57,15 @@ def _out_shape(layer, shape):
         return None
 
 
-def _nodes(model, expand: bool, prefix: str, in_keys: list | None, in_shape=None):
+def _nodes(model: Layer, expand: bool, prefix: str, in_keys: list | None,
+           in_shape: Any = None) -> tuple[list[LayerNode], list[Any]]:
     """(nodes, output keys) for ``model``; ``in_keys`` wire a nested model to its caller."""
     from .layers.core import InputLayer
 
     nodes: list[LayerNode] = []
     if hasattr(model, "_nodes") and hasattr(model, "_outputs"):  # functional
         alias: dict[int, list] = {}
-        ins = list(model._inputs)
+        ins = list(cast("Functional", model)._inputs)  # has a graph: a functional model
         for j, n in enumerate(model._nodes):
             if not n.inbound and isinstance(n.layer, InputLayer):
                 if in_keys is not None:  # nested: the caller's inputs stand in for these
@@ -117,7 +123,7 @@ def _nodes(model, expand: bool, prefix: str, in_keys: list | None, in_shape=None
     return nodes, prev
 
 
-def model_nodes(model, expand_nested: bool = False) -> list[LayerNode]:
+def model_nodes(model: Layer, expand_nested: bool = False) -> list[LayerNode]:
     """The boxes of ``model``'s layer graph, inputs first, each with its inbound keys.
 
     Examples:
@@ -129,14 +135,14 @@ def model_nodes(model, expand_nested: bool = False) -> list[LayerNode]:
     return _nodes(model, expand_nested, "", None)[0]
 
 
-def layer_rows(model) -> list[dict]:
+def layer_rows(model: Layer) -> list[dict]:
     """One dict per box: name, class, output shape, parameter count (inputs first)."""
     return [{"name": n.name, "cls": n.cls, "shape": n.shape,
              "params": n.layer.count_params() if n.layer is not None else 0}
             for n in model_nodes(model)]
 
 
-def _fmt(shape) -> str:
+def _fmt(shape: Any) -> str:
     if shape is None:
         return "?"
     if isinstance(shape, list):
@@ -144,7 +150,7 @@ def _fmt(shape) -> str:
     return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
 
 
-def _activation(layer) -> str | None:
+def _activation(layer: Layer | None) -> str | None:
     fn = getattr(layer, "activation", None)
     if fn is None:
         return None
@@ -157,15 +163,15 @@ def _activation(layer) -> str | None:
     return name if isinstance(name, str) else name.get("class_name", "?")
 
 
-def _dtype(layer) -> str:
+def _dtype(layer: Layer | None) -> str:
     from . import backend
 
     dt = getattr(layer, "dtype", None)
     return str(dt) if dt is not None else str(backend.floatx())
 
 
-def _labels(n: LayerNode, show_shapes, show_dtype, show_layer_names, show_layer_activations,
-            show_trainable) -> list[str]:
+def _labels(n: LayerNode, show_shapes: bool, show_dtype: bool, show_layer_names: bool,
+            show_layer_activations: bool, show_trainable: bool) -> list[str]:
     lines = [f"{n.name} ({n.cls})" if show_layer_names else n.cls]
     if n.note:
         lines.append(n.note)
@@ -183,10 +189,10 @@ def _labels(n: LayerNode, show_shapes, show_dtype, show_layer_names, show_layer_
     return lines
 
 
-def layer_graph_diagram(model, show_shapes: bool = True, show_dtype: bool = False,
+def layer_graph_diagram(model: Layer, show_shapes: bool = True, show_dtype: bool = False,
                         show_layer_names: bool = True, rankdir: str = "TB",
                         expand_nested: bool = False, show_layer_activations: bool = False,
-                        show_trainable: bool = False):
+                        show_trainable: bool = False) -> Diagram:
     """The laid-out layer graph (a ``glassnet._diagram.Diagram``): ``.to_svg()``, ``.save()``."""
     from ._diagram import Box, Diagram
 
@@ -205,12 +211,12 @@ def layer_graph_diagram(model, show_shapes: bool = True, show_dtype: bool = Fals
     return Diagram(boxes, edges, rankdir=rankdir, title=getattr(model, "name", None))
 
 
-def layer_graph_svg(model, **kwargs) -> str:
+def layer_graph_svg(model: Layer, **kwargs: Any) -> str:
     """A standalone SVG of the layer graph (keyword arguments as :func:`layer_graph_diagram`)."""
     return layer_graph_diagram(model, **kwargs).to_svg()
 
 
-def layer_graph_dot(model, show_shapes: bool = True, show_dtype: bool = False,
+def layer_graph_dot(model: Layer, show_shapes: bool = True, show_dtype: bool = False,
                     show_layer_names: bool = True, rankdir: str = "TB",
                     expand_nested: bool = False, show_layer_activations: bool = False,
                     show_trainable: bool = False) -> str:
