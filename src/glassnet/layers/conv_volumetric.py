@@ -17,6 +17,9 @@ Shapes: (batch, depth, height, width, channels); Conv3D kernel ``(kd, kh, kw, C/
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import activations, backend, initializers, ops, regularizers
@@ -32,13 +35,16 @@ from .base import Layer, register
 from .core import kernel_layer_config
 from .pooling import Pool2DKernel
 
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
 __all__ = ["Conv3D", "Convolution3D", "MaxPooling3D", "AveragePooling3D", "MaxPool3D",
            "AvgPool3D", "UpSampling3D", "conv3d", "Conv3DKernel"]
 
 _AXES = "(batch, depth, height, width, channels)"
 
 
-def _check5(layer, shape) -> tuple:
+def _check5(layer: Layer, shape: Any) -> tuple[Any, ...]:
     shape = tuple(shape)
     if len(shape) != 5 or shape[-1] is None:
         raise ValueError(f"{type(layer).__name__} '{layer.name}' expects input of rank 5 "
@@ -54,11 +60,13 @@ class Conv3DKernel(Function):
         strides, dilation: triples. pads: three (before, after) pairs of zero padding.
     """
 
-    def __init__(self, strides=(1, 1, 1), dilation=(1, 1, 1), pads=((0, 0),) * 3):
+    def __init__(self, strides: Sequence[int] = (1, 1, 1), dilation: Sequence[int] = (1, 1, 1),
+                 pads: Sequence[Sequence[int]] = ((0, 0),) * 3) -> None:
         self.strides, self.dilation = tuple(strides), tuple(dilation)
         self.pads = tuple(tuple(p) for p in pads)
 
-    def _offsets(self, ks, out):
+    def _offsets(self, ks: Sequence[int],
+                 out: Sequence[int]) -> Iterator[tuple[tuple[int, int, int], tuple[slice, ...]]]:
         (sd, sh, sw), (dd, dh, dw) = self.strides, self.dilation
         od, oh, ow = out
         for a in range(ks[0]):
@@ -70,7 +78,7 @@ class Conv3DKernel(Function):
                                       slice(j * dw, j * dw + (ow - 1) * sw + 1, sw),
                                       slice(None))
 
-    def forward(self, x, w, b=None):
+    def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)
         kd, kh, kw, c, f = w.shape
         if x.ndim != 5 or x.shape[4] != c:
@@ -96,7 +104,7 @@ class Conv3DKernel(Function):
         self.has_b = b is not None
         return y.reshape(n, *out, f)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
         w = self.w
         kd, kh, kw, c, f = w.shape
@@ -120,11 +128,12 @@ class Conv3DKernel(Function):
                                           lo[2]:lo[2] + wd])
         return (gx, gw, gb) if self.has_b else (gx, gw)
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Conv3D(strides={self.strides}, dilation={self.dilation}, pads={self.pads})"
 
 
-def conv3d(x, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
+def conv3d(x: Any, kernel: Any, bias: Any = None, strides: Any = 1, padding: str = "valid",
+           dilation_rate: Any = 1) -> Tensor:
     """Functional 3-D convolution (cross-correlation), channels-last, Keras padding.
 
     Args:
@@ -164,12 +173,13 @@ class Conv3D(Layer):
         (1, 6, 6, 6, 4)
     """
 
-    def __init__(self, filters: int, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, groups: int = 1, activation=None,
-                 use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 data_format: str | None = None, dilation_rate: Any = 1, groups: int = 1,
+                 activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or \
                 filters <= 0:
@@ -199,7 +209,7 @@ class Conv3D(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
-    def _check_input(self, shape) -> None:
+    def _check_input(self, shape: Any) -> None:
         shape = _check5(self, shape)
         if self.built and shape[-1] != self._in_channels:
             raise ValueError(f"Conv3D '{self.name}' expects {self._in_channels} input channels. "
@@ -211,12 +221,12 @@ class Conv3D(Layer):
                                  f"than the input with padding='valid'. Received: input shape "
                                  f"{shape}")
 
-    def __call__(self, x, training=False, **kwargs):
+    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
         if hasattr(x, "shape"):
             self._check_input(tuple(x.shape))
         return super().__call__(x, training=training, **kwargs)
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: Any) -> None:
         self._check_input(input_shape)
         c = int(input_shape[-1])
         if c % self.groups:
@@ -231,7 +241,7 @@ class Conv3D(Layer):
                                      self.bias_regularizer) if self.use_bias else None)
         self.built = True
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         g = self.groups
         if g == 1:
             y = conv3d(x, self.kernel, self.bias, self.strides, self.padding,
@@ -249,13 +259,13 @@ class Conv3D(Layer):
             self._activity_losses.append(self.activity_regularizer(y))
         return y
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         self._check_input(input_shape)
         out = [conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
             input_shape[1:4], self.kernel_size, self.strides, self.dilation_rate)]
         return (input_shape[0], *out, self.filters)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": list(self.kernel_size), "strides": list(self.strides),
                 "padding": self.padding, "dilation_rate": list(self.dilation_rate),
@@ -265,8 +275,8 @@ class Conv3D(Layer):
 class _Pooling3D(Layer):
     mode = "max"
 
-    def __init__(self, pool_size=(2, 2, 2), strides=None, padding="valid", data_format=None,
-                 **kwargs):
+    def __init__(self, pool_size: Any = (2, 2, 2), strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pool_size = normalize_tuple(pool_size, 3, "pool_size", self.name)
         self.strides = self.pool_size if strides is None else normalize_tuple(
@@ -274,7 +284,7 @@ class _Pooling3D(Layer):
         self.padding = normalize_padding(padding, self.name)
         check_data_format(data_format, self.name)
 
-    def _check_input(self, shape) -> None:
+    def _check_input(self, shape: Any) -> None:
         shape = _check5(self, shape)
         if self.padding == "valid" and any(
                 s is not None and s < p for s, p in zip(shape[1:4], self.pool_size)):
@@ -282,12 +292,12 @@ class _Pooling3D(Layer):
                              f"{'x'.join(map(str, self.pool_size))} is larger than the input "
                              f"with padding='valid'. Received: input shape {shape}")
 
-    def __call__(self, x, training=False, **kwargs):
+    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
         if hasattr(x, "shape"):
             self._check_input(tuple(x.shape))
         return super().__call__(x, training=training, **kwargs)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         n, d, h, w, c = x.shape
         (pd, ph, pw), (sd, sh, sw) = self.pool_size, self.strides
         same = self.padding == "same"
@@ -301,13 +311,13 @@ class _Pooling3D(Layer):
             ops.reshape(y, (n, d, oh * ow, c)))
         return ops.reshape(y, (n, y.shape[1], oh, ow, c))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         self._check_input(input_shape)
         out = [conv_output_length(v, p, self.padding, s) for v, p, s in zip(
             input_shape[1:4], self.pool_size, self.strides)]
         return (input_shape[0], *out, input_shape[-1])
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": list(self.pool_size),
                 "strides": list(self.strides), "padding": self.padding}
 
@@ -345,24 +355,25 @@ class UpSampling3D(Layer):
         (1, 4, 6, 8, 5)
     """
 
-    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+    def __init__(self, size: Any = (2, 2, 2), data_format: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.size = normalize_tuple(size, 3, "size", self.name)
         check_data_format(data_format, self.name)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         n, d, h, w, c = _check5(self, x.shape)
         a, b, e = self.size
         y = ops.reshape(x, (n, d, 1, h, 1, w, 1, c))
         y = ops.broadcast_to(y, (n, d, a, h, b, w, e, c))
         return ops.reshape(y, (n, d * a, h * b, w * e, c))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         s = _check5(self, input_shape)
         return (s[0], *(None if v is None else v * k for v, k in zip(s[1:4], self.size)),
                 s[4])
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "size": list(self.size)}
 
 
