@@ -32,18 +32,29 @@ replay calls again.
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from . import autograd, backend
 from .autograd import Function, unbroadcast
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
+    from typing_extensions import Self
+
+    from .tensor import Tensor
+
+    # (fn, input slots, output slot, the keys of fn.__dict__ before it ran)
+    _Node = tuple[Function, tuple[int, ...], int, frozenset[str]]
+
 __all__: list[str] = []
 
 _FEED, _VAR, _CONST, _NODE = 0, 1, 2, 3
 
 
-def constant(t):
+def constant(t: Tensor) -> Tensor:
     """Declare tensor ``t`` a constant of the current step's signature (returns ``t``).
 
     For arrays the library makes in Python that depend only on shapes, e.g. a recurrent
@@ -67,7 +78,7 @@ def not_replayable(reason: str) -> None:
 
 
 @contextlib.contextmanager
-def _paused_tape():
+def _paused_tape() -> Iterator[None]:
     """No tape records inside (an op's own Python must not land on the outer tape)."""
     st = autograd._state
     prev, st.tape = st.tape, None
@@ -86,10 +97,14 @@ class Eager(Function):
     its backward backpropagates through the graph ``fn`` built. ``fn`` must return a tensor.
     """
 
-    def __init__(self, fn):
+    # set by forward, read by backward, which drops them (None) as the eager graph does
+    leaves: list[Tensor]
+    out: Tensor
+
+    def __init__(self, fn: Callable[..., Tensor]) -> None:
         self.fn = fn
 
-    def forward(self, *xs):
+    def forward(self, *xs: Any) -> Any:
         with _paused_tape():
             grad = autograd._state.grad
             self.leaves = []
@@ -100,13 +115,13 @@ class Eager(Function):
             self.out = self.fn(*self.leaves)
         return self.out.data
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         out = self.out
-        grads = None
+        grads: tuple[Any, ...] | None = None
         if out.requires_grad:
             out.backward(gy)
             grads = tuple(t.grad for t in self.leaves)
-        self.out = self.leaves = None
+        self.out = self.leaves = None  # type: ignore[assignment]  # released after use
         if grads is None:
             return (None,) * len(self.needs_input_grad) if len(self.needs_input_grad) > 1 \
                 else None
@@ -126,19 +141,19 @@ class Pure(Function):
     weights).
     """
 
-    def __init__(self, fn):
+    def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
 
-    def forward(self, *xs):
+    def forward(self, *xs: Any) -> Any:
         with _paused_tape():
             return self.fn(*xs)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         n = len(self.needs_input_grad)
         return (None,) * n if n > 1 else None
 
 
-def _is_array(v) -> bool:
+def _is_array(v: Any) -> bool:
     return isinstance(v, np.ndarray) and v.ndim > 0 or backend.is_gpu_array(v)
 
 
@@ -150,29 +165,31 @@ class Tape:
         variables: every weight of the model (trainable or not): read afresh on replay.
     """
 
-    def __init__(self, feeds, variables):
+    def __init__(self, feeds: Iterable[Tensor], variables: Iterable[Tensor]) -> None:
         self.slot: dict[int, int] = {}
-        self.keep: list = []        # tensor per slot: ids stay unique while recording
-        self.kind: list = []        # per slot: (_FEED, k) | (_VAR, t) | (_CONST, a) | (_NODE, i)
-        self.nodes: list = []       # (fn, input slots, output slot, config keys)
+        self.keep: list[Tensor] = []  # tensor per slot: ids stay unique while recording
+        # per slot: (_FEED, k) | (_VAR, t) | (_CONST, a) | (_NODE, i)
+        self.kind: list[tuple[int, Any]] = []
+        self.nodes: list[_Node] = []  # (fn, input slots, output slot, config keys)
         self.producer: dict[int, int] = {}   # id(output tensor) -> node index
         self.vars = {id(v): v for v in variables}
         self.consts: set[int] = set()
         self.no_grad_nodes: set[int] = set()
-        self._alive: list = []
+        self._alive: list[Tensor] = []
         self.reason: str | None = None
-        self._cfg = None
-        self._prev = None
+        # fn.__dict__'s keys: before() sets them ahead of each record()
+        self._cfg: frozenset[str] = None  # type: ignore[assignment]  # unset until before()
+        self._prev: Tape | None = None
         for k, t in enumerate(feeds):
             self._new_slot(t, (_FEED, k))
 
     # ---------------------------------------------------------------- recording
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self._prev = autograd._state.tape
         autograd._state.tape = self
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         autograd._state.tape = self._prev
         return False
 
@@ -181,17 +198,17 @@ class Tape:
         if self.reason is None:
             self.reason = reason
 
-    def constant(self, t) -> None:
+    def constant(self, t: Tensor) -> None:
         if id(t) not in self.slot:
             self.consts.add(id(t))
             self._alive.append(t)  # keep it alive so its id is not reused
 
-    def value_read(self, t) -> None:
+    def value_read(self, t: Tensor) -> None:
         if id(t) not in self.consts:
             self.fail("Python code read a tensor's value (item(), numpy(), float(), bool()) "
                       "during the step and may branch on it")
 
-    def before(self, fn) -> None:
+    def before(self, fn: Function) -> None:
         d = fn.__dict__
         self._cfg = frozenset(d)
         if not getattr(fn, "replay_config", False):
@@ -200,14 +217,14 @@ class Tape:
                     self.fail(f"op {fn.name} was configured with an array computed in Python")
                     break
 
-    def _new_slot(self, t, kind) -> int:
+    def _new_slot(self, t: Tensor, kind: tuple[int, Any]) -> int:
         s = len(self.kind)
         self.slot[id(t)] = s
         self.keep.append(t)
         self.kind.append(kind)
         return s
 
-    def _external(self, t, fn) -> int:
+    def _external(self, t: Tensor, fn: Function) -> int:
         k = id(t)
         if k in self.vars:
             return self._new_slot(t, (_VAR, t))
@@ -216,7 +233,7 @@ class Tape:
                       "value computed in Python)")
         return self._new_slot(t, (_CONST, t.data))
 
-    def record(self, fn, ts, out) -> None:
+    def record(self, fn: Function, ts: Sequence[Tensor], out: Tensor) -> None:
         slot = self.slot
         ins = tuple(slot[id(t)] if id(t) in slot else self._external(t, fn) for t in ts)
         i = len(self.nodes)
@@ -226,7 +243,7 @@ class Tape:
         if not autograd._state.grad:  # inside no_grad: this op's output carries no gradient
             self.no_grad_nodes.add(i)
 
-    def producer_of(self, t):
+    def producer_of(self, t: Tensor) -> tuple[Function, list[Tensor]] | None:
         """(Function, its input tensors) that made ``t`` during the recording, or None."""
         i = self.producer.get(id(t))
         if i is None:
@@ -235,7 +252,8 @@ class Tape:
         return fn, [self.keep[s] for s in ins]
 
     # ---------------------------------------------------------------- compiling
-    def compile(self, outputs, seeds=(), params=()) -> Program | None:
+    def compile(self, outputs: Sequence[Tensor], seeds: Sequence[Tensor] = (),
+                params: Sequence[Tensor] = ()) -> Program | None:
         """A :class:`Program` computing ``outputs`` (tensors seen here), or None.
 
         ``seeds``: the outputs whose gradients :meth:`Program.backward` receives;
@@ -257,7 +275,8 @@ class Tape:
 class Program:
     """A compiled step: forward on raw arrays, backward newest first (see module doc)."""
 
-    def __init__(self, tape: Tape, out_slots, seed_slots, params):
+    def __init__(self, tape: Tape, out_slots: list[int], seed_slots: list[int],
+                 params: Sequence[Tensor]) -> None:
         kinds, nodes = tape.kind, tape.nodes
         n = len(kinds)
         self.n_slots = n
@@ -265,12 +284,12 @@ class Program:
         self.feeds = [(s, k[1]) for s, k in enumerate(kinds) if k[0] == _FEED]
         self.vars = [(s, k[1]) for s, k in enumerate(kinds) if k[0] == _VAR]
         self.consts = [(s, k[1]) for s, k in enumerate(kinds) if k[0] == _CONST]
-        self._template = [None] * n
+        self._template: list[Any] = [None] * n
         for s, a in self.consts:
             self._template[s] = a
         # only the ops the outputs need (a softmax no metric reads is not computed)
         needed = set(out_slots) | set(seed_slots)
-        live = []
+        live: list[_Node] = []
         for node in reversed(nodes):
             if node[2] in needed:
                 live.append(node)
@@ -293,7 +312,7 @@ class Program:
         reached = [False] * n
         for s in seed_slots:
             reached[s] = req[s]
-        back = []
+        back: list[tuple[Function, int, tuple[tuple[int, Any, Any] | None, ...]]] = []
         for fn, ins, out, _ in reversed(live):
             if not reached[out]:
                 continue
@@ -323,7 +342,7 @@ class Program:
         cost on a small model. Only objects of this program are named (no data, no user
         text), through the namespace ``env``.
         """
-        env: dict = {"unbroadcast": unbroadcast}
+        env: dict[str, Any] = {"unbroadcast": unbroadcast}
         used = {i for _, ins, _ in self.forward_nodes for i in ins} | set(self.out_slots)
         f = ["def forward(feeds):"]
         for s, k in self.feeds:
@@ -384,14 +403,14 @@ class Program:
                 return False
         return True
 
-    def forward(self, feeds) -> list:
+    def forward(self, feeds: Sequence[Any]) -> list[Any]:
         """Run the recorded ops on ``feeds`` (arrays, in the tape's feed order)."""
         outs = self._forward(feeds)
         if not self.backward_nodes:
             self._release()
         return outs
 
-    def backward(self, seed_grads) -> list:
+    def backward(self, seed_grads: Sequence[Any]) -> list[Any]:
         """Gradients of :attr:`params` from the seeds' gradients (None where none came)."""
         grads = self._backward(seed_grads)
         self._release()

@@ -16,11 +16,20 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from . import backend
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from typing_extensions import Self
+
+    from ._tape import Tape
+    from ._typing import TensorLike
+    from .tensor import Tensor
 
 
 class _State(threading.local):
@@ -28,8 +37,8 @@ class _State(threading.local):
     any). Thread-local so that ``predict`` from several threads never sees another thread's
     ``no_grad`` or tape."""
 
-    grad = True
-    tape = None
+    grad: bool = True
+    tape: Tape | None = None
 
 
 _state = _State()
@@ -46,12 +55,12 @@ def is_grad_enabled() -> bool:
 class _GradMode(contextlib.ContextDecorator):
     _enabled = True
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self._prev = _state.grad
         _state.grad = self._enabled
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _state.grad = self._prev
         return False
 
@@ -75,11 +84,15 @@ class enable_grad(_GradMode):
 
 # tensor.py installs its class here when it is imported (it imports this module, never the
 # reverse): Function.__call__ wraps raw results and literals without an import per call
-_Tensor: Any = None
-_as_tensor: Any = None
+if TYPE_CHECKING:
+    _Tensor: type[Tensor]
+    _as_tensor: Callable[..., Tensor]
+else:
+    _Tensor = None
+    _as_tensor = None
 
 
-def _install_tensor(tensor_cls, as_tensor) -> None:
+def _install_tensor(tensor_cls: type[Tensor], as_tensor: Callable[..., Tensor]) -> None:
     global _Tensor, _as_tensor
     _Tensor, _as_tensor = tensor_cls, as_tensor
 
@@ -102,13 +115,13 @@ class Function:
         ...         return 2 * self.x * gy
     """
 
-    inputs: tuple = ()
+    inputs: tuple[Tensor, ...] = ()
     released = False
     _seq = -1
     # which inputs need a gradient; lets backward skip work (e.g. the GEMM for a data input)
-    needs_input_grad: tuple = ()
+    needs_input_grad: tuple[bool, ...] = ()
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs: Any) -> Tensor:
         Tensor = _Tensor
         state = _state
         tape = state.tape
@@ -149,10 +162,10 @@ class Function:
             tape.record(self, ts, out)
         return out
 
-    def forward(self, *xs):  # pragma: no cover - abstract
+    def forward(self, *xs: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def backward(self, gy):  # pragma: no cover - abstract
+    def backward(self, gy: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @property
@@ -164,7 +177,7 @@ class Function:
         return self.name
 
 
-def unbroadcast(g, shape):
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` down to ``shape`` (undo NumPy broadcasting)."""
     if g.shape == shape:
         return g
@@ -182,10 +195,10 @@ def unbroadcast(g, shape):
     return g.reshape(shape)
 
 
-def _toposort(root):
+def _toposort(root: Tensor) -> list[Tensor]:
     """Iterative post-order DFS: tensors in topological order (inputs before outputs)."""
-    order = []
-    expanded = set()
+    order: list[Tensor] = []
+    expanded: set[int] = set()
     stack = [(root, False)]
     while stack:
         t, done = stack.pop()
@@ -206,12 +219,12 @@ def _toposort(root):
     return order
 
 
-def _node_seq(t) -> int:
+def _node_seq(t: Tensor) -> int:
     ctx = t._ctx
     return -1 if ctx is None else ctx._seq
 
 
-def backward(root, grad=None, retain_graph: bool = False) -> None:
+def backward(root: Tensor, grad: TensorLike | None = None, retain_graph: bool = False) -> None:
     """Backpropagate from ``root``: fill ``.grad`` of every tensor that requires one.
 
     Args:
@@ -289,8 +302,9 @@ def backward(root, grad=None, retain_graph: bool = False) -> None:
             ctx.released = True
 
 
-def _check_broadcastable(ctx, inp, gx) -> None:
+def _check_broadcastable(ctx: Function, inp: Tensor, gx: Any) -> None:
     """A gradient must be the input's shape broadcast up (or down); anything else is a bug."""
+    b: tuple[int, ...] | None
     try:
         b = np.broadcast_shapes(gx.shape, inp.data.shape)
     except ValueError:
@@ -302,7 +316,7 @@ def _check_broadcastable(ctx, inp, gx) -> None:
         )
 
 
-def _check(ctx, inp, gx) -> None:
+def _check(ctx: Function, inp: Tensor, gx: Any) -> None:
     xp = backend.get_array_module(gx)
     if gx.shape != inp.data.shape:
         raise RuntimeError(

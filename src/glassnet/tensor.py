@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import autograd, backend
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import DTypeLike
+
+    from ._typing import Axis, TensorLike
+    from .autograd import Function
 
 
 class Tensor:
@@ -28,7 +37,14 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+    data: Any  # a NumPy or CuPy array
+    grad: Any  # an array of data's shape and dtype, or None
+    requires_grad: bool
+    _ctx: Function | None  # the op that made this tensor (None for a leaf)
+    name: str | None
+
+    def __init__(self, data: TensorLike, requires_grad: bool = False,
+                 dtype: DTypeLike | None = None, name: str | None = None) -> None:
         self.data = _to_array(data, dtype)
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(
@@ -40,7 +56,7 @@ class Tensor:
         self.name = name
 
     @classmethod
-    def _make(cls, data) -> Tensor:
+    def _make(cls, data: Any) -> Tensor:
         t = cls.__new__(cls)
         t.data = data
         t.grad = None
@@ -55,7 +71,7 @@ class Tensor:
         return self.data.shape
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         return self.data.dtype
 
     @property
@@ -115,7 +131,7 @@ class Tensor:
         return tensor_repr_html(self)
 
     # ------------------------------------------------------------ autograd
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, grad: TensorLike | None = None, retain_graph: bool = False) -> None:
         """Fill ``.grad`` of every tensor this one depends on (see ``autograd.backward``)."""
         autograd.backward(self, grad, retain_graph)
 
@@ -146,7 +162,7 @@ class Tensor:
             tape.value_read(self)
         return self.data.reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.numpy().tolist()
 
     def to(self, device: str) -> Tensor:
@@ -156,10 +172,10 @@ class Tensor:
         t.name = self.name
         return t
 
-    def astype(self, dtype) -> Tensor:
+    def astype(self, dtype: DTypeLike) -> Tensor:
         return ops.cast(self, dtype)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         a = self.numpy()
         return a.astype(dtype) if dtype is not None else a
 
@@ -175,156 +191,156 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------ arithmetic
-    def __add__(self, o):
+    def __add__(self, o: Any) -> Tensor:
         return ops.add(self, o)
 
-    def __radd__(self, o):
+    def __radd__(self, o: Any) -> Tensor:
         return ops.add(o, self)
 
-    def __sub__(self, o):
+    def __sub__(self, o: Any) -> Tensor:
         return ops.sub(self, o)
 
-    def __rsub__(self, o):
+    def __rsub__(self, o: Any) -> Tensor:
         return ops.sub(o, self)
 
-    def __mul__(self, o):
+    def __mul__(self, o: Any) -> Tensor:
         return ops.mul(self, o)
 
-    def __rmul__(self, o):
+    def __rmul__(self, o: Any) -> Tensor:
         return ops.mul(o, self)
 
-    def __truediv__(self, o):
+    def __truediv__(self, o: Any) -> Tensor:
         return ops.div(self, o)
 
-    def __rtruediv__(self, o):
+    def __rtruediv__(self, o: Any) -> Tensor:
         return ops.div(o, self)
 
-    def __pow__(self, o):
+    def __pow__(self, o: Any) -> Tensor:
         return ops.pow(self, o)
 
-    def __rpow__(self, o):
+    def __rpow__(self, o: Any) -> Tensor:
         return ops.pow(o, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return ops.neg(self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return ops.abs(self)
 
-    def __matmul__(self, o):
+    def __matmul__(self, o: Any) -> Tensor:
         return ops.matmul(self, o)
 
-    def __rmatmul__(self, o):
+    def __rmatmul__(self, o: Any) -> Tensor:
         return ops.matmul(o, self)
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: Any) -> Tensor:
         return ops.getitem(self, idx)
 
     # comparisons: non-differentiable float tensors of 0/1 ... as bool data
-    def __lt__(self, o):
+    def __lt__(self, o: Any) -> Tensor:
         return ops.less(self, o)
 
-    def __le__(self, o):
+    def __le__(self, o: Any) -> Tensor:
         return ops.less_equal(self, o)
 
-    def __gt__(self, o):
+    def __gt__(self, o: Any) -> Tensor:
         return ops.greater(self, o)
 
-    def __ge__(self, o):
+    def __ge__(self, o: Any) -> Tensor:
         return ops.greater_equal(self, o)
 
-    def eq(self, o):
+    def eq(self, o: Any) -> Tensor:
         """Elementwise ``==`` (a non-differentiable bool tensor)."""
         return ops.equal(self, o)
 
-    def ne(self, o):
+    def ne(self, o: Any) -> Tensor:
         return ops.not_equal(self, o)
 
     # ------------------------------------------------------------ methods
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return ops.sum(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return ops.mean(self, axis, keepdims)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return ops.max(self, axis, keepdims)
 
-    def min(self, axis=None, keepdims=False):
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return ops.min(self, axis, keepdims)
 
-    def var(self, axis=None, keepdims=False, ddof=0):
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         return ops.var(self, axis, keepdims, ddof)
 
-    def std(self, axis=None, keepdims=False, ddof=0):
+    def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         return ops.std(self, axis, keepdims, ddof)
 
-    def argmax(self, axis=None):
+    def argmax(self, axis: int | None = None) -> Tensor:
         return ops.argmax(self, axis)
 
-    def argmin(self, axis=None):
+    def argmin(self, axis: int | None = None) -> Tensor:
         return ops.argmin(self, axis)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return ops.reshape(self, shape)
 
-    def flatten(self, start_dim: int = 0):
+    def flatten(self, start_dim: int = 0) -> Tensor:
         return ops.flatten(self, start_dim)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes: Any) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return ops.transpose(self, axes or None)
 
-    def permute(self, *axes):
+    def permute(self, *axes: Any) -> Tensor:
         return self.transpose(*axes)
 
-    def swapaxes(self, a, b):
+    def swapaxes(self, a: int, b: int) -> Tensor:
         return ops.swapaxes(self, a, b)
 
-    def expand_dims(self, axis):
+    def expand_dims(self, axis: int | Sequence[int]) -> Tensor:
         return ops.expand_dims(self, axis)
 
-    def squeeze(self, axis=None):
+    def squeeze(self, axis: int | None = None) -> Tensor:
         return ops.squeeze(self, axis)
 
-    def broadcast_to(self, shape):
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         return ops.broadcast_to(self, shape)
 
-    def exp(self):
+    def exp(self) -> Tensor:
         return ops.exp(self)
 
-    def log(self):
+    def log(self) -> Tensor:
         return ops.log(self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         return ops.sqrt(self)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         return ops.tanh(self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         return ops.sigmoid(self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return ops.relu(self)
 
-    def abs(self):
+    def abs(self) -> Tensor:
         return ops.abs(self)
 
-    def sign(self):
+    def sign(self) -> Tensor:
         return ops.sign(self)
 
-    def clip(self, lo, hi):
+    def clip(self, lo: float | None, hi: float | None) -> Tensor:
         return ops.clip(self, lo, hi)
 
 
-def _to_array(data, dtype=None):
+def _to_array(data: Any, dtype: DTypeLike | None = None) -> Any:
     if isinstance(data, Tensor):
         data = data.data
     xp = backend.get_array_module(data)
@@ -352,7 +368,8 @@ def _to_array(data, dtype=None):
     return a.astype(backend.floatx(), copy=False)
 
 
-def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
+def tensor(data: TensorLike, requires_grad: bool = False, dtype: DTypeLike | None = None,
+           name: str | None = None) -> Tensor:
     """Make a :class:`Tensor` (float32 unless ``dtype`` says otherwise).
 
     Example:
@@ -361,7 +378,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = Non
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
-def as_tensor(x, like: Tensor | None = None) -> Tensor:
+def as_tensor(x: TensorLike, like: Tensor | None = None) -> Tensor:
     """Wrap a constant; Python/NumPy numbers take the dtype of ``like`` (no upcasting)."""
     if isinstance(x, Tensor):
         return x
