@@ -16,12 +16,16 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = ["adam_delta", "adam_delta_reference", "fused_available"]
 
-_STATE: dict = {}
+_STATE: dict[str, Any] = {}  # "ok": numba usable; else a compiled kernel by name
 
 
 def fused_available() -> bool:
@@ -52,7 +56,9 @@ def fused_available() -> bool:
     return _STATE["ok"]
 
 
-def _adam_loop(g, m, v, d, c1, c2, eps, alpha):  # pragma: no cover - compiled by numba
+def _adam_loop(g: np.ndarray, m: np.ndarray, v: np.ndarray,  # pragma: no cover - numba
+               d: np.ndarray, c1: np.floating, c2: np.floating, eps: np.floating,
+               alpha: np.floating) -> None:  # compiled by numba
     for i in range(g.size):
         gi = g[i]
         mi = m[i]
@@ -64,7 +70,7 @@ def _adam_loop(g, m, v, d, c1, c2, eps, alpha):  # pragma: no cover - compiled b
         d[i] = mi / (np.sqrt(vi) + eps) * alpha
 
 
-def _kernel(name: str):
+def _kernel(name: str) -> Callable[..., Any]:
     k = _STATE.get(name)
     if k is None:
         import numba
@@ -74,8 +80,8 @@ def _kernel(name: str):
     return k
 
 
-def adam_delta_reference(g, m, v, tmp, beta_1: float, beta_2: float, epsilon: float,
-                         alpha: float):
+def adam_delta_reference(g: Any, m: Any, v: Any, tmp: Any, beta_1: float, beta_2: float,
+                         epsilon: float, alpha: float) -> Any:
     """Adam's step with NumPy (or CuPy) ufuncs; updates ``m`` and ``v`` in place.
 
     Args:
@@ -107,7 +113,8 @@ def adam_delta_reference(g, m, v, tmp, beta_1: float, beta_2: float, epsilon: fl
     return tmp
 
 
-def adam_delta(g, m, v, tmp, beta_1: float, beta_2: float, epsilon: float, alpha: float):
+def adam_delta(g: Any, m: Any, v: Any, tmp: Any, beta_1: float, beta_2: float, epsilon: float,
+               alpha: float) -> Any:
     """Adam's step, compiled in one pass where possible, else :func:`adam_delta_reference`
     (same arguments, same result bit for bit).
 

@@ -19,6 +19,7 @@ paired with its loss (:func:`pair_loss`).
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,12 +29,27 @@ from ..autograd import no_grad
 from ..layers.base import _call_context
 from ..tensor import Tensor
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Sequence
+
+    from .._optimizer_base import Optimizer
+    from .._tape import Program
+    from ..autograd import Function
+    from ..losses import Loss
+    from .model import Model
+    from .training import TrainingMixin
+
+    # (loss object or None, the tensor it reads), per output
+    _Terms = list[tuple[Any, Tensor]]
+    # a penalty layer's parts: ("w", weight, regularizer) or ("a", activity-penalty tensor)
+    _Parts = list[tuple[Any, ...]]
+
 __all__: list[str] = []
 
 _MAX_PROGRAMS = 16  # signatures kept per model (full batches, the last one, validation, ...)
 
 
-def logits_twin(loss):
+def logits_twin(loss: Loss) -> tuple[Loss, tuple[type[Function], ...]] | None:
     """(``from_logits=True`` copy of ``loss``, the activation ops it undoes) or None.
 
     Only for glassnet's own cross-entropies with ``from_logits=False``: binary against a
@@ -51,7 +67,8 @@ def logits_twin(loss):
     return type(loss).from_config({**loss.get_config(), "from_logits": True}), acts
 
 
-def pair_loss(loss, twin, out, tape):
+def pair_loss(loss: Any, twin: tuple[Any, tuple[type[Function], ...]] | None, out: Tensor,
+              tape: Tape | None) -> tuple[Any, Tensor]:
     """(loss object, tensor it is applied to) for model output ``out``.
 
     THE logits contract, the same in training, evaluation, metrics' loss and
@@ -72,32 +89,33 @@ def pair_loss(loss, twin, out, tape):
     return loss, out
 
 
-def _signature(arrays, kind) -> tuple:
+def _signature(arrays: Sequence[Any], kind: str) -> tuple[Any, ...]:
     return (kind, *[(a.shape, a.dtype, type(a)) for a in arrays if a is not None])
 
 
 class Stepper:
     """The recorded programs of one model, by signature; see the module doc."""
 
-    def __init__(self, model):
-        self.model = model
-        self.programs: dict = {}
+    def __init__(self, model: TrainingMixin) -> None:
+        self.model: Model = model  # type: ignore[assignment]  # only Model mixes TrainingMixin in
+        # signature -> the recorded program's entry (a tuple), or False: not replayable
+        self.programs: dict[tuple[Any, ...], Any] = {}
         self.warned = False
-        self.last_output_losses: list = []
+        self.last_output_losses: list[float] = []
 
     # ---------------------------------------------------------------- helpers
     def _enabled(self) -> bool:
         m = self.model
         return m.jit_compile is not False and not backend.is_debug()
 
-    def _lookup(self, key):
+    def _lookup(self, key: tuple[Any, ...]) -> Any:
         progs = self.programs
         p = progs.get(key)
         if p is not None and p is not False and not p[0].valid():
             p = None  # a weight was frozen or unfrozen since: record again
         return p
 
-    def _store(self, key, prog, tape) -> None:
+    def _store(self, key: tuple[Any, ...], prog: tuple[Any, ...] | None, tape: Tape) -> None:
         if len(self.programs) >= _MAX_PROGRAMS:
             self.programs.pop(next(iter(self.programs)))
         self.programs[key] = prog if prog is not None else False
@@ -106,7 +124,7 @@ class Stepper:
             warnings.warn(f"jit_compile=True: model '{self.model.name}' runs its steps the "
                           f"ordinary way (same results, slower): {tape.reason}", stacklevel=4)
 
-    def _forward(self, feeds, training):
+    def _forward(self, feeds: list[Tensor], training: bool) -> tuple[Tape, list[Any], bool]:
         """The model on feed tensors under a fresh tape: (tape, outputs list, single?)."""
         m = self.model
         tape = Tape(feeds, m.weights)
@@ -120,7 +138,7 @@ class Stepper:
         single = not isinstance(out, (list, tuple))
         return tape, [out] if single else list(out), single
 
-    def _terms(self, outs, tape):
+    def _terms(self, outs: Sequence[Tensor], tape: Tape | None) -> _Terms:
         """Per output, (loss object or None, tensor the loss reads), paired once."""
         m = self.model
         if not isinstance(m.loss, list):
@@ -128,10 +146,10 @@ class Stepper:
         return [(None, o) if lo is None else pair_loss(lo, tw, o, tape)
                 for lo, tw, o in zip(m.loss, m._logits_loss, outs)]
 
-    def _penalties(self, tape):
+    def _penalties(self, tape: Tape | None) -> _Parts:
         """Each penalty layer's parts, in the order the loss adds them: ("w", w, reg) for a
         weight penalty (recomputed every step), ("a", tensor) for an activity penalty."""
-        parts = []
+        parts: _Parts = []
         for ly, own_only in self.model._penalty_layers():
             if not own_only:
                 if tape is not None:
@@ -142,14 +160,15 @@ class Stepper:
             parts += [("a", e) for e in ly._activity_losses]
         return parts
 
-    def total_loss(self, y, terms, sw, parts):
+    def total_loss(self, y: Any, terms: Sequence[tuple[Any, Tensor]], sw: Any,
+                   parts: Sequence[tuple[Any, ...]]) -> Tensor:
         """The step's scalar loss: each output's loss times its ``loss_weights`` entry,
         summed (as Keras), then the penalties. Each output's own value is kept in
         :attr:`last_output_losses` for the logs of a model with several outputs."""
         ys = y.arrays if hasattr(y, "arrays") else [y]
         weights = self.model._loss_weights or [1.0] * len(terms)
-        loss = None
-        per = []
+        loss: Tensor | None = None
+        per: list[float] = []
         for yi, (lo, t), w in zip(ys, terms, weights):
             if lo is None:  # an output without a loss (Keras: None in the structure)
                 continue
@@ -167,7 +186,7 @@ class Stepper:
         return loss
 
     # ---------------------------------------------------------------- training
-    def train(self, x, y, sw):
+    def train(self, x: Any, y: Any, sw: Any) -> tuple[Tensor, Any]:
         """One optimizer step on arrays already on the model's device: (loss, outputs)."""
         if hasattr(x, "arrays") or hasattr(y, "arrays"):  # several inputs or outputs
             feeds = x.arrays if hasattr(x, "arrays") else [x]
@@ -185,7 +204,8 @@ class Stepper:
                 return self._record_train(key, feeds, y, sw)
         return self._eager_train(feeds, y, sw)[:2]
 
-    def _eager_train(self, feeds, y, sw):
+    def _eager_train(self, feeds: Sequence[Any], y: Any, sw: Any
+                     ) -> tuple[Tensor, Any, tuple[Tape, list[Any], bool, _Terms, _Parts]]:
         m = self.model
         tape, outs, single = self._forward([Tensor._make(a) for a in feeds], True)
         terms = self._terms(outs, tape)
@@ -195,16 +215,18 @@ class Stepper:
         if loss.requires_grad:  # a fully frozen model trains nothing, as in Keras
             loss.backward()
             if any(p.grad is not None for p in params):
-                m.optimizer.step(params)
-                m.optimizer.zero_grad(params)
+                m.optimizer.step(params)  # type: ignore[union-attr]  # compiled: has one
+                m.optimizer.zero_grad(params)  # type: ignore[union-attr]  # compiled: has one
         return loss, outs[0] if single else outs, (tape, outs, single, terms, parts)
 
-    def _record_train(self, key, feeds, y, sw):
+    def _record_train(self, key: tuple[Any, ...], feeds: Sequence[Any], y: Any, sw: Any
+                      ) -> tuple[Tensor, Any]:
         loss, out, (tape, outs, single, terms, parts) = self._eager_train(feeds, y, sw)
         acts = [p[1] for p in parts if p[0] == "a"]
         loss_ins = [t for _, t in terms]
         # the outputs themselves only when a metric reads them (an unread softmax is skipped)
         outs = outs if self.model.compiled_metrics else []
+        prog: Program | tuple[Any, ...] | None  # the program, then its entry in `programs`
         prog = tape.compile([*loss_ins, *acts, *outs], seeds=[*loss_ins, *acts],
                             params=self.model._params())
         if prog is not None:
@@ -218,7 +240,8 @@ class Stepper:
         self._store(key, prog, tape)
         return loss, out
 
-    def _replay_train(self, entry, feeds, y, sw):
+    def _replay_train(self, entry: tuple[Any, ...], feeds: Sequence[Any], y: Any, sw: Any
+                      ) -> tuple[Tensor, Any]:
         prog, terms, parts, single, n_out, kernel, n_act = entry
         vals = prog.forward(feeds)
         if kernel:
@@ -256,9 +279,11 @@ class Stepper:
         outs = [Tensor._make(v) for v in vals[len(vals) - n_out:]]
         return loss, outs[0] if single else outs
 
-    def _apply(self, params, grads, parts, opt=None, all_params=None) -> None:
+    def _apply(self, params: Sequence[Tensor], grads: Sequence[Any],
+               parts: Sequence[tuple[Any, ...]], optimizer: Optimizer | None = None,
+               all_params: Sequence[Tensor] | None = None) -> None:
         """Hand the gradients to the optimizer: straight into its flat buffer."""
-        opt = opt or self.model.optimizer
+        opt: Optimizer = optimizer or self.model.optimizer  # type: ignore[assignment]  # compiled
         pen = [p[1] for p in parts if p[0] == "w" and p[1].grad is not None] if parts else ()
         if (opt.clipnorm is not None or opt.clipvalue is not None or opt.global_clipnorm
                 or any(all(w is not p for p in params) for w in pen)):
@@ -282,7 +307,9 @@ class Stepper:
         opt._update(params)
 
     # ---------------------------------------------------------------- custom steps
-    def custom(self, key, feeds, fn, loss_fn, params, optimizer):
+    def custom(self, key: Hashable, feeds: Sequence[Any], fn: Callable[..., Sequence[Tensor]],
+               loss_fn: Callable[[list[Tensor]], Tensor], params: Sequence[Tensor],
+               optimizer: Optimizer) -> Tensor:
         """One optimizer step of a model's own training (a GAN's two updates), replayed.
 
         ``fn(*feed_tensors)`` returns the output tensors (its ops are recorded and replayed);
@@ -324,7 +351,7 @@ class Stepper:
         return loss
 
     # ---------------------------------------------------------------- inference
-    def infer(self, x, kind: str):
+    def infer(self, x: Any, kind: str) -> tuple[Any, bool, _Terms, _Parts]:
         """Forward pass in inference mode: (outputs list, single?, terms, parts).
 
         ``kind`` is "test" (evaluate: the loss inputs are computed too) or "predict".
