@@ -11,6 +11,9 @@ Keras: padded positions never win a max and are not counted in an average.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from typing import Any
+
 import numpy as np
 
 from .. import backend, ops
@@ -46,18 +49,19 @@ class Pool2DKernel(Function):
     Shapes: (N, H, W, C) → (N, OH, OW, C), ``OH = (H + top + bottom - ph) // sh + 1``.
     """
 
-    def __init__(self, mode: str, pool, strides, pads=((0, 0), (0, 0))):
+    def __init__(self, mode: str, pool: Sequence[int], strides: Sequence[int],
+                 pads: Sequence[Sequence[int]] = ((0, 0), (0, 0))) -> None:
         self.mode, self.pool, self.strides = mode, tuple(pool), tuple(strides)
         self.pads = tuple(tuple(p) for p in pads)
 
-    def _slices(self, oh, ow):
+    def _slices(self, oh: int, ow: int) -> Iterator[tuple[slice, ...]]:
         (ph, pw), (sh, sw) = self.pool, self.strides
         for i in range(ph):
             for j in range(pw):
                 yield (slice(None), slice(i, i + (oh - 1) * sh + 1, sh),
                        slice(j, j + (ow - 1) * sw + 1, sw), slice(None))
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
         (pt, pb), (pl, pr) = self.pads
         (ph, pw), (sh, sw) = self.pool, self.strides
@@ -75,7 +79,7 @@ class Pool2DKernel(Function):
                 f"{x.shape[2]}. Received: input shape {self.x_shape}"
             )
         self.out_hw = (oh, ow)
-        self.arg = None
+        self.arg: np.ndarray | None = None  # the numba kernel's winning offsets
         if self.mode == "max" and _pool_numba.applies(x, self.pool, self.strides, padded):
             # compiled one-pass kernel (numba extra): keeps the winners' offsets, not x
             y, self.arg = _pool_numba.max_forward(x, self.pool, oh, ow)
@@ -103,7 +107,7 @@ class Pool2DKernel(Function):
         y *= self.scale
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         if self.arg is not None:
             return _pool_numba.max_backward(gy, self.arg, self.pool, self.x_shape)
         xp = backend.get_array_module(gy)
@@ -143,7 +147,7 @@ class Pool2DKernel(Function):
             gx = gx[:, pt:pt + h, pl:pl + w]
         return gx
 
-    def _max_backward_tiled(self, gy):
+    def _max_backward_tiled(self, gy: Any) -> Any:
         """Windows tile the input exactly: work on the (N, OH, ph, OW, pw, C) reshape, so the
         final multiply writes gx contiguously in one pass (25 % faster than slice by slice)."""
         x, y = self.x, self.y
@@ -169,17 +173,19 @@ class Pool2DKernel(Function):
         return (sh == ph and sw == pw and oh * ph == self.padded_shape[1]
                 and ow * pw == self.padded_shape[2])
 
-    def describe(self):
+    def describe(self) -> str:
         return f"{self.mode.capitalize()}Pool2D(pool={self.pool}, strides={self.strides})"
 
 
-def _pool_pads(shape_hw, pool, strides, padding):
+def _pool_pads(shape_hw: Sequence[int], pool: Sequence[int], strides: Sequence[int],
+               padding: str) -> tuple[tuple[int, int], ...]:
     if padding != "same":
         return ((0, 0), (0, 0))
     return tuple(same_pads(n, p, s) for n, p, s in zip(shape_hw, pool, strides))
 
 
-def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
+def max_pool2d(x: Any, pool_size: Any = 2, strides: Any = None,
+               padding: str = "valid") -> Tensor:
     """Functional max pooling, NHWC, Keras semantics (strides default to pool_size).
 
     Example:
@@ -192,7 +198,8 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     return Pool2DKernel("max", p, s, _pool_pads(tuple(x.shape[1:3]), p, s, pad))(x)
 
 
-def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
+def avg_pool2d(x: Any, pool_size: Any = 2, strides: Any = None,
+               padding: str = "valid") -> Tensor:
     """Functional average pooling, NHWC; 'same' excludes padded cells from the mean.
 
     Example:
@@ -205,7 +212,7 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     return Pool2DKernel("avg", p, s, _pool_pads(tuple(x.shape[1:3]), p, s, pad))(x)
 
 
-def _check_rank(layer: Layer, shape, rank: int) -> None:
+def _check_rank(layer: Layer, shape: Any, rank: int) -> None:
     axes = "(batch, height, width, channels)" if rank == 4 else "(batch, steps, channels)"
     if len(tuple(shape)) != rank:
         raise ValueError(
@@ -221,8 +228,8 @@ class _Pooling(Layer):
     mode = "max"
     rank = 2
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None,
-                 **kwargs):
+    def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         n = self.rank
         self.pool_size = normalize_tuple(pool_size, n, "pool_size", self.name)
@@ -231,7 +238,7 @@ class _Pooling(Layer):
         self.padding = normalize_padding(padding, self.name)
         check_data_format(data_format, self.name)
 
-    def _check_input(self, shape) -> None:
+    def _check_input(self, shape: Any) -> None:
         _check_rank(self, shape, self.rank + 2)
         if self.padding == "valid":
             spatial = tuple(shape)[1:-1]
@@ -243,12 +250,12 @@ class _Pooling(Layer):
                     f"Received: input shape {tuple(shape)}"
                 )
 
-    def __call__(self, x, training=False, **kwargs):
+    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
         if hasattr(x, "shape"):
             self._check_input(tuple(x.shape))
         return super().__call__(x, training=training, **kwargs)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         if self.rank == 2:
             pads = _pool_pads(tuple(x.shape[1:3]), self.pool_size, self.strides, self.padding)
             return Pool2DKernel(self.mode, self.pool_size, self.strides, pads)(x)
@@ -259,13 +266,13 @@ class _Pooling(Layer):
             ops.reshape(x, (n, 1, length, c)))
         return ops.reshape(y, (n, y.shape[2], c))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         self._check_input(input_shape)
         out = [conv_output_length(n, p, self.padding, s) for n, p, s in zip(
             input_shape[1:-1], self.pool_size, self.strides)]
         return (input_shape[0], *out, input_shape[-1])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pool_size": list(self.pool_size),
                 "strides": list(self.strides), "padding": self.padding}
 
@@ -337,24 +344,25 @@ class _GlobalPooling(Layer):
     mode = "avg"
     rank = 2
 
-    def __init__(self, data_format=None, keepdims: bool = False, **kwargs):
+    def __init__(self, data_format: str | None = None, keepdims: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         check_data_format(data_format, self.name)
         self.keepdims = bool(keepdims)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         _check_rank(self, x.shape, self.rank + 2)
         axes = tuple(range(1, self.rank + 1))
         fn = ops.mean if self.mode == "avg" else ops.max
         return fn(x, axis=axes, keepdims=self.keepdims)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         _check_rank(self, input_shape, self.rank + 2)
         if self.keepdims:
             return (input_shape[0],) + (1,) * self.rank + (input_shape[-1],)
         return (input_shape[0], input_shape[-1])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "keepdims": self.keepdims}
 
 
