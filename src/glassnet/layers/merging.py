@@ -13,9 +13,15 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from .. import ops
 from .base import register
 from .core import Add, Average, Concatenate, Multiply, _Merge
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 __all__ = [
     "Maximum", "Minimum", "Subtract", "Dot", "add", "concatenate", "multiply", "average",
@@ -27,7 +33,7 @@ __all__ = [
 class Maximum(_Merge):
     """Elementwise maximum of a list of tensors of one shape: ``Maximum()([a, b])``."""
 
-    def _merge(self, xs):
+    def _merge(self, xs: list[Tensor]) -> Tensor:
         y = xs[0]
         for x in xs[1:]:
             y = ops.maximum(y, x)
@@ -38,7 +44,7 @@ class Maximum(_Merge):
 class Minimum(_Merge):
     """Elementwise minimum of a list of tensors of one shape: ``Minimum()([a, b])``."""
 
-    def _merge(self, xs):
+    def _merge(self, xs: list[Tensor]) -> Tensor:
         y = xs[0]
         for x in xs[1:]:
             y = ops.minimum(y, x)
@@ -49,7 +55,7 @@ class Minimum(_Merge):
 class Subtract(_Merge):
     """``a - b`` for exactly two tensors of one shape: ``Subtract()([a, b])``."""
 
-    def _merge(self, xs):
+    def _merge(self, xs: list[Tensor]) -> Tensor:
         if len(xs) != 2:
             raise ValueError(f"Layer '{self.name}': expects exactly 2 inputs. "
                              f"Received: {len(xs)} inputs")
@@ -73,7 +79,8 @@ class Dot(_Merge):
         (2, 1)
     """
 
-    def __init__(self, axes, normalize: bool = False, **kwargs):
+    def __init__(self, axes: int | list[int] | tuple[int, ...], normalize: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(axes, (list, tuple)):
             if len(axes) != 2:
@@ -84,7 +91,7 @@ class Dot(_Merge):
             self.axes = int(axes)
         self.normalize = bool(normalize)
 
-    def _merge(self, xs):
+    def _merge(self, xs: list[Tensor]) -> Tensor:
         if len(xs) != 2:
             raise ValueError(f"Layer '{self.name}': expects exactly 2 inputs. "
                              f"Received: {len(xs)} inputs")
@@ -110,53 +117,54 @@ class Dot(_Merge):
         out = tuple(rest_a + rest_b) or (1,)
         return ops.reshape(y, (n,) + out)
 
-    def call(self, xs, training=False):
+    def call(self, xs: Sequence[Tensor], training: bool = False) -> Tensor:
         return self._merge(self._inputs(xs))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
 
 
-def _l2_normalize(x, axis):
+def _l2_normalize(x: Tensor, axis: int) -> Tensor:
     sq = ops.sum(ops.mul(x, x), axis=axis, keepdims=True)
     return ops.div(x, ops.sqrt(ops.maximum(sq, x.dtype.type(1e-12))))
 
 
-def add(inputs, **kwargs):
+def add(inputs: Any, **kwargs: Any) -> Any:
     """``Add(**kwargs)(inputs)``: elementwise sum of a list of tensors."""
     return Add(**kwargs)(inputs)
 
 
-def multiply(inputs, **kwargs):
+def multiply(inputs: Any, **kwargs: Any) -> Any:
     """``Multiply(**kwargs)(inputs)``: elementwise product of a list of tensors."""
     return Multiply(**kwargs)(inputs)
 
 
-def average(inputs, **kwargs):
+def average(inputs: Any, **kwargs: Any) -> Any:
     """``Average(**kwargs)(inputs)``: elementwise mean of a list of tensors."""
     return Average(**kwargs)(inputs)
 
 
-def maximum(inputs, **kwargs):
+def maximum(inputs: Any, **kwargs: Any) -> Any:
     """``Maximum(**kwargs)(inputs)``: elementwise maximum of a list of tensors."""
     return Maximum(**kwargs)(inputs)
 
 
-def minimum(inputs, **kwargs):
+def minimum(inputs: Any, **kwargs: Any) -> Any:
     """``Minimum(**kwargs)(inputs)``: elementwise minimum of a list of tensors."""
     return Minimum(**kwargs)(inputs)
 
 
-def subtract(inputs, **kwargs):
+def subtract(inputs: Any, **kwargs: Any) -> Any:
     """``Subtract(**kwargs)(inputs)``: ``inputs[0] - inputs[1]``."""
     return Subtract(**kwargs)(inputs)
 
 
-def concatenate(inputs, axis: int = -1, **kwargs):
+def concatenate(inputs: Any, axis: int = -1, **kwargs: Any) -> Any:
     """``Concatenate(axis, **kwargs)(inputs)``: join a list of tensors along ``axis``."""
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
-def dot(inputs, axes=-1, normalize: bool = False, **kwargs):
+def dot(inputs: Any, axes: int | list[int] | tuple[int, ...] = -1, normalize: bool = False,
+        **kwargs: Any) -> Any:
     """``Dot(axes, normalize, **kwargs)(inputs)``: per-sample dot product of two tensors."""
     return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
