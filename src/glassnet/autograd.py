@@ -190,6 +190,8 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1
     )
+    if axes == tuple(range(lead)) and lead:  # a bias broadcast over the batch: one GEMV
+        return backend.sum_leading(g, lead).reshape(shape)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape)

@@ -120,6 +120,7 @@ class Graph:
         self.nodes: list[Node] = []
         for k, t in enumerate(order):
             ctx = t._ctx
+            inputs: tuple[int, ...]
             if ctx is None:
                 op, inputs = ("input" if t.requires_grad else "const"), ()
             else:

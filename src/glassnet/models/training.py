@@ -496,8 +496,7 @@ class TrainingMixin(EvaluationMixin):
             order = backend.rng().permutation(n) if shuffle else None
             if dist is not None and order is not None:
                 order = dist.broadcast(order)  # rank 0's order on every rank
-            assert steps is not None  # known from len(x): arrays, not a batch source
-            for step in range(steps):
+            for step in range(cast(int, steps)):  # known from len(x) for arrays
                 lo = (step * batch_size) % n
                 idx: np.ndarray | slice
                 if order is not None:
@@ -513,8 +512,7 @@ class TrainingMixin(EvaluationMixin):
 
         def source_batches() -> Iterator[tuple[Any, Any, Any]]:
             """One epoch of batches from the generator / PyDataset, validated like arrays."""
-            assert source is not None  # source_batches is used only with a source
-            for batch in source.epoch():
+            for batch in cast("BatchSource", source).epoch():  # used only with a source
                 xb, yb, swb = self._prep_data(*batch, class_weight)
                 if yb is None and not own_step:
                     raise ValueError("fit: a batch without targets; yield (x, y) or "
