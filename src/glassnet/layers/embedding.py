@@ -8,6 +8,8 @@ its output tensor, and the recurrent layers that receive that tensor skip the pa
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -19,22 +21,22 @@ from .base import Layer, register
 __all__ = ["Embedding"]
 
 # tensor -> boolean (B, T) mask; weak keys so masks die with their tensors
-_MASKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MASKS: weakref.WeakKeyDictionary[Tensor, Any] = weakref.WeakKeyDictionary()
 
 
-def set_mask(t: Tensor, mask) -> None:
+def set_mask(t: Tensor, mask: Any) -> None:
     """Attach a (batch, timesteps) boolean mask to a tensor (what Keras calls _keras_mask)."""
     _MASKS[t] = mask
 
 
-def get_mask(t) -> np.ndarray | None:
+def get_mask(t: Any) -> np.ndarray | None:
     """The mask attached to ``t`` by a masking layer, or None."""
     if not isinstance(t, Tensor):
         return None
     return _MASKS.get(t)
 
 
-def embedding_grad(ids, rows, vocab: int) -> np.ndarray:
+def embedding_grad(ids: np.ndarray, rows: np.ndarray, vocab: int) -> np.ndarray:
     """The embedding table's gradient: ``gw[ids[i]] += rows[i]`` summed over repeats (NumPy).
 
     Args:
@@ -64,7 +66,7 @@ def embedding_grad(ids, rows, vocab: int) -> np.ndarray:
     return _bincount_columns(ids, cols, vocab)
 
 
-def _bincount_columns(ids, cols, vocab: int) -> np.ndarray:
+def _bincount_columns(ids: np.ndarray, cols: np.ndarray, vocab: int) -> np.ndarray:
     """(vocab, D) table whose column j is ``bincount(ids, weights=cols[j])``."""
     gw_t = np.empty((cols.shape[0], vocab), dtype=cols.dtype)
     for j in range(cols.shape[0]):
@@ -79,13 +81,13 @@ class EmbeddingLookup(Function):
     (``glassnet._tape``) looks up each batch's own ids.
     """
 
-    def forward(self, w, ids):
+    def forward(self, w: Any, ids: Any) -> Any:
         self.shape, self.ids = w.shape, ids
         if type(w) is np.ndarray:  # take: 3x faster than w[ids] for 51,200 ids
             return np.take(w, ids, axis=0)
         return w[ids]
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> tuple[Any, None]:
         xp = backend.get_array_module(gy)
         flat = self.ids.reshape(-1)
         if xp is np and gy.ndim == 3 and gy.strides[1] == 0 and gy.shape[1] > 1:
@@ -104,16 +106,16 @@ class EmbeddingLookup(Function):
 class _Ids(Function):
     """The layer's id check and int64 conversion as an op (it runs on every replayed step)."""
 
-    def __init__(self, check):
+    def __init__(self, check: Callable[[Any], Any]) -> None:
         self.check = check
 
-    def forward(self, a):
+    def forward(self, a: Any) -> Any:
         return self.check(a)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> None:
         return None
 
-    def describe(self):
+    def describe(self) -> str:
         ids = getattr(self, "ids", None)
         return "EmbeddingLookup" if ids is None else f"EmbeddingLookup(ids{tuple(ids.shape)})"
 
@@ -136,9 +138,9 @@ class Embedding(Layer):
         (1, 3, 8)
     """
 
-    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, mask_zero: bool = False, input_length=None,
-                 **kwargs):
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
+                 embeddings_regularizer: Any = None, mask_zero: bool = False,
+                 input_length: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
@@ -152,13 +154,13 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
 
-    def build(self, input_shape) -> None:
+    def build(self, input_shape: Any) -> None:
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           self.embeddings_initializer,
                                           self.embeddings_regularizer)
         self.built = True
 
-    def _ids(self, x):
+    def _ids(self, x: Any) -> Any:
         a = x.data if isinstance(x, Tensor) else x
         xp = backend.get_array_module(a)
         a = xp.asarray(a)
@@ -182,7 +184,7 @@ class Embedding(Layer):
             )
         return ids
 
-    def __call__(self, x, training: bool | None = None, **kwargs):
+    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
         if getattr(x, "_glassnet_symbolic", False):  # functional API: gn.Input / layer output
             return super().__call__(x, training=training, **kwargs)
         ids = self._ids(x)
@@ -196,21 +198,21 @@ class Embedding(Layer):
         self._activity_losses = []
         return self.call(x if isinstance(x, Tensor) else ids, training=training)
 
-    def call(self, x, training: bool | None = False):
+    def call(self, x: Any, training: bool | None = False) -> Tensor:
         ids = _Ids(self._ids)(x) if isinstance(x, Tensor) else Tensor._make(self._ids(x))
         y = EmbeddingLookup()(self.embeddings, ids)
         if self.mask_zero:
             set_mask(y, ids.data != 0)
         return y
 
-    def compute_mask(self, x, mask=None):
+    def compute_mask(self, x: Any, mask: Any = None) -> Any:
         """The (batch, timesteps) mask of ``x`` (ids != 0) when ``mask_zero``, else None."""
         return (self._ids(x) != 0) if self.mask_zero else None
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         return tuple(input_shape) + (self.output_dim,)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "input_dim": self.input_dim,
