@@ -17,6 +17,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, cast, overload
+
 import numpy as np
 
 from .. import backend, functional, initializers, ops, regularizers
@@ -28,14 +31,15 @@ from .embedding import get_mask, set_mask
 __all__ = ["Attention", "AdditiveAttention", "MultiHeadAttention"]
 
 
-def _dropout(layer, w: Tensor, rate: float, training: bool) -> Tensor:
+def _dropout(layer: _BaseDenseAttention | MultiHeadAttention, w: Tensor, rate: float,
+             training: bool) -> Tensor:
     """Inverted dropout of attention weights (training only). The mask is drawn inside the
     op's forward (``functional.RandomScale``) from the layer's own generator, or the seeded
     global one, so a replayed training step draws afresh."""
     if not training or rate == 0.0:
         return w
 
-    def draw(a):
+    def draw(a: Any) -> Any:
         gen = layer._rng if layer._rng is not None else backend.rng()
         keep = gen.random(a.shape) >= rate
         return backend.get_array_module(a).asarray(keep, dtype=a.dtype) / a.dtype.type(1 - rate)
@@ -48,7 +52,7 @@ def _causal(t: int, s: int) -> np.ndarray:
     return np.tril(np.ones((t, s), dtype=bool))[None]
 
 
-def _bool_mask(m, like: Tensor):
+def _bool_mask(m: Any, like: Tensor) -> Any:
     """A mask argument (array, Tensor or None) as a boolean array on ``like``'s device."""
     if m is None:
         return None
@@ -57,7 +61,7 @@ def _bool_mask(m, like: Tensor):
     return xp.asarray(backend.asnumpy(a) if xp is not np else np.asarray(a)).astype(bool)
 
 
-def _and(a, b):
+def _and(a: Any, b: Any) -> Any:
     if a is None:
         return b
     if b is None:
@@ -69,8 +73,10 @@ class _BaseDenseAttention(Layer):
     """``Attention`` and ``AdditiveAttention``: ``inputs=[query, value]`` or
     ``[query, value, key]`` (key defaults to value); ``mask=[query_mask, value_mask]``."""
 
+    _scores: Callable[[Tensor, Tensor], Tensor]  # each subclass's scores of (query, key)
+
     def __init__(self, use_scale: bool, dropout: float = 0.0, seed: int | None = None,
-                 **kwargs):
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.use_scale = bool(use_scale)
         if not 0.0 <= float(dropout) < 1.0:
@@ -80,7 +86,7 @@ class _BaseDenseAttention(Layer):
         self.seed = None if seed is None else int(seed)
         self._rng = None if seed is None else np.random.default_rng(self.seed)
 
-    def _split(self, inputs):
+    def _split(self, inputs: Any) -> tuple[Tensor, Tensor, Tensor]:
         if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
             raise ValueError(f"Layer '{self.name}': inputs must be a list [query, value] or "
                              f"[query, value, key]. Received: {type(inputs).__name__}"
@@ -102,8 +108,9 @@ class _BaseDenseAttention(Layer):
                              f"{tuple(k.shape)}")
         return q, v, k
 
-    def __call__(self, inputs, mask=None, training: bool | None = None,  # type: ignore[override]
-                 return_attention_scores: bool = False, use_causal_mask: bool = False):
+    def __call__(self, inputs: Any,  # type: ignore[override]  # Keras's (inputs, mask, ...)
+                 mask: Any = None, training: bool | None = None,
+                 return_attention_scores: bool = False, use_causal_mask: bool = False) -> Any:
         if _is_symbolic(inputs):
             if mask is not None:
                 raise TypeError(f"Layer '{self.name}': in the functional API the masks come "
@@ -121,8 +128,8 @@ class _BaseDenseAttention(Layer):
                                 return_attention_scores=return_attention_scores,
                                 use_causal_mask=use_causal_mask)
 
-    def call(self, inputs, training=False, mask=None, return_attention_scores=False,
-             use_causal_mask=False):
+    def call(self, inputs: Sequence[Tensor], training: bool = False, mask: Any = None,
+             return_attention_scores: bool = False, use_causal_mask: bool = False) -> Any:
         q, v, k = self._split(inputs)
         q_mask = _bool_mask(mask[0] if mask else None, q)
         v_mask = _bool_mask(mask[1] if mask else None, q)
@@ -138,7 +145,7 @@ class _BaseDenseAttention(Layer):
             set_mask(y, q_mask)
         return (y, weights) if return_attention_scores else y
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         return tuple(input_shape[0][:-1]) + (input_shape[1][-1],)
 
 
@@ -166,29 +173,30 @@ class Attention(_BaseDenseAttention):
     """
 
     def __init__(self, use_scale: bool = False, score_mode: str = "dot",
-                 dropout: float = 0.0, seed: int | None = None, **kwargs):
+                 dropout: float = 0.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
         if score_mode not in ("dot", "concat"):
             raise ValueError(f"Layer '{self.name}': score_mode must be 'dot' or 'concat'. "
                              f"Received: score_mode={score_mode!r}")
         self.score_mode = score_mode
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         self.scale = self.add_weight("scale", (), "ones") if self.use_scale else None
         self.concat_score_weight = (self.add_weight("concat_score_weight", (), "ones")
                                     if self.score_mode == "concat" else None)
         self.built = True
 
-    def _scores(self, q, k):
+    def _scores(self, q: Tensor, k: Tensor) -> Tensor:
         if self.score_mode == "dot":
             s = ops.matmul(q, ops.swapaxes(k, -2, -1))
             return ops.mul(s, self.scale) if self.scale is not None else s
         z = ops.add(ops.expand_dims(q, -2), ops.expand_dims(k, -3))  # (B, Tq, Tv, dim)
         if self.scale is not None:
             z = ops.mul(self.scale, z)
-        return ops.mul(self.concat_score_weight, ops.sum(ops.tanh(z), axis=-1))
+        w = cast(Tensor, self.concat_score_weight)  # built for score_mode='concat'
+        return ops.mul(w, ops.sum(ops.tanh(z), axis=-1))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "use_scale": self.use_scale,
                 "score_mode": self.score_mode, "dropout": self.dropout, "seed": self.seed}
 
@@ -210,27 +218,31 @@ class AdditiveAttention(_BaseDenseAttention):
     """
 
     def __init__(self, use_scale: bool = True, dropout: float = 0.0,
-                 seed: int | None = None, **kwargs):
+                 seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         dim = input_shape[0][-1]
         self.scale = (self.add_weight("scale", (dim,), "glorot_uniform")
                       if self.use_scale else None)
         self.built = True
 
-    def _scores(self, q, k):
+    def _scores(self, q: Tensor, k: Tensor) -> Tensor:
         t = ops.tanh(ops.add(ops.expand_dims(q, -2), ops.expand_dims(k, -3)))
         if self.scale is not None:
             t = ops.mul(self.scale, t)
         return ops.sum(t, axis=-1)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "use_scale": self.use_scale,
                 "dropout": self.dropout, "seed": self.seed}
 
 
-def _positive(layer: str, arg: str, v, allow_none=False):
+@overload
+def _positive(layer: str, arg: str, v: Any, allow_none: Literal[False] = False) -> int: ...
+@overload
+def _positive(layer: str, arg: str, v: Any, allow_none: bool) -> int | None: ...
+def _positive(layer: str, arg: str, v: Any, allow_none: bool = False) -> int | None:
     if allow_none and v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
@@ -277,11 +289,12 @@ class MultiHeadAttention(Layer):
     """
 
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
-                 dropout: float = 0.0, use_bias: bool = True, output_shape=None,
-                 attention_axes=None, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 seed: int | None = None, **kwargs):
+                 dropout: float = 0.0, use_bias: bool = True, output_shape: Any = None,
+                 attention_axes: Any = None, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
+                 bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None,
+                 seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.num_heads = _positive(self.name, "num_heads", num_heads)
         self.key_dim = _positive(self.name, "key_dim", key_dim)
@@ -315,14 +328,14 @@ class MultiHeadAttention(Layer):
         self._rng = None if seed is None else np.random.default_rng(self.seed)
 
     # ------------------------------------------------------------ weights
-    def _proj(self, name, d_in, heads, size):
+    def _proj(self, name: str, d_in: int, heads: int, size: int) -> tuple[Tensor, Tensor | None]:
         k = self.add_weight(f"{name}/kernel", (d_in, heads, size), self.kernel_initializer,
                             self.kernel_regularizer)
         b = (self.add_weight(f"{name}/bias", (heads, size), self.bias_initializer,
                              self.bias_regularizer) if self.use_bias else None)
         return k, b
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         q_shape, v_shape, k_shape = input_shape
         n, kd = self.num_heads, self.key_dim
         vd = self.value_dim or kd
@@ -338,11 +351,11 @@ class MultiHeadAttention(Layer):
         self.built = True
 
     # ------------------------------------------------------------ call
-    def __call__(self, query, value=None, key=None, query_mask=None,  # type: ignore[override]
-                 value_mask=None,
-                 key_mask=None, attention_mask=None,
+    def __call__(self, query: Any,  # type: ignore[override]  # Keras's (query, value, ...)
+                 value: Any = None, key: Any = None, query_mask: Any = None,
+                 value_mask: Any = None, key_mask: Any = None, attention_mask: Any = None,
                  return_attention_scores: bool = False, training: bool | None = None,
-                 use_causal_mask: bool = False, _layout: str | None = None):
+                 use_causal_mask: bool = False, _layout: str | None = None) -> Any:
         if isinstance(query, (list, tuple)) and value is None:  # a functional replay
             items = dict(zip(_layout or "qvk", query))  # q, v, then key / attention_mask
             query, value = items.get("q"), items.get("v")
@@ -380,7 +393,7 @@ class MultiHeadAttention(Layer):
                                 return_attention_scores=return_attention_scores,
                                 use_causal_mask=use_causal_mask)
 
-    def _check(self, q, v, k):
+    def _check(self, q: Tensor, v: Tensor, k: Tensor) -> None:
         for n, x in (("query", q), ("value", v), ("key", k)):
             if x.ndim != 3:
                 raise ValueError(f"Layer '{self.name}': {n} must have shape (batch, steps, "
@@ -395,7 +408,7 @@ class MultiHeadAttention(Layer):
                 raise ValueError(f"Layer '{self.name}': built for {n} with {w.shape[0]} "
                                  f"features. Received: {n} shape {tuple(x.shape)}")
 
-    def _project(self, x, proj):
+    def _project(self, x: Tensor, proj: tuple[Tensor, Tensor | None]) -> Tensor:
         """(B, L, d) → (B, heads, L, size) through a (d, heads, size) kernel."""
         kernel, bias = proj
         d, h, s = kernel.shape
@@ -403,8 +416,9 @@ class MultiHeadAttention(Layer):
                               None if bias is None else ops.reshape(bias, (h * s,)))
         return ops.transpose(ops.reshape(y, (x.shape[0], x.shape[1], h, s)), (0, 2, 1, 3))
 
-    def call(self, inputs, training=False, masks=(None, None, None), attention_mask=None,
-             return_attention_scores=False, use_causal_mask=False):
+    def call(self, inputs: Sequence[Tensor], training: bool = False,
+             masks: Sequence[Any] = (None, None, None), attention_mask: Any = None,
+             return_attention_scores: bool = False, use_causal_mask: bool = False) -> Any:
         q, v, k = inputs
         self._check(q, v, k)
         b, t, s = q.shape[0], q.shape[1], v.shape[1]
@@ -439,11 +453,12 @@ class MultiHeadAttention(Layer):
             set_mask(y, qm)
         return (y, weights) if return_attention_scores else y
 
-    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+    def compute_output_shape(self, query_shape: Any, value_shape: Any = None,
+                             key_shape: Any = None) -> tuple[int | None, ...]:
         out = self.output_shape_arg or query_shape[-1]
         return tuple(query_shape[:-1]) + (out,)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
             "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
