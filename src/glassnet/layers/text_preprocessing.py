@@ -22,6 +22,8 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,13 +34,16 @@ from ._hashes import fingerprint64, siphash24
 from .base import Layer, _is_symbolic, register
 from .preprocessing import encode_categorical
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 __all__ = ["StringLookup", "IntegerLookup", "TextVectorization", "Hashing"]
 
 _PUNCT = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
-def hash_bucket(token, num_bins: int, salt=None) -> int:
+def hash_bucket(token: Any, num_bins: int, salt: Sequence[int] | None = None) -> int:
     """Keras's bucket of ``token`` in ``[0, num_bins)``: FarmHash Fingerprint64 of its UTF-8
     text (``tf.strings.to_hash_bucket_fast``), or SipHash-2-4 keyed by ``salt = (k0, k1)``
     (``to_hash_bucket_strong``)."""
@@ -47,7 +52,7 @@ def hash_bucket(token, num_bins: int, salt=None) -> int:
     return h % num_bins
 
 
-def _raw(x):
+def _raw(x: Any) -> tuple[Any, bool]:
     """A layer input as a host array (strings stay strings; numbers keep their dtype)."""
     if isinstance(x, Tensor):
         x = x.data
@@ -64,7 +69,7 @@ class _StringInputLayer(Layer):
 
     _accepts_text = True
 
-    def __call__(self, x, training: bool | None = None, **kwargs):
+    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
         if _is_symbolic(x):
             return super().__call__(x, training=training, **kwargs)
         self.built = True  # no weights to build
@@ -72,7 +77,7 @@ class _StringInputLayer(Layer):
             return Pure(lambda a: self._apply(a, training, kwargs))(x)
         return Tensor._make(self._apply(x, training, kwargs))
 
-    def _apply(self, x, training, kwargs):
+    def _apply(self, x: Any, training: bool | None, kwargs: dict[str, Any]) -> Any:
         """The layer on one raw batch, as an array (on the GPU when the input was)."""
         a, on_gpu = _raw(x)
         y = self.call(a, training=bool(training), **kwargs).data
@@ -86,10 +91,11 @@ class _IndexLookup(_StringInputLayer):
 
     _kind = "str"
 
-    def __init__(self, max_tokens=None, num_oov_indices: int = 1, mask_token=None,
-                 oov_token=None, vocabulary=None, idf_weights=None, invert: bool = False,
-                 output_mode: str = "int", pad_to_max_tokens: bool = False,
-                 sparse: bool = False, **kwargs):
+    def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1,
+                 mask_token: Any = None, oov_token: Any = None, vocabulary: Any = None,
+                 idf_weights: Any = None, invert: bool = False, output_mode: str = "int",
+                 pad_to_max_tokens: bool = False, sparse: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if output_mode == "binary":  # Keras's deprecated name, still accepted there
             output_mode = "multi_hot"
@@ -119,7 +125,7 @@ class _IndexLookup(_StringInputLayer):
         self.invert = bool(invert)
         self.output_mode = output_mode
         self.pad_to_max_tokens = bool(pad_to_max_tokens)
-        self.idf_weights = None
+        self.idf_weights: list[float] | None = None
         self._tokens: list = []
         self._index: dict = {}
         if vocabulary is not None:
@@ -127,7 +133,7 @@ class _IndexLookup(_StringInputLayer):
         elif idf_weights is not None:
             raise ValueError(f"Layer '{self.name}': idf_weights need a vocabulary")
 
-    def _token(self, t):
+    def _token(self, t: Any) -> Any:
         if t is None:
             return None
         return str(t) if self._kind == "str" else int(t)
@@ -142,7 +148,7 @@ class _IndexLookup(_StringInputLayer):
     def _special(self) -> list:
         return [self.mask_token] * self._oov_start() + [self.oov_token] * self.num_oov_indices
 
-    def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
+    def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
         """Set the vocabulary (and, for ``tf_idf``, one idf weight per entry). A leading run
         of the special tokens (mask, OOV) is recognised and kept in place."""
         vocab = [self._token(t) for t in (vocabulary.tolist() if isinstance(
@@ -174,7 +180,7 @@ class _IndexLookup(_StringInputLayer):
                 w = np.concatenate([np.full(self._token_start(), w.mean()), w])
             self.idf_weights = w.tolist()
 
-    def _set_tokens(self, tokens) -> None:
+    def _set_tokens(self, tokens: Iterable[Any]) -> None:
         self._tokens = list(tokens)
         start = self._token_start()
         self._index = {t: i + start for i, t in enumerate(self._tokens)}
@@ -187,7 +193,7 @@ class _IndexLookup(_StringInputLayer):
         """Number of indices the layer produces (specials included)."""
         return self._token_start() + len(self._tokens)
 
-    def adapt(self, data) -> None:
+    def adapt(self, data: Any) -> None:
         """Learn the vocabulary (most frequent first) and, for ``tf_idf``, idf weights.
 
         ``data``: an array or list (a 1-D one is one token per document), or an iterable
@@ -230,7 +236,7 @@ class _IndexLookup(_StringInputLayer):
                                                w]).tolist()
 
     # ------------------------------------------------------------ lookup
-    def _oov_index(self, t) -> int:
+    def _oov_index(self, t: Any) -> int:
         if self.num_oov_indices == 0:
             raise ValueError(f"Layer '{self.name}': {t!r} is not in the vocabulary and "
                              "num_oov_indices=0")
@@ -272,13 +278,13 @@ class _IndexLookup(_StringInputLayer):
             y = (y * w.astype(dt)).astype(dt)
         return Tensor._make(y)
 
-    def call(self, x, training=False):
+    def call(self, x: Any, training: bool = False) -> Tensor | np.ndarray:
         a = x if isinstance(x, np.ndarray) else _raw(x)[0]
         if self.invert:
             return self._invert(a)
         return self._encode(self.lookup(a))
 
-    def _invert(self, a):
+    def _invert(self, a: Any) -> np.ndarray:
         vocab = self.get_vocabulary()
         ids = np.asarray(a)
         if ids.dtype.kind not in "iuf":
@@ -289,7 +295,7 @@ class _IndexLookup(_StringInputLayer):
         out = [vocab[i] if 0 <= i < len(vocab) else oov for i in ids.reshape(-1).tolist()]
         return np.array(out).reshape(ids.shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "max_tokens": self.max_tokens,
             "num_oov_indices": self.num_oov_indices, "mask_token": self.mask_token,
@@ -299,7 +305,7 @@ class _IndexLookup(_StringInputLayer):
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Self:
         cfg = dict(config)
         if cfg.get("idf_weights") is not None and cfg.get("vocabulary"):
             # the saved idf weights include the special entries: put their tokens back first
@@ -332,16 +338,16 @@ class StringLookup(_IndexLookup):
         array([[1, 3, 0]])
     """
 
-    def __init__(self, max_tokens=None, num_oov_indices: int = 1, mask_token=None,
-                 oov_token: str = "[UNK]", vocabulary=None, idf_weights=None,
-                 invert: bool = False, output_mode: str = "int",
+    def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1,
+                 mask_token: str | None = None, oov_token: str = "[UNK]", vocabulary: Any = None,
+                 idf_weights: Any = None, invert: bool = False, output_mode: str = "int",
                  pad_to_max_tokens: bool = False, sparse: bool = False,
-                 encoding: str = "utf-8", **kwargs):
+                 encoding: str = "utf-8", **kwargs: Any) -> None:
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
                          idf_weights, invert, output_mode, pad_to_max_tokens, sparse, **kwargs)
         self.encoding = encoding
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "encoding": self.encoding}
 
 
@@ -359,15 +365,16 @@ class IntegerLookup(_IndexLookup):
 
     _kind = "int"
 
-    def __init__(self, max_tokens=None, num_oov_indices: int = 1, mask_token=None,
-                 oov_token: int = -1, vocabulary=None, vocabulary_dtype="int64",
-                 idf_weights=None, invert: bool = False, output_mode: str = "int",
-                 pad_to_max_tokens: bool = False, sparse: bool = False, **kwargs):
+    def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1,
+                 mask_token: int | None = None, oov_token: int = -1, vocabulary: Any = None,
+                 vocabulary_dtype: str = "int64", idf_weights: Any = None, invert: bool = False,
+                 output_mode: str = "int", pad_to_max_tokens: bool = False,
+                 sparse: bool = False, **kwargs: Any) -> None:
         super().__init__(max_tokens, num_oov_indices, mask_token, oov_token, vocabulary,
                          idf_weights, invert, output_mode, pad_to_max_tokens, sparse, **kwargs)
 
 
-def standardize_text(a: np.ndarray, mode) -> np.ndarray:
+def standardize_text(a: np.ndarray, mode: str | None) -> np.ndarray:
     """Keras's built-in standardizations on an array of strings."""
     lower = mode in ("lower", "lower_and_strip_punctuation")
     strip = mode in ("strip_punctuation", "lower_and_strip_punctuation")
@@ -408,11 +415,13 @@ class TextVectorization(_StringInputLayer):
                [1., 0., 0.]], dtype=float32)
     """
 
-    def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
-                 split="whitespace", ngrams=None, output_mode: str = "int",
-                 output_sequence_length=None, pad_to_max_tokens: bool = False,
-                 vocabulary=None, idf_weights=None, sparse: bool = False, ragged: bool = False,
-                 encoding: str = "utf-8", **kwargs):
+    def __init__(self, max_tokens: int | None = None,
+                 standardize: str | None = "lower_and_strip_punctuation",
+                 split: str | None = "whitespace", ngrams: Any = None,
+                 output_mode: str = "int", output_sequence_length: int | None = None,
+                 pad_to_max_tokens: bool = False, vocabulary: Any = None,
+                 idf_weights: Any = None, sparse: bool = False, ragged: bool = False,
+                 encoding: str = "utf-8", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if callable(standardize) or callable(split):
             raise ValueError(f"Layer '{self.name}': callable standardize/split would be code "
@@ -445,7 +454,7 @@ class TextVectorization(_StringInputLayer):
             name=f"{self.name}_lookup")
 
     # ------------------------------------------------------------ pipeline
-    def _tokens(self, a: np.ndarray) -> list:
+    def _tokens(self, a: np.ndarray) -> list[list[str]]:
         a = np.asarray(a)
         if a.dtype.kind not in "USO":
             raise TypeError(f"Layer '{self.name}': inputs must be strings. "
@@ -465,7 +474,7 @@ class TextVectorization(_StringInputLayer):
                     for r in rows]
         return rows
 
-    def adapt(self, data) -> None:
+    def adapt(self, data: Any) -> None:
         """Learn the vocabulary (and idf weights) from strings or batches of strings."""
         from .preprocessing import _batches
 
@@ -482,7 +491,7 @@ class TextVectorization(_StringInputLayer):
                 n += 1
         lk._learn(counts, docs, n)
 
-    def call(self, x, training=False):
+    def call(self, x: Any, training: bool = False) -> Tensor:
         rows = self._tokens(x)
         lk = self._lookup_layer
         if lk.output_mode != "int":
@@ -509,15 +518,15 @@ class TextVectorization(_StringInputLayer):
     def vocabulary_size(self) -> int:
         return self._lookup_layer.vocabulary_size()
 
-    def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
+    def set_vocabulary(self, vocabulary: Any, idf_weights: Any = None) -> None:
         self._lookup_layer.set_vocabulary(vocabulary, idf_weights)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         if self._lookup_layer.output_mode == "int":
             return (input_shape[0], self.output_sequence_length)
         return (input_shape[0], self._lookup_layer._depth())
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         lk = self._lookup_layer
         return {
             **super().get_config(), "max_tokens": lk.max_tokens,
@@ -550,8 +559,8 @@ class Hashing(_StringInputLayer):
         (2, 1)
     """
 
-    def __init__(self, num_bins: int, mask_value=None, salt=None, output_mode: str = "int",
-                 sparse: bool = False, **kwargs):
+    def __init__(self, num_bins: int, mask_value: Any = None, salt: Any = None,
+                 output_mode: str = "int", sparse: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(num_bins, bool) or not isinstance(num_bins, (int, np.integer)) or \
                 num_bins <= 0:
@@ -573,12 +582,12 @@ class Hashing(_StringInputLayer):
         self.num_bins, self.mask_value, self.salt = int(num_bins), mask_value, salt
         self.output_mode = output_mode
 
-    def _text(self, v):
+    def _text(self, v: Any) -> str:
         if isinstance(v, float) and v.is_integer():
             v = int(v)  # ids that came through a float array hash as the integers they are
         return str(v)
 
-    def call(self, x, training=False):
+    def call(self, x: Any, training: bool = False) -> Tensor:
         a = np.asarray(x)
         mask = None if self.mask_value is None else self._text(self.mask_value)
         n = self.num_bins - (0 if mask is None else 1)
@@ -588,7 +597,7 @@ class Hashing(_StringInputLayer):
         dt = self.dtype or np.dtype(backend.floatx())
         return Tensor._make(encode_categorical(out, self.output_mode, self.num_bins, dt))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "num_bins": self.num_bins,
                 "mask_value": self.mask_value, "salt": self.salt,
                 "output_mode": self.output_mode}
