@@ -80,7 +80,9 @@ class _StringInputLayer(Layer):
     def _apply(self, x: Any, training: bool | None, kwargs: dict[str, Any]) -> Any:
         """The layer on one raw batch, as an array (on the GPU when the input was)."""
         a, on_gpu = _raw(x)
-        y = self.call(a, training=bool(training), **kwargs).data
+        y = self.call(a, training=bool(training), **kwargs)
+        # a Tensor, or with invert=True the tokens as an array (whose .data is a memoryview)
+        y = y.data if isinstance(y, Tensor) else y
         if on_gpu and y.dtype.kind in "biuf":
             y = backend.to_device(y, "gpu")
         return y
