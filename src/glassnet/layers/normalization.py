@@ -9,6 +9,8 @@ composed graph of mean, subtract, square, sqrt and divide.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from .. import backend, initializers, ops, regularizers
 from ..autograd import Function
 from ..tensor import Tensor
@@ -25,12 +27,12 @@ class Normalize(Function):
     instance (BatchNormalization updates its moving statistics from them).
     """
 
-    def __init__(self, norm_axes: tuple, epsilon: float, scale: bool = True,
-                 center: bool = True):
+    def __init__(self, norm_axes: tuple[int, ...], epsilon: float, scale: bool = True,
+                 center: bool = True) -> None:
         self.norm_axes, self.eps = tuple(norm_axes), float(epsilon)
         self.scale, self.center = scale, center
 
-    def _sum(self, a):
+    def _sum(self, a: Any) -> Any:
         """Sum over ``norm_axes``, kept as size-1 axes. BatchNormalization's axes lead
         (channels last), so the sum is one matrix-vector product (``backend.sum_leading``):
         NumPy's reduction over leading axes adds C-long rows one at a time, 30x slower for
@@ -41,12 +43,12 @@ class Normalize(Function):
             return backend.sum_leading(a, k).reshape((1,) * k + a.shape[k:])
         return backend.rsum(a, axis=axes, keepdims=True)
 
-    def _mean(self, a):
+    def _mean(self, a: Any) -> Any:
         m = self._sum(a)
         m /= a.dtype.type(a.size // m.size if m.size else 0)  # as NumPy's mean: sum / count
         return m
 
-    def forward(self, x, *params):
+    def forward(self, x: Any, *params: Any) -> Any:
         xp = backend.get_array_module(x)
         gamma = params[0] if self.scale else None
         beta = params[-1] if self.center else None
@@ -73,7 +75,7 @@ class Normalize(Function):
         return y
 
     @staticmethod
-    def _param_grad(g, pshape):
+    def _param_grad(g: Any, pshape: tuple[int, ...]) -> Any:
         # sum over the axes the parameter is broadcast along (same rank as g by construction)
         axes = tuple(i for i, (s, t) in enumerate(zip(pshape, g.shape)) if s == 1 and t != 1)
         if not axes:
@@ -82,11 +84,12 @@ class Normalize(Function):
             return backend.sum_leading(g, len(axes)).reshape(pshape)
         return g.sum(axis=axes, keepdims=True)
 
-    def backward(self, gy):
+    def backward(self, gy: Any) -> Any:
         if self.per_channel:
             return self._backward_per_channel(gy)
         xhat, inv, gamma = self.xc, self.inv, self.gamma
         need = self.needs_input_grad
+        pshape = cast("tuple[int, ...]", self.pshape)  # not per-channel: there are params
         g = gy * gamma if gamma is not None else gy
         gx = None
         if need[0]:
@@ -96,13 +99,13 @@ class Normalize(Function):
         grads = [gx]
         k = 1
         if self.scale:
-            grads.append(self._param_grad(gy * xhat, self.pshape) if need[k] else None)
+            grads.append(self._param_grad(gy * xhat, pshape) if need[k] else None)
             k += 1
         if self.center:
-            grads.append(self._param_grad(gy, self.pshape) if need[k] else None)
+            grads.append(self._param_grad(gy, pshape) if need[k] else None)
         return tuple(grads) if len(grads) > 1 else gx
 
-    def _backward_per_channel(self, gy):
+    def _backward_per_channel(self, gy: Any) -> Any:
         """The closed form with gamma, 1/sigma and the means as per-channel scalars:
         ``gx = gamma/sigma * (gy - mean(gy) - xc/sigma * mean(gy * xc)/sigma)``, five
         whole-array passes and two sums (``sum(gy)`` and ``sum(gy * xc)`` give the
@@ -134,12 +137,12 @@ class BatchNormalize(Normalize):
     so a replayed training step (``glassnet._tape``) updates them too.
     """
 
-    def __init__(self, norm_axes: tuple, epsilon: float, scale: bool, center: bool,
-                 moving: tuple, momentum: float):
+    def __init__(self, norm_axes: tuple[int, ...], epsilon: float, scale: bool, center: bool,
+                 moving: tuple[Tensor, Tensor], momentum: float) -> None:
         super().__init__(norm_axes, epsilon, scale, center)
         self.moving, self.momentum = moving, momentum  # (moving_mean, moving_variance)
 
-    def forward(self, x, *params):
+    def forward(self, x: Any, *params: Any) -> Any:
         y = super().forward(x, *params)
         mm, mv = self.moving
         m = mm.data.dtype.type(self.momentum)
@@ -150,14 +153,15 @@ class BatchNormalize(Normalize):
         return y
 
 
-def _param_view(w: Tensor, shape: tuple) -> Tensor:
+def _param_view(w: Tensor, shape: tuple[int, ...]) -> Tensor:
     return w if tuple(w.shape) == shape else ops.reshape(w, shape)
 
 
 class _Norm(Layer):
-    def __init__(self, axis=-1, epsilon: float = 1e-3, center: bool = True, scale: bool = True,
-                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, **kwargs):
+    def __init__(self, axis: int | list[int] | tuple[int, ...] = -1, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
             self.axis = tuple(int(a) for a in axis)
@@ -174,7 +178,7 @@ class _Norm(Layer):
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
 
-    def _feature_axes(self, input_shape) -> tuple:
+    def _feature_axes(self, input_shape: Any) -> tuple[int, ...]:
         nd = len(input_shape)
         axes = []
         for a in self.axis:
@@ -191,7 +195,7 @@ class _Norm(Layer):
                 )
         return tuple(sorted(set(axes)))
 
-    def _build_params(self, input_shape):
+    def _build_params(self, input_shape: Any) -> tuple[int, ...]:
         self._ndim = len(input_shape)
         self._feat = self._feature_axes(input_shape)
         pshape = tuple(int(input_shape[a]) for a in self._feat)
@@ -203,7 +207,7 @@ class _Norm(Layer):
                                      self.beta_regularizer) if self.center else None)
         return pshape
 
-    def _check_input(self, x):
+    def _check_input(self, x: Tensor) -> None:
         if x.ndim != self._ndim or any(x.shape[a] != self._bshape[a] for a in self._feat):
             raise ValueError(
                 f"Layer '{self.name}': built for inputs of rank {self._ndim} with sizes "
@@ -211,18 +215,18 @@ class _Norm(Layer):
                 f"Received: input shape {tuple(x.shape)}"
             )
 
-    def _params(self):
+    def _params(self) -> list[Tensor]:
         out = []
         if self.scale:
-            out.append(_param_view(self.gamma, self._bshape))
+            out.append(_param_view(cast(Tensor, self.gamma), self._bshape))  # built: scale
         if self.center:
-            out.append(_param_view(self.beta, self._bshape))
+            out.append(_param_view(cast(Tensor, self.beta), self._bshape))  # built: center
         return out
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "axis": self.axis[0] if len(self.axis) == 1 else list(self.axis),
@@ -256,11 +260,12 @@ class BatchNormalization(_Norm):
         (8, 3)
     """
 
-    def __init__(self, axis=-1, momentum: float = 0.99, epsilon: float = 1e-3,
-                 center: bool = True, scale: bool = True, beta_initializer="zeros",
-                 gamma_initializer="ones", moving_mean_initializer="zeros",
-                 moving_variance_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, **kwargs):
+    def __init__(self, axis: int | list[int] | tuple[int, ...] = -1, momentum: float = 0.99,
+                 epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 moving_mean_initializer: Any = "zeros",
+                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, **kwargs: Any) -> None:
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, **kwargs)
         if not 0.0 <= float(momentum) <= 1.0:
@@ -272,7 +277,7 @@ class BatchNormalization(_Norm):
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         pshape = self._build_params(input_shape)
         self.moving_mean = self.add_weight("moving_mean", pshape,
                                            self.moving_mean_initializer, trainable=False)
@@ -281,7 +286,7 @@ class BatchNormalization(_Norm):
                                                trainable=False)
         self.built = True
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         self._check_input(x)
         params = self._params()
         if training and self.trainable:
@@ -302,7 +307,7 @@ class BatchNormalization(_Norm):
             y = ops.add(y, params[-1])
         return y
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(), "momentum": self.momentum,
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
@@ -327,10 +332,10 @@ class LayerNormalization(_Norm):
         (2, 5)
     """
 
-    def build(self, input_shape):
+    def build(self, input_shape: Any) -> None:
         self._build_params(input_shape)
         self.built = True
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
         self._check_input(x)
         return Normalize(self._feat, self.epsilon, self.scale, self.center)(x, *self._params())
