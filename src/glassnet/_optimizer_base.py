@@ -369,7 +369,9 @@ class Optimizer(Configurable):
             self._slots[id(p)] = [f[lo:hi].reshape(p.data.shape) for f in flats[:-1]]
         self._aux = dict(zip(aux, flats[k:-1]))
         self._flats, self._spans = flats[:k] + flats[-1:], spans
-        self._gflat = xp.empty(a, dtype=dtype)
+        # sharded: the backward pass writes straight into this rank's row of the shared
+        # gradients, which the other ranks read
+        self._gflat = sh.gradient_buffer(a, dtype) if self._shards else xp.empty(a, dtype=dtype)
         self._gviews = [self._gflat[lo:hi].reshape(p.data.shape)
                         for p, (lo, hi) in zip(params, spans)]
         self._tmp_views = [flats[-1][lo:hi].reshape(p.data.shape)

@@ -272,13 +272,23 @@ class DataParallel(Distribution):
         return lo, lo + k + (self.rank < rem)
 
     def _exchange(self, n: int, dtype: Any) -> Any:
+        """The shared buffers for flat buffers of ``n`` elements: (n, dtype, window,
+        counts, gradients (one row per rank), step, this rank's row, scratch, scratch)."""
         x = self._xchg
         if x is None or x[0] != n or x[1] != dtype:
             counts = self.shared_array(self.size, np.float64)
             grads = self.shared_array(self.size * n, dtype).reshape(self.size, n)
-            x = self._xchg = (n, dtype, self._windows[-1], counts, grads,
-                              self.shared_array(n, dtype))
+            win = self._windows[-1]
+            lo, hi = self.owned(n)
+            x = self._xchg = (n, dtype, win, counts, grads, self.shared_array(n, dtype),
+                              grads[self.rank], np.empty(hi - lo, dtype),
+                              np.empty(hi - lo, dtype))
         return x
+
+    def gradient_buffer(self, n: int, dtype: Any) -> np.ndarray:
+        """This rank's row of the shared gradients: the optimizer's flat gradient buffer, so
+        the backward pass writes where the other ranks read (no copy). Collective."""
+        return self._exchange(n, dtype)[6]
 
     def fence(self) -> None:
         """Wait until every rank has reached this point (their shared writes visible)."""
@@ -291,24 +301,27 @@ class DataParallel(Distribution):
     def reduce_owned(self, gflat: np.ndarray) -> None:
         """Average the ranks' flat gradients into this rank's slice of ``gflat`` (in place).
 
-        Every rank publishes ``n_r · g_r`` and its sample count; each then sums its own slice
-        over the ranks in rank order (fixed: the same bits every run) and divides by the
-        total count. The rest of ``gflat`` is left as it was: only the slice is used.
+        ``gflat`` is this rank's row of the shared gradients (:meth:`gradient_buffer`);
+        with the ranks' sample counts published, each rank sums its own slice of
+        ``n_r · g_r`` over the ranks in rank order (fixed: the same bits every run) and
+        divides by the total count. Only that slice of ``gflat`` changes (no other rank
+        reads it), and only it is used.
         """
-        _, _, _, counts, grads, _ = self._exchange(gflat.size, gflat.dtype)
+        n, _, _, counts, grads, _, row, acc, tmp = self._exchange(gflat.size, gflat.dtype)
+        if gflat is not row:  # not laid out by the optimizer: publish a copy
+            np.copyto(row, gflat)
         t = gflat.dtype.type
-        np.multiply(gflat, t(self.local_n), out=grads[self.rank])
         counts[self.rank] = self.local_n
-        self.fence()  # every rank's gradient is written
-        lo, hi = self.owned(gflat.size)
-        own = gflat[lo:hi]
-        np.copyto(own, grads[0, lo:hi])
+        self.fence()  # every rank's gradient and count are written
+        lo, hi = self.owned(n)
+        np.multiply(grads[0, lo:hi], t(counts[0]), out=acc)
         total = counts[0]
         for r in range(1, self.size):
-            own += grads[r, lo:hi]
+            acc += np.multiply(grads[r, lo:hi], t(counts[r]), out=tmp)
             total += counts[r]
         if total:
-            own *= t(1) / t(total)
+            acc *= t(1) / t(total)
+        gflat[lo:hi] = acc
 
     def broadcast_weights(self, model: Any) -> None:
         """Rank 0's weights (and BatchNorm statistics) on every rank."""
