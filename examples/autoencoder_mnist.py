@@ -36,6 +36,15 @@ def train(ae, x, epochs, batch_size, loss="binary_crossentropy"):
     return time.perf_counter() - t0
 
 
+def dense(x, code: int = 32, hidden=(256,), epochs: int = 10, batch_size: int = 128,
+          seed: int = 0, noise_stddev: float = 0.0):
+    """A dense autoencoder 784-hidden…-code-…-784 trained on ``x`` from seed ``seed``;
+    returns (model, seconds of training)."""
+    gn.set_seed(seed)
+    ae = dense_autoencoder(784, hidden=hidden, code_dim=code, noise_stddev=noise_stddev)
+    return ae, train(ae, x, epochs, batch_size)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-train", type=int, default=20000)
@@ -79,9 +88,7 @@ def dense_models(args, x, xt, yt, out):
     from glassnet import plot
 
     ep, bs = args.epochs, args.batch_size
-    gn.set_seed(args.seed)
-    ae = dense_autoencoder(784, hidden=(256,), code_dim=args.code)
-    took = train(ae, x, ep, bs)
+    ae, took = dense(x, args.code, (256,), ep, bs, args.seed)
     mse = ae.reconstruction_error(xt).mean()
     pca = PCA(args.code, random_state=0).fit(x)
     mse_pca = ((pca.inverse_transform(pca.transform(xt)) - xt) ** 2).mean()
@@ -89,9 +96,7 @@ def dense_models(args, x, xt, yt, out):
           f"components: {mse_pca:.4f}); {took:.0f} s")
     plot.reconstructions(ae, xt, n=10, save=out / "autoencoder_reconstructions.png")
 
-    gn.set_seed(args.seed)
-    ae2 = dense_autoencoder(784, hidden=(256, 64), code_dim=2)
-    took = train(ae2, x, ep, bs)
+    ae2, took = dense(x, 2, (256, 64), ep, bs, args.seed)
     mse2 = ae2.reconstruction_error(xt).mean()
     pca2 = PCA(2, random_state=0).fit(x)
     mse2_pca = ((pca2.inverse_transform(pca2.transform(xt)) - xt) ** 2).mean()
@@ -99,9 +104,7 @@ def dense_models(args, x, xt, yt, out):
           f"{mse2_pca:.4f}); {took:.0f} s")
     plot.latent_scatter(ae2.encode(xt[:5000]), yt[:5000], save=out / "autoencoder_latent.png")
 
-    gn.set_seed(args.seed)
-    den = dense_autoencoder(784, hidden=(256,), code_dim=args.code, noise_stddev=0.5)
-    took = train(den, x, ep, bs)
+    den, took = dense(x, args.code, (256,), ep, bs, args.seed, noise_stddev=0.5)
     rng = np.random.default_rng(0)
     noisy = np.clip(xt + 0.5 * rng.standard_normal(xt.shape), 0, 1).astype(np.float32)
     clean_err = {name: ((m.predict(noisy, batch_size=512) - xt) ** 2).mean()

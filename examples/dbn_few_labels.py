@@ -33,18 +33,30 @@ from glassnet.models import DBN, Sequential
 HIDDEN = (500, 200)
 
 
-def fine_tune(model, x, y, xt, yt, seed: int) -> float:
+def pretrain(x, hidden=HIDDEN, epochs: int = 10) -> DBN:
+    """Greedy RBM-by-RBM pretraining on the (unlabelled) rows of ``x``."""
+    return DBN(hidden, epochs=epochs, learning_rate=0.05, momentum=0.5, batch_size=20,
+               random_state=0).pretrain(x)
+
+
+def fine_tune(model, x, y, xt, yt, seed: int, learning_rate: float = 1e-3,
+              epochs: int | None = None) -> float:
+    """Fine-tune every layer on (x, y), return the accuracy on (xt, yt). ``epochs=None``:
+    about 600 steps of batch 32 whatever the label count (at least 10 epochs)."""
     gn.set_seed(seed)
-    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
-    epochs = max(10, -(-600 * 32 // len(x)))  # about 600 steps whatever the label count
+    model.compile(gn.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy",
+                  ["accuracy"])
+    if epochs is None:
+        epochs = max(10, -(-600 * 32 // len(x)))
     model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
     return model.evaluate(xt, yt, batch_size=1000, verbose=0, return_dict=True)["accuracy"]
 
 
-def random_net(seed: int):
+def random_net(seed: int, hidden=HIDDEN):
+    """The DBN's network (sigmoid hidden layers, softmax output), Glorot initialisation."""
     gn.set_seed(seed)
-    return Sequential([Dense(HIDDEN[0], activation="sigmoid", input_shape=(784,)),
-                       Dense(HIDDEN[1], activation="sigmoid"),
+    return Sequential([Dense(hidden[0], activation="sigmoid", input_shape=(784,)),
+                       *[Dense(h, activation="sigmoid") for h in hidden[1:]],
                        Dense(10, activation="softmax")])
 
 
@@ -65,8 +77,7 @@ def main(argv=None):
         raise SystemExit("--unlabelled must be <= 40000 (the rest is the labelled pool)")
 
     t0 = time.perf_counter()
-    dbn = DBN(HIDDEN, epochs=args.pretrain_epochs, learning_rate=0.05, momentum=0.5,
-              batch_size=20, random_state=0).pretrain(x[: args.unlabelled])
+    dbn = pretrain(x[: args.unlabelled], epochs=args.pretrain_epochs)
     print(f"pretrained DBN {HIDDEN} on {args.unlabelled} unlabelled images, "
           f"{args.pretrain_epochs} epochs per RBM: {time.perf_counter() - t0:.0f} s")
     for i, rbm in enumerate(dbn.rbms_):

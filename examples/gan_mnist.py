@@ -32,14 +32,28 @@ from glassnet.models import GAN, Sequential
 LATENT = 64
 
 
-def mlp_gan():
+def mlp_gan(latent: int = LATENT, hidden=(256, 512), dropout: float = 0.3):
+    """Generator latent → hidden… → 784 (tanh); discriminator 784 → hidden reversed → 1 logit,
+    ``Dropout(dropout)`` after each of its hidden layers (none when ``dropout`` is 0)."""
     lrelu = {"class_name": "leaky_relu", "config": {"alpha": 0.2}}
-    g = Sequential([Dense(256, activation=lrelu, input_shape=(LATENT,)),
-                    Dense(512, activation=lrelu),
+    g = Sequential([Dense(hidden[0], activation=lrelu, input_shape=(latent,)),
+                    *[Dense(h, activation=lrelu) for h in hidden[1:]],
                     Dense(784, activation="tanh"), Reshape((28, 28, 1))])
-    d = Sequential([Flatten(input_shape=(28, 28, 1)), Dense(512, activation=lrelu),
-                    Dropout(0.3), Dense(256, activation=lrelu), Dropout(0.3), Dense(1)])
+    d_layers = [Flatten(input_shape=(28, 28, 1))]
+    for h in reversed(hidden):
+        d_layers += [Dense(h, activation=lrelu), *([Dropout(dropout)] if dropout > 0 else [])]
+    d = Sequential([*d_layers, Dense(1)])
     return g, d
+
+
+def make_gan(g, d, latent: int = LATENT, learning_rate: float = 2e-4) -> GAN:
+    """The GAN of ``g`` and ``d``, compiled with the DCGAN recipe: Adam(learning_rate,
+    beta_1=0.5) for both, the discriminator's logit, one-sided label smoothing 0.1."""
+    gan = GAN(g, d, latent_dim=latent)
+    gan.compile(gn.optimizers.Adam(learning_rate, beta_1=0.5),
+                gn.optimizers.Adam(learning_rate, beta_1=0.5),
+                from_logits=True, label_smoothing=0.1)
+    return gan
 
 
 def dcgan(width: int = 32):
@@ -80,9 +94,7 @@ def main(argv=None):
     x = (x[: args.n_train].astype(np.float32) / 127.5 - 1.0)[..., None]  # [-1, 1] like tanh
     gn.set_seed(args.seed)
     g, d = mlp_gan() if args.arch == "mlp" else dcgan(args.width)
-    gan = GAN(g, d, latent_dim=LATENT)
-    gan.compile(gn.optimizers.Adam(2e-4, beta_1=0.5), gn.optimizers.Adam(2e-4, beta_1=0.5),
-                from_logits=True, label_smoothing=0.1)
+    gan = make_gan(g, d)
     gan.to(args.device)
     out = Path(args.out)
     frames = Path(f"/tmp/glassnet-gan-{args.arch}-{os.getpid()}")

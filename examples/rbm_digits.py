@@ -13,27 +13,45 @@ import numpy as np
 
 from glassnet.models import RBM
 
+SETTINGS = dict(learning_rate=0.06, batch_size=10)  # shared with sklearn's BernoulliRBM
 
-def main() -> None:
+
+def digits():
+    """scikit-learn's 8x8 digits scaled to [0, 1]: Xtr, Xte, ytr, yte (80 % / 20 %)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.2, random_state=0)
+
+
+def rbm(epochs: int = 20) -> RBM:
+    """64 hidden units, persistent CD, learning rate 0.06, batch 10."""
+    return RBM(64, persistent=True, epochs=epochs, random_state=0, **SETTINGS)
+
+
+def pipeline(est):
+    """``est``'s features (an RBM) read by a logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("rbm", est), ("clf", LogisticRegression(max_iter=1000))])
+
+
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--out", default="out")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     import matplotlib.pyplot as plt
-    from sklearn.datasets import load_digits
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
     from sklearn.neural_network import BernoulliRBM
-    from sklearn.pipeline import Pipeline
 
-    X, y = load_digits(return_X_y=True)
-    Xtr, Xte, ytr, yte = train_test_split(X / 16.0, y, test_size=0.2, random_state=0)
-    kw = dict(learning_rate=0.06, batch_size=10)
-    ours = RBM(64, persistent=True, epochs=args.epochs, random_state=0, **kw)
-    sk = BernoulliRBM(n_components=64, n_iter=args.epochs, random_state=0, **kw)
+    Xtr, Xte, ytr, yte = digits()
+    ours = rbm(args.epochs)
+    sk = BernoulliRBM(n_components=64, n_iter=args.epochs, random_state=0, **SETTINGS)
     for name, est in (("glassnet RBM", ours), ("sklearn BernoulliRBM", sk)):
-        pipe = Pipeline([("rbm", est), ("clf", LogisticRegression(max_iter=1000))])
+        pipe = pipeline(est)
         pipe.fit(Xtr, ytr)
         pl = est.score_samples(Xte).mean()
         print(

@@ -68,8 +68,10 @@ def train_base(x, y, epochs: int = 1, batch_size: int = 64, verbose: int = 0) ->
 
 
 def transfer(path: str, x, y, epochs: int = 20, batch_size: int = 32, freeze: str = "conv",
-             verbose: int = 0) -> Sequential:
-    """Load the saved base, freeze its convolutional base, fit a new 5-way head on (x, y).
+             verbose: int = 0, classes: int = 5, head: str = "head_5_9",
+             optimizer="adam") -> Sequential:
+    """Load the saved base, freeze its convolutional base, fit a new ``classes``-way head
+    (named ``head``) on (x, y) with ``optimizer``.
 
     ``freeze="conv"`` freezes the convolution/pooling layers (the feature detectors) and
     fine-tunes Dense128 with the new head; ``freeze="all"`` freezes every pretrained layer,
@@ -82,14 +84,15 @@ def transfer(path: str, x, y, epochs: int = 20, batch_size: int = 32, freeze: st
     for layer in model.layers:
         if freeze == "all" or not isinstance(layer, Dense):
             layer.trainable = False
-    model.add(Dense(5, activation="softmax", name="head_5_9"))
-    model.compile(**COMPILE)  # a fresh optimizer for the new set of trainable weights
+    model.add(Dense(classes, activation="softmax", name=head))
+    model.compile(**{**COMPILE, "optimizer": optimizer})  # fresh, for the new trainable set
     model.history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose)
     return model
 
 
-def from_scratch(x, y, epochs: int = 20, batch_size: int = 32, verbose: int = 0):
-    model = cnn(5)
+def from_scratch(x, y, epochs: int = 20, batch_size: int = 32, verbose: int = 0,
+                 classes: int = 5):
+    model = cnn(classes)
     model.compile(**COMPILE)
     model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=verbose)
     return model
