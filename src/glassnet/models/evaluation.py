@@ -127,7 +127,7 @@ class EvaluationMixin:
             n += len(xb)
             outs, single, terms, parts = st.infer(self._on_device(xb), "test")
             with no_grad():
-                lv = float(st.total_loss(self._on_device(yb), terms, swb, parts).data)
+                lv = st.test_loss(self._on_device(yb), terms, swb, parts)
             loss_sum += lv * len(xb)
             if out_names:
                 out_sums += np.asarray(st.last_output_losses, np.float64) * len(xb)

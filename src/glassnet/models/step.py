@@ -185,6 +185,26 @@ class Stepper:
             loss = loss + (p[2](p[1]) if p[0] == "w" else p[1])
         return loss
 
+    def _kernel_loss(self, terms: _Terms, parts: _Parts) -> Any:
+        """The loss whose own fused node can be called directly on the arrays (one loss,
+        no penalties, no loss weights, and the loss has a node for this rank), else None."""
+        if len(terms) != 1 or parts or self.model._loss_weights is not None:
+            return None
+        lo, t = terms[0]
+        has = getattr(lo, "has_kernel", None)
+        return lo if has is not None and has(t.ndim) else None
+
+    def test_loss(self, y: Any, terms: _Terms, sw: Any, parts: _Parts) -> float:
+        """One evaluate batch's loss: the loss's fused node on the arrays where it has one
+        (as the replayed training step calls it: the same arithmetic, without building a
+        tensor per call), else :meth:`total_loss`."""
+        lo = self._kernel_loss(terms, parts)
+        if lo is None:
+            return float(self.total_loss(y, terms, sw, parts).data)
+        self.last_output_losses = []
+        t = terms[0][1]
+        return float(lo.kernel(y, t, sw).forward(t.data))
+
     # ---------------------------------------------------------------- training
     def train(self, x: Any, y: Any, sw: Any) -> tuple[Tensor, Any]:
         """One optimizer step on arrays already on the model's device: (loss, outputs)."""
@@ -230,11 +250,7 @@ class Stepper:
         prog = tape.compile([*loss_ins, *acts, *outs], seeds=[*loss_ins, *acts],
                             params=self.model._params())
         if prog is not None:
-            lo = terms[0][0] if len(terms) == 1 else None
-            # one loss with its own fused node and no penalties: call the node directly
-            kernel = (lo is not None and not parts and getattr(lo, "has_kernel", None)
-                      is not None and lo.has_kernel(loss_ins[0].ndim)
-                      and self.model._loss_weights is None)
+            kernel = self._kernel_loss(terms, parts) is not None
             n_act = len(acts)
             prog = (prog, terms, parts, single, len(outs), kernel, n_act)
         self._store(key, prog, tape)
