@@ -246,10 +246,10 @@ def image_dataset_from_directory(
     if not files:
         raise ValueError(f"image_dataset_from_directory: no images in {str(directory)!r}")
     n_classes = len(names) if names else 0
-    if label_mode == "categorical" and not names:  # a labels list: as many as it spans
-        n_classes = int(max(lab for _, lab in files)) + 1
+    if not names and labels is not None and labels != "inferred":
+        n_classes = int(max(lab for _, lab in files)) + 1  # a labels list: as Keras counts
     if verbose:
-        print(f"Found {len(files)} files belonging to {len(names or [])} classes.")
+        print(f"Found {len(files)} files belonging to {n_classes} classes.")
     order = np.arange(len(files))
     if shuffle or validation_split:
         order = np.random.default_rng(1337 if seed is None else seed).permutation(len(files))
