@@ -322,6 +322,62 @@ def test_replay_writes_gradients_into_the_optimizer_buffer_and_keeps_state_exact
         np.testing.assert_array_equal(runs[0][1][k], runs[1][1][k])
 
 
+def test_replayed_linear_ops_write_their_weight_gradients_into_the_optimizer_buffer():
+    """After the first replay the program offers the optimizer's gradient views to the ops
+    that alone make each weight's gradient; Dense's GEMM writes there (no copy)."""
+    x, y = _xy("flat", 64)
+    gn.set_seed(9)
+    m = Sequential([L.Dense(8, activation="tanh", input_dim=4), L.Dense(3)])
+    m.compile(optimizer="adam", loss=gn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    for i in range(3):
+        m.train_on_batch(x[16 * i:16 * i + 16], y[16 * i:16 * i + 16])
+    (prog, *_), = [v for k, v in m._stepper.programs.items() if k[0] == "train"]
+    flat = m.optimizer._gflat
+    offered = [a for fn, _, _ in prog.backward_nodes for a in (fn.grad_out or ()) if a is not None]
+    assert len(offered) == 4 and all(np.shares_memory(a, flat) for a in offered)
+    assert "unbroadcast" not in prog.source.split("def backward")[1]  # no check acted
+
+
+class _SharedAndBroadcast(gn.Model):
+    """One Dense used twice (its gradient is a sum of two ops') and a weight broadcast over
+    the batch by a plain add (its gradient is reduced): neither may take an offer."""
+
+    def __init__(self):
+        super().__init__()
+        self.d = L.Dense(4, activation="tanh")
+        self.out = L.Dense(3)
+
+    def build(self, input_shape):
+        self.shift = self.add_weight(shape=(1, 4), initializer="ones", name="shift")
+
+    def call(self, x, training=False):
+        return self.out(self.d(self.d(x) + self.shift))
+
+
+def test_shared_and_broadcast_weights_replay_bitwise_like_the_ordinary_path():
+    x, y = _xy("flat", 64)
+    runs = []
+    for jit in ("auto", False):
+        gn.set_seed(3)
+        m = _SharedAndBroadcast()
+        m.compile(optimizer="adam",
+                  loss=gn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=jit)
+        for i in range(4):
+            m.train_on_batch(x[16 * i:16 * i + 16], y[16 * i:16 * i + 16])
+        runs.append(m)
+    for u, v in zip(runs[0].get_weights(), runs[1].get_weights()):
+        np.testing.assert_array_equal(u, v)
+    (prog, *_), = [v for k, v in runs[0]._stepper.programs.items() if k[0] == "train"]
+    back = prog.source.split("def backward")[1]
+    assert "unbroadcast" in back  # the shift's (16, 4) gradient is still reduced to (1, 4)
+    d_kernel = runs[0].d.kernel
+    offered = [a for fn, _, _ in prog.backward_nodes for a in (fn.grad_out or ())
+               if a is not None]
+    assert not any(a.shape == d_kernel.shape for a in offered)  # made by two ops: no offer
+    assert len(offered) == 2  # the output Dense's kernel and bias
+
+
 def test_clipping_optimizers_take_the_same_values():
     x, y = _xy("flat", 40)
     runs = []

@@ -239,7 +239,7 @@ class Tape:
         i = len(self.nodes)
         self.producer[id(out)] = i
         self.nodes.append((fn, ins, self._new_slot(out, (_NODE, i)),
-                           self._cfg | {"needs_input_grad", "_seq"}))
+                           self._cfg | {"needs_input_grad", "_seq", "grad_out"}))
         if not autograd._state.grad:  # inside no_grad: this op's output carries no gradient
             self.no_grad_nodes.add(i)
 
@@ -332,6 +332,14 @@ class Program:
         self.param_slots = [var_slot[id(p)] for p in self.params]
         for fn, _, _, _ in nodes:  # the recording's graph is not needed any more
             fn.__dict__.pop("inputs", None)
+        # where each gradient may need reshaping or casting, numbered in generation order;
+        # after the first replay only the ones that did are kept (see _generate)
+        self._checks: list[tuple[int, int, int]] = [  # (backward node, input, slot)
+            (j, i, act[0]) for j, (_, _, acts) in enumerate(back)
+            for i, act in enumerate(acts) if act is not None]
+        self._fired: set[int] | None = None  # None until the first backward ran
+        self._seen: set[int] = set()  # the checks that first backward reached
+        self._offered: Sequence[Any] | None = None
         self._generate()
 
     def _generate(self) -> None:
@@ -341,8 +349,16 @@ class Program:
         per op instead of a loop's indexing and unpacking, which is most of the replay's own
         cost on a small model. Only objects of this program are named (no data, no user
         text), through the namespace ``env``.
+
+        Each gradient an op returns is checked against its input's recorded shape and dtype
+        (reduced or cast when they differ, as the engine does). The first backward notes
+        which checks acted (``FIRED``) and which it reached (``SEEN``); then backward is
+        written again without those it reached that did nothing: an op's gradient shapes
+        and dtypes follow from its input signature, which is fixed per program, so the
+        dropped checks could never act.
         """
-        env: dict[str, Any] = {"unbroadcast": unbroadcast}
+        fired = self._fired
+        env: dict[str, Any] = {"unbroadcast": unbroadcast, "FIRED": set(), "SEEN": set()}
         used = {i for _, ins, _ in self.forward_nodes for i in ins} | set(self.out_slots)
         f = ["def forward(feeds):"]
         for s, k in self.feeds:
@@ -369,6 +385,7 @@ class Program:
             b.append(f"    gs = seeds[{k}]")
             b.append(f"    if gs is not None: g{s} = gs if g{s} is None else g{s} + gs")
         seen = set(self.seed_slots)  # slots that may already hold a gradient
+        k = -1  # the check's number (self._checks order)
         for j, (fn, out, acts) in enumerate(self.backward_nodes):
             env[f"B{j}"] = fn.backward
             b.append(f"    if g{out} is not None:  # {fn.name}")
@@ -379,13 +396,21 @@ class Program:
             for i, act in enumerate(acts):
                 if act is None:
                     continue
+                k += 1
                 s, shape, dtype = act
                 env[f"S{s}"], env[f"D{s}"] = shape, dtype
                 b.append(f"        gx = r[{i}]")
                 b.append("        if gx is not None:")
-                b.append(f"            if gx.shape != S{s}: gx = unbroadcast(gx, S{s})")
-                b.append(f"            if gx.dtype is not D{s} and gx.dtype != D{s}: "
-                         f"gx = gx.astype(D{s})")
+                if fired is None:
+                    b.append(f"            SEEN.add({k})")
+                    b.append(f"            if gx.shape != S{s}: "
+                             f"gx = unbroadcast(gx, S{s}); FIRED.add({k})")
+                    b.append(f"            if gx.dtype is not D{s} and gx.dtype != D{s}: "
+                             f"gx = gx.astype(D{s}); FIRED.add({k})")
+                elif k in fired or k not in self._seen:
+                    b.append(f"            if gx.shape != S{s}: gx = unbroadcast(gx, S{s})")
+                    b.append(f"            if gx.dtype is not D{s} and gx.dtype != D{s}: "
+                             f"gx = gx.astype(D{s})")
                 if s in seen:  # fan-out: add to what came first (newest op first)
                     b.append(f"            g{s} = gx if g{s} is None else g{s} + gx")
                 else:
@@ -395,6 +420,39 @@ class Program:
         self.source = "\n".join(f) + "\n\n\n" + "\n".join(b) + "\n"
         exec(compile(self.source, "<glassnet replayed step>", "exec"), env)  # noqa: S102
         self._forward, self._backward = env["forward"], env["backward"]
+        self._fired_now: set[int] = env["FIRED"]
+        self._seen_now: set[int] = env["SEEN"]
+
+    def offer_grad_buffers(self, views: Sequence[Any]) -> None:
+        """Offer ``views`` (one array per :attr:`params`, the optimizer's flat gradient
+        buffer) to the ops that make those gradients (:attr:`Function.grad_out`).
+
+        Only where one op alone makes a weight's gradient and the first backward showed it
+        needs no reshaping or cast; a backward that uses the offer returns the view itself,
+        which the caller then need not copy. Cheap to call every step (kept while ``views``
+        is the same list).
+        """
+        if views is self._offered or self._fired is None:
+            return
+        for fn, _, _ in self.backward_nodes:
+            fn.__dict__.pop("grad_out", None)
+        self._offered = views
+        made: dict[int, list[tuple[int, int]]] = {}  # slot -> [(node, input)]
+        for k, (j, i, s) in enumerate(self._checks):
+            ok = k in self._seen and k not in self._fired
+            made.setdefault(s, []).append((j, i) if ok else (-1, -1))
+        offers: dict[int, list[Any]] = {}
+        for s, v in zip(self.param_slots, views):
+            by = made.get(s, ())
+            if len(by) != 1 or by[0][0] < 0 or s in self.seed_slots:
+                continue
+            j, i = by[0]
+            act = self.backward_nodes[j][2][i]
+            if act is None or act[1] != v.shape or act[2] != v.dtype:
+                continue
+            offers.setdefault(j, [None] * len(self.backward_nodes[j][2]))[i] = v
+        for j, outs in offers.items():
+            self.backward_nodes[j][0].grad_out = tuple(outs)
 
     def valid(self) -> bool:
         """False when a weight's ``requires_grad`` changed since the recording."""
@@ -413,6 +471,9 @@ class Program:
     def backward(self, seed_grads: Sequence[Any]) -> list[Any]:
         """Gradients of :attr:`params` from the seeds' gradients (None where none came)."""
         grads = self._backward(seed_grads)
+        if self._fired is None:  # the first replay: keep only the checks that acted
+            self._fired, self._seen = set(self._fired_now), set(self._seen_now)
+            self._generate()
         self._release()
         return grads
 

@@ -120,6 +120,10 @@ class Function:
     _seq = -1
     # which inputs need a gradient; lets backward skip work (e.g. the GEMM for a data input)
     needs_input_grad: tuple[bool, ...] = ()
+    # per input, an array a replayed step offers for that input's gradient (a view of the
+    # optimizer's flat gradient buffer; None for no offer): backward may write the gradient
+    # there and return that very array, saving the copy; ignoring the offer is always right
+    grad_out: tuple[Any, ...] | None = None
 
     def __call__(self, *inputs: Any) -> Tensor:
         Tensor = _Tensor

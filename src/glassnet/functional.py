@@ -71,14 +71,18 @@ class Linear(Function):
         else:
             gx = None
         g2 = gy if gy.ndim == 2 else gy.reshape(-1, gy.shape[-1])
+        out = self.grad_out  # the optimizer's buffers, offered by a replayed step
+        ow = ob = None
+        if out is not None and g2.dtype == x.dtype:
+            ow, ob = out[1], out[2] if self.has_b else None
         # frozen layers (transfer learning) need no kernel/bias gradient: skip that GEMM
         if need[1]:
             x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-            gw = backend.matmul(x2.T, g2)
+            gw = backend.matmul(x2.T, g2, out=ow)
         else:
             gw = None
         if self.has_b:
-            return gx, gw, (backend.sum_rows(g2) if need[2] else None)
+            return gx, gw, (backend.sum_rows(g2, out=ob) if need[2] else None)
         return gx, gw
 
     def describe(self) -> str:

@@ -23,6 +23,7 @@ from typing import Any, cast
 import numpy as np
 
 from .. import backend
+from ..losses import BinaryCrossentropy
 from ..tensor import Tensor
 
 __all__ = ["unpack"]
@@ -207,8 +208,6 @@ def _class_weights(y: Any, class_weight: dict[Any, Any]) -> np.ndarray:
 
 def _check_binary_targets(loss: Any, y: Any) -> None:
     """Binary cross-entropy's targets are probabilities: a label 2 is a mistake, not data."""
-    from ..losses import BinaryCrossentropy
-
     if isinstance(loss, BinaryCrossentropy) and y.size:
         lo, hi = float(y.min()), float(y.max())
         if lo < 0 or hi > 1:

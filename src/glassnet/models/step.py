@@ -287,7 +287,7 @@ class Stepper:
         params = prog.params
         if params and has_grad:
             grads = prog.backward(seeds)
-            self._apply(params, grads, parts)
+            self._apply(params, grads, parts, program=prog)
         else:
             prog._release()
         if not n_out:
@@ -297,8 +297,10 @@ class Stepper:
 
     def _apply(self, params: Sequence[Tensor], grads: Sequence[Any],
                parts: Sequence[tuple[Any, ...]], optimizer: Optimizer | None = None,
-               all_params: Sequence[Tensor] | None = None) -> None:
-        """Hand the gradients to the optimizer: straight into its flat buffer."""
+               all_params: Sequence[Tensor] | None = None, program: Program | None = None
+               ) -> None:
+        """Hand the gradients to the optimizer: straight into its flat buffer (``program``,
+        the replay that made them, is offered that buffer for its next backward)."""
         opt: Optimizer = optimizer or self.model.optimizer  # type: ignore[assignment]  # compiled
         pen = [p[1] for p in parts if p[0] == "w" and p[1].grad is not None] if parts else ()
         if (opt.clipnorm is not None or opt.clipvalue is not None or opt.global_clipnorm
@@ -313,14 +315,18 @@ class Stepper:
         views = opt._grad_views(params)
         if pen:
             for v, g, p in zip(views, grads, params):
-                v[...] = g
+                if g is not v:
+                    v[...] = g
                 if p.grad is not None:  # a weight penalty's share
                     v += p.grad
                     p.grad = None
         else:
             for v, g in zip(views, grads):
-                v[...] = g
+                if g is not v:  # else the op wrote it there (Program.offer_grad_buffers)
+                    v[...] = g
         opt._update(params)
+        if program is not None:  # the next backward may write into the buffer directly
+            program.offer_grad_buffers(views)
 
     # ---------------------------------------------------------------- custom steps
     def custom(self, key: Hashable, feeds: Sequence[Any], fn: Callable[..., Sequence[Tensor]],
@@ -348,7 +354,7 @@ class Stepper:
                 if loss.requires_grad and prog.params:
                     loss.backward()
                     grads = prog.backward([t.grad for t in leaves])
-                    self._apply(prog.params, grads, (), optimizer, params)
+                    self._apply(prog.params, grads, (), optimizer, params, prog)
                 else:
                     prog._release()
                 return loss
