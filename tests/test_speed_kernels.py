@@ -246,3 +246,37 @@ def test_embedding_gradient_under_global_average_pooling(batch, steps, dim):
     want = _scatter_reference(ids.reshape(-1), rows, 30)
     np.testing.assert_allclose(layer.embeddings.grad, want, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(layer(ids).data, layer.embeddings.data[ids])
+
+
+# ------------------------------------------------------------------ row reductions
+@pytest.mark.parametrize("shape", [(16, 3), (128, 10), (5, 32), (7, 33), (4, 6, 10), (1, 1),
+                                   (300, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_max_and_sum_match_numpy(shape, dtype):
+    from glassnet import backend
+
+    a = np.random.default_rng(1).standard_normal(shape).astype(dtype) * 30
+    np.testing.assert_array_equal(backend.max_last(a), a.max(axis=-1, keepdims=True))
+    s = backend.sum_last(a)
+    assert s.shape == shape[:-1] + (1,) and s.dtype == dtype
+    np.testing.assert_allclose(s, a.astype(np.float64).sum(axis=-1, keepdims=True),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-3)
+
+
+def test_row_reductions_take_any_layout_and_integers():
+    from glassnet import backend
+
+    a = np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2]  # not contiguous
+    np.testing.assert_array_equal(backend.sum_last(a), a.sum(axis=-1, keepdims=True))
+    np.testing.assert_array_equal(backend.max_last(a.T), a.T.max(axis=-1, keepdims=True))
+    i = np.arange(12).reshape(3, 4)
+    np.testing.assert_array_equal(backend.max_last(i), i.max(axis=-1, keepdims=True))
+    np.testing.assert_array_equal(backend.sum_last(i), i.sum(axis=-1, keepdims=True))
+
+
+def test_softmax_family_with_row_reductions_stays_exact_for_huge_logits():
+    z = np.array([[1e4, 0.0, -1e4], [3.0, 3.0, 3.0]], np.float32)
+    p = gn.functional.softmax(gn.tensor(z)).data
+    np.testing.assert_allclose(p, [[1, 0, 0], [1 / 3] * 3], rtol=1e-6)
+    lp = gn.functional.log_softmax(gn.tensor(z)).data
+    np.testing.assert_allclose(lp, [[0, -1e4, -2e4], [-np.log(3)] * 3], rtol=1e-6)

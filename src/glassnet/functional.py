@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, DTypeLike
 from . import backend
 from ._typing import Axis, TensorLike
 from .autograd import Function
-from .backend import get_array_module, rmax, rsum
+from .backend import get_array_module, rsum
 from .tensor import Tensor, as_tensor
 
 
@@ -126,14 +126,19 @@ class Softmax(Function):
 
     def forward(self, a: Any) -> Any:
         xp = _xp(a)
-        e = xp.exp(a - a.max(axis=self.axis, keepdims=True))
-        e /= e.sum(axis=self.axis, keepdims=True)
+        last = self.axis in (-1, a.ndim - 1)
+        e = xp.exp(a - (backend.max_last(a) if last
+                        else a.max(axis=self.axis, keepdims=True)))
+        e /= backend.sum_last(e) if last else e.sum(axis=self.axis, keepdims=True)
         self.y = e
         return e
 
     def backward(self, gy: Any) -> Any:
         y = self.y
-        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+        gyy = gy * y
+        last = self.axis in (-1, y.ndim - 1)
+        return y * (gy - (backend.sum_last(gyy) if last
+                          else gyy.sum(axis=self.axis, keepdims=True)))
 
 
 class LogSoftmax(Function):
@@ -142,12 +147,18 @@ class LogSoftmax(Function):
 
     def forward(self, a: Any) -> Any:
         xp = _xp(a)
-        z = a - a.max(axis=self.axis, keepdims=True)
-        self.y = z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
+        if self.axis in (-1, a.ndim - 1):
+            z = a - backend.max_last(a)
+            self.y = z - xp.log(backend.sum_last(xp.exp(z)))
+        else:
+            z = a - a.max(axis=self.axis, keepdims=True)
+            self.y = z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
         return self.y
 
     def backward(self, gy: Any) -> Any:
-        return gy - _xp(gy).exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+        s = (backend.sum_last(gy) if self.axis in (-1, gy.ndim - 1)
+             else gy.sum(axis=self.axis, keepdims=True))
+        return gy - _xp(gy).exp(self.y) * s
 
 
 def logsumexp(x: TensorLike, axis: Axis = -1, keepdims: bool = False) -> Tensor:
@@ -209,8 +220,8 @@ class SoftmaxCrossEntropy(Function):
             # past these sizes its scalar loop loses to them (measured, benchmarks/RESULTS.md)
             logp = z2 - np.logaddexp.reduce(z2, axis=1, keepdims=True)
         else:
-            zs = z2 - rmax(z2, axis=1, keepdims=True)
-            logp = zs - xp.log(rsum(xp.exp(zs), axis=1, keepdims=True))
+            zs = z2 - backend.max_last(z2)
+            logp = zs - xp.log(backend.sum_last(xp.exp(zs)))
         t = self.target
         n = z2.shape[0]
         # per-sample log-likelihood; the loss negates its sum (same bits as summing -ll)
