@@ -192,7 +192,7 @@ class SparseCategoricalAccuracy(_MeanMetric):
                 f"{self.name}: y_true must hold one label per sample, shape {y_pred.shape[:-1]}. "
                 f"Received: y_true shape {y_true.shape}, y_pred shape {y_pred.shape}"
             )
-        return y_pred.argmax(axis=-1) == t.astype(np.int64)
+        return y_pred.argmax(axis=-1) == t.astype(np.int64, copy=False)
 
 
 class TopKCategoricalAccuracy(_MeanMetric):

@@ -121,23 +121,31 @@ class EvaluationMixin:
         cb.on_test_begin()
         st = self._step()
         kept = []  # (targets, outputs) for the metrics, gathered over the ranks at the end
+        from ..callbacks import _noop
+
+        # the batch hooks, looked up once (a no-op when no callback has them)
+        on_begin, on_end = cb.on_test_batch_begin, cb.on_test_batch_end
+        cpu = self._device == "cpu"
         for step, (xb, yb, swb) in enumerate(batches()):
-            cb.on_test_batch_begin(step)
-            swb = self._on_device(swb)
-            n += len(xb)
-            outs, single, terms, parts = st.infer(self._on_device(xb), "test")
+            on_begin(step)
+            if not cpu:
+                xb, yb, swb = self._on_device(xb), self._on_device(yb), self._on_device(swb)
+            k = len(xb)
+            n += k
+            outs, single, terms, parts = st.infer(xb, "test")
             with no_grad():
-                lv = st.test_loss(self._on_device(yb), terms, swb, parts)
-            loss_sum += lv * len(xb)
+                lv = st.test_loss(yb, terms, swb, parts)
+            loss_sum += lv * k
             if out_names:
-                out_sums += np.asarray(st.last_output_losses, np.float64) * len(xb)
+                out_sums += np.asarray(st.last_output_losses, np.float64) * k
             if self._metric_slots:
                 out = outs[0] if single else outs
                 if dist is not None:  # gathered once at the end: ranks differ in batches
                     kept.append((yb, out))
                 else:
                     self._update_metrics(yb, out)
-            cb.on_test_batch_end(step, {"loss": lv})
+            if on_end is not _noop:
+                on_end(step, {"loss": lv})
         if n == 0:
             raise ValueError("evaluate: the data source gave no batches")
         if dist is not None:
