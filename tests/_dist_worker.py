@@ -35,7 +35,12 @@ if mode == "tiny":
 def model():
     m = gn.Sequential([L.Dense(16, activation="relu", input_dim=feat),
                        L.Dense(3, activation="softmax")])
-    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    # GLASSNET_TEST_OPTIMIZER=adamw: decoupled weight decay, applied by each rank to its
+    # slice of the shared weights (once per weight, not once per rank)
+    opt = os.environ.get("GLASSNET_TEST_OPTIMIZER", "adam")
+    if opt == "adamw":
+        opt = gn.optimizers.AdamW(learning_rate=0.01, weight_decay=0.1)
+    m.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
 
 
@@ -62,5 +67,9 @@ np.savez(os.path.join(out, f"opt_{tag}.npz"),
 with open(os.path.join(out, f"h_{tag}.json"), "w") as f:
     json.dump({"history": h.history, "evaluate": ev,
                "sharded": m.optimizer._shards,  # which path the update took
+               # the trained weights are views of the one buffer the ranks share
+               "weights_shared": m.optimizer._wshared is not None and all(
+                   np.shares_memory(w.data, m.optimizer._wshared[0])
+                   for w in m.trainable_weights),
                "nccl": bool(gn.distribution.active() and gn.distribution.active()._nccl_comm)},
               f)

@@ -35,10 +35,11 @@ def _env():
     return env
 
 
-def run(n, out, mode, *args, timeout=240, shared=True):
+def run(n, out, mode, *args, timeout=240, shared=True, optimizer="adam"):
     cmd = [MPIEXEC, *gn.distribution.mpiexec_flags(), "-n", str(n), sys.executable, WORKER,
            str(out), mode, *map(str, args)]
     env = _env()
+    env["GLASSNET_TEST_OPTIMIZER"] = optimizer
     if not shared:  # the ring all-reduce that spans machines, forced on this one
         env["GLASSNET_MPI_SHARED"] = "0"
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -49,9 +50,11 @@ def run(n, out, mode, *args, timeout=240, shared=True):
 PATHS = pytest.mark.parametrize("shared", [True, False], ids=["shared-memory", "ring"])
 
 
-def single(out, *args):
+def single(out, *args, optimizer="adam"):
+    env = _env()
+    env["GLASSNET_TEST_OPTIMIZER"] = optimizer
     return subprocess.run([sys.executable, WORKER, str(out), "single", *map(str, args)],
-                          env=_env(), capture_output=True, text=True, timeout=240)
+                          env=env, capture_output=True, text=True, timeout=240)
 
 
 def load(out, tag):
@@ -83,12 +86,27 @@ def test_n_ranks_match_one_process_on_the_same_global_batch(tmp_path, shared):
                                        err_msg=key)
         assert all(h == hs[0] for h in hs)  # every rank's History holds the global values
         assert hs[0]["sharded"] is shared  # the path under test is the one that ran
+        assert hs[0]["weights_shared"] is shared
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             np.testing.assert_allclose(hs[0]["history"][key], ref_h["history"][key],
                                        rtol=1e-5)
         assert hs[0]["evaluate"]["accuracy"] == ref_h["evaluate"]["accuracy"]
         # only rank 0 ran the file-writing callback
         assert sorted(p.name for p in tmp_path.glob("log_rank*.csv")) == ["log_rank0.csv"]
+
+
+def test_weight_decay_applies_once_per_weight_with_shared_weights(tmp_path):
+    """AdamW's decay multiplies the weights: with the ranks sharing one copy of them,
+    each rank decays only its slice (else the decay would apply N times)."""
+    assert single(tmp_path, optimizer="adamw").returncode == 0
+    ref_w, _ = load(tmp_path, "single_1_0")
+    r = run(2, tmp_path, "dist", optimizer="adamw")
+    assert r.returncode == 0, r.stderr[-2000:]
+    for k in range(2):
+        w, h = load(tmp_path, f"dist_2_{k}")
+        assert h["weights_shared"]
+        for a, b in zip(w, ref_w):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
 def _gpus() -> int:

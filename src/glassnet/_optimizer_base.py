@@ -115,6 +115,9 @@ class Optimizer(Configurable):
         self._group_key: tuple | None = None  # ids of the params the flat buffers hold
         self._group_sharder: Any = None  # the _sharder the flat buffers were laid out for
         self._shards = False  # whether this rank updates only its slice (_sharded_rule)
+        # sharded with the weights themselves in shared memory: (flat weights, each param's
+        # view of them, the params), else None
+        self._wshared: tuple[np.ndarray, list[np.ndarray], list[Any]] | None = None
         self.weight_decay = (None if weight_decay is None
                              else _check_nonneg("weight_decay", weight_decay, cls))
         self._decay = self.weight_decay or 0.0
@@ -237,8 +240,12 @@ class Optimizer(Configurable):
             self._prepare(lr)
             if self._decay:
                 f = 1 - lr * self._decay
-                for p in params:
-                    p.data *= f
+                if self._shards and self._wshared is not None:  # the ranks share weights
+                    lo, hi = self._group_sharder.owned(self._gflat.size)
+                    self._wshared[0][lo:hi] *= f
+                else:
+                    for p in params:
+                        p.data *= f
             self._rule(params)
         finally:
             self.iterations = calls
@@ -262,12 +269,14 @@ class Optimizer(Configurable):
             for p, (a, b) in zip(params, self._spans):
                 p.data -= d[a:b].reshape(p.data.shape)
 
-    def _delta_into(self, out: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    def _delta_into(self, out: np.ndarray, lo: int, hi: int, w: np.ndarray | None = None
+                    ) -> np.ndarray:
         """The element-wise rule on elements ``[lo, hi)`` of the flat buffers, its step
         written to ``out[lo:hi]``, block by block: an update makes several passes over g,
         the slots and the step, and one block's arrays stay in the core's cache across
         them instead of streaming from memory each pass (the same arithmetic per element,
-        so the same bits). Returns ``out``."""
+        so the same bits). With ``w`` (flat weights) each block's step is also subtracted
+        from ``w[lo:hi]`` while in cache. Returns ``out``."""
         g, flats = self._gflat, self._flats[:-1]
         for a in range(lo, hi, _BLOCK):
             b = min(a + _BLOCK, hi)
@@ -275,6 +284,8 @@ class Optimizer(Configurable):
             r = self._delta(g[a:b], [f[a:b] for f in flats] + [o])
             if r is not o:
                 o[...] = r
+            if w is not None:
+                w[a:b] -= o
         return out
 
     def _sharded_rule(self, params: Sequence[Any]) -> None:
@@ -286,11 +297,35 @@ class Optimizer(Configurable):
         step. Element-wise arithmetic gives each element the bits of the unsplit update.
         """
         sh = self._group_sharder
+        lo, hi = sh.owned(self._gflat.size)
+        if self._wshared is not None:  # the weights are shared: update this rank's slice
+            self._check_shared_weights(params)
+            self._delta_into(self._flats[-1], lo, hi, w=self._wshared[0])
+            sh.fence()  # every slice of the weights is updated
+            return
         step = sh.step_buffer()
-        self._delta_into(step, *sh.owned(self._gflat.size))
+        self._delta_into(step, lo, hi)
         sh.fence()  # every slice of the step is written
         for p, (a, b) in zip(params, self._spans):
             p.data -= step[a:b].reshape(p.data.shape)
+
+    def _check_shared_weights(self, params: Sequence[Any]) -> None:
+        """Every param's array is still its view of the shared weights; one replaced since
+        (``p.data = ...`` with the same shape and dtype, as every rank must do it) has its
+        values copied in and the view put back."""
+        ws = self._wshared
+        if ws is None:
+            return
+        for p, v in zip(params, ws[1]):
+            a = p.data
+            if a is not v:
+                if type(a) is not np.ndarray or a.dtype != v.dtype or a.shape != v.shape:
+                    raise RuntimeError(
+                        f"{type(self).__name__}: a weight of shape {v.shape} was replaced "
+                        f"during data-parallel training by an array of {a.dtype} {a.shape}; "
+                        "assign into it (w.data[...] = ...) instead")
+                v[...] = a
+                p.data = v
 
     def _after_step(self, params: Sequence[Any], steps: int) -> None:
         """EMA of the weights after a call; ``steps`` = updates before it (Keras's count)."""
@@ -376,8 +411,34 @@ class Optimizer(Configurable):
                         for p, (lo, hi) in zip(params, spans)]
         self._tmp_views = [flats[-1][lo:hi].reshape(p.data.shape)
                            for p, (lo, hi) in zip(params, spans)]
+        self._share_weights(params, spans, a, dtype, sh)
         self._group_key = tuple(map(id, params))
         self._group_sharder = sh
+
+    def _share_weights(self, params: Sequence[Any], spans: list[tuple[int, int]], n: int,
+                       dtype: Any, sh: Any) -> None:
+        """Sharded on one machine: move the weights into memory the ranks share (each
+        param's array becomes a view of it), so that each rank updates only its slice and
+        nobody subtracts the whole step. A previous group's shared weights get private
+        copies back first (training without the distribution keeps its own arrays)."""
+        old = self._wshared
+        self._wshared = None
+        if old is not None:
+            for p, v in zip(old[2], old[1]):
+                if p.data is v:
+                    p.data = v.copy()
+        if not (self._shards and all(type(p.data) is np.ndarray and p.data.dtype == dtype
+                                     for p in params)):
+            return
+        w = sh.shared_array(n, dtype)  # collective: every rank allocates here
+        views = [w[lo:hi].reshape(p.data.shape) for p, (lo, hi) in zip(params, spans)]
+        if sh.rank == 0:  # the ranks' weights are equal (broadcast before the first step)
+            for p, v in zip(params, views):
+                v[...] = p.data
+        sh.fence()
+        for p, v in zip(params, views):
+            p.data = v
+        self._wshared = (w, views, list(params))
 
     def _clip(self, grads: list[Any]) -> list[Any]:
         if self.clipvalue is not None:

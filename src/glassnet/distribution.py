@@ -257,6 +257,9 @@ class DataParallel(Distribution):
         win = MPI.Win.Allocate_shared(nbytes if self.rank == 0 else 0, dtype.itemsize,
                                       comm=self.comm)
         self._windows.append(win)  # the memory lives as long as the window
+        # ... and models may hold views of it (shared weights) after this object is gone:
+        # such windows stay open until the process ends
+        _OPEN_WINDOWS.append(win)
         buf, _ = win.Shared_query(0)
         a = np.ndarray((int(n),), dtype, buffer=cast(Any, buf))  # an MPI memory buffer
         if self.rank == 0:
@@ -372,6 +375,9 @@ class DataParallel(Distribution):
             start = lo + self.rank * k + min(self.rank, rem)
             return slice(start, start + k + (self.rank < rem))
         return np.array_split(idx, self.size)[self.rank]
+
+
+_OPEN_WINDOWS: list[Any] = []  # every shared window made in this process (never freed)
 
 
 # ------------------------------------------------------------------ launching
