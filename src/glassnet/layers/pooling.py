@@ -84,6 +84,10 @@ class Pool2DKernel(Function):
             # compiled one-pass kernel (numba extra): keeps the winners' offsets, not x
             y, self.arg = _pool_numba.max_forward(x, self.pool, oh, ow)
             return y
+        if self.mode == "max" and self._disjoint() and type(x) is np.ndarray:
+            y = _max_disjoint(x, ph, pw, oh, ow)
+            self.x, self.y = x, y
+            return y
         sl = list(self._slices(oh, ow))
         if self.mode == "max":
             # pairwise maxima of strided slices; which element won is settled in backward
@@ -110,6 +114,13 @@ class Pool2DKernel(Function):
     def backward(self, gy: Any) -> Any:
         if self.arg is not None:
             return _pool_numba.max_backward(gy, self.arg, self.pool, self.x_shape)
+        if (self.mode == "max" and self._disjoint() and type(gy) is np.ndarray
+                and gy.dtype == self.x.dtype):
+            gx = _max_disjoint_backward(self.x, self.y, gy, *self.pool)
+            if gx.shape != self.x_shape:
+                (pt, _), (pl, _) = self.pads
+                gx = gx[:, pt:pt + self.x_shape[1], pl:pl + self.x_shape[2]]
+            return gx
         xp = backend.get_array_module(gy)
         (ph, pw), (sh, sw) = self.pool, self.strides
         sl = list(self._slices(*self.out_hw))
@@ -166,6 +177,11 @@ class Pool2DKernel(Function):
             gx = gx[:, pt:pt + self.x_shape[1], pl:pl + self.x_shape[2]]
         return gx
 
+    def _disjoint(self) -> bool:
+        """True when the windows neither overlap nor leave gaps between them (strides equal
+        to the pool size): then a reshape of the input puts every window on two axes."""
+        return tuple(self.strides) == tuple(self.pool)
+
     def _covers(self) -> bool:
         """True when the windows tile the padded input exactly (every cell in one window)."""
         (ph, pw), (sh, sw) = self.pool, self.strides
@@ -175,6 +191,69 @@ class Pool2DKernel(Function):
 
     def describe(self) -> str:
         return f"{self.mode.capitalize()}Pool2D(pool={self.pool}, strides={self.strides})"
+
+
+def _windows6(a: np.ndarray, ph: int, pw: int, oh: int, ow: int) -> np.ndarray:
+    """(N, oh, ph, ow, pw, C) view of the disjoint windows of ``a`` (trailing rows and
+    columns outside every window left out)."""
+    n, c = a.shape[0], a.shape[3]
+    return a[:, :oh * ph, :ow * pw].reshape(n, oh, ph, ow, pw, c)
+
+
+_POOL_CHUNK = 1 << 19  # bytes of input per chunk of the max-pool backward (stays in L2)
+
+
+def _max_disjoint(x: np.ndarray, ph: int, pw: int, oh: int, ow: int) -> np.ndarray:
+    """Max over disjoint (ph, pw) windows: first over the window's rows, whose (OW, pw, C)
+    blocks are contiguous (long inner loops), then over the pw columns of that half-size
+    result ((128, 26, 26, 32) float32: 1.29 -> 1.03 ms against strided slice by slice)."""
+    x6 = _windows6(x, ph, pw, oh, ow)
+    if ph > 1:
+        t = np.maximum(x6[:, :, 0], x6[:, :, 1])
+        for i in range(2, ph):
+            np.maximum(t, x6[:, :, i], out=t)
+    else:
+        t = x6[:, :, 0]
+    if pw == 1:
+        return np.ascontiguousarray(t[:, :, :, 0])
+    y = np.maximum(t[:, :, :, 0], t[:, :, :, 1])
+    for j in range(2, pw):
+        np.maximum(y, t[:, :, :, j], out=y)
+    return y
+
+
+def _max_disjoint_backward(x: np.ndarray, y: np.ndarray, gy: np.ndarray, ph: int,
+                           pw: int) -> np.ndarray:
+    """The max pool's input gradient for disjoint windows: ``gy`` at the first maximum of
+    each window in row-major order (as PyTorch; a NaN window's max equals nothing and routes
+    nowhere, as in the slice-by-slice kernel), zero elsewhere.
+
+    Per window offset: a 0/1 mask of where x equals the max, in gy's dtype (no bool arrays,
+    no mixed-type multiply), times the windows still free, times gy, written straight into
+    that offset's slice of gx; a few samples at a time so the masks stay in cache.
+    """
+    n, oh, ow, c = y.shape
+    gx = (np.empty if oh * ph == x.shape[1] and ow * pw == x.shape[2] else np.zeros)(
+        x.shape, dtype=gy.dtype)
+    x6, g6 = _windows6(x, ph, pw, oh, ow), _windows6(gx, ph, pw, oh, ow)
+    step = max(1, _POOL_CHUNK // (x[0].size * x.itemsize))
+    hit = np.empty((min(step, n), oh, ow, c), dtype=gy.dtype)
+    free = np.empty_like(hit)
+    last = ph * pw - 1
+    for s in range(0, n, step):
+        e = min(s + step, n)
+        h, fr, yc, gc = hit[:e - s], free[:e - s], y[s:e], gy[s:e]
+        for k in range(last + 1):
+            i, j = divmod(k, pw)
+            np.equal(x6[s:e, :, i, :, j], yc, out=h)
+            if k:
+                h *= fr  # only windows whose maximum has not been routed yet
+            if k == 0 and last:
+                np.subtract(1, h, out=fr)
+            elif k < last:
+                fr -= h
+            np.multiply(gc, h, out=g6[s:e, :, i, :, j])
+    return gx
 
 
 def _pool_pads(shape_hw: Sequence[int], pool: Sequence[int], strides: Sequence[int],
