@@ -204,7 +204,10 @@ class Optimizer(Configurable):
     def _update(self, params: Sequence[Any]) -> None:
         """Apply the gradients held in the flat buffer to ``params`` (the group's order)."""
         if self._shards:  # data-parallel on one machine: this rank's slice, averaged
-            self._group_sharder.reduce_owned(self._gflat)
+            if self._wshared is not None:  # averaged block by block in the update
+                self._group_sharder.publish(self._gflat)
+            else:
+                self._group_sharder.reduce_owned(self._gflat)
         elif _grad_reducer is not None:  # data-parallel: average over the processes first
             _grad_reducer(self._gflat)
             if not self.gradient_accumulation_steps and (
@@ -269,17 +272,20 @@ class Optimizer(Configurable):
             for p, (a, b) in zip(params, self._spans):
                 p.data -= d[a:b].reshape(p.data.shape)
 
-    def _delta_into(self, out: np.ndarray, lo: int, hi: int, w: np.ndarray | None = None
-                    ) -> np.ndarray:
+    def _delta_into(self, out: np.ndarray, lo: int, hi: int, w: np.ndarray | None = None,
+                    reduce: Any = None) -> np.ndarray:
         """The element-wise rule on elements ``[lo, hi)`` of the flat buffers, its step
         written to ``out[lo:hi]``, block by block: an update makes several passes over g,
         the slots and the step, and one block's arrays stay in the core's cache across
         them instead of streaming from memory each pass (the same arithmetic per element,
         so the same bits). With ``w`` (flat weights) each block's step is also subtracted
-        from ``w[lo:hi]`` while in cache. Returns ``out``."""
+        from ``w[lo:hi]`` while in cache; with ``reduce`` (``reduce(g, a, b)``) each block of
+        the gradient is first averaged over the data-parallel ranks. Returns ``out``."""
         g, flats = self._gflat, self._flats[:-1]
         for a in range(lo, hi, _BLOCK):
             b = min(a + _BLOCK, hi)
+            if reduce is not None:
+                reduce(g, a, b)
             o = out[a:b]
             r = self._delta(g[a:b], [f[a:b] for f in flats] + [o])
             if r is not o:
@@ -300,7 +306,8 @@ class Optimizer(Configurable):
         lo, hi = sh.owned(self._gflat.size)
         if self._wshared is not None:  # the weights are shared: update this rank's slice
             self._check_shared_weights(params)
-            self._delta_into(self._flats[-1], lo, hi, w=self._wshared[0])
+            self._delta_into(self._flats[-1], lo, hi, w=self._wshared[0],
+                             reduce=sh.reduce_range)
             sh.fence()  # every slice of the weights is updated
             return
         step = sh.step_buffer()

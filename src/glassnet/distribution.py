@@ -302,29 +302,41 @@ class DataParallel(Distribution):
         return self._xchg[5]
 
     def reduce_owned(self, gflat: np.ndarray) -> None:
-        """Average the ranks' flat gradients into this rank's slice of ``gflat`` (in place).
+        """Average the ranks' flat gradients into this rank's slice of ``gflat`` (in place):
+        :meth:`publish`, then :meth:`reduce_range` over the whole slice."""
+        self.publish(gflat)
+        self.reduce_range(gflat, *self.owned(gflat.size))
 
-        ``gflat`` is this rank's row of the shared gradients (:meth:`gradient_buffer`);
-        with the ranks' sample counts published, each rank sums its own slice of
-        ``n_r · g_r`` over the ranks in rank order (fixed: the same bits every run) and
-        divides by the total count. Only that slice of ``gflat`` changes (no other rank
-        reads it), and only it is used.
+    def publish(self, gflat: np.ndarray) -> None:
+        """Make this rank's flat gradient and sample count visible to the others, and wait
+        for theirs (collective).
+
+        ``gflat`` is this rank's row of the shared gradients (:meth:`gradient_buffer`), which
+        the backward pass wrote; any other array is copied there first.
         """
-        n, _, _, counts, grads, _, row, acc, tmp = self._exchange(gflat.size, gflat.dtype)
+        _, _, _, counts, _, _, row, _, _ = self._exchange(gflat.size, gflat.dtype)
         if gflat is not row:  # not laid out by the optimizer: publish a copy
             np.copyto(row, gflat)
-        t = gflat.dtype.type
         counts[self.rank] = self.local_n
         self.fence()  # every rank's gradient and count are written
-        lo, hi = self.owned(n)
-        np.multiply(grads[0, lo:hi], t(counts[0]), out=acc)
+
+    def reduce_range(self, gflat: np.ndarray, lo: int, hi: int) -> None:
+        """After :meth:`publish`: ``gflat[lo:hi]`` (within this rank's slice) becomes the
+        average of the ranks' ``n_r · g_r`` over the ranks, summed in rank order (fixed: the
+        same bits every run, however the slice is cut into ranges). Only this rank reads
+        or writes that range of its row."""
+        _, _, _, counts, grads, _, _, acc, tmp = self._exchange(gflat.size, gflat.dtype)
+        t = gflat.dtype.type
+        k = hi - lo
+        a, b = acc[:k], tmp[:k]
+        np.multiply(grads[0, lo:hi], t(counts[0]), out=a)
         total = counts[0]
         for r in range(1, self.size):
-            acc += np.multiply(grads[r, lo:hi], t(counts[r]), out=tmp)
+            a += np.multiply(grads[r, lo:hi], t(counts[r]), out=b)
             total += counts[r]
         if total:
-            acc *= t(1) / t(total)
-        gflat[lo:hi] = acc
+            a *= t(1) / t(total)
+        gflat[lo:hi] = a
 
     def broadcast_weights(self, model: Any) -> None:
         """Rank 0's weights (and BatchNorm statistics) on every rank."""
