@@ -280,3 +280,24 @@ def test_softmax_family_with_row_reductions_stays_exact_for_huge_logits():
     np.testing.assert_allclose(p, [[1, 0, 0], [1 / 3] * 3], rtol=1e-6)
     lp = gn.functional.log_softmax(gn.tensor(z)).data
     np.testing.assert_allclose(lp, [[0, -1e4, -2e4], [-np.log(3)] * 3], rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", ["max", "min"])
+@pytest.mark.parametrize("shape", [(128, 10), (6, 3, 4), (5, 40)])
+def test_max_min_over_the_last_axis_value_and_gradient(fn, shape):
+    from glassnet import backend
+
+    a = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    a[0, ..., 1] = a[0, ..., 0]  # a tie: the gradient is shared
+    ref = getattr(a, fn)(axis=-1, keepdims=True)
+    np.testing.assert_array_equal((backend.max_last if fn == "max" else backend.min_last)(a),
+                                  ref)
+    t = gn.tensor(a, requires_grad=True)
+    out = getattr(gn.ops, fn)(t, axis=-1)
+    np.testing.assert_array_equal(out.data, ref[..., 0])
+    (out * gn.tensor(np.arange(1, a[..., 0].size + 1, dtype=np.float32).reshape(
+        a.shape[:-1]))).sum().backward()
+    mask = (a == ref).astype(np.float32)
+    expect = mask / mask.sum(axis=-1, keepdims=True) * np.arange(
+        1, a[..., 0].size + 1, dtype=np.float32).reshape(a.shape[:-1])[..., None]
+    np.testing.assert_allclose(t.grad, expect, rtol=1e-6)

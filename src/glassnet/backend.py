@@ -398,11 +398,26 @@ def max_last(a: Any) -> Any:
         array([[3.],
                [2.]], dtype=float32)
     """
+    return _extreme_last(a, np.maximum)
+
+
+def min_last(a: Any) -> Any:
+    """``a.min(axis=-1, keepdims=True)``, as :func:`max_last`.
+
+    Example:
+        >>> min_last(np.array([[1.0, 3.0], [2.0, 0.0]], "float32"))
+        array([[1.],
+               [0.]], dtype=float32)
+    """
+    return _extreme_last(a, np.minimum)
+
+
+def _extreme_last(a: Any, op: np.ufunc) -> Any:
     if (type(a) is not np.ndarray or a.ndim < 2 or a.shape[-1] > 32 or not a.size
             or a.dtype.kind != "f"):
-        return rmax(a, axis=-1, keepdims=True)
+        return op.reduce(a, axis=-1, keepdims=True)
     c = a.shape[-1]
-    m = np.maximum.reduce(np.ascontiguousarray(a.reshape(-1, c).T), axis=0)
+    m = op.reduce(np.ascontiguousarray(a.reshape(-1, c).T), axis=0)
     return m.reshape(a.shape[:-1] + (1,))
 
 

@@ -413,7 +413,12 @@ class _Extreme(Function):
             raise ValueError(f"{self.fn}: cannot reduce an empty tensor. Received: shape {a.shape}")
         self.a = a
         self.ax = _norm_axis(self.axis, a.ndim, self.name)
-        self.y = getattr(a, self.fn)(axis=self.ax, keepdims=True)
+        # over the last axis (a hinge's max over classes): the row reduction of backend
+        self.last = self.ax == (a.ndim - 1,) and a.ndim > 1
+        if self.last:
+            self.y = (backend.max_last if self.fn == "max" else backend.min_last)(a)
+        else:
+            self.y = getattr(a, self.fn)(axis=self.ax, keepdims=True)
         return self.y if self.keepdims else self.y.reshape(
             [s for i, s in enumerate(a.shape) if self.ax is not None and i not in self.ax]
         )
@@ -421,7 +426,7 @@ class _Extreme(Function):
     def backward(self, gy: Any) -> Any:
         gy = gy.reshape(self.y.shape)
         mask = (self.a == self.y).astype(gy.dtype)
-        mask /= mask.sum(axis=self.ax, keepdims=True)
+        mask /= backend.sum_last(mask) if self.last else mask.sum(axis=self.ax, keepdims=True)
         return mask * gy
 
     def describe(self) -> str:
