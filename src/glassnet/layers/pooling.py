@@ -205,20 +205,30 @@ _POOL_CHUNK = 1 << 19  # bytes of input per chunk of the max-pool backward (stay
 
 def _max_disjoint(x: np.ndarray, ph: int, pw: int, oh: int, ow: int) -> np.ndarray:
     """Max over disjoint (ph, pw) windows: first over the window's rows, whose (OW, pw, C)
-    blocks are contiguous (long inner loops), then over the pw columns of that half-size
-    result ((128, 26, 26, 32) float32: 1.29 -> 1.03 ms against strided slice by slice)."""
+    blocks are contiguous (long inner loops), then over the pw columns of that partial
+    result, a few samples at a time so it stays in cache ((128, 26, 26, 32) float32:
+    1.29 -> 1.03 ms against strided slice by slice over the whole batch)."""
+    n, c = x.shape[0], x.shape[3]
     x6 = _windows6(x, ph, pw, oh, ow)
-    if ph > 1:
-        t = np.maximum(x6[:, :, 0], x6[:, :, 1])
-        for i in range(2, ph):
-            np.maximum(t, x6[:, :, i], out=t)
-    else:
-        t = x6[:, :, 0]
-    if pw == 1:
-        return np.ascontiguousarray(t[:, :, :, 0])
-    y = np.maximum(t[:, :, :, 0], t[:, :, :, 1])
-    for j in range(2, pw):
-        np.maximum(y, t[:, :, :, j], out=y)
+    y = np.empty((n, oh, ow, c), dtype=x.dtype)
+    step = max(1, 2 * _POOL_CHUNK // (x[0].size * x.itemsize))
+    t = np.empty((min(step, n), oh, ow, pw, c), dtype=x.dtype) if ph > 1 else None
+    for s in range(0, n, step):
+        e = min(s + step, n)
+        xc, yc = x6[s:e], y[s:e]
+        if t is None:
+            tc = xc[:, :, 0]
+        else:
+            tc = t[:e - s]
+            np.maximum(xc[:, :, 0], xc[:, :, 1], out=tc)
+            for i in range(2, ph):
+                np.maximum(tc, xc[:, :, i], out=tc)
+        if pw == 1:
+            np.copyto(yc, tc[:, :, :, 0])
+            continue
+        np.maximum(tc[:, :, :, 0], tc[:, :, :, 1], out=yc)
+        for j in range(2, pw):
+            np.maximum(yc, tc[:, :, :, j], out=yc)
     return y
 
 
