@@ -75,6 +75,7 @@ def _compile() -> None:
     from . import _lstm_numba_kernels as k
 
     _STATE["kernels"] = k.forward, k.backward
+    _STATE["block_kernels"] = k.forward_block, k.backward_block
     _STATE["pid"] = os.getpid()
     _STATE["sgemm"] = _sgemm_pair()
     # after _sgemm_pair: MKL, once loaded, is among the libraries held to one thread
@@ -182,10 +183,14 @@ def lstm_forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | No
     bias = np.zeros(4 * n, f32) if b is None else np.ascontiguousarray(b, dtype=f32)
     mask, rmask = _optional(mask, bsz, np.bool_), _optional(rmask, bsz, f32)
     blocks = _blocks(bsz)
+    args = (np.ascontiguousarray(x, dtype=f32), w, u, bias, np.ascontiguousarray(h0, dtype=f32),
+            np.ascontiguousarray(c0, dtype=f32), mask, rmask, blocks, _STATE["sgemm"], hx, g, cs,
+            tc, hout, c_last)
     with _OneBlasThread():
-        forward(np.ascontiguousarray(x, dtype=f32), w, u, bias,
-                np.ascontiguousarray(h0, dtype=f32), np.ascontiguousarray(c0, dtype=f32),
-                mask, rmask, blocks, _STATE["sgemm"], hx, g, cs, tc, hout, c_last)
+        if blocks == 1:  # no parallel region: numba's idle threads would spin beside it
+            _STATE["block_kernels"][0](0, *args)
+        else:
+            forward(*args)
     return hout, c_last, (hx, g, cs, tc, w, u, mask, rmask, blocks)
 
 
@@ -207,9 +212,13 @@ def lstm_backward(saved: _Saved, gh: np.ndarray | None, dh_last: np.ndarray,
     dc0 = np.empty((bsz, n), f32)
     dwu = np.empty((blocks, m, 4 * n), f32)
     db = np.empty((blocks, 4 * n), f32)
+    args = (g, cs, tc, hx, wbt, gh, np.ascontiguousarray(dh_last, dtype=f32),
+            np.ascontiguousarray(dc_last, dtype=f32), mask, rmask, blocks, _STATE["sgemm"], dz,
+            dx, dh0, dc0, dwu, db)
     with _OneBlasThread():
-        backward(g, cs, tc, hx, wbt, gh, np.ascontiguousarray(dh_last, dtype=f32),
-                 np.ascontiguousarray(dc_last, dtype=f32), mask, rmask, blocks,
-                 _STATE["sgemm"], dz, dx, dh0, dc0, dwu, db)
+        if blocks == 1:
+            _STATE["block_kernels"][1](0, *args)
+        else:
+            backward(*args)
     gwu = dwu.sum(axis=0) if blocks > 1 else dwu[0]
     return (dx if need_dx else None), dh0, dc0, gwu[n:], gwu[:n], db.sum(axis=0)

@@ -173,6 +173,65 @@ def cell_back(g: np.ndarray, cs: np.ndarray, tc: np.ndarray, dz: np.ndarray, st:
             dc[j] = dct * f
 
 
+@njit(**_OPTS)
+def forward_block(k: int, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray,
+                  h0: np.ndarray, c0: np.ndarray, mask: np.ndarray, rmask: np.ndarray,
+                  nblocks: int, blas: tuple[int, int], hx: np.ndarray, g: np.ndarray,
+                  cs: np.ndarray, tc: np.ndarray, hout: np.ndarray, c_last: np.ndarray) -> None:
+    """Block k of :func:`forward`; called on its own when there is one block, so that no
+    thread pool wakes: with numba's OpenMP threads idling on the other vCPU (an SMT
+    sibling here), a one-block step ran 2.5× slower."""
+    bsz, steps, d = x.shape
+    n = h0.shape[1]
+    m = n + d
+    masked, dropped = mask.shape[1] > 0, rmask.shape[1] > 0
+    r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
+    nr, base, sb = r1 - r0, r0 * steps, r0 * (steps + 1)
+    for t in range(steps):
+        for r in range(nr):
+            hx[base + t * nr + r, n:] = x[r0 + r, t]
+    for r in range(nr):
+        hr, cr = hx[base + r, :n], cs[sb + r]
+        for j in range(n):
+            hr[j] = h0[r0 + r, j] * rmask[r0 + r, j] if dropped else h0[r0 + r, j]
+            cr[j] = c0[r0 + r, j]
+    # the block's input projection for all steps in one GEMM, into the gate buffer
+    sgemm(pick(blas, nr * steps, 4 * n, d), False, False, nr * steps, 4 * n, d,
+          hx[base:, n:], m, w, 4 * n, 0.0, g[base:], 4 * n)
+    z = np.empty((nr, 4 * n), np.float32)
+    bu = pick(blas, nr, 4 * n, n)
+    for t in range(steps):
+        p, ps = base + t * nr, sb + t * nr
+        sgemm(bu, False, False, nr, 4 * n, n, hx[p:], m, u, 4 * n, 0.0, z, 4 * n)
+        gates(z, g, p, b, n, nr)
+        cell(g, cs, tc, hout, p, ps, r0, t, n, nr)
+        if masked:
+            for r in range(nr):
+                if mask[r0 + r, t]:
+                    continue
+                # h and c carried through the step
+                gr, tr, ho = g[p + r], tc[p + r], hout[r0 + r, t]
+                cp, cn = cs[ps + r], cs[ps + nr + r]
+                for j in range(4 * n):
+                    gr[j] = 0.0
+                for j in range(n):
+                    tr[j] = 0.0
+                    cn[j] = cp[j]
+                    ho[j] = hout[r0 + r, t - 1, j] if t > 0 else h0[r0 + r, j]
+        if t + 1 < steps:  # h_t as the next step's GEMM sees it
+            for r in range(nr):
+                hn, ho = hx[p + nr + r, :n], hout[r0 + r, t]
+                if dropped:
+                    rm = rmask[r0 + r]
+                    for j in range(n):
+                        hn[j] = ho[j] * rm[j]
+                else:
+                    for j in range(n):
+                        hn[j] = ho[j]
+    for r in range(nr):
+        c_last[r0 + r] = cs[sb + steps * nr + r]
+
+
 @njit(parallel=True, **_OPTS)
 def forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray, h0: np.ndarray,
             c0: np.ndarray, mask: np.ndarray, rmask: np.ndarray, nblocks: int,
@@ -187,130 +246,94 @@ def forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray, h0: np.n
     [h_{t-1} | x_t] (h after recurrent dropout: what the GEMM saw), g the gate activations
     i, f, c, o, tc tanh(c_t); cs holds c_t for t = 0..T, T+1 slots a block (from r0·(T+1)).
     Returned: hout (B,T,n) every h_t, c_last (B,n)."""
-    bsz, steps, d = x.shape
-    n = h0.shape[1]
-    m = n + d
-    masked, dropped = mask.shape[1] > 0, rmask.shape[1] > 0
     for k in prange(nblocks):
-        r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
-        nr, base, sb = r1 - r0, r0 * steps, r0 * (steps + 1)
-        for t in range(steps):
+        forward_block(k, x, w, u, b, h0, c0, mask, rmask, nblocks, blas, hx, g, cs, tc, hout,
+                      c_last)
+
+
+@njit(**_OPTS)
+def backward_block(k: int, g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np.ndarray,
+                   wbt: np.ndarray, gh: np.ndarray, dh_last: np.ndarray, dc_last: np.ndarray,
+                   mask: np.ndarray, rmask: np.ndarray, nblocks: int, blas: tuple[int, int],
+                   dz: np.ndarray, dx: np.ndarray, dh0: np.ndarray, dc0: np.ndarray,
+                   dwu: np.ndarray, db: np.ndarray) -> None:
+    """Block k of :func:`backward` (on its own when there is one block, as forward_block)."""
+    bsz, steps = dh_last.shape[0], g.shape[0] // dh_last.shape[0]
+    n = g.shape[1] // 4
+    m, mw = hx.shape[1], wbt.shape[1]
+    seq = gh.shape[1] > 0
+    masked, dropped = mask.shape[1] > 0, rmask.shape[1] > 0
+    r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
+    nr, base, sb = r1 - r0, r0 * steps, r0 * (steps + 1)
+    st = np.empty((nr, 2 * n), np.float32)  # dh | dc of the rows
+    for r in range(nr):
+        st[r, :n] = dh_last[r0 + r]
+        st[r, n:] = dc_last[r0 + r]
+    # without dx, masks or dropout the GEMM writes dh in place
+    direct = mw == n and not masked and not dropped
+    dhx = np.empty((nr, mw), np.float32)
+    bw = pick(blas, nr, mw, 4 * n)
+    for t in range(steps - 1, -1, -1):
+        p, ps = base + t * nr, sb + t * nr
+        if seq:
             for r in range(nr):
-                hx[base + t * nr + r, n:] = x[r0 + r, t]
-        for r in range(nr):
-            hr, cr = hx[base + r, :n], cs[sb + r]
-            for j in range(n):
-                hr[j] = h0[r0 + r, j] * rmask[r0 + r, j] if dropped else h0[r0 + r, j]
-                cr[j] = c0[r0 + r, j]
-        # the block's input projection for all steps in one GEMM, into the gate buffer
-        sgemm(pick(blas, nr * steps, 4 * n, d), False, False, nr * steps, 4 * n, d,
-              hx[base:, n:], m, w, 4 * n, 0.0, g[base:], 4 * n)
-        z = np.empty((nr, 4 * n), np.float32)
-        bu = pick(blas, nr, 4 * n, n)
-        for t in range(steps):
-            p, ps = base + t * nr, sb + t * nr
-            sgemm(bu, False, False, nr, 4 * n, n, hx[p:], m, u, 4 * n, 0.0, z, 4 * n)
-            gates(z, g, p, b, n, nr)
-            cell(g, cs, tc, hout, p, ps, r0, t, n, nr)
-            if masked:
-                for r in range(nr):
-                    if mask[r0 + r, t]:
-                        continue
-                    # h and c carried through the step
-                    gr, tr, ho = g[p + r], tc[p + r], hout[r0 + r, t]
-                    cp, cn = cs[ps + r], cs[ps + nr + r]
+                dh, ghr = st[r, :n], gh[r0 + r, t]
+                for j in range(n):
+                    dh[j] += ghr[j]
+        if masked:
+            for r in range(nr):
+                if mask[r0 + r, t]:
+                    cell_back(g, cs, tc, dz, st, p, ps, n, r, r + 1)
+                else:  # dh and dc pass the step unchanged
+                    dr = dz[p + r]
                     for j in range(4 * n):
-                        gr[j] = 0.0
-                    for j in range(n):
-                        tr[j] = 0.0
-                        cn[j] = cp[j]
-                        ho[j] = hout[r0 + r, t - 1, j] if t > 0 else h0[r0 + r, j]
-            if t + 1 < steps:  # h_t as the next step's GEMM sees it
-                for r in range(nr):
-                    hn, ho = hx[p + nr + r, :n], hout[r0 + r, t]
-                    if dropped:
-                        rm = rmask[r0 + r]
-                        for j in range(n):
-                            hn[j] = ho[j] * rm[j]
-                    else:
-                        for j in range(n):
-                            hn[j] = ho[j]
+                        dr[j] = 0.0
+        else:
+            cell_back(g, cs, tc, dz, st, p, ps, n, 0, nr)
+        if direct:
+            sgemm(bw, False, False, nr, n, 4 * n, dz[p:], 4 * n, wbt, n, 0.0, st, 2 * n)
+            continue
+        sgemm(bw, False, False, nr, mw, 4 * n, dz[p:], 4 * n, wbt, mw, 0.0, dhx, mw)
         for r in range(nr):
-            c_last[r0 + r] = cs[sb + steps * nr + r]
+            if mw > n:
+                dx[r0 + r, t] = dhx[r, n:]
+            if masked and not mask[r0 + r, t]:
+                continue
+            dh, dr = st[r, :n], dhx[r, :n]
+            if dropped:
+                rm = rmask[r0 + r]
+                for j in range(n):
+                    dh[j] = dr[j] * rm[j]
+            else:
+                for j in range(n):
+                    dh[j] = dr[j]
+    for r in range(nr):
+        dh0[r0 + r] = st[r, :n]
+        dc0[r0 + r] = st[r, n:]
+    # the block's [U; W] gradient [h_{t-1} | x_t]ᵀ · dz over all its steps: one GEMM
+    sgemm(pick(blas, m, 4 * n, nr * steps), True, False, m, 4 * n, nr * steps, hx[base:],
+          m, dz[base:], 4 * n, 0.0, dwu[k], 4 * n)
+    dbk = db[k]
+    for j in range(4 * n):
+        dbk[j] = 0.0
+    for q in range(base, base + nr * steps):
+        dq = dz[q]
+        for j in range(4 * n):
+            dbk[j] += dq[j]
 
 
 @njit(parallel=True, **_OPTS)
 def backward(g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np.ndarray, wbt: np.ndarray,
              gh: np.ndarray, dh_last: np.ndarray, dc_last: np.ndarray, mask: np.ndarray,
              rmask: np.ndarray, nblocks: int, blas: tuple[int, int], dz: np.ndarray,
-             dx: np.ndarray,
-             dh0: np.ndarray, dc0: np.ndarray, dwu: np.ndarray, db: np.ndarray) -> None:
+             dx: np.ndarray, dh0: np.ndarray, dc0: np.ndarray, dwu: np.ndarray,
+             db: np.ndarray) -> None:
     """Gradients back through time. ``wbt`` is [U; W]ᵀ (4n, n+D; dx wanted) or Uᵀ (4n, n),
     contiguous (BLAS runs the product with the transposed copy ~1.4× faster than with a
     transposed view); ``gh`` (B,T,n) the per-step h gradients or an empty (B,0,n) array;
     dh_last/dc_last (B,n) those of the final h and c; mask, rmask as in ``forward``. Writes
     dz (B·T, 4n, block layout), dx (B,T,D), dh0/dc0 (B,n), and each block's share of the
     [U; W] and bias gradients into dwu[k] (n+D, 4n), db[k]."""
-    bsz, steps = dh_last.shape[0], g.shape[0] // dh_last.shape[0]
-    n = g.shape[1] // 4
-    m, mw = hx.shape[1], wbt.shape[1]
-    seq = gh.shape[1] > 0
-    masked, dropped = mask.shape[1] > 0, rmask.shape[1] > 0
     for k in prange(nblocks):
-        r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
-        nr, base, sb = r1 - r0, r0 * steps, r0 * (steps + 1)
-        st = np.empty((nr, 2 * n), np.float32)  # dh | dc of the rows
-        for r in range(nr):
-            st[r, :n] = dh_last[r0 + r]
-            st[r, n:] = dc_last[r0 + r]
-        # without dx, masks or dropout the GEMM writes dh in place
-        direct = mw == n and not masked and not dropped
-        dhx = np.empty((nr, mw), np.float32)
-        bw = pick(blas, nr, mw, 4 * n)
-        for t in range(steps - 1, -1, -1):
-            p, ps = base + t * nr, sb + t * nr
-            if seq:
-                for r in range(nr):
-                    dh, ghr = st[r, :n], gh[r0 + r, t]
-                    for j in range(n):
-                        dh[j] += ghr[j]
-            if masked:
-                for r in range(nr):
-                    if mask[r0 + r, t]:
-                        cell_back(g, cs, tc, dz, st, p, ps, n, r, r + 1)
-                    else:  # dh and dc pass the step unchanged
-                        dr = dz[p + r]
-                        for j in range(4 * n):
-                            dr[j] = 0.0
-            else:
-                cell_back(g, cs, tc, dz, st, p, ps, n, 0, nr)
-            if direct:
-                sgemm(bw, False, False, nr, n, 4 * n, dz[p:], 4 * n, wbt, n, 0.0, st, 2 * n)
-                continue
-            sgemm(bw, False, False, nr, mw, 4 * n, dz[p:], 4 * n, wbt, mw, 0.0, dhx, mw)
-            for r in range(nr):
-                if mw > n:
-                    dx[r0 + r, t] = dhx[r, n:]
-                if masked and not mask[r0 + r, t]:
-                    continue
-                dh, dr = st[r, :n], dhx[r, :n]
-                if dropped:
-                    rm = rmask[r0 + r]
-                    for j in range(n):
-                        dh[j] = dr[j] * rm[j]
-                else:
-                    for j in range(n):
-                        dh[j] = dr[j]
-        for r in range(nr):
-            dh0[r0 + r] = st[r, :n]
-            dc0[r0 + r] = st[r, n:]
-        # the block's [U; W] gradient [h_{t-1} | x_t]ᵀ · dz over all its steps: one GEMM
-        sgemm(pick(blas, m, 4 * n, nr * steps), True, False, m, 4 * n, nr * steps, hx[base:],
-              m, dz[base:], 4 * n, 0.0, dwu[k], 4 * n)
-        dbk = db[k]
-        for j in range(4 * n):
-            dbk[j] = 0.0
-        for q in range(base, base + nr * steps):
-            dq = dz[q]
-            for j in range(4 * n):
-                dbk[j] += dq[j]
+        backward_block(k, g, cs, tc, hx, wbt, gh, dh_last, dc_last, mask, rmask, nblocks,
+                       blas, dz, dx, dh0, dc0, dwu, db)
