@@ -179,8 +179,8 @@ def forward_block(k: int, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.nda
                   nblocks: int, blas: tuple[int, int], hx: np.ndarray, g: np.ndarray,
                   cs: np.ndarray, tc: np.ndarray, hout: np.ndarray, c_last: np.ndarray) -> None:
     """Block k of :func:`forward`; called on its own when there is one block, so that no
-    thread pool wakes: with numba's OpenMP threads idling on the other vCPU (an SMT
-    sibling here), a one-block step ran 2.5× slower."""
+    thread pool wakes: with numba's idle OpenMP thread spinning on the other vCPU, a
+    one-block training step ran 2.5× slower (OMP_NUM_THREADS=1 alone, 2-vCPU Xeon)."""
     bsz, steps, d = x.shape
     n = h0.shape[1]
     m = n + d
