@@ -177,3 +177,19 @@ def test_max_pooling1d_uses_the_disjoint_kernel(monkeypatch):
     np.testing.assert_array_equal(xg.grad[:, 0:10:2], np.where(first, gy, 0))
     np.testing.assert_array_equal(xg.grad[:, 1:10:2], np.where(first, 0, gy))
     assert (xg.grad[:, 10] == 0).all()
+
+
+def test_fused_relu_backward_in_chunks_equals_the_mask_formula():
+    # 2 x 99 x 100 output rows of 4 filters: the ReLU mask is built in several chunks
+    x, w, b = _rand(2, 101, 102, 2), _rand(3, 3, 2, 4, seed=1), _rand(4, seed=2)
+    xg, wg = gn.tensor(x, requires_grad=True), gn.tensor(w, requires_grad=True)
+    y = ck.Conv2DKernel(relu=True)(xg, wg, gn.tensor(b, requires_grad=True))
+    gy = _rand(*y.shape, seed=3)
+    y.backward(gy)
+    plain = ck.Conv2DKernel()
+    xr, wr = gn.tensor(x, requires_grad=True), gn.tensor(w, requires_grad=True)
+    z = plain(xr, wr, gn.tensor(b))
+    z.backward(gy * (z.data > 0))
+    np.testing.assert_array_equal(y.data, np.maximum(z.data, 0))
+    np.testing.assert_allclose(xg.grad, xr.grad, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(wg.grad, wr.grad, rtol=1e-4, atol=1e-3)

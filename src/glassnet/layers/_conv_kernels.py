@@ -328,7 +328,8 @@ class Conv2DKernel(Function):
         if not is_grad_enabled() and n > 1 and n * per_sample > _COL_BUDGET:
             # inference keeps no column matrix for backward: build it a slice of the batch at
             # a time (peak memory of a batch-1024 MNIST CNN forward 238 -> ~110 MB)
-            step = max(1, _COL_BUDGET // per_sample)
+            parts = -(-n * per_sample // _COL_BUDGET)
+            step = -(-n // parts)  # equal chunks: no small last GEMM
             y = xp.empty((n * oh * ow, f), dtype=_result_dtype(x, w))
             for s in range(0, n, step):
                 e = min(s + step, n)
@@ -359,10 +360,16 @@ class Conv2DKernel(Function):
         gy2d = gy.reshape(-1, f)
         if self.relu:
             # the 0/1 mask written straight in gy's dtype, then scaled in place: 2.7x faster
-            # than gy2d * (y > 0) (a bool array and a mixed-type multiply) on 4M elements
+            # than gy2d * (y > 0) (a bool array and a mixed-type multiply) on 4M elements;
+            # 64k elements at a time, so the mask is still in cache when it is scaled
+            # ((86528, 32) float32: 2.1 -> 1.8 ms)
             mask = xp.empty(gy2d.shape, dtype=_result_dtype(gy2d, self.y))
-            xp.greater(self.y, 0, out=mask)
-            mask *= gy2d
+            rows = mask.shape[0]
+            step = rows if xp is not np else max(1, (1 << 16) // f)
+            for r0 in range(0, rows, step):
+                m = mask[r0:r0 + step]
+                xp.greater(self.y[r0:r0 + step], 0, out=m)
+                m *= gy2d[r0:r0 + step]
             gy2d = mask
         gx = gw = gb = None
         k = kh * kw * c
