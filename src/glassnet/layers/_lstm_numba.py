@@ -164,10 +164,13 @@ def _optional(a: np.ndarray | None, rows: int, dtype: DTypeLike) -> np.ndarray:
 
 def lstm_forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | None,
                  h0: np.ndarray, c0: np.ndarray, mask: np.ndarray | None = None,
-                 rmask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, _Saved]:
+                 rmask: np.ndarray | None = None,
+                 out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, _Saved]:
     """Run the recurrence; returns h_t for all t (B,T,n), the final cell state (B,n) and
     the state ``lstm_backward`` needs. ``mask`` (B,T) bool: False keeps a row's state
-    through that step; ``rmask`` (B,n): recurrent-dropout factors (both optional)."""
+    through that step; ``rmask`` (B,n): recurrent-dropout factors (both optional).
+    ``out``: an optional C-contiguous float32 (B,T+1,n) array that receives h_t at [:, t]
+    and c_T at [:, T] (the layer's output, written in place instead of copied)."""
     forward, _ = _kernels()
     bsz, steps, d = x.shape
     n = u.shape[0]
@@ -178,7 +181,7 @@ def lstm_forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | No
     g = np.empty((bsz * steps, 4 * n), f32)
     cs = np.empty((bsz * (steps + 1), n), f32)
     tc = np.empty((bsz * steps, n), f32)
-    hout = np.empty((bsz, steps, n), f32)
+    hout = np.empty((bsz, steps, n), f32) if out is None else out
     c_last = np.empty((bsz, n), f32)
     bias = np.zeros(4 * n, f32) if b is None else np.ascontiguousarray(b, dtype=f32)
     mask, rmask = _optional(mask, bsz, np.bool_), _optional(rmask, bsz, f32)
@@ -186,18 +189,24 @@ def lstm_forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray | No
     args = (np.ascontiguousarray(x, dtype=f32), w, u, bias, np.ascontiguousarray(h0, dtype=f32),
             np.ascontiguousarray(c0, dtype=f32), mask, rmask, blocks, _STATE["sgemm"], hx, g, cs,
             tc, hout, c_last)
-    with _OneBlasThread():
-        if blocks == 1:  # no parallel region: numba's idle threads would spin beside it
-            _STATE["block_kernels"][0](0, *args)
-        else:
+    if blocks == 1:
+        # no parallel region (numba's idle threads would spin beside it) and no BLAS
+        # thread limit to set and restore (11 µs a call): BLAS runs as everywhere else
+        _STATE["block_kernels"][0](0, *args)
+    else:
+        with _OneBlasThread():
             forward(*args)
+    if out is not None:
+        out[:, steps] = c_last
+        hout = out[:, :steps]
     return hout, c_last, (hx, g, cs, tc, w, u, mask, rmask, blocks)
 
 
 def lstm_backward(saved: _Saved, gh: np.ndarray | None, dh_last: np.ndarray,
                   dc_last: np.ndarray, need_dx: bool) -> tuple[np.ndarray | None, ...]:
     """Gradients of x (or None), h0, c0, W, U, b from those of every h_t (``gh`` (B,T,n) or
-    None) and of the final h and c."""
+    None; a (B,T+1,n) array is taken as is, its first T steps used) and of the final h
+    and c."""
     _, backward = _kernels()
     hx, g, cs, tc, w, u, mask, rmask, blocks = saved
     bsz, n = dh_last.shape
@@ -215,10 +224,10 @@ def lstm_backward(saved: _Saved, gh: np.ndarray | None, dh_last: np.ndarray,
     args = (g, cs, tc, hx, wbt, gh, np.ascontiguousarray(dh_last, dtype=f32),
             np.ascontiguousarray(dc_last, dtype=f32), mask, rmask, blocks, _STATE["sgemm"], dz,
             dx, dh0, dc0, dwu, db)
+    if blocks == 1:  # as in lstm_forward
+        _STATE["block_kernels"][1](0, *args)
+        return (dx if need_dx else None), dh0, dc0, dwu[0, n:], dwu[0, :n], db[0]
     with _OneBlasThread():
-        if blocks == 1:
-            _STATE["block_kernels"][1](0, *args)
-        else:
-            backward(*args)
-    gwu = dwu.sum(axis=0) if blocks > 1 else dwu[0]
+        backward(*args)
+    gwu = dwu.sum(axis=0)
     return (dx if need_dx else None), dh0, dc0, gwu[n:], gwu[:n], db.sum(axis=0)

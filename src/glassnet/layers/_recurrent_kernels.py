@@ -291,21 +291,21 @@ class LSTMSeq(_SeqBase):
 
     def _forward_numba(self, x: np.ndarray, h0: np.ndarray, c0: np.ndarray, w: np.ndarray,
                        u: np.ndarray, b: np.ndarray) -> np.ndarray:
+        bsz, steps = x.shape[0], x.shape[1]
+        n = u.shape[0]
+        # with sequences the kernel writes every h_t and the final c into the output itself
+        out = np.empty((bsz, steps + 1, n), np.float32) if self.sequences else None
         hout, c_last, self.saved = _lstm_numba.lstm_forward(x, w, u, b, h0, c0, self.mask,
-                                                            self.rmask)
-        bsz, steps, n = hout.shape
-        if not self.sequences:
-            return np.stack([hout[:, steps - 1], c_last], axis=1)
-        out = np.empty((bsz, steps + 1, n), dtype=x.dtype)
-        out[:, :steps] = hout
-        out[:, steps] = c_last
-        return out
+                                                            self.rmask, out=out)
+        if out is not None:
+            return out
+        return np.stack([hout[:, steps - 1], c_last], axis=1)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         if self.numba:
-            if self.sequences:
+            if self.sequences:  # gy (B, T+1, n) whole: the kernel reads its first T steps
                 steps = gy.shape[1] - 1
-                gh, dh, dc = gy[:, :steps], np.zeros_like(gy[:, 0]), gy[:, steps]
+                gh, dh, dc = gy, np.zeros_like(gy[:, 0]), gy[:, steps]
             else:
                 gh, dh, dc = None, gy[:, 0], gy[:, 1]
             return _lstm_numba.lstm_backward(self.saved, gh, dh, dc, self.needs_input_grad[0])
