@@ -136,3 +136,18 @@ def test_sgemm_pair_falls_back_to_openblas_for_ilp64_mkl(monkeypatch):
     monkeypatch.setenv("MKL_INTERFACE_LAYER", "ILP64")
     ob = _lstm_numba._scipy_sgemm()
     assert _lstm_numba._sgemm_pair() == (ob, ob)
+
+
+@pytest.mark.parametrize("chunk_floats", [1, 2 * 9 * 4 * 12, 3 * 5 * 4 * 12])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("extra", [None, "mask"])
+def test_chunks_of_steps_match_numpy_kernel(chunk_floats, threads, extra, monkeypatch):
+    """The forward projects, and the backward sums the weight gradient over, a chunk of
+    steps at a time: one step a chunk, and chunks that do not divide T (7 steps)."""
+    monkeypatch.setattr(_lstm_numba, "CHUNK_FLOATS", chunk_floats)
+    monkeypatch.setattr(_lstm_numba, "threads", lambda: threads)
+    mask = None
+    if extra == "mask":
+        mask = np.random.default_rng(4).random((18, 7)) < 0.7
+    for sequences in (True, False):
+        _compare(_case(18, 7, 3, 12, seed=5), sequences, True, monkeypatch, mask)

@@ -154,12 +154,13 @@ def cell(g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hout: np.ndarray, p: int
 
 @njit(**_OPTS)
 def cell_back(g: np.ndarray, cs: np.ndarray, tc: np.ndarray, dz: np.ndarray, st: np.ndarray,
-              p: int, ps: int, n: int, ra: int, rb: int) -> None:
-    """Rows ra..rb of one step: the pre-activation gradients dz from dh (st[:, :n]) and dc
+              p: int, ps: int, pd: int, n: int, ra: int, rb: int) -> None:
+    """Rows ra..rb of one step (at p in g and tc, ps in cs, pd in dz): the pre-activation
+    gradients dz from dh (st[:, :n]) and dc
     (st[:, n:], replaced by the gradient of c_{t-1}). dh and dc share one array so that
     LLVM's overlap checks stay few enough for it to vectorise."""
     for r in range(ra, rb):
-        gr, dr = g[p + r], dz[p + r]
+        gr, dr = g[p + r], dz[pd + r]
         gi, gf, gc, go = gr[:n], gr[n : 2 * n], gr[2 * n : 3 * n], gr[3 * n :]
         di, df, dcc, do = dr[:n], dr[n : 2 * n], dr[2 * n : 3 * n], dr[3 * n :]
         cp, tr, dh, dc = cs[ps + r], tc[p + r], st[r, :n], st[r, n:]
@@ -176,8 +177,9 @@ def cell_back(g: np.ndarray, cs: np.ndarray, tc: np.ndarray, dz: np.ndarray, st:
 @njit(**_OPTS)
 def forward_block(k: int, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray,
                   h0: np.ndarray, c0: np.ndarray, mask: np.ndarray, rmask: np.ndarray,
-                  nblocks: int, blas: tuple[int, int], hx: np.ndarray, g: np.ndarray,
-                  cs: np.ndarray, tc: np.ndarray, hout: np.ndarray, c_last: np.ndarray) -> None:
+                  nblocks: int, blas: tuple[int, int], chunk_floats: int, hx: np.ndarray,
+                  g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hout: np.ndarray,
+                  c_last: np.ndarray) -> None:
     """Block k of :func:`forward`; called on its own when there is one block, so that no
     thread pool wakes: with numba's idle OpenMP thread spinning on the other vCPU, a
     one-block training step ran 2.5× slower (OMP_NUM_THREADS=1 alone, 2-vCPU Xeon)."""
@@ -187,21 +189,26 @@ def forward_block(k: int, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.nda
     masked, dropped = mask.shape[1] > 0, rmask.shape[1] > 0
     r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
     nr, base, sb = r1 - r0, r0 * steps, r0 * (steps + 1)
-    for t in range(steps):
-        for r in range(nr):
-            hx[base + t * nr + r, n:] = x[r0 + r, t]
     for r in range(nr):
         hr, cr = hx[base + r, :n], cs[sb + r]
         for j in range(n):
             hr[j] = h0[r0 + r, j] * rmask[r0 + r, j] if dropped else h0[r0 + r, j]
             cr[j] = c0[r0 + r, j]
-    # the block's input projection for all steps in one GEMM, into the gate buffer
-    sgemm(pick(blas, nr * steps, 4 * n, d), False, False, nr * steps, 4 * n, d,
-          hx[base:, n:], m, w, 4 * n, 0.0, g[base:], 4 * n)
     z = np.empty((nr, 4 * n), np.float32)
     bu = pick(blas, nr, 4 * n, n)
+    chunk = max(1, chunk_floats // (nr * 4 * n))
     for t in range(steps):
         p, ps = base + t * nr, sb + t * nr
+        if t % chunk == 0:
+            # the input projection of the next steps in one GEMM, into the gate buffer:
+            # a chunk at a time, so that the gates read it back from cache
+            t1 = min(steps, t + chunk)
+            for tt in range(t, t1):
+                for r in range(nr):
+                    hx[base + tt * nr + r, n:] = x[r0 + r, tt]
+            rows = (t1 - t) * nr
+            sgemm(pick(blas, rows, 4 * n, d), False, False, rows, 4 * n, d, hx[p:, n:], m, w,
+                  4 * n, 0.0, g[p:], 4 * n)
         sgemm(bu, False, False, nr, 4 * n, n, hx[p:], m, u, 4 * n, 0.0, z, 4 * n)
         gates(z, g, p, b, n, nr)
         cell(g, cs, tc, hout, p, ps, r0, t, n, nr)
@@ -235,27 +242,28 @@ def forward_block(k: int, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.nda
 @njit(parallel=True, **_OPTS)
 def forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray, h0: np.ndarray,
             c0: np.ndarray, mask: np.ndarray, rmask: np.ndarray, nblocks: int,
-            blas: tuple[int, int],
-            hx: np.ndarray, g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hout: np.ndarray,
-            c_last: np.ndarray) -> None:
+            blas: tuple[int, int], chunk_floats: int, hx: np.ndarray, g: np.ndarray,
+            cs: np.ndarray, tc: np.ndarray, hout: np.ndarray, c_last: np.ndarray) -> None:
     """x (B,T,D), w (D,4n), u (n,4n), b (4n,), h0/c0 (B,n); mask (B,T) bool (False: the row
     keeps its state through the step) and rmask (B,n) recurrent-dropout factors, each empty,
-    (B,0), when absent; blas: the addresses of two Fortran sgemm (see :func:`pick`).
+    (B,0), when absent; blas: the addresses of two Fortran sgemm (see :func:`pick`);
+    chunk_floats: gate values per chunk of steps (the input projection runs a chunk at a
+    time, so that the gates read it back from cache).
 
     Saved, in block layout (block k's rows r0..r1 for step t at r0·T + t·nr + r): hx
     [h_{t-1} | x_t] (h after recurrent dropout: what the GEMM saw), g the gate activations
     i, f, c, o, tc tanh(c_t); cs holds c_t for t = 0..T, T+1 slots a block (from r0·(T+1)).
     Returned: hout (B,T,n) every h_t, c_last (B,n)."""
     for k in prange(nblocks):
-        forward_block(k, x, w, u, b, h0, c0, mask, rmask, nblocks, blas, hx, g, cs, tc, hout,
-                      c_last)
+        forward_block(k, x, w, u, b, h0, c0, mask, rmask, nblocks, blas, chunk_floats, hx, g,
+                      cs, tc, hout, c_last)
 
 
 @njit(**_OPTS)
 def backward_block(k: int, g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np.ndarray,
                    wbt: np.ndarray, gh: np.ndarray, dh_last: np.ndarray, dc_last: np.ndarray,
                    mask: np.ndarray, rmask: np.ndarray, nblocks: int, blas: tuple[int, int],
-                   dz: np.ndarray, dx: np.ndarray, dh0: np.ndarray, dc0: np.ndarray,
+                   chunk_floats: int, dx: np.ndarray, dh0: np.ndarray, dc0: np.ndarray,
                    dwu: np.ndarray, db: np.ndarray) -> None:
     """Block k of :func:`backward` (on its own when there is one block, as forward_block)."""
     bsz, steps = dh_last.shape[0], g.shape[0] // dh_last.shape[0]
@@ -273,8 +281,17 @@ def backward_block(k: int, g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np
     direct = mw == n and not masked and not dropped
     dhx = np.empty((nr, mw), np.float32)
     bw = pick(blas, nr, mw, 4 * n)
+    # dz of a chunk of steps only: the chunk's share of the weight gradient is taken while
+    # it is in cache, and no (B·T, 4n) array goes to and from memory
+    chunk = max(1, chunk_floats // (nr * 4 * n))
+    dz = np.empty((chunk * nr, 4 * n), np.float32)
+    dwk, dbk = dwu[k], db[k]
+    for j in range(4 * n):
+        dbk[j] = 0.0
     for t in range(steps - 1, -1, -1):
         p, ps = base + t * nr, sb + t * nr
+        t0 = t - t % chunk  # the chunk holding step t: steps t0..
+        pd = (t - t0) * nr
         if seq:
             for r in range(nr):
                 dh, ghr = st[r, :n], gh[r0 + r, t]
@@ -283,57 +300,57 @@ def backward_block(k: int, g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np
         if masked:
             for r in range(nr):
                 if mask[r0 + r, t]:
-                    cell_back(g, cs, tc, dz, st, p, ps, n, r, r + 1)
+                    cell_back(g, cs, tc, dz, st, p, ps, pd, n, r, r + 1)
                 else:  # dh and dc pass the step unchanged
-                    dr = dz[p + r]
+                    dr = dz[pd + r]
                     for j in range(4 * n):
                         dr[j] = 0.0
         else:
-            cell_back(g, cs, tc, dz, st, p, ps, n, 0, nr)
+            cell_back(g, cs, tc, dz, st, p, ps, pd, n, 0, nr)
         if direct:
-            sgemm(bw, False, False, nr, n, 4 * n, dz[p:], 4 * n, wbt, n, 0.0, st, 2 * n)
-            continue
-        sgemm(bw, False, False, nr, mw, 4 * n, dz[p:], 4 * n, wbt, mw, 0.0, dhx, mw)
-        for r in range(nr):
-            if mw > n:
-                dx[r0 + r, t] = dhx[r, n:]
-            if masked and not mask[r0 + r, t]:
-                continue
-            dh, dr = st[r, :n], dhx[r, :n]
-            if dropped:
-                rm = rmask[r0 + r]
-                for j in range(n):
-                    dh[j] = dr[j] * rm[j]
-            else:
-                for j in range(n):
-                    dh[j] = dr[j]
+            sgemm(bw, False, False, nr, n, 4 * n, dz[pd:], 4 * n, wbt, n, 0.0, st, 2 * n)
+        else:
+            sgemm(bw, False, False, nr, mw, 4 * n, dz[pd:], 4 * n, wbt, mw, 0.0, dhx, mw)
+            for r in range(nr):
+                if mw > n:
+                    dx[r0 + r, t] = dhx[r, n:]
+                if masked and not mask[r0 + r, t]:
+                    continue
+                dh, dr = st[r, :n], dhx[r, :n]
+                if dropped:
+                    rm = rmask[r0 + r]
+                    for j in range(n):
+                        dh[j] = dr[j] * rm[j]
+                else:
+                    for j in range(n):
+                        dh[j] = dr[j]
+        if t == t0:  # the chunk done: its [h_{t-1} | x_t]ᵀ · dz and bias sums
+            rows = (min(t0 + chunk, steps) - t0) * nr
+            beta = 0.0 if t0 + chunk >= steps else 1.0  # the first chunk (the last steps)
+            sgemm(pick(blas, m, 4 * n, rows), True, False, m, 4 * n, rows, hx[p:], m, dz,
+                  4 * n, beta, dwk, 4 * n)
+            for q in range(rows):
+                dq = dz[q]
+                for j in range(4 * n):
+                    dbk[j] += dq[j]
     for r in range(nr):
         dh0[r0 + r] = st[r, :n]
         dc0[r0 + r] = st[r, n:]
-    # the block's [U; W] gradient [h_{t-1} | x_t]ᵀ · dz over all its steps: one GEMM
-    sgemm(pick(blas, m, 4 * n, nr * steps), True, False, m, 4 * n, nr * steps, hx[base:],
-          m, dz[base:], 4 * n, 0.0, dwu[k], 4 * n)
-    dbk = db[k]
-    for j in range(4 * n):
-        dbk[j] = 0.0
-    for q in range(base, base + nr * steps):
-        dq = dz[q]
-        for j in range(4 * n):
-            dbk[j] += dq[j]
 
 
 @njit(parallel=True, **_OPTS)
 def backward(g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np.ndarray, wbt: np.ndarray,
              gh: np.ndarray, dh_last: np.ndarray, dc_last: np.ndarray, mask: np.ndarray,
-             rmask: np.ndarray, nblocks: int, blas: tuple[int, int], dz: np.ndarray,
+             rmask: np.ndarray, nblocks: int, blas: tuple[int, int], chunk_floats: int,
              dx: np.ndarray, dh0: np.ndarray, dc0: np.ndarray, dwu: np.ndarray,
              db: np.ndarray) -> None:
     """Gradients back through time. ``wbt`` is [U; W]ᵀ (4n, n+D; dx wanted) or Uᵀ (4n, n),
     contiguous (BLAS runs the product with the transposed copy ~1.4× faster than with a
     transposed view); ``gh`` (B,T,n) the per-step h gradients or an empty (B,0,n) array;
-    dh_last/dc_last (B,n) those of the final h and c; mask, rmask as in ``forward``. Writes
-    dz (B·T, 4n, block layout), dx (B,T,D), dh0/dc0 (B,n), and each block's share of the
-    [U; W] and bias gradients into dwu[k] (n+D, 4n), db[k]."""
+    dh_last/dc_last (B,n) those of the final h and c; mask, rmask, blas, chunk_floats as
+    in ``forward`` (the weight gradient is taken a chunk of steps at a time). Writes
+    dx (B,T,D), dh0/dc0 (B,n), and each block's share of the [U; W] and bias gradients
+    into dwu[k] (n+D, 4n), db[k]."""
     for k in prange(nblocks):
         backward_block(k, g, cs, tc, hx, wbt, gh, dh_last, dc_last, mask, rmask, nblocks,
-                       blas, dz, dx, dh0, dc0, dwu, db)
+                       blas, chunk_floats, dx, dh0, dc0, dwu, db)
