@@ -193,3 +193,19 @@ def test_fused_relu_backward_in_chunks_equals_the_mask_formula():
     np.testing.assert_array_equal(y.data, np.maximum(z.data, 0))
     np.testing.assert_allclose(xg.grad, xr.grad, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(wg.grad, wr.grad, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("s,d", [(1, 1), (1, 2), (2, 1)])
+def test_col2im_many_channels_equals_the_naive_sum(s, d):
+    n, oh, ow, c, k, kh, kw = 2, 4, 5, 9, 6, 3, 2
+    hp, wp = (oh - 1) * s + (kh - 1) * d + 1 + 1, (ow - 1) * s + (kw - 1) * d + 1
+    a2d, wk = _rand(n * oh * ow, k, dtype=np.float64), _rand(kh, kw, c, k, seed=1,
+                                                             dtype=np.float64)
+    want = np.zeros((n, hp, wp, c))
+    a4 = a2d.reshape(n, oh, ow, k)
+    for i in range(kh):
+        for j in range(kw):
+            want[:, i * d:i * d + (oh - 1) * s + 1:s, j * d:j * d + (ow - 1) * s + 1:s] += \
+                a4 @ wk[i, j].T
+    got = ck._col2im(a2d, wk, (n, hp, wp, c), oh, ow, s, s, d, d)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

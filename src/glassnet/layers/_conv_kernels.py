@@ -197,8 +197,15 @@ def _col2im(a2d: Any, wk: Any, full_shape: tuple[int, int, int, int], oh: int, o
     kh, kw, _, k = wk.shape
     dt = _result_dtype(a2d, wk)
     if not _few(c, xp):
-        buf = xp.zeros(full_shape, dtype=dt)
-        _col2im_gemm(buf, a2d, wk, oh, ow, sh, sw, dh, dw)
+        if sh == sw == 1:
+            # the first offset's block [:, :oh, :ow] is assigned, not added: zero only the
+            # strips outside it (no zero-fill and re-read of the whole buffer)
+            buf = xp.empty(full_shape, dtype=dt)
+            buf[:, oh:] = 0
+            buf[:, :oh, ow:] = 0
+        else:
+            buf = xp.zeros(full_shape, dtype=dt)
+        _col2im_gemm(buf, a2d, wk, oh, ow, sh, sw, dh, dw, assign_first=sh == sw == 1)
         return buf
     gcolt = backend.matmul(wk.reshape(kh * kw * c, k), a2d.T).reshape(kh, kw, c, n, oh, ow)
     bt = xp.zeros((c, n, hp, wp), dtype=dt)
@@ -211,8 +218,9 @@ def _col2im(a2d: Any, wk: Any, full_shape: tuple[int, int, int, int], oh: int, o
 
 
 def _col2im_gemm(buf: Any, a2d: Any, wk: Any, oh: int, ow: int, sh: int, sw: int, dh: int,
-                 dw: int) -> None:
-    """``buf`` (N, Hp, Wp, C) += col2im(a2d @ wk2d.T), one kernel offset at a time, in place.
+                 dw: int, assign_first: bool = False) -> None:
+    """``buf`` (N, Hp, Wp, C) += col2im(a2d @ wk2d.T), one kernel offset at a time, in place
+    (``assign_first``: the first offset's slice is written, not added to).
 
     ``a2d`` is (N*oh*ow, K) and ``wk`` (kh, kw, C, K). For each of the kh*kw offsets one GEMM
     ``a2d @ wk[i, j].T`` gives that offset's (N, oh, ow, C) contribution contiguously, which
@@ -228,8 +236,11 @@ def _col2im_gemm(buf: Any, a2d: Any, wk: Any, oh: int, ow: int, sh: int, sw: int
         for j in range(kw):
             c0 = j * dw
             backend.matmul(a2d, wk[i, j].T, out=tmp)
-            buf[:, r0:r0 + (oh - 1) * sh + 1:sh, c0:c0 + (ow - 1) * sw + 1:sw, :] += \
-                tmp.reshape(n, oh, ow, c)
+            dst = buf[:, r0:r0 + (oh - 1) * sh + 1:sh, c0:c0 + (ow - 1) * sw + 1:sw, :]
+            if assign_first and i == j == 0:
+                dst[...] = tmp.reshape(n, oh, ow, c)
+            else:
+                dst += tmp.reshape(n, oh, ow, c)
 
 
 _COL_BUDGET = 16 << 20  # bytes of im2col matrix per chunk when no backward will need it

@@ -243,8 +243,9 @@ def _max_disjoint_backward(x: np.ndarray, y: np.ndarray, gy: np.ndarray, ph: int
     that offset's slice of gx; a few samples at a time so the masks stay in cache.
     """
     n, oh, ow, c = y.shape
-    gx = (np.empty if oh * ph == x.shape[1] and ow * pw == x.shape[2] else np.zeros)(
-        x.shape, dtype=gy.dtype)
+    gx = np.empty(x.shape, dtype=gy.dtype)
+    gx[:, oh * ph:] = 0  # rows and columns outside every window; the windows are all written
+    gx[:, :oh * ph, ow * pw:] = 0
     x6, g6 = _windows6(x, ph, pw, oh, ow), _windows6(gx, ph, pw, oh, ow)
     step = max(1, _POOL_CHUNK // (x[0].size * x.itemsize))
     hit = np.empty((min(step, n), oh, ow, c), dtype=gy.dtype)
