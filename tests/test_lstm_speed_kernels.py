@@ -111,7 +111,7 @@ def test_openblas_only_pair_matches(monkeypatch):
     out_a, g_a = _compare(c, True, True, monkeypatch)
     _lstm_numba._kernels()
     ob = _lstm_numba._scipy_sgemm()
-    monkeypatch.setitem(_lstm_numba._STATE, "sgemm", (ob, ob))
+    monkeypatch.setitem(_lstm_numba._STATE, "sgemm", (ob, ob, 0))
     out_b, g_b = _compare(c, True, True, monkeypatch)
     assert _rel(out_b, out_a) < 1e-5
     for a, b in zip(g_a, g_b):
@@ -135,7 +135,7 @@ def test_repeats_bit_for_bit(threads, monkeypatch):
 def test_sgemm_pair_falls_back_to_openblas_for_ilp64_mkl(monkeypatch):
     monkeypatch.setenv("MKL_INTERFACE_LAYER", "ILP64")
     ob = _lstm_numba._scipy_sgemm()
-    assert _lstm_numba._sgemm_pair() == (ob, ob)
+    assert _lstm_numba._blas_calls() == (ob, ob, 0)
 
 
 @pytest.mark.parametrize("chunk_floats", [1, 2 * 9 * 4 * 12, 3 * 5 * 4 * 12])
@@ -151,3 +151,23 @@ def test_chunks_of_steps_match_numpy_kernel(chunk_floats, threads, extra, monkey
         mask = np.random.default_rng(4).random((18, 7)) < 0.7
     for sequences in (True, False):
         _compare(_case(18, 7, 3, 12, seed=5), sequences, True, monkeypatch, mask)
+
+
+@pytest.mark.parametrize("bsz", [4, 64])  # one block (the calling thread), two blocks
+def test_mkl_thread_local_setting_is_restored(bsz, monkeypatch):
+    """Each kernel block makes MKL sequential in its own thread for the call and restores
+    the thread's setting after: the calling thread's MKL threads are as before."""
+    import ctypes
+
+    from glassnet import backend
+
+    _lstm_numba._kernels()
+    if _lstm_numba._STATE["sgemm"][2] == 0:
+        pytest.skip("the kernels call no MKL here")
+    monkeypatch.setattr(_lstm_numba, "threads", lambda: 2)
+    local = backend._resolve_gemm()["lib"].MKL_Set_Num_Threads_Local
+    local.restype, local.argtypes = ctypes.c_int, [ctypes.c_int]
+    before = local(0)  # reading it means setting it: put it back
+    local(before)
+    _compare(_case(bsz, 3, 4, 64), True, True, monkeypatch)
+    assert local(before) == before  # the thread's setting as it was

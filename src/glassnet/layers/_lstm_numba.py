@@ -81,17 +81,22 @@ def _compile() -> None:
     _STATE["kernels"] = k.forward, k.backward
     _STATE["block_kernels"] = k.forward_block, k.backward_block
     _STATE["pid"] = os.getpid()
-    _STATE["sgemm"] = _sgemm_pair()
+    _STATE["sgemm"] = _blas_calls()
     # after _sgemm_pair: MKL, once loaded, is among the libraries held to one thread
     _STATE["blas"] = ThreadpoolController().select(user_api="blas")
 
 
-def _sgemm_pair() -> tuple[int, int]:
-    """The kernels' Fortran sgemm addresses (products of at least ``SMALL_WORK``
-    multiply-adds, smaller ones): Intel MKL's where the backend chose MKL (see
-    :func:`glassnet.backend.gemm_info`), SciPy's OpenBLAS otherwise and for the small ones.
-    MKL runs the LSTM's thin per-step products 1.3-2× faster (2-vCPU Xeon, one thread:
-    32×128·128×512 in 25 µs against 44 µs)."""
+def _blas_calls() -> tuple[int, int, int]:
+    """Addresses of what the kernels call: the Fortran sgemm for products of at least
+    ``SMALL_WORK`` multiply-adds, the one for smaller products, and MKL's
+    ``MKL_Set_Num_Threads_Local`` (0 without MKL).
+
+    Intel MKL's sgemm where the backend chose MKL (see :func:`glassnet.backend.gemm_info`),
+    SciPy's OpenBLAS otherwise and for the small products. MKL runs the LSTM's thin
+    per-step products 1.3-2× faster (2-vCPU Xeon, one thread: 32×128·128×512 in 25 µs
+    against 44 µs). Each kernel block makes MKL sequential in its own thread for the call:
+    threaded MKL called per step, from numba's threads or from the main one, made a step
+    15-50× slower (its OpenMP team spinning against the other block)."""
     import ctypes
 
     from .. import backend
@@ -103,8 +108,16 @@ def _sgemm_pair() -> tuple[int, int]:
             or os.environ.get("MKL_INTERFACE_LAYER", "").upper().startswith("ILP64")):
         # no MKL; MKL's threads left behind by a fork; or 64-bit integers, which the
         # kernels' 32-bit ones would not match
-        return ob, ob
-    return int(ctypes.cast(lib.sgemm, ctypes.c_void_p).value or ob), ob
+        return ob, ob, 0
+    try:
+        local = lib.MKL_Set_Num_Threads_Local  # the C entry (lowercase: Fortran, by pointer)
+    except AttributeError:  # an MKL without it: keep to OpenBLAS
+        return ob, ob, 0
+    addr = ctypes.cast(lib.sgemm, ctypes.c_void_p).value
+    local_addr = ctypes.cast(local, ctypes.c_void_p).value
+    if not addr or not local_addr:
+        return ob, ob, 0
+    return int(addr), ob, int(local_addr)
 
 
 def _scipy_sgemm() -> int:

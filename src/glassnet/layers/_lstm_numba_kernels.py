@@ -82,6 +82,26 @@ def _sgemm(typingctx: Any, addr: Any, ta: Any, tb: Any, m: Any, n: Any, k: Any, 
 
 sgemm: Any = intrinsic(_sgemm)  # Any: mypy would count numba's typingctx as an argument
 
+
+def _call_int(typingctx: Any, addr: Any, v: Any) -> Any:
+    """``int f(int)`` at the address ``addr`` (0: nothing called, 0 returned)."""
+    sig = types.int32(addr, v)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(i32, [i32])
+        arg = context.cast(builder, args[1], signature.args[1], types.int32)
+        res = cgutils.alloca_once_value(builder, ir.Constant(i32, 0))
+        with builder.if_then(builder.icmp_unsigned("!=", args[0], ir.Constant(args[0].type, 0))):
+            fn = builder.inttoptr(args[0], fnty.as_pointer())
+            builder.store(builder.call(fn, [arg]), res)
+        return builder.load(res)
+
+    return sig, codegen
+
+
+call_int: Any = intrinsic(_call_int)
+
 f32 = np.float32
 one, two = f32(1.0), f32(2.0)
 # LLVM may fuse multiply-adds and approximate reciprocals, but not assume away NaN/Inf:
@@ -95,7 +115,7 @@ SMALL_WORK = 1 << 15
 
 
 @njit(inline="always", **_OPTS)
-def pick(blas: tuple[int, int], m: int, n: int, k: int) -> int:
+def pick(blas: tuple[int, int, int], m: int, n: int, k: int) -> int:
     """The sgemm address for an m×k by k×n product: blas[0] unless it is tiny."""
     return blas[0] if m * n * k >= SMALL_WORK else blas[1]
 
@@ -177,7 +197,7 @@ def cell_back(g: np.ndarray, cs: np.ndarray, tc: np.ndarray, dz: np.ndarray, st:
 @njit(**_OPTS)
 def forward_block(k: int, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray,
                   h0: np.ndarray, c0: np.ndarray, mask: np.ndarray, rmask: np.ndarray,
-                  nblocks: int, blas: tuple[int, int], chunk_floats: int, hx: np.ndarray,
+                  nblocks: int, blas: tuple[int, int, int], chunk_floats: int, hx: np.ndarray,
                   g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hout: np.ndarray,
                   c_last: np.ndarray) -> None:
     """Block k of :func:`forward`; called on its own when there is one block, so that no
@@ -189,6 +209,7 @@ def forward_block(k: int, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.nda
     masked, dropped = mask.shape[1] > 0, rmask.shape[1] > 0
     r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
     nr, base, sb = r1 - r0, r0 * steps, r0 * (steps + 1)
+    prev = call_int(blas[2], 1)  # MKL sequential in this thread (see _lstm_numba)
     for r in range(nr):
         hr, cr = hx[base + r, :n], cs[sb + r]
         for j in range(n):
@@ -237,16 +258,18 @@ def forward_block(k: int, x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.nda
                         hn[j] = ho[j]
     for r in range(nr):
         c_last[r0 + r] = cs[sb + steps * nr + r]
+    call_int(blas[2], prev)
 
 
 @njit(parallel=True, **_OPTS)
 def forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray, h0: np.ndarray,
             c0: np.ndarray, mask: np.ndarray, rmask: np.ndarray, nblocks: int,
-            blas: tuple[int, int], chunk_floats: int, hx: np.ndarray, g: np.ndarray,
+            blas: tuple[int, int, int], chunk_floats: int, hx: np.ndarray, g: np.ndarray,
             cs: np.ndarray, tc: np.ndarray, hout: np.ndarray, c_last: np.ndarray) -> None:
     """x (B,T,D), w (D,4n), u (n,4n), b (4n,), h0/c0 (B,n); mask (B,T) bool (False: the row
     keeps its state through the step) and rmask (B,n) recurrent-dropout factors, each empty,
-    (B,0), when absent; blas: the addresses of two Fortran sgemm (see :func:`pick`);
+    (B,0), when absent; blas: the addresses of two Fortran sgemm (see :func:`pick`) and
+    of MKL's ``MKL_Set_Num_Threads_Local`` (0 without MKL);
     chunk_floats: gate values per chunk of steps (the input projection runs a chunk at a
     time, so that the gates read it back from cache).
 
@@ -262,7 +285,7 @@ def forward(x: np.ndarray, w: np.ndarray, u: np.ndarray, b: np.ndarray, h0: np.n
 @njit(**_OPTS)
 def backward_block(k: int, g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np.ndarray,
                    wbt: np.ndarray, gh: np.ndarray, dh_last: np.ndarray, dc_last: np.ndarray,
-                   mask: np.ndarray, rmask: np.ndarray, nblocks: int, blas: tuple[int, int],
+                   mask: np.ndarray, rmask: np.ndarray, nblocks: int, blas: tuple[int, int, int],
                    chunk_floats: int, dx: np.ndarray, dh0: np.ndarray, dc0: np.ndarray,
                    dwu: np.ndarray, db: np.ndarray) -> None:
     """Block k of :func:`backward` (on its own when there is one block, as forward_block)."""
@@ -273,6 +296,7 @@ def backward_block(k: int, g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np
     masked, dropped = mask.shape[1] > 0, rmask.shape[1] > 0
     r0, r1 = k * bsz // nblocks, (k + 1) * bsz // nblocks
     nr, base, sb = r1 - r0, r0 * steps, r0 * (steps + 1)
+    prev = call_int(blas[2], 1)
     st = np.empty((nr, 2 * n), np.float32)  # dh | dc of the rows
     for r in range(nr):
         st[r, :n] = dh_last[r0 + r]
@@ -336,12 +360,13 @@ def backward_block(k: int, g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np
     for r in range(nr):
         dh0[r0 + r] = st[r, :n]
         dc0[r0 + r] = st[r, n:]
+    call_int(blas[2], prev)
 
 
 @njit(parallel=True, **_OPTS)
 def backward(g: np.ndarray, cs: np.ndarray, tc: np.ndarray, hx: np.ndarray, wbt: np.ndarray,
              gh: np.ndarray, dh_last: np.ndarray, dc_last: np.ndarray, mask: np.ndarray,
-             rmask: np.ndarray, nblocks: int, blas: tuple[int, int], chunk_floats: int,
+             rmask: np.ndarray, nblocks: int, blas: tuple[int, int, int], chunk_floats: int,
              dx: np.ndarray, dh0: np.ndarray, dc0: np.ndarray, dwu: np.ndarray,
              db: np.ndarray) -> None:
     """Gradients back through time. ``wbt`` is [U; W]ᵀ (4n, n+D; dx wanted) or Uᵀ (4n, n),
