@@ -4,8 +4,9 @@ Training steps per second for glassnet (fused LSTM kernel + linear + softmax cro
 + Adam) and PyTorch CPU (nn.LSTM + nn.Linear + Adam), each in a fresh process pinned to 1
 and 2 threads (BLAS, OpenMP and numba). glassnet's line names the LSTM kernel that ran:
 ``numba`` with the ``numba`` extra installed, else ``numpy`` (``GLASSNET_NUMBA=0`` forces
-it, to compare the two). Prints one JSON line per measurement (wall-clock steps/s and steps per
-CPU-second) and one with the ratios.
+it, to compare the two), and the numba kernel's BLAS (``mkl`` where the backend chose MKL,
+else ``openblas``; ``GLASSNET_GEMM=numpy`` forces OpenBLAS). Prints one JSON line per
+measurement (wall-clock steps/s and steps per CPU-second) and one with the ratios.
 
 Run: ``python -m benchmarks.bench_lstm [--threads 1,2] [--rounds 5]``
 """
@@ -104,6 +105,9 @@ def one(case: str, fw: str, threads: int) -> None:
         from glassnet.layers import _lstm_numba
 
         kernel = {"lstm_kernel": "numba" if _lstm_numba.available() else "numpy"}
+        if _lstm_numba.available():  # its GEMMs' BLAS: MKL (the backend's choice) or OpenBLAS
+            _lstm_numba._kernels()
+            kernel["lstm_blas"] = "mkl" if _lstm_numba._STATE["sgemm"][2] else "openblas"
     emit({"case": case, "framework": fw, "threads": threads, "steps_per_s": round(rate, 1),
           "steps_per_cpu_s": round(cpu_rate(step), 1),
           "peak_rss_mb": round(peak_rss_mb(), 1), **kernel})
