@@ -209,3 +209,29 @@ def test_col2im_many_channels_equals_the_naive_sum(s, d):
                 a4 @ wk[i, j].T
     got = ck._col2im(a2d, wk, (n, hp, wp, c), oh, ow, s, s, d, d)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("block", [8, 1 << 16])
+@pytest.mark.parametrize("need_b", [True, False])
+def test_first_layer_masked_weight_grad_in_blocks(block, need_b, monkeypatch):
+    # no input gradient, fused ReLU, folded bias: the masked gradient block by block
+    x, w, b = _rand(3, 9, 8, 2), _rand(3, 3, 2, 5, seed=1), _rand(5, seed=2)
+    monkeypatch.setattr(ck, "_MASK_BLOCK", block)
+
+    def grads():
+        wg, bg = gn.tensor(w, requires_grad=True), gn.tensor(b, requires_grad=need_b)
+        y = ck.Conv2DKernel(relu=True)(gn.tensor(x), wg, bg)
+        y.backward(_rand(*y.shape, seed=3))
+        return y.data, wg.grad, bg.grad
+
+    got = grads()
+    with monkeypatch.context() as m:
+        m.setattr(ck.Conv2DKernel, "_masked_weight_grad", None)  # must not be reached
+        m.setattr(ck, "_FUSE_MASK", False)
+        want = grads()
+    for g, r in zip(got, want):
+        if r is None:
+            assert g is None
+        else:
+            np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(got[1], grads()[1])  # repeatable bit for bit

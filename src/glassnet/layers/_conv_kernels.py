@@ -243,6 +243,10 @@ def _col2im_gemm(buf: Any, a2d: Any, wk: Any, oh: int, ow: int, sh: int, sw: int
                 dst += tmp.reshape(n, oh, ow, c)
 
 
+# a first layer's ReLU-masked weight gradient block by block (False: the whole mask, the
+# reference the tests compare with); elements of the masked gradient per block
+_FUSE_MASK = True
+_MASK_BLOCK = 1 << 16
 _COL_BUDGET = 16 << 20  # bytes of im2col matrix per chunk when no backward will need it
 
 
@@ -369,6 +373,9 @@ class Conv2DKernel(Function):
         kh, kw, c, f = w.shape
         need = self.needs_input_grad
         gy2d = gy.reshape(-1, f)
+        if (self.relu and not need[0] and need[1] and self.folded and xp is np
+                and _FUSE_MASK):
+            return self._masked_weight_grad(gy2d)
         if self.relu:
             # the 0/1 mask written straight in gy's dtype, then scaled in place: 2.7x faster
             # than gy2d * (y > 0) (a bool array and a mixed-type multiply) on 4M elements;
@@ -376,7 +383,7 @@ class Conv2DKernel(Function):
             # ((86528, 32) float32: 2.1 -> 1.8 ms)
             mask = xp.empty(gy2d.shape, dtype=_result_dtype(gy2d, self.y))
             rows = mask.shape[0]
-            step = rows if xp is not np else max(1, (1 << 16) // f)
+            step = rows if xp is not np else max(1, _MASK_BLOCK // f)
             for r0 in range(0, rows, step):
                 m = mask[r0:r0 + step]
                 xp.greater(self.y[r0:r0 + step], 0, out=m)
@@ -405,6 +412,29 @@ class Conv2DKernel(Function):
                 gx = buf if buf.shape == self.x_shape else buf[:, pt:pt + h, pl:pl + wd]
                 gx = xp.ascontiguousarray(gx)
         return (gx, gw, gb) if self.has_b else (gx, gw)
+
+    def _masked_weight_grad(self, gy2d: np.ndarray) -> tuple[Any, ...]:
+        """(None, gw, gb) of a first layer (no input gradient) with the fused ReLU and the
+        folded bias: the ReLU-masked gradient a block of rows at a time, each block's
+        product with its columns added up, so the masked gradient never leaves the cache
+        (the MNIST convnet's (86528, 32) first layer: no 11 MB array written and re-read)."""
+        w, f = self.w, gy2d.shape[1]
+        colt = self.col.T  # (k + 1, rows), C-ordered (the channel-major columns)
+        rows = gy2d.shape[0]
+        step = max(1, _MASK_BLOCK // f)
+        mask = np.empty((min(step, rows), f), dtype=_result_dtype(gy2d, self.y))
+        acc = np.zeros((colt.shape[0], f), dtype=np.result_type(colt.dtype, mask.dtype))
+        part = np.empty_like(acc)
+        for r0 in range(0, rows, step):
+            r1 = min(r0 + step, rows)
+            m = mask[:r1 - r0]
+            np.greater(self.y[r0:r1], 0, out=m)
+            m *= gy2d[r0:r1]
+            backend.matmul(colt[:, r0:r1], m, out=part)
+            acc += part
+        k = colt.shape[0] - 1
+        gb = acc[k].copy() if self.needs_input_grad[2] else None
+        return None, acc[:k].reshape(w.shape), gb
 
     def describe(self) -> str:
         act = ", relu" if self.relu else ""
