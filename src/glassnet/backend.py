@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import DTypeLike
 
 _cupy: Any = None
@@ -315,6 +317,22 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
     fn(_CBLAS_ROW, la[0], lb[0], m, n, k, 1.0, a.ctypes.data, la[1], b.ctypes.data, lb[1],
        0.0, out.ctypes.data, max(1, n))
     return out
+
+
+def gemm_for(a: Any, b: Any) -> Callable[..., Any]:
+    """The routine :func:`matmul` would use for ``a @ b`` and every product of the same
+    work (m·k·n): ``np.dot`` for small NumPy products (the chooser's rule, without its
+    per-call checks), else :func:`matmul` itself. An op whose GEMMs all have one size —
+    ``Linear``'s forward and its two backward products — asks once per recorded op.
+
+    Example:
+        >>> gemm_for(np.ones((2, 3)), np.ones((3, 4))) is np.dot
+        True
+    """
+    if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
+            and a.shape[0] * a.shape[1] * b.shape[1] < _MKL_MIN_WORK):
+        return _dot
+    return matmul
 
 
 _ONES: dict[tuple[int, str], np.ndarray] = {}  # (rows, dtype char) -> ones, for sum_rows

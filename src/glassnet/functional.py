@@ -45,8 +45,10 @@ class Linear(Function):
                 f"{w.shape}. Received: input shape {x.shape}"
             )
         self.x, self.w, self.has_b = x, w, b is not None
-        # the one GEMM chooser (backend.matmul: MKL for large products where it applies)
-        y = backend.matmul(x, w) if x.ndim == 2 else x @ w
+        # the one GEMM chooser (backend: MKL for large products where it applies), asked
+        # once: forward and both backward products have the same size (m*k*n)
+        self.mm = mm = backend.gemm_for(x, w) if x.ndim == 2 else None
+        y = mm(x, w) if mm is not None else x @ w
         if b is not None:
             y += b
         act = self.act
@@ -66,8 +68,9 @@ class Linear(Function):
             y = self.y
             gy = gy * (1 - y * y)
         need = self.needs_input_grad
+        mm = self.mm or backend.matmul
         if need[0]:
-            gx = backend.matmul(gy, w.T) if gy.ndim == 2 else gy @ w.T
+            gx = mm(gy, w.T) if gy.ndim == 2 else gy @ w.T
         else:
             gx = None
         g2 = gy if gy.ndim == 2 else gy.reshape(-1, gy.shape[-1])
@@ -78,7 +81,7 @@ class Linear(Function):
         # frozen layers (transfer learning) need no kernel/bias gradient: skip that GEMM
         if need[1]:
             x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-            gw = backend.matmul(x2.T, g2, out=ow)
+            gw = mm(x2.T, g2, ow)
         else:
             gw = None
         if self.has_b:
