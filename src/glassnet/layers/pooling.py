@@ -238,9 +238,11 @@ def _max_disjoint_backward(x: np.ndarray, y: np.ndarray, gy: np.ndarray, ph: int
     each window in row-major order (as PyTorch; a NaN window's max equals nothing and routes
     nowhere, as in the slice-by-slice kernel), zero elsewhere.
 
-    Per window offset: a 0/1 mask of where x equals the max, in gy's dtype (no bool arrays,
-    no mixed-type multiply), times the windows still free, times gy, written straight into
-    that offset's slice of gx; a few samples at a time so the masks stay in cache.
+    Per window offset: where x equals the max, among the windows still free, as a bool mask
+    (one byte an element: the compare and the mask logic move a quarter of a float mask's
+    bytes), times gy, written straight into that offset's slice of gx; a few samples at a
+    time so the masks stay in cache ((128, 26, 26, 32) float32: 4.6 -> 3.8 ms against float
+    masks, (128, 11, 11, 64) 1.5 -> 1.1 ms).
     """
     n, oh, ow, c = y.shape
     gx = np.empty(x.shape, dtype=gy.dtype)
@@ -248,7 +250,7 @@ def _max_disjoint_backward(x: np.ndarray, y: np.ndarray, gy: np.ndarray, ph: int
     gx[:, :oh * ph, ow * pw:] = 0
     x6, g6 = _windows6(x, ph, pw, oh, ow), _windows6(gx, ph, pw, oh, ow)
     step = max(1, _POOL_CHUNK // (x[0].size * x.itemsize))
-    hit = np.empty((min(step, n), oh, ow, c), dtype=gy.dtype)
+    hit = np.empty((min(step, n), oh, ow, c), dtype=bool)
     free = np.empty_like(hit)
     last = ph * pw - 1
     for s in range(0, n, step):
@@ -258,11 +260,11 @@ def _max_disjoint_backward(x: np.ndarray, y: np.ndarray, gy: np.ndarray, ph: int
             i, j = divmod(k, pw)
             np.equal(x6[s:e, :, i, :, j], yc, out=h)
             if k:
-                h *= fr  # only windows whose maximum has not been routed yet
+                h &= fr  # only windows whose maximum has not been routed yet
             if k == 0 and last:
-                np.subtract(1, h, out=fr)
+                np.logical_not(h, out=fr)
             elif k < last:
-                fr -= h
+                fr ^= h  # h is a subset of fr
             np.multiply(gc, h, out=g6[s:e, :, i, :, j])
     return gx
 
