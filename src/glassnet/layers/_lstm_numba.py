@@ -106,18 +106,19 @@ def _blas_calls() -> tuple[int, int, int]:
     from .. import backend
 
     ob = _scipy_sgemm()
-    g = backend._resolve_gemm()
-    lib = g["lib"]
-    if (lib is None or (g["pid"] is not None and g["pid"] != os.getpid())
+    g = backend._resolve_gemm()  # the backend's one choice of GEMM (private: read with care)
+    lib, pid = g.get("lib"), g.get("pid")
+    if (lib is None or (pid is not None and pid != os.getpid())
             or os.environ.get("MKL_INTERFACE_LAYER", "").upper().startswith("ILP64")):
         # no MKL; MKL's threads left behind by a fork; or 64-bit integers, which the
         # kernels' 32-bit ones would not match
         return ob, ob, 0
     try:
         local = lib.MKL_Set_Num_Threads_Local  # the C entry (lowercase: Fortran, by pointer)
-    except AttributeError:  # an MKL without it: keep to OpenBLAS
+        fn = lib.sgemm
+    except AttributeError:  # not an MKL with both: keep to OpenBLAS
         return ob, ob, 0
-    addr = ctypes.cast(lib.sgemm, ctypes.c_void_p).value
+    addr = ctypes.cast(fn, ctypes.c_void_p).value
     local_addr = ctypes.cast(local, ctypes.c_void_p).value
     if not addr or not local_addr:
         return ob, ob, 0
