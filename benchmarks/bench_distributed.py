@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
 
 from benchmarks._common import cpu_model
 
-STEPS = {"mlp": 60, "cnn": 12}
+STEPS = {"mlp": 300, "cnn": 12}  # timed steps per launch (~1.5 s each)
 
 
 def _data(model, n, seed=0):
@@ -155,6 +156,7 @@ def main(argv=None) -> None:
     ap.add_argument("--models", default="mlp,cnn")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
     if args.worker:
         fw, model, batch = args.worker
@@ -162,17 +164,26 @@ def main(argv=None) -> None:
                                                                   STEPS[model])
         return
     print(f"CPU: {cpu_model()}; {os.cpu_count()} CPUs; global batch {args.batch}; 1 thread per "
-          "process")
+          f"process; median of {args.repeat} launches per N (the Ns alternate)")
+    procs = list(map(int, args.procs.split(",")))
     for model in args.models.split(","):
-        base = None
-        for n in map(int, args.procs.split(",")):
-            g = run_glassnet(model, n, args.batch)
-            base = base or g
-            line = (f"{model}-mnist N={n}: glassnet {g:7.1f} global steps/s "
-                    f"({g / base:.2f}x its N=1)")
-            if not args.no_torch:
-                t = run_torch(model, n, args.batch)
-                line += f" | PyTorch DDP (gloo) {t:7.1f} | ratio {g / t:.2f}"
+        g: dict[int, list[float]] = {n: [] for n in procs}
+        t: dict[int, list[float]] = {n: [] for n in procs}
+        for _ in range(args.repeat):  # N=1 and N=2 alternate: a drifting machine hits both
+            for n in procs:
+                g[n].append(run_glassnet(model, n, args.batch))
+                if not args.no_torch:
+                    t[n].append(run_torch(model, n, args.batch))
+        base = statistics.median(g[procs[0]])
+        for n in procs:
+            gm = statistics.median(g[n])
+            scale = statistics.median(a / b for a, b in zip(g[n], g[procs[0]]))
+            line = (f"{model}-mnist N={n}: glassnet {gm:7.1f} global steps/s "
+                    f"({scale:.2f}x its N=1 paired, {gm / base:.2f}x of medians; launches "
+                    f"{', '.join(f'{v:.1f}' for v in g[n])})")
+            if t[n]:
+                tm = statistics.median(t[n])
+                line += f" | PyTorch DDP (gloo) {tm:7.1f} | ratio {gm / tm:.2f}"
             print(line, flush=True)
 
 
