@@ -217,19 +217,23 @@ class SoftmaxCrossEntropy(Function):
     def forward(self, z: Any) -> Any:
         xp = _xp(z)
         z2 = z if z.ndim == 2 else z.reshape(-1, z.shape[-1])
+        # log p = zs - lse per row; with integer labels only the labels' entries are needed
+        # for the value (backward makes the whole log p only if it is called: evaluate
+        # never does). Each entry is the same subtraction either way: the same bits.
         if xp is np and z2.shape[1] <= 4 and z2.size <= 512:
             # a few classes, a small batch (the course's classifiers): NumPy's stable
             # pairwise log-sum-exp in one call is twice as fast as the five calls below;
             # past these sizes its scalar loop loses to them (measured, benchmarks/RESULTS.md)
-            logp = z2 - np.logaddexp.reduce(z2, axis=1, keepdims=True)
+            zs, lse = z2, np.logaddexp.reduce(z2, axis=1, keepdims=True)
         else:
             zs = z2 - backend.max_last(z2)
-            logp = zs - xp.log(backend.sum_last(xp.exp(zs)))
+            lse = xp.log(backend.sum_last(xp.exp(zs)))
         t = self.target
         n = z2.shape[0]
         # per-sample log-likelihood; the loss negates its sum (same bits as summing -ll)
         if t.ndim == z.ndim and t.shape[-1] == z.shape[-1] and t.dtype.kind == "f":
             t2 = t.reshape(-1, z.shape[-1]).astype(z.dtype, copy=False)
+            logp = zs - lse
             ll = (t2 * logp).sum(axis=1)
             self.t2 = t2
         else:
@@ -237,17 +241,17 @@ class SoftmaxCrossEntropy(Function):
             # each label's position in the flattened (n, C) array: a 1-D gather and scatter
             # cost half of logp[rows, ti]
             self.flat = _row_starts(n, z2.shape[1], xp) + ti
-            ll = logp.reshape(-1)[self.flat]
-            self.t2 = None
+            ll = zs.reshape(-1)[self.flat] - lse.reshape(-1)
+            self.t2 = logp = None
         w = None if self.sw is None else _weights(self.sw, n, xp, z.dtype)
         self.w = w
-        self.logp, self.n, self.shape = logp, n, z.shape
+        self.zs, self.lse, self.logp, self.n, self.shape = zs, lse, logp, n, z.shape
         ll = ll if w is None else ll * w
         return xp.asarray(-rsum(ll) / max(n, 1), dtype=z.dtype)
 
     def backward(self, gy: Any) -> Any:
         xp = _xp(gy)
-        g = xp.exp(self.logp)
+        g = xp.exp(self.zs - self.lse if self.logp is None else self.logp)
         if self.t2 is not None:  # soft targets: d/dz (-sum t log p) = p * sum(t) - t
             g = g * self.t2.sum(axis=1, keepdims=True) - self.t2
         else:
