@@ -12,8 +12,8 @@ from .backend import asnumpy
 
 
 def _np(a: Any) -> Any:  # an ndarray; None passes through (no sample_weight)
-    if a is None:
-        return None
+    if type(a) is np.ndarray or a is None:  # the common case first: every batch pays
+        return a
     if hasattr(a, "data") and not isinstance(a, np.ndarray):
         a = a.data
     return asnumpy(a)

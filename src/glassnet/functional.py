@@ -47,7 +47,10 @@ class Linear(Function):
         self.x, self.w, self.has_b = x, w, b is not None
         # the one GEMM chooser (backend: MKL for large products where it applies), asked
         # once: forward and both backward products have the same size (m*k*n)
-        self.mm = mm = backend.gemm_for(x, w) if x.ndim == 2 else None
+        mm = self.__dict__.get("mm")  # a replayed op keeps its shapes: chosen once
+        if mm is None or mm[1] != x.shape:
+            mm = self.mm = (backend.gemm_for(x, w) if x.ndim == 2 else None, x.shape)
+        mm = mm[0]
         y = mm(x, w) if mm is not None else x @ w
         if b is not None:
             y += b
@@ -68,7 +71,7 @@ class Linear(Function):
             y = self.y
             gy = gy * (1 - y * y)
         need = self.needs_input_grad
-        mm = self.mm or backend.matmul
+        mm = self.mm[0] or backend.matmul
         if need[0]:
             gx = mm(gy, w.T) if gy.ndim == 2 else gy @ w.T
         else:

@@ -382,15 +382,19 @@ class Stepper:
         feeds = x.arrays if hasattr(x, "arrays") else [x]
         with no_grad():
             if self._enabled():
-                key = _signature(feeds, kind)
+                # one input (the common case): _signature's key, without its list
+                f = feeds[0]
+                key = ((kind, (f.shape, f.dtype, type(f))) if len(feeds) == 1 and f is not None
+                       else _signature(feeds, kind))
                 prog = self._lookup(key)
                 if prog:
                     p, terms, parts, single, n_out = prog[:5]
                     vals = [Tensor._make(v) for v in p.forward(feeds)]
                     k = len(terms)
-                    it = iter(vals[k:])
                     terms = [(lo, t) for (lo, _), t in zip(terms, vals)]
-                    parts = [q if q[0] == "w" else ("a", next(it)) for q in parts]
+                    if parts:
+                        it = iter(vals[k:])
+                        parts = [q if q[0] == "w" else ("a", next(it)) for q in parts]
                     return vals[len(vals) - n_out:], single, terms, parts
             tape, outs, single = self._forward([Tensor._make(a) for a in feeds], False)
             terms = self._terms(outs, tape) if kind == "test" else []

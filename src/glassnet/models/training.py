@@ -249,6 +249,10 @@ class TrainingMixin(EvaluationMixin):
 
     def _update_metrics(self, y: Any, out: Any, dist: DataParallel | None = None) -> None:
         """Feed each compiled metric its output's targets and predictions (all ranks')."""
+        if dist is None and len(self._metric_slots) == 1 and not isinstance(out, list):
+            _, met, _ = self._metric_slots[0]  # one output, one metric: no bookkeeping
+            met.update_state(backend.asnumpy(y), backend.asnumpy(out.data))
+            return
         ys = y.arrays if isinstance(y, _Arrays) else [y]
         outs = out if isinstance(out, list) else [out]
         cache = {}
