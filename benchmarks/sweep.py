@@ -264,13 +264,19 @@ def machine() -> dict:
         pass
     info = {"cpu": model, "cpus": os.cpu_count(), "python": platform.python_version()}
     try:
+        import importlib.util
+
         import numpy
         import torch
 
         from glassnet import __version__, backend
         from glassnet._optimizer_kernels import fused_available
+
+        # the LSTM's compiled kernel runs whenever numba is installed; the optimizer and
+        # pooling kernels only once numba is loaded (numba_kernels, at the sweep's start)
         info.update(glassnet=__version__, numpy=numpy.__version__, torch=torch.__version__,
-                    gemm=backend.gemm_info(), numba_kernels=fused_available())
+                    gemm=backend.gemm_info(), numba_kernels=fused_available(),
+                    numba_installed=importlib.util.find_spec("numba") is not None)
     except Exception as e:
         info["versions_error"] = str(e)
     with open("/proc/loadavg") as f:
