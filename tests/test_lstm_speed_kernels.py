@@ -14,28 +14,11 @@ pytest.importorskip("numba")
 pytest.importorskip("scipy")
 pytest.importorskip("threadpoolctl")
 
+# the cases and the saved-input stand-in of the kernel's own tests (one copy)
+from test_lstm_numba import _W, F32, NAMES, _case  # noqa: E402
+
 from glassnet.layers import _lstm_numba  # noqa: E402
 from glassnet.layers._recurrent_kernels import LSTMSeq  # noqa: E402
-
-F32 = np.float32
-NAMES = ["x", "h0", "c0", "W", "U", "b"]
-
-
-class _W:  # what Function.backward reads from its saved kernel input
-    def __init__(self, data):
-        self.data = data
-
-
-def _case(bsz, steps, d, n, seed=0):
-    r = np.random.default_rng(seed)
-    return dict(
-        x=r.standard_normal((bsz, steps, d), dtype=F32),
-        h0=(0.5 * r.standard_normal((bsz, n))).astype(F32),
-        c0=(0.5 * r.standard_normal((bsz, n))).astype(F32),
-        w=(0.3 * r.standard_normal((d, 4 * n))).astype(F32),
-        u=(0.3 * r.standard_normal((n, 4 * n))).astype(F32),
-        b=(0.3 * r.standard_normal(4 * n)).astype(F32),
-    )
 
 
 def _run(c, sequences, need_dx, numba, monkeypatch, mask=None, rmask=None):
