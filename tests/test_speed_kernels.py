@@ -135,9 +135,11 @@ def numba_on(monkeypatch):
     assert opk.fused_available()
 
 
-@pytest.mark.parametrize("n", [1, 7, 4096, 100_003])
+@pytest.mark.parametrize("n", [1, 7, 4096, 32_768, 100_003])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_adam_delta_matches_reference_bitwise(n, dtype, numba_on):
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_adam_delta_matches_reference_bitwise(n, dtype, threads, numba_on):
+    opk._STATE["threads"] = threads  # the blocked kernel on numba's pool from 2 * _BLOCK up
     rng = np.random.default_rng(4)
     g = rng.standard_normal(n).astype(dtype)
     m0 = (rng.standard_normal(n) * 0.1).astype(dtype)
@@ -168,9 +170,41 @@ def test_adam_delta_uses_the_compiled_loop_when_numba_is_installed(monkeypatch):
     assert opk.fused_available()
     g = np.ones(5, np.float32)
     m, v, t = (np.zeros(5, np.float32) for _ in range(3))
+    from glassnet import _optimizer_numba as k
+
+    calls = _spy(monkeypatch, k, "adam")
     opk.adam_delta(g, m, v, t, 0.9, 0.999, 1e-7, 0.001)
-    assert "_adam_loop" in opk._STATE  # compiled and cached
+    assert calls == [5]
     np.testing.assert_allclose(m, 0.1, rtol=1e-6)
+
+
+def _spy(monkeypatch, module, name):
+    """Record the buffer size of each call of ``module.name``, then run it."""
+    calls, fn = [], getattr(module, name)
+
+    def spy(g, *args):
+        calls.append(g.size)
+        return fn(g, *args)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+def test_large_buffers_are_split_over_the_threads_allowed(monkeypatch, numba_on):
+    from glassnet import _optimizer_numba as k
+
+    blocked = _spy(monkeypatch, k, "adam_blocks")
+    opk._STATE["threads"] = 2
+    assert [opk._blocks(n) for n in (1, 2 * opk._BLOCK - 1, 2 * opk._BLOCK, 10**6)] == \
+        [1, 1, 2, 2]
+    g = np.ones(2 * opk._BLOCK, np.float32)
+    opk.adam_delta(g, g * 0, g * 0, g * 0, 0.9, 0.999, 1e-7, 0.001)
+    assert blocked == [g.size]
+    opk._STATE["pid"] = -1  # as in a child forked after a threaded update: one thread
+    assert opk._blocks(10**6) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    assert opk.numba_threads() == 1
 
 
 def test_compiled_kernels_do_not_import_numba_on_their_own(monkeypatch):
@@ -222,8 +256,11 @@ def test_adam_trains_identically_with_and_without_the_compiled_update(monkeypatc
         model.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False)
         return [w.copy() for w in model.get_weights()]
 
+    from glassnet import _optimizer_numba as k
+
+    calls = _spy(monkeypatch, k, "adam")
     fused = run()
-    assert "_adam_loop" in opk._STATE
+    assert calls  # the compiled update ran
     monkeypatch.setenv("GLASSNET_NUMBA", "0")
     reference = run()
     for a, b in zip(fused, reference):

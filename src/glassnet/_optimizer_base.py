@@ -261,7 +261,7 @@ class Optimizer(Configurable):
         if self._shards:
             return self._sharded_rule(params)
         g = self._gflat
-        if type(g) is np.ndarray and g.size > 2 * _BLOCK:
+        if type(g) is np.ndarray and g.size > 2 * _BLOCK and not self._one_pass(g, flats):
             d = self._delta_into(flats[-1], 0, g.size)
         else:
             d = self._delta(g, flats)
@@ -271,6 +271,12 @@ class Optimizer(Configurable):
         else:
             for p, (a, b) in zip(params, self._spans):
                 p.data -= d[a:b].reshape(p.data.shape)
+
+    def _one_pass(self, g: Any, s: Sequence[Any]) -> bool:
+        """Whether :meth:`_delta` reads each element once (a compiled kernel, which also
+        spreads a large buffer over the threads): then the update runs on the whole buffer,
+        not block by block."""
+        return False
 
     def _delta_into(self, out: np.ndarray, lo: int, hi: int, w: np.ndarray | None = None,
                     reduce: Any = None) -> np.ndarray:

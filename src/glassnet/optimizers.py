@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
-from ._optimizer_kernels import adam_delta
+from ._optimizer_kernels import adam_compiled, adam_delta
 from ._registry import Registry
 from ._typing import LearningRate
 from .backend import get_array_module
@@ -194,6 +194,9 @@ class Adam(Optimizer):
         t = self.iterations + 1
         self._lr = lr
         self._alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+
+    def _one_pass(self, g: Any, s: Any) -> bool:
+        return not self.amsgrad and adam_compiled(g, s[0], s[1], s[-1])
 
     def _delta(self, g: Any, s: Any) -> Any:
         m, v, tmp = s[0], s[1], s[-1]

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._optimizer_kernels import numba_threads as threads
+
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
@@ -144,22 +146,6 @@ def _kernels() -> tuple[Any, Any]:
     if "kernels" not in _STATE:
         _compile()
     return _STATE["kernels"]
-
-
-def threads() -> int:
-    """Threads the kernel uses: numba's count, capped by ``OMP_NUM_THREADS`` when that is
-    set and ``NUMBA_NUM_THREADS`` is not (numba ignores it; users set it to mean "this many
-    cores for the maths", and the NumPy path's BLAS obeys it), and by the CPUs this process
-    may run on (numba counts the machine's, e.g. 64 in a container pinned to 2)."""
-    import numba
-
-    n = numba.get_num_threads()
-    if hasattr(os, "sched_getaffinity"):
-        n = min(n, len(os.sched_getaffinity(0)))
-    omp = os.environ.get("OMP_NUM_THREADS", "")
-    if "NUMBA_NUM_THREADS" not in os.environ and omp.strip().isdigit() and int(omp) > 0:
-        n = min(n, int(omp))
-    return n
 
 
 def _blocks(bsz: int) -> int:

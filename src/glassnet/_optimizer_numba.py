@@ -1,0 +1,50 @@
+"""numba kernels of the optimizers, imported only when they run (see
+:mod:`glassnet._optimizer_kernels`, which keeps the NumPy reference and chooses).
+
+Module-level and ``cache=True``, so the next process loads them from disk instead of
+compiling. ``error_model="numpy"``: numba's default model tests every float division for
+zero (to raise ``ZeroDivisionError``), a branch that stops LLVM's vectoriser; measured on a
+2-vCPU Xeon, Adam on 670k float32: 1.25 ms with the test, 0.47 ms without it, where NumPy's
+eleven passes take 1.9 ms. Division by zero then gives inf/NaN, as NumPy does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+_OPTS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
+@njit(inline="always", **_OPTS)
+def _adam_span(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
+               lo: int, hi: int) -> None:  # pragma: no cover - compiled
+    for i in range(lo, hi):
+        gi = g[i]
+        mi = m[i]
+        mi += (gi - mi) * c1
+        vi = v[i]
+        vi += (gi * gi - vi) * c2
+        m[i] = mi
+        v[i] = vi
+        d[i] = mi / (np.sqrt(vi) + eps) * alpha
+
+
+@njit(**_OPTS)
+def adam(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any,
+         alpha: Any) -> None:  # pragma: no cover - compiled
+    """Adam's update of one flat buffer in one pass, on the calling thread."""
+    _adam_span(g, m, v, d, c1, c2, eps, alpha, 0, g.size)
+
+
+@njit(parallel=True, **_OPTS)
+def adam_blocks(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
+                blocks: int) -> None:  # pragma: no cover - compiled
+    """The same update, ``blocks`` contiguous slices at once on numba's thread pool (the
+    elements are independent: the result is the same bits as :func:`adam`'s)."""
+    n = g.size
+    for k in prange(blocks):
+        lo, hi = k * n // blocks, (k + 1) * n // blocks
+        _adam_span(g[lo:hi], m[lo:hi], v[lo:hi], d[lo:hi], c1, c2, eps, alpha, 0, hi - lo)
