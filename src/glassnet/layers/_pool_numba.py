@@ -62,7 +62,9 @@ def _kernel(name: str) -> Any:
     if k is None:
         import numba
 
-        k = _STATE[name] = numba.njit(cache=True, nogil=True)(globals()[name])
+        # numpy's error model: no zero test on each ``k // pw`` (it would raise, not vectorise)
+        k = _STATE[name] = numba.njit(cache=True, nogil=True,
+                                      error_model="numpy")(globals()[name])
     return k
 
 
