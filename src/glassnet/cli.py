@@ -357,7 +357,25 @@ def info() -> None:
     else:
         typer.echo("lstm cpu kernel: numpy (pip install 'glassnet[numba]' for the compiled "
                    "one; GLASSNET_NUMBA=0 also selects numpy)")
+    typer.echo(f"optimizer/pool kernels: {_compiled_kernels_info()}")
     typer.echo(f"data dir: {os.environ.get('GLASSNET_DATA_DIR', '~/.cache/glassnet')}")
+
+
+def _compiled_kernels_info() -> str:
+    """Which update Adam and disjoint max pooling run: compiled (numba) or NumPy, and why."""
+    from importlib.util import find_spec
+
+    from . import _optimizer_kernels as opk
+
+    env = os.environ.get("GLASSNET_NUMBA", "").strip().lower()
+    if env in ("0", "false", "no"):
+        return "numpy (GLASSNET_NUMBA=0)"
+    if find_spec("numba") is None:
+        return "numpy (pip install 'glassnet[numba]' for the compiled ones)"
+    if env in ("1", "true", "yes") and opk.fused_available():
+        return f"numba (GLASSNET_NUMBA=1), threads={opk.numba_threads()}"
+    return ("numba once numba is loaded (an LSTM loads it), numpy until then; "
+            "GLASSNET_NUMBA=1 for always (about 120 MB more memory)")
 
 
 def main(argv: list[str] | None = None) -> None:
