@@ -207,13 +207,22 @@ def test_large_buffers_are_split_over_the_threads_allowed(monkeypatch, numba_on)
     assert opk.numba_threads() == 1
 
 
-def test_compiled_kernels_do_not_import_numba_on_their_own(monkeypatch):
+def test_compiled_kernels_import_numba_only_for_large_buffers(monkeypatch):
+    import sys
+
     monkeypatch.delenv("GLASSNET_NUMBA", raising=False)
     monkeypatch.setattr(opk, "_STATE", {})
-    monkeypatch.delitem(__import__("sys").modules, "numba", raising=False)
-    assert not opk.fused_available()  # 120 MB of LLVM is not worth a faster Adam
+    monkeypatch.delitem(sys.modules, "numba", raising=False)
+    # 120 MB of LLVM is not worth a faster update of a small model's buffers
+    assert not opk.fused_available(opk.AUTO_WORK - 1)
+    assert "numba" not in sys.modules
+    if opk._installed():  # with the extra, a large buffer pays for loading it
+        assert opk.fused_available(opk.AUTO_WORK)
+        assert "numba" in sys.modules
+    else:
+        assert not opk.fused_available(opk.AUTO_WORK)
     monkeypatch.setenv("GLASSNET_NUMBA", "0")
-    assert not opk.fused_available()
+    assert not opk.fused_available(10**9)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

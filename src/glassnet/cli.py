@@ -374,8 +374,9 @@ def _compiled_kernels_info() -> str:
         return "numpy (pip install 'glassnet[numba]' for the compiled ones)"
     if env in ("1", "true", "yes") and opk.fused_available():
         return f"numba (GLASSNET_NUMBA=1), threads={opk.numba_threads()}"
-    return ("numba once numba is loaded (an LSTM loads it), numpy until then; "
-            "GLASSNET_NUMBA=1 for always (about 120 MB more memory)")
+    return (f"numba for buffers of {opk.AUTO_WORK} elements or more, or once numba is "
+            "loaded (an LSTM loads it; about 120 MB of memory), numpy below; "
+            "GLASSNET_NUMBA=1 for always, =0 for never")
 
 
 def main(argv: list[str] | None = None) -> None:

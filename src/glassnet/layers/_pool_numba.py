@@ -5,9 +5,9 @@ index). The NumPy kernel in :mod:`glassnet.layers.pooling` stays the reference; 
 the same values and gradients (tested), ties going to the first element of the window in
 row-major order, NaN winning its window as in NumPy's ``maximum`` and PyTorch.
 
-It runs when :func:`glassnet._optimizer_kernels.fused_available` says so: numba already
-loaded in the process, or ``GLASSNET_NUMBA=1`` (importing numba only for this would cost
-about 120 MB of resident memory).
+It runs when :func:`glassnet._optimizer_kernels.fused_available` says so: the numba extra
+installed and either already loaded or the input large enough to pay for loading it
+(about 120 MB of resident memory); ``GLASSNET_NUMBA=0`` keeps the NumPy kernel.
 
 The NumPy backward recomputes which offset won by comparing every offset with the
 maximum (bool arrays the size of the input, a mixed-type multiply): on a (128, 26, 26, 32)
@@ -72,7 +72,7 @@ def applies(x: Any, pool: Sequence[int], strides: Sequence[int], padded: bool) -
     """Whether the compiled kernel handles this call (else the NumPy kernel runs)."""
     return (not padded and tuple(pool) == tuple(strides) and pool[0] * pool[1] <= 256
             and type(x) is np.ndarray and x.dtype.char in "fd" and x.flags.c_contiguous
-            and fused_available())
+            and fused_available(x.size))
 
 
 def max_forward(x: np.ndarray, pool: Sequence[int], oh: int,
