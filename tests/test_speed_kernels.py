@@ -202,6 +202,13 @@ def test_large_buffers_are_split_over_the_threads_allowed(monkeypatch, numba_on)
     assert blocked == [g.size]
     opk._STATE["pid"] = -1  # as in a child forked after a threaded update: one thread
     assert opk._blocks(10**6) == 1
+    from glassnet import backend
+
+    for gomp, want in ((False, 1), (True, opk.numba_threads())):
+        # beside OpenBLAS's pool (no MKL on GNU OpenMP) the update keeps to one thread
+        monkeypatch.setattr(opk, "_STATE", {"ok": True})
+        monkeypatch.setattr(backend, "blas_threads_on_gomp", lambda g=gomp: g)
+        assert opk._blocks(10**6) == min(want, 10**6 // opk._BLOCK)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
     assert opk.numba_threads() == 1

@@ -347,7 +347,7 @@ def test_a_threaded_mkl_leaves_numpy_blas_one_thread(monkeypatch):
     before = ctl.info()[0]["num_threads"]
     fake = types.SimpleNamespace(cblas_sgemm=None, cblas_dgemm=None)
     monkeypatch.setattr(backend, "_gemm", {})
-    monkeypatch.setattr(backend, "_load_mkl", lambda: (fake, "fake", 2))
+    monkeypatch.setattr(backend, "_load_mkl", lambda: (fake, "fake", 2, True))
     monkeypatch.setenv("GLASSNET_GEMM", "mkl")
     try:
         ctl.limit(limits=2)

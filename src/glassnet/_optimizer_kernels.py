@@ -12,9 +12,11 @@ already loaded or the buffer large enough to pay for loading it; ``GLASSNET_NUMB
 always, ``GLASSNET_NUMBA=0`` never: the NumPy reference). The kernels are
 in :mod:`glassnet._optimizer_numba`; a buffer of at least ``2 * _BLOCK`` elements is split
 into contiguous blocks updated on numba's thread pool where several threads are allowed
-(:func:`numba_threads`). numba's OpenMP pool is the GNU OpenMP runtime's, the one MKL runs
-its threaded GEMMs on (see :mod:`glassnet.backend`), so the update and the products take
-turns on the same threads instead of two pools spinning against each other.
+(:func:`numba_threads`) and the BLAS threads on that same pool: numba's OpenMP layer is the
+GNU OpenMP runtime, the one MKL runs its threaded GEMMs on where the backend chose it
+(:func:`glassnet.backend.blas_threads_on_gomp`), so the update and the products take turns
+on the same threads. Beside another pool (NumPy's OpenBLAS) the two would spin against
+each other, so there the update keeps to the calling thread.
 """
 
 from __future__ import annotations
@@ -96,14 +98,19 @@ def numba_threads() -> int:
 
 def _blocks(size: int) -> int:
     """How many threads share one update: one per ``_BLOCK`` elements, at most
-    :func:`numba_threads`; 1 (the calling thread alone) in a child forked after a threaded
+    :func:`numba_threads` where the BLAS threads on the same OpenMP pool; 1 (the calling
+    thread alone) in a child forked after a threaded
     update, whose copy of numba's OpenMP pool does not work (numba would stop it)."""
     if size < 2 * _BLOCK:
         return 1
     if _STATE.setdefault("pid", os.getpid()) != os.getpid():
         return 1
     if "threads" not in _STATE:
-        _STATE["threads"] = numba_threads()
+        from .backend import blas_threads_on_gomp
+
+        # numba's OpenMP threads are MKL's only where MKL threads on GNU OpenMP; beside
+        # OpenBLAS's own pool (or an Intel OpenMP one) they would spin against each other
+        _STATE["threads"] = numba_threads() if blas_threads_on_gomp() else 1
     return min(_STATE["threads"], size // _BLOCK)
 
 

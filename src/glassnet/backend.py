@@ -171,8 +171,9 @@ def _gemm_threads() -> int:
         return os.cpu_count() or 1
 
 
-def _load_mkl() -> tuple[Any, str, int] | None:
-    """(CDLL, version text) of MKL's single dynamic library, set up for this process."""
+def _load_mkl() -> tuple[Any, str, int, bool] | None:
+    """(CDLL, version text, threads, whether it threads on GNU OpenMP) of MKL's single
+    dynamic library, set up for this process."""
     import ctypes
 
     for path in _mkl_candidates():
@@ -206,7 +207,7 @@ def _load_mkl() -> tuple[Any, str, int] | None:
             version = "Intel MKL " + text.split("Version", 1)[1].split()[0].split("-")[0]
         except (AttributeError, IndexError):
             version = os.path.basename(path)
-        return lib, version, threads
+        return lib, version, threads, layer == 3
     return None
 
 
@@ -227,17 +228,29 @@ def _resolve_gemm() -> dict[str, Any]:
                 "`pip install glassnet[mkl]`. Received: no libmkl_rt found"
             )
     if loaded is None:
-        _gemm.update(lib=None, name="numpy", threads=0, pid=None)
+        _gemm.update(lib=None, name="numpy", threads=0, pid=None, gomp=False)
     else:
-        lib, version, threads = loaded
+        lib, version, threads, gomp = loaded
         # an OpenMP pool does not survive fork(2): a child forked after this keeps to NumPy
         # when MKL runs threaded (sequential MKL is fork-safe)
         _gemm.update(lib=lib, name=f"mkl ({version})", threads=threads,
-                     s=lib.cblas_sgemm, d=lib.cblas_dgemm,
+                     s=lib.cblas_sgemm, d=lib.cblas_dgemm, gomp=threads > 1 and gomp,
                      pid=os.getpid() if threads > 1 else None)
         if threads > 1:
             _single_thread_numpy_blas()
     return _gemm
+
+
+def blas_threads_on_gomp() -> bool:
+    """Whether the large matrix products run threaded on the GNU OpenMP runtime's pool (MKL
+    set up that way): then numba's OpenMP threads are the same threads, and a compiled
+    kernel can split its work over them without a second pool spinning against the BLAS's.
+
+    Example:
+        >>> blas_threads_on_gomp() in (True, False)
+        True
+    """
+    return bool(_resolve_gemm()["gomp"])
 
 
 def _single_thread_numpy_blas() -> None:
