@@ -200,7 +200,9 @@ def _layouts(m, k, n, dtype):
 
 
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 4, 5), (32, 784, 512), (2048, 27, 40),
-                                   (1, 4096, 600), (700, 3000, 1)])
+                                   (1, 4096, 600), (700, 3000, 1),
+                                   # tall, skinny results: MKL computes them transposed
+                                   (4096, 512, 10), (20000, 128, 2), (1024, 2048, 16)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_backend_matmul_equals_numpy_on_every_layout(m, k, n, dtype):
     for a, b in _layouts(m, k, n, dtype):
@@ -251,6 +253,14 @@ def test_mkl_gemm_when_the_extra_is_installed(monkeypatch):
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-4)
     # seeded runs must repeat bit for bit: the same call gives the same bits
     np.testing.assert_array_equal(backend.matmul(a, b), got)
+    # a classifier head's kernel gradient xᵀ·gy: the transposed product, copied back
+    x, gy = _rand(128, 8192), _rand(128, 10, seed=2)
+    got = backend.matmul(x.T, gy)
+    np.testing.assert_allclose(got, x.T.astype(np.float64) @ gy, rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(backend.matmul(x.T, gy), got)
+    out = np.empty((8192, 10), np.float32)
+    assert backend.matmul(x.T, gy, out=out) is out
+    np.testing.assert_array_equal(out, got)
 
 
 # ------------------------------------------------------------------ max pooling kernel

@@ -123,6 +123,8 @@ def to_device(a: Any, device: str) -> Any:
 _MKL_MIN_WORK = 1 << 21
 _gemm: dict[str, Any] = {}  # resolved once: {"lib": CDLL or None, "name": str, "threads": int}
 _CBLAS_ROW, _CBLAS_N, _CBLAS_T = 101, 111, 112
+_FLIP = {_CBLAS_N: _CBLAS_T, _CBLAS_T: _CBLAS_N}  # an operand's flag once it is transposed
+_SKINNY = 16  # results with at most this many columns are computed transposed (matmul)
 _dot = np.dot
 
 
@@ -327,6 +329,17 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
     if out is None:
         out = np.empty((m, n), dtype=dt)
     fn = g["s"] if dt.char == "f" else g["d"]
+    if 2 <= n <= _SKINNY and m >= 8 * n:
+        # a tall, skinny result (a classifier head's kernel gradient xᵀ·gy, (32768, 10)):
+        # MKL writes rows of n floats slowly; the transposed product bᵀ·aᵀ writes rows of
+        # m, and one transposing copy puts it back. 2-vCPU Xeon, one thread: (32768, 128,
+        # 10) 2.6 -> 1.7 ms, (512, 4096, 10) 1.17 -> 0.58 ms; two threads up to 3x.
+        # Same dot products (the same bits here; fixed per shape either way).
+        t = np.empty((n, m), dtype=dt)
+        fn(_CBLAS_ROW, _FLIP[lb[0]], _FLIP[la[0]], n, m, k, 1.0, b.ctypes.data, lb[1],
+           a.ctypes.data, la[1], 0.0, t.ctypes.data, m)
+        np.copyto(out, t.T)
+        return out
     fn(_CBLAS_ROW, la[0], lb[0], m, n, k, 1.0, a.ctypes.data, la[1], b.ctypes.data, lb[1],
        0.0, out.ctypes.data, max(1, n))
     return out
