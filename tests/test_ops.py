@@ -326,3 +326,23 @@ def test_cast_backward_returns_source_dtype():
 def test_errors_name_the_op_and_shapes(fn, pattern):
     with pytest.raises((ValueError, IndexError), match=pattern):
         fn()
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 32, 3), (5, 1), (128, 10), (4, 7, 784)])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("op", ["sum", "mean"])
+def test_sum_and_mean_over_the_last_axis_match_numpy(shape, keepdims, op):
+    # the last axis goes through backend.sum_last (a GEMV): same values as NumPy's
+    # reduction to float32 rounding, same shapes, and the usual gradient
+    a = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    fn = getattr(gn.ops, op)
+    got = fn(gn.tensor(a), axis=-1, keepdims=keepdims).data
+    want = getattr(a.astype(np.float64), op)(axis=-1, keepdims=keepdims)
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.sqrt(shape[-1]))
+    # a transposed (non-contiguous) input takes NumPy's reduction: the same values
+    at = np.swapaxes(a, 0, -1)
+    np.testing.assert_allclose(fn(gn.tensor(at), axis=-1).data,
+                               getattr(at.astype(np.float64), op)(axis=-1),
+                               rtol=1e-5, atol=1e-5 * np.sqrt(shape[0]))
+    gn.gradcheck(lambda x: fn(x, axis=-1, keepdims=keepdims), a[:2].astype(np.float64))
