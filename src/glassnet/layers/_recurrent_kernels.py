@@ -131,7 +131,7 @@ class _SeqBase(Function):
         xp = backend.get_array_module(x)
         bsz, steps, d = x.shape
         self.xt = xp.ascontiguousarray(x.transpose(1, 0, 2))  # (T, B, D)
-        xw = (self.xt.reshape(steps * bsz, d) @ w).reshape(steps, bsz, w.shape[1])
+        xw = backend.matmul(self.xt.reshape(steps * bsz, d), w).reshape(steps, bsz, w.shape[1])
         if b is not None:
             xw += b
         return xw
@@ -146,10 +146,10 @@ class _SeqBase(Function):
         flat = dzx.reshape(steps * bsz, k)
         gx = gw = gb = None
         if self.needs_input_grad[0]:
-            gx = (flat @ w.T).reshape(steps, bsz, d).transpose(1, 0, 2)
+            gx = backend.matmul(flat, w.T).reshape(steps, bsz, d).transpose(1, 0, 2)
         if self.needs_input_grad[self.w_index]:
-            gw = self.xt.reshape(steps * bsz, d).T @ flat
-        gb = flat.sum(axis=0)
+            gw = backend.matmul(self.xt.reshape(steps * bsz, d).T, flat)
+        gb = backend.sum_rows(flat)
         return gx, gw, gb
 
 
@@ -170,7 +170,7 @@ class SimpleRNNSeq(_SeqBase):
         hs[0] = h0
         for t in range(steps):
             hp = hs[t] if self.rmask is None else hs[t] * self.rmask
-            a[t] += hp @ u
+            a[t] += backend.matmul(hp, u)
             self.act(a[t], xp)
             m = self._m(t)
             hs[t + 1] = a[t] if m is None else xp.where(m, a[t], hs[t])
@@ -188,14 +188,14 @@ class SimpleRNNSeq(_SeqBase):
             m = self._m(t)
             dnew = dh if m is None else dh * m
             dz[t] = dnew * self.dact(self.a[t])
-            dprev = dz[t] @ self.u.T
+            dprev = backend.matmul(dz[t], self.u.T)
             if self.rmask is not None:
                 dprev *= self.rmask
             dh = dprev if m is None else dprev + dh * ~m
         w = self.w
         gx, gw, gb = self._input_grads(dz, w)
         hp = self.hs[:-1] if self.rmask is None else self.hs[:-1] * self.rmask
-        gu = hp.reshape(-1, hp.shape[2]).T @ dz.reshape(-1, dz.shape[2])
+        gu = backend.matmul(hp.reshape(-1, hp.shape[2]).T, dz.reshape(-1, dz.shape[2]))
         return gx, dh, gw, gu, gb
 
 
@@ -326,7 +326,7 @@ class LSTMSeq(_SeqBase):
         w = self.w
         gx, gw, gb = self._input_grads(dz, w)
         hp = self.hs[:-1] if self.rmask is None else self.hs[:-1] * self.rmask
-        gu = hp.reshape(-1, n).T @ dz.reshape(-1, 4 * n)
+        gu = backend.matmul(hp.reshape(-1, n).T, dz.reshape(-1, 4 * n))
         return gx, dh, dc, gw, gu, gb
 
     def _backward_loop(self, gyt: Any, dh: Any, dc: Any, dct: Any, ut: Any, xp: Any) -> Any:
@@ -412,7 +412,7 @@ class GRUSeq(_SeqBase):
         hs[0] = h0
         for t in range(steps):
             hp = hs[t] if self.rmask is None else hs[t] * self.rmask
-            rec = hp @ u
+            rec = backend.matmul(hp, u)
             rec += b[1]
             gt = g[t]
             gt[:, : 2 * n] += rec[:, : 2 * n]
@@ -451,7 +451,7 @@ class GRUSeq(_SeqBase):
             dx[t, :, 2 * n :] = dah
             dr[t, :, : 2 * n] = dx[t, :, : 2 * n]
             dr[t, :, 2 * n :] = dah * r
-            dprev = dr[t] @ ut
+            dprev = backend.matmul(dr[t], ut)
             if self.rmask is not None:
                 dprev *= self.rmask
             dprev += dh * z
@@ -459,6 +459,6 @@ class GRUSeq(_SeqBase):
         w = self.w
         gx, gw, gbx = self._input_grads(dx, w)
         hp = self.hs[:-1] if self.rmask is None else self.hs[:-1] * self.rmask
-        gu = hp.reshape(-1, n).T @ dr.reshape(-1, 3 * n)
-        gb = xp.stack([gbx, dr.reshape(-1, 3 * n).sum(axis=0)])
+        gu = backend.matmul(hp.reshape(-1, n).T, dr.reshape(-1, 3 * n))
+        gb = xp.stack([gbx, backend.sum_rows(dr.reshape(-1, 3 * n))])
         return gx, dh, gw, gu, gb
