@@ -163,6 +163,36 @@ def test_adam_delta_matches_reference_bitwise(n, dtype, threads, numba_on):
     np.testing.assert_allclose(v1, v, rtol=tol, atol=atol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_adam_flushes_subnormal_moments_without_changing_a_weight(dtype, numba_on):
+    # a dead unit's m decays until m·(1-β₁) rounds to nothing and sticks at a subnormal
+    # value, which made every later step 3x slower; the compiled update flushes it to 0
+    tiny = np.finfo(dtype).tiny
+    rng = np.random.default_rng(9)
+    n = 40_000
+    g = np.where(rng.random(n) < 0.5, 0, rng.standard_normal(n)).astype(dtype)
+    m0 = (rng.standard_normal(n) * 0.01).astype(dtype)
+    v0 = (rng.random(n) * 1e-4).astype(dtype)
+    sub = rng.random(n) < 0.3
+    m0[sub] = (tiny * rng.uniform(-0.9, 0.9, sub.sum())).astype(dtype)  # subnormal
+    v0[sub] = (tiny * rng.uniform(0, 0.9, sub.sum())).astype(dtype)
+    args = (0.9, 0.999, 1e-7, 0.00123)
+    m1, v1, t1 = m0.copy(), v0.copy(), np.empty_like(g)
+    m2, v2, t2 = m0.copy(), v0.copy(), np.empty_like(g)
+    ref = opk.adam_delta_reference(g, m1, v1, t1, *args)
+    got = opk.adam_delta(g, m2, v2, t2, *args)
+    normal_m, normal_v = np.abs(m1) >= tiny, v1 >= tiny
+    assert (~normal_m).any() and (~normal_v).any()  # the reference keeps subnormals
+    assert not ((m2 != 0) & (np.abs(m2) < tiny)).any()  # the compiled update does not
+    assert not ((v2 != 0) & (v2 < tiny)).any()
+    np.testing.assert_array_equal(m2[normal_m], m1[normal_m])
+    np.testing.assert_array_equal(v2[normal_v], v1[normal_v])
+    assert (m2[~normal_m] == 0).all() and (v2[~normal_v] == 0).all()
+    # the weights after the step: the same bits
+    w = (rng.standard_normal(n) * 0.05).astype(dtype)
+    np.testing.assert_array_equal(w - got, w - ref)
+
+
 def test_adam_delta_uses_the_compiled_loop_when_numba_is_installed(monkeypatch):
     pytest.importorskip("numba", reason="the optional numba extra is not installed")
     monkeypatch.setenv("GLASSNET_NUMBA", "1")

@@ -5,7 +5,9 @@ Adam's NumPy update is eleven whole-buffer ufunc passes (``g - m``, scale, add, 
 ``sqrt``, divide, scale): on the MNIST MLP's 670k parameters that was about half of a batch-32
 training step. The compiled loop reads g, m and v once and writes m, v and the step once,
 with the same float operations in the same order and the scalars rounded to the buffer's
-dtype exactly as NumPy does, so it reproduces the NumPy result bit for bit (tested).
+dtype exactly as NumPy does, so it reproduces the NumPy result bit for bit (tested), except
+that it flushes subnormal moments to zero, which changes no weight (see
+:mod:`glassnet._optimizer_numba`; also tested).
 
 When the compiled path runs: :func:`fused_available` (the numba extra installed and either
 already loaded or the buffer large enough to pay for loading it; ``GLASSNET_NUMBA=1``
@@ -159,7 +161,7 @@ def adam_compiled(*arrays: Any) -> bool:
 def adam_delta(g: Any, m: Any, v: Any, tmp: Any, beta_1: float, beta_2: float, epsilon: float,
                alpha: float) -> Any:
     """Adam's step, compiled in one pass where possible, else :func:`adam_delta_reference`
-    (same arguments, same result bit for bit).
+    (same arguments, the same result bit for bit but for subnormal moments, flushed to zero).
 
     Example:
         >>> g = np.ones(3, "float32"); m, v, t = (np.zeros(3, "float32") for _ in "mvt")
@@ -171,7 +173,7 @@ def adam_delta(g: Any, m: Any, v: Any, tmp: Any, beta_1: float, beta_2: float, e
         from . import _optimizer_numba as k
 
         t = dt.type  # NumPy rounds a Python scalar to the array's dtype before the ufunc
-        c = (t(1 - beta_1), t(1 - beta_2), t(epsilon), t(alpha))
+        c = (t(1 - beta_1), t(1 - beta_2), t(epsilon), t(alpha), np.finfo(dt).tiny)
         blocks = _blocks(g.size)
         if blocks > 1:
             k.adam_blocks(g, m, v, tmp, *c, blocks)

@@ -6,6 +6,15 @@ compiling. ``error_model="numpy"``: numba's default model tests every float divi
 zero (to raise ``ZeroDivisionError``), a branch that stops LLVM's vectoriser; measured on a
 2-vCPU Xeon, Adam on 670k float32: 1.25 ms with the test, 0.47 ms without it, where NumPy's
 eleven passes take 1.9 ms. Division by zero then gives inf/NaN, as NumPy does.
+
+Subnormal moments are flushed to zero, as TensorFlow's flush-to-zero mode does for Keras.
+Where a weight's gradient stays zero (a dead ReLU unit), m decays by β₁ each step until
+``m·(1−β₁)`` rounds to nothing: m then sticks at a subnormal value for good, and every
+arithmetic operation on it takes a microcode assist. The MNIST MLP at batch 1 went from 3.3
+to 10.6 ms a step after ~900 steps, with a quarter of m subnormal. The flush cannot change
+a weight: such a step, ``α·m/(√v + ε)``, is below 1e-30 of the weight, so the weights stay
+the bits of the NumPy reference's (tested); only those slots hold 0 instead of ~1e-39.
+Multiplying by 0 keeps the sign, and a NaN stays NaN.
 """
 
 from __future__ import annotations
@@ -20,31 +29,37 @@ _OPTS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 @njit(inline="always", **_OPTS)
 def _adam_span(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
-               lo: int, hi: int) -> None:  # pragma: no cover - compiled
+               tiny: Any, lo: int, hi: int) -> None:  # pragma: no cover - compiled
     for i in range(lo, hi):
         gi = g[i]
         mi = m[i]
         mi += (gi - mi) * c1
         vi = v[i]
         vi += (gi * gi - vi) * c2
+        # a subnormal moment is flushed to zero (see the module's docstring); a multiply by
+        # the comparison, not a branch, so the loop still vectorises (1.04 -> 0.42 ms)
+        mi = mi * (np.abs(mi) >= tiny)
+        vi = vi * (vi >= tiny)
         m[i] = mi
         v[i] = vi
         d[i] = mi / (np.sqrt(vi) + eps) * alpha
 
 
 @njit(**_OPTS)
-def adam(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any,
-         alpha: Any) -> None:  # pragma: no cover - compiled
-    """Adam's update of one flat buffer in one pass, on the calling thread."""
-    _adam_span(g, m, v, d, c1, c2, eps, alpha, 0, g.size)
+def adam(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
+         tiny: Any) -> None:  # pragma: no cover - compiled
+    """Adam's update of one flat buffer in one pass, on the calling thread; ``tiny`` is the
+    dtype's smallest normal number (moments below it are flushed to zero)."""
+    _adam_span(g, m, v, d, c1, c2, eps, alpha, tiny, 0, g.size)
 
 
 @njit(parallel=True, **_OPTS)
 def adam_blocks(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
-                blocks: int) -> None:  # pragma: no cover - compiled
+                tiny: Any, blocks: int) -> None:  # pragma: no cover - compiled
     """The same update, ``blocks`` contiguous slices at once on numba's thread pool (the
     elements are independent: the result is the same bits as :func:`adam`'s)."""
     n = g.size
     for k in prange(blocks):
         lo, hi = k * n // blocks, (k + 1) * n // blocks
-        _adam_span(g[lo:hi], m[lo:hi], v[lo:hi], d[lo:hi], c1, c2, eps, alpha, 0, hi - lo)
+        _adam_span(g[lo:hi], m[lo:hi], v[lo:hi], d[lo:hi], c1, c2, eps, alpha, tiny, 0,
+                   hi - lo)

@@ -121,6 +121,10 @@ def to_device(a: Any, device: str) -> Any:
 # below ~1M, where the ~6 us of a foreign call and MKL's set-up outweigh it. The rule is
 # fixed (shape only, no timing), so a seeded run picks the same routine every time.
 _MKL_MIN_WORK = 1 << 21
+# ... or whose result has at least this many elements, however thin the inner dimension: a
+# batch-1 kernel gradient (784, 1)·(1, 512) took NumPy 131 us and MKL 52 us (one thread;
+# 31 us on two), (256, 1, 256) 16 against 11 us, (128, 1, 256) 7.8 against 8.3 us
+_MKL_MIN_OUT = 1 << 16
 _gemm: dict[str, Any] = {}  # resolved once: {"lib": CDLL or None, "name": str, "threads": int}
 _CBLAS_ROW, _CBLAS_N, _CBLAS_T = 101, 111, 112
 _FLIP = {_CBLAS_N: _CBLAS_T, _CBLAS_T: _CBLAS_N}  # an operand's flag once it is transposed
@@ -278,8 +282,9 @@ def gemm_info() -> str:
     g = _resolve_gemm()
     if g["lib"] is None:
         return "numpy"
-    return (f"{g['name']} threads={g['threads']} for m*k*n >= {_MKL_MIN_WORK}, "
-            f"numpy below" + (" (one thread)" if g["threads"] > 1 else ""))
+    return (f"{g['name']} threads={g['threads']} for m*k*n >= {_MKL_MIN_WORK} or "
+            f"m*n >= {_MKL_MIN_OUT}, numpy below"
+            + (" (one thread)" if g["threads"] > 1 else ""))
 
 
 def _blas_layout(a: np.ndarray) -> tuple[int, int] | None:
@@ -311,7 +316,8 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
         return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
     if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
-    if a.shape[0] * a.shape[1] * b.shape[1] < _MKL_MIN_WORK:
+    if (a.shape[0] * a.shape[1] * b.shape[1] < _MKL_MIN_WORK
+            and a.shape[0] * b.shape[1] < _MKL_MIN_OUT):
         # np.dot: the same BLAS call np.matmul makes for 2-D operands, less overhead per call
         return _dot(a, b, out)
     g = _gemm or _resolve_gemm()
@@ -346,18 +352,21 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
 
 
 def gemm_for(a: Any, b: Any) -> Callable[..., Any]:
-    """The routine :func:`matmul` would use for ``a @ b`` and every product of the same
-    work (m·k·n): ``np.dot`` for small NumPy products (the chooser's rule, without its
-    per-call checks), else :func:`matmul` itself. An op whose GEMMs all have one size —
+    """The routine :func:`matmul` would use for ``a @ b`` and the two products of its
+    backward (the same work m·k·n, results (m, k) and (k, n)): ``np.dot`` where all three
+    are small NumPy products (the chooser's rule, without its per-call checks), else
+    :func:`matmul` itself, which then decides per call. An op whose GEMMs all have one size —
     ``Linear``'s forward and its two backward products — asks once per recorded op.
 
     Example:
         >>> gemm_for(np.ones((2, 3)), np.ones((3, 4))) is np.dot
         True
     """
-    if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
-            and a.shape[0] * a.shape[1] * b.shape[1] < _MKL_MIN_WORK):
-        return _dot
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        (m, k), n = a.shape, b.shape[1]
+        # the three products of one size: a·b (m, n), and backward's (m, k) and (k, n)
+        if m * k * n < _MKL_MIN_WORK and max(m * n, m * k, k * n) < _MKL_MIN_OUT:
+            return _dot
     return matmul
 
 
