@@ -331,3 +331,39 @@ def test_blocked_update_is_bitwise_the_whole_buffer_update(make, monkeypatch):
 
     for a, b in zip(run(5), run(1 << 40)):  # 107 elements: 21 blocks of 5 and one of 2
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [lambda: gn.optimizers.Adam(0.01),
+                                  lambda: gn.optimizers.SGD(0.01, momentum=0.9),
+                                  lambda: gn.optimizers.RMSprop(0.01)])
+def test_subnormal_slots_are_flushed_without_changing_a_weight(make, monkeypatch):
+    # a slot decaying under a zero gradient (a dead unit) sticks at a subnormal value, and
+    # every pass over it then takes a microcode assist; every _FLUSH_EVERY updates the
+    # optimizer zeroes such values, and the weights come out the same bits
+    from glassnet import _optimizer_base
+
+    monkeypatch.setenv("GLASSNET_NUMBA", "0")  # the NumPy update, which does not flush itself
+    tiny = np.finfo(np.float32).tiny
+    rng = np.random.default_rng(2)
+    g = np.where(rng.random(4000) < 0.5, 0, rng.standard_normal(4000)).astype(np.float32)
+
+    def run(every):
+        monkeypatch.setattr(_optimizer_base, "_FLUSH_EVERY", every)
+        w = gn.tensor(np.random.default_rng(3).standard_normal(4000).astype(np.float32)
+                      * 0.05, requires_grad=True)
+        opt = make()
+        w.grad = g.copy()
+        opt.step([w])  # builds the slots
+        for f in opt._flats[:-1]:
+            f[::3] = tiny * 0.25  # subnormal slot values, as a long run leaves them
+        for _ in range(32):
+            w.grad = g * 0
+            opt.step([w])
+        return w.data.copy(), opt._flats[:-1]
+
+    w_flushed, slots = run(32)
+    for f in slots:
+        assert not ((f != 0) & (np.abs(f) < tiny)).any()
+    w_kept, slots = run(10**9)
+    assert any(((f != 0) & (np.abs(f) < tiny)).any() for f in slots)  # without: they stay
+    np.testing.assert_array_equal(w_flushed, w_kept)

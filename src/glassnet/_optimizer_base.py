@@ -21,6 +21,8 @@ _sharder: Any = None
 # elements per block of an element-wise update: g, the slots and the step of one block
 # (4-5 float32 arrays of 256 kB) stay in a core's L2 cache across the rule's passes
 _BLOCK = 1 << 16
+# updates between two flushes of the slots' subnormal values (see _flush_subnormal_slots)
+_FLUSH_EVERY = 32
 
 
 def _check_nonneg(name: str, v: Any, cls: str) -> float:
@@ -250,10 +252,35 @@ class Optimizer(Configurable):
                     for p in params:
                         p.data *= f
             self._rule(params)
+            if self.iterations % _FLUSH_EVERY == _FLUSH_EVERY - 1:
+                self._flush_subnormal_slots()
         finally:
             self.iterations = calls
         self._after_step(params, calls // n if n else calls)
         self.iterations += 1
+
+    def _flush_subnormal_slots(self) -> None:
+        """Zero the subnormal values of the slots (this rank's slice where ranks share them).
+
+        A slot that decays geometrically while its gradient is zero (Adam's and Nadam's m,
+        momentum's velocity, RMSprop's average, for a dead ReLU unit's weights) shrinks
+        until the decrement rounds to nothing, then sticks at a subnormal value, and every
+        later pass over it takes a microcode assist per element: NumPy's Adam update of a
+        64k-element block took 1.8 ms instead of 89 us (2-vCPU Xeon). The step such a slot
+        makes is below 1e-30 of its weight, so zeroing it changes no weight. Every
+        ``_FLUSH_EVERY`` updates, three passes in the step buffer; the compiled Adam also
+        flushes within its one pass."""
+        flats = self._flats
+        tmp = flats[-1]
+        if len(flats) < 2 or type(tmp) is not np.ndarray or tmp.dtype.char not in "fd":
+            return
+        lo, hi = self._group_sharder.owned(tmp.size) if self._shards else (0, tmp.size)
+        t, tiny = tmp[lo:hi], np.finfo(tmp.dtype).tiny
+        for f in flats[:-1]:
+            a = f[lo:hi]
+            np.abs(a, out=t)
+            np.greater_equal(t, tiny, out=t)
+            a *= t  # NaN stays NaN (NaN * 0), a subnormal becomes ±0
 
     def _rule(self, params: Sequence[Any]) -> None:
         """One update from the flat gradient; rules needing the weights override this."""
