@@ -273,9 +273,10 @@ def machine() -> dict:
         from glassnet._optimizer_kernels import fused_available
 
         # the LSTM's compiled kernel runs whenever numba is installed; the optimizer and
-        # pooling kernels only once numba is loaded (numba_kernels, at the sweep's start)
+        # pooling kernels for buffers/inputs of AUTO_WORK elements or more, or once numba
+        # is loaded (numba_kernels: whether they run for a large buffer here)
         info.update(glassnet=__version__, numpy=numpy.__version__, torch=torch.__version__,
-                    gemm=backend.gemm_info(), numba_kernels=fused_available(),
+                    gemm=backend.gemm_info(), numba_kernels=fused_available(1 << 30),
                     numba_installed=importlib.util.find_spec("numba") is not None)
     except Exception as e:
         info["versions_error"] = str(e)
