@@ -101,8 +101,8 @@ def numba_threads() -> int:
 def _blocks(size: int) -> int:
     """How many threads share one update: one per ``_BLOCK`` elements, at most
     :func:`numba_threads` where the BLAS threads on the same OpenMP pool; 1 (the calling
-    thread alone) in a child forked after a threaded
-    update, whose copy of numba's OpenMP pool does not work (numba would stop it)."""
+    thread alone) in a forked child, whose copy of numba's OpenMP pool does not work
+    (numba would stop it)."""
     if size < 2 * _BLOCK:
         return 1
     if _STATE.setdefault("pid", os.getpid()) != os.getpid():
