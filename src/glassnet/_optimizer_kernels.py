@@ -41,6 +41,15 @@ _BLOCK = 16384
 AUTO_WORK = 1 << 18
 
 
+def numba_mode() -> str:
+    """``GLASSNET_NUMBA`` read once per call: ``"off"`` (0/false/no), ``"on"`` (1/true/yes)
+    or ``"auto"`` (unset or anything else), for every compiled kernel alike."""
+    env = os.environ.get("GLASSNET_NUMBA", "").strip().lower()
+    if env in ("0", "false", "no"):
+        return "off"
+    return "on" if env in ("1", "true", "yes") else "auto"
+
+
 def fused_available(work: int = 0) -> bool:
     """Whether the compiled (numba) kernels run here, for a call on ``work`` elements.
 
@@ -53,10 +62,10 @@ def fused_available(work: int = 0) -> bool:
     buffer of ``AUTO_WORK`` float32 the compiled Adam saves about 0.5 ms a step (2-vCPU
     Xeon), so the import pays for itself within about a thousand steps.
     """
-    env = os.environ.get("GLASSNET_NUMBA", "").strip().lower()
-    if env in ("0", "false", "no"):
+    mode = numba_mode()
+    if mode == "off":
         return False
-    if env not in ("1", "true", "yes") and "numba" not in sys.modules:
+    if mode == "auto" and "numba" not in sys.modules:
         if work < AUTO_WORK or not _installed():
             return False
     if "ok" not in _STATE:

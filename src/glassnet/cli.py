@@ -367,12 +367,12 @@ def _compiled_kernels_info() -> str:
 
     from . import _optimizer_kernels as opk
 
-    env = os.environ.get("GLASSNET_NUMBA", "").strip().lower()
-    if env in ("0", "false", "no"):
+    mode = opk.numba_mode()
+    if mode == "off":
         return "numpy (GLASSNET_NUMBA=0)"
     if find_spec("numba") is None:
         return "numpy (pip install 'glassnet[numba]' for the compiled ones)"
-    if env in ("1", "true", "yes") and opk.fused_available():
+    if mode == "on" and opk.fused_available():
         return f"numba (GLASSNET_NUMBA=1), threads={opk.numba_threads()}"
     return (f"numba for buffers of {opk.AUTO_WORK} elements or more, or once numba is "
             "loaded (an LSTM loads it; about 120 MB of memory), numpy below; "

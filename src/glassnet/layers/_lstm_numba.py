@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._optimizer_kernels import numba_mode
 from .._optimizer_kernels import numba_threads as threads
 
 if TYPE_CHECKING:
@@ -58,8 +59,7 @@ def available() -> bool:
         # would stop the child), so a forked child keeps to the NumPy kernel
         return False
     if "ok" not in _STATE:
-        off = os.environ.get("GLASSNET_NUMBA", "1").strip().lower() in ("0", "false", "no")
-        _STATE["ok"] = not off and _importable()
+        _STATE["ok"] = numba_mode() != "off" and _importable()
     return _STATE["ok"]
 
 
