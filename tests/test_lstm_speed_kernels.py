@@ -146,7 +146,8 @@ def test_mkl_thread_local_setting_is_restored(bsz, monkeypatch):
 
     _lstm_numba._kernels()
     if _lstm_numba._STATE["sgemm"][2] == 0:
-        pytest.skip("the kernels call no MKL here")
+        pytest.skip("the LSTM kernels call OpenBLAS here, not MKL (the mkl extra is not "
+                    "installed or not chosen): there is no MKL thread setting to restore")
     monkeypatch.setattr(_lstm_numba, "threads", lambda: 2)
     local = backend._resolve_gemm()["lib"].MKL_Set_Num_Threads_Local
     local.restype, local.argtypes = ctypes.c_int, [ctypes.c_int]

@@ -252,8 +252,9 @@ class Optimizer(Configurable):
                     for p in params:
                         p.data *= f
             self._rule(params)
-            if self.iterations % _FLUSH_EVERY == _FLUSH_EVERY - 1:
-                self._flush_subnormal_slots()
+            if (self.iterations % _FLUSH_EVERY == _FLUSH_EVERY - 1
+                    and not self._one_pass(self._gflat, self._flats)):
+                self._flush_subnormal_slots()  # (the compiled update flushes in its pass)
         finally:
             self.iterations = calls
         self._after_step(params, calls // n if n else calls)
