@@ -218,7 +218,9 @@ class Optimizer(Configurable):
                 for v, c in zip(self._gviews, self._clip(self._gviews)):
                     if c is not v:
                         v[...] = c
-        lr = self.current_learning_rate
+        lr = self.learning_rate  # (current_learning_rate, without its call: every step)
+        if callable(lr):
+            lr = float(lr(self.iterations))
         if not lr >= 0:
             raise ValueError(
                 f"{type(self).__name__}: learning rate must be >= 0. Received: {lr} at step "
@@ -229,7 +231,8 @@ class Optimizer(Configurable):
             acc = self._aux["accumulated_gradient"]
             if (calls + 1) % n:  # not an update step: only accumulate
                 acc += self._gflat
-                self._after_step(params, calls // n)
+                if self.use_ema:
+                    self._after_step(params, calls // n)
                 self.iterations += 1
                 return
             g = self._gflat
@@ -257,7 +260,8 @@ class Optimizer(Configurable):
                 self._flush_subnormal_slots()  # (the compiled update flushes in its pass)
         finally:
             self.iterations = calls
-        self._after_step(params, calls // n if n else calls)
+        if self.use_ema:
+            self._after_step(params, calls // n if n else calls)
         self.iterations += 1
 
     def _flush_subnormal_slots(self) -> None:
@@ -369,9 +373,8 @@ class Optimizer(Configurable):
                 p.data = v
 
     def _after_step(self, params: Sequence[Any], steps: int) -> None:
-        """EMA of the weights after a call; ``steps`` = updates before it (Keras's count)."""
-        if not self.use_ema:
-            return
+        """EMA of the weights after a call (``use_ema``); ``steps`` = updates before it
+        (Keras's count)."""
         m = self.ema_momentum if steps else 0.0
         for p in params:
             avg = self._slots[id(p)][self._ema_index]

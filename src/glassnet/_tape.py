@@ -474,7 +474,8 @@ class Program:
         if self._fired is None:  # the first replay: keep only the checks that acted
             self._fired, self._seen = set(self._fired_now), set(self._seen_now)
             self._generate()
-        self._release()
+        if self.cleanup:
+            self._release()
         return grads
 
     def _release(self) -> None:

@@ -55,16 +55,17 @@ def _pred(y_pred: TensorLike) -> Tensor:
 def _true(y_true: TensorLike, y_pred: Tensor, name: str, sparse: bool = False) -> Any:
     """y_true as a raw array on y_pred's device, reshaped to y_pred's shape where Keras would."""
     d = y_true.data if isinstance(y_true, Tensor) else y_true
-    xp = get_array_module(y_pred.data)
+    p = y_pred.data
+    xp = get_array_module(p)
     d = xp.asarray(d)
-    ps = y_pred.shape
+    ps = p.shape  # a tuple
     if sparse:
         if d.ndim == len(ps) and d.ndim > 0 and d.shape[-1] == 1:
             d = d.reshape(d.shape[:-1])
-        if d.shape != tuple(ps[:-1]):
+        if d.shape != ps[:-1]:
             raise ValueError(
-                f"{name}: y_true must hold one integer label per sample, shape {tuple(ps[:-1])} "
-                f"for y_pred of shape {tuple(ps)}. Received: y_true shape {d.shape}"
+                f"{name}: y_true must hold one integer label per sample, shape {ps[:-1]} "
+                f"for y_pred of shape {ps}. Received: y_true shape {d.shape}"
             )
         return d
     if d.shape != tuple(ps):
@@ -396,7 +397,7 @@ class SparseCategoricalCrossentropy(Loss):
 
     def _labels(self, y_true: TensorLike, y_pred: Tensor) -> Any:
         t = _true(y_true, y_pred, self.name, sparse=True)
-        c = y_pred.shape[-1]
+        c = y_pred.data.shape[-1]
         if t.dtype.kind == "f":
             if t.size and not bool((t == get_array_module(t).round(t)).all()):
                 raise ValueError(
@@ -407,7 +408,7 @@ class SparseCategoricalCrossentropy(Loss):
         # on the CPU one reduction clears the common case: seen as unsigned, a negative
         # label is larger than any class
         if t.size and not (isinstance(t, np.ndarray)
-                           and int(np.maximum.reduce(t.reshape(-1).view(np.uint64))) < c):
+                           and int(np.maximum.reduce(t.view(np.uint64), axis=None)) < c):
             lo, hi = int(t.min()), int(t.max())
             if lo < 0 or hi >= c:
                 bad = lo if lo < 0 else hi

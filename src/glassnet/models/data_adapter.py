@@ -125,7 +125,7 @@ def _to_array(x: Any, name: str, allow_int: bool = False) -> Any:
             return a
         raise TypeError(f"{name} must be numeric. Received: array of dtype {a.dtype}")
     if kind == "f":
-        xp = backend.get_array_module(a)
+        xp = np if type(a) is np.ndarray else backend.get_array_module(a)
         # one BLAS pass first: a finite sum of squares means every element is finite (the
         # common case); only when it is not (NaN, Inf, or overflow) is each element checked
         if a.size and not (math.isfinite(xp.vdot(a, a)) or xp.isfinite(a).all()):

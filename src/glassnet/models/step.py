@@ -265,8 +265,8 @@ class Stepper:
             leaf = Tensor._make(vals[0])
             fn = terms[0][0].kernel(y, leaf, sw)
             lv = fn.forward(vals[0])
-            xp = backend.get_array_module(lv)
-            seeds = [fn.backward(lv.dtype.type(1) if xp is np else xp.ones((), lv.dtype))]
+            seeds = [fn.backward(lv.dtype.type(1) if type(lv) is np.ndarray
+                                 else backend.get_array_module(lv).ones((), lv.dtype))]
             loss = Tensor._make(lv)
             has_grad = True
         else:
@@ -304,7 +304,7 @@ class Stepper:
         opt: Optimizer = optimizer or self.model.optimizer  # type: ignore[assignment]  # compiled
         pen = [p[1] for p in parts if p[0] == "w" and p[1].grad is not None] if parts else ()
         if (opt.clipnorm is not None or opt.clipvalue is not None or opt.global_clipnorm
-                or any(all(w is not p for p in params) for w in pen)):
+                or (pen and any(all(w is not p for p in params) for w in pen))):
             # clipping reads each gradient whole: hand them over as the eager path does
             for p, g in zip(params, grads):
                 p.grad = g if p.grad is None else g + p.grad

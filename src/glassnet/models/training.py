@@ -196,9 +196,8 @@ class TrainingMixin(EvaluationMixin):
         if not getattr(self, "compiled", False):
             raise RuntimeError(f"{what}: the model must be compiled first; call "
                                "model.compile(optimizer, loss) before fit/evaluate")
-        own = self._own_step("train_step" if what in ("fit", "train_on_batch")
-                             else "test_step")
-        if self.loss is None and not own:
+        if self.loss is None and not self._own_step(
+                "train_step" if what in ("fit", "train_on_batch") else "test_step"):
             raise ValueError(f"{what}: the model was compiled without a loss; pass "
                              "compile(loss=...) or override train_step/test_step. "
                              "Received: loss=None")
@@ -383,7 +382,9 @@ class TrainingMixin(EvaluationMixin):
             x, y, sw = self._on_device(x), self._on_device(y), self._on_device(sw)
         loss, out = self._train_step(x, y, sw)
         logs = {"loss": float(loss.data)}
-        logs.update(zip(self._output_loss_names(), self._step().last_output_losses))
+        per = self._step().last_output_losses  # each output's loss (several outputs)
+        if per:
+            logs.update(zip(self._output_loss_names(), per))
         if self._metric_slots:
             for m in self.compiled_metrics:
                 m.reset_state()
