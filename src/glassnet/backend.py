@@ -7,6 +7,7 @@ installed, so ``import glassnet`` never needs a GPU.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -484,7 +485,7 @@ def sum_leading(a: Any, k: int) -> Any:
         (4,)
     """
     if type(a) is np.ndarray and a.flags.c_contiguous and k and a.size:
-        return sum_rows(a.reshape(int(np.prod(a.shape[:k])), -1)).reshape(a.shape[k:])
+        return sum_rows(a.reshape(math.prod(a.shape[:k]), -1)).reshape(a.shape[k:])
     return rsum(a, axis=tuple(range(k)))
 
 

@@ -399,7 +399,7 @@ class Mean(Function):
     def forward(self, a: Any) -> Any:
         self.shape = a.shape
         self.ax = _norm_axis(self.axis, a.ndim, self.name)
-        n = a.size if self.ax is None else int(np.prod([a.shape[i] for i in self.ax]))
+        n = a.size if self.ax is None else math.prod([a.shape[i] for i in self.ax])
         self.n = builtins.max(n, 1)
         if _last_axis(a, self.ax):
             s = backend.sum_last(a)
@@ -733,7 +733,7 @@ def var(a: TensorLike, axis: Axis = None, keepdims: bool = False, ddof: int = 0)
     """Variance, composed: mean((a - mean(a))**2) with ``ddof`` correction."""
     a = _t(a)
     ax = _norm_axis(axis, a.ndim, "var")
-    n = a.size if ax is None else int(np.prod([a.shape[i] for i in ax]))
+    n = a.size if ax is None else math.prod([a.shape[i] for i in ax])
     d = a - mean(a, axis, keepdims=True)
     s = sum(d * d, axis, keepdims)
     return s / builtins.max(n - ddof, 1) if ddof else s / builtins.max(n, 1)

@@ -9,6 +9,7 @@ composed graph of mean, subtract, square, sqrt and divide.
 
 from __future__ import annotations
 
+import math
 from typing import Any, cast
 
 from .. import backend, initializers, ops, regularizers
@@ -32,38 +33,64 @@ class Normalize(Function):
         self.norm_axes, self.eps = tuple(norm_axes), float(epsilon)
         self.scale, self.center = scale, center
 
-    def _sum(self, a: Any) -> Any:
-        """Sum over ``norm_axes``, kept as size-1 axes. BatchNormalization's axes lead
-        (channels last), so the sum is one matrix-vector product (``backend.sum_leading``):
-        NumPy's reduction over leading axes adds C-long rows one at a time, 30x slower for
-        16 channels."""
-        axes = self.norm_axes
+    def _plan(self, x: Any, params: tuple[Any, ...]) -> tuple[Any, ...]:
+        """What depends only on the shapes, decided once per input signature (a replayed
+        op keeps it): (key, axes, sum kind, count as a divisor, parameter shape,
+        per-channel?, the axes a parameter's gradient sums over, the sums' keepdims shape,
+        count as an int)."""
+        pshape = params[0].shape if params else None
+        key = (x.shape, x.dtype, pshape)
+        plan = self.__dict__.get("plan")
+        if plan is not None and plan[0] == key:
+            return plan
+        nd = x.ndim
+        axes = tuple(sorted({a % nd for a in self.norm_axes}))
         k = len(axes)
-        if axes == tuple(range(k)) and k < a.ndim:
-            return backend.sum_leading(a, k).reshape((1,) * k + a.shape[k:])
+        # BatchNormalization's axes lead (channels last): one matrix-vector product
+        # (``backend.sum_leading``), where NumPy's reduction adds C-long rows one at a time
+        # (30x slower for 16 channels); LayerNormalization's last axis: ``sum_last``
+        kind = "leading" if axes == tuple(range(k)) and k < nd else (
+            "last" if axes == (nd - 1,) else "any")
+        rows = math.prod(x.shape[i] for i in axes)
+        count = x.dtype.type(rows)  # the divisor, as NumPy's mean
+        # gamma and beta constant along the normalised axes (BatchNormalization): x_hat is
+        # never formed; its per-channel factor folds into the scalars of both passes
+        per_channel = pshape is None or all(pshape[i] == 1 for i in axes)
+        pax = () if pshape is None else tuple(
+            i for i, (a, b) in enumerate(zip(pshape, x.shape)) if a == 1 and b != 1)
+        kshape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))  # keepdims
+        plan = self.plan = (key, axes, kind, count, pshape, per_channel, pax, kshape, rows)
+        return plan
+
+    def _sum(self, a: Any) -> Any:
+        """Sum over the normalised axes, kept as size-1 axes (an array of the input's
+        shape; see :meth:`_plan`)."""
+        _, axes, kind, *_, kshape, rows = self.plan
+        if kind == "last":
+            return backend.sum_last(a)
+        if kind == "leading":  # `a` seen as (rows, the rest)
+            return backend.sum_rows(a.reshape(rows, -1)).reshape(kshape)
         return backend.rsum(a, axis=axes, keepdims=True)
 
     def _mean(self, a: Any) -> Any:
         m = self._sum(a)
-        m /= a.dtype.type(a.size // m.size if m.size else 0)  # as NumPy's mean: sum / count
+        m /= self.plan[3]  # as NumPy's mean: sum / count
         return m
 
     def forward(self, x: Any, *params: Any) -> Any:
         xp = backend.get_array_module(x)
+        pshape, per_channel = self._plan(x, params)[4:6]
         gamma = params[0] if self.scale else None
         beta = params[-1] if self.center else None
-        axes = {a % x.ndim for a in self.norm_axes}
-        self.pshape = pshape = params[0].shape if params else None
-        # gamma and beta constant along the normalised axes (BatchNormalization): x_hat is
-        # never formed; its per-channel factor folds into the scalars of both passes
-        self.per_channel = pshape is None or all(pshape[i] == 1 for i in axes)
         mean = self._mean(x)
         xc = x - mean
         sq = xc * xc
         var = self._mean(sq)
-        inv = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
+        inv = var + x.dtype.type(self.eps)
+        xp.sqrt(inv, out=inv)
+        xp.divide(1.0, inv, out=inv)
         self.mean, self.var, self.inv, self.gamma = mean, var, inv, gamma
-        if self.per_channel:
+        if per_channel:
             self.xc = xc
             y = xp.multiply(xc, inv * gamma if gamma is not None else inv, out=sq)
         else:
@@ -74,35 +101,36 @@ class Normalize(Function):
             y += beta
         return y
 
-    @staticmethod
-    def _param_grad(g: Any, pshape: tuple[int, ...]) -> Any:
-        # sum over the axes the parameter is broadcast along (same rank as g by construction)
-        axes = tuple(i for i, (s, t) in enumerate(zip(pshape, g.shape)) if s == 1 and t != 1)
-        if not axes:
+    def _param_grad(self, g: Any) -> Any:
+        """``g`` summed over the axes the parameter is broadcast along."""
+        pax, pshape = self.plan[6], self.plan[4]
+        if not pax:
             return g
-        if axes == tuple(range(len(axes))):  # leading axes: one matrix-vector product
-            return backend.sum_leading(g, len(axes)).reshape(pshape)
-        return g.sum(axis=axes, keepdims=True)
+        if pax == tuple(range(len(pax))):  # leading axes: one matrix-vector product
+            return backend.sum_leading(g, len(pax)).reshape(pshape)
+        return g.sum(axis=pax, keepdims=True)
 
     def backward(self, gy: Any) -> Any:
-        if self.per_channel:
+        if self.plan[5]:
             return self._backward_per_channel(gy)
         xhat, inv, gamma = self.xc, self.inv, self.gamma
         need = self.needs_input_grad
-        pshape = cast("tuple[int, ...]", self.pshape)  # not per-channel: there are params
         g = gy * gamma if gamma is not None else gy
         gx = None
         if need[0]:
             m1 = self._mean(g)
-            m2 = self._mean(g * xhat)
-            gx = (g - m1 - xhat * m2) * inv
+            t = g * xhat
+            m2 = self._mean(t)
+            gx = g - m1
+            gx -= backend.get_array_module(gy).multiply(xhat, m2, out=t)
+            gx *= inv
         grads = [gx]
         k = 1
         if self.scale:
-            grads.append(self._param_grad(gy * xhat, pshape) if need[k] else None)
+            grads.append(self._param_grad(gy * xhat) if need[k] else None)
             k += 1
         if self.center:
-            grads.append(self._param_grad(gy, pshape) if need[k] else None)
+            grads.append(self._param_grad(gy) if need[k] else None)
         return tuple(grads) if len(grads) > 1 else gx
 
     def _backward_per_channel(self, gy: Any) -> Any:
@@ -112,21 +140,22 @@ class Normalize(Function):
         parameters' gradients too)."""
         xp = backend.get_array_module(gy)
         xc, inv, gamma, need = self.xc, self.inv, self.gamma, self.needs_input_grad
+        pshape = self.plan[4]
         t = gy * xc
         s1, s2 = self._sum(gy), self._sum(t)
         gx = None
         if need[0]:
-            n = gy.dtype.type(gy.size // s1.size)
+            n = self.plan[3]
             gx = gy - s1 / n
             gx -= xp.multiply(xc, inv * inv * s2 / n, out=t)
             gx *= inv * gamma if gamma is not None else inv
         grads = [gx]
         k = 1
         if self.scale:
-            grads.append((s2 * inv).reshape(self.pshape) if need[k] else None)
+            grads.append((s2 * inv).reshape(pshape) if need[k] else None)
             k += 1
         if self.center:
-            grads.append(s1.reshape(self.pshape) if need[k] else None)
+            grads.append(s1.reshape(pshape) if need[k] else None)
         return tuple(grads) if len(grads) > 1 else gx
 
 
