@@ -23,15 +23,17 @@ __all__ = ["BatchNormalization", "LayerNormalization"]
 class Normalize(Function):
     """``gamma * (x - mean) / sqrt(var + eps) + beta`` with mean/var over ``norm_axes``.
 
-    ``gamma``/``beta`` are given already reshaped to broadcast against ``x`` (or omitted via
-    ``scale=False`` / ``center=False``). ``mean``/``var`` of the batch are kept on the
-    instance (BatchNormalization updates its moving statistics from them).
+    ``gamma``/``beta`` broadcast against ``x`` as they are, or as ``bshape`` when given (the
+    layer's weights, (C,), viewed as (1, C): the view is taken here, so the gradients come
+    back in the weights' own shape), or are omitted via ``scale=False`` / ``center=False``.
+    ``mean``/``var`` of the batch are kept on the instance (BatchNormalization updates its
+    moving statistics from them).
     """
 
     def __init__(self, norm_axes: tuple[int, ...], epsilon: float, scale: bool = True,
-                 center: bool = True) -> None:
+                 center: bool = True, bshape: tuple[int, ...] | None = None) -> None:
         self.norm_axes, self.eps = tuple(norm_axes), float(epsilon)
-        self.scale, self.center = scale, center
+        self.scale, self.center, self.bshape = scale, center, bshape
 
     def _plan(self, x: Any, params: tuple[Any, ...]) -> tuple[Any, ...]:
         """What depends only on the shapes, decided once per input signature (a replayed
@@ -79,6 +81,9 @@ class Normalize(Function):
 
     def forward(self, x: Any, *params: Any) -> Any:
         xp = backend.get_array_module(x)
+        self.wshape = ws = params[0].shape if params else None
+        if params and self.bshape is not None and ws != self.bshape:
+            params = tuple(p.reshape(self.bshape) for p in params)
         pshape, per_channel = self._plan(x, params)[4:6]
         gamma = params[0] if self.scale else None
         beta = params[-1] if self.center else None
@@ -102,13 +107,14 @@ class Normalize(Function):
         return y
 
     def _param_grad(self, g: Any) -> Any:
-        """``g`` summed over the axes the parameter is broadcast along."""
-        pax, pshape = self.plan[6], self.plan[4]
+        """``g`` summed over the axes the parameter is broadcast along, in the weights'
+        own shape."""
+        pax = self.plan[6]
         if not pax:
-            return g
+            return g.reshape(self.wshape)
         if pax == tuple(range(len(pax))):  # leading axes: one matrix-vector product
-            return backend.sum_leading(g, len(pax)).reshape(pshape)
-        return g.sum(axis=pax, keepdims=True)
+            return backend.sum_leading(g, len(pax)).reshape(self.wshape)
+        return g.sum(axis=pax, keepdims=True).reshape(self.wshape)
 
     def backward(self, gy: Any) -> Any:
         if self.plan[5]:
@@ -140,7 +146,7 @@ class Normalize(Function):
         parameters' gradients too)."""
         xp = backend.get_array_module(gy)
         xc, inv, gamma, need = self.xc, self.inv, self.gamma, self.needs_input_grad
-        pshape = self.plan[4]
+        wshape = self.wshape
         t = gy * xc
         s1, s2 = self._sum(gy), self._sum(t)
         gx = None
@@ -152,10 +158,10 @@ class Normalize(Function):
         grads = [gx]
         k = 1
         if self.scale:
-            grads.append((s2 * inv).reshape(pshape) if need[k] else None)
+            grads.append((s2 * inv).reshape(wshape) if need[k] else None)
             k += 1
         if self.center:
-            grads.append(s1.reshape(pshape) if need[k] else None)
+            grads.append(s1.reshape(wshape) if need[k] else None)
         return tuple(grads) if len(grads) > 1 else gx
 
 
@@ -167,8 +173,9 @@ class BatchNormalize(Normalize):
     """
 
     def __init__(self, norm_axes: tuple[int, ...], epsilon: float, scale: bool, center: bool,
-                 moving: tuple[Tensor, Tensor], momentum: float) -> None:
-        super().__init__(norm_axes, epsilon, scale, center)
+                 moving: tuple[Tensor, Tensor], momentum: float,
+                 bshape: tuple[int, ...] | None = None) -> None:
+        super().__init__(norm_axes, epsilon, scale, center, bshape)
         self.moving, self.momentum = moving, momentum  # (moving_mean, moving_variance)
 
     def forward(self, x: Any, *params: Any) -> Any:
@@ -244,6 +251,11 @@ class _Norm(Layer):
                 f"Received: input shape {tuple(x.shape)}"
             )
 
+    def _gamma_beta(self) -> list[Tensor]:
+        """gamma and beta as they are (the ones the layer has)."""
+        return [cast(Tensor, w) for w, on in ((self.gamma, self.scale), (self.beta, self.center))
+                if on]
+
     def _params(self) -> list[Tensor]:
         out = []
         if self.scale:
@@ -317,12 +329,12 @@ class BatchNormalization(_Norm):
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         self._check_input(x)
-        params = self._params()
         if training and self.trainable:
             norm_axes = tuple(i for i in range(x.ndim) if i not in self._feat)
             return BatchNormalize(norm_axes, self.epsilon, self.scale, self.center,
                                   (self.moving_mean, self.moving_variance),
-                                  self.momentum)(x, *params)
+                                  self.momentum, self._bshape)(x, *self._gamma_beta())
+        params = self._params()
         # inference: one affine map with the moving statistics (ops on the statistics'
         # tensors, so a replay reads their current values); gamma/beta still get gradients
         # (fine-tuning with a frozen-statistics BN)
@@ -367,4 +379,5 @@ class LayerNormalization(_Norm):
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         self._check_input(x)
-        return Normalize(self._feat, self.epsilon, self.scale, self.center)(x, *self._params())
+        return Normalize(self._feat, self.epsilon, self.scale, self.center,
+                         self._bshape)(x, *self._gamma_beta())
