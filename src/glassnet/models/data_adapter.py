@@ -23,7 +23,6 @@ from typing import Any, cast
 import numpy as np
 
 from .. import backend
-from ..losses import BinaryCrossentropy
 from ..tensor import Tensor
 
 __all__ = ["unpack"]
@@ -206,9 +205,9 @@ def _class_weights(y: Any, class_weight: dict[Any, Any]) -> np.ndarray:
     return table[cls].astype(backend.floatx())
 
 
-def _check_binary_targets(loss: Any, y: Any) -> None:
+def _check_binary_targets(y: Any) -> None:
     """Binary cross-entropy's targets are probabilities: a label 2 is a mistake, not data."""
-    if isinstance(loss, BinaryCrossentropy) and y.size:
+    if y.size:
         lo, hi = float(y.min()), float(y.max())
         if lo < 0 or hi > 1:
             raise ValueError(f"binary_crossentropy needs targets in [0, 1]. Received: y from "

@@ -11,6 +11,7 @@ from .. import backend
 from .. import distribution as _distribution
 from ..autograd import no_grad
 from ..layers.base import Layer
+from ..losses import BinaryCrossentropy
 from ..tensor import Tensor
 from ._compile import _is_config, _metric_slots, _per_output, _serialize_structure
 from .data_adapter import (
@@ -147,8 +148,8 @@ class TrainingMixin(EvaluationMixin):
             if isinstance(v, _Arrays):
                 return v
             a = _to_array(v, name, allow_int)
-            if name == "y" and a is not None:
-                _check_binary_targets(self.loss, a)
+            if name == "y" and a is not None and isinstance(self.loss, BinaryCrossentropy):
+                _check_binary_targets(a)
             if name == "x" and a is not None and a.ndim == 1 and self._one_feature_input():
                 a = a.reshape(-1, 1)  # a DataFrame column for an Input((1,)), as Keras takes
             return a
@@ -293,7 +294,7 @@ class TrainingMixin(EvaluationMixin):
             ...         return {"d_loss": self.d_tracker.result()}
         """
         x, y, sw = unpack(data, "train_step")
-        loss, out = self._train_step(x, y, sw)
+        loss, out = self._step().train(x, y, sw)
         logs = {"loss": float(loss.data)}
         if self._metric_slots:
             self._update_metrics(y, out)
@@ -364,9 +365,6 @@ class TrainingMixin(EvaluationMixin):
         return loss, outs[0] if single else outs
 
     # ------------------------------------------------------------------ one step
-    def _train_step(self, x: Any, y: Any, sw: Any = None) -> tuple[Tensor, Any]:
-        return self._step().train(x, y, sw)
-
     def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None,
                        class_weight: dict[int, float] | None = None,
                        return_dict: bool = False) -> Any:
@@ -380,9 +378,10 @@ class TrainingMixin(EvaluationMixin):
         self._ensure_built(x)
         if self._device != "cpu":
             x, y, sw = self._on_device(x), self._on_device(y), self._on_device(sw)
-        loss, out = self._train_step(x, y, sw)
+        st = self._step()
+        loss, out = st.train(x, y, sw)
         logs = {"loss": float(loss.data)}
-        per = self._step().last_output_losses  # each output's loss (several outputs)
+        per = st.last_output_losses  # each output's loss (several outputs)
         if per:
             logs.update(zip(self._output_loss_names(), per))
         if self._metric_slots:
@@ -575,10 +574,10 @@ class TrainingMixin(EvaluationMixin):
                         break
                     continue
                 if on_gpu:
-                    loss, out = self._train_step(self._on_device(xb), self._on_device(yb),
-                                                 self._on_device(swb))
+                    loss, out = self._step().train(self._on_device(xb), self._on_device(yb),
+                                                   self._on_device(swb))
                 else:
-                    loss, out = self._train_step(xb, yb, swb)
+                    loss, out = self._step().train(xb, yb, swb)
                 lv = float(loss.data)
                 nb = len(xb)
                 if dist is not None:  # the global batch's loss, and its metrics' inputs
@@ -588,7 +587,7 @@ class TrainingMixin(EvaluationMixin):
                 loss_sum += lv * nb
                 seen += nb
                 if out_names:  # each output's own loss (several outputs)
-                    # _train_step made the stepper
+                    # the step made the stepper
                     vals: Any = cast("Stepper", self._stepper).last_output_losses
                     if dist is not None:
                         vals = dist.sum_floats([v * len(xb) for v in vals]) / nb
