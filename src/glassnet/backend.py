@@ -94,6 +94,8 @@ def rmax(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 def asnumpy(a: Any) -> np.ndarray:
     """Copy an array (NumPy or CuPy) to host memory as a NumPy array."""
+    if type(a) is np.ndarray:  # already there (every batch of a CPU loop asks)
+        return a
     if is_gpu_array(a):
         return a.get()
     return np.asarray(a)

@@ -13,7 +13,6 @@ import numpy as np
 
 from .. import backend
 from .. import distribution as _distribution
-from ..autograd import no_grad
 from ..tensor import Tensor
 from .data_adapter import BatchSource, _Arrays, _positive_batch, is_batch_source
 
@@ -133,8 +132,7 @@ class EvaluationMixin:
             k = len(xb)
             n += k
             outs, single, terms, parts = st.infer(xb, "test")
-            with no_grad():
-                lv = st.test_loss(yb, terms, swb, parts)
+            lv = st.test_loss(yb, terms, swb, parts)
             loss_sum += lv * k
             if out_names:
                 out_sums += np.asarray(st.last_output_losses, np.float64) * k

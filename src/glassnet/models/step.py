@@ -200,7 +200,8 @@ class Stepper:
         tensor per call), else :meth:`total_loss`."""
         lo = self._kernel_loss(terms, parts)
         if lo is None:
-            return float(self.total_loss(y, terms, sw, parts).data)
+            with no_grad():
+                return float(self.total_loss(y, terms, sw, parts).data)
         self.last_output_losses = []
         t = terms[0][1]
         return float(lo.kernel(y, t, sw).forward(t.data))
