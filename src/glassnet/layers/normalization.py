@@ -10,7 +10,7 @@ composed graph of mean, subtract, square, sqrt and divide.
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from .. import backend, initializers, ops, regularizers
 from ..autograd import Function
@@ -18,6 +18,20 @@ from ..tensor import Tensor
 from .base import Layer, register
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
+
+
+class _Plan(NamedTuple):
+    """What :class:`Normalize` decides once per input signature (a replayed op keeps it)."""
+
+    key: tuple[Any, ...]  # (x shape, x dtype, parameter shape)
+    axes: tuple[int, ...]  # the normalised axes, non-negative, sorted
+    kind: str  # how to sum over them: "leading", "last" or "any"
+    count: Any  # how many elements each sum adds, as a scalar of x's dtype (the divisor)
+    rows: int  # the same count as an int
+    kshape: tuple[int, ...]  # a sum's shape (keepdims)
+    pshape: tuple[int, ...] | None  # gamma/beta's broadcast shape
+    per_channel: bool  # gamma/beta constant along the normalised axes (BatchNormalization)
+    pax: tuple[int, ...]  # the axes a parameter's gradient sums over
 
 
 class Normalize(Function):
@@ -35,15 +49,12 @@ class Normalize(Function):
         self.norm_axes, self.eps = tuple(norm_axes), float(epsilon)
         self.scale, self.center, self.bshape = scale, center, bshape
 
-    def _plan(self, x: Any, params: tuple[Any, ...]) -> tuple[Any, ...]:
-        """What depends only on the shapes, decided once per input signature (a replayed
-        op keeps it): (key, axes, sum kind, count as a divisor, parameter shape,
-        per-channel?, the axes a parameter's gradient sums over, the sums' keepdims shape,
-        count as an int)."""
+    def _plan(self, x: Any, params: tuple[Any, ...]) -> _Plan:
+        """What depends only on the shapes, decided once per input signature."""
         pshape = params[0].shape if params else None
         key = (x.shape, x.dtype, pshape)
         plan = self.__dict__.get("plan")
-        if plan is not None and plan[0] == key:
+        if plan is not None and plan.key == key:
             return plan
         nd = x.ndim
         axes = tuple(sorted({a % nd for a in self.norm_axes}))
@@ -61,22 +72,22 @@ class Normalize(Function):
         pax = () if pshape is None else tuple(
             i for i, (a, b) in enumerate(zip(pshape, x.shape)) if a == 1 and b != 1)
         kshape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))  # keepdims
-        plan = self.plan = (key, axes, kind, count, pshape, per_channel, pax, kshape, rows)
+        plan = self.plan = _Plan(key, axes, kind, count, rows, kshape, pshape, per_channel, pax)
         return plan
 
     def _sum(self, a: Any) -> Any:
         """Sum over the normalised axes, kept as size-1 axes (an array of the input's
         shape; see :meth:`_plan`)."""
-        _, axes, kind, *_, kshape, rows = self.plan
-        if kind == "last":
+        p = self.plan
+        if p.kind == "last":
             return backend.sum_last(a)
-        if kind == "leading":  # `a` seen as (rows, the rest)
-            return backend.sum_rows(a.reshape(rows, -1)).reshape(kshape)
-        return backend.rsum(a, axis=axes, keepdims=True)
+        if p.kind == "leading":  # `a` seen as (rows, the rest)
+            return backend.sum_rows(a.reshape(p.rows, -1)).reshape(p.kshape)
+        return backend.rsum(a, axis=p.axes, keepdims=True)
 
     def _mean(self, a: Any) -> Any:
         m = self._sum(a)
-        m /= self.plan[3]  # as NumPy's mean: sum / count
+        m /= self.plan.count  # as NumPy's mean: sum / count
         return m
 
     def forward(self, x: Any, *params: Any) -> Any:
@@ -84,7 +95,7 @@ class Normalize(Function):
         self.wshape = ws = params[0].shape if params else None
         if params and self.bshape is not None and ws != self.bshape:
             params = tuple(p.reshape(self.bshape) for p in params)
-        pshape, per_channel = self._plan(x, params)[4:6]
+        per_channel = self._plan(x, params).per_channel
         gamma = params[0] if self.scale else None
         beta = params[-1] if self.center else None
         mean = self._mean(x)
@@ -109,7 +120,7 @@ class Normalize(Function):
     def _param_grad(self, g: Any) -> Any:
         """``g`` summed over the axes the parameter is broadcast along, in the weights'
         own shape."""
-        pax = self.plan[6]
+        pax = self.plan.pax
         if not pax:
             return g.reshape(self.wshape)
         if pax == tuple(range(len(pax))):  # leading axes: one matrix-vector product
@@ -117,7 +128,7 @@ class Normalize(Function):
         return g.sum(axis=pax, keepdims=True).reshape(self.wshape)
 
     def backward(self, gy: Any) -> Any:
-        if self.plan[5]:
+        if self.plan.per_channel:
             return self._backward_per_channel(gy)
         xhat, inv, gamma = self.xc, self.inv, self.gamma
         need = self.needs_input_grad
@@ -151,7 +162,7 @@ class Normalize(Function):
         s1, s2 = self._sum(gy), self._sum(t)
         gx = None
         if need[0]:
-            n = self.plan[3]
+            n = self.plan.count
             gx = gy - s1 / n
             gx -= xp.multiply(xc, inv * inv * s2 / n, out=t)
             gx *= inv * gamma if gamma is not None else inv
