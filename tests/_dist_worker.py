@@ -6,7 +6,8 @@ MODE: ``single`` (no distribution), ``dist`` (DataParallel), ``gpu`` (dist, the 
 rank r's GPU: NCCL where each rank has its own), ``slow`` (dist, many epochs,
 a checkpoint each epoch, writes its pid: the kill test), ``resume`` (dist, continues from
 OUT_DIR/ckpt.glassnet for two epochs), ``mismatch`` (rank 1 has another feature count),
-``tiny`` (dist on fewer samples than processes).
+``tiny`` (dist on fewer samples than processes), ``compiled`` (dist, a model whose update
+buffer is large enough for the numba extra's compiled Adam to load by itself).
 """
 
 import json
@@ -33,8 +34,10 @@ if mode == "tiny":
 
 
 def model():
-    m = gn.Sequential([L.Dense(16, activation="relu", input_dim=feat),
-                       L.Dense(3, activation="softmax")])
+    # "compiled": 267k weights, past _optimizer_kernels.AUTO_WORK
+    hidden = [L.Dense(512, activation="relu")] if mode == "compiled" else []
+    m = gn.Sequential([L.Dense(16 if not hidden else 512, activation="relu", input_dim=feat),
+                       *hidden, L.Dense(3, activation="softmax")])
     # GLASSNET_TEST_OPTIMIZER=adamw: decoupled weight decay, applied by each rank to its
     # slice of the shared weights (once per weight, not once per rank)
     opt = os.environ.get("GLASSNET_TEST_OPTIMIZER", "adam")
@@ -71,5 +74,6 @@ with open(os.path.join(out, f"h_{tag}.json"), "w") as f:
                "weights_shared": m.optimizer._wshared is not None and all(
                    np.shares_memory(w.data, m.optimizer._wshared[0])
                    for w in m.trainable_weights),
-               "nccl": bool(gn.distribution.active() and gn.distribution.active()._nccl_comm)},
+               "nccl": bool(gn.distribution.active() and gn.distribution.active()._nccl_comm),
+               "numba_loaded": "numba" in sys.modules},
               f)

@@ -342,6 +342,10 @@ class Optimizer(Configurable):
         """
         sh = self._group_sharder
         lo, hi = sh.owned(self._gflat.size)
+        # the whole buffer decides whether the compiled kernel runs (and loads it on the
+        # first step), as in the unsharded rule: each block below is too small to load it
+        # by itself, which left it to the slot flush at update 32 (0.7 s mid-training)
+        self._one_pass(self._gflat, self._flats)
         if self._wshared is not None:  # the weights are shared: update this rank's slice
             self._check_shared_weights(params)
             self._delta_into(self._flats[-1], lo, hi, w=self._wshared[0],
