@@ -44,6 +44,24 @@ def test_linear_skips_input_gradient_for_data():
     np.testing.assert_allclose(w.grad, x.data.sum(0)[:, None].repeat(2, 1), rtol=1e-6)
 
 
+def test_linear_relu_in_inference_keeps_no_mask_and_gives_the_same_values():
+    x, w, b = (_r(6, 3), _r(3, 4, seed=1), _r(4, seed=2))
+    fn = F.Linear("relu")
+    y = fn(gn.tensor(x), gn.tensor(w, requires_grad=True), gn.tensor(b))
+    np.testing.assert_allclose(y.data, np.maximum(x @ w + b, 0), rtol=1e-5, atol=1e-6)
+    assert hasattr(fn, "mask")
+    with gn.no_grad():
+        inf = F.Linear("relu")
+        y2 = inf(gn.tensor(x), gn.tensor(w), gn.tensor(b))
+    # the same values (+0 where the training forward writes -0)
+    np.testing.assert_array_equal(y2.data, y.data)
+    assert not hasattr(inf, "mask")
+    # an op keeps its first call's choice: a replay under another grad mode repeats it
+    y3 = inf.forward(x, w, b)
+    assert not hasattr(inf, "mask")
+    np.testing.assert_array_equal(np.signbit(y3), np.signbit(y2.data))
+
+
 def test_linear_shape_error_names_shapes():
     with pytest.raises(ValueError, match=r"linear: input feature size 4.*\(3, 2\).*\(5, 4\)"):
         F.linear(gn.tensor(np.ones((5, 4))), gn.tensor(np.ones((3, 2))))

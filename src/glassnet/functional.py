@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import backend
 from ._typing import Axis, TensorLike
-from .autograd import Function
+from .autograd import Function, is_grad_enabled
 from .backend import get_array_module, rsum
 from .tensor import Tensor, as_tensor
 
@@ -54,8 +54,14 @@ class Linear(Function):
             y += b
         act = self.act
         if act == "relu":
-            self.mask = y > 0
-            y *= self.mask  # y is this node's own buffer: same values as y * mask
+            # decided at the op's first call and kept by its replays (the same bits each
+            # time): inference keeps no mask and clips in one pass (+0 where a training
+            # forward writes -0: the same values)
+            if self.__dict__.setdefault("keep_mask", is_grad_enabled()):
+                self.mask = y > 0
+                y *= self.mask  # y is this node's own buffer: same values as y * mask
+            else:
+                _xp(y).maximum(y, 0, out=y)
         elif act == "tanh":
             y = _xp(y).tanh(y)
         self.y = y
