@@ -230,6 +230,21 @@ def test_sum_rows_matches_numpy(shape):
                                rtol=1e-4, atol=1e-3 * np.sqrt(shape[0]) * 1e-2)
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (16, 8), (32, 128), (33, 8), (16, 300),
+                                   (131072, 32)])
+def test_sum_rows_for_gives_sum_rows_bits(shape):
+    # the routine chosen once for a shape: the same sums as sum_rows's own choice, bit for
+    # bit, into `out` as well
+    a = _rand(*shape)
+    f = backend.sum_rows_for(*shape, a.dtype)
+    np.testing.assert_array_equal(f(a), backend.sum_rows(a))
+    out = np.empty(shape[1], a.dtype)
+    assert f(a, out=out) is out
+    np.testing.assert_array_equal(out, backend.sum_rows(a))
+    if shape[0] > 32 or shape[0] * shape[1] > 4096:  # past the small rule: sum_rows itself
+        assert f is backend.sum_rows
+
+
 def test_gemm_choice_follows_glassnet_gemm(monkeypatch):
     monkeypatch.setattr(backend, "_gemm", {})
     monkeypatch.setenv("GLASSNET_GEMM", "numpy")
