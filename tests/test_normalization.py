@@ -169,3 +169,30 @@ def test_config_round_trip(cls):
     b(x)
     b.set_weights(a.get_weights())
     np.testing.assert_array_equal(a(x, training=True).data, b(x, training=True).data)
+
+
+@pytest.mark.parametrize("xshape, axes, bshape", [
+    ((4, 5), (1,), (1, 5)),              # LayerNormalization over the features: sum_last
+    ((3, 4, 5), (2,), (1, 1, 5)),        # the same on a sequence
+    ((3, 4, 5), (1, 2), (1, 4, 5)),      # over two axes: NumPy's reduction
+    ((6, 2, 3, 4), (0, 1, 2), (1, 1, 1, 4)),  # BatchNormalization, channels last: leading
+    ((4, 5), (0,), (1, 5)),              # per channel on a 2-D batch
+])
+def test_normalize_kernel_matches_the_formula_and_its_gradients(xshape, axes, bshape):
+    # the fused kernel on weights in their own shape, viewed as `bshape` inside, against
+    # the textbook formula in float64 and against numeric gradients
+    from glassnet.layers.normalization import Normalize
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xshape)
+    wshape = tuple(d for d in bshape if d != 1)
+    g, b = rng.standard_normal(wshape) + 1, rng.standard_normal(wshape)
+
+    def f(x, g, b):
+        return Normalize(axes, 1e-3, True, True, bshape)(x, g, b)
+
+    mu, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    want = (x - mu) / np.sqrt(var + 1e-3) * g.reshape(bshape) + b.reshape(bshape)
+    got = f(*(gn.tensor(a, dtype="float64") for a in (x, g, b)))
+    np.testing.assert_allclose(got.data, want, rtol=1e-10, atol=1e-10)
+    gn.gradcheck(f, x, g, b)
