@@ -56,7 +56,8 @@ def test_linear_relu_in_inference_keeps_no_mask_and_gives_the_same_values():
     # the same values (+0 where the training forward writes -0)
     np.testing.assert_array_equal(y2.data, y.data)
     assert not hasattr(inf, "mask")
-    # an op keeps its first call's choice: a replay under another grad mode repeats it
+    # an op keeps the choice of the mode it was made in: a replay under another grad mode
+    # repeats it
     y3 = inf.forward(x, w, b)
     assert not hasattr(inf, "mask")
     np.testing.assert_array_equal(np.signbit(y3), np.signbit(y2.data))

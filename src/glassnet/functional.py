@@ -35,6 +35,9 @@ class Linear(Function):
 
     def __init__(self, act: str | None = None) -> None:
         self.act = act
+        # inference (made under no_grad) keeps no ReLU mask; part of the op's configuration,
+        # so every replay of a recorded op repeats the recording's choice (and its bits)
+        self.keep_mask = is_grad_enabled()
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         if x.shape[-1] != w.shape[0]:
@@ -57,10 +60,9 @@ class Linear(Function):
             y += b
         act = self.act
         if act == "relu":
-            # decided at the op's first call and kept by its replays (the same bits each
-            # time): inference keeps no mask and clips in one pass (+0 where a training
-            # forward writes -0: the same values)
-            if self.__dict__.setdefault("keep_mask", is_grad_enabled()):
+            # inference clips in one pass (+0 where a training forward writes -0: the
+            # same values)
+            if self.keep_mask:
                 self.mask = y > 0
                 y *= self.mask  # y is this node's own buffer: same values as y * mask
             else:
