@@ -27,7 +27,6 @@ class _Plan(NamedTuple):
     axes: tuple[int, ...]  # the normalised axes, non-negative, sorted
     kind: str  # how to sum over them: "leading", "last" or "any"
     count: Any  # how many elements each sum adds, as a scalar of x's dtype (the divisor)
-    rows: int  # the same count as an int
     kshape: tuple[int, ...]  # a sum's shape (keepdims)
     pshape: tuple[int, ...] | None  # gamma/beta's broadcast shape
     per_channel: bool  # gamma/beta constant along the normalised axes (BatchNormalization)
@@ -64,15 +63,14 @@ class Normalize(Function):
         # (30x slower for 16 channels); LayerNormalization's last axis: ``sum_last``
         kind = "leading" if axes == tuple(range(k)) and k < nd else (
             "last" if axes == (nd - 1,) else "any")
-        rows = math.prod(x.shape[i] for i in axes)
-        count = x.dtype.type(rows)  # the divisor, as NumPy's mean
+        count = x.dtype.type(math.prod(x.shape[i] for i in axes))  # as NumPy's mean
         # gamma and beta constant along the normalised axes (BatchNormalization): x_hat is
         # never formed; its per-channel factor folds into the scalars of both passes
         per_channel = pshape is None or all(pshape[i] == 1 for i in axes)
         pax = () if pshape is None else tuple(
             i for i, (a, b) in enumerate(zip(pshape, x.shape)) if a == 1 and b != 1)
         kshape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))  # keepdims
-        plan = self.plan = _Plan(key, axes, kind, count, rows, kshape, pshape, per_channel, pax)
+        plan = self.plan = _Plan(key, axes, kind, count, kshape, pshape, per_channel, pax)
         return plan
 
     def _sum(self, a: Any) -> Any:
@@ -81,8 +79,8 @@ class Normalize(Function):
         p = self.plan
         if p.kind == "last":
             return backend.sum_last(a)
-        if p.kind == "leading":  # `a` seen as (rows, the rest)
-            return backend.sum_rows(a.reshape(p.rows, -1)).reshape(p.kshape)
+        if p.kind == "leading":
+            return backend.sum_leading(a, len(p.axes)).reshape(p.kshape)
         return backend.rsum(a, axis=p.axes, keepdims=True)
 
     def _mean(self, a: Any) -> Any:

@@ -217,17 +217,12 @@ class EvaluationMixin:
 
         # the batch hooks, looked up once (a no-op when no callback has them)
         on_begin, on_end = cb.on_predict_batch_begin, cb.on_predict_batch_end
-        cpu = self._device == "cpu"
         for step, i in enumerate(range(0, len(x), bs)):
             if on_begin is not _noop:
                 on_begin(step)
-            xb = x[i:i + bs]
-            o, single, _, _ = st.infer(xb if cpu else self._on_device(xb), "predict")
-            if cpu:
-                outs.append(o[0].data if single else [t.data for t in o])
-            else:
-                outs.append(backend.asnumpy(o[0].data) if single
-                            else [backend.asnumpy(t.data) for t in o])
+            o, single, _, _ = st.infer(self._on_device(x[i:i + bs]), "predict")
+            outs.append(backend.asnumpy(o[0].data) if single
+                        else [backend.asnumpy(t.data) for t in o])
             if on_end is not _noop:
                 on_end(step, {"outputs": outs[-1]})
         cb.on_predict_end()
