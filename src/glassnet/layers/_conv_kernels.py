@@ -20,7 +20,7 @@ from typing import Any, cast, overload
 
 import numpy as np
 
-from .. import backend
+from .. import _parallel, backend
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 
@@ -185,19 +185,28 @@ def _folds(c: int, kh: int, kw: int, sh: int, sw: int, xp: Any) -> bool:
 
 
 def _col2im(a2d: Any, wk: Any, full_shape: tuple[int, int, int, int], oh: int, ow: int,
-            sh: int, sw: int, dh: int, dw: int) -> Any:
+            sh: int, sw: int, dh: int, dw: int, out: Any = None) -> Any:
     """col2im(a2d @ wk2d.T) as a (N, Hp, Wp, C) array (possibly a transposed view).
 
     ``a2d`` is (N*oh*ow, K), ``wk`` (kh, kw, C, K). Few channels: one GEMM gives the
     transposed column matrix (kh*kw*C, N*oh*ow), whose (N, oh, ow) planes are added to a
-    channel-major buffer; more channels: :func:`_col2im_gemm`, one GEMM per kernel offset.
+    channel-major buffer; more channels: :func:`_col2im_gemm`, one GEMM per kernel offset,
+    into ``out`` when it is given (a C-contiguous array of ``full_shape`` and the result's
+    dtype; the caller compares what comes back with it).
     """
     xp = backend.get_array_module(a2d)
     n, hp, wp, c = full_shape
     kh, kw, _, k = wk.shape
     dt = _result_dtype(a2d, wk)
     if not _few(c, xp):
-        if sh == sw == 1:
+        if out is not None and out.dtype == dt and out.shape == tuple(full_shape):
+            buf = out
+            if sh == sw == 1:
+                buf[:, oh:] = 0
+                buf[:, :oh, ow:] = 0
+            else:
+                buf[...] = 0
+        elif sh == sw == 1:
             # the first offset's block [:, :oh, :ow] is assigned, not added: zero only the
             # strips outside it (no zero-fill and re-read of the whole buffer)
             buf = xp.empty(full_shape, dtype=dt)
@@ -290,6 +299,29 @@ def _add_bias(y: Any, b: Any) -> Any:
     return y
 
 
+def _batch_slices(n: int, rows: int, work: int, budget: int, single: bool,
+                  xp: Any) -> list[slice]:
+    """The batch slices a kernel runs: one per thread for GEMMs of ``rows`` rows and
+    ``work`` multiply-adds on the CPU (see :mod:`glassnet._parallel`), at least ``budget``
+    of them (inference's column memory), the whole batch when ``single``."""
+    if single or n <= 1:
+        return [slice(0, n)]
+    sls = _parallel.slices(n, rows, work) if xp is np else [slice(0, n)]
+    if budget > len(sls):
+        step = -(-n // budget)  # equal chunks: no small last GEMM
+        sls = [slice(s, min(s + step, n)) for s in range(0, n, step)]
+    return sls
+
+
+def _add_in_order(parts: Sequence[Any]) -> Any:
+    """The slices' partial sums added in slice order (the same bits whichever finished
+    first); the first part itself when there is one."""
+    acc = parts[0]
+    for p in parts[1:]:
+        acc = acc + p
+    return acc
+
+
 # ------------------------------------------------------------------ fused kernels
 class Conv2DKernel(Function):
     """2-D convolution (cross-correlation), NHWC input, kernel (kh, kw, in, out).
@@ -320,9 +352,7 @@ class Conv2DKernel(Function):
                 f"Received: input shape {x.shape}"
             )
         self.x_shape = x.shape
-        if pt or pb or pl or pr:
-            x = xp.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-        hp, wp = x.shape[1], x.shape[2]
+        n, hp, wp = x.shape[0], x.shape[1] + pt + pb, x.shape[2] + pl + pr
         oh = (hp - (kh - 1) * dh - 1) // sh + 1
         ow = (wp - (kw - 1) * dw - 1) // sw + 1
         if oh <= 0 or ow <= 0:
@@ -330,8 +360,7 @@ class Conv2DKernel(Function):
                 f"conv2d: the (dilated) kernel {(kh - 1) * dh + 1}x{(kw - 1) * dw + 1} is "
                 f"larger than the padded input {hp}x{wp}. Received: input shape {self.x_shape}"
             )
-        self.padded_shape, self.out_hw = x.shape, (oh, ow)
-        n = x.shape[0]
+        self.padded_shape, self.out_hw = (n, hp, wp, c), (oh, ow)
         w2d = w.reshape(kh * kw * c, f)
         # few channels: the bias as one more kernel row against a row of ones in the
         # channel-major columns, free in the GEMM (k 9 -> 10); it saves a pass over the
@@ -342,24 +371,33 @@ class Conv2DKernel(Function):
         if fold:
             w2d = xp.concatenate([w2d, b.reshape(1, f)])
             b = None
+        dt = _result_dtype(x, w)
+        keep = is_grad_enabled()  # the columns stay for backward
+        # inference keeps no column matrix, so it is built a slice of the batch at a time
+        # (peak memory of a batch-1024 MNIST CNN forward 238 -> ~110 MB); the slices run on
+        # the CPU's threads (see glassnet._parallel), as in training
         per_sample = oh * ow * kh * kw * c * x.dtype.itemsize
-        if not is_grad_enabled() and n > 1 and n * per_sample > _COL_BUDGET:
-            # inference keeps no column matrix for backward: build it a slice of the batch at
-            # a time (peak memory of a batch-1024 MNIST CNN forward 238 -> ~110 MB)
-            parts = -(-n * per_sample // _COL_BUDGET)
-            step = -(-n // parts)  # equal chunks: no small last GEMM
-            y = xp.empty((n * oh * ow, f), dtype=_result_dtype(x, w))
-            for s in range(0, n, step):
-                e = min(s + step, n)
-                backend.matmul(_cols(x[s:e], kh, kw, sh, sw, dh, dw, oh, ow, fold), w2d,
-                               out=y[s * oh * ow:e * oh * ow])
-            return self._finish(y, b).reshape(n, oh, ow, f)
-        col = _cols(x, kh, kw, sh, sw, dh, dw, oh, ow, fold)
-        self.col, self.w, self.has_b = col, w, b is not None or fold
-        y = self._finish(backend.matmul(col, w2d), b)
-        if self.relu:
+        budget = 0 if keep else -(-n * per_sample // _COL_BUDGET)
+        single = b is not None and b.dtype != dt  # a promoting bias: a fresh result
+        self.sls = sls = _batch_slices(n, n * oh * ow, n * oh * ow * w2d.shape[0] * f, budget,
+                                      single, xp)
+        y = None if single else xp.empty((n * oh * ow, f), dtype=dt)
+        pads = ((0, 0), (pt, pb), (pl, pr), (0, 0))
+
+        def part(sl: slice) -> tuple[Any, Any]:
+            xs = x[sl]
+            if pt or pb or pl or pr:
+                xs = xp.pad(xs, pads)
+            col = _cols(xs, kh, kw, sh, sw, dh, dw, oh, ow, fold)
+            yr = None if y is None else y[sl.start * oh * ow:sl.stop * oh * ow]
+            return (col if keep else None), self._finish(backend.matmul(col, w2d, out=yr), b)
+
+        parts = _parallel.run(part, sls) if len(sls) > 1 else [part(sls[0])]
+        y = parts[0][1] if y is None else y
+        self.cols, self.w, self.has_b = [p[0] for p in parts], w, b is not None or fold
+        if self.relu and keep:
             self.y = y
-        return y.reshape(x.shape[0], oh, ow, f)
+        return y.reshape(n, oh, ow, f)
 
     def _finish(self, y: Any, b: Any) -> Any:
         """Bias and the fused ReLU, in place on the fresh GEMM result (no extra activation
@@ -372,58 +410,95 @@ class Conv2DKernel(Function):
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
-        w = self.w
+        w, sls = self.w, self.sls
         kh, kw, c, f = w.shape
         need = self.needs_input_grad
         gy2d = gy.reshape(-1, f)
         if (self.relu and not need[0] and need[1] and self.folded and xp is np
                 and _FUSE_MASK):
-            return self._masked_weight_grad(gy2d)
+            accs = _parallel.run(lambda i: self._masked_weight_grad(gy2d, i), range(len(sls)))
+            acc = _add_in_order(accs)
+            k = acc.shape[0] - 1
+            return None, acc[:k].reshape(w.shape), (acc[k].copy() if need[2] else None)
+        gx = None
+        if need[0] and len(sls) > 1:
+            gx = xp.empty(self.x_shape, dtype=_result_dtype(gy2d, w))
+        parts = _parallel.run(lambda i: self._backward_part(gy2d, i, gx), range(len(sls)))
+        gw = _add_in_order([p[1] for p in parts]) if need[1] else None
+        gb = _add_in_order([p[2] for p in parts]) if self.has_b and need[2] else None
+        if need[0] and gx is None:
+            gx = parts[0][0]
+        return (gx, gw, gb) if self.has_b else (gx, gw)
+
+    def _backward_part(self, gy2d: Any, i: int, gx_out: Any) -> tuple[Any, Any, Any]:
+        """(gx, gw, gb) of the batch's ``i``-th slice; its gx written into ``gx_out`` (the
+        whole batch's) when there is one."""
+        xp = backend.get_array_module(gy2d)
+        w, sl, col = self.w, self.sls[i], self.cols[i]
+        kh, kw, c, f = w.shape
+        need = self.needs_input_grad
+        oh, ow = self.out_hw
+        rows = slice(sl.start * oh * ow, sl.stop * oh * ow)
+        g = gy2d[rows]
         if self.relu:
             # the 0/1 mask written straight in gy's dtype, then scaled in place: 2.7x faster
-            # than gy2d * (y > 0) (a bool array and a mixed-type multiply) on 4M elements;
+            # than g * (y > 0) (a bool array and a mixed-type multiply) on 4M elements;
             # 64k elements at a time, so the mask is still in cache when it is scaled
             # ((86528, 32) float32: 2.1 -> 1.8 ms)
-            mask = xp.empty(gy2d.shape, dtype=_result_dtype(gy2d, self.y))
-            rows = mask.shape[0]
-            step = rows if xp is not np else max(1, _MASK_BLOCK // f)
-            for r0 in range(0, rows, step):
+            y = self.y[rows]
+            mask = xp.empty(g.shape, dtype=_result_dtype(g, y))
+            step = g.shape[0] if xp is not np else max(1, _MASK_BLOCK // f)
+            for r0 in range(0, g.shape[0], step):
                 m = mask[r0:r0 + step]
-                xp.greater(self.y[r0:r0 + step], 0, out=m)
-                m *= gy2d[r0:r0 + step]
-            gy2d = mask
+                xp.greater(y[r0:r0 + step], 0, out=m)
+                m *= g[r0:r0 + step]
+            g = mask
         gx = gw = gb = None
         k = kh * kw * c
         if self.folded and need[1]:
-            gwb = _weight_grad(self.col, gy2d)  # (k + 1, F): the kernel's rows, then the bias
+            gwb = _weight_grad(col, g)  # (k + 1, F): the kernel's rows, then the bias
             gw = gwb[:k].reshape(w.shape)
             if need[2]:
                 gb = gwb[k].copy()
         elif need[1]:
-            gw = _weight_grad(self.col, gy2d).reshape(w.shape)
+            gw = _weight_grad(col, g).reshape(w.shape)
         if self.has_b and need[2] and gb is None:
-            gb = backend.sum_rows(gy2d)
+            gb = backend.sum_rows(g)
         if need[0]:
-            oh, ow = self.out_hw
+            m = sl.stop - sl.start
             sh, sw = self.strides
             (pt, _), (pl, _) = self.pads
             h, wd = self.x_shape[1], self.x_shape[2]
+            out = None if gx_out is None else gx_out[sl]
             if kh == kw == 1 and sh == sw == 1 and self.padded_shape == self.x_shape:
-                gx = backend.matmul(gy2d, w.reshape(c, f).T).reshape(self.x_shape)
+                gx = backend.matmul(g, w.reshape(c, f).T,
+                                    out=None if out is None else out.reshape(-1, c))
+                gx = gx.reshape(m, h, wd, c)
             else:
-                buf = _col2im(gy2d, w, self.padded_shape, oh, ow, sh, sw, *self.dilation)
-                gx = buf if buf.shape == self.x_shape else buf[:, pt:pt + h, pl:pl + wd]
-                gx = xp.ascontiguousarray(gx)
-        return (gx, gw, gb) if self.has_b else (gx, gw)
+                full = (m, *self.padded_shape[1:])
+                dh, dw = self.dilation
+                buf = _col2im(g, w, full, oh, ow, sh, sw, dh, dw,
+                              out=out if full[1:3] == (h, wd) else None)
+                if buf is not out:
+                    gx = buf if buf.shape[1:3] == (h, wd) else buf[:, pt:pt + h, pl:pl + wd]
+                    if out is None:
+                        gx = xp.ascontiguousarray(gx)
+                    else:
+                        out[...] = gx
+        return gx, gw, gb
 
-    def _masked_weight_grad(self, gy2d: np.ndarray) -> tuple[Any, ...]:
-        """(None, gw, gb) of a first layer (no input gradient) with the fused ReLU and the
-        folded bias: the ReLU-masked gradient a block of rows at a time, each block's
-        product with its columns added up, so the masked gradient never leaves the cache
-        (the MNIST convnet's (86528, 32) first layer: no 11 MB array written and re-read)."""
-        w, f = self.w, gy2d.shape[1]
-        colt = self.col.T  # (k + 1, rows), C-ordered (the channel-major columns)
-        rows = gy2d.shape[0]
+    def _masked_weight_grad(self, gy2d: np.ndarray, i: int) -> np.ndarray:
+        """(k + 1, F): the weight gradient, then the bias's, of the batch's ``i``-th slice
+        in a first layer (no input gradient) with the fused ReLU and the folded bias: the
+        ReLU-masked gradient a block of rows at a time, each block's product with its
+        columns added up, so the masked gradient never leaves the cache (the MNIST convnet's
+        (86528, 32) first layer: no 11 MB array written and re-read)."""
+        f = gy2d.shape[1]
+        sl = self.sls[i]
+        r = self.out_hw[0] * self.out_hw[1]
+        base = sl.start * r
+        colt = self.cols[i].T  # (k + 1, rows), C-ordered (the channel-major columns)
+        rows = colt.shape[1]
         step = max(1, _MASK_BLOCK // f)
         mask = np.empty((min(step, rows), f), dtype=_result_dtype(gy2d, self.y))
         acc = np.zeros((colt.shape[0], f), dtype=np.result_type(colt.dtype, mask.dtype))
@@ -431,13 +506,11 @@ class Conv2DKernel(Function):
         for r0 in range(0, rows, step):
             r1 = min(r0 + step, rows)
             m = mask[:r1 - r0]
-            np.greater(self.y[r0:r1], 0, out=m)
-            m *= gy2d[r0:r1]
+            np.greater(self.y[base + r0:base + r1], 0, out=m)
+            m *= gy2d[base + r0:base + r1]
             backend.matmul(colt[:, r0:r1], m, out=part)
             acc += part
-        k = colt.shape[0] - 1
-        gb = acc[k].copy() if self.needs_input_grad[2] else None
-        return None, acc[:k].reshape(w.shape), gb
+        return acc
 
     def describe(self) -> str:
         act = ", relu" if self.relu else ""
@@ -485,16 +558,53 @@ class Conv2DTransposeKernel(Function):
         n, h, wd, _ = x.shape
         self.x, self.w, self.has_b = x, w, b is not None
         self.full = self._full_shape(n, h, wd, kh, kw, cout)
-        buf = _col2im(x.reshape(-1, cin), w, self.full, h, wd, *self.strides, *self.dilation)
         oh, ow = self.out_hw
         th, tw = self.crop
-        y = buf if buf.shape[1:3] == (oh, ow) else buf[:, th:th + oh, tw:tw + ow]
-        y = xp.ascontiguousarray(y)  # NHWC in memory (few channels build it channel-major)
-        return y if b is None else _add_bias(y, b)
+        (sh, sw), (dh, dw) = self.strides, self.dilation
+        dt = _result_dtype(x, w)
+        single = b is not None and b.dtype != dt  # a promoting bias: a fresh result
+        self.sls = sls = _batch_slices(n, n * h * wd, n * h * wd * cin * kh * kw * cout, 0,
+                                      single, xp)
+        y = None if single or len(sls) == 1 else xp.empty((n, oh, ow, cout), dtype=dt)
+
+        def part(sl: slice) -> Any:
+            out = None if y is None else y[sl]
+            full = (sl.stop - sl.start, *self.full[1:])
+            buf = _col2im(x[sl].reshape(-1, cin), w, full, h, wd, sh, sw, dh, dw,
+                          out=out if full[1:3] == (oh, ow) else None)
+            if buf is not out:
+                ys = buf if buf.shape[1:3] == (oh, ow) else buf[:, th:th + oh, tw:tw + ow]
+                if out is None:  # NHWC in memory (few channels build it channel-major)
+                    out = xp.ascontiguousarray(ys)
+                else:
+                    out[...] = ys
+            return out if b is None else _add_bias(out, b)
+
+        parts = _parallel.run(part, sls) if len(sls) > 1 else [part(sls[0])]
+        return parts[0] if y is None else y
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
-        x, w = self.x, self.w
+        x, sls = self.x, self.sls
+        need = self.needs_input_grad
+        gx = None
+        if need[0] and len(sls) > 1:
+            gx = xp.empty(x.shape, dtype=_result_dtype(gy, self.w))
+        parts = _parallel.run(lambda sl: self._backward_part(gy, sl, gx), sls)
+        gw = _add_in_order([p[1] for p in parts]) if need[1] else None
+        if need[0] and gx is None:
+            gx = parts[0][0]
+        if self.has_b:
+            gb = _add_in_order([p[2] for p in parts]) if need[2] else None
+            return gx, gw, gb
+        return gx, gw
+
+    def _backward_part(self, gy: Any, sl: slice, gx_out: Any) -> tuple[Any, Any, Any]:
+        """(gx, gw, gb) of the batch slice ``sl``; its gx written into ``gx_out`` (the whole
+        batch's) when there is one."""
+        xp = backend.get_array_module(gy)
+        x, w = self.x[sl], self.w
+        gy = gy[sl]
         kh, kw, cout, cin = w.shape
         n, h, wd, _ = x.shape
         need = self.needs_input_grad
@@ -503,16 +613,17 @@ class Conv2DTransposeKernel(Function):
         if self.full[1:3] == (oh, ow):
             gfull = gy
         else:
-            gfull = xp.zeros(self.full, dtype=gy.dtype)
+            gfull = xp.zeros((n, *self.full[1:]), dtype=gy.dtype)
             gfull[:, th:th + oh, tw:tw + ow] = gy
         gcol = _cols(gfull, kh, kw, *self.strides, *self.dilation, h, wd)
         w2d = w.reshape(kh * kw * cout, cin)
-        gx = backend.matmul(gcol, w2d).reshape(x.shape) if need[0] else None
+        gx = None
+        if need[0]:
+            out = None if gx_out is None else gx_out[sl].reshape(-1, cin)
+            gx = backend.matmul(gcol, w2d, out=out).reshape(x.shape)
         gw = _weight_grad(gcol, x.reshape(-1, cin)).reshape(w.shape) if need[1] else None
-        if self.has_b:
-            gb = backend.sum_rows(gy.reshape(-1, cout)) if need[2] else None
-            return gx, gw, gb
-        return gx, gw
+        gb = backend.sum_rows(gy.reshape(-1, cout)) if self.has_b and need[2] else None
+        return gx, gw, gb
 
     def describe(self) -> str:
         return f"Conv2DTranspose(strides={self.strides}, out={self.out_hw})"
