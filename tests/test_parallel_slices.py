@@ -229,3 +229,32 @@ def test_predictions_from_four_threads_at_once_match_the_serial_ones(sliced):
     assert errors == []
     for a, b in zip(want, got):
         np.testing.assert_array_equal(b, a)
+
+
+@pytest.mark.parametrize("shape", [(5, 8, 8, 3), (3, 9, 7, 4)])
+def test_compiled_max_pool_on_slices_equals_the_whole_batch(shape, sliced, monkeypatch):
+    """The compiled max pooling (numba extra) in slices: the same maxima and the same
+    routed gradient, bit for bit (no sums are split)."""
+    pytest.importorskip("numba", reason="the optional numba extra is not installed")
+    from glassnet import _optimizer_kernels
+    from glassnet.layers import _pool_numba
+    from glassnet.layers.pooling import max_pool2d
+
+    monkeypatch.setenv("GLASSNET_NUMBA", "1")
+    monkeypatch.setattr(_optimizer_kernels, "_STATE", {})
+    x = np.maximum(_rand(*shape, dtype=np.float32), 0)  # ReLU output: tied zeros
+    gy = _rand(shape[0], shape[1] // 2, shape[2] // 2, shape[3], seed=4, dtype=np.float32)
+    calls = []
+    real = _pool_numba.max_forward
+    monkeypatch.setattr(_pool_numba, "max_forward", lambda *a: calls.append(1) or real(*a))
+    out = []
+    for on in (False, True):
+        sliced(on)
+        xg = gn.tensor(x, requires_grad=True)
+        y = max_pool2d(xg, 2)
+        y.backward(gy)
+        out.append((y.data, xg.grad, _pool_numba._slices(x)))
+    assert len(calls) == 2  # the compiled kernel ran both times
+    assert len(out[0][2]) == 1 and len(out[1][2]) == min(3, shape[0])
+    np.testing.assert_array_equal(out[1][0], out[0][0])
+    np.testing.assert_array_equal(out[1][1], out[0][1])
