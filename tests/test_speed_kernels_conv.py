@@ -230,6 +230,31 @@ def test_sum_rows_matches_numpy(shape):
                                rtol=1e-4, atol=1e-3 * np.sqrt(shape[0]) * 1e-2)
 
 
+@pytest.mark.parametrize("shape,vshape", [
+    ((32, 28, 28, 16), (16,)),          # conv features: tiled 64 rows at a time
+    ((7, 9, 11, 16), (1, 1, 1, 16)),    # 693 rows: no power of two divides them
+    ((30, 13, 12), (12,)),              # 390 rows: tiled 2 at a time
+    ((8, 4), (4,)),                     # small: plain broadcasting
+    ((64, 64), (64, 1)),                # varies along the rows (LayerNorm's mean): plain
+    ((128, 300), (300,)),               # more channels than the tiling takes
+])
+@pytest.mark.parametrize("op", [np.add, np.subtract, np.multiply])
+def test_per_channel_gives_numpys_broadcast_bits(shape, vshape, op):
+    a, v = _rand(*shape), _rand(*vshape, seed=1)
+    want = op(a, v)
+    got = backend.per_channel(op, a, v)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    out = np.empty_like(a)
+    assert backend.per_channel(op, a, v, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    t = a.T.copy().T  # not C-contiguous: NumPy's broadcast, into out as well
+    np.testing.assert_array_equal(backend.per_channel(op, t, v), op(t, v))
+    b = a.copy()
+    backend.per_channel(op, b, v, out=b)  # in place
+    np.testing.assert_array_equal(b, want)
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (16, 8), (32, 128), (33, 8), (16, 300),
                                    (131072, 32)])
 def test_sum_rows_for_gives_sum_rows_bits(shape):

@@ -509,6 +509,43 @@ def sum_leading(a: Any, k: int) -> Any:
     return rsum(a, axis=tuple(range(k)))
 
 
+def per_channel(op: Any, a: Any, v: Any, out: Any = None) -> Any:
+    """``op(a, v)`` for a ``v`` that varies only along ``a``'s last axis (a bias, a
+    per-channel mean or scale, shape (C,) or (1, ..., 1, C)).
+
+    NumPy runs a broadcast like this one inner loop per row of C elements, overhead-bound
+    for the few channels of conv features: (32, 28, 28, 16) float32 ``a - mean`` 259 us. A
+    C-contiguous ``a`` is viewed here as rows of ``r`` whole channel vectors against ``v``
+    tiled ``r`` times (178 us; the same operation on each element, the same bits).
+
+    Args:
+        op: a binary ufunc (``np.add``, ``np.subtract``, ``np.multiply``, ...).
+        a: (..., C) array. v: C values. out: optional result array of ``a``'s shape.
+
+    Example:
+        >>> per_channel(np.add, np.zeros((4, 2), "float32"), np.array([1, 2], "float32"))
+        array([[1., 2.],
+               [1., 2.],
+               [1., 2.],
+               [1., 2.]], dtype=float32)
+    """
+    c = a.shape[-1] if a.ndim else 0
+    if (type(a) is np.ndarray and type(v) is np.ndarray and v.size == c and 0 < c <= 256
+            and v.shape[-1] == c
+            and a.size >= 1 << 12 and a.flags.c_contiguous
+            and (out is None or (type(out) is np.ndarray and out.flags.c_contiguous
+                                 and out.shape == a.shape))):
+        rows = a.size // c
+        r = next(d for d in (64, 32, 16, 8, 4, 2, 1) if rows % d == 0)
+        a2 = a.reshape(rows // r, r * c)
+        vt = np.tile(v.reshape(c), r)
+        if out is None:
+            return op(a2, vt).reshape(a.shape)
+        op(a2, vt, out=out.reshape(a2.shape))
+        return out
+    return op(a, v) if out is None else op(a, v, out=out)
+
+
 # ---------------------------------------------------------------- dtype policy
 _float_dtype: np.dtype = np.dtype(np.float32)
 

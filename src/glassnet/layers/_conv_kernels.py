@@ -286,17 +286,7 @@ def _add_bias(y: Any, b: Any) -> Any:
     """``y + b`` over the last axis, in place when the dtypes agree (y: a fresh GEMM result)."""
     if b.dtype != y.dtype:
         return y + b
-    f = b.shape[0]
-    rows = y.size // f
-    if type(y) is np.ndarray and y.flags.c_contiguous and rows >= 64:
-        # b tiled over 64 rows: NumPy's broadcast add loops once per row of F (32-64)
-        # elements, overhead-bound; (86528, 32) float32 0.67 -> 0.4 ms
-        r = 64 if rows % 64 == 0 else next(d for d in (32, 16, 8, 4, 2, 1) if rows % d == 0)
-        y2 = y.reshape(rows // r, r * f)
-        y2 += np.tile(b, r)
-        return y
-    y += b
-    return y
+    return backend.per_channel(np.add, y, b, out=y)
 
 
 def _batch_slices(n: int, rows: int, work: int, budget: int, single: bool,

@@ -31,6 +31,10 @@ class _Plan(NamedTuple):
     pshape: tuple[int, ...] | None  # gamma/beta's broadcast shape
     per_channel: bool  # gamma/beta constant along the normalised axes (BatchNormalization)
     pax: tuple[int, ...]  # the axes a parameter's gradient sums over
+    # backend.per_channel for the per-channel vectors of a large channels-last input (NumPy
+    # broadcasts a (C,) vector one C-long row at a time); None: NumPy's broadcasting, whose
+    # call costs less on small inputs
+    tile: Any
 
 
 class Normalize(Function):
@@ -70,7 +74,9 @@ class Normalize(Function):
         pax = () if pshape is None else tuple(
             i for i, (a, b) in enumerate(zip(pshape, x.shape)) if a == 1 and b != 1)
         kshape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))  # keepdims
-        plan = self.plan = _Plan(key, axes, kind, count, kshape, pshape, per_channel, pax)
+        tile = backend.per_channel if kind == "leading" and x.size >= 1 << 14 else None
+        plan = self.plan = _Plan(key, axes, kind, count, kshape, pshape, per_channel, pax,
+                                 tile)
         return plan
 
     def _sum(self, a: Any) -> Any:
@@ -93,11 +99,12 @@ class Normalize(Function):
         self.wshape = ws = params[0].shape if params else None
         if params and self.bshape is not None and ws != self.bshape:
             params = tuple(p.reshape(self.bshape) for p in params)
-        per_channel = self._plan(x, params).per_channel
+        plan = self._plan(x, params)
+        per_channel, pc = plan.per_channel, plan.tile
         gamma = params[0] if self.scale else None
         beta = params[-1] if self.center else None
         mean = self._mean(x)
-        xc = x - mean
+        xc = x - mean if pc is None else pc(xp.subtract, x, mean)
         sq = xc * xc
         var = self._mean(sq)
         inv = var + x.dtype.type(self.eps)
@@ -106,13 +113,14 @@ class Normalize(Function):
         self.mean, self.var, self.inv, self.gamma = mean, var, inv, gamma
         if per_channel:
             self.xc = xc
-            y = xp.multiply(xc, inv * gamma if gamma is not None else inv, out=sq)
+            f = inv * gamma if gamma is not None else inv
+            y = xp.multiply(xc, f, out=sq) if pc is None else pc(xp.multiply, xc, f, out=sq)
         else:
             xhat = self.xc = xc
             xhat *= inv  # xc is no longer needed: reuse its buffer
             y = xp.multiply(xhat, gamma, out=sq) if gamma is not None else xhat.copy()
         if beta is not None:
-            y += beta
+            y = xp.add(y, beta, out=y) if pc is None else pc(xp.add, y, beta, out=y)
         return y
 
     def _param_grad(self, g: Any) -> Any:
@@ -156,14 +164,22 @@ class Normalize(Function):
         xp = backend.get_array_module(gy)
         xc, inv, gamma, need = self.xc, self.inv, self.gamma, self.needs_input_grad
         wshape = self.wshape
+        pc = self.plan.tile
         t = gy * xc
         s1, s2 = self._sum(gy), self._sum(t)
         gx = None
         if need[0]:
             n = self.plan.count
-            gx = gy - s1 / n
-            gx -= xp.multiply(xc, inv * inv * s2 / n, out=t)
-            gx *= inv * gamma if gamma is not None else inv
+            f1, f2 = s1 / n, inv * inv * s2 / n
+            f3 = inv * gamma if gamma is not None else inv
+            if pc is None:
+                gx = gy - f1
+                gx -= xp.multiply(xc, f2, out=t)
+                gx *= f3
+            else:
+                gx = pc(xp.subtract, gy, f1)
+                gx -= pc(xp.multiply, xc, f2, out=t)
+                pc(xp.multiply, gx, f3, out=gx)
         grads = [gx]
         k = 1
         if self.scale:
