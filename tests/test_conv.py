@@ -342,6 +342,29 @@ def test_inference_builds_columns_in_batch_chunks(monkeypatch):
     np.testing.assert_allclose(chunked, full, rtol=1e-6, atol=1e-6)
 
 
+def test_conv1d_relu_is_fused_and_matches_the_separate_activation():
+    from glassnet.layers import Activation, Conv1D
+
+    fused = Conv1D(4, 3, padding="causal", activation="relu", dtype="float64")
+    plain = Conv1D(4, 3, padding="causal", dtype="float64")
+    x = _rand(3, 9, 2)
+    fused(x)
+    plain(x)
+    plain.set_weights(fused.get_weights())
+    xf = gn.tensor(x, requires_grad=True, dtype="float64")
+    xp_ = gn.tensor(x, requires_grad=True, dtype="float64")
+    gy = _rand(3, 9, 4, seed=4)
+    yf, yp = fused(xf), Activation("relu")(plain(xp_))
+    kernel = yf._ctx.inputs[0]._ctx  # the (N, 1, L, F) kernel output under the reshape
+    assert "relu" in kernel.describe()
+    np.testing.assert_array_equal(yf.data, yp.data)
+    yf.backward(gy)
+    yp.backward(gy)
+    np.testing.assert_allclose(xf.grad, xp_.grad, rtol=1e-12, atol=1e-12)
+    for a, b in zip(fused.weights, plain.weights):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-12)
+
+
 def test_fused_relu_matches_separate_activation():
     from glassnet.layers import Activation
 

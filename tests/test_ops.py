@@ -278,6 +278,21 @@ def test_max_ties_share_gradient():
     assert np.array_equal(x.grad, [0.0, 0.5, 0.5, 0.0])
 
 
+@pytest.mark.parametrize("axis", [1, -1, (0, 2)])
+def test_max_ties_share_gradient_over_any_axes(axis):
+    # ReLU features: whole channels of tied zeros (GlobalMaxPooling1D's backward)
+    x = np.maximum(np.random.default_rng(0).normal(size=(4, 7, 5)), 0).astype(np.float32)
+    x[1, :, 2] = 0
+    x[2, 3:5, 1] = 9
+    t = gn.tensor(x, requires_grad=True)
+    y = gn.max(t, axis=axis, keepdims=True)
+    gy = np.random.default_rng(1).normal(size=y.shape).astype(np.float32)
+    y.backward(gy)
+    hit = x == x.max(axis=axis, keepdims=True)
+    want = np.where(hit, gy / hit.sum(axis=axis, keepdims=True), 0).astype(np.float32)
+    np.testing.assert_array_equal(t.grad, want)
+
+
 def test_maximum_tie_splits_gradient():
     a = gn.tensor([1.0, 2.0], requires_grad=True)
     b = gn.tensor([1.0, 0.0], requires_grad=True)

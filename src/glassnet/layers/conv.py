@@ -270,7 +270,11 @@ class Conv1D(_Conv):
     rank = 1
     paddings = ("valid", "same", "causal")
 
-    def _convolve(self, x: Tensor) -> Tensor:
+    def _fuse_relu(self) -> bool:
+        # as Conv2D: ReLU in place on the kernel's GEMM output, no separate Relu node
+        return self.activation is activations.relu
+
+    def _convolve(self, x: Tensor, relu: bool = False) -> Tensor:
         (k,), (s,), (d,) = self.kernel_size, self.strides, self.dilation_rate
         n, length, c = x.shape
         if self.padding == "same":
@@ -281,8 +285,8 @@ class Conv1D(_Conv):
             pad = (0, 0)
         x4 = ops.reshape(x, (n, 1, length, c))
         w4 = ops.reshape(self.kernel, (1, k, c // self.groups, self.filters))
-        y = self._grouped(lambda: Conv2DKernel((1, s), (1, d), ((0, 0), pad)), x4, w4,
-                          self.bias)
+        y = self._grouped(lambda: Conv2DKernel((1, s), (1, d), ((0, 0), pad), relu=relu),
+                          x4, w4, self.bias)
         return ops.reshape(y, (n, y.shape[2], self.filters))
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
