@@ -15,6 +15,12 @@ to 10.6 ms a step after ~900 steps, with a quarter of m subnormal. The flush can
 a weight: such a step, ``α·m/(√v + ε)``, is below 1e-30 of the weight, so the weights stay
 the bits of the NumPy reference's (tested); only those slots hold 0 instead of ~1e-39.
 Multiplying by 0 keeps the sign, and a NaN stays NaN.
+
+For the same reason ``g·g`` is taken as 0 where ``|g| < √tiny`` (1.1e-19 in float32), as
+flush-to-zero would make it: a small conv classifier had 32,769 of its 328k gradients
+between 1e-25 and 1e-19, and its update took 1.7 ms instead of 0.21 ms (2-vCPU Xeon). The
+flushed part of ``v`` is below 1e-41; with ``ε = 1e-7``, ``√v + ε`` keeps its bits, and so
+does the step.
 """
 
 from __future__ import annotations
@@ -30,12 +36,17 @@ _OPTS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 @njit(inline="always", **_OPTS)
 def _adam_span(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
                tiny: Any, lo: int, hi: int) -> None:  # pragma: no cover - compiled
+    root = np.sqrt(tiny)  # below it, g*g is subnormal or underflows
     for i in range(lo, hi):
         gi = g[i]
         mi = m[i]
         mi += (gi - mi) * c1
         vi = v[i]
-        vi += (gi * gi - vi) * c2
+        # g*g computed only where it is a normal number (0 elsewhere, as flush-to-zero
+        # gives): a subnormal or underflowing product takes a microcode assist per element
+        # (see the module's docstring)
+        gs = gi * (np.abs(gi) >= root)
+        vi += (gs * gs - vi) * c2
         # a subnormal moment is flushed to zero (see the module's docstring); a multiply by
         # the comparison, not a branch, so the loop still vectorises (1.04 -> 0.42 ms)
         mi = mi * (np.abs(mi) >= tiny)
