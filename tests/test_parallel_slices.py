@@ -196,7 +196,9 @@ def test_one_thread_or_a_forked_child_runs_the_whole_batch(monkeypatch):
     assert _parallel.threads() == 2
     assert _parallel.slices(5, big, big) == [slice(0, 3), slice(3, 5)]
     assert _parallel.slices(5, big, 2 * _parallel.MIN_WORK - 1) == [slice(0, 5)]
-    assert _parallel.slices(5, 2 * _parallel.MIN_ROWS - 1, big) == [slice(0, 5)]
+    few_rows = 2 * _parallel.MIN_ROWS - 1
+    assert _parallel.slices(5, few_rows, 2 * _parallel.BIG_WORK - 1) == [slice(0, 5)]
+    assert _parallel.slices(5, few_rows, 2 * _parallel.BIG_WORK) == [slice(0, 3), slice(3, 5)]
 
 
 def test_predictions_from_four_threads_at_once_match_the_serial_ones(sliced):

@@ -36,12 +36,19 @@ __all__ = ["threads", "slices", "run"]
 T = TypeVar("T")
 
 # what a slice must hold to be worth a thread of its own: an OpenMP region with a Python
-# call per thread costs ~20-40 us, and a slice's NumPy calls take the GIL in turn, so short
-# passes gain nothing. Measured at two threads (2-vCPU Xeon, MKL): slices of 8k-64k GEMM
-# rows ran 1.15-1.5x faster than the whole batch on MKL's two threads; of 1-2k rows (the
-# MNIST convnet's second layer at batch 32, a decoder's first layer) 1.1-1.4x slower.
-MIN_WORK = 1 << 22  # multiply-adds
-MIN_ROWS = 1 << 12  # output rows (pixels) of the GEMMs
+# call per thread costs ~50 us, and NumPy keeps the GIL through a copy whose innermost
+# run is short (im2col's rows of C or OW elements), so those parts of the slices take
+# turns. Measured at two threads (2-vCPU Xeon, MKL), forward + backward, whole batch ->
+# two slices: the RGB first layer at batch 64/128 5.9 -> 4.6 / 14.3 -> 8.8 ms (32k/64k
+# rows a slice), the MNIST convnet's first layer at batch 128 5.8 -> 4.0 ms (43k rows), its
+# second at batch 128 15.4 -> 12.3 ms (7.7k rows but 143M multiply-adds a slice); a
+# 16 -> 32-channel layer at batch 32 4.2 -> 4.5 ms (4k rows, 19M), the convnet's second
+# layer at batch 32 3.7 -> 4.25 ms (2k rows, 36M), a decoder's first transposed layer
+# 1.9 -> 2.6 ms (1k rows). So a slice needs MIN_ROWS rows or BIG_WORK multiply-adds, and
+# MIN_WORK in any case.
+MIN_WORK = 1 << 22
+MIN_ROWS = 1 << 14  # output rows (pixels) of the kernel's GEMMs
+BIG_WORK = 1 << 26
 _state: dict[str, Any] = {}  # the OpenMP entry points, once loaded
 _BODY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
@@ -69,7 +76,7 @@ def slices(n: int, rows: int, work: int) -> list[slice]:
         [slice(0, 8, None)]
     """
     t = min(threads(), n)
-    if t <= 1 or work < MIN_WORK * t or rows < MIN_ROWS * t:
+    if t <= 1 or work < MIN_WORK * t or (rows < MIN_ROWS * t and work < BIG_WORK * t):
         return [slice(0, n)]
     step = -(-n // t)
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
