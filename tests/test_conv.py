@@ -365,6 +365,34 @@ def test_conv1d_relu_is_fused_and_matches_the_separate_activation():
         np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("strides,padding,output_padding", [(2, "same", None),
+                                                             (1, "valid", None),
+                                                             (2, "valid", 1)])
+def test_conv2d_transpose_relu_is_fused_and_matches_the_separate_activation(
+        strides, padding, output_padding):
+    from glassnet.layers import Activation, Conv2DTranspose
+
+    kw = dict(strides=strides, padding=padding, output_padding=output_padding,
+              dtype="float64")
+    fused = Conv2DTranspose(9, 3, activation="relu", **kw)
+    plain = Conv2DTranspose(9, 3, **kw)
+    x = _rand(2, 4, 5, 3)
+    fused(x)
+    plain(x)
+    plain.set_weights(fused.get_weights())
+    xf = gn.tensor(x, requires_grad=True, dtype="float64")
+    xp_ = gn.tensor(x, requires_grad=True, dtype="float64")
+    yf, yp = fused(xf), Activation("relu")(plain(xp_))
+    assert "relu" in yf._ctx.describe()
+    np.testing.assert_array_equal(yf.data, yp.data)
+    gy = _rand(*yf.shape, seed=4)
+    yf.backward(gy)
+    yp.backward(gy)
+    np.testing.assert_allclose(xf.grad, xp_.grad, rtol=1e-12, atol=1e-12)
+    for a, b in zip(fused.weights, plain.weights):
+        np.testing.assert_allclose(a.grad, b.grad, rtol=1e-12, atol=1e-12)
+
+
 def test_fused_relu_matches_separate_activation():
     from glassnet.layers import Activation
 

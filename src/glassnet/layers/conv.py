@@ -24,6 +24,7 @@ from ._conv_kernels import (  # noqa: F401  (re-exported: pooling, reshaping, te
     normalize_padding,
     normalize_tuple,
     same_pads,
+    transpose_kernel,
 )
 from .base import Layer, register
 from .core import kernel_layer_config
@@ -337,10 +338,14 @@ class Conv2DTranspose(_Conv):
                     f"Received: output_padding={self.output_padding}, strides={self.strides}"
                 )
 
-    def _convolve(self, x: Tensor) -> Tensor:
-        b = self.bias
-        return conv2d_transpose(x, self.kernel, b, self.strides, self.padding,
-                                self.output_padding, self.dilation_rate)
+    def _fuse_relu(self) -> bool:
+        # as Conv2D: ReLU in place on the kernel's output (a decoder's hidden layers)
+        return self.activation is activations.relu
+
+    def _convolve(self, x: Tensor, relu: bool = False) -> Tensor:
+        fn = transpose_kernel(x.shape, self.kernel.shape, self.strides, self.padding,
+                              self.output_padding, self.dilation_rate, relu=relu)
+        return fn(x, self.kernel) if self.bias is None else fn(x, self.kernel, self.bias)
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         self._check_input(input_shape)
