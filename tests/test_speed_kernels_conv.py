@@ -202,7 +202,9 @@ def _layouts(m, k, n, dtype):
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 4, 5), (32, 784, 512), (2048, 27, 40),
                                    (1, 4096, 600), (700, 3000, 1),
                                    # tall, skinny results: MKL computes them transposed
-                                   (4096, 512, 10), (20000, 128, 2), (1024, 2048, 16)])
+                                   # (a transposed a, k >= 128), or directly (short k)
+                                   (4096, 512, 10), (20000, 128, 2), (1024, 2048, 16),
+                                   (8192, 28, 16)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_backend_matmul_equals_numpy_on_every_layout(m, k, n, dtype):
     for a, b in _layouts(m, k, n, dtype):

@@ -341,11 +341,14 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
     if out is None:
         out = np.empty((m, n), dtype=dt)
     fn = g["s"] if dt.char == "f" else g["d"]
-    if 2 <= n <= _SKINNY and m >= 8 * n:
-        # a tall, skinny result (a classifier head's kernel gradient xᵀ·gy, (32768, 10)):
-        # MKL writes rows of n floats slowly; the transposed product bᵀ·aᵀ writes rows of
-        # m, and one transposing copy puts it back. 2-vCPU Xeon, one thread: (32768, 128,
-        # 10) 2.6 -> 1.7 ms, (512, 4096, 10) 1.17 -> 0.58 ms; two threads up to 3x.
+    if 2 <= n <= _SKINNY and m >= 8 * n and la[0] == _CBLAS_T and k >= 128:
+        # a tall, skinny result of a transposed a (a classifier head's kernel gradient
+        # xᵀ·gy, (32768, 10)): MKL writes rows of n floats slowly; the transposed product
+        # bᵀ·aᵀ writes rows of m, and one transposing copy puts it back. 2-vCPU Xeon, one
+        # thread: (32768, 128, 10) 2.2 -> 1.5 ms, (512, 4096, 10) 1.18 -> 0.56 ms; two
+        # threads up to 3x. Not for a C-ordered a ((4096, 512, 10) 0.77 -> 0.95 ms) nor a
+        # short k, where the copy costs more than it saves (a 16-filter conv's forward
+        # (65536, 28, 16) 0.79 -> 1.16 ms, (100352, 64, 16) 2.3 -> 2.7 ms).
         # Same dot products (the same bits here; fixed per shape either way).
         t = np.empty((n, m), dtype=dt)
         fn(_CBLAS_ROW, _FLIP[lb[0]], _FLIP[la[0]], n, m, k, 1.0, b.ctypes.data, lb[1],

@@ -142,7 +142,7 @@ def _im2col(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: in
 
 
 def _im2col_t(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int,
-              ow: int, ones: bool = False) -> Any:
+              ow: int, ones: bool = False, pads: Any = None) -> Any:
     """The column matrix transposed, (kh*kw*C, N*oh*ow), rows in (i, j, c) order (few C).
 
     With 1-3 channels a (N*oh*ow, kh*kw*C) row holds only C contiguous elements per kernel
@@ -150,11 +150,23 @@ def _im2col_t(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: 
     (N, oh, ow) plane, copied from a channel-major copy of the input with whole image rows
     contiguous: 8.7x faster measured on a (128, 34, 34, 3) batch with a 3x3 kernel. The GEMMs
     then take it as a transposed operand (no copy). ``ones``: one more row of ones at the end
-    (the bias as one more kernel row, see :class:`Conv2DKernel`).
+    (the bias as one more kernel row, see :class:`Conv2DKernel`). ``pads``: ((top,
+    bottom), (left, right)) zeros around ``a``, added while it is transposed (one pass
+    instead of two).
     """
     xp = backend.get_array_module(a)
     n, c = a.shape[0], a.shape[3]
-    at = xp.ascontiguousarray(a.transpose(3, 0, 1, 2))  # (C, N, H, W)
+    if pads is None:
+        at = xp.ascontiguousarray(a.transpose(3, 0, 1, 2))  # (C, N, H, W)
+    else:
+        (pt, pb), (pl, pr) = pads
+        h, w = a.shape[1], a.shape[2]
+        at = xp.empty((c, n, h + pt + pb, w + pl + pr), dtype=a.dtype)
+        at[:, :, :pt] = 0
+        at[:, :, pt + h:] = 0
+        at[:, :, pt:pt + h, :pl] = 0
+        at[:, :, pt:pt + h, pl + w:] = 0
+        at[:, :, pt:pt + h, pl:pl + w] = a.transpose(3, 0, 1, 2)
     k = kh * kw * c
     full = xp.empty((k + 1 if ones else k, n * oh * ow), dtype=a.dtype)
     if ones:
@@ -169,12 +181,18 @@ def _im2col_t(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: 
 
 
 def _cols(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int,
-          ow: int, ones: bool = False) -> Any:
-    """The (N*oh*ow, kh*kw*C) column matrix: C-ordered, or for few channels the transpose of
+          ow: int, ones: bool = False, pads: Any = None) -> Any:
+    """The (N*oh*ow, kh*kw*C) column matrix of ``a`` zero-padded by ``pads`` (((top,
+    bottom), (left, right)) or None): C-ordered, or for few channels the transpose of
     :func:`_im2col_t` (an F-ordered view the GEMMs read without copying); ``ones`` (only
     where :func:`_folds` says so) appends a column of ones."""
-    if _folds(a.shape[3], kh, kw, sh, sw, backend.get_array_module(a)):
-        return _im2col_t(a, kh, kw, sh, sw, dh, dw, oh, ow, ones).T
+    xp = backend.get_array_module(a)
+    if pads is not None and not any(pads[0] + pads[1]):
+        pads = None
+    if _folds(a.shape[3], kh, kw, sh, sw, xp):
+        return _im2col_t(a, kh, kw, sh, sw, dh, dw, oh, ow, ones, pads).T
+    if pads is not None:
+        a = xp.pad(a, ((0, 0), *pads, (0, 0)))
     return _im2col(a, kh, kw, sh, sw, dh, dw, oh, ow)
 
 
@@ -388,13 +406,8 @@ class Conv2DKernel(Function):
         self.sls = sls = _batch_slices(n, n * oh * ow, n * oh * ow * w2d.shape[0] * f, budget,
                                       single, xp)
         y = None if single else xp.empty((n * oh * ow, f), dtype=dt)
-        pads = ((0, 0), (pt, pb), (pl, pr), (0, 0))
-
         def part(sl: slice) -> tuple[Any, Any]:
-            xs = x[sl]
-            if pt or pb or pl or pr:
-                xs = xp.pad(xs, pads)
-            col = _cols(xs, kh, kw, sh, sw, dh, dw, oh, ow, fold)
+            col = _cols(x[sl], kh, kw, sh, sw, dh, dw, oh, ow, fold, self.pads)
             yr = None if y is None else y[sl.start * oh * ow:sl.stop * oh * ow]
             return (col if keep else None), self._finish(backend.matmul(col, w2d, out=yr), b)
 
