@@ -357,12 +357,13 @@ def info() -> None:
     else:
         typer.echo("lstm cpu kernel: numpy (pip install 'glassnet[numba]' for the compiled "
                    "one; GLASSNET_NUMBA=0 also selects numpy)")
-    typer.echo(f"optimizer/pool kernels: {_compiled_kernels_info()}")
+    typer.echo(f"optimizer/pool/batchnorm kernels: {_compiled_kernels_info()}")
     typer.echo(f"data dir: {os.environ.get('GLASSNET_DATA_DIR', '~/.cache/glassnet')}")
 
 
 def _compiled_kernels_info() -> str:
-    """Which update Adam and disjoint max pooling run: compiled (numba) or NumPy, and why."""
+    """Which kernels Adam, disjoint max pooling and BatchNormalization run: compiled
+    (numba) or NumPy, and why."""
     from importlib.util import find_spec
 
     from . import _optimizer_kernels as opk

@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple, cast
 
+import numpy as np
+
 from .. import backend, initializers, ops, regularizers
+from .._optimizer_kernels import fused_available
 from ..autograd import Function
 from ..tensor import Tensor
 from .base import Layer, register
@@ -35,6 +38,8 @@ class _Plan(NamedTuple):
     # broadcasts a (C,) vector one C-long row at a time); None: NumPy's broadcasting, whose
     # call costs less on small inputs
     tile: Any
+    # the compiled BatchNormalization kernel (numba extra, layers/_norm_numba.py) runs
+    compiled: bool
 
 
 class Normalize(Function):
@@ -75,8 +80,11 @@ class Normalize(Function):
             i for i, (a, b) in enumerate(zip(pshape, x.shape)) if a == 1 and b != 1)
         kshape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))  # keepdims
         tile = backend.per_channel if kind == "leading" and x.size >= 1 << 14 else None
+        compiled = (kind == "leading" and per_channel and len(axes) == nd - 1
+                    and type(x) is np.ndarray and x.dtype.char in "fd"
+                    and fused_available(x.size))
         plan = self.plan = _Plan(key, axes, kind, count, kshape, pshape, per_channel, pax,
-                                 tile)
+                                 tile, compiled)
         return plan
 
     def _sum(self, a: Any) -> Any:
@@ -103,6 +111,10 @@ class Normalize(Function):
         per_channel, pc = plan.per_channel, plan.tile
         gamma = params[0] if self.scale else None
         beta = params[-1] if self.center else None
+        self.compiled = (plan.compiled and x.flags.c_contiguous
+                         and all(p.dtype == x.dtype for p in params))
+        if self.compiled:
+            return self._forward_compiled(x, gamma, beta)
         mean = self._mean(x)
         xc = x - mean if pc is None else pc(xp.subtract, x, mean)
         sq = xc * xc
@@ -122,6 +134,21 @@ class Normalize(Function):
         if beta is not None:
             y = xp.add(y, beta, out=y) if pc is None else pc(xp.add, y, beta, out=y)
         return y
+
+    def _forward_compiled(self, x: np.ndarray, gamma: Any, beta: Any) -> np.ndarray:
+        """BatchNormalization's forward in three compiled passes (layers/_norm_numba.py):
+        the NumPy path's formula, the statistics summed in float64 blocks."""
+        from . import _norm_numba
+
+        c = x.shape[-1]
+        self.x2 = x.reshape(-1, c)
+        g = np.ones(c, x.dtype) if gamma is None else gamma.reshape(c)
+        b = np.zeros(c, x.dtype) if beta is None else beta.reshape(c)
+        y, mean, var, inv = _norm_numba.forward(self.x2, g, b, self.eps)
+        ks = self.plan.kshape
+        self.mean, self.var, self.inv, self.gamma = (mean.reshape(ks), var.reshape(ks),
+                                                     inv.reshape(ks), g)
+        return y.reshape(x.shape)
 
     def _param_grad(self, g: Any) -> Any:
         """``g`` summed over the axes the parameter is broadcast along, in the weights'
@@ -161,6 +188,8 @@ class Normalize(Function):
         ``gx = gamma/sigma * (gy - mean(gy) - xc/sigma * mean(gy * xc)/sigma)``, five
         whole-array passes and two sums (``sum(gy)`` and ``sum(gy * xc)`` give the
         parameters' gradients too)."""
+        if self.compiled:
+            return self._backward_compiled(gy)
         xp = backend.get_array_module(gy)
         xc, inv, gamma, need = self.xc, self.inv, self.gamma, self.needs_input_grad
         wshape = self.wshape
@@ -188,6 +217,25 @@ class Normalize(Function):
         if self.center:
             grads.append(s1.reshape(wshape) if need[k] else None)
         return tuple(grads) if len(grads) > 1 else gx
+
+
+    def _backward_compiled(self, gy: Any) -> Any:
+        """:meth:`_backward_per_channel` in two compiled passes (layers/_norm_numba.py)."""
+        from . import _norm_numba
+
+        x2, need = self.x2, self.needs_input_grad
+        c = x2.shape[1]
+        inv = self.inv.reshape(c)
+        gx, s1, s2 = _norm_numba.backward(gy.reshape(-1, c), x2, self.mean.reshape(c), inv,
+                                          cast(np.ndarray, self.gamma), bool(need[0]))
+        grads = [None if gx is None else gx.reshape(gy.shape)]
+        k = 1
+        if self.scale:
+            grads.append((s2 * inv).reshape(self.wshape) if need[k] else None)
+            k += 1
+        if self.center:
+            grads.append(s1.reshape(self.wshape) if need[k] else None)
+        return tuple(grads) if len(grads) > 1 else grads[0]
 
 
 class BatchNormalize(Normalize):
