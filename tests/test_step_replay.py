@@ -394,15 +394,16 @@ def test_clipping_optimizers_take_the_same_values():
 
 
 @pytest.mark.parametrize("name", ["mse", "huber"])
-@pytest.mark.parametrize("shape", [(7,), (7, 3)])
-@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("shape", [(7,), (7, 3), (5, 4, 3), (4, 3, 5, 2)])
+@pytest.mark.parametrize("weighted", [False, True, "per value"])
 def test_fused_regression_losses_match_their_composition(name, shape, weighted):
     """losses.MeanSquaredError/Huber run as one node (functional.RegressionLoss); value and
     gradient equal the composed ops of their call() (the reference)."""
     r = np.random.default_rng(1)
     p = r.standard_normal(shape) * 2
     t = r.standard_normal(shape)
-    sw = r.random(shape[0]) if weighted else None
+    sw = (r.random(shape[0]) if weighted is True
+          else r.random(shape[:-1] or shape) if weighted else None)
     loss = gn.losses.MeanSquaredError() if name == "mse" else gn.losses.Huber(delta=0.7)
     assert loss.has_kernel(len(shape))
     a = gn.tensor(p, dtype="float64", requires_grad=True)

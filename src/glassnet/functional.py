@@ -7,6 +7,7 @@ of primitives it replaces (``tests/test_functional.py``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -352,10 +353,12 @@ class RegressionLoss(Function):
     """Mean squared error or Huber loss in one node: forward and backward side by side.
 
     ``kind`` is ``"mse"`` (e = d²) or ``"huber"`` (e = ½q² + delta·(|d| − q), q =
-    min(|d|, delta)) with d = ŷ − y. Per sample, e is averaged over the last axis (2-D
-    predictions); the loss is Σ wᵢ·eᵢ / N (Keras's ``sum_over_batch_size``). One node and
-    two array passes instead of the six-to-nine ops the composition records; tested against
-    that composition (losses.MeanSquaredError/Huber ``call``).
+    min(|d|, delta)) with d = ŷ − y. e is averaged over the last axis (predictions of 2 or
+    more dimensions: per sample, or per pixel of an image); the loss is Σ wᵢ·eᵢ / M over the
+    M averaged values, sample i's weight on each of its values (Keras's
+    ``sum_over_batch_size``). One node and two array passes instead of the six-to-nine ops
+    the composition records; tested against that composition
+    (losses.MeanSquaredError/Huber ``call``).
     """
 
     def __init__(self, kind: str, target: Any, sample_weight: Any = None,
@@ -372,20 +375,34 @@ class RegressionLoss(Function):
             q = xp.minimum(a, p.dtype.type(self.delta))
             e = q * q * p.dtype.type(0.5) + (a - q) * p.dtype.type(self.delta)
         n = p.shape[0] if p.ndim else 1
-        k = p.shape[-1] if p.ndim == 2 else 1
-        per = rsum(e, axis=-1) / k if p.ndim == 2 else e
-        w = _weights(self.sw, n, xp, p.dtype)
-        self.d, self.w, self.n, self.k = d, w, n, k
-        total = rsum(per * w) if w is not None else rsum(per)
-        return xp.asarray(total / max(n, 1), dtype=p.dtype)
+        k = p.shape[-1] if p.ndim >= 2 else 1
+        vshape = p.shape[:-1] if p.ndim >= 2 else p.shape  # the averaged values' shape
+        m = math.prod(vshape) if p.ndim else 1  # N, or N·H·W for an image
+        w = None
+        if self.sw is not None and len(vshape) > 1 and xp.size(self.sw) == m:
+            # a weight per value (losses._reduce's rule: the sum over the N samples)
+            w, m = xp.asarray(self.sw, dtype=p.dtype).reshape(vshape), n
+        else:
+            w = _weights(self.sw, n, xp, p.dtype)
+            if w is not None and len(vshape) > 1:
+                w = w.reshape((n,) + (1,) * (len(vshape) - 1))  # each sample's on its values
+        self.d, self.w, self.m, self.k = d, w, m, k
+        if p.ndim > 2:
+            # one sum over everything (a short last axis, an image's channels, makes
+            # per-row sums NumPy's slow case): Σ w·e / k, the same value as Σ w·mean(e)
+            total = (rsum(e) if w is None else rsum(e * w[..., None])) / k
+        else:
+            per = rsum(e, axis=-1) / k if p.ndim == 2 else e
+            total = rsum(per * w) if w is not None else rsum(per)
+        return xp.asarray(total / max(m, 1), dtype=p.dtype)
 
     def backward(self, gy: Any) -> Any:
         xp = _xp(self.d)
         d = self.d
         g = d * 2 if self.kind == "mse" else xp.clip(d, -self.delta, self.delta)
         if self.w is not None:
-            g = g * (self.w if g.ndim == 1 else self.w[:, None])
-        return g * (gy / (self.k * max(self.n, 1)))
+            g = g * (self.w if g.ndim == 1 else self.w[..., None])
+        return g * (gy / (self.k * max(self.m, 1)))
 
 
 def _target_array(target: Any, like: Tensor) -> Any:

@@ -109,12 +109,20 @@ def _reduce(per: Tensor, sample_weight: TensorLike | None, name: str,
             f"{name}: sample_weight must have one entry per sample ({n}). "
             f"Received: sample_weight shape {sw.shape}"
         )
-    weighted = per * Tensor._make(sw.reshape(per.shape))
+    count = n
+    if sw.size == n and per.ndim > 1 and sw.shape != per.shape:
+        # one weight per sample on each of its values (an image's per-pixel losses); the
+        # mean is over all the values, as without weights (Keras's sum_over_batch_size)
+        sw = sw.reshape((n,) + (1,) * (per.ndim - 1))
+        count = math.prod(per.shape)
+    else:
+        sw = sw.reshape(per.shape)
+    weighted = per * Tensor._make(sw)
     if reduction == "none":
         return weighted
     if reduction == "sum":
         return ops.sum(weighted)
-    return ops.sum(weighted) / float(max(n, 1))
+    return ops.sum(weighted) / float(max(count, 1))
 
 
 class Loss(Configurable):
@@ -189,7 +197,7 @@ class MeanSquaredError(Loss):
 
     def has_kernel(self, ndim: int) -> bool:
         # a subclass that rewrites call() keeps its own formula
-        return (ndim in (1, 2) and self.reduction in _MEAN
+        return (ndim >= 1 and self.reduction in _MEAN
                 and type(self).call is MeanSquaredError.call)
 
     def kernel(self, y_true: TensorLike, y_pred: Tensor,
@@ -198,7 +206,7 @@ class MeanSquaredError(Loss):
         if not self.has_kernel(y_pred.ndim):
             return None
         return functional.RegressionLoss("mse", _true(y_true, y_pred, self.name),
-                                         _sw_array(sample_weight, y_pred, self.name))
+                                         _value_weights(sample_weight, y_pred, self.name))
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
@@ -243,7 +251,7 @@ class Huber(Loss):
         self.delta = float(delta)
 
     def has_kernel(self, ndim: int) -> bool:
-        return ndim in (1, 2) and self.reduction in _MEAN and type(self).call is Huber.call
+        return ndim >= 1 and self.reduction in _MEAN and type(self).call is Huber.call
 
     def kernel(self, y_true: TensorLike, y_pred: Tensor,
                sample_weight: TensorLike | None = None) -> Function | None:
@@ -251,7 +259,7 @@ class Huber(Loss):
         if not self.has_kernel(y_pred.ndim):
             return None
         return functional.RegressionLoss("huber", _true(y_true, y_pred, self.name),
-                                         _sw_array(sample_weight, y_pred, self.name),
+                                         _value_weights(sample_weight, y_pred, self.name),
                                          self.delta)
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
@@ -330,6 +338,17 @@ def _sw_array(sample_weight: TensorLike | None, y_pred: Tensor, name: str) -> An
             f"Received: sample_weight shape {sw.shape}"
         )
     return sw
+
+
+def _value_weights(sample_weight: TensorLike | None, y_pred: Tensor, name: str) -> Any:
+    """:func:`_sw_array`, or for predictions of 3+ dimensions also one weight per value
+    the loss averages (shape ``y_pred.shape[:-1]``, as :func:`_reduce` takes them)."""
+    if sample_weight is not None and y_pred.ndim > 2:
+        sw = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
+        sw = get_array_module(y_pred.data).asarray(sw, dtype=y_pred.data.dtype)
+        if sw.size == math.prod(y_pred.shape[:-1]) and sw.size != y_pred.shape[0]:
+            return sw.reshape(y_pred.shape[:-1])
+    return _sw_array(sample_weight, y_pred, name)
 
 
 class CategoricalCrossentropy(Loss):
