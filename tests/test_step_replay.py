@@ -532,3 +532,19 @@ def test_gan_updates_replay_bitwise_like_the_ordinary_path(from_logits):
         np.testing.assert_array_equal(runs[0][2][k], runs[1][2][k])
     replayed = {k[0] for k, v in runs[0][4]._stepper.programs.items() if v is not False}
     assert replayed == {"d", "g"}
+
+
+def test_per_value_weights_average_over_every_value_as_keras():
+    """Keras 3 (the oracle, checked with keras 3 on torch): sum_over_batch_size divides
+    the weighted per-value losses by their number, not by the number of samples."""
+    r = np.random.default_rng(0)
+    yt, yp = r.random((4, 5, 3)), r.random((4, 5, 3))
+    sw = r.random((4, 5))
+    per = ((yp - yt) ** 2).mean(-1)
+    want = (per * sw).sum() / per.size
+    for fused in (True, False):
+        loss = gn.losses.MeanSquaredError()
+        if not fused:
+            loss.has_kernel = lambda ndim: False  # the composed reference path
+        got = loss(yt, gn.tensor(yp, dtype="float64"), sample_weight=sw)
+        np.testing.assert_allclose(float(got.data), want, rtol=1e-12)

@@ -380,8 +380,7 @@ class RegressionLoss(Function):
         m = math.prod(vshape) if p.ndim else 1  # N, or N·H·W for an image
         w = None
         if self.sw is not None and len(vshape) > 1 and xp.size(self.sw) == m:
-            # a weight per value (losses._reduce's rule: the sum over the N samples)
-            w, m = xp.asarray(self.sw, dtype=p.dtype).reshape(vshape), n
+            w = xp.asarray(self.sw, dtype=p.dtype).reshape(vshape)  # a weight per value
         else:
             w = _weights(self.sw, n, xp, p.dtype)
             if w is not None and len(vshape) > 1:

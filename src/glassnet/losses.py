@@ -109,12 +109,9 @@ def _reduce(per: Tensor, sample_weight: TensorLike | None, name: str,
             f"{name}: sample_weight must have one entry per sample ({n}). "
             f"Received: sample_weight shape {sw.shape}"
         )
-    count = n
     if sw.size == n and per.ndim > 1 and sw.shape != per.shape:
-        # one weight per sample on each of its values (an image's per-pixel losses); the
-        # mean is over all the values, as without weights (Keras's sum_over_batch_size)
+        # one weight per sample on each of its values (an image's per-pixel losses)
         sw = sw.reshape((n,) + (1,) * (per.ndim - 1))
-        count = math.prod(per.shape)
     else:
         sw = sw.reshape(per.shape)
     weighted = per * Tensor._make(sw)
@@ -122,7 +119,9 @@ def _reduce(per: Tensor, sample_weight: TensorLike | None, name: str,
         return weighted
     if reduction == "sum":
         return ops.sum(weighted)
-    return ops.sum(weighted) / float(max(count, 1))
+    # Keras's sum_over_batch_size: over every value the loss keeps (N, or N·T for a
+    # sequence's per-step losses with per-step weights), as without weights
+    return ops.sum(weighted) / float(max(math.prod(per.shape), 1))
 
 
 class Loss(Configurable):
