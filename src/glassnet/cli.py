@@ -357,7 +357,7 @@ def info() -> None:
     else:
         typer.echo("lstm cpu kernel: numpy (pip install 'glassnet[numba]' for the compiled "
                    "one; GLASSNET_NUMBA=0 also selects numpy)")
-    typer.echo(f"optimizer/pool/batchnorm kernels: {_compiled_kernels_info()}")
+    typer.echo(f"optimizer/pool/batchnorm/relu kernels: {_compiled_kernels_info()}")
     typer.echo(f"data dir: {os.environ.get('GLASSNET_DATA_DIR', '~/.cache/glassnet')}")
 
 

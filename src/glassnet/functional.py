@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import backend
+from . import _epilogue, backend
 from ._typing import Axis, TensorLike
 from .autograd import Function, is_grad_enabled
 from .backend import get_array_module, rsum
@@ -57,9 +57,14 @@ class Linear(Function):
                             if type(x) is np.ndarray else backend.sum_rows)
         mm = mm[0]
         y = mm(x, w) if mm is not None else x @ w
+        act = self.act
+        self.mask = None
+        if act == "relu" and _epilogue.applies(y, *(() if b is None else (b,))):
+            y = _epilogue.bias_relu(y, b)  # one compiled pass; the backward reads y
+            self.y = y
+            return y
         if b is not None:
             y += b
-        act = self.act
         if act == "relu":
             # inference clips in one pass (+0 where a training forward writes -0: the
             # same values)
@@ -76,7 +81,7 @@ class Linear(Function):
     def backward(self, gy: Any) -> Any:
         x, w, act = self.x, self.w, self.act
         if act == "relu":
-            gy = gy * self.mask
+            gy = gy * self.mask if self.mask is not None else _epilogue.relu_grad(gy, self.y)
         elif act == "tanh":
             y = self.y
             gy = gy * (1 - y * y)
