@@ -23,6 +23,7 @@ import numpy as np
 from .. import _epilogue, _parallel, backend
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
+from . import _col2im_numba
 
 __all__ = ["Conv2DKernel", "Conv2DTransposeKernel", "conv2d", "conv2d_transpose"]
 
@@ -464,6 +465,10 @@ class Conv2DKernel(Function):
                 gx = backend.matmul(g, w.reshape(c, f).T,
                                     out=None if out is None else out.reshape(-1, c))
                 gx = gx.reshape(m, h, wd, c)
+            elif not _few(c, xp) and _col2im_numba.applies(g, w, m * h * wd * c):
+                gx = xp.empty((m, h, wd, c), dtype=g.dtype) if out is None else out
+                _col2im_numba.col2im_into(g, w, gx, (oh, ow), self.strides, self.dilation,
+                                          (pt, pl))
             else:
                 full = (m, *self.padded_shape[1:])
                 dh, dw = self.dilation
@@ -561,6 +566,12 @@ class Conv2DTransposeKernel(Function):
 
         def part(sl: slice) -> Any:
             out = None if y is None else y[sl]
+            if not _few(cout, xp) and _col2im_numba.applies(x, w, n * oh * ow * cout):
+                if out is None:
+                    out = xp.empty((sl.stop - sl.start, oh, ow, cout), dtype=dt)
+                _col2im_numba.col2im_into(x[sl].reshape(-1, cin), w, out, (h, wd),
+                                          self.strides, self.dilation, self.crop)
+                return self._finish(out, b)
             full = (sl.stop - sl.start, *self.full[1:])
             buf = _col2im(x[sl].reshape(-1, cin), w, full, h, wd, sh, sw, dh, dw,
                           out=out if full[1:3] == (oh, ow) else None)
@@ -570,15 +581,19 @@ class Conv2DTransposeKernel(Function):
                     out = xp.ascontiguousarray(ys)
                 else:
                     out[...] = ys
-            if self.relu:  # in place on this node's own buffer, as Conv2DKernel's
-                return _epilogue.bias_relu(out, b)
-            return out if b is None else _add_bias(out, b)
+            return self._finish(out, b)
 
         parts = _parallel.run(part, sls) if len(sls) > 1 else [part(sls[0])]
         y = parts[0] if y is None else y
         if self.relu and is_grad_enabled():
             self.y = y
         return y
+
+    def _finish(self, y: Any, b: Any) -> Any:
+        """Bias and the fused ReLU in place on this node's own buffer, as Conv2DKernel's."""
+        if self.relu:
+            return _epilogue.bias_relu(y, b)
+        return y if b is None else _add_bias(y, b)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
