@@ -19,6 +19,7 @@ one dtype; the NumPy path everywhere else. The kernel releases the GIL (batch sl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -69,9 +70,9 @@ def applies(a2d: Any, wk: Any, out_size: int) -> bool:
             and a2d.dtype.char in "fd" and fused_available(out_size))
 
 
-def col2im_into(a2d: np.ndarray, wk: np.ndarray, out: np.ndarray, hw: tuple[int, int],
-                strides: tuple[int, int], dilation: tuple[int, int],
-                crop: tuple[int, int]) -> np.ndarray:
+def col2im_into(a2d: np.ndarray, wk: np.ndarray, out: np.ndarray, hw: Sequence[int],
+                strides: Sequence[int], dilation: Sequence[int],
+                crop: Sequence[int]) -> np.ndarray:
     """``out`` (N, OH, OW, C) = the window at ``crop`` (top, left) of col2im(a2d @ wk2d.T).
 
     Args:
