@@ -72,7 +72,8 @@ numba_only = pytest.mark.skipif(
 
 @numba_only
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("shape", [(64, 64), (4096, 3), (16, 16, 16, 32), (9000,)])
+@pytest.mark.parametrize("shape", [(64, 64), (4096, 3), (16, 16, 16, 32), (9000,), (1, 4096),
+                                   (4096, 1)])  # batch 1, one channel
 def test_compiled_bias_relu_and_relu_grad_match_numpy_bit_for_bit(monkeypatch, shape, dtype):
     y, b = _data(shape, dtype)
     g, _ = _data(shape, dtype, seed=3)
@@ -117,7 +118,9 @@ def _train(layer_fn, x, compiled, monkeypatch):
     (lambda: gn.layers.Dense(96, activation="relu"), (64, 80)),
     (lambda: gn.layers.Conv2D(16, 3, activation="relu", padding="same"), (8, 12, 12, 3)),
     (lambda: gn.layers.Conv2D(16, 3, activation="relu"), (8, 12, 12, 16)),
+    (lambda: gn.layers.Conv2D(16, 3, activation="relu", padding="same"), (1, 20, 20, 1)),
     (lambda: gn.layers.Conv1D(16, 5, activation="relu", padding="same"), (8, 40, 16)),
+    (lambda: gn.layers.Conv1D(4096, 1, activation="relu"), (2, 1, 8)),  # T = 1
     (lambda: gn.layers.Conv2DTranspose(16, 3, strides=2, activation="relu",
                                        padding="same"), (8, 8, 8, 16)),
 ])
