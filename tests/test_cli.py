@@ -153,7 +153,7 @@ def test_info_reports_versions():
 
     kernel = "numba" if _lstm_numba.available() else "numpy"
     assert f"lstm cpu kernel: {kernel}" in out
-    assert "optimizer/pool/batchnorm/relu kernels: " in out
+    assert "compiled kernels (Adam, pooling, BatchNorm, ReLU, col2im, GRU step): " in out
 
 
 @pytest.mark.parametrize("env, says", [("0", "numpy (GLASSNET_NUMBA=0)"),
@@ -163,7 +163,8 @@ def test_info_says_which_optimizer_kernels_run(env, says, monkeypatch):
         pytest.importorskip("numba", reason="the optional numba extra is not installed")
     monkeypatch.setenv("GLASSNET_NUMBA", env)
     code, out = run_cli("info")
-    assert code == 0 and f"optimizer/pool/batchnorm/relu kernels: {says}" in out
+    label = "compiled kernels (Adam, pooling, BatchNorm, ReLU, col2im, GRU step)"
+    assert code == 0 and f"{label}: {says}" in out
 
 
 def test_user_recipe_toml(tmp_path):

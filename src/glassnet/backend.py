@@ -121,10 +121,12 @@ def to_device(a: Any, device: str) -> Any:
 # One place chooses the matrix multiply. NumPy's (OpenBLAS in the wheels) by default; with
 # the ``mkl`` extra on an Intel CPU, Intel MKL's cblas_?gemm through ctypes for products of
 # at least _MKL_MIN_WORK multiply-adds (m*k*n). Measured on a 2-vCPU Xeon (AVX-512), one
-# thread: MKL 1.1-3x faster from m*k*n ~ 2M up (MNIST-MLP layers, im2col GEMMs), slower
-# below ~1M, where the ~6 us of a foreign call and MKL's set-up outweigh it. The rule is
+# thread: MKL 1.1-3x faster from m*k*n ~ 2M up (MNIST-MLP layers, im2col GEMMs), 1.25-1.7x
+# from 1.3M (a GRU's (32, 128)·(128, 384) step 31 -> 24 us, its transposed backward 45 ->
+# 30 us), 0.91-1.36x at 1.05M, slower below, where the ~6 us of a foreign call and MKL's
+# set-up outweigh it. The rule is
 # fixed (shape only, no timing), so a seeded run picks the same routine every time.
-_MKL_MIN_WORK = 1 << 21
+_MKL_MIN_WORK = 5 << 18
 # ... or whose result has at least this many elements, however thin the inner dimension: a
 # batch-1 kernel gradient (784, 1)·(1, 512) took NumPy 131 us and MKL 52 us (one thread;
 # 31 us on two), (256, 1, 256) 16 against 11 us, (128, 1, 256) 7.8 against 8.3 us

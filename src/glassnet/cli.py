@@ -357,7 +357,8 @@ def info() -> None:
     else:
         typer.echo("lstm cpu kernel: numpy (pip install 'glassnet[numba]' for the compiled "
                    "one; GLASSNET_NUMBA=0 also selects numpy)")
-    typer.echo(f"optimizer/pool/batchnorm/relu kernels: {_compiled_kernels_info()}")
+    typer.echo("compiled kernels (Adam, pooling, BatchNorm, ReLU, col2im, GRU step): "
+               f"{_compiled_kernels_info()}")
     typer.echo(f"data dir: {os.environ.get('GLASSNET_DATA_DIR', '~/.cache/glassnet')}")
 
 

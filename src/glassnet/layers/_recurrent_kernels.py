@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import activations, backend
 from ..autograd import Function
-from . import _lstm_numba
+from . import _gru_numba, _lstm_numba
 
 __all__: list[str] = []
 
@@ -410,7 +410,17 @@ class GRUSeq(_SeqBase):
         rh = xp.empty((steps, bsz, n), dtype=x.dtype)  # h U_h + b'_h, needed by backward
         hs = xp.empty((steps + 1, bsz, n), dtype=x.dtype)
         hs[0] = h0
+        # the default activations without masks: each step's gate math as one compiled
+        # loop (the numba extra; layers/_gru_numba.py), the GEMMs as here
+        self.fast = fast = (self.mask is None and self.rmask is None and self.act is _tanh_
+                            and self.ract is _sigmoid_ and _gru_numba.applies(g)
+                            and all(type(a) is np.ndarray and a.dtype == g.dtype
+                                    for a in (hs, u, b)))
         for t in range(steps):
+            if fast:
+                _gru_numba.forward_step(g[t], backend.matmul(hs[t], u), b[1], hs[t], rh[t],
+                                        hs[t + 1])
+                continue
             hp = hs[t] if self.rmask is None else hs[t] * self.rmask
             rec = backend.matmul(hp, u)
             rec += b[1]
@@ -435,8 +445,15 @@ class GRUSeq(_SeqBase):
         dx = xp.empty_like(self.g)  # input-path pre-activation gradients
         dr = xp.empty_like(self.g)  # recurrent-path pre-activation gradients
         dh = xp.zeros_like(self.hs[0])
-        ut = self.u.T
+        ut = xp.ascontiguousarray(self.u.T)  # a C-ordered operand: (32, 384, 128) 33 -> 26 us
+        dz = xp.empty_like(dh) if self.fast and gy.dtype == dh.dtype else None
         for t in range(steps - 1, -1, -1):
+            if dz is not None:
+                _gru_numba.backward_step(dh, gyt[t], self.g[t], self.hs[t], self.rh[t], dx[t],
+                                         dr[t], dz)
+                dh = backend.matmul(dr[t], ut)
+                dh += dz
+                continue
             dh += gyt[t]
             m = self._m(t)
             if m is not None:

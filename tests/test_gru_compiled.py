@@ -1,0 +1,84 @@
+"""The GRU's compiled step (numba extra, layers/_gru_numba.py) against the NumPy step it
+stands in for: outputs and every gradient bit for bit, over batch sizes, lengths, widths
+and dtypes; masks, recurrent dropout and other activations keep the NumPy step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import _optimizer_kernels as opk
+from glassnet.layers import _gru_numba as gk
+from glassnet.layers import _recurrent_kernels as rk
+
+pytest.importorskip("numba", reason="the optional numba extra is not installed")
+
+
+def _mode(monkeypatch, compiled):
+    monkeypatch.setenv("GLASSNET_NUMBA", "1" if compiled else "0")
+    monkeypatch.setattr(opk, "_STATE", {})
+
+
+def _run(monkeypatch, compiled, b, t, d, n, dtype, **kw):
+    _mode(monkeypatch, compiled)
+    rng = np.random.default_rng(0)
+    arrs = (rng.standard_normal((b, t, d)), rng.standard_normal((b, n)) * 0.5,
+            rng.standard_normal((d, 3 * n)) * 0.4, rng.standard_normal((n, 3 * n)) * 0.3,
+            rng.standard_normal((2, 3 * n)) * 0.2)
+    ts = [gn.tensor(a.astype(dtype), requires_grad=True) for a in arrs]
+    fn = rk.GRUSeq(**kw)
+    y = fn(*ts)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    (y * gn.tensor(gy)).sum().backward()
+    return fn.fast, y.data, [x.grad for x in ts]
+
+
+@pytest.mark.parametrize("b,t,d,n", [(32, 20, 16, 128), (1, 5, 3, 8), (7, 1, 4, 16),
+                                     (3, 9, 1, 1)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_gru_step_matches_numpy_bit_for_bit(monkeypatch, b, t, d, n, dtype):
+    f0, y0, g0 = _run(monkeypatch, False, b, t, d, n, dtype)
+    f1, y1, g1 = _run(monkeypatch, True, b, t, d, n, dtype)
+    assert not f0 and f1  # each path ran
+    assert y1.tobytes() == y0.tobytes()
+    for a, r in zip(g1, g0):
+        assert a.dtype == r.dtype and a.tobytes() == r.tobytes()
+
+
+def test_masks_dropout_and_other_activations_keep_the_numpy_step(monkeypatch):
+    b, t, n = 4, 6, 8
+    mask = np.ones((b, t), bool)
+    mask[1, 3:] = False
+    rmask = np.full((b, n), 2.0, np.float32)
+    for kw in ({"mask": mask}, {"rmask": rmask}, {"act": "relu"},
+               {"ract": "hard_sigmoid"}):
+        fast, _, _ = _run(monkeypatch, True, b, t, 3, n, "float32", **kw)
+        assert not fast, kw
+
+
+def test_gru_layer_trains_the_same_with_the_compiled_step(monkeypatch):
+    x = np.random.default_rng(3).standard_normal((16, 12, 5)).astype(np.float32)
+    y = np.random.default_rng(4).integers(0, 3, 16)
+    weights, calls = [], []
+    real = gk.forward_step
+    monkeypatch.setattr(gk, "forward_step", lambda *a: calls.append(1) or real(*a))
+    for compiled in (False, True):
+        _mode(monkeypatch, compiled)
+        gn.set_seed(0)
+        m = gn.Sequential([gn.Input((12, 5)), gn.layers.GRU(24),
+                           gn.layers.Dense(3, activation="softmax")])
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        m.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        assert bool(calls) is compiled  # the NumPy step first, then the compiled one
+        weights.append(m.get_weights())
+    for a, r in zip(*weights):
+        assert a.tobytes() == r.tobytes()
+
+
+def test_applies_only_to_float_numpy_gates(monkeypatch):
+    _mode(monkeypatch, True)
+    assert gk.applies(np.zeros((2, 3, 6), np.float32))
+    assert not gk.applies(np.zeros((2, 3, 6), np.int32))
+    _mode(monkeypatch, False)
+    assert not gk.applies(np.zeros((2, 3, 6), np.float32))
