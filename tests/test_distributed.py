@@ -234,3 +234,20 @@ def test_compiled_update_loads_at_the_first_step_on_every_rank(tmp_path):
     for k in range(2):
         _, h = load(tmp_path, f"compiled_2_{k}")
         assert h["sharded"] and h["numba_loaded"]
+
+
+def test_owned_ranges_deal_blocks_of_the_flat_buffer_to_the_ranks_in_turn():
+    """Each rank of one machine averages and updates blocks dealt in turn, not one half: the
+    first layer's gradient (written last by backward, still in cache) and the rest are
+    shared out evenly. Together the ranks cover every element exactly once."""
+    dp = gn.distribution.DataParallel.__new__(gn.distribution.DataParallel)
+    b = gn.distribution.OWN_BLOCK
+    for size in (1, 2, 3):
+        for n in (1, 100, b, 2 * b, 5 * b + 7):
+            cover = np.zeros(n, int)
+            for r in range(size):
+                dp.rank, dp.size = r, size
+                for lo, hi in dp.owned(n):
+                    assert 0 < hi - lo <= b and lo % b == 0 and (lo // b) % size == r
+                    cover[lo:hi] += 1
+            assert (cover == 1).all(), (size, n)

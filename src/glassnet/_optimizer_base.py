@@ -249,8 +249,8 @@ class Optimizer(Configurable):
             if self._decay:
                 f = 1 - lr * self._decay
                 if self._shards and self._wshared is not None:  # the ranks share weights
-                    lo, hi = self._group_sharder.owned(self._gflat.size)
-                    self._wshared[0][lo:hi] *= f
+                    for lo, hi in self._group_sharder.owned(self._gflat.size):
+                        self._wshared[0][lo:hi] *= f
                 else:
                     for p in params:
                         p.data *= f
@@ -279,13 +279,15 @@ class Optimizer(Configurable):
         tmp = flats[-1]
         if len(flats) < 2 or type(tmp) is not np.ndarray or tmp.dtype.char not in "fd":
             return
-        lo, hi = self._group_sharder.owned(tmp.size) if self._shards else (0, tmp.size)
-        t, tiny = tmp[lo:hi], np.finfo(tmp.dtype).tiny
-        for f in flats[:-1]:
-            a = f[lo:hi]
-            np.abs(a, out=t)
-            np.greater_equal(t, tiny, out=t)
-            a *= t  # NaN stays NaN (NaN * 0), a subnormal becomes ±0
+        ranges = self._group_sharder.owned(tmp.size) if self._shards else [(0, tmp.size)]
+        tiny = np.finfo(tmp.dtype).tiny
+        for lo, hi in ranges:
+            t = tmp[lo:hi]
+            for f in flats[:-1]:
+                a = f[lo:hi]
+                np.abs(a, out=t)
+                np.greater_equal(t, tiny, out=t)
+                a *= t  # NaN stays NaN (NaN * 0), a subnormal becomes ±0
 
     def _rule(self, params: Sequence[Any]) -> None:
         """One update from the flat gradient; rules needing the weights override this."""
@@ -341,19 +343,21 @@ class Optimizer(Configurable):
         step. Element-wise arithmetic gives each element the bits of the unsplit update.
         """
         sh = self._group_sharder
-        lo, hi = sh.owned(self._gflat.size)
+        ranges = sh.owned(self._gflat.size)
         # the whole buffer decides whether the compiled kernel runs (and loads it on the
         # first step), as in the unsharded rule: each block below is too small to load it
         # by itself, which left it to the slot flush at update 32 (0.7 s mid-training)
         self._one_pass(self._gflat, self._flats)
         if self._wshared is not None:  # the weights are shared: update this rank's slice
             self._check_shared_weights(params)
-            self._delta_into(self._flats[-1], lo, hi, w=self._wshared[0],
-                             reduce=sh.reduce_range)
+            for lo, hi in ranges:
+                self._delta_into(self._flats[-1], lo, hi, w=self._wshared[0],
+                                 reduce=sh.reduce_range)
             sh.fence()  # every slice of the weights is updated
             return
         step = sh.step_buffer()
-        self._delta_into(step, lo, hi)
+        for lo, hi in ranges:
+            self._delta_into(step, lo, hi)
         sh.fence()  # every slice of the step is written
         for p, (a, b) in zip(params, self._spans):
             p.data -= step[a:b].reshape(p.data.shape)

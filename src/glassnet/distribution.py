@@ -47,6 +47,9 @@ __all__ = ["DataParallel", "set_distribution", "distribution", "initialize", "ra
 
 _current = None
 _comm = None
+# elements in each block of a flat buffer dealt to the ranks of one machine (see
+# DataParallel.owned): the optimizer's cache blocks (_optimizer_base._BLOCK) halved
+OWN_BLOCK = 1 << 15
 
 # callbacks that print or write files: rank 0 only (by class name: glassnet's own classes)
 ROOT_ONLY_CALLBACKS = frozenset({"ProgbarLogger", "ModelCheckpoint", "CSVLogger",
@@ -267,12 +270,19 @@ class DataParallel(Distribution):
         self.comm.Barrier()
         return a
 
-    def owned(self, n: int) -> tuple[int, int]:
-        """This rank's slice ``[lo, hi)`` of a flat buffer of ``n`` elements (the sizes of
-        ``np.array_split``)."""
-        k, rem = divmod(int(n), self.size)
-        lo = self.rank * k + min(self.rank, rem)
-        return lo, lo + k + (self.rank < rem)
+    def owned(self, n: int) -> list[tuple[int, int]]:
+        """This rank's share of a flat buffer of ``n`` elements: ranges ``[lo, hi)`` of
+        ``OWN_BLOCK`` elements (the last one shorter), dealt to the ranks in turn.
+
+        Dealt, not one contiguous slice each: the flat buffer is laid out layer by layer and
+        the backward pass writes the first layer's gradient last, so that part is still in
+        cache at the update and the rest is not. With halves, the rank owning the second
+        half (MNIST MLP, N=2) averaged and updated its 335k elements in 1.2 ms against
+        0.8 ms for the other, which waited at the barrier; dealt blocks give each rank a
+        share of both.
+        """
+        b, size, r = OWN_BLOCK, self.size, self.rank
+        return [(lo, min(lo + b, int(n))) for lo in range(r * b, int(n), size * b)]
 
     def _exchange(self, n: int, dtype: Any) -> Any:
         """The shared buffers for flat buffers of ``n`` elements: (n, dtype, window,
@@ -282,10 +292,9 @@ class DataParallel(Distribution):
             counts = self.shared_array(self.size, np.float64)
             grads = self.shared_array(self.size * n, dtype).reshape(self.size, n)
             win = self._windows[-1]
-            lo, hi = self.owned(n)
+            k = min(n, OWN_BLOCK)  # the longest owned range
             x = self._xchg = (n, dtype, win, counts, grads, self.shared_array(n, dtype),
-                              grads[self.rank], np.empty(hi - lo, dtype),
-                              np.empty(hi - lo, dtype))
+                              grads[self.rank], np.empty(k, dtype), np.empty(k, dtype))
         return x
 
     def gradient_buffer(self, n: int, dtype: Any) -> np.ndarray:
@@ -302,10 +311,11 @@ class DataParallel(Distribution):
         return self._xchg[5]
 
     def reduce_owned(self, gflat: np.ndarray) -> None:
-        """Average the ranks' flat gradients into this rank's slice of ``gflat`` (in place):
-        :meth:`publish`, then :meth:`reduce_range` over the whole slice."""
+        """Average the ranks' flat gradients into this rank's share of ``gflat`` (in place):
+        :meth:`publish`, then :meth:`reduce_range` over each owned range."""
         self.publish(gflat)
-        self.reduce_range(gflat, *self.owned(gflat.size))
+        for lo, hi in self.owned(gflat.size):
+            self.reduce_range(gflat, lo, hi)
 
     def publish(self, gflat: np.ndarray) -> None:
         """Make this rank's flat gradient and sample count visible to the others, and wait
