@@ -58,6 +58,9 @@ else:
     m = model()
 if mode == "gpu":
     m.to("gpu")
+reduced = []  # whether the one-sweep average + update + subtract (compiled Adam) ran
+_reduced_step = m.optimizer._reduced_step
+m.optimizer._reduced_step = lambda *a: reduced.append(_reduced_step(*a)) or reduced[-1]
 h = m.fit(x, y, batch_size=batch, epochs=epochs, verbose=0, shuffle=True,
           validation_data=(x[: n // 4], y[: n // 4]), callbacks=cbs)
 ev = m.evaluate(x, y, verbose=0, return_dict=True)
@@ -75,5 +78,6 @@ with open(os.path.join(out, f"h_{tag}.json"), "w") as f:
                    np.shares_memory(w.data, m.optimizer._wshared[0])
                    for w in m.trainable_weights),
                "nccl": bool(gn.distribution.active() and gn.distribution.active()._nccl_comm),
-               "numba_loaded": "numba" in sys.modules},
+               "numba_loaded": "numba" in sys.modules,
+               "reduced_steps": sum(reduced)},
               f)

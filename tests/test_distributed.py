@@ -251,3 +251,29 @@ def test_owned_ranges_deal_blocks_of_the_flat_buffer_to_the_ranks_in_turn():
                     assert 0 < hi - lo <= b and lo % b == 0 and (lo // b) % size == r
                     cover[lo:hi] += 1
             assert (cover == 1).all(), (size, n)
+
+
+def test_compiled_average_and_update_in_one_sweep_gives_the_numpy_paths_bits(tmp_path):
+    """With the numba extra and shared weights, each rank averages its share of the ranks'
+    gradients, updates Adam's slots and subtracts the step in one compiled sweep
+    (``_optimizer_numba.adam_reduced``); the weights and predictions are bit for bit those
+    of the NumPy path (the average, then the update, block by block), for N = 2 and 3."""
+    from glassnet import _optimizer_kernels as opk
+
+    if not opk._installed():
+        pytest.skip("the numba extra is not installed")
+    for n in (2, 3):
+        a, b = tmp_path / f"compiled{n}", tmp_path / f"numpy{n}"
+        a.mkdir()
+        b.mkdir()
+        r = run(n, a, "compiled", 96, 2, 32, numba=True)
+        assert r.returncode == 0, r.stderr[-2000:]
+        r = run(n, b, "compiled", 96, 2, 32)
+        assert r.returncode == 0, r.stderr[-2000:]
+        for k in range(n):
+            wa, ha = load(a, f"compiled_{n}_{k}")
+            wb, hb = load(b, f"compiled_{n}_{k}")
+            assert ha["reduced_steps"] == 6 and hb["reduced_steps"] == 0
+            assert ha["history"] == hb["history"]
+            for x, y in zip(wa, wb):
+                assert x.tobytes() == y.tobytes()

@@ -350,9 +350,10 @@ class Optimizer(Configurable):
         self._one_pass(self._gflat, self._flats)
         if self._wshared is not None:  # the weights are shared: update this rank's slice
             self._check_shared_weights(params)
-            for lo, hi in ranges:
-                self._delta_into(self._flats[-1], lo, hi, w=self._wshared[0],
-                                 reduce=sh.reduce_range)
+            if not self._reduced_step(sh, ranges, self._wshared[0]):
+                for lo, hi in ranges:
+                    self._delta_into(self._flats[-1], lo, hi, w=self._wshared[0],
+                                     reduce=sh.reduce_range)
             sh.fence()  # every slice of the weights is updated
             return
         step = sh.step_buffer()
@@ -361,6 +362,12 @@ class Optimizer(Configurable):
         sh.fence()  # every slice of the step is written
         for p, (a, b) in zip(params, self._spans):
             p.data -= step[a:b].reshape(p.data.shape)
+
+    def _reduced_step(self, sh: Any, ranges: Sequence[tuple[int, int]], w: np.ndarray) -> bool:
+        """Average, update and subtract this rank's ``ranges`` in one compiled sweep where the
+        rule has such a kernel (Adam); False: the caller runs :meth:`_delta_into` (the same
+        bits; the averaged gradient is then also left in the flat gradient buffer)."""
+        return False
 
     def _check_shared_weights(self, params: Sequence[Any]) -> None:
         """Every param's array is still its view of the shared weights; one replaced since

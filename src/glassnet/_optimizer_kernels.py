@@ -26,11 +26,13 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["adam_compiled", "adam_delta", "adam_delta_reference", "fused_available"]
+__all__ = ["adam_compiled", "adam_delta", "adam_delta_reference", "adam_reduced",
+           "fused_available"]
 
 _STATE: dict[str, Any] = {}  # "ok": numba usable; "pid", "threads": see _blocks
 # below 2 * _BLOCK elements one thread updates the buffer: handing a block to the second
@@ -190,3 +192,25 @@ def adam_delta(g: Any, m: Any, v: Any, tmp: Any, beta_1: float, beta_2: float, e
             k.adam(g, m, v, tmp, *c)
         return tmp
     return adam_delta_reference(g, m, v, tmp, beta_1, beta_2, epsilon, alpha)
+
+
+def adam_reduced(grads: Any, scale: Any, inv: Any, ranges: Sequence[tuple[int, int]],
+                 m: Any, v: Any, w: Any, beta_1: float, beta_2: float, epsilon: float,
+                 alpha: float) -> bool:
+    """A data-parallel rank's ranges ``[lo, hi)`` of Adam's step in one compiled sweep: the
+    ranks' gradients averaged (rows of ``grads`` times ``scale``, summed in rank order,
+    times ``inv``: ``DataParallel.reduce_range``'s arithmetic), the update of ``m`` and
+    ``v`` (:func:`adam_delta`'s), and the step subtracted from the weights ``w``; the same
+    bits as those three done apart (tested). Returns False, doing nothing, where the
+    compiled kernel does not apply: the caller runs them apart."""
+    if not (adam_compiled(m, v, w) and type(grads) is np.ndarray and grads.ndim == 2
+            and grads.dtype == m.dtype and grads.flags.c_contiguous
+            and type(scale) is np.ndarray and scale.dtype == m.dtype):
+        return False
+    from . import _optimizer_numba as k
+
+    t = m.dtype.type
+    k.adam_reduced(grads, scale, t(inv), np.asarray(ranges, np.int64).reshape(-1, 2), m, v,
+                   w, t(1 - beta_1), t(1 - beta_2), t(epsilon), t(alpha),
+                   np.finfo(m.dtype).tiny)
+    return True

@@ -64,6 +64,56 @@ def adam(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
     _adam_span(g, m, v, d, c1, c2, eps, alpha, tiny, 0, g.size)
 
 
+@njit(**_OPTS)
+def _weighted_first(g: Any, s: Any, acc: Any) -> None:  # pragma: no cover - compiled
+    for i in range(acc.size):
+        acc[i] = g[i] * s
+
+
+@njit(**_OPTS)
+def _weighted_add(g: Any, s: Any, acc: Any) -> None:  # pragma: no cover - compiled
+    for i in range(acc.size):
+        acc[i] += g[i] * s
+
+
+@njit(**_OPTS)
+def _scale(acc: Any, s: Any) -> None:  # pragma: no cover - compiled
+    for i in range(acc.size):
+        acc[i] *= s
+
+
+@njit(**_OPTS)
+def _subtract(w: Any, d: Any) -> None:  # pragma: no cover - compiled
+    for i in range(d.size):
+        w[i] -= d[i]
+
+
+@njit(**_OPTS)
+def adam_reduced(grads: Any, scale: Any, inv: Any, ranges: Any, m: Any, v: Any, w: Any,
+                 c1: Any, c2: Any, eps: Any, alpha: Any,
+                 tiny: Any) -> None:  # pragma: no cover - compiled
+    """A data-parallel rank's elements (rows ``[lo, hi)`` of ``ranges``) in one sweep of
+    cache-sized chunks: the
+    ranks' gradients (rows of ``grads``) times ``scale``, summed in rank order, times
+    ``inv`` (``DataParallel.reduce_range``'s arithmetic), then Adam's update of ``m`` and
+    ``v`` (:func:`adam`) and the step subtracted from the weights ``w``. Each part is its
+    own small compiled loop over the chunk: one loop doing all of it did not vectorise
+    (1.23 ms for 335k elements against 0.32 ms this way; NumPy's blocks 0.59 ms)."""
+    acc = np.empty(2048, m.dtype)
+    d = np.empty(2048, m.dtype)
+    for j in range(ranges.shape[0]):
+        lo, hi = ranges[j, 0], ranges[j, 1]
+        for a in range(lo, hi, 2048):
+            b = min(a + 2048, hi)
+            k = b - a
+            _weighted_first(grads[0, a:b], scale[0], acc[:k])
+            for r in range(1, grads.shape[0]):
+                _weighted_add(grads[r, a:b], scale[r], acc[:k])
+            _scale(acc[:k], inv)
+            adam(acc[:k], m[a:b], v[a:b], d[:k], c1, c2, eps, alpha, tiny)
+            _subtract(w[a:b], d[:k])
+
+
 @njit(parallel=True, **_OPTS)
 def adam_blocks(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
                 tiny: Any, blocks: int) -> None:  # pragma: no cover - compiled

@@ -330,6 +330,19 @@ class DataParallel(Distribution):
         counts[self.rank] = self.local_n
         self.fence()  # every rank's gradient and count are written
 
+    def reduction(self, gflat: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
+        """After :meth:`publish`: the terms :meth:`reduce_range` combines, for a kernel that
+        averages in the same sweep as it updates: (the ranks' gradients as rows, each
+        rank's weight, the final factor), the average being ``(Σ_r rows[r] · weight[r]) ·
+        factor`` summed in rank order (``factor`` 1 when no rank has samples)."""
+        _, _, _, counts, grads, _, _, _, _ = self._exchange(gflat.size, gflat.dtype)
+        t = gflat.dtype.type
+        total = counts[0]
+        for r in range(1, self.size):
+            total += counts[r]
+        scale = np.array([t(c) for c in counts], dtype=gflat.dtype)
+        return grads, scale, (t(1) / t(total) if total else t(1))
+
     def reduce_range(self, gflat: np.ndarray, lo: int, hi: int) -> None:
         """After :meth:`publish`: ``gflat[lo:hi]`` (within this rank's slice) becomes the
         average of the ranks' ``n_r · g_r`` over the ranks, summed in rank order (fixed: the

@@ -23,12 +23,13 @@ resumes exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
-from ._optimizer_kernels import adam_compiled, adam_delta
+from ._optimizer_kernels import adam_compiled, adam_delta, adam_reduced
 from ._registry import Registry
 from ._typing import LearningRate
 from .backend import get_array_module
@@ -197,6 +198,14 @@ class Adam(Optimizer):
 
     def _one_pass(self, g: Any, s: Any) -> bool:
         return not self.amsgrad and adam_compiled(g, s[0], s[1], s[-1])
+
+    def _reduced_step(self, sh: Any, ranges: Sequence[tuple[int, int]], w: Any) -> bool:
+        if self.amsgrad:
+            return False
+        grads, scale, inv = sh.reduction(self._gflat)
+        m, v = self._flats[0], self._flats[1]
+        return adam_reduced(grads, scale, inv, ranges, m, v, w, self.beta_1, self.beta_2,
+                            self.epsilon, self._alpha)
 
     def _delta(self, g: Any, s: Any) -> Any:
         m, v, tmp = s[0], s[1], s[-1]
