@@ -1,6 +1,6 @@
 """The GRU's compiled step (numba extra, layers/_gru_numba.py) against the NumPy step it
-stands in for: outputs and every gradient bit for bit, over batch sizes, lengths, widths
-and dtypes; masks, recurrent dropout and other activations keep the NumPy step."""
+stands in for: outputs and every gradient bit for bit, over batch sizes, lengths, widths,
+dtypes and masks; recurrent dropout and other activations keep the NumPy step."""
 
 from __future__ import annotations
 
@@ -46,13 +46,25 @@ def test_compiled_gru_step_matches_numpy_bit_for_bit(monkeypatch, b, t, d, n, dt
         assert a.dtype == r.dtype and a.tobytes() == r.tobytes()
 
 
-def test_masks_dropout_and_other_activations_keep_the_numpy_step(monkeypatch):
-    b, t, n = 4, 6, 8
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_masked_steps_match_numpy_bit_for_bit(monkeypatch, dtype):
+    b, t, n = 5, 7, 16
     mask = np.ones((b, t), bool)
-    mask[1, 3:] = False
+    mask[1, 4:] = False  # end padding
+    mask[2, 2] = False  # a hole
+    mask[3, :] = False  # a row with no step at all
+    f0, y0, g0 = _run(monkeypatch, False, b, t, 3, n, dtype, mask=mask)
+    f1, y1, g1 = _run(monkeypatch, True, b, t, 3, n, dtype, mask=mask)
+    assert not f0 and f1
+    assert y1.tobytes() == y0.tobytes()
+    for a, r in zip(g1, g0):
+        assert a.tobytes() == r.tobytes()
+
+
+def test_dropout_and_other_activations_keep_the_numpy_step(monkeypatch):
+    b, t, n = 4, 6, 8
     rmask = np.full((b, n), 2.0, np.float32)
-    for kw in ({"mask": mask}, {"rmask": rmask}, {"act": "relu"},
-               {"ract": "hard_sigmoid"}):
+    for kw in ({"rmask": rmask}, {"act": "relu"}, {"ract": "hard_sigmoid"}):
         fast, _, _ = _run(monkeypatch, True, b, t, 3, n, "float32", **kw)
         assert not fast, kw
 
@@ -82,3 +94,24 @@ def test_applies_only_to_float_numpy_gates(monkeypatch):
     assert not gk.applies(np.zeros((2, 3, 6), np.int32))
     _mode(monkeypatch, False)
     assert not gk.applies(np.zeros((2, 3, 6), np.float32))
+
+
+def test_masked_gru_text_model_trains_the_same_with_the_compiled_step(monkeypatch):
+    """Embedding(mask_zero=True) → GRU on end-padded sequences: the same weights."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 50, (16, 10))
+    for i, k in enumerate(rng.integers(3, 10, 16)):
+        x[i, k:] = 0  # padding
+    y = rng.integers(0, 2, 16)
+    weights = []
+    for compiled in (False, True):
+        _mode(monkeypatch, compiled)
+        gn.set_seed(0)
+        m = gn.Sequential([gn.Input((10,), dtype="int32"),
+                           gn.layers.Embedding(50, 8, mask_zero=True), gn.layers.GRU(12),
+                           gn.layers.Dense(1, activation="sigmoid")])
+        m.compile(optimizer="adam", loss="binary_crossentropy")
+        m.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+        weights.append(m.get_weights())
+    for a, r in zip(*weights):
+        assert a.tobytes() == r.tobytes()

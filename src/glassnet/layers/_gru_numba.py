@@ -8,7 +8,7 @@ a few compiled loops over the rows, with the NumPy kernel's operations in its or
 sigmoid as ``0.5·tanh(0.5·a) + 0.5``, the tanh passes NumPy's own), so both paths give the
 same bits (tested); the GEMMs stay where they were.
 
-Used for the default activations (tanh, and sigmoid for the gates) without a mask or
+Used for the default activations (tanh, and sigmoid for the gates), masks included, without
 recurrent dropout, on float NumPy arrays, where
 :func:`glassnet._optimizer_kernels.fused_available` says so (numba installed and loaded,
 or gates of 2^18+ elements; ``GLASSNET_NUMBA=0`` never).
@@ -48,24 +48,33 @@ def _fwd_candidate(g: np.ndarray, rh: np.ndarray,
             g[b, 2 * n + j] += g[b, n + j] * rh[b, j]
 
 
-def _fwd_state(g: np.ndarray, hp: np.ndarray,
-               h: np.ndarray) -> None:  # pragma: no cover - compiled by numba
-    # after tanh of the candidate: h_t = ĥ + z ⊙ (h_{t-1} − ĥ)
+def _fwd_state(g: np.ndarray, hp: np.ndarray, h: np.ndarray,
+               mk: Any) -> None:  # pragma: no cover - compiled by numba
+    # after tanh of the candidate: h_t = ĥ + z ⊙ (h_{t-1} − ĥ); a masked row (mk 0) keeps
+    # h_{t-1}
     rows, n = hp.shape
     for b in range(rows):
+        if mk is not None and mk[b] == 0:
+            for j in range(n):
+                h[b, j] = hp[b, j]
+            continue
         for j in range(n):
             hh = g[b, 2 * n + j]
             h[b, j] = hh + g[b, j] * (hp[b, j] - hh)
 
 
 def _bwd(dh: np.ndarray, gy: np.ndarray, g: np.ndarray, hp: np.ndarray, rh: np.ndarray,
-         dx: np.ndarray, dr: np.ndarray, dz: np.ndarray,
+         dx: np.ndarray, dr: np.ndarray, dz: np.ndarray, mk: Any, keep: Any,
          one: Any) -> None:  # pragma: no cover - compiled by numba
-    # dh (B, n) += gy; then the pre-activation gradients of both paths and dh·z
+    # dh (B, n) += gy; then the pre-activation gradients of both paths and dh·z; with a
+    # mask (mk: 1 a step taken, 0 one skipped), dh·(1 − mk) goes to ``keep`` and dh·mk on
     rows, n = hp.shape
     for b in range(rows):
         for j in range(n):
             d = dh[b, j] + gy[b, j]
+            if mk is not None:
+                keep[b, j] = d * (one - mk[b])
+                d = d * mk[b]
             z, r, hh = g[b, j], g[b, n + j], g[b, 2 * n + j]
             dah = d * (one - z) * (one - hh * hh)
             dzg = d * (hp[b, j] - hh) * (z * (one - z))
@@ -95,10 +104,11 @@ def applies(g: Any) -> bool:
 
 
 def forward_step(g: np.ndarray, rec: np.ndarray, b1: np.ndarray, hp: np.ndarray,
-                 rh: np.ndarray, h: np.ndarray) -> None:
+                 rh: np.ndarray, h: np.ndarray, mk: np.ndarray | None = None) -> None:
     """One step forward, in place: ``g`` (B, 3n) becomes the gates z | r | ĥ, ``rh`` (B, n)
-    ``h_{t-1} U_h + b'_h`` and ``h`` (B, n) the new state. The two tanh passes are NumPy's
-    (a compiled scalar ``tanh`` is 10x slower than NumPy's vectorised one), the rest three
+    ``h_{t-1} U_h + b'_h`` and ``h`` (B, n) the new state (``h_{t-1}`` on rows where the
+    step's mask ``mk`` (B,), 1/0 in g's dtype, is 0). The two tanh passes are NumPy's (a
+    compiled scalar ``tanh`` is 10x slower than NumPy's vectorised one), the rest three
     compiled loops."""
     n = hp.shape[1]
     half = g.dtype.type(0.5)
@@ -108,12 +118,15 @@ def forward_step(g: np.ndarray, rec: np.ndarray, b1: np.ndarray, hp: np.ndarray,
     _kernel("_fwd_candidate")(g, rh, half)
     hh = g[:, 2 * n:]
     np.tanh(hh, out=hh)
-    _kernel("_fwd_state")(g, hp, h)
+    _kernel("_fwd_state")(g, hp, h, mk)
 
 
 def backward_step(dh: np.ndarray, gy: np.ndarray, g: np.ndarray, hp: np.ndarray,
-                  rh: np.ndarray, dx: np.ndarray, dr: np.ndarray, dz: np.ndarray) -> None:
+                  rh: np.ndarray, dx: np.ndarray, dr: np.ndarray, dz: np.ndarray,
+                  mk: np.ndarray | None = None, keep: np.ndarray | None = None) -> None:
     """One step back: with ``d = dh + gy``, the input-path (``dx``) and recurrent-path
     (``dr``) pre-activation gradients (B, 3n), and ``dz`` = d·z (B, n), the part of the
-    previous state's gradient that skips the recurrent GEMM."""
-    _kernel("_bwd")(dh, gy, g, hp, rh, dx, dr, dz, g.dtype.type(1))
+    previous state's gradient that skips the recurrent GEMM. With the step's mask ``mk``
+    (B,), ``d`` is first split: ``keep`` = d·(1 − mk) passes to the previous state as is,
+    d·mk goes through the step (the NumPy kernel's ``dh * ~m`` and ``dh * m``)."""
+    _kernel("_bwd")(dh, gy, g, hp, rh, dx, dr, dz, mk, keep, g.dtype.type(1))

@@ -412,14 +412,17 @@ class GRUSeq(_SeqBase):
         hs[0] = h0
         # the default activations without masks: each step's gate math as one compiled
         # loop (the numba extra; layers/_gru_numba.py), the GEMMs as here
-        self.fast = fast = (self.mask is None and self.rmask is None and self.act is _tanh_
+        self.fast = fast = (self.rmask is None and self.act is _tanh_
                             and self.ract is _sigmoid_ and _gru_numba.applies(g)
                             and all(type(a) is np.ndarray and a.dtype == g.dtype
                                     for a in (hs, u, b)))
+        # the mask as 1/0 per (step, row), contiguous per step, for the compiled loops
+        self.mk = mk = (None if not fast or self.mask is None
+                        else np.ascontiguousarray(self.mask.T, dtype=g.dtype))
         for t in range(steps):
             if fast:
                 _gru_numba.forward_step(g[t], backend.matmul(hs[t], u), b[1], hs[t], rh[t],
-                                        hs[t + 1])
+                                        hs[t + 1], None if mk is None else mk[t])
                 continue
             hp = hs[t] if self.rmask is None else hs[t] * self.rmask
             rec = backend.matmul(hp, u)
@@ -447,12 +450,17 @@ class GRUSeq(_SeqBase):
         dh = xp.zeros_like(self.hs[0])
         ut = xp.ascontiguousarray(self.u.T)  # a C-ordered operand: (32, 384, 128) 33 -> 26 us
         dz = xp.empty_like(dh) if self.fast and gy.dtype == dh.dtype else None
+        mk = self.mk if dz is not None else None
+        keep = None if mk is None else xp.empty_like(dh)
         for t in range(steps - 1, -1, -1):
             if dz is not None:
+                mt = None if mk is None else mk[t]
                 _gru_numba.backward_step(dh, gyt[t], self.g[t], self.hs[t], self.rh[t], dx[t],
-                                         dr[t], dz)
+                                         dr[t], dz, mt, keep)
                 dh = backend.matmul(dr[t], ut)
                 dh += dz
+                if mt is not None:
+                    dh += keep
                 continue
             dh += gyt[t]
             m = self._m(t)
