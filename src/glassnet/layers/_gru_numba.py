@@ -8,8 +8,8 @@ a few compiled loops over the rows, with the NumPy kernel's operations in its or
 sigmoid as ``0.5·tanh(0.5·a) + 0.5``, the tanh passes NumPy's own), so both paths give the
 same bits (tested); the GEMMs stay where they were.
 
-Used for the default activations (tanh, and sigmoid for the gates), masks included, without
-recurrent dropout, on float NumPy arrays, where
+Used for the default activations (tanh, and sigmoid for the gates), masks and recurrent
+dropout included, on float NumPy arrays, where
 :func:`glassnet._optimizer_kernels.fused_available` says so (numba installed and loaded,
 or gates of 2^18+ elements; ``GLASSNET_NUMBA=0`` never).
 """

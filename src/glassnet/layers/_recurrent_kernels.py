@@ -412,16 +412,18 @@ class GRUSeq(_SeqBase):
         hs[0] = h0
         # the default activations without masks: each step's gate math as one compiled
         # loop (the numba extra; layers/_gru_numba.py), the GEMMs as here
-        self.fast = fast = (self.rmask is None and self.act is _tanh_
-                            and self.ract is _sigmoid_ and _gru_numba.applies(g)
+        self.fast = fast = (self.act is _tanh_ and self.ract is _sigmoid_
+                            and _gru_numba.applies(g)
                             and all(type(a) is np.ndarray and a.dtype == g.dtype
                                     for a in (hs, u, b)))
+        rm = self.rmask
         # the mask as 1/0 per (step, row), contiguous per step, for the compiled loops
         self.mk = mk = (None if not fast or self.mask is None
                         else np.ascontiguousarray(self.mask.T, dtype=g.dtype))
         for t in range(steps):
             if fast:
-                _gru_numba.forward_step(g[t], backend.matmul(hs[t], u), b[1], hs[t], rh[t],
+                hp = hs[t] if rm is None else hs[t] * rm  # recurrent dropout: the GEMM's input
+                _gru_numba.forward_step(g[t], backend.matmul(hp, u), b[1], hs[t], rh[t],
                                         hs[t + 1], None if mk is None else mk[t])
                 continue
             hp = hs[t] if self.rmask is None else hs[t] * self.rmask
@@ -458,6 +460,8 @@ class GRUSeq(_SeqBase):
                 _gru_numba.backward_step(dh, gyt[t], self.g[t], self.hs[t], self.rh[t], dx[t],
                                          dr[t], dz, mt, keep)
                 dh = backend.matmul(dr[t], ut)
+                if self.rmask is not None:
+                    dh *= self.rmask
                 dh += dz
                 if mt is not None:
                     dh += keep
