@@ -28,11 +28,10 @@ from typing import Any
 import numpy as np
 
 from . import backend
-from ._optimizer_kernels import fused_available
+from ._optimizer_kernels import compiled, fused_available
 
 __all__ = ["bias_relu", "relu_grad"]
 
-_STATE: dict[str, Any] = {}
 # below this many elements NumPy's two ufunc calls (~1 us each) beat numba's dispatch
 MIN_COMPILED = 1 << 12
 # the NumPy relu_grad's block: the 0/1 mask is still in cache when it is scaled
@@ -59,12 +58,7 @@ def _relu_grad_k(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:  # prag
 
 
 def _kernel(name: str) -> Any:
-    k = _STATE.get(name)
-    if k is None:
-        import numba
-
-        k = _STATE[name] = numba.njit(cache=True, nogil=True)(globals()[name])
-    return k
+    return compiled(globals()[name])
 
 
 def applies(*arrays: Any) -> bool:

@@ -52,6 +52,25 @@ def numba_mode() -> str:
     return "on" if env in ("1", "true", "yes") else "auto"
 
 
+def compiled(fn: Any, parallel: bool = False) -> Any:
+    """``fn`` compiled by numba, once per process (the one place the element-wise kernels
+    of the layers are compiled: ``cache=True``, so the next process loads them from disk;
+    ``nogil``, so batch slices on several threads run at once; NumPy's error model, since
+    numba's default tests every integer or float division for zero, a branch that stops
+    LLVM's vectoriser). Call only where :func:`fused_available` said yes."""
+    key = (fn, parallel)
+    k = _KERNELS.get(key)
+    if k is None:
+        import numba
+
+        k = _KERNELS[key] = numba.njit(cache=True, nogil=True, parallel=parallel,
+                                       error_model="numpy")(fn)
+    return k
+
+
+_KERNELS: dict[tuple[Any, bool], Any] = {}
+
+
 def fused_available(work: int = 0) -> bool:
     """Whether the compiled (numba) kernels run here, for a call on ``work`` elements.
 

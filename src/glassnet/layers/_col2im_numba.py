@@ -25,9 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from .._optimizer_kernels import fused_available
-
-_STATE: dict[str, Any] = {}
+from .._optimizer_kernels import compiled, fused_available
 
 
 def _add_offset(out: np.ndarray, src: np.ndarray, r0: int, c0: int, sh: int,
@@ -55,13 +53,7 @@ def _add_offset(out: np.ndarray, src: np.ndarray, r0: int, c0: int, sh: int,
 
 
 def _kernel() -> Any:
-    k = _STATE.get("k")
-    if k is None:
-        import numba
-
-        k = _STATE["k"] = numba.njit(cache=True, nogil=True,
-                                     error_model="numpy")(_add_offset)
-    return k
+    return compiled(_add_offset)
 
 
 def applies(a2d: Any, wk: Any, out_size: int) -> bool:

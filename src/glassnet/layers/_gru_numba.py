@@ -20,9 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._optimizer_kernels import fused_available
-
-_STATE: dict[str, Any] = {}
+from .._optimizer_kernels import compiled, fused_available
 
 
 def _fwd_gates(g: np.ndarray, rec: np.ndarray, b1: np.ndarray, rh: np.ndarray,
@@ -89,13 +87,7 @@ def _bwd(dh: np.ndarray, gy: np.ndarray, g: np.ndarray, hp: np.ndarray, rh: np.n
 
 
 def _kernel(name: str) -> Any:
-    k = _STATE.get(name)
-    if k is None:
-        import numba
-
-        k = _STATE[name] = numba.njit(cache=True, nogil=True,
-                                      error_model="numpy")(globals()[name])
-    return k
+    return compiled(globals()[name])
 
 
 def applies(g: Any) -> bool:

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 from numba import prange
 
+from .._optimizer_kernels import compiled
+
 ROWS = 1024  # rows per block of the sums
-_STATE: dict[tuple[str, bool], Any] = {}
 
 
 def _forward(x: Any, gamma: Any, beta: Any, eps: Any, y: Any, mean: Any, var: Any,
@@ -89,14 +90,7 @@ def _backward(gy: Any, x: Any, mean: Any, inv: Any, gamma: Any, gx: Any, s1: Any
 
 
 def _kernel(name: str, parallel: bool) -> Any:
-    key = (name, parallel)
-    k = _STATE.get(key)
-    if k is None:
-        import numba
-
-        k = _STATE[key] = numba.njit(cache=True, nogil=True, parallel=parallel,
-                                     error_model="numpy")(globals()[name])
-    return k
+    return compiled(globals()[name], parallel)
 
 
 def _parallel(rows: int) -> bool:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import _parallel
-from .._optimizer_kernels import fused_available
+from .._optimizer_kernels import compiled, fused_available
 
 # an input element of a pooling pass counted as multiply-adds when deciding to split the
 # batch (glassnet._parallel): inputs of 2^21+ elements split. Two threads, 2-vCPU Xeon:
@@ -31,7 +31,6 @@ from .._optimizer_kernels import fused_available
 # and smaller lost more to the split's ~50 us than they gained
 PASS_WORK = 4
 
-_STATE: dict[str, Any] = {}
 
 
 def _max_fwd(x: np.ndarray, ph: int, pw: int,  # pragma: no cover - compiled by numba
@@ -80,14 +79,7 @@ def _max_bwd(gy: np.ndarray, arg: np.ndarray,  # pragma: no cover - compiled by 
 
 
 def _kernel(name: str) -> Any:
-    k = _STATE.get(name)
-    if k is None:
-        import numba
-
-        # numpy's error model: no zero test on each ``k // pw`` (it would raise, not vectorise)
-        k = _STATE[name] = numba.njit(cache=True, nogil=True,
-                                      error_model="numpy")(globals()[name])
-    return k
+    return compiled(globals()[name])
 
 
 def applies(x: Any, pool: Sequence[int], strides: Sequence[int], padded: bool) -> bool:
