@@ -268,8 +268,22 @@ def test_sum_rows_for_gives_sum_rows_bits(shape):
     out = np.empty(shape[1], a.dtype)
     assert f(a, out=out) is out
     np.testing.assert_array_equal(out, backend.sum_rows(a))
-    if shape[0] > 32 or shape[0] * shape[1] > 4096:  # past the small rule: sum_rows itself
+    if shape[0] * shape[1] >= backend._MKL_MIN_WORK:  # the GEMM chooser's size: sum_rows
         assert f is backend.sum_rows
+
+
+@pytest.mark.parametrize("shape,k", [((16, 8), 1), ((1, 5), 1), ((32, 64), 0), ((7, 3, 5), 0),
+                                     ((4, 6, 6, 3), 3), ((4, 6, 6, 3), 2), ((5, 1), 0),
+                                     ((2,), 0), ((0, 4), 1)])
+def test_sum_kept_for_sums_as_numpy(shape, k):
+    # the routine chosen once per shape: NumPy's keepdims sum to float32 rounding
+    a = np.random.default_rng(1).standard_normal(shape).astype("float32")
+    f = backend.sum_kept_for(shape, k, a.dtype)
+    axes = tuple(range(k)) if k else (-1,)
+    want = a.astype("float64").sum(axis=axes, keepdims=True)
+    got = f(a)
+    assert got.shape == want.shape and got.dtype == a.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_gemm_choice_follows_glassnet_gemm(monkeypatch):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -382,22 +381,51 @@ def gemm_for(a: Any, b: Any) -> Callable[..., Any]:
 
 
 _ONES: dict[tuple[int, str], np.ndarray] = {}  # (rows, dtype char) -> ones, for sum_rows
-# sum_rows's small case without its checks (a C-level partial: no Python frame per call)
-_add_rows = partial(np.add.reduce, axis=0)
+
+
+def _ones_row(m: int, dtype: Any) -> np.ndarray:
+    """A cached (1, m) ones row of ``dtype`` (a few batch shapes at a time)."""
+    key = (m, np.dtype(dtype).char)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:  # drop the oldest
+            _ONES.pop(next(iter(_ONES)))
+        ones = _ONES[key] = np.ones((1, m), dtype)
+    return ones
+
+
+class _RowSum:
+    """``a.sum(axis=0)`` for C-contiguous (m, n) arrays of one dtype: ``np.dot`` of a ones
+    row, called without :func:`sum_rows`' checks (:func:`sum_rows_for`)."""
+
+    __slots__ = ("ones", "n")
+
+    def __init__(self, m: int, n: int, dtype: Any) -> None:
+        self.ones, self.n = _ones_row(m, dtype), n
+
+    def __call__(self, a: Any, out: Any = None) -> Any:
+        if (out is None or out.dtype != a.dtype or a.dtype != self.ones.dtype
+                or not out.flags.c_contiguous):
+            r = _dot(self.ones, a).reshape(self.n)
+            if out is None:
+                return r
+            out[...] = r
+            return out
+        _dot(self.ones, a, out.reshape(1, self.n))
+        return out
 
 
 def sum_rows_for(m: int, n: int, dtype: Any) -> Callable[..., Any]:
     """The routine :func:`sum_rows` would use for C-contiguous (m, n) NumPy arrays of
-    ``dtype``, called as ``f(a, out=None)``: NumPy's reduction where they are small (the
-    rule without its per-call checks), else :func:`sum_rows` itself. An op that sums
+    ``dtype``, called as ``f(a, out=None)``, without its per-call checks. An op that sums
     arrays of one shape every step (``Linear``'s bias gradient) asks once.
 
     Example:
         >>> sum_rows_for(16, 8, np.float32)(np.ones((16, 8), "float32"))[:2]
         array([16., 16.], dtype=float32)
     """
-    if 0 < m <= 32 and m * n <= 4096 and np.dtype(dtype).char in "fd":
-        return _add_rows
+    if 0 < m * n < _MKL_MIN_WORK and np.dtype(dtype).char in "fd":
+        return _RowSum(m, n, dtype)
     return sum_rows
 
 
@@ -405,11 +433,10 @@ def sum_rows(a: Any, out: Any = None) -> Any:
     """``a.sum(axis=0)`` of a 2-D array (a bias gradient, a per-channel statistic), as a
     matrix-vector product with a ones vector: BLAS streams the rows once, where NumPy's
     reduction along the first axis adds short rows one at a time. One thread, 2-vCPU Xeon:
-    (28800, 16) float32 in 35 us against 1.1 ms, (1024, 512) 36 us against 223 us, (128, 10)
-    1.4 us against 2.6 us. Up to 32 rows of at most 4,096 elements NumPy's reduction is the
-    faster one (it skips the GEMV call's setup: (16, 8) 0.8 us against 1.3 us) and is used.
-    Summation order differs from NumPy's pairwise sum (float32 error of the same order:
-    sqrt(n) ulp, not n); it is fixed per shape, so a seeded run repeats its bits.
+    (28800, 16) float32 in 35 us against 1.1 ms, (1024, 512) 36 us against 223 us, (32, 64)
+    0.31 us against 1.21 us, (16, 8) 0.29 us against 0.84 us (``np.dot`` called directly: no
+    dispatch in between). Summation order differs from NumPy's pairwise sum (float32 error
+    of the same order: sqrt(n) ulp, not n); it is fixed per shape, so a seeded run repeats its bits.
 
     Args:
         a: (m, n) array. out: optional C-contiguous (n,) array of ``a``'s dtype for the sum.
@@ -422,18 +449,18 @@ def sum_rows(a: Any, out: Any = None) -> Any:
     """
     if type(a) is not np.ndarray or a.ndim != 2 or a.dtype.char not in "fd" or not a.size:
         return rsum(a, axis=0, out=out)
-    m = a.shape[0]
-    if m <= 32 and a.size <= 4096:
-        return np.add.reduce(a, axis=0, out=out)
-    key = (m, a.dtype.char)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) > 64:  # a few batch shapes at a time: drop the oldest
-            _ONES.pop(next(iter(_ONES)))
-        ones = _ONES[key] = np.ones((1, m), a.dtype)
+    ones = _ones_row(a.shape[0], a.dtype)
+    if a.size >= _MKL_MIN_WORK:  # the GEMM chooser's size: MKL's GEMV where it applies
+        if out is None:
+            return matmul(ones, a).reshape(a.shape[1])
+        matmul(ones, a, out=out.reshape(1, a.shape[1]))
+        return out
     if out is None:
-        return matmul(ones, a).reshape(a.shape[1])
-    matmul(ones, a, out=out.reshape(1, a.shape[1]))
+        return _dot(ones, a).reshape(a.shape[1])
+    if out.dtype == a.dtype and out.flags.c_contiguous:
+        _dot(ones, a, out.reshape(1, a.shape[1]))
+    else:
+        out[...] = _dot(ones, a).reshape(a.shape[1])
     return out
 
 
@@ -465,6 +492,42 @@ def sum_last(a: Any) -> Any:
     if a.ndim == 2:
         return _dot(a, ones)
     return _dot(a.reshape(-1, c), ones).reshape(a.shape[:-1] + (1,))
+
+
+def sum_kept_for(shape: tuple[int, ...], k: int, dtype: Any) -> Callable[[Any], Any]:
+    """A routine summing NumPy arrays of one ``shape`` and ``dtype`` over their ``k``
+    leading axes (``k > 0``) or over the last axis (``k == 0``), keeping the summed axes as
+    size 1: :func:`sum_leading` / :func:`sum_last` with their checks and look-ups done once
+    (a normalisation layer sums arrays of one shape four times a step).
+
+    Example:
+        >>> sum_kept_for((4, 3), 0, np.float32)(np.ones((4, 3), "float32")).shape
+        (4, 1)
+    """
+    dt = np.dtype(dtype)
+    n = math.prod(shape)
+    if not n or dt.char not in "fd" or len(shape) < 2:
+        if k:
+            kept = tuple(1 if i < k else d for i, d in enumerate(shape))
+            return lambda a: sum_leading(a, k).reshape(kept)
+        return sum_last
+    if k:
+        m = math.prod(shape[:k])
+        ones = _ones_row(m, dt)
+        kept = (1,) * k + tuple(shape[k:])
+        mm = matmul if n >= _MKL_MIN_WORK else _dot
+        if len(shape) == 2 and k == 1:
+            return lambda a: mm(ones, a)
+        return lambda a: mm(ones, a.reshape(m, -1)).reshape(kept)
+    c = shape[-1]
+    key = (c, dt.char)
+    ones = _ONES_COL.get(key)
+    if ones is None:
+        ones = _ONES_COL[key] = np.ones((c, 1), dt)
+    if len(shape) == 2:
+        return lambda a: _dot(a, ones)
+    kept = tuple(shape[:-1]) + (1,)
+    return lambda a: _dot(a.reshape(-1, c), ones).reshape(kept)
 
 
 def max_last(a: Any) -> Any:

@@ -26,14 +26,17 @@ __all__ = ["BatchNormalization", "LayerNormalization"]
 class _Plan(NamedTuple):
     """What :class:`Normalize` decides once per input signature (a replayed op keeps it)."""
 
-    key: tuple[Any, ...]  # (x shape, x dtype, parameter shape)
+    key: tuple[Any, ...]  # (x type, x shape, x dtype, the weights' own shape)
+    xp: Any  # x's array module
     axes: tuple[int, ...]  # the normalised axes, non-negative, sorted
-    kind: str  # how to sum over them: "leading", "last" or "any"
+    ssum: Any  # a -> a summed over the normalised axes, kept as size-1 axes
     count: Any  # how many elements each sum adds, as a scalar of x's dtype (the divisor)
     kshape: tuple[int, ...]  # a sum's shape (keepdims)
+    wshape: tuple[int, ...] | None  # gamma/beta's own shape
     pshape: tuple[int, ...] | None  # gamma/beta's broadcast shape
+    view: bool  # gamma/beta need reshaping to pshape (broadcasting alone does not align them)
     per_channel: bool  # gamma/beta constant along the normalised axes (BatchNormalization)
-    pax: tuple[int, ...]  # the axes a parameter's gradient sums over
+    psum: Any  # a -> a summed over the axes a parameter is broadcast along, in wshape
     # backend.per_channel for the per-channel vectors of a large channels-last input (NumPy
     # broadcasts a (C,) vector one C-long row at a time); None: NumPy's broadcasting, whose
     # call costs less on small inputs
@@ -59,19 +62,34 @@ class Normalize(Function):
 
     def _plan(self, x: Any, params: tuple[Any, ...]) -> _Plan:
         """What depends only on the shapes, decided once per input signature."""
-        pshape = params[0].shape if params else None
-        key = (x.shape, x.dtype, pshape)
+        wshape = params[0].shape if params else None
+        key = (type(x), x.shape, x.dtype, wshape)
         plan = self.__dict__.get("plan")
         if plan is not None and plan.key == key:
             return plan
         nd = x.ndim
+        pshape, view = wshape, False
+        if wshape is not None and self.bshape is not None and wshape != self.bshape:
+            pshape = self.bshape
+            lead = len(pshape) - len(wshape)
+            # NumPy aligns trailing axes: (C,) acts as (1, C) without a view
+            view = lead < 0 or pshape[lead:] != wshape or any(d != 1 for d in pshape[:lead])
         axes = tuple(sorted({a % nd for a in self.norm_axes}))
         k = len(axes)
-        # BatchNormalization's axes lead (channels last): one matrix-vector product
-        # (``backend.sum_leading``), where NumPy's reduction adds C-long rows one at a time
-        # (30x slower for 16 channels); LayerNormalization's last axis: ``sum_last``
-        kind = "leading" if axes == tuple(range(k)) and k < nd else (
-            "last" if axes == (nd - 1,) else "any")
+        numpy = type(x) is np.ndarray
+        # BatchNormalization's axes lead (channels last): one matrix-vector product, where
+        # NumPy's reduction adds C-long rows one at a time (30x slower for 16 channels);
+        # LayerNormalization's last axis: one product with a ones column (sum_kept_for)
+        if axes == tuple(range(k)) and k < nd:
+            kind = "leading"
+            ssum = (backend.sum_kept_for(x.shape, k, x.dtype) if numpy
+                    else lambda a: backend.sum_leading(a, k).reshape(kshape))
+        elif axes == (nd - 1,):
+            kind = "last"
+            ssum = backend.sum_kept_for(x.shape, 0, x.dtype) if numpy else backend.sum_last
+        else:
+            kind = "any"
+            ssum = lambda a: backend.rsum(a, axis=axes, keepdims=True)  # noqa: E731
         count = x.dtype.type(math.prod(x.shape[i] for i in axes))  # as NumPy's mean
         # gamma and beta constant along the normalised axes (BatchNormalization): x_hat is
         # never formed; its per-channel factor folds into the scalars of both passes
@@ -79,51 +97,55 @@ class Normalize(Function):
         pax = () if pshape is None else tuple(
             i for i, (a, b) in enumerate(zip(pshape, x.shape)) if a == 1 and b != 1)
         kshape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))  # keepdims
+        psum = self._param_sum(x, pax, wshape)
         tile = backend.per_channel if kind == "leading" and x.size >= 1 << 14 else None
         compiled = (kind == "leading" and per_channel and len(axes) == nd - 1
-                    and type(x) is np.ndarray and x.dtype.char in "fd"
-                    and fused_available(x.size))
-        plan = self.plan = _Plan(key, axes, kind, count, kshape, pshape, per_channel, pax,
-                                 tile, compiled)
+                    and numpy and x.dtype.char in "fd" and fused_available(x.size))
+        plan = self.plan = _Plan(key, backend.get_array_module(x), axes, ssum, count, kshape,
+                                 wshape, pshape, view, per_channel, psum, tile, compiled)
         return plan
 
-    def _sum(self, a: Any) -> Any:
-        """Sum over the normalised axes, kept as size-1 axes (an array of the input's
-        shape; see :meth:`_plan`)."""
-        p = self.plan
-        if p.kind == "last":
-            return backend.sum_last(a)
-        if p.kind == "leading":
-            return backend.sum_leading(a, len(p.axes)).reshape(p.kshape)
-        return backend.rsum(a, axis=p.axes, keepdims=True)
+    @staticmethod
+    def _param_sum(x: Any, pax: tuple[int, ...], wshape: Any) -> Any:
+        """A routine summing an array of x's shape over ``pax`` (the axes a parameter is
+        broadcast along) into the weights' own shape."""
+        if not pax:
+            return lambda g: g.reshape(wshape)
+        if pax == tuple(range(len(pax))):  # leading axes: one matrix-vector product
+            if type(x) is np.ndarray:
+                f = backend.sum_kept_for(x.shape, len(pax), x.dtype)
+                return lambda g: f(g).reshape(wshape)
+            return lambda g: backend.sum_leading(g, len(pax)).reshape(wshape)
+        return lambda g: g.sum(axis=pax, keepdims=True).reshape(wshape)
 
     def _mean(self, a: Any) -> Any:
-        m = self._sum(a)
+        m = self.plan.ssum(a)
         m /= self.plan.count  # as NumPy's mean: sum / count
         return m
 
     def forward(self, x: Any, *params: Any) -> Any:
-        xp = backend.get_array_module(x)
-        self.wshape = ws = params[0].shape if params else None
-        if params and self.bshape is not None and ws != self.bshape:
-            params = tuple(p.reshape(self.bshape) for p in params)
         plan = self._plan(x, params)
-        per_channel, pc = plan.per_channel, plan.tile
+        if plan.view:
+            params = tuple(p.reshape(plan.pshape) for p in params)
+        xp, pc = plan.xp, plan.tile
         gamma = params[0] if self.scale else None
         beta = params[-1] if self.center else None
         self.compiled = (plan.compiled and x.flags.c_contiguous
                          and all(p.dtype == x.dtype for p in params))
         if self.compiled:
             return self._forward_compiled(x, gamma, beta)
-        mean = self._mean(x)
+        ssum, count = plan.ssum, plan.count
+        mean = ssum(x)
+        mean /= count  # as NumPy's mean: sum / count
         xc = x - mean if pc is None else pc(xp.subtract, x, mean)
-        sq = xc * xc
-        var = self._mean(sq)
+        sq = xp.multiply(xc, xc)
+        var = ssum(sq)
+        var /= count
         inv = var + x.dtype.type(self.eps)
         xp.sqrt(inv, out=inv)
         xp.divide(1.0, inv, out=inv)
         self.mean, self.var, self.inv, self.gamma = mean, var, inv, gamma
-        if per_channel:
+        if plan.per_channel:
             self.xc = xc
             f = inv * gamma if gamma is not None else inv
             y = xp.multiply(xc, f, out=sq) if pc is None else pc(xp.multiply, xc, f, out=sq)
@@ -150,38 +172,31 @@ class Normalize(Function):
                                                      inv.reshape(ks), g)
         return y.reshape(x.shape)
 
-    def _param_grad(self, g: Any) -> Any:
-        """``g`` summed over the axes the parameter is broadcast along, in the weights'
-        own shape."""
-        pax = self.plan.pax
-        if not pax:
-            return g.reshape(self.wshape)
-        if pax == tuple(range(len(pax))):  # leading axes: one matrix-vector product
-            return backend.sum_leading(g, len(pax)).reshape(self.wshape)
-        return g.sum(axis=pax, keepdims=True).reshape(self.wshape)
-
     def backward(self, gy: Any) -> Any:
-        if self.plan.per_channel:
+        plan = self.plan
+        if plan.per_channel:
             return self._backward_per_channel(gy)
-        xhat, inv, gamma = self.xc, self.inv, self.gamma
+        xp, xhat, inv, gamma = plan.xp, self.xc, self.inv, self.gamma
         need = self.needs_input_grad
-        g = gy * gamma if gamma is not None else gy
-        gx = None
-        if need[0]:
-            m1 = self._mean(g)
-            t = g * xhat
-            m2 = self._mean(t)
-            gx = g - m1
-            gx -= backend.get_array_module(gy).multiply(xhat, m2, out=t)
-            gx *= inv
-        grads = [gx]
+        # gx = inv * (g - mean(g) - xhat * mean(g * xhat)) with g = gy * gamma
+        u = gy * xhat
+        grads: list[Any] = [None]
         k = 1
         if self.scale:
-            grads.append(self._param_grad(gy * xhat) if need[k] else None)
+            grads.append(plan.psum(u) if need[k] else None)
             k += 1
         if self.center:
-            grads.append(self._param_grad(gy) if need[k] else None)
-        return tuple(grads) if len(grads) > 1 else gx
+            grads.append(plan.psum(gy) if need[k] else None)
+        if need[0]:
+            g = gy * gamma if gamma is not None else gy
+            m1 = self._mean(g)
+            t = u * gamma if gamma is not None else u.copy()  # u may be a gradient's view
+            m2 = self._mean(t)
+            gx = g - m1
+            gx -= xp.multiply(xhat, m2, out=t)
+            gx *= inv
+            grads[0] = gx
+        return tuple(grads) if len(grads) > 1 else grads[0]
 
     def _backward_per_channel(self, gy: Any) -> Any:
         """The closed form with gamma, 1/sigma and the means as per-channel scalars:
@@ -190,15 +205,14 @@ class Normalize(Function):
         parameters' gradients too)."""
         if self.compiled:
             return self._backward_compiled(gy)
-        xp = backend.get_array_module(gy)
+        plan = self.plan
+        xp, pc, wshape = plan.xp, plan.tile, plan.wshape
         xc, inv, gamma, need = self.xc, self.inv, self.gamma, self.needs_input_grad
-        wshape = self.wshape
-        pc = self.plan.tile
-        t = gy * xc
-        s1, s2 = self._sum(gy), self._sum(t)
+        t = xp.multiply(gy, xc)
+        s1, s2 = plan.ssum(gy), plan.ssum(t)
         gx = None
         if need[0]:
-            n = self.plan.count
+            n = plan.count
             f1, f2 = s1 / n, inv * inv * s2 / n
             f3 = inv * gamma if gamma is not None else inv
             if pc is None:
@@ -231,10 +245,10 @@ class Normalize(Function):
         grads = [None if gx is None else gx.reshape(gy.shape)]
         k = 1
         if self.scale:
-            grads.append((s2 * inv).reshape(self.wshape) if need[k] else None)
+            grads.append((s2 * inv).reshape(self.plan.wshape) if need[k] else None)
             k += 1
         if self.center:
-            grads.append(s1.reshape(self.wshape) if need[k] else None)
+            grads.append(s1.reshape(self.plan.wshape) if need[k] else None)
         return tuple(grads) if len(grads) > 1 else grads[0]
 
 
