@@ -144,3 +144,20 @@ def test_layers_give_the_same_values_and_gradients_with_the_compiled_epilogue(
     ref.build(shape)
     layer.set_weights(ref.get_weights())
     np.testing.assert_allclose(gn.relu(layer(gn.tensor(x))).data, y1, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_relu_mask_gives_the_bool_masks_products_bit_for_bit(dtype):
+    # the float 0/1 mask a ReLU keeps: a * mask and g * mask the same bits as with NumPy's
+    # bool mask, NaN, infinities and signed zeros included
+    r = np.random.default_rng(3)
+    a = r.standard_normal((9, 7)).astype(dtype)
+    a.flat[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30]
+    g = r.standard_normal(a.shape).astype(dtype)
+    g.flat[6:9] = [np.nan, -0.0, np.inf]
+    m = ep.relu_mask(a)
+    assert m.dtype == a.dtype and m.shape == a.shape
+    assert (a * m).tobytes() == (a * (a > 0)).tobytes()
+    assert (g * m).tobytes() == (g * (a > 0)).tobytes()
+    ints = np.array([-1, 0, 2])
+    np.testing.assert_array_equal(ep.relu_mask(ints), ints > 0)  # not a float: bool, as before

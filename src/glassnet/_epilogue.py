@@ -30,7 +30,7 @@ import numpy as np
 from . import backend
 from ._optimizer_kernels import compiled, fused_available
 
-__all__ = ["bias_relu", "relu_grad"]
+__all__ = ["bias_relu", "relu_grad", "relu_mask"]
 
 # below this many elements NumPy's two ufunc calls (~1 us each) beat numba's dispatch
 MIN_COMPILED = 1 << 12
@@ -100,6 +100,26 @@ def bias_relu(y: Any, b: Any = None) -> Any:
         y = backend.per_channel(np.add, y, b, out=y)
     backend.get_array_module(y).maximum(y, 0, out=y)
     return y
+
+
+def relu_mask(a: Any) -> Any:
+    """``a > 0`` as 0/1 in ``a``'s own (float) dtype: the mask a ReLU keeps for its backward.
+
+    A float mask makes both products a same-type multiply: on a 2-vCPU Xeon, (32, 64)
+    float32, ``a * mask`` 0.39 us against 0.96 us with NumPy's bool mask (a cast loop), and
+    the comparison writing floats costs 0.6 us more once; the values are the same bits
+    (``1.0``/``0.0`` where the bool multiplies as ``True``/``False``).
+
+    Example:
+        >>> import numpy as np
+        >>> relu_mask(np.array([2.0, -1.0, 0.0]))
+        array([1., 0., 0.])
+    """
+    if type(a) is np.ndarray and a.dtype.char in "efdg":
+        m = np.empty(a.shape, a.dtype)
+        np.greater(a, 0, out=m)
+        return m
+    return a > 0
 
 
 def relu_grad(g: Any, y: Any) -> Any:

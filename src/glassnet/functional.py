@@ -69,7 +69,7 @@ class Linear(Function):
             # inference clips in one pass (+0 where a training forward writes -0: the
             # same values)
             if self.keep_mask:
-                self.mask = y > 0
+                self.mask = _epilogue.relu_mask(y)
                 y *= self.mask  # y is this node's own buffer: same values as y * mask
             else:
                 _xp(y).maximum(y, 0, out=y)

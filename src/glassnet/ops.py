@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from . import backend
+from . import _epilogue, backend
 from ._typing import Axis, TensorLike
 from .autograd import Function
 from .backend import get_array_module
@@ -240,7 +240,7 @@ class Sigmoid(Function):
 
 class Relu(Function):
     def forward(self, a: Any) -> Any:
-        self.mask = a > 0
+        self.mask = _epilogue.relu_mask(a)
         return a * self.mask
 
     def backward(self, gy: Any) -> Any:
