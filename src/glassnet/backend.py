@@ -404,14 +404,12 @@ class _RowSum:
         self.ones, self.n = _ones_row(m, dtype), n
 
     def __call__(self, a: Any, out: Any = None) -> Any:
-        if (out is None or out.dtype != a.dtype or a.dtype != self.ones.dtype
-                or not out.flags.c_contiguous):
-            r = _dot(self.ones, a).reshape(self.n)
-            if out is None:
-                return r
-            out[...] = r
-            return out
-        _dot(self.ones, a, out.reshape(1, self.n))
+        if out is None:
+            return _dot(self.ones, a).reshape(self.n)
+        try:  # np.dot takes only a C-contiguous `out` of the product's own dtype
+            _dot(self.ones, a, out.reshape(1, self.n))
+        except ValueError:
+            out[...] = _dot(self.ones, a).reshape(self.n)
         return out
 
 
@@ -494,11 +492,13 @@ def sum_last(a: Any) -> Any:
     return _dot(a.reshape(-1, c), ones).reshape(a.shape[:-1] + (1,))
 
 
-def sum_kept_for(shape: tuple[int, ...], k: int, dtype: Any) -> Callable[[Any], Any]:
+def sum_kept_for(shape: tuple[int, ...], k: int, dtype: Any,
+                 weight: float = 1.0) -> Callable[[Any], Any]:
     """A routine summing NumPy arrays of one ``shape`` and ``dtype`` over their ``k``
     leading axes (``k > 0``) or over the last axis (``k == 0``), keeping the summed axes as
     size 1: :func:`sum_leading` / :func:`sum_last` with their checks and look-ups done once
-    (a normalisation layer sums arrays of one shape four times a step).
+    (a normalisation layer sums arrays of one shape four times a step). With ``weight``
+    each element counts ``weight`` times (``1 / count``: a mean, in the one GEMV).
 
     Example:
         >>> sum_kept_for((4, 3), 0, np.float32)(np.ones((4, 3), "float32")).shape
@@ -507,23 +507,29 @@ def sum_kept_for(shape: tuple[int, ...], k: int, dtype: Any) -> Callable[[Any], 
     dt = np.dtype(dtype)
     n = math.prod(shape)
     if not n or dt.char not in "fd" or len(shape) < 2:
+        w = dt.type(weight) if dt.char in "fd" else weight
         if k:
             kept = tuple(1 if i < k else d for i, d in enumerate(shape))
-            return lambda a: sum_leading(a, k).reshape(kept)
-        return sum_last
+            if weight == 1.0:
+                return lambda a: sum_leading(a, k).reshape(kept)
+            return lambda a: sum_leading(a, k).reshape(kept) * w
+        return sum_last if weight == 1.0 else lambda a: sum_last(a) * w
     if k:
         m = math.prod(shape[:k])
-        ones = _ones_row(m, dt)
+        ones = _ones_row(m, dt) if weight == 1.0 else np.full((1, m), weight, dt)
         kept = (1,) * k + tuple(shape[k:])
         mm = matmul if n >= _MKL_MIN_WORK else _dot
         if len(shape) == 2 and k == 1:
             return lambda a: mm(ones, a)
         return lambda a: mm(ones, a.reshape(m, -1)).reshape(kept)
     c = shape[-1]
-    key = (c, dt.char)
-    ones = _ONES_COL.get(key)
-    if ones is None:
-        ones = _ONES_COL[key] = np.ones((c, 1), dt)
+    if weight == 1.0:
+        key = (c, dt.char)
+        ones = _ONES_COL.get(key)
+        if ones is None:
+            ones = _ONES_COL[key] = np.ones((c, 1), dt)
+    else:
+        ones = np.full((c, 1), weight, dt)
     if len(shape) == 2:
         return lambda a: _dot(a, ones)
     kept = tuple(shape[:-1]) + (1,)

@@ -59,7 +59,8 @@ class Linear(Function):
         y = mm(x, w) if mm is not None else x @ w
         act = self.act
         self.mask = None
-        if act == "relu" and _epilogue.applies(y, *(() if b is None else (b,))):
+        if (act == "relu" and y.size >= _epilogue.MIN_COMPILED
+                and _epilogue.applies(y, *(() if b is None else (b,)))):
             y = _epilogue.bias_relu(y, b)  # one compiled pass; the backward reads y
             self.y = y
             return y

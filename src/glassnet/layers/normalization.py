@@ -30,6 +30,7 @@ class _Plan(NamedTuple):
     xp: Any  # x's array module
     axes: tuple[int, ...]  # the normalised axes, non-negative, sorted
     ssum: Any  # a -> a summed over the normalised axes, kept as size-1 axes
+    smean: Any  # a -> its mean over them (on NumPy one GEMV with a 1/count vector)
     count: Any  # how many elements each sum adds, as a scalar of x's dtype (the divisor)
     kshape: tuple[int, ...]  # a sum's shape (keepdims)
     wshape: tuple[int, ...] | None  # gamma/beta's own shape
@@ -90,7 +91,15 @@ class Normalize(Function):
         else:
             kind = "any"
             ssum = lambda a: backend.rsum(a, axis=axes, keepdims=True)  # noqa: E731
-        count = x.dtype.type(math.prod(x.shape[i] for i in axes))  # as NumPy's mean
+        count = x.dtype.type(math.prod(x.shape[i] for i in axes))
+        if numpy and kind != "any":
+            smean = backend.sum_kept_for(x.shape, k if kind == "leading" else 0, x.dtype,
+                                         1.0 / float(count))
+        else:
+            def smean(a: Any) -> Any:
+                m = ssum(a)
+                m /= count
+                return m
         # gamma and beta constant along the normalised axes (BatchNormalization): x_hat is
         # never formed; its per-channel factor folds into the scalars of both passes
         per_channel = pshape is None or all(pshape[i] == 1 for i in axes)
@@ -101,8 +110,9 @@ class Normalize(Function):
         tile = backend.per_channel if kind == "leading" and x.size >= 1 << 14 else None
         compiled = (kind == "leading" and per_channel and len(axes) == nd - 1
                     and numpy and x.dtype.char in "fd" and fused_available(x.size))
-        plan = self.plan = _Plan(key, backend.get_array_module(x), axes, ssum, count, kshape,
-                                 wshape, pshape, view, per_channel, psum, tile, compiled)
+        plan = self.plan = _Plan(key, backend.get_array_module(x), axes, ssum, smean,
+                                 count, kshape, wshape, pshape, view, per_channel, psum, tile,
+                                 compiled)
         return plan
 
     @staticmethod
@@ -118,11 +128,6 @@ class Normalize(Function):
             return lambda g: backend.sum_leading(g, len(pax)).reshape(wshape)
         return lambda g: g.sum(axis=pax, keepdims=True).reshape(wshape)
 
-    def _mean(self, a: Any) -> Any:
-        m = self.plan.ssum(a)
-        m /= self.plan.count  # as NumPy's mean: sum / count
-        return m
-
     def forward(self, x: Any, *params: Any) -> Any:
         plan = self._plan(x, params)
         if plan.view:
@@ -134,13 +139,11 @@ class Normalize(Function):
                          and all(p.dtype == x.dtype for p in params))
         if self.compiled:
             return self._forward_compiled(x, gamma, beta)
-        ssum, count = plan.ssum, plan.count
-        mean = ssum(x)
-        mean /= count  # as NumPy's mean: sum / count
+        smean = plan.smean
+        mean = smean(x)
         xc = x - mean if pc is None else pc(xp.subtract, x, mean)
         sq = xp.multiply(xc, xc)
-        var = ssum(sq)
-        var /= count
+        var = smean(sq)
         inv = var + x.dtype.type(self.eps)
         xp.sqrt(inv, out=inv)
         xp.divide(1.0, inv, out=inv)
@@ -189,9 +192,9 @@ class Normalize(Function):
             grads.append(plan.psum(gy) if need[k] else None)
         if need[0]:
             g = gy * gamma if gamma is not None else gy
-            m1 = self._mean(g)
+            m1 = plan.smean(g)
             t = u * gamma if gamma is not None else u.copy()  # u may be a gradient's view
-            m2 = self._mean(t)
+            m2 = plan.smean(t)
             gx = g - m1
             gx -= xp.multiply(xhat, m2, out=t)
             gx *= inv
@@ -267,12 +270,14 @@ class BatchNormalize(Normalize):
 
     def forward(self, x: Any, *params: Any) -> Any:
         y = super().forward(x, *params)
-        mm, mv = self.moving
-        m = mm.data.dtype.type(self.momentum)
-        mm.data *= m
-        mm.data += (1 - m) * self.mean.reshape(mm.shape)
-        mv.data *= m
-        mv.data += (1 - m) * self.var.reshape(mv.shape)
+        mm, mv = self.moving[0].data, self.moving[1].data
+        m = mm.dtype.type(self.momentum)
+        m1 = 1 - m
+        # Keras's moving * momentum + batch * (1 - momentum)
+        mm *= m
+        mm += self.mean.reshape(mm.shape) * m1
+        mv *= m
+        mv += self.var.reshape(mv.shape) * m1
         return y
 
 
