@@ -328,7 +328,8 @@ class Program:
         self.backward_nodes = back
         self.seed_slots = seed_slots
         var_slot = {id(t): s for s, t in self.vars}
-        self.params = [p for p in params if id(p) in var_slot and reached[var_slot[id(p)]]]
+        # a tuple: the optimizer knows it again by identity (Optimizer._grad_views)
+        self.params = tuple(p for p in params if id(p) in var_slot and reached[var_slot[id(p)]])
         self.param_slots = [var_slot[id(p)] for p in self.params]
         for fn, _, _, _ in nodes:  # the recording's graph is not needed any more
             fn.__dict__.pop("inputs", None)

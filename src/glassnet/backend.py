@@ -523,17 +523,15 @@ def sum_kept_for(shape: tuple[int, ...], k: int, dtype: Any,
             return lambda a: mm(ones, a)
         return lambda a: mm(ones, a.reshape(m, -1)).reshape(kept)
     c = shape[-1]
-    if weight == 1.0:
-        key = (c, dt.char)
-        ones = _ONES_COL.get(key)
-        if ones is None:
-            ones = _ONES_COL[key] = np.ones((c, 1), dt)
-    else:
-        ones = np.full((c, 1), weight, dt)
+    col = _ONES_COL.get((c, dt.char)) if weight == 1.0 else None
+    if col is None:
+        col = np.full((c, 1), weight, dt)
+        if weight == 1.0:
+            _ONES_COL[(c, dt.char)] = col
     if len(shape) == 2:
-        return lambda a: _dot(a, ones)
+        return lambda a: _dot(a, col)
     kept = tuple(shape[:-1]) + (1,)
-    return lambda a: _dot(a.reshape(-1, c), ones).reshape(kept)
+    return lambda a: _dot(a.reshape(-1, c), col).reshape(kept)
 
 
 def max_last(a: Any) -> Any:

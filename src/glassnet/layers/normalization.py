@@ -81,6 +81,7 @@ class Normalize(Function):
         # BatchNormalization's axes lead (channels last): one matrix-vector product, where
         # NumPy's reduction adds C-long rows one at a time (30x slower for 16 channels);
         # LayerNormalization's last axis: one product with a ones column (sum_kept_for)
+        kshape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))  # keepdims
         if axes == tuple(range(k)) and k < nd:
             kind = "leading"
             ssum = (backend.sum_kept_for(x.shape, k, x.dtype) if numpy
@@ -105,7 +106,6 @@ class Normalize(Function):
         per_channel = pshape is None or all(pshape[i] == 1 for i in axes)
         pax = () if pshape is None else tuple(
             i for i, (a, b) in enumerate(zip(pshape, x.shape)) if a == 1 and b != 1)
-        kshape = tuple(1 if i in axes else d for i, d in enumerate(x.shape))  # keepdims
         psum = self._param_sum(x, pax, wshape)
         tile = backend.per_channel if kind == "leading" and x.size >= 1 << 14 else None
         compiled = (kind == "leading" and per_channel and len(axes) == nd - 1

@@ -313,7 +313,7 @@ class Stepper:
             opt.step(allp)
             opt.zero_grad(allp)
             return
-        views = opt._grad_views(params)
+        views = opt._grad_views(params, flat=True)
         if pen:
             for v, g, p in zip(views, grads, params):
                 if g is not v:
