@@ -8,6 +8,7 @@ median over the rounds. The [step] issue's reference is the commit before the re
 
     python -m benchmarks.ab_step                      # against d2da997^, 9 rounds
     python -m benchmarks.ab_step --rev HEAD~5 --rounds 5
+    python -m benchmarks.ab_step --rev HEAD --cases mlp-layernorm,mlp-batchnorm
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from benchmarks._common import cpu_model
 
 CASES = ("tiny-softmax", "tiny-logits", "mlp")
+EXTRA = ("mlp-layernorm", "mlp-batchnorm")  # --cases: the MLP with a normalization layer
 
 
 def _old_package(rev: str, root: Path) -> str:
@@ -56,7 +58,9 @@ def _build(gn, case: str):
         return m, x, y
     x = r.standard_normal((32, 20)).astype("f4")
     y = (x[:, 0] > 0).astype(int)
-    m = gn.models.Sequential([L.Dense(64, activation="relu", input_dim=20),
+    norm = {"mlp": [], "mlp-layernorm": [L.LayerNormalization()],
+            "mlp-batchnorm": [L.BatchNormalization()]}[case]
+    m = gn.models.Sequential([L.Dense(64, activation="relu", input_dim=20), *norm,
                               L.Dense(64, activation="relu"),
                               L.Dense(2, activation="softmax")])
     m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

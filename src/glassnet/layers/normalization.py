@@ -117,16 +117,26 @@ class Normalize(Function):
 
     @staticmethod
     def _param_sum(x: Any, pax: tuple[int, ...], wshape: Any) -> Any:
-        """A routine summing an array of x's shape over ``pax`` (the axes a parameter is
-        broadcast along) into the weights' own shape."""
+        """A routine ``f(g, out=None)`` summing an array of x's shape over ``pax`` (the axes
+        a parameter is broadcast along) into the weights' own shape (into ``out``, a
+        C-contiguous array of that shape, where given: the optimizer's gradient view)."""
         if not pax:
-            return lambda g: g.reshape(wshape)
+            return lambda g, out=None: g.reshape(wshape)
         if pax == tuple(range(len(pax))):  # leading axes: one matrix-vector product
-            if type(x) is np.ndarray:
-                f = backend.sum_kept_for(x.shape, len(pax), x.dtype)
-                return lambda g: f(g).reshape(wshape)
-            return lambda g: backend.sum_leading(g, len(pax)).reshape(wshape)
-        return lambda g: g.sum(axis=pax, keepdims=True).reshape(wshape)
+            if type(x) is np.ndarray and x.dtype.char in "fd" and x.size:
+                m = math.prod(x.shape[:len(pax)])
+                rs = backend.sum_rows_for(m, x.size // m, x.dtype)
+                if x.ndim == 2 and len(wshape) == 1:
+                    return rs
+
+                def psum(g: Any, out: Any = None) -> Any:
+                    if out is None:
+                        return rs(g.reshape(m, -1)).reshape(wshape)
+                    rs(g.reshape(m, -1), out.reshape(-1))
+                    return out
+                return psum
+            return lambda g, out=None: backend.sum_leading(g, len(pax)).reshape(wshape)
+        return lambda g, out=None: g.sum(axis=pax, keepdims=True).reshape(wshape)
 
     def forward(self, x: Any, *params: Any) -> Any:
         plan = self._plan(x, params)
@@ -184,12 +194,13 @@ class Normalize(Function):
         # gx = inv * (g - mean(g) - xhat * mean(g * xhat)) with g = gy * gamma
         u = gy * xhat
         grads: list[Any] = [None]
+        out = self.grad_out  # the optimizer's gradient views, offered by a replayed step
         k = 1
         if self.scale:
-            grads.append(plan.psum(u) if need[k] else None)
+            grads.append(plan.psum(u, out and out[k]) if need[k] else None)
             k += 1
         if self.center:
-            grads.append(plan.psum(gy) if need[k] else None)
+            grads.append(plan.psum(gy, out and out[k]) if need[k] else None)
         if need[0]:
             g = gy * gamma if gamma is not None else gy
             m1 = plan.smean(g)
