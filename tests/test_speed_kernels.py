@@ -315,6 +315,30 @@ def test_adam_delta_non_contiguous_and_nan_fall_back_or_propagate():
     assert np.isnan(d[0]) and np.isfinite(d[1])
 
 
+@pytest.mark.parametrize("n", [1, 7, 2048, 2049, 100_003])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_adam_step_is_adam_delta_then_subtract_bitwise(n, threads, numba_on):
+    # the compiled sweep that subtracts each chunk's step from the flat weights: the bits
+    # of the compiled delta followed by w -= step, subnormal moments and NaN included
+    opk._STATE["threads"] = threads
+    rng = np.random.default_rng(8)
+    g = rng.standard_normal(n).astype(np.float32)
+    m0 = (rng.standard_normal(n) * 0.1).astype(np.float32)
+    v0 = (np.abs(rng.standard_normal(n)) * 0.01).astype(np.float32)
+    m0[:1] = 1e-39  # subnormal: flushed in both
+    if n > 3:
+        g[2] = np.nan
+    w0 = rng.standard_normal(n).astype(np.float32)
+    args = (0.9, 0.999, 1e-7, 0.00123)
+    m1, v1, w1 = m0.copy(), v0.copy(), w0.copy()
+    w1 -= opk.adam_delta(g, m1, v1, np.empty_like(g), *args)
+    m2, v2, w2 = m0.copy(), v0.copy(), w0.copy()
+    assert opk.adam_step(g, m2, v2, w2, *args)
+    for a, b in ((w2, w1), (m2, m1), (v2, v1)):
+        assert a.tobytes() == b.tobytes()
+    assert not opk.adam_step(g, m2, v2, w2.astype(np.float64), *args)  # another dtype: no
+
+
 def test_adam_trains_identically_with_and_without_the_compiled_update(monkeypatch, numba_on):
     from glassnet.layers import Dense
     from glassnet.models import Sequential
@@ -332,9 +356,10 @@ def test_adam_trains_identically_with_and_without_the_compiled_update(monkeypatc
 
     from glassnet import _optimizer_numba as k
 
-    calls = _spy(monkeypatch, k, "adam")
+    calls = _spy(monkeypatch, k, "adam")  # the recorded (first) step's update
+    steps = _spy(monkeypatch, k, "adam_step")  # the replays': step subtracted in the sweep
     fused = run()
-    assert calls  # the compiled update ran
+    assert calls and steps  # the compiled updates ran
     monkeypatch.setenv("GLASSNET_NUMBA", "0")
     reference = run()
     for a, b in zip(fused, reference):

@@ -308,13 +308,16 @@ class Optimizer(Configurable):
         if self._shards:
             return self._sharded_rule(params)
         g = self._gflat
+        flat = self._flat_weights_current(params)
+        if flat and self._step_into(g, self._wflat[0]):  # type: ignore[index]  # flat: set
+            return
         if type(g) is np.ndarray and g.size > 2 * _BLOCK and not self._one_pass(g, flats):
             d = self._delta_into(flats[-1], 0, g.size)
         else:
             d = self._delta(g, flats)
         if d is flats[-1]:
-            if self._flat_weights_current(params):
-                w = self._wflat[0]  # type: ignore[index]  # current: set
+            if flat:
+                w = self._wflat[0]  # type: ignore[index]  # flat: set
                 w -= d
                 return
             for p, v in zip(params, self._tmp_views):
@@ -322,6 +325,12 @@ class Optimizer(Configurable):
         else:
             for p, (a, b) in zip(params, self._spans):
                 p.data -= d[a:b].reshape(p.data.shape)
+
+    def _step_into(self, g: Any, w: np.ndarray) -> bool:
+        """Apply the rule's step to the flat weights ``w`` in one compiled sweep where the
+        rule has such a kernel (Adam); False: :meth:`_rule` computes the step, then
+        subtracts it (the same bits)."""
+        return False
 
     def _one_pass(self, g: Any, s: Sequence[Any]) -> bool:
         """Whether :meth:`_delta` reads each element once (a compiled kernel, which also

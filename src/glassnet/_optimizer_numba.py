@@ -124,3 +124,32 @@ def adam_blocks(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alph
         lo, hi = k * n // blocks, (k + 1) * n // blocks
         _adam_span(g[lo:hi], m[lo:hi], v[lo:hi], d[lo:hi], c1, c2, eps, alpha, tiny, 0,
                    hi - lo)
+
+
+@njit(**_OPTS)
+def _adam_subtract(g: Any, m: Any, v: Any, w: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
+                   tiny: Any, lo: int, hi: int) -> None:  # pragma: no cover - compiled
+    d = np.empty(2048, m.dtype)  # one chunk's step: stays in cache, never a whole buffer
+    for a in range(lo, hi, 2048):
+        b = min(a + 2048, hi)
+        adam(g[a:b], m[a:b], v[a:b], d[:b - a], c1, c2, eps, alpha, tiny)
+        _subtract(w[a:b], d[:b - a])
+
+
+@njit(**_OPTS)
+def adam_step(g: Any, m: Any, v: Any, w: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
+              tiny: Any) -> None:  # pragma: no cover - compiled
+    """:func:`adam`'s update with its step subtracted from the flat weights ``w`` chunk by
+    chunk, in the same sweep: the step buffer is never written and read back (the same
+    bits as :func:`adam` followed by ``w -= d``)."""
+    _adam_subtract(g, m, v, w, c1, c2, eps, alpha, tiny, 0, g.size)
+
+
+@njit(parallel=True, **_OPTS)
+def adam_step_blocks(g: Any, m: Any, v: Any, w: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
+                     tiny: Any, blocks: int) -> None:  # pragma: no cover - compiled
+    """:func:`adam_step` on ``blocks`` contiguous slices at once on numba's thread pool."""
+    n = g.size
+    for k in prange(blocks):
+        _adam_subtract(g, m, v, w, c1, c2, eps, alpha, tiny, k * n // blocks,
+                       (k + 1) * n // blocks)

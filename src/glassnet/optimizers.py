@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ._optimizer_base import Optimizer, _check_nonneg, _check_unit
-from ._optimizer_kernels import adam_compiled, adam_delta, adam_reduced
+from ._optimizer_kernels import adam_compiled, adam_delta, adam_reduced, adam_step
 from ._registry import Registry
 from ._typing import LearningRate
 from .backend import get_array_module
@@ -198,6 +198,11 @@ class Adam(Optimizer):
 
     def _one_pass(self, g: Any, s: Any) -> bool:
         return not self.amsgrad and adam_compiled(g, s[0], s[1], s[-1])
+
+    def _step_into(self, g: Any, w: Any) -> bool:
+        return not self.amsgrad and adam_step(g, self._flats[0], self._flats[1], w,
+                                              self.beta_1, self.beta_2, self.epsilon,
+                                              self._alpha)
 
     def _reduced_step(self, sh: Any, ranges: Sequence[tuple[int, int]], w: Any) -> bool:
         if self.amsgrad:
