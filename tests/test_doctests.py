@@ -14,7 +14,8 @@ import glassnet as gn
 
 MODULES = [
     "glassnet.graph", "glassnet.layer_graph", "glassnet.utils", "glassnet._display",
-    "glassnet.tensor", "glassnet.backend", "glassnet.initializers", "glassnet.schedules",
+    "glassnet.tensor", "glassnet.backend", "glassnet._reduce", "glassnet._epilogue",
+    "glassnet.initializers", "glassnet.schedules",
     "glassnet.layers.core", "glassnet.layers.conv", "glassnet.layers.pooling",
     "glassnet.layers.merging", "glassnet.layers.normalization",
     "glassnet.layers.embedding", "glassnet.models.model",
