@@ -102,3 +102,21 @@ def test_step_by_hand_updates_each_array_in_place():
         opt.step([p])
     assert p.data is buf and opt._wflat is None
     np.testing.assert_allclose(buf, 1 - 3 * 0.25)
+
+
+def test_shared_weights_refuse_an_array_of_another_kind():
+    # the data-parallel layout (ranks sharing the weights): a replacement of the same kind
+    # is taken in, another dtype is an error naming both
+    p = gn.tensor(np.ones((3, 2), "float32"), requires_grad=True)
+    opt = gn.optimizers.SGD(0.1)
+    w = np.zeros(6, "float32")
+    views = [w.reshape(3, 2)]
+    opt._wshared = (w, views, [p])
+    opt._check_shared_weights([p])
+    assert p.data is views[0] and np.all(w == 1.0)
+    p.data = np.full((3, 2), 2.0, "float32")
+    opt._check_shared_weights([p])
+    assert p.data is views[0] and np.all(w == 2.0)
+    p.data = np.ones((3, 2))
+    with pytest.raises(RuntimeError, match=r"shape \(3, 2\) was replaced .* float64"):
+        opt._check_shared_weights([p])

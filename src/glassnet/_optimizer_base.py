@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._config import Configurable
+from ._optimizer_layout import WeightLayout
 from .backend import asnumpy, get_array_module
 
 # set by glassnet.distribution.set_distribution: averages the flat gradient buffer over the
@@ -50,7 +51,7 @@ def _check_count(name: str, v: Any, cls: str) -> int | None:
     return int(v)
 
 
-class Optimizer(Configurable):
+class Optimizer(WeightLayout, Configurable):
     """Base optimizer: clipping, learning-rate schedules, per-parameter state, step counting.
 
     Subclasses define ``_slot_names``, ``_prepare(lr)`` (per-step scalars) and
@@ -211,7 +212,8 @@ class Optimizer(Configurable):
             return self._gviews
         if tuple(map(id, params)) != self._group_key or self._group_sharder is not _sharder:
             self._build_group(params)
-        if flat and self._wflat is None and not self._flat_refused:
+        if (flat and self._wflat is None and not self._flat_refused
+                and type(self)._rule is Optimizer._rule):  # a rule that subtracts its step
             self._flatten_weights(params)
         self._group_params = params if type(params) is tuple else None
         return self._gviews
@@ -395,24 +397,6 @@ class Optimizer(Configurable):
         bits; the averaged gradient is then also left in the flat gradient buffer)."""
         return False
 
-    def _check_shared_weights(self, params: Sequence[Any]) -> None:
-        """Every param's array is still its view of the shared weights; one replaced since
-        (``p.data = ...`` with the same shape and dtype, as every rank must do it) has its
-        values copied in and the view put back."""
-        ws = self._wshared
-        if ws is None:
-            return
-        for p, v in zip(params, ws[1]):
-            a = p.data
-            if a is not v:
-                if type(a) is not np.ndarray or a.dtype != v.dtype or a.shape != v.shape:
-                    raise RuntimeError(
-                        f"{type(self).__name__}: a weight of shape {v.shape} was replaced "
-                        f"during data-parallel training by an array of {a.dtype} {a.shape}; "
-                        "assign into it (w.data[...] = ...) instead")
-                v[...] = a
-                p.data = v
-
     def _after_step(self, params: Sequence[Any], steps: int) -> None:
         """EMA of the weights after a call (``use_ema``); ``steps`` = updates before it
         (Keras's count)."""
@@ -500,69 +484,6 @@ class Optimizer(Configurable):
         self._wflat, self._flat_refused = None, False
         self._group_key = tuple(map(id, params))
         self._group_sharder = sh
-
-    def _share_weights(self, params: Sequence[Any], spans: list[tuple[int, int]], n: int,
-                       dtype: Any, sh: Any) -> None:
-        """Sharded on one machine: move the weights into memory the ranks share (each
-        param's array becomes a view of it), so that each rank updates only its slice and
-        nobody subtracts the whole step. A previous group's shared weights get private
-        copies back first (training without the distribution keeps its own arrays)."""
-        old = self._wshared
-        self._wshared = None
-        if old is not None:
-            for p, v in zip(old[2], old[1]):
-                if p.data is v:
-                    p.data = v.copy()
-        if not (self._shards and all(type(p.data) is np.ndarray and p.data.dtype == dtype
-                                     for p in params)):
-            return
-        w = sh.shared_array(n, dtype)  # collective: every rank allocates here
-        views = [w[lo:hi].reshape(p.data.shape) for p, (lo, hi) in zip(params, spans)]
-        if sh.rank == 0:  # the ranks' weights are equal (broadcast before the first step)
-            for p, v in zip(params, views):
-                v[...] = p.data
-        sh.fence()
-        for p, v in zip(params, views):
-            p.data = v
-        self._wshared = (w, views, list(params))
-
-    def _flatten_weights(self, params: Sequence[Any]) -> None:
-        """One process, a rule that subtracts its step (:meth:`_rule`): each param's array
-        becomes a view of one flat array, so the update is one ``w -= step`` instead of a
-        subtraction per weight (0.4-0.5 us each in a small model's step; the same bits).
-        Only where the caller said the arrays may change (:meth:`_grad_views`'s ``flat``):
-        ``step(params)`` called by hand updates each param's own array in place."""
-        dtype = self._gflat.dtype
-        self._wflat, self._flat_refused = None, True
-        if (self._shards or type(self)._rule is not Optimizer._rule
-                or not all(type(p.data) is np.ndarray and p.data.dtype == dtype
-                           for p in params)):
-            return
-        self._flat_refused = False
-        w = np.empty(self._gflat.size, dtype)
-        views = [w[lo:hi].reshape(p.data.shape) for p, (lo, hi) in zip(params, self._spans)]
-        for p, v in zip(params, views):
-            v[...] = p.data
-            p.data = v
-        self._wflat = (w, views)
-
-    def _flat_weights_current(self, params: Sequence[Any]) -> bool:
-        """Whether every param's array is still its view of the flat weights; one replaced
-        since (``p.data = ...``, a loaded checkpoint) by an array of the same shape and dtype
-        is copied in and the view put back. Another kind of array (a device move) ends the
-        flat weights: each param is then updated on its own."""
-        wf = self._wflat
-        if wf is None:
-            return False
-        for p, v in zip(params, wf[1]):
-            a = p.data
-            if a is not v:
-                if type(a) is not np.ndarray or a.dtype != v.dtype or a.shape != v.shape:
-                    self._wflat, self._flat_refused = None, True
-                    return False
-                v[...] = a
-                p.data = v
-        return True
 
     def _clip(self, grads: list[Any]) -> list[Any]:
         if self.clipvalue is not None:
