@@ -16,7 +16,8 @@ MODULES = [
     "glassnet.graph", "glassnet.layer_graph", "glassnet.utils", "glassnet._display",
     "glassnet.tensor", "glassnet.backend", "glassnet._reduce", "glassnet._epilogue",
     "glassnet.initializers", "glassnet.schedules",
-    "glassnet.layers.core", "glassnet.layers.conv", "glassnet.layers.pooling",
+    "glassnet.layers.core", "glassnet.layers.conv", "glassnet.layers._conv_kernels",
+    "glassnet.layers._conv_transpose", "glassnet.layers.pooling",
     "glassnet.layers.merging", "glassnet.layers.normalization",
     "glassnet.layers.embedding", "glassnet.models.model",
     # issue 22 items 4-10
