@@ -199,18 +199,24 @@ def adam_delta(g: Any, m: Any, v: Any, tmp: Any, beta_1: float, beta_2: float, e
         True
     """
     if adam_compiled(g, m, v, tmp):
-        dt = g.dtype
-        from . import _optimizer_numba as k
-
-        t = dt.type  # NumPy rounds a Python scalar to the array's dtype before the ufunc
-        c = (t(1 - beta_1), t(1 - beta_2), t(epsilon), t(alpha), np.finfo(dt).tiny)
-        blocks = _blocks(g.size)
-        if blocks > 1:
-            k.adam_blocks(g, m, v, tmp, *c, blocks)
-        else:
-            k.adam(g, m, v, tmp, *c)
+        _run_adam("adam", "adam_blocks", g, m, v, tmp, beta_1, beta_2, epsilon, alpha)
         return tmp
     return adam_delta_reference(g, m, v, tmp, beta_1, beta_2, epsilon, alpha)
+
+
+def _run_adam(one: str, blocked: str, g: Any, m: Any, v: Any, out: Any, beta_1: float,
+              beta_2: float, epsilon: float, alpha: float) -> None:
+    """Run compiled Adam sweep ``one`` (on the calling thread) or ``blocked`` (its blocks
+    on numba's pool, where the buffer is large enough), by name in ``_optimizer_numba``."""
+    from . import _optimizer_numba as k
+
+    t = g.dtype.type  # NumPy rounds a Python scalar to the array's dtype before the ufunc
+    c = (t(1 - beta_1), t(1 - beta_2), t(epsilon), t(alpha), np.finfo(g.dtype).tiny)
+    blocks = _blocks(g.size)
+    if blocks > 1:
+        getattr(k, blocked)(g, m, v, out, *c, blocks)
+    else:
+        getattr(k, one)(g, m, v, out, *c)
 
 
 def adam_step(g: Any, m: Any, v: Any, w: Any, beta_1: float, beta_2: float, epsilon: float,
@@ -227,15 +233,7 @@ def adam_step(g: Any, m: Any, v: Any, w: Any, beta_1: float, beta_2: float, epsi
     """
     if not adam_compiled(g, m, v, w):
         return False
-    from . import _optimizer_numba as k
-
-    t = g.dtype.type
-    c = (t(1 - beta_1), t(1 - beta_2), t(epsilon), t(alpha), np.finfo(g.dtype).tiny)
-    blocks = _blocks(g.size)
-    if blocks > 1:
-        k.adam_step_blocks(g, m, v, w, *c, blocks)
-    else:
-        k.adam_step(g, m, v, w, *c)
+    _run_adam("adam_step", "adam_step_blocks", g, m, v, w, beta_1, beta_2, epsilon, alpha)
     return True
 
 

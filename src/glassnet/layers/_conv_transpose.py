@@ -15,12 +15,12 @@ from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from . import _col2im_numba
 from ._conv_kernels import (
-    _add_bias,
     _add_in_order,
     _batch_slices,
     _col2im,
     _cols,
     _few,
+    _finish,
     _result_dtype,
     _weight_grad,
     deconv_output_length,
@@ -89,7 +89,7 @@ class Conv2DTransposeKernel(Function):
                     out = xp.empty((sl.stop - sl.start, oh, ow, cout), dtype=dt)
                 _col2im_numba.col2im_into(x[sl].reshape(-1, cin), w, out, (h, wd),
                                           self.strides, self.dilation, self.crop)
-                return self._finish(out, b)
+                return _finish(out, b, self.relu)
             full = (sl.stop - sl.start, *self.full[1:])
             buf = _col2im(x[sl].reshape(-1, cin), w, full, h, wd, sh, sw, dh, dw,
                           out=out if full[1:3] == (oh, ow) else None)
@@ -99,19 +99,13 @@ class Conv2DTransposeKernel(Function):
                     out = xp.ascontiguousarray(ys)
                 else:
                     out[...] = ys
-            return self._finish(out, b)
+            return _finish(out, b, self.relu)
 
         parts = _parallel.run(part, sls) if len(sls) > 1 else [part(sls[0])]
         y = parts[0] if y is None else y
         if self.relu and is_grad_enabled():
             self.y = y
         return y
-
-    def _finish(self, y: Any, b: Any) -> Any:
-        """Bias and the fused ReLU in place on this node's own buffer, as Conv2DKernel's."""
-        if self.relu:
-            return _epilogue.bias_relu(y, b)
-        return y if b is None else _add_bias(y, b)
 
     def backward(self, gy: Any) -> tuple[Any, ...]:
         xp = backend.get_array_module(gy)
