@@ -17,17 +17,17 @@ from .backend import _MKL_MIN_WORK, _dot, matmul, rsum
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-_ONES: dict[tuple[int, str], np.ndarray] = {}  # (rows, dtype char) -> ones, for sum_rows
+_ONES: dict[tuple[int, int, str], np.ndarray] = {}  # (rows, cols, dtype char) -> ones
 
 
-def _ones_row(m: int, dtype: Any) -> np.ndarray:
-    """A cached (1, m) ones row of ``dtype`` (a few batch shapes at a time)."""
-    key = (m, np.dtype(dtype).char)
+def _ones(shape: tuple[int, int], dtype: Any) -> np.ndarray:
+    """A cached ones row (1, m) or column (c, 1) of ``dtype`` (a few shapes at a time)."""
+    key = (*shape, np.dtype(dtype).char)
     ones = _ONES.get(key)
     if ones is None:
-        if len(_ONES) > 64:  # drop the oldest
+        if len(_ONES) > 128:  # drop the oldest
             _ONES.pop(next(iter(_ONES)))
-        ones = _ONES[key] = np.ones((1, m), dtype)
+        ones = _ONES[key] = np.ones(shape, dtype)
     return ones
 
 
@@ -38,7 +38,7 @@ class _RowSum:
     __slots__ = ("ones", "n")
 
     def __init__(self, m: int, n: int, dtype: Any) -> None:
-        self.ones, self.n = _ones_row(m, dtype), n
+        self.ones, self.n = _ones((1, m), dtype), n
 
     def __call__(self, a: Any, out: Any = None) -> Any:
         if out is None:
@@ -84,22 +84,13 @@ def sum_rows(a: Any, out: Any = None) -> Any:
     """
     if type(a) is not np.ndarray or a.ndim != 2 or a.dtype.char not in "fd" or not a.size:
         return rsum(a, axis=0, out=out)
-    ones = _ones_row(a.shape[0], a.dtype)
-    if a.size >= _MKL_MIN_WORK:  # the GEMM chooser's size: MKL's GEMV where it applies
-        if out is None:
-            return matmul(ones, a).reshape(a.shape[1])
-        matmul(ones, a, out=out.reshape(1, a.shape[1]))
-        return out
+    if a.size < _MKL_MIN_WORK:
+        return _RowSum(a.shape[0], a.shape[1], a.dtype)(a, out)
+    ones = _ones((1, a.shape[0]), a.dtype)  # the GEMM chooser's size: MKL's GEMV
     if out is None:
-        return _dot(ones, a).reshape(a.shape[1])
-    if out.dtype == a.dtype and out.flags.c_contiguous:
-        _dot(ones, a, out.reshape(1, a.shape[1]))
-    else:
-        out[...] = _dot(ones, a).reshape(a.shape[1])
+        return matmul(ones, a).reshape(a.shape[1])
+    matmul(ones, a, out=out.reshape(1, a.shape[1]))
     return out
-
-
-_ONES_COL: dict[tuple[int, str], np.ndarray] = {}  # (columns, dtype char) -> ones, sum_last
 
 
 def sum_last(a: Any) -> Any:
@@ -118,12 +109,7 @@ def sum_last(a: Any) -> Any:
             or not a.flags.c_contiguous):
         return rsum(a, axis=-1, keepdims=True)
     c = a.shape[-1]
-    key = (c, a.dtype.char)
-    ones = _ONES_COL.get(key)
-    if ones is None:
-        if len(_ONES_COL) > 64:
-            _ONES_COL.pop(next(iter(_ONES_COL)))
-        ones = _ONES_COL[key] = np.ones((c, 1), a.dtype)
+    ones = _ones((c, 1), a.dtype)
     if a.ndim == 2:
         return _dot(a, ones)
     return _dot(a.reshape(-1, c), ones).reshape(a.shape[:-1] + (1,))
@@ -153,18 +139,14 @@ def sum_kept_for(shape: tuple[int, ...], k: int, dtype: Any,
         return sum_last if weight == 1.0 else lambda a: sum_last(a) * w
     if k:
         m = math.prod(shape[:k])
-        ones = _ones_row(m, dt) if weight == 1.0 else np.full((1, m), weight, dt)
+        ones = _ones((1, m), dt) if weight == 1.0 else np.full((1, m), weight, dt)
         kept = (1,) * k + tuple(shape[k:])
         mm = matmul if n >= _MKL_MIN_WORK else _dot
         if len(shape) == 2 and k == 1:
             return lambda a: mm(ones, a)
         return lambda a: mm(ones, a.reshape(m, -1)).reshape(kept)
     c = shape[-1]
-    col = _ONES_COL.get((c, dt.char)) if weight == 1.0 else None
-    if col is None:
-        col = np.full((c, 1), weight, dt)
-        if weight == 1.0:
-            _ONES_COL[(c, dt.char)] = col
+    col = _ones((c, 1), dt) if weight == 1.0 else np.full((c, 1), weight, dt)
     if len(shape) == 2:
         return lambda a: _dot(a, col)
     kept = tuple(shape[:-1]) + (1,)
