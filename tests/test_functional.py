@@ -278,3 +278,15 @@ def test_linear_with_frozen_kernel_still_trains_the_input():
     F.linear(x, w, b).sum().backward()
     assert w.grad is None and b.grad is None
     np.testing.assert_allclose(x.grad, np.ones((4, 2)) @ w.data.T, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(32, 10), (16, 3), (200, 3), (1, 1), (4, 7)])
+def test_softmax_cross_entropy_hands_back_the_softmax_bits(shape):
+    """The loss node's probabilities are the Softmax op's array, bit for bit, on the
+    log-sum-exp path of a few classes and on the exponentials' path alike."""
+    z = (np.random.default_rng(2).standard_normal(shape) * 30).astype(np.float32)
+    fn = F.SoftmaxCrossEntropy(np.zeros(shape[0], np.int64))
+    fn.forward(z)
+    p = fn.probabilities()
+    assert p.dtype == z.dtype
+    assert np.array_equal(p, F.Softmax().forward(z))

@@ -259,6 +259,47 @@ def test_loss_val_loss_and_evaluate_agree(name, loss, act, units, scale, jit):
     assert h.history["val_loss"][-1] == pytest.approx(ev, rel=1e-6)
 
 
+@pytest.mark.parametrize("classes,batch", [(10, 32), (3, 16), (3, 200)])
+@pytest.mark.parametrize("sparse", [True, False])
+def test_a_softmax_the_loss_reads_is_shared_and_gives_the_same_bits(classes, batch, sparse,
+                                                                     monkeypatch):
+    """With metrics, a replay takes the output softmax from the loss's node (its pieces:
+    one division) instead of running it: fit and evaluate give the bits of the ordinary
+    path, and the replays call no Softmax (the few-classes path of the loss computes it)."""
+    from glassnet import functional
+
+    r = np.random.default_rng(5)
+    x = r.standard_normal((96, 6)).astype(np.float32)
+    c = r.integers(0, classes, 96)
+    y = c if sparse else np.eye(classes, dtype=np.float32)[c]
+    loss = "sparse_categorical_crossentropy" if sparse else "categorical_crossentropy"
+    runs = []
+    for jit in ("auto", False):
+        gn.set_seed(8)
+        m = Sequential([L.Dense(8, activation="relu", input_dim=6),
+                        L.Dense(classes, activation="softmax")])
+        # the loss as a metric too: it reads every probability, not only the top one
+        m.compile(optimizer="adam", loss=loss, metrics=["accuracy", loss], jit_compile=jit)
+        h = m.fit(x, y, batch_size=batch, epochs=2, verbose=0, validation_data=(x, y))
+        ev = m.evaluate(x, y, batch_size=batch, verbose=0, return_dict=True)
+        runs.append((h.history, ev, m.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][1] == runs[1][1]
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][2], runs[1][2]))
+    calls = []
+    run = functional.Softmax.forward
+    monkeypatch.setattr(functional.Softmax, "forward",
+                        lambda self, a: calls.append(a.shape) or run(self, a))
+    m.compile(optimizer="adam", loss=loss, metrics=["accuracy"])  # jit "auto"
+    m.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    m.evaluate(x, y, batch_size=batch, verbose=0)
+    steps = 2 * -(-96 // batch)  # the fit's steps and the evaluate's batches
+    recorded = 2 * len({min(batch, 96), 96 % batch or batch})  # each signature's first call
+    # the few-classes loss path forms no exponentials: its probabilities run the softmax
+    assert len(calls) == (steps if classes * min(batch, 96) <= 512 and classes <= 4
+                          else recorded)
+
+
 def test_predictions_from_four_threads_match_the_serial_ones():
     gn.set_seed(5)
     m = Sequential([L.Dense(32, activation="relu", input_dim=4), L.Dropout(0.5),

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from .backend import get_array_module
+
 __all__ = ["adam_compiled", "adam_delta", "adam_delta_reference", "adam_reduced",
            "fused_available"]
 
@@ -162,8 +164,6 @@ def adam_delta_reference(g: Any, m: Any, v: Any, tmp: Any, beta_1: float, beta_2
         >>> adam_delta_reference(g, m, v, t, 0.9, 0.999, 1e-7, 0.001)[0] > 0
         True
     """
-    from .backend import get_array_module
-
     xp = get_array_module(g)
     xp.subtract(g, m, out=tmp)
     tmp *= 1 - beta_1

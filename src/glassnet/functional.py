@@ -142,16 +142,27 @@ class LogSumExp(Function):
         return gy * xp.exp(self.a - self.s)
 
 
+def _exp_parts(a: Any) -> tuple[Any, Any, Any]:
+    """``(zs, e, s)`` of a softmax over the last axis: the shifted logits
+    ``a - max(a)``, their exponentials and the row sums of those. :class:`Softmax` divides
+    ``e`` by ``s``; :class:`SoftmaxCrossEntropy` takes ``log(s)`` and can hand back the same
+    division (its probabilities are then the softmax's bits)."""
+    zs = a - backend.max_last(a)
+    e = _xp(a).exp(zs)
+    return zs, e, backend.sum_last(e)
+
+
 class Softmax(Function):
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
 
     def forward(self, a: Any) -> Any:
-        xp = _xp(a)
-        last = self.axis in (-1, a.ndim - 1)
-        e = xp.exp(a - (backend.max_last(a) if last
-                        else a.max(axis=self.axis, keepdims=True)))
-        e /= backend.sum_last(e) if last else e.sum(axis=self.axis, keepdims=True)
+        if self.axis in (-1, a.ndim - 1):
+            _, e, s = _exp_parts(a)
+        else:
+            e = _xp(a).exp(a - a.max(axis=self.axis, keepdims=True))
+            s = e.sum(axis=self.axis, keepdims=True)
+        e /= s
         self.y = e
         return e
 
@@ -244,9 +255,11 @@ class SoftmaxCrossEntropy(Function):
             # pairwise log-sum-exp in one call is twice as fast as the five calls below;
             # past these sizes its scalar loop loses to them (measured, benchmarks/RESULTS.md)
             zs, lse = z2, np.logaddexp.reduce(z2, axis=1, keepdims=True)
+            self.e = None
         else:
-            zs = z2 - backend.max_last(z2)
-            lse = xp.log(backend.sum_last(xp.exp(zs)))
+            zs, e, sums = _exp_parts(z2)
+            lse = xp.log(sums)
+            self.e, self.sums = e, sums  # the softmax's own pieces: see probabilities()
         t = self.target
         n = z2.shape[0]
         # per-sample log-likelihood; the loss negates its sum (same bits as summing -ll)
@@ -268,6 +281,21 @@ class SoftmaxCrossEntropy(Function):
         ll = ll if w is None else ll * w
         s = np.add.reduce(ll) if xp is np else ll.sum()  # (rsum, without its call)
         return xp.asarray(-s / (n or 1), dtype=z.dtype)
+
+    def probabilities(self) -> Any:
+        """softmax(z) of the last :meth:`forward`, shaped like z: its exponentials divided
+        by their row sums, the same arithmetic as :class:`Softmax` on z (the same bits) in
+        one division; computed whole where forward took the few-classes log-sum-exp path,
+        which forms no exponentials.
+
+        Example:
+            >>> fn = SoftmaxCrossEntropy(np.array([0]))
+            >>> _ = fn.forward(np.zeros((1, 8), "float32"))
+            >>> float(fn.probabilities()[0, 0])
+            0.125
+        """
+        p = Softmax().forward(self.zs) if self.e is None else self.e / self.sums
+        return p if p.shape == self.shape else p.reshape(self.shape)
 
     def backward(self, gy: Any) -> Any:
         xp = _xp(gy)

@@ -132,7 +132,9 @@ class EvaluationMixin:
             k = len(xb)
             n += k
             outs, single, terms, parts = st.infer(xb, "test")
-            lv = st.test_loss(yb, terms, swb, parts)
+            lv, out_ = st.test_loss(yb, terms, swb, parts, outputs=outs is None)
+            if outs is None:  # the output softmax, shared with the loss's node
+                outs = [out_]
             loss_sum += lv * k
             if out_names:
                 out_sums += np.asarray(st.last_output_losses, np.float64) * k

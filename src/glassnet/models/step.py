@@ -26,6 +26,7 @@ import numpy as np
 from .. import backend
 from .._tape import Tape
 from ..autograd import no_grad
+from ..functional import Softmax
 from ..layers.base import _call_context
 from ..tensor import Tensor
 
@@ -56,7 +57,6 @@ def logits_twin(loss: Loss) -> tuple[Loss, tuple[type[Function], ...]] | None:
     sigmoid, categorical and sparse categorical against a softmax.
     """
     from .. import losses
-    from ..functional import Softmax
     from ..ops import Sigmoid
 
     acts = {losses.BinaryCrossentropy: (Sigmoid,),
@@ -91,6 +91,13 @@ def pair_loss(loss: Any, twin: tuple[Any, tuple[type[Function], ...]] | None, ou
 
 def _signature(arrays: Sequence[Any], kind: str) -> tuple[Any, ...]:
     return (kind, *[(a.shape, a.dtype, type(a)) for a in arrays if a is not None])
+
+
+def _probabilities(fn: Function | None, logits: Any) -> Any:
+    """softmax(logits), from the loss node that just read them where it keeps the pieces
+    (:meth:`glassnet.functional.SoftmaxCrossEntropy.probabilities`), else computed."""
+    get = getattr(fn, "probabilities", None)
+    return get() if get is not None else Softmax().forward(logits)
 
 
 class Stepper:
@@ -194,17 +201,32 @@ class Stepper:
         has = getattr(lo, "has_kernel", None)
         return lo if has is not None and has(t.ndim) else None
 
-    def test_loss(self, y: Any, terms: _Terms, sw: Any, parts: _Parts) -> float:
+    def _shares_softmax(self, terms: _Terms, parts: _Parts, outs: Sequence[Tensor],
+                        tape: Tape) -> bool:
+        """Whether the one output is a softmax whose logits the loss's fused node reads
+        (the logits contract). A replay then stops at the logits and takes the output's
+        probabilities from that node (:func:`_probabilities`: the softmax's bits, in one
+        division instead of the softmax's five passes)."""
+        if len(outs) != 1 or terms[0][1] is outs[0] or self._kernel_loss(terms, parts) is None:
+            return False
+        made = tape.producer_of(outs[0])
+        return made is not None and type(made[0]) is Softmax
+
+    def test_loss(self, y: Any, terms: _Terms, sw: Any, parts: _Parts,
+                  outputs: bool = False) -> tuple[float, Tensor | None]:
         """One evaluate batch's loss: the loss's fused node on the arrays where it has one
         (as the replayed training step calls it: the same arithmetic, without building a
-        tensor per call), else :meth:`total_loss`."""
+        tensor per call), else :meth:`total_loss`. With ``outputs`` (a replay that shares
+        the output softmax, see :meth:`_shares_softmax`), also the model's output."""
         lo = self._kernel_loss(terms, parts)
         if lo is None:
             with no_grad():
-                return float(self.total_loss(y, terms, sw, parts).data)
+                return float(self.total_loss(y, terms, sw, parts).data), None
         self.last_output_losses = []
         t = terms[0][1]
-        return float(lo.kernel(y, t, sw).forward(t.data))
+        fn = lo.kernel(y, t, sw)
+        lv = float(fn.forward(t.data))
+        return lv, (Tensor._make(_probabilities(fn, t.data)) if outputs else None)
 
     # ---------------------------------------------------------------- training
     def train(self, x: Any, y: Any, sw: Any) -> tuple[Tensor, Any]:
@@ -245,22 +267,27 @@ class Stepper:
         loss, out, (tape, outs, single, terms, parts) = self._eager_train(feeds, y, sw)
         acts = [p[1] for p in parts if p[0] == "a"]
         loss_ins = [t for _, t in terms]
-        # the outputs themselves only when a metric reads them (an unread softmax is skipped)
+        # the outputs themselves only when a metric reads them (an unread softmax is
+        # skipped; one the loss shares comes from the loss's node)
         outs = outs if self.model.compiled_metrics else []
+        share = bool(outs) and self._shares_softmax(terms, parts, outs, tape)
+        if share:
+            outs = []
         prog: Program | tuple[Any, ...] | None  # the program, then its entry in `programs`
         prog = tape.compile([*loss_ins, *acts, *outs], seeds=[*loss_ins, *acts],
                             params=self.model._params())
         if prog is not None:
             kernel = self._kernel_loss(terms, parts) is not None
             n_act = len(acts)
-            prog = (prog, terms, parts, single, len(outs), kernel, n_act)
+            prog = (prog, terms, parts, single, len(outs), kernel, n_act, share)
         self._store(key, prog, tape)
         return loss, out
 
     def _replay_train(self, entry: tuple[Any, ...], feeds: Sequence[Any], y: Any, sw: Any
                       ) -> tuple[Tensor, Any]:
-        prog, terms, parts, single, n_out, kernel, n_act = entry
+        prog, terms, parts, single, n_out, kernel, n_act, share = entry
         vals = prog.forward(feeds)
+        fn = None
         if kernel:
             # the loss's own fused node (its label checks included), not recorded
             leaf = Tensor._make(vals[0])
@@ -291,6 +318,8 @@ class Stepper:
             self._apply(params, grads, parts, program=prog)
         else:
             prog._release()
+        if share:  # (kernel is set: _shares_softmax asked for it)
+            return loss, Tensor._make(_probabilities(fn, vals[0]))
         if not n_out:
             return loss, None
         outs = [Tensor._make(v) for v in vals[len(vals) - n_out:]]
@@ -389,14 +418,16 @@ class Stepper:
                        else _signature(feeds, kind))
                 prog = self._lookup(key)
                 if prog:
-                    p, terms, parts, single, n_out = prog[:5]
+                    p, terms, parts, single, n_out, share = prog
                     vals = [Tensor._make(v) for v in p.forward(feeds)]
                     k = len(terms)
                     terms = [(lo, t) for (lo, _), t in zip(terms, vals)]
                     if parts:
                         it = iter(vals[k:])
                         parts = [q if q[0] == "w" else ("a", next(it)) for q in parts]
-                    return vals[len(vals) - n_out:], single, terms, parts
+                    # None: the output comes with the loss (test_loss(outputs=True))
+                    return (None if share else vals[len(vals) - n_out:], single, terms,
+                            parts)
             tape, outs, single = self._forward([Tensor._make(a) for a in feeds], False)
             terms = self._terms(outs, tape) if kind == "test" else []
             parts = self._penalties(tape) if kind == "test" else []
@@ -405,7 +436,11 @@ class Stepper:
                 # evaluate without metrics needs only the loss inputs (an output softmax
                 # the loss undoes is not computed); predict needs the outputs
                 keep = outs if kind == "predict" or self.model._metric_slots else []
+                share = (kind == "test" and bool(keep)
+                         and self._shares_softmax(terms, parts, keep, tape))
+                if share:
+                    keep = []
                 compiled = tape.compile([*[t for _, t in terms], *acts, *keep])
                 self._store(key, None if compiled is None
-                            else (compiled, terms, parts, single, len(keep)), tape)
+                            else (compiled, terms, parts, single, len(keep), share), tape)
             return outs, single, terms, parts
