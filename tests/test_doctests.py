@@ -19,7 +19,8 @@ MODULES = [
     "glassnet.layers.core", "glassnet.layers.conv", "glassnet.layers._conv_kernels",
     "glassnet.layers._conv_transpose", "glassnet.layers.pooling",
     "glassnet.layers.merging", "glassnet.layers.normalization",
-    "glassnet.layers.embedding", "glassnet.models.model",
+    "glassnet.layers.embedding", "glassnet.models.model", "glassnet.layers.base",
+    "glassnet.functional",
     # issue 22 items 4-10
     "glassnet.layers.conv_depthwise", "glassnet.layers.conv_volumetric",
     "glassnet.layers.reshaping3d", "glassnet.layers.recurrent_cells",

@@ -154,6 +154,49 @@ def test_functional_layers_include_the_input_layer_as_keras():
     assert seq.get_layer(index=0) is seq.layers[0] and isinstance(seq.layers[0], L.Dense)
 
 
+def test_feature_extractors_from_layer_outputs_as_the_keras_guides_write_them():
+    """layer.input / layer.output (the first functional call), model.input / model.output,
+    and a Sequential's inputs/outputs (its graph on its input shape), as in keras.io's
+    Sequential guide: Model(model.inputs, [layer.output for layer in model.layers])."""
+    x = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32)
+    seq = gn.Sequential([gn.Input(shape=(8,)), L.Dense(6, activation="relu", name="f1"),
+                         L.Dense(4, activation="tanh", name="f2"), L.Dense(2, name="f3")])
+    # a layer's output straight away (the stack's graph is made on demand)
+    assert seq.get_layer("f2").output.shape == (None, 4)
+    extractor = gn.Model(inputs=seq.inputs, outputs=[ly.output for ly in seq.layers])
+    feats = extractor.predict(x, verbose=0)
+    h = x
+    for ly, f in zip(seq.layers, feats):
+        h = ly(h).numpy()
+        np.testing.assert_allclose(f, h, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(feats[-1], seq.predict(x, verbose=0))
+    assert extractor.layers[1] is seq.layers[0]  # the same layers: shared weights
+    assert seq.input is seq.inputs[0] and seq.output is seq.outputs[0]
+
+    inp = gn.Input(shape=(8,))
+    hid = L.Dense(3, name="hid")
+    out = L.Dense(2, name="out")(hid(inp))
+    model = gn.Model(inp, out)
+    assert model.input is inp._node and model.output is out
+    assert hid.input is model.input and hid.output.shape == (None, 3)
+    sub = gn.Model(model.input, model.get_layer("hid").output)
+    np.testing.assert_allclose(sub.predict(x, verbose=0), hid(x).numpy(), rtol=1e-6)
+    hid(L.Dense(8)(gn.Input(shape=(5,))))  # a second call: input/output stay the first's
+    assert hid.input is model.input
+    two = gn.Model(inp, [out, model.get_layer("hid").output])
+    assert isinstance(two.output, list) and len(two.output) == 2
+
+    with pytest.raises(AttributeError, match="has never been called"):
+        _ = L.Dense(2).output
+    with pytest.raises(AttributeError, match="no input shape yet"):
+        _ = gn.Sequential([L.Dense(2)]).inputs
+    built = gn.Sequential([L.Dense(3), L.Dense(2)])
+    built(x)  # built by a call: its graph exists from then on
+    assert built.outputs[0].shape == (None, 2) and built.layers[0].output.shape == (None, 3)
+    seq.pop()
+    assert seq.output.shape == (None, 4)  # the graph follows the layers
+
+
 def test_dict_inputs_keyed_by_input_names():
     model = _functional_two_in_two_out()
     xa, xb = np.ones((2, 3), "float32"), np.ones((2, 2), "float32")

@@ -163,11 +163,17 @@ def call_symbolic(layer: Layer, x: Any,
                              f"variable size (None). Received: input shape(s) {shapes} "
                              f"({type(e).__name__}: {e})") from None
     _check_outputs(layer, value)
+    out: SymbolicTensor | list[SymbolicTensor]
     if not isinstance(value, (list, tuple)):
-        return SymbolicTensor(layer, nodes, list_call, value, value_b, kwargs)
-    call = SymbolicTensor(layer, nodes, list_call, list(value), None, kwargs)
-    return [SymbolicTensor(layer, [call], False, v, None if value_b is None else value_b[i],
-                           index=i) for i, v in enumerate(value)]
+        out = SymbolicTensor(layer, nodes, list_call, value, value_b, kwargs)
+    else:
+        call = SymbolicTensor(layer, nodes, list_call, list(value), None, kwargs)
+        out = [SymbolicTensor(layer, [call], False, v,
+                              None if value_b is None else value_b[i], index=i)
+               for i, v in enumerate(value)]
+    # the first call is the one layer.input / layer.output name (as in Keras)
+    layer.__dict__.setdefault("_symbolic_call", (nodes if list_call else nodes[0], out))
+    return out
 
 
 def _json_plain(v: Any) -> bool:

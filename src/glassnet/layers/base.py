@@ -219,6 +219,53 @@ class Layer:
             self._regularized.append((w, reg))
         return w
 
+    @property
+    def input(self) -> Any:
+        """The symbolic input(s) of this layer's first functional call (Keras's
+        ``layer.input``): a list for a layer called on a list. A layer of a
+        :class:`~glassnet.models.Sequential` with a known input shape has its place in the
+        model's graph.
+
+        Raises:
+            AttributeError: the layer was never called on symbolic inputs.
+
+        Example:
+            >>> d = gn.layers.Dense(2)
+            >>> _ = d(gn.Input(shape=(3,)))
+            >>> d.input.shape
+            (None, 3)
+        """
+        return self._first_call(0, "input")
+
+    @property
+    def output(self) -> Any:
+        """The symbolic output(s) of this layer's first functional call (Keras's
+        ``layer.output``), e.g. for a feature extractor:
+        ``Model(model.inputs, model.get_layer("conv2").output)``.
+
+        Raises:
+            AttributeError: the layer was never called on symbolic inputs.
+
+        Example:
+            >>> d = gn.layers.Dense(2)
+            >>> d(gn.Input(shape=(3,))).shape == d.output.shape == (None, 2)
+            True
+        """
+        return self._first_call(1, "output")
+
+    def _first_call(self, i: int, what: str) -> Any:
+        call = self.__dict__.get("_symbolic_call")
+        if call is None:
+            owner = self.__dict__.get("_owner")  # the Sequential it was added to (weak)
+            seq = owner() if owner is not None else None
+            if seq is not None and seq.input_shape is not None:
+                seq._graph()  # the stack's functional graph: calls this layer too
+                call = self.__dict__.get("_symbolic_call")
+        if call is None:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has "
+                                 f"no defined {what}.")
+        return call[i]
+
     def _sublayers(self) -> list[Layer]:
         subs = []
         for v in self.__dict__.values():

@@ -148,6 +148,20 @@ class Functional(Model):
         return list(self._outputs)
 
     @property
+    def input(self) -> Any:
+        """The model's input (Keras's ``model.input``): the one symbolic input, or the
+        list of them."""
+        ins = self.inputs
+        return ins[0] if len(ins) == 1 else ins
+
+    @property
+    def output(self) -> Any:
+        """The model's output (Keras's ``model.output``): the one symbolic output, or the
+        list of them."""
+        outs = self.outputs
+        return outs[0] if len(outs) == 1 else outs
+
+    @property
     def input_names(self) -> list[str]:
         return [n.layer.name for n in self._inputs]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -246,6 +247,7 @@ class Sequential(Model):
         if layer.name in names:
             raise ValueError(f"Sequential: layer name {layer.name!r} is already used")
         self._layers.append(layer)
+        layer.__dict__["_owner"] = weakref.ref(self)  # layer.output finds its graph
         names.add(layer.name)
         self._reset_compiled_cache()
         shape = self.input_shape
@@ -290,6 +292,53 @@ class Sequential(Model):
         self._trace = None
         self._reset_compiled_cache()
         return ly
+
+    def _graph(self) -> tuple[Any, Any]:
+        """(input, output): the stack as a functional graph on its input shape, traced
+        once per list of layers. Keras builds a Sequential with a known input shape as one,
+        so ``model.inputs``, ``model.outputs`` and each layer's ``input``/``output`` exist
+        (feature extractors: ``Model(model.inputs, [ly.output for ly in model.layers])``).
+        Each layer is called once on symbolic inputs (a one-batch trace)."""
+        from ..layers._symbolic import as_symbolic
+        from ..layers.core import Input, InputLayer
+
+        key = tuple(map(id, self._layers))
+        g = self.__dict__.get("_symbolic_graph")
+        if g is not None and g[0] == key:
+            return g[1], g[2]
+        shape = self.input_shape
+        if shape is None:
+            raise AttributeError(f"Sequential '{self.name}' has no input shape yet, so no "
+                                 "defined inputs/outputs: start it with gn.Input(shape=...) "
+                                 "or build it")
+        first = self._layers[0]
+        # the build pass's input: an Input layer's, or floats of the built shape
+        x = as_symbolic(first if isinstance(first, InputLayer) else Input(batch_shape=shape))
+        h: Any = x
+        for ly in self.layers:
+            h = ly(h)
+        self._symbolic_graph = (key, x, h)
+        return x, h
+
+    @property
+    def inputs(self) -> list[Any]:
+        """The one symbolic input of the stack's graph (Keras's ``model.inputs``)."""
+        return [self._graph()[0]]
+
+    @property
+    def outputs(self) -> list[Any]:
+        """The one symbolic output of the stack's graph (Keras's ``model.outputs``)."""
+        return [self._graph()[1]]
+
+    @property
+    def input(self) -> Any:
+        """The stack's symbolic input (Keras's ``model.input``)."""
+        return self._graph()[0]
+
+    @property
+    def output(self) -> Any:
+        """The stack's symbolic output (Keras's ``model.output``)."""
+        return self._graph()[1]
 
     @property
     def input_shape(self) -> tuple[int | None, ...] | None:
