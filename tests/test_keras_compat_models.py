@@ -16,6 +16,7 @@ import pytest
 import glassnet as gn
 from glassnet import layers as L
 from glassnet.models import clone_model, model_from_json
+from glassnet.models._model_file import ModelFileError
 
 
 def _seq_input_dim():
@@ -195,6 +196,55 @@ def test_feature_extractors_from_layer_outputs_as_the_keras_guides_write_them():
     assert built.outputs[0].shape == (None, 2) and built.layers[0].output.shape == (None, 3)
     seq.pop()
     assert seq.output.shape == (None, 4)  # the graph follows the layers
+
+
+class _Scaled(L.Layer):
+    """A layer of the user's own, written as the Keras functional-API guide writes one:
+    get_config returns only its own argument (no name)."""
+
+    def __init__(self, units=3):
+        super().__init__()
+        self.units = units
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                 initializer="random_normal")
+
+    def call(self, x):
+        return gn.ops.matmul(x, self.w)
+
+    def get_config(self):
+        return {"units": self.units}
+
+
+def test_layers_of_your_own_load_by_name_from_custom_objects_or_the_registry(tmp_path):
+    x = np.random.default_rng(1).standard_normal((4, 5)).astype(np.float32)
+    inp = gn.Input(shape=(5,))
+    model = gn.Model(inp, L.Dense(2)(_Scaled(3)(inp)))
+    seq = gn.Sequential([gn.Input(shape=(5,)), _Scaled(3), L.Dense(2)])
+    for m in (model, seq):
+        config = m.get_config()
+        with pytest.raises(ModelFileError, match="Unknown layer class '_Scaled'.*custom_objects"):
+            type(m).from_config(config)
+        again = type(m).from_config(config, custom_objects={"_Scaled": _Scaled})
+        if m is model:  # the graph's nodes name their layers: the names come back
+            assert [ly.name for ly in again.layers] == [ly.name for ly in m.layers]
+        again.set_weights(m.get_weights())
+        np.testing.assert_array_equal(again.predict(x, verbose=0), m.predict(x, verbose=0))
+        path = tmp_path / f"{m.name}.glassnet"  # the native file (a .keras file: built-ins)
+        m.save(path)
+        back = gn.saving.load_model(path, custom_objects={"_Scaled": _Scaled})
+        np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
+    # functional configs route through gn.Model.from_config as keras.Model's do
+    assert isinstance(gn.Model.from_config(model.get_config(),
+                                           custom_objects={"_Scaled": _Scaled}), type(model))
+    registered = gn.saving.register_keras_serializable(package="kc_models")(
+        type("Registered", (_Scaled,), {}))
+    m = gn.Sequential([gn.Input(shape=(5,)), registered(2)])
+    assert isinstance(type(m).from_config(m.get_config()).layers[0], registered)
+    # a name that is not a Layer class is never used as one
+    with pytest.raises(ModelFileError, match="Unknown layer class"):
+        type(m).from_config(m.get_config(), custom_objects={"Registered": len})
 
 
 def test_dict_inputs_keyed_by_input_names():

@@ -86,6 +86,18 @@ class InputLayer(SymbolicArithmetic, Layer):
     def ndim(self) -> int:
         return len(self.shape)
 
+    @property
+    def input(self) -> Any:
+        """The symbolic tensor this input stands for (as :attr:`output`)."""
+        return self.output
+
+    @property
+    def output(self) -> Any:
+        """The symbolic tensor this input stands for (the functional graph's start)."""
+        from ._symbolic import as_symbolic
+
+        return as_symbolic(self)
+
     def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
         if (self.dtype is not None and self.dtype.kind in "USO"
                 and not getattr(x, "_glassnet_symbolic", False)):

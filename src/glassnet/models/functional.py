@@ -56,6 +56,13 @@ def _as_list(v: Any, what: str) -> list[SymbolicTensor]:
     return out
 
 
+def _layer_entry(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """A layer's entry in the config: with its name beside the config where the config
+    does not carry it (a layer class of your own whose get_config returns only its
+    arguments, as the Keras guides write them), so the nodes still find it."""
+    return spec if spec["config"].get("name") == name else {**spec, "name": name}
+
+
 class Functional(Model):
     """A model defined by ``Model(inputs, outputs)``: layer calls replayed in graph order.
 
@@ -258,7 +265,7 @@ class Functional(Model):
         return {
             "name": self.name,
             "trainable": self.trainable,
-            "layers": [serialize_layer(ly) for ly in self._layers],
+            "layers": [_layer_entry(serialize_layer(ly), ly.name) for ly in self._layers],
             "nodes": nodes,
             "inputs": [index[id(n)] for n in self._inputs],
             "outputs": [index[id(n)] for n in self._outputs],
@@ -270,13 +277,18 @@ class Functional(Model):
     @classmethod
     def from_config(cls, config: dict[str, Any],
                     custom_objects: dict[str, Any] | None = None) -> Functional:
-        """Rebuild from :meth:`get_config`; layer classes come from the fixed table only."""
+        """Rebuild from :meth:`get_config`; layer classes come from the fixed table, and
+        ``custom_objects`` (your own classes by name) or the registry."""
+        from ..saving import custom_object_scope
         from .saving import ModelFileError, deserialize_layer
 
         try:
             layers = {}
-            for spec in config["layers"]:
-                ly = deserialize_layer(spec)
+            with custom_object_scope(custom_objects or {}):
+                specs = [(spec, deserialize_layer(spec)) for spec in config["layers"]]
+            for spec, ly in specs:
+                if isinstance(spec.get("name"), str):  # a config without its name (below)
+                    ly.name = spec["name"]
                 layers[ly.name] = ly
             nodes: list = []
             outputs_of: dict[int, list] = {}

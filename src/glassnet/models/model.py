@@ -99,11 +99,12 @@ class Model(Layer, training.TrainingMixin):
     def from_config(cls, config: dict[str, Any],
                     custom_objects: dict[str, Any] | None = None) -> Model:
         """Rebuild a model from :meth:`get_config` (a functional config gives a functional
-        model, as ``keras.Model.from_config`` does)."""
+        model, as ``keras.Model.from_config`` does). ``custom_objects``: your own layer
+        classes by name, as Keras takes them."""
         if cls is Model and isinstance(config, dict) and "nodes" in config:
             from .functional import Functional
 
-            return Functional.from_config(config)
+            return Functional.from_config(config, custom_objects)
         return cls(**config)
 
     def summary(self, line_length: int | None = None, positions: Sequence[float] | None = None,
@@ -274,10 +275,13 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config: dict[str, Any],
                     custom_objects: dict[str, Any] | None = None) -> Sequential:
-        """Rebuild from :meth:`get_config`: layers come from the fixed layer table only."""
+        """Rebuild from :meth:`get_config`: layers come from the fixed layer table, and
+        ``custom_objects`` (your own classes by name) or the registry."""
+        from ..saving import custom_object_scope
         from .saving import deserialize_layer
 
-        layers = [deserialize_layer(s) for s in config.get("layers", [])]
+        with custom_object_scope(custom_objects or {}):
+            layers = [deserialize_layer(s) for s in config.get("layers", [])]
         model = cls(layers, name=config.get("name"))
         if config.get("trainable") is False:
             model.trainable = False

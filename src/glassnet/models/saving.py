@@ -82,6 +82,17 @@ _CONFIG_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, R
                   OverflowError, ZeroDivisionError, NotImplementedError)
 
 
+def _custom_layer_class(name: str) -> type | None:
+    """A Layer subclass the running program supplied under ``name``: ``custom_objects``
+    (an active ``custom_object_scope``) or the registry. Names only select classes the
+    program already defines; a file never makes anything be imported."""
+    from ..layers.base import Layer
+    from ..saving import get_registered_object
+
+    obj = get_registered_object(name)
+    return obj if isinstance(obj, type) and issubclass(obj, Layer) else None
+
+
 def deserialize_layer(spec: dict[str, Any]) -> Layer:
     """A layer (or nested model) from ``{"class_name", "config"}``; fixed table only."""
     from ..layers.base import get_layer_class
@@ -104,7 +115,11 @@ def deserialize_layer(spec: dict[str, Any]) -> Layer:
     try:
         cls: Any = get_layer_class(name)
     except ValueError as e:
-        raise ModelFileError(str(e)) from None
+        cls = _custom_layer_class(name)
+        if cls is None:
+            raise ModelFileError(f"{e}. A layer class of your own: pass it by name "
+                                 f"(custom_objects={{{name!r}: cls}}) or register it "
+                                 "(gn.saving.register_keras_serializable)") from None
     try:
         layer = cls.from_config(cfg)
     except _CONFIG_ERRORS as e:
