@@ -442,3 +442,12 @@ def test_string_lookup_exports_as_label_encoder(mode, tmp_path):
     sess = ort.InferenceSession(str(tmp_path / "s.onnx"))
     got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(got, m.predict(x, verbose=0), atol=TOL, rtol=TOL)
+
+
+def test_a_call_with_graph_tensors_as_keywords_is_refused_by_name(tmp_path):
+    enc_in, dec_in = gn.Input(shape=(3,)), gn.Input(shape=(4, 3))
+    h, c = L.Dense(5)(enc_in), L.Dense(5)(enc_in)
+    out = L.LSTM(5, name="decoder")(dec_in, initial_state=[h, c])
+    model = gn.Model([enc_in, dec_in], out)
+    with pytest.raises(ValueError, match="'decoder'.*initial_state.*ONNX"):
+        export_onnx(model, tmp_path / "m.onnx")

@@ -459,6 +459,11 @@ def _functional_config(model: Any) -> dict:
     node_ids: dict[int, tuple] = {}
     per_layer: dict[int, list] = {}
     for n in model._nodes:
+        if n.tensor_kwargs:
+            raise ValueError(f"layer {n.layer.name!r}: a call with graph tensors as keyword "
+                             f"arguments ({', '.join(t[0] for t in n.tensor_kwargs)}) is not "
+                             "written to Keras files yet; save the model as a .glassnet "
+                             "file")
         lst = per_layer.setdefault(id(n.layer), [])
         node_ids[id(n)] = (n.layer.name, len(lst))
         lst.append(n)

@@ -137,6 +137,10 @@ def _walk(g: Graph, model: Any, ins: list[str],
         for node in model._nodes:
             if id(node) in env:
                 continue
+            if node.tensor_kwargs:
+                raise ValueError(f"layer {node.layer.name!r}: a call with graph tensors as "
+                                 f"keyword arguments ({', '.join(t[0] for t in node.tensor_kwargs)}"
+                                 ") does not export to ONNX")
             args = [env[id(p)] for p in node.inbound]
             env[id(node)] = _call(g, node.layer, [a[0] for a in args], [a[1] for a in args],
                                   node.list_call)

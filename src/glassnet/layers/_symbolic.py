@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .base import Layer
     from .core import InputLayer
 
-__all__ = ["SymbolicTensor", "call_symbolic", "as_symbolic"]
+__all__ = ["SymbolicTensor", "call_symbolic", "as_symbolic", "split_call"]
 
 # the sizes an unknown (None) axis takes in the two shape traces
 TRACE_SIZES = (32, 48)
@@ -45,9 +45,14 @@ class SymbolicTensor(SymbolicArithmetic):
 
     def __init__(self, layer: Layer, inbound: Sequence[SymbolicTensor], list_call: bool,
                  value: Any, value_b: Any = None, kwargs: dict[str, Any] | None = None,
-                 index: int | None = None, batch_size: int | None = None) -> None:
+                 index: int | None = None, batch_size: int | None = None,
+                 tensor_kwargs: Sequence[tuple[str, int, int, bool]] = ()) -> None:
         self.layer, self.inbound, self.list_call = layer, list(inbound), list_call
         self.kwargs = dict(kwargs or {})  # fixed call arguments (e.g. training=False)
+        # keyword arguments that are graph tensors (an RNN's initial_state=[h, c]): each
+        # (name, first inbound position, count, given as a list); they follow the
+        # positional inputs in `inbound`, so graph walks see them as the call's inputs
+        self.tensor_kwargs = tuple(tensor_kwargs)
         self.index = index  # which output of a multi-output call (inbound is its call node)
         self._value = value  # output on one zero sample (batch of 1)
         self._value_b = value_b  # the same at the second trace size, when an axis is None
@@ -65,6 +70,11 @@ class SymbolicTensor(SymbolicArithmetic):
     @property
     def name(self) -> str:
         return self.layer.name
+
+    def split(self, values: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
+        """(positional argument, tensor keyword arguments) of this call, from one value
+        per entry of :attr:`inbound` (the replay's arrays, a clone's new nodes)."""
+        return split_call(values, self.list_call, self.tensor_kwargs)
 
     @property
     def ndim(self) -> int:
@@ -107,7 +117,7 @@ def as_symbolic(x: Any) -> SymbolicTensor | None:
     return None
 
 
-def _trace(layer: Layer, args: Any, training: bool, extra: dict[str, Any]) -> Any:
+def _trace(layer: Layer, args: Any, extra: dict[str, Any], training: bool) -> Any:
     """One forward of ``layer`` on trace values, without graph or lasting state."""
     with no_grad():
         value = layer(args, training=training, **extra)
@@ -121,6 +131,29 @@ def _check_outputs(layer: Layer, value: Any) -> None:
     if not vals or not all(isinstance(v, Tensor) for v in vals):
         raise TypeError(f"Layer '{layer.name}': the functional API needs tensor outputs. "
                         f"Received: {type(value).__name__}")
+
+
+def split_call(values: Sequence[Any], list_call: bool,
+               tensor_kwargs: Sequence[tuple[str, int, int, bool]]) -> tuple[Any, dict]:
+    """Cut a call's inbound values into its positional argument (the values before the
+    first tensor keyword argument: a list when the layer was called on a list) and its
+    tensor keyword arguments."""
+    n = tensor_kwargs[0][1] if tensor_kwargs else len(values)
+    pos = list(values[:n])
+    kw = {name: (list(values[a:a + k]) if many else values[a])
+          for name, a, k, many in tensor_kwargs}
+    return (pos if list_call else pos[0]), kw
+
+
+def _symbolic_kwarg(v: Any) -> list[SymbolicTensor] | None:
+    """The graph tensors of a keyword argument that is one or a list of them, else None."""
+    vs = list(v) if isinstance(v, (list, tuple)) and v else [v]
+    found = [as_symbolic(t) for t in vs]
+    if all(t is not None for t in found):
+        return cast("list[SymbolicTensor]", found)
+    if any(t is not None for t in found):
+        raise TypeError("a keyword argument mixes graph tensors with other values")
+    return None
 
 
 def call_symbolic(layer: Layer, x: Any,
@@ -141,38 +174,54 @@ def call_symbolic(layer: Layer, x: Any,
         nodes = cast("list[SymbolicTensor]", found)  # no None: checked above
     else:
         nodes = [cast("SymbolicTensor", as_symbolic(x))]  # symbolic: the callers checked x
-    for k, v in kwargs.items():
-        if k != "training" and not _json_plain(v):
-            raise TypeError(f"Layer '{layer.name}': functional calls take the inputs and plain "
-                            f"keyword values. Received: {k}={type(v).__name__}")
+    tensor_kwargs: list[tuple[str, int, int, bool]] = []
+    n_pos = len(nodes)
+    for k, v in list(kwargs.items()):
+        if k == "training":
+            continue
+        try:
+            ts = _symbolic_kwarg(v)
+        except TypeError:
+            ts = None
+        if ts is not None:  # recorded as more inputs of this call (replayed as keywords)
+            tensor_kwargs.append((k, len(nodes), len(ts), isinstance(v, (list, tuple))))
+            nodes = [*nodes, *ts]
+            del kwargs[k]
+        elif not _json_plain(v):
+            raise TypeError(f"Layer '{layer.name}': functional calls take graph tensors (as "
+                            f"inputs or keyword arguments) and plain keyword values. "
+                            f"Received: {k}={type(v).__name__}")
     training = bool(kwargs.get("training", False))
     extra = {k: v for k, v in kwargs.items() if k != "training"}
 
-    def args(which: int) -> Any:
+    def args(which: int) -> tuple[Any, dict[str, Any]]:
         vals = [n._value if which == 0 or n._value_b is None else n._value_b for n in nodes]
-        return vals if list_call else vals[0]
+        a, kw = split_call(vals, list_call, tensor_kwargs)
+        return a, {**extra, **kw}
 
-    value = _trace(layer, args(0), training, extra)
+    value = _trace(layer, *args(0), training)
     value_b = None
     if any(n._value_b is not None for n in nodes):
         try:
-            value_b = _trace(layer, args(1), training, extra)
+            value_b = _trace(layer, *args(1), training)
         except (ValueError, TypeError, IndexError) as e:
-            shapes = [n.shape for n in nodes]
+            shapes = [n.shape for n in nodes[:n_pos]]
             raise ValueError(f"Layer '{layer.name}' cannot take inputs with an axis of "
                              f"variable size (None). Received: input shape(s) {shapes} "
                              f"({type(e).__name__}: {e})") from None
     _check_outputs(layer, value)
     out: SymbolicTensor | list[SymbolicTensor]
     if not isinstance(value, (list, tuple)):
-        out = SymbolicTensor(layer, nodes, list_call, value, value_b, kwargs)
+        out = SymbolicTensor(layer, nodes, list_call, value, value_b, kwargs,
+                             tensor_kwargs=tensor_kwargs)
     else:
-        call = SymbolicTensor(layer, nodes, list_call, list(value), None, kwargs)
+        call = SymbolicTensor(layer, nodes, list_call, list(value), None, kwargs,
+                              tensor_kwargs=tensor_kwargs)
         out = [SymbolicTensor(layer, [call], False, v,
                               None if value_b is None else value_b[i], index=i)
                for i, v in enumerate(value)]
     # the first call is the one layer.input / layer.output name (as in Keras)
-    layer.__dict__.setdefault("_symbolic_call", (nodes if list_call else nodes[0], out))
+    layer.__dict__.setdefault("_symbolic_call", (nodes[:n_pos] if list_call else nodes[0], out))
     return out
 
 

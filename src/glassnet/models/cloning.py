@@ -109,8 +109,8 @@ def _clone_functional(model: Functional, input_tensors: Any, fn: Callable[[Layer
             continue
         if id(node.layer) not in layers:
             layers[id(node.layer)] = fn(node.layer)
-        out = call_symbolic(layers[id(node.layer)], args if node.list_call else args[0],
-                            **node.kwargs)
+        arg, kw_tensors = node.split(args)
+        out = call_symbolic(layers[id(node.layer)], arg, **node.kwargs, **kw_tensors)
         if isinstance(out, list):
             call = out[0].inbound[0]
             call._outputs_list = out

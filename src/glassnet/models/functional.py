@@ -32,6 +32,7 @@ from ..layers._symbolic import (  # noqa: F401  (re-exported: the functional API
     _trace_input,
     as_symbolic,
     call_symbolic,
+    split_call,
 )
 from ..layers.base import _is_symbolic
 from .model import Model
@@ -53,6 +54,27 @@ def _as_list(v: Any, what: str) -> list[SymbolicTensor]:
         out.append(s)
     if not out:
         raise ValueError(f"Model: {what} must not be empty")
+    return out
+
+
+def _tensor_kwargs(nd: dict[str, Any], n: int, i: int) -> list[tuple[str, int, int, bool]]:
+    """A node's tensor keyword arguments from the config, checked against its ``n``
+    inbound entries (ascending, non-overlapping, after at least one positional input)."""
+    from .saving import ModelFileError
+
+    raw = nd.get("tensor_kwargs") or []
+    out: list[tuple[str, int, int, bool]] = []
+    end = 1
+    for t in raw if isinstance(raw, list) else [None]:
+        if (not isinstance(t, list) or len(t) != 4 or not isinstance(t[0], str)
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in t[1:3])
+                or not isinstance(t[3], bool) or t[1] < end or t[2] < 1
+                or t[1] + t[2] > n or (t[2] > 1 and not t[3])):
+            raise ModelFileError(f"node {i}: invalid tensor_kwargs entry {t!r}")
+        out.append((t[0], t[1], t[2], t[3]))
+        end = t[1] + t[2]
+    if out and end != n:
+        raise ModelFileError(f"node {i}: tensor_kwargs do not cover its last inputs")
     return out
 
 
@@ -224,8 +246,8 @@ class Functional(Model):
                 continue
             kw = dict(node.kwargs)
             tr = bool(kw.pop("training", training))
-            values[id(node)] = node.layer(args if node.list_call else args[0], training=tr,
-                                          **kw)
+            arg, kw_tensors = node.split(args)
+            values[id(node)] = node.layer(arg, training=tr, **kw, **kw_tensors)
         outs = [values[id(o)] for o in self._outputs]
         return outs[0] if self._single_output else outs
 
@@ -259,6 +281,8 @@ class Functional(Model):
                   "list_call": n.list_call}
             if n.kwargs:
                 nd["kwargs"] = dict(n.kwargs)
+            if n.tensor_kwargs:  # (name, first inbound position, count, a list)
+                nd["tensor_kwargs"] = [list(t) for t in n.tensor_kwargs]
             if n.index is not None:
                 nd["index"] = n.index
             nodes.append(nd)
@@ -310,7 +334,9 @@ class Functional(Model):
                 kw = nd.get("kwargs") or {}
                 if not isinstance(kw, dict) or not _json_plain(list(kw.values())):
                     raise ModelFileError(f"node {i}: kwargs must be plain JSON values")
-                out = call_symbolic(ly, args if nd.get("list_call") else args[0], **kw)
+                arg, kw_tensors = split_call(args, bool(nd.get("list_call")),
+                                             _tensor_kwargs(nd, len(args), i))
+                out = call_symbolic(ly, arg, **kw, **kw_tensors)
                 if isinstance(out, list):
                     outputs_of[i] = out
                     out = out[0].inbound[0]
