@@ -63,13 +63,60 @@ class Metric(Configurable):
 
     name = "metric"
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None, dtype: Any = None, **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
         if name is not None:
             self.name = name
-        self.reset_state()
+        self._state_variables: list[tuple[Any, np.ndarray]] = []
+        # glassnet's metrics make their state in reset_state; a metric written as Keras's
+        # guides write one makes it with add_variable after this __init__ (its own
+        # reset_state would find nothing yet)
+        if getattr(type(self).reset_state, "__module__", "").startswith("glassnet."):
+            self.reset_state()
+
+    def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
+                     name: str | None = None, **kwargs: Any) -> Any:
+        """A state variable (Keras's ``Metric.add_variable``): a tensor to update with
+        ``assign``/``assign_add``, put back to its initial value by the default
+        :meth:`reset_state`.
+
+        Example:
+            >>> class Count(Metric):
+            ...     def __init__(self):
+            ...         super().__init__(name="count")
+            ...         self.n = self.add_variable(shape=(), name="n")
+            ...     def update_state(self, y_true, y_pred, sample_weight=None):
+            ...         self.n.assign_add(len(y_true))
+            ...     def result(self):
+            ...         return self.n
+            >>> c = Count(); c.update_state([1, 2], [1, 2]); float(c.result())
+            2.0
+        """
+        from . import initializers
+        from .tensor import Tensor
+
+        shape = tuple(int(d) for d in (shape if isinstance(shape, (list, tuple)) else
+                                       (() if shape is None else (shape,))))
+        init = initializers.get(initializer)
+        value = np.asarray(init(shape, dtype or "float32")
+                           if shape else init((1,), dtype or "float32").reshape(()))
+        t = Tensor._make(np.array(value))
+        t.name = name
+        self._state_variables.append((t, value.copy()))
+        return t
+
+    add_weight = add_variable  # Keras 2's name for it
+
+    @property
+    def variables(self) -> list[Any]:
+        """The state variables made with :meth:`add_variable`."""
+        return [t for t, _ in self._state_variables]
 
     def reset_state(self) -> None:
-        raise NotImplementedError
+        """Put every :meth:`add_variable` variable back to its initial value."""
+        for t, v0 in self.__dict__.get("_state_variables", ()):
+            t.assign(v0)
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         raise NotImplementedError

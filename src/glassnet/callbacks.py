@@ -37,6 +37,9 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    # Keras's older names for the two above, still what many callbacks define
+    def on_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
     def on_test_begin(self, logs: dict | None = None) -> None: ...
     def on_test_end(self, logs: dict | None = None) -> None: ...
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
@@ -76,8 +79,16 @@ class CallbackList(Callback):
     def hook(self, name: str) -> Callable[..., None] | None:
         """Dispatcher for hook ``name`` over the callbacks that implement it, or None."""
         base = getattr(Callback, name)
-        fns = [getattr(c, name) for c in self.callbacks
-               if getattr(getattr(c, name), "__func__", None) is not base]
+        # a callback that defines only Keras's older on_batch_* name runs it for training
+        # batches, as Keras's default on_train_batch_* does
+        alias = name.replace("train_batch", "batch") if "train_batch" in name else None
+        fns = []
+        for c in self.callbacks:
+            if getattr(getattr(c, name), "__func__", None) is not base:
+                fns.append(getattr(c, name))
+            elif alias and getattr(getattr(c, alias), "__func__", None) is not getattr(
+                    Callback, alias):
+                fns.append(getattr(c, alias))
         if not fns:
             return None
         n = 1 if ("batch_" in name or "epoch_" in name) else 0  # (batch|epoch, logs)

@@ -34,7 +34,10 @@ class Tensor:
         array([2., 4.], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    # _mask: a masking layer's (batch, timesteps) mask (layers.embedding.set_mask), unset
+    # on most tensors
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_mask", "__weakref__")
+    _mask: Any
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     data: Any  # a NumPy or CuPy array
@@ -165,6 +168,53 @@ class Tensor:
     def tolist(self) -> Any:
         return self.numpy().tolist()
 
+    # ------------------------------------------------------------ in-place updates (Keras)
+    def assign(self, value: Any) -> Tensor:
+        """Write ``value`` into this tensor's array in place (Keras's
+        ``Variable.assign``): a layer's or metric's running state. The array stays the
+        same object (an optimizer's view of it stays valid); not differentiated, and a
+        step that assigns is run the ordinary way, never replayed.
+
+        Args:
+            value: a tensor, array or number broadcastable to this tensor's shape.
+
+        Example:
+            >>> t = gn.tensor([1.0, 2.0])
+            >>> t.assign_add([1.0, 1.0]).numpy()
+            array([2., 3.], dtype=float32)
+        """
+        return self._assign(value, None)
+
+    def assign_add(self, delta: Any) -> Tensor:
+        """``self += delta`` in place (see :meth:`assign`)."""
+        return self._assign(delta, "add")
+
+    def assign_sub(self, delta: Any) -> Tensor:
+        """``self -= delta`` in place (see :meth:`assign`)."""
+        return self._assign(delta, "sub")
+
+    def _assign(self, value: Any, how: str | None) -> Tensor:
+        tape = autograd._state.tape
+        if tape is not None:  # a side effect the replayed ops would not repeat
+            tape.fail(f"tensor {self.name or ''!s} is assigned to inside the step")
+        v = value.data if isinstance(value, Tensor) else value
+        xp = backend.get_array_module(self.data)
+        v = xp.asarray(v)
+        try:
+            target = xp.broadcast_shapes(v.shape, self.data.shape)
+        except ValueError:
+            target = None
+        if target != self.data.shape:
+            raise ValueError(f"assign: a value of shape {v.shape} does not fit a tensor of "
+                             f"shape {self.data.shape}")
+        if how is None:
+            self.data[...] = v
+        elif how == "add":
+            self.data += v.astype(self.data.dtype, copy=False)
+        else:
+            self.data -= v.astype(self.data.dtype, copy=False)
+        return self
+
     def to(self, device: str) -> Tensor:
         """A copy on ``'cpu'`` or ``'gpu'`` (a leaf keeps ``requires_grad``)."""
         t = Tensor._make(backend.to_device(self.data, device))
@@ -255,6 +305,15 @@ class Tensor:
     def eq(self, o: Any) -> Tensor:
         """Elementwise ``==`` (a non-differentiable bool tensor)."""
         return ops.equal(self, o)
+
+    # elementwise, as Keras's and PyTorch's tensors (a metric's ``y_true == y_pred``); the
+    # hash stays the object's, so a tensor in a dict or set is found by identity. A list
+    # is searched with `is`, never `in` (several-element truth values raise)
+    def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
+        return ops.equal(self, o)
+
+    def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]
+        return ops.not_equal(self, o)
 
     def ne(self, o: Any) -> Tensor:
         return ops.not_equal(self, o)

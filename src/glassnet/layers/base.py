@@ -28,6 +28,7 @@ LAYER_CLASSES: dict[str, type] = {}
 _name_counts: dict[str, int] = {}
 # bumped whenever a layer's `trainable` changes, so models' cached weight lists refresh
 _trainable_generation = 0
+_loss_adders = 0  # layers that have called add_loss (models re-walk their layers)
 
 
 _C = TypeVar("_C", bound=type)
@@ -349,6 +350,31 @@ class Layer:
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))
+
+    def add_loss(self, loss: Any) -> None:
+        """Add ``loss`` (a scalar tensor made from this call's tensors) to the training
+        loss, as Keras's ``Layer.add_loss`` inside ``call``: kept with the layer's activity
+        penalties, cleared at its next call, summed into the step's loss.
+
+        Example:
+            >>> class Reg(gn.layers.Layer):
+            ...     def call(self, x):
+            ...         self.add_loss(gn.ops.sum(x) * 0.1)
+            ...         return x
+            >>> ly = Reg(); _ = ly(np.ones((2, 2), "float32")); round(float(ly.losses[0]), 6)
+            0.4
+        """
+        global _loss_adders
+        if not isinstance(loss, Tensor):
+            loss = Tensor._make(backend.get_array_module(loss).asarray(
+                loss, dtype=backend.floatx()))
+        if loss.size != 1:
+            raise ValueError(f"Layer '{self.name}': add_loss takes a scalar loss. Received: "
+                             f"shape {tuple(loss.shape)}")
+        if not self.__dict__.get("_adds_losses"):
+            self._adds_losses = True
+            _loss_adders += 1  # models look for loss-adding layers again
+        self._activity_losses.append(loss.reshape(()) if loss.ndim else loss)
 
     @property
     def losses(self) -> list[Tensor]:

@@ -7,7 +7,6 @@ its output tensor, and the recurrent layers that receive that tensor skip the pa
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -20,20 +19,17 @@ from .base import Layer, register
 
 __all__ = ["Embedding"]
 
-# tensor -> boolean (B, T) mask; weak keys so masks die with their tensors
-_MASKS: weakref.WeakKeyDictionary[Tensor, Any] = weakref.WeakKeyDictionary()
-
-
 def set_mask(t: Tensor, mask: Any) -> None:
-    """Attach a (batch, timesteps) boolean mask to a tensor (what Keras calls _keras_mask)."""
-    _MASKS[t] = mask
+    """Attach a (batch, timesteps) boolean mask to a tensor (what Keras calls _keras_mask):
+    kept on the tensor itself, so it lives and dies with it."""
+    t._mask = mask
 
 
 def get_mask(t: Any) -> np.ndarray | None:
     """The mask attached to ``t`` by a masking layer, or None."""
     if not isinstance(t, Tensor):
         return None
-    return _MASKS.get(t)
+    return getattr(t, "_mask", None)
 
 
 def embedding_grad(ids: np.ndarray, rows: np.ndarray, vocab: int) -> np.ndarray:

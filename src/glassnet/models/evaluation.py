@@ -103,7 +103,8 @@ class EvaluationMixin:
         def batches() -> Iterator[tuple[Any, Any, Any]]:
             if source is None:
                 for i in range(0, len(x), bs):
-                    yield x[i:i + bs], y[i:i + bs], None if sw is None else sw[i:i + bs]
+                    yield (x[i:i + bs], None if y is None else y[i:i + bs],
+                           None if sw is None else sw[i:i + bs])
                 return
             for batch in source.epoch():
                 xb, yb, swb = self._prep_data(*batch)

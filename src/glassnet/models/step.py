@@ -19,7 +19,7 @@ paired with its loss (:func:`pair_loss`).
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -186,11 +186,15 @@ class Stepper:
                 li = li * w
             loss = li if loss is None else loss + li
         self.last_output_losses = per
-        if loss is None:
-            raise ValueError("the model's compiled loss has no entry for any output")
+        if loss is None and not parts:
+            raise ValueError(
+                "the model was compiled without a loss for any output and its layers added "
+                "none (add_loss); pass compile(loss=...) or override train_step/test_step. "
+                f"Received: loss={self.model.loss!r}")
         for p in parts:
-            loss = loss + (p[2](p[1]) if p[0] == "w" else p[1])
-        return loss
+            v = p[2](p[1]) if p[0] == "w" else p[1]
+            loss = v if loss is None else loss + v
+        return cast(Tensor, loss)
 
     def _kernel_loss(self, terms: _Terms, parts: _Parts) -> Any:
         """The loss whose own fused node can be called directly on the arrays (one loss,
@@ -237,7 +241,7 @@ class Stepper:
                              "train")
         else:  # the common case, without building lists
             feeds = [x]
-            key = ("train", x.shape, x.dtype, type(x), y.shape, y.dtype,
+            key = ("train", x.shape, x.dtype, type(x), None if y is None else (y.shape, y.dtype),
                    None if sw is None else (sw.shape, sw.dtype))
         if self.model.jit_compile is not False and not backend.is_debug():
             prog = self._lookup(key)

@@ -61,6 +61,7 @@ class TrainingMixin(EvaluationMixin):
         self._compile_config: dict[str, Any] | None = None
         self._params_cache: tuple[int, list[Tensor]] | None = None
         self._loss_layers: list[tuple[Layer, bool]] | None = None
+        self._loss_layers_at = -1  # layers.base._loss_adders when _loss_layers was found
         self._device = "cpu"
         self.jit_compile: bool | str = "auto"
         self._stepper: Stepper | None = None  # the recorded steps, made on first use
@@ -197,11 +198,7 @@ class TrainingMixin(EvaluationMixin):
         if not getattr(self, "compiled", False):
             raise RuntimeError(f"{what}: the model must be compiled first; call "
                                "model.compile(optimizer, loss) before fit/evaluate")
-        if self.loss is None and not self._own_step(
-                "train_step" if what in ("fit", "train_on_batch") else "test_step"):
-            raise ValueError(f"{what}: the model was compiled without a loss; pass "
-                             "compile(loss=...) or override train_step/test_step. "
-                             "Received: loss=None")
+        # compile(loss=None) is checked by the step: a layer's add_loss may supply the loss
 
     def _own_step(self, name: str) -> bool:
         """True when a subclass overrides ``train_step``/``test_step`` (Keras 3's hook)."""
@@ -333,7 +330,10 @@ class TrainingMixin(EvaluationMixin):
         forward pass. A layer that overrides ``losses`` is asked as a whole (own_only False)
         and its sublayers are not visited again.
         """
-        if self._loss_layers is None:
+        from ..layers import base
+
+        if self._loss_layers is None or self._loss_layers_at != base._loss_adders:
+            self._loss_layers_at = base._loss_adders
             found: list = []
             stack: list[Any] = [self]
             while stack:
@@ -341,8 +341,10 @@ class TrainingMixin(EvaluationMixin):
                 if type(ly).losses is not Layer.losses and ly is not self:
                     found.append((ly, False))
                     continue
-                # layers add activity penalties through an `activity_regularizer` attribute
-                if ly._regularized or getattr(ly, "activity_regularizer", None) is not None:
+                # layers add activity penalties through an `activity_regularizer` attribute,
+                # or their own through add_loss
+                if (ly._regularized or getattr(ly, "activity_regularizer", None) is not None
+                        or ly.__dict__.get("_adds_losses")):
                     found.append((ly, True))
                 stack.extend(ly._sublayers())
             self._loss_layers = found
@@ -471,10 +473,11 @@ class TrainingMixin(EvaluationMixin):
             vx, vy = validation_data[0], validation_data[1]
             vsw = validation_data[2] if len(validation_data) == 3 else None
         own_step = self._own_step("train_step")
-        if source is None and y is None and not own_step:
+        if source is None and y is None and not own_step and self.loss is not None:
             raise ValueError("fit: y is required (the model's loss compares outputs with "
-                             "targets); only a model with its own train_step fits on x "
-                             "alone. Received: y=None")
+                             "targets); only a model with its own train_step, or whose "
+                             "layers give the whole loss (add_loss, compile without a loss), "
+                             "fits on x alone. Received: y=None")
         if not own_step and source is None:
             self._ensure_built(x)
         dist = _distribution.active()

@@ -1,0 +1,181 @@
+"""Recipes from the keras.io guides that must run with only the imports changed: a layer's
+add_loss (compile without a loss, fit on x alone), a Metric with its own state variables,
+Tensor.assign*, and the older on_batch_* callback names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import layers as L
+from glassnet import ops
+
+
+class _L2Out(L.Layer):
+    def call(self, x):
+        self.add_loss(ops.mean(ops.square(x)))
+        return x
+
+
+def _add_loss_model():
+    inp = gn.Input(shape=(4,))
+    return gn.Model(inp, _L2Out()(L.Dense(3)(inp)))
+
+
+@pytest.mark.parametrize("jit", ["auto", False])
+def test_a_layer_add_loss_is_the_whole_loss_and_fit_needs_no_targets(jit):
+    x = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
+    runs = []
+    for j in (jit, False):
+        gn.set_seed(1)
+        m = _add_loss_model()
+        m.compile(optimizer=gn.optimizers.SGD(0.1), jit_compile=j)
+        h = m.fit(x, epochs=3, batch_size=8, verbose=0)
+        runs.append((h.history["loss"], m.get_weights()))
+    loss = runs[0][0]
+    assert loss[-1] < loss[0]
+    assert runs[0][0] == runs[1][0]  # replayed (its loss an output of the program) = eager
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+    # the epoch's loss is the mean of the layer's value over the batches
+    gn.set_seed(1)
+    m = _add_loss_model()
+    m.compile(optimizer=gn.optimizers.SGD(0.0), jit_compile=jit)
+    h = m.fit(x, epochs=1, batch_size=32, verbose=0)
+    y = m.layers[1](x).numpy()
+    assert h.history["loss"][0] == pytest.approx(float(np.mean(y * y)), rel=1e-6)
+    assert m.evaluate(x, verbose=0) == pytest.approx(float(np.mean(y * y)), rel=1e-6)
+    assert len(m.losses) == 1 and len(m.layers[-1].losses) == 1
+
+
+def test_add_loss_adds_to_a_compiled_loss_and_no_loss_at_all_is_refused_by_the_step():
+    r = np.random.default_rng(2)
+    x, y = r.standard_normal((16, 4)).astype(np.float32), r.standard_normal((16, 3))
+    m = _add_loss_model()
+    m.compile(optimizer=gn.optimizers.SGD(0.0), loss="mse")
+    got = m.evaluate(x, y.astype(np.float32), verbose=0)
+    out = m.layers[1](x).numpy()
+    want = np.mean((out - y) ** 2) + np.mean(out * out)
+    assert got == pytest.approx(float(want), rel=1e-5)
+    plain = gn.Sequential([gn.Input(shape=(4,)), L.Dense(3)])
+    plain.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match="without a loss.*add_loss"):
+        plain.fit(x, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="scalar"):
+        _L2Out().add_loss(np.ones(3))
+
+
+def test_tensor_assign_updates_in_place_and_a_step_that_assigns_is_not_replayed():
+    t = gn.tensor(np.zeros((2, 2), np.float32))
+    data = t.data
+    t.assign(np.ones((2, 2))).assign_add(2.0).assign_sub(gn.tensor([[0.5, 0.5], [1.0, 1.0]]))
+    assert t.data is data  # the same array: an optimizer's view of it stays valid
+    np.testing.assert_array_equal(t.numpy(), [[2.5, 2.5], [2.0, 2.0]])
+    with pytest.raises(ValueError, match=r"shape \(3,\).*shape \(2, 2\)"):
+        t.assign(np.ones(3))
+
+    class Count(L.Layer):  # keras.io's ComputeSum: a running total updated in call
+        def build(self, shape):
+            self.total = self.add_weight(shape=(shape[-1],), initializer="zeros",
+                                         trainable=False)
+
+        def call(self, x):
+            self.total.assign_add(ops.sum(x, axis=0))
+            return x
+
+    x = np.ones((4, 3), np.float32)
+    totals = []
+    for jit in ("auto", False):
+        m = gn.Sequential([gn.Input(shape=(3,)), Count(), L.Dense(1)])
+        m.compile(optimizer="sgd", loss="mse", jit_compile=jit)
+        m.fit(x, np.zeros((4, 1), np.float32), epochs=3, batch_size=2, verbose=0)
+        totals.append(m.layers[0].total.numpy())
+    # 6 steps of 2 rows (and no build pass counted): every step ran the assign
+    np.testing.assert_array_equal(totals[0], totals[1])
+    np.testing.assert_array_equal(totals[0] - totals[0].min(), 0)
+    assert totals[0][0] >= 12
+
+
+class _TruePositives(gn.metrics.Metric):
+    """keras.io's CategoricalTruePositives, as the training guide writes it."""
+
+    def __init__(self, name="categorical_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
+        values = ops.cast(ops.cast(y_true, "int32") == ops.cast(y_pred, "int32"), "float32")
+        if sample_weight is not None:
+            values = ops.multiply(values, ops.cast(sample_weight, "float32"))
+        self.true_positives.assign_add(ops.sum(values))
+
+    def result(self):
+        return self.true_positives
+
+    def reset_state(self):
+        self.true_positives.assign(0.0)
+
+
+def test_a_metric_with_its_own_state_variables_as_the_keras_guide_writes_it():
+    r = np.random.default_rng(3)
+    # labels as a column: the guide's `y_true == y_pred` compares (n, 1) with (n, 1)
+    x, y = r.standard_normal((40, 5)).astype(np.float32), r.integers(0, 3, (40, 1))
+    m = gn.Sequential([gn.Input(shape=(5,)), L.Dense(3, activation="softmax")])
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+              metrics=[_TruePositives()])
+    h = m.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert "categorical_true_positives" in h.history
+    got = m.evaluate(x, y, verbose=0, return_dict=True)["categorical_true_positives"]
+    hits = int((m.predict(x, verbose=0).argmax(1) == y[:, 0]).sum())
+    assert got == hits  # a count over the whole evaluation, reset before it
+    met = _TruePositives()
+    met.update_state(np.array([[1]]), np.array([[0.1, 0.9]]))
+    assert float(met.result()) == 1.0 and len(met.variables) == 1
+    met.reset_state()
+    assert float(met.result()) == 0.0
+
+    class Plain(gn.metrics.Metric):  # no reset_state of its own: the variables' initials
+        def __init__(self):
+            super().__init__(name="plain")
+            self.n = self.add_weight(name="n", initializer="ones")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.n.assign_add(1.0)
+
+        def result(self):
+            return self.n
+
+    p = Plain()
+    p.update_state(None, None)
+    assert float(p.result()) == 2.0
+    p.reset_state()
+    assert float(p.result()) == 1.0
+
+
+def test_callbacks_defining_the_older_on_batch_names_run_on_training_batches():
+    class LossHistory(gn.callbacks.Callback):
+        def on_train_begin(self, logs):
+            self.per_batch_losses, self.begins = [], 0
+
+        def on_batch_begin(self, batch, logs):
+            self.begins += 1
+
+        def on_batch_end(self, batch, logs):
+            self.per_batch_losses.append(logs.get("loss"))
+
+    class Both(gn.callbacks.Callback):  # the newer name wins, as in Keras
+        def on_train_batch_end(self, batch, logs):
+            self.new = getattr(self, "new", 0) + 1
+
+        def on_batch_end(self, batch, logs):
+            raise AssertionError("on_batch_end runs only where on_train_batch_end is not "
+                                 "defined")
+
+    x = np.random.default_rng(4).standard_normal((20, 3)).astype(np.float32)
+    m = gn.Sequential([gn.Input(shape=(3,)), L.Dense(1)])
+    m.compile(optimizer="sgd", loss="mse")
+    lh, both = LossHistory(), Both()
+    m.fit(x, x[:, :1], epochs=2, batch_size=5, verbose=0, callbacks=[lh, both])
+    assert len(lh.per_batch_losses) == 8 and lh.begins == 8 and both.new == 8
+    assert all(isinstance(v, float) for v in lh.per_batch_losses)
