@@ -179,3 +179,18 @@ def test_callbacks_defining_the_older_on_batch_names_run_on_training_batches():
     m.fit(x, x[:, :1], epochs=2, batch_size=5, verbose=0, callbacks=[lh, both])
     assert len(lh.per_batch_losses) == 8 and lh.begins == 8 and both.new == 8
     assert all(isinstance(v, float) for v in lh.per_batch_losses)
+
+
+def test_masks_read_and_set_as_keras_mask_as_the_masking_guide_does():
+    padded = gn.utils.pad_sequences([[711, 632, 71], [73, 8, 3215, 55, 927]], padding="post")
+    out = L.Embedding(input_dim=5000, output_dim=4, mask_zero=True)(padded)
+    np.testing.assert_array_equal(np.asarray(out._keras_mask), padded != 0)
+    t = gn.tensor(np.ones((2, 3, 1), np.float32))
+    assert t._keras_mask is None
+    t._keras_mask = np.array([[True, False, False], [True, True, False]])
+    from glassnet.layers.embedding import get_mask
+    assert get_mask(t) is t._keras_mask  # the layers read the same mask
+    seq = gn.Sequential([L.Embedding(5000, 4, mask_zero=True), L.LSTM(3)])
+    full = seq(padded).numpy()
+    cut = seq(padded[:1, :3]).numpy()
+    np.testing.assert_allclose(full[:1], cut, rtol=1e-5)  # padded steps skipped

@@ -168,6 +168,15 @@ class Tensor:
     def tolist(self) -> Any:
         return self.numpy().tolist()
 
+    @property
+    def _keras_mask(self) -> Any:
+        """The (batch, timesteps) mask a masking layer attached (Keras's name), or None."""
+        return getattr(self, "_mask", None)
+
+    @_keras_mask.setter
+    def _keras_mask(self, mask: Any) -> None:
+        self._mask = mask
+
     # ------------------------------------------------------------ in-place updates (Keras)
     def assign(self, value: Any) -> Tensor:
         """Write ``value`` into this tensor's array in place (Keras's
