@@ -194,3 +194,30 @@ def test_masks_read_and_set_as_keras_mask_as_the_masking_guide_does():
     full = seq(padded).numpy()
     cut = seq(padded[:1, :3]).numpy()
     np.testing.assert_allclose(full[:1], cut, rtol=1e-5)  # padded steps skipped
+
+
+def test_a_model_adding_a_loss_in_its_own_call_counts_it_once_a_step():
+    """keras.io's subclassing guide: a model's call does ``self.add_loss(kl)`` (the VAE)."""
+
+    class Net(gn.Model):
+        def __init__(self):
+            super().__init__()
+            self.enc, self.dec = L.Dense(2), L.Dense(4)
+
+        def call(self, x):
+            z = self.enc(x)
+            self.add_loss(0.5 * ops.mean(ops.square(z)))
+            return self.dec(z)
+
+    x = np.random.default_rng(5).standard_normal((16, 4)).astype(np.float32)
+    runs = []
+    for jit in ("auto", False):
+        gn.set_seed(6)
+        m = Net()
+        m.compile(optimizer=gn.optimizers.SGD(0.0), loss="mse", jit_compile=jit)
+        h = m.fit(x, x, epochs=3, batch_size=16, verbose=0)
+        z = m.enc(x).numpy()
+        want = np.mean((m.dec(z).numpy() - x) ** 2) + 0.5 * np.mean(z * z)
+        assert h.history["loss"] == pytest.approx([float(want)] * 3, rel=1e-5)
+        runs.append(h.history["loss"])
+    assert runs[0] == runs[1]

@@ -137,6 +137,7 @@ class Stepper:
         tape = Tape(feeds, m.weights)
         ctx = _call_context  # layers called without training= inherit the step's (Keras)
         prev, ctx.training = ctx.training, training
+        m._activity_losses = []  # the model's own add_loss, as a layer's call clears it
         try:
             with tape:
                 out = m.call(feeds if m._n_inputs > 1 else feeds[0], training=training)
