@@ -417,3 +417,87 @@ def test_fused_relu_matches_separate_activation():
     # away from the kink the fused kernel is differentiable: gradcheck it
     fused.bias.data[...] = 5.0
     gn.gradcheck(lambda x: fused(x), x * 0.1)
+
+
+# ------------------------------------------------------------------ Conv1DTranspose
+def _tconv1d_reference(x, w, b, s, padding, d=1, op=None):
+    """The definition: each input step adds kernel tap j's (F, C) map of it at output step
+    t * s + j * d; 'same' then crops Keras's border, output_padding extends the end."""
+    n, length, _ = x.shape
+    k, f, _ = w.shape
+    full = (length - 1) * s + (k - 1) * d + 1
+    out = np.zeros((n, full + (op or 0) + k * d, f))
+    for t in range(length):
+        for j in range(k):
+            out[:, t * s + j * d] += x[:, t] @ w[j].T
+    o = deconv_output_length(length, k, padding, s, d, op)
+    start = max(full - o, 0) // 2 if padding == "same" else 0
+    return out[:, start:start + o] + (0 if b is None else b)
+
+
+T1D_CASES = [(7, 3, 1, "valid", 1, None), (5, 7, 2, "same", 1, None),
+             (4, 3, 3, "valid", 1, 2), (6, 4, 2, "same", 1, 1), (5, 3, 1, "same", 2, None),
+             (1, 1, 1, "valid", 1, None)]
+
+
+@pytest.mark.parametrize("length,k,s,padding,d,op", T1D_CASES)
+def test_conv1d_transpose_matches_its_definition_and_gradchecks(length, k, s, padding, d, op):
+    from glassnet.layers import Conv1DTranspose
+
+    x = _rand(2, length, 3).astype(np.float32).astype(np.float64)  # as a layer call casts
+    layer = Conv1DTranspose(4, k, strides=s, padding=padding, dilation_rate=d,
+                            output_padding=op, dtype="float64")
+    y = layer(x).numpy()
+    kern, bias = layer.kernel.numpy(), layer.bias.numpy()
+    assert kern.shape == (k, 4, 3)  # Keras's layout: (k, filters, in)
+    np.testing.assert_allclose(y, _tconv1d_reference(x, kern, bias, s, padding, d, op),
+                               rtol=1e-10, atol=1e-12)
+    assert y.shape[1:] == layer.compute_output_shape((None, length, 3))[1:]
+    relu = Conv1DTranspose(4, k, strides=s, padding=padding, dilation_rate=d,
+                           output_padding=op, activation="relu", dtype="float64")
+    relu(x)
+    relu.set_weights(layer.get_weights())
+    np.testing.assert_allclose(relu(x).numpy(), np.maximum(y, 0), rtol=1e-12)
+    k_t, b_t = layer.kernel, layer.bias
+
+    def f(x, kk, bb):
+        k_t.data, b_t.data = kk.data, bb.data
+        layer.kernel, layer.bias = kk, bb
+        return layer(x)
+
+    gn.gradcheck(f, x, kern.copy(), bias.copy())
+
+
+def test_conv1d_transpose_trains_saves_and_matches_keras(tmp_path):
+    from glassnet.layers import Conv1D, Conv1DTranspose
+
+    r = np.random.default_rng(0)
+    x = r.standard_normal((8, 16, 1)).astype(np.float32)
+    gn.set_seed(0)
+    model = Sequential([gn.Input(shape=(16, 1)),
+                        Conv1D(4, 7, padding="same", strides=2, activation="relu"),
+                        Conv1DTranspose(4, 7, padding="same", strides=2, activation="relu"),
+                        Conv1DTranspose(1, 7, padding="same")])
+    model.compile(optimizer="adam", loss="mse")
+    h = model.fit(x, x, epochs=3, batch_size=4, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    assert model.output_shape == (None, 16, 1)
+    model.save(tmp_path / "ae.glassnet")
+    back = load_model(tmp_path / "ae.glassnet")
+    np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip("the comparison runs Keras on its PyTorch backend")
+    kl = keras.layers.Conv1DTranspose(3, 5, strides=2, padding="same")
+    gl = Conv1DTranspose(3, 5, strides=2, padding="same")
+    xs = r.standard_normal((2, 6, 4)).astype(np.float32)
+    want = np.asarray(kl(xs).detach())
+    gl(xs)
+    gl.set_weights([np.asarray(w) for w in kl.get_weights()])
+    np.testing.assert_allclose(gl(xs).numpy(), want, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "ae.keras")  # Keras reads glassnet's file, and the reverse
+    np.testing.assert_allclose(
+        np.asarray(keras.models.load_model(tmp_path / "ae.keras").predict(x, verbose=0)),
+        model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(load_model(tmp_path / "ae.keras").predict(x, verbose=0),
+                                  model.predict(x, verbose=0))

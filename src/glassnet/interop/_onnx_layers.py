@@ -123,25 +123,26 @@ def _conv(g: Graph, layer: Any, x: str, xv: np.ndarray, nd: int) -> str:
     return activation(g, _hwc(g, y, nd), cfg.get("activation"))
 
 
-def _conv_transpose(g: Graph, layer: Any, x: str, xv: np.ndarray, yv: np.ndarray) -> str:
+def _conv_transpose(g: Graph, layer: Any, x: str, xv: np.ndarray, yv: np.ndarray,
+                    nd: int) -> str:
     cfg, w = layer.get_config(), _w(layer)
-    k = w["kernel"]  # (kh, kw, out, in) -> ONNX (in, out, kh, kw)
-    ks, st = _tuple(cfg["kernel_size"], 2), _tuple(cfg["strides"], 2)
-    dl = _tuple(cfg.get("dilation_rate", 1), 2)
+    k = w["kernel"]  # (k..., out, in) -> ONNX (in, out, k...)
+    ks, st = _tuple(cfg["kernel_size"], nd), _tuple(cfg["strides"], nd)
+    dl = _tuple(cfg.get("dilation_rate", 1), nd)
     begins, ends, opad = [], [], []
-    for n, kk, s, d, want in zip(xv.shape[1:3], ks, st, dl, yv.shape[1:3]):
+    for n, kk, s, d, want in zip(xv.shape[1:1 + nd], ks, st, dl, yv.shape[1:1 + nd]):
         full = s * (n - 1) + (kk - 1) * d + 1
         extra = max(want - full, 0)
         total = full + extra - want
         opad.append(extra)
         begins.append(total // 2)
         ends.append(total - total // 2)
-    ins = [_chw(g, x, 2), g.const(np.transpose(k, (3, 2, 0, 1)), "W")]
+    ins = [_chw(g, x, nd), g.const(np.transpose(k, (nd + 1, nd, *range(nd))), "W")]
     if "bias" in w:
         ins.append(g.const(w["bias"], "B"))
     y = g.op("ConvTranspose", ins, kernel_shape=ks, strides=st, dilations=dl,
              pads=begins + ends, output_padding=opad)
-    return activation(g, _hwc(g, y, 2), cfg.get("activation"))
+    return activation(g, _hwc(g, y, nd), cfg.get("activation"))
 
 
 def _pool(g: Graph, layer: Any, x: str, xv: np.ndarray, nd: int, op: str) -> str:
@@ -234,8 +235,8 @@ def convert(g: Graph, layer: Any, ins: list[str], vals: list[np.ndarray],
         return activation(g, y, cfg.get("activation"))
     if cls in ("Conv1D", "Conv2D", "Conv3D"):
         return _conv(g, layer, x, xv, int(cls[-2]))
-    if cls == "Conv2DTranspose":
-        return _conv_transpose(g, layer, x, xv, yv)
+    if cls in ("Conv1DTranspose", "Conv2DTranspose"):
+        return _conv_transpose(g, layer, x, xv, yv, int(cls[4]))
     if cls[:-2] in ("MaxPooling", "AveragePooling"):
         return _pool(g, layer, x, xv, int(cls[-2]),
                      "MaxPool" if cls.startswith("Max") else "AveragePool")

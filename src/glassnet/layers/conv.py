@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 __all__ = [
-    "Conv1D", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D",
+    "Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose", "Convolution1D", "Convolution2D",
+    "Convolution1DTranspose",
     "Conv2DKernel", "Conv2DTransposeKernel", "conv2d", "conv2d_transpose",
 ]
 
@@ -297,8 +298,47 @@ class Conv1D(_Conv):
         return (input_shape[0], out, self.filters)
 
 
+class _ConvTranspose(_Conv):
+    """What the transposed convolutions share: Keras's ``output_padding`` and the fused
+    ReLU (a decoder's hidden layers)."""
+
+    transpose = True
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 output_padding: Any = None, data_format: str | None = None,
+                 dilation_rate: Any = 1, **kwargs: Any) -> None:
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, **kwargs)
+        if output_padding is None:
+            self.output_padding = None
+        else:
+            self.output_padding = normalize_tuple(output_padding, self.rank, "output_padding",
+                                                  self.name, allow_zero=True)
+            if any(p >= s for p, s in zip(self.output_padding, self.strides)):
+                raise ValueError(
+                    f"Layer '{self.name}': output_padding must be smaller than strides. "
+                    f"Received: output_padding={self.output_padding}, strides={self.strides}"
+                )
+
+    def _fuse_relu(self) -> bool:
+        # as Conv2D: ReLU in place on the kernel's output (a decoder's hidden layers)
+        return self.activation is activations.relu
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
+        self._check_input(input_shape)
+        pads = self.output_padding or (None,) * self.rank
+        out = [deconv_output_length(n, k, self.padding, s, d, p) for n, k, s, d, p in zip(
+            input_shape[1:1 + self.rank], self.kernel_size, self.strides, self.dilation_rate,
+            pads)]
+        return (input_shape[0], *out, self.filters)
+
+    def get_config(self) -> dict[str, Any]:
+        op = None if self.output_padding is None else list(self.output_padding)
+        return {**super().get_config(), "output_padding": op}
+
+
 @register
-class Conv2DTranspose(_Conv):
+class Conv2DTranspose(_ConvTranspose):
     """Transposed 2-D convolution ("deconvolution"): upsamples, as in conv autoencoders/DCGAN.
 
     It is the gradient of :class:`Conv2D` with respect to its input, so
@@ -320,44 +360,45 @@ class Conv2DTranspose(_Conv):
     """
 
     rank = 2
-    transpose = True
-
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
-                 output_padding: Any = None, data_format: str | None = None,
-                 dilation_rate: Any = 1, **kwargs: Any) -> None:
-        super().__init__(filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate, **kwargs)
-        if output_padding is None:
-            self.output_padding = None
-        else:
-            self.output_padding = normalize_tuple(output_padding, 2, "output_padding",
-                                                  self.name, allow_zero=True)
-            if any(p >= s for p, s in zip(self.output_padding, self.strides)):
-                raise ValueError(
-                    f"Layer '{self.name}': output_padding must be smaller than strides. "
-                    f"Received: output_padding={self.output_padding}, strides={self.strides}"
-                )
-
-    def _fuse_relu(self) -> bool:
-        # as Conv2D: ReLU in place on the kernel's output (a decoder's hidden layers)
-        return self.activation is activations.relu
 
     def _convolve(self, x: Tensor, relu: bool = False) -> Tensor:
         fn = transpose_kernel(x.shape, self.kernel.shape, self.strides, self.padding,
                               self.output_padding, self.dilation_rate, relu=relu)
         return fn(x, self.kernel) if self.bias is None else fn(x, self.kernel, self.bias)
 
-    def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
-        self._check_input(input_shape)
-        ops_ = self.output_padding or (None, None)
-        out = [deconv_output_length(n, k, self.padding, s, d, p) for n, k, s, d, p in zip(
-            input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate, ops_)]
-        return (input_shape[0], *out, self.filters)
 
-    def get_config(self) -> dict[str, Any]:
-        op = None if self.output_padding is None else list(self.output_padding)
-        return {**super().get_config(), "output_padding": op}
+@register
+class Conv1DTranspose(_ConvTranspose):
+    """Transposed 1-D convolution: upsamples sequences (a timeseries autoencoder's decoder).
+
+    The 2-D kernel on a height of one, as :class:`Conv1D` is :class:`Conv2D`'s: the same
+    size rules as :class:`Conv2DTranspose`, along the steps.
+
+    Args:
+        filters, kernel_size, strides, padding ('valid' or 'same'), dilation_rate: ints.
+        output_padding: None or an int < strides: extra steps at the end of the output.
+
+    Shapes: (batch, L, Cin) → (batch, OL, filters), ``OL = L * stride`` for 'same'. Weights
+    ``kernel`` (k, filters, Cin) — Keras's layout — and ``bias`` (filters,).
+
+    Example:
+        >>> Conv1DTranspose(4, 7, strides=2, padding="same")(np.zeros((2, 5, 3), "float32")).shape
+        (2, 10, 4)
+    """
+
+    rank = 1
+
+    def _convolve(self, x: Tensor, relu: bool = False) -> Tensor:
+        n, length, c = x.shape
+        (k,), (s,), (d,) = self.kernel_size, self.strides, self.dilation_rate
+        x4 = ops.reshape(x, (n, 1, length, c))
+        w4 = ops.reshape(self.kernel, (1, k, self.filters, c))
+        op = None if self.output_padding is None else (0, self.output_padding[0])
+        fn = transpose_kernel(x4.shape, w4.shape, (1, s), self.padding, op, (1, d), relu=relu)
+        y = fn(x4, w4) if self.bias is None else fn(x4, w4, self.bias)
+        return ops.reshape(y, (n, y.shape[2], self.filters))
 
 
 Convolution1D = Conv1D
 Convolution2D = Conv2D
+Convolution1DTranspose = Conv1DTranspose

@@ -345,6 +345,11 @@ class Sequential(Model):
         return self._graph()[1]
 
     @property
+    def output_shape(self) -> Any:
+        """The stack's output shape, batch axis None (Keras's ``model.output_shape``)."""
+        return self._graph()[1].shape
+
+    @property
     def input_shape(self) -> tuple[int | None, ...] | None:
         if not self._layers:
             return None
