@@ -601,3 +601,42 @@ def test_every_cli_recipe_model_round_trips_through_keras(name, tmp_path):
     want = model.predict(x, verbose=0)
     _close(_keras_predict(keras.models.load_model(tmp_path / "r.keras"), x), want)
     _close(gn.models.load_model(tmp_path / "r.keras").predict(x, verbose=0), want)
+
+
+def test_registered_layers_and_functions_cross_between_keras_and_glassnet(tmp_path):
+    """A layer class and an activation function of the program's own, registered in both
+    libraries under the same names, go through .keras files either way (keras.io's
+    serialization guide); nothing the file names is imported."""
+    def define(lib, package):
+        @lib.saving.register_keras_serializable(package=package, name="squared")
+        def squared(x):
+            return x ** 2
+
+        @lib.saving.register_keras_serializable(package=package)
+        class Halve(lib.layers.Layer):
+            def __init__(self, factor, **kwargs):
+                super().__init__(**kwargs)
+                self.factor = factor
+
+            def call(self, x):
+                return x * self.factor
+
+            def get_config(self):
+                return {**super().get_config(), "factor": self.factor}
+        return squared, Halve
+
+    x = np.random.default_rng(0).random((3, 4)).astype(np.float32)
+    pkg = f"xlib{os.getpid()}"
+    defs = {gn: define(gn, pkg), keras: define(keras, pkg)}
+    for src, dst in ((gn, keras), (keras, gn)):
+        fn, cls = defs[src]
+        inp = src.Input(shape=(4,))
+        model = src.Model(inp, src.layers.Dense(3, activation=fn)(cls(0.5)(inp)))
+        path = tmp_path / f"{src.__name__}.keras"
+        model.save(path)
+        back = (keras.models.load_model(path) if dst is keras
+                else gn.saving.load_model(path))
+        np.testing.assert_allclose(np.asarray(back.predict(x, verbose=0)),
+                                   np.asarray(model.predict(x, verbose=0)), rtol=1e-5,
+                                   atol=1e-6)
+        assert type(back.layers[1]).__name__ == "Halve"

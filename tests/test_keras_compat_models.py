@@ -231,10 +231,14 @@ def test_layers_of_your_own_load_by_name_from_custom_objects_or_the_registry(tmp
             assert [ly.name for ly in again.layers] == [ly.name for ly in m.layers]
         again.set_weights(m.get_weights())
         np.testing.assert_array_equal(again.predict(x, verbose=0), m.predict(x, verbose=0))
-        path = tmp_path / f"{m.name}.glassnet"  # the native file (a .keras file: built-ins)
-        m.save(path)
-        back = gn.saving.load_model(path, custom_objects={"_Scaled": _Scaled})
-        np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
+        for ext in ("glassnet", "keras"):  # the native file and Keras's
+            path = tmp_path / f"{m.name}.{ext}"
+            m.save(path)
+            with pytest.raises(ModelFileError, match="_Scaled"):
+                gn.saving.load_model(path)  # not supplied: refused by name
+            back = gn.saving.load_model(path, custom_objects={"_Scaled": _Scaled})
+            np.testing.assert_array_equal(back.predict(x, verbose=0),
+                                          m.predict(x, verbose=0))
     # functional configs route through gn.Model.from_config as keras.Model's do
     assert isinstance(gn.Model.from_config(model.get_config(),
                                            custom_objects={"_Scaled": _Scaled}), type(model))

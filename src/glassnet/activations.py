@@ -386,9 +386,15 @@ def serialize(fn: Any) -> str | dict:
     # an object with its own config (e.g. a Layer used as activation) serializes itself
     if hasattr(fn, "get_config"):
         return {"class_name": type(fn).__name__, "config": fn.get_config()}
+    from .saving import _registered_key
+
+    key = _registered_key(fn)  # @register_keras_serializable: by that name, as Keras
+    if key is not None:
+        return {"registered_name": key}
     raise ValueError(
-        "Only activations from glassnet.activations can be serialized by name; give custom "
-        f"functions a name in the table or use a layer. Received: {fn!r}"
+        "Only activations from glassnet.activations, or functions registered with "
+        "gn.saving.register_keras_serializable, can be serialized by name; register custom "
+        f"functions or use a layer. Received: {fn!r}"
     )
 
 

@@ -69,6 +69,12 @@ def get_registered_name(obj: Any) -> str:
     return _GLOBAL_CUSTOM_NAMES.get(id(obj), getattr(obj, "__name__", type(obj).__name__))
 
 
+def _registered_key(obj: Any) -> str | None:
+    """The ``"package>name"`` ``obj`` was registered under, or None (not registered)."""
+    key = _GLOBAL_CUSTOM_NAMES.get(id(obj))
+    return key if key is not None and _GLOBAL_CUSTOM_OBJECTS.get(key) is obj else None
+
+
 def get_custom_objects() -> dict:
     """The live dict of registered objects (``"package>name" -> object``), as Keras's."""
     return _GLOBAL_CUSTOM_OBJECTS

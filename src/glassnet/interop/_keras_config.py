@@ -50,11 +50,28 @@ def snake(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+def _own_object(spec: dict) -> Any:
+    """The object the running program supplied for a Keras entry naming one of its own
+    (``registered_name`` "package>name", or the class name): passed as ``custom_objects``
+    or registered with ``register_keras_serializable``; None otherwise. Nothing the file
+    names is imported: only what the program already holds is found."""
+    from ..saving import get_registered_object
+
+    for name in (spec.get("registered_name"), spec.get("class_name")):
+        if isinstance(name, str) and name not in _CODE_LAYERS:
+            obj = get_registered_object(name)
+            if obj is not None:
+                return obj
+    return None
+
+
 def _check_object(spec: dict, where: str) -> str:
     """Validate a serialized Keras object's class/module; returns its class name."""
     cls = spec.get("class_name")
     if not isinstance(cls, str):
         raise ModelFileError(f"{where}: class_name must be a string. Received: {cls!r}")
+    if _custom_layer(spec) is not None:
+        return cls
     if cls in _CODE_LAYERS:
         raise ModelFileError(
             f"{where}: a {cls!r} object holds Python code; glassnet never runs code from a "
@@ -85,9 +102,22 @@ def _plain_object(value: dict, where: str) -> dict[str, Any]:
     return {"class_name": cls, "config": keep}
 
 
-def _activation(value: object, where: str) -> str | None:
+def _custom_layer(spec: dict) -> type | None:
+    """The program's own Layer subclass a Keras layer entry names (see :func:`_own_object`)."""
+    from ..layers.base import Layer
+
+    obj = _own_object(spec)
+    return obj if isinstance(obj, type) and issubclass(obj, Layer) else None
+
+
+def _activation(value: object, where: str) -> str | dict | None:
     if isinstance(value, str) or value is None:
         return value
+    if isinstance(value, dict) and value.get("class_name") == "function":
+        # the program's own function: Keras writes its registered name as the config
+        for key in (value.get("config"), value.get("registered_name")):
+            if isinstance(key, str) and callable(_own_object({"registered_name": key})):
+                return {"registered_name": key}
     if isinstance(value, dict):
         cls = _check_object(value, where)
         if cls == "function" or not isinstance(value.get("config"), (str, dict)):
@@ -140,6 +170,16 @@ def keras_to_glassnet(spec: dict, where: str = "layer") -> dict:
     where = f"{where} ({cls})"
     if cls in ("Sequential", "Functional", "Model"):
         return {"class_name": cls, "config": cfg}
+    own = _custom_layer(spec)
+    if own is not None:  # the program's own layer class: its config as it wrote it
+        out_own = {k: v for k, v in cfg.items() if k != "dtype"}
+        dt = _dtype(cfg.get("dtype"), where)
+        if dt is not None:
+            out_own["dtype"] = dt
+        for key in ("activation", "recurrent_activation"):
+            if key in out_own:
+                out_own[key] = _activation(out_own[key], where)
+        return {"class_name": cls, "config": out_own, "own": own}
     if cls not in LAYER_CLASSES or cls in NOT_IN_KERAS:
         supported = sorted(set(LAYER_CLASSES) - set(NOT_IN_KERAS))
         raise ModelFileError(f"{where}: glassnet has no layer {cls!r}. Supported Keras "
@@ -180,7 +220,7 @@ def build_layer(spec: dict, where: str = "layer") -> Layer:
     from ..layers.base import get_layer_class
 
     g = keras_to_glassnet(spec, where)
-    cls: Any = get_layer_class(g["class_name"])
+    cls: Any = g.get("own") or get_layer_class(g["class_name"])
     try:
         return cls.from_config(dict(g["config"]))
     except (TypeError, ValueError, KeyError) as e:
@@ -195,9 +235,32 @@ def _keras_object(obj: dict, module: str) -> dict:
             "config": dict(obj.get("config") or {}), "registered_name": None}
 
 
+def _keras_activation(value: Any) -> Any:
+    """A registered function's ``{"registered_name"}`` as Keras writes a function."""
+    if isinstance(value, dict) and set(value) == {"registered_name"}:
+        key = value["registered_name"]
+        return {"module": "builtins", "class_name": "function", "config": key,
+                "registered_name": "function"}  # as Keras 3 writes a registered function
+    return value
+
+
 def glassnet_to_keras(layer: Any) -> dict:
     """A glassnet layer as the entry Keras 3 writes in ``config.json`` (without graph links)."""
+    from ..layers.base import LAYER_CLASSES
+    from ..saving import _registered_key
+
     cls = type(layer).__name__
+    own = LAYER_CLASSES.get(cls) is not type(layer)
+    if own:  # a layer class of the program's own
+        cfg = dict(layer.get_config())
+        cfg["dtype"] = {"module": "keras", "class_name": "DTypePolicy",
+                        "config": {"name": cfg.get("dtype") or "float32"},
+                        "registered_name": None}
+        for key in ("activation", "recurrent_activation"):
+            if key in cfg:
+                cfg[key] = _keras_activation(cfg[key])
+        return {"module": type(layer).__module__, "class_name": cls, "config": cfg,
+                "registered_name": _registered_key(type(layer)) or cls}
     if cls in NOT_IN_KERAS:
         raise ValueError(f"layer {layer.name!r} ({cls}) has no Keras counterpart, so a file "
                          "Keras opens cannot hold it; save to .glassnet instead")
@@ -221,6 +284,8 @@ def glassnet_to_keras(layer: Any) -> dict:
             cfg[key] = glassnet_to_keras(sub)
         elif key == "cells":
             cfg[key] = [glassnet_to_keras(c) for c in layer.cells]
+        elif key in ("activation", "recurrent_activation"):
+            cfg[key] = _keras_activation(value)
     if cls == "InputLayer":
         cfg.pop("dtype", None)
         cfg.pop("trainable", None)

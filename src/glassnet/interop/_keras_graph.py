@@ -143,12 +143,14 @@ def install_guards(groups: list, shapes: dict) -> list:
         orig = obj.add_weight
         count = [0]
 
-        def add_weight(name: Any, shape: Any, *a: Any, _obj: Any = obj, _want: list = want,
-                       _orig: Callable[..., Any] = orig, _n: list[int] = count,
-                       _path: str = path, **kw: Any) -> Any:
+        def add_weight(name: Any = None, shape: Any = None, *a: Any, _obj: Any = obj,
+                       _want: list = want, _orig: Callable[..., Any] = orig,
+                       _n: list[int] = count, _path: str = path, **kw: Any) -> Any:
             k = _n[0]
             _n[0] += 1
-            got = tuple(int(s) for s in shape)
+            if name is not None and not isinstance(name, str):  # Keras 3's (shape, ...)
+                name, shape, a = None, name, ((shape, *a) if shape is not None else a)
+            got = tuple(int(s) for s in (shape if shape is not None else ()))
             if k >= len(_want):
                 raise ModelFileError(f"layer {_obj.name!r}: its config creates weight "
                                      f"{name!r} {got}, the file holds only {len(_want)} "
@@ -363,6 +365,9 @@ def _functional(cfg: dict, shapes: dict, prefix: str,
         name = base if used[base] == 0 else f"{base}_{used[base]}"
         path = f"{prefix}/layers/{name}" if prefix else f"layers/{name}"
         ly, g = _layer_or_model(e, shapes, path, guard, guarded)
+        if (isinstance(e.get("name"), str) and isinstance(e.get("config"), dict)
+                and "name" not in e["config"]):  # a config of the user's own, without it
+            ly.name = e["name"]
         groups += g
         if ly.name in layers:
             raise ModelFileError(f"Functional model: layer name {ly.name!r} is used twice")
