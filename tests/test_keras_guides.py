@@ -221,3 +221,19 @@ def test_a_model_adding_a_loss_in_its_own_call_counts_it_once_a_step():
         assert h.history["loss"] == pytest.approx([float(want)] * 3, rel=1e-5)
         runs.append(h.history["loss"])
     assert runs[0] == runs[1]
+
+
+def test_a_registered_activation_function_saves_by_its_name(tmp_path):
+    @gn.saving.register_keras_serializable(package="guides_test", name="cubed")
+    def cubed(x):
+        return x * x * x
+
+    x = np.random.default_rng(7).standard_normal((3, 4)).astype(np.float32)
+    m = gn.Sequential([gn.Input(shape=(4,)), L.Dense(2, activation=cubed)])
+    assert gn.activations.serialize(cubed) == {"registered_name": "guides_test>cubed"}
+    for ext in ("glassnet", "keras"):
+        m.save(tmp_path / f"m.{ext}")
+        back = gn.saving.load_model(tmp_path / f"m.{ext}")
+        np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="register"):
+        gn.activations.serialize(lambda t: t)
