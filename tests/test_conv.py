@@ -486,6 +486,7 @@ def test_conv1d_transpose_trains_saves_and_matches_keras(tmp_path):
     back = load_model(tmp_path / "ae.glassnet")
     np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
     keras = pytest.importorskip("keras")
+    pytest.importorskip("h5py", reason="Keras files need h5py (the keras extra)")
     if keras.backend.backend() != "torch":
         pytest.skip("the comparison runs Keras on its PyTorch backend")
     kl = keras.layers.Conv1DTranspose(3, 5, strides=2, padding="same")
