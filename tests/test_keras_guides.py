@@ -240,3 +240,30 @@ def test_a_registered_activation_function_saves_by_its_name(tmp_path):
         np.testing.assert_array_equal(back.predict(x, verbose=0), m.predict(x, verbose=0))
     with pytest.raises(ValueError, match="register"):
         gn.activations.serialize(lambda t: t)
+
+
+def test_an_end_to_end_text_model_as_the_preprocessing_guide_builds_it():
+    """Input((1,), dtype="string") -> TextVectorization -> a model with a GRU: the string
+    trace gives the token axis a variable length (None) and the GRU a step; a 1-D array of
+    strings fits the (None, 1) input by Keras's rank rule."""
+    texts = np.array(["The Brain is wider than the Sky", "For put them side by side",
+                      "The one the other will contain", "With ease and You beside"])
+    vec = L.TextVectorization(output_mode="int")
+    vec.adapt(texts)
+    ids_in = gn.Input(shape=(None,), dtype="int64")
+    h = L.GRU(8)(L.Embedding(vec.vocabulary_size(), 16)(ids_in))
+    model = gn.Model(ids_in, L.Dense(1)(h))
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.fit(np.asarray(vec(texts)), np.array([0.0, 1.0, 1.0, 0.0]), verbose=0)
+    text_in = gn.Input(shape=(1,), dtype="string")
+    tokens = vec(text_in)
+    assert tokens.shape == (None, None)
+    end_to_end = gn.Model(text_in, model(tokens))
+    got = end_to_end(np.array(["The one the other will absorb"])).numpy()
+    want = model(np.asarray(vec(np.array(["The one the other will absorb"])))).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert got.shape == (1, 1)
+    np.testing.assert_allclose(end_to_end(texts[:, None]).numpy(),
+                               model(np.asarray(vec(texts))).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="expected input shape"):
+        end_to_end(np.array([["a", "b"]]))  # neither the rank nor the width of (None, 1)

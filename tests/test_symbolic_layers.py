@@ -32,6 +32,7 @@ SPECS = {
     "Conv1D": (lambda: L.Conv1D(4, 3), SEQ),
     "Conv2D": (lambda: L.Conv2D(4, 3), IMG),
     "Conv2DTranspose": (lambda: L.Conv2DTranspose(4, 3, strides=2), IMG),
+    "Conv1DTranspose": (lambda: L.Conv1DTranspose(4, 3, strides=2), SEQ),
     "Dense": (lambda: L.Dense(3), VEC),
     "Dropout": (lambda: L.Dropout(0.5), VEC),
     "Embedding": (lambda: L.Embedding(10, 4), (7,), "int64"),

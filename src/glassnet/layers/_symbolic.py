@@ -87,8 +87,10 @@ class SymbolicTensor(SymbolicArithmetic):
 
 def _trace_input(shape: tuple[int | None, ...], dtype: Any, size: int) -> Tensor:
     full = tuple(size if s is None else s for s in shape)
-    if dtype == "string":  # a text input: empty strings trace the text layers
-        return Tensor._make(np.full((1, *full), "", dtype=object))
+    if dtype == "string":  # a text input: one word, then two, trace the text layers (so a
+        # token axis they make is variable, None, and a recurrent layer sees a step)
+        word = "a" if size == TRACE_SIZES[0] else "a a"
+        return Tensor._make(np.full((1, *full), word, dtype=object))
     return Tensor._make(np.zeros((1, *full), dtype))
 
 
@@ -100,7 +102,8 @@ def _input_node(inp: InputLayer) -> SymbolicTensor:
         dtype = ("string" if getattr(inp, "_string_dtype", False)
                  else inp.dtype or backend.floatx())
         a = _trace_input(spec, dtype, TRACE_SIZES[0])
-        b = _trace_input(spec, dtype, TRACE_SIZES[1]) if None in spec else None
+        b = (_trace_input(spec, dtype, TRACE_SIZES[1]) if None in spec or dtype == "string"
+             else None)
         node = SymbolicTensor(inp, [], False, a, b, batch_size=getattr(inp, "batch_size", None))
         inp._node = node  # type: ignore[attr-defined]  # cached on the layer, set only here
     return node

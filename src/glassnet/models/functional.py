@@ -57,6 +57,20 @@ def _as_list(v: Any, what: str) -> list[SymbolicTensor]:
     return out
 
 
+def _adjust_rank(x: Any, shape: Any) -> Any:
+    """Keras's rank rule for a functional model's input: one axis short of an input
+    declared ``(..., 1)`` gets that axis (a 1-D array of strings for ``Input((1,),
+    dtype="string")``), one trailing axis of size 1 too many is dropped."""
+    nd = getattr(x, "ndim", None)
+    if nd is None or shape is None or nd == len(shape):
+        return x
+    if nd == len(shape) - 1 and shape[-1] == 1:
+        return x[..., None]
+    if nd == len(shape) + 1 and x.shape[-1] == 1:
+        return x[..., 0]
+    return x  # the Input layer names the mismatch
+
+
 def _tensor_kwargs(nd: dict[str, Any], n: int, i: int) -> list[tuple[str, int, int, bool]]:
     """A node's tensor keyword arguments from the config, checked against its ``n``
     inbound entries (ascending, non-overlapping, after at least one positional input)."""
@@ -236,6 +250,7 @@ class Functional(Model):
                              f"Received: {len(xs)}")
         values = {}
         for node, x in zip(self._inputs, xs):
+            x = _adjust_rank(x, node.shape)
             values[id(node)] = node.layer(x, training=training)  # checks the declared shape
         for node in self._nodes:
             if id(node) in values:
