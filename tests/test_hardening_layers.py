@@ -31,6 +31,7 @@ REFUSES = {
     "Conv1D": (lambda: L.Conv1D(4, 3), SEQ, (6, 5)),
     "Conv2D": (lambda: L.Conv2D(4, 3), IMG, (8, 8, 4)),
     "Conv2DTranspose": (lambda: L.Conv2DTranspose(4, 3, strides=2), IMG, (8, 8, 4)),
+    "Conv1DTranspose": (lambda: L.Conv1DTranspose(4, 3, strides=2), SEQ, (6, 5)),
     "LSTM": (lambda: L.LSTM(3), SEQ, (6, 5)),
     "GRU": (lambda: L.GRU(3), SEQ, (6, 5)),
     "SimpleRNN": (lambda: L.SimpleRNN(3), SEQ, (6, 5)),
