@@ -267,3 +267,52 @@ def test_an_end_to_end_text_model_as_the_preprocessing_guide_builds_it():
                                model(np.asarray(vec(texts))).numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="expected input shape"):
         end_to_end(np.array([["a", "b"]]))  # neither the rank nor the width of (None, 1)
+
+
+def test_a_model_overriding_compute_loss_trains_and_evaluates_with_it():
+    """keras.io's knowledge distillation: compile(...) overridden to take extra arguments,
+    compute_loss(x, y, y_pred, sample_weight) overridden to add a teacher's term; the default
+    steps call it, as Keras's default train_step/test_step do."""
+
+    class Distiller(gn.Model):
+        def __init__(self, student, teacher):
+            super().__init__()
+            self.student, self.teacher = student, teacher
+
+        def compile(self, optimizer, metrics, alpha):
+            super().compile(optimizer=optimizer, metrics=metrics)
+            self.alpha = alpha
+            self.student_loss = gn.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                         allow_empty=False):
+            t = self.teacher(x, training=False)
+            kl = gn.losses.KLDivergence()(ops.softmax(t, axis=1), ops.softmax(y_pred, axis=1))
+            return self.alpha * self.student_loss(y, y_pred) + (1 - self.alpha) * kl
+
+        def call(self, x):
+            return self.student(x)
+
+    r = np.random.default_rng(9)
+    x, y = r.standard_normal((24, 5)).astype(np.float32), r.integers(0, 3, 24)
+    gn.set_seed(1)
+    teacher = gn.Sequential([gn.Input(shape=(5,)), L.Dense(3)])
+    student = gn.Sequential([gn.Input(shape=(5,)), L.Dense(3)])
+    d = Distiller(student, teacher)
+    d.compile(optimizer=gn.optimizers.SGD(0.0), metrics=["sparse_categorical_accuracy"],
+              alpha=0.3)
+    h = d.fit(x, y, epochs=2, batch_size=24, verbose=0)
+    t, s = teacher(x).numpy(), student(x).numpy()
+
+    def softmax(z):
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    ps, pt = softmax(s), softmax(t)
+    ce = -np.mean(np.log(ps[np.arange(24), y]))
+    kl = np.mean(np.sum(pt * np.log(pt / ps), axis=1))
+    want = 0.3 * ce + 0.7 * kl
+    assert h.history["loss"] == pytest.approx([want, want], rel=1e-4)
+    ev = d.evaluate(x, y, verbose=0, return_dict=True)
+    assert ev["loss"] == pytest.approx(want, rel=1e-4)
+    assert ev["sparse_categorical_accuracy"] == pytest.approx(np.mean(s.argmax(1) == y))

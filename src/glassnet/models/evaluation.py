@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backend
 from .. import distribution as _distribution
+from ..autograd import no_grad
 from ..tensor import Tensor
 from .data_adapter import BatchSource, _Arrays, _positive_batch, is_batch_source
 
@@ -120,6 +121,7 @@ class EvaluationMixin:
             m.reset_state()
         cb.on_test_begin()
         st = self._step()
+        own_loss = st.own_loss()
         kept = []  # (targets, outputs) for the metrics, gathered over the ranks at the end
         from ..callbacks import _noop
 
@@ -133,9 +135,14 @@ class EvaluationMixin:
             k = len(xb)
             n += k
             outs, single, terms, parts = st.infer(xb, "test")
-            lv, out_ = st.test_loss(yb, terms, swb, parts, outputs=outs is None)
-            if outs is None:  # the output softmax, shared with the loss's node
-                outs = [out_]
+            if own_loss:  # the model's own compute_loss, as Keras's default test_step
+                with no_grad():
+                    lv = float(st.own_loss_value([xb] if not isinstance(xb, _Arrays)
+                                                 else xb.arrays, yb, swb, outs, single).data)
+            else:
+                lv, out_ = st.test_loss(yb, terms, swb, parts, outputs=outs is None)
+                if outs is None:  # the output softmax, shared with the loss's node
+                    outs = [out_]
             loss_sum += lv * k
             if out_names:
                 out_sums += np.asarray(st.last_output_losses, np.float64) * k

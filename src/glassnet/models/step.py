@@ -244,7 +244,10 @@ class Stepper:
             feeds = [x]
             key = ("train", x.shape, x.dtype, type(x), None if y is None else (y.shape, y.dtype),
                    None if sw is None else (sw.shape, sw.dtype))
-        if self.model.jit_compile is not False and not backend.is_debug():
+        # a model's own compute_loss is Python run every step (a distiller's teacher): the
+        # step runs the ordinary way
+        if (self.model.jit_compile is not False and not backend.is_debug()
+                and not self.own_loss()):
             prog = self._lookup(key)
             if prog:
                 return self._replay_train(prog, feeds, y, sw)
@@ -252,13 +255,30 @@ class Stepper:
                 return self._record_train(key, feeds, y, sw)
         return self._eager_train(feeds, y, sw)[:2]
 
+    def own_loss(self) -> bool:
+        """Whether the model overrides Keras 3's ``compute_loss``, which the default
+        steps then call for the loss (as Keras's default ``train_step`` does)."""
+        from .training import TrainingMixin
+
+        return type(self.model).compute_loss is not TrainingMixin.compute_loss
+
+    def own_loss_value(self, feeds: Sequence[Any], y: Any, sw: Any, outs: list[Any],
+                       single: bool) -> Tensor:
+        """The model's own ``compute_loss(x, y, y_pred, sample_weight)`` for a batch."""
+        xs = [a if isinstance(a, Tensor) else Tensor._make(a) for a in feeds]
+        return self.model.compute_loss(x=xs[0] if len(xs) == 1 else xs, y=y,
+                                       y_pred=outs[0] if single else outs,
+                                       sample_weight=sw)
+
     def _eager_train(self, feeds: Sequence[Any], y: Any, sw: Any
                      ) -> tuple[Tensor, Any, tuple[Tape, list[Any], bool, _Terms, _Parts]]:
         m = self.model
-        tape, outs, single = self._forward([Tensor._make(a) for a in feeds], True)
+        ins = [Tensor._make(a) for a in feeds]
+        tape, outs, single = self._forward(ins, True)
         terms = self._terms(outs, tape)
         parts = self._penalties(tape)
-        loss = self.total_loss(y, terms, sw, parts)
+        loss = (self.own_loss_value(ins, y, sw, outs, single) if self.own_loss()
+                else self.total_loss(y, terms, sw, parts))
         params = m._params()
         if loss.requires_grad:  # a fully frozen model trains nothing, as in Keras
             loss.backward()
@@ -440,8 +460,9 @@ class Stepper:
                 acts = [q[1] for q in parts if q[0] == "a"]
                 # evaluate without metrics needs only the loss inputs (an output softmax
                 # the loss undoes is not computed); predict needs the outputs
-                keep = outs if kind == "predict" or self.model._metric_slots else []
-                share = (kind == "test" and bool(keep)
+                own = kind == "test" and self.own_loss()  # compute_loss reads the outputs
+                keep = outs if kind == "predict" or self.model._metric_slots or own else []
+                share = (kind == "test" and bool(keep) and not own
                          and self._shares_softmax(terms, parts, keep, tape))
                 if share:
                     keep = []
