@@ -316,3 +316,19 @@ def test_a_model_overriding_compute_loss_trains_and_evaluates_with_it():
     ev = d.evaluate(x, y, verbose=0, return_dict=True)
     assert ev["loss"] == pytest.approx(want, rel=1e-4)
     assert ev["sparse_categorical_accuracy"] == pytest.approx(np.mean(s.argmax(1) == y))
+
+
+def test_a_metric_keeping_plain_attributes_made_in_reset_state_still_works():
+    class Hits(gn.metrics.Metric):  # glassnet's own style: state made by reset_state
+        def reset_state(self):
+            self.n = 0
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.n += int(np.sum(np.asarray(y_true) == np.asarray(y_pred)))
+
+        def result(self):
+            return float(self.n)
+
+    h = Hits(name="hits")
+    h.update_state([1, 2, 3], [1, 0, 3])
+    assert h.result() == 2.0
