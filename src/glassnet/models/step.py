@@ -257,10 +257,15 @@ class Stepper:
 
     def own_loss(self) -> bool:
         """Whether the model overrides Keras 3's ``compute_loss``, which the default
-        steps then call for the loss (as Keras's default ``train_step`` does)."""
-        from .training import TrainingMixin
+        steps then call for the loss (as Keras's default ``train_step`` does). Decided
+        once per Stepper (a model's class does not change; compile makes a new one)."""
+        own = self.__dict__.get("_own_loss")
+        if own is None:
+            from .training import TrainingMixin
 
-        return type(self.model).compute_loss is not TrainingMixin.compute_loss
+            own = self._own_loss = (type(self.model).compute_loss
+                                    is not TrainingMixin.compute_loss)
+        return own
 
     def own_loss_value(self, feeds: Sequence[Any], y: Any, sw: Any, outs: list[Any],
                        single: bool) -> Tensor:
