@@ -50,21 +50,6 @@ def snake(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def _own_object(spec: dict) -> Any:
-    """The object the running program supplied for a Keras entry naming one of its own
-    (``registered_name`` "package>name", or the class name): passed as ``custom_objects``
-    or registered with ``register_keras_serializable``; None otherwise. Nothing the file
-    names is imported: only what the program already holds is found."""
-    from ..saving import get_registered_object
-
-    for name in (spec.get("registered_name"), spec.get("class_name")):
-        if isinstance(name, str) and name not in _CODE_LAYERS:
-            obj = get_registered_object(name)
-            if obj is not None:
-                return obj
-    return None
-
-
 def _check_object(spec: dict, where: str) -> str:
     """Validate a serialized Keras object's class/module; returns its class name."""
     cls = spec.get("class_name")
@@ -103,11 +88,18 @@ def _plain_object(value: dict, where: str) -> dict[str, Any]:
 
 
 def _custom_layer(spec: dict) -> type | None:
-    """The program's own Layer subclass a Keras layer entry names (see :func:`_own_object`)."""
-    from ..layers.base import Layer
+    """The program's own Layer subclass a Keras layer entry names, by its
+    ``registered_name`` ("package>name") or its class name: passed as ``custom_objects`` or
+    registered (:func:`glassnet.models.saving._custom_layer_class`, the native files' one
+    rule). Nothing the file names is imported: only what the program already holds."""
+    from ..models.saving import _custom_layer_class
 
-    obj = _own_object(spec)
-    return obj if isinstance(obj, type) and issubclass(obj, Layer) else None
+    for name in (spec.get("registered_name"), spec.get("class_name")):
+        if isinstance(name, str) and name not in _CODE_LAYERS:
+            cls = _custom_layer_class(name)
+            if cls is not None:
+                return cls
+    return None
 
 
 def _activation(value: object, where: str) -> str | dict | None:
@@ -115,8 +107,10 @@ def _activation(value: object, where: str) -> str | dict | None:
         return value
     if isinstance(value, dict) and value.get("class_name") == "function":
         # the program's own function: Keras writes its registered name as the config
+        from ..saving import get_registered_object
+
         for key in (value.get("config"), value.get("registered_name")):
-            if isinstance(key, str) and callable(_own_object({"registered_name": key})):
+            if isinstance(key, str) and callable(get_registered_object(key)):
                 return {"registered_name": key}
     if isinstance(value, dict):
         cls = _check_object(value, where)
