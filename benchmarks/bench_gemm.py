@@ -1,10 +1,11 @@
-"""NumPy's GEMM against Intel MKL's (the ``mkl`` extra) on the shapes glassnet's layers make.
+"""NumPy's GEMM against the one the backend chose (Intel MKL through the ``mkl`` extra, or
+the ``openblas`` extra's AVX-512 kernels) on the shapes glassnet's layers make.
 
 Run: ``OMP_NUM_THREADS=1 python -m benchmarks.bench_gemm`` (threads follow OMP_NUM_THREADS
-for both libraries). For each (m, k, n, layout) it alternates ``np.matmul`` and MKL's
-``cblas_sgemm`` (through :func:`glassnet.backend.matmul` with the size rule bypassed), 5
-rounds, and prints µs per call (median) and the ratio; ``backend.matmul``'s rule uses MKL
-from ``m*k*n >= 2**21``.
+for both libraries). For each (m, k, n, layout) it alternates ``np.matmul`` and the chosen
+library's ``cblas_sgemm`` (through :func:`glassnet.backend.matmul` with the size rule
+bypassed), 5 rounds, and prints µs per call (median) and the ratio; ``backend.matmul``'s
+rule sends a product there from the size :func:`glassnet.backend.gemm_info` prints.
 """
 
 from __future__ import annotations
@@ -39,29 +40,32 @@ def main() -> None:
 
     info = backend.gemm_info()
     print(f"gemm: {info}")
-    if not info.startswith("mkl"):
-        print("MKL not active here (install the 'mkl' extra on an Intel CPU); nothing to compare")
+    if info == "numpy":
+        print("no other GEMM active here (the 'mkl' extra on an Intel CPU, the 'openblas' "
+              "extra on an AVX-512 CPU whose NumPy runs AVX2 kernels); nothing to compare")
         return
     rng = np.random.default_rng(0)
-    old = backend._MKL_MIN_WORK
-    backend._MKL_MIN_WORK = 0  # MKL for every shape, to see where it loses
+    g = backend._gemm
+    old = g["min_work"], g["min_out"]
+    g["min_work"] = g["min_out"] = 0  # the chosen library for every shape, to see where it loses
     try:
         for m, k, n, role in SHAPES:
             a, b = _operands(m, k, n, role, rng)
             reps = max(3, min(300, int(3e7 / (m * k * n))))
-            t = {"numpy": [], "mkl": []}
+            t: dict[str, list[float]] = {"numpy": [], "other": []}
             for r in range(5):
-                for name, f in ((("numpy", np.matmul), ("mkl", backend.matmul))[::1 - 2 * (r % 2)]):
+                pair = (("numpy", np.matmul), ("other", backend.matmul))
+                for name, f in pair[::1 - 2 * (r % 2)]:
                     f(a, b)
                     t0 = time.perf_counter()
                     for _ in range(reps):
                         f(a, b)
                     t[name].append((time.perf_counter() - t0) / reps * 1e6)
-            tn, tm = statistics.median(t["numpy"]), statistics.median(t["mkl"])
-            print(f"{m:>6}x{k:<6}x{n:<6} {role:32s} numpy {tn:9.1f} us  mkl {tm:9.1f} us  "
-                  f"numpy/mkl {tn / tm:5.2f}")
+            tn, tm = statistics.median(t["numpy"]), statistics.median(t["other"])
+            print(f"{m:>6}x{k:<6}x{n:<6} {role:32s} numpy {tn:9.1f} us  "
+                  f"{g['kind']} {tm:9.1f} us  numpy/{g['kind']} {tn / tm:5.2f}")
     finally:
-        backend._MKL_MIN_WORK = old
+        g["min_work"], g["min_out"] = old
 
 
 if __name__ == "__main__":

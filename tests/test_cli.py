@@ -237,7 +237,9 @@ def test_resume_after_kill_gives_identical_weights(tmp_path):
 
 def test_ctrl_c_leaves_a_checkpoint_and_says_how_to_resume(tmp_path):
     run = tmp_path / "int"
-    p = subprocess.Popen(_cli_cmd("train", "digits", "--epochs", "200", "--quiet", "--out", run),
+    # epochs enough that the run is still training when the signal comes (200 took 2 s)
+    p = subprocess.Popen(_cli_cmd("train", "digits", "--epochs", "20000", "--quiet", "--out",
+                                  run),
                          stderr=subprocess.PIPE, text=True)
     state = run / "checkpoint" / "state.json"
     deadline = time.time() + 240

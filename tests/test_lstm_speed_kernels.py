@@ -116,9 +116,35 @@ def test_repeats_bit_for_bit(threads, monkeypatch):
 
 
 def test_sgemm_pair_falls_back_to_openblas_for_ilp64_mkl(monkeypatch):
-    monkeypatch.setenv("MKL_INTERFACE_LAYER", "ILP64")
+    import ctypes
+
+    from glassnet import backend
+
+    fn = ctypes.CFUNCTYPE(None)(lambda: None)  # stands for MKL's entries: never called
+    fake = type("MKL", (), {"sgemm": fn, "MKL_Set_Num_Threads_Local": fn})()
+    monkeypatch.setattr(backend, "_gemm", {"lib": fake, "kind": "mkl", "pid": None})
     ob = _lstm_numba._scipy_sgemm()
+    assert _lstm_numba._blas_calls()[0] != ob  # MKL's, 32-bit integers
+    monkeypatch.setenv("MKL_INTERFACE_LAYER", "ILP64")
     assert _lstm_numba._blas_calls() == (ob, ob, 0)
+
+
+def test_sgemm_pair_takes_the_openblas_extra_where_the_backend_chose_it(monkeypatch):
+    import ctypes
+
+    from glassnet import backend
+
+    if not backend._openblas_candidates():
+        pytest.skip("the optional 'openblas' extra is not installed")
+    monkeypatch.setattr(backend, "_gemm", {})
+    monkeypatch.setenv("GLASSNET_GEMM", "openblas")
+    lib = backend._resolve_gemm()["lib"]
+    ob = _lstm_numba._scipy_sgemm()
+    assert _lstm_numba._blas_calls() == (
+        ctypes.cast(lib.scipy_sgemm_, ctypes.c_void_p).value, ob, 0)
+    # and the kernels give the NumPy kernel's values through it
+    monkeypatch.setitem(_lstm_numba._STATE, "sgemm", _lstm_numba._blas_calls())
+    _compare(_case(40, 5, 16, 128, seed=9), True, True, monkeypatch, None)
 
 
 @pytest.mark.parametrize("chunk_floats", [1, 2 * 9 * 4 * 12, 3 * 5 * 4 * 12])

@@ -3,6 +3,8 @@ convolution) and the backend's GEMM against PyTorch and NumPy references."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -319,6 +321,111 @@ def test_mkl_gemm_when_the_extra_is_installed(monkeypatch):
     np.testing.assert_array_equal(out, got)
 
 
+def test_openblas_gemm_when_the_extra_is_installed(monkeypatch):
+    # the openblas extra: OpenBLAS's own CPU choice, whatever OPENBLAS_CORETYPE pins NumPy's to
+    if not backend._openblas_candidates():
+        pytest.skip("the optional 'openblas' extra is not installed")
+    monkeypatch.setattr(backend, "_gemm", {})
+    monkeypatch.setenv("GLASSNET_GEMM", "openblas")
+    info = backend.gemm_info()
+    assert info.startswith("openblas (OpenBLAS "), info
+    assert backend._gemm["kind"] == "openblas"
+    # every layout and both dtypes, on shapes the rule sends to the extra and ones it keeps
+    # on NumPy (few rows, narrow results, short inner dimension into wide rows)
+    for m, k, n in [(64, 784, 512), (8, 784, 512), (2048, 27, 32), (32768, 128, 10),
+                    (128, 10, 4096), (32, 4096, 10), (300, 300, 300)]:
+        for dtype in (np.float32, np.float64):
+            for a, b in _layouts(m, k, n, dtype):
+                want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+                got = backend.matmul(a, b)
+                tol = 1e-4 * np.sqrt(k) if dtype == np.float32 else 1e-10 * k
+                np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+                np.testing.assert_array_equal(backend.matmul(a, b), got)  # same bits again
+                out = np.empty((m, n), dtype)
+                assert backend.matmul(a, b, out=out) is out
+                np.testing.assert_array_equal(out, got)
+
+
+def test_openblas_extra_chooses_its_kernels_from_the_cpu(tmp_path):
+    # a machine that pins NumPy's OpenBLAS to AVX2 (OPENBLAS_CORETYPE=Haswell) still gets
+    # the AVX-512 kernels from the extra, and the variable is left as the user set it
+    import subprocess
+    import sys
+
+    if not backend._openblas_candidates():
+        pytest.skip("the optional 'openblas' extra is not installed")
+    code = ("import os, numpy, glassnet.backend as b, glassnet._cpu as c\n"
+            "print(b.gemm_info()); print(os.environ['OPENBLAS_CORETYPE'])\n"
+            "print(c.has_avx512()); print(b.numpy_openblas_core())\n")
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell", "GLASSNET_GEMM": "auto"}
+    lines = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.split("\n")
+    info, pinned, avx512, numpy_core = lines[:4]
+    assert pinned == "Haswell"
+    if numpy_core != "haswell":  # NumPy's BLAS is not an OpenBLAS that says
+        return
+    if avx512 == "True":  # auto: NumPy's kernels are AVX2 on an AVX-512 CPU -> the extra's
+        assert info.startswith("openblas (OpenBLAS ") and info.split(")")[0].split()[-1] in (
+            "SkylakeX", "Cooperlake", "SapphireRapids"), info
+    else:
+        assert info == "numpy", info
+
+
+def test_gemm_auto_rule(monkeypatch):
+    # Intel: MKL where the extra is installed, else the openblas rule; any CPU: the openblas
+    # extra only where NumPy's OpenBLAS runs AVX2 kernels on an AVX-512 CPU
+    from glassnet import _cpu
+
+    fake = type("Lib", (), {"scipy_cblas_sgemm": 1, "scipy_cblas_dgemm": 2,
+                            "cblas_sgemm": 3, "cblas_dgemm": 4})()
+    monkeypatch.setenv("GLASSNET_GEMM", "auto")
+    monkeypatch.setattr(backend, "_load_openblas", lambda: (fake, "fake", 1, False))
+    cases = [  # (vendor, avx512, NumPy's core, MKL installed) -> kind
+        (("AuthenticAMD", True, "haswell", False), "openblas"),
+        (("AuthenticAMD", True, "skylakex", False), "numpy"),
+        (("AuthenticAMD", False, "zen", False), "numpy"),
+        (("AuthenticAMD", True, None, False), "numpy"),  # not an OpenBLAS that says
+        (("GenuineIntel", True, "haswell", True), "mkl"),
+        (("GenuineIntel", True, "haswell", False), "openblas"),
+        (("GenuineIntel", True, "cooperlake", False), "numpy"),
+    ]
+    for (vendor, avx512, core, mkl), kind in cases:
+        monkeypatch.setattr(backend, "_gemm", {})
+        monkeypatch.setattr(_cpu, "vendor", lambda v=vendor: v)
+        monkeypatch.setattr(_cpu, "has_avx512", lambda a=avx512: a)
+        monkeypatch.setattr(backend, "numpy_openblas_core", lambda c=core: c)
+        monkeypatch.setattr(backend, "_load_mkl",
+                            lambda m=mkl: (fake, "fake", 1, False) if m else None)
+        assert backend._resolve_gemm()["kind"] == kind, (vendor, avx512, core, mkl)
+    monkeypatch.setattr(backend, "_gemm", {})
+    monkeypatch.setattr(backend, "_load_openblas", lambda: None)
+    monkeypatch.setenv("GLASSNET_GEMM", "openblas")
+    with pytest.raises(RuntimeError, match=r"glassnet\[openblas\]"):
+        backend._resolve_gemm()
+
+
+def test_cpu_flags_read_from_cpuinfo(monkeypatch):
+    from glassnet import _cpu
+
+    monkeypatch.setattr(_cpu, "_info", {"vendor": "AuthenticAMD", "flags": frozenset(
+        "fpu avx2 avx512f avx512cd avx512bw avx512dq avx512vl".split())})
+    assert _cpu.vendor() == "AuthenticAMD" and _cpu.has_avx512()
+    monkeypatch.setattr(_cpu, "_info", {"vendor": "GenuineIntel",
+                                        "flags": frozenset(("avx2", "avx512f"))})
+    assert not _cpu.has_avx512()  # SkylakeX's kernels need all five subsets
+
+
+def test_numpy_openblas_core_agrees_with_threadpoolctl(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(backend, "_gemm_cache", {})
+    archs = [i.get("architecture") for i in threadpoolctl.threadpool_info()
+             if i["internal_api"] == "openblas" and "numpy" in i["filepath"]]
+    if not archs:
+        assert backend.numpy_openblas_core() is None
+    else:
+        assert backend.numpy_openblas_core() == archs[0].lower()
+
+
 # ------------------------------------------------------------------ max pooling kernel
 from glassnet.layers import _pool_numba  # noqa: E402
 from glassnet.layers.pooling import max_pool2d  # noqa: E402
@@ -392,7 +499,8 @@ def test_compiled_max_pool_nan_and_used_only_where_it_applies(monkeypatch, compi
 
 def test_a_forked_child_keeps_to_numpy_when_mkl_runs_threaded(monkeypatch):
     # the parent loaded a threaded MKL (pid recorded); in another process id -> NumPy
-    fake = {"lib": object(), "name": "mkl (fake)", "threads": 2, "pid": -1}
+    fake = {"lib": object(), "name": "mkl (fake)", "kind": "mkl", "threads": 2, "pid": -1,
+            "min_work": backend._MKL_MIN_WORK, "min_out": backend._MKL_MIN_OUT}
     monkeypatch.setattr(backend, "_gemm", fake)
     a, b = _rand(300, 300), _rand(300, 300, seed=1)
     np.testing.assert_array_equal(backend.matmul(a, b), a @ b)

@@ -114,8 +114,8 @@ def run(fn: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
 def _on_openmp(fn: Callable[[Any], T], items: Sequence[Any], nt: int) -> list[T]:
     """:func:`run` on ``nt`` threads of libgomp's team (MKL's count pinned to 1 in each)."""
     par, tid = _gomp()
-    lib = backend._resolve_gemm()["lib"]
-    pin = None if lib is None else lib.MKL_Set_Num_Threads_Local
+    g = backend._resolve_gemm()
+    pin = g["lib"].MKL_Set_Num_Threads_Local if g["kind"] == "mkl" else None
     n = len(items)
     results: list[Any] = [None] * n
     errors: list[BaseException] = []

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _cpu
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -129,26 +131,19 @@ _MKL_MIN_WORK = 5 << 18
 # batch-1 kernel gradient (784, 1)·(1, 512) took NumPy 131 us and MKL 52 us (one thread;
 # 31 us on two), (256, 1, 256) 16 against 11 us, (128, 1, 256) 7.8 against 8.3 us
 _MKL_MIN_OUT = 1 << 16
+# The openblas extra's call costs ~3 us through ctypes; its AVX-512 kernels beat NumPy's
+# AVX2 ones from ~0.5M multiply-adds (AMD EPYC Zen 5, one thread: (32, 128, 128) 10.5 -> 9.2
+# us, (64, 128, 128) 18.5 -> 14.0, (32, 64, 64) 2.7 -> 4.8, (128, 128, 10) 4.6 -> 6.2)
+_OPENBLAS_MIN_WORK = 1 << 19
+_NEVER = 1 << 62  # no foreign GEMM: every product is NumPy's
 _gemm: dict[str, Any] = {}  # resolved once: {"lib": CDLL or None, "name": str, "threads": int}
+_gemm_cache: dict[str, Any] = {}  # facts read once (NumPy's OpenBLAS kernels)
 _CBLAS_ROW, _CBLAS_N, _CBLAS_T = 101, 111, 112
 _FLIP = {_CBLAS_N: _CBLAS_T, _CBLAS_T: _CBLAS_N}  # an operand's flag once it is transposed
 _SKINNY = 16  # results with at most this many columns are computed transposed (matmul)
 # np.dot without its __array_function__ dispatch (a Python call per product, ~0.1 us):
 # every caller has checked that both operands are NumPy arrays first
 _dot = getattr(np.dot, "_implementation", np.dot)
-
-
-def _cpu_vendor() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown"
 
 
 def _mkl_candidates() -> list[str]:
@@ -223,33 +218,143 @@ def _load_mkl() -> tuple[Any, str, int, bool] | None:
     return None
 
 
+def _openblas_candidates() -> list[str]:
+    """Paths of the ``openblas`` extra's library (the ``scipy-openblas32`` wheel)."""
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        files = distribution("scipy-openblas32").files or ()
+    except (ImportError, PackageNotFoundError):
+        return []
+    return sorted({str(f.locate()) for f in files
+                   if f.name.startswith("libscipy_openblas") and ".so" in f.name
+                   or f.name.endswith((".dylib", ".dll")) and "openblas" in f.name})
+
+
+def numpy_openblas_core() -> str | None:
+    """The kernels NumPy's own OpenBLAS chose when it loaded, in OpenBLAS's names lower case
+    (``'haswell'``, ``'skylakex'``, ...), or None where NumPy's BLAS is not an OpenBLAS that
+    says.
+
+    Example:
+        >>> numpy_openblas_core() is None or numpy_openblas_core().isalnum()
+        True
+    """
+    import ctypes
+    import glob
+
+    if "numpy_core" not in _gemm_cache:
+        core = None
+        libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+        for path in glob.glob(os.path.join(libs, "*openblas*")):
+            try:
+                lib = ctypes.CDLL(path)  # loaded already with NumPy: the same library
+            except OSError:
+                continue
+            for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                         "openblas_get_corename64_", "openblas_get_corename"):
+                fn = getattr(lib, name, None)
+                if fn is not None:
+                    fn.restype = ctypes.c_char_p
+                    core = (fn() or b"").decode().strip().lower() or None
+                    break
+            if core:
+                break
+        _gemm_cache["numpy_core"] = core
+    return _gemm_cache["numpy_core"]
+
+
+def _load_openblas() -> tuple[Any, str, int, bool] | None:
+    """(CDLL, version text, threads, False) of the ``openblas`` extra's OpenBLAS, its kernels
+    chosen from the CPU: ``OPENBLAS_CORETYPE``, which pins NumPy's (some machines set it to
+    ``Haswell``, AVX2, on AVX-512 CPUs), is not applied to this copy."""
+    import ctypes
+
+    for path in _openblas_candidates():
+        pinned = os.environ.pop("OPENBLAS_CORETYPE", None)
+        try:
+            lib = ctypes.CDLL(path)  # OpenBLAS reads the variable once, as it loads
+            s, d = lib.scipy_cblas_sgemm, lib.scipy_cblas_dgemm
+        except (OSError, AttributeError):
+            continue
+        finally:
+            if pinned is not None:
+                os.environ["OPENBLAS_CORETYPE"] = pinned
+        threads = 0
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            v = os.environ.get(var, "")
+            if v.isdigit() and int(v) > 0:
+                threads = int(v)
+                break
+        threads = threads or _gemm_threads()
+        lib.scipy_openblas_set_num_threads(ctypes.c_int(threads))
+        c_int, vp = ctypes.c_int, ctypes.c_void_p
+        for fn, real in ((s, ctypes.c_float), (d, ctypes.c_double)):
+            fn.restype = None
+            fn.argtypes = [c_int, c_int, c_int, c_int, c_int, c_int, real, vp, c_int, vp,
+                           c_int, real, vp, c_int]
+        lib.scipy_openblas_get_corename.restype = ctypes.c_char_p
+        core = (lib.scipy_openblas_get_corename() or b"?").decode()
+        version = "OpenBLAS"
+        try:
+            from importlib.metadata import version as dist_version
+
+            version += " " + dist_version("scipy-openblas32")
+        except Exception:  # noqa: BLE001  (the version is only for the report)
+            pass
+        _gemm_cache["openblas_path"] = path
+        return lib, f"{version} {core}", threads, False
+    return None
+
+
 def _resolve_gemm() -> dict[str, Any]:
     if _gemm:
         return _gemm
     mode = os.environ.get("GLASSNET_GEMM", "auto").strip().lower()
-    if mode not in ("auto", "numpy", "mkl"):
+    if mode not in ("auto", "numpy", "mkl", "openblas"):
         raise ValueError(
-            f"GLASSNET_GEMM must be 'auto', 'numpy' or 'mkl'. Received: GLASSNET_GEMM={mode!r}"
+            "GLASSNET_GEMM must be 'auto', 'numpy', 'mkl' or 'openblas'. "
+            f"Received: GLASSNET_GEMM={mode!r}"
         )
-    loaded = None
-    if mode == "mkl" or (mode == "auto" and _cpu_vendor() == "GenuineIntel"):
-        loaded = _load_mkl()
+    loaded, kind = None, "numpy"
+    if mode == "mkl" or (mode == "auto" and _cpu.vendor() == "GenuineIntel"):
+        loaded, kind = _load_mkl(), "mkl"
         if loaded is None and mode == "mkl":
             raise RuntimeError(
                 "GLASSNET_GEMM=mkl needs Intel MKL's runtime; install the extra with "
                 "`pip install glassnet[mkl]`. Received: no libmkl_rt found"
             )
+    if loaded is None and (mode == "openblas" or (
+            mode == "auto" and _cpu.has_avx512()
+            and numpy_openblas_core() not in (None, *_cpu.AVX512_CORES))):
+        # NumPy's OpenBLAS runs AVX2 kernels on an AVX-512 CPU (OPENBLAS_CORETYPE pins them,
+        # or its OpenBLAS predates the CPU): the extra's copy runs the AVX-512 ones for the
+        # large products. AMD EPYC (Zen 5), one thread: (128, 784)·(784, 512) 123 -> 214
+        # GFLOP/s, an im2col (2048, 288)·(288, 64) 118 -> 225, (32, 512)·(512, 512) 99 -> 159
+        loaded, kind = _load_openblas(), "openblas"
+        if loaded is None and mode == "openblas":
+            raise RuntimeError(
+                "GLASSNET_GEMM=openblas needs the scipy-openblas32 wheel; install the extra "
+                "with `pip install glassnet[openblas]`. Received: no libscipy_openblas found"
+            )
     if loaded is None:
-        _gemm.update(lib=None, name="numpy", threads=0, pid=None, gomp=False)
+        _gemm.update(lib=None, name="numpy", kind="numpy", threads=0, pid=None, gomp=False,
+                     min_work=_NEVER, min_out=_NEVER)
     else:
         lib, version, threads, gomp = loaded
         # an OpenMP pool does not survive fork(2): a child forked after this keeps to NumPy
-        # when MKL runs threaded (sequential MKL is fork-safe)
-        _gemm.update(lib=lib, name=f"mkl ({version})", threads=threads,
-                     s=lib.cblas_sgemm, d=lib.cblas_dgemm, gomp=threads > 1 and gomp,
-                     pid=os.getpid() if threads > 1 else None)
+        # when MKL runs threaded (sequential MKL is fork-safe; OpenBLAS's pthreads pool
+        # re-forms in the child)
+        s, d = ((lib.cblas_sgemm, lib.cblas_dgemm) if kind == "mkl"
+                else (lib.scipy_cblas_sgemm, lib.scipy_cblas_dgemm))
+        _gemm.update(lib=lib, name=f"{kind} ({version})", kind=kind, threads=threads, s=s,
+                     d=d, gomp=threads > 1 and gomp,
+                     pid=os.getpid() if threads > 1 and kind == "mkl" else None,
+                     min_work=_MKL_MIN_WORK if kind == "mkl" else _OPENBLAS_MIN_WORK,
+                     min_out=_MKL_MIN_OUT)
         if threads > 1:
-            _single_thread_numpy_blas()
+            _single_thread_numpy_blas(
+                keep=_gemm_cache.get("openblas_path") if kind == "openblas" else None)
     return _gemm
 
 
@@ -265,17 +370,19 @@ def blas_threads_on_gomp() -> bool:
     return bool(_resolve_gemm()["gomp"])
 
 
-def _single_thread_numpy_blas() -> None:
-    """NumPy's OpenBLAS keeps one thread once MKL runs the large products threaded: two
-    thread pools spinning on the same cores starve each other (2-vCPU Xeon, MNIST MLP
-    step: 28 ms with both at 2 threads, 3.6 ms with OpenBLAS at 1; NumPy's share is the
-    small products, which threads do not speed up). Through threadpoolctl (the ``mkl``
-    extra brings it); without it, nothing changes."""
+def _single_thread_numpy_blas(keep: str | None = None) -> None:
+    """NumPy's OpenBLAS keeps one thread once MKL (or the extra's OpenBLAS, the library at
+    ``keep``) runs the large products threaded: two thread pools spinning on the same cores
+    starve each other (2-vCPU Xeon, MNIST MLP step: 28 ms with both at 2 threads, 3.6 ms
+    with OpenBLAS at 1; NumPy's share is the small products, which threads do not speed
+    up). Through threadpoolctl (the ``mkl`` extra brings it); without it, nothing changes."""
     try:
         from threadpoolctl import ThreadpoolController
     except ImportError:
         return
-    ThreadpoolController().select(internal_api="openblas").limit(limits=1)
+    for lc in ThreadpoolController().select(internal_api="openblas").lib_controllers:
+        if keep is None or not os.path.samefile(lc.filepath, keep):
+            lc.set_num_threads(1)
 
 
 def gemm_info() -> str:
@@ -288,8 +395,8 @@ def gemm_info() -> str:
     g = _resolve_gemm()
     if g["lib"] is None:
         return "numpy"
-    return (f"{g['name']} threads={g['threads']} for m*k*n >= {_MKL_MIN_WORK} or "
-            f"m*n >= {_MKL_MIN_OUT}, numpy below"
+    return (f"{g['name']} threads={g['threads']} for m*k*n >= {g['min_work']} or "
+            f"m*n >= {g['min_out']}, numpy below"
             + (" (one thread)" if g["threads"] > 1 else ""))
 
 
@@ -322,11 +429,11 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
         return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
     if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
-    if (a.shape[0] * a.shape[1] * b.shape[1] < _MKL_MIN_WORK
-            and a.shape[0] * b.shape[1] < _MKL_MIN_OUT):
+    g = _gemm or _resolve_gemm()
+    if (a.shape[0] * a.shape[1] * b.shape[1] < g["min_work"]
+            and a.shape[0] * b.shape[1] < g["min_out"]):
         # np.dot: the same BLAS call np.matmul makes for 2-D operands, less overhead per call
         return _dot(a, b, out)
-    g = _gemm or _resolve_gemm()
     dt = a.dtype
     if (g["lib"] is None or dt != b.dtype or dt.char not in "fd" or a.shape[1] != b.shape[0]
             or (g["pid"] is not None and g["pid"] != os.getpid())):
@@ -338,10 +445,19 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     m, k = a.shape
     n = b.shape[1]
+    skinny = 2 <= n <= _SKINNY and m >= 8 * n and la[0] == _CBLAS_T and k >= 128
+    if g["kind"] == "openblas" and not skinny and (
+            (m < 32 and la[0] == _CBLAS_N) or n < 16 or (k < 16 and n > 64)):
+        # where OpenBLAS's AVX-512 kernels lose to NumPy's AVX2 ones (AMD EPYC Zen 5, one
+        # thread, NumPy / extra): few rows of a long product, (8, 784, 512) 0.76, (16, 784,
+        # 512) 0.88-1.02; narrow results, (32, 4096, 10) 0.82, (21632, 32, 9) 0.90; a short
+        # inner dimension into wide rows, (128, 10, 32768) 0.73. np.dot, not np.matmul:
+        # matmul runs an outer product (k = 1) in its own loop, 10x slower than BLAS
+        return _dot(a, b, out)
     if out is None:
         out = np.empty((m, n), dtype=dt)
     fn = g["s"] if dt.char == "f" else g["d"]
-    if 2 <= n <= _SKINNY and m >= 8 * n and la[0] == _CBLAS_T and k >= 128:
+    if skinny:
         # a tall, skinny result of a transposed a (a classifier head's kernel gradient
         # xᵀ·gy, (32768, 10)): MKL writes rows of n floats slowly; the transposed product
         # bᵀ·aᵀ writes rows of m, and one transposing copy puts it back. 2-vCPU Xeon, one
@@ -374,7 +490,8 @@ def gemm_for(a: Any, b: Any) -> Callable[..., Any]:
     if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         (m, k), n = a.shape, b.shape[1]
         # the three products of one size: a·b (m, n), and backward's (m, k) and (k, n)
-        if m * k * n < _MKL_MIN_WORK and max(m * n, m * k, k * n) < _MKL_MIN_OUT:
+        g = _gemm or _resolve_gemm()
+        if m * k * n < g["min_work"] and max(m * n, m * k, k * n) < g["min_out"]:
             return _dot
     return matmul
 

@@ -110,6 +110,11 @@ def _blas_calls() -> tuple[int, int, int]:
     ob = _scipy_sgemm()
     g = backend._resolve_gemm()  # the backend's one choice of GEMM (private: read with care)
     lib, pid = g.get("lib"), g.get("pid")
+    if g.get("kind") == "openblas" and lib is not None:
+        # the openblas extra's AVX-512 kernels (NumPy's and SciPy's are pinned to AVX2):
+        # OpenBLAS keeps to one thread inside numba's threads through the threadpool limit
+        addr = ctypes.cast(lib.scipy_sgemm_, ctypes.c_void_p).value
+        return (int(addr), ob, 0) if addr else (ob, ob, 0)
     if (lib is None or (pid is not None and pid != os.getpid())
             or os.environ.get("MKL_INTERFACE_LAYER", "").upper().startswith("ILP64")):
         # no MKL; MKL's threads left behind by a fork; or 64-bit integers, which the
