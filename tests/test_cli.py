@@ -237,10 +237,14 @@ def test_resume_after_kill_gives_identical_weights(tmp_path):
 
 def test_ctrl_c_leaves_a_checkpoint_and_says_how_to_resume(tmp_path):
     run = tmp_path / "int"
-    # epochs enough that the run is still training when the signal comes (200 took 2 s)
+    # epochs enough that the run is still training when the signal comes (200 took 2 s);
+    # SIGINT at its default in the child, as a terminal gives it: a child inherits an
+    # ignored SIGINT, and a test worker may have one (Python then never raises
+    # KeyboardInterrupt, so the run went on to its last epoch)
     p = subprocess.Popen(_cli_cmd("train", "digits", "--epochs", "20000", "--quiet", "--out",
                                   run),
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     state = run / "checkpoint" / "state.json"
     deadline = time.time() + 240
     while time.time() < deadline and not state.exists():

@@ -532,3 +532,32 @@ def test_a_threaded_mkl_leaves_numpy_blas_one_thread(monkeypatch):
     finally:
         threadpoolctl.ThreadpoolController().select(internal_api="openblas").limit(
             limits=before)
+
+
+# ------------------------------------------------------------------ reductions over axes
+@pytest.mark.parametrize("shape,ax", [((256, 200, 16), (1,)), ((2, 3, 4), (1,)),
+                                      ((4, 5, 6, 3), (1, 2)), ((4, 5, 6, 3), (2, 1)),
+                                      ((3, 4, 5), (0, 1)), ((3, 4, 5), (0,)),
+                                      ((3, 4, 5), (0, 2)), ((3, 4, 5), (2,)),
+                                      ((3, 4, 5, 2), (1, 3)), ((1, 1, 1), (1,)),
+                                      ((0, 4, 3), (1,)), ((5,), (0,))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_sum_axes_matches_numpy(shape, ax, dtype):
+    a = (np.random.default_rng(0).standard_normal(shape) * 10).astype(dtype)
+    got, want = backend.sum_axes(a, ax), a.sum(axis=ax)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    tol = 1e-5 * np.sqrt(max(a.size, 1)) if dtype == np.float32 else 1e-12 * max(a.size, 1)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(backend.sum_axes(a, ax), got)  # fixed per shape
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_mean_and_sum_ops_over_middle_axes(keepdims):
+    x = np.random.default_rng(1).standard_normal((4, 6, 5, 3))
+    for fn, ref in ((gn.ops.mean, np.mean), (gn.ops.sum, np.sum)):
+        for ax in ((1,), (1, 2), (2,)):
+            y = fn(gn.tensor(x.astype(np.float32)), axis=ax, keepdims=keepdims)
+            np.testing.assert_allclose(y.data, ref(x, axis=ax, keepdims=keepdims),
+                                       rtol=1e-5, atol=1e-5)
+            assert gn.gradcheck(lambda t, f=fn, a=ax: f(t, axis=a, keepdims=keepdims) ** 2,
+                                x).ok

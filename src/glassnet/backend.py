@@ -627,6 +627,7 @@ from ._reduce import (  # noqa: E402
     max_last,
     min_last,
     per_channel,
+    sum_axes,
     sum_kept_for,
     sum_last,
     sum_leading,
@@ -639,6 +640,6 @@ __all__ = [
     "floatx", "gemm_for", "gemm_info", "get_array_module", "get_rng_state", "get_seed",
     "gpu_available", "is_debug", "is_gpu_array", "matmul", "max_last", "min_last",
     "per_channel", "rmax", "rng", "rsum", "scatter_add", "set_floatx", "set_rng_state",
-    "set_seed", "sum_kept_for", "sum_last", "sum_leading", "sum_rows", "sum_rows_for",
+    "set_seed", "sum_axes", "sum_kept_for", "sum_last", "sum_leading", "sum_rows", "sum_rows_for",
     "to_device", "tune_allocator",
 ]

@@ -381,6 +381,9 @@ class Sum(Function):
         if _last_axis(a, self.ax):
             s = backend.sum_last(a)
             return s if self.keepdims else s.reshape(a.shape[:-1])
+        if self.ax is not None:
+            s = backend.sum_axes(a, self.ax)
+            return s.reshape(_keep_shape(a.shape, self.ax)) if self.keepdims else s
         return a.sum(axis=self.ax, keepdims=self.keepdims)
 
     def backward(self, gy: Any) -> Any:
@@ -405,6 +408,10 @@ class Mean(Function):
             s = backend.sum_last(a)
             s /= n  # np.mean's own division of the sum, in the array's dtype
             return s if self.keepdims else s.reshape(a.shape[:-1])
+        if self.ax is not None and a.dtype.char in "fd":
+            s = backend.sum_axes(a, self.ax)
+            s = s / a.dtype.type(n)  # np.mean's division, in the array's dtype
+            return s.reshape(_keep_shape(a.shape, self.ax)) if self.keepdims else s
         return a.mean(axis=self.ax, keepdims=self.keepdims)
 
     def backward(self, gy: Any) -> Any:

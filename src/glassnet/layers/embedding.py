@@ -15,6 +15,7 @@ import numpy as np
 from .. import backend, initializers, regularizers
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _embed_numba
 from .base import Layer, register
 
 __all__ = ["Embedding"]
@@ -86,6 +87,12 @@ class EmbeddingLookup(Function):
     def backward(self, gy: Any) -> tuple[Any, None]:
         xp = backend.get_array_module(gy)
         flat = self.ids.reshape(-1)
+        vocab = self.shape[0]
+        if xp is np and _embed_numba.applies(self.ids, gy, vocab):
+            # the compiled scatter: one pass over the ids, not one bincount per column
+            if gy.ndim == 3 and gy.strides[1] == 0 and self.ids.shape == gy.shape[:2]:
+                return _embed_numba.grad_broadcast(self.ids, gy[:, 0, :], vocab), None
+            return _embed_numba.grad(flat, gy.reshape(flat.size, self.shape[1]), vocab), None
         if xp is np and gy.ndim == 3 and gy.strides[1] == 0 and gy.shape[1] > 1:
             # one row per sample broadcast over the steps (GlobalAveragePooling1D's
             # gradient): the transposed per-id weights in one repeat, no (B*T, D) copy
