@@ -246,11 +246,16 @@ def test_ctrl_c_leaves_a_checkpoint_and_says_how_to_resume(tmp_path):
                          stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     state = run / "checkpoint" / "state.json"
-    deadline = time.time() + 240
-    while time.time() < deadline and not state.exists():
-        time.sleep(0.02)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=120)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and not state.exists():
+            time.sleep(0.02)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:  # never leave a training run behind a failed test
+            p.kill()
+            p.communicate()
     assert p.returncode != 0
     assert "--resume" in err and "Traceback" not in err
     assert json.loads(state.read_text())["epoch"] >= 1

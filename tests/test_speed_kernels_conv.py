@@ -321,19 +321,24 @@ def test_mkl_gemm_when_the_extra_is_installed(monkeypatch):
     np.testing.assert_array_equal(out, got)
 
 
-def test_openblas_gemm_when_the_extra_is_installed(monkeypatch):
+@pytest.mark.parametrize("threads", [1, 2])  # the rule keeps different shapes on NumPy
+def test_openblas_gemm_when_the_extra_is_installed(threads, monkeypatch):
     # the openblas extra: OpenBLAS's own CPU choice, whatever OPENBLAS_CORETYPE pins NumPy's to
     if not backend._openblas_candidates():
         pytest.skip("the optional 'openblas' extra is not installed")
     monkeypatch.setattr(backend, "_gemm", {})
     monkeypatch.setenv("GLASSNET_GEMM", "openblas")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(threads))
+    # NumPy's OpenBLAS keeps its threads here (the process's other tests use it)
+    monkeypatch.setattr(backend, "_single_thread_numpy_blas", lambda keep=None: None)
     info = backend.gemm_info()
+    assert backend._gemm["threads"] == threads
     assert info.startswith("openblas (OpenBLAS "), info
     assert backend._gemm["kind"] == "openblas"
     # every layout and both dtypes, on shapes the rule sends to the extra and ones it keeps
     # on NumPy (few rows, narrow results, short inner dimension into wide rows)
-    for m, k, n in [(64, 784, 512), (8, 784, 512), (2048, 27, 32), (32768, 128, 10),
-                    (128, 10, 4096), (32, 4096, 10), (300, 300, 300)]:
+    for m, k, n in [(64, 784, 512), (8, 784, 512), (4, 784, 512), (2048, 27, 32),
+                    (32768, 128, 10), (128, 10, 4096), (32, 4096, 10), (300, 300, 300)]:
         for dtype in (np.float32, np.float64):
             for a, b in _layouts(m, k, n, dtype):
                 want = np.matmul(a.astype(np.float64), b.astype(np.float64))
