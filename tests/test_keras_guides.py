@@ -332,3 +332,79 @@ def test_a_metric_keeping_plain_attributes_made_in_reset_state_still_works():
     h = Hits(name="hits")
     h.update_state([1, 2, 3], [1, 0, 3])
     assert h.result() == 2.0
+
+
+class _LogisticEndpoint(L.Layer):
+    """The functional-API guide's endpoint layer: called as ``layer(targets, logits, sw)``."""
+
+    def __init__(self, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.loss_fn = gn.losses.BinaryCrossentropy(from_logits=True)
+
+    def call(self, targets, logits, sample_weights=None):
+        self.add_loss(self.loss_fn(targets, logits, sample_weights))
+        return gn.ops.softmax(logits)
+
+
+def _endpoint_model():
+    inputs = gn.Input(shape=(3,), name="inputs")
+    targets = gn.Input(shape=(10,), name="targets")
+    sample_weights = gn.Input(shape=(1,), name="sample_weights")
+    dense = L.Dense(10)
+    preds = _LogisticEndpoint(name="predictions")(targets, dense(inputs), sample_weights)
+    return gn.Model(inputs=[inputs, targets, sample_weights], outputs=preds), dense
+
+
+@pytest.mark.parametrize("jit", ["auto", False])
+def test_a_layer_called_with_several_positional_tensors_as_the_functional_guide_does(jit):
+    r = np.random.default_rng(0)
+    data = {"inputs": r.random((6, 3)).astype("f4"), "targets": r.random((6, 10)).astype("f4"),
+            "sample_weights": r.random((6, 1)).astype("f4")}
+    model, dense = _endpoint_model()
+    w, b = r.standard_normal((3, 10)).astype("f4"), r.standard_normal(10).astype("f4")
+    dense.set_weights([w, b])
+    model.compile(optimizer=gn.optimizers.SGD(0.0), jit_compile=jit)
+    h = model.fit(data, epochs=1, batch_size=6, verbose=0)
+    # Keras's value (checked against Keras 3 on PyTorch: 0.403795): the mean over classes of
+    # the logits' binary cross-entropy, times each sample's weight, over the batch
+    z = data["inputs"].astype(np.float64) @ w + b
+    t = data["targets"]
+    per = np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z))), axis=1)
+    want = np.mean(per * data["sample_weights"][:, 0])
+    np.testing.assert_allclose(h.history["loss"][0], want, rtol=1e-5)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(model.predict(data, verbose=0), e / e.sum(axis=1, keepdims=True),
+                               rtol=1e-5, atol=1e-6)
+    # the graph's config keeps the extra inputs: a rebuilt model computes the same
+    again = gn.Model.from_config(model.get_config(),
+                                 custom_objects={"_LogisticEndpoint": _LogisticEndpoint})
+    again.set_weights(model.get_weights())
+    np.testing.assert_array_equal(again.predict(data, verbose=0), model.predict(data, verbose=0))
+
+
+def test_positional_inputs_outside_a_graph_and_the_old_positional_training_flag():
+    ep = _LogisticEndpoint()
+    t, z = np.ones((2, 10), "f4"), np.zeros((2, 10), "f4")
+    np.testing.assert_allclose(ep(t, z).data, np.full((2, 10), 0.1), rtol=1e-6)
+    drop = L.Dropout(0.5, seed=1)
+    x = np.ones((4, 50), "f4")
+    assert (drop(x, True).data == 0).any()  # layer(x, True): training by position, as before
+    np.testing.assert_array_equal(drop(x, False).data, x)
+    with pytest.raises(TypeError, match=r"takes 3 positional inputs \(inputs, logits, "
+                                        r"sample_weights\)\. Received: 4"):
+        ep(t, z, np.ones((2, 1), "f4"), z)
+    with pytest.raises(TypeError, match="two values for 'logits'"):
+        ep(t, z, logits=z)
+
+
+def test_layers_with_their_own_call_entry_take_the_training_flag_or_refuse_inputs_by_position():
+    x, ids = np.ones((1, 5, 5, 1), "f4"), np.array([[1, 2]])
+    for layer, a in ((L.Conv2D(2, 3), x), (L.Embedding(5, 2), ids), (L.MaxPooling2D(), x),
+                     (L.Flatten(), x)):
+        np.testing.assert_array_equal(layer(a, True).data, layer(a, training=True).data)
+        with pytest.raises(TypeError, match=rf"Layer '{layer.name}'.*takes 1 positional"):
+            layer(a, a)
+    inp = gn.Input((3,))
+    m = gn.Model(inp, L.Dense(2)(inp))
+    np.testing.assert_array_equal(m(np.ones((1, 3), "f4"), False).data,
+                                  m(np.ones((1, 3), "f4")).data)

@@ -404,7 +404,11 @@ class Layer:
             # Keras passes `training` only where accepted
             cls.call = _drop_training(call)  # type: ignore[method-assign]  # wrap, same method
 
-    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = None, **kwargs: Any) -> Any:
+        if args:
+            args, training = positional_training(args, training)
+            if args:  # layer(targets, logits): more inputs, passed to call() by their names
+                kwargs = _named_inputs(self, args, kwargs)
         if _is_symbolic(x):  # functional API: record the call (glassnet.models.functional)
             from ._symbolic import call_symbolic
 
@@ -439,6 +443,16 @@ class Layer:
             return self.call(x, training=training, **kwargs)
         finally:
             ctx.training = prev
+
+    def _positional_call(self, x: Any, args: tuple[Any, ...], training: bool | None,
+                         kwargs: dict[str, Any]) -> Any:
+        """For a subclass's own ``__call__``: ``layer(x, True)`` is its call with that
+        training flag; ``layer(a, b, ...)`` is this class's call, which passes the inputs
+        after the first to ``call`` by name (:func:`positional_training`)."""
+        rest, training = positional_training(args, training)
+        if rest:
+            return Layer.__call__(self, x, *rest, training=training, **kwargs)
+        return self(x, training=training, **kwargs)
 
     def _check_spec(self, shape: Any) -> None:
         spec = self.input_spec_shape
@@ -546,6 +560,60 @@ def _drop_training(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _UNSET = object()
+
+
+def positional_training(args: tuple[Any, ...], training: bool | None
+                        ) -> tuple[tuple[Any, ...], bool | None]:
+    """``layer(x, True)``: a lone bool (or None) after the input is the training flag, as
+    before layers took several positional inputs; anything else stays an input."""
+    if len(args) == 1 and (args[0] is None or isinstance(args[0], (bool, np.bool_))):
+        return (), None if args[0] is None else bool(args[0])
+    return args, training
+
+
+_CALL_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _call_names(cls: type) -> tuple[str, ...] | None:
+    """The names of ``cls.call``'s parameters that take inputs after the first, in order
+    (``training`` and keyword-only ones left out), or None when ``call`` takes ``*args``."""
+    if cls not in _CALL_NAMES:
+        import inspect
+
+        names: list[str] = []
+        var = False
+        call = getattr(cls, "call")  # noqa: B009  (a Layer subclass: mypy sees a plain type)
+        params = list(inspect.signature(call).parameters.values())[2:]  # self, inputs
+        for p in params:
+            if p.kind is p.VAR_POSITIONAL or p.kind is p.POSITIONAL_ONLY:
+                var = True
+                break
+            if p.kind is p.POSITIONAL_OR_KEYWORD and p.name != "training":
+                names.append(p.name)
+        _CALL_NAMES[cls] = None if var else tuple(names)
+    return _CALL_NAMES[cls]
+
+
+def _named_inputs(layer: Layer, args: tuple[Any, ...], kwargs: dict[str, Any]
+                  ) -> dict[str, Any]:
+    """``layer(a, b, c)`` as Keras 3 calls it: ``b`` and ``c`` go to ``call``'s next
+    parameters, here by name, so that the functional API records graph tensors among them
+    as more inputs of the call (``layers/_symbolic.py``), exactly as keyword tensors."""
+    names = _call_names(type(layer))
+    label = f"Layer '{layer.name}' ({type(layer).__name__})"
+    if names is None:
+        raise TypeError(f"{label}: call() takes *args or positional-only inputs, which a layer "
+                        f"call cannot pass on. Received: {len(args) + 1} positional inputs")
+    if len(args) > len(names):
+        raise TypeError(f"{label}: call() takes {len(names) + 1} positional inputs "
+                        f"({', '.join(('inputs', *names))}). Received: {len(args) + 1}")
+    out = dict(kwargs)
+    for name, a in zip(names, args):
+        if name in out:
+            raise TypeError(f"{label}: call() got two values for '{name}', one by position "
+                            f"and one by name")
+        out[name] = a
+    return out
 
 
 def _is_symbolic(x: Any) -> bool:

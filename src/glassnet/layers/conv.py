@@ -140,7 +140,10 @@ class _Conv(Layer):
                 )
 
     # -------------------------------------------------------------- lifecycle
-    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = False,
+                 **kwargs: Any) -> Any:
+        if args:  # more inputs, or the training flag, by position
+            return self._positional_call(x, args, training, kwargs)
         # checked before the base class builds, so errors show the real batch size
         if hasattr(x, "shape"):
             self._check_input(tuple(x.shape))

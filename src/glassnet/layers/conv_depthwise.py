@@ -196,7 +196,10 @@ class _DepthwiseBase(Layer):
                                  f"than the input with padding='valid'. Received: input shape "
                                  f"{shape}")
 
-    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = False,
+                 **kwargs: Any) -> Any:
+        if args:  # more inputs, or the training flag, by position
+            return self._positional_call(x, args, training, kwargs)
         if hasattr(x, "shape"):
             self._check_input(tuple(x.shape))
         return super().__call__(x, training=training, **kwargs)

@@ -98,7 +98,10 @@ class InputLayer(SymbolicArithmetic, Layer):
 
         return as_symbolic(self)
 
-    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = None,
+                 **kwargs: Any) -> Any:
+        if args:  # more inputs, or the training flag, by position
+            return self._positional_call(x, args, training, kwargs)
         if (self.dtype is not None and self.dtype.kind in "USO"
                 and not getattr(x, "_glassnet_symbolic", False)):
             x = np.asarray(x)  # a string input (TextVectorization) passes through as an array

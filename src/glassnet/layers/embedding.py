@@ -187,7 +187,10 @@ class Embedding(Layer):
             )
         return ids
 
-    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = None,
+                 **kwargs: Any) -> Any:
+        if args:  # more inputs, or the training flag, by position
+            return self._positional_call(x, args, training, kwargs)
         if getattr(x, "_glassnet_symbolic", False):  # functional API: gn.Input / layer output
             return super().__call__(x, training=training, **kwargs)
         ids = self._ids(x)

@@ -342,7 +342,10 @@ class _Pooling(Layer):
                     f"Received: input shape {tuple(shape)}"
                 )
 
-    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = False,
+                 **kwargs: Any) -> Any:
+        if args:  # more inputs, or the training flag, by position
+            return self._positional_call(x, args, training, kwargs)
         if hasattr(x, "shape"):
             self._check_input(tuple(x.shape))
         return super().__call__(x, training=training, **kwargs)

@@ -44,7 +44,10 @@ class _RankChecked(Layer):
                 f"{self._axes}. Received: input shape {tuple(shape)}"
             )
 
-    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = False,
+                 **kwargs: Any) -> Any:
+        if args:  # more inputs, or the training flag, by position
+            return self._positional_call(x, args, training, kwargs)
         if hasattr(x, "shape"):
             self._check_rank(x.shape)
         return super().__call__(x, training=training, **kwargs)
@@ -376,7 +379,10 @@ class _SpatialDropout(Dropout):
         super().__init__(rate, noise_shape=None, seed=seed, **kwargs)
         check_data_format(data_format, self.name)
 
-    def __call__(self, x: Any, training: bool | None = False, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = False,
+                 **kwargs: Any) -> Any:
+        if args:  # more inputs, or the training flag, by position
+            return self._positional_call(x, args, training, kwargs)
         if hasattr(x, "shape") and len(tuple(x.shape)) != self.rank:
             axes = "(batch, height, width, channels)" if self.rank == 4 else \
                 "(batch, steps, channels)"

@@ -69,7 +69,10 @@ class _StringInputLayer(Layer):
 
     _accepts_text = True
 
-    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = None,
+                 **kwargs: Any) -> Any:
+        if args:  # more inputs, or the training flag, by position
+            return self._positional_call(x, args, training, kwargs)
         if _is_symbolic(x):
             return super().__call__(x, training=training, **kwargs)
         self.built = True  # no weights to build

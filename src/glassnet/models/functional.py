@@ -226,7 +226,10 @@ class Functional(Model):
         shapes = [n.shape for n in self._outputs]
         return shapes[0] if self._single_output else shapes
 
-    def __call__(self, x: Any, training: bool | None = None, **kwargs: Any) -> Any:
+    def __call__(self, x: Any, *args: Any, training: bool | None = None,
+                 **kwargs: Any) -> Any:
+        if args:  # more inputs, or the training flag, by position
+            return self._positional_call(x, args, training, kwargs)
         if _is_symbolic(x):  # a model used as a layer in another functional graph
             return super().__call__(x, training=training, **kwargs)
         # built at construction: the graph's own Input layers check and convert the data
