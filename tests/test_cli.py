@@ -167,6 +167,23 @@ def test_info_says_which_optimizer_kernels_run(env, says, monkeypatch):
     assert code == 0 and f"{label}: {says}" in out
 
 
+def test_info_names_the_gemm_and_says_when_the_openblas_extra_would_apply(monkeypatch):
+    from glassnet import _cpu, backend
+
+    monkeypatch.setattr(backend, "_gemm", {})
+    monkeypatch.setenv("GLASSNET_GEMM", "numpy")
+    monkeypatch.setattr(_cpu, "has_avx512", lambda: True)
+    monkeypatch.setattr(backend, "numpy_openblas_core", lambda: "haswell")
+    code, out = run_cli("info")
+    assert code == 0
+    assert ("gemm: numpy (OpenBLAS haswell kernels on an AVX-512 CPU: `pip install "
+            "glassnet[openblas]`") in out
+    monkeypatch.setattr(backend, "_gemm", {})
+    monkeypatch.setattr(backend, "numpy_openblas_core", lambda: "skylakex")
+    code, out = run_cli("info")
+    assert code == 0 and "gemm: numpy\n" in out  # NumPy's kernels are AVX-512 already
+
+
 def test_user_recipe_toml(tmp_path):
     r = np.random.default_rng(0)
     x = r.standard_normal((120, 3))
