@@ -408,3 +408,52 @@ def test_layers_with_their_own_call_entry_take_the_training_flag_or_refuse_input
     m = gn.Model(inp, L.Dense(2)(inp))
     np.testing.assert_array_equal(m(np.ones((1, 3), "f4"), False).data,
                                   m(np.ones((1, 3), "f4")).data)
+
+
+def test_callbacks_see_what_the_callbacks_guide_prints():
+    """keras.io's "Writing your own callbacks": the batch logs hold the running loss and
+    metrics of the epoch so far, validation runs in batches of batch_size, and
+    on_train_end gets the last epoch's logs (hook order and keys as Keras 3 on PyTorch)."""
+    r = np.random.default_rng(0)
+    x, y = r.random((1000, 20)).astype("f4"), r.random(1000).astype("f4")
+    calls = []
+
+    class Record(gn.callbacks.Callback):
+        def __getattribute__(self, name):
+            if name.startswith("on_") and name not in ("on_batch_begin", "on_batch_end"):
+                def hook(*args, logs=None, _n=name):
+                    calls.append((_n, *args[:1], dict(args[1] if len(args) > 1 else
+                                                      (logs or {}))))
+                return hook
+            return super().__getattribute__(name)
+
+    gn.set_seed(0)
+    m = gn.Sequential([L.Dense(1)])
+    m.compile(optimizer=gn.optimizers.RMSprop(0.1), loss="mean_squared_error",
+              metrics=["mean_absolute_error"])
+    m.fit(x, y, batch_size=128, epochs=1, verbose=0, validation_split=0.5, callbacks=[Record()])
+    names = [c[0] for c in calls]
+    assert names[:2] == ["on_train_begin", "on_epoch_begin"]
+    assert names.count("on_train_batch_end") == 4  # 500 samples, batches of 128
+    assert names.count("on_test_batch_end") == 4  # validation: batches of 128 too
+    train_ends = [c for c in calls if c[0] == "on_train_batch_end"]
+    assert all(sorted(c[2]) == ["loss", "mean_absolute_error"] for c in train_ends)
+    test_ends = [c for c in calls if c[0] == "on_test_batch_end"]
+    assert all(sorted(c[2]) == ["loss", "mean_absolute_error"] for c in test_ends)
+    epoch_end = next(c for c in calls if c[0] == "on_epoch_end")[2]
+    assert calls[-1][0] == "on_train_end" and calls[-1][1] == epoch_end  # the last epoch's
+    assert sorted(epoch_end) == ["loss", "mean_absolute_error", "val_loss",
+                                 "val_mean_absolute_error"]
+    # the last batch's running values are the epoch's
+    assert train_ends[-1][2]["loss"] == pytest.approx(epoch_end["loss"], rel=1e-6)
+    assert test_ends[-1][2]["loss"] == pytest.approx(epoch_end["val_loss"], rel=1e-6)
+    # running means: batch b's loss is the sample-weighted mean of batches 0..b
+    calls.clear()
+    m.evaluate(x[:300], y[:300], batch_size=128, verbose=0, callbacks=[Record()])
+    ends = [c[2]["loss"] for c in calls if c[0] == "on_test_batch_end"]
+    xs, ys = x[:300], y[:300]
+    per = [float(np.mean((m.predict(xs[i:i + 128], verbose=0)[:, 0] - ys[i:i + 128]) ** 2))
+           for i in (0, 128, 256)]
+    sizes = [128, 128, 44]
+    want = [np.dot(per[:k + 1], sizes[:k + 1]) / sum(sizes[:k + 1]) for k in range(3)]
+    np.testing.assert_allclose(ends, want, rtol=1e-5)

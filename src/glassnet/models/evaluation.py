@@ -152,8 +152,12 @@ class EvaluationMixin:
                     kept.append((yb, out))
                 else:
                     self._update_metrics(yb, out)
-            if on_end is not _noop:
-                on_end(step, {"loss": lv})
+            if on_end is not _noop:  # Keras's batch logs: the running values so far
+                blogs = {"loss": loss_sum / n}
+                blogs.update({k: float(v / n) for k, v in zip(out_names, out_sums)})
+                if self._metric_slots and dist is None:
+                    blogs.update(self._metric_logs())
+                on_end(step, blogs)
         if n == 0:
             raise ValueError("evaluate: the data source gave no batches")
         if dist is not None:

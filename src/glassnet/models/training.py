@@ -548,6 +548,7 @@ class TrainingMixin(EvaluationMixin):
         cb.on_train_begin()
         # BackupAndRestore restored an interrupted run: continue after its last epoch
         initial_epoch = getattr(self, "_initial_epoch", None) or initial_epoch
+        last_logs: dict[str, Any] = {}
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch)
             loss_sum, seen = 0.0, 0
@@ -598,8 +599,12 @@ class TrainingMixin(EvaluationMixin):
                         out_sums[k] += float(v) * nb
                 if metrics:
                     self._update_metrics(yb, out, dist)
-                if batch_end:
-                    batch_end(step, {"loss": lv})
+                if batch_end:  # Keras's batch logs: the epoch's running values so far
+                    blogs = {"loss": loss_sum / max(seen, 1)}
+                    blogs.update({k: v / max(seen, 1) for k, v in zip(out_names, out_sums)})
+                    if metrics:
+                        blogs.update(self._metric_logs())
+                    batch_end(step, blogs)
                 if self.stop_training:
                     break
             if own_step:  # Keras: the epoch reports the last step's (running) values
@@ -609,17 +614,20 @@ class TrainingMixin(EvaluationMixin):
                 logs.update({k: v / max(seen, 1) for k, v in zip(out_names, out_sums)})
                 logs.update(self._metric_logs())
             if validation_data is not None and (epoch + 1 - initial_epoch) % validation_freq == 0:
+                # Keras: validation batches of batch_size unless told otherwise (the test
+                # batch hooks count them)
                 val = self.evaluate(vx, vy, sample_weight=vsw,
-                                    batch_size=validation_batch_size or max(batch_size, 256),
+                                    batch_size=validation_batch_size or batch_size,
                                     verbose=0, return_dict=True, callbacks=cb)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             cb.on_epoch_end(epoch, logs)
+            last_logs = logs
             if self.stop_training:
                 break
         if self.optimizer is not None and getattr(self.optimizer, "use_ema", False):
             # Keras: the weights after fit are the moving averages
             self.optimizer.finalize_variable_values(self.trainable_weights)
-        cb.on_train_end()
+        cb.on_train_end(dict(last_logs))  # Keras: the last epoch's logs
         return history
 
 
