@@ -457,3 +457,84 @@ def test_callbacks_see_what_the_callbacks_guide_prints():
     sizes = [128, 128, 44]
     want = [np.dot(per[:k + 1], sizes[:k + 1]) / sum(sizes[:k + 1]) for k in range(3)]
     np.testing.assert_allclose(ends, want, rtol=1e-5)
+
+
+class _WithVariable(L.Dense):
+    """The customizing-saving guide's layer: a Variable of its own, saved by its hooks."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self.my_variable = gn.Variable(np.random.default_rng(3).random((units,)),
+                                       name="my_variable", dtype="float32")
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store["variables"] = self.my_variable.numpy()
+
+    def load_own_variables(self, store):
+        self.my_variable.assign(store["variables"])
+        super().load_own_variables(store)
+
+
+def test_variables_are_tracked_trained_and_saved_as_the_keras_guides_write_them(tmp_path):
+    # a Variable assigned to an attribute is one of the layer's weights, trainable or not
+    class Counter(L.Layer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.count = gn.Variable(0.0, trainable=False, name="count")
+            self.scale = gn.Variable("ones", shape=(2,), name="scale")
+
+        def call(self, x):
+            self.count.assign_add(1.0)
+            return x * self.scale
+
+    c = Counter()
+    c(np.ones((1, 2), "f4"))
+    c(np.ones((1, 2), "f4"))
+    assert [w.name for w in c.trainable_weights] == [f"{c.name}/scale"]
+    assert [w.name for w in c.non_trainable_weights] == [f"{c.name}/count"]
+    assert float(c.count.numpy()) == 2.0 and c.scale.dtype == np.float32
+    with pytest.raises(ValueError, match="an initializer needs a shape"):
+        gn.Variable("zeros")
+    with pytest.raises(ValueError, match=r"has shape \(3,\)\. Received: shape=\(2,\)"):
+        gn.Variable(np.zeros(3), shape=(2,))
+    # trained like any weight
+    inp = gn.Input((2,))
+    m = gn.Model(inp, L.Dense(1)(Counter()(inp)))
+    m.compile(optimizer=gn.optimizers.SGD(0.1), loss="mse")
+    before = m.layers[1].scale.numpy().copy()
+    m.fit(np.ones((4, 2), "f4"), np.zeros((4, 1), "f4"), epochs=1, verbose=0)
+    assert not np.array_equal(before, m.layers[1].scale.numpy())
+    # .glassnet files and the guide's .keras save_own_variables / load_own_variables
+    model = gn.Sequential([L.Input((10,)), _WithVariable(1)])
+    x = np.random.default_rng(0).random((8, 10)).astype("f4")
+    ref = model.predict(x, verbose=0)
+    model.save(tmp_path / "m.glassnet")
+    back = gn.models.load_model(tmp_path / "m.glassnet",
+                                custom_objects={"_WithVariable": _WithVariable})
+    np.testing.assert_array_equal(back.layers[0].my_variable.numpy(),
+                                  model.layers[0].my_variable.numpy())
+    np.testing.assert_array_equal(back.predict(x, verbose=0), ref)
+    if importlib.util.find_spec("h5py") is None:
+        return
+    model.layers[0].my_variable.assign(np.full(1, 7.0, "f4"))
+    model.save(tmp_path / "m.keras")
+    back = gn.models.load_model(tmp_path / "m.keras",
+                                custom_objects={"_WithVariable": _WithVariable})
+    assert float(back.layers[0].my_variable.numpy()[0]) == 7.0  # through the hooks
+    np.testing.assert_array_equal(back.predict(x, verbose=0), ref)
+
+
+def test_a_layer_built_by_hand_stays_built():
+    class TwoArgBuild(L.Layer):
+        def build(self, input_shape, layer_init="ones"):
+            self.w = self.add_weight(shape=(input_shape[-1], 2), initializer=layer_init)
+
+        def call(self, x):
+            return gn.ops.matmul(x, self.w)
+
+    layer = TwoArgBuild()
+    layer.build((None, 3), layer_init="zeros")  # as the customizing-saving guide does
+    assert layer.built and layer.input_shape_built == (None, 3)
+    np.testing.assert_array_equal(layer(np.ones((1, 3), "f4")).data, np.zeros((1, 2)))
+    assert len(layer.weights) == 1  # not built a second time on the first call

@@ -79,7 +79,8 @@ _LAZY = {
 _LAZY_NAMES = {"Input": "layers", "Sequential": "models", "Model": "models",
                "Layer": "layers", "Loss": "losses", "Metric": "metrics",
                "Optimizer": "optimizers", "Regularizer": "regularizers",
-               "Initializer": "initializers", "KerasTensor": "models"}
+               "Initializer": "initializers", "KerasTensor": "models",
+               "Variable": "variables"}
 _RENAMED = {"KerasTensor": "SymbolicTensor"}
 
 

@@ -42,6 +42,9 @@ class _Part:
         return [w for w in self.owner._weights
                 if w.name.split("/")[-2:-1] == [self.part]]  # type: ignore[union-attr]  # weights are named
 
+    def _file_weights(self) -> list:
+        return self._weights
+
 
 _PARTS = {"MultiHeadAttention": (("query_dense", "query"), ("key_dense", "key"),
                                  ("value_dense", "value"),

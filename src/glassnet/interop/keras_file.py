@@ -18,11 +18,13 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..layers.base import Layer
 from ..models.saving import ModelFileError, _atomic_write
+from ..variables import Variable
 from . import _safe_io as sio
 from ._keras_compile import (
     compile_from_keras,
@@ -59,8 +61,9 @@ def _shapes(datasets: dict) -> dict:
 def _covered(model: Model, groups: list, path: str | os.PathLike,
              writing: bool = False) -> None:
     """Every weight of ``model`` has its place in the Keras layout (none left behind)."""
-    placed = {id(w) for _, obj in groups for w in obj._weights}
-    missing = [w.name for w in model.weights if id(w) not in placed]
+    placed = {id(w) for _, obj in groups for w in _file_weights(obj)}
+    # a Variable a built-in layer's subclass adds is saved by that class's own hooks
+    missing = [w.name for w in model.weights if id(w) not in placed and type(w) is not Variable]
     if missing and writing:
         raise ValueError(f"{path}: weights {missing[:5]} have no place in Keras's file layout; "
                          "save to .glassnet instead")
@@ -68,22 +71,29 @@ def _covered(model: Model, groups: list, path: str | os.PathLike,
         raise ModelFileError(f"{path}: the file holds no values for weights {missing[:5]}")
 
 
+def _file_weights(obj: Any) -> list:
+    """What a group holds by index: a layer's Keras layout (``Layer._file_weights``), or a
+    part's own weights (MultiHeadAttention's query_dense, ...)."""
+    return obj._file_weights() if isinstance(obj, Layer) else list(obj._weights)
+
+
 def _assign(groups: list, datasets: dict, path: str | os.PathLike) -> None:
-    """Copy the file's arrays into each group's owner (shapes checked again)."""
+    """Copy the file's arrays into each group's owner through its ``load_own_variables``
+    (shapes checked again), as Keras 3 loads them."""
     for gpath, obj in groups:
-        own = list(obj._weights)
-        n = sum(1 for k in datasets if k.rpartition("/")[0] == gpath)
-        if n != len(own):
-            raise ModelFileError(f"{path}: layer {obj.name!r} has {len(own)} weight(s), the "
-                                 f"file holds {n} at {gpath}")
-        for i, w in enumerate(own):
-            a = sio.read_dataset(datasets[f"{gpath}/{i}"], f"{gpath}/{i}", path)
-            if tuple(a.shape) != tuple(w.shape):
-                raise ModelFileError(f"{path}: weight {w.name} has shape {tuple(w.shape)}, "
-                                     f"the file holds {a.shape} at {gpath}/{i}")
-            if a.dtype.kind not in "f" and w.data.dtype.kind == "f":
-                a = a.astype(w.data.dtype)
-            w.data[...] = a
+        store = {k.rpartition("/")[2]: sio.read_dataset(d, k, path)
+                 for k, d in datasets.items() if k.rpartition("/")[0] == gpath}
+        for k, w in enumerate(_file_weights(obj)):  # the file's integers into float weights
+            a = store.get(str(k))
+            if a is not None and a.dtype.kind not in "f" and w.data.dtype.kind == "f":
+                store[str(k)] = a.astype(w.data.dtype)
+        try:
+            if isinstance(obj, Layer):
+                obj.load_own_variables(store)
+            else:
+                Layer.load_own_variables(obj, store)  # a part: the same rule on its weights
+        except (ValueError, KeyError) as e:
+            raise ModelFileError(f"{path}: at {gpath}: {e}") from None
 
 
 def _budget(h5file_size: int) -> int:
@@ -189,8 +199,13 @@ def _h5_bytes(groups: list, optimizer: list | None = None) -> bytes:
         for gpath, obj in groups:
             g = f.require_group(gpath)
             g.attrs["name"] = obj.name
-            for i, w in enumerate(obj._weights):
-                g.create_dataset(str(i), data=np.asarray(backend.asnumpy(w.data)))
+            store: dict[str, Any] = {}
+            if isinstance(obj, Layer):  # the layer's own hook, as Keras saves (overridable)
+                obj.save_own_variables(store)
+            else:
+                store = {str(i): backend.asnumpy(w.data) for i, w in enumerate(obj._weights)}
+            for k, v in store.items():
+                g.create_dataset(str(k), data=np.asarray(backend.asnumpy(v)))
         if optimizer is not None:  # Keras resumes training from it
             g = f.require_group("optimizer/vars")
             for i, a in enumerate(optimizer):

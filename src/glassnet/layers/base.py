@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
+from ..variables import Variable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -163,10 +164,65 @@ class Layer:
         if batch_input_shape is not None:
             input_shape = tuple(batch_input_shape)[1:]
         self.input_spec_shape = None if input_shape is None else _shape_tuple(input_shape)
-        self.input_shape_built = None
+        self.input_shape_built: Any = None
         self.output_shape_built = None
 
     # ------------------------------------------------------------ weights
+    def _file_weights(self) -> list[Tensor]:
+        """The weights a Keras file holds for this layer, as ``vars/0``, ``vars/1``...: all
+        of them for a layer of your own on :class:`Layer`; a built-in layer's own
+        (``add_weight``) ones, its Keras layout, for the built-in class and its subclasses
+        (a :class:`~glassnet.variables.Variable` such a subclass adds is its
+        ``save_own_variables``' business, as in Keras)."""
+        base = next(c for c in type(self).__mro__ if c.__module__.startswith("glassnet."))
+        if base is Layer:
+            return list(self._weights)
+        return [w for w in self._weights if type(w) is not Variable]
+
+    def save_own_variables(self, store: dict[str, Any]) -> None:
+        """Write this layer's weights into ``store`` (``"0"``, ``"1"``, ...), as Keras 3 does
+        when it saves a ``.keras`` file; override it (calling ``super()``) to save more.
+
+        Example:
+            >>> d = gn.layers.Dense(2); d.build((None, 3)); store = {}
+            >>> d.save_own_variables(store); sorted(store)
+            ['0', '1']
+        """
+        for i, w in enumerate(self._file_weights()):
+            store[str(i)] = backend.asnumpy(w.data)
+
+    def load_own_variables(self, store: Any) -> None:
+        """Read this layer's weights from ``store`` (what :meth:`save_own_variables` wrote),
+        checking their number and shapes; override it (calling ``super()``) to load more."""
+        own = self._file_weights()
+        n = sum(1 for k in store.keys() if str(k).isdigit())
+        if n != len(own):
+            raise ValueError(f"Layer '{self.name}': {len(own)} weight(s) to load, the store "
+                             f"holds {n}")
+        for i, w in enumerate(own):
+            a = np.asarray(store[str(i)])
+            if tuple(a.shape) != tuple(w.shape):
+                raise ValueError(f"Layer '{self.name}': weight {w.name} has shape "
+                                 f"{tuple(w.shape)}, the store holds {a.shape} at '{i}'")
+            w.data[...] = a.astype(w.data.dtype, copy=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if type(value) is Variable and "_weights" in self.__dict__:
+            self._track_variable(name, value)
+        object.__setattr__(self, name, value)
+
+    def _track_variable(self, attr: str, v: Variable) -> None:
+        """A :class:`~glassnet.variables.Variable` assigned to an attribute becomes one of
+        this layer's weights, as in Keras 3 (named ``layer/variable``, trainable as made)."""
+        if any(w is v for w in self._weights):
+            return
+        if not str(v.name).startswith(f"{self.name}/"):
+            v.name = f"{self.name}/{v.name}"
+        flag = v.trainable
+        v.requires_grad = bool(flag and self._trainable)
+        self._weights.append(v)
+        self._trainable_flags.append(flag)
+
     def add_weight(self, name: Any = None, shape: Any = None,
                    initializer: Any = "glorot_uniform", regularizer: Any = None,
                    trainable: bool = True, dtype: DTypeLike | None = None,
@@ -399,6 +455,10 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            # layer.build(shape) called by hand leaves the layer built, as in Keras 3
+            cls.build = _marking_built(build)  # type: ignore[method-assign]  # wrap, same method
         call = cls.__dict__.get("call")
         if call is not None and not _takes_training(call):
             # Keras passes `training` only where accepted
@@ -569,6 +629,25 @@ def positional_training(args: tuple[Any, ...], training: bool | None
     if len(args) == 1 and (args[0] is None or isinstance(args[0], (bool, np.bool_))):
         return (), None if args[0] is None else bool(args[0])
     return args, training
+
+
+def _marking_built(build: Any) -> Any:
+    """``build`` that leaves the layer built (and its input shape noted when called by
+    hand), whether or not it calls ``super().build``."""
+    import functools
+
+    @functools.wraps(build)
+    def wrapper(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        out = build(self, *args, **kwargs)
+        self.built = True
+        if self.input_shape_built is None and args and isinstance(args[0], (tuple, list)):
+            shape = args[0]
+            self.input_shape_built = (tuple(shape) if not shape or not isinstance(
+                shape[0], (tuple, list)) else list(shape))
+        return out
+
+    wrapper._marks_built = True  # type: ignore[attr-defined]  # a function attribute
+    return wrapper
 
 
 _CALL_NAMES: dict[type, tuple[str, ...] | None] = {}

@@ -197,7 +197,7 @@ class Embedding(Layer):
         if not self.built:
             shape = (None,) + tuple(ids.shape[1:])
             self._check_spec(shape)
-            self.input_shape_built = shape  # type: ignore[assignment]
+            self.input_shape_built = shape
             self.build(shape)
             if backend.is_gpu_array(ids):
                 self.to("gpu")  # weights live where the first input did

@@ -268,7 +268,7 @@ class Sequential(Model):
         if getattr(layer, "stateful", False):  # a stateful recurrent layer: has reset_states
             cast(Any, layer).reset_states()  # the build pass must leave no context behind
         self._trace = (n + 1, layer, y, t[3], t[4])
-        self.input_shape_built = tuple(shape)  # type: ignore[assignment]
+        self.input_shape_built = tuple(shape)
         self.built = True
         return True
 
@@ -384,7 +384,7 @@ class Sequential(Model):
                 ly.reset_states()  # the build pass must leave no context behind
         last = self._layers[-1] if self._layers else None
         self._trace = (len(self._layers), last, y, tuple(shape), self._device)
-        self.input_shape_built = tuple(shape)  # type: ignore[assignment]  # Layer: None until built
+        self.input_shape_built = tuple(shape)
         self.built = True
 
     def call(self, x: Any, training: bool = False) -> Any:
