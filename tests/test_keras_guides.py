@@ -538,3 +538,22 @@ def test_a_layer_built_by_hand_stays_built():
     assert layer.built and layer.input_shape_built == (None, 3)
     np.testing.assert_array_equal(layer(np.ones((1, 3), "f4")).data, np.zeros((1, 2)))
     assert len(layer.weights) == 1  # not built a second time on the first call
+
+
+def test_a_metric_keeps_its_variables_made_by_hand_as_state():
+    class Total(gn.metrics.Metric):
+        def __init__(self, **kw):
+            super().__init__(name="total", **kw)
+            self.total = gn.Variable(0.0, trainable=False, name="total")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.total.assign_add(float(np.sum(y_true)))
+
+        def result(self):
+            return self.total
+
+    m = Total()
+    m.update_state(np.ones(3), np.ones(3))
+    assert float(m.result()) == 3.0 and m.variables == [m.total]
+    m.reset_state()
+    assert float(m.result()) == 0.0

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._config import Configurable
 from .backend import asnumpy
+from .variables import Variable
 
 
 def _np(a: Any) -> Any:  # an ndarray; None passes through (no sample_weight)
@@ -57,6 +58,16 @@ def _match(y_true: np.ndarray, y_pred: np.ndarray, name: str) -> np.ndarray:
     return y_true
 
 
+def _track(self: Metric, name: str, value: Any) -> None:
+    """``__setattr__`` of a metric of your own: a keras.Variable made by hand is state too,
+    as in Keras 3 (reset_state puts it back to its first value). Built-in metrics keep
+    plain attributes and skip this (it costs each attribute write ~0.4 us)."""
+    if type(value) is Variable and "_state_variables" in self.__dict__ and not any(
+            t is value for t, _ in self._state_variables):
+        self._state_variables.append((value, np.array(value.data)))
+    object.__setattr__(self, name, value)
+
+
 class Metric(Configurable):
     """Base class: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()``,
     ``reset_state()``, ``name``; ``get_config``/``from_config``/repr from ``Configurable``."""
@@ -77,6 +88,11 @@ class Metric(Configurable):
         except AttributeError:
             if getattr(type(self).reset_state, "__module__", "").startswith("glassnet."):
                 raise
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__module__.startswith("glassnet."):  # your own metric: see _track
+            cls.__setattr__ = _track  # type: ignore[method-assign,assignment]
 
     def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
                      name: str | None = None, **kwargs: Any) -> Any:

@@ -105,7 +105,7 @@ def _input_node(inp: InputLayer) -> SymbolicTensor:
         b = (_trace_input(spec, dtype, TRACE_SIZES[1]) if None in spec or dtype == "string"
              else None)
         node = SymbolicTensor(inp, [], False, a, b, batch_size=getattr(inp, "batch_size", None))
-        inp._node = node  # cached on the layer, set only here
+        inp._node = node  # type: ignore[attr-defined]  # cached on the layer, set only here
     return node
 
 

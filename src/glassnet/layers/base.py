@@ -206,11 +206,6 @@ class Layer:
                                  f"{tuple(w.shape)}, the store holds {a.shape} at '{i}'")
             w.data[...] = a.astype(w.data.dtype, copy=False)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if type(value) is Variable and "_weights" in self.__dict__:
-            self._track_variable(name, value)
-        object.__setattr__(self, name, value)
-
     def _track_variable(self, attr: str, v: Variable) -> None:
         """A :class:`~glassnet.variables.Variable` assigned to an attribute becomes one of
         this layer's weights, as in Keras 3 (named ``layer/variable``, trainable as made)."""
@@ -455,6 +450,8 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if not cls.__module__.startswith("glassnet."):  # your own layer: see _track_setattr
+            cls.__setattr__ = _track_setattr  # type: ignore[method-assign,assignment]
         build = cls.__dict__.get("build")
         if build is not None and not getattr(build, "_marks_built", False):
             # layer.build(shape) called by hand leaves the layer built, as in Keras 3
@@ -629,6 +626,14 @@ def positional_training(args: tuple[Any, ...], training: bool | None
     if len(args) == 1 and (args[0] is None or isinstance(args[0], (bool, np.bool_))):
         return (), None if args[0] is None else bool(args[0])
     return args, training
+
+
+def _track_setattr(self: Layer, name: str, value: Any) -> None:
+    """``__setattr__`` of a layer class of your own: a Variable assigned to an attribute
+    becomes one of its weights, as in Keras 3. Built-in layers hold none and skip this."""
+    if type(value) is Variable and "_weights" in self.__dict__:
+        self._track_variable(name, value)
+    object.__setattr__(self, name, value)
 
 
 def _marking_built(build: Any) -> Any:
