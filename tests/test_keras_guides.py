@@ -557,3 +557,38 @@ def test_a_metric_keeps_its_variables_made_by_hand_as_state():
     assert float(m.result()) == 3.0 and m.variables == [m.total]
     m.reset_state()
     assert float(m.result()) == 0.0
+
+
+def test_evaluate_runs_an_overridden_test_step_as_the_customizing_fit_guide_writes_it():
+    class CustomModel(gn.Model):
+        def test_step(self, data):
+            x, y = data
+            y_pred = self(x, training=False)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    inputs = gn.Input(shape=(32,))
+    model = CustomModel(inputs, L.Dense(1)(inputs))
+    model.compile(loss="mse", metrics=["mae"])
+    r = np.random.default_rng(0)
+    x, y = r.random((1000, 32)).astype("f4"), r.random((1000, 1)).astype("f4")
+    model.layers[1].set_weights([np.full((32, 1), 0.01, "f4"), np.zeros(1, "f4")])
+    calls = []
+
+    class Count(gn.callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            calls.append(sorted(logs))
+
+    res = model.evaluate(x, y, return_dict=True, verbose=0, callbacks=[Count()])
+    # Keras 3 (PyTorch) gives loss 0.204750, mae 0.370009: the loss tracker is the mean of
+    # the batch losses (31 batches of 32 and one of 8, weighted alike), not per sample
+    p = x.astype(np.float64) @ np.full((32, 1), 0.01)
+    per_batch = [np.mean((p[i:i + 32] - y[i:i + 32]) ** 2) for i in range(0, 1000, 32)]
+    assert res["loss"] == pytest.approx(np.mean(per_batch), rel=1e-5)
+    assert res["mae"] == pytest.approx(np.mean(np.abs(p - y)), rel=1e-5)
+    assert len(calls) == 32 and calls[0] == ["loss", "mae"]

@@ -60,6 +60,8 @@ def _metric_slots(metrics: Any, names: list[str], M: Any) -> list[tuple[int, Any
             continue
         for m in entry if isinstance(entry, (list, tuple)) else [entry]:
             obj = M.get(m)
+            if isinstance(m, str) and isinstance(getattr(obj, "name", None), str):
+                obj.name = m  # Keras names a metric as written: "mae", not its class's name
             name = m if isinstance(m, str) else obj.name
             slots.append((i, obj, name if n == 1 else f"{names[i]}_{name}"))
     return slots

@@ -58,6 +58,10 @@ class EvaluationMixin:
         def _on_device(self, a: Any) -> Any: ...
         def _update_metrics(self, y: Any, out: Any, dist: DataParallel | None = None) -> None: ...
         def _metric_logs(self) -> dict[str, Any]: ...
+        def _own_step(self, name: str) -> bool: ...
+        def test_step(self, data: Any) -> dict: ...
+        @property
+        def metrics(self) -> list: ...
         def _params(self) -> list[Tensor]: ...
         def _eager_loss(self, x: Any, y: Any, sw: Any = None,
                         training: bool = False) -> tuple[Tensor, Any]: ...
@@ -114,6 +118,8 @@ class EvaluationMixin:
                 self._ensure_built(xb)
                 yield xb, yb, swb
 
+        if self._own_step("test_step"):  # the model's own step, as Keras's evaluate runs it
+            return self._evaluate_own_step(batches(), cb, dist, return_dict)
         loss_sum, n = 0.0, 0
         out_names = self._output_loss_names()
         out_sums = np.zeros(len(out_names))
@@ -185,6 +191,37 @@ class EvaluationMixin:
         if return_dict:
             return res
         return res["loss"] if len(res) == 1 else list(res.values())
+
+    def _evaluate_own_step(self, batches: Any, cb: Any, dist: Any, return_dict: bool) -> Any:
+        """``evaluate`` through an overridden ``test_step(data)``: its returned logs after
+        each batch (the running values of ``self.metrics``, which start reset), the last
+        ones being the result; across processes, weighted by each rank's samples."""
+        for m in self.metrics:
+            m.reset_state()
+        cb.on_test_begin()
+        logs: dict[str, float] = {}
+        seen = False
+        for step, (xb, yb, swb) in enumerate(batches):
+            seen = True
+            cb.on_test_batch_begin(step)
+            data = tuple(self._on_device(a) for a in (xb, yb, swb) if a is not None)
+            with no_grad():
+                out = self.test_step(data if len(data) > 1 else data[0])
+            logs = {}
+            for k, v in out.items():  # a dict result (Keras's compile_metrics) flattened
+                logs.update({kk: float(vv) for kk, vv in v.items()} if isinstance(v, dict)
+                            else {k: float(v)})
+            if dist is not None:
+                keys = sorted(logs)
+                tot = dist.sum_floats([logs[k] * len(xb) for k in keys] + [len(xb)])
+                logs = {k: float(v / tot[-1]) for k, v in zip(keys, tot)}
+            cb.on_test_batch_end(step, dict(logs))
+        if not seen:
+            raise ValueError("evaluate: the data source gave no batches")
+        cb.on_test_end(dict(logs))
+        if return_dict:
+            return logs
+        return logs["loss"] if list(logs) == ["loss"] else list(logs.values())
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: str | int = "auto",
                 steps: int | None = None,
