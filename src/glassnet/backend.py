@@ -167,8 +167,10 @@ def _mkl_candidates() -> list[str]:
     return sorted(set(found), reverse=True)
 
 
-def _gemm_threads() -> int:
-    for var in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+def _gemm_threads(variables: tuple[str, ...] = ("MKL_NUM_THREADS", "OMP_NUM_THREADS")) -> int:
+    """Threads for a foreign GEMM: the first of ``variables`` set to a positive count, else
+    the CPUs this process may run on."""
+    for var in variables:
         v = os.environ.get(var, "")
         if v.isdigit() and int(v) > 0:
             return int(v)
@@ -280,13 +282,7 @@ def _load_openblas() -> tuple[Any, str, int, bool] | None:
         finally:
             if pinned is not None:
                 os.environ["OPENBLAS_CORETYPE"] = pinned
-        threads = 0
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-            v = os.environ.get(var, "")
-            if v.isdigit() and int(v) > 0:
-                threads = int(v)
-                break
-        threads = threads or _gemm_threads()
+        threads = _gemm_threads(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
         lib.scipy_openblas_set_num_threads(ctypes.c_int(threads))
         c_int, vp = ctypes.c_int, ctypes.c_void_p
         for fn, real in ((s, ctypes.c_float), (d, ctypes.c_double)):
