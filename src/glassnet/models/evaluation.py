@@ -59,6 +59,7 @@ class EvaluationMixin:
         def _update_metrics(self, y: Any, out: Any, dist: DataParallel | None = None) -> None: ...
         def _metric_logs(self) -> dict[str, Any]: ...
         def _own_step(self, name: str) -> bool: ...
+        def _step_logs(self, out: dict, n: int, dist: Any) -> dict[str, float]: ...
         def test_step(self, data: Any) -> dict: ...
         @property
         def metrics(self) -> list: ...
@@ -207,14 +208,7 @@ class EvaluationMixin:
             data = tuple(self._on_device(a) for a in (xb, yb, swb) if a is not None)
             with no_grad():
                 out = self.test_step(data if len(data) > 1 else data[0])
-            logs = {}
-            for k, v in out.items():  # a dict result (Keras's compile_metrics) flattened
-                logs.update({kk: float(vv) for kk, vv in v.items()} if isinstance(v, dict)
-                            else {k: float(v)})
-            if dist is not None:
-                keys = sorted(logs)
-                tot = dist.sum_floats([logs[k] * len(xb) for k in keys] + [len(xb)])
-                logs = {k: float(v / tot[-1]) for k, v in zip(keys, tot)}
+            logs = self._step_logs(out, len(xb), dist)
             cb.on_test_batch_end(step, dict(logs))
         if not seen:
             raise ValueError("evaluate: the data source gave no batches")

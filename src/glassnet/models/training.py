@@ -298,6 +298,20 @@ class TrainingMixin(EvaluationMixin):
             logs.update(self._metric_logs())
         return logs
 
+    def _step_logs(self, out: dict, n: int, dist: Any) -> dict[str, float]:
+        """The logs a model's own ``train_step``/``test_step`` returned, as floats (a dict
+        value, Keras's ``compile_metrics``, flattened); across processes, the ranks' values
+        weighted by their ``n`` samples."""
+        logs: dict[str, float] = {}
+        for k, v in out.items():
+            logs.update({kk: float(vv) for kk, vv in v.items()} if isinstance(v, dict)
+                        else {k: float(v)})
+        if dist is not None:
+            keys = sorted(logs)
+            tot = dist.sum_floats([logs[k] * n for k in keys] + [n])
+            logs = {k: float(v / tot[-1]) for k, v in zip(keys, tot)}
+        return logs
+
     def test_step(self, data: Any) -> dict:
         """Loss and metrics of one batch without training (Keras 3's hook; see
         :meth:`train_step`). Overriding it makes ``evaluate`` call it per batch."""
@@ -565,13 +579,8 @@ class TrainingMixin(EvaluationMixin):
                     dist.local_n = len(xb)  # the gradient average weighs ranks by samples
                 if own_step:  # the model's own step (a GAN's, a VAE's): logs as it reports
                     data = tuple(self._on_device(a) for a in (xb, yb, swb) if a is not None)
-                    step_logs = {k: float(v) for k, v in
-                                 self.train_step(data if len(data) > 1 else data[0]).items()}
-                    if dist is not None:  # the ranks' values, weighted by their samples
-                        keys = sorted(step_logs)
-                        tot = dist.sum_floats([step_logs[k] * len(xb) for k in keys]
-                                              + [len(xb)])
-                        step_logs = {k: float(v / tot[-1]) for k, v in zip(keys, tot)}
+                    step_logs = self._step_logs(
+                        self.train_step(data if len(data) > 1 else data[0]), len(xb), dist)
                     if batch_end:
                         batch_end(step, dict(step_logs))
                     if self.stop_training:
