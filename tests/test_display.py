@@ -229,7 +229,7 @@ def test_model_html_summary_matches_the_text_summary():
     assert repr(m).startswith("<Sequential")  # text/plain unchanged
     rows = _cells(_functional()._repr_html_())
     assert rows[0][-1] == "Connected to"
-    assert ["cat (Concatenate)", "(None, 7)", "0", "a, hb"] in rows
+    assert ["cat (Concatenate)", "(None, 7)", "0", "a[0][0], hb[0][0]"] in rows
 
 
 def test_tensor_html_shows_shape_dtype_value_and_grad():

@@ -352,25 +352,43 @@ class Layer:
 
     @property
     def weights(self) -> list[Tensor]:
-        """All weights, trainable first (as Keras orders them), then sublayers'."""
-        return self.trainable_weights + self.non_trainable_weights
+        """All weights in Keras 3's order: this layer's own (the trainable kind, then the
+        others, each in creation order), then each sublayer's, every weight once.
+
+        The order does not depend on ``trainable``: a model saved with a frozen part loads
+        into a fresh one, and ``get_weights()`` lists what Keras's lists.
+        """
+        return [w for w, _ in self._weight_flags()]
 
     @property
     def trainable_weights(self) -> list[Tensor]:
-        own = [w for w, f in zip(self._weights, self._trainable_flags) if f and self._trainable]
-        for s in self._sublayers():
-            own += s.trainable_weights
-        return own
+        """The weights the optimizer updates, in :attr:`weights` order."""
+        if not self._trainable:
+            return []
+        return [w for w, t in self._weight_flags() if t]
 
     @property
     def non_trainable_weights(self) -> list[Tensor]:
-        own = [
-            w for w, f in zip(self._weights, self._trainable_flags)
-            if not (f and self._trainable)
-        ]
+        """The other weights (statistics, frozen layers'), in :attr:`weights` order."""
+        if not self._trainable:
+            return self.weights
+        return [w for w, t in self._weight_flags() if not t]
+
+    def _weight_flags(self) -> list[tuple[Tensor, bool]]:
+        """(weight, trainable now) in :attr:`weights` order, each weight once (a layer
+        reachable twice, e.g. shared by two attributes, counts once, as in Keras)."""
+        flags = self._trainable_flags
+        pairs = [(w, self._trainable) for w, f in zip(self._weights, flags) if f]
+        pairs += [(w, False) for w, f in zip(self._weights, flags) if not f]
         for s in self._sublayers():
-            own += s.non_trainable_weights
-        return own
+            pairs += s._weight_flags()
+        seen: set[int] = set()
+        out = []
+        for w, t in pairs:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append((w, t))
+        return out
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights as NumPy arrays, in :attr:`weights` order."""

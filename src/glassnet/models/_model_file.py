@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     PathArg: TypeAlias = "str | os.PathLike[str]"
 
 FORMAT = "glassnet-model"
-VERSION = 1
+# 2: weights in Layer.weights order (Keras 3's, whatever is frozen); 1 listed them trainable
+# first, by each layer's flag when saved, and a functional model's layers in call order
+# (read through _v1_weights)
+VERSION = 2
 _MAX_MEMBER = 2 << 30  # any member of any glassnet zip (GAN files use it too)
 
 DEFAULT_LIMITS: dict[str, int] = {
@@ -328,10 +331,11 @@ def _weight_order(names: Iterable[str], path: PathArg) -> list[str]:
     return [index[i] for i in range(len(index))]
 
 
-def _check_shapes(model: Layer, shapes: Sequence[Sequence[int]], path: PathArg) -> list[Tensor]:
-    """``model.weights`` (returned, it is a walk of every layer) after checking that they
-    have the file's ``shapes``."""
-    own = model.weights
+def _check_shapes(model: Layer, shapes: Sequence[Sequence[int]], path: PathArg,
+                  version: int = VERSION) -> list[Tensor]:
+    """``model``'s weights in the order a file of format ``version`` lists them (returned,
+    it is a walk of every layer) after checking that they have the file's ``shapes``."""
+    own = model.weights if version >= 2 else _v1_weights(model)
     if len(shapes) != len(own):
         raise ModelFileError(f"{path}: file has {len(shapes)} weight arrays, the model has "
                              f"{len(own)}")
@@ -340,3 +344,53 @@ def _check_shapes(model: Layer, shapes: Sequence[Sequence[int]], path: PathArg) 
             raise ModelFileError(f"{path}: weight {w.name} has shape {w.shape}, the file has "
                                  f"{tuple(shape)}")
     return own
+
+
+# ------------------------------------------------------------------ format version 1's order
+def _v1_sublayers(layer: Layer) -> list[Layer]:
+    from .functional import Functional
+
+    if not isinstance(layer, Functional):
+        return layer._sublayers()
+    out, seen = [], set()
+    for n in layer._nodes:  # version 1: a functional model's layers in call order
+        if id(n.layer) not in seen:
+            seen.add(id(n.layer))
+            out.append(n.layer)
+    return out
+
+
+def _v1_trainable(layer: Layer) -> list[Tensor]:
+    own = [w for w, f in zip(layer._weights, layer._trainable_flags) if f and layer._trainable]
+    for s in _v1_sublayers(layer):
+        own += _v1_trainable(s)
+    return own
+
+
+def _v1_others(layer: Layer) -> list[Tensor]:
+    own = [w for w, f in zip(layer._weights, layer._trainable_flags)
+           if not (f and layer._trainable)]
+    for s in _v1_sublayers(layer):
+        own += _v1_others(s)
+    return own
+
+
+def _v1_weights(model: Layer) -> list[Tensor]:
+    """The weights in the order format version 1 wrote them: the trainable ones first (by
+    each layer's flag, as saved: a model file rebuilds its layers with those flags), then
+    the others, a functional model's layers in call order."""
+    return _v1_trainable(model) + _v1_others(model)
+
+
+def v1_optimizer_state(model: Layer, state: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 file's optimizer state with each slot renumbered from that version's
+    order of the trainable weights to :attr:`Layer.trainable_weights`'."""
+    old = _v1_trainable(model)
+    pos = {id(w): j for j, w in enumerate(model.trainable_weights)}
+    out = {}
+    for k, v in state.items():
+        i, sep, name = k.partition("/")
+        if sep and i.isdigit() and int(i) < len(old) and id(old[int(i)]) in pos:
+            k = f"{pos[id(old[int(i)])]}/{name}"
+        out[k] = v
+    return out

@@ -99,6 +99,61 @@ def _layer_entry(spec: dict[str, Any], name: str) -> dict[str, Any]:
     return spec if spec["config"].get("name") == name else {**spec, "name": name}
 
 
+def _keras_layer_order(ins: Sequence[SymbolicTensor],
+                       outs: Sequence[SymbolicTensor]) -> list[Layer]:
+    """The model's layers in Keras 3's order (``keras.src.ops.function.map_graph``), so
+    ``model.layers[i]``, ``model.weights`` and ``get_weights()`` match Keras's.
+
+    A layer's depth is the longest path from one of its calls to an output (a shared
+    layer takes its deepest call); layers come deepest first, and layers of one depth in
+    the order a depth-first walk from the outputs, each call's inputs in order, first meets
+    them. Inputs the outputs do not use come last among depth 0, as in Keras.
+
+    Example:
+        >>> a, b = gn.Input((3,)), gn.Input((2,))
+        >>> y = Concatenate()([Dense(4)(a), Dense(4)(b)])
+        >>> [type(ly).__name__ for ly in _keras_layer_order([a, b], [y])][:2]
+        ['InputLayer', 'InputLayer']
+    """
+    def call(n: SymbolicTensor) -> SymbolicTensor:  # one output of a call: the call
+        return n.inbound[0] if n.index is not None else n
+
+    stop = {id(i) for i in ins}
+    first: dict[int, int] = {}  # id(layer) -> when the walk first met it
+    post: list[SymbolicTensor] = []  # call nodes, each after its inputs
+    seen: set[int] = set()
+    for o in outs:
+        stack = [(call(o), False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                post.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            first.setdefault(id(node.layer), len(first))
+            stack.append((node, True))
+            if id(node) not in stop:
+                stack.extend((call(p), False) for p in reversed(node.inbound))
+    node_depth: dict[int, int] = {}
+    depth: dict[int, int] = {}  # id(layer) -> its depth
+    layers: dict[int, Layer] = {}
+    for node in reversed(post):
+        d = max(node_depth.setdefault(id(node), 0), depth.get(id(node.layer), 0))
+        depth[id(node.layer)] = node_depth[id(node)] = d
+        layers[id(node.layer)] = node.layer
+        if id(node) not in stop:
+            for p in node.inbound:
+                p = call(p)
+                node_depth[id(p)] = max(d + 1, node_depth.get(id(p), 0))
+    for i in ins:  # inputs the outputs do not use
+        if id(i.layer) not in depth:
+            depth[id(i.layer)], first[id(i.layer)], layers[id(i.layer)] = 0, -1, i.layer
+    order = sorted(layers, key=lambda k: (-depth[k], first[k]))
+    return [layers[k] for k in order]
+
+
 class Functional(Model):
     """A model defined by ``Model(inputs, outputs)``: layer calls replayed in graph order.
 
@@ -141,12 +196,7 @@ class Functional(Model):
         if missing:
             raise ValueError(f"Model: the outputs depend on inputs that were not passed in "
                              f"`inputs`: {missing}")
-        seen: set[int] = set()
-        layers: list[Layer] = []
-        for n in self._nodes:
-            if id(n.layer) not in seen:
-                seen.add(id(n.layer))
-                layers.append(n.layer)
+        layers = _keras_layer_order(ins, outs)
         names = [ly.name for ly in layers]
         dup = sorted({x for x in names if names.count(x) > 1})
         if dup:
@@ -273,18 +323,28 @@ class Functional(Model):
         self.built = True
 
     def summary_rows(self) -> list[tuple[str, str, int, str]]:
-        """(layer (type), output shape, params, connected to) per layer call, in graph order."""
-        rows = []
+        """(layer (type), output shape, params, connected to) per layer call, the layers
+        in :attr:`layers` order; each input as Keras writes it, ``layer[call][output]``."""
+        calls: dict[int, list[SymbolicTensor]] = {}  # id(layer) -> its calls, in order
         for n in self._nodes:
-            if n.index is not None:
-                continue  # shown with its call
-            conn = ", ".join(p.layer.name for p in n.inbound)
-            if n.shape is None:
-                shape = str([(None, *v.shape[1:]) for v in n._value])
-            else:
-                shape = str(n.shape)
-            rows.append((f"{n.layer.name} ({type(n.layer).__name__})", shape,
-                         n.layer.count_params(), conn or "-"))
+            if n.index is None:
+                calls.setdefault(id(n.layer), []).append(n)
+
+        def source(p: SymbolicTensor) -> str:
+            node, k = (p.inbound[0], p.index) if p.index is not None else (p, 0)
+            i = next(j for j, c in enumerate(calls[id(node.layer)]) if c is node)
+            return f"{node.layer.name}[{i}][{k}]"
+
+        rows = []
+        for ly in self._layers:
+            for n in calls.get(id(ly), []):
+                if n.shape is None:
+                    shape = str([(None, *v.shape[1:]) for v in n._value])
+                else:
+                    shape = str(n.shape)
+                conn = ", ".join(source(p) for p in n.inbound)
+                rows.append((f"{ly.name} ({type(ly).__name__})", shape, ly.count_params(),
+                             conn or "-"))
         return rows
 
     # ------------------------------------------------------------ config

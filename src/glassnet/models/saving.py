@@ -46,6 +46,7 @@ from ._model_file import (  # noqa: F401 - re-exported: GAN/RBM files and tests 
     _over,
     _read_zip,
     _weight_order,
+    v1_optimizer_state,
 )
 
 if TYPE_CHECKING:
@@ -247,9 +248,11 @@ def model_bytes(model: Model, include_optimizer: bool = True,
     return buf.getvalue()
 
 
-def _set_weights(model: Layer, ws: list[np.ndarray], path: PathArg) -> None:
-    _check_shapes(model, [v.shape for v in ws], path)
-    model.set_weights(ws)
+def _set_weights(model: Layer, ws: list[np.ndarray], path: PathArg,
+                 version: int = VERSION) -> None:
+    own = _check_shapes(model, [v.shape for v in ws], path, version)
+    for w, v in zip(own, ws):  # as Layer.set_weights, in the file's order
+        w.data[...] = backend.get_array_module(w.data).asarray(v, dtype=w.data.dtype)
 
 
 # ------------------------------------------------------------------ building under a budget
@@ -424,11 +427,14 @@ def load_model(path: PathArg, compile: bool = True, data: bytes | None = None, *
         names = mf.weight_names()
         model = _build(config, mf.weights.size(), path, _limits(limits))
         # the shapes are compared from the arrays' headers before any data is read
-        own = _check_shapes(model, [mf.weights.shape(n) for n in names], path)
+        version = config["version"]  # checked when the file was opened
+        own = _check_shapes(model, [mf.weights.shape(n) for n in names], path, version)
         for w, n in zip(own, names):  # as Layer.set_weights, without a second walk
             w.data[...] = backend.get_array_module(w.data).asarray(mf.weights.read(n),
                                                                     dtype=w.data.dtype)
         opt = mf.optimizer.read_all() if mf.optimizer is not None else None
+        if opt is not None and version < 2:
+            opt = v1_optimizer_state(model, opt)
     comp = config.get("compile")
     if compile and comp:
         if not isinstance(comp, dict):
@@ -488,5 +494,5 @@ def load_weights(model: Model, path: PathArg, *, limits: dict[str, int] | None =
         from ..interop import load_weights as load_keras_weights
 
         return load_keras_weights(model, path, fmt)
-    _, weights, _ = _read_zip(path, limits=limits)
-    _set_weights(model, weights, path)
+    config, weights, _ = _read_zip(path, limits=limits)
+    _set_weights(model, weights, path, config["version"])

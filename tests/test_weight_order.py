@@ -1,0 +1,152 @@
+"""A model's layers and weights come in Keras 3's order, whatever is frozen: ``model.layers[i]``
+and ``get_weights()`` mean what they mean in Keras, and a file saved with a frozen part
+loads into a fresh model. Files of format version 1 (trainable weights first, functional
+layers in call order) still load into the right weights."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import layers as L
+from glassnet.models.saving import load_model
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _keras_order_models import build, describe  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def keras_orders():
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("keras is not installed (optional reference)")
+    script = os.path.join(os.path.dirname(__file__), "_keras_order_models.py")
+    out = subprocess.run([sys.executable, script], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "KERAS_BACKEND": "torch"})
+    if out.returncode:
+        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", ["seq2seq", "two_inputs_bn", "shared_unused", "sequential_bn",
+                                  "frozen_base"])
+def test_layers_and_weights_come_in_keras_order(keras_orders, name):
+    got = describe(build(gn)[name])
+    assert got == keras_orders[name]
+
+
+def _transfer_model():
+    gn.set_seed(3)
+    base = gn.Sequential([L.Dense(3, input_dim=3, name="base_d"),
+                          L.BatchNormalization(name="base_bn")], name="base")
+    return base, gn.Sequential([base, L.Dense(3, name="head")])
+
+
+def test_freezing_does_not_reorder_the_weights_so_a_frozen_save_loads_into_a_fresh_model(
+        tmp_path):
+    base, m = _transfer_model()
+    before = [w.name for w in m.weights]
+    base.trainable = False
+    assert [w.name for w in m.weights] == before  # Keras: trainable changes no order
+    assert [w.name for w in m.trainable_weights] == ["head/kernel", "head/bias"]
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype("f4")
+    m.compile("sgd", "mse")
+    m.fit(x, x, epochs=2, verbose=0)
+    m.save_weights(tmp_path / "w.glassnet")
+    _, fresh = _transfer_model()  # everything trainable: the order it had before the freeze
+    fresh.load_weights(tmp_path / "w.glassnet")
+    for a, b in zip(fresh.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), m.predict(x, verbose=0))
+
+
+def _two_inputs():
+    gn.set_seed(5)
+    i1, i2 = gn.Input((4,), name="i1"), gn.Input((4,), name="i2")
+    d2 = L.Dense(2, name="d2")(i2)
+    b = L.BatchNormalization(name="bn")(L.Dense(3, name="d1")(i1))
+    return gn.Model([i2, i1], L.Concatenate(name="cat")([b, d2]))
+
+
+def _as_version_1(path, order):
+    """Rewrite a saved file as format version 1 wrote it: weights listed in ``order`` (the
+    weights' names as that version ordered them), optimizer slots numbered in that
+    version's order of the trainable weights."""
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    cfg = json.loads(members["config.json"])
+    cfg["version"] = 1
+    model = load_model(path, compile=False)
+    names = [w.name for w in model.weights]
+    npz = np.load(io.BytesIO(members["weights.npz"]))
+    by_name = {n: npz[f"w{i:04d}"] for i, n in enumerate(names)}
+    buf = io.BytesIO()
+    np.savez(buf, **{f"w{i:04d}": by_name[n] for i, n in enumerate(order)})
+    members["weights.npz"] = buf.getvalue()
+    if "optimizer.npz" in members:
+        opt = np.load(io.BytesIO(members["optimizer.npz"]))
+        trainable = [w.name for w in model.trainable_weights]
+        old_t = [n for n in order if n in trainable]
+        out = {}
+        for k in opt.files:
+            i, sep, slot = k.partition("/")
+            out[f"{old_t.index(trainable[int(i)])}/{slot}" if sep else k] = opt[k]
+        buf = io.BytesIO()
+        np.savez(buf, **out)
+        members["optimizer.npz"] = buf.getvalue()
+    members["config.json"] = json.dumps(cfg).encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+
+
+def test_a_version_1_file_loads_its_weights_and_optimizer_state_into_the_right_places(
+        tmp_path):
+    m = _two_inputs()
+    m.compile("adam", "mse")
+    r = np.random.default_rng(1)
+    xs = [r.standard_normal((16, 4)).astype("f4") for _ in range(2)]
+    y = r.standard_normal((16, 5)).astype("f4")
+    m.fit(xs, y, epochs=3, verbose=0)
+    path = tmp_path / "m.glassnet"
+    m.save(path)
+    # version 1's order, written out by hand: layers in call order (i2's branch first, as
+    # the DFS from the output met them), trainable weights first, then the statistics
+    _as_version_1(path, ["d1/kernel", "d1/bias", "bn/gamma", "bn/beta", "d2/kernel",
+                         "d2/bias", "bn/moving_mean", "bn/moving_variance"])
+    back = load_model(path)
+    for a, b in zip(back.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(back.predict(xs, verbose=0), m.predict(xs, verbose=0))
+    fresh = _two_inputs()  # load_weights reads version 1 too
+    fresh.load_weights(path)
+    for a, b in zip(fresh.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # the optimizer state went to the right weights: one more epoch gives the same weights
+    m.fit(xs, y, epochs=1, verbose=0, shuffle=False)
+    back.fit(xs, y, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(back.get_weights(), m.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_a_sublayer_reachable_twice_lists_its_weights_once():
+    class Twice(gn.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = L.Dense(2)
+            self.again = [self.inner]  # the same layer under a second attribute
+
+        def call(self, x):
+            return self.inner(x)
+
+    t = Twice()
+    t(np.ones((1, 3), "f4"))
+    assert len(t.weights) == 2 and len(t.trainable_weights) == 2
