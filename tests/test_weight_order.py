@@ -150,3 +150,23 @@ def test_a_sublayer_reachable_twice_lists_its_weights_once():
     t = Twice()
     t(np.ones((1, 3), "f4"))
     assert len(t.weights) == 2 and len(t.trainable_weights) == 2
+
+
+def test_a_scikit_learn_wrapper_pickled_before_the_reorder_unpickles_into_the_right_weights():
+    from glassnet.wrappers import _STATE_KEY, _model_from_state, _model_state
+
+    gn.set_seed(2)
+    m = gn.Sequential([L.Dense(3, input_dim=4, name="a"), L.BatchNormalization(name="n"),
+                       L.Dense(2, name="b")])
+    m.compile("sgd", "mse")
+    x = np.random.default_rng(0).standard_normal((16, 4)).astype("f4")
+    m.fit(x, np.zeros((16, 2), "f4"), epochs=2, verbose=0)
+    state = _model_state(m)
+    by_name = dict(zip([w.name for w in m.weights], state["weights"]))
+    # the state an older glassnet pickled: marker 1, trainable weights first
+    old = ["a/kernel", "a/bias", "n/gamma", "n/beta", "b/kernel", "b/bias", "n/moving_mean",
+           "n/moving_variance"]
+    state.update({_STATE_KEY: 1, "weights": [by_name[k] for k in old]})
+    back = _model_from_state(state)
+    for a, b in zip(back.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)

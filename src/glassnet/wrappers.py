@@ -57,7 +57,8 @@ def _model_state(model: Model) -> dict[str, Any]:
     from .models.saving import serialize_layer
 
     spec = serialize_layer(model)
-    return {_STATE_KEY: 1, "spec": spec, "weights": model.get_weights(),
+    # 2: the weights in Layer.weights order (1: model files' version-1 order)
+    return {_STATE_KEY: 2, "spec": spec, "weights": model.get_weights(),
             "input_shape": getattr(model, "input_shape", None),
             "compile": getattr(model, "_compile_config", None)}
 
@@ -70,7 +71,10 @@ def _model_from_state(state: dict[str, Any], weights: bool = True) -> Model:
     if not model.built and state.get("input_shape") is not None:
         model.build(state["input_shape"])
     if weights:
-        model.set_weights([np.asarray(w) for w in state["weights"]])
+        from .models._model_file import _set_weights_in_file_order
+
+        _set_weights_in_file_order(model, [np.asarray(w) for w in state["weights"]],
+                                   int(state.get(_STATE_KEY, 1)), "pickled estimator")
     if state.get("compile"):
         model.compile(**state["compile"])
     return model

@@ -16,6 +16,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..backend import get_array_module
+
 if TYPE_CHECKING:
     import os
     from typing import TypeAlias
@@ -344,6 +346,15 @@ def _check_shapes(model: Layer, shapes: Sequence[Sequence[int]], path: PathArg,
             raise ModelFileError(f"{path}: weight {w.name} has shape {w.shape}, the file has "
                                  f"{tuple(shape)}")
     return own
+
+
+def _set_weights_in_file_order(model: Layer, ws: Sequence[Any], version: int,
+                               path: PathArg) -> None:
+    """Set ``model``'s weights from arrays listed as format ``version`` lists them (as
+    :meth:`Layer.set_weights`, with the file named in errors)."""
+    own = _check_shapes(model, [np.shape(v) for v in ws], path, version)
+    for w, v in zip(own, ws):
+        w.data[...] = get_array_module(w.data).asarray(v, dtype=w.data.dtype)
 
 
 # ------------------------------------------------------------------ format version 1's order

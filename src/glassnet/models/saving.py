@@ -45,6 +45,7 @@ from ._model_file import (  # noqa: F401 - re-exported: GAN/RBM files and tests 
     _open_model_file,
     _over,
     _read_zip,
+    _set_weights_in_file_order,
     _weight_order,
     v1_optimizer_state,
 )
@@ -248,11 +249,6 @@ def model_bytes(model: Model, include_optimizer: bool = True,
     return buf.getvalue()
 
 
-def _set_weights(model: Layer, ws: list[np.ndarray], path: PathArg,
-                 version: int = VERSION) -> None:
-    own = _check_shapes(model, [v.shape for v in ws], path, version)
-    for w, v in zip(own, ws):  # as Layer.set_weights, in the file's order
-        w.data[...] = backend.get_array_module(w.data).asarray(v, dtype=w.data.dtype)
 
 
 # ------------------------------------------------------------------ building under a budget
@@ -495,4 +491,4 @@ def load_weights(model: Model, path: PathArg, *, limits: dict[str, int] | None =
 
         return load_keras_weights(model, path, fmt)
     config, weights, _ = _read_zip(path, limits=limits)
-    _set_weights(model, weights, path, config["version"])
+    _set_weights_in_file_order(model, weights, config["version"], path)
