@@ -41,6 +41,33 @@ def build(keras):
     base.trainable = False
     out["frozen_base"] = keras.Sequential([keras.Input((3,)), base,
                                            layers.Dense(2, name="head")])
+
+    # a subclassed model with a seed generator of its own (keras.io's "Introduction to
+    # Keras for engineers": its MyDropout), and a layer of its own with a non-trainable
+    # weight: the seed state is in variables, not in weights
+    class Noisy(keras.layers.Layer):
+        def build(self, shape):
+            self.count = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                         name="count")
+            self.scale = self.add_weight(shape=(shape[-1],), initializer="ones", name="scale")
+
+        def call(self, x):
+            return x * self.scale
+
+    class WithSeed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.seed_generator = keras.random.SeedGenerator(1337)
+            self.noisy = Noisy(name="noisy")
+            self.dense = layers.Dense(2, name="dense")
+
+        def call(self, x):
+            x = keras.random.dropout(self.noisy(x), 0.5, seed=self.seed_generator)
+            return self.dense(x)
+
+    m = WithSeed()
+    m(keras.ops.ones((1, 3)))
+    out["subclassed_seed"] = m
     return out
 
 
@@ -48,14 +75,19 @@ def describe(model):
     """Layer names, and each weight as (its layer's name, shape), for weights, trainable
     and non-trainable weights."""
     def owner(w):  # "sequential/s1/kernel", "encoder/lstm_cell/kernel" -> s1, encoder
-        parts = str(w.path if hasattr(w, "path") else w.name).split("/")[:-1]
+        parts = str(w.path).split("/")[:-1]
+        if parts[-1].startswith("seed_generator"):  # Keras numbers them: seed_generator_2
+            return "seed_generator"
         return parts[-2] if parts[-1].endswith("_cell") else parts[-1]
 
     def ws(lst):
         return [[owner(w), [int(d) for d in w.shape]] for w in lst]
     return {"layers": [ly.name for ly in model.layers], "weights": ws(model.weights),
             "trainable": ws(model.trainable_weights),
-            "non_trainable": ws(model.non_trainable_weights)}
+            "non_trainable": ws(model.non_trainable_weights),
+            "variables": ws(model.variables),
+            "trainable_variables": ws(model.trainable_variables),
+            "non_trainable_variables": ws(model.non_trainable_variables)}
 
 
 if __name__ == "__main__":

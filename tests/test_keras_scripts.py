@@ -112,6 +112,16 @@ SCRIPTS: dict[str, dict] = {
     # as above: after 3 epochs the BatchNormalization statistics leave the validation logits
     # near 0 in both runs (Keras: val_loss 0.6924, val accuracy 0.484), so training accuracy
     # is what shows learning
+    # keras.io's "Introduction to Keras for engineers": checkpoints as .keras files, a saved
+    # and reloaded model, a subclassed model whose own dropout keeps a SeedGenerator (its
+    # state is the 11th variable), and a PyTorch DataLoader as the data
+    "intro_for_engineers": {
+        "checks": {"Test loss": ("<", 2.2), "Checkpoints": ("==", 6.0),  # ln 10 = 2.303
+                   "Subclassed model variables": ("==", 11.0),
+                   "Subclassed model weights": ("==", 10.0), "DataLoader epochs": ("==", 1.0)},
+        "band": {"Test loss": 0.3, "Test accuracy": 0.15, "Reloaded accuracy": 0.15,
+                 "Subclassed model variables": 0.0, "DataLoader validation loss": 0.1},
+        "keras_needs": "torch"},
     "image_classification_augmentation": {
         "checks": {"Training accuracy": (">", 0.6)},
         "band": {"Training accuracy": 0.15, "Validation loss": 0.02}},

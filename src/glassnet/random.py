@@ -37,24 +37,37 @@ __all__ = ["SeedGenerator", "normal", "uniform", "randint", "truncated_normal", 
 class SeedGenerator:
     """A random stream of its own: each call that receives it draws fresh numbers.
 
+    Its position is its ``state``, a non-trainable ``gn.Variable`` ``[seed, draws]`` as in
+    Keras 3: a layer keeping the generator as an attribute lists it in ``variables``, and
+    assigning a saved state back replays the stream from there.
+
     Args:
         seed: int (reproducible stream) or None (seeded from the global generator).
 
     Example:
         >>> gen = SeedGenerator(42); a = normal((2,), seed=gen); b = normal((2,), seed=gen)
+        >>> gen.state.numpy().tolist()
+        [42, 2]
     """
 
     def __init__(self, seed: int | None = None, name: str | None = None, **kwargs: Any) -> None:
+        from .variables import Variable
+
         if seed is None:
             seed = int(backend.rng().integers(0, 2**31 - 1))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"SeedGenerator: seed must be an int or None. Received: "
                              f"seed={seed!r}")
-        self.seed, self.name = int(seed), name
-        self._rng = np.random.default_rng(self.seed)
+        self.seed, self.name = int(seed), name or "seed_generator"
+        self.state = Variable(np.array([self.seed, 0]), dtype="int64", trainable=False,
+                              name=f"{self.name}/seed_generator_state")
 
     def next(self) -> np.random.Generator:
-        return self._rng
+        """The generator for one draw: made from the state, which then advances."""
+        s = self.state.data
+        rng = np.random.default_rng([int(s[0]) & 0xFFFFFFFFFFFFFFFF, int(s[1])])
+        s[1] += 1
+        return rng
 
     def get_config(self) -> dict[str, Any]:
         return {"seed": self.seed}

@@ -90,6 +90,12 @@ class Tensor:
         return backend.device_of(self.data)
 
     @property
+    def path(self) -> str | None:
+        """A weight's name, ``"dense/kernel"`` (Keras's ``Variable.path``; None for a
+        tensor that is not a named weight)."""
+        return self.name
+
+    @property
     def value(self) -> Tensor:
         """The tensor itself: Keras's ``Variable.value``, so the keras.io custom training loop
         for the PyTorch backend (``[v.value.grad for v in model.trainable_weights]``) runs."""

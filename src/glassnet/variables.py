@@ -59,11 +59,14 @@ class Variable(Tensor):
             value = np.array(backend.asnumpy(raw), dtype=dtype)
             if dtype is None and value.dtype.kind == "f":  # Keras: floats in floatx()
                 value = value.astype(backend.floatx())
+            elif dtype is None and value.dtype.kind == "i" and not isinstance(
+                    raw, np.ndarray):  # Keras: Python ints in int32 (an array keeps its own)
+                value = value.astype(np.int32)
             if shape is not None and value.shape != tuple(int(s) for s in shape):
                 raise ValueError(f"Variable '{name or 'variable'}': the initial value has "
                                  f"shape {value.shape}. Received: shape={tuple(shape)}")
         super().__init__(value, requires_grad=bool(trainable) and value.dtype.kind == "f",
-                         name=name or "variable")
+                         dtype=value.dtype, name=name or "variable")  # an int stays an int
 
     @property
     def trainable(self) -> bool:
@@ -74,7 +77,3 @@ class Variable(Tensor):
     def trainable(self, value: bool) -> None:
         self.requires_grad = bool(value)
 
-    @property
-    def path(self) -> str:
-        """Its name, with the tracking layer's as a prefix (Keras's ``Variable.path``)."""
-        return str(self.name)

@@ -374,14 +374,49 @@ class Layer:
             return self.weights
         return [w for w, t in self._weight_flags() if not t]
 
-    def _weight_flags(self) -> list[tuple[Tensor, bool]]:
+    @property
+    def variables(self) -> list[Tensor]:
+        """Every variable, as Keras 3 lists them: this layer's weights, then the state of
+        the random seed generators it keeps as attributes, then each sublayer's variables,
+        every one once. (A metric's state is the metric's own ``variables``, as in Keras;
+        glassnet's built-in Dropout and noise layers draw from the global generator, so
+        unlike Keras's they hold no seed state.)
+
+        Example:
+            >>> layer = Dense(2); layer.build((None, 3)); len(layer.variables)
+            2
+        """
+        return [v for v, _ in self._weight_flags(state=True)]
+
+    @property
+    def trainable_variables(self) -> list[Tensor]:
+        """Keras 3's name for :attr:`trainable_weights` (metric and seed state never
+        trains)."""
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self) -> list[Tensor]:
+        """:attr:`variables` that training does not update, in that order."""
+        if not self._trainable:
+            return self.variables
+        return [v for v, t in self._weight_flags(state=True) if not t]
+
+    def _weight_flags(self, state: bool = False) -> list[tuple[Tensor, bool]]:
         """(weight, trainable now) in :attr:`weights` order, each weight once (a layer
-        reachable twice, e.g. shared by two attributes, counts once, as in Keras)."""
+        reachable twice, e.g. shared by two attributes, counts once, as in Keras); with
+        ``state``, in :attr:`variables` order, seed generator state included."""
         flags = self._trainable_flags
         pairs = [(w, self._trainable) for w, f in zip(self._weights, flags) if f]
         pairs += [(w, False) for w, f in zip(self._weights, flags) if not f]
+        if state:
+            from ..random import SeedGenerator
+
+            for v in self.__dict__.values():
+                for x in v if isinstance(v, (list, tuple)) else (v,):
+                    if isinstance(x, SeedGenerator):
+                        pairs.append((x.state, False))
         for s in self._sublayers():
-            pairs += s._weight_flags()
+            pairs += s._weight_flags(state)
         seen: set[int] = set()
         out = []
         for w, t in pairs:
