@@ -592,3 +592,63 @@ def test_evaluate_runs_an_overridden_test_step_as_the_customizing_fit_guide_writ
     assert res["loss"] == pytest.approx(np.mean(per_batch), rel=1e-5)
     assert res["mae"] == pytest.approx(np.mean(np.abs(p - y)), rel=1e-5)
     assert len(calls) == 32 and calls[0] == ["loss", "mae"]
+
+
+def _two_heads():
+    gn.set_seed(4)
+    i = gn.Input((3,), name="i")
+    h = L.Dense(4, activation="relu")(i)
+    return gn.Model(i, [L.Dense(1, name="score")(h), L.Dense(2, name="cls")(h)])
+
+
+def test_metrics_names_label_evaluate_as_the_training_guide_zips_them():
+    m = _two_heads()
+    assert m.metrics_names == []  # Keras: nothing before compile
+    m.compile("sgd", loss=["mse", "mse"], metrics={"cls": ["mae"]})
+    x = np.random.default_rng(0).standard_normal((16, 3)).astype("f4")
+    ys = [np.zeros((16, 1), "f4"), np.ones((16, 2), "f4")]
+    m.fit(x, ys, epochs=1, verbose=0)
+    res = m.evaluate(x, ys, verbose=0)
+    named = dict(zip(m.metrics_names, res))
+    assert list(named) == ["loss", "score_loss", "cls_loss", "cls_mae"]
+    assert named == pytest.approx(m.evaluate(x, ys, verbose=0, return_dict=True))
+
+
+def test_an_output_with_no_loss_and_no_metric_needs_no_targets():
+    """The training guide's multi-output model with ``loss=[None, ...]``: its targets may
+    be None (list) or left out (dict), and only ``loss`` is logged where one output has a
+    loss (Keras 3 logs each output's loss only where several have one)."""
+    m = _two_heads()
+    x = np.random.default_rng(0).standard_normal((16, 3)).astype("f4")
+    yc = np.ones((16, 2), "f4")
+    m.compile("sgd", loss=[None, "mse"])
+    h1 = m.fit(x, [None, yc], epochs=1, verbose=0, shuffle=False)
+    assert sorted(h1.history) == ["loss"]
+    w = m.get_weights()
+    m.compile("sgd", loss={"cls": "mse"})
+    m.set_weights(w)
+    h2 = m.fit(x, {"cls": yc}, epochs=1, verbose=0, shuffle=False)
+    assert sorted(h2.history) == ["loss"]
+    # the score head's placeholder targets change nothing: the same step as a list of both
+    m3 = _two_heads()
+    m3.compile("sgd", loss=[None, "mse"])
+    m3.set_weights(w)
+    m3.fit(x, [np.full((16, 1), 7.0, "f4"), yc], epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(m3.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(m.evaluate(x, [None, yc], verbose=0))
+    with pytest.raises(ValueError, match="neither a loss nor a metric"):
+        m.fit(x, [np.zeros((16, 1), "f4"), None], epochs=1, verbose=0)
+    m.compile("sgd", loss=[None, "mse"], metrics=[["mae"], []])  # a metric needs targets
+    with pytest.raises(ValueError, match="neither a loss nor a metric"):
+        m.fit(x, [None, yc], epochs=1, verbose=0)
+
+
+def test_the_learning_rate_reads_as_the_current_value_of_a_schedule():
+    sched = gn.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    opt = gn.optimizers.RMSprop(learning_rate=sched)
+    m = gn.Sequential([gn.Input((2,)), L.Dense(1)])
+    m.compile(optimizer=opt, loss="mse")
+    assert float(ops.convert_to_numpy(opt.learning_rate)) == pytest.approx(0.1)
+    m.fit(np.ones((8, 2), "f4"), np.ones((8, 1), "f4"), batch_size=4, epochs=1, verbose=0)
+    assert opt.learning_rate == pytest.approx(0.1 * 0.5 ** 2)  # two steps taken

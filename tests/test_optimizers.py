@@ -246,7 +246,18 @@ def test_get_config_roundtrip_and_errors():
     assert O.get("adam").learning_rate == 0.001 and O.get("sgd").learning_rate == 0.01
     assert O.get("adam").epsilon == 1e-7
     cfg = O.serialize(O.SGD(S.CosineDecay(0.1, 10)))
-    assert isinstance(O.get(json.loads(json.dumps(cfg))).learning_rate, S.CosineDecay)
+    back = O.get(json.loads(json.dumps(cfg)))
+    assert back.get_config() == O.SGD(S.CosineDecay(0.1, 10)).get_config()
+    # Keras 3: learning_rate is the schedule's value at the current step
+    back.iterations = 5
+    assert back.learning_rate == pytest.approx(float(S.CosineDecay(0.1, 10)(5)))
+    with pytest.raises(TypeError, match="schedule"):
+        back.learning_rate = 0.01  # as Keras: a schedule's optimizer takes no number
+    plain = O.SGD(0.1)
+    plain.learning_rate = 0.05
+    assert plain.learning_rate == 0.05 and plain.get_config()["learning_rate"] == 0.05
+    with pytest.raises(ValueError, match="learning_rate"):
+        plain.learning_rate = -1.0
     with pytest.raises(ValueError, match=r"learning_rate.*-0.1"):
         O.SGD(learning_rate=-0.1)
     with pytest.raises(ValueError, match="adam"):

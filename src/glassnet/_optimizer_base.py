@@ -98,6 +98,7 @@ class Optimizer(WeightLayout, Configurable):
             learning_rate = schedules.get(learning_rate)
         if not callable(learning_rate):
             learning_rate = _check_nonneg("learning_rate", learning_rate, cls)
+        self._learning_rate: Any = learning_rate
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError(
                 f"{cls}: give at most one of clipnorm and global_clipnorm. "
@@ -107,7 +108,6 @@ class Optimizer(WeightLayout, Configurable):
                      ("global_clipnorm", global_clipnorm)):
             if v is not None and not float(v) > 0:
                 raise ValueError(f"{cls}: {n} must be > 0. Received: {n}={v}")
-        self.learning_rate = learning_rate
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.name = name or cls.lower()
         self.iterations = 0
@@ -143,9 +143,38 @@ class Optimizer(WeightLayout, Configurable):
 
     # -------------------------------------------------------------- learning rate
     @property
+    def learning_rate(self) -> float:
+        """The learning rate the next step uses, a schedule evaluated at ``iterations``
+        (Keras 3's ``optimizer.learning_rate``). Set a number, or a schedule; an optimizer
+        made with a schedule refuses a number, as Keras's does.
+
+        Example:
+            >>> opt = SGD(0.1); opt.learning_rate = 0.05; opt.learning_rate
+            0.05
+        """
+        return self.current_learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: Any) -> None:
+        cls = type(self).__name__
+        if isinstance(value, dict):
+            from . import schedules
+
+            value = schedules.get(value)
+        if callable(value):
+            self._learning_rate = value
+            return
+        if callable(self._learning_rate):
+            raise TypeError(f"{cls} was made with a learning-rate schedule "
+                            f"({type(self._learning_rate).__name__}), so its learning rate "
+                            "cannot be set to a number; make it with a float learning_rate "
+                            f"to change it as training goes. Received: {value!r}")
+        self._learning_rate = _check_nonneg("learning_rate", value, cls)
+
+    @property
     def current_learning_rate(self) -> float:
         """The learning rate the next step uses (schedules evaluated at ``iterations``)."""
-        lr = self.learning_rate
+        lr = self._learning_rate
         return float(lr(self.iterations)) if callable(lr) else lr
 
     # -------------------------------------------------------------- stepping
@@ -233,7 +262,7 @@ class Optimizer(WeightLayout, Configurable):
                 for v, c in zip(self._gviews, self._clip(self._gviews)):
                     if c is not v:
                         v[...] = c
-        lr = self.learning_rate  # (current_learning_rate, without its call: every step)
+        lr = self._learning_rate  # (current_learning_rate, without its call: every step)
         if callable(lr):
             lr = float(lr(self.iterations))
         if not lr >= 0:
@@ -569,7 +598,7 @@ class Optimizer(WeightLayout, Configurable):
         pass
 
     def get_config(self) -> dict:
-        lr = self.learning_rate
+        lr = self._learning_rate
         if callable(lr):
             from . import schedules
 

@@ -177,11 +177,13 @@ class Stepper:
         weights = self.model._loss_weights or [1.0] * len(terms)
         loss: Tensor | None = None
         per: list[float] = []
+        # each output's own loss is logged where several outputs have one (Keras 3)
+        several = sum(lo is not None for lo, _ in terms) > 1
         for yi, (lo, t), w in zip(ys, terms, weights):
             if lo is None:  # an output without a loss (Keras: None in the structure)
                 continue
             li = lo(yi, t, sample_weight=sw)
-            if len(terms) > 1:
+            if several:
                 per.append(float(li.data))
             if w != 1.0:
                 li = li * w

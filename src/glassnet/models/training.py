@@ -155,23 +155,46 @@ class TrainingMixin(EvaluationMixin):
                 a = a.reshape(-1, 1)  # a DataFrame column for an Input((1,)), as Keras takes
             return a
         what = "input" if name == "x" else "output"
+        # Keras: an output with neither a loss nor a metric needs no targets (an auxiliary
+        # output); a dict may leave it out, a list may hold None for it
+        free = self._untargeted_outputs() if name == "y" else set()
         if isinstance(v, dict):  # by the names of the inputs / output layers, as Keras
             keys = (getattr(self, "input_names", None) if name == "x"
                     else self._output_names())
-            if keys is None or set(v) != set(keys):
-                raise ValueError(f"{name}: a dict must have one entry per model {what}, "
-                                 f"keyed {keys}. Received: keys {sorted(v)}")
-            v = [v[key] for key in keys]
+            if (keys is None or not set(v) <= set(keys)
+                    or any(key not in v for j, key in enumerate(keys) if j not in free)):
+                raise ValueError(f"{name}: a dict must have one entry per model {what}"
+                                 + (" with a loss or a metric" if free else "")
+                                 + f", keyed {keys}. Received: keys {sorted(v)}")
+            v = [v.get(key) for key in keys]
         if not isinstance(v, (list, tuple)) or len(v) != k:
             raise ValueError(f"{name} must be a list of {k} arrays, one per model {what}. "
                              f"Received: {type(v).__name__}"
                              + (f" of length {len(v)}" if isinstance(v, (list, tuple)) else ""))
-        arrays = [_to_array(a, f"{name}[{i}]", allow_int) for i, a in enumerate(v)]
-        lens = [len(a) if a.ndim else 0 for a in arrays]
+        if any(a is None and i not in free for i, a in enumerate(v)):
+            raise ValueError(f"{name}: only an output with neither a loss nor a metric may "
+                             f"have no targets. Received: None for output(s) "
+                             f"{[i for i, a in enumerate(v) if a is None and i not in free]}")
+        arrays = [None if a is None else _to_array(a, f"{name}[{i}]", allow_int)
+                  for i, a in enumerate(v)]
+        if all(a is None for a in arrays):
+            raise ValueError(f"{name}: no targets for any output. Received: {v!r}")
+        n = next(len(a) if a.ndim else 0 for a in arrays if a is not None)
+        # an untargeted output reads no targets: an empty column per sample stands in
+        full = [np.zeros((n, 0), "float32") if a is None else a for a in arrays]
+        lens = [len(a) if a.ndim else 0 for a in full]
         if len(set(lens)) != 1:
             raise ValueError(f"every array of {name} must have the same number of samples. "
                              f"Received: {lens}")
-        return _Arrays(arrays)
+        return _Arrays(full)
+
+    def _untargeted_outputs(self) -> set[int]:
+        """Outputs compiled with neither a loss nor a metric (their targets are unused)."""
+        losses = self.loss if isinstance(self.loss, list) else None
+        if not losses:
+            return set()
+        metered = {slot[0] for slot in getattr(self, "_metric_slots", ())}
+        return {i for i, lo in enumerate(losses) if lo is None and i not in metered}
 
     def _prep_data(self, x: Any, y: Any, sample_weight: Any = None,
                    class_weight: dict[Any, Any] | None = None) -> tuple[Any, Any, Any]:
@@ -217,6 +240,24 @@ class TrainingMixin(EvaluationMixin):
 
             tracker = self._loss_tracker = Mean(name="loss")
         return [tracker, *self.compiled_metrics]
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of :attr:`metrics`, in the order ``evaluate`` returns its values:
+        ``dict(zip(model.metrics_names, model.evaluate(x, y)))`` labels them. (Keras 3 lists
+        its wrapper, ``["loss", "compile_metrics"]``; glassnet names each metric, as Keras 2
+        did and as the tutorials that zip them expect.)
+
+        Example:
+            >>> model.compile("adam", "mse", metrics=["mae"]); model.metrics_names
+            ['loss', 'mae']
+            >>> two_outputs.compile("adam", ["mse", "mse"]); two_outputs.metrics_names
+            ['loss', 'out1_loss', 'out2_loss']
+        """
+        if self.loss is None or type(self).metrics is not TrainingMixin.metrics:
+            return [str(m.name) for m in self.metrics]  # a model's own trackers
+        return ["loss", *self._output_loss_names(),
+                *(name for _, _, name in self._metric_slots)]
 
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
                      sample_weight: Any = None, training: bool = True) -> Tensor:
@@ -269,11 +310,13 @@ class TrainingMixin(EvaluationMixin):
         return out
 
     def _output_loss_names(self) -> list[str]:
-        """``<output>_loss`` log names of a model with several outputs (else empty)."""
+        """``<output>_loss`` log names where several outputs have a loss (else empty, as
+        Keras 3 logs then only ``loss``)."""
         if self._n_outputs == 1:
             return []
-        return [f"{n}_loss" for n, lo in zip(self._output_names(), self.loss or [])
-                if lo is not None]
+        names = [f"{n}_loss" for n, lo in zip(self._output_names(), self.loss or [])
+                 if lo is not None]
+        return names if len(names) > 1 else []
 
     def train_step(self, data: Any) -> dict:
         """One training step on one batch; returns the step's logs (Keras 3's hook).
