@@ -652,3 +652,19 @@ def test_the_learning_rate_reads_as_the_current_value_of_a_schedule():
     assert float(ops.convert_to_numpy(opt.learning_rate)) == pytest.approx(0.1)
     m.fit(np.ones((8, 2), "f4"), np.ones((8, 1), "f4"), batch_size=4, epochs=1, verbose=0)
     assert opt.learning_rate == pytest.approx(0.1 * 0.5 ** 2)  # two steps taken
+
+
+def test_summary_shows_keras_trainable_column():
+    m = gn.Sequential([gn.Input((3,)), L.Dense(2, name="d1"), L.Dropout(0.1, name="drop"),
+                       L.Dense(1, name="d2")])
+    m.layers[0].trainable = False
+    lines: list[str] = []
+    m.summary(show_trainable=True, print_fn=lines.append)
+    head = next(ln for ln in lines if ln.startswith("Layer (type)"))
+    assert head.split()[-1] == "Trainable"
+    flags = {ln.split()[0]: ln.split()[-1] for ln in lines if ln.split()[0] in ("d1", "drop",
+                                                                            "d2")}
+    assert flags == {"d1": "N", "drop": "-", "d2": "Y"}  # as Keras 3 marks them
+    plain: list[str] = []
+    m.summary(print_fn=plain.append)
+    assert not any("Trainable" in ln.split()[-1:] for ln in plain if ln.startswith("Layer"))

@@ -113,14 +113,10 @@ class Model(Layer, training.TrainingMixin):
         """Print a Keras-style table: layer (type), output shape, parameter count.
 
         Keras's layout arguments (``line_length``, ``positions``, ``expand_nested``,
-        ``layer_range``) are accepted; ``show_trainable=True`` adds each layer's trainable
-        flag after the table.
+        ``layer_range``) are accepted; ``show_trainable=True`` adds Keras's *Trainable*
+        column (Y, N, or - for a layer without weights).
         """
-        print_fn = print_fn or print
-        training.print_summary(self, print_fn)
-        if show_trainable:
-            for ly in self.layers:
-                print_fn(f"{ly.name}: trainable={'Y' if ly.trainable else 'N'}")
+        training.print_summary(self, print_fn or print, show_trainable)
 
     _repr_html_ = model_repr_html  # Jupyter: the summary as HTML
 

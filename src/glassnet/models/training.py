@@ -684,27 +684,39 @@ class TrainingMixin(EvaluationMixin):
 
 
 
-def print_summary(model: Model, print_fn: Callable[[str], Any] = print) -> None:
+def print_summary(model: Model, print_fn: Callable[[str], Any] = print,
+                  show_trainable: bool = False) -> None:
     """Keras-style table: layer (type), output shape, parameter count (the rows the Jupyter
-    display draws too, from ``_display._summary_rows``)."""
+    display draws too, from ``_display._summary_rows``); with ``show_trainable``, Keras's
+    *Trainable* column: Y, N, or - for a layer without weights."""
     from .._display import _summary_rows
 
     rows, _ = _summary_rows(model)
-    _print_table(model, rows, print_fn)
+    flags = None
+    if show_trainable:
+        by_name = {ly.name: ly for ly in model.layers}
+        flags = []
+        for r in rows:
+            ly = by_name.get(r[0].rsplit(" (", 1)[0])
+            flags.append("-" if ly is None or not ly.weights else
+                         "Y" if ly.trainable else "N")
+    _print_table(model, rows, print_fn, flags)
 
 
 def _print_table(model: Model, rows: list[tuple[Any, ...]],
-                 print_fn: Callable[[str], Any]) -> None:
+                 print_fn: Callable[[str], Any], flags: list[str] | None = None) -> None:
     w1 = max([len(r[0]) for r in rows] + [20]) + 2
+    w2 = max([len(r[1]) + 2 for r in rows] + [26])  # a multi-output call's list of shapes
     conn = len(rows[0]) > 3 if rows else False
-    line = "─" * (w1 + 40 + (24 if conn else 0))
+    line = "─" * (w1 + w2 + 14 + (11 if flags else 0) + (24 if conn else 0))
     print_fn(f'Model: "{model.name}"')
     print_fn(line)
-    print_fn(f"{'Layer (type)':<{w1}}{'Output Shape':<26}{'Param #':>12}"
-             + ("  Connected to" if conn else ""))
+    print_fn(f"{'Layer (type)':<{w1}}{'Output Shape':<{w2}}{'Param #':>12}"
+             + (f"{'Trainable':>11}" if flags else "") + ("  Connected to" if conn else ""))
     print_fn(line)
-    for r in rows:
-        print_fn(f"{r[0]:<{w1}}{r[1]:<26}{r[2]:>12,}" + (f"  {r[3]}" if conn else ""))
+    for i, r in enumerate(rows):
+        print_fn(f"{r[0]:<{w1}}{r[1]:<{w2}}{r[2]:>12,}"
+                 + (f"{flags[i]:>11}" if flags else "") + (f"  {r[3]}" if conn else ""))
     print_fn(line)
     total = model.count_params()
     tr = sum(int(w.size) for w in model.trainable_weights)
