@@ -294,6 +294,42 @@ def test_shared_layer_and_input_order(tmp_path):
     _close(_keras_predict(keras.models.load_model(tmp_path / "g.keras"), xs), gm.predict(xs))
 
 
+def _encoder_decoder(mod, inp):
+    """keras.io's seq2seq: an LSTM's states (outputs 1 and 2 of a return_state call) as the
+    next LSTM's initial_state, a GRU's state as a model output too."""
+    ei, di = inp((None, 4)), inp((None, 3))
+    _, h, c = mod.LSTM(5, return_state=True, name="enc")(ei)
+    seq, h2, _ = mod.LSTM(5, return_sequences=True, return_state=True, name="dec")(
+        di, initial_state=[h, c])
+    g, gs = mod.GRU(5, return_state=True, name="gru")(seq, initial_state=h2)
+    return [ei, di], [mod.Dense(2, name="out")(seq), g, gs]
+
+
+def test_multi_output_calls_and_initial_state_tensors_both_ways(tmp_path):
+    rng = np.random.default_rng(6)
+    xs = [rng.normal(size=(7, 6, 4)).astype("f"), rng.normal(size=(7, 5, 3)).astype("f")]
+    km = keras.Model(*_encoder_decoder(KL, keras.Input))
+    km.set_weights(_randomize(km.get_weights()))
+    km.save(tmp_path / "k.keras")
+    gm = gn.models.load_model(tmp_path / "k.keras")
+    assert [ly.name for ly in gm.layers] == [ly.name for ly in km.layers]
+    for a, b in zip(gm.predict(xs), _keras_predict(km, xs)):
+        _close(a, b)
+    gm2 = gn.Model(*_encoder_decoder(L, L.Input))
+    gm2.set_weights(_randomize(gm2.get_weights(), seed=7))
+    gm2.save(tmp_path / "g.keras")
+    km2 = keras.models.load_model(tmp_path / "g.keras")
+    for a, b in zip(_keras_predict(km2, xs), gm2.predict(xs)):
+        _close(a, b)
+    # and the loaded model's layers rebuild inference models, as the keras.io example does
+    enc = gn.Model(gm.inputs[0], list(gm.get_layer("enc").output[1:]))
+    h, c = enc.predict(xs[0], verbose=0)
+    want = _keras_predict(keras.Model(km.inputs[0], list(km.get_layer("enc").output[1:])),
+                          xs[0])
+    _close(h, want[0])
+    _close(c, want[1])
+
+
 # ---------------------------------------------------------------- course recipes
 def _churn(mod):
     return [mod.Dense(6, activation="relu", kernel_initializer="uniform"),

@@ -122,6 +122,13 @@ SCRIPTS: dict[str, dict] = {
         "band": {"Test loss": 0.3, "Test accuracy": 0.15, "Reloaded accuracy": 0.15,
                  "Subclassed model variables": 0.0, "DataLoader validation loss": 0.1},
         "keras_needs": "torch"},
+    # keras.io's character-level seq2seq: the decoder LSTM takes the encoder's states as
+    # initial_state, the model goes through a .keras file, and the inference models are
+    # rebuilt from the loaded model's layers and their multi-output .output
+    "lstm_seq2seq": {
+        # predicting the padding everywhere scores 0.47
+        "checks": {"Validation accuracy": (">", 0.55), "Step matches": ("==", 1.0)},
+        "band": {"Validation accuracy": 0.1, "Step matches": 0.0}},
     "image_classification_augmentation": {
         "checks": {"Training accuracy": (">", 0.6)},
         "band": {"Training accuracy": 0.15, "Validation loss": 0.02}},

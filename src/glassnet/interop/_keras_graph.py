@@ -90,45 +90,9 @@ def model_groups(model: Layer | None, layers: list, prefix: str = "", attr: str 
 
 
 def keras_layer_order(model: Any) -> list:
-    """The order Keras gives ``model.layers`` (Sequential: as added; Functional: map_graph)."""
-    if type(model).__name__ != "Functional":
-        return list(model.layers)
-    op_index: dict[int, int] = {}
-    finished: set[int] = set()
-    order: list = []
-
-    def visit(node: Any) -> None:
-        stack = [(node, False)]
-        while stack:
-            n, done = stack.pop()
-            if done:
-                finished.add(id(n))
-                order.append(n)
-                continue
-            if id(n) in finished:
-                continue
-            op_index.setdefault(id(n.layer), len(op_index))
-            stack.append((n, True))
-            stack.extend((p, False) for p in reversed(n.inbound) if id(p) not in finished)
-
-    for out in model._outputs:
-        visit(out)
-    node_depth: dict[int, int] = {}
-    op_depth: dict[int, int] = {}
-    layer_of: dict[int, Any] = {}
-    for n in reversed(order):
-        d = max(node_depth.setdefault(id(n), 0), op_depth.get(id(n.layer), 0))
-        op_depth[id(n.layer)] = d
-        layer_of[id(n.layer)] = n.layer
-        node_depth[id(n)] = d
-        for p in n.inbound:
-            node_depth[id(p)] = max(d + 1, node_depth.get(id(p), 0))
-    for i in model._inputs:
-        if id(i.layer) not in op_depth:
-            op_depth[id(i.layer)], op_index[id(i.layer)] = 0, -1
-            layer_of[id(i.layer)] = i.layer
-    keys = sorted(op_depth, key=lambda k: (-op_depth[k], op_index[k]))
-    return [layer_of[k] for k in keys]
+    """The order Keras gives ``model.layers``: glassnet's own (Sequential: as added;
+    Functional: Keras's graph walk, ``models.functional._keras_layer_order``)."""
+    return list(model.layers)
 
 
 # ---------------------------------------------------------------- guards
@@ -310,46 +274,78 @@ def _sequential(spec: dict, cfg: dict, shapes: dict, prefix: str,
     return model, [(f"{prefix}/vars" if prefix else "vars", model)] + groups
 
 
-def _history(t: Any, where: str) -> tuple[str, int]:
-    """(layer name, node index) of a serialized Keras tensor (Keras 3 or Keras 2 form)."""
+Ref = tuple[str, int, int]  # (layer name, call index, output index) of a Keras tensor
+
+
+def _history(t: Any, where: str) -> Ref:
+    """(layer name, call, output) of a serialized Keras tensor (Keras 3 or Keras 2 form)."""
     if isinstance(t, dict) and t.get("class_name") == "__keras_tensor__":
         t = (t.get("config") or {}).get("keras_history")
-    if not isinstance(t, (list, tuple)) or len(t) < 3 or not isinstance(t[0], str):
+    if (not isinstance(t, (list, tuple)) or len(t) < 3 or not isinstance(t[0], str)
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                       for v in t[1:3])):
         raise ModelFileError(f"{where}: an input reference must be [layer, node, tensor]. "
                              f"Received: {str(t)[:80]}")
-    if t[2] != 0:
-        raise ModelFileError(f"{where}: glassnet layers have one output; the file uses "
-                             f"output {t[2]} of layer {t[0]!r}")
-    return t[0], int(t[1])
+    return t[0], int(t[1]), int(t[2])
 
 
-def _node_args(node: object, where: str) -> tuple[list[tuple[str, int]], bool]:
-    """([(layer, node)], is_list_call) of one inbound node entry."""
+def _is_tensor(v: object) -> bool:
+    return isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"
+
+
+def _node_args(node: object, where: str) -> tuple[list[Ref], bool, dict[str, tuple]]:
+    """(positional [(layer, call, output)], is_list_call, tensor keyword arguments
+    ``{name: ([refs], given as a list)}``) of one inbound node entry."""
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         args, kwargs = node.get("args") or [], node.get("kwargs") or {}
-        bad = {k: v for k, v in kwargs.items() if k != "training" and v not in (None, False)}
-        if bad or not args:
+        if not isinstance(kwargs, dict):
+            raise ModelFileError(f"{where}: malformed call keyword arguments")
+        tensors: dict[str, tuple] = {}
+        for k, v in kwargs.items():
+            many = isinstance(v, list)
+            vs = v if many else [v]
+            if vs and all(_is_tensor(t) for t in vs):  # initial_state=[h, c], a mask ...
+                tensors[str(k)] = ([_history(t, where) for t in vs], many)
+            elif k != "training" and v not in (None, False):
+                raise ModelFileError(f"{where}: call arguments glassnet cannot replay: "
+                                     f"{str({k: v})[:120]}")
+        if not args:
             raise ModelFileError(f"{where}: call arguments glassnet cannot replay: "
-                                 f"{str(bad or node)[:120]}")
+                                 f"{str(node)[:120]}")
         if len(args) > 1:  # layer(query, value[, key]): glassnet records one list call
-            return [_history(t, where) for t in args], True
+            return [_history(t, where) for t in args], True, tensors
         a = args[0]
         if isinstance(a, list):
-            return [_history(t, where) for t in a], True
-        return [_history(a, where)], False
+            return [_history(t, where) for t in a], True, tensors
+        return [_history(a, where)], False, tensors
     if isinstance(node, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
         refs = [_history(t, where) for t in node]
-        return refs, len(refs) > 1
+        return refs, len(refs) > 1, {}
     raise ModelFileError(f"{where}: malformed inbound node {str(node)[:80]}")
 
 
-def _refs(v: object, where: str) -> tuple[list[tuple[str, int]], bool]:
+def _refs(v: object, where: str) -> tuple[list[Ref], bool]:
     """Input/output layer references: one [name, node, tensor] or a list of them."""
     if isinstance(v, list) and v and isinstance(v[0], str):
         return [_history(v, where)], True
     if not isinstance(v, list) or not v:
         raise ModelFileError(f"{where}: must list [layer, node, tensor] references")
     return [_history(t, where) for t in v], len(v) == 1
+
+
+def _output(values: dict, r: Ref) -> Any:
+    """The graph tensor a reference names: output ``r[2]`` of call ``r[1]`` of layer
+    ``r[0]``."""
+    v = values[r[:2]]
+    if isinstance(v, list):
+        if r[2] >= len(v):
+            raise ModelFileError(f"Functional model: layer {r[0]!r} has {len(v)} outputs; "
+                                 f"the file uses output {r[2]}")
+        return v[r[2]]
+    if r[2] != 0:
+        raise ModelFileError(f"Functional model: layer {r[0]!r} has one output; the file "
+                             f"uses output {r[2]}")
+    return v
 
 
 def _functional(cfg: dict, shapes: dict, prefix: str,
@@ -381,31 +377,36 @@ def _functional(cfg: dict, shapes: dict, prefix: str,
         if not isinstance(nodes, list):
             raise ModelFileError(f"layer {ly.name!r}: inbound_nodes must be a list")
         for i, nd in enumerate(nodes):
-            refs, list_call = _node_args(nd, f"layer {ly.name!r}")
-            pending.append((ly, i, refs, list_call))
+            refs, list_call, kw = _node_args(nd, f"layer {ly.name!r}")
+            every = refs + [r for rs, _ in kw.values() for r in rs]
+            pending.append((ly, i, refs, list_call, kw, every))
     values: dict[tuple[str, int], Any] = {(n, 0): ly for n, ly in layers.items()
                                           if isinstance(ly, InputLayer)}
     try:
         while pending:
             rest = []
-            for ly, i, refs, list_call in pending:
-                if not all(r in values for r in refs):
-                    rest.append((ly, i, refs, list_call))
+            for p in pending:
+                ly, i, refs, list_call, kw, every = p
+                if not all(r[:2] in values for r in every):
+                    rest.append(p)
                     continue
-                args = [values[r] for r in refs]
-                values[(ly.name, i)] = call_symbolic(ly, args if list_call else args[0])
+                args = [_output(values, r) for r in refs]
+                kwargs = {k: ([_output(values, r) for r in rs] if many
+                              else _output(values, rs[0])) for k, (rs, many) in kw.items()}
+                values[(ly.name, i)] = call_symbolic(ly, args if list_call else args[0],
+                                                     **kwargs)
             if len(rest) == len(pending):
-                missing = sorted({r[0] for p in rest for r in p[2] if r not in values})
+                missing = sorted({r[0] for p in rest for r in p[5] if r[:2] not in values})
                 raise ModelFileError(f"Functional model: the graph refers to missing or "
                                      f"circular layer outputs: {missing[:5]}")
             pending = rest
         ins, single_in = _refs(cfg.get("input_layers"), "input_layers")
         outs, single_out = _refs(cfg.get("output_layers"), "output_layers")
         for r in ins + outs:
-            if r not in values:
+            if r[:2] not in values:
                 raise ModelFileError(f"Functional model: unknown layer output {r}")
-        xi = [values[r] for r in ins]
-        xo = [values[r] for r in outs]
+        xi = [_output(values, r) for r in ins]
+        xo = [_output(values, r) for r in outs]
         model = Functional(xi[0] if single_in else xi, xo[0] if single_out else xo,
                            name=cfg.get("name"))
     except ModelFileError:
@@ -464,23 +465,23 @@ def _entry(ly: Layer) -> dict:
 
 def _functional_config(model: Any) -> dict:
     order = keras_layer_order(model)
-    node_ids: dict[int, tuple] = {}
+    node_ids: dict[int, tuple] = {}  # id(call node) -> (layer name, call index)
     per_layer: dict[int, list] = {}
     for n in model._nodes:
-        if n.tensor_kwargs:
-            raise ValueError(f"layer {n.layer.name!r}: a call with graph tensors as keyword "
-                             f"arguments ({', '.join(t[0] for t in n.tensor_kwargs)}) is not "
-                             "written to Keras files yet; save the model as a .glassnet "
-                             "file")
+        if n.index is not None:  # one output of a multi-output call: [layer, call, output]
+            continue
         lst = per_layer.setdefault(id(n.layer), [])
         node_ids[id(n)] = (n.layer.name, len(lst))
         lst.append(n)
 
-    def tensor(n: Any) -> dict:
-        name, idx = node_ids[id(n)]
+    def history(p: Any) -> list:
+        call, k = (p.inbound[0], p.index) if p.index is not None else (p, 0)
+        return [*node_ids[id(call)], k]
+
+    def tensor(p: Any) -> dict:
         return {"class_name": "__keras_tensor__",
-                "config": {"shape": list(n.shape), "dtype": "float32",
-                           "keras_history": [name, idx, 0]}}
+                "config": {"shape": list(p.shape), "dtype": "float32",
+                           "keras_history": history(p)}}
 
     entries = []
     for ly in order:
@@ -490,17 +491,23 @@ def _functional_config(model: Any) -> dict:
         for n in per_layer.get(id(ly), []):
             if not n.inbound:
                 continue
-            args = [tensor(p) for p in n.inbound]
+            # the positional inputs, then graph tensors passed by keyword (initial_state)
+            split = n.tensor_kwargs[0][1] if n.tensor_kwargs else len(n.inbound)
+            args = [tensor(p) for p in n.inbound[:split]]
             call: list
             if type(ly).__name__ == "MultiHeadAttention":  # Keras: mha(query, value[, key])
                 call = args
             else:
                 call = [args if n.list_call else args[0]]
-            e["inbound_nodes"].append({"args": call, "kwargs": {}})
+            kwargs: dict[str, Any] = dict(n.kwargs)
+            for name, a, k, many in n.tensor_kwargs:
+                ts = [tensor(p) for p in n.inbound[a:a + k]]
+                kwargs[name] = ts if many else ts[0]
+            e["inbound_nodes"].append({"args": call, "kwargs": kwargs})
         entries.append(e)
 
     def refs(nodes: list, single: bool) -> list:
-        r = [[*node_ids[id(n)], 0] for n in nodes]
+        r = [history(n) for n in nodes]
         return r[0] if single else r
 
     return {"name": model.name, "trainable": model.trainable, "layers": entries,
