@@ -885,6 +885,40 @@ equal = _cmp("equal")
 not_equal = _cmp("not_equal")
 
 
+class _Namespace:
+    """Keras 3's sub-namespaces of ``keras.ops`` (``ops.nn``, ``ops.numpy``,
+    ``ops.linalg``): glassnet keeps their functions on ``gn.ops`` itself, so
+    ``gn.ops.nn.sigmoid is gn.ops.sigmoid``, and code written as ``ops.nn.relu(x)`` runs.
+
+    Example:
+        >>> nn.sigmoid is sigmoid
+        True
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        try:
+            return globals()[attr] if attr in globals() else __getattr__(attr)
+        except AttributeError:
+            raise AttributeError(f"module 'glassnet.ops.{self._name}' has no attribute "
+                                 f"{attr!r}") from None
+
+    def __dir__(self) -> list[str]:
+        return __dir__()
+
+    def __repr__(self) -> str:
+        return f"<namespace 'glassnet.ops.{self._name}' (the functions of glassnet.ops)>"
+
+
+nn = _Namespace("nn")
+numpy = _Namespace("numpy")
+linalg = _Namespace("linalg")
+
+
 def __getattr__(name: str) -> Any:
     """Keras 3's ``keras.ops`` names that are not primitives come from ``keras_ops``, so
     ``gn.ops.square`` means what ``keras.ops.square`` means (PEP 562)."""

@@ -10,19 +10,46 @@ initial states) give the trained model's first step; prints the numbers the test
 import numpy as np
 import keras
 keras.utils.set_random_seed(2)
-batch_size = 32; epochs = 12; latent_dim = 64; num_samples = 600
+
+batch_size = 32  # Batch size for training.
+epochs = 12  # Number of epochs to train for.
+latent_dim = 64  # Latent dimensionality of the encoding space.
+num_samples = 600  # Number of samples to train on.
+
+# The made-up data: a phrase in, its characters reversed out
 rng = np.random.default_rng(0)
 words = ["go", "run", "hi", "stop", "wait", "help", "jump", "eat", "sit", "see"]
-input_texts = []; target_texts = []; input_characters = set(); target_characters = set()
-for i in range(num_samples):
-    w = " ".join(rng.choice(words, size=rng.integers(1, 3)))
-    input_text = w; target_text = "\t" + w[::-1] + "\n"
-    input_texts.append(input_text); target_texts.append(target_text)
-    input_characters.update(input_text); target_characters.update(target_text)
-input_characters.add(" "); target_characters.add(" ")
-input_characters = sorted(list(input_characters)); target_characters = sorted(list(target_characters))
-num_encoder_tokens = len(input_characters); num_decoder_tokens = len(target_characters)
-max_encoder_seq_length = max([len(txt) for txt in input_texts]); max_decoder_seq_length = max([len(txt) for txt in target_texts])
+pairs = []
+for _ in range(num_samples):
+    phrase = " ".join(rng.choice(words, size=rng.integers(1, 3)))
+    pairs.append(phrase + "\t" + phrase[::-1] + "\tCC-BY")
+
+# Vectorize the data.
+input_texts = []
+target_texts = []
+input_characters = set(" ")
+target_characters = set(" ")
+for line in pairs:
+    input_text, target_text, _ = line.split("\t")
+    # We use "tab" as the "start sequence" character
+    # for the targets, and "\n" as "end sequence" character.
+    target_text = "\t" + target_text + "\n"
+    input_texts.append(input_text)
+    target_texts.append(target_text)
+    for char in input_text:
+        if char not in input_characters:
+            input_characters.add(char)
+    for char in target_text:
+        if char not in target_characters:
+            target_characters.add(char)
+
+input_characters = sorted(list(input_characters))
+target_characters = sorted(list(target_characters))
+num_encoder_tokens = len(input_characters)
+num_decoder_tokens = len(target_characters)
+max_encoder_seq_length = max([len(txt) for txt in input_texts])
+max_decoder_seq_length = max([len(txt) for txt in target_texts])
+
 input_token_index = dict([(char, i) for i, char in enumerate(input_characters)])
 target_token_index = dict([(char, i) for i, char in enumerate(target_characters)])
 encoder_input_data = np.zeros((len(input_texts), max_encoder_seq_length, num_encoder_tokens), dtype="float32")
