@@ -447,10 +447,38 @@ def test_string_lookup_exports_as_label_encoder(mode, tmp_path):
     np.testing.assert_allclose(got, m.predict(x, verbose=0), atol=TOL, rtol=TOL)
 
 
-def test_a_call_with_graph_tensors_as_keywords_is_refused_by_name(tmp_path):
-    enc_in, dec_in = gn.Input(shape=(3,)), gn.Input(shape=(4, 3))
-    h, c = L.Dense(5)(enc_in), L.Dense(5)(enc_in)
-    out = L.LSTM(5, name="decoder")(dec_in, initial_state=[h, c])
-    model = gn.Model([enc_in, dec_in], out)
-    with pytest.raises(ValueError, match="'decoder'.*initial_state.*ONNX"):
+def test_recurrent_states_in_and_out_export_as_the_seq2seq_models_use_them(tmp_path):
+    """keras.io's encoder-decoder: an LSTM's final states (return_state) fed to the next
+    recurrent layer as initial_state, states as model outputs, a GRU and a backwards
+    SimpleRNN started from given states; sequences of any length (onnxruntime, 1e-5)."""
+    gn.set_seed(2)
+    ei, di = gn.Input((None, 4)), gn.Input((None, 3))
+    _, h, c = L.LSTM(5, return_state=True, name="enc")(ei)
+    seq, h2, c2 = L.LSTM(5, return_sequences=True, return_state=True, name="dec")(
+        di, initial_state=[h, c])
+    g, gs = L.GRU(5, return_state=True, name="gru")(seq, initial_state=h2)
+    r, rs = L.SimpleRNN(5, return_state=True, go_backwards=True, name="rnn")(
+        seq, initial_state=[g])
+    model = gn.Model([ei, di], [L.Dense(2, name="out")(seq), g, gs, c2, r, rs])
+    path = tmp_path / "s2s.onnx"
+    export_onnx(model, path)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for n, t_in, t_out in ((1, 2, 7), (4, 6, 3)):  # lengths other than the probe's
+        xs = [_data((t_in, 4), False, n, seed=0), _data((t_out, 3), False, n, seed=1)]
+        got = sess.run(None, {"input_0": xs[0], "input_1": xs[1]})
+        for a, b in zip(got, model.predict(xs, verbose=0)):
+            assert a.shape == b.shape
+            np.testing.assert_allclose(a, b, atol=TOL, rtol=TOL)
+    enc = gn.Model(ei, [h, c])  # the encoder of the inference models: states out
+    _check(enc, tmp_path / "enc.onnx", [(6, 4)])
+
+
+def test_a_keyword_tensor_other_than_initial_state_is_refused_by_name(tmp_path):
+    class Scale(L.Layer):
+        def call(self, x, factor=None):
+            return x if factor is None else x * factor
+
+    a, b = gn.Input(shape=(3,)), gn.Input(shape=(3,))
+    model = gn.Model([a, b], Scale(name="scale")(a, factor=b))
+    with pytest.raises(ValueError, match="'scale'.*factor.*ONNX"):
         export_onnx(model, tmp_path / "m.onnx")

@@ -62,9 +62,11 @@ def _params(layer: Any, kind: str | None = None,
     raise ValueError(f"layer {layer.name!r} ({cls}) has no ONNX recurrent op")
 
 
-def _check(layer: Any) -> None:
+def _check(layer: Any, every: bool = False) -> None:
+    """Refuse what has no ONNX form: ``stateful``; ``return_state`` where only one output
+    is taken (``every``: the caller takes the states too)."""
     cfg = layer.get_config()
-    for key in ("stateful", "return_state"):
+    for key in ("stateful",) + (() if every else ("return_state",)):
         if cfg.get(key):
             raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}): {key}=True has no "
                              "ONNX export")
@@ -75,32 +77,48 @@ def _reverse_time(g: Graph, x: str) -> str:
 
 
 def _run(g: Graph, op: str, x: str, params: list, direction: str, units: int,
-         n_dir: int) -> tuple[str, str]:
+         n_dir: int, initial: list[str] | None = None) -> list[str]:
+    """One ONNX RNN/GRU/LSTM node: its outputs Y, Y_h (and Y_c for an LSTM); ``initial``:
+    the (batch, units) initial states, [h] or [h, c] (one direction)."""
     ws = [p[1] for p in params]
     rs = [p[2] for p in params]
     bs = [p[3] for p in params]
     attrs = dict(params[0][4])
     if n_dir == 2:
         attrs["activations"] = attrs["activations"] * 2
-    y, y_h = g.op(op, [x, g.const(np.stack(ws), "W"), g.const(np.stack(rs), "R"),
-                       g.const(np.stack(bs), "B")],
-                  n_out=2, hidden_size=int(units), direction=direction, **attrs)
-    return y, y_h
+    inputs = [x, g.const(np.stack(ws), "W"), g.const(np.stack(rs), "R"),
+              g.const(np.stack(bs), "B")]
+    if initial:  # ONNX: X, W, R, B, sequence_lens (none), initial_h[, initial_c]
+        inputs += [""] + [g.op("Unsqueeze", [s, g.ints([0])]) for s in initial]
+    outs = g.op(op, inputs, n_out=3 if op == "LSTM" else 2, hidden_size=int(units),
+                direction=direction, **attrs)
+    return list(outs)
 
 
-def convert_rnn(g: Graph, layer: Any, x: str, kind: str | None = None) -> str:
-    """LSTM/GRU/SimpleRNN on (batch, time, features) channels-last input."""
-    _check(layer)
+def convert_rnn(g: Graph, layer: Any, x: str, kind: str | None = None,
+                initial: list[str] | None = None, every: bool = False) -> Any:
+    """LSTM/GRU/SimpleRNN on (batch, time, features) channels-last input, from the zero
+    state or from ``initial`` ([h], or [h, c] for an LSTM). Returns the output's name, or
+    with ``every`` Keras's ``return_state`` list: the output, then the final states."""
+    _check(layer, every)
     op, *_ = params = _params(layer, kind)
     units = params[2].shape[1]
+    if initial is not None and len(initial) != (2 if op == "LSTM" else 1):
+        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}): initial_state "
+                         f"needs {2 if op == 'LSTM' else 1} tensors. Received: {len(initial)}")
     xt = g.op("Transpose", [x], perm=[1, 0, 2])
     if layer.go_backwards:  # Keras reverses the input and runs forward
         xt = _reverse_time(g, xt)
-    y, y_h = _run(g, op, xt, [params], "forward", units, 1)
+    y, y_h, *y_c = _run(g, op, xt, [params], "forward", units, 1, initial)
+    h = g.op("Squeeze", [y_h, g.ints([0])])
     if layer.return_sequences:
         y = g.op("Squeeze", [y, g.ints([1])])
-        return g.op("Transpose", [y], perm=[1, 0, 2])
-    return g.op("Squeeze", [y_h, g.ints([0])])
+        out = g.op("Transpose", [y], perm=[1, 0, 2])
+    else:
+        out = h
+    if not every or not layer.return_state:
+        return out
+    return [out, h] + ([g.op("Squeeze", [y_c[0], g.ints([0])])] if op == "LSTM" else [])
 
 
 def convert_bidirectional(g: Graph, layer: Any, x: str) -> str:
@@ -117,7 +135,7 @@ def convert_bidirectional(g: Graph, layer: Any, x: str) -> str:
     pf, pb = _params(fwd), _params(bwd)
     units = pf[2].shape[1]
     xt = g.op("Transpose", [x], perm=[1, 0, 2])
-    y, y_h = _run(g, pf[0], xt, [pf, pb], "bidirectional", units, 2)
+    y, y_h, *_ = _run(g, pf[0], xt, [pf, pb], "bidirectional", units, 2)
     if fwd.return_sequences:  # (T, 2, B, H) -> (B, T, 2, H); ONNX keeps backward in time order
         both, axis = g.op("Transpose", [y], perm=[2, 0, 1, 3]), 2
     else:  # (2, B, H) -> (B, 2, H)

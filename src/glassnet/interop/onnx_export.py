@@ -98,25 +98,45 @@ class Graph:
         return outs[0] if n_out == 1 else outs
 
 
-def _value(layer: Layer, args: list, list_call: bool) -> np.ndarray:
+def _value(layer: Layer, args: list, list_call: bool, states: list | None = None) -> Any:
+    """glassnet's output of ``layer`` on the probe values: one array, or a list of them for
+    a recurrent layer with ``return_state`` (its output, then its states)."""
     from ..autograd import no_grad
 
+    kw = {} if states is None else {"initial_state": states}
     with no_grad():
-        y = layer(args if list_call else args[0], training=False)
+        y = layer(args if list_call else args[0], training=False, **kw)
     if isinstance(y, (list, tuple)):
-        raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) returns several "
-                         "tensors; ONNX export needs one output per layer call")
+        if not _recurrent(layer):
+            raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) returns several "
+                             "tensors; ONNX export needs one output per layer call (a "
+                             "recurrent layer's return_state is the exception)")
+        return [np.asarray(getattr(t, "data", t)) for t in y]
     return np.asarray(getattr(y, "data", y))
 
 
+def _recurrent(layer: Layer) -> bool:
+    return type(layer).__name__ in ("LSTM", "GRU", "SimpleRNN")
+
+
 def _convert_layer(g: Graph, layer: Layer, ins: list[str], vals: list[np.ndarray],
-                   list_call: bool) -> tuple[str, np.ndarray]:
-    """ONNX nodes for one layer call; returns (output name, glassnet's probe output)."""
+                   list_call: bool, states: list | None = None) -> tuple[Any, Any]:
+    """ONNX nodes for one layer call; returns (output name, glassnet's probe output), each
+    a list for a recurrent layer with ``return_state``. ``states``: the (name, probe value)
+    of each tensor given as ``initial_state``."""
     from ._onnx_layers import convert
 
-    out_val = _value(layer, [v for v in vals], list_call)
-    name = convert(g, layer, ins, vals, out_val)
-    return name, out_val
+    out_val = _value(layer, list(vals), list_call, None if states is None else
+                     [v for _, v in states])
+    if states is not None or isinstance(out_val, list):
+        from ._onnx_rnn import convert_rnn
+
+        if not _recurrent(layer):
+            raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}): only LSTM, GRU "
+                             "and SimpleRNN calls with initial_state export to ONNX")
+        return convert_rnn(g, layer, ins[0], initial=None if states is None else
+                           [n for n, _ in states], every=True), out_val
+    return convert(g, layer, ins, vals, out_val), out_val
 
 
 def _walk(g: Graph, model: Any, ins: list[str],
@@ -137,13 +157,22 @@ def _walk(g: Graph, model: Any, ins: list[str],
         for node in model._nodes:
             if id(node) in env:
                 continue
-            if node.tensor_kwargs:
-                raise ValueError(f"layer {node.layer.name!r}: a call with graph tensors as "
-                                 f"keyword arguments ({', '.join(t[0] for t in node.tensor_kwargs)}"
-                                 ") does not export to ONNX")
+            if node.index is not None:  # one output of a multi-output call
+                names, values = env[id(node.inbound[0])]
+                env[id(node)] = (names[node.index], values[node.index])
+                continue
             args = [env[id(p)] for p in node.inbound]
-            env[id(node)] = _call(g, node.layer, [a[0] for a in args], [a[1] for a in args],
-                                  node.list_call)
+            arg, kw = node.split(args)
+            if set(kw) - {"initial_state"}:
+                raise ValueError(f"layer {node.layer.name!r}: a call with graph tensors as "
+                                 f"keyword arguments ({', '.join(sorted(kw))}) does not export "
+                                 "to ONNX (initial_state of a recurrent layer does)")
+            states = kw.get("initial_state")
+            if states is not None and not isinstance(states, list):
+                states = [states]
+            pos = arg if node.list_call else [arg]
+            env[id(node)] = _call(g, node.layer, [a[0] for a in pos], [a[1] for a in pos],
+                                  node.list_call, states)
         outs = [env[id(o)] for o in model._outputs]
         return [o[0] for o in outs], [o[1] for o in outs]
     sub = _as_graph_model(model)
@@ -156,13 +185,13 @@ def _walk(g: Graph, model: Any, ins: list[str],
 
 
 def _call(g: Graph, layer: Any, ins: list[str], vals: list[np.ndarray],
-          list_call: bool) -> tuple[str, np.ndarray]:
+          list_call: bool, states: list | None = None) -> tuple[Any, Any]:
     if type(layer).__name__ in ("Sequential", "Functional") or _as_graph_model(layer):
         names, values = _walk(g, layer, ins, vals)
         if len(names) != 1:
             raise ValueError(f"nested model {layer.name!r}: one output expected")
         return names[0], values[0]
-    return _convert_layer(g, layer, ins, vals, list_call)
+    return _convert_layer(g, layer, ins, vals, list_call, states)
 
 
 def _as_graph_model(model: object) -> Model | None:
@@ -278,11 +307,14 @@ def export_onnx(model: Any, filepath: str | os.PathLike, opset: int = OPSET,
     output_names = list(output_names or (["output"] if n_out == 1 else
                                          [f"output_{i}" for i in range(n_out)]))
     graph_outputs = []
-    for src, dst, v in zip(names, output_names, values):
+    declared = _output_shapes(base, n_out)
+    for src, dst, v, shape in zip(names, output_names, values, declared):
         g.nodes.append(helper.make_node("Identity", [src], [dst], name=g.name("out")))
         elem = helper.np_dtype_to_tensor_dtype(np.asarray(v).dtype)
-        graph_outputs.append(helper.make_tensor_value_info(dst, elem,
-                                                           ["batch", *v.shape[1:]]))
+        # an axis the model leaves open (a sequence's length) stays open in the graph
+        dims = [f"{dst}_d{i}" if shape is not None and i < len(shape) and shape[i] is None
+                else int(d) for i, d in enumerate(v.shape[1:], 1)]
+        graph_outputs.append(helper.make_tensor_value_info(dst, elem, ["batch", *dims]))
     graph = helper.make_graph(g.nodes, getattr(model, "name", None) or "glassnet",
                               graph_inputs, graph_outputs,
                               g.inits)
@@ -296,6 +328,18 @@ def export_onnx(model: Any, filepath: str | os.PathLike, opset: int = OPSET,
     if verbose:
         print(f"wrote {filepath}: {len(g.nodes)} nodes, opset {opset}")
     return str(filepath)
+
+
+def _output_shapes(model: Any, n: int) -> list:
+    """Each output's declared shape (None for an open axis), or None where unknown."""
+    outs = getattr(model, "_outputs", None)
+    if outs is not None and len(outs) == n:
+        return [o.shape for o in outs]
+    try:
+        shape = model.output_shape
+    except Exception:  # a model that cannot say: the probe's sizes stand
+        return [None] * n
+    return [shape] if n == 1 and isinstance(shape, tuple) else [None] * n
 
 
 def _is_classic(model: object) -> bool:
