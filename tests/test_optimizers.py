@@ -64,7 +64,8 @@ def _torch_cases():
          lambda p: T.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.5, centered=True, eps=tiny)),
         (O.Adagrad(0.1, epsilon=tiny),
          lambda p: T.Adagrad(p, lr=0.1, initial_accumulator_value=0.1, eps=tiny)),
-        (O.Nadam(0.01), lambda p: T.NAdam(p, lr=0.01, eps=1e-7)),
+        # Keras 3's schedule 0.96^t is torch's with momentum_decay=1 (its default: 0.004)
+        (O.Nadam(0.01), lambda p: T.NAdam(p, lr=0.01, eps=1e-7, momentum_decay=1.0)),
         (O.Adadelta(1.0, rho=0.9), lambda p: T.Adadelta(p, lr=1.0, rho=0.9, eps=1e-7)),
     ]
 

@@ -153,6 +153,7 @@ def test_matches_keras_formula(ours, ref):
 # ------------------------------------------------------------------ real Keras 3
 _KERAS_CASES = [
     ("Adamax", {"learning_rate": 0.05}),
+    ("Nadam", {"learning_rate": 0.05}),
     ("Lion", {"learning_rate": 0.02}),
     ("Ftrl", {"learning_rate": 0.3, "l1_regularization_strength": 0.1,
               "l2_shrinkage_regularization_strength": 0.05, "beta": 0.2}),

@@ -252,8 +252,11 @@ class AdamW(Adam):
 
 
 class Nadam(Optimizer):
-    """Nesterov Adam with Keras's (and PyTorch's) momentum-decay schedule
-    μₜ = β₁(1 − ½·0.96^(0.004·t))."""
+    """Nesterov Adam with Keras 3's momentum schedule μₜ = β₁(1 − ½·0.96ᵗ).
+
+    (PyTorch's ``NAdam`` gives the same with ``momentum_decay=1.0``; its default, 0.004,
+    is the older μₜ = β₁(1 − ½·0.96^(0.004·t)).)
+    """
 
     _slot_names = ("m", "v")
 
@@ -269,8 +272,8 @@ class Nadam(Optimizer):
     def _prepare(self, lr: float) -> None:
         t = self.iterations + 1
         b1 = self.beta_1
-        mu_t = b1 * (1 - 0.5 * 0.96 ** (0.004 * t))
-        mu_t1 = b1 * (1 - 0.5 * 0.96 ** (0.004 * (t + 1)))
+        mu_t = b1 * (1 - 0.5 * 0.96**t)
+        mu_t1 = b1 * (1 - 0.5 * 0.96 ** (t + 1))
         u_t = self._u_product * mu_t
         u_t1 = u_t * mu_t1
         self._u_product = u_t

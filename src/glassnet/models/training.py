@@ -510,8 +510,8 @@ class TrainingMixin(EvaluationMixin):
                                  "arrays. Received: a batch source")
             source = BatchSource(x, steps_per_epoch, "fit")
             x = y = sw = None
-        else:
-            x, y, sw = self._prep_data(x, y, sample_weight, class_weight)
+        else:  # class weights weigh the training samples only, as in Keras (below)
+            x, y, sw = self._prep_data(x, y, sample_weight)
         if source is None and validation_data is None and validation_split > 0:
             k = int(len(x) * (1 - validation_split))
             if k == 0 or k == len(x):
@@ -520,6 +520,9 @@ class TrainingMixin(EvaluationMixin):
             validation_data = (x[k:], y[k:], None if sw is None else sw[k:])
             x, y = x[:k], y[:k]
             sw = None if sw is None else sw[:k]
+        if source is None and class_weight is not None:
+            cw = _class_weights(y, class_weight)
+            sw = cw if sw is None else sw * cw
         if is_batch_source(validation_data):  # a dataset of (x, y) batches, as Keras takes
             vx, vy, vsw = validation_data, None, None
         elif validation_data is not None:
