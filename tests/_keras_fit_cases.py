@@ -19,6 +19,35 @@ def _data():
     return x, yc, yr, sw
 
 
+def _other_inputs():
+    """Inputs of the convolutional, recurrent and embedding models (100 samples each)."""
+    r = np.random.default_rng(1)
+    return {"conv": r.normal(size=(100, 8, 8, 2)).astype("f4"),
+            "lstm": r.normal(size=(100, 5, 3)).astype("f4"),
+            "gru": r.normal(size=(100, 5, 3)).astype("f4"),
+            "embedding": r.integers(0, 20, (100, 7))}
+
+
+def _body(keras, kind):
+    """The hidden layers of a model kind (the default: Dense(8, tanh))."""
+    L = keras.layers
+    if kind == "conv":
+        return [keras.Input((8, 8, 2)), L.Conv2D(4, 3, activation="relu"), L.MaxPooling2D(),
+                L.Flatten()]
+    if kind == "lstm":
+        return [keras.Input((5, 3)), L.LSTM(4)]
+    if kind == "gru":
+        return [keras.Input((5, 3)), L.GRU(4, return_sequences=True), L.SimpleRNN(3)]
+    if kind == "embedding":
+        return [keras.Input((7,)), L.Embedding(20, 4), L.GlobalAveragePooling1D()]
+    if kind == "regularized":  # a weight penalty, LayerNormalization, an activity penalty
+        return [keras.Input((6,)), L.Dense(8, activation="relu",
+                                           kernel_regularizer=keras.regularizers.l2(0.01)),
+                L.LayerNormalization(),
+                L.Dense(4, activity_regularizer=keras.regularizers.l1(0.01))]
+    return [keras.Input((6,)), keras.layers.Dense(8, activation="tanh")]
+
+
 # name -> (outputs, output activation, BatchNormalization?, loss, optimizer, targets, fit)
 CASES = {
     "sgd_mse": (1, None, False, "mse", ("SGD", {"learning_rate": 0.1}), "r", {}),
@@ -50,6 +79,38 @@ CASES = {
                               ("SGD", {"learning_rate": ("ExponentialDecay", {
                                   "initial_learning_rate": 0.1, "decay_steps": 3,
                                   "decay_rate": 0.5})}), "r", {}),
+    "conv_adam": (3, "softmax", False, "sparse_categorical_crossentropy",
+                  ("Adam", {"learning_rate": 0.01}), "c", {"model": "conv"}),
+    "lstm_rmsprop": (1, None, False, "mse", ("RMSprop", {"learning_rate": 0.01}), "r",
+                     {"model": "lstm"}),
+    "gru_simple_rnn_sgd": (1, None, False, "mse", ("SGD", {"learning_rate": 0.1}), "r",
+                           {"model": "gru"}),
+    "embedding_adam": (3, "softmax", False, "sparse_categorical_crossentropy",
+                       ("Adam", {"learning_rate": 0.05}), "c", {"model": "embedding"}),
+    "regularizers_layer_norm": (1, None, False, "mse", ("Adam", {"learning_rate": 0.01}),
+                                "r", {"model": "regularized"}),
+    "adadelta": (3, "softmax", False, "sparse_categorical_crossentropy",
+                 ("Adadelta", {"learning_rate": 1.0}), "c", {}),
+    "ftrl": (3, "softmax", False, "sparse_categorical_crossentropy",
+             ("Ftrl", {"learning_rate": 0.1}), "c", {}),
+    "lion": (3, "softmax", False, "sparse_categorical_crossentropy",
+             ("Lion", {"learning_rate": 0.001}), "c", {}),
+    "adafactor": (3, "softmax", False, "sparse_categorical_crossentropy",
+                  ("Adafactor", {"learning_rate": 0.01}), "c", {}),
+    "sgd_weight_decay": (3, "softmax", False, "sparse_categorical_crossentropy",
+                         ("SGD", {"learning_rate": 0.1, "weight_decay": 0.01}), "c", {}),
+    "amsgrad_ema": (3, "softmax", False, "sparse_categorical_crossentropy",
+                    ("Adam", {"learning_rate": 0.01, "amsgrad": True, "use_ema": True,
+                              "ema_momentum": 0.9}), "c", {}),
+    "kl_divergence": (3, "softmax", False, "kl_divergence", ("Adam", {"learning_rate": 0.01}),
+                      "onehot", {}),
+    "categorical_hinge": (3, "softmax", False, "categorical_hinge",
+                          ("Adam", {"learning_rate": 0.01}), "onehot", {}),
+    "poisson_log_cosh_msle": (3, "softmax", False, "poisson", ("Adam", {"learning_rate": 0.01}),
+                              "onehot", {"metrics": ["LogCoshError", "msle", "CosineSimilarity"]}),
+    "binary_metrics": (1, "sigmoid", False, "binary_crossentropy",
+                       ("Adam", {"learning_rate": 0.01}), "b",
+                       {"metrics": ["AUC", "Precision", "Recall", "BinaryAccuracy"]}),
 }
 
 
@@ -57,11 +118,14 @@ def run(keras, name, initial=None):
     """Train case ``name`` for 3 epochs (batch 16, no shuffling); returns (initial weights,
     history, evaluate's dict, final weights)."""
     out, act, bn, loss, (opt_name, opt_kw), target, fit = CASES[name]
+    fit = dict(fit)
+    kind, metrics = fit.pop("model", "mlp"), fit.pop("metrics", None)
     x, yc, yr, sw = _data()
+    x = _other_inputs().get(kind, x)
     y = {"r": yr, "c": yc, "b": (yc > 0).astype("f4")[:, None],
          "onehot": np.eye(3, dtype="f4")[yc]}[target]
     keras.utils.set_random_seed(1)
-    layers = [keras.Input((6,)), keras.layers.Dense(8, activation="tanh")]
+    layers = _body(keras, kind)
     if bn:
         layers.append(keras.layers.BatchNormalization())
     model = keras.Sequential(layers + [keras.layers.Dense(out, activation=act)])
@@ -74,8 +138,10 @@ def run(keras, name, initial=None):
     if isinstance(kw.get("learning_rate"), tuple):
         sched, skw = kw["learning_rate"]
         kw["learning_rate"] = getattr(keras.optimizers.schedules, sched)(**skw)
+    if metrics is not None:
+        metrics = [getattr(keras.metrics, m)() if m[0].isupper() else m for m in metrics]
     model.compile(optimizer=getattr(keras.optimizers, opt_name)(**kw), loss=loss,
-                  metrics=["mae"] if out == 1 else ["accuracy"])
+                  metrics=metrics or (["mae"] if out == 1 else ["accuracy"]))
     fk = dict(fit)
     if fk.pop("sample_weight", False):
         fk["sample_weight"] = sw

@@ -1,9 +1,12 @@
 """``fit`` and ``evaluate`` reach Keras 3's numbers step for step: the same model started from
 Keras's initial weights, trained 3 epochs without shuffling, reports the same history
-(validation included), the same evaluation and the same final weights, for SGD (momentum,
-Nesterov, a schedule), Adam, AdamW, RMSprop, Adagrad (clipnorm), Nadam and Adamax, with
-sample weights, class weights with a validation split, BatchNormalization, from_logits,
-label smoothing and Huber (Keras on its PyTorch backend is the reference)."""
+(validation included), the same evaluation and the same final weights. Every optimizer
+(SGD with momentum, Nesterov, weight decay and a schedule; Adam with AMSGrad and EMA,
+AdamW, RMSprop, Adagrad with clipnorm, Adadelta, Ftrl, Lion, Adafactor, Nadam, Adamax),
+sample weights, class weights with a validation split, BatchNormalization,
+LayerNormalization, weight and activity penalties, Conv2D/pooling, LSTM, GRU, SimpleRNN and
+Embedding models, from_logits, label smoothing, Huber, KL divergence, hinge and Poisson
+losses and threshold metrics (Keras on its PyTorch backend is the reference)."""
 
 from __future__ import annotations
 

@@ -142,13 +142,21 @@ class Layer:
         ...         return x * self.s
     """
 
+    # a penalty on the outputs, added to the loss by every call (Keras 3's Layer argument)
+    activity_regularizer: Any = None
+
     def __init__(self, trainable: bool = True, name: str | None = None, dtype: Any = None,
                  input_shape: Any = None, input_dim: int | None = None,
-                 batch_input_shape: Any = None, **kwargs: Any) -> None:
+                 batch_input_shape: Any = None, activity_regularizer: Any = None,
+                 **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(
                 f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}"
             )
+        if activity_regularizer is not None:
+            from .. import regularizers
+
+            self.activity_regularizer = regularizers.get(activity_regularizer)
         self.name = name or unique_name(_snake(type(self).__name__))
         self.built = False
         self._trainable = bool(trainable)
@@ -557,9 +565,24 @@ class Layer:
         ctx = _call_context
         prev, ctx.training = ctx.training, training
         try:
-            return self.call(x, training=training, **kwargs)
+            y = self.call(x, training=training, **kwargs)
         finally:
             ctx.training = prev
+        if self.activity_regularizer is not None:
+            self._penalize_activity(y)
+        return y
+
+    def _penalize_activity(self, y: Any) -> None:
+        """Add ``activity_regularizer(output)`` to this call's losses for each tensor output,
+        divided by the batch size, as Keras 3 does (the strength does not grow with it)."""
+        from .. import ops
+
+        for out in y if isinstance(y, (list, tuple)) else (y,):
+            if isinstance(out, Tensor):
+                loss = self.activity_regularizer(out)
+                if out.ndim and out.shape[0]:
+                    loss = ops.mul(loss, out.dtype.type(1.0 / out.shape[0]))
+                self._activity_losses.append(loss)
 
     def _positional_call(self, x: Any, args: tuple[Any, ...], training: bool | None,
                          kwargs: dict[str, Any]) -> Any:
@@ -635,6 +658,10 @@ class Layer:
             cfg["dtype"] = "string"
         if self.input_spec_shape is not None:
             cfg["input_shape"] = list(self.input_spec_shape)
+        if self.activity_regularizer is not None:
+            from .. import regularizers
+
+            cfg["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return cfg
 
     @classmethod

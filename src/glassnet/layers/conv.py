@@ -172,8 +172,6 @@ class _Conv(Layer):
             y = self._convolve(x, relu=True)
         else:
             y = self.activation(self._convolve(x))
-        if self.activity_regularizer is not None:
-            self._activity_losses.append(self.activity_regularizer(y))
         return y
 
     def _fuse_relu(self) -> bool:

@@ -240,8 +240,6 @@ class _DepthwiseBase(Layer):
         if self.rank == 1:
             y = ops.reshape(y, (y.shape[0], y.shape[2], y.shape[3]))
         y = self.activation(y)
-        if self.activity_regularizer is not None:
-            self._activity_losses.append(self.activity_regularizer(y))
         return y
 
     def _forward(self, x: Tensor) -> Tensor:

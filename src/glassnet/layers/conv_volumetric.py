@@ -258,8 +258,6 @@ class Conv3D(Layer):
             if self.bias is not None:
                 y = y + self.bias
         y = self.activation(y)
-        if self.activity_regularizer is not None:
-            self._activity_losses.append(self.activity_regularizer(y))
         return y
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:

@@ -222,8 +222,6 @@ class Dense(Layer):
             y = functional.linear(x, self.kernel, self.bias, fused)
         else:
             y = act(functional.linear(x, self.kernel, self.bias))
-        if self.activity_regularizer is not None:
-            self._activity_losses.append(self.activity_regularizer(y))
         return y
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
