@@ -20,11 +20,13 @@ def _data():
 
 
 def _other_inputs():
-    """Inputs of the convolutional, recurrent and embedding models (100 samples each)."""
+    """Inputs of the convolutional, recurrent, attention and embedding models (100 samples
+    each)."""
     r = np.random.default_rng(1)
-    return {"conv": r.normal(size=(100, 8, 8, 2)).astype("f4"),
-            "lstm": r.normal(size=(100, 5, 3)).astype("f4"),
-            "gru": r.normal(size=(100, 5, 3)).astype("f4"),
+    img, seq = r.normal(size=(100, 8, 8, 2)).astype("f4"), r.normal(size=(100, 5, 3)).astype("f4")
+    seq4 = r.normal(size=(100, 6, 4)).astype("f4")
+    return {"conv": img, "conv_transpose": img, "depthwise": img, "lstm": seq, "gru": seq,
+            "conv1d": seq4, "bidirectional": seq4, "attention": seq4, "mha": seq4,
             "embedding": r.integers(0, 20, (100, 7))}
 
 
@@ -40,6 +42,32 @@ def _body(keras, kind):
         return [keras.Input((5, 3)), L.GRU(4, return_sequences=True), L.SimpleRNN(3)]
     if kind == "embedding":
         return [keras.Input((7,)), L.Embedding(20, 4), L.GlobalAveragePooling1D()]
+    if kind == "conv1d":
+        return [keras.Input((6, 4)), L.Conv1D(5, 3, padding="same", activation="relu"),
+                L.AveragePooling1D(2), L.Conv1D(3, 2), L.GlobalMaxPooling1D()]
+    if kind == "conv_transpose":
+        return [keras.Input((8, 8, 2)), L.Conv2DTranspose(3, 3, strides=2, padding="same"),
+                L.ZeroPadding2D(1), L.Cropping2D(2), L.UpSampling2D(), L.Conv2D(2, 3, strides=2),
+                L.GlobalAveragePooling2D()]
+    if kind == "depthwise":
+        return [keras.Input((8, 8, 2)), L.DepthwiseConv2D(3, depth_multiplier=2),
+                L.SeparableConv2D(4, 3, activation="relu"), L.BatchNormalization(),
+                L.GlobalMaxPooling2D()]
+    if kind == "bidirectional":
+        return [keras.Input((6, 4)), L.Bidirectional(L.LSTM(3, return_sequences=True)),
+                L.TimeDistributed(L.Dense(2)), L.Flatten()]
+    if kind == "activations":
+        return [keras.Input((6,)), L.Dense(8), L.PReLU(), L.Dense(8), L.LeakyReLU(0.1),
+                L.Dense(8, activation="elu"), L.Dense(8, activation="selu"),
+                L.Dense(8, activation="gelu"), L.Dense(8, activation="swish")]
+    if kind in ("mha", "attention"):  # functional: the body's output is a graph tensor
+        i = keras.Input((6, 4))
+        if kind == "mha":
+            h = L.MultiHeadAttention(num_heads=2, key_dim=3)(i, i)
+            return i, L.GlobalAveragePooling1D()(L.LayerNormalization()(L.Add()([h, i])))
+        q = L.Dense(4)(i)
+        both = L.Concatenate()([L.Attention()([q, i]), L.AdditiveAttention()([i, q])])
+        return i, L.Flatten()(both)
     if kind == "regularized":  # a weight penalty, LayerNormalization, an activity penalty
         return [keras.Input((6,)), L.Dense(8, activation="relu",
                                            kernel_regularizer=keras.regularizers.l2(0.01)),
@@ -111,6 +139,21 @@ CASES = {
     "binary_metrics": (1, "sigmoid", False, "binary_crossentropy",
                        ("Adam", {"learning_rate": 0.01}), "b",
                        {"metrics": ["AUC", "Precision", "Recall", "BinaryAccuracy"]}),
+    **{f"{kind}_adam": (3, "softmax", False, "sparse_categorical_crossentropy",
+                        ("Adam", {"learning_rate": 0.01}), "c", {"model": kind})
+       for kind in ("conv1d", "conv_transpose", "depthwise", "bidirectional", "mha",
+                    "attention", "activations")},
+    "clipvalue_gradient_accumulation": (3, "softmax", False, "sparse_categorical_crossentropy",
+                                        ("SGD", {"learning_rate": 0.1, "clipvalue": 0.05,
+                                                 "gradient_accumulation_steps": 2}), "c", {}),
+    "global_clipnorm": (3, "softmax", False, "sparse_categorical_crossentropy",
+                        ("Adam", {"learning_rate": 0.05, "global_clipnorm": 0.1}), "c", {}),
+    # min_delta=10: every epoch is a plateau, so the learning rate halves each epoch
+    "reduce_lr_on_plateau": (3, "softmax", False, "sparse_categorical_crossentropy",
+                             ("Adam", {"learning_rate": 0.05}), "c", {"callback": "reduce"}),
+    "early_stopping_restores_best": (3, "softmax", False, "sparse_categorical_crossentropy",
+                                     ("Adam", {"learning_rate": 0.5}), "c",
+                                     {"callback": "early"}),
 }
 
 
@@ -126,9 +169,12 @@ def run(keras, name, initial=None):
          "onehot": np.eye(3, dtype="f4")[yc]}[target]
     keras.utils.set_random_seed(1)
     layers = _body(keras, kind)
-    if bn:
-        layers.append(keras.layers.BatchNormalization())
-    model = keras.Sequential(layers + [keras.layers.Dense(out, activation=act)])
+    if isinstance(layers, tuple):  # a functional body: (input, output tensor)
+        model = keras.Model(layers[0], keras.layers.Dense(out, activation=act)(layers[1]))
+    else:
+        if bn:
+            layers.append(keras.layers.BatchNormalization())
+        model = keras.Sequential(layers + [keras.layers.Dense(out, activation=act)])
     if initial is not None:
         model.set_weights([np.asarray(w, "f4") for w in initial])
     start = [np.asarray(w).tolist() for w in model.get_weights()]
@@ -143,6 +189,14 @@ def run(keras, name, initial=None):
     model.compile(optimizer=getattr(keras.optimizers, opt_name)(**kw), loss=loss,
                   metrics=metrics or (["mae"] if out == 1 else ["accuracy"]))
     fk = dict(fit)
+    callback = fk.pop("callback", None)
+    if callback == "reduce":
+        fk["callbacks"] = [keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5,
+                                                             patience=0, min_delta=10)]
+    elif callback == "early":
+        fk["callbacks"] = [keras.callbacks.EarlyStopping(monitor="loss", patience=1,
+                                                         restore_best_weights=True,
+                                                         min_delta=10)]
     if fk.pop("sample_weight", False):
         fk["sample_weight"] = sw
     if fk.pop("validation_data", False):

@@ -3,10 +3,14 @@ Keras's initial weights, trained 3 epochs without shuffling, reports the same hi
 (validation included), the same evaluation and the same final weights. Every optimizer
 (SGD with momentum, Nesterov, weight decay and a schedule; Adam with AMSGrad and EMA,
 AdamW, RMSprop, Adagrad with clipnorm, Adadelta, Ftrl, Lion, Adafactor, Nadam, Adamax),
-sample weights, class weights with a validation split, BatchNormalization,
-LayerNormalization, weight and activity penalties, Conv2D/pooling, LSTM, GRU, SimpleRNN and
-Embedding models, from_logits, label smoothing, Huber, KL divergence, hinge and Poisson
-losses and threshold metrics (Keras on its PyTorch backend is the reference)."""
+clipvalue, global_clipnorm and gradient accumulation), sample weights, class weights with a
+validation split, BatchNormalization, LayerNormalization, weight and activity penalties,
+Conv1D/2D, transposed, depthwise and separable convolutions, pooling, padding, cropping and
+upsampling, LSTM, GRU, SimpleRNN, Bidirectional and TimeDistributed, MultiHeadAttention,
+Attention and AdditiveAttention, Embedding, PReLU/LeakyReLU/elu/selu/gelu/swish,
+ReduceLROnPlateau and EarlyStopping(restore_best_weights), from_logits, label smoothing,
+Huber, KL divergence, hinge and Poisson losses and threshold metrics (Keras on its PyTorch
+backend is the reference)."""
 
 from __future__ import annotations
 
@@ -45,5 +49,7 @@ def test_fit_and_evaluate_match_keras_step_for_step(keras_runs, name):
     for key, values in hist.items():
         np.testing.assert_allclose(ours[key], values, rtol=2e-4, atol=1e-6, err_msg=key)
     assert our_ev == pytest.approx(ev, rel=2e-4, abs=1e-6)
+    # atol 1e-4: attention's key bias has no gradient but rounding noise, which Adam scales
+    # up to steps of about its learning rate in either library
     for a, b in zip(our_final, final):
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=2e-5)
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
