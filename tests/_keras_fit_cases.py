@@ -154,12 +154,32 @@ CASES = {
     "early_stopping_restores_best": (3, "softmax", False, "sparse_categorical_crossentropy",
                                      ("Adam", {"learning_rate": 0.5}), "c",
                                      {"callback": "early"}),
+    # data given as a PyDataset or a generator, and the fit arguments that steer the epochs
+    **{name: (3, "softmax", False, "sparse_categorical_crossentropy",
+              ("Adam", {"learning_rate": 0.01}), "c", fit)
+       for name, fit in {
+           "pydataset": {"data": "pydataset"},
+           "pydataset_weighted_with_validation": {"data": "pydataset_weighted",
+                                                  "validation_data": "pydataset"},
+           "generator_steps_per_epoch": {"data": "generator", "steps_per_epoch": 3},
+           "validation_steps": {"batch_size": 10, "validation_data": "pydataset",
+                                "validation_steps": 2},
+           "validation_steps_arrays": {"batch_size": 10, "validation_data": True,
+                                       "validation_steps": 1},
+           "initial_epoch": {"batch_size": 10, "epochs": 4, "initial_epoch": 2},
+           "validation_freq": {"batch_size": 10, "epochs": 4, "validation_split": 0.2,
+                               "validation_freq": 2},
+           # arrays with steps_per_epoch: the pass goes on across epochs (Keras 3's
+           # epoch iterator); 4 steps of a 10-batch pass, then 15 (each epoch ends with it)
+           "steps_per_epoch_short": {"batch_size": 10, "epochs": 5, "steps_per_epoch": 4},
+           "steps_per_epoch_long": {"batch_size": 10, "steps_per_epoch": 15},
+       }.items()},
 }
 
 
 def run(keras, name, initial=None):
-    """Train case ``name`` for 3 epochs (batch 16, no shuffling); returns (initial weights,
-    history, evaluate's dict, final weights)."""
+    """Train case ``name`` (3 epochs of batch 16 unless it says otherwise, no shuffling);
+    returns (initial weights, history, evaluate's dict, final weights)."""
     out, act, bn, loss, (opt_name, opt_kw), target, fit = CASES[name]
     fit = dict(fit)
     kind, metrics = fit.pop("model", "mlp"), fit.pop("metrics", None)
@@ -189,6 +209,34 @@ def run(keras, name, initial=None):
     model.compile(optimizer=getattr(keras.optimizers, opt_name)(**kw), loss=loss,
                   metrics=metrics or (["mae"] if out == 1 else ["accuracy"]))
     fk = dict(fit)
+    epochs, batch_size = fk.pop("epochs", 3), fk.pop("batch_size", 16)
+    data, train = fk.pop("data", None), (x, y)
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self, bs, weighted=False):
+            super().__init__()
+            self.bs, self.weighted = bs, weighted
+
+        def __len__(self):
+            return -(-len(x) // self.bs)
+
+        def __getitem__(self, i):
+            s = slice(i * self.bs, (i + 1) * self.bs)
+            return (x[s], y[s], sw[s]) if self.weighted else (x[s], y[s])
+
+    def endless():
+        while True:
+            for i in range(0, len(x), 20):
+                yield x[i:i + 20], y[i:i + 20]
+
+    if data == "pydataset":
+        train = (Batches(16),)
+    elif data == "pydataset_weighted":
+        train = (Batches(16, weighted=True),)
+    elif data == "generator":
+        train = (endless(),)
+    if fk.get("validation_data") == "pydataset":
+        fk["validation_data"] = Batches(25)
     callback = fk.pop("callback", None)
     if callback == "reduce":
         fk["callbacks"] = [keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5,
@@ -199,9 +247,11 @@ def run(keras, name, initial=None):
                                                          min_delta=10)]
     if fk.pop("sample_weight", False):
         fk["sample_weight"] = sw
-    if fk.pop("validation_data", False):
+    if fk.get("validation_data") is True:
         fk["validation_data"] = (x[:20], y[:20])
-    h = model.fit(x, y, batch_size=16, epochs=3, shuffle=False, verbose=0, **fk)
+    if len(train) == 2:
+        fk["batch_size"] = batch_size
+    h = model.fit(*train, epochs=epochs, shuffle=False, verbose=0, **fk)
     ev = model.evaluate(x, y, verbose=0, return_dict=True)
     hist = {k: [float(v) for v in vs] for k, vs in h.history.items()}
     return (start, hist, {k: float(v) for k, v in ev.items()},

@@ -668,3 +668,31 @@ def test_summary_shows_keras_trainable_column():
     plain: list[str] = []
     m.summary(print_fn=plain.append)
     assert not any("Trainable" in ln.split()[-1:] for ln in plain if ln.startswith("Layer"))
+
+
+def test_fit_visits_a_pydatasets_batches_in_a_new_order_each_epoch_when_shuffling():
+    """Keras 3 shuffles the batch order of a PyDataset in fit (shuffle=True, the default);
+    the order comes from gn.set_seed, and shuffle=False keeps the dataset's order."""
+    seen: list[int] = []
+
+    class Batches(gn.utils.PyDataset):
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            seen.append(i)
+            return np.full((2, 3), i, "f4"), np.zeros((2, 1), "f4")
+
+    def visits(**kw):
+        gn.set_seed(7)
+        m = gn.Sequential([gn.Input((3,)), L.Dense(1)])
+        m.compile("sgd", "mse")
+        seen.clear()
+        m.fit(Batches(), epochs=2, verbose=0, **kw)
+        return list(seen)
+
+    shuffled = visits()
+    assert sorted(shuffled[:6]) == list(range(6)) and sorted(shuffled[6:]) == list(range(6))
+    assert shuffled[:6] != list(range(6)) and shuffled[:6] != shuffled[6:]
+    assert visits() == shuffled  # seeded
+    assert visits(shuffle=False) == list(range(6)) * 2

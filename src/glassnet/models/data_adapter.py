@@ -65,10 +65,13 @@ class BatchSource:
         x: the source.
         steps: the batches per epoch (``steps_per_epoch``); None = all of it.
         what: the calling method, for messages.
+        shuffle: visit an indexed source's batches in a new random order each epoch (from
+            ``gn.set_seed``), as Keras's ``fit(PyDataset, shuffle=True)`` does; a generator
+            keeps its own order.
     """
 
-    def __init__(self, x: Any, steps: int | None, what: str) -> None:
-        self.x, self.what = x, what
+    def __init__(self, x: Any, steps: int | None, what: str, shuffle: bool = False) -> None:
+        self.x, self.what, self.shuffle = x, what, bool(shuffle)
         self.indexed = (hasattr(x, "__getitem__") and hasattr(x, "__len__")
                         and not isinstance(x, Iterator))
         self.steps = None if steps is None else int(steps)
@@ -80,8 +83,11 @@ class BatchSource:
     def epoch(self) -> Iterator[tuple[Any, Any, Any]]:
         """Yield ``(x, y, sample_weight)`` batches for one epoch."""
         if self.indexed:
-            for i in range(cast(int, self.steps)):  # set from len(x) when indexed
-                yield unpack(self.x[i], self.what)
+            order: Any = range(len(self.x))
+            if self.shuffle:
+                order = backend.rng().permutation(len(self.x))
+            for i in order[:cast(int, self.steps)]:  # steps: set from len(x) when indexed
+                yield unpack(self.x[int(i)], self.what)
             end = getattr(self.x, "on_epoch_end", None)
             if callable(end):
                 end()

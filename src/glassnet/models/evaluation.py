@@ -103,12 +103,19 @@ class EvaluationMixin:
             sw = None if sw is None else sw[part]
             if dist.rank != 0:
                 verbose = 0
+        if steps is not None and (not isinstance(steps, (int, np.integer)) or steps < 1):
+            raise ValueError(f"evaluate: steps must be a positive integer or None. Received: "
+                             f"steps={steps!r}")
         n_steps = source.steps if source is not None else -(-len(x) // bs)
+        stop = len(x) if source is None else 0
+        if source is None and steps is not None:  # Keras: only the first `steps` batches
+            stop = min(stop, int(steps) * bs)
+            n_steps = -(-stop // bs)
         cb = _callback_list(callbacks, self, {"steps": n_steps}, verbose)
 
         def batches() -> Iterator[tuple[Any, Any, Any]]:
             if source is None:
-                for i in range(0, len(x), bs):
+                for i in range(0, stop, bs):
                     yield (x[i:i + bs], None if y is None else y[i:i + bs],
                            None if sw is None else sw[i:i + bs])
                 return

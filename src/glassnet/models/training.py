@@ -467,7 +467,8 @@ class TrainingMixin(EvaluationMixin):
             validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
             class_weight: dict[int, float] | None = None, sample_weight: Any = None,
             initial_epoch: int = 0, steps_per_epoch: int | None = None,
-            validation_batch_size: int | None = None, validation_freq: int = 1) -> History:
+            validation_batch_size: int | None = None, validation_freq: int = 1,
+            validation_steps: int | None = None) -> History:
         """Train for ``epochs`` epochs (Keras semantics); returns a ``History``.
 
         Args:
@@ -480,8 +481,11 @@ class TrainingMixin(EvaluationMixin):
             validation_data: ``(x_val, y_val)``, ``(x_val, y_val, sample_weight_val)`` or a
                 dataset of such batches (a PyDataset, or a generator for one epoch).
             shuffle: reshuffle the training samples every epoch (from ``gn.set_seed``).
-            class_weight: ``{class: weight}`` multiplying each sample's loss.
+            class_weight: ``{class: weight}`` multiplying each training sample's loss.
             sample_weight: one weight per sample; the batch loss is ``Σ wᵢ lᵢ / batch``.
+            steps_per_epoch: batches per epoch. With arrays, as Keras: the pass over the
+                data goes on across epochs, and an epoch ends early where a pass ends.
+            validation_steps: validate on the first this many batches only.
 
         Example:
             >>> h = model.fit(x, y, batch_size=10, epochs=50, validation_split=0.1)
@@ -508,7 +512,7 @@ class TrainingMixin(EvaluationMixin):
             if _distribution.active() is not None:
                 raise ValueError("fit: data-parallel training splits arrays; pass x and y as "
                                  "arrays. Received: a batch source")
-            source = BatchSource(x, steps_per_epoch, "fit")
+            source = BatchSource(x, steps_per_epoch, "fit", shuffle=shuffle)
             x = y = sw = None
         else:  # class weights weigh the training samples only, as in Keras (below)
             x, y, sw = self._prep_data(x, y, sample_weight)
@@ -558,13 +562,27 @@ class TrainingMixin(EvaluationMixin):
                 and 0 < n % batch_size < dist.size):
             steps -= 1  # a last global batch smaller than the number of processes: skipped
 
+        # batches in one pass over the arrays (steps: with the distributed skip above)
+        per_pass = cast(int, steps) if steps_per_epoch is None else -(-n // batch_size)
+        cursor: dict[str, Any] = {"seen": 0, "order": None}
+
         def array_batches() -> Iterator[tuple[Any, Any, Any]]:
-            """One epoch of (x, y, sample_weight) batches from the arrays."""
-            order = backend.rng().permutation(n) if shuffle else None
-            if dist is not None and order is not None:
-                order = dist.broadcast(order)  # rank 0's order on every rank
-            for step in range(cast(int, steps)):  # known from len(x) for arrays
-                lo = (step * batch_size) % n
+            """One epoch of (x, y, sample_weight) batches from the arrays. As Keras 3's
+            epoch iterator: with ``steps_per_epoch`` the pass over the data goes on from
+            where the last epoch stopped, and an epoch ends early where the pass does (the
+            next one starts a new pass, reshuffled)."""
+            if steps_per_epoch is None or cursor["seen"] == 0:
+                cursor["seen"] = 0
+                order = backend.rng().permutation(n) if shuffle else None
+                if dist is not None and order is not None:
+                    order = dist.broadcast(order)  # rank 0's order on every rank
+                cursor["order"] = order
+            order = cursor["order"]
+            for _ in range(cast(int, steps)):  # known from len(x) for arrays
+                if cursor["seen"] >= per_pass:
+                    break
+                lo = cursor["seen"] * batch_size
+                cursor["seen"] += 1
                 idx: np.ndarray | slice
                 if order is not None:
                     idx = order[lo:lo + batch_size]
@@ -576,6 +594,8 @@ class TrainingMixin(EvaluationMixin):
                         idx = dist.shard(idx)
                 yield (x[idx], None if y is None else y[idx],
                        None if sw is None else sw[idx])
+            if cursor["seen"] >= per_pass:
+                cursor["seen"] = 0  # the next epoch starts a new pass
 
         def source_batches() -> Iterator[tuple[Any, Any, Any]]:
             """One epoch of batches from the generator / PyDataset, validated like arrays."""
@@ -673,7 +693,8 @@ class TrainingMixin(EvaluationMixin):
                 # batch hooks count them)
                 val = self.evaluate(vx, vy, sample_weight=vsw,
                                     batch_size=validation_batch_size or batch_size,
-                                    verbose=0, return_dict=True, callbacks=cb)
+                                    steps=validation_steps, verbose=0, return_dict=True,
+                                    callbacks=cb)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             cb.on_epoch_end(epoch, logs)
             last_logs = logs
