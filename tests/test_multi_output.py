@@ -159,7 +159,9 @@ def test_generators_pydatasets_and_iterables_feed_fit_evaluate_predict():
         if source is None:  # the same batches as arrays, unshuffled: the reference
             h = m.fit(x, yr, batch_size=10, epochs=3, shuffle=False, verbose=0)
         else:
-            h = m.fit(source, epochs=3, verbose=0, validation_data=(x, yr), **kw)
+            # shuffle=False: Keras (and glassnet) shuffle a PyDataset's batches by default
+            h = m.fit(source, epochs=3, verbose=0, validation_data=(x, yr), shuffle=False,
+                      **kw)
         runs.append((m.get_weights(), h.history["loss"]))
     for w in runs[:2]:
         for a, b in zip(w[0], runs[2][0]):
