@@ -26,8 +26,8 @@ def _other_inputs():
     img, seq = r.normal(size=(100, 8, 8, 2)).astype("f4"), r.normal(size=(100, 5, 3)).astype("f4")
     seq4 = r.normal(size=(100, 6, 4)).astype("f4")
     return {"conv": img, "conv_transpose": img, "depthwise": img, "lstm": seq, "gru": seq,
-            "conv1d": seq4, "bidirectional": seq4, "attention": seq4, "mha": seq4,
-            "embedding": r.integers(0, 20, (100, 7))}
+            "gru_reset_before": seq, "conv1d": seq4, "bidirectional": seq4,
+            "attention": seq4, "mha": seq4, "embedding": r.integers(0, 20, (100, 7))}
 
 
 def _body(keras, kind):
@@ -40,6 +40,10 @@ def _body(keras, kind):
         return [keras.Input((5, 3)), L.LSTM(4)]
     if kind == "gru":
         return [keras.Input((5, 3)), L.GRU(4, return_sequences=True), L.SimpleRNN(3)]
+    if kind == "gru_reset_before":  # Keras 2.2's GRU form, and its cell in RNN
+        return [keras.Input((5, 3)), L.GRU(4, reset_after=False, return_sequences=True,
+                                          go_backwards=True),
+                L.RNN(L.GRUCell(3, reset_after=False, use_bias=False))]
     if kind == "embedding":
         return [keras.Input((7,)), L.Embedding(20, 4), L.GlobalAveragePooling1D()]
     if kind == "conv1d":
@@ -113,6 +117,8 @@ CASES = {
                      {"model": "lstm"}),
     "gru_simple_rnn_sgd": (1, None, False, "mse", ("SGD", {"learning_rate": 0.1}), "r",
                            {"model": "gru"}),
+    "gru_reset_before_rmsprop": (1, None, False, "mse", ("RMSprop", {"learning_rate": 0.01}),
+                                 "r", {"model": "gru_reset_before"}),
     "embedding_adam": (3, "softmax", False, "sparse_categorical_crossentropy",
                        ("Adam", {"learning_rate": 0.05}), "c", {"model": "embedding"}),
     "regularizers_layer_norm": (1, None, False, "mse", ("Adam", {"learning_rate": 0.01}),

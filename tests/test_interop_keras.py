@@ -65,6 +65,12 @@ CASES = [
     ("LSTM", {"units": 3, "return_sequences": True, "unit_forget_bias": False}, (5, 4), False),
     ("GRU", {"units": 3}, (5, 4), False),
     ("GRU", {"units": 3, "return_sequences": True, "go_backwards": True}, (5, 4), False),
+    ("GRU", {"units": 3, "reset_after": False}, (5, 4), False),
+    ("GRU", {"units": 3, "reset_after": False, "return_sequences": True, "use_bias": False},
+     (5, 4), False),
+    ("Dense", {"units": 3, "activity_regularizer": {
+        "module": "keras.regularizers", "class_name": "L1", "config": {"l1": 0.01},
+        "registered_name": None}}, (4,), False),
     ("Activation", {"activation": "softmax"}, (4,), False),
     ("PReLU", {}, (4,), False),
     ("Permute", {"dims": (2, 1)}, (3, 4), False),
@@ -122,6 +128,7 @@ WRAPPED = [
     ("TimeDistributed", "Dense", {"units": 2}, {}),
     ("RNN", "LSTMCell", {"units": 3}, {}),
     ("RNN", "GRUCell", {"units": 3}, {"return_sequences": True}),
+    ("RNN", "GRUCell", {"units": 3, "reset_after": False}, {}),
     ("RNN", "SimpleRNNCell", {"units": 3}, {"go_backwards": True}),
 ]
 

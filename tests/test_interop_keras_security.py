@@ -231,12 +231,10 @@ def test_shape_mismatch_between_config_and_weights(tmp_path):
 
 
 def test_unsupported_keras_argument_is_named(tmp_path):
-    def edit(cfg):
-        cfg["config"]["layers"][1]["class_name"] = "GRU"
-        cfg["config"]["layers"][1]["config"] = {"name": "gru", "units": 3,
-                                                 "reset_after": False}
+    def edit(cfg):  # LoRA adapters: glassnet has none
+        cfg["config"]["layers"][1]["config"]["lora_rank"] = 4
 
-    _load_refused(_with_config(tmp_path, edit), "gru", "reset_after")
+    _load_refused(_with_config(tmp_path, edit), "lora_rank")
 
 
 def test_legacy_h5_with_lambda_and_corruption(tmp_path):

@@ -109,6 +109,7 @@ CASES = [
     ("LSTM-seq", lambda: L.LSTM(3, return_sequences=True), (5, 4)),
     ("LSTM-back", lambda: L.LSTM(3, go_backwards=True, use_bias=False), (5, 4)),
     ("GRU", lambda: L.GRU(3), (5, 4)),
+    ("GRU-reset-before", lambda: L.GRU(3, reset_after=False, go_backwards=True), (5, 4)),
     ("GRU-seq-back", lambda: L.GRU(3, return_sequences=True, go_backwards=True), (5, 4)),
     ("Bidirectional-LSTM", lambda: L.Bidirectional(L.LSTM(3, return_sequences=True)),
      (5, 4)),

@@ -208,8 +208,6 @@ def test_errors_name_the_layer():
         Lr.LSTMCell(3)(np.zeros((2, 4)), [np.zeros((2, 3))])
     with pytest.raises(ValueError, match="3-D input"):
         Lr.RNN(Lr.GRUCell(3))(np.zeros((2, 4)))
-    with pytest.raises(ValueError, match="reset_after"):
-        Lr.GRUCell(3, reset_after=False)
 
 
 # ------------------------------------------------------------------ ConvLSTM2D

@@ -316,12 +316,40 @@ class LSTM(_RNNBase):
         return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
 
 
+def gru_reset_before_step(xp: Tensor, h: Tensor, hd: Tensor, recurrent_kernel: Tensor,
+                          activation: Any, recurrent_activation: Any, units: int) -> Tensor:
+    """One GRU step in Keras's ``reset_after=False`` form (the original GRU: the reset gate
+    scales the state *before* its recurrent product), from tensor ops (autodiff gives the
+    gradient): ``z, r = σ(x·Wz,r + b + h·Uz,r)``, ``h̃ = act(x·Wh + bh + (r ⊙ h)·Uh)``,
+    ``h' = z ⊙ h + (1 − z) ⊙ h̃``.
+
+    Args:
+        xp: the step's input projection x·kernel + bias, (B, 3·units). h: the state
+            (B, units); hd: the state the products see (h after recurrent dropout).
+
+    Example:
+        >>> u = Tensor(np.zeros((2, 6), "float32")); z = Tensor(np.zeros((1, 6), "float32"))
+        >>> h = Tensor(np.zeros((1, 2), "float32"))
+        >>> gru_reset_before_step(z, h, h, u, ops.tanh, ops.sigmoid, 2).shape
+        (1, 2)
+    """
+    n = units
+    zr = recurrent_activation(xp[:, :2 * n] + ops.matmul(hd, recurrent_kernel[:, :2 * n]))
+    z, r = zr[:, :n], zr[:, n:]
+    hh = activation(xp[:, 2 * n:] + ops.matmul(r * hd, recurrent_kernel[:, 2 * n:]))
+    return z * h + (1.0 - z) * hh
+
+
 @register
 class GRU(_RNNBase):
-    """Gated recurrent unit, Keras's ``reset_after=True`` formulation (as cuDNN / PyTorch).
+    """Gated recurrent unit in either of Keras's forms.
 
-    Gates z, r, h: kernel (D, 3·units), recurrent_kernel (units, 3·units), bias (2, 3·units)
-    (input bias row, recurrent bias row).
+    ``reset_after=True`` (the default, as cuDNN and PyTorch): the reset gate scales the
+    state's recurrent product, bias (2, 3·units) (input row, recurrent row), one fused
+    kernel (numba where installed). ``reset_after=False`` (Keras 2.2's default, the original
+    GRU): it scales the state before the product, bias (3·units,); built from tensor ops
+    step by step (:func:`gru_reset_before_step`). Gates z, r, h: kernel (D, 3·units),
+    recurrent_kernel (units, 3·units).
 
     Example:
         >>> y = GRU(16)(np.zeros((2, 5, 3)))   # (2, 16)
@@ -331,23 +359,38 @@ class GRU(_RNNBase):
 
     def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
-        if not reset_after:
-            raise ValueError(
-                f"Layer '{self.name}': only reset_after=True (Keras's default) is implemented. "
-                f"Received: reset_after={reset_after!r}"
-            )
-        self.reset_after = True
+        self.reset_after = bool(reset_after)
 
     def _bias_shape(self) -> tuple[int, ...]:
-        return (2, 3 * self.units)
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def _run(self, x: Tensor, states: list, m: Any, rmask: Any) -> tuple[Any, list[Tensor]]:
+        if not self.reset_after:
+            return self._run_reset_before(x, states, m, rmask)
         fn = GRUSeq(mask=m, rmask=rmask, **self._kernel_args())
         seq = fn(x, states[0], self.kernel, self.recurrent_kernel, self._bias_or_zeros(x))
         return seq, [seq[:, -1]]
 
+    def _run_reset_before(self, x: Tensor, states: list, m: Any,
+                          rmask: Any) -> tuple[Any, list[Tensor]]:
+        proj = ops.matmul(x, self.kernel)
+        if self.bias is not None:
+            proj = proj + self.bias
+        rm = None if rmask is None else Tensor._make(rmask)
+        h, outs = states[0], []
+        for t in range(x.shape[1]):
+            hn = gru_reset_before_step(proj[:, t], h, h if rm is None else h * rm,
+                                       self.recurrent_kernel, self.activation,
+                                       self.recurrent_activation, self.units)
+            if m is not None:  # a masked step keeps the state
+                keep = Tensor._make(m[:, t:t + 1].astype(x.dtype))
+                hn = keep * hn + (1.0 - keep) * h
+            outs.append(hn)
+            h = hn
+        return ops.stack(outs, axis=1), [h]
+
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "reset_after": True}
+        return {**super().get_config(), "reset_after": self.reset_after}
 
 
 @register

@@ -25,7 +25,7 @@ from .. import activations, backend, initializers, ops, regularizers
 from .._tape import not_replayable
 from ..tensor import Tensor
 from .base import Layer, get_layer_class, register
-from .recurrent import _as_mask
+from .recurrent import _as_mask, gru_reset_before_step
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -238,9 +238,11 @@ class LSTMCell(_Cell):
 
 @register
 class GRUCell(_Cell):
-    """One GRU step, Keras's ``reset_after=True`` form (gates z, r, h; bias (2, 3·units)):
-    z = σ(xz + hz), r = σ(xr + hr), h̃ = tanh(xh + r·hh), h' = z·h + (1 − z)·h̃,
-    where x· = x·kernel + b_in and h· = h·recurrent_kernel + b_rec.
+    """One GRU step. ``reset_after=True`` (Keras's default; gates z, r, h; bias
+    (2, 3·units)): z = σ(xz + hz), r = σ(xr + hr), h̃ = tanh(xh + r·hh),
+    h' = z·h + (1 − z)·h̃, where x· = x·kernel + b_in and h· = h·recurrent_kernel + b_rec.
+    ``reset_after=False`` (bias (3·units,)): h̃ = tanh(xh + (r·h)·Uh)
+    (:func:`glassnet.layers.recurrent.gru_reset_before_step`, which GRU uses too).
 
     Example:
         >>> h, [h2] = GRUCell(4)(np.zeros((2, 3)), [np.zeros((2, 4))])
@@ -250,19 +252,22 @@ class GRUCell(_Cell):
 
     def __init__(self, units: int, reset_after: bool = True, **kwargs: Any) -> None:
         super().__init__(units, **kwargs)
-        if not reset_after:
-            raise ValueError(
-                f"Layer '{self.name}': only reset_after=True (Keras's default) is implemented. "
-                f"Received: reset_after={reset_after!r}")
-        self.reset_after = True
+        self.reset_after = bool(reset_after)
 
     def _bias_shape(self) -> tuple[int, ...]:
-        return (2, 3 * self.units)
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def call(self, x: Tensor, training: bool = False,
              states: Any = None) -> tuple[Tensor, list[Tensor]]:
         xi, h, states = self._prepare(x, states, training)
         u = self.units
+        if not self.reset_after:
+            xp = ops.matmul(xi, self.kernel)
+            if self.bias is not None:
+                xp = xp + self.bias
+            out = gru_reset_before_step(xp, states[0], h, self.recurrent_kernel,
+                                        self.activation, self.recurrent_activation, u)
+            return out, [out]
         xz = ops.matmul(xi, self.kernel)
         hz = ops.matmul(h, self.recurrent_kernel)
         if self.bias is not None:
@@ -275,7 +280,7 @@ class GRUCell(_Cell):
         return out, [out]
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "reset_after": True}
+        return {**super().get_config(), "reset_after": self.reset_after}
 
 
 def _cell_from(c: Any) -> Any:
