@@ -180,6 +180,27 @@ CASES = {
            "steps_per_epoch_short": {"batch_size": 10, "epochs": 5, "steps_per_epoch": 4},
            "steps_per_epoch_long": {"batch_size": 10, "steps_per_epoch": 15},
        }.items()},
+    # class weights on one-hot and binary targets (Keras reads the class from the argmax or
+    # the 0/1 value)
+    "class_weight_one_hot": (3, "softmax", False, "categorical_crossentropy",
+                             ("Adam", {"learning_rate": 0.01}), "onehot",
+                             {"class_weight": {0: 1.0, 1: 3.0, 2: 0.5}}),
+    "class_weight_binary": (1, "sigmoid", False, "binary_crossentropy",
+                            ("Adam", {"learning_rate": 0.01}), "b",
+                            {"class_weight": {0: 2.0, 1: 0.5}}),
+    # two outputs (softmax classes, a linear score): per-output losses as a list or a dict,
+    # loss weights, per-output metrics, sample weights
+    "two_outputs_sample_weight": (0, None, False,
+                                  ["sparse_categorical_crossentropy", "mse"],
+                                  ("Adam", {"learning_rate": 0.01}), "two",
+                                  {"sample_weight": True}),
+    "two_outputs_dict_loss_weights": (0, None, False,
+                                      {"a": "sparse_categorical_crossentropy", "b": "mse"},
+                                      ("Adam", {"learning_rate": 0.01}), "two_dict",
+                                      {"loss_weights": {"a": 0.3, "b": 2.0}}),
+    "two_outputs_metrics": (0, None, False, ["sparse_categorical_crossentropy", "mse"],
+                            ("Adam", {"learning_rate": 0.01}), "two",
+                            {"metrics": [["accuracy"], ["mae", "mse"]]}),
 }
 
 
@@ -191,11 +212,17 @@ def run(keras, name, initial=None):
     kind, metrics = fit.pop("model", "mlp"), fit.pop("metrics", None)
     x, yc, yr, sw = _data()
     x = _other_inputs().get(kind, x)
-    y = {"r": yr, "c": yc, "b": (yc > 0).astype("f4")[:, None],
-         "onehot": np.eye(3, dtype="f4")[yc]}[target]
+    yb = (yc > 0).astype("f4")[:, None]
+    y = {"r": yr, "c": yc, "b": yb, "onehot": np.eye(3, dtype="f4")[yc], "two": [yc, yr],
+         "two_dict": {"a": yc, "b": yr}}[target]
     keras.utils.set_random_seed(1)
     layers = _body(keras, kind)
-    if isinstance(layers, tuple):  # a functional body: (input, output tensor)
+    if target.startswith("two"):  # a functional model with two outputs, named a and b
+        i = keras.Input((6,))
+        h = keras.layers.Dense(8, activation="tanh")(i)
+        model = keras.Model(i, [keras.layers.Dense(3, activation="softmax", name="a")(h),
+                                keras.layers.Dense(1, name="b")(h)])
+    elif isinstance(layers, tuple):  # a functional body: (input, output tensor)
         model = keras.Model(layers[0], keras.layers.Dense(out, activation=act)(layers[1]))
     else:
         if bn:
@@ -204,16 +231,19 @@ def run(keras, name, initial=None):
     if initial is not None:
         model.set_weights([np.asarray(w, "f4") for w in initial])
     start = [np.asarray(w).tolist() for w in model.get_weights()]
-    if not isinstance(loss, str):
+    if isinstance(loss, tuple):
         loss = getattr(keras.losses, loss[0])(**loss[1])
+    loss_weights = fit.pop("loss_weights", None)
     kw = dict(opt_kw)
     if isinstance(kw.get("learning_rate"), tuple):
         sched, skw = kw["learning_rate"]
         kw["learning_rate"] = getattr(keras.optimizers.schedules, sched)(**skw)
-    if metrics is not None:
+    if metrics is not None and not isinstance(metrics[0], list):
         metrics = [getattr(keras.metrics, m)() if m[0].isupper() else m for m in metrics]
+    if metrics is None and not target.startswith("two"):
+        metrics = ["mae"] if out == 1 else ["accuracy"]
     model.compile(optimizer=getattr(keras.optimizers, opt_name)(**kw), loss=loss,
-                  metrics=metrics or (["mae"] if out == 1 else ["accuracy"]))
+                  metrics=metrics, loss_weights=loss_weights)
     fk = dict(fit)
     epochs, batch_size = fk.pop("epochs", 3), fk.pop("batch_size", 16)
     data, train = fk.pop("data", None), (x, y)

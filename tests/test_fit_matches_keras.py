@@ -7,7 +7,10 @@ clipvalue, global_clipnorm and gradient accumulation), sample weights, class wei
 validation split, BatchNormalization, LayerNormalization, weight and activity penalties,
 Conv1D/2D, transposed, depthwise and separable convolutions, pooling, padding, cropping and
 upsampling, LSTM, GRU, SimpleRNN, Bidirectional and TimeDistributed, MultiHeadAttention,
-Attention and AdditiveAttention, Embedding, PReLU/LeakyReLU/elu/selu/gelu/swish,
+Attention and AdditiveAttention, Embedding, GRU(reset_after=False),
+PReLU/LeakyReLU/elu/selu/gelu/swish, two-output models (per-output losses as a list or a
+dict, loss weights, per-output metrics), class weights on one-hot and binary targets,
+PyDatasets, generators, steps_per_epoch, validation_steps/freq, initial_epoch,
 ReduceLROnPlateau and EarlyStopping(restore_best_weights), from_logits, label smoothing,
 Huber, KL divergence, hinge and Poisson losses and threshold metrics (Keras on its PyTorch
 backend is the reference)."""
