@@ -201,6 +201,21 @@ CASES = {
     "two_outputs_metrics": (0, None, False, ["sparse_categorical_crossentropy", "mse"],
                             ("Adam", {"learning_rate": 0.01}), "two",
                             {"metrics": [["accuracy"], ["mae", "mse"]]}),
+    # weighted_metrics take the sample (and class) weights; same-named ones get "weighted_"
+    "weighted_metrics": (3, "softmax", False, "sparse_categorical_crossentropy",
+                         ("Adam", {"learning_rate": 0.01}), "c",
+                         {"sample_weight": True,
+                          "weighted_metrics": ["accuracy", "sparse_categorical_crossentropy"],
+                          "validation_data": True}),
+    "weighted_metrics_class_weight": (3, "softmax", False, "sparse_categorical_crossentropy",
+                                      ("Adam", {"learning_rate": 0.01}), "c",
+                                      {"class_weight": {0: 1.0, 1: 2.0, 2: 0.5},
+                                       "weighted_metrics": ["accuracy"]}),
+    "two_outputs_weighted_metrics": (0, None, False, ["sparse_categorical_crossentropy", "mse"],
+                                     ("Adam", {"learning_rate": 0.01}), "two",
+                                     {"sample_weight": True,
+                                      "metrics": [["accuracy"], ["mae"]],
+                                      "weighted_metrics": [["accuracy"], ["mae"]]}),
 }
 
 
@@ -234,6 +249,7 @@ def run(keras, name, initial=None):
     if isinstance(loss, tuple):
         loss = getattr(keras.losses, loss[0])(**loss[1])
     loss_weights = fit.pop("loss_weights", None)
+    weighted_metrics = fit.pop("weighted_metrics", None)
     kw = dict(opt_kw)
     if isinstance(kw.get("learning_rate"), tuple):
         sched, skw = kw["learning_rate"]
@@ -243,7 +259,7 @@ def run(keras, name, initial=None):
     if metrics is None and not target.startswith("two"):
         metrics = ["mae"] if out == 1 else ["accuracy"]
     model.compile(optimizer=getattr(keras.optimizers, opt_name)(**kw), loss=loss,
-                  metrics=metrics, loss_weights=loss_weights)
+                  metrics=metrics, loss_weights=loss_weights, weighted_metrics=weighted_metrics)
     fk = dict(fit)
     epochs, batch_size = fk.pop("epochs", 3), fk.pop("batch_size", 16)
     data, train = fk.pop("data", None), (x, y)

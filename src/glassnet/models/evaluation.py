@@ -56,7 +56,8 @@ class EvaluationMixin:
         def _output_loss_names(self) -> list[str]: ...
         def _step(self) -> Stepper: ...
         def _on_device(self, a: Any) -> Any: ...
-        def _update_metrics(self, y: Any, out: Any, dist: DataParallel | None = None) -> None: ...
+        def _update_metrics(self, y: Any, out: Any, dist: DataParallel | None = None,
+                            sw: Any = None) -> None: ...
         def _metric_logs(self) -> dict[str, Any]: ...
         def _own_step(self, name: str) -> bool: ...
         def _step_logs(self, out: dict, n: int, dist: Any) -> dict[str, float]: ...
@@ -163,9 +164,9 @@ class EvaluationMixin:
             if self._metric_slots:
                 out = outs[0] if single else outs
                 if dist is not None:  # gathered once at the end: ranks differ in batches
-                    kept.append((yb, out))
+                    kept.append((yb, out, swb))
                 else:
-                    self._update_metrics(yb, out)
+                    self._update_metrics(yb, out, sw=swb)
             if on_end is not _noop:  # Keras's batch logs: the running values so far
                 blogs = {"loss": loss_sum / n}
                 blogs.update({k: float(v / n) for k, v in zip(out_names, out_sums)})
@@ -191,7 +192,10 @@ class EvaluationMixin:
                 else:
                     yc = np.concatenate([backend.asnumpy(b) for b in ys])
                     oc = Tensor._make(np.concatenate([backend.asnumpy(o.data) for o in outs_l]))
-                self._update_metrics(yc, oc, dist)
+                sws = [k[2] for k in kept]
+                swc = (None if any(w is None for w in sws)
+                       else np.concatenate([backend.asnumpy(w) for w in sws]))
+                self._update_metrics(yc, oc, dist, swc)
         res = {"loss": float(loss_sum / n)}
         res.update({k: float(v / n) for k, v in zip(out_names, out_sums)})
         res.update(self._metric_logs())

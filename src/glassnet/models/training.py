@@ -73,8 +73,13 @@ class TrainingMixin(EvaluationMixin):
         self._stepper = None
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
-                loss_weights: Any = None, jit_compile: Any = "auto", **kwargs: Any) -> None:
+                loss_weights: Any = None, weighted_metrics: Any = None,
+                jit_compile: Any = "auto", **kwargs: Any) -> None:
         """Choose optimizer, loss and metrics (names, config dicts or objects).
+
+        ``metrics`` ignore sample and class weights; ``weighted_metrics`` (the same forms)
+        take them, as in Keras (one that shares a metric's name is logged with a
+        ``weighted_`` prefix: ``weighted_accuracy``, ``out_weighted_mae``).
 
         ``jit_compile`` ("auto" or True, or False): record each step once and replay it on
         later batches of the same shapes (``glassnet.models.step``): same results bit for
@@ -127,12 +132,22 @@ class TrainingMixin(EvaluationMixin):
             if all(v == 1.0 for v in self._loss_weights):
                 self._loss_weights = None
         self.compiled = True
-        self._metric_slots = _metric_slots(metrics, names, M)
+        plain = _metric_slots(metrics, names, M)
+        weighted = _metric_slots(weighted_metrics, names, M)
+        taken = {name for _, _, name in plain}
+        for k, (i, met, name) in enumerate(weighted):
+            if name in taken:  # Keras: the weighted one of two same-named metrics
+                head = "" if len(names) == 1 else f"{names[i]}_"
+                weighted[k] = (i, met, f"{head}weighted_{name[len(head):]}")
+        self._metric_slots = plain + weighted
+        self._weighted_metrics = {id(m) for _, m, _ in weighted}
         self.compiled_metrics = [m for _, m, _ in self._metric_slots]
         self._compile_config = {
             "optimizer": optimizers.serialize(self.optimizer),
             "loss": _serialize_structure(loss, losses),
             "metrics": _serialize_structure(metrics, M),
+            **({"weighted_metrics": _serialize_structure(weighted_metrics, M)}
+               if weighted_metrics else {}),
             "loss_weights": loss_weights if isinstance(loss_weights, (dict, list, tuple,
                                                                       int, float,
                                                                       type(None)))
@@ -285,14 +300,22 @@ class TrainingMixin(EvaluationMixin):
         return [f"output_{i + 1}" for i in range(self._n_outputs)] if self._n_outputs > 1 \
             else ["output"]
 
-    def _update_metrics(self, y: Any, out: Any, dist: DataParallel | None = None) -> None:
-        """Feed each compiled metric its output's targets and predictions (all ranks')."""
+    def _update_metrics(self, y: Any, out: Any, dist: DataParallel | None = None,
+                        sw: Any = None) -> None:
+        """Feed each compiled metric its output's targets and predictions (all ranks'); the
+        weighted metrics get the sample weights ``sw`` too."""
+        weighted = self.__dict__.get("_weighted_metrics") or ()
         if dist is None and len(self._metric_slots) == 1 and not isinstance(out, list):
             _, met, _ = self._metric_slots[0]  # one output, one metric: no bookkeeping
-            met.update_state(backend.asnumpy(y), backend.asnumpy(out.data))
+            w = backend.asnumpy(sw) if sw is not None and id(met) in weighted else None
+            met.update_state(backend.asnumpy(y), backend.asnumpy(out.data), w)
             return
         ys = y.arrays if isinstance(y, _Arrays) else [y]
         outs = out if isinstance(out, list) else [out]
+        if weighted and sw is not None:
+            sw = backend.asnumpy(sw)
+            if dist is not None:
+                sw = dist.gather_rows(sw)
         cache = {}
         for i, met, _ in self._metric_slots:
             if i not in cache:
@@ -300,7 +323,7 @@ class TrainingMixin(EvaluationMixin):
                 if dist is not None:
                     yi, oi = dist.gather_rows(yi), dist.gather_rows(oi)
                 cache[i] = (yi, oi)
-            met.update_state(*cache[i])
+            met.update_state(*cache[i], sw if id(met) in weighted else None)
 
     def _metric_logs(self) -> dict[str, Any]:
         out = {}
@@ -337,7 +360,7 @@ class TrainingMixin(EvaluationMixin):
         loss, out = self._step().train(x, y, sw)
         logs = {"loss": float(loss.data)}
         if self._metric_slots:
-            self._update_metrics(y, out)
+            self._update_metrics(y, out, sw=sw)
             logs.update(self._metric_logs())
         return logs
 
@@ -446,7 +469,7 @@ class TrainingMixin(EvaluationMixin):
         if self._metric_slots:
             for m in self.compiled_metrics:
                 m.reset_state()
-            self._update_metrics(y, out)
+            self._update_metrics(y, out, sw=sw)
             logs.update(self._metric_logs())
         return logs if return_dict else (logs["loss"] if len(logs) == 1 else list(logs.values()))
 
@@ -673,7 +696,7 @@ class TrainingMixin(EvaluationMixin):
                     for k, v in enumerate(vals):
                         out_sums[k] += float(v) * nb
                 if metrics:
-                    self._update_metrics(yb, out, dist)
+                    self._update_metrics(yb, out, dist, swb)
                 if batch_end:  # Keras's batch logs: the epoch's running values so far
                     blogs = {"loss": loss_sum / max(seen, 1)}
                     blogs.update({k: v / max(seen, 1) for k, v in zip(out_names, out_sums)})
