@@ -337,6 +337,26 @@ def test_multi_output_calls_and_initial_state_tensors_both_ways(tmp_path):
     _close(c, want[1])
 
 
+def test_weighted_metrics_cross_in_the_compile_config_both_ways(tmp_path):
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(20, 4)).astype("f"), rng.integers(0, 3, 20)
+    sw = rng.random(20).astype("f")
+    gm = gn.Sequential([L.Input((4,)), L.Dense(3, activation="softmax")])
+    gm.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"],
+               weighted_metrics=["accuracy"])
+    gm.save(tmp_path / "g.keras")
+    km = keras.models.load_model(tmp_path / "g.keras")
+    got = km.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    want = gm.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    assert sorted(got) == sorted(want) == ["accuracy", "loss", "weighted_accuracy"]
+    for k in want:
+        assert got[k] == pytest.approx(want[k], rel=1e-5)
+    km.save(tmp_path / "k.keras")
+    back = gn.models.load_model(tmp_path / "k.keras")
+    again = back.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    assert again == pytest.approx(want, rel=1e-5)
+
+
 # ---------------------------------------------------------------- course recipes
 def _churn(mod):
     return [mod.Dense(6, activation="relu", kernel_initializer="uniform"),

@@ -696,3 +696,27 @@ def test_fit_visits_a_pydatasets_batches_in_a_new_order_each_epoch_when_shufflin
     assert shuffled[:6] != list(range(6)) and shuffled[:6] != shuffled[6:]
     assert visits() == shuffled  # seeded
     assert visits(shuffle=False) == list(range(6)) * 2
+
+
+def test_compile_takes_kerass_run_eagerly_and_steps_per_execution():
+    x = np.random.default_rng(0).standard_normal((32, 3)).astype("f4")
+    y = x.sum(1, keepdims=True)
+
+    def trained(**kw):
+        gn.set_seed(2)
+        m = gn.Sequential([gn.Input((3,)), L.Dense(4, activation="tanh"), L.Dense(1)])
+        m.compile("adam", "mse", **kw)
+        m.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        return m
+
+    eager = trained(run_eagerly=True)
+    assert eager.run_eagerly and eager.jit_compile is False  # every step the ordinary way
+    for a, b in zip(eager.get_weights(), trained(jit_compile=False).get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # one step per batch either way: the same training as the default
+    for a, b in zip(trained(steps_per_execution=4, auto_scale_loss=False).get_weights(),
+                    trained().get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        gn.Sequential([gn.Input((3,)), L.Dense(1)]).compile("adam", "mse",
+                                                            steps_per_execution=0)

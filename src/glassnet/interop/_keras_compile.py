@@ -57,7 +57,14 @@ def compile_from_keras(model: Model, comp: object, path: str | os.PathLike) -> b
         if isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics):
             metrics = [m for sub in metrics for m in sub]  # glassnet: one list for all outputs
         metrics = _nested(metrics, "compile metrics") or None
+        weighted = comp.get("weighted_metrics")
+        if isinstance(weighted, list) and weighted and all(isinstance(m, list)
+                                                           for m in weighted):
+            weighted = [m for sub in weighted for m in sub]
+        weighted = _nested(weighted, "compile weighted_metrics") or None
         kwargs = {"optimizer": opt, "loss": loss, "metrics": metrics}
+        if weighted:
+            kwargs["weighted_metrics"] = weighted
         if comp.get("loss_weights") is not None:
             kwargs["loss_weights"] = comp["loss_weights"]
         model.compile(**kwargs)
@@ -93,7 +100,8 @@ def compile_to_keras(model: Model) -> dict | None:
                                   "initial_accumulator_value")}
     return {"optimizer": opt, "loss": wrap(comp.get("loss"), "keras.losses"),
             "loss_weights": None, "metrics": wrap(comp.get("metrics"), "keras.metrics"),
-            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+            "weighted_metrics": wrap(comp.get("weighted_metrics"), "keras.metrics"),
+            "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": False}
 
 

@@ -74,12 +74,20 @@ class TrainingMixin(EvaluationMixin):
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
                 loss_weights: Any = None, weighted_metrics: Any = None,
-                jit_compile: Any = "auto", **kwargs: Any) -> None:
+                run_eagerly: bool = False, steps_per_execution: int = 1,
+                jit_compile: Any = "auto", auto_scale_loss: bool = True,
+                **kwargs: Any) -> None:
         """Choose optimizer, loss and metrics (names, config dicts or objects).
 
         ``metrics`` ignore sample and class weights; ``weighted_metrics`` (the same forms)
         take them, as in Keras (one that shares a metric's name is logged with a
         ``weighted_`` prefix: ``weighted_accuracy``, ``out_weighted_mae``).
+
+        ``run_eagerly=True`` runs every step the ordinary way (as ``jit_compile=False``:
+        Keras's switch for debugging a step). ``steps_per_execution`` (a positive integer)
+        and ``auto_scale_loss`` are accepted for Keras's signature: glassnet runs one step
+        per batch, with nothing to batch into one device call, and has no mixed precision
+        whose loss would need scaling; the results are the same.
 
         ``jit_compile`` ("auto" or True, or False): record each step once and replay it on
         later batches of the same shapes (``glassnet.models.step``): same results bit for
@@ -102,7 +110,13 @@ class TrainingMixin(EvaluationMixin):
         if jit_compile not in ("auto", True, False):
             raise ValueError(f"compile: jit_compile must be 'auto', True or False. "
                              f"Received: {jit_compile!r}")
-        self.jit_compile = jit_compile
+        if (isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int)
+                or steps_per_execution < 1):
+            raise ValueError(f"compile: steps_per_execution must be a positive integer. "
+                             f"Received: {steps_per_execution!r}")
+        self.run_eagerly = bool(run_eagerly)
+        self.steps_per_execution = steps_per_execution
+        self.jit_compile = False if run_eagerly else jit_compile
         self.optimizer = optimizers.get(optimizer)
         if self._device != "cpu":
             self.optimizer.to(self._device)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,8 +59,8 @@ def _cnn(data: dict, cfg: dict) -> Sequential:
     return Sequential([*cnn_base(), Dense(10, activation="softmax")])
 
 
-_SPARSE = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
-           "metrics": ["accuracy"]}
+_SPARSE: dict[str, Any] = {"optimizer": "adam", "loss": "sparse_categorical_crossentropy",
+                           "metrics": ["accuracy"]}
 
 
 def _transfer_data(cfg: dict) -> dict:
