@@ -720,3 +720,29 @@ def test_compile_takes_kerass_run_eagerly_and_steps_per_execution():
     with pytest.raises(ValueError, match="steps_per_execution"):
         gn.Sequential([gn.Input((3,)), L.Dense(1)]).compile("adam", "mse",
                                                             steps_per_execution=0)
+
+
+def test_a_base_called_with_training_false_keeps_its_batchnorm_in_inference_when_unfrozen():
+    """keras.io's transfer-learning guide: ``base_model(inputs, training=False)`` keeps the
+    base's BatchNormalization in inference mode while fine-tuning (its statistics stay),
+    while its weights train once ``base_model.trainable = True``."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 6, 6, 2)).astype("f4"), rng.random((32, 1)).astype("f4")
+    gn.set_seed(1)
+    base = gn.Sequential([gn.Input((6, 6, 2)), L.Conv2D(3, 3), L.BatchNormalization(),
+                          L.GlobalAveragePooling2D()])
+    inputs = gn.Input((6, 6, 2))
+    model = gn.Model(inputs, L.Dense(1)(base(inputs, training=False)))
+    bn = base.layers[1]
+    base.trainable = True
+    model.compile("adam", "mse")
+    stats = [bn.moving_mean.numpy().copy(), bn.moving_variance.numpy().copy()]
+    kernel = base.layers[0].kernel.numpy().copy()
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), stats[0])
+    np.testing.assert_array_equal(bn.moving_variance.numpy(), stats[1])
+    assert not np.array_equal(base.layers[0].kernel.numpy(), kernel)  # but it trains
+    free = gn.Model(inputs, L.Dense(1)(base(inputs)))  # called without training=False
+    free.compile("adam", "mse")
+    free.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert not np.array_equal(bn.moving_mean.numpy(), stats[0])
