@@ -746,3 +746,45 @@ def test_a_base_called_with_training_false_keeps_its_batchnorm_in_inference_when
     free.compile("adam", "mse")
     free.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert not np.array_equal(bn.moving_mean.numpy(), stats[0])
+
+
+def test_build_makes_a_subclassed_models_weights_so_its_weights_load(tmp_path):
+    """The subclassing pattern ``model = Net(); model.build((None, 5));
+    model.load_weights(path)``: build runs call once, so every layer has its weights."""
+    class Net(gn.Model):
+        def __init__(self):
+            super().__init__()
+            self.d1 = L.Dense(8, activation="relu")
+            self.bn = L.BatchNormalization()
+            self.d2 = L.Dense(2)
+
+        def call(self, x, training=False):
+            return self.d2(self.bn(self.d1(x), training=training))
+
+    gn.set_seed(0)
+    m = Net()
+    m.build((None, 5))
+    assert [tuple(w.shape) for w in m.weights][:2] == [(5, 8), (8,)]
+    assert m.count_params() == 5 * 8 + 8 + 4 * 8 + 8 * 2 + 2
+    stats = m.bn.moving_mean.numpy().copy()
+    m.compile("adam", "mse")
+    m.fit(np.ones((8, 5), "f4"), np.ones((8, 2), "f4"), verbose=0)
+    assert not np.array_equal(m.bn.moving_mean.numpy(), stats)  # the build pass left none
+    m.save_weights(tmp_path / "net.weights.h5")
+    fresh = Net()
+    fresh.build((None, 5))
+    fresh.load_weights(tmp_path / "net.weights.h5")
+    x = np.random.default_rng(0).normal(size=(3, 5)).astype("f4")
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), m.predict(x, verbose=0))
+
+    class TwoIn(gn.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = L.Dense(2), L.Dense(2)
+
+        def call(self, inputs):
+            return self.a(inputs[0]) + self.b(inputs[1])
+
+    two = TwoIn()
+    two.build([(None, 3), (None, 4)])
+    assert [tuple(w.shape) for w in two.weights] == [(3, 2), (2,), (4, 2), (2,)]

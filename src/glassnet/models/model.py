@@ -66,6 +66,32 @@ class Model(Layer, training.TrainingMixin):
     def layers(self) -> list[Layer]:
         return self._sublayers()
 
+    def build(self, input_shape: Any = None) -> None:
+        """Build a subclassed model for inputs of ``input_shape`` (a list of shapes for
+        several inputs) by running its ``call`` once, without gradients, on zeros: every
+        layer it uses makes its weights, so ``load_weights``, ``summary`` and
+        ``count_params`` work before any data (Keras 2's ``model.build``; Keras 3 marks the
+        model built without weights). A ``build`` of the subclass's own replaces this one.
+
+        Example:
+            >>> net = Net(); net.build((None, 4)); len(net.weights) > 0   # doctest: +SKIP
+            True
+        """
+        self.built = True  # before the call: its __call__ must not come back here
+        if input_shape is None:
+            return
+        shapes = input_shape
+        several = isinstance(shapes, (list, tuple)) and bool(shapes) and all(
+            isinstance(s, (list, tuple)) for s in shapes)
+        xs = [np.zeros((s[0] or 1, *(32 if d is None else int(d) for d in s[1:])),
+                       dtype=backend.floatx())
+              for s in (shapes if several else [shapes])]
+        with no_grad():
+            self(xs if several else xs[0], training=False)
+        for ly in self._sublayers():
+            if getattr(ly, "stateful", False) and hasattr(ly, "reset_states"):
+                ly.reset_states()  # the build pass leaves no context behind
+
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by ``name`` or by ``index`` into :attr:`layers` (Keras's ``get_layer``).
 
