@@ -9,12 +9,11 @@ import io
 import json
 import os
 import pickle
-import subprocess
-import sys
 import tarfile
 
 import numpy as np
 import pytest
+from _keras_reference import keras_json
 
 import glassnet as gn
 from glassnet.datasets import _fetch, boston_housing, california_housing, cifar100, imdb, reuters
@@ -70,12 +69,7 @@ def keras_results(files):
         pytest.skip("keras is not installed (optional reference)")
     spec = {"cases": [{"module": m, "kwargs": k, "file": str(files / f"{m}.npz")}
                       for m, k in CASES]}
-    script = os.path.join(os.path.dirname(__file__), "_keras_dataset_ref.py")
-    out = subprocess.run([sys.executable, script], input=json.dumps(spec), capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": "torch"})
-    if out.returncode:
-        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return keras_json("_keras_dataset_ref.py", json.dumps(spec), 300)
 
 
 @pytest.mark.parametrize("i", range(len(CASES)), ids=[f"{m}-{k}" for m, k in CASES])

@@ -17,10 +17,7 @@ backend is the reference)."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -30,18 +27,12 @@ import glassnet as gn
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _keras_fit_cases import CASES, run  # noqa: E402
+from _keras_reference import keras_json  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def keras_runs():
-    if importlib.util.find_spec("keras") is None:
-        pytest.skip("keras is not installed (optional reference)")
-    script = os.path.join(os.path.dirname(__file__), "_keras_fit_cases.py")
-    out = subprocess.run([sys.executable, script], capture_output=True, text=True,
-                         timeout=600, env={**os.environ, "KERAS_BACKEND": "torch"})
-    if out.returncode:
-        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return keras_json("_keras_fit_cases.py")
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

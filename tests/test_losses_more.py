@@ -4,12 +4,12 @@ gradients, config round trips, names and the lowercase forms."""
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from _keras_reference import keras_json
 
 import glassnet as gn
 from glassnet import losses as L
@@ -71,12 +71,7 @@ def keras_values():
                        "sample_weight": SW.tolist() if _weighted((c, k)) and k.get("axis") != 0
                        else None}
                       for c, k, t, p in CASES]}
-    script = os.path.join(os.path.dirname(__file__), "_keras_loss_ref.py")
-    out = subprocess.run([sys.executable, script], input=json.dumps(spec), capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": "torch"})
-    if out.returncode:
-        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return keras_json("_keras_loss_ref.py", json.dumps(spec), 300)
 
 
 def _ours(i):
@@ -206,8 +201,6 @@ def test_errors():
 
 @pytest.mark.parametrize("first", ["glassnet._losses_more", "glassnet.losses"])
 def test_either_module_can_be_imported_first(first):
-    import subprocess
-    import sys
 
     code = (f"import importlib; importlib.import_module({first!r}); import glassnet.losses as L;"
             " assert L.get('dice').name == 'dice' and 'Poisson' in L.__all__;"

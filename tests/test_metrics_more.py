@@ -4,12 +4,10 @@ round trips; the lowercase functions; use in ``fit``."""
 
 import importlib.util
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from _keras_reference import keras_json
 
 import glassnet as gn
 from glassnet import metrics as M
@@ -246,12 +244,7 @@ def keras_results():
     if importlib.util.find_spec("keras") is None:
         pytest.skip("keras is not installed (optional reference)")
     spec = {"cases": [{"cls": c, "config": k, "batches": b()} for c, k, b in _KERAS]}
-    script = os.path.join(os.path.dirname(__file__), "_keras_metric_ref.py")
-    out = subprocess.run([sys.executable, script], input=json.dumps(spec), capture_output=True,
-                         text=True, timeout=300, env={**os.environ, "KERAS_BACKEND": "torch"})
-    if out.returncode:
-        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return keras_json("_keras_metric_ref.py", json.dumps(spec), 300)
 
 
 @pytest.mark.parametrize("i", range(len(_KERAS)),

@@ -3,12 +3,10 @@ clipping on accumulated gradients: trajectories vs torch.optim, vs real Keras 3 
 backend, in a subprocess) where installed, and vs the Keras formulas written out in NumPy."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from _keras_reference import keras_json
 
 import glassnet as gn
 from glassnet import optimizers as O
@@ -178,17 +176,11 @@ def keras_trajectories():
 
     if importlib.util.find_spec("keras") is None:
         pytest.skip("keras is not installed (optional reference)")
-    script = os.path.join(os.path.dirname(__file__), "_keras_optimizer_ref.py")
     spec = {"cases": [{"cls": c, "config": k, "finalize": k.get("use_ema", False)}
                       for c, k in _KERAS_CASES],
             "init": [w.tolist() for w in INIT], "target": [t.tolist() for t in TARGET],
             "steps": STEPS}
-    env = {**os.environ, "KERAS_BACKEND": "torch"}
-    out = subprocess.run([sys.executable, script], input=json.dumps(spec), env=env,
-                         capture_output=True, text=True, timeout=300)
-    if out.returncode:
-        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return keras_json("_keras_optimizer_ref.py", json.dumps(spec), 300)
 
 
 @pytest.mark.parametrize("i", range(len(_KERAS_CASES)),

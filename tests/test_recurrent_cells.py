@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from _keras_reference import keras_json
 
 import glassnet as gn
 from glassnet import layers as Lr
@@ -222,9 +223,6 @@ CL = [
 @pytest.fixture(scope="module")
 def keras_convlstm():
     import importlib.util
-    import os
-    import subprocess
-    import sys
 
     if importlib.util.find_spec("keras") is None:
         pytest.skip("keras is not installed (optional reference)")
@@ -241,13 +239,7 @@ def keras_convlstm():
         proj = [rng.normal(size=y.shape).tolist() for y in ys]
         cases.append({"config": cfg, "x": x.tolist(), "weights": [w.tolist() for w in ws],
                       "proj": proj})
-    script = os.path.join(os.path.dirname(__file__), "_keras_convlstm_ref.py")
-    out = subprocess.run([sys.executable, script], input=json.dumps({"cases": cases}),
-                         capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "KERAS_BACKEND": "torch"})
-    if out.returncode:
-        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
-    return cases, json.loads(out.stdout.strip().splitlines()[-1])
+    return cases, keras_json("_keras_convlstm_ref.py", json.dumps({"cases": cases}), 300)
 
 
 @pytest.mark.parametrize("i", range(len(CL)), ids=["same", "strided-seq", "dilated-state-back"])

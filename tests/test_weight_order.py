@@ -5,11 +5,9 @@ layers in call order) still load into the right weights."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import os
-import subprocess
 import sys
 import zipfile
 
@@ -22,18 +20,12 @@ from glassnet.models.saving import load_model
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _keras_order_models import build, describe  # noqa: E402
+from _keras_reference import keras_json  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def keras_orders():
-    if importlib.util.find_spec("keras") is None:
-        pytest.skip("keras is not installed (optional reference)")
-    script = os.path.join(os.path.dirname(__file__), "_keras_order_models.py")
-    out = subprocess.run([sys.executable, script], capture_output=True, text=True,
-                         timeout=300, env={**os.environ, "KERAS_BACKEND": "torch"})
-    if out.returncode:
-        pytest.fail(f"Keras reference run failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return keras_json("_keras_order_models.py")
 
 
 @pytest.mark.parametrize("name", ["seq2seq", "two_inputs_bn", "shared_unused", "sequential_bn",
