@@ -138,6 +138,13 @@ CASES = {
                               "ema_momentum": 0.9}), "c", {}),
     "kl_divergence": (3, "softmax", False, "kl_divergence", ("Adam", {"learning_rate": 0.01}),
                       "onehot", {}),
+    # the mean over the labels it does not ignore
+    "ignore_class": (3, "softmax", False, ("SparseCategoricalCrossentropy",
+                                           {"ignore_class": 1}),
+                     ("Adam", {"learning_rate": 0.01}), "c", {"sample_weight": True}),
+    "tversky": (3, "softmax", False, ("Tversky", {"alpha": 0.3, "beta": 0.7}),
+                ("Adam", {"learning_rate": 0.01}), "onehot",
+                {"metrics": ["CategoricalAccuracy"]}),
     "categorical_hinge": (3, "softmax", False, "categorical_hinge",
                           ("Adam", {"learning_rate": 0.01}), "onehot", {}),
     "poisson_log_cosh_msle": (3, "softmax", False, "poisson", ("Adam", {"learning_rate": 0.01}),

@@ -465,6 +465,20 @@ class SparseCategoricalCrossentropy(Loss):
         y_pred = _pred(y_pred)
         return self._per(self._labels(y_true, y_pred), y_pred)
 
+    def __call__(self, y_true: TensorLike, y_pred: TensorLike,
+                 sample_weight: TensorLike | None = None) -> Tensor:
+        if self.ignore_class is None or self.reduction not in _MEAN:
+            return super().__call__(y_true, y_pred, sample_weight)
+        # Keras: the mean over the labels it does not ignore (Σ w·loss / that count), the
+        # ignored ones contributing 0; with reduction "sum" or "none" they are only zeroed
+        y_pred = _pred(y_pred)
+        t = self._labels(y_true, y_pred)
+        per = self._per(t, y_pred)
+        valid = int((t != self.ignore_class).sum())
+        if valid:
+            per = per * y_pred.data.dtype.type(t.size / valid)
+        return _reduce(per, sample_weight, self.name, self.reduction)
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits,
                 "ignore_class": self.ignore_class}
