@@ -17,17 +17,12 @@ backend is the reference)."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 import pytest
+from _keras_fit_cases import CASES, run
+from _keras_reference import keras_json
 
 import glassnet as gn
-
-sys.path.insert(0, os.path.dirname(__file__))
-from _keras_fit_cases import CASES, run  # noqa: E402
-from _keras_reference import keras_json  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import sys
 import zipfile
 
 import numpy as np
 import pytest
+from _keras_order_models import build, describe
+from _keras_reference import keras_json
 
 import glassnet as gn
 from glassnet import layers as L
 from glassnet.models.saving import load_model
-
-sys.path.insert(0, os.path.dirname(__file__))
-from _keras_order_models import build, describe  # noqa: E402
-from _keras_reference import keras_json  # noqa: E402
 
 
 @pytest.fixture(scope="module")
