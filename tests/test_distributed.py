@@ -35,10 +35,12 @@ def _env():
     return env
 
 
-def run(n, out, mode, *args, timeout=240, shared=True, optimizer="adam", numba=False):
+def run(n, out, mode, *args, timeout=240, shared=True, optimizer="adam", numba=False,
+        extra_env=None):
     cmd = [MPIEXEC, *gn.distribution.mpiexec_flags(), "-n", str(n), sys.executable, WORKER,
            str(out), mode, *map(str, args)]
     env = _env()
+    env.update(extra_env or {})
     env["GLASSNET_TEST_OPTIMIZER"] = optimizer
     if numba:  # the default: compiled kernels where the numba extra is installed
         del env["GLASSNET_NUMBA"]
@@ -129,6 +131,23 @@ def test_gpu_ranks_average_through_nccl_and_match_one_cpu_process(tmp_path):
     for k in range(2):
         w, h = load(tmp_path, f"gpu_2_{k}")
         assert h["nccl"] and not h["sharded"]
+        for a, b in zip(w, ref_w):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(h["history"]["loss"], ref_h["history"]["loss"], rtol=1e-4)
+
+
+@pytest.mark.skipif(_gpus() < 1, reason="needs CuPy and a CUDA GPU")
+def test_gpu_ranks_sharing_a_gpu_stage_through_host_memory(tmp_path):
+    """Two ranks on one GPU (NCCL refuses that; or NCCL switched off): the gradients go
+    through host memory and the shared-memory all-reduce, and training still matches one
+    CPU process."""
+    assert single(tmp_path).returncode == 0
+    ref_w, ref_h = load(tmp_path, "single_1_0")
+    r = run(2, tmp_path, "gpu", extra_env={"GLASSNET_NCCL": "0"} if _gpus() >= 2 else {})
+    assert r.returncode == 0, r.stderr[-2000:]
+    for k in range(2):
+        w, h = load(tmp_path, f"gpu_2_{k}")
+        assert not h["nccl"]
         for a, b in zip(w, ref_w):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(h["history"]["loss"], ref_h["history"]["loss"], rtol=1e-4)

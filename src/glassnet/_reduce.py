@@ -180,8 +180,9 @@ def min_last(a: Any) -> Any:
 
 
 def _extreme_last(a: Any, op: np.ufunc) -> Any:
-    if (type(a) is not np.ndarray or a.ndim < 2 or a.shape[-1] > 32 or not a.size
-            or a.dtype.kind != "f"):
+    if type(a) is not np.ndarray:  # CuPy implements no ufunc.reduce for maximum/minimum
+        return (a.max if op is np.maximum else a.min)(axis=-1, keepdims=True)
+    if a.ndim < 2 or a.shape[-1] > 32 or not a.size or a.dtype.kind != "f":
         return op.reduce(a, axis=-1, keepdims=True)
     c = a.shape[-1]
     m = op.reduce(np.ascontiguousarray(a.reshape(-1, c).T), axis=0)

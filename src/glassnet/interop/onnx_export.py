@@ -98,6 +98,14 @@ class Graph:
         return outs[0] if n_out == 1 else outs
 
 
+def _make_model(helper: Any, graph: Any, imports: list) -> Any:
+    """The model proto at the lowest IR version its opsets allow: onnx stamps its own newest
+    (IR 14 from onnx 1.23), which runtimes a release behind refuse to load."""
+    proto = helper.make_model(graph, opset_imports=imports, producer_name="glassnet")
+    proto.ir_version = helper.find_min_ir_version_for(imports, ignore_unknown=True)
+    return proto
+
+
 def _value(layer: Layer, args: list, list_call: bool, states: list | None = None) -> Any:
     """glassnet's output of ``layer`` on the probe values: one array, or a list of them for
     a recurrent layer with ``return_state`` (its output, then its states)."""
@@ -321,8 +329,7 @@ def export_onnx(model: Any, filepath: str | os.PathLike, opset: int = OPSET,
     imports = [helper.make_opsetid("", opset)]
     if getattr(g, "ml_domain", False):  # StringLookup's LabelEncoder
         imports.append(helper.make_opsetid("ai.onnx.ml", 3))
-    proto = helper.make_model(graph, opset_imports=imports, producer_name="glassnet")
-    proto.ir_version = min(proto.ir_version, 8 if opset <= 17 else proto.ir_version)
+    proto = _make_model(helper, graph, imports)
     onnx.checker.check_model(proto, full_check=True)
     _atomic_write(Path(filepath), proto.SerializeToString())
     if verbose:
@@ -371,9 +378,7 @@ def _export_classic(g: Graph, model: Any, filepath: str | os.PathLike, opset: in
         [helper.make_tensor_value_info(name_in, elem_in, ["batch", int(w.shape[0] - 1)])],
         [helper.make_tensor_value_info(name_out, helper.np_dtype_to_tensor_dtype(
             classes.dtype), ["batch"])], g.inits)
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="glassnet")
-    proto.ir_version = min(proto.ir_version, 8 if opset <= 17 else proto.ir_version)
+    proto = _make_model(helper, graph, [helper.make_opsetid("", opset)])
     g.onnx.checker.check_model(proto, full_check=True)
     _atomic_write(Path(filepath), proto.SerializeToString())
     return str(filepath)
