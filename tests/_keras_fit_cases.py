@@ -27,7 +27,16 @@ def _other_inputs():
     seq4 = r.normal(size=(100, 6, 4)).astype("f4")
     return {"conv": img, "conv_transpose": img, "depthwise": img, "lstm": seq, "gru": seq,
             "gru_reset_before": seq, "conv1d": seq4, "bidirectional": seq4,
-            "attention": seq4, "mha": seq4, "embedding": r.integers(0, 20, (100, 7))}
+            "attention": seq4, "mha": seq4, "embedding": r.integers(0, 20, (100, 7)),
+            **dict.fromkeys(("mask_tagger", "mask_gap", "mask_bidir", "mask_add", "mask_lstm"),
+                            _padded_ids()),
+            "masking_td": seq * (np.arange(5) < r.integers(1, 6, (100, 1)))[..., None]}
+
+
+def _padded_ids():
+    """Token ids 1-19 followed by 0s (padding): each of the 100 rows 2-7 tokens long."""
+    r = np.random.default_rng(2)
+    return r.integers(1, 20, (100, 7)) * (np.arange(7) < r.integers(2, 8, (100, 1)))
 
 
 def _body(keras, kind):
@@ -44,6 +53,23 @@ def _body(keras, kind):
         return [keras.Input((5, 3)), L.GRU(4, reset_after=False, return_sequences=True,
                                           go_backwards=True),
                 L.RNN(L.GRUCell(3, reset_after=False, use_bias=False))]
+    if kind.startswith("mask_"):  # Embedding(mask_zero=True): the mask reaches the loss
+        e = L.Embedding(20, 4, mask_zero=True)
+        if kind == "mask_tagger":
+            return [keras.Input((7,)), e, L.LSTM(5, return_sequences=True)]
+        if kind == "mask_gap":  # the mean over the real tokens only
+            return [keras.Input((7,)), e, L.GlobalAveragePooling1D()]
+        if kind == "mask_lstm":  # the mask ends at the last state
+            return [keras.Input((7,)), e, L.LSTM(4)]
+        if kind == "mask_bidir":
+            return [keras.Input((7,)), e, L.Bidirectional(L.GRU(3, return_sequences=True)),
+                    L.LayerNormalization(), L.Dense(4, activation="relu")]
+        i = keras.Input((7,))  # mask_add: merges keep the mask
+        h = e(i)
+        return i, L.Add()([L.LSTM(4, return_sequences=True)(h), L.Dense(4)(h)])
+    if kind == "masking_td":
+        return [keras.Input((5, 3)), L.Masking(), L.SimpleRNN(4, return_sequences=True),
+                L.TimeDistributed(L.Dense(2))]
     if kind == "embedding":
         return [keras.Input((7,)), L.Embedding(20, 4), L.GlobalAveragePooling1D()]
     if kind == "conv1d":
@@ -218,6 +244,29 @@ CASES = {
                                       ("Adam", {"learning_rate": 0.01}), "c",
                                       {"class_weight": {0: 1.0, 1: 2.0, 2: 0.5},
                                        "weighted_metrics": ["accuracy"]}),
+    # masks (Embedding(mask_zero=True), Masking) pass through the layers that keep the
+    # time axis and weight the loss and the metrics: padded steps count for nothing
+    "mask_tagger": (3, "softmax", False, "sparse_categorical_crossentropy",
+                    ("Adam", {"learning_rate": 0.01}), "seq", {"model": "mask_tagger"}),
+    "mask_tagger_ignore_class": (3, "softmax", False, ("SparseCategoricalCrossentropy",
+                                                       {"ignore_class": 1}),
+                                 ("Adam", {"learning_rate": 0.01}), "seq",
+                                 {"model": "mask_tagger"}),
+    "mask_average_pooling": (1, "sigmoid", False, "binary_crossentropy",
+                             ("Adam", {"learning_rate": 0.01}), "b",
+                             {"model": "mask_gap", "metrics": ["accuracy", "mae"]}),
+    "mask_last_state": (3, "softmax", False, "sparse_categorical_crossentropy",
+                        ("Adam", {"learning_rate": 0.01}), "c", {"model": "mask_lstm"}),
+    "mask_bidirectional_logits_weighted": (
+        3, None, False, ("SparseCategoricalCrossentropy", {"from_logits": True}),
+        ("Adam", {"learning_rate": 0.01}), "seq",
+        # (no weighted_metrics: Keras's loss scales the batch's sample-weight tensor in
+        # place by total/kept under a mask, so its weighted metrics see other weights)
+        {"model": "mask_bidir", "sample_weight": "steps", "validation_data": True}),
+    "mask_functional_add": (3, "softmax", False, "sparse_categorical_crossentropy",
+                            ("Adam", {"learning_rate": 0.01}), "seq", {"model": "mask_add"}),
+    "masking_time_distributed": (1, None, False, "mse", ("RMSprop", {"learning_rate": 0.01}),
+                                 "seqr", {"model": "masking_td", "metrics": ["mae"]}),
     "two_outputs_weighted_metrics": (0, None, False, ["sparse_categorical_crossentropy", "mse"],
                                      ("Adam", {"learning_rate": 0.01}), "two",
                                      {"sample_weight": True,
@@ -235,8 +284,10 @@ def run(keras, name, initial=None):
     x, yc, yr, sw = _data()
     x = _other_inputs().get(kind, x)
     yb = (yc > 0).astype("f4")[:, None]
+    r = np.random.default_rng(3)
     y = {"r": yr, "c": yc, "b": yb, "onehot": np.eye(3, dtype="f4")[yc], "two": [yc, yr],
-         "two_dict": {"a": yc, "b": yr}}[target]
+         "two_dict": {"a": yc, "b": yr}, "seq": r.integers(0, 3, (100, 7)),
+         "seqr": r.normal(size=(100, 5, 1)).astype("f4")}[target]
     keras.utils.set_random_seed(1)
     layers = _body(keras, kind)
     if target.startswith("two"):  # a functional model with two outputs, named a and b
@@ -304,7 +355,11 @@ def run(keras, name, initial=None):
         fk["callbacks"] = [keras.callbacks.EarlyStopping(monitor="loss", patience=1,
                                                          restore_best_weights=True,
                                                          min_delta=10)]
-    if fk.pop("sample_weight", False):
+    weights = fk.pop("sample_weight", False)
+    if weights == "steps":  # one weight per time step (Keras takes no per-sample weights
+        # on a masked sequence output)
+        fk["sample_weight"] = np.random.default_rng(4).random(y.shape).astype("f4")
+    elif weights:
         fk["sample_weight"] = sw
     if fk.get("validation_data") is True:
         fk["validation_data"] = (x[:20], y[:20])

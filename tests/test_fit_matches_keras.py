@@ -12,8 +12,11 @@ PReLU/LeakyReLU/elu/selu/gelu/swish, two-output models (per-output losses as a l
 dict, loss weights, per-output metrics), class weights on one-hot and binary targets,
 PyDatasets, generators, steps_per_epoch, validation_steps/freq, initial_epoch,
 ReduceLROnPlateau and EarlyStopping(restore_best_weights), from_logits, label smoothing,
-Huber, KL divergence, hinge and Poisson losses and threshold metrics (Keras on its PyTorch
-backend is the reference)."""
+Huber, KL divergence, hinge and Poisson losses and threshold metrics, and masks from
+Embedding(mask_zero=True) and Masking through LSTM/GRU/SimpleRNN sequences, Bidirectional,
+TimeDistributed, LayerNormalization, Add and GlobalAveragePooling1D to the loss (with
+ignore_class and per-step sample weights) and the metrics (Keras on its PyTorch backend is
+the reference)."""
 
 from __future__ import annotations
 

@@ -115,6 +115,33 @@ def test_mlp_training_matches_cpu():
     _train_both(build, x, y, "sparse_categorical_crossentropy")
 
 
+def test_masked_sequence_training_matches_cpu():
+    """A padded tagger: the mask goes from the embedding through the LSTM, a merge and the
+    pooling-free head to the loss, and the metrics (tests/test_masking.py on the CPU)."""
+    rs = np.random.default_rng(2)
+    x = rs.integers(1, 12, (24, 6)) * (np.arange(6) < rs.integers(1, 7, (24, 1)))
+    y = rs.integers(0, 3, (24, 6))
+
+    def build():
+        i = gn.Input((6,), dtype="int64")
+        e = L.Embedding(12, 4, mask_zero=True)(i)
+        h = L.Add()([L.LSTM(4, return_sequences=True)(e), L.Dense(4)(e)])
+        return gn.Model(i, L.Dense(3, activation="softmax")(L.LayerNormalization()(h)))
+
+    cpu, gpu = _train_both(build, x, y, "sparse_categorical_crossentropy")
+    for m in (cpu, gpu):
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    ec, eg = (m.evaluate(x, y, verbose=0, return_dict=True) for m in (cpu, gpu))
+    assert eg == pytest.approx(ec, rel=1e-4)
+    pooled = L.GlobalAveragePooling1D()
+    e = L.Embedding(12, 4, mask_zero=True)
+    cpu_out = pooled(e(x))
+    e.to("gpu")
+    np.testing.assert_allclose(backend.asnumpy(pooled(e(cp.asarray(x))).data), cpu_out.data,
+                               rtol=1e-5)
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adagrad", "adamw", "nadam"])
 def test_optimizers_match_cpu(optimizer):
     rs = np.random.default_rng(1)

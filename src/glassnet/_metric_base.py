@@ -33,14 +33,77 @@ def _weights(sample_weight: Any, n: int, name: str) -> np.ndarray | None:
 
 
 def _per_sample(a: np.ndarray) -> np.ndarray:
-    """Mean over every axis but the first (cheap paths for (N,) and (N, 1))."""
-    if a.ndim <= 1:
-        return a
-    n = a.shape[0]
-    k = a.size // max(n, 1)
-    if k == 1:
-        return a.reshape(n)
-    return a.reshape(n, k).sum(axis=1, dtype=np.float64) / k
+    """The values as they are, a trailing axis of 1 dropped ((N, 1) → (N,), (N, T, 1) →
+    (N, T)): :func:`_accumulate` averages what is left per sample, after any per-step
+    weights or mask."""
+    if a.ndim >= 2 and a.shape[-1] == 1:
+        return a.reshape(a.shape[:-1])
+    return a
+
+
+def _mask_of(y_pred: Any) -> Any:
+    """The mask a masking layer attached to a prediction tensor (Keras's ``_keras_mask``)."""
+    m = getattr(y_pred, "_mask", None) if not isinstance(y_pred, np.ndarray) else None
+    return None if m is None else asnumpy(getattr(m, "data", m))
+
+
+def masked_weights(sample_weight: Any, mask: Any) -> Any:
+    """``sample_weight`` with a (batch, steps) mask merged in (Keras 3's ``apply_mask`` for
+    metrics): the mask itself where there are no weights; per-sample weights spread over the
+    steps. None stays None when there is no mask either."""
+    if mask is None:
+        return sample_weight
+    m = np.asarray(mask, dtype=np.float64)
+    if sample_weight is None:
+        return m
+    w = _np(sample_weight).astype(np.float64)
+    if w.size == m.shape[0] and m.ndim > 1:
+        w = w.reshape((m.shape[0],) + (1,) * (m.ndim - 1))
+    elif w.size == m.size:
+        w = w.reshape(m.shape)
+    return w * m
+
+
+def _accumulate(metric: Any, v: np.ndarray, sample_weight: Any) -> None:
+    """Add values ``v`` (one or more per sample) to a running mean's ``total`` and
+    ``count``, as Keras 3's ``Mean`` does: each sample's values averaged, then weighted by
+    its weight; weights with a time axis (a mask, per-step weights) weigh each step, the
+    values averaged over the axes the weights do not have.
+
+    Example:
+        >>> class M: total = count = 0.0
+        >>> m = M(); _accumulate(m, np.array([[1.0, 3.0], [5.0, 7.0]]), [[1, 0], [1, 1]])
+        >>> m.total / m.count
+        4.333333333333333
+    """
+    n = v.shape[0] if v.ndim else 1
+    if sample_weight is None:
+        if v.ndim > 1:
+            v = v.reshape(n, -1).mean(axis=1, dtype=np.float64)
+        # a hit/miss array (the accuracies) is counted: exact, and 4x faster than a sum
+        metric.total += float(np.count_nonzero(v) if v.dtype == np.bool_
+                              else v.sum(dtype=np.float64))
+        metric.count += n
+        return
+    w = _np(sample_weight).astype(np.float64)
+    if w.size == v.size:
+        w = w.reshape(v.shape)
+    else:
+        while w.ndim > 1 and w.shape[-1] == 1:
+            w = w.reshape(w.shape[:-1])
+        if not (w.ndim and w.ndim < v.ndim and v.shape[:w.ndim] == w.shape):
+            raise ValueError(
+                f"{metric.name}: sample_weight must have one entry per sample ({n}) or "
+                f"per value {v.shape}. Received: sample_weight shape {w.shape}"
+            )
+        v = v.mean(axis=tuple(range(w.ndim, v.ndim)), dtype=np.float64)
+    vw = v * w
+    if w.ndim > 1:  # per step: each sample's mean, as Keras reduces both
+        metric.total += float(vw.reshape(n, -1).mean(axis=1).sum())
+        metric.count += float(w.reshape(n, -1).mean(axis=1).sum())
+    else:
+        metric.total += float(vw.sum())
+        metric.count += float(w.sum())
 
 
 def _match(y_true: np.ndarray, y_pred: np.ndarray, name: str) -> np.ndarray:
@@ -157,7 +220,13 @@ class Metric(Configurable):
 
 
 class _MeanMetric(Metric):
-    """Weighted running mean of per-sample values from ``_values(y_true, y_pred)``."""
+    """Weighted running mean of per-sample values from ``_values(y_true, y_pred)``.
+
+    A prediction tensor's mask (a padded sequence's) weighs its steps, as in Keras 3's
+    ``MeanMetricWrapper``: the padded ones count for nothing.
+    """
+
+    uses_mask = True  # the training loop gives it the outputs' masks as weights
 
     def reset_state(self) -> None:
         self.total, self.count = 0.0, 0.0
@@ -166,16 +235,9 @@ class _MeanMetric(Metric):
         raise NotImplementedError
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        v = self._values(_np(y_true), _np(y_pred)).reshape(-1)
-        w = _weights(sample_weight, v.shape[0], self.name)
-        if w is None:
-            # a hit/miss array (the accuracies) is counted: exact, and 4x faster than a sum
-            self.total += float(np.count_nonzero(v) if v.dtype == np.bool_
-                                else v.sum(dtype=np.float64))
-            self.count += v.shape[0]
-        else:
-            self.total += float((v * w).sum())
-            self.count += float(w.sum())
+        if self.uses_mask and not isinstance(y_pred, np.ndarray):
+            sample_weight = masked_weights(sample_weight, _mask_of(y_pred))
+        _accumulate(self, self._values(_np(y_true), _np(y_pred)), sample_weight)
 
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0

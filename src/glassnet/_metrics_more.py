@@ -368,6 +368,7 @@ class RootMeanSquaredError(_MeanMetric):
     """
 
     name = "root_mean_squared_error"
+    uses_mask = False  # Keras's is a Mean of its own, which reads no mask
 
     def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         t, p = _f64(y_true, y_pred, self.name)

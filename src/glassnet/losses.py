@@ -89,8 +89,51 @@ def _reduce_last(t: Tensor) -> Tensor:
     return ops.mean(t, axis=-1) if t.ndim >= 2 else t
 
 
-_REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none")
+_REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", "mean_with_sample_weight")
 _MEAN = ("sum_over_batch_size", "mean")
+
+
+def _mask_of(y_pred: Any) -> Any:
+    """The mask a masking layer attached to the predictions (Keras's ``_keras_mask``)."""
+    return getattr(y_pred, "_mask", None) if isinstance(y_pred, Tensor) else None
+
+
+def _mask_weights(sample_weight: Any, mask: Any, shape: tuple[int, ...], reduction: str,
+                 name: str) -> Any:
+    """Sample weights with a (batch, steps) mask merged in, as Keras 3's ``apply_mask``:
+    a masked value weighs 0; for a mean, each kept one weighs ``total / kept`` so that the
+    mean runs over the kept values only (and is 0 where none is kept). Per-sample weights
+    (batch,) spread over the steps. ``shape`` is the per-value losses' shape.
+
+    Example:
+        >>> _mask_weights(None, np.array([[True, False]]), (1, 2), "sum_over_batch_size", "l")
+        array([[2., 0.]], dtype=float32)
+    """
+    xp = get_array_module(mask)
+    m = xp.asarray(getattr(mask, "data", mask)).astype(bool)
+    if m.shape != tuple(shape):
+        if m.size == math.prod(shape):  # a trailing axis of 1 on either side
+            m = m.reshape(shape)
+        else:
+            raise ValueError(f"{name}: the predictions' mask must have the losses' shape "
+                             f"{tuple(shape)}. Received: mask shape {m.shape}")
+    w = m.astype(np.float32)
+    if reduction in _MEAN:
+        kept = int(m.sum())
+        w *= np.float32(m.size / kept) if kept else np.float32(0)
+    if sample_weight is None:
+        return w
+    sw = xp.asarray(getattr(sample_weight, "data", sample_weight), dtype=np.float32)
+    if sw.shape != w.shape:
+        if sw.size == w.shape[0]:  # one weight per sample, on each of its steps
+            sw = sw.reshape((w.shape[0],) + (1,) * (w.ndim - 1))
+        elif sw.size == w.size:
+            sw = sw.reshape(w.shape)
+        else:
+            raise ValueError(f"{name}: sample_weight must have one entry per sample "
+                             f"({w.shape[0]}) or per step {w.shape}. Received: "
+                             f"sample_weight shape {sw.shape}")
+    return w * sw
 
 
 def _reduce(per: Tensor, sample_weight: TensorLike | None, name: str,
@@ -100,6 +143,8 @@ def _reduce(per: Tensor, sample_weight: TensorLike | None, name: str,
         if reduction == "none" or not per.ndim:
             return per
         return ops.sum(per) if reduction == "sum" else ops.mean(per)
+    if not per.ndim:  # a loss that reduced itself: weights cannot apply per value
+        return per
     xp = get_array_module(per.data)
     sw = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
     sw = xp.asarray(sw, dtype=per.data.dtype)
@@ -119,6 +164,9 @@ def _reduce(per: Tensor, sample_weight: TensorLike | None, name: str,
         return weighted
     if reduction == "sum":
         return ops.sum(weighted)
+    if reduction == "mean_with_sample_weight":  # Σ w·loss / Σ w (0 where Σ w = 0)
+        total = float(xp.broadcast_to(sw, per.shape).sum()) if per.ndim else float(sw.sum())
+        return ops.sum(weighted) / total if total else ops.sum(weighted) * 0.0
     # Keras's sum_over_batch_size: over every value the loss keeps (N, or N·T for a
     # sequence's per-step losses with per-step weights), as without weights
     return ops.sum(weighted) / float(max(math.prod(per.shape), 1))
@@ -179,6 +227,12 @@ class Loss(Configurable):
 
     def __call__(self, y_true: TensorLike, y_pred: TensorLike,
                  sample_weight: TensorLike | None = None) -> Tensor:
+        mask = _mask_of(y_pred)
+        if mask is not None:  # a masked sequence: the loss over its kept steps (Keras 3)
+            per = self.call(y_true, y_pred)
+            return _reduce(per, _mask_weights(sample_weight, mask, tuple(per.shape),
+                                             self.reduction, self.name),
+                           self.name, self.reduction)
         if self.has_kernel(np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred)):
             y_pred = _pred(y_pred)
             # has_kernel() said yes, so kernel() returns a node
@@ -467,17 +521,21 @@ class SparseCategoricalCrossentropy(Loss):
 
     def __call__(self, y_true: TensorLike, y_pred: TensorLike,
                  sample_weight: TensorLike | None = None) -> Tensor:
-        if self.ignore_class is None or self.reduction not in _MEAN:
+        if self.ignore_class is None:
             return super().__call__(y_true, y_pred, sample_weight)
-        # Keras: the mean over the labels it does not ignore (Σ w·loss / that count), the
-        # ignored ones contributing 0; with reduction "sum" or "none" they are only zeroed
+        # Keras: the ignored labels are a mask on the losses (and the predictions' own
+        # mask, if any, too): a mean runs over the labels it keeps
+        mask = _mask_of(y_pred)
         y_pred = _pred(y_pred)
         t = self._labels(y_true, y_pred)
         per = self._per(t, y_pred)
-        valid = int((t != self.ignore_class).sum())
-        if valid:
-            per = per * y_pred.data.dtype.type(t.size / valid)
-        return _reduce(per, sample_weight, self.name, self.reduction)
+        keep = t != self.ignore_class
+        if mask is not None:
+            keep = keep & get_array_module(keep).asarray(
+                getattr(mask, "data", mask)).astype(bool).reshape(keep.shape)
+        return _reduce(per, _mask_weights(sample_weight, keep, tuple(per.shape),
+                                         self.reduction, self.name),
+                       self.name, self.reduction)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "from_logits": self.from_logits,

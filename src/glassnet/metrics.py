@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from ._metric_base import Metric, _match, _MeanMetric, _np, _per_sample, _weights  # noqa: F401
+from ._metric_base import (  # noqa: F401
+    Metric,
+    _accumulate,
+    _mask_of,
+    _match,
+    _MeanMetric,
+    _np,
+    _per_sample,
+    _weights,
+    masked_weights,
+)
 from ._metrics_curves import (  # noqa: F401
     AUC,
     FalseNegatives,
@@ -111,14 +121,8 @@ class Mean(Metric):
             self.total += float(values)
             self.count += 1
             return
-        v = _np(values).reshape(-1)
-        w = _weights(sample_weight, v.shape[0], self.name) if sample_weight is not None else None
-        if w is None:
-            self.total += float(v.sum(dtype=np.float64))
-            self.count += v.shape[0]
-        else:
-            self.total += float((v * w).sum())
-            self.count += float(w.sum())
+        v = _np(values)
+        _accumulate(self, v if v.ndim else v.reshape(1), sample_weight)
 
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0
@@ -343,12 +347,13 @@ class MeanMetricWrapper(Metric):
     def reset_state(self) -> None:
         self.total, self.count = 0.0, 0.0
 
+    uses_mask = True  # the training loop gives it the outputs' masks as weights
+
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        if not isinstance(y_pred, np.ndarray):
+            sample_weight = masked_weights(sample_weight, _mask_of(y_pred))
         v = _np(self._fn(_np(y_true), _np(y_pred), **self._kwargs)).astype(np.float64)
-        v = v.reshape(-1) if v.ndim else v.reshape(1)
-        w = _weights(sample_weight, v.shape[0], self.name) if sample_weight is not None else None
-        self.total += float(v.sum() if w is None else (v * w).sum())
-        self.count += float(v.shape[0] if w is None else w.sum())
+        _accumulate(self, _per_sample(v) if v.ndim else v.reshape(1), sample_weight)
 
     def result(self) -> float:
         return self.total / self.count if self.count else 0.0

@@ -41,6 +41,8 @@ def _const(x: Tensor, value: Any) -> Tensor:
 
 
 class _Elementwise(Layer):
+    supports_masking = True  # same shape out as in: the time axis stays
+
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape)
 
@@ -392,6 +394,8 @@ class GroupNormalization(Layer):
         >>> GroupNormalization(groups=2)(np.random.rand(2, 5, 4).astype("float32")).shape
         (2, 5, 4)
     """
+
+    supports_masking = True
 
     def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",

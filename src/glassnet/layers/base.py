@@ -79,12 +79,78 @@ def reset_names() -> None:
     _name_counts.clear()
 
 
+def _mask_of(t: Any) -> Any:
+    return getattr(t, "_mask", None) if isinstance(t, Tensor) else None
+
+
+def _input_mask(x: Any) -> Any:
+    """The mask attached to a call's input: one array, a list (one per input, None for an
+    input without), or None where no input has one (the common case: one attribute read)."""
+    if isinstance(x, Tensor):
+        return getattr(x, "_mask", None)
+    if isinstance(x, (list, tuple)):
+        masks = [_mask_of(t) for t in x]
+        return masks if any(m is not None for m in masks) else None
+    return None
+
+
+_CALL_PARAMS: dict[type, tuple[str, ...]] = {}
+_MAKES_MASKS: dict[type, bool] = {}
+
+
+def _makes_masks(cls: type) -> bool:
+    """Whether ``cls`` has a ``compute_mask`` of its own, which may make a mask from an
+    unmasked input (a positional embedding's ids != 0), decided once per class."""
+    got = _MAKES_MASKS.get(cls)
+    if got is None:
+        got = _MAKES_MASKS[cls] = cls.compute_mask is not Layer.compute_mask  # type: ignore[attr-defined]
+    return got
+
+
+def _call_params(cls: type) -> tuple[str, ...]:
+    """The parameter names of ``cls.call`` after ``self`` (decided once per class)."""
+    got = _CALL_PARAMS.get(cls)
+    if got is None:
+        import inspect
+
+        try:
+            got = tuple(inspect.signature(cls.call).parameters)[1:]  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            got = ()
+        _CALL_PARAMS[cls] = got
+    return got
+
+
+def _fill_masks(cls: type, x: Any, mask: Any, kwargs: dict[str, Any]) -> None:
+    """Keras 3's mask arguments: a call with one tensor argument gets its mask as ``mask=``;
+    with several (``call(self, inputs, encoder_outputs, ...)``), each ``<name>_mask``
+    parameter gets that argument's mask, and ``mask=`` none."""
+    params = _call_params(cls)
+    tensors = [k for k, v in kwargs.items() if isinstance(v, Tensor) or (
+        isinstance(v, (list, tuple)) and v and all(isinstance(t, Tensor) for t in v))]
+    if not tensors:
+        if mask is not None and "mask" in params and "mask" not in kwargs:
+            kwargs["mask"] = mask
+        return
+    if params:
+        tensors.append(params[0])  # the first argument, by its name (``inputs_mask``)
+    for k in tensors:
+        name = f"{k}_mask"
+        if name in params and kwargs.get(name) is None:
+            m = mask if k == params[0] else _input_mask(kwargs[k])
+            if m is not None:
+                kwargs[name] = m
+
+
 class _CallContext(threading.local):
     """The training flag of the layer call in progress (per thread): a layer called inside
     another layer's ``call`` without ``training=`` inherits it (Keras 3's call context), so a
     custom ``call(self, x)`` still switches its Dropout on during ``fit``."""
 
     training: bool | None = None
+    # True while a functional graph traces a layer on stand-in zeros (unknown axes at
+    # _symbolic.TRACE_SIZES): only shapes count then, so value checks step aside
+    tracing: bool = False
 
 
 _call_context = _CallContext()
@@ -515,6 +581,10 @@ class Layer:
 
     # layers that take raw strings (text preprocessing, Input, models passing them on)
     _accepts_text = False
+    #: Whether the layer passes its input's mask on to its output (Keras 3: a layer that
+    #: keeps the time axis, like ``Dense``, ``Dropout`` or ``LayerNormalization``); a layer
+    #: that overrides :meth:`compute_mask` supports masking by that alone.
+    supports_masking = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -562,15 +632,66 @@ class Layer:
         elif isinstance(x, Tensor):
             self._check_built_input(x)
         self._activity_losses = []
+        mask = _input_mask(x)
+        if mask is not None or kwargs:
+            _fill_masks(type(self), x, mask, kwargs)  # as Keras passes masks to call()
         ctx = _call_context
         prev, ctx.training = ctx.training, training
         try:
             y = self.call(x, training=training, **kwargs)
         finally:
             ctx.training = prev
+        if mask is not None or _makes_masks(type(self)):
+            self._set_output_mask(x, y, kwargs.get("mask", mask))
         if self.activity_regularizer is not None:
             self._penalize_activity(y)
         return y
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of this layer's output, given its input and the input's mask (Keras 3):
+        the input's own mask where the layer :attr:`supports_masking`, else None. Override
+        it for a layer that makes a mask (``Embedding``, ``Masking``), changes one (a merge)
+        or consumes one (``GlobalAveragePooling1D``, an RNN's last state: None).
+
+        Args:
+            inputs: the layer's input (a tensor, or a list for several).
+            mask: its boolean mask, shape (batch, timesteps), or a list of them, or None.
+
+        Example:
+            >>> d = gn.layers.Dense(2); d.compute_mask(None, np.array([[True, False]]))
+            array([[ True, False]])
+        """
+        return mask if self.supports_masking else None
+
+    def _set_output_mask(self, x: Any, y: Any, mask: Any) -> None:
+        """After a call on a masked input: attach :meth:`compute_mask`'s masks to the outputs
+        that do not have one yet (the call may have set its own), or warn, as Keras does,
+        that a layer which does not support masking drops it."""
+        outs = y if isinstance(y, (list, tuple)) else [y]
+        supports = self.__dict__.get("supports_masking")  # an instance's own choice first
+        if supports is None:
+            supports = (type(self).supports_masking
+                        or type(self).compute_mask is not Layer.compute_mask)
+        if not supports:
+            if mask is not None and all(_mask_of(o) is None for o in outs):
+                import warnings
+
+                warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed "
+                              "an input with a mask attached to it. However, this layer does "
+                              "not support masking and will therefore destroy the mask "
+                              "information. Downstream layers will not see the mask.",
+                              stacklevel=3)
+            return
+        if all(_mask_of(o) is not None for o in outs):
+            return
+        masks = self.compute_mask(x, mask)
+        if masks is None:
+            return
+        if not isinstance(masks, (list, tuple)):
+            masks = [masks]  # outputs and masks pair up in order, as Keras zips them
+        for o, m in zip(outs, masks):
+            if m is not None and isinstance(o, Tensor) and _mask_of(o) is None:
+                o._mask = m
 
     def _penalize_activity(self, y: Any) -> None:
         """Add ``activity_regularizer(output)`` to this call's losses for each tensor output,

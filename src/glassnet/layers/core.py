@@ -177,6 +177,8 @@ class Dense(Layer):
         (2, 3)
     """
 
+    supports_masking = True
+
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
@@ -258,6 +260,8 @@ class Activation(Layer):
         (1, 2)
     """
 
+    supports_masking = True
+
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -275,6 +279,8 @@ class Activation(Layer):
 # ------------------------------------------------------------------ noise / dropout
 class _Noise(Layer):
     """Shared plumbing: identity at inference, a random multiplier or offset in training."""
+
+    supports_masking = True
 
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -516,6 +522,8 @@ class PReLU(Layer):
         (2, 3)
     """
 
+    supports_masking = True
+
     def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
                  shared_axes: int | Sequence[int] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -650,6 +658,16 @@ class _Merge(Layer):
     def _merge(self, xs: list[Tensor]) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must implement _merge()")
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """A step is kept where any input keeps it; no mask where an input has none
+        (Keras 3's merges)."""
+        if not isinstance(mask, (list, tuple)) or any(m is None for m in mask):
+            return None
+        out = mask[0]
+        for m in mask[1:]:
+            out = out | m
+        return out
+
 
 @register
 class Add(_Merge):
@@ -702,6 +720,25 @@ class Concatenate(_Merge):
             raise ValueError(f"Layer '{self.name}': inputs must have the same shape except "
                              f"along axis {self.axis}. Received: input shapes {shapes}")
         return ops.concatenate(xs, axis=self.axis)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The inputs' masks joined along ``axis`` (an input without one: all kept), then
+        reduced over the last axis, as Keras 3 does: joined along the time axis, the steps'
+        masks follow one another; along the features, a step is kept where any input keeps
+        it."""
+        if not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
+            return None
+        full = []
+        for x, m in zip(inputs, mask):
+            a = getattr(x, "data", x)
+            xp = backend.get_array_module(a)
+            if m is None:
+                m = xp.ones(a.shape, bool)
+            elif m.ndim < a.ndim:
+                m = xp.broadcast_to(xp.asarray(m, bool)[..., None], a.shape)
+            full.append(m)
+        xp = backend.get_array_module(full[0])
+        return xp.concatenate(full, axis=self.axis).any(axis=-1)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,7 +32,9 @@ class Lambda(Layer):
     Args:
         function: a callable on one tensor (or a list, for list inputs).
         output_shape: optional output shape without the batch axis (otherwise traced).
-        mask: unsupported (None only).
+        mask: the output's mask: a callable ``mask(inputs, previous_mask)`` (saved by its
+            name, as ``function``), or a fixed boolean array (not saved); None drops an
+            input's mask, as Keras. A ``function`` that takes ``mask=`` receives the input's.
         arguments: extra keyword arguments passed to ``function``.
 
     Saving stores the function's name only; loading needs the function from
@@ -44,15 +47,25 @@ class Lambda(Layer):
         if not callable(function):
             raise TypeError(f"Layer '{self.name}': function must be callable. "
                             f"Received: {type(function).__name__}")
-        if mask is not None:
-            raise ValueError(f"Layer '{self.name}': mask is not supported. "
-                             f"Received: mask={mask!r}")
         self.function = function
+        self.mask = mask
+        self.supports_masking = mask is not None
         self.arguments = dict(arguments or {})
         self._output_shape = None if output_shape is None else tuple(output_shape)
+        try:
+            self._fn_takes_mask = "mask" in inspect.signature(function).parameters
+        except (TypeError, ValueError):  # a builtin without a signature
+            self._fn_takes_mask = False
 
-    def call(self, x: Any, training: bool = False) -> Any:
+    def call(self, x: Any, training: bool = False, mask: Any = None) -> Any:
+        if self._fn_takes_mask:
+            return self.function(x, mask=mask, **self.arguments)
         return self.function(x, **self.arguments)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         if self._output_shape is not None:
@@ -77,9 +90,16 @@ class Lambda(Layer):
         except TypeError:
             raise ValueError(f"Layer '{self.name}' (Lambda): arguments must be JSON data to "
                              f"be saved. Received: {self.arguments!r}") from None
+        mask = None
+        if self.mask is not None:
+            mask = saving.get_registered_name(self.mask) if callable(self.mask) else "<array>"
+            if mask in ("<lambda>", "<array>"):
+                raise ValueError(f"Layer '{self.name}' (Lambda): its mask must be a function "
+                                 "defined with `def` to be saved (files store its name, never "
+                                 f"code or arrays). Received: mask={self.mask!r}")
         return {**super().get_config(), "function": fn,
                 "output_shape": None if self._output_shape is None else
-                list(self._output_shape), "arguments": self.arguments or None}
+                list(self._output_shape), "mask": mask, "arguments": self.arguments or None}
 
     @classmethod
     def from_config(cls, config: dict) -> Lambda:
@@ -97,4 +117,11 @@ class Lambda(Layer):
                 f"gn.saving.load_model(path, custom_objects={{{name!r}: fn}}), or register it "
                 "with gn.saving.register_keras_serializable."
             )
+        mask = cfg.pop("mask", None)
+        if isinstance(mask, str):
+            mask_fn = saving.get_registered_object(mask)
+            if mask_fn is None or not callable(mask_fn):
+                raise ValueError(f"Layer '{cfg.get('name', 'lambda')}' (Lambda): mask function "
+                                 f"{mask!r} is not available; pass it in custom_objects.")
+            cfg["mask"] = mask_fn
         return cls(fn, **cfg)

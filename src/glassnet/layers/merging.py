@@ -117,6 +117,9 @@ class Dot(_Merge):
         out = tuple(rest_a + rest_b) or (1,)
         return ops.reshape(y, (n,) + out)
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None  # the product sums the time axis away (Keras 3)
+
     def call(self, xs: Sequence[Tensor], training: bool = False) -> Tensor:
         return self._merge(self._inputs(xs))
 

@@ -297,6 +297,7 @@ def _param_view(w: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 
 class _Norm(Layer):
+    supports_masking = True
     def __init__(self, axis: int | list[int] | tuple[int, ...] = -1, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", beta_regularizer: Any = None,

@@ -492,12 +492,34 @@ class GlobalMaxPooling2D(_GlobalPooling):
 class GlobalAveragePooling1D(_GlobalPooling):
     """Mean over steps: (batch, steps, C) → (batch, C).
 
+    With a mask (``Embedding(mask_zero=True)``, ``Masking``, or ``mask=``), the mean over
+    the kept steps only, as Keras 3; the mask ends here.
+
     Example:
         >>> GlobalAveragePooling1D()(np.ones((2, 7, 3), "float32")).shape
         (2, 3)
     """
 
     mode, rank = "avg", 1
+    supports_masking = True
+
+    def call(self, x: Tensor, training: bool = False, mask: Any = None) -> Tensor:
+        if mask is None:
+            return super().call(x, training)
+        _check_rank(self, x.shape, 3)
+        m = getattr(mask, "data", mask)
+        xp = backend.get_array_module(x.data)
+        if tuple(m.shape) != tuple(x.shape[:2]):
+            raise ValueError(f"Layer '{self.name}': mask must have shape (batch, steps) = "
+                             f"{tuple(x.shape[:2])}. Received: mask shape {tuple(m.shape)}")
+        keep = xp.asarray(m, dtype=x.dtype)[:, :, None]
+        total = ops.sum(ops.mul(x, Tensor._make(keep)), axis=1, keepdims=self.keepdims)
+        # a row with no kept step gives 0 (Keras: 0/0, NaN)
+        count = xp.maximum(keep.sum(axis=1, keepdims=self.keepdims), 1)
+        return ops.div(total, Tensor._make(count))
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return None
 
 
 @register

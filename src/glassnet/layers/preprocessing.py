@@ -71,6 +71,8 @@ class Normalization(Layer):
         array([[0.], [2.]], dtype=float32)
     """
 
+    supports_masking = True
+
     def __init__(self, axis: int | Sequence[int] | None = -1, mean: ArrayLike | None = None,
                  variance: ArrayLike | None = None, invert: bool = False,
                  **kwargs: Any) -> None:
@@ -230,6 +232,8 @@ class Rescaling(Layer):
         >>> Rescaling(1 / 127.5, offset=-1)(np.array([[0.0, 255.0]], "float32")).data
         array([[-1.,  1.]], dtype=float32)
     """
+
+    supports_masking = True
 
     def __init__(self, scale: ArrayLike, offset: ArrayLike = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -46,6 +46,13 @@ def _as_mask(mask: Any, x: Tensor, name: str) -> Any:
     return backend.get_array_module(x.data).asarray(m)
 
 
+def rnn_output_mask(layer: Any, mask: Any, n_states: int) -> Any:
+    """A recurrent layer's output mask (Keras 3): the input's along a returned sequence,
+    None for a last state (the mask ends there), None for each returned state."""
+    m = (mask[0] if isinstance(mask, list) else mask) if layer.return_sequences else None
+    return [m] + [None] * n_states if layer.return_state else m
+
+
 class _RNNBase(Layer):
     """Shared arguments, state handling and call logic of the recurrent layers."""
 
@@ -199,6 +206,9 @@ class _RNNBase(Layer):
         else:
             y = last[0]
         return [y, *last] if self.return_state else y
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        return rnn_output_mask(self, mask, self.n_states)
 
     def _bias_or_zeros(self, x: Tensor) -> Tensor:
         if self.bias is not None:
@@ -590,6 +600,15 @@ class Bidirectional(Layer):
             return (y if isinstance(y, list) else [y]) + states
         return y
 
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The sequence's mask on the merged output (on both outputs with merge_mode None)
+        when it returns sequences; None for last states and returned states (Keras 3)."""
+        m = (mask[0] if isinstance(mask, list) else mask) if self.return_sequences else None
+        out = [m, m] if self.merge_mode is None else [m]
+        if self.return_state:
+            return out + [None] * (2 * self.forward_layer.n_states)
+        return out if self.merge_mode is None else m
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "layer": _layer_config(self.forward_layer),
                 "merge_mode": self.merge_mode,
@@ -604,6 +623,8 @@ class TimeDistributed(Layer):
         >>> from glassnet.layers import Dense
         >>> y = TimeDistributed(Dense(4))(np.zeros((2, 5, 3)))   # (2, 5, 4)
     """
+
+    supports_masking = True
 
     def __init__(self, layer: Layer | dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)

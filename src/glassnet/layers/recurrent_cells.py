@@ -25,7 +25,7 @@ from .. import activations, backend, initializers, ops, regularizers
 from .._tape import not_replayable
 from ..tensor import Tensor
 from .base import Layer, get_layer_class, register
-from .recurrent import _as_mask, gru_reset_before_step
+from .recurrent import _as_mask, gru_reset_before_step, rnn_output_mask
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -430,6 +430,10 @@ class RNN(Layer):
         if self.stateful and self.states is not None:
             return [_t(s, x) for s in self.states]
         return [_t(s, x) for s in self.cell.get_initial_state(x.shape[0], x.dtype)]
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        size = self.cell.state_size
+        return rnn_output_mask(self, mask, len(size) if isinstance(size, (list, tuple)) else 1)
 
     def call(self, x: Tensor, training: bool = False, initial_state: Any = None,
              mask: Any = None) -> Tensor | list[Tensor]:

@@ -40,6 +40,15 @@ def _callback_list(callbacks: Sequence[Callback] | CallbackList | None, model: A
     return CallbackList(cbs, model=model, params=params)
 
 
+def _joined(outs: list[Tensor]) -> Tensor:
+    """One rank's batches of an output as one tensor, their masks (padded sequences) too."""
+    t = Tensor._make(np.concatenate([backend.asnumpy(o.data) for o in outs]))
+    masks = [getattr(o, "_mask", None) for o in outs]
+    if all(m is not None for m in masks):
+        t._mask = np.concatenate([backend.asnumpy(getattr(m, "data", m)) for m in masks])
+    return t
+
+
 class EvaluationMixin:
     """Loss, metrics and predictions on data, without training; and the gradient check."""
 
@@ -186,12 +195,10 @@ class EvaluationMixin:
                 if isinstance(ys[0], _Arrays):
                     yc = _Arrays([np.concatenate([backend.asnumpy(b.arrays[j]) for b in ys])
                                   for j in range(len(ys[0].arrays))])
-                    oc = [Tensor._make(np.concatenate([backend.asnumpy(o[j].data)
-                                                       for o in outs_l]))
-                          for j in range(len(outs_l[0]))]
+                    oc = [_joined([o[j] for o in outs_l]) for j in range(len(outs_l[0]))]
                 else:
                     yc = np.concatenate([backend.asnumpy(b) for b in ys])
-                    oc = Tensor._make(np.concatenate([backend.asnumpy(o.data) for o in outs_l]))
+                    oc = _joined(outs_l)
                 sws = [k[2] for k in kept]
                 swc = (None if any(w is None for w in sws)
                        else np.concatenate([backend.asnumpy(w) for w in sws]))

@@ -34,6 +34,9 @@ class Model(Layer, training.TrainingMixin):
 
     _accepts_text = True  # a model passes its inputs on; its first layer decides
 
+    def _set_output_mask(self, x: Any, y: Any, mask: Any) -> None:
+        """Nothing: the model's own layers already passed, changed or ended the mask."""
+
     def __new__(cls: type[_M], *args: Any, **kwargs: Any) -> _M:
         # Model(inputs, outputs) is the functional API, as in Keras
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):

@@ -85,8 +85,18 @@ def pair_loss(loss: Any, twin: tuple[Any, tuple[type[Function], ...]] | None, ou
             made = None if ctx is None or not ctx.inputs else (ctx, ctx.inputs)
         if made is not None and type(made[0]) in twin[1]:
             if getattr(made[0], "axis", -1) in (-1, out.ndim - 1):
-                return twin[0], made[1][0]
+                logits = made[1][0]
+                mask = getattr(out, "_mask", None)
+                if mask is not None:  # the logits' steps are the output's: same mask
+                    logits._mask = mask
+                return twin[0], logits
     return loss, out
+
+
+def _masked(terms: Sequence[tuple[Any, Tensor]]) -> bool:
+    """Whether a loss reads a masked output: the mask comes from the batch's data (padding
+    ids), which a replay would not recompute, so such a step is not recorded."""
+    return any(getattr(t, "_mask", None) is not None for _, t in terms)
 
 
 def _signature(arrays: Sequence[Any], kind: str) -> tuple[Any, ...]:
@@ -205,6 +215,8 @@ class Stepper:
         if len(terms) != 1 or parts or self.model._loss_weights is not None:
             return None
         lo, t = terms[0]
+        if getattr(t, "_mask", None) is not None:  # the mask weights the loss: __call__
+            return None
         has = getattr(lo, "has_kernel", None)
         return lo if has is not None and has(t.ndim) else None
 
@@ -297,6 +309,9 @@ class Stepper:
     def _record_train(self, key: tuple[Any, ...], feeds: Sequence[Any], y: Any, sw: Any
                       ) -> tuple[Tensor, Any]:
         loss, out, (tape, outs, single, terms, parts) = self._eager_train(feeds, y, sw)
+        if _masked(terms) or (self.model.compiled_metrics
+                              and _masked([(None, o) for o in outs])):
+            tape.fail("the loss or a metric reads a mask computed from the batch")
         acts = [p[1] for p in parts if p[0] == "a"]
         loss_ins = [t for _, t in terms]
         # the outputs themselves only when a metric reads them (an unread softmax is
@@ -463,6 +478,9 @@ class Stepper:
             tape, outs, single = self._forward([Tensor._make(a) for a in feeds], False)
             terms = self._terms(outs, tape) if kind == "test" else []
             parts = self._penalties(tape) if kind == "test" else []
+            if _masked(terms) or (self.model._metric_slots and kind == "test"
+                                  and _masked([(None, o) for o in outs])):
+                tape.fail("the loss or a metric reads a mask computed from the batch")
             if self._enabled() and prog is None:
                 acts = [q[1] for q in parts if q[0] == "a"]
                 # evaluate without metrics needs only the loss inputs (an output softmax

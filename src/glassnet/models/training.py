@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import backend
 from .. import distribution as _distribution
+from .._metric_base import _mask_of, masked_weights
 from ..autograd import no_grad
 from ..layers.base import Layer
 from ..losses import BinaryCrossentropy
@@ -319,7 +320,8 @@ class TrainingMixin(EvaluationMixin):
         """Feed each compiled metric its output's targets and predictions (all ranks'); the
         weighted metrics get the sample weights ``sw`` too."""
         weighted = self.__dict__.get("_weighted_metrics") or ()
-        if dist is None and len(self._metric_slots) == 1 and not isinstance(out, list):
+        if (dist is None and len(self._metric_slots) == 1 and not isinstance(out, list)
+                and getattr(out, "_mask", None) is None):
             _, met, _ = self._metric_slots[0]  # one output, one metric: no bookkeeping
             w = backend.asnumpy(sw) if sw is not None and id(met) in weighted else None
             met.update_state(backend.asnumpy(y), backend.asnumpy(out.data), w)
@@ -334,10 +336,17 @@ class TrainingMixin(EvaluationMixin):
         for i, met, _ in self._metric_slots:
             if i not in cache:
                 yi, oi = backend.asnumpy(ys[i]), backend.asnumpy(outs[i].data)
+                # a padded sequence's mask weighs the steps of the metrics that take it
+                mi = _mask_of(outs[i])
                 if dist is not None:
                     yi, oi = dist.gather_rows(yi), dist.gather_rows(oi)
-                cache[i] = (yi, oi)
-            met.update_state(*cache[i], sw if id(met) in weighted else None)
+                    mi = None if mi is None else dist.gather_rows(mi)
+                cache[i] = (yi, oi, mi)
+            yi, oi, mi = cache[i]
+            wi = sw if id(met) in weighted else None
+            if mi is not None and getattr(met, "uses_mask", False):
+                wi = masked_weights(wi, mi)
+            met.update_state(yi, oi, wi)
 
     def _metric_logs(self) -> dict[str, Any]:
         out = {}
