@@ -122,8 +122,14 @@ def as_symbolic(x: Any) -> SymbolicTensor | None:
 
 def _trace(layer: Layer, args: Any, extra: dict[str, Any], training: bool) -> Any:
     """One forward of ``layer`` on trace values, without graph or lasting state."""
-    with no_grad():
-        value = layer(args, training=training, **extra)
+    from .base import _call_context
+
+    prev, _call_context.tracing = _call_context.tracing, True
+    try:
+        with no_grad():
+            value = layer(args, training=training, **extra)
+    finally:
+        _call_context.tracing = prev
     if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
         layer.reset_states()  # the trace must leave no context behind
     return value

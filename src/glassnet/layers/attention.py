@@ -75,6 +75,12 @@ class _BaseDenseAttention(Layer):
 
     _scores: Callable[[Tensor, Tensor], Tensor]  # each subclass's scores of (query, key)
 
+    supports_masking = True
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The query's mask (Keras 3): each output step answers one query step."""
+        return mask[0] if isinstance(mask, (list, tuple)) else None
+
     def __init__(self, use_scale: bool, dropout: float = 0.0, seed: int | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -288,6 +294,8 @@ class MultiHeadAttention(Layer):
         ((1, 3, 8), (1, 2, 3, 5))
     """
 
+    supports_masking = True
+
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
                  dropout: float = 0.0, use_bias: bool = True, output_shape: Any = None,
                  attention_axes: Any = None, kernel_initializer: Any = "glorot_uniform",
@@ -432,9 +440,11 @@ class MultiHeadAttention(Layer):
         if am is not None:
             if am.ndim == 2:
                 am = am[None]
-            if am.shape[-2:] != (t, s):
+            # Keras broadcasts it: (batch, 1, S) masks keys for every query
+            if am.ndim != 3 or any(a not in (1, d) for a, d in zip(am.shape, (b, t, s))):
                 raise ValueError(f"Layer '{self.name}': attention_mask must have shape "
-                                 f"(batch, {t}, {s}). Received: {tuple(am.shape)}")
+                                 f"(batch, {t}, {s}) or one that broadcasts to it. "
+                                 f"Received: {tuple(am.shape)}")
             mask = _and(am, mask)
         qh = self._project(q, self._query)  # (B, N, T, kd)
         kh = self._project(k, self._key)  # (B, N, S, kd)
