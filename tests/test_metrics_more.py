@@ -178,6 +178,29 @@ def test_lowercase_functions():
                                skm.mean_squared_log_error(np.abs(REG_T), np.abs(REG_P)))
 
 
+def test_correlations_vs_numpy_and_scipy():
+    from scipy import stats
+
+    r = [stats.pearsonr(t, p)[0] for t, p in zip(REG_T, REG_P)]
+    np.testing.assert_allclose(M.pearson_correlation(REG_T, REG_P), r, rtol=1e-6)
+    m = M.PearsonCorrelation()
+    m.update_state(REG_T, REG_P, W)
+    assert m.result() == pytest.approx(np.average(r, weights=W))
+    # Lin's coefficient: 2 cov / (var + var + (mean difference)^2), population moments
+    t, p = REG_T, REG_P
+    lin = [2 * np.mean((a - a.mean()) * (b - b.mean())) / (a.var() + b.var()
+                                                            + (a.mean() - b.mean()) ** 2)
+           for a, b in zip(t, p)]
+    np.testing.assert_allclose(M.concordance_correlation(t, p), lin, rtol=1e-5)
+    assert M.concordance_correlation(t[:1], t[:1])[0] == pytest.approx(1.0)
+    c = M.ConcordanceCorrelation(axis=-1)
+    c.update_state(t, p)
+    assert c.result() == pytest.approx(np.mean(lin), rel=1e-5)
+    assert M.get("concordance_correlation").get_config()["axis"] == -1
+    # the losses' per-sample functions are the metrics' too, as in Keras
+    assert M.binary_crossentropy is gn.losses.binary_crossentropy
+
+
 # ------------------------------------------------------------------ real Keras 3
 def _b(*arrays, w=None):
     arrs = arrays if w is None else (*arrays, w)
@@ -226,6 +249,8 @@ _KERAS = [
     ("MeanSquaredLogarithmicError", {}, lambda: _b(REG_T, REG_P)),
     ("LogCoshError", {}, lambda: _b(REG_T, REG_P, w=W)),
     ("CosineSimilarity", {}, lambda: _b(REG_T, REG_P)),
+    ("PearsonCorrelation", {}, lambda: _b(REG_T, REG_P, w=W)),
+    ("PearsonCorrelation", {"axis": 0}, lambda: _b(REG_T, REG_P)),
     ("BinaryCrossentropy", {}, lambda: _b(MULTI, MULTI_P, w=W)),
     ("BinaryCrossentropy", {"from_logits": True, "label_smoothing": 0.1},
      lambda: _b(Y_BIN[:, None], LOGITS)),

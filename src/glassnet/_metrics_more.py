@@ -426,6 +426,77 @@ class CosineSimilarity(_MeanMetric):
         return {**super().get_config(), "axis": self.axis}
 
 
+def _centered(a: np.ndarray, axis: int) -> np.ndarray:
+    return a - a.mean(axis=axis, keepdims=True)
+
+
+def pearson_correlation(y_true: TensorLike, y_pred: TensorLike, axis: int = -1
+                        ) -> np.ndarray:
+    """Per sample: Pearson's r between y_true and y_pred along ``axis`` (Keras 3).
+
+    Example:
+        >>> pearson_correlation([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+        array([1.        , 0.99339927])
+    """
+    t, p = _f64(_np(y_true), _np(y_pred), "pearson_correlation")
+    tn, pn = _centered(t, axis), _centered(p, axis)
+    tn = tn / tn.std(axis=axis, keepdims=True)
+    pn = pn / pn.std(axis=axis, keepdims=True)
+    return np.mean(tn * pn, axis=axis)
+
+
+def concordance_correlation(y_true: TensorLike, y_pred: TensorLike, axis: int = -1
+                            ) -> np.ndarray:
+    """Per sample: Lin's concordance correlation along ``axis``,
+    2·cov(y, ŷ) / (var y + var ŷ + (mean y − mean ŷ)² + ε).
+
+    Keras 3.15 centres y_true on ŷ's mean in the covariance (``(y − mean ŷ)(ŷ − mean ŷ)``),
+    which is not the coefficient (it is not even symmetric); this is Lin's formula, equal
+    to Keras's where the two means agree.
+
+    Example:
+        >>> concordance_correlation([[0, 1, 0.5]], [[0, 1, 0.5]]).round(6)
+        array([1.])
+    """
+    t, p = _f64(_np(y_true), _np(y_pred), "concordance_correlation")
+    tm, pm = t.mean(axis=axis, keepdims=True), p.mean(axis=axis, keepdims=True)
+    cov = ((t - tm) * (p - pm)).mean(axis=axis, keepdims=True)
+    norm = t.var(axis=axis, keepdims=True) + p.var(axis=axis, keepdims=True) + (tm - pm) ** 2
+    return np.squeeze(2 * cov / (norm + 1e-7), axis=axis)
+
+
+class PearsonCorrelation(_MeanMetric):
+    """Running mean of each sample's Pearson r along ``axis`` (Keras's metric).
+
+    Example:
+        >>> round(PearsonCorrelation()([[0, 1, 0.5], [1, 1, 0.2]],
+        ...                            [[0.1, 0.9, 0.5], [1, 0.9, 0.2]]), 6)
+        0.9967
+    """
+
+    name = "pearson_correlation"
+
+    def __init__(self, name: str | None = None, axis: int = -1) -> None:
+        self.axis = int(axis)
+        super().__init__(name)
+
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
+        return pearson_correlation(y_true, y_pred, self.axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class ConcordanceCorrelation(PearsonCorrelation):
+    """Running mean of each sample's concordance correlation along ``axis`` (Lin's; see
+    :func:`concordance_correlation` for where Keras 3.15's differs)."""
+
+    name = "concordance_correlation"
+
+    def _values(self, y_true: Any, y_pred: Any) -> np.ndarray:
+        return concordance_correlation(y_true, y_pred, self.axis)
+
+
 # ---------------------------------------------------------------- lowercase functions
 def binary_accuracy(y_true: TensorLike, y_pred: TensorLike, threshold: float = 0.5
                     ) -> np.ndarray:

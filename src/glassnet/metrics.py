@@ -15,6 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from ._losses_more import (  # noqa: F401 - Keras exports the losses' functions as metrics
+    binary_focal_crossentropy,
+    categorical_focal_crossentropy,
+    categorical_hinge,
+    poisson,
+)
 from ._metric_base import (  # noqa: F401
     Metric,
     _accumulate,
@@ -51,6 +57,7 @@ from ._metrics_losses import (  # noqa: F401
 )
 from ._metrics_more import (  # noqa: F401
     BinaryIoU,
+    ConcordanceCorrelation,
     CosineSimilarity,
     F1Score,
     FBetaScore,
@@ -61,10 +68,12 @@ from ._metrics_more import (  # noqa: F401
     MeanSquaredLogarithmicError,
     OneHotIoU,
     OneHotMeanIoU,
+    PearsonCorrelation,
     R2Score,
     RootMeanSquaredError,
     binary_accuracy,
     categorical_accuracy,
+    concordance_correlation,
     mae,
     mape,
     mean_absolute_error,
@@ -73,11 +82,22 @@ from ._metrics_more import (  # noqa: F401
     mean_squared_logarithmic_error,
     mse,
     msle,
+    pearson_correlation,
     sparse_categorical_accuracy,
     sparse_top_k_categorical_accuracy,
     top_k_categorical_accuracy,
 )
 from ._registry import Registry
+from .losses import (  # noqa: F401
+    binary_crossentropy,
+    categorical_crossentropy,
+    hinge,
+    huber,
+    kl_divergence,
+    log_cosh,
+    sparse_categorical_crossentropy,
+    squared_hinge,
+)
 
 __all__ = [
     "MeanMetricWrapper",
@@ -94,8 +114,13 @@ __all__ = [
     "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "mse", "mae", "mape",
     "msle", "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
     "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge", "IoU", "BinaryIoU",
-    "OneHotIoU", "OneHotMeanIoU", "get", "serialize",
-    "deserialize",
+    "OneHotIoU", "OneHotMeanIoU", "PearsonCorrelation", "ConcordanceCorrelation",
+    "pearson_correlation", "concordance_correlation",
+    # the losses' per-sample functions, which Keras exports here too
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+    "categorical_focal_crossentropy", "sparse_categorical_crossentropy", "hinge",
+    "squared_hinge", "categorical_hinge", "huber", "kl_divergence", "log_cosh", "poisson",
+    "get", "serialize", "deserialize",
 ]
 
 
@@ -316,6 +341,8 @@ _TABLE: dict[str, type] = {
     "squared_hinge": SquaredHinge,
     "categorical_hinge": CategoricalHinge,
     "binary_io_u": BinaryIoU,
+    "pearson_correlation": PearsonCorrelation,
+    "concordance_correlation": ConcordanceCorrelation,
 }
 # need a constructor argument, so reachable by class name / config only (as in Keras)
 _NEEDS_ARGS = (PrecisionAtRecall, RecallAtPrecision, SensitivityAtSpecificity,
