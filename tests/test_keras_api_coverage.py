@@ -94,12 +94,10 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "serialize": LATER,
     },
     "losses": {
-        "CTC": LATER,
         "CategoricalGeneralizedCrossEntropy": LATER,
         "Circle": LATER,
         "categorical_generalized_cross_entropy": LATER,
         "circle": LATER,
-        "ctc": LATER,
     },
     "metrics": {
     },
@@ -143,8 +141,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "corrcoef": LATER,
         "correlate": LATER,
         "cross": LATER,
-        "ctc_decode": LATER,
-        "ctc_loss": LATER,
         "custom_gradient": "glassnet's custom gradients are autograd.Function subclasses",
         "depth_to_space": LATER,
         "depthwise_conv": LATER,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import functional, ops
+from . import backend, functional, ops
 from .backend import get_array_module
 from .losses import EPSILON, Loss, _fn, _pred, _reduce_last, _true
 from .tensor import Tensor
@@ -26,7 +26,7 @@ __all__ = [
     "CategoricalHinge", "MeanSquaredLogarithmicError", "MeanAbsolutePercentageError",
     "Tversky", "Dice", "binary_focal_crossentropy", "categorical_focal_crossentropy",
     "poisson", "cosine_similarity", "categorical_hinge", "mean_squared_logarithmic_error",
-    "msle", "mean_absolute_percentage_error", "mape", "tversky", "dice",
+    "msle", "mean_absolute_percentage_error", "mape", "tversky", "dice", "CTC", "ctc",
 ]
 
 
@@ -312,7 +312,38 @@ class Dice(Loss):
                 "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
 
 
+class CTC(Loss):
+    """Connectionist temporal classification loss (Keras 3's ``losses.CTC``): per sample,
+    −log p(labels | logits) summed over every alignment of the labels to the steps.
+
+    ``y_true`` (batch, max_label_length) integer labels, 0 the blank and the padding (each
+    label sequence's length is its count of non-zero entries); ``y_pred`` (batch, steps,
+    classes) logits (not a softmax: ``log_softmax`` is applied, as Keras does), every step
+    used. The OCR and speech-recognition examples of keras.io train with it.
+
+    Example:
+        >>> round(float(CTC()(np.array([[1]]), np.zeros((1, 2, 2), "float32")).data), 4)
+        0.2877
+    """
+
+    name = "ctc"
+
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
+        from ._ctc import ctc_loss
+
+        y_pred = _pred(y_pred)
+        t = np.asarray(backend.asnumpy(getattr(y_true, "data", y_true)))
+        if t.ndim != 2 or y_pred.ndim != 3:
+            raise ValueError(f"{self.name}: expected y_true (batch, max_length) integer labels "
+                             "and y_pred (batch, steps, classes) logits. Received: y_true "
+                             f"shape {t.shape}, y_pred shape {tuple(y_pred.shape)}")
+        b, steps = y_pred.shape[0], y_pred.shape[1]
+        return ctc_loss(t.astype(np.int64), y_pred, (t != 0).sum(axis=-1),
+                        np.full(b, steps, np.int64), mask_index=0)
+
+
 binary_focal_crossentropy = _fn(BinaryFocalCrossentropy)
+ctc = _fn(CTC)
 categorical_focal_crossentropy = _fn(CategoricalFocalCrossentropy)
 poisson = _fn(Poisson)
 cosine_similarity = _fn(CosineSimilarity)
@@ -325,6 +356,7 @@ dice = _fn(Dice)
 # names glassnet.losses.get() resolves (merged into its table)
 _TABLE: dict[str, type] = {
     "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "ctc": CTC,
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
     "poisson": Poisson,
     "cosine_similarity": CosineSimilarity,

@@ -445,6 +445,7 @@ def binary_crossentropy(target: TensorLike, output: TensorLike, from_logits: boo
     return losses.binary_crossentropy(target, output, from_logits=from_logits)
 
 
+from ._ctc import ctc_decode, ctc_loss  # noqa: E402,F401 - CTC (OCR, speech)
 from ._keras_ops_array import *  # noqa: E402,F401,F403 - the array half of keras.ops
 from ._keras_ops_array import __all__ as _array_names  # noqa: E402
 from ._keras_ops_array import norm  # noqa: E402
@@ -454,4 +455,4 @@ from ._keras_ops_more import __all__ as _more_names  # noqa: E402
 __all__: list[str] = sorted({n for n, v in list(globals().items())
                   if not n.startswith("_") and callable(v) and getattr(v, "__module__", "")
                   == __name__ and not isinstance(v, type)} | set(_array_names)
-                 | set(_more_names))
+                 | set(_more_names) | {"ctc_loss", "ctc_decode"})
