@@ -142,6 +142,23 @@ def test_masked_sequence_training_matches_cpu():
                                rtol=1e-5)
 
 
+def test_ctc_loss_and_decode_on_gpu_match_cpu():
+    rs = np.random.default_rng(3)
+    z = rs.normal(size=(3, 7, 5)).astype(np.float32)
+    t, tl, ol = rs.integers(1, 5, (3, 2)), np.array([2, 1, 2]), np.array([7, 5, 6])
+    xc = gn.Tensor(z, requires_grad=True)
+    xg = gn.Tensor(cp.asarray(z), requires_grad=True)
+    lc, lg = gn.ops.ctc_loss(t, xc, tl, ol), gn.ops.ctc_loss(t, xg, tl, ol)
+    assert isinstance(lg.data, cp.ndarray)
+    lc.sum().backward()
+    lg.sum().backward()
+    np.testing.assert_allclose(backend.asnumpy(lg.data), lc.data, rtol=1e-5)
+    assert isinstance(xg.grad, cp.ndarray)
+    np.testing.assert_allclose(backend.asnumpy(xg.grad), xc.grad, rtol=1e-4, atol=1e-6)
+    dc, dg = gn.ops.ctc_decode(z, ol), gn.ops.ctc_decode(cp.asarray(z), ol)
+    np.testing.assert_array_equal(dg[0], dc[0])
+
+
 @pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adagrad", "adamw", "nadam"])
 def test_optimizers_match_cpu(optimizer):
     rs = np.random.default_rng(1)

@@ -153,6 +153,16 @@ def _as_tensor(a: Any, dtype: Any = None) -> Tensor:
     return Tensor._make(np.asarray(a) if dtype is None else np.asarray(a, dtype))
 
 
+def _beside(a: Any, out: Tensor) -> Tensor:
+    """Labels or lengths (no gradient) on the output's device: NumPy labels with a model on
+    the GPU are the common case."""
+    t = _as_tensor(a)
+    xp = backend.get_array_module(out.data)
+    if backend.get_array_module(t.data) is not xp:
+        t = Tensor._make(xp.asarray(backend.asnumpy(t.data)))
+    return t
+
+
 def ctc_loss(target: TensorLike, output: TensorLike, target_length: TensorLike,
              output_length: TensorLike, mask_index: int = 0) -> Tensor:
     """Per-sample CTC loss (Keras 3's ``ops.ctc_loss``): −log p(target | output).
@@ -176,8 +186,8 @@ def ctc_loss(target: TensorLike, output: TensorLike, target_length: TensorLike,
     out = _as_tensor(output)
     if out.dtype.kind != "f":
         out = Tensor._make(out.data.astype(np.float32))
-    return CTCLoss(mask_index)(out, _as_tensor(target), _as_tensor(target_length),
-                               _as_tensor(output_length))
+    return CTCLoss(mask_index)(out, _beside(target, out), _beside(target_length, out),
+                               _beside(output_length, out))
 
 
 def ctc_decode(inputs: TensorLike, sequence_lengths: TensorLike, strategy: str = "greedy",

@@ -332,7 +332,7 @@ class CTC(Loss):
         from ._ctc import ctc_loss
 
         y_pred = _pred(y_pred)
-        t = np.asarray(backend.asnumpy(getattr(y_true, "data", y_true)))
+        t = np.asarray(backend.asnumpy(y_true.data if isinstance(y_true, Tensor) else y_true))
         if t.ndim != 2 or y_pred.ndim != 3:
             raise ValueError(f"{self.name}: expected y_true (batch, max_length) integer labels "
                              "and y_pred (batch, steps, classes) logits. Received: y_true "

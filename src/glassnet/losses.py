@@ -110,7 +110,7 @@ def _mask_weights(sample_weight: Any, mask: Any, shape: tuple[int, ...], reducti
         array([[2., 0.]], dtype=float32)
     """
     xp = get_array_module(mask)
-    m = xp.asarray(getattr(mask, "data", mask)).astype(bool)
+    m = xp.asarray(mask.data if isinstance(mask, Tensor) else mask).astype(bool)
     if m.shape != tuple(shape):
         if m.size == math.prod(shape):  # a trailing axis of 1 on either side
             m = m.reshape(shape)
@@ -123,7 +123,8 @@ def _mask_weights(sample_weight: Any, mask: Any, shape: tuple[int, ...], reducti
         w *= np.float32(m.size / kept) if kept else np.float32(0)
     if sample_weight is None:
         return w
-    sw = xp.asarray(getattr(sample_weight, "data", sample_weight), dtype=np.float32)
+    sw = xp.asarray(sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight,
+                    dtype=np.float32)
     if sw.shape != w.shape:
         if sw.size == w.shape[0]:  # one weight per sample, on each of its steps
             sw = sw.reshape((w.shape[0],) + (1,) * (w.ndim - 1))
@@ -532,7 +533,7 @@ class SparseCategoricalCrossentropy(Loss):
         keep = t != self.ignore_class
         if mask is not None:
             keep = keep & get_array_module(keep).asarray(
-                getattr(mask, "data", mask)).astype(bool).reshape(keep.shape)
+                mask.data if isinstance(mask, Tensor) else mask).astype(bool).reshape(keep.shape)
         return _reduce(per, _mask_weights(sample_weight, keep, tuple(per.shape),
                                          self.reduction, self.name),
                        self.name, self.reduction)

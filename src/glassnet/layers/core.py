@@ -726,11 +726,13 @@ class Concatenate(_Merge):
         reduced over the last axis, as Keras 3 does: joined along the time axis, the steps'
         masks follow one another; along the features, a step is kept where any input keeps
         it."""
+        from ..tensor import Tensor
+
         if not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
             return None
         full = []
         for x, m in zip(inputs, mask):
-            a = getattr(x, "data", x)
+            a = x.data if isinstance(x, Tensor) else x
             xp = backend.get_array_module(a)
             if m is None:
                 m = xp.ones(a.shape, bool)

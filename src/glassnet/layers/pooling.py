@@ -507,7 +507,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
         if mask is None:
             return super().call(x, training)
         _check_rank(self, x.shape, 3)
-        m = getattr(mask, "data", mask)
+        m = mask.data if isinstance(mask, Tensor) else mask
         xp = backend.get_array_module(x.data)
         if tuple(m.shape) != tuple(x.shape[:2]):
             raise ValueError(f"Layer '{self.name}': mask must have shape (batch, steps) = "

@@ -45,7 +45,8 @@ def _joined(outs: list[Tensor]) -> Tensor:
     t = Tensor._make(np.concatenate([backend.asnumpy(o.data) for o in outs]))
     masks = [getattr(o, "_mask", None) for o in outs]
     if all(m is not None for m in masks):
-        t._mask = np.concatenate([backend.asnumpy(getattr(m, "data", m)) for m in masks])
+        t._mask = np.concatenate([backend.asnumpy(m.data if isinstance(m, Tensor) else m)
+                                  for m in masks])
     return t
 
 
