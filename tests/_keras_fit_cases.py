@@ -28,6 +28,7 @@ def _other_inputs():
     return {"conv": img, "conv_transpose": img, "depthwise": img, "lstm": seq, "gru": seq,
             "gru_reset_before": seq, "conv1d": seq4, "bidirectional": seq4,
             "attention": seq4, "mha": seq4, "embedding": r.integers(0, 20, (100, 7)),
+            "adaptive1d": seq4, "adaptive2d": img,
             **dict.fromkeys(("mask_tagger", "mask_gap", "mask_bidir", "mask_add", "mask_lstm"),
                             _padded_ids()),
             "masking_td": seq * (np.arange(5) < r.integers(1, 6, (100, 1)))[..., None]}
@@ -67,6 +68,13 @@ def _body(keras, kind):
         i = keras.Input((7,))  # mask_add: merges keep the mask
         h = e(i)
         return i, L.Add()([L.LSTM(4, return_sequences=True)(h), L.Dense(4)(h)])
+    if kind == "adaptive1d":  # Keras 3.12's newer layers: uneven bins (6 steps into 4)
+        return [keras.Input((6, 4)), L.Dense(5), L.RMSNormalization(),
+                L.AdaptiveAveragePooling1D(4), L.Flatten()]
+    if kind == "adaptive2d":
+        return [keras.Input((8, 8, 2)), L.Conv2D(3, 3, activation="relu"),
+                L.AdaptiveMaxPooling2D((4, 3)), L.RMSNormalization(axis=[-2, -1]),
+                L.AdaptiveAveragePooling2D(2), L.Flatten()]
     if kind == "masking_td":
         return [keras.Input((5, 3)), L.Masking(), L.SimpleRNN(4, return_sequences=True),
                 L.TimeDistributed(L.Dense(2))]
@@ -267,6 +275,14 @@ CASES = {
                             ("Adam", {"learning_rate": 0.01}), "seq", {"model": "mask_add"}),
     "masking_time_distributed": (1, None, False, "mse", ("RMSprop", {"learning_rate": 0.01}),
                                  "seqr", {"model": "masking_td", "metrics": ["mae"]}),
+    "lamb_weight_decay": (3, "softmax", False, "sparse_categorical_crossentropy",
+                          ("Lamb", {"learning_rate": 0.01, "weight_decay": 0.01}), "c", {}),
+    "rms_norm_adaptive_average_pooling": (3, "softmax", False,
+                                          "sparse_categorical_crossentropy",
+                                          ("Adam", {"learning_rate": 0.01}), "c",
+                                          {"model": "adaptive1d"}),
+    "adaptive_max_pooling_2d": (1, None, False, "mse", ("RMSprop", {"learning_rate": 0.01}),
+                                "r", {"model": "adaptive2d"}),
     "two_outputs_weighted_metrics": (0, None, False, ["sparse_categorical_crossentropy", "mse"],
                                      ("Adam", {"learning_rate": 0.01}), "two",
                                      {"sample_weight": True,

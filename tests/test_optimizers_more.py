@@ -1,4 +1,4 @@
-"""Adamax, Lion, Ftrl, Adafactor and the base options use_ema / gradient_accumulation_steps /
+"""Adamax, Lion, Ftrl, Adafactor, Lamb and the base options use_ema / gradient_accumulation_steps /
 clipping on accumulated gradients: trajectories vs torch.optim, vs real Keras 3 (torch
 backend, in a subprocess) where installed, and vs the Keras formulas written out in NumPy."""
 
@@ -130,6 +130,21 @@ def _np_adafactor(lr, decay, e1, e2, clip, steps=STEPS):
     return ws
 
 
+def _np_lamb(lr, b1, b2, eps, steps=STEPS):
+    ws = [w.copy() for w in INIT]
+    ms = [np.zeros_like(w) for w in ws]
+    vs = [np.zeros_like(w) for w in ws]
+    for k in range(1, steps + 1):
+        for w, m, v, t in zip(ws, ms, vs, TARGET):
+            g = _grad(w, t)
+            m += (g - m) * (1 - b1)
+            v += (g * g - v) * (1 - b2)
+            u = (m / (1 - b1 ** k)) / (np.sqrt(v / (1 - b2 ** k)) + eps)
+            wn, un = np.linalg.norm(w), np.linalg.norm(u)
+            w -= lr * (wn / un if wn > 0 and un > 0 else 1.0) * u
+    return ws
+
+
 @pytest.mark.parametrize("ours,ref", [
     (lambda: O.Lion(0.02, beta_1=0.8, beta_2=0.9), lambda: _np_lion(0.02, 0.8, 0.9)),
     (lambda: O.Ftrl(0.3), lambda: _np_ftrl(0.3, -0.5, 0.1, 0, 0, 0, 0)),
@@ -140,7 +155,11 @@ def _np_adafactor(lr, decay, e1, e2, clip, steps=STEPS):
     (lambda: O.Adafactor(0.05), lambda: _np_adafactor(0.05, -0.8, 1e-30, 1e-3, 1.0)),
     (lambda: O.Adafactor(0.5, beta_2_decay=-0.5, epsilon_2=0.01, clip_threshold=0.5),
      lambda: _np_adafactor(0.5, -0.5, 1e-30, 0.01, 0.5)),
-], ids=["lion", "ftrl", "ftrl-all-options", "adafactor", "adafactor-options"])
+    (lambda: O.Lamb(0.05), lambda: _np_lamb(0.05, 0.9, 0.999, 1e-7)),
+    (lambda: O.Lamb(0.1, beta_1=0.5, beta_2=0.9, epsilon=1e-3),
+     lambda: _np_lamb(0.1, 0.5, 0.9, 1e-3)),
+], ids=["lion", "ftrl", "ftrl-all-options", "adafactor", "adafactor-options", "lamb",
+        "lamb-options"])
 def test_matches_keras_formula(ours, ref):
     r = ref()
     assert _moved(r) > 1e-2
@@ -156,6 +175,8 @@ _KERAS_CASES = [
     ("Ftrl", {"learning_rate": 0.3, "l1_regularization_strength": 0.1,
               "l2_shrinkage_regularization_strength": 0.05, "beta": 0.2}),
     ("Adafactor", {"learning_rate": 0.05}),
+    ("Lamb", {"learning_rate": 0.05}),
+    ("Lamb", {"learning_rate": 0.05, "gradient_accumulation_steps": 2, "clipnorm": 0.5}),
     ("Adam", {"learning_rate": 0.05, "use_ema": True, "ema_momentum": 0.7}),
     ("Adam", {"learning_rate": 0.05, "use_ema": True, "ema_momentum": 0.5,
               "ema_overwrite_frequency": 3}),
@@ -240,7 +261,8 @@ def test_accumulation_and_ema_resume_exactly():
 
 
 @pytest.mark.parametrize("make", [lambda: O.Adafactor(0.05), lambda: O.Ftrl(0.3),
-                                  lambda: O.Lion(0.02), lambda: O.Adamax(0.05)])
+                                  lambda: O.Lion(0.02), lambda: O.Adamax(0.05),
+                                  lambda: O.Lamb(0.05)])
 def test_new_rules_resume_exactly(make):
     full = _run_ours(make(), steps=6)
     a = make()
@@ -254,7 +276,7 @@ def test_new_rules_resume_exactly(make):
         np.testing.assert_array_equal(x, y)
 
 
-@pytest.mark.parametrize("name", ["adamax", "lion", "ftrl", "adafactor"])
+@pytest.mark.parametrize("name", ["adamax", "lion", "ftrl", "adafactor", "lamb"])
 def test_names_and_config_roundtrip(name):
     opt = O.get(name)
     assert type(opt).__name__.lower() == name
@@ -269,7 +291,7 @@ def test_names_and_config_roundtrip(name):
 def test_trains_a_model_float32():
     x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
     y = (x @ np.array([[1.0], [-2.0], [0.5]], dtype="float32"))
-    for opt in (O.Adamax(0.05), O.Lion(0.01), O.Ftrl(0.5), O.Adafactor(0.1),
+    for opt in (O.Adamax(0.05), O.Lion(0.01), O.Ftrl(0.5), O.Adafactor(0.1), O.Lamb(0.05),
                 O.Adam(0.05, use_ema=True, gradient_accumulation_steps=2)):
         gn.set_seed(0)
         m = gn.models.Sequential([gn.layers.Input((3,)), gn.layers.Dense(1)])
@@ -302,7 +324,8 @@ def test_rule_errors():
 @pytest.mark.parametrize("make", [
     lambda: O.Adafactor(0.05), lambda: O.Ftrl(0.3), lambda: O.Lion(0.01),
     lambda: O.Adamax(0.05), lambda: O.Adam(0.05, use_ema=True, gradient_accumulation_steps=2),
-], ids=["adafactor", "ftrl", "lion", "adamax", "adam-ema-accum"])
+    lambda: O.Lamb(0.05),
+], ids=["adafactor", "ftrl", "lion", "adamax", "adam-ema-accum", "lamb"])
 def test_model_file_keeps_the_state_and_training_resumes_bitwise(tmp_path, make):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(32, 3)).astype("float32")

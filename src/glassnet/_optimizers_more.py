@@ -181,6 +181,48 @@ class Ftrl(Optimizer):
                 "beta": self.beta}
 
 
+class Lamb(Optimizer):
+    """LAMB (You et al. 2019, Keras's form): Adam's bias-corrected step, rescaled per weight
+    tensor by the trust ratio ‖w‖ / ‖step‖ (1 where either norm is 0), so every layer
+    moves by a similar fraction of its own size (large-batch training).
+
+    m ← m + (g − m)(1−β₁);  v ← v + (g² − v)(1−β₂);
+    u = (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε);  w ← w − lr · ‖w‖/‖u‖ · u.
+
+    Example:
+        >>> opt = gn.optimizers.Lamb(learning_rate=0.01)
+    """
+
+    _slot_names = ("momentum", "velocity")
+
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7, **kwargs: Any) -> None:
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1 = _check_unit("beta_1", beta_1, "Lamb")
+        self.beta_2 = _check_unit("beta_2", beta_2, "Lamb")
+        self.epsilon = _check_nonneg("epsilon", epsilon, "Lamb")
+
+    def _rule(self, params: Sequence[Tensor]) -> None:
+        t = float(self.iterations + 1)
+        c1, c2 = 1 - self.beta_1 ** t, 1 - self.beta_2 ** t
+        for p, g in zip(params, self._gviews):
+            xp = get_array_module(g)
+            m, v = self._slots[id(p)][:2]
+            m += (g - m) * (1 - self.beta_1)
+            v += (g * g - v) * (1 - self.beta_2)
+            u = (m / c1) / (xp.sqrt(v / c2) + self.epsilon)
+            w = p.data
+            w_norm = float(xp.sqrt((w * w).sum()))
+            u_norm = float(xp.sqrt((u * u).sum()))
+            ratio = w_norm / u_norm if w_norm > 0 and u_norm > 0 else 1.0
+            u *= ratio * self._lr
+            w -= u.astype(w.dtype, copy=False)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
 class Adafactor(Optimizer):
     """Adafactor (Shazeer & Stern 2018, Keras's form): second moments factored over the last
     two axes of every weight with ndim >= 2 (row means r, column means c), full for others.

@@ -36,7 +36,7 @@ from .backend import get_array_module
 
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Adadelta", "Adamax",
-    "Lion", "Ftrl", "Adafactor", "get", "serialize", "deserialize",
+    "Lion", "Ftrl", "Adafactor", "Lamb", "get", "serialize", "deserialize",
 ]
 
 
@@ -351,7 +351,7 @@ class Adadelta(Optimizer):
 
 
 from . import schedules  # noqa: E402,F401 - Keras: keras.optimizers.schedules
-from ._optimizers_more import Adafactor, Adamax, Ftrl, Lion  # noqa: E402
+from ._optimizers_more import Adafactor, Adamax, Ftrl, Lamb, Lion  # noqa: E402
 
 _TABLE: dict[str, type] = {
     "sgd": SGD,
@@ -365,6 +365,7 @@ _TABLE: dict[str, type] = {
     "lion": Lion,
     "ftrl": Ftrl,
     "adafactor": Adafactor,
+    "lamb": Lamb,
 }
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
 _REGISTRY = Registry("optimizer", _TABLE, _BY_CLASS, Optimizer,

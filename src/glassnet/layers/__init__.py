@@ -55,3 +55,17 @@ from .reshaping3d import *  # noqa: E402,F401,F403
 
 __all__ += (list(conv_depthwise.__all__) + list(conv_volumetric.__all__)
             + list(reshaping3d.__all__))
+
+# Keras 3's RMSNormalization and adaptive pooling
+from . import adaptive  # noqa: E402
+from .adaptive import (  # noqa: E402,F401
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+    RMSNormalization,
+)
+
+__all__ += [n for n in adaptive.__all__ if n[0].isupper()]
