@@ -254,6 +254,24 @@ def convert(g: Graph, layer: Any, ins: list[str], vals: list[np.ndarray],
         return _batchnorm(g, layer, x, xv)
     if cls == "LayerNormalization":
         return _layernorm(g, layer, x, xv)
+    if cls == "RMSNormalization":
+        nd = xv.ndim
+        axes = sorted(a % nd for a in (cfg["axis"] if isinstance(cfg["axis"], list)
+                                       else [cfg["axis"]]))
+        ms = g.reduce("ReduceMean", g.op("Mul", [x, x]), axes, keepdims=1)
+        y = g.op("Div", [x, g.op("Sqrt", [g.op("Add", [ms, g.const(
+            np.asarray(cfg["epsilon"], xv.dtype))])])])
+        scale = _w(layer)["scale"].reshape((1, *layer._bshape))
+        return g.op("Mul", [y, g.const(scale, "scale")])
+    if cls.startswith("Adaptive") and "Pooling" in cls:
+        from ..layers.adaptive import _bins
+
+        op = "ReduceMax" if "Max" in cls else "ReduceMean"
+        for ax, n in zip(range(1, xv.ndim - 1), layer.output_size):
+            parts = [g.reduce(op, g.op("Slice", [x, g.ints([a]), g.ints([b]), g.ints([ax])]),
+                              [ax], keepdims=1) for a, b in _bins(xv.shape[ax], n)]
+            x = parts[0] if n == 1 else g.op("Concat", parts, axis=ax)
+        return x
     if cls == "UnitNormalization":
         ss = g.reduce("ReduceSumSquare", x, [-1], keepdims=1)
         return g.op("Div", [x, g.op("Sqrt", [g.op("Max", [ss, g.const(np.float32(1e-12))])])])
