@@ -275,6 +275,14 @@ CASES = {
                             ("Adam", {"learning_rate": 0.01}), "seq", {"model": "mask_add"}),
     "masking_time_distributed": (1, None, False, "mse", ("RMSprop", {"learning_rate": 0.01}),
                                  "seqr", {"model": "masking_td", "metrics": ["mae"]}),
+    "swap_ema_weights": (3, "softmax", False, "sparse_categorical_crossentropy",
+                         ("Adam", {"learning_rate": 0.05, "use_ema": True,
+                                   "ema_momentum": 0.8}), "c",
+                         {"callback": "swap_ema", "validation_data": True}),
+    "swap_ema_weights_on_epoch": (3, "softmax", False, "sparse_categorical_crossentropy",
+                                  ("SGD", {"learning_rate": 0.1, "use_ema": True,
+                                           "ema_momentum": 0.7}), "c",
+                                  {"callback": "swap_ema_epoch", "validation_data": True}),
     "lamb_weight_decay": (3, "softmax", False, "sparse_categorical_crossentropy",
                           ("Lamb", {"learning_rate": 0.01, "weight_decay": 0.01}), "c", {}),
     "rms_norm_adaptive_average_pooling": (3, "softmax", False,
@@ -364,6 +372,9 @@ def run(keras, name, initial=None):
     if fk.get("validation_data") == "pydataset":
         fk["validation_data"] = Batches(25)
     callback = fk.pop("callback", None)
+    if callback in ("swap_ema", "swap_ema_epoch"):  # validation (and more) on the averages
+        fk["callbacks"] = [keras.callbacks.SwapEMAWeights(
+            swap_on_epoch=callback == "swap_ema_epoch")]
     if callback == "reduce":
         fk["callbacks"] = [keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5,
                                                              patience=0, min_delta=10)]

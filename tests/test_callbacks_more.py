@@ -243,3 +243,33 @@ def test_either_module_can_be_imported_first(first):
             " from glassnet.callbacks import BackupAndRestore, TensorBoard;"
             " import glassnet.callbacks as C; assert 'TensorBoard' in C.__all__")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_swap_ema_weights_evaluates_and_predicts_on_the_averages_then_trades_back():
+    rs = np.random.default_rng(0)
+    x, y = rs.normal(size=(64, 4)).astype("float32"), rs.integers(0, 2, 64)
+    gn.set_seed(0)
+    m = gn.Sequential([gn.Input((4,)), gn.layers.Dense(2, activation="softmax")])
+    m.compile(optimizer=gn.optimizers.SGD(0.5, use_ema=True, ema_momentum=0.5),
+              loss="sparse_categorical_crossentropy")
+    for i in range(0, 64, 8):  # (fit would end by copying the averages into the weights)
+        m.train_on_batch(x[i:i + 8], y[i:i + 8])
+    opt = m.optimizer
+    w = [p.data.copy() for p in m.trainable_weights]
+    avg = [opt._slots[id(p)][opt._ema_index].copy() for p in m.trainable_weights]
+    assert not np.allclose(w[0], avg[0])  # the average lags the weights
+    cb = gn.callbacks.SwapEMAWeights()
+    seen = []
+    cb.on_predict_batch_end = lambda batch, logs=None: seen.append(
+        m.trainable_weights[0].data.copy())
+    p_avg = m.predict(x, verbose=0, callbacks=[cb])
+    np.testing.assert_array_equal(seen[0], avg[0])  # predicted with the averages
+    for p, a in zip(m.trainable_weights, w):  # and traded back after (Keras 3.15 does not)
+        np.testing.assert_array_equal(p.data, a)
+    m.set_weights(avg)
+    np.testing.assert_allclose(m.predict(x, verbose=0), p_avg, rtol=1e-6)
+    with pytest.raises(ValueError, match="use_ema=True"):
+        m2 = gn.Sequential([gn.Input((4,)), gn.layers.Dense(2)])
+        m2.compile(optimizer="sgd", loss="mse")
+        m2.evaluate(x, np.zeros((64, 2)), verbose=0,
+                    callbacks=[gn.callbacks.SwapEMAWeights()])

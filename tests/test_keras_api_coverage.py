@@ -105,7 +105,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
     "callbacks": {
         "OrbaxCheckpoint": JAX,
         "RemoteMonitor": 'posts logs to an HTTP server: not in scope',
-        "SwapEMAWeights": LATER,
     },
     "ops": {
         "angle": 'complex numbers: glassnet tensors are real',

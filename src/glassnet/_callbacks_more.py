@@ -22,7 +22,7 @@ from .callbacks import Callback
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["TensorBoard", "BackupAndRestore"]
+__all__ = ["TensorBoard", "BackupAndRestore", "SwapEMAWeights"]
 
 
 def _tb() -> tuple[Any, Any, Any]:
@@ -333,6 +333,73 @@ class BackupAndRestore(Callback):
         return {"backup_dir": self.backup_dir, "save_freq": self.save_freq,
                 "double_checkpoint": self.double_checkpoint,
                 "delete_checkpoint": self.delete_checkpoint}
+
+
+class SwapEMAWeights(Callback):
+    """Evaluate (and predict) with the optimizer's moving average of the weights
+    (``use_ema=True``), train with the weights themselves (Keras 3's callback).
+
+    Before each evaluation, including ``fit``'s validation, the weights and their averages
+    trade places; after it, they trade back. With ``swap_on_epoch=True`` they also trade at
+    each epoch's end (so callbacks after this one, a checkpoint say, see the averages) and
+    back at the next epoch's start; after the last epoch the model keeps the averages.
+
+    Keras 3.15 does not trade back after ``predict`` (its ``on_predict_end`` tests the flag
+    the wrong way round); this one does.
+
+    Example:
+        >>> cb = SwapEMAWeights(swap_on_epoch=True)
+    """
+
+    def __init__(self, swap_on_epoch: bool = False) -> None:
+        super().__init__()
+        self.swap_on_epoch = bool(swap_on_epoch)
+        self._ema_in_model = False
+
+    def _pairs(self) -> list[tuple[Any, Any]]:
+        opt: Any = getattr(self.model, "optimizer", None)
+        if not getattr(opt, "use_ema", False):
+            raise ValueError("SwapEMAWeights needs an optimizer with use_ema=True. Received: "
+                             f"{type(opt).__name__ if opt is not None else None}"
+                             + ("" if opt is None else " with use_ema=False"))
+        slots = opt._slots  # noqa: SLF001 - the optimizer's own average per weight
+        return [(p, slots[id(p)][opt._ema_index]) for p in self.model.trainable_weights
+                if id(p) in slots]
+
+    def _swap(self) -> None:
+        for p, avg in self._pairs():  # in place: views of the flat buffers stay valid
+            kept = p.data.copy()
+            p.data[...] = avg
+            avg[...] = kept
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self.swap_on_epoch and self._ema_in_model:
+            self._swap()
+            self._ema_in_model = False
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.swap_on_epoch and not self._ema_in_model:
+            self._swap()
+            self._ema_in_model = True
+            if epoch == self.params.get("epochs", 0) - 1:  # keep the averages: finalize
+                for p, avg in self._pairs():
+                    avg[...] = p.data
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        if not self._ema_in_model:
+            self._swap()
+            self._ema_in_model = True
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        if self._ema_in_model:
+            self._swap()
+            self._ema_in_model = False
+
+    on_predict_begin = on_test_begin
+    on_predict_end = on_test_end
+
+    def get_config(self) -> dict[str, Any]:
+        return {"swap_on_epoch": self.swap_on_epoch}
 
 
 def _register() -> None:
