@@ -711,3 +711,29 @@ def test_registered_layers_and_functions_cross_between_keras_and_glassnet(tmp_pa
                                    np.asarray(model.predict(x, verbose=0)), rtol=1e-5,
                                    atol=1e-6)
         assert type(back.layers[1]).__name__ == "Halve"
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.layers.Dense(3, activation="relu", kernel_regularizer=m.regularizers.l2(0.1)),
+    lambda m: m.layers.LSTM(4, return_sequences=True, go_backwards=True),
+    lambda m: m.layers.Conv2D(3, 2, strides=2, padding="same"),
+    lambda m: m.layers.Bidirectional(m.layers.GRU(2), merge_mode="sum"),
+], ids=["dense", "lstm", "conv2d", "bidirectional"])
+def test_layers_serialize_and_deserialize_in_keras_format_both_ways(make):
+    """``layers.serialize`` writes what ``keras.layers.serialize`` writes (the .keras entry),
+    and ``layers.deserialize`` reads Keras's: each side rebuilds the other's layer."""
+    g, k = make(gn), make(keras)
+    ours = gn.layers.serialize(g)
+    assert set(ours) == set(keras.layers.serialize(k))
+    back_in_keras = keras.layers.deserialize(ours)
+    assert type(back_in_keras).__name__ == type(g).__name__
+    from_keras = gn.layers.deserialize(keras.layers.serialize(k))
+    mine = gn.layers.deserialize(ours)
+    assert type(from_keras) is type(mine) is type(g)
+    strip = {"name", "layer", "backward_layer"}  # names Keras gives a wrapper's copies
+    assert ({a: b for a, b in from_keras.get_config().items() if a not in strip}
+            == {a: b for a, b in mine.get_config().items() if a not in strip})
+    plain = gn.layers.deserialize({"class_name": "Dense", "config": {"units": 2}})
+    assert plain.units == 2
+    with pytest.raises(ValueError, match="class_name"):
+        gn.layers.deserialize("Dense")

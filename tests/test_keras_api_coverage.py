@@ -83,8 +83,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "TFSMLayer": TF,
         "TorchModuleWrapper": JAX,
         "Wrapper": LATER,
-        "deserialize": LATER,
-        "serialize": LATER,
     },
     "losses": {
         "CategoricalGeneralizedCrossEntropy": LATER,

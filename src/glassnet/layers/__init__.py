@@ -69,3 +69,44 @@ from .adaptive import (  # noqa: E402,F401
 )
 
 __all__ += [n for n in adaptive.__all__ if n[0].isupper()]
+
+
+def serialize(layer: Layer) -> dict:
+    """A layer as Keras 3's ``keras.layers.serialize`` writes it: ``{"module", "class_name",
+    "config", "registered_name"}`` (the entry of a ``.keras`` file's config), which
+    ``keras.layers.deserialize`` and :func:`deserialize` read back.
+
+    Example:
+        >>> serialize(Dense(3))["class_name"]
+        'Dense'
+    """
+    from ..interop._keras_config import glassnet_to_keras
+
+    entry = glassnet_to_keras(layer)
+    entry.pop("build_config", None)
+    return entry
+
+
+def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
+    """A new layer from :func:`serialize`'s dict (Keras 3's format, as ``keras.layers.
+    serialize`` writes it) or glassnet's ``{"class_name", "config"}``; ``custom_objects``
+    names layer classes and functions of your own (nothing is imported from the dict).
+
+    Example:
+        >>> deserialize(serialize(Dense(3))).units
+        3
+    """
+    from .. import saving
+    from ..interop._keras_config import build_layer
+    from ..models.saving import deserialize_layer
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError("deserialize: expected a dict with class_name and config. "
+                         f"Received: {type(config).__name__}")
+    with saving.custom_object_scope(dict(custom_objects or {})):
+        if "module" in config or "registered_name" in config:
+            return build_layer(config, "deserialize")
+        return deserialize_layer(config)
+
+
+__all__ += ["serialize", "deserialize"]
