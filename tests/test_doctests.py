@@ -27,6 +27,9 @@ MODULES = [
     "glassnet.layers.conv_lstm", "glassnet._optimizers_more", "glassnet._metrics_curves",
     "glassnet._metrics_more", "glassnet._metrics_losses", "glassnet._losses_more",
     "glassnet._callbacks_more",
+    # masks, CTC, Keras 3's newer layers
+    "glassnet._ctc", "glassnet.layers.adaptive", "glassnet.layers.input_spec",
+    "glassnet._metric_base",
 ]
 
 

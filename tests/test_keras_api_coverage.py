@@ -54,7 +54,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "FlaxLayer": JAX,
         "GroupQueryAttention": LATER,
         "HashedCrossing": LATER,
-        "InputSpec": LATER,
         "JaxLayer": JAX,
         "MaxNumBoundingBoxes": AUG,
         "MelSpectrogram": AUDIO,

@@ -124,3 +124,24 @@ def save_model(model: Model, filepath: str | os.PathLike[str], overwrite: bool =
                **kwargs: Any) -> None:
     """``keras.saving.save_model``: same as ``model.save(filepath)``."""
     model.save(filepath, overwrite=overwrite, **kwargs)
+
+
+def _deserialize_layer_config(config: dict, custom_objects: dict | None = None) -> Any:
+    """The layer of a ``{"class_name", "config"}`` dict, in Keras 3's format
+    (``keras.layers.serialize``) or glassnet's; what :func:`glassnet.layers.deserialize`
+    runs (here, as it reads model-file machinery that the layers package does not import).
+
+    Example:
+        >>> _deserialize_layer_config({"class_name": "Dense", "config": {"units": 2}}).units
+        2
+    """
+    from .interop._keras_config import build_layer
+    from .models.saving import deserialize_layer
+
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError("deserialize: expected a dict with class_name and config. "
+                         f"Received: {type(config).__name__}")
+    with custom_object_scope(dict(custom_objects or {})):
+        if "module" in config or "registered_name" in config:
+            return build_layer(config, "deserialize")
+        return deserialize_layer(config)

@@ -97,16 +97,10 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
         3
     """
     from .. import saving
-    from ..interop._keras_config import build_layer
-    from ..models.saving import deserialize_layer
 
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError("deserialize: expected a dict with class_name and config. "
-                         f"Received: {type(config).__name__}")
-    with saving.custom_object_scope(dict(custom_objects or {})):
-        if "module" in config or "registered_name" in config:
-            return build_layer(config, "deserialize")
-        return deserialize_layer(config)
+    return saving._deserialize_layer_config(config, custom_objects)
 
 
-__all__ += ["serialize", "deserialize"]
+from .input_spec import InputSpec  # noqa: E402
+
+__all__ += ["serialize", "deserialize", "InputSpec"]

@@ -138,7 +138,7 @@ def adaptive_average_pool(inputs: TensorLike, output_size: int | Sequence[int],
 
     Example:
         >>> adaptive_average_pool(np.arange(5.0).reshape(1, 5, 1), 2).data.ravel()
-        array([1. , 3. ], dtype=float32)
+        array([1., 3.], dtype=float32)
     """
     return _adaptive(inputs, output_size, "avg", data_format, "adaptive_average_pool")
 

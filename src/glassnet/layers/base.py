@@ -604,6 +604,11 @@ class Layer:
             args, training = positional_training(args, training)
             if args:  # layer(targets, logits): more inputs, passed to call() by their names
                 kwargs = _named_inputs(self, args, kwargs)
+        spec = self.__dict__.get("input_spec")
+        if spec is not None:  # a layer of your own declared what it takes (Keras's InputSpec)
+            from .input_spec import check_input_spec
+
+            check_input_spec(self.name, spec, x)
         if _is_symbolic(x):  # functional API: record the call (glassnet.models.functional)
             from ._symbolic import call_symbolic
 
