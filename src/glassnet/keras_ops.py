@@ -451,6 +451,11 @@ from ._keras_ops_array import __all__ as _array_names  # noqa: E402
 from ._keras_ops_array import norm  # noqa: E402
 from ._keras_ops_more import *  # noqa: E402,F401,F403 - the long tail of keras.ops
 from ._keras_ops_more import __all__ as _more_names  # noqa: E402
+from ._keras_ops_nn import (  # noqa: E402,F401 - attention and normalization ops
+    batch_normalization,
+    dot_product_attention,
+    layer_normalization,
+)
 from .layers.adaptive import (  # noqa: E402,F401 - the layers' own functions
     adaptive_average_pool,
     adaptive_max_pool,
@@ -461,4 +466,6 @@ __all__: list[str] = sorted({n for n, v in list(globals().items())
                   if not n.startswith("_") and callable(v) and getattr(v, "__module__", "")
                   == __name__ and not isinstance(v, type)} | set(_array_names)
                  | set(_more_names) | {"ctc_loss", "ctc_decode", "adaptive_average_pool",
-                                        "adaptive_max_pool", "rms_normalization"})
+                                        "adaptive_max_pool", "rms_normalization",
+                                        "dot_product_attention", "layer_normalization",
+                                        "batch_normalization"})
