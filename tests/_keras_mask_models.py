@@ -136,9 +136,72 @@ def run(keras, initial=None):
             [np.asarray(w).tolist() for w in transformer.get_weights()])
 
 
+def run_gpt(keras, initial=None):
+    """keras.io's miniature GPT (examples/generative/text_generation_with_miniature_gpt.py,
+    Keras 3 ops): a causal ``attention_mask`` built with ops, a model with two outputs of
+    which only the logits have a loss (``loss=[fn, None]``, one target array), dropout 0."""
+    layers, ops = keras.layers, keras.ops
+
+    def causal_attention_mask(batch_size, n_dest, n_src, dtype):
+        i = ops.arange(n_dest)[:, None]
+        j = ops.arange(n_src)
+        m = i >= j - n_src + n_dest
+        mask = ops.cast(m, dtype)
+        mask = ops.reshape(mask, [1, n_dest, n_src])
+        mult = ops.concatenate([ops.expand_dims(batch_size, -1),
+                                ops.convert_to_tensor([1, 1])], 0)
+        return ops.tile(mask, mult)
+
+    class TransformerBlock(layers.Layer):
+        def __init__(self, embed_dim, num_heads, ff_dim, rate=0.0):
+            super().__init__()
+            self.att = layers.MultiHeadAttention(num_heads, embed_dim)
+            self.ffn = keras.Sequential([layers.Dense(ff_dim, activation="relu"),
+                                         layers.Dense(embed_dim)])
+            self.layernorm1 = layers.LayerNormalization(epsilon=1e-6)
+            self.layernorm2 = layers.LayerNormalization(epsilon=1e-6)
+            self.dropout1 = layers.Dropout(rate)
+            self.dropout2 = layers.Dropout(rate)
+
+        def call(self, inputs):
+            input_shape = ops.shape(inputs)
+            causal_mask = causal_attention_mask(input_shape[0], input_shape[1],
+                                                input_shape[1], "bool")
+            attention_output = self.att(inputs, inputs, attention_mask=causal_mask)
+            out1 = self.layernorm1(inputs + self.dropout1(attention_output))
+            return self.layernorm2(out1 + self.dropout2(self.ffn(out1)))
+
+    class TokenAndPositionEmbedding(layers.Layer):
+        def __init__(self, maxlen, vocab_size, embed_dim):
+            super().__init__()
+            self.token_emb = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)
+            self.pos_emb = layers.Embedding(input_dim=maxlen, output_dim=embed_dim)
+
+        def call(self, x):
+            positions = self.pos_emb(ops.arange(0, ops.shape(x)[-1], 1))
+            return self.token_emb(x) + positions
+
+    vocab_size, maxlen, embed_dim = 50, 10, 16
+    keras.utils.set_random_seed(0)
+    inputs = layers.Input(shape=(maxlen,), dtype="int32")
+    x = TokenAndPositionEmbedding(maxlen, vocab_size, embed_dim)(inputs)
+    x = TransformerBlock(embed_dim, 2, 16)(x)
+    model = keras.Model(inputs=inputs, outputs=[layers.Dense(vocab_size)(x), x])
+    model.compile("adam", loss=[keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                                None])
+    if initial is not None:
+        model.set_weights([np.asarray(w, "f4") for w in initial])
+    start = [np.asarray(w).tolist() for w in model.get_weights()]
+    toks = np.random.default_rng(0).integers(1, vocab_size, (64, maxlen + 1))
+    h = model.fit(toks[:, :-1], toks[:, 1:], batch_size=16, epochs=2, shuffle=False,
+                  verbose=0)
+    return (start, {k: [float(v) for v in vs] for k, vs in h.history.items()},
+            [np.asarray(w).tolist() for w in model.get_weights()])
+
+
 if __name__ == "__main__":
     os.environ["KERAS_BACKEND"] = "torch"
     import keras
 
-    print(json.dumps(run(keras)))
+    print(json.dumps({"translator": run(keras), "gpt": run_gpt(keras)}))
     sys.exit(0)

@@ -197,6 +197,10 @@ class TrainingMixin(EvaluationMixin):
                                  + (" with a loss or a metric" if free else "")
                                  + f", keyed {keys}. Received: keys {sorted(v)}")
             v = [v.get(key) for key in keys]
+        elif (name == "y" and not isinstance(v, (list, tuple)) and len(free) == k - 1):
+            # one output needs targets (the others have neither a loss nor a metric): a
+            # single array is its targets, as Keras takes them (keras.io's miniature GPT)
+            v = [None if j in free else v for j in range(k)]
         if not isinstance(v, (list, tuple)) or len(v) != k:
             raise ValueError(f"{name} must be a list of {k} arrays, one per model {what}. "
                              f"Received: {type(v).__name__}"
