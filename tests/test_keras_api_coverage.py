@@ -146,7 +146,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "i0": LATER,
         "ifft2": FFT,
         "imag": 'complex numbers: glassnet tensors are real',
-        "image": 'keras.ops.image (resize, affine ...): not in scope yet',
         "in_top_k": LATER,
         "inv": LINALG,
         "irfft": FFT,

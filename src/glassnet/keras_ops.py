@@ -445,6 +445,7 @@ def binary_crossentropy(target: TensorLike, output: TensorLike, from_logits: boo
     return losses.binary_crossentropy(target, output, from_logits=from_logits)
 
 
+from . import _ops_image as image  # noqa: E402,F401 - keras.ops.image (its common part)
 from ._ctc import ctc_decode, ctc_loss  # noqa: E402,F401 - CTC (OCR, speech)
 from ._keras_ops_array import *  # noqa: E402,F401,F403 - the array half of keras.ops
 from ._keras_ops_array import __all__ as _array_names  # noqa: E402
@@ -468,4 +469,4 @@ __all__: list[str] = sorted({n for n, v in list(globals().items())
                  | set(_more_names) | {"ctc_loss", "ctc_decode", "adaptive_average_pool",
                                         "adaptive_max_pool", "rms_normalization",
                                         "dot_product_attention", "layer_normalization",
-                                        "batch_normalization"})
+                                        "batch_normalization", "image"})
