@@ -3,12 +3,10 @@ ops.ctc_decode (greedy, beam search) on fixed random logits; prints the results 
 (``python _keras_ctc_ref.py keras|glassnet``, for test_ctc)."""
 
 import json
-import os
-import sys
 
 import numpy as np
+from _ops_ref_common import library
 
-which = sys.argv[1] if len(sys.argv) > 1 else "keras"
 r = np.random.default_rng(0)
 B, T, C = 4, 9, 5
 z = r.normal(size=(B, T, C)).astype("f4")
@@ -16,19 +14,7 @@ y = r.integers(1, C, (B, 3))
 y[1, 2] = 0  # shorter label sequences, padded with 0
 y[2, 1:] = 0
 lens = np.array([9, 6, 9, 4])
-if which == "keras":
-    os.environ["KERAS_BACKEND"] = "torch"
-    import keras
-    from keras import ops
-
-    def conv(t):
-        return np.asarray(keras.ops.convert_to_numpy(t)).tolist()
-else:
-    import glassnet as keras
-    from glassnet import ops
-
-    def conv(t):
-        return np.asarray(getattr(t, "data", t)).tolist()
+keras, ops, conv = library()
 out = {}
 out["loss"] = conv(ops.ctc_loss(y, z, np.array([3, 2, 1, 3]), lens, mask_index=0))
 out["CTC"] = conv(keras.losses.CTC()(y, z))

@@ -3,25 +3,13 @@ random images under Keras 3 (PyTorch backend) or glassnet; prints the results as
 (``python _keras_image_ops_ref.py keras|glassnet``, for test_ops_image)."""
 
 import json
-import os
-import sys
 
 import numpy as np
+from _ops_ref_common import library
 
-which = sys.argv[1] if len(sys.argv) > 1 else "keras"
 r = np.random.default_rng(0)
 x = r.normal(size=(2, 7, 9, 3)).astype("f4")
-if which == "keras":
-    os.environ["KERAS_BACKEND"] = "torch"
-    from keras import ops
-
-    def conv(t):
-        return np.asarray(ops.convert_to_numpy(t)).tolist()
-else:
-    from glassnet import ops
-
-    def conv(t):
-        return np.asarray(t.data).tolist()
+_, ops, conv = library()
 I = ops.image  # noqa: E741
 out = {
  "patches": conv(I.extract_patches(x, 3)),

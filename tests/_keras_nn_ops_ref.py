@@ -3,12 +3,10 @@ inputs, under Keras 3 (PyTorch backend) or glassnet; prints the results as JSON
 (``python _keras_nn_ops_ref.py keras|glassnet``, for test_keras_ops_nn)."""
 
 import json
-import os
-import sys
 
 import numpy as np
+from _ops_ref_common import library
 
-which = sys.argv[1] if len(sys.argv) > 1 else "keras"
 r = np.random.default_rng(0)
 q = r.normal(size=(2, 5, 4, 3)).astype("f4")
 k = r.normal(size=(2, 6, 2, 3)).astype("f4")  # 2 key heads for 4 query heads
@@ -22,17 +20,7 @@ x = r.normal(size=(3, 4, 5)).astype("f4")
 g = r.normal(size=(5,)).astype("f4")
 b = r.normal(size=(5,)).astype("f4")
 g2 = r.normal(size=(4, 5)).astype("f4")
-if which == "keras":
-    os.environ["KERAS_BACKEND"] = "torch"
-    from keras import ops
-
-    def conv(t):
-        return np.asarray(ops.convert_to_numpy(t)).tolist()
-else:
-    from glassnet import ops
-
-    def conv(t):
-        return np.asarray(t.data).tolist()
+_, ops, conv = library()
 out = {
   "gqa": conv(ops.dot_product_attention(q, k, v)),
   "mask_scale": conv(ops.dot_product_attention(q, k, v, mask=mask, scale=0.3)),

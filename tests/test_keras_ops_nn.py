@@ -2,28 +2,16 @@
 ops.layer_normalization and ops.batch_normalization: equal to real Keras 3 on the same
 inputs, gradient-checked, and to a NumPy formula."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from _keras_reference import keras_json
+from _keras_reference import assert_same_results
 
 import glassnet as gn
 from glassnet import ops
 
 
 def test_matches_real_keras():
-    k = keras_json("_keras_nn_ops_ref.py")
-    out = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__),
-                                                       "_keras_nn_ops_ref.py"), "glassnet"],
-                         capture_output=True, text=True, timeout=120, check=True)
-    g = json.loads(out.stdout.strip().splitlines()[-1])
-    assert sorted(g) == sorted(k)
-    for key in k:
-        np.testing.assert_allclose(g[key], k[key], rtol=1e-5, atol=2e-6, err_msg=key)
+    assert_same_results("_keras_nn_ops_ref.py", rtol=1e-5, atol=2e-6)
 
 
 def test_attention_equals_the_numpy_formula_and_its_gradient_checks():
