@@ -289,3 +289,14 @@ def test_a_call_with_two_tensors_gets_name_masks_not_mask():
     assert got["mask"] is None and got["context_mask"] is None
     np.testing.assert_array_equal(got["inputs_mask"], KEEP)
     np.testing.assert_array_equal(_mask(y), KEEP)  # the output keeps the first's mask
+
+
+def test_a_loss_that_returns_its_own_mean_is_kept_under_a_mask_and_scaled_by_weights():
+    """Keras broadcasts a scalar loss against the weights: a mask's weights alone leave it
+    as it is (their mean is 1), sample weights scale it by their mean."""
+    loss = gn.losses.get(lambda t, p: gn.ops.mean(gn.ops.square(p)))
+    p = _masked_pred(np.full((3, 5, 1), 2.0, "float32"))
+    assert float(loss(np.zeros((3, 5, 1)), p).data) == pytest.approx(4.0)
+    plain = gn.tensor(np.full((3, 1), 2.0, "float32"))
+    assert float(loss(np.zeros((3, 1)), plain, sample_weight=np.array([1.0, 2.0, 6.0])).data
+                 ) == pytest.approx(4.0 * 3.0)

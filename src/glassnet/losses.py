@@ -111,7 +111,7 @@ def _mask_weights(sample_weight: Any, mask: Any, shape: tuple[int, ...], reducti
     """
     xp = get_array_module(mask)
     m = xp.asarray(mask.data if isinstance(mask, Tensor) else mask).astype(bool)
-    if m.shape != tuple(shape):
+    if m.shape != tuple(shape) and shape:  # () : a loss that averaged itself, see _reduce
         if m.size == math.prod(shape):  # a trailing axis of 1 on either side
             m = m.reshape(shape)
         else:
@@ -144,11 +144,13 @@ def _reduce(per: Tensor, sample_weight: TensorLike | None, name: str,
         if reduction == "none" or not per.ndim:
             return per
         return ops.sum(per) if reduction == "sum" else ops.mean(per)
-    if not per.ndim:  # a loss that reduced itself: weights cannot apply per value
-        return per
     xp = get_array_module(per.data)
     sw = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
     sw = xp.asarray(sw, dtype=per.data.dtype)
+    if not per.ndim and sw.ndim:  # a loss that reduced itself (a function returning a
+        # mean): Keras broadcasts it against the weights, so a mean reduction scales it by
+        # their mean (by 1 for a mask's weights alone)
+        per = per * Tensor._make(xp.ones(sw.shape, dtype=per.data.dtype))
     n = per.shape[0] if per.ndim else 1
     if sw.size != n and sw.shape != per.shape:
         raise ValueError(
