@@ -54,9 +54,10 @@ def run(n, out, mode, *args, timeout=240, shared=True, optimizer="adam", numba=F
 PATHS = pytest.mark.parametrize("shared", [True, False], ids=["shared-memory", "ring"])
 
 
-def single(out, *args, optimizer="adam"):
+def single(out, *args, optimizer="adam", extra_env=None):
     env = _env()
     env["GLASSNET_TEST_OPTIMIZER"] = optimizer
+    env.update(extra_env or {})
     return subprocess.run([sys.executable, WORKER, str(out), "single", *map(str, args)],
                           env=env, capture_output=True, text=True, timeout=240)
 
@@ -134,6 +135,23 @@ def test_gpu_ranks_average_through_nccl_and_match_one_cpu_process(tmp_path):
         for a, b in zip(w, ref_w):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(h["history"]["loss"], ref_h["history"]["loss"], rtol=1e-4)
+
+
+def test_a_masked_sequence_model_trains_as_one_process_does(tmp_path):
+    """Ranks hold different amounts of padding: each rank's loss is the mean over its kept
+    steps, and the ranks are weighed by those steps in the gradient average and the logged
+    loss, so the history and the weights are one process's."""
+    masked = {"GLASSNET_TEST_MASKED": "1"}
+    assert single(tmp_path, 150, 2, 25, extra_env=masked).returncode == 0
+    ref_w, ref_h = load(tmp_path, "single_1_0")
+    r = run(2, tmp_path, "dist", 150, 2, 25, extra_env=masked)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for k in range(2):
+        w, h = load(tmp_path, f"dist_2_{k}")
+        for a, b in zip(w, ref_w):
+            np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-6)
+        for key in ("loss", "accuracy"):
+            np.testing.assert_allclose(h["history"][key], ref_h["history"][key], rtol=1e-5)
 
 
 @pytest.mark.skipif(_gpus() < 1, reason="needs CuPy and a CUDA GPU")

@@ -99,6 +99,20 @@ def _masked(terms: Sequence[tuple[Any, Tensor]]) -> bool:
     return any(getattr(t, "_mask", None) is not None for _, t in terms)
 
 
+def _weigh_by_kept_steps(terms: Sequence[tuple[Any, Tensor]]) -> None:
+    """Across processes, a masked loss is each rank's mean over its own kept steps: the
+    gradient average then weighs each rank by those steps (not its samples), so the step is
+    the one process's mean over all kept steps of the global batch (one loss, one mask)."""
+    from .. import distribution
+
+    d = distribution.active()
+    if d is None or len(terms) != 1 or terms[0][0] is None:
+        return
+    mask = getattr(terms[0][1], "_mask", None)
+    if mask is not None:
+        d.local_n = int(backend.asnumpy(mask.data if isinstance(mask, Tensor) else mask).sum())
+
+
 def _signature(arrays: Sequence[Any], kind: str) -> tuple[Any, ...]:
     return (kind, *[(a.shape, a.dtype, type(a)) for a in arrays if a is not None])
 
@@ -298,6 +312,8 @@ class Stepper:
         parts = self._penalties(tape)
         loss = (self.own_loss_value(ins, y, sw, outs, single) if self.own_loss()
                 else self.total_loss(y, terms, sw, parts))
+        if not self.own_loss():
+            _weigh_by_kept_steps(terms)
         params = m._params()
         if loss.requires_grad:  # a fully frozen model trains nothing, as in Keras
             loss.backward()

@@ -709,10 +709,12 @@ class TrainingMixin(EvaluationMixin):
                     loss, out = self._step().train(xb, yb, swb)
                 lv = float(loss.data)
                 nb = len(xb)
-                if dist is not None:  # the global batch's loss, and its metrics' inputs
-                    lsum, nbf = dist.sum_floats([lv * nb, nb])
+                if dist is not None:  # the global batch's loss, and its metrics' inputs:
+                    # the ranks weighed as in the gradient average (samples, or a masked
+                    # loss's kept steps)
+                    lsum, wsum, nbf = dist.sum_floats([lv * dist.local_n, dist.local_n, nb])
                     nb = int(nbf)
-                    lv = float(lsum / nbf)
+                    lv = float(lsum / wsum) if wsum else 0.0
                 loss_sum += lv * nb
                 seen += nb
                 if out_names:  # each output's own loss (several outputs)
