@@ -54,6 +54,10 @@ CASES = [
     ("Tversky", {"alpha": 0.2, "beta": 0.8, "axis": [1, 2, 3]}, IMG_T, IMG_P),
     ("Dice", {}, Y01, PROB),
     ("Dice", {"axis": [1, 2, 3]}, IMG_T, IMG_P),
+    ("CategoricalGeneralizedCrossEntropy", {}, ONEHOT.argmax(1).astype(float),
+     SOFT / SOFT.sum(1, keepdims=True)),
+    ("CategoricalGeneralizedCrossEntropy", {"q": 0.2}, ONEHOT.argmax(1).astype(float),
+     SOFT / SOFT.sum(1, keepdims=True)),
 ]
 IDS = [f"{c}-{i}" for i, (c, *_) in enumerate(CASES)]
 

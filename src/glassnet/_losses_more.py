@@ -27,6 +27,7 @@ __all__ = [
     "Tversky", "Dice", "binary_focal_crossentropy", "categorical_focal_crossentropy",
     "poisson", "cosine_similarity", "categorical_hinge", "mean_squared_logarithmic_error",
     "msle", "mean_absolute_percentage_error", "mape", "tversky", "dice", "CTC", "ctc",
+    "CategoricalGeneralizedCrossEntropy", "categorical_generalized_cross_entropy",
 ]
 
 
@@ -283,6 +284,39 @@ class Tversky(Loss):
                 "axis": list(self.axis) if isinstance(self.axis, tuple) else self.axis}
 
 
+class CategoricalGeneralizedCrossEntropy(Loss):
+    """Generalized cross-entropy (Zhang & Sabuncu 2018, Keras 3's loss): per sample
+    ``(1 − p_yᵠ) / q`` of the true class's probability p_y — cross-entropy as q → 0, mean
+    absolute error at q = 1; robust to noisy labels. Integer labels, probabilities.
+
+    Example:
+        >>> float(CategoricalGeneralizedCrossEntropy(q=0.5)([0], np.array([[0.25, 0.75]])).data)
+        1.0
+    """
+
+    name = "categorical_generalized_cross_entropy"
+
+    def __init__(self, q: float = 0.5, reduction: str | None = None,
+                 name: str | None = None) -> None:
+        if not 0 < float(q) < 1:
+            raise ValueError(f"CategoricalGeneralizedCrossEntropy: q must be in (0, 1). "
+                             f"Received: q={q}")
+        super().__init__(name, reduction)
+        self.q = float(q)
+
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
+        from .losses import _sparse_labels
+
+        y_pred = _pred(y_pred)
+        t = _sparse_labels(y_true, y_pred, self.name)
+        p = ops.take_along_axis(y_pred, Tensor._make(t[..., None]), axis=-1)
+        p = ops.reshape(p, p.shape[:-1])
+        return ops.mul(ops.sub(1.0, ops.power(p, self.q)), 1.0 / self.q)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "q": self.q}
+
+
 class Dice(Loss):
     """1 − 2·Σ y·ŷ / (Σ y + Σ ŷ + ε), sums over ``axis`` (None: the whole batch), as Keras.
 
@@ -343,6 +377,7 @@ class CTC(Loss):
 
 
 binary_focal_crossentropy = _fn(BinaryFocalCrossentropy)
+categorical_generalized_cross_entropy = _fn(CategoricalGeneralizedCrossEntropy)
 ctc = _fn(CTC)
 categorical_focal_crossentropy = _fn(CategoricalFocalCrossentropy)
 poisson = _fn(Poisson)
@@ -356,6 +391,7 @@ dice = _fn(Dice)
 # names glassnet.losses.get() resolves (merged into its table)
 _TABLE: dict[str, type] = {
     "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_generalized_cross_entropy": CategoricalGeneralizedCrossEntropy,
     "ctc": CTC,
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
     "poisson": Poisson,

@@ -84,6 +84,28 @@ def _true(y_true: TensorLike, y_pred: Tensor, name: str, sparse: bool = False) -
     return d
 
 
+def _sparse_labels(y_true: TensorLike, y_pred: Tensor, name: str) -> Any:
+    """Integer class labels (one per prediction row) as int64 on y_pred's device, checked:
+    whole numbers in [0, classes), else a ValueError naming the loss."""
+    t = _true(y_true, y_pred, name, sparse=True)
+    c = y_pred.data.shape[-1]
+    if t.dtype.kind == "f":
+        if t.size and not bool((t == get_array_module(t).round(t)).all()):
+            raise ValueError(f"{name}: labels must be integers in [0, {c}). "
+                             "Received: non-integer values")
+    t = t.astype(np.int64, copy=False)
+    # on the CPU one reduction clears the common case: seen as unsigned, a negative label is
+    # larger than any class
+    if t.size and not (isinstance(t, np.ndarray)
+                       and int(np.maximum.reduce(t.view(np.uint64), axis=None)) < c):
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= c:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name}: labels must be in [0, {c}) for y_pred with {c} "
+                             f"classes. Received: label {bad}")
+    return t
+
+
 def _reduce_last(t: Tensor) -> Tensor:
     """Per-sample value: mean over the last axis (for ndim >= 2)."""
     return ops.mean(t, axis=-1) if t.ndim >= 2 else t
@@ -471,27 +493,7 @@ class SparseCategoricalCrossentropy(Loss):
         self.ignore_class = ignore_class
 
     def _labels(self, y_true: TensorLike, y_pred: Tensor) -> Any:
-        t = _true(y_true, y_pred, self.name, sparse=True)
-        c = y_pred.data.shape[-1]
-        if t.dtype.kind == "f":
-            if t.size and not bool((t == get_array_module(t).round(t)).all()):
-                raise ValueError(
-                    f"{self.name}: labels must be integers in [0, {c}). "
-                    "Received: non-integer values"
-                )
-        t = t.astype(np.int64, copy=False)
-        # on the CPU one reduction clears the common case: seen as unsigned, a negative
-        # label is larger than any class
-        if t.size and not (isinstance(t, np.ndarray)
-                           and int(np.maximum.reduce(t.view(np.uint64), axis=None)) < c):
-            lo, hi = int(t.min()), int(t.max())
-            if lo < 0 or hi >= c:
-                bad = lo if lo < 0 else hi
-                raise ValueError(
-                    f"{self.name}: labels must be in [0, {c}) for y_pred with {c} classes. "
-                    f"Received: label {bad}"
-                )
-        return t
+        return _sparse_labels(y_true, y_pred, self.name)
 
     def has_kernel(self, ndim: int) -> bool:
         return (self.from_logits and ndim == 2 and self.ignore_class is None
