@@ -84,8 +84,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "Wrapper": LATER,
     },
     "losses": {
-        "Circle": LATER,
-        "circle": LATER,
     },
     "metrics": {
     },

@@ -27,7 +27,8 @@ __all__ = [
     "Tversky", "Dice", "binary_focal_crossentropy", "categorical_focal_crossentropy",
     "poisson", "cosine_similarity", "categorical_hinge", "mean_squared_logarithmic_error",
     "msle", "mean_absolute_percentage_error", "mape", "tversky", "dice", "CTC", "ctc",
-    "CategoricalGeneralizedCrossEntropy", "categorical_generalized_cross_entropy",
+    "CategoricalGeneralizedCrossEntropy", "categorical_generalized_cross_entropy", "Circle",
+    "circle",
 ]
 
 
@@ -317,6 +318,64 @@ class CategoricalGeneralizedCrossEntropy(Loss):
         return {**super().get_config(), "q": self.q}
 
 
+class Circle(Loss):
+    """Circle loss (Sun et al. 2020, Keras 3's form) for metric learning: integer labels
+    (batch,) and L2-normalized embeddings (batch, dim); pairs of one label are pulled
+    together and the others pushed apart, each weighted by how far it is from its optimum.
+
+    With d the pairwise cosine distances ``max(1 − e·eᵀ, 0)`` (the diagonal pairs left out
+    with ``remove_diagonal``) and m the margin, per sample:
+    ``softplus(lse_pos(−γ·max(m + d, 0)·(m − d)) + lse_neg(γ·max(1 + m − d, 0)·(1 − m − d)))``.
+    Samples whose loss is 0 (no positive pair) are left out of the mean, as Keras masks them.
+
+    Example:
+        >>> e = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+        >>> round(float(Circle(gamma=1.0)([0, 0, 1], e).data), 4)
+        0.5459
+    """
+
+    name = "circle"
+
+    def __init__(self, gamma: float = 80.0, margin: float = 0.4, remove_diagonal: bool = True,
+                 reduction: str | None = None, name: str | None = None) -> None:
+        super().__init__(name, reduction)
+        self.gamma, self.margin = float(gamma), float(margin)
+        self.remove_diagonal = bool(remove_diagonal)
+
+    def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
+        y_pred = _pred(y_pred)
+        xp = get_array_module(y_pred.data)
+        lab = xp.asarray(y_true.data if isinstance(y_true, Tensor) else y_true).reshape(-1)
+        if y_pred.ndim != 2 or lab.shape[0] != y_pred.shape[0]:
+            raise ValueError(f"{self.name}: expected integer labels (batch,) and embeddings "
+                             f"(batch, dim). Received: y_true shape {lab.shape}, y_pred "
+                             f"shape {tuple(y_pred.shape)}")
+        lab = lab.astype(np.int64)
+        pos = lab[:, None] == lab[None, :]
+        neg = ~pos
+        if self.remove_diagonal:
+            pos &= ~xp.eye(lab.shape[0], dtype=bool)
+        m, g = self.margin, self.gamma
+        d = ops.maximum(ops.sub(1.0, ops.matmul(y_pred, ops.transpose(y_pred))), 0.0)
+        pos_w = ops.maximum(ops.mul(ops.add(d, m), _const(d, pos)), 0.0)
+        neg_w = ops.maximum(ops.mul(ops.sub(1.0 + m, d), _const(d, neg)), 0.0)
+        pos_d = ops.mul(ops.mul(pos_w, ops.sub(m, d)), -g)
+        neg_d = ops.mul(ops.mul(neg_w, ops.sub(1.0 - m, d)), g)
+        # excluded pairs: a large negative stand-in for -inf (a row without any pair sums to
+        # about -1e30 and its softplus to 0, with zero gradient, not NaN)
+        far = _const(d, -1e30)
+        p_loss = functional.logsumexp(ops.where(pos, pos_d, far), axis=1)
+        n_loss = functional.logsumexp(ops.where(neg, neg_d, far), axis=1)
+        z = ops.add(p_loss, n_loss)
+        loss = ops.add(ops.maximum(z, 0.0), ops.log(ops.add(1.0, ops.exp(ops.neg(ops.abs(z))))))
+        loss._mask = loss.data > 0  # Keras: samples without a loss leave the mean
+        return loss
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "gamma": self.gamma, "margin": self.margin,
+                "remove_diagonal": self.remove_diagonal}
+
+
 class Dice(Loss):
     """1 − 2·Σ y·ŷ / (Σ y + Σ ŷ + ε), sums over ``axis`` (None: the whole batch), as Keras.
 
@@ -378,6 +437,7 @@ class CTC(Loss):
 
 binary_focal_crossentropy = _fn(BinaryFocalCrossentropy)
 categorical_generalized_cross_entropy = _fn(CategoricalGeneralizedCrossEntropy)
+circle = _fn(Circle)
 ctc = _fn(CTC)
 categorical_focal_crossentropy = _fn(CategoricalFocalCrossentropy)
 poisson = _fn(Poisson)
@@ -392,6 +452,7 @@ dice = _fn(Dice)
 _TABLE: dict[str, type] = {
     "binary_focal_crossentropy": BinaryFocalCrossentropy,
     "categorical_generalized_cross_entropy": CategoricalGeneralizedCrossEntropy,
+    "circle": Circle,
     "ctc": CTC,
     "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
     "poisson": Poisson,

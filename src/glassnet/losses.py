@@ -253,16 +253,24 @@ class Loss(Configurable):
     def __call__(self, y_true: TensorLike, y_pred: TensorLike,
                  sample_weight: TensorLike | None = None) -> Tensor:
         mask = _mask_of(y_pred)
-        if mask is not None:  # a masked sequence: the loss over its kept steps (Keras 3)
-            per = self.call(y_true, y_pred)
-            return _reduce(per, _mask_weights(sample_weight, mask, tuple(per.shape),
-                                             self.reduction, self.name),
-                           self.name, self.reduction)
-        if self.has_kernel(np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred)):
+        if mask is None and self.has_kernel(
+                np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred)):
             y_pred = _pred(y_pred)
             # has_kernel() said yes, so kernel() returns a node
             return cast("Function", self.kernel(y_true, y_pred, sample_weight))(y_pred)
-        return _reduce(self.call(y_true, y_pred), sample_weight, self.name, self.reduction)
+        per = self.call(y_true, y_pred)
+        # Keras 3: the predictions' mask (a padded sequence's kept steps) and a mask the
+        # loss puts on its own values (Circle: the samples that have one) weigh the values
+        own = _mask_of(per)
+        if own is not None:
+            mask = own if mask is None else (own & get_array_module(own).asarray(
+                mask.data if isinstance(mask, Tensor) else mask).astype(bool).reshape(
+                    own.shape))
+        if mask is not None:
+            return _reduce(per, _mask_weights(sample_weight, mask, tuple(per.shape),
+                                             self.reduction, self.name),
+                           self.name, self.reduction)
+        return _reduce(per, sample_weight, self.name, self.reduction)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "reduction": self.reduction}
