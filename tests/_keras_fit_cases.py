@@ -75,6 +75,12 @@ def _body(keras, kind):
         return [keras.Input((8, 8, 2)), L.Conv2D(3, 3, activation="relu"),
                 L.AdaptiveMaxPooling2D((4, 3)), L.RMSNormalization(axis=[-2, -1]),
                 L.AdaptiveAveragePooling2D(2), L.Flatten()]
+    if kind == "wrapper":  # a Wrapper of one's own around a Dense
+        class Doubled(L.Wrapper):
+            def call(self, x):
+                return self.layer(x) * 2.0
+
+        return [keras.Input((6,)), Doubled(L.Dense(8, activation="tanh"))]
     if kind == "masking_td":
         return [keras.Input((5, 3)), L.Masking(), L.SimpleRNN(4, return_sequences=True),
                 L.TimeDistributed(L.Dense(2))]
@@ -283,6 +289,8 @@ CASES = {
                                   ("SGD", {"learning_rate": 0.1, "use_ema": True,
                                            "ema_momentum": 0.7}), "c",
                                   {"callback": "swap_ema_epoch", "validation_data": True}),
+    "wrapper_subclass": (1, None, False, "mse", ("SGD", {"learning_rate": 0.05}), "r",
+                         {"model": "wrapper"}),
     "lamb_weight_decay": (3, "softmax", False, "sparse_categorical_crossentropy",
                           ("Lamb", {"learning_rate": 0.01, "weight_decay": 0.01}), "c", {}),
     "rms_norm_adaptive_average_pooling": (3, "softmax", False,

@@ -29,7 +29,7 @@ MODULES = [
     "glassnet._callbacks_more",
     # masks, CTC, Keras 3's newer layers
     "glassnet._ctc", "glassnet.layers.adaptive", "glassnet.layers.input_spec",
-    "glassnet._keras_ops_nn", "glassnet._ops_image",
+    "glassnet._keras_ops_nn", "glassnet._ops_image", "glassnet.layers.wrapper",
     "glassnet._metric_base",
 ]
 

@@ -89,6 +89,8 @@ REFUSES = {
     "GlobalAveragePooling3D": (lambda: L.GlobalAveragePooling3D(), VOL, IMG),
     "GlobalMaxPooling3D": (lambda: L.GlobalMaxPooling3D(), VOL, IMG),
     "RMSNormalization": (lambda: L.RMSNormalization(), SEQ, (6, 5)),
+    # a wrapper's error names the layer it wraps (the one with the weights)
+    "Wrapper": (lambda: L.Wrapper(L.Dense(3)), VEC, (6,), lambda ly: ly.layer.name),
     "AdaptiveAveragePooling1D": (lambda: L.AdaptiveAveragePooling1D(3), SEQ, IMG),
     "AdaptiveMaxPooling1D": (lambda: L.AdaptiveMaxPooling1D(3), SEQ, IMG),
     "AdaptiveAveragePooling2D": (lambda: L.AdaptiveAveragePooling2D(2), IMG, SEQ),

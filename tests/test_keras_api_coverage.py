@@ -81,7 +81,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "SpectralNormalization": LATER,
         "TFSMLayer": TF,
         "TorchModuleWrapper": JAX,
-        "Wrapper": LATER,
     },
     "losses": {
     },

@@ -85,6 +85,7 @@ SPECS = {
     "ZeroPadding3D": (lambda: L.ZeroPadding3D(1), (2, 3, 3, 2)),
     "Cropping3D": (lambda: L.Cropping3D(1), (4, 3, 3, 2)),
     "GlobalAveragePooling3D": (lambda: L.GlobalAveragePooling3D(), (2, 3, 3, 2)),
+    "Wrapper": (lambda: L.Wrapper(L.Dense(3)), VEC),
     "AdaptiveAveragePooling1D": (lambda: L.AdaptiveAveragePooling1D(2), SEQ),
     "AdaptiveMaxPooling1D": (lambda: L.AdaptiveMaxPooling1D(2), SEQ),
     "AdaptiveAveragePooling2D": (lambda: L.AdaptiveAveragePooling2D((2, 3)), IMG),

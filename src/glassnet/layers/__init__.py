@@ -102,5 +102,6 @@ def deserialize(config: dict, custom_objects: dict | None = None) -> Layer:
 
 
 from .input_spec import InputSpec  # noqa: E402
+from .wrapper import Wrapper  # noqa: E402
 
-__all__ += ["serialize", "deserialize", "InputSpec"]
+__all__ += ["serialize", "deserialize", "InputSpec", "Wrapper"]
