@@ -16,7 +16,7 @@ import numpy as np
 from . import backend, functional, ops
 from .backend import get_array_module
 from .losses import EPSILON, Loss, _fn, _pred, _reduce_last, _true
-from .tensor import Tensor
+from .tensor import Tensor, set_mask
 
 if TYPE_CHECKING:
     from ._typing import TensorLike
@@ -368,7 +368,7 @@ class Circle(Loss):
         n_loss = functional.logsumexp(ops.where(neg, neg_d, far), axis=1)
         z = ops.add(p_loss, n_loss)
         loss = ops.add(ops.maximum(z, 0.0), ops.log(ops.add(1.0, ops.exp(ops.neg(ops.abs(z))))))
-        loss._mask = loss.data > 0  # Keras: samples without a loss leave the mean
+        set_mask(loss, loss.data > 0)  # Keras: samples without a loss leave the mean
         return loss
 
     def get_config(self) -> dict[str, Any]:

@@ -43,9 +43,9 @@ def _per_sample(a: np.ndarray) -> np.ndarray:
 
 def _mask_of(y_pred: Any) -> Any:
     """The mask a masking layer attached to a prediction tensor (Keras's ``_keras_mask``)."""
-    m = getattr(y_pred, "_mask", None) if not isinstance(y_pred, np.ndarray) else None
-    from .tensor import Tensor
+    from .tensor import Tensor, get_mask
 
+    m = get_mask(y_pred)
     return None if m is None else asnumpy(m.data if isinstance(m, Tensor) else m)
 
 

@@ -27,7 +27,7 @@ from . import functional, ops
 from ._config import Configurable
 from ._registry import Registry
 from .backend import get_array_module
-from .tensor import Tensor, as_tensor
+from .tensor import Tensor, as_tensor, get_mask
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -113,11 +113,6 @@ def _reduce_last(t: Tensor) -> Tensor:
 
 _REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", "mean_with_sample_weight")
 _MEAN = ("sum_over_batch_size", "mean")
-
-
-def _mask_of(y_pred: Any) -> Any:
-    """The mask a masking layer attached to the predictions (Keras's ``_keras_mask``)."""
-    return getattr(y_pred, "_mask", None) if isinstance(y_pred, Tensor) else None
 
 
 def _mask_weights(sample_weight: Any, mask: Any, shape: tuple[int, ...], reduction: str,
@@ -252,7 +247,7 @@ class Loss(Configurable):
 
     def __call__(self, y_true: TensorLike, y_pred: TensorLike,
                  sample_weight: TensorLike | None = None) -> Tensor:
-        mask = _mask_of(y_pred)
+        mask = get_mask(y_pred)
         if mask is None and self.has_kernel(
                 np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred)):
             y_pred = _pred(y_pred)
@@ -261,7 +256,7 @@ class Loss(Configurable):
         per = self.call(y_true, y_pred)
         # Keras 3: the predictions' mask (a padded sequence's kept steps) and a mask the
         # loss puts on its own values (Circle: the samples that have one) weigh the values
-        own = _mask_of(per)
+        own = get_mask(per)
         if own is not None:
             mask = own if mask is None else (own & get_array_module(own).asarray(
                 mask.data if isinstance(mask, Tensor) else mask).astype(bool).reshape(
@@ -538,7 +533,7 @@ class SparseCategoricalCrossentropy(Loss):
             return super().__call__(y_true, y_pred, sample_weight)
         # Keras: the ignored labels are a mask on the losses (and the predictions' own
         # mask, if any, too): a mean runs over the labels it keeps
-        mask = _mask_of(y_pred)
+        mask = get_mask(y_pred)
         y_pred = _pred(y_pred)
         t = self._labels(y_true, y_pred)
         per = self._per(t, y_pred)

@@ -414,6 +414,23 @@ class Tensor:
         return ops.clip(self, lo, hi)
 
 
+def set_mask(t: Tensor, mask: Any) -> None:
+    """Attach a (batch, timesteps) boolean mask to a tensor (what Keras calls _keras_mask):
+    kept on the tensor itself, so it lives and dies with it."""
+    t._mask = mask
+
+
+def get_mask(t: Any) -> Any:
+    """The mask a masking layer attached to ``t`` (an array or, from a user, a tensor), or
+    None (also for anything that is not a tensor).
+
+    Example:
+        >>> t = tensor([[1.0]]); set_mask(t, np.array([[True]])); get_mask(t)
+        array([[ True]])
+    """
+    return getattr(t, "_mask", None) if isinstance(t, Tensor) else None
+
+
 def _to_array(data: Any, dtype: DTypeLike | None = None) -> Any:
     if isinstance(data, Tensor):
         data = data.data

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
+from ..tensor import Tensor, get_mask, set_mask
 from ..variables import Variable
 from ._call_args import (
     _drop_training,
@@ -79,17 +79,13 @@ def reset_names() -> None:
     _name_counts.clear()
 
 
-def _mask_of(t: Any) -> Any:
-    return getattr(t, "_mask", None) if isinstance(t, Tensor) else None
-
-
 def _input_mask(x: Any) -> Any:
     """The mask attached to a call's input: one array, a list (one per input, None for an
     input without), or None where no input has one (the common case: one attribute read)."""
     if isinstance(x, Tensor):
         return getattr(x, "_mask", None)
     if isinstance(x, (list, tuple)):
-        masks = [_mask_of(t) for t in x]
+        masks = [get_mask(t) for t in x]
         return masks if any(m is not None for m in masks) else None
     return None
 
@@ -678,7 +674,7 @@ class Layer:
             supports = (type(self).supports_masking
                         or type(self).compute_mask is not Layer.compute_mask)
         if not supports:
-            if mask is not None and all(_mask_of(o) is None for o in outs):
+            if mask is not None and all(get_mask(o) is None for o in outs):
                 import warnings
 
                 warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed "
@@ -687,7 +683,7 @@ class Layer:
                               "information. Downstream layers will not see the mask.",
                               stacklevel=3)
             return
-        if all(_mask_of(o) is not None for o in outs):
+        if all(get_mask(o) is not None for o in outs):
             return
         masks = self.compute_mask(x, mask)
         if masks is None:
@@ -695,8 +691,8 @@ class Layer:
         if not isinstance(masks, (list, tuple)):
             masks = [masks]  # outputs and masks pair up in order, as Keras zips them
         for o, m in zip(outs, masks):
-            if m is not None and isinstance(o, Tensor) and _mask_of(o) is None:
-                o._mask = m
+            if m is not None and isinstance(o, Tensor) and get_mask(o) is None:
+                set_mask(o, m)
 
     def _penalize_activity(self, y: Any) -> None:
         """Add ``activity_regularizer(output)`` to this call's losses for each tensor output,

@@ -14,23 +14,16 @@ import numpy as np
 
 from .. import backend, initializers, regularizers
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import (  # noqa: F401 - get_mask: the layers import it from here too
+    Tensor,
+    get_mask,
+    set_mask,
+)
 from . import _embed_numba
 from .base import Layer, _call_context, register
 
 __all__ = ["Embedding"]
 
-def set_mask(t: Tensor, mask: Any) -> None:
-    """Attach a (batch, timesteps) boolean mask to a tensor (what Keras calls _keras_mask):
-    kept on the tensor itself, so it lives and dies with it."""
-    t._mask = mask
-
-
-def get_mask(t: Any) -> np.ndarray | None:
-    """The mask attached to ``t`` by a masking layer, or None."""
-    if not isinstance(t, Tensor):
-        return None
-    return getattr(t, "_mask", None)
 
 
 def embedding_grad(ids: np.ndarray, rows: np.ndarray, vocab: int) -> np.ndarray:

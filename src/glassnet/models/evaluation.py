@@ -14,7 +14,7 @@ import numpy as np
 from .. import backend
 from .. import distribution as _distribution
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, get_mask, set_mask
 from .data_adapter import BatchSource, _Arrays, _positive_batch, is_batch_source
 
 if TYPE_CHECKING:
@@ -43,10 +43,10 @@ def _callback_list(callbacks: Sequence[Callback] | CallbackList | None, model: A
 def _joined(outs: list[Tensor]) -> Tensor:
     """One rank's batches of an output as one tensor, their masks (padded sequences) too."""
     t = Tensor._make(np.concatenate([backend.asnumpy(o.data) for o in outs]))
-    masks = [getattr(o, "_mask", None) for o in outs]
+    masks = [get_mask(o) for o in outs]
     if all(m is not None for m in masks):
-        t._mask = np.concatenate([backend.asnumpy(m.data if isinstance(m, Tensor) else m)
-                                  for m in masks])
+        set_mask(t, np.concatenate([backend.asnumpy(m.data if isinstance(m, Tensor) else m)
+                                    for m in masks]))
     return t
 
 

@@ -28,7 +28,7 @@ from .._tape import Tape
 from ..autograd import no_grad
 from ..functional import Softmax
 from ..layers.base import _call_context
-from ..tensor import Tensor
+from ..tensor import Tensor, get_mask, set_mask
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
@@ -86,9 +86,9 @@ def pair_loss(loss: Any, twin: tuple[Any, tuple[type[Function], ...]] | None, ou
         if made is not None and type(made[0]) in twin[1]:
             if getattr(made[0], "axis", -1) in (-1, out.ndim - 1):
                 logits = made[1][0]
-                mask = getattr(out, "_mask", None)
+                mask = get_mask(out)
                 if mask is not None:  # the logits' steps are the output's: same mask
-                    logits._mask = mask
+                    set_mask(logits, mask)
                 return twin[0], logits
     return loss, out
 
@@ -96,7 +96,7 @@ def pair_loss(loss: Any, twin: tuple[Any, tuple[type[Function], ...]] | None, ou
 def _masked(terms: Sequence[tuple[Any, Tensor]]) -> bool:
     """Whether a loss reads a masked output: the mask comes from the batch's data (padding
     ids), which a replay would not recompute, so such a step is not recorded."""
-    return any(getattr(t, "_mask", None) is not None for _, t in terms)
+    return any(get_mask(t) is not None for _, t in terms)
 
 
 def _weigh_by_kept_steps(terms: Sequence[tuple[Any, Tensor]]) -> None:
@@ -108,7 +108,7 @@ def _weigh_by_kept_steps(terms: Sequence[tuple[Any, Tensor]]) -> None:
     d = distribution.active()
     if d is None or len(terms) != 1 or terms[0][0] is None:
         return
-    mask = getattr(terms[0][1], "_mask", None)
+    mask = get_mask(terms[0][1])
     if mask is not None:
         d.local_n = int(backend.asnumpy(mask.data if isinstance(mask, Tensor) else mask).sum())
 
@@ -229,7 +229,7 @@ class Stepper:
         if len(terms) != 1 or parts or self.model._loss_weights is not None:
             return None
         lo, t = terms[0]
-        if getattr(t, "_mask", None) is not None:  # the mask weights the loss: __call__
+        if get_mask(t) is not None:  # the mask weights the loss: __call__
             return None
         has = getattr(lo, "has_kernel", None)
         return lo if has is not None and has(t.ndim) else None

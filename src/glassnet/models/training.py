@@ -13,7 +13,7 @@ from .._metric_base import _mask_of, masked_weights
 from ..autograd import no_grad
 from ..layers.base import Layer
 from ..losses import BinaryCrossentropy
-from ..tensor import Tensor
+from ..tensor import Tensor, get_mask
 from ._compile import _is_config, _metric_slots, _per_output, _serialize_structure
 from .data_adapter import (
     BatchSource,
@@ -325,7 +325,7 @@ class TrainingMixin(EvaluationMixin):
         weighted metrics get the sample weights ``sw`` too."""
         weighted = self.__dict__.get("_weighted_metrics") or ()
         if (dist is None and len(self._metric_slots) == 1 and not isinstance(out, list)
-                and getattr(out, "_mask", None) is None):
+                and get_mask(out) is None):
             _, met, _ = self._metric_slots[0]  # one output, one metric: no bookkeeping
             w = backend.asnumpy(sw) if sw is not None and id(met) in weighted else None
             met.update_state(backend.asnumpy(y), backend.asnumpy(out.data), w)
