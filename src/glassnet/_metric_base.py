@@ -55,15 +55,11 @@ def masked_weights(sample_weight: Any, mask: Any) -> Any:
     steps. None stays None when there is no mask either."""
     if mask is None:
         return sample_weight
-    m = np.asarray(mask, dtype=np.float64)
-    if sample_weight is None:
-        return m
-    w = _np(sample_weight).astype(np.float64)
-    if w.size == m.shape[0] and m.ndim > 1:
-        w = w.reshape((m.shape[0],) + (1,) * (m.ndim - 1))
-    elif w.size == m.size:
-        w = w.reshape(m.shape)
-    return w * m
+    from .losses import _mask_weights  # the loss's rule, without its mean's rescaling
+
+    m = np.asarray(mask)
+    return _mask_weights(None if sample_weight is None else _np(sample_weight), m, m.shape,
+                         "sum", "metric", np.float64)
 
 
 def _accumulate(metric: Any, v: np.ndarray, sample_weight: Any) -> None:

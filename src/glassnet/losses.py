@@ -116,11 +116,12 @@ _MEAN = ("sum_over_batch_size", "mean")
 
 
 def _mask_weights(sample_weight: Any, mask: Any, shape: tuple[int, ...], reduction: str,
-                 name: str) -> Any:
+                  name: str, dtype: Any = np.float32) -> Any:
     """Sample weights with a (batch, steps) mask merged in, as Keras 3's ``apply_mask``:
     a masked value weighs 0; for a mean, each kept one weighs ``total / kept`` so that the
     mean runs over the kept values only (and is 0 where none is kept). Per-sample weights
-    (batch,) spread over the steps. ``shape`` is the per-value losses' shape.
+    (batch,) spread over the steps. ``shape`` is the per-value losses' shape. The metrics
+    use it too (reduction "sum": the mask as 0/1 weights, in float64).
 
     Example:
         >>> _mask_weights(None, np.array([[True, False]]), (1, 2), "sum_over_batch_size", "l")
@@ -134,14 +135,14 @@ def _mask_weights(sample_weight: Any, mask: Any, shape: tuple[int, ...], reducti
         else:
             raise ValueError(f"{name}: the predictions' mask must have the losses' shape "
                              f"{tuple(shape)}. Received: mask shape {m.shape}")
-    w = m.astype(np.float32)
+    w = m.astype(dtype)
     if reduction in _MEAN:
         kept = int(m.sum())
-        w *= np.float32(m.size / kept) if kept else np.float32(0)
+        w *= w.dtype.type(m.size / kept if kept else 0)
     if sample_weight is None:
         return w
     sw = xp.asarray(sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight,
-                    dtype=np.float32)
+                    dtype=dtype)
     if sw.shape != w.shape:
         if sw.size == w.shape[0]:  # one weight per sample, on each of its steps
             sw = sw.reshape((w.shape[0],) + (1,) * (w.ndim - 1))
