@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor, get_mask, set_mask
+from ..tensor import Tensor
 from ..variables import Variable
 from ._call_args import (
     _drop_training,
@@ -23,6 +23,7 @@ from ._call_args import (
     _takes_training,
     positional_training,
 )
+from ._masks import fill_masks, input_mask, makes_masks, set_output_masks
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -77,65 +78,6 @@ def unique_name(prefix: str) -> str:
 def reset_names() -> None:
     """Restart automatic layer naming (``dense``, ``dense_1``, ...)."""
     _name_counts.clear()
-
-
-def _input_mask(x: Any) -> Any:
-    """The mask attached to a call's input: one array, a list (one per input, None for an
-    input without), or None where no input has one (the common case: one attribute read)."""
-    if isinstance(x, Tensor):
-        return getattr(x, "_mask", None)
-    if isinstance(x, (list, tuple)):
-        masks = [get_mask(t) for t in x]
-        return masks if any(m is not None for m in masks) else None
-    return None
-
-
-_CALL_PARAMS: dict[type, tuple[str, ...]] = {}
-_MAKES_MASKS: dict[type, bool] = {}
-
-
-def _makes_masks(cls: type) -> bool:
-    """Whether ``cls`` has a ``compute_mask`` of its own, which may make a mask from an
-    unmasked input (a positional embedding's ids != 0), decided once per class."""
-    got = _MAKES_MASKS.get(cls)
-    if got is None:
-        got = _MAKES_MASKS[cls] = cls.compute_mask is not Layer.compute_mask  # type: ignore[attr-defined]
-    return got
-
-
-def _call_params(cls: type) -> tuple[str, ...]:
-    """The parameter names of ``cls.call`` after ``self`` (decided once per class)."""
-    got = _CALL_PARAMS.get(cls)
-    if got is None:
-        import inspect
-
-        try:
-            got = tuple(inspect.signature(cls.call).parameters)[1:]  # type: ignore[attr-defined]
-        except (TypeError, ValueError):
-            got = ()
-        _CALL_PARAMS[cls] = got
-    return got
-
-
-def _fill_masks(cls: type, x: Any, mask: Any, kwargs: dict[str, Any]) -> None:
-    """Keras 3's mask arguments: a call with one tensor argument gets its mask as ``mask=``;
-    with several (``call(self, inputs, encoder_outputs, ...)``), each ``<name>_mask``
-    parameter gets that argument's mask, and ``mask=`` none."""
-    params = _call_params(cls)
-    tensors = [k for k, v in kwargs.items() if isinstance(v, Tensor) or (
-        isinstance(v, (list, tuple)) and v and all(isinstance(t, Tensor) for t in v))]
-    if not tensors:
-        if mask is not None and "mask" in params and "mask" not in kwargs:
-            kwargs["mask"] = mask
-        return
-    if params:
-        tensors.append(params[0])  # the first argument, by its name (``inputs_mask``)
-    for k in tensors:
-        name = f"{k}_mask"
-        if name in params and kwargs.get(name) is None:
-            m = mask if k == params[0] else _input_mask(kwargs[k])
-            if m is not None:
-                kwargs[name] = m
 
 
 class _CallContext(threading.local):
@@ -633,16 +575,16 @@ class Layer:
         elif isinstance(x, Tensor):
             self._check_built_input(x)
         self._activity_losses = []
-        mask = _input_mask(x)
+        mask = input_mask(x)
         if mask is not None or kwargs:
-            _fill_masks(type(self), x, mask, kwargs)  # as Keras passes masks to call()
+            fill_masks(type(self), x, mask, kwargs)  # as Keras passes masks to call()
         ctx = _call_context
         prev, ctx.training = ctx.training, training
         try:
             y = self.call(x, training=training, **kwargs)
         finally:
             ctx.training = prev
-        if mask is not None or _makes_masks(type(self)):
+        if mask is not None or makes_masks(type(self)):
             self._set_output_mask(x, y, kwargs.get("mask", mask))
         if self.activity_regularizer is not None:
             self._penalize_activity(y)
@@ -665,34 +607,9 @@ class Layer:
         return mask if self.supports_masking else None
 
     def _set_output_mask(self, x: Any, y: Any, mask: Any) -> None:
-        """After a call on a masked input: attach :meth:`compute_mask`'s masks to the outputs
-        that do not have one yet (the call may have set its own), or warn, as Keras does,
-        that a layer which does not support masking drops it."""
-        outs = y if isinstance(y, (list, tuple)) else [y]
-        supports = self.__dict__.get("supports_masking")  # an instance's own choice first
-        if supports is None:
-            supports = (type(self).supports_masking
-                        or type(self).compute_mask is not Layer.compute_mask)
-        if not supports:
-            if mask is not None and all(get_mask(o) is None for o in outs):
-                import warnings
-
-                warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed "
-                              "an input with a mask attached to it. However, this layer does "
-                              "not support masking and will therefore destroy the mask "
-                              "information. Downstream layers will not see the mask.",
-                              stacklevel=3)
-            return
-        if all(get_mask(o) is not None for o in outs):
-            return
-        masks = self.compute_mask(x, mask)
-        if masks is None:
-            return
-        if not isinstance(masks, (list, tuple)):
-            masks = [masks]  # outputs and masks pair up in order, as Keras zips them
-        for o, m in zip(outs, masks):
-            if m is not None and isinstance(o, Tensor) and get_mask(o) is None:
-                set_mask(o, m)
+        """After a call: attach :meth:`compute_mask`'s masks to the outputs without one, or
+        warn that a layer which does not support masking drops a mask (``_masks``)."""
+        set_output_masks(self, x, y, mask)
 
     def _penalize_activity(self, y: Any) -> None:
         """Add ``activity_regularizer(output)`` to this call's losses for each tensor output,

@@ -1,0 +1,108 @@
+"""How masks move through ``Layer.__call__``, as in Keras 3: reading the input's mask,
+filling a call's ``mask=`` (or ``<argument>_mask=``) parameters, and giving the outputs
+:meth:`~glassnet.layers.Layer.compute_mask`'s masks. The masks themselves live on the
+tensors (``glassnet.tensor.get_mask`` / ``set_mask``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor, get_mask, set_mask
+
+__all__: list[str] = []
+
+
+def _base_compute_mask() -> Any:
+    from .base import Layer
+
+    return Layer.compute_mask
+
+
+def input_mask(x: Any) -> Any:
+    """The mask attached to a call's input: one array, a list (one per input, None for an
+    input without), or None where no input has one (the common case: one attribute read)."""
+    if isinstance(x, Tensor):
+        return getattr(x, "_mask", None)
+    if isinstance(x, (list, tuple)):
+        masks = [get_mask(t) for t in x]
+        return masks if any(m is not None for m in masks) else None
+    return None
+
+
+_CALL_PARAMS: dict[type, tuple[str, ...]] = {}
+_MAKES_MASKS: dict[type, bool] = {}
+
+
+def makes_masks(cls: type) -> bool:
+    """Whether ``cls`` has a ``compute_mask`` of its own, which may make a mask from an
+    unmasked input (a positional embedding's ids != 0), decided once per class."""
+    got = _MAKES_MASKS.get(cls)
+    if got is None:
+        got = _MAKES_MASKS[cls] = cls.compute_mask is not _base_compute_mask()  # type: ignore[attr-defined]
+    return got
+
+
+def _call_params(cls: type) -> tuple[str, ...]:
+    """The parameter names of ``cls.call`` after ``self`` (decided once per class)."""
+    got = _CALL_PARAMS.get(cls)
+    if got is None:
+        import inspect
+
+        try:
+            got = tuple(inspect.signature(cls.call).parameters)[1:]  # type: ignore[attr-defined]
+        except (TypeError, ValueError):
+            got = ()
+        _CALL_PARAMS[cls] = got
+    return got
+
+
+def fill_masks(cls: type, x: Any, mask: Any, kwargs: dict[str, Any]) -> None:
+    """Keras 3's mask arguments: a call with one tensor argument gets its mask as ``mask=``;
+    with several (``call(self, inputs, encoder_outputs, ...)``), each ``<name>_mask``
+    parameter gets that argument's mask, and ``mask=`` none."""
+    params = _call_params(cls)
+    tensors = [k for k, v in kwargs.items() if isinstance(v, Tensor) or (
+        isinstance(v, (list, tuple)) and v and all(isinstance(t, Tensor) for t in v))]
+    if not tensors:
+        if mask is not None and "mask" in params and "mask" not in kwargs:
+            kwargs["mask"] = mask
+        return
+    if params:
+        tensors.append(params[0])  # the first argument, by its name (``inputs_mask``)
+    for k in tensors:
+        name = f"{k}_mask"
+        if name in params and kwargs.get(name) is None:
+            m = mask if k == params[0] else input_mask(kwargs[k])
+            if m is not None:
+                kwargs[name] = m
+
+
+def set_output_masks(layer: Any, x: Any, y: Any, mask: Any) -> None:
+    """After ``layer``'s call on ``x`` (input mask ``mask``): attach its ``compute_mask``
+    masks to the outputs ``y`` that do not have one yet (the call may have set its own), or
+    warn, as Keras does, that a layer which does not support masking drops the mask."""
+    outs = y if isinstance(y, (list, tuple)) else [y]
+    supports = layer.__dict__.get("supports_masking")  # an instance's own choice first
+    if supports is None:
+        supports = (type(layer).supports_masking
+                    or type(layer).compute_mask is not _base_compute_mask())
+    if not supports:
+        if mask is not None and all(get_mask(o) is None for o in outs):
+            import warnings
+
+            warnings.warn(f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed "
+                          "an input with a mask attached to it. However, this layer does "
+                          "not support masking and will therefore destroy the mask "
+                          "information. Downstream layers will not see the mask.",
+                          stacklevel=4)
+        return
+    if all(get_mask(o) is not None for o in outs):
+        return
+    masks = layer.compute_mask(x, mask)
+    if masks is None:
+        return
+    if not isinstance(masks, (list, tuple)):
+        masks = [masks]  # outputs and masks pair up in order, as Keras zips them
+    for o, m in zip(outs, masks):
+        if m is not None and isinstance(o, Tensor) and get_mask(o) is None:
+            set_mask(o, m)
