@@ -25,6 +25,13 @@ def _xy(kind, n=48, seed=0):
         x = r.standard_normal((n, 6, 3)).astype(np.float32)
     elif kind == "ids":
         x = r.integers(1, 20, (n, 7))
+    elif kind in ("padded", "padded-steps"):  # a different padding in every batch
+        x = r.integers(1, 20, (n, 7))
+        for i, k in enumerate(r.integers(1, 8, n)):
+            x[i, k:] = 0
+        x[-1] = 0  # a sample without a kept step
+        if kind == "padded-steps":
+            return x, r.integers(0, 3, (n, 7))
     else:
         x = r.standard_normal((n, 4)).astype(np.float32)
     y = r.integers(0, 3, n)
@@ -91,6 +98,20 @@ MODELS = {
                 SCE, "seq"),
     "embedding": (lambda: Sequential([L.Embedding(20, 4), L.GlobalAveragePooling1D(),
                                       L.Dense(3, activation="softmax")]), SCE, "ids"),
+    # padding masks, made by an op from each batch's ids and read by the layers, the loss
+    # and the metrics
+    "masked-pooling": (lambda: Sequential([
+        L.Embedding(20, 4, mask_zero=True), L.GlobalAveragePooling1D(),
+        L.Dense(3, activation="softmax")]), SCE, "padded"),
+    "masked-lstm": (lambda: Sequential([L.Embedding(20, 4, mask_zero=True), L.LSTM(5),
+                                        L.Dense(3, activation="softmax")]), SCE, "padded"),
+    "masked-gru-backwards": (lambda: Sequential([
+        L.Embedding(20, 4, mask_zero=True), L.GRU(5, go_backwards=True),
+        L.Dense(3)]), gn.losses.SparseCategoricalCrossentropy(from_logits=True), "padded"),
+    "masked-tagger": (lambda: Sequential([
+        L.Embedding(20, 4, mask_zero=True),
+        L.Bidirectional(L.SimpleRNN(4, return_sequences=True)), L.Dropout(0.1),
+        L.TimeDistributed(L.Dense(3, activation="softmax"))]), SCE, "padded-steps"),
 }
 
 
@@ -100,6 +121,8 @@ def _train(name, jit):
     m = mk()
     m.compile(optimizer="adam", loss=loss, metrics=["accuracy"], jit_compile=jit)
     x, y = _xy({"image": "image", "seq": "seq", "ids": "ids"}.get(data, "flat"))
+    if data in ("padded", "padded-steps"):
+        x, y = _xy(data)
     if data == "onehot":
         y = np.eye(3, dtype=np.float32)[y]
     elif data == "binary":
@@ -122,6 +145,36 @@ def test_replayed_step_is_bitwise_the_ordinary_step(name):
     np.testing.assert_array_equal(a[4], b[4])
     kinds = {k[0] for k, v in replayed._stepper.programs.items() if v is not False}
     assert kinds == {"train", "test", "predict"}, replayed._stepper.programs
+
+
+@pytest.mark.parametrize("reader", ["lstm", "loss"])
+def test_a_mask_made_in_python_from_the_batch_is_never_replayed(reader):
+    class PythonMask(L.Layer):  # compute_mask on the raw array, outside any op
+        supports_masking = True
+
+        def call(self, x, training=False):
+            return x * 1.0
+
+        def compute_mask(self, x, mask=None):
+            return x.data[:, :, 0] != 0
+
+    def run(jit):
+        gn.set_seed(3)
+        head = ([L.LSTM(4), L.Dense(3, activation="softmax")] if reader == "lstm"
+                else [L.Dense(3, activation="softmax")])  # the loss alone reads the mask
+        m = Sequential([PythonMask(), *head])
+        m.compile(optimizer="adam", loss=SCE, metrics=["accuracy"], jit_compile=jit)
+        hist = []
+        for seed in range(4):  # each batch padded differently
+            x, y = _xy("padded" if reader == "lstm" else "padded-steps", 12, seed)
+            hist.append(m.train_on_batch(x[:, :, None].astype(np.float32), y,
+                                         return_dict=True))
+        return m, hist
+
+    replayed, a = run("auto")
+    _, b = run(False)
+    assert a == b
+    assert set(replayed._stepper.programs.values()) == {False}
 
 
 def test_jit_false_never_records_and_true_warns_once_where_it_cannot_replay():

@@ -16,10 +16,13 @@ the tape refuses (and the step runs the ordinary way) when it sees:
 - an array entering an op that no op produced and that is neither a feed (the step's
   inputs), a weight of the model, nor a literal of the code (``x * 2.0``) or a constant
   declared by the library (:func:`constant`, e.g. a recurrent layer's zero state): such an
-  array was computed in Python — a mask, noise, a value derived from the data — and would
-  be stale on replay;
+  array was computed in Python — noise, a value derived from the data — and would be stale
+  on replay (a tensor that merely wraps an array an op made again, such as a mask, is that
+  op's output);
 - an op configured with an array (``Function.__init__`` got data), unless its class says
-  the array depends only on shapes (``replay_config = True``);
+  the array depends only on shapes (``replay_config = True``) or an earlier op of the step
+  made that very array (a padding mask from the batch's ids): a replay then hands the op
+  the array that op makes afresh (the attribute is set again before each call);
 - Python reading a value (``Tensor.item()``, ``numpy()``, ``float(t)``, ``bool(t)``): the
   code may branch on it;
 - a layer that declares it cannot be replayed (``Layer._replay_blocker``: stateful RNNs,
@@ -175,6 +178,12 @@ class Tape:
         self.vars = {id(v): v for v in variables}
         self.consts: set[int] = set()
         self.no_grad_nodes: set[int] = set()
+        # id(array) -> slot for every array an op made: a mask rides on tensors as a bare
+        # array, and re-wrapped or handed to an op as its configuration it is still known
+        self.made: dict[int, int] = {}
+        # node index -> [(attribute, slot)]: configuration a replay sets before the call
+        self.patches: dict[int, list[tuple[str, int]]] = {}
+        self._patch: list[tuple[str, int]] = []
         self._alive: list[Tensor] = []
         self.reason: str | None = None
         # fn.__dict__'s keys: before() sets them ahead of each record()
@@ -211,9 +220,13 @@ class Tape:
     def before(self, fn: Function) -> None:
         d = fn.__dict__
         self._cfg = frozenset(d)
+        self._patch = []
         if not getattr(fn, "replay_config", False):
-            for v in d.values():
-                if _is_array(v) or isinstance(v, (list, tuple)) and any(map(_is_array, v)):
+            for k, v in d.items():
+                s = self._made_slot(v)
+                if s is not None:  # an earlier op's output
+                    self._patch.append((k, s))
+                elif _is_array(v) or isinstance(v, (list, tuple)) and any(map(_is_array, v)):
                     self.fail(f"op {fn.name} was configured with an array computed in Python")
                     break
 
@@ -228,6 +241,11 @@ class Tape:
         k = id(t)
         if k in self.vars:
             return self._new_slot(t, (_VAR, t))
+        s = self._made_slot(t.data)
+        if s is not None:  # a new tensor around an op's output (a mask): that output
+            self.slot[k] = s
+            self._alive.append(t)  # keep it alive so its id is not reused
+            return s
         if k not in self.consts:
             self.fail(f"op {fn.name} got an array made outside an op (a mask, noise or a "
                       "value computed in Python)")
@@ -238,10 +256,26 @@ class Tape:
         ins = tuple(slot[id(t)] if id(t) in slot else self._external(t, fn) for t in ts)
         i = len(self.nodes)
         self.producer[id(out)] = i
-        self.nodes.append((fn, ins, self._new_slot(out, (_NODE, i)),
-                           self._cfg | {"needs_input_grad", "_seq", "grad_out"}))
+        s = self._new_slot(out, (_NODE, i))
+        self.nodes.append((fn, ins, s, self._cfg | {"needs_input_grad", "_seq", "grad_out"}))
+        if _is_array(out.data):
+            self.made[id(out.data)] = s
+        if self._patch:
+            self.patches[i] = self._patch
+            self._patch = []
         if not autograd._state.grad:  # inside no_grad: this op's output carries no gradient
             self.no_grad_nodes.add(i)
+
+    def made_tensor(self, a: Any) -> Tensor | None:
+        """The tensor whose array ``a`` is (an op's output, e.g. a mask made from the
+        batch), or None where no recorded op made it."""
+        s = self._made_slot(a)
+        return None if s is None else self.keep[s]
+
+    def _made_slot(self, a: Any) -> int | None:
+        s = self.made.get(id(a))
+        # the very array (an id alone could be a freed array's, reused)
+        return s if s is not None and self.keep[s].data is a else None
 
     def producer_of(self, t: Tensor) -> tuple[Function, list[Tensor]] | None:
         """(Function, its input tensors) that made ``t`` during the recording, or None."""
@@ -290,12 +324,18 @@ class Program:
         # only the ops the outputs need (a softmax no metric reads is not computed)
         needed = set(out_slots) | set(seed_slots)
         live: list[_Node] = []
-        for node in reversed(nodes):
+        patches: dict[int, list[tuple[str, int]]] = {}  # by output slot
+        for i in range(len(nodes) - 1, -1, -1):
+            node = nodes[i]
             if node[2] in needed:
                 live.append(node)
                 needed.update(node[1])
+                if i in tape.patches:
+                    patches[node[2]] = tape.patches[i]
+                    needed.update(s for _, s in tape.patches[i])
         live.reverse()
         self.forward_nodes = [(fn, ins, out) for fn, ins, out, _ in live]
+        self.patches = patches
         # drop the saved arrays of big steps after use, as the eager graph does: otherwise the
         # previous step's activations would live on while the next ones are made
         nbytes = sum(getattr(tape.keep[out].data, "nbytes", 0) for _, _, out, _ in live)
@@ -360,7 +400,8 @@ class Program:
         """
         fired = self._fired
         env: dict[str, Any] = {"unbroadcast": unbroadcast, "FIRED": set(), "SEEN": set()}
-        used = {i for _, ins, _ in self.forward_nodes for i in ins} | set(self.out_slots)
+        used = ({i for _, ins, _ in self.forward_nodes for i in ins} | set(self.out_slots)
+                | {s for p in self.patches.values() for _, s in p})
         f = ["def forward(feeds):"]
         for s, k in self.feeds:
             if s in used:
@@ -374,6 +415,9 @@ class Program:
                 env[f"C{s}"] = a
                 f.append(f"    v{s} = C{s}")
         for j, (fn, ins, out) in enumerate(self.forward_nodes):
+            for k, (attr, s) in enumerate(self.patches.get(out, ())):
+                env[f"P{j}_{k}"] = fn.__dict__  # this step's array as the op's setting
+                f.append(f"    P{j}_{k}[{attr!r}] = v{s}")
             env[f"F{j}"] = fn.forward
             f.append(f"    v{out} = F{j}({', '.join(f'v{i}' for i in ins)})  # {fn.name}")
         f.append(f"    return [{', '.join(f'v{s}' for s in self.out_slots)}]")

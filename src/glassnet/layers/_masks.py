@@ -5,11 +5,37 @@ tensors (``glassnet.tensor.get_mask`` / ``set_mask``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..tensor import Tensor, get_mask, set_mask
 
 __all__: list[str] = []
+
+
+def mask_op(fn: Callable[..., Any], *masks: Any) -> Tensor:
+    """``fn(*arrays)`` of masks (arrays or tensors) as one recorded op without a gradient.
+
+    A mask comes from each batch's data (padding ids). Made, or turned into weights, by an
+    op, a replayed step (``glassnet._tape``) makes it afresh from every batch; made in
+    Python, the step could not be replayed. ``fn`` must depend on nothing but its
+    arguments (and shapes or dtypes it closes over).
+
+    Example:
+        >>> import numpy as np
+        >>> mask_op(lambda m: m[:, ::-1], np.array([[True, False]])).data
+        array([[False,  True]])
+    """
+    from .._tape import Pure
+
+    return Pure(fn)(*[m if isinstance(m, Tensor) else Tensor._make(m) for m in masks])
+
+
+def step_weights(mask: Any, dtype: Any) -> Tensor:
+    """A (batch, steps) boolean mask as (batch, steps, 1) weights of ``dtype``, 1 on a kept
+    step and 0 on a padded one (a recorded op, :func:`mask_op`); any mask shape gains the
+    trailing axis of 1."""
+    return mask_op(lambda m: m[..., None].astype(dtype), mask)
 
 
 def _base_compute_mask() -> Any:

@@ -248,9 +248,11 @@ class Masking(_Elementwise):
         return (a != a.dtype.type(self.mask_value)).any(axis=-1)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        keep = self.compute_mask(x)
-        y = ops.mul(x, Tensor._make(keep[..., None].astype(x.dtype)))
-        set_mask(y, keep)
+        from ._masks import mask_op, step_weights
+
+        keep = mask_op(self.compute_mask, x)  # an op: a replayed step masks each batch
+        y = ops.mul(x, step_weights(keep, x.dtype))
+        set_mask(y, keep.data)
         return y
 
     def get_config(self) -> dict[str, Any]:

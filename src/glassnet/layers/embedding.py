@@ -25,6 +25,10 @@ from .base import Layer, _call_context, register
 __all__ = ["Embedding"]
 
 
+def _nonzero(ids: Any) -> Any:
+    return ids != 0
+
+
 
 def embedding_grad(ids: np.ndarray, rows: np.ndarray, vocab: int) -> np.ndarray:
     """The embedding table's gradient: ``gw[ids[i]] += rows[i]`` summed over repeats (NumPy).
@@ -203,8 +207,10 @@ class Embedding(Layer):
     def call(self, x: Any, training: bool | None = False) -> Tensor:
         ids = _Ids(self._ids)(x) if isinstance(x, Tensor) else Tensor._make(self._ids(x))
         y = EmbeddingLookup()(self.embeddings, ids)
-        if self.mask_zero:
-            set_mask(y, ids.data != 0)
+        if self.mask_zero:  # made by an op: a replayed step makes it from each batch
+            from ._masks import mask_op
+
+            set_mask(y, mask_op(_nonzero, ids).data)
         return y
 
     def compute_mask(self, x: Any, mask: Any = None) -> Any:

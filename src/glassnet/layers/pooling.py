@@ -512,11 +512,14 @@ class GlobalAveragePooling1D(_GlobalPooling):
         if tuple(m.shape) != tuple(x.shape[:2]):
             raise ValueError(f"Layer '{self.name}': mask must have shape (batch, steps) = "
                              f"{tuple(x.shape[:2])}. Received: mask shape {tuple(m.shape)}")
-        keep = xp.asarray(m, dtype=x.dtype)[:, :, None]
-        total = ops.sum(ops.mul(x, Tensor._make(keep)), axis=1, keepdims=self.keepdims)
+        from ._masks import mask_op, step_weights
+
+        keep = step_weights(m, x.dtype)  # ops on the mask: a replayed step reads each batch's
+        total = ops.sum(ops.mul(x, keep), axis=1, keepdims=self.keepdims)
+        kd = self.keepdims
         # a row with no kept step gives 0 (Keras: 0/0, NaN)
-        count = xp.maximum(keep.sum(axis=1, keepdims=self.keepdims), 1)
-        return ops.div(total, Tensor._make(count))
+        count = mask_op(lambda k: xp.maximum(k.sum(axis=1, keepdims=kd), 1), keep)
+        return ops.div(total, count)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         return None

@@ -23,6 +23,7 @@ import numpy as np
 from .. import activations, backend, initializers, ops, regularizers
 from .._tape import constant, not_replayable
 from ..tensor import Tensor
+from ._masks import mask_op, step_weights
 from ._recurrent_kernels import GRUSeq, LSTMSeq, SimpleRNNSeq, _fused_name
 from .base import Layer, get_layer_class, register
 from .embedding import get_mask
@@ -37,13 +38,21 @@ def _as_mask(mask: Any, x: Tensor, name: str) -> Any:
     if mask is None:
         return None
     m = mask.data if isinstance(mask, Tensor) else mask
-    m = np.asarray(backend.asnumpy(m)).astype(bool)
+    xp = backend.get_array_module(x.data)
+    # the mask itself where it is already a boolean array of x's kind: an op made it (a
+    # padding mask), and a replayed step hands the recurrent op that op's new array
+    if getattr(m, "dtype", None) != np.bool_ or backend.get_array_module(m) is not xp:
+        m = xp.asarray(np.asarray(backend.asnumpy(m)).astype(bool))
     if m.shape != tuple(x.shape[:2]):
         raise ValueError(
             f"Layer '{name}': mask must have shape (batch, timesteps) = {tuple(x.shape[:2])}. "
             f"Received: mask shape {m.shape}"
         )
-    return backend.get_array_module(x.data).asarray(m)
+    return m
+
+
+def _reversed_steps(m: Any) -> Any:
+    return m[:, ::-1]
 
 
 def rnn_output_mask(layer: Any, mask: Any, n_states: int) -> Any:
@@ -181,7 +190,7 @@ class _RNNBase(Layer):
         m = _as_mask(mask, x, self.name)
         if self.go_backwards:
             x = x[:, ::-1]
-            m = None if m is None else m[:, ::-1]
+            m = None if m is None else mask_op(_reversed_steps, m).data
         xp = backend.get_array_module(x.data)
         rng = backend.rng()
         if training and self.dropout > 0:
@@ -202,7 +211,7 @@ class _RNNBase(Layer):
         if self.return_sequences:
             y = seq
             if m is not None:  # masked steps output zeros, as Keras
-                y = y * Tensor._make(m[:, :, None].astype(x.dtype))
+                y = y * step_weights(m, x.dtype)
         else:
             y = last[0]
         return [y, *last] if self.return_state else y

@@ -93,10 +93,28 @@ def pair_loss(loss: Any, twin: tuple[Any, tuple[type[Function], ...]] | None, ou
     return loss, out
 
 
-def _masked(terms: Sequence[tuple[Any, Tensor]]) -> bool:
-    """Whether a loss reads a masked output: the mask comes from the batch's data (padding
-    ids), which a replay would not recompute, so such a step is not recorded."""
-    return any(get_mask(t) is not None for _, t in terms)
+def _mask_sources(tape: Tape, tensors: Sequence[Tensor]) -> list[tuple[int, Tensor]] | None:
+    """(position, the op-made tensor of its mask) for each of ``tensors`` that carries a
+    mask, which a replay re-attaches to its new tensor at that position (the loss and the
+    metrics read it); None when a mask was made in Python, not by a recorded op (a replay
+    would reuse the first batch's)."""
+    found = []
+    for i, t in enumerate(tensors):
+        m = get_mask(t)
+        if m is None:
+            continue
+        src = tape.made_tensor(m.data if isinstance(m, Tensor) else m)
+        if src is None:
+            return None
+        found.append((i, src))
+    return found
+
+
+def _attach_masks(tensors: Sequence[Tensor], at: Sequence[int], masks: Sequence[Any]) -> None:
+    for i, m in zip(at, masks):
+        t = tensors[i]
+        if t is not None:
+            set_mask(t, m.data if isinstance(m, Tensor) else m)
 
 
 def _weigh_by_kept_steps(terms: Sequence[tuple[Any, Tensor]]) -> None:
@@ -325,9 +343,6 @@ class Stepper:
     def _record_train(self, key: tuple[Any, ...], feeds: Sequence[Any], y: Any, sw: Any
                       ) -> tuple[Tensor, Any]:
         loss, out, (tape, outs, single, terms, parts) = self._eager_train(feeds, y, sw)
-        if _masked(terms) or (self.model.compiled_metrics
-                              and _masked([(None, o) for o in outs])):
-            tape.fail("the loss or a metric reads a mask computed from the batch")
         acts = [p[1] for p in parts if p[0] == "a"]
         loss_ins = [t for _, t in terms]
         # the outputs themselves only when a metric reads them (an unread softmax is
@@ -336,20 +351,29 @@ class Stepper:
         share = bool(outs) and self._shares_softmax(terms, parts, outs, tape)
         if share:
             outs = []
+        # the masks the loss and the metrics read: outputs of the program too
+        masks = _mask_sources(tape, [*loss_ins, *outs])
+        if masks is None:
+            tape.fail("the loss or a metric reads a mask computed in Python from the batch")
+            masks = []
         prog: Program | tuple[Any, ...] | None  # the program, then its entry in `programs`
-        prog = tape.compile([*loss_ins, *acts, *outs], seeds=[*loss_ins, *acts],
-                            params=self.model._params())
+        prog = tape.compile([*loss_ins, *acts, *outs, *[m for _, m in masks]],
+                            seeds=[*loss_ins, *acts], params=self.model._params())
         if prog is not None:
             kernel = self._kernel_loss(terms, parts) is not None
             n_act = len(acts)
-            prog = (prog, terms, parts, single, len(outs), kernel, n_act, share)
+            prog = (prog, terms, parts, single, len(outs), kernel, n_act, share,
+                    [i for i, _ in masks])
         self._store(key, prog, tape)
         return loss, out
 
     def _replay_train(self, entry: tuple[Any, ...], feeds: Sequence[Any], y: Any, sw: Any
                       ) -> tuple[Tensor, Any]:
-        prog, terms, parts, single, n_out, kernel, n_act, share = entry
+        prog, terms, parts, single, n_out, kernel, n_act, share, mask_at = entry
         vals = prog.forward(feeds)
+        if mask_at:  # the batch's masks, for the loss and the metrics
+            masks = vals[len(vals) - len(mask_at):]
+            vals = vals[: len(vals) - len(mask_at)]
         fn = None
         if kernel:
             # the loss's own fused node (its label checks included), not recorded
@@ -369,8 +393,11 @@ class Stepper:
                 leaves.append(t)
             it = iter(leaves[k:])
             new_parts = [p if p[0] == "w" else ("a", next(it)) for p in parts]
-            loss = self.total_loss(y, [(lo_, t) for (lo_, _), t in zip(terms, leaves)], sw,
-                                   new_parts)
+            new_terms = [(lo_, t) for (lo_, _), t in zip(terms, leaves)]
+            if mask_at:
+                _attach_masks([*leaves[:k], *(None,) * n_out], mask_at, masks)
+                _weigh_by_kept_steps(new_terms)
+            loss = self.total_loss(y, new_terms, sw, new_parts)
             has_grad = loss.requires_grad
             if has_grad:
                 loss.backward()
@@ -386,6 +413,8 @@ class Stepper:
         if not n_out:
             return loss, None
         outs = [Tensor._make(v) for v in vals[len(vals) - n_out:]]
+        if mask_at:
+            _attach_masks([*(None,) * len(terms), *outs], mask_at, masks)
         return loss, outs[0] if single else outs
 
     def _apply(self, params: Sequence[Tensor], grads: Sequence[Any],
@@ -481,8 +510,15 @@ class Stepper:
                        else _signature(feeds, kind))
                 prog = self._lookup(key)
                 if prog:
-                    p, terms, parts, single, n_out, share = prog
+                    p, terms, parts, single, n_out, share, mask_at = prog
                     vals = [Tensor._make(v) for v in p.forward(feeds)]
+                    if mask_at:  # the batch's masks, for the loss and the metrics
+                        masks = vals[len(vals) - len(mask_at):]
+                        vals = vals[: len(vals) - len(mask_at)]
+                        k = len(terms)
+                        _attach_masks([*vals[:k], *(None,) * n_out], mask_at, masks)
+                        _attach_masks([*(None,) * k, *vals[len(vals) - n_out:]], mask_at,
+                                      masks)
                     k = len(terms)
                     terms = [(lo, t) for (lo, _), t in zip(terms, vals)]
                     if parts:
@@ -494,9 +530,6 @@ class Stepper:
             tape, outs, single = self._forward([Tensor._make(a) for a in feeds], False)
             terms = self._terms(outs, tape) if kind == "test" else []
             parts = self._penalties(tape) if kind == "test" else []
-            if _masked(terms) or (self.model._metric_slots and kind == "test"
-                                  and _masked([(None, o) for o in outs])):
-                tape.fail("the loss or a metric reads a mask computed from the batch")
             if self._enabled() and prog is None:
                 acts = [q[1] for q in parts if q[0] == "a"]
                 # evaluate without metrics needs only the loss inputs (an output softmax
@@ -507,7 +540,15 @@ class Stepper:
                          and self._shares_softmax(terms, parts, keep, tape))
                 if share:
                     keep = []
-                compiled = tape.compile([*[t for _, t in terms], *acts, *keep])
+                loss_ins = [t for _, t in terms]
+                # the masks the loss and the metrics read: outputs of the program too
+                masks = _mask_sources(tape, [*loss_ins, *keep]) if kind == "test" else []
+                if masks is None:
+                    tape.fail("the loss or a metric reads a mask computed in Python from "
+                              "the batch")
+                    masks = []
+                compiled = tape.compile([*loss_ins, *acts, *keep, *[m for _, m in masks]])
                 self._store(key, None if compiled is None
-                            else (compiled, terms, parts, single, len(keep), share), tape)
+                            else (compiled, terms, parts, single, len(keep), share,
+                                  [i for i, _ in masks]), tape)
             return outs, single, terms, parts
