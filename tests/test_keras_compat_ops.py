@@ -127,6 +127,20 @@ def test_keras_named_op_gradients(name):
     gn.gradcheck(fn, *[gn.tensor(args[i], requires_grad=True) for i in pos])
 
 
+@pytest.mark.parametrize("name,args", [
+    ("tile", ((2, 3),)), ("tile", ((2, 1, 3),)), ("tile", (3,)), ("repeat", (3, 1)),
+    ("repeat", (2, 0)), ("repeat", (2,)), ("repeat", ([1, 0, 2], 0))])
+def test_tile_and_repeat_values_and_gradients(name, args):
+    """Tile and repeat (by one count: an op configured with ints, so a replayed step keeps
+    it); the gradient with a random weight on every copy, so each copy's place counts."""
+    ref = getattr(np, name)(A, *args)
+    out = getattr(ops, name)(gn.tensor(A), *args)
+    np.testing.assert_array_equal(ops.convert_to_numpy(out), ref.astype(np.float32))
+    w = gn.tensor(np.random.default_rng(0).standard_normal(ref.shape))
+    gn.gradcheck(lambda t: ops.sum(getattr(ops, name)(t, *args) * w),
+                 gn.tensor(A, requires_grad=True))
+
+
 def test_issue_core_names_exist_and_behave():
     # the NumPy-like core the issue lists, as tutorials call them
     x = ops.convert_to_tensor([[1.0, 2.0], [3.0, 4.0]])

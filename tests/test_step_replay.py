@@ -38,6 +38,34 @@ def _xy(kind, n=48, seed=0):
     return x, y
 
 
+class _PositionsAndCausalMask(L.Layer):
+    """keras.io's Transformer idioms in Keras 3 ops: positions from ``ops.arange`` of the
+    input's length, a causal mask built with ops from the shape and tiled to the batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.tokens, self.positions = L.Embedding(20, 8), L.Embedding(7, 8)
+        self.attention = L.MultiHeadAttention(2, 4, dropout=0.1)
+
+    def call(self, x, training=False):
+        ops = gn.ops
+        n = ops.shape(x)[-1]
+        h = self.tokens(x) + self.positions(ops.arange(0, n, 1))
+        m = ops.cast(ops.arange(n)[:, None] >= ops.arange(n), "int32")
+        mult = ops.concatenate([ops.expand_dims(ops.shape(x)[0], -1),
+                                ops.convert_to_tensor([1, 1])], 0)
+        mask = ops.tile(ops.reshape(m, (1, n, n)), mult)
+        return self.attention(h, h, attention_mask=mask, training=training)
+
+
+def _masked_attention(causal):
+    ids = gn.Input(shape=(7,), dtype="int64")
+    x = L.Embedding(20, 8, mask_zero=True)(ids)
+    x = L.MultiHeadAttention(2, 4)(x, x, use_causal_mask=causal)  # the padding masks
+    x = L.Attention()([x, x])
+    return gn.Model(ids, L.Dense(3, activation="softmax")(L.GlobalAveragePooling1D()(x)))
+
+
 def _functional():
     i = gn.Input(shape=(4,))
     h = L.Dense(16, activation="relu")(i)
@@ -98,6 +126,12 @@ MODELS = {
                 SCE, "seq"),
     "embedding": (lambda: Sequential([L.Embedding(20, 4), L.GlobalAveragePooling1D(),
                                       L.Dense(3, activation="softmax")]), SCE, "ids"),
+    # dropout on the inputs and the recurrent state: drawn inside ops, afresh on each replay
+    "recurrent-dropout": (lambda: Sequential([
+        L.LSTM(5, dropout=0.2, recurrent_dropout=0.3, return_sequences=True,
+               input_shape=(6, 3)),
+        L.GRU(4, dropout=0.1, recurrent_dropout=0.2, reset_after=False),
+        L.Dense(3, activation="softmax")]), SCE, "seq"),
     # padding masks, made by an op from each batch's ids and read by the layers, the loss
     # and the metrics
     "masked-pooling": (lambda: Sequential([
@@ -108,6 +142,11 @@ MODELS = {
     "masked-gru-backwards": (lambda: Sequential([
         L.Embedding(20, 4, mask_zero=True), L.GRU(5, go_backwards=True),
         L.Dense(3)]), gn.losses.SparseCategoricalCrossentropy(from_logits=True), "padded"),
+    "masked-attention": (lambda: _masked_attention(False), SCE, "padded"),
+    "masked-attention-causal": (lambda: _masked_attention(True), SCE, "padded"),
+    "keras-positions-causal": (lambda: Sequential([
+        _PositionsAndCausalMask(), L.GlobalAveragePooling1D(),
+        L.Dense(3, activation="softmax")]), SCE, "ids"),
     "masked-tagger": (lambda: Sequential([
         L.Embedding(20, 4, mask_zero=True),
         L.Bidirectional(L.SimpleRNN(4, return_sequences=True)), L.Dropout(0.1),
@@ -237,6 +276,42 @@ def test_a_branch_on_the_input_shape_records_each_shape():
         assert m.predict(big, batch_size=8, verbose=0)[0, 0] == 30.0
         assert m.predict(small, batch_size=2, verbose=0)[0, 0] == 3.0
     assert sum(v is not False for v in m._stepper.programs.values()) == 2
+
+
+def test_python_may_read_what_ops_made_of_constants_but_not_of_the_batch():
+    class ReadsShapeOps(L.Layer):  # int() of an op of constants: a constant
+        def call(self, x, training=False):
+            k = int(gn.ops.max(gn.ops.arange(x.shape[1])))
+            return x[:, k:]
+
+    class ReadsData(L.Layer):  # int() of an op of the batch: the step must not replay
+        def call(self, x, training=False):
+            return x * float(int(gn.ops.cast(x[0, 0] > 0, "int32")))
+
+    x, _ = _xy("flat", 8)
+    m = Sequential([ReadsShapeOps(), L.Dense(2)])
+    m.compile(optimizer="sgd", loss="mse")
+    for _ in range(2):
+        m.predict(x, verbose=0)
+    assert any(v is not False for v in m._stepper.programs.values())
+    m = Sequential([ReadsData(), L.Dense(2)])
+    m.compile(optimizer="sgd", loss="mse")
+    x[0, 0] = 1.0
+    assert np.any(m.predict(x[:4], verbose=0) != 0)
+    assert np.all(m.predict(-x[:4], verbose=0) == 0)  # the other branch, not a stale replay
+    assert set(m._stepper.programs.values()) == {False}
+
+
+    class ReadsADraw(L.Layer):  # dropout of a constant draws: not a constant either
+        def call(self, x, training=False):
+            d = gn.functional.dropout(gn.ops.ones((16,)), 0.5, training=training)
+            return x * float(gn.ops.sum(d))
+
+    m = Sequential([ReadsADraw(), L.Dense(2)])
+    m.compile(optimizer="sgd", loss="mse")
+    for _ in range(2):
+        m.train_on_batch(x, np.zeros((len(x), 2), np.float32))
+    assert set(m._stepper.programs.values()) == {False}
 
 
 def test_arrays_made_in_python_inside_the_step_are_never_replayed():

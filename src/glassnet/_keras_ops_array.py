@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from . import backend
 from . import ops as P
 from .autograd import Function
 from .tensor import Tensor, as_tensor
@@ -214,10 +215,39 @@ def roll(x: TensorLike, shift: int, axis: int | None = None) -> Tensor:
     return take(x, (np.arange(n) - shift) % n, axis=axis)
 
 
+class Tile(Function):
+    """``x`` repeated ``reps[a]`` times along each axis ``a`` (NumPy's ``tile``, as many reps
+    as axes); the gradient sums the copies. Configured with ints, so a replayed step
+    repeats it (an index array made in Python would keep it from replaying)."""
+
+    def __init__(self, reps: tuple[int, ...], interleave: bool = False) -> None:
+        # interleave: each element repeated in place (NumPy's ``repeat``) on the one axis
+        # whose count is not 1, instead of the whole axis after itself
+        self.reps, self.interleave = reps, interleave
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        if not self.interleave:
+            return xp.tile(x, self.reps)
+        a = next(i for i, r in enumerate(self.reps) if r != 1)
+        return xp.repeat(x, self.reps[a], axis=a)
+
+    def backward(self, gy: Any) -> Any:
+        shape: list[int] = []
+        for r, d in zip(self.reps, gy.shape):
+            shape += [d // r, r] if self.interleave else [r, d // r]
+        k = 1 if self.interleave else 0  # where each pair keeps its copies
+        return gy.reshape(shape).sum(axis=tuple(range(k, len(shape), 2)))
+
+
 def repeat(x: TensorLike, repeats: int | Sequence[int], axis: int | None = None) -> Tensor:
     x = _t(x)
     if axis is None:
         x, axis = P.reshape(x, (-1,)), 0
+    if isinstance(repeats, (int, np.integer)):  # one count for every element: an op of ints
+        reps = [1] * x.ndim
+        reps[axis % x.ndim] = int(repeats)
+        return Tile(tuple(reps), interleave=True)(x) if repeats != 1 else x
     n = x.shape[axis]
     return take(x, np.repeat(np.arange(n), repeats), axis=axis)
 
@@ -225,13 +255,11 @@ def repeat(x: TensorLike, repeats: int | Sequence[int], axis: int | None = None)
 def tile(x: TensorLike, repeats: int | Sequence[int]) -> Tensor:
     x = _t(x)
     reps = (repeats,) if isinstance(repeats, int) else tuple(repeats)
+    reps = tuple(int(r) for r in reps)  # counts read in Python (a constant's may be)
     if len(reps) > x.ndim:
         x = P.reshape(x, (1,) * (len(reps) - x.ndim) + tuple(x.shape))
     reps = (1,) * (x.ndim - len(reps)) + reps
-    for a, r in enumerate(reps):
-        if r != 1:
-            x = take(x, np.tile(np.arange(x.shape[a]), r), axis=a)
-    return x
+    return Tile(reps)(x) if builtins.any(r != 1 for r in reps) else x
 
 
 def moveaxis(x: TensorLike, source: int | Sequence[int], destination: int | Sequence[int]
@@ -262,13 +290,17 @@ def vstack(xs: Sequence[TensorLike]) -> Tensor:
 
 
 def tril(x: TensorLike, k: int = 0) -> Tensor:
+    from .keras_ops import _made_from
+
     x = _t(x)
-    return P.mul(x, _const(np.tril(np.ones(x.shape[-2:], x.dtype), k)))
+    return P.mul(x, _made_from(np.tril(np.ones(x.shape[-2:], x.dtype), k)))  # shapes only
 
 
 def triu(x: TensorLike, k: int = 0) -> Tensor:
+    from .keras_ops import _made_from
+
     x = _t(x)
-    return P.mul(x, _const(np.triu(np.ones(x.shape[-2:], x.dtype), k)))
+    return P.mul(x, _made_from(np.triu(np.ones(x.shape[-2:], x.dtype), k)))
 
 
 def diagonal(x: TensorLike, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:

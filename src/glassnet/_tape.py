@@ -24,7 +24,9 @@ the tape refuses (and the step runs the ordinary way) when it sees:
   made that very array (a padding mask from the batch's ids): a replay then hands the op
   the array that op makes afresh (the attribute is set again before each call);
 - Python reading a value (``Tensor.item()``, ``numpy()``, ``float(t)``, ``bool(t)``): the
-  code may branch on it;
+  code may branch on it — unless the value is a constant of the signature: a declared
+  constant, a literal, or what ops that draw nothing made from constants alone (a causal
+  mask built with ``ops.arange``, a ``tile`` count taken from a shape);
 - a layer that declares it cannot be replayed (``Layer._replay_blocker``: stateful RNNs,
   augmentation's per-sample transforms).
 
@@ -103,6 +105,7 @@ class Eager(Function):
     # set by forward, read by backward, which drops them (None) as the eager graph does
     leaves: list[Tensor]
     out: Tensor
+    random = True  # fn may draw (augmentation)
 
     def __init__(self, fn: Callable[..., Tensor]) -> None:
         self.fn = fn
@@ -144,6 +147,8 @@ class Pure(Function):
     weights).
     """
 
+    random = True  # fn may draw (a recurrent dropout mask)
+
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
 
@@ -176,7 +181,8 @@ class Tape:
         self.nodes: list[_Node] = []  # (fn, input slots, output slot, config keys)
         self.producer: dict[int, int] = {}   # id(output tensor) -> node index
         self.vars = {id(v): v for v in variables}
-        self.consts: set[int] = set()
+        self.consts: set[int] = set()  # id(tensor) of the constants
+        self.const_slots: set[int] = set()  # their slots, and those of ops of constants
         self.no_grad_nodes: set[int] = set()
         # id(array) -> slot for every array an op made: a mask rides on tensors as a bare
         # array, and re-wrapped or handed to an op as its configuration it is still known
@@ -249,7 +255,9 @@ class Tape:
         if k not in self.consts:
             self.fail(f"op {fn.name} got an array made outside an op (a mask, noise or a "
                       "value computed in Python)")
-        return self._new_slot(t, (_CONST, t.data))
+        s = self._new_slot(t, (_CONST, t.data))
+        self.const_slots.add(s)
+        return s
 
     def record(self, fn: Function, ts: Sequence[Tensor], out: Tensor) -> None:
         slot = self.slot
@@ -260,6 +268,11 @@ class Tape:
         self.nodes.append((fn, ins, s, self._cfg | {"needs_input_grad", "_seq", "grad_out"}))
         if _is_array(out.data):
             self.made[id(out.data)] = s
+        # an op that draws nothing, of constants only, makes a constant (Python may read it)
+        cs = self.const_slots
+        if ins and not fn.random and all(i in cs for i in ins):
+            cs.add(s)
+            self.consts.add(id(out))
         if self._patch:
             self.patches[i] = self._patch
             self._patch = []

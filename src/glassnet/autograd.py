@@ -124,6 +124,8 @@ class Function:
     # optimizer's flat gradient buffer; None for no offer): backward may write the gradient
     # there and return that very array, saving the copy; ignoring the offer is always right
     grad_out: tuple[Any, ...] | None = None
+    # forward draws random numbers (dropout, noise): never a constant, even of constants
+    random = False
 
     def __call__(self, *inputs: Any) -> Tensor:
         Tensor = _Tensor

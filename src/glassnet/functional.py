@@ -474,6 +474,8 @@ class RandomScale(Function):
     numbers, from the same generator, in the same order as the ordinary path.
     """
 
+    random = True
+
     def __init__(self, draw: Callable[[Any], Any]) -> None:
         self.draw = draw  # draw(x) -> multiplier array broadcastable to x
 
@@ -487,6 +489,8 @@ class RandomScale(Function):
 
 class RandomShift(Function):
     """``x + draw(x)``: additive noise drawn afresh at every forward (Gaussian noise)."""
+
+    random = True
 
     def __init__(self, draw: Callable[[Any], Any]) -> None:
         self.draw = draw

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,7 +45,7 @@ def convert_to_tensor(x: TensorLike, dtype: DTypeLike | None = None, sparse: boo
         a = a.astype(np.dtype(dtype))
     elif a.dtype == np.float64 and not isinstance(x, np.ndarray):
         a = a.astype(backend.floatx())  # Python floats become floatx, as in Keras
-    return Tensor._make(a)
+    return _made_from(a, x)  # Python numbers: a constant; an array may be data
 
 
 def convert_to_numpy(x: TensorLike) -> np.ndarray:
@@ -73,6 +74,25 @@ def _const(a: Any) -> Tensor:
     return Tensor._make(a)
 
 
+def _made_from(a: Any, *args: Any) -> Tensor:
+    """``a`` as a tensor; where every one of ``args`` (the call's values) is a Python number
+    or a nest of them, a constant of a recorded step's signature (``_tape.constant``): its
+    value follows from the code and the shapes, so a replay may reuse it and Python may read
+    it (``ops.arange(length)`` in a positional embedding, a causal mask)."""
+    t = Tensor._make(a)
+    if builtins.all(_python_value(v) for v in args):  # (this module's `all` is Keras's)
+        from ._tape import constant
+
+        constant(t)
+    return t
+
+
+def _python_value(v: Any) -> bool:
+    if isinstance(v, (list, tuple)):
+        return builtins.all(_python_value(u) for u in v)
+    return v is None or isinstance(v, (bool, int, float, str, np.generic, np.dtype, type))
+
+
 def _dt(dtype: DTypeLike | None) -> np.dtype:
     return np.dtype(dtype or backend.floatx())
 
@@ -94,32 +114,32 @@ def dtype(x: TensorLike) -> str:
 
 
 def ones(shape: Shape, dtype: DTypeLike | None = None) -> Tensor:
-    return _const(np.ones(shape, _dt(dtype)))
+    return _made_from(np.ones(shape, _dt(dtype)), shape)
 
 
 def zeros(shape: Shape, dtype: DTypeLike | None = None) -> Tensor:
-    return _const(np.zeros(shape, _dt(dtype)))
+    return _made_from(np.zeros(shape, _dt(dtype)), shape)
 
 
 def full(shape: Shape, fill_value: ArrayLike, dtype: DTypeLike | None = None) -> Tensor:
-    return _const(np.full(shape, fill_value, _dt(dtype)))
+    return _made_from(np.full(shape, fill_value, _dt(dtype)), shape, fill_value)
 
 
 def ones_like(x: TensorLike, dtype: DTypeLike | None = None) -> Tensor:
-    return _const(np.ones_like(_d(x), dtype=dtype))
+    return _made_from(np.ones_like(_d(x), dtype=dtype))  # x's shape and dtype only
 
 
 def zeros_like(x: TensorLike, dtype: DTypeLike | None = None) -> Tensor:
-    return _const(np.zeros_like(_d(x), dtype=dtype))
+    return _made_from(np.zeros_like(_d(x), dtype=dtype))
 
 
 def full_like(x: TensorLike, fill_value: ArrayLike, dtype: DTypeLike | None = None) -> Tensor:
-    return _const(np.full_like(_d(x), fill_value, dtype=dtype))
+    return _made_from(np.full_like(_d(x), fill_value, dtype=dtype), fill_value)
 
 
 def eye(N: int, M: int | None = None, k: int = 0,  # noqa: N803 - Keras's argument names
         dtype: DTypeLike | None = None) -> Tensor:
-    return _const(np.eye(N, M, k, dtype=_dt(dtype)))
+    return _made_from(np.eye(N, M, k, dtype=_dt(dtype)), N, M, k)
 
 
 def identity(n: int, dtype: DTypeLike | None = None) -> Tensor:
@@ -131,14 +151,14 @@ def arange(start: float, stop: float | None = None, step: float = 1,
     a = np.arange(start, stop, step) if stop is not None else np.arange(start)
     if dtype is None and a.dtype.kind == "f":
         dtype = backend.floatx()
-    return _const(a.astype(dtype) if dtype is not None else a)
+    return _made_from(a.astype(dtype) if dtype is not None else a, start, stop, step)
 
 
 def linspace(start: float | np.ndarray, stop: float | np.ndarray, num: int = 50,
              endpoint: bool = True, retstep: bool = False, dtype: DTypeLike | None = None,
              axis: int = 0) -> Tensor:
     a = np.linspace(start, stop, num, endpoint=endpoint, dtype=_dt(dtype), axis=axis)
-    return _const(a)
+    return _made_from(a, start, stop, num)
 
 
 def array(x: TensorLike, dtype: DTypeLike | None = None) -> Tensor:

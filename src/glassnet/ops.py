@@ -18,7 +18,7 @@ from numpy.typing import DTypeLike
 
 from . import _epilogue, backend
 from ._typing import Axis, TensorLike
-from .autograd import Function
+from .autograd import Function, no_grad
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
 
@@ -723,7 +723,10 @@ def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     like = a if isinstance(a, Tensor) else (b if isinstance(b, Tensor) else None)
     if like is None:
         like = as_tensor(a)
-    return Where(_xp(like.data).asarray(c).astype(bool))(as_tensor(a, like), as_tensor(b, like))
+    c = _xp(like.data).asarray(c)
+    if c.dtype != np.bool_:  # a boolean array stays itself (a mask an op made, replayed)
+        c = c.astype(bool)
+    return Where(c)(as_tensor(a, like), as_tensor(b, like))
 
 
 def cast(a: TensorLike, dtype: DTypeLike) -> Tensor:
@@ -864,13 +867,29 @@ def pad(a: TensorLike, pad_width: Any, constant_values: float = 0.0) -> Tensor:
     return Pad(pad_width, constant_values)(a)
 
 
+class Compare(Function):
+    """An elementwise comparison (``fn``: NumPy's name, ``"less"``) as a bool array: an op, so
+    a replayed step compares each batch afresh (``ops.not_equal(ids, 0)``: a mask), and
+    what it makes of constants is a constant Python may read. No gradient (made under
+    ``no_grad``)."""
+
+    def __init__(self, fn: str) -> None:
+        self.fn = fn
+
+    def forward(self, x: Any, y: Any) -> Any:
+        return getattr(_xp(x), self.fn)(x, y)
+
+    def backward(self, gy: Any) -> Any:  # pragma: no cover - made without a graph
+        return None, None
+
+
 def _cmp(fn: str) -> Callable[[TensorLike, TensorLike], Tensor]:
     def op(a: TensorLike, b: TensorLike) -> Tensor:
         # `is None`, not `or`: truth-testing a multi-element Tensor raises
-        like = a if isinstance(a, Tensor) else (b if isinstance(b, Tensor) else None)
-        x = as_tensor(a, like).data
-        y = as_tensor(b, like).data
-        return Tensor._make(getattr(_xp(x), fn)(x, y))
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            a = as_tensor(a)
+        with no_grad():  # a literal operand (ids != 0) is a constant of the op
+            return Compare(fn)(a, b)
 
     op.__name__ = fn
     op.__doc__ = f"Elementwise ``{fn}`` returning a non-differentiable bool tensor."

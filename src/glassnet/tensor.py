@@ -478,9 +478,22 @@ def as_tensor(x: TensorLike, like: Tensor | None = None) -> Tensor:
         if isinstance(x, (numbers.Number, np.generic)) or (
             hasattr(x, "dtype") and x.dtype.kind in "biuf"
         ):
-            return Tensor._make(xp.asarray(x, dtype=like.data.dtype))
-        return Tensor._make(xp.asarray(np.asarray(x), dtype=like.data.dtype))
-    return Tensor(x)
+            t = Tensor._make(xp.asarray(x, dtype=like.data.dtype))
+        else:
+            t = Tensor._make(xp.asarray(np.asarray(x), dtype=like.data.dtype))
+    else:
+        t = Tensor(x)
+    tape = autograd._state.tape
+    if tape is not None and _python_literal(x):  # a number of the code: a constant
+        tape.constant(t)
+    return t
+
+
+def _python_literal(x: Any) -> bool:
+    """Whether ``x`` is a Python number or a (nested) list or tuple of them."""
+    if isinstance(x, (list, tuple)):
+        return all(_python_literal(v) for v in x)
+    return isinstance(x, (bool, int, float, complex))
 
 
 autograd._install_tensor(Tensor, as_tensor)

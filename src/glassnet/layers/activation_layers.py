@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import activations, backend, functional, initializers, ops, regularizers
+from .._tape import constant
 from ..autograd import Function
 from ..tensor import Tensor
 from .base import Layer, register
@@ -55,36 +56,40 @@ def masked_softmax(x: Tensor, mask: Any = None, axis: int | list[int] | tuple[in
     set to 0 (so a fully masked row is all zeros). ``subtract=True`` is the rule of Keras's
     ``Attention`` layers instead: ``1e9`` is subtracted from masked logits, outputs kept.
     ``static=True`` says the mask depends only on shapes (a causal mask): it then enters as
-    constants a recorded training step may replay (``glassnet._tape.constant``).
+    constants a recorded training step may replay (``glassnet._tape.constant``). Otherwise
+    the mask (an array or tensor) enters through ops (``_masks.mask_op``): a replayed step
+    reads each batch's.
     """
-    m = None
-    if mask is not None:
-        xp = backend.get_array_module(x.data)
-        m = xp.broadcast_to(xp.asarray(mask, dtype=bool), x.shape)
+    if mask is None:
+        return _softmax_over(x, axis)
+    xp, shape, dt = backend.get_array_module(x.data), x.shape, x.dtype
+    big = dt.type(_LARGE_NEGATIVE)
+    if static:
+        m = xp.broadcast_to(xp.asarray(mask, dtype=bool), shape)
         if subtract:
-            x = ops.add(x, _mask_const((~m).astype(x.dtype) * x.dtype.type(_LARGE_NEGATIVE),
-                                       static))
-        elif static:  # x * m + (1 - m) * -1e9: the same numbers as where(m, x, -1e9)
-            x = ops.add(ops.mul(x, _mask_const(m.astype(x.dtype), True)),
-                        _mask_const((~m).astype(x.dtype) * x.dtype.type(_LARGE_NEGATIVE), True))
-        else:
-            x = ops.where(m, x, _const(x, _LARGE_NEGATIVE))
+            return _softmax_over(ops.add(x, _mask_const((~m).astype(dt) * big, True)), axis)
+        # x * m + (1 - m) * -1e9: the same numbers as where(m, x, -1e9)
+        x = ops.add(ops.mul(x, _mask_const(m.astype(dt), True)),
+                    _mask_const((~m).astype(dt) * big, True))
+        return ops.mul(_softmax_over(x, axis), _mask_const(m.astype(dt), True))
+    from ._masks import mask_op
+
+    mt = mask_op(lambda a: xp.broadcast_to(xp.asarray(a, dtype=bool), shape), mask)
+    if subtract:
+        return _softmax_over(ops.add(x, mask_op(lambda m: (~m).astype(dt) * big, mt)), axis)
+    y = _softmax_over(ops.where(mt, x, constant(_const(x, _LARGE_NEGATIVE))), axis)
+    return ops.mul(y, mask_op(lambda m: m.astype(dt), mt))
+
+
+def _softmax_over(x: Tensor, axis: int | list[int] | tuple[int, ...]) -> Tensor:
     if isinstance(axis, (list, tuple)):  # Keras: exp(x - logsumexp(x, axes))
-        y = ops.exp(ops.sub(x, functional.logsumexp(x, axis=tuple(axis), keepdims=True)))
-    else:
-        y = functional.softmax(x, axis=axis)
-    if m is not None and not subtract:
-        y = ops.mul(y, _mask_const(m.astype(y.dtype), static))
-    return y
+        return ops.exp(ops.sub(x, functional.logsumexp(x, axis=tuple(axis), keepdims=True)))
+    return functional.softmax(x, axis=axis)
 
 
 def _mask_const(a: Any, static: bool) -> Tensor:
     t = Tensor._make(a)
-    if static:
-        from .._tape import constant
-
-        constant(t)
-    return t
+    return constant(t) if static else t
 
 
 @register
@@ -335,6 +340,7 @@ class _AlphaDrop(Function):
     (a replayed step draws afresh); the gradient is ``gy * a * keep``."""
 
     _ALPHA_P = -1.6732632423543772848170429916717 * 1.0507009873554804934193349852946
+    random = True
 
     def __init__(self, layer: AlphaDropout, shape: tuple) -> None:
         self.layer, self.shape = layer, shape

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import backend, functional, initializers, ops, regularizers
 from ..tensor import Tensor
+from ._masks import mask_op, step_weights
 from .activation_layers import masked_softmax
 from .base import Layer, _is_symbolic, as_tensor_input, register
 from .embedding import get_mask, set_mask
@@ -61,12 +62,33 @@ def _bool_mask(m: Any, like: Tensor) -> Any:
     return xp.asarray(backend.asnumpy(a) if xp is not np else np.asarray(a)).astype(bool)
 
 
-def _and(a: Any, b: Any) -> Any:
+def _mask_in(m: Any, like: Tensor) -> Tensor | None:
+    """A mask argument as a boolean tensor on ``like``'s device, made by an op
+    (``_masks.mask_op``): a replayed step converts each batch's."""
+    if m is None:
+        return None
+    return mask_op(lambda a: _bool_mask(a, like), m)
+
+
+def _and(a: Tensor | None, b: Tensor | None) -> Tensor | None:
     if a is None:
         return b
     if b is None:
         return a
-    return a & b
+    return mask_op(lambda x, y: x & y, a, b)
+
+
+def _with_causal(mask: Tensor | None, causal: Any) -> tuple[Any, bool]:
+    """(the mask softmax reads, whether it is the causal mask alone: shapes only, static)."""
+    if mask is None:
+        return causal, causal is not None
+    if causal is None:
+        return mask, False
+    return mask_op(lambda m: m & causal, mask), False
+
+
+def _steps(index: Any) -> Any:
+    return lambda m: m[index]
 
 
 class _BaseDenseAttention(Layer):
@@ -137,18 +159,17 @@ class _BaseDenseAttention(Layer):
     def call(self, inputs: Sequence[Tensor], training: bool = False, mask: Any = None,
              return_attention_scores: bool = False, use_causal_mask: bool = False) -> Any:
         q, v, k = self._split(inputs)
-        q_mask = _bool_mask(mask[0] if mask else None, q)
-        v_mask = _bool_mask(mask[1] if mask else None, q)
+        q_mask = _mask_in(mask[0] if mask else None, q)
+        v_mask = _mask_in(mask[1] if mask else None, q)
         scores = self._scores(q, k)
-        smask = None if v_mask is None else v_mask[:, None, :]
-        if use_causal_mask:
-            smask = _and(smask, _bool_mask(_causal(q.shape[1], k.shape[1]), q))
-        weights = masked_softmax(scores, smask, axis=-1, subtract=True,
-                                 static=use_causal_mask and v_mask is None)
+        smask = None if v_mask is None else mask_op(_steps(np.s_[:, None, :]), v_mask)
+        causal = _bool_mask(_causal(q.shape[1], k.shape[1]), q) if use_causal_mask else None
+        smask, static = _with_causal(smask, causal)
+        weights = masked_softmax(scores, smask, axis=-1, subtract=True, static=static)
         y = ops.matmul(_dropout(self, weights, self.dropout, training), v)
         if q_mask is not None:
-            y = ops.mul(y, Tensor._make(q_mask[..., None].astype(y.dtype)))
-            set_mask(y, q_mask)
+            y = ops.mul(y, step_weights(q_mask, y.dtype))
+            set_mask(y, q_mask.data)
         return (y, weights) if return_attention_scores else y
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
@@ -430,37 +451,39 @@ class MultiHeadAttention(Layer):
         q, v, k = inputs
         self._check(q, v, k)
         b, t, s = q.shape[0], q.shape[1], v.shape[1]
-        qm, vm, km = (_bool_mask(m, q) for m in masks)
-        mask = None if qm is None else qm[:, :, None]
-        mask = _and(mask, None if vm is None else vm[:, None, :])
-        mask = _and(mask, None if km is None else km[:, None, :])
-        if use_causal_mask:
-            mask = _and(mask, _bool_mask(_causal(t, s), q))
-        am = _bool_mask(attention_mask, q)
+        # the masks through ops (a replayed step reads each batch's), combined as one
+        # (B, T, S) mask: queries, values, keys, the attention mask, the causal one
+        qm, vm, km = (_mask_in(m, q) for m in masks)
+        mask = None if qm is None else mask_op(_steps(np.s_[:, :, None]), qm)
+        mask = _and(mask, None if vm is None else mask_op(_steps(np.s_[:, None, :]), vm))
+        mask = _and(mask, None if km is None else mask_op(_steps(np.s_[:, None, :]), km))
+        am = _mask_in(attention_mask, q)
         if am is not None:
             if am.ndim == 2:
-                am = am[None]
+                am = mask_op(_steps(None), am)
             # Keras broadcasts it: (batch, 1, S) masks keys for every query
             if am.ndim != 3 or any(a not in (1, d) for a, d in zip(am.shape, (b, t, s))):
                 raise ValueError(f"Layer '{self.name}': attention_mask must have shape "
                                  f"(batch, {t}, {s}) or one that broadcasts to it. "
                                  f"Received: {tuple(am.shape)}")
             mask = _and(am, mask)
+        mask, static = _with_causal(mask, _bool_mask(_causal(t, s), q) if use_causal_mask
+                                    else None)
         qh = self._project(q, self._query)  # (B, N, T, kd)
         kh = self._project(k, self._key)  # (B, N, S, kd)
         vh = self._project(v, self._value)  # (B, N, S, vd)
         qh = ops.mul(qh, q.dtype.type(1.0 / np.sqrt(self.key_dim)))
         scores = ops.matmul(qh, ops.swapaxes(kh, -1, -2))  # (B, N, T, S)
-        static = use_causal_mask and qm is None and vm is None and km is None and am is None
-        weights = masked_softmax(scores, None if mask is None else mask[:, None], axis=-1,
-                                 static=static)
+        if mask is not None:  # one mask for every head
+            mask = mask[:, None] if static else mask_op(_steps(np.s_[:, None]), mask)
+        weights = masked_softmax(scores, mask, axis=-1, static=static)
         ctx = ops.matmul(_dropout(self, weights, self.dropout, training), vh)  # (B,N,T,vd)
         n, vd, out = self._out_kernel.shape
         ctx = ops.reshape(ops.transpose(ctx, (0, 2, 1, 3)), (b, t, n * vd))
         y = functional.linear(ctx, ops.reshape(self._out_kernel, (n * vd, out)),
                               self._out_bias)
         if qm is not None:
-            set_mask(y, qm)
+            set_mask(y, qm.data)
         return (y, weights) if return_attention_scores else y
 
     def compute_output_shape(self, query_shape: Any, value_shape: Any = None,

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from .. import activations, backend, initializers, ops, regularizers
-from .._tape import constant, not_replayable
+from .._tape import Pure, constant, not_replayable
+from ..functional import RandomScale
 from ..tensor import Tensor
 from ._masks import mask_op, step_weights
 from ._recurrent_kernels import GRUSeq, LSTMSeq, SimpleRNNSeq, _fused_name
@@ -49,6 +50,19 @@ def _as_mask(mask: Any, x: Tensor, name: str) -> Any:
             f"Received: mask shape {m.shape}"
         )
     return m
+
+
+class _DropoutDraw:
+    """Draws an inverted-dropout mask of a fixed shape from the library's generator: 0 with
+    probability ``rate``, else 1 / (1 - rate), in ``dtype`` on ``xp``'s device."""
+
+    def __init__(self, rate: float, shape: tuple[int, ...], xp: Any, dtype: Any) -> None:
+        self.keep, self.shape, self.xp, self.dtype = 1.0 - rate, shape, xp, dtype
+
+    def __call__(self, *_: Any) -> Any:
+        keep = self.keep
+        return self.xp.asarray((backend.rng().random(self.shape) < keep) / keep,
+                               dtype=self.dtype)
 
 
 def _reversed_steps(m: Any) -> Any:
@@ -192,16 +206,14 @@ class _RNNBase(Layer):
             x = x[:, ::-1]
             m = None if m is None else mask_op(_reversed_steps, m).data
         xp = backend.get_array_module(x.data)
-        rng = backend.rng()
-        if training and self.dropout > 0:
-            keep = 1.0 - self.dropout
-            dm = (rng.random((x.shape[0], 1, x.shape[2])) < keep) / keep
-            x = x * Tensor._make(xp.asarray(dm, dtype=x.dtype))
+        # both dropout masks are drawn inside ops, so a replayed step draws them afresh
+        if training and self.dropout > 0:  # one mask per sequence, shared by its steps
+            x = RandomScale(_DropoutDraw(self.dropout, (x.shape[0], 1, x.shape[2]), xp,
+                                         x.dtype))(x)
         rmask = None
         if training and self.recurrent_dropout > 0:
-            keep = 1.0 - self.recurrent_dropout
-            rmask = xp.asarray((rng.random((x.shape[0], self.units)) < keep) / keep,
-                               dtype=x.dtype)
+            rmask = Pure(_DropoutDraw(self.recurrent_dropout, (x.shape[0], self.units), xp,
+                                      x.dtype))().data
         if self.stateful:  # the state carried between batches lives in Python
             not_replayable(f"layer '{self.name}' is stateful")
         states = self._initial(x, initial_state)
