@@ -5,7 +5,9 @@ A spec's ``layers`` are tuples: ``("dense", units, act)``, ``("dropout", rate)``
 ``("ln",)``, ``("conv2d", filters, k, padding, act)``, ``("conv1d", filters, k, padding,
 act)``, ``("conv2dT", filters, k, strides, act)`` ('same' padding), ``("maxpool2d", p)``,
 ``("avgpool2d", p)``, ``("maxpool1d", p)``, ``("gap1d",)``, ``("gmp1d",)``, ``("flatten",)``,
-``("embedding", vocab, dim)``, ``("rnn", kind, units, return_sequences)``.
+``("embedding", vocab, dim)``, ``("embedding_masked", vocab, dim)`` (``mask_zero=True``;
+the data is padded with zeros to random lengths), ``("rnn", kind, units,
+return_sequences)``.
 Images are channels-last for glassnet and channels-first for PyTorch (each framework's
 native layout; the data are made once per layout, outside the timing).
 """
@@ -36,6 +38,10 @@ class Spec:
     extra: dict = field(default_factory=dict)
 
 
+def _masked(spec: Spec) -> bool:
+    return any(lay[0] == "embedding_masked" for lay in spec.layers)
+
+
 def _classes(spec: Spec) -> int:
     return int("".join(c for c in spec.out if c.isdigit()) or 1)
 
@@ -46,6 +52,9 @@ def make_data(spec: Spec, channels_first: bool):
     n = spec.n_samples or spec.batch
     if spec.int_input:
         x = r.integers(1, spec.int_input, (n, *spec.input_shape))
+        if _masked(spec):  # padded texts: 1..T tokens, then zeros
+            t = spec.input_shape[0]
+            x = x * (np.arange(t) < r.integers(1, t + 1, (n, 1)))
     else:
         x = r.standard_normal((n, *spec.input_shape), dtype=np.float32)
         if channels_first and len(spec.input_shape) == 3:
@@ -118,6 +127,8 @@ def build_glassnet(spec: Spec):
             seq.append(L.Flatten())
         elif kind == "embedding":
             seq.append(L.Embedding(lay[1], lay[2]))
+        elif kind == "embedding_masked":
+            seq.append(L.Embedding(lay[1], lay[2], mask_zero=True))
         elif kind == "rnn":
             cls = {"simple": L.SimpleRNN, "gru": L.GRU, "lstm": L.LSTM}[lay[1]]
             seq.append(cls(lay[2], return_sequences=lay[3]))

@@ -122,6 +122,33 @@ def _modules(spec: Spec):
             y = self.rnn(x)[0]
             return y if self.seq else y[:, -1]
 
+    class MaskedEmbedding(nn.Module):  # (vectors, ids != 0): what mask_zero carries
+        def __init__(self, vocab, dim):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, dim, padding_idx=0)
+
+        def forward(self, ids):
+            return self.emb(ids), ids != 0
+
+    class MaskedMean(nn.Module):  # the mean over the kept steps
+        def forward(self, xm):
+            x, m = xm
+            w = m.unsqueeze(-1).to(x.dtype)
+            return (x * w).sum(1) / w.sum(1).clamp(min=1)
+
+    class PackedRnn(nn.Module):  # PyTorch's way with padded batches: packed sequences
+        def __init__(self, kind, n_in, units):
+            super().__init__()
+            cls = {"simple": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[kind]
+            self.rnn = cls(n_in, units, batch_first=True)
+
+        def forward(self, xm):
+            x, m = xm
+            packed = nn.utils.rnn.pack_padded_sequence(x, m.sum(1).cpu(), batch_first=True,
+                                                       enforce_sorted=False)
+            h = self.rnn(packed)[1]
+            return (h[0] if isinstance(h, tuple) else h)[-1]
+
     class Mean(nn.Module):
         def __init__(self, dim, op="mean"):
             super().__init__()
@@ -137,6 +164,7 @@ def _modules(spec: Spec):
         shape = [shape[1], shape[0]]  # (C, L)
     cf1d = len(shape) == 2 and any(lay[0] == "conv1d" for lay in spec.layers)
     mods = []
+    masked = False  # after a masked embedding: modules take (x, mask)
     for lay in spec.layers:
         kind = lay[0]
         if kind == "dense":
@@ -166,6 +194,9 @@ def _modules(spec: Spec):
                    "maxpool1d": nn.MaxPool1d}[kind]
             mods.append(cls(lay[1]))
             shape[1:] = [s // lay[1] for s in shape[1:]]
+        elif kind == "gap1d" and masked:
+            mods.append(MaskedMean())
+            shape, masked = [shape[-1]], False
         elif kind in ("gap1d", "gmp1d"):
             dim = 2 if cf1d else 1
             mods.append(Mean(dim, "mean" if kind == "gap1d" else "max"))
@@ -176,6 +207,12 @@ def _modules(spec: Spec):
         elif kind == "embedding":
             mods.append(nn.Embedding(lay[1], lay[2]))
             shape = shape + [lay[2]]
+        elif kind == "embedding_masked":
+            mods.append(MaskedEmbedding(lay[1], lay[2]))
+            shape, masked = shape + [lay[2]], True
+        elif kind == "rnn" and masked:  # the last state at each sequence's length
+            mods.append(PackedRnn(lay[1], shape[-1], lay[2]))
+            shape, masked = [lay[2]], False
         elif kind == "rnn":
             mods.append(Rnn(lay[1], shape[-1], lay[2], lay[3]))
             shape = [shape[0], lay[2]] if lay[3] else [lay[2]]

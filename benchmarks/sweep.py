@@ -135,6 +135,13 @@ def configs() -> list[Spec]:
     add(Spec("embedding-lstm32-b32", "embedding", (("embedding", 2000, 32),
              ("rnn", "lstm", 32, False)), (50,), 32, "sigmoid1", "binary_crossentropy",
              int_input=2000))
+    # padded texts with mask_zero (PyTorch: a masked mean, packed sequences)
+    add(Spec("masked-embedding32-gap-b64", "embedding", (("embedding_masked", 2000, 32),
+             ("gap1d",), ("dense", 32, "relu")), (64,), 64, "softmax4", int_input=2000))
+    for kind in ("lstm", "gru"):
+        add(Spec(f"masked-embedding-{kind}32-b32", "embedding", (
+            ("embedding_masked", 2000, 32), ("rnn", kind, 32, False)), (50,), 32,
+            "sigmoid1", "binary_crossentropy", int_input=2000))
     for kind, u, t, b in (("simple", 32, 20, 32), ("simple", 128, 100, 32),
                           ("gru", 64, 50, 64), ("lstm", 32, 20, 32), ("lstm", 128, 20, 128)):
         add(Spec(f"{kind}rnn-u{u}-T{t}-b{b}" if kind == "simple" else f"{kind}-u{u}-T{t}-b{b}",
