@@ -66,6 +66,15 @@ def _masked_attention(causal):
     return gn.Model(ids, L.Dense(3, activation="softmax")(L.GlobalAveragePooling1D()(x)))
 
 
+def _masked_merges():
+    ids = gn.Input(shape=(7,), dtype="int64")
+    e = L.Embedding(20, 4, mask_zero=True)(ids)
+    h = L.Concatenate()([L.LSTM(3, return_sequences=True)(e),
+                         L.GRU(3, return_sequences=True)(e)])  # the masks joined
+    h = L.Add()([L.Dense(6)(h), h])  # and OR-ed
+    return gn.Model(ids, L.Dense(3, activation="softmax")(L.GlobalAveragePooling1D()(h)))
+
+
 def _functional():
     i = gn.Input(shape=(4,))
     h = L.Dense(16, activation="relu")(i)
@@ -147,6 +156,18 @@ MODELS = {
     "keras-positions-causal": (lambda: Sequential([
         _PositionsAndCausalMask(), L.GlobalAveragePooling1D(),
         L.Dense(3, activation="softmax")]), SCE, "ids"),
+    "masked-jordan-gru-dropout": (lambda: Sequential([
+        L.Embedding(20, 4, mask_zero=True),
+        L.GRU(5, reset_after=False, dropout=0.1, recurrent_dropout=0.2, return_sequences=True),
+        L.JordanRNN(5, output_units=3, recurrent_dropout=0.2),
+        L.Dense(3, activation="softmax")]), SCE, "padded"),
+    "masked-rnn-cells": (lambda: Sequential([
+        L.Embedding(20, 4, mask_zero=True),
+        L.RNN(L.LSTMCell(5, dropout=0.1, recurrent_dropout=0.2), go_backwards=True,
+              return_sequences=True),
+        L.RNN(L.GRUCell(4, reset_after=False)), L.Dense(3, activation="softmax")]),
+        SCE, "padded"),
+    "masked-concatenate-add": (_masked_merges, SCE, "padded"),
     "masked-tagger": (lambda: Sequential([
         L.Embedding(20, 4, mask_zero=True),
         L.Bidirectional(L.SimpleRNN(4, return_sequences=True)), L.Dropout(0.1),

@@ -663,10 +663,16 @@ class _Merge(Layer):
         (Keras 3's merges)."""
         if not isinstance(mask, (list, tuple)) or any(m is None for m in mask):
             return None
-        out = mask[0]
-        for m in mask[1:]:
-            out = out | m
-        return out
+        from ._masks import mask_op
+
+        return mask_op(_any_kept, *mask).data  # an op: a replayed step ORs each batch's
+
+
+def _any_kept(*masks: Any) -> Any:
+    out = masks[0]
+    for m in masks[1:]:
+        out = out | m
+    return out
 
 
 @register
@@ -727,20 +733,28 @@ class Concatenate(_Merge):
         masks follow one another; along the features, a step is kept where any input keeps
         it."""
         from ..tensor import Tensor
+        from ._masks import mask_op
 
         if not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
             return None
-        full = []
-        for x, m in zip(inputs, mask):
-            a = x.data if isinstance(x, Tensor) else x
-            xp = backend.get_array_module(a)
-            if m is None:
-                m = xp.ones(a.shape, bool)
-            elif m.ndim < a.ndim:
-                m = xp.broadcast_to(xp.asarray(m, bool)[..., None], a.shape)
-            full.append(m)
-        xp = backend.get_array_module(full[0])
-        return xp.concatenate(full, axis=self.axis).any(axis=-1)
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        shapes = [a.shape for a in arrays]
+        xp = backend.get_array_module(arrays[0])
+        given = [m is not None for m in mask]
+        axis = self.axis
+
+        def join(*ms: Any) -> Any:  # the given masks, in order; the shapes are fixed
+            it = iter(ms)
+            full = []
+            for shape, has in zip(shapes, given):
+                m = next(it) if has else xp.ones(shape, bool)
+                if m.ndim < len(shape):
+                    m = xp.broadcast_to(xp.asarray(m, bool)[..., None], shape)
+                full.append(m)
+            return xp.concatenate(full, axis=axis).any(axis=-1)
+
+        # an op of the masks: a replayed step joins each batch's
+        return mask_op(join, *[m for m in mask if m is not None]).data
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis}

@@ -65,6 +65,11 @@ class _DropoutDraw:
                                dtype=self.dtype)
 
 
+def _step_weight(t: int, dtype: Any) -> Any:
+    """mask -> step ``t``'s column (batch, 1) as 1/0 of ``dtype``."""
+    return lambda m: m[:, t:t + 1].astype(dtype)
+
+
 def _reversed_steps(m: Any) -> Any:
     return m[:, ::-1]
 
@@ -413,8 +418,8 @@ class GRU(_RNNBase):
             hn = gru_reset_before_step(proj[:, t], h, h if rm is None else h * rm,
                                        self.recurrent_kernel, self.activation,
                                        self.recurrent_activation, self.units)
-            if m is not None:  # a masked step keeps the state
-                keep = Tensor._make(m[:, t:t + 1].astype(x.dtype))
+            if m is not None:  # a masked step keeps the state (an op: replayed per batch)
+                keep = mask_op(_step_weight(t, x.dtype), m)
                 hn = keep * hn + (1.0 - keep) * h
             outs.append(hn)
             h = hn
@@ -485,12 +490,15 @@ class JordanRNN(_RNNBase):
         if self.bias is not None:
             xw = xw + self.bias
         outs = []
+        ou = self.output_units
+        # ops on the masks: a replayed step slices each batch's
+        rm = None if rmask is None else mask_op(lambda r: r[:, :ou], rmask)
         for t in range(steps):
-            yp = y if rmask is None else y * Tensor._make(rmask[:, : self.output_units])
+            yp = y if rm is None else y * rm
             h = self.activation(xw[:, t] + yp @ self.recurrent_kernel)
             yn = self.output_activation(h @ self.output_kernel + self.output_bias)
             if m is not None:
-                yn = ops.where(m[:, t : t + 1], yn, y)
+                yn = ops.where(mask_op(_step_weight(t, np.bool_), m).data, yn, y)
             y = yn
             outs.append(y)
         return ops.stack(outs, axis=1), [y]

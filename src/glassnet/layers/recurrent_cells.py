@@ -22,15 +22,27 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from .. import activations, backend, initializers, ops, regularizers
-from .._tape import not_replayable
+from .._tape import Pure, constant, not_replayable
 from ..tensor import Tensor
+from ._masks import mask_op
 from .base import Layer, get_layer_class, register
-from .recurrent import _as_mask, gru_reset_before_step, rnn_output_mask
+from .recurrent import (
+    _as_mask,
+    _DropoutDraw,
+    _reversed_steps,
+    gru_reset_before_step,
+    rnn_output_mask,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
 __all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "RNN"]
+
+
+def _step_column(t: int, ndim: int) -> Any:
+    """mask -> its step ``t`` as a column for tensors of rank ``ndim``."""
+    return lambda m: m[:, t].reshape((-1,) + (1,) * (ndim - 1))
 
 
 def _t(x: Any, like: Tensor) -> Tensor:
@@ -116,15 +128,13 @@ class _Cell(Layer):
         """The fixed-per-sequence dropout masks (inputs, recurrent state), or None."""
         if not training:
             return None, None
-        xp, rng = backend.get_array_module(x.data), backend.rng()
+        xp = backend.get_array_module(x.data)
+        # drawn inside ops: a replayed step draws them afresh
         if self.dropout > 0 and self._dropout_mask is None:
-            keep = 1.0 - self.dropout
-            self._dropout_mask = xp.asarray((rng.random(x.shape) < keep) / keep,
-                                            dtype=x.dtype)
+            self._dropout_mask = Pure(_DropoutDraw(self.dropout, x.shape, xp, x.dtype))().data
         if self.recurrent_dropout > 0 and self._recurrent_dropout_mask is None:
-            keep = 1.0 - self.recurrent_dropout
-            self._recurrent_dropout_mask = xp.asarray((rng.random(h.shape) < keep) / keep,
-                                                      dtype=x.dtype)
+            self._recurrent_dropout_mask = Pure(_DropoutDraw(self.recurrent_dropout, h.shape,
+                                                             xp, x.dtype))().data
         return self._dropout_mask, self._recurrent_dropout_mask
 
     def __call__(  # type: ignore[override]  # Keras's cell call: (inputs, states)
@@ -429,7 +439,8 @@ class RNN(Layer):
             return [_t(s, x) for s in st]
         if self.stateful and self.states is not None:
             return [_t(s, x) for s in self.states]
-        return [_t(s, x) for s in self.cell.get_initial_state(x.shape[0], x.dtype)]
+        # the cell's zeros for a batch size: constants of the step's signature
+        return [constant(_t(s, x)) for s in self.cell.get_initial_state(x.shape[0], x.dtype)]
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         size = self.cell.state_size
@@ -444,7 +455,7 @@ class RNN(Layer):
         m = _as_mask(mask, x, self.name)
         if self.go_backwards:
             x = x[:, ::-1]
-            m = None if m is None else m[:, ::-1]
+            m = None if m is None else mask_op(_reversed_steps, m).data
         if self.stateful:
             not_replayable(f"layer '{self.name}' is stateful")
         states = self._initial(x, initial_state)
@@ -455,10 +466,12 @@ class RNN(Layer):
             y, new = self.cell(x[:, t], list(states), training=training)
             new, shown = list(new), y
             if m is not None:  # a masked step keeps the states and the previous output
-                col = m[:, t]
+                cols: dict[int, Any] = {}  # by rank: the step's column, an op of the mask
 
-                def keep(a: Tensor, col: Any = col) -> Any:
-                    return col.reshape((-1,) + (1,) * (a.ndim - 1))
+                def keep(a: Tensor, cols: dict = cols, t: int = t) -> Any:
+                    if a.ndim not in cols:
+                        cols[a.ndim] = mask_op(_step_column(t, a.ndim), m).data
+                    return cols[a.ndim]
 
                 new = [ops.where(keep(a), a, b) for a, b in zip(new, states)]
                 zero = ops.mul(y, 0.0)

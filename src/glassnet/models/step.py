@@ -110,7 +110,8 @@ def _mask_sources(tape: Tape, tensors: Sequence[Tensor]) -> list[tuple[int, Tens
     return found
 
 
-def _attach_masks(tensors: Sequence[Tensor], at: Sequence[int], masks: Sequence[Any]) -> None:
+def _attach_masks(tensors: Sequence[Tensor | None], at: Sequence[int],
+                  masks: Sequence[Any]) -> None:
     for i, m in zip(at, masks):
         t = tensors[i]
         if t is not None:
@@ -542,13 +543,13 @@ class Stepper:
                     keep = []
                 loss_ins = [t for _, t in terms]
                 # the masks the loss and the metrics read: outputs of the program too
-                masks = _mask_sources(tape, [*loss_ins, *keep]) if kind == "test" else []
-                if masks is None:
+                sources = _mask_sources(tape, [*loss_ins, *keep]) if kind == "test" else []
+                if sources is None:
                     tape.fail("the loss or a metric reads a mask computed in Python from "
                               "the batch")
-                    masks = []
-                compiled = tape.compile([*loss_ins, *acts, *keep, *[m for _, m in masks]])
+                    sources = []
+                compiled = tape.compile([*loss_ins, *acts, *keep, *[m for _, m in sources]])
                 self._store(key, None if compiled is None
                             else (compiled, terms, parts, single, len(keep), share,
-                                  [i for i, _ in masks]), tape)
+                                  [i for i, _ in sources]), tape)
             return outs, single, terms, parts
