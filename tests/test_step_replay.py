@@ -168,6 +168,13 @@ MODELS = {
         L.RNN(L.GRUCell(4, reset_after=False)), L.Dense(3, activation="softmax")]),
         SCE, "padded"),
     "masked-concatenate-add": (_masked_merges, SCE, "padded"),
+    "vit-patches": (lambda: Sequential([
+        L.Input((8, 8, 1)), L.Lambda(lambda x: gn.ops.image.extract_patches(x, 4)),
+        L.Reshape((4, 16)), L.Dense(8, activation="relu"), L.GlobalAveragePooling1D(),
+        L.Dense(3, activation="softmax")]), SCE, "image"),
+    "category-encoding": (lambda: Sequential([
+        L.Input((7,), dtype="int64"), L.CategoryEncoding(20, output_mode="count"),
+        L.Dense(8, activation="relu"), L.Dense(3, activation="softmax")]), SCE, "ids"),
     "masked-tagger": (lambda: Sequential([
         L.Embedding(20, 4, mask_zero=True),
         L.Bidirectional(L.SimpleRNN(4, return_sequences=True)), L.Dropout(0.1),
@@ -696,7 +703,7 @@ def test_ops_run_under_no_grad_inside_a_step_get_no_gradient_on_replay():
         np.testing.assert_array_equal(u, v)
 
 
-@pytest.mark.parametrize("from_logits", [True, False])
+@pytest.mark.parametrize("from_logits", [True, False, "unbuilt"])
 def test_gan_updates_replay_bitwise_like_the_ordinary_path(from_logits):
     """GAN.train_step records its D and G updates once and replays them (models/step.py
     Stepper.custom): same weights bit for bit as jit_compile=False, both optimizers' state too."""
@@ -706,12 +713,17 @@ def test_gan_updates_replay_bitwise_like_the_ordinary_path(from_logits):
     runs = []
     for jit in ("auto", False):
         gn.set_seed(6)
-        g = Sequential([L.Dense(8, activation="relu", input_dim=3), L.Dense(2)])
-        d = Sequential([L.Dense(8, activation="relu", input_dim=2), L.Dropout(0.2),
-                        L.Dense(1, activation=None if from_logits else "sigmoid")])
+        if from_logits == "unbuilt":  # built by the first step: the next one records
+            g = Sequential([L.Dense(8, activation="relu"), L.Dense(2)])
+            d = Sequential([L.Dense(8, activation="relu"), L.Dropout(0.2), L.Dense(1)])
+        else:
+            g = Sequential([L.Dense(8, activation="relu", input_dim=3), L.Dense(2)])
+            d = Sequential([L.Dense(8, activation="relu", input_dim=2), L.Dropout(0.2),
+                            L.Dense(1, activation=None if from_logits else "sigmoid")])
         gan = GAN(g, d, latent_dim=3)
         gan.compile(gn.optimizers.Adam(1e-3), gn.optimizers.Adam(2e-3),
-                    from_logits=from_logits, label_smoothing=0.1, jit_compile=jit)
+                    from_logits=from_logits is not False, label_smoothing=0.1,
+                    jit_compile=jit)
         h = gan.fit(x, epochs=3, batch_size=16)
         runs.append((gan.get_weights(), h.history, gan.g_optimizer.get_state(),
                      gan.d_optimizer.get_state(), gan))

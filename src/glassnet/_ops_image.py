@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import ops as P
+from ._tape import constant_array
 from .layers._conv_kernels import check_data_format
 from .tensor import Tensor, as_tensor
 
@@ -75,7 +76,9 @@ def extract_patches(images: TensorLike, size: int | Sequence[int],
                              f"not fit images of {h}x{w}")
     rows = np.arange(oh)[:, None] * sh + np.arange(kh)[None, :] * dh  # (oh, kh)
     cols = np.arange(ow)[:, None] * sw + np.arange(kw)[None, :] * dw  # (ow, kw)
-    p = x[:, rows[:, None, :, None], cols[None, :, None, :], :]  # (B, oh, ow, kh, kw, C)
+    # indices of the shapes alone: a replayed step may gather with them again
+    ri, ci = constant_array(rows[:, None, :, None]), constant_array(cols[None, :, None, :])
+    p = x[:, ri, ci, :]  # (B, oh, ow, kh, kw, C)
     out = P.reshape(p, (x.shape[0], oh, ow, kh * kw * x.shape[3]))
     return P.reshape(out, out.shape[1:]) if single else out
 

@@ -71,6 +71,15 @@ def constant(t: Tensor) -> Tensor:
     return t
 
 
+def constant_array(a: Any) -> Any:
+    """Declare array ``a``, made in Python to configure an op (gather indices), a function
+    of the step's shapes only, so the op may be replayed with it (returns ``a``)."""
+    tape = autograd._state.tape
+    if tape is not None:
+        tape.const_arrays[id(a)] = a  # kept: its id stays unique while recording
+    return a
+
+
 def not_replayable(reason: str) -> None:
     """Tell the recording tape (if any) that this step must not be replayed, and why.
 
@@ -180,9 +189,12 @@ class Tape:
         self.kind: list[tuple[int, Any]] = []
         self.nodes: list[_Node] = []  # (fn, input slots, output slot, config keys)
         self.producer: dict[int, int] = {}   # id(output tensor) -> node index
+        variables = list(variables)
         self.vars = {id(v): v for v in variables}
+        self.n_vars = len(variables)  # a model built during the recording has more after
         self.consts: set[int] = set()  # id(tensor) of the constants
         self.const_slots: set[int] = set()  # their slots, and those of ops of constants
+        self.const_arrays: dict[int, Any] = {}  # arrays declared shape-only configuration
         self.no_grad_nodes: set[int] = set()
         # id(array) -> slot for every array an op made: a mask rides on tensors as a bare
         # array, and re-wrapped or handed to an op as its configuration it is still known
@@ -196,7 +208,9 @@ class Tape:
         self._cfg: frozenset[str] = None  # type: ignore[assignment]  # unset until before()
         self._prev: Tape | None = None
         for k, t in enumerate(feeds):
-            self._new_slot(t, (_FEED, k))
+            s = self._new_slot(t, (_FEED, k))
+            if _is_array(t.data):  # a feed's array is known too (a loss op's targets)
+                self.made[id(t.data)] = s
 
     # ---------------------------------------------------------------- recording
     def __enter__(self) -> Self:
@@ -232,9 +246,13 @@ class Tape:
                 s = self._made_slot(v)
                 if s is not None:  # an earlier op's output
                     self._patch.append((k, s))
-                elif _is_array(v) or isinstance(v, (list, tuple)) and any(map(_is_array, v)):
+                elif _is_array(v) and id(v) not in self.const_arrays or isinstance(
+                        v, (list, tuple)) and any(map(self._python_array, v)):
                     self.fail(f"op {fn.name} was configured with an array computed in Python")
                     break
+
+    def _python_array(self, v: Any) -> bool:
+        return _is_array(v) and id(v) not in self.const_arrays
 
     def _new_slot(self, t: Tensor, kind: tuple[int, Any]) -> int:
         s = len(self.kind)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._tape import constant
 from ._conv_kernels import (
     check_data_format,
     conv2d,
@@ -186,7 +187,8 @@ class ConvLSTM2D(RNN):
 
     def _initial(self, x: Tensor, initial_state: Any) -> list[Tensor]:
         if initial_state is None and not (self.stateful and self.states is not None):
-            return [_t(s, x) for s in self.cell.get_initial_state(
+            # zeros of the shapes: constants of the step's signature
+            return [constant(_t(s, x)) for s in self.cell.get_initial_state(
                 x.shape[0], x.dtype, tuple(x.shape[2:4]))]
         return super()._initial(x, initial_state)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from .. import backend, ops
-from .._tape import constant
+from .._tape import Pure, constant
 from ..tensor import Tensor
 from .base import Layer, register
 
@@ -503,12 +503,14 @@ class CategoryEncoding(Layer):
         if count_weights is not None and self.output_mode != "count":
             raise ValueError(f"Layer '{self.name}': count_weights is only used with "
                              f"output_mode='count'. Received: output_mode={self.output_mode!r}")
-        ids = _int_ids(self, x)
         dt = self.dtype or np.dtype(backend.floatx())
-        cw = None
-        if count_weights is not None:
-            cw = backend.get_array_module(ids).asarray(_data(count_weights), dtype=dt)
-        return Tensor._make(encode_categorical(ids, self.output_mode, self.num_tokens, dt, cw))
+
+        def encode(a: Any, *w: Any) -> Any:  # one op: a replayed step encodes each batch
+            ids = _int_ids(self, a)
+            cw = backend.get_array_module(ids).asarray(w[0], dtype=dt) if w else None
+            return encode_categorical(ids, self.output_mode, self.num_tokens, dt, cw)
+
+        return Pure(encode)(x, *([] if count_weights is None else [count_weights]))
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         s = tuple(input_shape)
@@ -598,13 +600,17 @@ class Discretization(Layer):
         if self.bin_boundaries is None:
             raise ValueError(f"Layer '{self.name}': call adapt(data) or pass bin_boundaries "
                              "before using the layer")
-        a = _data(x)
-        xp = backend.get_array_module(a)
-        ids = xp.searchsorted(xp.asarray(self.bin_boundaries, dtype=a.dtype), a, side="right")
         dt = np.int64 if self.output_mode == "int" else (self.dtype or
                                                           np.dtype(backend.floatx()))
-        return Tensor._make(encode_categorical(ids.astype(np.int64), self.output_mode,
-                                               len(self.bin_boundaries) + 1, dt))
+
+        def bins(a: Any) -> Any:  # one op: a replayed step reads the boundaries afresh
+            xp = backend.get_array_module(a)
+            edges = xp.asarray(self.bin_boundaries or [], dtype=a.dtype)
+            ids = xp.searchsorted(edges, a, side="right")
+            return encode_categorical(ids.astype(np.int64), self.output_mode,
+                                      len(edges) + 1, dt)
+
+        return Pure(bins)(x)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "bin_boundaries": self.bin_boundaries,

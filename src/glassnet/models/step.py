@@ -166,6 +166,11 @@ class Stepper:
         return p
 
     def _store(self, key: tuple[Any, ...], prog: tuple[Any, ...] | None, tape: Tape) -> None:
+        if len(self.model.weights) != tape.n_vars:
+            # the step built layers (their weights are new): this recording saw them as
+            # arrays from nowhere and its caller's weight lists predate them; the next step
+            # records again, built
+            return
         if len(self.programs) >= _MAX_PROGRAMS:
             self.programs.pop(next(iter(self.programs)))
         self.programs[key] = prog if prog is not None else False
