@@ -108,6 +108,18 @@ def test_applies_only_to_float_numpy_gates(monkeypatch):
     assert not gk.applies(np.zeros((2, 3, 6), np.float32))
 
 
+def test_a_small_gru_takes_the_compiled_step_by_default(monkeypatch):
+    """GLASSNET_NUMBA unset: like the LSTM's kernel, the GRU's loads numba whatever the
+    gates' size (it saves Python per time step, not per element)."""
+    import sys
+
+    monkeypatch.delenv("GLASSNET_NUMBA", raising=False)
+    monkeypatch.setattr(opk, "_STATE", {})
+    monkeypatch.delitem(sys.modules, "numba", raising=False)  # as in a fresh process
+    assert not opk.fused_available(36)  # a small optimizer buffer does not load it...
+    assert gk.applies(np.zeros((2, 3, 6), np.float32))  # ...a GRU of 36 gate values does
+
+
 def test_masked_gru_text_model_trains_the_same_with_the_compiled_step(monkeypatch):
     """Embedding(mask_zero=True) → GRU on end-padded sequences: the same weights."""
     rng = np.random.default_rng(5)
