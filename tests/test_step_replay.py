@@ -330,6 +330,18 @@ def test_python_may_read_what_ops_made_of_constants_but_not_of_the_batch():
     assert set(m._stepper.programs.values()) == {False}
 
 
+    class ReadsAMasked(L.Layer):  # where(mask, 1, 0): constants chosen by the batch's mask
+        def call(self, x, training=False):
+            keep = gn.ops.where(gn.ops.greater(x[:, :1], 0.0).data, 1.0, 0.0)
+            return x * float(gn.ops.sum(keep))
+
+    m = Sequential([ReadsAMasked(), L.Dense(2)])
+    m.compile(optimizer="sgd", loss="mse")
+    a = m.predict(x[:4], verbose=0)
+    b = m.predict(np.abs(x[:4]) + 1, verbose=0)  # another count of kept rows
+    assert set(m._stepper.programs.values()) == {False}
+    assert not np.array_equal(a, b)
+
     class ReadsADraw(L.Layer):  # dropout of a constant draws: not a constant either
         def call(self, x, training=False):
             d = gn.functional.dropout(gn.ops.ones((16,)), 0.5, training=training)

@@ -286,9 +286,11 @@ class Tape:
         self.nodes.append((fn, ins, s, self._cfg | {"needs_input_grad", "_seq", "grad_out"}))
         if _is_array(out.data):
             self.made[id(out.data)] = s
-        # an op that draws nothing, of constants only, makes a constant (Python may read it)
+        # an op that draws nothing, of constants only (inputs and any configuration an
+        # earlier op made), makes a constant: Python may read it
         cs = self.const_slots
-        if ins and not fn.random and all(i in cs for i in ins):
+        if (ins and not fn.random and all(i in cs for i in ins)
+                and all(p in cs for _, p in self._patch)):
             cs.add(s)
             self.consts.add(id(out))
         if self._patch:

@@ -521,10 +521,9 @@ class Stepper:
                     if mask_at:  # the batch's masks, for the loss and the metrics
                         masks = vals[len(vals) - len(mask_at):]
                         vals = vals[: len(vals) - len(mask_at)]
-                        k = len(terms)
-                        _attach_masks([*vals[:k], *(None,) * n_out], mask_at, masks)
-                        _attach_masks([*(None,) * k, *vals[len(vals) - n_out:]], mask_at,
-                                      masks)
+                        # positions: the loss inputs, then the outputs kept
+                        _attach_masks([*vals[:len(terms)], *vals[len(vals) - n_out:]]
+                                      if n_out else vals[:len(terms)], mask_at, masks)
                     k = len(terms)
                     terms = [(lo, t) for (lo, _), t in zip(terms, vals)]
                     if parts:
