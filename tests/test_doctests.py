@@ -30,7 +30,8 @@ MODULES = [
     # masks, CTC, Keras 3's newer layers
     "glassnet._ctc", "glassnet.layers.adaptive", "glassnet.layers.input_spec",
     "glassnet._keras_ops_nn", "glassnet._ops_image", "glassnet.layers.wrapper",
-    "glassnet._metric_base",
+    "glassnet._metric_base", "glassnet.layers.grouped_query_attention",
+    "glassnet.layers._masks",
 ]
 
 

@@ -71,6 +71,8 @@ REFUSES = {
     "Attention": (lambda: L.Attention(), [SEQ, SEQ], [(6, 5), SEQ]),
     "AdditiveAttention": (lambda: L.AdditiveAttention(), [SEQ, SEQ], [(6, 5), SEQ]),
     "MultiHeadAttention": (lambda: L.MultiHeadAttention(2, 3), [SEQ, SEQ], [(6, 5), SEQ]),
+    "GroupedQueryAttention": (lambda: L.GroupQueryAttention(3, 4, 2), [SEQ, SEQ],
+                              [(6, 5), SEQ]),
     "LSTMCell": (lambda: L.LSTMCell(3), (4,), (5,)),
     "GRUCell": (lambda: L.GRUCell(3), (4,), (5,)),
     "SimpleRNNCell": (lambda: L.SimpleRNNCell(3), (4,), (5,)),

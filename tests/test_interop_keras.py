@@ -271,12 +271,20 @@ def test_functional_multi_input_output_both_ways(merge, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["Dot", "Attention", "AdditiveAttention",
-                                  "MultiHeadAttention"])
+                                  "MultiHeadAttention", "MultiHeadAttention-causal",
+                                  "GroupedQueryAttention", "GroupedQueryAttention-gate"])
 def test_two_input_layers_both_ways(kind, tmp_path):
     def build(mod, inp):
         a, b = inp((5, 4)), inp((5, 4))
         if kind == "MultiHeadAttention":  # Keras keeps its four projections apart
             return [a, b], mod.MultiHeadAttention(num_heads=2, key_dim=3)(a, b)
+        if kind == "MultiHeadAttention-causal":  # a call option the file keeps
+            return [a, b], mod.MultiHeadAttention(num_heads=2, key_dim=3)(
+                a, b, use_causal_mask=True)
+        if kind.startswith("GroupedQueryAttention"):  # parts: query, key, [gate], ...
+            gqa = mod.GroupQueryAttention(head_dim=3, num_query_heads=4, num_key_value_heads=2,
+                                          use_gate=kind.endswith("gate"), sliding_window=3)
+            return [a, b], gqa(a, b, use_causal_mask=kind.endswith("gate"))
         layer = mod.Dot(axes=(2, 2)) if kind == "Dot" else getattr(mod, kind)()
         return [a, b], layer([a, b])
 

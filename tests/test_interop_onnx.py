@@ -215,7 +215,8 @@ def test_functional_multi_input_multi_output(merge, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["Dot", "Attention", "Attention-concat",
-                                  "AdditiveAttention", "MultiHeadAttention"])
+                                  "AdditiveAttention", "MultiHeadAttention",
+                                  "GroupedQueryAttention"])
 def test_two_input_layers(kind, tmp_path):
     a, b = gn.Input((5, 4)), gn.Input((5, 4))
     if kind == "Dot":
@@ -226,6 +227,9 @@ def test_two_input_layers(kind, tmp_path):
         y = L.Attention(score_mode="concat")([a, b])
     elif kind == "AdditiveAttention":
         y = L.AdditiveAttention()([a, b])
+    elif kind == "GroupedQueryAttention":  # key/value heads repeated, and the gate
+        y = L.GroupedQueryAttention(head_dim=3, num_query_heads=4, num_key_value_heads=2,
+                                    use_gate=True)(a, b)
     else:
         y = L.MultiHeadAttention(num_heads=2, key_dim=3)(a, b)
     _check(_randomize(gn.Model([a, b], y)), tmp_path / "m.onnx", [(5, 4), (5, 4)])

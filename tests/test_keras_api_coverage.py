@@ -52,7 +52,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "EinsumDense": LATER,
         "Equalization": AUG,
         "FlaxLayer": JAX,
-        "GroupQueryAttention": LATER,
         "HashedCrossing": LATER,
         "JaxLayer": JAX,
         "MaxNumBoundingBoxes": AUG,

@@ -60,6 +60,7 @@ SPECS = {
     "Attention": (lambda: L.Attention(), [SEQ, SEQ]),
     "AdditiveAttention": (lambda: L.AdditiveAttention(), [SEQ, SEQ]),
     "MultiHeadAttention": (lambda: L.MultiHeadAttention(2, 3), [SEQ, SEQ]),
+    "GroupedQueryAttention": (lambda: L.GroupQueryAttention(3, 4, 2), [SEQ, SEQ]),
     "Dot": (lambda: L.Dot(axes=1), [VEC, VEC]),
     "CategoryEncoding": (lambda: L.CategoryEncoding(num_tokens=10, output_mode="multi_hot"),
                          (3,), "int64"),

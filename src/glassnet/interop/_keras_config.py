@@ -43,6 +43,17 @@ NOT_IN_KERAS = ("JordanRNN", "Maxout")
 MAX_INT_ARG = 1 << 24  # a larger integer hyperparameter is not a real model
 
 
+# Keras classes whose files hold the name Keras exports, not the class's own
+_KERAS_EXPORT = {"GroupedQueryAttention": "GroupQueryAttention"}
+_KERAS_CLASS = {v: k for k, v in _KERAS_EXPORT.items()}
+
+
+def group_name(class_name: str) -> str:
+    """The weight group Keras names a layer of file class ``class_name`` by: the snake
+    case of its Python class's name (``GroupQueryAttention`` is ``GroupedQueryAttention``)."""
+    return snake(_KERAS_CLASS.get(class_name, class_name))
+
+
 def snake(name: str) -> str:
     """Keras's ``to_snake_case`` (the name of a layer's weight group in ``.keras`` files)."""
     name = re.sub(r"\W+", "", name)
@@ -174,6 +185,7 @@ def keras_to_glassnet(spec: dict, where: str = "layer") -> dict:
             if key in out_own:
                 out_own[key] = _activation(out_own[key], where)
         return {"class_name": cls, "config": out_own, "own": own}
+    cls = _KERAS_CLASS.get(cls, cls)  # the exported name a file holds -> the class's
     if cls not in LAYER_CLASSES or cls in NOT_IN_KERAS:
         supported = sorted(set(LAYER_CLASSES) - set(NOT_IN_KERAS))
         raise ModelFileError(f"{where}: glassnet has no layer {cls!r}. Supported Keras "
@@ -286,10 +298,11 @@ def glassnet_to_keras(layer: Any) -> dict:
         cfg.pop("shape", None)
         cfg.pop("batch_size", None)
         cfg["batch_shape"] = list(layer.shape)
-    entry = {"module": "keras.layers", "class_name": cls, "config": cfg,
-             "registered_name": None}
+    # the name Keras exports (and its files hold) where it is not the class's own
+    entry = {"module": "keras.layers", "class_name": _KERAS_EXPORT.get(cls, cls),
+             "config": cfg, "registered_name": None}
     shape = layer.input_shape_built
-    if cls == "MultiHeadAttention" and isinstance(shape, list):
+    if cls in ("MultiHeadAttention", "GroupedQueryAttention") and isinstance(shape, list):
         names = ("query_shape", "value_shape", "key_shape")
         entry["build_config"] = {"shapes_dict": {n: list(s) for n, s in zip(names, shape)}}
     elif cls != "InputLayer" and shape is not None:

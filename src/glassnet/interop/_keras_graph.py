@@ -11,8 +11,9 @@ from collections.abc import Callable
 from math import prod
 from typing import TYPE_CHECKING, Any
 
+from ..layers.attention import MultiHeadAttention as _MHA
 from ..models.saving import ModelFileError
-from ._keras_config import build_layer, glassnet_to_keras, snake
+from ._keras_config import build_layer, glassnet_to_keras, group_name, snake
 
 if TYPE_CHECKING:
     from ..layers.base import Layer
@@ -48,7 +49,11 @@ class _Part:
 
 _PARTS = {"MultiHeadAttention": (("query_dense", "query"), ("key_dense", "key"),
                                  ("value_dense", "value"),
-                                 ("output_dense", "attention_output"))}
+                                 ("output_dense", "attention_output")),
+          # Keras keeps GQA's attribute names, underscores included
+          "GroupedQueryAttention": (("_query_dense", "query"), ("_key_dense", "key"),
+                                    ("_gate_dense", "gate"), ("_value_dense", "value"),
+                                    ("_output_dense", "attention_output"))}
 
 
 def var_groups(layer: Any, prefix: str) -> list:
@@ -57,7 +62,8 @@ def var_groups(layer: Any, prefix: str) -> list:
     if cls in _RNN:
         return [(f"{prefix}/cell/vars", layer)]
     if cls in _PARTS:  # weights created in this order: each part's kernel (and bias)
-        return [(f"{prefix}/{path}/vars", _Part(layer, part)) for path, part in _PARTS[cls]]
+        return [(f"{prefix}/{path}/vars", _Part(layer, part)) for path, part in _PARTS[cls]
+                if part != "gate" or layer.use_gate]  # GQA's gate only where it has one
     if cls == "Bidirectional":
         return (var_groups(layer.forward_layer, f"{prefix}/forward_layer")
                 + var_groups(layer.backward_layer, f"{prefix}/backward_layer"))
@@ -247,7 +253,7 @@ def _sequential(spec: dict, cfg: dict, shapes: dict, prefix: str,
                                f"layer {ly.name!r}")
             layers.append(ly)
             continue
-        base = snake(str(e.get("class_name")) if isinstance(e, dict) else "")
+        base = group_name(str(e.get("class_name")) if isinstance(e, dict) else "")
         used[base] = used.get(base, -1) + 1
         name = base if used[base] == 0 else f"{base}_{used[base]}"
         path = f"{prefix}/layers/{name}" if prefix else f"layers/{name}"
@@ -293,9 +299,12 @@ def _is_tensor(v: object) -> bool:
     return isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"
 
 
-def _node_args(node: object, where: str) -> tuple[list[Ref], bool, dict[str, tuple]]:
+def _node_args(node: object, where: str
+               ) -> tuple[list[Ref], bool, dict[str, tuple], dict[str, Any]]:
     """(positional [(layer, call, output)], is_list_call, tensor keyword arguments
-    ``{name: ([refs], given as a list)}``) of one inbound node entry."""
+    ``{name: ([refs], given as a list)}``, the other options ``{name: bool, number or
+    string}``, e.g. ``use_causal_mask=True``) of one inbound node entry."""
+    options: dict[str, Any] = {}
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         args, kwargs = node.get("args") or [], node.get("kwargs") or {}
         if not isinstance(kwargs, dict):
@@ -306,21 +315,25 @@ def _node_args(node: object, where: str) -> tuple[list[Ref], bool, dict[str, tup
             vs = v if many else [v]
             if vs and all(_is_tensor(t) for t in vs):  # initial_state=[h, c], a mask ...
                 tensors[str(k)] = ([_history(t, where) for t in vs], many)
-            elif k != "training" and v not in (None, False):
+            elif k == "training" or v is None:
+                continue
+            elif isinstance(v, (bool, int, float, str)):  # use_causal_mask=True, ...
+                options[str(k)] = v  # data the layer's call checks, never code
+            else:
                 raise ModelFileError(f"{where}: call arguments glassnet cannot replay: "
                                      f"{str({k: v})[:120]}")
         if not args:
             raise ModelFileError(f"{where}: call arguments glassnet cannot replay: "
                                  f"{str(node)[:120]}")
         if len(args) > 1:  # layer(query, value[, key]): glassnet records one list call
-            return [_history(t, where) for t in args], True, tensors
+            return [_history(t, where) for t in args], True, tensors, options
         a = args[0]
         if isinstance(a, list):
-            return [_history(t, where) for t in a], True, tensors
-        return [_history(a, where)], False, tensors
+            return [_history(t, where) for t in a], True, tensors, options
+        return [_history(a, where)], False, tensors, options
     if isinstance(node, list):  # Keras 2: [[name, node, tensor, kwargs], ...]
         refs = [_history(t, where) for t in node]
-        return refs, len(refs) > 1, {}
+        return refs, len(refs) > 1, {}, options
     raise ModelFileError(f"{where}: malformed inbound node {str(node)[:80]}")
 
 
@@ -359,7 +372,7 @@ def _functional(cfg: dict, shapes: dict, prefix: str,
     for e in cfg["layers"]:
         if not isinstance(e, dict):
             raise ModelFileError("Functional model: a layer entry must be an object")
-        base = snake(str(e.get("class_name")))
+        base = group_name(str(e.get("class_name")))
         used[base] = used.get(base, -1) + 1
         name = base if used[base] == 0 else f"{base}_{used[base]}"
         path = f"{prefix}/layers/{name}" if prefix else f"layers/{name}"
@@ -377,24 +390,28 @@ def _functional(cfg: dict, shapes: dict, prefix: str,
         if not isinstance(nodes, list):
             raise ModelFileError(f"layer {ly.name!r}: inbound_nodes must be a list")
         for i, nd in enumerate(nodes):
-            refs, list_call, kw = _node_args(nd, f"layer {ly.name!r}")
+            refs, list_call, kw, options = _node_args(nd, f"layer {ly.name!r}")
             every = refs + [r for rs, _ in kw.values() for r in rs]
-            pending.append((ly, i, refs, list_call, kw, every))
+            pending.append((ly, i, refs, list_call, kw, every, options))
     values: dict[tuple[str, int], Any] = {(n, 0): ly for n, ly in layers.items()
                                           if isinstance(ly, InputLayer)}
     try:
         while pending:
             rest = []
             for p in pending:
-                ly, i, refs, list_call, kw, every = p
+                ly, i, refs, list_call, kw, every, options = p
                 if not all(r[:2] in values for r in every):
                     rest.append(p)
                     continue
                 args = [_output(values, r) for r in refs]
                 kwargs = {k: ([_output(values, r) for r in rs] if many
                               else _output(values, rs[0])) for k, (rs, many) in kw.items()}
-                values[(ly.name, i)] = call_symbolic(ly, args if list_call else args[0],
-                                                     **kwargs)
+                try:
+                    values[(ly.name, i)] = call_symbolic(ly, args if list_call else args[0],
+                                                         **kwargs, **options)
+                except TypeError as e:  # an option this layer's call does not take
+                    raise ModelFileError(f"layer {ly.name!r}: call arguments glassnet "
+                                         f"cannot replay: {options}: {e}") from None
             if len(rest) == len(pending):
                 missing = sorted({r[0] for p in rest for r in p[5] if r[:2] not in values})
                 raise ModelFileError(f"Functional model: the graph refers to missing or "
@@ -495,7 +512,7 @@ def _functional_config(model: Any) -> dict:
             split = n.tensor_kwargs[0][1] if n.tensor_kwargs else len(n.inbound)
             args = [tensor(p) for p in n.inbound[:split]]
             call: list
-            if type(ly).__name__ == "MultiHeadAttention":  # Keras: mha(query, value[, key])
+            if isinstance(ly, _MHA):  # Keras: mha(query, value[, key]), GQA too
                 call = args
             else:
                 call = [args if n.list_call else args[0]]

@@ -108,7 +108,7 @@ def convert_more(g: Graph, layer: Any, cls: str, cfg: dict, ins: list[str],
         return _dot(g, layer, cfg, ins, vals)
     if cls in ("Attention", "AdditiveAttention"):
         return _attention(g, layer, cls, cfg, ins)
-    if cls == "MultiHeadAttention":
+    if cls in ("MultiHeadAttention", "GroupedQueryAttention"):
         return _mha(g, layer, ins, vals)
     return None
 
@@ -261,19 +261,31 @@ def _mha(g: Graph, layer: Any, ins: list[str], vals: list[np.ndarray]) -> str:
     q, v = ins[0], ins[1]
     k = ins[2] if len(ins) > 2 else v
     heads = int(layer.num_heads)
+    if getattr(layer, "sliding_window", None) is not None:
+        raise ValueError(f"layer {layer.name!r} (GroupedQueryAttention): a sliding_window "
+                         "does not export to ONNX")
+    # GroupedQueryAttention: each key/value head serves a group of query heads, so its
+    # projection is repeated into one per query head (the same numbers as the layer's repeat)
+    groups = heads // int(getattr(layer, "num_key_value_heads", heads))
 
-    def proj(x: str, part: str) -> str:
-        kern = w[f"{part}/kernel"]
+    def proj(x: str, part: str, rep: int = 1) -> str:
+        kern, bias = w[f"{part}/kernel"], w.get(f"{part}/bias")
+        if rep > 1:
+            kern = np.repeat(kern, rep, axis=1)
+            bias = None if bias is None else np.repeat(bias, rep, axis=0)
         y = g.op("MatMul", [x, g.const(kern.reshape(kern.shape[0], -1), f"{part}_W")])
-        if f"{part}/bias" in w:
-            y = g.op("Add", [y, g.const(w[f"{part}/bias"].reshape(-1), f"{part}_b")])
+        if bias is not None:
+            y = g.op("Add", [y, g.const(bias.reshape(-1), f"{part}_b")])
         y = g.op("Reshape", [y, g.ints([0, 0, heads, kern.shape[-1]])])
         return g.op("Transpose", [y], perm=[0, 2, 1, 3])  # (B, heads, T, dim)
 
     qh = proj(q, "query")
     qh = g.op("Mul", [qh, g.const(np.float32(1 / math.sqrt(layer.key_dim)))])
-    scores = g.op("MatMul", [qh, g.op("Transpose", [proj(k, "key")], perm=[0, 1, 3, 2])])
-    att = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), proj(v, "value")])
+    scores = g.op("MatMul", [qh, g.op("Transpose", [proj(k, "key", groups)],
+                                      perm=[0, 1, 3, 2])])
+    att = g.op("MatMul", [g.op("Softmax", [scores], axis=-1), proj(v, "value", groups)])
+    if "gate/kernel" in w:  # GQA's gate: sigmoid(query · gate) times the heads' outputs
+        att = g.op("Mul", [att, g.op("Sigmoid", [proj(q, "gate")])])
     att = g.op("Reshape", [g.op("Transpose", [att], perm=[0, 2, 1, 3]), g.ints([0, 0, -1])])
     ko = w["attention_output/kernel"]
     y = g.op("MatMul", [att, g.const(ko.reshape(-1, ko.shape[-1]), "out_W")])

@@ -70,6 +70,11 @@ from .adaptive import (  # noqa: E402,F401
 
 __all__ += [n for n in adaptive.__all__ if n[0].isupper()]
 
+# Keras 3's grouped-query attention (both of its names)
+from .grouped_query_attention import GroupedQueryAttention, GroupQueryAttention  # noqa: E402
+
+__all__ += ["GroupedQueryAttention", "GroupQueryAttention"]
+
 
 def serialize(layer: Layer) -> dict:
     """A layer as Keras 3's ``keras.layers.serialize`` writes it: ``{"module", "class_name",

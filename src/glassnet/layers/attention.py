@@ -437,6 +437,18 @@ class MultiHeadAttention(Layer):
                 raise ValueError(f"Layer '{self.name}': built for {n} with {w.shape[0]} "
                                  f"features. Received: {n} shape {tuple(x.shape)}")
 
+    def _shape_mask(self, t: int, s: int, causal: bool, like: Tensor) -> Any:
+        """The (1, T, S) mask the shapes alone give (causal here), or None."""
+        return _bool_mask(_causal(t, s), like) if causal else None
+
+    def _heads(self, x: Tensor) -> Tensor:
+        """Key or value heads (B, heads, S, size) as the query heads use them."""
+        return x
+
+    def _gated(self, ctx: Tensor, q: Tensor) -> Tensor:
+        """The heads' outputs (B, heads, T, size) before the output projection."""
+        return ctx
+
     def _project(self, x: Tensor, proj: tuple[Tensor, Tensor | None]) -> Tensor:
         """(B, L, d) → (B, heads, L, size) through a (d, heads, size) kernel."""
         kernel, bias = proj
@@ -467,17 +479,17 @@ class MultiHeadAttention(Layer):
                                  f"(batch, {t}, {s}) or one that broadcasts to it. "
                                  f"Received: {tuple(am.shape)}")
             mask = _and(am, mask)
-        mask, static = _with_causal(mask, _bool_mask(_causal(t, s), q) if use_causal_mask
-                                    else None)
+        mask, static = _with_causal(mask, self._shape_mask(t, s, use_causal_mask, q))
         qh = self._project(q, self._query)  # (B, N, T, kd)
-        kh = self._project(k, self._key)  # (B, N, S, kd)
-        vh = self._project(v, self._value)  # (B, N, S, vd)
+        kh = self._heads(self._project(k, self._key))  # (B, N, S, kd)
+        vh = self._heads(self._project(v, self._value))  # (B, N, S, vd)
         qh = ops.mul(qh, q.dtype.type(1.0 / np.sqrt(self.key_dim)))
         scores = ops.matmul(qh, ops.swapaxes(kh, -1, -2))  # (B, N, T, S)
         if mask is not None:  # one mask for every head
             mask = mask[:, None] if static else mask_op(_steps(np.s_[:, None]), mask)
         weights = masked_softmax(scores, mask, axis=-1, static=static)
         ctx = ops.matmul(_dropout(self, weights, self.dropout, training), vh)  # (B,N,T,vd)
+        ctx = self._gated(ctx, q)
         n, vd, out = self._out_kernel.shape
         ctx = ops.reshape(ops.transpose(ctx, (0, 2, 1, 3)), (b, t, n * vd))
         y = functional.linear(ctx, ops.reshape(self._out_kernel, (n * vd, out)),
