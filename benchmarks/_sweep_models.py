@@ -78,6 +78,8 @@ def make_data(spec: Spec, channels_first: bool):
             y = (y > 0.5).astype(np.float32)
     elif spec.loss == "categorical_crossentropy":
         y = np.eye(k, dtype=np.float32)[r.integers(0, k, n)]
+    elif spec.extra.get("per_step"):  # a label per step (a tagger, a language model)
+        y = r.integers(0, k, (n, spec.input_shape[0]))
     else:
         y = r.integers(0, k, n)
     return x, y

@@ -61,7 +61,13 @@ def _loss(spec: Spec):
     name, logits = spec.loss, spec.from_logits
     out_act = None if spec.out.startswith("linear") else spec.out.rstrip("0123456789")
     if name in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        return None, F.cross_entropy
+        def ce(o, t):
+            if o.ndim > 2:  # per-step logits (B, T, C): PyTorch wants rows of classes
+                c = o.shape[-1]
+                return F.cross_entropy(o.reshape(-1, c),
+                                       t.reshape(-1) if t.ndim < o.ndim else t.reshape(-1, c))
+            return F.cross_entropy(o, t)
+        return None, ce
     if name == "binary_crossentropy":
         return (None, F.binary_cross_entropy_with_logits) if logits else (
             "sigmoid", F.binary_cross_entropy)

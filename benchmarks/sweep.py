@@ -135,6 +135,10 @@ def configs() -> list[Spec]:
     add(Spec("embedding-lstm32-b32", "embedding", (("embedding", 2000, 32),
              ("rnn", "lstm", 32, False)), (50,), 32, "sigmoid1", "binary_crossentropy",
              int_input=2000))
+    # a next-token model: logits per step over a 2,000-word vocabulary
+    add(Spec("token-lm-v2000-T32-b32", "embedding", (("embedding", 2000, 32),
+             ("dense", 64, "relu")), (32,), 32, "softmax2000", from_logits=True,
+             int_input=2000, extra={"per_step": True}))
     # padded texts with mask_zero (PyTorch: a masked mean, packed sequences)
     add(Spec("masked-embedding32-gap-b64", "embedding", (("embedding_masked", 2000, 32),
              ("gap1d",), ("dense", 32, "relu")), (64,), 64, "softmax4", int_input=2000))

@@ -219,3 +219,44 @@ def test_reductions():
     assert L.SumSquaredError().reduction == "sum"
     with pytest.raises(ValueError, match="reduction"):
         L.MeanSquaredError(reduction="avg")
+
+
+@pytest.mark.parametrize("name", ["sparse", "categorical", "binary-logits", "binary"])
+@pytest.mark.parametrize("weighted", [None, "sample", "step"])
+@pytest.mark.parametrize("masked", [False, True])
+def test_fused_cross_entropies_on_sequences_match_their_composition(name, weighted, masked):
+    """(batch, steps, classes) predictions take the fused node (per-step weights, masks
+    merged in as Keras's apply_mask does) and give the composed loss's value and gradient."""
+    from glassnet.losses import _mask_weights, _reduce
+    from glassnet.tensor import set_mask
+
+    r = np.random.default_rng(0)
+    c = 1 if name.startswith("binary") else 3
+    z = r.standard_normal((4, 5, c))
+    if name == "binary":
+        z = 1 / (1 + np.exp(-z))  # probabilities
+    loss = {"sparse": L.SparseCategoricalCrossentropy(from_logits=True),
+            "categorical": L.CategoricalCrossentropy(from_logits=True),
+            "binary-logits": L.BinaryCrossentropy(from_logits=True),
+            "binary": L.BinaryCrossentropy()}[name]
+    labels = r.integers(0, 3, (4, 5))
+    y = {"sparse": labels, "categorical": np.eye(3)[labels]}.get(
+        name, (r.random((4, 5, 1)) > 0.5).astype(float))
+    sw = {None: None, "sample": r.random(4) + 0.5, "step": r.random((4, 5)) + 0.5}[weighted]
+    mask = np.arange(5) < np.array([[5], [3], [1], [4]])
+    assert loss.has_kernel(3)
+    got = gn.tensor(z, dtype="float64", requires_grad=True)
+    want = gn.tensor(z, dtype="float64", requires_grad=True)
+    if masked:
+        set_mask(got, mask)
+    value = loss(y, got, sw)
+    assert type(value._ctx).__name__ in ("SoftmaxCrossEntropy", "SigmoidBinaryCrossEntropy",
+                                         "BinaryCrossEntropy")  # the one fused node
+    value.backward()
+    per = loss.call(y, want)  # the composition: per-step losses, then the weights
+    w = (_mask_weights(sw, mask, tuple(per.shape), loss.reduction, loss.name, np.float64)
+         if masked else sw)
+    ref = _reduce(per, w, loss.name, loss.reduction)
+    ref.backward()
+    np.testing.assert_allclose(float(value.data), float(ref.data), rtol=1e-10)
+    np.testing.assert_allclose(got.grad, want.grad, rtol=1e-9, atol=1e-12)

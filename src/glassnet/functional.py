@@ -238,6 +238,19 @@ def _weights(sample_weight: Any, n: int, xp: Any, dtype: Any) -> Any:
     return w
 
 
+def _value_weights(sample_weight: Any, x: Any, xp: Any) -> Any:
+    """Weights shaped to multiply ``x``'s per-value losses: one per sample (N,) on each of
+    its values, or for ``x`` of three or more dimensions one per row of the last axis
+    (``x.shape[:-1]``, a padded sequence's steps) on that row's values; None stays None."""
+    if sample_weight is None:
+        return None
+    rows = x.size // x.shape[-1] if x.ndim > 2 and x.shape[-1] else -1
+    if x.ndim > 2 and np.size(sample_weight) == rows:
+        return xp.asarray(sample_weight, dtype=x.dtype).reshape(x.shape[:-1] + (1,))
+    n = x.shape[0] if x.ndim else 1
+    return _weights(sample_weight, n, xp, x.dtype).reshape((-1,) + (1,) * (x.ndim - 1))
+
+
 class SoftmaxCrossEntropy(Function):
     """Mean cross-entropy of softmax(logits) against integer labels or one-hot targets."""
 
@@ -339,10 +352,9 @@ class SigmoidBinaryCrossEntropy(Function):
         # max(z,0) - z*t + log(1+exp(-|z|)) never overflows
         per = xp.maximum(z, 0) - z * t + xp.log1p(xp.exp(-xp.abs(z)))
         self.z, self.t = z, t
-        n = z.shape[0] if z.ndim else 1
-        self.w = _weights(self.sw, n, xp, z.dtype)
+        self.w = _value_weights(self.sw, z, xp)
         if self.w is not None:
-            per = per * self.w.reshape((-1,) + (1,) * (z.ndim - 1))
+            per = per * self.w
         self.size = max(z.size, 1)
         return xp.asarray(per.sum() / self.size, dtype=z.dtype)
 
@@ -351,7 +363,7 @@ class SigmoidBinaryCrossEntropy(Function):
         p = 0.5 * (xp.tanh(0.5 * self.z) + 1)
         g = p - self.t
         if self.w is not None:
-            g = g * self.w.reshape((-1,) + (1,) * (g.ndim - 1))
+            g = g * self.w
         return g * (gy / self.size)
 
 
@@ -367,10 +379,9 @@ class BinaryCrossEntropy(Function):
         pc = xp.clip(p, self.eps, 1 - self.eps)
         per = -(t * xp.log(pc) + (1 - t) * xp.log(1 - pc))
         self.p, self.pc, self.t = p, pc, t
-        n = p.shape[0] if p.ndim else 1
-        self.w = _weights(self.sw, n, xp, p.dtype)
+        self.w = _value_weights(self.sw, p, xp)
         if self.w is not None:
-            per = per * self.w.reshape((-1,) + (1,) * (p.ndim - 1))
+            per = per * self.w
         self.size = max(p.size, 1)
         return xp.asarray(per.sum() / self.size, dtype=p.dtype)
 
@@ -379,7 +390,7 @@ class BinaryCrossEntropy(Function):
         g = (pc - t) / (pc * (1 - pc))
         g = g * ((self.p >= self.eps) & (self.p <= 1 - self.eps))
         if self.w is not None:
-            g = g * self.w.reshape((-1,) + (1,) * (g.ndim - 1))
+            g = g * self.w
         return g * (gy / self.size)
 
 

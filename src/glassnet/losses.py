@@ -228,8 +228,10 @@ class Loss(Configurable):
 
         Args:
             y_true: targets, shaped as ``__call__`` accepts them.
-            y_pred: the predictions (logits for ``from_logits=True``), shape (N, C).
-            sample_weight: optional per-sample weights, shape (N,).
+            y_pred: the predictions (logits for ``from_logits=True``), shape (N, C) or
+                (N, ..., C).
+            sample_weight: optional weights, per sample (N,) or, for predictions of three
+                or more dimensions, per averaged value (``y_pred.shape[:-1]``).
 
         Example:
             >>> loss = SparseCategoricalCrossentropy(from_logits=True)
@@ -243,17 +245,28 @@ class Loss(Configurable):
         """Whether :meth:`kernel` returns a node for predictions of rank ``ndim``."""
         return False
 
+    def fused(self, y_true: TensorLike, y_pred: Tensor,
+              sample_weight: TensorLike | None = None) -> Function:
+        """:meth:`kernel` for ``y_pred`` with its mask (a padded sequence's kept steps)
+        merged into the weights, as ``__call__`` applies it (Keras's ``apply_mask``): the
+        one node ``__call__``, evaluation and the replayed step all use. Only where
+        :meth:`has_kernel` holds."""
+        mask = get_mask(y_pred)
+        if mask is not None:
+            shape = tuple(y_pred.shape[:-1]) if y_pred.ndim > 1 else tuple(y_pred.shape)
+            sample_weight = _mask_weights(sample_weight, mask, shape, self.reduction,
+                                          self.name, y_pred.data.dtype)
+        return cast("Function", self.kernel(y_true, y_pred, sample_weight))
+
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         raise NotImplementedError
 
     def __call__(self, y_true: TensorLike, y_pred: TensorLike,
                  sample_weight: TensorLike | None = None) -> Tensor:
         mask = get_mask(y_pred)
-        if mask is None and self.has_kernel(
-                np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred)):
+        if self.has_kernel(np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred)):
             y_pred = _pred(y_pred)
-            # has_kernel() said yes, so kernel() returns a node
-            return cast("Function", self.kernel(y_true, y_pred, sample_weight))(y_pred)
+            return self.fused(y_true, y_pred, sample_weight)(y_pred)
         per = self.call(y_true, y_pred)
         # Keras 3: the predictions' mask (a padded sequence's kept steps) and a mask the
         # loss puts on its own values (Circle: the samples that have one) weigh the values
@@ -385,7 +398,7 @@ class BinaryCrossentropy(Loss):
         if not self.has_kernel(y_pred.ndim):
             return None
         t = self._target(y_true, y_pred)
-        sw = _sw_array(sample_weight, y_pred, self.name)
+        sw = _row_weights(sample_weight, y_pred, self.name)
         if self.from_logits:
             return functional.SigmoidBinaryCrossEntropy(t, sw)
         return functional.BinaryCrossEntropy(t, sw, EPSILON)
@@ -422,6 +435,25 @@ def _sw_array(sample_weight: TensorLike | None, y_pred: Tensor, name: str) -> An
     return sw
 
 
+def _row_weights(sample_weight: TensorLike | None, y_pred: Tensor, name: str) -> Any:
+    """Weights for the cross-entropy nodes: :func:`_sw_array` for predictions (N, C); for
+    (N, ..., C), one weight per averaged value (a row of the last axis), flat — given per
+    value, or per sample and spread over its values (as ``_reduce`` spreads them)."""
+    if sample_weight is None or y_pred.ndim <= 2:
+        return _sw_array(sample_weight, y_pred, name)
+    sw = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
+    xp = get_array_module(y_pred.data)
+    sw = xp.asarray(sw, dtype=y_pred.data.dtype).reshape(-1)
+    rows = math.prod(y_pred.shape[:-1])
+    if sw.size == rows:
+        return sw
+    if sw.size == y_pred.shape[0]:
+        return xp.repeat(sw, rows // max(y_pred.shape[0], 1))
+    raise ValueError(f"{name}: sample_weight must have one entry per sample "
+                     f"({y_pred.shape[0]}) or per value {tuple(y_pred.shape[:-1])}. "
+                     f"Received: sample_weight shape {tuple(sw.shape)}")
+
+
 def _value_weights(sample_weight: TensorLike | None, y_pred: Tensor, name: str) -> Any:
     """:func:`_sw_array`, or for predictions of 3+ dimensions also one weight per value
     the loss averages (shape ``y_pred.shape[:-1]``, as :func:`_reduce` takes them)."""
@@ -456,7 +488,7 @@ class CategoricalCrossentropy(Loss):
         return t
 
     def has_kernel(self, ndim: int) -> bool:
-        return (self.from_logits and self.axis in (-1, ndim - 1) and ndim == 2
+        return (self.from_logits and self.axis in (-1, ndim - 1) and ndim >= 2
                 and self.reduction in _MEAN)
 
     def kernel(self, y_true: TensorLike, y_pred: Tensor,
@@ -465,7 +497,8 @@ class CategoricalCrossentropy(Loss):
         if not self.has_kernel(y_pred.ndim):
             return None
         t = self._target(y_true, y_pred)
-        return functional.SoftmaxCrossEntropy(t, _sw_array(sample_weight, y_pred, self.name))
+        return functional.SoftmaxCrossEntropy(t, _row_weights(sample_weight, y_pred,
+                                                              self.name))
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
@@ -500,7 +533,7 @@ class SparseCategoricalCrossentropy(Loss):
         return _sparse_labels(y_true, y_pred, self.name)
 
     def has_kernel(self, ndim: int) -> bool:
-        return (self.from_logits and ndim == 2 and self.ignore_class is None
+        return (self.from_logits and ndim >= 2 and self.ignore_class is None
                 and self.reduction in _MEAN)
 
     def kernel(self, y_true: TensorLike, y_pred: Tensor,
@@ -509,7 +542,8 @@ class SparseCategoricalCrossentropy(Loss):
         if not self.has_kernel(y_pred.ndim):
             return None
         t = self._labels(y_true, y_pred)
-        return functional.SoftmaxCrossEntropy(t, _sw_array(sample_weight, y_pred, self.name))
+        return functional.SoftmaxCrossEntropy(t, _row_weights(sample_weight, y_pred,
+                                                              self.name))
 
     def _per(self, t: Any, y_pred: Tensor) -> Tensor:
         xp = get_array_module(y_pred.data)

@@ -253,8 +253,6 @@ class Stepper:
         if len(terms) != 1 or parts or self.model._loss_weights is not None:
             return None
         lo, t = terms[0]
-        if get_mask(t) is not None:  # the mask weights the loss: __call__
-            return None
         has = getattr(lo, "has_kernel", None)
         return lo if has is not None and has(t.ndim) else None
 
@@ -264,8 +262,9 @@ class Stepper:
         (the logits contract). A replay then stops at the logits and takes the output's
         probabilities from that node (:func:`_probabilities`: the softmax's bits, in one
         division instead of the softmax's five passes)."""
-        if len(outs) != 1 or terms[0][1] is outs[0] or self._kernel_loss(terms, parts) is None:
-            return False
+        if (len(outs) != 1 or terms[0][1] is outs[0] or get_mask(outs[0]) is not None
+                or self._kernel_loss(terms, parts) is None):
+            return False  # (a masked output: the program returns it, its mask attached)
         made = tape.producer_of(outs[0])
         return made is not None and type(made[0]) is Softmax
 
@@ -281,7 +280,7 @@ class Stepper:
                 return float(self.total_loss(y, terms, sw, parts).data), None
         self.last_output_losses = []
         t = terms[0][1]
-        fn = lo.kernel(y, t, sw)
+        fn = lo.fused(y, t, sw)
         lv = float(fn.forward(t.data))
         return lv, (Tensor._make(_probabilities(fn, t.data)) if outputs else None)
 
@@ -384,7 +383,10 @@ class Stepper:
         if kernel:
             # the loss's own fused node (its label checks included), not recorded
             leaf = Tensor._make(vals[0])
-            fn = terms[0][0].kernel(y, leaf, sw)
+            if mask_at:  # the loss input's mask weighs its steps (position 0)
+                _attach_masks([leaf, *(None,) * n_out], mask_at, masks)
+                _weigh_by_kept_steps([(terms[0][0], leaf)])
+            fn = terms[0][0].fused(y, leaf, sw)
             lv = fn.forward(vals[0])
             seeds = [fn.backward(lv.dtype.type(1) if type(lv) is np.ndarray
                                  else backend.get_array_module(lv).ones((), lv.dtype))]
