@@ -290,6 +290,134 @@ nancumsum, nancumprod = _nan("nancumsum", np.nancumsum), _nan("nancumprod", np.n
 
 _ = _Elementwise  # re-exported helpers are shared with keras_ops
 
+# ------------------------------------------------------------------ integers (no gradient)
+def _binary_int(name: str, f: Callable[[Any, Any], Any]) -> Callable[..., Tensor]:
+    def op(x: TensorLike, y: TensorLike) -> Tensor:
+        return _const(f(_d(x), _d(y)))
+
+    op.__name__ = name
+    op.__doc__ = (f"Elementwise ``{name}`` of integer tensors (Keras's ``keras.ops.{name}``); "
+                  "integers, so no gradient.")
+    return op
+
+
+bitwise_and = _binary_int("bitwise_and", np.bitwise_and)
+bitwise_or = _binary_int("bitwise_or", np.bitwise_or)
+bitwise_xor = _binary_int("bitwise_xor", np.bitwise_xor)
+bitwise_left_shift = _binary_int("bitwise_left_shift", np.left_shift)
+bitwise_right_shift = _binary_int("bitwise_right_shift", np.right_shift)
+left_shift = _binary_int("left_shift", np.left_shift)
+right_shift = _binary_int("right_shift", np.right_shift)
+gcd = _binary_int("gcd", np.gcd)
+lcm = _binary_int("lcm", np.lcm)
+nextafter = _binary_int("nextafter", np.nextafter)
+bitwise_invert = _nograd("bitwise_invert", np.invert)
+bitwise_not = _nograd("bitwise_not", np.invert)
+
+
+def digitize(x: TensorLike, bins: TensorLike) -> Tensor:
+    """The index of the bin each value of ``x`` falls in (NumPy's ``digitize``, as Keras):
+    ``bins[i-1] <= x < bins[i]`` for increasing bins; int32, no gradient.
+
+    Example:
+        >>> digitize(np.array([0.5, 1.5]), np.array([1.0, 2.0])).data
+        array([0, 1], dtype=int32)
+    """
+    return _const(np.digitize(_d(x), _d(bins)).astype(np.int32))
+
+
+def unravel_index(indices: TensorLike, shape: Sequence[int]) -> tuple[Tensor, ...]:
+    """Flat indices into arrays of ``shape`` as one tensor of coordinates per axis."""
+    return tuple(_const(c) for c in np.unravel_index(_d(indices), tuple(shape)))
+
+
+# ------------------------------------------------------------------ composed, differentiable
+def glu(x: TensorLike, axis: int = -1) -> Tensor:
+    """Gated linear unit: ``a * sigmoid(b)`` of ``x`` split in two halves along ``axis``.
+
+    Example:
+        >>> glu(np.array([[1.0, 0.0]])).data
+        array([[0.5]])
+    """
+    x = _t(x)
+    n = x.shape[axis]
+    if n % 2:
+        raise ValueError(f"glu: the size of axis {axis} must be even. Received: shape "
+                         f"{tuple(x.shape)}")
+    a, b = P.split(x, [n // 2], axis=axis)
+    return P.mul(a, P.sigmoid(b))
+
+
+def kron(x1: TensorLike, x2: TensorLike) -> Tensor:
+    """Kronecker product (NumPy's ``kron``): every element of ``x1`` times the whole
+    ``x2``, blocks laid out like ``x1``; composed from a broadcast product and a reshape."""
+    a, b = _t(x1), _t(x2, _t(x1))
+    nd = max(a.ndim, b.ndim)
+    a = P.reshape(a, (1,) * (nd - a.ndim) + tuple(a.shape))
+    b = P.reshape(b, (1,) * (nd - b.ndim) + tuple(b.shape))
+    # (a0, 1, a1, 1, ...) * (1, b0, 1, b1, ...) -> (a0*b0, a1*b1, ...)
+    ea = P.reshape(a, tuple(d for s in a.shape for d in (s, 1)))
+    eb = P.reshape(b, tuple(d for s in b.shape for d in (1, s)))
+    return P.reshape(P.mul(ea, eb), tuple(p * q for p, q in zip(a.shape, b.shape)))
+
+
+def trapezoid(y: TensorLike, x: TensorLike | None = None, dx: float = 1.0,
+              axis: int = -1) -> Tensor:
+    """The integral of ``y`` along ``axis`` by the trapezoidal rule (NumPy's
+    ``trapezoid``), at points ``x`` or spaced ``dx``."""
+    y = _t(y)
+    ax = axis % y.ndim
+    n = y.shape[ax]
+
+    def part(lo: int, hi: int, t: Tensor) -> Tensor:
+        idx = [slice(None)] * t.ndim
+        idx[ax % t.ndim] = slice(lo, hi)
+        return P.getitem(t, tuple(idx))
+
+    mids = P.mul(P.add(part(1, n, y), part(0, n - 1, y)), 0.5)
+    if x is None:
+        return P.mul(P.sum(mids, axis=ax), float(dx))
+    xt = _t(x, y)
+    d = P.sub(part(1, n, xt), part(0, n - 1, xt))
+    if xt.ndim == 1 and y.ndim > 1:  # spacing along the axis, broadcast over the others
+        d = P.reshape(d, tuple(n - 1 if i == ax else 1 for i in range(y.ndim)))
+    return P.sum(P.mul(mids, d), axis=ax)
+
+
+def ldexp(x1: TensorLike, x2: TensorLike) -> Tensor:
+    """``x1 * 2**x2`` with integer exponents ``x2``; differentiable in ``x1``."""
+    x1 = _t(x1)
+    return P.mul(x1, _const(np.ldexp(np.ones((), _d(x1).dtype), _d(x2))))
+
+
+def vander(x: TensorLike, N: int | None = None,  # noqa: N803 - Keras's argument name
+           increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of a 1-D ``x``: columns ``x**(N-1), ..., x, 1`` (or increasing
+    powers), composed from products so that it is differentiable in ``x``."""
+    x = _t(x)
+    if x.ndim != 1:
+        raise ValueError(f"vander: x must be 1-D. Received: shape {tuple(x.shape)}")
+    n = x.shape[0] if N is None else int(N)
+    cols = [P.mul(x, 0.0) + 1.0] if n else []
+    for _ in range(1, n):
+        cols.append(P.mul(cols[-1], x))
+    if not increasing:
+        cols = cols[::-1]
+    return P.stack(cols, axis=1) if cols else _const(np.zeros((x.shape[0], 0), _d(x).dtype))
+
+
+def corrcoef(x: TensorLike) -> Tensor:
+    """Pearson correlation coefficients between the rows of ``x`` (variables × observations,
+    NumPy's ``corrcoef``), composed: differentiable."""
+    x = _t(x)
+    if x.ndim == 1:
+        x = P.reshape(x, (1, x.shape[0]))
+    xc = P.sub(x, P.mean(x, axis=1, keepdims=True))
+    cov = P.matmul(xc, P.transpose(xc, (1, 0)))
+    d = P.sqrt(P.sum(P.mul(xc, xc), axis=1, keepdims=True))
+    return P.clip(P.div(cov, P.matmul(d, P.transpose(d, (1, 0)))), -1.0, 1.0)
+
+
 __all__: list[str] = sorted(n for n, v in list(globals().items())
                  if not n.startswith("_") and callable(v) and n not in
                  {"flip", "take", "annotations"} and getattr(v, "__module__", "") in
