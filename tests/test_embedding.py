@@ -74,3 +74,40 @@ def test_config_roundtrip():
     cfg = emb.get_config()
     clone = Embedding.from_config(cfg)
     assert clone.mask_zero and clone.input_dim == 8 and clone.output_dim == 3
+
+
+def test_reversible_embedding_ties_both_uses_and_trains_replayed():
+    """ReversibleEmbedding: reverse=True is h · embeddingsᵀ (soft-capped), both uses train
+    the one table, the logits carry no mask, bad vectors are refused by name, and a
+    next-token model's step replays bit for bit."""
+    from glassnet.layers import ReversibleEmbedding
+    from glassnet.tensor import get_mask
+
+    r = np.random.default_rng(0)
+    e = ReversibleEmbedding(6, 3, mask_zero=True, logit_soft_cap=2.0)
+    h = e(np.array([[1, 2, 0]]))
+    w = e.embeddings.data.astype(np.float64)
+    hv = r.normal(size=(1, 3, 3)).astype("float32")
+    got = e(gn.tensor(hv), reverse=True)
+    want = 2.0 * np.tanh(hv.astype(np.float64) @ w.T / 2.0)
+    np.testing.assert_allclose(got.data, want, rtol=1e-5, atol=1e-6)
+    assert get_mask(h) is not None and get_mask(got) is None
+    with pytest.raises(ValueError, match="'reversible_embedding.*reverse=True takes vectors "
+                                         "of size 3"):
+        e(gn.tensor(np.ones((1, 2, 5), "float32")), reverse=True)
+    x = r.integers(1, 6, (16, 5))
+    runs = []
+    for jit in ("auto", False):
+        gn.set_seed(1)
+        ids = gn.Input((5,), dtype="int64")
+        emb = ReversibleEmbedding(6, 3)
+        m = gn.Model(ids, emb(gn.layers.Dense(3, activation="tanh")(emb(ids)), reverse=True))
+        m.compile("adam", gn.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  jit_compile=jit)
+        start = m.get_weights()[0].copy()
+        hist = m.fit(x, np.roll(x, -1, 1), epochs=2, batch_size=8, verbose=0).history
+        runs.append((hist, m.get_weights()))
+        assert not np.array_equal(m.get_weights()[0], start)  # the tied table trained
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)

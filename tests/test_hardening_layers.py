@@ -124,6 +124,8 @@ ANY_SHAPE = {
     "UnitNormalization": (lambda: L.UnitNormalization(), VEC, SEQ, "along its axis"),
     "Flatten": (lambda: L.Flatten(), SEQ, IMG, "any rank >= 1, as Keras"),
     "Embedding": (lambda: L.Embedding(10, 4), (7,), (9,), "any sequence length"),
+    "ReversibleEmbedding": (lambda: L.ReversibleEmbedding(10, 4), (7,), (9,),
+                            "any sequence length (and vectors, reversed)"),
     "Rescaling": (lambda: L.Rescaling(0.5), VEC, SEQ, "elementwise"),
     "RandomContrast": (lambda: L.RandomContrast(0.2), IMG, (9, 9, 3),
                        "any image size; identity at inference"),
@@ -145,7 +147,8 @@ NOT_HERE = {
     "InputLayer": "it is the input itself, never called on data",
     "SymbolicOp": "a keras.ops call recorded in a functional graph: its shapes are the op's",
 }
-INT_INPUT = {"Embedding", "Hashing", "IntegerLookup", "CategoryEncoding"}
+INT_INPUT = {"Embedding", "ReversibleEmbedding", "Hashing", "IntegerLookup",
+             "CategoryEncoding"}
 
 
 def _data(shape, name, rng):

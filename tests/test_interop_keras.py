@@ -300,6 +300,29 @@ def test_two_input_layers_both_ways(kind, tmp_path):
     _close(_keras_predict(keras.models.load_model(tmp_path / "g.keras"), xs), gm.predict(xs))
 
 
+@pytest.mark.parametrize("tie", [True, False])
+def test_reversible_embedding_both_ways(tie, tmp_path):
+    """A language model's tied (or untied) embedding, called forward on the ids and in
+    reverse on the hidden states: a call option (reverse=True) the file records."""
+    def build(mod, inp):
+        ids = inp((6,), dtype="int32")
+        emb = mod.ReversibleEmbedding(12, 4, tie_weights=tie, logit_soft_cap=3.0)
+        h = mod.Dense(4, activation="tanh")(emb(ids))
+        return ids, emb(h, reverse=True)
+
+    x = np.random.default_rng(7).integers(0, 12, (5, 6)).astype("int32")
+    km = keras.Model(*build(KL, keras.Input))
+    km.set_weights(_randomize(km.get_weights()))
+    km.save(tmp_path / "k.keras")
+    gm = gn.models.load_model(tmp_path / "k.keras")
+    assert type(gm.layers[1]).__name__ == "ReversibleEmbedding"
+    _close(gm.predict(x), _keras_predict(km, x))
+    gm2 = gn.Model(*build(L, L.Input))
+    gm2.set_weights(_randomize(gm2.get_weights(), seed=5))
+    gm2.save(tmp_path / "g.keras")
+    _close(_keras_predict(keras.models.load_model(tmp_path / "g.keras"), x), gm2.predict(x))
+
+
 def test_shared_layer_and_input_order(tmp_path):
     """One layer called twice (two nodes), inputs used out of order: both directions."""
     a, b = keras.Input((4,), name="a"), keras.Input((4,), name="b")

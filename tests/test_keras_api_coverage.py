@@ -73,7 +73,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "RandomSaturation": AUG,
         "RandomSharpness": AUG,
         "RandomShear": AUG,
-        "ReversibleEmbedding": LATER,
         "STFTSpectrogram": AUDIO,
         "Solarization": AUG,
         "SpatialDropout3D": D3,

@@ -36,6 +36,7 @@ SPECS = {
     "Dense": (lambda: L.Dense(3), VEC),
     "Dropout": (lambda: L.Dropout(0.5), VEC),
     "Embedding": (lambda: L.Embedding(10, 4), (7,), "int64"),
+    "ReversibleEmbedding": (lambda: L.ReversibleEmbedding(10, 4), (7,), "int64"),
     "GRU": (lambda: L.GRU(3), SEQ),
     "GaussianDropout": (lambda: L.GaussianDropout(0.3), VEC),
     "GaussianNoise": (lambda: L.GaussianNoise(0.3), VEC),

@@ -24,6 +24,7 @@ NO_ONNX = {
     "Lambda": "a Lambda layer is Python code",
     "SymbolicOp": "operations recorded from ops calls in a functional graph are not "
                   "exported yet",
+    "ReversibleEmbedding": "its reverse call (vectors to logits) is not exported",
 }
 
 

@@ -75,6 +75,11 @@ from .grouped_query_attention import GroupedQueryAttention, GroupQueryAttention 
 
 __all__ += ["GroupedQueryAttention", "GroupQueryAttention"]
 
+# Keras 3's ReversibleEmbedding (tied input/output embeddings of language models)
+from .reversible_embedding import ReversibleEmbedding  # noqa: E402
+
+__all__ += ["ReversibleEmbedding"]
+
 
 def serialize(layer: Layer) -> dict:
     """A layer as Keras 3's ``keras.layers.serialize`` writes it: ``{"module", "class_name",
