@@ -46,7 +46,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "Conv3DTranspose": D3,
         "ConvLSTM1D": LATER,
         "ConvLSTM3D": D3,
-        "Convolution2DTranspose": LATER,
         "Convolution3DTranspose": D3,
         "CutMix": AUG,
         "EinsumDense": LATER,

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose", "Convolution1D", "Convolution2D",
-    "Convolution1DTranspose",
+    "Convolution1DTranspose", "Convolution2DTranspose",
     "Conv2DKernel", "Conv2DTransposeKernel", "conv2d", "conv2d_transpose",
 ]
 
@@ -403,3 +403,4 @@ class Conv1DTranspose(_ConvTranspose):
 Convolution1D = Conv1D
 Convolution2D = Conv2D
 Convolution1DTranspose = Conv1DTranspose
+Convolution2DTranspose = Conv2DTranspose
