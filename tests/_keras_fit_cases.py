@@ -75,6 +75,9 @@ def _body(keras, kind):
         return [keras.Input((8, 8, 2)), L.Conv2D(3, 3, activation="relu"),
                 L.AdaptiveMaxPooling2D((4, 3)), L.RMSNormalization(axis=[-2, -1]),
                 L.AdaptiveAveragePooling2D(2), L.Flatten()]
+    if kind == "spectral":  # Keras's SpectralNormalization around a Dense (GANs)
+        return [keras.Input((6,)), L.SpectralNormalization(L.Dense(8, activation="tanh"),
+                                                           power_iterations=2)]
     if kind == "wrapper":  # a Wrapper of one's own around a Dense
         class Doubled(L.Wrapper):
             def call(self, x):
@@ -291,6 +294,8 @@ CASES = {
                                   {"callback": "swap_ema_epoch", "validation_data": True}),
     "wrapper_subclass": (1, None, False, "mse", ("SGD", {"learning_rate": 0.05}), "r",
                          {"model": "wrapper"}),
+    "spectral_normalization": (3, "softmax", False, "sparse_categorical_crossentropy",
+                               ("Adam", {"learning_rate": 0.01}), "c", {"model": "spectral"}),
     "lamb_weight_decay": (3, "softmax", False, "sparse_categorical_crossentropy",
                           ("Lamb", {"learning_rate": 0.01, "weight_decay": 0.01}), "c", {}),
     "rms_norm_adaptive_average_pooling": (3, "softmax", False,

@@ -32,7 +32,7 @@ MODULES = [
     "glassnet._keras_ops_nn", "glassnet._ops_image", "glassnet.layers.wrapper",
     "glassnet._metric_base", "glassnet.layers.grouped_query_attention",
     "glassnet.layers._masks", "glassnet._keras_ops_more",
-    "glassnet.layers.reversible_embedding",
+    "glassnet.layers.reversible_embedding", "glassnet.layers.spectral_normalization",
 ]
 
 

@@ -126,6 +126,8 @@ ANY_SHAPE = {
     "Embedding": (lambda: L.Embedding(10, 4), (7,), (9,), "any sequence length"),
     "ReversibleEmbedding": (lambda: L.ReversibleEmbedding(10, 4), (7,), (9,),
                             "any sequence length (and vectors, reversed)"),
+    "SpectralNormalization": (lambda: L.SpectralNormalization(L.Dense(2)), SEQ, (7, 4),
+                              "its Dense takes any leading axes"),
     "Rescaling": (lambda: L.Rescaling(0.5), VEC, SEQ, "elementwise"),
     "RandomContrast": (lambda: L.RandomContrast(0.2), IMG, (9, 9, 3),
                        "any image size; identity at inference"),

@@ -239,7 +239,8 @@ def test_layers_without_onnx_form_are_refused_by_name(tmp_path):
     for layer, shape, why in ((L.Masking(), (3, 4), "mask"),
                               (L.Lambda(lambda t: t * 2), (4,), "code"),
                               (L.Hashing(num_bins=4), (3,), "hash"),
-                              (L.ReversibleEmbedding(10, 4), (3,), "reverse call")):
+                              (L.ReversibleEmbedding(10, 4), (3,), "reverse call"),
+                              (L.SpectralNormalization(L.Dense(2)), (4,), "wrapper")):
         ids = isinstance(layer, L.ReversibleEmbedding)
         model = gn.models.Sequential([L.Input(shape, dtype="int64" if ids else None), layer])
         with pytest.raises(ValueError, match=f"{layer.name}.*{why}"):
@@ -372,7 +373,7 @@ def test_mnist_cnn_same_test_accuracy_through_onnxruntime(tmp_path):
 
 # layers with no ONNX form, each refused by name with its reason (see _onnx_more.NO_ONNX)
 REFUSED = {"Masking", "Lambda", "Hashing", "IntegerLookup", "StringLookup",
-           "TextVectorization", "SymbolicOp", "ReversibleEmbedding",
+           "TextVectorization", "SymbolicOp", "ReversibleEmbedding", "SpectralNormalization",
            "Wrapper"}  # a subclass's call is Python of one's own, as Lambda's
 # exported only inside another layer (cells) or standing for the model input
 INSIDE = {"InputLayer", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",

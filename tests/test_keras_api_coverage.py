@@ -75,7 +75,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "STFTSpectrogram": AUDIO,
         "Solarization": AUG,
         "SpatialDropout3D": D3,
-        "SpectralNormalization": LATER,
         "TFSMLayer": TF,
         "TorchModuleWrapper": JAX,
     },

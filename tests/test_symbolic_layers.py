@@ -37,6 +37,7 @@ SPECS = {
     "Dropout": (lambda: L.Dropout(0.5), VEC),
     "Embedding": (lambda: L.Embedding(10, 4), (7,), "int64"),
     "ReversibleEmbedding": (lambda: L.ReversibleEmbedding(10, 4), (7,), "int64"),
+    "SpectralNormalization": (lambda: L.SpectralNormalization(L.Dense(2)), VEC),
     "GRU": (lambda: L.GRU(3), SEQ),
     "GaussianDropout": (lambda: L.GaussianDropout(0.3), VEC),
     "GaussianNoise": (lambda: L.GaussianNoise(0.3), VEC),

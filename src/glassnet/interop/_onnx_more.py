@@ -25,6 +25,7 @@ NO_ONNX = {
     "SymbolicOp": "operations recorded from ops calls in a functional graph are not "
                   "exported yet",
     "ReversibleEmbedding": "its reverse call (vectors to logits) is not exported",
+    "SpectralNormalization": "a training-time wrapper: export a model of the layer it wraps",
 }
 
 

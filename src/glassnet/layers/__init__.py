@@ -80,6 +80,11 @@ from .reversible_embedding import ReversibleEmbedding  # noqa: E402
 
 __all__ += ["ReversibleEmbedding"]
 
+# Keras 3's SpectralNormalization (a GAN discriminator's weight constraint)
+from .spectral_normalization import SpectralNormalization  # noqa: E402
+
+__all__ += ["SpectralNormalization"]
+
 
 def serialize(layer: Layer) -> dict:
     """A layer as Keras 3's ``keras.layers.serialize`` writes it: ``{"module", "class_name",

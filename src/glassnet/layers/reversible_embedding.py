@@ -57,7 +57,7 @@ class ReversibleEmbedding(Embedding):
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)
-        self.reverse_embeddings = None
+        self.reverse_embeddings: Tensor | None = None
         if not self.tie_weights:
             self.reverse_embeddings = self.add_weight(
                 "reverse_embeddings", (self.output_dim, self.input_dim),
@@ -76,8 +76,8 @@ class ReversibleEmbedding(Embedding):
         if x.shape[-1] != self.output_dim:
             raise ValueError(f"Layer '{self.name}': reverse=True takes vectors of size "
                              f"{self.output_dim}. Received: input shape {tuple(x.shape)}")
-        kernel = (ops.transpose(self.embeddings, (1, 0)) if self.tie_weights
-                  else self.reverse_embeddings)
+        kernel: Tensor = (ops.transpose(self.embeddings, (1, 0))
+                          if self.reverse_embeddings is None else self.reverse_embeddings)
         if self.reverse_dtype is not None:
             x, kernel = ops.cast(x, self.reverse_dtype), ops.cast(kernel, self.reverse_dtype)
         logits = ops.matmul(x, kernel)
