@@ -291,26 +291,17 @@ nancumsum, nancumprod = _nan("nancumsum", np.nancumsum), _nan("nancumprod", np.n
 _ = _Elementwise  # re-exported helpers are shared with keras_ops
 
 # ------------------------------------------------------------------ integers (no gradient)
-def _binary_int(name: str, f: Callable[[Any, Any], Any]) -> Callable[..., Tensor]:
-    def op(x: TensorLike, y: TensorLike) -> Tensor:
-        return _const(f(_d(x), _d(y)))
-
-    op.__name__ = name
-    op.__doc__ = (f"Elementwise ``{name}`` of integer tensors (Keras's ``keras.ops.{name}``); "
-                  "integers, so no gradient.")
-    return op
-
-
-bitwise_and = _binary_int("bitwise_and", np.bitwise_and)
-bitwise_or = _binary_int("bitwise_or", np.bitwise_or)
-bitwise_xor = _binary_int("bitwise_xor", np.bitwise_xor)
-bitwise_left_shift = _binary_int("bitwise_left_shift", np.left_shift)
-bitwise_right_shift = _binary_int("bitwise_right_shift", np.right_shift)
-left_shift = _binary_int("left_shift", np.left_shift)
-right_shift = _binary_int("right_shift", np.right_shift)
-gcd = _binary_int("gcd", np.gcd)
-lcm = _binary_int("lcm", np.lcm)
-nextafter = _binary_int("nextafter", np.nextafter)
+_INT = "integers (or the next float), not a smooth function"
+bitwise_and = _nograd("bitwise_and", np.bitwise_and, _INT)
+bitwise_or = _nograd("bitwise_or", np.bitwise_or, _INT)
+bitwise_xor = _nograd("bitwise_xor", np.bitwise_xor, _INT)
+bitwise_left_shift = _nograd("bitwise_left_shift", np.left_shift, _INT)
+bitwise_right_shift = _nograd("bitwise_right_shift", np.right_shift, _INT)
+left_shift = _nograd("left_shift", np.left_shift, _INT)
+right_shift = _nograd("right_shift", np.right_shift, _INT)
+gcd = _nograd("gcd", np.gcd, _INT)
+lcm = _nograd("lcm", np.lcm, _INT)
+nextafter = _nograd("nextafter", np.nextafter, _INT)
 bitwise_invert = _nograd("bitwise_invert", np.invert)
 bitwise_not = _nograd("bitwise_not", np.invert)
 

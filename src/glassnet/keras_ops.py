@@ -223,12 +223,14 @@ exp2 = _unary("exp2", np.exp2, lambda x, y: y * x.dtype.type(np.log(2.0)))
 cbrt = _unary("cbrt", np.cbrt, lambda x, y: 1 / (3 * y * y))
 
 
-def _nograd(name: str, f: Callable[[Any], Any]) -> Callable[[TensorLike], Tensor]:
-    def op(x: TensorLike) -> Tensor:
-        return _const(f(_d(x)))
+def _nograd(name: str, f: Callable[..., Any],
+            why: str = "piecewise constant or boolean") -> Callable[..., Tensor]:
+    """Keras's elementwise op ``name`` as NumPy's ``f`` on the arrays, with no gradient."""
+    def op(*xs: TensorLike) -> Tensor:
+        return _const(f(*[_d(x) for x in xs]))
 
     op.__name__ = name
-    op.__doc__ = f"Elementwise ``{name}``; piecewise constant or boolean, so no gradient."
+    op.__doc__ = f"Elementwise ``{name}``; {why}, so no gradient."
     return op
 
 
@@ -246,13 +248,7 @@ def round(x: TensorLike, decimals: int = 0) -> Tensor:  # noqa: A001 - Keras's n
     return _const(np.round(_d(x), decimals))
 
 
-def _binary_nograd(name: str, f: Callable[[Any, Any], Any]
-                   ) -> Callable[[TensorLike, TensorLike], Tensor]:
-    def op(x1: TensorLike, x2: TensorLike) -> Tensor:
-        return _const(f(_d(x1), _d(x2)))
-
-    op.__name__ = name
-    return op
+_binary_nograd = _nograd  # (variadic: the two-argument ones too)
 
 
 logical_and = _binary_nograd("logical_and", np.logical_and)
