@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..tensor import Tensor, get_mask, set_mask
 
 __all__: list[str] = []
@@ -31,11 +33,24 @@ def mask_op(fn: Callable[..., Any], *masks: Any) -> Tensor:
     return Pure(fn)(*[m if isinstance(m, Tensor) else Tensor._make(m) for m in masks])
 
 
+def mask_view(index: Any, dtype: Any = None) -> Callable[[Any], Any]:
+    """``m -> m[index]`` (as ``dtype`` where given): the one shape of function the layers
+    hand :func:`mask_op` (a step's column, the steps reversed, an axis added).
+
+    Example:
+        >>> mask_view(np.s_[:, ::-1])(np.array([[True, False]]))
+        array([[False,  True]])
+    """
+    if dtype is None:
+        return lambda m: m[index]
+    return lambda m: m[index].astype(dtype)
+
+
 def step_weights(mask: Any, dtype: Any) -> Tensor:
     """A (batch, steps) boolean mask as (batch, steps, 1) weights of ``dtype``, 1 on a kept
     step and 0 on a padded one (a recorded op, :func:`mask_op`); any mask shape gains the
     trailing axis of 1."""
-    return mask_op(lambda m: m[..., None].astype(dtype), mask)
+    return mask_op(mask_view(np.s_[..., None], dtype), mask)
 
 
 def _base_compute_mask() -> Any:

@@ -25,6 +25,7 @@ import numpy as np
 from .. import backend, functional, initializers, ops, regularizers
 from ..tensor import Tensor
 from ._masks import mask_op, step_weights
+from ._masks import mask_view as _steps
 from .activation_layers import masked_softmax
 from .base import Layer, _is_symbolic, as_tensor_input, register
 from .embedding import get_mask, set_mask
@@ -85,10 +86,6 @@ def _with_causal(mask: Tensor | None, causal: Any) -> tuple[Any, bool]:
     if causal is None:
         return mask, False
     return mask_op(lambda m: m & causal, mask), False
-
-
-def _steps(index: Any) -> Any:
-    return lambda m: m[index]
 
 
 class _BaseDenseAttention(Layer):

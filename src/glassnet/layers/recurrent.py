@@ -24,7 +24,7 @@ from .. import activations, backend, initializers, ops, regularizers
 from .._tape import Pure, constant, not_replayable
 from ..functional import RandomScale
 from ..tensor import Tensor
-from ._masks import mask_op, step_weights
+from ._masks import mask_op, mask_view, step_weights
 from ._recurrent_kernels import GRUSeq, LSTMSeq, SimpleRNNSeq, _fused_name
 from .base import Layer, get_layer_class, register
 from .embedding import get_mask
@@ -63,15 +63,6 @@ class _DropoutDraw:
         keep = self.keep
         return self.xp.asarray((backend.rng().random(self.shape) < keep) / keep,
                                dtype=self.dtype)
-
-
-def _step_weight(t: int, dtype: Any) -> Any:
-    """mask -> step ``t``'s column (batch, 1) as 1/0 of ``dtype``."""
-    return lambda m: m[:, t:t + 1].astype(dtype)
-
-
-def _reversed_steps(m: Any) -> Any:
-    return m[:, ::-1]
 
 
 def rnn_output_mask(layer: Any, mask: Any, n_states: int) -> Any:
@@ -209,7 +200,7 @@ class _RNNBase(Layer):
         m = _as_mask(mask, x, self.name)
         if self.go_backwards:
             x = x[:, ::-1]
-            m = None if m is None else mask_op(_reversed_steps, m).data
+            m = None if m is None else mask_op(mask_view(np.s_[:, ::-1]), m).data
         xp = backend.get_array_module(x.data)
         # both dropout masks are drawn inside ops, so a replayed step draws them afresh
         if training and self.dropout > 0:  # one mask per sequence, shared by its steps
@@ -419,7 +410,7 @@ class GRU(_RNNBase):
                                        self.recurrent_kernel, self.activation,
                                        self.recurrent_activation, self.units)
             if m is not None:  # a masked step keeps the state (an op: replayed per batch)
-                keep = mask_op(_step_weight(t, x.dtype), m)
+                keep = mask_op(mask_view(np.s_[:, t:t + 1], x.dtype), m)
                 hn = keep * hn + (1.0 - keep) * h
             outs.append(hn)
             h = hn
@@ -498,7 +489,7 @@ class JordanRNN(_RNNBase):
             h = self.activation(xw[:, t] + yp @ self.recurrent_kernel)
             yn = self.output_activation(h @ self.output_kernel + self.output_bias)
             if m is not None:
-                yn = ops.where(mask_op(_step_weight(t, np.bool_), m).data, yn, y)
+                yn = ops.where(mask_op(mask_view(np.s_[:, t:t + 1]), m).data, yn, y)
             y = yn
             outs.append(y)
         return ops.stack(outs, axis=1), [y]

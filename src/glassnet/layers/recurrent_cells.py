@@ -24,12 +24,11 @@ import numpy as np
 from .. import activations, backend, initializers, ops, regularizers
 from .._tape import Pure, constant, not_replayable
 from ..tensor import Tensor
-from ._masks import mask_op
+from ._masks import mask_op, mask_view
 from .base import Layer, get_layer_class, register
 from .recurrent import (
     _as_mask,
     _DropoutDraw,
-    _reversed_steps,
     gru_reset_before_step,
     rnn_output_mask,
 )
@@ -38,11 +37,6 @@ if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
 __all__ = ["SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "RNN"]
-
-
-def _step_column(t: int, ndim: int) -> Any:
-    """mask -> its step ``t`` as a column for tensors of rank ``ndim``."""
-    return lambda m: m[:, t].reshape((-1,) + (1,) * (ndim - 1))
 
 
 def _t(x: Any, like: Tensor) -> Tensor:
@@ -455,7 +449,7 @@ class RNN(Layer):
         m = _as_mask(mask, x, self.name)
         if self.go_backwards:
             x = x[:, ::-1]
-            m = None if m is None else mask_op(_reversed_steps, m).data
+            m = None if m is None else mask_op(mask_view(np.s_[:, ::-1]), m).data
         if self.stateful:
             not_replayable(f"layer '{self.name}' is stateful")
         states = self._initial(x, initial_state)
@@ -470,7 +464,8 @@ class RNN(Layer):
 
                 def keep(a: Tensor, cols: dict = cols, t: int = t) -> Any:
                     if a.ndim not in cols:
-                        cols[a.ndim] = mask_op(_step_column(t, a.ndim), m).data
+                        column = (slice(None), t) + (None,) * (a.ndim - 1)
+                        cols[a.ndim] = mask_op(mask_view(column), m).data
                     return cols[a.ndim]
 
                 new = [ops.where(keep(a), a, b) for a, b in zip(new, states)]
