@@ -27,7 +27,8 @@ from pathlib import Path
 from benchmarks._common import cpu_model
 
 CASES = ("tiny-softmax", "tiny-logits", "mlp")
-EXTRA = ("mlp-layernorm", "mlp-batchnorm")  # --cases: the MLP with a normalization layer
+# --cases also takes: the MLP with a normalization layer, the tiny net with a regression loss
+EXTRA = ("mlp-layernorm", "mlp-batchnorm", "tiny-mse", "tiny-huber")
 
 
 def _old_package(rev: str, root: Path) -> str:
@@ -52,8 +53,11 @@ def _build(gn, case: str):
         y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0).astype(int)
         head = (L.Dense(3, activation="softmax") if case == "tiny-softmax" else L.Dense(3))
         m = gn.models.Sequential([L.Dense(8, activation="tanh", input_dim=4), head])
-        loss = ("sparse_categorical_crossentropy" if case == "tiny-softmax"
-                else gn.losses.SparseCategoricalCrossentropy(from_logits=True))
+        loss = {"tiny-softmax": "sparse_categorical_crossentropy",
+                "tiny-mse": "mse", "tiny-huber": gn.losses.Huber()}.get(
+                    case, gn.losses.SparseCategoricalCrossentropy(from_logits=True))
+        if case in ("tiny-mse", "tiny-huber"):
+            y = np.eye(3, dtype="f4")[y]
         m.compile(optimizer=gn.optimizers.SGD(0.01), loss=loss)
         return m, x, y
     x = r.standard_normal((32, 20)).astype("f4")
