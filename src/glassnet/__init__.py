@@ -71,7 +71,7 @@ from .tensor import Tensor, tensor
 _LAZY = {
     "layers", "models", "activations", "losses", "metrics", "optimizers", "callbacks",
     "initializers", "regularizers", "datasets", "utils", "classic", "plot", "functional",
-    "schedules", "random", "saving", "distribution", "wrappers", "interop",
+    "schedules", "random", "saving", "distribution", "wrappers", "interop", "config",
 }
 
 

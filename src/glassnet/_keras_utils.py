@@ -9,13 +9,19 @@ Example:
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .backend import clear_session
+from . import config
+from ._dtypes import standardize_dtype
+from .backend import clear_session, is_keras_tensor
+from .config import (
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
 from .saving import (
     CustomObjectScope,
     custom_object_scope,
@@ -42,23 +48,6 @@ __all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects",
            "serialize_keras_object", "deserialize_keras_object", "enable_interactive_logging",
            "disable_interactive_logging", "is_interactive_logging_enabled", "is_keras_tensor",
            "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "standardize_dtype"]
-
-_INTERACTIVE = [True]
-
-
-def enable_interactive_logging() -> None:
-    """Progress output goes to stdout (Keras's default)."""
-    _INTERACTIVE[0] = True
-
-
-def disable_interactive_logging() -> None:
-    """Silence :class:`Progbar` output (Keras routes it to the logger instead)."""
-    _INTERACTIVE[0] = False
-
-
-def is_interactive_logging_enabled() -> bool:
-    return _INTERACTIVE[0]
-
 
 class Progbar:
     """Keras's text progress bar: ``update(current, values=[("loss", v)])``.
@@ -97,7 +86,9 @@ class Progbar:
         self._seen = current
         finalize = finalize if finalize is not None else (
             self.target is not None and current >= self.target)
-        if not self.verbose or not _INTERACTIVE[0] or (self.verbose == 2 and not finalize):
+        # to a log (interactive logging off), only the finished bar: no redraws
+        if not self.verbose or (not finalize and (
+                self.verbose == 2 or not config.is_interactive_logging_enabled())):
             return
         shown = " - ".join(f"{k}: {s[0] / max(s[1], 1):.4f}" for k, s in self._values.items())
         if self.target:
@@ -105,10 +96,9 @@ class Progbar:
             bar = f"{current}/{self.target} [" + "=" * done + "." * (self.width - done) + "]"
         else:
             bar = f"{current}/Unknown"
-        end = "\n" if finalize else "\r"
-        sys.stdout.write(f"{bar} - {time.time() - self._start:.0f}s"
-                         + (f" - {shown}" if shown else "") + end)
-        sys.stdout.flush()
+        config.print_msg(f"{bar} - {time.time() - self._start:.0f}s"
+                         + (f" - {shown}" if shown else "") + ("\n" if finalize else "\r"),
+                         line_break=False)
 
     def add(self, n: int, values: Iterable[tuple[str, Any]] | None = None) -> None:
         self.update(self._seen + n, values)
@@ -183,18 +173,6 @@ def unpack_x_y_sample_weight(data: Any) -> tuple[Any, Any, Any]:
     return unpack(data, "unpack_x_y_sample_weight")
 
 
-def is_keras_tensor(x: object) -> bool:
-    """True for a functional-API symbolic tensor (``gn.Input`` or a layer call on one)."""
-    return bool(getattr(x, "_glassnet_symbolic", False))
-
-
-def standardize_dtype(dtype: Any) -> str:
-    """The dtype's name (``"float32"``), as Keras spells dtypes."""
-    if dtype is None:
-        from .backend import floatx
-
-        return np.dtype(floatx()).name
-    return np.dtype(getattr(dtype, "name", dtype)).name
 
 
 # ------------------------------------------------------------------ serialization

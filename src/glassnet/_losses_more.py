@@ -15,7 +15,8 @@ import numpy as np
 
 from . import backend, functional, ops
 from .backend import get_array_module
-from .losses import EPSILON, Loss, _fn, _pred, _reduce_last, _true
+from .config import epsilon
+from .losses import Loss, _fn, _pred, _reduce_last, _true
 from .tensor import Tensor, set_mask
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class BinaryFocalCrossentropy(Loss):
             t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         p = ops.sigmoid(y_pred) if self.from_logits else y_pred
         tt = Tensor._make(t)
-        pc = ops.clip(p, EPSILON, 1 - EPSILON)
+        pc = ops.clip(p, epsilon(), 1 - epsilon())
         bce = -(tt * ops.log(pc) + (1.0 - tt) * ops.log(1.0 - pc))
         p_t = tt * p + (1.0 - tt) * (1.0 - p)
         focal = (1.0 - p_t) ** self.gamma * bce
@@ -133,7 +134,7 @@ class CategoricalFocalCrossentropy(Loss):
             t = t * (1 - self.label_smoothing) + self.label_smoothing / y_pred.shape[-1]
         p = functional.softmax(y_pred, axis=self.axis) if self.from_logits else y_pred
         p = p / ops.sum(p, axis=self.axis, keepdims=True)
-        p = ops.clip(p, EPSILON, 1 - EPSILON)
+        p = ops.clip(p, epsilon(), 1 - epsilon())
         ce = -Tensor._make(t) * ops.log(p)
         w = (1.0 - p) ** self.gamma * _const(p, self.alpha)
         return ops.sum(w * ce, axis=self.axis)
@@ -157,7 +158,7 @@ class Poisson(Loss):
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         t = Tensor._make(_true(y_true, y_pred, self.name))
-        return _reduce_last(y_pred - t * ops.log(y_pred + EPSILON))
+        return _reduce_last(y_pred - t * ops.log(y_pred + epsilon()))
 
 
 class CosineSimilarity(Loss):
@@ -177,7 +178,7 @@ class CosineSimilarity(Loss):
 
     def _unit(self, x: Tensor) -> Tensor:
         n = ops.sqrt(ops.sum(x * x, axis=self.axis, keepdims=True))
-        return x / ops.maximum(n, _const(n, EPSILON))
+        return x / ops.maximum(n, _const(n, epsilon()))
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
@@ -220,8 +221,8 @@ class MeanSquaredLogarithmicError(Loss):
         y_pred = _pred(y_pred)
         xp = get_array_module(y_pred.data)
         t = _true(y_true, y_pred, self.name)
-        lt = Tensor._make(xp.log(xp.maximum(t, EPSILON) + 1))
-        d = ops.log(ops.maximum(y_pred, _const(y_pred, EPSILON)) + 1.0) - lt
+        lt = Tensor._make(xp.log(xp.maximum(t, epsilon()) + 1))
+        d = ops.log(ops.maximum(y_pred, _const(y_pred, epsilon())) + 1.0) - lt
         return _reduce_last(d * d)
 
 
@@ -239,7 +240,7 @@ class MeanAbsolutePercentageError(Loss):
         y_pred = _pred(y_pred)
         xp = get_array_module(y_pred.data)
         t = _true(y_true, y_pred, self.name)
-        scale = Tensor._make(100.0 / xp.maximum(xp.abs(t), EPSILON))
+        scale = Tensor._make(100.0 / xp.maximum(xp.abs(t), epsilon()))
         return _reduce_last(ops.abs(Tensor._make(t) - y_pred) * scale)
 
 
@@ -278,7 +279,7 @@ class Tversky(Loss):
         tp = ops.sum(tt * y_pred, axis=self.axis)
         fn = ops.sum((1.0 - y_pred) * tt, axis=self.axis)
         fp = ops.sum(y_pred * Tensor._make(1 - t), axis=self.axis)
-        return 1.0 - tp / (tp + fn * self.alpha + fp * self.beta + EPSILON)
+        return 1.0 - tp / (tp + fn * self.alpha + fp * self.beta + epsilon())
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "alpha": self.alpha, "beta": self.beta,
@@ -397,7 +398,7 @@ class Dice(Loss):
         tt = Tensor._make(t)
         inter = ops.sum(tt * y_pred, axis=self.axis)
         den = ops.sum(y_pred, axis=self.axis) + Tensor._make(
-            get_array_module(t).asarray(t.sum(axis=self.axis) + EPSILON, dtype=t.dtype))
+            get_array_module(t).asarray(t.sum(axis=self.axis) + epsilon(), dtype=t.dtype))
         return 1.0 - inter * 2.0 / den
 
     def get_config(self) -> dict[str, Any]:

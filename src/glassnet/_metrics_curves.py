@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._metric_base import Metric, _match, _np, _weights
+from .config import epsilon
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
     _Thresholds = float | list[float] | tuple[float, ...] | None
 
-_EPS = 1e-7        # Keras's backend.epsilon()
 _NEG_INF = -1e10   # Keras's metrics_utils.NEG_INF
 
 
@@ -187,7 +187,7 @@ class FalseNegatives(_Count):
 
 def _even_thresholds(n: int) -> np.ndarray:
     inner = [(i + 1) / (n - 1) for i in range(n - 2)]
-    return np.asarray([0.0 - _EPS] + inner + [1.0 + _EPS])
+    return np.asarray([0.0 - epsilon()] + inner + [1.0 + epsilon()])
 
 
 class _AtConstraint(Metric):
@@ -330,7 +330,7 @@ class AUC(Metric):
         if thresholds is not None:
             ts = sorted(float(t) for t in thresholds)
             _check_thresholds(ts, "AUC")
-            self._t = np.asarray([0.0 - _EPS] + ts + [1.0 + _EPS])
+            self._t = np.asarray([0.0 - epsilon()] + ts + [1.0 + epsilon()])
             self.num_thresholds = len(ts) + 2
         else:
             if int(num_thresholds) <= 1:

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._metric_base import Metric, _match, _MeanMetric, _np, _per_sample, _weights
-from ._metrics_curves import _EPS, _div
+from ._metrics_curves import _div
+from .config import epsilon
 
 if TYPE_CHECKING:
     from ._typing import TensorLike
@@ -87,10 +88,10 @@ class FBetaScore(Metric):
         tp, fp, fn = self.tp, self.fp, self.fn
         if self.average == "micro":
             tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
-        prec = tp / (tp + fp + _EPS)
-        rec = tp / (tp + fn + _EPS)
+        prec = tp / (tp + fp + epsilon())
+        rec = tp / (tp + fn + epsilon())
         b2 = self.beta ** 2
-        f = (1 + b2) * (prec * rec) / (b2 * prec + rec + _EPS)
+        f = (1 + b2) * (prec * rec) / (b2 * prec + rec + epsilon())
         if self.average == "weighted":
             return float(np.sum(f * self.support / self.support.sum()))
         if self.average is not None:
@@ -462,7 +463,7 @@ def concordance_correlation(y_true: TensorLike, y_pred: TensorLike, axis: int = 
     tm, pm = t.mean(axis=axis, keepdims=True), p.mean(axis=axis, keepdims=True)
     cov = ((t - tm) * (p - pm)).mean(axis=axis, keepdims=True)
     norm = t.var(axis=axis, keepdims=True) + p.var(axis=axis, keepdims=True) + (tm - pm) ** 2
-    return np.squeeze(2 * cov / (norm + 1e-7), axis=axis)
+    return np.squeeze(2 * cov / (norm + epsilon()), axis=axis)
 
 
 class PearsonCorrelation(_MeanMetric):
@@ -555,13 +556,13 @@ def mean_absolute_error(y_true: TensorLike, y_pred: TensorLike) -> np.ndarray:
 def mean_absolute_percentage_error(y_true: TensorLike, y_pred: TensorLike) -> np.ndarray:
     """Per-sample mean of 100·|y − ŷ| / max(|y|, ε) over the last axis (Keras)."""
     t, p = _f64(_np(y_true), _np(y_pred), "mean_absolute_percentage_error")
-    return 100.0 * np.mean(np.abs(t - p) / np.maximum(np.abs(t), _EPS), axis=-1)
+    return 100.0 * np.mean(np.abs(t - p) / np.maximum(np.abs(t), epsilon()), axis=-1)
 
 
 def mean_squared_logarithmic_error(y_true: TensorLike, y_pred: TensorLike) -> np.ndarray:
     """Per-sample mean of (log1p(max(ŷ,ε)) − log1p(max(y,ε)))² over the last axis (Keras)."""
     t, p = _f64(_np(y_true), _np(y_pred), "mean_squared_logarithmic_error")
-    d = np.log1p(np.maximum(p, _EPS)) - np.log1p(np.maximum(t, _EPS))
+    d = np.log1p(np.maximum(p, epsilon())) - np.log1p(np.maximum(t, epsilon()))
     return np.mean(d * d, axis=-1)
 
 

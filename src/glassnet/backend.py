@@ -620,8 +620,10 @@ def tune_allocator(mmap_threshold: int = 512 << 20, trim_threshold: int = 1 << 3
 if os.environ.get("GLASSNET_MALLOC_TUNING", "1") not in ("0", "false", "False"):
     tune_allocator()
 
-# the reductions live in their own module (glassnet._reduce), which needs the GEMM chooser
-# above: imported last, re-exported here
+# imported last, re-exported here: the reductions (glassnet._reduce, which needs the GEMM
+# chooser above) and Keras 3's keras.backend names (the settings of glassnet.config, the
+# dtype helpers)
+from ._dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype  # noqa: E402
 from ._reduce import (  # noqa: E402
     max_last,
     min_last,
@@ -633,9 +635,39 @@ from ._reduce import (  # noqa: E402
     sum_rows,
     sum_rows_for,
 )
+from .config import (  # noqa: E402
+    backend,
+    epsilon,
+    image_data_format,
+    set_epsilon,
+    set_image_data_format,
+)
+
+
+def get_uid(prefix: str = "") -> int:
+    """Keras's per-prefix counter: 1 on the first call with ``prefix``, then 2, ... It is
+    the counter automatic layer names use (``dense``, ``dense_1``), restarted by
+    :func:`clear_session`.
+
+    Example:
+        >>> clear_session(); get_uid("tower"), get_uid("tower")
+        (1, 2)
+    """
+    from .layers.base import next_uid
+
+    return next_uid(prefix)
+
+
+def is_keras_tensor(x: object) -> bool:
+    """True for a functional-API symbolic tensor (``gn.Input`` or a layer called on one)."""
+    return bool(getattr(x, "_glassnet_symbolic", False))
+
 
 __all__ = [
-    "asnumpy", "blas_threads_on_gomp", "clear_session", "cupy_module", "debug", "device_of",
+    "asnumpy", "backend", "blas_threads_on_gomp", "epsilon", "get_uid", "image_data_format",
+    "is_float_dtype", "is_int_dtype", "is_keras_tensor", "result_type", "set_epsilon",
+    "set_image_data_format", "standardize_dtype", "clear_session", "cupy_module", "debug",
+    "device_of",
     "floatx", "gemm_for", "gemm_info", "get_array_module", "get_rng_state", "get_seed",
     "gpu_available", "is_debug", "is_gpu_array", "matmul", "max_last", "min_last",
     "per_channel", "rmax", "rng", "rsum", "scatter_add", "set_floatx", "set_rng_state",

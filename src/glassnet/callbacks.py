@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from . import config
 from ._display import history_repr_html
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
@@ -187,7 +188,7 @@ class ProgbarLogger(Callback):
     def _open(self, what: str) -> None:
         # its own clock: a validation pass inside fit must not restart the epoch's (t0)
         self.t_pass = time.perf_counter()
-        if self.verbose == 1 and not self._in_fit:
+        if self.verbose == 1 and not self._in_fit and config.is_interactive_logging_enabled():
             self.bar = _progress_bar(total=self.params.get("steps"), desc=what)
 
     def _tick(self, batch: int, logs: dict | None = None) -> None:
@@ -203,8 +204,8 @@ class ProgbarLogger(Callback):
         if self.verbose and not self._in_fit and logs is not None:
             steps = self.params.get("steps")
             shown = " - ".join(f"{k}: {_fmt(v)}" for k, v in logs.items())
-            print(f"{steps}/{steps} - {time.perf_counter() - self.t_pass:.1f}s - {shown}",
-                  flush=True)
+            dt = time.perf_counter() - self.t_pass
+            config.print_msg(f"{steps}/{steps} - {dt:.1f}s - {shown}")
 
     def on_test_begin(self, logs: dict | None = None) -> None:
         self._open("evaluate")
@@ -227,7 +228,7 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.t0 = time.perf_counter()
         self.epoch = epoch
-        if self.verbose == 1:
+        if self.verbose == 1 and config.is_interactive_logging_enabled():
             self.bar = _progress_bar(total=self.params.get("steps"),
                                      desc=f"Epoch {epoch + 1}/{self.params.get('epochs')}")
 
@@ -244,8 +245,7 @@ class ProgbarLogger(Callback):
         if self.verbose:
             dt = time.perf_counter() - self.t0
             shown = " - ".join(f"{k}: {_fmt(v)}" for k, v in (logs or {}).items())
-            print(f"Epoch {epoch + 1}/{self.params.get('epochs')} - {dt:.1f}s - {shown}",
-                  flush=True)
+            config.print_msg(f"Epoch {epoch + 1}/{self.params.get('epochs')} - {dt:.1f}s - {shown}")
 
 
 def _monitor_op(mode: str, monitor: str) -> tuple[Callable[..., Any], float]:
@@ -304,10 +304,10 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping", flush=True)
+            config.print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
             if getattr(self, "_restored", False):
-                print("Restoring model weights from the end of the best epoch: "
-                      f"{self.best_epoch + 1}.", flush=True)
+                config.print_msg("Restoring model weights from the end of the best epoch: "
+                                 f"{self.best_epoch + 1}.")
 
 
 class ModelCheckpoint(Callback):
@@ -328,16 +328,16 @@ class ModelCheckpoint(Callback):
             cur = logs.get(self.monitor)
             if cur is None or not self.op(cur, self.best):
                 if self.verbose and cur is not None:  # Keras's messages, word for word
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
-                          f"{self.best:.5f}", flush=True)
+                    config.print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                                     f"{self.best:.5f}")
                 return
             if self.verbose:
                 prev = "None" if np.isinf(self.best) else f"{self.best:.5f}"
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {prev} to "
-                      f"{cur:.5f}, saving model to {path}", flush=True)
+                config.print_msg(f"\nEpoch {epoch + 1}: {self.monitor} improved from {prev} to "
+                                 f"{cur:.5f}, saving model to {path}")
             self.best = cur
         elif self.verbose:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}", flush=True)
+            config.print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
@@ -355,8 +355,8 @@ class LearningRateScheduler(Callback):
         lr = float(self.schedule(epoch, float(self.model.optimizer.learning_rate)))
         self.model.optimizer.learning_rate = lr
         if self.verbose:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
-                  f"{lr}.", flush=True)
+            config.print_msg(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                             f"{lr}.")
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
@@ -398,8 +398,8 @@ class ReduceLROnPlateau(Callback):
                 old = float(opt.learning_rate)
                 opt.learning_rate = max(old * self.factor, self.min_lr)
                 if self.verbose and float(opt.learning_rate) < old:
-                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to "
-                          f"{float(opt.learning_rate)}.", flush=True)
+                    config.print_msg(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing "
+                                     f"learning rate to {float(opt.learning_rate)}.")
                 self.cooldown_counter, self.wait = self.cooldown, 0
 
 
@@ -409,7 +409,7 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            print(f"Batch {batch}: invalid loss, terminating training")
+            config.print_msg(f"Batch {batch}: invalid loss, terminating training")
             self.model.stop_training = True
 
 

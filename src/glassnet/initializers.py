@@ -86,16 +86,36 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Every entry equal to ``value``."""
+    """Every entry equal to ``value``: a number, or an array broadcast to the shape (as
+    Keras multiplies it into ones: PointNet's identity-matrix bias).
 
-    def __init__(self, value: float = 0.0):
-        self.value = float(value)
+    Example:
+        >>> Constant(np.eye(2).flatten())((4,)).tolist()
+        [1.0, 0.0, 0.0, 1.0]
+    """
+
+    def __init__(self, value: Any = 0.0):
+        if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+            value = value["config"]["value"]  # Keras's serialized array
+        a = np.asarray(value)
+        if a.dtype.kind not in "biuf":
+            raise TypeError(f"Constant: value must be a number or a numeric array. "
+                            f"Received: {value!r}")
+        self.value: Any = float(a) if a.ndim == 0 else a
 
     def __call__(self, shape: _Shape, dtype: DTypeLike | None = None) -> np.ndarray:
-        return np.full(_shape(shape), self.value, dtype=_dtype(dtype))
+        shape = _shape(shape)
+        if isinstance(self.value, float):
+            return np.full(shape, self.value, dtype=_dtype(dtype))
+        try:
+            return np.broadcast_to(self.value.astype(_dtype(dtype)), shape).copy()
+        except ValueError:
+            raise ValueError(f"Constant: a value of shape {self.value.shape} does not "
+                             f"broadcast to the weight's shape {shape}") from None
 
     def get_config(self) -> dict:
-        return {"value": self.value}
+        return {"value": self.value if isinstance(self.value, float)
+                else self.value.tolist()}
 
 
 class RandomUniform(Initializer):

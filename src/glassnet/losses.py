@@ -6,7 +6,10 @@ Keras's default ``"sum_over_batch_size"``. ``loss.call(y_true, y_pred)`` returns
 per-sample tensor of shape (N,). ``y_true`` may be a NumPy array, a list or a Tensor.
 
     >>> loss = gn.losses.get("binary_crossentropy")
-    >>> value = loss(y, model(x)); value.backward()
+    >>> p = gn.tensor([[0.9]], requires_grad=True)
+    >>> value = loss(np.array([[1.0]]), p); value.backward()
+    >>> round(float(value.data), 4), round(float(p.grad[0, 0]), 4)   # -log 0.9, -1/0.9
+    (0.1054, -1.1111)
 
 Cross-entropies go through the fused, stable kernels in :mod:`glassnet.functional`
 (``from_logits=True`` never computes a sigmoid/softmax it would then take the log of).
@@ -27,6 +30,7 @@ from . import functional, ops
 from ._config import Configurable
 from ._registry import Registry
 from .backend import get_array_module
+from .config import epsilon
 from .tensor import Tensor, as_tensor, get_mask
 
 if TYPE_CHECKING:
@@ -45,7 +49,6 @@ __all__ = [
     "kld", "log_cosh", "logcosh", "get", "serialize", "deserialize",
 ]
 
-EPSILON = 1e-7
 
 
 def _pred(y_pred: TensorLike) -> Tensor:
@@ -401,7 +404,7 @@ class BinaryCrossentropy(Loss):
         sw = _row_weights(sample_weight, y_pred, self.name)
         if self.from_logits:
             return functional.SigmoidBinaryCrossEntropy(t, sw)
-        return functional.BinaryCrossEntropy(t, sw, EPSILON)
+        return functional.BinaryCrossEntropy(t, sw, epsilon())
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
@@ -410,7 +413,7 @@ class BinaryCrossentropy(Loss):
             # max(z,0) − z·t + log(1 + e^−|z|), composed (per-sample path only)
             per = ops.relu(y_pred) - y_pred * t + ops.log(ops.exp(-ops.abs(y_pred)) + 1.0)
         else:
-            p = ops.clip(y_pred, EPSILON, 1 - EPSILON)
+            p = ops.clip(y_pred, epsilon(), 1 - epsilon())
             per = -(t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p))
         return _reduce_last(per)
 
@@ -507,7 +510,7 @@ class CategoricalCrossentropy(Loss):
             logp = functional.log_softmax(y_pred, axis=self.axis)
         else:
             p = y_pred / ops.sum(y_pred, axis=self.axis, keepdims=True)
-            logp = ops.log(ops.clip(p, EPSILON, 1 - EPSILON))
+            logp = ops.log(ops.clip(p, epsilon(), 1 - epsilon()))
         return -ops.sum(t * logp, axis=self.axis)
 
     def get_config(self) -> dict[str, Any]:
@@ -552,7 +555,7 @@ class SparseCategoricalCrossentropy(Loss):
         if self.from_logits:
             logp = functional.log_softmax(y_pred, axis=-1)
         else:
-            logp = ops.log(ops.clip(y_pred, EPSILON, 1 - EPSILON))
+            logp = ops.log(ops.clip(y_pred, epsilon(), 1 - epsilon()))
         per = -ops.sum(logp * Tensor._make(onehot), axis=-1)
         if self.ignore_class is not None:
             per = per * Tensor._make((t != self.ignore_class).astype(y_pred.data.dtype))
@@ -625,9 +628,12 @@ class PerceptronCriterion(Loss):
     w ← w + eta·(y − step(ŷ))·x of :class:`glassnet.classic.Perceptron`.
 
     Example:
+        >>> X = np.array([[2.0, 1.0], [-1.0, -2.0]], "float32"); y = np.array([1.0, -1.0])
         >>> model = Sequential([Dense(1, input_dim=2)])
-        >>> model.compile(optimizer=SGD(0.2), loss="perceptron")
-        >>> model.fit(X, y, batch_size=1, epochs=10, shuffle=False)
+        >>> model.compile(optimizer=gn.optimizers.SGD(0.2), loss="perceptron")
+        >>> _ = model.fit(X, y, batch_size=1, epochs=10, shuffle=False, verbose=0)
+        >>> np.where(model.predict(X, verbose=0)[:, 0] >= 0, 1.0, -1.0).tolist()
+        [1.0, -1.0]
     """
 
     name = "perceptron"
@@ -648,8 +654,8 @@ class KLDivergence(Loss):
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
         xp = get_array_module(y_pred.data)
-        t = xp.clip(_true(y_true, y_pred, self.name), EPSILON, 1)
-        p = ops.clip(y_pred, EPSILON, 1.0)
+        t = xp.clip(_true(y_true, y_pred, self.name), epsilon(), 1)
+        p = ops.clip(y_pred, epsilon(), 1.0)
         tt = Tensor._make(t)
         per = tt * (Tensor._make(xp.log(t)) - ops.log(p))
         return ops.sum(per, axis=-1) if per.ndim >= 2 else per
@@ -737,8 +743,39 @@ class _FunctionLoss(Loss):
         self.fn = fn
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
-        y_pred = _pred(y_pred)
-        return self.fn(y_true, y_pred)
+        return self.fn(*_same_rank(y_true, _pred(y_pred)))
+
+
+def _same_rank(y_true: Any, y_pred: Tensor) -> tuple[Any, Tensor]:
+    """Keras's ``squeeze_or_expand_to_same_rank`` before a loss function sees its arguments:
+    where the ranks differ by one and the longer one ends in a size-1 axis, labels (N,) meet
+    predictions (N, 1) as (N, 1) (a rank-1 side gains the axis; otherwise the longer side
+    loses it). Without it, ``y_true - y_pred`` would broadcast to (N, N).
+
+    Example:
+        >>> t, p = _same_rank(np.zeros(4), gn.tensor(np.zeros((4, 1))))
+        >>> t.shape
+        (4, 1)
+    """
+    rt, rp = np.ndim(y_true.data if isinstance(y_true, Tensor) else y_true), y_pred.ndim
+
+    def last_axis(a: Any, add: bool) -> Any:
+        if isinstance(a, Tensor):
+            return ops.expand_dims(a, -1) if add else ops.squeeze(a, -1)
+        a = get_array_module(a).asarray(a)
+        return a[..., None] if add else a.reshape(a.shape[:-1])
+
+    if rt == rp + 1 and np.shape(getattr(y_true, "data", y_true))[-1] == 1:
+        if rp == 1:
+            y_pred = last_axis(y_pred, True)
+        else:
+            y_true = last_axis(y_true, False)
+    elif rp == rt + 1 and y_pred.shape[-1] == 1:
+        if rt == 1:
+            y_true = last_axis(y_true, True)
+        else:
+            y_pred = last_axis(y_pred, False)
+    return y_true, y_pred
 
 
 # the tables are shared by reference, so the names _losses_more adds resolve too; a loss

@@ -69,9 +69,15 @@ def _snake(name: str) -> str:
     return s.lower()
 
 
+def next_uid(prefix: str) -> int:
+    """The next number of ``prefix``'s counter (1 first): ``backend.get_uid``."""
+    n = _name_counts.get(prefix, 0) + 1
+    _name_counts[prefix] = n
+    return n
+
+
 def unique_name(prefix: str) -> str:
-    n = _name_counts.get(prefix, 0)
-    _name_counts[prefix] = n + 1
+    n = next_uid(prefix) - 1
     return prefix if n == 0 else f"{prefix}_{n}"
 
 

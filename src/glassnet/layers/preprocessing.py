@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import backend, ops
 from .._tape import Pure, constant
+from ..config import epsilon
 from ..tensor import Tensor
 from .base import Layer, register
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["Normalization", "Rescaling", "Resizing", "CenterCrop", "Discretization",
            "CategoryEncoding"]
 
-_EPSILON = 1e-7  # Keras's backend.epsilon(): the floor of the standard deviation
 
 
 def _data(x: Any) -> Any:
@@ -180,7 +180,7 @@ class Normalization(Layer):
             raise ValueError(f"Layer '{self.name}': built for inputs of shape "
                              f"{self._input_shape}. Received: input shape {tuple(x.shape)}")
         mean, var = self._stats(x)
-        std = ops.maximum(ops.sqrt(var), x.dtype.type(_EPSILON))
+        std = ops.maximum(ops.sqrt(var), x.dtype.type(epsilon()))  # Keras's floor
         if self.invert:
             return ops.add(mean, ops.mul(x, std))
         return ops.div(ops.sub(x, mean), std)

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from .. import backend
+from .. import backend, config
 from ..tensor import Tensor
 
 __all__ = ["unpack"]
@@ -78,6 +78,7 @@ class BatchSource:
         if self.indexed:
             n = len(x)
             self.steps = n if self.steps is None else min(self.steps, n)
+        self.steps = config._limit_steps(self.steps)  # gn.config's cap, where set
         self._it: Iterator[Any] | None = None if self.indexed else iter(x)
 
     def epoch(self) -> Iterator[tuple[Any, Any, Any]]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import backend
+from .. import backend, config
 from .. import distribution as _distribution
 from ..autograd import no_grad
 from ..tensor import Tensor, get_mask, set_mask
@@ -95,6 +95,9 @@ class EvaluationMixin:
         """
         self._require_compiled("evaluate")
         bs = _positive_batch(batch_size, "evaluate")
+        if steps is not None and (not isinstance(steps, (int, np.integer)) or steps < 1):
+            raise ValueError(f"evaluate: steps must be a positive integer or None. Received: "
+                             f"steps={steps!r}")
         dist = _distribution.active()
         source = None
         if is_batch_source(x):  # a generator, iterator or PyDataset of (x, y) batches
@@ -114,9 +117,10 @@ class EvaluationMixin:
             sw = None if sw is None else sw[part]
             if dist.rank != 0:
                 verbose = 0
-        if steps is not None and (not isinstance(steps, (int, np.integer)) or steps < 1):
-            raise ValueError(f"evaluate: steps must be a positive integer or None. Received: "
-                             f"steps={steps!r}")
+        if source is None:  # (a source applies gn.config's cap itself)
+            want = -(-len(x) // bs) if steps is None else int(steps)
+            if config._limit_steps(want) != want:
+                steps = config.max_steps_per_epoch()
         n_steps = source.steps if source is not None else -(-len(x) // bs)
         stop = len(x) if source is None else 0
         if source is None and steps is not None:  # Keras: only the first `steps` batches
@@ -247,6 +251,9 @@ class EvaluationMixin:
         Example:
             >>> probs = model.predict(x_test)          # (n, units of the last layer)
         """
+        if steps is not None and (not isinstance(steps, (int, np.integer)) or steps < 1):
+            raise ValueError(f"predict: steps must be a positive integer or None. Received: "
+                             f"steps={steps!r}")
         if is_batch_source(x):  # batches of x (or (x, ...)): predicted in order
             if _distribution.active() is not None:
                 raise ValueError("predict: data-parallel prediction splits arrays; pass x as "
@@ -265,6 +272,11 @@ class EvaluationMixin:
             raise ValueError(f"predict: x is empty. Received: x shape {x.shape}")
         self._ensure_built(x)
         bs = _positive_batch(batch_size, "predict")
+        want = -(-len(x) // bs) if steps is None else int(steps)
+        if config._limit_steps(want) != want:  # gn.config's cap (a source applies it itself)
+            steps = config.max_steps_per_epoch()
+        if steps is not None:  # Keras: only the first `steps` batches
+            x = x[:int(steps) * bs]
         dist = _distribution.active()
         if dist is not None:
             if len(x) < dist.size:

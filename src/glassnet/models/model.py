@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
-from .. import backend
+from .. import backend, config
 from .._display import model_repr_html
 from ..autograd import no_grad
 from ..layers.base import Layer
@@ -145,7 +145,7 @@ class Model(Layer, training.TrainingMixin):
         ``layer_range``) are accepted; ``show_trainable=True`` adds Keras's *Trainable*
         column (Y, N, or - for a layer without weights).
         """
-        training.print_summary(self, print_fn or print, show_trainable)
+        training.print_summary(self, print_fn or config.print_msg, show_trainable)
 
     _repr_html_ = model_repr_html  # Jupyter: the summary as HTML
 

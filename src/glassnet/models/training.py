@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from .. import backend
+from .. import backend, config
 from .. import distribution as _distribution
 from .._metric_base import _mask_of, masked_weights
 from ..autograd import no_grad
@@ -552,6 +552,8 @@ class TrainingMixin(EvaluationMixin):
                              f"Received: {validation_split}")
         if verbose not in ("auto", 0, 1, 2):
             raise ValueError(f"fit: verbose must be 'auto', 0, 1 or 2. Received: {verbose!r}")
+        # gn.config's caps for a quick run of a long script (Keras's set_max_epochs, ...)
+        epochs = config._limit_epochs(epochs)
         source = None
         if is_batch_source(x):  # a generator, iterator or PyDataset of batches
             if y is not None or sample_weight is not None or validation_split:
@@ -608,6 +610,8 @@ class TrainingMixin(EvaluationMixin):
         else:
             n = len(x)
             steps = -(-n // batch_size) if steps_per_epoch is None else int(steps_per_epoch)
+            if config._limit_steps(steps) != steps:  # as if steps_per_epoch were the cap
+                steps = steps_per_epoch = config.max_steps_per_epoch()
         if (dist is not None and steps is not None and steps_per_epoch is None
                 and 0 < n % batch_size < dist.size):
             steps -= 1  # a last global batch smaller than the number of processes: skipped
