@@ -28,7 +28,7 @@ def _other_inputs():
     return {"conv": img, "conv_transpose": img, "depthwise": img, "lstm": seq, "gru": seq,
             "gru_reset_before": seq, "conv1d": seq4, "bidirectional": seq4,
             "attention": seq4, "mha": seq4, "embedding": r.integers(0, 20, (100, 7)),
-            "adaptive1d": seq4, "adaptive2d": img,
+            "adaptive1d": seq4, "adaptive2d": img, "one_feature": seq4[..., :1],
             **dict.fromkeys(("mask_tagger", "mask_gap", "mask_bidir", "mask_add", "mask_lstm"),
                             _padded_ids()),
             "masking_td": seq * (np.arange(5) < r.integers(1, 6, (100, 1)))[..., None]}
@@ -78,6 +78,17 @@ def _body(keras, kind):
     if kind == "spectral":  # Keras's SpectralNormalization around a Dense (GANs)
         return [keras.Input((6,)), L.SpectralNormalization(L.Dense(8, activation="tanh"),
                                                            power_iterations=2)]
+    if kind == "one_feature":  # keras.io's timeseries Transformer: LayerNormalization over
+        # one feature (its output is beta: only beta learns there), steps averaged as
+        # channels first
+        i = keras.Input((6, 1))
+        h = L.Conv1D(4, 1, activation="tanh")(i)
+        one = L.Conv1D(1, 1)(h)
+        n = L.LayerNormalization(epsilon=1e-6)(one) + one
+        avg = L.GlobalAveragePooling1D(data_format="channels_first")(
+            L.Concatenate()([n, h]))
+        top = L.GlobalMaxPooling1D(data_format="channels_first", keepdims=True)(h)
+        return i, L.Concatenate()([avg, L.Flatten()(top)])
     if kind == "wrapper":  # a Wrapper of one's own around a Dense
         class Doubled(L.Wrapper):
             def call(self, x):
@@ -304,6 +315,12 @@ CASES = {
                                           {"model": "adaptive1d"}),
     "adaptive_max_pooling_2d": (1, None, False, "mse", ("RMSprop", {"learning_rate": 0.01}),
                                 "r", {"model": "adaptive2d"}),
+    # SGD: gamma's true gradient is 0 there; Keras's PyTorch layer_norm gives it rounding
+    # noise, which Adam would scale up to steps of its learning rate
+    "one_feature_layernorm_channels_first": (3, "softmax", False,
+                                             "sparse_categorical_crossentropy",
+                                             ("SGD", {"learning_rate": 0.1}), "c",
+                                             {"model": "one_feature"}),
     "two_outputs_weighted_metrics": (0, None, False, ["sparse_categorical_crossentropy", "mse"],
                                      ("Adam", {"learning_rate": 0.01}), "two",
                                      {"sample_weight": True,

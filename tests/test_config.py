@@ -271,3 +271,27 @@ def test_constant_initializer_takes_an_array_as_keras():
         gn.initializers.Constant("a")
     d = gn.Sequential([L.Dense(9, bias_initializer=init, input_dim=2)]).layers[0]
     np.testing.assert_array_equal(d.bias.data, np.eye(3).flatten())
+
+
+@pytest.mark.skipif(not HAS_KERAS, reason="real Keras 3 is not installed")
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_masked_channels_first_global_average_matches_keras(keepdims):
+    """GlobalAveragePooling1D(data_format="channels_first") on (batch, C, steps) with a
+    (batch, steps) mask: the mean over the kept steps, as Keras computes it."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    r = np.random.default_rng(3)
+    x = r.standard_normal((3, 4, 5)).astype("float32")
+    mask = np.arange(5) < np.array([[2], [5], [1]])
+    want = keras.ops.convert_to_numpy(keras.layers.GlobalAveragePooling1D(
+        data_format="channels_first", keepdims=keepdims)(x, mask=mask))
+    got = L.GlobalAveragePooling1D(data_format="channels_first",
+                                   keepdims=keepdims)(x, mask=mask)
+    np.testing.assert_allclose(got.data, want, rtol=1e-6)
+    assert L.GlobalAveragePooling1D(data_format="channels_first").compute_output_shape(
+        (None, 4, 5)) == (None, 4)
+    with pytest.raises(ValueError, match="data_format"):
+        L.GlobalMaxPooling1D(data_format="nchw")

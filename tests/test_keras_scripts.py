@@ -163,6 +163,13 @@ SCRIPTS: dict[str, dict] = {
         "checks": {"Final training loss": ("<", 1.0986),  # ln 3: three classes at chance
                    "Reloaded output matches": ("==", 1.0)},
         "band": {}, "keras_needs": "tensorflow"},
+    # MultiHeadAttention blocks over a one-feature series, pooled channels-first; the
+    # dropouts make the 8-epoch test loss vary with the draw: Keras 0.44-0.53 (seeds 7-9),
+    # glassnet 0.48-0.68; started from the same weights without dropout, the two give the
+    # same losses epoch for epoch (the one_feature case of _keras_fit_cases.py)
+    "timeseries_transformer_classification": {
+        "checks": {"Test loss": ("<", 0.693)},  # ln 2: two classes at chance
+        "band": {"Test loss": 0.2, "Test accuracy": 0.2}},
 }
 
 # what each script printed on real Keras 3 (see the file's "_about")

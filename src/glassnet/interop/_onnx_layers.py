@@ -243,7 +243,9 @@ def convert(g: Graph, layer: Any, ins: list[str], vals: list[np.ndarray],
     if cls.startswith("Global") and "Pooling" in cls:
         nd = int(cls[-2])
         op = "ReduceMax" if "Max" in cls else "ReduceMean"
-        return g.reduce(op, x, list(range(1, nd + 1)), keepdims=int(bool(cfg.get("keepdims"))))
+        first = int(cfg.get("data_format") == "channels_first")  # the channels lead
+        return g.reduce(op, x, list(range(1 + first, nd + 1 + first)),
+                        keepdims=int(bool(cfg.get("keepdims"))))
     if cls == "Flatten":
         return g.op("Flatten", [x], axis=1)
     if cls in ("Reshape", "Permute", "RepeatVector") or cls.startswith(("Cropping",

@@ -103,7 +103,12 @@ class Normalize(Function):
                 return m
         # gamma and beta constant along the normalised axes (BatchNormalization): x_hat is
         # never formed; its per-channel factor folds into the scalars of both passes
-        per_channel = pshape is None or all(pshape[i] == 1 for i in axes)
+        # ... and varying along every other axis: a gamma broadcast over the batch too (a
+        # LayerNormalization of one feature, (B, T, 1)) needs its gradient summed there,
+        # which the general path does
+        full = None if pshape is None else (1,) * (nd - len(pshape)) + tuple(pshape)
+        per_channel = full is None or all(
+            full[i] == 1 if i in axes else full[i] == x.shape[i] for i in range(nd))
         pax = () if pshape is None else tuple(
             i for i, (a, b) in enumerate(zip(pshape, x.shape)) if a == 1 and b != 1)
         psum = self._param_sum(x, pax, wshape)

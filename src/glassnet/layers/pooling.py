@@ -436,29 +436,44 @@ class AveragePooling1D(_Pooling):
 
 # ------------------------------------------------------------------ global pooling
 class _GlobalPooling(Layer):
+    """Global pooling: channels last (batch, ..., C) by default; ``data_format=
+    "channels_first"`` takes (batch, C, ...) and pools over the axes after the channels, as
+    Keras does (keras.io's timeseries Transformer pools its (batch, steps, 1) output that
+    way, averaging each step's features)."""
+
     mode = "avg"
     rank = 2
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        check_data_format(data_format, self.name)
+        if data_format not in (None, "channels_last", "channels_first"):
+            raise ValueError(f"Layer '{self.name}': data_format must be 'channels_last' or "
+                             f"'channels_first'. Received: data_format={data_format!r}")
+        self.data_format = data_format or "channels_last"
         self.keepdims = bool(keepdims)
+
+    def _axes(self) -> tuple[int, ...]:
+        first = self.data_format == "channels_first"
+        return tuple(range(2, self.rank + 2)) if first else tuple(range(1, self.rank + 1))
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         _check_rank(self, x.shape, self.rank + 2)
-        axes = tuple(range(1, self.rank + 1))
         fn = ops.mean if self.mode == "avg" else ops.max
-        return fn(x, axis=axes, keepdims=self.keepdims)
+        return fn(x, axis=self._axes(), keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         _check_rank(self, input_shape, self.rank + 2)
+        first = self.data_format == "channels_first"
+        c = input_shape[1] if first else input_shape[-1]
         if self.keepdims:
-            return (input_shape[0],) + (1,) * self.rank + (input_shape[-1],)
-        return (input_shape[0], input_shape[-1])
+            ones = (1,) * self.rank
+            return (input_shape[0], c, *ones) if first else (input_shape[0], *ones, c)
+        return (input_shape[0], c)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "keepdims": self.keepdims}
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}
 
 
 @register
@@ -506,6 +521,13 @@ class GlobalAveragePooling1D(_GlobalPooling):
     def call(self, x: Tensor, training: bool = False, mask: Any = None) -> Tensor:
         if mask is None:
             return super().call(x, training)
+        if self.data_format == "channels_first":  # (batch, C, steps): the steps last
+            y = self._masked(ops.swapaxes(x, 1, 2), mask)
+            return ops.swapaxes(y, 1, 2) if self.keepdims else y
+        return self._masked(x, mask)
+
+    def _masked(self, x: Tensor, mask: Any) -> Tensor:
+        """The mean over the kept steps of channels-last ``x`` (batch, steps, C)."""
         _check_rank(self, x.shape, 3)
         m = mask.data if isinstance(mask, Tensor) else mask
         xp = backend.get_array_module(x.data)
