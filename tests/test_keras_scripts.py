@@ -170,6 +170,19 @@ SCRIPTS: dict[str, dict] = {
     "timeseries_transformer_classification": {
         "checks": {"Test loss": ("<", 0.693)},  # ln 2: two classes at chance
         "band": {"Test loss": 0.2, "Test accuracy": 0.2}},
+    # keras.io's RNN guide: the models' sizes, a stateful LSTM's states reused as another's
+    # initial_state, Bidirectional stacks, and LSTM against RNN(LSTMCell) on MNIST rows
+    # (one SGD epoch on 640 images: barely above chance, 0.1, in both)
+    "rnn_guide": {
+        "checks": {"State reuse output shape": ("==", 64.0),
+                   "Cell model accuracy": (">", 0.12)},
+        "band": {"Simple model parameters": 0.0, "GRU model parameters": 0.0,
+                 "Seq2seq model parameters": 0.0, "Bidirectional model parameters": 0.0,
+                 "Cell model accuracy": 0.15}},
+    # LSTM encoder, RepeatVector, LSTM decoder, a softmax per output character, boolean
+    # one-hot inputs; 12 characters: chance is 0.08
+    "addition_rnn": {"checks": {"Validation accuracy": (">", 0.35)},
+                     "band": {"Validation accuracy": 0.12}},
 }
 
 # what each script printed on real Keras 3 (see the file's "_about")
