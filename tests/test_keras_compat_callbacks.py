@@ -105,3 +105,45 @@ def test_xor_recipe_prints_a_screenful_not_one_line_per_epoch(tmp_path, capsys):
     assert len(lines) == 20  # every 20th of 400 epochs; it printed 400 lines before
     assert lines[0].startswith("Epoch 20/400 - ") and lines[-1].startswith("Epoch 400/400 - ")
     assert "loss: " in lines[-1] and "accuracy: " in lines[-1]
+
+
+def test_model_checkpoint_every_n_batches_as_keras(tmp_path):
+    """save_freq=N saves every N batches counted across epochs, naming {epoch} and {batch}
+    (Keras's counting, the names Keras 3.15 writes for this run: 4 batches an epoch, N=3 ->
+    after batches 3, 6 (epoch 2, batch 2), 9 (epoch 3, batch 1) and 12); the written model
+    loads and predicts."""
+    import os
+
+    import pytest
+
+    x, y = _data()
+    m = _model(lr=0.1)
+    path = str(tmp_path / "m-{epoch}-{batch}.keras")
+    seen = []
+
+    class Watch(C.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(sorted(os.listdir(tmp_path)))
+
+    m.fit(x, y, batch_size=25, epochs=3, verbose=0,
+          callbacks=[C.ModelCheckpoint(path, save_freq=3), Watch()])
+    assert sorted(os.listdir(tmp_path)) == ["m-1-3.keras", "m-2-2.keras", "m-3-1.keras",
+                                            "m-3-4.keras"]
+    assert seen[2] == ["m-1-3.keras"]  # written at the batch's end, before later hooks
+    last = gn.models.load_model(str(tmp_path / "m-3-1.keras"))
+    assert last.predict(x[:4], verbose=0).shape == (4, 1)
+    with pytest.raises(ValueError, match="save_freq"):
+        C.ModelCheckpoint(path, save_freq=0)
+
+
+def test_model_checkpoint_initial_value_threshold(tmp_path, capsys):
+    x, y = _data()
+    m = _model()
+    path = str(tmp_path / "best.keras")
+    m.fit(x, y, batch_size=50, epochs=1, verbose=0, validation_split=0.2,
+          callbacks=[C.ModelCheckpoint(path, save_best_only=True, verbose=1,
+                                       initial_value_threshold=0.0)])
+    import os
+
+    assert not os.path.exists(path)  # no loss beats 0
+    assert "val_loss did not improve from 0.00000" in capsys.readouterr().out

@@ -183,6 +183,24 @@ SCRIPTS: dict[str, dict] = {
     # one-hot inputs; 12 characters: chance is 0.08
     "addition_rnn": {"checks": {"Validation accuracy": (">", 0.35)},
                      "band": {"Validation accuracy": 0.12}},
+    # keras.io's guide to fit/evaluate/predict: function and class losses, a Metric of
+    # one's own with add_variable/assign_add, add_loss from a layer and an endpoint layer
+    # (compile without a loss), validation_split, PyDataset, class and sample weights,
+    # dict inputs/outputs with loss_weights and None losses, EarlyStopping, a batch
+    # callback, ModelCheckpoint (best-only, and every 10 batches: save_freq), a restored
+    # checkpoint, ExponentialDecay. The guide's own metric broadcasts (batch, 1) against
+    # (batch,): both libraries count the same way (13,517 and 13,693 "true positives")
+    "training_with_built_in_methods": {
+        "checks": {"Test accuracy": (">", 0.6), "Endpoint loss is finite": ("==", 1.0),
+                   "Per batch losses": ("==", 32.0), "Checkpoints": ("==", 2.0),
+                   "Restored accuracy": (">", 0.6)},
+        "band": {"Test accuracy": 0.1, "Custom function loss": 0.02,
+                 "Custom class loss": 0.02, "Categorical true positives": 1000.0,
+                 "Activity regularized loss": 2.5, "Validation split accuracy": 0.1,
+                 "PyDataset validation accuracy": 0.1, "Sample weighted accuracy": 0.1,
+                 "Multi output logs": 0.0, "Class only loss is finite": 0.0,
+                 "Per batch losses": 0.0, "Checkpoints": 0.0, "Restored accuracy": 0.1,
+                 "Schedule accuracy": 0.15}},
 }
 
 # what each script printed on real Keras 3 (see the file's "_about")

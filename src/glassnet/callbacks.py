@@ -311,19 +311,65 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (or weights) after each epoch; ``filepath`` may use {epoch}, {val_loss}."""
+    """Save the model (or its weights) during training, as Keras's ``ModelCheckpoint``.
+
+    Args:
+        filepath: where to save; may hold ``{epoch}``, ``{batch}`` and any log value
+            (``"model-{epoch:02d}-{val_loss:.2f}.keras"``).
+        monitor: the log value ``save_best_only`` compares.
+        verbose: 1 prints a line per save (or per skipped save).
+        save_best_only: save only when ``monitor`` improved on the best so far.
+        save_weights_only: ``save_weights`` instead of ``save``.
+        mode: ``"auto"``, ``"min"`` or ``"max"``: which way ``monitor`` improves.
+        save_freq: ``"epoch"`` (at each epoch's end) or a number of batches: save every
+            that many batches, counted across epochs (then ``monitor`` is read from the
+            batch's logs).
+        initial_value_threshold: the best value to beat at the start (``save_best_only``).
+
+    Example:
+        >>> cb = ModelCheckpoint("ckpt/model-{epoch}.keras", save_freq=100)
+    """
 
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False,
-                 mode: str = "auto") -> None:
+                 mode: str = "auto", save_freq: str | int = "epoch",
+                 initial_value_threshold: float | None = None) -> None:
         super().__init__()
+        if save_freq != "epoch" and (isinstance(save_freq, bool)
+                                     or not isinstance(save_freq, (int, np.integer))
+                                     or save_freq < 1):
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive "
+                             f"number of batches. Received: save_freq={save_freq!r}")
         self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self.save_freq = save_freq
         self.op, self.best = _monitor_op(mode, monitor)
+        if initial_value_threshold is not None:
+            self.best = float(initial_value_threshold)
+        self._epoch, self._last_batch, self._since_save = 0, -1, 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.save_freq == "epoch":
+            return
+        # batches since the last save, counted across epochs (batch restarts at 0)
+        self._since_save += batch + 1 if batch <= self._last_batch else batch - self._last_batch
+        self._last_batch = batch
+        if self._since_save >= int(self.save_freq):
+            self._since_save = 0
+            self._save(self._epoch, batch, logs or {})
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _save(self, epoch: int, batch: int | None, logs: dict) -> None:
+        fields = {"epoch": epoch + 1, **logs}
+        if batch is not None and "batch" not in logs:
+            fields["batch"] = batch + 1
+        path = self.filepath.format(**fields)
         if self.save_best_only:
             cur = logs.get(self.monitor)
             if cur is None or not self.op(cur, self.best):
