@@ -33,7 +33,7 @@ MODULES = [
     "glassnet._metric_base", "glassnet.layers.grouped_query_attention",
     "glassnet.layers._masks", "glassnet._keras_ops_more",
     "glassnet.layers.reversible_embedding", "glassnet.layers.spectral_normalization",
-    "glassnet.config", "glassnet._dtypes", "glassnet.losses",
+    "glassnet.config", "glassnet._dtypes", "glassnet.losses", "glassnet.layers._symbolic",
 ]
 
 

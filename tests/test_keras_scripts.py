@@ -201,6 +201,15 @@ SCRIPTS: dict[str, dict] = {
                  "Multi output logs": 0.0, "Class only loss is finite": 0.0,
                  "Per batch losses": 0.0, "Checkpoints": 0.0, "Restored accuracy": 0.1,
                  "Schedule accuracy": 0.15}},
+    # keras.io's masking guide: pad_sequences, Embedding/Masking masks, a mask passed by
+    # hand, custom layers that split, make and read masks, supports_masking, and a symbolic
+    # tensor's _keras_mask. Its TemporalSoftmax divides 0 by 0 on padded steps in both
+    "masking_and_padding": {
+        "checks": {"Embedding mask kept": ("==", 14.0), "First half kept": ("==", 9.0)},
+        "band": {"MyLayer output shape": 0.0, "Padded first row length": 0.0,
+                 "Embedding mask kept": 0.0, "Masking layer kept": 0.0,
+                 "First half kept": 0.0, "Model output rows": 0.0,
+                 "Temporal softmax has NaN rows": 0.0}},
 }
 
 # what each script printed on real Keras 3 (see the file's "_about")

@@ -300,3 +300,19 @@ def test_a_loss_that_returns_its_own_mean_is_kept_under_a_mask_and_scaled_by_wei
     plain = gn.tensor(np.full((3, 1), 2.0, "float32"))
     assert float(loss(np.zeros((3, 1)), plain, sample_weight=np.array([1.0, 2.0, 6.0])).data
                  ) == pytest.approx(4.0 * 3.0)
+
+
+def test_symbolic_tensor_keras_mask_as_keras():
+    """``x._keras_mask`` on a functional-API tensor (keras.io's masking guide prints it): the
+    mask's shape as Keras's KerasTensor gives it, None where no mask reaches the output."""
+    import glassnet as gn
+    from glassnet import layers as L
+
+    i = gn.Input(shape=(None,), dtype="int32")
+    e = L.Embedding(50, 4, mask_zero=True)(i)
+    assert e._keras_mask.shape == (None, None) and e._keras_mask.dtype == "bool"
+    assert L.Dense(3)(e)._keras_mask.shape == (None, None)  # Dense passes masks on
+    assert L.LSTM(3)(e)._keras_mask is None  # the mask ends at the last state
+    assert L.Dense(3)(gn.Input(shape=(4,)))._keras_mask is None
+    fixed = L.Embedding(50, 4, mask_zero=True)(gn.Input(shape=(7,), dtype="int32"))
+    assert repr(fixed._keras_mask) == "<SymbolicMask shape=(None, 7), dtype=bool>"

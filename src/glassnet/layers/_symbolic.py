@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, get_mask
 from ._symbolic_ops import SymbolicArithmetic
 
 if TYPE_CHECKING:
@@ -83,6 +83,41 @@ class SymbolicTensor(SymbolicArithmetic):
     def __repr__(self) -> str:
         return (f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, "
                 f"from layer {self.layer.name!r}>")
+
+    @property
+    def _keras_mask(self) -> SymbolicMask | None:
+        """The mask this output carries (an ``Embedding(mask_zero=True)``'s, passed on by
+        layers that support masking), as Keras's ``KerasTensor._keras_mask``: its shape
+        and dtype; None where the output has no mask (a trace's value tells)."""
+        masks = [get_mask(v) if isinstance(v, Tensor) else None
+                 for v in (self._value, self._value_b)]
+        if masks[0] is None:
+            return None
+        shape = list(np.shape(masks[0])[1:])
+        if masks[1] is not None:
+            shape = [a if a == b else None for a, b in zip(shape, np.shape(masks[1])[1:])]
+        return SymbolicMask((self.shape[0] if self.shape else None, *shape))
+
+
+class SymbolicMask:
+    """The mask of a symbolic tensor: its shape (batch axis None) and dtype ``"bool"``.
+
+    Example:
+        >>> SymbolicMask((None, 7))
+        <SymbolicMask shape=(None, 7), dtype=bool>
+    """
+
+    dtype = "bool"
+
+    def __init__(self, shape: tuple[int | None, ...]) -> None:
+        self.shape = tuple(shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<SymbolicMask shape={self.shape}, dtype=bool>"
 
 
 def _trace_input(shape: tuple[int | None, ...], dtype: Any, size: int) -> Tensor:
