@@ -214,6 +214,14 @@ SCRIPTS: dict[str, dict] = {
     # probabilities; predicting the letters' frequencies alone scores 2.91 (their entropy)
     "lstm_text_generation": {"checks": {"Final loss": ("<", 2.0)},
                              "band": {"Final loss": 0.25}},
+    # MLP-Mixer, FNet (keras.ops.fft2 over (real, imag) pairs) and gMLP on patches from
+    # ops.image.extract_patches, after Normalization.adapt, Resizing, RandomFlip and
+    # RandomZoom; AdamW, top-5 accuracy, ReduceLROnPlateau, EarlyStopping. Chance: 0.1
+    "mlp_image_classification": {
+        "checks": {"MLP-Mixer test accuracy": (">", 0.5), "FNet test accuracy": (">", 0.4),
+                   "gMLP test accuracy": (">", 0.5)},
+        "band": {"MLP-Mixer test accuracy": 0.15, "FNet test accuracy": 0.25,
+                 "gMLP test accuracy": 0.15}},
 }
 
 # what each script printed on real Keras 3 (see the file's "_about")
