@@ -218,9 +218,9 @@ SCRIPTS: dict[str, dict] = {
     # ops.image.extract_patches, after Normalization.adapt, Resizing, RandomFlip and
     # RandomZoom; AdamW, top-5 accuracy, ReduceLROnPlateau, EarlyStopping. Chance: 0.1
     "mlp_image_classification": {
-        "checks": {"MLP-Mixer test accuracy": (">", 0.5), "FNet test accuracy": (">", 0.4),
+        "checks": {"MLP Mixer test accuracy": (">", 0.5), "FNet test accuracy": (">", 0.4),
                    "gMLP test accuracy": (">", 0.5)},
-        "band": {"MLP-Mixer test accuracy": 0.15, "FNet test accuracy": 0.25,
+        "band": {"MLP Mixer test accuracy": 0.15, "FNet test accuracy": 0.25,
                  "gMLP test accuracy": 0.15}},
 }
 

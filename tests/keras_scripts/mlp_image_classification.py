@@ -334,6 +334,6 @@ learning_rate = 0.003
 gmlp_classifier = build_classifier(gmlp_blocks)
 history, gmlp_accuracy = run_experiment(gmlp_classifier)
 
-print("MLP-Mixer test accuracy:", mixer_accuracy)
+print("MLP Mixer test accuracy:", mixer_accuracy)
 print("FNet test accuracy:", fnet_accuracy)
 print("gMLP test accuracy:", gmlp_accuracy)
