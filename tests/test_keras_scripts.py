@@ -222,6 +222,13 @@ SCRIPTS: dict[str, dict] = {
                    "gMLP test accuracy": (">", 0.5)},
         "band": {"MLP Mixer test accuracy": 0.15, "FNet test accuracy": 0.25,
                  "gMLP test accuracy": 0.15}},
+    # a subclassed Transformer tagger (positions from ops.arange of ops.shape), a Loss
+    # subclass calling SparseCategoricalCrossentropy(reduction=None) and masking the
+    # padding itself, and a metric loop that masks with (y > 0) & (p > 0) and indexes
+    # tensors with that mask
+    "ner_transformers": {
+        "checks": {"Validation tag accuracy": (">", 0.9), "Sample prediction length": ("==", 24.0)},
+        "band": {"Final training loss": 0.1, "Validation tag accuracy": 0.1}},
 }
 
 # what each script printed on real Keras 3 (see the file's "_about")

@@ -162,3 +162,26 @@ def test_ndarray_on_the_left_defers_to_tensor():
     assert isinstance(y, gn.Tensor) and y.dtype == np.float32
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+def test_logical_and_bitwise_operators_as_keras_tensors():
+    """``&``, ``|``, ``^`` and ``~`` as on Keras's (PyTorch's) tensors: logical on bool
+    tensors (keras.io's NER metric masks with ``(y > 0) & (p > 0)``), bitwise on integers,
+    refused on floats; the result indexes a tensor."""
+    import glassnet as gn
+
+    a = gn.ops.convert_to_tensor(np.array([1, 0, 3]))
+    b = gn.ops.convert_to_tensor(np.array([1, 1, 0]))
+    pa, pb = np.array([1, 0, 3]) > 0, np.array([1, 1, 0]) > 0
+    np.testing.assert_array_equal(((a > 0) & (b > 0)).data, pa & pb)
+    np.testing.assert_array_equal(((a > 0) | (b > 0)).data, pa | pb)
+    np.testing.assert_array_equal(((a > 0) ^ (b > 0)).data, pa ^ pb)
+    np.testing.assert_array_equal((~(a > 0)).data, ~pa)
+    np.testing.assert_array_equal((a & b).data, [1, 0, 0])
+    np.testing.assert_array_equal((2 | a).data, [3, 2, 3])
+    np.testing.assert_array_equal((a ^ 5).data, [4, 5, 6])
+    np.testing.assert_array_equal((~a).data, [-2, -1, -4])
+    np.testing.assert_array_equal((pb & (a > 0)).data, pa & pb)  # an array on the left
+    np.testing.assert_array_equal(a[(a > 0) & (b > 0)].data, [1])
+    with pytest.raises(TypeError, match="'&' needs bool or integer"):
+        gn.tensor([1.0]) & gn.tensor([1.0])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -333,6 +333,29 @@ class Tensor:
     def ne(self, o: Any) -> Tensor:
         return ops.not_equal(self, o)
 
+    # & | ^ ~ as Keras's (PyTorch's) tensors: logical on bool tensors (a mask's
+    # ``(y > 0) & (p > 0)``), bitwise on integers; no gradient
+    def __and__(self, o: Any) -> Tensor:
+        return _bitwise("&", "bitwise_and", self, o)
+
+    def __rand__(self, o: Any) -> Tensor:
+        return _bitwise("&", "bitwise_and", o, self)
+
+    def __or__(self, o: Any) -> Tensor:
+        return _bitwise("|", "bitwise_or", self, o)
+
+    def __ror__(self, o: Any) -> Tensor:
+        return _bitwise("|", "bitwise_or", o, self)
+
+    def __xor__(self, o: Any) -> Tensor:
+        return _bitwise("^", "bitwise_xor", self, o)
+
+    def __rxor__(self, o: Any) -> Tensor:
+        return _bitwise("^", "bitwise_xor", o, self)
+
+    def __invert__(self) -> Tensor:
+        return _bitwise("~", "bitwise_invert", self)
+
     # ------------------------------------------------------------ methods
     def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return ops.sum(self, axis, keepdims)
@@ -418,6 +441,18 @@ def set_mask(t: Tensor, mask: Any) -> None:
     """Attach a (batch, timesteps) boolean mask to a tensor (what Keras calls _keras_mask):
     kept on the tensor itself, so it lives and dies with it."""
     t._mask = mask
+
+
+def _bitwise(symbol: str, name: str, *operands: Any) -> Tensor:
+    """``a & b`` and its kin: logical for bool operands, bitwise for integers (NumPy's
+    ufuncs do both); floats are refused with the operator's name."""
+    for a in operands:
+        kind = np.asarray(a.data if isinstance(a, Tensor) else a).dtype.kind
+        if kind not in "biu":
+            raise TypeError(f"'{symbol}' needs bool or integer tensors (logical or bitwise "
+                            f"operation). Received: an operand of dtype kind {kind!r}; "
+                            "compare first, e.g. (x > 0) & (y > 0)")
+    return cast(Tensor, getattr(ops, name)(*operands))
 
 
 def get_mask(t: Any) -> Any:
