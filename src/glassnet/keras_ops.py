@@ -466,6 +466,14 @@ from ._ctc import ctc_decode, ctc_loss  # noqa: E402,F401 - CTC (OCR, speech)
 from ._keras_ops_array import *  # noqa: E402,F401,F403 - the array half of keras.ops
 from ._keras_ops_array import __all__ as _array_names  # noqa: E402
 from ._keras_ops_array import norm  # noqa: E402
+from ._keras_ops_conv import (  # noqa: E402,F401 - convolution and pooling
+    average_pool,
+    conv,
+    conv_transpose,
+    depthwise_conv,
+    max_pool,
+    separable_conv,
+)
 from ._keras_ops_fft import fft, fft2, ifft2, irfft, rfft  # noqa: E402,F401 - Fourier transforms
 from ._keras_ops_more import *  # noqa: E402,F401,F403 - the long tail of keras.ops
 from ._keras_ops_more import __all__ as _more_names  # noqa: E402
@@ -487,4 +495,6 @@ __all__: list[str] = sorted({n for n, v in list(globals().items())
                                         "adaptive_max_pool", "rms_normalization",
                                         "dot_product_attention", "layer_normalization",
                                         "batch_normalization", "image", "fft", "fft2",
-                                        "ifft2", "rfft", "irfft"})
+                                        "ifft2", "rfft", "irfft", "conv", "conv_transpose",
+                                        "depthwise_conv", "separable_conv", "max_pool",
+                                        "average_pool"})

@@ -168,11 +168,42 @@ class _Conv(Layer):
         self.built = True
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
+        if type(self).convolution_op is not _Conv.convolution_op:
+            # a subclass's own convolution (keras.io's weight-standardized Conv2D): its
+            # result, then the bias and the activation, as Keras's call does
+            y = self.convolution_op(x, self.kernel)
+            if self.bias is not None:
+                y = ops.add(y, self.bias)
+            return self.activation(y)
         if self._fuse_relu():
             y = self._convolve(x, relu=True)
         else:
             y = self.activation(self._convolve(x))
         return y
+
+    def convolution_op(self, inputs: Tensor, kernel: Any) -> Tensor:
+        """The layer's convolution of ``inputs`` with ``kernel``, without bias or activation
+        (Keras's hook: a subclass may override it, and ``call`` then adds the bias and the
+        activation to what it returns).
+
+        Example:
+            >>> layer = Conv2D(2, 3); _ = layer(np.zeros((1, 5, 5, 1), "float32"))
+            >>> layer.convolution_op(np.ones((1, 5, 5, 1), "float32"), layer.kernel).shape
+            (1, 3, 3, 2)
+        """
+        from .. import keras_ops
+
+        if self.transpose:
+            return keras_ops.conv_transpose(inputs, kernel, self.strides, self.padding,
+                                            getattr(self, "output_padding", None),
+                                            dilation_rate=self.dilation_rate)
+        x, padding = inputs, self.padding
+        if padding == "causal":  # Conv1D: the left padding, then a valid convolution
+            left = (self.kernel_size[0] - 1) * self.dilation_rate[0]
+            x = ops.pad(inputs, ((0, 0), (left, 0), (0, 0)))
+            padding = "valid"
+        return keras_ops.conv(x, kernel, self.strides, padding,
+                              dilation_rate=self.dilation_rate)
 
     def _fuse_relu(self) -> bool:
         return False

@@ -273,6 +273,29 @@ class Conv3D(Layer):
                 "groups": self.groups, **kernel_layer_config(self)}
 
 
+def pool3d(x: Tensor, mode: str, pool_size: Sequence[int], strides: Sequence[int],
+           padding: str) -> Tensor:
+    """Max (``mode="max"``) or average pooling of (N, D, H, W, C) in two passes of the 2-D
+    kernel: over height and width, then over depth ('same' averages exclude the padded
+    cells: the window's valid cells are a box, so the mean of means is their mean).
+
+    Example:
+        >>> pool3d(gn.tensor(np.ones((1, 4, 4, 4, 2))), "max", (2, 2, 2), (2, 2, 2),
+        ...        "valid").shape
+        (1, 2, 2, 2, 2)
+    """
+    n, d, h, w, c = x.shape
+    (pd, ph, pw), (sd, sh, sw) = pool_size, strides
+    same = padding == "same"
+    pads_hw = ((same_pads(h, ph, sh), same_pads(w, pw, sw)) if same
+               else ((0, 0), (0, 0)))
+    y = Pool2DKernel(mode, (ph, pw), (sh, sw), pads_hw)(ops.reshape(x, (n * d, h, w, c)))
+    oh, ow = y.shape[1], y.shape[2]
+    pads_d = (same_pads(d, pd, sd) if same else (0, 0), (0, 0))
+    y = Pool2DKernel(mode, (pd, 1), (sd, 1), pads_d)(ops.reshape(y, (n, d, oh * ow, c)))
+    return ops.reshape(y, (n, y.shape[1], oh, ow, c))
+
+
 class _Pooling3D(Layer):
     mode = "max"
 
@@ -302,18 +325,7 @@ class _Pooling3D(Layer):
         return super().__call__(x, training=training, **kwargs)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        n, d, h, w, c = x.shape
-        (pd, ph, pw), (sd, sh, sw) = self.pool_size, self.strides
-        same = self.padding == "same"
-        pads_hw = ((same_pads(h, ph, sh), same_pads(w, pw, sw)) if same
-                   else ((0, 0), (0, 0)))
-        y = Pool2DKernel(self.mode, (ph, pw), (sh, sw), pads_hw)(
-            ops.reshape(x, (n * d, h, w, c)))
-        oh, ow = y.shape[1], y.shape[2]
-        pads_d = (same_pads(d, pd, sd) if same else (0, 0), (0, 0))
-        y = Pool2DKernel(self.mode, (pd, 1), (sd, 1), pads_d)(
-            ops.reshape(y, (n, d, oh * ow, c)))
-        return ops.reshape(y, (n, y.shape[1], oh, ow, c))
+        return pool3d(x, self.mode, self.pool_size, self.strides, self.padding)
 
     def compute_output_shape(self, input_shape: Any) -> tuple[int | None, ...]:
         self._check_input(input_shape)
