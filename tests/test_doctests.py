@@ -34,7 +34,8 @@ MODULES = [
     "glassnet.layers._masks", "glassnet._keras_ops_more",
     "glassnet.layers.reversible_embedding", "glassnet.layers.spectral_normalization",
     "glassnet.config", "glassnet._dtypes", "glassnet.losses", "glassnet.layers._symbolic",
-    "glassnet._keras_ops_fft", "glassnet._keras_ops_conv",
+    "glassnet._keras_ops_fft", "glassnet._keras_ops_conv", "glassnet._keras_ops_index",
+    "glassnet._keras_ops_math",
 ]
 
 

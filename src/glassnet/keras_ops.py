@@ -475,6 +475,10 @@ from ._keras_ops_conv import (  # noqa: E402,F401 - convolution and pooling
     separable_conv,
 )
 from ._keras_ops_fft import fft, fft2, ifft2, irfft, rfft  # noqa: E402,F401 - Fourier transforms
+from ._keras_ops_index import *  # noqa: E402,F401,F403 - scatters, segments, blocks
+from ._keras_ops_index import __all__ as _index_names  # noqa: E402
+from ._keras_ops_math import *  # noqa: E402,F401,F403 - psnr, cdist, cross, erfinv, ...
+from ._keras_ops_math import __all__ as _math_names  # noqa: E402
 from ._keras_ops_more import *  # noqa: E402,F401,F403 - the long tail of keras.ops
 from ._keras_ops_more import __all__ as _more_names  # noqa: E402
 from ._keras_ops_nn import (  # noqa: E402,F401 - attention and normalization ops
@@ -491,7 +495,8 @@ from .layers.adaptive import (  # noqa: E402,F401 - the layers' own functions
 __all__: list[str] = sorted({n for n, v in list(globals().items())
                   if not n.startswith("_") and callable(v) and getattr(v, "__module__", "")
                   == __name__ and not isinstance(v, type)} | set(_array_names)
-                 | set(_more_names) | {"ctc_loss", "ctc_decode", "adaptive_average_pool",
+                 | set(_more_names) | set(_index_names) | set(_math_names)
+                 | {"ctc_loss", "ctc_decode", "adaptive_average_pool",
                                         "adaptive_max_pool", "rms_normalization",
                                         "dot_product_attention", "layer_normalization",
                                         "batch_normalization", "image", "fft", "fft2",

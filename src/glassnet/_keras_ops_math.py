@@ -1,0 +1,156 @@
+"""More of Keras 3's ``keras.ops``: ``psnr``, ``cdist``, ``cross``, ``erfinv``,
+``histogram`` and ``saturate_cast``.
+
+The differentiable ones are composed from the primitive ops (``psnr``, ``cdist``,
+``cross``) or are one elementwise op with its derivative (``erfinv``); ``histogram`` and
+``saturate_cast`` return constants, as their Keras counterparts have no useful gradient.
+Part of :mod:`glassnet.keras_ops`.
+
+Example:
+    >>> cross(np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])).data.tolist()
+    [0.0, 0.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import backend
+from . import ops as P
+from ._keras_ops_array import _const, _d, _t, moveaxis
+from .keras_ops import _unary
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from ._typing import TensorLike
+    from .tensor import Tensor
+
+__all__: list[str] = ["psnr", "cdist", "cross", "erfinv", "histogram", "saturate_cast"]
+
+
+def psnr(x1: TensorLike, x2: TensorLike, max_val: float) -> Tensor:
+    """Peak signal-to-noise ratio of two images, in dB: 20·log10(max_val) − 10·log10(mse)
+    with the mean squared error over all values (keras.io's super-resolution metric).
+
+    Example:
+        >>> round(float(psnr(np.zeros(4), np.full(4, 0.1), 1.0).data), 4)
+        20.0
+    """
+    a, b = _t(x1), _t(x2)
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"psnr: x1 and x2 must have the same shape. Received: "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    d = P.sub(a, b)
+    mse = P.mean(P.mul(d, d))
+    return P.sub(20 * math.log10(max_val), P.mul(P.log(mse), 10 / math.log(10)))
+
+
+def cdist(x: TensorLike, y: TensorLike) -> Tensor:
+    """Pairwise Euclidean distances between the rows of ``x`` (..., P, M) and of ``y``
+    (..., R, M): (..., P, R).
+
+    Example:
+        >>> cdist(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [0.0, 1.0]])).data.tolist()
+        [[5.0, 1.0]]
+    """
+    a, b = _t(x), _t(y)
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"cdist: x and y must be (..., P, M) and (..., R, M). Received: "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    d = P.sub(P.expand_dims(a, -2), P.expand_dims(b, -3))  # (..., P, R, M)
+    return P.sqrt(P.sum(P.mul(d, d), axis=-1))
+
+
+def cross(x1: TensorLike, x2: TensorLike, axisa: int = -1, axisb: int = -1, axisc: int = -1,
+          axis: int | None = None) -> Tensor:
+    """Cross product of 3-vectors along ``axisa`` of ``x1`` and ``axisb`` of ``x2`` (or
+    ``axis`` for all three), the result's vectors along ``axisc``.
+
+    Example:
+        >>> cross(np.array([[0.0, 1.0, 0.0]]), np.array([[0.0, 0.0, 1.0]])).data.tolist()
+        [[1.0, 0.0, 0.0]]
+    """
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = moveaxis(_t(x1), axisa, -1), moveaxis(_t(x2), axisb, -1)
+    if a.shape[-1] != 3 or b.shape[-1] != 3:
+        raise ValueError(f"cross: the vectors must have 3 components. Received: shapes "
+                         f"{tuple(_t(x1).shape)} and {tuple(_t(x2).shape)}")
+    ax = [a[..., i] for i in range(3)]
+    bx = [b[..., i] for i in range(3)]
+    c = P.stack([P.sub(P.mul(ax[1], bx[2]), P.mul(ax[2], bx[1])),
+                 P.sub(P.mul(ax[2], bx[0]), P.mul(ax[0], bx[2])),
+                 P.sub(P.mul(ax[0], bx[1]), P.mul(ax[1], bx[0]))], axis=-1)
+    return moveaxis(c, -1, axisc)
+
+
+def _erfinv(y: Any, xp: Any) -> Any:
+    """Inverse error function: Giles's single-precision approximation, then two Newton
+    steps on erf (to float64 rounding); ±1 give ±inf, beyond them NaN."""
+    from .activations import _erf
+
+    y64 = y.astype(np.float64)
+    w = -xp.log(xp.maximum((1.0 - y64) * (1.0 + y64), 1e-300))
+    small = w < 5.0
+    ws = w - 2.5
+    p1 = 2.81022636e-08
+    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+              -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+        p1 = c + p1 * ws
+    wl = xp.sqrt(w) - 3.0
+    p2 = -0.000200214257
+    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+              -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+        p2 = c + p2 * wl
+    x = xp.where(small, p1, p2) * y64
+    for _ in range(2):  # Newton on erf(x) = y: erf' = 2/sqrt(pi) exp(-x²)
+        x = x - (_erf(x, xp) - y64) / (2 / math.sqrt(math.pi) * xp.exp(-x * x))
+    x = xp.where(xp.abs(y64) == 1, xp.sign(y64) * xp.inf, x)
+    return xp.where(xp.abs(y64) > 1, xp.nan, x).astype(y.dtype)
+
+
+erfinv = _unary("erfinv", lambda x: _erfinv(x, backend.get_array_module(x)),
+                lambda x, y: (math.sqrt(math.pi) / 2 * np.exp(y.astype(np.float64) ** 2)
+                              ).astype(x.dtype))
+
+
+def histogram(x: TensorLike, bins: int = 10, range: tuple[float, float] | None = None
+              ) -> tuple[Tensor, Tensor]:
+    """Counts of the values of a 1-D ``x`` in ``bins`` equal bins over ``range`` (the
+    values' own by default): (counts, bin edges), as NumPy's ``histogram``.
+
+    Example:
+        >>> [t.data.tolist() for t in histogram(np.array([0.0, 1.0, 1.0]), bins=2)]
+        [[1, 2], [0.0, 0.5, 1.0]]
+    """
+    a = np.asarray(backend.asnumpy(_d(x)))
+    if a.ndim != 1:
+        raise ValueError(f"histogram: x must be 1-D. Received: shape {a.shape}")
+    counts, edges = np.histogram(a, bins=bins, range=range)
+    dtype = a.dtype if a.dtype.kind == "f" else backend.floatx()
+    return _const(counts.astype(np.int32)), _const(edges.astype(dtype))
+
+
+def saturate_cast(x: TensorLike, dtype: DTypeLike) -> Tensor:
+    """``x`` clipped to the range of ``dtype``, then cast to it (no wrap-around: 300 as
+    uint8 is 255).
+
+    Example:
+        >>> saturate_cast(np.array([-5.0, 300.0]), "uint8").data.tolist()
+        [0, 255]
+    """
+    a = _d(x)
+    xp = backend.get_array_module(a)
+    to = np.dtype(dtype)
+    info = np.iinfo(to) if to.kind in "iu" else np.finfo(to) if to.kind == "f" else None
+    if info is not None and a.dtype.kind == "f":
+        a = xp.clip(a, info.min, info.max)
+    elif info is not None and a.dtype.kind in "iu":  # in int64 (no overflow at the bounds)
+        wide = np.iinfo(np.int64)
+        a = xp.clip(a.astype(np.int64), max(int(info.min), wide.min),
+                    min(int(info.max), wide.max))
+    return _const(xp.asarray(a).astype(to))
