@@ -237,6 +237,13 @@ SCRIPTS: dict[str, dict] = {
     # the logits contract) and trains on. Started from the same weights, the two models
     # predict the same (test_weight_standardized_model_predicts_as_keras)
     "subclassing_conv_layers": {"checks": {"Test accuracy": (">", 0.7)}, "band": {}},
+    # a layer's files of its own in the .keras zip (save_assets/load_assets) and a layer
+    # whose build takes an initializer (get_build_config/build_from_config)
+    "customizing_saving": {
+        "checks": {"Asset restored": ("==", 1.0), "Build config restored": ("==", 1.0),
+                   "Restored predictions match": ("==", 1.0)},
+        "band": {"Asset restored": 0.0, "Build config restored": 0.0,
+                 "Restored predictions match": 0.0}},
 }
 
 # what each script printed on real Keras 3 (see the file's "_about")

@@ -169,15 +169,15 @@ def _class_lines(cls: type) -> list[str]:
                       for b in cls.__bases__)
     lines = [f"class {cls.__name__}({bases})", f"    {cls.__name__}{_signature(cls)}"]
     # members the class defines, and those it inherits from private bases (``_Merge``,
-    # ``_Conv``): a private base has no entry of its own
+    # ``_Conv``): a private base has no entry of its own. A public base's entry lists what
+    # it has (its own private bases' members included), so they are not repeated here
     members: dict[str, object] = {}
     for klass in reversed(cls.__mro__):
         if klass is cls or klass is not object and (
                 klass.__name__.startswith("_") or not _is_public_module(klass.__module__)):
             members.update(vars(klass))
         else:
-            for name in vars(klass):
-                members.pop(name, None)
+            members.clear()
     for name in sorted(members):
         if name.startswith("_") and name not in _KEEP_DUNDERS:
             continue

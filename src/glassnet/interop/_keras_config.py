@@ -176,8 +176,14 @@ def keras_to_glassnet(spec: dict, where: str = "layer") -> dict:
     if cls in ("Sequential", "Functional", "Model"):
         return {"class_name": cls, "config": cfg}
     own = _custom_layer(spec)
-    if own is not None:  # the program's own layer class: its config as it wrote it
-        out_own = {k: v for k, v in cfg.items() if k != "dtype"}
+    if own is not None:  # the program's own layer class: its config as it wrote it, less
+        # what Keras adds for its own built-in bases and glassnet's take no part in
+        out_own = {k: v for k, v in cfg.items() if k != "dtype" and not (
+            k in _BENIGN and (_BENIGN[k] is ANY or v in _BENIGN[k]))}
+        for k, v in out_own.items():  # its built-in base's initializers, regularizers, ...
+            if isinstance(v, dict) and "class_name" in v and k.endswith(
+                    ("initializer", "regularizer", "constraint")):
+                out_own[k] = _plain_object(v, f"{where}.{k}")
         dt = _dtype(cfg.get("dtype"), where)
         if dt is not None:
             out_own["dtype"] = dt
@@ -228,7 +234,13 @@ def build_layer(spec: dict, where: str = "layer") -> Layer:
     g = keras_to_glassnet(spec, where)
     cls: Any = g.get("own") or get_layer_class(g["class_name"])
     try:
-        return cls.from_config(dict(g["config"]))
+        layer = cls.from_config(dict(g["config"]))
+        # a layer of your own whose build needs more than a shape builds itself now, from
+        # what its get_build_config wrote (Keras's build_from_config)
+        if g.get("own") is not None and _overrides(layer, "build_from_config") \
+                and isinstance(spec.get("build_config"), dict):
+            layer.build_from_config(spec["build_config"])
+        return layer
     except (TypeError, ValueError, KeyError) as e:
         name = g["config"].get("name", "?")
         raise ModelFileError(f"layer {name!r} ({g['class_name']}): glassnet cannot build it "
@@ -265,8 +277,13 @@ def glassnet_to_keras(layer: Any) -> dict:
         for key in ("activation", "recurrent_activation"):
             if key in cfg:
                 cfg[key] = _keras_activation(cfg[key])
-        return {"module": type(layer).__module__, "class_name": cls, "config": cfg,
-                "registered_name": _registered_key(type(layer)) or cls}
+        entry: dict[str, Any] = {"module": type(layer).__module__, "class_name": cls,
+                                 "config": cfg,
+                                 "registered_name": _registered_key(type(layer)) or cls}
+        build = layer.get_build_config()  # its own hook where it has one (Keras writes it)
+        if build is not None:
+            entry["build_config"] = build
+        return entry
     if cls in NOT_IN_KERAS:
         raise ValueError(f"layer {layer.name!r} ({cls}) has no Keras counterpart, so a file "
                          "Keras opens cannot hold it; save to .glassnet instead")
@@ -309,3 +326,11 @@ def glassnet_to_keras(layer: Any) -> dict:
         entry["build_config"] = {"input_shape": list(shape) if not isinstance(shape, list)
                                  else [list(s) for s in shape]}
     return entry
+
+
+def _overrides(obj: Any, hook: str) -> bool:
+    """Whether ``obj``'s class defines its own ``hook`` (Keras's saving hooks), instead of
+    the one every layer has."""
+    from ..layers._file_hooks import FileHooks
+
+    return getattr(type(obj), hook, None) is not getattr(FileHooks, hook)

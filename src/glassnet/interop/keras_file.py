@@ -16,6 +16,7 @@ import datetime
 import io
 import json
 import os
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from ._keras_compile import (
     optimizer_state_from_keras,
     optimizer_state_to_keras,
 )
+from ._keras_config import _overrides
 from ._keras_graph import build_model, keras_layer_order, model_config, model_groups
 
 if TYPE_CHECKING:
@@ -140,6 +142,7 @@ def load_keras(path: str | os.PathLike, compile: bool = True,
         model, groups = _build(config, datasets, path)
         _assign(groups, datasets, path)
         _covered(model, groups, path)
+        _read_assets(z, groups, path)
         if compile and config.get("compile_config"):
             if compile_from_keras(model, config["compile_config"], path):
                 opt = [sio.read_dataset(datasets[k], k, path)
@@ -187,7 +190,51 @@ def save_keras(model: Model, path: str | os.PathLike, overwrite: bool = True) ->
         z.writestr("metadata.json", json.dumps(meta))
         z.writestr("config.json", json.dumps(cfg))
         z.writestr("model.weights.h5", weights)
+        _write_assets(z, groups)
     _atomic_write(Path(path), buf.getvalue())
+
+
+def _asset_path(gpath: str) -> str:
+    """Where a layer's assets live in the zip: its weights group's path without the
+    ``/vars`` leaf (``layers/with_assets``), as Keras names them."""
+    return gpath[: -len("/vars")] if gpath.endswith("/vars") else gpath
+
+
+def _write_assets(z: zipfile.ZipFile, groups: list) -> None:
+    """Each layer's own files (its ``save_assets``) under ``assets/<its path>/``, as Keras
+    stores them."""
+    for gpath, obj in groups:
+        if not (isinstance(obj, Layer) and _overrides(obj, "save_assets")):
+            continue
+        gpath = _asset_path(gpath)
+        with tempfile.TemporaryDirectory() as tmp:
+            obj.save_assets(tmp)
+            for root, _, files in os.walk(tmp):
+                for f in sorted(files):
+                    rel = os.path.relpath(os.path.join(root, f), tmp).replace(os.sep, "/")
+                    z.write(os.path.join(root, f), f"assets/{gpath}/{rel}")
+
+
+def _read_assets(z: zipfile.ZipFile, groups: list, path: str | os.PathLike) -> None:
+    """Hand each layer that reads files of its own (``load_assets``) a temporary folder
+    holding its ``assets/<its path>/`` members. Member names are checked (no
+    absolute paths, no ``..``) and sizes bounded, as for every member; nothing is run."""
+    names = z.namelist()
+    for gpath, obj in groups:
+        if not (isinstance(obj, Layer) and _overrides(obj, "load_assets")):
+            continue
+        prefix = f"assets/{_asset_path(gpath)}/"
+        mine = [n for n in names if n.startswith(prefix) and not n.endswith("/")]
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in mine:
+                parts = n[len(prefix):].split("/")
+                if any(p in ("", ".", "..") or "\\" in p or ":" in p for p in parts):
+                    raise ModelFileError(f"{path}: asset member {n!r} has an unsafe name")
+                target = os.path.join(tmp, *parts)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, "wb") as f:
+                    f.write(sio.read_member(z, n, sio.MAX_JSON, path))
+            obj.load_assets(tmp)
 
 
 def _h5_bytes(groups: list, optimizer: list | None = None) -> bytes:

@@ -23,6 +23,7 @@ from ._call_args import (
     _takes_training,
     positional_training,
 )
+from ._file_hooks import FileHooks
 from ._masks import fill_masks, input_mask, makes_masks, set_output_masks
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def as_tensor_input(x: Any, layer_name: str) -> Tensor:
     return Tensor(a)
 
 
-class Layer:
+class Layer(FileHooks):
     """Base class of all layers.
 
     Args:
@@ -191,45 +192,6 @@ class Layer:
         self.input_spec_shape = None if input_shape is None else _shape_tuple(input_shape)
         self.input_shape_built: Any = None
         self.output_shape_built = None
-
-    # ------------------------------------------------------------ weights
-    def _file_weights(self) -> list[Tensor]:
-        """The weights a Keras file holds for this layer, as ``vars/0``, ``vars/1``...: all
-        of them for a layer of your own on :class:`Layer`; a built-in layer's own
-        (``add_weight``) ones, its Keras layout, for the built-in class and its subclasses
-        (a :class:`~glassnet.variables.Variable` such a subclass adds is its
-        ``save_own_variables``' business, as in Keras)."""
-        base = next(c for c in type(self).__mro__ if c.__module__.startswith("glassnet."))
-        if base is Layer:
-            return list(self._weights)
-        return [w for w in self._weights if type(w) is not Variable]
-
-    def save_own_variables(self, store: dict[str, Any]) -> None:
-        """Write this layer's weights into ``store`` (``"0"``, ``"1"``, ...), as Keras 3 does
-        when it saves a ``.keras`` file; override it (calling ``super()``) to save more.
-
-        Example:
-            >>> d = gn.layers.Dense(2); d.build((None, 3)); store = {}
-            >>> d.save_own_variables(store); sorted(store)
-            ['0', '1']
-        """
-        for i, w in enumerate(self._file_weights()):
-            store[str(i)] = backend.asnumpy(w.data)
-
-    def load_own_variables(self, store: Any) -> None:
-        """Read this layer's weights from ``store`` (what :meth:`save_own_variables` wrote),
-        checking their number and shapes; override it (calling ``super()``) to load more."""
-        own = self._file_weights()
-        n = sum(1 for k in store.keys() if str(k).isdigit())
-        if n != len(own):
-            raise ValueError(f"Layer '{self.name}': {len(own)} weight(s) to load, the store "
-                             f"holds {n}")
-        for i, w in enumerate(own):
-            a = np.asarray(store[str(i)])
-            if tuple(a.shape) != tuple(w.shape):
-                raise ValueError(f"Layer '{self.name}': weight {w.name} has shape "
-                                 f"{tuple(w.shape)}, the store holds {a.shape} at '{i}'")
-            w.data[...] = a.astype(w.data.dtype, copy=False)
 
     def _track_variable(self, attr: str, v: Variable) -> None:
         """A :class:`~glassnet.variables.Variable` assigned to an attribute becomes one of
@@ -575,6 +537,9 @@ class Layer:
             self.build(shape)
             self.built = True
             self.__dict__.pop("_in_spec", None)
+        elif self.input_shape_built is None:  # built by hand (its own build's arguments):
+            # the first call tells the shape it runs on (a model's input shape, a file)
+            self.input_shape_built = _input_shape_of(x)
             first = x[0] if isinstance(x, (list, tuple)) else x
             if backend.is_gpu_array(getattr(first, "data", None)):
                 self.to("gpu")  # weights live where the first input did

@@ -1,0 +1,130 @@
+"""Keras 3's saving hooks in .keras files: a layer's files of its own (save_assets /
+load_assets, under assets/<layer path>/ as Keras stores them) and a build that needs more
+than a shape (get_build_config / build_from_config); both ways with real Keras where it is
+installed, and unsafe asset names refused."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.models.saving import ModelFileError
+
+HAS_KERAS = importlib.util.find_spec("keras") is not None
+
+
+def _classes(lib, pkg):
+    """The guide's two layers, registered under ``pkg`` in library ``lib``."""
+
+    @lib.saving.register_keras_serializable(package=pkg)
+    class WithAssets(lib.layers.Dense):
+        def __init__(self, vocab=None, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.vocab = vocab
+
+        def save_assets(self, inner_path):
+            with open(os.path.join(inner_path, "vocabulary.txt"), "w") as f:
+                f.write(self.vocab)
+
+        def load_assets(self, inner_path):
+            with open(os.path.join(inner_path, "vocabulary.txt")) as f:
+                self.vocab = f.read().replace("<unk>", "little")
+
+    @lib.saving.register_keras_serializable(package=pkg)
+    class WithBuild(lib.layers.Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def call(self, inputs):
+            return lib.ops.matmul(inputs, self.w) + self.b
+
+        def get_config(self):
+            return dict(units=self.units, **super().get_config())
+
+        def build(self, input_shape, layer_init):
+            super().build(input_shape)
+            self._input_shape = input_shape
+            self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                     initializer=layer_init, trainable=True)
+            self.b = self.add_weight(shape=(self.units,), initializer=layer_init,
+                                     trainable=True)
+            self.layer_init = layer_init
+
+        def get_build_config(self):
+            return {"layer_init": self.layer_init, "input_shape": self._input_shape}
+
+        def build_from_config(self, config):
+            self.build(config["input_shape"], config["layer_init"])
+
+    return WithAssets, WithBuild
+
+
+def _models(lib, pkg):
+    WithAssets, WithBuild = _classes(lib, pkg)
+    a = lib.Sequential([WithAssets(vocab="Mary had a <unk> lamb.", units=3)])
+    a(np.ones((2, 4), "float32"))
+    layer = WithBuild(units=5)
+    layer.build(input_shape=(4,), layer_init="random_normal")
+    b = lib.Sequential([layer, lib.layers.Dense(1, activation="sigmoid")])
+    b(np.ones((2, 4), "float32"))
+    return a, b
+
+
+def test_assets_and_build_config_round_trip(tmp_path):
+    a, b = _models(gn, "hooks_gn")
+    a.save(tmp_path / "a.keras")
+    b.save(tmp_path / "b.keras")
+    names = zipfile.ZipFile(tmp_path / "a.keras").namelist()
+    assert any(n.startswith("assets/layers/") and n.endswith("vocabulary.txt") for n in names)
+    ra = gn.models.load_model(tmp_path / "a.keras")
+    assert ra.layers[0].vocab == "Mary had a little lamb."
+    rb = gn.models.load_model(tmp_path / "b.keras")
+    assert rb.layers[0].layer_init == "random_normal" and rb.built
+    x = np.random.default_rng(0).random((3, 4)).astype("float32")
+    np.testing.assert_allclose(rb.predict(x, verbose=0), b.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_unsafe_asset_names_are_refused(tmp_path):
+    a, _ = _models(gn, "hooks_gn2")
+    a.save(tmp_path / "a.keras")
+    src = zipfile.ZipFile(tmp_path / "a.keras")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n in src.namelist():
+            data = src.read(n)
+            if n.endswith("vocabulary.txt"):
+                n = n.replace("vocabulary.txt", "../../evil.txt")
+            z.writestr(n, data)
+    (tmp_path / "bad.keras").write_bytes(buf.getvalue())
+    with pytest.raises(ModelFileError, match="unsafe name"):
+        gn.models.load_model(tmp_path / "bad.keras")
+    assert not (tmp_path / "evil.txt").exists()
+
+
+@pytest.mark.skipif(not HAS_KERAS, reason="real Keras 3 is not installed")
+@pytest.mark.parametrize("writer", ["keras", "glassnet"])
+def test_both_ways_with_keras(writer, tmp_path):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    libs = {"keras": keras, "glassnet": gn}
+    reader = "glassnet" if writer == "keras" else "keras"
+    pkg = f"hooks_{writer}"  # (Keras refuses to register one name twice)
+    _classes(libs[reader], pkg)  # the reading program registers the same classes
+    a, b = _models(libs[writer], pkg)
+    a.save(str(tmp_path / "a.keras"))
+    b.save(str(tmp_path / "b.keras"))
+    load = libs[reader].models.load_model
+    assert load(str(tmp_path / "a.keras")).layers[0].vocab == "Mary had a little lamb."
+    rb = load(str(tmp_path / "b.keras"))
+    assert rb.layers[0].layer_init == "random_normal"
+    x = np.random.default_rng(0).random((3, 4)).astype("float32")
+    np.testing.assert_allclose(np.asarray(rb.predict(x, verbose=0)),
+                               np.asarray(b.predict(x, verbose=0)), rtol=1e-5, atol=1e-6)
