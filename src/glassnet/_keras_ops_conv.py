@@ -71,6 +71,20 @@ def _pair1(v: Any, name: str, arg: str) -> tuple[int, int]:
     return 1, a
 
 
+def _planar(name: str, kernel2d: Callable[..., Tensor], rank: int, x: Tensor, w: Tensor,
+            strides: Any, padding: str, dilation_rate: Any, **extra: Any) -> Tensor:
+    """``kernel2d(x, w, None, ...)`` (one of the layers' 2-D kernels) on channels-last
+    ``x``: directly in 2-D, over one row (its tuples padded with a 1) in 1-D."""
+    if rank == 2:
+        return kernel2d(x, w, None, strides=strides, padding=padding,
+                        dilation_rate=dilation_rate, **extra)
+    one = {k: None if v is None else _pair1(v, name, k) for k, v in extra.items()}
+    return _unrow(kernel2d(_row(x), P.reshape(w, (1, *w.shape)), None,
+                           strides=_pair1(strides, name, "strides"), padding=padding,
+                           dilation_rate=_pair1(dilation_rate, name, "dilation_rate"),
+                           **one))
+
+
 def conv(inputs: TensorLike, kernel: TensorLike, strides: Any = 1, padding: str = "valid",
          data_format: str | None = None, dilation_rate: Any = 1) -> Tensor:
     """N-D convolution (cross-correlation) of ``inputs`` (batch, *spatial, channels) with
@@ -102,15 +116,11 @@ def conv(inputs: TensorLike, kernel: TensorLike, strides: Any = 1, padding: str 
         for g in range(groups):  # a grouped convolution: each group its own slice
             xg = x if groups == 1 else x[..., g * cin:(g + 1) * cin]
             wg = w if groups == 1 else w[..., g * (f // groups):(g + 1) * (f // groups)]
-            if rank == 1:
-                parts.append(_unrow(conv2d(
-                    _row(xg), P.reshape(wg, (1, *wg.shape)), None,
-                    _pair1(strides, "conv", "strides"), pad,
-                    _pair1(dilation_rate, "conv", "dilation_rate"))))
-            elif rank == 2:
-                parts.append(conv2d(xg, wg, None, strides, pad, dilation_rate))
-            else:
+            if rank == 3:
                 parts.append(conv3d(xg, wg, None, strides, pad, dilation_rate))
+            else:
+                parts.append(_planar("conv", conv2d, rank, xg, wg, strides, pad,
+                                     dilation_rate))
         return parts[0] if groups == 1 else P.concatenate(parts, axis=-1)
 
     return _channels_last("conv", data_format, x, run)
@@ -132,14 +142,8 @@ def conv_transpose(inputs: TensorLike, kernel: TensorLike, strides: Any = 1,
     pad = normalize_padding(padding, "conv_transpose")
 
     def run(x: Tensor) -> Tensor:
-        if rank == 2:
-            return conv2d_transpose(x, w, None, strides, pad, output_padding, dilation_rate)
-        op = None if output_padding is None else _pair1(output_padding, "conv_transpose",
-                                                        "output_padding")
-        return _unrow(conv2d_transpose(
-            _row(x), P.reshape(w, (1, *w.shape)), None,
-            _pair1(strides, "conv_transpose", "strides"), pad, op,
-            _pair1(dilation_rate, "conv_transpose", "dilation_rate")))
+        return _planar("conv_transpose", conv2d_transpose, rank, x, w, strides, pad,
+                       dilation_rate, output_padding=output_padding)
 
     return _channels_last("conv_transpose", data_format, x, run)
 
@@ -160,12 +164,8 @@ def depthwise_conv(inputs: TensorLike, kernel: TensorLike, strides: Any = 1,
     pad = normalize_padding(padding, "depthwise_conv")
 
     def run(x: Tensor) -> Tensor:
-        if rank == 2:
-            return depthwise_conv2d(x, w, None, strides, pad, dilation_rate)
-        return _unrow(depthwise_conv2d(
-            _row(x), P.reshape(w, (1, *w.shape)),
-            None, _pair1(strides, "depthwise_conv", "strides"), pad,
-            _pair1(dilation_rate, "depthwise_conv", "dilation_rate")))
+        return _planar("depthwise_conv", depthwise_conv2d, rank, x, w, strides, pad,
+                       dilation_rate)
 
     return _channels_last("depthwise_conv", data_format, x, run)
 
