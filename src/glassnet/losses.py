@@ -50,7 +50,6 @@ __all__ = [
 ]
 
 
-
 def _pred(y_pred: TensorLike) -> Tensor:
     return y_pred if isinstance(y_pred, Tensor) else as_tensor(y_pred)
 

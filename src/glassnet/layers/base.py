@@ -537,14 +537,14 @@ class Layer(FileHooks):
             self.build(shape)
             self.built = True
             self.__dict__.pop("_in_spec", None)
-        elif self.input_shape_built is None:  # built by hand (its own build's arguments):
-            # the first call tells the shape it runs on (a model's input shape, a file)
-            self.input_shape_built = _input_shape_of(x)
             first = x[0] if isinstance(x, (list, tuple)) else x
             if backend.is_gpu_array(getattr(first, "data", None)):
                 self.to("gpu")  # weights live where the first input did
         elif isinstance(x, Tensor):
             self._check_built_input(x)
+        if self.input_shape_built is None:  # built by hand (its own build's arguments):
+            # the first call tells the shape it runs on (a model's input shape, a file)
+            self.input_shape_built = _input_shape_of(x)
         self._activity_losses = []
         mask = input_mask(x)
         if mask is not None or kwargs:
