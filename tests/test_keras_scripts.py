@@ -279,7 +279,13 @@ def _env(**extra) -> dict:
     return env
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _numbers(out: str) -> dict[str, float]:
+    # a progress bar redrawn with carriage returns (and colored, as Keras's) may share a
+    # line with the next print: each redraw counts as a line of its own
+    out = _ANSI.sub("", out).replace("\r", "\n")
     return {k.strip(): float(v) for k, v in _NUMBER.findall(out)}
 
 
