@@ -152,12 +152,17 @@ def optimizer_state_to_keras(model: Model, groups: list) -> list[np.ndarray] | N
     trainable = {id(w) for w in model.trainable_weights}
     out: list[np.ndarray] = [np.asarray(state["iterations"], dtype=np.int64),
                              np.asarray(getattr(opt, "learning_rate", 0.0), dtype=np.float32)]
-    for _, obj in groups:  # Keras's trainable-variable order: layer by layer, as stored
-        for w in obj._weights:
-            if id(w) not in trainable:
-                continue
-            i = index.get(id(w))
-            if i is None or any(f"{i}/{s}" not in state for s in slots):
-                return None
-            out += [np.asarray(state[f"{i}/{s}"], dtype=np.float32) for s in slots]
+    # Keras's trainable-variable order: layer by layer as stored, or for a subclassed model
+    # the order its layers were made in (its trainable_weights)
+    from ._keras_graph import is_subclassed
+
+    ordered = (model.trainable_weights if is_subclassed(model)
+               else [w for _, obj in groups for w in obj._weights])
+    for w in ordered:
+        if id(w) not in trainable:
+            continue
+        i = index.get(id(w))
+        if i is None or any(f"{i}/{s}" not in state for s in slots):
+            return None
+        out += [np.asarray(state[f"{i}/{s}"], dtype=np.float32) for s in slots]
     return out

@@ -34,7 +34,14 @@ from ._keras_compile import (
     optimizer_state_to_keras,
 )
 from ._keras_config import _overrides
-from ._keras_graph import build_model, keras_layer_order, model_config, model_groups
+from ._keras_graph import (
+    attr_groups,
+    build_model,
+    is_subclassed,
+    keras_layer_order,
+    model_config,
+    model_groups,
+)
 
 if TYPE_CHECKING:
     from ..models import Model
@@ -110,9 +117,9 @@ def load_keras(path: str | os.PathLike, compile: bool = True,
         path: the ``.keras`` file. compile: restore the compile config and optimizer state.
         data: the file's bytes instead of reading ``path`` (which then only names it).
 
-    Raises ModelFileError for anything that is not a plain Keras 3 model of layers glassnet
-    has: code-carrying layers, custom classes, oversize or corrupted members, mismatched
-    shapes. The optional ``h5py`` package reads the weights.
+    Raises ModelFileError for anything that is not a Keras 3 model of layers glassnet has or
+    of classes this program registered: code-carrying layers, unknown classes, oversize or
+    corrupted members, mismatched shapes. The optional ``h5py`` package reads the weights.
     """
     sio.h5py_or_error()
     src = io.BytesIO(data) if data is not None else path
@@ -151,6 +158,14 @@ def load_keras(path: str | os.PathLike, compile: bool = True,
     return model
 
 
+def _model_groups(model: Model) -> list:
+    """The weight groups Keras stores ``model`` as: layer by layer for Sequential and
+    functional models, by attribute for a subclassed one."""
+    if is_subclassed(model):
+        return attr_groups(model)
+    return model_groups(model, keras_layer_order(model))
+
+
 def _ordered(datasets: dict, group: str) -> list:
     keys = [k for k in datasets if k.rpartition("/")[0] == group
             and k.rpartition("/")[2].isdigit()]
@@ -169,8 +184,10 @@ def _build(config: dict, datasets: dict, path: str | os.PathLike) -> tuple[Model
 def save_keras(model: Model, path: str | os.PathLike, overwrite: bool = True) -> None:
     """Write ``model`` as a Keras 3 ``.keras`` file that ``keras.models.load_model`` opens.
 
-    Only Sequential and functional models of layers Keras also has can be written
-    (``JordanRNN``/``Maxout`` cannot); the write is atomic.
+    Sequential and functional models of layers Keras also has (``JordanRNN``/``Maxout``
+    cannot be written), and subclassed models registered with
+    ``register_keras_serializable`` (their weights by attribute, as Keras walks them; the
+    reading program registers the same class); the write is atomic.
     """
     if not overwrite and Path(path).exists():
         raise FileExistsError(f"save: {path} exists and overwrite=False")
@@ -181,7 +198,7 @@ def save_keras(model: Model, path: str | os.PathLike, overwrite: bool = True) ->
     meta = {"keras_version": KERAS_VERSION,
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
             "saved_by": "glassnet"}
-    groups = model_groups(model, keras_layer_order(model))
+    groups = _model_groups(model)
     _covered(model, groups, path, writing=True)
     opt = optimizer_state_to_keras(model, groups) if comp is not None else None
     weights = _h5_bytes(groups, opt)
@@ -264,7 +281,7 @@ def save_weights_h5(model: Model, path: str | os.PathLike, overwrite: bool = Tru
     """Write the weights in Keras 3's ``.weights.h5`` layout (atomic)."""
     if not overwrite and Path(path).exists():
         raise FileExistsError(f"save_weights: {path} exists and overwrite=False")
-    groups = model_groups(model, keras_layer_order(model))
+    groups = _model_groups(model)
     _covered(model, groups, path, writing=True)
     _atomic_write(Path(path), _h5_bytes(groups))
 
@@ -280,6 +297,6 @@ def load_weights_h5(model: Model, path: str | os.PathLike) -> None:
         datasets = sio.h5_datasets(h5, path, _budget(os.path.getsize(path)))
         if "layers" not in h5 and any(k.endswith("weight_names") for k in h5.attrs):
             raise ModelFileError(f"{path}: a legacy Keras 2 weights file; name it .h5")
-        groups = model_groups(model, keras_layer_order(model))
+        groups = _model_groups(model)
         _covered(model, groups, path)
         _assign(groups, datasets, path)
