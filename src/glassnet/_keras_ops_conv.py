@@ -85,6 +85,18 @@ def _planar(name: str, kernel2d: Callable[..., Tensor], rank: int, x: Tensor, w:
                            **one))
 
 
+def _planar_op(name: str, kernel2d: Callable[..., Tensor], inputs: TensorLike,
+               kernel: TensorLike, strides: Any, padding: str, data_format: str | None,
+               dilation_rate: Any, **extra: Any) -> Tensor:
+    """A 1-D or 2-D op on one of the layers' 2-D kernels: its checks, then :func:`_planar`
+    on channels-last data."""
+    x, w = _t(inputs), _t(kernel)
+    rank = _rank(x, name, (3, 4))
+    pad = normalize_padding(padding, name)
+    return _channels_last(name, data_format, x, lambda x: _planar(
+        name, kernel2d, rank, x, w, strides, pad, dilation_rate, **extra))
+
+
 def conv(inputs: TensorLike, kernel: TensorLike, strides: Any = 1, padding: str = "valid",
          data_format: str | None = None, dilation_rate: Any = 1) -> Tensor:
     """N-D convolution (cross-correlation) of ``inputs`` (batch, *spatial, channels) with
@@ -137,15 +149,8 @@ def conv_transpose(inputs: TensorLike, kernel: TensorLike, strides: Any = 1,
         ...                strides=2, padding="same").shape
         (1, 6, 6, 1)
     """
-    x, w = _t(inputs), _t(kernel)
-    rank = _rank(x, "conv_transpose", (3, 4))
-    pad = normalize_padding(padding, "conv_transpose")
-
-    def run(x: Tensor) -> Tensor:
-        return _planar("conv_transpose", conv2d_transpose, rank, x, w, strides, pad,
-                       dilation_rate, output_padding=output_padding)
-
-    return _channels_last("conv_transpose", data_format, x, run)
+    return _planar_op("conv_transpose", conv2d_transpose, inputs, kernel, strides, padding,
+                      data_format, dilation_rate, output_padding=output_padding)
 
 
 def depthwise_conv(inputs: TensorLike, kernel: TensorLike, strides: Any = 1,
@@ -159,15 +164,8 @@ def depthwise_conv(inputs: TensorLike, kernel: TensorLike, strides: Any = 1,
         ...                ).shape
         (1, 3, 3, 2)
     """
-    x, w = _t(inputs), _t(kernel)
-    rank = _rank(x, "depthwise_conv", (3, 4))
-    pad = normalize_padding(padding, "depthwise_conv")
-
-    def run(x: Tensor) -> Tensor:
-        return _planar("depthwise_conv", depthwise_conv2d, rank, x, w, strides, pad,
-                       dilation_rate)
-
-    return _channels_last("depthwise_conv", data_format, x, run)
+    return _planar_op("depthwise_conv", depthwise_conv2d, inputs, kernel, strides, padding,
+                      data_format, dilation_rate)
 
 
 def separable_conv(inputs: TensorLike, depthwise_kernel: TensorLike,
