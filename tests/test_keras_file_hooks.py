@@ -210,3 +210,64 @@ def test_subclassed_model_both_ways_with_keras(writer, tmp_path):
     np.testing.assert_allclose([float(np.asarray(r.train_on_batch(x, y))) for _ in range(3)],
                                [float(np.asarray(m.train_on_batch(x, y))) for _ in range(3)],
                                rtol=1e-5)
+
+
+def _custom_compile(lib, pkg):
+    """keras.io's ModelWithCustomCompile: its own compile signature, saved through
+    get_compile_config and restored through compile_from_config."""
+
+    @lib.saving.register_keras_serializable(package=pkg)
+    class ModelWithCustomCompile(lib.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense1 = lib.layers.Dense(8, activation="relu")
+            self.dense2 = lib.layers.Dense(4, activation="softmax")
+
+        def call(self, x):
+            return self.dense2(self.dense1(x))
+
+        def compile(self, optimizer, loss_fn, metrics):
+            super().compile(optimizer=optimizer, loss=loss_fn, metrics=metrics)
+            self.model_optimizer = optimizer
+            self.loss_fn = loss_fn
+            self.loss_metrics = metrics
+
+        def get_compile_config(self):
+            return {"model_optimizer": self.model_optimizer, "loss_fn": self.loss_fn,
+                    "metric": self.loss_metrics}
+
+        def compile_from_config(self, config):
+            optimizer = lib.utils.deserialize_keras_object(config["model_optimizer"])
+            loss_fn = lib.utils.deserialize_keras_object(config["loss_fn"])
+            metrics = lib.utils.deserialize_keras_object(config["metric"])
+            self.compile(optimizer=optimizer, loss_fn=loss_fn, metrics=metrics)
+
+    return ModelWithCustomCompile
+
+
+@pytest.mark.parametrize("writer", ["glassnet", "keras"])
+def test_compile_config_hooks(writer, tmp_path):
+    if writer == "keras" and not HAS_KERAS:
+        pytest.skip("real Keras 3 is not installed")
+    libs = {"glassnet": gn}
+    if HAS_KERAS:
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        import keras
+
+        libs["keras"] = keras
+    pkg = f"cc_{writer}"
+    _custom_compile(gn, pkg)
+    cls = _custom_compile(libs[writer], pkg) if writer != "glassnet" else None
+    model = (cls or gn.saving.get_registered_object(f"{pkg}>ModelWithCustomCompile"))()
+    model.compile(optimizer="SGD", loss_fn="mean_squared_error",
+                  metrics=["mean_squared_error"])
+    x = np.random.default_rng(0).random((4, 8)).astype("float32")
+    y = np.random.default_rng(1).random((4, 4)).astype("float32")
+    model.fit(x, y, verbose=0)
+    model.save(str(tmp_path / "m.keras"))
+    restored = gn.models.load_model(str(tmp_path / "m.keras"))
+    assert restored.model_optimizer == "SGD" and restored.loss_fn == "mean_squared_error"
+    assert restored.loss_metrics == ["mean_squared_error"]
+    np.testing.assert_allclose(restored.predict(x, verbose=0),
+                               np.asarray(model.predict(x, verbose=0)), rtol=1e-5)
+    assert np.isfinite(restored.fit(x, y, verbose=0).history["loss"][-1])

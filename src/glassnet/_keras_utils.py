@@ -181,6 +181,10 @@ def serialize_keras_object(obj: Any) -> dict[str, Any] | str | int | float | boo
     registered name, or the value itself for plain JSON values."""
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
+    if isinstance(obj, (list, tuple)):  # element by element, as Keras
+        return [serialize_keras_object(o) for o in obj]  # type: ignore[return-value]
+    if isinstance(obj, dict) and "class_name" not in obj:
+        return {k: serialize_keras_object(v) for k, v in obj.items()}
     if hasattr(obj, "get_config"):
         return {"class_name": type(obj).__name__, "config": obj.get_config(),
                 "registered_name": get_registered_name(type(obj))}
@@ -196,12 +200,13 @@ def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None 
     nothing named in the data is imported."""
     if config is None or isinstance(config, (bool, int, float)):
         return config
-    if isinstance(config, str):
-        obj = get_registered_object(config, custom_objects)
-        if obj is None:
-            raise ValueError(f"deserialize_keras_object: unknown object {config!r}; register "
-                             "it with register_keras_serializable or pass custom_objects")
-        return obj
+    if isinstance(config, str):  # a registered name's object, else the string itself
+        obj = get_registered_object(config, custom_objects)  # (as Keras: "SGD" stays "SGD")
+        return config if obj is None else obj
+    if isinstance(config, (list, tuple)):
+        return [deserialize_keras_object(c, custom_objects) for c in config]
+    if isinstance(config, dict) and "class_name" not in config:
+        return {k: deserialize_keras_object(v, custom_objects) for k, v in config.items()}
     name = config.get("registered_name") or config.get("class_name")
     cls = get_registered_object(name, custom_objects) or \
         get_registered_object(config.get("class_name"), custom_objects)

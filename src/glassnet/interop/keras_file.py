@@ -150,12 +150,22 @@ def load_keras(path: str | os.PathLike, compile: bool = True,
         _assign(groups, datasets, path)
         _covered(model, groups, path)
         _read_assets(z, groups, path)
-        if compile and config.get("compile_config"):
+        if compile and config.get("compile_config") and _own_hook(model,
+                                                                  "compile_from_config"):
+            model.compile_from_config(config["compile_config"])
+        elif compile and config.get("compile_config"):
             if compile_from_keras(model, config["compile_config"], path):
                 opt = [sio.read_dataset(datasets[k], k, path)
                        for k in _ordered(datasets, "optimizer/vars")]
                 optimizer_state_from_keras(model, opt, path)
     return model
+
+
+def _own_hook(model: Model, hook: str) -> bool:
+    """Whether ``model``'s class overrides the compile-config ``hook`` of every model."""
+    from ..models.training import TrainingMixin
+
+    return getattr(type(model), hook, None) is not getattr(TrainingMixin, hook)
 
 
 def _model_groups(model: Model) -> list:
@@ -192,7 +202,12 @@ def save_keras(model: Model, path: str | os.PathLike, overwrite: bool = True) ->
     if not overwrite and Path(path).exists():
         raise FileExistsError(f"save: {path} exists and overwrite=False")
     cfg = model_config(model)
-    comp = compile_to_keras(model)
+    if _own_hook(model, "get_compile_config"):  # the model class's own (Keras's hook)
+        from .._keras_utils import serialize_keras_object
+
+        comp = serialize_keras_object(model.get_compile_config())
+    else:
+        comp = compile_to_keras(model)
     if comp is not None:
         cfg["compile_config"] = comp
     meta = {"keras_version": KERAS_VERSION,

@@ -172,6 +172,21 @@ class TrainingMixin(EvaluationMixin):
             del self._compile_config["loss_weights"]
         self._reset_compiled_cache()
 
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """What :meth:`compile_from_config` needs to compile this model again when a
+        ``.keras`` file is read: Keras's ``compile_config`` (None when uncompiled). A model
+        class may override both hooks, as in Keras, to save what its own ``compile``
+        takes."""
+        from ..interop._keras_compile import compile_to_keras
+
+        return compile_to_keras(cast("Model", self))
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """Compile from what :meth:`get_compile_config` wrote (Keras's hook)."""
+        from ..interop._keras_compile import compile_from_keras
+
+        compile_from_keras(cast("Model", self), config, "compile_config")
+
     def _prep(self, v: Any, name: str, allow_int: bool = False) -> Any:
         """Validated array(s): one, or ``_Arrays`` when the model has several inputs/outputs."""
         k = self._n_inputs if name == "x" else self._n_outputs
