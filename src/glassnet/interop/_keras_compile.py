@@ -154,7 +154,7 @@ def optimizer_state_to_keras(model: Model, groups: list) -> list[np.ndarray] | N
                              np.asarray(getattr(opt, "learning_rate", 0.0), dtype=np.float32)]
     # Keras's trainable-variable order: layer by layer as stored, or for a subclassed model
     # the order its layers were made in (its trainable_weights)
-    from ._keras_graph import is_subclassed
+    from ._keras_subclassed import is_subclassed
 
     ordered = (model.trainable_weights if is_subclassed(model)
                else [w for _, obj in groups for w in obj._weights])

@@ -34,14 +34,8 @@ from ._keras_compile import (
     optimizer_state_to_keras,
 )
 from ._keras_config import _overrides
-from ._keras_graph import (
-    attr_groups,
-    build_model,
-    is_subclassed,
-    keras_layer_order,
-    model_config,
-    model_groups,
-)
+from ._keras_graph import build_model, keras_layer_order, model_config, model_groups
+from ._keras_subclassed import attr_groups, is_subclassed
 
 if TYPE_CHECKING:
     from ..models import Model
