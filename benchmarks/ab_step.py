@@ -28,7 +28,7 @@ from benchmarks._common import cpu_model
 
 CASES = ("tiny-softmax", "tiny-logits", "mlp")
 # --cases also takes: the MLP with a normalization layer, the tiny net with a regression loss
-EXTRA = ("mlp-layernorm", "mlp-batchnorm", "tiny-mse", "tiny-huber")
+EXTRA = ("mlp-layernorm", "mlp-batchnorm", "tiny-mse", "tiny-huber", "tiny-bin")
 
 
 def _old_package(rev: str, root: Path) -> str:
@@ -51,13 +51,17 @@ def _build(gn, case: str):
     if case.startswith("tiny"):
         x = r.standard_normal((16, 4)).astype("f4")
         y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0).astype(int)
-        head = (L.Dense(3, activation="softmax") if case == "tiny-softmax" else L.Dense(3))
+        head = (L.Dense(3, activation="softmax") if case == "tiny-softmax"
+                else L.Dense(1) if case == "tiny-bin" else L.Dense(3))
         m = gn.models.Sequential([L.Dense(8, activation="tanh", input_dim=4), head])
         loss = {"tiny-softmax": "sparse_categorical_crossentropy",
-                "tiny-mse": "mse", "tiny-huber": gn.losses.Huber()}.get(
+                "tiny-mse": "mse", "tiny-huber": gn.losses.Huber(),
+                "tiny-bin": gn.losses.BinaryCrossentropy(from_logits=True)}.get(
                     case, gn.losses.SparseCategoricalCrossentropy(from_logits=True))
         if case in ("tiny-mse", "tiny-huber"):
             y = np.eye(3, dtype="f4")[y]
+        if case == "tiny-bin":
+            y = (y > 0).astype("f4")[:, None]
         m.compile(optimizer=gn.optimizers.SGD(0.01), loss=loss)
         return m, x, y
     x = r.standard_normal((32, 20)).astype("f4")

@@ -8,6 +8,7 @@ number on a machine whose speed drifts). Prints the CPU model first.
 
     python -m benchmarks.bench_step                # 1 thread, 5 rounds
     python -m benchmarks.bench_step --rounds 9 --window 0.5
+    python -m benchmarks.bench_step --cases tiny-sparse-logits,tiny-mse
 """
 
 from __future__ import annotations
@@ -126,7 +127,13 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--window", type=float, default=0.3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cases", default="", help="comma-separated subset of the cases "
+                    "(default: all, then evaluate against predict)")
     args = ap.parse_args(argv)
+    cases = [c for c in args.cases.split(",") if c] or CASES
+    unknown = sorted(set(cases) - set(CASES))
+    if unknown:
+        ap.error(f"unknown cases {unknown}; choose from {', '.join(CASES)}")
     from threadpoolctl import threadpool_limits
 
     try:
@@ -138,7 +145,7 @@ def main(argv=None) -> None:
     print(f"CPU: {cpu_model()}  threads: {args.threads}  pid {os.getpid()}")
     print(f"{'case':20s} {'glassnet/s':>11s} {'torch/s':>9s} {'ratio':>6s}")
     with threadpool_limits(args.threads):
-        for name in CASES:
+        for name in cases:
             m, x, y = _glassnet_case(name)
             g = lambda m=m, x=x, y=y: m.train_on_batch(x, y)  # noqa: E731
             t = _torch_case(name) if torch is not None else None
@@ -154,6 +161,8 @@ def main(argv=None) -> None:
                 rs.append(a / b)
             print(f"{name:20s} {statistics.median(gs):11.0f} {statistics.median(ts):9.0f} "
                   f"{statistics.median(rs):6.2f}", flush=True)
+        if args.cases:
+            return
         # evaluate against predict on the same data (issue [step]: within 1.3x)
         import numpy as np
 
