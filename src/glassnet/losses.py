@@ -22,7 +22,7 @@ samples too (not averaged).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,8 +58,8 @@ def _true(y_true: TensorLike, y_pred: Tensor, name: str, sparse: bool = False) -
     """y_true as a raw array on y_pred's device, reshaped to y_pred's shape where Keras would."""
     d = y_true.data if isinstance(y_true, Tensor) else y_true
     p = y_pred.data
-    xp = get_array_module(p)
-    d = xp.asarray(d)
+    if type(d) is not np.ndarray or type(p) is not np.ndarray:
+        d = get_array_module(p).asarray(d)
     ps = p.shape  # a tuple
     if sparse:
         if d.ndim == len(ps) and d.ndim > 0 and d.shape[-1] == 1:
@@ -96,10 +96,10 @@ def _sparse_labels(y_true: TensorLike, y_pred: Tensor, name: str) -> Any:
             raise ValueError(f"{name}: labels must be integers in [0, {c}). "
                              "Received: non-integer values")
     t = t.astype(np.int64, copy=False)
-    # on the CPU one reduction clears the common case: seen as unsigned, a negative label is
-    # larger than any class
-    if t.size and not (isinstance(t, np.ndarray)
-                       and int(np.maximum.reduce(t.view(np.uint64), axis=None)) < c):
+    # on the CPU one pass clears the common case: seen as unsigned, a negative label is
+    # larger than any class (argmax, not a max reduction: half the cost on a small batch)
+    if t.size and not (type(t) is np.ndarray
+                       and (u := t.view(np.uint64)).flat[u.argmax()] < c):
         lo, hi = int(t.min()), int(t.max())
         if lo < 0 or hi >= c:
             bad = lo if lo < 0 else hi
@@ -258,7 +258,7 @@ class Loss(Configurable):
             shape = tuple(y_pred.shape[:-1]) if y_pred.ndim > 1 else tuple(y_pred.shape)
             sample_weight = _mask_weights(sample_weight, mask, shape, self.reduction,
                                           self.name, y_pred.data.dtype)
-        return cast("Function", self.kernel(y_true, y_pred, sample_weight))
+        return self.kernel(y_true, y_pred, sample_weight)  # type: ignore[return-value]
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         raise NotImplementedError
@@ -441,7 +441,9 @@ def _row_weights(sample_weight: TensorLike | None, y_pred: Tensor, name: str) ->
     """Weights for the cross-entropy nodes: :func:`_sw_array` for predictions (N, C); for
     (N, ..., C), one weight per averaged value (a row of the last axis), flat — given per
     value, or per sample and spread over its values (as ``_reduce`` spreads them)."""
-    if sample_weight is None or y_pred.ndim <= 2:
+    if sample_weight is None:
+        return None
+    if y_pred.ndim <= 2:
         return _sw_array(sample_weight, y_pred, name)
     sw = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
     xp = get_array_module(y_pred.data)
