@@ -271,3 +271,73 @@ def test_compile_config_hooks(writer, tmp_path):
     np.testing.assert_allclose(restored.predict(x, verbose=0),
                                np.asarray(model.predict(x, verbose=0)), rtol=1e-5)
     assert np.isfinite(restored.fit(x, y, verbose=0).history["loss"][-1])
+
+
+def _patch_encoder_model(lib, pkg):
+    """keras.io's ViT PatchEncoder (a Dense and an Embedding held as attributes) inside a
+    functional model."""
+
+    @lib.saving.register_keras_serializable(package=pkg)
+    class PatchEncoder(lib.layers.Layer):
+        def __init__(self, num_patches=4, projection_dim=3, **kwargs):
+            super().__init__(**kwargs)
+            self.num_patches, self.projection_dim = num_patches, projection_dim
+            self.projection = lib.layers.Dense(units=projection_dim)
+            self.position_embedding = lib.layers.Embedding(input_dim=num_patches,
+                                                           output_dim=projection_dim)
+
+        def call(self, patch):
+            positions = lib.ops.expand_dims(lib.ops.arange(0, self.num_patches, 1), axis=0)
+            return self.projection(patch) + self.position_embedding(positions)
+
+        def get_config(self):
+            return {**super().get_config(), "num_patches": self.num_patches,
+                    "projection_dim": self.projection_dim}
+
+    inputs = lib.Input(shape=(4, 5))
+    x = PatchEncoder()(inputs)
+    out = lib.layers.Dense(2)(lib.layers.Flatten()(x))
+    return lib.Model(inputs, out)
+
+
+def test_a_custom_layers_sublayers_take_keras_paths_in_weight_files(tmp_path):
+    """Weights of layers a custom layer holds as attributes sit under that layer's path by
+    attribute name (``layers/patch_encoder/projection/vars``), as Keras writes them; before,
+    saving refused them ("no place in Keras's file layout")."""
+    import h5py
+
+    gn.set_seed(0)
+    m = _patch_encoder_model(gn, "pe_gn_a")
+    x = np.random.default_rng(0).random((6, 4, 5)).astype("float32")
+    m.save_weights(tmp_path / "m.weights.h5")
+    groups = []
+    with h5py.File(tmp_path / "m.weights.h5") as f:
+        f.visit(groups.append)
+    assert {"layers/patch_encoder/projection/vars/0",
+            "layers/patch_encoder/position_embedding/vars/0"} <= set(groups)
+    gn.set_seed(1)
+    m2 = _patch_encoder_model(gn, "pe_gn_b")
+    assert not np.allclose(m2.predict(x, verbose=0), m.predict(x, verbose=0))
+    m2.load_weights(tmp_path / "m.weights.h5")
+    np.testing.assert_array_equal(m2.predict(x, verbose=0), m.predict(x, verbose=0))
+
+
+@pytest.mark.skipif(not HAS_KERAS, reason="real Keras 3 is not installed")
+@pytest.mark.parametrize("writer", ["keras", "glassnet"])
+def test_a_custom_layers_sublayers_both_ways_with_keras(writer, tmp_path):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    libs = {"keras": keras, "glassnet": gn}
+    reader = "glassnet" if writer == "keras" else "keras"
+    m = _patch_encoder_model(libs[writer], f"pe_x_{writer}")
+    r = _patch_encoder_model(libs[reader], f"pe_x_{writer}")  # the same registered name
+    x = np.random.default_rng(0).random((6, 4, 5)).astype("float32")
+    m.save_weights(str(tmp_path / "m.weights.h5"))
+    r.load_weights(str(tmp_path / "m.weights.h5"))
+    np.testing.assert_allclose(np.asarray(r.predict(x, verbose=0)),
+                               np.asarray(m.predict(x, verbose=0)), rtol=1e-5, atol=1e-6)
+    m.save(str(tmp_path / "m.keras"))
+    loaded = libs[reader].models.load_model(str(tmp_path / "m.keras"))
+    np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)),
+                               np.asarray(m.predict(x, verbose=0)), rtol=1e-5, atol=1e-6)

@@ -217,6 +217,12 @@ SCRIPTS: dict[str, dict] = {
     # MLP-Mixer, FNet (keras.ops.fft2 over (real, imag) pairs) and gMLP on patches from
     # ops.image.extract_patches, after Normalization.adapt, Resizing, RandomFlip and
     # RandomZoom; AdamW, top-5 accuracy, ReduceLROnPlateau, EarlyStopping. Chance: 0.1
+    # keras.io's ViT: its Patches layer (ops.image.extract_patches on a symbolic batch),
+    # a PatchEncoder holding a Dense and an Embedding (saved by ModelCheckpoint to a
+    # .weights.h5 at Keras's attribute paths, then loaded back), AdamW and top-5 accuracy
+    "vision_transformer": {
+        "checks": {"Test accuracy": (">", 40.0), "Test top 5 accuracy": (">", 80.0)},
+        "band": {"Test accuracy": 20.0, "Final val loss": 0.5}},
     "mlp_image_classification": {
         "checks": {"MLP Mixer test accuracy": (">", 0.5), "FNet test accuracy": (">", 0.4),
                    "gMLP test accuracy": (">", 0.5)},

@@ -76,6 +76,14 @@ def var_groups(layer: Any, prefix: str) -> list:
                                                           "cells")[1:]
     if cls in ("Sequential", "Functional"):
         return model_groups(layer, keras_layer_order(layer), prefix)
+    from ..layers.base import LAYER_CLASSES
+
+    if LAYER_CLASSES.get(cls) is not type(layer):
+        # a layer of the program's own class: its sublayers by attribute, as Keras walks
+        # them (keras.io's PatchEncoder: patch_encoder/projection/vars)
+        from ._keras_subclassed import attr_groups
+
+        return attr_groups(layer, prefix)
     return [(f"{prefix}/vars", layer)]
 
 
