@@ -482,6 +482,33 @@ def test_weights_h5_both_ways(tmp_path):
     _close(_keras_predict(km, x), gm.predict(x))
 
 
+@pytest.mark.parametrize("writer,reader", [("keras", "glassnet"), ("glassnet", "keras"),
+                                           ("glassnet", "glassnet")])
+def test_weights_h5_carries_the_optimizer_state(writer, reader, tmp_path):
+    """Keras's save_weights writes the optimizer's variables (``optimizer/vars``) and
+    load_weights restores them: a ModelCheckpoint(save_weights_only=True) file resumes
+    training with Adam's moments. The next steps' losses agree whoever wrote and read."""
+    libs = {"keras": keras, "glassnet": gn}
+    x = np.random.default_rng(0).random((32, 3)).astype("f")
+    y = np.random.default_rng(1).random((32, 2)).astype("f")
+
+    def model(lib):
+        m = lib.Sequential([lib.Input((3,)), lib.layers.Dense(4, activation="tanh"),
+                            lib.layers.Dense(2)])
+        m.compile(optimizer=lib.optimizers.Adam(0.01), loss="mse")
+        return m
+
+    a = model(libs[writer])
+    a.fit(x, y, epochs=3, batch_size=8, verbose=0)
+    a.save_weights(tmp_path / "w.weights.h5")
+    b = model(libs[reader])
+    b.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0)  # its own, different, moments
+    b.load_weights(tmp_path / "w.weights.h5")
+    np.testing.assert_allclose([float(np.asarray(b.train_on_batch(x, y))) for _ in range(3)],
+                               [float(np.asarray(a.train_on_batch(x, y))) for _ in range(3)],
+                               rtol=2e-5)
+
+
 def test_legacy_h5_model_and_weights(tmp_path):
     """Keras's legacy HDF5 writer (the `classifier.save("model.h5")` era) both ways."""
     km = keras.Sequential([keras.Input((5, 4)), KL.LSTM(3, return_sequences=True),

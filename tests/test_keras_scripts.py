@@ -223,6 +223,12 @@ SCRIPTS: dict[str, dict] = {
     "vision_transformer": {
         "checks": {"Test accuracy": (">", 40.0), "Test top 5 accuracy": (">", 80.0)},
         "band": {"Test accuracy": 20.0, "Final val loss": 0.5}},
+    # keras.io's CCT: a tokenizer layer holding a Sequential of convolutions, a position
+    # embedding of its own (ops.slice, broadcast_to), StochasticDepth drawing from a
+    # SeedGenerator, sequence pooling, label smoothing from logits, a weights checkpoint
+    "compact_convolutional_transformers": {
+        "checks": {"Test accuracy": (">", 60.0), "Final val loss": ("<", 1.5)},
+        "band": {"Test accuracy": 25.0, "Final val loss": 0.4, "Parameters": 0.0}},
     "mlp_image_classification": {
         "checks": {"MLP Mixer test accuracy": (">", 0.5), "FNet test accuracy": (">", 0.4),
                    "gMLP test accuracy": (">", 0.5)},

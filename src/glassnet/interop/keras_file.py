@@ -287,16 +287,21 @@ def _h5_bytes(groups: list, optimizer: list | None = None) -> bytes:
 
 
 def save_weights_h5(model: Model, path: str | os.PathLike, overwrite: bool = True) -> None:
-    """Write the weights in Keras 3's ``.weights.h5`` layout (atomic)."""
+    """Write the weights in Keras 3's ``.weights.h5`` layout (atomic), with the optimizer's
+    state where it has taken a step (``optimizer/vars``, as Keras writes it)."""
     if not overwrite and Path(path).exists():
         raise FileExistsError(f"save_weights: {path} exists and overwrite=False")
     groups = _model_groups(model)
     _covered(model, groups, path, writing=True)
-    _atomic_write(Path(path), _h5_bytes(groups))
+    # the optimizer's state too, as Keras's save_weights walks the model's optimizer (a
+    # ModelCheckpoint(save_weights_only=True) file resumes training where it stopped)
+    opt = optimizer_state_to_keras(model, groups)
+    _atomic_write(Path(path), _h5_bytes(groups, opt))
 
 
 def load_weights_h5(model: Model, path: str | os.PathLike) -> None:
-    """Load a Keras 3 ``.weights.h5`` file into ``model`` (built, same architecture)."""
+    """Load a Keras 3 ``.weights.h5`` file into ``model`` (built, same architecture); the
+    file's optimizer state, if any, into a compiled model's optimizer (as Keras does)."""
     if not Path(path).exists():
         raise ModelFileError(f"{path}: no such weights file")
     if not model.built:
@@ -309,3 +314,7 @@ def load_weights_h5(model: Model, path: str | os.PathLike) -> None:
         groups = _model_groups(model)
         _covered(model, groups, path)
         _assign(groups, datasets, path)
+        opt = _ordered(datasets, "optimizer/vars")
+        if opt and getattr(model, "optimizer", None) is not None:  # as Keras restores it
+            optimizer_state_from_keras(model, [sio.read_dataset(datasets[k], k, path)
+                                               for k in opt], path)
