@@ -229,6 +229,15 @@ SCRIPTS: dict[str, dict] = {
     "compact_convolutional_transformers": {
         "checks": {"Test accuracy": (">", 60.0), "Final val loss": ("<", 1.5)},
         "band": {"Test accuracy": 25.0, "Final val loss": 0.4, "Parameters": 0.0}},
+    # keras.io's knowledge distillation: a Distiller with its own compile signature and
+    # compute_loss (the teacher called inside it, its softened predictions the KL
+    # divergence's y_true: Keras differentiates the loss in y_true too, so distilling also
+    # moves the teacher's weights, in both runs)
+    "knowledge_distillation": {
+        "checks": {"Distilled student test accuracy": (">", 0.5),
+                   "Teacher weights unchanged by distillation": ("==", 0.0)},
+        "band": {"Distilled student test accuracy": 0.15, "Distilled student test loss": 0.15,
+                 "Teacher weights unchanged by distillation": 0.0}},
     "mlp_image_classification": {
         "checks": {"MLP Mixer test accuracy": (">", 0.5), "FNet test accuracy": (">", 0.4),
                    "gMLP test accuracy": (">", 0.5)},

@@ -217,3 +217,73 @@ def test_either_module_can_be_imported_first(first):
             " assert L.get('dice').name == 'dice' and 'Poisson' in L.__all__;"
             " assert L.get(L.tversky).name == 'tversky'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+_TWO_SIDED = [
+    ("mse", lambda: gn.losses.MeanSquaredError()),
+    ("mae", lambda: gn.losses.MeanAbsoluteError()),
+    ("huber", lambda: gn.losses.Huber()),
+    ("log_cosh", lambda: gn.losses.LogCosh()),
+    ("bce", lambda: gn.losses.BinaryCrossentropy()),
+    ("bce_logits_smoothed", lambda: gn.losses.BinaryCrossentropy(from_logits=True,
+                                                                  label_smoothing=0.1)),
+    ("cce", lambda: gn.losses.CategoricalCrossentropy()),
+    ("cce_logits", lambda: gn.losses.CategoricalCrossentropy(from_logits=True)),
+    ("kld", lambda: gn.losses.KLDivergence()),
+    ("poisson", lambda: gn.losses.Poisson()),
+    ("cosine", lambda: gn.losses.CosineSimilarity()),
+    ("msle", lambda: gn.losses.MeanSquaredLogarithmicError()),
+    ("mape", lambda: gn.losses.MeanAbsolutePercentageError()),
+    ("categorical_hinge", lambda: gn.losses.CategoricalHinge()),
+    ("tversky", lambda: gn.losses.Tversky()),
+    ("dice", lambda: gn.losses.Dice()),
+    ("binary_focal", lambda: gn.losses.BinaryFocalCrossentropy(apply_class_balancing=True)),
+    ("categorical_focal", lambda: gn.losses.CategoricalFocalCrossentropy()),
+]
+
+
+@pytest.mark.parametrize("name,make", _TWO_SIDED, ids=[n for n, _ in _TWO_SIDED])
+def test_losses_differentiate_in_y_true_too_as_keras_does(name, make):
+    """A y_true that records gradients (a teacher's softened predictions in keras.io's
+    knowledge distillation, the other tower of a two-branch model) gets its gradient, as
+    Keras differentiates a loss in both arguments; the value is the one for the same
+    targets as constants. Checked against central differences in float64."""
+    r = np.random.default_rng(3)
+    t = r.uniform(0.1, 0.9, (4, 3))
+    p = r.uniform(0.1, 0.9, (4, 3))
+    loss = make()
+    const = float(loss(t, gn.tensor(p)).data)
+    tt = gn.tensor(t, requires_grad=True)
+    value = loss(tt, gn.tensor(p))
+    assert float(value.data) == pytest.approx(const, rel=1e-6)
+    value.backward()
+    assert tt.grad is not None and np.abs(tt.grad).sum() > 0
+    gn.gradcheck(lambda a, b: loss(a, b), t, p)
+
+
+def test_a_distillers_teacher_trains_through_the_loss_as_in_keras():
+    """keras.io's Distiller calls its teacher inside compute_loss and hands its softened
+    predictions to KLDivergence as y_true: Keras trains the teacher's weights too (they
+    are the model's trainable variables), and so does glassnet now."""
+    class Distiller(gn.Model):
+        def __init__(self, student, teacher):
+            super().__init__()
+            self.teacher, self.student = teacher, student
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None,
+                         allow_empty=False):
+            soft = gn.ops.softmax(self.teacher(x, training=False) / 3.0, axis=1)
+            return gn.losses.KLDivergence()(soft, gn.ops.softmax(y_pred / 3.0, axis=1))
+
+        def call(self, x):
+            return self.student(x)
+
+    gn.set_seed(0)
+    teacher = gn.Sequential([gn.Input((4,)), gn.layers.Dense(3)])
+    student = gn.Sequential([gn.Input((4,)), gn.layers.Dense(3)])
+    d = Distiller(student, teacher)
+    d.compile(optimizer=gn.optimizers.SGD(0.5))
+    x = np.random.default_rng(0).random((16, 4)).astype("float32")
+    before = teacher.get_weights()
+    d.fit(x, np.zeros(16, int), epochs=2, batch_size=8, verbose=0)
+    assert not np.allclose(before[0], teacher.get_weights()[0])

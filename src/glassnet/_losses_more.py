@@ -16,7 +16,7 @@ import numpy as np
 from . import backend, functional, ops
 from .backend import get_array_module
 from .config import epsilon
-from .losses import Loss, _fn, _pred, _reduce_last, _true
+from .losses import Loss, _fn, _pred, _reduce_last, _target
 from .tensor import Tensor, set_mask
 
 if TYPE_CHECKING:
@@ -75,17 +75,16 @@ class BinaryFocalCrossentropy(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        t = _true(y_true, y_pred, self.name)
+        tt = _target(y_true, y_pred, self.name)
         if self.label_smoothing:
-            t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
+            tt = tt * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         p = ops.sigmoid(y_pred) if self.from_logits else y_pred
-        tt = Tensor._make(t)
         pc = ops.clip(p, epsilon(), 1 - epsilon())
         bce = -(tt * ops.log(pc) + (1.0 - tt) * ops.log(1.0 - pc))
         p_t = tt * p + (1.0 - tt) * (1.0 - p)
         focal = (1.0 - p_t) ** self.gamma * bce
         if self.apply_class_balancing:
-            focal = Tensor._make(t * self.alpha + (1 - t) * (1 - self.alpha)) * focal
+            focal = (tt * self.alpha + (1.0 - tt) * (1 - self.alpha)) * focal
         return _mean_axis(focal, self.axis)
 
     def get_config(self) -> dict[str, Any]:
@@ -129,13 +128,13 @@ class CategoricalFocalCrossentropy(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        t = _true(y_true, y_pred, self.name)
+        t = _target(y_true, y_pred, self.name)
         if self.label_smoothing:
             t = t * (1 - self.label_smoothing) + self.label_smoothing / y_pred.shape[-1]
         p = functional.softmax(y_pred, axis=self.axis) if self.from_logits else y_pred
         p = p / ops.sum(p, axis=self.axis, keepdims=True)
         p = ops.clip(p, epsilon(), 1 - epsilon())
-        ce = -Tensor._make(t) * ops.log(p)
+        ce = -t * ops.log(p)
         w = (1.0 - p) ** self.gamma * _const(p, self.alpha)
         return ops.sum(w * ce, axis=self.axis)
 
@@ -157,7 +156,7 @@ class Poisson(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        t = Tensor._make(_true(y_true, y_pred, self.name))
+        t = _target(y_true, y_pred, self.name)
         return _reduce_last(y_pred - t * ops.log(y_pred + epsilon()))
 
 
@@ -182,7 +181,7 @@ class CosineSimilarity(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        t = Tensor._make(_true(y_true, y_pred, self.name))
+        t = _target(y_true, y_pred, self.name)
         return -ops.sum(self._unit(t) * self._unit(y_pred), axis=self.axis)
 
     def get_config(self) -> dict[str, Any]:
@@ -201,9 +200,9 @@ class CategoricalHinge(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        t = _true(y_true, y_pred, self.name)
-        pos = ops.sum(Tensor._make(t) * y_pred, axis=-1)
-        neg = ops.max(Tensor._make(1 - t) * y_pred, axis=-1)
+        t = _target(y_true, y_pred, self.name)
+        pos = ops.sum(t * y_pred, axis=-1)
+        neg = ops.max((1.0 - t) * y_pred, axis=-1)
         return ops.relu(neg - pos + 1.0)
 
 
@@ -219,9 +218,8 @@ class MeanSquaredLogarithmicError(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        xp = get_array_module(y_pred.data)
-        t = _true(y_true, y_pred, self.name)
-        lt = Tensor._make(xp.log(xp.maximum(t, epsilon()) + 1))
+        t = _target(y_true, y_pred, self.name)
+        lt = ops.log(ops.maximum(t, _const(t, epsilon())) + 1.0)
         d = ops.log(ops.maximum(y_pred, _const(y_pred, epsilon())) + 1.0) - lt
         return _reduce_last(d * d)
 
@@ -238,10 +236,9 @@ class MeanAbsolutePercentageError(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        xp = get_array_module(y_pred.data)
-        t = _true(y_true, y_pred, self.name)
-        scale = Tensor._make(100.0 / xp.maximum(xp.abs(t), epsilon()))
-        return _reduce_last(ops.abs(Tensor._make(t) - y_pred) * scale)
+        t = _target(y_true, y_pred, self.name)
+        scale = 100.0 / ops.maximum(ops.abs(t), _const(t, epsilon()))
+        return _reduce_last(ops.abs(t - y_pred) * scale)
 
 
 def _axis(axis: int | list[int] | tuple[int, ...] | None) -> int | tuple[int, ...] | None:
@@ -274,11 +271,10 @@ class Tversky(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        t = _true(y_true, y_pred, self.name)
-        tt = Tensor._make(t)
+        tt = _target(y_true, y_pred, self.name)
         tp = ops.sum(tt * y_pred, axis=self.axis)
         fn = ops.sum((1.0 - y_pred) * tt, axis=self.axis)
-        fp = ops.sum(y_pred * Tensor._make(1 - t), axis=self.axis)
+        fp = ops.sum(y_pred * (1.0 - tt), axis=self.axis)
         return 1.0 - tp / (tp + fn * self.alpha + fp * self.beta + epsilon())
 
     def get_config(self) -> dict[str, Any]:
@@ -394,11 +390,9 @@ class Dice(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        t = _true(y_true, y_pred, self.name)
-        tt = Tensor._make(t)
+        tt = _target(y_true, y_pred, self.name)
         inter = ops.sum(tt * y_pred, axis=self.axis)
-        den = ops.sum(y_pred, axis=self.axis) + Tensor._make(
-            get_array_module(t).asarray(t.sum(axis=self.axis) + epsilon(), dtype=t.dtype))
+        den = ops.sum(y_pred, axis=self.axis) + (ops.sum(tt, axis=self.axis) + epsilon())
         return 1.0 - inter * 2.0 / den
 
     def get_config(self) -> dict[str, Any]:

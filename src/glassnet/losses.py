@@ -86,6 +86,24 @@ def _true(y_true: TensorLike, y_pred: Tensor, name: str, sparse: bool = False) -
     return d
 
 
+def _target(y_true: TensorLike, y_pred: Tensor, name: str) -> Tensor:
+    """y_true as a tensor for a loss's composition, checked and shaped as :func:`_true`
+    does: the tensor itself (reshaped, cast) where it records gradients — a teacher's
+    predictions in knowledge distillation, the other branch of a two-tower model: Keras
+    differentiates a loss in both arguments — else the checked array as a constant."""
+    t = _true(y_true, y_pred, name)
+    if isinstance(y_true, Tensor) and y_true.requires_grad:
+        g = y_true if tuple(y_true.shape) == tuple(t.shape) else ops.reshape(y_true, t.shape)
+        return g if g.data.dtype == t.dtype else ops.cast(g, t.dtype)
+    return Tensor._make(t)
+
+
+def _grad_target(y_true: Any) -> bool:
+    """Whether y_true records gradients: the loss then runs its composition (the fused
+    nodes treat targets as constants)."""
+    return isinstance(y_true, Tensor) and y_true.requires_grad
+
+
 def _sparse_labels(y_true: TensorLike, y_pred: Tensor, name: str) -> Any:
     """Integer class labels (one per prediction row) as int64 on y_pred's device, checked:
     whole numbers in [0, classes), else a ValueError naming the loss."""
@@ -266,7 +284,8 @@ class Loss(Configurable):
     def __call__(self, y_true: TensorLike, y_pred: TensorLike,
                  sample_weight: TensorLike | None = None) -> Tensor:
         mask = get_mask(y_pred)
-        if self.has_kernel(np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred)):
+        if (self.has_kernel(np.ndim(y_pred.data if isinstance(y_pred, Tensor) else y_pred))
+                and not _grad_target(y_true)):
             y_pred = _pred(y_pred)
             return self.fused(y_true, y_pred, sample_weight)(y_pred)
         per = self.call(y_true, y_pred)
@@ -307,7 +326,7 @@ class MeanSquaredError(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        d = y_pred - Tensor._make(_true(y_true, y_pred, self.name))
+        d = y_pred - _target(y_true, y_pred, self.name)
         return _reduce_last(d * d)
 
 
@@ -320,7 +339,7 @@ class SumSquaredError(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        d = y_pred - Tensor._make(_true(y_true, y_pred, self.name))
+        d = y_pred - _target(y_true, y_pred, self.name)
         sq = d * d * 0.5
         return ops.sum(sq, axis=-1) if sq.ndim >= 2 else sq
 
@@ -332,7 +351,7 @@ class MeanAbsoluteError(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        return _reduce_last(ops.abs(y_pred - Tensor._make(_true(y_true, y_pred, self.name))))
+        return _reduce_last(ops.abs(y_pred - _target(y_true, y_pred, self.name)))
 
 
 class Huber(Loss):
@@ -361,7 +380,7 @@ class Huber(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        a = ops.abs(y_pred - Tensor._make(_true(y_true, y_pred, self.name)))
+        a = ops.abs(y_pred - _target(y_true, y_pred, self.name))
         q = ops.minimum(a, Tensor._make(get_array_module(a.data).asarray(self.delta, a.dtype)))
         # quadratic part up to delta, linear beyond: 0.5 q² + delta (a − q)
         return _reduce_last(q * q * 0.5 + (a - q) * self.delta)
@@ -385,8 +404,8 @@ class BinaryCrossentropy(Loss):
         super().__init__(name, reduction)
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
 
-    def _target(self, y_true: TensorLike, y_pred: Tensor) -> Any:
-        t = _true(y_true, y_pred, self.name)
+    def _smooth(self, t: Any) -> Any:
+        """The targets with label smoothing (an array, or a tensor that records grads)."""
         if self.label_smoothing:
             t = t * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         return t
@@ -399,7 +418,7 @@ class BinaryCrossentropy(Loss):
         """Sigmoid-BCE (logits) or clipped BCE node; see :meth:`Loss.kernel`."""
         if not self.has_kernel(y_pred.ndim):
             return None
-        t = self._target(y_true, y_pred)
+        t = self._smooth(_true(y_true, y_pred, self.name))
         sw = _row_weights(sample_weight, y_pred, self.name)
         if self.from_logits:
             return functional.SigmoidBinaryCrossEntropy(t, sw)
@@ -407,7 +426,7 @@ class BinaryCrossentropy(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        t = Tensor._make(self._target(y_true, y_pred))
+        t = self._smooth(_target(y_true, y_pred, self.name))
         if self.from_logits:
             # max(z,0) − z·t + log(1 + e^−|z|), composed (per-sample path only)
             per = ops.relu(y_pred) - y_pred * t + ops.log(ops.exp(-ops.abs(y_pred)) + 1.0)
@@ -484,8 +503,8 @@ class CategoricalCrossentropy(Loss):
         self.from_logits, self.label_smoothing = bool(from_logits), float(label_smoothing)
         self.axis = axis
 
-    def _target(self, y_true: TensorLike, y_pred: Tensor) -> Any:
-        t = _true(y_true, y_pred, self.name)
+    def _smooth(self, t: Any, y_pred: Tensor) -> Any:
+        """The targets with label smoothing (an array, or a tensor that records grads)."""
         if self.label_smoothing:
             c = y_pred.shape[-1]
             t = t * (1 - self.label_smoothing) + self.label_smoothing / c
@@ -500,13 +519,13 @@ class CategoricalCrossentropy(Loss):
         """Softmax cross-entropy node for one-hot/soft targets; see :meth:`Loss.kernel`."""
         if not self.has_kernel(y_pred.ndim):
             return None
-        t = self._target(y_true, y_pred)
+        t = self._smooth(_true(y_true, y_pred, self.name), y_pred)
         return functional.SoftmaxCrossEntropy(t, _row_weights(sample_weight, y_pred,
                                                               self.name))
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        t = Tensor._make(self._target(y_true, y_pred))
+        t = self._smooth(_target(y_true, y_pred, self.name), y_pred)
         if self.from_logits:
             logp = functional.log_softmax(y_pred, axis=self.axis)
         else:
@@ -654,11 +673,9 @@ class KLDivergence(Loss):
 
     def call(self, y_true: TensorLike, y_pred: TensorLike) -> Tensor:
         y_pred = _pred(y_pred)
-        xp = get_array_module(y_pred.data)
-        t = xp.clip(_true(y_true, y_pred, self.name), epsilon(), 1)
+        t = ops.clip(_target(y_true, y_pred, self.name), epsilon(), 1.0)
         p = ops.clip(y_pred, epsilon(), 1.0)
-        tt = Tensor._make(t)
-        per = tt * (Tensor._make(xp.log(t)) - ops.log(p))
+        per = t * (ops.log(t) - ops.log(p))
         return ops.sum(per, axis=-1) if per.ndim >= 2 else per
 
 
@@ -671,7 +688,7 @@ class LogCosh(Loss):
         from .activations import softplus
 
         y_pred = _pred(y_pred)
-        x = y_pred - Tensor._make(_true(y_true, y_pred, self.name))
+        x = y_pred - _target(y_true, y_pred, self.name)
         return _reduce_last(x + softplus(x * -2.0) - math.log(2.0))
 
 
