@@ -804,3 +804,30 @@ def test_layers_serialize_and_deserialize_in_keras_format_both_ways(make):
     assert plain.units == 2
     with pytest.raises(ValueError, match="class_name"):
         gn.layers.deserialize("Dense")
+
+
+def _shape_args(lib):
+    L = lib.layers
+    return [(L.Conv2D(4, 3, strides=2), (None, 8, 8, 3)), (L.Conv1D(4, 3), (None, 8, 3)),
+            (L.Conv2DTranspose(4, 3, strides=2, output_padding=1), (None, 8, 8, 3)),
+            (L.DepthwiseConv2D(3), (None, 8, 8, 3)), (L.SeparableConv1D(4, 3), (None, 8, 3)),
+            (L.MaxPooling2D(2), (None, 8, 8, 3)), (L.AveragePooling1D(2), (None, 8, 3)),
+            (L.UpSampling2D(2), (None, 8, 8, 3)), (L.ZeroPadding2D(1), (None, 8, 8, 3)),
+            (L.ZeroPadding1D(1), (None, 8, 3)), (L.Cropping2D(1), (None, 8, 8, 3)),
+            (L.Cropping3D(1), (None, 6, 6, 6, 2)), (L.Conv3D(2, 3), (None, 6, 6, 6, 2)),
+            (L.MaxPooling3D(2), (None, 6, 6, 6, 2)), (L.Reshape((2, -1)), (None, 8, 3)),
+            (L.Permute((2, 1)), (None, 8, 3)), (L.RandomRotation(0.1), (None, 8, 8, 3)),
+            (L.Dropout(0.1, noise_shape=(None, 1, 3)), (None, 8, 3)),
+            (L.ConvLSTM2D(2, 3), (None, 4, 6, 6, 2))]
+
+
+def test_shape_arguments_in_configs_are_tuples_as_keras_gives_them():
+    """keras.io's ConvMixer finds its depthwise layer by
+    ``layer.get_config()["kernel_size"] == (3, 3)``: Keras's configs hold tuples there."""
+    for (k, shape), (g, _) in zip(_shape_args(keras), _shape_args(gn)):
+        k.build(shape)
+        g.build(shape)
+        kc, gc = k.get_config(), g.get_config()
+        for key, v in kc.items():
+            if isinstance(v, tuple):
+                assert gc[key] == v and type(gc[key]) is tuple, (type(g).__name__, key)

@@ -152,13 +152,11 @@ def optimizer_state_to_keras(model: Model, groups: list) -> list[np.ndarray] | N
     trainable = {id(w) for w in model.trainable_weights}
     out: list[np.ndarray] = [np.asarray(state["iterations"], dtype=np.int64),
                              np.asarray(getattr(opt, "learning_rate", 0.0), dtype=np.float32)]
-    # Keras's trainable-variable order: layer by layer as stored, or for a subclassed model
-    # the order its layers were made in (its trainable_weights)
-    from ._keras_subclassed import is_subclassed
-
-    ordered = (model.trainable_weights if is_subclassed(model)
-               else [w for _, obj in groups for w in obj._weights])
-    for w in ordered:
+    # Keras's trainable-variable order, which glassnet's trainable_weights follow (layer by
+    # layer, a layer's own before those of the layers it holds, in the order they were
+    # made): not the file's group order, where a custom layer's sublayers sort by
+    # attribute name; the reader (optimizer_state_from_keras) maps the same order back
+    for w in model.trainable_weights:
         if id(w) not in trainable:
             continue
         i = index.get(id(w))

@@ -331,7 +331,7 @@ class AlphaDropout(_Elementwise):
         return _AlphaDrop(self, shape)(x)
 
     def get_config(self) -> dict[str, Any]:
-        ns = None if self.noise_shape is None else list(self.noise_shape)
+        ns = None if self.noise_shape is None else tuple(self.noise_shape)
         return {**super().get_config(), "rate": self.rate, "noise_shape": ns, "seed": self.seed}
 
 

@@ -403,7 +403,7 @@ class RandomRotation(_Geometric):
         return self._resample(x, rotation_matrices(theta, h, w))
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "factor": list(self.factor)}
+        return {**super().get_config(), "factor": tuple(self.factor)}
 
 
 @register

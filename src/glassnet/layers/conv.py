@@ -229,10 +229,10 @@ class _Conv(Layer):
         return {
             **super().get_config(),
             "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
+            "kernel_size": tuple(self.kernel_size),
+            "strides": tuple(self.strides),
             "padding": self.padding,
-            "dilation_rate": list(self.dilation_rate),
+            "dilation_rate": tuple(self.dilation_rate),
             **({} if self.transpose else {"groups": self.groups}),
             **kernel_layer_config(self),
         }
@@ -365,7 +365,7 @@ class _ConvTranspose(_Conv):
         return (input_shape[0], *out, self.filters)
 
     def get_config(self) -> dict[str, Any]:
-        op = None if self.output_padding is None else list(self.output_padding)
+        op = None if self.output_padding is None else tuple(self.output_padding)
         return {**super().get_config(), "output_padding": op}
 
 

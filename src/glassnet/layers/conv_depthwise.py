@@ -253,10 +253,10 @@ class _DepthwiseBase(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {
-            **super().get_config(), "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides), "padding": self.padding,
+            **super().get_config(), "kernel_size": tuple(self.kernel_size),
+            "strides": tuple(self.strides), "padding": self.padding,
             "depth_multiplier": self.depth_multiplier,
-            "dilation_rate": list(self.dilation_rate),
+            "dilation_rate": tuple(self.dilation_rate),
             "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
             "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),

@@ -126,9 +126,9 @@ class ConvLSTM2DCell(_Cell):
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
         cfg.pop("units")
-        return {**cfg, "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding,
-                "dilation_rate": list(self.dilation_rate),
+        return {**cfg, "filters": self.filters, "kernel_size": tuple(self.kernel_size),
+                "strides": tuple(self.strides), "padding": self.padding,
+                "dilation_rate": tuple(self.dilation_rate),
                 "unit_forget_bias": self.unit_forget_bias}
 
 

@@ -268,8 +268,8 @@ class Conv3D(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,
-                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-                "padding": self.padding, "dilation_rate": list(self.dilation_rate),
+                "kernel_size": tuple(self.kernel_size), "strides": tuple(self.strides),
+                "padding": self.padding, "dilation_rate": tuple(self.dilation_rate),
                 "groups": self.groups, **kernel_layer_config(self)}
 
 
@@ -334,8 +334,8 @@ class _Pooling3D(Layer):
         return (input_shape[0], *out, input_shape[-1])
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "pool_size": list(self.pool_size),
-                "strides": list(self.strides), "padding": self.padding}
+        return {**super().get_config(), "pool_size": tuple(self.pool_size),
+                "strides": tuple(self.strides), "padding": self.padding}
 
 
 @register
@@ -390,7 +390,7 @@ class UpSampling3D(Layer):
                 s[4])
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "size": list(self.size)}
+        return {**super().get_config(), "size": tuple(self.size)}
 
 
 Convolution3D, MaxPool3D, AvgPool3D = Conv3D, MaxPooling3D, AveragePooling3D

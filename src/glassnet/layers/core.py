@@ -343,7 +343,7 @@ class Dropout(_Noise):
         return functional.RandomScale(draw)(x)
 
     def get_config(self) -> dict[str, Any]:
-        ns = None if self.noise_shape is None else list(self.noise_shape)
+        ns = None if self.noise_shape is None else tuple(self.noise_shape)
         return {**super().get_config(), "rate": self.rate, "noise_shape": ns, "seed": self.seed}
 
 
@@ -455,7 +455,7 @@ class Reshape(Layer):
         return ops.reshape(x, (x.shape[0],) + self.target_shape)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "target_shape": list(self.target_shape)}
+        return {**super().get_config(), "target_shape": tuple(self.target_shape)}
 
 
 @register
@@ -480,7 +480,7 @@ class Permute(Layer):
         return ops.transpose(x, (0,) + self.dims)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "dims": list(self.dims)}
+        return {**super().get_config(), "dims": tuple(self.dims)}
 
 
 @register

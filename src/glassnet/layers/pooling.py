@@ -368,8 +368,8 @@ class _Pooling(Layer):
         return (input_shape[0], *out, input_shape[-1])
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "pool_size": list(self.pool_size),
-                "strides": list(self.strides), "padding": self.padding}
+        return {**super().get_config(), "pool_size": tuple(self.pool_size),
+                "strides": tuple(self.strides), "padding": self.padding}
 
 
 @register

@@ -156,7 +156,7 @@ class UpSampling2D(_Spatial):
                 None if w is None else w * self.size[1], c)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "size": list(self.size),
+        return {**super().get_config(), "size": tuple(self.size),
                 "interpolation": self.interpolation}
 
 
@@ -211,7 +211,7 @@ class ZeroPadding2D(_Spatial):
         return (b, None if h is None else h + t + bo, None if w is None else w + lf + r, c)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "padding": [list(p) for p in self.padding]}
+        return {**super().get_config(), "padding": tuple(tuple(p) for p in self.padding)}
 
 
 @register
@@ -255,7 +255,7 @@ class Cropping2D(_Spatial):
         return (b, None if h is None else h - t - bo, None if w is None else w - lf - r, c)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "cropping": [list(p) for p in self.cropping]}
+        return {**super().get_config(), "cropping": tuple(tuple(p) for p in self.cropping)}
 
 
 # ------------------------------------------------------------------ sequence versions
@@ -330,7 +330,7 @@ class ZeroPadding1D(_Sequence):
         return (b, None if length is None else length + sum(self.padding), c)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "padding": list(self.padding)}
+        return {**super().get_config(), "padding": tuple(self.padding)}
 
 
 @register
@@ -368,7 +368,7 @@ class Cropping1D(_Sequence):
         return (b, None if length is None else length - sum(self.cropping), c)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "cropping": list(self.cropping)}
+        return {**super().get_config(), "cropping": tuple(self.cropping)}
 
 
 class _SpatialDropout(Dropout):

@@ -111,7 +111,7 @@ class ZeroPadding3D(Layer):
                         for n, (a, b) in zip(s[1:4], self.padding)), s[4])
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "padding": [list(p) for p in self.padding]}
+        return {**super().get_config(), "padding": tuple(tuple(p) for p in self.padding)}
 
 
 @register
@@ -150,7 +150,7 @@ class Cropping3D(Layer):
                         for n, (a, b) in zip(s[1:4], self.cropping)), s[4])
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "cropping": [list(p) for p in self.cropping]}
+        return {**super().get_config(), "cropping": tuple(tuple(p) for p in self.cropping)}
 
 
 GlobalAvgPool3D, GlobalMaxPool3D = GlobalAveragePooling3D, GlobalMaxPooling3D
