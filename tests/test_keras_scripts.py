@@ -248,6 +248,26 @@ SCRIPTS: dict[str, dict] = {
                    "Reloaded checkpoint predicts the same": ("==", 1.0)},
         "band": {"Test accuracy": 45.0, "Patch embedding kernel size": 0.0,
                  "Depthwise kernel size": 0.0, "Reloaded checkpoint predicts the same": 0.0}},
+    # keras.io's credit-card fraud example: a CSV read by hand, class_weight of 1/count,
+    # the four confusion counts with precision and recall, a .keras file per epoch
+    "imbalanced_classification": {
+        "checks": {"Final val recall": (">", 0.1),
+                   "Last checkpoint predicts the same": ("==", 1.0)},
+        "band": {"Final val recall": 0.45, "Validation positives": 0.0,
+                 "Last checkpoint predicts the same": 0.0}},
+    # tensorflow.org's overfit-and-underfit tutorial in Keras 3: an InverseTimeDecay
+    # schedule, EarlyStopping on a metric named by the user, L2 penalties (model.losses)
+    # and dropout; the large model overfits, the regularized ones less
+    "overfit_and_underfit": {
+        "checks": {"large final train binary crossentropy": ("<", 0.3),
+                   "Tiny best val binary crossentropy": ("<", 0.69),
+                   "L2 penalty terms": ("==", 4.0),
+                   "Learning rate after ten epochs": ("==", 0.0005)},
+        "band": {"Tiny best val binary crossentropy": 0.08,
+                 "large best val binary crossentropy": 0.08,
+                 "l2 best val binary crossentropy": 0.08,
+                 "combined best val binary crossentropy": 0.08,
+                 "L2 penalty terms": 0.0, "Learning rate after ten epochs": 0.0}},
     "mlp_image_classification": {
         "checks": {"MLP Mixer test accuracy": (">", 0.5), "FNet test accuracy": (">", 0.4),
                    "gMLP test accuracy": (">", 0.5)},
