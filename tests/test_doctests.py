@@ -35,7 +35,7 @@ MODULES = [
     "glassnet.layers.reversible_embedding", "glassnet.layers.spectral_normalization",
     "glassnet.config", "glassnet._dtypes", "glassnet.losses", "glassnet.layers._symbolic",
     "glassnet._keras_ops_fft", "glassnet._keras_ops_conv", "glassnet._keras_ops_index",
-    "glassnet._keras_ops_math", "glassnet.layers._file_hooks",
+    "glassnet._keras_ops_math", "glassnet._keras_ops_grad", "glassnet.layers._file_hooks",
 ]
 
 

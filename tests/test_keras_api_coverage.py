@@ -104,7 +104,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "conj": 'complex numbers: glassnet tensors are real',
         "conjugate": 'complex numbers: glassnet tensors are real',
         "correlate": LATER,
-        "custom_gradient": "glassnet's custom gradients are autograd.Function subclasses",
         "det": LINALG,
         "eig": LINALG,
         "eigh": LINALG,

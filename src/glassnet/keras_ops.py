@@ -475,6 +475,7 @@ from ._keras_ops_conv import (  # noqa: E402,F401 - convolution and pooling
     separable_conv,
 )
 from ._keras_ops_fft import fft, fft2, ifft2, irfft, rfft  # noqa: E402,F401 - Fourier transforms
+from ._keras_ops_grad import custom_gradient  # noqa: E402,F401 - a backward of one's own
 from ._keras_ops_index import *  # noqa: E402,F401,F403 - scatters, segments, blocks
 from ._keras_ops_index import __all__ as _index_names  # noqa: E402
 from ._keras_ops_math import *  # noqa: E402,F401,F403 - psnr, cdist, cross, erfinv, ...
@@ -502,4 +503,4 @@ __all__: list[str] = sorted({n for n, v in list(globals().items())
                                         "batch_normalization", "image", "fft", "fft2",
                                         "ifft2", "rfft", "irfft", "conv", "conv_transpose",
                                         "depthwise_conv", "separable_conv", "max_pool",
-                                        "average_pool"})
+                                        "average_pool", "custom_gradient"})
