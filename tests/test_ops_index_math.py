@@ -31,6 +31,10 @@ CASES = [
     ("segment_sum", (_f(5), np.array([0, 2, 0, 1, 2])), {"num_segments": 4}),
     ("segment_max", (_f(5, 3), np.array([0, 2, 0, 1, 2])), {}),
     ("segment_max", (_f(5), np.array([0, 2, 0, 1, 2])), {"num_segments": 4}),  # one empty
+    ("segment_min", (_f(5, 3), np.array([0, 2, 0, 1, 2])), {}),
+    ("segment_min", (_f(5), np.array([0, 2, 0, 1, 2])), {"num_segments": 4}),
+    ("segment_prod", (_f(5, 3), np.array([0, 2, 0, 1, 2])), {}),
+    ("segment_prod", (_f(5), np.array([0, 2, 0, 1, 2])), {"num_segments": 4}),
     ("in_top_k", (np.array([1, 0, 2]), _f(3, 4), 2), {}),
     ("depth_to_space", (_f(2, 3, 4, 8), 2), {}),
     ("depth_to_space", (_f(2, 8, 3, 4), 2), {"data_format": "channels_first"}),
@@ -45,6 +49,10 @@ CASES = [
     ("histogram", (_f(50),), {"bins": 5}),
     ("saturate_cast", (np.array([-300.0, 5.5, 300.0], "float32"), "uint8"), {}),
     ("saturate_cast", (np.array([-300, 5, 300]), "int8"), {}),
+    ("extract_sequences", (_f(2, 10), 4, 3), {}),
+    ("extract_sequences", (_f(7), 7, 1), {}),
+    ("view", (_f(2, 4), "int32"), {}),
+    ("view", (_f(2, 4), "uint8"), {}),
 ]
 
 
@@ -76,25 +84,29 @@ def test_values_match_keras(case):
     ("scatter_update", lambda v: (v, np.array([[1], [3]]), v[:2] * 2)),
     ("segment_sum", lambda v: (v, np.array([0, 2, 0]), 4)),
     ("segment_max", lambda v: (v, np.array([0, 2, 0]), 4)),
+    ("segment_min", lambda v: (v, np.array([0, 2, 0]), 4)),
+    ("segment_prod", lambda v: (v, np.array([0, 2, 0]), 4)),
     ("depth_to_space", lambda v: (v.reshape(1, 1, 3, 4), 2)),
     ("space_to_depth", lambda v: (v.reshape(1, 2, 2, 3), 2)),
     ("cdist", lambda v: (v.reshape(3, 4), v.reshape(3, 4)[:2] + 1)),
     ("cross", lambda v: (v.reshape(4, 3), v.reshape(4, 3)[::-1])),
     ("psnr", lambda v: (v, v * 0.5 + 0.1, 1.0)),
+    ("extract_sequences", lambda v: (v.reshape(2, 6), 4, 2)),
+    ("sparsemax", lambda v: (v.reshape(3, 4) * 0.3,)),
 ])
 def test_gradients_are_central_differences(name, args):
-    base = R.standard_normal(12 if name not in ("scatter", "segment_sum", "segment_max")
-                             else 3)
+    segs = ("segment_sum", "segment_max", "segment_min", "segment_prod")
+    base = R.standard_normal(12 if name not in ("scatter", *segs) else 3)
     if name == "scatter_update":
         base = R.standard_normal((4, 3))
-    if name in ("segment_sum", "segment_max"):
+    if name in segs:
         base = R.standard_normal((3, 2))
     out = getattr(O, name)(*args(base))
     w = R.standard_normal(out.shape) if out.ndim else 1.0
-    if name == "segment_max":  # the empty segment's -inf takes no part
+    if name in ("segment_max", "segment_min"):  # the empty segment's ±inf takes no part
         w = w * np.isfinite(out.data)
     gn.gradcheck(lambda t: (getattr(O, name)(*args(t)) * gn.tensor(np.nan_to_num(w))).sum()
-                 if name != "segment_max" else
+                 if name not in ("segment_max", "segment_min") else
                  (gn.ops.where(np.isfinite(out.data), getattr(O, name)(*args(t)), 0.0)
                   * gn.tensor(w)).sum(), base)
 
@@ -130,3 +142,39 @@ def test_bad_input_is_refused_by_name():
         O.cross(np.ones(2), np.ones(2))
     with pytest.raises(ValueError, match="1-D"):
         O.histogram(np.ones((2, 2)))
+
+
+def test_segment_prod_gradient_with_zeros():
+    """A segment's only zero gets the product of its other rows; with two zeros, every
+    row's gradient is 0; the other rows of a segment with one zero get 0 (central
+    differences agree at these points: the product is linear in each row)."""
+    x = np.array([0.0, 2.0, 3.0, 0.0, 0.0, 4.0, 5.0])
+    ids = np.array([0, 0, 0, 1, 1, 1, 2])
+    t = gn.tensor(x, requires_grad=True)
+    O.segment_prod(t, ids).sum().backward()
+    np.testing.assert_allclose(t.grad, [6.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
+    gn.gradcheck(lambda v: O.segment_prod(v, ids).sum(), x)
+
+
+def _sparsemax_reference(z):
+    """Martins & Astudillo (2016), Algorithm 1, one row at a time."""
+    out = []
+    for row in np.atleast_2d(z):
+        zs = np.sort(row)[::-1]
+        k = max(j for j in range(1, len(zs) + 1) if 1 + j * zs[j - 1] > zs[:j].sum())
+        out.append(np.maximum(row - (zs[:k].sum() - 1) / k, 0))
+    return np.array(out)
+
+
+def test_sparsemax_is_the_projection_onto_the_simplex():
+    """The published sparsemax: sums to 1 with exact zeros. Keras 3.15 returned
+    [0, 0, 0.25] for [0, 0.5, 1] (keras-team/keras#23425, fixed after it); glassnet
+    matches the paper's algorithm."""
+    np.testing.assert_allclose(O.sparsemax(np.array([0.0, 0.5, 1.0])).data, [0, 0.25, 0.75])
+    z = R.standard_normal((50, 6)) * 0.7
+    y = O.sparsemax(z).data
+    np.testing.assert_allclose(y, _sparsemax_reference(z), atol=1e-6)
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-6)
+    assert (y == 0).any()
+    np.testing.assert_allclose(O.sparsemax(z.T, axis=0).data, y.T, atol=1e-7)
+    np.testing.assert_allclose(gn.activations.get("sparsemax")(z).data, y)

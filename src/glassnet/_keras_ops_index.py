@@ -1,10 +1,11 @@
 """Keras 3's scatter, segment and block-rearranging ops: ``keras.ops.scatter``,
-``scatter_update``, ``segment_sum``, ``segment_max``, ``in_top_k``, ``depth_to_space`` and
-``space_to_depth``.
+``scatter_update``, ``segment_sum``/``max``/``min``/``prod``, ``in_top_k``,
+``depth_to_space`` and ``space_to_depth``.
 
 The scatters and segment reductions are one op each with their gradient (a gather of the
-output's gradient, or the maxima's positions); the block moves are a reshape and a
-transpose, so autograd differentiates them. Part of :mod:`glassnet.keras_ops`.
+output's gradient, the extremes' positions, or the product of a segment's other rows);
+the block moves are a reshape and a transpose, so autograd differentiates them. Part of
+:mod:`glassnet.keras_ops`.
 
 Example:
     >>> segment_sum(np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1])).data.tolist()
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
     from ._typing import TensorLike
     from .tensor import Tensor
 
-__all__: list[str] = ["scatter", "scatter_update", "segment_sum", "segment_max", "in_top_k",
-           "depth_to_space", "space_to_depth"]
+__all__: list[str] = ["scatter", "scatter_update", "segment_sum", "segment_max", "segment_min",
+                      "segment_prod", "in_top_k", "depth_to_space", "space_to_depth"]
 
 
 def _index_rows(indices: TensorLike, shape: Sequence[int], name: str) -> tuple[Any, ...]:
@@ -100,8 +101,9 @@ def scatter_update(inputs: TensorLike, indices: TensorLike, updates: TensorLike)
 
 
 class _SegmentReduce(Function):
-    """Sums or maxima of ``data``'s rows grouped by ``ids`` into ``n`` segments (rows with
-    an id outside [0, n) are left out, as TensorFlow and JAX drop them)."""
+    """Sums, maxima, minima or products of ``data``'s rows grouped by ``ids`` into ``n``
+    segments (rows with an id outside [0, n) are left out, as TensorFlow and JAX drop
+    them)."""
 
     def __init__(self, ids: Any, n: int, mode: str) -> None:
         self.ids, self.n, self.mode = ids, n, mode
@@ -116,12 +118,18 @@ class _SegmentReduce(Function):
             out = xp.zeros(out_shape, x.dtype)
             xp.add.at(out, self.seg, x[self.rows])
             return out
-        # an empty segment holds -inf (Keras's JAX and PyTorch backends), or for integers
-        # the dtype's lowest value
+        self.x = x
+        if self.mode == "prod":  # an empty segment holds 1
+            out = xp.ones(out_shape, x.dtype)
+            xp.multiply.at(out, self.seg, x[self.rows])
+            return out
+        # an empty segment holds -inf for a maximum, +inf for a minimum (Keras's JAX and
+        # PyTorch backends), or for integers the dtype's lowest or highest value
+        big = np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).max
         low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        out = xp.full(out_shape, low, x.dtype)
-        xp.maximum.at(out, self.seg, x[self.rows])
-        self.x, self.out = x, out
+        out = xp.full(out_shape, low if self.mode == "max" else big, x.dtype)
+        (xp.maximum if self.mode == "max" else xp.minimum).at(out, self.seg, x[self.rows])
+        self.out = out
         return out
 
     def backward(self, gy: Any) -> Any:
@@ -130,7 +138,21 @@ class _SegmentReduce(Function):
         if self.mode == "sum":
             gx[self.rows] = gy[self.seg]
             return gx
-        # each maximum's gradient, shared among the rows that reach it
+        if self.mode == "prod":
+            # d(prod)/dx_r = the product of the segment's other rows: the product of its
+            # nonzero rows over x_r where x_r is nonzero and the segment has no zero, that
+            # product itself at a segment's only zero, 0 where a segment has two zeros
+            xr = self.x[self.rows]
+            zero = xr == 0
+            zeros = xp.zeros(gy.shape, gy.dtype)
+            xp.add.at(zeros, self.seg, zero.astype(gy.dtype))
+            pnz = xp.ones(gy.shape, self.x.dtype)
+            xp.multiply.at(pnz, self.seg, xp.where(zero, 1, xr))
+            z, p = zeros[self.seg], pnz[self.seg]
+            other = xp.where(zero, (z == 1) * p, (z == 0) * p / xp.where(zero, 1, xr))
+            gx[self.rows] = other * gy[self.seg]
+            return gx
+        # each extreme's gradient, shared among the rows that reach it
         hit = self.x[self.rows] == self.out[self.seg]
         count = xp.zeros(self.out.shape, gy.dtype)
         xp.add.at(count, self.seg, hit.astype(gy.dtype))
@@ -172,6 +194,30 @@ def segment_max(data: TensorLike, segment_ids: TensorLike, num_segments: int | N
         [5.0, 3.0]
     """
     return _segment("segment_max", "max", data, segment_ids, num_segments)
+
+
+def segment_min(data: TensorLike, segment_ids: TensorLike, num_segments: int | None = None,
+                sorted: bool = False) -> Tensor:
+    """The minimum of ``data``'s rows in each segment (an empty one holds +inf); the
+    gradient goes to the rows that reach it.
+
+    Example:
+        >>> segment_min(np.array([1.0, 5.0, 3.0]), np.array([0, 0, 1])).data.tolist()
+        [1.0, 3.0]
+    """
+    return _segment("segment_min", "min", data, segment_ids, num_segments)
+
+
+def segment_prod(data: TensorLike, segment_ids: TensorLike,
+                 num_segments: int | None = None, sorted: bool = False) -> Tensor:
+    """The product of ``data``'s rows in each segment (an empty one holds 1); each row's
+    gradient is the product of its segment's other rows (zeros included).
+
+    Example:
+        >>> segment_prod(np.array([2.0, 5.0, 3.0]), np.array([0, 0, 1])).data.tolist()
+        [10.0, 3.0]
+    """
+    return _segment("segment_prod", "prod", data, segment_ids, num_segments)
 
 
 def in_top_k(targets: TensorLike, predictions: TensorLike, k: int) -> Tensor:

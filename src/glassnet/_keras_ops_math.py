@@ -1,5 +1,5 @@
 """More of Keras 3's ``keras.ops``: ``psnr``, ``cdist``, ``cross``, ``erfinv``,
-``histogram`` and ``saturate_cast``.
+``histogram``, ``saturate_cast``, ``sparsemax``, ``extract_sequences`` and ``view``.
 
 The differentiable ones are composed from the primitive ops (``psnr``, ``cdist``,
 ``cross``) or are one elementwise op with its derivative (``erfinv``); ``histogram`` and
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from ._typing import TensorLike
     from .tensor import Tensor
 
-__all__: list[str] = ["psnr", "cdist", "cross", "erfinv", "histogram", "saturate_cast"]
+__all__: list[str] = ["psnr", "cdist", "cross", "erfinv", "histogram", "saturate_cast",
+                      "sparsemax", "extract_sequences", "view"]
 
 
 def psnr(x1: TensorLike, x2: TensorLike, max_val: float) -> Tensor:
@@ -154,3 +155,50 @@ def saturate_cast(x: TensorLike, dtype: DTypeLike) -> Tensor:
         a = xp.clip(a.astype(np.int64), max(int(info.min), wide.min),
                     min(int(info.max), wide.max))
     return _const(xp.asarray(a).astype(to))
+
+
+def sparsemax(x: TensorLike, axis: int = -1) -> Tensor:
+    """keras.ops.sparsemax: :func:`glassnet.activations.sparsemax` (the published
+    threshold; Keras 3.15's outputs did not sum to 1, keras-team/keras#23425)."""
+    from .activations import sparsemax as _sparsemax
+
+    return _sparsemax(x, axis=axis)
+
+
+def extract_sequences(x: TensorLike, sequence_length: int, sequence_stride: int) -> Tensor:
+    """Frames of ``sequence_length`` values every ``sequence_stride`` along the last axis:
+    (..., num_frames, sequence_length), num_frames = 1 + (n − length) // stride (an
+    audio signal cut into overlapping windows); the gradient sums over the frames.
+
+    Example:
+        >>> extract_sequences(np.arange(5.0), 3, 2).data.tolist()
+        [[0.0, 1.0, 2.0], [2.0, 3.0, 4.0]]
+    """
+    from ._tape import constant_array
+
+    t = _t(x)
+    n = t.shape[-1] if t.ndim else 0
+    if not (isinstance(sequence_length, int) and isinstance(sequence_stride, int)
+            and 0 < sequence_length <= n and sequence_stride > 0):
+        raise ValueError(f"extract_sequences: sequence_length must be in [1, {n}] (the "
+                         "last axis) and sequence_stride >= 1. Received: "
+                         f"{sequence_length!r}, {sequence_stride!r}")
+    frames = 1 + (n - sequence_length) // sequence_stride
+    # the frames' positions depend on the shape alone: a recorded step may replay them
+    idx = constant_array(np.arange(frames)[:, None] * sequence_stride
+                         + np.arange(sequence_length))
+    return P.getitem(t, (Ellipsis, idx))
+
+
+def view(x: TensorLike, dtype: DTypeLike | None = None) -> Tensor:
+    """The same bytes read as ``dtype`` (keras.ops.view; the last axis rescaled by the
+    itemsizes' ratio, as NumPy's ``view``); a new array, without a gradient.
+
+    Example:
+        >>> view(np.array([1.0], "float32"), "int32").data.tolist()
+        [1065353216]
+    """
+    a = _d(x)
+    if dtype is None:
+        return _const(a.copy())
+    return _const(a.view(np.dtype(dtype)).copy())

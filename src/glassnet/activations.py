@@ -36,8 +36,8 @@ from .tensor import Tensor, as_tensor
 __all__ = [
     "linear", "identity", "binary_step", "heaviside", "sign", "sigmoid", "logistic",
     "hard_sigmoid", "tanh", "arctan", "relu", "leaky_relu", "elu", "selu", "softplus",
-    "softsign", "swish", "silu", "gelu", "softmax", "log_softmax", "get", "serialize",
-    "deserialize", "derivative",
+    "softsign", "swish", "silu", "gelu", "softmax", "log_softmax", "sparsemax", "get",
+    "serialize", "deserialize", "derivative",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -328,6 +328,49 @@ def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     return functional.log_softmax(_t(x), axis=axis)
 
 
+class Sparsemax(Function):
+    """The Euclidean projection of x onto the probability simplex along ``axis`` (Martins &
+    Astudillo 2016): max(x − τ, 0), τ = (z₍₁₎ + … + z₍ₖ₎ − 1)/k over the k largest values,
+    k the largest with 1 + k·z₍ₖ₎ > z₍₁₎ + … + z₍ₖ₎. Sums to 1 with exact zeros; its
+    Jacobian is the identity minus the mean on the support S, zero off it."""
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def forward(self, a: Any) -> Any:
+        xp = get_array_module(a)
+        z = xp.moveaxis(a, self.axis, -1)
+        zs = -xp.sort(-z, axis=-1)  # descending
+        cs = xp.cumsum(zs, axis=-1)
+        r = xp.arange(1, z.shape[-1] + 1, dtype=a.dtype)
+        k = xp.sum(zs - (cs - 1) / r > 0, axis=-1, keepdims=True)  # ≥ 1: the largest is in
+        tau = (xp.take_along_axis(cs, k - 1, axis=-1) - 1) / k
+        self.y = xp.moveaxis(xp.maximum(z - tau.astype(a.dtype), 0), -1, self.axis)
+        return self.y
+
+    def backward(self, gy: Any) -> Any:
+        xp = get_array_module(gy)
+        s = self.y > 0
+        mean = xp.sum(gy * s, axis=self.axis, keepdims=True) / xp.maximum(
+            xp.sum(s, axis=self.axis, keepdims=True), 1)
+        return ((gy - mean) * s).astype(gy.dtype, copy=False)
+
+
+def sparsemax(x: TensorLike, axis: int = -1) -> Tensor:
+    """Sparsemax along ``axis`` (default last): like softmax, a distribution summing to 1,
+    but with exact zeros (Martins & Astudillo 2016).
+
+    Keras 3.15 and earlier computed τ from the sum of the support's cumulative sums, so its
+    outputs did not sum to 1 where more than one value was kept (keras-team/keras#23425,
+    fixed in #23469): glassnet computes the published threshold.
+
+    Example:
+        >>> sparsemax(np.array([0.5, 0.5, 0.1])).data.round(4).tolist()
+        [0.4667, 0.4667, 0.0667]
+    """
+    return Sparsemax(axis)(_t(x))
+
+
 # ------------------------------------------------------------------ name table
 _TABLE: dict[str, Callable] = {
     "linear": linear,
@@ -352,6 +395,7 @@ _TABLE: dict[str, Callable] = {
     "gelu": gelu,
     "softmax": softmax,
     "log_softmax": log_softmax,
+    "sparsemax": sparsemax,
 }
 _CANONICAL = {fn: name for name, fn in reversed(list(_TABLE.items()))}
 # names only (no classes); a dict's config becomes keyword settings; any callable is one
