@@ -178,3 +178,43 @@ def test_sparsemax_is_the_projection_onto_the_simplex():
     assert (y == 0).any()
     np.testing.assert_allclose(O.sparsemax(z.T, axis=0).data, y.T, atol=1e-7)
     np.testing.assert_allclose(gn.activations.get("sparsemax")(z).data, y)
+
+
+_UNFOLD = [dict(kernel_size=2), dict(kernel_size=(3, 2), stride=2, padding=1),
+           dict(kernel_size=2, dilation=2, padding=(1, 0), stride=(1, 2))]
+
+
+@pytest.mark.skipif(not HAS_KERAS, reason="real Keras 3 is not installed")
+@pytest.mark.parametrize("kw", _UNFOLD)
+def test_unfold_and_fold_match_keras(kw):
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    K = keras.ops
+    x = _f(2, 3, 7, 6)
+    a = O.unfold(x, **kw).data
+    b = K.convert_to_numpy(K.unfold(K.convert_to_tensor(x), **kw))
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(O.fold(a, (7, 6), **kw).data,
+                               K.convert_to_numpy(K.fold(K.convert_to_tensor(b), (7, 6), **kw)),
+                               rtol=1e-6)
+
+
+def test_unfold_and_fold_gradients_and_errors():
+    x = R.standard_normal((1, 2, 4, 5))
+    gn.gradcheck(lambda t: (O.unfold(t, kernel_size=2, padding=1, stride=2) ** 2).sum(), x)
+    gn.gradcheck(lambda t: (O.fold(t, (4, 5), kernel_size=2, padding=1, stride=2) ** 2).sum(),
+                 R.standard_normal((1, 8, 9)))
+    # fold sums what unfold copies: <unfold(x), y> = <x, fold(y)>
+    y = R.standard_normal((1, 8, 9))
+    lhs = (O.unfold(x, kernel_size=2, padding=1, stride=2).data * y).sum()
+    rhs = (x * O.fold(y, (4, 5), kernel_size=2, padding=1, stride=2).data).sum()
+    assert lhs == pytest.approx(rhs, rel=1e-5)
+    with pytest.raises(ValueError, match="unfold: x must be \\(N, C, H, W\\)"):
+        O.unfold(np.ones((2, 4, 4)), 2)
+    with pytest.raises(ValueError, match="fold: x must be \\(N, C\\*4, 9\\)"):
+        O.fold(np.ones((1, 8, 6)), (4, 5), kernel_size=2, padding=1, stride=2)
+    with pytest.raises(ValueError, match="no patch fits"):
+        O.unfold(np.ones((1, 1, 2, 2)), 3)

@@ -1,6 +1,6 @@
 """Keras 3's scatter, segment and block-rearranging ops: ``keras.ops.scatter``,
 ``scatter_update``, ``segment_sum``/``max``/``min``/``prod``, ``in_top_k``,
-``depth_to_space`` and ``space_to_depth``.
+``depth_to_space``, ``space_to_depth``, and ``unfold``/``fold`` (im2col and col2im).
 
 The scatters and segment reductions are one op each with their gradient (a gather of the
 output's gradient, the extremes' positions, or the product of a segment's other rows);
@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 __all__: list[str] = ["scatter", "scatter_update", "segment_sum", "segment_max", "segment_min",
-                      "segment_prod", "in_top_k", "depth_to_space", "space_to_depth"]
+                      "segment_prod", "in_top_k", "depth_to_space", "space_to_depth",
+                      "unfold", "fold"]
 
 
 def _index_rows(indices: TensorLike, shape: Sequence[int], name: str) -> tuple[Any, ...]:
@@ -296,3 +298,99 @@ def space_to_depth(x: TensorLike, block_size: int, data_format: str | None = Non
         return P.reshape(y, (n, c * b * b, h // b, w // b))
     y = P.reshape(x, (n, h // b, b, w // b, b, c))
     return P.reshape(P.transpose(y, (0, 1, 3, 2, 4, 5)), (n, h // b, w // b, b * b * c))
+
+
+def _pair(v: Any, name: str, op: str) -> tuple[int, int]:
+    t = (v, v) if isinstance(v, int) else tuple(v)
+    if len(t) != 2 or not all(isinstance(i, (int, np.integer)) for i in t):
+        raise ValueError(f"{op}: {name} must be an int or a pair of ints. Received: {v!r}")
+    return int(t[0]), int(t[1])
+
+
+def _patch_grid(h: int, w: int, kernel_size: Any, dilation: Any, padding: Any, stride: Any,
+                op: str) -> tuple[Any, Any, int, tuple[int, int]]:
+    """Rows and columns, in the zero-padded image, of each kernel position (kh·kw rows)
+    at each patch (L columns, row by row): (rows, cols, L, padding)."""
+    (kh, kw), (dh, dw) = _pair(kernel_size, "kernel_size", op), _pair(dilation, "dilation", op)
+    (ph, pw), (sh, sw) = _pair(padding, "padding", op), _pair(stride, "stride", op)
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if min(kh, kw, dh, dw, sh, sw) < 1 or min(ph, pw) < 0 or oh < 1 or ow < 1:
+        raise ValueError(f"{op}: no patch fits: image {(h, w)}, kernel_size {(kh, kw)}, "
+                         f"dilation {(dh, dw)}, padding {(ph, pw)}, stride {(sh, sw)}")
+    ki, kj = np.divmod(np.arange(kh * kw), kw)
+    pi, pj = np.divmod(np.arange(oh * ow), ow)
+    rows = (pi * sh)[None, :] + (ki * dh)[:, None]
+    cols = (pj * sw)[None, :] + (kj * dw)[:, None]
+    from ._tape import constant_array  # the grid depends on shapes alone: replayable
+
+    return constant_array(rows), constant_array(cols), oh * ow, (ph, pw)
+
+
+def unfold(x: TensorLike, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+           stride: Any = 1) -> Tensor:
+    """Sliding blocks of a channels-first batch (im2col, keras.ops.unfold as PyTorch's):
+    (N, C, H, W) → (N, C·kH·kW, L), L patches row by row, each column one patch's
+    values channel by channel. Differentiable (the gradient is :func:`fold`'s sum).
+
+    Example:
+        >>> unfold(np.ones((1, 2, 4, 4)), kernel_size=2, stride=2).shape
+        (1, 8, 4)
+    """
+    t = _t(x)
+    if t.ndim != 4:
+        raise ValueError(f"unfold: x must be (N, C, H, W). Received: shape {tuple(t.shape)}")
+    n, c, h, w = t.shape
+    rows, cols, length, (ph, pw) = _patch_grid(h, w, kernel_size, dilation, padding, stride,
+                                               "unfold")
+    if ph or pw:
+        t = P.pad(t, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    blocks = P.getitem(t, (builtins.slice(None), builtins.slice(None), rows, cols))
+    return P.reshape(blocks, (n, c * rows.shape[0], length))
+
+
+class _Fold(Function):
+    """The sum of blocks back into an image (col2im): :func:`unfold`'s adjoint."""
+
+    replay_config = True  # its grid depends on shapes alone
+
+    def __init__(self, rows: Any, cols: Any, shape: tuple[int, ...], pad: tuple[int, int]
+                 ) -> None:
+        self.rows, self.cols, self.shape, self.pad = rows, cols, shape, pad
+
+    def forward(self, x: Any) -> Any:
+        xp = backend.get_array_module(x)
+        n, c, oh, ow = self.shape
+        (ph, pw), k = self.pad, self.rows.shape[0]
+        out = xp.zeros((n, c, oh + 2 * ph, ow + 2 * pw), x.dtype)
+        xp.add.at(out, (builtins.slice(None), builtins.slice(None), self.rows, self.cols),
+                  x.reshape(n, c, k, -1))
+        return out[:, :, ph:ph + oh, pw:pw + ow]
+
+    def backward(self, gy: Any) -> Any:
+        xp = backend.get_array_module(gy)
+        (ph, pw), n = self.pad, self.shape[0]
+        g = xp.pad(gy, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else gy
+        return g[:, :, self.rows, self.cols].reshape(n, -1, self.rows.shape[1])
+
+
+def fold(x: TensorLike, output_size: Any, kernel_size: Any, dilation: Any = 1,
+         padding: Any = 0, stride: Any = 1) -> Tensor:
+    """Blocks summed back into a channels-first batch (col2im, keras.ops.fold as
+    PyTorch's): (N, C·kH·kW, L) → (N, C, oH, oW), overlapping values added. Differentiable
+    (the gradient is :func:`unfold` of the output's).
+
+    Example:
+        >>> fold(np.ones((1, 4, 9)), (4, 4), kernel_size=2).data[0, 0].tolist()[1]
+        [2.0, 4.0, 4.0, 2.0]
+    """
+    t = _t(x)
+    oh, ow = _pair(output_size, "output_size", "fold")
+    rows, cols, length, pad = _patch_grid(oh, ow, kernel_size, dilation, padding, stride,
+                                          "fold")
+    k = rows.shape[0]
+    if t.ndim != 3 or t.shape[1] % k or t.shape[2] != length:
+        raise ValueError(f"fold: x must be (N, C*{k}, {length}) for kernel_size "
+                         f"{kernel_size!r} and output_size {(oh, ow)}. Received: shape "
+                         f"{tuple(t.shape)}")
+    return _Fold(rows, cols, (t.shape[0], t.shape[1] // k, oh, ow), pad)(t)
