@@ -103,7 +103,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "cholesky_inverse": LINALG,
         "conj": 'complex numbers: glassnet tensors are real',
         "conjugate": 'complex numbers: glassnet tensors are real',
-        "correlate": LATER,
         "det": LINALG,
         "eig": LINALG,
         "eigh": LINALG,

@@ -218,3 +218,25 @@ def test_unfold_and_fold_gradients_and_errors():
         O.fold(np.ones((1, 8, 6)), (4, 5), kernel_size=2, padding=1, stride=2)
     with pytest.raises(ValueError, match="no patch fits"):
         O.unfold(np.ones((1, 1, 2, 2)), 3)
+
+
+@pytest.mark.parametrize("mode", ["valid", "same", "full"])
+@pytest.mark.parametrize("n,m", [(5, 3), (3, 5), (4, 4), (1, 3), (6, 1)])
+def test_correlate_values_and_gradients(mode, n, m):
+    a, v = R.standard_normal(n), R.standard_normal(m)
+    got = O.correlate(a, v, mode)
+    full = np.correlate(a, v, "full") if n >= m else np.correlate(v, a, "full")[::-1]
+    size = {"full": n + m - 1, "valid": max(n, m) - min(n, m) + 1, "same": n}[mode]
+    start = (n + m - 1 - size) // 2
+    np.testing.assert_allclose(np.atleast_1d(got.data), full[start:start + size], atol=1e-12)
+    w = R.standard_normal(got.shape)
+    gn.gradcheck(lambda x, y: (O.correlate(x, y, mode) * gn.tensor(w)).sum(), a, v)
+    if HAS_KERAS:
+        import os
+
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        import keras
+
+        want = keras.ops.convert_to_numpy(keras.ops.correlate(a, v, mode))
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got.data, want, atol=1e-6)

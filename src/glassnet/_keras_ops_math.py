@@ -1,5 +1,6 @@
 """More of Keras 3's ``keras.ops``: ``psnr``, ``cdist``, ``cross``, ``erfinv``,
-``histogram``, ``saturate_cast``, ``sparsemax``, ``extract_sequences`` and ``view``.
+``histogram``, ``saturate_cast``, ``sparsemax``, ``extract_sequences``, ``view`` and
+``correlate``.
 
 The differentiable ones are composed from the primitive ops (``psnr``, ``cdist``,
 ``cross``) or are one elementwise op with its derivative (``erfinv``); ``histogram`` and
@@ -21,6 +22,7 @@ import numpy as np
 from . import backend
 from . import ops as P
 from ._keras_ops_array import _const, _d, _t, moveaxis
+from .autograd import Function
 from .keras_ops import _unary
 
 if TYPE_CHECKING:
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 __all__: list[str] = ["psnr", "cdist", "cross", "erfinv", "histogram", "saturate_cast",
-                      "sparsemax", "extract_sequences", "view"]
+                      "sparsemax", "extract_sequences", "view", "correlate"]
 
 
 def psnr(x1: TensorLike, x2: TensorLike, max_val: float) -> Tensor:
@@ -202,3 +204,69 @@ def view(x: TensorLike, dtype: DTypeLike | None = None) -> Tensor:
     if dtype is None:
         return _const(a.copy())
     return _const(a.view(np.dtype(dtype)).copy())
+
+
+class _Correlate(Function):
+    """The cross-correlation of two vectors: the full one (every overlap, PyTorch's conv1d
+    of ``x1`` padded by len(x2) − 1), then the slice ``mode`` keeps."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def _span(self, n: int, m: int) -> tuple[int, int]:
+        full = n + m - 1
+        if self.mode == "full":
+            return 0, full
+        size = max(n, m) - min(n, m) + 1 if self.mode == "valid" else n
+        start = (full - size) // 2
+        return start, start + size
+
+    def forward(self, a: Any, v: Any) -> Any:
+        xp = backend.get_array_module(a)
+        n, m = a.shape[0], v.shape[0]
+        self.a, self.v = a, v
+        ap = xp.pad(a, (m - 1, m - 1))
+        full = xp.stack([ap[k:k + m] @ v for k in range(n + m - 1)]) if n + m > 1 else (
+            xp.zeros(0, a.dtype))
+        lo, hi = self._span(n, m)
+        return full[lo:hi]
+
+    def backward(self, gy: Any) -> Any:
+        xp = backend.get_array_module(gy)
+        a, v = self.a, self.v
+        n, m = a.shape[0], v.shape[0]
+        g = xp.zeros(n + m - 1, gy.dtype)
+        lo, hi = self._span(n, m)
+        g[lo:hi] = gy
+        # full[k] = Σ_j ap[k + j]·v[j]: ap's gradient is g convolved with v, v's the
+        # correlation of ap with g
+        ga = xp.convolve(g, v)[m - 1:m - 1 + n]
+        gv = xp.correlate(xp.pad(a, (m - 1, m - 1)), g, "valid")
+        return ga.astype(a.dtype, copy=False), gv.astype(v.dtype, copy=False)
+
+
+def correlate(x1: TensorLike, x2: TensorLike, mode: str = "valid") -> Tensor:
+    """The cross-correlation of two 1-D tensors (keras.ops.correlate, as Keras's PyTorch
+    backend computes it): ``"full"`` every overlap (len(x1) + len(x2) − 1 values),
+    ``"valid"`` the max − min + 1 central ones, ``"same"`` the len(x1) central ones.
+    Differentiable in both.
+
+    Example:
+        >>> correlate(np.array([1.0, 2.0, 3.0]), np.array([0.0, 1.0, 0.5]), "full").data
+        array([0.5, 2. , 3.5, 3. , 0. ])
+    """
+    a, v = _t(x1), _t(x2)
+    if mode not in ("valid", "same", "full"):
+        raise ValueError(f"correlate: mode must be 'valid', 'same' or 'full'. Received: "
+                         f"{mode!r}")
+    if a.ndim != 1 or v.ndim != 1 or not a.shape[0] or not v.shape[0]:
+        raise ValueError(f"correlate: x1 and x2 must be non-empty 1-D tensors. Received: "
+                         f"shapes {tuple(a.shape)} and {tuple(v.shape)}")
+    dt = np.result_type(a.data.dtype, v.data.dtype)
+    if dt.kind != "f":  # integers correlate in float64, as Keras
+        dt = np.dtype("float64")
+    a = a if a.data.dtype == dt else P.cast(a, dt)
+    v = v if v.data.dtype == dt else P.cast(v, dt)
+    out = _Correlate(mode)(a, v)
+    # one value comes back as a scalar, as Keras squeezes the result
+    return P.reshape(out, ()) if out.shape[0] == 1 else out
