@@ -129,7 +129,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "solve_triangular": LINALG,
         "stft": FFT,
         "svd": LINALG,
-        "vectorize": LATER,
         "view_as_complex": 'complex numbers: glassnet tensors are real',
         "view_as_real": 'complex numbers: glassnet tensors are real',
     },

@@ -240,3 +240,33 @@ def test_correlate_values_and_gradients(mode, n, m):
         want = keras.ops.convert_to_numpy(keras.ops.correlate(a, v, mode))
         assert got.shape == want.shape
         np.testing.assert_allclose(got.data, want, atol=1e-6)
+
+
+def test_vectorize_as_numpy_and_keras():
+    """keras.ops.vectorize: scalars by default (broadcast, as NumPy's vectorize), core
+    shapes by a gufunc signature, excluded positions passed as they are, gradients through
+    the function's ops."""
+    m, v = R.standard_normal((4, 3, 2)), R.standard_normal(2)
+    got = O.vectorize(lambda a, b: a @ b, signature="(m,n),(n)->(m)")(m, v)
+    np.testing.assert_allclose(got.data, m @ v, atol=1e-6)
+    np.testing.assert_allclose(O.vectorize(lambda a, b: a * b + 1)(np.ones((2, 3)),
+                                                                     np.arange(3.0)).data,
+                               [[1, 2, 3], [1, 2, 3]])
+    twice = O.vectorize(lambda a, k: a * k, excluded={1})
+    np.testing.assert_allclose(twice(np.array([1.0, 2.0]), 3.0).data, [3.0, 6.0])
+    pair = O.vectorize(lambda a: (a + 1, a * 2))(np.array([1.0, 2.0]))
+    np.testing.assert_allclose([p.data for p in pair], [[2.0, 3.0], [2.0, 4.0]])
+    gn.gradcheck(lambda a: O.vectorize(lambda x: x * x + 2 * x)(a).sum(), R.standard_normal(4))
+    with pytest.raises(ValueError, match="core dimension 'n' is 2 and 3"):
+        O.vectorize(lambda a, b: a @ b, signature="(m,n),(n)->(m)")(m, np.ones(3))
+    with pytest.raises(ValueError, match="signature must look like"):
+        O.vectorize(lambda a: a, signature="m->m")
+    if HAS_KERAS:
+        import os
+
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        import keras
+
+        K = keras.ops
+        want = K.vectorize(lambda a, b: K.matmul(a, b), signature="(m,n),(n)->(m)")(m, v)
+        np.testing.assert_allclose(got.data, K.convert_to_numpy(want), atol=1e-6)

@@ -1,6 +1,6 @@
 """More of Keras 3's ``keras.ops``: ``psnr``, ``cdist``, ``cross``, ``erfinv``,
-``histogram``, ``saturate_cast``, ``sparsemax``, ``extract_sequences``, ``view`` and
-``correlate``.
+``histogram``, ``saturate_cast``, ``sparsemax``, ``extract_sequences``, ``view``,
+``correlate`` and ``vectorize``.
 
 The differentiable ones are composed from the primitive ops (``psnr``, ``cdist``,
 ``cross``) or are one elementwise op with its derivative (``erfinv``); ``histogram`` and
@@ -14,7 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,13 +28,15 @@ from .autograd import Function
 from .keras_ops import _unary
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import DTypeLike
 
     from ._typing import TensorLike
     from .tensor import Tensor
 
 __all__: list[str] = ["psnr", "cdist", "cross", "erfinv", "histogram", "saturate_cast",
-                      "sparsemax", "extract_sequences", "view", "correlate"]
+                      "sparsemax", "extract_sequences", "view", "correlate", "vectorize"]
 
 
 def psnr(x1: TensorLike, x2: TensorLike, max_val: float) -> Tensor:
@@ -270,3 +274,76 @@ def correlate(x1: TensorLike, x2: TensorLike, mode: str = "valid") -> Tensor:
     out = _Correlate(mode)(a, v)
     # one value comes back as a scalar, as Keras squeezes the result
     return P.reshape(out, ()) if out.shape[0] == 1 else out
+
+
+def _core_dims(signature: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """``"(m,n),(n)->(m)"`` as ([("m", "n"), ("n",)], [("m",)]) (NumPy's gufunc form)."""
+    arg = r"\((?:\w+(?:\s*,\s*\w+)*)?\)"
+    if not re.fullmatch(rf"\s*{arg}(?:\s*,\s*{arg})*\s*->\s*{arg}(?:\s*,\s*{arg})*\s*",
+                        signature):
+        raise ValueError(f"vectorize: signature must look like '(m,n),(n)->(m)'. Received: "
+                         f"{signature!r}")
+    ins, outs = signature.split("->")
+
+    def dims(side: str) -> list[tuple[str, ...]]:
+        return [tuple(d for d in re.split(r"\s*,\s*", g.strip()) if d)
+                for g in re.findall(r"\(([^)]*)\)", side)]
+
+    return dims(ins), dims(outs)
+
+
+def vectorize(pyfunc: Callable[..., Any], *, excluded: Any = None,
+              signature: str | None = None) -> Callable[..., Any]:
+    """``pyfunc`` applied over the leading (broadcast) axes of its tensor arguments, as
+    NumPy's ``vectorize`` (keras.ops.vectorize): scalars by default, or the core shapes a
+    ``signature`` names ("(m,n),(n)->(m)"); arguments at the positions in ``excluded``
+    pass as they are. The results are stacked, so gradients flow through ``pyfunc``'s ops.
+
+    Example:
+        >>> vectorize(lambda a, b: a + b)(np.array([1.0, 2.0]), 2.0).data.tolist()
+        [3.0, 4.0]
+    """
+    if not callable(pyfunc):
+        raise ValueError(f"vectorize: pyfunc must be callable. Received: {pyfunc!r}")
+    skip = set(excluded or ())
+    cores = _core_dims(signature) if signature is not None else None
+
+    @functools.wraps(pyfunc)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        at = [i for i, a in enumerate(args) if i not in skip and a is not None]
+        ts = [_t(args[i]) for i in at]
+        core = cores[0] if cores else [()] * len(ts)
+        if len(core) != len(ts):
+            raise ValueError(f"vectorize: the signature {signature!r} names {len(core)} "
+                             f"inputs; {len(ts)} were given")
+        sizes: dict[str, int] = {}
+        for t, dims in zip(ts, core):
+            if t.ndim < len(dims):
+                raise ValueError(f"vectorize: an input of shape {tuple(t.shape)} has fewer "
+                                 f"axes than its core dimensions {dims}")
+            for d, n in zip(dims, t.shape[t.ndim - len(dims):]):
+                if sizes.setdefault(d, n) != n:
+                    raise ValueError(f"vectorize: core dimension {d!r} is {sizes[d]} and "
+                                     f"{n} in the inputs")
+        loop = np.broadcast_shapes(*[tuple(t.shape[:t.ndim - len(d)])
+                                     for t, d in zip(ts, core)])
+        ts = [P.broadcast_to(t, loop + tuple(t.shape[t.ndim - len(d):]))
+              if tuple(t.shape[:t.ndim - len(d)]) != loop else t for t, d in zip(ts, core)]
+        results = []
+        for idx in np.ndindex(*loop):
+            call = list(args)
+            for i, t in zip(at, ts):
+                call[i] = P.getitem(t, idx) if idx else t
+            results.append(pyfunc(*call, **kwargs))
+        if not loop:
+            return results[0]
+
+        def gather(rs: list[Any]) -> Tensor:
+            s = P.stack([_t(r) for r in rs])
+            return P.reshape(s, loop + tuple(s.shape[1:]))
+
+        if isinstance(results[0], tuple):
+            return tuple(gather([r[k] for r in results]) for k in range(len(results[0])))
+        return gather(results)
+
+    return wrapped
