@@ -96,7 +96,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
     },
     "ops": {
         "angle": 'complex numbers: glassnet tensors are real',
-        "associative_scan": LATER,
         "bartlett": 'window functions for signal processing: not in scope',
         "blackman": 'window functions for signal processing: not in scope',
         "cholesky": LINALG,

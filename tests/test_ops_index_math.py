@@ -270,3 +270,34 @@ def test_vectorize_as_numpy_and_keras():
         K = keras.ops
         want = K.vectorize(lambda a, b: K.matmul(a, b), signature="(m,n),(n)->(m)")(m, v)
         np.testing.assert_allclose(got.data, K.convert_to_numpy(want), atol=1e-6)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_associative_scan(reverse, axis):
+    """keras.ops.associative_scan: cumulative sums along either axis, from either end; a
+    tuple of arrays (the linear recurrence h = a·h + b as its associative pair); gradients
+    through the combining function."""
+    x = R.standard_normal((5, 3))
+    got = O.associative_scan(lambda a, b: a + b, x, reverse=reverse, axis=axis).data
+    want = np.flip(np.cumsum(np.flip(x, axis), axis), axis) if reverse else np.cumsum(x, axis)
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    a, b = R.uniform(0.5, 1.0, 6), R.standard_normal(6)
+    h = O.associative_scan(lambda p, q: (p[0] * q[0], q[0] * p[1] + q[1]), (a, b))[1].data
+    ref, acc = [], 0.0
+    for ai, bi in zip(a, b):
+        acc = ai * acc + bi
+        ref.append(acc)
+    np.testing.assert_allclose(h, ref, atol=1e-6)
+    gn.gradcheck(lambda t: O.associative_scan(lambda p, q: p * q, t).sum(),
+                 R.uniform(0.5, 1.5, 5))
+    if HAS_KERAS:
+        import os
+
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        import keras
+
+        K = keras.ops
+        k = K.associative_scan(lambda p, q: p + q, K.convert_to_tensor(x), reverse=reverse,
+                               axis=axis)
+        np.testing.assert_allclose(got, K.convert_to_numpy(k), atol=1e-6)

@@ -1,6 +1,6 @@
 """More of Keras 3's ``keras.ops``: ``psnr``, ``cdist``, ``cross``, ``erfinv``,
 ``histogram``, ``saturate_cast``, ``sparsemax``, ``extract_sequences``, ``view``,
-``correlate`` and ``vectorize``.
+``correlate``, ``vectorize`` and ``associative_scan``.
 
 The differentiable ones are composed from the primitive ops (``psnr``, ``cdist``,
 ``cross``) or are one elementwise op with its derivative (``erfinv``); ``histogram`` and
@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import builtins
 import functools
 import math
 import re
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 __all__: list[str] = ["psnr", "cdist", "cross", "erfinv", "histogram", "saturate_cast",
-                      "sparsemax", "extract_sequences", "view", "correlate", "vectorize"]
+                      "sparsemax", "extract_sequences", "view", "correlate", "vectorize",
+                      "associative_scan"]
 
 
 def psnr(x1: TensorLike, x2: TensorLike, max_val: float) -> Tensor:
@@ -347,3 +349,66 @@ def vectorize(pyfunc: Callable[..., Any], *, excluded: Any = None,
         return gather(results)
 
     return wrapped
+
+
+def _flatten(tree: Any) -> tuple[list[Any], Callable[[list[Any]], Any]]:
+    """The leaves of a tuple/list/dict tree, and a function packing leaves back into it."""
+    if isinstance(tree, (tuple, list)):
+        parts = [_flatten(t) for t in tree]
+        counts = [len(leaves) for leaves, _ in parts]
+
+        def pack_seq(leaves: list[Any]) -> Any:
+            out, k = [], 0
+            for (_, pack), c in zip(parts, counts):
+                out.append(pack(leaves[k:k + c]))
+                k += c
+            return type(tree)(out)
+
+        return [leaf for leaves, _ in parts for leaf in leaves], pack_seq
+    if isinstance(tree, dict):
+        keys = list(tree)
+        leaves, pack = _flatten([tree[k] for k in keys])
+        return leaves, lambda ls: dict(zip(keys, pack(ls)))
+    return [tree], lambda ls: ls[0]
+
+
+def associative_scan(f: Callable[[Any, Any], Any], elems: Any, reverse: bool = False,
+                     axis: int = 0) -> Any:
+    """Inclusive scan of ``elems`` (a tensor, or a tuple/list/dict of them, all of one
+    length along ``axis``) with the associative ``f`` (keras.ops.associative_scan, as
+    ``jax.lax.associative_scan``): result[i] = f(…f(f(e[0], e[1]), e[2])…, e[i]).
+
+    ``f`` is called on slices that keep ``axis`` (of length one here), as JAX calls it on
+    slices of any length; ``reverse`` scans from the end. Values are the same as JAX's
+    parallel order up to floating-point rounding; gradients flow through ``f``'s ops.
+
+    Example:
+        >>> associative_scan(lambda a, b: a + b, np.array([1.0, 2.0, 3.0])).data.tolist()
+        [1.0, 3.0, 6.0]
+    """
+    if not callable(f):
+        raise TypeError(f"associative_scan: f must be callable. Received: {f!r}")
+    leaves, pack = _flatten(elems)
+    ts = [_t(t) for t in leaves]
+    if not ts or any(t.ndim == 0 for t in ts):
+        raise ValueError("associative_scan: elems must hold tensors of at least one axis")
+    n = ts[0].shape[axis]
+    if any(t.shape[axis] != n for t in ts):
+        raise ValueError(f"associative_scan: every array must have the same length along "
+                         f"axis {axis}. Received: shapes {[tuple(t.shape) for t in ts]}")
+
+    def at(t: Tensor, i: int) -> Tensor:
+        return P.getitem(t, (builtins.slice(None),) * (axis % t.ndim)
+                         + (builtins.slice(i, i + 1),))
+
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    acc: list[Tensor] | None = None
+    steps: list[list[Tensor]] = []
+    for i in order:
+        cur = [at(t, i) for t in ts]
+        acc = cur if acc is None else _flatten(f(pack(acc), pack(cur)))[0]
+        acc = [_t(a) for a in acc]
+        steps.append(acc)
+    if reverse:
+        steps.reverse()
+    return pack([P.concatenate([s[k] for s in steps], axis=axis) for k in range(len(ts))])
