@@ -122,7 +122,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "polar": 'complex numbers: glassnet tensors are real',
         "qr": LINALG,
         "real": 'complex numbers: glassnet tensors are real',
-        "rearrange": LATER,
         "slogdet": LINALG,
         "solve": LINALG,
         "solve_triangular": LINALG,

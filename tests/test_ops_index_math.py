@@ -301,3 +301,45 @@ def test_associative_scan(reverse, axis):
         k = K.associative_scan(lambda p, q: p + q, K.convert_to_tensor(x), reverse=reverse,
                                axis=axis)
         np.testing.assert_allclose(got, K.convert_to_numpy(k), atol=1e-6)
+
+
+_PATTERNS = [("b h w c -> b c h w", {}), ("b h w c -> (b h) w c", {}),
+             ("b h w c -> h (b w) c", {}), ("b h w c -> b (c h w)", {}),
+             ("b (h1 h) (w1 w) c -> (b h1 w1) h w c", {"h1": 2, "w1": 2}),
+             ("b (h h1) (w w1) c -> b h w (c h1 w1)", {"h1": 2, "w1": 2})]
+
+
+@pytest.mark.parametrize("pattern,lengths", _PATTERNS)
+def test_rearrange_as_einops(pattern, lengths):
+    x = R.random((4, 6, 8, 3))
+    got = O.rearrange(x, pattern, **lengths)
+    if HAS_KERAS:
+        import os
+
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        import keras
+
+        K = keras.ops
+        want = K.convert_to_numpy(K.rearrange(K.convert_to_tensor(x), pattern, **lengths))
+        np.testing.assert_array_equal(got.data, want)
+    # the same values by NumPy, written out for two of the patterns
+    if pattern == "b h w c -> b c h w":
+        np.testing.assert_array_equal(got.data, x.transpose(0, 3, 1, 2))
+    if pattern.startswith("b (h h1)"):
+        want = x.reshape(4, 3, 2, 4, 2, 3).transpose(0, 1, 3, 5, 2, 4).reshape(4, 3, 4, 12)
+        np.testing.assert_array_equal(got.data, want)
+    w = R.standard_normal(got.shape)
+    gn.gradcheck(lambda t: (O.rearrange(t, pattern, **lengths) * gn.tensor(w)).sum(),
+                 x)
+
+
+def test_rearrange_errors():
+    x = np.zeros((2, 6, 4))
+    with pytest.raises(ValueError, match="names 2 axes; the tensor has shape"):
+        O.rearrange(x, "a b -> b a")
+    with pytest.raises(ValueError, match="each axis must appear once"):
+        O.rearrange(x, "a b c -> a b")
+    with pytest.raises(ValueError, match="cannot be split"):
+        O.rearrange(x, "a (b1 b) c -> a b1 b c", b1=4)
+    with pytest.raises(ValueError, match="pattern must look like"):
+        O.rearrange(x, "a b c => c b a")

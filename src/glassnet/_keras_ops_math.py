@@ -1,6 +1,6 @@
 """More of Keras 3's ``keras.ops``: ``psnr``, ``cdist``, ``cross``, ``erfinv``,
 ``histogram``, ``saturate_cast``, ``sparsemax``, ``extract_sequences``, ``view``,
-``correlate``, ``vectorize`` and ``associative_scan``.
+``correlate``, ``vectorize``, ``associative_scan`` and ``rearrange``.
 
 The differentiable ones are composed from the primitive ops (``psnr``, ``cdist``,
 ``cross``) or are one elementwise op with its derivative (``erfinv``); ``histogram`` and
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__: list[str] = ["psnr", "cdist", "cross", "erfinv", "histogram", "saturate_cast",
                       "sparsemax", "extract_sequences", "view", "correlate", "vectorize",
-                      "associative_scan"]
+                      "associative_scan", "rearrange"]
 
 
 def psnr(x1: TensorLike, x2: TensorLike, max_val: float) -> Tensor:
@@ -412,3 +412,41 @@ def associative_scan(f: Callable[[Any, Any], Any], elems: Any, reverse: bool = F
     if reverse:
         steps.reverse()
     return pack([P.concatenate([s[k] for s in steps], axis=axis) for k in range(len(ts))])
+
+
+def rearrange(tensor: TensorLike, pattern: str, **axes_lengths: int) -> Tensor:
+    """Reorder, merge and split axes by an einops pattern (keras.ops.rearrange):
+    ``"b h w c -> b c h w"``, ``"b h w c -> b (h w) c"``, ``"b (h1 h) w c -> (b h1) h w c"``
+    with ``h1=2``; one reshape, one transpose, one reshape, so differentiable.
+
+    Example:
+        >>> rearrange(np.zeros((2, 6, 4, 3)), "b (h1 h) w c -> (b h1) h w c", h1=2).shape
+        (4, 3, 4, 3)
+    """
+    t = _t(tensor)
+    sides = re.split(r"\s*->\s*", pattern.strip())
+    token = r"\w+|\([\w\s]*\)"
+    if (len(sides) != 2 or any(re.sub(token, "", s).strip() for s in sides)):
+        raise ValueError(f"rearrange: pattern must look like 'b h w c -> b (h w) c'. "
+                         f"Received: {pattern!r}")
+    groups_in, groups_out = ([re.findall(r"\w+", a) for a in re.findall(token, s)]
+                             for s in sides)
+    if len(groups_in) != t.ndim:
+        raise ValueError(f"rearrange: the pattern's input {sides[0]!r} names {len(groups_in)} "
+                         f"axes; the tensor has shape {tuple(t.shape)}")
+    names_in = [a for g in groups_in for a in g]
+    names_out = [a for g in groups_out for a in g]
+    if sorted(names_in) != sorted(names_out) or len(set(names_in)) != len(names_in):
+        raise ValueError(f"rearrange: each axis must appear once on each side of {pattern!r}")
+    sizes = dict(axes_lengths)
+    for group, dim in zip(groups_in, t.shape):
+        unknown = [a for a in group if a not in sizes]
+        known = math.prod(sizes[a] for a in group if a in sizes)
+        if len(unknown) > 1 or (not unknown and known != dim) or (unknown and dim % known):
+            raise ValueError(f"rearrange: axis ({' '.join(group)}) of length {dim} cannot be "
+                             f"split with {axes_lengths}")
+        if unknown:
+            sizes[unknown[0]] = dim // known
+    t = P.reshape(t, tuple(sizes[a] for a in names_in))
+    t = P.transpose(t, tuple(names_in.index(a) for a in names_out))
+    return P.reshape(t, tuple(math.prod(sizes[a] for a in g) for g in groups_out))
