@@ -22,6 +22,7 @@ VOL = (4, 5, 5, 2)
 # class name -> (constructor, input shape it is built on, a wrong input shape)
 REFUSES = {
     "Dense": (lambda: L.Dense(3), VEC, (6,)),
+    "EinsumDense": (lambda: L.EinsumDense("ab,bc->ac", 3), VEC, (6,)),
     "Maxout": (lambda: L.Maxout(3), VEC, (6,)),
     "PReLU": (lambda: L.PReLU(), VEC, (6,)),
     "BatchNormalization": (lambda: L.BatchNormalization(), VEC, (6,)),

@@ -29,6 +29,11 @@ ATOL = 1e-5
 CASES = [
     ("Dense", {"units": 3, "activation": "relu"}, (4,), False),
     ("Dense", {"units": 3, "use_bias": False}, (2, 4), False),
+    ("EinsumDense", {"equation": "abc,cde->abde", "output_shape": (2, 3, 2),
+                     "bias_axes": "de", "activation": "tanh"}, (2, 4), False),
+    ("EinsumDense", {"equation": "...b,bc->...c", "output_shape": 3, "bias_axes": "c"},
+     (2, 4), False),
+    ("EinsumDense", {"equation": "ab...,bc->ac...", "output_shape": 3}, (4, 5), False),
     ("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "same"}, (6, 3), False),
     ("Conv1D", {"filters": 2, "kernel_size": 2, "strides": 2, "dilation_rate": 1}, (6, 3),
      False),

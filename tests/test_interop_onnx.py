@@ -57,6 +57,9 @@ def _check(model, path, shapes, integer=False, opset=17):
 CASES = [
     ("Dense", lambda: L.Dense(3, activation="relu"), (4,)),
     ("Dense-3d", lambda: L.Dense(3, activation="softmax"), (2, 4)),
+    ("EinsumDense", lambda: L.EinsumDense("abc,cde->abde", (2, 3, 2), bias_axes="de",
+                                          activation="tanh"), (2, 4)),
+    ("EinsumDense-ellipsis", lambda: L.EinsumDense("...b,bc->...c", 3, bias_axes="c"), (2, 4)),
     ("Conv1D", lambda: L.Conv1D(2, 3, padding="same", activation="tanh"), (6, 3)),
     ("Conv1D-causal", lambda: L.Conv1D(2, 2, padding="causal", dilation_rate=2), (6, 3)),
     ("Conv2D", lambda: L.Conv2D(2, 3, strides=2, padding="same", activation="relu"),

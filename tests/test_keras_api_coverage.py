@@ -48,7 +48,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "ConvLSTM3D": D3,
         "Convolution3DTranspose": D3,
         "CutMix": AUG,
-        "EinsumDense": LATER,
         "Equalization": AUG,
         "FlaxLayer": JAX,
         "HashedCrossing": LATER,

@@ -34,6 +34,7 @@ SPECS = {
     "Conv2DTranspose": (lambda: L.Conv2DTranspose(4, 3, strides=2), IMG),
     "Conv1DTranspose": (lambda: L.Conv1DTranspose(4, 3, strides=2), SEQ),
     "Dense": (lambda: L.Dense(3), VEC),
+    "EinsumDense": (lambda: L.EinsumDense("ab,bc->ac", 3, bias_axes="c"), VEC),
     "Dropout": (lambda: L.Dropout(0.5), VEC),
     "Embedding": (lambda: L.Embedding(10, 4), (7,), "int64"),
     "ReversibleEmbedding": (lambda: L.ReversibleEmbedding(10, 4), (7,), "int64"),

@@ -370,13 +370,34 @@ class _Einsum(Function):
         ins, _, out = spec.partition("->")
         self.ins = ins.split(",")
         if not _:
-            letters = sorted(c for c in set(ins.replace(",", "")) if ins.count(c) == 1)
-            out = "".join(letters)
+            letters = sorted(c for c in set(ins.replace(",", "").replace(".", ""))
+                             if ins.count(c) == 1)
+            out = ("..." if "..." in ins else "") + "".join(letters)
         self.out = out
 
     def forward(self, *xs: Any) -> Any:
         self.xs = xs
+        if "..." in self.out or builtins.any("..." in s for s in self.ins):
+            self._name_elided(xs)
         return np.einsum(",".join(self.ins) + "->" + self.out, *xs)
+
+    def _name_elided(self, xs: Sequence[Any]) -> None:
+        """Write each ``...`` as letters the spec does not use, so backward's einsums can
+        name those axes: where the operands' elided axes have equal lengths (no
+        broadcasting between them; else ``...`` stays and backward refuses)."""
+        elided = [x.shape[s.index("..."):x.ndim - (len(s) - s.index("...") - 3)]
+                  if "..." in s else None for s, x in zip(self.ins, xs)]
+        k = builtins.max((len(e) for e in elided if e is not None), default=0)
+        for e in elided:
+            if e is not None and tuple(e) != tuple(
+                    next(f for f in elided if f is not None and len(f) == k)[k - len(e):]):
+                return
+        used = set("".join(self.ins) + self.out)
+        free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                if c not in used][:k]
+        self.ins = [s.replace("...", "".join(free[k - len(e):])) if e is not None else s
+                    for s, e in zip(self.ins, elided)]
+        self.out = self.out.replace("...", "".join(free))
 
     def backward(self, gy: Any) -> Any:
         grads = []

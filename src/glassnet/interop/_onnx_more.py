@@ -59,6 +59,15 @@ def convert_more(g: Graph, layer: Any, cls: str, cfg: dict, ins: list[str],
         return _depthwise(g, layer, cls, cfg, x, xv)
     if cls == "RNN":
         return _rnn_of_cells(g, layer, x)
+    if cls == "EinsumDense":  # ONNX's Einsum takes the equation as written ('...' too)
+        from ._onnx_layers import _w, activation
+
+        arrays = _w(layer)
+        y = g.op("Einsum", [x, g.const(arrays["kernel"], "kernel")],
+                 equation=layer.equation.replace(" ", ""))
+        if "bias" in arrays:
+            y = g.op("Add", [y, g.const(arrays["bias"], "bias")])
+        return activation(g, y, cfg.get("activation"))
     if cls == "ConvLSTM2D":
         from ._onnx_rnn import convert_conv_lstm
 

@@ -85,6 +85,11 @@ from .spectral_normalization import SpectralNormalization  # noqa: E402
 
 __all__ += ["SpectralNormalization"]
 
+# Keras 3's EinsumDense (a dense layer on any einsum equation)
+from .einsum_dense import EinsumDense  # noqa: E402
+
+__all__ += ["EinsumDense"]
+
 
 def serialize(layer: Layer) -> dict:
     """A layer as Keras 3's ``keras.layers.serialize`` writes it: ``{"module", "class_name",
