@@ -98,3 +98,19 @@ def test_matches_keras(case):
     np.testing.assert_allclose(g(x).data, want, rtol=1e-5, atol=1e-6)
     assert g.compute_output_shape((None,) + shape[1:]) == k.compute_output_shape(
         (None,) + shape[1:])
+
+
+def test_einsum_gradients_with_ellipsis():
+    """ops.einsum names each '...' with letters of its own for backward: explicit and
+    implicit outputs, batched matmul; operands broadcasting their elided axes against each
+    other keep '...' and backward says so."""
+    a, b = R.standard_normal((2, 3, 4)), R.standard_normal((2, 4, 5))
+    for eq, x, y in (("...ij,...jk->...ik", a, b), ("...ij,jk", a, b[0]),
+                     ("i...,i->...", a[:, 0], a[:, 0, 0])):
+        np.testing.assert_allclose(gn.ops.einsum(eq, x, y).data, np.einsum(eq, x, y),
+                                   atol=1e-6)
+        gn.gradcheck(lambda p, q, eq=eq: (gn.ops.einsum(eq, p, q) ** 2).sum(), x, y)
+    t = gn.tensor(a[:1], requires_grad=True)
+    out = gn.ops.einsum("...ij,...jk->...ik", t, gn.tensor(b, requires_grad=True))
+    with pytest.raises(NotImplementedError, match="einsum gradient for operand"):
+        out.sum().backward()
