@@ -102,6 +102,8 @@ REFUSES = {
     "AdaptiveMaxPooling3D": (lambda: L.AdaptiveMaxPooling3D((2, 3, 2)), VOL, IMG),
     "ConvLSTM2D": (lambda: L.ConvLSTM2D(2, 2), (3, 5, 5, 2), (3, 5, 5, 3),
                    lambda ly: ly.cell.name),
+    "ConvLSTM1D": (lambda: L.ConvLSTM1D(2, 2), (3, 5, 2), (3, 5, 3), lambda ly: ly.cell.name),
+    "ConvLSTM1DCell": (lambda: L.ConvLSTM1DCell(2, 2), (5, 2), (5, 3)),
     "ConvLSTM2DCell": (lambda: L.ConvLSTM2DCell(2, 2), (5, 5, 2), (5, 5, 3)),
     # the RNN wrapper's error names the cell it runs (the layer with the weights)
     "RNN": (lambda: L.RNN(L.LSTMCell(3)), SEQ, (6, 5), lambda ly: ly.cell.name),

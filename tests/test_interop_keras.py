@@ -135,6 +135,9 @@ CASES = [
     ("AdaptiveAveragePooling3D", {"output_size": 2}, (3, 4, 5, 2), False),
     ("AdaptiveMaxPooling3D", {"output_size": (1, 2, 3)}, (3, 4, 5, 2), False),
     ("ConvLSTM2D", {"filters": 2, "kernel_size": 3, "padding": "same"}, (3, 5, 5, 1), False),
+    ("ConvLSTM1D", {"filters": 2, "kernel_size": 3, "padding": "same"}, (3, 6, 2), False),
+    ("ConvLSTM1D", {"filters": 2, "kernel_size": 2, "strides": 2, "return_sequences": True},
+     (3, 7, 1), False),
     ("ConvLSTM2D", {"filters": 2, "kernel_size": 3, "return_sequences": True}, (3, 5, 5, 1),
      False),
 ]
@@ -615,6 +618,7 @@ NOT_CHECKED = {
     "RandomCrop": "glassnet infers a centre crop; Keras 3 returns a different window",
     "InputLayer": "in every model above",
     "ConvLSTM2DCell": "inside ConvLSTM2D",
+    "ConvLSTM1DCell": "inside ConvLSTM1D",
     "StackedRNNCells": "checked inside RNN by test_rnn_of_stacked_cells_both_ways",
     "Wrapper": "a base class: Keras's has no call of its own; a subclass trains beside "
                "Keras in test_fit_matches_keras (wrapper_subclass)",
@@ -823,7 +827,7 @@ def _shape_args(lib):
             (L.MaxPooling3D(2), (None, 6, 6, 6, 2)), (L.Reshape((2, -1)), (None, 8, 3)),
             (L.Permute((2, 1)), (None, 8, 3)), (L.RandomRotation(0.1), (None, 8, 8, 3)),
             (L.Dropout(0.1, noise_shape=(None, 1, 3)), (None, 8, 3)),
-            (L.ConvLSTM2D(2, 3), (None, 4, 6, 6, 2))]
+            (L.ConvLSTM2D(2, 3), (None, 4, 6, 6, 2)), (L.ConvLSTM1D(2, 3), (None, 4, 6, 2))]
 
 
 def test_shape_arguments_in_configs_are_tuples_as_keras_gives_them():

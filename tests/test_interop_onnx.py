@@ -158,6 +158,9 @@ CASES = [
     ("RNN-GRUCell", lambda: L.RNN(L.GRUCell(3), return_sequences=True, go_backwards=True),
      (5, 4)),
     ("ConvLSTM2D", lambda: L.ConvLSTM2D(2, 3, padding="same"), (3, 5, 5, 1)),
+    ("ConvLSTM1D", lambda: L.ConvLSTM1D(2, 3, padding="same"), (3, 6, 2)),
+    ("ConvLSTM1D-seq-back", lambda: L.ConvLSTM1D(2, 2, strides=2, return_sequences=True,
+                                                 go_backwards=True), (3, 7, 1)),
     ("ConvLSTM2D-seq-back", lambda: L.ConvLSTM2D(2, 3, strides=2, return_sequences=True,
                                                  go_backwards=True), (3, 6, 6, 2)),
     ("RNN-Stacked", lambda: L.RNN(L.StackedRNNCells([L.SimpleRNNCell(3), L.LSTMCell(2)])),
@@ -384,7 +387,7 @@ REFUSED = {"Masking", "Lambda", "Hashing", "IntegerLookup", "StringLookup",
            "Wrapper"}  # a subclass's call is Python of one's own, as Lambda's
 # exported only inside another layer (cells) or standing for the model input
 INSIDE = {"InputLayer", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
-          "ConvLSTM2DCell"}
+          "ConvLSTM2DCell", "ConvLSTM1DCell"}
 
 
 def test_every_layer_class_is_exported_or_refused_by_a_test():

@@ -44,7 +44,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "AutoContrast": AUG,
         "ContrastLimitedAdaptiveHistogramEqualization": AUG,
         "Conv3DTranspose": D3,
-        "ConvLSTM1D": LATER,
         "ConvLSTM3D": D3,
         "Convolution3DTranspose": D3,
         "CutMix": AUG,

@@ -292,6 +292,49 @@ def test_conv_lstm2d_gradcheck_mask_config_and_fit(tmp_path):
         Lr.ConvLSTM2D(2, 2)(np.zeros((2, 3, 4)))
 
 
+@pytest.mark.parametrize("cfg", [dict(padding="same"), dict(strides=2, go_backwards=True),
+                                 dict(dilation_rate=2, return_sequences=True)])
+def test_conv_lstm1d_is_conv_lstm2d_on_a_height_of_one(cfg):
+    """ConvLSTM1D over (B, T, W, C) gives ConvLSTM2D's outputs on (B, T, 1, W, C) with
+    kernels (1, k): the same arithmetic; its own weights keep Keras's 1-D layout."""
+    x = R.normal(size=(2, 4, 9, 2)).astype("float32")
+    one = Lr.ConvLSTM1D(3, 3, **cfg)
+    y1 = one(x).data
+    assert [tuple(w.shape) for w in one.get_weights()] == [(3, 2, 12), (3, 3, 12), (12,)]
+    two = Lr.ConvLSTM2D(3, (1, 3), **{k: (1, v) if k in ("strides", "dilation_rate") else v
+                                     for k, v in cfg.items()})
+    two(x[:, :, None])
+    two.set_weights([w[None] if w.ndim == 3 else w for w in one.get_weights()])
+    np.testing.assert_allclose(y1, two(x[:, :, None]).data.squeeze(-3 if cfg.get(
+        "return_sequences") else 1), rtol=1e-5, atol=1e-6)
+    assert one.compute_output_shape((None, 4, 9, 2)) == tuple(
+        s for i, s in enumerate(two.compute_output_shape((None, 4, 1, 9, 2)))
+        if i != (2 if cfg.get("return_sequences") else 1))
+
+
+def test_conv_lstm1d_gradcheck_fit_and_errors(tmp_path):
+    x = R.normal(size=(2, 3, 5, 2))
+    gn.set_seed(0)
+    layer = Lr.ConvLSTM1D(2, 2, padding="same", return_sequences=True)
+    layer(gn.tensor(x, dtype="float64"))
+    gn.gradcheck(lambda t: layer(t), x)
+    xs = R.normal(size=(16, 4, 6, 1)).astype("float32")
+    ys = (xs.mean(axis=(1, 2, 3)) > 0).astype("float32")
+    gn.set_seed(0)
+    m = gn.models.Sequential([gn.layers.Input((4, 6, 1)), Lr.ConvLSTM1D(3, 3, padding="same"),
+                              gn.layers.GlobalAveragePooling1D(),
+                              gn.layers.Dense(1, activation="sigmoid")])
+    m.compile("adam", "binary_crossentropy")
+    h = m.fit(xs, ys, epochs=3, batch_size=8, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    m.save(tmp_path / "m.keras")
+    back = gn.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(back.predict(xs, verbose=0), m.predict(xs, verbose=0),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="4-D input"):
+        Lr.ConvLSTM1D(2, 2)(np.zeros((2, 3, 4, 1, 1)))
+
+
 def test_keras_io_next_frame_prediction_model_runs():
     """keras.io's "Next-Frame Video Prediction with Convolutional LSTMs" model, with its
     imports swapped to glassnet and the sizes scaled down (64 -> 4 filters, 64x64 -> 8x8)."""

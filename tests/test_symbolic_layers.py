@@ -99,6 +99,7 @@ SPECS = {
     "GlobalMaxPooling3D": (lambda: L.GlobalMaxPooling3D(), (2, 3, 3, 2)),
     "RNN": (lambda: L.RNN([L.LSTMCell(3), L.GRUCell(2)], return_sequences=True), SEQ),
     "ConvLSTM2D": (lambda: L.ConvLSTM2D(2, 3, padding="same"), (3, 5, 5, 2)),
+    "ConvLSTM1D": (lambda: L.ConvLSTM1D(2, 3, padding="same"), (3, 5, 2)),
 }
 SKIP = {"InputLayer": "it is the input itself",
         # a cell is one time step, (output, states) = cell(x_t, states); RNN(cell) runs it
@@ -106,7 +107,8 @@ SKIP = {"InputLayer": "it is the input itself",
         "LSTMCell": "a recurrent cell: RNN(cell) takes the symbolic sequence",
         "GRUCell": "a recurrent cell: RNN(cell) takes the symbolic sequence",
         "StackedRNNCells": "recurrent cells: RNN(cells) takes the symbolic sequence",
-        "ConvLSTM2DCell": "a recurrent cell: ConvLSTM2D takes the symbolic sequence"}
+        "ConvLSTM2DCell": "a recurrent cell: ConvLSTM2D takes the symbolic sequence",
+        "ConvLSTM1DCell": "a recurrent cell: ConvLSTM1D takes the symbolic sequence"}
 FALLBACK_SHAPES = (VEC, SEQ, IMG, [VEC, VEC])
 
 

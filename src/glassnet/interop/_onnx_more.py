@@ -68,7 +68,7 @@ def convert_more(g: Graph, layer: Any, cls: str, cfg: dict, ins: list[str],
         if "bias" in arrays:
             y = g.op("Add", [y, g.const(arrays["bias"], "bias")])
         return activation(g, y, cfg.get("activation"))
-    if cls == "ConvLSTM2D":
+    if cls in ("ConvLSTM1D", "ConvLSTM2D"):
         from ._onnx_rnn import convert_conv_lstm
 
         return convert_conv_lstm(g, layer, x, xv)

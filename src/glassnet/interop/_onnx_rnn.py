@@ -179,7 +179,7 @@ def convert_jordan(g: Graph, layer: Any, x: str, steps: int) -> str:
 
 
 def convert_conv_lstm(g: Graph, layer: Any, x: str, xv: np.ndarray) -> str:
-    """ConvLSTM2D unrolled over its (static) time steps, channels-first inside: per step
+    """ConvLSTM1D/2D unrolled over its (static) time steps, channels-first inside: per step
     z = Conv(x_t, kernel) + bias + Conv_same(h, recurrent_kernel); gates i, f, c, o."""
     from ._onnx_layers import _spatial_pads, activation
 
@@ -187,16 +187,18 @@ def convert_conv_lstm(g: Graph, layer: Any, x: str, xv: np.ndarray) -> str:
     cell = layer.cell
     cfg = cell.get_config()
     w = _w(cell)
-    f = int(cell.filters)
+    f, nd = int(cell.filters), int(cell.rank)
     ks, st = list(cell.kernel_size), list(cell.strides)
     dl = list(cell.dilation_rate)
-    pads = _spatial_pads(xv.shape[2:4], ks, st, dl, cell.padding)
-    oh, ow = cell.output_hw(*xv.shape[2:4])
-    rpads = _spatial_pads((oh, ow), ks, [1, 1], [1, 1], "same")
-    kx = g.const(np.transpose(w["kernel"], (3, 2, 0, 1)), "Wx")
-    kh = g.const(np.transpose(w["recurrent_kernel"], (3, 2, 0, 1)), "Wh")
+    space = xv.shape[2:2 + nd]
+    pads = _spatial_pads(space, ks, st, dl, cell.padding)
+    rpads = _spatial_pads(cell.output_hw(*space), ks, [1] * nd, [1] * nd, "same")
+    perm_w = (nd + 1, nd, *range(nd))  # (*k, in, out) → (out, in, *k)
+    kx = g.const(np.transpose(w["kernel"], perm_w), "Wx")
+    kh = g.const(np.transpose(w["recurrent_kernel"], perm_w), "Wh")
     bias = [g.const(w["bias"], "B")] if "bias" in w else []
     ract, act = cfg.get("recurrent_activation", "sigmoid"), cfg.get("activation", "tanh")
+    first, last = [0, nd + 1, *range(1, nd + 1)], [0, *range(2, nd + 2), 1]
 
     def gate(z: str, k: int) -> str:
         return g.op("Slice", [z, g.ints([k * f]), g.ints([(k + 1) * f]), g.ints([1])])
@@ -206,7 +208,7 @@ def convert_conv_lstm(g: Graph, layer: Any, x: str, xv: np.ndarray) -> str:
     outs = []
     for t in steps:
         xt = g.op("Gather", [x, g.const(np.asarray(t, np.int64))], axis=1)
-        xt = g.op("Transpose", [xt], perm=[0, 3, 1, 2])
+        xt = g.op("Transpose", [xt], perm=first)
         z = g.op("Conv", [xt, kx, *bias], kernel_shape=ks, strides=st, dilations=dl,
                  pads=pads)
         if h is None:  # zero states shaped like one gate's block
@@ -216,8 +218,7 @@ def convert_conv_lstm(g: Graph, layer: Any, x: str, xv: np.ndarray) -> str:
         cc, o = activation(g, gate(z, 2), act), activation(g, gate(z, 3), ract)
         c = g.op("Add", [g.op("Mul", [fg, c]), g.op("Mul", [i, cc])])
         h = g.op("Mul", [o, activation(g, c, act)])
-        outs.append(g.op("Unsqueeze", [g.op("Transpose", [h], perm=[0, 2, 3, 1]),
-                                       g.ints([1])]))
+        outs.append(g.op("Unsqueeze", [g.op("Transpose", [h], perm=last), g.ints([1])]))
     if layer.return_sequences:
         return g.op("Concat", outs, axis=1)
-    return g.op("Transpose", [h], perm=[0, 2, 3, 1])
+    return g.op("Transpose", [h], perm=last)

@@ -1,12 +1,14 @@
-"""``ConvLSTM2D`` (Shi et al. 2015, as Keras): an LSTM whose input and recurrent
-transformations are convolutions, over sequences of images (batch, time, H, W, C).
+"""``ConvLSTM1D`` and ``ConvLSTM2D`` (Shi et al. 2015, as Keras): LSTMs whose input and
+recurrent transformations are convolutions, over sequences of signals (batch, time, W, C)
+or images (batch, time, H, W, C).
 
-The step is :class:`ConvLSTM2DCell`, composed from the fused :class:`Conv2DKernel` (one
+The step is :class:`ConvLSTM2DCell` (or its one-axis form :class:`ConvLSTM1DCell`, the
+same arithmetic on a height of one), composed from the fused :class:`Conv2DKernel` (one
 convolution of the input for all four gates, one of the state, 'same' padding and stride 1,
 as Keras) and elementwise ops; :class:`ConvLSTM2D` is :class:`RNN` over that cell (masks,
 ``go_backwards``, ``stateful``, ``return_sequences``, ``return_state``). Weights as Keras:
-kernel ``(kh, kw, C, 4·filters)``, recurrent_kernel ``(kh, kw, filters, 4·filters)``, bias
-``(4·filters,)``, gates i, f, c, o.
+kernel ``(*kernel_size, C, 4·filters)``, recurrent_kernel ``(*kernel_size, filters,
+4·filters)``, bias ``(4·filters,)``, gates i, f, c, o.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import ops
 from .._tape import constant
 from ._conv_kernels import (
     check_data_format,
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 
     from ..tensor import Tensor
 
-__all__ = ["ConvLSTM2DCell", "ConvLSTM2D"]
+__all__ = ["ConvLSTM1DCell", "ConvLSTM1D", "ConvLSTM2DCell", "ConvLSTM2D"]
 
 
 @register
@@ -47,30 +50,42 @@ class ConvLSTM2DCell(_Cell):
     """
 
     gates, n_states = 4, 2
+    rank = 2  # spatial axes of one step
+    _step_axes = "(batch, height, width, channels)"
 
     def __init__(self, filters: int, kernel_size: int | Sequence[int],
                  strides: int | Sequence[int] = 1, padding: str = "valid",
                  data_format: str | None = None, dilation_rate: int | Sequence[int] = 1,
                  unit_forget_bias: bool = True, **kwargs: Any) -> None:
         super().__init__(filters, **kwargs)
+        n = self.rank
         self.filters = self.units
-        self.kernel_size = normalize_tuple(kernel_size, 2, "kernel_size", self.name)
-        self.strides = normalize_tuple(strides, 2, "strides", self.name)
+        self.kernel_size = normalize_tuple(kernel_size, n, "kernel_size", self.name)
+        self.strides = normalize_tuple(strides, n, "strides", self.name)
         self.padding = normalize_padding(padding, self.name)
         check_data_format(data_format, self.name)
-        self.dilation_rate = normalize_tuple(dilation_rate, 2, "dilation_rate", self.name)
+        self.dilation_rate = normalize_tuple(dilation_rate, n, "dilation_rate", self.name)
         self.unit_forget_bias = bool(unit_forget_bias)
 
-    def output_hw(self, h: int, w: int) -> tuple[int, int]:
-        """The state's spatial size for an input of h×w."""
-        oh, ow = (conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
-            (h, w), self.kernel_size, self.strides, self.dilation_rate))
-        return oh, ow
+    def output_hw(self, *dims: int) -> tuple[int, ...]:
+        """The state's spatial size for an input of ``dims`` (h, w; or w for one axis)."""
+        return tuple(conv_output_length(n, k, self.padding, s, d) for n, k, s, d in zip(
+            dims, self.kernel_size, self.strides, self.dilation_rate))
+
+    def _conv(self, x: Tensor, w: Tensor, bias: Tensor | None, strides: Any, padding: str,
+              dilation: Any) -> Tensor:
+        """The 2-D convolution; one axis runs as a height of one (the same arithmetic)."""
+        if self.rank == 2:
+            return conv2d(x, w, bias, strides, padding, dilation)
+        y = conv2d(ops.expand_dims(x, 1), ops.expand_dims(w, 0), bias,
+                   (1, *normalize_tuple(strides, 1, "strides", self.name)), padding,
+                   (1, *normalize_tuple(dilation, 1, "dilation_rate", self.name)))
+        return ops.squeeze(y, 1)
 
     def build(self, input_shape: tuple) -> None:
-        if len(input_shape) != 4:
-            raise ValueError(f"Layer '{self.name}': a ConvLSTM2D cell takes one time step "
-                             f"(batch, height, width, channels). Received: input shape "
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"Layer '{self.name}': a {type(self).__name__[:-4]} cell takes "
+                             f"one time step {self._step_axes}. Received: input shape "
                              f"{tuple(input_shape)}")
         c, f = int(input_shape[-1]), self.filters
         self.kernel = self.add_weight("kernel", self.kernel_size + (c, 4 * f),
@@ -91,17 +106,18 @@ class ConvLSTM2DCell(_Cell):
                           input_hw: Sequence[int] | None = None) -> list:
         if input_hw is None:
             raise ValueError(f"Layer '{self.name}': the initial state's size depends on the "
-                             "input's height and width; pass input_hw=(H, W)")
-        oh, ow = self.output_hw(*input_hw)
-        return [np.zeros((batch_size, oh, ow, self.filters), dtype=dtype) for _ in range(2)]
+                             "input's spatial size; pass input_hw=(H, W) (or (W,))")
+        out = self.output_hw(*input_hw)
+        return [np.zeros((batch_size, *out, self.filters), dtype=dtype) for _ in range(2)]
 
     def _prepare(self, x: Tensor, states: Any,
                  training: bool) -> tuple[Tensor, Tensor, list[Tensor]]:
+        space = tuple(x.shape[1:1 + self.rank])
         if states is None:
-            states = self.get_initial_state(x.shape[0], x.dtype, tuple(x.shape[1:3]))
+            states = self.get_initial_state(x.shape[0], x.dtype, space)
         states = [_t(s, x) for s in (list(states) if isinstance(states, (list, tuple))
                                      else [states])]
-        want = (x.shape[0], *self.output_hw(*x.shape[1:3]), self.filters)
+        want = (x.shape[0], *self.output_hw(*space), self.filters)
         if len(states) != 2 or any(tuple(s.shape) != want for s in states):
             raise ValueError(f"Layer '{self.name}': expected 2 states of shape {want}. "
                              f"Received: {[tuple(s.shape) for s in states]}")
@@ -114,8 +130,9 @@ class ConvLSTM2DCell(_Cell):
              states: Any = None) -> tuple[Tensor, list[Tensor]]:
         xi, h, states = self._prepare(x, states, training)
         f = self.filters
-        z = conv2d(xi, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
-        z = z + conv2d(h, self.recurrent_kernel, None, 1, "same")
+        z = self._conv(xi, self.kernel, self.bias, self.strides, self.padding,
+                       self.dilation_rate)
+        z = z + self._conv(h, self.recurrent_kernel, None, 1, "same", 1)
         i = self.recurrent_activation(z[..., :f])
         fg = self.recurrent_activation(z[..., f:2 * f])
         c = fg * states[1] + i * self.activation(z[..., 2 * f:3 * f])
@@ -160,6 +177,7 @@ class ConvLSTM2D(RNN):
 
     _input_rank = 5
     _input_axes = "(batch, timesteps, height, width, channels)"
+    _cell_class: type[ConvLSTM2DCell] = ConvLSTM2DCell
 
     def __init__(self, filters: int, kernel_size: int | Sequence[int],
                  strides: int | Sequence[int] = 1, padding: str = "valid",
@@ -173,7 +191,7 @@ class ConvLSTM2D(RNN):
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, **kwargs: Any) -> None:
         kwargs.pop("cell", None)
-        cell = ConvLSTM2DCell(
+        cell = self._cell_class(
             filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
             dilation_rate=dilation_rate, activation=activation,
             recurrent_activation=recurrent_activation, use_bias=use_bias,
@@ -189,15 +207,15 @@ class ConvLSTM2D(RNN):
         if initial_state is None and not (self.stateful and self.states is not None):
             # zeros of the shapes: constants of the step's signature
             return [constant(_t(s, x)) for s in self.cell.get_initial_state(
-                x.shape[0], x.dtype, tuple(x.shape[2:4]))]
+                x.shape[0], x.dtype, tuple(x.shape[2:2 + self.cell.rank]))]
         return super()._initial(x, initial_state)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple | list[tuple]:
-        b, t, h, w = input_shape[:4]
-        oh, ow = self.cell.output_hw(h, w)
-        f = self.cell.filters
-        out = (b, t, oh, ow, f) if self.return_sequences else (b, oh, ow, f)
-        return [out, (b, oh, ow, f), (b, oh, ow, f)] if self.return_state else out
+        b, t = input_shape[:2]
+        state = (b, *self.cell.output_hw(*input_shape[2:2 + self.cell.rank]),
+                 self.cell.filters)
+        out = (b, t, *state[1:]) if self.return_sequences else state
+        return [out, state, state] if self.return_state else out
 
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
@@ -206,3 +224,35 @@ class ConvLSTM2D(RNN):
             cfg.pop(k, None)
         return {**cfg, **{k: cell[k] for k in _CELL_ARGS if k in cell}}
 
+
+
+@register
+class ConvLSTM1DCell(ConvLSTM2DCell):
+    """One ConvLSTM step on a signal batch x_t (B, W, C) with states h, c (B, OW, filters):
+    :class:`ConvLSTM2DCell`'s arithmetic on a height of one; kernel (k, C, 4·filters).
+
+    Example:
+        >>> cell = ConvLSTM1DCell(4, 3, padding="same")
+        >>> h, (h2, c2) = cell(np.zeros((2, 8, 3)), [np.zeros((2, 8, 4))] * 2)
+    """
+
+    rank = 1
+    _step_axes = "(batch, width, channels)"
+
+
+@register
+class ConvLSTM1D(ConvLSTM2D):
+    """Convolutional LSTM over (batch, time, width, channels), as Keras: :class:`ConvLSTM2D`
+    with one spatial axis (its arguments, one int each for kernel_size, strides and
+    dilation_rate).
+
+    Shapes: (B, T, W, C) → (B, OW, filters), or (B, T, OW, filters) with
+    ``return_sequences``; ``return_state`` adds h and c (B, OW, filters).
+
+    Example:
+        >>> y = ConvLSTM1D(4, 3, padding="same")(np.zeros((2, 5, 8, 1)))   # (2, 8, 4)
+    """
+
+    _input_rank = 4
+    _input_axes = "(batch, timesteps, width, channels)"
+    _cell_class = ConvLSTM1DCell
