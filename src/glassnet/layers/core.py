@@ -191,13 +191,11 @@ class Dense(Layer):
                 f"kernel_constraint={kernel_constraint!r}, bias_constraint={bias_constraint!r}"
             )
         self.units = _positive_int(self.name, "units", units)
-        self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
+        (self.activation, self.kernel_initializer, self.bias_initializer,
+         self.kernel_regularizer, self.bias_regularizer, self.activity_regularizer) = kernel_args(
+            activation, kernel_initializer, bias_initializer, kernel_regularizer,
+            bias_regularizer, activity_regularizer)
 
     def build(self, input_shape: tuple) -> None:
         if len(input_shape) < 2 or input_shape[-1] is None:
@@ -237,12 +235,23 @@ class Dense(Layer):
         }
 
 
+def kernel_args(activation: Any, kernel_initializer: Any, bias_initializer: Any,
+                kernel_regularizer: Any, bias_regularizer: Any,
+                activity_regularizer: Any) -> tuple[Any, ...]:
+    """The arguments every kernel+bias layer shares (Dense, EinsumDense), resolved in this
+    order: what :func:`kernel_layer_config` writes back."""
+    return (activations.get(activation), initializers.get(kernel_initializer),
+            initializers.get(bias_initializer), regularizers.get(kernel_regularizer),
+            regularizers.get(bias_regularizer), regularizers.get(activity_regularizer))
+
+
 def kernel_layer_config(layer: Any) -> dict[str, Any]:
-    """The config entries every kernel+bias layer shares (Dense, Conv*): activation, bias,
-    initializers and regularizers, serialized by name."""
+    """The config entries every kernel+bias layer shares (Dense, Conv*): activation, bias
+    (where the layer has ``use_bias``), initializers and regularizers, serialized by
+    name."""
     return {
         "activation": activations.serialize(layer.activation),
-        "use_bias": layer.use_bias,
+        **({"use_bias": layer.use_bias} if hasattr(layer, "use_bias") else {}),
         "kernel_initializer": initializers.serialize(layer.kernel_initializer),
         "bias_initializer": initializers.serialize(layer.bias_initializer),
         "kernel_regularizer": regularizers.serialize(layer.kernel_regularizer),

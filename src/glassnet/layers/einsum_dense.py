@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .. import activations, initializers, ops, regularizers
+from .. import ops
 from .base import Layer, register
+from .core import kernel_args, kernel_layer_config
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
@@ -120,13 +121,11 @@ class EinsumDense(Layer):
         self.equation = equation
         self.partial_output_shape = ((output_shape,) if isinstance(output_shape, int)
                                      else tuple(output_shape))
-        self.activation = activations.get(activation)
         self.bias_axes = bias_axes
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
+        (self.activation, self.kernel_initializer, self.bias_initializer,
+         self.kernel_regularizer, self.bias_regularizer, self.activity_regularizer) = kernel_args(
+            activation, kernel_initializer, bias_initializer, kernel_regularizer,
+            bias_regularizer, activity_regularizer)
 
     def build(self, input_shape: tuple) -> None:
         kernel, bias, out = _shapes(self.equation, self.bias_axes, tuple(input_shape),
@@ -150,11 +149,5 @@ class EinsumDense(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "equation": self.equation,
-                "output_shape": self.partial_output_shape,
-                "activation": activations.serialize(self.activation),
-                "bias_axes": self.bias_axes,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+                "output_shape": self.partial_output_shape, "bias_axes": self.bias_axes,
+                **kernel_layer_config(self)}
