@@ -268,6 +268,12 @@ SCRIPTS: dict[str, dict] = {
                  "l2 best val binary crossentropy": 0.08,
                  "combined best val binary crossentropy": 0.08,
                  "L2 penalty terms": 0.0, "Learning rate after ten epochs": 0.0}},
+    # keras.io's Antirectifier recipe: a custom layer with add_weight in build, an in-place
+    # `inputs -= mean` in call, ops.concatenate/matmul, RMSprop, from_config
+    "antirectifier": {
+        "checks": {"Test accuracy": (">", 0.5),
+                   "Config round trip keeps the initializer": ("==", 1.0)},
+        "band": {"Test accuracy": 0.15, "Config round trip keeps the initializer": 0.0}},
     "mlp_image_classification": {
         "checks": {"MLP Mixer test accuracy": (">", 0.5), "FNet test accuracy": (">", 0.4),
                    "gMLP test accuracy": (">", 0.5)},
