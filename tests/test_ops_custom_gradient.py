@@ -84,6 +84,8 @@ def test_a_gradient_reversal_layer_trains_and_replays_bit_for_bit():
                            gn.layers.Dense(1)])
         m.compile(optimizer=gn.optimizers.SGD(0.1), loss="mse", jit_compile=jit)
         runs.append(([m.train_on_batch(x, y) for _ in range(4)], m.get_weights()))
+        # "auto" recorded a program and replayed it; False never records
+        assert bool([p for p in m._step().programs.values() if p]) == (jit == "auto")
     assert runs[0][0] == runs[1][0]
     for a, b in zip(runs[0][1], runs[1][1]):
         np.testing.assert_array_equal(a, b)
