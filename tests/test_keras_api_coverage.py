@@ -105,7 +105,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "eigh": LINALG,
         "hamming": 'window functions for signal processing: not in scope',
         "hanning": 'window functions for signal processing: not in scope',
-        "i0": LATER,
         "imag": 'complex numbers: glassnet tensors are real',
         "inv": LINALG,
         "isreal": 'complex numbers: glassnet tensors are real',

@@ -343,3 +343,31 @@ def test_rearrange_errors():
         O.rearrange(x, "a (b1 b) c -> a b1 b c", b1=4)
     with pytest.raises(ValueError, match="pattern must look like"):
         O.rearrange(x, "a b c => c b a")
+
+
+def test_i0_values_and_its_derivative_i1():
+    """keras.ops.i0: NumPy's values; its derivative I₁ from its power series (|x| ≤ 30)
+    and asymptotic series (beyond), against SciPy's i1 where SciPy is installed, and
+    central differences."""
+    x = np.linspace(-40.0, 40.0, 161)
+    t = gn.tensor(x, dtype="float64", requires_grad=True)
+    y = O.i0(t)
+    np.testing.assert_allclose(y.data, np.i0(x), rtol=1e-12)
+    y.sum().backward()
+    try:
+        from scipy.special import i1
+    except ImportError:  # the series are still checked by central differences below
+        i1 = None
+    if i1 is not None:
+        np.testing.assert_allclose(t.grad, i1(x), rtol=1e-10)
+    gn.gradcheck(lambda a: O.i0(a).sum(), np.array([-2.0, 0.3, 1.5, 4.0]))
+    gn.gradcheck(lambda a: O.i0(a).sum(), np.array([29.5, 31.0]))  # both series' sides
+    if HAS_KERAS:
+        import os
+
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        import keras
+
+        v = np.array([-3.0, 0.0, 0.5, 10.0], "float32")
+        np.testing.assert_allclose(O.i0(v).data, keras.ops.convert_to_numpy(keras.ops.i0(v)),
+                                   rtol=1e-6)

@@ -1,6 +1,6 @@
 """More of Keras 3's ``keras.ops``: ``psnr``, ``cdist``, ``cross``, ``erfinv``,
 ``histogram``, ``saturate_cast``, ``sparsemax``, ``extract_sequences``, ``view``,
-``correlate``, ``vectorize``, ``associative_scan`` and ``rearrange``.
+``correlate``, ``vectorize``, ``associative_scan``, ``rearrange`` and ``i0``.
 
 The differentiable ones are composed from the primitive ops (``psnr``, ``cdist``,
 ``cross``) or are one elementwise op with its derivative (``erfinv``); ``histogram`` and
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__: list[str] = ["psnr", "cdist", "cross", "erfinv", "histogram", "saturate_cast",
                       "sparsemax", "extract_sequences", "view", "correlate", "vectorize",
-                      "associative_scan", "rearrange"]
+                      "associative_scan", "rearrange", "i0"]
 
 
 def psnr(x1: TensorLike, x2: TensorLike, max_val: float) -> Tensor:
@@ -125,6 +125,38 @@ def _erfinv(y: Any, xp: Any) -> Any:
 erfinv = _unary("erfinv", lambda x: _erfinv(x, backend.get_array_module(x)),
                 lambda x, y: (math.sqrt(math.pi) / 2 * np.exp(y.astype(np.float64) ** 2)
                               ).astype(x.dtype))
+
+
+def _i1(x: Any) -> Any:
+    """The modified Bessel function I₁ (float64): its power series Σ (x/2)^(2k+1)/(k!(k+1)!)
+    up to |x| = 30 (60 terms reach float64 rounding there), the asymptotic series
+    e^|x|/√(2π|x|)·Σ (−1)^k a_k/|x|^k beyond (eight terms), odd in x."""
+    x = np.asarray(x, np.float64)
+    a = np.abs(x)
+    term = a / 2
+    small = term.copy()
+    for k in builtins.range(1, 60):
+        term = term * (a / 2) ** 2 / (k * (k + 1))
+        small = small + term
+    big = np.ones_like(a)
+    coef = np.ones_like(a)
+    safe = np.maximum(a, 30.0)
+    for k in builtins.range(1, 9):  # a_k(1) = Π_j (4 − (2j − 1)²) / (k! 8^k)
+        coef = coef * (4 - (2 * k - 1) ** 2) / (k * 8 * safe) * -1
+        big = big + coef
+    with np.errstate(over="ignore"):
+        big = big * np.exp(safe) / np.sqrt(2 * np.pi * safe)
+    return np.sign(x) * np.where(a <= 30.0, small, big)
+
+
+i0 = _unary("i0", np.i0, lambda x, y: _i1(x).astype(x.dtype))
+i0.__doc__ = """The modified Bessel function of the first kind of order 0 (keras.ops.i0, NumPy's
+    values); differentiable, its derivative I₁.
+
+    Example:
+        >>> round(float(i0(np.array([1.0])).data[0]), 6)
+        1.266066
+    """
 
 
 def histogram(x: TensorLike, bins: int = 10, range: tuple[float, float] | None = None
