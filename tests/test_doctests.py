@@ -15,6 +15,7 @@ import glassnet as gn
 MODULES = [
     "glassnet.graph", "glassnet.layer_graph", "glassnet.utils", "glassnet._display",
     "glassnet.tensor", "glassnet.backend", "glassnet._reduce", "glassnet._epilogue",
+    "glassnet._loss_inputs",
     "glassnet.initializers", "glassnet.schedules",
     "glassnet.layers.core", "glassnet.layers.conv", "glassnet.layers._conv_kernels",
     "glassnet.layers._conv_transpose", "glassnet.layers.pooling",
