@@ -130,8 +130,11 @@ def _adjugate_t(a: Any) -> Any:
     det(A)·A⁻ᵀ is not. A = U S Vᵀ gives adj(A) = det(U) det(V) · V diag(∏_{j≠i} s_j) Uᵀ."""
     xp = _xp(a)
     u, s, vt = xp.linalg.svd(a)
-    n = s.shape[-1]
-    others = xp.stack([xp.prod(xp.delete(s, i, axis=-1), axis=-1) for i in range(n)], -1)
+    one = xp.ones_like(s[..., :1])
+    # ∏_{j≠i} s_j as the products before i times those after it (no division by a zero s_i)
+    before = xp.concatenate([one, xp.cumprod(s[..., :-1], axis=-1)], axis=-1)
+    after = xp.concatenate([xp.cumprod(s[..., :0:-1], axis=-1)[..., ::-1], one], axis=-1)
+    others = before * after
     sign = xp.linalg.det(u) * xp.linalg.det(vt)
     adj = _mT(vt) @ (others[..., :, None] * _mT(u))
     return _mT(adj) * sign[..., None, None]
