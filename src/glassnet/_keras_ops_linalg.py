@@ -154,7 +154,7 @@ def det(x: TensorLike) -> Tensor:
     matrices included (the gradient is the adjugate's transpose).
 
     Example:
-        >>> float(det(np.array([[2.0, 1.0], [1.0, 3.0]])).data)
+        >>> round(float(det(np.array([[2.0, 1.0], [1.0, 3.0]])).data), 6)
         5.0
     """
     (a,) = _floats(x)
@@ -459,8 +459,8 @@ def qr(x: TensorLike, mode: str = "reduced") -> tuple[Tensor, Tensor]:
 
     Example:
         >>> q, r = qr(np.array([[3.0], [4.0]]))
-        >>> [round(abs(v), 4) for v in r.data.ravel()]
-        [5.0]
+        >>> np.abs(r.data).round(4).tolist()
+        [[5.0]]
     """
     if mode not in ("reduced", "complete"):
         raise ValueError(f"qr: mode must be 'reduced' or 'complete'. Received: mode={mode!r}")
@@ -514,7 +514,7 @@ def lstsq(a: TensorLike, b: TensorLike, rcond: float | None = None) -> Tensor:
     ``rcond`` as :func:`pinv`'s. Differentiable in both.
 
     Example:
-        >>> lstsq(np.array([[1.0], [1.0]]), np.array([1.0, 3.0])).data.tolist()
+        >>> lstsq(np.array([[1.0], [1.0]]), np.array([1.0, 3.0])).data.round(6).tolist()
         [2.0]
     """
     ta, tb = _floats(a, b)
