@@ -668,6 +668,38 @@ def test_keras_resumes_training_from_glassnet_optimizer_state(tmp_path):
             np.testing.assert_allclose(u, np.asarray(v), atol=1e-5, rtol=1e-5)
 
 
+def test_schedule_free_adamw_state_both_ways(tmp_path):
+    """ScheduleFreeAdamW's slots (momentum, velocity per weight) and step count go into
+    .keras files in Keras's layout, both ways. (The next steps are not compared: Keras 3.15
+    on PyTorch updates momentum before reading its old value, see test_optimizers_more.)"""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(16, 4)).astype("f")
+    y = rng.normal(size=(16, 1)).astype("f")
+    gm = gn.Sequential([L.Input((4,)), L.Dense(3, activation="tanh"), L.Dense(1)])
+    gm.compile(optimizer=gn.optimizers.ScheduleFreeAdamW(0.01), loss="mse")
+    gm.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    gm.save(tmp_path / "g.keras")
+    km = keras.models.load_model(tmp_path / "g.keras")
+    opt = km.optimizer
+    assert type(opt).__name__ == "ScheduleFreeAdamW" and int(np.asarray(opt.iterations)) == 2
+    state = gm.optimizer.get_state()
+    for i, w in enumerate(km.trainable_variables):
+        j = opt._get_variable_index(w)
+        np.testing.assert_allclose(np.asarray(opt._momentums[j]), state[f"{i}/momentum"],
+                                   rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(np.asarray(opt._velocities[j]), state[f"{i}/velocity"],
+                                   rtol=1e-6, atol=1e-7)
+    km.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    km.save(tmp_path / "k.keras")
+    back = gn.models.load_model(tmp_path / "k.keras")
+    assert back.optimizer.iterations == 4
+    state = back.optimizer.get_state()
+    for i, w in enumerate(km.trainable_variables):
+        j = opt._get_variable_index(w)
+        np.testing.assert_allclose(state[f"{i}/momentum"], np.asarray(opt._momentums[j]),
+                                   rtol=1e-6, atol=1e-7)
+
+
 def test_keras2_functional_h5_with_lstm(tmp_path):
     """A tf.keras 2 functional model.h5: nested-list inbound_nodes, `:0` weight names, LSTM
     cell weights; the same weights in a Keras 3 model give the reference predictions."""

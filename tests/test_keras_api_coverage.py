@@ -84,7 +84,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
         "MultiOptimizer": LATER,
         "Muon": LATER,
         "OptimizerMap": LATER,
-        "ScheduleFreeAdamW": LATER,
         "legacy": ALIAS2,
     },
     "callbacks": {

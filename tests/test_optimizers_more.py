@@ -1,6 +1,7 @@
-"""Adamax, Lion, Ftrl, Adafactor, Lamb and the base options use_ema / gradient_accumulation_steps /
-clipping on accumulated gradients: trajectories vs torch.optim, vs real Keras 3 (torch
-backend, in a subprocess) where installed, and vs the Keras formulas written out in NumPy."""
+"""Adamax, Lion, Ftrl, Adafactor, Lamb, ScheduleFreeAdamW and the base options use_ema /
+gradient_accumulation_steps / clipping on accumulated gradients: trajectories vs
+torch.optim, vs real Keras 3 (torch backend, in a subprocess) where installed, and vs the
+Keras formulas (or the paper's) written out in NumPy."""
 
 import json
 
@@ -145,7 +146,67 @@ def _np_lamb(lr, b1, b2, eps, steps=STEPS):
     return ws
 
 
+def _np_schedule_free(lr, b1, b2, eps, warmup=0, steps=STEPS):
+    """The paper's form (Defazio et al. 2024): the sequences x and z kept apart, the
+    gradient taken at y = (1 − β₁)z + β₁x (Keras keeps y and recovers x from it)."""
+    xs = [w.copy() for w in INIT]
+    zs = [w.copy() for w in INIT]
+    vs = [np.zeros_like(w) for w in INIT]
+    for k in range(1, steps + 1):
+        rate = lr * (min(k / warmup, 1.0) if warmup else 1.0)
+        for x, z, v, t in zip(xs, zs, vs, TARGET):
+            g = _grad((1 - b1) * z + b1 * x, t)
+            v += (g * g - v) * (1 - b2)
+            z -= rate * g / (np.sqrt(v / (1 - b2 ** k)) + eps)
+            x *= 1 - 1 / k
+            x += z / k
+    return [(1 - b1) * z + b1 * x for x, z in zip(xs, zs)]
+
+
+def _np_schedule_free_keras_torch(lr, b1, b2, eps, steps=STEPS):
+    """Keras 3.15's ScheduleFreeAdamW as its PyTorch backend runs it: ``momentum.value``
+    is the live tensor, so the "old" momentum it recovers x from is already the updated
+    one (on JAX and TensorFlow it is a snapshot, and Keras follows the paper)."""
+    ys = [w.copy() for w in INIT]
+    zs = [w.copy() for w in INIT]
+    vs = [np.zeros_like(w) for w in INIT]
+    for k in range(1, steps + 1):
+        for y, z, v, t in zip(ys, zs, vs, TARGET):
+            g = _grad(y, t)
+            v += (g * g - v) * (1 - b2)
+            z -= lr * g / (np.sqrt(v / (1 - b2 ** k)) + eps)
+            x = (1 - 1 / k) * ((y - (1 - b1) * z) / b1) + z / k
+            y[...] = (1 - b1) * z + b1 * x
+    return ys
+
+
+def test_schedule_free_adamw_follows_the_paper_where_keras_on_pytorch_does_not():
+    """glassnet's ScheduleFreeAdamW is the paper's (the test above). Real Keras, where
+    installed, either agrees or shows the PyTorch-backend difference documented in
+    :func:`_np_schedule_free_keras_torch`; anything else fails."""
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is None:
+        pytest.skip("real Keras 3 is not installed")
+    spec = {"cases": [{"cls": "ScheduleFreeAdamW", "config": {"learning_rate": 0.05}}],
+            "init": [w.tolist() for w in INIT], "target": [t.tolist() for t in TARGET],
+            "steps": STEPS}
+    ref = [np.asarray(r) for r in keras_json("_keras_optimizer_ref.py", json.dumps(spec),
+                                             300)[0]]
+    ours = _run_ours(O.ScheduleFreeAdamW(0.05))
+    paper = _np_schedule_free(0.05, 0.9, 0.999, 1e-8)
+    if all(np.allclose(a, b, rtol=2e-6, atol=2e-7) for a, b in zip(ref, paper)):
+        for a, b in zip(ours, ref):
+            np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-7)
+    else:
+        for a, b in zip(ref, _np_schedule_free_keras_torch(0.05, 0.9, 0.999, 1e-8)):
+            np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-7)
+
+
 @pytest.mark.parametrize("ours,ref", [
+    (lambda: O.ScheduleFreeAdamW(0.05), lambda: _np_schedule_free(0.05, 0.9, 0.999, 1e-8)),
+    (lambda: O.ScheduleFreeAdamW(0.1, beta_1=0.5, beta_2=0.9, epsilon=1e-3, warmup_steps=3),
+     lambda: _np_schedule_free(0.1, 0.5, 0.9, 1e-3, warmup=3)),
     (lambda: O.Lion(0.02, beta_1=0.8, beta_2=0.9), lambda: _np_lion(0.02, 0.8, 0.9)),
     (lambda: O.Ftrl(0.3), lambda: _np_ftrl(0.3, -0.5, 0.1, 0, 0, 0, 0)),
     (lambda: O.Ftrl(0.3, learning_rate_power=-0.7, initial_accumulator_value=0.5,
@@ -158,8 +219,8 @@ def _np_lamb(lr, b1, b2, eps, steps=STEPS):
     (lambda: O.Lamb(0.05), lambda: _np_lamb(0.05, 0.9, 0.999, 1e-7)),
     (lambda: O.Lamb(0.1, beta_1=0.5, beta_2=0.9, epsilon=1e-3),
      lambda: _np_lamb(0.1, 0.5, 0.9, 1e-3)),
-], ids=["lion", "ftrl", "ftrl-all-options", "adafactor", "adafactor-options", "lamb",
-        "lamb-options"])
+], ids=["schedule-free", "schedule-free-options", "lion", "ftrl", "ftrl-all-options",
+        "adafactor", "adafactor-options", "lamb", "lamb-options"])
 def test_matches_keras_formula(ours, ref):
     r = ref()
     assert _moved(r) > 1e-2

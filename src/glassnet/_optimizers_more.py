@@ -1,4 +1,5 @@
-"""Adamax, Lion, Ftrl and Adafactor: Keras 3's update rules on the :class:`Optimizer` base.
+"""Adamax, Lion, Ftrl, Lamb, ScheduleFreeAdamW and Adafactor: Keras 3's update rules on the
+:class:`Optimizer` base.
 
 Exported from :mod:`glassnet.optimizers` (``gn.optimizers.Lion`` etc., names ``"adamax"``,
 ``"lion"``, ``"ftrl"``, ``"adafactor"``). Every option of the base (clipping, weight decay,
@@ -221,6 +222,63 @@ class Lamb(Optimizer):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon}
+
+
+class ScheduleFreeAdamW(Optimizer):
+    """Schedule-Free AdamW (Defazio et al. 2024, Keras's form): trains without a learning
+    rate schedule. The weights y are an interpolation between the sequence z the Adam-scaled
+    steps move (slot ``momentum``, starting at the weights) and z's running average x:
+
+    v ← v + (g² − v)(1−β₂);  z' = z − lr·g / (√(v / (1−β₂ᵗ)) + ε);
+    x = (y − (1−β₁)·z) / β₁;  x' = (1 − 1/t)·x + z'/t;  y ← (1−β₁)·z' + β₁·x'.
+
+    ``warmup_steps`` ramps the learning rate up linearly from 0 over that many steps.
+    Decoupled weight decay (``weight_decay``) applies to y first, as in every optimizer.
+
+    Example:
+        >>> opt = gn.optimizers.ScheduleFreeAdamW(learning_rate=0.0025, warmup_steps=100)
+    """
+
+    _slot_names = ("momentum", "velocity")
+
+    def __init__(self, learning_rate: LearningRate = 0.0025, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-8, warmup_steps: int = 0,
+                 **kwargs: Any) -> None:
+        super().__init__(learning_rate, **kwargs)
+        c = "ScheduleFreeAdamW"
+        self.beta_1 = _check_unit("beta_1", beta_1, c)
+        if self.beta_1 == 0:  # x is recovered from y by dividing by β₁
+            raise ValueError(f"{c}: beta_1 must be in (0, 1]. Received: beta_1=0")
+        self.beta_2 = _check_unit("beta_2", beta_2, c)
+        self.epsilon = _check_nonneg("epsilon", epsilon, c)
+        if isinstance(warmup_steps, bool) or int(warmup_steps) != warmup_steps or warmup_steps < 0:
+            raise ValueError(f"{c}: warmup_steps must be a whole number >= 0. Received: "
+                             f"warmup_steps={warmup_steps!r}")
+        self.warmup_steps = int(warmup_steps)
+
+    def _init_slot(self, name: str, w: Any) -> Any:
+        return w.copy() if name == "momentum" else get_array_module(w).zeros_like(w)
+
+    def _rule(self, params: Sequence[Tensor]) -> None:
+        t = float(self.iterations + 1)
+        lr = self._lr
+        if self.warmup_steps > 0:
+            lr *= min(t / self.warmup_steps, 1.0)
+        b1, b2, weight = self.beta_1, self.beta_2, 1.0 / t
+        for p, g in zip(params, self._gviews):
+            xp = get_array_module(g)
+            z, v = self._slots[id(p)][:2]
+            v += (g * g - v) * (1 - b2)
+            z_old = z.copy()
+            z -= lr * g / (xp.sqrt(v / (1 - b2 ** t)) + self.epsilon)
+            y = p.data
+            x = (y - (1 - b1) * z_old) / b1
+            x = (1 - weight) * x + weight * z
+            y[...] = (1 - b1) * z + b1 * x
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "warmup_steps": self.warmup_steps}
 
 
 class Adafactor(Optimizer):

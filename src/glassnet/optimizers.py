@@ -36,7 +36,7 @@ from .backend import get_array_module
 
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Adadelta", "Adamax",
-    "Lion", "Ftrl", "Adafactor", "Lamb", "get", "serialize", "deserialize",
+    "Lion", "Ftrl", "Adafactor", "Lamb", "ScheduleFreeAdamW", "get", "serialize", "deserialize",
 ]
 
 
@@ -351,7 +351,14 @@ class Adadelta(Optimizer):
 
 
 from . import schedules  # noqa: E402,F401 - Keras: keras.optimizers.schedules
-from ._optimizers_more import Adafactor, Adamax, Ftrl, Lamb, Lion  # noqa: E402
+from ._optimizers_more import (  # noqa: E402
+    Adafactor,
+    Adamax,
+    Ftrl,
+    Lamb,
+    Lion,
+    ScheduleFreeAdamW,
+)
 
 _TABLE: dict[str, type] = {
     "sgd": SGD,
@@ -366,6 +373,7 @@ _TABLE: dict[str, type] = {
     "ftrl": Ftrl,
     "adafactor": Adafactor,
     "lamb": Lamb,
+    "schedulefreeadamw": ScheduleFreeAdamW,
 }
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
 _REGISTRY = Registry("optimizer", _TABLE, _BY_CLASS, Optimizer,

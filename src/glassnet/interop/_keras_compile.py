@@ -19,7 +19,8 @@ _OPT_DROP = ("name", "use_ema", "ema_momentum", "ema_overwrite_frequency",
              "jit_compile", "decay")
 # Keras slot names per optimizer, in the order Keras creates them per variable
 _KERAS_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("momentum",),
-                "RMSprop": None, "Adagrad": ("accumulator",)}
+                "RMSprop": None, "Adagrad": ("accumulator",),
+                "ScheduleFreeAdamW": ("momentum", "velocity")}
 
 
 def _obj(value: Any, where: str) -> Any:
