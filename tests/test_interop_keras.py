@@ -700,6 +700,76 @@ def test_schedule_free_adamw_state_both_ways(tmp_path):
                                    rtol=1e-6, atol=1e-7)
 
 
+def test_muon_state_both_ways_and_the_next_step_as_keras(tmp_path):
+    """Muon keeps a velocity only for the weights its AdamW step moves (here the
+    embedding table, the biases and the layer excluded by name): .keras files carry that
+    layout both ways, and one more step from the saved state gives Keras's weights."""
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 20, size=(16, 3))
+    y = rng.normal(size=(16, 1)).astype("f")
+
+    def build(lib, lay):
+        return lib.Sequential([lay.Input((3,), dtype="int32"), lay.Embedding(20, 4),
+                               lay.Flatten(), lay.Dense(5, activation="tanh", name="hidden"),
+                               lay.Dense(1, name="output_dense")])
+
+    gm = build(gn, L)
+    gm.compile(optimizer=gn.optimizers.Muon(0.02, exclude_layers=["output"]), loss="mse")
+    gm.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    kinds = [gm.optimizer.uses_adamw(w) for w in gm.trainable_weights]
+    assert kinds == [True, False, True, True, True]  # only hidden/kernel takes Muon's step
+    gm.save(tmp_path / "g.keras")
+    km = keras.models.load_model(tmp_path / "g.keras")
+    opt = km.optimizer
+    assert type(opt).__name__ == "Muon" and opt.exclude_layers == ["output"]
+    state = gm.optimizer.get_state()
+    for i, w in enumerate(km.trainable_variables):
+        j = opt._get_variable_index(w)
+        np.testing.assert_allclose(np.asarray(opt.momentums[j]), state[f"{i}/momentum"],
+                                   rtol=1e-6, atol=1e-7)
+        assert (opt.adam_velocities[j] is None) is (not kinds[i])
+        if kinds[i]:
+            np.testing.assert_allclose(np.asarray(opt.adam_velocities[j]),
+                                       state[f"{i}/velocity"], rtol=1e-6, atol=1e-7)
+    gm.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0, shuffle=False)
+    km.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0, shuffle=False)
+    for gw, kw in zip(gm.get_weights(), km.get_weights()):
+        np.testing.assert_allclose(gw, np.asarray(kw), rtol=1e-4, atol=1e-5)
+    km.save(tmp_path / "k.keras")
+    back = gn.models.load_model(tmp_path / "k.keras")
+    assert back.optimizer.iterations == 3
+    state = back.optimizer.get_state()
+    for i, w in enumerate(km.trainable_variables):
+        j = opt._get_variable_index(w)
+        np.testing.assert_allclose(state[f"{i}/momentum"], np.asarray(opt.momentums[j]),
+                                   rtol=1e-6, atol=1e-7)
+
+
+def test_every_optimizer_config_reaches_keras(tmp_path):
+    """Each optimizer's config keys are Keras's own, and a .keras file carries them all:
+    Keras builds the same optimizer (non-default settings included)."""
+    custom = {"Lion": {"beta_1": 0.8}, "Ftrl": {"l1_regularization_strength": 0.1},
+              "ScheduleFreeAdamW": {"warmup_steps": 7},
+              "Muon": {"exclude_layers": ["out"], "ns_steps": 3, "rms_rate": None},
+              "Adafactor": {"clip_threshold": 0.5}, "SGD": {"momentum": 0.5}}
+    for name, cls in gn.optimizers._TABLE.items():
+        cfg = cls(**custom.get(cls.__name__, {})).get_config()
+        ours = set(cfg) - {"name"}
+        theirs = set(getattr(keras.optimizers, cls.__name__)().get_config())
+        assert ours <= theirs, (name, ours - theirs)
+        m = gn.Sequential([L.Input((2,)), L.Dense(1)])
+        m.compile(optimizer=cls(**custom.get(cls.__name__, {})), loss="mse")
+        m.save(tmp_path / f"{name}.keras")
+        k = keras.models.load_model(tmp_path / f"{name}.keras").optimizer
+        assert type(k).__name__ == cls.__name__
+        kc = k.get_config()
+        for key, v in cfg.items():
+            if key in ("name", "learning_rate") or v is None:
+                continue
+            assert kc[key] == pytest.approx(v) if isinstance(v, float) else kc[key] == v, \
+                (name, key, v, kc[key])
+
+
 def test_keras2_functional_h5_with_lstm(tmp_path):
     """A tf.keras 2 functional model.h5: nested-list inbound_nodes, `:0` weight names, LSTM
     cell weights; the same weights in a Keras 3 model give the reference predictions."""

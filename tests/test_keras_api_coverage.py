@@ -82,7 +82,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
     "optimizers": {
         "LossScaleOptimizer": DIST,
         "MultiOptimizer": LATER,
-        "Muon": LATER,
         "OptimizerMap": LATER,
         "legacy": ALIAS2,
     },

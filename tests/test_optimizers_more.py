@@ -237,6 +237,9 @@ _KERAS_CASES = [
               "l2_shrinkage_regularization_strength": 0.05, "beta": 0.2}),
     ("Adafactor", {"learning_rate": 0.05}),
     ("Lamb", {"learning_rate": 0.05}),
+    ("Muon", {"learning_rate": 0.05}),
+    ("Muon", {"learning_rate": 0.05, "nesterov": False, "rms_rate": None, "ns_steps": 3,
+              "adam_lr_ratio": 0.5, "weight_decay": 0.1, "adam_weight_decay": 0.2}),
     ("Lamb", {"learning_rate": 0.05, "gradient_accumulation_steps": 2, "clipnorm": 0.5}),
     ("Adam", {"learning_rate": 0.05, "use_ema": True, "ema_momentum": 0.7}),
     ("Adam", {"learning_rate": 0.05, "use_ema": True, "ema_momentum": 0.5,
@@ -425,3 +428,29 @@ def test_fit_leaves_the_moving_averages_in_the_weights_with_use_ema():
     m.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
     k = m.layers[0].kernel
     np.testing.assert_array_equal(k.data, opt._slots[id(k)][opt._ema_index])
+
+
+def test_muon_chooses_adamw_for_what_keras_excludes_and_trains():
+    """Muon's orthogonalised step moves only 2-D weights that are neither embedding tables
+    (with exclude_embeddings) nor on a path matching exclude_layers; it trains a model."""
+    L = gn.layers
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 10, size=(64, 3))
+    y = (x.sum(1, keepdims=True) / 15.0).astype("float32")
+    m = gn.Sequential([L.Input((3,), dtype="int32"), L.Embedding(10, 4), L.Flatten(),
+                       L.Dense(8, activation="tanh", name="hidden"),
+                       L.Dense(1, name="head")])
+    opt = O.Muon(0.02, exclude_layers=["^head"])
+    assert [opt.uses_adamw(w) for w in m.trainable_weights] == [True, False, True, True,
+                                                                 True]
+    assert not O.Muon(exclude_embeddings=False).uses_adamw(m.trainable_weights[0])
+    m.compile(optimizer=opt, loss="mse")
+    h = m.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert h.history["loss"][-1] < 0.3 * h.history["loss"][0]
+    # the Newton-Schulz result is close to orthogonal: singular values near 1 (Keras's
+    # quintic leaves them in about [0.7, 1.2])
+    u = O.Muon()._orthogonalised(rng.standard_normal((6, 4)))
+    s = np.linalg.svd(u, compute_uv=False)
+    assert s.min() > 0.6 and s.max() < 1.3
+    with pytest.raises(ValueError, match="exclude_layers must be a list"):
+        O.Muon(exclude_layers="head")

@@ -1,5 +1,5 @@
-"""Adamax, Lion, Ftrl, Lamb, ScheduleFreeAdamW and Adafactor: Keras 3's update rules on the
-:class:`Optimizer` base.
+"""Adamax, Lion, Ftrl, Lamb, ScheduleFreeAdamW, Muon and Adafactor: Keras 3's update rules
+on the :class:`Optimizer` base.
 
 Exported from :mod:`glassnet.optimizers` (``gn.optimizers.Lion`` etc., names ``"adamax"``,
 ``"lion"``, ``"ftrl"``, ``"adafactor"``). Every option of the base (clipping, weight decay,
@@ -8,6 +8,8 @@ Exported from :mod:`glassnet.optimizers` (``gn.optimizers.Lion`` etc., names ``"
 
 from __future__ import annotations
 
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -279,6 +281,120 @@ class ScheduleFreeAdamW(Optimizer):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
                 "epsilon": self.epsilon, "warmup_steps": self.warmup_steps}
+
+
+class Muon(Optimizer):
+    """Muon (Jordan et al. 2024; Keras's form): for 2-D weights, momentum whose update is
+    orthogonalised by a Newton-Schulz iteration, then scaled by √max(n, m)·``rms_rate``
+    (Liu et al. 2025) so that Adam's learning rate and weight decay fit it; every other
+    weight takes AdamW's step.
+
+    Muon step: m ← m + g + (μ − 1)·m (μ = ``momentum``); u = g + μ·m (Nesterov) or m;
+    u ← NS(u), five steps of X ← aX + (bA + cA²)X with A = XXᵀ, from X = u/(‖u‖_F + 1e-7)
+    (taken on uᵀ when u has more rows than columns); w ← w − lr·u·√max(n, m)·rms_rate.
+    AdamW step (weights that are not 2-D, embeddings with ``exclude_embeddings``, paths
+    matching an ``exclude_layers`` pattern): Adam with ``adam_beta_1``/``adam_beta_2``,
+    ``epsilon`` and the learning rate times ``adam_lr_ratio``. Decoupled weight decay:
+    ``weight_decay`` on Muon's weights, ``adam_weight_decay`` on AdamW's.
+
+    Example:
+        >>> opt = gn.optimizers.Muon(learning_rate=0.01, exclude_layers=["output"])
+    """
+
+    _slot_names = ("momentum", "velocity")
+
+    def __init__(self, learning_rate: LearningRate = 0.001, adam_beta_1: float = 0.9,
+                 adam_beta_2: float = 0.999, adam_weight_decay: float | None = 0.004,
+                 epsilon: float = 1e-7, weight_decay: float | None = 0.004,
+                 exclude_layers: Sequence[str] | None = None, exclude_embeddings: bool = True,
+                 muon_a: float = 3.4445, muon_b: float = -4.7750, muon_c: float = 2.0315,
+                 adam_lr_ratio: float = 1.0, momentum: float = 0.95, ns_steps: int = 5,
+                 nesterov: bool = True, rms_rate: float | None = 0.2, **kwargs: Any) -> None:
+        super().__init__(learning_rate, weight_decay=weight_decay, **kwargs)
+        c = "Muon"
+        self._decay = 0.0  # each family's decay is applied in _rule, as Keras's Muon does
+        self.adam_beta_1 = _check_unit("adam_beta_1", adam_beta_1, c)
+        self.adam_beta_2 = _check_unit("adam_beta_2", adam_beta_2, c)
+        self.adam_weight_decay = (None if adam_weight_decay is None
+                                  else _check_nonneg("adam_weight_decay", adam_weight_decay, c))
+        self.epsilon = _check_nonneg("epsilon", epsilon, c)
+        if exclude_layers is not None and (isinstance(exclude_layers, str) or not all(
+                isinstance(k, str) for k in exclude_layers)):
+            raise ValueError(f"{c}: exclude_layers must be a list of strings (patterns of "
+                             f"weight paths). Received: {exclude_layers!r}")
+        self.exclude_layers = list(exclude_layers or [])
+        self.exclude_embeddings = bool(exclude_embeddings)
+        self.muon_a, self.muon_b, self.muon_c = float(muon_a), float(muon_b), float(muon_c)
+        self.adam_lr_ratio = _check_nonneg("adam_lr_ratio", adam_lr_ratio, c)
+        self.momentum = _check_unit("momentum", momentum, c)
+        if isinstance(ns_steps, bool) or int(ns_steps) != ns_steps or ns_steps < 0:
+            raise ValueError(f"{c}: ns_steps must be a whole number >= 0. Received: "
+                             f"ns_steps={ns_steps!r}")
+        self.ns_steps = int(ns_steps)
+        self.nesterov = bool(nesterov)
+        self.rms_rate = None if rms_rate is None else _check_nonneg("rms_rate", rms_rate, c)
+
+    def uses_adamw(self, w: Tensor) -> bool:
+        """Whether ``w`` takes the AdamW step (not 2-D, an embedding table with
+        ``exclude_embeddings``, or its path matches an ``exclude_layers`` pattern)."""
+        if w.ndim != 2:
+            return True
+        path = str(getattr(w, "path", None) or getattr(w, "name", None) or "")
+        if self.exclude_embeddings and "embedding" in path.lower():
+            return True
+        return any(re.search(k, path) for k in self.exclude_layers)
+
+    def _keras_slots(self, w: Tensor) -> tuple[str, ...]:
+        """The slots Keras keeps for ``w``, in its file order (no velocity for Muon's)."""
+        return ("momentum", "velocity") if self.uses_adamw(w) else ("momentum",)
+
+    def _orthogonalised(self, u: Any) -> Any:
+        """The Newton-Schulz iteration's near-orthogonal matrix U·S'·Vᵀ of ``u`` (Keras's
+        quintic coefficients, ``ns_steps`` steps)."""
+        xp = get_array_module(u)
+        tall = u.shape[-2] > u.shape[-1]
+        x = u.T if tall else u
+        x = x / (xp.sqrt((x * x).sum()) + 1e-7)
+        a, b, c = self.muon_a, self.muon_b, self.muon_c
+        for _ in range(self.ns_steps):
+            s = x @ x.T
+            x = a * x + (b * s + c * s @ s) @ x
+        return x.T if tall else x
+
+    def _rule(self, params: Sequence[Tensor]) -> None:
+        lr = self._lr
+        t = float(self.iterations + 1)
+        b1, b2 = self.adam_beta_1, self.adam_beta_2
+        for p, g in zip(params, self._gviews):
+            xp = get_array_module(g)
+            m, v = self._slots[id(p)][:2]
+            w = p.data
+            adam = self.uses_adamw(p)
+            wd = self.adam_weight_decay if adam else self.weight_decay
+            if wd:
+                w -= w * wd * lr
+            if adam:
+                alpha = lr * self.adam_lr_ratio * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                m += (g - m) * (1 - b1)
+                v += (g * g - v) * (1 - b2)
+                w -= (m * alpha) / (xp.sqrt(v) + self.epsilon)
+                continue
+            m += g + m * (self.momentum - 1)
+            u = self._orthogonalised(g + self.momentum * m if self.nesterov else m)
+            step = lr * u
+            if self.rms_rate is not None:
+                step = step * math.sqrt(max(w.shape)) * self.rms_rate
+            w -= step.astype(w.dtype, copy=False)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "adam_beta_1": self.adam_beta_1,
+                "adam_beta_2": self.adam_beta_2, "epsilon": self.epsilon,
+                "exclude_layers": list(self.exclude_layers), "muon_a": self.muon_a,
+                "muon_b": self.muon_b, "muon_c": self.muon_c,
+                "adam_lr_ratio": self.adam_lr_ratio, "momentum": self.momentum,
+                "ns_steps": self.ns_steps, "nesterov": self.nesterov,
+                "exclude_embeddings": self.exclude_embeddings,
+                "adam_weight_decay": self.adam_weight_decay, "rms_rate": self.rms_rate}
 
 
 class Adafactor(Optimizer):

@@ -36,7 +36,8 @@ from .backend import get_array_module
 
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Adadelta", "Adamax",
-    "Lion", "Ftrl", "Adafactor", "Lamb", "ScheduleFreeAdamW", "get", "serialize", "deserialize",
+    "Lion", "Ftrl", "Adafactor", "Lamb", "ScheduleFreeAdamW", "Muon", "get", "serialize",
+    "deserialize",
 ]
 
 
@@ -357,6 +358,7 @@ from ._optimizers_more import (  # noqa: E402
     Ftrl,
     Lamb,
     Lion,
+    Muon,
     ScheduleFreeAdamW,
 )
 
@@ -374,6 +376,7 @@ _TABLE: dict[str, type] = {
     "adafactor": Adafactor,
     "lamb": Lamb,
     "schedulefreeadamw": ScheduleFreeAdamW,
+    "muon": Muon,
 }
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
 _REGISTRY = Registry("optimizer", _TABLE, _BY_CLASS, Optimizer,

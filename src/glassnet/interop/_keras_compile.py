@@ -20,7 +20,15 @@ _OPT_DROP = ("name", "use_ema", "ema_momentum", "ema_overwrite_frequency",
 # Keras slot names per optimizer, in the order Keras creates them per variable
 _KERAS_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("momentum",),
                 "RMSprop": None, "Adagrad": ("accumulator",),
-                "ScheduleFreeAdamW": ("momentum", "velocity")}
+                "ScheduleFreeAdamW": ("momentum", "velocity"), "Muon": ("momentum", "velocity")}
+
+
+def _slots_of(opt: Any, slots: tuple[str, ...]) -> Any:
+    """Each weight's slots in Keras's file order: the table's, or the optimizer's own
+    choice per weight where Keras keeps different slots for different weights (Muon keeps
+    no velocity for the weights its orthogonalised step moves)."""
+    own = getattr(opt, "_keras_slots", None)
+    return own if own is not None else (lambda _w: slots)
 
 
 def _obj(value: Any, where: str) -> Any:
@@ -94,11 +102,10 @@ def compile_to_keras(model: Model) -> dict | None:
 
     opt = wrap(comp.get("optimizer"), "keras.optimizers")
     if isinstance(opt, dict):
-        opt["config"] = {k: v for k, v in opt["config"].items()
-                         if k in ("learning_rate", "momentum", "nesterov", "beta_1", "beta_2",
-                                  "epsilon", "amsgrad", "rho", "clipnorm", "clipvalue",
-                                  "global_clipnorm", "weight_decay",
-                                  "initial_accumulator_value")}
+        # every optimizer's config keys are Keras's own (test_interop_keras checks each
+        # class against Keras): all of them, so that Lion's betas, Muon's exclusions or a
+        # warm-up reach Keras; glassnet's name stays glassnet's
+        opt["config"] = {k: v for k, v in opt["config"].items() if k != "name"}
     return {"optimizer": opt, "loss": wrap(comp.get("loss"), "keras.losses"),
             "loss_weights": None, "metrics": wrap(comp.get("metrics"), "keras.metrics"),
             "weighted_metrics": wrap(comp.get("weighted_metrics"), "keras.metrics"),
@@ -123,15 +130,16 @@ def optimizer_state_from_keras(model: Model, arrays: list,
         opt.set_state(state)
         return
     rest = arrays[2:]
-    if len(rest) != len(slots) * len(params):
+    per = _slots_of(opt, slots)
+    need = sum(len(per(p)) for p in params)
+    if len(rest) != need:
         warnings.warn(f"{path}: the file's optimizer state has {len(rest)} arrays, the model "
-                      f"needs {len(slots) * len(params)}; the optimizer restarts",
-                      stacklevel=3)
+                      f"needs {need}; the optimizer restarts", stacklevel=3)
         return
     state = {"iterations": np.asarray(int(np.asarray(arrays[0])), dtype=np.int64)}
     k = 0
     for i, p in enumerate(params):
-        for s in slots:
+        for s in per(p):
             a = rest[k]
             k += 1
             if tuple(a.shape) != tuple(p.shape):
@@ -157,11 +165,12 @@ def optimizer_state_to_keras(model: Model, groups: list) -> list[np.ndarray] | N
     # layer, a layer's own before those of the layers it holds, in the order they were
     # made): not the file's group order, where a custom layer's sublayers sort by
     # attribute name; the reader (optimizer_state_from_keras) maps the same order back
+    per = _slots_of(opt, slots)
     for w in model.trainable_weights:
         if id(w) not in trainable:
             continue
         i = index.get(id(w))
-        if i is None or any(f"{i}/{s}" not in state for s in slots):
+        if i is None or any(f"{i}/{s}" not in state for s in per(w)):
             return None
-        out += [np.asarray(state[f"{i}/{s}"], dtype=np.float32) for s in slots]
+        out += [np.asarray(state[f"{i}/{s}"], dtype=np.float32) for s in per(w)]
     return out
