@@ -770,6 +770,40 @@ def test_every_optimizer_config_reaches_keras(tmp_path):
                 (name, key, v, kc[key])
 
 
+@pytest.mark.parametrize("name,cfg", [
+    ("Adamax", {"learning_rate": 0.01}), ("Lion", {"learning_rate": 0.003}),
+    ("Lamb", {"learning_rate": 0.01}), ("Ftrl", {"learning_rate": 0.1,
+                                                 "l1_regularization_strength": 0.01}),
+    ("Adadelta", {"learning_rate": 1.0}), ("Adagrad", {"learning_rate": 0.05}),
+    ("SGD", {"learning_rate": 0.05, "momentum": 0.9}), ("Nadam", {"learning_rate": 0.01}),
+    ("RMSprop", {"learning_rate": 0.01}),
+    ("RMSprop", {"learning_rate": 0.01, "momentum": 0.5, "centered": True})])
+def test_optimizer_state_resumes_in_keras_and_back(name, cfg, tmp_path):
+    """The optimizer's slots go into .keras files in Keras's layout: after training in
+    glassnet, one more step in Keras (from the file) and in glassnet gives the same
+    weights; a file Keras wrote after that step loads with Keras's slots."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(24, 4)).astype("f")
+    y = rng.normal(size=(24, 2)).astype("f")
+    gm = gn.Sequential([L.Input((4,)), L.Dense(3, activation="tanh"), L.Dense(2)])
+    gm.compile(optimizer=getattr(gn.optimizers, name)(**cfg), loss="mse")
+    gm.fit(x, y, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    gm.save(tmp_path / "g.keras")
+    km = keras.models.load_model(tmp_path / "g.keras")
+    assert int(np.asarray(km.optimizer.iterations)) == 6
+    gm.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0, shuffle=False)
+    km.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0, shuffle=False)
+    for gw, kw in zip(gm.get_weights(), km.get_weights()):
+        np.testing.assert_allclose(gw, np.asarray(kw), rtol=1e-4, atol=1e-5)
+    km.save(tmp_path / "k.keras")
+    back = gn.models.load_model(tmp_path / "k.keras")
+    ours, theirs = back.optimizer.get_state(), gm.optimizer.get_state()
+    assert set(ours) == set(theirs) and int(ours["iterations"]) == 7
+    for key in ours:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-4, atol=1e-5,
+                                   err_msg=key)
+
+
 def test_keras2_functional_h5_with_lstm(tmp_path):
     """A tf.keras 2 functional model.h5: nested-list inbound_nodes, `:0` weight names, LSTM
     cell weights; the same weights in a Keras 3 model give the reference predictions."""

@@ -19,8 +19,11 @@ _OPT_DROP = ("name", "use_ema", "ema_momentum", "ema_overwrite_frequency",
              "jit_compile", "decay")
 # Keras slot names per optimizer, in the order Keras creates them per variable
 _KERAS_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("momentum",),
-                "RMSprop": None, "Adagrad": ("accumulator",),
-                "ScheduleFreeAdamW": ("momentum", "velocity"), "Muon": ("momentum", "velocity")}
+                "RMSprop": "own", "Adagrad": ("accumulator",), "Nadam": ("m", "v"),
+                "ScheduleFreeAdamW": ("momentum", "velocity"), "Muon": ("momentum", "velocity"),
+                "Adamax": ("m", "u"), "Lion": ("momentum",), "Lamb": ("momentum", "velocity"),
+                "Ftrl": ("accumulator", "linear"),
+                "Adadelta": ("accumulated_grad", "accumulated_delta")}
 
 
 def _slots_of(opt: Any, slots: tuple[str, ...]) -> Any:
@@ -29,6 +32,30 @@ def _slots_of(opt: Any, slots: tuple[str, ...]) -> Any:
     no velocity for the weights its orthogonalised step moves)."""
     own = getattr(opt, "_keras_slots", None)
     return own if own is not None else (lambda _w: slots)
+
+
+# one add_optimizer_variables call per slot in Keras (all velocities, then all momentums, ...)
+_SLOT_MAJOR = ("RMSprop",)
+# scalars Keras keeps after the slots (Nadam's running product of its momentum schedule)
+_EXTRA = {"Nadam": ("u_product",)}
+
+
+def _layout(opt: Any, weights: list) -> tuple[list[tuple[int, str]], tuple[str, ...]] | None:
+    """Keras's ``optimizer/vars`` after the step count and the learning rate: the (weight
+    position, slot) of each array in file order, then the names of the extra scalars;
+    None where Keras lays the optimizer out in a way not mapped."""
+    name = type(opt).__name__
+    slots = _KERAS_SLOTS.get(name)
+    if slots == "own":  # the slots depend on the settings (RMSprop's momentum, centered)
+        slots = tuple(getattr(opt, "_slot_names", ()))
+    if not slots or not set(slots) <= set(getattr(opt, "_all_slot_names", ())):
+        return None
+    if name in _SLOT_MAJOR:
+        pairs = [(i, s) for s in slots for i in range(len(weights))]
+    else:
+        per = _slots_of(opt, slots)
+        pairs = [(i, s) for i, w in enumerate(weights) for s in per(w)]
+    return pairs, _EXTRA.get(name, ())
 
 
 def _obj(value: Any, where: str) -> Any:
@@ -119,33 +146,30 @@ def optimizer_state_from_keras(model: Model, arrays: list,
     opt = getattr(model, "optimizer", None)
     if opt is None or len(arrays) < 2:
         return
-    slots = _KERAS_SLOTS.get(type(opt).__name__)
-    names = tuple(getattr(opt, "_all_slot_names", ()))
     params = model.trainable_weights
-    if slots is None or not set(slots) <= set(names) or not slots:
+    lay = _layout(opt, params)
+    if lay is None:
         if len(arrays) > 2:
             warnings.warn(f"{path}: optimizer state of {type(opt).__name__} is not mapped "
                           "from Keras files; it restarts", stacklevel=3)
         state = {"iterations": np.asarray(int(np.asarray(arrays[0])), dtype=np.int64)}
         opt.set_state(state)
         return
+    pairs, extra = lay
     rest = arrays[2:]
-    per = _slots_of(opt, slots)
-    need = sum(len(per(p)) for p in params)
-    if len(rest) != need:
+    if len(rest) != len(pairs) + len(extra):
         warnings.warn(f"{path}: the file's optimizer state has {len(rest)} arrays, the model "
-                      f"needs {need}; the optimizer restarts", stacklevel=3)
+                      f"needs {len(pairs) + len(extra)}; the optimizer restarts", stacklevel=3)
         return
     state = {"iterations": np.asarray(int(np.asarray(arrays[0])), dtype=np.int64)}
-    k = 0
-    for i, p in enumerate(params):
-        for s in per(p):
-            a = rest[k]
-            k += 1
-            if tuple(a.shape) != tuple(p.shape):
-                raise ModelFileError(f"{path}: optimizer slot {s} of {p.name} has shape "
-                                     f"{a.shape}, the weight {tuple(p.shape)}")
-            state[f"{i}/{s}"] = a
+    for (i, s), a in zip(pairs, rest):
+        p = params[i]
+        if tuple(a.shape) != tuple(p.shape):
+            raise ModelFileError(f"{path}: optimizer slot {s} of {p.name} has shape "
+                                 f"{a.shape}, the weight {tuple(p.shape)}")
+        state[f"{i}/{s}"] = a
+    for key, a in zip(extra, rest[len(pairs):]):
+        state[key] = np.asarray(a)
     opt.set_state(state)
 
 
@@ -153,24 +177,26 @@ def optimizer_state_to_keras(model: Model, groups: list) -> list[np.ndarray] | N
     """Keras's ``optimizer/vars`` for the model's optimizer state, or None when there is
     none to write (no optimizer, no step taken yet, or slots Keras lays out differently)."""
     opt = getattr(model, "optimizer", None)
-    slots = _KERAS_SLOTS.get(type(opt).__name__) if opt is not None else None
-    if opt is None or not slots or not set(slots) <= set(getattr(opt, "_all_slot_names", ())):
+    weights = list(model.trainable_weights)
+    lay = None if opt is None else _layout(opt, weights)
+    if lay is None:
         return None
+    pairs, extra = lay
     state = opt.get_state()
     index = {pid: i for i, pid in enumerate(getattr(opt, "_order", []))}
-    trainable = {id(w) for w in model.trainable_weights}
     out: list[np.ndarray] = [np.asarray(state["iterations"], dtype=np.int64),
                              np.asarray(getattr(opt, "learning_rate", 0.0), dtype=np.float32)]
     # Keras's trainable-variable order, which glassnet's trainable_weights follow (layer by
     # layer, a layer's own before those of the layers it holds, in the order they were
     # made): not the file's group order, where a custom layer's sublayers sort by
     # attribute name; the reader (optimizer_state_from_keras) maps the same order back
-    per = _slots_of(opt, slots)
-    for w in model.trainable_weights:
-        if id(w) not in trainable:
-            continue
-        i = index.get(id(w))
-        if i is None or any(f"{i}/{s}" not in state for s in per(w)):
+    for k, s in pairs:
+        i = index.get(id(weights[k]))
+        if i is None or f"{i}/{s}" not in state:
             return None
-        out += [np.asarray(state[f"{i}/{s}"], dtype=np.float32) for s in per(w)]
+        out.append(np.asarray(state[f"{i}/{s}"], dtype=np.float32))
+    for key in extra:
+        if key not in state:
+            return None
+        out.append(np.asarray(state[key], dtype=np.float32))
     return out
