@@ -108,11 +108,9 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
     "random": {
     },
     "utils": {
-        "Config": LATER,
         "FeatureSpace": TF,
         "audio_dataset_from_directory": TF,
         "bounding_boxes": AUG,
-        "get_source_inputs": LATER,
         "legacy": ALIAS2,
         "model_to_dot": LATER,
         "split_dataset": TF,

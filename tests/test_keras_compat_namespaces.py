@@ -360,3 +360,61 @@ def test_image_array_helpers_round_trip(tmp_path):
     g = gn.utils.img_to_array(gn.utils.load_img(tmp_path / "a.png", color_mode="grayscale",
                                                 target_size=(2, 3)))
     assert g.shape == (2, 3, 1)
+
+
+def test_get_source_inputs_walks_the_graph_as_keras():
+    """keras.utils.get_source_inputs: the Inputs a graph tensor comes from, once each, in
+    the order Keras's depth-first walk reaches them; a non-graph value comes back."""
+    a, b, c = gn.Input((2,)), gn.Input((2,)), gn.Input((2,))
+    h = L.Dense(2)(a)
+    s = L.Add()([h, b])
+    assert gn.utils.get_source_inputs(s) == [a, b]
+    assert gn.utils.get_source_inputs(L.Add()([b, h])) == [b, a]
+    both = L.Concatenate()([L.Add()([s, c]), L.Multiply()([a, c])])
+    assert gn.utils.get_source_inputs(both) == [a, b, c]
+    assert gn.utils.get_source_inputs(a) == [a]
+    x = np.ones(3)
+    assert gn.utils.get_source_inputs(x) is x
+    try:
+        import os
+
+        os.environ.setdefault("KERAS_BACKEND", "torch")
+        import keras
+    except ImportError:
+        return
+    ka, kb, kc = keras.Input((2,)), keras.Input((2,)), keras.Input((2,))
+    ks = keras.layers.Add()([keras.layers.Dense(2)(ka), kb])
+    kboth = keras.layers.Concatenate()([keras.layers.Add()([ks, kc]),
+                                        keras.layers.Multiply()([ka, kc])])
+    assert keras.utils.get_source_inputs(kboth) == [ka, kb, kc]
+
+
+def test_config_as_keras_utils_config():
+    """keras.utils.Config: attribute and item access, dict views, JSON, freezing."""
+    c = gn.utils.Config(learning_rate=0.1, momentum=0.9)
+    c.use_ema = True
+    c["seed"] = 123
+    assert c.seed == 123 and c["learning_rate"] == 0.1 and c.get("nope", 5) == 5
+    assert list(c) == ["learning_rate", "momentum", "seed", "use_ema"] and len(c) == 4
+    assert c.as_dict() == {"learning_rate": 0.1, "momentum": 0.9, "use_ema": True,
+                           "seed": 123}
+    assert json_loads(c.to_json())["momentum"] == 0.9
+    with pytest.raises(AttributeError, match="Did you mean 'momentum'"):
+        c.momentun  # noqa: B018
+    c.freeze()
+    assert c.frozen
+    for change in (lambda: setattr(c, "x", 1), lambda: c.__setitem__("x", 1),
+                   lambda: c.pop("seed"), lambda: c.update(x=1),
+                   lambda: c.__delitem__("seed")):
+        with pytest.raises(ValueError, match="frozen"):
+            change()
+    c.unfreeze()
+    c.x = 1
+    del c["x"]
+    assert "x" not in c and c.pop("seed") == 123
+
+
+def json_loads(s):
+    import json
+
+    return json.loads(s)

@@ -1,10 +1,13 @@
 """The rest of Keras 3's ``keras.utils``: image arrays, a progress bar, logging switches,
-(x, y, sample_weight) packing and the serialization registry under its ``utils`` names.
+(x, y, sample_weight) packing, the serialization registry under its ``utils`` names,
+``get_source_inputs`` and ``Config``.
 
 Re-exported by :mod:`glassnet.utils`.
 
 Example:
-    >>> x, y, sw = unpack_x_y_sample_weight(pack_x_y_sample_weight(xs, ys))
+    >>> x, y, sw = unpack_x_y_sample_weight(pack_x_y_sample_weight([1.0], [2.0]))
+    >>> y, sw
+    ([2.0], None)
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ __all__ = ["CustomObjectScope", "custom_object_scope", "get_custom_objects",
            "clear_session", "Progbar", "array_to_img", "img_to_array", "load_img", "save_img",
            "serialize_keras_object", "deserialize_keras_object", "enable_interactive_logging",
            "disable_interactive_logging", "is_interactive_logging_enabled", "is_keras_tensor",
-           "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "standardize_dtype"]
+           "pack_x_y_sample_weight", "unpack_x_y_sample_weight", "standardize_dtype",
+           "get_source_inputs", "Config"]
+
 
 class Progbar:
     """Keras's text progress bar: ``update(current, values=[("loss", v)])``.
@@ -218,3 +223,144 @@ def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None 
         raise ValueError(f"deserialize_keras_object: unknown class {name!r}; register it "
                          "with register_keras_serializable or pass custom_objects")
     return cls.from_config(config.get("config", {}))
+
+
+def get_source_inputs(tensor: Any) -> Any:
+    """The ``Input`` tensors a functional-graph tensor is computed from, in the order its
+    graph reaches them, each once (keras.utils.get_source_inputs); anything that is not a
+    graph tensor comes back unchanged.
+
+    Example:
+        >>> a, b = gn.Input((2,)), gn.Input((2,))
+        >>> get_source_inputs(gn.layers.Add()([a, b])) == [a, b]
+        True
+    """
+    from .layers._symbolic import as_symbolic
+
+    start = as_symbolic(tensor)
+    if start is None:
+        return tensor
+    found: list[Any] = []
+    stack, seen = [start], set()
+    while stack:  # depth first, inputs left to right (the order Keras's recursion gives)
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if not t.inbound:  # an Input's node: the Input itself is what the user holds
+            if all(t.layer is not f for f in found):
+                found.append(t.layer)
+            continue
+        stack.extend(reversed(t.inbound))
+    return found
+
+
+class Config:
+    """A dict of named settings that also reads and writes them as attributes and can be
+    frozen (keras.utils.Config).
+
+    Example:
+        >>> c = Config(learning_rate=0.1)
+        >>> c.momentum = 0.9
+        >>> c["learning_rate"], c.momentum, sorted(c)
+        (0.1, 0.9, ['learning_rate', 'momentum'])
+        >>> c.freeze(); c.seed = 1
+        Traceback (most recent call last):
+        ...
+        ValueError: Cannot mutate attribute(s) because the config is frozen.
+    """
+
+    _own = frozenset({"_config", "_frozen"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        object.__setattr__(self, "_config", dict(kwargs))
+        object.__setattr__(self, "_frozen", False)
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the config refuses changes."""
+        return bool(self._frozen)
+
+    def freeze(self) -> None:
+        """Refuse every later change (set, update, pop, delete)."""
+        object.__setattr__(self, "_frozen", True)
+
+    def unfreeze(self) -> None:
+        """Accept changes again."""
+        object.__setattr__(self, "_frozen", False)
+
+    def _check(self) -> None:
+        if self._frozen:
+            raise ValueError("Cannot mutate attribute(s) because the config is frozen.")
+
+    def as_dict(self) -> dict[str, Any]:
+        """A shallow copy of the settings as a plain dict."""
+        return dict(self._config)
+
+    def to_json(self) -> str:
+        """The settings as a JSON string."""
+        import json
+
+        return json.dumps(self._config)
+
+    def keys(self) -> Any:
+        return self._config.keys()
+
+    def values(self) -> Any:
+        return self._config.values()
+
+    def items(self) -> Any:
+        return self._config.items()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._config.get(key, default)
+
+    def pop(self, *args: Any) -> Any:
+        self._check()
+        return self._config.pop(*args)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._check()
+        self._config.update(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in Config._own:
+            raise AttributeError(name)
+        config = self._config
+        if name in config:
+            return config[name]
+        import difflib
+
+        close = difflib.get_close_matches(name, list(config), n=1, cutoff=0.7)
+        raise AttributeError(f"Unknown attribute: '{name}'."
+                             + (f" Did you mean '{close[0]}'?" if close else ""))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in Config._own or hasattr(type(self), name):
+            raise AttributeError(f"Config: {name!r} is one of the Config's own attributes; "
+                                 "set it with config[name] = value")
+        self._check()
+        self._config[name] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._config[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._check()
+        self._config[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self._check()
+        del self._config[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._config
+
+    def __iter__(self) -> Any:
+        return iter(sorted(self._config))  # sorted, as Keras's
+
+    def __len__(self) -> int:
+        return len(self._config)
+
+    def __repr__(self) -> str:
+        return f"<Config {self._config}>"
