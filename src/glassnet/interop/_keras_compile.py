@@ -18,12 +18,12 @@ _OPT_DROP = ("name", "use_ema", "ema_momentum", "ema_overwrite_frequency",
              "loss_scale_factor", "gradient_accumulation_steps", "is_legacy_optimizer",
              "jit_compile", "decay")
 # Keras slot names per optimizer, in the order Keras creates them per variable
-_KERAS_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("momentum",),
-                "RMSprop": "own", "Adagrad": ("accumulator",), "Nadam": ("m", "v"),
-                "ScheduleFreeAdamW": ("momentum", "velocity"), "Muon": ("momentum", "velocity"),
-                "Adamax": ("m", "u"), "Lion": ("momentum",), "Lamb": ("momentum", "velocity"),
-                "Ftrl": ("accumulator", "linear"),
-                "Adadelta": ("accumulated_grad", "accumulated_delta")}
+_KERAS_SLOTS: dict[str, tuple[str, ...] | str] = {
+    "Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("momentum",), "RMSprop": "own",
+    "Adagrad": ("accumulator",), "Nadam": ("m", "v"),
+    "ScheduleFreeAdamW": ("momentum", "velocity"), "Muon": ("momentum", "velocity"),
+    "Adamax": ("m", "u"), "Lion": ("momentum",), "Lamb": ("momentum", "velocity"),
+    "Ftrl": ("accumulator", "linear"), "Adadelta": ("accumulated_grad", "accumulated_delta")}
 
 
 def _slots_of(opt: Any, slots: tuple[str, ...]) -> Any:
@@ -45,9 +45,9 @@ def _layout(opt: Any, weights: list) -> tuple[list[tuple[int, str]], tuple[str, 
     position, slot) of each array in file order, then the names of the extra scalars;
     None where Keras lays the optimizer out in a way not mapped."""
     name = type(opt).__name__
-    slots = _KERAS_SLOTS.get(name)
-    if slots == "own":  # the slots depend on the settings (RMSprop's momentum, centered)
-        slots = tuple(getattr(opt, "_slot_names", ()))
+    table = _KERAS_SLOTS.get(name)
+    # "own": the slots depend on the settings (RMSprop's momentum, centered)
+    slots = tuple(getattr(opt, "_slot_names", ())) if table == "own" else tuple(table or ())
     if not slots or not set(slots) <= set(getattr(opt, "_all_slot_names", ())):
         return None
     if name in _SLOT_MAJOR:
@@ -179,7 +179,7 @@ def optimizer_state_to_keras(model: Model, groups: list) -> list[np.ndarray] | N
     opt = getattr(model, "optimizer", None)
     weights = list(model.trainable_weights)
     lay = None if opt is None else _layout(opt, weights)
-    if lay is None:
+    if opt is None or lay is None:
         return None
     pairs, extra = lay
     state = opt.get_state()
