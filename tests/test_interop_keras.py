@@ -668,6 +668,24 @@ def test_keras_resumes_training_from_glassnet_optimizer_state(tmp_path):
             np.testing.assert_allclose(u, np.asarray(v), atol=1e-5, rtol=1e-5)
 
 
+def _slots_equal(state, km, slot, keras_slots):
+    """glassnet's ``slot`` in ``state`` against Keras's per-variable list ``keras_slots``
+    (None where Keras keeps none), weight by weight in Keras's trainable order."""
+    for i, w in enumerate(km.trainable_variables):
+        k = keras_slots[km.optimizer._get_variable_index(w)]
+        if k is not None:
+            np.testing.assert_allclose(state[f"{i}/{slot}"], np.asarray(k), rtol=1e-6,
+                                       atol=1e-7, err_msg=f"{i}/{slot}")
+
+
+def _reloaded_state(km, tmp_path, steps):
+    """The optimizer state glassnet reads from the .keras file Keras writes."""
+    km.save(tmp_path / "k.keras")
+    back = gn.models.load_model(tmp_path / "k.keras")
+    assert back.optimizer.iterations == steps
+    return back.optimizer.get_state()
+
+
 def test_schedule_free_adamw_state_both_ways(tmp_path):
     """ScheduleFreeAdamW's slots (momentum, velocity per weight) and step count go into
     .keras files in Keras's layout, both ways. (The next steps are not compared: Keras 3.15
@@ -683,21 +701,10 @@ def test_schedule_free_adamw_state_both_ways(tmp_path):
     opt = km.optimizer
     assert type(opt).__name__ == "ScheduleFreeAdamW" and int(np.asarray(opt.iterations)) == 2
     state = gm.optimizer.get_state()
-    for i, w in enumerate(km.trainable_variables):
-        j = opt._get_variable_index(w)
-        np.testing.assert_allclose(np.asarray(opt._momentums[j]), state[f"{i}/momentum"],
-                                   rtol=1e-6, atol=1e-7)
-        np.testing.assert_allclose(np.asarray(opt._velocities[j]), state[f"{i}/velocity"],
-                                   rtol=1e-6, atol=1e-7)
+    _slots_equal(state, km, "momentum", opt._momentums)
+    _slots_equal(state, km, "velocity", opt._velocities)
     km.fit(x, y, epochs=1, batch_size=8, verbose=0)
-    km.save(tmp_path / "k.keras")
-    back = gn.models.load_model(tmp_path / "k.keras")
-    assert back.optimizer.iterations == 4
-    state = back.optimizer.get_state()
-    for i, w in enumerate(km.trainable_variables):
-        j = opt._get_variable_index(w)
-        np.testing.assert_allclose(state[f"{i}/momentum"], np.asarray(opt._momentums[j]),
-                                   rtol=1e-6, atol=1e-7)
+    _slots_equal(_reloaded_state(km, tmp_path, 4), km, "momentum", opt._momentums)
 
 
 def test_muon_state_both_ways_and_the_next_step_as_keras(tmp_path):
@@ -707,13 +714,9 @@ def test_muon_state_both_ways_and_the_next_step_as_keras(tmp_path):
     rng = np.random.default_rng(2)
     x = rng.integers(0, 20, size=(16, 3))
     y = rng.normal(size=(16, 1)).astype("f")
-
-    def build(lib, lay):
-        return lib.Sequential([lay.Input((3,), dtype="int32"), lay.Embedding(20, 4),
-                               lay.Flatten(), lay.Dense(5, activation="tanh", name="hidden"),
-                               lay.Dense(1, name="output_dense")])
-
-    gm = build(gn, L)
+    gm = gn.Sequential([L.Input((3,), dtype="int32"), L.Embedding(20, 4), L.Flatten(),
+                        L.Dense(5, activation="tanh", name="hidden"),
+                        L.Dense(1, name="output_dense")])
     gm.compile(optimizer=gn.optimizers.Muon(0.02, exclude_layers=["output"]), loss="mse")
     gm.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
     kinds = [gm.optimizer.uses_adamw(w) for w in gm.trainable_weights]
@@ -723,26 +726,14 @@ def test_muon_state_both_ways_and_the_next_step_as_keras(tmp_path):
     opt = km.optimizer
     assert type(opt).__name__ == "Muon" and opt.exclude_layers == ["output"]
     state = gm.optimizer.get_state()
-    for i, w in enumerate(km.trainable_variables):
-        j = opt._get_variable_index(w)
-        np.testing.assert_allclose(np.asarray(opt.momentums[j]), state[f"{i}/momentum"],
-                                   rtol=1e-6, atol=1e-7)
-        assert (opt.adam_velocities[j] is None) is (not kinds[i])
-        if kinds[i]:
-            np.testing.assert_allclose(np.asarray(opt.adam_velocities[j]),
-                                       state[f"{i}/velocity"], rtol=1e-6, atol=1e-7)
+    _slots_equal(state, km, "momentum", opt.momentums)
+    _slots_equal(state, km, "velocity", opt.adam_velocities)
+    assert [v is not None for v in opt.adam_velocities] == kinds
     gm.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0, shuffle=False)
     km.fit(x[:8], y[:8], epochs=1, batch_size=8, verbose=0, shuffle=False)
     for gw, kw in zip(gm.get_weights(), km.get_weights()):
         np.testing.assert_allclose(gw, np.asarray(kw), rtol=1e-4, atol=1e-5)
-    km.save(tmp_path / "k.keras")
-    back = gn.models.load_model(tmp_path / "k.keras")
-    assert back.optimizer.iterations == 3
-    state = back.optimizer.get_state()
-    for i, w in enumerate(km.trainable_variables):
-        j = opt._get_variable_index(w)
-        np.testing.assert_allclose(state[f"{i}/momentum"], np.asarray(opt.momentums[j]),
-                                   rtol=1e-6, atol=1e-7)
+    _slots_equal(_reloaded_state(km, tmp_path, 3), km, "momentum", opt.momentums)
 
 
 def test_every_optimizer_config_reaches_keras(tmp_path):
