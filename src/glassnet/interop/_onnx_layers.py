@@ -22,7 +22,8 @@ _INT64_MAX = np.iinfo(np.int64).max
 IDENTITY = ("InputLayer", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
             "GaussianDropout", "GaussianNoise", "AlphaDropout", "ActivityRegularization",
             "Identity", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
-            "RandomContrast", "RandomCrop")
+            "RandomContrast", "RandomCrop", "RandomBrightness", "RandomGrayscale",
+            "RandomInvert")
 
 
 def _w(layer: Any) -> dict[str, np.ndarray]:

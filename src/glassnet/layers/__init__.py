@@ -41,11 +41,13 @@ for _m in (activation_layers, attention, lambda_layer, merging, preprocessing,  
     __all__ += list(_m.__all__)
 
 # recurrent cells and the generic RNN(cell) layer (issue 22 item 5)
-from . import conv_lstm, recurrent_cells  # noqa: E402
+from . import augmentation_color, conv_lstm, recurrent_cells  # noqa: E402
+from .augmentation_color import *  # noqa: E402,F401,F403
 from .conv_lstm import *  # noqa: E402,F401,F403
 from .recurrent_cells import *  # noqa: E402,F401,F403
 
-__all__ += list(recurrent_cells.__all__) + list(conv_lstm.__all__)
+__all__ += (list(recurrent_cells.__all__) + list(conv_lstm.__all__)
+            + list(augmentation_color.__all__))
 
 # depthwise/separable and volumetric convolutions, 3-D pooling and upsampling (issue 22 item 4)
 from . import conv_depthwise, conv_volumetric, reshaping3d  # noqa: E402
