@@ -454,3 +454,9 @@ def test_muon_chooses_adamw_for_what_keras_excludes_and_trains():
     assert s.min() > 0.6 and s.max() < 1.3
     with pytest.raises(ValueError, match="exclude_layers must be a list"):
         O.Muon(exclude_layers="head")
+    with pytest.raises(ValueError, match="not a regular expression"):
+        O.Muon(exclude_layers=["head("])
+    with pytest.raises(ValueError, match="ns_steps"):
+        O.Muon(ns_steps=2.5)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        O.ScheduleFreeAdamW(warmup_steps="10")

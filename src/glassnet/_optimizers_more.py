@@ -253,7 +253,8 @@ class ScheduleFreeAdamW(Optimizer):
             raise ValueError(f"{c}: beta_1 must be in (0, 1]. Received: beta_1=0")
         self.beta_2 = _check_unit("beta_2", beta_2, c)
         self.epsilon = _check_nonneg("epsilon", epsilon, c)
-        if isinstance(warmup_steps, bool) or int(warmup_steps) != warmup_steps or warmup_steps < 0:
+        if (isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer))
+                or warmup_steps < 0):
             raise ValueError(f"{c}: warmup_steps must be a whole number >= 0. Received: "
                              f"warmup_steps={warmup_steps!r}")
         self.warmup_steps = int(warmup_steps)
@@ -323,11 +324,18 @@ class Muon(Optimizer):
             raise ValueError(f"{c}: exclude_layers must be a list of strings (patterns of "
                              f"weight paths). Received: {exclude_layers!r}")
         self.exclude_layers = list(exclude_layers or [])
+        for k in self.exclude_layers:
+            try:
+                re.compile(k)
+            except re.error as e:
+                raise ValueError(f"{c}: exclude_layers holds {k!r}, not a regular expression "
+                                 f"({e})") from None
         self.exclude_embeddings = bool(exclude_embeddings)
         self.muon_a, self.muon_b, self.muon_c = float(muon_a), float(muon_b), float(muon_c)
         self.adam_lr_ratio = _check_nonneg("adam_lr_ratio", adam_lr_ratio, c)
         self.momentum = _check_unit("momentum", momentum, c)
-        if isinstance(ns_steps, bool) or int(ns_steps) != ns_steps or ns_steps < 0:
+        if (isinstance(ns_steps, bool) or not isinstance(ns_steps, (int, np.integer))
+                or ns_steps < 0):
             raise ValueError(f"{c}: ns_steps must be a whole number >= 0. Received: "
                              f"ns_steps={ns_steps!r}")
         self.ns_steps = int(ns_steps)
