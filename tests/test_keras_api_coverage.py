@@ -78,8 +78,6 @@ ALLOWED_MISSING: dict[str, dict[str, str]] = {
     },
     "optimizers": {
         "LossScaleOptimizer": DIST,
-        "MultiOptimizer": LATER,
-        "OptimizerMap": LATER,
         "legacy": ALIAS2,
     },
     "callbacks": {

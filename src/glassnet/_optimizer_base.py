@@ -594,6 +594,11 @@ class Optimizer(WeightLayout, Configurable):
     def _extra_state(self) -> dict:
         return {}
 
+    def _state_groups(self, params: Sequence[Any]) -> list[tuple[str, list, tuple]]:
+        """How :meth:`get_state`'s keys read for a model's trainable ``params``: (key
+        prefix, the weights its slot indices count, slot names) — one group here."""
+        return [("", list(params), tuple(self._all_slot_names))]
+
     def _set_extra_state(self, state: dict) -> None:
         pass
 

@@ -36,8 +36,8 @@ from .backend import get_array_module
 
 __all__ = [
     "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Nadam", "Adadelta", "Adamax",
-    "Lion", "Ftrl", "Adafactor", "Lamb", "ScheduleFreeAdamW", "Muon", "get", "serialize",
-    "deserialize",
+    "Lion", "Ftrl", "Adafactor", "Lamb", "ScheduleFreeAdamW", "Muon", "MultiOptimizer",
+    "OptimizerMap", "get", "serialize", "deserialize",
 ]
 
 
@@ -352,6 +352,7 @@ class Adadelta(Optimizer):
 
 
 from . import schedules  # noqa: E402,F401 - Keras: keras.optimizers.schedules
+from ._optimizer_multi import MultiOptimizer, OptimizerMap  # noqa: E402
 from ._optimizers_more import (  # noqa: E402
     Adafactor,
     Adamax,
@@ -379,6 +380,8 @@ _TABLE: dict[str, type] = {
     "muon": Muon,
 }
 _BY_CLASS = {cls.__name__: cls for cls in _TABLE.values()}
+# from a config only: a MultiOptimizer has no default form a name could make
+_BY_CLASS["MultiOptimizer"] = MultiOptimizer
 _REGISTRY = Registry("optimizer", _TABLE, _BY_CLASS, Optimizer,
                      expected="a name, config dict or Optimizer")
 

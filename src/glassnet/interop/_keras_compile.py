@@ -75,6 +75,44 @@ def _nested(value: Any, where: str) -> Any:
     return _obj(value, where)
 
 
+def _optimizer_from_keras(opt: dict, where: str) -> dict:
+    """A Keras optimizer config as glassnet's: the keys glassnet leaves out dropped, and a
+    MultiOptimizer's map and inner optimizers converted the same way."""
+    _check_object(opt, where)
+    cfg = {k: v for k, v in (opt.get("config") or {}).items()
+           if k not in _OPT_DROP and v is not None}
+    if isinstance(cfg.get("learning_rate"), dict):
+        raise ValueError("learning-rate schedules in Keras files are not mapped")
+    if opt["class_name"] == "MultiOptimizer":
+        m = cfg.get("optimizer_map")
+        if not (isinstance(m, dict) and m.get("class_name") == "OptimizerMap"):
+            raise ValueError("a MultiOptimizer whose map is not an OptimizerMap is not mapped")
+        mc = m.get("config") or {}
+        cfg["optimizer_map"] = {"class_name": "OptimizerMap", "config": {
+            "default_optimizer": _optimizer_from_keras(mc["default_optimizer"], where),
+            "optimizer_map": {k: _optimizer_from_keras(v, where)
+                              for k, v in (mc.get("optimizer_map") or {}).items()}}}
+    return {"class_name": opt["class_name"], "config": cfg}
+
+
+def _optimizer_to_keras(opt: Any) -> Any:
+    """glassnet's optimizer config in Keras's serialized form (module names on every
+    object, a MultiOptimizer's nested ones included); glassnet's name stays glassnet's."""
+    if not (isinstance(opt, dict) and "class_name" in opt):
+        return opt
+    cfg = {k: v for k, v in dict(opt.get("config") or {}).items() if k != "name"}
+    m = cfg.get("optimizer_map")
+    if isinstance(m, dict) and m.get("class_name") == "OptimizerMap":
+        mc = m.get("config") or {}
+        cfg["optimizer_map"] = {
+            "module": "keras.optimizers", "class_name": "OptimizerMap", "registered_name": None,
+            "config": {"default_optimizer": _optimizer_to_keras(mc.get("default_optimizer")),
+                       "optimizer_map": {k: _optimizer_to_keras(v) for k, v in
+                                         (mc.get("optimizer_map") or {}).items()}}}
+    return {"module": "keras.optimizers", "class_name": opt["class_name"], "config": cfg,
+            "registered_name": None}
+
+
 def compile_from_keras(model: Model, comp: object, path: str | os.PathLike) -> bool:
     """Compile ``model`` from a Keras ``compile_config``; warn and skip what cannot map."""
     if not isinstance(comp, dict):
@@ -82,12 +120,7 @@ def compile_from_keras(model: Model, comp: object, path: str | os.PathLike) -> b
     try:
         opt = comp.get("optimizer")
         if isinstance(opt, dict):
-            _check_object(opt, "compile optimizer")
-            cfg = {k: v for k, v in (opt.get("config") or {}).items()
-                   if k not in _OPT_DROP and v is not None}
-            if isinstance(cfg.get("learning_rate"), dict):
-                raise ValueError("learning-rate schedules in Keras files are not mapped")
-            opt = {"class_name": opt["class_name"], "config": cfg}
+            opt = _optimizer_from_keras(opt, "compile optimizer")
         loss = _nested(comp.get("loss"), "compile loss")
         metrics = comp.get("metrics")
         if isinstance(metrics, list) and metrics and all(isinstance(m, list) for m in metrics):
@@ -127,12 +160,10 @@ def compile_to_keras(model: Model) -> dict | None:
             return [wrap(x, module) for x in v]
         return v
 
-    opt = wrap(comp.get("optimizer"), "keras.optimizers")
-    if isinstance(opt, dict):
-        # every optimizer's config keys are Keras's own (test_interop_keras checks each
-        # class against Keras): all of them, so that Lion's betas, Muon's exclusions or a
-        # warm-up reach Keras; glassnet's name stays glassnet's
-        opt["config"] = {k: v for k, v in opt["config"].items() if k != "name"}
+    # every optimizer's config keys are Keras's own (test_interop_keras checks each class
+    # against Keras): all of them, so that Lion's betas, Muon's exclusions or a warm-up
+    # reach Keras
+    opt = _optimizer_to_keras(comp.get("optimizer"))
     return {"optimizer": opt, "loss": wrap(comp.get("loss"), "keras.losses"),
             "loss_weights": None, "metrics": wrap(comp.get("metrics"), "keras.metrics"),
             "weighted_metrics": wrap(comp.get("weighted_metrics"), "keras.metrics"),

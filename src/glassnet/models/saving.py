@@ -231,6 +231,15 @@ def model_bytes(model: Model, include_optimizer: bool = True,
     if not weights_only:
         config["model"] = model.get_config()
         config["compile"] = getattr(model, "_compile_config", None)
+        opt = getattr(model, "optimizer", None)
+        if config["compile"] and opt is not None:
+            from .. import optimizers
+
+            try:  # the optimizer as it is now (a callback may have changed its rate)
+                config["compile"] = {**config["compile"],
+                                     "optimizer": optimizers.serialize(opt)}
+            except (ValueError, TypeError):
+                pass  # a user's own class: by its registered name, as compiled
     weights = {f"w{i:04d}": w for i, w in enumerate(model.get_weights())}
     members = {"weights.npz": _npz_bytes(weights)}
     config["arrays"] = {"weights.npz": len(weights)}
@@ -456,16 +465,23 @@ def _check_optimizer_state(model: Model, state: dict[str, Any], path: PathArg) -
     if it is None or np.shape(it) != () or it.dtype.kind not in "iu" or int(it) < 0:
         raise ModelFileError(f"{path}: optimizer state: iterations must be a non-negative "
                              f"integer scalar. Received: {it!r}")
-    params = model.trainable_weights
-    names = set(cast("Optimizer", model.optimizer)._all_slot_names)  # callers: it is set
+    opt = cast("Optimizer", model.optimizer)  # callers: it is set
+    # (key prefix, the weights that prefix's slot indices count, slot names): one group,
+    # or one per inner optimizer of a MultiOptimizer
+    groups = opt._state_groups(model.trainable_weights)
     for k, v in state.items():
         if k == "iterations":
             continue
-        if "/" not in k:
+        prefix, params, names = next(((p, ps, ns) for p, ps, ns in groups
+                                      if k.startswith(p)), ("", [], ()))
+        key = k[len(prefix):]
+        if key == "iterations" and prefix:
+            continue
+        if "/" not in key:
             if np.shape(v) != () or not np.isfinite(v):
                 raise ModelFileError(f"{path}: optimizer state {k!r} must be a finite scalar")
             continue
-        i, name = k.split("/", 1)
+        i, name = key.split("/", 1)
         if not i.isdigit() or int(i) >= len(params) or name not in names:
             raise ModelFileError(f"{path}: optimizer state has an unknown slot {k!r} (the "
                                  f"model has {len(params)} trainable weights, slots "

@@ -158,7 +158,8 @@ class TrainingMixin(EvaluationMixin):
         self._weighted_metrics = {id(m) for _, m, _ in weighted}
         self.compiled_metrics = [m for _, m, _ in self._metric_slots]
         self._compile_config = {
-            "optimizer": optimizers.serialize(self.optimizer),
+            # a user's own optimizer class by its registered name, as losses and metrics
+            "optimizer": _serialize_structure(self.optimizer, optimizers),
             "loss": _serialize_structure(loss, losses),
             "metrics": _serialize_structure(metrics, M),
             **({"weighted_metrics": _serialize_structure(weighted_metrics, M)}
