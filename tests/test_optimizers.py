@@ -379,3 +379,29 @@ def test_subnormal_slots_are_flushed_without_changing_a_weight(make, monkeypatch
     w_kept, slots = run(10**9)
     assert any(((f != 0) & (np.abs(f) < tiny)).any() for f in slots)  # without: they stay
     np.testing.assert_array_equal(w_flushed, w_kept)
+
+
+def test_a_users_own_optimizer_class_compiles_saves_and_loads_by_name(tmp_path):
+    """compile takes an optimizer subclass of one's own (its config cannot be written: the
+    file names it, as it names a user's loss); load_model needs it in custom_objects."""
+    class MyOpt(O.SGD):
+        pass
+
+    m = gn.Sequential([gn.layers.Input((3,)), gn.layers.Dense(1)])
+    m.compile(optimizer=MyOpt(0.1), loss="mse")
+    m.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), verbose=0)
+    m.save(tmp_path / "m.glassnet")
+    with pytest.raises(Exception, match="custom_objects"):
+        gn.models.load_model(tmp_path / "m.glassnet")
+    back = gn.models.load_model(tmp_path / "m.glassnet", custom_objects={"MyOpt": MyOpt})
+    assert type(back.optimizer) is MyOpt
+
+
+def test_a_model_file_records_the_optimizer_as_it_is_when_saved(tmp_path):
+    """A rate changed after compile (by hand or by a callback) is the one saved."""
+    m = gn.Sequential([gn.layers.Input((3,)), gn.layers.Dense(1)])
+    m.compile(optimizer=O.Adam(0.01), loss="mse")
+    m.optimizer.learning_rate = 0.002
+    m.save(tmp_path / "m.glassnet")
+    assert gn.models.load_model(tmp_path / "m.glassnet").optimizer.learning_rate == \
+        pytest.approx(0.002)
