@@ -54,6 +54,11 @@ def model():
     opt = os.environ.get("GLASSNET_TEST_OPTIMIZER", "adam")
     if opt == "adamw":
         opt = gn.optimizers.AdamW(learning_rate=0.01, weight_decay=0.1)
+    elif opt == "multi":  # the output layer (the model's last weights) with Adam, SGD else
+        O = gn.optimizers
+        last = m.layers[-1].name
+        opt = O.MultiOptimizer(O.OptimizerMap(O.SGD(0.05, momentum=0.5),
+                                              {f"{last}/.*": O.Adam(0.01)}))
     m.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return m
 
@@ -90,5 +95,10 @@ with open(os.path.join(out, f"h_{tag}.json"), "w") as f:
                    for w in m.trainable_weights),
                "nccl": bool(gn.distribution.active() and gn.distribution.active()._nccl_comm),
                "numba_loaded": "numba" in sys.modules,
+               # a MultiOptimizer: the optimizer each weight took, whether each sharded
+               "chosen": [type(m.optimizer.optimizer_of(w)).__name__
+                          for w in m.trainable_weights]
+               if hasattr(m.optimizer, "optimizer_of") else None,
+               "inner_sharded": [o._shards for o in getattr(m.optimizer, "optimizers", [])],
                "reduced_steps": sum(reduced)},
               f)

@@ -114,6 +114,21 @@ def test_weight_decay_applies_once_per_weight_with_shared_weights(tmp_path):
             np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
+def test_multi_optimizer_under_data_parallel(tmp_path):
+    """A MultiOptimizer's inner optimizers each average and update their own weights
+    across the ranks (each in its own shared buffers): two ranks match one process."""
+    assert single(tmp_path, optimizer="multi").returncode == 0
+    ref_w, _ = load(tmp_path, "single_1_0")
+    r = run(2, tmp_path, "dist", optimizer="multi")
+    assert r.returncode == 0, r.stderr[-2000:]
+    for k in range(2):
+        w, h = load(tmp_path, f"dist_2_{k}")
+        assert h["chosen"] == ["SGD", "SGD", "Adam", "Adam"]
+        assert h["inner_sharded"] == [True, True]  # each in its ranks' shared memory
+        for a, b in zip(w, ref_w):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
 def _gpus() -> int:
     try:
         import cupy
