@@ -100,33 +100,35 @@ def test_n_ranks_match_one_process_on_the_same_global_batch(tmp_path, shared):
         assert sorted(p.name for p in tmp_path.glob("log_rank*.csv")) == ["log_rank0.csv"]
 
 
+def _two_ranks_match_one(tmp_path, optimizer):
+    """Train with ``optimizer`` in one process and on two ranks; the ranks' weights equal
+    the single process's to float32 rounding. Returns each rank's run record."""
+    assert single(tmp_path, optimizer=optimizer).returncode == 0
+    ref_w, _ = load(tmp_path, "single_1_0")
+    r = run(2, tmp_path, "dist", optimizer=optimizer)
+    assert r.returncode == 0, r.stderr[-2000:]
+    records = []
+    for k in range(2):
+        w, h = load(tmp_path, f"dist_2_{k}")
+        for a, b in zip(w, ref_w):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+        records.append(h)
+    return records
+
+
 def test_weight_decay_applies_once_per_weight_with_shared_weights(tmp_path):
     """AdamW's decay multiplies the weights: with the ranks sharing one copy of them,
     each rank decays only its slice (else the decay would apply N times)."""
-    assert single(tmp_path, optimizer="adamw").returncode == 0
-    ref_w, _ = load(tmp_path, "single_1_0")
-    r = run(2, tmp_path, "dist", optimizer="adamw")
-    assert r.returncode == 0, r.stderr[-2000:]
-    for k in range(2):
-        w, h = load(tmp_path, f"dist_2_{k}")
+    for h in _two_ranks_match_one(tmp_path, "adamw"):
         assert h["weights_shared"]
-        for a, b in zip(w, ref_w):
-            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
 def test_multi_optimizer_under_data_parallel(tmp_path):
     """A MultiOptimizer's inner optimizers each average and update their own weights
     across the ranks (each in its own shared buffers): two ranks match one process."""
-    assert single(tmp_path, optimizer="multi").returncode == 0
-    ref_w, _ = load(tmp_path, "single_1_0")
-    r = run(2, tmp_path, "dist", optimizer="multi")
-    assert r.returncode == 0, r.stderr[-2000:]
-    for k in range(2):
-        w, h = load(tmp_path, f"dist_2_{k}")
+    for h in _two_ranks_match_one(tmp_path, "multi"):
         assert h["chosen"] == ["SGD", "SGD", "Adam", "Adam"]
         assert h["inner_sharded"] == [True, True]  # each in its ranks' shared memory
-        for a, b in zip(w, ref_w):
-            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
 def _gpus() -> int:

@@ -38,7 +38,7 @@ MODULES = [
     "glassnet._keras_ops_fft", "glassnet._keras_ops_conv", "glassnet._keras_ops_index",
     "glassnet._keras_ops_math", "glassnet._keras_ops_grad", "glassnet.layers._file_hooks",
     "glassnet._keras_ops_linalg", "glassnet._keras_utils", "glassnet.layers.augmentation_color",
-    "glassnet._optimizer_multi",
+    "glassnet._optimizer_multi", "glassnet._keras_ops_windows",
     "glassnet.layers.einsum_dense",
 ]
 

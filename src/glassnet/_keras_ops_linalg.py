@@ -1,6 +1,6 @@
 """Keras 3's linear algebra ops (``keras.ops.linalg``: inverse, determinants, solves,
 the Cholesky, QR, singular value, symmetric eigen- and LU decompositions, least squares,
-the pseudo-inverse, the rank) and the window functions of ``keras.ops.numpy``.
+the pseudo-inverse, the rank).
 
 Every op takes a stack of matrices (each leading axis a batch, as ``numpy.linalg``); its
 values come from ``numpy.linalg`` (CuPy's on a GPU). Each differentiable op is one node
@@ -12,9 +12,9 @@ NumPy and Keras. Where an op reads one triangle of a symmetric matrix (``cholesk
 ``eigh``), its gradient is the symmetric one, as PyTorch's: half the sensitivity on each
 of the two mirrored entries. Gradients through singular vectors or eigenvectors are
 infinite where singular values or eigenvalues repeat (their directions are not defined
-there), as in every framework. ``lu_factor``, ``matrix_rank`` and the windows return
-constants. ``eig`` is left out: a real matrix's eigenvalues may be complex, and glassnet's
-tensors are real. Part of :mod:`glassnet.keras_ops`.
+there), as in every framework. ``lu_factor`` and ``matrix_rank`` return constants.
+``eig`` is left out: a real matrix's eigenvalues may be complex, and glassnet's tensors are
+real. Part of :mod:`glassnet.keras_ops`.
 
 Example:
     >>> inv(np.array([[2.0, 0.0], [0.0, 4.0]])).data
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 __all__: list[str] = [
     "inv", "det", "slogdet", "logdet", "solve", "solve_triangular", "cholesky",
     "cholesky_inverse", "eigh", "svd", "qr", "pinv", "lstsq", "lu_factor", "matrix_rank",
-    "bartlett", "blackman", "hamming", "hanning", "kaiser",
 ]
 
 
@@ -577,42 +576,3 @@ def matrix_rank(x: TensorLike, tol: float | None = None) -> Tensor:
     _matrices("matrix_rank", a, square=False)
     xp = _xp(a.data)
     return _const(xp.asarray(xp.linalg.matrix_rank(a.data, tol=tol), dtype=np.int32))
-
-
-# ------------------------------------------------------------------------ windows
-def _window(name: str, x: TensorLike, fn: Any, *args: Any) -> Tensor:
-    d = np.asarray(x.data if hasattr(x, "data") else x)
-    if d.ndim or d.dtype.kind not in "iuf" or d != int(d) or int(d) < 0:
-        raise ValueError(f"{name}: x must be the number of points, a whole number >= 0. "
-                         f"Received: {x!r}")
-    return _const(fn(int(d), *args).astype(backend.floatx()))
-
-
-def bartlett(x: TensorLike) -> Tensor:
-    """The Bartlett (triangular) window of ``x`` points (keras.ops.bartlett).
-
-    Example:
-        >>> bartlett(5).data.tolist()
-        [0.0, 0.5, 1.0, 0.5, 0.0]
-    """
-    return _window("bartlett", x, np.bartlett)
-
-
-def blackman(x: TensorLike) -> Tensor:
-    """The Blackman window of ``x`` points (keras.ops.blackman)."""
-    return _window("blackman", x, np.blackman)
-
-
-def hamming(x: TensorLike) -> Tensor:
-    """The Hamming window of ``x`` points (keras.ops.hamming)."""
-    return _window("hamming", x, np.hamming)
-
-
-def hanning(x: TensorLike) -> Tensor:
-    """The Hann window of ``x`` points (keras.ops.hanning)."""
-    return _window("hanning", x, np.hanning)
-
-
-def kaiser(x: TensorLike, beta: float) -> Tensor:
-    """The Kaiser window of ``x`` points and shape ``beta`` (keras.ops.kaiser)."""
-    return _window("kaiser", x, np.kaiser, float(beta))

@@ -139,6 +139,7 @@ class MultiOptimizer(Optimizer):
         self._which: dict[int, Optimizer] = {}  # id(weight) -> its optimizer
         self._weights_seen: list[Any] = []  # the weights in _which (their paths, on save)
         self._views: tuple[tuple[int, ...], list] | None = None
+        self._grouped: tuple[tuple[int, ...], list] | None = None  # (_groups' cache)
 
     @property
     def optimizers(self) -> list[Optimizer]:
@@ -171,14 +172,21 @@ class MultiOptimizer(Optimizer):
         return opt
 
     def _groups(self, params: Sequence[Any]) -> list[tuple[Optimizer, list[int]]]:
-        """Each inner optimizer with the positions of its weights in ``params``."""
+        """Each inner optimizer with the positions of its weights in ``params`` (worked
+        out once per list of weights: the step asks twice per call)."""
+        key = tuple(map(id, params))
+        cached = self._grouped
+        if cached is not None and cached[0] == key:
+            return cached[1]
         fresh = any(id(p) not in self._which for p in params)
         by: dict[int, list[int]] = {}
         for k, p in enumerate(params):
             by.setdefault(id(self.optimizer_of(p)), []).append(k)
         if fresh and isinstance(self._optimizer_map, OptimizerMap):
             self._warn_unmatched(params)
-        return [(o, by[id(o)]) for o in self._inner if id(o) in by]
+        groups = [(o, by[id(o)]) for o in self._inner if id(o) in by]
+        self._grouped = (key, groups)
+        return groups
 
     def _warn_unmatched(self, params: Sequence[Any]) -> None:
         """A key that selects none of the weights is most likely a path written for

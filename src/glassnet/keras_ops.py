@@ -478,7 +478,7 @@ from ._keras_ops_fft import fft, fft2, ifft2, irfft, rfft  # noqa: E402,F401 - F
 from ._keras_ops_grad import custom_gradient  # noqa: E402,F401 - a backward of one's own
 from ._keras_ops_index import *  # noqa: E402,F401,F403 - scatters, segments, blocks
 from ._keras_ops_index import __all__ as _index_names  # noqa: E402
-from ._keras_ops_linalg import *  # noqa: E402,F401,F403 - keras.ops.linalg, windows
+from ._keras_ops_linalg import *  # noqa: E402,F401,F403 - keras.ops.linalg
 from ._keras_ops_linalg import __all__ as _linalg_names  # noqa: E402
 from ._keras_ops_math import *  # noqa: E402,F401,F403 - psnr, cdist, cross, erfinv, ...
 from ._keras_ops_math import __all__ as _math_names  # noqa: E402
@@ -489,6 +489,8 @@ from ._keras_ops_nn import (  # noqa: E402,F401 - attention and normalization op
     dot_product_attention,
     layer_normalization,
 )
+from ._keras_ops_windows import *  # noqa: E402,F401,F403 - window functions
+from ._keras_ops_windows import __all__ as _window_names  # noqa: E402
 from .layers.adaptive import (  # noqa: E402,F401 - the layers' own functions
     adaptive_average_pool,
     adaptive_max_pool,
@@ -499,6 +501,7 @@ __all__: list[str] = sorted({n for n, v in list(globals().items())
                   if not n.startswith("_") and callable(v) and getattr(v, "__module__", "")
                   == __name__ and not isinstance(v, type)} | set(_array_names)
                  | set(_more_names) | set(_index_names) | set(_math_names) | set(_linalg_names)
+                 | set(_window_names)
                  | {"ctc_loss", "ctc_decode", "adaptive_average_pool",
                                         "adaptive_max_pool", "rms_normalization",
                                         "dot_product_attention", "layer_normalization",
