@@ -41,7 +41,10 @@ def test_fit_and_evaluate_match_keras_step_for_step(keras_runs, name):
     for key, values in hist.items():
         np.testing.assert_allclose(ours[key], values, rtol=2e-4, atol=1e-6, err_msg=key)
     assert our_ev == pytest.approx(ev, rel=2e-4, abs=1e-6)
-    # atol 1e-4: attention's key bias has no gradient but rounding noise, which Adam scales
-    # up to steps of about its learning rate in either library
-    for a, b in zip(our_final, final):
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
+    # attention's key bias has no gradient (a constant added to each query's scores leaves
+    # the softmax as it is) but rounding noise, which Adam scales up to steps of about its
+    # learning rate in either library: its values depend on the BLAS (OpenBLAS or MKL)
+    # summing the products, so it is held to the noise's size, not to Keras's values
+    for i, (a, b) in enumerate(zip(our_final, final)):
+        noise = name == "mha_adam" and i == 3  # query kernel, query bias, key kernel, key bias
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3 if noise else 1e-4)
