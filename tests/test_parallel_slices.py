@@ -260,3 +260,31 @@ def test_compiled_max_pool_on_slices_equals_the_whole_batch(shape, sliced, monke
     assert len(out[0][2]) == 1 and len(out[1][2]) == min(3, shape[0])
     np.testing.assert_array_equal(out[1][0], out[0][0])
     np.testing.assert_array_equal(out[1][1], out[0][1])
+
+
+@pytest.mark.parametrize("target", ["sparse", "weighted", "soft"])
+def test_softmax_and_cross_entropy_on_row_slices_repeat_the_whole_rows_bits(target, sliced,
+                                                                             monkeypatch):
+    """Large logits are cut into row slices (one per thread): the softmax, the loss and its
+    gradient are the whole array's bits, for integer labels, sample weights and soft
+    targets, on 3-D logits (a sequence's steps)."""
+    from glassnet import functional as F
+
+    monkeypatch.setattr(_parallel, "ELEMENTWISE_MIN", 0)
+    z = _rand(4, 5, 9, dtype=np.float32) * 5
+    r = np.random.default_rng(1)
+    y = r.integers(0, 9, (4, 5))
+    w = r.random(20).astype(np.float32) if target == "weighted" else None
+    if target == "soft":
+        y = r.dirichlet(np.ones(9), size=(4, 5)).astype(np.float32)
+
+    def run(on):
+        sliced(on)
+        assert len(_parallel.row_slices(20, z.size)) == (3 if on else 1)
+        t = gn.tensor(z, requires_grad=True)
+        loss = F.softmax_cross_entropy(t, y, w)
+        loss.backward()
+        return F.softmax(gn.tensor(z)).data, loss.data, t.grad
+
+    for a, b in zip(run(False), run(True)):
+        assert np.array_equal(a, b)

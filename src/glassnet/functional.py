@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _epilogue, backend
+from . import _epilogue, _parallel, backend
 from ._typing import Axis, TensorLike
 from .autograd import Function, is_grad_enabled
 from .backend import get_array_module, rsum
@@ -151,9 +151,25 @@ def _exp_parts(a: Any) -> tuple[Any, Any, Any]:
     ``a - max(a)``, their exponentials and the row sums of those. :class:`Softmax` divides
     ``e`` by ``s``; :class:`SoftmaxCrossEntropy` takes ``log(s)`` and can hand back the same
     division (its probabilities are then the softmax's bits)."""
-    zs = a - backend.max_last(a)
-    e = _xp(a).exp(zs)
-    return zs, e, backend.sum_last(e)
+    sls = (_parallel.row_slices(a.size // a.shape[-1], a.size)
+           if type(a) is np.ndarray and a.size else None)
+    if sls is None or len(sls) == 1:
+        zs = a - backend.max_last(a)
+        e = _xp(a).exp(zs)
+        return zs, e, backend.sum_last(e)
+    # large logits on several threads: each takes a slice of rows through the same three
+    # steps (the same bits: every row's values are computed alike)
+    a2 = a.reshape(-1, a.shape[-1])
+    zs, e = np.empty_like(a2), np.empty_like(a2)
+    s = np.empty((a2.shape[0], 1), a.dtype)
+
+    def part(sl: slice) -> None:
+        np.subtract(a2[sl], backend.max_last(a2[sl]), out=zs[sl])
+        np.exp(zs[sl], out=e[sl])
+        s[sl] = backend.sum_last(e[sl])
+
+    _parallel.run(part, sls)
+    return zs.reshape(a.shape), e.reshape(a.shape), s.reshape(a.shape[:-1] + (1,))
 
 
 class Softmax(Function):
@@ -347,7 +363,14 @@ class SoftmaxCrossEntropy(Function):
         c = gy / (self.n or 1)
         if self.w is not None:
             c = self.w[:, None] * c
-        g = self.e * (c / self.sums)
+        f = c / self.sums
+        sls = (_parallel.row_slices(len(f), self.e.size) if type(self.e) is np.ndarray
+               else None)
+        if sls is None or len(sls) == 1:
+            g = self.e * f
+        else:  # large logits on several threads, a slice of rows each (the same bits)
+            g = np.empty_like(self.e)
+            _parallel.run(lambda sl: np.multiply(self.e[sl], f[sl], out=g[sl]), sls)
         if self.t2 is not None:  # soft targets: d/dz (-sum t log p) = p * sum(t) - t
             g *= self.t2.sum(axis=1, keepdims=True)
             g -= self.t2 * c
