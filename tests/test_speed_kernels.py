@@ -120,6 +120,16 @@ def test_activation_nan_propagates():
 from glassnet import _optimizer_kernels as opk  # noqa: E402
 
 
+def _libgomp() -> bool:
+    import ctypes
+
+    try:
+        ctypes.CDLL("libgomp.so.1")
+    except OSError:
+        return False
+    return True
+
+
 def _adam_textbook(g, m, v, b1, b2, eps, alpha):
     m = m + (g - m) * (1 - b1)
     v = v + (g * g - v) * (1 - b2)
@@ -138,8 +148,15 @@ def numba_on(monkeypatch):
 @pytest.mark.parametrize("n", [1, 7, 4096, 32_768, 100_003])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_adam_delta_matches_reference_bitwise(n, dtype, threads, numba_on):
-    opk._STATE["threads"] = threads  # the blocked kernel on numba's pool from 2 * _BLOCK up
+def test_adam_delta_matches_reference_bitwise(n, dtype, threads, numba_on, monkeypatch):
+    # a slice per thread from 1024 elements a thread (SPLIT lowered from 1M), on OpenMP's
+    # team where libgomp loads, else one slice after the other
+    from glassnet import _parallel
+
+    monkeypatch.setattr(opk, "SPLIT", 1024)
+    monkeypatch.setattr(_parallel, "threads", lambda: threads)
+    if not _libgomp():
+        monkeypatch.setattr(_parallel, "_on_openmp", lambda fn, items, nt: [fn(i) for i in items])
     rng = np.random.default_rng(4)
     g = rng.standard_normal(n).astype(dtype)
     m0 = (rng.standard_normal(n) * 0.1).astype(dtype)
@@ -250,23 +267,30 @@ def _spy(monkeypatch, module, name):
 
 def test_large_buffers_are_split_over_the_threads_allowed(monkeypatch, numba_on):
     from glassnet import _optimizer_numba as k
+    from glassnet import _parallel, backend
 
-    blocked = _spy(monkeypatch, k, "adam_blocks")
-    opk._STATE["threads"] = 2
-    assert [opk._blocks(n) for n in (1, 2 * opk._BLOCK - 1, 2 * opk._BLOCK, 10**6)] == \
-        [1, 1, 2, 2]
-    g = np.ones(2 * opk._BLOCK, np.float32)
-    opk.adam_delta(g, g * 0, g * 0, g * 0, 0.9, 0.999, 1e-7, 0.001)
-    assert blocked == [g.size]
-    opk._STATE["pid"] = -1  # as in a child forked after a threaded update: one thread
-    assert opk._blocks(10**6) == 1
-    from glassnet import backend
+    one = _spy(monkeypatch, k, "adam")
+    monkeypatch.setattr(_parallel, "_on_openmp", lambda fn, items, nt: [fn(i) for i in items])
 
-    for gomp, want in ((False, 1), (True, opk.numba_threads())):
-        # beside OpenBLAS's pool (no MKL on GNU OpenMP) the update keeps to one thread
-        monkeypatch.setattr(opk, "_STATE", {"ok": True})
-        monkeypatch.setattr(backend, "blas_threads_on_gomp", lambda g=gomp: g)
-        assert opk._blocks(10**6) == min(want, 10**6 // opk._BLOCK)
+    def update(n, threads):
+        monkeypatch.setattr(_parallel, "threads", lambda: threads)
+        one.clear()
+        g = np.ones(n, np.float32)
+        opk.adam_delta(g, g * 0, g * 0, g * 0, 0.9, 0.999, 1e-7, 0.001)
+        return list(one)
+
+    s = opk.SPLIT
+    assert update(s - 1, 2) == [s - 1]  # below SPLIT: the calling thread alone
+    assert update(s + 1, 2) == [s // 2 + 1, s // 2]
+    assert update(3 * s, 3) == [s, s, s]
+    assert update(2 * s, 1) == [2 * s]
+    # one thread where the products do not thread on GNU OpenMP, or in a forked child
+    monkeypatch.undo()
+    monkeypatch.setenv("GLASSNET_NUMBA", "1")
+    monkeypatch.setattr(backend, "_gemm", {**backend._resolve_gemm(), "gomp": False})
+    assert _parallel.threads() == 1
+    monkeypatch.setattr(backend, "_gemm", {**backend._resolve_gemm(), "gomp": True, "pid": -1})
+    assert _parallel.threads() == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
     assert opk.numba_threads() == 1

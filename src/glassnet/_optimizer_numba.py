@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 _OPTS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
@@ -138,18 +138,6 @@ def adam_reduced(grads: Any, scale: Any, inv: Any, ranges: Any, m: Any, v: Any, 
                                 0, k)
 
 
-@njit(parallel=True, **_OPTS)
-def adam_blocks(g: Any, m: Any, v: Any, d: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
-                tiny: Any, blocks: int) -> None:  # pragma: no cover - compiled
-    """The same update, ``blocks`` contiguous slices at once on numba's thread pool (the
-    elements are independent: the result is the same bits as :func:`adam`'s)."""
-    n = g.size
-    for k in prange(blocks):
-        lo, hi = k * n // blocks, (k + 1) * n // blocks
-        _adam_span(g[lo:hi], m[lo:hi], v[lo:hi], d[lo:hi], c1, c2, eps, alpha, tiny, 0,
-                   hi - lo)
-
-
 @njit(**_OPTS)
 def adam_step(g: Any, m: Any, v: Any, w: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
               tiny: Any) -> None:  # pragma: no cover - compiled
@@ -157,13 +145,3 @@ def adam_step(g: Any, m: Any, v: Any, w: Any, c1: Any, c2: Any, eps: Any, alpha:
     same loop: the step is never written and read back (the same bits as :func:`adam`
     followed by ``w -= d``)."""
     _adam_span_subtract(g, m, v, w, c1, c2, eps, alpha, tiny, 0, g.size)
-
-
-@njit(parallel=True, **_OPTS)
-def adam_step_blocks(g: Any, m: Any, v: Any, w: Any, c1: Any, c2: Any, eps: Any, alpha: Any,
-                     tiny: Any, blocks: int) -> None:  # pragma: no cover - compiled
-    """:func:`adam_step` on ``blocks`` contiguous slices at once on numba's thread pool."""
-    n = g.size
-    for k in prange(blocks):
-        _adam_span_subtract(g, m, v, w, c1, c2, eps, alpha, tiny, k * n // blocks,
-                            (k + 1) * n // blocks)

@@ -87,17 +87,18 @@ def slices(n: int, rows: int, work: int) -> list[slice]:
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]
 
 
-def row_slices(rows: int, size: int) -> list[slice]:
+def row_slices(rows: int, size: int, min_size: int = 0) -> list[slice]:
     """Equal slices of ``rows`` rows for an element-wise pass over ``size`` elements whose
-    rows are independent (a softmax over the last axis): one per thread from
-    ``ELEMENTWISE_MIN`` elements a thread, else the whole.
+    rows are independent (a softmax over the last axis, an optimizer's flat buffer): one
+    per thread from ``min_size`` (default ``ELEMENTWISE_MIN``) elements a thread beyond
+    the first, else the whole.
 
     Example:
         >>> row_slices(4, 8)
         [slice(0, 4, None)]
     """
     t = min(threads(), rows)
-    if t <= 1 or size < ELEMENTWISE_MIN * (t - 1):
+    if t <= 1 or size < (min_size or ELEMENTWISE_MIN) * (t - 1):
         return [slice(0, rows)]
     step = -(-rows // t)
     return [slice(s, min(s + step, rows)) for s in range(0, rows, step)]
