@@ -369,7 +369,11 @@ def test_openblas_extra_chooses_its_kernels_from_the_cpu(tmp_path):
     assert pinned == "Haswell"
     if numpy_core != "haswell":  # NumPy's BLAS is not an OpenBLAS that says
         return
-    if avx512 == "True":  # auto: NumPy's kernels are AVX2 on an AVX-512 CPU -> the extra's
+    from glassnet import _cpu
+
+    if _cpu.vendor() == "GenuineIntel" and backend._mkl_candidates():
+        assert info.startswith("mkl (Intel MKL "), info  # the auto rule: MKL first on Intel
+    elif avx512 == "True":  # auto: NumPy's kernels are AVX2 on an AVX-512 CPU -> the extra's
         assert info.startswith("openblas (OpenBLAS ") and info.split(")")[0].split()[-1] in (
             "SkylakeX", "Cooperlake", "SapphireRapids"), info
     else:
