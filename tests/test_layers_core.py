@@ -121,6 +121,26 @@ def test_dropout_inverted_scaling_and_inference_identity():
             L.Dropout(bad)
 
 
+@pytest.mark.parametrize("rate", [0.0, 0.1, 0.5, 0.9])
+@pytest.mark.parametrize("shape", [(7,), (101, 3), (64, 40, 5)])
+def test_keep_draw_keeps_each_entry_with_probability_one_minus_rate(rate, shape):
+    # 32-bit draws against rate * 2**32: odd sizes use half of the last 64-bit draw; the
+    # kept fraction within 5 standard deviations of 1 - rate, and no two draws repeat
+    from glassnet import functional as F
+
+    g = np.random.default_rng(5)
+    ks = [F.keep_draw(g, shape, rate) for _ in range(40)]
+    assert all(k.shape == shape and k.dtype == bool for k in ks)
+    n = 40 * int(np.prod(shape))
+    sd = np.sqrt(rate * (1 - rate) / n)
+    assert abs(np.mean(ks) - (1 - rate)) <= 5 * sd + 1e-12
+    if 0 < rate:
+        assert not all(np.array_equal(ks[0], k) for k in ks[1:])
+    m = F.keep_mask(np.random.default_rng(5), shape, rate, "float32")
+    assert m.dtype == np.float32
+    np.testing.assert_array_equal(m, ks[0] * np.float32(1 / (1 - rate)))
+
+
 def test_dropout_noise_shape_seed_and_gradient():
     x = gn.tensor(np.ones((4, 5, 3), "float32"), requires_grad=True)
     y = L.Dropout(0.5, noise_shape=(None, 1, None), seed=3)(x, training=True)

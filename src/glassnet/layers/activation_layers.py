@@ -351,7 +351,7 @@ class _AlphaDrop(Function):
         b = -a * ap * r
         gen = self.layer._rng if self.layer._rng is not None else backend.rng()
         xp = backend.get_array_module(x)
-        keep = xp.asarray(gen.random(self.shape) >= r, dtype=x.dtype)
+        keep = xp.asarray(functional.keep_draw(gen, self.shape, r), dtype=x.dtype)
         self.k = keep * x.dtype.type(a)
         return x * self.k + (x.dtype.type(a * ap) * (1 - keep) + x.dtype.type(b))
 

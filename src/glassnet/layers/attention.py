@@ -43,8 +43,7 @@ def _dropout(layer: _BaseDenseAttention | MultiHeadAttention, w: Tensor, rate: f
 
     def draw(a: Any) -> Any:
         gen = layer._rng if layer._rng is not None else backend.rng()
-        keep = gen.random(a.shape) >= rate
-        return backend.get_array_module(a).asarray(keep, dtype=a.dtype) / a.dtype.type(1 - rate)
+        return functional.keep_mask(gen, a.shape, rate, a.dtype, backend.get_array_module(a))
 
     return functional.RandomScale(draw)(w)
 

@@ -345,9 +345,8 @@ class Dropout(_Noise):
         gen, rate = self._gen, self.rate  # the generator is looked up at each draw
 
         def draw(a: Any) -> Any:  # a NumPy or CuPy array
-            keep = gen().random(shape) >= rate
-            xp = backend.get_array_module(a)
-            return xp.asarray(keep, dtype=a.dtype) * a.dtype.type(1.0 / (1.0 - rate))
+            return functional.keep_mask(gen(), shape, rate, a.dtype,
+                                        backend.get_array_module(a))
 
         return functional.RandomScale(draw)(x)
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import activations, backend, initializers, ops, regularizers
 from .._tape import Pure, constant, not_replayable
-from ..functional import RandomScale
+from ..functional import RandomScale, keep_mask
 from ..tensor import Tensor
 from ._masks import mask_op, mask_view, step_weights
 from ._recurrent_kernels import GRUSeq, LSTMSeq, SimpleRNNSeq, _fused_name
@@ -57,12 +57,10 @@ class _DropoutDraw:
     probability ``rate``, else 1 / (1 - rate), in ``dtype`` on ``xp``'s device."""
 
     def __init__(self, rate: float, shape: tuple[int, ...], xp: Any, dtype: Any) -> None:
-        self.keep, self.shape, self.xp, self.dtype = 1.0 - rate, shape, xp, dtype
+        self.rate, self.shape, self.xp, self.dtype = rate, shape, xp, dtype
 
     def __call__(self, *_: Any) -> Any:
-        keep = self.keep
-        return self.xp.asarray((backend.rng().random(self.shape) < keep) / keep,
-                               dtype=self.dtype)
+        return keep_mask(backend.rng(), self.shape, self.rate, self.dtype, self.xp)
 
 
 def rnn_output_mask(layer: Any, mask: Any, n_states: int) -> Any:
