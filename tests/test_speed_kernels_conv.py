@@ -570,3 +570,26 @@ def test_mean_and_sum_ops_over_middle_axes(keepdims):
                                        rtol=1e-5, atol=1e-5)
             assert gn.gradcheck(lambda t, f=fn, a=ax: f(t, axis=a, keepdims=keepdims) ** 2,
                                 x).ok
+
+
+@pytest.mark.parametrize("shape,pool", [((2, 7, 9, 3), 2), ((3, 6, 6, 5), 3),
+                                        ((2, 4, 6, 2), (2, 3)), ((4, 26, 26, 32), 2)])
+def test_compiled_max_pool_in_inference_keeps_no_offsets_and_gives_the_same_maxima(
+        shape, pool, monkeypatch, compiled):
+    # under no_grad the kernel writes the maxima alone; NaNs win their windows as in
+    # training and in NumPy's maximum, a NaN met after a larger value included
+    x = np.maximum(_rand(*shape), 0)
+    x.reshape(-1)[::37] = np.nan
+    calls = []
+    real = _pool_numba.max_values
+    monkeypatch.setattr(_pool_numba, "max_values", lambda *a: calls.append(1) or real(*a))
+    with gn.no_grad():
+        y_inf = max_pool2d(gn.tensor(x, dtype="float32"), pool).data
+    y_train = max_pool2d(gn.tensor(x, requires_grad=True, dtype="float32"), pool).data
+    with monkeypatch.context() as m:
+        m.setattr(_pool_numba, "applies", lambda *a: False)
+        with gn.no_grad():
+            y_ref = max_pool2d(gn.tensor(x, dtype="float32"), pool).data
+    assert calls == [1]
+    np.testing.assert_array_equal(y_inf, y_train)
+    np.testing.assert_array_equal(y_inf, y_ref)

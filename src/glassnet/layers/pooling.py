@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend, ops
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from . import _pool_numba
 from .base import Layer, register
@@ -53,6 +53,9 @@ class Pool2DKernel(Function):
                  pads: Sequence[Sequence[int]] = ((0, 0), (0, 0))) -> None:
         self.mode, self.pool, self.strides = mode, tuple(pool), tuple(strides)
         self.pads = tuple(tuple(p) for p in pads)
+        # inference (made under no_grad) keeps no winners' offsets: part of the op's
+        # configuration, so every replay repeats the recording's choice
+        self.keep_arg = is_grad_enabled()
 
     def _slices(self, oh: int, ow: int) -> Iterator[tuple[slice, ...]]:
         (ph, pw), (sh, sw) = self.pool, self.strides
@@ -82,6 +85,8 @@ class Pool2DKernel(Function):
         self.arg: np.ndarray | None = None  # the numba kernel's winning offsets
         if self.mode == "max" and _pool_numba.applies(x, self.pool, self.strides, padded):
             # compiled one-pass kernel (numba extra): keeps the winners' offsets, not x
+            if not self.keep_arg:
+                return _pool_numba.max_values(x, self.pool, oh, ow)
             y, self.arg = _pool_numba.max_forward(x, self.pool, oh, ow)
             return y
         if self.mode == "max" and self._disjoint() and type(x) is np.ndarray:
