@@ -461,3 +461,29 @@ def test_max_min_over_the_last_axis_value_and_gradient(fn, shape):
     expect = mask / mask.sum(axis=-1, keepdims=True) * np.arange(
         1, a[..., 0].size + 1, dtype=np.float32).reshape(a.shape[:-1])[..., None]
     np.testing.assert_allclose(t.grad, expect, rtol=1e-6)
+
+
+def test_adam_asks_whether_its_kernel_runs_once_per_buffer_set(monkeypatch):
+    # the question reads GLASSNET_NUMBA (2 us, twice a step); it is asked again when the
+    # buffers change or numba gets loaded, and the answer holds meanwhile
+    import sys
+
+    from glassnet import optimizers
+
+    asked = []
+    real = optimizers.adam_compiled
+    monkeypatch.setattr(optimizers, "adam_compiled", lambda *a: asked.append(1) or real(*a))
+    w = gn.tensor(np.ones(10, np.float32), requires_grad=True)
+    opt = gn.optimizers.Adam(0.1)
+    for _ in range(5):
+        w.grad = np.ones(10, np.float32)
+        opt.step([w])
+    first = len(asked)
+    assert 1 <= first <= 2  # once per call site
+    w2 = gn.tensor(np.ones(3, np.float32), requires_grad=True)  # new buffers: asked again
+    for _ in range(3):
+        w.grad, w2.grad = np.ones(10, np.float32), np.ones(3, np.float32)
+        opt.step([w, w2])
+    assert len(asked) == 2 * first
+    key = opt._compiled_cache["delta"][0]
+    assert key[-1] == ("numba" in sys.modules)  # numba loaded later: a different key

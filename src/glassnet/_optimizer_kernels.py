@@ -192,16 +192,18 @@ def adam_compiled(*arrays: Any) -> bool:
 
 
 def adam_delta(g: Any, m: Any, v: Any, tmp: Any, beta_1: float, beta_2: float, epsilon: float,
-               alpha: float) -> Any:
+               alpha: float, compiled: bool | None = None) -> Any:
     """Adam's step, compiled in one pass where possible, else :func:`adam_delta_reference`
     (same arguments, the same result bit for bit but for subnormal moments, flushed to zero).
+    ``compiled``: :func:`adam_compiled`'s answer for these buffers where the caller keeps
+    it (None: asked here).
 
     Example:
         >>> g = np.ones(3, "float32"); m, v, t = (np.zeros(3, "float32") for _ in "mvt")
         >>> float(adam_delta(g, m, v, t, 0.9, 0.999, 1e-7, 0.001)[0]) > 0
         True
     """
-    if adam_compiled(g, m, v, tmp):
+    if adam_compiled(g, m, v, tmp) if compiled is None else compiled:
         _run_adam("adam", g, m, v, tmp, beta_1, beta_2, epsilon, alpha)
         return tmp
     return adam_delta_reference(g, m, v, tmp, beta_1, beta_2, epsilon, alpha)
@@ -226,7 +228,7 @@ def _run_adam(name: str, g: Any, m: Any, v: Any, out: Any, beta_1: float, beta_2
 
 
 def adam_step(g: Any, m: Any, v: Any, w: Any, beta_1: float, beta_2: float, epsilon: float,
-              alpha: float) -> bool:
+              alpha: float, compiled: bool | None = None) -> bool:
     """Adam's update with its step subtracted from the flat weights ``w`` in one compiled
     sweep (:func:`adam_delta` then ``w -= step``, the same bits, without writing the step
     to memory and reading it back: 670k float32, 0.62 -> 0.43 ms on a 2-vCPU Xeon).
@@ -237,7 +239,7 @@ def adam_step(g: Any, m: Any, v: Any, w: Any, beta_1: float, beta_2: float, epsi
         >>> adam_step(g, m, v, w, 0.9, 0.999, 1e-7, 0.001) in (True, False)
         True
     """
-    if not adam_compiled(g, m, v, w):
+    if not (adam_compiled(g, m, v, w) if compiled is None else compiled):
         return False
     _run_adam("adam_step", g, m, v, w, beta_1, beta_2, epsilon, alpha)
     return True

@@ -23,6 +23,7 @@ resumes exactly.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -197,13 +198,28 @@ class Adam(Optimizer):
         self._lr = lr
         self._alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
 
+    def _compiled(self, site: str, *arrays: Any) -> bool:
+        """:func:`adam_compiled` for these buffers, kept per call site until the buffers or
+        numba's presence change: the question reads ``GLASSNET_NUMBA`` from the environment
+        (about 2 us, twice a step: 5 % of a small model's step), so it is read when the
+        optimizer first updates a set of buffers."""
+        key = (tuple(map(id, arrays)), arrays[0].size, arrays[0].dtype,
+               "numba" in sys.modules)
+        cache = self.__dict__.setdefault("_compiled_cache", {})
+        hit = cache.get(site)
+        if hit is None or hit[0] != key:
+            hit = cache[site] = (key, adam_compiled(*arrays))
+        return hit[1]
+
     def _one_pass(self, g: Any, s: Any) -> bool:
-        return not self.amsgrad and adam_compiled(g, s[0], s[1], s[-1])
+        return not self.amsgrad and self._compiled("delta", g, s[0], s[1], s[-1])
 
     def _step_into(self, g: Any, w: Any) -> bool:
-        return not self.amsgrad and adam_step(g, self._flats[0], self._flats[1], w,
-                                              self.beta_1, self.beta_2, self.epsilon,
-                                              self._alpha)
+        if self.amsgrad:
+            return False
+        m, v = self._flats[0], self._flats[1]
+        return adam_step(g, m, v, w, self.beta_1, self.beta_2, self.epsilon, self._alpha,
+                         compiled=self._compiled("step", g, m, v, w))
 
     def _reduced_step(self, sh: Any, ranges: Sequence[tuple[int, int]], w: Any) -> bool:
         if self.amsgrad:
@@ -217,7 +233,7 @@ class Adam(Optimizer):
         m, v, tmp = s[0], s[1], s[-1]
         if not self.amsgrad:  # one compiled pass with the numba extra, else the same ufuncs
             return adam_delta(g, m, v, tmp, self.beta_1, self.beta_2, self.epsilon,
-                              self._alpha)
+                              self._alpha, compiled=self._compiled("delta", g, m, v, tmp))
         xp = get_array_module(g)
         xp.subtract(g, m, out=tmp)
         tmp *= 1 - self.beta_1
