@@ -120,16 +120,6 @@ def test_activation_nan_propagates():
 from glassnet import _optimizer_kernels as opk  # noqa: E402
 
 
-def _libgomp() -> bool:
-    import ctypes
-
-    try:
-        ctypes.CDLL("libgomp.so.1")
-    except OSError:
-        return False
-    return True
-
-
 def _adam_textbook(g, m, v, b1, b2, eps, alpha):
     m = m + (g - m) * (1 - b1)
     v = v + (g * g - v) * (1 - b2)
@@ -151,6 +141,8 @@ def numba_on(monkeypatch):
 def test_adam_delta_matches_reference_bitwise(n, dtype, threads, numba_on, monkeypatch):
     # a slice per thread from 1024 elements a thread (SPLIT lowered from 1M), on OpenMP's
     # team where libgomp loads, else one slice after the other
+    from test_parallel_slices import _libgomp
+
     from glassnet import _parallel
 
     monkeypatch.setattr(opk, "SPLIT", 1024)
