@@ -152,7 +152,7 @@ def _exp_parts(a: Any) -> tuple[Any, Any, Any]:
     ``e`` by ``s``; :class:`SoftmaxCrossEntropy` takes ``log(s)`` and can hand back the same
     division (its probabilities are then the softmax's bits)."""
     sls = (_parallel.row_slices(a.size // a.shape[-1], a.size)
-           if type(a) is np.ndarray and a.size else None)
+           if type(a) is np.ndarray and a.size >= _parallel.ELEMENTWISE_MIN else None)
     if sls is None or len(sls) == 1:
         zs = a - backend.max_last(a)
         e = _xp(a).exp(zs)
@@ -364,7 +364,8 @@ class SoftmaxCrossEntropy(Function):
         if self.w is not None:
             c = self.w[:, None] * c
         f = c / self.sums
-        sls = (_parallel.row_slices(len(f), self.e.size) if type(self.e) is np.ndarray
+        sls = (_parallel.row_slices(len(f), self.e.size)
+               if type(self.e) is np.ndarray and self.e.size >= _parallel.ELEMENTWISE_MIN
                else None)
         if sls is None or len(sls) == 1:
             g = self.e * f
