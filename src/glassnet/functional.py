@@ -363,15 +363,15 @@ class SoftmaxCrossEntropy(Function):
         c = gy / (self.n or 1)
         if self.w is not None:
             c = self.w[:, None] * c
+        e: Any = self.e  # set: forward took the exponentials path
         f = c / self.sums
-        sls = (_parallel.row_slices(len(f), self.e.size)
-               if type(self.e) is np.ndarray and self.e.size >= _parallel.ELEMENTWISE_MIN
-               else None)
+        sls = (_parallel.row_slices(len(f), e.size)
+               if type(e) is np.ndarray and e.size >= _parallel.ELEMENTWISE_MIN else None)
         if sls is None or len(sls) == 1:
-            g = self.e * f
+            g = e * f
         else:  # large logits on several threads, a slice of rows each (the same bits)
-            g = np.empty_like(self.e)
-            _parallel.run(lambda sl: np.multiply(self.e[sl], f[sl], out=g[sl]), sls)
+            g = np.empty_like(e)
+            _parallel.run(lambda sl: np.multiply(e[sl], f[sl], out=g[sl]), sls)
         if self.t2 is not None:  # soft targets: d/dz (-sum t log p) = p * sum(t) - t
             g *= self.t2.sum(axis=1, keepdims=True)
             g -= self.t2 * c
