@@ -580,10 +580,10 @@ def keep_draw(gen: np.random.Generator, shape: tuple[int, ...], rate: float) -> 
 
 
 def keep_mask(gen: np.random.Generator, shape: tuple[int, ...], rate: float, dtype: Any,
-              xp: Any = np) -> Any:
+              xp: Any = None) -> Any:
     """Inverted dropout's multiplier: ``1 / (1 - rate)`` where :func:`keep_draw` keeps an
-    entry, 0 elsewhere, of ``dtype`` on ``xp``'s device (drawn on the CPU, as every draw of
-    the library's generators).
+    entry, 0 elsewhere, of ``dtype`` on ``xp``'s device (None: NumPy; drawn on the CPU, as
+    every draw of the library's generators).
 
     Example:
         >>> keep_mask(np.random.default_rng(0), (4,), 0.5, "float32").dtype
@@ -591,7 +591,7 @@ def keep_mask(gen: np.random.Generator, shape: tuple[int, ...], rate: float, dty
     """
     dt = np.dtype(dtype)
     m = keep_draw(gen, shape, rate) * dt.type(1.0 / (1.0 - rate))
-    return m if xp is np else xp.asarray(m)
+    return m if xp is None or xp is np else xp.asarray(m)
 
 
 class RandomScale(Function):
