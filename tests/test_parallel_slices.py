@@ -288,3 +288,21 @@ def test_softmax_and_cross_entropy_on_row_slices_repeat_the_whole_rows_bits(targ
 
     for a, b in zip(run(False), run(True)):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.skipif(not _libgomp(), reason="libgomp.so.1 is not on this system")
+def test_a_run_inside_a_run_keeps_every_item(monkeypatch):
+    # inside a region libgomp runs a nested one on the calling thread alone: the inner run
+    # must not hand out items to threads that do not exist (they came back None)
+    g = backend._resolve_gemm()
+    monkeypatch.setitem(g, "gomp", True)
+    monkeypatch.setitem(g, "threads", 2)
+    monkeypatch.setitem(g, "pid", os.getpid())
+    monkeypatch.setitem(g, "kind", "numpy")  # no MKL thread count to pin
+
+    def outer(i):
+        assert _parallel.threads() == 1
+        return _parallel.run(lambda j: 10 * i + j, list(range(5)))
+
+    assert _parallel.run(outer, [0, 1]) == [[0, 1, 2, 3, 4], [10, 11, 12, 13, 14]]
+    assert _parallel.threads() == 2  # the calling thread is outside again

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -55,6 +56,7 @@ BIG_WORK = 1 << 26
 # (128, 1000) 0.11 -> 0.15 ms (the region's own ~70 us dominate)
 ELEMENTWISE_MIN = 1 << 19
 _state: dict[str, Any] = {}  # the OpenMP entry points, once loaded
+_inside = threading.local()  # .on: this thread runs an item of a region (no nested split)
 _BODY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
@@ -66,8 +68,8 @@ def threads() -> int:
         True
     """
     g = backend._resolve_gemm()  # the backend's one choice of GEMM (private: read with care)
-    if not g["gomp"] or g["pid"] != os.getpid():
-        return 1
+    if not g["gomp"] or g["pid"] != os.getpid() or getattr(_inside, "on", False):
+        return 1  # (inside a region libgomp would run a nested one on this thread alone)
     return int(g["threads"])
 
 
@@ -144,12 +146,14 @@ def _on_openmp(fn: Callable[[Any], T], items: Sequence[Any], nt: int) -> list[T]
 
     def body(_: Any) -> None:
         prev = pin(1) if pin is not None else 0  # one BLAS thread inside each slice
+        was, _inside.on = getattr(_inside, "on", False), True  # (the caller runs item 0)
         try:
             for i in range(tid(), n, nt):
                 results[i] = fn(items[i])
         except BaseException as e:  # raised in the caller below, not lost in ctypes
             errors.append(e)
         finally:
+            _inside.on = was
             if pin is not None:
                 pin(prev)
 
