@@ -28,7 +28,7 @@ def _same_forward_and_grads(fused, composed, *arrays, rtol=1e-10):
 
 
 # ------------------------------------------------------------------ linear
-@pytest.mark.parametrize("xshape", [(5, 3), (2, 4, 3), (3,)])
+@pytest.mark.parametrize("xshape", [(5, 3), (2, 4, 3), (2, 3, 4, 3), (3,)])
 def test_linear_matches_matmul_plus_bias(xshape):
     x, w, b = _r(*xshape), _r(3, 2, seed=1), _r(2, seed=2)
     _same_forward_and_grads(F.linear, lambda x, w, b: x @ w + b, x, w, b)

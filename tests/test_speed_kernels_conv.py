@@ -572,7 +572,8 @@ def test_mean_and_sum_ops_over_middle_axes(keepdims):
                                 x).ok
 
 
-@pytest.mark.parametrize("shape,pool", [((2, 7, 9, 3), 2), ((3, 6, 6, 5), 3),
+@pytest.mark.parametrize("shape,pool", [((1, 2, 2, 1), 2), ((1, 5, 5, 1), 2),
+                                        ((2, 7, 9, 3), 2), ((3, 6, 6, 5), 3),
                                         ((2, 4, 6, 2), (2, 3)), ((4, 26, 26, 32), 2)])
 def test_compiled_max_pool_in_inference_keeps_no_offsets_and_gives_the_same_maxima(
         shape, pool, monkeypatch, compiled):
