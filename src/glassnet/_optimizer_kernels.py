@@ -220,8 +220,8 @@ def _run_adam(name: str, g: Any, m: Any, v: Any, out: Any, beta_1: float, beta_2
     t = g.dtype.type  # NumPy rounds a Python scalar to the array's dtype before the ufunc
     c = (t(1 - beta_1), t(1 - beta_2), t(epsilon), t(alpha), np.finfo(g.dtype).tiny)
     fn = getattr(k, name)
-    sls = _parallel.row_slices(g.size, g.size, SPLIT) if g.size >= SPLIT else None
-    if sls is None or len(sls) == 1:
+    sls = _parallel.row_slices(g.size, g.size, SPLIT)
+    if len(sls) == 1:
         fn(g, m, v, out, *c)
     else:
         _parallel.run(lambda sl: fn(g[sl], m[sl], v[sl], out[sl], *c), sls)

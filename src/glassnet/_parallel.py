@@ -99,8 +99,11 @@ def row_slices(rows: int, size: int, min_size: int = 0) -> list[slice]:
         >>> row_slices(4, 8)
         [slice(0, 4, None)]
     """
+    least = min_size or ELEMENTWISE_MIN
+    if size < least:  # (asked first: a small pass, the common case, skips threads())
+        return [slice(0, rows)]
     t = min(threads(), rows)
-    if t <= 1 or size < (min_size or ELEMENTWISE_MIN) * (t - 1):
+    if t <= 1 or size < least * (t - 1):
         return [slice(0, rows)]
     step = -(-rows // t)
     return [slice(s, min(s + step, rows)) for s in range(0, rows, step)]

@@ -152,8 +152,8 @@ def _exp_parts(a: Any) -> tuple[Any, Any, Any]:
     ``e`` by ``s``; :class:`SoftmaxCrossEntropy` takes ``log(s)`` and can hand back the same
     division (its probabilities are then the softmax's bits)."""
     sls = (_parallel.row_slices(a.size // a.shape[-1], a.size)
-           if type(a) is np.ndarray and a.size >= _parallel.ELEMENTWISE_MIN else None)
-    if sls is None or len(sls) == 1:
+           if type(a) is np.ndarray and a.size else ())
+    if len(sls) <= 1:
         zs = a - backend.max_last(a)
         e = _xp(a).exp(zs)
         return zs, e, backend.sum_last(e)
@@ -365,9 +365,8 @@ class SoftmaxCrossEntropy(Function):
             c = self.w[:, None] * c
         e: Any = self.e  # set: forward took the exponentials path
         f = c / self.sums
-        sls = (_parallel.row_slices(len(f), e.size)
-               if type(e) is np.ndarray and e.size >= _parallel.ELEMENTWISE_MIN else None)
-        if sls is None or len(sls) == 1:
+        sls = _parallel.row_slices(len(f), e.size) if type(e) is np.ndarray else ()
+        if len(sls) <= 1:
             g = e * f
         else:  # large logits on several threads, a slice of rows each (the same bits)
             g = np.empty_like(e)
