@@ -72,3 +72,18 @@ def test_normalize_and_seed():
     a = gn.backend.rng().random(3)
     gn.set_seed(5)
     np.testing.assert_array_equal(a, gn.backend.rng().random(3))
+
+
+def test_set_random_seed_seeds_python_and_numpy_as_keras_does():
+    import random
+    set_random_seed(7)
+    first = (random.random(), np.random.rand(3), gn.backend.rng().random(3))
+    set_random_seed(7)
+    again = (random.random(), np.random.rand(3), gn.backend.rng().random(3))
+    assert first[0] == again[0]
+    np.testing.assert_array_equal(first[1], again[1])
+    np.testing.assert_array_equal(first[2], again[2])
+    np.random.seed(7)
+    np.testing.assert_array_equal(first[1], np.random.rand(3))  # the same draw as NumPy's
+    with pytest.raises(ValueError, match="seed"):
+        set_random_seed(-1)

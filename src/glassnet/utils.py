@@ -7,6 +7,7 @@ So that ``from keras.utils import to_categorical, pad_sequences`` becomes
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Sequence as _Sequence  # utils.Sequence is Keras's
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,12 +134,21 @@ def normalize(x: ArrayLike, axis: int = -1, order: int = 2) -> np.ndarray:
 
 
 def set_random_seed(seed: int) -> None:
-    """Keras's name for :func:`glassnet.set_seed`: seeds weight init, shuffling, dropout, noise.
+    """Seed every generator a Keras script draws from, as ``keras.utils.set_random_seed`` does.
+
+    That is glassnet's own generator (:func:`glassnet.set_seed`: weight init, shuffling,
+    dropout, noise) and, as in Keras, Python's ``random`` and NumPy's global generator,
+    which tutorials use for their own noise and splits.
+
+    Args:
+        seed: a non-negative int.
 
     Example:
         >>> set_random_seed(0)
     """
-    backend.set_seed(seed)
+    backend.set_seed(seed)  # validates the seed first
+    random.seed(seed)
+    np.random.seed(seed)
 
 
 class ModelPlot:
