@@ -1,4 +1,4 @@
-"""Record what the tutorial scripts print on real Keras 3 into tests/keras_scripts/keras_results.json.
+"""Record what the tutorial scripts print on real Keras 3 (tests/keras_scripts/keras_results.json).
 
     KERAS_BACKEND=torch python tools/record_keras_scripts.py            # every script
     KERAS_BACKEND=torch python tools/record_keras_scripts.py mnist_convnet lstm_sine
