@@ -449,3 +449,43 @@ def test_script_matches_real_keras(name, tmp_path):
         assert abs(ours[metric] - theirs[metric]) <= band, \
             f"{name}: {metric} glassnet {ours[metric]:.4f} vs Keras {theirs[metric]:.4f} " \
             f"(band ±{band})"
+
+
+def _record_tool():
+    spec = importlib.util.spec_from_file_location(
+        "_record_keras_scripts", ROOT / "tools" / "record_keras_scripts.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_record_tool_keeps_the_band_numbers_and_rewrites_one_entry(tmp_path, monkeypatch):
+    tool = _record_tool()
+    calls = []
+
+    def fake_run(cmd, cwd, env, what):
+        calls.append((cmd, env["KERAS_BACKEND"]))
+        return {"Reconstruction loss": 0.5, "Epoch": 2.0}
+
+    monkeypatch.setattr(tool.ks, "_run", fake_run)
+    got = tool.record("conv_autoencoder", tmp_path)
+    assert got == {"Reconstruction loss": 0.5}  # the band's metrics only
+    (cmd, backend), = calls
+    assert backend == "torch" and cmd[-1].endswith("conv_autoencoder.py")
+    assert f"set_random_seed({RUN_SEED})" in (tmp_path / "_keras_boot.py").read_text()
+    monkeypatch.setattr(tool.ks, "_run", lambda *a: {"Epoch": 2.0})
+    with pytest.raises(SystemExit, match="Reconstruction loss"):
+        tool.record("conv_autoencoder", tmp_path)
+
+    path = tmp_path / "keras_results.json"
+    path.write_text((HERE / "keras_results.json").read_text())
+    tool.write(path, {"conv_autoencoder": got})
+    text = path.read_text()
+    after = json.loads(text)
+    assert after["conv_autoencoder"] == got
+    assert {k: v for k, v in after.items() if k != "conv_autoencoder"} == \
+        {k: v for k, v in json.loads((HERE / "keras_results.json").read_text()).items()
+         if k != "conv_autoencoder"}
+    assert text.splitlines()[1].startswith('  "_about"')  # one line per entry, _about first
+    assert len(text.splitlines()) == len(after) + 2
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".json"] == [path.name]

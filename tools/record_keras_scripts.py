@@ -1,7 +1,7 @@
 """Record what the tutorial scripts print on real Keras 3 (tests/keras_scripts/keras_results.json).
 
-    KERAS_BACKEND=torch python tools/record_keras_scripts.py            # every script
-    KERAS_BACKEND=torch python tools/record_keras_scripts.py mnist_convnet lstm_sine
+    python tools/record_keras_scripts.py                          # every script
+    python tools/record_keras_scripts.py mnist_convnet lstm_sine  # some of them
 
 Each script runs the way ``test_script_matches_real_keras`` runs it (the same seeded boot,
 the same environment), so the recorded numbers are the ones the live comparison sees. The
@@ -40,11 +40,11 @@ def record(name: str, tmp: Path) -> dict[str, float]:
     return {m: got[m] for m in wanted}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("names", nargs="*", help="scripts to record (default: all)")
     ap.add_argument("--jobs", type=int, default=2, help="Keras runs at once (default 2)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     unknown = sorted(set(args.names) - set(ks.SCRIPTS))
     if unknown:
         ap.error(f"no such script in SCRIPTS: {unknown}")
@@ -62,16 +62,26 @@ def main() -> None:
     with ThreadPoolExecutor(args.jobs) as pool:
         results = dict(pool.map(one, names))
     path = ks.HERE / "keras_results.json"
+    write(path, results)
+    print(f"wrote {len(results)} scripts' numbers to {path}")
+
+
+def write(path: Path, results: dict[str, dict[str, float]]) -> None:
+    """Merge ``results`` into the record at ``path`` (other scripts' entries and the
+    ``_about`` line kept, one line per script), through a temporary file and a rename."""
     data = json.loads(path.read_text())
-    data.update(results)
     about = data.pop("_about")
+    data.update(results)
     lines = [f'  "_about": {json.dumps(about)}']
     lines += [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in data.items()]
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        f.write("{\n" + ",\n".join(lines) + "\n}\n")
-    os.replace(tmp_name, path)
-    print(f"wrote {len(results)} scripts' numbers to {path}")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write("{\n" + ",\n".join(lines) + "\n}\n")
+        os.replace(tmp_name, path)
+    except BaseException:
+        os.unlink(tmp_name)
+        raise
 
 
 if __name__ == "__main__":
