@@ -97,6 +97,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
 
 
+def version() -> str:
+    """glassnet's version string, as ``keras.version()`` gives Keras's.
+
+    Example:
+        >>> import glassnet as gn; gn.version() == gn.__version__
+        True
+    """
+    return __version__
+
+
 def __dir__() -> list[str]:
     """Public names only (tab completion): Keras's top-level names, the submodules, the
     tensor API; no import machinery or private helpers."""
@@ -107,5 +117,5 @@ def __dir__() -> list[str]:
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
     "GradcheckError", "set_seed", "get_seed", "debug", "floatx", "set_floatx",
-    "get_array_module", "asnumpy", "gpu_available", "graph", "backend", "ops",
+    "get_array_module", "asnumpy", "gpu_available", "graph", "backend", "ops", "version",
 ]
