@@ -346,13 +346,18 @@ def _node_args(node: object, where: str
     raise ModelFileError(f"{where}: malformed inbound node {str(node)[:80]}")
 
 
-def _refs(v: object, where: str) -> tuple[list[Ref], bool]:
-    """Input/output layer references: one [name, node, tensor] or a list of them."""
+def _refs(v: object, where: str) -> tuple[list[Ref], bool, list[str] | None]:
+    """Input/output layer references: one [name, node, tensor], a list of them, or a dict
+    of them (a model built on a dict of inputs or outputs; its keys come back third)."""
+    if isinstance(v, dict):
+        if not v or not all(isinstance(k, str) for k in v):
+            raise ModelFileError(f"{where}: a dict must map names to [layer, node, tensor]")
+        return [_history(t, where) for t in v.values()], False, list(v)
     if isinstance(v, list) and v and isinstance(v[0], str):
-        return [_history(v, where)], True
+        return [_history(v, where)], True, None
     if not isinstance(v, list) or not v:
         raise ModelFileError(f"{where}: must list [layer, node, tensor] references")
-    return [_history(t, where) for t in v], len(v) == 1
+    return [_history(t, where) for t in v], len(v) == 1, None
 
 
 def _output(values: dict, r: Ref) -> Any:
@@ -426,15 +431,16 @@ def _functional(cfg: dict, shapes: dict, prefix: str,
                 raise ModelFileError(f"Functional model: the graph refers to missing or "
                                      f"circular layer outputs: {missing[:5]}")
             pending = rest
-        ins, single_in = _refs(cfg.get("input_layers"), "input_layers")
-        outs, single_out = _refs(cfg.get("output_layers"), "output_layers")
+        ins, single_in, in_keys = _refs(cfg.get("input_layers"), "input_layers")
+        outs, single_out, out_keys = _refs(cfg.get("output_layers"), "output_layers")
         for r in ins + outs:
             if r[:2] not in values:
                 raise ModelFileError(f"Functional model: unknown layer output {r}")
-        xi = [_output(values, r) for r in ins]
-        xo = [_output(values, r) for r in outs]
-        model = Functional(xi[0] if single_in else xi, xo[0] if single_out else xo,
-                           name=cfg.get("name"))
+        xi: Any = [_output(values, r) for r in ins]
+        xo: Any = [_output(values, r) for r in outs]
+        xi = dict(zip(in_keys, xi)) if in_keys else xi[0] if single_in else xi
+        xo = dict(zip(out_keys, xo)) if out_keys else xo[0] if single_out else xo
+        model = Functional(xi, xo, name=cfg.get("name"))
     except ModelFileError:
         raise
     except (ValueError, TypeError, KeyError, IndexError) as e:
@@ -540,10 +546,10 @@ def _functional_config(model: Any) -> dict:
             e["inbound_nodes"].append({"args": call, "kwargs": kwargs})
         entries.append(e)
 
-    def refs(nodes: list, single: bool) -> list:
+    def refs(nodes: list, single: bool, keys: list[str] | None) -> Any:
         r = [history(n) for n in nodes]
-        return r[0] if single else r
+        return dict(zip(keys, r)) if keys else r[0] if single else r
 
     return {"name": model.name, "trainable": model.trainable, "layers": entries,
-            "input_layers": refs(model._inputs, model._single_input),
-            "output_layers": refs(model._outputs, model._single_output)}
+            "input_layers": refs(model._inputs, model._single_input, model._input_keys),
+            "output_layers": refs(model._outputs, model._single_output, model._output_keys)}

@@ -174,6 +174,15 @@ class Functional(Model):
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
+        # Keras: inputs as a dict key -> Input; the data then comes as a dict with those
+        # keys (fit, predict, evaluate, calls), and model.input is the dict
+        self._input_keys: list[str] | None = None
+        if isinstance(inputs, dict):
+            if not inputs or not all(isinstance(k, str) for k in inputs):
+                raise ValueError(f"Model: a dict of inputs needs string keys. Received: "
+                                 f"{list(inputs)}")
+            self._input_keys = list(inputs)
+            inputs = list(inputs.values())
         self._single_input = not isinstance(inputs, (list, tuple))
         # Keras: outputs as a dict name -> tensor; the names become output_names, and the
         # model returns (and predict gives) a dict. The loop works on the list inside.
@@ -242,9 +251,11 @@ class Functional(Model):
 
     @property
     def input(self) -> Any:
-        """The model's input (Keras's ``model.input``): the one symbolic input, or the
-        list of them."""
+        """The model's input (Keras's ``model.input``): the one symbolic input, the list of
+        them, or the dict it was built with."""
         ins = self.inputs
+        if self._input_keys is not None:
+            return dict(zip(self._input_keys, ins))
         return ins[0] if len(ins) == 1 else ins
 
     @property
@@ -256,6 +267,10 @@ class Functional(Model):
 
     @property
     def input_names(self) -> list[str]:
+        """The names the data's dict is keyed by: the inputs dict's keys, else the names of
+        the Input layers."""
+        if self._input_keys is not None:
+            return list(self._input_keys)
         return [n.layer.name for n in self._inputs]
 
     @property
@@ -374,6 +389,7 @@ class Functional(Model):
             "single_input": self._single_input,
             "single_output": self._single_output,
             **({"output_keys": self._output_keys} if self._output_keys is not None else {}),
+            **({"input_keys": self._input_keys} if self._input_keys is not None else {}),
         }
 
     @classmethod
@@ -426,16 +442,17 @@ class Functional(Model):
                 raise
             raise ModelFileError(f"invalid functional model config ({type(e).__name__}: "
                                  f"{e})") from None
-        keys = config.get("output_keys")
-        if keys is not None:
-            if (not isinstance(keys, list) or len(keys) != len(outs)
-                    or not all(isinstance(k, str) for k in keys)):
-                raise ModelFileError("invalid functional model config (output_keys)")
+        keys, in_keys = config.get("output_keys"), config.get("input_keys")
+        for what, ks, ts in (("output_keys", keys, outs), ("input_keys", in_keys, ins)):
+            if ks is not None and (not isinstance(ks, list) or len(ks) != len(ts)
+                                   or not all(isinstance(k, str) for k in ks)):
+                raise ModelFileError(f"invalid functional model config ({what})")
         outputs: Any = (dict(zip(keys, outs)) if keys is not None else
                         outs[0] if config.get("single_output", True) and len(outs) == 1
                         else outs)
-        model = cls(ins[0] if config.get("single_input", True) and len(ins) == 1 else ins,
-                    outputs, name=config.get("name"))
+        inputs: Any = (dict(zip(in_keys, ins)) if in_keys is not None else
+                       ins[0] if config.get("single_input", True) and len(ins) == 1 else ins)
+        model = cls(inputs, outputs, name=config.get("name"))
         if config.get("trainable") is False:
             model.trainable = False
         return model

@@ -58,6 +58,16 @@ class Model(Layer, training.TrainingMixin):
         return super().__new__(cls)
 
     def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
+        from .functional import Functional
+
+        if not isinstance(self, Functional) and _graph_arguments(args, kwargs):
+            # functional subclassing (Keras's way to package a model): the subclass's own
+            # __init__ builds the graph and passes it up, super().__init__(inputs=...,
+            # outputs=...); as Keras does, the instance becomes a functional model of its
+            # class (the subclass's methods first, then the graph's call and config)
+            self.__class__ = _functional_subclass(type(self))
+            Functional.__init__(self, *args, name=name, **kwargs)
+            return
         if args:
             raise TypeError(f"{type(self).__name__}: unexpected positional arguments; "
                             "Model(inputs, outputs) builds a functional model, subclasses "
@@ -431,6 +441,14 @@ def _symbolic_arg(x: Any) -> bool:
     if isinstance(xs, (list, tuple)):
         return bool(xs) and all(getattr(t, "_glassnet_symbolic", False) for t in xs)
     return bool(getattr(xs, "_glassnet_symbolic", False))
+
+
+def _graph_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether ``Model.__init__`` was given a graph: inputs and outputs, by position or by
+    name, the inputs symbolic (``gn.Input``)."""
+    first = args[0] if args else kwargs.get("inputs")
+    second = args[1] if len(args) > 1 else kwargs.get("outputs")
+    return first is not None and second is not None and _symbolic_arg(first)
 
 
 def _functional_subclass(cls: type) -> type:

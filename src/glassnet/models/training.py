@@ -191,6 +191,13 @@ class TrainingMixin(EvaluationMixin):
     def _prep(self, v: Any, name: str, allow_int: bool = False) -> Any:
         """Validated array(s): one, or ``_Arrays`` when the model has several inputs/outputs."""
         k = self._n_inputs if name == "x" else self._n_outputs
+        if k == 1 and isinstance(v, dict):  # {name: array} for the one input or output
+            keys = getattr(self, "input_names" if name == "x" else "output_names", None)
+            if not keys or set(v) != set(keys):
+                raise ValueError(f"{name}: a dict must have one entry per model "
+                                 f"{'input' if name == 'x' else 'output'}, keyed {keys}. "
+                                 f"Received: keys {sorted(v)}")
+            v = v[keys[0]]
         if k == 1 or v is None or isinstance(v, _Arrays):
             if isinstance(v, _Arrays):
                 return v
