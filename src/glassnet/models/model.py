@@ -65,8 +65,13 @@ class Model(Layer, training.TrainingMixin):
             # __init__ builds the graph and passes it up, super().__init__(inputs=...,
             # outputs=...); as Keras does, the instance becomes a functional model of its
             # class (the subclass's methods first, then the graph's call and config)
+            if len(args) > 2:
+                raise TypeError(f"{type(self).__name__}: Model(inputs, outputs) takes the "
+                                f"rest by name. Received {len(args)} positional arguments")
+            inputs = args[0] if args else kwargs.pop("inputs")
+            outputs = args[1] if len(args) > 1 else kwargs.pop("outputs")
             self.__class__ = _functional_subclass(type(self))
-            Functional.__init__(self, *args, name=name, **kwargs)
+            Functional.__init__(cast(Functional, self), inputs, outputs, name=name, **kwargs)
             return
         if args:
             raise TypeError(f"{type(self).__name__}: unexpected positional arguments; "
