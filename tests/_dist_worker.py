@@ -47,11 +47,16 @@ def model():
         return m
     # "compiled": 267k weights, past _optimizer_kernels.AUTO_WORK
     hidden = [L.Dense(512, activation="relu")] if mode == "compiled" else []
-    m = gn.Sequential([L.Dense(16 if not hidden else 512, activation="relu", input_dim=feat),
-                       *hidden, L.Dense(3, activation="softmax")])
+    opt = os.environ.get("GLASSNET_TEST_OPTIMIZER", "adam")
+    # GLASSNET_TEST_OPTIMIZER=constrained: each rank projects its slice of the shared weights
+    cons = ({"kernel_constraint": gn.constraints.MaxNorm(0.5), "bias_constraint": "non_neg"}
+            if opt == "constrained" else {})
+    m = gn.Sequential([L.Dense(16 if not hidden else 512, activation="relu", input_dim=feat,
+                               **cons), *hidden, L.Dense(3, activation="softmax")])
     # GLASSNET_TEST_OPTIMIZER=adamw: decoupled weight decay, applied by each rank to its
     # slice of the shared weights (once per weight, not once per rank)
-    opt = os.environ.get("GLASSNET_TEST_OPTIMIZER", "adam")
+    if opt == "constrained":
+        opt = "adam"
     if opt == "adamw":
         opt = gn.optimizers.AdamW(learning_rate=0.01, weight_decay=0.1)
     elif opt == "multi":  # the output layer (the model's last weights) with Adam, SGD else

@@ -123,6 +123,15 @@ def test_weight_decay_applies_once_per_weight_with_shared_weights(tmp_path):
         assert h["weights_shared"]
 
 
+def test_weight_constraints_with_shared_weights(tmp_path):
+    """Each rank writes its slice of the projected weights (MaxNorm, NonNeg) after the
+    update: two ranks sharing one copy of the weights match one process."""
+    for h in _two_ranks_match_one(tmp_path, "constrained"):
+        assert h["weights_shared"]
+    w = np.load(tmp_path / "w_dist_2_0.npz")
+    assert (np.linalg.norm(w["arr_0"], axis=0) <= 0.5 + 1e-6).all() and (w["arr_1"] >= 0).all()
+
+
 def test_multi_optimizer_under_data_parallel(tmp_path):
     """A MultiOptimizer's inner optimizers each average and update their own weights
     across the ranks (each in its own shared buffers): two ranks match one process."""

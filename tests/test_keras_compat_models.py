@@ -380,8 +380,10 @@ def test_add_weight_keras3_positional_order_and_errors():
     assert v.shape == (4,)
     with pytest.raises(ValueError, match="shape"):
         layer.add_weight(name="w")
-    with pytest.raises(ValueError, match="constraint"):
-        layer.add_weight(shape=(2,), constraint=lambda t: t)
+    c = layer.add_weight(shape=(2,), constraint="non_neg")  # kept for the optimizer
+    assert type(c.constraint).__name__ == "NonNeg" and w.constraint is None
+    with pytest.raises(ValueError, match="Unknown constraint"):
+        layer.add_weight(shape=(2,), constraint="max_nrom")
 
 
 def test_subclass_built_functional_style_as_keras_custom_train_step_guides():

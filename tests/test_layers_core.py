@@ -68,8 +68,8 @@ def test_dense_nd_input_and_one_graph_node_each():
 def test_dense_errors_name_the_layer():
     with pytest.raises(ValueError, match="units"):
         L.Dense(0)
-    with pytest.raises(ValueError, match="constraint"):
-        L.Dense(2, kernel_constraint="max_norm")
+    with pytest.raises(ValueError, match="Unknown constraint 'maxnorm'"):
+        L.Dense(2, kernel_constraint="maxnorm")
     d = L.Dense(2, name="head")
     d(np.zeros((1, 4), "float32"))
     with pytest.raises(ValueError, match=r"'head'.*\(None, \.\.\., 4\).*\(3, 5\)"):

@@ -72,6 +72,7 @@ _LAZY = {
     "layers", "models", "activations", "losses", "metrics", "optimizers", "callbacks",
     "initializers", "regularizers", "datasets", "utils", "classic", "plot", "functional",
     "schedules", "random", "saving", "distribution", "wrappers", "interop", "config",
+    "constraints",
 }
 
 

@@ -11,7 +11,9 @@ import numpy as np
 
 from ._config import Configurable
 from ._optimizer_layout import WeightLayout
+from .autograd import no_grad
 from .backend import asnumpy, get_array_module
+from .tensor import Tensor
 
 # set by glassnet.distribution.set_distribution: averages the flat gradient buffer over the
 # data-parallel processes, in place, before every update (None: one process)
@@ -24,6 +26,18 @@ _sharder: Any = None
 _BLOCK = 1 << 16
 # updates between two flushes of the slots' subnormal values (see _flush_subnormal_slots)
 _FLUSH_EVERY = 32
+
+
+def _constrained(p: Any) -> Any:
+    """``p.constraint(p)`` as an array of ``p``'s shape and dtype."""
+    out = p.constraint(p)
+    out = out.data if isinstance(out, Tensor) else out
+    xp = get_array_module(p.data)
+    out = xp.asarray(out, dtype=p.data.dtype)
+    if out.shape != p.data.shape:
+        raise ValueError(f"the constraint of weight {p.name!r} returned shape {out.shape}; "
+                         f"expected the weight's shape {p.data.shape}")
+    return out
 
 
 def _check_nonneg(name: str, v: Any, cls: str) -> float:
@@ -116,6 +130,8 @@ class Optimizer(WeightLayout, Configurable):
         self._refs: dict[int, object] = {}  # keep params alive so ids stay unique
         self._pending: dict[int, dict] = {}  # set_state data for params not yet seen
         self._group_key: tuple | None = None  # ids of the params the flat buffers hold
+        # ((group key, tensor.constraint_version), [(index, weight with a constraint)])
+        self._constrained: tuple[Any, list[tuple[int, Any]]] = (None, [])
         # the tuple of params last seen to match the group (a replayed program passes the
         # same immutable tuple each step: no ids to compare)
         self._group_params: tuple | None = None
@@ -277,6 +293,7 @@ class Optimizer(WeightLayout, Configurable):
                 acc += self._gflat
                 if self.use_ema:
                     self._after_step(params, calls // n)
+                self._constrain(params)  # (Keras too, on each call)
                 self.iterations += 1
                 return
             g = self._gflat
@@ -306,7 +323,35 @@ class Optimizer(WeightLayout, Configurable):
             self.iterations = calls
         if self.use_ema:
             self._after_step(params, calls // n if n else calls)
+        self._constrain(params)
         self.iterations += 1
+
+    def _constrain(self, params: Sequence[Any]) -> None:
+        """Project each updated weight that has a constraint, in place (views of the flat
+        buffers stay views), as Keras's ``variable.assign(variable.constraint(variable))``
+        after the update. Ranks that share the weights each write their own slice, between
+        fences, of values all of them computed from the whole updated weights."""
+        key = (self._group_key, Tensor._constraint_version)
+        if self._constrained[0] != key:  # looked for once per group of weights
+            self._constrained = (key, [(k, p) for k, p in enumerate(params)
+                                       if getattr(p, "_constraint", None) is not None])
+        todo = self._constrained[1]
+        if not todo:
+            return
+        with no_grad():
+            new = [(k, p, _constrained(p)) for k, p in todo]
+        if not (self._shards and self._wshared is not None):
+            for _, p, v in new:
+                p.data[...] = v
+            return
+        sh, w = self._group_sharder, self._wshared[0]
+        sh.fence()  # every rank has read the updated weights
+        for lo, hi in sh.owned(w.size):
+            for k, _, v in new:
+                a, b = self._spans[k]
+                if a < hi and lo < b:
+                    w[max(a, lo):min(b, hi)] = v.reshape(-1)[max(a, lo) - a:min(b, hi) - a]
+        sh.fence()  # every slice is written
 
     def _flush_subnormal_slots(self) -> None:
         """Zero the subnormal values of the slots (this rank's slice where ranks share them).

@@ -1,7 +1,7 @@
 """``Registry``: the one ``get`` / ``serialize`` / ``deserialize`` the families share.
 
 Each family module (activations, losses, metrics, optimizers, initializers, regularizers,
-schedules) keeps its name table and hands it to a ``Registry``; its public ``get`` and
+constraints, schedules) keeps its name table and hands it to a ``Registry``; its public ``get`` and
 ``serialize`` are thin calls into it. What an identifier may be:
 
 - a name: looked up lowercased in the table, then as a class name (``"mse"``, ``"Adam"``);

@@ -36,8 +36,13 @@ class Tensor:
 
     # _mask: a masking layer's (batch, timesteps) mask (layers.embedding.set_mask), unset
     # on most tensors
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_mask", "__weakref__")
+    # _constraint: a weight's projection after each optimizer update (``constraint``)
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_mask", "_constraint",
+                 "__weakref__")
     _mask: Any
+    # counts the constraints set: an optimizer looks for its weights' constraints again when
+    # its weights or this number change (a weight unpickled with one is found with its group)
+    _constraint_version = 0
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     data: Any  # a NumPy or CuPy array
@@ -109,6 +114,20 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self._ctx is None
+
+    @property
+    def constraint(self) -> Any:
+        """The weight's constraint (Keras's ``variable.constraint``): the optimizer writes
+        ``constraint(w)`` into the weight after each update of it; None (the default) for
+        none. See :mod:`glassnet.constraints`."""
+        return getattr(self, "_constraint", None)
+
+    @constraint.setter
+    def constraint(self, value: Any) -> None:
+        from . import constraints
+
+        self._constraint = constraints.get(value)
+        Tensor._constraint_version += 1
 
     @property
     def T(self) -> Tensor:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from ..layers.base import Layer
 
 # Keras arguments glassnet has no counterpart for, and the values at which leaving them out
-# changes nothing (ANY: never changes inference)
+# changes nothing (ANY: never changes inference); a constraint left at None is glassnet's
+# default too (another value travels as a keras.constraints object)
 ANY: Any = object()
 _BENIGN: dict[str, Any] = {
     "data_format": ("channels_last",), "groups": (1,), "unroll": (False,),
@@ -301,6 +302,8 @@ def glassnet_to_keras(layer: Any) -> dict:
             cfg[key] = _keras_object(value, "keras.initializers")
         elif key.endswith("regularizer") and isinstance(value, dict):
             cfg[key] = _keras_object(value, "keras.regularizers")
+        elif key.endswith("constraint") and isinstance(value, dict):
+            cfg[key] = _keras_object(value, "keras.constraints")
         elif key in ("layer", "backward_layer", "cell"):
             sub = getattr(layer, "forward_layer" if key == "layer" and cls == "Bidirectional"
                           else key)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations, backend, functional, initializers, ops, regularizers
+from .. import activations, backend, constraints, functional, initializers, ops, regularizers
 from .._tape import constant
 from ..autograd import Function
 from ..tensor import Tensor
@@ -411,8 +411,6 @@ class GroupNormalization(Layer):
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if beta_constraint is not None or gamma_constraint is not None:
-            raise ValueError(f"Layer '{self.name}': weight constraints are not supported.")
         if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or (
                 groups == 0 or groups < -1):
             raise ValueError(f"Layer '{self.name}': groups must be a positive int or -1. "
@@ -423,6 +421,8 @@ class GroupNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape: tuple) -> None:
         nd = len(input_shape)
@@ -436,9 +436,11 @@ class GroupNormalization(Layer):
                              f"channels ({c}). Received: input shape {tuple(input_shape)}")
         self._g, self._c, self._nd = g, c, nd
         self.gamma = (self.add_weight("gamma", (c,), self.gamma_initializer,
-                                      self.gamma_regularizer) if self.scale else None)
+                                      self.gamma_regularizer,
+                                      constraint=self.gamma_constraint) if self.scale else None)
         self.beta = (self.add_weight("beta", (c,), self.beta_initializer,
-                                     self.beta_regularizer) if self.center else None)
+                                     self.beta_regularizer,
+                                     constraint=self.beta_constraint) if self.center else None)
         self.built = True
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
@@ -471,4 +473,6 @@ class GroupNormalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }

@@ -22,7 +22,7 @@ from typing import Any, Literal, cast, overload
 
 import numpy as np
 
-from .. import backend, functional, initializers, ops, regularizers
+from .. import backend, constraints, functional, initializers, ops, regularizers
 from ..tensor import Tensor
 from ._masks import mask_op, step_weights
 from ._masks import mask_view as _steps
@@ -339,25 +339,25 @@ class MultiHeadAttention(Layer):
         if attention_axes not in (None, 1, (1,), [1]):
             raise ValueError(f"Layer '{self.name}': only attention over axis 1 is supported. "
                              f"Received: attention_axes={attention_axes!r}")
-        for arg, v in (("activity_regularizer", activity_regularizer),
-                       ("kernel_constraint", kernel_constraint),
-                       ("bias_constraint", bias_constraint)):
-            if v is not None:
-                raise ValueError(f"Layer '{self.name}': {arg} is not supported. "
-                                 f"Received: {arg}={v!r}")
+        if activity_regularizer is not None:
+            raise ValueError(f"Layer '{self.name}': activity_regularizer is not supported. "
+                             f"Received: activity_regularizer={activity_regularizer!r}")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.seed = None if seed is None else int(seed)
         self._rng = None if seed is None else np.random.default_rng(self.seed)
 
     # ------------------------------------------------------------ weights
     def _proj(self, name: str, d_in: int, heads: int, size: int) -> tuple[Tensor, Tensor | None]:
         k = self.add_weight(f"{name}/kernel", (d_in, heads, size), self.kernel_initializer,
-                            self.kernel_regularizer)
+                            self.kernel_regularizer, constraint=self.kernel_constraint)
         b = (self.add_weight(f"{name}/bias", (heads, size), self.bias_initializer,
-                             self.bias_regularizer) if self.use_bias else None)
+                             self.bias_regularizer, constraint=self.bias_constraint)
+             if self.use_bias else None)
         return k, b
 
     def build(self, input_shape: Any) -> None:
@@ -369,9 +369,11 @@ class MultiHeadAttention(Layer):
         self._key = self._proj("key", k_shape[-1], n, kd)
         self._value = self._proj("value", v_shape[-1], n, vd)
         self._out_kernel = self.add_weight("attention_output/kernel", (n, vd, out),
-                                           self.kernel_initializer, self.kernel_regularizer)
+                                           self.kernel_initializer, self.kernel_regularizer,
+                                           constraint=self.kernel_constraint)
         self._out_bias = (self.add_weight("attention_output/bias", (out,),
-                                          self.bias_initializer, self.bias_regularizer)
+                                          self.bias_initializer, self.bias_regularizer,
+                                          constraint=self.bias_constraint)
                           if self.use_bias else None)
         self.built = True
 
@@ -508,5 +510,7 @@ class MultiHeadAttention(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "seed": self.seed,
         }

@@ -217,7 +217,9 @@ class Layer(FileHooks):
                 passed first is taken as the shape.
             shape: the weight's shape; initializer: id or callable (None = glorot_uniform);
             regularizer: optional penalty; trainable: updated by training; dtype: default
-            the layer's (or floatx).
+            the layer's (or floatx); constraint: a projection the optimizer applies to the
+            weight after each update of it (anything :func:`glassnet.constraints.get`
+            takes; kept as ``w.constraint``).
 
         Example:
             >>> self.w = self.add_weight(shape=(3,), initializer="ones")   # doctest: +SKIP
@@ -233,9 +235,6 @@ class Layer(FileHooks):
         if shape is None:
             raise ValueError(f"Layer '{self.name}': add_weight needs a shape. Received: "
                              f"shape=None")
-        if constraint is not None:
-            raise ValueError(f"Layer '{self.name}': weight constraints are not supported. "
-                             f"Received: constraint={constraint!r}")
         if name is None:
             taken = {w.name for w in self._weights}
             name, k = "variable", 0
@@ -251,6 +250,8 @@ class Layer(FileHooks):
         w = Tensor._make(value)
         w.requires_grad = bool(trainable and self._trainable)
         w.name = f"{self.name}/{name}"
+        if constraint is not None:
+            w.constraint = constraint  # resolved by constraints.get
         self._weights.append(w)
         self._trainable_flags.append(bool(trainable))
         reg = regularizers.get(regularizer) if regularizer is not None else None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import activations, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
 from ._conv_kernels import (  # noqa: F401  (re-exported: pooling, reshaping, tests use them)
     Conv2DKernel,
     Conv2DTransposeKernel,
@@ -93,11 +93,6 @@ class _Conv(Layer):
                 f"filters={self.filters}, groups={groups}"
             )
         self.groups = int(groups)
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise ValueError(
-                f"Layer '{self.name}': weight constraints are not supported. Received: "
-                f"kernel_constraint={kernel_constraint!r}, bias_constraint={bias_constraint!r}"
-            )
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -105,6 +100,8 @@ class _Conv(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     # -------------------------------------------------------------- checks
     def _axes_text(self) -> str:
@@ -162,9 +159,11 @@ class _Conv(Layer):
         kshape = ks + ((self.filters, cin) if self.transpose else
                        (cin // self.groups, self.filters))
         self.kernel = self.add_weight("kernel", kshape, self.kernel_initializer,
-                                      self.kernel_regularizer)
+                                      self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                     self.bias_regularizer) if self.use_bias else None)
+                                     self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:

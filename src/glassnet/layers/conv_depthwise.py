@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import activations, backend, initializers, ops, regularizers
+from .. import activations, backend, constraints, initializers, ops, regularizers
 from ..autograd import Function
 from ._conv_kernels import (
     check_data_format,
@@ -167,8 +167,6 @@ class _DepthwiseBase(Layer):
             raise ValueError(f"Layer '{self.name}': strides > 1 together with dilation_rate > 1 "
                              f"is not supported (as in Keras). Received: strides={self.strides},"
                              f" dilation_rate={self.dilation_rate}")
-        if depthwise_constraint is not None or bias_constraint is not None:
-            raise ValueError(f"Layer '{self.name}': weight constraints are not supported.")
         self.depth_multiplier = int(depth_multiplier)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -177,6 +175,8 @@ class _DepthwiseBase(Layer):
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _check_input(self, shape: Any) -> None:
         shape = tuple(shape)
@@ -209,11 +209,13 @@ class _DepthwiseBase(Layer):
         c = self._in_channels = int(input_shape[-1])
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", self.kernel_size + (c, self.depth_multiplier),
-            self.depthwise_initializer, self.depthwise_regularizer)
+            self.depthwise_initializer, self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
         self._build_more(c)
         n_out = self._out_channels(c)
         self.bias = (self.add_weight("bias", (n_out,), self.bias_initializer,
-                                     self.bias_regularizer) if self.use_bias else None)
+                                     self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def _build_more(self, c: int) -> None:
@@ -263,6 +265,8 @@ class _DepthwiseBase(Layer):
             "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -313,17 +317,17 @@ class _SeparableBase(_DepthwiseBase):
                 filters <= 0:
             raise ValueError(f"Layer '{self.name}': filters must be a positive int. "
                              f"Received: filters={filters!r}")
-        if pointwise_constraint is not None:
-            raise ValueError(f"Layer '{self.name}': weight constraints are not supported.")
         self.filters = int(filters)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     def _build_more(self, c: int) -> None:
         shape = (1,) * self.rank + (c * self.depth_multiplier, self.filters)
         self.pointwise_kernel = self.add_weight("pointwise_kernel", shape,
                                                 self.pointwise_initializer,
-                                                self.pointwise_regularizer)
+                                                self.pointwise_regularizer,
+                                                constraint=self.pointwise_constraint)
 
     def _out_channels(self, c: int) -> int:
         return self.filters
@@ -337,7 +341,8 @@ class _SeparableBase(_DepthwiseBase):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters,
                 "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer)}
+                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+                "pointwise_constraint": constraints.serialize(self.pointwise_constraint)}
 
 
 @register

@@ -89,15 +89,18 @@ class ConvLSTM2DCell(_Cell):
                              f"{tuple(input_shape)}")
         c, f = int(input_shape[-1]), self.filters
         self.kernel = self.add_weight("kernel", self.kernel_size + (c, 4 * f),
-                                      self.kernel_initializer, self.kernel_regularizer)
+                                      self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight("recurrent_kernel",
                                                 self.kernel_size + (f, 4 * f),
                                                 self.recurrent_initializer,
-                                                self.recurrent_regularizer)
+                                                self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight("bias", (4 * f,), self.bias_initializer,
-                                        self.bias_regularizer)
+                                        self.bias_regularizer,
+                                        constraint=self.bias_constraint)
             if self.unit_forget_bias:
                 self.bias.data[f:2 * f] = 1.0
         self.built = True
@@ -153,7 +156,8 @@ _CELL_ARGS = ("filters", "kernel_size", "strides", "padding", "data_format", "di
               "activation", "recurrent_activation", "use_bias", "kernel_initializer",
               "recurrent_initializer", "bias_initializer", "unit_forget_bias",
               "kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "dropout",
-              "recurrent_dropout", "seed")
+              "recurrent_dropout", "seed", "kernel_constraint", "recurrent_constraint",
+              "bias_constraint")
 
 
 @register
@@ -189,7 +193,9 @@ class ConvLSTM2D(RNN):
                  recurrent_regularizer: Any = None, bias_regularizer: Any = None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0, seed: int | None = None,
                  return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, **kwargs: Any) -> None:
+                 go_backwards: bool = False, stateful: bool = False,
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         kwargs.pop("cell", None)
         cell = self._cell_class(
             filters, kernel_size, strides=strides, padding=padding, data_format=data_format,
@@ -199,7 +205,9 @@ class ConvLSTM2D(RNN):
             bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
             kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
             bias_regularizer=bias_regularizer, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed)
+            recurrent_dropout=recurrent_dropout, seed=seed,
+            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint)
         super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, **kwargs)
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import activations, backend, initializers, ops, regularizers
+from .. import activations, backend, constraints, initializers, ops, regularizers
 from ..autograd import Function
 from ._conv_kernels import (
     check_data_format,
@@ -189,8 +189,6 @@ class Conv3D(Layer):
                 groups <= 0 or filters % groups:
             raise ValueError(f"Layer '{self.name}': groups must be a positive int dividing "
                              f"filters={filters}. Received: groups={groups!r}")
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise ValueError(f"Layer '{self.name}': weight constraints are not supported.")
         self.filters, self.groups = int(filters), int(groups)
         self.kernel_size = normalize_tuple(kernel_size, 3, "kernel_size", self.name)
         self.strides = normalize_tuple(strides, 3, "strides", self.name)
@@ -208,6 +206,8 @@ class Conv3D(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _check_input(self, shape: Any) -> None:
         shape = _check5(self, shape)
@@ -239,9 +239,11 @@ class Conv3D(Layer):
         self._in_channels = c
         self.kernel = self.add_weight("kernel", self.kernel_size + (c // self.groups,
                                                                      self.filters),
-                                      self.kernel_initializer, self.kernel_regularizer)
+                                      self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                     self.bias_regularizer) if self.use_bias else None)
+                                     self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:

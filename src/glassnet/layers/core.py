@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import activations, backend, functional, initializers, ops, regularizers
+from .. import activations, backend, constraints, functional, initializers, ops, regularizers
 from ._symbolic_ops import SymbolicArithmetic
 from .base import Layer, _shape_tuple, register
 
@@ -168,6 +168,8 @@ class Dense(Layer):
         kernel_initializer, bias_initializer: initializer ids.
         kernel_regularizer, bias_regularizer: penalties on the weights (in ``layer.losses``).
         activity_regularizer: penalty on the output.
+        kernel_constraint, bias_constraint: projections applied to the weights after each
+            optimizer update (:mod:`glassnet.constraints`).
 
     Shapes: (batch, ..., in) → (batch, ..., units). Weights ``kernel`` (in, units),
     ``bias`` (units,).
@@ -185,11 +187,8 @@ class Dense(Layer):
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise ValueError(
-                f"Layer '{self.name}': weight constraints are not supported. Received: "
-                f"kernel_constraint={kernel_constraint!r}, bias_constraint={bias_constraint!r}"
-            )
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.units = _positive_int(self.name, "units", units)
         self.use_bias = bool(use_bias)
         (self.activation, self.kernel_initializer, self.bias_initializer,
@@ -204,9 +203,11 @@ class Dense(Layer):
                 f"Received: input shape {input_shape}"
             )
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer, self.kernel_regularizer)
+                                      self.kernel_initializer, self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
-                                     self.bias_regularizer) if self.use_bias else None)
+                                     self.bias_regularizer, constraint=self.bias_constraint)
+                     if self.use_bias else None)
         self.built = True
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
@@ -247,8 +248,8 @@ def kernel_args(activation: Any, kernel_initializer: Any, bias_initializer: Any,
 
 def kernel_layer_config(layer: Any) -> dict[str, Any]:
     """The config entries every kernel+bias layer shares (Dense, Conv*): activation, bias
-    (where the layer has ``use_bias``), initializers and regularizers, serialized by
-    name."""
+    (where the layer has ``use_bias``), initializers, regularizers and constraints,
+    serialized by name."""
     return {
         "activation": activations.serialize(layer.activation),
         **({"use_bias": layer.use_bias} if hasattr(layer, "use_bias") else {}),
@@ -257,6 +258,8 @@ def kernel_layer_config(layer: Any) -> dict[str, Any]:
         "kernel_regularizer": regularizers.serialize(layer.kernel_regularizer),
         "bias_regularizer": regularizers.serialize(layer.bias_regularizer),
         "activity_regularizer": regularizers.serialize(layer.activity_regularizer),
+        "kernel_constraint": constraints.serialize(layer.kernel_constraint),
+        "bias_constraint": constraints.serialize(layer.bias_constraint),
     }
 
 
@@ -520,6 +523,7 @@ class PReLU(Layer):
     Args:
         alpha_initializer: default "zeros" (starts as ReLU, as Keras).
         alpha_regularizer: optional penalty on alpha.
+        alpha_constraint: a projection of alpha after each update (:mod:`glassnet.constraints`).
         shared_axes: 1-based axes along which alpha is shared (e.g. ``(1, 2)`` for one
             alpha per channel of an image).
 
@@ -533,10 +537,12 @@ class PReLU(Layer):
     supports_masking = True
 
     def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
-                 shared_axes: int | Sequence[int] | None = None, **kwargs: Any) -> None:
+                 shared_axes: int | Sequence[int] | None = None, alpha_constraint: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
         self.shared_axes: tuple[int, ...]
         if shared_axes is None:
             self.shared_axes = ()
@@ -560,7 +566,8 @@ class PReLU(Layer):
                 f"Received: input shape {input_shape}"
             )
         self.alpha = self.add_weight("alpha", tuple(shape), self.alpha_initializer,
-                                     self.alpha_regularizer)
+                                     self.alpha_regularizer,
+                                     constraint=self.alpha_constraint)
         self.built = True
 
     def _input_spec(self) -> dict | None:
@@ -581,6 +588,7 @@ class PReLU(Layer):
             **super().get_config(),
             "alpha_initializer": initializers.serialize(self.alpha_initializer),
             "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+            "alpha_constraint": constraints.serialize(self.alpha_constraint),
             "shared_axes": list(self.shared_axes) or None,
         }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from .. import ops
+from .. import constraints, ops
 from .base import Layer, register
 from .core import kernel_args, kernel_layer_config
 
@@ -111,10 +111,8 @@ class EinsumDense(Layer):
                  kernel_constraint: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if kernel_constraint is not None or bias_constraint is not None:
-            raise ValueError(f"Layer '{self.name}': weight constraints are not supported. "
-                             f"Received: kernel_constraint={kernel_constraint!r}, "
-                             f"bias_constraint={bias_constraint!r}")
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         if not isinstance(equation, str):
             raise TypeError(f"Layer '{self.name}': equation must be a string. Received: "
                             f"{equation!r}")
@@ -132,9 +130,11 @@ class EinsumDense(Layer):
                                     self.partial_output_shape, self.name)
         self.full_output_shape = tuple(out)
         self.kernel = self.add_weight("kernel", tuple(kernel), self.kernel_initializer,
-                                      self.kernel_regularizer)
+                                      self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = (self.add_weight("bias", tuple(bias), self.bias_initializer,
-                                     self.bias_regularizer) if bias is not None else None)
+                                     self.bias_regularizer, constraint=self.bias_constraint)
+                     if bias is not None else None)
         self.built = True
 
     def call(self, x: Tensor) -> Tensor:

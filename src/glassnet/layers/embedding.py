@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, initializers, regularizers
+from .. import backend, constraints, initializers, regularizers
 from ..autograd import Function
 from ..tensor import (  # noqa: F401 - get_mask: the layers import it from here too
     Tensor,
@@ -129,6 +129,8 @@ class Embedding(Layer):
         output_dim: vector size.
         embeddings_initializer: default "uniform" (U(-0.05, 0.05), as Keras).
         embeddings_regularizer: optional regularizer of the table.
+        embeddings_constraint: a projection of the table after each update
+            (:mod:`glassnet.constraints`).
         mask_zero: id 0 is padding; the output carries a mask recurrent layers respect.
 
     Shapes: ids (B, ...) → (B, ..., output_dim). Weight ``embeddings`` (input_dim, output_dim).
@@ -140,7 +142,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, mask_zero: bool = False,
-                 input_length: int | None = None, **kwargs: Any) -> None:
+                 input_length: int | None = None, embeddings_constraint: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         for arg, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
@@ -151,13 +154,15 @@ class Embedding(Layer):
         self.output_dim = int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
 
     def build(self, input_shape: Any) -> None:
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           self.embeddings_initializer,
-                                          self.embeddings_regularizer)
+                                          self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
         self.built = True
 
     def _ids(self, x: Any) -> Any:
@@ -227,6 +232,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
             "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             "input_length": self.input_length,
         }

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import initializers, ops, regularizers
+from .. import constraints, initializers, ops, regularizers
 from .._keras_ops_array import repeat
 from ..tensor import Tensor
 from .attention import MultiHeadAttention, _bool_mask
@@ -111,9 +111,12 @@ class GroupedQueryAttention(MultiHeadAttention):
         self._gate = self._proj("gate", d, n, hd) if self.use_gate else None
         self._value = self._proj("value", v_shape[-1], kv, hd)
         self._out_kernel = self.add_weight("attention_output/kernel", (n, hd, d),
-                                           self.kernel_initializer, self.kernel_regularizer)
+                                           self.kernel_initializer, self.kernel_regularizer,
+                                           constraint=self.kernel_constraint)
         self._out_bias = (self.add_weight("attention_output/bias", (d,), self.bias_initializer,
-                                          self.bias_regularizer) if self.use_bias else None)
+                                          self.bias_regularizer,
+                                          constraint=self.bias_constraint)
+                          if self.use_bias else None)
         self.built = True
 
     def _heads(self, x: Tensor) -> Tensor:
@@ -148,6 +151,8 @@ class GroupedQueryAttention(MultiHeadAttention):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "seed": self.seed,
         }
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, cast
 
 import numpy as np
 
-from .. import backend, initializers, ops, regularizers
+from .. import backend, constraints, initializers, ops, regularizers
 from .._optimizer_kernels import fused_available
 from ..autograd import Function
 from ..tensor import Tensor
@@ -322,7 +322,8 @@ class _Norm(Layer):
     def __init__(self, axis: int | list[int] | tuple[int, ...] = -1, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", beta_regularizer: Any = None,
-                 gamma_regularizer: Any = None, **kwargs: Any) -> None:
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
             self.axis = tuple(int(a) for a in axis)
@@ -338,6 +339,8 @@ class _Norm(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def _feature_axes(self, input_shape: Any) -> tuple[int, ...]:
         nd = len(input_shape)
@@ -363,9 +366,11 @@ class _Norm(Layer):
         self._bshape = tuple(int(input_shape[i]) if i in self._feat else 1
                              for i in range(self._ndim))
         self.gamma = (self.add_weight("gamma", pshape, self.gamma_initializer,
-                                      self.gamma_regularizer) if self.scale else None)
+                                      self.gamma_regularizer,
+                                      constraint=self.gamma_constraint) if self.scale else None)
         self.beta = (self.add_weight("beta", pshape, self.beta_initializer,
-                                     self.beta_regularizer) if self.center else None)
+                                     self.beta_regularizer,
+                                     constraint=self.beta_constraint) if self.center else None)
         return pshape
 
     def _check_input(self, x: Tensor) -> None:
@@ -401,6 +406,8 @@ class _Norm(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
 
 
@@ -431,9 +438,11 @@ class BatchNormalization(_Norm):
                  beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
                  moving_mean_initializer: Any = "zeros",
                  moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
-                 gamma_regularizer: Any = None, **kwargs: Any) -> None:
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, **kwargs)
+                         beta_regularizer, gamma_regularizer, beta_constraint,
+                         gamma_constraint, **kwargs)
         if not 0.0 <= float(momentum) <= 1.0:
             raise ValueError(
                 f"Layer '{self.name}': momentum must be in [0, 1]. Received: "

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import activations, backend, initializers, ops, regularizers
+from .. import activations, backend, constraints, initializers, ops, regularizers
 from .._tape import Pure, constant, not_replayable
 from ..functional import RandomScale, keep_mask
 from ..tensor import Tensor
@@ -84,7 +84,8 @@ class _RNNBase(Layer):
                  bias_regularizer: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
-                 **kwargs: Any) -> None:
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(
@@ -105,6 +106,9 @@ class _RNNBase(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences = bool(return_sequences)
@@ -125,14 +129,17 @@ class _RNNBase(Layer):
             )
         d, k = int(input_shape[-1]), self.gates * self.units
         self.kernel = self.add_weight("kernel", (d, k), self.kernel_initializer,
-                                      self.kernel_regularizer)
+                                      self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, k),
                                                 self.recurrent_initializer,
-                                                self.recurrent_regularizer)
+                                                self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight("bias", self._bias_shape(), self.bias_initializer,
-                                        self.bias_regularizer)
+                                        self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def reset_states(self, states: Any = None) -> None:
@@ -256,6 +263,9 @@ class _RNNBase(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "return_sequences": self.return_sequences,
@@ -451,15 +461,18 @@ class JordanRNN(_RNNBase):
             )
         d = int(input_shape[-1])
         self.kernel = self.add_weight("kernel", (d, self.units), self.kernel_initializer,
-                                      self.kernel_regularizer)
+                                      self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight("recurrent_kernel",
                                                 (self.output_units, self.units),
                                                 self.recurrent_initializer,
-                                                self.recurrent_regularizer)
+                                                self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                        self.bias_regularizer)
+                                        self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.output_kernel = self.add_weight("output_kernel", (self.units, self.output_units),
                                              self.kernel_initializer)
         self.output_bias = self.add_weight("output_bias", (self.output_units,), "zeros")

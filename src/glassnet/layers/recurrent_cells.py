@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from .. import activations, backend, initializers, ops, regularizers
+from .. import activations, backend, constraints, initializers, ops, regularizers
 from .._tape import Pure, constant, not_replayable
 from ..tensor import Tensor
 from ._masks import mask_op, mask_view
@@ -59,7 +59,8 @@ class _Cell(Layer):
                  kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
                  bias_regularizer: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, seed: int | None = None,
-                 **kwargs: Any) -> None:
+                 kernel_constraint: Any = None, recurrent_constraint: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(units, (int, np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError(
@@ -78,6 +79,9 @@ class _Cell(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.seed = seed
         self._dropout_mask = self._recurrent_dropout_mask = None
@@ -100,14 +104,17 @@ class _Cell(Layer):
                 f"Received: input shape {tuple(input_shape)}")
         d, k = int(input_shape[-1]), self.gates * self.units
         self.kernel = self.add_weight("kernel", (d, k), self.kernel_initializer,
-                                      self.kernel_regularizer)
+                                      self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, k),
                                                 self.recurrent_initializer,
-                                                self.recurrent_regularizer)
+                                                self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight("bias", self._bias_shape(), self.bias_initializer,
-                                        self.bias_regularizer)
+                                        self.bias_regularizer,
+                                        constraint=self.bias_constraint)
         self.built = True
 
     def get_initial_state(self, batch_size: int, dtype: DTypeLike = "float32") -> list:
@@ -166,6 +173,9 @@ class _Cell(Layer):
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
         }

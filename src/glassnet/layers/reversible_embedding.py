@@ -44,10 +44,7 @@ class ReversibleEmbedding(Embedding):
                  **kwargs: Any) -> None:
         super().__init__(input_dim, output_dim, embeddings_initializer=embeddings_initializer,
                          embeddings_regularizer=embeddings_regularizer, mask_zero=mask_zero,
-                         **kwargs)
-        if embeddings_constraint is not None:
-            raise ValueError(f"Layer '{self.name}': embeddings_constraint is not supported. "
-                             f"Received: embeddings_constraint={embeddings_constraint!r}")
+                         embeddings_constraint=embeddings_constraint, **kwargs)
         if logit_soft_cap is not None and not float(logit_soft_cap) > 0:
             raise ValueError(f"Layer '{self.name}': logit_soft_cap must be None or positive. "
                              f"Received: logit_soft_cap={logit_soft_cap!r}")
