@@ -57,6 +57,15 @@ def _as_list(v: Any, what: str) -> list[SymbolicTensor]:
     return out
 
 
+def _keyed(v: Any, what: str) -> tuple[list[str] | None, Any]:
+    """(the keys, the values as a list) of a dict of graph tensors; (None, v) otherwise."""
+    if not isinstance(v, dict):
+        return None, v
+    if not v or not all(isinstance(k, str) for k in v):
+        raise ValueError(f"Model: a dict of {what} needs string keys. Received: {list(v)}")
+    return list(v), list(v.values())
+
+
 def _adjust_rank(x: Any, shape: Any) -> Any:
     """Keras's rank rule for a functional model's input: one axis short of an input
     declared ``(..., 1)`` gets that axis (a 1-D array of strings for ``Input((1,),
@@ -174,25 +183,12 @@ class Functional(Model):
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
-        # Keras: inputs as a dict key -> Input; the data then comes as a dict with those
-        # keys (fit, predict, evaluate, calls), and model.input is the dict
-        self._input_keys: list[str] | None = None
-        if isinstance(inputs, dict):
-            if not inputs or not all(isinstance(k, str) for k in inputs):
-                raise ValueError(f"Model: a dict of inputs needs string keys. Received: "
-                                 f"{list(inputs)}")
-            self._input_keys = list(inputs)
-            inputs = list(inputs.values())
+        # Keras: inputs as a dict key -> Input (the data then comes as a dict with those
+        # keys, and model.input is the dict); outputs as a dict name -> tensor (the names
+        # become output_names, and the model returns a dict). The loop works on the lists.
+        self._input_keys, inputs = _keyed(inputs, "inputs")
+        self._output_keys, outputs = _keyed(outputs, "outputs")
         self._single_input = not isinstance(inputs, (list, tuple))
-        # Keras: outputs as a dict name -> tensor; the names become output_names, and the
-        # model returns (and predict gives) a dict. The loop works on the list inside.
-        self._output_keys: list[str] | None = None
-        if isinstance(outputs, dict):
-            if not outputs or not all(isinstance(k, str) for k in outputs):
-                raise ValueError(f"Model: a dict of outputs needs string keys. Received: "
-                                 f"{list(outputs)}")
-            self._output_keys = list(outputs)
-            outputs = list(outputs.values())
         self._single_output = not isinstance(outputs, (list, tuple))
         ins, outs = _as_list(inputs, "inputs"), _as_list(outputs, "outputs")
         self._nodes = self._collect(ins, outs)
