@@ -239,7 +239,8 @@ def test_dir_glassnet_shows_keras_names_and_no_internals():
     d = dir(gn)
     for name in ("Input", "Sequential", "Model", "Layer", "layers", "models", "losses",
                  "metrics", "optimizers", "callbacks", "ops", "random", "utils", "saving",
-                 "backend", "initializers", "regularizers", "activations", "datasets"):
+                 "backend", "initializers", "regularizers", "activations", "datasets",
+                 "constraints", "InputSpec", "version"):
         assert name in d, name
     for internal in ("importlib", "annotations", "_LAZY", "_LAZY_NAMES", "_m",
                      "graph_module"):
@@ -247,6 +248,8 @@ def test_dir_glassnet_shows_keras_names_and_no_internals():
     for name in d:
         getattr(gn, name)  # everything listed resolves
     assert gn.KerasTensor is gn.models.SymbolicTensor
+    assert gn.InputSpec is gn.layers.InputSpec  # keras.InputSpec
+    assert gn.version() == gn.__version__  # keras.version()
     with pytest.raises(AttributeError):
         gn.graph_module  # noqa: B018 - the dead lazy entry is gone
 

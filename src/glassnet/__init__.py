@@ -81,7 +81,7 @@ _LAZY_NAMES = {"Input": "layers", "Sequential": "models", "Model": "models",
                "Layer": "layers", "Loss": "losses", "Metric": "metrics",
                "Optimizer": "optimizers", "Regularizer": "regularizers",
                "Initializer": "initializers", "KerasTensor": "models",
-               "Variable": "variables"}
+               "Variable": "variables", "InputSpec": "layers"}
 _RENAMED = {"KerasTensor": "SymbolicTensor"}
 
 
