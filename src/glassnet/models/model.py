@@ -45,12 +45,10 @@ class Model(Layer, training.TrainingMixin):
             return cast(_M, super().__new__(Functional))  # a Model, as cls is Model
         # a subclass built as CustomModel(inputs, outputs) (e.g. to override train_step):
         # Keras makes it a functional model of that class; so does glassnet
-        first = args[0] if args else kwargs.get("inputs")
-        second = args[1] if len(args) > 1 else kwargs.get("outputs")
         # both inputs and outputs, as Model(inputs, outputs) takes them: Sequential([Input])
         # is a layer list, not a graph
-        if (cls is not Model and first is not None and second is not None
-                and _symbolic_arg(first) and not issubclass(cls, Sequential)):
+        if (cls is not Model and _graph_arguments(args, kwargs)
+                and not issubclass(cls, Sequential)):
             from .functional import Functional
 
             if not issubclass(cls, Functional):
