@@ -535,3 +535,43 @@ def test_replayed_training_steps_equal_the_ordinary_ones(name):
         finals.append(model.get_weights())
     for a, b in zip(*finals):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("kind", ["mha", "gqa"])
+@pytest.mark.parametrize("scores", [False, True])
+def test_activity_regularizer_penalises_the_four_projections_as_keras(kind, scores):
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch")
+    k = pytest.importorskip("keras")
+    if k.config.backend() != "torch":
+        pytest.skip("the Keras oracle runs on its PyTorch backend")
+    r = np.random.default_rng(0)
+    q = r.standard_normal((3, 4, 6)).astype("f4")
+    v = r.standard_normal((3, 5, 6)).astype("f4")
+
+    def make(mod):
+        reg = mod.regularizers.L2(0.1)
+        if kind == "mha":
+            return mod.layers.MultiHeadAttention(2, 3, activity_regularizer=reg)
+        return mod.layers.GroupQueryAttention(head_dim=3, num_query_heads=4,
+                                              num_key_value_heads=2, activity_regularizer=reg)
+
+    km, gm = make(k), make(gn)
+    km(q, v), gm(q, v)
+    gm.set_weights([np.asarray(w) for w in km.get_weights()])
+    km(q, v, return_attention_scores=scores)
+    gm(q, v, return_attention_scores=scores)
+    want = [float(np.asarray(loss.detach())) for loss in km.losses]
+    got = [float(np.asarray(loss.data)) for loss in gm.losses]
+    # query, key, value and output projections, each over the batch size; Keras's
+    # GroupQueryAttention also its own outputs (the scores too), which it lists first
+    assert len(want) == {"mha": 4, "gqa": 5 + scores}[kind]
+    np.testing.assert_allclose(sorted(got), sorted(want), rtol=1e-5)
+    np.testing.assert_allclose(got[:4], want[-4:], rtol=1e-5)
+    back = type(gm).from_config(gm.get_config())
+    assert gn.regularizers.serialize(back.projection_activity) == \
+        gn.regularizers.serialize(gm.projection_activity)
+    # by hand, for the output: 0.1 * sum(y^2) / batch
+    y = gm(q, v)
+    np.testing.assert_allclose(got[3] if not scores else float(gm.losses[3].data),
+                               0.1 * float((np.asarray(y.data) ** 2).sum()) / 3, rtol=1e-5)

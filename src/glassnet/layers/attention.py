@@ -339,9 +339,9 @@ class MultiHeadAttention(Layer):
         if attention_axes not in (None, 1, (1,), [1]):
             raise ValueError(f"Layer '{self.name}': only attention over axis 1 is supported. "
                              f"Received: attention_axes={attention_axes!r}")
-        if activity_regularizer is not None:
-            raise ValueError(f"Layer '{self.name}': activity_regularizer is not supported. "
-                             f"Received: activity_regularizer={activity_regularizer!r}")
+        # as Keras: a penalty on each projection's output (query, key, value, output), not
+        # on the layer's outputs (the attention scores go free)
+        self.projection_activity = regularizers.get(activity_regularizer)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
@@ -478,9 +478,9 @@ class MultiHeadAttention(Layer):
                                  f"Received: {tuple(am.shape)}")
             mask = _and(am, mask)
         mask, static = _with_causal(mask, self._shape_mask(t, s, use_causal_mask, q))
-        qh = self._project(q, self._query)  # (B, N, T, kd)
-        kh = self._heads(self._project(k, self._key))  # (B, N, S, kd)
-        vh = self._heads(self._project(v, self._value))  # (B, N, S, vd)
+        qh = qh_raw = self._project(q, self._query)  # (B, N, T, kd)
+        kp, vp = self._project(k, self._key), self._project(v, self._value)
+        kh, vh = self._heads(kp), self._heads(vp)  # (B, N, S, kd), (B, N, S, vd)
         qh = ops.mul(qh, q.dtype.type(1.0 / np.sqrt(self.key_dim)))
         scores = ops.matmul(qh, ops.swapaxes(kh, -1, -2))  # (B, N, T, S)
         if mask is not None:  # one mask for every head
@@ -492,6 +492,8 @@ class MultiHeadAttention(Layer):
         ctx = ops.reshape(ops.transpose(ctx, (0, 2, 1, 3)), (b, t, n * vd))
         y = functional.linear(ctx, ops.reshape(self._out_kernel, (n * vd, out)),
                               self._out_bias)
+        if self.projection_activity is not None:
+            self._penalize_activity([qh_raw, kp, vp, y], self.projection_activity)
         if qm is not None:
             set_mask(y, qm.data)
         return (y, weights) if return_attention_scores else y
@@ -510,6 +512,7 @@ class MultiHeadAttention(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.projection_activity),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "seed": self.seed,

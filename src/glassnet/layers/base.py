@@ -583,14 +583,16 @@ class Layer(FileHooks):
         warn that a layer which does not support masking drops a mask (``_masks``)."""
         set_output_masks(self, x, y, mask)
 
-    def _penalize_activity(self, y: Any) -> None:
-        """Add ``activity_regularizer(output)`` to this call's losses for each tensor output,
-        divided by the batch size, as Keras 3 does (the strength does not grow with it)."""
+    def _penalize_activity(self, y: Any, regularizer: Any = None) -> None:
+        """Add ``activity_regularizer(output)`` (or ``regularizer``'s) to this call's losses
+        for each tensor output, divided by the batch size, as Keras 3 does (the strength
+        does not grow with it)."""
         from .. import ops
 
+        reg = regularizer if regularizer is not None else self.activity_regularizer
         for out in y if isinstance(y, (list, tuple)) else (y,):
             if isinstance(out, Tensor):
-                loss = self.activity_regularizer(out)
+                loss = reg(out)
                 if out.ndim and out.shape[0]:
                     loss = ops.mul(loss, out.dtype.type(1.0 / out.shape[0]))
                 self._activity_losses.append(loss)

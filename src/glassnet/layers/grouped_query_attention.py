@@ -77,6 +77,9 @@ class GroupedQueryAttention(MultiHeadAttention):
                          activity_regularizer=activity_regularizer,
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
                          seed=seed, **kwargs)
+        # Keras's GroupQueryAttention penalises its own outputs too (the attention scores
+        # included, where returned), besides the four projections MultiHeadAttention does
+        self.activity_regularizer = self.projection_activity
         kv = num_key_value_heads
         if isinstance(kv, bool) or not isinstance(kv, (int, np.integer)) or kv <= 0 \
                 or self.num_heads % kv:
