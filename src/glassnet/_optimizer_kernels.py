@@ -66,10 +66,10 @@ def compiled(fn: Any, parallel: bool = False) -> Any:
     key = (fn, parallel)
     k = _KERNELS.get(key)
     if k is None:
-        import numba
+        from ._numba import njit
 
-        k = _KERNELS[key] = numba.njit(cache=True, nogil=True, parallel=parallel,
-                                       error_model="numpy")(fn)
+        k = _KERNELS[key] = njit(cache=True, nogil=True, parallel=parallel,
+                                 error_model="numpy")(fn)
     return k
 
 

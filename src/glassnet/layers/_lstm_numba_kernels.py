@@ -25,9 +25,11 @@ from typing import Any
 
 import numpy as np
 from llvmlite import ir  # type: ignore[import-untyped,import-not-found,unused-ignore]
-from numba import njit, prange
+from numba import prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
+
+from .._numba import njit
 
 
 @intrinsic
