@@ -124,7 +124,9 @@ def test_sgemm_pair_falls_back_to_openblas_for_ilp64_mkl(monkeypatch):
     fake = type("MKL", (), {"sgemm": fn, "MKL_Set_Num_Threads_Local": fn})()
     monkeypatch.setattr(backend, "_gemm", {"lib": fake, "kind": "mkl", "pid": None})
     ob = _lstm_numba._scipy_sgemm()
-    assert _lstm_numba._blas_calls()[0] != ob  # MKL's, 32-bit integers
+    calls = _lstm_numba._blas_calls()
+    assert calls[0] != ob  # MKL's, 32-bit integers, for the small products too
+    assert calls[1] == calls[0]
     monkeypatch.setenv("MKL_INTERFACE_LAYER", "ILP64")
     assert _lstm_numba._blas_calls() == (ob, ob, 0)
 
@@ -145,6 +147,29 @@ def test_sgemm_pair_takes_the_openblas_extra_where_the_backend_chose_it(monkeypa
     # and the kernels give the NumPy kernel's values through it
     monkeypatch.setitem(_lstm_numba._STATE, "sgemm", _lstm_numba._blas_calls())
     _compare(_case(40, 5, 16, 128, seed=9), True, True, monkeypatch, None)
+
+
+def test_lstm_beside_mkl_does_not_load_scipys_blas():
+    """Where the kernels call MKL, SciPy's OpenBLAS (16 MB of memory) is never loaded."""
+    import subprocess
+    import sys
+
+    from glassnet import backend
+
+    if backend._resolve_gemm().get("kind") != "mkl":
+        pytest.skip("the backend's GEMM is not MKL here (the mkl extra is not installed or "
+                    "not chosen): the kernels call SciPy's OpenBLAS")
+    code = (
+        "import sys, numpy as np, glassnet as gn\n"
+        "m = gn.Sequential([gn.Input((5, 3)), gn.layers.LSTM(8), gn.layers.Dense(1)])\n"
+        "m.compile('sgd', 'mse')\n"
+        "m.train_on_batch(np.ones((4, 5, 3), 'float32'), np.ones((4, 1), 'float32'))\n"
+        "from glassnet.layers import _lstm_numba as L\n"
+        "print(L.available(), 'scipy.linalg' in sys.modules, L._STATE['sgemm'][2] != 0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False", "True"]
 
 
 @pytest.mark.parametrize("chunk_floats", [1, 2 * 9 * 4 * 12, 3 * 5 * 4 * 12])

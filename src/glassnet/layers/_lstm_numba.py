@@ -64,10 +64,13 @@ def available() -> bool:
 
 
 def _importable() -> bool:
+    from importlib.util import find_spec
+
     try:
         import numba  # noqa: F401
-        import scipy.linalg.cython_blas  # noqa: F401
         import threadpoolctl  # noqa: F401
+        if find_spec("scipy") is None:  # its BLAS is the kernels' where MKL is not loaded
+            return False
     except ModuleNotFoundError:
         return False  # the extra is not installed: the NumPy kernel, silently
     except Exception as e:  # installed but broken, e.g. a numba too old for this NumPy
@@ -78,7 +81,6 @@ def _importable() -> bool:
 
 
 def _compile() -> None:
-    import scipy.linalg.cython_blas  # noqa: F401  (numba's BLAS: loaded before the scan)
     from threadpoolctl import ThreadpoolController
 
     from . import _lstm_numba_kernels as k
@@ -87,7 +89,7 @@ def _compile() -> None:
     _STATE["block_kernels"] = k.forward_block, k.backward_block
     _STATE["pid"] = os.getpid()
     _STATE["sgemm"] = _blas_calls()
-    # after _blas_calls, which loads MKL where the backend chooses it
+    # after _blas_calls, which loads MKL or SciPy's OpenBLAS, whichever the kernels call
     _STATE["blas"] = ThreadpoolController().select(user_api="blas")
 
 
@@ -97,7 +99,10 @@ def _blas_calls() -> tuple[int, int, int]:
     ``MKL_Set_Num_Threads_Local`` (0 without MKL).
 
     Intel MKL's sgemm where the backend chose MKL (see :func:`glassnet.backend.gemm_info`),
-    SciPy's OpenBLAS otherwise and for the small products. MKL runs the LSTM's thin
+    for the small products too: SciPy's OpenBLAS is 0.35 µs faster on a 4×32·32×128
+    product, which made tiny LSTMs' steps 0-3 % faster (b1-b16, u16-u64), but loading it
+    costs 16 MB of memory. SciPy's OpenBLAS otherwise (and for the small products beside
+    the openblas extra's AVX-512 sgemm). MKL runs the LSTM's thin
     per-step products 1.3-2× faster (2-vCPU Xeon, one thread: 32×128·128×512 in 25 µs
     against 44 µs). Each kernel block makes MKL sequential in its own thread for the call
     (threadpoolctl's limit sets MKL's count for the calling thread only): threaded MKL
@@ -107,29 +112,27 @@ def _blas_calls() -> tuple[int, int, int]:
 
     from .. import backend
 
-    ob = _scipy_sgemm()
     g = backend._resolve_gemm()  # the backend's one choice of GEMM (private: read with care)
     lib, pid = g.get("lib"), g.get("pid")
     if g.get("kind") == "openblas" and lib is not None:
+        ob = _scipy_sgemm()
         # the openblas extra's AVX-512 kernels (NumPy's and SciPy's are pinned to AVX2):
         # OpenBLAS keeps to one thread inside numba's threads through the threadpool limit
         addr = ctypes.cast(lib.scipy_sgemm_, ctypes.c_void_p).value
         return (int(addr), ob, 0) if addr else (ob, ob, 0)
-    if (lib is None or (pid is not None and pid != os.getpid())
-            or os.environ.get("MKL_INTERFACE_LAYER", "").upper().startswith("ILP64")):
-        # no MKL; MKL's threads left behind by a fork; or 64-bit integers, which the
-        # kernels' 32-bit ones would not match
-        return ob, ob, 0
-    try:
-        local = lib.MKL_Set_Num_Threads_Local  # the C entry (lowercase: Fortran, by pointer)
-        fn = lib.sgemm
-    except AttributeError:  # not an MKL with both: keep to OpenBLAS
-        return ob, ob, 0
-    addr = ctypes.cast(fn, ctypes.c_void_p).value
-    local_addr = ctypes.cast(local, ctypes.c_void_p).value
-    if not addr or not local_addr:
-        return ob, ob, 0
-    return int(addr), ob, int(local_addr)
+    if (lib is not None and (pid is None or pid == os.getpid())
+            and not os.environ.get("MKL_INTERFACE_LAYER", "").upper().startswith("ILP64")):
+        # MKL, loaded in this process (not threads left behind by a fork), with the 32-bit
+        # integers of the kernels
+        local = getattr(lib, "MKL_Set_Num_Threads_Local", None)  # the C entry
+        fn = getattr(lib, "sgemm", None)  # Fortran: arguments by pointer
+        if local is not None and fn is not None:
+            addr = ctypes.cast(fn, ctypes.c_void_p).value
+            local_addr = ctypes.cast(local, ctypes.c_void_p).value
+            if addr and local_addr:
+                return int(addr), int(addr), int(local_addr)
+    ob = _scipy_sgemm()
+    return ob, ob, 0
 
 
 def _scipy_sgemm() -> int:
