@@ -39,7 +39,9 @@ def twice(a):
 w = np.arange(5, dtype=np.float64)
 compiled(twice)(w)
 disp = k.adam
-print(json.dumps({"d": d.tolist(), "m": m.tolist(), "v": v.tolist(), "w": w.tolist(),
+from glassnet import _numba
+print(json.dumps({"runtime": _numba._STATE.get("runtime"), "d": d.tolist(),
+                  "m": m.tolist(), "v": v.tolist(), "w": w.tolist(),
                   "hits": sum(disp._cache_hits.values()),
                   "refreshed": REFRESH_ONLY in sys.modules}))
 """.replace("REFRESH_ONLY", repr(REFRESH_ONLY))
@@ -61,6 +63,10 @@ def test_cached_kernels_load_without_the_target_refresh(tmp_path):
     second = _run(env, tmp_path)  # loads from the cache, lightly
     assert second["hits"] == 1
     assert not second["refreshed"]
+    # numba's runtime: compiled by the first process (at its first cache lookup), kept, and
+    # linked from its kept machine code after that
+    assert first["runtime"] == "compiled" and second["runtime"] == "cached"
+    assert len(list((tmp_path / "cache").rglob("glassnet-nrt-*.bin"))) == 1
     for key in ("d", "m", "v", "w"):
         assert second[key] == first[key]
     assert second["w"] == [0.0, 2.0, 4.0, 6.0, 8.0]
@@ -75,6 +81,27 @@ def test_cached_kernels_load_without_the_target_refresh(tmp_path):
     np.testing.assert_allclose(second["v"], v2, rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(second["d"], m2 / (np.sqrt(v2) + f(1e-7)) * f(0.001),
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "foreign"])
+def test_a_damaged_runtime_file_is_compiled_again(tmp_path, damage):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), GLASSNET_NUMBA="1")
+    first = _run(env, tmp_path)  # writes the runtime file
+    (path,) = (tmp_path / "cache").rglob("glassnet-nrt-*.bin")
+    blob = path.read_bytes()
+    if damage == "flip":  # one bit of the machine code: the checksum no longer matches
+        i = len(blob) // 2
+        blob = blob[:i] + bytes([blob[i] ^ 1]) + blob[i + 1:]
+    elif damage == "truncate":
+        blob = blob[:len(blob) // 3]
+    else:
+        blob = b"\x7fELF" + blob[4:]
+    path.write_bytes(blob)
+    again = _run(env, tmp_path)
+    assert again["runtime"] == "compiled" and not again["refreshed"]
+    assert again["d"] == first["d"]
+    assert path.read_bytes() != blob  # rewritten whole
+    assert _run(env, tmp_path)["runtime"] == "cached"
 
 
 def test_only_glassnet_dispatchers_get_the_light_load():
