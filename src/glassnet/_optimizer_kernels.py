@@ -83,7 +83,7 @@ def fused_available(work: int = 0) -> bool:
     numba imports. Unset (the default): when numba is installed (the ``numba`` extra) and
     either already loaded in this process (by the LSTM kernel, or the user's own code) or
     the call is large enough to pay for loading it: at least ``AUTO_WORK`` elements.
-    Importing numba costs about 120 MB of resident memory (LLVM) and half a second, more
+    Importing numba costs about 70 MB of resident memory (LLVM) and 0.2 s, more
     than a small model's whole training run, so small models never pull it in; on a
     buffer of ``AUTO_WORK`` float32 the compiled Adam saves about 0.5 ms a step (2-vCPU
     Xeon), so the import pays for itself within about a thousand steps.

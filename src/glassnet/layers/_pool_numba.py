@@ -7,7 +7,7 @@ row-major order, NaN winning its window as in NumPy's ``maximum`` and PyTorch.
 
 It runs when :func:`glassnet._optimizer_kernels.fused_available` says so: the numba extra
 installed and either already loaded or the input large enough to pay for loading it
-(about 120 MB of resident memory); ``GLASSNET_NUMBA=0`` keeps the NumPy kernel. A large
+(about 70 MB of resident memory); ``GLASSNET_NUMBA=0`` keeps the NumPy kernel. A large
 batch runs in one slice per thread (:mod:`glassnet._parallel`; the kernels release the GIL).
 
 The NumPy backward recomputes which offset won by comparing every offset with the
