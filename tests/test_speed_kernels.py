@@ -294,7 +294,7 @@ def test_compiled_kernels_import_numba_only_for_large_buffers(monkeypatch):
     monkeypatch.delenv("GLASSNET_NUMBA", raising=False)
     monkeypatch.setattr(opk, "_STATE", {})
     monkeypatch.delitem(sys.modules, "numba", raising=False)
-    # 120 MB of LLVM is not worth a faster update of a small model's buffers
+    # 70 MB of LLVM is not worth a faster update of a small model's buffers
     assert not opk.fused_available(opk.AUTO_WORK - 1)
     assert "numba" not in sys.modules
     if opk._installed():  # with the extra, a large buffer pays for loading it
