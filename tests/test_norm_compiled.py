@@ -102,3 +102,105 @@ def test_a_model_with_batchnorm_trains_the_same_compiled(monkeypatch):
     (w0, p0), (w1, p1) = train("0"), train("1")
     for a, b in zip(w1 + [p1], w0 + [p0]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------- LayerNormalization
+
+
+def _run_layer(x, gy, compiled, monkeypatch, scale=True, center=True, need_x=True,
+               offer=False):
+    """LayerNormalization's node over the last axis, compiled or NumPy; with ``offer``,
+    gamma's and beta's gradients are offered views of one buffer, as a replayed step does."""
+    with monkeypatch.context() as m:
+        m.setenv("GLASSNET_NUMBA", "1" if compiled else "0")
+        m.setattr(opk, "_STATE", {})
+        c = x.shape[-1]
+        rng = np.random.default_rng(7)
+        params = [rng.normal(1, 0.3, c).astype(x.dtype)] if scale else []
+        params += [rng.normal(0, 0.3, c).astype(x.dtype)] if center else []
+        fn = nm.Normalize((x.ndim - 1,), 1e-3, scale, center,
+                          bshape=(1,) * (x.ndim - 1) + (c,))
+        fn.needs_input_grad = (need_x, *([True] * len(params)))
+        views = tuple(np.full((len(params), c), np.nan, x.dtype))
+        fn.grad_out = (None, *views) if offer else None
+        y = fn.forward(x, *params)
+        # without gamma and beta the per-channel formula runs (nothing varies per feature)
+        assert fn.layer == (compiled and bool(params))
+        grads = fn.backward(gy)
+        grads = list(grads) if isinstance(grads, tuple) else [grads]
+        if offer and compiled:
+            for g, view in zip(grads[1:], views):
+                assert g is view  # written in place: no copy into the optimizer's buffer
+        if not need_x:
+            assert grads[0] is None
+            grads = grads[1:]
+        return [y, *(np.array(g) for g in grads)]
+
+
+@pytest.mark.parametrize("shape", [(32, 64), (4, 5, 16), (7, 1), (1, 3), (3, 257)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_layernorm_matches_the_numpy_kernel(shape, dtype, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = rng.normal(2.0, 3.0, shape).astype(dtype)
+    gy = rng.normal(size=shape).astype(dtype)
+    want = _run_layer(x, gy, False, monkeypatch)
+    got = _run_layer(x, gy, True, monkeypatch)
+    tol = 1e-5 if dtype == np.float32 else 1e-11
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, np.abs(b).max()))
+
+
+@pytest.mark.parametrize("scale,center,need_x,offer", [
+    (False, True, True, False), (True, False, True, False), (True, True, False, False),
+    (False, False, True, False), (True, True, True, True), (True, False, False, True)])
+def test_compiled_layernorm_options_match_the_numpy_kernel(scale, center, need_x, offer,
+                                                           monkeypatch):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(9, 12)).astype(np.float32)
+    gy = rng.normal(size=x.shape).astype(np.float32)
+    want = _run_layer(x, gy, False, monkeypatch, scale, center, need_x, offer)
+    got = _run_layer(x, gy, True, monkeypatch, scale, center, need_x, offer)
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_compiled_layernorm_keeps_nan_and_its_gradient_checks():
+    x = np.array([[1.0, np.nan, 2.0], [0.5, -1.0, 3.0]], np.float32)
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("GLASSNET_NUMBA", "1")
+        m.setattr(opk, "_STATE", {})
+        fn = nm.Normalize((1,), 1e-3, bshape=(1, 3))
+        y = fn.forward(x, np.ones(3, np.float32), np.zeros(3, np.float32))
+        assert fn.layer
+    assert np.isnan(y[0]).all() and np.isfinite(y[1]).all()
+    # float64 through the layer: the compiled backward against numeric differences
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("GLASSNET_NUMBA", "1")
+        m.setattr(opk, "_STATE", {})
+        layer = gn.layers.LayerNormalization(dtype="float64")
+        xt = gn.tensor(np.random.default_rng(5).normal(size=(3, 6)), requires_grad=True,
+                       dtype="float64")
+        gn.gradcheck(lambda t: (layer(t) * gn.tensor(np.arange(18.0).reshape(3, 6),
+                                                     dtype="float64")).sum(), [xt])
+
+
+def test_a_model_with_layernorm_trains_the_same_compiled(monkeypatch):
+    def train(flag):
+        monkeypatch.setenv("GLASSNET_NUMBA", flag)
+        monkeypatch.setattr(opk, "_STATE", {})
+        gn.set_seed(3)
+        m = gn.models.Sequential([gn.layers.Input((20,)),
+                                  gn.layers.Dense(16, activation="relu"),
+                                  gn.layers.LayerNormalization(),
+                                  gn.layers.Dense(2, activation="softmax")])
+        m.compile("adam", "sparse_categorical_crossentropy")
+        x = np.random.default_rng(4).normal(size=(32, 20)).astype(np.float32)
+        y = np.arange(32) % 2
+        for _ in range(5):
+            m.train_on_batch(x, y)
+        return m.get_weights(), m.predict(x, verbose=0)
+
+    (w0, p0), (w1, p1) = train("0"), train("1")
+    for a, b in zip(w1 + [p1], w0 + [p0]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

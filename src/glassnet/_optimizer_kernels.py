@@ -57,23 +57,27 @@ def numba_mode() -> str:
     return "on" if env in ("1", "true", "yes") else "auto"
 
 
-def compiled(fn: Any, parallel: bool = False) -> Any:
+def compiled(fn: Any, parallel: bool = False, reassociate: bool = False) -> Any:
     """``fn`` compiled by numba, once per process (the one place the element-wise kernels
     of the layers are compiled: ``cache=True``, so the next process loads them from disk;
     ``nogil``, so batch slices on several threads run at once; NumPy's error model, since
     numba's default tests every integer or float division for zero, a branch that stops
-    LLVM's vectoriser). Call only where :func:`fused_available` said yes."""
-    key = (fn, parallel)
+    LLVM's vectoriser). ``reassociate``: LLVM may reorder sums (and fuse multiply-adds),
+    which a reduction needs to vectorise; NaN and inf still propagate. Call only where
+    :func:`fused_available` said yes."""
+    key = (fn, parallel, reassociate)
     k = _KERNELS.get(key)
     if k is None:
         from ._numba import njit
 
         k = _KERNELS[key] = njit(cache=True, nogil=True, parallel=parallel,
-                                 error_model="numpy")(fn)
+                                 error_model="numpy",
+                                 fastmath={"reassoc", "contract"} if reassociate else False,
+                                 )(fn)
     return k
 
 
-_KERNELS: dict[tuple[Any, bool], Any] = {}
+_KERNELS: dict[tuple[Any, bool, bool], Any] = {}
 
 
 def fused_available(work: int = 0) -> bool:

@@ -46,6 +46,9 @@ class _Plan(NamedTuple):
     compiled: bool
     eps: Any  # epsilon as a scalar of x's dtype (made once: 0.3 us a step on (32, 1))
     inv_count: Any  # 1 / count, a scalar of x's dtype
+    # LayerNormalization's compiled kernels over the last axis (layers/_norm_numba.py) and
+    # their scalars, or None: the NumPy kernel
+    layer: Any = None
 
 
 class Normalize(Function):
@@ -117,11 +120,19 @@ class Normalize(Function):
         tile = backend.per_channel if kind == "leading" and x.size >= 1 << 14 else None
         compiled = (kind == "leading" and per_channel and len(axes) == nd - 1
                     and numpy and x.dtype.char in "fd" and fused_available(x.size))
+        # LayerNormalization: gamma/beta along the last axis only, the axis normalised
+        layer = None
+        if (kind == "last" and not per_channel and numpy and x.dtype.char in "fd" and x.size
+                and full is not None and full[-1] == x.shape[-1]
+                and all(d == 1 for d in full[:-1]) and fused_available(x.size)):
+            from . import _norm_numba
+
+            layer = _norm_numba.layer_plan(x.dtype, self.eps, x.shape[-1])
         plan = self.plan = _Plan(key, backend.get_array_module(x), axes, ssum, smean,
                                  count, kshape, wshape, pshape, view, per_channel, psum, tile,
                                  compiled, x.dtype.type(self.eps),
                                  x.dtype.type(1.0 / float(count)) if x.dtype.kind == "f"
-                                 else 1.0 / float(count))
+                                 else 1.0 / float(count), layer)
         return plan
 
     @staticmethod
@@ -154,10 +165,13 @@ class Normalize(Function):
         xp, pc = plan.xp, plan.tile
         gamma = params[0] if self.scale else None
         beta = params[-1] if self.center else None
-        self.compiled = (plan.compiled and x.flags.c_contiguous
-                         and all(p.dtype == x.dtype for p in params))
+        fits = x.flags.c_contiguous and all(p.dtype == x.dtype for p in params)
+        self.compiled = plan.compiled and fits
         if self.compiled:
             return self._forward_compiled(x, gamma, beta)
+        self.layer = plan.layer is not None and fits
+        if self.layer:
+            return self._forward_layer(x, gamma, beta)
         smean = plan.smean
         mean = smean(x)
         xc = x - mean if pc is None else pc(xp.subtract, x, mean)
@@ -195,10 +209,59 @@ class Normalize(Function):
                                                      inv.reshape(ks), g)
         return y.reshape(x.shape)
 
+    def _forward_layer(self, x: np.ndarray, gamma: Any, beta: Any) -> np.ndarray:
+        """LayerNormalization's forward in two compiled passes per row
+        (layers/_norm_numba.py): the NumPy path's formula, the row sums reassociated."""
+        ln = self.plan.layer
+        c = x.shape[-1]
+        x2 = x.reshape(-1, c)
+        g = ln.ones if gamma is None else gamma.reshape(c)
+        b = ln.zeros if beta is None else beta.reshape(c)
+        y, xhat = np.empty_like(x2), np.empty_like(x2)
+        stats = np.empty((3, x2.shape[0]), x.dtype)  # mean, var, 1/sqrt(var + eps)
+        ln.forward(x2, g, b, ln.eps, ln.ic, ln.zero, ln.one, y, xhat, stats[0], stats[1],
+                   stats[2])
+        self.xc, self.gamma, self.stats = xhat, g, stats
+        return y.reshape(x.shape)
+
+    def _backward_layer(self, gy: Any) -> Any:
+        """:meth:`_forward_layer`'s backward in one compiled pass per row, gamma's and beta's
+        gradients written into the optimizer's views where a replayed step offers them."""
+        plan, need = self.plan, self.needs_input_grad
+        ln, xhat = plan.layer, self.xc
+        c = xhat.shape[1]
+        gy2 = gy.reshape(-1, c)
+        if gy2.dtype != xhat.dtype or not gy2.flags.c_contiguous:
+            gy2 = np.ascontiguousarray(gy2, dtype=xhat.dtype)
+        out = self.grad_out
+        k_gamma = 1 if self.scale else None
+        k_beta = (2 if self.scale else 1) if self.center else None
+
+        def into(k: int | None) -> Any:
+            o = out[k] if out is not None and k is not None else None
+            ok = (o is not None and o.size == c and o.dtype == xhat.dtype
+                  and o.flags.c_contiguous)
+            return o if ok else np.empty(c, xhat.dtype)
+
+        og, ob = into(k_gamma), into(k_beta)
+        gx = np.empty_like(xhat) if need[0] else ln.no_gx
+        ln.backward(gy2, xhat, self.stats[2], self.gamma, ln.ic, ln.zero, gx, og.reshape(c),
+                    ob.reshape(c), bool(need[0]))
+        grads: list[Any] = [gx.reshape(gy.shape) if need[0] else None]
+        if k_gamma is not None:
+            grads.append((og if og.shape == plan.wshape else og.reshape(plan.wshape))
+                         if need[k_gamma] else None)
+        if k_beta is not None:
+            grads.append((ob if ob.shape == plan.wshape else ob.reshape(plan.wshape))
+                         if need[k_beta] else None)
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
     def backward(self, gy: Any) -> Any:
         plan = self.plan
         if plan.per_channel:
             return self._backward_per_channel(gy)
+        if self.layer:
+            return self._backward_layer(gy)
         xp, xhat, inv, gamma = plan.xp, self.xc, self.inv, self.gamma
         need = self.needs_input_grad
         # gx = inv * (g - mean(g) - xhat * mean(g * xhat)) with g = gy * gamma
