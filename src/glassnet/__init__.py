@@ -72,7 +72,7 @@ _LAZY = {
     "layers", "models", "activations", "losses", "metrics", "optimizers", "callbacks",
     "initializers", "regularizers", "datasets", "utils", "classic", "plot", "functional",
     "schedules", "random", "saving", "distribution", "wrappers", "interop", "config",
-    "constraints",
+    "constraints", "tree", "dtype_policies", "mixed_precision",
 }
 
 
@@ -81,7 +81,9 @@ _LAZY_NAMES = {"Input": "layers", "Sequential": "models", "Model": "models",
                "Layer": "layers", "Loss": "losses", "Metric": "metrics",
                "Optimizer": "optimizers", "Regularizer": "regularizers",
                "Initializer": "initializers", "KerasTensor": "models",
-               "Variable": "variables", "InputSpec": "layers"}
+               "Variable": "variables", "InputSpec": "layers",
+               "DTypePolicy": "dtype_policies", "FloatDTypePolicy": "dtype_policies",
+               "name_scope": "_scopes", "device": "_scopes"}
 _RENAMED = {"KerasTensor": "SymbolicTensor"}
 
 

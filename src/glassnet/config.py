@@ -18,11 +18,12 @@ import logging
 import math
 import sys
 import warnings
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from . import backend as _backend
+from .dtype_policies import DTypePolicy, _check_name  # one class: config's is this one
 
 __all__ = [
     "backend", "set_backend", "floatx", "set_floatx", "epsilon", "set_epsilon",
@@ -80,35 +81,37 @@ def set_floatx(value: Any) -> None:
     _backend.set_floatx(value)
 
 
-class DTypePolicy(NamedTuple):
-    """A layer dtype policy: the dtype of the weights and of the computations (one and the
-    same here: glassnet has no mixed precision)."""
-
-    name: str
-    compute_dtype: str
-    variable_dtype: str
-
-
 def dtype_policy() -> DTypePolicy:
-    """The global dtype policy: :func:`floatx` for weights and computations.
+    """The global dtype policy: :func:`floatx` for weights and computations, as a
+    :class:`glassnet.dtype_policies.DTypePolicy`.
 
     Example:
-        >>> dtype_policy().compute_dtype
-        'float32'
+        >>> dtype_policy()
+        <DTypePolicy "float32">
     """
-    name = floatx()
-    return DTypePolicy(name, name, name)
+    return DTypePolicy(floatx())
 
 
-def set_dtype_policy(policy: Any) -> None:
-    """Set the global dtype policy: ``"float32"`` or ``"float64"`` (the same as
-    :func:`set_floatx`). Mixed precision (``"mixed_float16"``, ``"mixed_bfloat16"``) is
-    refused with a ``ValueError``: NumPy has no fast half-precision matrix product, so
-    glassnet computes in float32 or float64."""
-    name = getattr(policy, "name", policy)
-    if name not in ("float32", "float64"):
-        raise ValueError("set_dtype_policy: glassnet computes in 'float32' or 'float64' (no "
-                         f"mixed precision). Received: {policy!r}")
+def set_dtype_policy(policy: str | DTypePolicy) -> None:
+    """Set the global dtype policy: ``"float32"`` or ``"float64"`` or a
+    :class:`~glassnet.dtype_policies.DTypePolicy` of them (the same as :func:`set_floatx`).
+    Mixed precision (``"mixed_float16"``, ``"mixed_bfloat16"``), float16/bfloat16 and
+    quantized policies are refused with a ``ValueError``: NumPy has no fast half-precision
+    matrix product, so glassnet computes in float32 or float64.
+
+    Example:
+        >>> set_dtype_policy("float64"); floatx()
+        'float64'
+        >>> set_dtype_policy(DTypePolicy("float32"))
+    """
+    if isinstance(policy, DTypePolicy):
+        name = policy.variable_dtype  # a DTypePolicyMap: its default policy's
+    elif isinstance(policy, str):
+        name = _check_name(policy, "set_dtype_policy", "policy")
+    else:
+        raise ValueError("set_dtype_policy: expected the name of a policy ('float32' or "
+                         f"'float64') or a DTypePolicy. Received: policy={policy!r} (of type "
+                         f"{type(policy).__name__})")
     set_floatx(name)
 
 

@@ -37,9 +37,12 @@ class Tensor:
     # _mask: a masking layer's (batch, timesteps) mask (layers.embedding.set_mask), unset
     # on most tensors
     # _constraint: a weight's projection after each optimizer update (``constraint``)
+    # _scope: the gn.name_scope path a weight was made under (its ``path`` prefix), unset
+    # outside any scope; kept apart from ``name`` so files and name lookups never see it
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "_mask", "_constraint",
-                 "__weakref__")
+                 "_scope", "__weakref__")
     _mask: Any
+    _scope: str
     # counts the constraints set: an optimizer looks for its weights' constraints again when
     # its weights or this number change (a weight unpickled with one is found with its group)
     _constraint_version = 0
@@ -96,9 +99,11 @@ class Tensor:
 
     @property
     def path(self) -> str | None:
-        """A weight's name, ``"dense/kernel"`` (Keras's ``Variable.path``; None for a
-        tensor that is not a named weight)."""
-        return self.name
+        """A weight's path, ``"dense/kernel"`` (Keras's ``Variable.path``): its name, under
+        the ``gn.name_scope`` it was made in (``"outer/dense/kernel"``); None for a tensor
+        that is not a named weight."""
+        scope = getattr(self, "_scope", None)
+        return f"{scope}/{self.name}" if scope and self.name is not None else self.name
 
     @property
     def value(self) -> Tensor:

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from . import backend, initializers
+from ._scopes import current_path
 from .tensor import Tensor
 
 __all__ = ["Variable"]
@@ -29,6 +30,7 @@ class Variable(Tensor):
         dtype: default: the value's float dtype, or ``floatx()``.
         trainable: whether training updates it.
         name: its name (``"variable"`` by default); a layer that tracks it prefixes its own.
+            Made inside ``gn.name_scope("s")``, its ``path`` is ``"s/<name>"``.
         autocast, aggregation, synchronization: accepted for Keras's signature; glassnet
             has no mixed precision or replicas to apply them to.
 
@@ -67,6 +69,9 @@ class Variable(Tensor):
                                  f"shape {value.shape}. Received: shape={tuple(shape)}")
         super().__init__(value, requires_grad=bool(trainable) and value.dtype.kind == "f",
                          dtype=value.dtype, name=name or "variable")  # an int stays an int
+        scope = current_path()
+        if scope:  # made inside gn.name_scope: Keras's path "scope/name"
+            self._scope = scope
 
     @property
     def trainable(self) -> bool:

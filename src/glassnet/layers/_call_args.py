@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._scopes import join_path
+
 if TYPE_CHECKING:
     from .base import Layer
 
@@ -51,6 +53,8 @@ def _marking_built(build: Any) -> Any:
 
     @functools.wraps(build)
     def wrapper(self: Layer, *args: Any, **kwargs: Any) -> Any:
+        if self.__dict__.get("_path") is None:  # Keras's layer.path: the name scope now
+            self.__dict__["_path"] = join_path(self.name)
         out = build(self, *args, **kwargs)
         self.built = True
         if self.input_shape_built is None and args and isinstance(args[0], (tuple, list)):

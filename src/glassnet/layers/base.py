@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from .. import backend
+from .._scopes import current_path, join_path
+from ..dtype_policies import DTypePolicy, DTypePolicyMap
+from ..dtype_policies import get as _get_policy
 from ..tensor import Tensor
 from ..variables import Variable
 from ._call_args import (
@@ -175,6 +178,11 @@ class Layer(FileHooks):
         self._trainable_flags: list[bool] = []
         self._regularized: list[tuple[Tensor, Any]] = []
         self._activity_losses: list[Tensor] = []
+        if isinstance(dtype, (DTypePolicy, dict)):  # Keras: a policy or its serialize() dict
+            policy = _get_policy(dtype)
+            if isinstance(policy, DTypePolicyMap):  # Keras keys it by path: here, the name
+                policy = policy[self.name]
+            dtype = policy.variable_dtype
         # Keras's text inputs (Input(dtype="string")): strings, no numeric dtype for weights
         self._string_dtype = dtype in ("string", "str", str)
         if self._string_dtype:
@@ -200,6 +208,9 @@ class Layer(FileHooks):
             return
         if not str(v.name).startswith(f"{self.name}/"):
             v.name = f"{self.name}/{v.name}"
+        scope = current_path()
+        if scope and getattr(v, "_scope", None) is None:  # tracked inside gn.name_scope
+            v._scope = scope
         flag = v.trainable
         v.requires_grad = bool(flag and self._trainable)
         self._weights.append(v)
@@ -250,6 +261,9 @@ class Layer(FileHooks):
         w = Tensor._make(value)
         w.requires_grad = bool(trainable and self._trainable)
         w.name = f"{self.name}/{name}"
+        scope = current_path()
+        if scope:  # made inside gn.name_scope: Keras's path "scope/layer/weight"
+            w._scope = scope
         if constraint is not None:
             w.constraint = constraint  # resolved by constraints.get
         self._weights.append(w)
@@ -330,6 +344,38 @@ class Layer(FileHooks):
                 w.grad = None
         for s in self._sublayers():
             s.trainable = value
+
+    @property
+    def path(self) -> str | None:
+        """Keras's ``layer.path``: the layer's name under the ``gn.name_scope`` it was built
+        in (``"outer/dense"``); None before it is built.
+
+        Example:
+            >>> with gn.name_scope("outer"):
+            ...     d = gn.layers.Dense(2, name="d"); d.build((None, 3))
+            >>> d.path, d.kernel.path
+            ('outer/d', 'outer/d/kernel')
+        """
+        path = self.__dict__.get("_path")
+        return path if path is not None or not self.built else self.name
+
+    @property
+    def dtype_policy(self) -> DTypePolicy:
+        """The layer's :class:`~glassnet.dtype_policies.DTypePolicy`: its float dtype's, or
+        the global one (``floatx()``) for a layer without a float dtype of its own."""
+        d = self.dtype
+        return DTypePolicy(d.name if d is not None and d.name in ("float32", "float64")
+                           else None)
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the layer computes in (Keras's ``layer.compute_dtype``)."""
+        return self.dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights (Keras's ``layer.variable_dtype``)."""
+        return self.dtype_policy.variable_dtype
 
     @property
     def weights(self) -> list[Tensor]:
@@ -535,6 +581,8 @@ class Layer(FileHooks):
             shape = _input_shape_of(x)
             self._check_spec(shape)
             self.input_shape_built = shape
+            if self.__dict__.get("_path") is None:  # Keras: the name scope at build time
+                self.__dict__["_path"] = join_path(self.name)
             self.build(shape)
             self.built = True
             self.__dict__.pop("_in_spec", None)
