@@ -43,7 +43,7 @@ def _run(x, gy, compiled, monkeypatch, scale=True, center=True, need_x=True):
         return [y.data, mm.data, mv.data, *grads, *(p.grad for p in params)]
 
 
-@pytest.mark.parametrize("shape", [(32, 28, 28, 16), (4100, 64), (3, 7, 5, 3)])
+@pytest.mark.parametrize("shape", [(32, 28, 28, 16), (4100, 64), (3, 7, 29, 29)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_batchnorm_matches_the_numpy_kernel(shape, dtype, monkeypatch):
     rng = np.random.default_rng(0)
@@ -61,7 +61,7 @@ def test_compiled_batchnorm_matches_the_numpy_kernel(shape, dtype, monkeypatch):
 def test_compiled_batchnorm_without_gamma_beta_or_input_gradient(scale, center, need_x,
                                                                  monkeypatch):
     rng = np.random.default_rng(1)
-    x = rng.normal(size=(8, 6, 6, 5)).astype(np.float32)
+    x = rng.normal(size=(16, 16, 16, 5)).astype(np.float32)
     gy = rng.normal(size=x.shape).astype(np.float32)
     want = _run(x, gy, False, monkeypatch, scale, center, need_x)
     got = _run(x, gy, True, monkeypatch, scale, center, need_x)
@@ -88,12 +88,12 @@ def test_a_model_with_batchnorm_trains_the_same_compiled(monkeypatch):
         monkeypatch.setenv("GLASSNET_NUMBA", flag)
         monkeypatch.setattr(opk, "_STATE", {})
         gn.set_seed(3)
-        m = gn.models.Sequential([gn.layers.Input((10, 10, 3)),
+        m = gn.models.Sequential([gn.layers.Input((12, 12, 3)),
                                   gn.layers.Conv2D(8, 3, padding="same", activation="relu"),
                                   gn.layers.BatchNormalization(),
                                   gn.layers.Flatten(), gn.layers.Dense(2)])
         m.compile("sgd", gn.losses.SparseCategoricalCrossentropy(from_logits=True))
-        x = np.random.default_rng(4).normal(size=(16, 10, 10, 3)).astype(np.float32)
+        x = np.random.default_rng(4).normal(size=(16, 12, 12, 3)).astype(np.float32)
         y = np.arange(16) % 2
         for _ in range(3):
             m.train_on_batch(x, y)
@@ -102,6 +102,21 @@ def test_a_model_with_batchnorm_trains_the_same_compiled(monkeypatch):
     (w0, p0), (w1, p1) = train("0"), train("1")
     for a, b in zip(w1 + [p1], w0 + [p0]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_small_batchnorm_keeps_the_numpy_kernel(monkeypatch):
+    """Below ``_BN_COMPILED_MIN`` elements the NumPy kernel is the faster one: it runs even
+    where numba is loaded."""
+    monkeypatch.setenv("GLASSNET_NUMBA", "1")
+    monkeypatch.setattr(opk, "_STATE", {})
+    c = 64
+    for rows, want in ((nm._BN_COMPILED_MIN // c - 1, False), (nm._BN_COMPILED_MIN // c, True)):
+        x = np.random.default_rng(6).normal(size=(rows, c)).astype(np.float32)
+        fn = nm.BatchNormalize((0,), 1e-3, True, True,
+                               (gn.tensor(np.zeros(c, np.float32)),
+                                gn.tensor(np.ones(c, np.float32))), 0.9, bshape=(1, c))
+        fn.forward(x, np.ones(c, np.float32), np.zeros(c, np.float32))
+        assert fn.compiled == want
 
 
 # ---------------------------------------------------------------- LayerNormalization
