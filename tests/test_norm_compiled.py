@@ -83,25 +83,32 @@ def test_compiled_batchnorm_bits_do_not_depend_on_the_thread_count(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_model_with_batchnorm_trains_the_same_compiled(monkeypatch):
+def _trains_the_same_compiled(monkeypatch, layers, x, compile_args, steps):
+    """A model trained with the compiled kernels ends with the NumPy kernels' weights and
+    predictions, to float32 rounding."""
     def train(flag):
         monkeypatch.setenv("GLASSNET_NUMBA", flag)
         monkeypatch.setattr(opk, "_STATE", {})
         gn.set_seed(3)
-        m = gn.models.Sequential([gn.layers.Input((12, 12, 3)),
-                                  gn.layers.Conv2D(8, 3, padding="same", activation="relu"),
-                                  gn.layers.BatchNormalization(),
-                                  gn.layers.Flatten(), gn.layers.Dense(2)])
-        m.compile("sgd", gn.losses.SparseCategoricalCrossentropy(from_logits=True))
-        x = np.random.default_rng(4).normal(size=(16, 12, 12, 3)).astype(np.float32)
-        y = np.arange(16) % 2
-        for _ in range(3):
+        m = gn.models.Sequential([gn.layers.Input(x.shape[1:]), *layers()])
+        m.compile(*compile_args)
+        y = np.arange(len(x)) % 2
+        for _ in range(steps):
             m.train_on_batch(x, y)
         return m.get_weights(), m.predict(x, verbose=0)
 
     (w0, p0), (w1, p1) = train("0"), train("1")
     for a, b in zip(w1 + [p1], w0 + [p0]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_a_model_with_batchnorm_trains_the_same_compiled(monkeypatch):
+    _trains_the_same_compiled(
+        monkeypatch,
+        lambda: [gn.layers.Conv2D(8, 3, padding="same", activation="relu"),
+                 gn.layers.BatchNormalization(), gn.layers.Flatten(), gn.layers.Dense(2)],
+        np.random.default_rng(4).normal(size=(16, 12, 12, 3)).astype(np.float32),
+        ("sgd", gn.losses.SparseCategoricalCrossentropy(from_logits=True)), 3)
 
 
 def test_small_batchnorm_keeps_the_numpy_kernel(monkeypatch):
@@ -201,21 +208,9 @@ def test_compiled_layernorm_keeps_nan_and_its_gradient_checks():
 
 
 def test_a_model_with_layernorm_trains_the_same_compiled(monkeypatch):
-    def train(flag):
-        monkeypatch.setenv("GLASSNET_NUMBA", flag)
-        monkeypatch.setattr(opk, "_STATE", {})
-        gn.set_seed(3)
-        m = gn.models.Sequential([gn.layers.Input((20,)),
-                                  gn.layers.Dense(16, activation="relu"),
-                                  gn.layers.LayerNormalization(),
-                                  gn.layers.Dense(2, activation="softmax")])
-        m.compile("adam", "sparse_categorical_crossentropy")
-        x = np.random.default_rng(4).normal(size=(32, 20)).astype(np.float32)
-        y = np.arange(32) % 2
-        for _ in range(5):
-            m.train_on_batch(x, y)
-        return m.get_weights(), m.predict(x, verbose=0)
-
-    (w0, p0), (w1, p1) = train("0"), train("1")
-    for a, b in zip(w1 + [p1], w0 + [p0]):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    _trains_the_same_compiled(
+        monkeypatch,
+        lambda: [gn.layers.Dense(16, activation="relu"), gn.layers.LayerNormalization(),
+                 gn.layers.Dense(2, activation="softmax")],
+        np.random.default_rng(4).normal(size=(32, 20)).astype(np.float32),
+        ("adam", "sparse_categorical_crossentropy"), 5)
