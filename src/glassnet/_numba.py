@@ -71,6 +71,8 @@ def light(dispatcher: Any) -> Any:
         from numba.core.runtime import rtsys
     except ImportError:  # pragma: no cover - a numba that moved its runtime
         return dispatcher
+    if not isinstance(getattr(rtsys, "_init", None), bool):  # pragma: no cover - renamed
+        return dispatcher
     folder = getattr(cache, "cache_path", None)
 
     def load_overload(sig: Any, target_context: Any) -> Any:
