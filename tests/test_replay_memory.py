@@ -1,84 +1,96 @@
-"""A node run again (as a replayed step runs every node) lets go of what its last call saved
-before it makes the new state, so the step's peak memory holds one copy, not two
-(``Function._forget``). Each test keeps a weak reference to an array the first call saved
-and checks, inside the second call, at the moment the new state is made, that it is gone.
-"""
+"""A replayed step does not hold two copies of an op's saved state.
 
-import weakref
+A big program (outputs, or what its ops save for backward, past 1 MB) drops each op's
+per-step state after every replayed step, and after the recorded step too
+(``Program._release``, ``models/step.py``'s ``_release_recorded``): otherwise the next step
+makes an op's new state while the last one's is still held, doubling it at the peak. An
+LSTM's outputs are small beside its saved sequences, so what the ops saved counts too.
+Each test looks, at the moment an op's forward starts, at what the op still holds.
+"""
 
 import numpy as np
 import pytest
 
-from glassnet.layers import _conv_kernels, _lstm_numba, _recurrent_kernels
+import glassnet as gn
+from glassnet import _tape
 from glassnet.layers._conv_kernels import Conv2DKernel
-from glassnet.layers._recurrent_kernels import GRUSeq, LSTMSeq, SimpleRNNSeq
-
-R = np.random.default_rng(0)
-F32 = np.float32
+from glassnet.layers._recurrent_kernels import LSTMSeq
 
 
-def _spy(monkeypatch, module, name, ref):
-    """Replace ``module.name`` by a wrapper recording whether ``ref`` was dead at each call."""
-    seen = []
-    orig = getattr(module, name)
+def _held_at_entry(monkeypatch, cls, names):
+    """Wrap ``cls.forward``: record, per call, which of ``names`` the op still holds."""
+    held = []
+    orig = cls.forward
 
-    def wrapper(*a, **k):
-        seen.append(ref() is None)
-        return orig(*a, **k)
+    def forward(self, *a, **k):
+        held.append(sorted(n for n in names if n in self.__dict__))
+        return orig(self, *a, **k)
 
-    monkeypatch.setattr(module, name, wrapper)
-    return seen
-
-
-def test_conv2d_drops_its_last_columns(monkeypatch):
-    f = Conv2DKernel()
-    x = R.standard_normal((4, 9, 9, 8), dtype=F32)
-    w = R.standard_normal((3, 3, 8, 5), dtype=F32)
-    y0 = f.forward(x, w)
-    ref = weakref.ref(f.cols[0])
-    seen = _spy(monkeypatch, _conv_kernels, "_cols", ref)
-    y1 = f.forward(x, w)
-    assert seen and all(seen)
-    np.testing.assert_array_equal(y0, y1)
-    f.needs_input_grad = (True, True)
-    gx, gw = f.backward(np.ones_like(y1))  # the new columns serve backward
-    assert gx.shape == x.shape and gw.shape == w.shape
+    monkeypatch.setattr(cls, "forward", forward)
+    return held
 
 
-def _seq_inputs(n, gates, d=3, bsz=4, steps=5, dtype=F32, bias_rows=None):
-    x = R.standard_normal((bsz, steps, d)).astype(dtype)
-    h0 = np.zeros((bsz, n), dtype)
-    w = (0.3 * R.standard_normal((d, gates * n))).astype(dtype)
-    u = (0.3 * R.standard_normal((n, gates * n))).astype(dtype)
-    b = 0.1 * np.ones(gates * n if bias_rows is None else (bias_rows, gates * n), dtype)
-    return x, h0, w, u, b
+@pytest.mark.parametrize("numba", ["0", "1"])
+def test_lstm_state_is_dropped_between_steps(numba, monkeypatch):
+    if numba == "1":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("GLASSNET_NUMBA", numba)
+    held = _held_at_entry(monkeypatch, LSTMSeq, ("saved", "g", "hs", "cs", "tc", "xt"))
+    gn.set_seed(0)
+    # outputs (32, 2, 64) are 16 KB; the saved sequences (T=60) over 1 MB
+    m = gn.Sequential([gn.Input((60, 8)), gn.layers.LSTM(64), gn.layers.Dense(1)])
+    m.compile("adam", "mse")
+    x = np.random.default_rng(0).normal(size=(32, 60, 8)).astype(np.float32)
+    y = x[:, :, 0].mean(axis=1, keepdims=True)
+    losses = [m.train_on_batch(x, y) for _ in range(4)]
+    assert len(held) >= 4  # each step's forward (and a first call that builds)
+    assert all(h == [] for h in held)  # the recorded step's state and each replay's: gone
+    assert losses[-1] < losses[0]  # and training goes on, each step's state made afresh
 
 
-@pytest.mark.parametrize("cls,gates", [(SimpleRNNSeq, 1), (GRUSeq, 3), (LSTMSeq, 4)])
-def test_recurrent_numpy_kernels_drop_their_last_sequences(cls, gates, monkeypatch):
-    # float64: the NumPy kernels; the GRU's bias is (2, 3u): input and recurrent parts
-    x, h0, w, u, b = _seq_inputs(6, gates, dtype=np.float64,
-                                 bias_rows=2 if cls is GRUSeq else None)
-    f = cls()
-    args = (x, h0, h0, w, u, b) if cls is LSTMSeq else (x, h0, w, u, b)
-    y0 = f.forward(*args)
-    ref = weakref.ref(f.hs)
-    seen = _spy(monkeypatch, _recurrent_kernels._SeqBase, "_project", ref)
-    y1 = f.forward(*args)
-    assert seen == [True]
-    np.testing.assert_array_equal(y0, y1)
+def test_conv_columns_are_dropped_between_steps(monkeypatch):
+    held = _held_at_entry(monkeypatch, Conv2DKernel, ("cols", "y"))
+    gn.set_seed(0)
+    m = gn.Sequential([gn.Input((16, 16, 3)),
+                       gn.layers.Conv2D(16, 3, activation="relu"),
+                       gn.layers.Flatten(), gn.layers.Dense(2)])
+    m.compile("sgd", gn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(1).normal(size=(64, 16, 16, 3)).astype(np.float32)
+    for _ in range(3):
+        m.train_on_batch(x, np.arange(64) % 2)
+    assert len(held) >= 3 and all(h == [] for h in held)
 
 
-def test_lstm_numba_kernel_drops_its_last_state(monkeypatch):
-    pytest.importorskip("numba")
-    if not _lstm_numba.available():
-        pytest.skip("the LSTM's numba kernel does not run here (GLASSNET_NUMBA=0 or no SciPy)")
-    x, h0, w, u, b = _seq_inputs(8, 4)
-    f = LSTMSeq()
-    y0 = f.forward(x, h0, h0, w, u, b)
-    assert f.numba
-    ref = weakref.ref(f.saved[1])  # the gate activations, the largest array it keeps
-    seen = _spy(monkeypatch, _lstm_numba, "lstm_forward", ref)
-    y1 = f.forward(x, h0, h0, w, u, b)
-    assert seen == [True]
-    np.testing.assert_array_equal(y0, y1)
+def test_saved_bytes_count_arrays_and_tuples_of_them_beyond_the_configuration():
+    class Op:
+        pass
+
+    fn = Op()
+    fn.scale = np.ones(1000)  # configuration (made in __init__): not counted
+    fn.saved = (np.ones(10, np.float32), np.ones((2, 5)), 3)
+    fn.x = np.ones(4, np.int8)
+    fn.note = "text"
+    assert _tape._saved_nbytes(fn, frozenset({"scale"})) == 40 + 80 + 4
+
+
+def test_a_small_program_keeps_its_ops_state():
+    """Below 1 MB nothing is dropped: ops keep what they decided once (their plans)."""
+    gn.set_seed(0)
+    m = gn.Sequential([gn.Input((4,)), gn.layers.Dense(8, activation="tanh"),
+                       gn.layers.LayerNormalization(), gn.layers.Dense(3)])
+    m.compile("sgd", gn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(2).normal(size=(16, 4)).astype(np.float32)
+    progs = []
+    orig = _tape.Program.__init__
+
+    def init(self, *a, **k):
+        orig(self, *a, **k)
+        progs.append(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_tape.Program, "__init__", init)
+        for _ in range(3):
+            m.train_on_batch(x, np.arange(16) % 3)
+    assert progs and progs[0].cleanup == []
+    norms = [fn for fn, _, _ in progs[0].forward_nodes if type(fn).__name__ == "Normalize"]
+    assert norms and "plan" in norms[0].__dict__

@@ -339,6 +339,18 @@ class Tape:
         return Program(self, out_slots, seed_slots, params)
 
 
+
+def _saved_nbytes(fn: Function, cfg: frozenset[str]) -> int:
+    """Bytes of the arrays an op holds beyond its configuration: what it saved for
+    backward (arrays, or tuples and lists of them)."""
+    total = 0
+    for k, v in fn.__dict__.items():
+        if k in cfg:
+            continue
+        for a in (v if isinstance(v, (tuple, list)) else (v,)):
+            total += getattr(a, "nbytes", 0) if hasattr(a, "dtype") else 0
+    return total
+
 class Program:
     """A compiled step: forward on raw arrays, backward newest first (see module doc)."""
 
@@ -370,8 +382,11 @@ class Program:
         self.forward_nodes = [(fn, ins, out) for fn, ins, out, _ in live]
         self.patches = patches
         # drop the saved arrays of big steps after use, as the eager graph does: otherwise the
-        # previous step's activations would live on while the next ones are made
+        # previous step's activations would live on while the next ones are made. Big: the
+        # ops' outputs, or what they saved for backward (still on them: the recording has
+        # just run), past 1 MB; an LSTM's outputs are small beside its saved sequences
         nbytes = sum(getattr(tape.keep[out].data, "nbytes", 0) for _, _, out, _ in live)
+        nbytes += sum(_saved_nbytes(fn, cfg) for fn, _, _, cfg in live)
         self.cleanup = [(fn, cfg) for fn, _, _, cfg in live] if nbytes > (1 << 20) else []
         # which slots carry a gradient (as recorded: requires_grad of weights, grad mode)
         req = [False] * n

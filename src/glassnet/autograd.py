@@ -127,17 +127,6 @@ class Function:
     # forward draws random numbers (dropout, noise): never a constant, even of constants
     random = False
 
-    def _forget(self, *names: str) -> None:
-        """Drop the arrays the last ``forward`` saved under ``names``.
-
-        A replayed step calls ``forward`` again on the same node; a large saved state (a
-        convolution's columns, a recurrent layer's sequences) would otherwise live beside
-        the new one until the call ends, doubling it at the step's peak memory.
-        """
-        d = self.__dict__
-        for name in names:
-            d.pop(name, None)
-
     def __call__(self, *inputs: Any) -> Tensor:
         Tensor = _Tensor
         state = _state

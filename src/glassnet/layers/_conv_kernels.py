@@ -360,7 +360,6 @@ class Conv2DKernel(Function):
         self.relu = bool(relu)
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
-        self._forget("cols", "y")  # the last call's columns (MNIST convnet: 8 MB at the peak)
         xp = backend.get_array_module(x)
         (pt, pb), (pl, pr) = self.pads
         sh, sw = self.strides

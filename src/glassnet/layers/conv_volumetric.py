@@ -79,7 +79,6 @@ class Conv3DKernel(Function):
                                       slice(None))
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
-        self._forget("col")  # the last call's columns
         xp = backend.get_array_module(x)
         kd, kh, kw, c, f = w.shape
         if x.ndim != 5 or x.shape[4] != c:
