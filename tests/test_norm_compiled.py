@@ -49,9 +49,13 @@ def test_compiled_batchnorm_matches_the_numpy_kernel(shape, dtype, monkeypatch):
     rng = np.random.default_rng(0)
     x = (rng.normal(2.0, 3.0, shape)).astype(dtype)
     gy = rng.normal(size=shape).astype(dtype)
-    want = _run(x, gy, False, monkeypatch)
-    got = _run(x, gy, True, monkeypatch)
-    tol = 2e-5 if dtype == np.float32 else 1e-11
+    _assert_close(_run(x, gy, True, monkeypatch), _run(x, gy, False, monkeypatch),
+                  2e-5 if dtype == np.float32 else 1e-11)
+
+
+def _assert_close(got, want, tol):
+    """The compiled kernel's arrays against the NumPy kernel's, to ``tol`` of their scale."""
+    assert len(got) == len(want)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, np.abs(b).max()))
 
@@ -165,11 +169,8 @@ def test_compiled_layernorm_matches_the_numpy_kernel(shape, dtype, monkeypatch):
     rng = np.random.default_rng(0)
     x = rng.normal(2.0, 3.0, shape).astype(dtype)
     gy = rng.normal(size=shape).astype(dtype)
-    want = _run_layer(x, gy, False, monkeypatch)
-    got = _run_layer(x, gy, True, monkeypatch)
-    tol = 1e-5 if dtype == np.float32 else 1e-11
-    for a, b in zip(got, want):
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * max(1.0, np.abs(b).max()))
+    _assert_close(_run_layer(x, gy, True, monkeypatch), _run_layer(x, gy, False, monkeypatch),
+                  1e-5 if dtype == np.float32 else 1e-11)
 
 
 @pytest.mark.parametrize("scale,center,need_x,offer", [
