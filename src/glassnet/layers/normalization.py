@@ -173,11 +173,14 @@ class Normalize(Function):
         xp, pc = plan.xp, plan.tile
         gamma = params[0] if self.scale else None
         beta = params[-1] if self.center else None
-        fits = x.flags.c_contiguous and all(p.dtype == x.dtype for p in params)
+        # a compiled kernel takes a contiguous x and weights of its dtype (asked only where
+        # one could run: the NumPy path of a small model pays nothing for it)
+        fits = ((plan.compiled or plan.layer is not None) and x.flags.c_contiguous
+                and all(p.dtype == x.dtype for p in params))
         self.compiled = plan.compiled and fits
         if self.compiled:
             return self._forward_compiled(x, gamma, beta)
-        self.layer = plan.layer is not None and fits
+        self.layer = fits and plan.layer is not None
         if self.layer:
             return self._forward_layer(x, gamma, beta)
         smean = plan.smean
