@@ -32,9 +32,10 @@ import numpy as np
 from .backend import get_array_module
 
 __all__ = ["adam_compiled", "adam_delta", "adam_delta_reference", "adam_reduced",
-           "fused_available"]
+           "fused_available", "long_run"]
 
 _STATE: dict[str, Any] = {}  # "ok": numba usable; "pid", "threads": see _blocks
+_ADAM: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # see _run_adam
 # below 2 * _BLOCK elements one thread updates the buffer: handing a block to the second
 # thread costs more than it saves (2-vCPU Xeon, Adam on 32k float32: 13.9 µs on one thread,
 # 9.7 µs on two; 4k: 2.1 µs against 3.8 µs)
@@ -46,6 +47,13 @@ _BLOCK = 16384
 SPLIT = 1 << 20
 # elements from which a kernel call loads numba by itself (see fused_available)
 AUTO_WORK = 1 << 18
+# replayed training steps of one model after which it loads numba by itself (see
+# long_run): loading costs about 0.2 s, and the compiled kernels save a small model about
+# 15-20 us a step (a 20-64-64-2 Adam MLP at batch 32, 2-vCPU Xeon), so a run that has
+# already taken this many steps has paid about the load once: the rule of renting skis
+# until their price is spent, which never costs more than twice the better choice made
+# in hindsight
+AUTO_STEPS = 10_000
 
 
 def numba_mode() -> str:
@@ -85,10 +93,12 @@ def fused_available(work: int = 0) -> bool:
 
     ``GLASSNET_NUMBA=0`` (or false/no): never. ``GLASSNET_NUMBA=1`` (or true/yes): whenever
     numba imports. Unset (the default): when numba is installed (the ``numba`` extra) and
-    either already loaded in this process (by the LSTM kernel, or the user's own code) or
-    the call is large enough to pay for loading it: at least ``AUTO_WORK`` elements.
+    either already loaded in this process (by the LSTM kernel, by a model that has trained
+    ``AUTO_STEPS`` steps: :func:`long_run`, or by the user's own code) or the call is large
+    enough to pay for loading it: at least ``AUTO_WORK`` elements.
     Importing numba costs about 70 MB of resident memory (LLVM) and 0.2 s, more
-    than a small model's whole training run, so small models never pull it in; on a
+    than a small model's typical training run, so small models pull it in only once they
+    have trained that long; on a
     buffer of ``AUTO_WORK`` float32 the compiled Adam saves about 0.5 ms a step (2-vCPU
     Xeon), so the import pays for itself within about a thousand steps.
     """
@@ -98,6 +108,27 @@ def fused_available(work: int = 0) -> bool:
     if mode == "auto" and "numba" not in sys.modules:
         if work < AUTO_WORK or not _installed():
             return False
+    return _load()
+
+
+def long_run() -> bool:
+    """Load numba for a model that has replayed ``AUTO_STEPS`` training steps (the
+    default policy only, with numba installed and not yet loaded); True where this call
+    loaded it, so the caller records its steps again (their ops then choose compiled
+    kernels, as a large model's do from the start). The step count, not the time, decides:
+    two runs of one script switch at the same step, so their results stay equal.
+
+    Example:
+        >>> long_run() in (True, False)
+        True
+    """
+    if numba_mode() != "auto" or "numba" in sys.modules or not _installed():
+        return False
+    return _load()
+
+
+def _load() -> bool:
+    """Import numba once: whether it works here (a broken install warns once)."""
     if "ok" not in _STATE:
         ok = False
         try:
@@ -107,7 +138,7 @@ def fused_available(work: int = 0) -> bool:
             pass  # the extra is not installed: the NumPy reference, silently
         except Exception as e:  # installed but broken (e.g. too old for this NumPy)
             warnings.warn(f"glassnet: the numba extra cannot be imported ({e}); "
-                          "optimizers use their NumPy update", RuntimeWarning, stacklevel=3)
+                          "optimizers use their NumPy update", RuntimeWarning, stacklevel=4)
         _STATE["ok"] = ok
     return _STATE["ok"]
 
@@ -218,12 +249,24 @@ def _run_adam(name: str, g: Any, m: Any, v: Any, out: Any, beta_1: float, beta_2
     """Run compiled Adam sweep ``name`` of ``_optimizer_numba``: on the calling thread, or
     a slice per thread where the buffer holds ``SPLIT`` elements a thread (the elements are
     independent: the same bits)."""
-    from . import _optimizer_numba as k
+    t = g.dtype.type  # NumPy rounds a Python scalar to the array's dtype before the ufunc
+    # the kernels' module and the constants of one optimizer's buffers, made once (about 3 us a step,
+    # as much as the kernel itself on a small model's buffer)
+    key = (name, g.dtype, beta_1, beta_2, epsilon)
+    hit = _ADAM.get(key)
+    if hit is None:
+        from . import _optimizer_numba as k
+
+        hit = _ADAM[key] = (k, t(1 - beta_1), t(1 - beta_2), t(epsilon),
+                            np.finfo(g.dtype).tiny)
+    k, c1, c2, eps, tiny = hit
+    fn = getattr(k, name)  # (looked up each call: the module's current kernel)
+    if g.size < SPLIT:  # (row_slices' answer for it, without the call)
+        fn(g, m, v, out, c1, c2, eps, t(alpha), tiny)
+        return
     from . import _parallel
 
-    t = g.dtype.type  # NumPy rounds a Python scalar to the array's dtype before the ufunc
-    c = (t(1 - beta_1), t(1 - beta_2), t(epsilon), t(alpha), np.finfo(g.dtype).tiny)
-    fn = getattr(k, name)
+    c = (c1, c2, eps, t(alpha), tiny)
     sls = _parallel.row_slices(g.size, g.size, SPLIT)
     if len(sls) == 1:
         fn(g, m, v, out, *c)

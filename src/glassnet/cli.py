@@ -385,7 +385,8 @@ def _compiled_kernels_info() -> str:
     if mode == "on" and opk.fused_available():
         return f"numba (GLASSNET_NUMBA=1), threads={opk.numba_threads()}"
     return (f"numba for buffers of {opk.AUTO_WORK} elements or more, or once numba is "
-            "loaded (an LSTM or a GRU loads it; about 70 MB of memory), numpy below; "
+            f"loaded (an LSTM or a GRU loads it, and a model after {opk.AUTO_STEPS} "
+            "training steps; about 70 MB of memory), numpy below; "
             "GLASSNET_NUMBA=1 for always, =0 for never")
 
 

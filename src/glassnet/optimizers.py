@@ -198,18 +198,21 @@ class Adam(Optimizer):
         self._lr = lr
         self._alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
 
-    def _compiled(self, site: str, *arrays: Any) -> bool:
+    def _compiled(self, site: str, g: Any, m: Any, v: Any, out: Any) -> bool:
         """:func:`adam_compiled` for these buffers, kept per call site until the buffers or
         numba's presence change: the question reads ``GLASSNET_NUMBA`` from the environment
         (about 2 us, twice a step: 5 % of a small model's step), so it is read when the
-        optimizer first updates a set of buffers."""
-        key = (tuple(map(id, arrays)), arrays[0].size, arrays[0].dtype,
-               "numba" in sys.modules)
-        cache = self.__dict__.setdefault("_compiled_cache", {})
+        optimizer first updates a set of buffers. The entry holds the buffers themselves
+        (compared by identity: an id alone could be reused by a later buffer)."""
+        loaded = "numba" in sys.modules
+        cache = self.__dict__.get("_compiled_cache")
+        if cache is None:
+            cache = self._compiled_cache = {}
         hit = cache.get(site)
-        if hit is None or hit[0] != key:
-            hit = cache[site] = (key, adam_compiled(*arrays))
-        return hit[1]
+        if (hit is None or hit[0] is not g or hit[1] is not m or hit[2] is not v
+                or hit[3] is not out or hit[4] is not loaded):
+            hit = cache[site] = (g, m, v, out, loaded, adam_compiled(g, m, v, out))
+        return hit[5]
 
     def _one_pass(self, g: Any, s: Any) -> bool:
         return not self.amsgrad and self._compiled("delta", g, s[0], s[1], s[-1])

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from .. import backend
+from .._optimizer_kernels import AUTO_STEPS, long_run
 from .._tape import Tape
 from ..autograd import no_grad
 from ..functional import Softmax
@@ -161,6 +162,7 @@ class Stepper:
         self.programs: dict[tuple[Any, ...], Any] = {}
         self.warned = False
         self.last_output_losses: list[float] = []
+        self.replays = 0  # training steps replayed (see _count_replay)
 
     # ---------------------------------------------------------------- helpers
     def _enabled(self) -> bool:
@@ -173,6 +175,14 @@ class Stepper:
         if p is not None and p is not False and not p[0].valid():
             p = None  # a weight was frozen or unfrozen since: record again
         return p
+
+    def _count_replay(self) -> None:
+        """Count a replayed training step: at ``AUTO_STEPS`` a model too small to have
+        loaded numba loads it (``_optimizer_kernels.long_run``) and records its steps
+        again, so that its ops choose their compiled kernels from the next step on."""
+        self.replays += 1
+        if self.replays == AUTO_STEPS and long_run():
+            self.programs.clear()
 
     def _store(self, key: tuple[Any, ...], prog: tuple[Any, ...] | None, tape: Tape) -> None:
         if len(self.model.weights) != tape.n_vars:
@@ -385,6 +395,7 @@ class Stepper:
     def _replay_train(self, entry: tuple[Any, ...], feeds: Sequence[Any], y: Any, sw: Any
                       ) -> tuple[Tensor, Any]:
         prog, terms, parts, single, n_out, kernel, n_act, share, mask_at = entry
+        self._count_replay()
         vals = prog.forward(feeds)
         if mask_at:  # the batch's masks, for the loss and the metrics
             masks = vals[len(vals) - len(mask_at):]
@@ -484,6 +495,7 @@ class Stepper:
             prog = self._lookup(key)
             if prog:
                 prog = prog[0]
+                self._count_replay()
                 vals = prog.forward(feeds)
                 leaves = []
                 for v in vals:
