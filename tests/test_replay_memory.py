@@ -94,3 +94,37 @@ def test_a_small_program_keeps_its_ops_state():
     assert progs and progs[0].cleanup == []
     norms = [fn for fn, _, _ in progs[0].forward_nodes if type(fn).__name__ == "Normalize"]
     assert norms and "plan" in norms[0].__dict__
+
+
+def test_a_big_program_drops_each_ops_state_right_after_its_backward(monkeypatch):
+    """The second conv's columns are gone when the first conv's backward runs (the eager
+    graph frees a node's saved arrays as it goes; the replay does the same)."""
+    gn.set_seed(0)
+    m = gn.Sequential([gn.Input((16, 16, 3)),
+                       gn.layers.Conv2D(8, 3, activation="relu"),
+                       gn.layers.Conv2D(8, 3, activation="relu"),
+                       gn.layers.Flatten(), gn.layers.Dense(2)])
+    m.compile("sgd", gn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(1).normal(size=(64, 16, 16, 3)).astype(np.float32)
+    y = np.arange(64) % 2
+    convs = []
+    seen = []
+    orig = Conv2DKernel.backward
+
+    def backward(self, gy):
+        if self not in convs:
+            convs.append(self)
+        # what every conv holds when this one's backward starts
+        seen.append([sorted(k for k in ("cols", "y") if k in c.__dict__) for c in convs])
+        return orig(self, gy)
+
+    monkeypatch.setattr(Conv2DKernel, "backward", backward)  # before the program binds it
+    m.train_on_batch(x, y)  # recorded
+    seen.clear()
+    ref = m.get_weights()
+    m.train_on_batch(x, y)  # replayed: the second conv's backward first, then the first's
+    assert len(seen) == 2
+    # convs: [second, first] (the recording's backward order)
+    assert seen[0] == [["cols", "y"], ["cols", "y"]]  # at the second's backward: both whole
+    assert seen[1] == [[], ["cols", "y"]]  # the second's dropped before the first runs
+    assert any(not np.array_equal(a, b) for a, b in zip(ref, m.get_weights()))

@@ -250,8 +250,8 @@ def _run_adam(name: str, g: Any, m: Any, v: Any, out: Any, beta_1: float, beta_2
     a slice per thread where the buffer holds ``SPLIT`` elements a thread (the elements are
     independent: the same bits)."""
     t = g.dtype.type  # NumPy rounds a Python scalar to the array's dtype before the ufunc
-    # the kernels' module and the constants of one optimizer's buffers, made once (about 3 us a step,
-    # as much as the kernel itself on a small model's buffer)
+    # the kernels' module and the constants of one optimizer's buffers, made once (about
+    # 3 us a step, as much as the kernel itself on a small model's buffer)
     key = (name, g.dtype, beta_1, beta_2, epsilon)
     hit = _ADAM.get(key)
     if hit is None:

@@ -280,7 +280,13 @@ def _col2im_gemm(buf: Any, a2d: Any, wk: Any, oh: int, ow: int, sh: int, sw: int
 # at two; the MNIST convnet unchanged (2-vCPU Xeon)
 _FUSE_MASK = True
 _MASK_BLOCK = 1 << 18
-_COL_BUDGET = 16 << 20  # bytes of im2col matrix per chunk when no backward will need it
+# bytes of im2col matrix per chunk: a larger matrix is never held whole. Inference builds
+# it a chunk at a time (a batch-1024 MNIST CNN forward peaks 238 -> ~110 MB); training too,
+# keeping the input instead, and its backward rebuilds _REBUILD_BLOCK bytes at a time for
+# the kernel's gradient: the MNIST convnet at batch 128 holds its second layer's input
+# (2.8 MB) instead of its 18 MB of columns, for one more im2col pass (~0.8 of a 14-ms step)
+_COL_BUDGET = 16 << 20
+_REBUILD_BLOCK = 2 << 20  # (in a core's L2 while its product reads it)
 
 
 def _weight_grad(col: Any, g: Any) -> Any:
@@ -391,12 +397,15 @@ class Conv2DKernel(Function):
             w2d = xp.concatenate([w2d, b.reshape(1, f)])
             b = None
         dt = _result_dtype(x, w)
-        keep = is_grad_enabled()  # the columns stay for backward
-        # inference keeps no column matrix, so it is built a slice of the batch at a time
-        # (peak memory of a batch-1024 MNIST CNN forward 238 -> ~110 MB); the slices run on
-        # the CPU's threads (see glassnet._parallel), as in training
+        # the columns stay for backward, unless they pass _COL_BUDGET: then they are built
+        # a slice of the batch at a time, as in inference, and backward rebuilds them from
+        # the input (see _weight_grad_rebuilt); the slices run on the CPU's threads
+        # (see glassnet._parallel)
         per_sample = oh * ow * kh * kw * c * x.dtype.itemsize
-        budget = 0 if keep else -(-n * per_sample // _COL_BUDGET)
+        budget = -(-n * per_sample // _COL_BUDGET)
+        train = is_grad_enabled()
+        keep = train and budget <= 1
+        self.x = x if train and not keep else None
         single = b is not None and b.dtype != dt  # a promoting bias: a fresh result
         self.sls = sls = _batch_slices(n, n * oh * ow, n * oh * ow * w2d.shape[0] * f, budget,
                                       single, xp)
@@ -409,7 +418,7 @@ class Conv2DKernel(Function):
         parts = _parallel.run(part, sls) if len(sls) > 1 else [part(sls[0])]
         y = parts[0][1] if y is None else y
         self.cols, self.w, self.has_b = [p[0] for p in parts], w, b is not None or fold
-        if self.relu and keep:
+        if self.relu and train:
             self.y = y
         return y.reshape(n, oh, ow, f)
 
@@ -420,7 +429,7 @@ class Conv2DKernel(Function):
         need = self.needs_input_grad
         gy2d = gy.reshape(-1, f)
         if (self.relu and not need[0] and need[1] and self.folded and xp is np
-                and _FUSE_MASK):
+                and _FUSE_MASK and self.x is None):
             accs = _parallel.run(lambda i: self._masked_weight_grad(gy2d, i), range(len(sls)))
             acc = _add_in_order(accs)
             k = acc.shape[0] - 1
@@ -449,13 +458,12 @@ class Conv2DKernel(Function):
             g = _epilogue.relu_grad(g, self.y[rows])
         gx = gw = gb = None
         k = kh * kw * c
-        if self.folded and need[1]:
-            gwb = _weight_grad(col, g)  # (k + 1, F): the kernel's rows, then the bias
-            gw = gwb[:k].reshape(w.shape)
-            if need[2]:
+        if need[1]:
+            # folded: (k + 1, F), the kernel's rows, then the bias
+            gwb = _weight_grad(col, g) if col is not None else self._weight_grad_rebuilt(g, sl)
+            gw = gwb[:k].reshape(w.shape) if self.folded else gwb.reshape(w.shape)
+            if self.folded and need[2]:
                 gb = gwb[k].copy()
-        elif need[1]:
-            gw = _weight_grad(col, g).reshape(w.shape)
         if self.has_b and need[2] and gb is None:
             gb = backend.sum_rows(g)
         if need[0]:
@@ -484,6 +492,25 @@ class Conv2DKernel(Function):
                     else:
                         out[...] = gx
         return gx, gw, gb
+
+    def _weight_grad_rebuilt(self, g: Any, sl: slice) -> Any:
+        """:func:`_weight_grad` of the batch slice ``sl`` (``g``: its gradient rows) with its
+        columns rebuilt from the kept input ``_REBUILD_BLOCK`` bytes at a time, the blocks'
+        products added in order: the whole column matrix is never held."""
+        kh, kw, c, _ = self.w.shape
+        oh, ow = self.out_hw
+        (sh, sw), (dh, dw) = self.strides, self.dilation
+        step = max(1, _REBUILD_BLOCK // (oh * ow * kh * kw * c * self.x.dtype.itemsize))
+        acc = None
+        for s0 in range(sl.start, sl.stop, step):
+            s1 = min(s0 + step, sl.stop)
+            col = _cols(self.x[s0:s1], kh, kw, sh, sw, dh, dw, oh, ow, self.folded, self.pads)
+            part = _weight_grad(col, g[(s0 - sl.start) * oh * ow:(s1 - sl.start) * oh * ow])
+            if acc is None:
+                acc = part
+            else:
+                acc += part
+        return acc
 
     def _masked_weight_grad(self, gy2d: np.ndarray, i: int) -> np.ndarray:
         """(k + 1, F): the weight gradient, then the bias's, of the batch's ``i``-th slice
