@@ -128,3 +128,36 @@ def test_a_big_program_drops_each_ops_state_right_after_its_backward(monkeypatch
     assert seen[0] == [["cols", "y"], ["cols", "y"]]  # at the second's backward: both whole
     assert seen[1] == [[], ["cols", "y"]]  # the second's dropped before the first runs
     assert any(not np.array_equal(a, b) for a, b in zip(ref, m.get_weights()))
+
+
+def test_weights_and_outputs_are_not_state_to_drop():
+    """A Linear's reference to its 1.6 MB kernel, the feeds and the ops' outputs live on
+    anyway: only what dropping would free counts toward the 1 MB (a model with big
+    weights and small batches keeps its ops' plans between steps)."""
+    fn = type("Op", (), {})()
+    w = np.ones((784, 512), np.float32)
+    fn.w, fn.w2 = w, w.reshape(-1)  # a view counts as the array it views, once
+    fn.mask = np.ones((32, 512), np.float32)
+    assert _tape._saved_nbytes(fn, frozenset()) == w.nbytes + fn.mask.nbytes
+    assert _tape._saved_nbytes(fn, frozenset(), {id(w)}) == fn.mask.nbytes
+
+    gn.set_seed(0)
+    m = gn.Sequential([gn.Input((784,)), gn.layers.Dense(512, activation="relu"),
+                       gn.layers.Dense(10)])
+    m.compile("sgd", gn.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(3).normal(size=(64, 784)).astype(np.float32)
+    y = np.arange(64) % 10
+    progs = []
+    orig = _tape.Program.__init__
+
+    def init(self, *a, **k):
+        orig(self, *a, **k)
+        progs.append(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_tape.Program, "__init__", init)
+        m.train_on_batch(x[:32], y[:32])
+        m.evaluate(x, y, batch_size=32, verbose=0)
+    assert len(progs) == 2 and all(p.cleanup == [] for p in progs)
+    linear = progs[1].forward_nodes[0][0]
+    assert "mm" in linear.__dict__  # its GEMM routine, chosen once, kept for the next batch

@@ -340,15 +340,32 @@ class Tape:
 
 
 
-def _saved_nbytes(fn: Function, cfg: frozenset[str]) -> int:
-    """Bytes of the arrays an op holds beyond its configuration: what it saved for
-    backward (arrays, or tuples and lists of them)."""
+def _root(a: Any) -> Any:
+    """The array whose memory ``a`` views (``a`` itself if it owns its memory)."""
+    while getattr(a, "base", None) is not None and hasattr(a.base, "nbytes"):
+        a = a.base
+    return a
+
+
+def _saved_nbytes(fn: Function, cfg: frozenset[str], held: set[int] | None = None) -> int:
+    """Bytes that dropping what an op holds beyond its configuration would free: what it
+    saved for backward (arrays, or tuples and lists of them), each buffer once (a view
+    counts as the array it views), but none in ``held`` (ids of the program's own arrays:
+    weights, feeds, constants, the ops' outputs, which live on anyway; a Linear's
+    reference to its 1.6 MB kernel is not state to drop). Adds the buffers counted to
+    ``held``."""
+    seen = held if held is not None else set()
     total = 0
     for k, v in fn.__dict__.items():
         if k in cfg:
             continue
         for a in (v if isinstance(v, (tuple, list)) else (v,)):
-            total += getattr(a, "nbytes", 0) if hasattr(a, "dtype") else 0
+            if not hasattr(a, "dtype") or not hasattr(a, "nbytes"):
+                continue
+            a = _root(a)
+            if id(a) not in seen:
+                seen.add(id(a))
+                total += a.nbytes
     return total
 
 class Program:
@@ -386,7 +403,8 @@ class Program:
         # ops' outputs, or what they saved for backward (still on them: the recording has
         # just run), past 1 MB; an LSTM's outputs are small beside its saved sequences
         nbytes = sum(getattr(tape.keep[out].data, "nbytes", 0) for _, _, out, _ in live)
-        nbytes += sum(_saved_nbytes(fn, cfg) for fn, _, _, cfg in live)
+        held = {id(_root(t.data)) for t in tape.keep}
+        nbytes += sum(_saved_nbytes(fn, cfg, held) for fn, _, _, cfg in live)
         self.cleanup = [(fn, cfg) for fn, _, _, cfg in live] if nbytes > (1 << 20) else []
         # which slots carry a gradient (as recorded: requires_grad of weights, grad mode)
         req = [False] * n
