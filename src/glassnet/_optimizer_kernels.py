@@ -81,8 +81,24 @@ def compiled(fn: Any, parallel: bool = False, reassociate: bool = False) -> Any:
         k = _KERNELS[key] = njit(cache=True, nogil=True, parallel=parallel,
                                  error_model="numpy",
                                  fastmath={"reassoc", "contract"} if reassociate else False,
-                                 )(fn)
+                                 )(_cache_name(fn, parallel))
     return k
+
+
+def _cache_name(fn: Any, parallel: bool) -> Any:
+    """``fn``, or for the threaded compilation a copy under its own name: numba's disk
+    cache files a kernel by module, name and line, not by its options, so the threaded and
+    the one-thread compilations of one function loaded each other's machine code (a
+    (32, 64) BatchNormalization forward ran the threaded one: 10.5 us against 1.5)."""
+    if not parallel:
+        return fn
+    import types
+
+    g = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_threaded",
+                           fn.__defaults__, fn.__closure__)
+    g.__qualname__ = fn.__qualname__ + "_threaded"
+    g.__module__, g.__doc__ = fn.__module__, fn.__doc__
+    return g
 
 
 _KERNELS: dict[tuple[Any, bool, bool], Any] = {}

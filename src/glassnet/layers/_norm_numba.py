@@ -33,7 +33,8 @@ ROWS = 1024  # rows per block of the sums
 
 
 def _forward(x: Any, gamma: Any, beta: Any, eps: Any, y: Any, mean: Any, var: Any,
-             inv: Any) -> None:  # pragma: no cover - compiled by numba
+             inv: Any, mm: Any, mv: Any, m: Any, m1: Any,
+             move: bool) -> None:  # pragma: no cover - compiled by numba
     r, c = x.shape
     nb = (r + ROWS - 1) // ROWS
     part = np.zeros((nb, c))
@@ -58,6 +59,10 @@ def _forward(x: Any, gamma: Any, beta: Any, eps: Any, y: Any, mean: Any, var: An
             s += part[b, j]
         var[j] = s / r
         inv[j] = 1.0 / np.sqrt(var[j] + eps)
+    if move:  # the moving statistics, NumPy's ufuncs' arithmetic (x's dtype, no FMA)
+        for j in range(c):
+            mm[j] = mm[j] * m + mean[j] * m1
+            mv[j] = mv[j] * m + var[j] * m1
     f = inv * gamma
     for b in prange(nb):
         for i in range(b * ROWS, min(r, (b + 1) * ROWS)):
@@ -170,24 +175,32 @@ def layer_plan(dtype: Any, eps: float, c: int) -> LayerPlan:
 
 
 def _kernel(name: str, parallel: bool) -> Any:
+    # the threaded and the one-thread compilations are cached under two names (see
+    # _optimizer_kernels._cache_name); below 2 * ROWS rows the one-thread one runs
     return compiled(globals()[name], parallel)
 
 
 def _parallel(rows: int) -> bool:
+    if rows < 2 * ROWS:  # (asked first: a small batch, the common case, skips the import)
+        return False
     from .._optimizer_kernels import _blocks
 
-    return rows >= 2 * ROWS and _blocks(1 << 30) > 1
+    return _blocks(1 << 30) > 1
 
 
-def forward(x2: np.ndarray, gamma: np.ndarray, beta: np.ndarray,
-            eps: float) -> tuple[np.ndarray, ...]:
-    """(y, mean, var, 1/sqrt(var + eps)) of a (rows, C) array normalised per column."""
-    c, dt = x2.shape[1], x2.dtype
+def forward(x2: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: Any,
+            moving: tuple[Any, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(y, stats) of a (rows, C) array normalised per column: ``stats`` (3, C) holds the
+    mean, the variance and 1/sqrt(var + eps) (``eps`` a scalar of x2's dtype).
+    ``moving``: (moving_mean, moving_var, momentum, 1 - momentum), the statistics (C,
+    contiguous, x2's dtype) moved toward the batch's in the same call, as
+    ``moving * momentum + batch * (1 - momentum)``."""
     y = np.empty_like(x2)
-    mean, var, inv = (np.empty(c, dt) for _ in range(3))
-    _kernel("_forward", _parallel(x2.shape[0]))(x2, gamma, beta, dt.type(eps), y, mean,
-                                                var, inv)
-    return y, mean, var, inv
+    st = np.empty((3, x2.shape[1]), x2.dtype)
+    mm, mv, m, m1 = moving if moving is not None else (st[0], st[1], eps, eps)
+    _kernel("_forward", _parallel(x2.shape[0]))(x2, gamma, beta, eps, y, st[0], st[1], st[2],
+                                                mm, mv, m, m1, moving is not None)
+    return y, st
 
 
 def backward(gy2: np.ndarray, x2: np.ndarray, mean: np.ndarray, inv: np.ndarray,

@@ -23,11 +23,19 @@ from .base import Layer, register
 __all__ = ["BatchNormalization", "LayerNormalization"]
 
 
-# BatchNormalization's compiled kernel from this many elements: below, its fixed costs (the
-# float64 partial sums it allocates, a dozen arguments) outweigh the NumPy kernel's passes
-# (forward + backward, one thread, 2-vCPU Xeon: (32, 64) 38.7 against 22.2 us, (128, 64)
-# 43.7 against 33.9, (256, 64) 54.3 against 83.7, (32, 512) 57.5 against 60.7)
-_BN_COMPILED_MIN = 1 << 14
+
+def _compiled_module() -> Any:
+    """:mod:`._norm_numba` (it imports numba: loaded on first use, then kept here, which
+    a step's import statement would cost ~0.5 us to find each call)."""
+    mod = _COMPILED.get("mod")
+    if mod is None:
+        from . import _norm_numba as mod
+
+        _COMPILED["mod"] = mod
+    return mod
+
+
+_COMPILED: dict[str, Any] = {}
 
 
 class _Plan(NamedTuple):
@@ -126,7 +134,7 @@ class Normalize(Function):
         psum = self._param_sum(x, pax, wshape)
         tile = backend.per_channel if kind == "leading" and x.size >= 1 << 14 else None
         compiled = (kind == "leading" and per_channel and len(axes) == nd - 1
-                    and numpy and x.dtype.char in "fd" and x.size >= _BN_COMPILED_MIN
+                    and numpy and x.dtype.char in "fd"
                     and fused_available(x.size))
         # LayerNormalization: gamma/beta along the last axis only, the axis normalised
         layer = None
@@ -208,17 +216,20 @@ class Normalize(Function):
     def _forward_compiled(self, x: np.ndarray, gamma: Any, beta: Any) -> np.ndarray:
         """BatchNormalization's forward in three compiled passes (layers/_norm_numba.py):
         the NumPy path's formula, the statistics summed in float64 blocks."""
-        from . import _norm_numba
-
+        _norm_numba = _compiled_module()
         c = x.shape[-1]
         self.x2 = x.reshape(-1, c)
         g = np.ones(c, x.dtype) if gamma is None else gamma.reshape(c)
         b = np.zeros(c, x.dtype) if beta is None else beta.reshape(c)
-        y, mean, var, inv = _norm_numba.forward(self.x2, g, b, self.eps)
-        ks = self.plan.kshape
-        self.mean, self.var, self.inv, self.gamma = (mean.reshape(ks), var.reshape(ks),
-                                                     inv.reshape(ks), g)
+        y, st = _norm_numba.forward(self.x2, g, b, self.plan.eps, self._moving_in_kernel(x))
+        self.mean, self.var, self.inv = st.reshape((3, *self.plan.kshape))
+        self.gamma = g
         return y.reshape(x.shape)
+
+    def _moving_in_kernel(self, x: np.ndarray) -> tuple[Any, ...] | None:
+        """What the compiled forward moves toward the batch's statistics in its own pass
+        (BatchNormalize: its moving mean and variance), or None."""
+        return None
 
     def _forward_layer(self, x: np.ndarray, gamma: Any, beta: Any) -> np.ndarray:
         """LayerNormalization's forward in two compiled passes per row
@@ -337,8 +348,7 @@ class Normalize(Function):
 
     def _backward_compiled(self, gy: Any) -> Any:
         """:meth:`_backward_per_channel` in two compiled passes (layers/_norm_numba.py)."""
-        from . import _norm_numba
-
+        _norm_numba = _compiled_module()
         x2, need = self.x2, self.needs_input_grad
         c = x2.shape[1]
         inv = self.inv.reshape(c)
@@ -368,7 +378,10 @@ class BatchNormalize(Normalize):
         self.moving, self.momentum = moving, momentum  # (moving_mean, moving_variance)
 
     def forward(self, x: Any, *params: Any) -> Any:
+        self.moved = False
         y = super().forward(x, *params)
+        if self.moved:  # the compiled kernel did it in its pass, the same arithmetic
+            return y
         mm, mv = self.moving[0].data, self.moving[1].data
         m, m1 = self._momenta(mm.dtype)
         # Keras's moving * momentum + batch * (1 - momentum)
@@ -377,6 +390,17 @@ class BatchNormalize(Normalize):
         mv *= m
         mv += self.var.reshape(mv.shape) * m1
         return y
+
+    def _moving_in_kernel(self, x: np.ndarray) -> tuple[Any, ...] | None:
+        mm, mv = self.moving[0].data, self.moving[1].data
+        c = x.shape[-1]
+        for a in (mm, mv):
+            if (type(a) is not np.ndarray or a.dtype != x.dtype or a.size != c
+                    or not a.flags.c_contiguous):
+                return None
+        self.moved = True
+        m, m1 = self._momenta(mm.dtype)
+        return mm.reshape(c), mv.reshape(c), m, m1
 
     def _momenta(self, dtype: Any) -> tuple[Any, Any]:
         """(momentum, 1 - momentum) as scalars of the statistics' dtype, made once."""
