@@ -237,18 +237,22 @@ def test_first_layer_masked_weight_grad_in_blocks(block, need_b, monkeypatch):
     np.testing.assert_array_equal(got[1], grads()[1])  # repeatable bit for bit
 
 
-@pytest.mark.parametrize("c, relu", [(2, True), (5, False), (5, True)])
-def test_training_rebuilds_columns_past_the_budget(monkeypatch, c, relu):
+@pytest.mark.parametrize("c, relu, need_x", [(2, True, True), (5, False, True),
+                                             (5, True, True), (2, True, False),
+                                             (1, True, False)])
+def test_training_rebuilds_columns_past_the_budget(monkeypatch, c, relu, need_x):
     """Columns past ``_COL_BUDGET`` are not kept in training: the forward keeps its input
-    and the kernel's gradient rebuilds them a block of samples at a time; values and all
-    gradients match the kept-columns path (float64: up to the blocks' summation order)."""
+    and the kernel's gradient rebuilds them a block of samples at a time (a first layer
+    with few channels and a ReLU: in its masked blocks); values and all gradients match the
+    kept-columns path (float64: up to the blocks' summation order)."""
     x, w, b = (_rand(6, 7, 5, c, dtype=np.float64), _rand(3, 3, c, 4, seed=1, dtype=np.float64),
                _rand(4, seed=2, dtype=np.float64))
     gy = _rand(6, 5, 3, 4, seed=3, dtype=np.float64)
 
     def run():
         op = ck.Conv2DKernel(relu=relu)
-        ts = [gn.tensor(a, requires_grad=True, dtype="float64") for a in (x, w, b)]
+        ts = [gn.tensor(a, requires_grad=need_x or k > 0, dtype="float64")
+              for k, a in enumerate((x, w, b))]
         y = op(*ts)
         y.backward(gy)
         return op, y.data, [t.grad for t in ts], ts[0].data
@@ -258,9 +262,13 @@ def test_training_rebuilds_columns_past_the_budget(monkeypatch, c, relu):
     per_sample = 5 * 3 * 9 * c * 8
     monkeypatch.setattr(ck, "_COL_BUDGET", 2 * per_sample)  # three chunks of two samples
     monkeypatch.setattr(ck, "_REBUILD_BLOCK", per_sample)  # rebuilt one sample at a time
+    monkeypatch.setattr(ck, "_MASK_BLOCK", 2 * 15 * 4)  # masked blocks of two samples
     op, got, got_g, xin = run()
     assert op.x is xin and all(col is None for col in op.cols)  # the input, not the columns
     np.testing.assert_allclose(got, want, rtol=1e-12)
     for g, r in zip(got_g, want_g):
-        np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12)
+        if r is None:
+            assert g is None
+        else:
+            np.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-12)
     gn.gradcheck(lambda x, w, b: ck.Conv2DKernel(relu=relu)(x, w, b), x, w, b)

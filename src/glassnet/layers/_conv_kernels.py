@@ -282,9 +282,12 @@ _FUSE_MASK = True
 _MASK_BLOCK = 1 << 18
 # bytes of im2col matrix per chunk: a larger matrix is never held whole. Inference builds
 # it a chunk at a time (a batch-1024 MNIST CNN forward peaks 238 -> ~110 MB); training too,
-# keeping the input instead, and its backward rebuilds _REBUILD_BLOCK bytes at a time for
-# the kernel's gradient: the MNIST convnet at batch 128 holds its second layer's input
-# (2.8 MB) instead of its 18 MB of columns, for one more im2col pass (~0.8 of a 14-ms step)
+# keeping the input instead, and its backward rebuilds the columns a block at a time for
+# the kernel's gradient (_REBUILD_BLOCK bytes, or the masked first layer's blocks): the
+# MNIST convnet at batch 128 holds its second layer's input (2.8 MB) instead of its 18 MB
+# of columns, its step's time unchanged within noise. (8 MB would also take an RGB first
+# layer at batch 128, 15 MB of columns, from 199 to 186 MB peak, but made its step 10-20 %
+# slower: its columns are cheap to multiply, so making them again is most of the cost.)
 _COL_BUDGET = 16 << 20
 _REBUILD_BLOCK = 2 << 20  # (in a core's L2 while its product reads it)
 
@@ -429,7 +432,7 @@ class Conv2DKernel(Function):
         need = self.needs_input_grad
         gy2d = gy.reshape(-1, f)
         if (self.relu and not need[0] and need[1] and self.folded and xp is np
-                and _FUSE_MASK and self.x is None):
+                and _FUSE_MASK):
             accs = _parallel.run(lambda i: self._masked_weight_grad(gy2d, i), range(len(sls)))
             acc = _add_in_order(accs)
             k = acc.shape[0] - 1
@@ -517,23 +520,41 @@ class Conv2DKernel(Function):
         in a first layer (no input gradient) with the fused ReLU and the folded bias: the
         ReLU-masked gradient a block of rows at a time, each block's product with its
         columns added up, so the masked gradient never leaves the cache (the MNIST convnet's
-        (86528, 32) first layer: no 11 MB array written and re-read)."""
+        (86528, 32) first layer: no 11 MB array written and re-read). Where the columns were
+        not kept (past ``_COL_BUDGET``), each block's are rebuilt from the input, a whole
+        number of samples at a time."""
         f = gy2d.shape[1]
         sl = self.sls[i]
         r = self.out_hw[0] * self.out_hw[1]
         base = sl.start * r
-        colt = self.cols[i].T  # (k + 1, rows), C-ordered (the channel-major columns)
-        rows = colt.shape[1]
+        rows = (sl.stop - sl.start) * r
         step = max(1, _MASK_BLOCK // f)
+        col = self.cols[i]
+        if col is None:  # blocks of whole samples, their columns made afresh
+            kh, kw, c, _ = self.w.shape
+            (sh, sw), (dh, dw) = self.strides, self.dilation
+            oh, ow = self.out_hw
+            step = max(1, step // r) * r
+
+            def colt_of(r0: int, r1: int) -> Any:
+                s0, s1 = sl.start + r0 // r, sl.start + r1 // r
+                return _cols(self.x[s0:s1], kh, kw, sh, sw, dh, dw, oh, ow, True,
+                             self.pads).T
+        else:
+            colt = col.T  # (k + 1, rows), C-ordered (the channel-major columns)
+
+            def colt_of(r0: int, r1: int) -> Any:
+                return colt[:, r0:r1]
         mask = np.empty((min(step, rows), f), dtype=_result_dtype(gy2d, self.y))
-        acc = np.zeros((colt.shape[0], f), dtype=np.result_type(colt.dtype, mask.dtype))
+        k1 = self.w.shape[0] * self.w.shape[1] * self.w.shape[2] + 1
+        acc = np.zeros((k1, f), dtype=np.result_type(self.w.dtype, mask.dtype))
         part = np.empty_like(acc)
         for r0 in range(0, rows, step):
             r1 = min(r0 + step, rows)
             m = mask[:r1 - r0]
             np.greater(self.y[base + r0:base + r1], 0, out=m)
             m *= gy2d[base + r0:base + r1]
-            backend.matmul(colt[:, r0:r1], m, out=part)
+            backend.matmul(colt_of(r0, r1), m, out=part)
             acc += part
         return acc
 
