@@ -285,9 +285,10 @@ _MASK_BLOCK = 1 << 18
 # keeping the input instead, and its backward rebuilds the columns a block at a time for
 # the kernel's gradient (_REBUILD_BLOCK bytes, or the masked first layer's blocks): the
 # MNIST convnet at batch 128 holds its second layer's input (2.8 MB) instead of its 18 MB
-# of columns, its step's time unchanged within noise. (8 MB would also take an RGB first
-# layer at batch 128, 15 MB of columns, from 199 to 186 MB peak, but made its step 10-20 %
-# slower: its columns are cheap to multiply, so making them again is most of the cost.)
+# of columns, its step's time unchanged within noise at one thread, 8-10 % longer at two
+# (both threads make columns, sharing the memory bandwidth). (8 MB would also take an RGB
+# first layer at batch 128, 15 MB of columns, from 199 to 186 MB peak, but made its step
+# 10-20 % slower: its columns are cheap to multiply, making them again is most of the cost)
 _COL_BUDGET = 16 << 20
 _REBUILD_BLOCK = 2 << 20  # (in a core's L2 while its product reads it)
 
