@@ -398,6 +398,8 @@ class Program:
         live.reverse()
         self.forward_nodes = [(fn, ins, out) for fn, ins, out, _ in live]
         self.patches = patches
+        if not seed_slots:
+            self._fuse_inference(out_slots)
         # drop the saved arrays of big steps after use, as the eager graph does: otherwise the
         # previous step's activations would live on while the next ones are made. Big: the
         # ops' outputs, or what they saved for backward (still on them: the recording has
@@ -448,6 +450,25 @@ class Program:
         self._seen: set[int] = set()  # the checks that first backward reached
         self._offered: Sequence[Any] | None = None
         self._generate()
+
+    def _fuse_inference(self, out_slots: list[int]) -> None:
+        """Let an op take over the one before it where only it reads that op's output and
+        nothing else sees it (an inference program: no backward reads the saved state):
+        ``later.absorb(earlier)`` decides and reconfigures both (a max pooling takes its
+        convolution's ReLU, which then runs on a quarter of the values, the same bits)."""
+        readers: dict[int, int] = {}
+        for _, ins, _ in self.forward_nodes:
+            for i in ins:
+                readers[i] = readers.get(i, 0) + 1
+        seen = set(out_slots) | {s for p in self.patches.values() for _, s in p}
+        made = {out: fn for fn, _, out in self.forward_nodes}
+        for fn, ins, _ in self.forward_nodes:
+            absorb = getattr(fn, "absorb", None)
+            if absorb is None or len(ins) != 1:
+                continue
+            earlier = made.get(ins[0])
+            if earlier is not None and readers[ins[0]] == 1 and ins[0] not in seen:
+                absorb(earlier)
 
     def _generate(self) -> None:
         """Write forward and backward as straight-line Python (printable: ``source``).

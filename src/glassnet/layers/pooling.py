@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, ops
+from .. import _epilogue, backend, ops
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from . import _pool_numba
+from ._conv_kernels import Conv2DKernel
 from .base import Layer, register
 from .conv import (
     check_data_format,
@@ -56,6 +57,18 @@ class Pool2DKernel(Function):
         # inference (made under no_grad) keeps no winners' offsets: part of the op's
         # configuration, so every replay repeats the recording's choice
         self.keep_arg = is_grad_enabled()
+        self.relu = False  # a ReLU taken over from the convolution before (see absorb)
+
+    def absorb(self, earlier: Function) -> None:
+        """In an inference program, run the ReLU of the convolution before (``earlier``,
+        whose output only this op reads) on the pooled values: ``max(relu(x)) ==
+        relu(max(x))`` bit for bit (a max is one of its inputs; NaN wins both), on a
+        quarter of the values for 2x2 windows, and the convolution's own pass over its
+        output is saved (the MNIST convnet's (128, 26, 26, 32): 0.4 ms a batch)."""
+        if (self.mode == "max" and not self.keep_arg and not self.relu
+                and isinstance(earlier, Conv2DKernel) and earlier.relu):
+            earlier.relu = False
+            self.relu = True
 
     def _slices(self, oh: int, ow: int) -> Iterator[tuple[slice, ...]]:
         (ph, pw), (sh, sw) = self.pool, self.strides
@@ -86,13 +99,14 @@ class Pool2DKernel(Function):
         if self.mode == "max" and _pool_numba.applies(x, self.pool, self.strides, padded):
             # compiled one-pass kernel (numba extra): keeps the winners' offsets, not x
             if not self.keep_arg:
-                return _pool_numba.max_values(x, self.pool, oh, ow)
+                y = _pool_numba.max_values(x, self.pool, oh, ow)
+                return _epilogue.bias_relu(y) if self.relu else y
             y, self.arg = _pool_numba.max_forward(x, self.pool, oh, ow)
             return y
         if self.mode == "max" and self._disjoint() and type(x) is np.ndarray:
             y = _max_disjoint(x, ph, pw, oh, ow)
             self.x, self.y = x, y
-            return y
+            return _epilogue.bias_relu(y) if self.relu else y
         sl = list(self._slices(oh, ow))
         if self.mode == "max":
             # pairwise maxima of strided slices; which element won is settled in backward
@@ -100,7 +114,7 @@ class Pool2DKernel(Function):
             for s in sl[2:]:
                 xp.maximum(y, x[s], out=y)
             self.x, self.y = x, y
-            return y
+            return _epilogue.bias_relu(y) if self.relu else y
         y = x[sl[0]].copy()
         for s in sl[1:]:
             y += x[s]
