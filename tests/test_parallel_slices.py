@@ -306,3 +306,26 @@ def test_a_run_inside_a_run_keeps_every_item(monkeypatch):
 
     assert _parallel.run(outer, [0, 1]) == [[0, 1, 2, 3, 4], [10, 11, 12, 13, 14]]
     assert _parallel.threads() == 2  # the calling thread is outside again
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_inference_of_few_channels_without_relu_is_one_mkl_product(sliced, monkeypatch, relu):
+    """A few-channel inference without a ReLU pass runs as one product, which MKL threads
+    itself; with its ReLU, each slice's thread clips its half. Same values either way."""
+    case = (5, 9, 8, 3, 3, 3, 4, 1, "same", 1, relu)
+    sliced(False)
+    want = _conv(case)[0]
+    sliced(True)
+    monkeypatch.setattr(ck, "_mkl", lambda: True)
+    k = ck.Conv2DKernel(pads=((1, 1), (1, 1)), relu=relu)
+    with gn.no_grad():
+        y = k(*(gn.tensor(a, dtype="float64") for a in
+                (_rand(5, 9, 8, 3), _rand(3, 3, 3, 4, seed=1), _rand(4, seed=2))))
+    assert len(k.sls) == (3 if relu else 1)
+    np.testing.assert_allclose(y.data, want, rtol=1e-12, atol=1e-12)
+    monkeypatch.setattr(ck, "_mkl", lambda: False)  # OpenBLAS: the slices, as before
+    k = ck.Conv2DKernel(pads=((1, 1), (1, 1)), relu=relu)
+    with gn.no_grad():
+        k(*(gn.tensor(a, dtype="float64") for a in
+            (_rand(5, 9, 8, 3), _rand(3, 3, 3, 4, seed=1), _rand(4, seed=2))))
+    assert len(k.sls) == 3
