@@ -205,9 +205,10 @@ class Adam(Optimizer):
         optimizer first updates a set of buffers. The entry holds the buffers themselves
         (compared by identity: an id alone could be reused by a later buffer)."""
         loaded = "numba" in sys.modules
-        cache = self.__dict__.get("_compiled_cache")
+        cache: dict[str, tuple[Any, ...]] | None = self.__dict__.get("_compiled_cache")
         if cache is None:
-            cache = self._compiled_cache = {}
+            cache = {}
+            self._compiled_cache = cache
         hit = cache.get(site)
         if (hit is None or hit[0] is not g or hit[1] is not m or hit[2] is not v
                 or hit[3] is not out or hit[4] is not loaded):

@@ -515,11 +515,12 @@ class Conv2DKernel(Function):
         kh, kw, c, _ = self.w.shape
         oh, ow = self.out_hw
         (sh, sw), (dh, dw) = self.strides, self.dilation
-        step = max(1, _REBUILD_BLOCK // (oh * ow * kh * kw * c * self.x.dtype.itemsize))
+        x: Any = self.x  # kept: the columns were not
+        step = max(1, _REBUILD_BLOCK // (oh * ow * kh * kw * c * x.dtype.itemsize))
         acc = None
         for s0 in range(sl.start, sl.stop, step):
             s1 = min(s0 + step, sl.stop)
-            col = _cols(self.x[s0:s1], kh, kw, sh, sw, dh, dw, oh, ow, self.folded, self.pads)
+            col = _cols(x[s0:s1], kh, kw, sh, sw, dh, dw, oh, ow, self.folded, self.pads)
             part = _weight_grad(col, g[(s0 - sl.start) * oh * ow:(s1 - sl.start) * oh * ow])
             if acc is None:
                 acc = part
@@ -548,10 +549,11 @@ class Conv2DKernel(Function):
             oh, ow = self.out_hw
             step = max(1, step // r) * r
 
+            x: Any = self.x  # kept: the columns were not
+
             def colt_of(r0: int, r1: int) -> Any:
                 s0, s1 = sl.start + r0 // r, sl.start + r1 // r
-                return _cols(self.x[s0:s1], kh, kw, sh, sw, dh, dw, oh, ow, True,
-                             self.pads).T
+                return _cols(x[s0:s1], kh, kw, sh, sw, dh, dw, oh, ow, True, self.pads).T
         else:
             colt = col.T  # (k + 1, rows), C-ordered (the channel-major columns)
 
