@@ -36,3 +36,20 @@ def data_dir() -> Path:
 @pytest.fixture
 def datasets_dir() -> Path:
     return data_dir()
+
+
+@pytest.fixture
+def recorded_programs(monkeypatch):
+    """The list every replayable program (``glassnet._tape.Program``) made during the test
+    is appended to, in the order they were recorded."""
+    from glassnet import _tape
+
+    progs = []
+    orig = _tape.Program.__init__
+
+    def init(self, *a, **k):
+        orig(self, *a, **k)
+        progs.append(self)
+
+    monkeypatch.setattr(_tape.Program, "__init__", init)
+    return progs

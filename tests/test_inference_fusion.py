@@ -7,21 +7,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import _tape
 from glassnet.layers import _conv_kernels as ck
 from glassnet.layers.pooling import Pool2DKernel
-
-
-def _programs(monkeypatch):
-    progs = []
-    orig = _tape.Program.__init__
-
-    def init(self, *a, **k):
-        orig(self, *a, **k)
-        progs.append(self)
-
-    monkeypatch.setattr(_tape.Program, "__init__", init)
-    return progs
 
 
 def _ops(prog, cls):
@@ -38,7 +25,8 @@ def _convnet(pool="max"):
 
 
 @pytest.mark.parametrize("numba", ["0", "1"])
-def test_pooling_takes_the_relu_and_predictions_keep_their_bits(numba, monkeypatch):
+def test_pooling_takes_the_relu_and_predictions_keep_their_bits(numba, monkeypatch,
+                                                                recorded_programs):
     if numba == "1":
         pytest.importorskip("numba")
     monkeypatch.setenv("GLASSNET_NUMBA", numba)
@@ -46,7 +34,7 @@ def test_pooling_takes_the_relu_and_predictions_keep_their_bits(numba, monkeypat
     x = np.random.default_rng(1).normal(size=(8, 12, 12, 2)).astype(np.float32)
     x[0, :3, :3] = -0.0  # windows of negative zeros and negatives only
     m.layers[0].set_weights([np.abs(m.layers[0].get_weights()[0]), np.zeros(4, np.float32)])
-    progs = _programs(monkeypatch)
+    progs = recorded_programs
     want = m.predict(x, verbose=0)  # recorded: the convolution's own ReLU
     got = [m.predict(x, verbose=0) for _ in range(2)]  # replayed: the pooling's
     (prog,) = progs
@@ -61,8 +49,8 @@ def test_pooling_takes_the_relu_and_predictions_keep_their_bits(numba, monkeypat
     np.testing.assert_array_equal(eager.predict(x, verbose=0), want)
 
 
-def test_average_pooling_and_training_keep_the_convolutions_relu(monkeypatch):
-    progs = _programs(monkeypatch)
+def test_average_pooling_and_training_keep_the_convolutions_relu(recorded_programs):
+    progs = recorded_programs
     x = np.random.default_rng(2).normal(size=(8, 12, 12, 2)).astype(np.float32)
     y = np.arange(8) % 3
     m = _convnet("avg")
@@ -76,7 +64,7 @@ def test_average_pooling_and_training_keep_the_convolutions_relu(monkeypatch):
         assert not any(p.relu for p in _ops(prog, Pool2DKernel))
 
 
-def test_a_convolution_read_twice_keeps_its_relu(monkeypatch):
+def test_a_convolution_read_twice_keeps_its_relu(recorded_programs):
     gn.set_seed(0)
     i = gn.Input((12, 12, 2))
     c = gn.layers.Conv2D(4, 3, activation="relu")(i)
@@ -84,7 +72,7 @@ def test_a_convolution_read_twice_keeps_its_relu(monkeypatch):
     b = gn.layers.GlobalAveragePooling2D()(c)  # a second reader of the ReLU's output
     m = gn.Model(i, gn.layers.Dense(3)(gn.layers.Concatenate()([a, b])))
     m.compile("sgd", "mse")
-    progs = _programs(monkeypatch)
+    progs = recorded_programs
     x = np.random.default_rng(3).normal(size=(4, 12, 12, 2)).astype(np.float32)
     want = m.predict(x, verbose=0)
     np.testing.assert_array_equal(m.predict(x, verbose=0), want)

@@ -73,24 +73,16 @@ def test_saved_bytes_count_arrays_and_tuples_of_them_beyond_the_configuration():
     assert _tape._saved_nbytes(fn, frozenset({"scale"})) == 40 + 80 + 4
 
 
-def test_a_small_program_keeps_its_ops_state():
+def test_a_small_program_keeps_its_ops_state(recorded_programs):
     """Below 1 MB nothing is dropped: ops keep what they decided once (their plans)."""
     gn.set_seed(0)
     m = gn.Sequential([gn.Input((4,)), gn.layers.Dense(8, activation="tanh"),
                        gn.layers.LayerNormalization(), gn.layers.Dense(3)])
     m.compile("sgd", gn.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.random.default_rng(2).normal(size=(16, 4)).astype(np.float32)
-    progs = []
-    orig = _tape.Program.__init__
-
-    def init(self, *a, **k):
-        orig(self, *a, **k)
-        progs.append(self)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_tape.Program, "__init__", init)
-        for _ in range(3):
-            m.train_on_batch(x, np.arange(16) % 3)
+    progs = recorded_programs
+    for _ in range(3):
+        m.train_on_batch(x, np.arange(16) % 3)
     assert progs and progs[0].cleanup == []
     norms = [fn for fn, _, _ in progs[0].forward_nodes if type(fn).__name__ == "Normalize"]
     assert norms and "plan" in norms[0].__dict__
@@ -130,7 +122,7 @@ def test_a_big_program_drops_each_ops_state_right_after_its_backward(monkeypatch
     assert any(not np.array_equal(a, b) for a, b in zip(ref, m.get_weights()))
 
 
-def test_weights_and_outputs_are_not_state_to_drop():
+def test_weights_and_outputs_are_not_state_to_drop(recorded_programs):
     """A Linear's reference to its 1.6 MB kernel, the feeds and the ops' outputs live on
     anyway: only what dropping would free counts toward the 1 MB (a model with big
     weights and small batches keeps its ops' plans between steps)."""
@@ -147,17 +139,9 @@ def test_weights_and_outputs_are_not_state_to_drop():
     m.compile("sgd", gn.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.random.default_rng(3).normal(size=(64, 784)).astype(np.float32)
     y = np.arange(64) % 10
-    progs = []
-    orig = _tape.Program.__init__
-
-    def init(self, *a, **k):
-        orig(self, *a, **k)
-        progs.append(self)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_tape.Program, "__init__", init)
-        m.train_on_batch(x[:32], y[:32])
-        m.evaluate(x, y, batch_size=32, verbose=0)
+    progs = recorded_programs
+    m.train_on_batch(x[:32], y[:32])
+    m.evaluate(x, y, batch_size=32, verbose=0)
     assert len(progs) == 2 and all(p.cleanup == [] for p in progs)
     linear = progs[1].forward_nodes[0][0]
     assert "mm" in linear.__dict__  # its GEMM routine, chosen once, kept for the next batch
