@@ -239,7 +239,8 @@ def test_first_layer_masked_weight_grad_in_blocks(block, need_b, monkeypatch):
 
 @pytest.mark.parametrize("c, relu, need_x", [(2, True, True), (5, False, True),
                                              (5, True, True), (2, True, False),
-                                             (1, True, False)])
+                                             (1, True, False), (9, True, True),
+                                             (9, False, False)])
 def test_training_rebuilds_columns_past_the_budget(monkeypatch, c, relu, need_x):
     """Columns past ``_COL_BUDGET`` are not kept in training: the forward keeps its input
     and the kernel's gradient rebuilds them a block of samples at a time (a first layer
