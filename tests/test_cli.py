@@ -153,7 +153,7 @@ def test_info_reports_versions():
 
     kernel = "numba" if _lstm_numba.available() else "numpy"
     assert f"lstm cpu kernel: {kernel}" in out
-    assert "compiled kernels (Adam, pooling, BatchNorm, ReLU, col2im, GRU step): " in out
+    assert "compiled kernels (Adam, pooling, BatchNorm, LayerNorm, ReLU, col2im, GRU step): " in out
 
 
 @pytest.mark.parametrize("env, says", [("0", "numpy (GLASSNET_NUMBA=0)"),
@@ -163,7 +163,7 @@ def test_info_says_which_optimizer_kernels_run(env, says, monkeypatch):
         pytest.importorskip("numba", reason="the optional numba extra is not installed")
     monkeypatch.setenv("GLASSNET_NUMBA", env)
     code, out = run_cli("info")
-    label = "compiled kernels (Adam, pooling, BatchNorm, ReLU, col2im, GRU step)"
+    label = "compiled kernels (Adam, pooling, BatchNorm, LayerNorm, ReLU, col2im, GRU step)"
     assert code == 0 and f"{label}: {says}" in out
 
 

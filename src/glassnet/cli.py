@@ -365,7 +365,7 @@ def info() -> None:
     else:
         typer.echo("lstm cpu kernel: numpy (pip install 'glassnet[numba]' for the compiled "
                    "one; GLASSNET_NUMBA=0 also selects numpy)")
-    typer.echo("compiled kernels (Adam, pooling, BatchNorm, ReLU, col2im, GRU step): "
+    typer.echo("compiled kernels (Adam, pooling, BatchNorm, LayerNorm, ReLU, col2im, GRU step): "
                f"{_compiled_kernels_info()}")
     typer.echo(f"data dir: {os.environ.get('GLASSNET_DATA_DIR', '~/.cache/glassnet')}")
 
