@@ -45,9 +45,9 @@ print(json.dumps({"loaded": loaded, "layer_kernel": layer_kernel,
 """
 
 
-def _run(tmp_path, **env):
+def _run(tmp_path, source=SCRIPT, **env):
     script = tmp_path / "script.py"
-    script.write_text(SCRIPT)
+    script.write_text(source)
     e = {k: v for k, v in os.environ.items() if k != "GLASSNET_NUMBA"}
     e.update(env)
     out = subprocess.run([sys.executable, str(script)], env=e, capture_output=True,
@@ -78,3 +78,42 @@ def test_glassnet_numba_0_keeps_a_long_run_on_numpy(tmp_path):
     r = _run(tmp_path, GLASSNET_NUMBA="0")
     assert not any(r["loaded"]) and not any(r["layer_kernel"])
     assert r["replays"] == 59
+
+
+SECOND = r"""
+import json, sys
+import numpy as np
+import glassnet as gn
+from glassnet import layers as L
+from glassnet.models import step
+
+step.AUTO_STEPS = 30
+x = np.random.default_rng(0).standard_normal((32, 20)).astype("f4")
+y = (x[:, 0] > 0).astype(int)
+
+def model():
+    m = gn.Sequential([L.Dense(16, activation="relu", input_dim=20),
+                       L.LayerNormalization(), L.Dense(2, activation="softmax")])
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return m
+
+def compiled_norm(m):
+    ops = [op for p in m._stepper.programs.values() if p for op, _, _ in p[0].forward_nodes]
+    return any(getattr(getattr(op, "plan", None), "layer", None) is not None for op in ops)
+
+a, b = model(), model()
+for _ in range(10):
+    b.train_on_batch(x, y)  # b starts first, without numba
+for _ in range(35):
+    a.train_on_batch(x, y)  # a crosses AUTO_STEPS: numba loads
+before = compiled_norm(b)
+for _ in range(30):
+    b.train_on_batch(x, y)  # b crosses too: its programs were recorded without numba
+print(json.dumps({"loaded": "numba" in sys.modules, "a": compiled_norm(a),
+                  "b_before": before, "b_after": compiled_norm(b)}))
+"""
+
+
+def test_a_model_started_before_numba_loaded_records_again_at_its_count(tmp_path):
+    r = _run(tmp_path, SECOND)
+    assert r == {"loaded": True, "a": True, "b_before": False, "b_after": True}

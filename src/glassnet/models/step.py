@@ -18,6 +18,7 @@ paired with its loss (:func:`pair_loss`).
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import TYPE_CHECKING, Any, cast
 
@@ -163,6 +164,7 @@ class Stepper:
         self.warned = False
         self.last_output_losses: list[float] = []
         self.replays = 0  # training steps replayed (see _count_replay)
+        self.numba_at_start = "numba" in sys.modules
 
     # ---------------------------------------------------------------- helpers
     def _enabled(self) -> bool:
@@ -179,9 +181,12 @@ class Stepper:
     def _count_replay(self) -> None:
         """Count a replayed training step: at ``AUTO_STEPS`` a model too small to have
         loaded numba loads it (``_optimizer_kernels.long_run``) and records its steps
-        again, so that its ops choose their compiled kernels from the next step on."""
+        again, so that its ops choose their compiled kernels from the next step on; also
+        where another model loaded numba since this one started (its programs were
+        recorded without it)."""
         self.replays += 1
-        if self.replays == AUTO_STEPS and long_run():
+        if self.replays == AUTO_STEPS and (long_run() or (
+                not self.numba_at_start and "numba" in sys.modules)):
             self.programs.clear()
 
     def _store(self, key: tuple[Any, ...], prog: tuple[Any, ...] | None, tape: Tape) -> None:
