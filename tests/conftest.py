@@ -53,3 +53,23 @@ def recorded_programs(monkeypatch):
 
     monkeypatch.setattr(_tape.Program, "__init__", init)
     return progs
+
+
+@pytest.fixture
+def run_script(tmp_path):
+    """``run(source, env)``: ``source`` written to a file (numba caches only functions
+    defined in one) and run by this Python in a fresh process with ``env``; returns the
+    JSON object its last line of output prints (a failed run fails the test)."""
+    import json
+    import subprocess
+    import sys
+
+    def run(source, env):
+        script = tmp_path / "script.py"
+        script.write_text(source)
+        out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    return run

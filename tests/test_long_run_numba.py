@@ -7,10 +7,7 @@ process (numba's presence is per process), with ``AUTO_STEPS`` lowered to keep i
 Skipped only where the optional ``numba`` extra is not installed (CI installs it).
 """
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -45,19 +42,15 @@ print(json.dumps({"loaded": loaded, "layer_kernel": layer_kernel,
 """
 
 
-def _run(tmp_path, source=SCRIPT, **env):
-    script = tmp_path / "script.py"
-    script.write_text(source)
+def _env(**env):
+    """This process's environment without GLASSNET_NUMBA (the default policy), plus env."""
     e = {k: v for k, v in os.environ.items() if k != "GLASSNET_NUMBA"}
     e.update(env)
-    out = subprocess.run([sys.executable, str(script)], env=e, capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return e
 
 
-def test_a_small_model_loads_numba_after_auto_steps_and_records_again(tmp_path):
-    r = _run(tmp_path)
+def test_a_small_model_loads_numba_after_auto_steps_and_records_again(run_script):
+    r = run_script(SCRIPT, _env())
     # step 1 records; replays 1..29 on NumPy; the 30th replay loads numba
     first = r["loaded"].index(True)
     assert first == 30
@@ -67,15 +60,15 @@ def test_a_small_model_loads_numba_after_auto_steps_and_records_again(tmp_path):
     assert r["replays"] == 58  # 60 steps, two of them recorded
 
 
-def test_the_switch_happens_at_the_same_step_in_every_run(tmp_path):
+def test_the_switch_happens_at_the_same_step_in_every_run(run_script):
     # the step count decides, not the time: two runs end with the same bits
-    a, b = _run(tmp_path), _run(tmp_path)
+    a, b = run_script(SCRIPT, _env()), run_script(SCRIPT, _env())
     assert a["loaded"] == b["loaded"]
     assert a["w"] == b["w"]
 
 
-def test_glassnet_numba_0_keeps_a_long_run_on_numpy(tmp_path):
-    r = _run(tmp_path, GLASSNET_NUMBA="0")
+def test_glassnet_numba_0_keeps_a_long_run_on_numpy(run_script):
+    r = run_script(SCRIPT, _env(GLASSNET_NUMBA="0"))
     assert not any(r["loaded"]) and not any(r["layer_kernel"])
     assert r["replays"] == 59
 
@@ -114,6 +107,6 @@ print(json.dumps({"loaded": "numba" in sys.modules, "a": compiled_norm(a),
 """
 
 
-def test_a_model_started_before_numba_loaded_records_again_at_its_count(tmp_path):
-    r = _run(tmp_path, SECOND)
+def test_a_model_started_before_numba_loaded_records_again_at_its_count(run_script):
+    r = run_script(SECOND, _env())
     assert r == {"loaded": True, "a": True, "b_before": False, "b_after": True}

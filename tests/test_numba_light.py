@@ -6,10 +6,7 @@ and a user's own numba function keeps numba's own load. Skipped only where the o
 ``numba`` extra is not installed (CI installs it).
 """
 
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -47,20 +44,11 @@ print(json.dumps({"runtime": _numba._STATE.get("runtime"), "d": d.tolist(),
 """.replace("REFRESH_ONLY", repr(REFRESH_ONLY))
 
 
-def _run(env, tmp_path):
-    script = tmp_path / "script.py"  # a file: numba caches only functions defined in one
-    script.write_text(SCRIPT)
-    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def test_cached_kernels_load_without_the_target_refresh(tmp_path):
+def test_cached_kernels_load_without_the_target_refresh(run_script, tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), GLASSNET_NUMBA="1")
-    first = _run(env, tmp_path)  # an empty cache: compiles (the compiler refreshes the target)
+    first = run_script(SCRIPT, env)  # an empty cache: compiles (the compiler refreshes the target)
     assert first["hits"] == 0 and first["refreshed"]
-    second = _run(env, tmp_path)  # loads from the cache, lightly
+    second = run_script(SCRIPT, env)  # loads from the cache, lightly
     assert second["hits"] == 1
     assert not second["refreshed"]
     # numba's runtime: compiled by the first process (at its first cache lookup), kept, and
@@ -84,9 +72,9 @@ def test_cached_kernels_load_without_the_target_refresh(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "foreign"])
-def test_a_damaged_runtime_file_is_compiled_again(tmp_path, damage):
+def test_a_damaged_runtime_file_is_compiled_again(run_script, tmp_path, damage):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), GLASSNET_NUMBA="1")
-    first = _run(env, tmp_path)  # writes the runtime file
+    first = run_script(SCRIPT, env)  # writes the runtime file
     (path,) = (tmp_path / "cache").rglob("glassnet-nrt-*.bin")
     blob = path.read_bytes()
     if damage == "flip":  # one bit of the machine code: the checksum no longer matches
@@ -97,11 +85,11 @@ def test_a_damaged_runtime_file_is_compiled_again(tmp_path, damage):
     else:
         blob = b"\x7fELF" + blob[4:]
     path.write_bytes(blob)
-    again = _run(env, tmp_path)
+    again = run_script(SCRIPT, env)
     assert again["runtime"] == "compiled" and not again["refreshed"]
     assert again["d"] == first["d"]
     assert path.read_bytes() != blob  # rewritten whole
-    assert _run(env, tmp_path)["runtime"] == "cached"
+    assert run_script(SCRIPT, env)["runtime"] == "cached"
 
 
 def test_only_glassnet_dispatchers_get_the_light_load():
