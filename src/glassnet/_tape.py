@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from . import autograd, backend
+from ._split import batch_rows
 from .autograd import Function, unbroadcast
 
 if TYPE_CHECKING:
@@ -158,12 +159,23 @@ class Pure(Function):
 
     random = True  # fn may draw (a recurrent dropout mask)
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
+    def __init__(self, fn: Callable[..., Any], rows: bool = False) -> None:
         self.fn = fn
+        # rows: fn computes each sample's result from that sample alone, and draws nothing
+        # (a padding mask: glassnet._split may cut the batch)
+        self.rows = rows
+        if rows:
+            self.random = False
 
     def forward(self, *xs: Any) -> Any:
         with _paused_tape():
             return self.fn(*xs)
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        # (its axes may change past axis 0: a mask's steps as (B, T, 1) weights)
+        return (self.rows and len(out) > 0 and all(batched)
+                and all(len(sh) > 0 and sh[0] == out[0] for sh in shapes))
 
     def backward(self, gy: Any) -> Any:
         n = len(self.needs_input_grad)
@@ -398,8 +410,15 @@ class Program:
         live.reverse()
         self.forward_nodes = [(fn, ins, out) for fn, ins, out, _ in live]
         self.patches = patches
+        # an inference program whose outputs' rows follow its feeds' rows: its batch size
+        # and size, to run it in slices on threads (glassnet._split); (0, 0) otherwise
+        self.rows, self.elements = 0, 0
         if not seed_slots:
             self._fuse_inference(out_slots)
+            if not patches:
+                self.rows, self.elements = batch_rows(
+                    self.forward_nodes, [s for s, _ in self.feeds], out_slots,
+                    lambda s: getattr(tape.keep[s].data, "shape", ()))
         # drop the saved arrays of big steps after use, as the eager graph does: otherwise the
         # previous step's activations would live on while the next ones are made. Big: the
         # ops' outputs, or what they saved for backward (still on them: the recording has

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 from . import functional, ops
 from ._registry import Registry
 from ._typing import TensorLike
-from .autograd import Function
+from .autograd import Function, off_rows
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
 
@@ -51,6 +51,7 @@ def _t(x: Any) -> Tensor:
 # ------------------------------------------------------------------ primitives
 class _Step(Function):
     """Heaviside step: 1 where x >= 0 else 0 (``low`` = 0), or ±1 (``low`` = -1)."""
+    rowwise = True
 
     def __init__(self, low: float = 0.0):
         self.low = low
@@ -80,6 +81,7 @@ def _slope(a: Any, alpha: float) -> Any:
 
 class LeakyRelu(Function):
     """a for a >= 0, alpha·a otherwise; the gradient is gy times the same slope."""
+    rowwise = True
 
     def __init__(self, alpha: float = 0.2):
         self.alpha = alpha
@@ -93,6 +95,8 @@ class LeakyRelu(Function):
 
 
 class Arctan(Function):
+    rowwise = True
+
     def forward(self, a: Any) -> Any:
         self.a = a
         return get_array_module(a).arctan(a)
@@ -108,6 +112,7 @@ class Elu(Function):
     (0 where a >= 0) the value is max(a, 0) + alpha·e and the derivative alpha·e plus the
     leaky-ReLU slope (1 or alpha): no boolean mask, no ``where``.
     """
+    rowwise = True
 
     def __init__(self, alpha: float = 1.0, scale: float = 1.0):
         self.alpha, self.scale = alpha, scale
@@ -134,6 +139,7 @@ class Elu(Function):
 
 class Softplus(Function):
     """log(1 + eᵃ) = max(a, 0) + log1p(e^−|a|): never overflows; derivative sigmoid(a)."""
+    rowwise = True
 
     def forward(self, a: Any) -> Any:
         xp = get_array_module(a)
@@ -185,6 +191,7 @@ class Gelu(Function):
 
     The exact form keeps exp(-x²/2) from the forward's erf for the backward's density
     (one exponential a call less)."""
+    rowwise = True
 
     def __init__(self, approximate: bool = False):
         self.approximate = approximate
@@ -354,6 +361,10 @@ class Sparsemax(Function):
         mean = xp.sum(gy * s, axis=self.axis, keepdims=True) / xp.maximum(
             xp.sum(s, axis=self.axis, keepdims=True), 1)
         return ((gy - mean) * s).astype(gy.dtype, copy=False)
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return off_rows(self.axis, len(shapes[0]))
 
 
 def sparsemax(x: TensorLike, axis: int = -1) -> Tensor:

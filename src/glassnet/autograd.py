@@ -126,6 +126,29 @@ class Function:
     grad_out: tuple[Any, ...] | None = None
     # forward draws random numbers (dropout, noise): never a constant, even of constants
     random = False
+    # element-wise: each output element is computed from the inputs' elements at its place
+    # (after broadcasting) alone; see rows_apart
+    rowwise = False
+    # the op's work is one matrix product, which the BLAS threads by itself (glassnet._split
+    # does not count it as work a batch cut into slices would spread)
+    gemm = False
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        """Whether row ``i`` of the output (axis 0) is computed from row ``i`` of the inputs
+        that carry the batch on axis 0 (``batched``) and from the others whole, as recorded
+        with input ``shapes`` and output shape ``out``: then an inference program may run
+        its batch in slices, one per thread (:mod:`glassnet._split`). Default: the
+        element-wise ops (``rowwise``), where an input without the batch must broadcast
+        along axis 0 (a bias; not a (B, C) array of another batch). Ops with an axis
+        override this; an op that mixes samples or draws random numbers answers False.
+
+        Example:
+            >>> from glassnet import ops
+            >>> ops.Add().rows_apart([(4, 3), (3,)], [True, False], (4, 3))
+            True
+        """
+        return self.rowwise and not self.random and rows_aligned(shapes, batched, out)
 
     def __call__(self, *inputs: Any) -> Tensor:
         Tensor = _Tensor
@@ -181,6 +204,54 @@ class Function:
     def describe(self) -> str:
         """Short text for graph displays, e.g. ``Sum(axis=1)``; ops may override."""
         return self.name
+
+
+def rows_aligned(shapes: list[tuple[int, ...]], batched: list[bool],
+                 out: tuple[int, ...]) -> bool:
+    """The inputs of an element-wise op line up with its output's rows: each batched input
+    has the output's axis 0 (same rank, same length there), each other one broadcasts
+    along it (fewer axes, or length 1 on axis 0).
+
+    Example:
+        >>> rows_aligned([(8, 3), (3,)], [True, False], (8, 3))  # a bias
+        True
+        >>> rows_aligned([(8, 3), (8, 3)], [True, False], (8, 3))  # another batch's rows
+        False
+    """
+    if not out:
+        return False
+    for sh, b in zip(shapes, batched):
+        if b:
+            if len(sh) != len(out) or sh[0] != out[0]:
+                return False
+        elif len(sh) >= len(out) and sh[0] != 1:
+            return False
+    return True
+
+
+def data_rows(batched: list[bool]) -> bool:
+    """Only the first input (the data) carries the batch; the others (weights) do not: a
+    layer kernel that computes each sample alone (a convolution, a pooling) is then
+    :meth:`Function.rows_apart`.
+
+    Example:
+        >>> data_rows([True, False, False]), data_rows([True, True])
+        (True, False)
+    """
+    return bool(batched) and batched[0] and not any(batched[1:])
+
+
+def off_rows(axis: Any, ndim: int) -> bool:
+    """An op's ``axis`` (an int, a sequence of them; None: all) leaves axis 0 alone.
+
+    Example:
+        >>> off_rows(-1, 2), off_rows((0, 1), 3), off_rows(None, 2)
+        (True, False, False)
+    """
+    if axis is None:
+        return False
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return ndim > 0 and all(int(a) % ndim != 0 for a in axes)
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:

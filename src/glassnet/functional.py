@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import _epilogue, _parallel, backend
 from ._typing import Axis, TensorLike
-from .autograd import Function, is_grad_enabled
+from .autograd import Function, is_grad_enabled, off_rows
 from .backend import get_array_module, rsum
 from .tensor import Tensor, as_tensor
 
@@ -33,6 +33,8 @@ class Linear(Function):
     the composition). A sigmoid or softmax stays its own op, so a cross-entropy can find
     the logits under it.
     """
+
+    gemm = True
 
     def __init__(self, act: str | None = None) -> None:
         self.act = act
@@ -114,6 +116,10 @@ class Linear(Function):
     def describe(self) -> str:
         return "Linear" if self.act is None else f"Linear+{self.act}"
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return batched[0] and len(shapes[0]) >= 2 and not any(batched[1:])
+
 
 def linear(x: TensorLike, w: TensorLike, b: TensorLike | None = None,
            activation: str | None = None) -> Tensor:
@@ -144,6 +150,10 @@ class LogSumExp(Function):
         if not self.keepdims:
             gy = xp.expand_dims(gy, self.axis)
         return gy * xp.exp(self.a - self.s)
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return off_rows(self.axis, len(shapes[0]))
 
 
 def _exp_parts(a: Any) -> tuple[Any, Any, Any]:
@@ -193,6 +203,10 @@ class Softmax(Function):
         return y * (gy - (backend.sum_last(gyy) if last
                           else gyy.sum(axis=self.axis, keepdims=True)))
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return off_rows(self.axis, len(shapes[0]))
+
 
 class LogSoftmax(Function):
     def __init__(self, axis: int = -1) -> None:
@@ -212,6 +226,10 @@ class LogSoftmax(Function):
         s = (backend.sum_last(gy) if self.axis in (-1, gy.ndim - 1)
              else gy.sum(axis=self.axis, keepdims=True))
         return gy - _xp(gy).exp(self.y) * s
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return off_rows(self.axis, len(shapes[0]))
 
 
 def logsumexp(x: TensorLike, axis: Axis = -1, keepdims: bool = False) -> Tensor:

@@ -18,7 +18,7 @@ from numpy.typing import DTypeLike
 
 from . import _epilogue, backend
 from ._typing import Axis, TensorLike
-from .autograd import Function, no_grad
+from .autograd import Function, no_grad, off_rows, rows_aligned
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
 
@@ -35,6 +35,8 @@ def _check_broadcast(op: str, sa: tuple, sb: tuple) -> None:
 
 
 class _Binary(Function):
+    rowwise = True
+
     def __call__(self, a: Any, b: Any) -> Any:
         # Tensors and arrays both have .shape; Python numbers broadcast with anything
         sa, sb = getattr(a, "shape", ()), getattr(b, "shape", ())
@@ -102,6 +104,7 @@ class Pow(_Binary):
 
 class PowScalar(Function):
     """``a ** p`` for a constant exponent (the common case, cheaper than ``Pow``)."""
+    rowwise = True
 
     def __init__(self, p: float) -> None:
         self.p = p
@@ -118,6 +121,8 @@ class PowScalar(Function):
 
 
 class Neg(Function):
+    rowwise = True
+
     def forward(self, a: Any) -> Any:
         return -a
 
@@ -127,6 +132,8 @@ class Neg(Function):
 
 class MatMul(Function):
     """``a @ b`` for 1-D, 2-D and batched operands (NumPy's matmul rules)."""
+
+    gemm = True
 
     def forward(self, a: Any, b: Any) -> Any:
         if a.ndim == 0 or b.ndim == 0:
@@ -165,9 +172,19 @@ class MatMul(Function):
                 gb = gb[..., 0]
         return ga, gb
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        (a, b), (ba, bb) = shapes, batched
+        if ba and not bb and len(a) >= 2 and len(b) <= 2:  # (B, ..., k) @ (k, n)
+            return True
+        # stacked products whose stacks broadcast like an element-wise op's inputs
+        return len(a) >= 3 and len(b) >= 3 and rows_aligned(shapes, batched, out)
+
 
 # ------------------------------------------------------------------ elementwise
 class Exp(Function):
+    rowwise = True
+
     def forward(self, a: Any) -> Any:
         self.y = _xp(a).exp(a)
         return self.y
@@ -177,6 +194,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    rowwise = True
+
     def forward(self, a: Any) -> Any:
         self.a = a
         return _xp(a).log(a)
@@ -186,6 +205,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    rowwise = True
+
     def forward(self, a: Any) -> Any:
         self.y = _xp(a).sqrt(a)
         return self.y
@@ -196,6 +217,7 @@ class Sqrt(Function):
 
 class Abs(Function):
     """|a|; the subgradient at 0 is 0 (as NumPy's sign)."""
+    rowwise = True
 
     def forward(self, a: Any) -> Any:
         self.a = a
@@ -207,6 +229,7 @@ class Abs(Function):
 
 class Sign(Function):
     """sign(a); its derivative is zero everywhere it exists."""
+    rowwise = True
 
     def forward(self, a: Any) -> Any:
         self.a = a
@@ -217,6 +240,8 @@ class Sign(Function):
 
 
 class Tanh(Function):
+    rowwise = True
+
     def forward(self, a: Any) -> Any:
         self.y = _xp(a).tanh(a)
         return self.y
@@ -227,6 +252,7 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """Logistic 1/(1+e^-a), evaluated without overflow for large |a|."""
+    rowwise = True
 
     def forward(self, a: Any) -> Any:
         xp = _xp(a)
@@ -239,6 +265,8 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    rowwise = True
+
     def forward(self, a: Any) -> Any:
         self.mask = _epilogue.relu_mask(a)
         return a * self.mask
@@ -274,6 +302,7 @@ class Minimum(_Binary):
 
 class Clip(Function):
     """clip(a, lo, hi); gradient passes where lo <= a <= hi."""
+    rowwise = True
 
     def __init__(self, lo: float | None, hi: float | None) -> None:
         self.lo, self.hi = lo, hi
@@ -297,6 +326,7 @@ class Clip(Function):
 
 class Where(Function):
     """where(cond, a, b) with a constant boolean condition."""
+    rowwise = True
 
     def __init__(self, cond: Any) -> None:
         self.cond = cond
@@ -310,6 +340,8 @@ class Where(Function):
 
 
 class Cast(Function):
+    rowwise = True
+
     def __init__(self, dtype: DTypeLike) -> None:
         self.dtype = np.dtype(dtype)
 
@@ -394,6 +426,10 @@ class Sum(Function):
     def describe(self) -> str:
         return f"Sum(axis={self.axis})" if self.axis is not None else "Sum"
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return off_rows(self.axis, len(shapes[0]))
+
 
 class Mean(Function):
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
@@ -421,6 +457,10 @@ class Mean(Function):
 
     def describe(self) -> str:
         return f"Mean(axis={self.axis})" if self.axis is not None else "Mean"
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return off_rows(self.axis, len(shapes[0]))
 
 
 class _Extreme(Function):
@@ -465,6 +505,10 @@ class _Extreme(Function):
     def describe(self) -> str:
         return f"{self.fn.capitalize()}(axis={self.axis})"
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return off_rows(self.axis, len(shapes[0]))
+
 
 class Max(_Extreme):
     fn = "max"
@@ -495,6 +539,13 @@ class Reshape(Function):
     def describe(self) -> str:
         return f"Reshape{self.shape}"
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        # (B, ...) -> (B, ...): each row's elements stay one row
+        src = shapes[0]
+        return (len(src) > 0 and len(out) > 0 and out[0] == src[0]
+                and math.prod(out[1:]) == math.prod(src[1:]))
+
 
 class Transpose(Function):
     def __init__(self, axes: Sequence[int] | None = None) -> None:
@@ -516,6 +567,10 @@ class Transpose(Function):
 
     def describe(self) -> str:
         return f"Transpose{self.axes}" if self.axes is not None else "Transpose"
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return self.axes is not None and len(out) > 0 and self.axes[0] % len(out) == 0
 
 
 class BroadcastTo(Function):
@@ -579,6 +634,18 @@ class GetItem(Function):
     def describe(self) -> str:
         return "GetItem"
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        # basic indexing that keeps axis 0 whole: x[:, 1:], x[..., 0] (an integer array or
+        # a mask may move the axes)
+        idx = self.idx if isinstance(self.idx, tuple) else (self.idx,)
+        if not idx or not all(i is None or i is Ellipsis or isinstance(i, slice) or (
+                isinstance(i, (int, np.integer)) and not isinstance(i, bool)) for i in idx):
+            return False
+        if idx[0] == slice(None):
+            return True
+        return idx[0] is Ellipsis and builtins.sum(i is not None for i in idx[1:]) < len(shapes[0])
+
 
 class Concatenate(Function):
     def __init__(self, axis: int = 0) -> None:
@@ -602,6 +669,10 @@ class Concatenate(Function):
     def describe(self) -> str:
         return f"Concatenate(axis={self.axis})"
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return all(batched) and off_rows(self.axis, len(out))
+
 
 class Stack(Function):
     def __init__(self, axis: int = 0) -> None:
@@ -623,6 +694,10 @@ class Stack(Function):
     def describe(self) -> str:
         return f"Stack(axis={self.axis})"
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return all(batched) and off_rows(self.axis, len(out))
+
 
 class Pad(Function):
     def __init__(self, pad_width: Any, constant_values: float = 0.0) -> None:
@@ -635,6 +710,11 @@ class Pad(Function):
 
     def backward(self, gy: Any) -> Any:
         return gy[self.sl]
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        pw = np.broadcast_to(np.asarray(self.pad_width, dtype=np.int64), (len(out), 2))
+        return len(out) > 0 and not pw[0].any()
 
 
 # ================================================================== functions
@@ -872,6 +952,7 @@ class Compare(Function):
     a replayed step compares each batch afresh (``ops.not_equal(ids, 0)``: a mask), and
     what it makes of constants is a constant Python may read. No gradient (made under
     ``no_grad``)."""
+    rowwise = True
 
     def __init__(self, fn: str) -> None:
         self.fn = fn

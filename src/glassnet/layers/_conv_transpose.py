@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from .. import _epilogue, _parallel, backend
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function, data_rows, is_grad_enabled
 from ..tensor import Tensor
 from . import _col2im_numba
 from ._conv_kernels import (
@@ -61,6 +61,10 @@ class Conv2DTransposeKernel(Function):
         fh = max((h - 1) * sh + (kh - 1) * dh + 1, th + oh)
         fw = max((wd - 1) * sw + (kw - 1) * dw + 1, tw + ow)
         return (n, fh, fw, cout)
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return data_rows(batched)
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)

@@ -15,13 +15,16 @@ from ..tensor import Tensor, get_mask, set_mask
 __all__: list[str] = []
 
 
-def mask_op(fn: Callable[..., Any], *masks: Any) -> Tensor:
+def mask_op(fn: Callable[..., Any], *masks: Any, rows: bool | None = None) -> Tensor:
     """``fn(*arrays)`` of masks (arrays or tensors) as one recorded op without a gradient.
 
     A mask comes from each batch's data (padding ids). Made, or turned into weights, by an
     op, a replayed step (``glassnet._tape``) makes it afresh from every batch; made in
     Python, the step could not be replayed. ``fn`` must depend on nothing but its
-    arguments (and shapes or dtypes it closes over).
+    arguments (and shapes or dtypes it closes over). ``rows``: ``fn`` makes each sample's
+    row from that sample's rows alone, all of its inputs and its result have the batch on
+    axis 0 (then an inference batch may run in slices, ``glassnet._split``); default:
+    ``fn.rows`` where it says (:func:`mask_view`), else False.
 
     Example:
         >>> import numpy as np
@@ -30,7 +33,9 @@ def mask_op(fn: Callable[..., Any], *masks: Any) -> Tensor:
     """
     from .._tape import Pure
 
-    return Pure(fn)(*[m if isinstance(m, Tensor) else Tensor._make(m) for m in masks])
+    if rows is None:
+        rows = bool(getattr(fn, "rows", False))
+    return Pure(fn, rows)(*[m if isinstance(m, Tensor) else Tensor._make(m) for m in masks])
 
 
 def mask_view(index: Any, dtype: Any = None) -> Callable[[Any], Any]:
@@ -42,8 +47,16 @@ def mask_view(index: Any, dtype: Any = None) -> Callable[[Any], Any]:
         array([[False,  True]])
     """
     if dtype is None:
-        return lambda m: m[index]
-    return lambda m: m[index].astype(dtype)
+        def view(m: Any) -> Any:
+            return m[index]
+    else:
+        def view(m: Any) -> Any:
+            return m[index].astype(dtype)
+    # an index that keeps axis 0 whole (``[:, ::-1]``, ``[..., None]``) keeps the rows
+    first = index[0] if isinstance(index, tuple) and index else index
+    view.rows = (isinstance(first, slice) and first == slice(None)  # type: ignore[attr-defined]
+                 or first is Ellipsis)
+    return view
 
 
 def step_weights(mask: Any, dtype: Any) -> Tensor:

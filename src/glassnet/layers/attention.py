@@ -75,7 +75,7 @@ def _and(a: Tensor | None, b: Tensor | None) -> Tensor | None:
         return b
     if b is None:
         return a
-    return mask_op(lambda x, y: x & y, a, b)
+    return mask_op(lambda x, y: x & y, a, b, rows=True)
 
 
 def _with_causal(mask: Tensor | None, causal: Any) -> tuple[Any, bool]:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import backend, constraints, initializers, ops, regularizers
 from .._optimizer_kernels import fused_available
-from ..autograd import Function
+from ..autograd import Function, data_rows, off_rows
 from ..tensor import Tensor
 from .base import Layer, register
 
@@ -173,6 +173,10 @@ class Normalize(Function):
                 return psum
             return lambda g, out=None: backend.sum_leading(g, len(pax)).reshape(wshape)
         return lambda g, out=None: g.sum(axis=pax, keepdims=True).reshape(wshape)
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return data_rows(batched) and off_rows(self.norm_axes, len(out))  # not batch norm
 
     def forward(self, x: Any, *params: Any) -> Any:
         plan = self._plan(x, params)

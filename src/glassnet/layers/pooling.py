@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import _epilogue, backend, ops
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function, data_rows, is_grad_enabled
 from ..tensor import Tensor
 from . import _pool_numba
 from ._conv_kernels import Conv2DKernel
@@ -76,6 +76,10 @@ class Pool2DKernel(Function):
             for j in range(pw):
                 yield (slice(None), slice(i, i + (oh - 1) * sh + 1, sh),
                        slice(j, j + (ow - 1) * sw + 1, sw), slice(None))
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return data_rows(batched)
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
@@ -559,7 +563,7 @@ class GlobalAveragePooling1D(_GlobalPooling):
         total = ops.sum(ops.mul(x, keep), axis=1, keepdims=self.keepdims)
         kd = self.keepdims
         # a row with no kept step gives 0 (Keras: 0/0, NaN)
-        count = mask_op(lambda k: xp.maximum(k.sum(axis=1, keepdims=kd), 1), keep)
+        count = mask_op(lambda k: xp.maximum(k.sum(axis=1, keepdims=kd), 1), keep, rows=True)
         return ops.div(total, count)
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:

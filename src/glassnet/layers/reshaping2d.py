@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import backend, ops
-from ..autograd import Function
+from ..autograd import Function, data_rows
 from .base import Layer, register
 from .conv import check_data_format, normalize_tuple
 from .core import Dropout
@@ -64,6 +64,10 @@ class UpsampleNearest2D(Function):
     def __init__(self, size: Sequence[int]) -> None:
         self.size = tuple(size)
 
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return data_rows(batched)
+
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
         n, h, w, c = x.shape
@@ -98,6 +102,10 @@ class ResizeBilinear2D(Function):
 
     def __init__(self, size: Sequence[int]) -> None:
         self.size = tuple(size)
+
+    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
+                   out: tuple[int, ...]) -> bool:
+        return data_rows(batched)
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)

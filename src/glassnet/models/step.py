@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import backend
 from .._optimizer_kernels import AUTO_STEPS, long_run
+from .._split import SplitProgram, cut
 from .._tape import Tape
 from ..autograd import no_grad
 from ..functional import Softmax
@@ -563,28 +564,69 @@ class Stepper:
                     # None: the output comes with the loss (test_loss(outputs=True))
                     return (None if share else vals[len(vals) - n_out:], single, terms,
                             parts)
-            tape, outs, single = self._forward([Tensor._make(a) for a in feeds], False)
-            terms = self._terms(outs, tape) if kind == "test" else []
-            parts = self._penalties(tape) if kind == "test" else []
+            tape, outs, single, terms, parts = self._infer_eager(feeds, kind)
             if self._enabled() and prog is None:
-                acts = [q[1] for q in parts if q[0] == "a"]
-                # evaluate without metrics needs only the loss inputs (an output softmax
-                # the loss undoes is not computed); predict needs the outputs
-                own = kind == "test" and self.own_loss()  # compute_loss reads the outputs
-                keep = outs if kind == "predict" or self.model._metric_slots or own else []
-                share = (kind == "test" and bool(keep) and not own
-                         and self._shares_softmax(terms, parts, keep, tape))
-                if share:
-                    keep = []
-                loss_ins = [t for _, t in terms]
-                # the masks the loss and the metrics read: outputs of the program too
-                sources = _mask_sources(tape, [*loss_ins, *keep]) if kind == "test" else []
-                if sources is None:
-                    tape.fail("the loss or a metric reads a mask computed in Python from "
-                              "the batch")
-                    sources = []
-                compiled = tape.compile([*loss_ins, *acts, *keep, *[m for _, m in sources]])
-                self._store(key, None if compiled is None
-                            else (compiled, terms, parts, single, len(keep), share,
-                                  [i for i, _ in sources]), tape)
+                entry = self._infer_entry(tape, outs, single, terms, parts, kind)
+                split = self._split(entry, feeds, kind, tape)
+                if split is not None:
+                    entry = (split, *entry[1:])  # type: ignore[index]
+                self._store(key, entry, tape)
+                if split is not None and self.programs.get(key) is entry:
+                    # this batch's values from the slices too: every call agrees
+                    return self.infer(x, kind)
             return outs, single, terms, parts
+
+    def _infer_eager(self, feeds: Sequence[Any], kind: str
+                     ) -> tuple[Tape, list[Tensor], bool, _Terms, _Parts]:
+        """The model on ``feeds`` the ordinary way, watched by a tape: (tape, outputs,
+        single?, terms, parts)."""
+        tape, outs, single = self._forward([Tensor._make(a) for a in feeds], False)
+        terms = self._terms(outs, tape) if kind == "test" else []
+        parts = self._penalties(tape) if kind == "test" else []
+        return tape, outs, single, terms, parts
+
+    def _infer_entry(self, tape: Tape, outs: list[Tensor], single: bool, terms: _Terms,
+                     parts: _Parts, kind: str) -> tuple[Any, ...] | None:
+        """The program of an inference step just watched, with what replaying it needs:
+        (program, terms, parts, single?, outputs kept, share?, mask positions), or None."""
+        acts = [q[1] for q in parts if q[0] == "a"]
+        # evaluate without metrics needs only the loss inputs (an output softmax the loss
+        # undoes is not computed); predict needs the outputs
+        own = kind == "test" and self.own_loss()  # compute_loss reads the outputs
+        keep = outs if kind == "predict" or self.model._metric_slots or own else []
+        share = (kind == "test" and bool(keep) and not own
+                 and self._shares_softmax(terms, parts, keep, tape))
+        if share:
+            keep = []
+        loss_ins = [t for _, t in terms]
+        # the masks the loss and the metrics read: outputs of the program too
+        sources = _mask_sources(tape, [*loss_ins, *keep]) if kind == "test" else []
+        if sources is None:
+            tape.fail("the loss or a metric reads a mask computed in Python from the batch")
+            sources = []
+        compiled = tape.compile([*loss_ins, *acts, *keep, *[m for _, m in sources]])
+        if compiled is None:
+            return None
+        return (compiled, terms, parts, single, len(keep), share, [i for i, _ in sources])
+
+    def _split(self, entry: tuple[Any, ...] | None, feeds: Sequence[Any], kind: str,
+               tape: Tape) -> SplitProgram | None:
+        """The recorded inference program as one program per thread, each recorded on its
+        slice of ``feeds`` (:mod:`glassnet._split`), or None: it runs whole."""
+        if (entry is None or len(self.model.weights) != tape.n_vars
+                or any(getattr(f, "ndim", 0) == 0 for f in feeds)):
+            return None
+        whole = entry[0]
+        sls = cut(whole.rows, whole.elements)
+        parts = []
+        for sl in sls:
+            t, o, single, terms, ps = self._infer_eager([f[sl] for f in feeds], kind)
+            sub = self._infer_entry(t, o, single, terms, ps, kind)
+            if (sub is None or sub[0].rows != sl.stop - sl.start or sub[3:] != entry[3:]
+                    or len(sub[0].out_slots) != len(whole.out_slots)):
+                return None  # (a slice took another path through the model)
+            parts.append(sub[0])
+        if not parts:
+            return None
+        _release_recorded(whole)  # runs only where the threads are gone
+        return SplitProgram(whole, parts, sls)
