@@ -40,18 +40,18 @@ def datasets_dir() -> Path:
 
 @pytest.fixture
 def recorded_programs(monkeypatch):
-    """The list every replayable program (``glassnet._tape.Program``) made during the test
+    """The list every replayable program (``glassnet._program.Program``) made during the test
     is appended to, in the order they were recorded."""
-    from glassnet import _tape
+    from glassnet import _program
 
     progs = []
-    orig = _tape.Program.__init__
+    orig = _program.Program.__init__
 
     def init(self, *a, **k):
         orig(self, *a, **k)
         progs.append(self)
 
-    monkeypatch.setattr(_tape.Program, "__init__", init)
+    monkeypatch.setattr(_program.Program, "__init__", init)
     return progs
 
 

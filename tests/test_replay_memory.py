@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import _tape
+from glassnet import _program
 from glassnet.layers._conv_kernels import Conv2DKernel
 from glassnet.layers._recurrent_kernels import LSTMSeq
 
@@ -70,7 +70,7 @@ def test_saved_bytes_count_arrays_and_tuples_of_them_beyond_the_configuration():
     fn.saved = (np.ones(10, np.float32), np.ones((2, 5)), 3)
     fn.x = np.ones(4, np.int8)
     fn.note = "text"
-    assert _tape._saved_nbytes(fn, frozenset({"scale"})) == 40 + 80 + 4
+    assert _program._saved_nbytes(fn, frozenset({"scale"})) == 40 + 80 + 4
 
 
 def test_a_small_program_keeps_its_ops_state(recorded_programs):
@@ -130,8 +130,8 @@ def test_weights_and_outputs_are_not_state_to_drop(recorded_programs):
     w = np.ones((784, 512), np.float32)
     fn.w, fn.w2 = w, w.reshape(-1)  # a view counts as the array it views, once
     fn.mask = np.ones((32, 512), np.float32)
-    assert _tape._saved_nbytes(fn, frozenset()) == w.nbytes + fn.mask.nbytes
-    assert _tape._saved_nbytes(fn, frozenset(), {id(w)}) == fn.mask.nbytes
+    assert _program._saved_nbytes(fn, frozenset()) == w.nbytes + fn.mask.nbytes
+    assert _program._saved_nbytes(fn, frozenset(), {id(w)}) == fn.mask.nbytes
 
     gn.set_seed(0)
     m = gn.Sequential([gn.Input((784,)), gn.layers.Dense(512, activation="relu"),

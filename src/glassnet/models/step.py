@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
 
     from .._optimizer_base import Optimizer
-    from .._tape import Program
+    from .._program import Program
     from ..autograd import Function
     from ..losses import Loss
     from .model import Model
