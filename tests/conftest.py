@@ -73,3 +73,28 @@ def run_script(tmp_path):
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     return run
+
+
+def libgomp_loads() -> bool:
+    """Whether GNU OpenMP's runtime (what glassnet._parallel runs slices on) loads here."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libgomp.so.1")
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(params=["openmp", "serial"])
+def region(request, monkeypatch):
+    """How glassnet._parallel runs a region's items in this test: on libgomp's team
+    ("openmp", skipped where it does not load) or one after the other ("serial")."""
+    from glassnet import _parallel
+
+    if request.param == "openmp" and not libgomp_loads():
+        pytest.skip("libgomp.so.1 is not on this system")
+    if request.param == "serial":
+        monkeypatch.setattr(_parallel, "_on_openmp",
+                            lambda fn, items, nt: [fn(i) for i in items])
+    return request.param

@@ -3,12 +3,12 @@ kernel's values and gradients, repeat their own bits, and run on OpenMP's thread
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 
 import numpy as np
 import pytest
+from conftest import libgomp_loads
 
 import glassnet as gn
 from glassnet import _parallel, backend
@@ -16,23 +16,10 @@ from glassnet.layers import _conv_kernels as ck
 from glassnet.layers.conv import same_pads
 
 
-def _libgomp() -> bool:
-    try:
-        ctypes.CDLL("libgomp.so.1")
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture(params=["openmp", "serial"])
-def sliced(request, monkeypatch):
+@pytest.fixture
+def sliced(region, monkeypatch):
     """Kernels cut their batches into up to 3 slices, whatever the work; the slices run on
     libgomp's team ("openmp", where it loads) or one after the other ("serial")."""
-    if request.param == "openmp" and not _libgomp():
-        pytest.skip("libgomp.so.1 is not on this system")
-    if request.param == "serial":
-        monkeypatch.setattr(_parallel, "_on_openmp",
-                            lambda fn, items, nt: [fn(i) for i in items])
     monkeypatch.setattr(_parallel, "MIN_WORK", 0)
     monkeypatch.setattr(_parallel, "MIN_ROWS", 0)
     return lambda on: monkeypatch.setattr(_parallel, "threads", lambda: 3 if on else 1)
@@ -156,7 +143,7 @@ def test_a_model_trains_the_same_on_slices(sliced):
         np.testing.assert_allclose(b, a, rtol=2e-5, atol=2e-6)
 
 
-@pytest.mark.skipif(not _libgomp(), reason="libgomp.so.1 is not on this system")
+@pytest.mark.skipif(not libgomp_loads(), reason="libgomp.so.1 is not on this system")
 def test_run_uses_openmp_threads_keeps_order_and_raises_after_all_finish(monkeypatch):
     monkeypatch.setattr(_parallel, "threads", lambda: 2)
     seen: dict[int, int] = {}
@@ -290,7 +277,7 @@ def test_softmax_and_cross_entropy_on_row_slices_repeat_the_whole_rows_bits(targ
         assert np.array_equal(a, b)
 
 
-@pytest.mark.skipif(not _libgomp(), reason="libgomp.so.1 is not on this system")
+@pytest.mark.skipif(not libgomp_loads(), reason="libgomp.so.1 is not on this system")
 def test_a_run_inside_a_run_keeps_every_item(monkeypatch):
     # inside a region libgomp runs a nested one on the calling thread alone: the inner run
     # must not hand out items to threads that do not exist (they came back None)

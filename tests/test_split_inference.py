@@ -4,8 +4,6 @@ equal the whole batch's, and every call of one signature gives the same bits."""
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 import pytest
 
@@ -19,29 +17,16 @@ from glassnet.layers.normalization import BatchNormalize, Normalize
 from glassnet.models import Model, Sequential
 
 
-def _libgomp() -> bool:
-    try:
-        ctypes.CDLL("libgomp.so.1")
-    except OSError:
-        return False
-    return True
-
-
-@pytest.fixture(params=["openmp", "serial"])
-def threads3(request, monkeypatch):
+@pytest.fixture
+def threads3(region, monkeypatch):
     """Three threads for every batch (no size floor); the slices run on libgomp's team
     ("openmp", where it loads) or one after the other ("serial")."""
-    if request.param == "openmp" and not _libgomp():
-        pytest.skip("libgomp.so.1 is not on this system")
-    if request.param == "serial":
-        monkeypatch.setattr(_parallel, "_on_openmp",
-                            lambda fn, items, nt: [fn(i) for i in items])
     monkeypatch.setattr(_split, "MIN_ELEMENTS", 0)
     monkeypatch.setattr(_split, "MIN_ROWS", 1)
     # inside a region a kernel sees one thread, as the real threads() says
     monkeypatch.setattr(_parallel, "threads",
                         lambda: 1 if getattr(_parallel._inside, "on", False) else 3)
-    return request.param
+    return region
 
 
 def _entry(model, kind="predict"):
