@@ -618,6 +618,12 @@ class Stepper:
             return None
         whole = entry[0]
         sls = cut(whole.rows, whole.elements)
+        if not sls:
+            return None
+        # the whole batch's recording is done with: its ops' saved arrays and its tensors
+        # go before the slices record theirs (else both sets are alive at that peak)
+        _release_recorded(whole)
+        tape.keep.clear()
         parts = []
         for sl in sls:
             t, o, single, terms, ps = self._infer_eager([f[sl] for f in feeds], kind)
@@ -625,8 +631,6 @@ class Stepper:
             if (sub is None or sub[0].rows != sl.stop - sl.start or sub[3:] != entry[3:]
                     or len(sub[0].out_slots) != len(whole.out_slots)):
                 return None  # (a slice took another path through the model)
+            _release_recorded(sub[0])
             parts.append(sub[0])
-        if not parts:
-            return None
-        _release_recorded(whole)  # runs only where the threads are gone
         return SplitProgram(whole, parts, sls)
