@@ -165,6 +165,7 @@ class Stepper:
         self.warned = False
         self.last_output_losses: list[float] = []
         self.replays = 0  # training steps replayed (see _count_replay)
+        self._own_loss: bool | None = None  # see own_loss
         self.numba_at_start = "numba" in sys.modules
 
     # ---------------------------------------------------------------- helpers
@@ -323,7 +324,7 @@ class Stepper:
         # a model's own compute_loss is Python run every step (a distiller's teacher): the
         # step runs the ordinary way
         if (self.model.jit_compile is not False and not backend.is_debug()
-                and not self.own_loss()):
+                and not (self._own_loss or self.own_loss())):
             prog = self._lookup(key)
             if prog:
                 return self._replay_train(prog, feeds, y, sw)
@@ -335,7 +336,7 @@ class Stepper:
         """Whether the model overrides Keras 3's ``compute_loss``, which the default
         steps then call for the loss (as Keras's default ``train_step`` does). Decided
         once per Stepper (a model's class does not change; compile makes a new one)."""
-        own = self.__dict__.get("_own_loss")
+        own = self._own_loss
         if own is None:
             from .training import TrainingMixin
 

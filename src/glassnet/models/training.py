@@ -512,8 +512,10 @@ class TrainingMixin(EvaluationMixin):
             x, y, sw = self._on_device(x), self._on_device(y), self._on_device(sw)
         st = self._step()
         loss, out = st.train(x, y, sw)
-        logs = {"loss": float(loss.data)}
         per = st.last_output_losses  # each output's loss (several outputs)
+        if not (per or self._metric_slots or return_dict):
+            return float(loss.data)  # (the common case: no dict to build)
+        logs = {"loss": float(loss.data)}
         if per:
             logs.update(zip(self._output_loss_names(), per))
         if self._metric_slots:
