@@ -141,13 +141,13 @@ def numba_on(monkeypatch):
 def test_adam_delta_matches_reference_bitwise(n, dtype, threads, numba_on, monkeypatch):
     # a slice per thread from 1024 elements a thread (SPLIT lowered from 1M), on OpenMP's
     # team where libgomp loads, else one slice after the other
-    from test_parallel_slices import _libgomp
+    from conftest import libgomp_loads
 
     from glassnet import _parallel
 
     monkeypatch.setattr(opk, "SPLIT", 1024)
     monkeypatch.setattr(_parallel, "threads", lambda: threads)
-    if not _libgomp():
+    if not libgomp_loads():
         monkeypatch.setattr(_parallel, "_on_openmp", lambda fn, items, nt: [fn(i) for i in items])
     rng = np.random.default_rng(4)
     g = rng.standard_normal(n).astype(dtype)

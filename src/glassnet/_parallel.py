@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from . import backend
+from . import _packed, backend
 
 __all__ = ["threads", "slices", "row_slices", "run"]
 
@@ -146,16 +146,19 @@ def _on_openmp(fn: Callable[[Any], T], items: Sequence[Any], nt: int) -> list[T]
     n = len(items)
     results: list[Any] = [None] * n
     errors: list[BaseException] = []
+    packs = _packed.current()  # the caller's packed weights, shared by every slice
 
     def body(_: Any) -> None:
         prev = pin(1) if pin is not None else 0  # one BLAS thread inside each slice
         was, _inside.on = getattr(_inside, "on", False), True  # (the caller runs item 0)
+        had = _packed.adopt(packs)
         try:
             for i in range(tid(), n, nt):
                 results[i] = fn(items[i])
         except BaseException as e:  # raised in the caller below, not lost in ctypes
             errors.append(e)
         finally:
+            _packed.adopt(had)
             _inside.on = was
             if pin is not None:
                 pin(prev)

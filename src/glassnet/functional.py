@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from . import _epilogue, _parallel, backend
+from . import _epilogue, _packed, _parallel, backend
 from ._typing import Axis, TensorLike
 from .autograd import Function, is_grad_enabled, off_rows
 from .backend import get_array_module, rsum
@@ -56,7 +56,11 @@ class Linear(Function):
         # once: forward and both backward products have the same size (m*k*n)
         mm = self.__dict__.get("mm")  # a replayed op keeps its shapes: chosen once
         if mm is None or mm[1] != x.shape:
-            mm = self.mm = (backend.gemm_for(x2, w), x.shape,
+            gemm = backend.gemm_for(x2, w)
+            if gemm is backend.matmul and not self.keep_mask:
+                # inference: the weight may be packed once per predict (glassnet._packed)
+                gemm = _packed.matmul
+            mm = self.mm = (gemm, x.shape,
                             backend.sum_rows_for(x2.shape[0], w.shape[-1], x.dtype)
                             if type(x) is np.ndarray else backend.sum_rows)
         y = mm[0](x2, w)
