@@ -23,6 +23,11 @@ def test_outside_a_scope_it_is_the_ordinary_product():
     a, b = _rand(32, 784), _rand(784, 512, seed=1)
     assert _packed.current() is None
     np.testing.assert_array_equal(_packed.matmul(a, b), backend.matmul(a, b))
+    out = np.empty((32, 512), np.float32)
+    with _packed.fixed_weights():  # into a given array: the ordinary product, even here
+        assert _packed.matmul(a, b, out) is out
+        assert _packed.current() == {}
+    np.testing.assert_array_equal(out, backend.matmul(a, b))
 
 
 @needs_mkl

@@ -94,10 +94,11 @@ def _routines(lib: Any, kind: str) -> Any:
     return fns
 
 
-def matmul(a: Any, b: Any) -> Any:
+def matmul(a: Any, b: Any, out: Any = None) -> Any:
     """``a @ b`` where ``b`` is a weight: through its packed copy inside
     :func:`fixed_weights` where MKL runs the products and the product is large enough,
-    else :func:`glassnet.backend.matmul`.
+    else :func:`glassnet.backend.matmul` (always where ``out`` is given: the routine an op
+    chose for its forward may serve its backward's products too).
 
     Shapes: a (m, k), b (k, n) → (m, n).
 
@@ -106,9 +107,9 @@ def matmul(a: Any, b: Any) -> Any:
         np.float32(3.0)
     """
     cache = current()
-    if (cache is None or type(a) is not np.ndarray or type(b) is not np.ndarray
-            or a.ndim != 2 or b.ndim != 2):
-        return backend.matmul(a, b)
+    if (cache is None or out is not None or type(a) is not np.ndarray
+            or type(b) is not np.ndarray or a.ndim != 2 or b.ndim != 2):
+        return backend.matmul(a, b, out)
     (m, k), n = a.shape, b.shape[1]
     dt = a.dtype
     g = backend._resolve_gemm()  # the backend's one choice of GEMM (private: read with care)
