@@ -137,6 +137,7 @@ def test_no_scope_while_a_callback_runs_between_batches():
     assert scopes == [None] * 4
 
 
+@needs_mkl  # (elsewhere a dense layer's products never ask _packed: NumPy's dot runs them)
 def test_one_batch_packs_nothing(monkeypatch):
     """predict_on_batch (one batch): a pack would be used once, costing more than it saves."""
     m = _mlp()
