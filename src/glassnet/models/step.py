@@ -313,7 +313,8 @@ class Stepper:
     # ---------------------------------------------------------------- training
     def train(self, x: Any, y: Any, sw: Any) -> tuple[Tensor, Any]:
         """One optimizer step on arrays already on the model's device: (loss, outputs)."""
-        if hasattr(x, "arrays") or hasattr(y, "arrays"):  # several inputs or outputs
+        if (type(x) is not np.ndarray or type(y) is not np.ndarray) and (
+                hasattr(x, "arrays") or hasattr(y, "arrays")):  # several inputs or outputs
             feeds = x.arrays if hasattr(x, "arrays") else [x]
             key = _signature([*feeds, *(y.arrays if hasattr(y, "arrays") else [y]), sw],
                              "train")
