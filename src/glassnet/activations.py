@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 from . import functional, ops
 from ._registry import Registry
 from ._typing import TensorLike
-from .autograd import Function, off_rows
+from .autograd import Function
 from .backend import get_array_module
 from .tensor import Tensor, as_tensor
 
@@ -341,6 +341,8 @@ class Sparsemax(Function):
     k the largest with 1 + k·z₍ₖ₎ > z₍₁₎ + … + z₍ₖ₎. Sums to 1 with exact zeros; its
     Jacobian is the identity minus the mean on the support S, zero off it."""
 
+    rowwise = "axis"  # each row reduced or normalised alone (axis off 0)
+
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
 
@@ -361,10 +363,6 @@ class Sparsemax(Function):
         mean = xp.sum(gy * s, axis=self.axis, keepdims=True) / xp.maximum(
             xp.sum(s, axis=self.axis, keepdims=True), 1)
         return ((gy - mean) * s).astype(gy.dtype, copy=False)
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return off_rows(self.axis, len(shapes[0]))
 
 
 def sparsemax(x: TensorLike, axis: int = -1) -> Tensor:

@@ -126,9 +126,12 @@ class Function:
     grad_out: tuple[Any, ...] | None = None
     # forward draws random numbers (dropout, noise): never a constant, even of constants
     random = False
-    # element-wise: each output element is computed from the inputs' elements at its place
-    # (after broadcasting) alone; see rows_apart
-    rowwise = False
+    # which rows of the output depend on which (see rows_apart): True, element-wise (each
+    # output element from the inputs' elements at its place, after broadcasting); "data",
+    # a layer kernel computing each sample of its first input alone (the others are
+    # weights); "axis", a reduction or normalisation over ``self.axis``, row by row where
+    # that leaves axis 0 alone; False, the op says nothing (then it keeps a batch whole)
+    rowwise: bool | Literal["data", "axis"] = False
     # the op's work is one matrix product, which the BLAS threads by itself (glassnet._split
     # does not count it as work a batch cut into slices would spread)
     gemm = False
@@ -138,17 +141,25 @@ class Function:
         """Whether row ``i`` of the output (axis 0) is computed from row ``i`` of the inputs
         that carry the batch on axis 0 (``batched``) and from the others whole, as recorded
         with input ``shapes`` and output shape ``out``: then an inference program may run
-        its batch in slices, one per thread (:mod:`glassnet._split`). Default: the
-        element-wise ops (``rowwise``), where an input without the batch must broadcast
-        along axis 0 (a bias; not a (B, C) array of another batch). Ops with an axis
-        override this; an op that mixes samples or draws random numbers answers False.
+        its batch in slices, one per thread (:mod:`glassnet._split`). Default: what
+        ``rowwise`` declares, where for element-wise ops an input without the batch must
+        broadcast along axis 0 (a bias; not a (B, C) array of another batch). Ops with
+        other rules override this; an op that mixes samples or draws random numbers
+        answers False.
 
         Example:
             >>> from glassnet import ops
             >>> ops.Add().rows_apart([(4, 3), (3,)], [True, False], (4, 3))
             True
         """
-        return self.rowwise and not self.random and rows_aligned(shapes, batched, out)
+        kind = self.rowwise
+        if not kind or self.random:
+            return False
+        if kind == "data":
+            return data_rows(batched)
+        if kind == "axis":
+            return off_rows(getattr(self, "axis", None), len(shapes[0]))
+        return rows_aligned(shapes, batched, out)
 
     def __call__(self, *inputs: Any) -> Tensor:
         Tensor = _Tensor

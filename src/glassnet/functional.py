@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import _epilogue, _packed, _parallel, backend
 from ._typing import Axis, TensorLike
-from .autograd import Function, is_grad_enabled, off_rows
+from .autograd import Function, is_grad_enabled
 from .backend import get_array_module, rsum
 from .tensor import Tensor, as_tensor
 
@@ -138,6 +138,8 @@ def linear(x: TensorLike, w: TensorLike, b: TensorLike | None = None,
 
 # ------------------------------------------------------------------ softmax family
 class LogSumExp(Function):
+    rowwise = "axis"  # each row reduced or normalised alone (axis off 0)
+
     def __init__(self, axis: Axis = -1, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
@@ -154,10 +156,6 @@ class LogSumExp(Function):
         if not self.keepdims:
             gy = xp.expand_dims(gy, self.axis)
         return gy * xp.exp(self.a - self.s)
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return off_rows(self.axis, len(shapes[0]))
 
 
 def _exp_parts(a: Any) -> tuple[Any, Any, Any]:
@@ -187,6 +185,8 @@ def _exp_parts(a: Any) -> tuple[Any, Any, Any]:
 
 
 class Softmax(Function):
+    rowwise = "axis"  # each row reduced or normalised alone (axis off 0)
+
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
 
@@ -207,12 +207,10 @@ class Softmax(Function):
         return y * (gy - (backend.sum_last(gyy) if last
                           else gyy.sum(axis=self.axis, keepdims=True)))
 
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return off_rows(self.axis, len(shapes[0]))
-
 
 class LogSoftmax(Function):
+    rowwise = "axis"  # each row reduced or normalised alone (axis off 0)
+
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
 
@@ -230,10 +228,6 @@ class LogSoftmax(Function):
         s = (backend.sum_last(gy) if self.axis in (-1, gy.ndim - 1)
              else gy.sum(axis=self.axis, keepdims=True))
         return gy - _xp(gy).exp(self.y) * s
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return off_rows(self.axis, len(shapes[0]))
 
 
 def logsumexp(x: TensorLike, axis: Axis = -1, keepdims: bool = False) -> Tensor:

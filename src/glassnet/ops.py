@@ -404,6 +404,8 @@ def _last_axis(a: Any, ax: Any) -> bool:
 
 
 class Sum(Function):
+    rowwise = "axis"  # each row reduced or normalised alone (axis off 0)
+
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
@@ -426,12 +428,10 @@ class Sum(Function):
     def describe(self) -> str:
         return f"Sum(axis={self.axis})" if self.axis is not None else "Sum"
 
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return off_rows(self.axis, len(shapes[0]))
-
 
 class Mean(Function):
+    rowwise = "axis"  # each row reduced or normalised alone (axis off 0)
+
     def __init__(self, axis: Axis = None, keepdims: bool = False) -> None:
         self.axis, self.keepdims = axis, keepdims
 
@@ -458,13 +458,11 @@ class Mean(Function):
     def describe(self) -> str:
         return f"Mean(axis={self.axis})" if self.axis is not None else "Mean"
 
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return off_rows(self.axis, len(shapes[0]))
-
 
 class _Extreme(Function):
     """max/min over axes; ties share the gradient equally."""
+
+    rowwise = "axis"  # each row reduced or normalised alone (axis off 0)
 
     fn = "max"
 
@@ -504,10 +502,6 @@ class _Extreme(Function):
 
     def describe(self) -> str:
         return f"{self.fn.capitalize()}(axis={self.axis})"
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return off_rows(self.axis, len(shapes[0]))
 
 
 class Max(_Extreme):

@@ -22,7 +22,7 @@ from typing import Any, overload
 import numpy as np
 
 from .. import _epilogue, _parallel, backend
-from ..autograd import Function, data_rows, is_grad_enabled
+from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from . import _col2im_numba
 
@@ -368,15 +368,13 @@ class Conv2DKernel(Function):
     ``OH = (H + top + bottom - (kh-1)*dh - 1) // sh + 1``.
     """
 
+    rowwise = "data"  # each sample alone; the other inputs are weights
+
     def __init__(self, strides: Sequence[int] = (1, 1), dilation: Sequence[int] = (1, 1),
                  pads: Sequence[Sequence[int]] = ((0, 0), (0, 0)), relu: bool = False) -> None:
         self.strides, self.dilation = tuple(strides), tuple(dilation)
         self.pads = tuple(tuple(p) for p in pads)
         self.relu = bool(relu)
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return data_rows(batched)  # each sample convolved alone
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from .. import _epilogue, _parallel, backend
-from ..autograd import Function, data_rows, is_grad_enabled
+from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from . import _col2im_numba
 from ._conv_kernels import (
@@ -43,6 +43,8 @@ class Conv2DTransposeKernel(Function):
     → (N, OH, OW, Cout).
     """
 
+    rowwise = "data"  # each sample alone; the other inputs are weights
+
     def __init__(self, strides: Sequence[int] = (1, 1), dilation: Sequence[int] = (1, 1),
                  out_hw: Sequence[int] | None = None, crop: Sequence[int] = (0, 0),
                  relu: bool = False) -> None:
@@ -61,10 +63,6 @@ class Conv2DTransposeKernel(Function):
         fh = max((h - 1) * sh + (kh - 1) * dh + 1, th + oh)
         fw = max((wd - 1) * sw + (kw - 1) * dw + 1, tw + ow)
         return (n, fh, fw, cout)
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return data_rows(batched)
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import activations, backend, constraints, initializers, ops, regularizers
-from ..autograd import Function, data_rows
+from ..autograd import Function
 from ._conv_kernels import (
     check_data_format,
     conv_output_length,
@@ -46,6 +46,8 @@ class DepthwiseConv2DKernel(Function):
         strides: (sh, sw). dilation: (dh, dw). pads: ((top, bottom), (left, right)) zeros.
     """
 
+    rowwise = "data"  # each sample alone; the other inputs are weights
+
     def __init__(self, strides: Sequence[int] = (1, 1), dilation: Sequence[int] = (1, 1),
                  pads: Sequence[Sequence[int]] = ((0, 0), (0, 0))) -> None:
         self.strides, self.dilation = tuple(strides), tuple(dilation)
@@ -58,10 +60,6 @@ class DepthwiseConv2DKernel(Function):
             for j in range(kw):
                 yield i, j, (slice(None), slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
                              slice(j * dw, j * dw + (ow - 1) * sw + 1, sw), slice(None))
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return data_rows(batched)
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)

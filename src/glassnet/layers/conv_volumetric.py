@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import activations, backend, constraints, initializers, ops, regularizers
-from ..autograd import Function, data_rows
+from ..autograd import Function
 from ._conv_kernels import (
     check_data_format,
     conv_output_length,
@@ -60,6 +60,8 @@ class Conv3DKernel(Function):
         strides, dilation: triples. pads: three (before, after) pairs of zero padding.
     """
 
+    rowwise = "data"  # each sample alone; the other inputs are weights
+
     def __init__(self, strides: Sequence[int] = (1, 1, 1), dilation: Sequence[int] = (1, 1, 1),
                  pads: Sequence[Sequence[int]] = ((0, 0),) * 3) -> None:
         self.strides, self.dilation = tuple(strides), tuple(dilation)
@@ -77,10 +79,6 @@ class Conv3DKernel(Function):
                                       slice(i * dh, i * dh + (oh - 1) * sh + 1, sh),
                                       slice(j * dw, j * dw + (ow - 1) * sw + 1, sw),
                                       slice(None))
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return data_rows(batched)
 
     def forward(self, x: Any, w: Any, b: Any = None) -> Any:
         xp = backend.get_array_module(x)

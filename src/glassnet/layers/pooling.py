@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import _epilogue, backend, ops
-from ..autograd import Function, data_rows, is_grad_enabled
+from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from . import _pool_numba
 from ._conv_kernels import Conv2DKernel
@@ -50,6 +50,8 @@ class Pool2DKernel(Function):
     Shapes: (N, H, W, C) → (N, OH, OW, C), ``OH = (H + top + bottom - ph) // sh + 1``.
     """
 
+    rowwise = "data"  # each sample alone; the other inputs are weights
+
     def __init__(self, mode: str, pool: Sequence[int], strides: Sequence[int],
                  pads: Sequence[Sequence[int]] = ((0, 0), (0, 0))) -> None:
         self.mode, self.pool, self.strides = mode, tuple(pool), tuple(strides)
@@ -76,10 +78,6 @@ class Pool2DKernel(Function):
             for j in range(pw):
                 yield (slice(None), slice(i, i + (oh - 1) * sh + 1, sh),
                        slice(j, j + (ow - 1) * sw + 1, sw), slice(None))
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return data_rows(batched)
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)

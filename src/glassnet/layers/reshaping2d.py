@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import backend, ops
-from ..autograd import Function, data_rows
+from ..autograd import Function
 from .base import Layer, register
 from .conv import check_data_format, normalize_tuple
 from .core import Dropout
@@ -61,12 +61,10 @@ class _Spatial(_RankChecked):
 class UpsampleNearest2D(Function):
     """Repeat each pixel (sh, sw) times: (N, H, W, C) → (N, H*sh, W*sw, C)."""
 
+    rowwise = "data"  # each sample alone; the other inputs are weights
+
     def __init__(self, size: Sequence[int]) -> None:
         self.size = tuple(size)
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return data_rows(batched)
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
@@ -100,12 +98,10 @@ def _linear_matrix(n_in: int, scale: int, dtype: DTypeLike) -> np.ndarray:
 class ResizeBilinear2D(Function):
     """Bilinear upsampling by integer factors with half-pixel centres, NHWC."""
 
+    rowwise = "data"  # each sample alone; the other inputs are weights
+
     def __init__(self, size: Sequence[int]) -> None:
         self.size = tuple(size)
-
-    def rows_apart(self, shapes: list[tuple[int, ...]], batched: list[bool],
-                   out: tuple[int, ...]) -> bool:
-        return data_rows(batched)
 
     def forward(self, x: Any) -> Any:
         xp = backend.get_array_module(x)
