@@ -380,3 +380,32 @@ def test_dbn_pretrains_and_fine_tunes_on_gpu():
     assert scores["gpu"] > 0.8  # the CPU run scores 0.843
     # same seeded draws on both devices: the two runs end within float rounding of each other
     assert abs(scores["gpu"] - scores["cpu"]) < 0.03
+
+
+def test_sizes_that_take_the_cpus_fused_and_threaded_paths_stay_on_cupy():
+    """A convnet large enough for the CPU's fused kernels (the conv's bias+ReLU epilogue on
+    2M elements, Adam's one-pass update on a 328k buffer) and for recorded inference over
+    several batches: on the GPU each of these must run on CuPy and give the CPU's numbers."""
+    rs = np.random.default_rng(8)
+    x = rs.random((64, 32, 32, 3), dtype=np.float32)
+    y = rs.integers(0, 10, 64)
+
+    def build():
+        return gn.Sequential([L.Conv2D(32, 3, padding="same", activation="relu"),
+                              L.Flatten(), L.Dense(10, activation="softmax")])
+
+    cpu, gpu = _train_both(build, x, y, "sparse_categorical_crossentropy", steps=2,
+                           atol=1e-3)
+    for w in gpu.weights:
+        assert isinstance(w.data, cp.ndarray), w.name
+    for model in (cpu, gpu):
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    ec = cpu.evaluate(x, y, batch_size=16, verbose=0)
+    eg = gpu.evaluate(x, y, batch_size=16, verbose=0)
+    np.testing.assert_allclose(eg, ec, rtol=1e-3, atol=1e-4)
+    pc = cpu.predict(x, batch_size=16, verbose=0)
+    pg = gpu.predict(x, batch_size=16, verbose=0)
+    assert isinstance(pg, np.ndarray)
+    np.testing.assert_allclose(pg, pc, rtol=1e-3, atol=1e-4)
+    # the recorded programs replay: a second call gives the first call's bits
+    np.testing.assert_array_equal(gpu.predict(x, batch_size=16, verbose=0), pg)
