@@ -12,7 +12,7 @@ import numpy as np
 from ._config import Configurable
 from ._optimizer_layout import WeightLayout
 from .autograd import no_grad
-from .backend import asnumpy, get_array_module
+from .backend import asnumpy, get_array_module, long_lived_empty
 from .tensor import Tensor
 
 # set by glassnet.distribution.set_distribution: averages the flat gradient buffer over the
@@ -525,8 +525,8 @@ class Optimizer(WeightLayout, Configurable):
             sh is not None and xp is np and type(self)._rule is Optimizer._rule
             and not self.gradient_accumulation_steps and self.clipvalue is None
             and self.clipnorm is None and not self.global_clipnorm)
-        flats = [sh.shared_array(a, dtype) if self._shards and j < k else xp.empty(a, dtype=dtype)
-                 for j in range(len(names) + 1)]
+        flats = [sh.shared_array(a, dtype) if self._shards and j < k
+                 else long_lived_empty(a, dtype, xp) for j in range(len(names) + 1)]
         for p, (lo, hi) in zip(params, spans):
             old = self._slots.get(id(p))
             if old is None:
@@ -549,7 +549,8 @@ class Optimizer(WeightLayout, Configurable):
         self._flats, self._spans = flats[:k] + flats[-1:], spans
         # sharded: the backward pass writes straight into this rank's row of the shared
         # gradients, which the other ranks read
-        self._gflat = sh.gradient_buffer(a, dtype) if self._shards else xp.empty(a, dtype=dtype)
+        self._gflat = (sh.gradient_buffer(a, dtype) if self._shards
+                       else long_lived_empty(a, dtype, xp))
         self._gviews = [self._gflat[lo:hi].reshape(p.data.shape)
                         for p, (lo, hi) in zip(params, spans)]
         self._tmp_views = [flats[-1][lo:hi].reshape(p.data.shape)

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .backend import long_lived_empty
+
 
 class WeightLayout:
     """The weights' arrays as views of one flat array (one process) or of shared memory
@@ -60,7 +62,7 @@ class WeightLayout:
                                    for p in params):
             return
         self._flat_refused = False
-        w = np.empty(self._gflat.size, dtype)
+        w = long_lived_empty(self._gflat.size, dtype)
         views = [w[lo:hi].reshape(p.data.shape) for p, (lo, hi) in zip(params, self._spans)]
         for p, v in zip(params, views):
             v[...] = p.data
