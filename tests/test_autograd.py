@@ -274,3 +274,27 @@ def test_fan_out_through_paths_of_different_lengths(depth):
     (x * gn.sigmoid(x)).backward()
     s = 1 / (1 + np.exp(-0.5))
     assert np.isclose(x.grad, s + 0.5 * s * (1 - s), rtol=1e-12)
+
+
+def test_a_lookup_output_requires_no_gradient_as_in_torch():
+    """Bucketing (Discretization) and lookups are ``Pure`` ops: no gradient flows through
+    them, so their outputs do not require one (PyTorch's ``bucketize``/``searchsorted``
+    likewise), and a backward from them says so instead of leaving ``grad`` None."""
+    x = np.array([[-1.0, 0.2, 0.9]], np.float32)
+    t = gn.tensor(x, requires_grad=True)
+    for layer in (gn.layers.Discretization([-0.5, 0.5]),
+                  gn.layers.Discretization([-0.5, 0.5], output_mode="one_hot")):
+        y = layer(t)
+        assert not y.requires_grad
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            y.sum().backward()
+    # a differentiable op beside it still carries the input's gradient
+    z = (t * 2.0).sum() + gn.layers.Discretization([-0.5, 0.5], output_mode="one_hot")(t).sum()
+    z.backward()
+    np.testing.assert_array_equal(t.grad, np.full_like(x, 2.0))
+
+
+def test_torch_bucketing_requires_no_gradient_either():
+    torch = pytest.importorskip("torch")
+    tt = torch.tensor([[-1.0, 0.2, 0.9]], requires_grad=True)
+    assert not torch.bucketize(tt, torch.tensor([-0.5, 0.5]), right=True).requires_grad

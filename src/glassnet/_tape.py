@@ -159,6 +159,7 @@ class Pure(Function):
     """
 
     random = True  # fn may draw (a recurrent dropout mask)
+    differentiable = False
 
     def __init__(self, fn: Callable[..., Any], rows: bool = False) -> None:
         self.fn = fn

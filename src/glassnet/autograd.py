@@ -126,6 +126,9 @@ class Function:
     grad_out: tuple[Any, ...] | None = None
     # forward draws random numbers (dropout, noise): never a constant, even of constants
     random = False
+    # False: no gradient flows through the op (a lookup, a bucketing), so its output never
+    # requires one, whatever its inputs do
+    differentiable = True
     # which rows of the output depend on which (see rows_apart): True, element-wise (each
     # output element from the inputs' elements at its place, after broadcasting); "data",
     # a layer kernel computing each sample of its first input alone (the others are
@@ -189,7 +192,7 @@ class Function:
             tape.before(self)
         y = self.forward(*[t.data for t in ts])
         out = Tensor._make(y)
-        if state.grad:
+        if state.grad and self.differentiable:
             for t in ts:
                 if t.requires_grad:
                     self.inputs = ts
