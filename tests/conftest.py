@@ -10,6 +10,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import glassnet as gn  # noqa: E402
 
 
+@pytest.fixture(scope="module")
+def keras():
+    """Real Keras 3 on its PyTorch backend, the compatibility oracle (skips without it)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    pytest.importorskip("torch")
+    k = pytest.importorskip("keras")
+    if k.backend.backend() != "torch":
+        pytest.skip("the Keras comparison runs on the torch backend")
+    return k
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     gn.set_seed(0)

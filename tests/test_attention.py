@@ -29,16 +29,6 @@ def _gn64(a):
     return gn.tensor(np.asarray(a, np.float64), dtype="float64", requires_grad=True)
 
 
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch")
-    k = pytest.importorskip("keras")
-    if k.backend.backend() != "torch":
-        pytest.skip("the Keras comparison runs on the torch backend")
-    return k
-
-
 # ------------------------------------------------------------------ PyTorch
 def _mha_case(kdim=12, vdim=10, heads=2, head=4, t=5, s=6, seed=0):
     rng = np.random.default_rng(seed)

@@ -3,7 +3,6 @@ glassnet computes in, checked by hand and against Keras; everything else is refu
 
 import doctest
 import json
-import os
 
 import numpy as np
 import pytest
@@ -18,13 +17,6 @@ def restore_floatx():
     before = gn.config.floatx()
     yield
     gn.config.set_floatx(before)
-
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch")
-    return pytest.importorskip("keras")
 
 
 # ------------------------------------------------------------------ by hand

@@ -1,7 +1,6 @@
 """gn.name_scope (weight and layer paths, as Keras 3 on the PyTorch backend gives them) and
 gn.device (CPU always; a GPU only through CuPy)."""
 
-import os
 import threading
 
 import numpy as np
@@ -9,13 +8,6 @@ import pytest
 
 import glassnet as gn
 from glassnet import layers as L
-
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch")
-    return pytest.importorskip("keras")
 
 
 def _paths(layer):

@@ -661,6 +661,26 @@ class Optimizer(WeightLayout, Configurable):
                 "ema_overwrite_frequency": self.ema_overwrite_frequency,
                 "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Optimizer:
+        """``copy.deepcopy`` (of the optimizer, or of a model that holds it): the state
+        copied and re-keyed by the copied params' ids (it is keyed by ``id(param)``), the
+        flat buffers laid out afresh at the copy's next step, as after :meth:`to`."""
+        import copy
+
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        state = copy.deepcopy(self.__dict__, memo)
+        key = {k: id(p) for k, p in state["_refs"].items()}  # original id -> copy's id
+        state["_refs"] = {key[k]: p for k, p in state["_refs"].items()}
+        state["_slots"] = {key.get(k, k): s for k, s in state["_slots"].items()}
+        state["_order"] = [key.get(k, k) for k in state["_order"]]
+        # (a deep-copied view is an array of its own: the views of the flat buffers are
+        # laid out again from the slots, and a copy never shares the ranks' memory)
+        state.update(_group_key=None, _group_params=None, _wflat=None, _wshared=None,
+                     _flat_refused=False, _constrained=(None, []))
+        new.__dict__.update(state)
+        return new
+
     def to(self, device: str) -> Optimizer:
         """Move optimizer state to ``'cpu'`` or ``'gpu'`` (arrays follow their params)."""
         from .backend import to_device
