@@ -124,3 +124,23 @@ def test_keras_pickles_models_too(keras):
     back = pickle.loads(pickle.dumps(model))
     x = np.ones((1, 4), np.float32)
     np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_gan_pickles_through_its_own_file():
+    gn.set_seed(0)
+    gan = gn.models.GAN(generator=gn.Sequential([L.Dense(8, activation="tanh", input_dim=4)]),
+                        discriminator=gn.Sequential([L.Dense(1, activation="sigmoid",
+                                                             input_dim=8)]),
+                        latent_dim=4)
+    gan.compile("adam", "adam")
+    real = np.random.default_rng(4).random((16, 8), dtype=np.float32)
+    gan.fit(real, epochs=1, batch_size=8, verbose=0)
+    back = pickle.loads(pickle.dumps(gan))
+    assert type(back) is gn.models.GAN and back.latent_dim == 4
+    z = np.random.default_rng(5).standard_normal((3, 4)).astype(np.float32)
+    np.testing.assert_array_equal(back.sample(3, z=z), gan.sample(3, z=z))
+    for part in ("g_optimizer", "d_optimizer"):
+        a, b = getattr(gan, part).get_state(), getattr(back, part).get_state()
+        assert a.keys() == b.keys() and a
+        for k in a:
+            np.testing.assert_array_equal(np.asarray(a[k]), np.asarray(b[k]))

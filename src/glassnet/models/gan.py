@@ -261,6 +261,17 @@ class GAN(Model):
             z.writestr("gan.json", json.dumps(meta))
         _atomic_write(Path(path), buf.getvalue())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """``pickle``: through the file :meth:`save` writes (both networks, both
+        optimizers' state), as a plain model pickles through its own."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "gan.glassnet"
+            self.save(p)
+            data = p.read_bytes()
+        return (_unpickle_gan, (type(self), data))
+
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> GAN:
         """Read a file written by :meth:`save` (on the CPU; ``.to("gpu")`` moves it).
@@ -322,6 +333,16 @@ class GAN(Model):
 
 
 GAN_FORMAT = "glassnet-gan"
+
+
+def _unpickle_gan(cls: type[GAN], data: bytes) -> GAN:
+    """A pickled :class:`GAN` back from its file's bytes (see ``GAN.__reduce__``)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "gan.glassnet"
+        p.write_bytes(data)
+        return cls.load(p)
 
 
 class SampleGrid(Callback):
