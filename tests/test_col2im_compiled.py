@@ -20,21 +20,22 @@ def _mode(monkeypatch, compiled):
     monkeypatch.setattr(opk, "_STATE", {})
 
 
-def _calls(monkeypatch):
+def _calls(monkeypatch, name="col2im_into"):
     seen = []
-    real = cn.col2im_into
-    monkeypatch.setattr(cn, "col2im_into", lambda *a, **k: seen.append(1) or real(*a, **k))
+    real = getattr(cn, name)
+    monkeypatch.setattr(cn, name, lambda *a, **k: seen.append(1) or real(*a, **k))
     return seen
 
 
 def _run(fn_make, args, monkeypatch, compiled):
     _mode(monkeypatch, compiled)
     seen = _calls(monkeypatch)
+    few = _calls(monkeypatch, "scatter_into")
     ts = [gn.tensor(a, requires_grad=True) for a in args]
     y = fn_make()(*ts)
     gy = np.random.default_rng(9).standard_normal(y.shape).astype(y.data.dtype)
     (y * gn.tensor(gy)).sum().backward()
-    return y.data, [t.grad for t in ts], len(seen)
+    return y.data, [t.grad for t in ts], len(seen) + len(few)
 
 
 def _same(a, b):
@@ -51,9 +52,19 @@ CASES = [  # (n, h, w, cin, cout, k, strides, dilation, padding)
     (2, 5, 5, 8, 8, 1, (2, 2), (1, 1), "valid"),  # 1x1 kernel with a stride
     (2, 4, 4, 8, 8, 2, (3, 3), (1, 1), "valid"),  # kernel smaller than the stride
 ]
+# few output channels (an RGB or grey decoder's last layer): the compiled scatter of the
+# channel-major product (scatter_into)
+FEW = [
+    (2, 8, 8, 16, 3, 3, (2, 2), (1, 1), "same"),
+    (3, 7, 9, 8, 1, 3, (2, 2), (1, 1), "valid"),
+    (2, 5, 6, 4, 3, 4, (3, 2), (1, 1), "same"),
+    (2, 6, 6, 8, 2, 3, (1, 1), (2, 2), "same"),
+    (1, 1, 1, 8, 3, 3, (2, 2), (1, 1), "valid"),
+    (2, 4, 4, 8, 3, 2, (3, 3), (1, 1), "valid"),
+]
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES + FEW)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_transposed_conv_forward_and_backward_match_numpy(monkeypatch, case, dtype):
     n, h, w, cin, cout, k, strides, dil, padding = case
@@ -111,12 +122,14 @@ def test_gradients_against_numeric_ones_on_the_compiled_path(monkeypatch, stride
 
 
 def test_layers_in_slices_and_few_channels_keep_their_paths(monkeypatch):
-    # few output channels (an RGB decoder's last layer) keep the channel-major NumPy path
+    # few output channels (an RGB decoder's last layer) keep the channel-major product,
+    # scattered by the compiled loop
     _mode(monkeypatch, True)
     seen = _calls(monkeypatch)
+    few = _calls(monkeypatch, "scatter_into")
     layer = gn.layers.Conv2DTranspose(3, 3, strides=2, padding="same")
     layer(gn.tensor(np.ones((2, 4, 4, 8), np.float32)))
-    assert not seen
+    assert not seen and few
     layer = gn.layers.Conv2DTranspose(8, 3, strides=2, padding="same")
     layer(gn.tensor(np.ones((2, 4, 4, 8), np.float32)))
     assert seen

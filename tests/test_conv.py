@@ -1,5 +1,7 @@
 """Convolution kernels and layers: gradcheck, PyTorch references, Keras shapes, config, saving."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -485,6 +487,7 @@ def test_conv1d_transpose_trains_saves_and_matches_keras(tmp_path):
     model.save(tmp_path / "ae.glassnet")
     back = load_model(tmp_path / "ae.glassnet")
     np.testing.assert_array_equal(back.predict(x, verbose=0), model.predict(x, verbose=0))
+    os.environ.setdefault("KERAS_BACKEND", "torch")  # (alone, keras would look for TF)
     keras = pytest.importorskip("keras")
     pytest.importorskip("h5py", reason="Keras files need h5py (the keras extra)")
     if keras.backend.backend() != "torch":

@@ -5,7 +5,6 @@ TextVectorization), numeric gradients, and the safe model file (vocabularies as 
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 
 import numpy as np
@@ -13,16 +12,6 @@ import pytest
 
 import glassnet as gn
 from glassnet import layers as L
-
-
-@pytest.fixture(scope="module")
-def keras():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch")
-    k = pytest.importorskip("keras")
-    if k.backend.backend() != "torch":
-        pytest.skip("the Keras comparison runs on the torch backend")
-    return k
 
 
 def _np(keras, t):

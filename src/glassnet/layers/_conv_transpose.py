@@ -86,7 +86,16 @@ class Conv2DTransposeKernel(Function):
 
         def part(sl: slice) -> Any:
             out = None if y is None else y[sl]
-            if not _few(cout, xp) and _col2im_numba.applies(x, w, n * oh * ow * cout):
+            few = _few(cout, xp)
+            if few and _col2im_numba.applies(x, w, n * oh * ow * cout):
+                # the NumPy path's product, then one compiled scatter straight into NHWC
+                colst = backend.matmul(w.reshape(kh * kw * cout, cin), x[sl].reshape(-1, cin).T)
+                if out is None:
+                    out = xp.empty((sl.stop - sl.start, oh, ow, cout), dtype=dt)
+                _col2im_numba.scatter_into(colst, out, (h, wd), (kh, kw), self.strides,
+                                           self.dilation, self.crop)
+                return _finish(out, b, self.relu)
+            if not few and _col2im_numba.applies(x, w, n * oh * ow * cout):
                 if out is None:
                     out = xp.empty((sl.stop - sl.start, oh, ow, cout), dtype=dt)
                 _col2im_numba.col2im_into(x[sl].reshape(-1, cin), w, out, (h, wd),
@@ -128,7 +137,6 @@ class Conv2DTransposeKernel(Function):
     def _backward_part(self, gy: Any, sl: slice, gx_out: Any) -> tuple[Any, Any, Any]:
         """(gx, gw, gb) of the batch slice ``sl``; its gx written into ``gx_out`` (the whole
         batch's) when there is one."""
-        xp = backend.get_array_module(gy)
         x, w = self.x[sl], self.w
         gy = gy[sl]
         kh, kw, cout, cin = w.shape
@@ -139,12 +147,10 @@ class Conv2DTransposeKernel(Function):
         need = self.needs_input_grad
         oh, ow = self.out_hw
         th, tw = self.crop
-        if self.full[1:3] == (oh, ow):
-            gfull = gy
-        else:
-            gfull = xp.zeros((n, *self.full[1:]), dtype=gy.dtype)
-            gfull[:, th:th + oh, tw:tw + ow] = gy
-        gcol = _cols(gfull, kh, kw, *self.strides, *self.dilation, h, wd)
+        # the gradient zero-padded to the full result (the im2col pads while it copies)
+        fh, fw = self.full[1], self.full[2]
+        pads = ((th, fh - th - oh), (tw, fw - tw - ow))
+        gcol = _cols(gy, kh, kw, *self.strides, *self.dilation, h, wd, pads=pads)
         w2d = w.reshape(kh * kw * cout, cin)
         gx = None
         if need[0]:
