@@ -133,3 +133,54 @@ def test_layers_in_slices_and_few_channels_keep_their_paths(monkeypatch):
     layer = gn.layers.Conv2DTranspose(8, 3, strides=2, padding="same")
     layer(gn.tensor(np.ones((2, 4, 4, 8), np.float32)))
     assert seen
+
+
+@pytest.mark.parametrize("shape,k,strides,dil,pads", [
+    ((2, 8, 8, 16), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1))),
+    ((3, 16, 16, 32), (3, 3), (2, 2), (1, 1), ((0, 1), (0, 1))),
+    ((2, 7, 9, 8), (4, 2), (2, 3), (1, 1), ((2, 1), (0, 1))),
+    ((1, 6, 6, 8), (3, 3), (1, 1), (2, 2), ((2, 2), (2, 2))),
+    ((1, 1, 1, 8), (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1))),  # one pixel, all padding
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_padded_im2col_equals_numpy_pad_then_windows(monkeypatch, shape, k, strides, dil,
+                                                      pads, dtype):
+    x = np.random.default_rng(6).standard_normal(shape).astype(dtype)
+    (pt, pb), (pl, pr) = pads
+    oh = (shape[1] + pt + pb - (k[0] - 1) * dil[0] - 1) // strides[0] + 1
+    ow = (shape[2] + pl + pr - (k[1] - 1) * dil[1] - 1) // strides[1] + 1
+    _mode(monkeypatch, True)
+    got = cn.im2col_padded(x, k, strides, dil, pads, (oh, ow))
+    ref = ck._im2col(np.pad(x, ((0, 0), *pads, (0, 0))), *k, *strides, *dil, oh, ow)
+    assert got is not None and got.flags.c_contiguous
+    _same(got, ref)
+    _mode(monkeypatch, False)  # without numba the caller takes the NumPy path
+    assert cn.im2col_padded(x, k, strides, dil, pads, (oh, ow)) is None
+    _same(ck._cols(x, *k, *strides, *dil, oh, ow, pads=pads), ref)
+
+
+def test_a_same_padded_conv_trains_to_the_same_bits_on_the_compiled_im2col(monkeypatch):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((4, 10, 10, 8)).astype(np.float32)
+    wk = rng.standard_normal((3, 3, 8, 16)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    runs = []
+    real = cn.im2col_padded
+    for compiled in (False, True):
+        _mode(monkeypatch, compiled)
+        made: list[bool] = []  # whether each call built the columns (else NumPy padded)
+
+        def spy(*a, _made=made, **k):
+            r = real(*a, **k)
+            _made.append(r is not None)
+            return r
+        monkeypatch.setattr(cn, "im2col_padded", spy)
+        ts = [gn.tensor(a, requires_grad=True) for a in (x, wk, b)]
+        y = ck.conv2d(*ts, padding="same")
+        (y * y).sum().backward()
+        runs.append((y.data, [t.grad for t in ts], made))
+    (y0, g0, made0), (y1, g1, made1) = runs
+    assert made0 and not any(made0) and all(made1)
+    _same(y1, y0)
+    for a, r in zip(g1, g0):
+        _same(a, r)

@@ -1,6 +1,6 @@
-"""col2im for many channels, compiled with numba where the ``numba`` extra is installed:
-each kernel offset's product added into the output in one compiled loop, straight into
-the cropped result.
+"""col2im (and a padded im2col), compiled with numba where the ``numba`` extra is
+installed: each kernel offset's product added into the output in one compiled loop,
+straight into the cropped result.
 
 A transposed convolution's forward and a convolution's input gradient scatter one GEMM
 per kernel offset, ``a2d @ wk[i, j].T`` of shape (N, H, W, C), into a strided slice of the
@@ -90,8 +90,49 @@ def _scatter(out: np.ndarray, colst: np.ndarray, h: int, w: int, kh: int, kw: in
                             out[b, r, q, ch] += src[row0 + ix]
 
 
+def _im2col_padded(x: np.ndarray, cols: np.ndarray, kh: int, kw: int, sh: int, sw: int,
+                   dh: int, dw: int, pt: int, pl: int, oh: int,
+                   ow: int) -> None:  # pragma: no cover - compiled by numba
+    # cols[(b, oy, ox), (i, j, c)] = x[b, oy*sh + i*dh - pt, ox*sw + j*dw - pl, c], or 0
+    # where that cell is in the padding
+    n, h, w, c = x.shape
+    for b in range(n):
+        for oy in range(oh):
+            for ox in range(ow):
+                row = (b * oh + oy) * ow + ox
+                for i in range(kh):
+                    r = oy * sh + i * dh - pt
+                    for j in range(kw):
+                        q = ox * sw + j * dw - pl
+                        k0 = (i * kw + j) * c
+                        if r < 0 or r >= h or q < 0 or q >= w:
+                            for ch in range(c):
+                                cols[row, k0 + ch] = 0
+                        else:
+                            for ch in range(c):
+                                cols[row, k0 + ch] = x[b, r, q, ch]
+
+
 def _kernel() -> Any:
     return compiled(_add_offset)
+
+
+def im2col_padded(x: np.ndarray, kernel: Sequence[int], strides: Sequence[int],
+                  dilation: Sequence[int], pads: Sequence[Sequence[int]],
+                  out_hw: Sequence[int]) -> np.ndarray | None:
+    """The (N*OH*OW, kh*kw*C) column matrix of ``x`` (N, H, W, C) zero-padded by ``pads``
+    (((top, bottom), (left, right))), in one compiled pass, or None where numba does not
+    run (the caller pads with NumPy, then copies the windows: two passes; a decoder's
+    (32, 16, 16, 32) gradient at stride 2, 265 -> 121 us; a 'same' 16-channel conv at
+    batch 32 on 28x28, 851 -> 751 us, one thread). A copy: the same values."""
+    if (type(x) is not np.ndarray or x.dtype.char not in "fd"
+            or not fused_available(x.size)):
+        return None
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilation, out_hw
+    cols = np.empty((x.shape[0] * oh * ow, kh * kw * x.shape[3]), dtype=x.dtype)
+    compiled(_im2col_padded)(x, cols, kh, kw, sh, sw, dh, dw, pads[0][0], pads[1][0], oh,
+                             ow)
+    return cols
 
 
 def scatter_into(colst: np.ndarray, out: np.ndarray, hw: Sequence[int],

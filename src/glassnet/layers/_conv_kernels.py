@@ -195,6 +195,9 @@ def _cols(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int,
     if _folds(a.shape[3], kh, kw, sh, sw, xp):
         return _im2col_t(a, kh, kw, sh, sw, dh, dw, oh, ow, ones, pads).T
     if pads is not None:
+        cols = _col2im_numba.im2col_padded(a, (kh, kw), (sh, sw), (dh, dw), pads, (oh, ow))
+        if cols is not None:
+            return cols
         a = xp.pad(a, ((0, 0), *pads, (0, 0)))
     return _im2col(a, kh, kw, sh, sw, dh, dw, oh, ow)
 
