@@ -98,6 +98,8 @@ def test_a_subclassed_model_says_why_it_cannot_pickle_but_deep_copies():
     np.testing.assert_array_equal(twin(x).data, y0)
     twin.dense.kernel.data[...] = 0  # an independent copy
     np.testing.assert_array_equal(model(x).data, y0)
+    shallow = copy.copy(model)  # the same layers, as any Python object's shallow copy
+    assert shallow is not model and shallow.dense is model.dense
 
 
 def test_deepcopy_of_a_trained_model_is_independent_and_equal():

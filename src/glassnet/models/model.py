@@ -203,6 +203,13 @@ class Model(Layer, training.TrainingMixin):
             raise TypeError(f"cannot pickle {type(self).__name__!r}: {e}") from e
         return (_unpickle_model, (data,))
 
+    def __copy__(self) -> Model:
+        """``copy.copy``: a shallow copy (the same layers and weights), as before pickling
+        took the file round trip."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Model:
         """``copy.deepcopy``: the object graph copied, as for any Python object (not the
         file round trip that pickling takes, so a subclassed model copies too), except the
