@@ -55,15 +55,10 @@ def _add_offset(out: np.ndarray, src: np.ndarray, r0: int, c0: int, sh: int,
 def _scatter(out: np.ndarray, colst: np.ndarray, h: int, w: int, kh: int, kw: int,
              sh: int, sw: int, dh: int, dw: int, th: int,
              tw: int) -> None:  # pragma: no cover - compiled by numba
-    # out = 0, then each kernel offset (i, j) in order: out[b, r0 + sh*iy, c0 + sw*ix] +=
+    # (out zeroed) each kernel offset (i, j) in order: out[b, r0 + sh*iy, c0 + sw*ix] +=
     # the (i, j) rows of the transposed columns at input cell (b, iy, ix), for the cells
     # inside out
     n, oh, ow, c = out.shape
-    for b in range(n):
-        for y in range(oh):
-            for x in range(ow):
-                for ch in range(c):
-                    out[b, y, x, ch] = 0
     for i in range(kh):
         r0 = i * dh - th
         iy0 = 0
@@ -153,6 +148,7 @@ def scatter_into(colst: np.ndarray, out: np.ndarray, hw: Sequence[int],
     """
     (h, w), (kh, kw) = hw, kernel
     (sh, sw), (dh, dw), (th, tw) = strides, dilation, crop
+    out[...] = 0
     compiled(_scatter)(out, colst, h, w, kh, kw, sh, sw, dh, dw, th, tw)
     return out
 
