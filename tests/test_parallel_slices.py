@@ -316,3 +316,16 @@ def test_inference_of_few_channels_without_relu_is_one_mkl_product(sliced, monke
         k(*(gn.tensor(a, dtype="float64") for a in
             (_rand(5, 9, 8, 3), _rand(3, 3, 3, 4, seed=1), _rand(4, seed=2))))
     assert len(k.sls) == 3
+
+
+@pytest.mark.parametrize("case", [c for c in CONV if c[-1] and c[3] < 8])
+def test_first_layer_mask_blocks_on_threads_give_one_threads_bits(case, region, monkeypatch):
+    """A first layer's ReLU-masked weight gradient (one batch slice, several blocks): the
+    blocks run on the team, their products added in block order, as one thread adds them."""
+    monkeypatch.setattr(ck, "_MASK_BLOCK", 64)  # several blocks even for these batches
+    monkeypatch.setattr(_parallel, "threads", lambda: 1)
+    one = _conv(case, need_x=False)
+    monkeypatch.setattr(_parallel, "threads", lambda: 3)
+    many = _conv(case, need_x=False)
+    for a, b in zip(one, many):
+        np.testing.assert_array_equal(b, a)
