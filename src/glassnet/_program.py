@@ -87,11 +87,13 @@ class Program:
         # and size, to run it in slices on threads (glassnet._split); (0, 0) otherwise
         self.rows, self.elements = 0, 0
         if not seed_slots:
-            self._fuse_inference(out_slots)
+            # (measured on the ops as recorded: the slices pay where those ops' passes
+            # would have run)
             if not patches:
                 self.rows, self.elements = batch_rows(
                     self.forward_nodes, [s for s, _ in self.feeds], out_slots,
                     lambda s: getattr(tape.keep[s].data, "shape", ()))
+            self._fuse_inference(out_slots)
         # drop the saved arrays of big steps after use, as the eager graph does: otherwise the
         # previous step's activations would live on while the next ones are made. Big: the
         # ops' outputs, or what they saved for backward (still on them: the recording has
@@ -147,20 +149,31 @@ class Program:
         """Let an op take over the one before it where only it reads that op's output and
         nothing else sees it (an inference program: no backward reads the saved state):
         ``later.absorb(earlier)`` decides and reconfigures both (a max pooling takes its
-        convolution's ReLU, which then runs on a quarter of the values, the same bits)."""
+        convolution's ReLU, which then runs on a quarter of the values, the same bits).
+        Where it answers True it took the earlier op whole: the earlier node goes, and the
+        later one reads the earlier one's inputs instead (a pooling that computes its
+        convolution, :mod:`glassnet.layers._conv_pool_numba`)."""
         readers: dict[int, int] = {}
         for _, ins, _ in self.forward_nodes:
             for i in ins:
                 readers[i] = readers.get(i, 0) + 1
         seen = set(out_slots) | {s for p in self.patches.values() for _, s in p}
-        made = {out: fn for fn, _, out in self.forward_nodes}
-        for fn, ins, _ in self.forward_nodes:
+        made = {out: (j, fn, ins) for j, (fn, ins, out) in enumerate(self.forward_nodes)}
+        taken: set[int] = set()
+        for k, (fn, ins, out) in enumerate(self.forward_nodes):
             absorb = getattr(fn, "absorb", None)
-            if absorb is None or len(ins) != 1:
+            if absorb is None or len(ins) != 1 or ins[0] not in made:
                 continue
-            earlier = made.get(ins[0])
-            if earlier is not None and readers[ins[0]] == 1 and ins[0] not in seen:
-                absorb(earlier)
+            j, earlier, earlier_ins = made[ins[0]]
+            if (readers[ins[0]] == 1 and ins[0] not in seen and j not in taken
+                    and out not in self.patches and ins[0] not in self.patches
+                    and absorb(earlier)):
+                taken.add(j)
+                self.forward_nodes[k] = (fn, earlier_ins, out)
+                made[out] = (k, fn, earlier_ins)
+        if taken:
+            self.forward_nodes = [n for j, n in enumerate(self.forward_nodes)
+                                  if j not in taken]
 
     def _generate(self) -> None:
         """Write forward and backward as straight-line Python (printable: ``source``).

@@ -449,9 +449,9 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
         return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
     m, k = a.shape
     n = b.shape[1]
-    skinny = 2 <= n <= _SKINNY and m >= 8 * n and la[0] == _CBLAS_T and k >= 128
-    if g["kind"] == "openblas" and not skinny and (
-            (m < 32 and la[0] == _CBLAS_N) or n < 16 or (k < 16 and n > 64)):
+    skinny = _skinny(m, k, n, la[0] == _CBLAS_T)
+    if g["kind"] == "openblas" and not skinny and _openblas_declines(m, k, n,
+                                                                     la[0] == _CBLAS_T):
         # where OpenBLAS's AVX-512 kernels lose to NumPy's AVX2 ones (AMD EPYC Zen 5, one
         # thread, NumPy / extra): few rows of a long product, (8, 784, 512) 0.76, (16, 784,
         # 512) 0.88-1.02; narrow results, (32, 4096, 10) 0.82, (21632, 32, 9) 0.90; a short
@@ -481,6 +481,39 @@ def matmul(a: Any, b: Any, out: Any = None) -> Any:
     fn(_CBLAS_ROW, la[0], lb[0], m, n, k, 1.0, a.ctypes.data, la[1], b.ctypes.data, lb[1],
        0.0, out.ctypes.data, max(1, n))
     return out
+
+
+def _skinny(m: int, k: int, n: int, a_transposed: bool) -> bool:
+    """Whether :func:`matmul` computes an (m, k)·(k, n) product transposed (see there)."""
+    return 2 <= n <= _SKINNY and m >= 8 * n and a_transposed and k >= 128
+
+
+def _openblas_declines(m: int, k: int, n: int, a_transposed: bool) -> bool:
+    """Whether :func:`matmul` leaves this product to NumPy's BLAS rather than the
+    ``openblas`` extra's (see there)."""
+    return (m < 32 and not a_transposed) or n < 16 or (k < 16 and n > 64)
+
+
+def cblas_gemm(m: int, k: int, n: int, dtype: Any, a_transposed: bool = False) -> Any:
+    """The CBLAS routine (``cblas_sgemm``/``cblas_dgemm`` of MKL or the ``openblas``
+    extra, a ctypes function) :func:`matmul` calls for an (m, k)·(k, n) product of
+    ``dtype`` whose left operand is transposed or not, row-major, with the result
+    C-ordered; None where it computes that product another way (NumPy's BLAS, or
+    transposed). A compiled kernel that multiplies in the middle of its loop calls it to
+    run the products :func:`matmul` would run.
+
+    Example:
+        >>> cblas_gemm(2, 3, 4, np.float32) is None  # small: NumPy's dot
+        True
+    """
+    g = _gemm or _resolve_gemm()
+    dt = np.dtype(dtype)
+    if ((m * k * n < g["min_work"] and m * n < g["min_out"]) or g["lib"] is None
+            or dt.char not in "fd" or (g["pid"] is not None and g["pid"] != os.getpid())
+            or _skinny(m, k, n, a_transposed)
+            or (g["kind"] == "openblas" and _openblas_declines(m, k, n, a_transposed))):
+        return None
+    return g["s"] if dt.char == "f" else g["d"]
 
 
 def gemm_for(a: Any, b: Any) -> Callable[..., Any]:
@@ -710,7 +743,8 @@ def is_keras_tensor(x: object) -> bool:
 
 
 __all__ = [
-    "asnumpy", "backend", "blas_threads_on_gomp", "epsilon", "get_uid", "image_data_format",
+    "asnumpy", "backend", "blas_threads_on_gomp", "cblas_gemm", "epsilon", "get_uid",
+    "image_data_format",
     "is_float_dtype", "is_int_dtype", "is_keras_tensor", "result_type", "set_epsilon",
     "set_image_data_format", "standardize_dtype", "clear_session", "cupy_module", "debug",
     "device_of",

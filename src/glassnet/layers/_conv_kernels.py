@@ -159,17 +159,7 @@ def _im2col_t(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: 
     """
     xp = backend.get_array_module(a)
     n, c = a.shape[0], a.shape[3]
-    if pads is None:
-        at = xp.ascontiguousarray(a.transpose(3, 0, 1, 2))  # (C, N, H, W)
-    else:
-        (pt, pb), (pl, pr) = pads
-        h, w = a.shape[1], a.shape[2]
-        at = xp.empty((c, n, h + pt + pb, w + pl + pr), dtype=a.dtype)
-        at[:, :, :pt] = 0
-        at[:, :, pt + h:] = 0
-        at[:, :, pt:pt + h, :pl] = 0
-        at[:, :, pt:pt + h, pl + w:] = 0
-        at[:, :, pt:pt + h, pl:pl + w] = a.transpose(3, 0, 1, 2)
+    at = channel_major(a, pads)
     k = kh * kw * c
     full = xp.empty((k + 1 if ones else k, n * oh * ow), dtype=a.dtype)
     if ones:
@@ -181,6 +171,25 @@ def _im2col_t(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: 
             c0 = j * dw
             colt[i, j] = at[:, :, r0:r0 + (oh - 1) * sh + 1:sh, c0:c0 + (ow - 1) * sw + 1:sw]
     return full
+
+
+def channel_major(a: Any, pads: Any = None) -> Any:
+    """A (C, N, H + top + bottom, W + left + right) copy of an NHWC ``a``, zero-padded by
+    ``pads`` (((top, bottom), (left, right)) or None) in the same pass: each image row of
+    a channel contiguous, as the few-channel columns copy them (a view where ``a`` has one
+    channel and no padding)."""
+    xp = backend.get_array_module(a)
+    if pads is None or not any(pads[0] + pads[1]):
+        return xp.ascontiguousarray(a.transpose(3, 0, 1, 2))
+    (pt, pb), (pl, pr) = pads
+    n, h, w, c = a.shape
+    at = xp.empty((c, n, h + pt + pb, w + pl + pr), dtype=a.dtype)
+    at[:, :, :pt] = 0
+    at[:, :, pt + h:] = 0
+    at[:, :, pt:pt + h, :pl] = 0
+    at[:, :, pt:pt + h, pl + w:] = 0
+    at[:, :, pt:pt + h, pl:pl + w] = a.transpose(3, 0, 1, 2)
+    return at
 
 
 def _cols(a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, oh: int,

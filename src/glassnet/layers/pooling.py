@@ -12,15 +12,15 @@ Keras: padded positions never win a max and are not counted in an average.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from .. import _epilogue, backend, ops
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
-from . import _pool_numba
-from ._conv_kernels import Conv2DKernel
+from . import _conv_pool_numba, _pool_numba
+from ._conv_kernels import Conv2DKernel, _folds
 from .base import Layer, register
 from .conv import (
     check_data_format,
@@ -60,17 +60,73 @@ class Pool2DKernel(Function):
         # configuration, so every replay repeats the recording's choice
         self.keep_arg = is_grad_enabled()
         self.relu = False  # a ReLU taken over from the convolution before (see absorb)
+        self.conv: Conv2DKernel | None = None  # the convolution taken over (see absorb)
+        self.plan: Any = None  # (input signature, its fused pass or None), see _conv_pool
 
-    def absorb(self, earlier: Function) -> None:
-        """In an inference program, run the ReLU of the convolution before (``earlier``,
-        whose output only this op reads) on the pooled values: ``max(relu(x)) ==
-        relu(max(x))`` bit for bit (a max is one of its inputs; NaN wins both), on a
-        quarter of the values for 2x2 windows, and the convolution's own pass over its
-        output is saved (the MNIST convnet's (128, 26, 26, 32): 0.4 ms a batch)."""
-        if (self.mode == "max" and not self.keep_arg and not self.relu
-                and isinstance(earlier, Conv2DKernel) and earlier.relu):
+    @property
+    def name(self) -> str:
+        """``Pool2DKernel``, or ``Conv2DKernel+Pool2DKernel`` once it took its convolution
+        over (as a program's listing shows it)."""
+        return "Pool2DKernel" if self.conv is None else "Conv2DKernel+Pool2DKernel"
+
+    def absorb(self, earlier: Function) -> bool:
+        """In an inference program, take over the convolution before (``earlier``, whose
+        output only this op reads).
+
+        Its ReLU runs on the pooled values: ``max(relu(x)) == relu(max(x))`` bit for bit
+        (a max is one of its inputs; NaN wins both), on a quarter of the values for 2x2
+        windows, and the convolution's own pass over its output is saved (the MNIST
+        convnet's (128, 26, 26, 32): 0.4 ms a batch). Where the convolution has few input
+        channels and the windows tile, the whole convolution is taken (True: the program
+        then feeds this op the convolution's inputs, and :meth:`forward` runs both, in one
+        compiled pass where :mod:`~glassnet.layers._conv_pool_numba` applies)."""
+        if (self.mode != "max" or self.keep_arg or self.relu or self.conv is not None
+                or not isinstance(earlier, Conv2DKernel)):
+            return False
+        if earlier.relu:
             earlier.relu = False
             self.relu = True
+        w = getattr(earlier, "w", None)
+        shape = getattr(earlier, "padded_shape", None)
+        if (w is None or shape is None or self.pool != self.strides
+                or not _conv_pool_numba.possible()
+                or any(self.pads[0] + self.pads[1]) or self.pool[0] * self.pool[1] > 256
+                or not _folds(shape[3], w.shape[0], w.shape[1], earlier.strides[0],
+                              earlier.strides[1], backend.get_array_module(w))):
+            return False
+        self.conv = earlier
+        return True
+
+    def _conv_pool(self, x: Any, w: Any, b: Any = None) -> Any:
+        """The convolution taken over and this pooling in one compiled pass, or None where
+        it does not apply (then both run as they are, which also raises their errors)."""
+        key = (x.shape, w.shape, getattr(x, "dtype", None), getattr(w, "dtype", None),
+               None if b is None else b.dtype, type(x))
+        plan = self.plan
+        if plan is None or plan[0] != key:  # (a replayed op sees one signature: once)
+            plan = self.plan = (key, self._conv_pool_plan(x, w, b))
+        if plan[1] is None:
+            return None
+        gemm, geometry, out_hw = plan[1]
+        return _conv_pool_numba.conv_max_pool(gemm, x, w, b, geometry,
+                                              (self.pool[0], self.pool[1]), self.relu, out_hw)
+
+    def _conv_pool_plan(self, x: Any, w: Any, b: Any) -> Any:
+        """(routine, the convolution's geometry, pooled (OH, OW)) for these inputs, or None
+        where the fused pass does not apply."""
+        conv = cast(Conv2DKernel, self.conv)
+        if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[2]:
+            return None
+        kh, kw = w.shape[0], w.shape[1]
+        (pt, pb), (pl, pr) = conv.pads
+        (sh, sw), (dh, dw), (ph, pw) = conv.strides, conv.dilation, self.pool
+        ch = (x.shape[1] + pt + pb - (kh - 1) * dh - 1) // sh + 1
+        cw = (x.shape[2] + pl + pr - (kw - 1) * dw - 1) // sw + 1
+        oh, ow = (ch - ph) // ph + 1, (cw - pw) // pw + 1
+        if ch <= 0 or cw <= 0 or oh <= 0 or ow <= 0:
+            return None
+        gemm = _conv_pool_numba.applies(x, w, b, x.shape[0] * ch * cw)
+        return None if gemm is None else (gemm, (sh, sw, dh, dw, conv.pads), (oh, ow))
 
     def _slices(self, oh: int, ow: int) -> Iterator[tuple[slice, ...]]:
         (ph, pw), (sh, sw) = self.pool, self.strides
@@ -79,7 +135,12 @@ class Pool2DKernel(Function):
                 yield (slice(None), slice(i, i + (oh - 1) * sh + 1, sh),
                        slice(j, j + (ow - 1) * sw + 1, sw), slice(None))
 
-    def forward(self, x: Any) -> Any:
+    def forward(self, x: Any, *weights: Any) -> Any:
+        if self.conv is not None:  # the convolution's inputs (see absorb)
+            y = self._conv_pool(x, *weights)
+            if y is not None:
+                return y
+            x = self.conv.forward(x, *weights)
         xp = backend.get_array_module(x)
         (pt, pb), (pl, pr) = self.pads
         (ph, pw), (sh, sw) = self.pool, self.strides
