@@ -5,7 +5,8 @@ callable ``model(X=..., y=..., **model_kwargs)`` that returns a compiled model, 
 model to clone), ``warm_start``, ``model_kwargs`` and ``fit_kwargs``. They work in
 ``Pipeline``, ``GridSearchCV`` (also with ``n_jobs``, which sends them to other processes) and
 ``cross_val_score``. Cloning never shares weights. A pickled wrapper carries its model as
-glassnet's config plus plain weight arrays, rebuilt through the fixed layer table, never as
+the model's saved file (``Model.__reduce__``: config, weight arrays and the optimizer's
+state, so a warm start resumes exactly), rebuilt through the fixed layer table, never as
 pickled layer objects.
 
 Example:
@@ -122,7 +123,7 @@ _S = TypeVar("_S", bound="_SKLBase")
 
 
 class _SKLBase(BaseEstimator):
-    """Shared machinery: build or clone the model, fit, pickle as config + weights."""
+    """Shared machinery: build or clone the model, fit, pickle (the model as its file)."""
 
     def __init__(self, model: Model | Callable[..., Model], warm_start: bool = False,
                  model_kwargs: dict | None = None, fit_kwargs: dict | None = None) -> None:
@@ -149,10 +150,9 @@ class _SKLBase(BaseEstimator):
                           model_kwargs=self.model_kwargs, fit_kwargs=self.fit_kwargs)
 
     def __getstate__(self) -> dict[str, Any]:
+        # the models pickle themselves, as their saved files (Model.__reduce__: config,
+        # weights and the optimizer's state, so a warm start resumes exactly)
         state = dict(self.__dict__)
-        for key in ("model", "model_"):
-            if _is_model(state.get(key)):
-                state[key] = _model_state(state[key])
         hist = state.get("history_")
         if hist is not None and not isinstance(hist, dict):
             state["history_"] = dict(getattr(hist, "history", {}) or {})
@@ -162,7 +162,7 @@ class _SKLBase(BaseEstimator):
         state = dict(state)
         for key in ("model", "model_"):
             v = state.get(key)
-            if isinstance(v, dict) and v.get(_STATE_KEY):
+            if isinstance(v, dict) and v.get(_STATE_KEY):  # pickled before models pickled
                 state[key] = _model_from_state(v)
         self.__dict__.update(state)
 
