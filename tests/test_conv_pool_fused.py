@@ -5,6 +5,9 @@ the same columns; the maxima and the ReLU as the pooling computes them). It need
 and a CBLAS library (MKL, or the ``openblas`` extra that the dev install brings); each
 test runs under each one installed."""
 
+import os
+import signal
+
 import numpy as np
 import pytest
 
@@ -246,3 +249,32 @@ def test_cblas_gemm_names_the_routine_matmul_calls(blas, m, k, n, trans, monkeyp
         assert (trans, m, n, k) not in seen
     else:
         assert routine is spy and seen == [(trans, m, n, k)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_predicts_as_its_parent(blas):
+    # a child forked after the replays: its programs' plans are made again there (where
+    # MKL threads on OpenMP, the child keeps its products on NumPy, see cblas_gemm)
+    m = _mnist_convnet()
+    x = np.random.default_rng(7).random((96, 28, 28, 1)).astype("float32")
+    m.predict(x, batch_size=48, verbose=0)
+    want = m.predict(x, batch_size=48, verbose=0)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            signal.alarm(60)  # a hung child ends, and the parent sees no result
+            os.close(r)
+            out = m.predict(x, batch_size=48, verbose=0)
+            os.write(w, np.ascontiguousarray(out, "float32").tobytes())
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 1 << 16):
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    assert len(data) == want.nbytes
+    got = np.frombuffer(data, "float32").reshape(want.shape)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -11,6 +11,7 @@ Keras: padded positions never win a max and are not counted in an average.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
@@ -100,8 +101,9 @@ class Pool2DKernel(Function):
     def _conv_pool(self, x: Any, w: Any, b: Any = None) -> Any:
         """The convolution taken over and this pooling in one compiled pass, or None where
         it does not apply (then both run as they are, which also raises their errors)."""
+        # (the process too: a forked child keeps off the threaded BLAS, see cblas_gemm)
         key = (x.shape, w.shape, getattr(x, "dtype", None), getattr(w, "dtype", None),
-               None if b is None else b.dtype, type(x))
+               None if b is None else b.dtype, type(x), os.getpid())
         plan = self.plan
         if plan is None or plan[0] != key:  # (a replayed op sees one signature: once)
             plan = self.plan = (key, self._conv_pool_plan(x, w, b))
