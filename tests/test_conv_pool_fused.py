@@ -1,9 +1,11 @@
 """A max pooling that takes over the convolution before it in an inference program
 (``Pool2DKernel.absorb``, ``glassnet.layers._conv_pool_numba``): one compiled pass per
 chunk of samples, the same values as the two ops, bit for bit (the same CBLAS routine on
-the same columns; the maxima and the ReLU as the pooling computes them). It needs numba
-and a CBLAS library (MKL, or the ``openblas`` extra that the dev install brings); each
-test runs under each one installed."""
+the same columns; the maxima and the ReLU as the pooling computes them). And a
+convolution's forward per batch slice as one compiled call (``layers/_conv_numba.py``),
+the same bits as the NumPy path. Both need numba and a CBLAS library (MKL, or the
+``openblas`` extra that the dev install brings); each test runs under each one
+installed."""
 
 import os
 import signal
@@ -278,3 +280,46 @@ def test_a_forked_child_predicts_as_its_parent(blas):
     assert len(data) == want.nbytes
     got = np.frombuffer(data, "float32").reshape(want.shape)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ one slice, one call
+# (layers/_conv_numba.py: a convolution's columns, product, bias and ReLU per batch slice)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", [
+    ((16, 13, 13, 32), (3, 3, 64), (1, 1), (1, 1), "valid", True, True),  # MNIST conv2
+    ((1, 20, 20, 8), (3, 3, 64), (1, 1), (1, 1), "same", True, False),  # batch 1, 'same'
+    ((9, 15, 17, 16), (5, 3, 32), (2, 1), (1, 2), "same", False, True),  # no bias
+    ((4, 12, 12, 12), (2, 2, 16), (2, 2), (1, 1), "valid", True, False),  # stride 2
+], ids=lambda c: "x".join(map(str, c[0])))
+def test_compiled_slices_give_the_numpy_paths_bits(blas, case, dtype, monkeypatch, region):
+    shape, (kh, kw, f), strides, dilation, padding, bias, relu = case
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[0, 2, 2, 0] = np.nan
+    w = rng.standard_normal((kh, kw, shape[3], f)).astype(dtype)
+    wb = (w, rng.standard_normal(f).astype(dtype)) if bias else (w,)
+    pads = _pads(shape, (kh, kw), strides, dilation, padding)
+    from glassnet import _parallel
+    from glassnet.layers import _conv_numba
+
+    ran = []
+    real = _conv_numba.forward_rows
+    with pytest.MonkeyPatch.context() as mp, gn.no_grad():
+        mp.setattr(_conv_numba, "forward_rows", lambda *a: ran.append(1) or real(*a))
+        got = ck.Conv2DKernel(strides, dilation, pads, relu=relu).forward(x, *wb)
+        mp.setattr(_conv_numba, "routine", lambda *a: None)  # the NumPy path
+        want = ck.Conv2DKernel(strides, dilation, pads, relu=relu).forward(x, *wb)
+    rows = x.shape[0] * want.shape[1] * want.shape[2]
+    if backend.cblas_gemm(rows, kh * kw * shape[3], f, np.dtype(dtype)) is not None:
+        assert ran  # (it ran wherever the backend multiplies this product on the library)
+    assert np.isnan(want).any()
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+    # in slices on threads too (the region fixture: openmp, or one after the other)
+    monkeypatch.setattr(_parallel, "threads",
+                        lambda: 1 if getattr(_parallel._inside, "on", False) else 2)
+    monkeypatch.setattr(_parallel, "MIN_WORK", 1)
+    with gn.no_grad():
+        c = ck.Conv2DKernel(strides, dilation, pads, relu=relu)
+        sliced = c.forward(x, *wb)
+    np.testing.assert_array_equal(sliced, want)

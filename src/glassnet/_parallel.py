@@ -24,15 +24,16 @@ repeats its bits.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from . import _packed, backend
 
-__all__ = ["threads", "slices", "row_slices", "run"]
+__all__ = ["threads", "slices", "row_slices", "run", "one_blas_thread"]
 
 T = TypeVar("T")
 
@@ -107,6 +108,28 @@ def row_slices(rows: int, size: int, min_size: int = 0) -> list[slice]:
         return [slice(0, rows)]
     step = -(-rows // t)
     return [slice(s, min(s + step, rows)) for s in range(0, rows, step)]
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """A scope in which MKL's products on this thread run on this thread alone (where MKL
+    threads on GNU OpenMP; elsewhere nothing changes): for a compiled loop that calls the
+    BLAS on small blocks, each of which a team of threads would only slow down.
+
+    Example:
+        >>> with one_blas_thread():
+        ...     pass
+    """
+    g = backend._resolve_gemm()
+    if g["kind"] != "mkl" or not g["gomp"] or g["pid"] != os.getpid():
+        yield
+        return
+    pin = g["lib"].MKL_Set_Num_Threads_Local
+    prev = pin(1)
+    try:
+        yield
+    finally:
+        pin(prev)
 
 
 def _gomp() -> tuple[Any, Any]:
