@@ -160,10 +160,11 @@ def configs() -> list[Spec]:
     add(Spec("fit-mnist-mlp-b128", "fit", MLP, MNIST, 128, mode="fit", n_samples=4096))
     add(Spec("fit-small-mlp-b32", "fit", (("dense", 64, "relu"),), (20,), 32, mode="fit",
              n_samples=4096))
-    add(Spec("evaluate-convnet-b128", "evaluate", CONVNET, (28, 28, 1), 128, mode="evaluate",
-             n_samples=1024))
-    add(Spec("predict-convnet-b128", "predict", CONVNET, (28, 28, 1), 128, mode="predict",
-             n_samples=1024))
+    for b in (32, 128):  # (32: Keras's default batch_size for evaluate and predict)
+        add(Spec(f"evaluate-convnet-b{b}", "evaluate", CONVNET, (28, 28, 1), b,
+                 mode="evaluate", n_samples=1024))
+        add(Spec(f"predict-convnet-b{b}", "predict", CONVNET, (28, 28, 1), b,
+                 mode="predict", n_samples=1024))
     add(Spec("functional-residual-mlp-b128", "functional", (("dense", 256, "relu"),
              ("dense", 256, "relu"), ("dense", 256, "relu")), (100,), 128, functional=True))
     return c

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from . import _packed, backend
 
-__all__ = ["threads", "slices", "row_slices", "run", "one_blas_thread"]
+__all__ = ["threads", "slices", "work_slices", "row_slices", "run", "one_blas_thread"]
 
 T = TypeVar("T")
 
@@ -85,6 +85,22 @@ def slices(n: int, rows: int, work: int) -> list[slice]:
     """
     t = min(threads(), n)
     if t <= 1 or work < MIN_WORK * t or (rows < MIN_ROWS * t and work < BIG_WORK * t):
+        return [slice(0, n)]
+    step = -(-n // t)
+    return [slice(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def work_slices(n: int, work: int) -> list[slice]:
+    """Equal slices of a batch of ``n`` samples for a kernel whose every slice is one
+    compiled call (one hand-over of the GIL): one per thread from ``MIN_WORK`` units of
+    ``work`` a thread, else the whole batch.
+
+    Example:
+        >>> work_slices(8, 0)
+        [slice(0, 8, None)]
+    """
+    t = min(threads(), n)
+    if t <= 1 or work < MIN_WORK * t:
         return [slice(0, n)]
     step = -(-n // t)
     return [slice(s, min(s + step, n)) for s in range(0, n, step)]

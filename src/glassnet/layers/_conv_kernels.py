@@ -356,7 +356,7 @@ def _batch_slices(n: int, rows: int, work: int, budget: int, single: bool,
     if single or n <= 1:
         return [slice(0, n)]
     if local and xp is np:
-        sls = _parallel.slices(n, _parallel.MIN_ROWS * n, work)
+        sls = _parallel.work_slices(n, work)
     else:
         sls = _parallel.slices(n, rows, work) if xp is np else [slice(0, n)]
     if budget > len(sls):

@@ -21,7 +21,7 @@ from .. import _epilogue, backend, ops
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from . import _conv_pool_numba, _pool_numba
-from ._conv_kernels import Conv2DKernel, _folds
+from ._conv_kernels import Conv2DKernel
 from .base import Layer, register
 from .conv import (
     check_data_format,
@@ -77,8 +77,8 @@ class Pool2DKernel(Function):
         Its ReLU runs on the pooled values: ``max(relu(x)) == relu(max(x))`` bit for bit
         (a max is one of its inputs; NaN wins both), on a quarter of the values for 2x2
         windows, and the convolution's own pass over its output is saved (the MNIST
-        convnet's (128, 26, 26, 32): 0.4 ms a batch). Where the convolution has few input
-        channels and the windows tile, the whole convolution is taken (True: the program
+        convnet's (128, 26, 26, 32): 0.4 ms a batch). Where the windows tile, the whole
+        convolution is taken (True: the program
         then feeds this op the convolution's inputs, and :meth:`forward` runs both, in one
         compiled pass where :mod:`~glassnet.layers._conv_pool_numba` applies)."""
         if (self.mode != "max" or self.keep_arg or self.relu or self.conv is not None
@@ -88,12 +88,9 @@ class Pool2DKernel(Function):
             earlier.relu = False
             self.relu = True
         w = getattr(earlier, "w", None)
-        shape = getattr(earlier, "padded_shape", None)
-        if (w is None or shape is None or self.pool != self.strides
-                or not _conv_pool_numba.possible()
-                or any(self.pads[0] + self.pads[1]) or self.pool[0] * self.pool[1] > 256
-                or not _folds(shape[3], w.shape[0], w.shape[1], earlier.strides[0],
-                              earlier.strides[1], backend.get_array_module(w))):
+        if (w is None or backend.get_array_module(w) is not np
+                or self.pool != self.strides or not _conv_pool_numba.possible()
+                or any(self.pads[0] + self.pads[1]) or self.pool[0] * self.pool[1] > 256):
             return False
         self.conv = earlier
         return True
