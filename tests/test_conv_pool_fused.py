@@ -65,6 +65,7 @@ CASES = [
     ((8, 14, 15, 8), (3, 3, 24), (1, 1), (1, 1), "same", (2, 2), True, False),  # 'same'
     ((4, 17, 17, 16), (3, 2, 32), (2, 1), (1, 2), "same", (2, 3), False, True),  # strides
     ((64, 9, 9, 12), (1, 1, 16), (1, 1), (1, 1), "valid", (3, 3), True, True),  # 1x1
+    ((64, 9, 9, 3), (1, 1, 16), (1, 1), (1, 1), "valid", (3, 3), True, True),  # 1x1, RGB
 ]
 
 
@@ -101,7 +102,8 @@ def test_fused_pass_gives_the_two_ops_bits(blas, case, dtype):
     n, ch, cw = shape[0], want.shape[1] * pool[0], want.shape[2] * pool[1]
     rows = n * ((shape[1] + sum(pads[0]) - (kh - 1) * dilation[0] - 1) // strides[0] + 1) * (
         (shape[2] + sum(pads[1]) - (kw - 1) * dilation[1] - 1) // strides[1] + 1)
-    few = shape[3] < 8  # columns channel-major (the bias a row of them) or row-major
+    # columns channel-major (the bias a row of them) or row-major (8+ channels, or 1x1)
+    few = shape[3] < 8 and not (kh == kw == 1 and strides == (1, 1))
     routine = backend.cblas_gemm(rows, kh * kw * shape[3] + (bias and few), f,
                                  np.dtype(dtype), few)
     assert (fused.plan[1] is not None) == (routine is not None)

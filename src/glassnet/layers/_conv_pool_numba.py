@@ -34,7 +34,7 @@ import numpy as np
 from .. import _parallel, backend
 from .._optimizer_kernels import _installed, compiled, fused_available, numba_mode
 from . import _col2im_numba
-from ._conv_kernels import _FEW_CHANNELS, _folds, channel_major
+from ._conv_kernels import _folds, channel_major
 
 __all__ = ["applies", "conv_max_pool", "possible"]
 
@@ -162,16 +162,16 @@ def possible() -> bool:
             and _installed())
 
 
-def applies(x: Any, w: Any, b: Any, rows: int) -> Any:
-    """The CBLAS routine the fused pass calls for this input, kernel and bias, or None
-    where the two ops run unfused (see the module's docstring); ``rows``: the unfused
-    product's rows (N*OH*OW of the convolution)."""
+def applies(x: Any, w: Any, b: Any, rows: int, strides: tuple[int, int] = (1, 1)) -> Any:
+    """The CBLAS routine the fused pass calls for this input, kernel, bias and the
+    convolution's strides, or None where the two ops run unfused (see the module's
+    docstring); ``rows``: the unfused product's rows (N*OH*OW of the convolution)."""
     if (type(x) is not np.ndarray or type(w) is not np.ndarray or x.dtype.char not in "fd"
             or w.dtype != x.dtype or (b is not None and (type(b) is not np.ndarray
                                                           or b.dtype != x.dtype))):
         return None
     kh, kw, c, f = w.shape
-    folds = c < _FEW_CHANNELS  # (as the convolution builds its columns: see _folds)
+    folds = _folds(c, kh, kw, strides[0], strides[1], np)  # (as the convolution's columns)
     k1 = kh * kw * c + (b is not None and folds)
     gemm = backend.cblas_gemm(rows, k1, f, x.dtype, a_transposed=folds)
     if gemm is None or not fused_available(rows * f):

@@ -124,7 +124,7 @@ class Pool2DKernel(Function):
         oh, ow = (ch - ph) // ph + 1, (cw - pw) // pw + 1
         if ch <= 0 or cw <= 0 or oh <= 0 or ow <= 0:
             return None
-        gemm = _conv_pool_numba.applies(x, w, b, x.shape[0] * ch * cw)
+        gemm = _conv_pool_numba.applies(x, w, b, x.shape[0] * ch * cw, (sh, sw))
         return None if gemm is None else (gemm, (sh, sw, dh, dw, conv.pads), (oh, ow))
 
     def _slices(self, oh: int, ow: int) -> Iterator[tuple[slice, ...]]:
