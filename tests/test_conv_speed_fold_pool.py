@@ -11,7 +11,7 @@ import pytest
 import glassnet as gn
 from glassnet import backend
 from glassnet.layers import _conv_kernels as ck
-from glassnet.layers import _pool_numba, pooling
+from glassnet.layers import _pool_kernels, _pool_numba
 from glassnet.layers.conv import conv2d
 from glassnet.layers.pooling import Pool2DKernel, max_pool2d
 
@@ -137,7 +137,7 @@ def _pool(x, pool, strides=None, padding="valid", reference=False, monkeypatch=N
 def test_disjoint_max_pool_equals_the_slice_kernel(shape, pool, padding, dtype, monkeypatch):
     x = np.maximum(_rand(*shape, dtype=dtype), 0)  # ReLU output: many tied zeros
     x[0, :2, :2] = 0.5                             # a window of four equal maxima
-    monkeypatch.setattr(pooling, "_POOL_CHUNK", x[0].nbytes * 2)  # two samples a chunk
+    monkeypatch.setattr(_pool_kernels, "_POOL_CHUNK", x[0].nbytes * 2)  # two samples a chunk
     y1, g1 = _pool(x, pool, padding=padding, monkeypatch=monkeypatch)
     y2, g2 = _pool(x, pool, padding=padding, reference=True, monkeypatch=monkeypatch)
     assert y1.dtype == dtype and y1.flags.c_contiguous

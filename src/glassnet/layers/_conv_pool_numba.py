@@ -14,7 +14,7 @@ window reads (the last of an odd size) are never computed. Each batch slice is o
 ``nogil`` call, so the threads hand the GIL over once a slice.
 
 It runs in an inference program where a max pooling takes over the convolution before it
-(:meth:`~glassnet.layers.pooling.Pool2DKernel.absorb`): windows that tile (strides equal
+(:meth:`~glassnet.layers._pool_kernels.Pool2DKernel.absorb`): windows that tile (strides equal
 to the pool size, no pooling padding), NumPy float arrays of one dtype, the numba extra
 usable (:func:`glassnet._optimizer_kernels.fused_available`) and a product that
 :func:`glassnet.backend.cblas_gemm` sends to the BLAS library, whose routine numba calls
