@@ -353,10 +353,7 @@ def max_pool2d(x: Any, pool_size: Any = 2, strides: Any = None,
         >>> max_pool2d(np.ones((1, 4, 4, 3), "float32")).shape
         (1, 2, 2, 3)
     """
-    p = normalize_tuple(pool_size, 2, "pool_size", "max_pool2d")
-    s = p if strides is None else normalize_tuple(strides, 2, "strides", "max_pool2d")
-    pad = normalize_padding(padding, "max_pool2d")
-    return Pool2DKernel("max", p, s, _pool_pads(tuple(x.shape[1:3]), p, s, pad))(x)
+    return _pool2d("max", x, pool_size, strides, padding)
 
 
 def avg_pool2d(x: Any, pool_size: Any = 2, strides: Any = None,
@@ -367,7 +364,13 @@ def avg_pool2d(x: Any, pool_size: Any = 2, strides: Any = None,
         >>> avg_pool2d(np.ones((1, 4, 4, 3), "float32")).shape
         (1, 2, 2, 3)
     """
-    p = normalize_tuple(pool_size, 2, "pool_size", "avg_pool2d")
-    s = p if strides is None else normalize_tuple(strides, 2, "strides", "avg_pool2d")
-    pad = normalize_padding(padding, "avg_pool2d")
-    return Pool2DKernel("avg", p, s, _pool_pads(tuple(x.shape[1:3]), p, s, pad))(x)
+    return _pool2d("avg", x, pool_size, strides, padding)
+
+
+def _pool2d(mode: str, x: Any, pool_size: Any, strides: Any, padding: str) -> Tensor:
+    """The functional pooling's arguments checked in its name, then the kernel."""
+    name = f"{mode}_pool2d"
+    p = normalize_tuple(pool_size, 2, "pool_size", name)
+    s = p if strides is None else normalize_tuple(strides, 2, "strides", name)
+    pad = normalize_padding(padding, name)
+    return Pool2DKernel(mode, p, s, _pool_pads(tuple(x.shape[1:3]), p, s, pad))(x)
